@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# System packages the full test suite uses (Debian): speech/tone generation, fonts for Korean plots and
+# screenshots, a browser for the explorer's end-to-end test. Installed only when running as root; tests that
+# need a missing one skip and say why.
+set -euo pipefail
+pkgs=(espeak-ng sox fonts-noto-cjk chromium)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "note: not root; cannot install ${missing[*]} (tests needing them will skip)" >&2; exit 0
+fi
+echo "==> apt-get install ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One entry point for the README's two commands, on a fresh machine with nothing installed by hand:
+#   bash scripts/run.sh tour   -> create .venv, install the core, run the end-to-end tour
+#   bash scripts/run.sh test   -> create .venv, install everything (+ system packages as root), run all tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-tour}; shift || true
+
+# Two cores: size every thread pool explicitly (before anything imports numpy/BLAS).
+cores=$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$cores} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$cores}
+export MKL_NUM_THREADS=${MKL_NUM_THREADS:-$cores} NUMBA_NUM_THREADS=${NUMBA_NUM_THREADS:-$cores}
+# Never reach for a model hub: every model ships inside an installed package or a local path.
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
+
+PY=.venv/bin/python
+[ -x "$PY" ] || python3 -m venv .venv
+
+# pip only (uv/poetry ignore the local torch wheel). A stamp skips the install when nothing changed.
+install() {  # $1 = extras spec, $2 = stamp name
+  local stamp=".venv/.installed-$2" sum
+  sum=$(cat pyproject.toml scripts/run.sh scripts/requirements-nodeps.txt | sha256sum | cut -c1-16)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    echo "==> installing embedlab$1 into .venv (pip)"
+    "$PY" -m pip install -q -e ".$1"
+    if [ "$2" = all ]; then
+      # These declare requirements that would downgrade numpy/scipy: install them without their deps.
+      "$PY" -m pip install -q --no-deps -r scripts/requirements-nodeps.txt
+    fi
+    echo "$sum" > "$stamp"
+  fi
+}
+
+case "$mode" in
+  tour)
+    install "" core
+    exec .venv/bin/embedlab tour "$@"
+    ;;
+  test)
+    bash scripts/install-system.sh
+    install "[all]" all
+    set +e
+    "$PY" -m pytest "$@"
+    rc=$?
+    set -e
+    if [ "$rc" = 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi
+    exit "$rc"
+    ;;
+  *)
+    echo "usage: bash scripts/run.sh tour|test [args...]" >&2; exit 2 ;;
+esac

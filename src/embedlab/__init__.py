@@ -1,0 +1,19 @@
+"""embedlab: turn unstructured data into vectors where similar things lie close, and use them.
+
+The five nouns: an Encoder makes vectors, Vectors holds keyed vectors, an Index finds neighbours, a Collection
+persists items with metadata, a Trainer learns vectors from data.
+"""
+
+from ._threads import apply_defaults as _apply_thread_defaults
+
+_apply_thread_defaults()  # before numpy/BLAS are imported anywhere below
+
+from . import metrics  # noqa: E402
+from .encoders import Encoder, available as available_encoders, encoder  # noqa: E402
+from .errors import *  # noqa: E402,F401,F403
+from .index import Index  # noqa: E402
+from .vectors import Vectors  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["Encoder", "Index", "Vectors", "available_encoders", "encoder", "metrics", "__version__"]

@@ -1,0 +1,54 @@
+"""The Typer application every CLI module attaches its commands to (kept apart to avoid import cycles)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from .. import config
+from ..errors import EmbedlabError
+
+app = typer.Typer(
+    name="embedlab",
+    help="Turn data into vectors and use them: search, arithmetic, training, analysis.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _global(
+    home: Optional[Path] = typer.Option(None, "--home", help="embedlab home folder (default: $EMBEDLAB_HOME or the user data dir)."),
+) -> None:
+    config.set_home(home)
+
+
+def emit_json(obj: Any) -> None:
+    """Print machine-readable JSON only (what every --json flag promises)."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(o: Any):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def fail(exc: EmbedlabError | str, code: int = 2) -> "typer.Exit":
+    """Print an error the user can act on (no traceback) and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(code)

@@ -1,0 +1,99 @@
+"""Encoders by name: `embedlab.encoder("use-multilingual")` builds (once) and returns a shared instance.
+
+Each entry names the modules it needs, so `available()` can list what is installed without loading models.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import InputError, MissingDependencyError
+from .base import Encoder
+
+DEFAULT_ENCODER = "use-multilingual"
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """How to build one named encoder and what it needs."""
+
+    name: str
+    factory: Callable[..., Encoder]
+    dim: int
+    modalities: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    extra: str = ""
+    description: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+    def installed(self) -> bool:
+        return all(importlib.util.find_spec(m) is not None for m in self.requires)
+
+
+_SPECS: dict[str, EncoderSpec] = {}
+_ALIASES: dict[str, str] = {}
+_CACHE: dict[tuple, Encoder] = {}
+_LOCK = threading.Lock()
+
+
+def register(spec: EncoderSpec) -> EncoderSpec:
+    """Add (or replace) an encoder under ``spec.name`` and its aliases."""
+    _SPECS[spec.name] = spec
+    for alias in spec.aliases:
+        _ALIASES[alias] = spec.name
+    return spec
+
+
+def spec(name: str) -> EncoderSpec:
+    """The registered spec for ``name`` (or an alias); InputError listing the known names otherwise."""
+    _load_builtin()
+    key = _ALIASES.get(name, name)
+    if key not in _SPECS:
+        raise InputError(f"unknown encoder {name!r}; known encoders: {', '.join(sorted(_SPECS))}")
+    return _SPECS[key]
+
+
+def encoder(name: str = DEFAULT_ENCODER, **options) -> Encoder:
+    """Return the encoder ``name``, built once per process for each set of options."""
+    s = spec(name)
+    if not s.installed():
+        missing = [m for m in s.requires if importlib.util.find_spec(m) is None]
+        raise MissingDependencyError(
+            f"encoder {s.name!r} needs {', '.join(missing)}; install it with: pip install 'embedlab[{s.extra}]'"
+        )
+    key = (s.name, tuple(sorted(options.items())))
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = s.factory(**options)
+        return _CACHE[key]
+
+
+def available(installed_only: bool = True) -> list[EncoderSpec]:
+    """Registered encoders, sorted by name; by default only those whose dependencies are installed."""
+    _load_builtin()
+    return [s for _, s in sorted(_SPECS.items()) if s.installed() or not installed_only]
+
+
+_loaded = False
+
+
+def _load_builtin() -> None:
+    """Import every module of this package once; each registers its encoders at import time.
+
+    Encoder modules must import heavy dependencies (torch, onnxruntime ...) inside their factories, so
+    listing encoders stays fast and works without the extras installed.
+    """
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import pkgutil
+
+    from .. import encoders as package
+
+    for mod in pkgutil.iter_modules(package.__path__):
+        if mod.name not in ("base", "registry"):
+            importlib.import_module(f"{package.__name__}.{mod.name}")

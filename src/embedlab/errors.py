@@ -1,0 +1,71 @@
+"""embedlab's exceptions: every message says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+
+class EmbedlabError(Exception):
+    """Base class of every error embedlab raises on purpose."""
+
+
+class InputError(EmbedlabError, ValueError):
+    """The caller passed something unusable (empty list, wrong type, bad option)."""
+
+
+class DimensionError(InputError):
+    """Vectors whose dimension does not match the index, table or encoder."""
+
+
+class NonFiniteError(InputError):
+    """NaN or infinity inside vectors."""
+
+
+class UnknownKeyError(EmbedlabError, KeyError):
+    """A key (word, id, user, item, collection entry) that is not present."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class CorruptFileError(EmbedlabError):
+    """A file exists but cannot be read as what it claims to be (truncated, wrong format)."""
+
+
+class FormatVersionError(EmbedlabError):
+    """A file written by a newer (or unknown) format version of embedlab."""
+
+
+class ModelNotFoundError(EmbedlabError):
+    """Model weights are missing; the message names the package or file to install."""
+
+
+class MissingDependencyError(EmbedlabError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+class CollectionNotFoundError(EmbedlabError):
+    """A named collection does not exist in the embedlab home."""
+
+
+class EncoderMismatchError(EmbedlabError):
+    """A collection opened with an encoder other than the one it was built with."""
+
+
+class LockTimeoutError(EmbedlabError, TimeoutError):
+    """Another process holds the collection's write lock for too long."""
+
+
+class ResourceLimitError(EmbedlabError):
+    """A request would exceed a configured limit (memory, batch size, input length)."""
+
+
+def require(module: str, extra: str, what: str = ""):
+    """Import an optional dependency or raise MissingDependencyError naming the extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        purpose = f" for {what}" if what else ""
+        raise MissingDependencyError(
+            f"'{module}' is needed{purpose}; install it with: pip install 'embedlab[{extra}]'"
+        ) from exc
