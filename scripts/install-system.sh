@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# System packages the full test suite uses (Debian): speech/tone generation, fonts for Korean plots and
-# screenshots, a browser for the explorer's end-to-end test. Installed only when running as root; tests that
-# need a missing one skip and say why.
+# System packages the full test suite uses (Debian): speech and tone generation for the audio tests.
+# Installed only when running as root; tests that need a missing one skip and say why.
 set -euo pipefail
-pkgs=(espeak-ng sox fonts-noto-cjk chromium)
+pkgs=(espeak-ng sox)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
