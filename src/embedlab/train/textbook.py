@@ -1,0 +1,263 @@
+"""The textbook Word2Vec: CBOW and Skip-gram with a full softmax, in plain numpy, exactly as derived.
+
+Notation (as in Mikolov et al. 2013 and Rong, "word2vec Parameter Learning Explained"):
+``V`` vocabulary size, ``d`` embedding dimension, ``c`` number of context words, ``W`` the input matrix
+(V x d), ``W'`` the output matrix (d x V).
+
+CBOW, one example (context words -> centre word ``o``)::
+
+    X  = one-hot rows of the c context words            (c x V)
+    h  = (1/c) * 1ᵀ X W  = mean of the c rows of W       (d)
+    u  = h W'                                            (V)    one score per vocabulary word
+    ŷ  = softmax(u)                                      (V)
+    L  = -log ŷ[o]                                       cross-entropy against the one-hot centre word
+    e  = ŷ - t                                           (V)    t = one-hot(o)
+    ∂L/∂W' = h eᵀ                                        (d x V)
+    ∂L/∂h  = W' e                                        (d)
+    ∂L/∂W  = Xᵀ (1/c) 1 (∂L/∂h)ᵀ  -> each context row of W gets (1/c) ∂L/∂h
+
+Skip-gram, one example (centre word -> c context words ``o_1..o_c``)::
+
+    h  = W[centre]                                       (d)    the centre word's one-hot times W
+    ŷ  = softmax(h W')                                   (V)    one distribution shared by the c panels
+    L  = -Σ_j log ŷ[o_j]                                 cross-entropy summed over the context words
+    e  = c ŷ - Σ_j t_j                                   (V)
+    ∂L/∂W' = h eᵀ,  ∂L/∂W[centre] = W' e
+
+Both are one rule: an example averages its *input* rows into ``h`` and sums cross-entropy over its *target*
+words (CBOW: inputs = context, one target; Skip-gram: one input, targets = context). The code below works on a
+mini-batch of B examples with padded id arrays; B = 1 is the textbook's plain SGD. Every step costs O(V d):
+the full softmax touches every output vector, which is why the fast trainers use negative sampling.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from ..errors import InputError, UnknownKeyError
+from ..vectors import Vectors
+
+Arch = Literal["cbow", "skipgram"]
+
+
+def _pad(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged id lists -> (B, m) int64 ids (padding 0) and a (B, m) boolean mask of real entries."""
+    m = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), m), dtype=np.int64)
+    mask = np.zeros((len(rows), m), dtype=bool)
+    for b, r in enumerate(rows):
+        ids[b, : len(r)] = r
+        mask[b, : len(r)] = True
+    return ids, mask
+
+
+class TextbookWord2Vec:
+    """Word2Vec with a full softmax, for small vocabularies and for teaching.
+
+        >>> m = TextbookWord2Vec("cbow", dim=10, window=2, epochs=200, seed=0).fit([["the", "cat", "sat"]])
+        >>> m.predict(["the", "sat"], topn=1)
+    """
+
+    def __init__(
+        self,
+        arch: Arch = "cbow",
+        dim: int = 10,
+        window: int = 2,
+        lr: float = 0.05,
+        epochs: int = 100,
+        seed: int = 0,
+        min_count: int = 1,
+        batch_size: int = 1,
+        dtype: str = "float32",
+        progress: bool = False,
+    ) -> None:
+        self.arch = arch
+        self.dim = dim
+        self.window = window
+        self.lr = lr
+        self.epochs = epochs
+        self.seed = seed
+        self.min_count = min_count
+        self.batch_size = batch_size
+        self.dtype = dtype
+        self.progress = progress
+
+    # ---- vocabulary and examples ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.arch not in ("cbow", "skipgram"):
+            raise InputError(f"arch must be 'cbow' or 'skipgram', got {self.arch!r}")
+        for name in ("dim", "window", "epochs", "min_count", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not self.lr > 0:
+            raise InputError(f"lr must be positive, got {self.lr!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise InputError("dtype must be 'float32' (training) or 'float64' (gradient checks)")
+
+    def build_vocab(self, sentences: Sequence[Sequence[str]]) -> "TextbookWord2Vec":
+        """Count words; keep those seen ``min_count`` times, most frequent first (ties alphabetical)."""
+        if isinstance(sentences, (str, bytes)) or not sentences:
+            raise InputError("sentences must be a non-empty list of token lists, e.g. [['the', 'cat', 'sat']]")
+        counts = Counter(w for s in sentences for w in s)
+        kept = sorted((w for w, n in counts.items() if n >= self.min_count), key=lambda w: (-counts[w], w))
+        if len(kept) < 2:
+            raise InputError(f"only {len(kept)} word(s) occur at least min_count={self.min_count} times; "
+                             "give more text or lower min_count")
+        self.vocab_: list[str] = kept
+        self.word_to_id_: dict[str, int] = {w: i for i, w in enumerate(kept)}
+        self.counts_ = np.array([counts[w] for w in kept], dtype=np.int64)
+        return self
+
+    def examples(self, sentences: Sequence[Sequence[str]]) -> tuple[list[list[int]], list[list[int]]]:
+        """(inputs, targets) id lists of every training example, in corpus order.
+
+        CBOW: inputs = the up-to-2·window context words, targets = [centre]. Skip-gram: the reverse.
+        Words outside the vocabulary are dropped before windows are taken.
+        """
+        inputs: list[list[int]] = []
+        targets: list[list[int]] = []
+        for s in sentences:
+            ids = [self.word_to_id_[w] for w in s if w in self.word_to_id_]
+            for i, centre in enumerate(ids):
+                ctx = ids[max(0, i - self.window): i] + ids[i + 1: i + 1 + self.window]
+                if not ctx:
+                    continue
+                if self.arch == "cbow":
+                    inputs.append(ctx)
+                    targets.append([centre])
+                else:
+                    inputs.append([centre])
+                    targets.append(ctx)
+        return inputs, targets
+
+    # ---- the model -----------------------------------------------------------------------------------------
+    def forward(self, input_ids: Sequence[int] | np.ndarray, input_mask: np.ndarray | None = None):
+        """h, u, ŷ for one example (1-D ids) or a batch ((B, m) ids with a (B, m) mask).
+
+        h = mean of the input rows of W (B x d), u = h W' (B x V), ŷ = softmax(u) (B x V).
+        """
+        ids = np.asarray(input_ids, dtype=np.int64)
+        single = ids.ndim == 1
+        if single:
+            ids = ids[None, :]
+        mask = np.ones(ids.shape, dtype=bool) if input_mask is None else np.asarray(input_mask, dtype=bool)
+        if single and mask.ndim == 1:
+            mask = mask[None, :]
+        m = mask.astype(self.W_.dtype)
+        n_in = m.sum(1, keepdims=True)                                 # c per example (B x 1)
+        h = np.einsum("bm,bmd->bd", m, self.W_[ids]) / n_in            # (B x d)
+        u = h @ self.W_prime_                                          # (B x V)
+        u_max = u.max(1, keepdims=True)
+        ex = np.exp(u - u_max)
+        y_hat = ex / ex.sum(1, keepdims=True)                          # softmax (B x V)
+        if single:
+            return h[0], u[0], y_hat[0]
+        return h, u, y_hat
+
+    def loss_and_grads(self, input_ids, target_ids, input_mask=None, target_mask=None):
+        """Cross-entropy summed over targets and examples, and its gradients (dW (V x d), dW' (d x V)).
+
+        One example: ``input_ids`` and ``target_ids`` are 1-D id lists. A batch: (B, m) padded arrays plus
+        boolean masks. dW is dense here for clarity (only the input rows are non-zero).
+        """
+        ids = np.asarray(input_ids, dtype=np.int64)
+        tgt = np.asarray(target_ids, dtype=np.int64)
+        if ids.ndim == 1:
+            ids, tgt = ids[None, :], tgt[None, :]
+            input_mask = None if input_mask is None else np.asarray(input_mask)[None, :]
+            target_mask = None if target_mask is None else np.asarray(target_mask)[None, :]
+        in_mask = np.ones(ids.shape, bool) if input_mask is None else np.asarray(input_mask, bool)
+        t_mask = np.ones(tgt.shape, bool) if target_mask is None else np.asarray(target_mask, bool)
+        h, u, y_hat = self.forward(ids, in_mask)
+        B, V = y_hat.shape
+        rows = np.broadcast_to(np.arange(B)[:, None], tgt.shape)
+        # L = Σ_b Σ_j -log ŷ[b, o_bj]  (log-softmax computed stably)
+        log_z = np.log(np.exp(u - u.max(1, keepdims=True)).sum(1)) + u.max(1)
+        loss = float(((log_z[:, None] - u[rows, tgt]) * t_mask).sum())
+        # e = c_t ŷ - Σ_j t_j   (B x V)
+        e = y_hat * t_mask.sum(1, keepdims=True).astype(y_hat.dtype)
+        np.add.at(e, (rows[t_mask], tgt[t_mask]), -1.0)
+        dW_prime = h.T @ e                                             # (d x V)
+        dh = e @ self.W_prime_.T                                       # (B x d)
+        m = in_mask.astype(dh.dtype)
+        share = m / m.sum(1, keepdims=True)                            # each input row gets 1/c of ∂L/∂h
+        dW = np.zeros_like(self.W_)
+        np.add.at(dW, ids[in_mask], (share[:, :, None] * dh[:, None, :])[in_mask])
+        return loss, dW, dW_prime
+
+    def init_weights(self) -> "TextbookWord2Vec":
+        """W ~ U(-0.5/d, 0.5/d) as in word2vec; W' small random so that the two archs break symmetry."""
+        rng = np.random.default_rng(self.seed)
+        V, d = len(self.vocab_), self.dim
+        self.W_ = ((rng.random((V, d)) - 0.5) / d).astype(self.dtype)
+        self.W_prime_ = ((rng.random((d, V)) - 0.5) / d).astype(self.dtype)
+        return self
+
+    def fit(self, sentences: Sequence[Sequence[str]]) -> "TextbookWord2Vec":
+        """Build the vocabulary, then SGD over shuffled examples for ``epochs`` epochs (full softmax)."""
+        self._check_params()
+        self.build_vocab(sentences)
+        self.init_weights()
+        inputs, targets = self.examples(sentences)
+        if not inputs:
+            raise InputError("no training examples: every sentence needs at least two vocabulary words")
+        in_ids, in_mask = _pad(inputs)
+        tg_ids, tg_mask = _pad(targets)
+        rng = np.random.default_rng(self.seed + 1)
+        n, bs = len(inputs), int(self.batch_size)
+        self.loss_history_: list[float] = []
+        epochs = range(int(self.epochs))
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc=f"textbook {self.arch}", unit="epoch")
+        for _ in epochs:
+            order = rng.permutation(n)
+            total = 0.0
+            for start in range(0, n, bs):
+                b = order[start: start + bs]
+                loss, dW, dWp = self.loss_and_grads(in_ids[b], tg_ids[b], in_mask[b], tg_mask[b])
+                step = self.lr / len(b)
+                self.W_ -= step * dW
+                self.W_prime_ -= step * dWp
+                total += loss
+            self.loss_history_.append(total / n)
+        return self
+
+    # ---- using the model -----------------------------------------------------------------------------------
+    def _ids(self, words: Sequence[str]) -> list[int]:
+        if isinstance(words, str):
+            words = [words]
+        out = []
+        for w in words:
+            if w not in self.word_to_id_:
+                raise UnknownKeyError(f"{w!r} is not in the vocabulary ({len(self.vocab_)} words)")
+            out.append(self.word_to_id_[w])
+        if not out:
+            raise InputError("give at least one word")
+        return out
+
+    def _top(self, y_hat: np.ndarray, topn: int) -> list[tuple[str, float]]:
+        top = np.argsort(-y_hat, kind="stable")[:topn]
+        return [(self.vocab_[i], float(y_hat[i])) for i in top]
+
+    def predict(self, context_words: Sequence[str], topn: int = 5) -> list[tuple[str, float]]:
+        """The most probable centre words for a context: softmax(mean(W[context]) W') (CBOW's question)."""
+        _, _, y_hat = self.forward(self._ids(context_words))
+        return self._top(y_hat, topn)
+
+    def predict_context(self, center_word: str, topn: int = 5) -> list[tuple[str, float]]:
+        """The most probable context words around a centre word: softmax(W[centre] W') (Skip-gram's question)."""
+        _, _, y_hat = self.forward(self._ids([center_word]))
+        return self._top(y_hat, topn)
+
+    @property
+    def wv(self) -> Vectors:
+        """The word vectors: rows of the input matrix W."""
+        if not hasattr(self, "W_"):
+            raise InputError("the model is not trained yet; call fit(sentences) first")
+        return Vectors(self.vocab_, self.W_.astype(np.float32, copy=False))
