@@ -1,0 +1,1 @@
+"""Analysis of vector spaces: bias measurement and debiasing, dimensionality, projections."""

@@ -1,0 +1,304 @@
+"""Bias in word vectors: WEAT (Caliskan et al. 2017), direct bias and hard debias (Bolukbasi et al. 2016).
+
+Words are looked up exactly, then lower-cased; words still missing are skipped and reported with counts. A set
+that loses more than ``max_oov`` of its words is an error (the score would describe a different test).
+
+    >>> from embedlab.analysis.bias import weat, HardDebias, load_word_lists
+    >>> lists = load_word_lists()
+    >>> t = lists["weat"]["career_family"]
+    >>> weat(vectors, t["targets"], t["attributes"]).effect_size
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..errors import InputError
+from ..metrics import normalize
+from ..vectors import Vectors
+
+
+@lru_cache(maxsize=1)
+def load_word_lists() -> dict[str, Any]:
+    """The curated lists shipped with embedlab: definitional/equalize pairs, gender-specific words, WEAT tests."""
+    return json.loads(resources.files("embedlab.data").joinpath("bias_words.json").read_text("utf-8"))
+
+
+# ------------------------------------------------------------------ lookup
+def find_words(vectors: Vectors, words: Sequence[str], lowercase_fallback: bool = True) -> tuple[list[str], list[str]]:
+    """Split ``words`` into (keys present in ``vectors``, words missing); found keys keep input order, no repeats."""
+    found, missing, seen = [], [], set()
+    for w in words:
+        key = w if w in vectors else (w.lower() if lowercase_fallback and w.lower() in vectors else None)
+        if key is None:
+            missing.append(w)
+        elif key not in seen:
+            seen.add(key)
+            found.append(key)
+    return found, missing
+
+
+def _unit_rows(vectors: Vectors, keys: Sequence[str]) -> np.ndarray:
+    return normalize(vectors.matrix[[vectors.key_to_index[k] for k in keys]])
+
+
+def _checked_set(vectors: Vectors, words: Sequence[str], name: str, max_oov: float, fallback: bool,
+                 missing: dict[str, list[str]]) -> list[str]:
+    if not words:
+        raise InputError(f"word set {name} is empty; give at least one word")
+    found, lost = find_words(vectors, words, fallback)
+    missing[name] = lost
+    if not found or len(lost) / len(words) > max_oov:
+        raise InputError(
+            f"word set {name} lost {len(lost)} of {len(words)} words to the vocabulary ({', '.join(lost[:8])}"
+            f"{'...' if len(lost) > 8 else ''}); more than max_oov={max_oov:.0%}: use other words or raise max_oov"
+        )
+    return found
+
+
+# -------------------------------------------------------------------- WEAT
+@dataclass
+class WEATResult:
+    """WEAT effect size (Cohen's-d-like, population std as in WEFE), test statistic and permutation p-value."""
+
+    effect_size: float
+    statistic: float
+    p_value: float
+    permutations: int
+    exact_p: bool
+    words: dict[str, list[str]]
+    missing: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"effect_size": self.effect_size, "statistic": self.statistic, "p_value": self.p_value,
+                "permutations": self.permutations, "exact_p": self.exact_p,
+                "missing": {k: v for k, v in self.missing.items() if v},
+                "missing_count": sum(len(v) for v in self.missing.values())}
+
+
+def association(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """s(w, A, B) = mean cos(w, a) - mean cos(w, b), for unit rows ``w`` (float64)."""
+    w64 = w.astype(np.float64)
+    return (w64 @ a.astype(np.float64).T).mean(1) - (w64 @ b.astype(np.float64).T).mean(1)
+
+
+def weat(
+    vectors: Vectors,
+    targets: Sequence[Sequence[str]],
+    attributes: Sequence[Sequence[str]],
+    permutations: int = 10_000,
+    seed: int = 0,
+    max_oov: float = 0.2,
+    lowercase_fallback: bool = True,
+) -> WEATResult:
+    """Word Embedding Association Test of targets X, Y against attributes A, B.
+
+    effect size = (mean_x s(x,A,B) - mean_y s(y,A,B)) / std_{w in X∪Y} s(w,A,B);
+    p-value = share of equal-size re-partitions of X∪Y whose statistic is >= the observed one (one-sided):
+    exact when the partitions number at most ``permutations``, else that many seeded random ones.
+    """
+    if len(targets) != 2 or len(attributes) != 2:
+        raise InputError("WEAT needs exactly two target sets and two attribute sets")
+    missing: dict[str, list[str]] = {}
+    x, y = (_checked_set(vectors, t, n, max_oov, lowercase_fallback, missing) for t, n in zip(targets, ("X", "Y")))
+    a, b = (_checked_set(vectors, t, n, max_oov, lowercase_fallback, missing) for t, n in zip(attributes, ("A", "B")))
+    s = association(_unit_rows(vectors, x + y), _unit_rows(vectors, a), _unit_rows(vectors, b))
+    nx = len(x)
+    sx, sy = s[:nx], s[nx:]
+    std = s.std()
+    effect = float((sx.mean() - sy.mean()) / std) if std > 0 else 0.0
+    statistic = float(sx.sum() - sy.sum())
+    p, count, exact = _permutation_p(s, nx, statistic, permutations, seed)
+    return WEATResult(effect, statistic, p, count, exact, {"X": x, "Y": y, "A": a, "B": b}, missing)
+
+
+def _permutation_p(s: np.ndarray, nx: int, observed: float, permutations: int, seed: int) -> tuple[float, int, bool]:
+    n, total = len(s), s.sum()
+    tol = 1e-12 * max(1.0, abs(observed))
+    if math.comb(n, nx) <= permutations:
+        # every partition: statistic = 2 * sum(s[X_i]) - total
+        sums = np.fromiter((s[list(c)].sum() for c in itertools.combinations(range(n), nx)), dtype=np.float64)
+        stats = 2.0 * sums - total
+        return float((stats >= observed - tol).mean()), len(stats), True
+    rng = np.random.default_rng(seed)
+    hits, done = 0, 0
+    while done < permutations:
+        m = min(4096, permutations - done)
+        idx = rng.permuted(np.tile(np.arange(n), (m, 1)), axis=1)[:, :nx]
+        stats = 2.0 * s[idx].sum(1) - total
+        hits += int((stats >= observed - tol).sum())
+        done += m
+    return (hits + 1) / (permutations + 1), permutations, False
+
+
+# ------------------------------------------------------- direction and bias
+def bias_direction(vectors: Vectors, pairs: Sequence[Sequence[str]], lowercase_fallback: bool = True
+                   ) -> tuple[np.ndarray, float, list[tuple[str, str]]]:
+    """First principal component of the centred definitional pairs (Bolukbasi et al.).
+
+    Returns (unit direction, its explained-variance ratio, pairs used). The sign is chosen so that the first
+    word of each pair (e.g. "woman" in ("woman", "man")) projects positively on average.
+    """
+    used, rows = [], []
+    for pair in pairs:
+        if len(pair) != 2:
+            raise InputError(f"definitional pairs need two words each, got {pair!r}")
+        found, _ = find_words(vectors, pair, lowercase_fallback)
+        if len(found) == 2:
+            u = _unit_rows(vectors, found).astype(np.float64)
+            center = u.mean(0)
+            rows.extend([u[0] - center, u[1] - center])
+            used.append((found[0], found[1]))
+    if len(used) < 2:
+        raise InputError(f"only {len(used)} definitional pair(s) found in the vocabulary; need at least 2")
+    m = np.asarray(rows)
+    _, sing, vt = np.linalg.svd(m, full_matrices=False)
+    direction = vt[0]
+    diffs = m[0::2] - m[1::2]
+    if (diffs @ direction).mean() < 0:
+        direction = -direction
+    ratio = float(sing[0] ** 2 / (sing ** 2).sum())
+    return direction.astype(np.float32), ratio, used
+
+
+def projections(vectors: Vectors, direction: np.ndarray, words: Sequence[str]) -> dict[str, float]:
+    """cos(word, direction) for each word present (positive = towards the first word of the pairs)."""
+    found, _ = find_words(vectors, words)
+    if not found:
+        return {}
+    d = direction / np.linalg.norm(direction)
+    return {w: float(v) for w, v in zip(found, _unit_rows(vectors, found) @ d)}
+
+
+def direct_bias(vectors: Vectors, direction: np.ndarray, neutral_words: Sequence[str], c: float = 1.0) -> float:
+    """DirectBias_c = mean over gender-neutral words of |cos(w, g)|^c (Bolukbasi et al. 2016)."""
+    p = projections(vectors, direction, neutral_words)
+    if not p:
+        raise InputError("none of the neutral words are in the vocabulary")
+    return float(np.mean(np.abs(np.fromiter(p.values(), dtype=np.float64)) ** c))
+
+
+# ------------------------------------------------------------- hard debias
+class HardDebias(BaseEstimator, TransformerMixin):
+    """Hard debias (neutralise + equalise) as a scikit-learn-style transformer on Vectors.
+
+    ``fit`` learns the bias direction from definitional pairs; ``transform`` returns new unit-length Vectors in
+    which every word outside ``gender_specific`` has no component along it, and each equalise pair differs
+    only along it (so both words are equally far from every neutral word). Defaults: embedlab's curated lists.
+    """
+
+    def __init__(self, definitional_pairs=None, equalize_pairs=None, gender_specific=None,
+                 lowercase_fallback: bool = True) -> None:
+        self.definitional_pairs = definitional_pairs
+        self.equalize_pairs = equalize_pairs
+        self.gender_specific = gender_specific
+        self.lowercase_fallback = lowercase_fallback
+
+    def _lists(self) -> tuple[list, list, list]:
+        lists = load_word_lists()
+        return (self.definitional_pairs or lists["definitional_pairs"],
+                self.equalize_pairs or lists["equalize_pairs"],
+                self.gender_specific or lists["gender_specific"])
+
+    def fit(self, vectors: Vectors, y=None) -> "HardDebias":
+        definitional, _, _ = self._lists()
+        self.direction_, self.explained_variance_ratio_, self.pairs_used_ = bias_direction(
+            vectors, definitional, self.lowercase_fallback)
+        return self
+
+    def transform(self, vectors: Vectors) -> Vectors:
+        if not hasattr(self, "direction_"):
+            raise InputError("HardDebias is not fitted; call fit(vectors) first")
+        if vectors.dim != len(self.direction_):
+            raise InputError(f"vectors have dimension {vectors.dim}, the fitted direction {len(self.direction_)}")
+        _, equalize, specific = self._lists()
+        g = self.direction_.astype(np.float32)
+        m = normalize(np.asarray(vectors.matrix, dtype=np.float32))
+        keep, _ = find_words(vectors, specific, self.lowercase_fallback)
+        keep_rows = np.array([vectors.key_to_index[k] for k in keep], dtype=np.int64)
+        saved = m[keep_rows].copy()
+        m -= np.outer(m @ g, g)                      # neutralise every word ...
+        m[keep_rows] = saved                         # ... except the gender-specific ones
+        normalize(m, inplace=True)
+        self.equalized_ = []
+        for pair in equalize:
+            found, _ = find_words(vectors, pair, self.lowercase_fallback)
+            if len(found) != 2:
+                continue
+            rows = [vectors.key_to_index[k] for k in found]
+            e = m[rows].astype(np.float64)
+            mu = e.mean(0)
+            nu = mu - (mu @ g) * g
+            scale = math.sqrt(max(0.0, 1.0 - float(nu @ nu)))
+            for r, vec in zip(rows, e):
+                side = np.sign((vec - mu) @ g) or 1.0
+                m[r] = (nu + scale * side * g).astype(np.float32)
+            self.equalized_.append(tuple(found))
+        return Vectors(vectors.keys, m)
+
+
+# ------------------------------------------------------------------ report
+def bias_report(
+    vectors: Vectors,
+    tests: Sequence[str] | None = None,
+    words: Sequence[str] | None = None,
+    permutations: int = 10_000,
+    seed: int = 0,
+    analogy_restrict: int = 30_000,
+) -> dict[str, Any]:
+    """Before/after hard debias: WEAT effect sizes and p-values, direct bias, projections, analogy accuracy.
+
+    ``weat_effect_size`` is the first test's (``career_family`` by default). Analogy accuracy is None when the
+    Google analogy file is not installed (it comes with the ``eval`` extra).
+    """
+    lists = load_word_lists()
+    names = list(tests or lists["weat"].keys())
+    unknown = [n for n in names if n not in lists["weat"]]
+    if unknown:
+        raise InputError(f"unknown WEAT test(s) {unknown}; choose from {', '.join(lists['weat'])}")
+    shown = list(words or lists["professions"])
+    debias = HardDebias().fit(vectors)
+    after = debias.transform(vectors)
+    neutral, _ = find_words(vectors, lists["professions"])
+
+    def side(v: Vectors) -> dict[str, Any]:
+        results = {n: weat(v, lists["weat"][n]["targets"], lists["weat"][n]["attributes"],
+                           permutations=permutations, seed=seed) for n in names}
+        return {
+            "weat_effect_size": results[names[0]].effect_size,
+            "weat": {n: r.as_dict() for n, r in results.items()},
+            "direct_bias": direct_bias(v, debias.direction_, neutral),
+            "projections": projections(v, debias.direction_, shown),
+            "analogy_accuracy": _analogy_accuracy(v, analogy_restrict),
+        }
+
+    return {
+        "before": side(vectors),
+        "after": side(after),
+        "direction": {"explained_variance_ratio": debias.explained_variance_ratio_,
+                      "pairs_used": [list(p) for p in debias.pairs_used_]},
+        "permutations": permutations,
+        "weat_test": names[0],
+    }
+
+
+def _analogy_accuracy(vectors: Vectors, restrict: int) -> float | None:
+    try:
+        from ..evaluate import evaluate_analogies
+    except ImportError:
+        return None
+    from ..errors import MissingDependencyError
+
+    try:
+        return float(evaluate_analogies(vectors, restrict_vocab=restrict).accuracy)
+    except MissingDependencyError:
+        return None

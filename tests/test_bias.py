@@ -1,0 +1,132 @@
+"""WEAT, direct bias and hard debias: exact math on small data, WEFE agreement on GloVe, error messages."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from embedlab.analysis import bias
+from embedlab.errors import InputError
+from embedlab.vectors import Vectors
+
+
+def _toy() -> Vectors:
+    rng = np.random.default_rng(0)
+    words = [f"x{i}" for i in range(4)] + [f"y{i}" for i in range(4)] + [f"a{i}" for i in range(3)] + [f"b{i}" for i in range(3)]
+    return Vectors(words, rng.normal(size=(len(words), 6)).astype(np.float32))
+
+
+def test_weat_matches_the_definition_and_exact_p_value():
+    v = _toy()
+    X, Y, A, B = ([f"{p}{i}" for i in range(n)] for p, n in (("x", 4), ("y", 4), ("a", 3), ("b", 3)))
+    r = bias.weat(v, [X, Y], [A, B])
+    unit = {w: v[w] / np.linalg.norm(v[w]) for w in v.keys}
+    s = {w: np.mean([unit[w] @ unit[a] for a in A]) - np.mean([unit[w] @ unit[b] for b in B]) for w in X + Y}
+    sx, sy = np.array([s[w] for w in X]), np.array([s[w] for w in Y])
+    allw = np.concatenate([sx, sy])
+    assert r.effect_size == pytest.approx((sx.mean() - sy.mean()) / allw.std(), abs=1e-9)
+    assert r.statistic == pytest.approx(sx.sum() - sy.sum(), abs=1e-9)
+    # C(8, 4) = 70 partitions are enumerated: the p-value is exact
+    stats = [sum(allw[list(c)]) - (allw.sum() - sum(allw[list(c)])) for c in itertools.combinations(range(8), 4)]
+    assert r.exact_p and r.permutations == 70
+    assert r.p_value == pytest.approx(np.mean(np.array(stats) >= r.statistic - 1e-12))
+
+
+def test_weat_sampled_p_value_is_seeded():
+    v = _toy()
+    X, Y, A, B = ([f"{p}{i}" for i in range(n)] for p, n in (("x", 4), ("y", 4), ("a", 3), ("b", 3)))
+    r1 = bias.weat(v, [X, Y], [A, B], permutations=20, seed=3)
+    r2 = bias.weat(v, [X, Y], [A, B], permutations=20, seed=3)
+    assert not r1.exact_p and r1.permutations == 20 and r1.p_value == r2.p_value
+    assert 1 / 21 <= r1.p_value <= 1.0
+
+
+def test_oov_words_are_reported_and_limited():
+    v = _toy()
+    r = bias.weat(v, [["x0", "x1", "x2", "x3", "nope"], ["y0", "y1", "y2", "y3"]], [["a0", "a1"], ["b0", "b1"]])
+    assert r.missing["X"] == ["nope"] and r.as_dict()["missing_count"] == 1
+    with pytest.raises(InputError, match=r"word set X lost 2 of 3 words.*max_oov=20%"):
+        bias.weat(v, [["x0", "zz1", "zz2"], ["y0"]], [["a0"], ["b0"]])
+    with pytest.raises(InputError, match="word set Y is empty"):
+        bias.weat(v, [["x0"], []], [["a0"], ["b0"]])
+    with pytest.raises(InputError, match="exactly two target sets"):
+        bias.weat(v, [["x0"]], [["a0"], ["b0"]])
+
+
+@pytest.fixture(scope="module")
+def glove_small(glove):
+    """GloVe restricted to the 50k most frequent words plus every word the bias lists need."""
+    lists = bias.load_word_lists()
+    extra = set(lists["gender_specific"]) | set(lists["professions"])
+    for pair in lists["definitional_pairs"] + lists["equalize_pairs"]:
+        extra.update(pair)
+    for t in lists["weat"].values():
+        for s in t["targets"] + t["attributes"]:
+            extra.update(s)
+    keys = glove.keys[:50_000] + sorted(w for w in extra if w in glove and glove.index(w) >= 50_000)
+    return Vectors(keys, glove.matrix[[glove.index(k) for k in keys]])
+
+
+def test_weat_effect_sizes_agree_with_wefe(glove_small):
+    wefe = pytest.importorskip("wefe")
+    from gensim.models import KeyedVectors
+    from wefe.metrics import WEAT
+    from wefe.query import Query
+    from wefe.word_embedding_model import WordEmbeddingModel
+
+    kv = KeyedVectors(vector_size=glove_small.dim)
+    kv.add_vectors(glove_small.keys, np.asarray(glove_small.matrix))
+    model = WordEmbeddingModel(kv, "glove-50k")
+    lists = bias.load_word_lists()
+    for name, t in lists["weat"].items():
+        ours = bias.weat(glove_small, t["targets"], t["attributes"], permutations=100)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = WEAT().run_query(Query(t["targets"], t["attributes"]), model, return_effect_size=True)
+        assert ours.effect_size == pytest.approx(theirs["effect_size"], abs=1e-3), name
+    assert wefe is not None
+
+
+def test_hard_debias_neutralises_and_equalises(glove_small):
+    hd = bias.HardDebias().fit(glove_small)
+    g = hd.direction_
+    assert np.linalg.norm(g) == pytest.approx(1.0, abs=1e-5)
+    assert 0.3 < hd.explained_variance_ratio_ < 1.0
+    before = bias.projections(glove_small, g, ["nurse", "homemaker", "engineer"])
+    assert before["nurse"] > 0.1 and before["homemaker"] > 0.1 and before["engineer"] < -0.1  # + = "woman" side
+    after = hd.transform(glove_small)
+    np.testing.assert_allclose(np.linalg.norm(after.matrix, axis=1), 1.0, atol=1e-5)
+    for w, p in bias.projections(after, g, ["doctor", "nurse", "engineer", "homemaker"]).items():
+        assert abs(p) < 1e-5, w
+    assert bias.direct_bias(after, g, ["doctor", "nurse", "engineer"]) < 1e-5
+    # equalised pairs: mirror images along g, equally close to every neutral word
+    q, k, d = after["queen"], after["king"], after["doctor"]
+    assert q @ g == pytest.approx(-(k @ g), abs=1e-5)
+    assert q @ d == pytest.approx(k @ d, abs=1e-5)
+    # gender-specific words that are not in an equalise pair keep their direction
+    w0 = glove_small["womb"] / np.linalg.norm(glove_small["womb"])
+    assert after["womb"] @ w0 == pytest.approx(1.0, abs=1e-5)
+
+
+def test_hard_debias_errors(glove_small):
+    with pytest.raises(InputError, match="not fitted"):
+        bias.HardDebias().transform(glove_small)
+    with pytest.raises(InputError, match="only 0 definitional pair"):
+        bias.HardDebias(definitional_pairs=[["qqq1", "qqq2"]]).fit(glove_small)
+    with pytest.raises(InputError, match="two words each"):
+        bias.HardDebias(definitional_pairs=[["a", "b", "c"]]).fit(glove_small)
+
+
+def test_bias_report_before_and_after(glove_small):
+    rep = bias.bias_report(glove_small, permutations=200, analogy_restrict=30_000)
+    assert set(rep) >= {"before", "after", "direction"}
+    for side in ("before", "after"):
+        assert set(rep[side]) >= {"weat_effect_size", "weat", "direct_bias", "projections", "analogy_accuracy"}
+    assert rep["before"]["weat_effect_size"] > 1.0  # career/family vs male/female names: strongly biased
+    assert rep["after"]["direct_bias"] < 1e-5 < rep["before"]["direct_bias"]
+    assert abs(rep["after"]["weat"]["science_arts"]["effect_size"]) < abs(rep["before"]["weat"]["science_arts"]["effect_size"])
+    with pytest.raises(InputError, match="unknown WEAT test"):
+        bias.bias_report(glove_small, tests=["nope"])
