@@ -1,0 +1,19 @@
+"""Trainers that learn vectors from data: Word2Vec (Skip-gram / CBOW), plus the corpus and vocabulary they share.
+
+Heavy modules (numba kernels) load on first use: ``from embedlab.train import Word2Vec``.
+"""
+
+from __future__ import annotations
+
+from .corpus import LineCorpus, as_corpus
+from .vocab import Vocab
+
+__all__ = ["LineCorpus", "Vocab", "Word2Vec", "as_corpus"]
+
+
+def __getattr__(name: str):
+    if name == "Word2Vec":
+        from .word2vec import Word2Vec
+
+        return Word2Vec
+    raise AttributeError(f"module 'embedlab.train' has no attribute {name!r}")

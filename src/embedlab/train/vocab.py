@@ -1,0 +1,204 @@
+"""Vocabulary: word counts from a streamed corpus, sorted by frequency (ties keep first-occurrence order).
+
+    >>> vocab = Vocab.build(LineCorpus("corpus.txt"), min_count=5)
+    >>> vocab.words[:3], vocab.counts[:3]
+
+Counting follows word2vec.c: with ``max_vocab_size`` set, whenever the table grows past it every word seen at
+most ``min_reduce`` times is dropped and ``min_reduce`` goes up by one, so memory stays bounded on any corpus
+(counts of pruned words restart from zero, as in word2vec.c and gensim). No ``hash()`` anywhere: orders depend
+only on the corpus.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError, InputError, UnknownKeyError
+
+__all__ = ["Vocab", "count_words", "prune_counts"]
+
+VOCAB_FILE_HEADER = "# embedlab vocab v1: word<TAB>count, most frequent first"
+
+
+def prune_counts(counts: dict[str, int], max_vocab_size: int, min_reduce: int) -> int:
+    """Drop words with count <= min_reduce (raising it) until at most ``max_vocab_size`` remain; return min_reduce."""
+    while len(counts) > max_vocab_size:
+        for w in [w for w, c in counts.items() if c <= min_reduce]:
+            del counts[w]
+        min_reduce += 1
+    return min_reduce
+
+
+def count_words(corpus: Iterable[list[str]], max_vocab_size: int | None = None) -> tuple[dict[str, int], int, int]:
+    """Count tokens in one streaming pass: (word -> count in first-occurrence order, tokens, sentences)."""
+    counts: Counter = Counter()
+    tokens = sentences = 0
+    min_reduce = 1
+    for sent in corpus:
+        if isinstance(sent, (str, bytes)):
+            raise InputError("each sentence must be a list of tokens, not a string; split your lines first (or pass a path)")
+        counts.update(sent)
+        tokens += len(sent)
+        sentences += 1
+        if max_vocab_size is not None and len(counts) > max_vocab_size:
+            min_reduce = prune_counts(counts, max_vocab_size, min_reduce)
+    return dict(counts), tokens, sentences
+
+
+class Vocab:
+    """Words sorted by count (descending, stable), their counts, and the corpus totals they came from."""
+
+    def __init__(self, words: list[str], counts, raw_tokens: int | None = None, sentences: int = 0) -> None:
+        self.words: list[str] = list(words)
+        self.counts: np.ndarray = np.asarray(counts, dtype=np.int64)
+        if len(self.words) != len(self.counts):
+            raise InputError(f"{len(self.words)} words for {len(self.counts)} counts")
+        self.word_to_index: dict[str, int] = {w: i for i, w in enumerate(self.words)}
+        if len(self.word_to_index) != len(self.words):
+            raise InputError("vocabulary words must be unique")
+        self.raw_tokens = int(self.counts.sum()) if raw_tokens is None else int(raw_tokens)
+        self.sentences = int(sentences)
+
+    # --- construction -------------------------------------------------------------------------------------
+    @classmethod
+    def from_counts(
+        cls,
+        counts: dict[str, int],
+        min_count: int = 1,
+        max_vocab_size: int | None = None,
+        raw_tokens: int | None = None,
+        sentences: int = 0,
+    ) -> "Vocab":
+        """Keep words with count >= min_count, sort by count (ties: dict order), cap at max_vocab_size."""
+        if not counts:
+            raise InputError("the corpus is empty: no tokens found; check the path and that lines hold words")
+        kept = [(w, c) for w, c in counts.items() if c >= min_count]
+        if not kept:
+            top = max(counts.values())
+            raise InputError(
+                f"min_count={min_count} removes every word (the most frequent word occurs {top} times); "
+                f"lower min_count or use a larger corpus"
+            )
+        kept.sort(key=lambda wc: -wc[1])  # stable: equal counts keep first-occurrence order
+        if max_vocab_size is not None:
+            kept = kept[:max_vocab_size]
+        return cls([w for w, _ in kept], [c for _, c in kept], raw_tokens=raw_tokens, sentences=sentences)
+
+    @classmethod
+    def build(cls, corpus: Iterable[list[str]], min_count: int = 5, max_vocab_size: int | None = None) -> "Vocab":
+        """Count a corpus in one streaming pass and keep the words seen at least ``min_count`` times."""
+        check_vocab_params(min_count, max_vocab_size)
+        counts, tokens, sentences = count_words(corpus, max_vocab_size)
+        return cls.from_counts(counts, min_count, max_vocab_size, raw_tokens=tokens, sentences=sentences)
+
+    # --- lookups --------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.word_to_index
+
+    def index(self, word: str) -> int:
+        try:
+            return self.word_to_index[word]
+        except KeyError:
+            raise UnknownKeyError(f"{word!r} is not in the vocabulary ({len(self)} words)") from None
+
+    @property
+    def total(self) -> int:
+        """Occurrences of in-vocabulary words (what training iterates over)."""
+        return int(self.counts.sum())
+
+    def encode(self, tokens: list[str]) -> np.ndarray:
+        """Token list -> int32 indices, out-of-vocabulary tokens dropped."""
+        get = self.word_to_index.get
+        return np.fromiter((i for i in map(get, tokens) if i is not None), dtype=np.int32)
+
+    # --- sampling distributions -----------------------------------------------------------------------------
+    def keep_probabilities(self, sample: float) -> np.ndarray:
+        """Probability of keeping each word under frequent-word subsampling (word2vec.c / gensim formula).
+
+        With t = sample * total, a word seen c times is kept with probability min(1, (sqrt(c / t) + 1) * t / c);
+        ``sample=0`` keeps everything.
+        """
+        if sample < 0:
+            raise InputError(f"sample must be >= 0 (0 disables subsampling), got {sample}")
+        c = self.counts.astype(np.float64)
+        if sample == 0 or len(c) == 0:
+            return np.ones(len(c), dtype=np.float32)
+        t = sample * c.sum()
+        return np.minimum(1.0, (np.sqrt(c / t) + 1.0) * t / c).astype(np.float32)
+
+    def noise_distribution(self, power: float = 0.75) -> np.ndarray:
+        """Negative-sampling distribution: counts ** power, normalised (float64)."""
+        p = self.counts.astype(np.float64) ** power
+        return p / p.sum()
+
+    # --- files ----------------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``word<TAB>count`` lines (backslash-escaped), most frequent first, after a versioned header."""
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(f"{VOCAB_FILE_HEADER}; raw_tokens={self.raw_tokens}; sentences={self.sentences}\n")
+            f.writelines(f"{_escape(w)}\t{int(c)}\n" for w, c in zip(self.words, self.counts))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Vocab":
+        path = Path(path)
+        words, counts, meta = [], [], {}
+        with open(path, encoding="utf-8", newline="\n") as f:
+            header = f.readline().rstrip("\n")
+            if not header.startswith("# embedlab vocab v"):
+                raise CorruptFileError(f"{path} is not an embedlab vocabulary file (missing header)")
+            if not header.startswith("# embedlab vocab v1"):
+                from ..errors import FormatVersionError
+
+                raise FormatVersionError(f"{path} was written by a newer embedlab; upgrade embedlab to read it")
+            for part in header.split("; ")[1:]:
+                k, _, v = part.partition("=")
+                meta[k] = int(v)
+            for n, line in enumerate(f, start=2):
+                w, sep, c = line.rstrip("\n").rpartition("\t")
+                if not sep:
+                    raise CorruptFileError(f"{path}:{n}: expected word<TAB>count")
+                words.append(_unescape(w))
+                counts.append(int(c))
+        return cls(words, counts, raw_tokens=meta.get("raw_tokens"), sentences=meta.get("sentences", 0))
+
+    def __repr__(self) -> str:
+        return f"Vocab({len(self)} words, {self.total} in-vocabulary tokens)"
+
+
+def check_vocab_params(min_count: int, max_vocab_size: int | None) -> None:
+    if int(min_count) < 1:
+        raise InputError(f"min_count must be >= 1, got {min_count}")
+    if max_vocab_size is not None and int(max_vocab_size) < 2:
+        raise InputError(f"max_vocab_size must be at least 2 (or None for no limit), got {max_vocab_size}")
+
+
+_ESC = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_UNESC = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def _escape(w: str) -> str:
+    if "\\" in w or "\t" in w or "\n" in w or "\r" in w:
+        return "".join(_ESC.get(ch, ch) for ch in w)
+    return w
+
+
+def _unescape(w: str) -> str:
+    if "\\" not in w:
+        return w
+    out, i = [], 0
+    while i < len(w):
+        if w[i] == "\\" and i + 1 < len(w):
+            out.append(_UNESC.get(w[i + 1], w[i + 1]))
+            i += 2
+        else:
+            out.append(w[i])
+            i += 1
+    return "".join(out)
