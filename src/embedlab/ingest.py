@@ -1,0 +1,362 @@
+"""Read sources into records ``(id, item, metadata, source)`` ready for a Collection.
+
+Sources: plain text files (id = file stem), folders (recursive: ``.txt``/``.md``, plus image or audio files
+when the encoder takes those modalities, given by path), CSV/TSV and JSONL/JSON (a text column and an optional
+id column; the other columns become metadata). Bad input fails early with an error that says what to do:
+
+    >>> recs = read_sources(["notes/", "products.csv"], text_column="description", id_column="sku")
+    >>> recs[0].id, recs[0].metadata
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .errors import InputError
+
+TEXT_EXTENSIONS = (".txt", ".md")
+TABLE_EXTENSIONS = (".csv", ".tsv")
+JSON_EXTENSIONS = (".jsonl", ".ndjson", ".json")
+MEDIA_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "image": (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"),
+    "audio": (".wav", ".flac", ".ogg", ".mp3"),
+}
+DEFAULT_TEXT_COLUMNS = ("text", "content", "body")
+DEFAULT_ID_COLUMNS = ("id",)
+
+
+class Record(NamedTuple):
+    """One item to index: ``item`` is the text, or a ``Path`` for an image/audio file."""
+
+    id: str
+    item: str | Path
+    metadata: dict[str, Any]
+    source: str
+
+
+@dataclass
+class Ingested:
+    """The records read from some sources, plus what was skipped and why (iterate it like a list)."""
+
+    records: list[Record] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> Record:
+        return self.records[i]
+
+
+def read_sources(
+    paths: Iterable[str | Path] | str | Path,
+    *,
+    modalities: Sequence[str] = ("text",),
+    text_column: str | None = None,
+    id_column: str | None = None,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> Ingested:
+    """Read every source into records; ids must be unique across all of them.
+
+    ``modalities`` (usually ``encoder.modalities``) decides which files of a folder are taken. ``encoding`` and
+    ``errors`` (``"strict"``, or ``"replace"`` to keep going past bad bytes) apply to every text file.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p).expanduser() for p in paths]
+    if not paths:
+        raise InputError("no sources given; pass files or folders to read")
+    opts = _Options(tuple(modalities), text_column, id_column, encoding, errors)
+    out = Ingested()
+    seen: dict[str, str] = {}
+    for path in paths:
+        for rec in _read_path(path, opts, out.skipped):
+            if rec.id in seen:
+                raise InputError(
+                    f"duplicate id {rec.id!r}: in {seen[rec.id]} and in {rec.source}; ids must be unique, so rename "
+                    "one of them (or pick another --id-column), or index them into separate collections"
+                )
+            seen[rec.id] = rec.source
+            out.records.append(rec)
+    if not out.records:
+        why = f" (skipped: {'; '.join(out.skipped[:5])})" if out.skipped else ""
+        raise InputError(f"no items found in {', '.join(map(str, paths))}{why}")
+    return out
+
+
+def read_text_file(path: str | Path, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """The decoded text of a file, with clear errors for binary content and bytes that do not decode."""
+    path = Path(path)
+    data = _read_bytes(path)
+    if not data.strip():
+        raise InputError(f"{path} is empty; add some text to it or leave it out")
+    return _decode(path, data, encoding, errors)
+
+
+# --------------------------------------------------------------------------- internals
+class _Options(NamedTuple):
+    modalities: tuple[str, ...]
+    text_column: str | None
+    id_column: str | None
+    encoding: str
+    errors: str
+
+
+def _media_kind(path: Path, modalities: Sequence[str]) -> str | None:
+    ext = path.suffix.lower()
+    for kind, exts in MEDIA_EXTENSIONS.items():
+        if ext in exts and kind in modalities:
+            return kind
+    return None
+
+
+def _any_media_kind(path: Path) -> str | None:
+    return _media_kind(path, tuple(MEDIA_EXTENSIONS))
+
+
+def _read_path(path: Path, opts: _Options, skipped: list[str]) -> Iterator[Record]:
+    if not path.exists():
+        hint = ""
+        if path.parent.is_dir():
+            near = sorted(p.name for p in path.parent.iterdir() if p.name.lower().startswith(path.name[:3].lower()))
+            hint = f" (similar names there: {', '.join(near[:5])})" if near else ""
+        raise InputError(f"{path} does not exist; check the path{hint}")
+    if path.is_dir():
+        yield from _read_folder(path, opts, skipped)
+        return
+    ext = path.suffix.lower()
+    if ext in TABLE_EXTENSIONS:
+        yield from _read_csv(path, opts, skipped)
+    elif ext in JSON_EXTENSIONS:
+        yield from _read_json(path, opts, skipped)
+    elif _media_kind(path, opts.modalities):
+        yield _media_record(path, _media_kind(path, opts.modalities), path.parent)
+    elif kind := _any_media_kind(path):
+        raise InputError(
+            f"{path} is an {kind} file, but this encoder takes {'/'.join(opts.modalities)} only; "
+            f"use an encoder for {kind} (see `embedlab encoders`) or index text files"
+        )
+    else:  # an explicitly named file is read as text whatever its extension
+        yield _text_record(path, path.parent, opts)
+
+
+def _read_folder(root: Path, opts: _Options, skipped: list[str]) -> Iterator[Record]:
+    found = 0
+    other: dict[str, int] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        ext = path.suffix.lower()
+        kind = _media_kind(path, opts.modalities)
+        if kind:
+            found += 1
+            yield _media_record(path, kind, root)
+        elif ext in TEXT_EXTENSIONS:
+            if path.stat().st_size == 0 or not _read_bytes(path).strip():
+                skipped.append(f"{path} (empty)")
+                continue
+            found += 1
+            yield _text_record(path, root, opts)
+        else:
+            other[ext or "(no extension)"] = other.get(ext or "(no extension)", 0) + 1
+    if other:
+        skipped.append(f"{sum(other.values())} file(s) in {root} with other extensions ({', '.join(sorted(other))})")
+    if not found:
+        wanted = list(TEXT_EXTENSIONS) + [e for m in opts.modalities for e in MEDIA_EXTENSIONS.get(m, ())]
+        raise InputError(
+            f"folder {root} has no files to index (looked for {', '.join(wanted)} recursively); "
+            "pass CSV/JSONL files directly, or pick an encoder for the files it holds"
+        )
+
+
+def _folder_meta(path: Path, root: Path) -> dict[str, Any]:
+    rel = path.relative_to(root)
+    meta: dict[str, Any] = {"file": rel.as_posix()}
+    if len(rel.parts) > 1:
+        meta["folder"] = rel.parent.as_posix()
+    return meta
+
+
+def _text_record(path: Path, root: Path, opts: _Options) -> Record:
+    text = read_text_file(path, opts.encoding, opts.errors)
+    return Record(path.stem, text, _folder_meta(path, root), str(path))
+
+
+def _media_record(path: Path, kind: str, root: Path) -> Record:
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes); remove it or replace it with a real {kind} file")
+    meta = _folder_meta(path, root)
+    meta["modality"] = kind
+    return Record(path.stem, path, meta, str(path))
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise InputError(f"cannot read {path}: permission denied; check its permissions") from None
+    except IsADirectoryError:  # pragma: no cover - folders are handled before
+        raise InputError(f"{path} is a folder") from None
+
+
+def _decode(path: Path, data: bytes, encoding: str, errors: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and encoding.replace("-", "").lower() == "utf8":
+        encoding = "utf-16"  # a UTF-16 file with its byte-order mark: decode it rather than reject it
+    elif b"\x00" in data[:8192] and "16" not in encoding and "32" not in encoding:
+        at = data.index(b"\x00")
+        kind = _any_media_kind(path)
+        what = f"an {kind} file" if kind else "a binary file"
+        raise InputError(
+            f"{path} looks like {what}, not text (NUL byte at offset {at}); pass text files (.txt, .md), "
+            "CSV or JSONL, or an encoder made for this kind of file"
+        )
+    try:
+        text = data.decode(encoding, errors=errors)
+    except LookupError:
+        raise InputError(f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, cp949, latin-1") from None
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start:exc.start + 4].hex(" ")
+        raise InputError(
+            f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; "
+            f"convert it first (e.g. `iconv -f CP949 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}`), "
+            "or read it with --encoding CP949 (encoding='cp949'), or --encoding-errors replace (errors='replace') "
+            "to substitute the bad bytes"
+        ) from None
+    return text.lstrip("\ufeff")
+
+
+def _pick(columns: Sequence[str], wanted: str | None, defaults: Sequence[str], path: Path, what: str, option: str) -> str | None:
+    if wanted is not None:
+        if wanted not in columns:
+            raise InputError(
+                f"{path} has no {what} column {wanted!r}; its columns are: {', '.join(map(repr, columns))}; "
+                f"pick one with {option}"
+            )
+        return wanted
+    return next((c for c in defaults if c in columns), None)
+
+
+def _need_text_column(path: Path, columns: Sequence[str], opts: _Options) -> str:
+    col = _pick(columns, opts.text_column, DEFAULT_TEXT_COLUMNS, path, "text", "--text-column")
+    if col is None:
+        raise InputError(
+            f"{path} has no text column named {' / '.join(DEFAULT_TEXT_COLUMNS)}; its columns are: "
+            f"{', '.join(map(repr, columns))}; name the one to embed with --text-column (text_column=)"
+        )
+    return col
+
+
+def _row_record(path: Path, where: str, row: dict[str, Any], text_col: str, id_col: str | None,
+                n: int, skipped: list[str]) -> Record | None:
+    text = row.get(text_col)
+    if text is None or (isinstance(text, str) and not text.strip()):
+        skipped.append(f"{path}:{where} (empty {text_col!r})")
+        return None
+    if not isinstance(text, str):
+        text = json.dumps(text, ensure_ascii=False) if isinstance(text, (dict, list)) else str(text)
+    if id_col is not None:
+        raw = row.get(id_col)
+        if raw is None or str(raw).strip() == "":
+            raise InputError(f"{path}:{where} has an empty id in column {id_col!r}; fill it in or drop the row")
+        rid = str(raw).strip()
+    else:
+        rid = f"{path.stem}:{n}"
+    meta = {k: v for k, v in row.items() if k not in (text_col, id_col) and k is not None}
+    return Record(rid, text, meta, f"{path}:{where}")
+
+
+def _read_csv(path: Path, opts: _Options, skipped: list[str]) -> Iterator[Record]:
+    text = read_text_file(path, opts.encoding, opts.errors)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        columns = [c for c in (reader.fieldnames or []) if c is not None]
+    except csv.Error as exc:
+        raise InputError(f"{path} is not valid CSV: {exc}") from None
+    if not columns:
+        raise InputError(f"{path} has no header row; the first line must name the columns")
+    text_col = _need_text_column(path, columns, opts)
+    id_col = _pick(columns, opts.id_column, DEFAULT_ID_COLUMNS, path, "id", "--id-column")
+    n = 0
+    ids: dict[str, int] = {}
+    try:
+        for n, row in enumerate(reader, start=1):
+            line = reader.line_num
+            row.pop(None, None)  # cells beyond the header
+            rec = _row_record(path, f"line {line}", row, text_col, id_col, n, skipped)
+            if rec is None:
+                continue
+            if rec.id in ids:
+                raise InputError(
+                    f"duplicate id {rec.id!r} in {path} (lines {ids[rec.id]} and {line}); ids must be unique"
+                )
+            ids[rec.id] = line
+            yield rec
+    except csv.Error as exc:
+        raise InputError(f"{path} line {reader.line_num} is not valid CSV: {exc}") from None
+    if n == 0:
+        raise InputError(f"{path} has a header but no rows; add rows to index")
+
+
+def _json_rows(path: Path, opts: _Options) -> Iterator[tuple[int, Any]]:
+    text = read_text_file(path, opts.encoding, opts.errors)
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        for i, row in enumerate(rows, start=1):
+            yield i, row
+        return
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{path} line {lineno} is not valid JSON ({exc.msg} at column {exc.colno}); "
+                "JSONL needs one JSON object per line"
+            ) from None
+
+
+def _read_json(path: Path, opts: _Options, skipped: list[str]) -> Iterator[Record]:
+    ids: dict[str, int] = {}
+    n = 0
+    for lineno, row in _json_rows(path, opts):
+        n += 1
+        if not isinstance(row, dict):
+            raise InputError(f"{path} line {lineno} is a JSON {type(row).__name__}, expected an object {{...}}")
+        columns = list(row)
+        if opts.text_column is not None and opts.text_column not in row:
+            raise InputError(
+                f"{path} line {lineno} has no text column {opts.text_column!r}; its columns are: "
+                f"{', '.join(map(repr, columns))}; pick one with --text-column"
+            )
+        if opts.id_column is not None and opts.id_column not in row:
+            raise InputError(
+                f"{path} line {lineno} has no id column {opts.id_column!r}; its columns are: "
+                f"{', '.join(map(repr, columns))}; pick one with --id-column"
+            )
+        text_col = _need_text_column(path, columns, opts)
+        id_col = _pick(columns, opts.id_column, DEFAULT_ID_COLUMNS, path, "id", "--id-column")
+        rec = _row_record(path, f"line {lineno}", row, text_col, id_col, n, skipped)
+        if rec is None:
+            continue
+        if rec.id in ids:
+            raise InputError(f"duplicate id {rec.id!r} in {path} (lines {ids[rec.id]} and {lineno}); ids must be unique")
+        ids[rec.id] = lineno
+        yield rec
+    if n == 0:
+        raise InputError(f"{path} has no JSON rows; it is empty")

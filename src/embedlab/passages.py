@@ -1,0 +1,202 @@
+"""Split long documents into overlapping passages, and report search results per document.
+
+Encoders read a bounded number of tokens and silently lose the rest; splitting keeps every part of a long
+document searchable. Passages get ids ``"<doc_id>#<n>"`` and metadata ``{"doc_id", "passage"}`` plus the
+document's own metadata, so `search_documents` can group hits back into documents:
+
+    >>> records, stats = split_records(read_sources("docs/"), encoder)
+    >>> collection.upsert(...); search_documents(collection, "query", k=5)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InputError
+from .ingest import Record
+
+#: Default overlap between consecutive passages, as a fraction of ``max_tokens``.
+DEFAULT_OVERLAP_FRACTION = 0.15
+#: Passage length when the encoder states no limit (counted in words).
+FALLBACK_MAX_WORDS = 256
+#: Words per token assumed when an encoder has a token limit but no tokenizer to count with.
+WORDS_PER_TOKEN = 0.75
+_PIECE_SPACE = "\u2581"  # SentencePiece's word-start mark
+
+
+@dataclass(frozen=True)
+class SplitStats:
+    """What `split_records` did: documents in, passages out, and how many documents were split."""
+
+    documents: int
+    split: int
+    passages: int
+    max_tokens: int
+    overlap: int
+    unit: str  # "tokens" or "words"
+
+
+def passage_id(doc_id: str, n: int) -> str:
+    """The id of passage ``n`` (0-based) of document ``doc_id``."""
+    return f"{doc_id}#{n}"
+
+
+def limits(encoder: Any = None, max_tokens: int | None = None, overlap: int | None = None) -> tuple[int, int, str]:
+    """``(max_tokens, overlap, unit)`` for an encoder: its tokenizer's tokens if it has one, else words."""
+    tokenize = _tokenizer(encoder)
+    unit = "tokens" if tokenize else "words"
+    if max_tokens is None:
+        limit = getattr(encoder, "max_length", None)
+        if limit and tokenize:
+            max_tokens = int(limit)
+        elif limit:
+            max_tokens = max(1, int(limit * WORDS_PER_TOKEN))
+        else:
+            max_tokens = FALLBACK_MAX_WORDS
+    if int(max_tokens) < 2:
+        raise InputError(f"max_tokens must be >= 2, got {max_tokens}")
+    max_tokens = int(max_tokens)
+    if overlap is None:
+        overlap = int(round(max_tokens * DEFAULT_OVERLAP_FRACTION))
+    if not 0 <= int(overlap) < max_tokens:
+        raise InputError(f"overlap must be >= 0 and smaller than max_tokens ({max_tokens}), got {overlap}")
+    return max_tokens, int(overlap), unit
+
+
+def split_text(text: str, max_tokens: int, overlap: int = 0,
+               tokenize: Callable[[str], list[str]] | None = None) -> list[str]:
+    """Cut ``text`` into passages of at most ``max_tokens`` tokens that overlap by about ``overlap`` tokens.
+
+    Cuts fall between words; a single word longer than the limit is cut between its tokens. Without
+    ``tokenize`` tokens are whitespace-separated words.
+    """
+    if not 0 <= overlap < max_tokens:
+        raise InputError(f"overlap must be >= 0 and smaller than max_tokens ({max_tokens}), got {overlap}")
+    units = _units(text, max_tokens, tokenize)
+    total = sum(n for _, n in units)
+    if total <= max_tokens:
+        return [text.strip()]
+    out: list[str] = []
+    start, n = 0, len(units)
+    while start < n:
+        end, used = start, 0
+        while end < n and used + units[end][1] <= max_tokens:
+            used += units[end][1]
+            end += 1
+        out.append(" ".join(u for u, _ in units[start:end]))
+        if end >= n:
+            break
+        back, carried = end, 0  # step back over whole units worth at most `overlap` tokens
+        while back - 1 > start and carried + units[back - 1][1] <= overlap:
+            back -= 1
+            carried += units[back][1]
+        start = back
+    return out
+
+
+def split_records(records: Iterable[Record], encoder: Any = None, max_tokens: int | None = None,
+                  overlap: int | None = None) -> tuple[list[Record], SplitStats]:
+    """Replace each text record longer than the limit by its passages; other records pass through."""
+    max_tokens, overlap, unit = limits(encoder, max_tokens, overlap)
+    tokenize = _tokenizer(encoder)
+    out: list[Record] = []
+    docs = split = 0
+    for rec in records:
+        docs += 1
+        if not isinstance(rec.item, str):
+            out.append(rec)
+            continue
+        parts = split_text(rec.item, max_tokens, overlap, tokenize)
+        if len(parts) == 1:
+            out.append(rec)
+            continue
+        split += 1
+        for i, part in enumerate(parts):
+            meta = {**rec.metadata, "doc_id": rec.id, "passage": i}
+            out.append(Record(passage_id(rec.id, i), part, meta, rec.source))
+    return out, SplitStats(docs, split, len(out), max_tokens, overlap, unit)
+
+
+def document_id(hit: Any) -> str:
+    """The document a hit belongs to: its ``doc_id`` metadata for a passage, else its own id."""
+    meta = getattr(hit, "metadata", None) or {}
+    return str(meta.get("doc_id", hit.id))
+
+
+def group_hits(hits: Sequence[Any], k: int | None = None) -> list[Any]:
+    """Keep each document's best hit (hits come best first), re-labelled with the document id."""
+    best: dict[str, Any] = {}
+    for h in hits:
+        doc = document_id(h)
+        if doc not in best:
+            best[doc] = h if doc == h.id else _relabel(h, doc)
+    out = sorted(best.values(), key=lambda h: -h.score)
+    return out if k is None else out[:k]
+
+
+def search_documents(collection: Any, query: Any, k: int = 5, where: dict[str, Any] | None = None) -> list[Any]:
+    """The ``k`` best documents for ``query``: passages are grouped by ``doc_id``, each keeping its best.
+
+    Fetches more passages than ``k`` (doubling as needed) so that documents with many matching passages
+    cannot crowd the others out. Returns the collection's hits with ``id`` set to the document id; the
+    metadata keeps ``doc_id`` and ``passage`` of the best passage.
+    """
+    if int(k) < 1:
+        raise InputError(f"k must be >= 1, got {k}")
+    total = collection.count()
+    if total == 0:
+        return []
+    fetch = min(total, max(4 * k, k + 10))
+    while True:
+        hits = collection.search(query, k=fetch, where=where)
+        docs = group_hits(hits, k)
+        if len(docs) >= k or fetch >= total or len(hits) < fetch:
+            return docs
+        fetch = min(total, fetch * 2)
+
+
+# --------------------------------------------------------------------------- internals
+def _tokenizer(encoder: Any) -> Callable[[str], list[str]] | None:
+    tok = getattr(encoder, "tokenize", None)
+    return tok if callable(tok) else None
+
+
+def _units(text: str, max_tokens: int, tokenize: Callable[[str], list[str]] | None) -> list[tuple[str, int]]:
+    """(word, token count) pairs; words longer than ``max_tokens`` tokens are cut into chunks."""
+    words = text.split()
+    if tokenize is None:
+        return [(w, 1) for w in words]
+    pieces = tokenize(text)
+    groups: list[list[str]] = []
+    for p in pieces:
+        if p.startswith(_PIECE_SPACE) or not groups:
+            groups.append([p])
+        else:
+            groups[-1].append(p)
+    groups = [g for g in groups if g != [_PIECE_SPACE]] if len(groups) != len(words) else groups
+    if len(groups) == len(words):
+        texts = words  # keep the original spelling of each word
+    else:  # the tokenizer's normalisation changed word boundaries: rebuild words from its pieces
+        texts = [_join(g) for g in groups]
+    units: list[tuple[str, int]] = []
+    for w, g in zip(texts, groups):
+        if len(g) <= max_tokens:
+            units.append((w, len(g)))
+        else:
+            units.extend((_join(g[i:i + max_tokens]), len(g[i:i + max_tokens])) for i in range(0, len(g), max_tokens))
+    return units
+
+
+def _join(pieces: Sequence[str]) -> str:
+    return "".join(pieces).replace(_PIECE_SPACE, " ").strip()
+
+
+def _relabel(hit: Any, doc_id: str) -> Any:
+    if dataclasses.is_dataclass(hit):
+        return dataclasses.replace(hit, id=doc_id)
+    if hasattr(hit, "_replace"):
+        return hit._replace(id=doc_id)
+    raise TypeError(f"cannot relabel a {type(hit).__name__}")  # pragma: no cover
