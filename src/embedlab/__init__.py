@@ -13,7 +13,15 @@ from .encoders import Encoder, available as available_encoders, encoder  # noqa:
 from .errors import *  # noqa: E402,F401,F403
 from .index import Index  # noqa: E402
 from .vectors import Vectors  # noqa: E402
+from .io import load_vectors  # noqa: E402
+
+
+def glove(limit: int | None = None) -> Vectors:
+    """Pretrained GloVe 6B-50d word vectors (400k words, memory-mapped, cached): ``embedlab.glove().arithmetic("king - man + woman")``."""
+    from .io.glove import load_glove
+
+    return load_glove(limit=limit)
 
 __version__ = "0.1.0"
 
-__all__ = ["Encoder", "Index", "Vectors", "available_encoders", "encoder", "metrics", "__version__"]
+__all__ = ["Encoder", "Index", "Vectors", "available_encoders", "encoder", "glove", "load_vectors", "metrics", "__version__"]

