@@ -86,7 +86,12 @@ def split_text(text: str, max_tokens: int, overlap: int = 0,
         while end < n and used + units[end][1] <= max_tokens:
             used += units[end][1]
             end += 1
-        out.append(" ".join(u for u, _ in units[start:end]))
+        passage = " ".join(u for u, _ in units[start:end])
+        # Re-tokenizing joined text can differ slightly from the per-word count: trim until it really fits.
+        while tokenize and end - start > 1 and len(tokenize(passage)) > max_tokens:
+            end -= 1
+            passage = " ".join(u for u, _ in units[start:end])
+        out.append(passage)
         if end >= n:
             break
         back, carried = end, 0  # step back over whole units worth at most `overlap` tokens
@@ -185,8 +190,12 @@ def _units(text: str, max_tokens: int, tokenize: Callable[[str], list[str]] | No
     for w, g in zip(texts, groups):
         if len(g) <= max_tokens:
             units.append((w, len(g)))
-        else:
-            units.extend((_join(g[i:i + max_tokens]), len(g[i:i + max_tokens])) for i in range(0, len(g), max_tokens))
+            continue
+        # A continuation chunk gains a word-start token when re-tokenized on its own: budget one for it.
+        units.append((_join(g[:max_tokens]), max_tokens))
+        for i in range(max_tokens, len(g), max_tokens - 1):
+            chunk = g[i:i + max_tokens - 1]
+            units.append((_join(chunk), len(chunk) + 1))
     return units
 
 

@@ -1,0 +1,119 @@
+"""Splitting long documents into overlapping passages and grouping passage hits back into documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from embedlab.errors import InputError
+from embedlab.ingest import Record
+from embedlab.passages import group_hits, limits, search_documents, split_records, split_text
+
+
+def test_split_words_exact_windows():
+    text = " ".join("abcdefghij")
+    assert split_text(text, 4, 1) == ["a b c d", "d e f g", "g h i j"]
+    assert split_text(text, 4, 0) == ["a b c d", "e f g h", "i j"]
+    assert split_text(text, 10, 2) == [text]
+
+
+def test_split_covers_every_word_in_order():
+    words = [f"w{i}" for i in range(1000)]
+    parts = split_text(" ".join(words), 50, 7)
+    assert all(len(p.split()) <= 50 for p in parts)
+    rebuilt = parts[0].split()
+    for prev, part in zip(parts, parts[1:]):
+        cur = part.split()
+        shared = len(set(prev.split()) & set(cur))
+        assert 1 <= shared <= 7
+        rebuilt += cur[shared:]
+    assert rebuilt == words
+
+
+def test_split_with_sentencepiece_respects_token_limit(use_encoder):
+    text = " ".join(f"Sentence {i} is about 고속 열차 and electric cars." for i in range(200))
+    parts = split_text(text, 64, 10, use_encoder.tokenize)
+    assert len(parts) > 10
+    assert max(len(use_encoder.tokenize(p)) for p in parts) <= 64
+    assert parts[0].startswith("Sentence 0 is about 고속 열차")
+    # overlap: the start of each passage repeats the end of the previous one
+    assert parts[1].split()[0] in parts[0].split()[-12:]
+
+
+def test_word_longer_than_limit_is_cut_between_tokens(use_encoder):
+    blob = "東京は日本の首都であり世界最大級の都市です" * 10  # no spaces at all
+    parts = split_text(blob, 16, 2, use_encoder.tokenize)
+    assert len(parts) > 3
+    assert all(len(use_encoder.tokenize(p)) <= 16 for p in parts)
+
+
+def test_limits_defaults_and_validation(use_encoder):
+    assert limits(use_encoder) == (512, 77, "tokens")
+    assert limits(use_encoder, 100) == (100, 15, "tokens")
+
+    class NoTokenizer:
+        max_length = 128
+
+    assert limits(NoTokenizer()) == (96, 14, "words")
+    assert limits(None) == (256, 38, "words")
+    with pytest.raises(InputError, match="overlap must be >= 0 and smaller than max_tokens \\(10\\)"):
+        limits(None, 10, 10)
+    with pytest.raises(InputError, match="max_tokens must be >= 2"):
+        limits(None, 1)
+
+
+def test_split_records_ids_metadata_and_stats():
+    long = " ".join(f"w{i}" for i in range(25))
+    recs = [Record("short", "a few words", {"lang": "en"}, "s.txt"), Record("long", long, {"lang": "en"}, "l.txt")]
+    out, stats = split_records(recs, None, max_tokens=10, overlap=2)
+    assert [r.id for r in out] == ["short", "long#0", "long#1", "long#2"]
+    assert out[2].metadata == {"lang": "en", "doc_id": "long", "passage": 1}
+    assert out[2].item.split()[0] == "w8" and out[2].source == "l.txt"
+    assert (stats.documents, stats.split, stats.passages, stats.unit) == (2, 1, 4, "words")
+
+
+@dataclass(frozen=True)
+class _Hit:
+    id: str
+    score: float
+    metadata: dict
+    source: str | None = None
+
+
+def test_group_hits_keeps_best_passage_per_document():
+    hits = [
+        _Hit("big#3", 0.9, {"doc_id": "big", "passage": 3}),
+        _Hit("big#1", 0.8, {"doc_id": "big", "passage": 1}),
+        _Hit("small", 0.7, {}),
+        _Hit("other#0", 0.6, {"doc_id": "other", "passage": 0}),
+    ]
+    docs = group_hits(hits)
+    assert [(d.id, d.score, d.metadata.get("passage")) for d in docs] == [("big", 0.9, 3), ("small", 0.7, None),
+                                                                         ("other", 0.6, 0)]
+    assert [d.id for d in group_hits(hits, 2)] == ["big", "small"]
+
+
+class _FakeSearch:
+    """Only for exercising search_documents' fetch-more loop; the real Collection is tested in test_cli_collections."""
+
+    def __init__(self, hits):
+        self.hits, self.calls = hits, []
+
+    def count(self):
+        return len(self.hits)
+
+    def search(self, query, k, where=None):
+        self.calls.append(k)
+        return self.hits[:k]
+
+
+def test_search_documents_fetches_more_when_one_document_crowds_the_rest():
+    hits = [_Hit(f"big#{i}", 1 - i / 100, {"doc_id": "big", "passage": i}) for i in range(40)]
+    hits += [_Hit("a", 0.5, {}), _Hit("b", 0.4, {})]
+    col = _FakeSearch(hits)
+    docs = search_documents(col, "q", k=3)
+    assert [d.id for d in docs] == ["big", "a", "b"]
+    assert col.calls == [13, 26, 42]
+    with pytest.raises(InputError, match="k must be >= 1"):
+        search_documents(col, "q", k=0)
