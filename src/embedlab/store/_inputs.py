@@ -1,0 +1,122 @@
+"""Checks on what callers hand a Collection, done before anything is written, and content hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def check_ids(ids: Any) -> list[str]:
+    """A non-empty list of unique, non-empty string ids (ints are accepted and turned into strings)."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, (Sequence, np.ndarray)):
+        raise InputError(f"ids must be a list of strings, got {type(ids).__name__}; wrap a single id in a list")
+    if len(ids) == 0:
+        raise InputError("no ids given (empty list); pass at least one id")
+    out = []
+    for i, x in enumerate(ids):
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (str, int, np.integer)):
+            raise InputError(f"id at position {i} is {type(x).__name__}; ids must be strings")
+        s = str(x)
+        if not s.strip():
+            raise InputError(f"id at position {i} is empty; every item needs a non-empty id")
+        out.append(s)
+    if len(set(out)) != len(out):
+        seen, dup = set(), []
+        for s in out:
+            if s in seen and s not in dup:
+                dup.append(s)
+            seen.add(s)
+        raise InputError(f"duplicate ids in one call: {dup[:5]}; each id may appear once per call")
+    return out
+
+
+def check_metadata(metadata: Any, n: int) -> list[str] | None:
+    """Metadata as JSON texts (one dict per item), or None when not given."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, dict) or not isinstance(metadata, Sequence):
+        raise InputError("metadata must be a list with one dict per id")
+    if len(metadata) != n:
+        raise InputError(f"got {len(metadata)} metadata dicts for {n} ids; pass one per id (or none)")
+    out = []
+    for i, m in enumerate(metadata):
+        m = {} if m is None else m
+        if not isinstance(m, dict) or not all(isinstance(k, str) for k in m):
+            raise InputError(f"metadata at position {i} must be a dict with string keys, got {type(m).__name__}")
+        try:
+            out.append(json.dumps(m, ensure_ascii=False, sort_keys=True, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"metadata at position {i} is not JSON-serialisable ({exc})") from None
+    return out
+
+
+def check_sources(sources: Any, n: int) -> list[str | None] | None:
+    if sources is None:
+        return None
+    if isinstance(sources, str) or not isinstance(sources, Sequence):
+        raise InputError("sources must be a list with one string (or None) per id")
+    if len(sources) != n:
+        raise InputError(f"got {len(sources)} sources for {n} ids; pass one per id (or none)")
+    out = []
+    for i, s in enumerate(sources):
+        if s is not None and not isinstance(s, (str, os.PathLike)):
+            raise InputError(f"source at position {i} must be a string or None, got {type(s).__name__}")
+        out.append(None if s is None else str(s))
+    return out
+
+
+def check_items(items: Any, n: int) -> list[Any]:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise InputError("items must be a list with one item per id; wrap a single item in a list")
+    if len(items) != n:
+        raise InputError(f"got {len(items)} items for {n} ids; pass exactly one item per id")
+    return list(items)
+
+
+def item_hash(item: Any, text_only: bool = False) -> str:
+    """A content hash of a raw item: the text, the bytes, or a file's bytes for a path (unless ``text_only``)."""
+    h = hashlib.sha256()
+    if isinstance(item, str) and (text_only or not _is_file(item)):
+        h.update(b"t:" + item.encode("utf-8", "surrogatepass"))
+    elif isinstance(item, (str, os.PathLike)):
+        h.update(b"f:")
+        with open(item, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    elif isinstance(item, bytes):
+        h.update(b"b:" + item)
+    elif isinstance(item, np.ndarray):
+        h.update(b"a:" + str(item.dtype).encode() + str(item.shape).encode() + item.tobytes())
+    else:
+        try:
+            h.update(b"j:" + json.dumps(item, sort_keys=True).encode())
+        except (TypeError, ValueError):
+            h.update(b"r:" + repr(item).encode())
+    return h.hexdigest()[:32]
+
+
+def vector_hash(row: np.ndarray) -> str:
+    return "v" + hashlib.sha256(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()[:31]
+
+
+def default_source(item: Any) -> str | None:
+    """What to show for an item when no source is given: its text or its path."""
+    if isinstance(item, (str, os.PathLike)):
+        return str(item)
+    return None
+
+
+def _is_file(s: str) -> bool:
+    if len(s) > 4096 or "\n" in s:
+        return False
+    try:
+        return os.path.isfile(s)
+    except (OSError, ValueError):
+        return False

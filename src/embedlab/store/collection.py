@@ -1,0 +1,705 @@
+"""Collection: a persistent, named set of items (id, vector, metadata, source) bound to one encoder and index.
+
+    >>> c = Collection.create("docs")                      # default multilingual encoder, exact index
+    >>> c.add(["a", "b"], ["a cat sits", "stock prices fell"], metadata=[{"lang": "en"}, {"lang": "en"}])
+    >>> c.search("kitten", k=1, where={"lang": "en"})[0].id
+    'a'
+
+On disk, ``<root>/<name>/`` holds ``manifest.json`` (what the collection is), ``catalog.sqlite`` (WAL; the
+commit point: ids, metadata, sources, content hashes, segments, tombstones), ``segments/*.npy`` (append-only
+float32 vectors; cosine rows unit length) and ``index-cache/`` (an HNSW index saved with the generation it
+covers; the exact index needs no cache, it searches the memory-mapped segments in place). Writers take
+``write.lock`` per operation; readers never block and always search one committed snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from .. import config
+from ..encoders import DEFAULT_ENCODER, Encoder
+from ..errors import (CollectionNotFoundError, CorruptFileError, DimensionError, EncoderMismatchError, InputError,
+                      LockTimeoutError, UnknownKeyError)
+from ..metrics import as_matrix, check_metric, normalize
+from ..vectors import Vectors
+from . import _inputs, db
+from ._search import Hit, Item, SearchMixin
+from .manifest import MANIFEST, check_name, fsync_dir, new_manifest, read_manifest, write_json_atomic
+from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, cache_name, newest_cache, open_segment, write_segment
+
+LOCK_FILE = "write.lock"
+CACHE_DIR = "index-cache"
+__all__ = ["Collection", "Item", "Hit"]
+
+
+class _Stale(Exception):
+    """A segment listed by the snapshot was removed by a compaction that committed later: retry."""
+
+
+def _resolve_encoder(encoder: str | Encoder | None) -> Encoder:
+    if isinstance(encoder, Encoder):
+        return encoder
+    if encoder is not None and not isinstance(encoder, str):
+        raise InputError(f"encoder must be a name or an Encoder, got {type(encoder).__name__}")
+    from ..encoders import encoder as build
+
+    return build(encoder or DEFAULT_ENCODER)
+
+
+def _encoder_doc(enc: Encoder) -> dict[str, Any]:
+    return {"name": enc.name, "dim": int(enc.dim), "metric": enc.metric, "fingerprint": enc.fingerprint}
+
+
+class Collection(SearchMixin):
+    """A named, persistent set of items; create with ``Collection.create`` and reopen with ``Collection.open``."""
+
+    def __init__(self, path: Path, manifest: dict, encoder: Encoder | None, readonly: bool, lock_timeout: float,
+                 auto_compact: float) -> None:
+        self.path, self.name = path, manifest["name"]
+        self._manifest = manifest
+        enc = manifest["encoder"]
+        self.dim, self.metric = int(enc["dim"]), check_metric(enc["metric"])
+        self.index_kind = manifest["index"]["kind"]
+        self.index_params = dict(manifest["index"].get("params", {}))
+        self._encoder, self.readonly = encoder, readonly
+        self.lock_timeout, self.auto_compact = float(lock_timeout), float(auto_compact)
+        self._mutex = threading.RLock()
+        self._lock = FileLock(str(path / LOCK_FILE), timeout=self.lock_timeout)
+        self._conn = db.connect(path / db.DB_FILE)
+        self._segs: list[tuple[int, int, np.ndarray]] = []  # (start, rows, memmap)
+        self._starts = np.empty(0, np.int64)
+        self._index: SegmentedExact | CachedANN | None = None
+        self._gen = self._epoch = self._last_seg = -1
+        self._count = 0
+        self._ann_dirty = False
+        self._closed = False
+        if not readonly:
+            self._gc()
+        with self._read():
+            pass
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def create(cls, name: str, encoder: str | Encoder | None = None, *, dim: int | None = None,
+               metric: str | None = None, index: str = "exact", index_params: dict | None = None,
+               root: str | Path | None = None, lock_timeout: float = 10.0, auto_compact: float = 0.3) -> "Collection":
+        """Create an empty collection (InputError if the name is taken). ``encoder=None`` with ``dim`` makes a
+        vectors-only collection (callers pass ``vectors=``; metric defaults to cosine)."""
+        check_name(name)
+        base = Path(root) if root is not None else config.collections_dir()
+        folder = base / name
+        if folder.exists():
+            raise InputError(f"collection {name!r} already exists in {base}; open it with Collection.open or drop it")
+        enc = None
+        if encoder is None and dim is not None:
+            if int(dim) <= 0:
+                raise InputError(f"dim must be a positive integer, got {dim}")
+            enc_doc = {"name": None, "dim": int(dim), "metric": check_metric(metric or "cosine"), "fingerprint": None}
+        else:
+            enc = _resolve_encoder(encoder)
+            if dim is not None and int(dim) != enc.dim:
+                raise DimensionError(f"dim={dim} but encoder {enc.name!r} makes {enc.dim}-d vectors; drop dim")
+            enc_doc = _encoder_doc(enc)
+            enc_doc["metric"] = check_metric(metric or enc.metric)
+        params = dict(index_params or {})
+        from ..index import make_index
+
+        make_index(index, enc_doc["dim"], enc_doc["metric"], **params)  # validates kind and parameters
+        created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        manifest = new_manifest(name, enc_doc, index, params, created)
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = base / f".{name}.creating-{uuid.uuid4().hex[:8]}"
+        try:
+            tmp.mkdir()
+            (tmp / SEGMENT_DIR).mkdir()
+            db.connect(tmp / db.DB_FILE, create=True).close()
+            write_json_atomic(tmp / MANIFEST, manifest)
+            fsync_dir(tmp)
+            try:
+                os.rename(tmp, folder)
+            except OSError:
+                raise InputError(f"collection {name!r} was created by someone else meanwhile; open it") from None
+            fsync_dir(base)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return cls(folder, manifest, enc, False, lock_timeout, auto_compact)
+
+    @classmethod
+    def open(cls, name: str, encoder: str | Encoder | None = None, *, root: str | Path | None = None,
+             readonly: bool = False, lock_timeout: float = 10.0, auto_compact: float = 0.3) -> "Collection":
+        """Open an existing collection; the encoder is rebuilt by name from the manifest when not given."""
+        base = Path(root) if root is not None else config.collections_dir()
+        folder = base / name
+        if not folder.is_dir():
+            names = cls.list(base)
+            have = ", ".join(names) if names else "none yet"
+            raise CollectionNotFoundError(
+                f"no collection named {name!r} in {base} (existing: {have}); create it with Collection.create"
+            )
+        manifest = read_manifest(folder)
+        enc = None
+        if encoder is not None:
+            enc = _resolve_encoder(encoder)
+            _check_encoder(manifest, enc)
+        return cls(folder, manifest, enc, readonly, lock_timeout, auto_compact)
+
+    @classmethod
+    def open_or_create(cls, name: str, encoder: str | Encoder | None = None, **kw) -> "Collection":
+        """Open ``name`` if it exists, else create it with the given settings."""
+        base = Path(kw["root"]) if kw.get("root") is not None else config.collections_dir()
+        open_kw = {k: kw[k] for k in ("root", "readonly", "lock_timeout", "auto_compact") if k in kw}
+        if (base / name).is_dir():
+            return cls.open(name, encoder, **open_kw)
+        try:
+            return cls.create(name, encoder, **kw)
+        except InputError:
+            if (base / name).is_dir():
+                return cls.open(name, encoder, **open_kw)
+            raise
+
+    @staticmethod
+    def list(root: str | Path | None = None) -> list[str]:
+        """Names of the collections under ``root`` (default: the embedlab home)."""
+        base = Path(root) if root is not None else config.collections_dir()
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
+
+    @classmethod
+    def drop(cls, name: str, root: str | Path | None = None, lock_timeout: float = 10.0) -> None:
+        """Delete a collection and all its files (waits for a running writer first)."""
+        check_name(name)
+        base = Path(root) if root is not None else config.collections_dir()
+        folder = base / name
+        if not folder.is_dir():
+            names = cls.list(base)
+            raise CollectionNotFoundError(
+                f"no collection named {name!r} in {base} (existing: {', '.join(names) if names else 'none'})"
+            )
+        lock = FileLock(str(folder / LOCK_FILE), timeout=lock_timeout)
+        try:
+            with lock:
+                gone = base / f".{name}.dropped-{uuid.uuid4().hex[:8]}"
+                os.rename(folder, gone)
+        except Timeout:
+            raise _lock_error(name, folder, lock_timeout) from None
+        shutil.rmtree(gone, ignore_errors=True)
+
+    def close(self) -> None:
+        """Save the ANN cache if this process changed it, and release the catalogue."""
+        with self._mutex:
+            if self._closed:
+                return
+            if self._ann_dirty and not self.readonly:
+                try:
+                    self._save_ann(timeout=0.5)
+                except (LockTimeoutError, OSError):  # a cache: the next open catches up instead
+                    pass
+            self._conn.close()
+            self._closed = True
+
+    def __enter__(self) -> "Collection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        try:
+            if not self._closed:
+                self._conn.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        return f"Collection({self.name!r}, dim={self.dim}, metric={self.metric!r}, index={self.index_kind!r})"
+
+    @property
+    def encoder(self) -> Encoder | None:
+        """The collection's encoder (built from the manifest on first use); None for vectors-only collections."""
+        if self._encoder is None and self._manifest["encoder"].get("name"):
+            name = self._manifest["encoder"]["name"]
+            try:
+                enc = _resolve_encoder(name)
+            except InputError as exc:
+                raise InputError(f"collection {self.name!r} was built with encoder {name!r}, which is not "
+                                 f"registered here ({exc}); pass the Encoder instance to Collection.open") from None
+            _check_encoder(self._manifest, enc)
+            self._encoder = enc
+        return self._encoder
+
+    # ------------------------------------------------------------------ snapshot plumbing
+    @contextmanager
+    def _read(self) -> Iterator:
+        """A read snapshot: the in-memory view is synced to it; every query inside sees the same state."""
+        with self._mutex:
+            self._check_open()
+            for attempt in range(8):
+                self._conn.execute("BEGIN")
+                try:
+                    self._sync()
+                    break
+                except _Stale:
+                    self._conn.execute("ROLLBACK")
+                    if attempt == 7:
+                        raise CorruptFileError(f"segment files of {self.path} are missing; restore the folder "
+                                               "from a backup or drop the collection") from None
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[list[Path]]:
+        """Write lock + one SQLite write transaction (the commit point); yields a list for new segment files,
+        which are deleted if the transaction does not commit."""
+        with self._mutex:
+            self._check_open()
+            if self.readonly:
+                raise InputError(f"collection {self.name!r} was opened read-only; open it without readonly=True")
+            try:
+                self._lock.acquire(timeout=self.lock_timeout)
+            except Timeout:
+                raise _lock_error(self.name, self.path, self.lock_timeout) from None
+            pending: list[Path] = []
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._sync()
+                    yield pending
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    for p in pending:
+                        p.unlink(missing_ok=True)
+                    raise
+                with self._read():
+                    pass
+                if self._manifest.get("generation") != self._gen:
+                    self._manifest["generation"] = self._gen
+                    write_json_atomic(self.path / MANIFEST, self._manifest)
+            finally:
+                self._lock.release()
+
+    @contextmanager
+    def writing(self) -> Iterator["Collection"]:
+        """Hold the write lock across several operations (other writers wait; readers carry on)."""
+        with self._mutex:
+            try:
+                self._lock.acquire(timeout=self.lock_timeout)
+            except Timeout:
+                raise _lock_error(self.name, self.path, self.lock_timeout) from None
+            try:
+                yield self
+            finally:
+                self._lock.release()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InputError(f"collection {self.name!r} is closed; open it again")
+
+    def _sync(self) -> None:
+        """Bring the in-memory segments and index up to the snapshot of the current transaction."""
+        try:
+            st = db.state(self._conn)
+            if st["epoch"] != self._epoch:
+                return self._reload(st)
+            if st["generation"] == self._gen:
+                return
+            new = db.segments(self._conn, after=self._last_seg)
+            dead = np.sort(db.dead_labels(self._conn, after_gen=self._gen))
+        except Exception as exc:
+            if isinstance(exc, (db.sqlite3.DatabaseError,)):
+                raise db.corrupt(self.path / db.DB_FILE, exc) from None
+            raise
+        for seg, file, start, rows, _gen in new:
+            self._attach(seg, file, start, rows, dead)
+        self._index.remove(dead)
+        self._gen, self._count = st["generation"], st["count"]
+
+    def _attach(self, seg: int, file: str, start: int, rows: int, dead: np.ndarray) -> None:
+        try:
+            mat = open_segment(self.path / SEGMENT_DIR / file, rows, self.dim)
+        except FileNotFoundError:
+            raise _Stale() from None
+        self._segs.append((start, rows, mat))
+        self._starts = np.append(self._starts, start)
+        self._index.add_segment(start, mat, dead)
+        self._last_seg = seg
+
+    def _reload(self, st: dict[str, int]) -> None:
+        try:
+            segs = db.segments(self._conn)
+            dead = np.sort(db.dead_labels(self._conn))
+        except db.sqlite3.DatabaseError as exc:
+            raise db.corrupt(self.path / db.DB_FILE, exc) from None
+        self._segs, self._starts, self._last_seg = [], np.empty(0, np.int64), -1
+        self._index = self._new_index(st)
+        for seg, file, start, rows, _gen in segs:
+            self._attach(seg, file, start, rows, dead)
+        if isinstance(self._index, CachedANN):
+            self._index.remove(self._cache_dead)
+            self._ann_dirty = self._ann_dirty or self._cache_gen != st["generation"]
+        self._gen, self._epoch, self._count = st["generation"], st["epoch"], st["count"]
+
+    def _new_index(self, st: dict[str, int]):
+        self._cache_dead = np.empty(0, np.int64)
+        if self.index_kind == "exact":
+            return SegmentedExact(self.dim, self.metric)
+        from ..index import load_index, make_index
+
+        found = newest_cache(self.path / CACHE_DIR, st["epoch"], st["generation"])
+        if found is not None:
+            folder, gen, covered = found
+            try:
+                idx = load_index(folder)
+                if idx.kind == self.index_kind and idx.dim == self.dim and idx.metric == self.metric:
+                    self._cache_gen = gen
+                    self._cache_dead = db.dead_labels(self._conn, after_gen=gen)
+                    return CachedANN(idx, covered)
+            except (CorruptFileError, InputError, OSError, ValueError):
+                pass  # a cache: rebuild it from the committed vectors below
+        self._cache_gen = -1
+        self._ann_dirty = True
+        return CachedANN(make_index(self.index_kind, self.dim, self.metric, **self.index_params), 0)
+
+    def _save_ann(self, timeout: float) -> None:
+        """Save the ANN index as a cache tagged with the generation it covers; drop older caches."""
+        if not isinstance(self._index, CachedANN):
+            return
+        try:
+            self._lock.acquire(timeout=timeout)
+        except Timeout:
+            raise _lock_error(self.name, self.path, timeout) from None
+        try:
+            with self._read():
+                name = cache_name(self._epoch, self._gen, self._index.covered)
+                folder = self.path / CACHE_DIR
+                folder.mkdir(exist_ok=True)
+                self._index.index.save(folder / name)
+                for p in folder.iterdir():
+                    if p.name != name:
+                        shutil.rmtree(p, ignore_errors=True)
+                self._ann_dirty = False
+        finally:
+            self._lock.release()
+
+    def _gc(self) -> None:
+        """Delete segment files no commit refers to (left by a crash) if no writer is running now."""
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            return
+        try:
+            rows = self._conn.execute("SELECT file FROM segments").fetchall()
+            live = {r[0] for r in rows}
+            for p in (self.path / SEGMENT_DIR).iterdir():
+                if p.name not in live:
+                    p.unlink(missing_ok=True)
+            for p in self.path.glob(".*.tmp"):
+                p.unlink(missing_ok=True)
+        except db.sqlite3.DatabaseError as exc:
+            raise db.corrupt(self.path / db.DB_FILE, exc) from None
+        finally:
+            self._lock.release()
+
+    # ------------------------------------------------------------------ writing
+    def _vectors_for(self, items, vectors, n: int, batch_size: int, progress: bool) -> np.ndarray:
+        if (items is None) == (vectors is None):
+            raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
+        if vectors is not None:
+            vecs = as_matrix(vectors, dim=self.dim, name="vectors")
+            if len(vecs) != n:
+                raise InputError(f"got {len(vecs)} vectors for {n} ids; pass exactly one vector per id")
+        else:
+            enc = self.encoder
+            if enc is None:
+                raise InputError(f"collection {self.name!r} is vectors-only (no encoder); pass vectors=")
+            items = _inputs.check_items(items, n)
+            vecs = as_matrix(enc.encode(items, batch_size=batch_size, progress=progress,
+                                        normalize=self.metric == "cosine"), dim=self.dim, name="encoded vectors")
+        if self.metric == "cosine":
+            vecs = normalize(vecs)
+        return vecs
+
+    def _hashes(self, items, vectors) -> list[str]:
+        if vectors is not None:
+            return [_inputs.vector_hash(r) for r in as_matrix(vectors, dim=self.dim, name="vectors")]
+        text_only = self.encoder is not None and tuple(self.encoder.modalities) == ("text",)
+        return [_inputs.item_hash(x, text_only) for x in items]
+
+    def _append(self, pending: list[Path], ids: list[str], vecs: np.ndarray, metas: list[str], srcs, hashes,
+                kill: list[int] = ()) -> None:
+        st = db.state(self._conn)
+        gen, start, n = st["generation"] + 1, st["next_label"], len(ids)
+        file = f"seg-{gen:09d}-{uuid.uuid4().hex[:8]}.npy"
+        path = self.path / SEGMENT_DIR / file
+        pending.append(path)
+        write_segment(path, [vecs], n, self.dim)
+        c = self._conn
+        c.execute("INSERT INTO segments(file, start, rows, gen) VALUES (?, ?, ?, ?)", (file, start, n, gen))
+        if kill:
+            c.executemany("DELETE FROM items WHERE label = ?", [(lb,) for lb in kill])
+            c.executemany("INSERT INTO dead(label, gen) VALUES (?, ?)", [(lb, gen) for lb in kill])
+        c.executemany("INSERT INTO items(label, id, metadata, source, hash) VALUES (?, ?, ?, ?, ?)",
+                      zip(range(start, start + n), ids, metas, srcs, hashes))
+        db.set_state(c, generation=gen, next_label=start + n, count=st["count"] + n - len(kill))
+
+    def add(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors=None,
+            metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
+            batch_size: int = 64, progress: bool = False) -> int:
+        """Add new items (encoded from ``items`` or given as ``vectors``); an existing id raises InputError and
+        nothing is written. One new segment and one commit; returns how many were added."""
+        ids = _inputs.check_ids(ids)
+        n = len(ids)
+        metas = _inputs.check_metadata(metadata, n) or ["{}"] * n
+        srcs = _inputs.check_sources(sources, n)
+        if items is not None:
+            _inputs.check_items(items, n)
+        self._refuse_existing(ids)
+        hashes = self._hashes(items, vectors) if (items is None) != (vectors is None) else None
+        vecs = self._vectors_for(items, vectors, n, batch_size, progress)
+        if srcs is None:
+            srcs = [_inputs.default_source(x) for x in items] if items is not None else [None] * n
+        with self._write() as pending:
+            self._refuse_existing(ids, in_txn=True)
+            self._append(pending, ids, vecs, metas, srcs, hashes)
+        return n
+
+    def _refuse_existing(self, ids: list[str], in_txn: bool = False) -> None:
+        if in_txn:
+            found = db.lookup(self._conn, ids)
+        else:
+            with self._read():
+                found = db.lookup(self._conn, ids)
+        if found:
+            dup = [i for i in ids if i in found][:5]
+            raise InputError(f"{len(found)} id(s) already in collection {self.name!r}, e.g. {dup}; use upsert to "
+                             "replace them or delete them first")
+
+    def upsert(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors=None,
+               metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
+               batch_size: int = 64, progress: bool = False) -> dict[str, int]:
+        """Add new ids, replace changed ones, skip unchanged ones (same content hash: not re-encoded).
+
+        ``metadata``/``sources`` of None keep an existing item's metadata and source."""
+        ids = _inputs.check_ids(ids)
+        n = len(ids)
+        metas = _inputs.check_metadata(metadata, n)
+        srcs = _inputs.check_sources(sources, n)
+        if (items is None) == (vectors is None):
+            raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
+        if items is not None:
+            items = _inputs.check_items(items, n)
+        else:
+            vectors = as_matrix(vectors, dim=self.dim, name="vectors")
+            if len(vectors) != n:
+                raise InputError(f"got {len(vectors)} vectors for {n} ids; pass exactly one vector per id")
+        hashes = self._hashes(items, vectors)
+        with self._write() as pending:
+            found = db.lookup(self._conn, ids)
+            encode, meta_only, unchanged = [], [], 0
+            for i, id_ in enumerate(ids):
+                old = found.get(id_)
+                if old is None or old[3] != hashes[i]:
+                    encode.append(i)
+                    continue
+                new_meta = old[1] if metas is None else metas[i]
+                new_src = old[2] if srcs is None else srcs[i]
+                if (new_meta, new_src) != (old[1], old[2]):
+                    meta_only.append((new_meta, new_src, id_))
+                else:
+                    unchanged += 1
+            if encode:
+                sub = [items[i] for i in encode] if items is not None else None
+                vecs = self._vectors_for(sub, None if vectors is None else vectors[encode], len(encode),
+                                         batch_size, progress)
+                e_ids = [ids[i] for i in encode]
+                e_meta = [metas[i] if metas is not None else (found[ids[i]][1] if ids[i] in found else "{}")
+                          for i in encode]
+                e_src = [srcs[i] if srcs is not None else
+                         (_inputs.default_source(items[i]) if items is not None else
+                          (found[ids[i]][2] if ids[i] in found else None)) for i in encode]
+                kill = [found[i][0] for i in e_ids if i in found]
+                self._append(pending, e_ids, vecs, e_meta, e_src, [hashes[i] for i in encode], kill)
+            if meta_only:
+                self._conn.executemany("UPDATE items SET metadata = ?, source = ? WHERE id = ?", meta_only)
+                if not encode:
+                    db.set_state(self._conn, generation=db.state(self._conn)["generation"] + 1)
+        updated = sum(1 for i in encode if ids[i] in found) + len(meta_only)
+        self._maybe_compact()
+        return {"added": len(encode) - sum(1 for i in encode if ids[i] in found), "updated": updated,
+                "unchanged": unchanged}
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete items by id (unknown ids are ignored); returns how many were deleted."""
+        ids = _inputs.check_ids(ids)
+        with self._write():
+            found = db.lookup(self._conn, ids)
+            if found:
+                st = db.state(self._conn)
+                gen = st["generation"] + 1
+                labels = [v[0] for v in found.values()]
+                self._conn.executemany("DELETE FROM items WHERE label = ?", [(lb,) for lb in labels])
+                self._conn.executemany("INSERT INTO dead(label, gen) VALUES (?, ?)", [(lb, gen) for lb in labels])
+                db.set_state(self._conn, generation=gen, count=st["count"] - len(labels))
+        self._maybe_compact()
+        return len(found)
+
+    def _maybe_compact(self) -> None:
+        with self._read():
+            total = sum(rows for _, rows, _ in self._segs)
+            dead = total - self._count
+        if total and dead > self.auto_compact * total:
+            self.compact()
+
+    def compact(self) -> None:
+        """Rewrite the segments into one without deleted rows, renumber the labels and rebuild the index."""
+        with self._write() as pending:
+            st = db.state(self._conn)
+            total = sum(rows for _, rows, _ in self._segs)
+            if total == st["count"] and len(self._segs) <= 1:
+                return
+            rows = self._conn.execute("SELECT label FROM items ORDER BY label").fetchall()
+            labels = np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
+            gen, n = st["generation"] + 1, len(labels)
+            old_files = [r[1] for r in db.segments(self._conn)]
+            c = self._conn
+            c.execute("DELETE FROM segments")
+            if n:
+                file = f"seg-{gen:09d}-{uuid.uuid4().hex[:8]}.npy"
+                path = self.path / SEGMENT_DIR / file
+                pending.append(path)
+                write_segment(path, self._gather(labels), n, self.dim)
+                c.execute("INSERT INTO segments(file, start, rows, gen) VALUES (?, 0, ?, ?)", (file, n, gen))
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS relabel(old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+            c.execute("DELETE FROM relabel")
+            c.execute("INSERT INTO relabel SELECT label, ROW_NUMBER() OVER (ORDER BY label) - 1 FROM items")
+            c.execute("UPDATE items SET label = -1 - (SELECT new FROM relabel WHERE old = items.label)")
+            c.execute("UPDATE items SET label = -1 - label")
+            c.execute("DELETE FROM relabel")
+            c.execute("DELETE FROM dead")
+            db.set_state(c, generation=gen, epoch=st["epoch"] + 1, next_label=n, count=n)
+        for f in old_files:
+            (self.path / SEGMENT_DIR / f).unlink(missing_ok=True)
+        if isinstance(self._index, CachedANN) and not self.readonly:
+            self._save_ann(timeout=self.lock_timeout)
+
+    def _gather(self, labels: np.ndarray, chunk: int = 65_536) -> Iterator[np.ndarray]:
+        """Rows of the given labels (sorted), in order, a chunk at a time."""
+        for s in range(0, len(labels), chunk):
+            yield self._rows(labels[s:s + chunk])
+
+    def _rows(self, labels: np.ndarray) -> np.ndarray:
+        out = np.empty((len(labels), self.dim), np.float32)
+        seg_of = np.searchsorted(self._starts, labels, side="right") - 1
+        for si in np.unique(seg_of):
+            start, _, mat = self._segs[si]
+            m = seg_of == si
+            out[m] = mat[labels[m] - start]
+        return out
+
+    # ------------------------------------------------------------------ reading
+    def count(self) -> int:
+        """Number of live items."""
+        with self._read():
+            return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __contains__(self, id_: object) -> bool:
+        with self._read():
+            return bool(db.lookup(self._conn, [str(id_)]))
+
+    def ids(self) -> list[str]:
+        """All ids, in insertion order (compaction keeps it)."""
+        with self._read():
+            return [r[0] for r in self._conn.execute("SELECT id FROM items ORDER BY label")]
+
+    def get(self, ids: Sequence[str]) -> list[Item]:
+        """Items by id, in the order asked; UnknownKeyError names ids that are not present."""
+        ids = _inputs.check_ids(ids)
+        with self._read():
+            found = db.lookup(self._conn, ids)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise UnknownKeyError(f"{len(missing)} id(s) not in collection {self.name!r}: {missing[:5]}")
+            labels = np.array([found[i][0] for i in ids], np.int64)
+            order = np.argsort(labels)
+            vecs = np.empty((len(ids), self.dim), np.float32)
+            vecs[order] = self._rows(labels[order])
+        return [Item(i, vecs[j], _meta(found[i][1]), found[i][2]) for j, i in enumerate(ids)]
+
+    def vectors(self) -> Vectors:
+        """All live vectors keyed by id (a memory-mapped view when nothing was deleted since compaction)."""
+        with self._read():
+            rows = self._conn.execute("SELECT label, id FROM items ORDER BY label").fetchall()
+            labels = np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
+            keys = [r[1] for r in rows]
+            if len(self._segs) == 1 and self._segs[0][1] == len(labels):
+                mat = self._segs[0][2]
+            elif not len(labels):
+                mat = np.empty((0, self.dim), np.float32)
+            else:
+                mat = np.concatenate(list(self._gather(labels)))
+        return Vectors(keys, mat)
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-ready summary: name, path, encoder, index, counts, generation, bytes on disk."""
+        with self._read():
+            total = sum(rows for _, rows, _ in self._segs)
+            out = {"name": self.name, "path": str(self.path), "encoder": dict(self._manifest["encoder"]),
+                   "dim": self.dim, "metric": self.metric,
+                   "index": {"kind": self.index_kind, "params": self.index_params},
+                   "count": self._count, "segments": len(self._segs), "deleted_rows": total - self._count,
+                   "generation": self._gen, "created": self._manifest.get("created"),
+                   "format_version": self._manifest["format_version"]}
+        out["bytes"] = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return out
+
+
+def _meta(text: str) -> dict:
+    import json
+
+    return {} if text == "{}" else json.loads(text)
+
+
+def _check_encoder(manifest: dict, enc: Encoder) -> None:
+    want = manifest["encoder"]
+    name = manifest.get("name", "?")
+    if not want.get("name"):
+        raise EncoderMismatchError(
+            f"collection {name!r} is vectors-only ({want['dim']}-d) but encoder {enc.name!r} was given; open it "
+            "without an encoder and pass vectors="
+        )
+    if enc.name != want["name"] or int(enc.dim) != int(want["dim"]) or (
+        want.get("fingerprint") and enc.fingerprint != want["fingerprint"]
+    ):
+        raise EncoderMismatchError(
+            f"collection {name!r} was built with encoder {want['name']!r} ({want['dim']}-d, fingerprint "
+            f"{want.get('fingerprint')}) but was opened with {enc.name!r} ({enc.dim}-d, fingerprint "
+            f"{enc.fingerprint}); open it with the original encoder or rebuild the collection"
+        )
+
+
+def _lock_error(name: str, folder: Path, timeout: float) -> LockTimeoutError:
+    return LockTimeoutError(
+        f"collection {name!r} is being written by another process (lock {folder / LOCK_FILE} still held after "
+        f"{timeout:g} s); wait for that writer to finish, or pass a larger lock_timeout"
+    )
