@@ -1,0 +1,142 @@
+"""`embedlab encode` (items -> vectors.npy) and `embedlab encoders` (what is installed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import InputError
+from .app import app, console, emit_json
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aiff", ".aif"}
+
+
+def collect_inputs(inputs: list[str], modalities: tuple[str, ...]) -> tuple[list, list[str]]:
+    """(items, keys) from CLI arguments: '-' reads stdin lines, image/audio files become paths when the encoder
+    takes that modality, other existing files are read as one text each, anything else is literal text."""
+    items: list = []
+    keys: list[str] = []
+    for arg in inputs:
+        if arg == "-":
+            for line in sys.stdin.read().splitlines():
+                if line.strip():
+                    items.append(line)
+                    keys.append(line)
+            continue
+        path = Path(arg)
+        if path.is_file():
+            suffix = path.suffix.lower()
+            if suffix in IMAGE_SUFFIXES or suffix in AUDIO_SUFFIXES:
+                kind = "image" if suffix in IMAGE_SUFFIXES else "audio"
+                if kind not in modalities:
+                    raise InputError(f"{arg} is an {kind} file but this encoder takes {', '.join(modalities)}; "
+                                     f"choose an encoder for {kind} (see `embedlab encoders`)")
+                items.append(path)
+            else:
+                if "text" not in modalities:
+                    raise InputError(f"{arg} looks like a text file but this encoder takes {', '.join(modalities)}")
+                try:
+                    items.append(path.read_text(encoding="utf-8"))
+                except UnicodeDecodeError:
+                    raise InputError(f"{arg} is not UTF-8 text; convert it or pass a supported media file") from None
+            keys.append(arg)
+        else:
+            if "text" not in modalities:
+                raise InputError(f"{arg!r} is not an existing file, and this encoder takes "
+                                 f"{', '.join(modalities)}, not text")
+            items.append(arg)
+            keys.append(arg)
+    if not items:
+        raise InputError("nothing to encode: pass texts, files, or '-' to read lines from stdin")
+    return items, _unique(keys)
+
+
+def _unique(keys: list[str]) -> list[str]:
+    """Repeated keys get ' #2', ' #3' ... so the sidecar's keys stay unique."""
+    seen: dict[str, int] = {}
+    out = []
+    for k in keys:
+        seen[k] = seen.get(k, 0) + 1
+        out.append(k if seen[k] == 1 else f"{k} #{seen[k]}")
+    return out
+
+
+@app.command()
+def encode(
+    inputs: list[str] = typer.Argument(..., help="texts, files (text files = one text each; images/audio as "
+                                                 "paths), or '-' for lines from stdin"),
+    encoder: str = typer.Option("use-multilingual", "--encoder", "-e", help="encoder name (see `embedlab encoders`)"),
+    output: Path = typer.Option(..., "--output", "-o", help="where to write the (n, dim) float32 .npy"),
+    batch_size: int = typer.Option(32, "--batch-size", help="items per batch (results do not depend on it)"),
+    no_normalize: bool = typer.Option(False, "--no-normalize", help="keep raw vectors instead of unit length"),
+    keys: bool = typer.Option(False, "--keys", help="also write <output>.json with one key per row (the input "
+                                                    "text or file name), loadable with embedlab.io.load_npy"),
+    model_path: Optional[Path] = typer.Option(None, "--model-path", help="local model folder (required by clip; "
+                                                                          "optional for minilm / bert-tokens)"),
+    progress: bool = typer.Option(False, "--progress", help="show a progress bar"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
+) -> None:
+    """Encode texts, images or audio into a .npy matrix of vectors (one row per input, in order)."""
+    import numpy as np
+
+    from ..encoders import encoder as get_encoder, spec
+
+    if output.suffix != ".npy":
+        raise InputError(f"output must end in .npy, got {output.name}")
+    s = spec(encoder)
+    items, names = collect_inputs(inputs, s.modalities)
+    enc = get_encoder(encoder, **({"model_path": str(model_path)} if model_path else {}))
+    vectors = enc.encode(items, batch_size=batch_size, progress=progress, normalize=not no_normalize)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if keys:
+        from ..io.arrays import save_npy
+        from ..vectors import Vectors
+
+        save_npy(Vectors(names, vectors), output)
+    else:
+        tmp = output.with_name(output.name + ".tmp.npy")
+        np.save(tmp, vectors, allow_pickle=False)
+        tmp.replace(output)
+    result = {"output": str(output), "encoder": enc.name, "fingerprint": enc.fingerprint, "count": len(items),
+              "dim": int(vectors.shape[1]), "normalized": not no_normalize, "truncated": enc.last_truncated,
+              "keys": str(output) + ".json" if keys else None}
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"wrote {len(items)} x {vectors.shape[1]} vectors ({enc.name}) to {output}"
+                  + (f" and keys to {result['keys']}" if keys else ""))
+    if enc.last_truncated:
+        console.print(f"[yellow]{enc.last_truncated} input(s) were truncated to {enc.max_length} tokens[/]")
+
+
+@app.command("encoders")
+def list_encoders(
+    all_: bool = typer.Option(False, "--all", help="include encoders whose dependencies are not installed"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
+) -> None:
+    """List the encoders (name, modalities, dimension) without loading any model."""
+    from ..encoders import DEFAULT_ENCODER, available
+
+    rows = []
+    for s in available(installed_only=not all_):
+        rows.append({"name": s.name, "modalities": list(s.modalities), "dim": s.dim or None,
+                     "description": s.description, "aliases": list(s.aliases), "installed": s.installed(),
+                     "extra": s.extra, "default": s.name == DEFAULT_ENCODER})
+    if as_json:
+        emit_json(rows)
+        return
+    t = Table(title="embedlab encoders")
+    for col in ("name", "modalities", "dim", "description"):
+        t.add_column(col)
+    for r in rows:
+        name = r["name"] + (" (default)" if r["default"] else "")
+        if r["aliases"]:
+            name += f"\n[dim]alias: {', '.join(r['aliases'])}[/]"
+        t.add_row(name, ", ".join(r["modalities"]), "model" if r["dim"] is None else str(r["dim"]),
+                  r["description"] + ("" if r["installed"] else f" [red](pip install 'embedlab[{r['extra']}]')[/]"))
+    console.print(t)

