@@ -1,0 +1,155 @@
+"""Compiled hot loops of the subword (fastText-style) trainer: hashing, training chunks, composing vectors.
+
+All kernels are ``nogil`` so several Python threads can train at once (Hogwild), and ``cache=True`` so the
+compile cost is paid once per machine. Randomness is a splitmix64 stream seeded per chunk, so a run with one
+worker is exactly reproducible.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_FNV_OFFSET = np.uint32(2166136261)
+_FNV_PRIME = np.uint32(16777619)
+
+
+@numba.njit(cache=True, nogil=True)
+def _next(state):
+    """splitmix64: returns (new state, 64 random bits)."""
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return state, z ^ (z >> _S31)
+
+
+@numba.njit(cache=True, nogil=True)
+def fnv1a_fasttext(data, starts, ends, out):
+    """32-bit FNV-1a of byte strings ``data[starts[i]:ends[i]]``, exactly as fastText's Dictionary::hash.
+
+    fastText XORs each byte as a *signed* char (int8 -> uint32), so bytes >= 0x80 differ from textbook
+    FNV-1a; ASCII strings hash identically. We match fastText so bucket ids agree with its models.
+    """
+    for i in range(starts.shape[0]):
+        h = _FNV_OFFSET
+        for j in range(starts[i], ends[i]):
+            b = np.int32(np.int8(data[j]))
+            h = (h ^ np.uint32(b)) * _FNV_PRIME
+        out[i] = h
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def train_sg_chunk(words, sent_ends, sub_ptr, sub_idx, w_in, w_out, neg_table, keep_prob,
+                   window, negative, lr_start, lr_end, seed):
+    """Skip-gram with negative sampling over one chunk of sentences; the input of a word is the mean of its
+    word row and character n-gram rows (Bojanowski et al. 2017, as fastText's ``skipgram``/``Model::update``).
+
+    words: int32 word ids of the chunk, sentences ending at ``sent_ends``; sub_ptr/sub_idx: CSR rows of w_in
+    for each word. The learning rate falls linearly from lr_start to lr_end across the chunk.
+    Returns (summed loss, number of (centre, context) pairs).
+    """
+    d = w_in.shape[1]
+    hidden = np.empty(d, dtype=np.float32)
+    grad = np.empty(d, dtype=np.float32)
+    buf = np.empty(words.shape[0], dtype=np.int32)
+    state = np.uint64(seed)
+    n_total = max(words.shape[0], 1)
+    n_table = np.uint64(neg_table.shape[0])
+    loss = 0.0
+    pairs = 0
+    start = 0
+    for s in range(sent_ends.shape[0]):
+        end = sent_ends[s]
+        m = 0  # frequent-word subsampling into buf
+        for i in range(start, end):
+            w = words[i]
+            p = keep_prob[w]
+            if p < 1.0:
+                state, r = _next(state)
+                if (r >> _S11) * (1.0 / 9007199254740992.0) >= p:
+                    continue
+            buf[m] = w
+            m += 1
+        for i in range(m):
+            lr = lr_start + (lr_end - lr_start) * ((start + i) / n_total)
+            state, r = _next(state)
+            b = 1 + np.int64(r % np.uint64(window))
+            w = buf[i]
+            p0 = sub_ptr[w]
+            p1 = sub_ptr[w + 1]
+            inv = np.float32(1.0 / (p1 - p0))
+            lo = max(0, i - b)
+            hi = min(m, i + b + 1)
+            for c in range(lo, hi):
+                if c == i:
+                    continue
+                for k in range(d):
+                    hidden[k] = 0.0
+                    grad[k] = 0.0
+                for q in range(p0, p1):
+                    row = sub_idx[q]
+                    for k in range(d):
+                        hidden[k] += w_in[row, k]
+                for k in range(d):
+                    hidden[k] *= inv
+                target = buf[c]
+                for n in range(negative + 1):
+                    if n == 0:
+                        t = target
+                        label = 1.0
+                    else:
+                        state, r = _next(state)
+                        t = neg_table[np.int64(r % n_table)]
+                        if t == target:
+                            continue
+                        label = 0.0
+                    f = 0.0
+                    for k in range(d):
+                        f += hidden[k] * w_out[t, k]
+                    if f > 30.0:
+                        f = 30.0
+                    elif f < -30.0:
+                        f = -30.0
+                    sig = 1.0 / (1.0 + np.exp(-f))
+                    if label > 0.5:
+                        loss -= np.log(max(sig, 1e-10))
+                    else:
+                        loss -= np.log(max(1.0 - sig, 1e-10))
+                    g = np.float32(lr * (label - sig))
+                    for k in range(d):
+                        grad[k] += g * w_out[t, k]
+                        w_out[t, k] += g * hidden[k]
+                for q in range(p0, p1):  # fastText adds the whole gradient to every input row
+                    row = sub_idx[q]
+                    for k in range(d):
+                        w_in[row, k] += grad[k]
+                pairs += 1
+        start = end
+    return loss, pairs
+
+
+@numba.njit(cache=True, nogil=True)
+def compose(sub_ptr, sub_idx, w_in, out):
+    """out[i] = mean of the w_in rows listed for word i (its word row and n-gram rows)."""
+    d = w_in.shape[1]
+    for i in range(sub_ptr.shape[0] - 1):
+        p0 = sub_ptr[i]
+        p1 = sub_ptr[i + 1]
+        for k in range(d):
+            out[i, k] = 0.0
+        for q in range(p0, p1):
+            row = sub_idx[q]
+            for k in range(d):
+                out[i, k] += w_in[row, k]
+        if p1 > p0:
+            inv = np.float32(1.0 / (p1 - p0))
+            for k in range(d):
+                out[i, k] *= inv

@@ -1,0 +1,372 @@
+"""Subword word vectors (fastText, Bojanowski et al. 2017): a word is the mean of its own vector and the
+vectors of its character n-grams, so any string — a misspelling, a rare inflection — gets a vector.
+
+    >>> ft = FastText(dim=100, subwords=(3, 6), buckets=2_000_000, epochs=5, seed=1).fit("corpus.txt")
+    >>> ft.most_similar("elephnat", topn=5)          # a misspelling finds "elephant"
+
+Training is skip-gram with negative sampling where the input representation of the centre word is
+``mean(W[word], W[g] for g in ngrams("<word>"))``; n-grams are hashed into ``buckets`` with fastText's 32-bit
+FNV-1a (stable across runs and machines, unlike Python's ``hash()``). Only the buckets that some vocabulary
+word uses get a row (fastText allocates all of them; the unused ones never train, so an unseen string's
+vector here averages only trained n-grams instead of random initial values). Saved as a folder of JSON + .npy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .._threads import cpu_count
+from ..errors import CorruptFileError, FormatVersionError, InputError, ResourceLimitError, UnknownKeyError
+from ..metrics import normalize
+from ..vectors import Vectors
+from .corpus import LineCorpus, as_corpus, is_reiterable
+from .vocab import Vocab
+
+FORMAT = "embedlab.fasttext"
+FORMAT_VERSION = 1
+_CHUNK_WORDS = 10_000
+
+
+# ---- character n-grams and their hashes ---------------------------------------------------------------------
+def char_ngrams(word: str, minn: int, maxn: int) -> list[str]:
+    """Character n-grams of ``<word>`` with minn <= n <= maxn, in fastText's order (by start, then length).
+
+    Characters are Unicode code points; single "<" or ">" are never n-grams.
+    """
+    w = f"<{word}>"
+    out = []
+    for i in range(len(w)):
+        for n in range(minn, maxn + 1):
+            if i + n > len(w):
+                break
+            if n == 1 and (i == 0 or i + n == len(w)):
+                continue
+            out.append(w[i: i + n])
+    return out
+
+
+def fnv1a_hashes(strings: list[str]) -> np.ndarray:
+    """fastText's 32-bit FNV-1a of each string's UTF-8 bytes (uint32)."""
+    from ._subword_kernels import fnv1a_fasttext
+
+    encoded = [s.encode("utf-8") for s in strings]
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    out = np.empty(len(encoded), dtype=np.uint32)
+    if len(encoded):
+        fnv1a_fasttext(data if data.size else np.zeros(1, np.uint8), starts, ends, out)
+    return out
+
+
+def fnv1a(s: str) -> int:
+    """fastText's hash of one string (see ``fnv1a_hashes``)."""
+    return int(fnv1a_hashes([s])[0])
+
+
+class FastText:
+    """fastText-style skip-gram with character n-gram vectors (``fit`` / ``vector`` / ``most_similar`` / ``wv``)."""
+
+    def __init__(
+        self,
+        dim: int = 100,
+        window: int = 5,
+        negative: int = 5,
+        min_count: int = 5,
+        subwords: tuple[int, int] = (3, 6),
+        buckets: int = 2_000_000,
+        epochs: int = 5,
+        lr: float = 0.05,
+        sample: float = 1e-4,
+        ns_exponent: float = 0.75,
+        lowercase: bool = False,  # lower-case a corpus given as a path, and every query
+        max_memory_gb: float = 8.0,
+        workers: int = 2,
+        seed: int = 1,
+        progress: bool = True,
+    ) -> None:
+        self.dim, self.window, self.negative, self.min_count = dim, window, negative, min_count
+        self.subwords, self.buckets, self.epochs, self.lr = tuple(subwords), buckets, epochs, lr
+        self.sample, self.ns_exponent, self.lowercase = sample, ns_exponent, lowercase
+        self.max_memory_gb, self.workers, self.seed, self.progress = max_memory_gb, workers, seed, progress
+        self._wv: Vectors | None = None
+
+    # ---- parameters ----------------------------------------------------------------------------------------
+    def _params(self) -> dict:
+        return {k: getattr(self, k) for k in ("dim", "window", "negative", "min_count", "buckets", "epochs", "lr",
+                                              "sample", "ns_exponent", "lowercase", "seed")} | {
+            "subwords": list(self.subwords)}
+
+    def _check_params(self) -> None:
+        for name in ("dim", "window", "min_count", "buckets", "epochs", "workers"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise InputError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(self.negative, (int, np.integer)) or self.negative < 1:
+            raise InputError(f"negative must be a positive integer (noise words per pair), got {self.negative!r}")
+        if len(self.subwords) != 2 or not 0 <= self.subwords[0] <= self.subwords[1] or (
+                self.subwords[0] == 0 and self.subwords[1] != 0):
+            raise InputError(f"subwords must be (minn, maxn) with 1 <= minn <= maxn (or (0, 0) for none), "
+                             f"got {self.subwords!r}")
+        if not self.lr > 0:
+            raise InputError(f"lr must be positive, got {self.lr!r}")
+
+    # ---- vocabulary and n-gram rows --------------------------------------------------------------------------
+    def _word_ngram_buckets(self, word: str) -> np.ndarray:
+        minn, maxn = self.subwords
+        if maxn == 0:
+            return np.zeros(0, dtype=np.int64)
+        return fnv1a_hashes(char_ngrams(word, minn, maxn)).astype(np.int64) % self.buckets
+
+    def _build_rows(self, words: list[str]) -> None:
+        """CSR lists of input rows per word: [word row] + [V + compact row of each n-gram bucket]."""
+        per_word = [self._word_ngram_buckets(w) for w in words]
+        all_b = np.concatenate(per_word) if per_word else np.zeros(0, np.int64)
+        self.ngram_buckets_ = np.unique(all_b)
+        V = len(words)
+        lengths = np.array([1 + len(b) for b in per_word], dtype=np.int64)
+        self.sub_ptr_ = np.zeros(V + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.sub_ptr_[1:])
+        idx = np.empty(int(self.sub_ptr_[-1]), dtype=np.int64)
+        idx[self.sub_ptr_[:-1]] = np.arange(V)
+        mask = np.ones(idx.shape[0], dtype=bool)
+        mask[self.sub_ptr_[:-1]] = False
+        idx[mask] = V + np.searchsorted(self.ngram_buckets_, all_b)
+        self.sub_idx_ = idx
+
+    def _check_memory(self, V: int, rows: int) -> None:
+        need = (rows + 2 * V) * self.dim * 4 / 1e9  # input rows + output rows + composed word vectors
+        if need > self.max_memory_gb:
+            raise ResourceLimitError(
+                f"training needs about {need:.1f} GB for {rows:,} input rows x {self.dim} dims; lower dim, buckets "
+                f"or the vocabulary (min_count), or raise max_memory_gb={self.max_memory_gb}")
+
+    # ---- training ------------------------------------------------------------------------------------------
+    def fit(self, corpus: str | os.PathLike | Iterable[list[str]]) -> "FastText":
+        """Count the vocabulary (one streaming pass), then train ``epochs`` passes over the corpus."""
+        from ._subword_kernels import train_sg_chunk
+
+        self._check_params()
+        corpus = LineCorpus(corpus, lowercase=self.lowercase) if isinstance(corpus, (str, os.PathLike)) \
+            else as_corpus(corpus)
+        if not is_reiterable(corpus):
+            raise InputError("the corpus is a one-shot iterator (e.g. a generator); pass a path, a LineCorpus or a "
+                             "list so it can be read once per epoch")
+        self.vocab_ = Vocab.build(corpus, min_count=self.min_count)
+        V = len(self.vocab_)
+        if V < 2:
+            raise InputError(f"only {V} word(s) occur at least min_count={self.min_count} times; lower min_count")
+        self._build_rows(self.vocab_.words)
+        rows = V + len(self.ngram_buckets_)
+        self._check_memory(V, rows)
+        rng = np.random.default_rng(self.seed)
+        self.input_ = ((rng.random((rows, self.dim), dtype=np.float32) - 0.5) * (2.0 / self.dim)).astype(np.float32)
+        self.output_ = np.zeros((V, self.dim), dtype=np.float32)
+        keep = self.vocab_.keep_probabilities(self.sample).astype(np.float64)
+        noise = self.vocab_.noise_distribution(self.ns_exponent)
+        table_size = int(min(10_000_000, max(100_000, 100 * V)))
+        neg_table = np.searchsorted(np.cumsum(noise), (np.arange(table_size) + 0.5) / table_size).astype(np.int32)
+        neg_table = np.minimum(neg_table, V - 1)
+
+        total = self.vocab_.total * self.epochs
+        lr0, min_lr = float(self.lr), float(self.lr) * 1e-4
+        workers = max(1, min(int(self.workers), cpu_count()))
+        jobs: queue.Queue = queue.Queue(maxsize=2 * workers)
+        results: list[tuple[int, int, float, int]] = []
+        errors: list[BaseException] = []
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, desc="fasttext", unit="word", unit_scale=True)
+
+        def work() -> None:
+            while (job := jobs.get()) is not None:
+                epoch, words, ends, a, b, seed = job
+                try:
+                    loss, pairs = train_sg_chunk(
+                        words, ends, self.sub_ptr_, self.sub_idx_, self.input_, self.output_, neg_table, keep,
+                        int(self.window), int(self.negative), max(min_lr, lr0 * (1 - a / total)),
+                        max(min_lr, lr0 * (1 - b / total)), seed)
+                    results.append((epoch, pairs, loss, len(words)))
+                    if bar is not None:
+                        bar.update(len(words))
+                except BaseException as exc:  # pragma: no cover - surfaced below
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+        for t in threads:
+            t.start()
+        done = 0
+        try:
+            for epoch in range(int(self.epochs)):
+                for k, (words, ends) in enumerate(self._chunks(corpus)):
+                    seed = np.random.SeedSequence([self.seed, epoch, k]).generate_state(1, np.uint64)[0]
+                    jobs.put((epoch, words, ends, done, done + len(words), seed))
+                    done += len(words)
+                    if errors:
+                        break
+        finally:
+            for _ in threads:
+                jobs.put(None)
+            for t in threads:
+                t.join()
+            if bar is not None:
+                bar.close()
+        if errors:
+            raise errors[0]
+        self.loss_history_: list[float] = []
+        for epoch in range(int(self.epochs)):
+            pairs = sum(r[1] for r in results if r[0] == epoch)
+            loss = sum(r[2] for r in results if r[0] == epoch)
+            self.loss_history_.append(loss / max(pairs, 1))
+        self._wv = None
+        return self
+
+    def _chunks(self, corpus: Iterable[list[str]]):
+        """(word ids int32, sentence ends int64) chunks of about 10k in-vocabulary words."""
+        encode = self.vocab_.encode
+        parts: list[np.ndarray] = []
+        n = 0
+        for sent in corpus:
+            ids = encode(sent)
+            if ids.size:
+                parts.append(ids)
+                n += ids.size
+            if n >= _CHUNK_WORDS:
+                yield _pack(parts)
+                parts, n = [], 0
+        if parts:
+            yield _pack(parts)
+
+    # ---- using the vectors -----------------------------------------------------------------------------------
+    def _require(self) -> None:
+        if not hasattr(self, "input_"):
+            raise InputError("the model is not trained yet; call fit(corpus) or FastText.load(folder) first")
+
+    @property
+    def wv(self) -> Vectors:
+        """Vectors of the vocabulary words (each the mean of its word row and n-gram rows, as fastText)."""
+        self._require()
+        if self._wv is None:
+            from ._subword_kernels import compose
+
+            out = np.empty((len(self.vocab_), self.dim), dtype=np.float32)
+            compose(self.sub_ptr_, self.sub_idx_, self.input_, out)
+            self._wv = Vectors(self.vocab_.words, out)
+        return self._wv
+
+    def ngram_rows(self, word: str) -> np.ndarray:
+        """Input rows of ``word``'s n-grams that exist in the model (unknown buckets left out)."""
+        b = self._word_ngram_buckets(word)
+        pos = np.searchsorted(self.ngram_buckets_, b)
+        pos = np.minimum(pos, max(len(self.ngram_buckets_) - 1, 0))
+        found = self.ngram_buckets_[pos] == b if len(self.ngram_buckets_) else np.zeros(len(b), bool)
+        return len(self.vocab_) + pos[found]
+
+    def vector(self, word: str) -> np.ndarray:
+        """A vector for any string: known words as in ``wv``; others the mean of their known n-gram vectors.
+
+        A string with no known n-gram gets the zero vector (as fastText).
+        """
+        self._require()
+        if not isinstance(word, str):
+            raise InputError(f"word must be a string, got {type(word).__name__}")
+        if self.lowercase:
+            word = word.lower()
+        if word in self.vocab_:
+            return self.wv.matrix[self.vocab_.index(word)].copy()
+        rows = self.ngram_rows(word)
+        if rows.size == 0:
+            return np.zeros(self.dim, dtype=np.float32)
+        return self.input_[rows].mean(0, dtype=np.float32)
+
+    def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
+        """The ``topn`` vocabulary words closest (cosine) to any string's vector; the word itself excluded."""
+        v = self.vector(word)
+        if not np.any(v):
+            raise UnknownKeyError(f"{word!r} shares no character n-gram with the vocabulary; no vector to compare")
+        m = self.wv.matrix
+        if not hasattr(self, "_unit") or self._unit.shape != m.shape or self._unit_src is not m:
+            self._unit, self._unit_src = normalize(m), m
+        sims = self._unit @ normalize(v)[0]
+        key = word.lower() if self.lowercase else word
+        if key in self.vocab_:
+            sims[self.vocab_.index(key)] = -np.inf
+        k = min(int(topn), len(sims) - (key in self.vocab_))
+        if k <= 0:
+            return []
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(self.vocab_.words[i], float(sims[i])) for i in top]
+
+    # ---- files ---------------------------------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write ``fasttext.json`` (format, version, parameters), ``vocab.txt``, ``input.npy``,
+        ``output.npy`` and ``ngram_buckets.npy`` into ``folder``."""
+        self._require()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.vocab_.save(folder / "vocab.txt")
+        np.save(folder / "input.npy", self.input_)
+        np.save(folder / "output.npy", self.output_)
+        np.save(folder / "ngram_buckets.npy", self.ngram_buckets_)
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": self._params(),
+                "words": len(self.vocab_), "ngram_rows": int(len(self.ngram_buckets_)),
+                "loss_history": getattr(self, "loss_history_", [])}
+        tmp = folder / "fasttext.json.tmp"
+        tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(tmp, folder / "fasttext.json")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, mmap: bool = False) -> "FastText":
+        """Read a folder written by ``save`` (``mmap=True`` maps the matrices instead of reading them)."""
+        folder = Path(folder)
+        meta_path = folder / "fasttext.json"
+        if not meta_path.exists():
+            raise InputError(f"{folder} holds no fasttext.json; pass a folder written by FastText.save or "
+                             "`embedlab train fasttext -o FOLDER`")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise CorruptFileError(f"{meta_path} is not valid JSON ({exc})") from None
+        if meta.get("format") != FORMAT:
+            raise CorruptFileError(f"{meta_path} is not an embedlab fastText model (format={meta.get('format')!r})")
+        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise FormatVersionError(f"{folder} uses fastText format version {meta['format_version']}; "
+                                     f"this embedlab reads up to {FORMAT_VERSION}: upgrade embedlab")
+        p = dict(meta["params"])
+        p["subwords"] = tuple(p["subwords"])
+        model = cls(**p, progress=False)
+        model.vocab_ = Vocab.load(folder / "vocab.txt")
+        mode = "r" if mmap else None
+        try:
+            model.input_ = np.load(folder / "input.npy", mmap_mode=mode, allow_pickle=False)
+            model.output_ = np.load(folder / "output.npy", mmap_mode=mode, allow_pickle=False)
+            model.ngram_buckets_ = np.load(folder / "ngram_buckets.npy", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CorruptFileError(f"cannot read the matrices in {folder}: {exc}") from None
+        V = len(model.vocab_)
+        if model.input_.shape != (V + len(model.ngram_buckets_), model.dim) or model.output_.shape != (V, model.dim):
+            raise CorruptFileError(f"{folder}: matrix shapes {model.input_.shape}, {model.output_.shape} do not "
+                                   f"match {V} words, {len(model.ngram_buckets_)} n-gram rows, dim {model.dim}")
+        model.loss_history_ = list(meta.get("loss_history", []))
+        saved = model.ngram_buckets_
+        model._build_rows(model.vocab_.words)
+        if not np.array_equal(saved, model.ngram_buckets_):
+            raise CorruptFileError(f"{folder}: ngram_buckets.npy does not match the vocabulary's n-grams")
+        return model
+
+
+def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    ends = np.cumsum([p.size for p in parts]).astype(np.int64)
+    return np.concatenate(parts).astype(np.int32, copy=False), ends

@@ -1,0 +1,148 @@
+"""fastText-style subword vectors: stable hashes, n-grams, training quality, any-string vectors, files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embedlab.errors import CorruptFileError, FormatVersionError, InputError, UnknownKeyError
+from embedlab.train.subword import FastText, char_ngrams, fnv1a, fnv1a_hashes
+
+TOPICS = {
+    "animal": "elephant giraffe tiger lion zebra monkey leopard buffalo rhinoceros hippopotamus".split(),
+    "food": "bread cheese butter apple banana carrot potato tomato noodle pancake".split(),
+    "tool": "hammer screwdriver wrench chisel pliers shovel ladder drill sandpaper toolbox".split(),
+    "weather": "rain snow thunder lightning storm drizzle hail fog breeze sunshine".split(),
+}
+FRAMES = {
+    "animal": ["the {} lives in the wild", "we saw a {} at the zoo", "a wild {} runs across the savanna"],
+    "food": ["i ate {} for lunch", "she cooked {} in the kitchen", "fresh {} from the market tastes good"],
+    "tool": ["he fixed the shed with a {}", "grab the {} from the workshop", "a {} hangs in the garage"],
+    "weather": ["the forecast says {} tomorrow", "heavy {} fell over the hills", "we stayed inside during the {}"],
+}
+
+
+def synthetic_corpus(n: int = 3000, seed: int = 0) -> list[list[str]]:
+    """Sentences where each topic's words share frames and co-occur with each other."""
+    rng = np.random.default_rng(seed)
+    names = list(TOPICS)
+    out = []
+    for _ in range(n):
+        t = names[rng.integers(len(names))]
+        words = TOPICS[t]
+        frame = FRAMES[t][rng.integers(len(FRAMES[t]))]
+        a, b = rng.choice(len(words), 2, replace=False)
+        out.append((frame.format(words[a]) + " and " + words[b]).split())
+    return out
+
+
+@pytest.fixture(scope="module")
+def model():
+    return FastText(dim=32, window=4, negative=5, min_count=2, subwords=(3, 6), buckets=100_000, epochs=8,
+                    lr=0.05, sample=0, workers=1, seed=1, progress=False).fit(synthetic_corpus())
+
+
+def test_fnv1a_matches_reference_values():
+    # textbook FNV-1a 32-bit test vectors (ASCII: fastText's signed-byte variant agrees)
+    assert fnv1a("") == 0x811C9DC5
+    assert fnv1a("a") == 0xE40C292C
+    assert fnv1a("foobar") == 0xBF9CF968
+    # non-ASCII: fastText XORs bytes as signed chars; values from fastText-compatible gensim.ft_hash_bytes
+    assert fnv1a("café") == 1970454601
+    assert fnv1a("코끼리") == 90488157
+    assert fnv1a("<ünï>") == 3418604154
+    assert fnv1a_hashes(["<el", "elephant>"]).tolist() == [1588008674, 882640718]
+
+
+def test_fnv1a_agrees_with_gensim_on_many_strings():
+    ft_inner = pytest.importorskip("gensim.models.fasttext_inner")
+    words = ["<elephant>", "naïve", "日本語", "straße", "ÿ", "🙂x", "a" * 40]
+    grams = [g for w in words for g in char_ngrams(w, 1, 6)]
+    assert fnv1a_hashes(grams).tolist() == [ft_inner.ft_hash_bytes(g.encode("utf-8")) for g in grams]
+
+
+def test_char_ngrams_follow_fasttext():
+    assert char_ngrams("where", 3, 3) == ["<wh", "whe", "her", "ere", "re>"]
+    assert char_ngrams("ab", 1, 3) == ["<a", "<ab", "a", "ab", "ab>", "b", "b>"]  # lone < and > dropped
+    assert char_ngrams("코끼리", 2, 2) == ["<코", "코끼", "끼리", "리>"]  # code points, not bytes
+    assert len(char_ngrams("elephant", 3, 6)) == 8 + 7 + 6 + 5  # "<elephant>" has 10 characters
+
+
+def test_misspelling_and_unseen_forms_find_the_right_word(model):
+    assert "elephant" in [w for w, _ in model.most_similar("elephnat", topn=5)]
+    assert "giraffe" in [w for w, _ in model.most_similar("giraffes", topn=5)]
+    assert "screwdriver" in [w for w, _ in model.most_similar("screwdriwer", topn=5)]
+    assert "elephnat" not in model.vocab_
+
+
+def test_training_learns_topics_not_only_spelling(model):
+    for topic, words in TOPICS.items():
+        for w in words[:4]:
+            top = [x for x, _ in model.most_similar(w, topn=5)]
+            same = sum(x in words for x in top)
+            assert same >= 3, (w, top)
+    assert model.loss_history_[-1] < model.loss_history_[0]
+
+
+def test_vectors_for_any_string_are_deterministic(model, tmp_path):
+    v1 = model.vector("qwertzuiop")
+    assert v1.dtype == np.float32 and v1.shape == (32,) and np.any(v1)
+    np.testing.assert_array_equal(v1, model.vector("qwertzuiop"))
+    # same seed and one worker: the same model, bit for bit
+    again = FastText(dim=32, window=4, negative=5, min_count=2, subwords=(3, 6), buckets=100_000, epochs=8,
+                     sample=0, workers=1, seed=1, progress=False).fit(synthetic_corpus())
+    np.testing.assert_array_equal(again.vector("qwertzuiop"), v1)
+    np.testing.assert_array_equal(again.wv.matrix, model.wv.matrix)
+    # known words: the mean of their word row and n-gram rows
+    rows = [model.vocab_.index("zebra"), *model.ngram_rows("zebra")]
+    np.testing.assert_allclose(model.vector("zebra"), model.input_[rows].mean(0), rtol=1e-5, atol=1e-7)
+    # no known n-gram: zero vector, and most_similar says why
+    assert not np.any(model.vector("ßßß"))
+    with pytest.raises(UnknownKeyError, match="shares no character n-gram"):
+        model.most_similar("ßßß")
+
+
+def test_save_load_roundtrip_and_bad_files(model, tmp_path):
+    folder = model.save(tmp_path / "ft")
+    meta = json.loads((folder / "fasttext.json").read_text())
+    assert meta["format"] == "embedlab.fasttext" and meta["format_version"] == 1
+    for mmap in (False, True):
+        back = FastText.load(folder, mmap=mmap)
+        np.testing.assert_array_equal(back.vector("elephnat"), model.vector("elephnat"))
+        assert back.most_similar("tiger", 3) == model.most_similar("tiger", 3)
+        assert back.wv.keys == model.wv.keys
+    meta["format_version"] = 99
+    (folder / "fasttext.json").write_text(json.dumps(meta))
+    with pytest.raises(FormatVersionError, match="upgrade embedlab"):
+        FastText.load(folder)
+    (folder / "fasttext.json").write_text("{not json")
+    with pytest.raises(CorruptFileError, match="not valid JSON"):
+        FastText.load(folder)
+    with pytest.raises(InputError, match="holds no fasttext.json"):
+        FastText.load(tmp_path / "nowhere")
+
+
+def test_two_workers_and_no_subwords_still_train():
+    corpus = synthetic_corpus(1500, seed=1)
+    m = FastText(dim=16, min_count=2, subwords=(0, 0), buckets=10, epochs=3, workers=2, seed=2,
+                 progress=False).fit(corpus)
+    assert len(m.ngram_buckets_) == 0 and m.input_.shape == (len(m.vocab_), 16)
+    assert not np.any(m.vector("never-seen"))
+    assert np.all(np.isfinite(m.wv.matrix))
+
+
+def test_bad_parameters_and_inputs():
+    with pytest.raises(InputError, match="subwords must be"):
+        FastText(subwords=(5, 3)).fit([["a", "b"]])
+    with pytest.raises(InputError, match="dim must be a positive integer"):
+        FastText(dim=0).fit([["a", "b"]])
+    with pytest.raises(InputError, match="one-shot iterator"):
+        FastText(min_count=1).fit(s for s in [["a", "b"]])
+    with pytest.raises(InputError, match="not trained yet"):
+        FastText().vector("x")
+    from embedlab.errors import ResourceLimitError
+
+    with pytest.raises(ResourceLimitError, match="lower dim, buckets"):
+        FastText(dim=100, min_count=1, max_memory_gb=1e-6, progress=False).fit([["a", "b", "a", "b"]])
