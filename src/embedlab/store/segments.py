@@ -24,6 +24,7 @@ from .manifest import fsync_dir
 
 SEGMENT_DIR = "segments"
 
+
 def write_segment(path: Path, blocks: Iterable[np.ndarray], n: int, dim: int) -> None:
     """Write ``n`` float32 rows (given as consecutive blocks) to a new ``.npy`` file and fsync it."""
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
@@ -42,6 +43,7 @@ def write_segment(path: Path, blocks: Iterable[np.ndarray], n: int, dim: int) ->
         os.close(fd)
     fsync_dir(path.parent)
 
+
 def open_segment(path: Path, rows: int, dim: int) -> np.ndarray:
     """Memory-map a committed segment read-only, checking dtype and shape (FileNotFoundError passes through)."""
     try:
@@ -59,6 +61,7 @@ def open_segment(path: Path, rows: int, dim: int) -> np.ndarray:
             "restore the collection folder from a backup or drop the collection and add the items again"
         )
     return mat
+
 
 class SegmentedExact:
     """Exact search over memory-mapped segments, one ``ExactIndex`` per segment, results merged."""
@@ -100,6 +103,7 @@ class SegmentedExact:
                 parts.append((sc, ids))
         return merge_topk(parts, len(q), k)
 
+
 class CachedANN:
     """An approximate index (e.g. HNSW) over the live rows; rebuilt or caught up from segments as needed."""
 
@@ -128,17 +132,14 @@ class CachedANN:
         return len(self.index)
 
     def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None, ef: int | None = None):
-        if ef is None or not hasattr(self.index, "ef_search"):
+        if ef is None:
             return self.index.search(q, k, filter=filter)
-        old = self.index.ef_search
-        self.index.ef_search = int(ef)
-        try:
-            return self.index.search(q, k, filter=filter)
-        finally:
-            self.index.ef_search = old
+        return self.index.search(q, k, filter=filter, ef=int(ef))
+
 
 def cache_name(epoch: int, generation: int, covered: int) -> str:
     return f"ann-e{epoch}-g{generation}-n{covered}"
+
 
 def parse_cache_name(name: str) -> tuple[int, int, int] | None:
     """(epoch, generation, covered) from a cache folder name, None for anything else."""
@@ -149,6 +150,7 @@ def parse_cache_name(name: str) -> tuple[int, int, int] | None:
         return int(e), int(g[1:]), int(n[1:])
     except ValueError:
         return None
+
 
 def newest_cache(folder: Path, epoch: int, generation: int) -> tuple[Path, int, int] | None:
     """The saved ANN cache of this ``epoch`` with the highest generation not above ``generation``."""

@@ -1,0 +1,374 @@
+"""Collection: round trips with a real encoder and with vectors, filters, HNSW, upsert, errors (nothing written)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+
+import numpy as np
+import pytest
+
+from embedlab.encoders.base import Encoder
+from embedlab.errors import (CollectionNotFoundError, CorruptFileError, DimensionError, EncoderMismatchError,
+                             FormatVersionError, InputError, NonFiniteError, UnknownKeyError)
+from embedlab.store import Collection, Hit, Item
+
+
+class HashingEncoder(Encoder):
+    """A real (if simple) text encoder: hashed character trigrams, 64-d. Counts the items it encodes."""
+
+    name = "test-trigram-hash"
+    dim = 64
+    metric = "cosine"
+
+    def __init__(self) -> None:
+        self.encoded = 0
+
+    def _encode_batch(self, items):
+        self.encoded += len(items)
+        out = np.zeros((len(items), self.dim), np.float32)
+        for r, text in enumerate(items):
+            t = f"  {text.lower()}  "
+            for i in range(len(t) - 2):
+                out[r, zlib.crc32(t[i:i + 3].encode()) % self.dim] += 1.0
+        return out
+
+
+def unit(x):
+    x = np.asarray(x, np.float32)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def brute(mat, q, k, metric="cosine"):
+    if metric == "l2":
+        s = -np.linalg.norm(mat - q, axis=1)
+    elif metric == "cosine":
+        s = unit(mat) @ unit(q)
+    else:
+        s = mat @ q
+    return np.argsort(-s, kind="stable")[:k], s
+
+
+def seg_files(c):
+    return sorted(p.name for p in (c.path / "segments").iterdir())
+
+
+def snapshot(c):
+    return (len(c), c.info()["generation"], seg_files(c))
+
+
+DOCS = {
+    "cat": "The cat sleeps on the warm sofa.",
+    "dog": "A dog barks loudly at the mailman.",
+    "stocks": "Stock markets fell sharply after the interest rate decision.",
+    "rain": "Heavy rain is expected across the region tomorrow.",
+    "ko-cat": "고양이가 소파 위에서 자고 있다.",
+    "pasta": "Boil the pasta for ten minutes and add tomato sauce.",
+}
+
+
+def test_text_collection_round_trip(use_encoder):
+    c = Collection.create("docs", use_encoder)
+    ids = list(DOCS)
+    meta = [{"lang": "ko" if i.startswith("ko") else "en", "n": n} for n, i in enumerate(ids)]
+    assert c.add(ids, [DOCS[i] for i in ids], metadata=meta) == 6
+    hits = c.search("A kitten is napping on the couch", k=3)
+    assert isinstance(hits[0], Hit) and hits[0].id in ("cat", "ko-cat") and {h.id for h in hits[:2]} == {"cat", "ko-cat"}
+    assert hits[0].source == DOCS[hits[0].id] and hits[0].score > hits[2].score
+    assert c.search("주식 시장이 폭락했다", k=1)[0].id == "stocks"  # Korean query, English document
+    assert [h.id for h in c.search("A kitten is napping", k=2, where={"lang": "en"})][0] == "cat"
+    c.close()
+    manifest = json.loads((c.path / "manifest.json").read_text())
+    assert manifest["format"] == "embedlab.collection" and manifest["format_version"] == 1
+    assert manifest["encoder"] == {"name": "use-multilingual", "dim": 512, "metric": "cosine",
+                                   "fingerprint": use_encoder.fingerprint}
+    assert manifest["index"] == {"kind": "exact", "params": {}} and manifest["generation"] == 1
+
+    with Collection.open("docs") as c2:  # encoder rebuilt from the manifest by name
+        assert len(c2) == 6 and c2.ids() == ids
+        again = c2.search("A kitten is napping on the couch", k=3)
+        assert [h.id for h in again] == [h.id for h in hits]
+        np.testing.assert_allclose([h.score for h in again], [h.score for h in hits], rtol=1e-6)
+        item = c2.get(["pasta"])[0]
+        assert isinstance(item, Item) and item.metadata == {"lang": "en", "n": 5} and item.source == DOCS["pasta"]
+        np.testing.assert_allclose(item.vector, use_encoder.encode([DOCS["pasta"]])[0], atol=1e-6)
+        assert c2.encoder is use_encoder and c2.dim == 512 and c2.metric == "cosine"
+        many = c2.search_many(["weather forecast rain", "cooking spaghetti"], k=1)
+        assert [m[0].id for m in many] == ["rain", "pasta"]
+
+
+def test_vectors_collection_add_get_search_delete_compact_reopen():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(300, 16)).astype(np.float32)
+    ids = [f"v{i}" for i in range(300)]
+    c = Collection.create("vecs", dim=16, auto_compact=0.9)
+    assert c.encoder is None and c.metric == "cosine"
+    c.add(ids[:200], vectors=v[:200])
+    c.add(ids[200:], vectors=v[200:], metadata=[{"half": 2}] * 100, sources=[f"s{i}" for i in range(100)])
+    assert len(c) == 300 and c.info()["segments"] == 2
+    for qi in (3, 250):
+        order, _ = brute(v, v[qi], 10)
+        assert [h.id for h in c.search(v[qi], k=10)] == [ids[j] for j in order]
+    got = c.get(["v250", "v1"])
+    np.testing.assert_allclose(got[0].vector, unit(v[250]), atol=1e-6)
+    assert got[0].metadata == {"half": 2} and got[0].source == "s50" and got[1].metadata == {} and got[1].source is None
+
+    gone = [f"v{i}" for i in range(0, 300, 3)]
+    assert c.delete(gone + ["never-there"]) == 100 and len(c) == 200
+    alive = [i for i in range(300) if i % 3]
+    every = {h.id for h in c.search(v[0], k=1000)}
+    assert every == {ids[i] for i in alive}
+    with pytest.raises(UnknownKeyError, match=r"not in collection 'vecs'.*'v0'"):
+        c.get(["v0"])
+    con = sqlite3.connect(c.path / "catalog.sqlite")
+    assert con.execute("SELECT COUNT(*) FROM items WHERE id = 'v0'").fetchone()[0] == 0
+    con.close()
+
+    c.compact()
+    info = c.info()
+    assert info["segments"] == 1 and info["deleted_rows"] == 0 and info["count"] == 200 and len(seg_files(c)) == 1
+    assert c.ids() == [ids[i] for i in alive]  # insertion order survives compaction
+    for qi in (1, 299):
+        order, _ = brute(v[alive], v[qi], 5)
+        assert [h.id for h in c.search(v[qi], k=5)] == [ids[alive[j]] for j in order]
+    c.close()
+    with Collection.open("vecs") as c2:
+        assert len(c2) == 200 and c2.get(["v250"])[0].metadata == {"half": 2}
+        vec = c2.vectors()
+        assert vec.keys == c2.ids() and isinstance(vec.matrix, np.memmap)
+        np.testing.assert_allclose(vec["v4"], unit(v[4]), atol=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["dot", "l2"])
+def test_dot_and_l2_collections_match_brute_force(metric):
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(150, 8)).astype(np.float32)
+    c = Collection.create(f"m-{metric}", dim=8, metric=metric)
+    c.add([str(i) for i in range(150)], vectors=v)
+    q = rng.normal(size=8).astype(np.float32)
+    order, s = brute(v, q, 7, metric)
+    hits = c.search(q, k=7)
+    assert [h.id for h in hits] == [str(j) for j in order]
+    np.testing.assert_allclose([h.score for h in hits], s[order], rtol=1e-4, atol=1e-4)
+
+
+def test_where_filters_have_full_recall():
+    rng = np.random.default_rng(2)
+    n = 600
+    v = rng.normal(size=(n, 12)).astype(np.float32)
+    meta = [{"color": ["red", "green", "blue"][i % 3], "big": bool(i % 2), "rank": i % 5} for i in range(n)]
+    meta[7]["color"] = None
+    c = Collection.create("filt", dim=12)
+    for s in range(0, n, 200):  # three segments
+        c.add([f"i{i}" for i in range(s, s + 200)], vectors=v[s:s + 200], metadata=meta[s:s + 200])
+    c.delete(["i1", "i4"])
+    live = [i for i in range(n) if i not in (1, 4)]
+    cases = [
+        ({"color": "red"}, lambda m: m["color"] == "red"),
+        ({"color": "red", "big": True}, lambda m: m["color"] == "red" and m["big"]),
+        ({"rank": {"$in": [1, 3]}}, lambda m: m["rank"] in (1, 3)),
+        ({"color": {"$in": ["blue", None]}}, lambda m: m["color"] in ("blue", None)),
+        ({"rank": {"$eq": 0}, "big": False}, lambda m: m["rank"] == 0 and not m["big"]),
+    ]
+    queries = rng.normal(size=(5, 12)).astype(np.float32)
+    for where, pred in cases:
+        subset = [i for i in live if pred(meta[i])]
+        results = c.search_many(queries, k=10, where=where)
+        for q, hits in zip(queries, results):
+            order, _ = brute(v[subset], q, 10)
+            assert [h.id for h in hits] == [f"i{subset[j]}" for j in order], where
+            assert all(pred(h.metadata) for h in hits)
+    assert c.search(queries[0], where={"color": "purple"}) == []
+    with pytest.raises(InputError, match=r"supported operators are \$eq and \$in"):
+        c.search(queries[0], where={"rank": {"$gt": 2}})
+    with pytest.raises(InputError, match="where must be a non-empty dict"):
+        c.search(queries[0], where=[("rank", 1)])
+
+
+def clustered(n, d, seed):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(40, d))
+    return (centers[rng.integers(0, 40, n)] + 0.3 * rng.normal(size=(n, d))).astype(np.float32)
+
+
+def test_hnsw_collection_recall_cache_and_catch_up():
+    v = clustered(3000, 24, 3)
+    ids = [f"h{i}" for i in range(3000)]
+    c = Collection.create("ann", dim=24, index="hnsw", index_params={"M": 16, "ef_construction": 100, "seed": 1})
+    c.add(ids[:2000], vectors=v[:2000], metadata=[{"odd": i % 2} for i in range(2000)])
+    q = v[:50] + 0.05
+    rec = np.mean([len({h.id for h in hits} & {ids[j] for j in brute(v[:2000], qq, 10)[0]}) / 10
+                   for qq, hits in zip(q, c.search_many(q, k=10))])
+    assert rec >= 0.95
+    c.delete(ids[:10])
+    c.close()
+    caches = list((c.path / "index-cache").iterdir())
+    assert len(caches) == 1 and caches[0].name.startswith("ann-e0-g2-")
+
+    c2 = Collection.open("ann")  # loads the cache, then another writer (this one) appends
+    c2.add(ids[2000:], vectors=v[2000:], metadata=[{"odd": i % 2} for i in range(2000, 3000)])
+    assert len(c2) == 2990
+    c3 = Collection.open("ann")  # stale cache (generation 2) caught up from the committed segment
+    assert len(c3) == 2990
+    hits = c3.search(v[2500], k=5)
+    assert hits[0].id == "h2500" and not {h.id for h in c3.search(v[3], k=50)} & set(ids[:10])
+    odd = c3.search(v[2501], k=10, where={"odd": 1}, ef=256)
+    assert odd[0].id == "h2501" and all(h.metadata["odd"] == 1 for h in odd)
+    c2.close()
+    c3.close()
+    # a damaged cache is only a cache: it is rebuilt from the segments
+    for p in (c.path / "index-cache").iterdir():
+        (p / "hnsw.faiss").write_bytes(b"garbage")
+    with Collection.open("ann") as c4:
+        assert len(c4) == 2990 and c4.search(v[2999], k=1)[0].id == "h2999"
+
+
+def test_upsert_skips_unchanged_content_without_encoding():
+    enc = HashingEncoder()
+    c = Collection.create("up", enc)
+    texts = ["red apples", "green pears", "yellow bananas"]
+    c.add(["a", "b", "c"], texts, metadata=[{"v": 1}] * 3)
+    assert enc.encoded == 3
+    r = c.upsert(["a", "b", "c", "d"], ["red apples", "green pears!", "yellow bananas", "blue berries"])
+    assert r == {"added": 1, "updated": 1, "unchanged": 2} and enc.encoded == 5
+    r = c.upsert(["a", "b"], ["red apples", "green pears!"], metadata=[{"v": 2}, {"v": 1}])
+    assert r == {"added": 0, "updated": 1, "unchanged": 1} and enc.encoded == 5  # metadata-only change
+    assert c.get(["a"])[0].metadata == {"v": 2} and c.get(["b"])[0].source == "green pears!"
+    assert len(c) == 4 and c.search("green pears!", k=1)[0].id == "b"
+    assert c.search("yellow bananas", k=1)[0].id == "c"
+    c.close()
+    with pytest.raises(InputError, match="not registered here.*pass the Encoder instance"):
+        Collection.open("up").search("x")
+    with Collection.open("up", enc) as c2:
+        assert len(c2) == 4 and c2.upsert(["d"], ["blue berries"]) == {"added": 0, "updated": 0, "unchanged": 1}
+        assert enc.encoded == 7  # 5 items + the two queries above: the upsert encoded nothing
+
+
+def test_auto_compact_after_deletes():
+    v = np.random.default_rng(4).normal(size=(100, 4)).astype(np.float32)
+    c = Collection.create("auto", dim=4, auto_compact=0.3)
+    c.add([str(i) for i in range(50)], vectors=v[:50])
+    c.add([str(i) for i in range(50, 100)], vectors=v[50:])
+    c.delete([str(i) for i in range(20)])
+    assert c.info()["deleted_rows"] == 20 and c.info()["segments"] == 2
+    c.delete([str(i) for i in range(20, 40)])  # 40% dead > 30%: compacted
+    info = c.info()
+    assert info["deleted_rows"] == 0 and info["segments"] == 1 and len(seg_files(c)) == 1 and len(c) == 60
+    assert c.search(v[99], k=1)[0].id == "99"
+
+
+def test_bad_input_writes_nothing():
+    c = Collection.create("bad", dim=4)
+    c.add(["x", "y"], vectors=np.eye(4, dtype=np.float32)[:2])
+    before = snapshot(c)
+    good = np.ones((2, 4), np.float32)
+    cases = [
+        (dict(ids=[], vectors=np.empty((0, 4))), InputError, "empty list"),
+        (dict(ids=["a", "b", "c"], vectors=good), InputError, "got 2 vectors for 3 ids"),
+        (dict(ids=["a", "b"], vectors=np.ones((2, 5))), DimensionError, "dimension 5, expected 4"),
+        (dict(ids=["a", "b"], vectors=[[1, 2, 3, np.nan], [1, 1, 1, 1]]), NonFiniteError, "NaN or infinity"),
+        (dict(ids=["a", "a"], vectors=good), InputError, r"duplicate ids in one call: \['a'\]"),
+        (dict(ids=["a", "x"], vectors=good), InputError, r"already in collection 'bad'.*\['x'\].*upsert"),
+        (dict(ids=["a", "b"]), InputError, "either items .* or vectors="),
+        (dict(ids=["a", "b"], items=["p", "q"]), InputError, "vectors-only"),
+        (dict(ids=["a", "b"], vectors=good, metadata=[{"t": object()}, {}]), InputError, "not JSON-serialisable"),
+        (dict(ids=["a", "b"], vectors=good, metadata=[{}]), InputError, "1 metadata dicts for 2 ids"),
+        (dict(ids="ab", vectors=good), InputError, "ids must be a list"),
+        (dict(ids=["a", ""], vectors=good), InputError, "position 1 is empty"),
+    ]
+    for kw, err, msg in cases:
+        with pytest.raises(err, match=msg):
+            c.add(**kw)
+        assert snapshot(c) == before, kw
+    with pytest.raises(DimensionError, match="dimension 3, expected 4"):
+        c.upsert(["x"], vectors=np.ones((1, 3)))
+    with pytest.raises(InputError, match="empty list"):
+        c.delete([])
+    with pytest.raises(DimensionError, match="dimension 2, expected 4"):
+        c.search([1.0, 2.0])
+    with pytest.raises(InputError, match="k must be a positive integer"):
+        c.search(np.ones(4), k=0)
+    assert snapshot(c) == before
+
+
+def test_failing_create_leaves_nothing_and_failing_first_add_leaves_a_valid_collection(tmp_path):
+    root = tmp_path / "cols"
+    with pytest.raises(InputError, match="unknown index kind 'ivf'"):
+        Collection.create("c1", dim=4, index="ivf", root=root)
+    with pytest.raises(InputError, match="unknown metric 'manhattan'"):
+        Collection.create("c1", dim=4, metric="manhattan", root=root)
+    with pytest.raises(InputError, match="bad collection name"):
+        Collection.create("../escape", dim=4, root=root)
+    assert not root.exists() or list(root.iterdir()) == []
+    c = Collection.create("c1", dim=4, root=root)
+    with pytest.raises(NonFiniteError):
+        c.add(["a"], vectors=[[np.inf, 0, 0, 0]])
+    c.close()
+    with Collection.open("c1", root=root) as c2:
+        assert len(c2) == 0 and c2.search([1, 0, 0, 0]) == [] and c2.ids() == []
+    with pytest.raises(InputError, match="already exists"):
+        Collection.create("c1", dim=4, root=root)
+    assert Collection.list(root) == ["c1"]
+
+
+def test_open_errors_name_what_to_do(use_encoder):
+    Collection.create("alpha", dim=4).close()
+    Collection.create("beta", use_encoder).close()
+    with pytest.raises(CollectionNotFoundError, match=r"no collection named 'gamma'.*existing: alpha, beta"):
+        Collection.open("gamma")
+    with pytest.raises(EncoderMismatchError, match="vectors-only"):
+        Collection.open("alpha", use_encoder)
+    with pytest.raises(EncoderMismatchError, match=r"built with encoder 'use-multilingual'.*opened with 'test-trigram"):
+        Collection.open("beta", HashingEncoder())
+    beta = Collection.open("beta")
+    doc = json.loads((beta.path / "manifest.json").read_text())
+    doc["encoder"]["fingerprint"] = "use-multilingual@other-weights"
+    (beta.path / "manifest.json").write_text(json.dumps(doc))
+    with pytest.raises(EncoderMismatchError, match="other-weights"):
+        Collection.open("beta", "use-multilingual")
+    doc["format_version"] = 99
+    (beta.path / "manifest.json").write_text(json.dumps(doc))
+    with pytest.raises(FormatVersionError, match="format version 99.*upgrade embedlab"):
+        Collection.open("beta")
+    (beta.path / "manifest.json").write_text("{not json")
+    with pytest.raises(CorruptFileError, match="not valid JSON.*drop the collection"):
+        Collection.open("beta")
+    alpha = Collection.open("alpha")
+    alpha.close()
+    (alpha.path / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
+    for p in alpha.path.glob("catalog.sqlite-*"):
+        p.unlink()
+    with pytest.raises(CorruptFileError, match="damaged.*drop it"):
+        Collection.open("alpha")
+
+
+def test_missing_segment_is_reported():
+    c = Collection.create("seg", dim=4)
+    c.add(["a"], vectors=[[1, 0, 0, 0]])
+    c.close()
+    for p in (c.path / "segments").iterdir():
+        p.write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(CorruptFileError, match="vector segment .* cannot be read"):
+        Collection.open("seg")
+
+
+def test_readonly_list_drop():
+    c = Collection.create("ro", dim=2)
+    c.add(["a"], vectors=[[1, 0]])
+    c.close()
+    r = Collection.open("ro", readonly=True)
+    with pytest.raises(InputError, match="read-only"):
+        r.add(["b"], vectors=[[0, 1]])
+    assert r.search([1, 0])[0].id == "a" and "a" in r and "b" not in r
+    r.close()
+    with pytest.raises(InputError, match="closed"):
+        r.count()
+    assert Collection.list() == ["ro"]
+    o = Collection.open_or_create("ro", dim=2)
+    assert len(o) == 1
+    o.close()
+    Collection.drop("ro")
+    assert Collection.list() == []
+    with pytest.raises(CollectionNotFoundError, match="no collection named 'ro'"):
+        Collection.drop("ro")
