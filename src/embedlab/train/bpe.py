@@ -1,0 +1,200 @@
+"""BPE subword tokenizer (SentencePiece), usable as the ``tokenizer=`` of a corpus for Word2Vec / fastText.
+
+    >>> bpe = BPETokenizer.train("corpus.txt", vocab_size=8000)
+    >>> bpe("unbelievably")                       # ['▁un', 'bel', 'iev', 'ably']
+    >>> Word2Vec(...).fit(LineCorpus("corpus.txt", tokenizer=bpe))
+
+Why SentencePiece rather than HF ``tokenizers``: it needs no language-specific pre-tokenizer (whitespace is
+just the "▁" symbol), which suits Korean and other languages where words are not cleanly space-separated;
+its ``byte_fallback`` turns any character never seen in training into byte pieces, so no piece is ever
+unknown while the pieces stay readable text (a byte-level BPE in ``tokenizers`` would show Korean as mangled
+byte characters, poor keys for word vectors); one self-contained model file (protobuf, no pickle); it is the
+reference implementation of BPE and unigram-LM subwords (Kudo & Richardson 2018). Training is deterministic
+for a given corpus and seed. Saved as a folder: ``tokenizer.json`` (format, version, options) + ``spm.model``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .._threads import cpu_count
+from ..errors import CorruptFileError, FormatVersionError, InputError, require
+
+FORMAT = "embedlab.bpe"
+FORMAT_VERSION = 1
+MODEL_FILE = "spm.model"
+
+
+def _lines(corpus: str | os.PathLike | Iterable) -> Iterator[str]:
+    """Raw text lines from a path (file or folder, via LineCorpus), strings, or token lists (joined by spaces)."""
+    if isinstance(corpus, (str, os.PathLike)):
+        from .corpus import LineCorpus
+
+        for line in LineCorpus(corpus).lines():
+            line = line.strip()
+            if line:
+                yield line
+        return
+    if isinstance(corpus, bytes) or not isinstance(corpus, Iterable):
+        raise InputError("corpus must be a path, an iterable of text lines or an iterable of token lists")
+    for item in corpus:
+        line = item if isinstance(item, str) else " ".join(item)
+        line = line.strip()
+        if line:
+            yield line
+
+
+class BPETokenizer:
+    """A trained SentencePiece model: ``tok(line) -> list[str]`` pieces, ``encode`` ids, ``decode`` text."""
+
+    def __init__(self, model_proto: bytes, options: dict | None = None) -> None:
+        spm = require("sentencepiece", "text", "BPE tokenizers")
+        self._sp = spm.SentencePieceProcessor()
+        try:
+            self._sp.LoadFromSerializedProto(model_proto)
+        except Exception as exc:  # sentencepiece raises RuntimeError/OSError on a bad proto
+            raise CorruptFileError(f"not a SentencePiece model ({exc})") from None
+        self._proto = bytes(model_proto)
+        self.options: dict = dict(options or {})
+
+    # ---- training ------------------------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls,
+        corpus: str | os.PathLike | Iterable,
+        vocab_size: int = 8000,
+        model_type: str = "bpe",
+        character_coverage: float = 0.9995,
+        byte_fallback: bool = True,
+        lowercase: bool = False,
+        max_sentences: int | None = None,
+        max_sentence_length: int = 4192,
+        seed: int = 0,
+        threads: int | None = None,
+    ) -> "BPETokenizer":
+        """Learn ``vocab_size`` pieces from a corpus (``model_type`` "bpe" or "unigram").
+
+        ``vocab_size`` is an upper bound: a small corpus may yield fewer pieces. ``character_coverage`` below 1
+        leaves the rarest characters to byte pieces (0.9995 suits Korean, Chinese, Japanese); ``max_sentences``
+        samples that many lines (seeded) from a large corpus. ``lowercase`` folds case (NFKC + case folding).
+        """
+        spm = require("sentencepiece", "text", "BPE tokenizers")
+        if model_type not in ("bpe", "unigram"):
+            raise InputError(f"model_type must be 'bpe' or 'unigram', got {model_type!r}")
+        if int(vocab_size) < 8:
+            raise InputError(f"vocab_size must be at least 8, got {vocab_size}")
+        if not 0.9 <= float(character_coverage) <= 1.0:
+            raise InputError(f"character_coverage must be between 0.9 and 1.0, got {character_coverage}")
+        options = {"vocab_size": int(vocab_size), "model_type": model_type,
+                   "character_coverage": float(character_coverage), "byte_fallback": bool(byte_fallback),
+                   "lowercase": bool(lowercase), "seed": int(seed)}
+        lines = _lines(corpus)
+        first = next(lines, None)
+        if first is None:
+            raise InputError("the corpus has no text lines; pass a UTF-8 text file or a list of sentences")
+
+        def all_lines() -> Iterator[str]:
+            yield first
+            yield from lines
+
+        spm.set_random_generator_seed(int(seed))
+        proto = io.BytesIO()
+        kwargs = dict(
+            sentence_iterator=all_lines(), model_writer=proto, vocab_size=int(vocab_size), model_type=model_type,
+            character_coverage=float(character_coverage), byte_fallback=bool(byte_fallback),
+            hard_vocab_limit=False, normalization_rule_name="nmt_nfkc_cf" if lowercase else "nmt_nfkc",
+            num_threads=int(threads or cpu_count()), max_sentence_length=int(max_sentence_length),
+            split_digits=True, minloglevel=2,
+        )
+        if max_sentences:
+            kwargs.update(input_sentence_size=int(max_sentences), shuffle_input_sentence=True)
+        try:
+            with open(os.devnull, "w") as devnull:
+                spm.SentencePieceTrainer.train(logstream=devnull, **kwargs)
+        except RuntimeError as exc:
+            msg = str(exc)
+            hint = ("raise vocab_size (byte_fallback alone needs 256 + 3 pieces plus the corpus's characters) "
+                    "or lower character_coverage" if "vocab" in msg.lower() or "required_chars" in msg else
+                    "check the corpus and options")
+            raise InputError(f"SentencePiece training failed: {msg.strip()}; {hint}") from None
+        return cls(proto.getvalue(), options)
+
+    # ---- use -------------------------------------------------------------------------------------------------
+    def __call__(self, line: str) -> list[str]:
+        """Pieces of one line (what a corpus ``tokenizer=`` callable returns)."""
+        if not isinstance(line, str):
+            raise InputError(f"BPETokenizer takes a string, got {type(line).__name__}")
+        return self._sp.encode(line, out_type=str)
+
+    def encode(self, line: str) -> list[int]:
+        """Piece ids of one line."""
+        return self._sp.encode(line, out_type=int)
+
+    def decode(self, pieces: list[str] | list[int]) -> str:
+        """Text back from pieces or ids (exact inverse up to normalisation)."""
+        if pieces and isinstance(pieces[0], str):
+            return self._sp.decode_pieces(list(pieces))
+        return self._sp.decode_ids([int(i) for i in pieces])
+
+    @property
+    def vocab(self) -> list[str]:
+        """Every piece, by id (specials <unk>, <s>, </s> first, then byte pieces if byte_fallback)."""
+        return [self._sp.id_to_piece(i) for i in range(self._sp.get_piece_size())]
+
+    def __len__(self) -> int:
+        return self._sp.get_piece_size()
+
+    def __contains__(self, piece: object) -> bool:
+        if not isinstance(piece, str):
+            return False
+        return piece == self._sp.id_to_piece(self._sp.unk_id()) or self._sp.piece_to_id(piece) != self._sp.unk_id()
+
+    @property
+    def unk_id(self) -> int:
+        return self._sp.unk_id()
+
+    def is_byte(self, piece: str) -> bool:
+        """True for a byte-fallback piece such as ``<0xEC>``."""
+        return self._sp.is_byte(self._sp.piece_to_id(piece))
+
+    # ---- files ---------------------------------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write ``spm.model`` and ``tokenizer.json`` into ``folder`` (created if needed)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MODEL_FILE).write_bytes(self._proto)
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "library": "sentencepiece",
+                "model_file": MODEL_FILE, "pieces": len(self), "options": self.options}
+        (folder / "tokenizer.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "BPETokenizer":
+        """Read a folder written by ``save`` (or a bare SentencePiece ``.model`` file)."""
+        path = Path(folder)
+        if path.is_file():
+            return cls(path.read_bytes(), {})
+        meta_path = path / "tokenizer.json"
+        if not meta_path.exists():
+            raise InputError(f"{path} holds no tokenizer.json; pass a folder written by BPETokenizer.save or "
+                             "`embedlab train bpe -o FOLDER`, or a SentencePiece .model file")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise CorruptFileError(f"{meta_path} is not valid JSON ({exc})") from None
+        if meta.get("format") != FORMAT:
+            raise CorruptFileError(f"{meta_path} is not an embedlab BPE tokenizer (format={meta.get('format')!r})")
+        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise FormatVersionError(f"{path} uses BPE format version {meta['format_version']}; this embedlab "
+                                     f"reads up to {FORMAT_VERSION}: upgrade embedlab")
+        model = path / meta.get("model_file", MODEL_FILE)
+        if not model.exists():
+            raise CorruptFileError(f"{model} is missing; save the tokenizer again")
+        return cls(model.read_bytes(), meta.get("options", {}))
+
+    def __repr__(self) -> str:
+        return f"BPETokenizer({len(self)} pieces, {self.options.get('model_type', 'bpe')})"
