@@ -32,12 +32,6 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
 
     def __init__(self, model_path: str | Path | None = None, max_length: int | None = None,
                  threads: int | None = None) -> None:
-        try:
-            import torch
-            from transformers import AutoModel, AutoTokenizer
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "'bert-tokens' needs transformers and torch: pip install 'embedlab[text]'") from exc
         self.folder = minilm_folder(model_path)
         require_files(self.folder, "config.json")
         weights = [f for f in ("model.safetensors", "pytorch_model.bin") if (self.folder / f).exists()]
@@ -45,6 +39,12 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
             raise ModelNotFoundError(f"{self.folder} has no model.safetensors (or pytorch_model.bin) weights")
         if not any((self.folder / f).exists() for f in ("tokenizer.json", "vocab.txt")):
             raise ModelNotFoundError(f"{self.folder} has no tokenizer (tokenizer.json or vocab.txt)")
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "'bert-tokens' needs transformers and torch: pip install 'embedlab[text]'") from exc
         if threads or torch.get_num_threads() > cpu_count():
             torch.set_num_threads(threads or cpu_count())
         self._torch = torch

@@ -27,6 +27,10 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
     metric = "cosine"
 
     def __init__(self, model_path: str | Path | None = None, threads: int | None = None) -> None:
+        self.folder = minilm_folder(model_path)
+        require_files(self.folder, "config.json", "modules.json")
+        if not any((self.folder / f).exists() for f in ("model.safetensors", "pytorch_model.bin")):
+            raise ModelNotFoundError(f"{self.folder} has no model.safetensors (or pytorch_model.bin) weights")
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -34,10 +38,6 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
             raise MissingDependencyError(
                 "the 'minilm' encoder needs sentence-transformers and torch: pip install 'embedlab[text]' "
                 "(or use 'minilm-onnx', which needs neither)") from exc
-        self.folder = minilm_folder(model_path)
-        require_files(self.folder, "config.json", "modules.json")
-        if not any((self.folder / f).exists() for f in ("model.safetensors", "pytorch_model.bin")):
-            raise ModelNotFoundError(f"{self.folder} has no model.safetensors (or pytorch_model.bin) weights")
         if threads or torch.get_num_threads() > cpu_count():
             torch.set_num_threads(threads or cpu_count())
         self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
