@@ -122,3 +122,131 @@ def as_corpus(corpus: str | os.PathLike | Iterable[list[str]]) -> Iterable[list[
 def is_reiterable(corpus: Iterable) -> bool:
     """False for one-shot iterators (generators, file objects) that a second pass would find empty."""
     return iter(corpus) is not corpus
+
+
+class EncodedCorpus:
+    """A corpus encoded once as int32 ids on disk (``tokens.i32`` + ``lengths.i32``), memory-mapped per epoch.
+
+    Later epochs read 4 bytes per token from the page cache instead of re-reading and re-tokenising text, and
+    the process never holds more than one block in its own memory.
+    """
+
+    def __init__(self, folder: str | os.PathLike, n_tokens: int, n_sentences: int) -> None:
+        self.folder = Path(folder)
+        self.n_tokens = int(n_tokens)
+        self.n_sentences = int(n_sentences)
+
+    @property
+    def tokens(self):
+        import numpy as np
+
+        if self.n_tokens == 0:
+            return np.zeros(0, np.int32)
+        return np.memmap(self.folder / "tokens.i32", dtype=np.int32, mode="r", shape=(self.n_tokens,))
+
+    @property
+    def lengths(self):
+        import numpy as np
+
+        if self.n_sentences == 0:
+            return np.zeros(0, np.int32)
+        return np.memmap(self.folder / "lengths.i32", dtype=np.int32, mode="r", shape=(self.n_sentences,))
+
+    @classmethod
+    def write(
+        cls,
+        corpus: Iterable[list[str]],
+        folder: str | os.PathLike,
+        lookup: dict[str, int] | None = None,
+        max_sentence_length: int = 10000,
+        block: int = 1 << 20,
+        progress=None,
+    ) -> tuple["EncodedCorpus", dict[str, int], "object"]:
+        """Encode ``corpus`` into ``folder`` in one streaming pass.
+
+        With ``lookup`` (word -> id) unknown words become -1. Without it every new word gets the next id in
+        first-occurrence order; the returned dict holds those ids and the third value their counts (int64).
+        """
+        import itertools
+        from array import array
+        from collections import defaultdict
+
+        import numpy as np
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if lookup is None:
+            ids: dict[str, int] = defaultdict(itertools.count().__next__)
+            get = ids.__getitem__
+            minus = None
+        else:
+            ids = lookup
+            get = lookup.get
+            minus = itertools.repeat(-1)
+        counts = np.zeros(0, np.int64)
+        lengths = array("i")
+        buf = array("i")
+        n_tok = 0
+        with open(folder / "tokens.i32", "wb") as tf, open(folder / "lengths.i32", "wb") as lf:
+
+            def flush():
+                nonlocal buf, counts, lengths, n_tok
+                arr = np.frombuffer(buf, dtype=np.int32)
+                if lookup is None and arr.size:
+                    c = np.bincount(arr, minlength=len(ids))
+                    c[: counts.size] += counts
+                    counts = c
+                arr.tofile(tf)
+                np.frombuffer(lengths, dtype=np.int32).tofile(lf)
+                n_tok += arr.size
+                if progress is not None:
+                    progress.update(arr.size)
+                buf, lengths = array("i"), array("i")
+
+            n_sent = 0
+            for sent in corpus:
+                if isinstance(sent, (str, bytes)):
+                    raise InputError("each sentence must be a list of tokens, not a string; split lines first (or pass a path)")
+                n = len(sent)
+                if n == 0:
+                    continue
+                buf.extend(map(get, sent) if minus is None else map(get, sent, minus))
+                while n > max_sentence_length:
+                    lengths.append(max_sentence_length)
+                    n -= max_sentence_length
+                    n_sent += 1
+                lengths.append(n)
+                n_sent += 1
+                if len(buf) >= block:
+                    flush()
+            flush()
+        return cls(folder, n_tok, n_sent), dict(ids), counts
+
+    def compact(self, remap) -> None:
+        """Map ids through ``remap`` (old id -> new id or -1) and drop -1s and empty sentences, in place."""
+        import numpy as np
+
+        from ._kernels import compact
+
+        if self.n_tokens == 0:
+            return
+        tokens = np.memmap(self.folder / "tokens.i32", dtype=np.int32, mode="r+", shape=(self.n_tokens,))
+        lengths = np.memmap(self.folder / "lengths.i32", dtype=np.int32, mode="r+", shape=(self.n_sentences,))
+        remap = np.zeros(0, np.int32) if remap is None else np.ascontiguousarray(remap, dtype=np.int32)
+        n_tok, n_sent = compact(tokens, lengths, remap)
+        tokens.flush()
+        lengths.flush()
+        del tokens, lengths
+        self.n_tokens, self.n_sentences = int(n_tok), int(n_sent)
+
+    def chunks(self, target_words: int = 10000):
+        """(first token, first sentence, end sentence) of consecutive sentence blocks of about ``target_words``."""
+        import numpy as np
+
+        if self.n_sentences == 0:
+            return []
+        ends = np.cumsum(self.lengths, dtype=np.int64)
+        cuts = np.searchsorted(ends, np.arange(target_words, int(ends[-1]), target_words, dtype=np.int64), side="left") + 1
+        bounds = np.unique(np.concatenate([[0], cuts, [self.n_sentences]]))
+        starts = np.concatenate([[0], ends])
+        return [(int(starts[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]

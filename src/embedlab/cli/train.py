@@ -1,0 +1,155 @@
+"""`embedlab train ...` (trainers) and `embedlab evaluate OUT` (analogy and word-similarity scores).
+
+Other trainer modules add their subcommands to ``train_app`` (``from .train import train_app``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import InputError
+from .app import app, console, emit_json
+
+train_app = typer.Typer(help="Learn vectors from data (Word2Vec; more trainers below).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+def _prepare_out(out: Path, overwrite: bool) -> Path:
+    """Check OUT can be written and return a fresh temp folder beside it (renamed onto OUT when complete)."""
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} already exists; pass --overwrite to replace it or choose another -o folder")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file; -o must name a folder")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"the parent folder of {out} does not exist; create {parent} first")
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+
+
+@train_app.command("word2vec")
+def word2vec(
+    corpus: Path = typer.Argument(..., help="text file (one sentence per line) or folder of text files"),
+    out: Path = typer.Option(..., "-o", "--out", help="output folder: model files + vectors.txt (word2vec format)"),
+    arch: str = typer.Option("skipgram", help="skipgram or cbow"),
+    dim: int = typer.Option(100, help="vector size"),
+    window: int = typer.Option(5, help="maximum context window (each side)"),
+    negative: Optional[int] = typer.Option(None, help="negative samples per word (default 5; 0 with --hs)"),
+    hs: bool = typer.Option(False, "--hs", help="hierarchical softmax (pure HS unless --negative is given)"),
+    sample: float = typer.Option(1e-3, help="subsampling threshold for frequent words (0 = off)"),
+    alpha: Optional[float] = typer.Option(None, help="initial learning rate (default 0.025 skipgram, 0.05 cbow)"),
+    min_alpha: float = typer.Option(1e-4, help="final learning rate"),
+    epochs: int = typer.Option(5, help="passes over the corpus"),
+    min_count: int = typer.Option(5, help="ignore words seen fewer times"),
+    max_vocab_size: Optional[int] = typer.Option(None, help="cap on distinct words while counting (word2vec.c pruning)"),
+    max_memory: Optional[str] = typer.Option(None, help="refuse to train above this much memory, e.g. 2GB"),
+    workers: int = typer.Option(2, help="training threads"),
+    seed: int = typer.Option(1, help="random seed (1 worker: bit-identical results)"),
+    lowercase: bool = typer.Option(False, "--lowercase", help="lower-case the corpus while reading"),
+    binary: bool = typer.Option(False, "--binary", help="write vectors.bin (binary word2vec) instead of vectors.txt"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
+) -> None:
+    """Train Skip-gram or CBOW word vectors; OUT gets the full model and its vectors in word2vec format."""
+    from ..io import save_word2vec
+    from ..train.corpus import LineCorpus
+    from ..train.word2vec import Word2Vec, replace_folder
+
+    if negative is None:
+        negative = 0 if hs else 5
+    model = Word2Vec(dim=dim, window=window, arch=arch, negative=negative, hs=hs, sample=sample, min_count=min_count,
+                     max_vocab_size=max_vocab_size, alpha=alpha, min_alpha=min_alpha, epochs=epochs, workers=workers,
+                     seed=seed, max_memory=max_memory, progress=not as_json)
+    model._check_params()  # bad options fail before anything is read or written
+    lines = LineCorpus(corpus, lowercase=lowercase)
+    tmp = _prepare_out(out, overwrite)
+    t0 = time.perf_counter()
+    try:
+        model.fit(lines, tmp_dir=tmp)
+        model._write_files(tmp)
+        vec_name = "vectors.bin" if binary else "vectors.txt"
+        save_word2vec(model.wv, tmp / vec_name, binary=binary)
+        replace_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    summary = {"out": str(out), "vectors": str(out / vec_name), "arch": arch, "vocab_size": len(model.vocab_),
+               "dim": dim, "corpus_tokens": model.vocab_.raw_tokens, "trained_tokens_per_epoch": model.corpus_tokens_,
+               "epochs": epochs, "seconds": round(time.perf_counter() - t0, 3),
+               "words_per_sec": round(model.words_per_sec_), "loss_history": model.loss_history_,
+               "memory_estimate_bytes": model.memory_estimate_}
+    if as_json:
+        emit_json(summary)
+        return
+    console.print(f"trained {arch} on {summary['corpus_tokens']:,} tokens: {summary['vocab_size']:,} words x {dim} dims "
+                  f"in {summary['seconds']:.1f} s ({summary['words_per_sec']:,} words/s); "
+                  f"loss by epoch {', '.join(f'{x:.4f}' for x in model.loss_history_)}")
+    console.print(f"model: {out}/model.json; vectors: {summary['vectors']}")
+
+
+def _load_for_eval(path: Path):
+    """A Word2Vec model folder, a folder holding vectors.txt/.bin, or any vectors file embedlab reads."""
+    from ..io import load_vectors
+
+    if not path.exists():
+        raise InputError(f"{path} does not exist; pass a folder from `embedlab train` or a vectors file")
+    if path.is_dir():
+        if (path / "model.json").is_file():
+            from ..train.word2vec import Word2Vec
+
+            return Word2Vec.load(path).wv
+        for name in ("vectors.txt", "vectors.bin"):
+            if (path / name).is_file():
+                return load_vectors(path / name)
+        raise InputError(f"{path} holds neither model.json nor vectors.txt/vectors.bin")
+    return load_vectors(path)
+
+
+def evaluation_report(vectors, restrict_vocab: int = 30000) -> dict:
+    """Analogy accuracy (Google, per section, restricted, case-insensitive), WordSim-353 / SimLex-999 Spearman."""
+    from ..evaluate import evaluate_analogies, evaluate_word_pairs
+
+    an = evaluate_analogies(vectors, restrict_vocab=restrict_vocab, case_insensitive=True)
+    report = {"vocab_size": len(vectors), "dim": vectors.dim, "analogy": an.to_dict(),
+              "analogy_oov_ratio": 1.0 - an.coverage}
+    for name in ("wordsim353", "simlex999"):
+        try:
+            report[name] = evaluate_word_pairs(vectors, name).to_dict()
+        except InputError:  # no pair in vocabulary: report it instead of failing
+            report[name] = {"spearman": None, "pearson": None, "evaluated": 0, "oov_ratio": 1.0}
+    return report
+
+
+@app.command()
+def evaluate(
+    path: Path = typer.Argument(..., help="output folder of `embedlab train`, or a vectors file"),
+    restrict_vocab: int = typer.Option(30000, help="analogies: only the most frequent words are candidates"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
+) -> None:
+    """Score word vectors: Google analogies (per section, with coverage), WordSim-353 and SimLex-999, OOV rates."""
+    report = evaluation_report(_load_for_eval(path), restrict_vocab)
+    if as_json:
+        emit_json(report)
+        return
+    an = report["analogy"]
+    t = Table(title=f"{path}: {report['vocab_size']:,} words x {report['dim']} dims")
+    for col in ("benchmark", "score", "evaluated", "coverage"):
+        t.add_column(col, justify="left" if col == "benchmark" else "right")
+    t.add_row(f"analogies (top {restrict_vocab:,}, case-insensitive)", f"{an['accuracy']:.4f}",
+              f"{an['evaluated']}/{an['total_questions']}", f"{an['coverage']:.3f}")
+    for name, sec in an["sections"].items():
+        cov = sec["evaluated"]
+        t.add_row(f"  {name}", f"{sec['accuracy']:.4f}", str(cov), "")
+    for name, label in (("wordsim353", "WordSim-353 Spearman"), ("simlex999", "SimLex-999 Spearman")):
+        r = report[name]
+        score = "n/a" if r["spearman"] is None else f"{r['spearman']:.4f}"
+        t.add_row(label, score, str(r["evaluated"]), f"{1 - r['oov_ratio']:.3f}")
+    console.print(t)
+    console.print(f"OOV rates: analogies {report['analogy_oov_ratio']:.1%}, WordSim-353 "
+                  f"{report['wordsim353']['oov_ratio']:.1%}, SimLex-999 {report['simlex999']['oov_ratio']:.1%}")

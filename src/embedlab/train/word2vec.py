@@ -1,0 +1,375 @@
+"""Word2Vec: Skip-gram and CBOW with negative sampling and/or hierarchical softmax, trained on a streamed corpus.
+
+    >>> model = Word2Vec(dim=100, arch="skipgram", epochs=5, seed=1).fit("corpus.txt")
+    >>> model.wv.most_similar("king")          # embedlab.Vectors over the input matrix W
+    >>> model.save("w2v-model"); Word2Vec.load("w2v-model").train_more("more.txt", epochs=1)
+
+How it runs: one streaming pass counts words and writes the corpus as int32 ids to a temporary memory-mapped
+file; every epoch then feeds blocks of ~10k words to compiled ``nogil`` kernels on ``workers`` Python threads
+(Hogwild, like word2vec.c). Subsampling, the dynamic window and negative sampling (alias table over
+count^0.75) run inside the kernel with a generator seeded from (seed, epoch, block), so ``workers=1`` gives
+bit-identical vectors for a seed. The learning rate falls linearly from ``alpha`` to ``min_alpha``.
+
+Saved model (``save``): a folder with ``model.json`` (format ``embedlab-word2vec`` version 1: parameters,
+training state), ``vocab.tsv`` (word<TAB>count, most frequent first), ``W.npy`` (input vectors),
+``W_out.npy`` (negative-sampling output vectors) and/or ``W_hs.npy`` (hierarchical-softmax inner nodes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError, FormatVersionError, InputError, ResourceLimitError
+from .corpus import EncodedCorpus, as_corpus, is_reiterable
+from .vocab import Vocab, check_vocab_params
+
+FORMAT = "embedlab-word2vec"
+FORMAT_VERSION = 1
+_PARAMS = ("dim", "window", "arch", "negative", "hs", "sample", "min_count", "max_vocab_size", "alpha",
+           "min_alpha", "epochs", "workers", "seed", "max_memory", "progress")
+
+
+def parse_bytes(value: int | float | str | None) -> int | None:
+    """'2GB', '512 MiB', '1e9' or a number of bytes -> int bytes (None stays None)."""
+    if value is None or isinstance(value, (int, float)):
+        return None if value is None else int(value)
+    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([kKmMgGtT]?)(i?[bB])?\s*", str(value))
+    if not m:
+        raise InputError(f"cannot read a memory size from {value!r}; write e.g. 2GB, 512MB or a number of bytes")
+    scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(2).lower()]
+    if m.group(3) and m.group(3).lower().startswith("i"):
+        scale = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+class Word2Vec:
+    """Skip-gram / CBOW trainer (scikit-style: the constructor only stores parameters; learned attributes end in _).
+
+    ``alpha=None`` means 0.025 for Skip-gram and 0.05 for CBOW (word2vec.c). ``hs=True`` adds hierarchical
+    softmax; set ``negative=0`` for pure hierarchical softmax. ``max_memory`` (bytes or '2GB') makes ``fit``
+    refuse to allocate more than that for vocabulary plus matrices.
+    """
+
+    def __init__(self, dim: int = 100, window: int = 5, arch: str = "skipgram", negative: int = 5, hs: bool = False,
+                 sample: float = 1e-3, min_count: int = 5, max_vocab_size: int | None = None, alpha: float | None = None,
+                 min_alpha: float = 1e-4, epochs: int = 5, workers: int = 2, seed: int = 1,
+                 max_memory: int | str | None = None, progress: bool = True) -> None:
+        self.dim, self.window, self.arch, self.negative, self.hs = dim, window, arch, negative, hs
+        self.sample, self.min_count, self.max_vocab_size = sample, min_count, max_vocab_size
+        self.alpha, self.min_alpha, self.epochs, self.workers, self.seed = alpha, min_alpha, epochs, workers, seed
+        self.max_memory, self.progress = max_memory, progress
+
+    def get_params(self) -> dict:
+        return {p: getattr(self, p) for p in _PARAMS}
+
+    # --- validation and sizing --------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.arch not in ("skipgram", "cbow"):
+            raise InputError(f"unknown arch {self.arch!r}; use 'skipgram' or 'cbow'")
+        for name in ("dim", "window", "epochs", "workers"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+                raise InputError(f"{name} must be a positive integer, got {v!r}")
+        if int(self.negative) < 0:
+            raise InputError(f"negative must be >= 0, got {self.negative}")
+        if int(self.negative) == 0 and not self.hs:
+            raise InputError("nothing to train: set negative > 0 (negative sampling) and/or hs=True (hierarchical softmax)")
+        if self.sample < 0:
+            raise InputError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
+        if self.alpha is not None and not self.alpha > 0:
+            raise InputError(f"alpha must be > 0, got {self.alpha}")
+        if not 0 <= self.min_alpha:
+            raise InputError(f"min_alpha must be >= 0, got {self.min_alpha}")
+        check_vocab_params(self.min_count, self.max_vocab_size)
+        parse_bytes(self.max_memory)
+
+    @property
+    def _alpha0(self) -> float:
+        return float(self.alpha) if self.alpha is not None else (0.025 if self.arch == "skipgram" else 0.05)
+
+    def estimate_memory(self, vocab_size: int) -> int:
+        """Bytes needed for a vocabulary of ``vocab_size`` words: word table + sampling tables + matrices."""
+        v = int(vocab_size)
+        vocab = v * (120 + 8 + 4 + 8)  # Python str + dict entry, count, keep probability, alias table
+        if self.hs:
+            depth = max(1, int(np.ceil(np.log2(max(v, 2)))) + 8)
+            vocab += v * depth * 5 + v * 4
+        mats = v * int(self.dim) * 4 * (1 + (int(self.negative) > 0) + bool(self.hs))
+        return int(vocab + mats)
+
+    def _check_memory(self, vocab_size: int) -> int:
+        need = self.estimate_memory(vocab_size)
+        mats = vocab_size * int(self.dim) * 4 * (1 + (int(self.negative) > 0) + bool(self.hs))
+        limit = parse_bytes(self.max_memory)
+        if self.progress:
+            print(f"word2vec: {vocab_size:,} words x {self.dim} dims; estimated memory {need / 1e6:,.1f} MB "
+                  f"(vocabulary {(need - mats) / 1e6:,.1f} MB + matrices {mats / 1e6:,.1f} MB)", file=sys.stderr)
+        if limit is not None and need > limit:
+            raise ResourceLimitError(
+                f"training would need about {need / 1e6:,.1f} MB ({vocab_size:,} words x {self.dim} dims) but "
+                f"max_memory is {limit / 1e6:,.1f} MB; raise min_count, set max_vocab_size, lower dim or raise max_memory")
+        return need
+
+    # --- training -----------------------------------------------------------------------------------------------
+    def fit(self, corpus: str | os.PathLike | Iterable[list[str]], tmp_dir: str | os.PathLike | None = None) -> "Word2Vec":
+        """Build the vocabulary in one streaming pass, then train ``epochs`` epochs. Returns self.
+
+        The corpus is cached as int32 ids in a temporary folder (inside ``tmp_dir`` if given), deleted at the end.
+        """
+        self._check_params()
+        corpus = as_corpus(corpus)
+        with tempfile.TemporaryDirectory(prefix="embedlab-w2v-", dir=tmp_dir) as tmp:
+            enc, vocab = self._encode_new(corpus, Path(tmp))
+            if len(vocab) < 2:
+                raise InputError(f"the corpus has only {len(vocab)} distinct word(s) with count >= min_count={self.min_count}; "
+                                 f"word2vec needs at least 2; use a larger corpus or lower min_count")
+            self.memory_estimate_ = self._check_memory(len(vocab))
+            self.vocab_ = vocab
+            rng = np.random.default_rng(int(self.seed))
+            d = int(self.dim)
+            self.W_ = ((rng.random((len(vocab), d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+            self.W_out_ = np.zeros((len(vocab), d), np.float32) if int(self.negative) > 0 else None
+            self.W_hs_ = np.zeros((len(vocab), d), np.float32) if self.hs else None
+            self.loss_history_: list[float] = []
+            self.epochs_trained_ = 0
+            self._train(enc, int(self.epochs))
+        return self
+
+    def train_more(self, corpus: str | os.PathLike | Iterable[list[str]], epochs: int = 1,
+                   tmp_dir: str | os.PathLike | None = None) -> "Word2Vec":
+        """Continue training on ``corpus`` with the existing vocabulary (new words are ignored).
+
+        The learning rate decays again from ``alpha`` to ``min_alpha`` over these epochs.
+        """
+        if not hasattr(self, "W_"):
+            raise InputError("train_more needs a trained model; call fit first or Word2Vec.load(folder)")
+        self._check_params()
+        if not isinstance(epochs, int) or epochs <= 0:
+            raise InputError(f"epochs must be a positive integer, got {epochs!r}")
+        with tempfile.TemporaryDirectory(prefix="embedlab-w2v-", dir=tmp_dir) as tmp:
+            enc, _, _ = EncodedCorpus.write(as_corpus(corpus), tmp, lookup=self.vocab_.word_to_index)
+            enc.compact(None)
+            if enc.n_tokens == 0:
+                raise InputError("no word of this corpus is in the model's vocabulary; nothing to train on")
+            self._train(enc, epochs)
+        return self
+
+    def _encode_new(self, corpus, tmp: Path) -> tuple[EncodedCorpus, Vocab]:
+        bar = self._bar(None, "reading corpus", "w")
+        try:
+            if self.max_vocab_size is None:  # one pass: count and encode with first-occurrence ids
+                enc, ids, counts = EncodedCorpus.write(corpus, tmp, progress=bar)
+                raw = int(counts.sum())
+                vocab = Vocab.from_counts(dict(zip(ids, counts.tolist())), int(self.min_count), None,
+                                          raw_tokens=raw, sentences=enc.n_sentences)
+                remap = np.full(len(ids), -1, np.int32)
+                remap[np.fromiter((ids[w] for w in vocab.words), np.int64, len(vocab))] = np.arange(len(vocab), dtype=np.int32)
+                enc.compact(remap)
+            else:  # bounded memory: a pruned count first, then encode with the final vocabulary
+                if not is_reiterable(corpus):
+                    raise InputError("max_vocab_size needs two passes over the corpus; pass a path, a LineCorpus or a list, not a generator")
+                vocab = Vocab.build(corpus, int(self.min_count), int(self.max_vocab_size))
+                enc, _, _ = EncodedCorpus.write(corpus, tmp, lookup=vocab.word_to_index, progress=bar)
+                enc.compact(None)
+        finally:
+            if bar is not None:
+                bar.close()
+        return enc, vocab
+
+    def _bar(self, total, desc, unit):
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, leave=False)
+
+    def _train(self, enc: EncodedCorpus, epochs: int) -> None:
+        from . import _kernels as K
+
+        vocab, d = self.vocab_, int(self.dim)
+        keep = vocab.keep_probabilities(float(self.sample))
+        if int(self.negative) > 0:
+            alias_p, alias_i = K.build_alias(vocab.noise_distribution(0.75))
+        else:
+            alias_p, alias_i = np.ones(1, np.float32), np.zeros(1, np.int32)
+        if self.hs:
+            codes, points, code_len = K.build_huffman(vocab.counts)
+        else:
+            codes, points, code_len = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32)
+        dummy = np.zeros((1, d), np.float32)
+        Wn = self.W_out_ if self.W_out_ is not None else dummy
+        Wh = self.W_hs_ if self.W_hs_ is not None else dummy
+        sig, logsig = K.make_tables()
+        tokens, lengths = np.asarray(enc.tokens), np.asarray(enc.lengths)
+        chunks = enc.chunks(10000)
+        n = enc.n_tokens
+        total = float(epochs) * n
+        sg = self.arch == "skipgram"
+        a0, a1 = self._alpha0, float(self.min_alpha)
+        workers = int(self.workers)
+        bar = self._bar(epochs * n, "word2vec", "w")
+        lock = threading.Lock()
+        t_start = time.perf_counter()
+        for e in range(epochs):
+            global_epoch = self.epochs_trained_ + e
+            stats = [0.0, 0, 0]  # loss, loss terms, words
+            errors: list[BaseException] = []
+            next_chunk = iter(range(len(chunks)))
+
+            def work():
+                try:
+                    _work()
+                except BaseException as exc:  # surface kernel errors in the calling thread
+                    errors.append(exc)
+
+            def _work():
+                while True:
+                    if errors:
+                        return
+                    with lock:
+                        c = next(next_chunk, None)
+                    if c is None:
+                        return
+                    t0, s0, s1 = chunks[c]
+                    ln = lengths[s0:s1]
+                    nt = int(ln.sum())
+                    seed = np.uint64((int(self.seed) * 0x9E3779B97F4A7C15 + global_epoch * 0xD1B54A32D192ED03
+                                      + c * 0x8CB92BA72F3D8DD7) % (1 << 64))
+                    loss, nl, _ = K.train_chunk(tokens[t0:t0 + nt], ln, self.W_, Wn, Wh, keep, alias_p, alias_i, codes,
+                                                points, code_len, sg, int(self.negative), bool(self.hs), int(self.window),
+                                                a0, a1, float(e * n + t0), total, seed, sig, logsig)
+                    with lock:
+                        stats[0] += loss
+                        stats[1] += nl
+                        stats[2] += nt
+                        if bar is not None:
+                            bar.update(nt)
+                            el = time.perf_counter() - t_start
+                            lr = max(a1, a0 - (a0 - a1) * (e * n + stats[2]) / total)
+                            bar.set_postfix_str(f"epoch {e + 1}/{epochs} lr {lr:.5f} loss {stats[0] / max(stats[1], 1):.4f} "
+                                                f"{(e * n + stats[2]) / max(el, 1e-9):,.0f} w/s", refresh=False)
+
+            if workers == 1:
+                work()
+            else:
+                threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            if errors:
+                if bar is not None:
+                    bar.close()
+                raise errors[0]
+            self.loss_history_.append(stats[0] / max(stats[1], 1))
+        elapsed = time.perf_counter() - t_start
+        if bar is not None:
+            bar.close()
+        self.epochs_trained_ += epochs
+        self.words_per_sec_ = float(epochs * n / max(elapsed, 1e-9))
+        self.train_seconds_ = float(elapsed)
+        self.corpus_tokens_ = int(n)
+
+    # --- results ------------------------------------------------------------------------------------------------
+    @property
+    def wv(self):
+        """The input vectors W as ``embedlab.Vectors`` (keys most frequent first; shares memory with the model)."""
+        from ..vectors import Vectors
+
+        if not hasattr(self, "W_"):
+            raise InputError("the model is not trained yet; call fit(corpus) first")
+        return Vectors(self.vocab_.words, self.W_)
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the full model (to continue training later) to ``folder`` atomically (temp folder + rename)."""
+        if not hasattr(self, "W_"):
+            raise InputError("nothing to save: the model is not trained yet")
+        folder = Path(folder)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent if str(folder.parent) else "."))
+        try:
+            self._write_files(tmp)
+            replace_folder(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+    def _write_files(self, folder: Path) -> None:
+        params = self.get_params()
+        params["max_memory"] = parse_bytes(self.max_memory)
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": params,
+                "vocab_size": len(self.vocab_), "dim": int(self.dim), "epochs_trained": self.epochs_trained_,
+                "loss_history": [float(x) for x in self.loss_history_],
+                "words_per_sec": getattr(self, "words_per_sec_", None), "corpus_tokens": getattr(self, "corpus_tokens_", None),
+                "files": {"vocab": "vocab.tsv", "W": "W.npy", "W_out": "W_out.npy" if self.W_out_ is not None else None,
+                          "W_hs": "W_hs.npy" if self.W_hs_ is not None else None}}
+        self.vocab_.save(folder / "vocab.tsv")
+        np.save(folder / "W.npy", self.W_)
+        if self.W_out_ is not None:
+            np.save(folder / "W_out.npy", self.W_out_)
+        if self.W_hs_ is not None:
+            np.save(folder / "W_hs.npy", self.W_hs_)
+        (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "Word2Vec":
+        """Read a model written by ``save`` (ready for ``wv`` or ``train_more``)."""
+        folder = Path(folder)
+        path = folder / "model.json"
+        if not path.is_file():
+            raise CorruptFileError(f"{folder} holds no model.json; pass a folder written by Word2Vec.save or `embedlab train word2vec`")
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise CorruptFileError(f"{path} is not valid JSON ({exc}); the model folder is damaged") from None
+        if meta.get("format") != FORMAT:
+            raise CorruptFileError(f"{path} is not an embedlab Word2Vec model (format {meta.get('format')!r})")
+        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise FormatVersionError(f"{path} has format version {meta['format_version']}; upgrade embedlab to read it")
+        model = cls(**meta["params"])
+        model.vocab_ = Vocab.load(folder / "vocab.tsv")
+        files = meta["files"]
+        model.W_ = _load_matrix(folder / files["W"], len(model.vocab_), model.dim)
+        model.W_out_ = _load_matrix(folder / files["W_out"], len(model.vocab_), model.dim) if files.get("W_out") else None
+        model.W_hs_ = _load_matrix(folder / files["W_hs"], len(model.vocab_), model.dim) if files.get("W_hs") else None
+        model.loss_history_ = list(meta.get("loss_history", []))
+        model.epochs_trained_ = int(meta.get("epochs_trained", 0))
+        if meta.get("words_per_sec") is not None:
+            model.words_per_sec_ = float(meta["words_per_sec"])
+        return model
+
+    def __repr__(self) -> str:
+        state = f", vocab={len(self.vocab_)}" if hasattr(self, "vocab_") else ""
+        return f"Word2Vec(arch={self.arch!r}, dim={self.dim}, window={self.window}, negative={self.negative}, hs={self.hs}{state})"
+
+
+def _load_matrix(path: Path, rows: int, dim: int) -> np.ndarray:
+    try:
+        m = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise CorruptFileError(f"cannot read {path}: {exc}; the model folder is damaged") from None
+    if m.shape != (rows, dim) or m.dtype != np.float32:
+        raise CorruptFileError(f"{path} has shape {m.shape} {m.dtype}, expected ({rows}, {dim}) float32")
+    return m
+
+
+def replace_folder(tmp: Path, folder: Path) -> None:
+    """Move a finished temp folder to ``folder``, replacing an old one only after the new one is complete."""
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, folder)
