@@ -10,6 +10,15 @@ import click
 from ..errors import EmbedlabError
 from .app import app, fail
 
+try:  # typer >= 0.20 vendors its own click; its usage errors are not click's classes
+    from typer import exceptions as _texc
+    from typer._click import exceptions as _tclick
+
+    _CLICK_ERRORS: tuple = (click.ClickException, _tclick.ClickException)
+    _ABORTS: tuple = (click.Abort, _texc.Abort)
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _CLICK_ERRORS, _ABORTS = (click.ClickException,), (click.Abort,)
+
 def _load_commands() -> None:
     """Import every command module of this package; each registers its commands on `app`."""
     for mod in pkgutil.iter_modules(__path__):
@@ -24,9 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         rv = app(args=argv, standalone_mode=False)
     except EmbedlabError as exc:
         raise SystemExit(fail(exc).exit_code) from None
-    except click.ClickException as exc:
+    except _CLICK_ERRORS as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
-    except click.Abort:
+    except _ABORTS:
         raise SystemExit(130) from None
     raise SystemExit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,92 @@
+"""`embedlab similar A B` (how close two texts or words are) and `embedlab analogy king - man + woman`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from ..errors import InputError
+from .app import app, console, emit_json
+
+
+def _load(path: Optional[Path]):
+    if path is None:
+        from ..io.glove import load_glove
+
+        return load_glove()
+    from ..io import load_vectors
+
+    return load_vectors(path, mmap=True)
+
+
+@app.command()
+def similar(
+    a: str = typer.Argument(..., help="first text (or key with --vectors)"),
+    b: str = typer.Argument(..., help="second text (or key with --vectors)"),
+    vectors: Optional[Path] = typer.Option(None, "--vectors", "-v", help="compare two keys of this vectors file "
+                                                                        "(word2vec, .npy, .safetensors, projector)"),
+    encoder: str = typer.Option("use-multilingual", "--encoder", "-e", help="encoder for the two texts"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
+) -> None:
+    """Cosine similarity, dot product and Euclidean distance between two texts (or two keys of --vectors)."""
+    from .. import metrics
+
+    if vectors is not None:
+        table = _load(vectors)
+        va, vb = np.asarray(table[a], np.float32), np.asarray(table[b], np.float32)
+        source = str(vectors)
+    else:
+        import embedlab
+
+        enc = embedlab.encoder(encoder)
+        m = enc.encode([a, b], normalize=False)
+        va, vb = m[0], m[1]
+        source = enc.name
+    out = {"a": a, "b": b, "cosine": metrics.cosine(va, vb), "dot": metrics.dot(va, vb),
+           "euclidean": metrics.euclidean(va, vb)}
+    if as_json:
+        emit_json(out)
+        return
+    console.print(f"[bold]{a}[/] vs [bold]{b}[/] ({source})", highlight=False)
+    console.print(f"cosine {out['cosine']:.4f}   dot {out['dot']:.4f}   euclidean {out['euclidean']:.4f}")
+
+
+@app.command()
+def analogy(
+    expression: list[str] = typer.Argument(..., help="an expression such as: king - man + woman "
+                                                     "(quote keys with spaces: '\"new york\" - usa + uk')"),
+    vectors: Optional[Path] = typer.Option(None, "--vectors", "-v", help="vectors file (default: GloVe 6B-50d)"),
+    n: int = typer.Option(5, "-n", "--top", help="how many answers"),
+    method: str = typer.Option("3cosadd", "--method", help="3cosadd (vector offset) or 3cosmul (Levy & Goldberg)"),
+    restrict_vocab: Optional[int] = typer.Option(None, "--restrict-vocab", help="search only the N most frequent keys"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
+) -> None:
+    """Vector arithmetic on word vectors: the keys nearest to king - man + woman.
+
+    Put spaces around a minus sign (a bare '-' is an ordinary argument) or write the expression as one
+    argument: 'king-man+woman'.
+    """
+    from ..arithmetic import format_expression, parse_expression
+
+    if n < 1:
+        raise InputError(f"-n must be at least 1, got {n}")
+    text = " ".join(expression)
+    positive, negative = parse_expression(text)
+    table = _load(vectors)
+    results = table.most_similar(positive=positive, negative=negative, topn=n, method=method,
+                                 restrict_vocab=restrict_vocab)
+    canonical = format_expression(positive, negative)
+    if as_json:
+        emit_json({"expression": canonical, "results": [{"key": k, "score": s} for k, s in results]})
+        return
+    view = Table(title=canonical, show_edge=False)
+    view.add_column("#", justify="right")
+    view.add_column("key")
+    view.add_column("score", justify="right")
+    for i, (k, s) in enumerate(results, 1):
+        view.add_row(str(i), k, f"{s:.4f}")
+    console.print(view)
