@@ -1,0 +1,95 @@
+"""`embedlab recommend ...`: evaluate recommenders on MovieLens 100k, recommend for a user, find similar items."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from ..errors import InputError
+from .app import app, console, emit_json
+
+recommend_app = typer.Typer(help="Recommendation with user/item embeddings (MovieLens 100k).", no_args_is_help=True)
+app.add_typer(recommend_app, name="recommend")
+
+
+def _dataset(name: str):
+    from ..apps.recommend import load_movielens
+
+    if name != "ml-100k":
+        raise InputError(f"unknown dataset {name!r}; available: ml-100k")
+    return load_movielens()
+
+
+@recommend_app.command("evaluate")
+def evaluate_cmd(
+    dataset: str = typer.Option("ml-100k", help="dataset name"),
+    k: int = typer.Option(10, "-k", help="cut-off for recall/nDCG"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
+) -> None:
+    """Recall@k and nDCG@k for popularity, ALS, content, hybrid and implicit's ALS (when installed)."""
+    from ..apps.recommend import evaluate_all
+
+    rows = evaluate_all(_dataset(dataset), k=k)
+    out = [{"method": r["method"], f"recall@{k}": r[f"recall@{k}"], f"ndcg@{k}": r[f"ndcg@{k}"],
+            **({"params": r["params"]} if "params" in r else {})} for r in rows]
+    if as_json:
+        emit_json(out)
+        return
+    t = Table(title=f"{dataset}: last 20% of each user's positives (rating >= 4) held out")
+    for col in ("method", f"recall@{k}", f"ndcg@{k}", "params"):
+        t.add_column(col)
+    for r in out:
+        t.add_row(r["method"], f"{r[f'recall@{k}']:.4f}", f"{r[f'ndcg@{k}']:.4f}", str(r.get("params", "")))
+    console.print(t)
+
+
+@recommend_app.command("user")
+def user_cmd(
+    user: str = typer.Argument(..., help="user id"),
+    k: int = typer.Option(10, "-k"),
+    dataset: str = typer.Option("ml-100k"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Top-k movies for a user (ALS), each explained by the user's most similar liked movies."""
+    from ..apps.recommend import ALSRecommender, explain, recommend_for, temporal_split
+
+    data = _dataset(dataset)
+    split = temporal_split(data)
+    model = ALSRecommender(factors=32, regularization=1.0, alpha=1.0).fit(split)
+    recs = recommend_for(model, split, data, user, k)
+    rows = [{"item": i, "title": data.item_text(i), "score": s,
+             "because": [data.item_info[j]["title"] for j, _ in explain(model.item_vectors, split, data, user, i)]}
+            for i, s in recs]
+    if as_json:
+        emit_json(rows)
+        return
+    t = Table(title=f"recommendations for user {user}")
+    for col in ("movie", "score", "because you liked"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["title"], f"{r['score']:.3f}", "; ".join(r["because"]))
+    console.print(t)
+
+
+@recommend_app.command("similar")
+def similar_cmd(
+    item: str = typer.Argument(..., help="item id or exact title, e.g. 'Toy Story'"),
+    k: int = typer.Option(10, "-k"),
+    dataset: str = typer.Option("ml-100k"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Users who liked ITEM also liked: nearest items by ALS item vectors."""
+    from ..apps.recommend import ALSRecommender, similar_items, temporal_split
+
+    data = _dataset(dataset)
+    model = ALSRecommender(factors=32, regularization=1.0, alpha=1.0).fit(temporal_split(data))
+    rows = [{"item": i, "title": data.item_text(i), "score": s} for i, s in similar_items(model.item_vectors, data, item, k)]
+    if as_json:
+        emit_json(rows)
+        return
+    t = Table(title=f"users who liked {item!r} also liked")
+    t.add_column("movie")
+    t.add_column("cosine", justify="right")
+    for r in rows:
+        t.add_row(r["title"], f"{r['score']:.3f}")
+    console.print(t)
