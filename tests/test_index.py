@@ -52,6 +52,21 @@ def test_exact_matches_numpy(data, metric):
     np.testing.assert_array_equal(one_ids, ref_ids[:1])
 
 
+@pytest.mark.parametrize("metric", ["dot", "l2"])
+def test_exact_row_split_for_few_queries(data, metric, monkeypatch):
+    """Few queries over a big matrix are scanned in row blocks on several threads: same answer."""
+    import embedlab.index.exact as ex
+
+    x, q = data
+    monkeypatch.setattr(ex, "SPLIT_MIN_VALUES", 0)
+    monkeypatch.setattr(ex, "n_threads", lambda: 3)
+    idx = ExactIndex.from_matrix(np.arange(len(x)), x, metric)
+    got_ids, got_sc = idx.search(q[:4], 10)
+    ref_ids, ref_sc = brute(q[:4], x, np.arange(len(x)), 10, metric)
+    np.testing.assert_array_equal(got_ids, ref_ids)
+    np.testing.assert_allclose(got_sc, ref_sc, atol=1e-4, rtol=1e-5)
+
+
 @pytest.mark.parametrize("metric", ["cosine", "l2"])
 def test_exact_tail_and_removal_paths(data, metric):
     """Rows split over base + tail, few (over-fetch) and many (selector / gather) tombstones: still exact."""

@@ -8,12 +8,15 @@ rows are dead the live rows are compacted into a fresh base so the space is recl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from .._threads import cpu_count
 from ..errors import InputError
 from ..metrics import as_matrix, normalize
 from . import _store
@@ -23,13 +26,40 @@ COMPACT_FRACTION = 0.25  # dead/total rows above which the arrays are rebuilt
 OVERFETCH_MAX = 256  # at most this many dead rows in a matrix: search k + dead and drop them
 GATHER_BYTES = 256 << 20  # cap on the rows copied at once when searching a subset with BLAS
 SELECTOR_MAX_QUERIES = 20  # below this FAISS scans row by row anyway, so a selector costs nothing extra
+SPLIT_MIN_VALUES = 2_000_000  # few queries over a matrix this big (rows x dim): scan its parts on all cores
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def n_threads() -> int:
+    """Threads for FAISS work: OMP_NUM_THREADS when set (embedlab sets it to the core count), else the cores."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else cpu_count()
 
 
 def faiss_knn(q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel=None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows of ``mat`` per query as (higher-is-better scores, row numbers); ``k <= len(mat)``.
 
-    Calls FAISS's exhaustive kernels on the arrays in place (no copy, memmaps welcome).
+    Calls FAISS's exhaustive kernels on the arrays in place (no copy, memmaps welcome). FAISS parallelises
+    over queries only, so a handful of queries over a big matrix is split by rows across threads instead
+    (FAISS releases the GIL).
     """
+    nq, d = q.shape
+    threads = n_threads()
+    if sel is None and nq < SELECTOR_MAX_QUERIES and threads > 1 and mat.size >= SPLIT_MIN_VALUES:
+        global _pool
+        if _pool is None:
+            _pool = ThreadPoolExecutor(threads, thread_name_prefix="embedlab-knn")
+        bounds = np.linspace(0, len(mat), threads + 1).astype(int)
+        jobs = [(a, _pool.submit(_knn, q, mat[a:b], min(k, b - a), metric, None))
+                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        parts = [(D, I + a) for a, job in jobs for D, I in [job.result()]]
+        I, D = merge_topk(parts, nq, k)
+        return D, I
+    return _knn(q, mat, k, metric, sel)
+
+
+def _knn(q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel=None) -> tuple[np.ndarray, np.ndarray]:
     nq, d = q.shape
     D = np.empty((nq, k), dtype=np.float32)
     I = np.empty((nq, k), dtype=np.int64)

@@ -10,29 +10,22 @@ with a selector and a wider beam.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from .._threads import cpu_count
 from ..errors import InputError
 from ..metrics import as_matrix, normalize
 from . import _store
 from .base import Index
-from .exact import bitmap_selector, search_matrix
+from .exact import bitmap_selector, n_threads, search_matrix
 
 COMPACT_FRACTION = 0.25  # dead/total positions above which the graph is rebuilt
 EXACT_FILTER_MIN = 2000  # filters keeping fewer rows than max(this, EXACT_FILTER_FRACTION * n) are searched exactly
 EXACT_FILTER_FRACTION = 0.02
 ADD_CHUNK = 20_000  # rows per FAISS add call (progress bar granularity)
-
-
-def _threads() -> int:
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else cpu_count()
 
 
 class HNSWIndex(Index):
@@ -123,7 +116,7 @@ class HNSWIndex(Index):
 
     def _insert(self, ids: np.ndarray, vecs: np.ndarray, progress: bool = False) -> None:
         start = self._index.ntotal
-        threads = _threads()
+        threads = n_threads()
         if self.build_threads:
             faiss.omp_set_num_threads(int(self.build_threads))
         try:
