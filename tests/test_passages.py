@@ -94,26 +94,23 @@ def test_group_hits_keeps_best_passage_per_document():
     assert [d.id for d in group_hits(hits, 2)] == ["big", "small"]
 
 
-class _FakeSearch:
-    """Only for exercising search_documents' fetch-more loop; the real Collection is tested in test_cli_collections."""
-
-    def __init__(self, hits):
-        self.hits, self.calls = hits, []
-
-    def count(self):
-        return len(self.hits)
-
-    def search(self, query, k, where=None):
-        self.calls.append(k)
-        return self.hits[:k]
-
-
 def test_search_documents_fetches_more_when_one_document_crowds_the_rest():
-    hits = [_Hit(f"big#{i}", 1 - i / 100, {"doc_id": "big", "passage": i}) for i in range(40)]
-    hits += [_Hit("a", 0.5, {}), _Hit("b", 0.4, {})]
-    col = _FakeSearch(hits)
-    docs = search_documents(col, "q", k=3)
+    """40 passages of one document outrank everything else; k=3 must still return 3 distinct documents."""
+    import numpy as np
+
+    from embedlab.store import Collection
+
+    col = Collection.create("crowd", dim=2)
+    angles = [i / 100 for i in range(40)] + [0.8, 0.9, 1.5]
+    vecs = np.array([[np.cos(a), np.sin(a)] for a in angles], dtype=np.float32)
+    ids = [f"big#{i}" for i in range(40)] + ["a", "b", "far"]
+    meta = [{"doc_id": "big", "passage": i} for i in range(40)] + [{}, {}, {}]
+    col.add(ids, vectors=vecs, metadata=meta)
+    docs = search_documents(col, [1.0, 0.0], k=3)
     assert [d.id for d in docs] == ["big", "a", "b"]
-    assert col.calls == [13, 26, 42]
+    assert docs[0].metadata == {"doc_id": "big", "passage": 0} and docs[0].score == pytest.approx(1.0)
+    assert [d.id for d in search_documents(col, [1.0, 0.0], k=10)] == ["big", "a", "b", "far"]
+    assert [d.id for d in search_documents(col, [1.0, 0.0], k=3, where={"passage": 5})] == ["big"]
     with pytest.raises(InputError, match="k must be >= 1"):
-        search_documents(col, "q", k=0)
+        search_documents(col, [1.0, 0.0], k=0)
+    col.close()

@@ -1,0 +1,231 @@
+"""Collection commands: `index`, `search`, `info`, `export` (thin layers over embedlab.store and embedlab.ingest)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import CollectionNotFoundError, EncoderMismatchError, InputError
+from .app import app, console, emit_json
+
+
+def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
+    """``["lang=ko", "year=2020"]`` → a Collection ``where`` dict.
+
+    A value that reads as a JSON number, bool or null also matches metadata stored with that type (CSV cells are
+    strings, JSONL keeps types), so ``year=2020`` finds both ``"2020"`` and ``2020``. Repeating a key means OR.
+    """
+    if not pairs:
+        return None
+    values: dict[str, list] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--where takes key=value, got {pair!r} (e.g. --where lang=ko)")
+        alts: list[Any] = [value]
+        try:
+            typed = json.loads(value)
+        except ValueError:
+            typed = value
+        if typed is None or isinstance(typed, (bool, int, float)):
+            alts.append(typed)
+        values.setdefault(key.strip(), []).extend(alts)
+    return {k: (v[0] if len(v) == 1 else {"$in": v}) for k, v in values.items()}
+
+
+def _open(name: str):
+    from ..store import Collection
+
+    try:
+        return Collection.open(name)
+    except CollectionNotFoundError as exc:
+        have = Collection.list()
+        raise CollectionNotFoundError(
+            f"no collection named {name!r} (existing: {', '.join(have) if have else 'none yet'}); "
+            f"make it with: embedlab index {name} PATH..."
+        ) from exc
+
+
+@app.command()
+def index(
+    name: str = typer.Argument(..., help="Collection name (created if it does not exist)."),
+    paths: list[Path] = typer.Argument(..., help="Text files, folders, CSV/TSV or JSONL files."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", "-e", help="Encoder for a new collection (default: use-multilingual)."),
+    text_column: Optional[str] = typer.Option(None, "--text-column", help="CSV/JSONL column to embed (default: text)."),
+    id_column: Optional[str] = typer.Option(None, "--id-column", help="CSV/JSONL column with ids (default: id, else row numbers)."),
+    index_kind: str = typer.Option("exact", "--index", help="Index of a new collection: exact or hnsw."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Split texts longer than this into passages (default: the encoder's limit)."),
+    overlap: Optional[int] = typer.Option(None, "--overlap", help="Tokens shared by consecutive passages (default: 15%)."),
+    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input files (e.g. cp949)."),
+    encoding_errors: str = typer.Option("strict", "--encoding-errors", help="strict, or replace to substitute undecodable bytes."),
+    as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
+) -> None:
+    """Read files into a collection: new items are added, changed ones updated, unchanged ones skipped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..encoders.registry import spec
+    from ..ingest import index_records, read_sources
+    from ..store import Collection
+
+    if index_kind not in ("exact", "hnsw"):
+        raise InputError(f"--index must be exact or hnsw, got {index_kind!r}")
+    try:
+        col = Collection.open(name)
+        built_with = col.info()["encoder"].get("name")
+        if encoder is not None and spec(encoder).name != built_with:  # checked before loading any model
+            raise EncoderMismatchError(
+                f"collection {name!r} was built with encoder {built_with!r}, not {spec(encoder).name!r}; leave out "
+                "--encoder to add to it, or index into a new collection name"
+            )
+        if index_kind != "exact" and col.index_kind != index_kind:
+            raise InputError(f"collection {name!r} already uses the {col.index_kind!r} index; --index applies only "
+                             "when creating a collection (pick a new name to build another)")
+    except CollectionNotFoundError:
+        col = None
+    from ..encoders import encoder as build_encoder
+
+    enc = col.encoder if col is not None else build_encoder(encoder or "use-multilingual")
+    records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
+                           encoding=encoding, errors=encoding_errors)
+    if col is None:
+        col = Collection.create(name, enc, index=index_kind)
+    with col:
+        if as_json:
+            result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap)
+        else:
+            columns = (TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=console, transient=True) as bar:
+                task = bar.add_task("index", total=None)
+                result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap,
+                                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+        result.update(collection=name, count=col.count(), skipped=records.skipped)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(
+        f"[bold]{name}[/]: {result['documents']} document(s) read, {result['split']} split into passages "
+        f"({result['passages']} item(s), max {result['max_tokens']} {result['unit']}, overlap {result['overlap']})"
+    )
+    console.print(
+        f"  [green]{result['added']} added[/], [yellow]{result['updated']} updated[/], {result['unchanged']} unchanged"
+        + (f", {result['removed']} stale passage(s) removed" if result["removed"] else "")
+        + f"; the collection now holds {result['count']} item(s)"
+    )
+    for s in records.skipped[:10]:
+        console.print(f"  [dim]skipped: {s}[/]", highlight=False)
+    if len(records.skipped) > 10:
+        console.print(f"  [dim]... and {len(records.skipped) - 10} more skipped[/]")
+
+
+@app.command()
+def search(
+    name: str = typer.Argument(..., help="Collection name."),
+    query: str = typer.Argument(..., help="What to look for (any language the encoder reads)."),
+    k: int = typer.Option(5, "-k", "--k", help="How many documents to return."),
+    where: Optional[list[str]] = typer.Option(None, "--where", help="Metadata filter key=value (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "score", "metadata"}.'),
+) -> None:
+    """Search a collection; long documents split into passages are reported once, by their best passage."""
+    from ..passages import search_documents
+
+    with _open(name) as col:
+        hits = search_documents(col, query, k=k, where=parse_where(where))
+    if as_json:
+        emit_json([{"id": h.id, "score": h.score, "metadata": h.metadata} for h in hits])
+        return
+    if not hits:
+        console.print("[yellow]no results[/]" + (" (nothing matches the --where filter)" if where else ""))
+        return
+    table = Table(title=f"{name}: {query}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("id", style="bold")
+    table.add_column("score", justify="right")
+    table.add_column("metadata", overflow="fold")
+    for i, h in enumerate(hits, 1):
+        meta = ", ".join(f"{key}={val}" for key, val in h.metadata.items())
+        table.add_row(str(i), h.id, f"{h.score:.3f}", meta)
+    console.print(table)
+
+
+@app.command()
+def info(
+    name: Optional[str] = typer.Argument(None, help="Collection name (none: list all collections)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
+) -> None:
+    """Describe one collection, or list all collections with their sizes."""
+    from .. import config
+    from ..store import Collection
+
+    if name is not None:
+        with _open(name) as col:
+            data = col.info()
+        if as_json:
+            emit_json(data)
+            return
+        table = Table(title=f"collection {name}", show_header=False, title_justify="left")
+        for key, val in data.items():
+            if isinstance(val, dict):
+                val = ", ".join(f"{k}={v}" for k, v in val.items() if v not in (None, {}))
+            table.add_row(key, str(val))
+        console.print(table)
+        return
+    rows = []
+    for n in Collection.list():
+        with Collection.open(n, readonly=True) as col:
+            data = col.info()
+        rows.append({"name": n, "count": data["count"], "encoder": data["encoder"].get("name"),
+                     "index": data["index"]["kind"], "dim": data["dim"]})
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print(f"no collections in {config.collections_dir()} yet; make one with: embedlab index NAME PATH...")
+        return
+    table = Table(title=f"collections in {config.collections_dir()}", title_justify="left")
+    for col_name in ("name", "count", "encoder", "index", "dim"):
+        table.add_column(col_name, justify="right" if col_name in ("count", "dim") else "left")
+    for r in rows:
+        table.add_row(r["name"], str(r["count"]), str(r["encoder"]), r["index"], str(r["dim"]))
+    console.print(table)
+
+
+@app.command()
+def export(
+    name: str = typer.Argument(..., help="Collection name."),
+    format: str = typer.Option("word2vec", "--format", "-f", help="word2vec (text, one id + vector per line) or "
+                               "tsv (TensorBoard projector folder: vectors.tsv + metadata.tsv)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output file (word2vec) or folder (tsv)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
+) -> None:
+    """Write a collection's vectors in a format other tools read."""
+    from ..io import save_projector, save_word2vec
+
+    if format not in ("word2vec", "tsv"):
+        raise InputError(f"--format must be word2vec or tsv, got {format!r}")
+    with _open(name) as col:
+        vectors = col.vectors()
+        if len(vectors) == 0:
+            raise InputError(f"collection {name!r} is empty; index something first")
+        if format == "word2vec":
+            path = save_word2vec(vectors, out)
+        else:
+            items = col.get(vectors.keys)
+            keys = sorted({k for it in items for k in it.metadata if k != "key"})
+            meta = {k: [_cell(it.metadata.get(k)) for it in items] for k in keys}
+            path = save_projector(vectors, out, metadata=meta)
+    summary = {"collection": name, "format": format, "path": str(path), "count": len(vectors), "dim": vectors.dim}
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(f"wrote {len(vectors)} vectors ({vectors.dim}-d) of [bold]{name}[/] to {path} ({format})")
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    s = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+    return " ".join(s.split())  # TSV cells: no tabs or newlines
