@@ -131,6 +131,14 @@ def test_from_matrix_wraps_memmap_without_copy(tmp_path, data):
     assert int(got[0, 0]) not in idx.search(q[:1], 5)[0]
     idx.add([99999], np.ones(24))  # adds go to the in-memory tail
     assert len(idx) == len(x)
+    idx.remove(np.r_[np.arange(1000), 99999])  # half dead: a wrapped map is not copied into RAM behind our back
+    keep = np.setdiff1d(np.arange(1000, len(x)), got[0, :1])
+    assert np.shares_memory(idx._base, mm) and len(idx) == len(keep)
+    for queries in (q, q[:2]):
+        got, _ = idx.search(queries, 5)
+        np.testing.assert_array_equal(got, brute(queries, x[keep], keep, 5, "cosine")[0])
+    idx.compact()  # explicit: now an in-RAM copy of the live rows
+    assert not np.shares_memory(idx._base, mm) and sorted(idx.ids()) == keep.tolist()
     with pytest.raises(InputError, match="unique"):
         ExactIndex.from_matrix([1, 1], xn[:2])
 

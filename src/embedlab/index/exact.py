@@ -175,16 +175,18 @@ class ExactIndex(Index):
             mat = as_matrix(mat, dim=self.dim, name="matrix")
             if self.metric == "cosine":
                 mat, copy = normalize(mat), False
+        owned = not (isinstance(matrix, np.ndarray) and np.may_share_memory(mat, matrix))
         if mat.dtype != np.float32 or not mat.flags.c_contiguous or copy:
-            mat = np.array(mat, dtype=np.float32, order="C", copy=True)
+            mat, owned = np.array(mat, dtype=np.float32, order="C", copy=True), True
         ids = np.asarray(ids, dtype=np.int64).ravel()
         if len(ids) != len(mat):
             raise InputError(f"got {len(ids)} ids for {len(mat)} rows; pass one id per row")
-        self._set_base(mat, ids)
+        self._set_base(mat, ids, owned)
         return self
 
-    def _set_base(self, mat: np.ndarray, ids: np.ndarray) -> None:
+    def _set_base(self, mat: np.ndarray, ids: np.ndarray, owned: bool = True) -> None:
         self._base, self._base_ids = mat, ids
+        self._base_owned = owned  # False: the caller's matrix (e.g. a memmap); never compacted behind its back
         self._base_dead: np.ndarray | None = None
         self._base_ndead = 0
         self._order = np.argsort(ids, kind="stable")
@@ -283,11 +285,26 @@ class ExactIndex(Index):
                 del self._tail_pos[i]
         removed = int((where > 0).sum())
         if removed and (self._base_ndead + self._tail_ndead) > COMPACT_FRACTION * self._rows():
-            self.compact()
+            if self._base_owned:
+                self.compact()
+            elif self._tail_ndead > COMPACT_FRACTION * self._tail_n:
+                self._compact_tail()
         return removed
 
+    def _compact_tail(self) -> None:
+        keep = ~self._tail_dead[: self._tail_n]
+        n = int(keep.sum())
+        self._tail[:n] = self._tail[: self._tail_n][keep]
+        self._tail_ids[:n] = self._tail_ids[: self._tail_n][keep]
+        self._tail_dead[:n] = False
+        self._tail_n, self._tail_ndead = n, 0
+        self._tail_pos = dict(zip(self._tail_ids[:n].tolist(), range(n)))
+
     def compact(self) -> None:
-        """Rebuild the arrays from the live rows only (drops tombstones, reclaims their memory)."""
+        """Rebuild the arrays from the live rows only (drops tombstones, reclaims their memory).
+
+        Runs by itself once more than a quarter of the rows are dead, except over a matrix wrapped with
+        ``from_matrix`` (a memory map stays a memory map; call this to trade it for an in-RAM copy)."""
         live_ids, blocks = self._live()
         mat = np.concatenate(blocks) if len(blocks[1]) else np.array(blocks[0], dtype=np.float32, order="C")
         self._set_base(mat, live_ids)
