@@ -65,7 +65,7 @@ def normalize(x, inplace: bool = False) -> np.ndarray:
 def _pair(a, b) -> tuple[np.ndarray, np.ndarray, bool]:
     a_arr, b_arr = np.asarray(a), np.asarray(b)
     single = a_arr.ndim == 1 and b_arr.ndim == 1
-    a2, b2 = as_matrix(a_arr, name="a"), as_matrix(b_arr, name="b")
+    a2, b2 = as_matrix(a_arr, name="vectors a"), as_matrix(b_arr, name="vectors b")
     if a2.shape[1] != b2.shape[1]:
         raise DimensionError(f"cannot compare vectors of dimension {a2.shape[1]} and {b2.shape[1]}")
     return a2, b2, single
@@ -88,8 +88,17 @@ def dot(a, b):
 
 
 def euclidean(a, b):
-    """Euclidean (L2) distance: scalar for two vectors, (n, m) matrix for batches."""
+    """Euclidean (L2) distance: scalar for two vectors, (n, m) matrix for batches.
+
+    Small problems use exact differences; large ones use |a|² + |b|² - 2a·b after centring both sets on b's
+    mean, which keeps float32 cancellation small for data far from the origin.
+    """
     a2, b2, single = _pair(a, b)
+    if a2.shape[0] * b2.shape[0] * a2.shape[1] <= 2_000_000:
+        diff = a2[:, None, :] - b2[None, :, :]
+        return _out(np.sqrt(np.einsum("ijk,ijk->ij", diff, diff, dtype=np.float32)), single)
+    center = b2.mean(axis=0, dtype=np.float64).astype(np.float32)
+    a2, b2 = a2 - center, b2 - center
     sq = (a2 * a2).sum(1)[:, None] + (b2 * b2).sum(1)[None, :] - 2.0 * (a2 @ b2.T)
     return _out(np.sqrt(np.maximum(sq, 0.0, out=sq)), single)
 
@@ -107,4 +116,4 @@ def scores(a, b, metric: str = "cosine"):
 
 def prepare(x: np.ndarray, metric: str) -> np.ndarray:
     """Vectors as an index stores them: unit rows for cosine, unchanged otherwise."""
-    return normalize(x) if metric == "cosine" else x
+    return normalize(x) if metric == "cosine" else as_matrix(x)
