@@ -132,7 +132,9 @@ class Vocab:
         if sample == 0 or len(c) == 0:
             return np.ones(len(c), dtype=np.float32)
         t = sample * c.sum()
-        return np.minimum(1.0, (np.sqrt(c / t) + 1.0) * t / c).astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.minimum(1.0, (np.sqrt(c / t) + 1.0) * t / c)
+        return np.where(c > 0, p, 1.0).astype(np.float32)
 
     def noise_distribution(self, power: float = 0.75) -> np.ndarray:
         """Negative-sampling distribution: counts ** power, normalised (float64)."""

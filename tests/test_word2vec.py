@@ -1,0 +1,274 @@
+"""Word2Vec trainer, streaming corpus and vocabulary: exact counts, sampling formulas, reproducibility, structure."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+
+import numpy as np
+import pytest
+
+from embedlab.errors import FormatVersionError, InputError, ResourceLimitError
+from embedlab.train import LineCorpus, Vocab, Word2Vec
+from embedlab.train.corpus import EncodedCorpus
+from embedlab.train.vocab import count_words
+from embedlab.train.word2vec import parse_bytes
+
+FAST = dict(dim=16, window=3, sample=0.0, min_count=1, epochs=4, progress=False)
+
+
+def topic_corpus(n_sent: int = 1200, seed: int = 0) -> list[list[str]]:
+    """Two topics of 8 words; a sentence draws 10 words from one topic only."""
+    rng = np.random.default_rng(seed)
+    groups = [[f"a{i}" for i in range(8)], [f"b{i}" for i in range(8)]]
+    return [[groups[s % 2][j] for j in rng.integers(0, 8, 10)] for s in range(n_sent)]
+
+
+def same_group_rate(model: Word2Vec, k: int = 3) -> float:
+    wv = model.wv
+    unit = wv.matrix / np.linalg.norm(wv.matrix, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    hits = []
+    for i, w in enumerate(wv.keys):
+        top = np.argsort(-sims[i])[:k]
+        hits += [wv.keys[j][0] == w[0] for j in top]
+    return float(np.mean(hits))
+
+
+# --- vocabulary ---------------------------------------------------------------------------------------------
+def test_vocab_counts_exact_and_order():
+    corpus = [["b", "a", "c", "a"], ["c", "d", "b", "e"], ["f"]]
+    v = Vocab.build(corpus, min_count=1)
+    assert v.words == ["b", "a", "c", "d", "e", "f"]  # count desc, ties by first occurrence
+    assert v.counts.tolist() == [2, 2, 2, 1, 1, 1]
+    assert v.raw_tokens == 9 and v.sentences == 3 and v.total == 9
+    v2 = Vocab.build(corpus, min_count=2)
+    assert v2.words == ["b", "a", "c"] and v2.raw_tokens == 9
+    assert v2.encode(["a", "zzz", "c"]).tolist() == [1, 2]
+
+
+def test_max_vocab_size_prunes_like_word2vec_c():
+    counts, tokens, sents = count_words([["x", "y"], ["x", "z"], ["w"]], max_vocab_size=2)
+    assert counts == {"x": 2, "w": 1} and tokens == 5 and sents == 3
+    rng = np.random.default_rng(0)
+    corpus = [[f"w{int(z)}" for z in rng.zipf(1.3, 20)] for _ in range(300)]
+    v = Vocab.build(corpus, min_count=1, max_vocab_size=50)
+    assert 0 < len(v) <= 50 and v.words[0] == "w1"
+
+
+def test_vocab_save_load_roundtrip(tmp_path):
+    v = Vocab.build([["tab\there", "a", "back\\slash", "a"]], min_count=1)
+    v.save(tmp_path / "vocab.tsv")
+    w = Vocab.load(tmp_path / "vocab.tsv")
+    assert w.words == v.words == ["a", "tab\there", "back\\slash"] and w.counts.tolist() == [2, 1, 1]
+    assert w.raw_tokens == 4
+
+
+def test_subsampling_probabilities_match_formula():
+    v = Vocab(["a", "b", "c", "d"], [1000, 100, 10, 1])
+    t = 0.01 * 1111
+    expected = [min(1.0, (math.sqrt(c / t) + 1) * t / c) for c in (1000, 100, 10, 1)]
+    assert np.allclose(v.keep_probabilities(0.01), expected, rtol=1e-6)
+    assert v.keep_probabilities(0).tolist() == [1, 1, 1, 1]
+    with pytest.raises(InputError, match="sample must be >= 0"):
+        v.keep_probabilities(-1)
+
+
+def test_kernel_keeps_words_at_the_formula_rate():
+    from embedlab.train import _kernels as K
+
+    rng = np.random.default_rng(1)
+    tokens = np.minimum(rng.zipf(1.5, 200_000) - 1, 499).astype(np.int32)
+    counts = np.bincount(tokens, minlength=500)
+    order = np.argsort(-counts, kind="stable")
+    remap = np.empty_like(order)
+    remap[order] = np.arange(500)
+    tokens = remap[tokens].astype(np.int32)
+    vocab = Vocab([str(i) for i in range(500)], counts[order])
+    keep = vocab.keep_probabilities(1e-3)
+    lengths = np.full(2000, 100, np.int32)
+    W = np.zeros((500, 4), np.float32)
+    ap, ai = K.build_alias(vocab.noise_distribution())
+    sig, logsig = K.make_tables()
+    z1, z2 = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32)
+    _, _, used = K.train_chunk(tokens, lengths, W, W.copy(), W[:1].copy(), keep, ap, ai, z1, z2, np.zeros(1, np.int32),
+                               True, 1, False, 1, 0.025, 1e-4, 0.0, 2e5, np.uint64(7), sig, logsig)
+    expected = float((vocab.counts * keep).sum())
+    assert abs(used - expected) / expected < 0.01
+
+
+def test_alias_and_huffman_tables():
+    from embedlab.train import _kernels as K
+
+    p = np.array([0.5, 0.3, 0.15, 0.05])
+    prob, alias = K.build_alias(p)
+    recon = prob / 4.0
+    for i in range(4):
+        recon[alias[i]] += (1 - prob[i]) / 4.0
+    assert np.allclose(recon, p)
+    codes, points, lengths = K.build_huffman(np.array([50, 30, 15, 5], np.int64))
+    assert lengths.tolist() == [1, 2, 3, 3]  # optimal prefix code for these counts
+    assert np.all(points[np.arange(4), 0] == 2)  # every path starts at the root (inner node V-2)
+    paths = {tuple(codes[i, : lengths[i]]) for i in range(4)}
+    assert len(paths) == 4
+
+
+# --- corpus --------------------------------------------------------------------------------------------------
+def test_line_corpus_folder_gz_lowercase_and_long_lines(tmp_path):
+    (tmp_path / "b.txt").write_text("Hello World\n\nthird LINE here\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("one two three four five six seven\n", encoding="utf-8")
+    (tmp_path / ".hidden").write_text("skip me\n", encoding="utf-8")
+    with gzip.open(tmp_path / "c.txt.gz", "wt", encoding="utf-8") as f:
+        f.write("Zipped Words\n")
+    c = LineCorpus(tmp_path, lowercase=True, max_sentence_length=3)
+    got = list(c)
+    assert got == [["one", "two", "three"], ["four", "five", "six"], ["seven"], ["hello", "world"],
+                   ["third", "line", "here"], ["zipped", "words"]]
+    assert list(c) == got  # re-iterable
+
+
+def test_encoded_corpus_matches_vocab(tmp_path):
+    corpus = topic_corpus(50)
+    enc, ids, counts = EncodedCorpus.write(corpus, tmp_path / "enc")
+    v = Vocab.build(corpus, min_count=1)
+    assert dict(zip(ids, counts.tolist())) == dict(zip(v.words, v.counts.tolist()))
+    assert enc.n_tokens == 500 and enc.n_sentences == 50
+    assert sum(int(b) - int(a) for _, a, b in enc.chunks(120)) == 50
+
+
+# --- training -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("arch", ["skipgram", "cbow"])
+@pytest.mark.parametrize("hs,negative", [(False, 5), (True, 0)])
+def test_topics_become_neighbours(arch, hs, negative):
+    m = Word2Vec(arch=arch, hs=hs, negative=negative, workers=1, seed=3, **FAST).fit(topic_corpus())
+    assert same_group_rate(m) >= 0.9
+    assert m.W_.dtype == np.float32 and len(m.loss_history_) == 4
+    assert m.loss_history_[-1] < m.loss_history_[0]
+    assert m.words_per_sec_ > 0
+    assert (m.W_out_ is None) == (negative == 0) and (m.W_hs_ is None) == (not hs)
+
+
+def test_one_worker_is_bit_identical_and_seed_matters():
+    corpus = topic_corpus(300)
+    params = dict(FAST, sample=1e-2, epochs=2, workers=1)
+    a = Word2Vec(seed=5, **params).fit(corpus)
+    b = Word2Vec(seed=5, **params).fit(corpus)
+    c = Word2Vec(seed=6, **params).fit(corpus)
+    assert np.array_equal(a.W_, b.W_) and np.array_equal(a.W_out_, b.W_out_)
+    assert not np.array_equal(a.W_, c.W_)
+    d = Word2Vec(seed=5, **dict(params, workers=2)).fit(corpus)  # Hogwild: runs, same shapes
+    assert d.W_.shape == a.W_.shape and np.isfinite(d.W_).all()
+
+
+def test_generator_corpus_and_path(tmp_path):
+    corpus = topic_corpus(200)
+    m = Word2Vec(workers=1, **FAST).fit(iter(corpus))  # one pass suffices
+    p = tmp_path / "c.txt"
+    p.write_text("\n".join(" ".join(s) for s in corpus), encoding="utf-8")
+    n = Word2Vec(workers=1, **FAST).fit(str(p))
+    assert m.vocab_.words == n.vocab_.words and np.array_equal(m.W_, n.W_)
+    with pytest.raises(InputError, match="two passes"):
+        Word2Vec(max_vocab_size=10, **FAST).fit(iter(corpus))
+    capped = Word2Vec(max_vocab_size=10, **FAST).fit(corpus)
+    assert len(capped.vocab_) <= 10
+
+
+def test_wv_keys_in_frequency_order():
+    m = Word2Vec(workers=1, **FAST).fit([["x"] * 5 + ["y"] * 3 + ["z"]] * 3)
+    assert m.wv.keys == ["x", "y", "z"] and m.wv.matrix is m.W_
+
+
+def test_save_load_continue(tmp_path):
+    corpus = topic_corpus(300)
+    m = Word2Vec(workers=1, hs=True, **FAST).fit(corpus)
+    m.save(tmp_path / "model")
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["format"] == "embedlab-word2vec" and meta["format_version"] == 1
+    r = Word2Vec.load(tmp_path / "model")
+    assert r.vocab_.words == m.vocab_.words and np.array_equal(r.vocab_.counts, m.vocab_.counts)
+    for name in ("W_", "W_out_", "W_hs_"):
+        assert np.array_equal(getattr(r, name), getattr(m, name))
+    assert r.get_params() == m.get_params()
+    before = r.W_.copy()
+    r.train_more(corpus, epochs=1)
+    assert r.epochs_trained_ == 5 and len(r.loss_history_) == 5 and not np.array_equal(before, r.W_)
+    m.train_more(corpus, epochs=1)  # same state + same seed + 1 worker -> same continuation
+    assert np.array_equal(m.W_, r.W_)
+    m.save(tmp_path / "model")  # overwrite in place, atomically
+    assert not list(tmp_path.glob(".model*"))
+    meta["format_version"] = 99
+    (tmp_path / "model" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(FormatVersionError, match="upgrade embedlab"):
+        Word2Vec.load(tmp_path / "model")
+
+
+def test_word2vec_format_loads_in_gensim(tmp_path):
+    gensim = pytest.importorskip("gensim")
+    from embedlab.io import save_word2vec
+
+    m = Word2Vec(workers=1, **FAST).fit(topic_corpus(200))
+    save_word2vec(m.wv, tmp_path / "v.txt")
+    kv = gensim.models.KeyedVectors.load_word2vec_format(str(tmp_path / "v.txt"))
+    assert kv.index_to_key == m.wv.keys
+    assert np.allclose(kv.vectors, m.W_)
+
+
+# --- bad input --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("params,message", [
+    (dict(dim=0), "dim must be a positive integer"),
+    (dict(window=0), "window must be a positive integer"),
+    (dict(epochs=-1), "epochs must be a positive integer"),
+    (dict(arch="glove"), "unknown arch 'glove'"),
+    (dict(negative=0, hs=False), "nothing to train"),
+    (dict(min_count=0), "min_count must be >= 1"),
+    (dict(sample=-0.1), "sample must be >= 0"),
+    (dict(max_memory="lots"), "cannot read a memory size"),
+])
+def test_bad_parameters(params, message):
+    with pytest.raises(InputError, match=message):
+        Word2Vec(**dict(FAST, **params)).fit(topic_corpus(10))
+
+
+def test_bad_corpora(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(InputError, match="corpus is empty"):
+        Word2Vec(**FAST).fit(empty)
+    one = tmp_path / "one.txt"
+    one.write_text("same same same\n" * 10, encoding="utf-8")
+    with pytest.raises(InputError, match="needs at least 2"):
+        Word2Vec(**FAST).fit(one)
+    with pytest.raises(InputError, match="min_count=50 removes every word"):
+        Word2Vec(**dict(FAST, min_count=50)).fit(topic_corpus(10))
+    binary = tmp_path / "data.bin"
+    binary.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(InputError, match="binary file"):
+        Word2Vec(**FAST).fit(binary)
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("caf\xe9 cr\xe8me\n".encode("latin-1") * 5)
+    with pytest.raises(InputError, match="not UTF-8"):
+        Word2Vec(**FAST).fit(latin)
+    with pytest.raises(InputError, match="corpus not found"):
+        Word2Vec(**FAST).fit(tmp_path / "missing.txt")
+    with pytest.raises(InputError, match="not a string"):
+        Word2Vec(**FAST).fit(["a b c", "d e f"])
+
+
+def test_memory_estimate_and_limit():
+    m = Word2Vec(dim=100, negative=5, hs=False)
+    assert m.estimate_memory(1000) == 1000 * 140 + 1000 * 100 * 4 * 2
+    assert Word2Vec(dim=100, hs=True).estimate_memory(1000) > m.estimate_memory(1000) + 1000 * 100 * 4
+    assert parse_bytes("2GB") == 2_000_000_000 and parse_bytes("512MiB") == 512 * 2**20 and parse_bytes(10) == 10
+    with pytest.raises(ResourceLimitError, match="max_memory is"):
+        Word2Vec(**dict(FAST, max_memory="1KB")).fit(topic_corpus(50))
+    fitted = Word2Vec(**dict(FAST, max_memory="1GB", epochs=1)).fit(topic_corpus(50))
+    assert fitted.memory_estimate_ == fitted.estimate_memory(16)
+
+
+def test_unfitted_model_errors(tmp_path):
+    with pytest.raises(InputError, match="not trained yet"):
+        Word2Vec().wv
+    with pytest.raises(InputError, match="call fit first"):
+        Word2Vec().train_more(topic_corpus(5))
