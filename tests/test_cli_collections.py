@@ -119,6 +119,21 @@ def test_embedlab_home_env_and_missing_collection(capsys, tmp_path, monkeypatch,
                                          "index": "exact", "dim": 512}]
     code, _, err = run(capsys, "search", "fruit", "x", "--where", "novalue")
     assert code == 2 and "--where takes key=value" in err
+    code, _, err = run(capsys, "index", "fruit", sources["jsonl"], "--index", "hnsw")
+    assert code == 2 and "already uses the 'exact' index" in err
+
+    # an HNSW collection, and a CP949 file read with --encoding
+    legacy = tmp_path / "legacy.txt"
+    legacy.write_bytes("빠른 기차와 느린 배".encode("cp949"))
+    code, _, err = run(capsys, "index", "ann", legacy, "--index", "hnsw")
+    assert code == 2 and "not valid utf-8 text" in err and "iconv -f CP949 -t UTF-8" in err
+    code, _, err = run(capsys, "index", "ann", legacy, sources["jsonl"], "--index", "hnsw", "--encoding", "cp949")
+    assert code == 2 and "fruit.jsonl is not valid cp949 text" in err and "in a separate run" in err
+    res = run_json(capsys, "index", "ann", legacy, "--index", "hnsw", "--encoding", "cp949")
+    assert res["added"] == 1
+    assert run_json(capsys, "index", "ann", sources["jsonl"])["count"] == 3
+    assert run_json(capsys, "info", "ann")["index"]["kind"] == "hnsw"
+    assert run_json(capsys, "search", "ann", "train", "-k", "1")[0]["id"] == "legacy"
 
 
 def test_long_document_is_split_and_reported_once(capsys, tmp_path, use_encoder):

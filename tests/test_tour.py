@@ -3,35 +3,47 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from embedlab.cli import main
 
 
+# Optional dependencies the README's first command must not need (pyarrow may pull pandas in when present).
+EXTRAS = ("torch", "transformers", "sentence_transformers", "matplotlib", "plotly", "umap", "gensim", "fastapi",
+          "uvicorn", "PIL", "librosa", "soundfile", "onnxruntime", "skimage", "kiwipiepy")
+_SCRIPT = """
+import json, sys
+from embedlab.cli import main
+try:
+    main(["tour", "--json"])
+except SystemExit as exc:
+    code = exc.code
+sys.stderr.write("\\nRESULT " + json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
+""" % (EXTRAS,)
+
+
 @pytest.fixture(scope="module")
 def tour_result(tmp_path_factory):
-    """One run of `embedlab --home H tour --json` (the module shares it: it loads two models)."""
-    import io
-    import sys
-
-    from embedlab import config
-
+    """One run of `embedlab tour --json` in a fresh process (shared by the module: it loads two models)."""
     home = tmp_path_factory.mktemp("tour-home")
-    buf, old = io.StringIO(), sys.stdout
-    sys.stdout = buf
-    try:
-        with pytest.raises(SystemExit) as exc:
-            main(["--home", str(home), "tour", "--json"])
-    finally:
-        sys.stdout = old
-        config.set_home(None)
-    assert exc.value.code == 0
-    return home, json.loads(buf.getvalue())
+    env = {**os.environ, "EMBEDLAB_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, env=env, timeout=300)
+    status = json.loads(proc.stderr.rsplit("RESULT ", 1)[-1]) if "RESULT " in proc.stderr else {}
+    assert status.get("code") == 0, proc.stderr[-3000:]
+    return home, json.loads(proc.stdout), status
+
+
+def test_tour_needs_only_the_core_install(tour_result):
+    _, _, status = tour_result
+    assert status["loaded"] == []
 
 
 def test_index_part(tour_result):
-    home, r = tour_result
+    home, r, _ = tour_result
     ix = r["index"]
     assert (ix["documents"], ix["added"], ix["count"], ix["encoder"]) == (20, 20, 20, "use-multilingual")
     assert ix["path"].startswith(str(home))
@@ -42,7 +54,7 @@ def _top(r, query, n):
 
 
 def test_korean_queries_find_the_right_english_documents(tour_result):
-    _, r = tour_result
+    _, r, _ = tour_result
     assert set(_top(r, "빠른 운송 수단", 2)) == {"airplane", "high-speed-train"}
     assert set(_top(r, "차량", 2)) == {"car", "suv"}
     assert _top(r, "a sweet tropical fruit", 1) == ["mango"]
@@ -53,7 +65,7 @@ def test_korean_queries_find_the_right_english_documents(tour_result):
 
 
 def test_glove_arithmetic(tour_result):
-    _, r = tour_result
+    _, r, _ = tour_result
     answers = {row["expression"]: row["answers"] for row in r["arithmetic"]["results"]}
     assert answers["king - man + woman"][0]["word"] == "queen"
     assert answers["paris - france + italy"][0]["word"] == "rome"
@@ -61,7 +73,7 @@ def test_glove_arithmetic(tour_result):
 
 
 def test_metrics_agree_on_unit_vectors_and_not_on_raw(tour_result):
-    _, r = tour_result
+    _, r, _ = tour_result
     m = r["metrics"]
     for part in ("words", "sentences"):
         d = m[part]
@@ -78,8 +90,8 @@ def test_metrics_agree_on_unit_vectors_and_not_on_raw(tour_result):
     assert m["collection_norms"]["max"] == pytest.approx(1.0, abs=1e-3)
 
 
-def test_rerun_is_incremental_and_human_output_renders(tour_result, capsys):
-    home, _ = tour_result
+def test_rerun_is_incremental_and_human_output_renders(tour_result, capsys, use_encoder, glove):
+    home, _, _ = tour_result
     with pytest.raises(SystemExit) as exc:
         main(["--home", str(home), "tour"])
     assert exc.value.code == 0

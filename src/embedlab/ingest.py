@@ -227,6 +227,12 @@ def _decode(path: Path, data: bytes, encoding: str, errors: str) -> str:
         raise InputError(f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, cp949, latin-1") from None
     except UnicodeDecodeError as exc:
         bad = data[exc.start:exc.start + 4].hex(" ")
+        if encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig"):
+            raise InputError(
+                f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; find "
+                f"its real encoding (e.g. `file -i {path}`) and pass that with --encoding (encoding=) in a separate "
+                "run (the encoding applies to every input), or use --encoding-errors replace (errors='replace')"
+            ) from None
         raise InputError(
             f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; "
             f"convert it first (e.g. `iconv -f CP949 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}`), "

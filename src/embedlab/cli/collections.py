@@ -145,9 +145,10 @@ def search(
     table.add_column("id", style="bold")
     table.add_column("score", justify="right")
     table.add_column("metadata", overflow="fold")
+    table.add_column("source", style="dim", overflow="ellipsis", no_wrap=True, max_width=40)
     for i, h in enumerate(hits, 1):
         meta = ", ".join(f"{key}={val}" for key, val in h.metadata.items())
-        table.add_row(str(i), h.id, f"{h.score:.3f}", meta)
+        table.add_row(str(i), h.id, f"{h.score:.3f}", meta, " ".join(str(h.source or "").split()))
     console.print(table)
 
 

@@ -65,8 +65,8 @@ def index_part(root: Path | None) -> tuple[Any, dict[str, Any]]:
         Collection.drop(COLLECTION, root=root)
         col = Collection.create(COLLECTION, enc, root=root)
     docs = tour_documents()
-    records = [Record(d["id"], d["text"], {"category": d["category"]}, "embedlab/data/tour_documents.jsonl")
-               for d in docs]
+    records = [Record(d["id"], d["text"], {"category": d["category"]}, f"tour_documents.jsonl:line {i}")
+               for i, d in enumerate(docs, 1)]
     counts = index_records(col, records)
     wanted = {d["id"] for d in docs}
     counts["removed"] += col.delete([i for i in col.ids() if i not in wanted]) if set(col.ids()) - wanted else 0
