@@ -74,6 +74,13 @@ def _knn(q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel=None) -> tuple
     return D, I
 
 
+def unit_rows(q: np.ndarray) -> np.ndarray:
+    """A unit-length copy of the rows (zero rows stay zero); FAISS's kernel, cheap even for one query."""
+    out = np.array(q, dtype=np.float32, order="C", copy=True)
+    faiss.normalize_L2(out)
+    return out
+
+
 def bitmap_selector(mask: np.ndarray):
     """A FAISS selector accepting the rows where ``mask`` is True (keep the returned bitmap alive)."""
     bits = np.packbits(mask, bitorder="little")
@@ -317,7 +324,7 @@ class ExactIndex(Index):
         k = self._check_k(k)
         q = self._queries(queries)
         if self.metric == "cosine":
-            q = normalize(q)
+            q = unit_rows(q)
         segs = [(self._base, self._base_ids, self._base_dead, self._base_ndead)]
         if self._tail_n:
             n = self._tail_n

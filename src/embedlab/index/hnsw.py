@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..metrics import as_matrix, normalize
 from . import _store
 from .base import Index
-from .exact import bitmap_selector, n_threads, search_matrix
+from .exact import bitmap_selector, n_threads, search_matrix, unit_rows
 
 COMPACT_FRACTION = 0.25  # dead/total positions above which the graph is rebuilt
 EXACT_FILTER_MIN = 2000  # filters keeping fewer rows than max(this, EXACT_FILTER_FRACTION * n) are searched exactly
@@ -55,6 +55,7 @@ class HNSWIndex(Index):
         self.params = {"M": int(M), "ef_construction": int(ef_construction), "ef_search": int(ef_search),
                        "seed": int(seed)}
         self.build_threads = build_threads
+        self._params_cache: dict[int, faiss.SearchParametersHNSW] = {}
         self._reset()
 
     def _new_faiss(self):
@@ -173,42 +174,50 @@ class HNSWIndex(Index):
         k = self._check_k(k)
         q = self._queries(queries)
         if self.metric == "cosine":
-            q = normalize(q)
+            q = unit_rows(q)
         ef = self.params["ef_search"] if ef is None else int(ef)
         if ef < 1:
             raise InputError(f"ef must be >= 1, got {ef}")
         nq, n = len(q), len(self)
-        out_ids = np.full((nq, k), -1, np.int64)
-        out_sc = np.full((nq, k), -np.inf, np.float32)
         if n == 0:
-            return out_ids, out_sc
+            return np.full((nq, k), -1, np.int64), np.full((nq, k), -np.inf, np.float32)
         sel = self._selector_alive() if self._n_dead else None
         if filter is not None:
             fids = np.unique(np.asarray(list(filter) if not isinstance(filter, np.ndarray) else filter, np.int64))
             pos = np.sort(self._positions(fids))
             pos = pos[pos >= 0]
-            if len(pos) == 0:
-                return out_ids, out_sc
             if len(pos) < max(EXACT_FILTER_MIN, EXACT_FILTER_FRACTION * n):
-                sc, ids = search_matrix(q, self.vectors(), self._pos_ids, k, self.metric, rows=pos)
-                out_ids[:, : ids.shape[1]], out_sc[:, : sc.shape[1]] = ids, sc
+                out_ids = np.full((nq, k), -1, np.int64)
+                out_sc = np.full((nq, k), -np.inf, np.float32)
+                if len(pos):
+                    sc, ids = search_matrix(q, self.vectors(), self._pos_ids, k, self.metric, rows=pos)
+                    out_ids[:, : ids.shape[1]], out_sc[:, : sc.shape[1]] = ids, sc
                 return out_ids, out_sc
             mask = np.zeros(self._index.ntotal, bool)
             mask[pos] = True
             sel, _bits = bitmap_selector(mask)
             # a selective filter discards most visited nodes; widen the beam in proportion (up to 8x)
             ef = int(ef * min(8.0, math.sqrt(n / len(pos))))
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = max(ef, k)
-        if sel is not None:
+        if sel is None:  # reuse one parameter object per beam width (building one costs as much as a query)
+            params = self._params_cache.get(max(ef, k))
+            if params is None:
+                params = self._params_cache[max(ef, k)] = faiss.SearchParametersHNSW()
+                params.efSearch = max(ef, k)
+        else:
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = max(ef, k)
             params.sel = sel
         D, I = self._index.search(q, k, params=params)
-        found = I >= 0
-        out_ids[found] = self._pos_ids[I[found]]
+        out_ids = self._pos_ids[I]
         if self.metric == "l2":
-            D = -np.sqrt(np.maximum(D, 0.0))
-        out_sc[found] = D[found]
-        return out_ids, out_sc
+            np.maximum(D, 0.0, out=D)
+            np.sqrt(D, out=D)
+            np.negative(D, out=D)
+        missing = I < 0
+        if missing.any():  # fewer than k rows reachable: pad
+            out_ids[missing] = -1
+            D[missing] = -np.inf
+        return out_ids, D
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
