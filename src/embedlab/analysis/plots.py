@@ -1,0 +1,125 @@
+"""Scatter plots of projected vectors: PNG (matplotlib, Korean-capable font) and interactive HTML (plotly).
+
+Labels in Korean need a font with Hangul glyphs; we look for Debian's `fonts-nanum` or `fonts-noto-cjk` and
+warn (instead of drawing empty boxes silently) when none is installed.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_CJK_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans CJK JP", "NanumBarunGothic", "Noto Sans KR")
+
+
+def cjk_font() -> str | None:
+    """The family name of an installed font that has Hangul glyphs, or None.
+
+    matplotlib caches its font list, so a font installed after the cache was built is found by scanning the
+    system font folders and registering Nanum / Noto CJK files directly.
+    """
+    from matplotlib import font_manager
+
+    def installed() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((family for family in _CJK_FONTS if family in names), None)
+
+    found = installed()
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if re.search(r"Nanum|NotoSansCJK|NotoSansKR", Path(path).name):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError):  # unreadable font file: keep looking
+                    continue
+        found = installed()
+    return found
+
+
+def _check(coords, labels, groups) -> tuple[np.ndarray, list[str], list[str] | None]:
+    c = np.asarray(coords, dtype=np.float32)
+    if c.ndim != 2 or c.shape[1] not in (2, 3):
+        raise InputError(f"coordinates must be (n, 2) or (n, 3), got {c.shape}")
+    labels = [str(x) for x in (labels if labels is not None else range(len(c)))]
+    if len(labels) != len(c) or (groups is not None and len(groups) != len(c)):
+        raise InputError("labels/colour groups must have one entry per point")
+    return c, labels, None if groups is None else [str(g) for g in groups]
+
+
+def scatter_png(coords, labels: Sequence | None, out: str | Path, groups: Sequence | None = None,
+                title: str = "", annotate: bool | None = None) -> Path:
+    """2-D scatter saved as PNG; points coloured by ``groups``, annotated with ``labels`` (up to 300 points)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    c, labels, groups = _check(coords, labels, groups)
+    if c.shape[1] != 2:
+        raise InputError("PNG plots are 2-D; use HTML output for 3-D")
+    needs_cjk = any(_HANGUL.search(s) for s in labels + (groups or []) + [title])
+    font = cjk_font() if needs_cjk else None
+    if needs_cjk and font is None:
+        warnings.warn("no Korean font found (apt-get install fonts-nanum): Hangul labels will show as boxes",
+                      stacklevel=2)
+    with plt.rc_context({"font.family": [font, "DejaVu Sans"]} if font else {}):
+        fig, ax = plt.subplots(figsize=(7, 6))
+        keys = list(dict.fromkeys(groups)) if groups else [None]
+        cmap = plt.get_cmap("tab10" if len(keys) <= 10 else "tab20")
+        for n, key in enumerate(keys):
+            idx = [i for i in range(len(c)) if groups is None or groups[i] == key]
+            ax.scatter(c[idx, 0], c[idx, 1], s=28, color=cmap(n % cmap.N), label=key, alpha=0.85)
+        if annotate if annotate is not None else len(c) <= 300:
+            for (x, y), text in zip(c, labels):
+                ax.annotate(text, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
+        if groups:
+            ax.legend(loc="best", fontsize=8)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.tight_layout()
+        out = Path(out)
+        fig.savefig(out, dpi=100)
+        plt.close(fig)
+    return out
+
+
+def scatter_html(coords, labels: Sequence | None, out: str | Path, groups: Sequence | None = None,
+                 title: str = "", hover: Sequence[str] | None = None) -> Path:
+    """Interactive 2-D/3-D scatter as a self-contained HTML file (plotly.js embedded: works offline)."""
+    import plotly.graph_objects as go
+
+    c, labels, groups = _check(coords, labels, groups)
+    keys = list(dict.fromkeys(groups)) if groups else [None]
+    fig = go.Figure()
+    for key in keys:
+        idx = [i for i in range(len(c)) if groups is None or groups[i] == key]
+        text = [labels[i] for i in idx]
+        extra = [hover[i] for i in idx] if hover is not None else text
+        common = dict(mode="markers+text" if len(c) <= 200 else "markers", text=text, hovertext=extra,
+                      hoverinfo="text", name=key or "points", textposition="top center")
+        if c.shape[1] == 2:
+            fig.add_trace(go.Scatter(x=c[idx, 0], y=c[idx, 1], **common))
+        else:
+            fig.add_trace(go.Scatter3d(x=c[idx, 0], y=c[idx, 1], z=c[idx, 2], **common))
+    fig.update_layout(title=title, template="plotly_white")
+    out = Path(out)
+    fig.write_html(out, include_plotlyjs=True, full_html=True)
+    return out
+
+
+def save_scatter(coords, labels, out: str | Path, groups=None, title: str = "") -> Path:
+    """PNG or HTML by the file extension of ``out``."""
+    suffix = Path(out).suffix.lower()
+    if suffix == ".png":
+        return scatter_png(coords, labels, out, groups, title)
+    if suffix in (".html", ".htm"):
+        return scatter_html(coords, labels, out, groups, title)
+    raise InputError(f"unknown plot format {suffix!r}: use .png or .html")
