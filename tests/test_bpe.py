@@ -139,3 +139,23 @@ def test_bad_training_input():
         BPETokenizer.train(KOREAN, vocab_size=50)
     with pytest.raises(InputError, match="takes a string"):
         BPETokenizer.train(ENGLISH, vocab_size=300, threads=1)(["a", "b"])
+
+
+def test_cli_bpe_then_fasttext_with_the_tokenizer(tmp_path, capsys):
+    from embedlab.cli import main
+
+    corpus = tmp_path / "ko.txt"
+    corpus.write_text("\n".join(KOREAN * 5) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as e:
+        main(["train", "bpe", str(corpus), "--vocab-size", "700", "-o", str(tmp_path / "bpe"),
+              "--example", "도서관학생", "--json"])
+    assert e.value.code == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["pieces"] <= 700 and "".join(res["example"]).lstrip("▁") == "도서관학생"
+    with pytest.raises(SystemExit) as e:
+        main(["train", "fasttext", str(corpus), "-o", str(tmp_path / "ft"), "--tokenizer", str(tmp_path / "bpe"),
+              "--min-count", "1", "--dim", "8", "--epochs", "1", "--buckets", "1000", "--json"])
+    assert e.value.code == 0
+    tok = BPETokenizer.load(tmp_path / "bpe")
+    vocab = (tmp_path / "ft" / "vocab.txt").read_text(encoding="utf-8").splitlines()[1:]
+    assert vocab and all(line.rsplit("\t", 1)[0] in tok for line in vocab)

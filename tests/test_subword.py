@@ -146,3 +146,35 @@ def test_bad_parameters_and_inputs():
 
     with pytest.raises(ResourceLimitError, match="lower dim, buckets"):
         FastText(dim=100, min_count=1, max_memory_gb=1e-6, progress=False).fit([["a", "b", "a", "b"]])
+
+
+def test_cli_fasttext_then_oov(tmp_path, capsys):
+    from embedlab.cli import main
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(" ".join(s) for s in synthetic_corpus(2000)) + "\n", encoding="utf-8")
+    out = tmp_path / "ft"
+    with pytest.raises(SystemExit) as e:
+        main(["train", "fasttext", str(corpus), "-o", str(out), "--subwords", "3,6", "--buckets", "50000",
+              "--dim", "24", "--epochs", "6", "--min-count", "2", "--sample", "0", "--workers", "1", "--json"])
+    assert e.value.code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["vocab_size"] > 40 and (out / "fasttext.json").is_file() and (out / "vectors.txt").is_file()
+    with pytest.raises(SystemExit) as e:
+        main(["oov", str(out), "elephnat", "--topn", "5", "--json"])
+    assert e.value.code == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["in_vocabulary"] is False and res["known_ngrams"] > 5
+    assert "elephant" in [r["word"] for r in res["neighbours"]]
+    with pytest.raises(SystemExit) as e:
+        main(["train", "fasttext", str(corpus), "-o", str(out), "--subwords", "3-6"])
+    assert e.value.code == 2
+    assert "--subwords takes MIN,MAX" in " ".join(capsys.readouterr().err.split())
+    with pytest.raises(SystemExit) as e:
+        main(["train", "fasttext", str(corpus), "-o", str(out)])
+    assert e.value.code == 2
+    assert "already exists; pass --overwrite" in " ".join(capsys.readouterr().err.split())
+    with pytest.raises(SystemExit) as e:
+        main(["oov", str(tmp_path), "x"])
+    assert e.value.code == 2
+    assert "holds no fasttext.json" in " ".join(capsys.readouterr().err.split())

@@ -109,13 +109,13 @@ def test_words_sharing_contexts_become_nearest_neighbours(arch):
     sents = []
     frames = [("i", "fed", "my", "{}", "this", "morning"), ("a", "{}", "chased", "the", "ball"),
               ("we", "bought", "{}", "food", "today")]
-    for _ in range(40):
+    for _ in range(20):
         frame = frames[rng.integers(len(frames))]
         pet = ("dog", "puppy")[rng.integers(2)]
         sents.append([w.format(pet) for w in frame])
         sents.append(["the", "sun", "rose", "over", "grey", "hills"])
         sents.append(["rain", "fell", "on", "the", "old", "roof"])
-    m = TextbookWord2Vec(arch, dim=12, window=2, lr=0.05, epochs=40, seed=1).fit(sents)
+    m = TextbookWord2Vec(arch, dim=12, window=2, lr=0.05, epochs=30, seed=1).fit(sents)
     W = m.W_ / np.linalg.norm(m.W_, axis=1, keepdims=True)
     sims = W @ W[m.word_to_id_["dog"]]
     sims[m.word_to_id_["dog"]] = -np.inf
@@ -135,3 +135,23 @@ def test_same_seed_same_result_and_errors():
         a.predict(["the", "dog"])
     with pytest.raises(InputError, match="not trained yet"):
         TextbookWord2Vec().wv
+
+
+def test_cli_textbook_predicts_and_writes_vectors(tmp_path, capsys):
+    import json
+
+    from embedlab.cli import main
+
+    (tmp_path / "cat.txt").write_text("The cat sat on the mat.\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as e:
+        main(["train", "textbook", str(tmp_path / "cat.txt"), "--epochs", "300", "--predict", "the sat on",
+              "--context", "cat", "--topn", "3", "-o", str(tmp_path / "tb"), "--json"])
+    assert e.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["predict"][0]["word"] == "cat" and out["vocab_size"] == 5
+    assert {r["word"] for r in out["context"]} == {"the", "sat", "on"}
+    assert (tmp_path / "tb" / "vectors.txt").read_text().splitlines()[0] == "5 10"
+    with pytest.raises(SystemExit) as e:
+        main(["train", "textbook", str(tmp_path / "cat.txt"), "--epochs", "2", "--predict", "the dog"])
+    assert e.value.code == 2
+    assert "'dog' is not in the vocabulary" in " ".join(capsys.readouterr().err.split())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -27,6 +28,14 @@ from ..errors import CorruptFileError, FormatVersionError, InputError, require
 FORMAT = "embedlab.bpe"
 FORMAT_VERSION = 1
 MODEL_FILE = "spm.model"
+
+
+def _has_fileno(stream) -> bool:
+    try:
+        stream.fileno()
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _lines(corpus: str | os.PathLike | Iterable) -> Iterator[str]:
@@ -113,8 +122,11 @@ class BPETokenizer:
         if max_sentences:
             kwargs.update(input_sentence_size=int(max_sentences), shuffle_input_sentence=True)
         try:
-            with open(os.devnull, "w") as devnull:
-                spm.SentencePieceTrainer.train(logstream=devnull, **kwargs)
+            if _has_fileno(sys.stderr):  # sentencepiece redirects the stderr file descriptor to silence its C++ log
+                with open(os.devnull, "w") as devnull:
+                    spm.SentencePieceTrainer.train(logstream=devnull, **kwargs)
+            else:  # stderr replaced (pytest capture, notebooks): minloglevel already keeps it quiet
+                spm.SentencePieceTrainer.train(**kwargs)
         except RuntimeError as exc:
             msg = str(exc)
             hint = ("raise vocab_size (byte_fallback alone needs 256 + 3 pieces plus the corpus's characters) "

@@ -32,6 +32,7 @@ the full softmax touches every output vector, which is why the fast trainers use
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
@@ -162,8 +163,15 @@ class TextbookWord2Vec:
         """Cross-entropy summed over targets and examples, and its gradients (dW (V x d), dW' (d x V)).
 
         One example: ``input_ids`` and ``target_ids`` are 1-D id lists. A batch: (B, m) padded arrays plus
-        boolean masks. dW is dense here for clarity (only the input rows are non-zero).
+        boolean masks. dW is returned dense for clarity (only the input rows are non-zero).
         """
+        loss, rows, row_grads, dW_prime = self._grads(input_ids, target_ids, input_mask, target_mask)
+        dW = np.zeros_like(self.W_)
+        np.add.at(dW, rows, row_grads)
+        return loss, dW, dW_prime
+
+    def _grads(self, input_ids, target_ids, input_mask=None, target_mask=None):
+        """(loss, input rows, their gradients (k x d), dW' (d x V)): dW in sparse form, as ``fit`` applies it."""
         ids = np.asarray(input_ids, dtype=np.int64)
         tgt = np.asarray(target_ids, dtype=np.int64)
         if ids.ndim == 1:
@@ -173,10 +181,11 @@ class TextbookWord2Vec:
         in_mask = np.ones(ids.shape, bool) if input_mask is None else np.asarray(input_mask, bool)
         t_mask = np.ones(tgt.shape, bool) if target_mask is None else np.asarray(target_mask, bool)
         h, u, y_hat = self.forward(ids, in_mask)
-        B, V = y_hat.shape
+        B = y_hat.shape[0]
         rows = np.broadcast_to(np.arange(B)[:, None], tgt.shape)
-        # L = Σ_b Σ_j -log ŷ[b, o_bj]  (log-softmax computed stably)
-        log_z = np.log(np.exp(u - u.max(1, keepdims=True)).sum(1)) + u.max(1)
+        # L = Σ_b Σ_j -log ŷ[b, o_bj] = Σ_b Σ_j (log Σ_v exp u[b, v] - u[b, o_bj])
+        u_max = u.max(1)
+        log_z = np.log(np.exp(u - u_max[:, None]).sum(1)) + u_max
         loss = float(((log_z[:, None] - u[rows, tgt]) * t_mask).sum())
         # e = c_t ŷ - Σ_j t_j   (B x V)
         e = y_hat * t_mask.sum(1, keepdims=True).astype(y_hat.dtype)
@@ -185,9 +194,8 @@ class TextbookWord2Vec:
         dh = e @ self.W_prime_.T                                       # (B x d)
         m = in_mask.astype(dh.dtype)
         share = m / m.sum(1, keepdims=True)                            # each input row gets 1/c of ∂L/∂h
-        dW = np.zeros_like(self.W_)
-        np.add.at(dW, ids[in_mask], (share[:, :, None] * dh[:, None, :])[in_mask])
-        return loss, dW, dW_prime
+        row_grads = (share[:, :, None] * dh[:, None, :])[in_mask]      # (k x d), k = input words in the batch
+        return loss, ids[in_mask], row_grads, dW_prime
 
     def init_weights(self) -> "TextbookWord2Vec":
         """W ~ U(-0.5/d, 0.5/d) as in word2vec; W' small random so that the two archs break symmetry."""
@@ -210,22 +218,26 @@ class TextbookWord2Vec:
         rng = np.random.default_rng(self.seed + 1)
         n, bs = len(inputs), int(self.batch_size)
         self.loss_history_: list[float] = []
+        self.epoch_seconds_: list[float] = []
         epochs = range(int(self.epochs))
         if self.progress:
             from tqdm.auto import tqdm
 
             epochs = tqdm(epochs, desc=f"textbook {self.arch}", unit="epoch")
         for _ in epochs:
+            t0 = time.perf_counter()
             order = rng.permutation(n)
             total = 0.0
             for start in range(0, n, bs):
                 b = order[start: start + bs]
-                loss, dW, dWp = self.loss_and_grads(in_ids[b], tg_ids[b], in_mask[b], tg_mask[b])
+                loss, rows, row_grads, dWp = self._grads(in_ids[b], tg_ids[b], in_mask[b], tg_mask[b])
                 step = self.lr / len(b)
-                self.W_ -= step * dW
-                self.W_prime_ -= step * dWp
+                np.add.at(self.W_, rows, -step * row_grads)            # only the input rows of W change
+                dWp *= step
+                self.W_prime_ -= dWp                                   # every column of W' changes: O(V d)
                 total += loss
             self.loss_history_.append(total / n)
+            self.epoch_seconds_.append(time.perf_counter() - t0)
         return self
 
     # ---- using the model -----------------------------------------------------------------------------------
