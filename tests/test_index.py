@@ -273,11 +273,16 @@ def test_hnsw_recall_and_scores(clustered, metric):
     assert recall_at_k(h, e, q, 10, ef=4) < recall_at_k(h, e, q, 10, ef=200)  # ef per call is honoured
 
 
-def test_hnsw_removal_compaction_and_broad_filter(clustered, tmp_path):
+def test_hnsw_removal_compaction_and_broad_filter(clustered, tmp_path, monkeypatch):
+    import embedlab.index.hnsw as hn
+
+    monkeypatch.setattr(hn, "ADD_CHUNK", 1000)  # several FAISS add calls, bookkeeping per chunk
     x, q = clustered
     ids = np.arange(len(x))
     h = HNSWIndex(32, "cosine", M=16, ef_construction=80, ef_search=64)
-    h.add(ids, x)
+    h.add(ids, x, progress=True)
+    np.testing.assert_array_equal(h._pos_ids, ids)
+    assert h.search(x[4321], 1)[0][0, 0] == 4321
     assert h.remove(np.arange(0, 1000)) == 1000  # 17%: tombstones only
     assert h._index.ntotal == len(x) and len(h) == len(x) - 1000
     got, _ = h.search(q, 50)

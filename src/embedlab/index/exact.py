@@ -37,6 +37,9 @@ def n_threads() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else cpu_count()
 
 
+faiss.omp_set_num_threads(n_threads())  # once, at import (FAISS may have been imported before embedlab)
+
+
 def faiss_knn(q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel=None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows of ``mat`` per query as (higher-is-better scores, row numbers); ``k <= len(mat)``.
 

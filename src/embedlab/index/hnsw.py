@@ -116,7 +116,6 @@ class HNSWIndex(Index):
         self._insert(ids, normalize(vecs) if self.metric == "cosine" else vecs, progress)
 
     def _insert(self, ids: np.ndarray, vecs: np.ndarray, progress: bool = False) -> None:
-        start = self._index.ntotal
         threads = n_threads()
         if self.build_threads:
             faiss.omp_set_num_threads(int(self.build_threads))
@@ -126,11 +125,15 @@ class HNSWIndex(Index):
                 from tqdm.auto import tqdm
 
                 chunks = tqdm(chunks, desc="hnsw build", unit="chunk")
-            for s in chunks:
+            for s in chunks:  # bookkeeping follows each chunk, so an interrupted add leaves a consistent index
+                start = self._index.ntotal
                 self._index.add(np.ascontiguousarray(vecs[s : s + ADD_CHUNK]))
+                self._track(ids[s : s + ADD_CHUNK], start)
         finally:
             if self.build_threads:
                 faiss.omp_set_num_threads(threads)
+
+    def _track(self, ids: np.ndarray, start: int) -> None:
         pos = np.arange(start, start + len(ids), dtype=np.int64)
         self._pos_ids = np.concatenate([self._pos_ids, ids])
         self._dead = np.concatenate([self._dead, np.zeros(len(ids), bool)])
