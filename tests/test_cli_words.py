@@ -79,3 +79,8 @@ def test_similar_texts_through_the_encoder(use_encoder, capsys):
     assert same["euclidean"] == pytest.approx(np.sqrt(max(0.0, 2 - 2 * same["cosine"])), abs=1e-3)  # unit vectors
     code, out, _ = run(["similar", "cat", "dog"], capsys)
     assert code == 0 and "cosine" in out
+
+
+def test_analogy_keeps_hyphenated_key(glove, capsys):
+    code, out, _ = run(["analogy", "e-mail", "-", "mail", "+", "phone", "--json"], capsys)
+    assert code == 0 and json.loads(out)["expression"] == '"e-mail" + phone - mail'

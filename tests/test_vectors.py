@@ -174,3 +174,13 @@ def test_parse_expression_errors(expr, msg):
 def test_format_expression_round_trips():
     for expr in ["king - man + woman", '"new york" - usa + uk']:
         assert parse_expression(format_expression(*parse_expression(expr))) == parse_expression(expr)
+
+
+def test_hyphenated_keys_stay_whole_with_a_vocabulary(glove):
+    vocab = {"e-mail": 0, "x": 1}
+    assert parse_expression("e-mail+letter-x", vocab=vocab) == (["e-mail", "letter"], ["x"])
+    assert parse_expression("e-mail+letter-x") == (["e", "letter"], ["mail", "x"])  # no vocabulary: operators
+    assert parse_expression("king-man+woman", vocab=glove.key_to_index) == (["king", "woman"], ["man"])
+    top = glove.arithmetic("e-mail - mail + phone", topn=5)
+    assert "e-mail" not in [k for k, _ in top] and len(top) == 5
+    np.testing.assert_allclose(glove.vector("e-mail - mail"), glove["e-mail"] - glove["mail"], rtol=1e-6)

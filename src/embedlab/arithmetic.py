@@ -5,7 +5,8 @@
 
 Terms are separated by ``+`` or ``-``; the first term is positive unless it starts with ``-``. Whitespace is
 optional around operators. Keys that contain spaces, ``+`` or ``-`` go in double quotes:
-``"new york" - usa + uk`` or ``"e-mail" + letter``; unquoted, ``a-b`` means ``a - b``. Single quotes are
+``"new york" - usa + uk`` or ``"e-mail" + letter``; unquoted, ``a-b`` means ``a - b`` unless a ``vocab``
+is given and contains ``a-b``. Single quotes are
 ordinary characters (GloVe has keys such as ``'s``).
 """
 
@@ -18,8 +19,11 @@ __all__ = ["parse_expression", "format_expression"]
 _OPS = "+-"
 
 
-def _tokens(expr: str) -> list[tuple[str, str]]:
-    """Split into ("op", "+"/"-") and ("term", text) tokens; quotes keep text together."""
+def _tokens(expr: str, vocab=None) -> list[tuple[str, str]]:
+    """Split into ("op", "+"/"-") and ("term", text) tokens; quotes keep text together.
+
+    With ``vocab``, an unquoted run without spaces that is itself a key (``e-mail``) stays one term.
+    """
     out: list[tuple[str, str]] = []
     i, n = 0, len(expr)
     while i < n:
@@ -39,6 +43,17 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
             out.append(("term", term))
             i = end + 1
         else:
+            if vocab is not None:
+                k = i
+                while k < n and not expr[k].isspace() and expr[k] != '"':
+                    k += 1
+                run = expr[i:k]
+                cuts = [c for c in range(len(run), 0, -1) if c == len(run) or run[c] in _OPS]
+                hit = next((run[:c] for c in cuts if any(o in run[:c] for o in _OPS) and run[:c] in vocab), None)
+                if hit:  # the longest prefix that contains an operator and is a key
+                    out.append(("term", hit))
+                    i += len(hit)
+                    continue
             j = i
             while j < n and not expr[j].isspace() and expr[j] not in _OPS and expr[j] != '"':
                 j += 1
@@ -47,15 +62,17 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_expression(expr: str) -> tuple[list[str], list[str]]:
+def parse_expression(expr: str, vocab=None) -> tuple[list[str], list[str]]:
     """Parse ``"king - man + woman"`` into ``(positive, negative)`` key lists.
+
+    ``vocab`` (any container of keys, optional) keeps hyphenated keys such as ``e-mail`` whole when unquoted.
 
     Raises InputError for an empty expression, two terms without an operator, a dangling operator, or an
     expression with no positive term.
     """
     if not isinstance(expr, str):
         raise InputError(f"an expression must be a string like 'king - man + woman', got {type(expr).__name__}")
-    tokens = _tokens(expr)
+    tokens = _tokens(expr, vocab)
     if not tokens:
         raise InputError("empty expression; write something like 'king - man + woman'")
     positive: list[str] = []

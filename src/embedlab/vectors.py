@@ -123,7 +123,7 @@ class Vectors:
             return self.unit_matrix()[i] if norm else self.matrix[i]
         from .arithmetic import parse_expression
 
-        positive, negative = parse_expression(key_or_expr)
+        positive, negative = parse_expression(key_or_expr, vocab=self.key_to_index)
         if len(positive) == 1 and not negative:
             self.index(positive[0])  # raises UnknownKeyError with suggestions
         src = self.unit_matrix() if norm else self.matrix
@@ -235,7 +235,7 @@ class Vectors:
         """Answer an expression such as ``"king - man + woman"`` (parsed by embedlab.arithmetic)."""
         from .arithmetic import parse_expression
 
-        positive, negative = parse_expression(expr)
+        positive, negative = parse_expression(expr, vocab=self.key_to_index)
         return self.most_similar(positive=positive, negative=negative, topn=topn, method=method,
                                  restrict_vocab=restrict_vocab)
 

@@ -75,8 +75,9 @@ def analogy(
     if n < 1:
         raise InputError(f"-n must be at least 1, got {n}")
     text = " ".join(expression)
-    positive, negative = parse_expression(text)
+    parse_expression(text)  # fail fast on a malformed expression, before loading vectors
     table = _load(vectors)
+    positive, negative = parse_expression(text, vocab=table.key_to_index)  # keeps keys like e-mail whole
     results = table.most_similar(positive=positive, negative=negative, topn=n, method=method,
                                  restrict_vocab=restrict_vocab)
     canonical = format_expression(positive, negative)
