@@ -46,12 +46,16 @@ def test_folder_takes_media_for_multimodal_encoders(tmp_path):
     write(tmp_path / "cat.png", b"\x89PNG\r\n\x1a\n....")
     write(tmp_path / "bark.wav", b"RIFF....WAVE")
     image = read_sources(tmp_path, modalities=("image",))
-    assert [r.id for r in image] == ["cat", "note"]
+    assert [r.id for r in image] == ["cat"]
     cat = image[0]
     assert cat.item == tmp_path / "cat.png" and isinstance(cat.item, Path)
     assert cat.metadata["modality"] == "image"
     both = read_sources(tmp_path, modalities=("text", "image", "audio"))
     assert sorted(r.id for r in both) == ["bark", "cat", "note"]
+    audio = read_sources(tmp_path, modalities=("audio",))  # no text files for an audio-only encoder
+    assert [r.id for r in audio] == ["bark"] and any(".txt" in s for s in audio.skipped)
+    with pytest.raises(InputError, match=r"note.txt is not a file this encoder reads \(audio: .wav"):
+        read_sources(tmp_path / "note.txt", modalities=("audio",))
 
 
 def test_csv_columns_and_metadata(tmp_path):

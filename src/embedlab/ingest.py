@@ -146,6 +146,10 @@ def _read_path(path: Path, opts: _Options, skipped: list[str]) -> Iterator[Recor
             f"{path} is an {kind} file, but this encoder takes {'/'.join(opts.modalities)} only; "
             f"use an encoder for {kind} (see `embedlab encoders`) or index text files"
         )
+    elif "text" not in opts.modalities:
+        media = ", ".join(e for m in opts.modalities for e in MEDIA_EXTENSIONS.get(m, ()))
+        raise InputError(f"{path} is not a file this encoder reads ({'/'.join(opts.modalities)}: {media}); "
+                         "pass such files or a folder of them, or pick a text encoder for text")
     else:  # an explicitly named file is read as text whatever its extension
         yield _text_record(path, path.parent, opts)
 
@@ -162,7 +166,7 @@ def _read_folder(root: Path, opts: _Options, skipped: list[str]) -> Iterator[Rec
         if kind:
             found += 1
             yield _media_record(path, kind, root)
-        elif ext in TEXT_EXTENSIONS:
+        elif ext in TEXT_EXTENSIONS and "text" in opts.modalities:
             if path.stat().st_size == 0 or not _read_bytes(path).strip():
                 skipped.append(f"{path} (empty)")
                 continue
@@ -173,7 +177,8 @@ def _read_folder(root: Path, opts: _Options, skipped: list[str]) -> Iterator[Rec
     if other:
         skipped.append(f"{sum(other.values())} file(s) in {root} with other extensions ({', '.join(sorted(other))})")
     if not found:
-        wanted = list(TEXT_EXTENSIONS) + [e for m in opts.modalities for e in MEDIA_EXTENSIONS.get(m, ())]
+        wanted = list(TEXT_EXTENSIONS) if "text" in opts.modalities else []
+        wanted += [e for m in opts.modalities for e in MEDIA_EXTENSIONS.get(m, ())]
         raise InputError(
             f"folder {root} has no files to index (looked for {', '.join(wanted)} recursively); "
             "pass CSV/JSONL files directly, or pick an encoder for the files it holds"

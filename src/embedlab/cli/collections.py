@@ -91,25 +91,37 @@ def index(
     enc = col.encoder if col is not None else build_encoder(encoder or "use-multilingual")
     records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
                            encoding=encoding, errors=encoding_errors)
-    if col is None:
+    created = col is None
+    if created:
         col = Collection.create(name, enc, index=index_kind)
-    with col:
-        if as_json:
-            result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap)
-        else:
-            columns = (TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-            with Progress(*columns, console=console, transient=True) as bar:
-                task = bar.add_task("index", total=None)
-                result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap,
-                                       progress=lambda done, total: bar.update(task, completed=done, total=total))
-        result.update(collection=name, count=col.count(), skipped=records.skipped)
+    try:
+        with col:
+            if as_json:
+                result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap)
+            else:
+                columns = (TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+                with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+                    task = bar.add_task("index", total=None)
+
+                    def step(done: int, total: int) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap,
+                                           progress=step)
+            result.update(collection=name, count=col.count(), skipped=records.skipped)
+    except BaseException:
+        if created:  # do not leave an empty collection behind a failed first run
+            with Collection.open(name) as again:
+                empty = again.count() == 0
+            if empty:
+                Collection.drop(name)
+        raise
     if as_json:
         emit_json(result)
         return
-    console.print(
-        f"[bold]{name}[/]: {result['documents']} document(s) read, {result['split']} split into passages "
-        f"({result['passages']} item(s), max {result['max_tokens']} {result['unit']}, overlap {result['overlap']})"
-    )
+    split = (f"; {result['split']} long document(s) split into passages of at most {result['max_tokens']} "
+             f"{result['unit']} (overlap {result['overlap']}): {result['passages']} item(s)") if result["split"] else ""
+    console.print(f"[bold]{name}[/]: {result['documents']} document(s) read{split}")
     console.print(
         f"  [green]{result['added']} added[/], [yellow]{result['updated']} updated[/], {result['unchanged']} unchanged"
         + (f", {result['removed']} stale passage(s) removed" if result["removed"] else "")
