@@ -219,3 +219,13 @@ def test_contextual_missing_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelNotFoundError, match="lacks config.json"):
         ContextualEncoder(model_path=tmp_path / "empty")
+
+
+def test_onnx_unwritable_cache_is_a_clear_error(tmp_path):
+    from embedlab.encoders.onnx_text import OnnxMiniLM
+
+    home = tmp_path / "home2"
+    home.mkdir()
+    (home / "cache").write_text("not a folder")
+    with pytest.raises(ModelNotFoundError, match="cannot build the ONNX model in .*writable folder"):
+        _in_home(home, OnnxMiniLM)

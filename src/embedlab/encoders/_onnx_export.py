@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, ModelNotFoundError
+from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
 
 OPSET = 17
 #: Bumped whenever the graph layout changes, so stale cache files are never reused.
@@ -104,9 +105,7 @@ def build_bert_graph(weights: dict[str, np.ndarray], config: dict, normalize: bo
                                get(f"{p}.attention.self.key.bias"),
                                get(f"{p}.attention.self.value.bias")]).astype(np.float32)
         qkv = linear(x, "", f"{t}.qkv", weight=wqkv, bias=bqkv)
-        nodes.append(helper.make_node("Split", [qkv], [f"{t}.q", f"{t}.k", f"{t}.v"], name=f"Split_{t}", axis=-1,
-                                      num_outputs=3) if OPSET >= 18 else
-                     helper.make_node("Split", [qkv, const(f"{t}.split", np.array([hidden] * 3, np.int64))],
+        nodes.append(helper.make_node("Split", [qkv, const(f"{t}.split", np.array([hidden] * 3, np.int64))],
                                       [f"{t}.q", f"{t}.k", f"{t}.v"], name=f"Split_{t}", axis=-1))
         q = node("Transpose", [node("Reshape", [f"{t}.q", split_shape], f"{t}.q4")], f"{t}.qt", perm=[0, 2, 1, 3])
         k = node("Transpose", [node("Reshape", [f"{t}.k", split_shape], f"{t}.k4")], f"{t}.kt", perm=[0, 2, 3, 1])
@@ -160,16 +159,21 @@ def cached_onnx(model_dir: Path, fingerprint: str, normalize: bool, int8: bool) 
 
     key = hashlib.sha256(f"{fingerprint}|norm={normalize}|v{GRAPH_VERSION}".encode()).hexdigest()[:20]
     cache = config.home() / "cache" / "onnx"
-    cache.mkdir(parents=True, exist_ok=True)
     float_path = cache / f"bert-{key}-float32.onnx"
-    if not float_path.exists():
-        _build_float(model_dir, normalize, float_path)
-    if not int8:
-        return float_path
     int8_path = cache / f"bert-{key}-int8.onnx"
-    if not int8_path.exists():
-        _quantize(float_path, int8_path)
-    return int8_path
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        if not float_path.exists():
+            _build_float(model_dir, normalize, float_path)
+        if int8 and not int8_path.exists():
+            _quantize(float_path, int8_path)
+    except ImportError as exc:
+        raise MissingDependencyError(f"building the ONNX model needs {exc.name or 'onnx'}: "
+                                     f"pip install 'embedlab[text]'") from exc
+    except OSError as exc:
+        raise ModelNotFoundError(f"cannot build the ONNX model in {cache}: {exc}; set EMBEDLAB_HOME (or --home) "
+                                 f"to a writable folder") from exc
+    return int8_path if int8 else float_path
 
 
 def _build_float(model_dir: Path, normalize: bool, target: Path) -> None:
@@ -194,10 +198,16 @@ def _build_float(model_dir: Path, normalize: bool, target: Path) -> None:
 def _quantize(float_path: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _atomic(target) as tmp:
-        # MatMuls only: int8 products with per-row dynamic activation scales; embeddings stay float.
-        quantize_dynamic(str(float_path), tmp, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
-                         per_channel=True)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # it logs advice about static-quantisation pre-processing on the root logger
+    try:
+        with _atomic(target) as tmp:
+            # MatMuls only: int8 weights per output channel, int8 activations scaled per call; embeddings stay float.
+            quantize_dynamic(str(float_path), tmp, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
+                             per_channel=True)
+    finally:
+        root.setLevel(level)
 
 
 class _atomic:
