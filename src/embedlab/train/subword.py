@@ -308,6 +308,11 @@ class FastText:
         top = top[np.argsort(-sims[top], kind="stable")]
         return [(self.vocab_.words[i], float(sims[i])) for i in top]
 
+    def __repr__(self) -> str:
+        state = (f"{len(self.vocab_):,} words, {len(self.ngram_buckets_):,} n-gram rows" if hasattr(self, "input_")
+                 else "not trained")
+        return f"FastText(dim={self.dim}, subwords={self.subwords}, buckets={self.buckets:,}; {state})"
+
     # ---- files ---------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
         """Write ``fasttext.json`` (format, version, parameters), ``vocab.txt``, ``input.npy``,
