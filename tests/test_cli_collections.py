@@ -135,6 +135,12 @@ def test_embedlab_home_env_and_missing_collection(capsys, tmp_path, monkeypatch,
     assert run_json(capsys, "info", "ann")["index"]["kind"] == "hnsw"
     assert run_json(capsys, "search", "ann", "train", "-k", "1")[0]["id"] == "legacy"
 
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("id,text\nred car,A red car\n", "utf-8")
+    run_json(capsys, "index", "spaced", spaced)
+    code, _, err = run(capsys, "export", "spaced", "-o", tmp_path / "s.vec")
+    assert code == 2 and "id 'red car' contains whitespace" in err and "--format tsv" in err
+
 
 def test_long_document_is_split_and_reported_once(capsys, tmp_path, use_encoder):
     docs = tmp_path / "long"

@@ -76,7 +76,7 @@ def split_text(text: str, max_tokens: int, overlap: int = 0,
     if not 0 <= overlap < max_tokens:
         raise InputError(f"overlap must be >= 0 and smaller than max_tokens ({max_tokens}), got {overlap}")
     units = _units(text, max_tokens, tokenize)
-    total = sum(n for _, n in units)
+    total = sum(u[1] for u in units)
     if total <= max_tokens:
         return [text.strip()]
     out: list[str] = []
@@ -86,11 +86,12 @@ def split_text(text: str, max_tokens: int, overlap: int = 0,
         while end < n and used + units[end][1] <= max_tokens:
             used += units[end][1]
             end += 1
-        passage = " ".join(u for u, _ in units[start:end])
-        # Re-tokenizing joined text can differ slightly from the per-word count: trim until it really fits.
-        while tokenize and end - start > 1 and len(tokenize(passage)) > max_tokens:
+        passage = " ".join(u[0] for u in units[start:end])
+        # Whole words re-tokenize to the same pieces; cut words may not: check those passages, trim until they fit.
+        inexact = tokenize is not None and not all(u[2] for u in units[start:end])
+        while inexact and end - start > 1 and len(tokenize(passage)) > max_tokens:
             end -= 1
-            passage = " ".join(u for u, _ in units[start:end])
+            passage = " ".join(u[0] for u in units[start:end])
         out.append(passage)
         if end >= n:
             break
@@ -169,11 +170,13 @@ def _tokenizer(encoder: Any) -> Callable[[str], list[str]] | None:
     return tok if callable(tok) else None
 
 
-def _units(text: str, max_tokens: int, tokenize: Callable[[str], list[str]] | None) -> list[tuple[str, int]]:
-    """(word, token count) pairs; words longer than ``max_tokens`` tokens are cut into chunks."""
+def _units(text: str, max_tokens: int,
+           tokenize: Callable[[str], list[str]] | None) -> list[tuple[str, int, bool]]:
+    """(word, token count, exact) triples; words longer than ``max_tokens`` tokens are cut into chunks, whose
+    counts are estimates (``exact=False``)."""
     words = text.split()
     if tokenize is None:
-        return [(w, 1) for w in words]
+        return [(w, 1, True) for w in words]
     pieces = tokenize(text)
     groups: list[list[str]] = []
     for p in pieces:
@@ -186,16 +189,17 @@ def _units(text: str, max_tokens: int, tokenize: Callable[[str], list[str]] | No
         texts = words  # keep the original spelling of each word
     else:  # the tokenizer's normalisation changed word boundaries: rebuild words from its pieces
         texts = [_join(g) for g in groups]
-    units: list[tuple[str, int]] = []
+    exact = texts is words
+    units: list[tuple[str, int, bool]] = []
     for w, g in zip(texts, groups):
         if len(g) <= max_tokens:
-            units.append((w, len(g)))
+            units.append((w, len(g), exact))
             continue
         # A continuation chunk gains a word-start token when re-tokenized on its own: budget one for it.
-        units.append((_join(g[:max_tokens]), max_tokens))
+        units.append((_join(g[:max_tokens]), max_tokens, False))
         for i in range(max_tokens, len(g), max_tokens - 1):
             chunk = g[i:i + max_tokens - 1]
-            units.append((_join(chunk), len(chunk) + 1))
+            units.append((_join(chunk), len(chunk) + 1, False))
     return units
 
 

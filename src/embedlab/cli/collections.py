@@ -224,6 +224,10 @@ def export(
         if len(vectors) == 0:
             raise InputError(f"collection {name!r} is empty; index something first")
         if format == "word2vec":
+            bad = next((key for key in vectors.keys if not key or any(c.isspace() for c in key)), None)
+            if bad is not None:
+                raise InputError(f"id {bad!r} contains whitespace, which the word2vec format cannot hold; "
+                                 "export with --format tsv instead (or re-index with ids without spaces)")
             path = save_word2vec(vectors, out)
         else:
             items = col.get(vectors.keys)
