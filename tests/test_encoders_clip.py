@@ -143,3 +143,23 @@ def test_registry_needs_model_path(clip_folder):
         embedlab.encoder("clip")
     enc = embedlab.encoder("clip", model_path=str(clip_folder))
     assert enc.dim == 24 and enc.fingerprint.startswith("clip@local:")
+
+
+def test_cli_encodes_text_and_image_files(clip, clip_folder, tmp_path, capsys):
+    from PIL import Image
+
+    from embedlab.cli import main
+    from embedlab.io import load_npy
+
+    img = tmp_path / "pic.png"
+    Image.fromarray(_images(1)[0]).save(img)
+    out = tmp_path / "v.npy"
+    with pytest.raises(SystemExit) as exc:
+        main(["encode", "-e", "clip", "--model-path", str(clip_folder), "a cat", str(img), "-o", str(out),
+              "--keys", "--json"])
+    assert exc.value.code == 0
+    assert json.loads(capsys.readouterr().out)["dim"] == 24
+    vecs = load_npy(out)
+    assert vecs.keys == ["a cat", str(img)]
+    np.testing.assert_allclose(vecs.matrix[0], clip.encode_text("a cat")[0], atol=1e-5)
+    np.testing.assert_allclose(vecs.matrix[1], clip.encode_image(img)[0], atol=1e-5)

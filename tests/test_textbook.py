@@ -135,6 +135,8 @@ def test_same_seed_same_result_and_errors():
         a.predict(["the", "dog"])
     with pytest.raises(InputError, match="not trained yet"):
         TextbookWord2Vec().wv
+    with pytest.raises(InputError, match="not trained yet"):
+        TextbookWord2Vec().predict(["the"])
 
 
 def test_cli_textbook_predicts_and_writes_vectors(tmp_path, capsys):

@@ -19,14 +19,17 @@ def check_ids(ids: Any) -> list[str]:
         raise InputError(f"ids must be a list of strings, got {type(ids).__name__}; wrap a single id in a list")
     if len(ids) == 0:
         raise InputError("no ids given (empty list); pass at least one id")
-    out = []
-    for i, x in enumerate(ids):
-        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (str, int, np.integer)):
-            raise InputError(f"id at position {i} is {type(x).__name__}; ids must be strings")
-        s = str(x)
-        if not s.strip():
-            raise InputError(f"id at position {i} is empty; every item needs a non-empty id")
-        out.append(s)
+    if all(type(x) is str and x and not x.isspace() for x in ids):  # the common case, fast
+        out = list(ids)
+    else:
+        out = []
+        for i, x in enumerate(ids):
+            if isinstance(x, (bool, np.bool_)) or not isinstance(x, (str, int, np.integer)):
+                raise InputError(f"id at position {i} is {type(x).__name__}; ids must be strings")
+            s = str(x)
+            if not s.strip():
+                raise InputError(f"id at position {i} is empty; every item needs a non-empty id")
+            out.append(s)
     if len(set(out)) != len(out):
         seen, dup = set(), []
         for s in out:
@@ -100,10 +103,6 @@ def item_hash(item: Any, text_only: bool = False) -> str:
         except (TypeError, ValueError):
             h.update(b"r:" + repr(item).encode())
     return h.hexdigest()[:32]
-
-
-def vector_hash(row: np.ndarray) -> str:
-    return "v" + hashlib.sha256(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()[:31]
 
 
 def default_source(item: Any) -> str | None:

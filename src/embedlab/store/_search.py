@@ -1,4 +1,4 @@
-"""Searching a Collection: queries (raw items or vectors) in, ``Hit`` lists out, with metadata filters."""
+"""Reading a Collection: search (queries as raw items or vectors, metadata filters), get, ids, export, info."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, UnknownKeyError
 from ..metrics import as_matrix
-from . import db
+from ..vectors import Vectors
+from . import _inputs, db
 
 
 @dataclass
@@ -46,8 +47,8 @@ def _is_vector(x: Any) -> bool:
     )
 
 
-class SearchMixin:
-    """search / search_many for Collection (which provides _read, _index, encoder, dim, metric, name)."""
+class ReadMixin:
+    """Reading for Collection (which provides _read, _index, _segs, _count, encoder, dim, metric, name)."""
 
     def _queries(self, queries: Sequence[Any] | np.ndarray, batch_size: int = 64) -> np.ndarray:
         if isinstance(queries, np.ndarray) and queries.ndim == 2:
@@ -100,6 +101,69 @@ class SearchMixin:
                 r = rows.get(lab)
                 if lab < 0 or r is None:
                     continue
-                hits.append(Hit(r[0], float(sc), {} if r[1] == "{}" else json.loads(r[1]), r[2]))
+                hits.append(Hit(r[0], float(sc), _meta(r[1]), r[2]))
             out.append(hits)
         return out
+
+    def count(self) -> int:
+        """Number of live items."""
+        with self._read():
+            return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __contains__(self, id_: object) -> bool:
+        with self._read():
+            return bool(db.lookup(self._conn, [str(id_)]))
+
+    def ids(self) -> list[str]:
+        """All ids, in insertion order (compaction keeps it)."""
+        with self._read():
+            return [r[0] for r in self._conn.execute("SELECT id FROM items ORDER BY label")]
+
+    def get(self, ids: Sequence[str]) -> list[Item]:
+        """Items by id, in the order asked; UnknownKeyError names ids that are not present."""
+        ids = _inputs.check_ids(ids)
+        with self._read():
+            found = db.lookup(self._conn, ids)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise UnknownKeyError(f"{len(missing)} id(s) not in collection {self.name!r}: {missing[:5]}")
+            labels = np.array([found[i][0] for i in ids], np.int64)
+            order = np.argsort(labels)
+            vecs = np.empty((len(ids), self.dim), np.float32)
+            vecs[order] = self._rows(labels[order])
+        return [Item(i, vecs[j], _meta(found[i][1]), found[i][2]) for j, i in enumerate(ids)]
+
+    def vectors(self) -> Vectors:
+        """All live vectors keyed by id (a memory-mapped view when nothing was deleted since compaction)."""
+        with self._read():
+            rows = self._conn.execute("SELECT label, id FROM items ORDER BY label").fetchall()
+            labels = np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
+            keys = [r[1] for r in rows]
+            if len(self._segs) == 1 and self._segs[0][1] == len(labels):
+                mat = self._segs[0][2]
+            elif not len(labels):
+                mat = np.empty((0, self.dim), np.float32)
+            else:
+                mat = np.concatenate(list(self._live_blocks()))
+        return Vectors(keys, mat)
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-ready summary: name, path, encoder, index, counts, generation, bytes on disk."""
+        with self._read():
+            total = sum(rows for _, rows, _ in self._segs)
+            out = {"name": self.name, "path": str(self.path), "encoder": dict(self._manifest["encoder"]),
+                   "dim": self.dim, "metric": self.metric,
+                   "index": {"kind": self.index_kind, "params": self.index_params},
+                   "count": self._count, "segments": len(self._segs), "deleted_rows": total - self._count,
+                   "generation": self._gen, "created": self._manifest.get("created"),
+                   "format_version": self._manifest["format_version"]}
+        out["bytes"] = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return out
+
+
+def _meta(text: str) -> dict:
+    return {} if text == "{}" else json.loads(text)
+

@@ -19,8 +19,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,16 @@ from filelock import FileLock, Timeout
 
 from .. import config
 from ..encoders import DEFAULT_ENCODER, Encoder
-from ..errors import (CollectionNotFoundError, CorruptFileError, DimensionError, EncoderMismatchError, InputError,
-                      LockTimeoutError, UnknownKeyError)
+from ..errors import (CollectionNotFoundError, DimensionError, EncoderMismatchError, InputError,
+                      LockTimeoutError)
 from ..metrics import as_matrix, check_metric, normalize
-from ..vectors import Vectors
 from . import _inputs, db
-from ._search import Hit, Item, SearchMixin
+from ._search import Hit, Item, ReadMixin
+from ._snapshot import LOCK_FILE, SnapshotMixin, lock_error
 from .manifest import MANIFEST, check_name, fsync_dir, new_manifest, read_manifest, write_json_atomic
-from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, cache_name, newest_cache, open_segment, write_segment
+from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, write_segment
 
-LOCK_FILE = "write.lock"
-CACHE_DIR = "index-cache"
 __all__ = ["Collection", "Item", "Hit"]
-
-
-class _Stale(Exception):
-    """A segment listed by the snapshot was removed by a compaction that committed later: retry."""
 
 
 def _resolve_encoder(encoder: str | Encoder | None) -> Encoder:
@@ -61,7 +54,7 @@ def _encoder_doc(enc: Encoder) -> dict[str, Any]:
     return {"name": enc.name, "dim": int(enc.dim), "metric": enc.metric, "fingerprint": enc.fingerprint}
 
 
-class Collection(SearchMixin):
+class Collection(ReadMixin, SnapshotMixin):
     """A named, persistent set of items; create with ``Collection.create`` and reopen with ``Collection.open``."""
 
     def __init__(self, path: Path, manifest: dict, encoder: Encoder | None, readonly: bool, lock_timeout: float,
@@ -194,7 +187,7 @@ class Collection(SearchMixin):
                 gone = base / f".{name}.dropped-{uuid.uuid4().hex[:8]}"
                 os.rename(folder, gone)
         except Timeout:
-            raise _lock_error(name, folder, lock_timeout) from None
+            raise lock_error(name, folder, lock_timeout) from None
         shutil.rmtree(gone, ignore_errors=True)
 
     def close(self) -> None:
@@ -240,184 +233,6 @@ class Collection(SearchMixin):
             self._encoder = enc
         return self._encoder
 
-    # ------------------------------------------------------------------ snapshot plumbing
-    @contextmanager
-    def _read(self) -> Iterator:
-        """A read snapshot: the in-memory view is synced to it; every query inside sees the same state."""
-        with self._mutex:
-            self._check_open()
-            for attempt in range(8):
-                self._conn.execute("BEGIN")
-                try:
-                    self._sync()
-                    break
-                except _Stale:
-                    self._conn.execute("ROLLBACK")
-                    if attempt == 7:
-                        raise CorruptFileError(f"segment files of {self.path} are missing; restore the folder "
-                                               "from a backup or drop the collection") from None
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            try:
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
-
-    @contextmanager
-    def _write(self) -> Iterator[list[Path]]:
-        """Write lock + one SQLite write transaction (the commit point); yields a list for new segment files,
-        which are deleted if the transaction does not commit."""
-        with self._mutex:
-            self._check_open()
-            if self.readonly:
-                raise InputError(f"collection {self.name!r} was opened read-only; open it without readonly=True")
-            try:
-                self._lock.acquire(timeout=self.lock_timeout)
-            except Timeout:
-                raise _lock_error(self.name, self.path, self.lock_timeout) from None
-            pending: list[Path] = []
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._sync()
-                    yield pending
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    for p in pending:
-                        p.unlink(missing_ok=True)
-                    raise
-                with self._read():
-                    pass
-                if self._manifest.get("generation") != self._gen:
-                    self._manifest["generation"] = self._gen
-                    write_json_atomic(self.path / MANIFEST, self._manifest)
-            finally:
-                self._lock.release()
-
-    @contextmanager
-    def writing(self) -> Iterator["Collection"]:
-        """Hold the write lock across several operations (other writers wait; readers carry on)."""
-        with self._mutex:
-            try:
-                self._lock.acquire(timeout=self.lock_timeout)
-            except Timeout:
-                raise _lock_error(self.name, self.path, self.lock_timeout) from None
-            try:
-                yield self
-            finally:
-                self._lock.release()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise InputError(f"collection {self.name!r} is closed; open it again")
-
-    def _sync(self) -> None:
-        """Bring the in-memory segments and index up to the snapshot of the current transaction."""
-        try:
-            st = db.state(self._conn)
-            if st["epoch"] != self._epoch:
-                return self._reload(st)
-            if st["generation"] == self._gen:
-                return
-            new = db.segments(self._conn, after=self._last_seg)
-            dead = np.sort(db.dead_labels(self._conn, after_gen=self._gen))
-        except Exception as exc:
-            if isinstance(exc, (db.sqlite3.DatabaseError,)):
-                raise db.corrupt(self.path / db.DB_FILE, exc) from None
-            raise
-        for seg, file, start, rows, _gen in new:
-            self._attach(seg, file, start, rows, dead)
-        self._index.remove(dead)
-        self._gen, self._count = st["generation"], st["count"]
-
-    def _attach(self, seg: int, file: str, start: int, rows: int, dead: np.ndarray) -> None:
-        try:
-            mat = open_segment(self.path / SEGMENT_DIR / file, rows, self.dim)
-        except FileNotFoundError:
-            raise _Stale() from None
-        self._segs.append((start, rows, mat))
-        self._starts = np.append(self._starts, start)
-        self._index.add_segment(start, mat, dead)
-        self._last_seg = seg
-
-    def _reload(self, st: dict[str, int]) -> None:
-        try:
-            segs = db.segments(self._conn)
-            dead = np.sort(db.dead_labels(self._conn))
-        except db.sqlite3.DatabaseError as exc:
-            raise db.corrupt(self.path / db.DB_FILE, exc) from None
-        self._segs, self._starts, self._last_seg = [], np.empty(0, np.int64), -1
-        self._index = self._new_index(st)
-        for seg, file, start, rows, _gen in segs:
-            self._attach(seg, file, start, rows, dead)
-        if isinstance(self._index, CachedANN):
-            self._index.remove(self._cache_dead)
-            self._ann_dirty = self._ann_dirty or self._cache_gen != st["generation"]
-        self._gen, self._epoch, self._count = st["generation"], st["epoch"], st["count"]
-
-    def _new_index(self, st: dict[str, int]):
-        self._cache_dead = np.empty(0, np.int64)
-        if self.index_kind == "exact":
-            return SegmentedExact(self.dim, self.metric)
-        from ..index import load_index, make_index
-
-        found = newest_cache(self.path / CACHE_DIR, st["epoch"], st["generation"])
-        if found is not None:
-            folder, gen, covered = found
-            try:
-                idx = load_index(folder)
-                if idx.kind == self.index_kind and idx.dim == self.dim and idx.metric == self.metric:
-                    self._cache_gen = gen
-                    self._cache_dead = db.dead_labels(self._conn, after_gen=gen)
-                    return CachedANN(idx, covered)
-            except (CorruptFileError, InputError, OSError, ValueError):
-                pass  # a cache: rebuild it from the committed vectors below
-        self._cache_gen = -1
-        self._ann_dirty = True
-        return CachedANN(make_index(self.index_kind, self.dim, self.metric, **self.index_params), 0)
-
-    def _save_ann(self, timeout: float) -> None:
-        """Save the ANN index as a cache tagged with the generation it covers; drop older caches."""
-        if not isinstance(self._index, CachedANN):
-            return
-        try:
-            self._lock.acquire(timeout=timeout)
-        except Timeout:
-            raise _lock_error(self.name, self.path, timeout) from None
-        try:
-            with self._read():
-                name = cache_name(self._epoch, self._gen, self._index.covered)
-                folder = self.path / CACHE_DIR
-                folder.mkdir(exist_ok=True)
-                self._index.index.save(folder / name)
-                for p in folder.iterdir():
-                    if p.name != name:
-                        shutil.rmtree(p, ignore_errors=True)
-                self._ann_dirty = False
-        finally:
-            self._lock.release()
-
-    def _gc(self) -> None:
-        """Delete segment files no commit refers to (left by a crash) if no writer is running now."""
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            return
-        try:
-            rows = self._conn.execute("SELECT file FROM segments").fetchall()
-            live = {r[0] for r in rows}
-            for p in (self.path / SEGMENT_DIR).iterdir():
-                if p.name not in live:
-                    p.unlink(missing_ok=True)
-            for p in self.path.glob(".*.tmp"):
-                p.unlink(missing_ok=True)
-        except db.sqlite3.DatabaseError as exc:
-            raise db.corrupt(self.path / db.DB_FILE, exc) from None
-        finally:
-            self._lock.release()
-
     # ------------------------------------------------------------------ writing
     def _vectors_for(self, items, vectors, n: int, batch_size: int, progress: bool) -> np.ndarray:
         if (items is None) == (vectors is None):
@@ -437,14 +252,13 @@ class Collection(SearchMixin):
             vecs = normalize(vecs)
         return vecs
 
-    def _hashes(self, items, vectors) -> list[str]:
-        if vectors is not None:
-            return [_inputs.vector_hash(r) for r in as_matrix(vectors, dim=self.dim, name="vectors")]
+    def _hashes(self, items) -> list[str]:
         text_only = self.encoder is not None and tuple(self.encoder.modalities) == ("text",)
         return [_inputs.item_hash(x, text_only) for x in items]
 
     def _append(self, pending: list[Path], ids: list[str], vecs: np.ndarray, metas: list[str], srcs, hashes,
                 kill: list[int] = ()) -> None:
+        """Write one new segment and record it and its rows in the open write transaction."""
         st = db.state(self._conn)
         gen, start, n = st["generation"] + 1, st["next_label"], len(ids)
         file = f"seg-{gen:09d}-{uuid.uuid4().hex[:8]}.npy"
@@ -456,8 +270,12 @@ class Collection(SearchMixin):
         if kill:
             c.executemany("DELETE FROM items WHERE label = ?", [(lb,) for lb in kill])
             c.executemany("INSERT INTO dead(label, gen) VALUES (?, ?)", [(lb, gen) for lb in kill])
-        c.executemany("INSERT INTO items(label, id, metadata, source, hash) VALUES (?, ?, ?, ?, ?)",
-                      zip(range(start, start + n), ids, metas, srcs, hashes))
+        try:
+            c.executemany("INSERT INTO items(label, id, metadata, source, hash) VALUES (?, ?, ?, ?, ?)",
+                          zip(range(start, start + n), ids, metas, srcs, hashes))
+        except db.sqlite3.IntegrityError:  # UNIQUE(id): the transaction is rolled back by _write
+            self._refuse_existing(ids, in_txn=True, below=start)  # rows inserted just now do not count
+            raise
         db.set_state(c, generation=gen, next_label=start + n, count=st["count"] + n - len(kill))
 
     def add(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors=None,
@@ -469,21 +287,21 @@ class Collection(SearchMixin):
         n = len(ids)
         metas = _inputs.check_metadata(metadata, n) or ["{}"] * n
         srcs = _inputs.check_sources(sources, n)
-        if items is not None:
+        hashes: list[str | None] = [None] * n
+        if items is not None and vectors is None:
             _inputs.check_items(items, n)
-        self._refuse_existing(ids)
-        hashes = self._hashes(items, vectors) if (items is None) != (vectors is None) else None
+            self._refuse_existing(ids)  # before spending time on encoding
+            hashes = self._hashes(items)
         vecs = self._vectors_for(items, vectors, n, batch_size, progress)
         if srcs is None:
             srcs = [_inputs.default_source(x) for x in items] if items is not None else [None] * n
         with self._write() as pending:
-            self._refuse_existing(ids, in_txn=True)
             self._append(pending, ids, vecs, metas, srcs, hashes)
         return n
 
-    def _refuse_existing(self, ids: list[str], in_txn: bool = False) -> None:
+    def _refuse_existing(self, ids: list[str], in_txn: bool = False, below: int | None = None) -> None:
         if in_txn:
-            found = db.lookup(self._conn, ids)
+            found = {k: v for k, v in db.lookup(self._conn, ids).items() if below is None or v[0] < below}
         else:
             with self._read():
                 found = db.lookup(self._conn, ids)
@@ -495,9 +313,8 @@ class Collection(SearchMixin):
     def upsert(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors=None,
                metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
                batch_size: int = 64, progress: bool = False) -> dict[str, int]:
-        """Add new ids, replace changed ones, skip unchanged ones (same content hash: not re-encoded).
-
-        ``metadata``/``sources`` of None keep an existing item's metadata and source."""
+        """Add new ids, replace changed ones, skip unchanged ones (same content hash, or the same vector: not
+        re-encoded, not rewritten). ``metadata``/``sources`` of None keep an existing item's metadata and source."""
         ids = _inputs.check_ids(ids)
         n = len(ids)
         metas = _inputs.check_metadata(metadata, n)
@@ -506,17 +323,20 @@ class Collection(SearchMixin):
             raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
         if items is not None:
             items = _inputs.check_items(items, n)
+            hashes = self._hashes(items)
         else:
-            vectors = as_matrix(vectors, dim=self.dim, name="vectors")
-            if len(vectors) != n:
-                raise InputError(f"got {len(vectors)} vectors for {n} ids; pass exactly one vector per id")
-        hashes = self._hashes(items, vectors)
+            vectors = self._vectors_for(None, vectors, n, batch_size, progress)
+            hashes = [None] * n
         with self._write() as pending:
             found = db.lookup(self._conn, ids)
+            if vectors is not None:  # compare with the stored rows (both prepared the same way)
+                known = [i for i, id_ in enumerate(ids) if id_ in found]
+                stored = self._rows(np.array([found[ids[i]][0] for i in known], np.int64))
+                same = set(np.array(known, np.int64)[(stored == vectors[known]).all(axis=1)].tolist())
             encode, meta_only, unchanged = [], [], 0
             for i, id_ in enumerate(ids):
                 old = found.get(id_)
-                if old is None or old[3] != hashes[i]:
+                if old is None or (i not in same if vectors is not None else old[3] != hashes[i]):
                     encode.append(i)
                     continue
                 new_meta = old[1] if metas is None else metas[i]
@@ -525,10 +345,12 @@ class Collection(SearchMixin):
                     meta_only.append((new_meta, new_src, id_))
                 else:
                     unchanged += 1
+            replaced = sum(1 for i in encode if ids[i] in found)
             if encode:
-                sub = [items[i] for i in encode] if items is not None else None
-                vecs = self._vectors_for(sub, None if vectors is None else vectors[encode], len(encode),
-                                         batch_size, progress)
+                if vectors is None:
+                    vecs = self._vectors_for([items[i] for i in encode], None, len(encode), batch_size, progress)
+                else:
+                    vecs = vectors[encode]
                 e_ids = [ids[i] for i in encode]
                 e_meta = [metas[i] if metas is not None else (found[ids[i]][1] if ids[i] in found else "{}")
                           for i in encode]
@@ -541,10 +363,8 @@ class Collection(SearchMixin):
                 self._conn.executemany("UPDATE items SET metadata = ?, source = ? WHERE id = ?", meta_only)
                 if not encode:
                     db.set_state(self._conn, generation=db.state(self._conn)["generation"] + 1)
-        updated = sum(1 for i in encode if ids[i] in found) + len(meta_only)
         self._maybe_compact()
-        return {"added": len(encode) - sum(1 for i in encode if ids[i] in found), "updated": updated,
-                "unchanged": unchanged}
+        return {"added": len(encode) - replaced, "updated": replaced + len(meta_only), "unchanged": unchanged}
 
     def delete(self, ids: Sequence[str]) -> int:
         """Delete items by id (unknown ids are ignored); returns how many were deleted."""
@@ -575,9 +395,7 @@ class Collection(SearchMixin):
             total = sum(rows for _, rows, _ in self._segs)
             if total == st["count"] and len(self._segs) <= 1:
                 return
-            rows = self._conn.execute("SELECT label FROM items ORDER BY label").fetchall()
-            labels = np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
-            gen, n = st["generation"] + 1, len(labels)
+            gen, n = st["generation"] + 1, st["count"]
             old_files = [r[1] for r in db.segments(self._conn)]
             c = self._conn
             c.execute("DELETE FROM segments")
@@ -585,100 +403,20 @@ class Collection(SearchMixin):
                 file = f"seg-{gen:09d}-{uuid.uuid4().hex[:8]}.npy"
                 path = self.path / SEGMENT_DIR / file
                 pending.append(path)
-                write_segment(path, self._gather(labels), n, self.dim)
+                write_segment(path, self._live_blocks(), n, self.dim)
                 c.execute("INSERT INTO segments(file, start, rows, gen) VALUES (?, 0, ?, ?)", (file, n, gen))
-            c.execute("CREATE TEMP TABLE IF NOT EXISTS relabel(old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
-            c.execute("DELETE FROM relabel")
-            c.execute("INSERT INTO relabel SELECT label, ROW_NUMBER() OVER (ORDER BY label) - 1 FROM items")
-            c.execute("UPDATE items SET label = -1 - (SELECT new FROM relabel WHERE old = items.label)")
-            c.execute("UPDATE items SET label = -1 - label")
-            c.execute("DELETE FROM relabel")
+            # live rows keep their order, so label order = row order in the new segment
+            c.execute(db.ITEMS_TABLE.replace("items(", "items_new(", 1))
+            c.execute("INSERT INTO items_new SELECT ROW_NUMBER() OVER (ORDER BY label) - 1, id, metadata, source, "
+                      "hash FROM items ORDER BY label")
+            c.execute("DROP TABLE items")
+            c.execute("ALTER TABLE items_new RENAME TO items")
             c.execute("DELETE FROM dead")
             db.set_state(c, generation=gen, epoch=st["epoch"] + 1, next_label=n, count=n)
         for f in old_files:
             (self.path / SEGMENT_DIR / f).unlink(missing_ok=True)
         if isinstance(self._index, CachedANN) and not self.readonly:
             self._save_ann(timeout=self.lock_timeout)
-
-    def _gather(self, labels: np.ndarray, chunk: int = 65_536) -> Iterator[np.ndarray]:
-        """Rows of the given labels (sorted), in order, a chunk at a time."""
-        for s in range(0, len(labels), chunk):
-            yield self._rows(labels[s:s + chunk])
-
-    def _rows(self, labels: np.ndarray) -> np.ndarray:
-        out = np.empty((len(labels), self.dim), np.float32)
-        seg_of = np.searchsorted(self._starts, labels, side="right") - 1
-        for si in np.unique(seg_of):
-            start, _, mat = self._segs[si]
-            m = seg_of == si
-            out[m] = mat[labels[m] - start]
-        return out
-
-    # ------------------------------------------------------------------ reading
-    def count(self) -> int:
-        """Number of live items."""
-        with self._read():
-            return self._count
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __contains__(self, id_: object) -> bool:
-        with self._read():
-            return bool(db.lookup(self._conn, [str(id_)]))
-
-    def ids(self) -> list[str]:
-        """All ids, in insertion order (compaction keeps it)."""
-        with self._read():
-            return [r[0] for r in self._conn.execute("SELECT id FROM items ORDER BY label")]
-
-    def get(self, ids: Sequence[str]) -> list[Item]:
-        """Items by id, in the order asked; UnknownKeyError names ids that are not present."""
-        ids = _inputs.check_ids(ids)
-        with self._read():
-            found = db.lookup(self._conn, ids)
-            missing = [i for i in ids if i not in found]
-            if missing:
-                raise UnknownKeyError(f"{len(missing)} id(s) not in collection {self.name!r}: {missing[:5]}")
-            labels = np.array([found[i][0] for i in ids], np.int64)
-            order = np.argsort(labels)
-            vecs = np.empty((len(ids), self.dim), np.float32)
-            vecs[order] = self._rows(labels[order])
-        return [Item(i, vecs[j], _meta(found[i][1]), found[i][2]) for j, i in enumerate(ids)]
-
-    def vectors(self) -> Vectors:
-        """All live vectors keyed by id (a memory-mapped view when nothing was deleted since compaction)."""
-        with self._read():
-            rows = self._conn.execute("SELECT label, id FROM items ORDER BY label").fetchall()
-            labels = np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
-            keys = [r[1] for r in rows]
-            if len(self._segs) == 1 and self._segs[0][1] == len(labels):
-                mat = self._segs[0][2]
-            elif not len(labels):
-                mat = np.empty((0, self.dim), np.float32)
-            else:
-                mat = np.concatenate(list(self._gather(labels)))
-        return Vectors(keys, mat)
-
-    def info(self) -> dict[str, Any]:
-        """A JSON-ready summary: name, path, encoder, index, counts, generation, bytes on disk."""
-        with self._read():
-            total = sum(rows for _, rows, _ in self._segs)
-            out = {"name": self.name, "path": str(self.path), "encoder": dict(self._manifest["encoder"]),
-                   "dim": self.dim, "metric": self.metric,
-                   "index": {"kind": self.index_kind, "params": self.index_params},
-                   "count": self._count, "segments": len(self._segs), "deleted_rows": total - self._count,
-                   "generation": self._gen, "created": self._manifest.get("created"),
-                   "format_version": self._manifest["format_version"]}
-        out["bytes"] = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
-        return out
-
-
-def _meta(text: str) -> dict:
-    import json
-
-    return {} if text == "{}" else json.loads(text)
-
 
 def _check_encoder(manifest: dict, enc: Encoder) -> None:
     want = manifest["encoder"]
@@ -698,8 +436,3 @@ def _check_encoder(manifest: dict, enc: Encoder) -> None:
         )
 
 
-def _lock_error(name: str, folder: Path, timeout: float) -> LockTimeoutError:
-    return LockTimeoutError(
-        f"collection {name!r} is being written by another process (lock {folder / LOCK_FILE} still held after "
-        f"{timeout:g} s); wait for that writer to finish, or pass a larger lock_timeout"
-    )

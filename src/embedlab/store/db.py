@@ -20,12 +20,13 @@ import numpy as np
 from ..errors import CorruptFileError, InputError
 
 DB_FILE = "catalog.sqlite"
-SCHEMA = """
+ITEMS_TABLE = ("CREATE TABLE items(label INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, metadata TEXT NOT NULL, "
+               "source TEXT, hash TEXT)")
+SCHEMA = f"""
 CREATE TABLE state(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE segments(seg INTEGER PRIMARY KEY, file TEXT NOT NULL UNIQUE, start INTEGER NOT NULL,
                       rows INTEGER NOT NULL, gen INTEGER NOT NULL);
-CREATE TABLE items(label INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, metadata TEXT NOT NULL,
-                   source TEXT, hash TEXT);
+{ITEMS_TABLE};
 CREATE TABLE dead(label INTEGER PRIMARY KEY, gen INTEGER NOT NULL);
 INSERT INTO state(key, value) VALUES ('generation', 0), ('epoch', 0), ('count', 0), ('next_label', 0);
 """
