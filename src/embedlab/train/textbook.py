@@ -242,6 +242,8 @@ class TextbookWord2Vec:
 
     # ---- using the model -----------------------------------------------------------------------------------
     def _ids(self, words: Sequence[str]) -> list[int]:
+        if not hasattr(self, "W_"):
+            raise InputError("the model is not trained yet; call fit(sentences) first")
         if isinstance(words, str):
             words = [words]
         out = []
