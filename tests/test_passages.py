@@ -114,3 +114,30 @@ def test_search_documents_fetches_more_when_one_document_crowds_the_rest():
     with pytest.raises(InputError, match="k must be >= 1"):
         search_documents(col, [1.0, 0.0], k=0)
     col.close()
+
+
+def test_index_records_library_round_trip(use_encoder):
+    """split + upsert through the library (what the CLI and the HTTP server call)."""
+    from embedlab.passages import index_records
+    from embedlab.store import Collection
+
+    long = ("Paintings and old coins fill the quiet museum rooms. " * 6
+            + "The night ferry crosses the strait to the island every evening. " * 2
+            + "Paintings and old coins fill the quiet museum rooms. " * 6)
+    recs = [Record("museum", long, {"kind": "guide"}, "guide.txt"),
+            Record("bakery", "Fresh bread and croissants every morning.", {"kind": "shop"}, "shop.txt")]
+    with Collection.create("lib", use_encoder) as col:
+        got = index_records(col, recs, max_tokens=24, overlap=4)
+        assert (got["documents"], got["split"], got["added"], got["removed"]) == (2, 1, got["passages"], 0)
+        assert got["passages"] == col.count() > 5
+        again = index_records(col, recs, max_tokens=24, overlap=4)
+        assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, got["passages"])
+        hits = search_documents(col, "a boat that sails at night", k=2)
+        assert [h.id for h in hits] == ["museum", "bakery"]
+        assert hits[0].metadata["kind"] == "guide" and hits[0].source == "guide.txt"
+        assert "ferry" in _passage(recs[0].item, hits[0].metadata["passage"], use_encoder)
+        assert [h.id for h in search_documents(col, "bread", k=5, where={"kind": "shop"})] == ["bakery"]
+
+
+def _passage(text, n, enc):
+    return split_text(text, 24, 4, enc.tokenize)[n]

@@ -4,8 +4,8 @@ Encoders read a bounded number of tokens and silently lose the rest; splitting k
 document searchable. Passages get ids ``"<doc_id>#<n>"`` and metadata ``{"doc_id", "passage"}`` plus the
 document's own metadata, so `search_documents` can group hits back into documents:
 
-    >>> records, stats = split_records(read_sources("docs/"), encoder)
-    >>> collection.upsert(...); search_documents(collection, "query", k=5)
+    >>> index_records(collection, read_sources("docs/").records)   # split + upsert, counts back
+    >>> search_documents(collection, "query", k=5)                  # one hit per document
 """
 
 from __future__ import annotations
@@ -163,6 +163,52 @@ def search_documents(collection: Any, query: Any, k: int = 5, where: dict[str, A
             return docs
         fetch = min(total, fetch * 2)
 
+
+# --------------------------------------------------------------------------- indexing
+def index_records(collection: Any, records: Iterable[Record], *, max_tokens: int | None = None,
+                  overlap: int | None = None, progress: Any = None, chunk: int | None = None) -> dict[str, Any]:
+    """Split long texts into passages and upsert everything into ``collection`` (unchanged items are skipped).
+
+    Passages a document no longer has (it got shorter, or is no longer split) are deleted. ``progress`` is
+    called as ``progress(done, total)`` after each chunk. Returns counts: documents, split, passages, added,
+    updated, unchanged, removed.
+    """
+    records = list(records)
+    docs = {r.id for r in records}
+    items, stats = split_records(records, collection.encoder, max_tokens, overlap)
+    total = len(items)
+    chunk = chunk or max(512, -(-total // 20))  # at most ~20 upserts (each one writes a segment)
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    if progress:
+        progress(0, total)
+    for start in range(0, total, chunk):
+        part = items[start:start + chunk]
+        got = collection.upsert([r.id for r in part], [r.item for r in part],
+                                metadata=[r.metadata for r in part], sources=[r.source for r in part])
+        for key in counts:
+            counts[key] += int(got.get(key, 0))
+        if progress:
+            progress(min(start + chunk, total), total)
+    removed = _remove_stale_passages(collection, docs, {r.id for r in items})
+    return {"documents": stats.documents, "split": stats.split, "passages": stats.passages, **counts,
+            "removed": removed, "max_tokens": stats.max_tokens, "overlap": stats.overlap, "unit": stats.unit}
+
+
+def _remove_stale_passages(collection: Any, docs: set[str], current: set[str]) -> int:
+    """Delete stored ids of re-indexed documents that the new split did not produce."""
+    stale_candidates = []
+    for id_ in collection.ids():
+        if id_ in current:
+            continue
+        if id_ in docs:  # the document was stored whole and is now split into passages
+            stale_candidates.append(id_)
+            continue
+        doc, sep, n = id_.rpartition("#")
+        if sep and n.isdigit() and doc in docs:
+            stale_candidates.append(id_)
+    stale = [it.id for it in collection.get(stale_candidates)
+             if it.id in docs or str(it.metadata.get("doc_id")) in docs] if stale_candidates else []
+    return collection.delete(stale) if stale else 0
 
 # --------------------------------------------------------------------------- internals
 def _tokenizer(encoder: Any) -> Callable[[str], list[str]] | None:

@@ -68,7 +68,8 @@ def index(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..encoders.registry import spec
-    from ..ingest import index_records, read_sources
+    from ..ingest import read_sources
+    from ..passages import index_records
     from ..store import Collection
 
     if index_kind not in ("exact", "hnsw"):

@@ -54,7 +54,8 @@ def index_part(root: Path | None) -> tuple[Any, dict[str, Any]]:
     """Index the sample into the collection ``tour`` (``root=None``: the embedlab home)."""
     from ..encoders import encoder as build
     from ..errors import EncoderMismatchError
-    from ..ingest import Record, index_records
+    from ..ingest import Record
+    from ..passages import index_records
     from ..store import Collection
 
     t0 = time.perf_counter()
