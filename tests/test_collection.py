@@ -372,3 +372,38 @@ def test_readonly_list_drop():
     assert Collection.list() == []
     with pytest.raises(CollectionNotFoundError, match="no collection named 'ro'"):
         Collection.drop("ro")
+
+
+def test_small_adds_are_merged_and_other_handles_follow():
+    from embedlab.store import collection as mod
+
+    rng = np.random.default_rng(5)
+    v = rng.normal(size=(60, 6)).astype(np.float32)
+    c = Collection.create("small", dim=6)
+    other = Collection.open("small", readonly=True)  # another handle, as another process would have
+    for s in range(0, 60, 3):
+        c.add([f"s{i}" for i in range(s, s + 3)], vectors=v[s:s + 3])
+        if s == 9:
+            c.delete(["s4"])  # a deleted row inside segments that get merged stays deleted
+            assert len(other) == 11
+    info = c.info()
+    assert info["segments"] < mod.MERGE_FAN and len(seg_files(c)) == info["segments"] and info["deleted_rows"] == 1
+    for h in (c, other):
+        assert len(h) == 59 and h.ids() == [f"s{i}" for i in range(60) if i != 4]
+        for qi in (0, 31, 59):
+            order, _ = brute(np.delete(v, 4, axis=0), v[qi], 8)
+            expect = [f"s{j + (j >= 4)}" for j in order]
+            assert [x.id for x in h.search(v[qi], k=8)] == expect
+    np.testing.assert_allclose(other.get(["s58"])[0].vector, unit(v[58]), atol=1e-6)
+
+
+def test_hnsw_small_adds_merge_without_rebuilding():
+    v = clustered(400, 8, 6)
+    c = Collection.create("hsmall", dim=8, index="hnsw", index_params={"M": 8, "seed": 0})
+    for s in range(0, 400, 20):
+        c.add([f"x{i}" for i in range(s, s + 20)], vectors=v[s:s + 20])
+    assert c.info()["segments"] < 8
+    assert all(c.search(v[i], k=1)[0].id == f"x{i}" for i in (0, 199, 399))
+    c.close()
+    with Collection.open("hsmall") as c2:
+        assert len(c2) == 400 and c2.search(v[123], k=1)[0].id == "x123"

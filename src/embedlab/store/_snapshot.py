@@ -110,8 +110,10 @@ class SnapshotMixin:
         """Bring the in-memory segments and index up to the snapshot of the current transaction."""
         try:
             st = db.state(self._conn)
-            if st["epoch"] != self._epoch:
+            if st["epoch"] != self._epoch:  # compaction renumbered the labels: start afresh
                 return self._reload(st)
+            if st.get("layout", 0) != self._layout:  # small segments were merged (labels kept)
+                return self._reload(st, keep_index=True)
             if st["generation"] == self._gen:
                 return
             new = db.segments(self._conn, after=self._last_seg)
@@ -133,22 +135,30 @@ class SnapshotMixin:
         self._segs.append((start, rows, mat))
         self._starts = np.append(self._starts, start)
         self._index.add_segment(start, mat, dead)
-        self._last_seg = seg
+        self._last_seg = max(self._last_seg, seg)
 
-    def _reload(self, st: dict[str, int]) -> None:
+    def _reload(self, st: dict[str, int], keep_index: bool = False) -> None:
+        """Re-map every segment; rebuild the index (exact: cheap views) unless an ANN index can be kept."""
         try:
             segs = db.segments(self._conn)
             dead = np.sort(db.dead_labels(self._conn))
+            newly_dead = db.dead_labels(self._conn, after_gen=self._gen) if keep_index else None
         except db.sqlite3.DatabaseError as exc:
             raise db.corrupt(self.path / db.DB_FILE, exc) from None
         self._segs, self._starts, self._last_seg = [], np.empty(0, np.int64), -1
-        self._index = self._new_index(st)
+        keep = keep_index and isinstance(self._index, CachedANN)
+        if not keep:
+            self._index = self._new_index(st)
         for seg, file, start, rows, _gen in segs:
             self._attach(seg, file, start, rows, dead)
-        if isinstance(self._index, CachedANN):
+        if keep:
+            self._index.remove(newly_dead)
+            self._ann_dirty = True
+        elif isinstance(self._index, CachedANN):
             self._index.remove(self._cache_dead)
             self._ann_dirty = self._ann_dirty or self._cache_gen != st["generation"]
         self._gen, self._epoch, self._count = st["generation"], st["epoch"], st["count"]
+        self._layout = st.get("layout", 0)
 
     def _new_index(self, st: dict[str, int]):
         self._cache_dead = np.empty(0, np.int64)

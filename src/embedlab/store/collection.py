@@ -38,6 +38,8 @@ from .manifest import MANIFEST, check_name, fsync_dir, new_manifest, read_manife
 from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, write_segment
 
 __all__ = ["Collection", "Item", "Hit"]
+SMALL_SEGMENT_BYTES = 32 << 20  # segments smaller than this get merged with their small neighbours ...
+MERGE_FAN = 8  # ... once this many of them trail the segment list
 
 
 def _resolve_encoder(encoder: str | Encoder | None) -> Encoder:
@@ -73,7 +75,7 @@ class Collection(ReadMixin, SnapshotMixin):
         self._segs: list[tuple[int, int, np.ndarray]] = []  # (start, rows, memmap)
         self._starts = np.empty(0, np.int64)
         self._index: SegmentedExact | CachedANN | None = None
-        self._gen = self._epoch = self._last_seg = -1
+        self._gen = self._epoch = self._layout = self._last_seg = -1
         self._count = 0
         self._ann_dirty = False
         self._closed = False
@@ -297,6 +299,7 @@ class Collection(ReadMixin, SnapshotMixin):
             srcs = [_inputs.default_source(x) for x in items] if items is not None else [None] * n
         with self._write() as pending:
             self._append(pending, ids, vecs, metas, srcs, hashes)
+        self._merge_small()
         return n
 
     def _refuse_existing(self, ids: list[str], in_txn: bool = False, below: int | None = None) -> None:
@@ -363,6 +366,8 @@ class Collection(ReadMixin, SnapshotMixin):
                 self._conn.executemany("UPDATE items SET metadata = ?, source = ? WHERE id = ?", meta_only)
                 if not encode:
                     db.set_state(self._conn, generation=db.state(self._conn)["generation"] + 1)
+        if encode:
+            self._merge_small()
         self._maybe_compact()
         return {"added": len(encode) - replaced, "updated": replaced + len(meta_only), "unchanged": unchanged}
 
@@ -387,6 +392,40 @@ class Collection(ReadMixin, SnapshotMixin):
             dead = total - self._count
         if total and dead > self.auto_compact * total:
             self.compact()
+
+    def _small_tail(self) -> int:
+        """How many segments at the end of the list are small."""
+        run = 0
+        for _, rows, _ in reversed(self._segs):
+            if rows * 4 * self.dim >= SMALL_SEGMENT_BYTES:
+                break
+            run += 1
+        return run
+
+    def _merge_small(self) -> None:
+        """Merge the trailing run of small segments into one, keeping labels (and deleted rows), so many small
+        adds do not leave many small files to scan. Bounded work: at most MERGE_FAN x SMALL_SEGMENT_BYTES."""
+        with self._read():
+            if self._small_tail() < MERGE_FAN:
+                return
+        with self._write() as pending:
+            run = self._small_tail()
+            if run < MERGE_FAN:
+                return
+            segs = db.segments(self._conn)[-run:]
+            tail = self._segs[-run:]
+            st = db.state(self._conn)
+            gen, start, n = st["generation"] + 1, tail[0][0], sum(r for _, r, _ in tail)
+            file = f"seg-{gen:09d}-{uuid.uuid4().hex[:8]}.npy"
+            path = self.path / SEGMENT_DIR / file
+            pending.append(path)
+            write_segment(path, [mat for _, _, mat in tail], n, self.dim)
+            self._conn.executemany("DELETE FROM segments WHERE seg = ?", [(s[0],) for s in segs])
+            self._conn.execute("INSERT INTO segments(file, start, rows, gen) VALUES (?, ?, ?, ?)",
+                               (file, start, n, gen))
+            db.set_state(self._conn, generation=gen, layout=st.get("layout", 0) + 1)
+        for s in segs:
+            (self.path / SEGMENT_DIR / s[1]).unlink(missing_ok=True)
 
     def compact(self) -> None:
         """Rewrite the segments into one without deleted rows, renumber the labels and rebuild the index."""

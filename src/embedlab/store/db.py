@@ -24,11 +24,11 @@ ITEMS_TABLE = ("CREATE TABLE items(label INTEGER PRIMARY KEY, id TEXT NOT NULL U
                "source TEXT, hash TEXT)")
 SCHEMA = f"""
 CREATE TABLE state(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE segments(seg INTEGER PRIMARY KEY, file TEXT NOT NULL UNIQUE, start INTEGER NOT NULL,
+CREATE TABLE segments(seg INTEGER PRIMARY KEY AUTOINCREMENT, file TEXT NOT NULL UNIQUE, start INTEGER NOT NULL,
                       rows INTEGER NOT NULL, gen INTEGER NOT NULL);
 {ITEMS_TABLE};
 CREATE TABLE dead(label INTEGER PRIMARY KEY, gen INTEGER NOT NULL);
-INSERT INTO state(key, value) VALUES ('generation', 0), ('epoch', 0), ('count', 0), ('next_label', 0);
+INSERT INTO state(key, value) VALUES ('generation', 0), ('epoch', 0), ('layout', 0), ('count', 0), ('next_label', 0);
 """
 
 
@@ -82,13 +82,14 @@ def state(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def set_state(conn: sqlite3.Connection, **values: int) -> None:
-    conn.executemany("UPDATE state SET value = ? WHERE key = ?", [(int(v), k) for k, v in values.items()])
+    conn.executemany("INSERT INTO state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                     [(k, int(v)) for k, v in values.items()])
 
 
 def segments(conn: sqlite3.Connection, after: int = -1) -> list[tuple[int, str, int, int, int]]:
-    """(seg, file, start, rows, gen) of segments with ``seg > after``, in order."""
+    """(seg, file, start, rows, gen) of segments with ``seg > after``, in label order."""
     return conn.execute(
-        "SELECT seg, file, start, rows, gen FROM segments WHERE seg > ? ORDER BY seg", (after,)
+        "SELECT seg, file, start, rows, gen FROM segments WHERE seg > ? ORDER BY start", (after,)
     ).fetchall()
 
 
