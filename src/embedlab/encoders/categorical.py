@@ -1,0 +1,159 @@
+"""Categories as numbers, and why that is not enough: scikit-learn-style ``LabelEncoder`` and ``OneHotEncoder``.
+
+* Label codes invent an order: ``action=0, comedy=1, drama=2, sci-fi=3`` makes comedy "closer" to action than
+  sci-fi is, although the alphabet decided that, not the films.
+* One-hot vectors are mutually orthogonal: cosine("action", "sci-fi") is exactly 0, the same as
+  cosine("action", "romance"); the encoding knows nothing about similarity.
+
+Both are honest baselines; learned entity embeddings (``embedlab.train.entity.EntityEmbedding``) fix it.
+``OneHotEncoder`` also takes several categories per item (multi-hot, e.g. a film's genres).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, UnknownKeyError
+
+# Duck-typed scikit-learn estimators (get_params / set_params / fit / transform): they drop into Pipelines and
+# sklearn.base.clone without importing scikit-learn here; the encoder registry imports this module on listing.
+
+
+def _labels(values: Any, what: str) -> list:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InputError(f"{what} expects a list of categories, got {type(values).__name__}")
+    values = list(np.asarray(values, dtype=object).ravel()) if isinstance(values, np.ndarray) else list(values)
+    if not values:
+        raise InputError(f"{what}: no categories given; pass at least one")
+    return values
+
+
+def _sorted_unique(values: Iterable) -> np.ndarray:
+    uniq = set(values)
+    try:
+        return np.array(sorted(uniq), dtype=object)
+    except TypeError as exc:
+        raise InputError(f"categories must be mutually comparable (all str or all numbers): {exc}") from exc
+
+
+class _Fitted:
+    _param_names: tuple[str, ...] = ()
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._param_names}
+
+    def set_params(self, **params: Any) -> "_Fitted":
+        for k, v in params.items():
+            if k not in self._param_names:
+                raise InputError(f"{type(self).__name__} has no parameter {k!r}; parameters: {self._param_names}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classes_"):
+            raise InputError(f"this {type(self).__name__} is not fitted yet; call fit(categories) first")
+
+    def _index(self) -> dict:
+        if getattr(self, "_lookup", None) is None or len(self._lookup) != len(self.classes_):
+            self._lookup = {c: i for i, c in enumerate(self.classes_)}
+        return self._lookup
+
+    def _unknown(self, value: Any) -> UnknownKeyError:
+        shown = ", ".join(map(repr, list(self.classes_)[:10])) + (" ..." if len(self.classes_) > 10 else "")
+        return UnknownKeyError(f"unknown category {value!r}; known categories: {shown}")
+
+
+class LabelEncoder(_Fitted):
+    """Category -> integer code (sorted order, as scikit-learn does). ``classes_`` holds the categories."""
+
+    def fit(self, y: Sequence, _unused: Any = None) -> "LabelEncoder":
+        """Learn the categories (sorted, unique)."""
+        self.classes_ = _sorted_unique(_labels(y, "LabelEncoder.fit"))
+        self._lookup = None
+        return self
+
+    def transform(self, y: Sequence) -> np.ndarray:
+        """int64 codes of ``y``; UnknownKeyError for a category not seen in ``fit``."""
+        self._check_fitted()
+        index = self._index()
+        out = np.empty(len(y := _labels(y, "LabelEncoder.transform")), dtype=np.int64)
+        for i, v in enumerate(y):
+            if v not in index:
+                raise self._unknown(v)
+            out[i] = index[v]
+        return out
+
+    def fit_transform(self, y: Sequence, _unused: Any = None) -> np.ndarray:
+        return self.fit(y).transform(y)
+
+    def inverse_transform(self, codes: Sequence[int]) -> list:
+        """Codes back to categories."""
+        self._check_fitted()
+        codes = np.asarray(codes)
+        if codes.size and (codes.min() < 0 or codes.max() >= len(self.classes_)):
+            raise InputError(f"codes must lie in 0..{len(self.classes_) - 1}")
+        return list(self.classes_[codes])
+
+
+class OneHotEncoder(_Fitted):
+    """Category -> float32 one-hot row (``len(classes_)`` columns). An item that is a list/tuple/set of
+    categories becomes a multi-hot row. ``handle_unknown="error"`` raises for unseen categories; ``"ignore"``
+    gives them an all-zero row (or leaves their column out of a multi-hot row).
+    """
+
+    _param_names = ("handle_unknown",)
+
+    def __init__(self, handle_unknown: str = "error") -> None:
+        self.handle_unknown = handle_unknown
+
+    @staticmethod
+    def _members(item: Any) -> list:
+        return list(item) if isinstance(item, (list, tuple, set, frozenset)) else [item]
+
+    def fit(self, X: Sequence, _unused: Any = None) -> "OneHotEncoder":
+        """Learn the categories of ``X`` (single categories or collections of them)."""
+        if self.handle_unknown not in ("error", "ignore"):
+            raise InputError(f"handle_unknown must be 'error' or 'ignore', got {self.handle_unknown!r}")
+        items = _labels(X, "OneHotEncoder.fit")
+        self.classes_ = _sorted_unique(c for item in items for c in self._members(item))
+        self.n_features_out_ = len(self.classes_)
+        self._lookup = None
+        return self
+
+    def transform(self, X: Sequence) -> np.ndarray:
+        """float32 (n, len(classes_)) one-hot (or multi-hot) rows."""
+        self._check_fitted()
+        index = self._index()
+        items = _labels(X, "OneHotEncoder.transform")
+        out = np.zeros((len(items), len(self.classes_)), dtype=np.float32)
+        for i, item in enumerate(items):
+            for c in self._members(item):
+                j = index.get(c)
+                if j is None:
+                    if self.handle_unknown == "error":
+                        raise self._unknown(c)
+                    continue
+                out[i, j] = 1.0
+        return out
+
+    def fit_transform(self, X: Sequence, _unused: Any = None) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, rows: np.ndarray) -> list[list]:
+        """Rows back to the list of categories whose column is set."""
+        self._check_fitted()
+        rows = np.atleast_2d(np.asarray(rows))
+        if rows.shape[1] != len(self.classes_):
+            raise InputError(f"rows have {rows.shape[1]} columns; this encoder has {len(self.classes_)} categories")
+        return [list(self.classes_[np.flatnonzero(r > 0.5)]) for r in rows]
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        self._check_fitted()
+        return np.array([str(c) for c in self.classes_], dtype=object)

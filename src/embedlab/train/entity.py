@@ -1,0 +1,155 @@
+"""Entity embeddings learned from co-occurrence: items that the same users pick (or that share baskets) get
+nearby vectors, which neither one-hot nor label codes can express.
+
+The method is the count-based twin of item2vec / Skip-gram (Levy & Goldberg 2014 showed SGNS factorises a
+shifted PMI matrix): build the item x item co-occurrence counts over baskets, take positive PMI with
+context-distribution smoothing (counts^0.75), and keep the top ``dim`` singular directions,
+``U * sqrt(S)``. Exact (dense SVD) for up to a few thousand items, seeded randomized SVD beyond.
+
+    >>> vecs = EntityEmbedding(dim=16, seed=0).fit([("ann", "Alien"), ("ann", "Aliens"), ("bob", "Heat")])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from ..errors import InputError
+from ..vectors import Vectors
+
+DENSE_LIMIT = 4000  # items; above this the randomized SVD runs on the sparse PPMI matrix
+
+
+class EntityEmbedding:
+    """Learn item vectors from interactions. Constructor only stores parameters; ``fit`` returns ``Vectors``
+    and sets ``vectors_``, ``items_``, ``singular_values_`` and ``n_baskets_``.
+
+    ``interactions`` is either (user, item) pairs — each user's items form one basket — or baskets (lists or
+    sets of items bought/rated/watched together). ``kind="auto"`` treats 2-tuples as pairs, other sequences
+    as baskets.
+    """
+
+    def __init__(self, dim: int = 32, seed: int = 0, alpha: float = 0.75, min_count: int = 1,
+                 kind: str = "auto") -> None:
+        self.dim = dim
+        self.seed = seed
+        self.alpha = alpha
+        self.min_count = min_count
+        self.kind = kind
+
+    # ------------------------------------------------------------------ input
+    def _baskets(self, interactions: Iterable[Any]) -> list[list[str]]:
+        data = list(interactions)
+        if not data:
+            raise InputError("no interactions given; pass (user, item) pairs or baskets of items")
+        kind = self.kind
+        if kind == "auto":
+            first = data[0]
+            kind = "pairs" if isinstance(first, tuple) and len(first) == 2 else "baskets"
+        if kind == "pairs":
+            groups: dict[str, list[str]] = {}
+            for i, row in enumerate(data):
+                if not (isinstance(row, (tuple, list)) and len(row) == 2):
+                    raise InputError(f"interaction {i} is {row!r}; expected a (user, item) pair")
+                groups.setdefault(str(row[0]), []).append(str(row[1]))
+            return list(groups.values())
+        if kind != "baskets":
+            raise InputError(f"kind must be 'auto', 'pairs' or 'baskets', got {self.kind!r}")
+        out = []
+        for i, b in enumerate(data):
+            if isinstance(b, (str, bytes)) or not isinstance(b, Iterable):
+                raise InputError(f"basket {i} is {type(b).__name__}; a basket is a list of items")
+            out.append([str(x) for x in b])
+        return out
+
+    def _check_params(self) -> None:
+        if not isinstance(self.dim, int) or self.dim < 1:
+            raise InputError(f"dim must be a positive int, got {self.dim!r}")
+        if not 0 < self.alpha <= 1:
+            raise InputError(f"alpha (context smoothing) must lie in (0, 1], got {self.alpha}")
+        if self.min_count < 1:
+            raise InputError(f"min_count must be >= 1, got {self.min_count}")
+
+    # -------------------------------------------------------------------- fit
+    def cooccurrence(self, interactions: Iterable[Any]) -> tuple[list[str], sparse.csr_matrix]:
+        """Items (sorted) and their symmetric co-occurrence counts (diagonal zero), as float64 CSR."""
+        self._check_params()
+        baskets = [sorted(set(b)) for b in self._baskets(interactions)]
+        counts: dict[str, int] = {}
+        for b in baskets:
+            for x in b:
+                counts[x] = counts.get(x, 0) + 1
+        items = sorted(k for k, c in counts.items() if c >= self.min_count)
+        if len(items) < 2:
+            raise InputError(f"only {len(items)} item(s) occur at least min_count={self.min_count} times; "
+                             "need two or more")
+        index = {k: i for i, k in enumerate(items)}
+        rows, cols = [], []
+        for bi, b in enumerate(baskets):
+            for x in b:
+                j = index.get(x)
+                if j is not None:
+                    rows.append(bi)
+                    cols.append(j)
+        incidence = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(baskets), len(items)))
+        co = (incidence.T @ incidence).tocsr()
+        co.setdiag(0)
+        co.eliminate_zeros()
+        self.n_baskets_ = len(baskets)
+        return items, co
+
+    def ppmi(self, co: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Positive PMI of a co-occurrence matrix, with the context distribution raised to ``alpha``."""
+        total = co.sum()
+        if total == 0:
+            raise InputError("no two items ever occur together; entity embeddings need co-occurring items")
+        row = np.asarray(co.sum(axis=1)).ravel()
+        ctx = np.asarray(co.sum(axis=0)).ravel() ** self.alpha
+        coo = co.tocoo()
+        pmi = np.log(coo.data * ctx.sum() / (row[coo.row] * ctx[coo.col]))
+        keep = pmi > 0
+        return sparse.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=co.shape)
+
+    def fit(self, interactions: Iterable[Any]) -> Vectors:
+        """Learn one vector per item; returns them as ``Vectors`` keyed by item."""
+        items, co = self.cooccurrence(interactions)
+        m = self.ppmi(co)
+        k = min(self.dim, len(items))
+        if len(items) <= DENSE_LIMIT:
+            u, s, _ = np.linalg.svd(m.toarray(), full_matrices=False)
+            u, s = u[:, :k], s[:k]
+        else:
+            u, s = _randomized_svd(m, k, self.seed)
+        # SVD signs are arbitrary: make each direction's largest-magnitude entry positive (reproducible output).
+        signs = np.sign(u[np.abs(u).argmax(axis=0), np.arange(u.shape[1])])
+        signs[signs == 0] = 1
+        emb = np.zeros((len(items), self.dim), dtype=np.float32)
+        emb[:, :k] = (u * signs) * np.sqrt(s)
+        self.items_ = items
+        self.singular_values_ = s.astype(np.float32)
+        self.vectors_ = Vectors(items, emb)
+        return self.vectors_
+
+    def __repr__(self) -> str:
+        return (f"EntityEmbedding(dim={self.dim}, seed={self.seed}, alpha={self.alpha}, "
+                f"min_count={self.min_count}, kind={self.kind!r})")
+
+
+def _randomized_svd(m: sparse.csr_matrix, k: int, seed: int, oversample: int = 10, iters: int = 4):
+    """Halko et al. randomized SVD with a seeded Gaussian sketch and power iterations."""
+    rng = np.random.default_rng(seed)
+    q = m @ rng.standard_normal((m.shape[1], k + oversample))
+    for _ in range(iters):
+        q, _ = np.linalg.qr(q)
+        q = m @ (m.T @ q)
+    q, _ = np.linalg.qr(q)
+    u_small, s, _ = np.linalg.svd(np.asarray(m.T @ q).T, full_matrices=False)
+    return (q @ u_small)[:, :k], s[:k]
+
+
+def basket_pairs(baskets: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    """(basket id, item) pairs from baskets: the long format many interaction logs use."""
+    return [(f"b{i}", str(x)) for i, b in enumerate(baskets) for x in b]
