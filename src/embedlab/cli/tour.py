@@ -226,7 +226,7 @@ def tour(
     temp: bool = typer.Option(False, "--temp", help="Build the tour collection in a temporary folder (deleted after)."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary of the results."),
 ) -> None:
-    """A two-minute tour: multilingual semantic search, word arithmetic, and how similarity metrics differ."""
+    """The tour (seconds, offline): multilingual semantic search, word arithmetic, how similarity metrics differ."""
     if temp:
         with tempfile.TemporaryDirectory(prefix="embedlab-tour-") as d:
             result = run_tour(Path(d))
