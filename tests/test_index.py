@@ -152,6 +152,13 @@ def test_filter_is_exact(data):
         allowed = np.arange(100, 400, 3)
         got, _ = idx.search(q, 10, filter=allowed.tolist() + [10**9])  # unknown ids are ignored
         np.testing.assert_array_equal(got, brute(q, x[allowed], allowed, 10, "cosine")[0])
+        got, _ = idx.search(q[:2], 10, filter=allowed)  # few queries: gathered rows
+        np.testing.assert_array_equal(got, brute(q[:2], x[allowed], allowed, 10, "cosine")[0])
+        wide = np.arange(0, 2000, 2)  # few queries, half the rows: FAISS selector over the matrix in place
+        got, _ = idx.search(q[:2], 10, filter=wide)
+        assert np.isin(got, wide).all()
+        if kind == "exact":
+            np.testing.assert_array_equal(got, brute(q[:2], x[wide], wide, 10, "cosine")[0])
         got, _ = idx.search(q, 5, filter=[7])
         assert (got[:, 0] == 7).all() and (got[:, 1:] == -1).all()
 

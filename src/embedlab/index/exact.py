@@ -132,7 +132,7 @@ def search_matrix(q, mat, row_ids, k, metric, dead=None, n_dead=0, rows=None):
         rows = np.flatnonzero(~dead)
     if len(rows) == 0:
         return np.empty((nq, 0), np.float32), np.empty((nq, 0), np.int64)
-    if nq < SELECTOR_MAX_QUERIES:
+    if nq < SELECTOR_MAX_QUERIES and len(rows) * 8 > n:  # few queries, many rows: scan in place, no copy
         mask = np.zeros(n, dtype=bool)
         mask[rows] = True
         sel, _bits = bitmap_selector(mask)
