@@ -1,0 +1,173 @@
+"""Audio encoders on sounds the tests make: espeak-ng speech (two voices), sox tones and noise."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+sf = pytest.importorskip("soundfile")
+pytest.importorskip("librosa")
+
+import embedlab  # noqa: E402
+from embedlab.errors import CorruptFileError, InputError, ModelNotFoundError  # noqa: E402
+
+SENTENCES = ("The quick brown fox jumps over the lazy dog near the river bank.",
+             "Please remember to bring your umbrella tomorrow morning.")
+VOICES = {"low": ["-v", "en-us+m3", "-p", "30", "-s", "150"], "high": ["-v", "en-gb+f4", "-p", "85", "-s", "170"]}
+
+
+def _run(cmd: list[str]) -> None:
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory):
+    """name -> path: speech_{low,high}_{0,1}, tone_{0,1} (440/660 Hz), noise_{0,1} (white noise, two levels)."""
+    missing = [b for b in ("espeak-ng", "sox") if shutil.which(b) is None]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not installed (apt-get install espeak-ng sox; "
+                    "scripts/install-system.sh does it)")
+    d = tmp_path_factory.mktemp("audio")
+    out = {}
+    for voice, args in VOICES.items():
+        for i, text in enumerate(SENTENCES):
+            out[f"speech_{voice}_{i}"] = d / f"speech_{voice}_{i}.wav"
+            _run(["espeak-ng", *args, "-w", str(out[f"speech_{voice}_{i}"]), text])
+    for i, freq in enumerate((440, 660)):
+        out[f"tone_{i}"] = d / f"tone_{i}.wav"
+        _run(["sox", "-n", "-r", "22050", str(out[f"tone_{i}"]), "synth", "2", "sine", str(freq)])
+    for i, vol in enumerate(("0.8", "0.3")):
+        out[f"noise_{i}"] = d / f"noise_{i}.wav"
+        _run(["sox", "-n", "-r", "22050", str(out[f"noise_{i}"]), "synth", "2", "whitenoise", "vol", vol])
+    return out
+
+
+def _kind(name: str) -> str:
+    return name.split("_")[0]
+
+
+def _assert_nearest_is_same_kind(vecs: np.ndarray, names: list[str]) -> None:
+    sims = vecs @ vecs.T
+    np.fill_diagonal(sims, -np.inf)
+    for i, name in enumerate(names):
+        assert _kind(names[int(sims[i].argmax())]) == _kind(name), (name, np.round(sims[i], 3))
+        same = [sims[i, j] for j, n in enumerate(names) if j != i and _kind(n) == _kind(name)]
+        cross = [sims[i, j] for j, n in enumerate(names) if _kind(n) != _kind(name)]
+        assert np.mean(same) > np.mean(cross), name
+
+
+@pytest.fixture(scope="session")
+def mfcc():
+    return embedlab.encoder("mfcc")
+
+
+def test_mfcc_separates_speech_tone_noise(mfcc, clips):
+    names = sorted(clips)
+    vecs = mfcc.encode([clips[n] for n in names], batch_size=3)
+    assert vecs.shape == (len(names), 248) and mfcc.dim == 248
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(vecs, mfcc.encode([clips[n] for n in names], batch_size=8), atol=1e-6)
+    _assert_nearest_is_same_kind(vecs, names)
+
+
+def test_audio_arrays_tuples_stereo_and_ints(mfcc, clips):
+    data, sr = sf.read(str(clips["speech_low_0"]), dtype="float32")
+    from_file = mfcc.encode([clips["speech_low_0"]])
+    np.testing.assert_allclose(mfcc.encode([(data, sr)]), from_file, atol=1e-6)
+    np.testing.assert_allclose(mfcc.encode([(np.stack([data, data], axis=1), sr)]), from_file, atol=1e-5)
+    pcm = np.round(data * 32767).astype(np.int16)
+    np.testing.assert_allclose(mfcc.encode([(pcm, sr)]), from_file, atol=1e-3)
+    resampled = mfcc.encode([(data, sr)])  # 22,050 Hz file -> 16 kHz model rate
+    assert resampled.shape == (1, 248)
+
+
+def test_audio_search_ranks_the_right_file_first(mfcc, clips):
+    names = sorted(clips)
+    library = mfcc.encode([clips[n] for n in names])
+    rng = np.random.default_rng(0)
+    for target in ("speech_high_1", "tone_1", "noise_0"):
+        data, sr = sf.read(str(clips[target]), dtype="float32")
+        noisy = data[: int(0.8 * len(data))] + 0.003 * rng.standard_normal(int(0.8 * len(data))).astype(np.float32)
+        query = mfcc.encode([(noisy, sr)])
+        assert names[int((library @ query[0]).argmax())] == target
+
+
+def test_audio_input_errors(mfcc, tmp_path):
+    with pytest.raises(InputError, match="audio file not found"):
+        mfcc.encode([tmp_path / "missing.wav"])
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....not really a wav")
+    with pytest.raises(CorruptFileError, match="cannot read .*bad.wav as audio"):
+        mfcc.encode([bad])
+    with pytest.raises(InputError, match=r"pass \(array, sample_rate\)"):
+        mfcc.encode([np.zeros(16000, dtype=np.float32)])
+    with pytest.raises(InputError, match="sample rate must be a positive int"):
+        mfcc.encode([(np.zeros(16000, dtype=np.float32), 0)])
+    with pytest.raises(InputError, match="NaN"):
+        mfcc.encode([(np.full(16000, np.nan, dtype=np.float32), 16000)])
+    short = mfcc.encode([(np.ones(100, dtype=np.float32) * 0.1, 16000)])  # shorter than one FFT frame
+    assert np.isfinite(short).all()
+
+
+def test_resemblyzer_same_voice_is_closer(clips):
+    pytest.importorskip("resemblyzer")
+    enc = embedlab.encoder("resemblyzer")
+    names = ["speech_low_0", "speech_low_1", "speech_high_0", "speech_high_1"]
+    a = enc.encode([clips[n] for n in names], batch_size=4)
+    b = enc.encode([clips[n] for n in names], batch_size=1)
+    assert a.shape == (4, 256)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    s = a @ a.T
+    same = min(s[0, 1], s[2, 3])  # one voice, two different sentences
+    cross = max(s[0, 2], s[0, 3], s[1, 2], s[1, 3])  # two voices (even saying the same sentence)
+    assert same > cross + 0.05, np.round(s, 3)
+
+
+def test_aisfx_separates_sound_kinds(clips):
+    pytest.importorskip("aisfx")
+    enc = embedlab.encoder("aisfx")
+    names = sorted(clips)
+    vecs = enc.encode([clips[n] for n in names], batch_size=4)
+    assert vecs.shape == (len(names), 512)
+    np.testing.assert_allclose(vecs, enc.encode([clips[n] for n in names], batch_size=1), atol=1e-5)
+    _assert_nearest_is_same_kind(vecs, names)
+    spec = enc.spectrogram(np.zeros(44100, dtype=np.float32))
+    assert spec.shape == (44, 96) and float(spec.max()) == 0.0  # silence stays silent (no divide by zero)
+
+
+def test_wav2vec2_from_a_local_folder(tmp_path, clips):
+    torch = pytest.importorskip("torch")
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    from embedlab.encoders.audio import Wav2Vec2
+
+    with pytest.raises(ModelNotFoundError, match="needs a local model"):
+        Wav2Vec2()
+    with pytest.raises(ModelNotFoundError, match="config.json not found"):
+        Wav2Vec2(tmp_path / "absent")
+    torch.manual_seed(0)
+    cfg = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                         conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 4), num_conv_pos_embeddings=16,
+                         num_conv_pos_embedding_groups=2, num_feat_extract_layers=2)
+    Wav2Vec2Model(cfg).eval().save_pretrained(tmp_path / "w2v")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "config.json").write_text("{}")
+    with pytest.raises(ModelNotFoundError, match="no model.safetensors"):
+        Wav2Vec2(tmp_path / "empty")
+    enc = Wav2Vec2(tmp_path / "w2v")
+    assert enc.dim == 32
+    items = [clips["speech_low_0"], clips["tone_0"]]
+    vecs = enc.encode(items, normalize=False)
+    np.testing.assert_allclose(vecs, enc.encode(items, batch_size=1, normalize=False), atol=1e-5)
+    from embedlab.encoders._media import load_audio
+    from pathlib import Path
+
+    wav = load_audio(Path(clips["tone_0"]), 16000)
+    wav = (wav - wav.mean()) / np.sqrt(wav.var() + 1e-7)
+    model = Wav2Vec2Model.from_pretrained(tmp_path / "w2v").eval()
+    with torch.inference_mode():
+        want = model(torch.from_numpy(wav)[None]).last_hidden_state[0].mean(0).numpy()
+    np.testing.assert_allclose(vecs[1], want, rtol=1e-4, atol=1e-5)
