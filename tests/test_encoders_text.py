@@ -229,3 +229,12 @@ def test_onnx_unwritable_cache_is_a_clear_error(tmp_path):
     (home / "cache").write_text("not a folder")
     with pytest.raises(ModelNotFoundError, match="cannot build the ONNX model in .*writable folder"):
         _in_home(home, OnnxMiniLM)
+
+
+def test_bad_items_name_the_callers_index(onnx_float):
+    from embedlab.errors import InputError
+
+    with pytest.raises(InputError, match="item 2 is an empty string"):
+        onnx_float.encode(["a much longer first sentence here", "short", "  ", "mid length one"])
+    with pytest.raises(InputError, match="item 1 is int"):
+        onnx_float.encode(["x", 5])

@@ -91,6 +91,7 @@ class LengthSortedMixin:
                normalize: bool = True) -> np.ndarray:
         if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or len(items) < 2:
             return super().encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
+        items = [self._check_item(i, item) for i, item in enumerate(items)]  # errors name the caller's index
         order = np.argsort([-len(t) if isinstance(t, str) else 0 for t in items], kind="stable")
         out = super().encode([items[i] for i in order], batch_size=batch_size, progress=progress,
                              normalize=normalize)
