@@ -60,4 +60,6 @@ def _load(limit: int | None, mmap: bool) -> Vectors:
         )
     if limit is not None:
         matrix, column = matrix[:limit], column.slice(0, limit)
+        if not mmap:  # keep only the rows asked for, not a view pinning the whole 80 MB array
+            matrix = np.ascontiguousarray(matrix)
     return Vectors(column.to_pylist(), matrix)
