@@ -88,6 +88,7 @@ def test_most_similar_matches_gensim(small, gensim_kv, pos, neg):
     assert not set(pos + neg) & {k for k, _ in ours}  # query words never answer
 
 
+@pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning")  # gensim's own init_sims()
 def test_most_similar_cosmul_matches_gensim(small, gensim_kv):
     ours = small.most_similar(positive=["w1", "w2"], negative=["w3"], topn=10, method="3cosmul")
     ref = gensim_kv.most_similar_cosmul(positive=["w1", "w2"], negative=["w3"], topn=10)

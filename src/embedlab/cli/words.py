@@ -67,8 +67,7 @@ def analogy(
 ) -> None:
     """Vector arithmetic on word vectors: the keys nearest to king - man + woman.
 
-    Put spaces around a minus sign (a bare '-' is an ordinary argument) or write the expression as one
-    argument: 'king-man+woman'.
+    Put spaces around a minus sign (a bare '-' is an ordinary argument) or write the expression as one argument: 'king-man+woman'.
     """
     from ..arithmetic import format_expression, parse_expression
 
