@@ -214,6 +214,8 @@ class FastText:
                     done += len(words)
                     if errors:
                         break
+                if errors:
+                    break
         finally:
             for _ in threads:
                 jobs.put(None)
