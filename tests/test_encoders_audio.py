@@ -171,3 +171,10 @@ def test_wav2vec2_from_a_local_folder(tmp_path, clips):
     with torch.inference_mode():
         want = model(torch.from_numpy(wav)[None]).last_hidden_state[0].mean(0).numpy()
     np.testing.assert_allclose(vecs[1], want, rtol=1e-4, atol=1e-5)
+
+
+def test_progress_bar_reports_items(mfcc, clips, capsys):
+    vecs = mfcc.encode([clips["tone_0"], clips["noise_0"], clips["tone_1"]], batch_size=2, progress=True)
+    assert vecs.shape == (3, 248)
+    err = capsys.readouterr().err
+    assert "encode[mfcc]" in err and "3/3" in err

@@ -126,10 +126,10 @@ def test_resnet50_from_torchvision_state_dict(resnet_file, photos):
 
     path, model = resnet_file
     enc = ResNet50(path)
-    items = [photos["chelsea"], photos["coffee"], photos["rocket"]]
-    a = enc.encode(items, batch_size=3, normalize=False)
+    items = [photos["chelsea"], photos["coffee"]]
+    a = enc.encode(items, batch_size=2, normalize=False)
     b = enc.encode(items, batch_size=1, normalize=False)
-    assert a.shape == (3, 2048)
+    assert a.shape == (2, 2048)
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     with torch.inference_mode():
         x = torch.from_numpy(enc.preprocess(items))
