@@ -219,3 +219,21 @@ def test_conse_vector_is_the_weighted_label_average(conse):
     np.testing.assert_allclose(vec[1], 0.75 * labels[281] + 0.25 * labels[967], atol=1e-6)
     with pytest.raises(InputError, match="non-empty list"):
         conse.zero_shot([np.zeros((8, 8, 3), np.uint8)], [])
+
+
+def test_conse_label_vectors_are_cached_in_the_home(conse):
+    import hashlib
+
+    from embedlab import config
+    from embedlab.encoders.conse import ConSE
+    from embedlab.encoders.image import imagenet_classes
+
+    labels = conse.label_vectors()
+    key = hashlib.sha256(("\n".join(imagenet_classes()) + conse.text.fingerprint).encode()).hexdigest()[:16]
+    cache = config.home() / "cache" / f"conse-labels-{key}.npy"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, -labels)  # a marked copy: a fresh instance must read it instead of re-encoding
+    fresh = ConSE()
+    np.testing.assert_array_equal(fresh.label_vectors(), -labels)
+    with pytest.raises(InputError, match="top_t must be in 1..1000"):
+        ConSE(top_t=0)
