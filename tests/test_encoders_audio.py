@@ -77,6 +77,7 @@ def test_audio_arrays_tuples_stereo_and_ints(mfcc, clips):
     data, sr = sf.read(str(clips["speech_low_0"]), dtype="float32")
     from_file = mfcc.encode([clips["speech_low_0"]])
     np.testing.assert_allclose(mfcc.encode([(data, sr)]), from_file, atol=1e-6)
+    np.testing.assert_allclose(mfcc.encode((data, sr)), from_file, atol=1e-6)  # one tuple = one sound
     np.testing.assert_allclose(mfcc.encode([(np.stack([data, data], axis=1), sr)]), from_file, atol=1e-5)
     pcm = np.round(data * 32767).astype(np.int16)
     np.testing.assert_allclose(mfcc.encode([(pcm, sr)]), from_file, atol=1e-3)

@@ -73,6 +73,10 @@ def test_path_pil_and_arrays_give_the_same_vector(effnet, photos, tmp_path):
         np.testing.assert_allclose(v, vecs[0], atol=1e-5)
     gray = effnet.encode([cat.mean(axis=2).astype(np.uint8)])  # HxW grayscale is accepted
     assert gray.shape == (1, 1280)
+    np.testing.assert_allclose(effnet.encode(cat), vecs[:1], atol=1e-5)  # one image, not a list of its rows
+    stacked = effnet.encode(np.stack([cat, cat[:, ::-1]]))  # an (n, h, w, 3) array is n images
+    assert stacked.shape == (2, 1280)
+    np.testing.assert_allclose(stacked[0], vecs[0], atol=1e-5)
 
 
 def test_image_input_errors(effnet, tmp_path):

@@ -34,6 +34,19 @@ def _existing_file(index: int, item: str | Path, kind: str) -> Path:
     return path
 
 
+def as_items(items: Any) -> Any:
+    """One image/audio item (a Path, PIL image, image array, ``(array, sr)`` tuple) -> a one-item list; a 4-D
+    (n, h, w, c) array -> a list of n images; anything else unchanged (``Encoder.encode`` handles lists/str)."""
+    if isinstance(items, Path) or type(items).__module__.startswith("PIL."):
+        return [items]
+    if isinstance(items, np.ndarray):
+        return list(items) if items.ndim == 4 else [items]
+    if (isinstance(items, tuple) and len(items) == 2 and isinstance(items[1], (int, np.integer))
+            and not isinstance(items[1], bool) and isinstance(items[0], (np.ndarray, list))):
+        return [items]
+    return items
+
+
 # ------------------------------------------------------------------ images
 def check_image(index: int, item: Any) -> Any:
     """Validate an image item: path to a readable image, PIL image, or HxW / HxWx3 / HxWx4 array."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError, ModelNotFoundError
-from ._media import check_audio, load_audio
+from ._media import as_items, check_audio, load_audio
 from .base import Encoder, package_fingerprint
 from .registry import EncoderSpec, register
 
@@ -24,6 +24,10 @@ class AudioEncoder(Encoder):
     modalities = ("audio",)
     metric = "cosine"
     sample_rate = 16000
+
+    def encode(self, items: Any, batch_size: int = 16, progress: bool = False, normalize: bool = True) -> np.ndarray:
+        """Encode sounds (a list of paths / (array, sr) tuples, or one of them)."""
+        return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
 
     def _check_item(self, index: int, item: Any) -> Any:
         return check_audio(index, item)

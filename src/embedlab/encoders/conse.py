@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..metrics import normalize
-from ._media import check_image, looks_like_image_path
+from ._media import as_items, check_image, looks_like_image_path
 from .base import Encoder, check_text
 from .registry import EncoderSpec, register
 
@@ -104,6 +104,10 @@ class ConSE(Encoder):
         return vecs
 
     # ------------------------------------------------------------- encoder API
+    def encode(self, items: Any, batch_size: int = 32, progress: bool = False, normalize: bool = True) -> np.ndarray:
+        """Encode texts and/or images (a list mixing both, one text, or one image)."""
+        return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
+
     def _is_image(self, item: Any) -> bool:
         return (not isinstance(item, str) or looks_like_image_path(item)) and not isinstance(item, bytes)
 
@@ -137,7 +141,8 @@ class ConSE(Encoder):
         """Classify each image into one of ``labels`` (any words, any supported language): (best label, cosine)."""
         if isinstance(labels, str) or not labels:
             raise InputError("labels must be a non-empty list of strings, e.g. ['cat', 'coffee', 'rocket']")
-        if isinstance(images, (str, Path, np.ndarray)):
+        images = as_items(images)
+        if isinstance(images, str):
             images = [images]
         images = [Path(im) if isinstance(im, str) else im for im in images]
         img = self.encode(images, batch_size=batch_size, normalize=True)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelNotFoundError
-from ._media import check_image, image_batch
+from ._media import as_items, check_image, image_batch
 from .base import Encoder, package_fingerprint
 from .registry import EncoderSpec, register
 
@@ -42,6 +42,10 @@ class ImageEncoder(Encoder):
     resize_size = 256  # shorter side before the centre crop (crop ratio 0.875, the usual ImageNet evaluation)
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
+
+    def encode(self, items: Any, batch_size: int = 32, progress: bool = False, normalize: bool = True) -> np.ndarray:
+        """Encode images (a list of paths / PIL images / arrays, one image, or an (n, h, w, 3) array)."""
+        return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
 
     def _check_item(self, index: int, item: Any) -> Any:
         return check_image(index, item)
@@ -105,7 +109,7 @@ class EfficientNetLite0(ImageEncoder):
         """The 1,000 ImageNet logits for each image (float32, (n, 1000))."""
         import torch
 
-        items = [self._check_item(i, it) for i, it in enumerate(_as_list(items))]
+        items = [self._check_item(i, it) for i, it in enumerate(_as_list(as_items(items)))]
         out = np.empty((len(items), 1000), dtype=np.float32)
         for s in range(0, len(items), batch_size):
             x = torch.from_numpy(self.preprocess(items[s:s + batch_size]))
