@@ -26,15 +26,6 @@ from pathlib import Path
 import numpy as np
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
-
-
 def _interleaved(fns: dict, repeats: int) -> dict[str, float]:
     for fn in fns.values():  # warm-up (lazy imports, first-call allocations)
         fn()
