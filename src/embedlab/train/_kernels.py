@@ -232,7 +232,7 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
         used += n
         for i in range(n):
             state = _next(state)
-            b = np.int64((_out(state) >> np.uint64(33)) % np.uint64(window))
+            b = np.int64(((_out(state) >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))
             lo = max(0, i - window + b)
             hi = min(n, i + window + 1 - b)
             center = buf[i]
@@ -252,7 +252,7 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
                         for d in range(negative):
                             state = _next(state)
                             r = _out(state)
-                            t = np.int64((r >> np.uint64(32)) % np.uint64(nwords))
+                            t = np.int64(((r >> np.uint64(32)) * np.uint64(nwords)) >> np.uint64(32))  # multiply-shift, no division
                             if np.float32(r & np.uint64(0xFFFFFF)) * np.float32(5.9604645e-08) >= alias_p[t]:
                                 t = alias_i[t]
                             if t == center:
@@ -286,7 +286,7 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
                     for d in range(negative):
                         state = _next(state)
                         r = _out(state)
-                        t = np.int64((r >> np.uint64(32)) % np.uint64(nwords))
+                        t = np.int64(((r >> np.uint64(32)) * np.uint64(nwords)) >> np.uint64(32))  # multiply-shift, no division
                         if np.float32(r & np.uint64(0xFFFFFF)) * np.float32(5.9604645e-08) >= alias_p[t]:
                             t = alias_i[t]
                         if t == center:

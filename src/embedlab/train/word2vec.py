@@ -138,7 +138,10 @@ class Word2Vec:
             self.vocab_ = vocab
             rng = np.random.default_rng(int(self.seed))
             d = int(self.dim)
-            self.W_ = ((rng.random((len(vocab), d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+            self.W_ = rng.random((len(vocab), d), dtype=np.float32)  # uniform [-1/dim, 1/dim), as gensim 4
+            self.W_ *= np.float32(2.0)
+            self.W_ -= np.float32(1.0)
+            self.W_ /= np.float32(d)
             self.W_out_ = np.zeros((len(vocab), d), np.float32) if int(self.negative) > 0 else None
             self.W_hs_ = np.zeros((len(vocab), d), np.float32) if self.hs else None
             self.loss_history_: list[float] = []

@@ -1,0 +1,150 @@
+"""embedlab Word2Vec vs gensim 4.4: wall-clock training time and quality, identical hyperparameters.
+
+    .venv/bin/python benchmarks/bench_word2vec.py --corpus bench-data/corpus.txt --seeds 1 2 3 --repeats 3
+
+Every run is a fresh child process (same thread settings for both libraries) timing construction + vocabulary
++ training (what a user waits for), then scoring the vectors with embedlab's shared evaluation functions
+(Google analogies restricted to the 30k most frequent words, case-insensitive; WordSim-353 and SimLex-999
+Spearman). Runs are interleaved (gensim, embedlab, gensim, ...) with the order flipped every other pair so load
+drifts hit both sides; times are medians, quality is mean ± sd over seeds. gensim runs in whichever of its two
+input modes (``corpus_file=`` or a streamed ``LineSentence``) was faster in a one-off CBOW probe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def child(lib: str, arch: str, seed: int, a: argparse.Namespace) -> dict:
+    """Train once and score; runs inside a fresh process."""
+    import numpy as np
+
+    from embedlab import Vectors
+    from embedlab.evaluate import evaluate_analogies, evaluate_word_pairs
+
+    alpha = a.alpha if a.alpha is not None else (0.025 if arch == "skipgram" else 0.05)
+    t0 = time.perf_counter()
+    if lib == "embedlab":
+        from embedlab.train import Word2Vec
+
+        m = Word2Vec(arch=arch, dim=a.dim, window=a.window, negative=a.negative, sample=a.sample, min_count=a.min_count,
+                     epochs=a.epochs, workers=a.workers, seed=seed, alpha=alpha, progress=False).fit(a.corpus)
+        vectors = m.wv
+    else:
+        from gensim.models import Word2Vec
+        from gensim.models.word2vec import LineSentence
+
+        src = {"corpus_file": a.corpus} if lib == "gensim-corpus_file" else {"sentences": LineSentence(a.corpus)}
+        m = Word2Vec(**src, sg=int(arch == "skipgram"), vector_size=a.dim, window=a.window, negative=a.negative, hs=0,
+                     sample=a.sample, min_count=a.min_count, epochs=a.epochs, workers=a.workers, seed=seed, alpha=alpha,
+                     min_alpha=1e-4)
+        vectors = Vectors(m.wv.index_to_key, np.asarray(m.wv.vectors, dtype=np.float32))
+    seconds = time.perf_counter() - t0
+    an = evaluate_analogies(vectors, restrict_vocab=30000, case_insensitive=True)
+    ws = evaluate_word_pairs(vectors, "wordsim353")
+    sl = evaluate_word_pairs(vectors, "simlex999")
+    return {"lib": lib, "arch": arch, "seed": seed, "seconds": seconds, "vocab": len(vectors), "analogy": an.accuracy,
+            "analogy_coverage": an.coverage, "wordsim353": ws.spearman, "simlex999": sl.spearman, "load": os.getloadavg()[0]}
+
+
+def spawn(lib: str, arch: str, seed: int, argv: list[str]) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), *argv, "--child", lib, arch, str(seed)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"child {lib} {arch} failed:\n{res.stderr[-3000:]}")
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    print(f"  {lib:20s} {arch:8s} seed {seed}: {out['seconds']:7.1f} s  analogy {out['analogy']:.4f}  "
+          f"ws353 {out['wordsim353']:.4f}  simlex {out['simlex999']:.4f}  (load {out['load']:.1f})", flush=True)
+    return out
+
+
+def mean_sd(xs: list[float]) -> str:
+    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs) if len(xs) > 1 else 0.0:.4f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--archs", nargs="+", default=["cbow", "skipgram"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--repeats", type=int, default=3, help="timing repeats per seed")
+    p.add_argument("--dim", type=int, default=100)
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--negative", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-3)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--alpha", type=float, default=None, help="default: 0.025 skipgram, 0.05 cbow (both libraries)")
+    p.add_argument("--gensim-mode", choices=["auto", "corpus_file", "iterable"], default="auto")
+    p.add_argument("--warmup", action="store_true", help="one untimed embedlab run first (fills numba's cache)")
+    p.add_argument("--markdown", default=None, help="also write the result table to this file")
+    p.add_argument("--child", nargs=3, default=None, help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.child:
+        print(json.dumps(child(a.child[0], a.child[1], int(a.child[2]), a)))
+        return
+    argv = [x for x in sys.argv[1:]]
+    import numba
+
+    import embedlab  # noqa: F401  (applies thread defaults, as in the children)
+
+    threads = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    print(f"cores {os.cpu_count()}, workers {a.workers}, numba {numba.__version__}, env {threads}, "
+          f"load {os.getloadavg()}", flush=True)
+    if a.warmup:
+        spawn("embedlab", "cbow", a.seeds[0], argv)  # fill numba's on-disk cache once, untimed
+    rows, lines = [], []
+    glib = {"corpus_file": "gensim-corpus_file", "iterable": "gensim-iterable"}.get(a.gensim_mode)
+    if glib is None:  # one probe of both input modes with CBOW (the cheaper arch), used for every arch
+        probe = {m: spawn(m, "cbow", a.seeds[0], argv)["seconds"] for m in ("gensim-corpus_file", "gensim-iterable")}
+        glib = min(probe, key=probe.get)
+        print(f"  gensim mode: {glib} ({', '.join(f'{k} {v:.1f} s' for k, v in probe.items())})", flush=True)
+    for arch in a.archs:
+        runs = {glib: [], "embedlab": []}
+        i = 0
+        for _ in range(a.repeats):
+            for seed in a.seeds:
+                order = [glib, "embedlab"] if i % 2 == 0 else ["embedlab", glib]
+                for lib in order:
+                    runs[lib].append(spawn(lib, arch, seed, argv))
+                i += 1
+        g, e = runs[glib], runs["embedlab"]
+        tg, te = statistics.median(r["seconds"] for r in g), statistics.median(r["seconds"] for r in e)
+
+        def q(rs, key):  # quality over seeds: first run of each seed
+            return [next(r[key] for r in rs if r["seed"] == s) for s in a.seeds]
+
+        row = {"arch": arch, "gensim_mode": glib, "gensim_s": tg, "embedlab_s": te, "ratio": tg / te}
+        for key in ("analogy", "wordsim353", "simlex999"):
+            row[key] = (q(g, key), q(e, key))
+        rows.append(row)
+        lines.append(f"| {arch} | {glib.split('-')[1]} | {tg:.1f} | {te:.1f} | **{tg / te:.2f}** | "
+                     + " | ".join(f"{mean_sd(row[k][0])} | {mean_sd(row[k][1])}" for k in ("analogy", "wordsim353", "simlex999"))
+                     + " |")
+    head = ("| arch | gensim input | gensim s (median) | embedlab s (median) | gensim/embedlab | analogy gensim | "
+            "analogy embedlab | WS-353 gensim | WS-353 embedlab | SimLex gensim | SimLex embedlab |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|")
+    table = head + "\n" + "\n".join(lines)
+    print("\n" + table)
+    for row in rows:
+        for key in ("analogy", "wordsim353"):
+            gs, es = row[key]
+            ok = statistics.mean(es) >= statistics.mean(gs) - (statistics.stdev(gs) if len(gs) > 1 else 0.0)
+            print(f"{row['arch']} {key}: embedlab mean >= gensim mean - 1 sd: {ok}")
+    print(f"load at end {os.getloadavg()}")
+    if a.markdown:
+        with open(a.markdown, "w", encoding="utf-8") as f:
+            f.write(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
