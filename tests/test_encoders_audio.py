@@ -125,6 +125,8 @@ def test_resemblyzer_same_voice_is_closer(clips):
     same = min(s[0, 1], s[2, 3])  # one voice, two different sentences
     cross = max(s[0, 2], s[0, 3], s[1, 2], s[1, 3])  # two voices (even saying the same sentence)
     assert same > cross + 0.05, np.round(s, 3)
+    edge = enc.encode([(np.zeros(16000, np.float32), 16000), (np.full(300, 0.1, np.float32), 8000)])
+    assert np.isfinite(edge).all()  # silence and a 40 ms clip do not break VAD or volume normalisation
 
 
 def test_aisfx_separates_sound_kinds(clips):
@@ -135,6 +137,8 @@ def test_aisfx_separates_sound_kinds(clips):
     assert vecs.shape == (len(names), 512)
     np.testing.assert_allclose(vecs, enc.encode([clips[n] for n in names], batch_size=1), atol=1e-5)
     _assert_nearest_is_same_kind(vecs, names)
+    edge = enc.encode([(np.zeros(16000, np.float32), 16000), (np.full(100, 0.1, np.float32), 8000)])
+    assert np.isfinite(edge).all()
     spec = enc.spectrogram(np.zeros(44100, dtype=np.float32))
     assert spec.shape == (44, 96) and float(spec.max()) == 0.0  # silence stays silent (no divide by zero)
 

@@ -83,7 +83,7 @@ class MFCC(AudioEncoder):
     def _fingerprint_source(self) -> str:
         from importlib import metadata
 
-        return f"librosa=={metadata.version('librosa')}:mfcc{self.n_mfcc}-mel{self.n_mels}"
+        return f"librosa=={metadata.version('librosa')}:mfcc{self.n_mfcc}-mel{self.n_mels}-v1"
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "sample_rate": self.sample_rate}
@@ -116,6 +116,8 @@ class Resemblyzer(AudioEncoder):
     def _embed(self, wav: np.ndarray) -> np.ndarray:
         from resemblyzer import audio
 
+        if not np.any(wav):  # silence: volume normalisation would divide by zero
+            return self.model.embed_utterance(np.zeros(max(len(wav), 1600), dtype=np.float32))
         wav = audio.normalize_volume(wav, -30, increase_only=True)
         if self.trim_silence and len(wav) >= 16000 * 0.03:
             trimmed = audio.trim_long_silences(wav)
