@@ -407,3 +407,21 @@ def test_hnsw_small_adds_merge_without_rebuilding():
     c.close()
     with Collection.open("hsmall") as c2:
         assert len(c2) == 400 and c2.search(v[123], k=1)[0].id == "x123"
+
+
+@pytest.mark.parametrize("metric", ["cosine", "dot"])
+def test_wide_single_query_path_matches_batch_path(metric):
+    rng = np.random.default_rng(7)
+    v = rng.normal(size=(90, 128)).astype(np.float32)  # dim >= GEMV_MIN_DIM: one query takes the BLAS path
+    c = Collection.create(f"wide-{metric}", dim=128, metric=metric, auto_compact=0.9)
+    c.add([f"w{i}" for i in range(50)], vectors=v[:50])
+    c.add([f"w{i}" for i in range(50, 90)], vectors=v[50:])
+    c.delete([f"w{i}" for i in range(0, 90, 4)])
+    live = [i for i in range(90) if i % 4]
+    q = rng.normal(size=128).astype(np.float32)
+    order, s = brute(v[live], q, 100, metric)
+    one = c.search(q, k=100)  # more than the live rows: padded results are dropped
+    assert [h.id for h in one] == [f"w{live[j]}" for j in order] and len(one) == len(live)
+    np.testing.assert_allclose([h.score for h in one], s[order], rtol=1e-4, atol=1e-4)
+    batch = c.search_many(np.stack([q, q]), k=5)  # FAISS path
+    assert [h.id for h in batch[0]] == [h.id for h in one[:5]] == [h.id for h in batch[1]]
