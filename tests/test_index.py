@@ -284,6 +284,7 @@ def test_hnsw_removal_compaction_and_broad_filter(clustered, tmp_path, monkeypat
     import embedlab.index.hnsw as hn
 
     monkeypatch.setattr(hn, "ADD_CHUNK", 1000)  # several FAISS add calls, bookkeeping per chunk
+    monkeypatch.setattr(hn, "EXACT_FILTER_COST", 0)  # so the broad filter below takes the graph path
     x, q = clustered
     ids = np.arange(len(x))
     h = HNSWIndex(32, "cosine", M=16, ef_construction=80, ef_search=64)
