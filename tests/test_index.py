@@ -215,6 +215,10 @@ def test_save_load_round_trip(kind, tmp_path, clustered):
     np.testing.assert_allclose(after[1], before[1], atol=1e-6)
     assert not np.isin(after[0], np.arange(7, 57)).any()
     assert sorted(back.ids().tolist()) == sorted(idx.ids().tolist())
+    if kind == "exact":  # memory-mapped open: same answers, vectors stay on disk
+        mapped = ExactIndex.load(tmp_path / "ix", mmap=True)
+        assert mapped._base_owned is False and not mapped._base.flags.owndata and not mapped._base.flags.writeable
+        np.testing.assert_array_equal(mapped.search(q, 10)[0], before[0])
 
 
 @pytest.mark.parametrize("kind", KINDS)
