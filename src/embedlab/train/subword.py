@@ -128,13 +128,14 @@ class FastText:
 
     def _build_rows(self, words: list[str]) -> None:
         """CSR lists of input rows per word: [word row] + [V + compact row of each n-gram bucket]."""
-        per_word = [self._word_ngram_buckets(w) for w in words]
-        all_b = np.concatenate(per_word) if per_word else np.zeros(0, np.int64)
+        minn, maxn = self.subwords
+        grams = [char_ngrams(w, minn, maxn) if maxn else [] for w in words]
+        n_grams = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(words))
+        all_b = fnv1a_hashes([g for gs in grams for g in gs]).astype(np.int64) % self.buckets  # one numba call
         self.ngram_buckets_ = np.unique(all_b)
         V = len(words)
-        lengths = np.array([1 + len(b) for b in per_word], dtype=np.int64)
         self.sub_ptr_ = np.zeros(V + 1, dtype=np.int64)
-        np.cumsum(lengths, out=self.sub_ptr_[1:])
+        np.cumsum(1 + n_grams, out=self.sub_ptr_[1:])
         idx = np.empty(int(self.sub_ptr_[-1]), dtype=np.int64)
         idx[self.sub_ptr_[:-1]] = np.arange(V)
         mask = np.ones(idx.shape[0], dtype=bool)
