@@ -125,10 +125,17 @@ def test_vectors_collection_add_get_search_delete_compact_reopen():
     assert con.execute("SELECT COUNT(*) FROM items WHERE id = 'v0'").fetchone()[0] == 0
     con.close()
 
+    r = c.upsert(["v1", "v2", "v5", "new"], vectors=np.stack([v[1], v[0], v[5], v[0]]),
+                 metadata=[{}, {}, {"tag": 1}, {}])  # same vector, changed vector, metadata only, new
+    assert r == {"added": 1, "updated": 2, "unchanged": 1}
+    assert c.get(["v5"])[0].metadata == {"tag": 1} and c.search(v[0], k=3)[0].id in ("v2", "new")
+    assert c.delete(["new"]) == 1 and c.upsert(["v2"], vectors=v[2:3])["updated"] == 1
+
     c.compact()
     info = c.info()
     assert info["segments"] == 1 and info["deleted_rows"] == 0 and info["count"] == 200 and len(seg_files(c)) == 1
-    assert c.ids() == [ids[i] for i in alive]  # insertion order survives compaction
+    # order of last write (v2 was re-written above); compaction keeps it
+    assert c.ids() == [ids[i] for i in alive if i != 2] + ["v2"]
     for qi in (1, 299):
         order, _ = brute(v[alive], v[qi], 5)
         assert [h.id for h in c.search(v[qi], k=5)] == [ids[alive[j]] for j in order]

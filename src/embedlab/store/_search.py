@@ -118,7 +118,7 @@ class ReadMixin:
             return bool(db.lookup(self._conn, [str(id_)]))
 
     def ids(self) -> list[str]:
-        """All ids, in insertion order (compaction keeps it)."""
+        """All ids, in the order they were last written (an upsert that changes an item moves it last)."""
         with self._read():
             return [r[0] for r in self._conn.execute("SELECT id FROM items ORDER BY label")]
 
