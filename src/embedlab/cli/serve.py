@@ -1,0 +1,43 @@
+"""`embedlab serve`: the HTTP API (OpenAI-compatible embeddings, collections) and the web explorer at /."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import MissingDependencyError
+from .app import app, console
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 exposes the server to the network)."),
+    port: int = typer.Option(8000, help="TCP port."),
+    api_key_file: Optional[Path] = typer.Option(None, "--api-key-file",
+                                                help="File whose first line is the API key (else $EMBEDLAB_API_KEY)."),
+    public_reads: bool = typer.Option(True, "--public-reads/--private-reads",
+                                      help="Whether reading routes work without the API key."),
+    preload: bool = typer.Option(True, "--preload/--no-preload", help="Load the default encoder before serving."),
+    max_body_mb: float = typer.Option(4.0, help="Largest request body, in MiB."),
+    max_batch: int = typer.Option(256, help="Most inputs/items per request."),
+    log_level: str = typer.Option("warning", help="uvicorn log level (info logs every request)."),
+) -> None:
+    """Serve the API and the embedding explorer (open http://HOST:PORT/ in a browser; API docs at /docs)."""
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover - the server extra is installed in tests
+        raise MissingDependencyError("the server needs fastapi and uvicorn: pip install 'embedlab[server]'") from None
+    from .. import config
+    from ..encoders import DEFAULT_ENCODER
+    from ..server import Limits, api_key_from, create_app
+
+    key = api_key_from(api_key_file)
+    limits = Limits(max_body_bytes=int(max_body_mb * (1 << 20)), max_batch=max_batch)
+    application = create_app(config.home(), api_key=key, public_reads=public_reads, limits=limits,
+                             preload=(DEFAULT_ENCODER,) if preload else ())
+    auth = "off" if key is None else ("writes" if public_reads else "reads and writes")
+    console.print(f"embedlab serving {config.home()} on http://{host}:{port}/  (API key: {auth}; docs: /docs)",
+                  highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level=log_level)

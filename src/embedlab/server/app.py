@@ -1,0 +1,167 @@
+"""The embedlab HTTP server: an OpenAI-compatible embeddings API, collections, vector arithmetic and the web
+embedding explorer, in one FastAPI app.
+
+    >>> app = create_app(home="~/.local/share/embedlab", api_key="s3cret")   # then: uvicorn.run(app)
+
+Errors are JSON ``{"error": {"type": ..., "message": ...}}`` with 400 (bad input), 401 (API key), 404 (unknown
+collection, id, model or word), 413 (a limit), 503 (a model or lock not available right now). Every route is a
+few lines over the library; request handlers are plain functions run in the thread pool (see ``state``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from contextlib import asynccontextmanager
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__, config
+from ..errors import (CollectionNotFoundError, CorruptFileError, EmbedlabError, FormatVersionError, LockTimeoutError,
+                      MissingDependencyError, ModelNotFoundError, ResourceLimitError, UnknownKeyError)
+from ..vectors import Vectors
+from .limits import BodyLimitMiddleware, Limits
+from .state import ServerState
+
+__all__ = ["create_app", "AuthError", "ApiKeyError"]
+
+
+class AuthError(EmbedlabError):
+    """A request without the server's API key on a route that needs it (HTTP 401)."""
+
+
+ApiKeyError = AuthError
+
+_STATUS: list[tuple[type, int]] = [
+    (AuthError, 401), (ResourceLimitError, 413), (CollectionNotFoundError, 404), (UnknownKeyError, 404),
+    (LockTimeoutError, 503), (ModelNotFoundError, 503), (MissingDependencyError, 503), (CorruptFileError, 500),
+    (FormatVersionError, 500),
+]
+_HTTP_TYPES = {404: "NotFound", 405: "MethodNotAllowed", 401: "AuthError", 413: "ResourceLimitError"}
+
+
+def status_of(exc: EmbedlabError) -> int:
+    """The HTTP status an embedlab error maps to (400 unless listed in ``_STATUS``)."""
+    return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+
+
+def error_response(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
+
+
+def state_of(request: Request) -> ServerState:
+    return request.app.state.embedlab
+
+
+def _presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def _check_key(request: Request, write: bool) -> None:
+    st = state_of(request)
+    if st.api_key is None or (not write and st.public_reads):
+        return
+    key = _presented_key(request)
+    if key is None:
+        what = "write routes need" if write else "this server's read routes need"
+        raise AuthError(f"{what} an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+    if not hmac.compare_digest(key.encode(), st.api_key.encode()):
+        raise AuthError("wrong API key; send the key the server was started with (--api-key-file or "
+                        "EMBEDLAB_API_KEY)")
+
+
+def require_write(request: Request) -> None:
+    """Dependency of every route that changes data: the API key is needed when one is set."""
+    _check_key(request, write=True)
+
+
+def require_read(request: Request) -> None:
+    """Dependency of every reading route: the API key is needed only with private reads."""
+    _check_key(request, write=False)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "body"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts)
+
+
+def create_app(home: str | Path | None = None, api_key: str | None = None, public_reads: bool = True,
+               limits: Limits | None = None, vectors_sets: dict[str, Vectors | Any] | None = None,
+               preload: tuple[str, ...] = ()) -> FastAPI:
+    """Build the app. ``home``: the embedlab home (collections live in ``home/collections``; default
+    ``$EMBEDLAB_HOME``); ``api_key``: required on write routes (and on reads when ``public_reads=False``);
+    ``vectors_sets``: name -> Vectors (or a function returning one) offered for arithmetic and the explorer
+    (default: ``glove-50``, the 50k most frequent GloVe words); ``preload``: encoders to build at start-up."""
+    from . import routes_collections, routes_openai, routes_static, routes_vectors
+
+    limits = limits or Limits()
+    home_path = Path(home).expanduser() if home is not None else config.home()
+    home_path.mkdir(parents=True, exist_ok=True)
+    if api_key is not None and not api_key.strip():
+        raise EmbedlabError("the API key is empty; pass a non-empty key or none")
+    st = ServerState(home_path, api_key.strip() if api_key else None, public_reads, limits, vectors_sets)
+    for name in preload:
+        st.encoder(name)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        st.close()
+
+    app = FastAPI(title="embedlab", version=__version__, lifespan=lifespan,
+                  description="Embeddings as a service: an OpenAI-compatible /v1/embeddings, collections with "
+                              "search, vector arithmetic, and a web embedding explorer at /.")
+    app.state.embedlab = st
+
+    @app.exception_handler(EmbedlabError)
+    async def _embedlab_error(request: Request, exc: EmbedlabError) -> JSONResponse:
+        status = status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return error_response(status, type(exc).__name__, str(exc), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, "InputError", _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.method} {request.url.path}; see /docs for the API"
+        return error_response(exc.status_code, _HTTP_TYPES.get(exc.status_code, "HTTPError"), message)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
+        return error_response(500, "InternalError", f"{type(exc).__name__}: {exc}")
+
+    app.include_router(routes_openai.router)
+    app.include_router(routes_collections.router)
+    app.include_router(routes_vectors.router)
+    app.include_router(routes_static.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
+    return app
+
+
+def api_key_from(file: str | Path | None = None, env: str = "EMBEDLAB_API_KEY") -> str | None:
+    """The API key from ``file`` (first line) or the environment variable ``env``; None when neither is set."""
+    if file is not None:
+        path = Path(file).expanduser()
+        try:
+            key = path.read_text(encoding="utf-8").strip().splitlines()
+        except OSError as exc:
+            raise EmbedlabError(f"cannot read the API key file {path}: {exc.strerror}") from None
+        if not key or not key[0].strip():
+            raise EmbedlabError(f"the API key file {path} is empty; put the key on its first line")
+        return key[0].strip()
+    value = os.environ.get(env, "").strip()
+    return value or None

@@ -1,0 +1,187 @@
+"""Collections over HTTP: create, list, describe, drop; add/upsert/delete/get items; search by text, vector or
+the id of a stored item, with a metadata filter.
+
+Names are checked by the store (letters, digits, ``._-``; never a path), so no request can reach a file
+outside the server's collections folder.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import InputError
+from ..store import Collection
+from .app import require_read, require_write, state_of
+
+router = APIRouter(prefix="/api/collections", tags=["collections"])
+READ, WRITE = [Depends(require_read)], [Depends(require_write)]
+
+
+class CollectionCreate(BaseModel):
+    """A new collection: an encoder name (default ``use-multilingual``), or ``dim`` alone for vectors-only."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    encoder: str | None = None
+    dim: int | None = None
+    metric: str | None = None
+    index: str = "exact"
+
+
+class ItemIn(BaseModel):
+    """One item to write: ``text`` (encoded by the collection's encoder) or ``vector``, plus metadata."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    text: str | None = None
+    vector: list[float] | None = None
+    metadata: dict[str, Any] | None = None
+    source: str | None = None
+
+
+class ItemsWrite(BaseModel):
+    items: list[ItemIn] = Field(min_length=1)
+
+
+class IdsRequest(BaseModel):
+    ids: list[str] = Field(min_length=1)
+    include_vectors: bool = False
+
+
+class SearchRequest(BaseModel):
+    """Exactly one of ``query`` (text), ``vector`` or ``id`` (a stored item: its neighbours, itself left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+    query: str | None = None
+    vector: list[float] | None = None
+    id: str | None = None
+    k: int = Field(10, ge=1)
+    where: dict[str, Any] | None = None
+
+
+def _info(col: Collection) -> dict[str, Any]:
+    info = col.info()
+    info.pop("path", None)  # the server's disk layout is none of the client's business
+    return info
+
+
+@router.get("", dependencies=READ, summary="List collections")
+def list_collections(request: Request) -> JSONResponse:
+    st = state_of(request)
+    return JSONResponse({"collections": [_info(st.collection(n)) for n in st.collection_names()]})
+
+
+@router.post("", dependencies=WRITE, status_code=201, summary="Create a collection")
+def create_collection(body: CollectionCreate, request: Request) -> JSONResponse:
+    col = state_of(request).create_collection(body.name, body.encoder, body.dim, body.metric, body.index)
+    return JSONResponse(_info(col), status_code=201)
+
+
+@router.get("/{name}", dependencies=READ, summary="Describe a collection")
+def get_collection(name: str, request: Request) -> JSONResponse:
+    return JSONResponse(_info(state_of(request).collection(name)))
+
+
+@router.delete("/{name}", dependencies=WRITE, summary="Drop a collection and all its files")
+def drop_collection(name: str, request: Request) -> JSONResponse:
+    state_of(request).drop_collection(name)
+    return JSONResponse({"dropped": name})
+
+
+def _write(name: str, body: ItemsWrite, request: Request, upsert: bool) -> dict[str, Any]:
+    st = state_of(request)
+    st.limits.check_batch(len(body.items), "items")
+    col = st.collection(name)
+    items = body.items
+    has_text = [it.text is not None for it in items]
+    has_vec = [it.vector is not None for it in items]
+    if any(t and v for t, v in zip(has_text, has_vec)) or not all(t or v for t, v in zip(has_text, has_vec)):
+        raise InputError("every item needs exactly one of 'text' or 'vector'")
+    if any(has_text) and any(has_vec):
+        raise InputError("items mix texts and vectors; send one kind per request")
+    ids = [it.id for it in items]
+    metadata = [it.metadata or {} for it in items] if upsert is False or any(it.metadata is not None
+                                                                             for it in items) else None
+    sources = [it.source for it in items] if any(it.source is not None for it in items) else None
+    kw: dict[str, Any] = {"metadata": metadata, "sources": sources}
+    if any(has_text):
+        texts = [it.text for it in items]
+        st.limits.check_texts(texts, "item")
+        args: tuple = (ids, texts)
+    else:
+        args, kw["vectors"] = (ids,), [it.vector for it in items]
+    t0 = time.perf_counter()
+    if upsert:
+        out: dict[str, Any] = dict(col.upsert(*args, **kw))
+    else:
+        out = {"added": col.add(*args, **kw)}
+    out.update(count=col.count(), took_ms=round(1000 * (time.perf_counter() - t0), 2))
+    return out
+
+
+@router.post("/{name}/items", dependencies=WRITE, summary="Add new items (an existing id is an error)")
+def add_items(name: str, body: ItemsWrite, request: Request) -> JSONResponse:
+    return JSONResponse(_write(name, body, request, upsert=False))
+
+
+@router.put("/{name}/items", dependencies=WRITE, summary="Upsert items (add new, replace changed, skip same)")
+def upsert_items(name: str, body: ItemsWrite, request: Request) -> JSONResponse:
+    return JSONResponse(_write(name, body, request, upsert=True))
+
+
+@router.post("/{name}/delete", dependencies=WRITE, summary="Delete items by id (unknown ids are ignored)")
+def delete_items(name: str, body: IdsRequest, request: Request) -> JSONResponse:
+    st = state_of(request)
+    st.limits.check_batch(len(body.ids), "ids")
+    col = st.collection(name)
+    return JSONResponse({"deleted": col.delete(body.ids), "count": col.count()})
+
+
+def _item_json(item, include_vector: bool) -> dict[str, Any]:
+    out = {"id": item.id, "metadata": item.metadata, "source": item.source}
+    if include_vector:
+        out["vector"] = item.vector.tolist()
+    return out
+
+
+@router.post("/{name}/get", dependencies=READ, summary="Get items by id")
+def get_items(name: str, body: IdsRequest, request: Request) -> JSONResponse:
+    st = state_of(request)
+    st.limits.check_batch(len(body.ids), "ids")
+    items = st.collection(name).get(body.ids)
+    return JSONResponse({"items": [_item_json(it, body.include_vectors) for it in items]})
+
+
+@router.get("/{name}/items/{item_id}", dependencies=READ, summary="Get one item by id")
+def get_item(name: str, item_id: str, request: Request, include_vector: bool = False) -> JSONResponse:
+    item = state_of(request).collection(name).get([item_id])[0]
+    return JSONResponse(_item_json(item, include_vector))
+
+
+@router.post("/{name}/search", dependencies=READ, summary="Nearest items to a text, a vector or a stored item")
+def search(name: str, body: SearchRequest, request: Request) -> JSONResponse:
+    st = state_of(request)
+    st.limits.check_k(body.k)
+    given = [x for x in ("query", "vector", "id") if getattr(body, x) is not None]
+    if len(given) != 1:
+        raise InputError("send exactly one of 'query' (text), 'vector' or 'id' (a stored item); got "
+                         + (", ".join(given) or "none"))
+    col = st.collection(name)
+    t0 = time.perf_counter()
+    if body.id is not None:
+        vec = col.get([body.id])[0].vector
+        hits = [h for h in col.search(vec, k=body.k + 1, where=body.where) if h.id != body.id][: body.k]
+    elif body.vector is not None:
+        hits = col.search(body.vector, k=body.k, where=body.where)
+    else:
+        if not body.query.strip():
+            raise InputError("the query is empty; type some text to search for")
+        st.limits.check_texts([body.query], "query")
+        hits = col.search(body.query, k=body.k, where=body.where)
+    return JSONResponse({"hits": [h.to_dict() for h in hits],
+                         "took_ms": round(1000 * (time.perf_counter() - t0), 2)})

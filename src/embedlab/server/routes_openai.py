@@ -1,0 +1,101 @@
+"""OpenAI-compatible embeddings: ``POST /v1/embeddings`` and ``GET /v1/models``.
+
+The request and response follow the OpenAI embeddings API, so its official clients (and the many tools built
+on them) work against embedlab: ``model`` names an embedlab encoder (``use-multilingual``, ``default`` ...),
+``encoding_format`` is ``float`` or ``base64`` (little-endian float32, what the Python client asks for by
+default), and ``usage`` counts the encoder's tokens. Vectors are unit length, as OpenAI's are.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from ..encoders import available
+from ..errors import InputError, UnknownKeyError
+from ..encoders.registry import spec as encoder_spec
+from .app import require_read, state_of
+
+router = APIRouter(tags=["OpenAI-compatible"], dependencies=[Depends(require_read)])
+
+
+class EmbeddingsRequest(BaseModel):
+    """The OpenAI embeddings request (``user`` and unknown fields are accepted and ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+    input: str | list[str] | list[int] | list[list[int]]
+    model: str
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = None
+    user: str | None = None
+
+
+def _text_encoder(request: Request, model: str):
+    try:
+        s = encoder_spec(model)
+    except InputError:
+        names = ", ".join(x.name for x in available())
+        raise UnknownKeyError(f"the model {model!r} does not exist here; embedlab serves its encoders: {names} "
+                              "(GET /v1/models)") from None
+    if "text" not in s.modalities:
+        raise InputError(f"model {s.name!r} encodes {', '.join(s.modalities)}, not text; pick a text encoder "
+                         "from GET /v1/models")
+    return state_of(request).encoder(s.name)
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if not value:
+        raise InputError("input is an empty list; send at least one text")
+    if not all(isinstance(x, str) for x in value):
+        raise InputError("input holds token ids; embedlab encoders take text, so send the strings themselves")
+    return list(value)
+
+
+@router.post("/v1/embeddings", summary="Create embeddings (OpenAI-compatible)")
+def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse:
+    """Embed one text or a list of texts with an embedlab encoder; the answer has OpenAI's shape."""
+    st = state_of(request)
+    texts = _texts(body.input)
+    st.limits.check_batch(len(texts), "inputs")
+    st.limits.check_texts(texts)
+    enc = _text_encoder(request, body.model)
+    if body.dimensions is not None and body.dimensions != enc.dim:
+        raise InputError(f"model {enc.name!r} makes {enc.dim}-d vectors and cannot shorten them; leave "
+                         f"'dimensions' out or set it to {enc.dim}")
+    vecs = np.ascontiguousarray(enc.encode(texts, normalize=True), dtype="<f4")
+    tokens = enc.count_tokens(texts)
+    if body.encoding_format == "base64":
+        data = [base64.b64encode(row.tobytes()).decode("ascii") for row in vecs]
+    else:
+        data = vecs.tolist()
+    return JSONResponse({
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(data)],
+        "model": enc.name,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    })
+
+
+def _model_card(s) -> dict[str, Any]:
+    return {"id": s.name, "object": "model", "created": 0, "owned_by": "embedlab", "dim": s.dim,
+            "modalities": list(s.modalities), "aliases": list(s.aliases), "description": s.description}
+
+
+@router.get("/v1/models", summary="List the encoders this server offers (OpenAI-compatible)")
+def list_models() -> JSONResponse:
+    return JSONResponse({"object": "list", "data": [_model_card(s) for s in available()]})
+
+
+@router.get("/v1/models/{model}", summary="One encoder (OpenAI-compatible)")
+def get_model(model: str) -> JSONResponse:
+    try:
+        return JSONResponse(_model_card(encoder_spec(model)))
+    except InputError:
+        raise UnknownKeyError(f"the model {model!r} does not exist here; see GET /v1/models") from None

@@ -1,0 +1,191 @@
+"""What one server process holds: thread-guarded encoders, one open Collection per name, the vectors sets
+it may serve, and a small cache of explorer projections.
+
+Request handlers run in a thread pool, so everything here is shared between threads:
+- encoders: one lock per encoder (an Encoder keeps per-call state such as ``last_truncated`` and some model
+  runtimes are not re-entrant), and collections are opened with the guarded encoder so their own encoding
+  goes through the same lock;
+- collections: one ``Collection`` object per name for the whole process (the store's single-writer rule: its
+  mutex and file lock serialise writes; readers search committed snapshots);
+- vectors sets: only names configured at start-up (``glove-50`` by default), never a path from a request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..encoders import DEFAULT_ENCODER, Encoder
+from ..encoders import encoder as build_encoder
+from ..encoders.registry import spec as encoder_spec
+from ..errors import CollectionNotFoundError, EmbedlabError, UnknownKeyError
+from ..store import Collection
+from ..store.manifest import check_name, read_manifest
+from ..vectors import Vectors
+from .limits import Limits
+
+GLOVE_WORDS = 50_000  # the explorer's GloVe set: the 50k most frequent words
+
+
+class GuardedEncoder(Encoder):
+    """An encoder whose every call holds one lock: safe to share between request threads."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner, self.lock = inner, threading.Lock()
+        self.name, self.dim, self.modalities = inner.name, inner.dim, tuple(inner.modalities)
+        self.metric, self.max_length = inner.metric, inner.max_length
+
+    def encode(self, items, batch_size: int = 64, progress: bool = False, normalize: bool = True) -> np.ndarray:
+        with self.lock:
+            try:
+                return self.inner.encode(items, batch_size=batch_size, progress=False, normalize=normalize)
+            finally:
+                self.last_truncated = self.inner.last_truncated
+
+    def _encode_batch(self, items: list[Any]) -> np.ndarray:  # pragma: no cover - encode() is overridden
+        with self.lock:
+            return self.inner._encode_batch(items)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    def count_tokens(self, texts: list[str]) -> int:
+        """Tokens the model sees (its tokenizer when it has one, else whitespace words), for usage counts."""
+        tok = getattr(self.inner, "tokenize", None)
+        with self.lock:
+            if callable(tok):
+                return sum(min(len(tok(t)), self.max_length or 1 << 30) for t in texts)
+        return sum(len(t.split()) for t in texts)
+
+
+def default_vectors_sets() -> dict[str, Callable[[], Vectors]]:
+    """The vectors sets a server offers unless told otherwise (loaded lazily, memory-mapped)."""
+
+    def glove50() -> Vectors:
+        from ..io.glove import load_glove
+
+        return load_glove(limit=GLOVE_WORDS)
+
+    return {"glove-50": glove50}
+
+
+class ServerState:
+    """Shared, thread-safe resources of one server (see the module docstring)."""
+
+    def __init__(self, home: Path, api_key: str | None, public_reads: bool, limits: Limits,
+                 vectors_sets: dict[str, Vectors | Callable[[], Vectors]] | None) -> None:
+        self.home, self.api_key, self.public_reads, self.limits = home, api_key, public_reads, limits
+        self.root = home / "collections"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._encoders: dict[str, GuardedEncoder] = {}
+        self._collections: dict[str, Collection] = {}
+        self._vector_sources = dict(default_vectors_sets() if vectors_sets is None else vectors_sets)
+        for name in self._vector_sources:
+            check_name(name)
+        self._vectors: dict[str, Vectors] = {}
+        self._projections: OrderedDict[tuple, dict] = OrderedDict()
+
+    # ------------------------------------------------------------------ encoders
+    def encoder(self, name: str) -> GuardedEncoder:
+        """The guarded, shared encoder ``name`` (built on first use; aliases map to the same instance)."""
+        canonical = encoder_spec(name).name
+        with self._lock:
+            enc = self._encoders.get(canonical)
+        if enc is None:
+            inner = build_encoder(canonical)  # the registry builds each encoder once per process
+            with self._lock:
+                enc = self._encoders.setdefault(canonical, GuardedEncoder(inner))
+        return enc
+
+    # ------------------------------------------------------------------ collections
+    def collection(self, name: str) -> Collection:
+        """The process's one open Collection ``name``; 404 (CollectionNotFoundError) when it does not exist."""
+        check_name(name)
+        with self._lock:
+            col = self._collections.get(name)
+            if col is not None:
+                return col
+            folder = self.root / name
+            if not folder.is_dir():
+                have = ", ".join(Collection.list(self.root)) or "none yet"
+                raise CollectionNotFoundError(f"no collection named {name!r} (existing: {have}); create it with "
+                                              "POST /api/collections")
+            enc_name = read_manifest(folder)["encoder"].get("name")
+            enc = None
+            if enc_name:
+                try:
+                    enc = self.encoder(enc_name)
+                except EmbedlabError:  # not installed here: vector queries still work
+                    enc = None
+            col = Collection.open(name, enc, root=self.root)
+            self._collections[name] = col
+            return col
+
+    def create_collection(self, name: str, encoder: str | None, dim: int | None, metric: str | None,
+                          index: str) -> Collection:
+        """Create a collection (encoder-backed, or vectors-only when ``dim`` is given without an encoder)."""
+        check_name(name)
+        enc = self.encoder(encoder or DEFAULT_ENCODER) if encoder or dim is None else None
+        with self._lock:
+            col = Collection.create(name, enc, dim=dim, metric=metric, index=index, root=self.root)
+            self._collections[name] = col
+            return col
+
+    def drop_collection(self, name: str) -> None:
+        """Close the open Collection (if any) and delete its folder."""
+        check_name(name)
+        with self._lock:
+            col = self._collections.pop(name, None)
+            if col is not None:
+                col.close()
+            Collection.drop(name, root=self.root)
+            self._projections = OrderedDict((k, v) for k, v in self._projections.items() if k[:2] != ("c", name))
+
+    def collection_names(self) -> list[str]:
+        return Collection.list(self.root)
+
+    def close(self) -> None:
+        """Close every open collection (saves ANN caches)."""
+        with self._lock:
+            for col in self._collections.values():
+                col.close()
+            self._collections.clear()
+
+    # ------------------------------------------------------------------ vectors sets
+    def vectors_names(self) -> list[str]:
+        return sorted(self._vector_sources)
+
+    def vectors(self, name: str) -> Vectors:
+        """The configured vectors set ``name`` (404 listing the configured names otherwise)."""
+        with self._lock:
+            if name in self._vectors:
+                return self._vectors[name]
+            src = self._vector_sources.get(name)
+            if src is None:
+                have = ", ".join(sorted(self._vector_sources)) or "none"
+                raise UnknownKeyError(f"no vectors set named {name!r}; this server offers: {have}")
+            vec = src if isinstance(src, Vectors) else src()
+            self._vectors[name] = vec
+            return vec
+
+    # ------------------------------------------------------------------ projection cache
+    def projection(self, key: tuple, compute: Callable[[], dict]) -> dict:
+        """A cached projection (key includes the data's generation, so writes invalidate it)."""
+        with self._lock:
+            hit = self._projections.get(key)
+            if hit is not None:
+                self._projections.move_to_end(key)
+                return hit
+        value = compute()
+        with self._lock:
+            self._projections[key] = value
+            while len(self._projections) > 16:
+                self._projections.popitem(last=False)
+        return value
