@@ -6,5 +6,6 @@ One implementation shared by every trainer and encoder; numbers match gensim's f
 from .analogy import AnalogyResult, SectionScore, evaluate_analogies
 from .datasets import test_file
 from .similarity import PairResult, evaluate_word_pairs
+from .retrieval import mrr, ndcg_at_k, recall_at_k, retrieval_scores
 
 __all__ = ["AnalogyResult", "SectionScore", "PairResult", "evaluate_analogies", "evaluate_word_pairs", "test_file"]

@@ -1,0 +1,154 @@
+"""Keyword tokens for BM25 that work for Korean and for Latin-script text, chosen per text.
+
+Korean is agglutinative: ``파일을``, ``파일이``, ``파일에서`` are one noun with different particles, so
+whitespace words rarely match. Texts containing Hangul go through Kiwi (``kiwipiepy``) and keep the content
+morphemes (nouns, verb and adjective stems, roots, foreign words, numbers); other texts are split into
+lower-cased word tokens. Both paths lower-case Latin words the same way, so ``git`` in a Korean message
+matches ``git`` in an English one. English stop words are dropped.
+
+Without kiwipiepy (it lives in the ``text`` extra) Hangul runs fall back to overlapping character bigrams,
+a standard CJK retrieval trick, with one warning; the tokenizer's ``name`` records which path was used so
+a saved index is rebuilt when it changes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+_WORD = re.compile(r"[^\W_]+(?:[_'][^\W_]+)*")
+#: Kiwi part-of-speech tags whose morphemes carry meaning (particles, endings, affixes, punctuation are dropped).
+KIWI_KEEP = frozenset({"NNG", "NNP", "NR", "NP", "VV", "VA", "XR", "MAG", "SL", "SH", "SN", "W_URL", "W_EMAIL",
+                       "W_HASHTAG", "W_MENTION", "W_SERIAL"})
+_STOPWORDS_EN = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
+there these they this to was will with from has have had were been being do does did its it's i you he she we
+him her his our your my me us them what which who whom when where why how all any both each few more most other
+some own same so than too very can just should now""".split())
+
+_kiwi = None
+_kiwi_lock = threading.Lock()
+_warned = False
+
+
+def has_hangul(text: str) -> bool:
+    """True when ``text`` contains Korean letters."""
+    return _HANGUL.search(text) is not None
+
+
+def kiwi_available() -> bool:
+    """True when kiwipiepy (and its model) can be imported."""
+    try:
+        import kiwipiepy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _get_kiwi():
+    """The shared Kiwi analyser, created on first use (loading its model takes ~2 s)."""
+    global _kiwi
+    if _kiwi is None:
+        with _kiwi_lock:
+            if _kiwi is None:
+                from kiwipiepy import Kiwi
+
+                from .._threads import cpu_count
+
+                _kiwi = Kiwi(num_workers=cpu_count())
+    return _kiwi
+
+
+def latin_tokens(text: str, stopwords: frozenset[str] = _STOPWORDS_EN) -> list[str]:
+    """Lower-cased word tokens (letters and digits; ``max_connections`` and ``don't`` stay whole)."""
+    return [w for w in _WORD.findall(text.lower()) if w not in stopwords]
+
+
+def bigram_tokens(text: str) -> list[str]:
+    """The Kiwi-free fallback: Hangul runs as overlapping character bigrams, other words as ``latin_tokens``."""
+    out: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if not _HANGUL_RUN.search(word):
+            if word not in _STOPWORDS_EN:
+                out.append(word)
+            continue
+        for part in re.split(r"([\uac00-\ud7a3]+)", word):
+            if not part:
+                continue
+            if _HANGUL_RUN.fullmatch(part):
+                out.extend([part] if len(part) == 1 else [part[i:i + 2] for i in range(len(part) - 1)])
+            else:
+                out.append(part)
+    return out
+
+
+class Tokenizer:
+    """Text → BM25 tokens; Kiwi morphemes for texts with Hangul, lower-cased words otherwise.
+
+    ``use_kiwi=None`` uses Kiwi when it is installed and falls back to bigrams (one warning) when not;
+    ``True`` requires it, ``False`` never uses it. ``name`` identifies the token scheme in saved indexes.
+    """
+
+    def __init__(self, use_kiwi: bool | None = None) -> None:
+        if use_kiwi is None:
+            use_kiwi = kiwi_available()
+        elif use_kiwi and not kiwi_available():
+            from ..errors import MissingDependencyError
+
+            raise MissingDependencyError("Korean morphemes need kiwipiepy: pip install 'embedlab[text]' "
+                                         "(or pass use_kiwi=False for character bigrams)")
+        self.use_kiwi = bool(use_kiwi)
+        self.name = "kiwi-morphemes+words-v1" if self.use_kiwi else "hangul-bigrams+words-v1"
+
+    def __repr__(self) -> str:
+        return f"Tokenizer({self.name!r})"
+
+    def __call__(self, text: str) -> list[str]:
+        return self.tokenize_many([text])[0]
+
+    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
+        """Tokens of each text; the Korean ones go through Kiwi in one batch."""
+        out: list[list[str] | None] = [None] * len(texts)
+        korean = []
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                from ..errors import InputError
+
+                raise InputError(f"text at position {i} is {type(t).__name__}; keyword search needs strings")
+            if has_hangul(t):
+                korean.append(i)
+            else:
+                out[i] = latin_tokens(t)
+        if korean:
+            if self.use_kiwi:
+                kiwi = _get_kiwi()
+                for i, toks in zip(korean, kiwi.tokenize([texts[i] for i in korean])):
+                    out[i] = _morphemes(toks)
+            else:
+                _warn_bigrams()
+                for i in korean:
+                    out[i] = bigram_tokens(texts[i])
+        return out  # type: ignore[return-value]
+
+
+def _morphemes(tokens: Iterable) -> list[str]:
+    out = []
+    for t in tokens:
+        if t.tag not in KIWI_KEEP:
+            continue
+        if t.tag == "SL" or t.tag.startswith("W_") or t.tag == "SN":
+            out.extend(latin_tokens(t.form))
+        else:
+            out.append(t.form)
+    return out
+
+
+def _warn_bigrams() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn("kiwipiepy is not installed: Korean keyword search uses character bigrams, which match less "
+                      "precisely; pip install 'embedlab[text]' for Korean morphemes", stacklevel=3)
