@@ -22,6 +22,28 @@ def glove(limit: int | None = None) -> Vectors:
 
     return load_glove(limit=limit)
 
+
 __version__ = "0.1.0"
 
-__all__ = ["Encoder", "Index", "Vectors", "available_encoders", "encoder", "glove", "load_vectors", "metrics", "__version__"]
+# Heavier parts load on first use, so `import embedlab` stays quick: name -> module that defines it.
+_LAZY = {
+    "Collection": "store", "Hit": "store",
+    "ExactIndex": "index", "HNSWIndex": "index", "make_index": "index", "load_index": "index",
+    "recall_at_k": "index",
+    "Word2Vec": "train", "FastText": "train.subword", "TextbookWord2Vec": "train.textbook",
+    "BPETokenizer": "train.bpe",
+    "hybrid_search": "search.hybrid", "search_documents": "passages", "index_records": "passages",
+    "evaluate_analogies": "evaluate", "evaluate_word_pairs": "evaluate",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'embedlab' has no attribute {name!r}")
+
+
+__all__ = ["Encoder", "Index", "Vectors", "available_encoders", "encoder", "glove", "load_vectors", "metrics",
+           "__version__", *_LAZY]
