@@ -1,0 +1,63 @@
+"""Run the server inside the current process, on a background thread (notebooks, tests, embedding apps).
+
+    >>> with BackgroundServer(create_app()) as srv:
+    ...     print(srv.url)          # http://127.0.0.1:<free port>
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+from ..errors import EmbedlabError
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (for starting a server in another process)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class BackgroundServer:
+    """uvicorn serving ``app`` on a daemon thread; ``port=0`` picks a free port (see ``url``)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        import uvicorn
+
+        self.host = host
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                                     lifespan="on", timeout_graceful_shutdown=2))
+        self._thread: threading.Thread | None = None
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> "BackgroundServer":
+        """Start serving; returns once the socket accepts connections."""
+        self._thread = threading.Thread(target=self._server.run, name="embedlab-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise EmbedlabError(f"the server did not start on {self.host}:{self.port} within {timeout} s "
+                                    "(port taken?)")
+            time.sleep(0.02)
+        self.port = int(self._server.servers[0].sockets[0].getsockname()[1])
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask uvicorn to exit and wait for the thread."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

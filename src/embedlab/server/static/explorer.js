@@ -1,0 +1,206 @@
+// embedlab explorer: a 2-D view of a collection or a vectors set, with search, neighbours and analogies.
+// Plain JS over the server's JSON API; plotly.js draws the scatter.
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const PALETTE = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+                   "#7f7f7f", "#aec7e8"];
+  const state = { kind: null, name: null, data: null, vectorsSets: [], hits: [], selected: [], listening: false };
+
+  function headers() {
+    const h = { "Content-Type": "application/json" };
+    const key = $("api-key").value.trim();
+    if (key) h.Authorization = "Bearer " + key;
+    return h;
+  }
+
+  async function api(method, path, body) {
+    const res = await fetch(path, { method, headers: headers(), body: body ? JSON.stringify(body) : undefined });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const e = json.error || {};
+      throw new Error((e.type ? e.type + ": " : "") + (e.message || res.statusText));
+    }
+    return json;
+  }
+
+  function status(text, isError) {
+    const s = $("status");
+    s.textContent = text;
+    s.className = isError ? "error" : "";
+  }
+
+  const enc = encodeURIComponent;
+  const base = () => (state.kind === "collection" ? "/api/collections/" : "/api/vectors/") + enc(state.name);
+
+  async function loadSources() {
+    const [cols, vecs] = await Promise.all([api("GET", "/api/collections"), api("GET", "/api/vectors")]);
+    const sel = $("source");
+    sel.innerHTML = "";
+    for (const c of cols.collections) sel.add(new Option(`${c.name} (${c.count} items)`, "collection:" + c.name));
+    for (const v of vecs.vectors) sel.add(new Option(`${v} (word vectors)`, "vectors:" + v));
+    state.vectorsSets = vecs.vectors;
+    const wanted = new URLSearchParams(location.search).get("source");
+    if (wanted && [...sel.options].some((o) => o.value === wanted)) sel.value = wanted;
+    if (!sel.options.length) { status("no collections or vectors sets yet: create one with the API (/docs)"); return; }
+    await loadProjection();
+  }
+
+  async function loadProjection() {
+    const [kind, ...rest] = $("source").value.split(":");
+    state.kind = kind; state.name = rest.join(":");
+    state.hits = []; state.selected = [];
+    $("results").innerHTML = ""; $("neighbors").innerHTML = ""; $("analogy-results").innerHTML = "";
+    $("neighbors-title").textContent = "Neighbours";
+    const method = $("method").value;
+    status(method === "pca" ? "projecting…" : `projecting with ${method.toUpperCase()} (the first run compiles, ~1 min)…`);
+    const data = await api("GET", `${base()}/projection?method=${method}`);
+    state.data = data;
+    state.index = new Map(data.ids.map((id, i) => [id, i]));
+    const fields = Object.keys(data.metadata);
+    const colour = $("color-by");
+    const keep = colour.value;
+    colour.innerHTML = "";
+    colour.add(new Option("(none)", ""));
+    for (const f of fields) colour.add(new Option(f, f));
+    colour.value = fields.includes(keep) ? keep : (fields[0] || "");
+    const sampled = data.total > data.ids.length ? ` (sample of ${data.total})` : "";
+    const av = analogySet();
+    $("analogy-title").textContent = av ? `Analogy (on ${av})` : "Analogy (no vectors set on this server)";
+    draw();
+    status(`${data.ids.length} points${sampled} · ${method.toUpperCase()} · ${data.name}`);
+  }
+
+  function analogySet() {
+    return state.kind === "vectors" ? state.name : state.vectorsSets[0] || null;
+  }
+
+  function traces() {
+    const d = state.data, field = $("color-by").value, out = [];
+    const groups = new Map();
+    d.ids.forEach((id, i) => {
+      const g = field ? String(d.metadata[field][i] ?? "(missing)") : d.name;
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g).push(i);
+    });
+    let c = 0;
+    for (const [g, rows] of groups) {
+      out.push({ type: "scatter", mode: "markers", name: g, x: rows.map((i) => d.x[i]), y: rows.map((i) => d.y[i]),
+                 text: rows.map((i) => d.labels[i]), customdata: rows.map((i) => d.ids[i]),
+                 hovertemplate: "<b>%{customdata}</b><br>%{text}<extra>%{fullData.name}</extra>",
+                 marker: { size: d.ids.length > 500 ? 5 : 9, color: PALETTE[c++ % PALETTE.length], opacity: 0.8 } });
+    }
+    out.push(overlay("search hits", state.hits, { symbol: "circle-open", size: 18, color: "#d62728",
+                                                  line: { width: 3 } }));
+    out.push(overlay("neighbours", state.selected, { symbol: "diamond-open", size: 16, color: "#111",
+                                                     line: { width: 2 } }));
+    return out;
+  }
+
+  function overlay(name, ids, marker) {
+    const d = state.data, rows = ids.map((id) => state.index.get(id)).filter((i) => i !== undefined);
+    return { type: "scatter", mode: "markers+text", name, x: rows.map((i) => d.x[i]), y: rows.map((i) => d.y[i]),
+             text: rows.map((i) => d.ids[i]), customdata: rows.map((i) => d.ids[i]), textposition: "top center",
+             textfont: { size: 11 }, hovertemplate: "<b>%{customdata}</b><extra>" + name + "</extra>", marker,
+             showlegend: rows.length > 0 };
+  }
+
+  function draw() {
+    const layout = { margin: { l: 30, r: 10, t: 10, b: 30 }, hovermode: "closest", dragmode: "pan",
+                     legend: { orientation: "h", y: -0.06 }, xaxis: { zeroline: false }, yaxis: { zeroline: false } };
+    Plotly.react("plot", traces(), layout, { displaylogo: false, responsive: true, scrollZoom: true });
+    if (!state.listening) {
+      $("plot").on("plotly_click", (ev) => {
+        const p = ev.points && ev.points[0];
+        if (p && p.customdata !== undefined) showNeighbors(String(p.customdata));
+      });
+      state.listening = true;
+    }
+  }
+
+  function render(list, hits) {
+    list.innerHTML = "";
+    for (const h of hits) {
+      const li = document.createElement("li");
+      li.dataset.id = h.id;
+      const name = document.createElement("span");
+      name.className = "id"; name.textContent = h.id;
+      const score = document.createElement("span");
+      score.className = "score"; score.textContent = h.score.toFixed(3);
+      li.append(name, score);
+      const i = state.index.get(h.id);
+      const label = h.source || (i !== undefined ? state.data.labels[i] : "");
+      if (label && label !== h.id) {
+        const l = document.createElement("span");
+        l.className = "label"; l.textContent = label; li.append(l);
+      }
+      li.addEventListener("click", () => showNeighbors(h.id));
+      list.append(li);
+    }
+  }
+
+  async function search(ev) {
+    if (ev) ev.preventDefault();
+    const q = $("search-input").value.trim();
+    if (!q) return;
+    try {
+      status("searching…");
+      const res = state.kind === "collection"
+        ? await api("POST", `${base()}/search`, { query: q, k: 10 })
+        : await api("POST", `${base()}/neighbors`, { query: q, k: 10 });
+      state.hits = res.hits.map((h) => h.id);
+      render($("results"), res.hits);
+      draw();
+      status(`${res.hits.length} results for “${q}”`);
+    } catch (e) { status(e.message, true); }
+  }
+
+  async function showNeighbors(id) {
+    try {
+      const res = state.kind === "collection"
+        ? await api("POST", `${base()}/search`, { id, k: 8 })
+        : await api("POST", `${base()}/neighbors`, { query: id, k: 8 });
+      state.selected = [id, ...res.hits.map((h) => h.id)];
+      $("neighbors-title").textContent = `Neighbours of ${id}`;
+      $("neighbors-title").dataset.id = id;
+      $("neighbors-hint").hidden = true;
+      render($("neighbors"), res.hits);
+      draw();
+      status(`neighbours of ${id}`);
+    } catch (e) { status(e.message, true); }
+  }
+
+  async function analogy(ev) {
+    if (ev) ev.preventDefault();
+    const set = analogySet(), expr = $("analogy-input").value.trim();
+    if (!set || !expr) return;
+    try {
+      const res = await api("POST", `/api/vectors/${enc(set)}/arithmetic`, { query: expr, k: 8 });
+      render($("analogy-results"), res.hits);
+      if (state.kind === "vectors") { state.hits = res.hits.map((h) => h.id); draw(); }
+      status(`${expr} → ${res.hits.length ? res.hits[0].id : "nothing"}`);
+    } catch (e) { status(e.message, true); }
+  }
+
+  // Page coordinates of a point (for keyboard-free automation and tests): {x, y} or null.
+  function pointPosition(id) {
+    const gd = $("plot"), fl = gd._fullLayout, i = state.index.get(id);
+    if (!fl || i === undefined) return null;
+    const box = gd.getBoundingClientRect();
+    return { x: box.left + fl.xaxis._offset + fl.xaxis.l2p(state.data.x[i]),
+             y: box.top + fl.yaxis._offset + fl.yaxis.l2p(state.data.y[i]) };
+  }
+
+  window.explorer = { state, pointPosition, search, showNeighbors, loadProjection };
+  $("source").addEventListener("change", () => loadProjection().catch((e) => status(e.message, true)));
+  $("method").addEventListener("change", () => loadProjection().catch((e) => status(e.message, true)));
+  $("color-by").addEventListener("change", draw);
+  $("search-form").addEventListener("submit", search);
+  $("analogy-form").addEventListener("submit", analogy);
+  $("api-key").addEventListener("change", () => loadSources().catch((e) => status(e.message, true)));
+  if (typeof Plotly === "undefined") {
+    status("plotly.js did not load: pip install 'embedlab[server]' (it ships inside the plotly package)", true);
+  } else {
+    loadSources().catch((e) => status(e.message, true));
+  }
+})();
