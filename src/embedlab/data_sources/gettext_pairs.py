@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gettext
 import html
+import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -105,11 +106,12 @@ def read_mo(path: str | Path) -> list[tuple[str, str, str | None, bool]]:
     """
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            catalog = gettext.GNUTranslations(fh)._catalog
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}") from None
-    except Exception as exc:  # gettext raises OSError/UnicodeDecodeError/struct errors on bad files
+    try:
+        catalog = gettext.GNUTranslations(io.BytesIO(data))._catalog
+    except Exception as exc:  # gettext raises OSError (bad magic), UnicodeDecodeError, struct.error on bad files
         raise CorruptFileError(f"{path} is not a readable gettext .mo catalogue ({exc}); check the file") from None
     out: list[tuple[str, str, str | None, bool]] = []
     plural_forms: dict[str, dict[int, str]] = {}

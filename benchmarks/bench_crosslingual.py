@@ -1,0 +1,228 @@
+"""Cross-lingual retrieval on the gettext catalogues installed here: Korean message → its English original among
+all English messages of the set, and English → Korean; vector, BM25 and hybrid (RRF) side by side.
+
+The data are built at run time from ``/usr/share/locale/ko/LC_MESSAGES/*.mo`` (cleaned, English ≥ 4 words,
+de-duplicated on both sides; see ``embedlab.data_sources.gettext_pairs``). Where no catalogues are installed the
+script says so and exits 0. Encoding is the slow part (~50-200 sentences/s on 2 shared cores), so by default a
+fixed seeded sample of pairs is used (``--sample 0`` = all); vectors are cached under ``--work-dir``.
+
+Methods (every list cut at ``--depth`` = 100, so MRR is MRR@100):
+- vector: the encoder's cosine similarity, exact (matrix product over all candidates);
+- BM25: ``embedlab.search.KeywordIndex`` (bm25s, Kiwi morphemes for Korean); cross-lingually it can only match
+  shared tokens (identifiers, numbers, Latin words left in Korean messages), which is the honest point;
+- BM25 with bm25s's own default tokenizer, as a contrast row;
+- hybrid: ``embedlab.search.rrf_fuse`` of the two top-100 lists, weights (1, 1) and k=60 untuned; plus the
+  keyword weight tuned on a seeded 20 % dev split of the queries and reported on the other 80 % only.
+
+    .venv/bin/python benchmarks/bench_crosslingual.py                 # 5,000-pair sample, writes results
+    .venv/bin/python benchmarks/bench_crosslingual.py --sample 0      # all pairs (slow: encodes ~40k sentences)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import LOAD_NOTE, print_settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)  # keyword weight (vector weight 1)
+
+
+def encode_cached(enc, texts: list[str], work: Path, tag: str) -> tuple[np.ndarray, float | None]:
+    """Unit vectors of ``texts`` (cached by encoder fingerprint + content hash); seconds spent, None if cached."""
+    h = hashlib.sha256(("\x00".join(texts) + "\x01" + str(enc.fingerprint)).encode()).hexdigest()[:16]
+    path = work / f"{enc.name}-{tag}-{len(texts)}-{h}.npy"
+    if path.is_file():
+        return np.load(path), None
+    t = time.perf_counter()
+    vecs = enc.encode(texts, batch_size=64, progress=True, normalize=True).astype(np.float32)
+    took = time.perf_counter() - t
+    work.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    return vecs, took
+
+
+def vector_topk(q: np.ndarray, d: np.ndarray, depth: int, block: int = 1024) -> list[list[int]]:
+    out: list[list[int]] = []
+    for s in range(0, len(q), block):
+        sims = q[s:s + block] @ d.T
+        part = np.argpartition(-sims, depth - 1, axis=1)[:, :depth]
+        for row, cand in zip(sims, part):
+            cand = cand[np.lexsort((cand, -row[cand]))]
+            out.append(cand.tolist())
+    return out
+
+
+def keyword_topk(index, queries: list[str], depth: int) -> list[list[int]]:
+    return [[int(i) for i, _ in index.search(q, k=depth)] for q in queries]
+
+
+def bm25s_default_topk(docs: list[str], queries: list[str], depth: int) -> list[list[int]]:
+    """bm25s with its own tokenizer (regex words, English stop words): the out-of-the-box reference setup."""
+    import bm25s
+
+    model = bm25s.BM25(method="lucene")
+    model.index(bm25s.tokenize(docs, stopwords="en", show_progress=False), show_progress=False)
+    out = []
+    for q in queries:
+        toks = bm25s.tokenize([q], stopwords="en", show_progress=False, return_ids=False)[0]
+        s = model.get_scores(toks) if toks and any(t in model.vocab_dict for t in toks) else np.zeros(len(docs))
+        pos = np.flatnonzero(s > 0)
+        if len(pos) > depth:
+            pos = pos[np.argpartition(-s[pos], depth - 1)[:depth]]
+        out.append(pos[np.lexsort((pos, -s[pos]))].tolist())
+    return out
+
+
+def fuse(vec: list[list[int]], kw: list[list[int]], w_kw: float, rrf_k: float = 60.0) -> list[list[int]]:
+    from embedlab.search import rrf_fuse
+
+    return [[int(i) for i, _ in rrf_fuse([v, k], weights=(1.0, w_kw), k=rrf_k)] for v, k in zip(vec, kw)]
+
+
+def scores(lists: list[list[int]], rows: np.ndarray) -> dict[str, float]:
+    from embedlab.evaluate import mrr, recall_at_k
+
+    got = [lists[i] for i in rows]
+    rel = [int(i) for i in rows]
+    return {"r@1": recall_at_k(got, rel, 1), "r@10": recall_at_k(got, rel, 10), "mrr": mrr(got, rel)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", type=int, default=5000, help="pairs to use (seeded sample); 0 = all")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--encoder", default="use-multilingual")
+    ap.add_argument("--depth", type=int, default=100)
+    ap.add_argument("--dev-fraction", type=float, default=0.2)
+    ap.add_argument("--work-dir", type=Path, default=ROOT / "bench-data" / "crosslingual")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "crosslingual.md")
+    args = ap.parse_args(argv)
+    settings = print_settings("cross-lingual retrieval on gettext catalogues (ko <-> en)")
+
+    from embedlab.data_sources.gettext_pairs import catalogue_files, load_gettext_pairs
+
+    if not catalogue_files("ko"):
+        print("SKIP: no Korean gettext catalogues in /usr/share/locale/ko/LC_MESSAGES (install packages with "
+              "Korean translations, e.g. coreutils, git, postgresql); nothing measured")
+        return 0
+    pairs, stats = load_gettext_pairs("ko")
+    print(f"pairs: {stats.kept} kept of {stats.entries} entries in {stats.files} catalogues; dropped: "
+          f"{stats.too_short} < 4 English words, {stats.untranslated} untranslated, {stats.no_target_script} without "
+          f"Hangul, {stats.duplicate_en} duplicate English, {stats.duplicate_translation} duplicate Korean")
+    rng = np.random.default_rng(args.seed)
+    if args.sample and args.sample < len(pairs):
+        pick = np.sort(rng.choice(len(pairs), args.sample, replace=False))
+        pairs = [pairs[i] for i in pick]
+    n = len(pairs)
+    en, ko = [p.en for p in pairs], [p.ko for p in pairs]
+    print(f"using {n} pairs (candidates per query: all {n} messages of the other language)")
+
+    import embedlab
+    from embedlab.search import KeywordIndex
+
+    enc = embedlab.encoder(args.encoder)
+    ve, t_en = encode_cached(enc, en, args.work_dir, "en")
+    vk, t_ko = encode_cached(enc, ko, args.work_dir, "ko")
+    for side, t in (("en", t_en), ("ko", t_ko)):
+        print(f"encode {side}: " + (f"{n / t:.0f} sentences/s" if t else "cached"))
+
+    perm = rng.permutation(n)
+    n_dev = int(round(args.dev_fraction * n))
+    dev, test, every = np.sort(perm[:n_dev]), np.sort(perm[n_dev:]), np.arange(n)
+    ids = [str(i) for i in range(n)]
+    rows_all, rows_test, tuned = [], [], {}
+    timings = {}
+    for name, queries, docs, vq, vd in (("ko → en", ko, en, vk, ve), ("en → ko", en, ko, ve, vk)):
+        t = time.perf_counter()
+        vec = vector_topk(vq, vd, args.depth)
+        timings[f"{name} vector"] = time.perf_counter() - t
+        t = time.perf_counter()
+        index = KeywordIndex.build(ids, docs)
+        kw = keyword_topk(index, queries, args.depth)
+        timings[f"{name} bm25"] = time.perf_counter() - t
+        ref = bm25s_default_topk(docs, queries, args.depth)
+        hyb = fuse(vec, kw, 1.0)
+        matched = sum(1 for lst in kw if lst) / n
+        for label, lists in (("vector (use-multilingual)", vec), ("BM25 (embedlab: Kiwi morphemes + words)", kw),
+                             ("BM25 (bm25s default tokenizer)", ref), ("hybrid RRF, weights 1:1, k=60", hyb)):
+            rows_all.append((name, label, scores(lists, every)))
+        dev_mrr = {w: scores(fuse(vec, kw, w), dev)["mrr"] for w in GRID}
+        best = max(GRID, key=lambda w: (dev_mrr[w], -w))
+        tuned[name] = (best, dev_mrr)
+        for label, lists in (("vector", vec), ("BM25 (embedlab)", kw), ("hybrid 1:1", hyb),
+                             (f"hybrid 1:{best:g} (tuned on dev)", fuse(vec, kw, best))):
+            rows_test.append((name, label, scores(lists, test)))
+        print(f"{name}: BM25 finds any match for {matched:.1%} of queries; dev MRR by keyword weight: "
+              + ", ".join(f"{w:g}: {m:.4f}" for w, m in dev_mrr.items()))
+    for name, label, s in rows_all:
+        print(f"{name:8s} {label:45s} r@1 {s['r@1']:.4f}  r@10 {s['r@10']:.4f}  MRR {s['mrr']:.4f}")
+    write_markdown(args, stats, n, len(test), len(dev), rows_all, rows_test, tuned, settings, (t_en, t_ko), timings)
+    return 0
+
+
+def write_markdown(args, stats, n, n_test, n_dev, rows_all, rows_test, tuned, settings, enc_t, timings) -> None:
+    cmd = ".venv/bin/python benchmarks/bench_crosslingual.py" + (f" --sample {args.sample}" if args.sample != 5000
+                                                                   else "")
+    lines = [
+        "# Cross-lingual retrieval: Korean ↔ English gettext messages",
+        "",
+        f"Command: `{cmd}` (seed {args.seed}, encoder `{args.encoder}`, lists cut at {args.depth}, so MRR = MRR@"
+        f"{args.depth}).",
+        "",
+        f"Data: the {stats.files} Korean catalogues in `/usr/share/locale/ko/LC_MESSAGES/*.mo` hold {stats.entries} "
+        f"messages ({stats.plural} plural, {stats.with_context} with a context); after cleaning (markup, "
+        f"accelerators, placeholders) {stats.kept} pairs remain — dropped: {stats.too_short} with < 4 English words, "
+        f"{stats.untranslated} untranslated, {stats.no_target_script} without Hangul, {stats.duplicate_en} duplicate "
+        f"English, {stats.duplicate_translation} duplicate Korean. "
+        + (f"This run uses a seeded sample of **{n} pairs**" if n < stats.kept else f"This run uses **all {n} pairs**")
+        + f": each query is ranked against all {n} messages of the other language; exactly one is correct.",
+        "",
+        "## All queries (untuned)",
+        "",
+        "| direction | method | recall@1 | recall@10 | MRR |",
+        "|---|---|---:|---:|---:|",
+    ]
+    lines += [f"| {d} | {m} | {s['r@1']:.3f} | {s['r@10']:.3f} | {s['mrr']:.3f} |" for d, m, s in rows_all]
+    lines += [
+        "",
+        f"## Tuned hybrid weight (dev {n_dev} queries, test {n_test} queries; seeded split)",
+        "",
+        "The keyword weight (vector weight 1, RRF k = 60) was chosen by MRR on the dev queries from "
+        f"{', '.join(f'{w:g}' for w in GRID)}; the numbers below are on the held-out test queries only.",
+        "",
+        "| direction | method | recall@1 | recall@10 | MRR |",
+        "|---|---|---:|---:|---:|",
+    ]
+    lines += [f"| {d} | {m} | {s['r@1']:.3f} | {s['r@10']:.3f} | {s['mrr']:.3f} |" for d, m, s in rows_test]
+    lines += ["", "Dev MRR by keyword weight: " + "; ".join(
+        f"{d}: " + ", ".join(f"{w:g} → {m:.3f}" for w, m in dev.items()) for d, (_, dev) in tuned.items()), ""]
+    enc_note = ", ".join(f"{side} {n / t:.0f} sentences/s" for side, t in zip(("en", "ko"), enc_t) if t)
+    lines += [
+        "## Notes",
+        "",
+        "- BM25 across languages can only match tokens both sides share (identifiers, option names, numbers, "
+        "Latin words kept in the Korean text); it is weak on its own, as expected. Its value is in the fusion and "
+        "in same-language keyword search (rare tokens, codes), which the tests cover.",
+        "- Hybrid with equal weights can be *worse* than vector alone here: when BM25 is mostly noise, giving it "
+        "the same vote as the encoder pushes wrong documents up. A small keyword weight keeps the exact-token wins "
+        "without that cost; pick the weight per corpus on held-out queries, as above.",
+        f"- Timings (one run): encoding {enc_note or 'cached'}; "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + ".",
+        f"- Threads: {', '.join(f'{k}={v}' for k, v in settings.items())}. {LOAD_NOTE}",
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
