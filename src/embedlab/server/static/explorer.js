@@ -64,7 +64,8 @@
     colour.add(new Option("(none)", ""));
     for (const f of fields) colour.add(new Option(f, f));
     colour.value = fields.includes(keep) ? keep : (fields[0] || "");
-    const sampled = data.total > data.ids.length ? ` (sample of ${data.total})` : "";
+    const sampled = data.total <= data.ids.length ? ""
+      : data.kind === "vectors" ? ` (most frequent words of ${data.total})` : ` (sample of ${data.total})`;
     const av = analogySet();
     $("analogy-title").textContent = av ? `Analogy (on ${av})` : "Analogy (no vectors set on this server)";
     draw();

@@ -1,0 +1,144 @@
+"""The web explorer end to end in Debian's headless Chromium (Playwright, no downloaded browser): load the page,
+colour by a metadata field, hover labels, a Korean search, clicking a point lists its neighbours, an analogy;
+saves the screenshot docs/explorer.png that the README shows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk (scripts/install-system.sh)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("uvicorn")
+
+from embedlab.cli.tour import tour_documents  # noqa: E402
+from embedlab.server import create_app  # noqa: E402
+from embedlab.server.background import BackgroundServer  # noqa: E402
+from embedlab.store import Collection  # noqa: E402
+
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "explorer.png"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, use_encoder):
+    home = tmp_path_factory.mktemp("browser-home")
+    docs = tour_documents()
+    col = Collection.create("tour", use_encoder, root=home / "collections")
+    col.add([d["id"] for d in docs], [d["text"] for d in docs], metadata=[{"category": d["category"]} for d in docs])
+    col.close()
+    from embedlab.io.glove import load_glove
+
+    with BackgroundServer(create_app(home, vectors_sets={"glove-50": lambda: load_glove(limit=50_000)})) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1000, "height": 650})
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(server.url + "/")
+        pg.wait_for_function("window.explorer && window.explorer.state.data !== null", timeout=20_000)
+        pg.errors = errors
+        yield pg
+        browser.close()
+
+
+def _ids(page, selector: str) -> list[str]:
+    return [li.get_attribute("data-id") for li in page.query_selector_all(selector)]
+
+
+def test_page_loads_the_collection_coloured_by_category(page):
+    assert page.input_value("#source") == "collection:tour"
+    assert page.inner_text("#status").startswith("20 points · PCA · tour")
+    assert page.input_value("#color-by") == "category"
+    names = page.evaluate("document.getElementById('plot').data.map(t => t.name)")
+    assert set(names) >= {"fruit", "animal", "vehicle"}
+    assert page.evaluate("document.querySelectorAll('#plot .scatterlayer path.point').length") >= 20
+    assert page.errors == []
+
+
+def test_hover_shows_the_label(page):
+    pos = page.evaluate("explorer.pointPosition('banana')")
+    page.mouse.move(pos["x"], pos["y"])
+    page.wait_for_selector(".hoverlayer .hovertext")
+    assert "A banana is a long, curved yellow fruit" in page.text_content(".hoverlayer")
+
+
+def test_korean_search_highlights_and_lists_vehicles(page, server):
+    page.fill("#search-input", "빠른 운송 수단")  # "fast means of transport"
+    page.click("#search-button")
+    page.wait_for_selector("#results li")
+    listed = _ids(page, "#results li")
+    vehicles = {d["id"] for d in tour_documents() if d["category"] == "vehicle"}
+    assert len(listed) == 10 and set(listed[:3]) <= vehicles
+    highlighted = page.evaluate("document.getElementById('plot').data.find(t => t.name === 'search hits').customdata")
+    assert list(highlighted) == listed
+    assert "10 results for “빠른 운송 수단”" in page.inner_text("#status")
+
+
+def test_clicking_a_point_lists_its_neighbours(page, server):
+    import httpx
+
+    pos = page.evaluate("explorer.pointPosition('apple')")
+    page.mouse.click(pos["x"], pos["y"])
+    page.wait_for_function("document.getElementById('neighbors-title').dataset.id === 'apple'")
+    listed = _ids(page, "#neighbors li")
+    api = httpx.post(server.url + "/api/collections/tour/search", json={"id": "apple", "k": 8}).json()["hits"]
+    assert listed == [h["id"] for h in api] and "apple" not in listed
+    fruits = {d["id"] for d in tour_documents() if d["category"] == "fruit"}
+    assert set(listed[:4]) <= fruits
+    assert page.inner_text("#neighbors-title") == "Neighbours of apple"
+    page.click("#neighbors li >> nth=0")  # a listed neighbour is itself clickable
+    page.wait_for_function(f"document.getElementById('neighbors-title').dataset.id === '{listed[0]}'")
+
+
+def test_analogy_box_and_screenshot(page):
+    page.fill("#analogy-input", "king - man + woman")
+    page.click("#analogy-button")
+    page.wait_for_selector("#analogy-results li")
+    assert _ids(page, "#analogy-results li")[0] == "queen"
+    assert "glove-50" in page.inner_text("#analogy-title")
+    # the README's picture: a Korean search and apple's neighbours on the tour collection
+    page.fill("#search-input", "빠른 운송 수단")
+    page.click("#search-button")
+    page.wait_for_function("document.querySelectorAll('#results li').length === 10")
+    pos = page.evaluate("explorer.pointPosition('apple')")
+    page.mouse.click(pos["x"], pos["y"])
+    page.wait_for_function("document.getElementById('neighbors-title').dataset.id === 'apple'")
+    page.mouse.move(5, 640)  # no hover box over the plot
+    shot = Path(os.environ.get("PYTEST_TMPDIR", "/tmp")) / f"explorer-{os.getpid()}.png"
+    page.screenshot(path=str(shot))
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1000, 650)
+    if not SCREENSHOT.exists() or os.environ.get("EMBEDLAB_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOT)
+    shot.unlink()
+
+
+def test_switching_to_a_vectors_set(page):
+    page.select_option("#source", "vectors:glove-50")
+    page.wait_for_function("explorer.state.data && explorer.state.data.kind === 'vectors'")
+    assert page.inner_text("#status") == "1500 points (most frequent words of 50000) · PCA · glove-50"
+    page.fill("#search-input", "france")
+    page.click("#search-button")
+    page.wait_for_function("document.querySelectorAll('#results li').length === 10")
+    listed = _ids(page, "#results li")
+    assert "france" not in listed and {"french", "belgium"} & set(listed)
+    page.fill("#search-input", "고양이")  # not an English word: a clear error, not a blank page
+    page.click("#search-button")
+    page.wait_for_function("document.getElementById('status').className === 'error'")
+    assert "UnknownKeyError" in page.inner_text("#status")
+    assert page.errors == []
