@@ -140,13 +140,21 @@ def search(
     query: str = typer.Argument(..., help="What to look for (any language the encoder reads)."),
     k: int = typer.Option(5, "-k", "--k", help="How many documents to return."),
     where: Optional[list[str]] = typer.Option(None, "--where", help="Metadata filter key=value (repeatable)."),
+    mode: str = typer.Option("vector", "--mode", help="vector, keyword (BM25, Korean-aware) or hybrid (both, "
+                             "fused by reciprocal rank)."),
     as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "score", "metadata"}.'),
 ) -> None:
     """Search a collection; long documents split into passages are reported once, by their best passage."""
-    from ..passages import search_documents
+    from ..passages import group_hits, search_documents
+    from ..search import hybrid_search
 
     with _open(name) as col:
-        hits = search_documents(col, query, k=k, where=parse_where(where))
+        if mode == "vector":
+            hits = search_documents(col, query, k=k, where=parse_where(where))
+        elif k < 1:
+            raise InputError(f"-k must be >= 1, got {k}")
+        else:  # passages of one document share its text: fetch extra hits, then keep each document's best
+            hits = group_hits(hybrid_search(col, query, k=max(4 * k, k + 10), where=parse_where(where), mode=mode), k)
     if as_json:
         emit_json([{"id": h.id, "score": h.score, "metadata": h.metadata} for h in hits])
         return

@@ -93,8 +93,10 @@ class Tokenizer:
     """
 
     def __init__(self, use_kiwi: bool | None = None) -> None:
+        self._warn = False  # warn about the fallback only when Kiwi was wanted but is missing
         if use_kiwi is None:
             use_kiwi = kiwi_available()
+            self._warn = not use_kiwi
         elif use_kiwi and not kiwi_available():
             from ..errors import MissingDependencyError
 
@@ -128,7 +130,8 @@ class Tokenizer:
                 for i, toks in zip(korean, kiwi.tokenize([texts[i] for i in korean])):
                     out[i] = _morphemes(toks)
             else:
-                _warn_bigrams()
+                if self._warn:
+                    _warn_bigrams()
                 for i in korean:
                     out[i] = bigram_tokens(texts[i])
         return out  # type: ignore[return-value]

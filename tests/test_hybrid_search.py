@@ -1,0 +1,193 @@
+"""Hybrid keyword + vector search on a small real collection (multilingual encoder), BM25 with Korean morphemes,
+exact RRF fusion math, the saved keyword index, the CLI --mode option and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from embedlab.errors import InputError
+from embedlab.search import KeywordIndex, Tokenizer, hybrid_search, rrf_fuse
+from embedlab.search.keyword import FOLDER
+from embedlab.search.tokenize import bigram_tokens, latin_tokens
+
+DOCS = {
+    "cat": ("A cat is sleeping on the warm sofa in the living room.", "en"),
+    "train": ("The express train leaves the station every morning at seven.", "en"),
+    "disk": ("Write failed with error ENOSPC because the disk is full.", "en"),
+    "bank": ("The bank raised its interest rates again this quarter.", "en"),
+    "rain": ("Heavy rain is expected across the south coast tomorrow.", "en"),
+    "soup": ("Tomato soup is easy to cook and tastes good with bread.", "en"),
+    "perm": ("Permission denied while opening the configuration file.", "en"),
+    "code": ("Error code 0x80070005 means that access was denied.", "en"),
+    "ko-disk": ("디스크 공간이 부족하여 파일을 저장할 수 없습니다.", "ko"),
+    "ko-train": ("고속열차는 서울에서 부산까지 세 시간이 걸립니다.", "ko"),
+}
+
+
+@pytest.fixture(scope="module")
+def col(tmp_path_factory, use_encoder):
+    from embedlab.store import Collection
+
+    root = tmp_path_factory.mktemp("hybrid")
+    c = Collection.create("docs", use_encoder, root=root)
+    ids = list(DOCS)
+    c.add(ids, [DOCS[i][0] for i in ids], metadata=[{"lang": DOCS[i][1]} for i in ids])
+    yield c
+    c.close()
+
+
+def test_rrf_fusion_exact():
+    fused = rrf_fuse([["a", "b", "c"], ["c", "a"]], weights=(1.0, 2.0), k=60)
+    assert [i for i, _ in fused] == ["c", "a", "b"]
+    assert fused[0][1] == pytest.approx(1 / 63 + 2 / 61, abs=1e-15)
+    assert fused[1][1] == pytest.approx(1 / 61 + 2 / 62, abs=1e-15)
+    assert fused[2][1] == pytest.approx(1 / 62, abs=1e-15)
+    # equal scores: the better best rank wins, then the first seen
+    assert [i for i, _ in rrf_fuse([["x", "y"], ["y", "x"]], k=0)] == ["x", "y"]
+    assert rrf_fuse([["p"], []], weights=(0.0, 1.0)) == [("p", 0.0)]
+
+
+def test_tokenizer_korean_morphemes_and_latin_words():
+    tok = Tokenizer()
+    assert tok.use_kiwi  # kiwipiepy is part of the test environment
+    ko = tok("디스크 공간이 부족하여 파일을 저장할 수 없습니다. git 저장소")
+    assert {"디스크", "공간", "부족", "파일", "저장", "git", "저장소"} <= set(ko)
+    assert "이" not in ko and "을" not in ko  # particles dropped
+    assert latin_tokens("The Disk is FULL: max_connections=5") == ["disk", "full", "max_connections", "5"]
+    assert bigram_tokens("공간이 부족 ok") == ["공간", "간이", "부족", "ok"]
+    assert Tokenizer(use_kiwi=False)("공간이") == ["공간", "간이"]
+
+
+def test_tokenizer_falls_back_to_bigrams_without_kiwi(monkeypatch):
+    from embedlab.search import tokenize
+
+    monkeypatch.setattr(tokenize, "kiwi_available", lambda: False)
+    monkeypatch.setattr(tokenize, "_warned", False)
+    tok = Tokenizer()
+    assert tok.name.startswith("hangul-bigrams")
+    with pytest.warns(UserWarning, match="kiwipiepy is not installed"):
+        assert tok("부족 disk") == ["부족", "disk"]
+    from embedlab.errors import MissingDependencyError
+
+    with pytest.raises(MissingDependencyError, match="pip install 'embedlab\\[text\\]'"):
+        Tokenizer(use_kiwi=True)
+
+
+def test_keyword_index_ranks_rare_token_first_and_handles_korean():
+    ids = list(DOCS)
+    kw = KeywordIndex.build(ids, [DOCS[i][0] for i in ids])
+    hits = kw.search("enospc", k=3)
+    assert [h[0] for h in hits] == ["disk"]  # only documents that contain a query token come back
+    assert kw.search("공간이 부족해요", k=3)[0][0] == "ko-disk"  # 공간 + 부족 match despite other endings
+    assert kw.search("nothing here matches xyzzy", k=5) == []
+    allowed = {"perm", "ko-disk"}
+    assert [h[0] for h in kw.search("denied", k=5, allowed=allowed)] == ["perm"]
+
+
+def test_korean_query_finds_english_document(col):
+    for mode in ("vector", "hybrid"):
+        hits = hybrid_search(col, "고양이가 소파에서 자고 있다", k=3, mode=mode)
+        assert hits[0].id == "cat", mode
+    hits = hybrid_search(col, "the train to Busan takes three hours", k=2, where={"lang": "ko"})
+    assert [h.id for h in hits][0] == "ko-train"
+    assert all(h.metadata["lang"] == "ko" for h in hits)
+
+
+def test_rare_keyword_ranks_exact_match_first(col):
+    hits = hybrid_search(col, "0x80070005", k=3, mode="keyword")
+    assert [h.id for h in hits] == ["code"]
+    assert hits[0].source == DOCS["code"][0] and hits[0].metadata == {"lang": "en"}
+    assert hybrid_search(col, "0x80070005", k=3, mode="hybrid")[0].id == "code"
+    vec = hybrid_search(col, "ENOSPC", k=10, mode="vector")
+    hyb = hybrid_search(col, "ENOSPC", k=10, mode="hybrid")
+    assert hyb[0].id == "disk"
+    assert [h.id for h in hyb].index("disk") <= [h.id for h in vec].index("disk")
+    assert hyb[0].score == pytest.approx(1 / 61 + 1 / (60 + 1 + [h.id for h in vec].index("disk")))
+
+
+def test_hybrid_scores_are_rrf_of_the_two_lists(col):
+    q = "access denied error"
+    vec = [h.id for h in col.search(q, k=len(DOCS))]
+    kw = [i for i, _ in KeywordIndex.for_collection(col).search(q, k=len(DOCS))]
+    want = rrf_fuse([vec, kw], weights=(1.0, 0.5), k=10)[:4]
+    got = hybrid_search(col, q, k=4, weights=(1.0, 0.5), rrf_k=10)
+    assert [(h.id, h.score) for h in got] == [(i, pytest.approx(s)) for i, s in want]
+
+
+def test_keyword_index_is_saved_and_rebuilt_when_the_collection_changes(tmp_path, use_encoder):
+    from embedlab.store import Collection
+
+    with Collection.create("notes", use_encoder, root=tmp_path) as c:
+        c.add(["a", "b"], ["apples are red", "the sky is blue"])
+        kw = KeywordIndex.for_collection(c)
+        assert (c.path / FOLDER / "keyword.json").is_file() and len(kw) == 2
+        again = KeywordIndex.for_collection(c)
+        assert again.generation == kw.generation and again.ids == kw.ids
+        c.add(["c"], ["the zebra crossing on Main Street"])
+        assert [h.id for h in hybrid_search(c, "zebra", k=2, mode="keyword")] == ["c"]
+        meta = json.loads((c.path / FOLDER / "keyword.json").read_text())
+        assert meta["generation"] == c.info()["generation"] and meta["count"] == 3
+        assert Collection.open("notes", root=tmp_path).count() == 3  # the extra folder does not upset the store
+        c.delete(["c"])
+        assert hybrid_search(c, "zebra", k=2, mode="keyword") == []
+
+
+def test_texts_from_files_and_row_sources(tmp_path, use_encoder):
+    from embedlab.store import Collection
+
+    doc = tmp_path / "readme.txt"
+    doc.write_text("Install the package with pip and run the tour.", "utf-8")
+    with Collection.create("files", use_encoder, root=tmp_path) as c:
+        c.add(["readme"], ["Install the package with pip and run the tour."], sources=[str(doc)])
+        assert hybrid_search(c, "pip", k=1, mode="keyword")[0].id == "readme"
+    with Collection.create("rows", use_encoder, root=tmp_path) as c:
+        c.add(["r1"], ["a red sports car"], sources=[f"{tmp_path}/cars.csv:2"])
+        with pytest.raises(InputError, match="stores no texts"):
+            hybrid_search(c, "car", k=1, mode="keyword")
+        assert hybrid_search(c, "car", k=1, mode="vector")[0].id == "r1"  # vector search needs no text
+
+
+def test_bad_input(col):
+    with pytest.raises(InputError, match="empty query"):
+        hybrid_search(col, "   ", k=3)
+    with pytest.raises(InputError, match="unknown search mode 'fuzzy'"):
+        hybrid_search(col, "cat", mode="fuzzy")
+    with pytest.raises(InputError, match="k must be a positive integer"):
+        hybrid_search(col, "cat", k=0)
+    with pytest.raises(InputError, match="weights must be \\(vector, keyword\\)"):
+        hybrid_search(col, "cat", weights=(1.0,))
+    with pytest.raises(InputError, match="one weight per ranking"):
+        rrf_fuse([["a"], ["b"]], weights=[1.0])
+    with pytest.raises(InputError, match="text query"):
+        hybrid_search(col, [0.1] * 512)
+    kw = KeywordIndex.build(["a"], ["text"])
+    with pytest.raises(InputError, match="empty query"):
+        kw.search("")
+    with pytest.raises(InputError, match="one text per id"):
+        KeywordIndex.build(["a", "b"], ["only one"])
+
+
+def test_cli_search_mode(capsys, tmp_path, use_encoder):
+    from embedlab.cli import main
+    from embedlab.store import Collection
+
+    home = tmp_path / "cli-home"
+    with Collection.create("kb", use_encoder, root=home / "collections") as c:
+        c.add(["disk", "cat"], [DOCS["disk"][0], DOCS["cat"][0]])
+
+    def run(*args: str):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            main(["--home", str(home), "search", "kb", *args])
+        out, err = capsys.readouterr()
+        return exc.value.code, out, " ".join(err.split())
+
+    code, out, err = run("ENOSPC", "--mode", "keyword", "--json")
+    assert code == 0, err
+    assert [h["id"] for h in json.loads(out)] == ["disk"]
+    code, out, _ = run("고양이", "--mode", "hybrid", "-k", "1", "--json")
+    assert code == 0 and json.loads(out)[0]["id"] == "cat"
+    code, _, err = run("cat", "--mode", "fuzzy")
+    assert code == 2 and "unknown search mode 'fuzzy'" in err
