@@ -5,7 +5,8 @@ have p = 0, c = 1. Alternating least squares solves every user's (then item's) f
 
     x_u = (YᵀY + Yᵀ(C_u - I)Y + λI)⁻¹ Yᵀ C_u p_u
 
-The per-user solves run in a compiled, parallel numba loop; the result is two float32 factor tables, returned as
+The per-user solves (Cholesky; the system is positive definite because λ > 0) run in a compiled,
+parallel numba loop; the result is two float32 factor tables, returned as
 `Vectors` so the whole toolkit (similarity, search, projection) applies to users and items alike.
 """
 
@@ -23,19 +24,47 @@ from ..vectors import Vectors
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _solve_side(indptr, indices, conf, other, gram, reg, out):  # pragma: no cover - compiled
+    """For every row u: solve (G + λI + Σ (c-1) y yᵀ) x = Σ c y over u's items, by Cholesky, no BLAS calls."""
     n, k = out.shape
     for u in numba.prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
         a = gram.copy()
+        b = np.zeros(k)
         for j in range(k):
             a[j, j] += reg
-        y = np.empty((hi - lo, k), dtype=np.float64)
-        for p in range(lo, hi):
-            y[p - lo] = other[indices[p]]
-        c = conf[lo:hi]
-        a += (y * (c - 1.0).reshape(-1, 1)).T @ y      # Yᵀ(C_u - I)Y over the user's items only
-        b = y.T @ c                                     # Yᵀ C_u p_u (p = 1 on observed items)
-        out[u] = np.linalg.solve(a, b).astype(np.float32)
+        for p in range(indptr[u], indptr[u + 1]):
+            y = other[indices[p]]
+            c = conf[p]
+            w = c - 1.0
+            for i in range(k):
+                yi = y[i]
+                b[i] += c * yi
+                wyi = w * yi
+                for j in range(i + 1):  # lower triangle only; Cholesky reads nothing else
+                    a[i, j] += wyi * y[j]
+        # In-place Cholesky a = L Lᵀ (lower), then forward and back substitution.
+        for j in range(k):
+            d = a[j, j]
+            for t in range(j):
+                d -= a[j, t] * a[j, t]
+            d = np.sqrt(d)
+            a[j, j] = d
+            for i in range(j + 1, k):
+                s = a[i, j]
+                for t in range(j):
+                    s -= a[i, t] * a[j, t]
+                a[i, j] = s / d
+        for i in range(k):
+            s = b[i]
+            for t in range(i):
+                s -= a[i, t] * b[t]
+            b[i] = s / a[i, i]
+        for i in range(k - 1, -1, -1):
+            s = b[i]
+            for t in range(i + 1, k):
+                s -= a[t, i] * b[t]
+            b[i] = s / a[i, i]
+        for i in range(k):
+            out[u, i] = b[i]
 
 
 class ImplicitALS:
@@ -54,8 +83,8 @@ class ImplicitALS:
         """Learn factors from a (users x items) matrix of interaction strengths (e.g. 1 per positive)."""
         if self.factors < 1 or self.iterations < 1:
             raise InputError("factors and iterations must be >= 1")
-        if self.regularization < 0 or self.alpha < 0:
-            raise InputError("regularization and alpha must be >= 0")
+        if self.regularization <= 0 or self.alpha < 0:
+            raise InputError("regularization must be > 0 (it keeps every solve well posed) and alpha >= 0")
         ui = sparse.csr_matrix(user_items, dtype=np.float64)
         if ui.nnz == 0:
             raise InputError("no interactions to learn from")
