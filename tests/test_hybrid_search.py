@@ -116,7 +116,7 @@ def test_hybrid_scores_are_rrf_of_the_two_lists(col):
     assert [(h.id, h.score) for h in got] == [(i, pytest.approx(s)) for i, s in want]
 
 
-def test_keyword_index_is_saved_and_rebuilt_when_the_collection_changes(tmp_path, use_encoder):
+def test_keyword_index_is_saved_and_rebuilt_when_the_collection_changes(tmp_path, use_encoder, monkeypatch):
     from embedlab.store import Collection
 
     with Collection.create("notes", use_encoder, root=tmp_path) as c:
@@ -129,7 +129,11 @@ def test_keyword_index_is_saved_and_rebuilt_when_the_collection_changes(tmp_path
         assert [h.id for h in hybrid_search(c, "zebra", k=2, mode="keyword")] == ["c"]
         meta = json.loads((c.path / FOLDER / "keyword.json").read_text())
         assert meta["generation"] == c.info()["generation"] and meta["count"] == 3
-        assert Collection.open("notes", root=tmp_path).count() == 3  # the extra folder does not upset the store
+        with Collection.open("notes", root=tmp_path) as other:  # a new process would read the saved index
+            assert other.count() == 3  # the extra folder does not upset the store
+            with monkeypatch.context() as m:
+                m.setattr(KeywordIndex, "build", None)  # loading must not rebuild
+                assert [h.id for h in hybrid_search(other, "zebra", k=2, mode="keyword")] == ["c"]
         c.delete(["c"])
         assert hybrid_search(c, "zebra", k=2, mode="keyword") == []
 

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import uuid
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -185,15 +186,20 @@ class KeywordIndex:
         tokenizer, else rebuilt from ``texts`` (id → text) or from the texts the collection stores, and saved
         beside it (unless the collection is read-only or ``save=False``)."""
         folder = Path(collection.path) / FOLDER
-        generation = int(collection.info()["generation"])
+        generation = _generation(collection)
         tok = Tokenizer()
-        if not rebuild and texts is None and (folder / META).is_file():
-            try:
-                kw = cls.load(folder, tok)
-            except (InputError, CorruptFileError, FormatVersionError):
-                kw = None
-            if kw is not None and kw.generation == generation:
+        if not rebuild and texts is None:
+            kw = _CACHE.get(collection)
+            if kw is not None and kw.generation == generation and kw.tokenizer.name == tok.name:
                 return kw
+            if (folder / META).is_file():
+                try:
+                    kw = cls.load(folder, tok)
+                except (InputError, CorruptFileError, FormatVersionError):
+                    kw = None
+                if kw is not None and kw.generation == generation:
+                    _CACHE[collection] = kw
+                    return kw
         ids = collection.ids()
         if not ids:
             raise InputError(f"collection {collection.name!r} is empty; add items before a keyword search")
@@ -211,7 +217,20 @@ class KeywordIndex:
                 kw.save(folder)
             except OSError:  # a cache: the next call rebuilds instead
                 pass
+        if texts is None:
+            _CACHE[collection] = kw
         return kw
+
+
+# Collection object -> its keyword index, so repeated queries on an open collection skip the disk; entries go
+# away with the Collection object (a collection dropped and re-created is a new object, never a stale hit).
+_CACHE: "weakref.WeakKeyDictionary[Any, KeywordIndex]" = weakref.WeakKeyDictionary()
+
+
+def _generation(collection: Any) -> int:
+    """The collection's committed generation (bumped by every add, upsert, delete and compaction)."""
+    with collection._read():
+        return int(collection._gen)
 
 
 def stored_texts(collection: Any, ids: Sequence[str]) -> dict[str, str]:
