@@ -55,6 +55,8 @@ def test_tokenizer_korean_morphemes_and_latin_words():
     ko = tok("디스크 공간이 부족하여 파일을 저장할 수 없습니다. git 저장소")
     assert {"디스크", "공간", "부족", "파일", "저장", "git", "저장소"} <= set(ko)
     assert "이" not in ko and "을" not in ko  # particles dropped
+    # identifiers inside Korean text stay whole, as in English text, so they match across languages
+    assert {"pg_dump", "max_connections", "0x80070005"} <= set(tok("pg_dump를 실행하고 max_connections 값을 0x80070005로"))
     assert latin_tokens("The Disk is FULL: max_connections=5") == ["disk", "full", "max_connections", "5"]
     assert bigram_tokens("공간이 부족 ok") == ["공간", "간이", "부족", "ok"]
     assert Tokenizer(use_kiwi=False)("공간이") == ["공간", "간이"]

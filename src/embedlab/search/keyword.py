@@ -217,8 +217,7 @@ class KeywordIndex:
                 kw.save(folder)
             except OSError:  # a cache: the next call rebuilds instead
                 pass
-        if texts is None:
-            _CACHE[collection] = kw
+        _CACHE[collection] = kw
         return kw
 
 

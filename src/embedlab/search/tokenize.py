@@ -20,10 +20,13 @@ from collections.abc import Iterable, Sequence
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
-_WORD = re.compile(r"[^\W_]+(?:[_'][^\W_]+)*")
+_C = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"  # a letter or digit that is not Hangul
+_WORD = re.compile(rf"{_C}+(?:[_'’]{_C}+)*")
 #: Kiwi part-of-speech tags whose morphemes carry meaning (particles, endings, affixes, punctuation are dropped).
-KIWI_KEEP = frozenset({"NNG", "NNP", "NR", "NP", "VV", "VA", "XR", "MAG", "SL", "SH", "SN", "W_URL", "W_EMAIL",
-                       "W_HASHTAG", "W_MENTION", "W_SERIAL"})
+#: Kiwi part-of-speech tags whose morphemes carry meaning (particles, endings, affixes, punctuation are dropped).
+#: Latin words, numbers, Hanja, URLs are not taken from Kiwi, which splits ``max_connections`` into three: the
+#: same regular expression as for non-Korean texts reads them, so they match across languages.
+KIWI_KEEP = frozenset({"NNG", "NNP", "NR", "NP", "VV", "VA", "XR", "MAG"})
 _STOPWORDS_EN = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
 there these they this to was will with from has have had were been being do does did its it's i you he she we
 him her his our your my me us them what which who whom when where why how all any both each few more most other
@@ -70,19 +73,9 @@ def latin_tokens(text: str, stopwords: frozenset[str] = _STOPWORDS_EN) -> list[s
 def bigram_tokens(text: str) -> list[str]:
     """The Kiwi-free fallback: Hangul runs as overlapping character bigrams, other words as ``latin_tokens``."""
     out: list[str] = []
-    for word in _WORD.findall(text.lower()):
-        if not _HANGUL_RUN.search(word):
-            if word not in _STOPWORDS_EN:
-                out.append(word)
-            continue
-        for part in re.split(r"([\uac00-\ud7a3]+)", word):
-            if not part:
-                continue
-            if _HANGUL_RUN.fullmatch(part):
-                out.extend([part] if len(part) == 1 else [part[i:i + 2] for i in range(len(part) - 1)])
-            else:
-                out.append(part)
-    return out
+    for run in _HANGUL_RUN.findall(text):
+        out.extend([run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)])
+    return out + latin_tokens(text)
 
 
 class Tokenizer:
@@ -103,7 +96,7 @@ class Tokenizer:
             raise MissingDependencyError("Korean morphemes need kiwipiepy: pip install 'embedlab[text]' "
                                          "(or pass use_kiwi=False for character bigrams)")
         self.use_kiwi = bool(use_kiwi)
-        self.name = "kiwi-morphemes+words-v1" if self.use_kiwi else "hangul-bigrams+words-v1"
+        self.name = "kiwi-morphemes+words-v2" if self.use_kiwi else "hangul-bigrams+words-v2"
 
     def __repr__(self) -> str:
         return f"Tokenizer({self.name!r})"
@@ -128,7 +121,7 @@ class Tokenizer:
             if self.use_kiwi:
                 kiwi = _get_kiwi()
                 for i, toks in zip(korean, kiwi.tokenize([texts[i] for i in korean])):
-                    out[i] = _morphemes(toks)
+                    out[i] = _morphemes(toks) + latin_tokens(texts[i])
             else:
                 if self._warn:
                     _warn_bigrams()
@@ -138,15 +131,7 @@ class Tokenizer:
 
 
 def _morphemes(tokens: Iterable) -> list[str]:
-    out = []
-    for t in tokens:
-        if t.tag not in KIWI_KEEP:
-            continue
-        if t.tag == "SL" or t.tag.startswith("W_") or t.tag == "SN":
-            out.extend(latin_tokens(t.form))
-        else:
-            out.append(t.form)
-    return out
+    return [t.form for t in tokens if t.tag in KIWI_KEEP]
 
 
 def _warn_bigrams() -> None:
