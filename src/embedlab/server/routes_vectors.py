@@ -64,6 +64,7 @@ class PairRequest(BaseModel):
 def health(request: Request) -> JSONResponse:
     st = state_of(request)
     return JSONResponse({"status": "ok", "collections": st.collection_names(), "vectors": st.vectors_names(),
+                         "encoders": st.encoder_stats(),
                          "auth": {"writes": st.api_key is not None, "reads": st.api_key is not None
                                   and not st.public_reads}})
 
