@@ -244,7 +244,10 @@ def test_error_shapes(client):
 
 
 def test_openapi_docs_and_explorer_files(client):
-    assert "swagger" in client.get("/docs").text.lower()
+    docs = client.get("/docs").text
+    assert "/static/docs/swagger-ui-bundle.js" in docs and "/openapi.json" in docs  # served locally, no CDN
+    assert client.get("/static/docs/swagger-ui-bundle.js").content.startswith(b"/*")
+    _error(client.get("/static/docs/core.py"), 404, "UnknownKeyError", "no docs asset 'core.py'")
     paths = client.get("/openapi.json").json()["paths"]
     for p in ("/v1/embeddings", "/v1/models", "/api/collections/{name}/search", "/api/vectors/{name}/arithmetic"):
         assert p in paths

@@ -142,3 +142,10 @@ def test_switching_to_a_vectors_set(page):
     page.wait_for_function("document.getElementById('status').className === 'error'")
     assert "UnknownKeyError" in page.inner_text("#status")
     assert page.errors == []
+
+
+def test_api_docs_render_offline(page, server):
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)  # Swagger UI drew the operations from /openapi.json
+    text = page.inner_text("body")
+    assert "/v1/embeddings" in text and "/api/collections/{name}/search" in text

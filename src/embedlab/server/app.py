@@ -118,7 +118,9 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
         yield
         st.close()
 
+    offline_docs = routes_static.offline_docs_dir() is not None  # else FastAPI's /docs (Swagger UI from a CDN)
     app = FastAPI(title="embedlab", version=__version__, lifespan=lifespan,
+                  docs_url=None if offline_docs else "/docs",
                   description="Embeddings as a service: an OpenAI-compatible /v1/embeddings, collections with "
                               "search, vector arithmetic, and a web embedding explorer at /.")
     app.state.embedlab = st
@@ -148,6 +150,8 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
     app.include_router(routes_collections.router)
     app.include_router(routes_vectors.router)
     app.include_router(routes_static.router)
+    if offline_docs:
+        app.include_router(routes_static.docs_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
     return app
 

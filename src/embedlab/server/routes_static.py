@@ -1,7 +1,8 @@
-"""The explorer page and its scripts: three fixed files, looked up by name in code (no directory serving).
+"""The explorer page, its scripts and the API docs' assets: fixed files looked up by name in code (no
+directory serving, so no request can name a file).
 
-plotly.js comes from the installed ``plotly`` Python package (``plotly/package_data/plotly.min.js``), so the
-page works without any network access.
+plotly.js comes from the installed ``plotly`` Python package (``plotly/package_data/plotly.min.js``) and the
+Swagger UI of ``/docs`` from ``fastapi-offline``'s bundled copy, so both pages work without network access.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from ..errors import MissingDependencyError
+from ..errors import MissingDependencyError, UnknownKeyError
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -50,3 +52,31 @@ def explorer_js() -> FileResponse:
 def plotly() -> FileResponse:
     return FileResponse(plotly_js(), media_type="text/javascript; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=86400"})
+
+
+def offline_docs_dir() -> Path | None:
+    """Swagger UI files bundled in the ``fastapi-offline`` package, if installed."""
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+_DOCS_FILES = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8"}
+docs_router = APIRouter(include_in_schema=False)
+
+
+@docs_router.get("/docs")
+def docs(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url=request.app.openapi_url, title="embedlab API",
+                               swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                               swagger_css_url="/static/docs/swagger-ui.css", swagger_favicon_url="data:,")
+
+
+@docs_router.get("/static/docs/{name}")
+def docs_asset(name: str) -> FileResponse:
+    folder = offline_docs_dir()
+    if name not in _DOCS_FILES or folder is None:
+        raise UnknownKeyError(f"no docs asset {name!r}")
+    return FileResponse(folder / name, media_type=_DOCS_FILES[name], headers={"Cache-Control": "public, max-age=86400"})
