@@ -26,17 +26,19 @@ def _vectors(batch: int) -> np.ndarray:
     return np.random.default_rng(batch).standard_normal((BATCH, DIM)).astype(np.float32)
 
 
-def _start(home, port: int) -> subprocess.Popen:
+def _start(home, port: int, *args: str, env_key: str | None = None) -> subprocess.Popen:
     env = dict(os.environ, EMBEDLAB_HOME=str(home), OMP_NUM_THREADS="1")
     env.pop("EMBEDLAB_API_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "embedlab", "serve", "--port", str(port), "--no-preload"],
+    if env_key:
+        env["EMBEDLAB_API_KEY"] = env_key
+    proc = subprocess.Popen([sys.executable, "-m", "embedlab", "serve", "--port", str(port), "--no-preload", *args],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
@@ -46,15 +48,21 @@ def _start(home, port: int) -> subprocess.Popen:
 
 def test_sigkill_during_writes_keeps_every_acknowledged_write(tmp_path):
     home, port = tmp_path / "home", free_port()
-    proc = _start(home, port)
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("file-key\n")
+    proc = _start(home, port, "--api-key-file", str(key_file))  # the CLI reads the key from a file ...
     base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": "Bearer file-key"}
     try:
-        assert httpx.post(base + "/api/collections", json={"name": "crash", "dim": DIM, "metric": "dot"}).status_code == 201
+        r = httpx.post(base + "/api/collections", json={"name": "crash", "dim": DIM, "metric": "dot"})
+        assert r.status_code == 401 and "API key" in r.json()["error"]["message"]
+        r = httpx.post(base + "/api/collections", json={"name": "crash", "dim": DIM, "metric": "dot"}, headers=auth)
+        assert r.status_code == 201
         acked: list[int] = []
         stop = threading.Event()
 
         def writer() -> None:
-            with httpx.Client(base_url=base, timeout=10) as c:
+            with httpx.Client(base_url=base, timeout=10, headers=auth) as c:
                 b = 0
                 while not stop.is_set():
                     items = [{"id": f"b{b}-{j}", "vector": v.tolist(), "metadata": {"batch": b}}
@@ -93,10 +101,14 @@ def test_sigkill_during_writes_keeps_every_acknowledged_write(tmp_path):
     assert len(present) % BATCH == 0
     col.close()
 
-    proc = _start(home, port)  # and the restarted server serves them and accepts new writes
+    # ... or from $EMBEDLAB_API_KEY; the restarted server serves every write and accepts new ones
+    proc = _start(home, port, "--private-reads", env_key="env-key")
     try:
-        assert httpx.get(base + "/api/collections/crash").json()["count"] == len(present)
-        r = httpx.post(base + "/api/collections/crash/items", json={"items": [{"id": "after", "vector": [1.0] * DIM}]})
+        assert httpx.get(base + "/api/collections/crash").status_code == 401
+        env_auth = {"X-API-Key": "env-key"}
+        assert httpx.get(base + "/api/collections/crash", headers=env_auth).json()["count"] == len(present)
+        r = httpx.post(base + "/api/collections/crash/items", json={"items": [{"id": "after", "vector": [1.0] * DIM}]},
+                       headers=env_auth)
         assert r.status_code == 200 and r.json()["count"] == len(present) + 1
     finally:
         proc.send_signal(signal.SIGTERM)
