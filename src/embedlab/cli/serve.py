@@ -22,6 +22,9 @@ def serve(
     preload: bool = typer.Option(True, "--preload/--no-preload", help="Load the default encoder before serving."),
     max_body_mb: float = typer.Option(4.0, help="Largest request body, in MiB."),
     max_batch: int = typer.Option(256, help="Most inputs/items per request."),
+    threads: int = typer.Option(1, min=0, help="BLAS/OpenMP threads per model call and per search (0: leave the "
+                                "defaults). 1 measured 8-20x faster than 2 on a busy 2-core machine; concurrency "
+                                "comes from parallel requests and batching them together."),
     log_level: str = typer.Option("warning", help="uvicorn log level (info logs every request)."),
 ) -> None:
     """Serve the API and the embedding explorer (open http://HOST:PORT/ in a browser; API docs at /docs)."""
@@ -33,10 +36,14 @@ def serve(
     from ..encoders import DEFAULT_ENCODER
     from ..server import Limits, api_key_from, create_app
 
+    if threads:  # process-wide: numpy/OpenBLAS in the store, OpenMP in FAISS
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads)
     key = api_key_from(api_key_file)
     limits = Limits(max_body_bytes=int(max_body_mb * (1 << 20)), max_batch=max_batch)
     application = create_app(config.home(), api_key=key, public_reads=public_reads, limits=limits,
-                             preload=(DEFAULT_ENCODER,) if preload else ())
+                             preload=(DEFAULT_ENCODER,) if preload else (), encoder_threads=threads or None)
     auth = "off" if key is None else ("writes" if public_reads else "reads and writes")
     console.print(f"embedlab serving {config.home()} on http://{host}:{port}/  (API key: {auth}; docs: /docs)",
                   highlight=False)

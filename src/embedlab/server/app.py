@@ -98,11 +98,13 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def create_app(home: str | Path | None = None, api_key: str | None = None, public_reads: bool = True,
                limits: Limits | None = None, vectors_sets: dict[str, Vectors | Any] | None = None,
-               preload: tuple[str, ...] = ()) -> FastAPI:
+               preload: tuple[str, ...] = (), encoder_threads: int | None = None) -> FastAPI:
     """Build the app. ``home``: the embedlab home (collections live in ``home/collections``; default
     ``$EMBEDLAB_HOME``); ``api_key``: required on write routes (and on reads when ``public_reads=False``);
     ``vectors_sets``: name -> Vectors (or a function returning one) offered for arithmetic and the explorer
-    (default: ``glove-50``, the 50k most frequent GloVe words); ``preload``: encoders to build at start-up."""
+    (default: ``glove-50``, the 50k most frequent GloVe words); ``preload``: encoders to build at start-up;
+    ``encoder_threads``: BLAS threads per model call for encoders that take a ``threads`` option (None: the
+    encoder's default; concurrency comes from requests and dynamic batching, see ``state.GuardedEncoder``)."""
     from . import routes_collections, routes_openai, routes_static, routes_vectors
 
     limits = limits or Limits()
@@ -110,7 +112,8 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
     home_path.mkdir(parents=True, exist_ok=True)
     if api_key is not None and not api_key.strip():
         raise EmbedlabError("the API key is empty; pass a non-empty key or none")
-    st = ServerState(home_path, api_key.strip() if api_key else None, public_reads, limits, vectors_sets)
+    st = ServerState(home_path, api_key.strip() if api_key else None, public_reads, limits, vectors_sets,
+                     encoder_threads)
     for name in preload:
         st.encoder(name)
     @asynccontextmanager

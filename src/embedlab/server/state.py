@@ -12,6 +12,7 @@ Request handlers run in a thread pool, so everything here is shared between thre
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -166,8 +167,10 @@ class ServerState:
     """Shared, thread-safe resources of one server (see the module docstring)."""
 
     def __init__(self, home: Path, api_key: str | None, public_reads: bool, limits: Limits,
-                 vectors_sets: dict[str, Vectors | Callable[[], Vectors]] | None) -> None:
+                 vectors_sets: dict[str, Vectors | Callable[[], Vectors]] | None,
+                 encoder_threads: int | None = None) -> None:
         self.home, self.api_key, self.public_reads, self.limits = home, api_key, public_reads, limits
+        self.encoder_threads = encoder_threads
         self.root = home / "collections"
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -186,7 +189,10 @@ class ServerState:
         with self._lock:
             enc = self._encoders.get(canonical)
         if enc is None:
-            inner = build_encoder(canonical)  # the registry builds each encoder once per process
+            options = {}
+            if self.encoder_threads and "threads" in inspect.signature(encoder_spec(canonical).factory).parameters:
+                options["threads"] = self.encoder_threads
+            inner = build_encoder(canonical, **options)  # the registry builds each encoder once per process
             with self._lock:
                 enc = self._encoders.setdefault(canonical, GuardedEncoder(inner))
         return enc
