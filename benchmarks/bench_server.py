@@ -299,8 +299,10 @@ def write_md(args, settings, rows, mem, samples, fault_rows, stats, threads) -> 
         f" --{k} {v}" for k, v in (("seconds", args.seconds), ("requests", args.requests), ("kills", args.kills),
                                    ("rounds", args.rounds)))
     lines = ["# HTTP server: load and faults (loopback)", "", "Command:", "", cmd, "",
-             f"Run on {time.strftime('%Y-%m-%d at %H:%M UTC', time.gmtime())}; threads: "
-             + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".",
+             f"Run on {time.strftime('%Y-%m-%d at %H:%M UTC', time.gmtime())}; benchmark process: "
+             + ", ".join(f"{k}={v}" for k, v in settings.items()) + ". The server runs `embedlab serve` with its "
+             "default `--threads 1` (BLAS/OpenMP limited to 1 thread through threadpoolctl); the direct calls run "
+             "under the same limit in this process.",
              "The machine has 2 cores shared with other engineers' work, and the load clients (Python threads, one "
              "keep-alive connection each) run on the same 2 cores as the server, so absolute numbers are noisy and "
              "low; the direct-call column is the same operation in-process without HTTP.", "",

@@ -105,8 +105,9 @@ def _write(name: str, body: ItemsWrite, request: Request, upsert: bool) -> dict[
     if any(has_text) and any(has_vec):
         raise InputError("items mix texts and vectors; send one kind per request")
     ids = [it.id for it in items]
-    metadata = [it.metadata or {} for it in items] if upsert is False or any(it.metadata is not None
-                                                                             for it in items) else None
+    # upsert without any metadata/source keeps the stored ones; otherwise each item's own (missing = empty)
+    given_meta = any(it.metadata is not None for it in items)
+    metadata = [it.metadata or {} for it in items] if given_meta or not upsert else None
     sources = [it.source for it in items] if any(it.source is not None for it in items) else None
     kw: dict[str, Any] = {"metadata": metadata, "sources": sources}
     if any(has_text):
