@@ -322,9 +322,12 @@ def explain(item_vectors: np.ndarray, split: Split, data: Ratings, user: str, it
 def _item_index(data: Ratings, item: str) -> int:
     if item in data.items:
         return data.items.index(item)
-    matches = [k for k, info in data.item_info.items() if info.get("title", "").lower() == item.lower()]
+    wanted = item.strip().lower()
+    matches = [k for k, info in data.item_info.items()
+               if wanted in (info.get("title", "").lower(), f"{info.get('title', '')} ({info.get('year', '')})".lower())]
     if not matches:
-        raise UnknownKeyError(f"unknown item {item!r}: give an item id or an exact title")
+        raise UnknownKeyError(f"unknown item {item!r}: give an item id or an exact title such as 'Toy Story' "
+                              "or 'Toy Story (1995)'")
     return data.items.index(matches[0])
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
-
 from ..errors import InputError
-from .app import app, console, emit_json
+from .app import app, emit_json, print_table
 
 recommend_app = typer.Typer(help="Recommendation with user/item embeddings (MovieLens 100k).", no_args_is_help=True)
 app.add_typer(recommend_app, name="recommend")
@@ -35,12 +33,10 @@ def evaluate_cmd(
     if as_json:
         emit_json(out)
         return
-    t = Table(title=f"{dataset}: last 20% of each user's positives (rating >= 4) held out")
-    for col in ("method", f"recall@{k}", f"ndcg@{k}", "params"):
-        t.add_column(col)
-    for r in out:
-        t.add_row(r["method"], f"{r[f'recall@{k}']:.4f}", f"{r[f'ndcg@{k}']:.4f}", str(r.get("params", "")))
-    console.print(t)
+    print_table(f"{dataset}: last 20% of each user's positives (rating >= 4) held out",
+                ["method", f"recall@{k}", f"ndcg@{k}", "params"],
+                [[r["method"], f"{r[f'recall@{k}']:.4f}", f"{r[f'ndcg@{k}']:.4f}", str(r.get("params", ""))]
+                 for r in out], right=(f"recall@{k}", f"ndcg@{k}"))
 
 
 @recommend_app.command("user")
@@ -63,12 +59,8 @@ def user_cmd(
     if as_json:
         emit_json(rows)
         return
-    t = Table(title=f"recommendations for user {user}")
-    for col in ("movie", "score", "because you liked"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(r["title"], f"{r['score']:.3f}", "; ".join(r["because"]))
-    console.print(t)
+    print_table(f"recommendations for user {user}", ["movie", "score", "because you liked"],
+                [[r["title"], f"{r['score']:.3f}", "; ".join(r["because"])] for r in rows], right=("score",))
 
 
 @recommend_app.command("similar")
@@ -87,9 +79,5 @@ def similar_cmd(
     if as_json:
         emit_json(rows)
         return
-    t = Table(title=f"users who liked {item!r} also liked")
-    t.add_column("movie")
-    t.add_column("cosine", justify="right")
-    for r in rows:
-        t.add_row(r["title"], f"{r['score']:.3f}")
-    console.print(t)
+    print_table(f"users who liked {item!r} also liked", ["movie", "cosine"],
+                [[r["title"], f"{r['score']:.3f}"] for r in rows], right=("cosine",))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
-
-from .app import app, console, emit_json
+from .app import app, emit_json, print_table
 
 sentiment_app = typer.Typer(help="Sentiment: logistic regression on sentence embeddings.", no_args_is_help=True)
 app.add_typer(sentiment_app, name="sentiment")
@@ -31,14 +29,10 @@ def evaluate_cmd(
     if as_json:
         emit_json(report)
         return
-    t = Table(title=f"{dataset}: {report['n']} examples ({report['positives']} positive), "
-                    f"{repeats} x {folds}-fold stratified CV, seed {seed}")
-    for col in ("method", "accuracy", "95% interval", "sd (folds)"):
-        t.add_column(col)
-    for r in report["rows"]:
-        lo, hi = r["ci95"]
-        t.add_row(r["method"], f"{r['accuracy']:.4f}", f"{lo:.4f} - {hi:.4f}", f"{r['sd']:.4f}")
-    console.print(t)
+    print_table(f"{dataset}: {report['n']} examples ({report['positives']} positive), {repeats} x {folds}-fold "
+                f"stratified CV, seed {seed}", ["method", "accuracy", "95% interval", "sd (folds)"],
+                [[r["method"], f"{r['accuracy']:.4f}", f"{r['ci95'][0]:.4f} - {r['ci95'][1]:.4f}", f"{r['sd']:.4f}"]
+                 for r in report["rows"]], right=("accuracy", "sd (folds)"))
 
 
 @sentiment_app.command("predict")
@@ -59,9 +53,5 @@ def predict_cmd(
     if as_json:
         emit_json(rows)
         return
-    t = Table(title=f"trained on {dataset} with {encoder}")
-    for col in ("text", "label", "P(positive)"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(r["text"], r["label"], f"{r['p_positive']:.3f}")
-    console.print(t)
+    print_table(f"trained on {dataset} with {encoder}", ["text", "label", "P(positive)"],
+                [[r["text"], r["label"], f"{r['p_positive']:.3f}"] for r in rows], right=("P(positive)",))
