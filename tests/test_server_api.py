@@ -162,6 +162,13 @@ def test_projection_is_the_library_pca(client, home):
     assert len(sample["ids"]) == 7 and sample["total"] == 20
     v = client.get("/api/vectors/glove-50/projection", params={"max_points": 300}).json()
     assert len(v["ids"]) == 300 and all(w.isalpha() for w in v["ids"]) and v["ids"][0] == "the"
+    client.post("/api/collections", json={"name": "grow", "dim": 3})
+    client.post("/api/collections/grow/items", json={"items": [{"id": str(i), "vector": [i, 1, 2 - i]}
+                                                                for i in range(3)]})
+    assert client.get("/api/collections/grow/projection").json()["total"] == 3
+    client.post("/api/collections/grow/items", json={"items": [{"id": "3", "vector": [0, 0, 1]}]})
+    grown = client.get("/api/collections/grow/projection").json()  # a write invalidates the cached projection
+    assert grown["total"] == 4 and grown["ids"] == ["0", "1", "2", "3"]
     _error(client.get("/api/vectors/tiny/projection", params={"max_points": 10**6}), 413, "ResourceLimitError",
            "above the limit of 5000 points")
     _error(client.get("/api/vectors/tiny/projection", params={"method": "lda"}), 400, "InputError", "method")

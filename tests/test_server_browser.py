@@ -42,17 +42,27 @@ def server(tmp_path_factory, use_encoder):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1000, "height": 650})
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(server.url + "/")
-        pg.wait_for_function("window.explorer && window.explorer.state.data !== null", timeout=20_000)
-        pg.errors = errors
-        yield pg
-        browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str):
+    pg = browser.new_page(viewport={"width": 1000, "height": 650})
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.goto(url)
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    pg = _open(browser, server.url + "/")
+    pg.wait_for_function("window.explorer && window.explorer.state.data !== null", timeout=20_000)
+    yield pg
+    pg.close()
 
 
 def _ids(page, selector: str) -> list[str]:
@@ -149,3 +159,28 @@ def test_api_docs_render_offline(page, server):
     page.wait_for_selector(".opblock", timeout=15_000)  # Swagger UI drew the operations from /openapi.json
     text = page.inner_text("body")
     assert "/v1/embeddings" in text and "/api/collections/{name}/search" in text
+
+
+def test_private_reads_ask_for_the_key_and_numeric_colour_scale(browser, tmp_path):
+    import numpy as np
+
+    col = Collection.create("numbers", dim=8, root=tmp_path / "collections")
+    rng = np.random.default_rng(0)
+    col.add([f"p{i}" for i in range(40)], vectors=rng.standard_normal((40, 8)).astype(np.float32),
+            metadata=[{"n": i, "parity": ["even", "odd"][i % 2]} for i in range(40)])
+    col.close()
+    with BackgroundServer(create_app(tmp_path, api_key="pw", public_reads=False, vectors_sets={})) as srv:
+        pg = _open(browser, srv.url + "/")
+        pg.wait_for_function("document.getElementById('status').className === 'error'")
+        assert "AuthError" in pg.inner_text("#status")
+        pg.fill("#api-key", "pw")
+        pg.dispatch_event("#api-key", "change")
+        pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'numbers'")
+        assert pg.input_value("#color-by") == "n"  # 40 distinct numbers: one trace with a colour scale
+        traces = pg.evaluate("document.getElementById('plot').data.map(t => [t.name, t.x.length])")
+        assert traces[0] == ["n", 40]
+        pg.select_option("#color-by", "parity")
+        names = pg.evaluate("document.getElementById('plot').data.map(t => t.name)")
+        assert names[:2] == ["even", "odd"]
+        assert pg.errors == []
+        pg.close()

@@ -76,11 +76,26 @@
     return state.kind === "vectors" ? state.name : state.vectorsSets[0] || null;
   }
 
+  const MAX_GROUPS = 12;
+
   function traces() {
     const d = state.data, field = $("color-by").value, out = [];
+    const values = field ? d.metadata[field] : null;
+    const numeric = values && values.every((v) => v === null || typeof v === "number");
+    if (numeric && new Set(values).size > MAX_GROUPS) {  // a number with many values: a colour scale
+      out.push({ type: "scatter", mode: "markers", name: field, x: d.x, y: d.y, text: d.labels, customdata: d.ids,
+                 hovertemplate: "<b>%{customdata}</b><br>%{text}<br>" + field + " = %{marker.color}<extra></extra>",
+                 marker: { size: d.ids.length > 500 ? 5 : 9, color: values, colorscale: "Viridis", showscale: true,
+                           colorbar: { title: { text: field }, thickness: 12 } } });
+      return out.concat(overlays());
+    }
+    const counts = new Map();
+    if (values) values.forEach((v) => counts.set(String(v ?? "(missing)"), (counts.get(String(v ?? "(missing)")) || 0) + 1));
+    const top = new Set([...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, MAX_GROUPS - 1).map((e) => e[0]));
     const groups = new Map();
     d.ids.forEach((id, i) => {
-      const g = field ? String(d.metadata[field][i] ?? "(missing)") : d.name;
+      let g = values ? String(values[i] ?? "(missing)") : d.name;
+      if (values && counts.size > MAX_GROUPS && !top.has(g)) g = "(other)";  // keep the legend readable
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g).push(i);
     });
@@ -91,11 +106,12 @@
                  hovertemplate: "<b>%{customdata}</b><br>%{text}<extra>%{fullData.name}</extra>",
                  marker: { size: d.ids.length > 500 ? 5 : 9, color: PALETTE[c++ % PALETTE.length], opacity: 0.8 } });
     }
-    out.push(overlay("search hits", state.hits, { symbol: "circle-open", size: 18, color: "#d62728",
-                                                  line: { width: 3 } }));
-    out.push(overlay("neighbours", state.selected, { symbol: "diamond-open", size: 16, color: "#111",
-                                                     line: { width: 2 } }));
-    return out;
+    return out.concat(overlays());
+  }
+
+  function overlays() {
+    return [overlay("search hits", state.hits, { symbol: "circle-open", size: 18, color: "#d62728", line: { width: 3 } }),
+            overlay("neighbours", state.selected, { symbol: "diamond-open", size: 16, color: "#111", line: { width: 2 } })];
   }
 
   function overlay(name, ids, marker) {
