@@ -85,6 +85,13 @@ def test_items_add_upsert_delete_get(client):
            "InputError", "vectors-only")
 
 
+def test_one_collection_object_per_name(client):
+    """The store's single-writer rule inside the server: every request shares one open Collection per name."""
+    st = client.app.state.embedlab
+    assert st.collection("tour") is st.collection("tour")
+    assert st.encoder("use") is st.encoder("use-multilingual") is st.collection("tour").encoder
+
+
 def test_vector_search_exact_scores_filter_and_neighbours(client):
     client.post("/api/collections", json={"name": "vs", "dim": 2, "metric": "dot"})
     client.post("/api/collections/vs/items", json={"items": [

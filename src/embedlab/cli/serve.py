@@ -46,7 +46,7 @@ def serve(
                              preload=(DEFAULT_ENCODER,) if preload else (), encoder_threads=threads or None)
     auth = "off" if key is None else ("writes" if public_reads else "reads and writes")
     console.print(f"embedlab serving {config.home()} on http://{host}:{port}/  (API key: {auth}; docs: /docs)",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     if key is None and host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning:[/] listening on {host} without an API key: anyone who can reach this port "
                       "can write; set EMBEDLAB_API_KEY or --api-key-file", highlight=False)
