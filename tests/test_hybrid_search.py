@@ -197,3 +197,50 @@ def test_cli_search_mode(capsys, tmp_path, use_encoder):
     assert code == 0 and json.loads(out)[0]["id"] == "cat"
     code, _, err = run("cat", "--mode", "fuzzy")
     assert code == 2 and "unknown search mode 'fuzzy'" in err
+
+    # files indexed by the CLI store their path, not their text: the keyword index reads the files, and a
+    # document split into passages is reported once
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "long.txt").write_text(" ".join(["The ferry timetable changes in winter."] * 12) + " Code QX-4471.", "utf-8")
+    (docs / "short.txt").write_text("Bicycles can be rented near the station.", "utf-8")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(home), "index", "files", str(docs), "--max-tokens", "20", "--json"])
+    assert exc.value.code == 0 and json.loads(capsys.readouterr().out)["split"] == 1
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(home), "search", "files", "QX-4471", "--mode", "keyword", "--json"])
+    assert exc.value.code == 0
+    assert [h["id"] for h in json.loads(capsys.readouterr().out)] == ["long"]
+
+
+def test_text_metadata_and_given_texts(tmp_path, use_encoder):
+    from embedlab.store import Collection
+
+    with Collection.create("meta", use_encoder, root=tmp_path) as c:
+        c.add(["m1", "m2"], vectors=use_encoder.encode(["a quiet harbour", "a busy market"]),
+              metadata=[{"text": "a quiet harbour at dawn"}, {}])
+        kw = KeywordIndex.for_collection(c)
+        assert kw.ids == ["m1"] and kw.missing == 1  # m2 has no text anywhere: vector search only
+        kw = KeywordIndex.for_collection(c, texts={"m1": "a quiet harbour", "m2": "a busy market square"})
+        assert [i for i, _ in kw.search("market", k=2)] == ["m2"] and kw.missing == 0
+
+
+def test_saved_index_errors(tmp_path):
+    from embedlab.errors import CorruptFileError, FormatVersionError
+
+    folder = KeywordIndex.build(["a", "b"], ["red apples", "green pears"]).save(tmp_path / "kw")
+    assert [i for i, _ in KeywordIndex.load(folder).search("pears")] == ["b"]
+    meta = json.loads((folder / "keyword.json").read_text())
+    (folder / "keyword.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(FormatVersionError, match="upgrade embedlab or delete the folder"):
+        KeywordIndex.load(folder)
+    (folder / "keyword.json").write_text("{not json")
+    with pytest.raises(CorruptFileError, match="delete .* to rebuild it"):
+        KeywordIndex.load(folder)
+    (folder / "keyword.json").write_text(json.dumps({**meta, "tokenizer": "other-v0"}))
+    with pytest.raises(InputError, match="was built with tokenizer 'other-v0'"):
+        KeywordIndex.load(folder)
+    with pytest.raises(InputError, match="no keyword index in"):
+        KeywordIndex.load(tmp_path / "missing")
