@@ -74,6 +74,12 @@ def test_round_trip_index_search_info_export(capsys, tmp_path, sources, use_enco
     assert [h["id"] for h in hits] == ["eagle", "cat"]
     assert run_json(capsys, "--home", home, "search", "things", "x", "--where", "folder=none") == []
 
+    # every text keeps what was embedded, so keyword search covers table rows and files alike
+    hits = run_json(capsys, "--home", home, "search", "things", "four-wheel drive", "--mode", "keyword", "-k", "2")
+    assert hits[0]["id"] == "suv1" and hits[0]["metadata"]["text"] == "A large family SUV with four-wheel drive"
+    hits = run_json(capsys, "--home", home, "search", "things", "고속철도 기차", "--mode", "hybrid", "-k", "1")
+    assert hits[0]["id"] == "ktx"
+
     code, out, _ = run(capsys, "--home", home, "search", "things", "a bird that flies high")
     assert code == 0 and "eagle" in out and "score" in out
 
@@ -159,7 +165,8 @@ def test_long_document_is_split_and_reported_once(capsys, tmp_path, use_encoder)
         ids = col.ids()
         assert "rail" not in ids and "rail#0" in ids
         item = col.get(["rail#1"])[0]
-        assert item.metadata == {"file": "rail.txt", "doc_id": "rail", "passage": 1}
+        assert item.metadata == {"file": "rail.txt", "doc_id": "rail", "passage": 1,
+                                 "text": _passage_texts(docs / "rail.txt", 40, 6, use_encoder)[1]}
         assert max(len(use_encoder.tokenize(t)) for t in _passage_texts(docs / "rail.txt", 40, 6, use_encoder)) <= 40
         docs_hits = search_documents(col, "fast train from Seoul to Busan", k=3)
         assert [h.id for h in docs_hits][0] == "rail"

@@ -105,7 +105,10 @@ def split_text(text: str, max_tokens: int, overlap: int = 0,
 
 def split_records(records: Iterable[Record], encoder: Any = None, max_tokens: int | None = None,
                   overlap: int | None = None) -> tuple[list[Record], SplitStats]:
-    """Replace each text record longer than the limit by its passages; other records pass through."""
+    """Replace each text record longer than the limit by its passages; other records pass through.
+
+    Every text record keeps what it embeds in its ``text`` metadata (unless it has a ``text`` field already), so
+    hits can show it and keyword search can index it per passage, whatever file or table row it came from."""
     max_tokens, overlap, unit = limits(encoder, max_tokens, overlap)
     tokenize = _tokenizer(encoder)
     out: list[Record] = []
@@ -117,11 +120,11 @@ def split_records(records: Iterable[Record], encoder: Any = None, max_tokens: in
             continue
         parts = split_text(rec.item, max_tokens, overlap, tokenize)
         if len(parts) == 1:
-            out.append(rec)
+            out.append(Record(rec.id, rec.item, {"text": rec.item, **rec.metadata}, rec.source))
             continue
         split += 1
         for i, part in enumerate(parts):
-            meta = {**rec.metadata, "doc_id": rec.id, "passage": i}
+            meta = {"text": part, **rec.metadata, "doc_id": rec.id, "passage": i}
             out.append(Record(passage_id(rec.id, i), part, meta, rec.source))
     return out, SplitStats(docs, split, len(out), max_tokens, overlap, unit)
 
