@@ -52,6 +52,15 @@ def test_movielens_and_split_follow_the_protocol(ml):
         R.temporal_split(data, test_fraction=1.5)
 
 
+def test_training_signal_positives_or_all_ratings(ml):
+    data, split = ml
+    assert split.interactions("positives") is split.train and split.interactions("ratings") is split.known
+    assert split.known.nnz > split.train.nnz
+    assert R.ALSRecommender(signal="ratings").name == "als[ratings]"
+    with pytest.raises(InputError, match="unknown signal 'clicks'; choose one of positives, ratings"):
+        split.interactions("clicks")
+
+
 def test_als_recovers_blocks_and_is_seeded():
     rng = np.random.default_rng(0)
     m = np.zeros((40, 20), dtype=np.float32)
@@ -102,11 +111,13 @@ def test_cli_evaluate_json_shape_and_reference(capsys):
     assert e.value.code == 0
     rows = json.loads(capsys.readouterr().out)
     methods = {r["method"]: r for r in rows}
-    assert {"popularity", "als", "content"} <= set(methods)
+    assert {"popularity", "als", "als[ratings]", "content"} <= set(methods)
     assert all({"method", "recall@10", "ndcg@10"} <= set(r) for r in rows)
-    best_ours = max(r["recall@10"] for m, r in methods.items() if m != "implicit-als")
-    if "implicit-als" in methods:
-        assert best_ours >= methods["implicit-als"]["recall@10"] - 0.005
+    assert methods["als[ratings]"]["recall@10"] > 0.18 > methods["als"]["recall@10"] > 0.14
+    best_ours = max(r["recall@10"] for m, r in methods.items() if not m.startswith("implicit"))
+    assert {"implicit-als", "implicit-als[ratings]"} <= set(methods)  # the bench extra is part of [all]
+    for ref in ("implicit-als", "implicit-als[ratings]"):
+        assert best_ours >= methods[ref]["recall@10"] - 0.005
     with pytest.raises(SystemExit) as e:
         main(["recommend", "evaluate", "--dataset", "ml-1m"])
     assert e.value.code == 2

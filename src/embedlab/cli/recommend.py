@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from ..errors import InputError
 from .app import app, emit_json, print_table
 
@@ -22,12 +23,17 @@ def _dataset(name: str):
 def evaluate_cmd(
     dataset: str = typer.Option("ml-100k", help="dataset name"),
     k: int = typer.Option(10, "-k", help="cut-off for recall/nDCG"),
+    signal: list[str] = typer.Option(["positives", "ratings"], "--signal",
+                                     help="what ALS learns from: positives (ratings >= 4) and/or ratings (all rated)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Recall@k and nDCG@k for popularity, ALS, content, hybrid and implicit's ALS (when installed)."""
-    from ..apps.recommend import evaluate_all
+    from ..apps.recommend import SIGNALS, evaluate_all
 
-    rows = evaluate_all(_dataset(dataset), k=k)
+    bad = [x for x in signal if x not in SIGNALS]
+    if bad:
+        raise InputError(f"unknown signal {bad[0]!r}; choose from {', '.join(SIGNALS)}")
+    rows = evaluate_all(_dataset(dataset), k=k, signals=signal)
     out = [{"method": r["method"], f"recall@{k}": r[f"recall@{k}"], f"ndcg@{k}": r[f"ndcg@{k}"],
             **({"params": r["params"]} if "params" in r else {})} for r in rows]
     if as_json:
@@ -51,7 +57,7 @@ def user_cmd(
 
     data = _dataset(dataset)
     split = temporal_split(data)
-    model = ALSRecommender(factors=32, regularization=1.0, alpha=1.0).fit(split)
+    model = ALSRecommender(factors=32, regularization=1.0, alpha=1.0, signal="ratings").fit(split)
     recs = recommend_for(model, split, data, user, k)
     rows = [{"item": i, "title": data.item_text(i), "score": s,
              "because": [data.item_info[j]["title"] for j, _ in explain(model.item_vectors, split, data, user, i)]}
@@ -74,7 +80,7 @@ def similar_cmd(
     from ..apps.recommend import ALSRecommender, similar_items, temporal_split
 
     data = _dataset(dataset)
-    model = ALSRecommender(factors=32, regularization=1.0, alpha=1.0).fit(temporal_split(data))
+    model = ALSRecommender(factors=32, regularization=1.0, alpha=1.0, signal="ratings").fit(temporal_split(data))
     rows = [{"item": i, "title": data.item_text(i), "score": s} for i, s in similar_items(model.item_vectors, data, item, k)]
     if as_json:
         emit_json(rows)
