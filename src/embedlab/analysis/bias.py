@@ -35,10 +35,15 @@ def load_word_lists() -> dict[str, Any]:
 
 # ------------------------------------------------------------------ lookup
 def find_words(vectors: Vectors, words: Sequence[str], lowercase_fallback: bool = True) -> tuple[list[str], list[str]]:
-    """Split ``words`` into (keys present in ``vectors``, words missing); found keys keep input order, no repeats."""
+    """Split ``words`` into (keys present in ``vectors``, words missing); found keys keep input order, no repeats.
+
+    With ``lowercase_fallback`` a word missing as given is also tried lower-cased and then Capitalised, so one
+    word list serves lower-cased vocabularies (GloVe) and cased ones (GoogleNews: "John", "NASA" stays as is)."""
     found, missing, seen = [], [], set()
     for w in words:
-        key = w if w in vectors else (w.lower() if lowercase_fallback and w.lower() in vectors else None)
+        key = w if w in vectors else None
+        if key is None and lowercase_fallback:
+            key = next((c for c in (w.lower(), w.capitalize()) if c in vectors), None)
         if key is None:
             missing.append(w)
         elif key not in seen:

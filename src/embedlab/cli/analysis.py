@@ -16,6 +16,10 @@ def _vectors(path: Optional[Path]):
         from ..io.glove import load_glove
 
         return load_glove(), "glove-6b-50d"
+    if str(path) == "wefe-googlenews":
+        from ..io.wefe import NAME, load_wefe_googlenews
+
+        return load_wefe_googlenews(), NAME
     from ..io import load_vectors
 
     return load_vectors(path), path.name
@@ -23,7 +27,8 @@ def _vectors(path: Optional[Path]):
 
 @app.command()
 def bias(
-    vectors: Optional[Path] = typer.Option(None, "--vectors", help="word vectors file (default: GloVe 6B-50d)"),
+    vectors: Optional[Path] = typer.Option(None, "--vectors", help="word vectors file, or 'wefe-googlenews' for "
+                                           "the GoogleNews word2vec subset in wefe (default: GloVe 6B-50d)"),
     test: list[str] = typer.Option([], "--test", help="WEAT test(s): career_family, math_arts, science_arts"),
     permutations: int = typer.Option(10_000, help="permutations for the WEAT p-value"),
     seed: int = typer.Option(0),
