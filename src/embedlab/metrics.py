@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import DimensionError, InputError, NonFiniteError
 
@@ -23,7 +24,7 @@ def check_metric(metric: str) -> str:
     return metric
 
 
-def as_matrix(x, dim: int | None = None, name: str = "vectors", copy: bool = False) -> np.ndarray:
+def as_matrix(x: ArrayLike, dim: int | None = None, name: str = "vectors", copy: bool = False) -> np.ndarray:
     """Coerce to a C-contiguous float32 (n, d) array; check dimension and finiteness.
 
     A single vector (d,) becomes (1, d). Raises DimensionError or NonFiniteError with a clear message.
@@ -51,7 +52,7 @@ def norms(x: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float32))
 
 
-def normalize(x, inplace: bool = False) -> np.ndarray:
+def normalize(x: ArrayLike, inplace: bool = False) -> np.ndarray:
     """Scale rows to unit length; zero rows stay zero (no NaN)."""
     arr = as_matrix(x) if not inplace else x
     n = norms(arr)
@@ -62,7 +63,7 @@ def normalize(x, inplace: bool = False) -> np.ndarray:
     return arr / n[:, None]
 
 
-def _pair(a, b) -> tuple[np.ndarray, np.ndarray, bool]:
+def _pair(a: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool]:
     a_arr, b_arr = np.asarray(a), np.asarray(b)
     single = a_arr.ndim == 1 and b_arr.ndim == 1
     a2, b2 = as_matrix(a_arr, name="vectors a"), as_matrix(b_arr, name="vectors b")
@@ -71,23 +72,23 @@ def _pair(a, b) -> tuple[np.ndarray, np.ndarray, bool]:
     return a2, b2, single
 
 
-def _out(m: np.ndarray, single: bool):
+def _out(m: np.ndarray, single: bool) -> float | np.ndarray:
     return float(m[0, 0]) if single else m
 
 
-def cosine(a, b):
+def cosine(a: ArrayLike, b: ArrayLike) -> float | np.ndarray:
     """Cosine similarity: scalar for two vectors, (n, m) matrix for batches."""
     a2, b2, single = _pair(a, b)
     return _out(normalize(a2) @ normalize(b2).T, single)
 
 
-def dot(a, b):
+def dot(a: ArrayLike, b: ArrayLike) -> float | np.ndarray:
     """Dot product: scalar for two vectors, (n, m) matrix for batches."""
     a2, b2, single = _pair(a, b)
     return _out(a2 @ b2.T, single)
 
 
-def euclidean(a, b):
+def euclidean(a: ArrayLike, b: ArrayLike) -> float | np.ndarray:
     """Euclidean (L2) distance: scalar for two vectors, (n, m) matrix for batches.
 
     Small problems use exact differences; large ones use |a|² + |b|² - 2a·b after centring both sets on b's
@@ -103,7 +104,7 @@ def euclidean(a, b):
     return _out(np.sqrt(np.maximum(sq, 0.0, out=sq)), single)
 
 
-def scores(a, b, metric: str = "cosine"):
+def scores(a: ArrayLike, b: ArrayLike, metric: str = "cosine") -> float | np.ndarray:
     """Higher-is-better scores between rows of ``a`` and ``b`` under ``metric``."""
     check_metric(metric)
     if metric == "cosine":
@@ -114,6 +115,6 @@ def scores(a, b, metric: str = "cosine"):
     return -d
 
 
-def prepare(x: np.ndarray, metric: str) -> np.ndarray:
+def prepare(x: ArrayLike, metric: str) -> np.ndarray:
     """Vectors as an index stores them: unit rows for cosine, unchanged otherwise."""
     return normalize(x) if metric == "cosine" else as_matrix(x)

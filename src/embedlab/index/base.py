@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..metrics import as_matrix, check_metric
@@ -31,7 +32,7 @@ class Index(ABC):
         self.metric = check_metric(metric)
 
     @abstractmethod
-    def add(self, ids: Iterable[int], vectors) -> None:
+    def add(self, ids: Iterable[int], vectors: ArrayLike) -> None:
         """Add rows; an id that is already present raises InputError (remove it first to replace)."""
 
     @abstractmethod
@@ -39,7 +40,9 @@ class Index(ABC):
         """Remove rows by id; returns how many were present. Removed ids never come back in results."""
 
     @abstractmethod
-    def search(self, queries, k: int = 10, filter: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: ArrayLike, k: int = 10, filter: Iterable[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The k best rows for each query; with ``filter``, only rows whose id is in it."""
 
     @abstractmethod
@@ -60,7 +63,7 @@ class Index(ABC):
         """The live ids, int64."""
 
     # ----------------------------------------------------------- shared helpers
-    def _queries(self, queries) -> np.ndarray:
+    def _queries(self, queries: ArrayLike) -> np.ndarray:
         return as_matrix(queries, dim=self.dim, name="query vectors")
 
     @staticmethod

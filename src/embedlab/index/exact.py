@@ -15,6 +15,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._threads import cpu_count
 from ..errors import InputError
@@ -40,7 +41,9 @@ def n_threads() -> int:
 faiss.omp_set_num_threads(n_threads())  # once, at import (FAISS may have been imported before embedlab)
 
 
-def faiss_knn(q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel=None) -> tuple[np.ndarray, np.ndarray]:
+def faiss_knn(
+    q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel: faiss.IDSelector | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows of ``mat`` per query as (higher-is-better scores, row numbers); ``k <= len(mat)``.
 
     Calls FAISS's exhaustive kernels on the arrays in place (no copy, memmaps welcome). FAISS parallelises
@@ -62,7 +65,9 @@ def faiss_knn(q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel=None) -> 
     return _knn(q, mat, k, metric, sel)
 
 
-def _knn(q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel=None) -> tuple[np.ndarray, np.ndarray]:
+def _knn(
+    q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel: faiss.IDSelector | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     nq, d = q.shape
     D = np.empty((nq, k), dtype=np.float32)
     I = np.empty((nq, k), dtype=np.int64)
@@ -84,7 +89,7 @@ def unit_rows(q: np.ndarray) -> np.ndarray:
     return out
 
 
-def bitmap_selector(mask: np.ndarray):
+def bitmap_selector(mask: np.ndarray) -> tuple[faiss.IDSelectorBitmap, np.ndarray]:
     """A FAISS selector accepting the rows where ``mask`` is True (keep the returned bitmap alive)."""
     bits = np.packbits(mask, bitorder="little")
     return faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)), bits
@@ -108,7 +113,16 @@ def merge_topk(parts: list[tuple[np.ndarray, np.ndarray]], nq: int, k: int) -> t
     return out_ids, out_sc
 
 
-def search_matrix(q, mat, row_ids, k, metric, dead=None, n_dead=0, rows=None):
+def search_matrix(
+    q: np.ndarray,
+    mat: np.ndarray,
+    row_ids: np.ndarray,
+    k: int,
+    metric: str,
+    dead: np.ndarray | None = None,
+    n_dead: int = 0,
+    rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k over one matrix, skipping ``dead`` rows, or over the subset ``rows`` only.
 
     Returns (scores, ids) with at most k columns (fewer when fewer rows qualify).
@@ -170,7 +184,7 @@ class ExactIndex(Index):
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_matrix(
-        cls, ids, matrix, metric: str = "cosine", prepared: bool = True, copy: bool = False
+        cls, ids: ArrayLike, matrix: ArrayLike, metric: str = "cosine", prepared: bool = True, copy: bool = False
     ) -> "ExactIndex":
         """Wrap an existing ``(n, d)`` float32 matrix (e.g. a read-only ``np.memmap``) without copying it.
 
@@ -248,7 +262,7 @@ class ExactIndex(Index):
         return self.ids(), blocks
 
     # ------------------------------------------------------------------ mutation
-    def add(self, ids: Iterable[int], vectors) -> None:
+    def add(self, ids: Iterable[int], vectors: ArrayLike) -> None:
         vecs = as_matrix(vectors, dim=self.dim, name="vectors")
         ids = self._ids(ids, len(vecs))
         if not len(ids):
@@ -321,7 +335,7 @@ class ExactIndex(Index):
 
     # ------------------------------------------------------------------ search
     def search(
-        self, queries, k: int = 10, filter: Iterable[int] | None = None
+        self, queries: ArrayLike, k: int = 10, filter: Iterable[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Exact k best rows per query (ids, scores), best first; ``filter`` restricts to those ids."""
         k = self._check_k(k)

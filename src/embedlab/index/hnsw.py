@@ -16,6 +16,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..metrics import as_matrix, normalize
@@ -60,7 +61,7 @@ class HNSWIndex(Index):
         self._params_cache: dict[int, faiss.SearchParametersHNSW] = {}
         self._reset()
 
-    def _new_faiss(self):
+    def _new_faiss(self) -> faiss.IndexHNSWFlat:
         fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
         index = faiss.IndexHNSWFlat(self.dim, self.params["M"], fm)
         index.hnsw.efConstruction = self.params["ef_construction"]
@@ -99,13 +100,13 @@ class HNSWIndex(Index):
         storage = faiss.downcast_index(self._index.storage)
         return faiss.rev_swig_ptr(storage.get_xb(), n * self.dim).reshape(n, self.dim)
 
-    def _selector_alive(self):
+    def _selector_alive(self) -> faiss.IDSelectorBitmap:
         if self._alive_sel is None:
             self._alive_sel = bitmap_selector(~self._dead)
         return self._alive_sel[0]
 
     # ------------------------------------------------------------------ mutation
-    def add(self, ids: Iterable[int], vectors, progress: bool = False) -> None:
+    def add(self, ids: Iterable[int], vectors: ArrayLike, progress: bool = False) -> None:
         vecs = as_matrix(vectors, dim=self.dim, name="vectors")
         ids = self._ids(ids, len(vecs))
         if not len(ids):
@@ -170,7 +171,7 @@ class HNSWIndex(Index):
 
     # ------------------------------------------------------------------ search
     def search(
-        self, queries, k: int = 10, filter: Iterable[int] | None = None, ef: int | None = None
+        self, queries: ArrayLike, k: int = 10, filter: Iterable[int] | None = None, ef: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Approximate k best rows per query (ids, scores), best first; ``ef`` overrides ``ef_search``.
 
