@@ -13,11 +13,12 @@ as answers. ``restrict_vocab=N`` searches only the first N rows (word files are 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import DimensionError, InputError, UnknownKeyError
 from .metrics import as_matrix, normalize
@@ -30,7 +31,7 @@ _EPS_COSMUL = 1e-6
 class Vectors:
     """Keys, a key→row map and a float32 (n, d) matrix (possibly memory-mapped, never copied needlessly)."""
 
-    def __init__(self, keys: Sequence[str], matrix) -> None:
+    def __init__(self, keys: Sequence[str], matrix: ArrayLike) -> None:
         matrix = matrix if isinstance(matrix, np.memmap) and matrix.dtype == np.float32 else as_matrix(matrix)
         if matrix.ndim != 2:
             raise DimensionError(f"the matrix must be 2-D (n, d), got shape {matrix.shape}")
@@ -57,7 +58,7 @@ class Vectors:
     def __contains__(self, key: object) -> bool:
         return key in self.key_to_index
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.keys)
 
     def __repr__(self) -> str:
@@ -84,7 +85,7 @@ class Vectors:
     def __getitem__(self, key: str) -> np.ndarray:
         return self.matrix[self.index(key)]
 
-    def get(self, key: str, default=None):
+    def get(self, key: str, default: Any = None) -> np.ndarray | Any:
         """The vector of ``key`` or ``default``."""
         i = self.key_to_index.get(key)
         return default if i is None else self.matrix[i]
@@ -111,7 +112,7 @@ class Vectors:
         return Vectors(keys, np.ascontiguousarray(self.matrix[rows], dtype=np.float32))
 
     # ------------------------------------------------------------------ vectors from keys and expressions
-    def vector(self, key_or_expr, norm: bool = False) -> np.ndarray:
+    def vector(self, key_or_expr: str | ArrayLike, norm: bool = False) -> np.ndarray:
         """The vector of a key, or of an expression such as ``"king - man + woman"`` (sum of raw vectors).
 
         With ``norm=True`` the key's unit vector (or the sum of unit vectors) is used.
@@ -134,19 +135,19 @@ class Vectors:
             out -= src[self.index(k)]
         return out
 
-    def similarity(self, a, b) -> float:
+    def similarity(self, a: str | ArrayLike, b: str | ArrayLike) -> float:
         """Cosine similarity of two keys (or raw vectors); 0 when either is a zero vector."""
         va, vb = self._unit_of(a), self._unit_of(b)
         return float(np.dot(va, vb))
 
-    def similarities(self, key, others: Iterable) -> np.ndarray:
+    def similarities(self, key: str | ArrayLike, others: Iterable[str | ArrayLike]) -> np.ndarray:
         """Cosine similarity of ``key`` to each of ``others`` (float32 array)."""
         va = self._unit_of(key)
         others = list(others)
         rows = np.stack([self._unit_of(o) for o in others]) if others else np.zeros((0, self.dim), np.float32)
         return rows @ va
 
-    def _unit_of(self, item) -> np.ndarray:
+    def _unit_of(self, item: str | ArrayLike) -> np.ndarray:
         if isinstance(item, str):
             return self.unit_matrix()[self.index(item)]
         return normalize(as_matrix(item, dim=self.dim, name="vector"))[0]
@@ -154,13 +155,13 @@ class Vectors:
     # ------------------------------------------------------------------ neighbour queries
     def most_similar(
         self,
-        positive=(),
-        negative=(),
+        positive: str | ArrayLike | Iterable[str | ArrayLike] | None = (),
+        negative: str | ArrayLike | Iterable[str | ArrayLike] | None = (),
         topn: int | None = 10,
         restrict_vocab: int | None = None,
         method: Method = "3cosadd",
         exclude: Iterable[str] | None = None,
-    ) -> list[tuple[str, float]]:
+    ) -> list[tuple[str, float]] | np.ndarray:
         """Keys nearest to ``sum(positive) - sum(negative)`` as ``[(key, score), ...]``, best first.
 
         ``positive``/``negative`` hold keys or raw vectors (a single key or vector is accepted too). Query keys
@@ -203,7 +204,7 @@ class Vectors:
             return scores
         return self._top(scores, topn, skip)
 
-    def _query_vec(self, item) -> np.ndarray:
+    def _query_vec(self, item: str | ArrayLike) -> np.ndarray:
         """Unit vector of a key; a raw vector is used as given (gensim's convention)."""
         if isinstance(item, str):
             return self.unit_matrix()[self.index(item)]
@@ -221,7 +222,9 @@ class Vectors:
         out = [(self.keys[i], float(scores[i])) for i in cand.tolist() if i not in skip]
         return out[:topn]
 
-    def similar_by_vector(self, vector, topn: int = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+    def similar_by_vector(
+        self, vector: ArrayLike, topn: int = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]]:
         """Keys whose vectors are most cosine-similar to a raw vector (nothing excluded)."""
         return self.most_similar(positive=[np.asarray(vector, dtype=np.float32)], topn=topn, restrict_vocab=restrict_vocab)
 
@@ -240,21 +243,21 @@ class Vectors:
                                  restrict_vocab=restrict_vocab)
 
     # ------------------------------------------------------------------ files
-    def save(self, path: str | Path, format: str | None = None, **options) -> Path:
+    def save(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
         """Write to ``path``; the format comes from ``format`` or the extension (see embedlab.io)."""
         from .io import save_vectors
 
         return save_vectors(self, path, format=format, **options)
 
     @classmethod
-    def load(cls, path: str | Path, format: str | None = None, mmap: bool = False, **options) -> "Vectors":
+    def load(cls, path: str | Path, format: str | None = None, mmap: bool = False, **options: Any) -> "Vectors":
         """Read any format embedlab writes (word2vec text/binary, npy, safetensors, projector folder)."""
         from .io import load_vectors
 
         return load_vectors(path, format=format, mmap=mmap, **options)
 
 
-def _as_list(x) -> list:
+def _as_list(x: Any) -> list:
     if x is None:
         return []
     if isinstance(x, (str, np.ndarray)):

@@ -10,6 +10,7 @@ import warnings
 from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError, MissingDependencyError
 from ..metrics import as_matrix, normalize
@@ -17,7 +18,7 @@ from ..metrics import as_matrix, normalize
 METHODS = ("pca", "tsne", "umap")
 
 
-def project(x, method: str = "pca", dim: int = 2, seed: int = 0, metric: str = "cosine",
+def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metric: str = "cosine",
             perplexity: float | None = None, n_neighbors: int | None = None) -> np.ndarray:
     """Reduce rows of ``x`` to ``dim`` (2 or 3) coordinates, float32; deterministic for a given seed.
 
@@ -66,7 +67,7 @@ def project(x, method: str = "pca", dim: int = 2, seed: int = 0, metric: str = "
         return reducer.fit_transform(m).astype(np.float32)
 
 
-def cluster_separation(x, labels: Sequence, metric: str = "cosine") -> float:
+def cluster_separation(x: ArrayLike, labels: Sequence, metric: str = "cosine") -> float:
     """Silhouette score of ``labels`` on ``x`` (1 = tight, well-separated groups; 0 = overlapping)."""
     from sklearn.metrics import silhouette_score
 
