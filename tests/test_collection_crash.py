@@ -20,14 +20,14 @@ BATCH, DIM = 20_000, 64
 
 CHILD_ADDER = textwrap.dedent(f"""
     import sys, time, numpy as np
-    from embedlab.store import Collection, collection
-    real_write = collection.write_segment
+    from embedlab.store import Collection, _write
+    real_write = _write.write_segment
     def traced_write(*a, **kw):  # the real writer, with progress reports so the parent can aim its SIGKILL
         print("writing", flush=True)
         real_write(*a, **kw)
         print("written", flush=True)
         time.sleep(float(sys.argv[2]))  # > 0: hold still between the segment write and the SQLite commit
-    collection.write_segment = traced_write
+    _write.write_segment = traced_write  # the write path (add, merges) looks it up there
     c = Collection.open_or_create("crash", dim={DIM}, root=sys.argv[1])
     b = len(c) // {BATCH}
     print("ready", b, flush=True)
@@ -124,7 +124,7 @@ def test_second_writer_times_out_while_readers_continue(tmp_path):
         with pytest.raises(LockTimeoutError, match=r"collection 'shared' is being written by another process.*"
                                                    r"still held after 0.3 s.*lock_timeout"):
             c.add(["b"], vectors=[[0, 1, 0, 0]])
-        assert 0.25 < time.monotonic() - t0 < 2.5
+        assert time.monotonic() - t0 > 0.25  # it waited for the lock (no upper bound: a loaded machine is slow)
         with pytest.raises(LockTimeoutError):
             c.delete(["a"])
         assert len(c) == 1 and c.search([1, 0, 0, 0])[0].id == "a"  # reading is never blocked
