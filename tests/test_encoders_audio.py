@@ -113,6 +113,45 @@ def test_audio_input_errors(mfcc, tmp_path):
     assert np.isfinite(short).all()
 
 
+def test_wav_flac_ogg_give_the_same_vector(mfcc, clips, tmp_path):
+    """One clip written three ways: lossless FLAC decodes to the very samples of the WAV; Ogg Vorbis is lossy
+    (samples differ by up to ~0.1 here), yet its MFCC/log-mel statistics stay within cosine 0.99."""
+    data, sr = sf.read(str(clips["speech_low_0"]), dtype="float32")
+    paths = {ext: tmp_path / f"clip.{ext}" for ext in ("wav", "flac", "ogg")}
+    for ext, path in paths.items():
+        sf.write(str(path), data, sr)
+    assert sf.info(str(paths["flac"])).format == "FLAC" and sf.info(str(paths["ogg"])).subtype == "VORBIS"
+    vecs = mfcc.encode([paths["wav"], str(paths["flac"]), paths["ogg"], clips["speech_low_0"]])
+    np.testing.assert_allclose(vecs[0], vecs[3], atol=1e-6)  # re-written WAV (PCM_16) == espeak-ng's WAV
+    np.testing.assert_allclose(vecs[1], vecs[0], atol=1e-5)  # FLAC is lossless
+    cos = float(vecs[2] @ vecs[0])
+    assert 0.99 < cos < 1.0 - 1e-6, cos  # Ogg Vorbis: close, and honestly not identical
+    others = mfcc.encode([clips[n] for n in ("tone_0", "noise_0")])
+    assert cos > float((others @ vecs[0]).max()) + 0.2  # far closer to its source than to other kinds of sound
+
+
+def test_audio_file_errors_name_the_problem(mfcc, tmp_path):
+    with pytest.raises(InputError, match=r"item 1: audio file not found: .*missing\.flac"):
+        mfcc.encode([(np.zeros(1600, np.float32), 16000), tmp_path / "missing.flac"])
+    with pytest.raises(InputError, match="audio file not found"):
+        mfcc.encode([str(tmp_path / "missing.ogg")])
+    midi = tmp_path / "song.mid"  # a format libsndfile does not read
+    midi.write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60")
+    with pytest.raises(CorruptFileError, match=r"cannot read .*song\.mid as audio .*use wav, flac or ogg"):
+        mfcc.encode([midi])
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a sound", "utf-8")
+    with pytest.raises(CorruptFileError, match=r"cannot read .*notes\.txt as audio"):
+        mfcc.encode([notes])
+    with pytest.raises(InputError, match="is not a file"):
+        mfcc.encode([tmp_path])
+    empty = tmp_path / "empty.wav"
+    sf.write(str(empty), np.zeros(0, np.float32), 16000)
+    with pytest.raises(InputError, match="holds no audio samples"):
+        mfcc.encode([empty])
+
+
+@pytest.mark.slow  # ~10-25 s on the shared 2-core machine (model load + per-clip inference)
 def test_resemblyzer_same_voice_is_closer(clips):
     pytest.importorskip("resemblyzer")
     enc = embedlab.encoder("resemblyzer")
@@ -129,6 +168,7 @@ def test_resemblyzer_same_voice_is_closer(clips):
     assert np.isfinite(edge).all()  # silence and a 40 ms clip do not break VAD or volume normalisation
 
 
+@pytest.mark.slow  # ~10-25 s on the shared 2-core machine (model load + per-clip inference)
 def test_aisfx_separates_sound_kinds(clips):
     pytest.importorskip("aisfx")
     enc = embedlab.encoder("aisfx")
