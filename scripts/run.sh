@@ -2,6 +2,7 @@
 # One entry point for the README's two commands, on a fresh machine with nothing installed by hand:
 #   bash scripts/run.sh tour   -> create .venv, install the core, run the end-to-end tour
 #   bash scripts/run.sh test   -> create .venv, install everything (+ system packages as root), run all tests
+#   bash scripts/run.sh serve  -> create .venv, install the core + [server], run `embedlab serve` (args passed on)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-tour}; shift || true
@@ -37,6 +38,10 @@ case "$mode" in
     install "" core
     exec .venv/bin/embedlab tour "$@"
     ;;
+  serve)
+    install "[server]" server
+    exec .venv/bin/embedlab serve "$@"
+    ;;
   test)
     bash scripts/install-system.sh
     install "[all]" all
@@ -48,5 +53,5 @@ case "$mode" in
     exit "$rc"
     ;;
   *)
-    echo "usage: bash scripts/run.sh tour|test [args...]" >&2; exit 2 ;;
+    echo "usage: bash scripts/run.sh tour|test|serve [args...]" >&2; exit 2 ;;
 esac
