@@ -5,19 +5,35 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-import click
-
 from ..errors import EmbedlabError
 from .app import app, fail
 
-try:  # typer >= 0.20 vendors its own click; its usage errors are not click's classes
-    from typer import exceptions as _texc
-    from typer._click import exceptions as _tclick
 
-    _CLICK_ERRORS: tuple = (click.ClickException, _tclick.ClickException)
-    _ABORTS: tuple = (click.Abort, _texc.Abort)
-except ImportError:  # pragma: no cover - older typer uses click itself
-    _CLICK_ERRORS, _ABORTS = (click.ClickException,), (click.Abort,)
+def _usage_errors() -> tuple[tuple, tuple]:
+    """(usage-error classes, abort classes) of whichever click typer runs on: typer >= 0.20 vendors its own
+    click (and does not install click), older typer uses click itself; catch both when both exist."""
+    errors: list[type] = []
+    aborts: list[type] = []
+    try:
+        from typer import exceptions as texc
+        from typer._click import exceptions as tclick
+
+        errors.append(tclick.ClickException)
+        aborts.append(texc.Abort)
+    except ImportError:  # pragma: no cover - older typer
+        pass
+    try:
+        import click
+
+        errors.append(click.ClickException)
+        aborts.append(click.Abort)
+    except ImportError:
+        pass
+    return tuple(errors), tuple(aborts)
+
+
+_CLICK_ERRORS, _ABORTS = _usage_errors()
+
 
 def _load_commands() -> None:
     """Import every command module of this package; each registers its commands on `app`."""
