@@ -28,6 +28,7 @@ def main() -> None:
     settings = print_settings("recommendation: embedlab vs implicit on MovieLens 100k")
 
     from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
 
     from embedlab._threads import cpu_count
     from embedlab.apps.recommend import evaluate_all, load_movielens, temporal_split
@@ -49,6 +50,10 @@ def main() -> None:
 
     def fit_ref(use_cg: bool):
         def run():
+            with threadpool_limits(1, "blas"):  # as implicit advises (and ImplicitALSReference does)
+                fit_implicit()
+
+        def fit_implicit():
             AlternatingLeastSquares(alpha=float(ours["alpha"]) + 1.0, use_cg=use_cg, random_state=0,
                                     num_threads=cpu_count(), calculate_training_loss=False,
                                     **common).fit(train, show_progress=False)

@@ -257,8 +257,11 @@ class ImplicitALSReference:
 
         from .._threads import cpu_count
 
+        from threadpoolctl import threadpool_limits
+
         self.model = AlternatingLeastSquares(num_threads=cpu_count(), **self.params)
-        self.model.fit(split.interactions(self.signal), show_progress=False)
+        with threadpool_limits(1, "blas"):  # implicit's own advice: its threads, not BLAS's, do the work
+            self.model.fit(split.interactions(self.signal), show_progress=False)
         return self
 
     def scores(self, users: np.ndarray) -> np.ndarray:
