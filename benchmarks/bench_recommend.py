@@ -78,7 +78,7 @@ def main() -> None:
             "(factors 32/64, regularization 0.1/1, alpha 1/4; implicit's alpha shifted by +1 because it weights "
             "confidence alpha*r where embedlab uses 1 + alpha*r) tuned by nDCG@10 on a validation split carved "
             "from training, per signal; content = use-multilingual vectors of title + genres + year; hybrid = "
-            "z-scored best-validating ALS + 0.2 x content.\n\n" + table + "\n\n## ALS training time (same hyperparameters, interleaved)\n\n"
+            "z-scored best-validating ALS + w x content, w from 0.05/0.1/0.2/0.3 tuned on the same validation split.\n\n" + table + "\n\n## ALS training time (same hyperparameters, interleaved)\n\n"
             + timing + "\n\n" + LOAD_NOTE + "\n")
 
 
