@@ -52,19 +52,23 @@ def test_exact_matches_numpy(data, metric):
     np.testing.assert_array_equal(one_ids, ref_ids[:1])
 
 
-@pytest.mark.parametrize("metric", ["dot", "l2"])
-def test_exact_row_split_for_few_queries(data, metric, monkeypatch):
-    """Few queries over a big matrix are scanned in row blocks on several threads: same answer."""
+@pytest.mark.parametrize("metric", ["cosine", "dot", "l2"])
+def test_single_wide_query_path_is_exact(metric, monkeypatch):
+    """One query over wide rows takes BLAS gemv + argpartition instead of FAISS's scan: the same answer."""
     import embedlab.index.exact as ex
 
-    x, q = data
-    monkeypatch.setattr(ex, "SPLIT_MIN_VALUES", 0)
-    monkeypatch.setattr(ex, "n_threads", lambda: 3)
-    idx = ExactIndex.from_matrix(np.arange(len(x)), x, metric)
-    got_ids, got_sc = idx.search(q[:4], 10)
-    ref_ids, ref_sc = brute(q[:4], x, np.arange(len(x)), 10, metric)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3000, 128)).astype(np.float32)
+    q = rng.standard_normal((1, 128)).astype(np.float32)
+    idx = ExactIndex.from_matrix(np.arange(len(x)), x, metric, prepared=False)
+    got_ids, got_sc = idx.search(q, 10)
+    ref_ids, ref_sc = brute(q, x, np.arange(len(x)), 10, metric)
     np.testing.assert_array_equal(got_ids, ref_ids)
     np.testing.assert_allclose(got_sc, ref_sc, atol=1e-4, rtol=1e-5)
+    monkeypatch.setattr(ex, "GEMV_MIN_DIM", 10_000)  # force FAISS's scan: identical result
+    ids2, sc2 = idx.search(q, 10)
+    np.testing.assert_array_equal(ids2, got_ids)
+    np.testing.assert_allclose(sc2, got_sc, atol=1e-4)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "l2"])

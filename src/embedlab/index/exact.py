@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
@@ -27,10 +26,7 @@ COMPACT_FRACTION = 0.25  # dead/total rows above which the arrays are rebuilt
 OVERFETCH_MAX = 256  # at most this many dead rows in a matrix: search k + dead and drop them
 GATHER_BYTES = 256 << 20  # cap on the rows copied at once when searching a subset with BLAS
 SELECTOR_MAX_QUERIES = 20  # below this FAISS scans row by row anyway, so a selector costs nothing extra
-SPLIT_MIN_VALUES = 2_000_000  # few queries over a matrix this big (rows x dim): scan its parts on all cores
-
-_pool: ThreadPoolExecutor | None = None
-
+GEMV_MIN_DIM = 100  # one query, dim >= this: BLAS gemv + argpartition beats FAISS's row scan
 
 def n_threads() -> int:
     """Threads for FAISS work: OMP_NUM_THREADS when set (embedlab sets it to the core count), else the cores."""
@@ -46,23 +42,21 @@ def faiss_knn(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows of ``mat`` per query as (higher-is-better scores, row numbers); ``k <= len(mat)``.
 
-    Calls FAISS's exhaustive kernels on the arrays in place (no copy, memmaps welcome). FAISS parallelises
-    over queries only, so a handful of queries over a big matrix is split by rows across threads instead
-    (FAISS releases the GIL).
+    Calls FAISS's exhaustive kernels on the arrays in place (no copy, memmaps welcome). One unfiltered query over
+    wide rows (dim >= ``GEMV_MIN_DIM``, dot/cosine) takes a BLAS matrix-vector product + argpartition instead,
+    which measured 1.8-3.5x faster than FAISS's row scan at 128-768 dims (and equal at 50). Splitting one query's
+    scan across threads was measured too and lost on this 2-core machine (the scan is memory-bound).
     """
-    nq, d = q.shape
-    threads = n_threads()
-    if sel is None and nq < SELECTOR_MAX_QUERIES and threads > 1 and mat.size >= SPLIT_MIN_VALUES:
-        global _pool
-        if _pool is None:
-            _pool = ThreadPoolExecutor(threads, thread_name_prefix="embedlab-knn")
-        bounds = np.linspace(0, len(mat), threads + 1).astype(int)
-        jobs = [(a, _pool.submit(_knn, q, mat[a:b], min(k, b - a), metric, None))
-                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        parts = [(D, I + a) for a, job in jobs for D, I in [job.result()]]
-        I, D = merge_topk(parts, nq, k)
-        return D, I
+    if sel is None and len(q) == 1 and metric != "l2" and q.shape[1] >= GEMV_MIN_DIM:
+        return _gemv_top(q[0], mat, k)
     return _knn(q, mat, k, metric, sel)
+
+
+def _gemv_top(qv: np.ndarray, mat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    s = mat @ qv
+    top = np.argpartition(s, len(s) - k)[len(s) - k:]
+    top = top[np.lexsort((top, -s[top]))]  # best first, ties by row number (as FAISS orders them)
+    return s[top][None].astype(np.float32, copy=False), top[None].astype(np.int64, copy=False)
 
 
 def _knn(

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import CorruptFileError
 from ..index import ExactIndex
 from ..index.base import Index
-from ..index.exact import merge_topk
+from ..index.exact import GEMV_MIN_DIM, merge_topk
 from ..metrics import normalize
 from .manifest import fsync_dir
 
@@ -62,9 +62,6 @@ def open_segment(path: Path, rows: int, dim: int) -> np.ndarray:
             "restore the collection folder from a backup or drop the collection and add the items again"
         )
     return mat
-
-
-GEMV_MIN_DIM = 100  # one query, dim >= this: BLAS gemv + argpartition beats FAISS's row scan (see below)
 
 
 class SegmentedExact:
