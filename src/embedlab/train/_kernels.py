@@ -172,12 +172,10 @@ def _update(l1, out, row, label, alpha, neu1e, sig, logsig):
     f = np.float32(0.0)
     for k in range(dim):
         f += l1[k] * out[row, k]
-    if f >= MAX_EXP:
-        p = np.float32(1.0)
-        lp = np.float32(0.0) if label > 0 else -f
+    if f >= MAX_EXP:  # saturated: no update (as gensim), only the loss
+        return np.float32(0.0) if label > 0 else f
     elif f <= -MAX_EXP:
-        p = np.float32(0.0)
-        lp = f if label > 0 else np.float32(0.0)
+        return -f if label > 0 else np.float32(0.0)
     else:
         idx = int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2.0))
         p = sig[idx]
