@@ -121,3 +121,23 @@ def test_cli_evaluate_json_shape_and_reference(capsys):
     with pytest.raises(SystemExit) as e:
         main(["recommend", "evaluate", "--dataset", "ml-1m"])
     assert e.value.code == 2
+
+
+def test_cli_user_and_similar_json(capsys):
+    from embedlab.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["recommend", "user", "1", "-k", "5", "--json"])
+    assert e.value.code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 5 and all({"item", "title", "score", "because"} <= set(r) for r in rows)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert all(r["because"] for r in rows)  # every pick is explained by movies user 1 liked
+    with pytest.raises(SystemExit) as e:
+        main(["recommend", "similar", "Toy Story (1995)", "-k", "3", "--json"])
+    assert e.value.code == 0
+    sims = json.loads(capsys.readouterr().out)
+    assert len(sims) == 3 and "1" not in [r["item"] for r in sims]
+    with pytest.raises(SystemExit) as e:
+        main(["recommend", "user", "nobody", "--json"])
+    assert e.value.code == 2 and "unknown user 'nobody'" in capsys.readouterr().err
