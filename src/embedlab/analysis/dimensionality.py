@@ -84,10 +84,9 @@ def pca_table(x, dims: Sequence[int] = (2, 5, 10, 20, 50), n: int = 5000, source
 
 def plot(rows: Sequence[Concentration], out: str | Path) -> Path:
     """Relative contrast vs dimension (log-log), one line per source; written as PNG."""
-    import matplotlib
+    from .plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for source in dict.fromkeys(r.source for r in rows):

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, MissingDependencyError
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _CJK_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans CJK JP", "NanumBarunGothic", "Noto Sans KR")
@@ -53,13 +53,22 @@ def _check(coords, labels, groups) -> tuple[np.ndarray, list[str], list[str] | N
     return c, labels, None if groups is None else [str(g) for g in groups]
 
 
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend; a clear error naming the extra when it is missing."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise MissingDependencyError("PNG plots need matplotlib: pip install 'embedlab[eval]'") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def scatter_png(coords, labels: Sequence | None, out: str | Path, groups: Sequence | None = None,
                 title: str = "", annotate: bool | None = None) -> Path:
     """2-D scatter saved as PNG; points coloured by ``groups``, annotated with ``labels`` (up to 300 points)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     c, labels, groups = _check(coords, labels, groups)
     if c.shape[1] != 2:
@@ -94,7 +103,10 @@ def scatter_png(coords, labels: Sequence | None, out: str | Path, groups: Sequen
 def scatter_html(coords, labels: Sequence | None, out: str | Path, groups: Sequence | None = None,
                  title: str = "", hover: Sequence[str] | None = None) -> Path:
     """Interactive 2-D/3-D scatter as a self-contained HTML file (plotly.js embedded: works offline)."""
-    import plotly.graph_objects as go
+    try:
+        import plotly.graph_objects as go
+    except ImportError as exc:
+        raise MissingDependencyError("HTML plots need plotly: pip install 'embedlab[eval]'") from exc
 
     c, labels, groups = _check(coords, labels, groups)
     keys = list(dict.fromkeys(groups)) if groups else [None]

@@ -62,5 +62,7 @@ def _jsonable(o: Any):
 
 def fail(exc: EmbedlabError | str, code: int = 2) -> "typer.Exit":
     """Print an error the user can act on (no traceback) and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # "[eval]" is text, not markup
     return typer.Exit(code)
