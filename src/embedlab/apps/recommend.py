@@ -20,6 +20,7 @@ from typing import Protocol, Sequence
 import numpy as np
 from scipy import sparse
 
+from .._packages import package_file
 from ..errors import InputError, MissingDependencyError, UnknownKeyError
 from ..metrics import normalize
 from ..train.factorization import ImplicitALS
@@ -51,14 +52,9 @@ class Ratings:
 
 def movielens_path() -> Path:
     """The ML-100k folder inside the installed `recbole` package (installed with --no-deps; never copied)."""
-    spec = importlib.util.find_spec("recbole")
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError(
-            "MovieLens 100k ships in the 'recbole' package: pip install --no-deps recbole==1.2.1")
-    path = Path(list(spec.submodule_search_locations)[0]) / "dataset_example" / "ml-100k"
-    if not (path / "ml-100k.inter").exists():
-        raise MissingDependencyError(f"{path}/ml-100k.inter is missing; reinstall recbole==1.2.1")
-    return path
+    inter = package_file("recbole", "dataset_example", "ml-100k", "ml-100k.inter", what="MovieLens 100k",
+                         install="pip install --no-deps recbole==1.2.1")
+    return inter.parent
 
 
 def load_movielens(path: str | Path | None = None) -> Ratings:

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
+from .._packages import package_dir
 from ..errors import InputError, MissingDependencyError
 
 __all__ = ["test_file", "DATASETS"]
@@ -22,13 +22,13 @@ DATASETS = {
 
 
 def _data_dir() -> Path:
-    spec = importlib.util.find_spec("gensim")  # locates the package without running its __init__
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir("gensim")
+    if folder is None:
         raise MissingDependencyError(
             "the analogy/similarity benchmark files ship with gensim's test data; "
             "install them with: pip install 'embedlab[eval]'"
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "test" / "test_data"
+    return folder / "test" / "test_data"
 
 
 def test_file(name: str) -> Path:

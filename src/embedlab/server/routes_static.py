@@ -7,13 +7,13 @@ Swagger UI of ``/docs`` from ``fastapi-offline``'s bundled copy, so both pages w
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
+from .._packages import package_dir
 from ..errors import MissingDependencyError, UnknownKeyError
 
 router = APIRouter(include_in_schema=False)
@@ -22,11 +22,9 @@ STATIC = Path(__file__).parent / "static"
 
 def plotly_js() -> Path:
     """Where the installed plotly package keeps its plotly.min.js (MissingDependencyError otherwise)."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is not None and spec.submodule_search_locations:
-        path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
-        if path.is_file():
-            return path
+    folder = package_dir("plotly")
+    if folder is not None and (folder / "package_data" / "plotly.min.js").is_file():
+        return folder / "package_data" / "plotly.min.js"
     raise MissingDependencyError("the explorer's plot needs plotly.js from the plotly package: "
                                  "pip install 'embedlab[server]'")
 
@@ -56,11 +54,10 @@ def plotly() -> FileResponse:
 
 def offline_docs_dir() -> Path | None:
     """Swagger UI files bundled in the ``fastapi-offline`` package, if installed."""
-    spec = importlib.util.find_spec("fastapi_offline")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir("fastapi_offline")
+    if folder is None or not (folder / "static" / "swagger-ui-bundle.js").is_file():
         return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
-    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+    return folder / "static"
 
 
 _DOCS_FILES = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8"}
