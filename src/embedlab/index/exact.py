@@ -28,6 +28,7 @@ GATHER_BYTES = 256 << 20  # cap on the rows copied at once when searching a subs
 SELECTOR_MAX_QUERIES = 20  # below this FAISS scans row by row anyway, so a selector costs nothing extra
 GEMV_MIN_DIM = 100  # one query, dim >= this: BLAS gemv + argpartition beats FAISS's row scan
 
+
 def n_threads() -> int:
     """Threads for FAISS work: OMP_NUM_THREADS when set (embedlab sets it to the core count), else the cores."""
     env = os.environ.get("OMP_NUM_THREADS", "")
@@ -47,13 +48,22 @@ def faiss_knn(
     which measured 1.8-3.5x faster than FAISS's row scan at 128-768 dims (and equal at 50). Splitting one query's
     scan across threads was measured too and lost on this 2-core machine (the scan is memory-bound).
     """
-    if sel is None and len(q) == 1 and metric != "l2" and q.shape[1] >= GEMV_MIN_DIM:
+    if sel is None and _wide_single(q, metric):
         return _gemv_top(q[0], mat, k)
     return _knn(q, mat, k, metric, sel)
 
 
-def _gemv_top(qv: np.ndarray, mat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _wide_single(q: np.ndarray, metric: str) -> bool:
+    """One dot/cosine query over rows wide enough for the gemv path to win."""
+    return len(q) == 1 and metric != "l2" and q.shape[1] >= GEMV_MIN_DIM
+
+
+def _gemv_top(qv: np.ndarray, mat: np.ndarray, k: int, dead: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k rows by ``mat @ qv``, never a ``dead`` row (k must not exceed the live rows)."""
     s = mat @ qv
+    if dead is not None:
+        s[dead] = -np.inf
     top = np.argpartition(s, len(s) - k)[len(s) - k:]
     top = top[np.lexsort((top, -s[top]))]  # best first, ties by row number (as FAISS orders them)
     return s[top][None].astype(np.float32, copy=False), top[None].astype(np.int64, copy=False)
@@ -127,6 +137,12 @@ def search_matrix(
         if kk == 0:
             return np.empty((nq, 0), np.float32), np.empty((nq, 0), np.int64)
         D, I = faiss_knn(q, mat, kk, metric)
+        return D, row_ids[I]
+    if rows is None and _wide_single(q, metric):  # dead rows masked in the one mat-vec: no copy, no selector
+        kk = min(k, n - n_dead)
+        if kk == 0:
+            return np.empty((nq, 0), np.float32), np.empty((nq, 0), np.int64)
+        D, I = _gemv_top(q[0], mat, kk, dead)
         return D, row_ids[I]
     if rows is None and n_dead <= OVERFETCH_MAX:
         kk = min(k + n_dead, n)
