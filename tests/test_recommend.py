@@ -59,6 +59,8 @@ def test_training_signal_positives_or_all_ratings(ml):
     assert R.ALSRecommender(signal="ratings").name == "als[ratings]"
     with pytest.raises(InputError, match="unknown signal 'clicks'; choose one of positives, ratings"):
         split.interactions("clicks")
+    with pytest.raises(InputError, match="unknown signal 'views'; choose one of positives, ratings"):
+        R.evaluate_all(data, signals=["positives", "views"])  # refused before any training
 
 
 def test_als_recovers_blocks_and_is_seeded():

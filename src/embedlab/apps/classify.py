@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold
 
@@ -20,6 +20,7 @@ from .._packages import package_file
 from ..errors import InputError
 
 DATASETS = ("polarity", "bingliu")
+C_GRID = (0.1, 1.0, 10.0, 100.0)  # logistic-regression C values searched by the inner CV
 
 
 def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
@@ -118,8 +119,6 @@ def cross_validate(features: dict[str, Callable[[Sequence[str]], np.ndarray] | o
             if fixed is not None:
                 xtr, xte = fixed[train], fixed[test]
             else:
-                from sklearn.base import clone
-
                 vec = clone(feat)
                 xtr = vec.fit_transform([texts[i] for i in train])
                 xte = vec.transform([texts[i] for i in test])
@@ -130,9 +129,6 @@ def cross_validate(features: dict[str, Callable[[Sequence[str]], np.ndarray] | o
         half = float(stats.t.ppf(0.975, repeats - 1) * per_repeat.std(ddof=1) / np.sqrt(repeats)) if repeats > 1 else 0.0
         out.append(CVScore(name, mean, float(np.std(scores, ddof=1)), (mean - half, mean + half), folds, repeats))
     return out
-
-
-C_GRID = (0.1, 1.0, 10.0, 100.0)
 
 
 def _logistic(C: float | None, seed: int):

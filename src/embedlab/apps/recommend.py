@@ -29,6 +29,13 @@ from ..train.factorization import ImplicitALS
 SIGNALS = ("positives", "ratings")
 
 
+def check_signal(signal: str) -> str:
+    """``signal`` if it names a training signal, else InputError listing them."""
+    if signal not in SIGNALS:
+        raise InputError(f"unknown signal {signal!r}; choose one of {', '.join(SIGNALS)}")
+    return signal
+
+
 # ------------------------------------------------------------------- data
 @dataclass
 class Ratings:
@@ -96,8 +103,7 @@ class Split:
     def interactions(self, signal: str) -> sparse.csr_matrix:
         """What a collaborative model learns from: ``positives`` (ratings >= 4) or ``ratings`` (every rated item
         outside the test set: having watched a film is implicit feedback too, whatever the rating)."""
-        if signal not in SIGNALS:
-            raise InputError(f"unknown signal {signal!r}; choose one of {', '.join(SIGNALS)}")
+        check_signal(signal)
         return self.train if signal == "positives" else self.known
 
 
@@ -378,6 +384,7 @@ def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | Non
     embedlab) use 1 + alpha*r. The hybrid combines content with the ALS that validated best, its content weight
     tuned on the same validation split.
     """
+    signals = [check_signal(s) for s in signals]  # before any work
     data = data or load_movielens()
     split = temporal_split(data)
     rows = [evaluate(Popularity(), split, k)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from .app import app, emit_json, print_table
 
 sentiment_app = typer.Typer(help="Sentiment: logistic regression on sentence embeddings.", no_args_is_help=True)
