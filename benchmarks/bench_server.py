@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import print_settings  # noqa: E402
 
 from embedlab.cli.tour import tour_documents  # noqa: E402
-from embedlab.server.background import free_port  # noqa: E402
+from embedlab.server.background import free_port, serve_process  # noqa: E402
 
 SENTENCES = ["a fast train crosses the country", "고양이가 매트 위에 앉아 있다", "ripe mangoes are sweet",
              "the eagle flies over the mountains", "빠른 운송 수단", "stock prices fell sharply today"]
@@ -45,19 +45,7 @@ THREADS = 1  # `embedlab serve --threads` default (BLAS/OpenMP threads)
 def start(home: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, EMBEDLAB_HOME=str(home))
     env.pop("EMBEDLAB_API_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "embedlab", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start in 60 s")
+    return serve_process(port, env=env)
 
 
 def request_for(route: str, i: int, qvecs: np.ndarray) -> tuple[str, dict]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -16,7 +15,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from embedlab.server.background import free_port  # noqa: E402
+from embedlab.server.background import free_port, serve_process  # noqa: E402
 from embedlab.store import Collection  # noqa: E402
 
 DIM, BATCH = 8, 10
@@ -31,19 +30,7 @@ def _start(home, port: int, *args: str, env_key: str | None = None) -> subproces
     env.pop("EMBEDLAB_API_KEY", None)
     if env_key:
         env["EMBEDLAB_API_KEY"] = env_key
-    proc = subprocess.Popen([sys.executable, "-m", "embedlab", "serve", "--port", str(port), "--no-preload", *args],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start within 30 s")
+    return serve_process(port, "--no-preload", *args, env=env, timeout=30)
 
 
 def test_sigkill_during_writes_keeps_every_acknowledged_write(tmp_path):

@@ -1,4 +1,5 @@
-"""Run the server inside the current process, on a background thread (notebooks, tests, embedding apps).
+"""Run the server inside the current process, on a background thread (notebooks, tests, embedding apps), or
+as an `embedlab serve` child process (crash tests, load benchmarks).
 
     >>> with BackgroundServer(create_app()) as srv:
     ...     print(srv.url)          # http://127.0.0.1:<free port>
@@ -6,9 +7,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from ..errors import EmbedlabError
@@ -19,6 +25,27 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def serve_process(port: int, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+                  ) -> subprocess.Popen:
+    """Start ``embedlab serve --port PORT ARGS...`` in a child process (environment ``env``, default this one's)
+    and return it once it answers HTTP; EmbedlabError with its stderr tail if it exits or stays silent."""
+    proc = subprocess.Popen([sys.executable, "-m", "embedlab", "serve", "--port", str(port), *args],
+                            env=dict(os.environ) if env is None else env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmbedlabError(f"the server exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1) as resp:
+                if resp.status == 200:
+                    return proc
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    proc.kill()
+    raise EmbedlabError(f"the server did not answer on port {port} within {timeout:.0f} s")
 
 
 class BackgroundServer:
