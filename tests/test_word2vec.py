@@ -115,6 +115,29 @@ def test_alias_and_huffman_tables():
     assert len(paths) == 4
 
 
+def test_one_update_is_gensims_rule():
+    """f = l1·out[row]; the sigmoid comes from table row int((f + 6) * 83) (word2vec.c's integer-divided scale,
+    as gensim); g = (label - sigmoid) * alpha goes to neu1e (old out row) and to out[row]; |f| >= 6 changes nothing."""
+    from embedlab.train import _kernels as K
+
+    sig, logsig = K.make_tables()
+    l1 = np.array([0.5, -0.25, 1.0, 0.75], np.float32)
+    out = np.array([[0.2, 0.4, -0.1, 0.3], [4.0, 0.0, 4.0, 4.0]], np.float32)
+    old = out.copy()
+    neu1e = np.zeros(4, np.float32)
+    f = float(l1 @ out[0])  # 0.125: row 508 with the scale 83 (the exact 83.33 would read row 510)
+    g = (1.0 - float(sig[int((f + 6.0) * 83)])) * 0.025
+    loss = K._update(l1, out, 0, 1, np.float32(0.025), neu1e, sig, logsig)
+    np.testing.assert_allclose(out[0], old[0] + g * l1, rtol=1e-6)
+    np.testing.assert_allclose(neu1e, g * old[0], rtol=1e-6)
+    assert loss == pytest.approx(-float(logsig[508]))
+    neu1e[:] = 0.0
+    assert K._update(l1, out, 1, 0, np.float32(0.025), neu1e, sig, logsig) == pytest.approx(9.0)  # f = 9: saturated
+    assert K._update(l1, out, 1, 1, np.float32(0.025), neu1e, sig, logsig) == 0.0
+    np.testing.assert_array_equal(out[1], old[1])
+    assert not neu1e.any()
+
+
 # --- corpus --------------------------------------------------------------------------------------------------
 def test_line_corpus_folder_gz_lowercase_and_long_lines(tmp_path):
     (tmp_path / "b.txt").write_text("Hello World\n\nthird LINE here\n", encoding="utf-8")

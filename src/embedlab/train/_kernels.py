@@ -14,6 +14,10 @@ from numba import njit
 MAX_EXP = 6.0
 TABLE_SIZE = 1000
 MAX_CODE_LENGTH = 255
+# Table rows per unit of logit. word2vec.c and gensim write EXP_TABLE_SIZE / MAX_EXP / 2 with integer constants, so C
+# divides to 83 (not 83.33): a logit f reads the entry for about 0.996 f - 0.024. We index the same way so the update
+# rule is theirs exactly (measured: no quality change either way, within seed noise).
+TABLE_SCALE = TABLE_SIZE // int(MAX_EXP) // 2
 
 
 def make_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +181,7 @@ def _update(l1, out, row, label, alpha, neu1e, sig, logsig):
     elif f <= -MAX_EXP:
         return -f if label > 0 else np.float32(0.0)
     else:
-        idx = int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2.0))
+        idx = int((f + MAX_EXP) * TABLE_SCALE)
         p = sig[idx]
         lp = logsig[idx] if label > 0 else logsig[TABLE_SIZE - 1 - idx]
     g = (np.float32(label) - p) * alpha
@@ -193,8 +197,11 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
                 sg, negative, hs, window, alpha0, alpha1, pos0, total, seed, sig, logsig):
     """Train one chunk of sentences (Skip-gram if sg else CBOW-mean); returns (loss sum, loss terms, words used).
 
-    ``pos0`` is the global token position of the chunk (epochs included) and ``total`` the number of positions
-    over the whole run: the learning rate falls linearly from alpha0 to alpha1 across them.
+    ``pos0`` is the global position of the chunk's first sentence (epochs included) and ``total`` the number of
+    sentences over the whole run: the learning rate falls linearly from alpha0 to alpha1 with the share of
+    sentences done. That is gensim's schedule (it decays by examples when the corpus size is known, as it is
+    after the vocabulary pass); word2vec.c decays by words, which on a corpus whose sentence lengths vary from
+    part to part gives other parts a higher rate (measured in BENCHMARKS.md: lower Skip-gram quality).
     """
     dim = W.shape[1]
     nwords = alias_p.shape[0]
@@ -226,7 +233,7 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
         if alpha < alpha1:
             alpha = np.float32(alpha1)
         start += n_raw
-        pos += n_raw
+        pos += 1
         used += n
         for i in range(n):
             state = _next(state)

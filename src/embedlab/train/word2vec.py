@@ -8,7 +8,8 @@ How it runs: one streaming pass counts words and writes the corpus as int32 ids 
 file; every epoch then feeds blocks of ~10k words to compiled ``nogil`` kernels on ``workers`` Python threads
 (Hogwild, like word2vec.c). Subsampling, the dynamic window and negative sampling (alias table over
 count^0.75) run inside the kernel with a generator seeded from (seed, epoch, block), so ``workers=1`` gives
-bit-identical vectors for a seed. The learning rate falls linearly from ``alpha`` to ``min_alpha``.
+bit-identical vectors for a seed. The learning rate falls linearly from ``alpha`` to ``min_alpha`` with the share of
+sentences trained (gensim's schedule).
 
 Saved model (``save``): a folder with ``model.json`` (format ``embedlab-word2vec`` version 1: parameters,
 training state), ``vocab.tsv`` (word<TAB>count, most frequent first), ``W.npy`` (input vectors),
@@ -216,8 +217,8 @@ class Word2Vec:
         sig, logsig = K.make_tables()
         tokens, lengths = np.asarray(enc.tokens), np.asarray(enc.lengths)
         chunks = enc.chunks(10000)
-        n = enc.n_tokens
-        total = float(epochs) * n
+        n, ns = enc.n_tokens, enc.n_sentences
+        total = float(epochs) * ns  # the learning rate decays by sentences (see _kernels.train_chunk)
         sg = self.arch == "skipgram"
         a0, a1 = self._alpha0, float(self.min_alpha)
         workers = int(self.workers)
@@ -226,7 +227,7 @@ class Word2Vec:
         t_start = time.perf_counter()
         for e in range(epochs):
             global_epoch = self.epochs_trained_ + e
-            stats = [0.0, 0, 0]  # loss, loss terms, words
+            stats = [0.0, 0, 0, 0]  # loss, loss terms, words, sentences
             errors: list[BaseException] = []
             next_chunk = iter(range(len(chunks)))
 
@@ -251,15 +252,16 @@ class Word2Vec:
                                       + c * 0x8CB92BA72F3D8DD7) % (1 << 64))
                     loss, nl, _ = K.train_chunk(tokens[t0:t0 + nt], ln, self.W_, Wn, Wh, keep, alias_p, alias_i, codes,
                                                 points, code_len, sg, int(self.negative), bool(self.hs), int(self.window),
-                                                a0, a1, float(e * n + t0), total, seed, sig, logsig)
+                                                a0, a1, float(e * ns + s0), total, seed, sig, logsig)
                     with lock:
                         stats[0] += loss
                         stats[1] += nl
                         stats[2] += nt
+                        stats[3] += s1 - s0
                         if bar is not None:
                             bar.update(nt)
                             el = time.perf_counter() - t_start
-                            lr = max(a1, a0 - (a0 - a1) * (e * n + stats[2]) / total)
+                            lr = max(a1, a0 - (a0 - a1) * (e * ns + stats[3]) / total)
                             bar.set_postfix_str(f"epoch {e + 1}/{epochs} lr {lr:.5f} loss {stats[0] / max(stats[1], 1):.4f} "
                                                 f"{(e * n + stats[2]) / max(el, 1e-9):,.0f} w/s", refresh=False)
 
