@@ -185,6 +185,22 @@ def test_one_worker_is_bit_identical_and_seed_matters():
     assert d.W_.shape == a.W_.shape and np.isfinite(d.W_).all()
 
 
+def test_blocks_are_visited_in_a_seeded_order_per_epoch():
+    m = Word2Vec(seed=5)
+    first, again = m._block_order(50, 0), m._block_order(50, 0)
+    assert sorted(first.tolist()) == list(range(50)) and np.array_equal(first, again)
+    assert not np.array_equal(first, m._block_order(50, 1))  # a new order every epoch
+    assert not np.array_equal(first, Word2Vec(seed=6)._block_order(50, 0))
+    assert Word2Vec(shuffle=False)._block_order(50, 3).tolist() == list(range(50))  # file order
+    corpus = topic_corpus(3000)  # 30k words: three blocks, so the order changes the result
+    params = dict(FAST, epochs=1, workers=1, seed=5)
+    a, b = Word2Vec(**params).fit(corpus), Word2Vec(shuffle=False, **params).fit(corpus)
+    assert not np.array_equal(a.W_, b.W_)
+    assert same_group_rate(a) >= 0.9 and same_group_rate(b) >= 0.9
+    small = topic_corpus(500)  # one block: nothing to reorder
+    assert np.array_equal(Word2Vec(**params).fit(small).W_, Word2Vec(shuffle=False, **params).fit(small).W_)
+
+
 def test_generator_corpus_and_path(tmp_path):
     corpus = topic_corpus(200)
     m = Word2Vec(workers=1, **FAST).fit(iter(corpus))  # one pass suffices

@@ -51,6 +51,8 @@ def word2vec(
     max_memory: Optional[str] = typer.Option(None, help="refuse to train above this much memory, e.g. 2GB"),
     workers: int = typer.Option(2, help="training threads"),
     seed: int = typer.Option(1, help="random seed (1 worker: bit-identical results)"),
+    shuffle: bool = typer.Option(True, "--shuffle/--no-shuffle",
+                                 help="visit the corpus in seeded random 10k-word blocks each epoch (default) or in file order"),
     lowercase: bool = typer.Option(False, "--lowercase", help="lower-case the corpus while reading"),
     binary: bool = typer.Option(False, "--binary", help="write vectors.bin (binary word2vec) instead of vectors.txt"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
@@ -65,7 +67,7 @@ def word2vec(
         negative = 0 if hs else 5
     model = Word2Vec(dim=dim, window=window, arch=arch, negative=negative, hs=hs, sample=sample, min_count=min_count,
                      max_vocab_size=max_vocab_size, alpha=alpha, min_alpha=min_alpha, epochs=epochs, workers=workers,
-                     seed=seed, max_memory=max_memory, progress=not as_json)
+                     seed=seed, shuffle=shuffle, max_memory=max_memory, progress=not as_json)
     model._check_params()  # bad options fail before anything is read or written
     lines = LineCorpus(corpus, lowercase=lowercase)
     tmp = _prepare_out(out, overwrite)

@@ -38,7 +38,8 @@ from .vocab import Vocab, check_vocab_params
 FORMAT = "embedlab-word2vec"
 FORMAT_VERSION = 1
 _PARAMS = ("dim", "window", "arch", "negative", "hs", "sample", "min_count", "max_vocab_size", "alpha",
-           "min_alpha", "epochs", "workers", "seed", "max_memory", "progress")
+           "min_alpha", "epochs", "workers", "seed", "shuffle", "max_memory", "progress")
+BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
 
 
 def parse_bytes(value: int | float | str | None) -> int | None:
@@ -64,12 +65,12 @@ class Word2Vec:
 
     def __init__(self, dim: int = 100, window: int = 5, arch: str = "skipgram", negative: int = 5, hs: bool = False,
                  sample: float = 1e-3, min_count: int = 5, max_vocab_size: int | None = None, alpha: float | None = None,
-                 min_alpha: float = 1e-4, epochs: int = 5, workers: int = 2, seed: int = 1,
+                 min_alpha: float = 1e-4, epochs: int = 5, workers: int = 2, seed: int = 1, shuffle: bool = True,
                  max_memory: int | str | None = None, progress: bool = True) -> None:
         self.dim, self.window, self.arch, self.negative, self.hs = dim, window, arch, negative, hs
         self.sample, self.min_count, self.max_vocab_size = sample, min_count, max_vocab_size
         self.alpha, self.min_alpha, self.epochs, self.workers, self.seed = alpha, min_alpha, epochs, workers, seed
-        self.max_memory, self.progress = max_memory, progress
+        self.shuffle, self.max_memory, self.progress = shuffle, max_memory, progress
 
     def get_params(self) -> dict:
         return {p: getattr(self, p) for p in _PARAMS}
@@ -98,6 +99,15 @@ class Word2Vec:
     @property
     def _alpha0(self) -> float:
         return float(self.alpha) if self.alpha is not None else (0.025 if self.arch == "skipgram" else 0.05)
+
+    def _block_order(self, n_blocks: int, epoch: int) -> np.ndarray:
+        """Order in which an epoch visits the ~10k-word blocks: file order, or (``shuffle``) a permutation seeded
+        by (seed, epoch). Corpora are often files concatenated by source or topic; visited in file order, the part
+        read last is learnt at the lowest learning rate and pulls the vectors its way (on the benchmark corpus,
+        dictionary then Bible, that cost about 0.013 analogy accuracy). Blocks keep sentences and windows intact."""
+        if not self.shuffle:
+            return np.arange(n_blocks)
+        return np.random.default_rng([int(self.seed), int(epoch)]).permutation(n_blocks)
 
     def estimate_memory(self, vocab_size: int) -> int:
         """Bytes needed for a vocabulary of ``vocab_size`` words: word table + sampling tables + matrices."""
@@ -216,7 +226,8 @@ class Word2Vec:
         Wh = self.W_hs_ if self.W_hs_ is not None else dummy
         sig, logsig = K.make_tables()
         tokens, lengths = np.asarray(enc.tokens), np.asarray(enc.lengths)
-        chunks = enc.chunks(10000)
+        chunks = enc.chunks(BLOCK_WORDS)
+        block_sentences = np.array([s1 - s0 for _, s0, s1 in chunks], np.int64)
         n, ns = enc.n_tokens, enc.n_sentences
         total = float(epochs) * ns  # the learning rate decays by sentences (see _kernels.train_chunk)
         sg = self.arch == "skipgram"
@@ -229,7 +240,10 @@ class Word2Vec:
             global_epoch = self.epochs_trained_ + e
             stats = [0.0, 0, 0, 0]  # loss, loss terms, words, sentences
             errors: list[BaseException] = []
-            next_chunk = iter(range(len(chunks)))
+            order = self._block_order(len(chunks), global_epoch)
+            first = np.empty(len(chunks), np.int64)  # sentences trained before each block in this epoch's order
+            first[order] = np.cumsum(block_sentences[order]) - block_sentences[order]
+            next_chunk = iter(order.tolist())
 
             def work():
                 try:
@@ -252,7 +266,7 @@ class Word2Vec:
                                       + c * 0x8CB92BA72F3D8DD7) % (1 << 64))
                     loss, nl, _ = K.train_chunk(tokens[t0:t0 + nt], ln, self.W_, Wn, Wh, keep, alias_p, alias_i, codes,
                                                 points, code_len, sg, int(self.negative), bool(self.hs), int(self.window),
-                                                a0, a1, float(e * ns + s0), total, seed, sig, logsig)
+                                                a0, a1, float(e * ns + first[c]), total, seed, sig, logsig)
                     with lock:
                         stats[0] += loss
                         stats[1] += nl
