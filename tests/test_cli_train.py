@@ -65,10 +65,13 @@ def test_hs_and_overwrite(tmp_path, capsys):
     assert run(["train", "word2vec", str(corpus), "-o", str(out), "--hs", *ARGS, "--json"], capsys)[0] == 0
     meta = json.loads((out / "model.json").read_text())
     assert meta["params"]["hs"] is True and meta["params"]["negative"] == 0 and meta["files"]["W_out"] is None
+    assert meta["params"]["shuffle"] is True
     code, _, err = run(["train", "word2vec", str(corpus), "-o", str(out), *ARGS], capsys)
     assert code == 2 and "already exists" in err and "--overwrite" in err
-    code, _, _ = run(["train", "word2vec", str(corpus), "-o", str(out), *ARGS, "--overwrite", "--json", "--binary"], capsys)
+    code, _, _ = run(["train", "word2vec", str(corpus), "-o", str(out), *ARGS, "--overwrite", "--json", "--binary",
+                      "--no-shuffle"], capsys)
     assert code == 0 and (out / "vectors.bin").is_file() and not (out / "W_hs.npy").exists()
+    assert json.loads((out / "model.json").read_text())["params"]["shuffle"] is False
 
 
 @pytest.mark.parametrize("extra,message", [
