@@ -80,6 +80,36 @@ def test_als_recovers_blocks_and_is_seeded():
         ImplicitALS().fit(sparse.csr_matrix((3, 3)))
 
 
+def test_cg_solver_reaches_the_exact_solution():
+    """k CG steps solve a k-dimensional positive definite system exactly (up to rounding): same as Cholesky."""
+    from embedlab.train.factorization import _cg_side, _gram, _solve_side
+
+    rng = np.random.default_rng(3)
+    ui = sparse.csr_matrix((rng.random((30, 25)) < 0.3) * rng.integers(1, 6, (30, 25)), dtype=np.float64)
+    items = rng.standard_normal((25, 6)).astype(np.float32)
+    conf = 1.0 + 4.0 * ui.data
+    exact = np.zeros((30, 6), np.float32)
+    _solve_side(ui.indptr, ui.indices, conf, items, _gram(items), 0.5, exact)
+    cg = (rng.standard_normal((30, 6)) * 0.01).astype(np.float32)  # warm start from anywhere
+    _cg_side(ui.indptr, ui.indices, conf, items, _gram(items), 0.5, cg, 6)
+    np.testing.assert_allclose(cg, exact, rtol=1e-3, atol=1e-4)
+    m = (ui.toarray() > 0).astype(np.float64)
+
+    def objective(solver, steps):  # Hu et al.'s weighted loss after 15 alternations
+        f = ImplicitALS(factors=6, regularization=0.5, alpha=4, iterations=15, seed=1, solver=solver,
+                        cg_steps=steps).fit(sparse.csr_matrix(m))
+        x, y = f.user_factors_.astype(np.float64), f.item_factors_.astype(np.float64)
+        return float(((1 + 4 * m) * (m - x @ y.T) ** 2).sum() + 0.5 * ((x ** 2).sum() + (y ** 2).sum()))
+
+    exact_loss = objective("cholesky", 1)
+    assert objective("cg", 6) == pytest.approx(exact_loss, rel=1e-4)
+    assert exact_loss <= objective("cg", 3) < 1.02 * exact_loss  # 3 warm-started steps: within 2 %
+    with pytest.raises(InputError, match="unknown solver 'lu'; use one of cg, cholesky"):
+        ImplicitALS(solver="lu").fit(sparse.csr_matrix(m))
+    with pytest.raises(InputError, match="cg_steps must be >= 1"):
+        ImplicitALS(cg_steps=0).fit(sparse.csr_matrix(m))
+
+
 def test_methods_on_movielens(ml, use_encoder):
     data, split = ml
     pop = R.evaluate(R.Popularity(), split)
