@@ -122,11 +122,11 @@ def main() -> None:
         return [next(r[key] for r in rs if r["seed"] == s) for s in a.seeds]
 
     for arch in a.archs:
-        runs = {lib: [] for lib in [*glibs, "embedlab"]}
+        order = [*glibs, "embedlab"]
+        runs = {lib: [] for lib in order}
         i = 0
         for _ in range(a.repeats):
             for seed in a.seeds:
-                order = [*glibs, "embedlab"]
                 for lib in order[i % len(order):] + order[:i % len(order)]:  # rotate who goes first
                     runs[lib].append(spawn(lib, arch, seed, argv))
                 i += 1

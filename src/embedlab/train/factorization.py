@@ -172,14 +172,17 @@ class ImplicitALS:
         users = (rng.standard_normal((n_users, self.factors)) * 0.01).astype(np.float32)
         items = (rng.standard_normal((n_items, self.factors)) * 0.01).astype(np.float32)
         cu, ci = 1.0 + self.alpha * ui.data, 1.0 + self.alpha * iu.data
-        reg = float(self.regularization)
-        for _ in range(self.iterations):
+        reg, steps = float(self.regularization), int(self.cg_steps)
+
+        def solve(rows: sparse.csr_matrix, conf: np.ndarray, other: np.ndarray, out: np.ndarray) -> None:
             if self.solver == "cg":
-                _cg_side(ui.indptr, ui.indices, cu, items, _gram(items), reg, users, int(self.cg_steps))
-                _cg_side(iu.indptr, iu.indices, ci, users, _gram(users), reg, items, int(self.cg_steps))
+                _cg_side(rows.indptr, rows.indices, conf, other, _gram(other), reg, out, steps)
             else:
-                _solve_side(ui.indptr, ui.indices, cu, items, _gram(items), reg, users)
-                _solve_side(iu.indptr, iu.indices, ci, users, _gram(users), reg, items)
+                _solve_side(rows.indptr, rows.indices, conf, other, _gram(other), reg, out)
+
+        for _ in range(self.iterations):
+            solve(ui, cu, items, users)
+            solve(iu, ci, users, items)
         self.user_factors_, self.item_factors_ = users, items
         return self
 
