@@ -99,6 +99,30 @@ def test_kernel_keeps_words_at_the_formula_rate():
     assert abs(used - expected) / expected < 0.01
 
 
+def test_learning_rate_decays_by_sentences():
+    """Three 3-word sentences that subsampling removes, then "0 1": that last sentence trains at position 3
+    (sentences before it), as gensim's schedule says, not 9 (words before it). Pure hierarchical softmax with
+    window 1 uses no randomness here, so the runs compare bit for bit."""
+    from embedlab.train import _kernels as K
+
+    sig, logsig = K.make_tables()
+    codes, points, code_len = K.build_huffman(np.array([5, 3, 9], np.int64))
+    keep = np.array([1.0, 1.0, 0.0], np.float32)  # word 2 is always dropped
+    ap, ai = np.ones(1, np.float32), np.zeros(1, np.int32)
+
+    def train(tokens, lengths, pos0):
+        W = np.random.default_rng(0).random((3, 4), dtype=np.float32)
+        Wh = np.random.default_rng(1).random((3, 4), dtype=np.float32)
+        K.train_chunk(np.array(tokens, np.int32), np.array(lengths, np.int32), W, W[:1].copy(), Wh, keep, ap, ai,
+                      codes, points, code_len, True, 0, True, 1, 0.5, 0.001, float(pos0), 10.0, np.uint64(3), sig,
+                      logsig)
+        return W
+
+    after_dropped = train([2] * 9 + [0, 1], [3, 3, 3, 2], 0)
+    assert np.array_equal(after_dropped, train([0, 1], [2], 3))
+    assert not np.array_equal(after_dropped, train([0, 1], [2], 9))
+
+
 def test_alias_and_huffman_tables():
     from embedlab.train import _kernels as K
 
