@@ -32,7 +32,10 @@ def clips(tmp_path_factory):
     if missing:
         pytest.skip(f"{' and '.join(missing)} not installed (apt-get install espeak-ng sox; "
                     "scripts/install-system.sh does it)")
-    d = tmp_path_factory.mktemp("audio")
+    return _make_clips(tmp_path_factory.mktemp("audio"))
+
+
+def _make_clips(d):
     out = {}
     for voice, args in VOICES.items():
         for i, text in enumerate(SENTENCES):
@@ -114,6 +117,20 @@ def test_audio_input_errors(mfcc, tmp_path):
         mfcc.encode([(np.full(16000, np.nan, dtype=np.float32), 16000)])
     short = mfcc.encode([(np.ones(100, dtype=np.float32) * 0.1, 16000)])  # shorter than one FFT frame
     assert np.isfinite(short).all()
+
+
+def test_clips_and_ogg_encoding_are_the_same_on_every_run(clips, tmp_path):
+    """The cause of this file's old intermittent failures was input that changed between runs (sox drew new
+    noise each time). Every clip, and the Ogg Vorbis round trip the next test makes, must be repeatable."""
+    (tmp_path / "again").mkdir()
+    again = _make_clips(tmp_path / "again")
+    assert {k: again[k].read_bytes() for k in again} == {k: clips[k].read_bytes() for k in clips}
+    data, sr = sf.read(str(clips["speech_low_0"]), dtype="float32")
+    decoded = []
+    for i in range(2):
+        sf.write(str(tmp_path / f"c{i}.ogg"), data, sr)
+        decoded.append(sf.read(str(tmp_path / f"c{i}.ogg"), dtype="float32")[0])
+    np.testing.assert_array_equal(decoded[0], decoded[1])
 
 
 def test_wav_flac_ogg_give_the_same_vector(mfcc, clips, tmp_path):

@@ -122,8 +122,8 @@ def test_analogy_box_and_screenshot(page):
     assert "glove-50" in page.inner_text("#analogy-title")
     # the README's picture: a Korean search and apple's neighbours on the tour collection
     page.fill("#search-input", "빠른 운송 수단")
-    page.click("#search-button")
-    page.wait_for_function("document.querySelectorAll('#results li').length === 10")
+    page.click("#search-button")  # the list still shows the earlier search: wait for this one's own answer
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('10 results for')")
     pos = page.evaluate("explorer.pointPosition('apple')")
     page.mouse.click(pos["x"], pos["y"])
     page.wait_for_function("document.getElementById('neighbors-title').dataset.id === 'apple'")
@@ -138,13 +138,38 @@ def test_analogy_box_and_screenshot(page):
     shot.unlink()
 
 
+def test_a_late_answer_for_the_old_source_is_dropped(browser, server):
+    """A search sent on the collection whose answer lands after the user switched to a vectors set must not
+    overwrite the new plot, list or status (the explorer drops it and counts it in ``state.stale``)."""
+    pg = _open(browser, server.url + "/")
+    pg.wait_for_function("explorer.state.data && explorer.state.data.kind === 'collection'", timeout=20_000)
+    held = []
+    pg.route("**/api/collections/tour/search", lambda route: held.append(route))  # hold the search until we let it go
+    pg.fill("#search-input", "빠른 운송 수단")
+    pg.click("#search-button")
+    for _ in range(500):
+        if held:
+            break
+        pg.wait_for_timeout(10)
+    assert held, "the search request never left the page"
+    pg.select_option("#source", "vectors:glove-50")
+    pg.wait_for_function("explorer.state.data && explorer.state.data.kind === 'vectors'", timeout=20_000)
+    shown = pg.inner_text("#status")
+    held[0].continue_()
+    pg.wait_for_function("explorer.state.stale === 1")
+    assert pg.inner_text("#status") == shown == "1500 points (most frequent words of 50000) · PCA · glove-50"
+    assert _ids(pg, "#results li") == [] and pg.evaluate("explorer.state.hits") == []
+    assert pg.errors == []
+    pg.close()
+
+
 def test_switching_to_a_vectors_set(page):
     page.select_option("#source", "vectors:glove-50")
     page.wait_for_function("explorer.state.data && explorer.state.data.kind === 'vectors'")
     assert page.inner_text("#status") == "1500 points (most frequent words of 50000) · PCA · glove-50"
     page.fill("#search-input", "france")
     page.click("#search-button")
-    page.wait_for_function("document.querySelectorAll('#results li').length === 10")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('10 results for “france”')")
     listed = _ids(page, "#results li")
     assert "france" not in listed and {"french", "belgium"} & set(listed)
     page.fill("#search-input", "고양이")  # not an English word: a clear error, not a blank page

@@ -5,7 +5,25 @@
   const $ = (id) => document.getElementById(id);
   const PALETTE = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
                    "#7f7f7f", "#aec7e8"];
-  const state = { kind: null, name: null, data: null, vectorsSets: [], hits: [], selected: [], listening: false };
+  const state = { kind: null, name: null, data: null, vectorsSets: [], hits: [], selected: [], listening: false,
+                  view: 0, stale: 0 };
+  // Every request is tagged with the view it was made for (a source + method) and its own turn in its lane
+  // (projection, search, neighbours, analogy). A response that arrives after the view changed, or after a newer
+  // request in the same lane, is dropped (and counted in state.stale): a slow search on the old source must not
+  // overwrite the new source's plot or status.
+  const latest = { projection: 0, search: 0, neighbors: 0, analogy: 0 };
+  let turn = 0;
+
+  function ticket(lane) {
+    latest[lane] = ++turn;
+    return { lane, turn, view: state.view };
+  }
+
+  function current(t) {
+    const ok = latest[t.lane] === t.turn && (t.lane === "projection" || t.view === state.view);
+    if (!ok) state.stale += 1;
+    return ok;
+  }
 
   function headers() {
     const h = { "Content-Type": "application/json" };
@@ -30,6 +48,12 @@
     s.className = isError ? "error" : "";
   }
 
+  // An error is shown only if its request is still the current one (a stale failure is dropped like a stale
+  // answer).
+  function report(t, e) {
+    if (current(t)) status(e.message, true);
+  }
+
   const enc = encodeURIComponent;
   const base = () => (state.kind === "collection" ? "/api/collections/" : "/api/vectors/") + enc(state.name);
 
@@ -48,13 +72,20 @@
 
   async function loadProjection() {
     const [kind, ...rest] = $("source").value.split(":");
+    state.view += 1;
+    const t = ticket("projection");
     state.kind = kind; state.name = rest.join(":");
-    state.hits = []; state.selected = [];
+    state.hits = []; state.selected = []; state.data = null;
+    delete $("neighbors-title").dataset.id;
     $("results").innerHTML = ""; $("neighbors").innerHTML = ""; $("analogy-results").innerHTML = "";
     $("neighbors-title").textContent = "Neighbours";
     const method = $("method").value;
     status(method === "pca" ? "projecting…" : `projecting with ${method.toUpperCase()} (the first run compiles, ~1 min)…`);
-    const data = await api("GET", `${base()}/projection?method=${method}`);
+    let data;
+    try {
+      data = await api("GET", `${base()}/projection?method=${method}`);
+    } catch (e) { report(t, e); return; }
+    if (!current(t)) return;
     state.data = data;
     state.index = new Map(data.ids.map((id, i) => [id, i]));
     const fields = Object.keys(data.metadata);
@@ -123,6 +154,7 @@
   }
 
   function draw() {
+    if (!state.data) return;  // a projection is on its way; it draws when it lands
     const layout = { margin: { l: 30, r: 10, t: 10, b: 30 }, hovermode: "closest", dragmode: "pan",
                      legend: { orientation: "h", y: -0.06 }, xaxis: { zeroline: false }, yaxis: { zeroline: false } };
     Plotly.react("plot", traces(), layout, { displaylogo: false, responsive: true, scrollZoom: true });
@@ -145,7 +177,7 @@
       const score = document.createElement("span");
       score.className = "score"; score.textContent = h.score.toFixed(3);
       li.append(name, score);
-      const i = state.index.get(h.id);
+      const i = state.data ? state.index.get(h.id) : undefined;
       const label = h.source || (i !== undefined ? state.data.labels[i] : "");
       if (label && label !== h.id) {
         const l = document.createElement("span");
@@ -160,23 +192,27 @@
     if (ev) ev.preventDefault();
     const q = $("search-input").value.trim();
     if (!q) return;
+    const t = ticket("search");
     try {
       status("searching…");
       const res = state.kind === "collection"
         ? await api("POST", `${base()}/search`, { query: q, k: 10 })
         : await api("POST", `${base()}/neighbors`, { query: q, k: 10 });
+      if (!current(t)) return;
       state.hits = res.hits.map((h) => h.id);
       render($("results"), res.hits);
       draw();
       status(`${res.hits.length} results for “${q}”`);
-    } catch (e) { status(e.message, true); }
+    } catch (e) { report(t, e); }
   }
 
   async function showNeighbors(id) {
+    const t = ticket("neighbors");
     try {
       const res = state.kind === "collection"
         ? await api("POST", `${base()}/search`, { id, k: 8 })
         : await api("POST", `${base()}/neighbors`, { query: id, k: 8 });
+      if (!current(t)) return;
       state.selected = [id, ...res.hits.map((h) => h.id)];
       $("neighbors-title").textContent = `Neighbours of ${id}`;
       $("neighbors-title").dataset.id = id;
@@ -184,24 +220,26 @@
       render($("neighbors"), res.hits);
       draw();
       status(`neighbours of ${id}`);
-    } catch (e) { status(e.message, true); }
+    } catch (e) { report(t, e); }
   }
 
   async function analogy(ev) {
     if (ev) ev.preventDefault();
     const set = analogySet(), expr = $("analogy-input").value.trim();
     if (!set || !expr) return;
+    const t = ticket("analogy");
     try {
       const res = await api("POST", `/api/vectors/${enc(set)}/arithmetic`, { query: expr, k: 8 });
+      if (!current(t)) return;
       render($("analogy-results"), res.hits);
       if (state.kind === "vectors") { state.hits = res.hits.map((h) => h.id); draw(); }
       status(`${expr} → ${res.hits.length ? res.hits[0].id : "nothing"}`);
-    } catch (e) { status(e.message, true); }
+    } catch (e) { report(t, e); }
   }
 
   // Page coordinates of a point (for keyboard-free automation and tests): {x, y} or null.
   function pointPosition(id) {
-    const gd = $("plot"), fl = gd._fullLayout, i = state.index.get(id);
+    const gd = $("plot"), fl = gd._fullLayout, i = state.data ? state.index.get(id) : undefined;
     if (!fl || i === undefined) return null;
     const box = gd.getBoundingClientRect();
     return { x: box.left + fl.xaxis._offset + fl.xaxis.l2p(state.data.x[i]),
