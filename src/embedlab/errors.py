@@ -54,6 +54,14 @@ class LockTimeoutError(EmbedlabError, TimeoutError):
     """Another process holds the collection's write lock for too long."""
 
 
+class StorageFullError(EmbedlabError, OSError):
+    """The disk (or quota) filled up during a write; the store keeps its last committed state."""
+
+
+class ReadOnlyStorageError(EmbedlabError, PermissionError):
+    """A write was asked of read-only media or a folder without write permission."""
+
+
 class ResourceLimitError(EmbedlabError):
     """A request would exceed a configured limit (memory, batch size, input length)."""
 

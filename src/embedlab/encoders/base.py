@@ -54,7 +54,7 @@ class Encoder(ABC):
             raise InputError(f"{self.name}: nothing to encode (empty input list); pass at least one item")
         if batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {batch_size}")
-        items = [self._check_item(i, item) for i, item in enumerate(items)]
+        items = self.validate(items)
         self.last_truncated = 0
         out = np.empty((len(items), self.dim), dtype=np.float32)
         bar = _progress(len(items), f"encode[{self.name}]", progress)
@@ -73,6 +73,11 @@ class Encoder(ABC):
                 stacklevel=2,
             )
         return _normalize(out, inplace=True) if normalize else out
+
+    def validate(self, items: Sequence[Any]) -> list[Any]:
+        """Check ``items`` as ``encode`` does, without encoding them: the list of (normalised) items, or
+        InputError naming the position of the first bad one (e.g. an empty string for a text encoder)."""
+        return [self._check_item(i, item) for i, item in enumerate(items)]
 
     def __call__(self, items, **kw) -> np.ndarray:
         return self.encode(items, **kw)

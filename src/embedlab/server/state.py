@@ -64,7 +64,7 @@ class GuardedEncoder(Encoder):
     def encode(self, items, batch_size: int = 64, progress: bool = False, normalize: bool = True) -> np.ndarray:
         if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)):
             items = [items] if isinstance(items, (str, bytes)) else list(items)
-        items = [self.inner._check_item(i, x) for i, x in enumerate(items)] if items else items
+        items = self.inner.validate(items) if items else items
         if not items or len(items) > self.max_coalesce // 4:  # big calls (writes) go straight to the model
             with self.lock:
                 return self._run(items, batch_size, normalize)
@@ -137,7 +137,7 @@ class GuardedEncoder(Encoder):
 
     def _encode_batch(self, items: list[Any]) -> np.ndarray:  # pragma: no cover - encode() is overridden
         with self.lock:
-            return self.inner._encode_batch(items)
+            return self.inner.encode(items, batch_size=max(1, len(items)), normalize=False)
 
     @property
     def fingerprint(self) -> str:

@@ -1,0 +1,239 @@
+"""One implementation of each persistence act, used by every file format embedlab writes or reads.
+
+- **storage errors**: ``storage_errors()`` turns a full disk into ``StorageFullError`` and read-only media or a
+  missing permission into ``ReadOnlyStorageError`` (both name the path and what to do);
+- **durable writes**: ``atomic_file`` / ``write_bytes_atomic`` / ``write_json_atomic`` (temp file in the same
+  folder, fsync, rename, fsync the folder) and ``atomic_folder`` (temp folder, fsync, rename over the target);
+  a crash leaves the old file or folder or the new one, never a mix;
+- **versioned manifests**: ``read_json`` / ``read_versioned`` check the JSON, the ``format`` tag and the
+  ``format_version`` in one place (``CorruptFileError`` / ``FormatVersionError`` naming the file);
+- **checksums**: ``crc32_file`` / ``file_record`` / ``check_record`` (size + CRC32 of a data file);
+- **names inside a folder**: ``member`` accepts only a plain file name that stays inside its folder.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import uuid
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import CorruptFileError, FormatVersionError, ReadOnlyStorageError, StorageFullError
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def storage_error(exc: OSError, path: str | os.PathLike | None = None) -> OSError:
+    """The embedlab error for an ``OSError`` from writing (full disk, read-only media), else ``exc`` itself."""
+    where = f" {path}" if path is not None else ""
+    if exc.errno in _FULL:
+        return StorageFullError(exc.errno, f"no space left to write{where} ({exc.strerror}); free some disk space "
+                                "and retry: nothing after the last completed write was kept")
+    if exc.errno in _READ_ONLY:
+        return ReadOnlyStorageError(exc.errno, f"cannot write{where} ({exc.strerror}): the media is read-only or "
+                                    "you lack write permission; open it read-only, or copy it somewhere writable")
+    return exc
+
+
+@contextmanager
+def storage_errors(path: str | os.PathLike | None = None) -> Iterator[None]:
+    """Run a block of writes; a full disk or read-only media raises the matching embedlab error instead."""
+    try:
+        yield
+    except (StorageFullError, ReadOnlyStorageError):
+        raise
+    except OSError as exc:
+        err = storage_error(exc, path if path is not None else exc.filename)
+        if err is exc:
+            raise
+        raise err from None
+
+
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flush a written file's data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """Make a rename or a new file inside folder ``path`` durable."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _tmp_sibling(path: Path, kind: str) -> Path:
+    return path.with_name(f".{path.name}.{kind}-{uuid.uuid4().hex[:8]}")
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
+    """Yield a file object writing to a temp file beside ``path``; on success fsync it, rename it onto ``path``
+    and fsync the folder; on any error remove it. ``mode`` is ``"wb"`` or ``"w"``."""
+    path = Path(path)
+    tmp = _tmp_sibling(path, "tmp")
+    with storage_errors(path):
+        try:
+            with open(tmp, mode, encoding=encoding if "b" not in mode else None) as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_dir(path.parent)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (see ``atomic_file``)."""
+    with atomic_file(path, "wb") as fh:
+        fh.write(data)
+
+
+def write_json_atomic(path: str | os.PathLike, doc: Any, indent: int | None = 2) -> None:
+    """Replace ``path`` with ``doc`` as UTF-8 JSON atomically (see ``atomic_file``)."""
+    with atomic_file(path, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=indent, ensure_ascii=False)
+        fh.write("\n")
+
+
+def fsync_tree(folder: str | os.PathLike) -> None:
+    """fsync every file and folder under ``folder`` (bottom up), so a rename of ``folder`` publishes data."""
+    for root, _dirs, files in os.walk(folder, topdown=False):
+        for f in files:
+            fsync_file(os.path.join(root, f))
+        fsync_dir(root)
+
+
+@contextmanager
+def atomic_folder(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temp folder beside ``target``; on success fsync its contents and rename it onto ``target``
+    (an existing ``target`` is moved aside first and removed after), on error remove it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_sibling(target, "tmp")
+    with storage_errors(target):
+        tmp.mkdir()
+        try:
+            yield tmp
+            fsync_tree(tmp)
+            replace_folder(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def replace_folder(src: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Rename folder ``src`` onto ``target`` (moving an existing ``target`` aside first, deleting it after)."""
+    src, target = Path(src), Path(target)
+    old = None
+    if target.exists():
+        old = _tmp_sibling(target, "old")
+        os.rename(target, old)
+    try:
+        os.rename(src, target)
+    except BaseException:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_json(path: str | os.PathLike, fix: str) -> Any:
+    """Parse a UTF-8 JSON file; ``CorruptFileError`` (naming the file, the line and column, and ``fix``) for a
+    file that is missing, unreadable, not UTF-8 or not JSON."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CorruptFileError(f"{path} is missing; {fix}") from None
+    except OSError as exc:
+        raise CorruptFileError(f"{path} cannot be read ({exc.strerror}); {fix}") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(f"{path} is not UTF-8 text (byte offset {exc.start}); {fix}") from None
+    except json.JSONDecodeError as exc:
+        raise CorruptFileError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                               f"{fix}") from None
+    except RecursionError:
+        raise CorruptFileError(f"{path} nests JSON too deeply to be a manifest; {fix}") from None
+
+
+def read_versioned(path: str | os.PathLike, fmt: str, version: int, what: str, fix: str) -> dict[str, Any]:
+    """Read a versioned manifest: a JSON object whose ``format`` is ``fmt`` and whose integer ``format_version``
+    is at most ``version``. ``what`` names the thing for messages ("collection", "Word2Vec model")."""
+    doc = read_json(path, fix)
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise CorruptFileError(f"{path} is not an embedlab {what} (format {found!r}, expected {fmt!r}); {fix}")
+    v = doc.get("format_version")
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise CorruptFileError(f"{path} lacks a valid integer format_version (got {v!r}); {fix}")
+    if v > version:
+        raise FormatVersionError(f"{path} holds a {what} in format version {v}, newer than this embedlab reads "
+                                 f"({version}); upgrade embedlab to read it")
+    return doc
+
+
+def versioned(fmt: str, version: int, **fields: Any) -> dict[str, Any]:
+    """A manifest dict that ``read_versioned`` accepts: ``{"format", "format_version", **fields}``."""
+    return {"format": fmt, "format_version": version, **fields}
+
+
+def crc32_file(path: str | os.PathLike, chunk: int = 1 << 24) -> int:
+    """CRC32 of a file's bytes, read in chunks (so memory stays bounded)."""
+    crc = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def file_record(path: str | os.PathLike) -> dict[str, int]:
+    """``{"bytes": size, "crc32": checksum}`` of a data file, for a manifest to record."""
+    return {"bytes": os.path.getsize(path), "crc32": crc32_file(path)}
+
+
+def check_record(path: str | os.PathLike, record: Any, deep: bool, fix: str) -> None:
+    """Compare a data file with its manifest record: the size always, the CRC32 when ``deep``."""
+    path = Path(path)
+    if not isinstance(record, dict) or not isinstance(record.get("bytes"), int):
+        raise CorruptFileError(f"the manifest's record of {path.name} is damaged ({record!r}); {fix}")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CorruptFileError(f"{path} is missing; {fix}") from None
+    if size != record["bytes"]:
+        raise CorruptFileError(f"{path} has {size} bytes, its manifest records {record['bytes']}; {fix}")
+    if deep and record.get("crc32") is not None and crc32_file(path) != record["crc32"]:
+        raise CorruptFileError(f"{path} is damaged (CRC32 differs from its manifest's); {fix}")
+
+
+def member(folder: str | os.PathLike, name: Any, what: str, fix: str) -> Path:
+    """``folder / name`` for a plain file name that stays inside ``folder`` (no separators, no ``..``, no NUL);
+    ``CorruptFileError`` otherwise. Manifests and sidecars may only name files beside them."""
+    folder = Path(folder)
+    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+            or "\0" in name or os.path.isabs(name)):
+        raise CorruptFileError(f"{what} in {folder} names {name!r}, which is not a plain file name inside that "
+                               f"folder; {fix}")
+    return folder / name
