@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import math
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -21,8 +22,9 @@ import numpy as np
 from scipy import sparse
 
 from .._packages import package_file
-from ..errors import InputError, MissingDependencyError, UnknownKeyError
-from ..metrics import normalize
+from .._params import check_choice, check_float, check_int
+from ..errors import DimensionError, InputError, MissingDependencyError, NonFiniteError, UnknownKeyError
+from ..metrics import as_matrix, normalize
 from ..train.factorization import ImplicitALS
 
 
@@ -31,9 +33,7 @@ SIGNALS = ("positives", "ratings")
 
 def check_signal(signal: str) -> str:
     """``signal`` if it names a training signal, else InputError listing them."""
-    if signal not in SIGNALS:
-        raise InputError(f"unknown signal {signal!r}; choose one of {', '.join(SIGNALS)}")
-    return signal
+    return check_choice(signal, "signal", SIGNALS)
 
 
 # ------------------------------------------------------------------- data
@@ -48,6 +48,21 @@ class Ratings:
     rating: np.ndarray
     timestamp: np.ndarray
     item_info: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Parallel arrays of one length, indexes inside ``users`` / ``items``, finite ratings and times."""
+        n = len(self.user)
+        if not len(self.item) == len(self.rating) == len(self.timestamp) == n:
+            raise InputError(f"ratings need parallel arrays of one length; got user {n}, item {len(self.item)}, "
+                             f"rating {len(self.rating)}, timestamp {len(self.timestamp)}")
+        for name, idx, keys in (("user", self.user, self.users), ("item", self.item, self.items)):
+            idx = np.asarray(idx)
+            if n and (not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= len(keys)):
+                raise InputError(f"{name} must hold indexes into the {len(keys)} {name}s")
+        for name in ("rating", "timestamp"):
+            bad = int((~np.isfinite(np.asarray(getattr(self, name), dtype=np.float64))).sum())
+            if bad:
+                raise NonFiniteError(f"{bad} {name}(s) are NaN or infinite; drop or fix those rows first")
 
     def item_text(self, key: str) -> str:
         """"Title (year). Genres: a, b" — what the content-based recommender encodes."""
@@ -109,12 +124,14 @@ class Split:
 
 def temporal_split(data: Ratings, threshold: float = 4.0, test_fraction: float = 0.2) -> Split:
     """The protocol above: last ``test_fraction`` of each user's positives by time (at least one) are test."""
+    check_float(threshold, "threshold")
     return _split(data.user, data.item, data.rating >= threshold, data.timestamp,
                   (len(data.users), len(data.items)), test_fraction)
 
 
 def validation_split(split: Split, timestamps: Ratings, threshold: float = 4.0, test_fraction: float = 0.2) -> Split:
     """The same protocol applied inside the training data, for tuning without touching the test set."""
+    check_float(threshold, "threshold")
     mask = np.ones(len(timestamps.user), dtype=bool)
     for u, items in split.test.items():
         mask &= ~((timestamps.user == u) & np.isin(timestamps.item, items))
@@ -123,8 +140,7 @@ def validation_split(split: Split, timestamps: Ratings, threshold: float = 4.0, 
 
 
 def _split(user, item, positive, ts, shape, test_fraction) -> Split:
-    if not 0 < test_fraction < 1:
-        raise InputError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    check_float(test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
     order = np.lexsort((item, ts, user))          # by user, then time, then item (deterministic ties)
     test: dict[int, np.ndarray] = {}
     is_test = np.zeros(len(user), dtype=bool)
@@ -178,8 +194,8 @@ class ALSRecommender:
 
     def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 10.0,
                  iterations: int = 15, seed: int = 0, signal: str = "positives") -> None:
-        self.model = ImplicitALS(factors, regularization, alpha, iterations, seed)
-        self.signal = signal
+        self.model = ImplicitALS(factors, regularization, alpha, iterations, seed).check_params()
+        self.signal = check_signal(signal)
         self.name = "als" if signal == "positives" else f"als[{signal}]"
 
     def fit(self, split: Split) -> "ALSRecommender":
@@ -200,7 +216,7 @@ class ContentRecommender:
     name = "content"
 
     def __init__(self, item_vectors: np.ndarray) -> None:
-        self.item_vectors = normalize(item_vectors)
+        self.item_vectors = normalize(as_matrix(item_vectors, name="item vectors"))
 
     @classmethod
     def from_ratings(cls, data: Ratings, encoder=None, progress: bool = False) -> "ContentRecommender":
@@ -211,6 +227,9 @@ class ContentRecommender:
         return cls(enc.encode(texts, batch_size=128, progress=progress))
 
     def fit(self, split: Split) -> "ContentRecommender":
+        if len(self.item_vectors) != split.shape[1]:
+            raise DimensionError(f"{len(self.item_vectors)} item vectors for {split.shape[1]} items; "
+                                 "encode one vector per item, in the split's item order")
         liked = split.train @ self.item_vectors
         self.user_vectors_ = normalize(np.asarray(liked, dtype=np.float32))
         return self
@@ -223,7 +242,8 @@ class HybridRecommender:
     """Weighted sum of per-user standardised scores of two recommenders (collaborative + content)."""
 
     def __init__(self, first: Recommender, second: Recommender, weight: float = 0.3) -> None:
-        self.first, self.second, self.weight = first, second, weight
+        self.first, self.second = first, second
+        self.weight = check_float(weight, "weight", 0, 1, hint="the second recommender's share of the score")
         self.name = f"hybrid({first.name}+{second.name})"
 
     def fit(self, split: Split) -> "HybridRecommender":
@@ -249,9 +269,10 @@ class ImplicitALSReference:
                  iterations: int = 15, seed: int = 0, signal: str = "positives") -> None:
         if importlib.util.find_spec("implicit") is None:
             raise MissingDependencyError("the reference needs 'implicit': pip install 'embedlab[bench]'")
+        ImplicitALS(factors, regularization, alpha, iterations, seed).check_params()
+        self.signal = check_signal(signal)
         self.params = dict(factors=factors, regularization=regularization, alpha=alpha, iterations=iterations,
                            random_state=seed)
-        self.signal = signal
         self.name = "implicit-als" if signal == "positives" else f"implicit-als[{signal}]"
 
     def fit(self, split: Split) -> "ImplicitALSReference":
@@ -272,17 +293,56 @@ class ImplicitALSReference:
 
 # ------------------------------------------------------------- evaluation
 def top_k(scores: np.ndarray, known: sparse.csr_matrix, users: np.ndarray, k: int) -> np.ndarray:
-    """The k best items per user, never one the user already rated (ties broken by item index)."""
+    """The k best items per user, never one the user already rated (ties broken by item index).
+
+    Returns (len(users), min(k, n_items)) item indexes, best first. A user with fewer than k unrated items gets
+    all of them and the rest of the row is -1, so a k as large as the catalogue never returns a rated item.
+    """
+    k = check_int(k, "k", low=1)
+    n_users, n_items = known.shape
+    if n_items == 0:
+        raise InputError("there are no items to recommend (the catalogue is empty)")
+    users = _user_rows(users, n_users)
     s = np.array(scores, dtype=np.float64, copy=True)
+    if s.shape != (len(users), n_items):
+        raise DimensionError(f"scores have shape {s.shape}; expected one row per user and one column per item, "
+                             f"({len(users)}, {n_items})")
+    if np.isnan(s).any():
+        raise NonFiniteError("scores contain NaN; the recommender's factors or vectors are broken (refit it)")
+    big = np.finfo(np.float64).max
+    np.clip(s, -big, big, out=s)                  # an infinite score still ranks, and always above a rated item
     rows = known[users]
     s[np.repeat(np.arange(len(users)), np.diff(rows.indptr)), rows.indices] = -np.inf
-    part = np.argpartition(-s, kth=min(k, s.shape[1] - 1), axis=1)[:, :k]
-    order = np.lexsort((part, -np.take_along_axis(s, part, 1)), axis=1)
-    return np.take_along_axis(part, order, 1)
+    kk = min(k, n_items)
+    # The kk-th best score of each row, then exactly kk items: all better ones and the lowest-index ties.
+    kth = -np.partition(-s, kk - 1, axis=1)[:, kk - 1:kk]
+    above = s > kth
+    ties = s == kth
+    take = above | (ties & (np.cumsum(ties, axis=1) <= kk - above.sum(1, keepdims=True)))
+    part = np.nonzero(take)[1].reshape(len(users), kk)
+    part_scores = np.take_along_axis(s, part, 1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    top = np.take_along_axis(part, order, 1)
+    top[np.take_along_axis(part_scores, order, 1) == -np.inf] = -1   # rated items: padding, never recommended
+    return top
+
+
+def _user_rows(users, n_users: int) -> np.ndarray:
+    u = np.asarray(users)
+    if u.ndim != 1 or (u.size and not np.issubdtype(u.dtype, np.integer)):
+        raise InputError(f"users must be a 1-D array of user indexes, got {users!r:.60}")
+    if u.size and (u.min() < 0 or u.max() >= n_users):
+        raise UnknownKeyError(f"user indexes must lie in [0, {n_users - 1}], got {int(u.min())}..{int(u.max())}")
+    return u
 
 
 def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int = 10) -> dict[str, float]:
-    """Mean recall@k (hits / relevant items) and nDCG@k with binary gains over users."""
+    """Mean recall@k (hits / relevant items) and nDCG@k with binary gains over users (-1 pads short lists)."""
+    k = check_int(k, "k", low=1)
+    if len(recommended) != len(relevant):
+        raise InputError(f"{len(recommended)} recommendation lists but {len(relevant)} relevant sets")
+    if len(relevant) == 0 or any(len(rel) == 0 for rel in relevant):
+        raise InputError("every user needs at least one relevant item (and there must be one user)")
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     recall, ndcg = [], []
     for rec, rel in zip(recommended, relevant):
@@ -295,6 +355,7 @@ def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: 
 
 def evaluate(model: Recommender, split: Split, k: int = 10, batch: int = 512) -> dict[str, float]:
     """Fit ``model`` on ``split`` and score it with the protocol's metrics."""
+    k, batch = check_int(k, "k", low=1), check_int(batch, "batch", low=1)
     model.fit(split)
     users = np.array(sorted(split.test), dtype=np.int32)
     recs = np.concatenate([top_k(model.scores(users[i:i + batch]), split.known, users[i:i + batch], k)
@@ -303,45 +364,103 @@ def evaluate(model: Recommender, split: Split, k: int = 10, batch: int = 512) ->
 
 
 # -------------------------------------------------------- using the model
-def recommend_for(model: Recommender, split: Split, data: Ratings, user: str, k: int = 10) -> list[tuple[str, float]]:
-    """Top-k unseen items for one user, as (item key, score)."""
-    try:
-        u = data.users.index(user)
-    except ValueError:
-        raise UnknownKeyError(f"unknown user {user!r}; users are {data.users[0]}..{data.users[-1]}") from None
-    s = model.scores(np.array([u]))
-    top = top_k(s, split.known, np.array([u]), k)[0]
-    return [(data.items[i], float(s[0, i])) for i in top]
+@dataclass
+class Recommendations(SequenceABC):
+    """(item key, score) pairs for one user, best first; a list to read, with where the ranking came from.
+
+    ``fallback`` is None for the model's own ranking, or ``"popularity"`` when the user has no interactions
+    the model learned from (it would rank at random): then the most popular unrated items are given instead.
+    Fewer than k pairs come back when the user has rated all but a few items."""
+
+    user: str
+    items: list[tuple[str, float]]
+    fallback: str | None = None
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
-def similar_items(item_vectors: np.ndarray, data: Ratings, item: str, k: int = 10) -> list[tuple[str, float]]:
-    """"Users who liked X also liked": nearest items by cosine of their vectors."""
-    i = _item_index(data, item)
-    sims = normalize(item_vectors) @ normalize(item_vectors[i])[0]
-    sims[i] = -np.inf
-    top = np.argsort(-sims, kind="stable")[:k]
+def history(model: Recommender, split: Split) -> sparse.csr_matrix:
+    """The user x item interactions ``model`` learns from: those of its ``signal`` (positives when it has none);
+    a hybrid's, those of either part. A user whose row is empty gets nothing personal from the model."""
+    if isinstance(model, HybridRecommender):
+        return history(model.first, split).maximum(history(model.second, split)).tocsr()
+    return split.interactions(getattr(model, "signal", "positives"))
+
+
+def recommend_for(model: Recommender, split: Split, data: Ratings, user: str, k: int = 10) -> Recommendations:
+    """Top-k unseen items for one user, as (item key, score); popularity, flagged, for a user with no history."""
+    k = check_int(k, "k", low=1)
+    u = user_index(data, split, user)
+    users = np.array([u])
+    if history(model, split)[u].nnz == 0:
+        s, fallback = Popularity().fit(split).scores(users), "popularity"
+    else:
+        s, fallback = model.scores(users), None
+    top = top_k(s, split.known, users, k)[0]
+    return Recommendations(user, [(data.items[i], float(s[0, i])) for i in top if i >= 0], fallback)
+
+
+def similar_items(item_vectors: np.ndarray, data: Ratings, item: str, k: int = 10,
+                  interactions: sparse.spmatrix | None = None) -> list[tuple[str, float]]:
+    """"Users who liked X also liked": nearest items by cosine of their vectors (never X itself).
+
+    With ``interactions`` (the users x items matrix the vectors were learned from), an item nobody interacted
+    with is refused: its vector is noise, and so would its neighbours be."""
+    k = check_int(k, "k", low=1)
+    vecs = _item_table(item_vectors, data)
+    i = item_index(data, item)
+    if interactions is not None and sparse.csc_matrix(interactions)[:, i].nnz == 0:
+        raise InputError(f"item {item!r} has no interactions in the training data, so its vector says nothing "
+                         "about it; pick an item that users rated")
+    sims = normalize(vecs) @ normalize(vecs[i])[0]
+    order = np.argsort(-sims, kind="stable")
+    top = order[order != i][:k]
     return [(data.items[j], float(sims[j])) for j in top]
 
 
 def explain(item_vectors: np.ndarray, split: Split, data: Ratings, user: str, item: str, k: int = 3
             ) -> list[tuple[str, float]]:
-    """Why ``item`` for ``user``: the user's liked items closest to it."""
-    u = data.users.index(user) if user in data.users else None
-    if u is None:
-        raise UnknownKeyError(f"unknown user {user!r}")
+    """Why ``item`` for ``user``: the user's liked items closest to it (none for a user who liked nothing)."""
+    k = check_int(k, "k", low=1)
+    u = user_index(data, split, user)
+    v = normalize(_item_table(item_vectors, data))
+    target = item_index(data, item)
     liked = split.train[u].indices
     if len(liked) == 0:
         return []
-    v = normalize(item_vectors)
-    sims = v[liked] @ v[_item_index(data, item)]
+    sims = v[liked] @ v[target]
     order = np.argsort(-sims, kind="stable")[:k]
     return [(data.items[liked[j]], float(sims[j])) for j in order]
 
 
-def _item_index(data: Ratings, item: str) -> int:
+def user_index(data: Ratings, split: Split, user: str) -> int:
+    """Row of ``user`` in ``split``; UnknownKeyError for a user the ratings do not have."""
+    if split.shape != (len(data.users), len(data.items)):
+        raise DimensionError(f"the split is {split.shape[0]} users x {split.shape[1]} items but the ratings have "
+                             f"{len(data.users)} x {len(data.items)}; split these ratings with temporal_split")
+    try:
+        return data.users.index(user)
+    except ValueError:
+        first_last = f"{data.users[0]}..{data.users[-1]}" if data.users else "none"
+        raise UnknownKeyError(f"unknown user {user!r}; users are {first_last}") from None
+
+
+def _item_table(item_vectors: np.ndarray, data: Ratings) -> np.ndarray:
+    vecs = as_matrix(item_vectors, name="item vectors")
+    if len(vecs) != len(data.items):
+        raise DimensionError(f"{len(vecs)} item vectors for {len(data.items)} items; give one row per item")
+    return vecs
+
+
+def item_index(data: Ratings, item: str) -> int:
+    """Column of ``item`` (an id or an exact title, with or without the year); UnknownKeyError otherwise."""
     if item in data.items:
         return data.items.index(item)
-    wanted = item.strip().lower()
+    wanted = str(item).strip().lower()
     matches = [k for k, info in data.item_info.items()
                if wanted in (info.get("title", "").lower(), f"{info.get('title', '')} ({info.get('year', '')})".lower())]
     if not matches:
@@ -362,17 +481,25 @@ def tune(factory, data: Ratings, split: Split, grid: dict[str, Sequence[float]] 
     ``factory(**params)`` builds a recommender; every side gets the same grid, i.e. the same search budget.
     Returns the best params and their validation nDCG@k.
     """
-    import itertools
-
-    grid = grid or ALS_GRID
+    points = grid_points(ALS_GRID if grid is None else grid)
+    k = check_int(k, "k", low=1)
     val = validation_split(split, data)
     best, best_score = {}, -1.0
-    for values in itertools.product(*grid.values()):
-        params = dict(zip(grid, values))
+    for params in points:
         score = evaluate(factory(**params), val, k)[f"ndcg@{k}"]
         if score > best_score:
             best, best_score = params, score
     return best, best_score
+
+
+def grid_points(grid: dict[str, Sequence[float]]) -> list[dict]:
+    """Every combination of a parameter grid, as keyword dicts; InputError for a value list that is empty."""
+    import itertools
+
+    for name, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, SequenceABC) or len(values) == 0:
+            raise InputError(f"the grid's values for {name!r} must be a non-empty list, got {values!r}")
+    return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
 
 
 def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | None = None, encoder=None,
@@ -384,7 +511,15 @@ def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | Non
     embedlab) use 1 + alpha*r. The hybrid combines content with the ALS that validated best, its content weight
     tuned on the same validation split.
     """
-    signals = [check_signal(s) for s in signals]  # before any work
+    signals = [check_signal(s) for s in signals]  # before any work: every parameter the table will use
+    if not signals:
+        raise InputError("give at least one training signal: positives and/or ratings")
+    k = check_int(k, "k", low=1)
+    for params in grid_points(ALS_GRID if tune_grid is None else tune_grid):
+        try:
+            ALSRecommender(**params)
+        except TypeError as exc:
+            raise InputError(f"tune_grid names a parameter ALS does not have: {exc}") from None
     data = data or load_movielens()
     split = temporal_split(data)
     rows = [evaluate(Popularity(), split, k)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from .._params import check_int
 from ..errors import InputError
 from .app import app, emit_json, print_table
 
@@ -19,12 +20,11 @@ def _dataset(name: str):
     return load_movielens()
 
 
-def _als(data):
-    """The protocol's split and the ALS the CLI recommends with (all ratings as feedback: the best-scoring setup)."""
-    from ..apps.recommend import ALSRecommender, temporal_split
+def _als(data, split):
+    """The ALS the CLI recommends with (all ratings as feedback: the best-scoring setup) on the protocol's split."""
+    from ..apps.recommend import ALSRecommender
 
-    split = temporal_split(data)
-    return split, ALSRecommender(factors=32, regularization=1.0, alpha=1.0, signal="ratings").fit(split)
+    return ALSRecommender(factors=32, regularization=1.0, alpha=1.0, signal="ratings").fit(split)
 
 
 @recommend_app.command("evaluate")
@@ -58,18 +58,22 @@ def user_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Top-k movies for a user (ALS), each explained by the user's most similar liked movies."""
-    from ..apps.recommend import explain, recommend_for
+    from ..apps.recommend import explain, recommend_for, temporal_split, user_index
 
+    check_int(k, "k", low=1)
     data = _dataset(dataset)
-    split, model = _als(data)
+    split = temporal_split(data)
+    user_index(data, split, user)  # an unknown user is refused before training
+    model = _als(data, split)
     recs = recommend_for(model, split, data, user, k)
-    rows = [{"item": i, "title": data.item_text(i), "score": s,
+    rows = [{"item": i, "title": data.item_text(i), "score": s, "fallback": recs.fallback,
              "because": [data.item_info[j]["title"] for j, _ in explain(model.item_vectors, split, data, user, i)]}
             for i, s in recs]
     if as_json:
         emit_json(rows)
         return
-    print_table(f"recommendations for user {user}", ["movie", "score", "because you liked"],
+    note = f" (no ratings to learn from: the most {recs.fallback} movies)" if recs.fallback else ""
+    print_table(f"recommendations for user {user}{note}", ["movie", "score", "because you liked"],
                 [[r["title"], f"{r['score']:.3f}", "; ".join(r["because"])] for r in rows], right=("score",))
 
 
@@ -81,11 +85,15 @@ def similar_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Users who liked ITEM also liked: nearest items by ALS item vectors."""
-    from ..apps.recommend import similar_items
+    from ..apps.recommend import item_index, similar_items, temporal_split
 
+    check_int(k, "k", low=1)
     data = _dataset(dataset)
-    _, model = _als(data)
-    rows = [{"item": i, "title": data.item_text(i), "score": s} for i, s in similar_items(model.item_vectors, data, item, k)]
+    item_index(data, item)  # an unknown item is refused before training
+    split = temporal_split(data)
+    model = _als(data, split)
+    rows = [{"item": i, "title": data.item_text(i), "score": s}
+            for i, s in similar_items(model.item_vectors, data, item, k, split.interactions(model.signal))]
     if as_json:
         emit_json(rows)
         return

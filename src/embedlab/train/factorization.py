@@ -20,7 +20,8 @@ import numba
 import numpy as np
 from scipy import sparse
 
-from ..errors import InputError
+from .._params import check_choice, check_float, check_int
+from ..errors import InputError, NonFiniteError
 from ..vectors import Vectors
 
 
@@ -151,21 +152,24 @@ class ImplicitALS:
         self.solver = solver
         self.cg_steps = cg_steps
 
+    def check_params(self) -> "ImplicitALS":
+        """InputError naming the first parameter outside its range (``fit`` calls this before any work)."""
+        check_int(self.factors, "factors", low=1)
+        check_float(self.regularization, "regularization", low=0, low_open=True,
+                    hint="it keeps every solve well posed")
+        check_float(self.alpha, "alpha", low=0, hint="confidence is 1 + alpha * strength")
+        check_int(self.iterations, "iterations", low=1)
+        check_int(self.seed, "seed", low=0)
+        check_choice(self.solver, "solver", SOLVERS)
+        check_int(self.cg_steps, "cg_steps", low=1)
+        return self
+
     def fit(self, user_items: sparse.spmatrix) -> "ImplicitALS":
-        """Learn factors from a (users x items) matrix of interaction strengths (e.g. 1 per positive)."""
-        if self.factors < 1 or self.iterations < 1:
-            raise InputError("factors and iterations must be >= 1")
-        if self.regularization <= 0 or self.alpha < 0:
-            raise InputError("regularization must be > 0 (it keeps every solve well posed) and alpha >= 0")
-        if self.solver not in SOLVERS:
-            raise InputError(f"unknown solver {self.solver!r}; use one of {', '.join(SOLVERS)}")
-        if self.solver == "cg" and self.cg_steps < 1:
-            raise InputError(f"cg_steps must be >= 1, got {self.cg_steps}")
-        ui = sparse.csr_matrix(user_items, dtype=np.float64)
-        if ui.nnz == 0:
-            raise InputError("no interactions to learn from")
-        if (ui.data < 0).any():
-            raise InputError("interaction strengths must be >= 0")
+        """Learn factors from a (users x items) matrix of interaction strengths (e.g. 1 per positive).
+
+        Strengths must be finite and >= 0; explicit zeros are no interaction at all."""
+        self.check_params()
+        ui = interaction_matrix(user_items)
         iu = ui.T.tocsr()
         rng = np.random.default_rng(self.seed)
         n_users, n_items = ui.shape
@@ -187,9 +191,24 @@ class ImplicitALS:
         return self
 
     def recompute_user(self, items: Sequence[int], strengths: Sequence[float] | None = None) -> np.ndarray:
-        """Factors for a new user from the items they interacted with (fold-in, no retraining; exact solve)."""
-        idx = np.asarray(items, dtype=np.int32)
-        val = np.ones(len(idx)) if strengths is None else np.asarray(strengths, dtype=np.float64)
+        """Factors for a new user from the items they interacted with (fold-in, no retraining; exact solve).
+
+        A user with no items has nothing to fold in: InputError (recommend popular items to them instead)."""
+        if not hasattr(self, "item_factors_"):
+            raise InputError("the model is not fitted; call fit(user_items) first")
+        n_items = len(self.item_factors_)
+        idx = np.asarray(items)
+        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+            raise InputError(f"items must be a list of item indexes (integers), got {items!r:.60}")
+        if idx.size == 0:
+            raise InputError("no items to fold in: a user without interactions has no factors; "
+                             "recommend popular items instead")
+        if idx.min() < 0 or idx.max() >= n_items:
+            raise InputError(f"item indexes must lie in [0, {n_items - 1}], got {int(idx.min())}..{int(idx.max())}")
+        idx = idx.astype(np.int32)
+        val = np.ones(len(idx)) if strengths is None else _strengths(strengths, "strengths")
+        if len(val) != len(idx):
+            raise InputError(f"{len(idx)} items but {len(val)} strengths")
         out = np.empty((1, self.factors), dtype=np.float32)
         _solve_side(np.array([0, len(idx)]), idx, 1.0 + self.alpha * val, self.item_factors_,
                     _gram(self.item_factors_), float(self.regularization), out)
@@ -198,6 +217,34 @@ class ImplicitALS:
     def vectors(self, user_keys: Sequence[str], item_keys: Sequence[str]) -> tuple[Vectors, Vectors]:
         """The learned users and items as keyed Vectors."""
         return Vectors(user_keys, self.user_factors_), Vectors(item_keys, self.item_factors_)
+
+
+def interaction_matrix(user_items) -> sparse.csr_matrix:
+    """(users x items) strengths as a float64 CSR copy; InputError for NaN, infinite or negative strengths or
+    an empty matrix. Explicit zeros are dropped: a zero strength is no interaction."""
+    try:
+        ui = sparse.csr_matrix(user_items, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"user_items must be a (users x items) matrix of numbers: {exc}") from None
+    _strengths(ui.data, "interaction strengths")
+    ui.eliminate_zeros()
+    if ui.nnz == 0:
+        raise InputError(f"no interactions to learn from (a {ui.shape[0]} x {ui.shape[1]} matrix of zeros)")
+    return ui
+
+
+def _strengths(values, name: str) -> np.ndarray:
+    """Finite, non-negative float64 strengths, or InputError / NonFiniteError saying how many are not."""
+    try:
+        v = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be numbers: {exc}") from None
+    bad = int((~np.isfinite(v)).sum())
+    if bad:
+        raise NonFiniteError(f"{name} contain {bad} NaN or infinite value(s); drop or fix them first")
+    if (v < 0).any():
+        raise InputError(f"{name} must be >= 0, got {int((v < 0).sum())} negative value(s) (min {v.min():g})")
+    return v
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
