@@ -34,7 +34,7 @@ def home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(home, use_encoder):
     app = create_app(home, vectors_sets={"tiny": TINY, "glove-50": lambda: __import__("embedlab").glove(50_000)})
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         docs = tour_documents()
         assert c.post("/api/collections", json={"name": "tour"}).status_code == 201
         r = c.post("/api/collections/tour/items", json={"items": [
@@ -182,7 +182,7 @@ def test_projection_is_the_library_pca(client, home):
 
 
 def test_api_key_on_writes_and_private_reads(tmp_path):
-    with TestClient(create_app(tmp_path, api_key="s3cret", vectors_sets={})) as c:
+    with TestClient(create_app(tmp_path, api_key="s3cret", vectors_sets={}), base_url="http://localhost") as c:
         r = c.post("/api/collections", json={"name": "a", "dim": 2})
         _error(r, 401, "AuthError", "write routes need an API key")
         assert r.headers["www-authenticate"] == "Bearer"
@@ -194,7 +194,7 @@ def test_api_key_on_writes_and_private_reads(tmp_path):
                       headers={"X-API-Key": "s3cret"}).status_code == 200
         _error(c.delete("/api/collections/a"), 401, "AuthError", "API key")
         assert c.get("/api/collections/a").json()["count"] == 1  # reads stay public by default
-    with TestClient(create_app(tmp_path, api_key="s3cret", public_reads=False, vectors_sets={})) as c:
+    with TestClient(create_app(tmp_path, api_key="s3cret", public_reads=False, vectors_sets={}), base_url="http://localhost") as c:
         _error(c.get("/api/collections"), 401, "AuthError", "read routes need an API key")
         _error(c.get("/v1/models"), 401, "AuthError", "read routes need an API key")
         assert c.get("/api/collections", headers={"Authorization": "Bearer s3cret"}).status_code == 200
@@ -216,7 +216,7 @@ def test_api_key_sources(tmp_path, monkeypatch):
 
 def test_limits_body_batch_length_k(tmp_path):
     limits = Limits(max_body_bytes=2000, max_batch=3, max_input_chars=50, max_k=5)
-    with TestClient(create_app(tmp_path, limits=limits, vectors_sets={"tiny": TINY})) as c:
+    with TestClient(create_app(tmp_path, limits=limits, vectors_sets={"tiny": TINY}), base_url="http://localhost") as c:
         c.post("/api/collections", json={"name": "l", "dim": 2})
         _error(c.post("/api/collections/l/items", content=b"x" * 2001, headers={"content-type": "application/json"}),
                413, "ResourceLimitError", "over the limit of 2000 bytes")

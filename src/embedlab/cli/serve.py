@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -26,6 +27,12 @@ def serve(
                                 "defaults). 1 measured 8-20x faster than 2 on a busy 2-core machine; concurrency "
                                 "comes from parallel requests and batching them together."),
     log_level: str = typer.Option("warning", help="uvicorn log level (info logs every request)."),
+    allowed_host: Optional[list[str]] = typer.Option(
+        None, "--allowed-host", metavar="NAME",
+        help="Also answer requests whose Host header is NAME (repeatable; 'name', 'name:port', '*.domain', or '*' "
+             "for no check behind a proxy that checks it). Always allowed: localhost, 127.0.0.1, [::1]; bound to "
+             "another address, that address too (bound to 0.0.0.0 or ::, this machine's host name). Other Hosts "
+             "get 421: a web page cannot drive the server through DNS rebinding."),
 ) -> None:
     """Serve the API and the embedding explorer (open http://HOST:PORT/ in a browser; API docs at /docs)."""
     try:
@@ -35,6 +42,7 @@ def serve(
     from .. import config
     from ..encoders import DEFAULT_ENCODER
     from ..server import Limits, api_key_from, create_app
+    from ..server.hosts import default_allowed_hosts, is_loopback
 
     if threads:  # process-wide: numpy/OpenBLAS in the store, OpenMP in FAISS
         from threadpoolctl import threadpool_limits
@@ -42,12 +50,28 @@ def serve(
         threadpool_limits(limits=threads)
     key = api_key_from(api_key_file)
     limits = Limits(max_body_bytes=int(max_body_mb * (1 << 20)), max_batch=max_batch)
+    hosts = default_allowed_hosts(host) + list(allowed_host or [])
+    _log_errors()
     application = create_app(config.home(), api_key=key, public_reads=public_reads, limits=limits,
-                             preload=(DEFAULT_ENCODER,) if preload else (), encoder_threads=threads or None)
+                             preload=(DEFAULT_ENCODER,) if preload else (), encoder_threads=threads or None,
+                             allowed_hosts=hosts)
     auth = "off" if key is None else ("writes" if public_reads else "reads and writes")
     console.print(f"embedlab serving {config.home()} on http://{host}:{port}/  (API key: {auth}; docs: /docs)",
                   highlight=False, soft_wrap=True)
-    if key is None and host not in ("127.0.0.1", "localhost", "::1"):
+    console.print("answering Host names: " + ", ".join(application.state.allowed_hosts.entries), highlight=False,
+                  soft_wrap=True)
+    if key is None and not is_loopback(host):
         console.print(f"[yellow]warning:[/] listening on {host} without an API key: anyone who can reach this port "
                       "can write; set EMBEDLAB_API_KEY or --api-key-file", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level=log_level)
+
+
+def _log_errors() -> None:
+    """Server-side errors (internal-error ids with their tracebacks) go to stderr with a timestamp."""
+    log = logging.getLogger("embedlab.server")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False

@@ -4,15 +4,20 @@ embedding explorer, in one FastAPI app.
     >>> app = create_app(home="~/.local/share/embedlab", api_key="s3cret")   # then: uvicorn.run(app)
 
 Errors are JSON ``{"error": {"type": ..., "message": ...}}`` with 400 (bad input), 401 (API key), 404 (unknown
-collection, id, model or word), 413 (a limit), 503 (a model or lock not available right now). Every route is a
-few lines over the library; request handlers are plain functions run in the thread pool (see ``state``).
+collection, id, job, model or word), 409 (a collection built with another encoder version), 413 (a limit), 421
+(a ``Host`` this server does not answer to, see ``hosts``), 500 (a damaged collection file; or a bug: then a
+generic message with an ``id`` that the server logs with the traceback), 503 (a model, lock, worker or writable
+storage not available right now) and 507 (the disk is full). Messages never carry file-system paths (see
+``errors.Scrubber``). Every route is a few lines over the library; request handlers are plain functions run in
+the thread pool (see ``state``); t-SNE and UMAP projections run as background jobs (see ``jobs``).
 """
 
 from __future__ import annotations
 
 import hmac
-from contextlib import asynccontextmanager
 import os
+from collections.abc import Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,36 +27,22 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, config
-from ..errors import (CollectionNotFoundError, CorruptFileError, EmbedlabError, FormatVersionError, LockTimeoutError,
-                      MissingDependencyError, ModelNotFoundError, ResourceLimitError, UnknownKeyError)
+from ..errors import EmbedlabError
 from ..vectors import Vectors
+from .errors import AuthError, InternalErrorMiddleware, Scrubber, error_answer, error_body, status_of
+from .hosts import HostAllowList, HostCheckMiddleware
 from .limits import BodyLimitMiddleware, Limits
 from .state import ServerState
 
-__all__ = ["create_app", "AuthError", "ApiKeyError"]
-
-
-class AuthError(EmbedlabError):
-    """A request without the server's API key on a route that needs it (HTTP 401)."""
-
+__all__ = ["create_app", "AuthError", "ApiKeyError", "status_of"]
 
 ApiKeyError = AuthError
-
-_STATUS: list[tuple[type, int]] = [
-    (AuthError, 401), (ResourceLimitError, 413), (CollectionNotFoundError, 404), (UnknownKeyError, 404),
-    (LockTimeoutError, 503), (ModelNotFoundError, 503), (MissingDependencyError, 503), (CorruptFileError, 500),
-    (FormatVersionError, 500),
-]
-_HTTP_TYPES = {404: "NotFound", 405: "MethodNotAllowed", 401: "AuthError", 413: "ResourceLimitError"}
-
-
-def status_of(exc: EmbedlabError) -> int:
-    """The HTTP status an embedlab error maps to (400 unless listed in ``_STATUS``)."""
-    return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+_HTTP_TYPES = {404: "NotFound", 405: "MethodNotAllowed", 401: "AuthError", 413: "ResourceLimitError",
+               415: "InputError"}
 
 
 def error_response(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
+    return JSONResponse(error_body(kind, message), status_code=status, headers=headers)
 
 
 def state_of(request: Request) -> ServerState:
@@ -98,22 +89,27 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def create_app(home: str | Path | None = None, api_key: str | None = None, public_reads: bool = True,
                limits: Limits | None = None, vectors_sets: dict[str, Vectors | Any] | None = None,
-               preload: tuple[str, ...] = (), encoder_threads: int | None = None) -> FastAPI:
+               preload: tuple[str, ...] = (), encoder_threads: int | None = None,
+               allowed_hosts: Iterable[str] = ()) -> FastAPI:
     """Build the app. ``home``: the embedlab home (collections live in ``home/collections``; default
     ``$EMBEDLAB_HOME``); ``api_key``: required on write routes (and on reads when ``public_reads=False``);
     ``vectors_sets``: name -> Vectors (or a function returning one) offered for arithmetic and the explorer
     (default: ``glove-50``, the 50k most frequent GloVe words); ``preload``: encoders to build at start-up;
     ``encoder_threads``: BLAS threads per model call for encoders that take a ``threads`` option (None: the
-    encoder's default; concurrency comes from requests and dynamic batching, see ``state.GuardedEncoder``)."""
-    from . import routes_collections, routes_openai, routes_static, routes_vectors
+    encoder's default; concurrency comes from requests and dynamic batching, see ``state.GuardedEncoder``);
+    ``allowed_hosts``: names accepted in the ``Host`` header besides localhost, 127.0.0.1 and [::1] (see
+    ``hosts``; ``embedlab serve`` adds the address it is bound to)."""
+    from . import routes_collections, routes_jobs, routes_openai, routes_static, routes_vectors
 
     limits = limits or Limits()
-    home_path = Path(home).expanduser() if home is not None else config.home()
+    home_path = (Path(home).expanduser() if home is not None else config.home()).resolve()
     home_path.mkdir(parents=True, exist_ok=True)
+    hosts = HostAllowList(allowed_hosts)
     if api_key is not None and not api_key.strip():
         raise EmbedlabError("the API key is empty; pass a non-empty key or none")
+    scrubber = Scrubber(home_path)
     st = ServerState(home_path, api_key.strip() if api_key else None, public_reads, limits, vectors_sets,
-                     encoder_threads)
+                     encoder_threads, scrubber)
     for name in preload:
         st.encoder(name)
     @asynccontextmanager
@@ -127,35 +123,35 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
                   description="Embeddings as a service: an OpenAI-compatible /v1/embeddings, collections with "
                               "search, vector arithmetic, and a web embedding explorer at /.")
     app.state.embedlab = st
+    app.state.allowed_hosts = hosts
 
     @app.exception_handler(EmbedlabError)
     async def _embedlab_error(request: Request, exc: EmbedlabError) -> JSONResponse:
-        status = status_of(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return error_response(status, type(exc).__name__, str(exc), headers)
+        status, body, headers = error_answer(exc, scrubber, f"{request.method} {request.url.path}")
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, "InputError", _validation_message(exc))
+        return error_response(400, "InputError", scrubber.scrub(_validation_message(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.method} {request.url.path}; see /docs for the API"
-        return error_response(exc.status_code, _HTTP_TYPES.get(exc.status_code, "HTTPError"), message)
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
-        return error_response(500, "InternalError", f"{type(exc).__name__}: {exc}")
+        return error_response(exc.status_code, _HTTP_TYPES.get(exc.status_code, "HTTPError"), scrubber.scrub(message))
 
     app.include_router(routes_openai.router)
     app.include_router(routes_collections.router)
     app.include_router(routes_vectors.router)
+    app.include_router(routes_jobs.router)
     app.include_router(routes_static.router)
     if offline_docs:
         app.include_router(routes_static.docs_router)
+    # outermost last: the Host check runs first, then the body limit; a bug's exception meets the 500 answer
+    app.add_middleware(InternalErrorMiddleware, scrubber=scrubber)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
+    app.add_middleware(HostCheckMiddleware, hosts=hosts)
     return app
 
 

@@ -22,6 +22,7 @@ class Limits:
     max_input_chars: int = 8192  # characters per text input
     max_k: int = 1000  # neighbours per search
     max_projection_points: int = 5000  # points per explorer projection
+    max_pending_jobs: int = 8  # background jobs (t-SNE/UMAP projections) waiting for the one worker
 
     def check_batch(self, n: int, what: str = "inputs") -> None:
         """ResourceLimitError when a request carries more than ``max_batch`` entries."""
@@ -49,8 +50,10 @@ class Limits:
 
 
 def error_body(kind: str, message: str) -> bytes:
-    """The JSON error every route answers with: ``{"error": {"type": ..., "message": ...}}``."""
-    return json.dumps({"error": {"type": kind, "message": message}}, ensure_ascii=False).encode()
+    """The JSON error every route answers with, encoded: ``{"error": {"type": ..., "message": ...}}``."""
+    from .errors import error_body as body
+
+    return json.dumps(body(kind, message), ensure_ascii=False).encode()
 
 
 class BodyLimitMiddleware:

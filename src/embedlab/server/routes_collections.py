@@ -2,7 +2,10 @@
 the id of a stored item, with a metadata filter.
 
 Names are checked by the store (letters, digits, ``._-``; never a path), so no request can reach a file
-outside the server's collections folder.
+outside the server's collections folder. One damaged collection does not break the list: it is listed with
+``"status": "damaged"`` (a corrupt file) or ``"unavailable"`` (e.g. written by a newer embedlab, or built with
+another version of its encoder) and ``"error": "<type>: <message without paths>"``, next to the healthy ones'
+full descriptions with ``"status": "ok"``.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import InputError
+from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError
 from ..store import Collection
 from .app import require_read, require_write, state_of
 
 router = APIRouter(prefix="/api/collections", tags=["collections"])
 READ, WRITE = [Depends(require_read)], [Depends(require_write)]
+MAX_DIM = 1 << 16  # vectors wider than this are not embeddings; a typo would make every write huge
 
 
 class CollectionCreate(BaseModel):
@@ -28,7 +32,7 @@ class CollectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     encoder: str | None = None
-    dim: int | None = None
+    dim: int | None = Field(None, ge=1, le=MAX_DIM)
     metric: str | None = None
     index: str = "exact"
 
@@ -45,10 +49,12 @@ class ItemIn(BaseModel):
 
 
 class ItemsWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     items: list[ItemIn] = Field(min_length=1)
 
 
 class IdsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     ids: list[str] = Field(min_length=1)
     include_vectors: bool = False
 
@@ -70,10 +76,21 @@ def _info(col: Collection) -> dict[str, Any]:
     return info
 
 
-@router.get("", dependencies=READ, summary="List collections")
+@router.get("", dependencies=READ, summary="List collections (damaged ones with their error)")
 def list_collections(request: Request) -> JSONResponse:
     st = state_of(request)
-    return JSONResponse({"collections": [_info(st.collection(n)) for n in st.collection_names()]})
+    out = []
+    for name in st.collection_names():
+        try:
+            out.append({**_info(st.collection(name)), "status": "ok"})
+        except CollectionNotFoundError:  # dropped meanwhile
+            continue
+        except Exception as exc:  # one bad collection must not hide the others
+            err = st.describe_error(exc, f"listing collection {name!r}")
+            healthy = isinstance(exc, EmbedlabError) and not isinstance(exc, CorruptFileError)
+            out.append({"name": name, "status": "unavailable" if healthy else "damaged",
+                        "error": f"{err['type']}: {err['message']}"})
+    return JSONResponse({"collections": out})
 
 
 @router.post("", dependencies=WRITE, status_code=201, summary="Create a collection")

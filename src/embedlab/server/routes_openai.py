@@ -35,7 +35,8 @@ class EmbeddingsRequest(BaseModel):
     user: str | None = None
 
 
-def _text_encoder(request: Request, model: str):
+def text_encoder(request: Request, model: str):
+    """The server's shared encoder ``model`` when it encodes text (404 unknown model, 400 not a text model)."""
     try:
         s = encoder_spec(model)
     except InputError:
@@ -65,7 +66,7 @@ def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse
     texts = _texts(body.input)
     st.limits.check_batch(len(texts), "inputs")
     st.limits.check_texts(texts)
-    enc = _text_encoder(request, body.model)
+    enc = text_encoder(request, body.model)
     if body.dimensions is not None and body.dimensions != enc.dim:
         raise InputError(f"model {enc.name!r} makes {enc.dim}-d vectors and cannot shorten them; leave "
                          f"'dimensions' out or set it to {enc.dim}")

@@ -1,8 +1,10 @@
 """Similarity, word arithmetic on a vectors set, and 2-D projections for the explorer.
 
 Vectors sets are the names the server was configured with (``GET /api/vectors``), never paths. Projections
-are computed server-side with ``embedlab.analysis.reduce.project`` (PCA by default; UMAP and t-SNE on
-request) and cached per data generation, so the explorer's repeated loads are free.
+are computed server-side with ``embedlab.analysis.reduce.project`` and cached per data generation, so the
+explorer's repeated loads are free. PCA answers at once; t-SNE and UMAP (seconds to minutes) run as background
+jobs: the first request answers 202 with the job (``GET /api/jobs/{id}`` to poll its progress and result),
+identical requests share it, and once it is done the same request answers 200 with the cached result.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .app import require_read, state_of
 router = APIRouter(prefix="/api", tags=["vectors and explorer"], dependencies=[Depends(require_read)])
 Method = Literal["pca", "umap", "tsne"]
 LABEL_CHARS = 90
+SEED = Query(0, ge=0, le=2**32 - 1, description="random seed of the sample and the projection")
 
 
 class SimilarityRequest(BaseModel):
@@ -71,9 +74,11 @@ def health(request: Request) -> JSONResponse:
 
 @router.post("/similarity", summary="Cosine similarity of two texts")
 def similarity(body: SimilarityRequest, request: Request) -> JSONResponse:
+    from .routes_openai import text_encoder
+
     st = state_of(request)
     st.limits.check_texts([body.a, body.b])
-    enc = st.encoder(body.model)
+    enc = text_encoder(request, body.model)
     va, vb = enc.encode([body.a, body.b], normalize=True)
     return JSONResponse({"model": enc.name, "similarity": float(np.dot(va, vb))})
 
@@ -122,13 +127,16 @@ def arithmetic(name: str, body: NeighborsRequest, request: Request) -> JSONRespo
 def analogy(name: str, body: AnalogyRequest, request: Request) -> JSONResponse:
     st = state_of(request)
     st.limits.check_k(body.k)
+    st.limits.check_texts([body.a, body.b, body.c], "word")
     hits = st.vectors(name).analogy(body.a, body.b, body.c, topn=body.k, method=body.method)
     return JSONResponse({"hits": _pairs(hits)})
 
 
 @router.post("/vectors/{name}/similarity", summary="Cosine similarity of two keys")
 def key_similarity(name: str, body: PairRequest, request: Request) -> JSONResponse:
-    return JSONResponse({"similarity": state_of(request).vectors(name).similarity(body.a, body.b)})
+    st = state_of(request)
+    st.limits.check_texts([body.a, body.b], "word")
+    return JSONResponse({"similarity": st.vectors(name).similarity(body.a, body.b)})
 
 
 def _coords(matrix: np.ndarray, method: str, seed: int, metric: str) -> np.ndarray:
@@ -148,15 +156,33 @@ def _metadata_columns(metas: list[dict]) -> dict[str, list]:
             for f in list(fields)[:20]}
 
 
-@router.get("/collections/{name}/projection", summary="2-D projection of a collection (explorer)")
+def _answer(request: Request, key: tuple, compute, method: str, what: str) -> JSONResponse:
+    """PCA: computed now (cached). t-SNE/UMAP: the cached result, else 202 with the background job."""
+    st = state_of(request)
+    if method == "pca":
+        return JSONResponse(st.projection(key, compute))
+    result, job = st.projection_job(key, compute, stage=f"waiting to project {what} with {method.upper()}")
+    if result is not None:
+        return JSONResponse(result)
+    return JSONResponse(st.jobs.snapshot(job.id), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
+
+
+def _fitting(method: str, n: int) -> str:
+    first = " (the first UMAP run compiles, ~1 min)" if method == "umap" else ""
+    return f"fitting {method.upper()} on {n} points{first}"
+
+
+@router.get("/collections/{name}/projection", summary="2-D projection of a collection (explorer)",
+            responses={202: {"description": "t-SNE/UMAP: the background job computing it (poll /api/jobs/{id})"}})
 def collection_projection(name: str, request: Request, method: Method = "pca",
-                          max_points: int = Query(2000, ge=1), seed: int = 0) -> JSONResponse:
+                          max_points: int = Query(2000, ge=1), seed: int = SEED) -> JSONResponse:
     st = state_of(request)
     st.limits.check_points(max_points)
     col = st.collection(name)
     info = col.info()
 
-    def compute() -> dict:
+    def compute(report) -> dict:
+        report(0.05, f"reading the vectors of collection {name!r}")
         ids = col.ids()
         total = len(ids)
         if total > max_points:  # a seeded sample keeps the plot readable and the request quick
@@ -164,31 +190,35 @@ def collection_projection(name: str, request: Request, method: Method = "pca",
             ids = [ids[i] for i in pick.tolist()]
         items = col.get(ids) if ids else []
         mat = np.stack([it.vector for it in items]) if items else np.zeros((0, col.dim), np.float32)
+        report(0.2, _fitting(method, len(ids)))
         xy = _coords(mat, method, seed, col.metric)
         labels = [(it.source or it.id)[:LABEL_CHARS] for it in items]
         return {"kind": "collection", "name": name, "method": method, "total": total, "ids": ids,
                 "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "labels": labels,
                 "metadata": _metadata_columns([it.metadata for it in items])}
 
-    key = ("c", name, info["generation"], info["count"], method, max_points, seed)
-    return JSONResponse(st.projection(key, compute))
+    key = ("c", name, st.epoch(name), info["generation"], info["count"], method, max_points, seed)
+    return _answer(request, key, compute, method, f"collection {name!r}")
 
 
-@router.get("/vectors/{name}/projection", summary="2-D projection of the most frequent keys (explorer)")
+@router.get("/vectors/{name}/projection", summary="2-D projection of the most frequent keys (explorer)",
+            responses={202: {"description": "t-SNE/UMAP: the background job computing it (poll /api/jobs/{id})"}})
 def vectors_projection(name: str, request: Request, method: Method = "pca", max_points: int = Query(1500, ge=1),
-                       seed: int = 0, words_only: bool = True) -> JSONResponse:
+                       seed: int = SEED, words_only: bool = True) -> JSONResponse:
     st = state_of(request)
     st.limits.check_points(max_points)
     v = st.vectors(name)
 
-    def compute() -> dict:
+    def compute(report) -> dict:
+        report(0.05, f"reading the vectors of {name!r}")
         rows = _first_rows(v, max_points, words_only)
         keys = [v.keys[i] for i in rows]
+        report(0.2, _fitting(method, len(rows)))
         xy = _coords(np.asarray(v.matrix[rows], np.float32), method, seed, "cosine")
         return {"kind": "vectors", "name": name, "method": method, "total": len(v), "ids": keys,
                 "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "labels": keys, "metadata": {}}
 
-    return JSONResponse(st.projection(("v", name, method, max_points, seed, words_only), compute))
+    return _answer(request, ("v", name, method, max_points, seed, words_only), compute, method, f"{name!r}")
 
 
 def _first_rows(v: Vectors, n: int, words_only: bool) -> list[int]:

@@ -1,5 +1,5 @@
 """What one server process holds: thread-guarded encoders, one open Collection per name, the vectors sets
-it may serve, and a small cache of explorer projections.
+it may serve, a small cache of explorer projections and the background-job worker that computes the slow ones.
 
 Request handlers run in a thread pool, so everything here is shared between threads:
 - encoders: one lock per encoder (an Encoder keeps per-call state such as ``last_truncated`` and some model
@@ -26,8 +26,10 @@ from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec as encoder_spec
 from ..errors import CollectionNotFoundError, EmbedlabError, UnknownKeyError
 from ..store import Collection
-from ..store.manifest import check_name, read_manifest
+from ..store.manifest import check_name
 from ..vectors import Vectors
+from .errors import Scrubber, error_answer
+from .jobs import Job, JobRunner
 from .limits import Limits
 
 GLOVE_WORDS = 50_000  # the explorer's GloVe set: the 50k most frequent words
@@ -168,11 +170,14 @@ class ServerState:
 
     def __init__(self, home: Path, api_key: str | None, public_reads: bool, limits: Limits,
                  vectors_sets: dict[str, Vectors | Callable[[], Vectors]] | None,
-                 encoder_threads: int | None = None) -> None:
+                 encoder_threads: int | None = None, scrubber: Scrubber | None = None) -> None:
         self.home, self.api_key, self.public_reads, self.limits = home, api_key, public_reads, limits
         self.encoder_threads = encoder_threads
         self.root = home / "collections"
         self.root.mkdir(parents=True, exist_ok=True)
+        self.scrubber = scrubber or Scrubber(home, self.root)
+        self.jobs = JobRunner(self.describe_error, max_pending=limits.max_pending_jobs)
+        self._epochs: dict[str, int] = {}  # bumped when a name is dropped: cached projections never outlive it
         self._lock = threading.RLock()
         self._encoders: dict[str, GuardedEncoder] = {}
         self._collections: dict[str, Collection] = {}
@@ -210,12 +215,12 @@ class ServerState:
             col = self._collections.get(name)
             if col is not None:
                 return col
-            folder = self.root / name
-            if not folder.is_dir():
+            if not (self.root / name).is_dir():
                 have = ", ".join(Collection.list(self.root)) or "none yet"
                 raise CollectionNotFoundError(f"no collection named {name!r} (existing: {have}); create it with "
                                               "POST /api/collections")
-            enc_name = read_manifest(folder)["encoder"].get("name")
+            with Collection.open(name, None, root=self.root, readonly=True) as peek:  # which encoder built it
+                enc_name = peek.info()["encoder"].get("name")
             enc = None
             if enc_name:
                 try:
@@ -244,13 +249,20 @@ class ServerState:
             if col is not None:
                 col.close()
             Collection.drop(name, root=self.root)
+            self._epochs[name] = self._epochs.get(name, 0) + 1
             self._projections = OrderedDict((k, v) for k, v in self._projections.items() if k[:2] != ("c", name))
+
+    def epoch(self, name: str) -> int:
+        """How many times ``name`` was dropped by this server (part of its projections' cache keys)."""
+        with self._lock:
+            return self._epochs.get(name, 0)
 
     def collection_names(self) -> list[str]:
         return Collection.list(self.root)
 
     def close(self) -> None:
-        """Close every open collection (saves ANN caches)."""
+        """Stop taking background jobs and close every open collection (saves ANN caches)."""
+        self.jobs.close()
         with self._lock:
             for col in self._collections.values():
                 col.close()
@@ -273,17 +285,38 @@ class ServerState:
             self._vectors[name] = vec
             return vec
 
-    # ------------------------------------------------------------------ projection cache
-    def projection(self, key: tuple, compute: Callable[[], dict]) -> dict:
-        """A cached projection (key includes the data's generation, so writes invalidate it)."""
+    # ------------------------------------------------------------------ projection cache and jobs
+    def cached_projection(self, key: tuple) -> dict | None:
         with self._lock:
             hit = self._projections.get(key)
             if hit is not None:
                 self._projections.move_to_end(key)
-                return hit
-        value = compute()
+            return hit
+
+    def _remember(self, key: tuple, value: dict) -> dict:
         with self._lock:
             self._projections[key] = value
             while len(self._projections) > 16:
                 self._projections.popitem(last=False)
         return value
+
+    def projection(self, key: tuple, compute: Callable[..., dict]) -> dict:
+        """A cached projection computed in this request (key includes the data's generation, so writes
+        invalidate it)."""
+        hit = self.cached_projection(key)
+        return hit if hit is not None else self._remember(key, compute(lambda progress, stage: None))
+
+    def projection_job(self, key: tuple, compute: Callable[..., dict], stage: str = "queued"
+                       ) -> tuple[dict | None, Job | None]:
+        """``(result, None)`` when the projection is cached, else ``(None, job)``: the background job computing
+        it (shared with identical requests; its result is cached when done). ``compute(report)`` gets the
+        job's progress callback."""
+        hit = self.cached_projection(key)
+        if hit is not None:
+            return hit, None
+        return None, self.jobs.submit(key, lambda report: self._remember(key, compute(report)), kind="projection",
+                                      stage=stage)
+
+    def describe_error(self, exc: BaseException, where: str) -> dict[str, Any]:
+        """``{"type", "message"}`` of an exception for a client (paths scrubbed; a bug gets a logged error id)."""
+        return error_answer(exc, self.scrubber, where)[1]["error"]

@@ -6,7 +6,7 @@
   const PALETTE = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
                    "#7f7f7f", "#aec7e8"];
   const state = { kind: null, name: null, data: null, vectorsSets: [], hits: [], selected: [], listening: false,
-                  view: 0, stale: 0 };
+                  view: 0, stale: 0, job: null };
   // Every request is tagged with the view it was made for (a source + method) and its own turn in its lane
   // (projection, search, neighbours, analogy). A response that arrives after the view changed, or after a newer
   // request in the same lane, is dropped (and counted in state.stale): a slow search on the old source must not
@@ -32,14 +32,42 @@
     return h;
   }
 
-  async function api(method, path, body) {
+  function failure(e, fallback) {
+    return new Error((e.type ? e.type + ": " : "") + (e.message || fallback));
+  }
+
+  async function request(method, path, body) {
     const res = await fetch(path, { method, headers: headers(), body: body ? JSON.stringify(body) : undefined });
     const json = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      const e = json.error || {};
-      throw new Error((e.type ? e.type + ": " : "") + (e.message || res.statusText));
+    if (!res.ok) throw failure(json.error || {}, res.statusText);
+    return { code: res.status, json };
+  }
+
+  async function api(method, path, body) {
+    return (await request(method, path, body)).json;
+  }
+
+  const METHOD_NAMES = { pca: "PCA", tsne: "t-SNE", umap: "UMAP" };
+  const POLL_MS = 400;
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // A t-SNE or UMAP projection answers 202 with a background job: poll GET /api/jobs/{id}, showing its stage and
+  // progress, until it is done (its result is the projection) or failed (its error is thrown). Polling stops as
+  // soon as a newer projection request took the lane (the user picked another source or method); the caller's
+  // current(t) then drops the answer. PCA (and a finished projection, cached) answers 200 at once.
+  async function projection(t, path, label) {
+    const first = await request("GET", path);
+    if (first.code !== 202) return first.json;
+    let job = first.json;
+    for (;;) {
+      state.job = { id: job.id, status: job.status, progress: job.progress };
+      if (latest.projection !== t.turn) return null;
+      if (job.status === "done") return job.result;
+      if (job.status === "error") throw failure(job.error || {}, "the projection job failed");
+      status(`${label}: ${job.stage} · ${Math.round(100 * job.progress)}% · ${Math.round(job.elapsed_s)} s`);
+      await sleep(POLL_MS);
+      job = await api("GET", "/api/jobs/" + enc(job.id));
     }
-    return json;
   }
 
   function status(text, isError) {
@@ -61,12 +89,21 @@
     const [cols, vecs] = await Promise.all([api("GET", "/api/collections"), api("GET", "/api/vectors")]);
     const sel = $("source");
     sel.innerHTML = "";
-    for (const c of cols.collections) sel.add(new Option(`${c.name} (${c.count} items)`, "collection:" + c.name));
+    for (const c of cols.collections) {
+      if (c.status && c.status !== "ok") {  // damaged or unavailable: listed, not selectable, the error on hover
+        const o = new Option(`${c.name} (${c.status})`, "collection:" + c.name);
+        o.disabled = true; o.title = c.error || "";
+        sel.add(o);
+        continue;
+      }
+      sel.add(new Option(`${c.name} (${c.count} items)`, "collection:" + c.name));
+    }
     for (const v of vecs.vectors) sel.add(new Option(`${v} (word vectors)`, "vectors:" + v));
     state.vectorsSets = vecs.vectors;
+    const usable = [...sel.options].filter((o) => !o.disabled);
     const wanted = new URLSearchParams(location.search).get("source");
-    if (wanted && [...sel.options].some((o) => o.value === wanted)) sel.value = wanted;
-    if (!sel.options.length) { status("no collections or vectors sets yet: create one with the API (/docs)"); return; }
+    if (!usable.length) { status("no collections or vectors sets yet: create one with the API (/docs)"); return; }
+    sel.value = wanted && usable.some((o) => o.value === wanted) ? wanted : usable[0].value;
     await loadProjection();
   }
 
@@ -79,11 +116,11 @@
     delete $("neighbors-title").dataset.id;
     $("results").innerHTML = ""; $("neighbors").innerHTML = ""; $("analogy-results").innerHTML = "";
     $("neighbors-title").textContent = "Neighbours";
-    const method = $("method").value;
-    status(method === "pca" ? "projecting…" : `projecting with ${method.toUpperCase()} (the first run compiles, ~1 min)…`);
+    const method = $("method").value, label = METHOD_NAMES[method] || method;
+    status(method === "pca" ? "projecting…" : `projecting with ${label}…`);
     let data;
     try {
-      data = await api("GET", `${base()}/projection?method=${method}`);
+      data = await projection(t, `${base()}/projection?method=${enc(method)}`, label);
     } catch (e) { report(t, e); return; }
     if (!current(t)) return;
     state.data = data;
@@ -100,7 +137,7 @@
     const av = analogySet();
     $("analogy-title").textContent = av ? `Analogy (on ${av})` : "Analogy (no vectors set on this server)";
     draw();
-    status(`${data.ids.length} points${sampled} · ${method.toUpperCase()} · ${data.name}`);
+    status(`${data.ids.length} points${sampled} · ${label} · ${data.name}`);
   }
 
   function analogySet() {
