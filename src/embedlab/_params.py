@@ -47,9 +47,9 @@ def check_int(value: Any, name: str, low: int | None = None, high: int | None = 
     """``value`` as an int when it is an integer in [low, high]; ``none=True`` lets None through."""
     if value is None and none:
         return None
-    expected = _bounds(low, high, False, False, "integer") + (" or None" if none else "")
+    expected = _bounds(low, high, False, False, "integer")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise _fail(name, expected, value, hint, show_type=True)
+        raise _fail(name, expected + (" or None" if none else ""), value, hint, show_type=True)
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
         raise _fail(name, expected, v, hint)
@@ -61,9 +61,9 @@ def check_float(value: Any, name: str, low: float | None = None, high: float | N
     """``value`` as a float when it is a finite real number inside the bounds (open or closed at each end)."""
     if value is None and none:
         return None
-    expected = _bounds(low, high, low_open, high_open, "number") + (" or None" if none else "")
+    expected = _bounds(low, high, low_open, high_open, "number")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise _fail(name, expected, value, hint, show_type=True)
+        raise _fail(name, expected + (" or None" if none else ""), value, hint, show_type=True)
     v = float(value)
     if not math.isfinite(v) or (low is not None and (v <= low if low_open else v < low)) or (
             high is not None and (v >= high if high_open else v > high)):

@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError, MissingDependencyError
+from ..metrics import as_matrix
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _CJK_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans CJK JP", "NanumBarunGothic", "Noto Sans KR")
@@ -44,8 +45,8 @@ def cjk_font() -> str | None:
 
 
 def _check(coords, labels, groups) -> tuple[np.ndarray, list[str], list[str] | None]:
-    c = np.asarray(coords, dtype=np.float32)
-    if c.ndim != 2 or c.shape[1] not in (2, 3):
+    c = as_matrix(coords, name="coordinates")
+    if c.shape[1] not in (2, 3):
         raise InputError(f"coordinates must be (n, 2) or (n, 3), got {c.shape}")
     labels = [str(x) for x in (labels if labels is not None else range(len(c)))]
     if len(labels) != len(c) or (groups is not None and len(groups) != len(c)):
@@ -127,11 +128,19 @@ def scatter_html(coords, labels: Sequence | None, out: str | Path, groups: Seque
     return out
 
 
+def plot_format(out: str | Path, dim: int | None = None) -> str:
+    """"png" or "html" by the extension of ``out``; InputError for another one, or for a PNG of ``dim`` 3
+    (checkable before any projection is computed)."""
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".png", ".html", ".htm"):
+        raise InputError(f"unknown plot format {suffix!r}: use .png or .html")
+    if suffix == ".png" and dim is not None and dim != 2:
+        raise InputError("PNG plots are 2-D; use HTML output for 3-D")
+    return "png" if suffix == ".png" else "html"
+
+
 def save_scatter(coords, labels, out: str | Path, groups=None, title: str = "") -> Path:
     """PNG or HTML by the file extension of ``out``."""
-    suffix = Path(out).suffix.lower()
-    if suffix == ".png":
+    if plot_format(out) == "png":
         return scatter_png(coords, labels, out, groups, title)
-    if suffix in (".html", ".htm"):
-        return scatter_html(coords, labels, out, groups, title)
-    raise InputError(f"unknown plot format {suffix!r}: use .png or .html")
+    return scatter_html(coords, labels, out, groups, title)

@@ -12,10 +12,21 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._params import check_choice, check_float, check_int
 from ..errors import InputError, MissingDependencyError
-from ..metrics import as_matrix, normalize
+from ..metrics import as_matrix, check_metric, normalize
 
 METHODS = ("pca", "tsne", "umap")
+MIN_POINTS = {"pca": 2, "tsne": 4, "umap": 4}
+
+
+def check_projection(method: str = "pca", dim: int = 2, seed: int = 0, metric: str = "cosine") -> None:
+    """InputError for a method, dimension, seed or metric that ``project`` cannot use (checkable before the
+    data is loaded, as the CLI does)."""
+    check_choice(method, "method", METHODS, what="projection method")
+    check_int(dim, "dim", 2, 3, hint="plots are 2-D or 3-D")
+    check_int(seed, "seed", low=0)
+    check_metric(metric)
 
 
 def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metric: str = "cosine",
@@ -23,18 +34,25 @@ def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metr
     """Reduce rows of ``x`` to ``dim`` (2 or 3) coordinates, float32; deterministic for a given seed.
 
     ``metric="cosine"`` projects directions (rows are unit-normalised first for PCA; t-SNE/UMAP use cosine).
-    t-SNE's perplexity and UMAP's neighbours shrink automatically for small inputs.
+    t-SNE's ``perplexity`` (in (0, n)) and UMAP's ``n_neighbors`` (2 to n - 1) shrink automatically for small
+    inputs when not given. Every parameter is checked before any fitting.
     """
-    if method not in METHODS:
-        raise InputError(f"unknown projection method {method!r}; choose one of {', '.join(METHODS)}")
-    if dim not in (2, 3):
-        raise InputError(f"can project to 2 or 3 dimensions, not {dim}")
+    check_projection(method, dim, seed, metric)
     m = as_matrix(x)
     n, d = m.shape
-    if n < 2:
-        raise InputError(f"need at least 2 points to project, got {n}")
+    if n < MIN_POINTS[method]:
+        name = {"pca": "projection", "tsne": "t-SNE", "umap": "UMAP"}[method]
+        tiny = "; use PCA for tiny sets" if method != "pca" else ""
+        raise InputError(f"{name} needs at least {MIN_POINTS[method]} points, got {n}{tiny}")
     if dim > d:
         raise InputError(f"cannot project {d}-dimensional vectors to {dim} dimensions")
+    if perplexity is not None and method != "tsne":
+        raise InputError(f"perplexity is a t-SNE setting; {method} does not use it")
+    if n_neighbors is not None and method != "umap":
+        raise InputError(f"n_neighbors is a UMAP setting; {method} does not use it")
+    check_float(perplexity, "perplexity", 0, n, low_open=True, high_open=True, none=True,
+                hint=f"it must stay below the number of points ({n})")
+    check_int(n_neighbors, "n_neighbors", 2, n - 1, none=True, hint=f"UMAP takes 2 to n - 1 neighbours of {n} points")
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -47,8 +65,6 @@ def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metr
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        if n < 4:
-            raise InputError(f"t-SNE needs at least 4 points, got {n}; use PCA for tiny sets")
         p = perplexity if perplexity is not None else min(30.0, max(2.0, (n - 1) / 3))
         tsne = TSNE(dim, perplexity=p, metric="cosine" if metric == "cosine" else "euclidean",
                     init="pca", random_state=seed, method="barnes_hut" if dim < 4 else "exact")
@@ -57,8 +73,6 @@ def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metr
         import umap
     except ImportError as exc:  # pragma: no cover - eval extra present in tests
         raise MissingDependencyError("UMAP needs umap-learn: pip install 'embedlab[eval]'") from exc
-    if n < 4:
-        raise InputError(f"UMAP needs at least 4 points, got {n}; use PCA for tiny sets")
     nn = n_neighbors if n_neighbors is not None else min(15, n - 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # umap warns that a seed disables parallelism: that is the point
@@ -71,7 +85,11 @@ def cluster_separation(x: ArrayLike, labels: Sequence, metric: str = "cosine") -
     """Silhouette score of ``labels`` on ``x`` (1 = tight, well-separated groups; 0 = overlapping)."""
     from sklearn.metrics import silhouette_score
 
+    check_metric(metric)
     m = as_matrix(x)
+    labels = list(labels)
+    if len(labels) != len(m):
+        raise InputError(f"{len(labels)} labels for {len(m)} points; give one label per point")
     if len(set(labels)) < 2 or len(set(labels)) >= len(m):
         raise InputError("silhouette needs at least 2 groups and fewer groups than points")
-    return float(silhouette_score(m, list(labels), metric="cosine" if metric == "cosine" else "euclidean"))
+    return float(silhouette_score(m, labels, metric="cosine" if metric == "cosine" else "euclidean"))

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 import typer
 
+from .._params import check_int
 from ..errors import InputError
 from .app import app, console, emit_json
 
@@ -64,16 +65,23 @@ def project(
     dim: int = typer.Option(2, "--dim", help="2 or 3 (3 needs .html)"),
     limit: int = typer.Option(2000, help="at most this many points"),
     seed: int = typer.Option(0),
+    perplexity: Optional[float] = typer.Option(None, "--perplexity", help="t-SNE perplexity, below the number "
+                                               "of points (default: min(30, (points - 1) / 3))"),
+    neighbors: Optional[int] = typer.Option(None, "--neighbors", help="UMAP neighbours, 2 to points - 1 "
+                                            "(default: min(15, points - 1))"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Project vectors to 2-D/3-D and plot them (default: the seed's fruits/animals/vehicles picture)."""
-    from ..analysis.plots import save_scatter
-    from ..analysis.reduce import cluster_separation, project as reduce
+    from ..analysis.plots import plot_format, save_scatter
+    from ..analysis.reduce import check_projection, cluster_separation, project as reduce
 
     if collection and vectors:
         raise InputError("give --collection or --vectors, not both")
+    check_projection(method, dim, seed)  # before anything is loaded or encoded
+    plot_format(out, dim)
+    check_int(limit, "limit", low=1)
     matrix, labels, groups, title = _load(collection, vectors, words, color_by, limit)
-    coords = reduce(matrix, method, dim=dim, seed=seed)
+    coords = reduce(matrix, method, dim=dim, seed=seed, perplexity=perplexity, n_neighbors=neighbors)
     silhouette = None
     if groups and 1 < len(set(groups)) < len(groups):
         silhouette = {"embedding": cluster_separation(matrix, groups),
