@@ -137,7 +137,7 @@ def test_newer_format_version_refused(vecs, tmp_path):
     meta = json.loads(side.read_text(encoding="utf-8"))
     meta["format_version"] = 2
     side.write_text(json.dumps(meta), encoding="utf-8")
-    with pytest.raises(FormatVersionError, match="format_version 2, newer than this embedlab reads.*upgrade"):
+    with pytest.raises(FormatVersionError, match="format version 2, newer than this embedlab reads.*upgrade"):
         load_npy(path)
 
 

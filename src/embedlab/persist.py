@@ -2,27 +2,38 @@
 
 - **storage errors**: ``storage_errors()`` turns a full disk into ``StorageFullError`` and read-only media or a
   missing permission into ``ReadOnlyStorageError`` (both name the path and what to do);
-- **durable writes**: ``atomic_file`` / ``write_bytes_atomic`` / ``write_json_atomic`` (temp file in the same
-  folder, fsync, rename, fsync the folder) and ``atomic_folder`` (temp folder, fsync, rename over the target);
-  a crash leaves the old file or folder or the new one, never a mix;
-- **versioned manifests**: ``read_json`` / ``read_versioned`` check the JSON, the ``format`` tag and the
-  ``format_version`` in one place (``CorruptFileError`` / ``FormatVersionError`` naming the file);
+- **durable writes**: ``atomic_path`` (a temp path for writers that want a file name) / ``atomic_file`` /
+  ``write_bytes_atomic`` / ``write_json_atomic`` (temp file in the same folder, fsync, rename, fsync the folder)
+  and ``atomic_folder`` (temp folder, fsync, rename over the target); a crash leaves the old file or folder or
+  the new one, never a mix;
+- **versioned manifests**: ``read_text`` / ``read_json`` / ``read_versioned`` / ``check_version`` check the
+  UTF-8, the JSON, the ``format`` tag and the ``format_version`` in one place (``CorruptFileError`` /
+  ``FormatVersionError`` naming the file);
 - **checksums**: ``crc32_file`` / ``file_record`` / ``check_record`` (size + CRC32 of a data file);
-- **names inside a folder**: ``member`` accepts only a plain file name that stays inside its folder.
+- **names inside a folder**: ``member`` accepts only a plain file name that stays inside its folder;
+- **array files**: ``npy_header`` / ``read_npy`` check a ``.npy`` header against the file's size (and the dtype
+  and shape the caller expects) before any data is read or allocated, so a lying header is a
+  ``CorruptFileError``, never a huge allocation or one of numpy's own errors.
 """
 
 from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import shutil
+import tokenize
 import uuid
+import warnings
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
+from numpy.lib import format as npformat
 
 from .errors import CorruptFileError, FormatVersionError, ReadOnlyStorageError, StorageFullError
 
@@ -82,22 +93,28 @@ def _tmp_sibling(path: Path, kind: str) -> Path:
 
 
 @contextmanager
-def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
-    """Yield a file object writing to a temp file beside ``path``; on success fsync it, rename it onto ``path``
-    and fsync the folder; on any error remove it. ``mode`` is ``"wb"`` or ``"w"``."""
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temp path beside ``path`` for a writer that wants a file name; on success fsync the file, rename
+    it onto ``path`` and fsync the folder; on any error remove it."""
     path = Path(path)
     tmp = _tmp_sibling(path, "tmp")
     with storage_errors(path):
         try:
-            with open(tmp, mode, encoding=encoding if "b" not in mode else None) as fh:
-                yield fh
-                fh.flush()
-                os.fsync(fh.fileno())
+            yield tmp
+            fsync_file(tmp)
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         fsync_dir(path.parent)
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
+    """Yield a file object writing to a temp file beside ``path``; on success fsync it, rename it onto ``path``
+    and fsync the folder; on any error remove it. ``mode`` is ``"wb"`` or ``"w"``."""
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding if "b" not in mode else None) as fh:
+        yield fh
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
@@ -157,9 +174,9 @@ def replace_folder(src: str | os.PathLike, target: str | os.PathLike) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def read_json(path: str | os.PathLike, fix: str) -> Any:
-    """Parse a UTF-8 JSON file; ``CorruptFileError`` (naming the file, the line and column, and ``fix``) for a
-    file that is missing, unreadable, not UTF-8 or not JSON."""
+def read_text(path: str | os.PathLike, fix: str) -> str:
+    """A UTF-8 text file's content; ``CorruptFileError`` (naming the file, the byte offset of a bad byte, and
+    ``fix``) for a file that is missing, unreadable or not UTF-8."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -168,14 +185,33 @@ def read_json(path: str | os.PathLike, fix: str) -> Any:
     except OSError as exc:
         raise CorruptFileError(f"{path} cannot be read ({exc.strerror}); {fix}") from None
     try:
-        return json.loads(raw.decode("utf-8"))
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CorruptFileError(f"{path} is not UTF-8 text (byte offset {exc.start}); {fix}") from None
+
+
+def read_json(path: str | os.PathLike, fix: str) -> Any:
+    """Parse a UTF-8 JSON file; ``CorruptFileError`` (naming the file, the line and column, and ``fix``) for a
+    file that is missing, unreadable, not UTF-8 or not JSON."""
+    text = read_text(path, fix)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CorruptFileError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
                                f"{fix}") from None
     except RecursionError:
         raise CorruptFileError(f"{path} nests JSON too deeply to be a manifest; {fix}") from None
+
+
+def check_version(path: str | os.PathLike, found: Any, version: int, what: str, fix: str) -> int:
+    """``found`` as a format version this embedlab reads: ``CorruptFileError`` unless a positive integer,
+    ``FormatVersionError`` (saying to upgrade) when newer than ``version``."""
+    if isinstance(found, bool) or not isinstance(found, int) or found < 1:
+        raise CorruptFileError(f"{path} lacks a valid integer format_version (got {found!r}); {fix}")
+    if found > version:
+        raise FormatVersionError(f"{path} holds a {what} in format version {found}, newer than this embedlab reads "
+                                 f"({version}); upgrade embedlab to read it")
+    return found
 
 
 def read_versioned(path: str | os.PathLike, fmt: str, version: int, what: str, fix: str) -> dict[str, Any]:
@@ -185,12 +221,7 @@ def read_versioned(path: str | os.PathLike, fmt: str, version: int, what: str, f
     if not isinstance(doc, dict) or doc.get("format") != fmt:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise CorruptFileError(f"{path} is not an embedlab {what} (format {found!r}, expected {fmt!r}); {fix}")
-    v = doc.get("format_version")
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise CorruptFileError(f"{path} lacks a valid integer format_version (got {v!r}); {fix}")
-    if v > version:
-        raise FormatVersionError(f"{path} holds a {what} in format version {v}, newer than this embedlab reads "
-                                 f"({version}); upgrade embedlab to read it")
+    check_version(path, doc.get("format_version"), version, what, fix)
     return doc
 
 
@@ -223,7 +254,8 @@ def check_record(path: str | os.PathLike, record: Any, deep: bool, fix: str) -> 
     except FileNotFoundError:
         raise CorruptFileError(f"{path} is missing; {fix}") from None
     if size != record["bytes"]:
-        raise CorruptFileError(f"{path} has {size} bytes, its manifest records {record['bytes']}; {fix}")
+        raise CorruptFileError(f"{path} has {size} bytes, expected {record['bytes']} (its manifest's record); "
+                               f"{fix}")
     if deep and record.get("crc32") is not None and crc32_file(path) != record["crc32"]:
         raise CorruptFileError(f"{path} is damaged (CRC32 differs from its manifest's); {fix}")
 
@@ -237,3 +269,84 @@ def member(folder: str | os.PathLike, name: Any, what: str, fix: str) -> Path:
         raise CorruptFileError(f"{what} in {folder} names {name!r}, which is not a plain file name inside that "
                                f"folder; {fix}")
     return folder / name
+
+
+# ------------------------------------------------------------------ .npy array files
+_NPY_MAGIC = b"\x93NUMPY"
+_MAX_EMPTY_DIM = 1 << 40  # an empty array may declare its other dimensions, but not absurd ones
+_NPY_HEADER_ERRORS = (ValueError, TypeError, SyntaxError, KeyError, IndexError, EOFError, OverflowError,
+                      UnicodeDecodeError, RecursionError, MemoryError, tokenize.TokenError)
+
+
+def npy_header(path: str | os.PathLike, fix: str) -> tuple[np.dtype, tuple[int, ...], bool, int]:
+    """``(dtype, shape, fortran_order, data_offset)`` of a ``.npy`` file, checked against the file's size.
+
+    ``CorruptFileError`` (naming the file and ``fix``) for a file that is not a ``.npy`` array, holds Python
+    objects (pickles), or whose header declares more or fewer data bytes than the file holds.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            if fh.read(6) != _NPY_MAGIC:
+                raise CorruptFileError(f"{path} is not a .npy array file (byte offset 0: no \\x93NUMPY magic); {fix}")
+            fh.seek(0)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # numpy warns about Python 2 headers it had to repair
+                    major, minor = npformat.read_magic(fh)
+                    if (major, minor) not in ((1, 0), (2, 0)):
+                        raise ValueError(f"unsupported .npy version {major}.{minor}")
+                    reader = npformat.read_array_header_1_0 if major == 1 else npformat.read_array_header_2_0
+                    shape, fortran, dtype = reader(fh)
+            except _NPY_HEADER_ERRORS as exc:
+                msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                raise CorruptFileError(f"{path} has a damaged .npy header (byte offset {fh.tell()}: {msg}); "
+                                       f"{fix}") from None
+            offset = fh.tell()
+    except FileNotFoundError:
+        raise CorruptFileError(f"{path} is missing; {fix}") from None
+    except OSError as exc:
+        raise CorruptFileError(f"{path} cannot be read ({exc.strerror}); {fix}") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise CorruptFileError(f"{path} holds a {dtype} array (structured or Python objects), not plain numbers; "
+                               f"{fix}")
+    if any(isinstance(s, bool) or s < 0 for s in shape):
+        raise CorruptFileError(f"{path} declares an impossible shape {shape} in its .npy header; {fix}")
+    count = math.prod(shape)
+    if count == 0 and max(shape, default=0) > _MAX_EMPTY_DIM:
+        raise CorruptFileError(f"{path} declares an impossible shape {shape} in its .npy header; {fix}")
+    need = count * dtype.itemsize
+    if need != size - offset:
+        raise CorruptFileError(f"{path} holds {size - offset} data bytes after its header (byte offset {offset}), "
+                               f"but the header declares shape {shape} of {dtype} ({need} bytes): the file is "
+                               f"truncated or damaged; {fix}")
+    return dtype, tuple(shape), fortran, offset
+
+
+
+def read_npy(path: str | os.PathLike, fix: str, dtype: Any = None, shape: tuple[int, ...] | None = None,
+             mmap: bool = False) -> np.ndarray:
+    """A ``.npy`` array, read (or, with ``mmap=True``, memory-mapped read-only) only after ``npy_header`` has
+    matched its header with the file's size, the exact ``dtype`` and the ``shape`` asked for (``-1`` in
+    ``shape`` matches any length). ``CorruptFileError`` naming the file and ``fix`` otherwise.
+    """
+    path = Path(path)
+    found, dims, fortran, offset = npy_header(path, fix)
+    if dtype is not None and found != np.dtype(dtype):
+        raise CorruptFileError(f"{path} holds {found} values, expected {np.dtype(dtype)}; {fix}")
+    if shape is not None and (len(dims) != len(shape) or any(s not in (-1, a) for s, a in zip(shape, dims))):
+        want = tuple("any" if s == -1 else s for s in shape)
+        raise CorruptFileError(f"{path} holds an array of shape {dims}, expected {want}; {fix}")
+    order = "F" if fortran else "C"
+    count = math.prod(dims)
+    if count == 0:
+        return np.empty(dims, dtype=found, order=order)
+    if mmap:
+        return np.memmap(path, dtype=found, mode="r", offset=offset, shape=dims, order=order)
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = np.fromfile(fh, dtype=found, count=count)
+    if data.size != count:  # the file shrank since its header was checked
+        raise CorruptFileError(f"{path} ends before the {count} values its header declares; {fix}")
+    return data.reshape(dims, order=order)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..vectors import Vectors
+from ._common import refuse_pickle
 from .arrays import load_npy, load_safetensors, save_npy, save_safetensors
 from .glove import load_glove
 from .projector import load_projector, save_projector
@@ -33,7 +34,9 @@ def _canonical(format: str) -> str:
 
 
 def detect_format(path: str | Path) -> str:
-    """Guess the format of an existing file or folder (extension first, then content)."""
+    """Guess the format of an existing file or folder (extension first, then content).
+
+    CorruptFileError for a Python pickle (gensim's ``.model`` / ``.kv``), with how to convert it."""
     path = Path(path)
     if path.is_dir():
         if (path / "vectors.tsv").is_file():
@@ -46,6 +49,7 @@ def detect_format(path: str | Path) -> str:
     ext = path.suffix.lower()
     if ext in (".npy", ".safetensors"):
         return _EXT[ext]
+    refuse_pickle(path)  # gensim's own .model / .kv: say how to convert, not how to decode
     with open(path, "rb") as f:
         magic = f.read(8)
     if magic[:6] == b"\x93NUMPY":

@@ -15,7 +15,9 @@ import numpy as np
 
 from .._packages import package_dir
 from ..errors import CorruptFileError, ModelNotFoundError
+from ..persist import read_npy
 from ..vectors import Vectors
+from ._common import make_vectors
 
 __all__ = ["load_glove", "glove_root"]
 
@@ -51,15 +53,18 @@ def _load(limit: int | None, mmap: bool) -> Vectors:
     import pyarrow.parquet as pq
 
     root = glove_root()
-    matrix = np.load(root / _MATRIX, mmap_mode="r" if mmap else None, allow_pickle=False)
-    column = pq.read_table(root / _INDEX, columns=["index"]).column("index")
+    fix = f"reinstall with: pip install --force-reinstall {PACKAGE}"
+    matrix = read_npy(root / _MATRIX, fix, dtype=np.float32, shape=(-1, 50), mmap=mmap)
+    try:
+        column = pq.read_table(root / _INDEX, columns=["index"]).column("index")
+    except (OSError, ValueError, KeyError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise CorruptFileError(f"{root / _INDEX} cannot be read ({exc}); {fix}") from None
     if column.length() != matrix.shape[0]:
         raise CorruptFileError(
-            f"GloVe files disagree: {column.length()} words for {matrix.shape[0]} vectors; "
-            f"reinstall with: pip install --force-reinstall {PACKAGE}"
+            f"GloVe files disagree: {column.length()} words for {matrix.shape[0]} vectors; {fix}"
         )
     if limit is not None:
         matrix, column = matrix[:limit], column.slice(0, limit)
         if not mmap:  # keep only the rows asked for, not a view pinning the whole 80 MB array
             matrix = np.ascontiguousarray(matrix)
-    return Vectors(column.to_pylist(), matrix)
+    return make_vectors(column.to_pylist(), matrix, root / _MATRIX, "row", 1)

@@ -7,19 +7,21 @@ Load them in TensorBoard or on https://projector.tensorflow.org ("Load" → the 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CorruptFileError, InputError
+from ..persist import atomic_file, read_text
 from ..vectors import Vectors
+from ._common import make_vectors, parse_rows
 
 __all__ = ["save_projector", "load_projector"]
 
 VECTORS_TSV = "vectors.tsv"
 METADATA_TSV = "metadata.tsv"
 CONFIG = "projector_config.pbtxt"
+_FIX = "export the folder again (save_projector), or repair the named line"
 
 
 def _cell(value, what: str) -> str:
@@ -46,58 +48,44 @@ def save_projector(vectors: Vectors, folder: str | Path, metadata: dict[str, lis
         if name == "key":
             raise InputError("metadata column 'key' is reserved for the vector keys; rename it")
         columns[_cell(name, "metadata column name")] = values
-    with open(folder / VECTORS_TSV, "w", encoding="utf-8", newline="\n") as f:
+    with atomic_file(folder / VECTORS_TSV) as f:
         for start in range(0, n, 20000):
             block = np.asarray(vectors.matrix[start : start + 20000], dtype=np.float32)
-            f.write("".join("\t".join(map(str, row)) + "\n" for row in block))
-    with open(folder / METADATA_TSV, "w", encoding="utf-8", newline="\n") as f:
-        names = list(columns)
+            f.write("".join("\t".join(map(str, row)) + "\n" for row in block).encode("utf-8"))
+    names = list(columns)
+    cols = [[_cell(v, f"value of column {name!r}") for v in columns[name]] for name in names]
+    with atomic_file(folder / METADATA_TSV) as f:
         if len(names) > 1:
-            f.write("\t".join(names) + "\n")
-        cols = [[_cell(v, f"value of column {name!r}") for v in columns[name]] for name in names]
-        f.write("".join("\t".join(row) + "\n" for row in zip(*cols)))
-    (folder / CONFIG).write_text(
-        f'embeddings {{\n  tensor_path: "{VECTORS_TSV}"\n  metadata_path: "{METADATA_TSV}"\n}}\n', encoding="utf-8"
-    )
+            f.write(("\t".join(names) + "\n").encode("utf-8"))
+        f.write("".join("\t".join(row) + "\n" for row in zip(*cols)).encode("utf-8"))
+    with atomic_file(folder / CONFIG) as f:
+        f.write(f'embeddings {{\n  tensor_path: "{VECTORS_TSV}"\n  metadata_path: "{METADATA_TSV}"\n}}\n'.encode())
     return folder
 
 
 def load_projector(folder: str | Path, with_metadata: bool = False):
-    """Read a projector folder back into Vectors (keys from the ``key`` column, else the first column).
+    """Read a projector folder back into Vectors (keys from the ``key`` column, else the first column if its
+    values are unique, else ``"0"``, ``"1"``, ...); float32 ``(n, d)`` with ``d`` from the first row.
 
-    With ``with_metadata=True`` returns ``(vectors, {column: values})``. Rows without metadata get keys
-    ``"0"``, ``"1"``, ...
+    With ``with_metadata=True`` returns ``(vectors, {column: values})``. CorruptFileError names the file and
+    line of a row with the wrong number of values, a value that is not a number, text that is not UTF-8, a
+    metadata row with the wrong number of columns, or metadata and vectors of different lengths.
     """
     folder = Path(folder)
     vpath = folder / VECTORS_TSV
     if not vpath.is_file():
         raise FileNotFoundError(f"no {VECTORS_TSV} in {folder}; is it a projector folder?")
-    lines = vpath.read_text(encoding="utf-8").splitlines()
-    lines = [ln for ln in lines if ln.strip()]
-    if not lines:
-        raise CorruptFileError(f"{vpath} is empty")
-    d = len(lines[0].split("\t"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        values = np.fromstring(" ".join(ln.replace("\t", " ") for ln in lines), dtype=np.float32, sep=" ")
-    if values.size != len(lines) * d:
-        for i, ln in enumerate(lines):
-            if len(ln.split("\t")) != d:
-                raise CorruptFileError(f"{vpath}: line {i + 1} has {len(ln.split(chr(9)))} values, expected {d}")
-        raise CorruptFileError(f"{vpath} contains values that are not numbers")
-    matrix = values.reshape(len(lines), d)
+    numbered = [(i + 1, ln.rstrip("\r")) for i, ln in enumerate(read_text(vpath, _FIX).split("\n"))]
+    numbered = [(no, ln) for no, ln in numbered if ln.strip()]
+    if not numbered:
+        raise CorruptFileError(f"{vpath} is empty; {_FIX}")
+    lines = [ln for _, ln in numbered]
+    d = lines[0].count("\t") + 1
+    matrix = parse_rows(lines, d, "\t", lambda j: f"{vpath}: line {numbered[j][0]}", _FIX)
     meta: dict[str, list] = {}
     mpath = folder / METADATA_TSV
     if mpath.is_file():
-        mlines = mpath.read_text(encoding="utf-8").split("\n")
-        if mlines and mlines[-1] == "":
-            mlines.pop()
-        first = mlines[0].split("\t") if mlines else [""]
-        if len(first) > 1:  # header row exists exactly when there are several columns
-            rows = [ln.split("\t") for ln in mlines[1:]]
-            meta = {name: [r[j] if j < len(r) else "" for r in rows] for j, name in enumerate(first)}
-        else:
-            meta = {"key" if len(set(mlines)) == len(mlines) else "label": mlines}
+        meta = _read_metadata(mpath)
         count = len(next(iter(meta.values()))) if meta else 0
         if count != len(lines):
             raise CorruptFileError(f"{mpath} has {count} rows but {vpath} has {len(lines)}; they must match")
@@ -107,5 +95,22 @@ def load_projector(folder: str | Path, with_metadata: bool = False):
             keys = meta[next(iter(meta))]
         else:
             keys = [str(i) for i in range(len(lines))]
-    vectors = Vectors(keys, matrix)
+    vectors = make_vectors(keys, matrix, vpath, "row", 1, keys_path=mpath)
     return (vectors, meta) if with_metadata else vectors
+
+
+def _read_metadata(mpath: Path) -> dict[str, list]:
+    """Columns of ``metadata.tsv``: a header row exactly when there are several columns (TensorBoard's rule)."""
+    mlines = [ln.rstrip("\r") for ln in read_text(mpath, _FIX).split("\n")]
+    if mlines and mlines[-1] == "":
+        mlines.pop()
+    first = mlines[0].split("\t") if mlines else [""]
+    if len(first) == 1:
+        return {"key" if len(set(mlines)) == len(mlines) else "label": mlines}
+    if len(set(first)) != len(first):
+        raise CorruptFileError(f"{mpath}: line 1 (the header row) repeats a column name; {_FIX}")
+    rows = [ln.split("\t") for ln in mlines[1:]]
+    for i, r in enumerate(rows):
+        if len(r) != len(first):
+            raise CorruptFileError(f"{mpath}: line {i + 2} has {len(r)} columns, the header row {len(first)}; {_FIX}")
+    return {name: [r[j] for r in rows] for j, name in enumerate(first)}

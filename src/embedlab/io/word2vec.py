@@ -8,17 +8,24 @@ Text files without a header (GloVe's own ``.txt``) are read too.
 
 from __future__ import annotations
 
-import warnings
+import codecs
+import mmap
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, InputError, NonFiniteError
+from ..errors import CorruptFileError, InputError
+from ..persist import atomic_file
 from ..vectors import Vectors
+from ._common import make_vectors, parse_rows, refuse_pickle
 
 __all__ = ["load_word2vec", "save_word2vec", "is_binary_word2vec"]
 
 _CHUNK = 20000  # text lines parsed per numpy call
+_HEADER_BYTES = 256  # a "<count> <dim>" line is never longer
+_MAX_DIM = (1 << 31) - 1
+_MAX_KEY_BYTES = 1 << 20  # a binary key longer than this means the file is not what its header says
+_CONTROL = frozenset(set(range(32)) - {9, 10, 13} | {127})  # bytes that never occur in a text file
 
 
 def _fix(path: Path) -> str:  # what to do about a damaged file
@@ -26,6 +33,7 @@ def _fix(path: Path) -> str:  # what to do about a damaged file
 
 
 def _parse_header(line: bytes, path: Path) -> tuple[int, int] | None:
+    """``(count, dim)`` from a ``"<count> <dim>"`` line; None when the line is not a header (GloVe text)."""
     parts = line.split()
     if len(parts) != 2:
         return None
@@ -33,45 +41,99 @@ def _parse_header(line: bytes, path: Path) -> tuple[int, int] | None:
         n, d = int(parts[0]), int(parts[1])
     except ValueError:
         return None
-    if n < 0 or d <= 0:
-        raise CorruptFileError(f"{path}: line 1 declares {n} vectors of dimension {d}; the header is invalid")
+    if n < 0 or not 0 < d <= _MAX_DIM:
+        raise CorruptFileError(f"{path}: line 1 declares {n} vectors of dimension {d}; the header is invalid: "
+                               "it must be '<count> <dim>' with count >= 0 and 0 < dim < 2**31")
     return n, d
 
 
-def is_binary_word2vec(path: str | Path) -> bool:
-    """Sniff whether a word2vec file is binary: the first record after the header is not a text line."""
-    path = Path(path)
-    with open(path, "rb") as f:
-        header = f.readline()
-        head = _parse_header(header, path)
-        if head is None:
-            return False  # header-less files only exist as text (GloVe)
-        _, d = head
-        line = f.readline(64 + 32 * d)
-    if not line:
+def _check_room(path: Path, n: int, d: int, row_bytes: int, avail: int, offset: int) -> None:
+    """Refuse a header whose ``n`` rows of at least ``row_bytes`` bytes each cannot fit in the ``avail`` bytes
+    after it, before anything is allocated for them."""
+    need = n * row_bytes
+    if need > avail:
+        raise CorruptFileError(
+            f"{path}: line 1 declares {n} vectors of dimension {d}, which need at least {need:,} bytes, but only "
+            f"{avail:,} bytes follow the header (byte offset {offset}); the header is wrong or the file is "
+            f"truncated: {_fix(path)}"
+        )
+
+
+def _split_row(body: bytes, d: int) -> tuple[bytes, bytes]:
+    """``(key, values)`` of a text row: the key ends at the first space, unless the key itself begins with a
+    space (``"  0.1 0.2"`` is the key ``" "``): then it is everything before the last ``d`` values."""
+    key, _, rest = body.partition(b" ")
+    if not key and body:
+        parts = body.rsplit(b" ", d)
+        return parts[0], b" ".join(parts[1:])
+    return key, rest
+
+
+def _is_text_row(line: bytes, d: int) -> bool:
+    _, rest = _split_row(line.rstrip(b"\r\n "), d)
+    toks = rest.split()
+    if len(toks) != d:
         return False
     try:
-        parts = line.decode("utf-8").rstrip("\r\n ").split(" ")
-        if len(parts) != d + 1:
-            return True
-        np.asarray(parts[1:], dtype=np.float32)
+        [float(t) for t in toks]
+    except ValueError:
         return False
-    except (UnicodeDecodeError, ValueError):
-        return True
+    return True
+
+
+def _looks_like_text(region: bytes) -> bool:
+    """True when ``region`` could be part of a text file: UTF-8 (possibly cut mid-character at its end) without
+    control bytes. A row of float32 bytes almost never is."""
+    try:
+        region.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data":
+            return False
+    return not any(b in _CONTROL for b in region)
+
+
+def is_binary_word2vec(path: str | Path) -> bool:
+    """Sniff whether a word2vec file is binary: its first record after the header is not a text row of
+    ``dim`` numbers, and the bytes after the first key are not text."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = _parse_header(f.readline(_HEADER_BYTES), path)
+        if head is None:
+            return False  # header-less files only exist as text (GloVe)
+        d = head[1]
+        start = f.tell()
+        line = f.readline(min(64 + 32 * d, size))
+        if not line or _is_text_row(line, d):
+            return False
+        f.seek(start)
+        raw = f.read(min(64 + 4 * d + 1, size))
+    sp = raw.find(b" ")
+    return not _looks_like_text(raw[sp + 1 : sp + 1 + 4 * d] if sp >= 0 else raw)
 
 
 def load_word2vec(path: str | Path, binary: bool | None = None, limit: int | None = None,
                   encoding: str = "utf-8", unicode_errors: str = "strict") -> Vectors:
-    """Read a word2vec text or binary file (``binary=None`` detects it) into Vectors.
+    """Read a word2vec text or binary file (``binary=None`` detects it) into Vectors: keys in file order and a
+    float32 ``(n, dim)`` matrix.
 
-    ``limit`` reads only the first N vectors (files are frequency-ordered). Truncated or malformed files raise
-    CorruptFileError naming the line (text) or row (binary).
+    ``limit`` reads only the first N vectors (files are frequency-ordered). A header that promises more rows
+    than the file can hold, a truncated or malformed row, or data after the promised rows raise
+    CorruptFileError naming the line (text) or row and byte offset (binary); NaN or infinity raise
+    NonFiniteError; a Python pickle (gensim's ``.model`` / ``.kv``) is refused with how to convert it.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no word2vec file at {path}")
-    if limit is not None and limit < 0:
-        raise InputError(f"limit must be >= 0, got {limit}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
+        raise InputError(f"limit must be a whole number >= 0, got {limit!r}")
+    try:
+        codecs.lookup(encoding)
+        codecs.lookup_error(unicode_errors)
+    except (LookupError, TypeError):
+        raise InputError(f"unknown encoding {encoding!r} or unicode_errors {unicode_errors!r}; use e.g. "
+                         "encoding='utf-8' or 'latin-1' and unicode_errors='strict', 'replace' or 'ignore'") from None
+    refuse_pickle(path)
     if binary is None:
         binary = is_binary_word2vec(path)
     if binary:
@@ -90,58 +152,69 @@ def _decode(raw: bytes, encoding: str, errors: str, where: str, path: Path) -> s
 
 
 def _load_binary(path: Path, limit: int | None, encoding: str, errors: str) -> Vectors:
-    data = path.read_bytes()
-    nl = data.find(b"\n")
-    head = _parse_header(data[: nl if nl >= 0 else len(data)], path)
-    if head is None:
-        raise CorruptFileError(f"{path}: line 1 must be '<count> <dim>' for a binary word2vec file")
-    n, d = head
-    if limit is not None:
-        n = min(n, limit)
-    width = 4 * d
-    pos = nl + 1
-    keys: list[str] = []
-    matrix = np.empty((n, d), dtype=np.float32)
-    size = len(data)
-    for i in range(n):
-        while pos < size and data[pos] in (10, 13):  # the C tool's "\n" after each vector
-            pos += 1
-        sp = data.find(b" ", pos)
-        if sp < 0 or sp + 1 + width > size:
-            got = "no key" if sp < 0 else f"{size - sp - 1} of {width} vector bytes"
-            raise CorruptFileError(
-                f"{path}: the file ends inside row {i + 1} of {n} (found {got}); it is truncated: {_fix(path)}"
-            )
-        keys.append(_decode(data[pos:sp], encoding, errors, f"row {i + 1}", path))
-        matrix[i] = np.frombuffer(data, dtype="<f4", count=d, offset=sp + 1)
-        pos = sp + 1 + width
-    _check_finite(matrix, keys, path, "row", 0)
-    return Vectors(keys, matrix)
-
-
-def _check_finite(matrix: np.ndarray, keys: list[str], path: Path, unit: str, first: int) -> None:
-    ok = np.isfinite(matrix).all(axis=1)
-    if not ok.all():
-        i = int(np.argmin(ok))
-        raise NonFiniteError(
-            f"{path}: {unit} {i + first} (key {keys[i]!r}) contains NaN or infinity; "
-            f"{int((~ok).sum())} row(s) are affected; clean the file or drop those keys"
-        )
+    size = path.stat().st_size
+    if size == 0:
+        raise CorruptFileError(f"{path}: the file is empty; expected a '<count> <dim>' header line")
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        nl = data.find(b"\n", 0, _HEADER_BYTES)
+        head = _parse_header(data[: nl if nl >= 0 else min(size, _HEADER_BYTES)], path)
+        if head is None or nl < 0:
+            raise CorruptFileError(f"{path}: line 1 must be '<count> <dim>' for a binary word2vec file")
+        declared, d = head
+        n = declared if limit is None else min(declared, limit)
+        width, pos = 4 * d, nl + 1
+        _check_room(path, n, d, 1 + width, size - pos, pos)
+        keys: list[str] = []
+        matrix = np.empty((n, d), dtype=np.float32)
+        for i in range(n):
+            while pos < size and data[pos] in (10, 13):  # the C tool's "\n" after each vector
+                pos += 1
+            sp = data.find(b" ", pos, min(size, pos + _MAX_KEY_BYTES))
+            if sp < 0 and pos + _MAX_KEY_BYTES < size:
+                raise CorruptFileError(f"{path}: row {i + 1} of {n} (byte offset {pos}) has no space ending its key "
+                                       f"within {_MAX_KEY_BYTES:,} bytes; the file is damaged: {_fix(path)}")
+            if sp < 0 or sp + 1 + width > size:
+                got = "no key" if sp < 0 else f"{size - sp - 1} of {width} vector bytes"
+                raise CorruptFileError(f"{path}: the file ends inside row {i + 1} of {n} (found {got}) that starts at "
+                                       f"byte offset {pos}; it is truncated: {_fix(path)}")
+            raw = data[pos:sp]
+            if b"\n" in raw:
+                raise CorruptFileError(f"{path}: row {i + 1} (byte offset {pos}) has a key with a line break; the "
+                                       f"header's dimension {d} does not match the rows, or the file is damaged: "
+                                       f"{_fix(path)}")
+            keys.append(_decode(raw, encoding, errors, f"row {i + 1} (byte offset {pos})", path))
+            matrix[i] = np.frombuffer(data[sp + 1 : sp + 1 + width], dtype="<f4")
+            pos = sp + 1 + width
+        if limit is None:
+            while pos < size and data[pos] in (10, 13, 32):
+                pos += 1
+            if pos < size:
+                raise CorruptFileError(f"{path}: {size - pos:,} bytes follow the {n} vectors line 1 declares (byte "
+                                       f"offset {pos}); the count in the header is wrong: fix it, or pass limit={n} "
+                                       "to read only the declared rows")
+    return make_vectors(keys, matrix, path, "row", 1)
 
 
 def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> Vectors:
+    size = path.stat().st_size
     with open(path, "rb") as f:
         first = f.readline()
         head = _parse_header(first, path)
         if head is None:  # header-less (GloVe .txt): dimension from the first line
             if not first.strip():
                 raise CorruptFileError(f"{path}: the file is empty; expected a '<count> <dim>' header line")
-            n, d, line_no = None, len(first.rstrip().split(b" ")) - 1, 0
+            n, d, line_no = None, len(first.rstrip(b"\r\n ").split(b" ")) - 1, 0
+            if d < 1:
+                raise CorruptFileError(f"{path}: line 1 holds no numbers after its key; expected a '<count> <dim>' "
+                                       "header or 'key v1 v2 ...' rows (word2vec or GloVe text)")
             f.seek(0)
         else:
             (n, d), line_no = head, 1
+        declared = n
         if limit is not None:
             n = limit if n is None else min(n, limit)
+        if head is not None:
+            _check_room(path, n, d, 2 * d, size - len(first), len(first))
         keys: list[str] = []
         blocks: list[np.ndarray] = []
         while n is None or len(keys) < n:
@@ -152,52 +225,45 @@ def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> Vec
                 if not line:
                     break
                 lines.append(line)
-            if not lines:
+            if lines:
+                blocks.append(_parse_lines(lines, d, line_no, keys, path, encoding, errors))
+                line_no += len(lines)
+            if len(lines) < want:
                 if n is None:
                     break
                 raise CorruptFileError(
                     f"{path}: the file ends after line {line_no} but the header announces {n} vectors "
                     f"({len(keys)} read); it is truncated: {_fix(path)}"
                 )
-            blocks.append(_parse_lines(lines, d, line_no, keys, path, encoding, errors))
-            line_no += len(lines)
-            if len(lines) < want and n is not None:
-                raise CorruptFileError(
-                    f"{path}: the file ends after line {line_no} but the header announces {n} vectors "
-                    f"({len(keys)} read); it is truncated: {_fix(path)}"
-                )
-    matrix = np.concatenate(blocks) if blocks else np.zeros((0, d), np.float32)
-    _check_finite(matrix, keys, path, "line", (1 if head else 0) + 1)
-    return Vectors(keys, matrix)
+        if head is not None and limit is None:
+            _refuse_extra_rows(f, path, line_no, declared)
+    matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0] if blocks else np.zeros((0, d), np.float32)
+    return make_vectors(keys, matrix, path, "line", (1 if head else 0) + 1)
+
+
+def _refuse_extra_rows(f, path: Path, line_no: int, declared: int) -> None:
+    """CorruptFileError when a non-blank line follows the rows the header declares (they would be lost)."""
+    for line in f:
+        line_no += 1
+        if line.strip():
+            raise CorruptFileError(
+                f"{path}: line {line_no} holds data after the {declared} vectors line 1 declares; the count in the "
+                f"header is wrong: fix it, or pass limit={declared} to read only the declared rows"
+            )
 
 
 def _parse_lines(lines: list[bytes], d: int, line_no: int, keys: list[str], path: Path,
                  encoding: str, errors: str) -> np.ndarray:
+    """The ``(len(lines), d)`` float32 rows of text lines (their keys appended to ``keys``); CorruptFileError
+    naming the first line that does not hold a key and ``d`` numbers."""
     rests = []
     for j, line in enumerate(lines):
-        parts = line.rstrip(b"\r\n ").split(b" ", 1)
-        keys.append(_decode(parts[0].lstrip(b"\n"), encoding, errors, f"line {line_no + j + 1}", path))
-        rests.append(parts[1] if len(parts) > 1 else b"")
-    text = b" ".join(rests).decode("ascii", errors="replace")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            values = np.fromstring(text, dtype=np.float32, sep=" ")  # C-speed parse; validated below
-        except ValueError:
-            values = np.zeros(0, np.float32)
-    if values.size == len(lines) * d:
-        return values.reshape(len(lines), d)
-    for j, rest in enumerate(rests):  # find the offending line for a precise message
-        toks = rest.split()
-        where = f"{path}: line {line_no + j + 1} (key {keys[len(keys) - len(lines) + j]!r})"
-        if len(toks) != d:
-            hint = "the file is truncated or malformed" if len(toks) < d else "a key may contain a space"
-            raise CorruptFileError(f"{where} has {len(toks)} numbers, expected {d}; {hint}: {_fix(path)}")
-        try:
-            np.asarray([t.decode("ascii") for t in toks], dtype=np.float32)
-        except (ValueError, UnicodeDecodeError):
-            raise CorruptFileError(f"{where} contains a value that is not a number: {_fix(path)}") from None
-    raise CorruptFileError(f"{path}: lines {line_no + 1}-{line_no + len(lines)} could not be parsed as numbers")
+        key, rest = _split_row(line.rstrip(b"\r\n "), d)
+        keys.append(_decode(key, encoding, errors, f"line {line_no + j + 1}", path))
+        rests.append(rest.decode("latin-1"))  # never fails; a non-ASCII byte is then "not a number"
+    first = len(keys) - len(lines)
+    return parse_rows(rests, d, " ", lambda j: f"{path}: line {line_no + j + 1} (key {keys[first + j]!r})",
+                      _fix(path), more_hint="a key may contain a space")
 
 
 def save_word2vec(vectors: Vectors, path: str | Path, binary: bool = False) -> Path:
@@ -213,8 +279,7 @@ def save_word2vec(vectors: Vectors, path: str | Path, binary: bool = False) -> P
                 "rename it or use save_npy/save_safetensors"
             )
     n, d = len(vectors), vectors.dim
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_file(path, "wb") as f:
         f.write(f"{n} {d}\n".encode("utf-8"))
         for start in range(0, n, _CHUNK):
             block = np.asarray(vectors.matrix[start : start + _CHUNK], dtype=np.float32)
@@ -224,5 +289,4 @@ def save_word2vec(vectors: Vectors, path: str | Path, binary: bool = False) -> P
                 f.write(b"".join(k.encode("utf-8") + b" " + raw[i].tobytes() + b"\n" for i, k in enumerate(keys)))
             else:
                 f.write("".join(f"{k} {' '.join(map(str, row))}\n" for k, row in zip(keys, block)).encode("utf-8"))
-    tmp.replace(path)
     return path
