@@ -49,6 +49,53 @@ def test_cross_validate_rejects_bad_input():
         cross_validate({"m": majority_baseline}, ["a", "b", "c", "d"], [0, 1, 0, 1])
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(folds=1), "folds must be an integer >= 2, got 1"),
+    (dict(folds=True), r"folds must be an integer >= 2, got True \(bool\)"),
+    (dict(folds=2.0), r"got 2.0 \(float\)"),
+    (dict(repeats=0), "repeats must be a positive integer, got 0"),
+    (dict(seed=-1), "seed must be a non-negative integer, got -1"),
+    (dict(C=0), "C must be a positive number, got 0.0"),
+    (dict(C=float("inf")), "C must be a positive number, got inf"),
+    (dict(features={}), "no feature methods to score"),
+    (dict(texts="a cat sat on a mat"), "texts must be a list of strings, got str"),
+    (dict(labels=[0, 1] * 4 + [np.nan, 1]), "labels contain NaN"),
+    (dict(labels=[[0, 1]] * 10), r"labels must be one label per text .*got shape \(10, 2\)"),
+    (dict(labels=[0] * 10), r"need at least 2 examples of each of two classes for 2-fold CV; got \{0: 10\}"),
+    (dict(features={"bad": lambda t: np.full((len(t), 2), np.nan)}), "the 'bad' features contain NaN"),
+    (dict(features={"short": lambda t: np.zeros((3, 2))}), "the 'short' features have 3 rows for 10 texts"),
+])
+def test_cross_validate_checks_parameters_first(kwargs, message):
+    args = dict(features={"m": majority_baseline}, texts=[f"t{i}" for i in range(10)], labels=[0, 1] * 5, folds=2,
+                repeats=1) | kwargs
+    with pytest.raises(InputError, match=message):
+        cross_validate(**args)
+
+
+def test_classifier_and_evaluation_check_parameters_before_loading_models(monkeypatch):
+    import embedlab.encoders as encoders
+
+    monkeypatch.setattr(encoders, "encoder", lambda *a, **k: pytest.fail("a model was loaded"))
+    texts, y = [f"t{i}" for i in range(6)], [0, 1] * 3
+    for params, message in ((dict(C=-1.0), "C must be a positive number, got -1.0"),
+                            (dict(batch_size=0), "batch_size must be a positive integer, got 0"),
+                            (dict(seed=1.5), r"seed must be a non-negative integer, got 1.5 \(float\)")):
+        with pytest.raises(InputError, match=message):
+            EmbeddingClassifier("glove-50", **params).fit(texts, y)
+    with pytest.raises(InputError, match=r"need at least 3 examples of each of two classes for the inner 3-fold "
+                                         r"CV that picks C; got \{0: 2, 1: 2\}"):
+        EmbeddingClassifier("glove-50").fit(texts[:4], y[:4])
+    with pytest.raises(InputError, match="not fitted"):
+        EmbeddingClassifier("glove-50").predict(["good"])
+    for kwargs, message in ((dict(folds=1), "folds must be an integer >= 2, got 1"),
+                            (dict(C=0.0), "C must be a positive number, got 0.0"),
+                            (dict(dataset="sst"), "unknown dataset 'sst'; choose one of polarity, bingliu"),
+                            (dict(encoders="glove-50"), "encoders must be a list of strings, got str"),
+                            (dict(encoders=["glove-50", "nope"]), "unknown encoder 'nope'")):
+        with pytest.raises(InputError, match=message):
+            evaluate_sentiment(**kwargs)
+
+
 @pytest.mark.slow
 def test_embeddings_beat_bag_of_words_on_review_sentences():
     report = evaluate_sentiment("polarity", ["use-multilingual", "glove-50"], folds=5, repeats=3, seed=0, C=1.0)
@@ -108,3 +155,14 @@ def test_cli_predict_and_evaluate_json(capsys):
         main(["sentiment", "evaluate", "--dataset", "sst", "--json"])
     assert e.value.code == 2
     assert "unknown dataset 'sst'" in capsys.readouterr().err
+
+
+def test_cli_bad_cv_settings_exit_cleanly(capsys):
+    for args, message in ((["--folds", "1"], "folds must be an integer >= 2, got 1"),
+                          (["--repeats", "0"], "repeats must be a positive integer, got 0"),
+                          (["--C", "0"], "C must be a positive number, got 0.0"),
+                          (["--encoder", "nope"], "unknown encoder 'nope'")):
+        with pytest.raises(SystemExit) as e:
+            main(["sentiment", "evaluate", *args])
+        err = " ".join(capsys.readouterr().err.split())
+        assert e.value.code == 2 and message in err and "Traceback" not in err

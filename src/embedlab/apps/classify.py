@@ -17,7 +17,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from .._packages import package_file
+from .._params import check_choice, check_float, check_int, check_strings
 from ..errors import InputError
+from ..metrics import as_matrix
 
 DATASETS = ("polarity", "bingliu")
 C_GRID = (0.1, 1.0, 10.0, 100.0)  # logistic-regression C values searched by the inner CV
@@ -48,6 +50,35 @@ def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
     raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
+def _check_examples(texts: Sequence[str], labels, per_class: int, why: str) -> tuple[list[str], np.ndarray]:
+    """(texts, labels) when they pair up and every one of at least two classes has ``per_class`` examples."""
+    texts = check_strings(texts, "texts")
+    y = np.asarray(labels)
+    if y.ndim != 1:
+        raise InputError(f"labels must be one label per text (a 1-D list), got shape {y.shape}")
+    if len(texts) != len(y):
+        raise InputError(f"{len(texts)} texts but {len(y)} labels")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise InputError("labels contain NaN or infinity; give every text a class")
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2 or counts.min() < per_class:
+        found = ", ".join(f"{c!r}: {n}" for c, n in zip(classes.tolist(), counts.tolist()))
+        raise InputError(f"need at least {per_class} examples of each of two classes for {why}; got {{{found}}}")
+    return texts, y
+
+
+def _check_cv(folds: int, repeats: int, seed: int, C: float | None) -> None:
+    check_int(folds, "folds", low=2)
+    check_int(repeats, "repeats", low=1)
+    check_int(seed, "seed", low=0)
+    _check_C(C)
+
+
+def _check_C(C: float | None) -> None:
+    check_float(C, "C", low=0, low_open=True, none=True,
+                hint="it is the inverse regularisation strength; None picks it by nested CV")
+
+
 class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
     """Logistic regression on the vectors of any embedlab Encoder (texts in, labels out); ``C=None`` picks the
     regularisation by 3-fold CV over ``C_GRID``."""
@@ -66,15 +97,30 @@ class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
         return enc.encode(list(texts), batch_size=self.batch_size)
 
     def fit(self, texts: Sequence[str], y) -> "EmbeddingClassifier":
+        """Check every parameter and the labels (C=None needs 3 examples per class for its inner 3-fold CV), then
+        encode and fit."""
+        _check_C(self.C)
+        check_int(self.batch_size, "batch_size", low=1)
+        check_int(self.seed, "seed", low=0)
+        texts, y = _check_examples(texts, y, 3 if self.C is None else 1,
+                                   "the inner 3-fold CV that picks C" if self.C is None else "a classifier")
         self.model_ = _logistic(self.C, self.seed).fit(self._vectors(texts), y)
         self.classes_ = self.model_.classes_
         return self
 
+    def _fitted(self, texts: Sequence[str]):
+        """(fitted model, vectors of ``texts``)."""
+        if not hasattr(self, "model_"):
+            raise InputError("the classifier is not fitted; call fit(texts, labels) first")
+        return self.model_, self._vectors(check_strings(texts, "texts"))
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.model_.predict_proba(self._vectors(texts))
+        model, x = self._fitted(texts)
+        return model.predict_proba(x)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return self.model_.predict(self._vectors(texts))
+        model, x = self._fitted(texts)
+        return model.predict(x)
 
 
 @dataclass
@@ -105,15 +151,14 @@ def cross_validate(features: dict[str, Callable[[Sequence[str]], np.ndarray] | o
     """
     from scipy import stats
 
-    y = np.asarray(labels)
-    if len(texts) != len(y):
-        raise InputError(f"{len(texts)} texts but {len(y)} labels")
-    if len(set(y.tolist())) < 2 or np.bincount(y).min() < folds:
-        raise InputError(f"need at least {folds} examples of each of two classes for {folds}-fold CV")
+    _check_cv(folds, repeats, seed, C)
+    if not features:
+        raise InputError("no feature methods to score; give at least one name -> function or vectoriser")
+    texts, y = _check_examples(texts, labels, folds, f"{folds}-fold CV")
     splits = list(RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed).split(texts, y))
     out = []
     for name, feat in features.items():
-        fixed = feat(list(texts)) if callable(feat) and not hasattr(feat, "fit_transform") else None
+        fixed = _features(name, feat, texts) if callable(feat) and not hasattr(feat, "fit_transform") else None
         scores = []
         for train, test in splits:
             if fixed is not None:
@@ -129,6 +174,14 @@ def cross_validate(features: dict[str, Callable[[Sequence[str]], np.ndarray] | o
         half = float(stats.t.ppf(0.975, repeats - 1) * per_repeat.std(ddof=1) / np.sqrt(repeats)) if repeats > 1 else 0.0
         out.append(CVScore(name, mean, float(np.std(scores, ddof=1)), (mean - half, mean + half), folds, repeats))
     return out
+
+
+def _features(name: str, feat: Callable[[Sequence[str]], np.ndarray], texts: list[str]) -> np.ndarray:
+    """A fixed feature method's (n, d) vectors; DimensionError / NonFiniteError rather than scikit-learn's."""
+    x = as_matrix(feat(list(texts)), name=f"the {name!r} features")
+    if len(x) != len(texts):
+        raise InputError(f"the {name!r} features have {len(x)} rows for {len(texts)} texts")
+    return x
 
 
 def _logistic(C: float | None, seed: int):
@@ -162,7 +215,12 @@ def evaluate_sentiment(dataset: str = "polarity", encoders: Sequence[str] = ("us
     folds and the same regularisation search (``C=None``: nested CV over ``C_GRID``).
     """
     from ..encoders import encoder as get_encoder
+    from ..encoders.registry import spec
 
+    check_choice(dataset, "dataset", DATASETS)  # everything before any model loads
+    _check_cv(folds, repeats, seed, C)
+    for name in check_strings(encoders, "encoders", empty=True):
+        spec(name)
     texts, labels = load_dataset(dataset)
     features: dict[str, object] = {"majority": majority_baseline}
     for name in encoders:
