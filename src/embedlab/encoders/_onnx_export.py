@@ -12,13 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
+from ..persist import atomic_path
 
 OPSET = 17
 #: Bumped whenever the graph layout changes, so stale cache files are never reused.
@@ -191,8 +190,8 @@ def _build_float(model_dir: Path, normalize: bool, target: Path) -> None:
     except Exception as exc:  # safetensors raises its own error types
         raise CorruptFileError(f"cannot read {weights_file}: {exc}") from exc
     model = build_bert_graph(weights, json.loads(config_file.read_text()), normalize)
-    with _atomic(target) as tmp:
-        onnx.save_model(model, tmp)
+    with atomic_path(target) as tmp:
+        onnx.save_model(model, str(tmp))
 
 
 def _quantize(float_path: Path, target: Path) -> None:
@@ -202,27 +201,9 @@ def _quantize(float_path: Path, target: Path) -> None:
     level = root.level
     root.setLevel(logging.ERROR)  # it logs advice about static-quantisation pre-processing on the root logger
     try:
-        with _atomic(target) as tmp:
+        with atomic_path(target) as tmp:
             # MatMuls only: int8 weights per output channel, int8 activations scaled per call; embeddings stay float.
-            quantize_dynamic(str(float_path), tmp, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
+            quantize_dynamic(str(float_path), str(tmp), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
                              per_channel=True)
     finally:
         root.setLevel(level)
-
-
-class _atomic:
-    """Context manager yielding a temp path next to ``target``; renamed onto it only on success."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-
-    def __enter__(self) -> str:
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
-        os.close(fd)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.target)
-        elif os.path.exists(self.tmp):
-            os.unlink(self.tmp)

@@ -1,4 +1,5 @@
-"""On-disk plumbing shared by the index kinds: manifest, atomic folder writes, checked reads.
+"""On-disk plumbing shared by the index kinds: the ``index.json`` manifest and its data files, over
+``embedlab.persist`` (atomic folder writes, versioned manifests, size + CRC32 records, checked ``.npy`` reads).
 
 An index folder holds ``index.json`` plus data files. The manifest records each data file's size and CRC32 so
 a truncated or damaged file is reported as CorruptFileError instead of producing wrong neighbours.
@@ -6,17 +7,14 @@ a truncated or damaged file is reported as CorruptFileError instead of producing
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import uuid
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, FormatVersionError, InputError
+from ..errors import CorruptFileError, InputError
+from ..persist import atomic_folder, check_record, file_record, member, read_npy, read_versioned, versioned, \
+    write_json_atomic
 from .base import INDEX_FORMAT_VERSION
 
 MANIFEST = "index.json"
@@ -28,113 +26,55 @@ def corrupt(folder: Path, what: str) -> CorruptFileError:
     return CorruptFileError(f"index at {folder} is unreadable: {what}; {_REBUILD}")
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def crc32_file(path: Path, chunk: int = 1 << 24) -> int:
-    crc = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            crc = zlib.crc32(block, crc)
-    return crc
-
-
 def write_folder(folder: str | Path, manifest: dict, writers: dict[str, Callable[[Path], None]]) -> None:
     """Write data files (``writers``: file name -> function writing that path) and the manifest atomically.
 
     Everything goes to a temporary sibling folder, is fsynced, then renamed over ``folder``; a crash leaves
     either the old index or the new one, never a mix.
     """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with atomic_folder(folder) as tmp:
         files = {}
         for name, write in writers.items():
-            path = tmp / name
-            write(path)
-            _fsync(path)
-            files[name] = {"bytes": path.stat().st_size, "crc32": crc32_file(path)}
-        doc = {"format": FORMAT, "format_version": INDEX_FORMAT_VERSION, **manifest, "files": files}
-        with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _fsync(tmp)
-        old = None
-        if folder.exists():
-            old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(folder, old)
-        os.rename(tmp, folder)
-        _fsync(folder.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            write(tmp / name)
+            files[name] = file_record(tmp / name)
+        write_json_atomic(tmp / MANIFEST, versioned(FORMAT, INDEX_FORMAT_VERSION, **manifest, files=files))
+
+
+def _whole(doc: dict, key: str, low: int) -> bool:
+    v = doc.get(key)
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
 
 
 def read_manifest(folder: str | Path, kind: str | None = None) -> dict:
-    """Read and validate ``index.json``; check that every listed data file exists with its recorded size."""
+    """Read and validate ``index.json``; check that every listed data file lies in the folder with its recorded
+    size. CorruptFileError naming the file for anything missing or damaged; FormatVersionError when newer."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"no index folder at {folder}; save an index there first")
-    path = folder / MANIFEST
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise corrupt(folder, f"{MANIFEST} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise corrupt(folder, f"{MANIFEST} is not valid JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise corrupt(folder, f"{MANIFEST} is not an embedlab index manifest")
-    version = doc.get("format_version")
-    if not isinstance(version, int):
-        raise corrupt(folder, "format_version is missing")
-    if version > INDEX_FORMAT_VERSION:
-        raise FormatVersionError(
-            f"index at {folder} has format version {version}, newer than this embedlab reads "
-            f"({INDEX_FORMAT_VERSION}); upgrade embedlab or rebuild the index"
-        )
+    doc = read_versioned(folder / MANIFEST, FORMAT, INDEX_FORMAT_VERSION, "index", _REBUILD)
     for key in ("kind", "dim", "metric", "params", "count", "files"):
         if key not in doc:
             raise corrupt(folder, f"{MANIFEST} lacks '{key}'")
+    if not (isinstance(doc["kind"], str) and isinstance(doc["metric"], str) and _whole(doc, "dim", 1)
+            and _whole(doc, "count", 0) and isinstance(doc["params"], dict) and isinstance(doc["files"], dict)):
+        raise corrupt(folder, f"{MANIFEST} has a kind, metric, dim, count, params or files of the wrong type")
     if kind is not None and doc["kind"] != kind:
         raise InputError(
             f"index at {folder} is of kind {doc['kind']!r}, not {kind!r}; open it with embedlab.index.load_index"
         )
-    for name, info in doc["files"].items():
-        fpath = folder / name
-        if not fpath.is_file():
-            raise corrupt(folder, f"data file {name} is missing")
-        if fpath.stat().st_size != info.get("bytes"):
-            raise corrupt(folder, f"data file {name} has {fpath.stat().st_size} bytes, expected {info.get('bytes')}")
+    for name, record in doc["files"].items():
+        check_record(member(folder, name, MANIFEST, _REBUILD), record, deep=False, fix=_REBUILD)
     return doc
 
 
 def verify_crc(folder: Path, doc: dict, name: str) -> None:
-    """Compare a data file's CRC32 with the manifest's (reads the whole file)."""
-    expected = doc["files"].get(name, {}).get("crc32")
-    if expected is not None and crc32_file(Path(folder) / name) != expected:
-        raise corrupt(Path(folder), f"data file {name} is damaged (checksum mismatch)")
+    """Compare a data file's size and CRC32 with the manifest's (reads the whole file)."""
+    check_record(member(folder, name, MANIFEST, _REBUILD), doc["files"].get(name), deep=True, fix=_REBUILD)
 
 
 def load_npy(folder: Path, doc: dict, name: str, dtype, shape: tuple, mmap: bool = False) -> np.ndarray:
-    """Load a ``.npy`` data file and check dtype and shape (``-1`` in ``shape`` matches anything)."""
+    """Load a ``.npy`` data file after checking its checksum (unless ``mmap``), dtype and shape (``-1`` in
+    ``shape`` matches anything) against its header, before any data is read."""
     if not mmap:
         verify_crc(folder, doc, name)
-    try:
-        arr = np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise corrupt(folder, f"data file {name} cannot be read ({exc})") from None
-    if arr.dtype != np.dtype(dtype) or arr.ndim != len(shape) or any(
-        s != -1 and s != a for s, a in zip(shape, arr.shape)
-    ):
-        raise corrupt(folder, f"data file {name} has {arr.dtype} {arr.shape}, expected {np.dtype(dtype)} {shape}")
-    return arr
+    return read_npy(Path(folder) / name, _REBUILD, dtype=dtype, shape=shape, mmap=mmap)

@@ -16,18 +16,19 @@ for a given corpus and seed. Saved as a folder: ``tokenizer.json`` (format, vers
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .._threads import cpu_count
-from ..errors import CorruptFileError, FormatVersionError, InputError, require
+from ..errors import CorruptFileError, InputError, require
+from ..persist import atomic_folder, member, read_versioned, versioned, write_json_atomic
 
 FORMAT = "embedlab.bpe"
 FORMAT_VERSION = 1
 MODEL_FILE = "spm.model"
+_DAMAGED = "the tokenizer folder is damaged: save or train the tokenizer again"
 
 
 def _has_fileno(stream) -> bool:
@@ -175,38 +176,46 @@ class BPETokenizer:
 
     # ---- files ---------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write ``spm.model`` and ``tokenizer.json`` into ``folder`` (created if needed)."""
+        """Write ``spm.model`` and ``tokenizer.json`` as ``folder``, atomically (temp folder + rename: an existing
+        ``folder`` is replaced whole)."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / MODEL_FILE).write_bytes(self._proto)
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "library": "sentencepiece",
-                "model_file": MODEL_FILE, "pieces": len(self), "options": self.options}
-        (folder / "tokenizer.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        meta = versioned(FORMAT, FORMAT_VERSION, library="sentencepiece", model_file=MODEL_FILE, pieces=len(self),
+                         options=self.options)
+        with atomic_folder(folder) as tmp:
+            (tmp / MODEL_FILE).write_bytes(self._proto)
+            write_json_atomic(tmp / "tokenizer.json", meta)
         return folder
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "BPETokenizer":
-        """Read a folder written by ``save`` (or a bare SentencePiece ``.model`` file)."""
+        """Read a folder written by ``save`` (or a bare SentencePiece ``.model`` file).
+
+        CorruptFileError naming the file for a damaged ``tokenizer.json`` or model, or a ``model_file`` outside
+        the folder; FormatVersionError for a folder from a newer embedlab.
+        """
         path = Path(folder)
         if path.is_file():
-            return cls(path.read_bytes(), {})
+            return cls._from_file(path, {})
         meta_path = path / "tokenizer.json"
         if not meta_path.exists():
             raise InputError(f"{path} holds no tokenizer.json; pass a folder written by BPETokenizer.save or "
                              "`embedlab train bpe -o FOLDER`, or a SentencePiece .model file")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CorruptFileError(f"{meta_path} is not valid JSON ({exc})") from None
-        if meta.get("format") != FORMAT:
-            raise CorruptFileError(f"{meta_path} is not an embedlab BPE tokenizer (format={meta.get('format')!r})")
-        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise FormatVersionError(f"{path} uses BPE format version {meta['format_version']}; this embedlab "
-                                     f"reads up to {FORMAT_VERSION}: upgrade embedlab")
-        model = path / meta.get("model_file", MODEL_FILE)
-        if not model.exists():
+        meta = read_versioned(meta_path, FORMAT, FORMAT_VERSION, "BPE tokenizer", _DAMAGED)
+        model = member(path, meta.get("model_file", MODEL_FILE), meta_path.name, _DAMAGED)
+        options = meta.get("options", {})
+        if not isinstance(options, dict):
+            raise CorruptFileError(f"{meta_path} has \"options\" {options!r}, not an object; {_DAMAGED}")
+        if not model.is_file():
             raise CorruptFileError(f"{model} is missing; save the tokenizer again")
-        return cls(model.read_bytes(), meta.get("options", {}))
+        return cls._from_file(model, options)
+
+    @classmethod
+    def _from_file(cls, path: Path, options: dict) -> "BPETokenizer":
+        try:
+            return cls(path.read_bytes(), options)
+        except CorruptFileError as exc:
+            raise CorruptFileError(f"{path}: {exc}; pass a SentencePiece .model file or a folder written by "
+                                   "BPETokenizer.save") from None
 
     def __repr__(self) -> str:
         return f"BPETokenizer({len(self)} pieces, {self.options.get('model_type', 'bpe')})"

@@ -13,7 +13,6 @@ vector here averages only trained n-grams instead of random initial values). Sav
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import threading
@@ -23,14 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from .._threads import cpu_count
-from ..errors import CorruptFileError, FormatVersionError, InputError, ResourceLimitError, UnknownKeyError
+from ..errors import CorruptFileError, InputError, ResourceLimitError, UnknownKeyError
 from ..metrics import normalize
+from ..persist import atomic_folder, read_npy, read_versioned, versioned, write_json_atomic
 from ..vectors import Vectors
 from .corpus import LineCorpus, as_corpus, is_reiterable
 from .vocab import Vocab
 
 FORMAT = "embedlab.fasttext"
 FORMAT_VERSION = 1
+_DAMAGED = "the model folder is damaged: save or train the model again"
 _CHUNK_WORDS = 10_000
 
 
@@ -319,58 +320,49 @@ class FastText:
     # ---- files ---------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
         """Write ``fasttext.json`` (format, version, parameters), ``vocab.txt``, ``input.npy``,
-        ``output.npy`` and ``ngram_buckets.npy`` into ``folder``."""
+        ``output.npy`` and ``ngram_buckets.npy`` as ``folder``, atomically (temp folder + rename: an existing
+        ``folder`` is replaced whole)."""
         self._require()
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.vocab_.save(folder / "vocab.txt")
-        np.save(folder / "input.npy", self.input_)
-        np.save(folder / "output.npy", self.output_)
-        np.save(folder / "ngram_buckets.npy", self.ngram_buckets_)
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": self._params(),
-                "words": len(self.vocab_), "ngram_rows": int(len(self.ngram_buckets_)),
-                "loss_history": getattr(self, "loss_history_", [])}
-        tmp = folder / "fasttext.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        os.replace(tmp, folder / "fasttext.json")
+        meta = versioned(FORMAT, FORMAT_VERSION, params=self._params(), words=len(self.vocab_),
+                         ngram_rows=int(len(self.ngram_buckets_)), loss_history=getattr(self, "loss_history_", []))
+        with atomic_folder(folder) as tmp:
+            self.vocab_.save(tmp / "vocab.txt")
+            np.save(tmp / "input.npy", self.input_)
+            np.save(tmp / "output.npy", self.output_)
+            np.save(tmp / "ngram_buckets.npy", self.ngram_buckets_)
+            write_json_atomic(tmp / "fasttext.json", meta)
         return folder
 
     @classmethod
     def load(cls, folder: str | os.PathLike, mmap: bool = False) -> "FastText":
-        """Read a folder written by ``save`` (``mmap=True`` maps the matrices instead of reading them)."""
+        """Read a folder written by ``save`` (``mmap=True`` maps the matrices instead of reading them).
+
+        Each matrix's header is checked against the vocabulary and ``fasttext.json`` before it is read;
+        CorruptFileError names the damaged file, FormatVersionError a folder from a newer embedlab.
+        """
         folder = Path(folder)
         meta_path = folder / "fasttext.json"
         if not meta_path.exists():
             raise InputError(f"{folder} holds no fasttext.json; pass a folder written by FastText.save or "
                              "`embedlab train fasttext -o FOLDER`")
+        meta = read_versioned(meta_path, FORMAT, FORMAT_VERSION, "fastText model", _DAMAGED)
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CorruptFileError(f"{meta_path} is not valid JSON ({exc})") from None
-        if meta.get("format") != FORMAT:
-            raise CorruptFileError(f"{meta_path} is not an embedlab fastText model (format={meta.get('format')!r})")
-        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise FormatVersionError(f"{folder} uses fastText format version {meta['format_version']}; "
-                                     f"this embedlab reads up to {FORMAT_VERSION}: upgrade embedlab")
-        p = dict(meta["params"])
-        p["subwords"] = tuple(p["subwords"])
-        model = cls(**p, progress=False)
+            p = dict(meta["params"])
+            p["subwords"] = tuple(p["subwords"])
+            model = cls(**p, progress=False)
+            model._check_params()
+        except (KeyError, TypeError, ValueError, InputError) as exc:
+            raise CorruptFileError(f"{meta_path} holds unusable parameters ({exc!r}); {_DAMAGED}") from None
         model.vocab_ = Vocab.load(folder / "vocab.txt")
-        mode = "r" if mmap else None
-        try:
-            model.input_ = np.load(folder / "input.npy", mmap_mode=mode, allow_pickle=False)
-            model.output_ = np.load(folder / "output.npy", mmap_mode=mode, allow_pickle=False)
-            model.ngram_buckets_ = np.load(folder / "ngram_buckets.npy", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise CorruptFileError(f"cannot read the matrices in {folder}: {exc}") from None
-        V = len(model.vocab_)
-        if model.input_.shape != (V + len(model.ngram_buckets_), model.dim) or model.output_.shape != (V, model.dim):
-            raise CorruptFileError(f"{folder}: matrix shapes {model.input_.shape}, {model.output_.shape} do not "
-                                   f"match {V} words, {len(model.ngram_buckets_)} n-gram rows, dim {model.dim}")
+        V, dim = len(model.vocab_), model.dim
+        buckets = read_npy(folder / "ngram_buckets.npy", _DAMAGED, np.int64, (-1,))
+        mode = bool(mmap)
+        model.input_ = read_npy(folder / "input.npy", _DAMAGED, np.float32, (V + len(buckets), dim), mmap=mode)
+        model.output_ = read_npy(folder / "output.npy", _DAMAGED, np.float32, (V, dim), mmap=mode)
         model.loss_history_ = list(meta.get("loss_history", []))
-        saved = model.ngram_buckets_
         model._build_rows(model.vocab_.words)
-        if not np.array_equal(saved, model.ngram_buckets_):
+        if not np.array_equal(buckets, model.ngram_buckets_):
             raise CorruptFileError(f"{folder}: ngram_buckets.npy does not match the vocabulary's n-grams")
         return model
 

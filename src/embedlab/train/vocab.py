@@ -12,6 +12,7 @@ only on the corpus.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,10 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, InputError, UnknownKeyError
+from ..persist import atomic_file, check_version, read_text
 
 __all__ = ["Vocab", "count_words", "prune_counts"]
 
-VOCAB_FILE_HEADER = "# embedlab vocab v1: word<TAB>count, most frequent first"
+VOCAB_VERSION = 1
+VOCAB_FILE_HEADER = f"# embedlab vocab v{VOCAB_VERSION}: word<TAB>count, most frequent first"
+_DAMAGED = "the vocabulary file is damaged: save or train the model again"
+_COUNT = re.compile(r"\d{1,18}")  # fits int64
 
 
 def prune_counts(counts: dict[str, int], max_vocab_size: int, min_reduce: int) -> int:
@@ -143,33 +148,45 @@ class Vocab:
 
     # --- files ----------------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write ``word<TAB>count`` lines (backslash-escaped), most frequent first, after a versioned header."""
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(f"{VOCAB_FILE_HEADER}; raw_tokens={self.raw_tokens}; sentences={self.sentences}\n")
-            f.writelines(f"{_escape(w)}\t{int(c)}\n" for w, c in zip(self.words, self.counts))
+        """Write ``word<TAB>count`` lines (backslash-escaped), most frequent first, after a versioned header;
+        atomically (temp file, fsync, rename)."""
+        with atomic_file(path, "wb") as f:
+            f.write(f"{VOCAB_FILE_HEADER}; raw_tokens={self.raw_tokens}; sentences={self.sentences}\n".encode())
+            for start in range(0, len(self.words), 100_000):
+                rows = zip(self.words[start : start + 100_000], self.counts[start : start + 100_000])
+                f.write("".join(f"{_escape(w)}\t{int(c)}\n" for w, c in rows).encode("utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocab":
+        """Read a file written by ``save``. CorruptFileError naming the file and line for a missing header, a
+        line that is not ``word<TAB>count``, a repeated word or text that is not UTF-8; FormatVersionError for
+        a file from a newer embedlab."""
         path = Path(path)
-        words, counts, meta = [], [], {}
-        with open(path, encoding="utf-8", newline="\n") as f:
-            header = f.readline().rstrip("\n")
-            if not header.startswith("# embedlab vocab v"):
-                raise CorruptFileError(f"{path} is not an embedlab vocabulary file (missing header)")
-            if not header.startswith("# embedlab vocab v1"):
-                from ..errors import FormatVersionError
-
-                raise FormatVersionError(f"{path} was written by a newer embedlab; upgrade embedlab to read it")
-            for part in header.split("; ")[1:]:
-                k, _, v = part.partition("=")
-                meta[k] = int(v)
-            for n, line in enumerate(f, start=2):
-                w, sep, c = line.rstrip("\n").rpartition("\t")
-                if not sep:
-                    raise CorruptFileError(f"{path}:{n}: expected word<TAB>count")
-                words.append(_unescape(w))
-                counts.append(int(c))
-        return cls(words, counts, raw_tokens=meta.get("raw_tokens"), sentences=meta.get("sentences", 0))
+        lines = read_text(path, _DAMAGED).split("\n")
+        header = re.match(r"# embedlab vocab v(\d{1,9})\b", lines[0])
+        if header is None:
+            raise CorruptFileError(f"{path} is not an embedlab vocabulary file (line 1 lacks the "
+                                   f"'# embedlab vocab v1' header); {_DAMAGED}")
+        check_version(path, int(header.group(1)), VOCAB_VERSION, "vocabulary", _DAMAGED)
+        meta = {}
+        for part in lines[0].split("; ")[1:]:
+            k, _, v = part.partition("=")
+            if not _COUNT.fullmatch(v):
+                raise CorruptFileError(f"{path}: line 1 has {part!r}, expected name=<whole number>; {_DAMAGED}")
+            meta[k] = int(v)
+        if lines[-1] == "":
+            lines.pop()
+        words, counts = [], []
+        for n, line in enumerate(lines[1:], start=2):
+            w, sep, c = line.rpartition("\t")
+            if not sep or not _COUNT.fullmatch(c):
+                raise CorruptFileError(f"{path}:{n}: expected word<TAB>count, got {line[:60]!r}; {_DAMAGED}")
+            words.append(_unescape(w))
+            counts.append(int(c))
+        try:
+            return cls(words, counts, raw_tokens=meta.get("raw_tokens"), sentences=meta.get("sentences", 0))
+        except InputError as exc:
+            raise CorruptFileError(f"{path}: {exc}; {_DAMAGED}") from None
 
     def __repr__(self) -> str:
         return f"Vocab({len(self)} words, {self.total} in-vocabulary tokens)"

@@ -18,10 +18,8 @@ training state), ``vocab.tsv`` (word<TAB>count, most frequent first), ``W.npy`` 
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 import threading
@@ -31,12 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, FormatVersionError, InputError, ResourceLimitError
+from ..errors import CorruptFileError, InputError, ResourceLimitError
+from ..persist import atomic_folder, member, read_npy, read_versioned, versioned, write_json_atomic
+from ..persist import replace_folder  # noqa: F401  (the CLI imports it from here)
 from .corpus import EncodedCorpus, as_corpus, is_reiterable
 from .vocab import Vocab, check_vocab_params
 
 FORMAT = "embedlab-word2vec"
 FORMAT_VERSION = 1
+_DAMAGED = "the model folder is damaged: save or train the model again"
 _PARAMS = ("dim", "window", "arch", "negative", "hs", "sample", "min_count", "max_vocab_size", "alpha",
            "min_alpha", "epochs", "workers", "seed", "shuffle", "max_memory", "progress")
 BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
@@ -315,80 +316,69 @@ class Word2Vec:
         if not hasattr(self, "W_"):
             raise InputError("nothing to save: the model is not trained yet")
         folder = Path(folder)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent if str(folder.parent) else "."))
-        try:
+        with atomic_folder(folder) as tmp:
             self._write_files(tmp)
-            replace_folder(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return folder
 
     def _write_files(self, folder: Path) -> None:
         params = self.get_params()
         params["max_memory"] = parse_bytes(self.max_memory)
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": params,
-                "vocab_size": len(self.vocab_), "dim": int(self.dim), "epochs_trained": self.epochs_trained_,
-                "loss_history": [float(x) for x in self.loss_history_],
-                "words_per_sec": getattr(self, "words_per_sec_", None), "corpus_tokens": getattr(self, "corpus_tokens_", None),
-                "files": {"vocab": "vocab.tsv", "W": "W.npy", "W_out": "W_out.npy" if self.W_out_ is not None else None,
-                          "W_hs": "W_hs.npy" if self.W_hs_ is not None else None}}
+        meta = versioned(FORMAT, FORMAT_VERSION, params=params, vocab_size=len(self.vocab_), dim=int(self.dim),
+                         epochs_trained=self.epochs_trained_, loss_history=[float(x) for x in self.loss_history_],
+                         words_per_sec=getattr(self, "words_per_sec_", None),
+                         corpus_tokens=getattr(self, "corpus_tokens_", None),
+                         files={"vocab": "vocab.tsv", "W": "W.npy",
+                                "W_out": "W_out.npy" if self.W_out_ is not None else None,
+                                "W_hs": "W_hs.npy" if self.W_hs_ is not None else None})
         self.vocab_.save(folder / "vocab.tsv")
         np.save(folder / "W.npy", self.W_)
         if self.W_out_ is not None:
             np.save(folder / "W_out.npy", self.W_out_)
         if self.W_hs_ is not None:
             np.save(folder / "W_hs.npy", self.W_hs_)
-        (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        write_json_atomic(folder / "model.json", meta)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "Word2Vec":
-        """Read a model written by ``save`` (ready for ``wv`` or ``train_more``)."""
+        """Read a model written by ``save`` (ready for ``wv`` or ``train_more``).
+
+        CorruptFileError naming the file for a missing or damaged ``model.json``, vocabulary or matrix (each
+        matrix's header is checked against the vocabulary before it is read); FormatVersionError when newer.
+        """
         folder = Path(folder)
         path = folder / "model.json"
         if not path.is_file():
             raise CorruptFileError(f"{folder} holds no model.json; pass a folder written by Word2Vec.save or `embedlab train word2vec`")
+        meta = read_versioned(path, FORMAT, FORMAT_VERSION, "Word2Vec model", _DAMAGED)
+        params, files = meta.get("params"), meta.get("files")
+        if not isinstance(params, dict) or not isinstance(files, dict):
+            raise CorruptFileError(f"{path} lacks its \"params\" or \"files\" object; {_DAMAGED}")
         try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise CorruptFileError(f"{path} is not valid JSON ({exc}); the model folder is damaged") from None
-        if meta.get("format") != FORMAT:
-            raise CorruptFileError(f"{path} is not an embedlab Word2Vec model (format {meta.get('format')!r})")
-        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise FormatVersionError(f"{path} has format version {meta['format_version']}; upgrade embedlab to read it")
-        model = cls(**meta["params"])
-        model.vocab_ = Vocab.load(folder / "vocab.tsv")
-        files = meta["files"]
-        model.W_ = _load_matrix(folder / files["W"], len(model.vocab_), model.dim)
-        model.W_out_ = _load_matrix(folder / files["W_out"], len(model.vocab_), model.dim) if files.get("W_out") else None
-        model.W_hs_ = _load_matrix(folder / files["W_hs"], len(model.vocab_), model.dim) if files.get("W_hs") else None
-        model.loss_history_ = list(meta.get("loss_history", []))
-        model.epochs_trained_ = int(meta.get("epochs_trained", 0))
-        if meta.get("words_per_sec") is not None:
-            model.words_per_sec_ = float(meta["words_per_sec"])
+            model = cls(**params)
+            model._check_params()
+        except (TypeError, InputError) as exc:
+            raise CorruptFileError(f"{path} holds unusable parameters ({exc}); {_DAMAGED}") from None
+        model.vocab_ = Vocab.load(member(folder, files.get("vocab", "vocab.tsv"), path.name, _DAMAGED))
+        shape = (len(model.vocab_), model.dim)
+
+        def matrix(name: str) -> np.ndarray | None:
+            if not files.get(name):
+                return None
+            return read_npy(member(folder, files[name], path.name, _DAMAGED), _DAMAGED, np.float32, shape)
+
+        model.W_ = matrix("W")
+        if model.W_ is None:
+            raise CorruptFileError(f"{path} names no input matrix \"W\"; {_DAMAGED}")
+        model.W_out_, model.W_hs_ = matrix("W_out"), matrix("W_hs")
+        try:
+            model.loss_history_ = [float(x) for x in meta.get("loss_history", [])]
+            model.epochs_trained_ = int(meta.get("epochs_trained", 0))
+            if meta.get("words_per_sec") is not None:
+                model.words_per_sec_ = float(meta["words_per_sec"])
+        except (TypeError, ValueError) as exc:
+            raise CorruptFileError(f"{path} holds an unusable training record ({exc}); {_DAMAGED}") from None
         return model
 
     def __repr__(self) -> str:
         state = f", vocab={len(self.vocab_)}" if hasattr(self, "vocab_") else ""
         return f"Word2Vec(arch={self.arch!r}, dim={self.dim}, window={self.window}, negative={self.negative}, hs={self.hs}{state})"
-
-
-def _load_matrix(path: Path, rows: int, dim: int) -> np.ndarray:
-    try:
-        m = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise CorruptFileError(f"cannot read {path}: {exc}; the model folder is damaged") from None
-    if m.shape != (rows, dim) or m.dtype != np.float32:
-        raise CorruptFileError(f"{path} has shape {m.shape} {m.dtype}, expected ({rows}, {dim}) float32")
-    return m
-
-
-def replace_folder(tmp: Path, folder: Path) -> None:
-    """Move a finished temp folder to ``folder``, replacing an old one only after the new one is complete."""
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        os.replace(folder, old)
-        os.replace(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, folder)
