@@ -149,3 +149,104 @@ def test_cli_bias_json_shape(capsys):
     with pytest.raises(SystemExit) as e:
         main(["bias", "--test", "nope"])
     assert e.value.code == 2
+
+
+def _gendered() -> Vectors:
+    """Six curated definitional words, two gender-specific words outside every pair and two neutral ones."""
+    rng = np.random.default_rng(5)
+    words = ["woman", "man", "girl", "boy", "she", "he", "ballerina", "beard", "nurse", "doctor"]
+    return Vectors(words, rng.normal(size=(len(words), 8)).astype(np.float32))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(permutations=0), "permutations must be a positive integer, got 0"),
+    (dict(permutations=True), r"permutations must be a positive integer, got True \(bool\)"),
+    (dict(seed=-2), "seed must be a non-negative integer, got -2"),
+    (dict(max_oov=1.5), r"max_oov must be a number in \[0, 1\], got 1.5"),
+    (dict(max_oov=float("nan")), r"max_oov must be a number in \[0, 1\], got nan"),
+    (dict(lowercase_fallback="no"), r"lowercase_fallback must be True or False, got 'no' \(str\)"),
+    (dict(targets="xy"), "exactly two target sets"),
+    (dict(targets=["x0 x1 x2", ["y0"]]), "word set X must be a list of strings, got str 'x0 x1 x2'"),
+    (dict(attributes=[["a0", 7], ["b0"]]), "word set A must be a list of strings; it holds int 7"),
+])
+def test_weat_checks_its_parameters(kwargs, message):
+    args = dict(vectors=_toy(), targets=[["x0", "x1"], ["y0", "y1"]], attributes=[["a0"], ["b0"]]) | kwargs
+    with pytest.raises(InputError, match=message):
+        bias.weat(**args)
+
+
+def test_direction_measures_check_the_direction_and_c():
+    from embedlab.errors import DimensionError, NonFiniteError
+
+    v = _toy()
+    g = np.zeros(6, dtype=np.float32)
+    g[0] = 2.0
+    unit = v.matrix / np.linalg.norm(v.matrix, axis=1, keepdims=True)
+    assert bias.direct_bias(v, g, ["x0", "y0"], c=2) == pytest.approx(np.mean(unit[[0, 4], 0] ** 2), rel=1e-5)
+    flat = Vectors(["p", "q"], np.array([[0, 1, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0]], dtype=np.float32))
+    assert bias.direct_bias(flat, g, ["p", "q"], c=0) == 0.5  # c = 0 counts words with any component: q only
+    with pytest.raises(InputError, match="c must be a non-negative number, got -1.0; the strictness exponent"):
+        bias.direct_bias(v, g, ["x0"], c=-1)
+    with pytest.raises(InputError, match="the bias direction is a zero vector"):
+        bias.projections(v, np.zeros(6), ["x0"])
+    with pytest.raises(DimensionError, match=r"one vector of dimension 6, got shape \(5,\)"):
+        bias.projections(v, np.ones(5), ["x0"])
+    with pytest.raises(NonFiniteError, match="the bias direction contain NaN"):
+        bias.projections(v, np.full(6, np.nan), ["x0"])
+    with pytest.raises(InputError, match="words must be a list of strings, got str"):
+        bias.projections(v, g, "x0")
+    with pytest.raises(InputError, match="need a Vectors table"):
+        bias.projections(v.matrix, g, ["x0"])
+
+
+def test_hard_debias_takes_explicit_empty_lists_as_given():
+    v = _gendered()
+    pairs = [["woman", "man"], ["girl", "boy"], ["she", "he"]]
+    plain = bias.HardDebias(definitional_pairs=pairs).fit(v)
+    after = plain.transform(v)
+    assert ("woman", "man") in plain.equalized_
+    g = plain.direction_
+    np.testing.assert_allclose(after["beard"], v["beard"] / np.linalg.norm(v["beard"]), atol=1e-6)  # kept
+    assert abs(float(after["beard"] @ g)) > 0.01
+    # [] means none: nothing equalised, no word spared from neutralising (it used to mean "the curated list")
+    bare = bias.HardDebias(definitional_pairs=pairs, equalize_pairs=[], gender_specific=[]).fit(v)
+    out = bare.transform(v)
+    assert bare.equalized_ == []
+    for w in v.keys:
+        assert abs(float(out[w] @ g)) < 1e-5, w
+    with pytest.raises(InputError, match="only 0 definitional pair"):
+        bias.HardDebias(definitional_pairs=[]).fit(v)
+    with pytest.raises(InputError, match="each of the definitional pairs must be a list of strings, got str 'ab'"):
+        bias.HardDebias(definitional_pairs=["ab", "cd"]).fit(v)
+    with pytest.raises(InputError, match="gender_specific must be a list of strings, got str"):
+        bias.HardDebias(definitional_pairs=pairs, gender_specific="beard").fit(v)
+    with pytest.raises(InputError, match="lowercase_fallback must be True or False"):
+        bias.HardDebias(lowercase_fallback=1).fit(v)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(tests="career_family"), "tests must be a list of strings, got str"),
+    (dict(tests=[]), "tests is empty"),
+    (dict(words="nurse"), "words must be a list of strings, got str"),
+    (dict(permutations=0), "permutations must be a positive integer, got 0"),
+    (dict(seed=1.0), r"seed must be a non-negative integer, got 1.0 \(float\)"),
+    (dict(analogy_restrict=0), "analogy_restrict must be a positive integer, got 0"),
+])
+def test_bias_report_checks_everything_before_debiasing(kwargs, message, monkeypatch):
+    monkeypatch.setattr(bias.HardDebias, "fit", lambda *a: pytest.fail("debiased before checking"))
+    with pytest.raises(InputError, match=message):
+        bias.bias_report(_gendered(), **kwargs)
+
+
+def test_cli_bias_refuses_bad_settings_before_loading_vectors(capsys, monkeypatch):
+    from embedlab.cli import main
+    from embedlab.io import glove
+
+    monkeypatch.setattr(glove, "load_glove", lambda *a, **k: pytest.fail("vectors loaded before checking"))
+    for args, message in ((["--permutations", "0"], "permutations must be a positive integer, got 0"),
+                          (["--seed", "-1"], "seed must be a non-negative integer, got -1"),
+                          (["--test", "nope"], "unknown WEAT test(s) ['nope']")):
+        with pytest.raises(SystemExit) as e:
+            main(["bias", *args])
+        err = " ".join(capsys.readouterr().err.split())
+        assert e.value.code == 2 and message in err and "Traceback" not in err

@@ -52,3 +52,45 @@ def test_plot_and_cli(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert {r["source"] for r in rows} >= {"random-gaussian", "glove-6b-50d", "glove-6b-50d-pca"}
     assert (tmp_path / "cli.png").exists()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: dm.concentration(np.ones((5, 3)), n_queries=0), "n_queries must be a positive integer, got 0"),
+    (lambda: dm.concentration(np.ones((5, 3)), seed=-1), "seed must be a non-negative integer, got -1"),
+    (lambda: dm.concentration(np.ones((5, 0))), r"no dimensions \(shape \(n, 0\)\)"),
+    (lambda: dm.concentration(np.full((5, 3), np.nan)), r"contain NaN or infinity in 5 row\(s\)"),
+    (lambda: dm.random_table(dims=()), "dims must be a non-empty list of dimensions"),
+    (lambda: dm.random_table(dims=(4, 0)), "each of dims must be a positive integer, got 0"),
+    (lambda: dm.random_table(dims=(2.5,)), r"each of dims must be a positive integer, got 2.5 \(float\)"),
+    (lambda: dm.random_table(n=2), "n must be an integer >= 3, got 2; each query point needs a nearest"),
+    (lambda: dm.random_table(n=True), r"n must be an integer >= 3, got True \(bool\)"),
+    (lambda: dm.random_table(distribution="cauchy"), "unknown distribution 'cauchy'; choose one of gaussian, uniform"),
+    (lambda: dm.pca_table(np.ones((10, 4)), dims=(2,), n=0), "n must be an integer >= 3, got 0"),
+    (lambda: dm.plot([], "x.png"), "no rows to plot"),
+])
+def test_concentration_parameters_are_checked(call, message):
+    with pytest.raises(InputError, match=message):
+        call()
+
+
+def test_pca_table_checks_every_dimension_before_the_first_pca(monkeypatch):
+    monkeypatch.setattr("sklearn.decomposition.PCA.fit_transform", lambda *a: pytest.fail("PCA ran first"))
+    x = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
+    with pytest.raises(InputError, match="cannot reduce 8-d data of 40 rows to 9 dimensions"):
+        dm.pca_table(x, dims=(2, 9))
+
+
+def test_plot_wants_a_png(tmp_path):
+    with pytest.raises(InputError, match="the concentration plot is a PNG; name it .png, not '.html'"):
+        dm.plot(dm.random_table(dims=(2,), n=10), tmp_path / "d.html")
+
+
+def test_cli_dims_refuses_a_tiny_sample_before_loading(capsys, monkeypatch):
+    from embedlab.cli import main
+    from embedlab.io import glove
+
+    monkeypatch.setattr(glove, "load_glove", lambda *a, **k: pytest.fail("vectors loaded before checking"))
+    with pytest.raises(SystemExit) as e:
+        main(["dims", "--sample", "2"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert e.value.code == 2 and "sample must be an integer >= 3, got 2" in err and "Traceback" not in err

@@ -22,8 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..errors import InputError
-from ..metrics import normalize
+from .._params import check_bool, check_float, check_int, check_strings
+from ..errors import DimensionError, InputError
+from ..metrics import as_matrix, normalize
 from ..vectors import Vectors
 
 
@@ -40,7 +41,7 @@ def find_words(vectors: Vectors, words: Sequence[str], lowercase_fallback: bool 
     With ``lowercase_fallback`` a word missing as given is also tried lower-cased and then Capitalised, so one
     word list serves lower-cased vocabularies (GloVe) and cased ones (GoogleNews: "John", "NASA" stays as is)."""
     found, missing, seen = [], [], set()
-    for w in words:
+    for w in check_strings(words, "words", empty=True):
         key = w if w in vectors else None
         if key is None and lowercase_fallback:
             key = next((c for c in (w.lower(), w.capitalize()) if c in vectors), None)
@@ -52,12 +53,44 @@ def find_words(vectors: Vectors, words: Sequence[str], lowercase_fallback: bool 
     return found, missing
 
 
+def _check_vectors(vectors: Vectors) -> Vectors:
+    if not isinstance(vectors, Vectors):
+        raise InputError(f"bias measures need a Vectors table (keys and rows), got {type(vectors).__name__}; "
+                         "load one with embedlab.io.load_vectors")
+    return vectors
+
+
+def _check_pairs(pairs, name: str) -> list[list[str]]:
+    """A list of two-word lists (a lone string or a pair given as "ab" is refused)."""
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, (Sequence, np.ndarray)):
+        raise InputError(f"{name} must be a list of word pairs, got {type(pairs).__name__}")
+    out = []
+    for pair in pairs:
+        words = check_strings(pair, f"each of the {name}", empty=True)
+        if len(words) != 2:
+            raise InputError(f"{name} need two words each, got {pair!r}")
+        out.append(words)
+    return out
+
+
+def _unit_direction(direction, dim: int) -> np.ndarray:
+    d = as_matrix(direction, name="the bias direction")
+    if d.shape != (1, dim):
+        raise DimensionError(f"the bias direction must be one vector of dimension {dim}, got shape "
+                             f"{np.shape(direction)}")
+    norm = float(np.linalg.norm(d[0]))
+    if norm == 0:
+        raise InputError("the bias direction is a zero vector; it has no direction to measure along")
+    return d[0] / norm
+
+
 def _unit_rows(vectors: Vectors, keys: Sequence[str]) -> np.ndarray:
     return normalize(vectors.matrix[[vectors.key_to_index[k] for k in keys]])
 
 
 def _checked_set(vectors: Vectors, words: Sequence[str], name: str, max_oov: float, fallback: bool,
                  missing: dict[str, list[str]]) -> list[str]:
+    words = check_strings(words, f"word set {name}", empty=True)
     if not words:
         raise InputError(f"word set {name} is empty; give at least one word")
     found, lost = find_words(vectors, words, fallback)
@@ -111,8 +144,13 @@ def weat(
     p-value = share of equal-size re-partitions of X∪Y whose statistic is >= the observed one (one-sided):
     exact when the partitions number at most ``permutations``, else that many seeded random ones.
     """
-    if len(targets) != 2 or len(attributes) != 2:
+    _check_vectors(vectors)
+    if isinstance(targets, str) or isinstance(attributes, str) or len(targets) != 2 or len(attributes) != 2:
         raise InputError("WEAT needs exactly two target sets and two attribute sets")
+    check_int(permutations, "permutations", low=1)
+    check_int(seed, "seed", low=0)
+    check_float(max_oov, "max_oov", 0, 1, hint="the share of a word set that may be missing")
+    check_bool(lowercase_fallback, "lowercase_fallback")
     missing: dict[str, list[str]] = {}
     x, y = (_checked_set(vectors, t, n, max_oov, lowercase_fallback, missing) for t, n in zip(targets, ("X", "Y")))
     a, b = (_checked_set(vectors, t, n, max_oov, lowercase_fallback, missing) for t, n in zip(attributes, ("A", "B")))
@@ -153,10 +191,10 @@ def bias_direction(vectors: Vectors, pairs: Sequence[Sequence[str]], lowercase_f
     Returns (unit direction, its explained-variance ratio, pairs used). The sign is chosen so that the first
     word of each pair (e.g. "woman" in ("woman", "man")) projects positively on average.
     """
+    _check_vectors(vectors)
+    check_bool(lowercase_fallback, "lowercase_fallback")
     used, rows = [], []
-    for pair in pairs:
-        if len(pair) != 2:
-            raise InputError(f"definitional pairs need two words each, got {pair!r}")
+    for pair in _check_pairs(pairs, "definitional pairs"):
         found, _ = find_words(vectors, pair, lowercase_fallback)
         if len(found) == 2:
             u = _unit_rows(vectors, found).astype(np.float64)
@@ -177,19 +215,24 @@ def bias_direction(vectors: Vectors, pairs: Sequence[Sequence[str]], lowercase_f
 
 def projections(vectors: Vectors, direction: np.ndarray, words: Sequence[str]) -> dict[str, float]:
     """cos(word, direction) for each word present (positive = towards the first word of the pairs)."""
+    d = _unit_direction(direction, _check_vectors(vectors).dim)
     found, _ = find_words(vectors, words)
     if not found:
         return {}
-    d = direction / np.linalg.norm(direction)
     return {w: float(v) for w, v in zip(found, _unit_rows(vectors, found) @ d)}
 
 
 def direct_bias(vectors: Vectors, direction: np.ndarray, neutral_words: Sequence[str], c: float = 1.0) -> float:
-    """DirectBias_c = mean over gender-neutral words of |cos(w, g)|^c (Bolukbasi et al. 2016)."""
+    """DirectBias_c = mean over gender-neutral words of |cos(w, g)|^c (Bolukbasi et al. 2016).
+
+    ``c >= 0`` sets the strictness; c = 0 counts every word with any component along g (|cos|^0 = 1 unless
+    cos = 0 exactly)."""
+    c = check_float(c, "c", low=0, hint="the strictness exponent")
     p = projections(vectors, direction, neutral_words)
     if not p:
         raise InputError("none of the neutral words are in the vocabulary")
-    return float(np.mean(np.abs(np.fromiter(p.values(), dtype=np.float64)) ** c))
+    cos = np.abs(np.fromiter(p.values(), dtype=np.float64))
+    return float(np.mean(cos ** c if c > 0 else (cos > 0).astype(np.float64)))
 
 
 # ------------------------------------------------------------- hard debias
@@ -209,12 +252,19 @@ class HardDebias(BaseEstimator, TransformerMixin):
         self.lowercase_fallback = lowercase_fallback
 
     def _lists(self) -> tuple[list, list, list]:
+        """The three word lists, the curated ones where a parameter is None (an empty list stays empty)."""
+        check_bool(self.lowercase_fallback, "lowercase_fallback")
         lists = load_word_lists()
-        return (self.definitional_pairs or lists["definitional_pairs"],
-                self.equalize_pairs or lists["equalize_pairs"],
-                self.gender_specific or lists["gender_specific"])
+
+        def pick(value, name):
+            return lists[name] if value is None else value
+
+        return (_check_pairs(pick(self.definitional_pairs, "definitional_pairs"), "definitional pairs"),
+                _check_pairs(pick(self.equalize_pairs, "equalize_pairs"), "equalize pairs"),
+                check_strings(pick(self.gender_specific, "gender_specific"), "gender_specific", empty=True))
 
     def fit(self, vectors: Vectors, y=None) -> "HardDebias":
+        _check_vectors(vectors)
         definitional, _, _ = self._lists()
         self.direction_, self.explained_variance_ratio_, self.pairs_used_ = bias_direction(
             vectors, definitional, self.lowercase_fallback)
@@ -223,7 +273,7 @@ class HardDebias(BaseEstimator, TransformerMixin):
     def transform(self, vectors: Vectors) -> Vectors:
         if not hasattr(self, "direction_"):
             raise InputError("HardDebias is not fitted; call fit(vectors) first")
-        if vectors.dim != len(self.direction_):
+        if _check_vectors(vectors).dim != len(self.direction_):
             raise InputError(f"vectors have dimension {vectors.dim}, the fitted direction {len(self.direction_)}")
         _, equalize, specific = self._lists()
         g = self.direction_.astype(np.float32)
@@ -265,12 +315,9 @@ def bias_report(
     ``weat_effect_size`` is the first test's (``career_family`` by default). Analogy accuracy is None when the
     Google analogy file is not installed (it comes with the ``eval`` extra).
     """
+    _check_vectors(vectors)
+    names, shown = check_report(tests, words, permutations, seed, analogy_restrict)
     lists = load_word_lists()
-    names = list(tests or lists["weat"].keys())
-    unknown = [n for n in names if n not in lists["weat"]]
-    if unknown:
-        raise InputError(f"unknown WEAT test(s) {unknown}; choose from {', '.join(lists['weat'])}")
-    shown = list(words or lists["professions"])
     debias = HardDebias().fit(vectors)
     after = debias.transform(vectors)
     neutral, _ = find_words(vectors, lists["professions"])
@@ -294,6 +341,21 @@ def bias_report(
         "permutations": permutations,
         "weat_test": names[0],
     }
+
+
+def check_report(tests: Sequence[str] | None = None, words: Sequence[str] | None = None, permutations: int = 10_000,
+                 seed: int = 0, analogy_restrict: int = 30_000) -> tuple[list[str], list[str]]:
+    """(WEAT test names, words to show) for ``bias_report``, or InputError; cheap, so callers (the CLI) can
+    check before loading vectors."""
+    lists = load_word_lists()
+    names = list(lists["weat"]) if tests is None else check_strings(tests, "tests")
+    unknown = [n for n in names if n not in lists["weat"]]
+    if unknown:
+        raise InputError(f"unknown WEAT test(s) {unknown}; choose from {', '.join(lists['weat'])}")
+    check_int(permutations, "permutations", low=1)
+    check_int(seed, "seed", low=0)
+    check_int(analogy_restrict, "analogy_restrict", low=1)
+    return names, list(lists["professions"]) if words is None else check_strings(words, "words")
 
 
 def _analogy_accuracy(vectors: Vectors, restrict: int) -> float | None:

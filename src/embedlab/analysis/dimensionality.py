@@ -14,8 +14,12 @@ from typing import Sequence
 
 import numpy as np
 
+from .._params import check_choice, check_int
 from ..errors import InputError
 from ..metrics import as_matrix, euclidean, normalize
+
+MIN_POINTS = 3  # a query needs a nearest and a farthest other point
+DISTRIBUTIONS = ("gaussian", "uniform")
 
 
 @dataclass
@@ -36,9 +40,13 @@ class Concentration:
 def concentration(x, source: str = "data", n_queries: int = 200, seed: int = 0) -> Concentration:
     """Mean relative contrast (max-min)/min of L2 distances from ``n_queries`` sampled points to all others,
     and the mean/std of all pairwise cosine similarities among the queries and the rest."""
+    check_int(n_queries, "n_queries", low=1)
+    check_int(seed, "seed", low=0)
     m = as_matrix(x)
-    if len(m) < 3:
-        raise InputError(f"need at least 3 points to measure concentration, got {len(m)}")
+    if len(m) < MIN_POINTS:
+        raise InputError(f"need at least {MIN_POINTS} points to measure concentration, got {len(m)}")
+    if m.shape[1] == 0:
+        raise InputError("the vectors have no dimensions (shape (n, 0)); nothing to measure")
     rng = np.random.default_rng(seed)
     q = rng.choice(len(m), size=min(n_queries, len(m)), replace=False)
     d = euclidean(m[q], m)
@@ -54,8 +62,10 @@ def concentration(x, source: str = "data", n_queries: int = 200, seed: int = 0) 
 def random_table(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), n: int = 2000,
                  distribution: str = "gaussian", seed: int = 0) -> list[Concentration]:
     """Concentration of ``n`` random points (``gaussian`` or ``uniform`` in the unit cube) for each dimension."""
-    if distribution not in ("gaussian", "uniform"):
-        raise InputError(f"distribution must be 'gaussian' or 'uniform', got {distribution!r}")
+    check_choice(distribution, "distribution", DISTRIBUTIONS)
+    dims = _check_dims(dims)
+    check_sample_size(n)
+    check_int(seed, "seed", low=0)
     rng = np.random.default_rng(seed)
     rows = []
     for d in dims:
@@ -69,22 +79,42 @@ def pca_table(x, dims: Sequence[int] = (2, 5, 10, 20, 50), n: int = 5000, source
     """Concentration of real vectors (a sample of ``n`` rows) after PCA to each dimension (full = no PCA)."""
     from sklearn.decomposition import PCA
 
+    dims = _check_dims(dims)
+    check_sample_size(n)
+    check_int(seed, "seed", low=0)
     m = as_matrix(x)
     rng = np.random.default_rng(seed)
     sample = m[np.sort(rng.choice(len(m), size=min(n, len(m)), replace=False))]
+    too_big = [d for d in dims if d > sample.shape[1] or d > len(sample)]
+    if too_big:  # all of them before the first PCA
+        raise InputError(f"cannot reduce {sample.shape[1]}-d data of {len(sample)} rows to {too_big[0]} dimensions")
     rows = []
     for d in dims:
-        if d > sample.shape[1] or d > len(sample):
-            raise InputError(f"cannot reduce {sample.shape[1]}-d data of {len(sample)} rows to {d} dimensions")
         reduced = sample if d == sample.shape[1] else PCA(d, random_state=seed).fit_transform(sample)
         rows.append(concentration(reduced.astype(np.float32), f"{source}-pca" if d < sample.shape[1] else source,
                                   seed=seed))
     return rows
 
 
+def check_sample_size(n: int, name: str = "n") -> int:
+    """``n`` when it is a whole number of points, at least MIN_POINTS; InputError otherwise."""
+    return check_int(n, name, low=MIN_POINTS, hint="each query point needs a nearest and a farthest neighbour")
+
+
+def _check_dims(dims: Sequence[int]) -> list[int]:
+    if isinstance(dims, (str, bytes)) or not isinstance(dims, (Sequence, np.ndarray)) or len(dims) == 0:
+        raise InputError(f"dims must be a non-empty list of dimensions, got {dims!r}")
+    return [check_int(d, "each of dims", low=1) for d in dims]
+
+
 def plot(rows: Sequence[Concentration], out: str | Path) -> Path:
     """Relative contrast vs dimension (log-log), one line per source; written as PNG."""
-    from .plots import pyplot
+    from .plots import plot_format, pyplot
+
+    if not rows:
+        raise InputError("no rows to plot; compute them with random_table or pca_table")
+    if plot_format(out) != "png":
+        raise InputError(f"the concentration plot is a PNG; name it .png, not {Path(out).suffix!r}")
 
     plt = pyplot()
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from .._params import check_int
 from .app import app, console, emit_json
 
 
@@ -35,8 +36,9 @@ def bias(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Measure gender bias (WEAT, direct bias, projections, analogy accuracy) before and after hard debias."""
-    from ..analysis.bias import bias_report
+    from ..analysis.bias import bias_report, check_report
 
+    check_report(test or None, permutations=permutations, seed=seed)  # before the vectors load
     vecs, name = _vectors(vectors)
     report = bias_report(vecs, tests=test or None, permutations=permutations, seed=seed)
     report["vectors"] = name
@@ -72,6 +74,8 @@ def dims(
     """Distance concentration vs dimension: random data, and real embeddings before/after PCA."""
     from ..analysis import dimensionality as dm
 
+    dm.check_sample_size(sample, "sample")  # before the vectors load
+    check_int(seed, "seed", low=0)
     vecs, name = _vectors(vectors)
     full = vecs.dim
     pca_dims = sorted({d for d in (2, 5, 10, 20, 50, 100, 200) if d < full} | {full})
