@@ -127,7 +127,7 @@ def test_same_seed_same_result_and_errors():
     a = TextbookWord2Vec("cbow", epochs=5, seed=4).fit(CAT)
     b = TextbookWord2Vec("cbow", epochs=5, seed=4).fit(CAT)
     np.testing.assert_array_equal(a.W_, b.W_)
-    with pytest.raises(InputError, match="arch must be"):
+    with pytest.raises(InputError, match="unknown arch 'glove'; choose one of cbow, skipgram"):
         TextbookWord2Vec("glove").fit(CAT)
     with pytest.raises(InputError, match="non-empty list of token lists"):
         TextbookWord2Vec().fit("the cat sat")
@@ -137,6 +137,40 @@ def test_same_seed_same_result_and_errors():
         TextbookWord2Vec().wv
     with pytest.raises(InputError, match="not trained yet"):
         TextbookWord2Vec().predict(["the"])
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(dim=0), "dim must be a positive integer, got 0"),
+    (dict(dim=10.0), r"dim must be a positive integer, got 10.0 \(float\)"),
+    (dict(window=True), r"window must be a positive integer, got True \(bool\)"),
+    (dict(window="2"), r"window must be a positive integer, got '2' \(str\)"),
+    (dict(epochs=-1), "epochs must be a positive integer, got -1"),
+    (dict(min_count=0), "min_count must be a positive integer, got 0"),
+    (dict(batch_size=2.7), r"batch_size must be a positive integer, got 2.7 \(float\)"),
+    (dict(lr=0), "lr must be a positive number, got 0.0"),
+    (dict(lr=float("inf")), "lr must be a positive number, got inf"),
+    (dict(lr=float("nan")), "lr must be a positive number, got nan"),
+    (dict(seed=-1), "seed must be a non-negative integer, got -1"),
+    (dict(dtype="float16"), "unknown dtype 'float16'; choose one of float32, float64"),
+    (dict(progress="yes"), r"progress must be True or False, got 'yes' \(str\)"),
+])
+def test_every_parameter_is_checked_before_training(params, message):
+    with pytest.raises(InputError, match=message):
+        TextbookWord2Vec(**params).fit(CAT)
+
+
+def test_sentences_are_token_lists_and_topn_is_positive():
+    with pytest.raises(InputError, match=r"sentence 0 \(a list of tokens.*must be a list of strings, got str"):
+        TextbookWord2Vec().fit(["the cat sat on the mat"])
+    with pytest.raises(InputError, match="sentence 1 .* it holds int 3"):
+        TextbookWord2Vec().fit([["the", "cat"], ["sat", 3]])
+    m = TextbookWord2Vec(epochs=2, seed=0).fit(CAT)
+    assert len(m.predict(["the"], topn=100)) == 5  # topn above the vocabulary: every word, once
+    for topn in (0, -2, 1.5):
+        with pytest.raises(InputError, match="topn must be a positive integer"):
+            m.predict(["the"], topn=topn)
+    with pytest.raises(InputError, match="topn must be a positive integer, got 0"):
+        m.predict_context("cat", topn=0)
 
 
 def test_cli_textbook_predicts_and_writes_vectors(tmp_path, capsys):

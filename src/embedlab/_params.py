@@ -90,9 +90,9 @@ def check_strings(values: Any, name: str, *, empty: bool = False) -> list[str]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise InputError(f"{name} must be a list of strings, got {type(values).__name__} {values!r:.60}")
     out = list(values)
-    bad = next((v for v in out if not isinstance(v, str)), None)
-    if bad is not None:
-        raise InputError(f"{name} must be a list of strings; it holds {type(bad).__name__} {bad!r:.40}")
+    for v in out:
+        if not isinstance(v, str):
+            raise InputError(f"{name} must be a list of strings; it holds {type(v).__name__} {v!r:.40}")
     if not out and not empty:
         raise InputError(f"{name} is empty; give at least one")
     return out

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from .._params import check_choice, check_float, check_int
 from ..errors import InputError
 from ..vectors import Vectors
 
+KINDS = ("auto", "pairs", "baskets")
 DENSE_LIMIT = 4000  # items; above this the randomized SVD runs on the sparse PPMI matrix
 
 
@@ -56,8 +58,6 @@ class EntityEmbedding:
                     raise InputError(f"interaction {i} is {row!r}; expected a (user, item) pair")
                 groups.setdefault(str(row[0]), []).append(str(row[1]))
             return list(groups.values())
-        if kind != "baskets":
-            raise InputError(f"kind must be 'auto', 'pairs' or 'baskets', got {self.kind!r}")
         out = []
         for i, b in enumerate(data):
             if isinstance(b, (str, bytes)) or not isinstance(b, Iterable):
@@ -66,12 +66,11 @@ class EntityEmbedding:
         return out
 
     def _check_params(self) -> None:
-        if not isinstance(self.dim, int) or self.dim < 1:
-            raise InputError(f"dim must be a positive int, got {self.dim!r}")
-        if not 0 < self.alpha <= 1:
-            raise InputError(f"alpha (context smoothing) must lie in (0, 1], got {self.alpha}")
-        if self.min_count < 1:
-            raise InputError(f"min_count must be >= 1, got {self.min_count}")
+        check_int(self.dim, "dim", low=1)
+        check_float(self.alpha, "alpha", 0, 1, low_open=True, hint="it smooths the context distribution")
+        check_int(self.min_count, "min_count", low=1)
+        check_int(self.seed, "seed", low=0)
+        check_choice(self.kind, "kind", KINDS)
 
     # -------------------------------------------------------------------- fit
     def cooccurrence(self, interactions: Iterable[Any]) -> tuple[list[str], sparse.csr_matrix]:

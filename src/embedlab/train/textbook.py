@@ -39,6 +39,7 @@ from typing import Literal
 
 import numpy as np
 
+from .._params import check_bool, check_choice, check_float, check_int, check_strings
 from ..errors import InputError, UnknownKeyError
 from ..vectors import Vectors
 
@@ -89,20 +90,20 @@ class TextbookWord2Vec:
 
     # ---- vocabulary and examples ---------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.arch not in ("cbow", "skipgram"):
-            raise InputError(f"arch must be 'cbow' or 'skipgram', got {self.arch!r}")
+        check_choice(self.arch, "arch", ("cbow", "skipgram"))
         for name in ("dim", "window", "epochs", "min_count", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if not self.lr > 0:
-            raise InputError(f"lr must be positive, got {self.lr!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise InputError("dtype must be 'float32' (training) or 'float64' (gradient checks)")
+            check_int(getattr(self, name), name, low=1)
+        check_float(self.lr, "lr", low=0, low_open=True)
+        check_choice(self.dtype, "dtype", ("float32", "float64"))  # float64 is for gradient checks
+        check_int(self.seed, "seed", low=0)
+        check_bool(self.progress, "progress")
 
     def build_vocab(self, sentences: Sequence[Sequence[str]]) -> "TextbookWord2Vec":
         """Count words; keep those seen ``min_count`` times, most frequent first (ties alphabetical)."""
-        if isinstance(sentences, (str, bytes)) or not sentences:
+        if isinstance(sentences, (str, bytes)) or not isinstance(sentences, Sequence) or not sentences:
             raise InputError("sentences must be a non-empty list of token lists, e.g. [['the', 'cat', 'sat']]")
+        for i, s in enumerate(sentences):
+            check_strings(s, f"sentence {i} (a list of tokens, e.g. ['the', 'cat'])", empty=True)
         counts = Counter(w for s in sentences for w in s)
         kept = sorted((w for w, n in counts.items() if n >= self.min_count), key=lambda w: (-counts[w], w))
         if len(kept) < 2:
@@ -256,6 +257,7 @@ class TextbookWord2Vec:
         return out
 
     def _top(self, y_hat: np.ndarray, topn: int) -> list[tuple[str, float]]:
+        check_int(topn, "topn", low=1)
         top = np.argsort(-y_hat, kind="stable")[:topn]
         return [(self.vocab_[i], float(y_hat[i])) for i in top]
 
