@@ -209,3 +209,76 @@ def test_private_reads_ask_for_the_key_and_numeric_colour_scale(browser, tmp_pat
         assert names[:2] == ["even", "odd"]
         assert pg.errors == []
         pg.close()
+
+
+def test_tsne_runs_as_a_job_the_page_polls(browser, server):
+    """t-SNE answers 202 with a background job: the page shows its stage and progress while polling
+    /api/jobs/{id}, then draws the result."""
+    pg = _open(browser, server.url + "/")
+    pg.wait_for_function("explorer.state.data && explorer.state.data.kind === 'collection'", timeout=20_000)
+    pg.evaluate("""() => { window.statusLog = [];
+        new MutationObserver((ms) => ms.forEach((m) => m.addedNodes.forEach((n) => statusLog.push(n.textContent))))
+          .observe(document.getElementById('status'), { childList: true }); }""")
+    pg.select_option("#method", "tsne")
+    pg.wait_for_function("explorer.state.data && explorer.state.data.method === 'tsne'", timeout=60_000)
+    assert pg.inner_text("#status") == "20 points · t-SNE · tour"
+    job = pg.evaluate("explorer.state.job")
+    assert job["status"] == "done" and job["progress"] == 1
+    log = pg.evaluate("statusLog")
+    assert any(s.startswith("t-SNE: waiting to project collection 'tour' with t-SNE · 0%") or
+               s.startswith("t-SNE: fitting t-SNE on 20 points") or s.startswith("t-SNE: reading") for s in log), log
+    assert pg.evaluate("document.querySelectorAll('#plot .scatterlayer path.point').length") >= 20
+    pg.select_option("#method", "tsne")  # cached now: answered at once, no second job
+    assert pg.errors == []
+    pg.close()
+
+
+def test_a_job_answer_for_an_old_method_is_dropped(browser, tmp_path):
+    """The user picks t-SNE, then PCA while the t-SNE job is still being polled: the late job answer must not
+    replace the PCA plot (polling stops and the answer is dropped, counted in state.stale)."""
+    import numpy as np
+
+    with Collection.create("small", dim=8, root=tmp_path / "collections") as col:
+        col.add([f"p{i}" for i in range(30)], vectors=np.random.default_rng(1).standard_normal((30, 8)).astype(np.float32))
+    with BackgroundServer(create_app(tmp_path, vectors_sets={})) as srv:
+        pg = _open(browser, srv.url + "/")
+        pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'small'", timeout=20_000)
+        held = []
+        pg.route("**/api/jobs/**", lambda route: held.append(route))  # hold the page's first poll of the job
+        pg.select_option("#method", "tsne")
+        pg.wait_for_function("document.getElementById('status').textContent.startsWith('t-SNE: ')", timeout=20_000)
+        for _ in range(1000):
+            if held:
+                break
+            pg.wait_for_timeout(10)
+        assert held, "the page never polled the job"
+        pg.select_option("#method", "pca")
+        pg.wait_for_function("explorer.state.data && explorer.state.data.method === 'pca'", timeout=20_000)
+        shown = pg.inner_text("#status")
+        assert shown == "30 points · PCA · small"
+        stale = pg.evaluate("explorer.state.stale")
+        held[0].continue_()
+        pg.wait_for_function(f"explorer.state.stale === {stale + 1}", timeout=20_000)
+        assert pg.inner_text("#status") == shown and pg.evaluate("explorer.state.data.method") == "pca"
+        assert pg.errors == []
+        pg.close()
+
+
+def test_a_damaged_collection_is_listed_but_not_selectable(browser, tmp_path):
+    import numpy as np
+
+    root = tmp_path / "collections"
+    Collection.create("broken", dim=4, root=root).close()
+    (root / "broken" / "manifest.json").write_text("garbage", encoding="utf-8")
+    with Collection.create("fine", dim=4, root=root) as col:
+        col.add([f"p{i}" for i in range(6)], vectors=np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32))
+    with BackgroundServer(create_app(tmp_path, vectors_sets={})) as srv:
+        pg = _open(browser, srv.url + "/")
+        pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'fine'", timeout=20_000)
+        options = pg.evaluate("[...document.getElementById('source').options].map(o => [o.value, o.text, o.disabled])")
+        assert options == [["collection:broken", "broken (damaged)", True], ["collection:fine", "fine (6 items)", False]]
+        title = pg.evaluate("document.getElementById('source').options[0].title")
+        assert title.startswith("CorruptFileError: <collection 'broken'>") and str(tmp_path) not in title
+        assert pg.inner_text("#status") == "6 points · PCA · fine"
+        assert pg.errors == []
+        pg.close()

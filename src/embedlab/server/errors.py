@@ -18,9 +18,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..errors import (CollectionNotFoundError, CorruptFileError, EmbedlabError, EncoderMismatchError,
+from ..errors import (CollectionNotFoundError, CorruptFileError, DimensionError, EmbedlabError, EncoderMismatchError,
                       FormatVersionError, InputError, LockTimeoutError, MissingDependencyError, ModelNotFoundError,
-                      ReadOnlyStorageError, ResourceLimitError, StorageFullError, UnknownKeyError)
+                      NonFiniteError, ReadOnlyStorageError, ResourceLimitError, StorageFullError, UnknownKeyError)
 
 __all__ = ["AuthError", "BusyError", "HostError", "InternalErrorMiddleware", "Scrubber", "as_embedlab_error",
            "error_answer", "error_body", "internal_error", "log", "status_of"]
@@ -48,7 +48,9 @@ STATUS: list[tuple[type, int]] = [
     (ResourceLimitError, 413),
     (CollectionNotFoundError, 404),
     (UnknownKeyError, 404),
-    (InputError, 400),  # with DimensionError and NonFiniteError
+    (DimensionError, 400),
+    (NonFiniteError, 400),
+    (InputError, 400),
     (EncoderMismatchError, 409),  # the collection was built with another version of its encoder
     (StorageFullError, 507),  # Insufficient Storage: the disk or quota is full; nothing was half-written
     (ReadOnlyStorageError, 503),  # the server's storage is read-only: its fault, not the request's; reads work

@@ -25,6 +25,7 @@ from .app import require_read, state_of
 router = APIRouter(prefix="/api", tags=["vectors and explorer"], dependencies=[Depends(require_read)])
 Method = Literal["pca", "umap", "tsne"]
 LABEL_CHARS = 90
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 SEED = Query(0, ge=0, le=2**32 - 1, description="random seed of the sample and the projection")
 
 
@@ -161,7 +162,7 @@ def _answer(request: Request, key: tuple, compute, method: str, what: str) -> JS
     st = state_of(request)
     if method == "pca":
         return JSONResponse(st.projection(key, compute))
-    result, job = st.projection_job(key, compute, stage=f"waiting to project {what} with {method.upper()}")
+    result, job = st.projection_job(key, compute, stage=f"waiting to project {what} with {METHOD_NAMES[method]}")
     if result is not None:
         return JSONResponse(result)
     return JSONResponse(st.jobs.snapshot(job.id), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
@@ -169,7 +170,7 @@ def _answer(request: Request, key: tuple, compute, method: str, what: str) -> JS
 
 def _fitting(method: str, n: int) -> str:
     first = " (the first UMAP run compiles, ~1 min)" if method == "umap" else ""
-    return f"fitting {method.upper()} on {n} points{first}"
+    return f"fitting {METHOD_NAMES[method]} on {n} points{first}"
 
 
 @router.get("/collections/{name}/projection", summary="2-D projection of a collection (explorer)",
