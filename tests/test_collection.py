@@ -80,10 +80,10 @@ def test_text_collection_round_trip(use_encoder):
     assert [h.id for h in c.search("A kitten is napping", k=2, where={"lang": "en"})][0] == "cat"
     c.close()
     manifest = json.loads((c.path / "manifest.json").read_text())
-    assert manifest["format"] == "embedlab.collection" and manifest["format_version"] == 1
+    assert manifest["format"] == "embedlab.collection" and manifest["format_version"] == 2
     assert manifest["encoder"] == {"name": "use-multilingual", "dim": 512, "metric": "cosine",
                                    "fingerprint": use_encoder.fingerprint}
-    assert manifest["index"] == {"kind": "exact", "params": {}} and manifest["generation"] == 1
+    assert manifest["index"] == {"kind": "exact", "params": {}} and "generation" not in manifest  # SQLite's
 
     with Collection.open("docs") as c2:  # encoder rebuilt from the manifest by name
         assert len(c2) == 6 and c2.ids() == ids
@@ -177,6 +177,8 @@ def test_where_filters_have_full_recall():
         ({"rank": {"$in": [1, 3]}}, lambda m: m["rank"] in (1, 3)),
         ({"color": {"$in": ["blue", None]}}, lambda m: m["color"] in ("blue", None)),
         ({"rank": {"$eq": 0}, "big": False}, lambda m: m["rank"] == 0 and not m["big"]),
+        ({"rank": {"$gt": 2}}, lambda m: m["rank"] > 2),
+        ({"$or": [{"rank": 0}, {"color": "blue"}]}, lambda m: m["rank"] == 0 or m["color"] == "blue"),
     ]
     queries = rng.normal(size=(5, 12)).astype(np.float32)
     for where, pred in cases:
@@ -187,8 +189,8 @@ def test_where_filters_have_full_recall():
             assert [h.id for h in hits] == [f"i{subset[j]}" for j in order], where
             assert all(pred(h.metadata) for h in hits)
     assert c.search(queries[0], where={"color": "purple"}) == []
-    with pytest.raises(InputError, match=r"supported operators are \$eq and \$in"):
-        c.search(queries[0], where={"rank": {"$gt": 2}})
+    with pytest.raises(InputError, match=r"unknown operator '\$like'; supported: \$eq \$ne \$gt"):
+        c.search(queries[0], where={"rank": {"$like": 2}})
     with pytest.raises(InputError, match="where must be a non-empty dict"):
         c.search(queries[0], where=[("rank", 1)])
 
@@ -328,11 +330,19 @@ def test_open_errors_name_what_to_do(use_encoder):
         Collection.open("alpha", use_encoder)
     with pytest.raises(EncoderMismatchError, match=r"built with encoder 'use-multilingual'.*opened with 'test-trigram"):
         Collection.open("beta", HashingEncoder())
+    Collection.create("delta", HashingEncoder()).close()
+
+    class Retrained(HashingEncoder):  # same name and size, other weights
+        def _fingerprint_source(self):
+            return "other-weights"
+
+    with pytest.raises(EncoderMismatchError, match="other-weights"):
+        Collection.open("delta", Retrained())
     beta = Collection.open("beta")
     doc = json.loads((beta.path / "manifest.json").read_text())
-    doc["encoder"]["fingerprint"] = "use-multilingual@other-weights"
+    doc["encoder"]["fingerprint"] = "use-multilingual@other-weights"  # an edited manifest is noticed
     (beta.path / "manifest.json").write_text(json.dumps(doc))
-    with pytest.raises(EncoderMismatchError, match="other-weights"):
+    with pytest.raises(CorruptFileError, match="manifest.json was changed after the collection was created"):
         Collection.open("beta", "use-multilingual")
     doc["format_version"] = 99
     (beta.path / "manifest.json").write_text(json.dumps(doc))
@@ -346,7 +356,7 @@ def test_open_errors_name_what_to_do(use_encoder):
     (alpha.path / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
     for p in alpha.path.glob("catalog.sqlite-*"):
         p.unlink()
-    with pytest.raises(CorruptFileError, match="damaged.*drop it"):
+    with pytest.raises(CorruptFileError, match="damaged.*drop the collection"):
         Collection.open("alpha")
 
 
@@ -382,7 +392,7 @@ def test_readonly_list_drop():
 
 
 def test_small_adds_are_merged_and_other_handles_follow():
-    from embedlab.store import collection as mod
+    from embedlab.store.local import table as mod
 
     rng = np.random.default_rng(5)
     v = rng.normal(size=(60, 6)).astype(np.float32)

@@ -20,14 +20,16 @@ BATCH, DIM = 20_000, 64
 
 CHILD_ADDER = textwrap.dedent(f"""
     import sys, time, numpy as np
-    from embedlab.store import Collection, _write
-    real_write = _write.write_segment
+    from embedlab.store import Collection
+    from embedlab.store.local import segments
+    real_write = segments.write_segment
     def traced_write(*a, **kw):  # the real writer, with progress reports so the parent can aim its SIGKILL
         print("writing", flush=True)
-        real_write(*a, **kw)
+        record = real_write(*a, **kw)
         print("written", flush=True)
         time.sleep(float(sys.argv[2]))  # > 0: hold still between the segment write and the SQLite commit
-    _write.write_segment = traced_write  # the write path (add, merges) looks it up there
+        return record
+    segments.write_segment = traced_write  # the write path (add, merges, compaction) looks it up there
     c = Collection.open_or_create("crash", dim={DIM}, root=sys.argv[1])
     b = len(c) // {BATCH}
     print("ready", b, flush=True)

@@ -140,19 +140,26 @@ def test_keyword_index_is_saved_and_rebuilt_when_the_collection_changes(tmp_path
         assert hybrid_search(c, "zebra", k=2, mode="keyword") == []
 
 
-def test_texts_from_files_and_row_sources(tmp_path, use_encoder):
+def test_keyword_search_uses_the_stored_content_never_the_source_file(tmp_path, use_encoder):
     from embedlab.store import Collection
 
     doc = tmp_path / "readme.txt"
     doc.write_text("Install the package with pip and run the tour.", "utf-8")
     with Collection.create("files", use_encoder, root=tmp_path) as c:
         c.add(["readme"], ["Install the package with pip and run the tour."], sources=[str(doc)])
+        doc.write_text("This file was rewritten after indexing: nothing about installing.", "utf-8")
+        assert c.contents(["readme"]) == ["Install the package with pip and run the tour."]
         assert hybrid_search(c, "pip", k=1, mode="keyword")[0].id == "readme"
+        doc.unlink()  # gone: the keyword index is rebuilt from what the collection stored
+        c.add(["other"], ["Uninstall it with pip uninstall."])
+        assert [h.id for h in hybrid_search(c, "tour", k=2, mode="keyword")] == ["readme"]
     with Collection.create("rows", use_encoder, root=tmp_path) as c:
         c.add(["r1"], ["a red sports car"], sources=[f"{tmp_path}/cars.csv:2"])
+        assert hybrid_search(c, "car", k=1, mode="keyword")[0].id == "r1"
+    with Collection.create("bare", dim=512, root=tmp_path) as c:  # vectors only: no texts to search
+        c.add(["v1"], vectors=use_encoder.encode(["a red sports car"]))
         with pytest.raises(InputError, match="stores no texts"):
             hybrid_search(c, "car", k=1, mode="keyword")
-        assert hybrid_search(c, "car", k=1, mode="vector")[0].id == "r1"  # vector search needs no text
 
 
 def test_bad_input(col):
@@ -234,7 +241,7 @@ def test_saved_index_errors(tmp_path):
     assert [i for i, _ in KeywordIndex.load(folder).search("pears")] == ["b"]
     meta = json.loads((folder / "keyword.json").read_text())
     (folder / "keyword.json").write_text(json.dumps({**meta, "format_version": 99}))
-    with pytest.raises(FormatVersionError, match="upgrade embedlab or delete the folder"):
+    with pytest.raises(FormatVersionError, match="format version 99.*upgrade embedlab"):
         KeywordIndex.load(folder)
     (folder / "keyword.json").write_text("{not json")
     with pytest.raises(CorruptFileError, match="delete .* to rebuild it"):

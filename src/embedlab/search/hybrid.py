@@ -106,27 +106,18 @@ def hybrid_search(collection: Any, query: str, k: int = 10, where: dict[str, Any
 
 def _ids_matching(collection: Any, where: dict[str, Any]) -> set[str]:
     """Ids of the items whose metadata matches ``where`` (the Collection's own filter semantics)."""
-    from ..store import db
-
-    with collection._read() as conn:
-        labels = db.where_labels(conn, where)
-        if not len(labels):
-            return set()
-        return {r[0] for r in db.by_labels(conn, labels).values()}
+    return set(collection.ids(where=where))
 
 
 def _as_hits(collection: Any, scored: list[tuple[str, float]]) -> list[Any]:
     """Collection hits (metadata and source from the store) for ``(id, score)`` pairs; ids no longer stored are
     dropped (a keyword index passed in by the caller may be older than the collection)."""
-    import json
-
-    from ..store import Hit, db
+    from ..store import Hit
 
     if not scored:
         return []
-    with collection._read() as conn:
-        found = db.lookup(conn, [i for i, _ in scored])
-    return [Hit(i, float(s), json.loads(found[i][1]), found[i][2]) for i, s in scored if i in found]
+    found = {it.id: it for it in collection.get([i for i, _ in scored], missing="skip")}
+    return [Hit(i, float(s), found[i].metadata, found[i].source) for i, s in scored if i in found]
 
 
 def _with_score(hit: Any, score: float) -> Any:

@@ -15,10 +15,6 @@ otherwise.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import uuid
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError, FormatVersionError, InputError, MissingDependencyError
+from ..persist import atomic_folder, read_versioned, versioned, write_json_atomic
 from .tokenize import Tokenizer
 
 FORMAT = "embedlab.keyword-index"
@@ -125,49 +122,25 @@ class KeywordIndex:
     # ------------------------------------------------------------------ files
     def save(self, folder: str | Path) -> Path:
         """Write the index to ``folder`` (replaced as a whole: built aside, then renamed into place)."""
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.with_name(f".{folder.name}.building-{uuid.uuid4().hex[:8]}")
-        try:
+        with atomic_folder(folder) as tmp:
             self._bm25.save(tmp, show_progress=False)
-            meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "tokenizer": self.tokenizer.name,
-                    "generation": self.generation, "missing": self.missing, "count": len(self.ids),
-                    "ids": self.ids}
-            with open(tmp / META, "w", encoding="utf-8") as fh:
-                json.dump(meta, fh, ensure_ascii=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            old = None
-            if folder.exists():
-                old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
-                os.rename(folder, old)
-            os.rename(tmp, folder)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return folder
+            write_json_atomic(tmp / META, versioned(FORMAT, FORMAT_VERSION, tokenizer=self.tokenizer.name,
+                                                   generation=self.generation, missing=self.missing,
+                                                   count=len(self.ids), ids=self.ids), indent=None)
+        return Path(folder)
 
     @classmethod
     def load(cls, folder: str | Path, tokenizer: Tokenizer | None = None) -> "KeywordIndex":
         """Read an index written by ``save``; FormatVersionError for a newer format, CorruptFileError if damaged."""
         folder = Path(folder)
-        try:
-            with open(folder / META, encoding="utf-8") as fh:
-                meta = json.load(fh)
-        except FileNotFoundError:
-            raise InputError(f"no keyword index in {folder}; build one with KeywordIndex.build(...).save()") from None
-        except (OSError, ValueError) as exc:
-            raise CorruptFileError(f"{folder / META} is damaged ({exc}); delete {folder} to rebuild it") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise CorruptFileError(f"{folder / META} is not an embedlab keyword index; delete {folder} to rebuild it")
-        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise FormatVersionError(f"{folder} has keyword index format {meta['format_version']}, newer than this "
-                                     f"embedlab reads ({FORMAT_VERSION}); upgrade embedlab or delete the folder")
+        if not (folder / META).is_file():
+            raise InputError(f"no keyword index in {folder}; build one with KeywordIndex.build(...).save()")
+        meta = read_versioned(folder / META, FORMAT, FORMAT_VERSION, "keyword index", f"delete {folder} to rebuild it")
+        if not isinstance(meta.get("ids"), list):
+            raise CorruptFileError(f"{folder / META} lacks its list of ids; delete {folder} to rebuild it")
         try:
             bm25 = _bm25s().BM25.load(folder, show_progress=False)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CorruptFileError(f"{folder} holds a damaged BM25 index ({exc}); delete it to rebuild") from None
         tok = tokenizer or Tokenizer()
         if tok.name != meta.get("tokenizer"):
@@ -185,8 +158,8 @@ class KeywordIndex:
         """The keyword index of ``collection``: the saved one while it matches the collection's generation and the
         tokenizer, else rebuilt from ``texts`` (id → text) or from the texts the collection stores, and saved
         beside it (unless the collection is read-only or ``save=False``)."""
-        folder = Path(collection.path) / FOLDER
-        generation = _generation(collection)
+        folder = Path(collection.cache_dir) / FOLDER
+        generation = collection.generation
         tok = Tokenizer()
         if not rebuild and texts is None:
             kw = _CACHE.get(collection)
@@ -226,46 +199,29 @@ class KeywordIndex:
 _CACHE: "weakref.WeakKeyDictionary[Any, KeywordIndex]" = weakref.WeakKeyDictionary()
 
 
-def _generation(collection: Any) -> int:
-    """The collection's committed generation (bumped by every add, upsert, delete and compaction)."""
-    with collection._read():
-        return int(collection._gen)
-
-
 def stored_texts(collection: Any, ids: Sequence[str]) -> dict[str, str]:
-    """id → text for the items whose text can be recovered: a ``text`` metadata field, the source when it is the
-    text itself (``Collection.add`` with strings stores it so), or the file a ``.txt``/``.md`` source names
-    (passages of a split document get the whole document's text)."""
+    """id → text for the items that have one: the content the collection stored (the text each item was encoded
+    from), else a ``text`` metadata field, else — for collections written before contents were stored — the
+    source when it is the text itself (``Collection.add`` with strings stored it so). Source files are never
+    read: they may have changed or gone since they were indexed."""
     out: dict[str, str] = {}
-    files: dict[str, str | None] = {}
     for start in range(0, len(ids), 10_000):
-        for item in collection.get(list(ids[start:start + 10_000])):
+        chunk = list(ids[start:start + 10_000])
+        for item in collection.get(chunk, missing="skip"):
+            if isinstance(item.content, str):
+                out[item.id] = item.content
+                continue
             meta_text = item.metadata.get("text") if item.metadata else None
             if isinstance(meta_text, str):
                 out[item.id] = meta_text
                 continue
             src = item.source
-            if not src:
+            if not src or _looks_like_row_source(src):
                 continue
             if src.endswith(TEXT_SUFFIXES) and "\n" not in src and len(src) < 4096:
-                if src not in files:
-                    files[src] = _read_text(src)
-                if files[src] is not None:
-                    out[item.id] = files[src]  # type: ignore[assignment]
-                continue  # a text file that is gone: its text cannot be recovered
-            if _looks_like_row_source(src):
-                continue
+                continue  # a file name, not a text
             out[item.id] = src
     return out
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        if os.path.isfile(path):
-            return Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return None
 
 
 def _looks_like_row_source(src: str) -> bool:

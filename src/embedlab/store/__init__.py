@@ -1,6 +1,7 @@
-"""Persistent collections: named sets of (id, vector, metadata, source) bound to one encoder and one index."""
+"""Persistent collections: named sets of (id, vector, metadata, content, source) bound to one encoder, over a
+storage backend (local folders, or PostgreSQL + pgvector)."""
 
 from .collection import Collection
-from ._search import Hit, Item
+from .records import Hit, Item
 
 __all__ = ["Collection", "Hit", "Item"]

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from .filters import check_json_value
 
 
 def check_ids(ids: Any) -> list[str]:
@@ -19,8 +20,9 @@ def check_ids(ids: Any) -> list[str]:
         raise InputError(f"ids must be a list of strings, got {type(ids).__name__}; wrap a single id in a list")
     if len(ids) == 0:
         raise InputError("no ids given (empty list); pass at least one id")
-    if all(type(x) is str and x and not x.isspace() for x in ids):  # the common case, fast
+    if all(type(x) is str and x and not x.isspace() and "\0" not in x for x in ids):  # the common case, fast
         out = list(ids)
+        _check_utf8(out, "id")
     else:
         out = []
         for i, x in enumerate(ids):
@@ -29,7 +31,11 @@ def check_ids(ids: Any) -> list[str]:
             s = str(x)
             if not s.strip():
                 raise InputError(f"id at position {i} is empty; every item needs a non-empty id")
+            if "\0" in s:
+                raise InputError(f"id at position {i} contains a NUL character, which the store cannot look up "
+                                 "again; remove it")
             out.append(s)
+        _check_utf8(out, "id")
     if len(set(out)) != len(out):
         seen, dup = set(), []
         for s in out:
@@ -40,8 +46,22 @@ def check_ids(ids: Any) -> list[str]:
     return out
 
 
+def _check_utf8(values: Sequence[str | None], what: str) -> None:
+    """Texts must be valid Unicode (no lone surrogates): they are stored as UTF-8."""
+    try:
+        "".join(v for v in values if v is not None).encode("utf-8")
+    except UnicodeEncodeError:
+        for i, v in enumerate(values):
+            try:
+                (v or "").encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(f"{what} at position {i} is not valid Unicode (a lone surrogate at character "
+                                 f"{exc.start}); decode the text properly") from None
+
+
 def check_metadata(metadata: Any, n: int) -> list[str] | None:
-    """Metadata as JSON texts (one dict per item), or None when not given."""
+    """Metadata as canonical JSON texts (one dict per item), or None when not given. Values must be JSON values
+    (finite numbers, integers within 64 bits, valid Unicode) so that filters treat them the same everywhere."""
     if metadata is None:
         return None
     if isinstance(metadata, dict) or not isinstance(metadata, Sequence):
@@ -54,9 +74,11 @@ def check_metadata(metadata: Any, n: int) -> list[str] | None:
         if not isinstance(m, dict) or not all(isinstance(k, str) for k in m):
             raise InputError(f"metadata at position {i} must be a dict with string keys, got {type(m).__name__}")
         try:
+            m = check_json_value(m)
             out.append(json.dumps(m, ensure_ascii=False, sort_keys=True, allow_nan=False))
         except (TypeError, ValueError) as exc:
             raise InputError(f"metadata at position {i} is not JSON-serialisable ({exc})") from None
+    _check_utf8(out, "metadata")
     return out
 
 
@@ -72,7 +94,23 @@ def check_sources(sources: Any, n: int) -> list[str | None] | None:
         if s is not None and not isinstance(s, (str, os.PathLike)):
             raise InputError(f"source at position {i} must be a string or None, got {type(s).__name__}")
         out.append(None if s is None else str(s))
+    _check_utf8(out, "source")
     return out
+
+
+def check_contents(contents: Any, n: int) -> list[str | None] | None:
+    """Contents (the text each item was encoded from) as given, or None when not given."""
+    if contents is None:
+        return None
+    if isinstance(contents, str) or not isinstance(contents, Sequence):
+        raise InputError("contents must be a list with one string (or None) per id")
+    if len(contents) != n:
+        raise InputError(f"got {len(contents)} contents for {n} ids; pass one per id (or none)")
+    for i, c in enumerate(contents):
+        if c is not None and not isinstance(c, str):
+            raise InputError(f"content at position {i} must be a string or None, got {type(c).__name__}")
+    _check_utf8(contents, "content")
+    return list(contents)
 
 
 def check_items(items: Any, n: int) -> list[Any]:
@@ -86,7 +124,7 @@ def check_items(items: Any, n: int) -> list[Any]:
 def item_hash(item: Any, text_only: bool = False) -> str:
     """A content hash of a raw item: the text, the bytes, or a file's bytes for a path (unless ``text_only``)."""
     h = hashlib.sha256()
-    if isinstance(item, str) and (text_only or not _is_file(item)):
+    if is_text(item, text_only):
         h.update(b"t:" + item.encode("utf-8", "surrogatepass"))
     elif isinstance(item, (str, os.PathLike)):
         h.update(b"f:")
@@ -103,6 +141,11 @@ def item_hash(item: Any, text_only: bool = False) -> str:
         except (TypeError, ValueError):
             h.update(b"r:" + repr(item).encode())
     return h.hexdigest()[:32]
+
+
+def is_text(item: Any, text_only: bool) -> bool:
+    """Whether a raw item is a text (its own content) rather than a file path: the rule ``item_hash`` uses."""
+    return isinstance(item, str) and (text_only or not _is_file(item))
 
 
 def default_source(item: Any) -> str | None:

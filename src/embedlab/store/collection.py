@@ -1,41 +1,36 @@
-"""Collection: a persistent, named set of items (id, vector, metadata, source) bound to one encoder and index.
+"""Collection: a persistent, named set of items (id, vector, metadata, content, source) bound to one encoder.
 
     >>> c = Collection.create("docs")                      # default multilingual encoder, exact index
     >>> c.add(["a", "b"], ["a cat sits", "stock prices fell"], metadata=[{"lang": "en"}, {"lang": "en"}])
     >>> c.search("kitten", k=1, where={"lang": "en"})[0].id
     'a'
 
-On disk, ``<root>/<name>/`` holds ``manifest.json`` (what the collection is), ``catalog.sqlite`` (WAL; the
-commit point: ids, metadata, sources, content hashes, segments, tombstones), ``segments/*.npy`` (append-only
-float32 vectors; cosine rows unit length) and ``index-cache/`` (an HNSW index saved with the generation it
-covers; the exact index needs no cache, it searches the memory-mapped segments in place). Writers take
-``write.lock`` per operation; readers never block and always search one committed snapshot.
+``Collection`` is the thin front: it binds the encoder, validates every input before anything is written,
+encodes, decides what an upsert changes, and offers the public API. Where the items live is its backend's
+business (``store/backend.py``): the local backend (a folder: SQLite catalogue + memory-mapped segments,
+``store/local/``) by default, or PostgreSQL + pgvector with ``backend="postgresql://…"``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
-import shutil
-import threading
-import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from numbers import Number
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from filelock import FileLock, Timeout
+from numpy.typing import ArrayLike
 
-from .. import config
 from ..encoders import DEFAULT_ENCODER, Encoder
-from ..errors import (CollectionNotFoundError, DimensionError, EncoderMismatchError, InputError,
-                      LockTimeoutError)
-from ..metrics import check_metric
-from . import db
-from ._search import Hit, Item, ReadMixin
-from ._snapshot import LOCK_FILE, SnapshotMixin, lock_error
-from ._write import MERGE_FAN, SMALL_SEGMENT_BYTES, WriteMixin  # noqa: F401 (constants re-exported)
-from .manifest import MANIFEST, check_name, fsync_dir, new_manifest, read_manifest, write_json_atomic
-from .segments import SEGMENT_DIR, CachedANN, SegmentedExact
+from ..errors import DimensionError, EncoderMismatchError, InputError, UnknownKeyError
+from ..metrics import as_matrix, check_metric, normalize
+from ..vectors import Vectors
+from . import _inputs, filters
+from .backend import Reader, Table, connect
+from .manifest import check_name, new_manifest
+from .records import Hit, Item, Rows
 
 __all__ = ["Collection", "Item", "Hit"]
 
@@ -54,50 +49,55 @@ def _encoder_doc(enc: Encoder) -> dict[str, Any]:
     return {"name": enc.name, "dim": int(enc.dim), "metric": enc.metric, "fingerprint": enc.fingerprint}
 
 
-class Collection(ReadMixin, WriteMixin, SnapshotMixin):
-    """A named, persistent set of items; create with ``Collection.create`` and reopen with ``Collection.open``."""
+def _is_vector(x: Any) -> bool:
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "fiu"
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(
+        isinstance(v, Number) and not isinstance(v, bool) for v in x
+    )
 
-    def __init__(self, path: Path, manifest: dict, encoder: Encoder | None, readonly: bool, lock_timeout: float,
-                 auto_compact: float) -> None:
-        self.path, self.name = path, manifest["name"]
-        self._manifest = manifest
+
+def _meta(text: str) -> dict:
+    import json
+
+    return {} if text == "{}" else json.loads(text)
+
+
+def _check_k(k: Any, name: str = "k") -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f"{name} must be a positive integer, got {k!r}")
+    return int(k)
+
+
+class Collection:
+    """A named, persistent set of items; create with ``Collection.create`` and reopen with ``Collection.open``.
+
+    ``backend``: None (the local backend under ``root`` or the embedlab home; ``$EMBEDLAB_DATABASE_URL`` when set
+    and no ``root`` is given), ``"local"``, or a ``postgresql://`` URL."""
+
+    def __init__(self, table: Table, encoder: Encoder | None) -> None:
+        self._table = table
+        manifest = table.manifest
+        self.name = table.name
         enc = manifest["encoder"]
         self.dim, self.metric = int(enc["dim"]), check_metric(enc["metric"])
         self.index_kind = manifest["index"]["kind"]
         self.index_params = dict(manifest["index"].get("params", {}))
-        self._encoder, self.readonly = encoder, readonly
-        self.lock_timeout, self.auto_compact = float(lock_timeout), float(auto_compact)
-        self._mutex = threading.RLock()
-        self._lock = FileLock(str(path / LOCK_FILE), timeout=self.lock_timeout)
-        self._conn = db.connect(path / db.DB_FILE)
-        self._segs: list[tuple[int, int, np.ndarray]] = []  # (start, rows, memmap)
-        self._starts = np.empty(0, np.int64)
-        self._index: SegmentedExact | CachedANN | None = None
-        self._gen = self._epoch = self._layout = self._last_seg = -1
-        self._count = 0
-        self._ann_dirty = False
-        self._closed = False
-        if not readonly:
-            self._gc()
-        with self._read():
-            pass
+        self._encoder = encoder
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     def create(cls, name: str, encoder: str | Encoder | None = None, *, dim: int | None = None,
                metric: str | None = None, index: str = "exact", index_params: dict | None = None,
-               root: str | Path | None = None, lock_timeout: float = 10.0, auto_compact: float = 0.3) -> "Collection":
+               root: str | Path | None = None, backend: str | None = None, lock_timeout: float = 10.0,
+               auto_compact: float = 0.3) -> "Collection":
         """Create an empty collection (InputError if the name is taken). ``encoder=None`` with ``dim`` makes a
         vectors-only collection (callers pass ``vectors=``; metric defaults to cosine)."""
         check_name(name)
-        base = Path(root) if root is not None else config.collections_dir()
-        folder = base / name
-        if folder.exists():
-            raise InputError(f"collection {name!r} already exists in {base}; open it with Collection.open or drop it")
         enc = None
         if encoder is None and dim is not None:
-            if int(dim) <= 0:
-                raise InputError(f"dim must be a positive integer, got {dim}")
+            if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or int(dim) <= 0:
+                raise InputError(f"dim must be a positive integer, got {dim!r}")
             enc_doc = {"name": None, "dim": int(dim), "metric": check_metric(metric or "cosine"), "fingerprint": None}
         else:
             enc = _resolve_encoder(encoder)
@@ -110,98 +110,59 @@ class Collection(ReadMixin, WriteMixin, SnapshotMixin):
 
         make_index(index, enc_doc["dim"], enc_doc["metric"], **params)  # validates kind and parameters
         created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        manifest = new_manifest(name, enc_doc, index, params, created)
-        base.mkdir(parents=True, exist_ok=True)
-        tmp = base / f".{name}.creating-{uuid.uuid4().hex[:8]}"
-        try:
-            tmp.mkdir()
-            (tmp / SEGMENT_DIR).mkdir()
-            db.connect(tmp / db.DB_FILE, create=True).close()
-            write_json_atomic(tmp / MANIFEST, manifest)
-            fsync_dir(tmp)
-            try:
-                os.rename(tmp, folder)
-            except OSError:
-                raise InputError(f"collection {name!r} was created by someone else meanwhile; open it") from None
-            fsync_dir(base)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return cls(folder, manifest, enc, False, lock_timeout, auto_compact)
+        store = connect(backend, root)
+        table = store.create(name, new_manifest(name, enc_doc, index, params, created), lock_timeout=lock_timeout,
+                             auto_compact=auto_compact)
+        return cls(table, enc)
 
     @classmethod
     def open(cls, name: str, encoder: str | Encoder | None = None, *, root: str | Path | None = None,
-             readonly: bool = False, lock_timeout: float = 10.0, auto_compact: float = 0.3) -> "Collection":
-        """Open an existing collection; the encoder is rebuilt by name from the manifest when not given."""
-        base = Path(root) if root is not None else config.collections_dir()
-        folder = base / name
-        if not folder.is_dir():
-            names = cls.list(base)
-            have = ", ".join(names) if names else "none yet"
-            raise CollectionNotFoundError(
-                f"no collection named {name!r} in {base} (existing: {have}); create it with Collection.create"
-            )
-        manifest = read_manifest(folder)
-        enc = None
-        if encoder is not None:
-            enc = _resolve_encoder(encoder)
-            _check_encoder(manifest, enc)
-        return cls(folder, manifest, enc, readonly, lock_timeout, auto_compact)
+             backend: str | None = None, readonly: bool = False, lock_timeout: float = 10.0,
+             auto_compact: float = 0.3) -> "Collection":
+        """Open an existing collection; the encoder is rebuilt by name from the manifest when not given.
+        A collection on read-only media opens read-only by itself (writes raise ReadOnlyStorageError)."""
+        check_name(name)
+        store = connect(backend, root)
+        table = store.open(name, readonly, lock_timeout=lock_timeout, auto_compact=auto_compact)
+        try:
+            enc = None
+            if encoder is not None:
+                enc = _resolve_encoder(encoder)
+                _check_encoder(table.manifest, enc)
+        except BaseException:
+            table.close()
+            raise
+        return cls(table, enc)
 
     @classmethod
     def open_or_create(cls, name: str, encoder: str | Encoder | None = None, **kw: Any) -> "Collection":
         """Open ``name`` if it exists, else create it with the given settings."""
-        base = Path(kw["root"]) if kw.get("root") is not None else config.collections_dir()
-        open_kw = {k: kw[k] for k in ("root", "readonly", "lock_timeout", "auto_compact") if k in kw}
-        if (base / name).is_dir():
+        open_kw = {k: kw[k] for k in ("root", "backend", "readonly", "lock_timeout", "auto_compact") if k in kw}
+        store = connect(kw.get("backend"), kw.get("root"))
+        if store.exists(check_name(name)):
             return cls.open(name, encoder, **open_kw)
         try:
             return cls.create(name, encoder, **kw)
         except InputError:
-            if (base / name).is_dir():
+            if store.exists(name):
                 return cls.open(name, encoder, **open_kw)
             raise
 
     @staticmethod
-    def list(root: str | Path | None = None) -> list[str]:
-        """Names of the collections under ``root`` (default: the embedlab home)."""
-        base = Path(root) if root is not None else config.collections_dir()
-        if not base.is_dir():
-            return []
-        return sorted(p.name for p in base.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
+    def list(root: str | Path | None = None, backend: str | None = None) -> list[str]:
+        """Names of the collections in ``backend`` / under ``root`` (default: the embedlab home)."""
+        return connect(backend, root).names()
 
     @classmethod
-    def drop(cls, name: str, root: str | Path | None = None, lock_timeout: float = 10.0) -> None:
-        """Delete a collection and all its files (waits for a running writer first)."""
+    def drop(cls, name: str, root: str | Path | None = None, lock_timeout: float = 10.0,
+             backend: str | None = None) -> None:
+        """Delete a collection and everything stored for it (waits for a running writer first)."""
         check_name(name)
-        base = Path(root) if root is not None else config.collections_dir()
-        folder = base / name
-        if not folder.is_dir():
-            names = cls.list(base)
-            raise CollectionNotFoundError(
-                f"no collection named {name!r} in {base} (existing: {', '.join(names) if names else 'none'})"
-            )
-        lock = FileLock(str(folder / LOCK_FILE), timeout=lock_timeout)
-        try:
-            with lock:
-                gone = base / f".{name}.dropped-{uuid.uuid4().hex[:8]}"
-                os.rename(folder, gone)
-        except Timeout:
-            raise lock_error(name, folder, lock_timeout) from None
-        shutil.rmtree(gone, ignore_errors=True)
+        connect(backend, root).drop(name, lock_timeout=lock_timeout)
 
     def close(self) -> None:
-        """Save the ANN cache if this process changed it, and release the catalogue."""
-        with self._mutex:
-            if self._closed:
-                return
-            if self._ann_dirty and not self.readonly:
-                try:
-                    self._save_ann(timeout=0.5)
-                except (LockTimeoutError, OSError):  # a cache: the next open catches up instead
-                    pass
-            self._conn.close()
-            self._closed = True
+        """Release the storage (files, memory maps, connections); the object cannot be used afterwards."""
+        self._table.close()
 
     def __enter__(self) -> "Collection":
         return self
@@ -209,29 +170,330 @@ class Collection(ReadMixin, WriteMixin, SnapshotMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
-            if not self._closed:
-                self._conn.close()
-        except Exception:
-            pass
-
     def __repr__(self) -> str:
         return f"Collection({self.name!r}, dim={self.dim}, metric={self.metric!r}, index={self.index_kind!r})"
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def readonly(self) -> bool:
+        return self._table.readonly
+
+    @property
+    def lock_timeout(self) -> float:
+        """Seconds a write waits for another writer before LockTimeoutError (settable)."""
+        return self._table.lock_timeout
+
+    @lock_timeout.setter
+    def lock_timeout(self, seconds: float) -> None:
+        self._table.lock_timeout = float(seconds)
+
+    @property
+    def path(self) -> Path | None:
+        """The collection's folder for the local backend; None for a database backend."""
+        return getattr(self._table, "path", None)
+
+    @property
+    def location(self) -> str:
+        """Where the collection lives: a folder, or ``postgresql://…#table``."""
+        return self._table.location
+
+    @property
+    def cache_dir(self) -> Path:
+        """A local folder for caches derived from the collection (e.g. its keyword index)."""
+        return Path(self._table.cache_dir)
+
+    @property
+    def backend(self) -> str:
+        """The backend kind: ``local`` or ``postgresql``."""
+        return getattr(self._table, "kind", "local")
+
+    @property
+    def generation(self) -> int:
+        """The committed generation: bumped by every write (add, upsert, delete, compact); equal generations of
+        one collection mean equal contents, so caches key on it."""
+        with self._table.read() as r:
+            return int(r.generation)
 
     @property
     def encoder(self) -> Encoder | None:
         """The collection's encoder (built from the manifest on first use); None for vectors-only collections."""
-        if self._encoder is None and self._manifest["encoder"].get("name"):
-            name = self._manifest["encoder"]["name"]
+        manifest = self._table.manifest
+        if self._encoder is None and manifest["encoder"].get("name"):
+            name = manifest["encoder"]["name"]
             try:
                 enc = _resolve_encoder(name)
             except InputError as exc:
                 raise InputError(f"collection {self.name!r} was built with encoder {name!r}, which is not "
                                  f"registered here ({exc}); pass the Encoder instance to Collection.open") from None
-            _check_encoder(self._manifest, enc)
+            _check_encoder(manifest, enc)
             self._encoder = enc
         return self._encoder
+
+    # ------------------------------------------------------------------ preparing writes
+    def _vectors_for(self, items: Sequence[Any] | None, vectors: ArrayLike | None, n: int, batch_size: int,
+                     progress: bool) -> np.ndarray:
+        if (items is None) == (vectors is None):
+            raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
+        if vectors is not None:
+            vecs = as_matrix(vectors, dim=self.dim, name="vectors")
+            if len(vecs) != n:
+                raise InputError(f"got {len(vecs)} vectors for {n} ids; pass exactly one vector per id")
+        else:
+            enc = self.encoder
+            if enc is None:
+                raise InputError(f"collection {self.name!r} is vectors-only (no encoder); pass vectors=")
+            items = _inputs.check_items(items, n)
+            vecs = as_matrix(enc.encode(items, batch_size=batch_size, progress=progress,
+                                        normalize=self.metric == "cosine"), dim=self.dim, name="encoded vectors")
+        if self.metric == "cosine":
+            vecs = normalize(vecs)
+        return vecs
+
+    def _text_only(self) -> bool:
+        return self.encoder is not None and tuple(self.encoder.modalities) == ("text",)
+
+    def _hashes(self, items: Sequence[Any]) -> list[str | None]:
+        text_only = self._text_only()
+        return [_inputs.item_hash(x, text_only) for x in items]
+
+    def _contents_of(self, items: Sequence[Any]) -> list[str | None]:
+        text_only = self._text_only()
+        return [x if _inputs.is_text(x, text_only) else None for x in items]
+
+    # ------------------------------------------------------------------ writes
+    def add(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
+            metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
+            contents: Sequence[str | None] | None = None, batch_size: int = 64, progress: bool = False) -> int:
+        """Add new items (encoded from ``items`` or given as ``vectors``); an existing id raises InputError and
+        nothing is written. Texts are kept as each item's content (``contents=`` sets it explicitly, e.g. with
+        ``vectors=``). One commit; returns how many were added."""
+        ids = _inputs.check_ids(ids)
+        n = len(ids)
+        metas = _inputs.check_metadata(metadata, n) or ["{}"] * n
+        srcs = _inputs.check_sources(sources, n)
+        given = _inputs.check_contents(contents, n)
+        hashes: list[str | None] = [None] * n
+        if items is not None and vectors is None:
+            items = _inputs.check_items(items, n)
+            self._refuse_existing(ids)  # before spending time on encoding
+            hashes = self._hashes(items)
+        vecs = self._vectors_for(items, vectors, n, batch_size, progress)
+        if srcs is None:
+            srcs = [_inputs.default_source(x) for x in items] if items is not None else [None] * n
+        texts = given if given is not None else (self._contents_of(items) if items is not None else [None] * n)
+        with self._table.write() as w:
+            w.insert(Rows(ids, vecs, metas, srcs, hashes, texts))
+        return n
+
+    def _refuse_existing(self, ids: list[str]) -> None:
+        with self._table.read() as r:
+            found = r.lookup(ids)
+        if found:
+            dup = [i for i in ids if i in found][:5]
+            raise InputError(f"{len(found)} id(s) already in collection {self.name!r}, e.g. {dup}; use upsert to "
+                             "replace them or delete them first")
+
+    def upsert(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
+               metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
+               contents: Sequence[str | None] | None = None, batch_size: int = 64,
+               progress: bool = False) -> dict[str, int]:
+        """Add new ids, replace changed ones, skip unchanged ones (same content hash, or the same vector: not
+        re-encoded, not rewritten). ``metadata``/``sources`` of None keep an existing item's metadata and source.
+        Returns ``{"added", "updated", "unchanged"}``."""
+        ids = _inputs.check_ids(ids)
+        n = len(ids)
+        metas = _inputs.check_metadata(metadata, n)
+        srcs = _inputs.check_sources(sources, n)
+        given = _inputs.check_contents(contents, n)
+        if (items is None) == (vectors is None):
+            raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
+        if items is not None:
+            items = _inputs.check_items(items, n)
+            hashes = self._hashes(items)
+            texts = given if given is not None else self._contents_of(items)
+        else:
+            vectors = self._vectors_for(None, vectors, n, batch_size, progress)
+            hashes = [None] * n
+            texts = given if given is not None else [None] * n
+        with self._table.write() as w:
+            found = w.lookup(ids)
+            if vectors is not None:  # compare with the stored rows (both prepared the same way)
+                known = [i for i, id_ in enumerate(ids) if id_ in found]
+                stored = w.vectors([ids[i] for i in known]) if known else np.empty((0, self.dim), np.float32)
+                same = set(np.array(known, np.int64)[(stored == vectors[known]).all(axis=1)].tolist())
+            encode, meta_only, unchanged = [], [], 0
+            for i, id_ in enumerate(ids):
+                old = found.get(id_)
+                if old is None or (i not in same if vectors is not None else old.hash != hashes[i]):
+                    encode.append(i)
+                    continue
+                new_meta = old.metadata if metas is None else metas[i]
+                new_src = old.source if srcs is None else srcs[i]
+                if (new_meta, new_src) != (old.metadata, old.source):
+                    meta_only.append((id_, new_meta, new_src))
+                else:
+                    unchanged += 1
+            replaced = [ids[i] for i in encode if ids[i] in found]
+            if encode:
+                vecs = (self._vectors_for([items[i] for i in encode], None, len(encode), batch_size, progress)
+                        if vectors is None else vectors[encode])
+                e_meta = [metas[i] if metas is not None else (found[ids[i]].metadata if ids[i] in found else "{}")
+                          for i in encode]
+                e_src = [srcs[i] if srcs is not None else
+                         (_inputs.default_source(items[i]) if items is not None else
+                          (found[ids[i]].source if ids[i] in found else None)) for i in encode]
+                w.insert(Rows([ids[i] for i in encode], vecs, e_meta, e_src, [hashes[i] for i in encode],
+                              [texts[i] for i in encode]), replace=replaced)
+            if meta_only:
+                w.update([m[0] for m in meta_only], [m[1] for m in meta_only], [m[2] for m in meta_only])
+        return {"added": len(encode) - len(replaced), "updated": len(replaced) + len(meta_only),
+                "unchanged": unchanged}
+
+    def delete(self, ids: Sequence[str] | None = None, *, where: dict | None = None) -> int:
+        """Delete items by id (unknown ids are ignored) or every item matching ``where``; how many were deleted."""
+        if (ids is None) == (where is None):
+            raise InputError("pass ids or where= (exactly one of them) to delete")
+        if where is not None:
+            flt = filters.parse(where)
+            with self._table.write() as w:
+                return w.delete(w.ids(flt))
+        ids = _inputs.check_ids(ids)
+        with self._table.write() as w:
+            return w.delete(ids)
+
+    def compact(self) -> None:
+        """Reclaim the space of deleted and replaced rows (the local backend rewrites its segments)."""
+        self._table.compact()
+
+    @contextmanager
+    def writing(self) -> Iterator["Collection"]:
+        """Hold the write lock across several operations (other writers wait; readers carry on)."""
+        with self._table.writing():
+            yield self
+
+    # ------------------------------------------------------------------ reads
+    def _queries(self, queries: Sequence[Any] | np.ndarray, batch_size: int = 64) -> np.ndarray:
+        if isinstance(queries, np.ndarray) and queries.dtype.kind in "fiu":
+            return as_matrix(queries, dim=self.dim, name="query vectors")
+        if isinstance(queries, (str, bytes)) or not isinstance(queries, (Sequence, np.ndarray)):
+            raise InputError("queries must be a list (of texts, items or vectors) or a 2-D array")
+        if len(queries) == 0:
+            raise InputError("no queries given (empty list); pass at least one query")
+        if all(_is_vector(q) for q in queries):
+            return as_matrix(np.asarray(queries, dtype=np.float32), dim=self.dim, name="query vectors")
+        if any(_is_vector(q) for q in queries):
+            raise InputError("queries mix vectors and raw items; pass one kind per call")
+        enc = self.encoder
+        if enc is None:
+            raise InputError(f"collection {self.name!r} is vectors-only (no encoder); search with a "
+                             f"{self.dim}-d vector")
+        return enc.encode(list(queries), batch_size=batch_size, normalize=self.metric == "cosine")
+
+    def search(self, query: Any, k: int = 10, where: dict | None = None, ef: int | None = None) -> list[Hit]:
+        """The ``k`` items nearest to ``query`` (a text/item for the encoder, or a vector), best first.
+
+        ``where`` keeps only items whose metadata matches (see ``store/filters.py``: ``{"lang": "ko"}``,
+        ``{"year": {"$gte": 2020}}``, ``{"$or": [...]}``); ``ef`` sets the HNSW search breadth for this call."""
+        if _is_vector(query) and np.asarray(query).ndim == 2:
+            raise InputError("search takes one query; use search_many for a batch of vectors")
+        return self.search_many([query], k=k, where=where, ef=ef)[0]
+
+    def search_many(self, queries: Sequence[Any] | np.ndarray, k: int = 10, where: dict | None = None,
+                    ef: int | None = None, batch_size: int = 64) -> list[list[Hit]]:
+        """``search`` for a batch of queries (encoded and searched together: much faster per query)."""
+        k = _check_k(k)
+        if ef is not None:
+            ef = _check_k(ef, "ef")
+        flt = filters.parse(where) if where is not None else None
+        q = self._queries(queries, batch_size)
+        with self._table.read() as r:
+            return r.search(q, k, flt, ef)
+
+    def count(self) -> int:
+        """Number of live items."""
+        with self._table.read() as r:
+            return r.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __contains__(self, id_: object) -> bool:
+        if not isinstance(id_, str) or "\0" in id_:
+            return False
+        with self._table.read() as r:
+            return bool(r.lookup([id_]))
+
+    def ids(self, where: dict | None = None) -> list[str]:
+        """Ids (of the items matching ``where``, or all), in the order they were last written (an upsert that
+        changes an item moves it last)."""
+        flt = filters.parse(where) if where is not None else None
+        with self._table.read() as r:
+            return r.ids(flt)
+
+    def _found(self, r: Reader, ids: list[str]) -> dict:
+        found = r.lookup(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise UnknownKeyError(f"{len(missing)} id(s) not in collection {self.name!r}: {missing[:5]}")
+        return found
+
+    def get(self, ids: Sequence[str], missing: str = "error") -> list[Item]:
+        """Items by id, in the order asked. ``missing="error"``: UnknownKeyError names ids that are not present;
+        ``missing="skip"``: they are left out."""
+        ids = _inputs.check_ids(ids)
+        if missing not in ("error", "skip"):
+            raise InputError(f"missing must be 'error' or 'skip', got {missing!r}")
+        with self._table.read() as r:
+            if missing == "skip":
+                found = r.lookup(ids)
+                ids = [i for i in ids if i in found]
+                if not ids:
+                    return []
+            else:
+                found = self._found(r, ids)
+            vecs = r.vectors(ids)
+            texts = r.contents(ids)
+        return [Item(i, vecs[j], _meta(found[i].metadata), found[i].source, texts.get(i))
+                for j, i in enumerate(ids)]
+
+    def contents(self, ids: Sequence[str]) -> list[str | None]:
+        """The stored content (the text each item was encoded from; None where there is none) of ``ids``, in the
+        order asked; UnknownKeyError names ids that are not present."""
+        ids = _inputs.check_ids(ids)
+        with self._table.read() as r:
+            self._found(r, ids)
+            texts = r.contents(ids)
+        return [texts.get(i) for i in ids]
+
+    def vectors(self) -> Vectors:
+        """All live vectors keyed by id (a memory-mapped view when the local backend has nothing deleted)."""
+        with self._table.read() as r:
+            keys, mat = r.matrix()
+        return Vectors(keys, mat)
+
+    def export_rows(self, batch_size: int = 10_000) -> Iterator[Rows]:
+        """Every live item (ids, vectors, metadata JSON, sources, hashes, contents) in write order, in batches of
+        ``batch_size``, all from one snapshot (for export to other formats and backends)."""
+        batch_size = _check_k(batch_size, "batch_size")
+        with self._table.read() as r:
+            yield from r.rows(batch_size)
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-ready summary: name, location, encoder, index, counts, generation, bytes stored."""
+        manifest = self._table.manifest
+        with self._table.read() as r:
+            out = {"name": self.name, "backend": self.backend, "location": self.location,
+                   "encoder": dict(manifest["encoder"]), "dim": self.dim, "metric": self.metric,
+                   "index": {"kind": self.index_kind, "params": self.index_params},
+                   "count": r.count(), "generation": int(r.generation), "created": manifest.get("created"),
+                   "format_version": manifest["format_version"], "readonly": self.readonly}
+        out.update(self._table.storage_info())
+        return out
+
+    def check(self, deep: bool = True) -> dict[str, Any]:
+        """Verify what is stored (local backend: the catalogue, every segment's checksum, the manifest copy):
+        ``{"ok", "problems", ...}``; ``deep=False`` skips reading every vector."""
+        return self._table.check(deep)
 
 
 def _check_encoder(manifest: dict, enc: Encoder) -> None:
@@ -250,5 +512,3 @@ def _check_encoder(manifest: dict, enc: Encoder) -> None:
             f"{want.get('fingerprint')}) but was opened with {enc.name!r} ({enc.dim}-d, fingerprint "
             f"{enc.fingerprint}); open it with the original encoder or rebuild the collection"
         )
-
-

@@ -1,0 +1,236 @@
+"""Metadata filters (``where=``): one parser, one set of JSON-typed semantics, every backend.
+
+A filter is a dict. Top-level keys are field names (ANDed together) or the logical operators ``$and`` /
+``$or`` (each a non-empty list of filters). A field maps to a value (shorthand for ``$eq``) or to a dict of
+operators, all of which must hold:
+
+=============  ==========================================================================================
+``$eq``        same JSON type and equal value. Numbers compare as numbers (1 == 1.0); a boolean is not a
+               number; a string never equals a list or an object; lists and objects equal only the same
+               list / object (same order, same keys, same JSON text). ``null`` matches JSON null *and* a
+               missing key (as in MongoDB); use ``$exists`` to tell them apart.
+``$ne``        not ``$eq`` (so it also matches items that lack the key).
+``$gt`` ...    ``$gt $gte $lt $lte``: a number against numbers, a string against strings (code-point
+               order); items whose value has another type (or no value) do not match.
+``$in``        ``$eq`` to any value of a non-empty list. ``$nin``: to none of them (missing keys match).
+``$contains``  the field is a list with an element ``$eq`` to the (non-list, non-object) value.
+``$exists``    ``true``: the key is present (even when its value is null); ``false``: it is absent.
+=============  ==========================================================================================
+
+Keys may contain any character, except that a top-level key starting with ``$`` is an operator. Integers must
+fit in 64 bits (SQLite's range): larger ones are refused, in metadata and in filters. ``parse`` returns an
+immutable tree that each backend compiles to its own query language; ``matches`` evaluates it in Python and is
+the reference the backends are tested against.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Union
+
+from ..errors import InputError
+
+FIELD_OPS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$contains", "$exists")
+LOGICAL_OPS = ("$and", "$or")
+INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+@dataclass(frozen=True)
+class Cond:
+    """One test on one metadata field: ``op`` is a FIELD_OPS name without the ``$``."""
+
+    key: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class All:
+    """Every part holds ($and)."""
+
+    parts: tuple["Filter", ...]
+
+
+@dataclass(frozen=True)
+class Any_:
+    """At least one part holds ($or)."""
+
+    parts: tuple["Filter", ...]
+
+
+Filter = Union[Cond, All, Any_]
+
+
+def parse(where: Any) -> Filter:
+    """Check a ``where`` dict and turn it into a filter tree; InputError naming the bad part otherwise."""
+    if not isinstance(where, dict) or not where:
+        raise InputError("where must be a non-empty dict such as {'lang': 'ko'} or {'year': {'$gte': 2020}}")
+    parts: list[Filter] = []
+    for key, cond in where.items():
+        if not isinstance(key, str):
+            raise InputError(f"where keys must be strings, got {key!r}")
+        try:
+            _utf8(key)
+        except InputError as exc:
+            raise InputError(f"where key: {exc}") from None
+        if key.startswith("$"):
+            parts.append(_logical(key, cond))
+        else:
+            parts.extend(_field(key, cond))
+    return parts[0] if len(parts) == 1 else All(tuple(parts))
+
+
+def _logical(op: str, value: Any) -> Filter:
+    if op not in LOGICAL_OPS:
+        raise InputError(f"unknown operator {op!r} at the top of where; use {' or '.join(LOGICAL_OPS)}, or a field "
+                         f"name (field names may not start with '$')")
+    if not isinstance(value, (list, tuple)) or not value:
+        raise InputError(f"where[{op!r}] must be a non-empty list of filters")
+    subs = tuple(parse(v) for v in value)
+    return All(subs) if op == "$and" else Any_(subs)
+
+
+def _field(key: str, cond: Any) -> list[Filter]:
+    if isinstance(cond, dict) and cond and all(isinstance(k, str) and k.startswith("$") for k in cond):
+        return [_op(key, op, v) for op, v in cond.items()]
+    if isinstance(cond, dict) and any(isinstance(k, str) and k.startswith("$") for k in cond):
+        raise InputError(f"where[{key!r}] mixes operators and plain keys ({list(cond)}); write "
+                         f"{{'$eq': {{...}}}} to compare with an object")
+    return [Cond(key, "eq", _value(key, cond, "$eq"))]
+
+
+def _op(key: str, op: str, v: Any) -> Filter:
+    if op not in FIELD_OPS:
+        raise InputError(f"where[{key!r}]: unknown operator {op!r}; supported: {' '.join(FIELD_OPS)}")
+    name = op[1:]
+    if op in ("$in", "$nin"):
+        if not isinstance(v, (list, tuple)) or not v:
+            raise InputError(f"where[{key!r}][{op!r}] must be a non-empty list of values")
+        return Cond(key, name, tuple(_value(key, x, op) for x in v))
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        if not (isinstance(v, str) or _is_number(v)):
+            raise InputError(f"where[{key!r}][{op!r}] compares with a number or a string, got {_type_name(v)}")
+        return Cond(key, name, _value(key, v, op))
+    if op == "$exists":
+        if not isinstance(v, bool):
+            raise InputError(f"where[{key!r}]['$exists'] must be true or false, got {v!r}")
+        return Cond(key, name, v)
+    if op == "$contains":
+        if isinstance(v, (list, tuple, dict)):
+            raise InputError(f"where[{key!r}]['$contains'] takes one element value (a string, number, bool or "
+                             f"null), got {_type_name(v)}")
+        return Cond(key, name, _value(key, v, op))
+    return Cond(key, name, _value(key, v, op))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _type_name(v: Any) -> str:
+    return {dict: "an object", list: "a list", tuple: "a list", bool: "a boolean", type(None): "null"}.get(
+        type(v), type(v).__name__)
+
+
+def _value(key: str, v: Any, op: str) -> Any:
+    """A JSON value, checked: finite numbers, 64-bit integers, string keys; tuples become lists."""
+    try:
+        return check_json_value(v)
+    except InputError as exc:
+        raise InputError(f"where[{key!r}][{op!r}]: {exc}") from None
+
+
+def check_json_value(v: Any) -> Any:
+    """``v`` as a plain JSON value (lists for tuples); InputError for NaN/inf, integers beyond 64 bits, non-string
+    object keys or types JSON cannot hold. Used for metadata and filter values alike."""
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        _utf8(v)
+        return v
+    if isinstance(v, int):
+        if not INT64[0] <= v <= INT64[1]:
+            raise InputError(f"the integer {v} does not fit in 64 bits; store it as a string or a float")
+        return int(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise InputError(f"{v} is not a finite number")
+        return v
+    if isinstance(v, (list, tuple)):
+        return [check_json_value(x) for x in v]
+    if isinstance(v, dict):
+        if not all(isinstance(k, str) for k in v):
+            raise InputError("object keys must be strings")
+        return {_utf8(k): check_json_value(x) for k, x in v.items()}
+    raise InputError(f"{type(v).__name__} is not a JSON value (use a string, number, bool, null, list or dict)")
+
+
+def _utf8(s: str) -> str:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"the text {s[:40]!r} is not valid Unicode (a lone surrogate at character {exc.start})") \
+            from None
+    return s
+
+
+def canonical(v: Any) -> str:
+    """The JSON text lists and objects are compared by (sorted keys, no spaces)."""
+    return json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def kind(v: Any) -> str:
+    """The JSON type class of a value: null, bool, number, string, array, object."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    return "array" if isinstance(v, list) else "object"
+
+
+_MISSING = object()
+
+
+def _eq(have: Any, want: Any) -> bool:
+    if want is None:
+        return have is _MISSING or have is None
+    if have is _MISSING or kind(have) != kind(want):
+        return False
+    if isinstance(want, (list, dict)):
+        return canonical(have) == canonical(want)
+    return have == want
+
+
+def _cmp(have: Any, op: str, want: Any) -> bool:
+    if have is _MISSING or kind(have) != kind(want):
+        return False
+    return {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[op]
+
+
+def matches(flt: Filter, metadata: dict[str, Any]) -> bool:
+    """Whether ``metadata`` (a decoded metadata dict) passes ``flt``: the reference semantics."""
+    if isinstance(flt, All):
+        return all(matches(p, metadata) for p in flt.parts)
+    if isinstance(flt, Any_):
+        return any(matches(p, metadata) for p in flt.parts)
+    have = metadata.get(flt.key, _MISSING)
+    op, want = flt.op, flt.value
+    if op == "eq":
+        return _eq(have, want)
+    if op == "ne":
+        return not _eq(have, want)
+    if op == "in":
+        return any(_eq(have, w) for w in want)
+    if op == "nin":
+        return not any(_eq(have, w) for w in want)
+    if op == "exists":
+        return (have is not _MISSING) == want
+    if op == "contains":
+        return isinstance(have, list) and any(_eq(x, want) for x in have)
+    return _cmp(have, op, want)

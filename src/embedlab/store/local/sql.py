@@ -1,0 +1,429 @@
+"""The local backend's SQLite catalogue (WAL) — every SQL statement of the local backend lives here.
+
+Every row of every vector segment has an int64 *label* = segment ``start`` + row number; ``items`` maps the
+user's string id to its live label with its metadata (JSON text), source, content hash and content. One SQLite
+transaction per write records the new segment (with its size and checksums), the rows and the new
+``generation``: it is the single commit point that decides what readers see. ``dead`` lists labels whose rows
+were deleted or replaced (with the generation that killed them) until a compaction rewrites the segments and
+renumbers the labels (a new ``epoch``). ``meta`` keeps a copy of the manifest, so an edited ``manifest.json``
+is noticed. Every SQLite error becomes an embedlab error (``Catalog.guard``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import CorruptFileError, LockTimeoutError, ReadOnlyStorageError, StorageFullError
+from ..filters import All, Any_, Cond, Filter, canonical
+
+DB_FILE = "catalog.sqlite"
+SCHEMA_VERSION = 2
+_ITEMS = ("CREATE TABLE {name}(label INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, metadata TEXT NOT NULL, "
+          "source TEXT, hash TEXT, content TEXT)")
+_SCHEMA = [
+    "CREATE TABLE state(key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE segments(seg INTEGER PRIMARY KEY AUTOINCREMENT, file TEXT NOT NULL UNIQUE, start INTEGER NOT NULL, "
+    "rows INTEGER NOT NULL, gen INTEGER NOT NULL, bytes INTEGER, crc32 INTEGER, edge_crc INTEGER)",
+    _ITEMS.format(name="items"),
+    "CREATE TABLE dead(label INTEGER PRIMARY KEY, gen INTEGER NOT NULL)",
+    "INSERT INTO state(key, value) VALUES ('generation', 0), ('epoch', 0), ('layout', 0), ('count', 0), "
+    f"('next_label', 0), ('schema', {SCHEMA_VERSION})",
+]
+_FIX = "restore the collection folder from a backup, or drop the collection and add the items again"
+_CHUNK = 50_000  # ids per IN (...) list
+
+
+class Segment(tuple):
+    """(seg, file, start, rows, gen, bytes, crc32, edge_crc) of one committed segment."""
+
+    __slots__ = ()
+    seg = property(lambda s: s[0])
+    file = property(lambda s: s[1])
+    start = property(lambda s: s[2])
+    rows = property(lambda s: s[3])
+    gen = property(lambda s: s[4])
+    bytes = property(lambda s: s[5])
+    crc32 = property(lambda s: s[6])
+    edge_crc = property(lambda s: s[7])
+
+
+def translate(exc: sqlite3.Error, path: Path) -> Exception:
+    """The embedlab error for a SQLite error on the catalogue at ``path``."""
+    text = str(exc)
+    low = text.lower()
+    if "disk is full" in low or "database or disk is full" in low:
+        return StorageFullError(28, f"no space left to write the catalogue of {path.parent.name!r} ({text}); free "
+                                    "some disk space and retry: the collection keeps its last committed state")
+    if "readonly" in low or "read-only" in low:
+        return ReadOnlyStorageError(30, f"cannot write the catalogue of {path.parent.name!r} ({text}): the media is "
+                                        "read-only or lacks write permission; open the collection with readonly=True")
+    if "locked" in low or "busy" in low:
+        return LockTimeoutError(f"the catalogue of {path.parent.name!r} stayed locked by another process ({text}); "
+                                "retry when that writer is done")
+    return CorruptFileError(f"{path} is damaged or not an embedlab catalogue ({text}); {_FIX}")
+
+
+def _uri(path: Path, mode: str) -> str:
+    from urllib.parse import quote
+
+    return f"file:{quote(str(path))}?{mode}"
+
+
+class Catalog:
+    """One connection to a collection's ``catalog.sqlite``; transactions are explicit (``read``/``write``)."""
+
+    def __init__(self, path: Path, create: bool = False, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise CorruptFileError(f"{self.path} is missing; the collection cannot be read. {_FIX}")
+        self.readonly = readonly
+        try:
+            self.conn = self._connect(create, readonly)
+            if create:
+                with self.write():
+                    for stmt in _SCHEMA:
+                        self.conn.execute(stmt)
+            cols = {r[1] for r in self.conn.execute("PRAGMA table_info(items)")}
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"state", "segments", "items", "dead"} <= tables:
+                raise sqlite3.DatabaseError("tables state/segments/items/dead are missing")
+            self.has_content, self.has_meta = "content" in cols, "meta" in tables
+            seg_cols = {r[1] for r in self.conn.execute("PRAGMA table_info(segments)")}
+            self.has_checksums = "crc32" in seg_cols
+            with self.read():
+                self.state()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+
+    def _connect(self, create: bool, readonly: bool) -> sqlite3.Connection:
+        if not readonly:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            return conn
+        # Read-only: WAL readers need the -shm file; on read-only media with no WAL left over (a clean close),
+        # the database file alone is the whole state, so it can be opened immutable.
+        try:
+            conn = sqlite3.connect(_uri(self.path, "mode=ro"), uri=True, isolation_level=None,
+                                   check_same_thread=False, timeout=30.0)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise ReadOnlyStorageError(
+                    30, f"collection {self.path.parent.name!r} was not closed cleanly (its write-ahead log holds "
+                        "changes) and its folder is read-only; copy the folder somewhere writable and open it there"
+                ) from None
+            conn = sqlite3.connect(_uri(self.path, "mode=ro&immutable=1"), uri=True, isolation_level=None,
+                                   check_same_thread=False)
+            return conn
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn every SQLite error inside the block into an embedlab error."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+
+    @contextmanager
+    def read(self) -> Iterator["Catalog"]:
+        """A read snapshot (``BEGIN``): every statement inside sees the same committed state."""
+        with self.guard():
+            self.conn.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                self.conn.execute("COMMIT")
+
+    def begin_write(self) -> None:
+        with self.guard():
+            self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        with self.guard():
+            self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error:  # no transaction open (it failed to start), or the connection is gone
+            pass
+
+    @contextmanager
+    def write(self) -> Iterator["Catalog"]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed at the end, rolled back on any error."""
+        self.begin_write()
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:  # pragma: no cover - closing a broken connection
+            pass
+
+    # ------------------------------------------------------------------ schema upgrade
+    def upgrade(self, manifest: dict[str, Any]) -> None:
+        """Bring a catalogue written by an older embedlab to this schema (inside a write transaction)."""
+        c = self.conn
+        if not self.has_content:
+            c.execute("ALTER TABLE items ADD COLUMN content TEXT")
+        if not self.has_checksums:
+            for col in ("bytes", "crc32", "edge_crc"):
+                c.execute(f"ALTER TABLE segments ADD COLUMN {col} INTEGER")
+        if not self.has_meta:
+            c.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self.set_manifest(manifest)
+        self.set_state(schema=SCHEMA_VERSION)
+        self.has_content = self.has_meta = self.has_checksums = True
+
+    def needs_upgrade(self) -> bool:
+        return not (self.has_content and self.has_meta and self.has_checksums)
+
+    # ------------------------------------------------------------------ state and manifest copy
+    def state(self) -> dict[str, int]:
+        out = {k: int(v) for k, v in self.conn.execute("SELECT key, value FROM state")}
+        if not {"generation", "epoch", "count", "next_label"} <= out.keys():
+            raise sqlite3.DatabaseError("the state table lacks generation/epoch/count/next_label")
+        return out
+
+    def set_state(self, **values: int) -> None:
+        self.conn.executemany("INSERT INTO state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                              "value = excluded.value", [(k, int(v)) for k, v in values.items()])
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The manifest copy stored at creation (None in catalogues from before it was kept)."""
+        if not self.has_meta:
+            return None
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()
+        if row is None:
+            return None
+        try:
+            doc = json.loads(row[0])
+        except ValueError as exc:
+            raise sqlite3.DatabaseError(f"the stored manifest copy is not JSON ({exc})") from None
+        return doc if isinstance(doc, dict) else None
+
+    def set_manifest(self, manifest: dict[str, Any]) -> None:
+        self.conn.execute("INSERT INTO meta(key, value) VALUES ('manifest', ?) ON CONFLICT(key) DO UPDATE SET "
+                          "value = excluded.value", (json.dumps(manifest, sort_keys=True),))
+
+    # ------------------------------------------------------------------ segments and tombstones
+    def segments(self, after: int = -1) -> list[Segment]:
+        """Committed segments with ``seg > after``, in label order."""
+        cols = "bytes, crc32, edge_crc" if self.has_checksums else "NULL, NULL, NULL"
+        rows = self.conn.execute(f"SELECT seg, file, start, rows, gen, {cols} FROM segments WHERE seg > ? "
+                                 "ORDER BY start", (after,)).fetchall()
+        out = []
+        for r in rows:
+            if not (isinstance(r[1], str) and all(isinstance(x, int) for x in r[2:5])):
+                raise sqlite3.DatabaseError(f"segment row {r[:5]!r} is malformed")
+            out.append(Segment(r))
+        return out
+
+    def segment_files(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT file FROM segments")}
+
+    def add_segment(self, file: str, start: int, rows: int, gen: int, record: dict[str, int]) -> None:
+        self.conn.execute("INSERT INTO segments(file, start, rows, gen, bytes, crc32, edge_crc) VALUES "
+                          "(?, ?, ?, ?, ?, ?, ?)",
+                          (file, start, rows, gen, record["bytes"], record["crc32"], record["edge_crc"]))
+
+    def drop_segments(self, segs: Sequence[int] | None = None) -> None:
+        """Forget the given segments (all of them when ``segs`` is None)."""
+        if segs is None:
+            self.conn.execute("DELETE FROM segments")
+        else:
+            self.conn.executemany("DELETE FROM segments WHERE seg = ?", [(s,) for s in segs])
+
+    def dead_labels(self, after_gen: int = -1) -> np.ndarray:
+        rows = self.conn.execute("SELECT label FROM dead WHERE gen > ?", (after_gen,)).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def kill(self, labels: Sequence[int], gen: int) -> None:
+        """Delete the items at ``labels`` and record their rows as dead at generation ``gen``."""
+        self.conn.executemany("DELETE FROM items WHERE label = ?", [(lb,) for lb in labels])
+        self.conn.executemany("INSERT INTO dead(label, gen) VALUES (?, ?)", [(lb, gen) for lb in labels])
+
+    # ------------------------------------------------------------------ items
+    def insert(self, start: int, ids: Sequence[str], metas: Sequence[str], sources: Sequence[str | None],
+               hashes: Sequence[str | None], contents: Sequence[str | None]) -> None:
+        """Insert rows labelled ``start, start + 1, ...`` (sqlite3.IntegrityError if an id exists)."""
+        self.conn.executemany("INSERT INTO items(label, id, metadata, source, hash, content) VALUES "
+                              "(?, ?, ?, ?, ?, ?)",
+                              zip(range(start, start + len(ids)), ids, metas, sources, hashes, contents))
+
+    def update(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
+        """Set (metadata, source) of existing ids: ``rows`` of ``(metadata, source, id)``."""
+        self.conn.executemany("UPDATE items SET metadata = ?, source = ? WHERE id = ?", rows)
+
+    def renumber(self) -> None:
+        """Compaction: labels become 0..n-1 in the old label order (the live rows' new segment order)."""
+        c = self.conn
+        c.execute(_ITEMS.format(name="items_new"))
+        c.execute("INSERT INTO items_new SELECT ROW_NUMBER() OVER (ORDER BY label) - 1, id, metadata, source, hash, "
+                  "content FROM items ORDER BY label")
+        c.execute("DROP TABLE items")
+        c.execute("ALTER TABLE items_new RENAME TO items")
+        c.execute("DELETE FROM dead")
+
+    def lookup(self, ids: Sequence[str]) -> dict[str, tuple[int, str, str | None, str | None]]:
+        """id -> (label, metadata json, source, hash) for the ids that exist."""
+        out = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = json.dumps(list(ids[start:start + _CHUNK]))
+            for label, id_, meta, source, h in self.conn.execute(
+                "SELECT label, id, metadata, source, hash FROM items WHERE id IN (SELECT value FROM json_each(?))",
+                (chunk,),
+            ):
+                out[_check_id(id_)] = (_check_label(label), _check_meta(meta), source, h)
+        return out
+
+    def by_labels(self, labels: np.ndarray) -> dict[int, tuple[str, str, str | None]]:
+        """label -> (id, metadata json, source) for live labels."""
+        out = {}
+        uniq = np.unique(labels[labels >= 0])
+        for start in range(0, len(uniq), _CHUNK):
+            chunk = json.dumps(uniq[start:start + _CHUNK].tolist())
+            for label, id_, meta, source in self.conn.execute(
+                "SELECT label, id, metadata, source FROM items WHERE label IN (SELECT value FROM json_each(?))",
+                (chunk,),
+            ):
+                out[label] = (_check_id(id_), _check_meta(meta), source)
+        return out
+
+    def contents(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """id -> stored content (None when the item has none) for the ids that exist."""
+        col = "content" if self.has_content else "NULL"
+        out = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = json.dumps(list(ids[start:start + _CHUNK]))
+            for id_, content in self.conn.execute(
+                f"SELECT id, {col} FROM items WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
+            ):
+                out[_check_id(id_)] = content
+        return out
+
+    def labels(self, flt: Filter | None = None) -> tuple[np.ndarray, list[str]]:
+        """(labels, ids) of the live items matching ``flt`` (all when None), in label order."""
+        sql, params = ("1", []) if flt is None else compile_filter(flt)
+        rows = self.conn.execute(f"SELECT label, id FROM items WHERE {sql} ORDER BY label", params).fetchall()
+        labels = np.fromiter((_check_label(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+        return labels, [_check_id(r[1]) for r in rows]
+
+    def rows(self, batch: int) -> Iterator[list[tuple[int, str, str, str | None, str | None, str | None]]]:
+        """Every live item as (label, id, metadata, source, hash, content), in label order, ``batch`` at a time."""
+        col = "content" if self.has_content else "NULL"
+        cur = self.conn.execute(f"SELECT label, id, metadata, source, hash, {col} FROM items ORDER BY label")
+        while block := cur.fetchmany(batch):
+            for r in block:
+                _check_label(r[0]), _check_id(r[1]), _check_meta(r[2])
+            yield block
+
+    def integrity(self) -> list[str]:
+        """SQLite's own integrity check (problems found; empty when fine)."""
+        rows = self.conn.execute("PRAGMA integrity_check").fetchall()
+        return [] if [r[0] for r in rows] == ["ok"] else [str(r[0]) for r in rows]
+
+
+def _check_id(v: Any) -> str:
+    if type(v) is not str:
+        raise sqlite3.DatabaseError(f"an item id came back as {type(v).__name__} ({v!r:.40}), not text")
+    return v
+
+
+def _check_label(v: Any) -> int:
+    if type(v) is not int:
+        raise sqlite3.DatabaseError(f"an item label came back as {type(v).__name__}, not an integer")
+    return v
+
+
+def _check_meta(v: Any) -> str:
+    if type(v) is not str:
+        raise sqlite3.DatabaseError(f"an item's metadata came back as {type(v).__name__}, not JSON text")
+    return v
+
+
+# ---------------------------------------------------------------------- filters -> SQL
+# Each test reads the item's top-level key through json_each, which handles keys with any character (SQLite's
+# JSON paths cannot spell some, e.g. a key containing a double quote). json_each's ``type`` is SQLite's JSON
+# type: null, true, false, integer, real, text, array, object; ``atom`` is the SQL value of a scalar.
+_FIELD = "SELECT 1 FROM json_each(items.metadata) j WHERE j.key = ?"
+_TYPES = {"string": "j.type = 'text'", "number": "j.type IN ('integer', 'real')"}
+
+
+def _scalar_test(v: Any, alias: str = "j") -> tuple[str, list[Any]]:
+    """SQL true when json_each row ``alias`` holds a value $eq to ``v`` (not null: callers handle null)."""
+    t = f"{alias}.type"
+    if isinstance(v, bool):
+        return f"{t} = '{'true' if v else 'false'}'", []
+    if isinstance(v, (int, float)):
+        return f"{t} IN ('integer', 'real') AND {alias}.atom = ?", [v]
+    if isinstance(v, str):
+        return f"{t} = 'text' AND {alias}.atom = ?", [v]
+    return f"{t} = '{'array' if isinstance(v, list) else 'object'}' AND {alias}.value = json(?)", [canonical(v)]
+
+
+def _eq_sql(key: str, v: Any) -> tuple[str, list[Any]]:
+    if v is None:  # JSON null or a missing key
+        return f"NOT EXISTS({_FIELD} AND j.type != 'null')", [key]
+    test, params = _scalar_test(v)
+    return f"EXISTS({_FIELD} AND {test})", [key, *params]
+
+
+def _in_sql(key: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    parts, params = [], []
+    for v in values:
+        sql, p = _eq_sql(key, v)
+        parts.append(sql)
+        params += p
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def compile_filter(flt: Filter) -> tuple[str, list[Any]]:
+    """A SQL boolean expression over ``items`` (and its parameters) equal to ``filters.matches``."""
+    if isinstance(flt, (All, Any_)):
+        parts, params = [], []
+        for p in flt.parts:
+            sql, ps = compile_filter(p)
+            parts.append(sql)
+            params += ps
+        return "(" + (" AND " if isinstance(flt, All) else " OR ").join(parts) + ")", params
+    assert isinstance(flt, Cond)
+    key, op, v = flt.key, flt.op, flt.value
+    if op == "eq":
+        return _eq_sql(key, v)
+    if op == "ne":
+        sql, params = _eq_sql(key, v)
+        return f"NOT {sql}", params
+    if op == "in":
+        return _in_sql(key, v)
+    if op == "nin":
+        sql, params = _in_sql(key, v)
+        return f"NOT {sql}", params
+    if op == "exists":
+        return f"{'' if v else 'NOT '}EXISTS({_FIELD})", [key]
+    if op == "contains":
+        elem = "e.type = 'null'" if v is None else _scalar_test(v, "e")[0]
+        params = [] if v is None else _scalar_test(v, "e")[1]
+        return (f"EXISTS(SELECT 1 FROM json_each(items.metadata) j, json_each(j.value) e WHERE j.key = ? AND "
+                f"j.type = 'array' AND {elem})"), [key, *params]
+    sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+    kind = "number" if isinstance(v, (int, float)) else "string"
+    return f"EXISTS({_FIELD} AND {_TYPES[kind]} AND j.atom {sign} ?)", [key, v]
+

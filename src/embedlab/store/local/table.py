@@ -1,0 +1,468 @@
+"""The local backend's table: one collection folder (catalogue + segments + ANN cache) behind ``read()`` and
+``write()``.
+
+Every read runs inside one SQLite read transaction (WAL snapshot) and first syncs the in-memory view
+(memory-mapped segments, index, tombstones) to that snapshot, so a search never sees half of another process's
+write. Every write takes ``write.lock`` (a file lock, so other processes wait up to ``lock_timeout``), then one
+``BEGIN IMMEDIATE`` transaction; new segment files are deleted again if it does not commit. After a write, small
+trailing segments are merged and, past ``auto_compact``, dead rows compacted away.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from ...errors import CorruptFileError, InputError, LockTimeoutError, ReadOnlyStorageError
+from .. import manifest as mf
+from . import segments
+from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, cache_name, newest_cache, open_segment, verify_segment
+from .sql import DB_FILE, Catalog
+from .txn import LocalReader, LocalWriter
+
+LOCK_FILE = "write.lock"
+CACHE_DIR = "index-cache"
+SMALL_SEGMENT_BYTES = 32 << 20  # segments smaller than this get merged with their small neighbours ...
+MERGE_FAN = 8  # ... once this many of them trail the segment list
+SEGMENT_NAME = re.compile(r"seg-\d{9}-[0-9a-f]{8}\.npy")  # the only files garbage collection may delete
+_FIX = "restore the collection folder from a backup, or drop the collection and add the items again"
+
+
+class _Stale(Exception):
+    """A segment listed by the snapshot was removed by a compaction that committed later: retry."""
+
+
+def lock_error(name: str, timeout: float) -> LockTimeoutError:
+    return LockTimeoutError(
+        f"collection {name!r} is being written by another process (its write lock is still held after "
+        f"{timeout:g} s); wait for that writer to finish, or pass a larger lock_timeout"
+    )
+
+
+def segment_file(gen: int) -> str:
+    return f"seg-{gen:09d}-{uuid.uuid4().hex[:8]}.npy"
+
+
+class LocalTable:
+    """One collection folder; see the module docstring. Built by ``LocalStore``."""
+
+    kind = "local"
+
+    def __init__(self, path: Path, manifest: dict[str, Any], readonly: bool, lock_timeout: float,
+                 auto_compact: float, forced_readonly: bool = False) -> None:
+        self.path, self.name, self.manifest = path, path.name, manifest
+        self.location, self.cache_dir = str(path), path
+        enc = manifest["encoder"]
+        self.dim, self.metric = int(enc["dim"]), enc["metric"]
+        self.index_kind = manifest["index"]["kind"]
+        self.index_params = dict(manifest["index"].get("params", {}))
+        self.readonly, self.forced_readonly = readonly, forced_readonly
+        self.lock_timeout, self.auto_compact = float(lock_timeout), float(auto_compact)
+        self._mutex = threading.RLock()
+        self._lock = FileLock(str(path / LOCK_FILE), timeout=self.lock_timeout)
+        self._cat = Catalog(path / DB_FILE, readonly=readonly)
+        self.catalog = self._cat
+        self.segs: list[tuple[int, int, np.ndarray]] = []  # (start, rows, memmap)
+        self._starts = np.empty(0, np.int64)
+        self.index: SegmentedExact | CachedANN | None = None
+        self.generation = self._epoch = self._layout = self._last_seg = self._cache_gen = -1
+        self._cache_dead = np.empty(0, np.int64)
+        self.live_count = 0
+        self._ann_dirty = False
+        self._upkeep_guard = False  # True while merging/compacting after a write (no nested upkeep)
+        self._closed = False
+        try:
+            self._check_manifest_copy()
+            if not readonly:
+                self._gc()
+            with self.read():
+                pass
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ opening checks
+    def _check_manifest_copy(self) -> None:
+        """The catalogue keeps the manifest it was created with: an edited manifest.json is an error. Older
+        catalogues get the copy (and the newer schema) on their first writable open."""
+        with self._cat.read():
+            copy = self._cat.manifest()
+        if copy is None:
+            if not self.readonly:
+                with self._locked(self.lock_timeout), self._cat.write():
+                    if self._cat.needs_upgrade():
+                        self._cat.upgrade(self.manifest)
+            return
+        if self._cat.needs_upgrade() and not self.readonly:
+            with self._locked(self.lock_timeout), self._cat.write():
+                self._cat.upgrade(self.manifest)
+        for key in ("encoder", "index"):
+            if copy.get(key) != self.manifest.get(key):
+                raise CorruptFileError(
+                    f"{self.path / mf.MANIFEST} was changed after the collection was created: its {key!r} is "
+                    f"{self.manifest.get(key)!r} but the catalogue recorded {copy.get(key)!r}; restore the "
+                    "manifest from a backup (or put the recorded value back)"
+                )
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def _locked(self, timeout: float) -> Iterator[None]:
+        try:
+            self._lock.acquire(timeout=timeout)
+        except Timeout:
+            raise lock_error(self.name, timeout) from None
+        except OSError as exc:
+            from ...persist import storage_error
+
+            raise storage_error(exc, self.path) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _begin(self, write: bool) -> None:
+        """Open a transaction and sync the in-memory view to it (a read retries when a compaction removed the
+        segments it listed)."""
+        for attempt in range(8):
+            self._cat.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                self._sync()
+                return
+            except _Stale:
+                self._cat.rollback()
+                if write or attempt == 7:
+                    raise CorruptFileError(f"segment files of {self.path} are missing; {_FIX}") from None
+            except BaseException:
+                self._cat.rollback()
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[LocalReader]:
+        """A read snapshot: the in-memory view is synced to it; every query inside sees the same state."""
+        with self._mutex:
+            self._check_open()
+            with self._cat.guard():
+                self._begin(write=False)
+                try:
+                    yield LocalReader(self)
+                finally:
+                    self._cat.conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[LocalWriter]:
+        """Write lock + one SQLite write transaction (the commit point); segment files written inside are
+        deleted if it does not commit. Afterwards: small segments merged, dead rows compacted past the limit."""
+        with self._mutex:
+            self._check_writable()
+            with self._locked(self.lock_timeout):
+                pending: list[Path] = []
+                with self._cat.guard():
+                    self._begin(write=True)
+                    try:
+                        yield LocalWriter(self, pending)
+                        self._cat.conn.execute("COMMIT")
+                    except BaseException:
+                        self._cat.rollback()
+                        for p in pending:
+                            p.unlink(missing_ok=True)
+                        raise
+                with self.read():
+                    pass
+            if not self._upkeep_guard:
+                self._upkeep_guard = True
+                try:
+                    self._merge_small()
+                    self._maybe_compact()
+                finally:
+                    self._upkeep_guard = False
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the write lock across several operations (other writers wait; readers carry on)."""
+        with self._mutex:
+            self._check_writable()
+            with self._locked(self.lock_timeout):
+                yield
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InputError(f"collection {self.name!r} is closed; open it again")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.forced_readonly:
+            raise ReadOnlyStorageError(30, f"collection {self.name!r} is on read-only media or in a folder you "
+                                           "cannot write; it was opened read-only (search, get, info and export "
+                                           "work); copy it somewhere writable to change it")
+        if self.readonly:
+            raise InputError(f"collection {self.name!r} was opened read-only; open it without readonly=True")
+
+    # ------------------------------------------------------------------ the in-memory view
+    def _sync(self) -> None:
+        """Bring the in-memory segments and index up to the snapshot of the current transaction."""
+        st = self._cat.state()
+        if st["epoch"] != self._epoch:  # compaction renumbered the labels: start afresh
+            return self._reload(st)
+        if st.get("layout", 0) != self._layout:  # small segments were merged (labels kept)
+            return self._reload(st, keep_index=True)
+        if st["generation"] == self.generation:
+            return
+        new = self._cat.segments(after=self._last_seg)
+        dead = np.sort(self._cat.dead_labels(after_gen=self.generation))
+        for seg in new:
+            self._attach(seg, dead)
+        self.index.remove(dead)
+        self.generation, self.live_count = st["generation"], st["count"]
+
+    def _attach(self, seg: Any, dead: np.ndarray) -> None:
+        try:
+            mat = open_segment(self.path / SEGMENT_DIR / seg.file, seg.rows, self.dim, seg)
+        except FileNotFoundError:
+            raise _Stale() from None
+        self.segs.append((seg.start, seg.rows, mat))
+        self._starts = np.append(self._starts, seg.start)
+        self.index.add_segment(seg.start, mat, dead)
+        self._last_seg = max(self._last_seg, seg.seg)
+
+    def _reload(self, st: dict[str, int], keep_index: bool = False) -> None:
+        """Re-map every segment; rebuild the index (exact: cheap views) unless an ANN index can be kept."""
+        segs = self._cat.segments()
+        dead = np.sort(self._cat.dead_labels())
+        newly_dead = self._cat.dead_labels(after_gen=self.generation) if keep_index else None
+        self.segs, self._starts, self._last_seg = [], np.empty(0, np.int64), -1
+        keep = keep_index and isinstance(self.index, CachedANN)
+        if not keep:
+            self.index = self._new_index(st)
+        for seg in segs:
+            self._attach(seg, dead)
+        if keep:
+            self.index.remove(newly_dead)
+            self._ann_dirty = True
+        elif isinstance(self.index, CachedANN):
+            self.index.remove(self._cache_dead)
+            self._ann_dirty = self._ann_dirty or self._cache_gen != st["generation"]
+        self.generation, self._epoch, self.live_count = st["generation"], st["epoch"], st["count"]
+        self._layout = st.get("layout", 0)
+
+    def _new_index(self, st: dict[str, int]) -> SegmentedExact | CachedANN:
+        self._cache_dead = np.empty(0, np.int64)
+        if self.index_kind == "exact":
+            return SegmentedExact(self.dim, self.metric)
+        from ...index import load_index, make_index
+
+        found = newest_cache(self.path / CACHE_DIR, st["epoch"], st["generation"])
+        if found is not None:
+            folder, gen, covered = found
+            try:
+                idx = load_index(folder)
+                if idx.kind == self.index_kind and idx.dim == self.dim and idx.metric == self.metric:
+                    self._cache_gen = gen
+                    self._cache_dead = self._cat.dead_labels(after_gen=gen)
+                    return CachedANN(idx, covered)
+            except (CorruptFileError, InputError, OSError, ValueError):
+                pass  # a cache: rebuild it from the committed vectors below
+        self._cache_gen = -1
+        self._ann_dirty = True
+        return CachedANN(make_index(self.index_kind, self.dim, self.metric, **self.index_params), 0)
+
+    def live_blocks(self, chunk: int = 65_536) -> Iterator[np.ndarray]:
+        """The live rows of the current snapshot in label order, a block at a time (slices where no row died)."""
+        dead = np.sort(self._cat.dead_labels())
+        for start, rows, mat in self.segs:
+            lo, hi = np.searchsorted(dead, [start, start + rows])
+            if hi == lo:
+                for s in range(0, rows, chunk):
+                    yield mat[s:s + chunk]
+                continue
+            keep = np.ones(rows, bool)
+            keep[dead[lo:hi] - start] = False
+            rows_kept = np.flatnonzero(keep)
+            for s in range(0, len(rows_kept), chunk):
+                yield mat[rows_kept[s:s + chunk]]
+
+    def rows_at(self, labels: np.ndarray) -> np.ndarray:
+        """(len(labels), dim) float32 rows at sorted ``labels`` of the current snapshot."""
+        out = np.empty((len(labels), self.dim), np.float32)
+        seg_of = np.searchsorted(self._starts, labels, side="right") - 1
+        for si in np.unique(seg_of):
+            start, _, mat = self.segs[si]
+            m = seg_of == si
+            out[m] = mat[labels[m] - start]
+        return out
+
+    # ------------------------------------------------------------------ upkeep
+    def _small_tail(self) -> int:
+        """How many segments at the end of the list are small."""
+        run = 0
+        for _, rows, _ in reversed(self.segs):
+            if rows * 4 * self.dim >= SMALL_SEGMENT_BYTES:
+                break
+            run += 1
+        return run
+
+    def _merge_small(self) -> None:
+        """Merge the trailing run of small segments into one, keeping labels (and deleted rows), so many small
+        adds do not leave many small files to scan. Bounded work: at most MERGE_FAN x SMALL_SEGMENT_BYTES."""
+        with self.read():
+            if self._small_tail() < MERGE_FAN:
+                return
+        with self.write() as w:
+            run = self._small_tail()
+            if run < MERGE_FAN:
+                return
+            cat = self._cat
+            segs = cat.segments()[-run:]
+            tail = self.segs[-run:]
+            st = cat.state()
+            gen, start, n = st["generation"] + 1, tail[0][0], sum(r for _, r, _ in tail)
+            file = segment_file(gen)
+            path = self.path / SEGMENT_DIR / file
+            w.pending.append(path)
+            record = segments.write_segment(path, [mat for _, _, mat in tail], n, self.dim)
+            cat.drop_segments([s.seg for s in segs])
+            cat.add_segment(file, start, n, gen, record)
+            cat.set_state(generation=gen, layout=st.get("layout", 0) + 1)
+        for s in segs:
+            (self.path / SEGMENT_DIR / s.file).unlink(missing_ok=True)
+
+    def _maybe_compact(self) -> None:
+        with self.read():
+            total = sum(rows for _, rows, _ in self.segs)
+            dead = total - self.live_count
+        if total and dead > self.auto_compact * total:
+            self.compact()
+
+    def compact(self) -> None:
+        """Rewrite the segments into one without deleted rows, renumber the labels and rebuild the index."""
+        self._upkeep_guard = True  # compaction is the upkeep: no nested merge/compact after its write
+        try:
+            with self.write() as w:
+                cat = self._cat
+                st = cat.state()
+                total = sum(rows for _, rows, _ in self.segs)
+                if total == st["count"] and len(self.segs) <= 1:
+                    return
+                gen, n = st["generation"] + 1, st["count"]
+                old_files = [s.file for s in cat.segments()]
+                cat.drop_segments()
+                if n:
+                    file = segment_file(gen)
+                    path = self.path / SEGMENT_DIR / file
+                    w.pending.append(path)
+                    record = segments.write_segment(path, self.live_blocks(), n, self.dim)
+                    cat.add_segment(file, 0, n, gen, record)
+                cat.renumber()  # live rows keep their order, so label order = row order in the new segment
+                cat.set_state(generation=gen, epoch=st["epoch"] + 1, next_label=n, count=n)
+        finally:
+            self._upkeep_guard = False
+        for f in old_files:
+            (self.path / SEGMENT_DIR / f).unlink(missing_ok=True)
+        if isinstance(self.index, CachedANN) and not self.readonly:
+            self._save_ann(timeout=self.lock_timeout)
+
+    def _save_ann(self, timeout: float) -> None:
+        """Save the ANN index as a cache tagged with the generation it covers; drop older caches."""
+        if not isinstance(self.index, CachedANN):
+            return
+        with self._locked(timeout), self.read():
+            name = cache_name(self._epoch, self.generation, self.index.covered)
+            folder = self.path / CACHE_DIR
+            folder.mkdir(exist_ok=True)
+            self.index.index.save(folder / name)
+            for p in folder.iterdir():
+                if p.name != name:
+                    shutil.rmtree(p, ignore_errors=True)
+            self._ann_dirty = False
+
+    def _gc(self) -> None:
+        """Delete segment files no commit refers to (left by a crash) if no writer is running now. Only files
+        named as embedlab names them are touched."""
+        try:
+            self._lock.acquire(timeout=0)
+        except (Timeout, OSError):
+            return
+        try:
+            with self._cat.read():
+                live = self._cat.segment_files()
+            for p in (self.path / SEGMENT_DIR).iterdir():
+                if p.name not in live and SEGMENT_NAME.fullmatch(p.name):
+                    p.unlink(missing_ok=True)
+            for p in self.path.glob(".*.tmp-*"):
+                if p.is_file():
+                    p.unlink(missing_ok=True)
+        finally:
+            self._lock.release()
+
+    # ------------------------------------------------------------------ facts, checks, close
+    def storage_info(self) -> dict[str, Any]:
+        with self.read():
+            total = sum(rows for _, rows, _ in self.segs)
+            out = {"path": str(self.path), "segments": len(self.segs), "deleted_rows": total - self.live_count}
+        out["bytes"] = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return out
+
+    def check(self, deep: bool = True) -> dict[str, Any]:
+        """Verify the catalogue (SQLite's integrity check, counts, labels), every segment (header, size, edge
+        CRC; the full CRC32 when ``deep``) and the manifest against the catalogue's copy."""
+        problems: list[str] = []
+        with self.read():
+            cat = self._cat
+            problems += [f"catalogue: {p}" for p in cat.integrity()]
+            segs = cat.segments()
+            st = cat.state()
+            labels, _ = cat.labels()
+            if len(labels) != st["count"]:
+                problems.append(f"catalogue: {len(labels)} items but the recorded count is {st['count']}")
+            starts = np.array([s.start for s in segs], np.int64)
+            ends = np.array([s.start + s.rows for s in segs], np.int64)
+            at = np.searchsorted(starts, labels, side="right") - 1
+            outside = (at < 0) | (labels >= ends[np.maximum(at, 0)]) if len(segs) else np.ones(len(labels), bool)
+            if np.any(outside):
+                problems.append(f"catalogue: {int(np.sum(outside))} item(s) point at no segment row")
+            dead = cat.dead_labels()
+            if len(np.intersect1d(dead, labels)):
+                problems.append("catalogue: some live items are also marked deleted")
+            if deep:
+                for s in segs:
+                    bad = verify_segment(self.path / SEGMENT_DIR / s.file, s)
+                    if bad:
+                        problems.append(f"segment {bad}")
+        return {"ok": not problems, "problems": problems, "segments": len(segs), "items": int(st["count"]),
+                "deep": deep}
+
+    def close(self) -> None:
+        """Save the ANN cache if this process changed it, release the catalogue and the memory maps."""
+        with self._mutex:
+            if self._closed:
+                return
+            if self._ann_dirty and not self.readonly and self.index is not None:
+                try:
+                    self._save_ann(timeout=0.5)
+                except (LockTimeoutError, OSError, CorruptFileError):  # a cache: the next open catches up
+                    pass
+            self._cat.close()
+            self.segs, self.index, self._starts = [], None, np.empty(0, np.int64)
+            self._closed = True
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        try:
+            if not self._closed:
+                self._cat.close()
+        except Exception:
+            pass
+
+
+def writable(folder: Path) -> bool:
+    """Whether this process may write in ``folder`` and its catalogue (False on read-only media)."""
+    return os.access(folder, os.W_OK) and os.access(folder / DB_FILE, os.W_OK) and (
+        not (folder / LOCK_FILE).exists() or os.access(folder / LOCK_FILE, os.W_OK))

@@ -1,0 +1,138 @@
+"""The local backend's ``Reader`` and ``Writer``: what one snapshot or one write transaction of a
+``LocalTable`` can do (see ``store/backend.py`` for the protocol)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...errors import InputError
+from ..filters import Filter
+from ..records import Hit, Rows, Stored
+from . import segments
+from .segments import SEGMENT_DIR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .table import LocalTable
+
+
+def _meta(text: str) -> dict:
+    return {} if text == "{}" else json.loads(text)
+
+
+class LocalReader:
+    """Reads of one snapshot; valid only inside ``LocalTable.read()`` / ``write()``."""
+
+    def __init__(self, table: "LocalTable") -> None:
+        self.t, self.cat = table, table.catalog
+        self.generation = table.generation
+
+    def count(self) -> int:
+        return self.t.live_count
+
+    def lookup(self, ids: Sequence[str]) -> dict[str, Stored]:
+        return {i: Stored(m, s, h) for i, (_, m, s, h) in self.cat.lookup(ids).items()}
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        found = self.cat.lookup(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise InputError(f"no stored vector for id(s) {missing[:5]}")
+        labels = np.array([found[i][0] for i in ids], np.int64)
+        order = np.argsort(labels)
+        out = np.empty((len(ids), self.t.dim), np.float32)
+        out[order] = self.t.rows_at(labels[order])
+        return out
+
+    def contents(self, ids: Sequence[str]) -> dict[str, str | None]:
+        return self.cat.contents(ids)
+
+    def ids(self, where: Filter | None = None) -> list[str]:
+        return self.cat.labels(where)[1]
+
+    def search(self, q: np.ndarray, k: int, where: Filter | None, ef: int | None) -> list[list[Hit]]:
+        filt = None
+        if where is not None:
+            filt = np.unique(self.cat.labels(where)[0])
+            if not len(filt):
+                return [[] for _ in range(len(q))]
+        index = self.t.index
+        if len(index) == 0:
+            return [[] for _ in range(len(q))]
+        labels, scores = index.search(q, int(k), filter=filt, ef=ef)
+        rows = self.cat.by_labels(labels.ravel())
+        out = []
+        for lab_row, sc_row in zip(labels.tolist(), scores.tolist()):
+            hits = []
+            for lab, sc in zip(lab_row, sc_row):
+                r = rows.get(lab)
+                if lab < 0 or r is None:
+                    continue
+                hits.append(Hit(r[0], float(sc), _meta(r[1]), r[2]))
+            out.append(hits)
+        return out
+
+    def rows(self, batch: int) -> Iterator[Rows]:
+        for block in self.cat.rows(batch):
+            labels = np.fromiter((r[0] for r in block), np.int64, count=len(block))
+            yield Rows([r[1] for r in block], self.t.rows_at(labels), [r[2] for r in block],
+                       [r[3] for r in block], [r[4] for r in block], [r[5] for r in block])
+
+    def matrix(self) -> tuple[list[str], np.ndarray]:
+        labels, keys = self.cat.labels()
+        segs = self.t.segs
+        if len(segs) == 1 and segs[0][1] == len(labels):
+            return keys, segs[0][2]
+        if not len(labels):
+            return keys, np.empty((0, self.t.dim), np.float32)
+        return keys, np.concatenate(list(self.t.live_blocks()))
+
+
+class LocalWriter(LocalReader):
+    """One write transaction of a ``LocalTable``: new rows go to a fresh append-only segment file (listed in
+    ``pending`` so it is deleted if the transaction does not commit), ids and tombstones to the catalogue."""
+
+    def __init__(self, table: "LocalTable", pending: list[Path]) -> None:
+        super().__init__(table)
+        self.pending = pending
+
+    def insert(self, rows: Rows, replace: Sequence[str] = ()) -> None:
+        from .table import segment_file
+
+        cat, n = self.cat, len(rows)
+        st = cat.state()
+        gen, start = st["generation"] + 1, st["next_label"]
+        kill = [v[0] for v in cat.lookup(list(replace)).values()] if replace else []
+        file = segment_file(gen)
+        path = self.t.path / SEGMENT_DIR / file
+        self.pending.append(path)
+        record = segments.write_segment(path, [rows.vectors], n, self.t.dim)
+        cat.add_segment(file, start, n, gen, record)
+        if kill:
+            cat.kill(kill, gen)
+        try:
+            cat.insert(start, rows.ids, rows.metadata, rows.sources, rows.hashes, rows.contents)
+        except sqlite3.IntegrityError:  # UNIQUE(id): the transaction is rolled back by the caller
+            found = {k: v for k, v in cat.lookup(rows.ids).items() if v[0] < start}  # not the rows just inserted
+            dup = [i for i in rows.ids if i in found][:5]
+            raise InputError(f"{len(found)} id(s) already in collection {self.t.name!r}, e.g. {dup}; use upsert to "
+                             "replace them or delete them first") from None
+        cat.set_state(generation=gen, next_label=start + n, count=st["count"] + n - len(kill))
+
+    def update(self, ids: Sequence[str], metadata: Sequence[str], sources: Sequence[str | None]) -> None:
+        self.cat.update(list(zip(metadata, sources, ids)))
+        self.cat.set_state(generation=self.cat.state()["generation"] + 1)
+
+    def delete(self, ids: Sequence[str]) -> int:
+        found = self.cat.lookup(ids)
+        if found:
+            st = self.cat.state()
+            gen = st["generation"] + 1
+            self.cat.kill([v[0] for v in found.values()], gen)
+            self.cat.set_state(generation=gen, count=st["count"] - len(found))
+        return len(found)
