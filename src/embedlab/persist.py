@@ -336,8 +336,8 @@ def read_npy(path: str | os.PathLike, fix: str, dtype: Any = None, shape: tuple[
     if dtype is not None and found != np.dtype(dtype):
         raise CorruptFileError(f"{path} holds {found} values, expected {np.dtype(dtype)}; {fix}")
     if shape is not None and (len(dims) != len(shape) or any(s not in (-1, a) for s, a in zip(shape, dims))):
-        want = tuple("any" if s == -1 else s for s in shape)
-        raise CorruptFileError(f"{path} holds an array of shape {dims}, expected {want}; {fix}")
+        want = ", ".join("any" if s == -1 else str(s) for s in shape) + ("," if len(shape) == 1 else "")
+        raise CorruptFileError(f"{path} holds an array of shape {dims}, expected ({want}); {fix}")
     order = "F" if fortran else "C"
     count = math.prod(dims)
     if count == 0:
