@@ -294,7 +294,9 @@ def test_cg_solver_reaches_the_exact_solution():
 def test_methods_on_movielens(ml, use_encoder):
     data, split = ml
     pop = R.evaluate(R.Popularity(), split)
-    assert pop["recall@10"] == pytest.approx(0.0695586, abs=1e-6) and pop["users"] == 942
+    # popularity counts tie a lot: with ties broken by item index (as a full stable sort does) recall is 0.0697447;
+    # the 0.0695586 of earlier versions came from argpartition's arbitrary choice among ties at the cut
+    assert pop["recall@10"] == pytest.approx(0.0697447, abs=1e-6) and pop["users"] == 942
     als = R.ALSRecommender(factors=32, regularization=1.0, alpha=2.0, iterations=10)
     res = R.evaluate(als, split)
     assert res["recall@10"] > 0.13 and res["ndcg@10"] > 0.15 and res["recall@10"] > 1.8 * pop["recall@10"]
