@@ -32,6 +32,13 @@ def _sidecar(path: Path, **fields) -> None:
     path.with_name(path.name + ".json").write_text(json.dumps(meta), encoding="utf-8")
 
 
+def _refused(path: Path, content: bytes, error: type, pattern: str, **options) -> None:
+    """Write ``content`` to ``path``; loading it as word2vec must raise ``error`` matching ``pattern``."""
+    path.write_bytes(content)
+    with pytest.raises(error, match=pattern):
+        load_word2vec(path, **options)
+
+
 @pytest.fixture
 def small():
     return Vectors(["a", "b"], np.arange(6, dtype=np.float32).reshape(2, 3))
@@ -95,33 +102,23 @@ def test_word2vec_binary_dimension_smaller_than_the_rows(tmp_path, small):
 
 
 def test_word2vec_text_rows_that_only_add_up_are_refused(tmp_path):
-    p = tmp_path / "shifted.txt"
-    p.write_text("2 2\na 1\nb 2 3 4\n", encoding="utf-8")  # 4 numbers in all, but not 2 per row
-    with pytest.raises(CorruptFileError, match=r"shifted.txt: line 2 \(key 'a'\) has 1 numbers, expected 2"):
-        load_word2vec(p)
+    _refused(tmp_path / "shifted.txt", b"2 2\na 1\nb 2 3 4\n", CorruptFileError,  # 4 numbers, not 2 per row
+             r"shifted.txt: line 2 \(key 'a'\) has 1 numbers, expected 2")
 
 
 def test_word2vec_repeated_key_names_both_lines(tmp_path):
-    p = tmp_path / "dup.txt"
-    p.write_text("3 2\na 1 2\nb 3 4\na 5 6\n", encoding="utf-8")
-    with pytest.raises(CorruptFileError, match=r"dup.txt: line 4 repeats key 'a' \(first at line 2\)"):
-        load_word2vec(p)
-    b = tmp_path / "dup.bin"
-    save_word2vec(Vectors(["a", "b"], np.ones((2, 2))), b, binary=True)
-    b.write_bytes(b.read_bytes().replace(b"b ", b"a "))
-    with pytest.raises(CorruptFileError, match=r"dup.bin: row 2 repeats key 'a' \(first at row 1\)"):
-        load_word2vec(b)
+    _refused(tmp_path / "dup.txt", b"3 2\na 1 2\nb 3 4\na 5 6\n", CorruptFileError,
+             r"dup.txt: line 4 repeats key 'a' \(first at line 2\)")
+    raw = save_word2vec(Vectors(["a", "b"], np.ones((2, 2))), tmp_path / "v.bin", binary=True).read_bytes()
+    _refused(tmp_path / "dup.bin", raw.replace(b"b ", b"a "), CorruptFileError,
+             r"dup.bin: row 2 repeats key 'a' \(first at row 1\)")
 
 
 def test_word2vec_bad_header_less_and_bad_options(tmp_path):
     p = tmp_path / "words.txt"
-    p.write_text("hello\nworld\n", encoding="utf-8")
-    with pytest.raises(CorruptFileError, match=r"words.txt: line 1 holds no numbers after its key"):
-        load_word2vec(p)
-    with pytest.raises(InputError, match="unknown encoding 'klingon'"):
-        load_word2vec(p, encoding="klingon")
-    with pytest.raises(InputError, match="limit must be a whole number >= 0, got '3'"):
-        load_word2vec(p, limit="3")
+    _refused(p, b"hello\nworld\n", CorruptFileError, r"words.txt: line 1 holds no numbers after its key")
+    _refused(p, b"a 1\n", InputError, "unknown encoding 'klingon'", encoding="klingon")
+    _refused(p, b"a 1\n", InputError, "limit must be a whole number >= 0, got '3'", limit="3")
 
 
 # ---------------------------------------------------------------- word2vec: format detection
