@@ -48,7 +48,8 @@ def test_collection_lifecycle(client):
     assert r.status_code == 201
     info = r.json()
     assert (info["name"], info["dim"], info["metric"], info["count"]) == ("life", 3, "dot", 0)
-    assert "path" not in info  # the server's disk layout stays private
+    assert "path" not in info and "location" not in info  # the server's disk layout stays private
+    assert str(client.app.state.embedlab.home) not in r.text
     assert "life" in [c["name"] for c in client.get("/api/collections").json()["collections"]]
     _error(client.post("/api/collections", json={"name": "life", "dim": 3}), 400, "InputError", "already exists")
     assert client.delete("/api/collections/life").json() == {"dropped": "life"}

@@ -128,7 +128,7 @@ def test_collection_routes_hide_paths_and_lock_files(client, home, monkeypatch, 
 def test_list_create_and_real_store_messages_hide_paths(client, home, monkeypatch):
     # messages the store really writes with its folder in them
     r = client.post("/api/collections", json={"name": "v", "dim": 2})
-    _error(r, 400, "InputError", "collection 'v' already exists in <collections folder>")
+    _error(r, 400, "InputError", "collection 'v' already exists")
     _clean(r, home)
     assert client.post("/api/collections", json={"name": "w", "dim": 2}).status_code == 201
     assert client.delete("/api/collections/w").status_code == 200

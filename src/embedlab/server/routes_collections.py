@@ -70,10 +70,23 @@ class SearchRequest(BaseModel):
     where: dict[str, Any] | None = None
 
 
-def _info(col: Collection) -> dict[str, Any]:
+def _info(col: Collection, st) -> dict[str, Any]:
+    """``col.info()`` without where it is stored (the server's disk layout, or a database address, is none of
+    the client's business): the location keys are dropped and any other string is scrubbed of paths."""
     info = col.info()
-    info.pop("path", None)  # the server's disk layout is none of the client's business
-    return info
+    for key in ("path", "location"):
+        info.pop(key, None)
+    return _scrubbed(info, st.scrubber.scrub)
+
+
+def _scrubbed(value: Any, scrub) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, scrub) for v in value]
+    return value
 
 
 @router.get("", dependencies=READ, summary="List collections (damaged ones with their error)")
@@ -82,7 +95,7 @@ def list_collections(request: Request) -> JSONResponse:
     out = []
     for name in st.collection_names():
         try:
-            out.append({**_info(st.collection(name)), "status": "ok"})
+            out.append({**_info(st.collection(name), st), "status": "ok"})
         except CollectionNotFoundError:  # dropped meanwhile
             continue
         except Exception as exc:  # one bad collection must not hide the others
@@ -95,13 +108,15 @@ def list_collections(request: Request) -> JSONResponse:
 
 @router.post("", dependencies=WRITE, status_code=201, summary="Create a collection")
 def create_collection(body: CollectionCreate, request: Request) -> JSONResponse:
-    col = state_of(request).create_collection(body.name, body.encoder, body.dim, body.metric, body.index)
-    return JSONResponse(_info(col), status_code=201)
+    st = state_of(request)
+    col = st.create_collection(body.name, body.encoder, body.dim, body.metric, body.index)
+    return JSONResponse(_info(col, st), status_code=201)
 
 
 @router.get("/{name}", dependencies=READ, summary="Describe a collection")
 def get_collection(name: str, request: Request) -> JSONResponse:
-    return JSONResponse(_info(state_of(request).collection(name)))
+    st = state_of(request)
+    return JSONResponse(_info(st.collection(name), st))
 
 
 @router.delete("/{name}", dependencies=WRITE, summary="Drop a collection and all its files")
