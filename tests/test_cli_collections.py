@@ -86,7 +86,7 @@ def test_round_trip_index_search_info_export(capsys, tmp_path, sources, use_enco
     info = run_json(capsys, "--home", home, "info", "things")
     assert (info["name"], info["count"], info["dim"], info["encoder"]["name"]) == ("things", 7, 512, "use-multilingual")
     listing = run_json(capsys, "--home", home, "info")
-    assert listing == [{"name": "things", "count": 7, "encoder": "use-multilingual", "index": "exact", "dim": 512}]
+    assert listing == [{"name": "things", "status": "ok", "count": 7, "encoder": "use-multilingual", "index": "exact", "dim": 512}]
 
     from embedlab.io import load_projector, load_word2vec
     from embedlab.store import Collection
@@ -121,7 +121,7 @@ def test_embedlab_home_env_and_missing_collection(capsys, tmp_path, monkeypatch,
     assert code == 2 and "was built with encoder 'use-multilingual', not 'minilm'" in err
     code, _, err = run(capsys, "index", "other", tmp_path / "missing.txt")
     assert code == 2 and "missing.txt does not exist" in err
-    assert run_json(capsys, "info") == [{"name": "fruit", "count": 2, "encoder": "use-multilingual",
+    assert run_json(capsys, "info") == [{"name": "fruit", "status": "ok", "count": 2, "encoder": "use-multilingual",
                                          "index": "exact", "dim": 512}]
     code, _, err = run(capsys, "search", "fruit", "x", "--where", "novalue")
     assert code == 2 and "--where takes key=value" in err
@@ -133,10 +133,13 @@ def test_embedlab_home_env_and_missing_collection(capsys, tmp_path, monkeypatch,
     legacy.write_bytes("빠른 기차와 느린 배".encode("cp949"))
     code, _, err = run(capsys, "index", "ann", legacy, "--index", "hnsw")
     assert code == 2 and "not valid utf-8 text" in err and "iconv -f CP949 -t UTF-8" in err
-    code, _, err = run(capsys, "index", "ann", legacy, sources["jsonl"], "--index", "hnsw", "--encoding", "cp949")
+    code, _, err = run(capsys, "index", "ann", legacy, sources["jsonl"], "--index", "hnsw", "--encoding", "cp949",
+                       "--strict")
     assert code == 2 and "fruit.jsonl is not valid cp949 text" in err and "in a separate run" in err
-    res = run_json(capsys, "index", "ann", legacy, "--index", "hnsw", "--encoding", "cp949")
-    assert res["added"] == 1
+    # without --strict the unreadable file is skipped, named with its reason, and the rest is indexed
+    res = run_json(capsys, "index", "ann", legacy, sources["jsonl"], "--index", "hnsw", "--encoding", "cp949")
+    assert res["added"] == 1 and len(res["skipped"]) == 1
+    assert "fruit.jsonl is not valid cp949 text" in res["skipped"][0] and "--encoding" in res["skipped"][0]
     assert run_json(capsys, "index", "ann", sources["jsonl"])["count"] == 3
     assert run_json(capsys, "info", "ann")["index"]["kind"] == "hnsw"
     assert run_json(capsys, "search", "ann", "train", "-k", "1")[0]["id"] == "legacy"

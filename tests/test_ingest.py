@@ -186,3 +186,42 @@ def test_missing_path_and_empty_folder(tmp_path):
         read_sources(tmp_path / "pdfs")
     with pytest.raises(InputError, match="no sources given"):
         read_sources([])
+
+
+def test_unreadable_files_in_a_folder_are_skipped_with_reason_unless_strict(tmp_path):
+    write(tmp_path / "good.txt", "A readable note.")
+    write(tmp_path / "sub" / "also.md", "# Another one")
+    write(tmp_path / "legacy.txt", "회의 일정".encode("cp949"))
+    write(tmp_path / "blob.txt", b"\x00\x01\x02binary\x00")
+    recs = read_sources(tmp_path)
+    assert [r.id for r in recs] == ["good", "also"]
+    assert len(recs.skipped) == 2
+    blob, legacy = sorted(recs.skipped)
+    assert "blob.txt looks like a binary file" in blob
+    assert "legacy.txt is not valid utf-8 text" in legacy and "--encoding CP949" in legacy  # the option to read it
+    with pytest.raises(InputError, match=r"blob.txt looks like a binary file"):
+        read_sources(tmp_path, strict=True)
+    explicit = read_sources([tmp_path / "good.txt", tmp_path / "legacy.txt"])  # named files: the same rule
+    assert [r.id for r in explicit] == ["good"] and "legacy.txt" in explicit.skipped[0]
+    with pytest.raises(InputError, match=r"no items found.*legacy.txt is not valid utf-8"):
+        read_sources(tmp_path / "legacy.txt")
+
+
+def _cli(capsys, *args):
+    from embedlab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exc.value.code, " ".join(out.split()), " ".join(err.split())
+
+
+def test_cli_index_skips_unreadable_files_with_a_warning_and_strict_fails(tmp_path, capsys, use_encoder):
+    write(tmp_path / "d" / "good.txt", "A readable note about trains.")
+    write(tmp_path / "d" / "legacy.txt", "회의 일정".encode("cp949"))
+    code, out, _ = _cli(capsys, "index", "notes", tmp_path / "d")
+    assert code == 0 and "1 added" in out and "warning" in out and "legacy.txt is not valid utf-8 text" in out
+    code, _, err = _cli(capsys, "index", "notes2", tmp_path / "d", "--strict")
+    assert code == 2 and "legacy.txt is not valid utf-8 text" in err
+    code, out, _ = _cli(capsys, "info", "--json")
+    assert code == 0 and [c["name"] for c in json.loads(out)] == ["notes"]  # the strict run left nothing

@@ -40,6 +40,11 @@ class Record(NamedTuple):
     source: str
 
 
+class UnreadableFileError(InputError):
+    """One input file cannot be read as what it should be (binary, undecodable, unreadable, empty media); in a
+    folder or a list of sources it is skipped with this message unless ``strict``."""
+
+
 @dataclass
 class Ingested:
     """The records read from some sources, plus what was skipped and why (iterate it like a list)."""
@@ -65,22 +70,26 @@ def read_sources(
     id_column: str | None = None,
     encoding: str = "utf-8",
     errors: str = "strict",
+    strict: bool = False,
 ) -> Ingested:
     """Read every source into records; ids must be unique across all of them.
 
     ``modalities`` (usually ``encoder.modalities``) decides which files of a folder are taken. ``encoding`` and
-    ``errors`` (``"strict"``, or ``"replace"`` to keep going past bad bytes) apply to every text file.
+    ``errors`` (``"strict"``, or ``"replace"`` to keep going past bad bytes) apply to every text file. A file
+    that cannot be read (binary, not valid text in ``encoding``, no permission, empty media) is skipped and
+    listed in ``skipped`` with its reason and the option that would read it; ``strict=True`` raises instead.
+    InputError when nothing at all could be read.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     paths = [Path(p).expanduser() for p in paths]
     if not paths:
         raise InputError("no sources given; pass files or folders to read")
-    opts = _Options(tuple(modalities), text_column, id_column, encoding, errors)
+    opts = _Options(tuple(modalities), text_column, id_column, encoding, errors, bool(strict))
     out = Ingested()
     seen: dict[str, str] = {}
     for path in paths:
-        for rec in _read_path(path, opts, out.skipped):
+        for rec in _skipping(_read_path(path, opts, out.skipped), opts, out.skipped):
             if rec.id in seen:
                 raise InputError(
                     f"duplicate id {rec.id!r}: in {seen[rec.id]} and in {rec.source}; ids must be unique, so rename "
@@ -99,7 +108,7 @@ def read_text_file(path: str | Path, encoding: str = "utf-8", errors: str = "str
     path = Path(path)
     data = _read_bytes(path)
     if not data.strip():
-        raise InputError(f"{path} is empty; add some text to it or leave it out")
+        raise UnreadableFileError(f"{path} is empty; add some text to it or leave it out")
     return _decode(path, data, encoding, errors)
 
 
@@ -110,6 +119,17 @@ class _Options(NamedTuple):
     id_column: str | None
     encoding: str
     errors: str
+    strict: bool = False
+
+
+def _skipping(records: Iterator[Record], opts: _Options, skipped: list[str]) -> Iterator[Record]:
+    """Records of one explicitly named source; an unreadable file is skipped (listed) unless strict."""
+    try:
+        yield from records
+    except UnreadableFileError as exc:
+        if opts.strict:
+            raise
+        skipped.append(str(exc))
 
 
 def _media_kind(path: Path, modalities: Sequence[str]) -> str | None:
@@ -163,17 +183,25 @@ def _read_folder(root: Path, opts: _Options, skipped: list[str]) -> Iterator[Rec
             continue
         ext = path.suffix.lower()
         kind = _media_kind(path, opts.modalities)
-        if kind:
-            found += 1
-            yield _media_record(path, kind, root)
-        elif ext in TEXT_EXTENSIONS and "text" in opts.modalities:
-            if path.stat().st_size == 0 or not _read_bytes(path).strip():
-                skipped.append(f"{path} (empty)")
+        try:
+            if kind:
+                found += 1
+                rec = _media_record(path, kind, root)
+            elif ext in TEXT_EXTENSIONS and "text" in opts.modalities:
+                if path.stat().st_size == 0 or not _read_bytes(path).strip():
+                    skipped.append(f"{path} (empty)")
+                    continue
+                found += 1
+                rec = _text_record(path, root, opts)
+            else:
+                other[ext or "(no extension)"] = other.get(ext or "(no extension)", 0) + 1
                 continue
-            found += 1
-            yield _text_record(path, root, opts)
-        else:
-            other[ext or "(no extension)"] = other.get(ext or "(no extension)", 0) + 1
+        except UnreadableFileError as exc:  # one bad file does not stop the others
+            if opts.strict:
+                raise
+            skipped.append(str(exc))
+            continue
+        yield rec
     if other:
         skipped.append(f"{sum(other.values())} file(s) in {root} with other extensions ({', '.join(sorted(other))})")
     if not found:
@@ -200,7 +228,7 @@ def _text_record(path: Path, root: Path, opts: _Options) -> Record:
 
 def _media_record(path: Path, kind: str, root: Path) -> Record:
     if path.stat().st_size == 0:
-        raise InputError(f"{path} is empty (0 bytes); remove it or replace it with a real {kind} file")
+        raise UnreadableFileError(f"{path} is empty (0 bytes); remove it or replace it with a real {kind} file")
     meta = _folder_meta(path, root)
     meta["modality"] = kind
     return Record(path.stem, path, meta, str(path))
@@ -210,7 +238,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except PermissionError:
-        raise InputError(f"cannot read {path}: permission denied; check its permissions") from None
+        raise UnreadableFileError(f"cannot read {path}: permission denied; check its permissions") from None
     except IsADirectoryError:  # pragma: no cover - folders are handled before
         raise InputError(f"{path} is a folder") from None
 
@@ -222,7 +250,7 @@ def _decode(path: Path, data: bytes, encoding: str, errors: str) -> str:
         at = data.index(b"\x00")
         kind = _any_media_kind(path)
         what = f"an {kind} file" if kind else "a binary file"
-        raise InputError(
+        raise UnreadableFileError(
             f"{path} looks like {what}, not text (NUL byte at offset {at}); pass text files (.txt, .md), "
             "CSV or JSONL, or an encoder made for this kind of file"
         )
@@ -233,12 +261,12 @@ def _decode(path: Path, data: bytes, encoding: str, errors: str) -> str:
     except UnicodeDecodeError as exc:
         bad = data[exc.start:exc.start + 4].hex(" ")
         if encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig"):
-            raise InputError(
+            raise UnreadableFileError(
                 f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; find "
                 f"its real encoding (e.g. `file -i {path}`) and pass that with --encoding (encoding=) in a separate "
                 "run (the encoding applies to every input), or use --encoding-errors replace (errors='replace')"
             ) from None
-        raise InputError(
+        raise UnreadableFileError(
             f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; "
             f"convert it first (e.g. `iconv -f CP949 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}`), "
             "or read it with --encoding CP949 (encoding='cp949'), or --encoding-errors replace (errors='replace') "

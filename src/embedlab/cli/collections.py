@@ -1,4 +1,4 @@
-"""Collection commands: `index`, `search`, `info`, `export` (thin layers over embedlab.store and embedlab.ingest)."""
+"""Collection commands: `index`, `search`, `info`, `check`, `export` (thin layers over embedlab.store and embedlab.ingest)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,39 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ..errors import CollectionNotFoundError, EncoderMismatchError, InputError
+from ..errors import CollectionNotFoundError, EmbedlabError, EncoderMismatchError, InputError
 from .app import app, console, emit_json
 
 
 def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
-    """``["lang=ko", "year=2020"]`` → a Collection ``where`` dict.
+    """``--where`` values → one Collection ``where`` dict (checked by the same parser as Python and HTTP).
 
-    A value that reads as a JSON number, bool or null also matches metadata stored with that type (CSV cells are
-    strings, JSONL keeps types), so ``year=2020`` finds both ``"2020"`` and ``2020``. Repeating a key means OR.
+    Each value is either a JSON filter object (``'{"year": {"$gte": 2020}}'``, any operator of
+    ``embedlab.store.filters``) or ``key=value``. In ``key=value`` a value that reads as a JSON number, bool or
+    null also matches metadata stored with that type (CSV cells are strings, JSONL keeps types), so
+    ``year=2020`` finds both ``"2020"`` and ``2020``; repeating a key means OR. All values must hold (AND).
     """
     if not pairs:
         return None
     values: dict[str, list] = {}
+    objects: list[dict[str, Any]] = []
     for pair in pairs:
+        if pair.lstrip().startswith("{"):
+            try:
+                obj = json.loads(pair)
+            except ValueError as exc:
+                raise InputError(f"--where {pair!r} is not valid JSON ({exc})") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"--where {pair!r} must be a JSON object")
+            objects.append(obj)
+            continue
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"--where takes key=value, got {pair!r} (e.g. --where lang=ko)")
+            raise InputError(f"--where takes key=value or a JSON filter, got {pair!r} (e.g. --where lang=ko or "
+                             """--where '{"year": {"$gte": 2020}}')""")
         alts: list[Any] = [value]
         try:
             typed = json.loads(value)
@@ -34,14 +48,20 @@ def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
         if typed is None or isinstance(typed, (bool, int, float)):
             alts.append(typed)
         values.setdefault(key.strip(), []).extend(alts)
-    return {k: (v[0] if len(v) == 1 else {"$in": v}) for k, v in values.items()}
+    from ..store.filters import parse
+
+    plain = {k: (v[0] if len(v) == 1 else {"$in": v}) for k, v in values.items()}
+    parts = ([plain] if plain else []) + objects
+    where = parts[0] if len(parts) == 1 else {"$and": parts}
+    parse(where)  # checked now, so a bad filter fails before any model loads
+    return where
 
 
-def _open(name: str):
+def _open(name: str, readonly: bool = False):
     from ..store import Collection
 
     try:
-        return Collection.open(name)
+        return Collection.open(name, readonly=readonly)
     except CollectionNotFoundError as exc:
         have = Collection.list()
         raise CollectionNotFoundError(
@@ -62,6 +82,8 @@ def index(
     overlap: Optional[int] = typer.Option(None, "--overlap", help="Tokens shared by consecutive passages (default: 15%)."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input files (e.g. cp949)."),
     encoding_errors: str = typer.Option("strict", "--encoding-errors", help="strict, or replace to substitute undecodable bytes."),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first file that cannot be read (default: skip "
+                                "it, list it with the reason, and index the rest)."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
     """Read files into a collection: new items are added, changed ones updated, unchanged ones skipped."""
@@ -91,7 +113,7 @@ def index(
 
     enc = col.encoder if col is not None else build_encoder(encoder or "use-multilingual")
     records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
-                           encoding=encoding, errors=encoding_errors)
+                           encoding=encoding, errors=encoding_errors, strict=strict)
     created = col is None
     if created:
         col = Collection.create(name, enc, index=index_kind)
@@ -128,10 +150,11 @@ def index(
         + (f", {result['removed']} stale passage(s) removed" if result["removed"] else "")
         + f"; the collection now holds {result['count']} item(s)"
     )
-    for s in records.skipped[:10]:
-        console.print(f"  [dim]skipped: {s}[/]", highlight=False)
-    if len(records.skipped) > 10:
-        console.print(f"  [dim]... and {len(records.skipped) - 10} more skipped[/]")
+    if records.skipped:
+        console.print(f"[yellow]warning:[/] {len(records.skipped)} source(s) skipped (--strict makes this an error):",
+                      highlight=False)
+    for s in records.skipped:
+        console.print(f"  [yellow]skipped:[/] {escape(s)}", highlight=False)
 
 
 @app.command()
@@ -197,9 +220,14 @@ def info(
         return
     rows = []
     for n in Collection.list():
-        with Collection.open(n, readonly=True) as col:
-            data = col.info()
-        rows.append({"name": n, "count": data["count"], "encoder": data["encoder"].get("name"),
+        try:
+            with Collection.open(n, readonly=True) as col:
+                data = col.info()
+        except EmbedlabError as exc:  # one damaged collection does not hide the others
+            rows.append({"name": n, "status": "damaged", "error": f"{type(exc).__name__}: {exc}", "count": None,
+                         "encoder": None, "index": "", "dim": None})
+            continue
+        rows.append({"name": n, "status": "ok", "count": data["count"], "encoder": data["encoder"].get("name"),
                      "index": data["index"]["kind"], "dim": data["dim"]})
     if as_json:
         emit_json(rows)
@@ -211,8 +239,41 @@ def info(
     for col_name in ("name", "count", "encoder", "index", "dim"):
         table.add_column(col_name, justify="right" if col_name in ("count", "dim") else "left")
     for r in rows:
+        if r["status"] != "ok":
+            table.add_row(r["name"], "", "[red]damaged[/]", "", "")
+            continue
         table.add_row(r["name"], str(r["count"]), str(r["encoder"]), r["index"], str(r["dim"]))
     console.print(table)
+    for r in rows:
+        if r["status"] != "ok":
+            console.print(f"[red]{escape(r['name'])}[/]: {escape(r['error'])} (run: embedlab check {r['name']})",
+                          highlight=False)
+
+
+@app.command()
+def check(
+    name: str = typer.Argument(..., help="Collection name."),
+    quick: bool = typer.Option(False, "--quick", help="Skip reading every vector (sizes, headers and edge "
+                               "checksums are still checked)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
+) -> None:
+    """Verify a collection: the catalogue's integrity, every segment's checksum, the manifest against the
+    catalogue's copy. Exit status 1 when a problem is found."""
+    with _open(name, readonly=True) as col:
+        report = col.check(deep=not quick)
+    report = {"collection": name, **report}
+    if as_json:
+        emit_json(report)
+    elif report["ok"]:
+        console.print(f"[green]ok[/]: {name}: {report['items']} item(s) in {report['segments']} segment(s)"
+                      + ("" if report["deep"] else " (quick: full checksums skipped)"))
+    else:
+        console.print(f"[red]{len(report['problems'])} problem(s)[/] in {name}:")
+        for p in report["problems"]:
+            console.print(f"  {escape(p)}", highlight=False)
+        console.print("restore the collection folder from a backup, or drop it and index the items again")
+    if not report["ok"]:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -17,7 +17,7 @@ operators, all of which must hold:
 ``$exists``    ``true``: the key is present (even when its value is null); ``false``: it is absent.
 =============  ==========================================================================================
 
-Keys may contain any character, except that a top-level key starting with ``$`` is an operator. Integers must
+Keys may contain any character but NUL, except that a top-level key starting with ``$`` is an operator. Integers must
 fit in 64 bits (SQLite's range): larger ones are refused, in metadata and in filters. ``parse`` returns an
 immutable tree that each backend compiles to its own query language; ``matches`` evaluates it in Python and is
 the reference the backends are tested against.
@@ -168,6 +168,9 @@ def check_json_value(v: Any) -> Any:
 
 
 def _utf8(s: str) -> str:
+    if "\0" in s:
+        raise InputError(f"the text {s[:40]!r} contains a NUL character, which JSON metadata cannot keep in every "
+                         "backend; remove it")
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as exc:

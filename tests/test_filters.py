@@ -1,0 +1,146 @@
+"""Metadata filters: one parser, JSON-typed semantics, and the SQLite backend agreeing with the reference
+evaluator (``filters.matches``) on thousands of seeded random filters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embedlab.errors import InputError
+from embedlab.store import Collection
+from embedlab.store.filters import matches, parse
+
+KEYS = ["tag", "n", "flag", "tags", "obj", 'we"ird.key', "한글", ""]
+
+
+def _values(rng):
+    return [None, True, False, 0, 1, 1.0, 2.5, -3, "a", "b", "1", "true", "", ["a", "b"], ["a"], [1, 2], [],
+            {"x": 1}, {"x": 1, "y": [2]}, '["a","b"]', "null", 2 ** 62]
+
+
+def _random_meta(rng, vals):
+    meta = {}
+    for k in KEYS:
+        if rng.random() < 0.7:
+            meta[k] = vals[rng.integers(len(vals))]
+    return meta
+
+
+def _random_filter(rng, vals, depth=0):
+    if depth < 2 and rng.random() < 0.25:
+        op = "$and" if rng.random() < 0.5 else "$or"
+        return {op: [_random_filter(rng, vals, depth + 1) for _ in range(rng.integers(1, 4))]}
+    key = KEYS[rng.integers(len(KEYS))]
+    scalars = [v for v in vals if not isinstance(v, (list, dict))]
+    op = ["eq", "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$contains", "$exists"][rng.integers(11)]
+    if op == "eq":
+        return {key: vals[rng.integers(len(vals))]}
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        v = [0, 1, 2.5, -3, "a", "b", "", "1", 2 ** 62][rng.integers(9)]
+    elif op in ("$in", "$nin"):
+        v = [vals[i] for i in rng.integers(0, len(vals), rng.integers(1, 4))]
+    elif op == "$contains":
+        v = scalars[rng.integers(len(scalars))]
+    elif op == "$exists":
+        v = bool(rng.integers(2))
+    else:
+        v = vals[rng.integers(len(vals))]
+    return {key: {op: v}}
+
+
+def test_sqlite_backend_agrees_with_the_reference_semantics():
+    rng = np.random.default_rng(11)
+    vals = _values(rng)
+    metas = [_random_meta(rng, vals) for _ in range(300)] + [{}]
+    c = Collection.create("fz", dim=2)
+    c.add([str(i) for i in range(len(metas))], vectors=np.ones((len(metas), 2), np.float32), metadata=metas)
+    checked = nonempty = 0
+    for _ in range(600):
+        where = _random_filter(rng, vals)
+        flt = parse(where)
+        want = [str(i) for i, m in enumerate(metas) if matches(flt, m)]
+        assert c.ids(where=where) == want, where
+        checked += 1
+        nonempty += bool(want) and len(want) < len(metas)
+    assert checked == 600 and nonempty > 200  # the filters really select, not all-or-nothing
+
+
+def test_json_types_are_distinct():
+    metas = [{"tags": ["a", "b"]}, {"tags": '["a","b"]'}, {"tags": "a"}, {"v": 1}, {"v": True}, {"v": 1.0},
+             {"v": "1"}, {"v": None}, {}, {"v": [1]}, {"v": {"k": 1}}]
+    c = Collection.create("types", dim=2)
+    c.add([f"m{i}" for i in range(len(metas))], vectors=np.ones((len(metas), 2), np.float32), metadata=metas)
+    ids = lambda where: c.ids(where=where)  # noqa: E731
+    assert ids({"tags": '["a","b"]'}) == ["m1"]  # a string never equals a list ...
+    assert ids({"tags": ["a", "b"]}) == ["m0"]  # ... and a list only the same list
+    assert ids({"tags": {"$contains": "a"}}) == ["m0"]  # list membership, not substring, not the string "a"
+    assert ids({"v": 1}) == ["m3", "m5"]  # numbers compare as numbers; True is not 1; "1" is not 1
+    assert ids({"v": True}) == ["m4"]
+    assert ids({"v": "1"}) == ["m6"]
+    assert ids({"v": None}) == ["m0", "m1", "m2", "m7", "m8"]  # null matches null and a missing key
+    assert ids({"v": {"$exists": True}}) == ["m3", "m4", "m5", "m6", "m7", "m9", "m10"]
+    assert ids({"v": {"$eq": {"k": 1}}}) == ["m10"] and ids({"v": [1]}) == ["m9"]
+    assert ids({"v": {"$gt": 0}}) == ["m3", "m5"]  # a boolean is not ordered with numbers
+    assert ids({"v": {"$gte": "0"}}) == ["m6"]  # strings with strings only
+    assert ids({"v": {"$ne": 1}}) == ["m0", "m1", "m2", "m4", "m6", "m7", "m8", "m9", "m10"]
+    assert ids({"v": {"$nin": [1, None]}}) == ["m4", "m6", "m9", "m10"]
+    assert ids({"$or": [{"v": True}, {"tags": "a"}], "v": {"$exists": True}}) == ["m4"]
+
+
+def test_keys_may_hold_any_character_and_values_any_unicode():
+    metas = [{'a "quoted" key': 1, "dot.ted": "x", "$dollar": 2, "": "empty", "키": "값"}]
+    c = Collection.create("keys", dim=2)
+    c.add(["k"], vectors=[[1, 0]], metadata=metas)
+    for where in ({'a "quoted" key': 1}, {"dot.ted": "x"}, {"": "empty"}, {"키": "값"},
+                  {"$and": [{"$dollar": 2}]}):
+        if "$dollar" in str(where):
+            with pytest.raises(InputError, match="unknown operator '\\$dollar'"):
+                c.ids(where=where)
+        else:
+            assert c.ids(where=where) == ["k"], where
+
+
+def test_bad_filters_and_metadata_are_refused_up_front():
+    c = Collection.create("badf", dim=2)
+    cases = [
+        ([("a", 1)], "where must be a non-empty dict"),
+        ({}, "where must be a non-empty dict"),
+        ({"n": {"$gt": [1]}}, "compares with a number or a string, got a list"),
+        ({"n": {"$gt": True}}, "compares with a number or a string, got a boolean"),
+        ({"n": {"$in": []}}, "non-empty list"),
+        ({"n": {"$exists": 1}}, "must be true or false"),
+        ({"n": {"$contains": ["a"]}}, "takes one element value"),
+        ({"n": 2 ** 64}, "does not fit in 64 bits"),
+        ({"n": float("nan")}, "not a finite number"),
+        ({"n": {"$eq": 1, "plain": 2}}, "mixes operators and plain keys"),
+        ({"$or": []}, "non-empty list of filters"),
+        ({"$nor": [{"a": 1}]}, "unknown operator '\\$nor'"),
+        ({1: "a"}, "keys must be strings"),
+        ({"n": "\ud800"}, "not valid Unicode"),
+        ({"n": "a\0b"}, "NUL character"),
+        ({"nul\0key": 1}, "NUL character"),
+        ({"n": object()}, "not a JSON value"),
+    ]
+    for where, msg in cases:
+        with pytest.raises(InputError, match=msg):
+            c.ids(where=where)
+        with pytest.raises(InputError, match=msg):
+            c.search([1, 0], where=where)
+    for meta, msg in (({"big": 2 ** 63}, "does not fit in 64 bits"), ({"s": "\udc80"}, "not valid Unicode"),
+                      ({"f": float("inf")}, "not a finite number"), ({"k\0": 1}, "NUL character")):
+        with pytest.raises(InputError, match=msg):
+            c.add(["x"], vectors=[[1, 0]], metadata=[meta])
+    assert len(c) == 0
+    c.add(["edge"], vectors=[[1, 0]], metadata=[{"n": 2 ** 63 - 1, "m": -(2 ** 63)}])
+    assert c.ids(where={"n": 2 ** 63 - 1, "m": {"$lte": -(2 ** 63)}}) == ["edge"]
+
+
+def test_delete_where_and_ids_where():
+    c = Collection.create("delw", dim=2)
+    c.add([f"d{i}" for i in range(6)], vectors=np.ones((6, 2), np.float32),
+          metadata=[{"year": 2018 + i, "tags": ["x"] if i % 2 else []} for i in range(6)])
+    assert c.ids(where={"year": {"$gte": 2021}}) == ["d3", "d4", "d5"]
+    assert c.delete(where={"tags": {"$contains": "x"}}) == 3
+    assert c.ids() == ["d0", "d2", "d4"]
+    with pytest.raises(InputError, match="exactly one"):
+        c.delete(["d0"], where={"year": 2018})
