@@ -264,6 +264,19 @@ def test_input_validation(client):
     _error(r, 400, "NonFiniteError", "NaN or infinity")
     _error(client.post("/api/vectors/words/analogy", json={"a": "x" * 10_000, "b": "b", "c": "c"}), 413,
            "ResourceLimitError", "word 0 has 10000 characters")
+    deep = {"a": 1}
+    for _ in range(40):
+        deep = {"a": deep}
+    _error(client.post("/api/collections/v/items", json={"items": [{"id": "n", "vector": [1, 0], "metadata": deep}]}),
+           413, "ResourceLimitError", "the metadata of item 0 nests more than 32 levels deep")
+    where = {"a": 1}
+    for _ in range(400):  # would exhaust the filter parser's recursion (a 500) without the limit
+        where = {"$and": [where]}
+    _error(client.post("/api/collections/v/search", json={"vector": [1, 0], "where": where}), 413,
+           "ResourceLimitError", "the filter 'where' nests more than 32 levels deep")
+    _error(client.post("/api/collections/v/search", content=b"[" * 100_000 + b"]" * 100_000,
+                       headers={"content-type": "application/json"}), 400, "InputError", "parsing the body")
+    assert client.get("/api/collections/v").json()["count"] == 1  # nothing was written
     _error(client.get("/api/jobs/" + "f" * 65), 400, "InputError", "job_id")
     _error(client.get("/api/jobs/nope"), 404, "UnknownKeyError", "no job 'nope'")
 

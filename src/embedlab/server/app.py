@@ -37,7 +37,7 @@ from .state import ServerState
 __all__ = ["create_app", "AuthError", "ApiKeyError", "status_of"]
 
 ApiKeyError = AuthError
-_HTTP_TYPES = {404: "NotFound", 405: "MethodNotAllowed", 401: "AuthError", 413: "ResourceLimitError",
+_HTTP_TYPES = {400: "InputError", 404: "NotFound", 405: "MethodNotAllowed", 401: "AuthError", 413: "ResourceLimitError",
                415: "InputError"}
 
 

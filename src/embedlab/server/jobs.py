@@ -60,7 +60,7 @@ class JobRunner:
     """A single worker thread over a bounded queue of jobs (see the module docstring)."""
 
     def __init__(self, describe_error: Callable[[BaseException, str], dict[str, Any]], max_pending: int = 8,
-                 keep: int = 64) -> None:
+                 keep: int = 32) -> None:
         self.describe_error = describe_error  # exception -> {"type", "message"[, "id"]}, paths scrubbed
         self.max_pending, self.keep = int(max_pending), int(keep)
         self._cv = threading.Condition()

@@ -23,6 +23,7 @@ class Limits:
     max_k: int = 1000  # neighbours per search
     max_projection_points: int = 5000  # points per explorer projection
     max_pending_jobs: int = 8  # background jobs (t-SNE/UMAP projections) waiting for the one worker
+    max_json_depth: int = 32  # nesting of an item's metadata or a search filter
 
     def check_batch(self, n: int, what: str = "inputs") -> None:
         """ResourceLimitError when a request carries more than ``max_batch`` entries."""
@@ -41,6 +42,19 @@ class Limits:
         """ResourceLimitError when more than ``max_k`` neighbours are asked for."""
         if k > self.max_k:
             raise ResourceLimitError(f"k={k} is above the limit of {self.max_k} neighbours per search")
+
+    def check_depth(self, value: Any, what: str) -> None:
+        """ResourceLimitError when ``value`` (parsed JSON) nests more than ``max_json_depth`` levels (deeper
+        structures would exhaust the recursion of the code that walks them)."""
+        stack = [(value, 1)]
+        while stack:
+            v, depth = stack.pop()
+            if depth > self.max_json_depth:
+                raise ResourceLimitError(f"{what} nests more than {self.max_json_depth} levels deep; flatten it")
+            if isinstance(v, dict):
+                stack.extend((x, depth + 1) for x in v.values())
+            elif isinstance(v, list):
+                stack.extend((x, depth + 1) for x in v)
 
     def check_points(self, n: int) -> None:
         """ResourceLimitError when a projection asks for more than ``max_projection_points``."""

@@ -136,6 +136,9 @@ def _write(name: str, body: ItemsWrite, request: Request, upsert: bool) -> dict[
         raise InputError("every item needs exactly one of 'text' or 'vector'")
     if any(has_text) and any(has_vec):
         raise InputError("items mix texts and vectors; send one kind per request")
+    for i, it in enumerate(items):
+        if it.metadata is not None:
+            st.limits.check_depth(it.metadata, f"the metadata of item {i}")
     ids = [it.id for it in items]
     # upsert without any metadata/source keeps the stored ones; otherwise each item's own (missing = empty)
     given_meta = any(it.metadata is not None for it in items)
@@ -200,6 +203,8 @@ def get_item(name: str, item_id: str, request: Request, include_vector: bool = F
 def search(name: str, body: SearchRequest, request: Request) -> JSONResponse:
     st = state_of(request)
     st.limits.check_k(body.k)
+    if body.where is not None:
+        st.limits.check_depth(body.where, "the filter 'where'")
     given = [x for x in ("query", "vector", "id") if getattr(body, x) is not None]
     if len(given) != 1:
         raise InputError("send exactly one of 'query' (text), 'vector' or 'id' (a stored item); got "
