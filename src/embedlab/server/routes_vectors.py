@@ -198,7 +198,8 @@ def collection_projection(name: str, request: Request, method: Method = "pca",
                 "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "labels": labels,
                 "metadata": _metadata_columns([it.metadata for it in items])}
 
-    key = ("c", name, st.epoch(name), info["generation"], info["count"], method, max_points, seed)
+    key = ("c", name, st.epoch(name), info.get("created"), info["generation"], info["count"], method, max_points,
+           seed)
     return _answer(request, key, compute, method, f"collection {name!r}")
 
 

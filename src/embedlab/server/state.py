@@ -314,8 +314,11 @@ class ServerState:
         hit = self.cached_projection(key)
         if hit is not None:
             return hit, None
-        return None, self.jobs.submit(key, lambda report: self._remember(key, compute(report)), kind="projection",
-                                      stage=stage)
+
+        def run(report) -> dict:  # an identical job may have finished between the look-up and the submit
+            return self.cached_projection(key) or self._remember(key, compute(report))
+
+        return None, self.jobs.submit(key, run, kind="projection", stage=stage)
 
     def describe_error(self, exc: BaseException, where: str) -> dict[str, Any]:
         """``{"type", "message"}`` of an exception for a client (paths scrubbed; a bug gets a logged error id)."""
