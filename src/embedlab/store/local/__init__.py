@@ -19,7 +19,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ... import config
-from ...errors import CollectionNotFoundError, InputError
+from ...errors import CollectionNotFoundError, InputError, StorageFullError
 from ...persist import fsync_dir, storage_errors, write_json_atomic
 from .. import manifest as mf
 from .segments import SEGMENT_DIR
@@ -88,8 +88,15 @@ class LocalStore:
         if not folder.is_dir():
             raise self._missing(name, "; create it with Collection.create")
         manifest = mf.read_manifest(folder)
-        forced = not readonly and not writable(folder)
-        return LocalTable(folder, manifest, readonly or forced, lock_timeout, auto_compact, forced_readonly=forced)
+        if not readonly and not writable(folder):
+            return LocalTable(folder, manifest, True, lock_timeout, auto_compact, forced_readonly="media")
+        try:
+            return LocalTable(folder, manifest, readonly, lock_timeout, auto_compact)
+        except StorageFullError:
+            if readonly:
+                raise
+            # a disk with no space left at all: SQLite cannot even create its journal; reads still work
+            return LocalTable(folder, manifest, True, lock_timeout, auto_compact, forced_readonly="full")
 
     def drop(self, name: str, *, lock_timeout: float = 10.0) -> None:
         folder = self._folder(name)

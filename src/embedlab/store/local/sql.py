@@ -12,6 +12,7 @@ is noticed. Every SQLite error becomes an embedlab error (``Catalog.guard``).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -59,7 +60,7 @@ def translate(exc: sqlite3.Error, path: Path) -> Exception:
     """The embedlab error for a SQLite error on the catalogue at ``path``."""
     text = str(exc)
     low = text.lower()
-    if "disk is full" in low or "database or disk is full" in low:
+    if "disk is full" in low or ("disk i/o error" in low and _nearly_full(path.parent)):
         return StorageFullError(28, f"no space left to write the catalogue of {path.parent.name!r} ({text}); free "
                                     "some disk space and retry: the collection keeps its last committed state")
     if "readonly" in low or "read-only" in low:
@@ -69,6 +70,16 @@ def translate(exc: sqlite3.Error, path: Path) -> Exception:
         return LockTimeoutError(f"the catalogue of {path.parent.name!r} stayed locked by another process ({text}); "
                                 "retry when that writer is done")
     return CorruptFileError(f"{path} is damaged or not an embedlab catalogue ({text}); {_FIX}")
+
+
+def _nearly_full(folder: Path) -> bool:
+    """Whether the file system of ``folder`` has (almost) no space left: SQLite reports a full disk as a plain
+    I/O error when it cannot create or grow its WAL or shared-memory file."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
 
 
 def _uri(path: Path, mode: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from ...errors import CorruptFileError, InputError, LockTimeoutError, ReadOnlyStorageError
+from ...errors import CorruptFileError, InputError, LockTimeoutError, ReadOnlyStorageError, StorageFullError
 from .. import manifest as mf
 from . import segments
 from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, cache_name, newest_cache, open_segment, verify_segment
@@ -59,7 +59,7 @@ class LocalTable:
     kind = "local"
 
     def __init__(self, path: Path, manifest: dict[str, Any], readonly: bool, lock_timeout: float,
-                 auto_compact: float, forced_readonly: bool = False) -> None:
+                 auto_compact: float, forced_readonly: str | None = None) -> None:
         self.path, self.name, self.manifest = path, path.name, manifest
         self.location, self.cache_dir = str(path), path
         enc = manifest["encoder"]
@@ -180,9 +180,11 @@ class LocalTable:
                     pass
             if not self._upkeep_guard:
                 self._upkeep_guard = True
-                try:
+                try:  # upkeep after a committed write: if it cannot run now, a later write retries it
                     self._merge_small()
                     self._maybe_compact()
+                except (StorageFullError, LockTimeoutError):
+                    pass
                 finally:
                     self._upkeep_guard = False
 
@@ -200,6 +202,10 @@ class LocalTable:
 
     def _check_writable(self) -> None:
         self._check_open()
+        if self.forced_readonly == "full":
+            raise StorageFullError(28, f"no space left on the disk of collection {self.name!r}; it was opened "
+                                       "read-only (search, get, info and export work); free some space and open it "
+                                       "again to write")
         if self.forced_readonly:
             raise ReadOnlyStorageError(30, f"collection {self.name!r} is on read-only media or in a folder you "
                                            "cannot write; it was opened read-only (search, get, info and export "

@@ -1,0 +1,219 @@
+"""Storage faults: a full disk, read-only media, damaged files, and names or ids the store cannot round-trip.
+
+The full-disk and read-only tests use real conditions: a 2 MiB tmpfs and a read-only bind mount, which need
+root (the test set-up runs as root); elsewhere they skip and say why."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import subprocess
+import uuid
+
+import numpy as np
+import pytest
+
+from embedlab.errors import (CollectionNotFoundError, CorruptFileError, InputError, ReadOnlyStorageError,
+                             StorageFullError)
+from embedlab.store import Collection
+
+
+def _mount(*args: str) -> None:
+    subprocess.run(["mount", *args], check=True, capture_output=True, timeout=30)
+
+
+@contextlib.contextmanager
+def mounted(tmp_path, *opts: str):
+    point = tmp_path / f"mnt-{uuid.uuid4().hex[:6]}"
+    point.mkdir()
+    try:
+        _mount(*opts, str(point)) if opts[0] != "--bind" else _mount(*opts[:2], str(point))
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot mount a test file system here (needs root): {exc}")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True, timeout=30)
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_the_last_commit(tmp_path):
+    with mounted(tmp_path, "-t", "tmpfs", "-o", "size=2m", "tmpfs") as disk:
+        rng = np.random.default_rng(0)
+        c = Collection.create("full", dim=64, root=disk)
+        first = rng.normal(size=(500, 64)).astype(np.float32)  # 128 KB
+        c.add([f"a{i}" for i in range(500)], vectors=first)
+        before = (c.ids(), c.generation)
+        with pytest.raises(StorageFullError, match="no space left"):
+            c.add([f"b{i}" for i in range(20_000)], vectors=rng.normal(size=(20_000, 64)).astype(np.float32))
+        assert (c.ids(), c.generation) == before  # nothing half-written became visible
+        assert c.search(first[7], k=1)[0].id == "a7"
+        leftovers = [p.name for p in (c.path / "segments").iterdir()]
+        assert len(leftovers) == 1  # the failed segment file was removed, the committed one kept
+        c.delete([f"a{i}" for i in range(0, 500, 2)])  # small writes still work once space is left
+        assert len(c) == 250
+        c.close()
+        with Collection.open("full", root=disk) as again:
+            assert len(again) == 250 and again.check()["ok"]
+        filler = disk / "filler"
+        with pytest.raises(OSError):
+            with open(filler, "wb") as fh:  # leave no space at all, then try every kind of write
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+        with Collection.open("full", root=disk) as again:
+            for write in (lambda: again.add(["z"], vectors=first[:1]), lambda: again.compact()):
+                with pytest.raises(StorageFullError):
+                    write()
+            assert len(again) == 250 and again.search(first[9], k=1)[0].id == "a9"
+        filler.unlink()
+        with Collection.open("full", root=disk) as again:
+            again.compact()
+            assert len(again) == 250 and again.info()["segments"] == 1
+
+
+def test_a_healthy_collection_opens_read_only_on_read_only_media(tmp_path):
+    src = tmp_path / "src"
+    v = np.eye(4, dtype=np.float32)
+    with Collection.create("docs", dim=4, root=src) as c:
+        c.add(["a", "b", "c", "d"], vectors=v, metadata=[{"n": i} for i in range(4)], contents=list("wxyz"))
+    with mounted(tmp_path, "--bind", str(src)) as ro:
+        _mount("-o", "remount,bind,ro", str(ro))
+        with pytest.raises(OSError):
+            (ro / "probe").write_text("x")
+        with Collection.open("docs", root=ro) as c:  # not "damaged": read-only, by itself
+            assert c.readonly and len(c) == 4 and c.search(v[2], k=1)[0].id == "c"
+            assert c.get(["d"])[0].metadata == {"n": 3} and c.contents(["a"]) == ["w"]
+            assert c.info()["count"] == 4 and len(list(c.export_rows(2))) == 2 and c.check()["ok"]
+            with pytest.raises(ReadOnlyStorageError, match="read-only media.*copy it somewhere writable"):
+                c.add(["e"], vectors=v[:1])
+            with pytest.raises(ReadOnlyStorageError):
+                c.delete(["a"])
+        assert Collection.list(ro) == ["docs"]
+
+
+def _segments(c):
+    return sorted((c.path / "segments").iterdir())
+
+
+def test_damaged_files_answer_loudly_never_wrongly(tmp_path):
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(3000, 32)).astype(np.float32)
+    c = Collection.create("dmg", dim=32, root=tmp_path)
+    c.add([f"x{i}" for i in range(1500)], vectors=v[:1500])
+    c.add([f"y{i}" for i in range(1500)], vectors=v[1500:])  # two segments of the same size
+    assert c.check()["ok"] and c.check(deep=False)["ok"]
+    c.close()
+    a, b = _segments(c)
+    # swapped segments: same shape and size, other rows
+    tmp = a.with_suffix(".swap")
+    os.rename(a, tmp), os.rename(b, a), os.rename(tmp, b)
+    with pytest.raises(CorruptFileError, match="does not hold the rows the catalogue recorded"):
+        Collection.open("dmg", root=tmp_path)
+    os.rename(a, tmp), os.rename(b, a), os.rename(tmp, b)
+    # one flipped bit in the middle: the cheap open checks cannot see it, `check` does
+    data = bytearray(a.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    a.write_bytes(bytes(data))
+    with Collection.open("dmg", root=tmp_path) as c2:
+        report = c2.check()
+        assert not report["ok"] and "CRC32 differs" in report["problems"][0]
+        assert c2.check(deep=False)["ok"]  # the quick check skips the full read, as documented
+    data[len(data) // 2] ^= 0x10
+    a.write_bytes(bytes(data))
+    # a truncated segment
+    with open(b, "r+b") as fh:
+        fh.truncate(b.stat().st_size - 128)
+    with pytest.raises(CorruptFileError, match="truncated or replaced"):
+        Collection.open("dmg", root=tmp_path)
+
+
+def test_an_edited_manifest_and_bad_catalogue_rows_are_errors(tmp_path):
+    with Collection.create("man", dim=4, metric="cosine", root=tmp_path) as c:
+        c.add(["a", "b"], vectors=np.eye(4, dtype=np.float32)[:2])
+    path = tmp_path / "man" / "manifest.json"
+    doc = json.loads(path.read_text())
+    doc["encoder"]["metric"] = "dot"  # would silently change every score
+    path.write_text(json.dumps(doc))
+    with pytest.raises(CorruptFileError, match="was changed after the collection was created.*metric"):
+        Collection.open("man", root=tmp_path)
+    doc["encoder"]["metric"] = "cosine"
+    path.write_text(json.dumps(doc))
+    con = sqlite3.connect(tmp_path / "man" / "catalog.sqlite")
+    con.execute("UPDATE items SET id = CAST('b' AS BLOB) WHERE id = 'b'")  # an id that comes back as bytes
+    con.commit()
+    con.close()
+    with Collection.open("man", root=tmp_path) as c:
+        with pytest.raises(CorruptFileError, match="item id came back as bytes"):
+            c.ids()
+        with pytest.raises(CorruptFileError, match="item id came back as bytes"):
+            c.search([1, 0, 0, 0], k=2)
+
+
+def test_every_sqlite_error_becomes_an_embedlab_error(tmp_path):
+    with Collection.create("sq", dim=2, root=tmp_path) as c:
+        c.add(["a"], vectors=[[1, 0]])
+    con = sqlite3.connect(tmp_path / "sq" / "catalog.sqlite")
+    con.execute("DROP TABLE dead")
+    con.commit()
+    con.close()
+    with pytest.raises(CorruptFileError, match="damaged or not an embedlab catalogue"):
+        Collection.open("sq", root=tmp_path)
+
+
+def test_names_are_checked_on_every_path_and_only_marked_folders_are_deleted(tmp_path):
+    for bad in ("docs\n", "../up", "", ".hidden", "a/b", "x" * 200, None, 7):
+        for call in (lambda: Collection.open(bad, root=tmp_path), lambda: Collection.drop(bad, root=tmp_path),
+                     lambda: Collection.create(bad, dim=2, root=tmp_path)):
+            with pytest.raises(InputError, match="bad collection name"):
+                call()
+    stranger = tmp_path / "photos"
+    stranger.mkdir()
+    (stranger / "holiday.jpg").write_bytes(b"not ours")
+    with pytest.raises(InputError, match="without embedlab's marks"):
+        Collection.drop("photos", root=tmp_path)
+    assert (stranger / "holiday.jpg").exists()
+    with pytest.raises(CollectionNotFoundError):
+        Collection.drop("nothing", root=tmp_path)
+    with Collection.create("kept", dim=2, root=tmp_path) as c:
+        c.add(["a"], vectors=[[1, 0]])
+        mine = c.path / "segments" / "notes.txt"  # a user's file inside: not named like a segment
+    mine.write_text("keep me")
+    Collection.open("kept", root=tmp_path).close()  # opening collects garbage segments only
+    assert mine.read_text() == "keep me"
+
+
+def test_ids_the_store_cannot_round_trip_are_refused_up_front():
+    c = Collection.create("ids", dim=2)
+    for bad, msg in (("a\0b", "NUL character"), ("\ud800x", "not valid Unicode")):
+        with pytest.raises(InputError, match=msg):
+            c.add([bad], vectors=[[1, 0]])
+        with pytest.raises(InputError, match=msg):
+            c.upsert(["ok", bad], vectors=[[1, 0], [0, 1]])
+        assert bad not in c
+    with pytest.raises(InputError, match="source at position 0 is not valid Unicode"):
+        c.add(["s"], vectors=[[1, 0]], sources=["\udcff"])
+    assert len(c) == 0
+    c.add(["ünï-😀 id"], vectors=[[1, 0]])
+    assert c.get(["ünï-😀 id"])[0].id == "ünï-😀 id" and c.delete(["ünï-😀 id"]) == 1
+
+
+def test_a_closed_collection_releases_its_memory_maps(tmp_path):
+    c = Collection.create("mm", dim=8, root=tmp_path)
+    c.add([f"m{i}" for i in range(100)], vectors=np.ones((100, 8), np.float32))
+    seg = _segments(c)[0]
+
+    def maps() -> int:
+        with open("/proc/self/maps") as fh:
+            return sum(str(seg) in line for line in fh)
+
+    c.search(np.ones(8), k=1)
+    assert maps() >= 1
+    c.close()
+    import gc
+
+    gc.collect()
+    assert maps() == 0
+    with pytest.raises(InputError, match="closed"):
+        c.count()
