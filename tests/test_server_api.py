@@ -282,7 +282,7 @@ def test_cli_serve_help(capsys):
         main(["serve", "--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    assert "--api-key-file" in out and "--private-reads" in out
+    assert "--api-key-file" in out and "--private-reads" in out and "--allowed-host" in out
 
 
 def test_json_is_utf8(client):
