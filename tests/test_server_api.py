@@ -195,7 +195,8 @@ def test_api_key_on_writes_and_private_reads(tmp_path):
                       headers={"X-API-Key": "s3cret"}).status_code == 200
         _error(c.delete("/api/collections/a"), 401, "AuthError", "API key")
         assert c.get("/api/collections/a").json()["count"] == 1  # reads stay public by default
-    with TestClient(create_app(tmp_path, api_key="s3cret", public_reads=False, vectors_sets={}), base_url="http://localhost") as c:
+    with TestClient(create_app(tmp_path, api_key="s3cret", public_reads=False, vectors_sets={}),
+                    base_url="http://localhost") as c:
         _error(c.get("/api/collections"), 401, "AuthError", "read routes need an API key")
         _error(c.get("/v1/models"), 401, "AuthError", "read routes need an API key")
         assert c.get("/api/collections", headers={"Authorization": "Bearer s3cret"}).status_code == 200

@@ -239,7 +239,8 @@ def test_a_job_answer_for_an_old_method_is_dropped(browser, tmp_path):
     import numpy as np
 
     with Collection.create("small", dim=8, root=tmp_path / "collections") as col:
-        col.add([f"p{i}" for i in range(30)], vectors=np.random.default_rng(1).standard_normal((30, 8)).astype(np.float32))
+        col.add([f"p{i}" for i in range(30)],
+                vectors=np.random.default_rng(1).standard_normal((30, 8)).astype(np.float32))
     with BackgroundServer(create_app(tmp_path, vectors_sets={})) as srv:
         pg = _open(browser, srv.url + "/")
         pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'small'", timeout=20_000)
@@ -271,12 +272,14 @@ def test_a_damaged_collection_is_listed_but_not_selectable(browser, tmp_path):
     Collection.create("broken", dim=4, root=root).close()
     (root / "broken" / "manifest.json").write_text("garbage", encoding="utf-8")
     with Collection.create("fine", dim=4, root=root) as col:
-        col.add([f"p{i}" for i in range(6)], vectors=np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32))
+        col.add([f"p{i}" for i in range(6)],
+                vectors=np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32))
     with BackgroundServer(create_app(tmp_path, vectors_sets={})) as srv:
         pg = _open(browser, srv.url + "/")
         pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'fine'", timeout=20_000)
         options = pg.evaluate("[...document.getElementById('source').options].map(o => [o.value, o.text, o.disabled])")
-        assert options == [["collection:broken", "broken (damaged)", True], ["collection:fine", "fine (6 items)", False]]
+        assert options == [["collection:broken", "broken (damaged)", True],
+                           ["collection:fine", "fine (6 items)", False]]
         title = pg.evaluate("document.getElementById('source').options[0].title")
         assert title.startswith("CorruptFileError: <collection 'broken'>") and str(tmp_path) not in title
         assert pg.inner_text("#status") == "6 points · PCA · fine"
