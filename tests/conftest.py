@@ -35,3 +35,58 @@ def glove():
     from embedlab.io.glove import load_glove
 
     return load_glove()
+
+
+# --------------------------------------------------------------------------- PostgreSQL + pgvector
+# The test command (scripts/run.sh test) starts a throw-away server with scripts/postgres.sh and exports its URL
+# as EMBEDLAB_TEST_DATABASE_URL; run directly, pytest starts it the same way. Where PostgreSQL and pgvector are
+# not installed (no root to install them) the PostgreSQL tests skip and say why — except in CI, where a
+# missing database is a failure, never a silent skip. Tests drop every collection in that database.
+_PG: dict = {}
+
+
+def _start_postgres() -> tuple[str | None, str]:
+    import subprocess
+    from pathlib import Path
+
+    url = os.environ.get("EMBEDLAB_TEST_DATABASE_URL")
+    if url:
+        return url, ""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "postgres.sh"
+    check = subprocess.run(["bash", str(script), "check"], capture_output=True, text=True, timeout=60)
+    if check.returncode != 0:
+        return None, (check.stdout + check.stderr).strip() or "PostgreSQL/pgvector not installed"
+    started = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=180)
+    if started.returncode != 0:
+        return None, f"scripts/postgres.sh start failed: {(started.stdout + started.stderr).strip()}"
+    return started.stdout.strip().splitlines()[-1], ""
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """The URL of the test PostgreSQL + pgvector server (started once per session)."""
+    if "url" not in _PG:
+        _PG["url"], _PG["why"] = _start_postgres()
+    if _PG["url"] is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests, but no server could be started: {_PG['why']}")
+        pytest.skip(f"no PostgreSQL + pgvector server: {_PG['why']}")
+    return _PG["url"]
+
+
+def _empty_database(url: str) -> None:
+    from embedlab.store import Collection
+
+    for name in Collection.list(backend=url):
+        Collection.drop(name, backend=url)
+
+
+@pytest.fixture(params=["local", "postgresql"])
+def backend(request):
+    """Keyword arguments that put a Collection on each backend: ``Collection.create(name, dim=4, **backend)``;
+    the PostgreSQL database starts empty for every test."""
+    if request.param == "local":
+        return {}
+    url = request.getfixturevalue("pg_url")
+    _empty_database(url)
+    return {"backend": url}

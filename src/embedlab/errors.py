@@ -62,6 +62,15 @@ class ReadOnlyStorageError(EmbedlabError, PermissionError):
     """A write was asked of read-only media or a folder without write permission."""
 
 
+class BackendError(EmbedlabError):
+    """The storage backend (e.g. a PostgreSQL server) refused or failed an operation; the message says how to fix
+    it (a missing extension, a missing permission)."""
+
+
+class DatabaseUnavailableError(BackendError, ConnectionError):
+    """The database server cannot be reached (wrong URL, server down, authentication failed)."""
+
+
 class ResourceLimitError(EmbedlabError):
     """A request would exceed a configured limit (memory, batch size, input length)."""
 

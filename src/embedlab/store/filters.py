@@ -35,6 +35,7 @@ from ..errors import InputError
 FIELD_OPS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$contains", "$exists")
 LOGICAL_OPS = ("$and", "$or")
 INT64 = (-(1 << 63), (1 << 63) - 1)
+MAX_DEPTH = 32  # lists/objects nested deeper than this are refused (in metadata and in filters)
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ class Any_:
 Filter = Union[Cond, All, Any_]
 
 
-def parse(where: Any) -> Filter:
+def parse(where: Any, _depth: int = 0) -> Filter:
     """Check a ``where`` dict and turn it into a filter tree; InputError naming the bad part otherwise."""
+    if _depth > MAX_DEPTH:
+        raise InputError(f"where nests $and/$or more than {MAX_DEPTH} levels deep; flatten it")
     if not isinstance(where, dict) or not where:
         raise InputError("where must be a non-empty dict such as {'lang': 'ko'} or {'year': {'$gte': 2020}}")
     parts: list[Filter] = []
@@ -76,19 +79,19 @@ def parse(where: Any) -> Filter:
         except InputError as exc:
             raise InputError(f"where key: {exc}") from None
         if key.startswith("$"):
-            parts.append(_logical(key, cond))
+            parts.append(_logical(key, cond, _depth))
         else:
             parts.extend(_field(key, cond))
     return parts[0] if len(parts) == 1 else All(tuple(parts))
 
 
-def _logical(op: str, value: Any) -> Filter:
+def _logical(op: str, value: Any, depth: int) -> Filter:
     if op not in LOGICAL_OPS:
         raise InputError(f"unknown operator {op!r} at the top of where; use {' or '.join(LOGICAL_OPS)}, or a field "
                          f"name (field names may not start with '$')")
     if not isinstance(value, (list, tuple)) or not value:
         raise InputError(f"where[{op!r}] must be a non-empty list of filters")
-    subs = tuple(parse(v) for v in value)
+    subs = tuple(parse(v, depth + 1) for v in value)
     return All(subs) if op == "$and" else Any_(subs)
 
 
@@ -142,9 +145,12 @@ def _value(key: str, v: Any, op: str) -> Any:
         raise InputError(f"where[{key!r}][{op!r}]: {exc}") from None
 
 
-def check_json_value(v: Any) -> Any:
+def check_json_value(v: Any, _depth: int = 0) -> Any:
     """``v`` as a plain JSON value (lists for tuples); InputError for NaN/inf, integers beyond 64 bits, non-string
-    object keys or types JSON cannot hold. Used for metadata and filter values alike."""
+    object keys, NUL characters, nesting deeper than MAX_DEPTH or types JSON cannot hold. Used for metadata and
+    filter values alike."""
+    if _depth > MAX_DEPTH:
+        raise InputError(f"lists/objects nested more than {MAX_DEPTH} levels deep")
     if v is None or isinstance(v, bool):
         return v
     if isinstance(v, str):
@@ -159,11 +165,11 @@ def check_json_value(v: Any) -> Any:
             raise InputError(f"{v} is not a finite number")
         return v
     if isinstance(v, (list, tuple)):
-        return [check_json_value(x) for x in v]
+        return [check_json_value(x, _depth + 1) for x in v]
     if isinstance(v, dict):
         if not all(isinstance(k, str) for k in v):
             raise InputError("object keys must be strings")
-        return {_utf8(k): check_json_value(x) for k, x in v.items()}
+        return {_utf8(k): check_json_value(x, _depth + 1) for k, x in v.items()}
     raise InputError(f"{type(v).__name__} is not a JSON value (use a string, number, bool, null, list or dict)")
 
 

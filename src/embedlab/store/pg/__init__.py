@@ -1,0 +1,138 @@
+"""The PostgreSQL + pgvector backend: collections as tables in a database, found through a catalogue table.
+
+    >>> Collection.create("docs", backend="postgresql://me@db.example:5432/search")
+
+Choose it when several services read one store, when a collection outgrows one machine's disk, or when the
+vectors should live beside the rest of your data; the local backend is faster for one process on one machine.
+See ``sql.py`` for the schema. Needs ``pip install 'embedlab[pg]'`` (psycopg 3 + pgvector) and a server with
+pgvector ≥ 0.8 (``bash scripts/postgres.sh start`` runs a throw-away one locally).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import CollectionNotFoundError, InputError
+from .. import manifest as mf
+from . import connection as pgc
+from . import sql as q
+from .table import PgTable
+
+__all__ = ["PgStore", "PgTable"]
+
+
+class PgStore:
+    """Collections in the PostgreSQL database at ``url``."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _run(self, fn: Any) -> Any:
+        conn = pgc.connect(self.url)
+        try:
+            with pgc.errors(self.url):
+                return fn(conn)
+        finally:
+            conn.close()
+
+    def names(self) -> list[str]:
+        def go(conn: Any) -> list[str]:
+            if conn.execute("SELECT to_regclass(%s)", (q.CATALOG,)).fetchone()[0] is None:
+                return []
+            return [r[0] for r in conn.execute(f"SELECT name FROM {q.CATALOG} ORDER BY name")]
+
+        return self._run(go)
+
+    def _row(self, conn: Any, name: str) -> tuple | None:
+        if conn.execute("SELECT to_regclass(%s)", (q.CATALOG,)).fetchone()[0] is None:
+            return None
+        return conn.execute(f"SELECT table_name, manifest FROM {q.CATALOG} WHERE name = %s", (name,)).fetchone()
+
+    def exists(self, name: str) -> bool:
+        mf.check_name(name)
+        return self._run(lambda conn: self._row(conn, name) is not None)
+
+    def _missing(self, name: str) -> CollectionNotFoundError:
+        have = self.names()
+        return CollectionNotFoundError(f"no collection named {name!r} in {pgc.safe_url(self.url)} (existing: "
+                                       f"{', '.join(have) if have else 'none yet'}); create it with Collection.create")
+
+    def create(self, name: str, manifest: dict[str, Any], *, lock_timeout: float = 10.0,
+               auto_compact: float = 0.3) -> PgTable:
+        dim, metric = int(manifest["encoder"]["dim"]), manifest["encoder"]["metric"]
+        kind, params = manifest["index"]["kind"], dict(manifest["index"].get("params", {}))
+        if kind not in ("exact", "hnsw"):
+            raise InputError(f"the PostgreSQL backend has exact and hnsw indexes, not {kind!r}")
+        if kind == "hnsw" and dim > q.HALFVEC_INDEX_MAX:
+            raise InputError(f"pgvector indexes at most {q.HALFVEC_INDEX_MAX} dimensions (as halfvec), and this "
+                             f"encoder makes {dim}: create the collection with index='exact', or use the local backend")
+        table = q.table_name(name)
+
+        def go(conn: Any) -> None:
+            from psycopg.types.json import Jsonb
+
+            conn.execute("BEGIN")
+            try:
+                conn.execute(q.CATALOG_DDL)
+                if conn.execute(f"SELECT 1 FROM {q.CATALOG} WHERE name = %s", (name,)).fetchone():
+                    raise InputError(f"collection {name!r} already exists in {pgc.safe_url(self.url)}; open it with "
+                                     "Collection.open or drop it")
+                conn.execute(f"INSERT INTO {q.CATALOG} (name, table_name, manifest, format_version) VALUES "
+                             "(%s, %s, %s, %s)", (name, table, Jsonb(manifest), mf.FORMAT_VERSION))
+                conn.execute(pgc.ident_sql(
+                    f"CREATE TABLE {{}} (id text PRIMARY KEY, seq bigint NOT NULL, embedding vector({dim}) NOT NULL, "
+                    "metadata jsonb NOT NULL DEFAULT '{{}}', content text, source text, hash text)", table))
+                conn.execute(pgc.ident_sql("CREATE INDEX {} ON {} (seq)", table + "_seq", table))
+                conn.execute(pgc.ident_sql("CREATE INDEX {} ON {} USING gin (metadata jsonb_path_ops)",
+                                           table + "_meta", table))
+                if kind == "hnsw":
+                    m, efc = int(params.get("M", 16)), int(params.get("ef_construction", 64))
+                    conn.execute(pgc.ident_sql(
+                        f"CREATE INDEX {{}} ON {{}} USING hnsw ({q.index_expr(dim)[0]} {q.opclass(dim, metric)}) "
+                        f"WITH (m = {m}, ef_construction = {efc})", table + "_hnsw", table))
+                conn.execute("COMMIT")
+            except BaseException:
+                pgc.end(conn, "ROLLBACK")  # DDL is transactional: nothing half-created stays behind
+                raise
+
+        self._run(go)
+        return PgTable(self.url, name, table, manifest, False, lock_timeout)
+
+    def open(self, name: str, readonly: bool = False, *, lock_timeout: float = 10.0,
+             auto_compact: float = 0.3) -> PgTable:
+        mf.check_name(name)
+        row = self._run(lambda conn: self._row(conn, name))
+        if row is None:
+            raise self._missing(name)
+        table, manifest = row
+        manifest = mf.check(manifest, f"the catalogue row of {name!r}", "drop the collection and build it again")
+        from ...persist import check_version
+
+        check_version(f"the catalogue row of {name!r}", manifest.get("format_version"), mf.FORMAT_VERSION,
+                      "collection", "upgrade embedlab")
+        return PgTable(self.url, name, table, manifest, readonly, lock_timeout)
+
+    def drop(self, name: str, *, lock_timeout: float = 10.0) -> None:
+        mf.check_name(name)
+
+        def go(conn: Any) -> bool:
+            conn.execute("BEGIN")
+            try:
+                conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+                row = self._row(conn, name)
+                if row is None:
+                    pgc.end(conn, "ROLLBACK")
+                    return False
+                conn.execute(f"SELECT 1 FROM {q.CATALOG} WHERE name = %s FOR UPDATE", (name,))
+                conn.execute(pgc.ident_sql("DROP TABLE IF EXISTS {}", row[0]))
+                conn.execute(f"DELETE FROM {q.CATALOG} WHERE name = %s", (name,))
+                conn.execute("COMMIT")
+                return True
+            except BaseException:
+                pgc.end(conn, "ROLLBACK")
+                raise
+
+        if not self._run(go):
+            raise self._missing(name)

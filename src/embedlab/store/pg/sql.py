@@ -1,0 +1,134 @@
+"""The PostgreSQL backend's SQL: the catalogue, one table per collection, filters compiled to jsonb tests.
+
+Schema (pgvector ≥ 0.8):
+
+- ``embedlab_collections``: one row per collection — ``name``, its ``table_name``, the ``manifest`` (jsonb:
+  encoder name/dim/metric/fingerprint, index kind/params, format version), ``generation`` (bumped by every
+  committed write), ``count`` and ``next_seq`` (write order). Writers lock their collection's row
+  (``SELECT … FOR UPDATE``), so writes to one collection are serialised and each is one transaction.
+- one table per collection: ``id text PRIMARY KEY``, ``seq bigint`` (write order), ``embedding vector(d)``
+  (float32, exact), ``metadata jsonb`` (GIN index, ``jsonb_path_ops``), ``content``, ``source``, ``hash``;
+  an HNSW index on ``embedding`` (``m``, ``ef_construction``), on ``embedding::halfvec(d)`` when
+  2,000 < d ≤ 4,000 (pgvector's index limits), none for ``index="exact"``.
+
+Every value reaches the server as a bound parameter; identifiers are quoted with ``psycopg.sql``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from ..filters import All, Any_, Cond, Filter, canonical
+
+CATALOG = "embedlab_collections"
+VECTOR_INDEX_MAX = 2000  # pgvector indexes vector(d) up to this dimension ...
+HALFVEC_INDEX_MAX = 4000  # ... and halfvec(d) up to this one
+_OPS = {"cosine": ("<=>", "cosine"), "dot": ("<#>", "ip"), "l2": ("<->", "l2")}
+
+CATALOG_DDL = f"""
+CREATE TABLE IF NOT EXISTS {CATALOG} (
+    name text PRIMARY KEY,
+    table_name text NOT NULL UNIQUE,
+    manifest jsonb NOT NULL,
+    format_version integer NOT NULL,
+    generation bigint NOT NULL DEFAULT 0,
+    count bigint NOT NULL DEFAULT 0,
+    next_seq bigint NOT NULL DEFAULT 0,
+    created timestamptz NOT NULL DEFAULT now()
+)"""
+
+
+def table_name(name: str) -> str:
+    """A PostgreSQL identifier (≤ 63 bytes) for collection ``name``: readable prefix + a hash of the name."""
+    slug = re.sub(r"[^a-z0-9_]", "_", name.lower())[:40]
+    return f"emb_{slug}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def operator(metric: str) -> str:
+    """pgvector's distance operator for a metric (smaller is nearer)."""
+    return _OPS[metric][0]
+
+
+def score_of(metric: str, distance: float) -> float:
+    """embedlab's higher-is-better score from pgvector's distance: cosine 1 - d, dot -(-ip), l2 -d."""
+    return 1.0 - distance if metric == "cosine" else -distance
+
+
+def index_expr(dim: int) -> tuple[str, str]:
+    """(indexed expression, operator-class prefix) for a dimension: the vector itself, or its halfvec cast."""
+    if dim <= VECTOR_INDEX_MAX:
+        return "embedding", "vector"
+    return f"(embedding::halfvec({dim}))", "halfvec"
+
+
+def opclass(dim: int, metric: str) -> str:
+    return f"{index_expr(dim)[1]}_{_OPS[metric][1]}_ops"
+
+
+def query_cast(dim: int) -> str:
+    """How a query vector parameter is cast to match the index expression."""
+    return f"::vector({dim})" if dim <= VECTOR_INDEX_MAX else f"::vector({dim})::halfvec({dim})"
+
+
+# ---------------------------------------------------------------------- filters -> SQL (jsonb)
+# Typed semantics identical to filters.matches (and to the SQLite compiler): jsonb_typeof distinguishes
+# string/number/boolean/null/array/object; scalar equality uses containment (@>, served by the GIN index), which
+# compares numbers as numbers and never equates a boolean with a number; lists and objects compare by their
+# jsonb text (same order, same keys, same values); strings order by code point (COLLATE "C").
+def _field(key_param: str) -> str:
+    return f"(metadata -> {key_param})"
+
+
+def _eq(key: str, v: Any) -> tuple[str, list[Any]]:
+    if v is None:  # JSON null or a missing key
+        return "coalesce(jsonb_typeof(metadata -> %s), 'null') = 'null'", [key]
+    if isinstance(v, (list, dict)):
+        return (f"coalesce(jsonb_typeof({_field('%s')}) = %s AND {_field('%s')}::text = %s::jsonb::text, false)",
+                [key, "array" if isinstance(v, list) else "object", key, canonical(v)])
+    return "metadata @> jsonb_build_object(%s::text, %s::jsonb)", [key, canonical(v)]
+
+
+def _in(key: str, values: Any) -> tuple[str, list[Any]]:
+    parts, params = [], []
+    for v in values:
+        sql, p = _eq(key, v)
+        parts.append(sql)
+        params += p
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def compile_filter(flt: Filter) -> tuple[str, list[Any]]:
+    """A SQL boolean expression over a collection table (``%s`` placeholders) and its parameters, equal to
+    ``filters.matches``."""
+    if isinstance(flt, (All, Any_)):
+        parts, params = [], []
+        for p in flt.parts:
+            sql, ps = compile_filter(p)
+            parts.append(sql)
+            params += ps
+        return "(" + (" AND " if isinstance(flt, All) else " OR ").join(parts) + ")", params
+    assert isinstance(flt, Cond)
+    key, op, v = flt.key, flt.op, flt.value
+    if op == "eq":
+        return _eq(key, v)
+    if op == "ne":
+        sql, params = _eq(key, v)
+        return f"NOT {sql}", params
+    if op == "in":
+        return _in(key, v)
+    if op == "nin":
+        sql, params = _in(key, v)
+        return f"NOT {sql}", params
+    if op == "exists":
+        return f"{'' if v else 'NOT '}jsonb_exists(metadata, %s)", [key]
+    if op == "contains":
+        return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'array' THEN {_field('%s')} @> jsonb_build_array(%s::jsonb) "
+                "ELSE false END)"), [key, key, canonical(v)]
+    sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+    if isinstance(v, str):
+        return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'string' THEN (metadata ->> %s) COLLATE \"C\" {sign} "
+                "%s COLLATE \"C\" ELSE false END)"), [key, key, v]
+    return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'number' THEN ({_field('%s')})::numeric {sign} %s::numeric "
+            "ELSE false END)"), [key, key, repr(float(v)) if isinstance(v, float) else str(v)]

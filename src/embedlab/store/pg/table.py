@@ -1,0 +1,140 @@
+"""The PostgreSQL + pgvector backend's table: one collection's rows in one table, behind ``read()`` (a
+REPEATABLE READ snapshot) and ``write()`` (one transaction holding the collection's catalogue row)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ...errors import InputError
+from . import connection as pgc
+from .sql import CATALOG
+from .txn import PgReader, PgWriter
+
+
+class PgTable:
+    """One collection in a PostgreSQL database. Built by ``PgStore``; one connection per table, used by one
+    thread at a time."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str, name: str, table: str, manifest: dict[str, Any], readonly: bool,
+                 lock_timeout: float) -> None:
+        self.url, self.name, self.table, self.manifest = url, name, table, manifest
+        self.readonly = readonly
+        self.lock_timeout = float(lock_timeout)
+        self.location = f"{pgc.safe_url(url)}#{table}"
+        self.cache_dir = pgc.cache_dir(url, name)
+        enc = manifest["encoder"]
+        self.dim, self.metric = int(enc["dim"]), enc["metric"]
+        self.index_kind = manifest["index"]["kind"]
+        self.index_params = dict(manifest["index"].get("params", {}))
+        self._mutex = threading.RLock()
+        self._conn = pgc.connect(url)
+        self._closed = False
+
+    # ------------------------------------------------------------------ transactions
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InputError(f"collection {self.name!r} is closed; open it again")
+
+    @contextmanager
+    def read(self) -> Iterator[PgReader]:
+        """A REPEATABLE READ snapshot: every statement inside sees the same committed state."""
+        with self._mutex:
+            self._check_open()
+            self._conn = pgc.begin(self._conn, self.url, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                with pgc.errors(self.url):
+                    gen, count = self._state()
+                    yield PgReader(self, gen, count)
+            except BaseException:
+                pgc.end(self._conn, "ROLLBACK")
+                raise
+            with pgc.errors(self.url):
+                self._conn.execute("COMMIT")
+
+    def _state(self) -> tuple[int, int]:
+        row = self._conn.execute(f"SELECT generation, count FROM {CATALOG} WHERE name = %s", (self.name,)).fetchone()
+        if row is None:
+            from ...errors import CollectionNotFoundError
+
+            raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database meanwhile")
+        return int(row[0]), int(row[1])
+
+    @contextmanager
+    def write(self) -> Iterator[PgWriter]:
+        """One transaction; the collection's catalogue row is locked first (other writers wait up to
+        ``lock_timeout``); the generation is bumped once when anything changed."""
+        with self._mutex:
+            self._check_open()
+            if self.readonly:
+                raise InputError(f"collection {self.name!r} was opened read-only; open it without readonly=True")
+            self._conn = pgc.begin(self._conn, self.url, "BEGIN ISOLATION LEVEL READ COMMITTED")
+            try:
+                with pgc.errors(self.url, lock_name=self.name, lock_timeout=self.lock_timeout):
+                    self._conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
+                    row = self._conn.execute(f"SELECT generation, count, next_seq FROM {CATALOG} WHERE name = %s "
+                                             "FOR UPDATE", (self.name,)).fetchone()
+                    if row is None:
+                        from ...errors import CollectionNotFoundError
+
+                        raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database")
+                    w = PgWriter(self, int(row[0]), int(row[1]), int(row[2]))
+                    yield w
+                    if w.changed:
+                        self._conn.execute(f"UPDATE {CATALOG} SET generation = generation + 1, count = %s, "
+                                           "next_seq = %s WHERE name = %s", (w.live, w.next_seq, self.name))
+                    self._conn.execute("COMMIT")
+            except BaseException:
+                pgc.end(self._conn, "ROLLBACK")
+                raise
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """PostgreSQL serialises writers per collection by row lock within each write; nothing to hold here."""
+        with self._mutex:
+            self._check_open()
+            yield
+
+    # ------------------------------------------------------------------ upkeep, facts, checks
+    def compact(self) -> None:
+        """VACUUM ANALYZE the table (reclaims dead rows, refreshes the planner's statistics)."""
+        with self._mutex:
+            self._check_open()
+            with pgc.errors(self.url):
+                self._conn.execute(pgc.ident_sql("VACUUM (ANALYZE) {}", self.table))
+
+    def storage_info(self) -> dict[str, Any]:
+        with self._mutex, pgc.errors(self.url):
+            size = self._conn.execute("SELECT pg_total_relation_size(%s::regclass)", (self.table,)).fetchone()[0]
+        return {"location": self.location, "table": self.table, "bytes": int(size)}
+
+    def check(self, deep: bool = True) -> dict[str, Any]:
+        """The catalogue's count against the table's rows, and every stored vector's dimension."""
+        problems: list[str] = []
+        with self.read() as r:
+            rows = self._conn.execute(pgc.ident_sql("SELECT count(*), count(*) FILTER (WHERE vector_dims(embedding) "
+                                                    "<> %s) FROM {}", self.table), (self.dim,)).fetchone()
+            if int(rows[0]) != r.count():
+                problems.append(f"table {self.table}: {rows[0]} rows but the catalogue records {r.count()}")
+            if int(rows[1]):
+                problems.append(f"table {self.table}: {rows[1]} vector(s) of the wrong dimension")
+        return {"ok": not problems, "problems": problems, "segments": 0, "items": int(rows[0]), "deep": deep}
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._conn.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
+
+    @property
+    def path(self) -> Path | None:
+        return None

@@ -1,0 +1,192 @@
+"""The PostgreSQL backend's ``Reader`` and ``Writer`` (see ``store/backend.py``): queries of one snapshot and
+the statements of one write transaction on a ``PgTable``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...errors import InputError
+from ..filters import Filter
+from ..records import Hit, Rows, Stored
+from . import connection as pgc
+from . import sql as q
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .table import PgTable
+
+EXACT_BELOW = 20_000  # a filter keeping at most this many rows is searched exactly (full recall, still fast)
+MAX_EF = 1000  # pgvector's largest hnsw.ef_search
+
+
+def _canon(meta: Any) -> str:
+    """Metadata as embedlab's canonical JSON text (what Collection compares and the local backend stores)."""
+    if isinstance(meta, str):
+        meta = json.loads(meta)
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def _vec(v: Any) -> np.ndarray:
+    return v.to_numpy() if hasattr(v, "to_numpy") else np.asarray(v, np.float32)
+
+
+class PgReader:
+    """Reads of one snapshot; valid only inside ``PgTable.read()`` / ``write()``."""
+
+    def __init__(self, table: "PgTable", generation: int, live: int) -> None:
+        self.t, self.generation, self.live = table, generation, live
+
+    @property
+    def conn(self) -> Any:
+        return self.t._conn
+
+    def _sql(self, template: str) -> Any:
+        return pgc.ident_sql(template, self.t.table)
+
+    def count(self) -> int:
+        return self.live
+
+    def lookup(self, ids: Sequence[str]) -> dict[str, Stored]:
+        out = {}
+        for id_, meta, src, h in self.conn.execute(
+                self._sql("SELECT id, metadata, source, hash FROM {} WHERE id = ANY(%s)"), (list(ids),)):
+            out[id_] = Stored(_canon(meta), src, h)
+        return out
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        cur = self.conn.cursor(binary=True)
+        got = {r[0]: _vec(r[1]) for r in cur.execute(self._sql("SELECT id, embedding FROM {} WHERE id = ANY(%s)"),
+                                                          (list(ids),))}
+        missing = [i for i in ids if i not in got]
+        if missing:
+            raise InputError(f"no stored vector for id(s) {missing[:5]}")
+        return np.stack([got[i] for i in ids]).astype(np.float32, copy=False) if ids else \
+            np.empty((0, self.t.dim), np.float32)
+
+    def contents(self, ids: Sequence[str]) -> dict[str, str | None]:
+        return {r[0]: r[1] for r in self.conn.execute(self._sql("SELECT id, content FROM {} WHERE id = ANY(%s)"),
+                                                       (list(ids),))}
+
+    def ids(self, where: Filter | None = None) -> list[str]:
+        cond, params = q.compile_filter(where) if where is not None else ("true", [])
+        return [r[0] for r in self.conn.execute(self._sql(f"SELECT id FROM {{}} WHERE {cond} ORDER BY seq"),
+                                                params)]
+
+    # ------------------------------------------------------------------ search
+    def search(self, qv: np.ndarray, k: int, where: Filter | None, ef: int | None) -> list[list[Hit]]:
+        t = self.t
+        cond, params = q.compile_filter(where) if where is not None else ("true", [])
+        exact = t.index_kind == "exact" or self.live <= EXACT_BELOW
+        if not exact and where is not None:
+            exact = self._matching(cond, params, EXACT_BELOW + 1) <= EXACT_BELOW
+        out = []
+        for row in np.asarray(qv, np.float32):
+            hits = self._exact(row, k, cond, params) if exact else self._hnsw(row, k, cond, params, ef)
+            if not exact and len(hits) < k and (where is not None or len(hits) < self.live):
+                # an HNSW scan (even an iterative one) returned fewer than k rows: never lose results
+                if len(hits) < min(k, self._matching(cond, params, k)):
+                    hits = self._exact(row, k, cond, params)
+            out.append(hits)
+        return out
+
+    def _matching(self, cond: str, params: list[Any], limit: int) -> int:
+        """How many rows match ``cond``, counted up to ``limit``."""
+        sql = self._sql(f"SELECT count(*) FROM (SELECT 1 FROM {{}} WHERE {cond} LIMIT %s) AS m")
+        return int(self.conn.execute(sql, [*params, limit]).fetchone()[0])
+
+    def _hits(self, rows: list[tuple]) -> list[Hit]:
+        metric = self.t.metric
+        hits = [Hit(r[0], q.score_of(metric, float(r[3])), json.loads(_canon(r[1])) if r[1] else {}, r[2])
+                for r in rows]
+        hits.sort(key=lambda h: -h.score)  # iterative scans return nearly, not exactly, sorted rows
+        return hits
+
+    def _exact(self, row: np.ndarray, k: int, cond: str, params: list[Any]) -> list[Hit]:
+        op = q.operator(self.t.metric)
+        sql = self._sql(f"WITH f AS MATERIALIZED (SELECT id, metadata, source, embedding FROM {{}} WHERE {cond}) "
+                        f"SELECT id, metadata, source, embedding {op} %s AS d FROM f ORDER BY d, id LIMIT %s")
+        return self._hits(self.conn.execute(sql, [*params, row, k]).fetchall())
+
+    def _hnsw(self, row: np.ndarray, k: int, cond: str, params: list[Any], ef: int | None) -> list[Hit]:
+        t = self.t
+        op, expr, cast = q.operator(t.metric), q.index_expr(t.dim)[0], q.query_cast(t.dim)
+        ef = min(MAX_EF, max(int(ef or t.index_params.get("ef_search", 128)), k))
+        self.conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+        if cond != "true":
+            self.conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        sql = self._sql(f"SELECT id, metadata, source, embedding {op} %s AS d FROM {{}} WHERE {cond} "
+                        f"ORDER BY {expr} {op} %s{cast} LIMIT %s")
+        return self._hits(self.conn.execute(sql, [row, *params, row, k]).fetchall())
+
+    # ------------------------------------------------------------------ bulk reads
+    def rows(self, batch: int) -> Iterator[Rows]:
+        cur = self.conn.cursor(name="embedlab_export", binary=True)
+        try:
+            cur.execute(self._sql("SELECT id, embedding, metadata::text, source, hash, content FROM {} ORDER BY seq"))
+            while block := cur.fetchmany(batch):
+                yield Rows([r[0] for r in block], np.stack([_vec(r[1]) for r in block]).astype(np.float32),
+                           [_canon(r[2]) for r in block], [r[3] for r in block], [r[4] for r in block],
+                           [r[5] for r in block])
+        finally:
+            cur.close()
+
+    def matrix(self) -> tuple[list[str], np.ndarray]:
+        cur = self.conn.cursor(binary=True)
+        rows = cur.execute(self._sql("SELECT id, embedding FROM {} ORDER BY seq")).fetchall()
+        if not rows:
+            return [], np.empty((0, self.t.dim), np.float32)
+        return [r[0] for r in rows], np.stack([_vec(r[1]) for r in rows]).astype(np.float32)
+
+
+class PgWriter(PgReader):
+    """One write transaction: rows go in by binary COPY into a staging table, then one INSERT … ON CONFLICT."""
+
+    def __init__(self, table: "PgTable", generation: int, live: int, next_seq: int) -> None:
+        super().__init__(table, generation, live)
+        self.next_seq, self.changed = next_seq, False
+
+    def insert(self, rows: Rows, replace: Sequence[str] = ()) -> None:
+        conn, n = self.conn, len(rows)
+        if replace:
+            cur = conn.execute(self._sql("DELETE FROM {} WHERE id = ANY(%s)"), (list(replace),))
+            self.live -= cur.rowcount
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS embedlab_stage (ord bigint, id text, embedding vector, "
+                     "metadata text, content text, source text, hash text) ON COMMIT DELETE ROWS")
+        conn.execute("TRUNCATE embedlab_stage")
+        with conn.cursor().copy("COPY embedlab_stage FROM STDIN WITH (FORMAT BINARY)") as cp:
+            cp.set_types(["int8", "text", "vector", "text", "text", "text", "text"])
+            vecs = rows.vectors
+            for i in range(n):
+                cp.write_row([i, rows.ids[i], vecs[i], rows.metadata[i], rows.contents[i], rows.sources[i],
+                              rows.hashes[i]])
+        inserted = conn.execute(self._sql(
+            "INSERT INTO {} (id, seq, embedding, metadata, content, source, hash) "
+            "SELECT id, %s + ord, embedding, metadata::jsonb, content, source, hash FROM embedlab_stage "
+            "ON CONFLICT (id) DO NOTHING"), (self.next_seq,)).rowcount
+        if inserted != n:  # some ids exist: the whole transaction is rolled back by the caller
+            dup = [r[0] for r in conn.execute(self._sql(
+                "SELECT s.id FROM embedlab_stage s JOIN {} t ON t.id = s.id AND t.seq < %s ORDER BY s.ord LIMIT 5"),
+                (self.next_seq,))]
+            raise InputError(f"{n - inserted} id(s) already in collection {self.t.name!r}, e.g. {dup}; use upsert to "
+                             "replace them or delete them first")
+        self.next_seq += n
+        self.live += n
+        self.changed = True
+
+    def update(self, ids: Sequence[str], metadata: Sequence[str], sources: Sequence[str | None]) -> None:
+        self.conn.execute(self._sql(
+            "UPDATE {} AS t SET metadata = v.m::jsonb, source = v.s FROM (SELECT unnest(%s::text[]) AS id, "
+            "unnest(%s::text[]) AS m, unnest(%s::text[]) AS s) AS v WHERE t.id = v.id"),
+            (list(ids), list(metadata), list(sources)))
+        self.changed = True
+
+    def delete(self, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        gone = self.conn.execute(self._sql("DELETE FROM {} WHERE id = ANY(%s)"), (list(ids),)).rowcount
+        self.live -= gone
+        self.changed = self.changed or gone > 0
+        return gone
