@@ -17,7 +17,9 @@ def _isolated_home(tmp_path, monkeypatch):
     from embedlab import config
 
     monkeypatch.setenv("EMBEDLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EMBEDLAB_DATABASE_URL", raising=False)
     config.set_home(None)
+    config.set_backend(None)
     yield
 
 

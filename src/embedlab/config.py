@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 _override: Path | None = None
+_backend: str | None = None
 
 
 def set_home(path: str | Path | None) -> None:
@@ -32,3 +33,15 @@ def collections_dir() -> Path:
     d = home() / "collections"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def set_backend(url: str | None) -> None:
+    """Use ``url`` (``"local"`` or ``postgresql://…``) as this process's default collection backend (the CLI's
+    ``--backend``); None falls back to ``$EMBEDLAB_DATABASE_URL``, then the local backend."""
+    global _backend
+    _backend = url or None
+
+
+def backend() -> str | None:
+    """The default collection backend: ``--backend``, else ``$EMBEDLAB_DATABASE_URL``, else None (local)."""
+    return _backend or os.environ.get("EMBEDLAB_DATABASE_URL") or None

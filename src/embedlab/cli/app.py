@@ -27,8 +27,12 @@ err_console = Console(stderr=True, soft_wrap=True)  # one-line errors stay one l
 @app.callback()
 def _global(
     home: Optional[Path] = typer.Option(None, "--home", help="embedlab home folder (default: $EMBEDLAB_HOME or the user data dir)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Where collections live: local (folders under the "
+                                          "home) or a postgresql://user@host:port/db URL (default: "
+                                          "$EMBEDLAB_DATABASE_URL, else local)."),
 ) -> None:
     config.set_home(home)
+    config.set_backend(backend)
 
 
 def emit_json(obj: Any) -> None:

@@ -111,14 +111,14 @@ class Store(Protocol):
 
 def connect(backend: Any = None, root: Any = None) -> Store:
     """The Store for ``backend``: ``"local"`` → collections in folders under ``root`` (default: the embedlab
-    home); ``"postgresql://…"`` → the PostgreSQL + pgvector backend; None → ``$EMBEDLAB_DATABASE_URL`` when it
-    is set and no ``root`` was given, else local. InputError for anything else."""
-    import os
-
+    home); ``"postgresql://…"`` → the PostgreSQL + pgvector backend; None → the process default
+    (``config.backend()``: the CLI's ``--backend`` or ``$EMBEDLAB_DATABASE_URL``) when no ``root`` was given,
+    else local. InputError for anything else."""
+    from .. import config
     from ..errors import InputError
 
     if backend is None:
-        backend = os.environ.get("EMBEDLAB_DATABASE_URL") or "local" if root is None else "local"
+        backend = (config.backend() or "local") if root is None else "local"
     if backend == "local":
         from .local import LocalStore
 
