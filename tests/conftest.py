@@ -55,13 +55,28 @@ def _start_postgres() -> tuple[str | None, str]:
     if url:
         return url, ""
     script = Path(__file__).resolve().parents[1] / "scripts" / "postgres.sh"
-    check = subprocess.run(["bash", str(script), "check"], capture_output=True, text=True, timeout=60)
+
+    def pg(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(script), *args], capture_output=True, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL)
+
+    check = pg("check")
     if check.returncode != 0:
         return None, (check.stdout + check.stderr).strip() or "PostgreSQL/pgvector not installed"
-    started = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=180)
+    _PG["stop"] = pg("status").returncode != 0  # stop it at the end only if this session started it
+    started = pg("start")
     if started.returncode != 0:
         return None, f"scripts/postgres.sh start failed: {(started.stdout + started.stderr).strip()}"
     return started.stdout.strip().splitlines()[-1], ""
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _PG.get("stop"):
+        import subprocess
+        from pathlib import Path
+
+        script = Path(__file__).resolve().parents[1] / "scripts" / "postgres.sh"
+        subprocess.run(["bash", str(script), "stop"], capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")
