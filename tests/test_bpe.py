@@ -133,7 +133,7 @@ def test_as_tokenizer_of_a_corpus_for_training(tmp_path):
 def test_bad_training_input():
     with pytest.raises(InputError, match="no text lines"):
         BPETokenizer.train(["", "  "], vocab_size=100)
-    with pytest.raises(InputError, match="model_type must be"):
+    with pytest.raises(InputError, match="unknown model_type 'wordpiece'; choose one of bpe, unigram"):
         BPETokenizer.train(ENGLISH, model_type="wordpiece")
     with pytest.raises(InputError, match="raise vocab_size"):
         BPETokenizer.train(KOREAN, vocab_size=50)

@@ -72,7 +72,7 @@ def test_subsampling_probabilities_match_formula():
     expected = [min(1.0, (math.sqrt(c / t) + 1) * t / c) for c in (1000, 100, 10, 1)]
     assert np.allclose(v.keep_probabilities(0.01), expected, rtol=1e-6)
     assert v.keep_probabilities(0).tolist() == [1, 1, 1, 1]
-    with pytest.raises(InputError, match="sample must be >= 0"):
+    with pytest.raises(InputError, match="sample must be a non-negative number, got -1"):
         v.keep_probabilities(-1)
 
 
@@ -285,8 +285,8 @@ def test_word2vec_format_loads_in_gensim(tmp_path):
     (dict(epochs=-1), "epochs must be a positive integer"),
     (dict(arch="glove"), "unknown arch 'glove'"),
     (dict(negative=0, hs=False), "nothing to train"),
-    (dict(min_count=0), "min_count must be >= 1"),
-    (dict(sample=-0.1), "sample must be >= 0"),
+    (dict(min_count=0), "min_count must be a positive integer, got 0"),
+    (dict(sample=-0.1), "sample must be a non-negative number, got -0.1; 0 disables subsampling"),
     (dict(max_memory="lots"), "cannot read a memory size"),
 ])
 def test_bad_parameters(params, message):

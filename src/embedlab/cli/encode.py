@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
+from ..persist import atomic_file, storage_errors
 from .app import app, console, emit_json
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -66,6 +67,29 @@ def _unique(keys: list[str]) -> list[str]:
     return out
 
 
+def check_output_file(output: Path) -> None:
+    """InputError, before any work, when the output file cannot be created: it is a folder, or a file stands
+    where one of its parent folders would be."""
+    if output.is_dir():
+        raise InputError(f"{output} is a folder; -o must name a .npy file")
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{parent} is a file, so {output} cannot be created in it; choose another -o")
+            return
+
+
+def _takes(factory, option: str) -> bool:
+    """Whether an encoder factory accepts the keyword ``option``."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return True
+    return option in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
 @app.command()
 def encode(
     inputs: list[str] = typer.Argument(..., help="texts, files (text files = one text each; images/audio as "
@@ -88,20 +112,24 @@ def encode(
 
     if output.suffix != ".npy":
         raise InputError(f"output must end in .npy, got {output.name}")
+    check_output_file(output)
     s = spec(encoder)
+    if model_path is not None and not _takes(s.factory, "model_path"):
+        raise InputError(f"encoder {s.name!r} takes no --model-path (it loads its own model); leave it out or "
+                         "choose an encoder that reads a model folder (clip, minilm, bert-tokens)")
     items, names = collect_inputs(inputs, s.modalities)
     enc = get_encoder(encoder, **({"model_path": str(model_path)} if model_path else {}))
     vectors = enc.encode(items, batch_size=batch_size, progress=progress, normalize=not no_normalize)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    with storage_errors(output):
+        output.parent.mkdir(parents=True, exist_ok=True)
     if keys:
         from ..io.arrays import save_npy
         from ..vectors import Vectors
 
         save_npy(Vectors(names, vectors), output)
     else:
-        tmp = output.with_name(output.name + ".tmp.npy")
-        np.save(tmp, vectors, allow_pickle=False)
-        tmp.replace(output)
+        with atomic_file(output) as fh:
+            np.save(fh, vectors, allow_pickle=False)
     result = {"output": str(output), "encoder": enc.name, "fingerprint": enc.fingerprint, "count": len(items),
               "dim": int(vectors.shape[1]), "normalized": not no_normalize, "truncated": enc.last_truncated,
               "keys": str(output) + ".json" if keys else None}

@@ -5,8 +5,6 @@ Other trainer modules add their subcommands to ``train_app`` (``from .train impo
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -15,14 +13,15 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
+from ..persist import atomic_folder
 from .app import app, console, emit_json
 
 train_app = typer.Typer(help="Learn vectors from data (Word2Vec; more trainers below).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
 
-def _prepare_out(out: Path, overwrite: bool) -> Path:
-    """Check OUT can be written and return a fresh temp folder beside it (renamed onto OUT when complete)."""
+def check_out(out: Path, overwrite: bool) -> Path:
+    """Check, before any work, that the output folder OUT may be written (as a whole, by ``atomic_folder``)."""
     if out.exists() and not overwrite:
         raise InputError(f"{out} already exists; pass --overwrite to replace it or choose another -o folder")
     if out.exists() and not out.is_dir():
@@ -30,7 +29,7 @@ def _prepare_out(out: Path, overwrite: bool) -> Path:
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"the parent folder of {out} does not exist; create {parent} first")
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    return out
 
 
 @train_app.command("word2vec")
@@ -61,26 +60,21 @@ def word2vec(
     """Train Skip-gram or CBOW word vectors; OUT gets the full model and its vectors in word2vec format."""
     from ..io import save_word2vec
     from ..train.corpus import LineCorpus
-    from ..train.word2vec import Word2Vec, replace_folder
+    from ..train.word2vec import Word2Vec
 
     if negative is None:
         negative = 0 if hs else 5
     model = Word2Vec(dim=dim, window=window, arch=arch, negative=negative, hs=hs, sample=sample, min_count=min_count,
                      max_vocab_size=max_vocab_size, alpha=alpha, min_alpha=min_alpha, epochs=epochs, workers=workers,
                      seed=seed, shuffle=shuffle, max_memory=max_memory, progress=not as_json)
-    model._check_params()  # bad options fail before anything is read or written
+    model.check_params()  # bad options fail before anything is read or written
     lines = LineCorpus(corpus, lowercase=lowercase)
-    tmp = _prepare_out(out, overwrite)
+    vec_name = "vectors.bin" if binary else "vectors.txt"
     t0 = time.perf_counter()
-    try:
+    with atomic_folder(check_out(out, overwrite)) as tmp:  # OUT appears whole, or not at all
         model.fit(lines, tmp_dir=tmp)
-        model._write_files(tmp)
-        vec_name = "vectors.bin" if binary else "vectors.txt"
+        model.write_files(tmp)
         save_word2vec(model.wv, tmp / vec_name, binary=binary)
-        replace_folder(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     summary = {"out": str(out), "vectors": str(out / vec_name), "arch": arch, "vocab_size": len(model.vocab_),
                "dim": dim, "corpus_tokens": model.vocab_.raw_tokens, "trained_tokens_per_epoch": model.corpus_tokens_,
                "epochs": epochs, "seconds": round(time.perf_counter() - t0, 3),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Optional
@@ -11,9 +10,11 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from .._params import check_int
 from ..errors import InputError
+from ..persist import atomic_folder
 from .app import app, console, emit_json
-from .train import _prepare_out, train_app
+from .train import check_out, train_app
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
@@ -30,12 +31,6 @@ def _subwords(spec: str) -> tuple[int, int]:
         raise InputError(f"--subwords takes MIN,MAX character n-gram lengths such as 3,6 (or 0,0 for none), "
                          f"got {spec!r}") from None
     return lo, hi
-
-
-def _finish(tmp: Path, out: Path) -> None:
-    from ..train.word2vec import replace_folder
-
-    replace_folder(tmp, out)
 
 
 @train_app.command("textbook")
@@ -60,6 +55,9 @@ def textbook(
     from ..train.corpus import LineCorpus
     from ..train.textbook import TextbookWord2Vec
 
+    if out is not None:
+        check_out(out, overwrite)  # before training, not after it
+    check_int(topn, "--topn", low=1)
     lines = LineCorpus(corpus, lowercase=not keep_case, tokenizer=_words)
     sentences = list(lines)
     model = TextbookWord2Vec(arch, dim=dim, window=window, lr=lr, epochs=epochs, seed=seed, min_count=min_count,
@@ -77,13 +75,8 @@ def textbook(
     if out is not None:
         from ..io import save_word2vec
 
-        tmp = _prepare_out(out, overwrite)
-        try:
+        with atomic_folder(check_out(out, overwrite)) as tmp:
             save_word2vec(model.wv, tmp / "vectors.txt", binary=False)
-            _finish(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         result["vectors"] = str(out / "vectors.txt")
     if as_json:
         emit_json(result)
@@ -126,23 +119,19 @@ def fasttext(
     model = FastText(dim=dim, window=window, negative=negative, min_count=min_count, subwords=_subwords(subwords),
                      buckets=buckets, epochs=epochs, lr=lr, sample=sample, lowercase=lowercase,
                      max_memory_gb=max_memory_gb, workers=workers, seed=seed, progress=not as_json)
-    model._check_params()  # bad options fail before anything is read or written
+    model.check_params()  # bad options fail before anything is read or written
+    check_out(out, overwrite)
     tok = None
     if tokenizer is not None:
         from ..train.bpe import BPETokenizer
 
         tok = BPETokenizer.load(tokenizer)
     lines = LineCorpus(corpus, lowercase=lowercase, tokenizer=tok)
-    tmp = _prepare_out(out, overwrite)
     t0 = time.perf_counter()
-    try:
+    with atomic_folder(out) as tmp:  # OUT appears whole, or not at all
         model.fit(lines)
-        model.save(tmp)
+        model.write_files(tmp)
         save_word2vec(model.wv, tmp / "vectors.txt", binary=False)
-        _finish(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     secs = time.perf_counter() - t0
     summary = {"out": str(out), "vectors": str(out / "vectors.txt"), "vocab_size": len(model.vocab_), "dim": dim,
                "ngram_rows": int(len(model.ngram_buckets_)), "corpus_tokens": model.vocab_.raw_tokens,
@@ -174,17 +163,12 @@ def bpe(
     """Train a BPE (SentencePiece) subword tokenizer, usable as `embedlab train fasttext --tokenizer OUT`."""
     from ..train.bpe import BPETokenizer
 
-    tmp = _prepare_out(out, overwrite)
+    check_out(out, overwrite)
     t0 = time.perf_counter()
-    try:
-        tok = BPETokenizer.train(corpus, vocab_size=vocab_size, model_type=model_type,
-                                 character_coverage=character_coverage, byte_fallback=byte_fallback,
-                                 lowercase=lowercase, max_sentences=max_sentences, seed=seed)
-        tok.save(tmp)
-        _finish(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    tok = BPETokenizer.train(corpus, vocab_size=vocab_size, model_type=model_type,
+                             character_coverage=character_coverage, byte_fallback=byte_fallback,
+                             lowercase=lowercase, max_sentences=max_sentences, seed=seed)
+    tok.save(out)  # atomic: OUT appears whole, or not at all
     summary = {"out": str(out), "pieces": len(tok), "model_type": model_type,
                "seconds": round(time.perf_counter() - t0, 3)}
     if example:
@@ -207,8 +191,7 @@ def oov(
     """Nearest known words to any string's subword vector (misspellings and unseen words included)."""
     from ..train.subword import FastText
 
-    if topn < 1:
-        raise InputError(f"--topn must be at least 1, got {topn}")
+    check_int(topn, "--topn", low=1)  # before the model is read
     ft = FastText.load(model, mmap=True)
     key = word.lower() if ft.lowercase else word
     known = key in ft.vocab_

@@ -9,6 +9,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from .._params import check_int
 from ..errors import InputError
 from .app import app, console, emit_json
 
@@ -20,6 +21,8 @@ def _load(path: Optional[Path]):
         return load_glove()
     from ..io import load_vectors
 
+    if not path.exists():
+        raise InputError(f"no vectors file at {path}; pass a word2vec, .npy, .safetensors or projector file")
     return load_vectors(path, mmap=True)
 
 
@@ -73,6 +76,7 @@ def analogy(
 
     if n < 1:
         raise InputError(f"-n must be at least 1, got {n}")
+    check_int(restrict_vocab, "--restrict-vocab", low=1, none=True, hint="leave it out to search every key")
     text = " ".join(expression)
     parse_expression(text)  # fail fast on a malformed expression, before loading vectors
     table = _load(vectors)

@@ -10,14 +10,14 @@ so onnxruntime's graph optimiser can fuse LayerNorm/GELU/attention itself. Files
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
-from ..persist import atomic_path
+from ..persist import atomic_path, read_json
 
 OPSET = 17
 #: Bumped whenever the graph layout changes, so stale cache files are never reused.
@@ -32,12 +32,37 @@ def _strip_prefix(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return weights
 
 
+_CONFIG_FIX = "restore the model folder's config.json (a BERT config from its publisher)"
+
+
+def _shape_settings(config: dict) -> tuple[int, int, int, float]:
+    """(hidden_size, num_attention_heads, num_hidden_layers, layer_norm_eps) of a BERT config, checked, so a
+    damaged config.json is a CorruptFileError naming the field rather than a KeyError or a ZeroDivisionError."""
+    sizes = []
+    for key in ("hidden_size", "num_attention_heads", "num_hidden_layers"):
+        v = config.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise CorruptFileError(f"config.json has {key}={v!r}, expected a positive integer; {_CONFIG_FIX}")
+        sizes.append(v)
+    hidden, heads, layers = sizes
+    if hidden % heads:
+        raise CorruptFileError(f"config.json has hidden_size={hidden}, not a multiple of num_attention_heads={heads}; "
+                               f"{_CONFIG_FIX}")
+    eps = config.get("layer_norm_eps", 1e-12)
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps <= 0:
+        raise CorruptFileError(f"config.json has layer_norm_eps={eps!r}, expected a small positive number; "
+                               f"{_CONFIG_FIX}")
+    return hidden, heads, layers, float(eps)
+
+
 def build_bert_graph(weights: dict[str, np.ndarray], config: dict, normalize: bool):
     """An ``onnx.ModelProto`` of a BERT encoder with mean pooling, built with the onnx helper API."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     w = _strip_prefix(weights)
+    if not isinstance(config, dict):
+        raise CorruptFileError(f"config.json holds {type(config).__name__}, not an object; {_CONFIG_FIX}")
     if config.get("model_type", "bert") != "bert" or config.get("position_embedding_type", "absolute") != "absolute":
         raise ModelNotFoundError(
             f"the ONNX builder supports BERT models with absolute positions; this folder is "
@@ -45,10 +70,7 @@ def build_bert_graph(weights: dict[str, np.ndarray], config: dict, normalize: bo
         )
     if config.get("hidden_act", "gelu") != "gelu":
         raise ModelNotFoundError(f"unsupported activation {config.get('hidden_act')!r} (only exact 'gelu')")
-    hidden = int(config["hidden_size"])
-    heads = int(config["num_attention_heads"])
-    layers = int(config["num_hidden_layers"])
-    eps = float(config.get("layer_norm_eps", 1e-12))
+    hidden, heads, layers, eps = _shape_settings(config)
     head_dim = hidden // heads
     nodes: list = []
     inits: list = []
@@ -189,7 +211,7 @@ def _build_float(model_dir: Path, normalize: bool, target: Path) -> None:
         weights = load_file(str(weights_file))
     except Exception as exc:  # safetensors raises its own error types
         raise CorruptFileError(f"cannot read {weights_file}: {exc}") from exc
-    model = build_bert_graph(weights, json.loads(config_file.read_text()), normalize)
+    model = build_bert_graph(weights, read_json(config_file, _CONFIG_FIX), normalize)
     with atomic_path(target) as tmp:
         onnx.save_model(model, str(tmp))
 

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from .._params import check_int
+from ..errors import CorruptFileError, InputError
 from ..metrics import normalize
+from ..persist import atomic_file, read_npy
 from ._media import as_items, check_image, looks_like_image_path
 from .base import Encoder, check_text
 from .registry import EncoderSpec, register
@@ -37,9 +39,7 @@ class ConSE(Encoder):
                  image_encoder: str = "efficientnet-lite0") -> None:
         from .registry import spec
 
-        if not 1 <= int(top_t) <= 1000:
-            raise InputError(f"top_t must be in 1..1000, got {top_t}")
-        self.top_t = int(top_t)
+        self.top_t = check_int(top_t, "top_t", 1, 1000, hint="how many ImageNet labels weight an image's vector")
         # The registry builds encoders under its lock: fetch the two parts lazily, on first use.
         self._names = (spec(text_encoder).name, spec(image_encoder).name)
         self._parts: tuple[Encoder, Encoder] | None = None
@@ -88,19 +88,18 @@ class ConSE(Encoder):
         cache = Path(config.home()) / "cache" / f"conse-labels-{key}.npy"
         if cache.is_file():
             try:
-                vecs = np.load(cache, allow_pickle=False)
-                if vecs.shape == (1000, self.dim) and vecs.dtype == np.float32 and np.isfinite(vecs).all():
+                vecs = read_npy(cache, "it is a cache", np.float32, (1000, self.dim))
+                if np.isfinite(vecs).all():
                     return vecs
-            except (OSError, ValueError):
-                pass  # unreadable cache: recompute and overwrite
+            except CorruptFileError:
+                pass  # damaged cache: recompute and overwrite
         vecs = self.text.encode(names, batch_size=128, normalize=True)
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp.npy")
-            np.save(tmp, vecs)
-            tmp.replace(cache)
+            with atomic_file(cache) as fh:
+                np.save(fh, vecs, allow_pickle=False)
         except OSError:
-            pass  # a read-only home only costs recomputation
+            pass  # a read-only or full home only costs recomputation
         return vecs
 
     # ------------------------------------------------------------- encoder API

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .._params import check_bool, check_choice, check_float, check_int
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, require
 from ..persist import atomic_folder, member, read_versioned, versioned, write_json_atomic
@@ -58,6 +59,25 @@ def _lines(corpus: str | os.PathLike | Iterable) -> Iterator[str]:
             yield line
 
 
+def check_train_params(vocab_size: int = 8000, model_type: str = "bpe", character_coverage: float = 0.9995,
+                       byte_fallback: bool = True, lowercase: bool = False, seed: int = 0) -> dict:
+    """The options ``BPETokenizer.train`` records, checked: InputError naming the first unusable one, its allowed
+    range and the value given (so a caller can fail before reading a corpus)."""
+    return {"vocab_size": check_int(vocab_size, "vocab_size", low=8, hint="the number of pieces to learn"),
+            "model_type": check_choice(model_type, "model_type", ("bpe", "unigram")),
+            "character_coverage": check_float(character_coverage, "character_coverage", 0.9, 1.0,
+                                              hint="0.9995 suits Korean, Chinese and Japanese; 1.0 small alphabets"),
+            "byte_fallback": check_bool(byte_fallback, "byte_fallback"),
+            "lowercase": check_bool(lowercase, "lowercase"),
+            "seed": check_int(seed, "seed", 0, 2**32 - 2)}  # sentencepiece reads 2**32 - 1 as "unseeded"
+
+
+def _check_line(line: object) -> str:
+    if not isinstance(line, str):
+        raise InputError(f"BPETokenizer takes a string, got {type(line).__name__}")
+    return line
+
+
 class BPETokenizer:
     """A trained SentencePiece model: ``tok(line) -> list[str]`` pieces, ``encode`` ids, ``decode`` text."""
 
@@ -93,15 +113,14 @@ class BPETokenizer:
         samples that many lines (seeded) from a large corpus. ``lowercase`` folds case (NFKC + case folding).
         """
         spm = require("sentencepiece", "text", "BPE tokenizers")
-        if model_type not in ("bpe", "unigram"):
-            raise InputError(f"model_type must be 'bpe' or 'unigram', got {model_type!r}")
-        if int(vocab_size) < 8:
-            raise InputError(f"vocab_size must be at least 8, got {vocab_size}")
-        if not 0.9 <= float(character_coverage) <= 1.0:
-            raise InputError(f"character_coverage must be between 0.9 and 1.0, got {character_coverage}")
-        options = {"vocab_size": int(vocab_size), "model_type": model_type,
-                   "character_coverage": float(character_coverage), "byte_fallback": bool(byte_fallback),
-                   "lowercase": bool(lowercase), "seed": int(seed)}
+        options = check_train_params(vocab_size=vocab_size, model_type=model_type,
+                                     character_coverage=character_coverage, byte_fallback=byte_fallback,
+                                     lowercase=lowercase, seed=seed)
+        max_sentences = check_int(max_sentences, "max_sentences", low=1, none=True,
+                                  hint="None (the default) trains on every line")
+        max_sentence_length = check_int(max_sentence_length, "max_sentence_length", low=1,
+                                        hint="the longest line in bytes; longer lines are skipped")
+        threads = check_int(threads, "threads", low=1, none=True, hint="None uses every CPU")
         lines = _lines(corpus)
         first = next(lines, None)
         if first is None:
@@ -111,17 +130,18 @@ class BPETokenizer:
             yield first
             yield from lines
 
-        spm.set_random_generator_seed(int(seed))
+        spm.set_random_generator_seed(options["seed"])
         proto = io.BytesIO()
         kwargs = dict(
-            sentence_iterator=all_lines(), model_writer=proto, vocab_size=int(vocab_size), model_type=model_type,
-            character_coverage=float(character_coverage), byte_fallback=bool(byte_fallback),
-            hard_vocab_limit=False, normalization_rule_name="nmt_nfkc_cf" if lowercase else "nmt_nfkc",
-            num_threads=int(threads or cpu_count()), max_sentence_length=int(max_sentence_length),
+            sentence_iterator=all_lines(), model_writer=proto, vocab_size=options["vocab_size"],
+            model_type=options["model_type"], character_coverage=options["character_coverage"],
+            byte_fallback=options["byte_fallback"], hard_vocab_limit=False,
+            normalization_rule_name="nmt_nfkc_cf" if options["lowercase"] else "nmt_nfkc",
+            num_threads=threads or cpu_count(), max_sentence_length=max_sentence_length,
             split_digits=True, minloglevel=2,
         )
         if max_sentences:
-            kwargs.update(input_sentence_size=int(max_sentences), shuffle_input_sentence=True)
+            kwargs.update(input_sentence_size=max_sentences, shuffle_input_sentence=True)
         try:
             if _has_fileno(sys.stderr):  # sentencepiece redirects the stderr file descriptor to silence its C++ log
                 with open(os.devnull, "w") as devnull:
@@ -139,18 +159,22 @@ class BPETokenizer:
     # ---- use -------------------------------------------------------------------------------------------------
     def __call__(self, line: str) -> list[str]:
         """Pieces of one line (what a corpus ``tokenizer=`` callable returns)."""
-        if not isinstance(line, str):
-            raise InputError(f"BPETokenizer takes a string, got {type(line).__name__}")
-        return self._sp.encode(line, out_type=str)
+        return self._sp.encode(_check_line(line), out_type=str)
 
     def encode(self, line: str) -> list[int]:
         """Piece ids of one line."""
-        return self._sp.encode(line, out_type=int)
+        return self._sp.encode(_check_line(line), out_type=int)
 
     def decode(self, pieces: list[str] | list[int]) -> str:
         """Text back from pieces or ids (exact inverse up to normalisation)."""
-        if pieces and isinstance(pieces[0], str):
-            return self._sp.decode_pieces(list(pieces))
+        if isinstance(pieces, (str, bytes)) or not isinstance(pieces, Iterable):
+            raise InputError(f"decode takes a list of pieces or of ids, got {type(pieces).__name__}")
+        pieces = list(pieces)
+        if all(isinstance(p, str) for p in pieces):
+            return self._sp.decode_pieces(pieces)
+        size = len(self)
+        for p in pieces:
+            check_int(p, "a piece id", 0, size - 1, hint="decode takes all pieces (str) or all ids (int)")
         return self._sp.decode_ids([int(i) for i in pieces])
 
     @property
@@ -172,7 +196,7 @@ class BPETokenizer:
 
     def is_byte(self, piece: str) -> bool:
         """True for a byte-fallback piece such as ``<0xEC>``."""
-        return self._sp.is_byte(self._sp.piece_to_id(piece))
+        return self._sp.is_byte(self._sp.piece_to_id(_check_line(piece)))
 
     # ---- files ---------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
@@ -213,6 +237,8 @@ class BPETokenizer:
     def _from_file(cls, path: Path, options: dict) -> "BPETokenizer":
         try:
             return cls(path.read_bytes(), options)
+        except OSError as exc:
+            raise CorruptFileError(f"{path} cannot be read ({exc.strerror}); {_DAMAGED}") from None
         except CorruptFileError as exc:
             raise CorruptFileError(f"{path}: {exc}; pass a SentencePiece .model file or a folder written by "
                                    "BPETokenizer.save") from None

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import gzip
 import os
+import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from .._params import check_bool, check_int
 from ..errors import InputError
+from ..persist import storage_errors
+from .vocab import not_a_sentence
 
-__all__ = ["LineCorpus", "as_corpus", "check_text_file"]
+__all__ = ["LineCorpus", "as_corpus", "check_text_file", "scratch_folder"]
 
 _SNIFF = 8192
 
@@ -53,12 +59,16 @@ class LineCorpus:
         tokenizer: Callable[[str], list[str]] | None = None,
         max_sentence_length: int = 10000,
     ) -> None:
+        if not isinstance(path_or_folder, (str, os.PathLike)):
+            raise InputError(f"a LineCorpus reads a path (a text file or a folder), got {type(path_or_folder).__name__}")
+        if tokenizer is not None and not callable(tokenizer):
+            raise InputError(f"tokenizer must be a function from a line to a list of tokens (or None), got "
+                             f"{type(tokenizer).__name__}")
         self.path = Path(path_or_folder)
-        self.lowercase = lowercase
+        self.lowercase = check_bool(lowercase, "lowercase")
         self.tokenizer = tokenizer
-        self.max_sentence_length = int(max_sentence_length)
-        if self.max_sentence_length <= 0:
-            raise InputError("max_sentence_length must be a positive number of tokens")
+        self.max_sentence_length = check_int(max_sentence_length, "max_sentence_length", low=1,
+                                             hint="longer lines are cut into sentences of this many tokens")
         if not self.path.exists():
             raise InputError(f"corpus not found: {self.path}; pass a text file or a folder of text files")
         self.files: list[Path] = self._list_files()
@@ -85,6 +95,9 @@ class LineCorpus:
                     yield from f
             except UnicodeDecodeError as exc:
                 raise InputError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); convert it to UTF-8") from None
+            except (OSError, EOFError, zlib.error) as exc:  # unreadable, removed, or a truncated/damaged .gz
+                raise InputError(f"cannot read corpus file {path} ({exc}); check the file (a .gz must be "
+                                 "complete)") from None
 
     def __iter__(self) -> Iterator[list[str]]:
         split = self.tokenizer or str.split
@@ -117,6 +130,17 @@ def as_corpus(corpus: str | os.PathLike | Iterable[list[str]]) -> Iterable[list[
     if not isinstance(corpus, Iterable):
         raise InputError(f"corpus must be a path, a LineCorpus or an iterable of token lists, not {type(corpus).__name__}")
     return corpus
+
+
+@contextmanager
+def scratch_folder(tmp_dir: str | os.PathLike | None, prefix: str) -> Iterator[Path]:
+    """A temporary folder inside ``tmp_dir`` (an existing folder, or None for the system's temp folder) for a
+    trainer's encoded corpus, deleted afterwards; a full disk or read-only media is the embedlab storage error."""
+    if tmp_dir is not None and not (isinstance(tmp_dir, (str, os.PathLike)) and os.path.isdir(tmp_dir)):
+        raise InputError(f"tmp_dir must be an existing folder (or None for the system's temp folder), got "
+                         f"{tmp_dir!r}")
+    with storage_errors(), tempfile.TemporaryDirectory(prefix=prefix, dir=tmp_dir) as tmp:
+        yield Path(tmp)
 
 
 def is_reiterable(corpus: Iterable) -> bool:
@@ -207,10 +231,13 @@ class EncodedCorpus:
             for sent in corpus:
                 if isinstance(sent, (str, bytes)):
                     raise InputError("each sentence must be a list of tokens, not a string; split lines first (or pass a path)")
-                n = len(sent)
-                if n == 0:
-                    continue
-                buf.extend(map(get, sent) if minus is None else map(get, sent, minus))
+                try:
+                    n = len(sent)
+                    if n == 0:
+                        continue
+                    buf.extend(map(get, sent) if minus is None else map(get, sent, minus))
+                except TypeError:  # a number or None for a sentence, a list for a token
+                    raise not_a_sentence(n_sent, sent) from None
                 while n > max_sentence_length:
                     lengths.append(max_sentence_length)
                     n -= max_sentence_length

@@ -21,13 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .._params import check_bool, check_float, check_int
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, ResourceLimitError, UnknownKeyError
 from ..metrics import normalize
 from ..persist import atomic_folder, read_npy, read_versioned, versioned, write_json_atomic
 from ..vectors import Vectors
 from .corpus import LineCorpus, as_corpus, is_reiterable
-from .vocab import Vocab
+from .vocab import Vocab, check_sample
 
 FORMAT = "embedlab.fasttext"
 FORMAT_VERSION = 1
@@ -95,7 +96,8 @@ class FastText:
         progress: bool = True,
     ) -> None:
         self.dim, self.window, self.negative, self.min_count = dim, window, negative, min_count
-        self.subwords, self.buckets, self.epochs, self.lr = tuple(subwords), buckets, epochs, lr
+        self.subwords = tuple(subwords) if isinstance(subwords, (list, tuple)) else subwords  # checked on use
+        self.buckets, self.epochs, self.lr = buckets, epochs, lr
         self.sample, self.ns_exponent, self.lowercase = sample, ns_exponent, lowercase
         self.max_memory_gb, self.workers, self.seed, self.progress = max_memory_gb, workers, seed, progress
         self._wv: Vectors | None = None
@@ -106,19 +108,29 @@ class FastText:
                                               "sample", "ns_exponent", "lowercase", "seed")} | {
             "subwords": list(self.subwords)}
 
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
+        """InputError naming the first unusable parameter, its allowed range and the value given.
+
+        ``fit`` calls it before reading the corpus; call it yourself to fail before other work.
+        """
         for name in ("dim", "window", "min_count", "buckets", "epochs", "workers"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise InputError(f"{name} must be a positive integer, got {v!r}")
-        if not isinstance(self.negative, (int, np.integer)) or self.negative < 1:
-            raise InputError(f"negative must be a positive integer (noise words per pair), got {self.negative!r}")
-        if len(self.subwords) != 2 or not 0 <= self.subwords[0] <= self.subwords[1] or (
-                self.subwords[0] == 0 and self.subwords[1] != 0):
+            check_int(getattr(self, name), name, low=1)
+        check_int(self.negative, "negative", low=1, hint="noise words per pair")
+        sub = self.subwords
+        if not (isinstance(sub, tuple) and len(sub) == 2):
+            raise InputError(f"subwords must be (minn, maxn), two whole numbers, got {sub!r}")
+        for name, n in zip(("minn", "maxn"), sub):
+            check_int(n, f"subwords {name}", low=0, hint="subwords is (minn, maxn) character n-gram lengths")
+        if not sub[0] <= sub[1] or (sub[0] == 0 and sub[1] != 0):
             raise InputError(f"subwords must be (minn, maxn) with 1 <= minn <= maxn (or (0, 0) for none), "
-                             f"got {self.subwords!r}")
-        if not self.lr > 0:
-            raise InputError(f"lr must be positive, got {self.lr!r}")
+                             f"got {sub!r}")
+        check_float(self.lr, "lr", low=0, low_open=True, hint="0.05 is fastText's default")
+        check_sample(self.sample)
+        check_float(self.ns_exponent, "ns_exponent", hint="0.75 is fastText's; 0 samples noise words uniformly")
+        check_bool(self.lowercase, "lowercase")
+        check_float(self.max_memory_gb, "max_memory_gb", low=0, low_open=True)
+        check_int(self.seed, "seed", low=0)
+        check_bool(self.progress, "progress")
 
     # ---- vocabulary and n-gram rows --------------------------------------------------------------------------
     def _word_ngram_buckets(self, word: str) -> np.ndarray:
@@ -156,7 +168,7 @@ class FastText:
         """Count the vocabulary (one streaming pass), then train ``epochs`` passes over the corpus."""
         from ._subword_kernels import train_sg_chunk
 
-        self._check_params()
+        self.check_params()
         corpus = LineCorpus(corpus, lowercase=self.lowercase) if isinstance(corpus, (str, os.PathLike)) \
             else as_corpus(corpus)
         if not is_reiterable(corpus):
@@ -270,6 +282,8 @@ class FastText:
 
     def ngram_rows(self, word: str) -> np.ndarray:
         """Input rows of ``word``'s n-grams that exist in the model (unknown buckets left out)."""
+        self._require()
+        _check_word(word)
         b = self._word_ngram_buckets(word)
         pos = np.searchsorted(self.ngram_buckets_, b)
         pos = np.minimum(pos, max(len(self.ngram_buckets_) - 1, 0))
@@ -282,8 +296,7 @@ class FastText:
         A string with no known n-gram gets the zero vector (as fastText).
         """
         self._require()
-        if not isinstance(word, str):
-            raise InputError(f"word must be a string, got {type(word).__name__}")
+        _check_word(word)
         if self.lowercase:
             word = word.lower()
         if word in self.vocab_:
@@ -295,6 +308,7 @@ class FastText:
 
     def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
         """The ``topn`` vocabulary words closest (cosine) to any string's vector; the word itself excluded."""
+        topn = check_int(topn, "topn", low=1)
         v = self.vector(word)
         if not np.any(v):
             raise UnknownKeyError(f"{word!r} shares no character n-gram with the vocabulary; no vector to compare")
@@ -305,7 +319,7 @@ class FastText:
         key = word.lower() if self.lowercase else word
         if key in self.vocab_:
             sims[self.vocab_.index(key)] = -np.inf
-        k = min(int(topn), len(sims) - (key in self.vocab_))
+        k = min(topn, len(sims) - (key in self.vocab_))
         if k <= 0:
             return []
         top = np.argpartition(-sims, k - 1)[:k]
@@ -324,15 +338,21 @@ class FastText:
         ``folder`` is replaced whole)."""
         self._require()
         folder = Path(folder)
+        with atomic_folder(folder) as tmp:
+            self.write_files(tmp)
+        return folder
+
+    def write_files(self, folder: str | os.PathLike) -> None:
+        """Write the model's files into ``folder``, an existing folder the caller publishes itself (e.g. the temp
+        folder of ``persist.atomic_folder``, beside other outputs); ``save`` is this plus the atomic rename."""
+        self._require()
+        folder = Path(folder)
         meta = versioned(FORMAT, FORMAT_VERSION, params=self._params(), words=len(self.vocab_),
                          ngram_rows=int(len(self.ngram_buckets_)), loss_history=getattr(self, "loss_history_", []))
-        with atomic_folder(folder) as tmp:
-            self.vocab_.save(tmp / "vocab.txt")
-            np.save(tmp / "input.npy", self.input_)
-            np.save(tmp / "output.npy", self.output_)
-            np.save(tmp / "ngram_buckets.npy", self.ngram_buckets_)
-            write_json_atomic(tmp / "fasttext.json", meta)
-        return folder
+        self.vocab_.save(folder / "vocab.txt")
+        for name, matrix in (("input", self.input_), ("output", self.output_), ("ngram_buckets", self.ngram_buckets_)):
+            np.save(folder / f"{name}.npy", matrix, allow_pickle=False)
+        write_json_atomic(folder / "fasttext.json", meta)
 
     @classmethod
     def load(cls, folder: str | os.PathLike, mmap: bool = False) -> "FastText":
@@ -341,6 +361,7 @@ class FastText:
         Each matrix's header is checked against the vocabulary and ``fasttext.json`` before it is read;
         CorruptFileError names the damaged file, FormatVersionError a folder from a newer embedlab.
         """
+        mode = check_bool(mmap, "mmap")
         folder = Path(folder)
         meta_path = folder / "fasttext.json"
         if not meta_path.exists():
@@ -351,20 +372,27 @@ class FastText:
             p = dict(meta["params"])
             p["subwords"] = tuple(p["subwords"])
             model = cls(**p, progress=False)
-            model._check_params()
+            model.check_params()
         except (KeyError, TypeError, ValueError, InputError) as exc:
             raise CorruptFileError(f"{meta_path} holds unusable parameters ({exc!r}); {_DAMAGED}") from None
         model.vocab_ = Vocab.load(folder / "vocab.txt")
         V, dim = len(model.vocab_), model.dim
         buckets = read_npy(folder / "ngram_buckets.npy", _DAMAGED, np.int64, (-1,))
-        mode = bool(mmap)
         model.input_ = read_npy(folder / "input.npy", _DAMAGED, np.float32, (V + len(buckets), dim), mmap=mode)
         model.output_ = read_npy(folder / "output.npy", _DAMAGED, np.float32, (V, dim), mmap=mode)
-        model.loss_history_ = list(meta.get("loss_history", []))
+        try:
+            model.loss_history_ = [float(x) for x in meta.get("loss_history", [])]
+        except (TypeError, ValueError) as exc:
+            raise CorruptFileError(f"{meta_path} holds an unusable loss_history ({exc}); {_DAMAGED}") from None
         model._build_rows(model.vocab_.words)
         if not np.array_equal(buckets, model.ngram_buckets_):
             raise CorruptFileError(f"{folder}: ngram_buckets.npy does not match the vocabulary's n-grams")
         return model
+
+
+def _check_word(word: object) -> None:
+    if not isinstance(word, str):
+        raise InputError(f"word must be a string, got {type(word).__name__}")
 
 
 def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._params import check_float, check_int
 from ..errors import CorruptFileError, InputError, UnknownKeyError
 from ..persist import atomic_file, check_version, read_text
 
-__all__ = ["Vocab", "count_words", "prune_counts"]
+__all__ = ["Vocab", "check_vocab_params", "count_words", "prune_counts"]
 
 VOCAB_VERSION = 1
 VOCAB_FILE_HEADER = f"# embedlab vocab v{VOCAB_VERSION}: word<TAB>count, most frequent first"
@@ -47,12 +48,21 @@ def count_words(corpus: Iterable[list[str]], max_vocab_size: int | None = None) 
     for sent in corpus:
         if isinstance(sent, (str, bytes)):
             raise InputError("each sentence must be a list of tokens, not a string; split your lines first (or pass a path)")
-        counts.update(sent)
-        tokens += len(sent)
+        try:
+            counts.update(sent)
+            tokens += len(sent)
+        except TypeError:  # a number or None for a sentence, a list for a token
+            raise not_a_sentence(sentences, sent) from None
         sentences += 1
         if max_vocab_size is not None and len(counts) > max_vocab_size:
             min_reduce = prune_counts(counts, max_vocab_size, min_reduce)
     return dict(counts), tokens, sentences
+
+
+def not_a_sentence(index: int, sent: object) -> InputError:
+    """The error for a corpus item that is not a list of string tokens (it raised TypeError while counted)."""
+    return InputError(f"sentence {index} of the corpus is {type(sent).__name__} {sent!r:.60}; each sentence must be "
+                      "a list of string tokens, e.g. ['the', 'cat', 'sat']")
 
 
 class Vocab:
@@ -60,9 +70,18 @@ class Vocab:
 
     def __init__(self, words: list[str], counts, raw_tokens: int | None = None, sentences: int = 0) -> None:
         self.words: list[str] = list(words)
-        self.counts: np.ndarray = np.asarray(counts, dtype=np.int64)
-        if len(self.words) != len(self.counts):
-            raise InputError(f"{len(self.words)} words for {len(self.counts)} counts")
+        bad = next((w for w in self.words if not isinstance(w, str)), None)
+        if bad is not None:
+            raise InputError(f"vocabulary words must be strings (tokens of a corpus are str), got "
+                             f"{type(bad).__name__} {bad!r:.40}")
+        try:
+            self.counts: np.ndarray = np.asarray(counts, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"counts must be whole numbers, got {counts!r:.60}") from None
+        if self.counts.ndim != 1 or len(self.words) != len(self.counts):
+            raise InputError(f"{len(self.words)} words for {self.counts.size} counts")
+        if self.counts.size and self.counts.min() < 0:
+            raise InputError(f"counts must be >= 0, got {int(self.counts.min())}")
         self.word_to_index: dict[str, int] = {w: i for i, w in enumerate(self.words)}
         if len(self.word_to_index) != len(self.words):
             raise InputError("vocabulary words must be unique")
@@ -80,6 +99,7 @@ class Vocab:
         sentences: int = 0,
     ) -> "Vocab":
         """Keep words with count >= min_count, sort by count (ties: dict order), cap at max_vocab_size."""
+        check_vocab_params(min_count, max_vocab_size)
         if not counts:
             raise InputError("the corpus is empty: no tokens found; check the path and that lines hold words")
         kept = [(w, c) for w, c in counts.items() if c >= min_count]
@@ -97,7 +117,7 @@ class Vocab:
     @classmethod
     def build(cls, corpus: Iterable[list[str]], min_count: int = 5, max_vocab_size: int | None = None) -> "Vocab":
         """Count a corpus in one streaming pass and keep the words seen at least ``min_count`` times."""
-        check_vocab_params(min_count, max_vocab_size)
+        check_vocab_params(min_count, max_vocab_size)  # before the pass, not after it
         counts, tokens, sentences = count_words(corpus, max_vocab_size)
         return cls.from_counts(counts, min_count, max_vocab_size, raw_tokens=tokens, sentences=sentences)
 
@@ -131,8 +151,7 @@ class Vocab:
         With t = sample * total, a word seen c times is kept with probability min(1, (sqrt(c / t) + 1) * t / c);
         ``sample=0`` keeps everything.
         """
-        if sample < 0:
-            raise InputError(f"sample must be >= 0 (0 disables subsampling), got {sample}")
+        sample = check_sample(sample)
         c = self.counts.astype(np.float64)
         if sample == 0 or len(c) == 0:
             return np.ones(len(c), dtype=np.float32)
@@ -143,6 +162,7 @@ class Vocab:
 
     def noise_distribution(self, power: float = 0.75) -> np.ndarray:
         """Negative-sampling distribution: counts ** power, normalised (float64)."""
+        power = check_float(power, "power", hint="0.75 is word2vec's; 0 samples uniformly")
         p = self.counts.astype(np.float64) ** power
         return p / p.sum()
 
@@ -193,10 +213,14 @@ class Vocab:
 
 
 def check_vocab_params(min_count: int, max_vocab_size: int | None) -> None:
-    if int(min_count) < 1:
-        raise InputError(f"min_count must be >= 1, got {min_count}")
-    if max_vocab_size is not None and int(max_vocab_size) < 2:
-        raise InputError(f"max_vocab_size must be at least 2 (or None for no limit), got {max_vocab_size}")
+    """InputError unless ``min_count`` is an integer >= 1 and ``max_vocab_size`` an integer >= 2 or None."""
+    check_int(min_count, "min_count", low=1, hint="words seen fewer times are dropped")
+    check_int(max_vocab_size, "max_vocab_size", low=2, none=True, hint="None means no limit")
+
+
+def check_sample(sample: float) -> float:
+    """``sample`` (the frequent-word subsampling threshold) as a float, when a finite number >= 0."""
+    return check_float(sample, "sample", low=0, hint="0 disables subsampling; 1e-3 to 1e-5 are usual")
 
 
 _ESC = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -29,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._params import check_bool, check_choice, check_float, check_int
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..persist import atomic_folder, member, read_npy, read_versioned, versioned, write_json_atomic
-from ..persist import replace_folder  # noqa: F401  (the CLI imports it from here)
-from .corpus import EncodedCorpus, as_corpus, is_reiterable
-from .vocab import Vocab, check_vocab_params
+from .corpus import EncodedCorpus, as_corpus, is_reiterable, scratch_folder
+from .vocab import Vocab, check_sample, check_vocab_params
 
 FORMAT = "embedlab-word2vec"
 FORMAT_VERSION = 1
@@ -43,17 +42,27 @@ _PARAMS = ("dim", "window", "arch", "negative", "hs", "sample", "min_count", "ma
 BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
 
 
-def parse_bytes(value: int | float | str | None) -> int | None:
-    """'2GB', '512 MiB', '1e9' or a number of bytes -> int bytes (None stays None)."""
-    if value is None or isinstance(value, (int, float)):
-        return None if value is None else int(value)
-    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([kKmMgGtT]?)(i?[bB])?\s*", str(value))
-    if not m:
-        raise InputError(f"cannot read a memory size from {value!r}; write e.g. 2GB, 512MB or a number of bytes")
+def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> int | None:
+    """'2GB', '512 MiB', '1e9' or a positive number of bytes -> int bytes (None stays None).
+
+    InputError naming ``name`` for anything else: a bool, NaN, infinity, zero or less, or unreadable text.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return int(check_float(value, name, low=0, low_open=True, hint="a number of bytes, or text such as 2GB"))
+    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([kKmMgGtT]?)(i?[bB])?\s*", value)
+    try:
+        number = float(m.group(1)) if m else None
+    except ValueError:  # digits and dots that are no number, e.g. 1.2.3
+        number = None
+    if number is None:
+        raise InputError(f"cannot read a memory size from {value!r} ({name}); write e.g. 2GB, 512MB or a number of "
+                         "bytes")
     scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(2).lower()]
     if m.group(3) and m.group(3).lower().startswith("i"):
         scale = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}[m.group(2).lower()]
-    return int(float(m.group(1)) * scale)
+    return int(check_float(number * scale, name, low=0, low_open=True, hint=f"read from {value!r}"))
 
 
 class Word2Vec:
@@ -77,24 +86,27 @@ class Word2Vec:
         return {p: getattr(self, p) for p in _PARAMS}
 
     # --- validation and sizing --------------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        if self.arch not in ("skipgram", "cbow"):
-            raise InputError(f"unknown arch {self.arch!r}; use 'skipgram' or 'cbow'")
+    def check_params(self) -> None:
+        """InputError naming the first unusable parameter, its allowed range and the value given.
+
+        ``fit`` and ``train_more`` call it before reading the corpus; call it yourself to fail before other work.
+        """
+        check_choice(self.arch, "arch", ("skipgram", "cbow"))
         for name in ("dim", "window", "epochs", "workers"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
-                raise InputError(f"{name} must be a positive integer, got {v!r}")
-        if int(self.negative) < 0:
-            raise InputError(f"negative must be >= 0, got {self.negative}")
-        if int(self.negative) == 0 and not self.hs:
+            check_int(getattr(self, name), name, low=1)
+        check_int(self.negative, "negative", low=0, hint="noise words per pair; 0 with hs=True for pure "
+                                                       "hierarchical softmax")
+        check_bool(self.hs, "hs")
+        if self.negative == 0 and not self.hs:
             raise InputError("nothing to train: set negative > 0 (negative sampling) and/or hs=True (hierarchical softmax)")
-        if self.sample < 0:
-            raise InputError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
-        if self.alpha is not None and not self.alpha > 0:
-            raise InputError(f"alpha must be > 0, got {self.alpha}")
-        if not 0 <= self.min_alpha:
-            raise InputError(f"min_alpha must be >= 0, got {self.min_alpha}")
+        check_sample(self.sample)
+        check_float(self.alpha, "alpha", low=0, low_open=True, none=True,
+                    hint="None means 0.025 for skipgram, 0.05 for cbow")
+        check_float(self.min_alpha, "min_alpha", low=0, hint="the learning rate at the end of training")
         check_vocab_params(self.min_count, self.max_vocab_size)
+        check_int(self.seed, "seed", low=0)
+        check_bool(self.shuffle, "shuffle")
+        check_bool(self.progress, "progress")
         parse_bytes(self.max_memory)
 
     @property
@@ -112,7 +124,7 @@ class Word2Vec:
 
     def estimate_memory(self, vocab_size: int) -> int:
         """Bytes needed for a vocabulary of ``vocab_size`` words: word table + sampling tables + matrices."""
-        v = int(vocab_size)
+        v = check_int(vocab_size, "vocab_size", low=0)
         vocab = v * (120 + 8 + 4 + 8)  # Python str + dict entry, count, keep probability, alias table
         if self.hs:
             depth = max(1, int(np.ceil(np.log2(max(v, 2)))) + 8)
@@ -139,10 +151,10 @@ class Word2Vec:
 
         The corpus is cached as int32 ids in a temporary folder (inside ``tmp_dir`` if given), deleted at the end.
         """
-        self._check_params()
+        self.check_params()
         corpus = as_corpus(corpus)
-        with tempfile.TemporaryDirectory(prefix="embedlab-w2v-", dir=tmp_dir) as tmp:
-            enc, vocab = self._encode_new(corpus, Path(tmp))
+        with scratch_folder(tmp_dir, "embedlab-w2v-") as tmp:
+            enc, vocab = self._encode_new(corpus, tmp)
             if len(vocab) < 2:
                 raise InputError(f"the corpus has only {len(vocab)} distinct word(s) with count >= min_count={self.min_count}; "
                                  f"word2vec needs at least 2; use a larger corpus or lower min_count")
@@ -169,10 +181,9 @@ class Word2Vec:
         """
         if not hasattr(self, "W_"):
             raise InputError("train_more needs a trained model; call fit first or Word2Vec.load(folder)")
-        self._check_params()
-        if not isinstance(epochs, int) or epochs <= 0:
-            raise InputError(f"epochs must be a positive integer, got {epochs!r}")
-        with tempfile.TemporaryDirectory(prefix="embedlab-w2v-", dir=tmp_dir) as tmp:
+        self.check_params()
+        epochs = check_int(epochs, "epochs", low=1)
+        with scratch_folder(tmp_dir, "embedlab-w2v-") as tmp:
             enc, _, _ = EncodedCorpus.write(as_corpus(corpus), tmp, lookup=self.vocab_.word_to_index)
             enc.compact(None)
             if enc.n_tokens == 0:
@@ -233,7 +244,7 @@ class Word2Vec:
         total = float(epochs) * ns  # the learning rate decays by sentences (see _kernels.train_chunk)
         sg = self.arch == "skipgram"
         a0, a1 = self._alpha0, float(self.min_alpha)
-        workers = int(self.workers)
+        workers = min(int(self.workers), max(len(chunks), 1))  # a thread per block at most
         bar = self._bar(epochs * n, "word2vec", "w")
         lock = threading.Lock()
         t_start = time.perf_counter()
@@ -313,12 +324,21 @@ class Word2Vec:
 
     def save(self, folder: str | os.PathLike) -> Path:
         """Write the full model (to continue training later) to ``folder`` atomically (temp folder + rename)."""
-        if not hasattr(self, "W_"):
-            raise InputError("nothing to save: the model is not trained yet")
+        self._require_trained("save")
         folder = Path(folder)
         with atomic_folder(folder) as tmp:
             self._write_files(tmp)
         return folder
+
+    def write_files(self, folder: str | os.PathLike) -> None:
+        """Write the model's files into ``folder``, an existing folder the caller publishes itself (e.g. the temp
+        folder of ``persist.atomic_folder``, beside other outputs); ``save`` is this plus the atomic rename."""
+        self._require_trained("save")
+        self._write_files(Path(folder))
+
+    def _require_trained(self, act: str) -> None:
+        if not hasattr(self, "W_"):
+            raise InputError(f"nothing to {act}: the model is not trained yet; call fit(corpus) first")
 
     def _write_files(self, folder: Path) -> None:
         params = self.get_params()
@@ -331,11 +351,9 @@ class Word2Vec:
                                 "W_out": "W_out.npy" if self.W_out_ is not None else None,
                                 "W_hs": "W_hs.npy" if self.W_hs_ is not None else None})
         self.vocab_.save(folder / "vocab.tsv")
-        np.save(folder / "W.npy", self.W_)
-        if self.W_out_ is not None:
-            np.save(folder / "W_out.npy", self.W_out_)
-        if self.W_hs_ is not None:
-            np.save(folder / "W_hs.npy", self.W_hs_)
+        for name, matrix in (("W", self.W_), ("W_out", self.W_out_), ("W_hs", self.W_hs_)):
+            if matrix is not None:
+                np.save(folder / f"{name}.npy", matrix, allow_pickle=False)
         write_json_atomic(folder / "model.json", meta)
 
     @classmethod
@@ -355,7 +373,7 @@ class Word2Vec:
             raise CorruptFileError(f"{path} lacks its \"params\" or \"files\" object; {_DAMAGED}")
         try:
             model = cls(**params)
-            model._check_params()
+            model.check_params()
         except (TypeError, InputError) as exc:
             raise CorruptFileError(f"{path} holds unusable parameters ({exc}); {_DAMAGED}") from None
         model.vocab_ = Vocab.load(member(folder, files.get("vocab", "vocab.tsv"), path.name, _DAMAGED))
