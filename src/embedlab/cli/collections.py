@@ -1,8 +1,10 @@
-"""Collection commands: `index`, `search`, `info`, `check`, `export` (thin layers over embedlab.store and embedlab.ingest)."""
+"""Collection commands: `index`, `search`, `info`, `check`, `export`, `import` (thin layers over embedlab.store and embedlab.ingest)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -279,17 +281,30 @@ def check(
 @app.command()
 def export(
     name: str = typer.Argument(..., help="Collection name."),
-    format: str = typer.Option("word2vec", "--format", "-f", help="word2vec (text, one id + vector per line) or "
-                               "tsv (TensorBoard projector folder: vectors.tsv + metadata.tsv)."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output file (word2vec) or folder (tsv)."),
+    format: str = typer.Option("word2vec", "--format", "-f", help="parquet (everything: ids, vectors bit for bit, "
+                               "metadata, contents, sources; `embedlab import` reads it), word2vec (text, one id + "
+                               "vector per line) or tsv (TensorBoard projector folder: vectors.tsv + metadata.tsv)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output file (parquet, word2vec) or folder (tsv)."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
-    """Write a collection's vectors in a format other tools read."""
+    """Write a collection in a format other tools (or another embedlab backend) read."""
     from ..io import save_projector, save_word2vec
 
-    if format not in ("word2vec", "tsv"):
-        raise InputError(f"--format must be word2vec or tsv, got {format!r}")
-    with _open(name) as col:
+    if format not in ("parquet", "word2vec", "tsv"):
+        raise InputError(f"--format must be parquet, word2vec or tsv, got {format!r}")
+    with _open(name, readonly=True) as col:
+        if format == "parquet":
+            from ..store.parquet import export_parquet
+
+            with _bar("exporting", as_json) as step:
+                summary = export_parquet(col, out, progress=step)
+            summary = {"collection": name, "format": format, **summary}
+            if as_json:
+                emit_json(summary)
+            else:
+                console.print(f"wrote {summary['count']} items ({summary['dim']}-d) of [bold]{name}[/] to "
+                              f"{summary['path']} (parquet, {summary['bytes']:,} bytes)")
+            return
         vectors = col.vectors()
         if len(vectors) == 0:
             raise InputError(f"collection {name!r} is empty; index something first")
@@ -309,6 +324,49 @@ def export(
         emit_json(summary)
     else:
         console.print(f"wrote {len(vectors)} vectors ({vectors.dim}-d) of [bold]{name}[/] to {path} ({format})")
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="A Parquet file written by `embedlab export --format parquet` (or any "
+                                "Parquet file with an id and a vector column)."),
+    name: str = typer.Option(..., "--name", "-n", help="Name of the new collection."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Metric for a file without embedlab metadata "
+                                         "(default cosine)."),
+    index_kind: Optional[str] = typer.Option(None, "--index", help="exact or hnsw (default: the exported one)."),
+    batch_size: int = typer.Option(10_000, "--batch-size", help="Rows read and written per transaction."),
+    as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
+) -> None:
+    """Create a collection from a Parquet file, on the current backend (see --backend); streamed in batches."""
+    from ..store.parquet import import_parquet
+
+    with _bar("importing", as_json) as step:
+        summary = import_parquet(file, name, metric=metric, index=index_kind, batch_size=batch_size, progress=step)
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(f"imported {summary['count']} items ({summary['dim']}-d) into [bold]{name}[/] "
+                      f"({summary['backend']} backend)")
+
+
+@contextmanager
+def _bar(what: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar with items/s and an estimate; yields ``step(done, total)``."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+               TimeRemainingColumn())
+    start = time.monotonic()
+    with Progress(*columns, console=console, transient=True, disable=quiet or not console.is_terminal) as bar:
+        task = bar.add_task(what, total=None, rate="")
+
+        def step(done: int, total: int) -> None:
+            rate = done / max(time.monotonic() - start, 1e-9)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} items/s")
+
+        yield step
 
 
 def _cell(v: Any) -> str:

@@ -113,6 +113,17 @@ def check_contents(contents: Any, n: int) -> list[str | None] | None:
     return list(contents)
 
 
+def check_hashes(hashes: Any, n: int) -> list[str | None] | None:
+    """Content hashes carried over from an export (one string or None per id), or None when not given."""
+    if hashes is None:
+        return None
+    if isinstance(hashes, str) or not isinstance(hashes, Sequence) or len(hashes) != n:
+        raise InputError(f"hashes must be a list with one string (or None) per id ({n})")
+    if not all(h is None or (isinstance(h, str) and h.isascii() and len(h) <= 128) for h in hashes):
+        raise InputError("hashes must be short ASCII strings (as exported) or None")
+    return list(hashes)
+
+
 def check_items(items: Any, n: int) -> list[Any]:
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
         raise InputError("items must be a list with one item per id; wrap a single item in a list")

@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 
 from ..encoders import DEFAULT_ENCODER, Encoder
 from ..errors import DimensionError, EncoderMismatchError, InputError, UnknownKeyError
-from ..metrics import as_matrix, check_metric, normalize
+from ..metrics import as_matrix, check_metric, normalize, norms
 from ..vectors import Vectors
 from . import _inputs, filters
 from .backend import Reader, Table, connect
@@ -87,15 +87,19 @@ class Collection:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def create(cls, name: str, encoder: str | Encoder | None = None, *, dim: int | None = None,
+    def create(cls, name: str, encoder: str | Encoder | dict | None = None, *, dim: int | None = None,
                metric: str | None = None, index: str = "exact", index_params: dict | None = None,
                root: str | Path | None = None, backend: str | None = None, lock_timeout: float = 10.0,
                auto_compact: float = 0.3) -> "Collection":
         """Create an empty collection (InputError if the name is taken). ``encoder=None`` with ``dim`` makes a
-        vectors-only collection (callers pass ``vectors=``; metric defaults to cosine)."""
+        vectors-only collection (callers pass ``vectors=``; metric defaults to cosine). ``encoder`` may also be an
+        encoder description as in ``info()["encoder"]`` (``{"name", "dim", "metric", "fingerprint"}``): the
+        collection is bound to that encoder without loading it (imports use this)."""
         check_name(name)
         enc = None
-        if encoder is None and dim is not None:
+        if isinstance(encoder, dict):  # a description, e.g. from an export: bound by name, built on first use
+            enc_doc = _described_encoder(encoder, dim, metric)
+        elif encoder is None and dim is not None:
             if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or int(dim) <= 0:
                 raise InputError(f"dim must be a positive integer, got {dim!r}")
             enc_doc = {"name": None, "dim": int(dim), "metric": check_metric(metric or "cosine"), "fingerprint": None}
@@ -231,7 +235,7 @@ class Collection:
 
     # ------------------------------------------------------------------ preparing writes
     def _vectors_for(self, items: Sequence[Any] | None, vectors: ArrayLike | None, n: int, batch_size: int,
-                     progress: bool) -> np.ndarray:
+                     progress: bool, prepared: bool = False) -> np.ndarray:
         if (items is None) == (vectors is None):
             raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
         if vectors is not None:
@@ -246,7 +250,12 @@ class Collection:
             vecs = as_matrix(enc.encode(items, batch_size=batch_size, progress=progress,
                                         normalize=self.metric == "cosine"), dim=self.dim, name="encoded vectors")
         if self.metric == "cosine":
-            vecs = normalize(vecs)
+            if not prepared:
+                return normalize(vecs)
+            lengths = norms(vecs)
+            if np.any((np.abs(lengths - 1.0) > 1e-3) & (lengths > 0)):
+                raise InputError("prepared vectors of a cosine collection must be unit length (as exported); pass "
+                                 "them without prepared=True to normalise them")
         return vecs
 
     def _text_only(self) -> bool:
@@ -263,21 +272,24 @@ class Collection:
     # ------------------------------------------------------------------ writes
     def add(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
             metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
-            contents: Sequence[str | None] | None = None, batch_size: int = 64, progress: bool = False) -> int:
+            contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
+            prepared: bool = False, batch_size: int = 64, progress: bool = False) -> int:
         """Add new items (encoded from ``items`` or given as ``vectors``); an existing id raises InputError and
         nothing is written. Texts are kept as each item's content (``contents=`` sets it explicitly, e.g. with
-        ``vectors=``). One commit; returns how many were added."""
+        ``vectors=``). For rows exported from a collection (``export_rows``, Parquet), ``hashes=`` keeps their
+        content hashes and ``prepared=True`` stores the vectors bit for bit (checked, not re-normalised). One
+        commit; returns how many were added."""
         ids = _inputs.check_ids(ids)
         n = len(ids)
         metas = _inputs.check_metadata(metadata, n) or ["{}"] * n
         srcs = _inputs.check_sources(sources, n)
         given = _inputs.check_contents(contents, n)
-        hashes: list[str | None] = [None] * n
+        hashes = _inputs.check_hashes(hashes, n) or [None] * n
         if items is not None and vectors is None:
             items = _inputs.check_items(items, n)
             self._refuse_existing(ids)  # before spending time on encoding
             hashes = self._hashes(items)
-        vecs = self._vectors_for(items, vectors, n, batch_size, progress)
+        vecs = self._vectors_for(items, vectors, n, batch_size, progress, prepared)
         if srcs is None:
             srcs = [_inputs.default_source(x) for x in items] if items is not None else [None] * n
         texts = given if given is not None else (self._contents_of(items) if items is not None else [None] * n)
@@ -295,16 +307,17 @@ class Collection:
 
     def upsert(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
                metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
-               contents: Sequence[str | None] | None = None, batch_size: int = 64,
-               progress: bool = False) -> dict[str, int]:
+               contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
+               prepared: bool = False, batch_size: int = 64, progress: bool = False) -> dict[str, int]:
         """Add new ids, replace changed ones, skip unchanged ones (same content hash, or the same vector: not
-        re-encoded, not rewritten). ``metadata``/``sources`` of None keep an existing item's metadata and source.
-        Returns ``{"added", "updated", "unchanged"}``."""
+        re-encoded, not rewritten). ``metadata``/``sources`` of None keep an existing item's metadata and source;
+        ``hashes``/``prepared`` as in ``add``. Returns ``{"added", "updated", "unchanged"}``."""
         ids = _inputs.check_ids(ids)
         n = len(ids)
         metas = _inputs.check_metadata(metadata, n)
         srcs = _inputs.check_sources(sources, n)
         given = _inputs.check_contents(contents, n)
+        given_hashes = _inputs.check_hashes(hashes, n)
         if (items is None) == (vectors is None):
             raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
         if items is not None:
@@ -312,8 +325,8 @@ class Collection:
             hashes = self._hashes(items)
             texts = given if given is not None else self._contents_of(items)
         else:
-            vectors = self._vectors_for(None, vectors, n, batch_size, progress)
-            hashes = [None] * n
+            vectors = self._vectors_for(None, vectors, n, batch_size, progress, prepared)
+            hashes = given_hashes or [None] * n
             texts = given if given is not None else [None] * n
         with self._table.write() as w:
             found = w.lookup(ids)
@@ -494,6 +507,20 @@ class Collection:
         """Verify what is stored (local backend: the catalogue, every segment's checksum, the manifest copy):
         ``{"ok", "problems", ...}``; ``deep=False`` skips reading every vector."""
         return self._table.check(deep)
+
+
+def _described_encoder(doc: dict, dim: int | None, metric: str | None) -> dict[str, Any]:
+    """A checked encoder description for the manifest."""
+    d = doc.get("dim")
+    if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
+        raise InputError(f"the encoder description needs a positive integer 'dim', got {d!r}")
+    if dim is not None and int(dim) != d:
+        raise DimensionError(f"dim={dim} but the encoder description says {d}")
+    name, fp = doc.get("name"), doc.get("fingerprint")
+    if not (name is None or isinstance(name, str)) or not (fp is None or isinstance(fp, str)):
+        raise InputError("the encoder description's 'name' and 'fingerprint' must be strings or null")
+    return {"name": name, "dim": d, "metric": check_metric(metric or doc.get("metric") or "cosine"),
+            "fingerprint": fp}
 
 
 def _check_encoder(manifest: dict, enc: Encoder) -> None:

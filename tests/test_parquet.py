@@ -1,0 +1,136 @@
+"""Portable collections: Parquet export/import round trips between backends, bit for bit, and bad files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embedlab.errors import CorruptFileError, InputError
+from embedlab.store import Collection
+from embedlab.store.parquet import export_parquet, import_parquet
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+def _fill(c, n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(n, 24)).astype(np.float32)
+    c.add([f"i{i}" for i in range(n)], vectors=v,
+          metadata=[{"n": i, "tags": ["a", "b"][: i % 3], "x": 0.1 * i, "ok": bool(i % 2)} for i in range(n)],
+          contents=[f"text number {i}" if i % 4 else None for i in range(n)],
+          sources=[None if i % 5 == 0 else f"doc{i}.txt" for i in range(n)])
+    c.delete([f"i{i}" for i in range(0, n, 7)])
+    c.upsert(["i1"], vectors=v[2:3])  # moved last in write order
+    return v
+
+
+def _snapshot(c):
+    items = c.get(c.ids())
+    return ([it.id for it in items], np.stack([it.vector for it in items]),
+            [it.metadata for it in items], [it.content for it in items], [it.source for it in items])
+
+
+def _same(a, b):
+    assert a[0] == b[0]
+    assert a[1].tobytes() == b[1].tobytes()  # bit for bit
+    assert a[2:] == b[2:]
+
+
+def test_round_trip_local_postgresql_local_is_exact(tmp_path, pg_url):
+    for name in Collection.list(backend=pg_url):
+        Collection.drop(name, backend=pg_url)
+    src = Collection.create("src", dim=24, index="hnsw", index_params={"M": 8})
+    _fill(src)
+    first = export_parquet(src, tmp_path / "a.parquet", batch_size=500)
+    assert first["count"] == len(src) == 1200 - 172
+    assert import_parquet(tmp_path / "a.parquet", "pg", backend=pg_url, batch_size=300)["count"] == first["count"]
+    with Collection.open("pg", backend=pg_url) as pg:
+        assert pg.index_kind == "hnsw" and pg.index_params == {"M": 8}
+        export_parquet(pg, tmp_path / "b.parquet")
+    import_parquet(tmp_path / "b.parquet", "back")
+    with Collection.open("back") as back:
+        _same(_snapshot(src), _snapshot(back))
+        assert back.search(src.get(["i9"])[0].vector, k=1)[0].id == "i9"
+        assert back.upsert(["i3"], vectors=src.get(["i3"])[0].vector[None]) == {"added": 0, "updated": 0,
+                                                                               "unchanged": 1}
+
+
+def test_local_round_trip_and_file_layout(tmp_path, use_encoder):
+    src = Collection.create("docs", use_encoder)
+    src.add(["t", "c"], ["A fast train.", "A slow car."], metadata=[{"kind": "rail"}, {"kind": "road"}])
+    export_parquet(src, tmp_path / "d.parquet")
+    table = pq.read_table(tmp_path / "d.parquet")
+    assert table.column_names == ["id", "vector", "metadata", "content", "source", "hash"]
+    assert table.schema.field("vector").type == pa.list_(pa.float32(), 512)
+    meta = json.loads(table.schema.metadata[b"embedlab"])
+    assert meta["encoder"]["name"] == "use-multilingual" and meta["count"] == 2 and meta["format_version"] == 2
+    import_parquet(tmp_path / "d.parquet", "copy")
+    with Collection.open("copy") as copy:  # bound to the same encoder: text queries work, content kept
+        assert copy.search("고속 열차", k=1)[0].id == "t" and copy.contents(["c"]) == ["A slow car."]
+        assert copy.upsert(["t"], ["A fast train."]) == {"added": 0, "updated": 0, "unchanged": 1}  # hash kept
+
+
+def _write(path, columns, metadata=None):
+    table = pa.table(columns)
+    if metadata is not None:
+        table = table.replace_schema_metadata({b"embedlab": json.dumps(metadata).encode()})
+    pq.write_table(table, path)
+    return path
+
+
+def test_bad_files_are_clear_errors_and_leave_no_collection(tmp_path):
+    vec = pa.FixedSizeListArray.from_arrays(pa.array(np.ones(6, np.float32)), 3)
+    cases = [
+        (_write(tmp_path / "noid.parquet", {"vector": vec}), "lacks the column\\(s\\) \\['id'\\]"),
+        (_write(tmp_path / "novec.parquet", {"id": ["a", "b"]}), "lacks the column\\(s\\) \\['vector'\\]"),
+        (_write(tmp_path / "width.parquet", {"id": ["a", "b"], "vector": vec},
+                {"encoder": {"name": None, "dim": 4, "metric": "cosine"}}), "have 3 values.*says.*4-d"),
+        (_write(tmp_path / "ragged.parquet", {"id": ["a", "b"], "vector": pa.array([[1.0, 2.0], [1.0]])}),
+         "row 1 has a vector of 1 values, expected 2"),
+        (_write(tmp_path / "meta.parquet", {"id": ["a", "b"], "vector": vec, "metadata": ["{}", "[1]"]}),
+         "row 1's metadata is list"),
+        (_write(tmp_path / "strvec.parquet", {"id": ["a"], "vector": ["x"]}), "column 'vector' is string"),
+    ]
+    for path, msg in cases:
+        with pytest.raises(CorruptFileError, match=msg):
+            import_parquet(path, "bad")
+        assert Collection.list() == []
+    (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(CorruptFileError, match="not a readable Parquet file"):
+        import_parquet(tmp_path / "junk.parquet", "bad")
+    with pytest.raises(InputError, match="does not exist"):
+        import_parquet(tmp_path / "missing.parquet", "bad")
+    dup = _write(tmp_path / "dup.parquet", {"id": ["a", "a"], "vector": vec})
+    with pytest.raises(InputError, match="duplicate ids"):
+        import_parquet(dup, "bad")
+    assert Collection.list() == []
+
+
+def test_foreign_parquet_imports_as_vectors_only(tmp_path):
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(50, 8)).astype(np.float32)
+    path = _write(tmp_path / "other.parquet", {"id": [f"p{i}" for i in range(50)], "vector": list(v)})
+    assert import_parquet(path, "other", metric="l2")["count"] == 50
+    with Collection.open("other") as c:
+        assert c.metric == "l2" and c.encoder is None and c.search(v[4], k=1)[0].id == "p4"
+        np.testing.assert_array_equal(c.get(["p4"])[0].vector, v[4])
+
+
+def test_cli_export_import(tmp_path, capsys):
+    from embedlab.cli import main
+
+    c = Collection.create("cli", dim=4)
+    c.add(["a", "b"], vectors=np.eye(4, dtype=np.float32)[:2], metadata=[{"k": 1}, {}])
+    c.close()
+    for args in (["export", "cli", "--format", "parquet", "-o", str(tmp_path / "c.parquet"), "--json"],
+                 ["import", str(tmp_path / "c.parquet"), "--name", "cli2", "--json"]):
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert '"count": 2' in out
+    with Collection.open("cli2") as c2:
+        assert c2.ids() == ["a", "b"] and c2.get(["a"])[0].metadata == {"k": 1}
