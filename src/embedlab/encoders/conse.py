@@ -39,7 +39,10 @@ class ConSE(Encoder):
                  image_encoder: str = "efficientnet-lite0") -> None:
         from .registry import spec
 
-        self.top_t = check_int(top_t, "top_t", 1, 1000, hint="how many ImageNet labels weight an image's vector")
+        top_t = check_int(top_t, "top_t", hint="how many ImageNet labels (1 to 1000) weight an image's vector")
+        if not 1 <= top_t <= 1000:
+            raise InputError(f"top_t must be in 1..1000, got {top_t}")
+        self.top_t = top_t
         # The registry builds encoders under its lock: fetch the two parts lazily, on first use.
         self._names = (spec(text_encoder).name, spec(image_encoder).name)
         self._parts: tuple[Encoder, Encoder] | None = None

@@ -26,6 +26,8 @@ from .vocab import not_a_sentence
 __all__ = ["LineCorpus", "as_corpus", "check_text_file", "scratch_folder"]
 
 _SNIFF = 8192
+_READ_ERRORS = (OSError, EOFError, zlib.error)  # unreadable, removed, or a truncated / damaged .gz
+_READ_FIX = "check that it is readable (a .gz file must be complete)"
 
 
 def check_text_file(path: str | os.PathLike) -> None:
@@ -35,8 +37,8 @@ def check_text_file(path: str | os.PathLike) -> None:
     try:
         with opener(path, "rb") as f:
             head = f.read(_SNIFF)
-    except OSError as exc:
-        raise InputError(f"cannot read corpus file {path}: {exc}") from None
+    except _READ_ERRORS as exc:
+        raise InputError(f"cannot read corpus file {path} ({exc}); {_READ_FIX}") from None
     if b"\x00" in head:
         raise InputError(f"{path} looks like a binary file, not text; pass a UTF-8 text file with one sentence per line")
     try:
@@ -95,9 +97,8 @@ class LineCorpus:
                     yield from f
             except UnicodeDecodeError as exc:
                 raise InputError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); convert it to UTF-8") from None
-            except (OSError, EOFError, zlib.error) as exc:  # unreadable, removed, or a truncated/damaged .gz
-                raise InputError(f"cannot read corpus file {path} ({exc}); check the file (a .gz must be "
-                                 "complete)") from None
+            except _READ_ERRORS as exc:
+                raise InputError(f"cannot read corpus file {path} ({exc}); {_READ_FIX}") from None
 
     def __iter__(self) -> Iterator[list[str]]:
         split = self.tokenizer or str.split
