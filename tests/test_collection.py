@@ -287,7 +287,7 @@ def test_bad_input_writes_nothing(backend):
         (dict(ids=["a", "b"], vectors=[[1, 2, 3, np.nan], [1, 1, 1, 1]]), NonFiniteError, "NaN or infinity"),
         (dict(ids=["a", "a"], vectors=good), InputError, r"duplicate ids in one call: \['a'\]"),
         (dict(ids=["a", "x"], vectors=good), InputError, r"already in collection 'bad'.*\['x'\].*upsert"),
-        (dict(ids=["a", "b"]), InputError, "either items .* or vectors="),
+        (dict(ids=["a", "b"]), InputError, "pass items .* vectors=, or both"),
         (dict(ids=["a", "b"], items=["p", "q"]), InputError, "vectors-only"),
         (dict(ids=["a", "b"], vectors=good, metadata=[{"t": object()}, {}]), InputError, "not JSON-serialisable"),
         (dict(ids=["a", "b"], vectors=good, metadata=[{}]), InputError, "1 metadata dicts for 2 ids"),

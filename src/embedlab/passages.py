@@ -169,13 +169,17 @@ def search_documents(collection: Any, query: Any, k: int = 5, where: dict[str, A
 
 # --------------------------------------------------------------------------- indexing
 def index_records(collection: Any, records: Iterable[Record], *, max_tokens: int | None = None,
-                  overlap: int | None = None, progress: Any = None, chunk: int | None = None) -> dict[str, Any]:
+                  overlap: int | None = None, progress: Any = None, chunk: int | None = None,
+                  engine: str | None = None, engine_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Split long texts into passages and upsert everything into ``collection`` (unchanged items are skipped).
 
     Passages a document no longer has (it got shorter, or is no longer split) are deleted. ``progress`` is
-    called as ``progress(done, total)`` after each chunk. Returns counts: documents, split, passages, added,
-    updated, unchanged, removed.
+    called as ``progress(done, total)`` after each chunk. ``engine="ray"`` encodes on a Ray cluster
+    (``engine_options``: address, workers, batch_size; see ``embedlab.scale.ray``); the default encodes here.
+    Returns counts: documents, split, passages, added, updated, unchanged, removed.
     """
+    if engine not in (None, "local", "ray"):
+        raise InputError(f"unknown engine {engine!r}; use local (the default) or ray")
     records = list(records)
     docs = {r.id for r in records}
     items, stats = split_records(records, collection.encoder, max_tokens, overlap)
@@ -184,7 +188,11 @@ def index_records(collection: Any, records: Iterable[Record], *, max_tokens: int
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     if progress:
         progress(0, total)
-    for start in range(0, total, chunk):
+    if engine == "ray":
+        from .scale.ray import upsert_records
+
+        counts = upsert_records(collection, items, progress=progress, **(engine_options or {}))
+    for start in range(0, total if engine != "ray" else 0, chunk):
         part = items[start:start + chunk]
         got = collection.upsert([r.id for r in part], [r.item for r in part],
                                 metadata=[r.metadata for r in part], sources=[r.source for r in part])

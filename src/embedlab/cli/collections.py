@@ -86,11 +86,15 @@ def index(
     encoding_errors: str = typer.Option("strict", "--encoding-errors", help="strict, or replace to substitute undecodable bytes."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first file that cannot be read (default: skip "
                                 "it, list it with the reason, and index the rest)."),
+    engine: str = typer.Option("local", "--engine", help="local (encode in this process) or ray (encode on a Ray "
+                               "cluster: pip install 'embedlab[scale]')."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (e.g. auto or "
+                                          "ray://head:10001); default: start a local one."),
+    workers: int = typer.Option(2, "--workers", help="Ray actors, each with its own copy of the encoder."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Items per Ray task."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
     """Read files into a collection: new items are added, changed ones updated, unchanged ones skipped."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from ..encoders.registry import spec
     from ..ingest import read_sources
     from ..passages import index_records
@@ -98,6 +102,14 @@ def index(
 
     if index_kind not in ("exact", "hnsw"):
         raise InputError(f"--index must be exact or hnsw, got {index_kind!r}")
+    if engine not in ("local", "ray"):
+        raise InputError(f"--engine must be local or ray, got {engine!r}")
+    if engine == "ray":
+        from ..errors import require
+
+        require("ray", "scale", "--engine ray")  # before any model loads
+    options = {"engine": engine, "engine_options": {"address": address, "workers": workers,
+                                                    "batch_size": batch_size} if engine == "ray" else None}
     try:
         col = Collection.open(name)
         built_with = col.info()["encoder"].get("name")
@@ -120,19 +132,9 @@ def index(
     if created:
         col = Collection.create(name, enc, index=index_kind)
     try:
-        with col:
-            if as_json:
-                result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap)
-            else:
-                columns = (TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-                with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-                    task = bar.add_task("index", total=None)
-
-                    def step(done: int, total: int) -> None:
-                        bar.update(task, completed=done, total=total)
-
-                    result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap,
-                                           progress=step)
+        with col, _bar("indexing", as_json) as step:
+            result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
+                                   **options)
             result.update(collection=name, count=col.count(), skipped=records.skipped)
     except BaseException:
         if created:  # do not leave an empty collection behind a failed first run

@@ -236,8 +236,9 @@ class Collection:
     # ------------------------------------------------------------------ preparing writes
     def _vectors_for(self, items: Sequence[Any] | None, vectors: ArrayLike | None, n: int, batch_size: int,
                      progress: bool, prepared: bool = False) -> np.ndarray:
-        if (items is None) == (vectors is None):
-            raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
+        if items is None and vectors is None:
+            raise InputError("pass items (raw inputs for the encoder), vectors=, or both (vectors computed for the "
+                             "items elsewhere, e.g. on a cluster)")
         if vectors is not None:
             vecs = as_matrix(vectors, dim=self.dim, name="vectors")
             if len(vecs) != n:
@@ -285,9 +286,10 @@ class Collection:
         srcs = _inputs.check_sources(sources, n)
         given = _inputs.check_contents(contents, n)
         hashes = _inputs.check_hashes(hashes, n) or [None] * n
-        if items is not None and vectors is None:
+        if items is not None:
             items = _inputs.check_items(items, n)
-            self._refuse_existing(ids)  # before spending time on encoding
+            if vectors is None:
+                self._refuse_existing(ids)  # before spending time on encoding
             hashes = self._hashes(items)
         vecs = self._vectors_for(items, vectors, n, batch_size, progress, prepared)
         if srcs is None:
@@ -318,26 +320,29 @@ class Collection:
         srcs = _inputs.check_sources(sources, n)
         given = _inputs.check_contents(contents, n)
         given_hashes = _inputs.check_hashes(hashes, n)
-        if (items is None) == (vectors is None):
-            raise InputError("pass either items (raw inputs for the encoder) or vectors=, exactly one of them")
+        if items is None and vectors is None:
+            raise InputError("pass items (raw inputs for the encoder), vectors=, or both (vectors computed for the "
+                             "items elsewhere, e.g. on a cluster)")
+        by_vector = items is None  # without items, "unchanged" means the same stored vector
+        if vectors is not None:
+            vectors = self._vectors_for(None, vectors, n, batch_size, progress, prepared)
         if items is not None:
             items = _inputs.check_items(items, n)
             hashes = self._hashes(items)
             texts = given if given is not None else self._contents_of(items)
         else:
-            vectors = self._vectors_for(None, vectors, n, batch_size, progress, prepared)
             hashes = given_hashes or [None] * n
             texts = given if given is not None else [None] * n
         with self._table.write() as w:
             found = w.lookup(ids)
-            if vectors is not None:  # compare with the stored rows (both prepared the same way)
+            if by_vector:  # compare with the stored rows (both prepared the same way)
                 known = [i for i, id_ in enumerate(ids) if id_ in found]
                 stored = w.vectors([ids[i] for i in known]) if known else np.empty((0, self.dim), np.float32)
                 same = set(np.array(known, np.int64)[(stored == vectors[known]).all(axis=1)].tolist())
             encode, meta_only, unchanged = [], [], 0
             for i, id_ in enumerate(ids):
                 old = found.get(id_)
-                if old is None or (i not in same if vectors is not None else old.hash != hashes[i]):
+                if old is None or (i not in same if by_vector else old.hash != hashes[i]):
                     encode.append(i)
                     continue
                 new_meta = old.metadata if metas is None else metas[i]
@@ -361,6 +366,16 @@ class Collection:
                 w.update([m[0] for m in meta_only], [m[1] for m in meta_only], [m[2] for m in meta_only])
         return {"added": len(encode) - len(replaced), "updated": len(replaced) + len(meta_only),
                 "unchanged": unchanged}
+
+    def changed(self, ids: Sequence[str], items: Sequence[Any]) -> list[int]:
+        """Positions of the items ``upsert(ids, items)`` would encode: ids not stored yet, or stored with another
+        content hash. Lets a caller encode only those elsewhere (e.g. on a cluster) and pass ``vectors=``."""
+        ids = _inputs.check_ids(ids)
+        items = _inputs.check_items(items, len(ids))
+        hashes = self._hashes(items)
+        with self._table.read() as r:
+            found = r.lookup(ids)
+        return [i for i, id_ in enumerate(ids) if id_ not in found or found[id_].hash != hashes[i]]
 
     def delete(self, ids: Sequence[str] | None = None, *, where: dict | None = None) -> int:
         """Delete items by id (unknown ids are ignored) or every item matching ``where``; how many were deleted."""
