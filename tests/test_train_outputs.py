@@ -165,7 +165,7 @@ def test_encode_output_is_fsynced_and_renamed(tmp_path, capsys, monkeypatch):
     assert [p.name for p in out.parent.iterdir()] == ["v.npy"]
 
 
-def test_similar_and_analogy_refuse_bad_paths_and_options(tmp_path, capsys):
+def test_similar_analogy_and_evaluate_refuse_bad_paths_and_options(tmp_path, capsys):
     from embedlab import Vectors
     from embedlab.io import save_word2vec
 
@@ -175,6 +175,8 @@ def test_similar_and_analogy_refuse_bad_paths_and_options(tmp_path, capsys):
     assert code == 2 and "no vectors file at" in err  # once: a raw FileNotFoundError
     for value in ("0", "-1"):  # once: 0 searched everything, -1 returned nothing
         code, _, err = run(["analogy", "a", "-", "b", "+", "c", "-v", vec, "--restrict-vocab", value], capsys)
+        assert code == 2 and f"--restrict-vocab must be a positive integer, got {value}" in err
+        code, _, err = run(["evaluate", vec, "--restrict-vocab", value], capsys)  # once: -1 scored nothing
         assert code == 2 and f"--restrict-vocab must be a positive integer, got {value}" in err
 
 

@@ -88,6 +88,13 @@ def test_tokens_must_be_strings(corpus, message):
         Vocab.build(corpus, min_count=1, max_vocab_size=10)  # the counting pass of max_vocab_size
 
 
+def test_a_small_max_vocab_size_is_named_when_it_empties_the_vocabulary():
+    with pytest.raises(InputError, match="max_vocab_size=2 pruned every word while counting"):
+        Word2Vec(**dict(FAST, max_vocab_size=2)).fit([["a", "b", "c", "d", "e"]] * 3)  # once: "corpus is empty"
+    with pytest.raises(InputError, match="lower min_count or raise max_vocab_size=2"):
+        Word2Vec(**dict(FAST, max_vocab_size=2)).fit([["a"] * 9 + ["b", "c", "d"]] * 3)
+
+
 def test_vocab_parameters():
     for kwargs, message in ((dict(min_count=2.7), r"min_count must be a positive integer, got 2.7 \(float\)"),
                             (dict(min_count=True), r"got True \(bool\)"),
@@ -186,6 +193,13 @@ ENGLISH = ["the elephant walked slowly to the river", "a small bird sang in the 
 def test_bpe_training_parameters(kwargs, message):
     with pytest.raises(InputError, match=message):
         BPETokenizer.train(Untouchable(), **kwargs)
+
+
+def test_bpe_corpus_items_must_be_text():
+    for corpus, message in (([5, "a b"], "line 0 of the corpus is int 5"),  # once: TypeError
+                            (["a b", ["a", 5]], r"line 1 of the corpus is list \['a', 5\]")):
+        with pytest.raises(InputError, match=f"{message}; each line must be a string or a list of string tokens"):
+            BPETokenizer.train(corpus, vocab_size=100)
 
 
 def test_bpe_encode_decode_arguments():

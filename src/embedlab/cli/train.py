@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from .._params import check_int
 from ..errors import InputError
 from ..persist import atomic_folder
 from .app import app, console, emit_json
@@ -129,6 +130,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Score word vectors: Google analogies (per section, with coverage), WordSim-353 and SimLex-999, OOV rates."""
+    check_int(restrict_vocab, "--restrict-vocab", low=1, hint="analogy candidates are the N most frequent words")
     report = evaluation_report(_load_for_eval(path), restrict_vocab)
     if as_json:
         emit_json(report)

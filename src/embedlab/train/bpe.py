@@ -52,8 +52,12 @@ def _lines(corpus: str | os.PathLike | Iterable) -> Iterator[str]:
         return
     if isinstance(corpus, bytes) or not isinstance(corpus, Iterable):
         raise InputError("corpus must be a path, an iterable of text lines or an iterable of token lists")
-    for item in corpus:
-        line = item if isinstance(item, str) else " ".join(item)
+    for n, item in enumerate(corpus):
+        try:
+            line = item if isinstance(item, str) else " ".join(item)
+        except TypeError:  # a number, None, or a token list holding something other than strings
+            raise InputError(f"line {n} of the corpus is {type(item).__name__} {item!r:.60}; each line must be a "
+                             "string or a list of string tokens") from None
         line = line.strip()
         if line:
             yield line

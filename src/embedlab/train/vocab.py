@@ -119,6 +119,9 @@ class Vocab:
         """Count a corpus in one streaming pass and keep the words seen at least ``min_count`` times."""
         check_vocab_params(min_count, max_vocab_size)  # before the pass, not after it
         counts, tokens, sentences = count_words(corpus, max_vocab_size)
+        if tokens and not counts:
+            raise InputError(f"max_vocab_size={max_vocab_size} pruned every word while counting ({tokens} tokens "
+                             "read, none frequent enough to stay); raise max_vocab_size")
         return cls.from_counts(counts, min_count, max_vocab_size, raw_tokens=tokens, sentences=sentences)
 
     # --- lookups --------------------------------------------------------------------------------------------

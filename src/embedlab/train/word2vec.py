@@ -14,6 +14,8 @@ from ``alpha`` to ``min_alpha`` with the share of sentences trained (gensim's sc
 Saved model (``save``): a folder with ``model.json`` (format ``embedlab-word2vec`` version 1: parameters,
 training state), ``vocab.tsv`` (word<TAB>count, most frequent first), ``W.npy`` (input vectors),
 ``W_out.npy`` (negative-sampling output vectors) and/or ``W_hs.npy`` (hierarchical-softmax inner nodes).
+``write_files(folder)`` writes the same files into a folder its caller publishes (the CLI puts them beside
+``vectors.txt`` in one ``persist.atomic_folder``). ``check_params()`` refuses a bad parameter before any work.
 """
 
 from __future__ import annotations
@@ -156,8 +158,9 @@ class Word2Vec:
         with scratch_folder(tmp_dir, "embedlab-w2v-") as tmp:
             enc, vocab = self._encode_new(corpus, tmp)
             if len(vocab) < 2:
+                cap = "" if self.max_vocab_size is None else f" or raise max_vocab_size={self.max_vocab_size}"
                 raise InputError(f"the corpus has only {len(vocab)} distinct word(s) with count >= min_count={self.min_count}; "
-                                 f"word2vec needs at least 2; use a larger corpus or lower min_count")
+                                 f"word2vec needs at least 2; use a larger corpus or lower min_count{cap}")
             self.memory_estimate_ = self._check_memory(len(vocab))
             self.vocab_ = vocab
             rng = np.random.default_rng(int(self.seed))
