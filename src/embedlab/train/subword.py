@@ -119,7 +119,7 @@ class FastText:
         sub = self.subwords
         if not (isinstance(sub, tuple) and len(sub) == 2):
             raise InputError(f"subwords must be (minn, maxn), two whole numbers, got {sub!r}")
-        for name, n in zip(("minn", "maxn"), sub):
+        for name, n in zip(("minn", "maxn"), sub, strict=True):
             check_int(n, f"subwords {name}", low=0, hint="subwords is (minn, maxn) character n-gram lengths")
         if not sub[0] <= sub[1] or (sub[0] == 0 and sub[1] != 0):
             raise InputError(f"subwords must be (minn, maxn) with 1 <= minn <= maxn (or (0, 0) for none), "
