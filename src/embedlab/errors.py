@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EmbedlabError(Exception):
     """Base class of every error embedlab raises on purpose."""
@@ -75,7 +77,7 @@ class ResourceLimitError(EmbedlabError):
     """A request would exceed a configured limit (memory, batch size, input length)."""
 
 
-def require(module: str, extra: str, what: str = ""):
+def require(module: str, extra: str, what: str = "") -> Any:
     """Import an optional dependency or raise MissingDependencyError naming the extra to install."""
     import importlib
 

@@ -54,7 +54,7 @@ def norms(x: np.ndarray) -> np.ndarray:
 
 def normalize(x: ArrayLike, inplace: bool = False) -> np.ndarray:
     """Scale rows to unit length; zero rows stay zero (no NaN)."""
-    arr = as_matrix(x) if not inplace else x
+    arr = as_matrix(x) if not inplace else np.asarray(x)
     n = norms(arr)
     n[n == 0] = 1.0
     if inplace:

@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -41,7 +41,7 @@ _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def storage_error(exc: OSError, path: str | os.PathLike | None = None) -> OSError:
+def storage_error(exc: OSError, path: str | os.PathLike[str] | None = None) -> OSError:
     """The embedlab error for an ``OSError`` from writing (full disk, read-only media), else ``exc`` itself."""
     where = f" {path}" if path is not None else ""
     if exc.errno in _FULL:
@@ -54,7 +54,7 @@ def storage_error(exc: OSError, path: str | os.PathLike | None = None) -> OSErro
 
 
 @contextmanager
-def storage_errors(path: str | os.PathLike | None = None) -> Iterator[None]:
+def storage_errors(path: str | os.PathLike[str] | None = None) -> Iterator[None]:
     """Run a block of writes; a full disk or read-only media raises the matching embedlab error instead."""
     try:
         yield
@@ -67,7 +67,7 @@ def storage_errors(path: str | os.PathLike | None = None) -> Iterator[None]:
         raise err from None
 
 
-def fsync_file(path: str | os.PathLike) -> None:
+def fsync_file(path: str | os.PathLike[str]) -> None:
     """Flush a written file's data to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -76,7 +76,7 @@ def fsync_file(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def fsync_dir(path: str | os.PathLike) -> None:
+def fsync_dir(path: str | os.PathLike[str]) -> None:
     """Make a rename or a new file inside folder ``path`` durable."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -93,7 +93,7 @@ def _tmp_sibling(path: Path, kind: str) -> Path:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside ``path`` for a writer that wants a file name; on success fsync the file, rename
     it onto ``path`` and fsync the folder; on any error remove it."""
     path = Path(path)
@@ -110,27 +110,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
+def atomic_file(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
     """Yield a file object writing to a temp file beside ``path``; on success fsync it, rename it onto ``path``
     and fsync the folder; on any error remove it. ``mode`` is ``"wb"`` or ``"w"``."""
     with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding if "b" not in mode else None) as fh:
         yield fh
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically (see ``atomic_file``)."""
     with atomic_file(path, "wb") as fh:
         fh.write(data)
 
 
-def write_json_atomic(path: str | os.PathLike, doc: Any, indent: int | None = 2) -> None:
+def write_json_atomic(path: str | os.PathLike[str], doc: Any, indent: int | None = 2) -> None:
     """Replace ``path`` with ``doc`` as UTF-8 JSON atomically (see ``atomic_file``)."""
     with atomic_file(path, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, indent=indent, ensure_ascii=False)
         fh.write("\n")
 
 
-def fsync_tree(folder: str | os.PathLike) -> None:
+def fsync_tree(folder: str | os.PathLike[str]) -> None:
     """fsync every file and folder under ``folder`` (bottom up), so a rename of ``folder`` publishes data."""
     for root, _dirs, files in os.walk(folder, topdown=False):
         for f in files:
@@ -139,7 +139,7 @@ def fsync_tree(folder: str | os.PathLike) -> None:
 
 
 @contextmanager
-def atomic_folder(target: str | os.PathLike) -> Iterator[Path]:
+def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield an empty temp folder beside ``target``; on success fsync its contents and rename it onto ``target``
     (an existing ``target`` is moved aside first and removed after), on error remove it."""
     target = Path(target)
@@ -156,7 +156,7 @@ def atomic_folder(target: str | os.PathLike) -> Iterator[Path]:
             raise
 
 
-def replace_folder(src: str | os.PathLike, target: str | os.PathLike) -> None:
+def replace_folder(src: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Rename folder ``src`` onto ``target`` (moving an existing ``target`` aside first, deleting it after)."""
     src, target = Path(src), Path(target)
     old = None
@@ -174,7 +174,7 @@ def replace_folder(src: str | os.PathLike, target: str | os.PathLike) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def read_text(path: str | os.PathLike, fix: str) -> str:
+def read_text(path: str | os.PathLike[str], fix: str) -> str:
     """A UTF-8 text file's content; ``CorruptFileError`` (naming the file, the byte offset of a bad byte, and
     ``fix``) for a file that is missing, unreadable or not UTF-8."""
     path = Path(path)
@@ -190,7 +190,7 @@ def read_text(path: str | os.PathLike, fix: str) -> str:
         raise CorruptFileError(f"{path} is not UTF-8 text (byte offset {exc.start}); {fix}") from None
 
 
-def read_json(path: str | os.PathLike, fix: str) -> Any:
+def read_json(path: str | os.PathLike[str], fix: str) -> Any:
     """Parse a UTF-8 JSON file; ``CorruptFileError`` (naming the file, the line and column, and ``fix``) for a
     file that is missing, unreadable, not UTF-8 or not JSON."""
     text = read_text(path, fix)
@@ -203,7 +203,7 @@ def read_json(path: str | os.PathLike, fix: str) -> Any:
         raise CorruptFileError(f"{path} nests JSON too deeply to be a manifest; {fix}") from None
 
 
-def check_version(path: str | os.PathLike, found: Any, version: int, what: str, fix: str) -> int:
+def check_version(path: str | os.PathLike[str], found: Any, version: int, what: str, fix: str) -> int:
     """``found`` as a format version this embedlab reads: ``CorruptFileError`` unless a positive integer,
     ``FormatVersionError`` (saying to upgrade) when newer than ``version``."""
     if isinstance(found, bool) or not isinstance(found, int) or found < 1:
@@ -214,7 +214,7 @@ def check_version(path: str | os.PathLike, found: Any, version: int, what: str, 
     return found
 
 
-def read_versioned(path: str | os.PathLike, fmt: str, version: int, what: str, fix: str) -> dict[str, Any]:
+def read_versioned(path: str | os.PathLike[str], fmt: str, version: int, what: str, fix: str) -> dict[str, Any]:
     """Read a versioned manifest: a JSON object whose ``format`` is ``fmt`` and whose integer ``format_version``
     is at most ``version``. ``what`` names the thing for messages ("collection", "Word2Vec model")."""
     doc = read_json(path, fix)
@@ -230,7 +230,7 @@ def versioned(fmt: str, version: int, **fields: Any) -> dict[str, Any]:
     return {"format": fmt, "format_version": version, **fields}
 
 
-def crc32_file(path: str | os.PathLike, chunk: int = 1 << 24) -> int:
+def crc32_file(path: str | os.PathLike[str], chunk: int = 1 << 24) -> int:
     """CRC32 of a file's bytes, read in chunks (so memory stays bounded)."""
     crc = 0
     with open(path, "rb") as fh:
@@ -239,12 +239,12 @@ def crc32_file(path: str | os.PathLike, chunk: int = 1 << 24) -> int:
     return crc
 
 
-def file_record(path: str | os.PathLike) -> dict[str, int]:
+def file_record(path: str | os.PathLike[str]) -> dict[str, int]:
     """``{"bytes": size, "crc32": checksum}`` of a data file, for a manifest to record."""
     return {"bytes": os.path.getsize(path), "crc32": crc32_file(path)}
 
 
-def check_record(path: str | os.PathLike, record: Any, deep: bool, fix: str) -> None:
+def check_record(path: str | os.PathLike[str], record: Any, deep: bool, fix: str) -> None:
     """Compare a data file with its manifest record: the size always, the CRC32 when ``deep``."""
     path = Path(path)
     if not isinstance(record, dict) or not isinstance(record.get("bytes"), int):
@@ -260,7 +260,7 @@ def check_record(path: str | os.PathLike, record: Any, deep: bool, fix: str) -> 
         raise CorruptFileError(f"{path} is damaged (CRC32 differs from its manifest's); {fix}")
 
 
-def member(folder: str | os.PathLike, name: Any, what: str, fix: str) -> Path:
+def member(folder: str | os.PathLike[str], name: Any, what: str, fix: str) -> Path:
     """``folder / name`` for a plain file name that stays inside ``folder`` (no separators, no ``..``, no NUL);
     ``CorruptFileError`` otherwise. Manifests and sidecars may only name files beside them."""
     folder = Path(folder)
@@ -278,7 +278,7 @@ _NPY_HEADER_ERRORS = (ValueError, TypeError, SyntaxError, KeyError, IndexError, 
                       UnicodeDecodeError, RecursionError, MemoryError, tokenize.TokenError)
 
 
-def npy_header(path: str | os.PathLike, fix: str) -> tuple[np.dtype, tuple[int, ...], bool, int]:
+def npy_header(path: str | os.PathLike[str], fix: str) -> tuple[np.dtype, tuple[int, ...], bool, int]:
     """``(dtype, shape, fortran_order, data_offset)`` of a ``.npy`` file, checked against the file's size.
 
     ``CorruptFileError`` (naming the file and ``fix``) for a file that is not a ``.npy`` array, holds Python
@@ -325,7 +325,7 @@ def npy_header(path: str | os.PathLike, fix: str) -> tuple[np.dtype, tuple[int, 
 
 
 
-def read_npy(path: str | os.PathLike, fix: str, dtype: Any = None, shape: tuple[int, ...] | None = None,
+def read_npy(path: str | os.PathLike[str], fix: str, dtype: Any = None, shape: tuple[int, ...] | None = None,
              mmap: bool = False) -> np.ndarray:
     """A ``.npy`` array, read (or, with ``mmap=True``, memory-mapped read-only) only after ``npy_header`` has
     matched its header with the file's size, the exact ``dtype`` and the ``shape`` asked for (``-1`` in
@@ -338,7 +338,7 @@ def read_npy(path: str | os.PathLike, fix: str, dtype: Any = None, shape: tuple[
     if shape is not None and (len(dims) != len(shape) or any(s not in (-1, a) for s, a in zip(shape, dims))):
         want = ", ".join("any" if s == -1 else str(s) for s in shape) + ("," if len(shape) == 1 else "")
         raise CorruptFileError(f"{path} holds an array of shape {dims}, expected ({want}); {fix}")
-    order = "F" if fortran else "C"
+    order: Literal["F", "C"] = "F" if fortran else "C"
     count = math.prod(dims)
     if count == 0:
         return np.empty(dims, dtype=found, order=order)

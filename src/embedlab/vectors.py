@@ -42,7 +42,7 @@ class Vectors:
         self.key_to_index: dict[str, int] = {k: i for i, k in enumerate(keys)}
         if len(self.key_to_index) != len(keys):
             seen: set[str] = set()
-            dup = next(k for k in keys if k in seen or seen.add(k))
+            dup = next(k for k in keys if k in seen or _add(seen, k))
             raise InputError(f"keys must be unique; {dup!r} appears more than once")
         self.matrix: np.ndarray = matrix
         self._unit: np.ndarray | None = None
@@ -117,7 +117,7 @@ class Vectors:
 
         With ``norm=True`` the key's unit vector (or the sum of unit vectors) is used.
         """
-        if isinstance(key_or_expr, np.ndarray):
+        if not isinstance(key_or_expr, str):  # a raw vector (array or list of numbers)
             return as_matrix(key_or_expr, dim=self.dim, name="vector")[0]
         if key_or_expr in self.key_to_index:
             i = self.key_to_index[key_or_expr]
@@ -226,12 +226,14 @@ class Vectors:
         self, vector: ArrayLike, topn: int = 10, restrict_vocab: int | None = None
     ) -> list[tuple[str, float]]:
         """Keys whose vectors are most cosine-similar to a raw vector (nothing excluded)."""
-        return self.most_similar(positive=[np.asarray(vector, dtype=np.float32)], topn=topn, restrict_vocab=restrict_vocab)
+        return _ranked(self.most_similar(positive=[np.asarray(vector, dtype=np.float32)], topn=topn,
+                                         restrict_vocab=restrict_vocab))
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1, method: Method = "3cosadd",
                 restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """"``a`` is to ``b`` as ``c`` is to ?" — the keys nearest to ``b - a + c``."""
-        return self.most_similar(positive=[b, c], negative=[a], topn=topn, method=method, restrict_vocab=restrict_vocab)
+        return _ranked(self.most_similar(positive=[b, c], negative=[a], topn=topn, method=method,
+                                         restrict_vocab=restrict_vocab))
 
     def arithmetic(self, expr: str, topn: int = 5, method: Method = "3cosadd",
                    restrict_vocab: int | None = None) -> list[tuple[str, float]]:
@@ -239,8 +241,8 @@ class Vectors:
         from .arithmetic import parse_expression
 
         positive, negative = parse_expression(expr, vocab=self.key_to_index)
-        return self.most_similar(positive=positive, negative=negative, topn=topn, method=method,
-                                 restrict_vocab=restrict_vocab)
+        return _ranked(self.most_similar(positive=positive, negative=negative, topn=topn, method=method,
+                                         restrict_vocab=restrict_vocab))
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
@@ -257,7 +259,19 @@ class Vectors:
         return load_vectors(path, format=format, mmap=mmap, **options)
 
 
-def _as_list(x: Any) -> list:
+def _ranked(result: list[tuple[str, float]] | np.ndarray) -> list[tuple[str, float]]:
+    """``most_similar``'s answer when ``topn`` is an int (the ranked list, not the raw scores)."""
+    if not isinstance(result, list):  # pragma: no cover - callers always pass an int topn
+        raise TypeError("expected a ranked list")
+    return result
+
+
+def _add(seen: set[str], key: str) -> bool:
+    seen.add(key)
+    return False
+
+
+def _as_list(x: Any) -> list[Any]:
     if x is None:
         return []
     if isinstance(x, (str, np.ndarray)):

@@ -79,7 +79,7 @@ class Encoder(ABC):
         InputError naming the position of the first bad one (e.g. an empty string for a text encoder)."""
         return [self._check_item(i, item) for i, item in enumerate(items)]
 
-    def __call__(self, items, **kw) -> np.ndarray:
+    def __call__(self, items: Sequence[Any] | str, **kw: Any) -> np.ndarray:
         return self.encode(items, **kw)
 
     @property
@@ -148,7 +148,7 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, desc: str, enabled: bool):
+def _progress(total: int, desc: str, enabled: bool) -> Any:
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm

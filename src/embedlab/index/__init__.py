@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from . import _store
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover
     HNSWIndex = None  # type: ignore[assignment,misc]
 
 
-def make_index(kind: str, dim: int, metric: str = "cosine", **params) -> Index:
+def make_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> Index:
     """A new empty index of ``kind`` ("exact" or "hnsw"); ``params`` go to its constructor (e.g. M=32)."""
     cls = _KINDS.get(kind)
     if cls is None:
@@ -35,7 +36,7 @@ def make_index(kind: str, dim: int, metric: str = "cosine", **params) -> Index:
         raise InputError(f"bad parameters for a {kind} index: {exc}") from None
 
 
-def load_index(folder: str | Path, **kw) -> Index:
+def load_index(folder: str | Path, **kw: Any) -> Index:
     """Open an index saved with ``save``, whatever its kind (read from its ``index.json``)."""
     doc = _store.read_manifest(folder)
     cls = _KINDS.get(doc["kind"])

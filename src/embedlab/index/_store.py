@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import CorruptFileError, InputError
-from ..persist import atomic_folder, check_record, file_record, member, read_npy, read_versioned, versioned, \
-    write_json_atomic
+from ..persist import (
+    atomic_folder,
+    check_record,
+    file_record,
+    member,
+    read_npy,
+    read_versioned,
+    versioned,
+    write_json_atomic,
+)
 from .base import INDEX_FORMAT_VERSION
 
 MANIFEST = "index.json"
@@ -26,7 +35,7 @@ def corrupt(folder: Path, what: str) -> CorruptFileError:
     return CorruptFileError(f"index at {folder} is unreadable: {what}; {_REBUILD}")
 
 
-def write_folder(folder: str | Path, manifest: dict, writers: dict[str, Callable[[Path], None]]) -> None:
+def write_folder(folder: str | Path, manifest: dict[str, Any], writers: dict[str, Callable[[Path], None]]) -> None:
     """Write data files (``writers``: file name -> function writing that path) and the manifest atomically.
 
     Everything goes to a temporary sibling folder, is fsynced, then renamed over ``folder``; a crash leaves
@@ -40,12 +49,12 @@ def write_folder(folder: str | Path, manifest: dict, writers: dict[str, Callable
         write_json_atomic(tmp / MANIFEST, versioned(FORMAT, INDEX_FORMAT_VERSION, **manifest, files=files))
 
 
-def _whole(doc: dict, key: str, low: int) -> bool:
+def _whole(doc: dict[str, Any], key: str, low: int) -> bool:
     v = doc.get(key)
     return isinstance(v, int) and not isinstance(v, bool) and v >= low
 
 
-def read_manifest(folder: str | Path, kind: str | None = None) -> dict:
+def read_manifest(folder: str | Path, kind: str | None = None) -> dict[str, Any]:
     """Read and validate ``index.json``; check that every listed data file lies in the folder with its recorded
     size. CorruptFileError naming the file for anything missing or damaged; FormatVersionError when newer."""
     folder = Path(folder)
@@ -67,12 +76,12 @@ def read_manifest(folder: str | Path, kind: str | None = None) -> dict:
     return doc
 
 
-def verify_crc(folder: Path, doc: dict, name: str) -> None:
+def verify_crc(folder: Path, doc: dict[str, Any], name: str) -> None:
     """Compare a data file's size and CRC32 with the manifest's (reads the whole file)."""
     check_record(member(folder, name, MANIFEST, _REBUILD), doc["files"].get(name), deep=True, fix=_REBUILD)
 
 
-def load_npy(folder: Path, doc: dict, name: str, dtype, shape: tuple, mmap: bool = False) -> np.ndarray:
+def load_npy(folder: Path, doc: dict[str, Any], name: str, dtype: Any, shape: tuple[int, ...], mmap: bool = False) -> np.ndarray:
     """Load a ``.npy`` data file after checking its checksum (unless ``mmap``), dtype and shape (``-1`` in
     ``shape`` matches anything) against its header, before any data is read."""
     if not mmap:

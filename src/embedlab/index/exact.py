@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -21,6 +22,8 @@ from ..errors import InputError
 from ..metrics import as_matrix, normalize
 from . import _store
 from .base import Index
+
+faiss: Any = _faiss  # its generated stubs lack much of the SWIG API used here (SearchParametersHNSW, ...)
 
 COMPACT_FRACTION = 0.25  # dead/total rows above which the arrays are rebuilt
 OVERFETCH_MAX = 256  # at most this many dead rows in a matrix: search k + dead and drop them
@@ -39,7 +42,7 @@ faiss.omp_set_num_threads(n_threads())  # once, at import (FAISS may have been i
 
 
 def faiss_knn(
-    q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel: faiss.IDSelector | None = None
+    q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel: Any | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows of ``mat`` per query as (higher-is-better scores, row numbers); ``k <= len(mat)``.
 
@@ -70,7 +73,7 @@ def _gemv_top(qv: np.ndarray, mat: np.ndarray, k: int, dead: np.ndarray | None =
 
 
 def _knn(
-    q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel: faiss.IDSelector | None = None
+    q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel: Any | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     nq, d = q.shape
     D = np.empty((nq, k), dtype=np.float32)
@@ -93,7 +96,7 @@ def unit_rows(q: np.ndarray) -> np.ndarray:
     return out
 
 
-def bitmap_selector(mask: np.ndarray) -> tuple[faiss.IDSelectorBitmap, np.ndarray]:
+def bitmap_selector(mask: np.ndarray) -> tuple[Any, np.ndarray]:
     """A FAISS selector accepting the rows where ``mask`` is True (keep the returned bitmap alive)."""
     bits = np.packbits(mask, bitorder="little")
     return faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)), bits
@@ -145,6 +148,7 @@ def search_matrix(
         D, I = _gemv_top(q[0], mat, kk, dead)
         return D, row_ids[I]
     if rows is None and n_dead <= OVERFETCH_MAX:
+        assert dead is not None  # n_dead > 0 comes with its mask
         kk = min(k + n_dead, n)
         D, I = faiss_knn(q, mat, kk, metric)
         keep = ~dead[I]
@@ -153,6 +157,7 @@ def search_matrix(
         D = np.take_along_axis(D, order, axis=1)
         return D, row_ids[np.take_along_axis(I, order, axis=1)]
     if rows is None:
+        assert dead is not None
         rows = np.flatnonzero(~dead)
     if len(rows) == 0:
         return np.empty((nq, 0), np.float32), np.empty((nq, 0), np.int64)
@@ -249,9 +254,9 @@ class ExactIndex(Index):
             where[hit], rows[hit] = 1, r[hit]
         if self._tail_pos:
             for i in np.flatnonzero(where == 0):
-                r = self._tail_pos.get(int(ids[i]))
-                if r is not None:
-                    where[i], rows[i] = 2, r
+                t = self._tail_pos.get(int(ids[i]))
+                if t is not None:
+                    where[i], rows[i] = 2, t
         return where, rows
 
     def _rows(self) -> int:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -23,6 +24,8 @@ from ..metrics import as_matrix, normalize
 from . import _store
 from .base import Index
 from .exact import bitmap_selector, n_threads, search_matrix, unit_rows
+
+faiss: Any = _faiss  # its generated stubs lack much of the SWIG API used here (SearchParametersHNSW, ...)
 
 COMPACT_FRACTION = 0.25  # dead/total positions above which the graph is rebuilt
 EXACT_FILTER_MIN = 2000  # a filter keeping at most this many rows is always searched exactly
@@ -58,10 +61,10 @@ class HNSWIndex(Index):
         self.params = {"M": int(M), "ef_construction": int(ef_construction), "ef_search": int(ef_search),
                        "seed": int(seed)}
         self.build_threads = build_threads
-        self._params_cache: dict[int, faiss.SearchParametersHNSW] = {}
+        self._params_cache: dict[int, Any] = {}
         self._reset()
 
-    def _new_faiss(self) -> faiss.IndexHNSWFlat:
+    def _new_faiss(self) -> Any:
         fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
         index = faiss.IndexHNSWFlat(self.dim, self.params["M"], fm)
         index.hnsw.efConstruction = self.params["ef_construction"]
@@ -76,7 +79,7 @@ class HNSWIndex(Index):
         self._n_dead = 0
         self._sorted = np.empty(0, np.int64)  # live ids, sorted
         self._order = np.empty(0, np.int64)  # their positions
-        self._alive_sel = None
+        self._alive_sel: tuple[Any, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ bookkeeping
     def __len__(self) -> int:
@@ -100,10 +103,11 @@ class HNSWIndex(Index):
         storage = faiss.downcast_index(self._index.storage)
         return faiss.rev_swig_ptr(storage.get_xb(), n * self.dim).reshape(n, self.dim)
 
-    def _selector_alive(self) -> faiss.IDSelectorBitmap:
+    def _selector_alive(self) -> Any:
         if self._alive_sel is None:
             self._alive_sel = bitmap_selector(~self._dead)
-        return self._alive_sel[0]
+        sel = self._alive_sel
+        return sel[0]
 
     # ------------------------------------------------------------------ mutation
     def add(self, ids: Iterable[int], vectors: ArrayLike, progress: bool = False) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from .base import Index
 
 
-def recall_at_k(index: Index, exact_index: Index, queries, k: int = 10, **search_kw) -> float:
+def recall_at_k(index: Index, exact_index: Index, queries: ArrayLike, k: int = 10, **search_kw: Any) -> float:
     """Mean fraction of the exact k nearest ids that ``index`` also returns in its top k.
 
     Queries whose exact result has fewer than k rows count only the rows that exist. ``search_kw`` go to

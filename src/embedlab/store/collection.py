@@ -13,6 +13,7 @@ business (``store/backend.py``): the local backend (a folder: SQLite catalogue +
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from ..vectors import Vectors
 from . import _inputs, filters
 from .backend import Reader, Table, connect
 from .manifest import check_name, new_manifest
-from .records import Hit, Item, Rows
+from .records import Hit, Item, Rows, Stored
 
 __all__ = ["Collection", "Item", "Hit"]
 
@@ -57,7 +58,7 @@ def _is_vector(x: Any) -> bool:
     )
 
 
-def _meta(text: str) -> dict:
+def _meta(text: str) -> dict[str, Any]:
     import json
 
     return {} if text == "{}" else json.loads(text)
@@ -87,8 +88,8 @@ class Collection:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def create(cls, name: str, encoder: str | Encoder | dict | None = None, *, dim: int | None = None,
-               metric: str | None = None, index: str = "exact", index_params: dict | None = None,
+    def create(cls, name: str, encoder: str | Encoder | dict[str, Any] | None = None, *, dim: int | None = None,
+               metric: str | None = None, index: str = "exact", index_params: dict[str, Any] | None = None,
                root: str | Path | None = None, backend: str | None = None, lock_timeout: float = 10.0,
                auto_compact: float = 0.3) -> "Collection":
         """Create an empty collection (InputError if the name is taken). ``encoder=None`` with ``dim`` makes a
@@ -153,7 +154,7 @@ class Collection:
             raise
 
     @staticmethod
-    def list(root: str | Path | None = None, backend: str | None = None) -> list[str]:
+    def list(root: str | Path | None = None, backend: str | None = None) -> builtins.list[str]:
         """Names of the collections in ``backend`` / under ``root`` (default: the embedlab home)."""
         return connect(backend, root).names()
 
@@ -185,7 +186,7 @@ class Collection:
     @property
     def lock_timeout(self) -> float:
         """Seconds a write waits for another writer before LockTimeoutError (settable)."""
-        return self._table.lock_timeout
+        return float(self._table.lock_timeout)
 
     @lock_timeout.setter
     def lock_timeout(self, seconds: float) -> None:
@@ -262,17 +263,17 @@ class Collection:
     def _text_only(self) -> bool:
         return self.encoder is not None and tuple(self.encoder.modalities) == ("text",)
 
-    def _hashes(self, items: Sequence[Any]) -> list[str | None]:
+    def _hashes(self, items: Sequence[Any]) -> builtins.list[str | None]:
         text_only = self._text_only()
         return [_inputs.item_hash(x, text_only) for x in items]
 
-    def _contents_of(self, items: Sequence[Any]) -> list[str | None]:
+    def _contents_of(self, items: Sequence[Any]) -> builtins.list[str | None]:
         text_only = self._text_only()
         return [x if _inputs.is_text(x, text_only) else None for x in items]
 
     # ------------------------------------------------------------------ writes
     def add(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
-            metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
+            metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
             contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
             prepared: bool = False, batch_size: int = 64, progress: bool = False) -> int:
         """Add new items (encoded from ``items`` or given as ``vectors``); an existing id raises InputError and
@@ -294,12 +295,13 @@ class Collection:
         vecs = self._vectors_for(items, vectors, n, batch_size, progress, prepared)
         if srcs is None:
             srcs = [_inputs.default_source(x) for x in items] if items is not None else [None] * n
-        texts = given if given is not None else (self._contents_of(items) if items is not None else [None] * n)
+        texts: builtins.list[str | None] = (given if given is not None else
+                                            self._contents_of(items) if items is not None else [None] * n)
         with self._table.write() as w:
             w.insert(Rows(ids, vecs, metas, srcs, hashes, texts))
         return n
 
-    def _refuse_existing(self, ids: list[str]) -> None:
+    def _refuse_existing(self, ids: builtins.list[str]) -> None:
         with self._table.read() as r:
             found = r.lookup(ids)
         if found:
@@ -308,7 +310,7 @@ class Collection:
                              "replace them or delete them first")
 
     def upsert(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
-               metadata: Sequence[dict] | None = None, sources: Sequence[str | None] | None = None,
+               metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
                contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
                prepared: bool = False, batch_size: int = 64, progress: bool = False) -> dict[str, int]:
         """Add new ids, replace changed ones, skip unchanged ones (same content hash, or the same vector: not
@@ -338,6 +340,7 @@ class Collection:
             if by_vector:  # compare with the stored rows (both prepared the same way)
                 known = [i for i, id_ in enumerate(ids) if id_ in found]
                 stored = w.vectors([ids[i] for i in known]) if known else np.empty((0, self.dim), np.float32)
+                assert vectors is not None
                 same = set(np.array(known, np.int64)[(stored == vectors[known]).all(axis=1)].tolist())
             encode, meta_only, unchanged = [], [], 0
             for i, id_ in enumerate(ids):
@@ -353,8 +356,11 @@ class Collection:
                     unchanged += 1
             replaced = [ids[i] for i in encode if ids[i] in found]
             if encode:
-                vecs = (self._vectors_for([items[i] for i in encode], None, len(encode), batch_size, progress)
-                        if vectors is None else vectors[encode])
+                if vectors is not None:
+                    vecs = vectors[encode]
+                else:
+                    assert items is not None
+                    vecs = self._vectors_for([items[i] for i in encode], None, len(encode), batch_size, progress)
                 e_meta = [metas[i] if metas is not None else (found[ids[i]].metadata if ids[i] in found else "{}")
                           for i in encode]
                 e_src = [srcs[i] if srcs is not None else
@@ -367,7 +373,7 @@ class Collection:
         return {"added": len(encode) - len(replaced), "updated": len(replaced) + len(meta_only),
                 "unchanged": unchanged}
 
-    def changed(self, ids: Sequence[str], items: Sequence[Any]) -> list[int]:
+    def changed(self, ids: Sequence[str], items: Sequence[Any]) -> builtins.list[int]:
         """Positions of the items ``upsert(ids, items)`` would encode: ids not stored yet, or stored with another
         content hash. Lets a caller encode only those elsewhere (e.g. on a cluster) and pass ``vectors=``."""
         ids = _inputs.check_ids(ids)
@@ -377,7 +383,7 @@ class Collection:
             found = r.lookup(ids)
         return [i for i, id_ in enumerate(ids) if id_ not in found or found[id_].hash != hashes[i]]
 
-    def delete(self, ids: Sequence[str] | None = None, *, where: dict | None = None) -> int:
+    def delete(self, ids: Sequence[str] | None = None, *, where: dict[str, Any] | None = None) -> int:
         """Delete items by id (unknown ids are ignored) or every item matching ``where``; how many were deleted."""
         if (ids is None) == (where is None):
             raise InputError("pass ids or where= (exactly one of them) to delete")
@@ -417,7 +423,7 @@ class Collection:
                              f"{self.dim}-d vector")
         return enc.encode(list(queries), batch_size=batch_size, normalize=self.metric == "cosine")
 
-    def search(self, query: Any, k: int = 10, where: dict | None = None, ef: int | None = None) -> list[Hit]:
+    def search(self, query: Any, k: int = 10, where: dict[str, Any] | None = None, ef: int | None = None) -> builtins.list[Hit]:
         """The ``k`` items nearest to ``query`` (a text/item for the encoder, or a vector), best first.
 
         ``where`` keeps only items whose metadata matches (see ``store/filters.py``: ``{"lang": "ko"}``,
@@ -426,8 +432,8 @@ class Collection:
             raise InputError("search takes one query; use search_many for a batch of vectors")
         return self.search_many([query], k=k, where=where, ef=ef)[0]
 
-    def search_many(self, queries: Sequence[Any] | np.ndarray, k: int = 10, where: dict | None = None,
-                    ef: int | None = None, batch_size: int = 64) -> list[list[Hit]]:
+    def search_many(self, queries: Sequence[Any] | np.ndarray, k: int = 10, where: dict[str, Any] | None = None,
+                    ef: int | None = None, batch_size: int = 64) -> builtins.list[builtins.list[Hit]]:
         """``search`` for a batch of queries (encoded and searched together: much faster per query)."""
         k = _check_k(k)
         if ef is not None:
@@ -451,21 +457,21 @@ class Collection:
         with self._table.read() as r:
             return bool(r.lookup([id_]))
 
-    def ids(self, where: dict | None = None) -> list[str]:
+    def ids(self, where: dict[str, Any] | None = None) -> builtins.list[str]:
         """Ids (of the items matching ``where``, or all), in the order they were last written (an upsert that
         changes an item moves it last)."""
         flt = filters.parse(where) if where is not None else None
         with self._table.read() as r:
             return r.ids(flt)
 
-    def _found(self, r: Reader, ids: list[str]) -> dict:
+    def _found(self, r: Reader, ids: builtins.list[str]) -> dict[str, Stored]:
         found = r.lookup(ids)
         missing = [i for i in ids if i not in found]
         if missing:
             raise UnknownKeyError(f"{len(missing)} id(s) not in collection {self.name!r}: {missing[:5]}")
         return found
 
-    def get(self, ids: Sequence[str], missing: str = "error") -> list[Item]:
+    def get(self, ids: Sequence[str], missing: str = "error") -> builtins.list[Item]:
         """Items by id, in the order asked. ``missing="error"``: UnknownKeyError names ids that are not present;
         ``missing="skip"``: they are left out."""
         ids = _inputs.check_ids(ids)
@@ -484,7 +490,7 @@ class Collection:
         return [Item(i, vecs[j], _meta(found[i].metadata), found[i].source, texts.get(i))
                 for j, i in enumerate(ids)]
 
-    def contents(self, ids: Sequence[str]) -> list[str | None]:
+    def contents(self, ids: Sequence[str]) -> builtins.list[str | None]:
         """The stored content (the text each item was encoded from; None where there is none) of ``ids``, in the
         order asked; UnknownKeyError names ids that are not present."""
         ids = _inputs.check_ids(ids)
@@ -524,7 +530,7 @@ class Collection:
         return self._table.check(deep)
 
 
-def _described_encoder(doc: dict, dim: int | None, metric: str | None) -> dict[str, Any]:
+def _described_encoder(doc: dict[str, Any], dim: int | None, metric: str | None) -> dict[str, Any]:
     """A checked encoder description for the manifest."""
     d = doc.get("dim")
     if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
@@ -538,7 +544,7 @@ def _described_encoder(doc: dict, dim: int | None, metric: str | None) -> dict[s
             "fingerprint": fp}
 
 
-def _check_encoder(manifest: dict, enc: Encoder) -> None:
+def _check_encoder(manifest: dict[str, Any], enc: Encoder) -> None:
     want = manifest["encoder"]
     name = manifest.get("name", "?")
     if not want.get("name"):

@@ -213,13 +213,13 @@ def _eq(have: Any, want: Any) -> bool:
         return False
     if isinstance(want, (list, dict)):
         return canonical(have) == canonical(want)
-    return have == want
+    return bool(have == want)
 
 
 def _cmp(have: Any, op: str, want: Any) -> bool:
     if have is _MISSING or kind(have) != kind(want):
         return False
-    return {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[op]
+    return bool({"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[op])
 
 
 def matches(flt: Filter, metadata: dict[str, Any]) -> bool:
@@ -239,7 +239,7 @@ def matches(flt: Filter, metadata: dict[str, Any]) -> bool:
     if op == "nin":
         return not any(_eq(have, w) for w in want)
     if op == "exists":
-        return (have is not _MISSING) == want
+        return bool((have is not _MISSING) == want)
     if op == "contains":
         return isinstance(have, list) and any(_eq(x, want) for x in have)
     return _cmp(have, op, want)

@@ -47,7 +47,8 @@ def check(doc: Any, where: str, fix: str) -> dict[str, Any]:
     if not ok:
         raise CorruptFileError(f"{where} lacks valid 'encoder' {{name, dim, metric}} or 'index' {{kind, params}}; "
                                f"{fix}")
-    return doc
+    out: dict[str, Any] = doc
+    return out
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return check(doc, str(path), fix)
 
 
-def new_manifest(name: str, encoder: dict[str, Any], kind: str, params: dict[str, Any], created: str) -> dict:
+def new_manifest(name: str, encoder: dict[str, Any], kind: str, params: dict[str, Any], created: str) -> dict[str, Any]:
     """The manifest of a freshly created collection."""
     return versioned(FORMAT, FORMAT_VERSION, name=name, encoder=encoder, index={"kind": kind, "params": params},
                      created=created)

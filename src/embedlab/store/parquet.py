@@ -47,7 +47,7 @@ def _schema(dim: int, description: dict[str, Any]) -> Any:
     return pa.schema(fields, metadata={META_KEY: json.dumps(description, ensure_ascii=False).encode()})
 
 
-def export_parquet(collection: Collection, path: str | os.PathLike, batch_size: int = 10_000,
+def export_parquet(collection: Collection, path: str | os.PathLike[str], batch_size: int = 10_000,
                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Write every live item of ``collection`` to the Parquet file ``path`` (atomically: a temp file renamed into
     place). ``progress(done, total)`` is called after each batch. Returns a summary: path, count, dim, bytes."""
@@ -73,7 +73,7 @@ def export_parquet(collection: Collection, path: str | os.PathLike, batch_size: 
     return {"path": str(target), "count": done, "dim": collection.dim, "bytes": target.stat().st_size}
 
 
-def read_description(path: str | os.PathLike) -> tuple[dict[str, Any] | None, int, int]:
+def read_description(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, int, int]:
     """(the embedlab description or None, vector width, rows) of a Parquet file, checked; CorruptFileError for a
     file that is not Parquet or lacks the ``id``/``vector`` columns, or whose vectors disagree with it."""
     pa, pq = _pa()
@@ -119,7 +119,7 @@ def read_description(path: str | os.PathLike) -> tuple[dict[str, Any] | None, in
     return description, width, pf.metadata.num_rows
 
 
-def import_parquet(path: str | os.PathLike, name: str, *, backend: str | None = None, root: Any = None,
+def import_parquet(path: str | os.PathLike[str], name: str, *, backend: str | None = None, root: Any = None,
                    metric: str | None = None, index: str | None = None, batch_size: int = 10_000,
                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Create collection ``name`` from a Parquet file (see the module docstring) on ``backend``. Streams the file
@@ -172,7 +172,7 @@ def import_parquet(path: str | os.PathLike, name: str, *, backend: str | None = 
     return {"collection": name, "count": done, "dim": width, "backend": col.backend}
 
 
-def _metadata(text: str | None, path: Any, row: int) -> dict:
+def _metadata(text: str | None, path: Any, row: int) -> dict[str, Any]:
     if text is None:
         return {}
     try:

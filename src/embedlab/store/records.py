@@ -15,7 +15,7 @@ class Item:
 
     id: str
     vector: np.ndarray
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     content: str | None = None
 
@@ -26,7 +26,7 @@ class Hit:
 
     id: str
     score: float
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

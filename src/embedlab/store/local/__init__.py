@@ -34,7 +34,7 @@ class LocalStore:
 
     kind = "local"
 
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.explicit_root = root is not None
         self.root = Path(root) if root is not None else config.collections_dir()
 

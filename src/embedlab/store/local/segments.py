@@ -61,7 +61,7 @@ def write_segment(path: Path, blocks: Iterable[np.ndarray], n: int, dim: int) ->
                     part = np.ascontiguousarray(block[s:s + _WRITE_ROWS], dtype="<f4")
                     if part.ndim != 2 or part.shape[1] != dim:  # pragma: no cover - internal invariant
                         raise RuntimeError(f"segment {path.name}: block of shape {part.shape}, expected (*, {dim})")
-                    buf = memoryview(part).cast("B")
+                    buf = memoryview(part.data).cast("B")
                     fh.write(buf)
                     crc = zlib.crc32(buf, crc)
                     at += len(part)
@@ -156,7 +156,8 @@ class SegmentedExact:
     def __len__(self) -> int:
         return sum(len(idx) for _, _, idx in self._parts)
 
-    def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None, ef: int | None = None):
+    def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None,
+               ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         parts = []
         for start, end, idx in self._parts:
             if filter is None:
@@ -198,10 +199,11 @@ class CachedANN:
     def __len__(self) -> int:
         return len(self.index)
 
-    def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None, ef: int | None = None):
+    def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None,
+               ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         if ef is None:
             return self.index.search(q, k, filter=filter)
-        return self.index.search(q, k, filter=filter, ef=int(ef))
+        return self.index.search(q, k, filter=filter, ef=int(ef))  # type: ignore[call-arg]  # HNSW takes ef
 
 
 def cache_name(epoch: int, generation: int, covered: int) -> str:

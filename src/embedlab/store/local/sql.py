@@ -42,7 +42,7 @@ _FIX = "restore the collection folder from a backup, or drop the collection and 
 _CHUNK = 50_000  # ids per IN (...) list
 
 
-class Segment(tuple):
+class Segment(tuple):  # type: ignore[type-arg]  # a plain row with named fields
     """(seg, file, start, rows, gen, bytes, crc32, edge_crc) of one committed segment."""
 
     __slots__ = ()

@@ -74,7 +74,7 @@ class LocalTable:
         self.catalog = self._cat
         self.segs: list[tuple[int, int, np.ndarray]] = []  # (start, rows, memmap)
         self._starts = np.empty(0, np.int64)
-        self.index: SegmentedExact | CachedANN | None = None
+        self.index: SegmentedExact | CachedANN = SegmentedExact(self.dim, self.metric)  # replaced by the first sync
         self.generation = self._epoch = self._layout = self._last_seg = self._cache_gen = -1
         self._cache_dead = np.empty(0, np.int64)
         self.live_count = 0
@@ -251,7 +251,7 @@ class LocalTable:
             self.index = self._new_index(st)
         for seg in segs:
             self._attach(seg, dead)
-        if keep:
+        if keep and newly_dead is not None:
             self.index.remove(newly_dead)
             self._ann_dirty = True
         elif isinstance(self.index, CachedANN):
@@ -457,7 +457,7 @@ class LocalTable:
                 except (LockTimeoutError, OSError, CorruptFileError):  # a cache: the next open catches up
                     pass
             self._cat.close()
-            self.segs, self.index, self._starts = [], None, np.empty(0, np.int64)
+            self.segs, self.index, self._starts = [], SegmentedExact(self.dim, self.metric), np.empty(0, np.int64)
             self._closed = True
 
     def __del__(self) -> None:  # pragma: no cover - best effort

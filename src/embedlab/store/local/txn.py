@@ -7,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .table import LocalTable
 
 
-def _meta(text: str) -> dict:
+def _meta(text: str) -> dict[str, Any]:
     return {} if text == "{}" else json.loads(text)
 
 
@@ -62,6 +62,7 @@ class LocalReader:
             if not len(filt):
                 return [[] for _ in range(len(q))]
         index = self.t.index
+        assert index is not None  # set by the first sync of an open table
         if len(index) == 0:
             return [[] for _ in range(len(q))]
         labels, scores = index.search(q, int(k), filter=filt, ef=ef)

@@ -43,16 +43,19 @@ class PgStore:
                 return []
             return [r[0] for r in conn.execute(f"SELECT name FROM {q.CATALOG} ORDER BY name")]
 
-        return self._run(go)
+        out: list[str] = self._run(go)
+        return out
 
-    def _row(self, conn: Any, name: str) -> tuple | None:
+    def _row(self, conn: Any, name: str) -> tuple[Any, ...] | None:
         if conn.execute("SELECT to_regclass(%s)", (q.CATALOG,)).fetchone()[0] is None:
             return None
-        return conn.execute(f"SELECT table_name, manifest FROM {q.CATALOG} WHERE name = %s", (name,)).fetchone()
+        row: tuple[Any, ...] | None = conn.execute(f"SELECT table_name, manifest FROM {q.CATALOG} WHERE name = %s",
+                                                   (name,)).fetchone()
+        return row
 
     def exists(self, name: str) -> bool:
         mf.check_name(name)
-        return self._run(lambda conn: self._row(conn, name) is not None)
+        return bool(self._run(lambda conn: self._row(conn, name) is not None))
 
     def _missing(self, name: str) -> CollectionNotFoundError:
         have = self.names()

@@ -97,7 +97,7 @@ class PgReader:
         sql = self._sql(f"SELECT count(*) FROM (SELECT 1 FROM {{}} WHERE {cond} LIMIT %s) AS m")
         return int(self.conn.execute(sql, [*params, limit]).fetchone()[0])
 
-    def _hits(self, rows: list[tuple]) -> list[Hit]:
+    def _hits(self, rows: list[tuple[Any, ...]]) -> list[Hit]:
         metric = self.t.metric
         hits = [Hit(r[0], q.score_of(metric, float(r[3])), json.loads(_canon(r[1])) if r[1] else {}, r[2])
                 for r in rows]
@@ -189,4 +189,4 @@ class PgWriter(PgReader):
         gone = self.conn.execute(self._sql("DELETE FROM {} WHERE id = ANY(%s)"), (list(ids),)).rowcount
         self.live -= gone
         self.changed = self.changed or gone > 0
-        return gone
+        return int(gone)
