@@ -129,7 +129,7 @@ def open_bench(root: str, rows: int, dim: int, batch: int, repeats: int) -> list
         lines.append(f"| {label} | {med(kind, 'import_s'):.2f} | {med(kind, 'open_query_s'):.3f} "
                      f"({best(kind, 'open_query_s'):.3f}) | {med(kind, 'rss') / 2**30:.2f} | "
                      f"{med(kind, 'hwm') / 2**30:.2f} | {med(kind, 'hwm') / raw:.2f} |")
-    ratio = {k: statistics.median(a["open_query_s"] / b["open_query_s"] for a, b in zip(res[k], res["reference"]))
+    ratio = {k: statistics.median(a["open_query_s"] / b["open_query_s"] for a, b in zip(res[k], res["reference"], strict=True))
              for k in ("merged", "segmented")}
     lines += ["", f"Time ratio to the reference (median of per-round ratios): compacted {ratio['merged']:.2f}, "
               f"{len(times)} segments {ratio['segmented']:.2f}.",
@@ -161,7 +161,7 @@ def qps_bench(root: str, repeats: int) -> list[str]:
     # same answers first
     hits = c.search_many(queries[:50], k=10)
     _, I = flat.search(queries[:50], 10)
-    agree = np.mean([len({h.id for h in hs} & {f"w{j}" for j in row}) / 10 for hs, row in zip(hits, I)])
+    agree = np.mean([len({h.id for h in hs} & {f"w{j}" for j in row}) / 10 for hs, row in zip(hits, I, strict=True)])
     single = queries[:50]
     res = {"c1": [], "f1": [], "cB": [], "fB": []}
     for _ in range(repeats):
@@ -180,8 +180,8 @@ def qps_bench(root: str, repeats: int) -> list[str]:
         flat.search(queries, 10)
         res["fB"].append(len(queries) / (time.perf_counter() - t))
     m = {k: statistics.median(v) for k, v in res.items()}
-    r1 = statistics.median(a / b for a, b in zip(res["c1"], res["f1"]))
-    rB = statistics.median(a / b for a, b in zip(res["cB"], res["fB"]))
+    r1 = statistics.median(a / b for a, b in zip(res["c1"], res["f1"], strict=True))
+    rB = statistics.median(a / b for a, b in zip(res["cB"], res["fB"], strict=True))
     c.close()
     return [
         f"### Exact search QPS, GloVe 6B-50d ({n:,} x {dim}, cosine), k=10, median of {repeats}",

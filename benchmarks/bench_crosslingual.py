@@ -59,7 +59,7 @@ def vector_topk(q: np.ndarray, d: np.ndarray, depth: int, block: int = 1024) -> 
     for s in range(0, len(q), block):
         sims = q[s:s + block] @ d.T
         part = np.argpartition(-sims, depth - 1, axis=1)[:, :depth]
-        for row, cand in zip(sims, part):
+        for row, cand in zip(sims, part, strict=True):
             cand = cand[np.lexsort((cand, -row[cand]))]
             out.append(cand.tolist())
     return out
@@ -89,7 +89,7 @@ def bm25s_default_topk(docs: list[str], queries: list[str], depth: int) -> list[
 def fuse(vec: list[list[int]], kw: list[list[int]], w_kw: float, rrf_k: float = 60.0) -> list[list[int]]:
     from embedlab.search import rrf_fuse
 
-    return [[int(i) for i, _ in rrf_fuse([v, k], weights=(1.0, w_kw), k=rrf_k)] for v, k in zip(vec, kw)]
+    return [[int(i) for i, _ in rrf_fuse([v, k], weights=(1.0, w_kw), k=rrf_k)] for v, k in zip(vec, kw, strict=True)]
 
 
 def scores(lists: list[list[int]], rows: np.ndarray) -> dict[str, float]:
@@ -232,7 +232,7 @@ def write_markdown(args, stats, n, n_test, n_dev, rows_all, rows_test, tuned, se
     lines += [f"| {d} | {m} | {s['r@1']:.3f} | {s['r@10']:.3f} | {s['mrr']:.3f} |" for d, m, s in rows_test]
     lines += ["", "Dev MRR by keyword weight: " + "; ".join(
         f"{d}: " + ", ".join(f"{w:g} → {m:.3f}" for w, m in dev.items()) for d, (_, dev) in tuned.items()) + ".", ""]
-    enc_note = ", ".join(f"{side} {n / t:.0f} sentences/s" for side, t in zip(("en", "ko"), enc_t) if t)
+    enc_note = ", ".join(f"{side} {n / t:.0f} sentences/s" for side, t in zip(("en", "ko"), enc_t, strict=True) if t)
     lines += [
         "### Reading it",
         "",

@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import LOAD_NOTE, md_table, print_settings  # noqa: E402
-
-import embedlab  # noqa: E402,F401
 import numpy as np  # noqa: E402
+from _common import LOAD_NOTE, md_table, print_settings  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
+import embedlab  # noqa: E402,F401
 from embedlab.evaluate.datasets import test_file  # noqa: E402
 from embedlab.evaluate.similarity import read_word_pairs  # noqa: E402
 from embedlab.train.subword import FastText  # noqa: E402

@@ -16,14 +16,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
 from _common import LOAD_NOTE, interleaved, md_table, print_settings, rss_mb, timed  # noqa: E402
 
 import embedlab  # noqa: E402,F401  (thread defaults before numpy/faiss)
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
-
 from embedlab.index import ExactIndex, HNSWIndex  # noqa: E402
-
 
 NOTES = [
     "## Notes", "",
@@ -53,7 +51,7 @@ def load_glove(n_queries: int, seed: int):
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(np.intersect1d(a, t)) / len(t) for a, t in zip(found, truth)]))
+    return float(np.mean([len(np.intersect1d(a, t)) / len(t) for a, t in zip(found, truth, strict=True)]))
 
 
 def ratio(ours_s: float, theirs_s: float) -> str:
@@ -105,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     md += ["## Exact search (ExactIndex vs `faiss.IndexFlatIP`, same matrix, k=10)", "", exact_tbl, "",
            f"Result ids identical to IndexFlatIP for {exact_match:.2%} of the {got.size:,} (query, rank) pairs "
            "(the remainder, if any, are exact score ties).", ""]
-    del flat
+    flat = None  # free FAISS's copy of the base before the HNSW part
 
     # ------------------------------------------------------------------ hnsw build
     r0 = rss_mb()
@@ -133,8 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     for ef in [int(e) for e in args.sweep.split(",")]:
         p = faiss.SearchParametersHNSW()
         p.efSearch = ef
-        t = interleaved({"ours": lambda: h.search(q, k, ef=ef), "faiss": lambda: raw.search(q, k, params=p),
-                         "same": lambda: h._index.search(q, k, params=p)}, args.repeats)
+        t = interleaved({"ours": lambda ef=ef: h.search(q, k, ef=ef), "faiss": lambda p=p: raw.search(q, k, params=p),
+                         "same": lambda p=p: h._index.search(q, k, params=p)}, args.repeats)
         r_ours = recall(h.search(q, k, ef=ef)[0], truth)
         r_raw = recall(ids[raw.search(q, k, params=p)[1]], truth)
         rows.append([ef, f"{r_ours:.4f}", f"{r_raw:.4f}", f"{len(q) / t['ours']:,.0f}", f"{len(q) / t['faiss']:,.0f}",
@@ -166,11 +164,11 @@ def main(argv: list[str] | None = None) -> None:
         p = faiss.SearchParametersHNSW()
         p.efSearch = args.ef
         p.sel = faiss.IDSelectorBitmap(len(ids), faiss.swig_ptr(packed))
-        t = interleaved({"ours": lambda: h.search(q, k, filter=allowed),
-                         "faiss": lambda: raw.search(q, k, params=p)}, args.repeats)
+        t = interleaved({"ours": lambda allowed=allowed: h.search(q, k, filter=allowed),
+                         "faiss": lambda p=p: raw.search(q, k, params=p)}, args.repeats)
         r_ours = recall(h.search(q, k, filter=allowed)[0], ftruth)
         r_raw = recall(ids[raw.search(q, k, params=p)[1]], ftruth)
-        t_exact = interleaved({"exact": lambda: sub.search(q, k)}, args.repeats)["exact"]
+        t_exact = interleaved({"exact": lambda sub=sub: sub.search(q, k)}, args.repeats)["exact"]
         ef_f = int(args.ef * min(8.0, np.sqrt(len(ids) / len(allowed))))
         path = "exact" if len(allowed) <= max(2000, 10 * ef_f * 2 * args.M) else f"graph, ef={ef_f}"
         rows.append([f"{frac:.1%} ({len(allowed):,})", path, f"{r_ours:.4f}", f"{r_raw:.4f}",

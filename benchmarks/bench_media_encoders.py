@@ -61,11 +61,12 @@ def bench_images(repeats: int) -> list[tuple]:
         images = [rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for _ in range(batch)]
         x = torch.from_numpy(enc.preprocess(images))
 
-        def raw():
+        def raw(x=x):
             with torch.inference_mode():
                 model._avg_pooling(model.extract_features(x)).flatten(1)
 
-        t = _interleaved({"embedlab": lambda: enc.encode(images, batch_size=batch), "raw": raw}, repeats)
+        t = _interleaved({"embedlab": lambda images=images, batch=batch: enc.encode(images, batch_size=batch),
+                          "raw": raw}, repeats)
         rows.append(("efficientnet-lite0 features", f"batch {batch}", batch / t["embedlab"], batch / t["raw"],
                      "images/s", "bare network forward on a ready tensor"))
     return rows
@@ -256,7 +257,7 @@ def main() -> None:
         cmd = "OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_media_encoders.py " + " ".join(sys.argv[1:])
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if args.only and args.out.is_file():
-            when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
             note = (f"Row(s) {', '.join(r[0] for r in rows)}: from a separate run on {when}, `{cmd}` "
                     f"({threads}, median of {args.repeats} interleaved repeats after one warm-up, machine shared with "
                     "other work); every other row comes from the command at the top of this file.")

@@ -139,7 +139,7 @@ def thread_choice(rounds: int) -> dict[int, dict[str, float]]:
 
     encs = {t: USEMultilingual(threads=t) for t in (1, 2)}
     times: dict[int, dict[str, list[float]]] = {t: {"single": [], "batch": []} for t in encs}
-    for t, enc in encs.items():
+    for enc in encs.values():
         enc.encode(["warm up"])
     for _ in range(rounds):
         for t, enc in encs.items():
@@ -181,7 +181,8 @@ def faults(rounds: int, seed: int) -> list[dict]:
         acked: list[tuple[int, int]] = []
         lock = threading.Lock()
 
-        def writer(w: int) -> None:
+        def writer(w: int, base: str = base, lock: threading.Lock = lock,
+                   acked: list[tuple[int, int]] = acked) -> None:
             with httpx.Client(base_url=base, timeout=30) as c:
                 for b in range(10_000):
                     v = np.random.default_rng([w, b]).standard_normal((20, 64)).astype(np.float32)

@@ -68,12 +68,12 @@ def main() -> None:
 
     rows = []
     for arch in args.archs.split(","):
-        def textbook(bs: int) -> float:
+        def textbook(bs: int, arch: str = arch) -> float:
             m = TextbookWord2Vec(arch, dim=args.dim, window=args.window, lr=0.05 if bs == 1 else 0.5, epochs=1,
                                  batch_size=bs, seed=0).fit(sents)
             return m.epoch_seconds_[0]
 
-        def w2v() -> float:
+        def w2v(arch: str = arch) -> float:
             m = Word2Vec(dim=args.dim, window=args.window, arch=arch, negative=5, sample=0, min_count=1, epochs=3,
                          workers=1, seed=1, progress=False).fit(sents)
             assert len(m.vocab_) == V

@@ -17,12 +17,11 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import LOAD_NOTE, interleaved, md_table, print_settings  # noqa: E402
-
-import embedlab  # noqa: E402  (thread defaults before numpy)
 import numpy as np  # noqa: E402
+from _common import LOAD_NOTE, interleaved, md_table, print_settings  # noqa: E402
 from gensim.models import KeyedVectors  # noqa: E402
 
+import embedlab  # noqa: E402  (thread defaults before numpy)
 from embedlab.evaluate import evaluate_analogies, test_file  # noqa: E402
 from embedlab.evaluate.analogy import read_analogies  # noqa: E402
 from embedlab.io import load_word2vec, save_word2vec  # noqa: E402
@@ -59,14 +58,16 @@ def main(argv: list[str] | None = None) -> None:
             kind = "binary" if binary else "text"
             ours_p, theirs_p = Path(tmp) / f"ours.{kind}", Path(tmp) / f"theirs.{kind}"
             t = interleaved({
-                "ours": lambda: save_word2vec(part, ours_p, binary=binary),
-                "gensim": lambda: kv_part.save_word2vec_format(str(theirs_p), binary=binary),
+                "ours": lambda ours_p=ours_p, binary=binary: save_word2vec(part, ours_p, binary=binary),
+                "gensim": lambda theirs_p=theirs_p, binary=binary: kv_part.save_word2vec_format(str(theirs_p),
+                                                                                                  binary=binary),
             }, repeats=args.repeats, warmup=0)
             rows.append([f"write word2vec {kind} ({args.w2v_rows:,} × 50)", f"{t['ours']:.3f} s",
                          f"{t['gensim']:.3f} s", ratio(t["ours"], t["gensim"])])
             t = interleaved({
-                "ours": lambda: load_word2vec(theirs_p, binary=binary),
-                "gensim": lambda: KeyedVectors.load_word2vec_format(str(ours_p), binary=binary),
+                "ours": lambda theirs_p=theirs_p, binary=binary: load_word2vec(theirs_p, binary=binary),
+                "gensim": lambda ours_p=ours_p, binary=binary: KeyedVectors.load_word2vec_format(str(ours_p),
+                                                                                                 binary=binary),
             }, repeats=args.repeats, warmup=0)
             rows.append([f"read word2vec {kind} ({args.w2v_rows:,} × 50)", f"{t['ours']:.3f} s",
                          f"{t['gensim']:.3f} s", ratio(t["ours"], t["gensim"])])

@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 from contextlib import redirect_stderr, redirect_stdout
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -10,8 +10,16 @@ import numpy as np
 import pytest
 
 from embedlab.encoders.base import Encoder
-from embedlab.errors import (CollectionNotFoundError, CorruptFileError, DimensionError, EncoderMismatchError,
-                             FormatVersionError, InputError, NonFiniteError, UnknownKeyError)
+from embedlab.errors import (
+    CollectionNotFoundError,
+    CorruptFileError,
+    DimensionError,
+    EncoderMismatchError,
+    FormatVersionError,
+    InputError,
+    NonFiniteError,
+    UnknownKeyError,
+)
 from embedlab.store import Collection, Hit, Item
 
 
@@ -192,7 +200,7 @@ def test_where_filters_have_full_recall(backend):
     for where, pred in cases:
         subset = [i for i in live if pred(meta[i])]
         results = c.search_many(queries, k=10, where=where)
-        for q, hits in zip(queries, results):
+        for q, hits in zip(queries, results, strict=True):
             order, _ = brute(v[subset], q, 10)
             assert [h.id for h in hits] == [f"i{subset[j]}" for j in order], where
             assert all(pred(h.metadata) for h in hits)
@@ -216,7 +224,7 @@ def test_hnsw_collection_recall_cache_and_catch_up():
     c.add(ids[:2000], vectors=v[:2000], metadata=[{"odd": i % 2} for i in range(2000)])
     q = v[:50] + 0.05
     rec = np.mean([len({h.id for h in hits} & {ids[j] for j in brute(v[:2000], qq, 10)[0]}) / 10
-                   for qq, hits in zip(q, c.search_many(q, k=10))])
+                   for qq, hits in zip(q, c.search_many(q, k=10), strict=True)])
     assert rec >= 0.95
     c.delete(ids[:10])
     c.close()

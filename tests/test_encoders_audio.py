@@ -138,7 +138,7 @@ def test_wav_flac_ogg_give_the_same_vector(mfcc, clips, tmp_path):
     (samples differ by up to ~0.1 here), yet its MFCC/log-mel statistics stay within cosine 0.99."""
     data, sr = sf.read(str(clips["speech_low_0"]), dtype="float32")
     paths = {ext: tmp_path / f"clip.{ext}" for ext in ("wav", "flac", "ogg")}
-    for ext, path in paths.items():
+    for path in paths.values():
         sf.write(str(path), data, sr)
     assert sf.info(str(paths["flac"])).format == "FLAC" and sf.info(str(paths["ogg"])).subtype == "VORBIS"
     vecs = mfcc.encode([paths["wav"], str(paths["flac"]), paths["ogg"], clips["speech_low_0"]])
@@ -227,8 +227,9 @@ def test_wav2vec2_from_a_local_folder(tmp_path, clips):
     items = [clips["speech_low_0"], clips["tone_0"]]
     vecs = enc.encode(items, normalize=False)
     np.testing.assert_allclose(vecs, enc.encode(items, batch_size=1, normalize=False), atol=1e-5)
-    from embedlab.encoders._media import load_audio
     from pathlib import Path
+
+    from embedlab.encoders._media import load_audio
 
     wav = load_audio(Path(clips["tone_0"]), 16000)
     wav = (wav - wav.mean()) / np.sqrt(wav.var() + 1e-7)

@@ -19,7 +19,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> float:
 def test_label_codes_invent_an_order():
     enc = LabelEncoder().fit(GENRES)
     assert list(enc.classes_) == ["action", "comedy", "drama", "romance", "sci-fi"]
-    codes = dict(zip(enc.classes_, enc.transform(list(enc.classes_))))
+    codes = dict(zip(enc.classes_, enc.transform(list(enc.classes_)), strict=True))
     assert codes == {"action": 0, "comedy": 1, "drama": 2, "romance": 3, "sci-fi": 4}
     # The alphabet, not the films, decides which genres are "close":
     assert abs(codes["action"] - codes["comedy"]) == 1

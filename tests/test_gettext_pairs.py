@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from embedlab.data_sources.gettext_pairs import (catalogue_files, clean_message, load_gettext_pairs, read_mo,
-                                                 word_count)
+from embedlab.data_sources.gettext_pairs import catalogue_files, clean_message, load_gettext_pairs, read_mo, word_count
 from embedlab.errors import CorruptFileError, InputError
 
 HEADER = "Content-Type: text/plain; charset=UTF-8\nPlural-Forms: nplurals=1; plural=0;\n"

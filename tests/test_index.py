@@ -318,7 +318,7 @@ def test_hnsw_removal_compaction_and_broad_filter(clustered, tmp_path, monkeypat
     assert np.isin(got, broad).all()
     ref = ExactIndex.from_matrix(broad, metrics.normalize(x[broad]), "cosine")
     truth, _ = ref.search(q, 10)
-    hits = sum(len(np.intersect1d(a, t)) for a, t in zip(got, truth))
+    hits = sum(len(np.intersect1d(a, t)) for a, t in zip(got, truth, strict=True))
     assert hits / truth.size >= 0.95
     h.remove(np.arange(1000, 1600))  # 27% dead: rebuilt
     assert h._index.ntotal == len(x) - 1600 and h._n_dead == 0

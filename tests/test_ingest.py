@@ -116,7 +116,7 @@ def test_duplicate_ids_inside_one_csv(tmp_path):
 
 
 def test_non_utf8_names_file_offset_and_iconv(tmp_path):
-    p = write(tmp_path / "korean.txt", "abc ".encode() + "한국어".encode("cp949"))
+    p = write(tmp_path / "korean.txt", b"abc " + "한국어".encode("cp949"))
     with pytest.raises(InputError, match=r"korean.txt is not valid utf-8 text.*byte offset 4.*iconv -f CP949 -t UTF-8"):
         read_sources(p)
     assert read_sources(p, encoding="cp949")[0].item == "abc 한국어"

@@ -9,8 +9,17 @@ import pytest
 
 from embedlab import Vectors, load_vectors
 from embedlab.errors import CorruptFileError, FormatVersionError, InputError, NonFiniteError
-from embedlab.io import (detect_format, load_npy, load_projector, load_safetensors, load_word2vec, save_npy,
-                         save_projector, save_safetensors, save_word2vec)
+from embedlab.io import (
+    detect_format,
+    load_npy,
+    load_projector,
+    load_safetensors,
+    load_word2vec,
+    save_npy,
+    save_projector,
+    save_safetensors,
+    save_word2vec,
+)
 
 KEYS = ["the", "café", "日本語", "naïve", "x.y", "Straße", "'s"]
 

@@ -241,8 +241,9 @@ def test_every_reader_survives_seeded_mutations(tmp_path):
 
 
 if __name__ == "__main__":
-    import embedlab.io  # noqa: F401  (imports first: the cap covers the loads, not the libraries)
     import safetensors.numpy  # noqa: F401
+
+    import embedlab.io  # noqa: F401  (imports first: the cap covers the loads, not the libraries)
 
     target = Path(sys.argv[1])
     target.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,17 @@ import pytest
 
 from embedlab import Vectors, load_vectors
 from embedlab.errors import CorruptFileError, InputError, NonFiniteError
-from embedlab.io import (detect_format, load_npy, load_projector, load_safetensors, load_word2vec, save_npy,
-                         save_projector, save_safetensors, save_word2vec)
+from embedlab.io import (
+    detect_format,
+    load_npy,
+    load_projector,
+    load_safetensors,
+    load_word2vec,
+    save_npy,
+    save_projector,
+    save_safetensors,
+    save_word2vec,
+)
 
 
 def _npy(header: str, data: bytes = b"") -> bytes:

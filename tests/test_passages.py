@@ -23,7 +23,7 @@ def test_split_covers_every_word_in_order():
     parts = split_text(" ".join(words), 50, 7)
     assert all(len(p.split()) <= 50 for p in parts)
     rebuilt = parts[0].split()
-    for prev, part in zip(parts, parts[1:]):
+    for prev, part in zip(parts, parts[1:], strict=False):  # consecutive pairs
         cur = part.split()
         shared = len(set(prev.split()) & set(cur))
         assert 1 <= shared <= 7

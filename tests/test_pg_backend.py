@@ -6,8 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedlab.errors import (BackendError, DatabaseUnavailableError, DimensionError, EncoderMismatchError,
-                             InputError, LockTimeoutError)
+from embedlab.errors import (
+    BackendError,
+    DatabaseUnavailableError,
+    DimensionError,
+    EncoderMismatchError,
+    InputError,
+    LockTimeoutError,
+)
 from embedlab.store import Collection
 
 psycopg = pytest.importorskip("psycopg")

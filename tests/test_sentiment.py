@@ -8,12 +8,16 @@ import warnings
 import numpy as np
 import pytest
 
-from embedlab.apps.classify import (EmbeddingClassifier, cross_validate, evaluate_sentiment, load_dataset,
-                                    majority_baseline)
+from embedlab.apps.classify import (
+    EmbeddingClassifier,
+    cross_validate,
+    evaluate_sentiment,
+    load_dataset,
+    majority_baseline,
+)
 from embedlab.cli import main
 from embedlab.encoders.word_average import OOVWarning, WordAverage, tokenize
 from embedlab.errors import InputError
-from embedlab.vectors import Vectors
 
 
 def test_datasets_have_the_published_sizes():

@@ -69,7 +69,7 @@ def client(tmp_path):
     with TestClient(app, base_url="http://localhost") as c:
         ids, vecs = _clusters()
         assert c.post("/api/collections", json={"name": "k", "dim": 8}).status_code == 201
-        items = [{"id": i, "vector": v.tolist(), "metadata": {"group": i[0]}} for i, v in zip(ids, vecs)]
+        items = [{"id": i, "vector": v.tolist(), "metadata": {"group": i[0]}} for i, v in zip(ids, vecs, strict=True)]
         assert c.post("/api/collections/k/items", json={"items": items}).status_code == 200
         yield c
 
@@ -163,7 +163,7 @@ def test_a_full_queue_is_refused_with_503(tmp_path):
                     base_url="http://localhost") as c:
         ids, vecs = _clusters()
         c.post("/api/collections", json={"name": "k", "dim": 8})
-        c.post("/api/collections/k/items", json={"items": [{"id": i, "vector": v.tolist()} for i, v in zip(ids, vecs)]})
+        c.post("/api/collections/k/items", json={"items": [{"id": i, "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]})
         gate = Gate(c.app.state.embedlab)
         try:
             queued = c.get("/api/collections/k/projection", params={"method": "tsne"})
@@ -185,7 +185,7 @@ def test_shutdown_fails_queued_jobs_instead_of_losing_them(tmp_path):
     with TestClient(create_app(tmp_path, vectors_sets={}), base_url="http://localhost") as c:
         ids, vecs = _clusters()
         c.post("/api/collections", json={"name": "k", "dim": 8})
-        c.post("/api/collections/k/items", json={"items": [{"id": i, "vector": v.tolist()} for i, v in zip(ids, vecs)]})
+        c.post("/api/collections/k/items", json={"items": [{"id": i, "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]})
         st = c.app.state.embedlab
         gate = Gate(st)
         r = c.get("/api/collections/k/projection", params={"method": "umap"})
@@ -204,7 +204,7 @@ def test_jobs_follow_the_read_key(tmp_path):
         ids, vecs = _clusters()
         c.post("/api/collections", json={"name": "k", "dim": 8}, headers=auth)
         c.post("/api/collections/k/items", headers=auth,
-               json={"items": [{"id": i, "vector": v.tolist()} for i, v in zip(ids, vecs)]})
+               json={"items": [{"id": i, "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]})
         r = c.get("/api/collections/k/projection", params={"method": "tsne"}, headers=auth)
         assert r.status_code == 202
         assert c.get(f"/api/jobs/{r.json()['id']}").status_code == 401

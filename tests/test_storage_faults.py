@@ -15,8 +15,13 @@ import uuid
 import numpy as np
 import pytest
 
-from embedlab.errors import (CollectionNotFoundError, CorruptFileError, InputError, ReadOnlyStorageError,
-                             StorageFullError)
+from embedlab.errors import (
+    CollectionNotFoundError,
+    CorruptFileError,
+    InputError,
+    ReadOnlyStorageError,
+    StorageFullError,
+)
 from embedlab.store import Collection
 
 
@@ -164,8 +169,9 @@ def test_every_sqlite_error_becomes_an_embedlab_error(tmp_path):
 
 def test_names_are_checked_on_every_path_and_only_marked_folders_are_deleted(tmp_path):
     for bad in ("docs\n", "../up", "", ".hidden", "a/b", "x" * 200, None, 7):
-        for call in (lambda: Collection.open(bad, root=tmp_path), lambda: Collection.drop(bad, root=tmp_path),
-                     lambda: Collection.create(bad, dim=2, root=tmp_path)):
+        for call in (lambda bad=bad: Collection.open(bad, root=tmp_path),
+                     lambda bad=bad: Collection.drop(bad, root=tmp_path),
+                     lambda bad=bad: Collection.create(bad, dim=2, root=tmp_path)):
             with pytest.raises(InputError, match="bad collection name"):
                 call()
     stranger = tmp_path / "photos"

@@ -78,7 +78,7 @@ def test_misspelling_and_unseen_forms_find_the_right_word(model):
 
 
 def test_training_learns_topics_not_only_spelling(model):
-    for topic, words in TOPICS.items():
+    for words in TOPICS.values():
         for w in words[:4]:
             top = [x for x, _ in model.most_similar(w, topn=5)]
             same = sum(x in words for x in top)

@@ -64,7 +64,7 @@ def test_batched_padded_gradients_match_finite_differences_and_sum_of_singles(ar
     loss, dW, dWp = m.loss_and_grads(ids, tg, im, tm)
     assert _rel_err(dW, _numeric_grad(m, "W_", ids, tg, im, tm)) < 1e-5
     assert _rel_err(dWp, _numeric_grad(m, "W_prime_", ids, tg, im, tm)) < 1e-5
-    singles = [m.loss_and_grads(a, b) for a, b in zip(inputs, targets)]
+    singles = [m.loss_and_grads(a, b) for a, b in zip(inputs, targets, strict=True)]
     assert loss == pytest.approx(sum(s[0] for s in singles), rel=1e-12)
     np.testing.assert_allclose(dW, sum(s[1] for s in singles), rtol=1e-10, atol=1e-12)
 
@@ -134,7 +134,7 @@ def test_same_seed_same_result_and_errors():
     with pytest.raises(UnknownKeyError, match="'dog' is not in the vocabulary"):
         a.predict(["the", "dog"])
     with pytest.raises(InputError, match="not trained yet"):
-        TextbookWord2Vec().wv
+        _ = TextbookWord2Vec().wv
     with pytest.raises(InputError, match="not trained yet"):
         TextbookWord2Vec().predict(["the"])
 

@@ -11,7 +11,6 @@ import pytest
 
 from embedlab.cli import main
 
-
 # Optional dependencies the README's first command must not need (pyarrow may pull pandas in when present).
 EXTRAS = ("torch", "transformers", "sentence_transformers", "matplotlib", "plotly", "umap", "gensim", "fastapi",
           "uvicorn", "PIL", "librosa", "soundfile", "onnxruntime", "skimage", "kiwipiepy")
@@ -22,8 +21,8 @@ try:
     main(["tour", "--json"])
 except SystemExit as exc:
     code = exc.code
-sys.stderr.write("\\nRESULT " + json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
-""" % (EXTRAS,)
+sys.stderr.write("\\nRESULT " + json.dumps({"code": code, "loaded": [m for m in EXTRAS if m in sys.modules]}))
+""".replace("EXTRAS", repr(EXTRAS))
 
 
 @pytest.fixture(scope="module")

@@ -180,7 +180,7 @@ def test_encoded_corpus_matches_vocab(tmp_path):
     corpus = topic_corpus(50)
     enc, ids, counts = EncodedCorpus.write(corpus, tmp_path / "enc")
     v = Vocab.build(corpus, min_count=1)
-    assert dict(zip(ids, counts.tolist())) == dict(zip(v.words, v.counts.tolist()))
+    assert dict(zip(ids, counts.tolist(), strict=True)) == dict(zip(v.words, v.counts.tolist(), strict=True))
     assert enc.n_tokens == 500 and enc.n_sentences == 50
     assert sum(int(b) - int(a) for _, a, b in enc.chunks(120)) == 50
 
@@ -332,6 +332,6 @@ def test_memory_estimate_and_limit():
 
 def test_unfitted_model_errors(tmp_path):
     with pytest.raises(InputError, match="not trained yet"):
-        Word2Vec().wv
+        _ = Word2Vec().wv
     with pytest.raises(InputError, match="call fit first"):
         Word2Vec().train_more(topic_corpus(5))

@@ -9,11 +9,12 @@ from ._threads import apply_defaults as _apply_thread_defaults
 _apply_thread_defaults()  # before numpy/BLAS are imported anywhere below
 
 from . import metrics  # noqa: E402
-from .encoders import Encoder, available as available_encoders, encoder  # noqa: E402
+from .encoders import Encoder, encoder  # noqa: E402
+from .encoders import available as available_encoders
 from .errors import *  # noqa: E402,F401,F403
 from .index import Index  # noqa: E402
-from .vectors import Vectors  # noqa: E402
 from .io import load_vectors  # noqa: E402
+from .vectors import Vectors  # noqa: E402
 
 
 def glove(limit: int | None = None) -> Vectors:

@@ -355,8 +355,7 @@ def _json_rows(path: Path, opts: _Options) -> Iterator[tuple[int, Any]]:
             rows = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-        for i, row in enumerate(rows, start=1):
-            yield i, row
+        yield from enumerate(rows, start=1)
         return
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -248,7 +248,7 @@ def _units(text: str, max_tokens: int,
         texts = [_join(g) for g in groups]
     exact = texts is words
     units: list[tuple[str, int, bool]] = []
-    for w, g in zip(texts, groups):
+    for w, g in zip(texts, groups, strict=True):
         if len(g) <= max_tokens:
             units.append((w, len(g), exact))
             continue

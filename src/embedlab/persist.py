@@ -335,7 +335,7 @@ def read_npy(path: str | os.PathLike[str], fix: str, dtype: Any = None, shape: t
     found, dims, fortran, offset = npy_header(path, fix)
     if dtype is not None and found != np.dtype(dtype):
         raise CorruptFileError(f"{path} holds {found} values, expected {np.dtype(dtype)}; {fix}")
-    if shape is not None and (len(dims) != len(shape) or any(s not in (-1, a) for s, a in zip(shape, dims))):
+    if shape is not None and (len(dims) != len(shape) or any(s not in (-1, a) for s, a in zip(shape, dims, strict=True))):
         want = ", ".join("any" if s == -1 else str(s) for s in shape) + ("," if len(shape) == 1 else "")
         raise CorruptFileError(f"{path} holds an array of shape {dims}, expected ({want}); {fix}")
     order: Literal["F", "C"] = "F" if fortran else "C"

@@ -97,7 +97,7 @@ class Vectors:
             self._unit = normalize(np.asarray(self.matrix, dtype=np.float32))
         return self._unit
 
-    def normalized(self) -> "Vectors":
+    def normalized(self) -> Vectors:
         """A new Vectors whose rows have unit length (shares the cached normalised matrix)."""
         out = Vectors.__new__(Vectors)
         out.keys, out.key_to_index = self.keys, self.key_to_index
@@ -105,7 +105,7 @@ class Vectors:
         out._unit = out.matrix
         return out
 
-    def subset(self, keys: Iterable[str]) -> "Vectors":
+    def subset(self, keys: Iterable[str]) -> Vectors:
         """A new Vectors with only ``keys``, in the given order (rows are copied)."""
         keys = list(keys)
         rows = np.fromiter((self.index(k) for k in keys), dtype=np.int64, count=len(keys))
@@ -252,7 +252,7 @@ class Vectors:
         return save_vectors(self, path, format=format, **options)
 
     @classmethod
-    def load(cls, path: str | Path, format: str | None = None, mmap: bool = False, **options: Any) -> "Vectors":
+    def load(cls, path: str | Path, format: str | None = None, mmap: bool = False, **options: Any) -> Vectors:
         """Read any format embedlab writes (word2vec text/binary, npy, safetensors, projector folder)."""
         from .io import load_vectors
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -152,8 +153,8 @@ def weat(
     check_float(max_oov, "max_oov", 0, 1, hint="the share of a word set that may be missing")
     check_bool(lowercase_fallback, "lowercase_fallback")
     missing: dict[str, list[str]] = {}
-    x, y = (_checked_set(vectors, t, n, max_oov, lowercase_fallback, missing) for t, n in zip(targets, ("X", "Y")))
-    a, b = (_checked_set(vectors, t, n, max_oov, lowercase_fallback, missing) for t, n in zip(attributes, ("A", "B")))
+    x, y = (_checked_set(vectors, t, n, max_oov, lowercase_fallback, missing) for t, n in zip(targets, ("X", "Y"), strict=True))
+    a, b = (_checked_set(vectors, t, n, max_oov, lowercase_fallback, missing) for t, n in zip(attributes, ("A", "B"), strict=True))
     s = association(_unit_rows(vectors, x + y), _unit_rows(vectors, a), _unit_rows(vectors, b))
     nx = len(x)
     sx, sy = s[:nx], s[nx:]
@@ -219,7 +220,7 @@ def projections(vectors: Vectors, direction: np.ndarray, words: Sequence[str]) -
     found, _ = find_words(vectors, words)
     if not found:
         return {}
-    return {w: float(v) for w, v in zip(found, _unit_rows(vectors, found) @ d)}
+    return {w: float(v) for w, v in zip(found, _unit_rows(vectors, found) @ d, strict=True)}
 
 
 def direct_bias(vectors: Vectors, direction: np.ndarray, neutral_words: Sequence[str], c: float = 1.0) -> float:
@@ -263,7 +264,7 @@ class HardDebias(BaseEstimator, TransformerMixin):
                 _check_pairs(pick(self.equalize_pairs, "equalize_pairs"), "equalize pairs"),
                 check_strings(pick(self.gender_specific, "gender_specific"), "gender_specific", empty=True))
 
-    def fit(self, vectors: Vectors, y=None) -> "HardDebias":
+    def fit(self, vectors: Vectors, y=None) -> HardDebias:
         _check_vectors(vectors)
         definitional, _, _ = self._lists()
         self.direction_, self.explained_variance_ratio_, self.pairs_used_ = bias_direction(
@@ -294,7 +295,7 @@ class HardDebias(BaseEstimator, TransformerMixin):
             mu = e.mean(0)
             nu = mu - (mu @ g) * g
             scale = math.sqrt(max(0.0, 1.0 - float(nu @ nu)))
-            for r, vec in zip(rows, e):
+            for r, vec in zip(rows, e, strict=True):
                 side = np.sign((vec - mu) @ g) or 1.0
                 m[r] = (nu + scale * side * g).astype(np.float32)
             self.equalized_.append(tuple(found))

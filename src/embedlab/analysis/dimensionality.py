@@ -8,9 +8,9 @@ cosine similarities (their standard deviation shrinks like 1/sqrt(d) for random 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -124,7 +124,7 @@ def plot(rows: Sequence[Concentration], out: str | Path) -> Path:
         dims = [r.dim for r in rs]
         axes[0].plot(dims, [r.relative_contrast for r in rs], marker="o", label=source)
         axes[1].plot(dims, [r.cosine_std for r in rs], marker="o", label=source)
-    for ax, title in zip(axes, ("relative contrast (max-min)/min", "std of cosine similarity")):
+    for ax, title in zip(axes, ("relative contrast (max-min)/min", "std of cosine similarity"), strict=True):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("dimension")

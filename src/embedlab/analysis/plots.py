@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -87,7 +87,7 @@ def scatter_png(coords, labels: Sequence | None, out: str | Path, groups: Sequen
             idx = [i for i in range(len(c)) if groups is None or groups[i] == key]
             ax.scatter(c[idx, 0], c[idx, 1], s=28, color=cmap(n % cmap.N), label=key, alpha=0.85)
         if annotate if annotate is not None else len(c) <= 300:
-            for (x, y), text in zip(c, labels):
+            for (x, y), text in zip(c, labels, strict=True):
                 ax.annotate(text, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
         if groups:
             ax.legend(loc="best", fontsize=8)

@@ -8,8 +8,8 @@ imported.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -62,7 +62,7 @@ def _check_examples(texts: Sequence[str], labels, per_class: int, why: str) -> t
         raise InputError("labels contain NaN or infinity; give every text a class")
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2 or counts.min() < per_class:
-        found = ", ".join(f"{c!r}: {n}" for c, n in zip(classes.tolist(), counts.tolist()))
+        found = ", ".join(f"{c!r}: {n}" for c, n in zip(classes.tolist(), counts.tolist(), strict=True))
         raise InputError(f"need at least {per_class} examples of each of two classes for {why}; got {{{found}}}")
     return texts, y
 
@@ -96,7 +96,7 @@ class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
             self.encoder or "use-multilingual")
         return enc.encode(list(texts), batch_size=self.batch_size)
 
-    def fit(self, texts: Sequence[str], y) -> "EmbeddingClassifier":
+    def fit(self, texts: Sequence[str], y) -> EmbeddingClassifier:
         """Check every parameter and the labels (C=None needs 3 examples per class for its inner 3-fold CV), then
         encode and fit."""
         _check_C(self.C)

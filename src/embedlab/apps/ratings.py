@@ -16,7 +16,6 @@ from .._packages import package_file
 from .._params import check_choice, check_float
 from ..errors import InputError, NonFiniteError
 
-
 SIGNALS = ("positives", "ratings")
 
 

@@ -11,9 +11,10 @@ on MovieLens 100k matters more than any hyperparameter.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 from scipy import sparse
@@ -22,15 +23,23 @@ from .._params import check_float, check_int
 from ..errors import DimensionError, InputError, MissingDependencyError, NonFiniteError, UnknownKeyError
 from ..metrics import as_matrix, normalize
 from ..train.factorization import ImplicitALS
-from .ratings import (SIGNALS, Ratings, Split, check_signal, load_movielens, movielens_path,  # noqa: F401 - API
-                      temporal_split, validation_split)
+from .ratings import (  # noqa: F401 - API
+    SIGNALS,
+    Ratings,
+    Split,
+    check_signal,
+    load_movielens,
+    movielens_path,
+    temporal_split,
+    validation_split,
+)
 
 
 # ----------------------------------------------------------- recommenders
 class Recommender(Protocol):
     name: str
 
-    def fit(self, split: Split) -> "Recommender": ...
+    def fit(self, split: Split) -> Recommender: ...
 
     def scores(self, users: np.ndarray) -> np.ndarray: ...
 
@@ -40,7 +49,7 @@ class Popularity:
 
     name = "popularity"
 
-    def fit(self, split: Split) -> "Popularity":
+    def fit(self, split: Split) -> Popularity:
         self.counts_ = np.asarray(split.train.sum(0)).ravel().astype(np.float32)
         return self
 
@@ -59,7 +68,7 @@ class ALSRecommender:
         self.signal = check_signal(signal)
         self.name = "als" if signal == "positives" else f"als[{signal}]"
 
-    def fit(self, split: Split) -> "ALSRecommender":
+    def fit(self, split: Split) -> ALSRecommender:
         self.model.fit(split.interactions(self.signal))
         return self
 
@@ -80,14 +89,14 @@ class ContentRecommender:
         self.item_vectors = normalize(as_matrix(item_vectors, name="item vectors"))
 
     @classmethod
-    def from_ratings(cls, data: Ratings, encoder=None, progress: bool = False) -> "ContentRecommender":
+    def from_ratings(cls, data: Ratings, encoder=None, progress: bool = False) -> ContentRecommender:
         from ..encoders import encoder as get_encoder
 
         enc = encoder if encoder is not None else get_encoder()
         texts = [data.item_text(k) for k in data.items]
         return cls(enc.encode(texts, batch_size=128, progress=progress))
 
-    def fit(self, split: Split) -> "ContentRecommender":
+    def fit(self, split: Split) -> ContentRecommender:
         if len(self.item_vectors) != split.shape[1]:
             raise DimensionError(f"{len(self.item_vectors)} item vectors for {split.shape[1]} items; "
                                  "encode one vector per item, in the split's item order")
@@ -107,7 +116,7 @@ class HybridRecommender:
         self.weight = check_float(weight, "weight", 0, 1, hint="the second recommender's share of the score")
         self.name = f"hybrid({first.name}+{second.name})"
 
-    def fit(self, split: Split) -> "HybridRecommender":
+    def fit(self, split: Split) -> HybridRecommender:
         self.first.fit(split)
         self.second.fit(split)
         return self
@@ -136,12 +145,11 @@ class ImplicitALSReference:
                            random_state=seed)
         self.name = "implicit-als" if signal == "positives" else f"implicit-als[{signal}]"
 
-    def fit(self, split: Split) -> "ImplicitALSReference":
+    def fit(self, split: Split) -> ImplicitALSReference:
         from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
 
         from .._threads import cpu_count
-
-        from threadpoolctl import threadpool_limits
 
         self.model = AlternatingLeastSquares(num_threads=cpu_count(), **self.params)
         with threadpool_limits(1, "blas"):  # implicit's own advice: its threads, not BLAS's, do the work
@@ -206,7 +214,7 @@ def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: 
         raise InputError("every user needs at least one relevant item (and there must be one user)")
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     recall, ndcg = [], []
-    for rec, rel in zip(recommended, relevant):
+    for rec, rel in zip(recommended, relevant, strict=True):
         hit = np.isin(rec[:k], rel)
         recall.append(hit.sum() / len(rel))
         ideal = discounts[: min(len(rel), k)].sum()
@@ -360,7 +368,7 @@ def grid_points(grid: dict[str, Sequence[float]]) -> list[dict]:
     for name, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, SequenceABC) or len(values) == 0:
             raise InputError(f"the grid's values for {name!r} must be a non-empty list, got {values!r}")
-    return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
 def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | None = None, encoder=None,
@@ -386,7 +394,7 @@ def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | Non
     rows = [evaluate(Popularity(), split, k)]
     best: tuple[float, dict] = (-1.0, {})
     for signal in signals:
-        params, score = tune(lambda **p: ALSRecommender(**p, signal=signal), data, split, tune_grid, k)
+        params, score = tune(lambda s=signal, **p: ALSRecommender(**p, signal=s), data, split, tune_grid, k)
         rows.append({**evaluate(ALSRecommender(**params, signal=signal), split, k), "params": params})
         if score > best[0]:
             best = (score, {**params, "signal": signal})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -12,7 +11,7 @@ from .._params import check_int
 from .app import app, console, emit_json
 
 
-def _vectors(path: Optional[Path]):
+def _vectors(path: Path | None):
     if path is None:
         from ..io.glove import load_glove
 
@@ -28,7 +27,7 @@ def _vectors(path: Optional[Path]):
 
 @app.command()
 def bias(
-    vectors: Optional[Path] = typer.Option(None, "--vectors", help="word vectors file, or 'wefe-googlenews' for "
+    vectors: Path | None = typer.Option(None, "--vectors", help="word vectors file, or 'wefe-googlenews' for "
                                            "the GoogleNews word2vec subset in wefe (default: GloVe 6B-50d)"),
     test: list[str] = typer.Option([], "--test", help="WEAT test(s): career_family, math_arts, science_arts"),
     permutations: int = typer.Option(10_000, help="permutations for the WEAT p-value"),
@@ -65,9 +64,9 @@ def bias(
 
 @app.command()
 def dims(
-    vectors: Optional[Path] = typer.Option(None, "--vectors", help="word vectors file (default: GloVe 6B-50d)"),
+    vectors: Path | None = typer.Option(None, "--vectors", help="word vectors file (default: GloVe 6B-50d)"),
     sample: int = typer.Option(5000, help="rows of the real vectors to sample"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="write a PNG plot here"),
+    plot: Path | None = typer.Option(None, "--plot", help="write a PNG plot here"),
     seed: int = typer.Option(0),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:

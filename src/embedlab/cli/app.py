@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -26,8 +26,8 @@ err_console = Console(stderr=True, soft_wrap=True)  # one-line errors stay one l
 
 @app.callback()
 def _global(
-    home: Optional[Path] = typer.Option(None, "--home", help="embedlab home folder (default: $EMBEDLAB_HOME or the user data dir)."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="Where collections live: local (folders under the "
+    home: Path | None = typer.Option(None, "--home", help="embedlab home folder (default: $EMBEDLAB_HOME or the user data dir)."),
+    backend: str | None = typer.Option(None, "--backend", help="Where collections live: local (folders under the "
                                           "home) or a postgresql://user@host:port/db URL (default: "
                                           "$EMBEDLAB_DATABASE_URL, else local)."),
 ) -> None:
@@ -64,7 +64,7 @@ def _jsonable(o: Any):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def fail(exc: EmbedlabError | str, code: int = 2) -> "typer.Exit":
+def fail(exc: EmbedlabError | str, code: int = 2) -> typer.Exit:
     """Print an error the user can act on (no traceback) and return the Exit to raise."""
     from rich.markup import escape
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -76,19 +76,19 @@ def _open(name: str, readonly: bool = False):
 def index(
     name: str = typer.Argument(..., help="Collection name (created if it does not exist)."),
     paths: list[Path] = typer.Argument(..., help="Text files, folders, CSV/TSV or JSONL files."),
-    encoder: Optional[str] = typer.Option(None, "--encoder", "-e", help="Encoder for a new collection (default: use-multilingual)."),
-    text_column: Optional[str] = typer.Option(None, "--text-column", help="CSV/JSONL column to embed (default: text)."),
-    id_column: Optional[str] = typer.Option(None, "--id-column", help="CSV/JSONL column with ids (default: id, else row numbers)."),
+    encoder: str | None = typer.Option(None, "--encoder", "-e", help="Encoder for a new collection (default: use-multilingual)."),
+    text_column: str | None = typer.Option(None, "--text-column", help="CSV/JSONL column to embed (default: text)."),
+    id_column: str | None = typer.Option(None, "--id-column", help="CSV/JSONL column with ids (default: id, else row numbers)."),
     index_kind: str = typer.Option("exact", "--index", help="Index of a new collection: exact or hnsw."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Split texts longer than this into passages (default: the encoder's limit)."),
-    overlap: Optional[int] = typer.Option(None, "--overlap", help="Tokens shared by consecutive passages (default: 15%)."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Split texts longer than this into passages (default: the encoder's limit)."),
+    overlap: int | None = typer.Option(None, "--overlap", help="Tokens shared by consecutive passages (default: 15%)."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input files (e.g. cp949)."),
     encoding_errors: str = typer.Option("strict", "--encoding-errors", help="strict, or replace to substitute undecodable bytes."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first file that cannot be read (default: skip "
                                 "it, list it with the reason, and index the rest)."),
     engine: str = typer.Option("local", "--engine", help="local (encode in this process) or ray (encode on a Ray "
                                "cluster: pip install 'embedlab[scale]')."),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (e.g. auto or "
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (e.g. auto or "
                                           "ray://head:10001); default: start a local one."),
     workers: int = typer.Option(2, "--workers", help="Ray actors, each with its own copy of the encoder."),
     batch_size: int = typer.Option(64, "--batch-size", help="Items per Ray task."),
@@ -166,7 +166,7 @@ def search(
     name: str = typer.Argument(..., help="Collection name."),
     query: str = typer.Argument(..., help="What to look for (any language the encoder reads)."),
     k: int = typer.Option(5, "-k", "--k", help="How many documents to return."),
-    where: Optional[list[str]] = typer.Option(None, "--where", help="Metadata filter key=value (repeatable)."),
+    where: list[str] | None = typer.Option(None, "--where", help="Metadata filter key=value (repeatable)."),
     mode: str = typer.Option("vector", "--mode", help="vector, keyword (BM25, Korean-aware) or hybrid (both, "
                              "fused by reciprocal rank)."),
     as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "score", "metadata"}.'),
@@ -202,7 +202,7 @@ def search(
 
 @app.command()
 def info(
-    name: Optional[str] = typer.Argument(None, help="Collection name (none: list all collections)."),
+    name: str | None = typer.Argument(None, help="Collection name (none: list all collections)."),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
 ) -> None:
     """Describe one collection, or list all collections with their sizes."""
@@ -333,9 +333,9 @@ def import_(
     file: Path = typer.Argument(..., help="A Parquet file written by `embedlab export --format parquet` (or any "
                                 "Parquet file with an id and a vector column)."),
     name: str = typer.Option(..., "--name", "-n", help="Name of the new collection."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Metric for a file without embedlab metadata "
+    metric: str | None = typer.Option(None, "--metric", help="Metric for a file without embedlab metadata "
                                          "(default cosine)."),
-    index_kind: Optional[str] = typer.Option(None, "--index", help="exact or hnsw (default: the exported one)."),
+    index_kind: str | None = typer.Option(None, "--index", help="exact or hnsw (default: the exported one)."),
     batch_size: int = typer.Option(10_000, "--batch-size", help="Rows read and written per transaction."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:

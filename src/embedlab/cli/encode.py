@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -100,7 +99,7 @@ def encode(
     no_normalize: bool = typer.Option(False, "--no-normalize", help="keep raw vectors instead of unit length"),
     keys: bool = typer.Option(False, "--keys", help="also write <output>.json with one key per row (the input "
                                                     "text or file name), loadable with embedlab.io.load_npy"),
-    model_path: Optional[Path] = typer.Option(None, "--model-path", help="local model folder (required by clip; "
+    model_path: Path | None = typer.Option(None, "--model-path", help="local model folder (required by clip; "
                                                                           "optional for minilm / bert-tokens)"),
     progress: bool = typer.Option(False, "--progress", help="show a progress bar"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
@@ -108,7 +107,8 @@ def encode(
     """Encode texts, images or audio into a .npy matrix of vectors (one row per input, in order)."""
     import numpy as np
 
-    from ..encoders import encoder as get_encoder, spec
+    from ..encoders import encoder as get_encoder
+    from ..encoders import spec
 
     if output.suffix != ".npy":
         raise InputError(f"output must end in .npy, got {output.name}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import typer
@@ -25,7 +24,7 @@ def seed_words() -> tuple[list[str], list[str]]:
     return words, groups
 
 
-def _load(collection: Optional[str], vectors: Optional[Path], words: Optional[str], color_by: Optional[str],
+def _load(collection: str | None, vectors: Path | None, words: str | None, color_by: str | None,
           limit: int):
     """(matrix, labels, groups, title) from the chosen source."""
     if collection:
@@ -58,22 +57,23 @@ def _load(collection: Optional[str], vectors: Optional[Path], words: Optional[st
 def project(
     out: Path = typer.Option(..., "--out", "-o", help="plot file: .png or .html (interactive)"),
     method: str = typer.Option("pca", "--method", help="pca, tsne or umap"),
-    collection: Optional[str] = typer.Option(None, "--collection", help="project this collection"),
-    vectors: Optional[Path] = typer.Option(None, "--vectors", help="project this vectors file"),
-    words: Optional[str] = typer.Option(None, "--words", help="comma-separated keys of --vectors to show"),
-    color_by: Optional[str] = typer.Option(None, "--color-by", help="metadata field that colours points"),
+    collection: str | None = typer.Option(None, "--collection", help="project this collection"),
+    vectors: Path | None = typer.Option(None, "--vectors", help="project this vectors file"),
+    words: str | None = typer.Option(None, "--words", help="comma-separated keys of --vectors to show"),
+    color_by: str | None = typer.Option(None, "--color-by", help="metadata field that colours points"),
     dim: int = typer.Option(2, "--dim", help="2 or 3 (3 needs .html)"),
     limit: int = typer.Option(2000, help="at most this many points"),
     seed: int = typer.Option(0),
-    perplexity: Optional[float] = typer.Option(None, "--perplexity", help="t-SNE perplexity, below the number "
+    perplexity: float | None = typer.Option(None, "--perplexity", help="t-SNE perplexity, below the number "
                                                "of points (default: min(30, (points - 1) / 3))"),
-    neighbors: Optional[int] = typer.Option(None, "--neighbors", help="UMAP neighbours, 2 to points - 1 "
+    neighbors: int | None = typer.Option(None, "--neighbors", help="UMAP neighbours, 2 to points - 1 "
                                             "(default: min(15, points - 1))"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Project vectors to 2-D/3-D and plot them (default: the seed's fruits/animals/vehicles picture)."""
     from ..analysis.plots import plot_format, save_scatter
-    from ..analysis.reduce import check_projection, cluster_separation, project as reduce
+    from ..analysis.reduce import check_projection, cluster_separation
+    from ..analysis.reduce import project as reduce
 
     if collection and vectors:
         raise InputError("give --collection or --vectors, not both")

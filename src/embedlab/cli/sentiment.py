@@ -50,7 +50,7 @@ def predict_cmd(
     clf = EmbeddingClassifier(encoder).fit(train, labels)
     probs = clf.predict_proba(texts)[:, list(clf.classes_).index(1)]
     rows = [{"text": t, "label": "positive" if p >= 0.5 else "negative", "p_positive": float(p)}
-            for t, p in zip(texts, probs)]
+            for t, p in zip(texts, probs, strict=True)]
     if as_json:
         emit_json(rows)
         return

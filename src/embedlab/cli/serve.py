@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,7 +15,7 @@ from .app import app, console
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 exposes the server to the network)."),
     port: int = typer.Option(8000, help="TCP port."),
-    api_key_file: Optional[Path] = typer.Option(None, "--api-key-file",
+    api_key_file: Path | None = typer.Option(None, "--api-key-file",
                                                 help="File whose first line is the API key (else $EMBEDLAB_API_KEY)."),
     public_reads: bool = typer.Option(True, "--public-reads/--private-reads",
                                       help="Whether reading routes work without the API key."),
@@ -27,7 +26,7 @@ def serve(
                                 "defaults). 1 measured 8-20x faster than 2 on a busy 2-core machine; concurrency "
                                 "comes from parallel requests and batching them together."),
     log_level: str = typer.Option("warning", help="uvicorn log level (info logs every request)."),
-    allowed_host: Optional[list[str]] = typer.Option(
+    allowed_host: list[str] | None = typer.Option(
         None, "--allowed-host", metavar="NAME",
         help="Also answer requests whose Host header is NAME (repeatable; 'name', 'name:port', '*.domain', or '*' "
              "for no check behind a proxy that checks it). Always allowed: localhost, 127.0.0.1, [::1]; bound to "

@@ -120,7 +120,7 @@ def _compare(query: np.ndarray, cands: np.ndarray, names: list[str]) -> dict[str
     same = lambda r: r["cosine"]["ranking"] == r["dot"]["ranking"] == r["l2"]["ranking"]  # noqa: E731
     norms = metrics.norms(np.asarray(cands, dtype=np.float32))
     return {"query_norm": round(float(np.linalg.norm(query)), 3),
-            "norms": {n: round(float(v), 3) for n, v in zip(names, norms)},
+            "norms": {n: round(float(v), 3) for n, v in zip(names, norms, strict=True)},
             "raw": raw, "unit": unit, "unit_identical": same(unit), "raw_identical": same(raw)}
 
 

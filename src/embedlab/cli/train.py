@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -40,15 +39,15 @@ def word2vec(
     arch: str = typer.Option("skipgram", help="skipgram or cbow"),
     dim: int = typer.Option(100, help="vector size"),
     window: int = typer.Option(5, help="maximum context window (each side)"),
-    negative: Optional[int] = typer.Option(None, help="negative samples per word (default 5; 0 with --hs)"),
+    negative: int | None = typer.Option(None, help="negative samples per word (default 5; 0 with --hs)"),
     hs: bool = typer.Option(False, "--hs", help="hierarchical softmax (pure HS unless --negative is given)"),
     sample: float = typer.Option(1e-3, help="subsampling threshold for frequent words (0 = off)"),
-    alpha: Optional[float] = typer.Option(None, help="initial learning rate (default 0.025 skipgram, 0.05 cbow)"),
+    alpha: float | None = typer.Option(None, help="initial learning rate (default 0.025 skipgram, 0.05 cbow)"),
     min_alpha: float = typer.Option(1e-4, help="final learning rate"),
     epochs: int = typer.Option(5, help="passes over the corpus"),
     min_count: int = typer.Option(5, help="ignore words seen fewer times"),
-    max_vocab_size: Optional[int] = typer.Option(None, help="cap on distinct words while counting (word2vec.c pruning)"),
-    max_memory: Optional[str] = typer.Option(None, help="refuse to train above this much memory, e.g. 2GB"),
+    max_vocab_size: int | None = typer.Option(None, help="cap on distinct words while counting (word2vec.c pruning)"),
+    max_memory: str | None = typer.Option(None, help="refuse to train above this much memory, e.g. 2GB"),
     workers: int = typer.Option(2, help="training threads"),
     seed: int = typer.Option(1, help="random seed (1 worker: bit-identical results)"),
     shuffle: bool = typer.Option(True, "--shuffle/--no-shuffle",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -44,10 +43,10 @@ def textbook(
     min_count: int = typer.Option(1, help="ignore words seen fewer times"),
     seed: int = typer.Option(0, help="random seed"),
     keep_case: bool = typer.Option(False, "--keep-case", help="do not lower-case the text"),
-    predict: Optional[str] = typer.Option(None, help="context words (space-separated): print the likeliest centre words"),
-    context: Optional[str] = typer.Option(None, help="a centre word: print its likeliest context words"),
+    predict: str | None = typer.Option(None, help="context words (space-separated): print the likeliest centre words"),
+    context: str | None = typer.Option(None, help="a centre word: print its likeliest context words"),
     topn: int = typer.Option(5, help="how many predictions to print"),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="folder for vectors.txt (rows of W, word2vec format)"),
+    out: Path | None = typer.Option(None, "-o", "--out", help="folder for vectors.txt (rows of W, word2vec format)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
@@ -107,7 +106,7 @@ def fasttext(
     workers: int = typer.Option(2, help="training threads"),
     seed: int = typer.Option(1, help="random seed (1 worker: bit-identical results)"),
     lowercase: bool = typer.Option(False, "--lowercase", help="lower-case the corpus and queries"),
-    tokenizer: Optional[Path] = typer.Option(None, help="a BPE tokenizer folder (`embedlab train bpe`) to split lines"),
+    tokenizer: Path | None = typer.Option(None, help="a BPE tokenizer folder (`embedlab train bpe`) to split lines"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
@@ -154,9 +153,9 @@ def bpe(
     character_coverage: float = typer.Option(0.9995, help="share of characters kept as pieces (rest: bytes)"),
     byte_fallback: bool = typer.Option(True, "--byte-fallback/--no-byte-fallback", help="unseen characters as bytes"),
     lowercase: bool = typer.Option(False, "--lowercase", help="fold case while training and tokenizing"),
-    max_sentences: Optional[int] = typer.Option(None, help="train on this many sampled lines of a large corpus"),
+    max_sentences: int | None = typer.Option(None, help="train on this many sampled lines of a large corpus"),
     seed: int = typer.Option(0, help="random seed (sampling)"),
-    example: Optional[str] = typer.Option(None, help="a text to show split into pieces"),
+    example: str | None = typer.Option(None, help="a text to show split into pieces"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import typer
@@ -14,7 +13,7 @@ from ..errors import InputError
 from .app import app, console, emit_json
 
 
-def _load(path: Optional[Path]):
+def _load(path: Path | None):
     if path is None:
         from ..io.glove import load_glove
 
@@ -30,7 +29,7 @@ def _load(path: Optional[Path]):
 def similar(
     a: str = typer.Argument(..., help="first text (or key with --vectors)"),
     b: str = typer.Argument(..., help="second text (or key with --vectors)"),
-    vectors: Optional[Path] = typer.Option(None, "--vectors", "-v", help="compare two keys of this vectors file "
+    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="compare two keys of this vectors file "
                                                                         "(word2vec, .npy, .safetensors, projector)"),
     encoder: str = typer.Option("use-multilingual", "--encoder", "-e", help="encoder for the two texts"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
@@ -62,10 +61,10 @@ def similar(
 def analogy(
     expression: list[str] = typer.Argument(..., help="an expression such as: king - man + woman "
                                                      "(quote keys with spaces: '\"new york\" - usa + uk')"),
-    vectors: Optional[Path] = typer.Option(None, "--vectors", "-v", help="vectors file (default: GloVe 6B-50d)"),
+    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="vectors file (default: GloVe 6B-50d)"),
     n: int = typer.Option(5, "-n", "--top", help="how many answers"),
     method: str = typer.Option("3cosadd", "--method", help="3cosadd (vector offset) or 3cosmul (Levy & Goldberg)"),
-    restrict_vocab: Optional[int] = typer.Option(None, "--restrict-vocab", help="search only the N most frequent keys"),
+    restrict_vocab: int | None = typer.Option(None, "--restrict-vocab", help="search only the N most frequent keys"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Vector arithmetic on word vectors: the keys nearest to king - man + woman.

@@ -45,7 +45,7 @@ class _Fitted:
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self._param_names}
 
-    def set_params(self, **params: Any) -> "_Fitted":
+    def set_params(self, **params: Any) -> _Fitted:
         for k, v in params.items():
             if k not in self._param_names:
                 raise InputError(f"{type(self).__name__} has no parameter {k!r}; parameters: {self._param_names}")
@@ -73,7 +73,7 @@ class _Fitted:
 class LabelEncoder(_Fitted):
     """Category -> integer code (sorted order, as scikit-learn does). ``classes_`` holds the categories."""
 
-    def fit(self, y: Sequence, _unused: Any = None) -> "LabelEncoder":
+    def fit(self, y: Sequence, _unused: Any = None) -> LabelEncoder:
         """Learn the categories (sorted, unique)."""
         self.classes_ = _sorted_unique(_labels(y, "LabelEncoder.fit"))
         self._lookup = None
@@ -117,7 +117,7 @@ class OneHotEncoder(_Fitted):
     def _members(item: Any) -> list:
         return list(item) if isinstance(item, (list, tuple, set, frozenset)) else [item]
 
-    def fit(self, X: Sequence, _unused: Any = None) -> "OneHotEncoder":
+    def fit(self, X: Sequence, _unused: Any = None) -> OneHotEncoder:
         """Learn the categories of ``X`` (single categories or collections of them)."""
         if self.handle_unknown not in ("error", "ignore"):
             raise InputError(f"handle_unknown must be 'error' or 'ignore', got {self.handle_unknown!r}")

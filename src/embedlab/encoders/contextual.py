@@ -79,7 +79,7 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         enc, hidden, _ = self._run([text])
         special = set(self._tokenizer.all_special_ids)
         tokens = self._tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
-        return [(tok, hidden[0, i].copy()) for i, (tok, tid) in enumerate(zip(tokens, enc["input_ids"][0].tolist()))
+        return [(tok, hidden[0, i].copy()) for i, (tok, tid) in enumerate(zip(tokens, enc["input_ids"][0].tolist(), strict=True))
                 if tid not in special]
 
     def word_vector(self, text: str, word: str, occurrence: int = 0) -> np.ndarray:

@@ -130,7 +130,7 @@ class EfficientNetLite0(ImageEncoder):
         names = imagenet_classes()
         probs = self.predict_proba(images, batch_size)
         order = np.argsort(-probs, axis=1, kind="stable")[:, :topk]
-        return [[(names[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
+        return [[(names[j], float(p[j])) for j in row] for p, row in zip(probs, order, strict=True)]
 
     def _fingerprint_source(self) -> str:
         if self._fp is None:

@@ -76,7 +76,7 @@ class WordAverage(Encoder):
 
 
 def _glove_50(limit: int | None = None) -> WordAverage:
-    from ..io.glove import PACKAGE, _MATRIX, glove_root, load_glove
+    from ..io.glove import _MATRIX, PACKAGE, glove_root, load_glove
 
     fp = package_fingerprint(PACKAGE.split("==")[0], glove_root() / _MATRIX)
     name = "glove-50" if limit is None else f"glove-50-top{limit}"

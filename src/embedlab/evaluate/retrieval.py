@@ -42,7 +42,7 @@ def _pairs(retrieved: Sequence[Sequence[Hashable]], relevant: Sequence[Relevant]
         raise InputError("no queries given; pass at least one result list")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise InputError(f"k must be a positive integer, got {k!r}")
-    for qi, (ranked, rel) in enumerate(zip(retrieved, relevant)):
+    for qi, (ranked, rel) in enumerate(zip(retrieved, relevant, strict=True)):
         if isinstance(ranked, (str, bytes)):
             raise InputError(f"results of query {qi} are a string; pass a list of ids")
         gains = _as_gains(rel)

@@ -51,7 +51,7 @@ class Index(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, path: str | Path) -> "Index":
+    def load(cls, path: str | Path) -> Index:
         """Read an index written by ``save``; CorruptFileError/FormatVersionError on bad files."""
 
     @abstractmethod

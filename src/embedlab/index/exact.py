@@ -200,7 +200,7 @@ class ExactIndex(Index):
     @classmethod
     def from_matrix(
         cls, ids: ArrayLike, matrix: ArrayLike, metric: str = "cosine", prepared: bool = True, copy: bool = False
-    ) -> "ExactIndex":
+    ) -> ExactIndex:
         """Wrap an existing ``(n, d)`` float32 matrix (e.g. a read-only ``np.memmap``) without copying it.
 
         ``prepared=True`` promises the rows are already as the index stores them (unit length for cosine, finite),
@@ -304,7 +304,7 @@ class ExactIndex(Index):
         self._tail[s:need] = vecs
         self._tail_ids[s:need] = ids
         self._tail_dead[s:need] = False
-        self._tail_pos.update(zip(ids.tolist(), range(s, need)))
+        self._tail_pos.update(zip(ids.tolist(), range(s, need), strict=True))
         self._tail_n = need
 
     def remove(self, ids: Iterable[int]) -> int:
@@ -337,7 +337,7 @@ class ExactIndex(Index):
         self._tail_ids[:n] = self._tail_ids[: self._tail_n][keep]
         self._tail_dead[:n] = False
         self._tail_n, self._tail_ndead = n, 0
-        self._tail_pos = dict(zip(self._tail_ids[:n].tolist(), range(n)))
+        self._tail_pos = dict(zip(self._tail_ids[:n].tolist(), range(n), strict=True))
 
     def compact(self) -> None:
         """Rebuild the arrays from the live rows only (drops tombstones, reclaims their memory).
@@ -399,7 +399,7 @@ class ExactIndex(Index):
         )
 
     @classmethod
-    def load(cls, path: str | Path, mmap: bool = False) -> "ExactIndex":
+    def load(cls, path: str | Path, mmap: bool = False) -> ExactIndex:
         """Read an index written by ``save``; ``mmap=True`` maps the vectors read-only instead of reading them
         (fast open; checksums are then skipped, sizes and headers are still checked)."""
         folder = Path(path)

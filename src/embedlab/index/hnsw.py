@@ -247,7 +247,7 @@ class HNSWIndex(Index):
         )
 
     @classmethod
-    def load(cls, path: str | Path) -> "HNSWIndex":
+    def load(cls, path: str | Path) -> HNSWIndex:
         """Read an index written by ``save`` (checksums verified; params restored)."""
         folder = Path(path)
         doc = _store.read_manifest(folder, cls.kind)

@@ -24,7 +24,7 @@ def recall_at_k(index: Index, exact_index: Index, queries: ArrayLike, k: int = 1
     approx, _ = index.search(queries, k, **search_kw)
     truth, _ = exact_index.search(queries, k)
     hits = total = 0
-    for a, t in zip(approx, truth):
+    for a, t in zip(approx, truth, strict=True):
         t = t[t >= 0]
         total += len(t)
         hits += len(np.intersect1d(a[a >= 0], t, assume_unique=True))

@@ -16,8 +16,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError
-from ..persist import (atomic_file, atomic_path, member, npy_header, read_npy, read_text, read_versioned, versioned,
-                       write_json_atomic)
+from ..persist import (
+    atomic_file,
+    atomic_path,
+    member,
+    npy_header,
+    read_npy,
+    read_text,
+    read_versioned,
+    versioned,
+    write_json_atomic,
+)
 from ..vectors import Vectors
 from ._common import make_vectors
 

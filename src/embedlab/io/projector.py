@@ -57,7 +57,7 @@ def save_projector(vectors: Vectors, folder: str | Path, metadata: dict[str, lis
     with atomic_file(folder / METADATA_TSV) as f:
         if len(names) > 1:
             f.write(("\t".join(names) + "\n").encode("utf-8"))
-        f.write("".join("\t".join(row) + "\n" for row in zip(*cols)).encode("utf-8"))
+        f.write("".join("\t".join(row) + "\n" for row in zip(*cols, strict=True)).encode("utf-8"))
     with atomic_file(folder / CONFIG) as f:
         f.write(f'embeddings {{\n  tensor_path: "{VECTORS_TSV}"\n  metadata_path: "{METADATA_TSV}"\n}}\n'.encode())
     return folder

@@ -280,7 +280,7 @@ def save_word2vec(vectors: Vectors, path: str | Path, binary: bool = False) -> P
             )
     n, d = len(vectors), vectors.dim
     with atomic_file(path, "wb") as f:
-        f.write(f"{n} {d}\n".encode("utf-8"))
+        f.write(f"{n} {d}\n".encode())
         for start in range(0, n, _CHUNK):
             block = np.asarray(vectors.matrix[start : start + _CHUNK], dtype=np.float32)
             keys = vectors.keys[start : start + _CHUNK]
@@ -288,5 +288,5 @@ def save_word2vec(vectors: Vectors, path: str | Path, binary: bool = False) -> P
                 raw = block.astype("<f4", copy=False)
                 f.write(b"".join(k.encode("utf-8") + b" " + raw[i].tobytes() + b"\n" for i, k in enumerate(keys)))
             else:
-                f.write("".join(f"{k} {' '.join(map(str, row))}\n" for k, row in zip(keys, block)).encode("utf-8"))
+                f.write("".join(f"{k} {' '.join(map(str, row))}\n" for k, row in zip(keys, block, strict=True)).encode("utf-8"))
     return path

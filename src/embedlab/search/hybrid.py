@@ -48,7 +48,7 @@ def rrf_fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float] | None 
     best: dict[str, int] = {}
     first: dict[str, int] = {}
     order = 0
-    for ranking, w in zip(rankings, weights):
+    for ranking, w in zip(rankings, weights, strict=True):
         for rank, id_ in enumerate(ranking, 1):
             if id_ not in score:
                 score[id_], best[id_], first[id_] = 0.0, rank, order

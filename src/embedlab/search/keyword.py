@@ -61,7 +61,7 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str], *, k1: float = 1.5, b: float = 0.75,
-              tokenizer: Tokenizer | None = None, progress: bool = False) -> "KeywordIndex":
+              tokenizer: Tokenizer | None = None, progress: bool = False) -> KeywordIndex:
         """Tokenize ``texts`` and build the BM25 index (``ids[i]`` names ``texts[i]``)."""
         ids = [str(i) for i in ids]
         if len(ids) != len(texts):
@@ -130,7 +130,7 @@ class KeywordIndex:
         return Path(folder)
 
     @classmethod
-    def load(cls, folder: str | Path, tokenizer: Tokenizer | None = None) -> "KeywordIndex":
+    def load(cls, folder: str | Path, tokenizer: Tokenizer | None = None) -> KeywordIndex:
         """Read an index written by ``save``; FormatVersionError for a newer format, CorruptFileError if damaged."""
         folder = Path(folder)
         if not (folder / META).is_file():
@@ -154,7 +154,7 @@ class KeywordIndex:
     # ------------------------------------------------------------------ collections
     @classmethod
     def for_collection(cls, collection: Any, *, texts: dict[str, str] | None = None, rebuild: bool = False,
-                       save: bool | None = None) -> "KeywordIndex":
+                       save: bool | None = None) -> KeywordIndex:
         """The keyword index of ``collection``: the saved one while it matches the collection's generation and the
         tokenizer, else rebuilt from ``texts`` (id → text) or from the texts the collection stores, and saved
         beside it (unless the collection is read-only or ``save=False``)."""
@@ -196,7 +196,7 @@ class KeywordIndex:
 
 # Collection object -> its keyword index, so repeated queries on an open collection skip the disk; entries go
 # away with the Collection object (a collection dropped and re-created is a new object, never a stale hit).
-_CACHE: "weakref.WeakKeyDictionary[Any, KeywordIndex]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Any, KeywordIndex] = weakref.WeakKeyDictionary()
 
 
 def stored_texts(collection: Any, ids: Sequence[str]) -> dict[str, str]:

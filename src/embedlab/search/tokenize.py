@@ -120,7 +120,7 @@ class Tokenizer:
         if korean:
             if self.use_kiwi:
                 kiwi = _get_kiwi()
-                for i, toks in zip(korean, kiwi.tokenize([texts[i] for i in korean])):
+                for i, toks in zip(korean, kiwi.tokenize([texts[i] for i in korean]), strict=True):
                     out[i] = _morphemes(toks) + latin_tokens(texts[i])
             else:
                 if self._warn:

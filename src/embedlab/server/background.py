@@ -64,7 +64,7 @@ class BackgroundServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> "BackgroundServer":
+    def start(self, timeout: float = 15.0) -> BackgroundServer:
         """Start serving; returns once the socket accepts connections."""
         self._thread = threading.Thread(target=self._server.run, name="embedlab-server", daemon=True)
         self._thread.start()
@@ -83,7 +83,7 @@ class BackgroundServer:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -18,9 +18,23 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..errors import (CollectionNotFoundError, CorruptFileError, DimensionError, EmbedlabError, EncoderMismatchError,
-                      FormatVersionError, InputError, LockTimeoutError, MissingDependencyError, ModelNotFoundError,
-                      NonFiniteError, ReadOnlyStorageError, ResourceLimitError, StorageFullError, UnknownKeyError)
+from ..errors import (
+    CollectionNotFoundError,
+    CorruptFileError,
+    DimensionError,
+    EmbedlabError,
+    EncoderMismatchError,
+    FormatVersionError,
+    InputError,
+    LockTimeoutError,
+    MissingDependencyError,
+    ModelNotFoundError,
+    NonFiniteError,
+    ReadOnlyStorageError,
+    ResourceLimitError,
+    StorageFullError,
+    UnknownKeyError,
+)
 
 __all__ = ["AuthError", "BusyError", "HostError", "InternalErrorMiddleware", "Scrubber", "as_embedlab_error",
            "error_answer", "error_body", "internal_error", "log", "status_of"]

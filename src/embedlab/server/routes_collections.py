@@ -132,7 +132,7 @@ def _write(name: str, body: ItemsWrite, request: Request, upsert: bool) -> dict[
     items = body.items
     has_text = [it.text is not None for it in items]
     has_vec = [it.vector is not None for it in items]
-    if any(t and v for t, v in zip(has_text, has_vec)) or not all(t or v for t, v in zip(has_text, has_vec)):
+    if any(t and v for t, v in zip(has_text, has_vec, strict=True)) or not all(t or v for t, v in zip(has_text, has_vec, strict=True)):
         raise InputError("every item needs exactly one of 'text' or 'vector'")
     if any(has_text) and any(has_vec):
         raise InputError("items mix texts and vectors; send one kind per request")

@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from ..encoders import available
-from ..errors import InputError, UnknownKeyError
 from ..encoders.registry import spec as encoder_spec
+from ..errors import InputError, UnknownKeyError
 from .app import require_read, state_of
 
 router = APIRouter(tags=["OpenAI-compatible"], dependencies=[Depends(require_read)])

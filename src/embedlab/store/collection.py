@@ -91,7 +91,7 @@ class Collection:
     def create(cls, name: str, encoder: str | Encoder | dict[str, Any] | None = None, *, dim: int | None = None,
                metric: str | None = None, index: str = "exact", index_params: dict[str, Any] | None = None,
                root: str | Path | None = None, backend: str | None = None, lock_timeout: float = 10.0,
-               auto_compact: float = 0.3) -> "Collection":
+               auto_compact: float = 0.3) -> Collection:
         """Create an empty collection (InputError if the name is taken). ``encoder=None`` with ``dim`` makes a
         vectors-only collection (callers pass ``vectors=``; metric defaults to cosine). ``encoder`` may also be an
         encoder description as in ``info()["encoder"]`` (``{"name", "dim", "metric", "fingerprint"}``): the
@@ -114,7 +114,7 @@ class Collection:
         from ..index import make_index
 
         make_index(index, enc_doc["dim"], enc_doc["metric"], **params)  # validates kind and parameters
-        created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         store = connect(backend, root)
         table = store.create(name, new_manifest(name, enc_doc, index, params, created), lock_timeout=lock_timeout,
                              auto_compact=auto_compact)
@@ -123,7 +123,7 @@ class Collection:
     @classmethod
     def open(cls, name: str, encoder: str | Encoder | None = None, *, root: str | Path | None = None,
              backend: str | None = None, readonly: bool = False, lock_timeout: float = 10.0,
-             auto_compact: float = 0.3) -> "Collection":
+             auto_compact: float = 0.3) -> Collection:
         """Open an existing collection; the encoder is rebuilt by name from the manifest when not given.
         A collection on read-only media opens read-only by itself (writes raise ReadOnlyStorageError)."""
         check_name(name)
@@ -140,7 +140,7 @@ class Collection:
         return cls(table, enc)
 
     @classmethod
-    def open_or_create(cls, name: str, encoder: str | Encoder | None = None, **kw: Any) -> "Collection":
+    def open_or_create(cls, name: str, encoder: str | Encoder | None = None, **kw: Any) -> Collection:
         """Open ``name`` if it exists, else create it with the given settings."""
         open_kw = {k: kw[k] for k in ("root", "backend", "readonly", "lock_timeout", "auto_compact") if k in kw}
         store = connect(kw.get("backend"), kw.get("root"))
@@ -169,7 +169,7 @@ class Collection:
         """Release the storage (files, memory maps, connections); the object cannot be used afterwards."""
         self._table.close()
 
-    def __enter__(self) -> "Collection":
+    def __enter__(self) -> Collection:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -400,7 +400,7 @@ class Collection:
         self._table.compact()
 
     @contextmanager
-    def writing(self) -> Iterator["Collection"]:
+    def writing(self) -> Iterator[Collection]:
         """Hold the write lock across several operations (other writers wait; readers carry on)."""
         with self._table.writing():
             yield self

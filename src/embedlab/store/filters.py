@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ..errors import InputError
 
@@ -51,17 +51,17 @@ class Cond:
 class All:
     """Every part holds ($and)."""
 
-    parts: tuple["Filter", ...]
+    parts: tuple[Filter, ...]
 
 
 @dataclass(frozen=True)
 class Any_:
     """At least one part holds ($or)."""
 
-    parts: tuple["Filter", ...]
+    parts: tuple[Filter, ...]
 
 
-Filter = Union[Cond, All, Any_]
+Filter = Cond | All | Any_
 
 
 def parse(where: Any, _depth: int = 0) -> Filter:

@@ -58,7 +58,7 @@ class Rows:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def take(self, idx: list[int]) -> "Rows":
+    def take(self, idx: list[int]) -> Rows:
         """The rows at positions ``idx``, in that order."""
         return Rows([self.ids[i] for i in idx], self.vectors[idx], [self.metadata[i] for i in idx],
                     [self.sources[i] for i in idx], [self.hashes[i] for i in idx], [self.contents[i] for i in idx])

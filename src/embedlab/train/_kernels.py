@@ -254,7 +254,7 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
                     if negative > 0:
                         loss += _update(l1, Wn, center, 1, alpha, neu1e, sig, logsig)
                         nloss += 1
-                        for d in range(negative):
+                        for _ in range(negative):
                             state = _next(state)
                             r = _out(state)
                             t = np.int64(((r >> np.uint64(32)) * np.uint64(nwords)) >> np.uint64(32))  # multiply-shift, no division
@@ -288,7 +288,7 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
                 if negative > 0:
                     loss += _update(neu1, Wn, center, 1, alpha, neu1e, sig, logsig)
                     nloss += 1
-                    for d in range(negative):
+                    for _ in range(negative):
                         state = _next(state)
                         r = _out(state)
                         t = np.int64(((r >> np.uint64(32)) * np.uint64(nwords)) >> np.uint64(32))  # multiply-shift, no division

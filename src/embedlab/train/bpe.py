@@ -109,7 +109,7 @@ class BPETokenizer:
         max_sentence_length: int = 4192,
         seed: int = 0,
         threads: int | None = None,
-    ) -> "BPETokenizer":
+    ) -> BPETokenizer:
         """Learn ``vocab_size`` pieces from a corpus (``model_type`` "bpe" or "unigram").
 
         ``vocab_size`` is an upper bound: a small corpus may yield fewer pieces. ``character_coverage`` below 1
@@ -215,7 +215,7 @@ class BPETokenizer:
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "BPETokenizer":
+    def load(cls, folder: str | os.PathLike) -> BPETokenizer:
         """Read a folder written by ``save`` (or a bare SentencePiece ``.model`` file).
 
         CorruptFileError naming the file for a damaged ``tokenizer.json`` or model, or a ``model_file`` outside
@@ -238,7 +238,7 @@ class BPETokenizer:
         return cls._from_file(model, options)
 
     @classmethod
-    def _from_file(cls, path: Path, options: dict) -> "BPETokenizer":
+    def _from_file(cls, path: Path, options: dict) -> BPETokenizer:
         try:
             return cls(path.read_bytes(), options)
         except OSError as exc:

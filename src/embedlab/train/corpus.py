@@ -186,7 +186,7 @@ class EncodedCorpus:
         max_sentence_length: int = 10000,
         block: int = 1 << 20,
         progress=None,
-    ) -> tuple["EncodedCorpus", dict[str, int], "object"]:
+    ) -> tuple[EncodedCorpus, dict[str, int], object]:
         """Encode ``corpus`` into ``folder`` in one streaming pass.
 
         With ``lookup`` (word -> id) unknown words become -1. Without it every new word gets the next id in
@@ -277,4 +277,4 @@ class EncodedCorpus:
         cuts = np.searchsorted(ends, np.arange(target_words, int(ends[-1]), target_words, dtype=np.int64), side="left") + 1
         bounds = np.unique(np.concatenate([[0], cuts, [self.n_sentences]]))
         starts = np.concatenate([[0], ends])
-        return [(int(starts[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        return [(int(starts[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]

@@ -152,7 +152,7 @@ class ImplicitALS:
         self.solver = solver
         self.cg_steps = cg_steps
 
-    def check_params(self) -> "ImplicitALS":
+    def check_params(self) -> ImplicitALS:
         """InputError naming the first parameter outside its range (``fit`` calls this before any work)."""
         check_int(self.factors, "factors", low=1)
         check_float(self.regularization, "regularization", low=0, low_open=True,
@@ -164,7 +164,7 @@ class ImplicitALS:
         check_int(self.cg_steps, "cg_steps", low=1)
         return self
 
-    def fit(self, user_items: sparse.spmatrix) -> "ImplicitALS":
+    def fit(self, user_items: sparse.spmatrix) -> ImplicitALS:
         """Learn factors from a (users x items) matrix of interaction strengths (e.g. 1 per positive).
 
         Strengths must be finite and >= 0; explicit zeros are no interaction at all."""

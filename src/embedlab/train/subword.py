@@ -164,7 +164,7 @@ class FastText:
                 f"or the vocabulary (min_count), or raise max_memory_gb={self.max_memory_gb}")
 
     # ---- training ------------------------------------------------------------------------------------------
-    def fit(self, corpus: str | os.PathLike | Iterable[list[str]]) -> "FastText":
+    def fit(self, corpus: str | os.PathLike | Iterable[list[str]]) -> FastText:
         """Count the vocabulary (one streaming pass), then train ``epochs`` passes over the corpus."""
         from ._subword_kernels import train_sg_chunk
 
@@ -355,7 +355,7 @@ class FastText:
         write_json_atomic(folder / "fasttext.json", meta)
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, mmap: bool = False) -> "FastText":
+    def load(cls, folder: str | os.PathLike, mmap: bool = False) -> FastText:
         """Read a folder written by ``save`` (``mmap=True`` maps the matrices instead of reading them).
 
         Each matrix's header is checked against the vocabulary and ``fasttext.json`` before it is read;

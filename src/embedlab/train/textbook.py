@@ -98,7 +98,7 @@ class TextbookWord2Vec:
         check_int(self.seed, "seed", low=0)
         check_bool(self.progress, "progress")
 
-    def build_vocab(self, sentences: Sequence[Sequence[str]]) -> "TextbookWord2Vec":
+    def build_vocab(self, sentences: Sequence[Sequence[str]]) -> TextbookWord2Vec:
         """Count words; keep those seen ``min_count`` times, most frequent first (ties alphabetical)."""
         if isinstance(sentences, (str, bytes)) or not isinstance(sentences, Sequence) or not sentences:
             raise InputError("sentences must be a non-empty list of token lists, e.g. [['the', 'cat', 'sat']]")
@@ -198,7 +198,7 @@ class TextbookWord2Vec:
         row_grads = (share[:, :, None] * dh[:, None, :])[in_mask]      # (k x d), k = input words in the batch
         return loss, ids[in_mask], row_grads, dW_prime
 
-    def init_weights(self) -> "TextbookWord2Vec":
+    def init_weights(self) -> TextbookWord2Vec:
         """W ~ U(-0.5/d, 0.5/d) as in word2vec; W' small random so that the two archs break symmetry."""
         rng = np.random.default_rng(self.seed)
         V, d = len(self.vocab_), self.dim
@@ -206,7 +206,7 @@ class TextbookWord2Vec:
         self.W_prime_ = ((rng.random((d, V)) - 0.5) / d).astype(self.dtype)
         return self
 
-    def fit(self, sentences: Sequence[Sequence[str]]) -> "TextbookWord2Vec":
+    def fit(self, sentences: Sequence[Sequence[str]]) -> TextbookWord2Vec:
         """Build the vocabulary, then SGD over shuffled examples for ``epochs`` epochs (full softmax)."""
         self._check_params()
         self.build_vocab(sentences)

@@ -97,7 +97,7 @@ class Vocab:
         max_vocab_size: int | None = None,
         raw_tokens: int | None = None,
         sentences: int = 0,
-    ) -> "Vocab":
+    ) -> Vocab:
         """Keep words with count >= min_count, sort by count (ties: dict order), cap at max_vocab_size."""
         check_vocab_params(min_count, max_vocab_size)
         if not counts:
@@ -115,7 +115,7 @@ class Vocab:
         return cls([w for w, _ in kept], [c for _, c in kept], raw_tokens=raw_tokens, sentences=sentences)
 
     @classmethod
-    def build(cls, corpus: Iterable[list[str]], min_count: int = 5, max_vocab_size: int | None = None) -> "Vocab":
+    def build(cls, corpus: Iterable[list[str]], min_count: int = 5, max_vocab_size: int | None = None) -> Vocab:
         """Count a corpus in one streaming pass and keep the words seen at least ``min_count`` times."""
         check_vocab_params(min_count, max_vocab_size)  # before the pass, not after it
         counts, tokens, sentences = count_words(corpus, max_vocab_size)
@@ -176,11 +176,11 @@ class Vocab:
         with atomic_file(path, "wb") as f:
             f.write(f"{VOCAB_FILE_HEADER}; raw_tokens={self.raw_tokens}; sentences={self.sentences}\n".encode())
             for start in range(0, len(self.words), 100_000):
-                rows = zip(self.words[start : start + 100_000], self.counts[start : start + 100_000])
+                rows = zip(self.words[start : start + 100_000], self.counts[start : start + 100_000], strict=True)
                 f.write("".join(f"{_escape(w)}\t{int(c)}\n" for w, c in rows).encode("utf-8"))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Vocab":
+    def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a file written by ``save``. CorruptFileError naming the file and line for a missing header, a
         line that is not ``word<TAB>count``, a repeated word or text that is not UTF-8; FormatVersionError for
         a file from a newer embedlab."""

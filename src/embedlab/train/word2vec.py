@@ -148,7 +148,7 @@ class Word2Vec:
         return need
 
     # --- training -----------------------------------------------------------------------------------------------
-    def fit(self, corpus: str | os.PathLike | Iterable[list[str]], tmp_dir: str | os.PathLike | None = None) -> "Word2Vec":
+    def fit(self, corpus: str | os.PathLike | Iterable[list[str]], tmp_dir: str | os.PathLike | None = None) -> Word2Vec:
         """Build the vocabulary in one streaming pass, then train ``epochs`` epochs. Returns self.
 
         The corpus is cached as int32 ids in a temporary folder (inside ``tmp_dir`` if given), deleted at the end.
@@ -177,7 +177,7 @@ class Word2Vec:
         return self
 
     def train_more(self, corpus: str | os.PathLike | Iterable[list[str]], epochs: int = 1,
-                   tmp_dir: str | os.PathLike | None = None) -> "Word2Vec":
+                   tmp_dir: str | os.PathLike | None = None) -> Word2Vec:
         """Continue training on ``corpus`` with the existing vocabulary (new words are ignored).
 
         The learning rate decays again from ``alpha`` to ``min_alpha`` over these epochs.
@@ -200,7 +200,7 @@ class Word2Vec:
             if self.max_vocab_size is None:  # one pass: count and encode with first-occurrence ids
                 enc, ids, counts = EncodedCorpus.write(corpus, tmp, progress=bar)
                 raw = int(counts.sum())
-                vocab = Vocab.from_counts(dict(zip(ids, counts.tolist())), int(self.min_count), None,
+                vocab = Vocab.from_counts(dict(zip(ids, counts.tolist(), strict=True)), int(self.min_count), None,
                                           raw_tokens=raw, sentences=enc.n_sentences)
                 remap = np.full(len(ids), -1, np.int32)
                 remap[np.fromiter((ids[w] for w in vocab.words), np.int64, len(vocab))] = np.arange(len(vocab), dtype=np.int32)
@@ -251,7 +251,7 @@ class Word2Vec:
         bar = self._bar(epochs * n, "word2vec", "w")
         lock = threading.Lock()
         t_start = time.perf_counter()
-        for e in range(epochs):
+        def run_epoch(e: int) -> None:  # one epoch: its blocks shared out to the worker threads
             global_epoch = self.epochs_trained_ + e
             stats = [0.0, 0, 0, 0]  # loss, loss terms, words, sentences
             errors: list[BaseException] = []
@@ -307,6 +307,9 @@ class Word2Vec:
                     bar.close()
                 raise errors[0]
             self.loss_history_.append(stats[0] / max(stats[1], 1))
+
+        for e in range(epochs):
+            run_epoch(e)
         elapsed = time.perf_counter() - t_start
         if bar is not None:
             bar.close()
@@ -360,7 +363,7 @@ class Word2Vec:
         write_json_atomic(folder / "model.json", meta)
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "Word2Vec":
+    def load(cls, folder: str | os.PathLike) -> Word2Vec:
         """Read a model written by ``save`` (ready for ``wv`` or ``train_more``).
 
         CorruptFileError naming the file for a missing or damaged ``model.json``, vocabulary or matrix (each

@@ -148,7 +148,7 @@ class Catalog:
             raise translate(exc, self.path) from None
 
     @contextmanager
-    def read(self) -> Iterator["Catalog"]:
+    def read(self) -> Iterator[Catalog]:
         """A read snapshot (``BEGIN``): every statement inside sees the same committed state."""
         with self.guard():
             self.conn.execute("BEGIN")
@@ -172,7 +172,7 @@ class Catalog:
             pass
 
     @contextmanager
-    def write(self) -> Iterator["Catalog"]:
+    def write(self) -> Iterator[Catalog]:
         """One write transaction (``BEGIN IMMEDIATE``): committed at the end, rolled back on any error."""
         self.begin_write()
         try:
@@ -277,7 +277,7 @@ class Catalog:
         """Insert rows labelled ``start, start + 1, ...`` (sqlite3.IntegrityError if an id exists)."""
         self.conn.executemany("INSERT INTO items(label, id, metadata, source, hash, content) VALUES "
                               "(?, ?, ?, ?, ?, ?)",
-                              zip(range(start, start + len(ids)), ids, metas, sources, hashes, contents))
+                              zip(range(start, start + len(ids)), ids, metas, sources, hashes, contents, strict=True))
 
     def update(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
         """Set (metadata, source) of existing ids: ``rows`` of ``(metadata, source, id)``."""

@@ -28,7 +28,7 @@ def _meta(text: str) -> dict[str, Any]:
 class LocalReader:
     """Reads of one snapshot; valid only inside ``LocalTable.read()`` / ``write()``."""
 
-    def __init__(self, table: "LocalTable") -> None:
+    def __init__(self, table: LocalTable) -> None:
         self.t, self.cat = table, table.catalog
         self.generation = table.generation
 
@@ -68,9 +68,9 @@ class LocalReader:
         labels, scores = index.search(q, int(k), filter=filt, ef=ef)
         rows = self.cat.by_labels(labels.ravel())
         out = []
-        for lab_row, sc_row in zip(labels.tolist(), scores.tolist()):
+        for lab_row, sc_row in zip(labels.tolist(), scores.tolist(), strict=True):
             hits = []
-            for lab, sc in zip(lab_row, sc_row):
+            for lab, sc in zip(lab_row, sc_row, strict=True):
                 r = rows.get(lab)
                 if lab < 0 or r is None:
                     continue
@@ -98,7 +98,7 @@ class LocalWriter(LocalReader):
     """One write transaction of a ``LocalTable``: new rows go to a fresh append-only segment file (listed in
     ``pending`` so it is deleted if the transaction does not commit), ids and tombstones to the catalogue."""
 
-    def __init__(self, table: "LocalTable", pending: list[Path]) -> None:
+    def __init__(self, table: LocalTable, pending: list[Path]) -> None:
         super().__init__(table)
         self.pending = pending
 
@@ -126,7 +126,7 @@ class LocalWriter(LocalReader):
         cat.set_state(generation=gen, next_label=start + n, count=st["count"] + n - len(kill))
 
     def update(self, ids: Sequence[str], metadata: Sequence[str], sources: Sequence[str | None]) -> None:
-        self.cat.update(list(zip(metadata, sources, ids)))
+        self.cat.update(list(zip(metadata, sources, ids, strict=True)))
         self.cat.set_state(generation=self.cat.state()["generation"] + 1)
 
     def delete(self, ids: Sequence[str]) -> int:

@@ -10,8 +10,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ...errors import (BackendError, DatabaseUnavailableError, InputError, LockTimeoutError, ReadOnlyStorageError,
-                       StorageFullError, require)
+from ...errors import (
+    BackendError,
+    DatabaseUnavailableError,
+    InputError,
+    LockTimeoutError,
+    ReadOnlyStorageError,
+    StorageFullError,
+    require,
+)
 
 
 def _psycopg() -> Any:

@@ -36,7 +36,7 @@ def _vec(v: Any) -> np.ndarray:
 class PgReader:
     """Reads of one snapshot; valid only inside ``PgTable.read()`` / ``write()``."""
 
-    def __init__(self, table: "PgTable", generation: int, live: int) -> None:
+    def __init__(self, table: PgTable, generation: int, live: int) -> None:
         self.t, self.generation, self.live = table, generation, live
 
     @property
@@ -144,7 +144,7 @@ class PgReader:
 class PgWriter(PgReader):
     """One write transaction: rows go in by binary COPY into a staging table, then one INSERT … ON CONFLICT."""
 
-    def __init__(self, table: "PgTable", generation: int, live: int, next_seq: int) -> None:
+    def __init__(self, table: PgTable, generation: int, live: int, next_seq: int) -> None:
         super().__init__(table, generation, live)
         self.next_seq, self.changed = next_seq, False
 
