@@ -45,6 +45,13 @@ case "$mode" in
   test)
     bash scripts/install-system.sh
     install "[all]" all
+    if [ $# -eq 0 ]; then  # the whole suite: the checks first (seconds), then every test with a coverage report
+      echo "==> ruff check (pyflakes, bugbear, imports, pyupgrade)"
+      .venv/bin/ruff check src tests benchmarks
+      echo "==> mypy --strict on the public core (vectors, metrics, index, store, encoders/base, persist)"
+      .venv/bin/mypy
+      set -- --cov --cov-report=term
+    fi
     set +e
     "$PY" -m pytest "$@"
     rc=$?

@@ -130,3 +130,11 @@ def test_thread_defaults_and_home(monkeypatch, tmp_path):
         assert config.collections_dir() == tmp_path / "h2" / "collections"
     finally:
         config.set_home(None)
+
+
+def test_an_unknown_encoder_option_is_an_input_error():
+    from embedlab.encoders import encoder
+    from embedlab.errors import InputError
+
+    with pytest.raises(InputError, match="encoder 'use-multilingual' does not take the option\\(s\\) \\['colour'\\]"):
+        encoder("use-multilingual", colour="blue")

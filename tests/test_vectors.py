@@ -181,3 +181,18 @@ def test_hyphenated_keys_stay_whole_with_a_vocabulary(glove):
     top = glove.arithmetic("e-mail - mail + phone", topn=5)
     assert "e-mail" not in [k for k, _ in top] and len(top) == 5
     np.testing.assert_allclose(glove.vector("e-mail - mail"), glove["e-mail"] - glove["mail"], rtol=1e-6)
+
+
+def test_restrict_vocab_and_missing_files_are_embedlab_errors(tmp_path):
+    from embedlab.errors import InputError
+    from embedlab.io import load_vectors
+    from embedlab.vectors import Vectors
+
+    v = Vectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(InputError, match="restrict_vocab must be a positive integer"):
+            v.most_similar("a", restrict_vocab=bad)
+    assert [k for k, _ in v.most_similar("a", topn=5, restrict_vocab=2)] == ["b"]
+    with pytest.raises(InputError, match="no vectors file at .*nope.vec; check the path"):
+        load_vectors(tmp_path / "nope.vec")
+    np.testing.assert_array_equal(v.vector([0.0, 1.0, 0.0]), [0, 1, 0])  # a list of numbers is a raw vector

@@ -50,7 +50,22 @@ def storage_error(exc: OSError, path: str | os.PathLike[str] | None = None) -> O
     if exc.errno in _READ_ONLY:
         return ReadOnlyStorageError(exc.errno, f"cannot write{where} ({exc.strerror}): the media is read-only or "
                                     "you lack write permission; open it read-only, or copy it somewhere writable")
+    if exc.errno is None and path is not None and _nearly_full(Path(path)):
+        # a short write reported without an errno (numpy's "N requested and M written") on a full disk
+        return StorageFullError(errno.ENOSPC, f"no space left to write{where} ({exc}); free some disk space and "
+                                "retry: nothing after the last completed write was kept")
     return exc
+
+
+def _nearly_full(path: Path) -> bool:
+    """Whether the file system holding ``path`` has (almost) no space left."""
+    for folder in (path, *path.parents):
+        try:
+            st = os.statvfs(folder)
+        except OSError:
+            continue
+        return st.f_bavail * st.f_frsize < (1 << 20)
+    return False
 
 
 @contextmanager

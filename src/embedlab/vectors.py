@@ -176,7 +176,10 @@ class Vectors:
             raise InputError("3cosmul needs at least one positive key")
         if topn is not None and topn < 1:
             return []
-        n = len(self) if not restrict_vocab else min(int(restrict_vocab), len(self))
+        if restrict_vocab is not None and (isinstance(restrict_vocab, bool) or not isinstance(
+                restrict_vocab, (int, np.integer)) or restrict_vocab < 1):
+            raise InputError(f"restrict_vocab must be a positive integer or None, got {restrict_vocab!r}")
+        n = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
         unit = self.unit_matrix()[:n]
         skip = {self.index(k) for k in positive + negative if isinstance(k, str)}
         skip |= {self.index(k) for k in (exclude or ())}

@@ -16,8 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
-from ..persist import atomic_path, read_json
+from ..errors import (
+    CorruptFileError,
+    MissingDependencyError,
+    ModelNotFoundError,
+    ReadOnlyStorageError,
+    StorageFullError,
+)
+from ..persist import atomic_path, read_json, storage_error
 
 OPSET = 17
 #: Bumped whenever the graph layout changes, so stale cache files are never reused.
@@ -191,7 +197,12 @@ def cached_onnx(model_dir: Path, fingerprint: str, normalize: bool, int8: bool) 
     except ImportError as exc:
         raise MissingDependencyError(f"building the ONNX model needs {exc.name or 'onnx'}: "
                                      f"pip install 'embedlab[text]'") from exc
+    except (StorageFullError, ReadOnlyStorageError):
+        raise
     except OSError as exc:
+        err = storage_error(exc, cache)
+        if err is not exc:
+            raise err from None
         raise ModelNotFoundError(f"cannot build the ONNX model in {cache}: {exc}; set EMBEDLAB_HOME (or --home) "
                                  f"to a writable folder") from exc
     return int8_path if int8 else float_path

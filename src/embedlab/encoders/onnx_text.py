@@ -7,7 +7,6 @@ sentence-transformers (``max_seq_length``), padding each batch to its longest in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._threads import cpu_count
-from ..errors import MissingDependencyError, ModelNotFoundError
+from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
 from .base import Encoder, package_fingerprint
 from .registry import EncoderSpec, register
 
@@ -51,19 +50,31 @@ def folder_fingerprint(folder: Path, packaged: bool) -> str:
     return package_fingerprint(dist, folder / "model.safetensors")
 
 
+def _config(path: Path, kind: type = dict) -> Any:
+    """A model folder's JSON config (CorruptFileError naming the file when it is damaged or of the wrong shape)."""
+    from ..persist import read_json
+
+    doc = read_json(path, "the model folder is damaged: reinstall the package or copy the model folder again")
+    if not isinstance(doc, kind):
+        raise CorruptFileError(f"{path} holds a JSON {type(doc).__name__}, expected a {kind.__name__}; the model "
+                               "folder is damaged")
+    return doc
+
+
 def model_settings(folder: Path) -> tuple[int, bool]:
     """(max_seq_length, normalise?) read from the sentence-transformers configs (defaults 256/no)."""
     max_len = 256
     cfg = folder / "sentence_bert_config.json"
     if cfg.exists():
-        max_len = int(json.loads(cfg.read_text()).get("max_seq_length") or max_len)
+        max_len = int(_config(cfg).get("max_seq_length") or max_len)
     normalize = False
     modules = folder / "modules.json"
     if modules.exists():
-        normalize = any(m.get("type", "").endswith("Normalize") for m in json.loads(modules.read_text()))
+        normalize = any(isinstance(m, dict) and str(m.get("type", "")).endswith("Normalize")
+                        for m in _config(modules, list))
     pooling = folder / "1_Pooling" / "config.json"
     if pooling.exists():
-        pool = json.loads(pooling.read_text())
+        pool = _config(pooling)
         if not pool.get("pooling_mode_mean_tokens", True) or any(
                 pool.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens",
                                       "pooling_mode_mean_sqrt_len_tokens")):
@@ -122,7 +133,10 @@ class OnnxMiniLM(LengthSortedMixin, Encoder):
         self.folder = minilm_folder(model_path)
         require_files(self.folder, "config.json", "model.safetensors", "tokenizer.json")
         self.max_length, self._normalize_in_graph = model_settings(self.folder)
-        self.dim = int(json.loads((self.folder / "config.json").read_text())["hidden_size"])
+        hidden = _config(self.folder / "config.json").get("hidden_size")
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden <= 0:
+            raise CorruptFileError(f"{self.folder / 'config.json'} lacks a positive integer hidden_size")
+        self.dim = hidden
         self._fp = folder_fingerprint(self.folder, packaged=model_path is None)
         self.onnx_path = cached_onnx(self.folder, self._fp, self._normalize_in_graph, int8=self.int8)
         self._tokenizer = load_tokenizer(self.folder, self.max_length)

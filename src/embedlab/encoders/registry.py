@@ -67,7 +67,13 @@ def encoder(name: str = DEFAULT_ENCODER, **options) -> Encoder:
     key = (s.name, tuple(sorted(options.items())))
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = s.factory(**options)
+            try:
+                _CACHE[key] = s.factory(**options)
+            except TypeError as exc:
+                if options and "argument" in str(exc):
+                    raise InputError(f"encoder {s.name!r} does not take the option(s) {sorted(options)} ({exc})") \
+                        from None
+                raise
         return _CACHE[key]
 
 

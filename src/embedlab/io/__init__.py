@@ -43,7 +43,7 @@ def detect_format(path: str | Path) -> str:
             return "projector"
         raise InputError(f"{path} is a folder without vectors.tsv; point to a vectors file instead")
     if not path.exists():
-        raise FileNotFoundError(f"no vectors file at {path}")
+        raise InputError(f"no vectors file at {path}; check the path")
     if path.name == "vectors.tsv":
         return "projector"
     ext = path.suffix.lower()
