@@ -57,10 +57,11 @@ def textbook(
     if out is not None:
         check_out(out, overwrite)  # before training, not after it
     check_int(topn, "--topn", low=1)
-    lines = LineCorpus(corpus, lowercase=not keep_case, tokenizer=_words)
-    sentences = list(lines)
     model = TextbookWord2Vec(arch, dim=dim, window=window, lr=lr, epochs=epochs, seed=seed, min_count=min_count,
                              progress=not as_json)
+    model.check_params()  # bad options fail before the corpus is read
+    lines = LineCorpus(corpus, lowercase=not keep_case, tokenizer=_words)
+    sentences = list(lines)
     t0 = time.perf_counter()
     model.fit(sentences)
     result: dict = {"arch": arch, "vocab_size": len(model.vocab_), "dim": dim, "epochs": epochs,

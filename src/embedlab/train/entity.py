@@ -65,7 +65,7 @@ class EntityEmbedding:
             out.append([str(x) for x in b])
         return out
 
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
         check_int(self.dim, "dim", low=1)
         check_float(self.alpha, "alpha", 0, 1, low_open=True, hint="it smooths the context distribution")
         check_int(self.min_count, "min_count", low=1)
@@ -75,7 +75,7 @@ class EntityEmbedding:
     # -------------------------------------------------------------------- fit
     def cooccurrence(self, interactions: Iterable[Any]) -> tuple[list[str], sparse.csr_matrix]:
         """Items (sorted) and their symmetric co-occurrence counts (diagonal zero), as float64 CSR."""
-        self._check_params()
+        self.check_params()
         baskets = [sorted(set(b)) for b in self._baskets(interactions)]
         counts: dict[str, int] = {}
         for b in baskets:

@@ -89,7 +89,7 @@ class TextbookWord2Vec:
         self.progress = progress
 
     # ---- vocabulary and examples ---------------------------------------------------------------------------
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
         check_choice(self.arch, "arch", ("cbow", "skipgram"))
         for name in ("dim", "window", "epochs", "min_count", "batch_size"):
             check_int(getattr(self, name), name, low=1)
@@ -208,7 +208,7 @@ class TextbookWord2Vec:
 
     def fit(self, sentences: Sequence[Sequence[str]]) -> TextbookWord2Vec:
         """Build the vocabulary, then SGD over shuffled examples for ``epochs`` epochs (full softmax)."""
-        self._check_params()
+        self.check_params()
         self.build_vocab(sentences)
         self.init_weights()
         inputs, targets = self.examples(sentences)

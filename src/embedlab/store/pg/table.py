@@ -138,3 +138,8 @@ class PgTable:
     @property
     def path(self) -> Path | None:
         return None
+
+    @property
+    def conn(self) -> Any:
+        """The connection of the transaction in progress (for this backend's Reader/Writer)."""
+        return self._conn

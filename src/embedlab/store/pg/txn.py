@@ -41,7 +41,7 @@ class PgReader:
 
     @property
     def conn(self) -> Any:
-        return self.t._conn
+        return self.t.conn
 
     def _sql(self, template: str) -> Any:
         return pgc.ident_sql(template, self.t.table)
