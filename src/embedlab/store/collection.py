@@ -464,6 +464,15 @@ class Collection:
         with self._table.read() as r:
             return r.ids(flt)
 
+    def sources(self, where: dict[str, Any] | None = None) -> dict[str, str | None]:
+        """id → source of every item (matching ``where``), in write order, from one snapshot and without reading
+        any vector: e.g. to find the items that came from some files (``embedlab index --sync``)."""
+        flt = filters.parse(where) if where is not None else None
+        with self._table.read() as r:
+            ids = r.ids(flt)
+            found = r.lookup(ids) if ids else {}
+        return {i: found[i].source for i in ids}
+
     def _found(self, r: Reader, ids: builtins.list[str]) -> dict[str, Stored]:
         found = r.lookup(ids)
         missing = [i for i in ids if i not in found]
