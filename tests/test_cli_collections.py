@@ -62,7 +62,7 @@ def test_round_trip_index_search_info_export(capsys, tmp_path, sources, use_enco
 
     hits = run_json(capsys, "--home", home, "search", "things", "자동차", "-k", "3")
     assert isinstance(hits, list) and len(hits) == 3
-    assert all(set(h) == {"id", "score", "metadata"} for h in hits)
+    assert all(set(h) == {"id", "score", "metadata", "source"} for h in hits)
     assert {hits[0]["id"], hits[1]["id"]} == {"car1", "suv1"}
     assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
     assert hits[0]["metadata"]["year"] in ("2020", "2021")

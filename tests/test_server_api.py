@@ -65,7 +65,7 @@ def test_items_add_upsert_delete_get(client):
         {"id": "a", "vector": [1, 0], "metadata": {"tag": "x"}}, {"id": "b", "vector": [0, 2], "source": "b.txt"}]})
     assert r.status_code == 200 and r.json()["added"] == 2 and r.json()["count"] == 2
     item = client.get("/api/collections/items/items/b", params={"include_vector": True}).json()
-    assert item == {"id": "b", "metadata": {}, "source": "b.txt", "vector": [0.0, 2.0]}
+    assert item == {"id": "b", "metadata": {}, "source": "b.txt", "content": None, "vector": [0.0, 2.0]}
     _error(client.post("/api/collections/items/items", json={"items": [{"id": "a", "vector": [3, 3]}]}),
            400, "InputError", "already in collection 'items'")
     r = client.put("/api/collections/items/items", json={"items": [

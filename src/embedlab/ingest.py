@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +112,26 @@ def read_text_file(path: str | Path, encoding: str = "utf-8", errors: str = "str
     if not data.strip():
         raise UnreadableFileError(f"{path} is empty; add some text to it or leave it out")
     return _decode(path, data, encoding, errors)
+
+
+_ROW_SUFFIX = re.compile(r":line \d+\Z")
+
+
+def source_file(source: str | None) -> Path | None:
+    """The file a record's ``source`` names, as an absolute path (relative ones resolved against the current
+    folder; a table row's ``path:line N`` gives ``path``); None for an item without a source."""
+    if not source:
+        return None
+    return Path(os.path.abspath(_ROW_SUFFIX.sub("", source)))
+
+
+def within(path: Path, roots: Iterable[str | Path]) -> bool:
+    """Whether ``path`` (absolute, as from ``source_file``) is one of ``roots`` or lies inside one of them."""
+    for root in roots:
+        top = Path(os.path.abspath(Path(root).expanduser()))
+        if path == top or top in path.parents:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- internals

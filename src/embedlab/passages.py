@@ -11,12 +11,14 @@ document's own metadata, so `search_documents` can group hits back into document
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .ingest import Record
+from .ingest import Record, source_file, within
 
 #: Default overlap between consecutive passages, as a fraction of ``max_tokens``.
 DEFAULT_OVERLAP_FRACTION = 0.15
@@ -135,6 +137,21 @@ def document_id(hit: Any) -> str:
     return str(meta.get("doc_id", hit.id))
 
 
+def passages_of(collection: Any, doc_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Document id → the ids of its stored passages, in passage order, for those of ``doc_ids`` that are
+    documents split into passages (others are left out); lets a document id stand for its passages."""
+    docs = list(dict.fromkeys(str(d) for d in doc_ids))
+    if not docs:
+        return {}
+    wanted = set(docs)
+    out: dict[str, list[tuple[int, str]]] = {}
+    for id_ in collection.ids(where={"doc_id": {"$in": docs}}):
+        doc, sep, n = id_.rpartition("#")
+        if sep and n.isdigit() and doc in wanted:
+            out.setdefault(doc, []).append((int(n), id_))
+    return {d: [id_ for _, id_ in sorted(out[d])] for d in docs if d in out}
+
+
 def group_hits(hits: Sequence[Any], k: int | None = None) -> list[Any]:
     """Keep each document's best hit (hits come best first), re-labelled with the document id."""
     best: dict[str, Any] = {}
@@ -170,18 +187,24 @@ def search_documents(collection: Any, query: Any, k: int = 5, where: dict[str, A
 # --------------------------------------------------------------------------- indexing
 def index_records(collection: Any, records: Iterable[Record], *, max_tokens: int | None = None,
                   overlap: int | None = None, progress: Any = None, chunk: int | None = None,
-                  engine: str | None = None, engine_options: dict[str, Any] | None = None) -> dict[str, Any]:
+                  engine: str | None = None, engine_options: dict[str, Any] | None = None,
+                  sync: Sequence[str | Path] | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Split long texts into passages and upsert everything into ``collection`` (unchanged items are skipped).
 
-    Passages a document no longer has (it got shorter, or is no longer split) are deleted. ``progress`` is
-    called as ``progress(done, total)`` after each chunk. ``engine="ray"`` encodes on a Ray cluster
-    (``engine_options``: address, workers, batch_size; see ``embedlab.scale.ray``); the default encodes here.
-    Returns counts: documents, split, passages, added, updated, unchanged, removed.
+    Passages a document no longer has (it got shorter, or is no longer split) are deleted. ``sync``: the paths
+    (files, folders) the records were read from; items whose source lies in one of them but that these records
+    no longer produce are deleted too (their file is gone, or its row or passage is), while items from other
+    paths are never touched and items of files that still exist but were not read this time (unreadable,
+    empty) are kept and counted as ``kept``. ``dry_run=True`` writes nothing (see ``plan_records``).
+    ``progress`` is called as ``progress(done, total)`` after each chunk. ``engine="ray"`` encodes on a Ray
+    cluster (``engine_options``: address, workers, batch_size; see ``embedlab.scale.ray``); the default encodes
+    here. Returns counts: documents, split, passages, added, updated, unchanged, removed, kept.
     """
     if engine not in (None, "local", "ray"):
         raise InputError(f"unknown engine {engine!r}; use local (the default) or ray")
     records = list(records)
-    docs = {r.id for r in records}
+    if dry_run:
+        return plan_records(collection, records, max_tokens=max_tokens, overlap=overlap, sync=sync)
     items, stats = split_records(records, collection.encoder, max_tokens, overlap)
     total = len(items)
     chunk = chunk or max(512, -(-total // 20))  # at most ~20 upserts (each one writes a segment)
@@ -200,15 +223,89 @@ def index_records(collection: Any, records: Iterable[Record], *, max_tokens: int
             counts[key] += int(got.get(key, 0))
         if progress:
             progress(min(start + chunk, total), total)
-    removed = _remove_stale_passages(collection, docs, {r.id for r in items})
+    remove, kept = _removals(collection, records, items, sync)
+    removed = collection.delete(remove) if remove else 0
     return {"documents": stats.documents, "split": stats.split, "passages": stats.passages, **counts,
-            "removed": removed, "max_tokens": stats.max_tokens, "overlap": stats.overlap, "unit": stats.unit}
+            "removed": removed, "kept": len(kept), "max_tokens": stats.max_tokens, "overlap": stats.overlap,
+            "unit": stats.unit}
 
 
-def _remove_stale_passages(collection: Any, docs: set[str], current: set[str]) -> int:
-    """Delete stored ids of re-indexed documents that the new split did not produce."""
+def plan_records(collection: Any, records: Iterable[Record], *, encoder: Any = None, max_tokens: int | None = None,
+                 overlap: int | None = None, sync: Sequence[str | Path] | None = None) -> dict[str, Any]:
+    """What ``index_records`` would do, without writing anything: the same counts plus ``"dry_run": True`` and
+    ``"ids": {"added", "updated", "removed", "kept"}`` (lists of ids, in input / write order).
+
+    ``collection`` may be None for a collection that does not exist yet (everything would be added); then
+    ``encoder`` (which decides how texts are split) is required."""
+    records = list(records)
+    enc = encoder if encoder is not None else (collection.encoder if collection is not None else None)
+    if collection is None and encoder is None:
+        raise InputError("plan_records needs a collection or, for a new one, the encoder it would use")
+    items, stats = split_records(records, enc, max_tokens, overlap)
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged = 0
+    step = 1024
+    for start in range(0, len(items) if collection is not None else 0, step):
+        part = items[start:start + step]
+        ids = [r.id for r in part]
+        changed = {ids[i] for i in collection.changed(ids, [r.item for r in part])}
+        stored = {it.id: it for it in collection.get(ids, missing="skip")}
+        for r in part:
+            old = stored.get(r.id)
+            if old is None:
+                added.append(r.id)
+            elif r.id in changed or (old.metadata, old.source) != (_as_json(r.metadata), r.source):
+                updated.append(r.id)
+            else:
+                unchanged += 1
+    if collection is None:
+        added = [r.id for r in items]
+        remove: list[str] = []
+        kept: list[str] = []
+    else:
+        remove, kept = _removals(collection, records, items, sync)
+    return {"documents": stats.documents, "split": stats.split, "passages": stats.passages, "added": len(added),
+            "updated": len(updated), "unchanged": unchanged, "removed": len(remove), "kept": len(kept),
+            "max_tokens": stats.max_tokens, "overlap": stats.overlap, "unit": stats.unit, "dry_run": True,
+            "ids": {"added": added, "updated": updated, "removed": remove, "kept": kept}}
+
+
+def _as_json(meta: dict[str, Any]) -> Any:
+    """Metadata as it reads back from a collection (JSON types: tuples become lists)."""
+    return json.loads(json.dumps(meta, ensure_ascii=False))
+
+
+def _removals(collection: Any, records: list[Record], items: list[Record],
+              sync: Sequence[str | Path] | None) -> tuple[list[str], list[str]]:
+    """``(remove, kept)``: stored ids to delete after indexing ``items`` (split from ``records``), in write
+    order, and the ids ``sync`` keeps because their file exists but was not read this time."""
+    docs = {r.id for r in records}
+    current = {r.id for r in items}
+    sources = collection.sources() if sync else {id_: None for id_ in collection.ids()}
+    remove = _stale_passages(collection, docs, current, list(sources))
+    kept: list[str] = []
+    if sync:
+        roots = [Path(p) for p in sync]
+        read = {source_file(r.source) for r in records}
+        stale = set(remove)
+        for id_, src in sources.items():
+            path = source_file(src)
+            if id_ in current or id_ in stale or path is None or not within(path, roots):
+                continue
+            if path in read or not path.exists():
+                remove.append(id_)
+            else:
+                kept.append(id_)
+        order = {id_: n for n, id_ in enumerate(sources)}
+        remove.sort(key=order.__getitem__)
+    return remove, kept
+
+
+def _stale_passages(collection: Any, docs: set[str], current: set[str], stored: list[str]) -> list[str]:
+    """Stored ids of re-indexed documents that the new split did not produce."""
     stale_candidates = []
-    for id_ in collection.ids():
+    for id_ in stored:
         if id_ in current:
             continue
         if id_ in docs:  # the document was stored whole and is now split into passages
@@ -217,9 +314,9 @@ def _remove_stale_passages(collection: Any, docs: set[str], current: set[str]) -
         doc, sep, n = id_.rpartition("#")
         if sep and n.isdigit() and doc in docs:
             stale_candidates.append(id_)
-    stale = [it.id for it in collection.get(stale_candidates)
-             if it.id in docs or str(it.metadata.get("doc_id")) in docs] if stale_candidates else []
-    return collection.delete(stale) if stale else 0
+    return [it.id for it in collection.get(stale_candidates)
+            if it.id in docs or str(it.metadata.get("doc_id")) in docs] if stale_candidates else []
+
 
 # --------------------------------------------------------------------------- internals
 def _tokenizer(encoder: Any) -> Callable[[str], list[str]] | None:

@@ -1,5 +1,5 @@
-"""Collections over HTTP: create, list, describe, drop; add/upsert/delete/get items; search by text, vector or
-the id of a stored item, with a metadata filter.
+"""Collections over HTTP: create, list, describe, drop; add/upsert items, get them by id, delete them by id or by a
+metadata filter; search by text, vector or the id of a stored item, with a metadata filter.
 
 Names are checked by the store (letters, digits, ``._-``; never a path), so no request can reach a file
 outside the server's collections folder. One damaged collection does not break the list: it is listed with
@@ -11,7 +11,7 @@ full descriptions with ``"status": "ok"``.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -53,10 +53,21 @@ class ItemsWrite(BaseModel):
     items: list[ItemIn] = Field(min_length=1)
 
 
-class IdsRequest(BaseModel):
+class GetRequest(BaseModel):
+    """Items by id, in the order asked: an unknown id is a 404 naming it, or left out with ``missing="skip"``."""
+
     model_config = ConfigDict(extra="forbid")
     ids: list[str] = Field(min_length=1)
     include_vectors: bool = False
+    missing: Literal["error", "skip"] = "error"
+
+
+class DeleteRequest(BaseModel):
+    """Exactly one of ``ids`` (unknown ones are ignored) or ``where`` (every item matching the filter)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ids: list[str] | None = Field(None, min_length=1)
+    where: dict[str, Any] | None = None
 
 
 class SearchRequest(BaseModel):
@@ -170,26 +181,36 @@ def upsert_items(name: str, body: ItemsWrite, request: Request) -> JSONResponse:
     return JSONResponse(_write(name, body, request, upsert=True))
 
 
-@router.post("/{name}/delete", dependencies=WRITE, summary="Delete items by id (unknown ids are ignored)")
-def delete_items(name: str, body: IdsRequest, request: Request) -> JSONResponse:
+@router.post("/{name}/delete", dependencies=WRITE,
+             summary="Delete items by id (unknown ids are ignored) or every item matching a filter")
+def delete_items(name: str, body: DeleteRequest, request: Request) -> JSONResponse:
     st = state_of(request)
-    st.limits.check_batch(len(body.ids), "ids")
+    if (body.ids is None) == (body.where is None):
+        raise InputError("send exactly one of 'ids' (a list of ids) or 'where' (a metadata filter) to delete")
+    if body.ids is not None:
+        st.limits.check_batch(len(body.ids), "ids")
+        col = st.collection(name)
+        return JSONResponse({"deleted": col.delete(body.ids), "count": col.count()})
+    st.limits.check_depth(body.where, "the filter 'where'")
     col = st.collection(name)
-    return JSONResponse({"deleted": col.delete(body.ids), "count": col.count()})
+    with col.writing():  # the ids reported are exactly the ones deleted
+        ids = col.ids(body.where)
+        deleted = col.delete(ids) if ids else 0
+    return JSONResponse({"deleted": deleted, "count": col.count(), "ids": ids})
 
 
 def _item_json(item, include_vector: bool) -> dict[str, Any]:
-    out = {"id": item.id, "metadata": item.metadata, "source": item.source}
+    out = {"id": item.id, "metadata": item.metadata, "source": item.source, "content": item.content}
     if include_vector:
         out["vector"] = item.vector.tolist()
     return out
 
 
 @router.post("/{name}/get", dependencies=READ, summary="Get items by id")
-def get_items(name: str, body: IdsRequest, request: Request) -> JSONResponse:
+def get_items(name: str, body: GetRequest, request: Request) -> JSONResponse:
     st = state_of(request)
     st.limits.check_batch(len(body.ids), "ids")
-    items = st.collection(name).get(body.ids)
+    items = st.collection(name).get(body.ids, missing=body.missing)
     return JSONResponse({"items": [_item_json(it, body.include_vectors) for it in items]})
 
 

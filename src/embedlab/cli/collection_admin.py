@@ -1,0 +1,297 @@
+"""Collection commands that look after what is stored: `list`, `info`, `get`, `delete`, `drop` and `check`.
+
+Every one works on the current backend (the global --backend option, else $EMBEDLAB_DATABASE_URL, else the local
+folders under the embedlab home) and fails with one line and exit code 2 on an unknown collection or id, a bad
+--where filter, or a drop nobody confirmed.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError, UnknownKeyError
+from .app import app, console, emit_json
+from .collections import WHERE_HELP, open_collection, parse_where
+
+CONTENT_WIDTH = 200  # characters of an item's content shown by `get` (--json has all of it)
+
+
+def where_collections_live() -> str:
+    """The current backend's place, for titles: the collections folder, or the database URL without password."""
+    from .. import config
+
+    url = config.backend()
+    if url and url != "local":
+        from ..store.pg.connection import safe_url
+
+        return safe_url(url)
+    return str(config.collections_dir())
+
+
+def collection_rows() -> list[dict[str, Any]]:
+    """One row per collection of the current backend: name, status, count, encoder, index, dim. A collection that
+    cannot be opened is listed with ``status`` "damaged" (a corrupt file) or "unavailable" (e.g. written by a
+    newer embedlab) and its ``error``, so one bad collection never hides the others."""
+    from ..store import Collection
+
+    rows: list[dict[str, Any]] = []
+    for n in Collection.list():
+        try:
+            with Collection.open(n, readonly=True) as col:
+                data = col.info()
+        except CollectionNotFoundError:  # dropped meanwhile
+            continue
+        except EmbedlabError as exc:
+            rows.append({"name": n, "status": "damaged" if isinstance(exc, CorruptFileError) else "unavailable",
+                         "error": f"{type(exc).__name__}: {exc}", "count": None, "encoder": None, "index": "",
+                         "dim": None})
+            continue
+        rows.append({"name": n, "status": "ok", "count": data["count"], "encoder": data["encoder"].get("name"),
+                     "index": data["index"]["kind"], "dim": data["dim"]})
+    return rows
+
+
+def _print_listing(rows: list[dict[str, Any]]) -> None:
+    place = where_collections_live()
+    if not rows:
+        console.print(f"no collections in {escape(place)} yet; make one with: embedlab index NAME PATH...",
+                      highlight=False)
+        return
+    table = Table(title=f"collections in {escape(place)}", title_justify="left")
+    for col_name in ("name", "count", "encoder", "index", "dim"):
+        table.add_column(col_name, justify="right" if col_name in ("count", "dim") else "left")
+    for r in rows:
+        if r["status"] != "ok":
+            table.add_row(escape(r["name"]), "", f"[red]{r['status']}[/]", "", "")
+            continue
+        table.add_row(escape(r["name"]), str(r["count"]), str(r["encoder"]), r["index"], str(r["dim"]))
+    console.print(table)
+    for r in rows:
+        if r["status"] != "ok":
+            console.print(f"[red]{escape(r['name'])}[/]: {escape(r['error'])} (run: embedlab check {r['name']})",
+                          highlight=False)
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"name", "status", '
+                                       '"count", "encoder", "index", "dim"} (+ "error" when not ok).')) -> None:
+    """List the collections with their sizes; damaged ones are listed with their status and error."""
+    rows = collection_rows()
+    if as_json:
+        emit_json(rows)
+    else:
+        _print_listing(rows)
+
+
+@app.command()
+def info(
+    name: str | None = typer.Argument(None, help="Collection name (none: list all collections, as `list`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
+) -> None:
+    """Describe one collection, or list all collections with their sizes."""
+    if name is None:
+        list_(as_json)
+        return
+    with open_collection(name, readonly=True) as col:
+        data = col.info()
+    if as_json:
+        emit_json(data)
+        return
+    table = Table(title=f"collection {name}", show_header=False, title_justify="left")
+    for key, val in data.items():
+        if isinstance(val, dict):
+            val = ", ".join(f"{k}={v}" for k, v in val.items() if v not in (None, {}))
+        table.add_row(key, escape(str(val)))
+    console.print(table)
+
+
+def _item_json(item: Any, vectors: bool) -> dict[str, Any]:
+    out = {"id": item.id, "metadata": item.metadata, "source": item.source, "content": item.content}
+    if vectors:
+        out["vector"] = item.vector.tolist()
+    return out
+
+
+def _unknown(col: Any, ids: list[str]) -> UnknownKeyError:
+    """The error for ids a collection does not hold, pointing at the passages of documents split into them."""
+    from ..passages import passages_of
+
+    parts = passages_of(col, ids)
+    hint = "".join(f"; {d!r} is a long document stored as {len(p)} passages ({p[0]} … {p[-1]})"
+                   for d, p in list(parts.items())[:3])
+    return UnknownKeyError(f"{len(ids)} id(s) not in collection {col.name!r}: {ids[:5]}{hint} (see the ids with: "
+                           f"embedlab search {col.name} QUERY)")
+
+
+@app.command()
+def get(
+    name: str = typer.Argument(..., help="Collection name."),
+    ids: list[str] = typer.Argument(..., help="Ids of the items to show."),
+    vectors: bool = typer.Option(False, "--vectors", help="Include each item's vector."),
+    as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "metadata", "source", '
+                                 '"content"} (+ "vector" with --vectors), in the order asked.'),
+) -> None:
+    """Show stored items by id: metadata, source and content (the text that was encoded)."""
+    with open_collection(name, readonly=True) as col:
+        try:
+            items = col.get(ids)
+        except UnknownKeyError:
+            found = {it.id for it in col.get(ids, missing="skip")}
+            raise _unknown(col, list(dict.fromkeys(i for i in ids if i not in found))) from None
+    if as_json:
+        emit_json([_item_json(it, vectors) for it in items])
+        return
+    table = Table(title=f"{name}: {len(items)} item(s)", title_justify="left")
+    table.add_column("id", style="bold")
+    table.add_column("source", style="dim", overflow="fold")
+    table.add_column("metadata", overflow="fold")
+    table.add_column("content", overflow="fold")
+    if vectors:
+        table.add_column("vector", overflow="fold")
+    for it in items:
+        meta = ", ".join(f"{k}={v}" for k, v in it.metadata.items() if k != "text")
+        content = " ".join((it.content or "").split())
+        if len(content) > CONTENT_WIDTH:
+            content = content[:CONTENT_WIDTH - 1] + "…"
+        row = [escape(it.id), escape(it.source or ""), escape(meta), escape(content)]
+        if vectors:
+            head = ", ".join(f"{x:.4f}" for x in it.vector[:4])
+            row.append(f"[{head}{', …' if len(it.vector) > 4 else ''}] ({len(it.vector)}-d)")
+        table.add_row(*row)
+    console.print(table)
+
+
+@app.command()
+def delete(
+    name: str = typer.Argument(..., help="Collection name."),
+    ids: list[str] | None = typer.Argument(None, help="Ids of the items to delete (a document split into passages: "
+                                           "all its passages)."),
+    where: list[str] | None = typer.Option(None, "--where", metavar="FILTER", help="Delete every item matching: "
+                                           + WHERE_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing."),
+    ignore_missing: bool = typer.Option(False, "--ignore-missing", help="Ids the collection does not hold are "
+                                        "skipped (default: an error, and nothing is deleted)."),
+    as_json: bool = typer.Option(False, "--json", help='Print only JSON: {"collection", "deleted", "ids", '
+                                 '"count", "dry_run"}.'),
+) -> None:
+    """Delete items by id, or every item matching --where."""
+    if bool(ids) == bool(where):
+        raise InputError("pass the ids to delete or --where FILTER (exactly one of them), e.g. embedlab delete "
+                         f"{name} ID... or embedlab delete {name} --where lang=ko")
+    flt = parse_where(where)  # a bad filter fails before the collection is opened
+    with open_collection(name, readonly=dry_run) as col:
+        with col.writing() if not dry_run else nullcontext():
+            targets = col.ids(flt) if flt is not None else _resolve(col, list(ids or []), ignore_missing)
+            deleted = col.delete(targets) if targets and not dry_run else 0
+        count = col.count()
+    out = {"collection": name, "deleted": len(targets) if dry_run else deleted, "ids": targets, "count": count,
+           "dry_run": dry_run}
+    if as_json:
+        emit_json(out)
+        return
+    what = "matches --where" if flt is not None else "was found"
+    if not targets:
+        console.print(f"nothing {what} in [bold]{escape(name)}[/]; nothing deleted")
+        return
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"{verb} {out['deleted']} item(s) from [bold]{escape(name)}[/]"
+                  + (" (dry run: nothing written)" if dry_run else f"; it now holds {count} item(s)"))
+    for id_ in targets[:20]:
+        console.print(f"  [red]-[/] {escape(id_)}", highlight=False)
+    if len(targets) > 20:
+        console.print(f"  … and {len(targets) - 20} more (--json lists them all)")
+
+
+def _resolve(col: Any, ids: list[str], ignore_missing: bool) -> list[str]:
+    """The stored ids to delete for ``ids``: each id itself, or all passages of a document split into them."""
+    from ..passages import passages_of
+
+    ids = list(dict.fromkeys(ids))
+    found = {it.id for it in col.get(ids, missing="skip")}
+    absent = [i for i in ids if i not in found]
+    parts = passages_of(col, absent) if absent else {}
+    unknown = [i for i in absent if i not in parts]
+    if unknown and not ignore_missing:
+        raise UnknownKeyError(f"{len(unknown)} id(s) not in collection {col.name!r}: {unknown[:5]}; nothing was "
+                              "deleted (check the ids with embedlab get, or pass --ignore-missing)")
+    out: list[str] = []
+    for i in ids:
+        out.extend([i] if i in found else parts.get(i, []))
+    return list(dict.fromkeys(out))
+
+
+def _interactive() -> bool:
+    stdin = sys.stdin
+    try:
+        return stdin is not None and stdin.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stdin
+        return False
+
+
+@app.command()
+def drop(
+    name: str = typer.Argument(..., help="Collection name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Drop without asking (needed when there is no terminal to "
+                             "ask on, e.g. in scripts)."),
+    as_json: bool = typer.Option(False, "--json", help='Print only JSON: {"dropped": NAME, "count": N}.'),
+) -> None:
+    """Delete a collection and everything stored for it (asks first unless --yes)."""
+    from ..store import Collection
+
+    try:
+        with Collection.open(name, readonly=True) as col:
+            count: int | None = col.count()
+    except CollectionNotFoundError:
+        open_collection(name)  # raises with the existing names
+        raise
+    except EmbedlabError as exc:  # a damaged collection can still be dropped
+        if name not in Collection.list():
+            raise
+        count, what = None, f"cannot be opened: {type(exc).__name__}: {exc}"
+    else:
+        what = f"{count} item(s)"
+    if not yes:
+        if not _interactive():
+            raise InputError(f"not dropping {name!r} ({what}): dropping asks for confirmation and there is no "
+                             f"terminal to ask on; pass --yes to drop it (embedlab drop {name} --yes)")
+        if not typer.confirm(f"drop collection {name!r} ({what}) and everything stored for it?", default=False,
+                             err=True):
+            console.print(f"kept {escape(name)}")
+            raise typer.Exit(1)
+    Collection.drop(name)
+    if as_json:
+        emit_json({"dropped": name, "count": count})
+    else:
+        console.print(f"dropped [bold]{escape(name)}[/]" + (f" ({count} item(s))" if count is not None else ""))
+
+
+@app.command()
+def check(
+    name: str = typer.Argument(..., help="Collection name."),
+    quick: bool = typer.Option(False, "--quick", help="Skip reading every vector (sizes, headers and edge "
+                               "checksums are still checked)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
+) -> None:
+    """Verify a collection: the catalogue's integrity, every segment's checksum, the manifest against the
+    catalogue's copy. Exit status 1 when a problem is found."""
+    with open_collection(name, readonly=True) as col:
+        report = col.check(deep=not quick)
+    report = {"collection": name, **report}
+    if as_json:
+        emit_json(report)
+    elif report["ok"]:
+        console.print(f"[green]ok[/]: {name}: {report['items']} item(s) in {report['segments']} segment(s)"
+                      + ("" if report["deep"] else " (quick: full checksums skipped)"))
+    else:
+        console.print(f"[red]{len(report['problems'])} problem(s)[/] in {name}:")
+        for p in report["problems"]:
+            console.print(f"  {escape(p)}", highlight=False)
+        console.print("restore the collection folder from a backup, or drop it and index the items again")
+    if not report["ok"]:
+        raise typer.Exit(1)
