@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..vectors import Vectors
 from .analogy import _resolve, vocab_map
 
-__all__ = ["PairResult", "evaluate_word_pairs", "read_word_pairs"]
+__all__ = ["PairResult", "evaluate_word_pairs", "pair_scores", "read_word_pairs"]
 
 
 @dataclass
@@ -41,10 +41,10 @@ class PairResult:
                 f"({100 * self.oov_ratio:.1f}% out of vocabulary)")
 
 
-def read_word_pairs(path: str | Path, delimiter: str = "\t") -> list[tuple[str, str, float]]:
+def read_word_pairs(path: str | Path, delimiter: str = "\t", encoding: str = "utf-8") -> list[tuple[str, str, float]]:
     """``(word1, word2, score)`` triples; ``#`` comment lines and malformed lines are skipped (as gensim does)."""
     out = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding=encoding) as f:
         for line in f:
             if not line or line.startswith("#"):
                 continue
@@ -58,6 +58,45 @@ def read_word_pairs(path: str | Path, delimiter: str = "\t") -> list[tuple[str, 
     return out
 
 
+def pair_scores(
+    vectors: Vectors,
+    path: str | Path | None = None,
+    restrict_vocab: int | None = 300000,
+    case_insensitive: bool = True,
+    delimiter: str = "\t",
+    encoding: str = "utf-8",
+    dummy4unknown: bool = False,
+) -> tuple[np.ndarray, np.ndarray, int, Path]:
+    """``(human scores, model cosines, pairs with an unknown word, file)`` of a word-pair file, gensim's
+    protocol: pairs with a word outside the first ``restrict_vocab`` rows are left out, or scored 0 with
+    ``dummy4unknown``."""
+    file = _resolve(path, "wordsim353")
+    ok, _ = vocab_map(vectors, restrict_vocab, case_insensitive)
+    triples = read_word_pairs(file, delimiter, encoding)
+    norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
+    ia, ib, gold, known = [], [], [], []
+    oov = 0
+    for a, b, score in triples:
+        a, b = norm(a), norm(b)
+        if a in ok and b in ok:
+            ia.append(ok[a])
+            ib.append(ok[b])
+            known.append(True)
+        elif dummy4unknown:
+            ia.append(0)
+            ib.append(0)
+            known.append(False)
+            oov += 1
+        else:
+            oov += 1
+            continue
+        gold.append(score)
+    unit = vectors.unit_matrix()
+    model = np.einsum("ij,ij->i", unit[ia], unit[ib]) if ia else np.zeros(0, np.float32)
+    model[~np.asarray(known, dtype=bool)] = 0.0
+    return np.asarray(gold, dtype=np.float64), model, oov, file
+
+
 def evaluate_word_pairs(
     vectors: Vectors,
     path: str | Path | None = None,
@@ -68,24 +107,13 @@ def evaluate_word_pairs(
     """Correlate cosine similarities with human scores; ``path`` is a file or ``wordsim353``/``simlex999``."""
     from scipy import stats
 
-    file = _resolve(path, "wordsim353")
-    ok, _ = vocab_map(vectors, restrict_vocab, case_insensitive)
-    triples = read_word_pairs(file, delimiter)
-    norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
-    ia, ib, gold = [], [], []
-    for a, b, score in triples:
-        a, b = norm(a), norm(b)
-        if a in ok and b in ok:
-            ia.append(ok[a])
-            ib.append(ok[b])
-            gold.append(score)
-    if not gold:
+    gold, model, oov, file = pair_scores(vectors, path, restrict_vocab, case_insensitive, delimiter)
+    if not len(gold):
         raise InputError(f"no pair of {file} has both words in the vocabulary; check the file and restrict_vocab")
-    unit = vectors.unit_matrix()
-    model = np.einsum("ij,ij->i", unit[ia], unit[ib])
     sp = stats.spearmanr(gold, model)
     pe = stats.pearsonr(gold, model)
+    pairs = len(gold) + oov
     return PairResult(
-        spearman=float(sp.statistic), pearson=float(pe.statistic), pairs=len(triples), evaluated=len(gold),
-        oov_ratio=1.0 - len(gold) / len(triples), spearman_pvalue=float(sp.pvalue), pearson_pvalue=float(pe.pvalue),
+        spearman=float(sp.statistic), pearson=float(pe.statistic), pairs=pairs, evaluated=len(gold),
+        oov_ratio=oov / pairs, spearman_pvalue=float(sp.pvalue), pearson_pvalue=float(pe.pvalue),
     )
