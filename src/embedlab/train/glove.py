@@ -1,0 +1,290 @@
+"""GloVe: global word vectors from co-occurrence counts (Pennington, Socher & Manning 2014, "GloVe: Global
+Vectors for Word Representation").
+
+    >>> model = GloVe(dim=100, window=10, epochs=25, seed=1).fit("corpus.txt")
+    >>> model.wv.most_similar("king")          # embedlab.Vectors over W + W̃ (the paper's output)
+    >>> model.save("glove-model"); GloVe.load("glove-model").wv
+
+Two stages, as in the authors' glove.c. Counting (``cooccurrence.count_cooccurrences``): a streamed pass builds
+the vocabulary, then pairs at distance d <= ``window`` add 1/d to X_ij, in bounded memory (an estimate is printed
+before counting). Training: AdaGrad on
+
+    J = sum over X_ij > 0 of f(X_ij) (w_i . w̃_j + b_i + b̃_j - log X_ij)^2,   f(x) = min(1, (x / x_max) ** alpha)
+
+with compiled ``nogil`` kernels on ``workers`` threads (Hogwild over blocks of records, visited in a seeded
+order each epoch), so ``workers=1`` gives bit-identical vectors for a seed. ``loss_history_`` holds J divided by
+its number of terms, per epoch (measured while training, as glove.c reports it); ``loss(cooc)`` evaluates it
+exactly for the current parameters. ``fit_cooccurrence(cooc)`` trains on counts you already have.
+
+Saved model (``save``): a folder with ``glove.json`` (format ``embedlab-glove`` version 1: parameters and
+training record), ``vocab.tsv``, ``W.npy``, ``W_ctx.npy`` (float32, (V, dim)), ``b.npy``, ``b_ctx.npy`` (V,).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .._params import check_bool, check_float, check_int
+from ..errors import CorruptFileError, InputError, ResourceLimitError
+from ..persist import atomic_folder, member, read_npy, read_versioned, versioned, write_json_atomic
+from .cooccurrence import Cooccurrence, count_cooccurrences
+from .corpus import as_corpus, scratch_folder
+from .vocab import Vocab, check_vocab_params
+from .word2vec import parse_bytes
+
+__all__ = ["GloVe"]
+
+FORMAT = "embedlab-glove"
+FORMAT_VERSION = 1
+_DAMAGED = "the model folder is damaged: save or train the model again"
+_PARAMS = ("dim", "window", "min_count", "max_vocab_size", "x_max", "alpha", "lr", "epochs", "distance_weighting",
+           "workers", "seed", "max_memory", "progress")
+BLOCK_RECORDS = 1 << 15  # co-occurrence records per kernel call (the unit of threading and of shuffling)
+
+
+class GloVe:
+    """GloVe trainer (scikit-style: the constructor only stores parameters; learned attributes end in _).
+
+    Defaults follow the paper: ``x_max=100``, ``alpha=0.75``, AdaGrad with ``lr=0.05``, window 10 with 1/d
+    weighting; on corpora of a few million words ``x_max=10`` (the authors' demo setting) does better.
+    ``max_memory`` (bytes or '2GB') bounds the counting tables and, after them, the training matrices
+    (ResourceLimitError when either would not fit); without it counting takes 1 GiB.
+    """
+
+    def __init__(self, dim: int = 100, window: int = 10, min_count: int = 5, max_vocab_size: int | None = None,
+                 x_max: float = 100.0, alpha: float = 0.75, lr: float = 0.05, epochs: int = 25,
+                 distance_weighting: bool = True, workers: int = 2, seed: int = 1,
+                 max_memory: int | str | None = None, progress: bool = True) -> None:
+        self.dim, self.window, self.min_count, self.max_vocab_size = dim, window, min_count, max_vocab_size
+        self.x_max, self.alpha, self.lr, self.epochs = x_max, alpha, lr, epochs
+        self.distance_weighting, self.workers, self.seed = distance_weighting, workers, seed
+        self.max_memory, self.progress = max_memory, progress
+
+    def get_params(self) -> dict:
+        return {p: getattr(self, p) for p in _PARAMS}
+
+    def check_params(self) -> None:
+        """InputError naming the first unusable parameter, its allowed range and the value given.
+
+        ``fit`` calls it before reading the corpus; call it yourself to fail before other work.
+        """
+        for name in ("dim", "window", "epochs", "workers"):
+            check_int(getattr(self, name), name, low=1)
+        check_vocab_params(self.min_count, self.max_vocab_size)
+        check_float(self.x_max, "x_max", low=0, low_open=True, hint="co-occurrence count where the weight reaches 1")
+        check_float(self.alpha, "alpha", low=0, hint="exponent of the weighting function; the paper uses 0.75")
+        check_float(self.lr, "lr", low=0, low_open=True, hint="AdaGrad's initial learning rate; 0.05 is glove.c's")
+        check_bool(self.distance_weighting, "distance_weighting")
+        check_int(self.seed, "seed", low=0)
+        check_bool(self.progress, "progress")
+        parse_bytes(self.max_memory)
+
+    def estimate_memory(self, vocab_size: int) -> int:
+        """Bytes for training a vocabulary of ``vocab_size`` words: W, W̃, biases and their AdaGrad sums (float32)
+        plus the word table."""
+        v = check_int(vocab_size, "vocab_size", low=0)
+        return int(v * (int(self.dim) + 1) * 2 * 2 * 4 + v * 140)
+
+    # --- training -----------------------------------------------------------------------------------------------
+    def fit(self, corpus: str | os.PathLike | Iterable[list[str]], tmp_dir: str | os.PathLike | None = None) -> GloVe:
+        """Count co-occurrences of ``corpus`` (a path, a LineCorpus or token lists), then train. Returns self.
+
+        The encoded corpus and the co-occurrence records live in a temporary folder (inside ``tmp_dir`` if given),
+        memory-mapped, and are deleted at the end. InputError for an empty or tiny corpus (fewer than 2 words
+        that occur near each other).
+        """
+        self.check_params()
+        corpus = as_corpus(corpus)
+        limit = parse_bytes(self.max_memory)
+        with scratch_folder(tmp_dir, "embedlab-glove-") as tmp:
+            cooc = count_cooccurrences(corpus, int(self.window), int(self.min_count), self.max_vocab_size,
+                                       bool(self.distance_weighting), int(self.workers), int(self.seed), limit, 0,
+                                       tmp, None, bool(self.progress))
+            self.fit_cooccurrence(cooc)
+            del cooc  # release the memory maps before the folder goes
+        return self
+
+    def fit_cooccurrence(self, cooc: Cooccurrence) -> GloVe:
+        """Train on given counts (``count_cooccurrences`` or ``Cooccurrence.load``); ``window``, ``min_count`` and
+        ``max_vocab_size`` are those of the counts. Returns self."""
+        self.check_params()
+        if not isinstance(cooc, Cooccurrence):
+            raise InputError(f"fit_cooccurrence takes a Cooccurrence (from count_cooccurrences), got {type(cooc).__name__}")
+        cooc.check()
+        v, d = len(cooc.vocab), int(self.dim)
+        self.memory_estimate_ = self.estimate_memory(v)
+        limit = parse_bytes(self.max_memory)
+        if self.progress:
+            print(f"glove: training {v:,} words x {d} dims on {cooc.nnz:,} co-occurrence cells; memory "
+                  f"{self.memory_estimate_ / 1e6:,.1f} MB (W, W̃, biases and AdaGrad sums)", file=sys.stderr)
+        if limit is not None and self.memory_estimate_ > limit:
+            raise ResourceLimitError(f"training needs about {self.memory_estimate_ / 1e6:,.1f} MB ({v:,} words x {d} "
+                                     f"dims) but max_memory is {limit / 1e6:,.1f} MB; raise min_count, set "
+                                     "max_vocab_size, lower dim or raise max_memory")
+        if v <= d:
+            warnings.warn(f"the vocabulary has {v} words for {d} dimensions: the co-occurrence matrix is fitted exactly "
+                          "and the vectors carry little meaning; use a larger corpus or a smaller dim", stacklevel=2)
+        rng = np.random.default_rng(int(self.seed))
+        init = (rng.random((2, v, d + 1), dtype=np.float32) - np.float32(0.5)) / np.float32(d)  # as glove.c
+        self.vocab_ = cooc.vocab
+        self.W_, self.W_ctx_ = np.ascontiguousarray(init[0, :, :d]), np.ascontiguousarray(init[1, :, :d])
+        self.b_, self.b_ctx_ = np.ascontiguousarray(init[0, :, d]), np.ascontiguousarray(init[1, :, d])
+        self.loss_history_: list[float] = []
+        self.cooccurrence_nnz_ = cooc.nnz
+        self._train(cooc)
+        return self
+
+    def _train(self, cooc: Cooccurrence) -> None:
+        from . import _glove_kernels as K
+
+        v, d, epochs = len(cooc.vocab), int(self.dim), int(self.epochs)
+        grads = [np.ones((v, d), np.float32), np.ones((v, d), np.float32), np.ones(v, np.float32), np.ones(v, np.float32)]
+        rows, cols, vals = cooc.rows, cooc.cols, cooc.values
+        n = cooc.nnz
+        starts = list(range(0, n, BLOCK_RECORDS))
+        workers = min(int(self.workers), len(starts))
+        x_max, alpha, lr = float(self.x_max), float(self.alpha), float(self.lr)
+        bar = self._bar(epochs * n)
+        lock = threading.Lock()
+        t_start = time.perf_counter()
+        for e in range(epochs):
+            order = iter(np.random.default_rng([int(self.seed), e]).permutation(len(starts)).tolist())
+            stats = [0.0, 0, 0]  # loss, terms, records
+            errors: list[BaseException] = []
+
+            def work(order=order, stats=stats, errors=errors, e=e) -> None:
+                try:
+                    while not errors:
+                        with lock:
+                            c = next(order, None)
+                        if c is None:
+                            return
+                        a = starts[c]
+                        z = min(n, a + BLOCK_RECORDS)
+                        loss, terms = K.train_block(rows, cols, vals, a, z, self.W_, self.W_ctx_, self.b_, self.b_ctx_,
+                                                    *grads, x_max, alpha, lr)
+                        with lock:
+                            stats[0] += loss
+                            stats[1] += terms
+                            stats[2] += z - a
+                            if bar is not None:
+                                bar.update(z - a)
+                                bar.set_postfix_str(f"epoch {e + 1}/{epochs} loss {stats[0] / max(stats[1], 1):.4f}",
+                                                    refresh=False)
+                except BaseException as exc:  # surface kernel errors in the calling thread
+                    errors.append(exc)
+
+            if workers == 1:
+                work()
+            else:
+                threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            if errors:
+                if bar is not None:
+                    bar.close()
+                raise errors[0]
+            self.loss_history_.append(stats[0] / max(stats[1], 1))
+        if bar is not None:
+            bar.close()
+        self.train_seconds_ = float(time.perf_counter() - t_start)
+        self.records_per_sec_ = float(epochs * n / max(self.train_seconds_, 1e-9))
+
+    def _bar(self, total: int):
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="glove", unit="rec", unit_scale=True, file=sys.stderr, leave=False)
+
+    def loss(self, cooc: Cooccurrence) -> float:
+        """J / (number of terms) for the current parameters on ``cooc`` (whose vocabulary must be the model's):
+        the objective ``loss_history_`` tracks, computed exactly in float64."""
+        from . import _glove_kernels as K
+
+        self._require_trained("evaluate")
+        if not isinstance(cooc, Cooccurrence) or cooc.vocab.words != self.vocab_.words:
+            raise InputError("loss needs the Cooccurrence the model was trained on (same vocabulary, same order)")
+        total, terms = K.loss_sum(cooc.rows, cooc.cols, cooc.values, self.W_, self.W_ctx_, self.b_, self.b_ctx_,
+                                  float(self.x_max), float(self.alpha))
+        return float(total / max(terms, 1))
+
+    # --- results ------------------------------------------------------------------------------------------------
+    @property
+    def wv(self):
+        """W + W̃ as ``embedlab.Vectors`` (keys most frequent first), the paper's word vectors."""
+        from ..vectors import Vectors
+
+        self._require_trained("use")
+        return Vectors(self.vocab_.words, self.W_ + self.W_ctx_)
+
+    def _require_trained(self, act: str) -> None:
+        if not hasattr(self, "W_"):
+            raise InputError(f"nothing to {act}: the model is not trained yet; call fit(corpus) first")
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the model to ``folder`` atomically (temp folder + rename)."""
+        self._require_trained("save")
+        folder = Path(folder)
+        with atomic_folder(folder) as tmp:
+            self.write_files(tmp)
+        return folder
+
+    def write_files(self, folder: str | os.PathLike) -> None:
+        """Write the model's files into ``folder``, an existing folder the caller publishes (e.g. the temp folder
+        of ``persist.atomic_folder``, beside ``vectors.txt``); ``save`` is this plus the atomic rename."""
+        self._require_trained("save")
+        folder = Path(folder)
+        params = self.get_params()
+        params["max_memory"] = parse_bytes(self.max_memory)
+        meta = versioned(FORMAT, FORMAT_VERSION, params=params, vocab_size=len(self.vocab_), dim=int(self.dim),
+                         loss_history=[float(x) for x in self.loss_history_],
+                         cooccurrence_nnz=getattr(self, "cooccurrence_nnz_", None),
+                         train_seconds=getattr(self, "train_seconds_", None),
+                         files={"vocab": "vocab.tsv", "W": "W.npy", "W_ctx": "W_ctx.npy", "b": "b.npy", "b_ctx": "b_ctx.npy"})
+        self.vocab_.save(folder / "vocab.tsv")
+        for name in ("W", "W_ctx", "b", "b_ctx"):
+            np.save(folder / f"{name}.npy", getattr(self, f"{name}_"), allow_pickle=False)
+        write_json_atomic(folder / "glove.json", meta)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> GloVe:
+        """Read a model written by ``save``. CorruptFileError naming the file for a missing or damaged manifest,
+        vocabulary or array (each checked against the vocabulary before it is read); FormatVersionError when newer."""
+        folder = Path(folder)
+        path = folder / "glove.json"
+        if not path.is_file():
+            raise CorruptFileError(f"{folder} holds no glove.json; pass a folder written by GloVe.save or `embedlab train glove`")
+        meta = read_versioned(path, FORMAT, FORMAT_VERSION, "GloVe model", _DAMAGED)
+        params, files = meta.get("params"), meta.get("files")
+        if not isinstance(params, dict) or not isinstance(files, dict):
+            raise CorruptFileError(f"{path} lacks its \"params\" or \"files\" object; {_DAMAGED}")
+        try:
+            model = cls(**params)
+            model.check_params()
+        except (TypeError, InputError) as exc:
+            raise CorruptFileError(f"{path} holds unusable parameters ({exc}); {_DAMAGED}") from None
+        model.vocab_ = Vocab.load(member(folder, files.get("vocab", "vocab.tsv"), path.name, _DAMAGED))
+        v, d = len(model.vocab_), int(model.dim)
+        for name, shape in (("W", (v, d)), ("W_ctx", (v, d)), ("b", (v,)), ("b_ctx", (v,))):
+            arr = read_npy(member(folder, files.get(name), path.name, _DAMAGED), _DAMAGED, np.float32, shape)
+            setattr(model, f"{name}_", np.ascontiguousarray(arr))
+        try:
+            model.loss_history_ = [float(x) for x in meta.get("loss_history", [])]
+        except (TypeError, ValueError) as exc:
+            raise CorruptFileError(f"{path} holds an unusable training record ({exc}); {_DAMAGED}") from None
+        return model
+
+    def __repr__(self) -> str:
+        state = f", vocab={len(self.vocab_)}" if hasattr(self, "vocab_") else ""
+        return f"GloVe(dim={self.dim}, window={self.window}, x_max={self.x_max}, alpha={self.alpha}{state})"
