@@ -225,3 +225,22 @@ def test_cli_index_skips_unreadable_files_with_a_warning_and_strict_fails(tmp_pa
     assert code == 2 and "legacy.txt is not valid utf-8 text" in err
     code, out, _ = _cli(capsys, "info", "--json")
     assert code == 0 and [c["name"] for c in json.loads(out)] == ["notes"]  # the strict run left nothing
+
+
+def test_source_file_and_within(tmp_path, monkeypatch):
+    from embedlab.ingest import source_file, within
+
+    monkeypatch.chdir(tmp_path)
+    assert source_file(None) is None and source_file("") is None
+    assert source_file("d/a.txt") == tmp_path / "d" / "a.txt"
+    assert source_file("rows.csv:line 12") == tmp_path / "rows.csv"  # a table row names its file
+    assert source_file("odd:name.txt") == tmp_path / "odd:name.txt"
+    a = source_file("d/sub/a.txt")
+    assert within(a, ["d"]) and within(a, ["./d/"]) and within(a, [tmp_path / "d"]) and within(a, ["d/sub/a.txt"])
+    assert not within(a, ["dd"]) and not within(a, ["d/su"]) and not within(a, ["other", "d/sub/b.txt"])
+    # the records' sources as read_sources writes them point back into the folder they were read from
+    write(tmp_path / "d" / "x.txt", "hello")
+    write(tmp_path / "t.csv", "id,text\nr,row text\n")
+    recs = read_sources(["d", "t.csv"])
+    assert all(within(source_file(r.source), ["d", "t.csv"]) for r in recs)
+    assert [within(source_file(r.source), ["t.csv"]) for r in recs] == [False, True]

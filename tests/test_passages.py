@@ -142,3 +142,40 @@ def test_index_records_library_round_trip(use_encoder):
 
 def _passage(text, n, enc):
     return split_text(text, 24, 4, enc.tokenize)[n]
+
+
+def test_plan_and_sync_with_passages(use_encoder, tmp_path, monkeypatch):
+    """plan_records predicts index_records exactly; sync removes a gone file's passages, never another path's."""
+    from embedlab.passages import index_records, passages_of, plan_records
+    from embedlab.store import Collection
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    long = "The night ferry crosses the strait to the island every evening. " * 8
+    (tmp_path / "docs" / "ferry.txt").write_text(long, "utf-8")
+    recs = [Record("ferry", long, {}, "docs/ferry.txt"), Record("bus", "A slow city bus.", {}, "docs/bus.txt"),
+            Record("elsewhere", "A kept note.", {}, "notes/elsewhere.txt")]
+    with Collection.create("plan", use_encoder) as col:
+        index_records(col, recs, max_tokens=24, overlap=4)
+        parts = passages_of(col, ["ferry", "bus", "nothing"])
+        assert list(parts) == ["ferry"] and parts["ferry"] == [f"ferry#{i}" for i in range(len(parts["ferry"]))]
+        assert len(parts["ferry"]) > 2
+        # bus.txt does not exist on disk and is not among the records any more: gone; ferry gets shorter
+        now = [Record("ferry", long[:200], {}, "docs/ferry.txt")]
+        plan = plan_records(col, now, max_tokens=24, overlap=4, sync=["docs"])
+        removed = [p for p in parts["ferry"] if p not in {f"ferry#{i}" for i in range(plan["passages"])}] + ["bus"]
+        assert sorted(plan["ids"]["removed"]) == sorted(removed)
+        assert plan["ids"]["kept"] == [] and plan["dry_run"] is True
+        before = col.ids()
+        assert index_records(col, now, max_tokens=24, overlap=4, sync=["docs"], dry_run=True) == plan
+        assert col.ids() == before  # a dry run writes nothing
+        done = index_records(col, now, max_tokens=24, overlap=4, sync=["docs"])
+        assert {k: done[k] for k in ("added", "updated", "unchanged", "removed", "kept")} == \
+            {k: plan[k] for k in ("added", "updated", "unchanged", "removed", "kept")}
+        assert "elsewhere" in col.ids() and "bus" not in col.ids()
+        assert plan_records(col, now, max_tokens=24, overlap=4, sync=["docs"])["ids"] == \
+            {"added": [], "updated": [], "removed": [], "kept": []}
+    with pytest.raises(InputError, match="needs a collection or, for a new one, the encoder"):
+        plan_records(None, now)
+    new = plan_records(None, now, encoder=use_encoder, max_tokens=24, overlap=4)
+    assert new["ids"]["added"] == [f"ferry#{i}" for i in range(new["passages"])]

@@ -86,6 +86,59 @@ def test_items_add_upsert_delete_get(client):
            "InputError", "vectors-only")
 
 
+def test_delete_by_where_get_missing_content_list_drop(client):
+    client.post("/api/collections", json={"name": "dw", "dim": 2, "metric": "dot"})
+    client.post("/api/collections/dw/items", json={"items": [
+        {"id": "a", "vector": [1, 0], "metadata": {"tag": "x"}}, {"id": "b", "vector": [0, 1], "metadata": {"tag": "y"}},
+        {"id": "c", "vector": [1, 1], "metadata": {"tag": "x", "n": 3}, "source": "c.txt"}]})
+    assert client.post("/api/collections/dw/delete", json={"where": {"n": {"$gte": 4}}}).json() == \
+        {"deleted": 0, "count": 3, "ids": []}
+    assert client.post("/api/collections/dw/delete", json={"where": {"tag": "x"}}).json() == \
+        {"deleted": 2, "count": 1, "ids": ["a", "c"]}
+    for body in ({"ids": ["b"], "where": {"tag": "y"}}, {}):
+        _error(client.post("/api/collections/dw/delete", json=body), 400, "InputError",
+               "send exactly one of 'ids' (a list of ids) or 'where' (a metadata filter) to delete")
+    _error(client.post("/api/collections/dw/delete", json={"where": {"tag": {"$near": 1}}}), 400, "InputError",
+           "unknown operator '$near'")
+    _error(client.post("/api/collections/dw/delete", json={"ids": []}), 400, "InputError", "ids")
+    _error(client.post("/api/collections/nodw/delete", json={"where": {"tag": "y"}}), 404,
+           "CollectionNotFoundError", "no collection named 'nodw'")
+    deep: dict = {"tag": "y"}
+    for _ in range(40):
+        deep = {"$and": [deep]}
+    _error(client.post("/api/collections/dw/delete", json={"where": deep}), 413, "ResourceLimitError", "where")
+    assert client.get("/api/collections/dw").json()["count"] == 1  # refused requests deleted nothing
+
+    # get: unknown ids are a 404 naming them, or left out with missing=skip; items carry their content
+    _error(client.post("/api/collections/dw/get", json={"ids": ["b", "zz"]}), 404, "UnknownKeyError",
+           "1 id(s) not in collection 'dw': ['zz']")
+    assert client.post("/api/collections/dw/get", json={"ids": ["zz", "b"], "missing": "skip"}).json() == \
+        {"items": [{"id": "b", "metadata": {"tag": "y"}, "source": None, "content": None}]}
+    _error(client.post("/api/collections/dw/get", json={"ids": ["b"], "missing": "maybe"}), 400, "InputError",
+           "missing")
+    got = client.post("/api/collections/tour/get", json={"ids": ["cat"]}).json()["items"][0]
+    assert got["content"] == next(d["text"] for d in tour_documents() if d["id"] == "cat")
+    assert client.get("/api/collections/tour/items/cat").json()["content"] == got["content"]
+
+    # list and drop
+    listed = {c["name"]: c for c in client.get("/api/collections").json()["collections"]}
+    assert (listed["dw"]["status"], listed["dw"]["count"]) == ("ok", 1)
+    assert client.delete("/api/collections/dw").json() == {"dropped": "dw"}
+    assert "dw" not in [c["name"] for c in client.get("/api/collections").json()["collections"]]
+
+
+def test_delete_by_where_needs_the_api_key(tmp_path):
+    with TestClient(create_app(tmp_path, api_key="k", vectors_sets={}), base_url="http://localhost") as c:
+        key = {"Authorization": "Bearer k"}
+        c.post("/api/collections", json={"name": "w", "dim": 2}, headers=key)
+        c.post("/api/collections/w/items", json={"items": [{"id": "x", "vector": [1, 0], "metadata": {"t": 1}}]},
+               headers=key)
+        _error(c.post("/api/collections/w/delete", json={"where": {"t": 1}}), 401, "AuthError", "API key")
+        assert c.post("/api/collections/w/get", json={"ids": ["x"]}).status_code == 200  # reads stay public
+        assert c.post("/api/collections/w/delete", json={"where": {"t": 1}}, headers=key).json() == \
+            {"deleted": 1, "count": 0, "ids": ["x"]}
+
+
 def test_one_collection_object_per_name(client):
     """The store's single-writer rule inside the server: every request shares one open Collection per name."""
     st = client.app.state.embedlab

@@ -70,7 +70,7 @@ def _print_listing(rows: list[dict[str, Any]]) -> None:
         if r["status"] != "ok":
             table.add_row(escape(r["name"]), "", f"[red]{r['status']}[/]", "", "")
             continue
-        table.add_row(escape(r["name"]), str(r["count"]), str(r["encoder"]), r["index"], str(r["dim"]))
+        table.add_row(escape(r["name"]), str(r["count"]), str(r["encoder"] or "-"), r["index"], str(r["dim"]))
     console.print(table)
     for r in rows:
         if r["status"] != "ok":
@@ -162,7 +162,7 @@ def get(
         row = [escape(it.id), escape(it.source or ""), escape(meta), escape(content)]
         if vectors:
             head = ", ".join(f"{x:.4f}" for x in it.vector[:4])
-            row.append(f"[{head}{', …' if len(it.vector) > 4 else ''}] ({len(it.vector)}-d)")
+            row.append(escape(f"[{head}{', …' if len(it.vector) > 4 else ''}] ({len(it.vector)}-d)"))
         table.add_row(*row)
     console.print(table)
 
