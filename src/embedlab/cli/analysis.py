@@ -9,26 +9,18 @@ from rich.table import Table
 
 from .._params import check_int
 from .app import app, console, emit_json
+from .words import VECTORS_HELP, open_vectors
 
 
 def _vectors(path: Path | None):
-    if path is None:
-        from ..io.glove import load_glove
-
-        return load_glove(), "glove-6b-50d"
-    if str(path) == "wefe-googlenews":
-        from ..io.wefe import NAME, load_wefe_googlenews
-
-        return load_wefe_googlenews(), NAME
-    from ..io import load_vectors
-
-    return load_vectors(path), path.name
+    return open_vectors(path)
 
 
 @app.command()
 def bias(
-    vectors: Path | None = typer.Option(None, "--vectors", help="word vectors file, or 'wefe-googlenews' for "
-                                           "the GoogleNews word2vec subset in wefe (default: GloVe 6B-50d)"),
+    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="a " + VECTORS_HELP + ", or "
+                                           "'wefe-googlenews' for the GoogleNews word2vec subset in wefe "
+                                           "(default: GloVe 6B-50d)"),
     test: list[str] = typer.Option([], "--test", help="WEAT test(s): career_family, math_arts, science_arts"),
     permutations: int = typer.Option(10_000, help="permutations for the WEAT p-value"),
     seed: int = typer.Option(0),
@@ -64,7 +56,7 @@ def bias(
 
 @app.command()
 def dims(
-    vectors: Path | None = typer.Option(None, "--vectors", help="word vectors file (default: GloVe 6B-50d)"),
+    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="a " + VECTORS_HELP + " (default: GloVe 6B-50d)"),
     sample: int = typer.Option(5000, help="rows of the real vectors to sample"),
     plot: Path | None = typer.Option(None, "--plot", help="write a PNG plot here"),
     seed: int = typer.Option(0),

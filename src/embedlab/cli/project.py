@@ -12,6 +12,7 @@ import typer
 from .._params import check_int
 from ..errors import InputError
 from .app import app, console, emit_json
+from .words import VECTORS_HELP, open_vectors
 
 
 def seed_words() -> tuple[list[str], list[str]]:
@@ -38,15 +39,13 @@ def _load(collection: str | None, vectors: Path | None, words: str | None, color
         groups = [str(items[i].metadata.get(color_by, "")) for i in ids] if color_by else None
         return np.asarray(v.matrix[: len(ids)]), labels, groups, f"collection {collection}"
     if vectors:
-        from ..io import load_vectors
-
-        v = load_vectors(vectors)
+        v, _ = open_vectors(vectors)
         keys = [w.strip() for w in words.split(",")] if words else v.keys[:limit]
         missing = [k for k in keys if k not in v]
         if missing:
             console.print(f"skipping {len(missing)} unknown word(s): {', '.join(missing[:10])}")
         keys = [k for k in keys if k in v]
-        return v.matrix[[v.index(k) for k in keys]], keys, None, vectors.name
+        return np.asarray(v.matrix[[v.index(k) for k in keys]]), keys, None, vectors.name
     from ..encoders import encoder
 
     labels, groups = seed_words()
@@ -58,7 +57,7 @@ def project(
     out: Path = typer.Option(..., "--out", "-o", help="plot file: .png or .html (interactive)"),
     method: str = typer.Option("pca", "--method", help="pca, tsne or umap"),
     collection: str | None = typer.Option(None, "--collection", help="project this collection"),
-    vectors: Path | None = typer.Option(None, "--vectors", help="project this vectors file"),
+    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="project these vectors: a " + VECTORS_HELP),
     words: str | None = typer.Option(None, "--words", help="comma-separated keys of --vectors to show"),
     color_by: str | None = typer.Option(None, "--color-by", help="metadata field that colours points"),
     dim: int = typer.Option(2, "--dim", help="2 or 3 (3 needs .html)"),

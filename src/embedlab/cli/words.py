@@ -10,27 +10,42 @@ from rich.table import Table
 
 from .._params import check_int
 from ..errors import InputError
+from ..vectors import Vectors
 from .app import app, console, emit_json
 
+VECTORS_HELP = ("word2vec (.txt/.bin), .npy, .safetensors or projector file, or the -o folder of "
+                "`embedlab train word2vec|fasttext|textbook`")
 
-def _load(path: Path | None):
+
+def open_vectors(path: Path | None) -> tuple[Vectors, str]:
+    """(vectors, display name) for a command's ``--vectors`` option, the one loader every such command uses:
+    GloVe 6B-50d when not given, ``wefe-googlenews`` (the wefe subset), a vectors file or a training folder
+    (``embedlab.io.load_vectors``)."""
     if path is None:
         from ..io.glove import load_glove
 
-        return load_glove()
+        return load_glove(), "glove-6b-50d"
+    if str(path) == "wefe-googlenews":
+        from ..io.wefe import NAME, load_wefe_googlenews
+
+        return load_wefe_googlenews(), NAME
     from ..io import load_vectors
 
     if not path.exists():
-        raise InputError(f"no vectors file at {path}; pass a word2vec, .npy, .safetensors or projector file")
-    return load_vectors(path, mmap=True)
+        raise InputError(f"no vectors file or folder at {path}; pass a {VECTORS_HELP}")
+    return load_vectors(path, mmap=True), path.name
+
+
+def _load(path: Path | None) -> Vectors:
+    return open_vectors(path)[0]
 
 
 @app.command()
 def similar(
     a: str = typer.Argument(..., help="first text (or key with --vectors)"),
     b: str = typer.Argument(..., help="second text (or key with --vectors)"),
-    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="compare two keys of this vectors file "
-                                                                        "(word2vec, .npy, .safetensors, projector)"),
+    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="compare two keys of these vectors: a "
+                                                                        + VECTORS_HELP),
     encoder: str = typer.Option("use-multilingual", "--encoder", "-e", help="encoder for the two texts"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
@@ -61,7 +76,7 @@ def similar(
 def analogy(
     expression: list[str] = typer.Argument(..., help="an expression such as: king - man + woman "
                                                      "(quote keys with spaces: '\"new york\" - usa + uk')"),
-    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="vectors file (default: GloVe 6B-50d)"),
+    vectors: Path | None = typer.Option(None, "--vectors", "-v", help="a " + VECTORS_HELP + " (default: GloVe 6B-50d)"),
     n: int = typer.Option(5, "-n", "--top", help="how many answers"),
     method: str = typer.Option("3cosadd", "--method", help="3cosadd (vector offset) or 3cosmul (Levy & Goldberg)"),
     restrict_vocab: int | None = typer.Option(None, "--restrict-vocab", help="search only the N most frequent keys"),

@@ -1,5 +1,7 @@
 """Reading and writing Vectors: word2vec text/binary, ``.npy`` / safetensors (+ JSON sidecar), TensorBoard
-projector TSV, and the pretrained GloVe package. ``load_vectors(path)`` recognises all of them.
+projector TSV, and the pretrained GloVe package. ``load_vectors(path)`` recognises all of them, and the folder a
+training command wrote (``embedlab train word2vec|fasttext|textbook -o OUT``): the one loader every command that
+takes vectors uses.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from .projector import load_projector, save_projector
 from .word2vec import is_binary_word2vec, load_word2vec, save_word2vec
 
 __all__ = [
-    "FORMATS", "detect_format", "load_vectors", "save_vectors", "load_word2vec", "save_word2vec", "load_npy",
+    "FORMATS", "detect_format", "load_vectors", "load_model_folder", "save_vectors", "load_word2vec", "save_word2vec", "load_npy",
     "save_npy", "load_safetensors", "save_safetensors", "load_projector", "save_projector", "load_glove",
 ]
 
@@ -58,7 +60,10 @@ def detect_format(path: str | Path) -> str:
 
 
 def load_vectors(path: str | Path, format: str | None = None, mmap: bool = False, **options) -> Vectors:
-    """Load Vectors from any supported format; ``format=None`` detects it from the extension and content."""
+    """Load Vectors from any supported format; ``format=None`` detects it from the extension and content, and
+    reads a training output folder (see ``load_model_folder``)."""
+    if not format and Path(path).is_dir() and not (Path(path) / "vectors.tsv").is_file():
+        return load_model_folder(path, mmap=mmap, **options)
     fmt = _canonical(format) if format else detect_format(path)
     if fmt == "projector":
         p = Path(path)
@@ -68,6 +73,34 @@ def load_vectors(path: str | Path, format: str | None = None, mmap: bool = False
     if fmt == "safetensors":
         return load_safetensors(path, mmap=mmap)
     return load_word2vec(path, binary=fmt == "word2vec-binary", **options)
+
+
+def load_model_folder(path: str | Path, mmap: bool = False, **options) -> Vectors:
+    """The word vectors of a folder written by a training command: a Word2Vec model (``model.json``: its input
+    matrix, exactly), a fastText model (``fasttext.json``: each word's composed vector, as ``oov`` uses), or a
+    folder holding ``vectors.bin`` / ``vectors.txt`` / ``vectors.npy`` / ``vectors.safetensors`` / a projector
+    ``vectors.tsv``. InputError naming what a folder may hold otherwise."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder; pass the -o folder of `embedlab train ...` or a vectors file")
+    if (folder / "model.json").is_file():
+        from ..train.word2vec import Word2Vec
+
+        return Word2Vec.load(folder).wv
+    if (folder / "fasttext.json").is_file():
+        from ..train.subword import FastText
+
+        return FastText.load(folder, mmap=mmap).wv
+    for name, fmt in (("vectors.bin", "word2vec-binary"), ("vectors.txt", "word2vec"), ("vectors.npy", "npy"),
+                      ("vectors.safetensors", "safetensors"), ("vectors.tsv", "projector")):
+        if (folder / name).is_file():
+            return load_vectors(folder / name, format=fmt, mmap=mmap, **options)
+    if (folder / "tokenizer.json").is_file():
+        raise InputError(f"{folder} is a BPE tokenizer (`embedlab train bpe`), not vectors; train vectors with it: "
+                         f"embedlab train fasttext CORPUS --tokenizer {folder} -o OUT")
+    raise InputError(f"{folder} is a folder without vectors: expected the -o folder of `embedlab train word2vec`, "
+                     "`train fasttext` or `train textbook` (model.json, fasttext.json or vectors.txt/.bin inside), "
+                     "or a projector folder with vectors.tsv")
 
 
 def save_vectors(vectors: Vectors, path: str | Path, format: str | None = None, **options) -> Path:
