@@ -98,7 +98,7 @@ def test_list_shows_a_damaged_collection_with_its_status(capsys, tmp_path):
 
 
 def test_get_json_table_vectors_and_errors(capsys, things):
-    got = run_json(capsys, things, "get", "things", "b", "a")
+    got = run_json(capsys, things, "get", "things", "b", "a", "b")  # each once, in the order asked
     assert got == [
         {"id": "b", "metadata": {"lang": "ko"}, "source": "d/b.txt", "content": "베타"},
         {"id": "a", "metadata": {"lang": "en", "year": 2020}, "source": "d/a.txt", "content": "alpha text"},

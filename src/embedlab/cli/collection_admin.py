@@ -138,12 +138,13 @@ def get(
                                  '"content"} (+ "vector" with --vectors), in the order asked.'),
 ) -> None:
     """Show stored items by id: metadata, source and content (the text that was encoded)."""
+    ids = list(dict.fromkeys(ids))  # each once, in the order first asked
     with open_collection(name, readonly=True) as col:
         try:
             items = col.get(ids)
         except UnknownKeyError:
             found = {it.id for it in col.get(ids, missing="skip")}
-            raise _unknown(col, list(dict.fromkeys(i for i in ids if i not in found))) from None
+            raise _unknown(col, [i for i in ids if i not in found]) from None
     if as_json:
         emit_json([_item_json(it, vectors) for it in items])
         return
@@ -172,8 +173,8 @@ def delete(
     name: str = typer.Argument(..., help="Collection name."),
     ids: list[str] | None = typer.Argument(None, help="Ids of the items to delete (a document split into passages: "
                                            "all its passages)."),
-    where: list[str] | None = typer.Option(None, "--where", metavar="FILTER", help="Delete every item matching: "
-                                           + WHERE_HELP),
+    where: list[str] | None = typer.Option(None, "--where", metavar="FILTER", help="Delete every item matching this "
+                                           "metadata filter: " + WHERE_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing."),
     ignore_missing: bool = typer.Option(False, "--ignore-missing", help="Ids the collection does not hold are "
                                         "skipped (default: an error, and nothing is deleted)."),

@@ -20,8 +20,8 @@ from rich.table import Table
 from ..errors import CollectionNotFoundError, EncoderMismatchError, InputError
 from .app import app, console, emit_json
 
-WHERE_HELP = ("Metadata filter: key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: "
-              "all must hold, except that a key given twice matches either value).")
+WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
+              "except that a key given twice matches either value).")
 
 
 def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
@@ -223,7 +223,7 @@ def search(
     name: str = typer.Argument(..., help="Collection name."),
     query: str = typer.Argument(..., help="What to look for (any language the encoder reads)."),
     k: int = typer.Option(5, "-k", "--k", help="How many documents to return."),
-    where: list[str] | None = typer.Option(None, "--where", help=WHERE_HELP),
+    where: list[str] | None = typer.Option(None, "--where", metavar="FILTER", help="Metadata filter: " + WHERE_HELP),
     mode: str = typer.Option("vector", "--mode", help="vector, keyword (BM25, Korean-aware) or hybrid (both, "
                              "fused by reciprocal rank)."),
     as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "score", "metadata", '
