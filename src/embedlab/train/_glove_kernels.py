@@ -14,9 +14,13 @@ j as context) and (j as word, i as context), as glove.c's two records would.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 EMPTY = -1  # an unused hash slot (pair keys are >= 0)
+PREFETCH = 2  # records ahead whose parameter rows are prefetched (random rows miss the cache: ~30 % faster)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -194,51 +198,81 @@ def merge_runs(run_keys, run_vals, salt, vocab_size, remap, rows, cols, vals):
     return n
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _step(i, j, f, logx, W, Wc, b, bc, gW, gWc, gb, gbc, lr):
-    """One AdaGrad step on f * (w_i . wc_j + b_i + bc_j - log x)^2 (glove.c); returns f * diff^2 (0 if not finite)."""
-    d = W.shape[1]
-    diff = b[i] + bc[j] - logx
+@intrinsic
+def prefetch(typingctx, arr, row, col):
+    """Ask the CPU to start loading the cache line of ``arr[row, col]`` (``llvm.prefetch``: read, keep)."""
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        r = context.cast(builder, args[1], sig.args[1], types.intp)
+        c = context.cast(builder, args[2], sig.args[2], types.intp)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [r, c])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, row, col), codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _prefetch_rows(P, C, i, j):
+    """Both orientations of a record touch rows i and j of both tables: start loading all four."""
+    for k in range(0, P.shape[1], 16):  # 16 float32 = one 64-byte line
+        prefetch(P, i, k)
+        prefetch(C, j, k)
+        prefetch(P, j, k)
+        prefetch(C, i, k)
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy", inline="always")
+def _step(i, j, f, logx, P, C, d, lr):
+    """One AdaGrad step on f (w_i . c_j + b_i + bc_j - log x)^2 as glove.c; returns f diff^2 (0 if not finite).
+
+    A row of ``P`` (words) or ``C`` (contexts) is [vector (d), bias, squared-gradient sums (d), bias sum]."""
+    o = d + 1
+    diff = P[i, d] + C[j, d] - logx
     for k in range(d):
-        diff += W[i, k] * Wc[j, k]
+        diff += P[i, k] * C[j, k]
     fdiff = f * diff
     if not np.isfinite(fdiff):
         return np.float32(0.0)
     g = np.float32(lr) * fdiff
     for k in range(d):
-        t1 = g * Wc[j, k]
-        t2 = g * W[i, k]
-        W[i, k] -= t1 / np.sqrt(gW[i, k])
-        Wc[j, k] -= t2 / np.sqrt(gWc[j, k])
-        gW[i, k] += t1 * t1
-        gWc[j, k] += t2 * t2
-    b[i] -= g / np.sqrt(gb[i])
-    bc[j] -= g / np.sqrt(gbc[j])
-    gb[i] += g * g
-    gbc[j] += g * g
+        t1 = g * C[j, k]
+        t2 = g * P[i, k]
+        P[i, k] -= t1 / np.sqrt(P[i, o + k])
+        C[j, k] -= t2 / np.sqrt(C[j, o + k])
+        P[i, o + k] += t1 * t1
+        C[j, o + k] += t2 * t2
+    P[i, d] -= g / np.sqrt(P[i, o + d])
+    C[j, d] -= g / np.sqrt(C[j, o + d])
+    P[i, o + d] += g * g
+    C[j, o + d] += g * g
     return fdiff * diff
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _weight(x, x_max, alpha):
-    return np.float32(1.0) if x >= x_max else np.float32((x / x_max) ** alpha)
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def train_block(rows, cols, vals, start, end, W, Wc, b, bc, gW, gWc, gb, gbc, x_max, alpha, lr):
-    """AdaGrad over records start..end; returns (sum of f * diff^2 before each step, terms)."""
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def train_block(rows, cols, vals, start, end, P, C, d, x_max, alpha, lr):
+    """AdaGrad over records start..end (rows of the next two records prefetched); returns (sum of f diff^2 before
+    each step, terms). ``P`` / ``C`` are (V, 2 (d + 1)) float32: see ``_step``."""
     loss = 0.0
     terms = 0
+    for r in range(start, min(end, start + PREFETCH)):
+        _prefetch_rows(P, C, rows[r], cols[r])
     for r in range(start, end):
+        if r + PREFETCH < end:
+            _prefetch_rows(P, C, rows[r + PREFETCH], cols[r + PREFETCH])
         x = vals[r]
-        f = _weight(x, x_max, alpha)
+        f = np.float32(1.0) if x >= x_max else np.float32((x / x_max) ** alpha)
         logx = np.float32(np.log(x))
         i = rows[r]
         j = cols[r]
-        loss += _step(i, j, f, logx, W, Wc, b, bc, gW, gWc, gb, gbc, lr)
+        loss += _step(i, j, f, logx, P, C, d, lr)
         terms += 1
         if i != j:
-            loss += _step(j, i, f, logx, W, Wc, b, bc, gW, gWc, gb, gbc, lr)
+            loss += _step(j, i, f, logx, P, C, d, lr)
             terms += 1
     return loss, terms
 

@@ -132,21 +132,22 @@ class GloVe:
         if v <= d:
             warnings.warn(f"the vocabulary has {v} words for {d} dimensions: the co-occurrence matrix is fitted exactly "
                           "and the vectors carry little meaning; use a larger corpus or a smaller dim", stacklevel=2)
+        # training tables, one row per word: [vector (d), bias, AdaGrad sums (d + 1)]; words then contexts
         rng = np.random.default_rng(int(self.seed))
-        init = (rng.random((2, v, d + 1), dtype=np.float32) - np.float32(0.5)) / np.float32(d)  # as glove.c
+        tables = np.ones((2, v, 2 * (d + 1)), np.float32)
+        tables[:, :, : d + 1] = (rng.random((2, v, d + 1), dtype=np.float32) - np.float32(0.5)) / np.float32(d)  # glove.c
         self.vocab_ = cooc.vocab
-        self.W_, self.W_ctx_ = np.ascontiguousarray(init[0, :, :d]), np.ascontiguousarray(init[1, :, :d])
-        self.b_, self.b_ctx_ = np.ascontiguousarray(init[0, :, d]), np.ascontiguousarray(init[1, :, d])
         self.loss_history_: list[float] = []
         self.cooccurrence_nnz_ = cooc.nnz
-        self._train(cooc)
+        self._train(cooc, tables[0], tables[1])
+        self.W_, self.W_ctx_ = np.ascontiguousarray(tables[0, :, :d]), np.ascontiguousarray(tables[1, :, :d])
+        self.b_, self.b_ctx_ = np.ascontiguousarray(tables[0, :, d]), np.ascontiguousarray(tables[1, :, d])
         return self
 
-    def _train(self, cooc: Cooccurrence) -> None:
+    def _train(self, cooc: Cooccurrence, P: np.ndarray, C: np.ndarray) -> None:
         from . import _glove_kernels as K
 
-        v, d, epochs = len(cooc.vocab), int(self.dim), int(self.epochs)
-        grads = [np.ones((v, d), np.float32), np.ones((v, d), np.float32), np.ones(v, np.float32), np.ones(v, np.float32)]
+        d, epochs = int(self.dim), int(self.epochs)
         rows, cols, vals = cooc.rows, cooc.cols, cooc.values
         n = cooc.nnz
         starts = list(range(0, n, BLOCK_RECORDS))
@@ -169,8 +170,7 @@ class GloVe:
                             return
                         a = starts[c]
                         z = min(n, a + BLOCK_RECORDS)
-                        loss, terms = K.train_block(rows, cols, vals, a, z, self.W_, self.W_ctx_, self.b_, self.b_ctx_,
-                                                    *grads, x_max, alpha, lr)
+                        loss, terms = K.train_block(rows, cols, vals, a, z, P, C, d, x_max, alpha, lr)
                         with lock:
                             stats[0] += loss
                             stats[1] += terms
