@@ -250,7 +250,7 @@ for _cls, _req, _extra, _desc in (
     (Resemblyzer, ("resemblyzer", "webrtcvad", "torch", "librosa", "soundfile"), "audio",
      "Resemblyzer speaker vectors (who is speaking), 256-d"),
     (AiSFX, ("aisfx", "torch", "librosa", "soundfile"), "audio", "aiSFX sound-event vectors (what sound), 512-d"),
-    (Wav2Vec2, ("transformers", "torch", "soundfile"), "audio",
+    (Wav2Vec2, ("transformers", "torch", "soundfile"), "audio,text",
      "wav2vec 2.0 from your own local folder (path=...), mean-pooled hidden states (768-d for base)"),
 ):
     register(EncoderSpec(name=_cls.name, factory=_cls, dim=_cls.dim, modalities=("audio",), requires=_req,

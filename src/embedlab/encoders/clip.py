@@ -171,7 +171,7 @@ def _load_image(item: Any):
 
 register(EncoderSpec(
     name=CLIPEncoder.name, factory=CLIPEncoder, dim=0, modalities=("text", "image"),
-    requires=("transformers", "torch", "PIL"), extra="image",
+    requires=("transformers", "torch", "PIL"), extra="text,image",
     description="CLIP text+image encoder from your own local model folder (model_path= required; "
                 "dim = the folder's projection_dim, e.g. 512)",
 ))

@@ -1,6 +1,9 @@
 """Encoders by name: `embedlab.encoder("use-multilingual")` builds (once) and returns a shared instance.
 
-Each entry names the modules it needs, so `available()` can list what is installed without loading models.
+Each entry names the modules it needs and the extra(s) of pyproject.toml that install them (``extra="text,image"``
+for two, ``"core"`` for the base install), so `available()` can list what is installed without loading models and
+a missing module's message names a command that provides it (tests/test_extras.py checks every entry against
+pyproject.toml).
 """
 
 from __future__ import annotations
@@ -32,6 +35,32 @@ class EncoderSpec:
     def installed(self) -> bool:
         return all(importlib.util.find_spec(m) is not None for m in self.requires)
 
+    def missing(self) -> list[str]:
+        """The required modules that are not installed."""
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+    def extras(self) -> tuple[str, ...]:
+        """The pyproject extras this encoder needs (empty: the core install)."""
+        return tuple(e.strip() for e in self.extra.split(",") if e.strip() and e.strip() != "core")
+
+    def install_command(self, missing: list[str] | None = None) -> str:
+        """The pip command(s) that install what this encoder needs (or the ``missing`` modules of it)."""
+        missing = list(self.requires) if missing is None else missing
+        steps = []
+        if self.extras():
+            steps.append(f"pip install 'embedlab[{','.join(self.extras())}]'")
+        elif any(m not in NO_DEPS for m in missing):
+            steps.append("pip install embedlab")
+        pinned = [NO_DEPS[m] for m in missing if m in NO_DEPS]
+        if pinned:
+            steps.append("pip install --no-deps " + " ".join(pinned))
+        return " && ".join(steps)
+
+
+# Modules whose packages declare requirements that would downgrade numpy/scipy, so no extra can carry them: they
+# are installed with `pip install --no-deps` (scripts/requirements-nodeps.txt, which tests/test_extras.py matches).
+NO_DEPS = {"resemblyzer": "resemblyzer==0.1.4", "aisfx": "aisfx==0.1.2"}
+
 
 _SPECS: dict[str, EncoderSpec] = {}
 _ALIASES: dict[str, str] = {}
@@ -59,10 +88,10 @@ def spec(name: str) -> EncoderSpec:
 def encoder(name: str = DEFAULT_ENCODER, **options) -> Encoder:
     """Return the encoder ``name``, built once per process for each set of options."""
     s = spec(name)
-    if not s.installed():
-        missing = [m for m in s.requires if importlib.util.find_spec(m) is None]
+    missing = s.missing()
+    if missing:
         raise MissingDependencyError(
-            f"encoder {s.name!r} needs {', '.join(missing)}; install it with: pip install 'embedlab[{s.extra}]'"
+            f"encoder {s.name!r} needs {', '.join(missing)}; install it with: {s.install_command(missing)}"
         )
     key = (s.name, tuple(sorted(options.items())))
     with _LOCK:
