@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import (
+    BackendError,
     CollectionNotFoundError,
     CorruptFileError,
+    DatabaseUnavailableError,
     DimensionError,
     EmbedlabError,
     EncoderMismatchError,
@@ -69,6 +71,8 @@ STATUS: list[tuple[type, int]] = [
     (StorageFullError, 507),  # Insufficient Storage: the disk or quota is full; nothing was half-written
     (ReadOnlyStorageError, 503),  # the server's storage is read-only: its fault, not the request's; reads work
     (LockTimeoutError, 503),
+    (DatabaseUnavailableError, 503),  # the database server cannot be reached: retry later
+    (BackendError, 502),  # the database refused or failed (e.g. pgvector missing): a bad upstream, not the request
     (BusyError, 503),
     (ModelNotFoundError, 503),
     (MissingDependencyError, 503),
