@@ -129,3 +129,22 @@ def test_concurrent_requests_are_coalesced_into_batches(use_encoder):
 
     with pytest.raises(InputError, match="item 0 is an empty string"):
         guarded.encode([""])
+
+
+@pytest.mark.filterwarnings("ignore:glove-50.*no known word")  # the encoder's own warning, in the server's log
+def test_a_text_with_no_known_word_is_422_not_a_zero_vector(server, client):
+    """glove-50 averages word vectors: a Korean text has no word in its vocabulary and would get zeros."""
+    with pytest.raises(openai.UnprocessableEntityError) as exc:
+        client.embeddings.create(model="glove-50", input=["the cat sat", "안녕하세요", "!!! zzzqqq"])
+    message = exc.value.body["message"] if isinstance(exc.value.body, dict) else str(exc.value)
+    assert "cannot embed 1 of 3 input(s): input 1 ('안녕하세요') has no word it knows" in message
+    assert "allow_zero_vectors" in message
+    r = httpx.post(server.url + "/v1/embeddings", json={"model": "glove", "input": "안녕하세요"})
+    assert r.status_code == 422 and r.json()["error"]["type"] == "InputError"
+    # the documented opt-in: zero vectors come back, the known text is encoded as usual
+    res = client.embeddings.create(model="glove-50", input=["the cat sat", "안녕하세요"], encoding_format="float",
+                                   extra_body={"allow_zero_vectors": True})
+    got = np.array([d.embedding for d in res.data], np.float32)
+    assert not got[1].any() and np.linalg.norm(got[0]) == pytest.approx(1.0, abs=1e-5)
+    ok = client.embeddings.create(model="glove-50", input="the cat sat", encoding_format="float")
+    np.testing.assert_allclose(ok.data[0].embedding, got[0], atol=1e-6)

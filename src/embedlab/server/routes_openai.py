@@ -4,6 +4,11 @@ The request and response follow the OpenAI embeddings API, so its official clien
 on them) work against embedlab: ``model`` names an embedlab encoder (``use-multilingual``, ``default`` ...),
 ``encoding_format`` is ``float`` or ``base64`` (little-endian float32, what the Python client asks for by
 default), and ``usage`` counts the encoder's tokens. Vectors are unit length, as OpenAI's are.
+
+An input the encoder cannot place anywhere (a word-average encoder such as ``glove-50`` given a text with no word
+of its vocabulary, e.g. Korean) would come back as an all-zero vector: that is answered ``422`` naming the inputs,
+never a silent ``200``. A client that prefers zero vectors for them sends ``"allow_zero_vectors": true`` (an
+embedlab extension; the OpenAI Python client passes it with ``extra_body=``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from ..encoders import available
 from ..encoders.registry import spec as encoder_spec
 from ..errors import InputError, UnknownKeyError
-from .app import require_read, state_of
+from .app import error_response, require_read, state_of
 
 router = APIRouter(tags=["OpenAI-compatible"], dependencies=[Depends(require_read)])
 
@@ -33,6 +38,7 @@ class EmbeddingsRequest(BaseModel):
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = None
     user: str | None = None
+    allow_zero_vectors: bool = False  # embedlab: accept all-zero vectors for inputs the encoder cannot place
 
 
 def text_encoder(request: Request, model: str):
@@ -71,6 +77,9 @@ def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse
         raise InputError(f"model {enc.name!r} makes {enc.dim}-d vectors and cannot shorten them; leave "
                          f"'dimensions' out or set it to {enc.dim}")
     vecs = np.ascontiguousarray(enc.encode(texts, normalize=True), dtype="<f4")
+    zero = np.flatnonzero(~vecs.any(axis=1))
+    if len(zero) and not body.allow_zero_vectors:
+        return error_response(422, "InputError", st.scrubber.scrub(_zero_message(enc.name, texts, zero.tolist())))
     tokens = enc.count_tokens(texts)
     if body.encoding_format == "base64":
         data = [base64.b64encode(row.tobytes()).decode("ascii") for row in vecs]
@@ -82,6 +91,13 @@ def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse
         "model": enc.name,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     })
+
+
+def _zero_message(model: str, texts: list[str], rows: list[int]) -> str:
+    shown = ", ".join(f"input {i} ({texts[i][:40]!r})" for i in rows[:5]) + (" ..." if len(rows) > 5 else "")
+    return (f"model {model!r} cannot embed {len(rows)} of {len(texts)} input(s): {shown} has no word it knows, so "
+            "its vector would be all zeros; use an encoder that reads any text (e.g. 'use-multilingual'), send "
+            "text in the model's vocabulary, or set \"allow_zero_vectors\": true to accept zero vectors")
 
 
 def _model_card(s) -> dict[str, Any]:
