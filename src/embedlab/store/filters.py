@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InputError
 
@@ -243,3 +244,45 @@ def matches(flt: Filter, metadata: dict[str, Any]) -> bool:
     if op == "contains":
         return isinstance(have, list) and any(_eq(x, want) for x in have)
     return _cmp(have, op, want)
+
+
+# ---------------------------------------------------------------------- filters -> SQL (shared by the backends)
+class SqlDialect(Protocol):
+    """What a backend's SQL compiler supplies: the leaf tests; ``to_sql`` composes them."""
+
+    def eq(self, key: str, value: Any) -> tuple[str, list[Any]]:
+        """SQL true when ``key``'s value is $eq to ``value`` (null: JSON null or missing); never SQL NULL."""
+
+    def exists(self, key: str, present: bool) -> tuple[str, list[Any]]: ...
+
+    def contains(self, key: str, value: Any) -> tuple[str, list[Any]]: ...
+
+    def compare(self, key: str, op: str, value: Any) -> tuple[str, list[Any]]:
+        """``op`` in gt/gte/lt/lte; false (not NULL) when the value has another JSON type or is missing."""
+
+
+def _join(parts: list[tuple[str, list[Any]]], word: str) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    for _, p in parts:
+        params += p
+    return "(" + f" {word} ".join(sql for sql, _ in parts) + ")", params
+
+
+def to_sql(flt: Filter, d: SqlDialect) -> tuple[str, list[Any]]:
+    """A SQL boolean expression (and its bound parameters) equal to ``matches(flt, ·)``, built from the dialect's
+    leaf tests: ``$ne``/``$nin`` are the negations of ``$eq``/``$in``, ``$in`` an OR of ``$eq``."""
+    if isinstance(flt, (All, Any_)):
+        return _join([to_sql(p, d) for p in flt.parts], "AND" if isinstance(flt, All) else "OR")
+    key, op, v = flt.key, flt.op, flt.value
+    leaf: dict[str, Callable[[], tuple[str, list[Any]]]] = {
+        "eq": lambda: d.eq(key, v),
+        "in": lambda: _join([d.eq(key, x) for x in v], "OR"),
+        "exists": lambda: d.exists(key, v),
+        "contains": lambda: d.contains(key, v),
+    }
+    if op in leaf:
+        return leaf[op]()
+    if op in ("ne", "nin"):
+        sql, params = to_sql(Cond(key, "eq" if op == "ne" else "in", v), d)
+        return f"NOT {sql}", params
+    return d.compare(key, op, v)

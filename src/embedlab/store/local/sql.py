@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import CorruptFileError, LockTimeoutError, ReadOnlyStorageError, StorageFullError
-from ..filters import All, Any_, Cond, Filter, canonical
+from ..filters import Filter, canonical, to_sql
 
 DB_FILE = "catalog.sqlite"
 SCHEMA_VERSION = 2
@@ -390,51 +390,30 @@ def _scalar_test(v: Any, alias: str = "j") -> tuple[str, list[Any]]:
     return f"{t} = '{'array' if isinstance(v, list) else 'object'}' AND {alias}.value = json(?)", [canonical(v)]
 
 
-def _eq_sql(key: str, v: Any) -> tuple[str, list[Any]]:
-    if v is None:  # JSON null or a missing key
-        return f"NOT EXISTS({_FIELD} AND j.type != 'null')", [key]
-    test, params = _scalar_test(v)
-    return f"EXISTS({_FIELD} AND {test})", [key, *params]
+class _SQLite:
+    """The SQLite leaf tests of ``filters.to_sql`` (json_each rows: ``type`` and ``atom``)."""
 
+    def eq(self, key: str, v: Any) -> tuple[str, list[Any]]:
+        if v is None:  # JSON null or a missing key
+            return f"NOT EXISTS({_FIELD} AND j.type != 'null')", [key]
+        test, params = _scalar_test(v)
+        return f"EXISTS({_FIELD} AND {test})", [key, *params]
 
-def _in_sql(key: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-    parts, params = [], []
-    for v in values:
-        sql, p = _eq_sql(key, v)
-        parts.append(sql)
-        params += p
-    return "(" + " OR ".join(parts) + ")", params
+    def exists(self, key: str, present: bool) -> tuple[str, list[Any]]:
+        return f"{'' if present else 'NOT '}EXISTS({_FIELD})", [key]
+
+    def contains(self, key: str, v: Any) -> tuple[str, list[Any]]:
+        elem, params = ("e.type = 'null'", []) if v is None else _scalar_test(v, "e")
+        return (f"EXISTS(SELECT 1 FROM json_each(items.metadata) j, json_each(j.value) e WHERE j.key = ? AND "
+                f"j.type = 'array' AND {elem})"), [key, *params]
+
+    def compare(self, key: str, op: str, v: Any) -> tuple[str, list[Any]]:
+        sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+        kind = "number" if isinstance(v, (int, float)) else "string"
+        return f"EXISTS({_FIELD} AND {_TYPES[kind]} AND j.atom {sign} ?)", [key, v]
 
 
 def compile_filter(flt: Filter) -> tuple[str, list[Any]]:
     """A SQL boolean expression over ``items`` (and its parameters) equal to ``filters.matches``."""
-    if isinstance(flt, (All, Any_)):
-        parts, params = [], []
-        for p in flt.parts:
-            sql, ps = compile_filter(p)
-            parts.append(sql)
-            params += ps
-        return "(" + (" AND " if isinstance(flt, All) else " OR ").join(parts) + ")", params
-    assert isinstance(flt, Cond)
-    key, op, v = flt.key, flt.op, flt.value
-    if op == "eq":
-        return _eq_sql(key, v)
-    if op == "ne":
-        sql, params = _eq_sql(key, v)
-        return f"NOT {sql}", params
-    if op == "in":
-        return _in_sql(key, v)
-    if op == "nin":
-        sql, params = _in_sql(key, v)
-        return f"NOT {sql}", params
-    if op == "exists":
-        return f"{'' if v else 'NOT '}EXISTS({_FIELD})", [key]
-    if op == "contains":
-        elem = "e.type = 'null'" if v is None else _scalar_test(v, "e")[0]
-        params = [] if v is None else _scalar_test(v, "e")[1]
-        return (f"EXISTS(SELECT 1 FROM json_each(items.metadata) j, json_each(j.value) e WHERE j.key = ? AND "
-                f"j.type = 'array' AND {elem})"), [key, *params]
-    sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-    kind = "number" if isinstance(v, (int, float)) else "string"
-    return f"EXISTS({_FIELD} AND {_TYPES[kind]} AND j.atom {sign} ?)", [key, v]
+    return to_sql(flt, _SQLite())
 

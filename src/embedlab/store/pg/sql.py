@@ -20,7 +20,7 @@ import hashlib
 import re
 from typing import Any
 
-from ..filters import All, Any_, Cond, Filter, canonical
+from ..filters import Filter, canonical, to_sql
 
 CATALOG = "embedlab_collections"
 VECTOR_INDEX_MAX = 2000  # pgvector indexes vector(d) up to this dimension ...
@@ -81,54 +81,34 @@ def _field(key_param: str) -> str:
     return f"(metadata -> {key_param})"
 
 
-def _eq(key: str, v: Any) -> tuple[str, list[Any]]:
-    if v is None:  # JSON null or a missing key
-        return "coalesce(jsonb_typeof(metadata -> %s), 'null') = 'null'", [key]
-    if isinstance(v, (list, dict)):
-        return (f"coalesce(jsonb_typeof({_field('%s')}) = %s AND {_field('%s')}::text = %s::jsonb::text, false)",
-                [key, "array" if isinstance(v, list) else "object", key, canonical(v)])
-    return "metadata @> jsonb_build_object(%s::text, %s::jsonb)", [key, canonical(v)]
+class _Postgres:
+    """The PostgreSQL leaf tests of ``filters.to_sql`` (jsonb)."""
 
+    def eq(self, key: str, v: Any) -> tuple[str, list[Any]]:
+        if v is None:  # JSON null or a missing key
+            return "coalesce(jsonb_typeof(metadata -> %s), 'null') = 'null'", [key]
+        if isinstance(v, (list, dict)):
+            return (f"coalesce(jsonb_typeof({_field('%s')}) = %s AND {_field('%s')}::text = %s::jsonb::text, false)",
+                    [key, "array" if isinstance(v, list) else "object", key, canonical(v)])
+        return "metadata @> jsonb_build_object(%s::text, %s::jsonb)", [key, canonical(v)]
 
-def _in(key: str, values: Any) -> tuple[str, list[Any]]:
-    parts, params = [], []
-    for v in values:
-        sql, p = _eq(key, v)
-        parts.append(sql)
-        params += p
-    return "(" + " OR ".join(parts) + ")", params
+    def exists(self, key: str, present: bool) -> tuple[str, list[Any]]:
+        return f"{'' if present else 'NOT '}jsonb_exists(metadata, %s)", [key]
+
+    def contains(self, key: str, v: Any) -> tuple[str, list[Any]]:
+        return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'array' THEN {_field('%s')} @> jsonb_build_array(%s::jsonb) "
+                "ELSE false END)"), [key, key, canonical(v)]
+
+    def compare(self, key: str, op: str, v: Any) -> tuple[str, list[Any]]:
+        sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+        if isinstance(v, str):
+            return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'string' THEN (metadata ->> %s) COLLATE \"C\" {sign} "
+                    "%s COLLATE \"C\" ELSE false END)"), [key, key, v]
+        return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'number' THEN ({_field('%s')})::numeric {sign} "
+                "%s::numeric ELSE false END)"), [key, key, repr(float(v)) if isinstance(v, float) else str(v)]
 
 
 def compile_filter(flt: Filter) -> tuple[str, list[Any]]:
     """A SQL boolean expression over a collection table (``%s`` placeholders) and its parameters, equal to
     ``filters.matches``."""
-    if isinstance(flt, (All, Any_)):
-        parts, params = [], []
-        for p in flt.parts:
-            sql, ps = compile_filter(p)
-            parts.append(sql)
-            params += ps
-        return "(" + (" AND " if isinstance(flt, All) else " OR ").join(parts) + ")", params
-    assert isinstance(flt, Cond)
-    key, op, v = flt.key, flt.op, flt.value
-    if op == "eq":
-        return _eq(key, v)
-    if op == "ne":
-        sql, params = _eq(key, v)
-        return f"NOT {sql}", params
-    if op == "in":
-        return _in(key, v)
-    if op == "nin":
-        sql, params = _in(key, v)
-        return f"NOT {sql}", params
-    if op == "exists":
-        return f"{'' if v else 'NOT '}jsonb_exists(metadata, %s)", [key]
-    if op == "contains":
-        return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'array' THEN {_field('%s')} @> jsonb_build_array(%s::jsonb) "
-                "ELSE false END)"), [key, key, canonical(v)]
-    sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-    if isinstance(v, str):
-        return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'string' THEN (metadata ->> %s) COLLATE \"C\" {sign} "
-                "%s COLLATE \"C\" ELSE false END)"), [key, key, v]
-    return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'number' THEN ({_field('%s')})::numeric {sign} %s::numeric "
-            "ELSE false END)"), [key, key, repr(float(v)) if isinstance(v, float) else str(v)]
+    return to_sql(flt, _Postgres())
