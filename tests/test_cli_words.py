@@ -84,3 +84,31 @@ def test_similar_texts_through_the_encoder(use_encoder, capsys):
 def test_analogy_keeps_hyphenated_key(glove, capsys):
     code, out, _ = run(["analogy", "e-mail", "-", "mail", "+", "phone", "--json"], capsys)
     assert code == 0 and json.loads(out)["expression"] == '"e-mail" + phone - mail'
+
+
+def test_cli_warnings_show_the_message_not_the_source_line():
+    """A library warning printed by the CLI reads `warning: MESSAGE`, without the file, line and code that raised it."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "embedlab.cli", "similar", "안녕하세요", "the cat", "-e", "glove-50",
+                        "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "warning: glove-50: 1 of 2 text(s) had no known word and got a zero vector" in r.stderr
+    assert ".py:" not in r.stderr and "warnings.warn" not in r.stderr and "OOVWarning" not in r.stderr
+    assert json.loads(r.stdout)["cosine"] == 0.0
+
+
+def test_warning_format_names_foreign_categories():
+    import warnings
+
+    from embedlab.cli import _format_warning
+    from embedlab.encoders.word_average import OOVWarning
+
+    assert _format_warning("m", UserWarning, "/x/y.py", 3, "code") == "warning: m\n"
+    assert _format_warning("m", OOVWarning, "/x/y.py", 3) == "warning: m\n"
+    assert _format_warning("slow", RuntimeWarning, "/x/y.py", 3) == "warning (RuntimeWarning): slow\n"
+    before = warnings.formatwarning
+    with pytest.raises(SystemExit):
+        main(["analogy", "king", "-n", "1", "--json"])
+    assert warnings.formatwarning is before  # restored: an in-process caller keeps its own format

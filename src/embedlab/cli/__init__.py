@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import warnings
 
 from ..errors import EmbedlabError
 from .app import app, fail
@@ -42,9 +43,24 @@ def _load_commands() -> None:
             importlib.import_module(f"{__name__}.{mod.name}")
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as the CLI prints it: ``warning: MESSAGE`` (its category when not a plain UserWarning), not the
+    library's file, line number and source line that Python prints by default."""
+    kind = "" if category is UserWarning or category.__module__.startswith("embedlab") else f" ({category.__name__})"
+    return f"warning{kind}: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning embedlab errors into one readable line and exit code 2."""
     _load_commands()
+    previous, warnings.formatwarning = warnings.formatwarning, _format_warning
+    try:
+        _run(argv)
+    finally:
+        warnings.formatwarning = previous
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         rv = app(args=argv, standalone_mode=False)
     except EmbedlabError as exc:
