@@ -71,6 +71,14 @@ def _start_postgres() -> tuple[str | None, str]:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if _PG.get("database"):
+        try:
+            import psycopg
+
+            with psycopg.connect(_PG["server"], autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{_PG["database"]}" WITH (FORCE)')
+        except Exception:  # a leftover test database is harmless; never fail the run for it
+            pass
     if _PG.get("stop"):
         import subprocess
         from pathlib import Path
@@ -81,14 +89,30 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(scope="session")
 def pg_url():
-    """The URL of the test PostgreSQL + pgvector server (started once per session)."""
+    """The URL of a database of its own for this test session (created on the test PostgreSQL + pgvector server,
+    started once per session, and dropped at the end), so concurrent sessions never see each other's data."""
     if "url" not in _PG:
         _PG["url"], _PG["why"] = _start_postgres()
+        if _PG["url"] is not None:
+            _PG["url"] = _session_database(_PG["url"])
     if _PG["url"] is None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the PostgreSQL tests, but no server could be started: {_PG['why']}")
         pytest.skip(f"no PostgreSQL + pgvector server: {_PG['why']}")
     return _PG["url"]
+
+
+def _session_database(server_url: str) -> str:
+    import uuid
+
+    import psycopg
+
+    name = f"embedlab_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # from template1, which has the vector extension
+        conn.execute(f'ALTER DATABASE "{name}" OWNER TO CURRENT_USER')
+    _PG["server"], _PG["database"] = server_url, name
+    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 def _empty_database(url: str) -> None:
