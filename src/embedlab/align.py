@@ -35,8 +35,8 @@ from ._params import check_choice, check_float, check_int
 from .errors import DimensionError, InputError
 from .vectors import Vectors
 
-__all__ = ["Alignment", "procrustes", "read_dictionary", "shared_words", "split_dictionary", "nearest",
-           "precision_at_k", "NORMALIZE"]
+__all__ = ["Alignment", "procrustes", "read_dictionary", "resolve_dictionary", "shared_words", "split_dictionary",
+           "nearest", "precision_at_k", "NORMALIZE"]
 
 NORMALIZE = ("unit", "center", "none")
 _BLOCK = 2048  # query rows per similarity block (bounds memory at _BLOCK x candidates floats)
@@ -114,8 +114,10 @@ def split_dictionary(pairs: Sequence[tuple[str, str]], test: float | int = 0.2,
     return [p for p in pairs if p[0] not in held], [p for p in pairs if p[0] in held]
 
 
-def _resolve(src: Vectors, tgt: Vectors, dictionary) -> tuple[list[tuple[str, str]], int]:
-    """The pairs whose two words both have vectors, and how many were given; InputError when none does."""
+def resolve_dictionary(src: Vectors, tgt: Vectors, dictionary: str | os.PathLike | Iterable[tuple[str, str]]
+                       ) -> tuple[list[tuple[str, str]], int]:
+    """(pairs whose two words both have vectors, how many pairs were given) for ``dictionary`` = ``"shared"``, a
+    pairs file or pairs. InputError when no pair is usable, naming how many source and target words were found."""
     if isinstance(dictionary, str) and dictionary == "shared":
         pairs = shared_words(src, tgt)
         if not pairs:
@@ -250,7 +252,7 @@ class Alignment:
         self.check_params()
         if not isinstance(src, Vectors) or not isinstance(tgt, Vectors):
             raise InputError("fit takes two embedlab.Vectors (source, target); load files with embedlab.load_vectors")
-        pairs, self.pairs_given_ = _resolve(src, tgt, dictionary)
+        pairs, self.pairs_given_ = resolve_dictionary(src, tgt, dictionary)
         self.pairs_ = pairs
         self.src_dim_, self.tgt_dim_ = src.dim, tgt.dim
         S, self.src_mean_ = _prepare(src.matrix, self.normalize)
@@ -294,11 +296,15 @@ class Alignment:
         return Vectors(vectors.keys, m)
 
     def evaluate(self, src: Vectors, tgt: Vectors, pairs: Iterable[tuple[str, str]], ks: Sequence[int] = (1, 10),
-                 restrict: int | None = None) -> dict:
-        """P@k of translating ``pairs`` (held-out!) by nearest neighbour and by CSLS: ``{"nn": {...}, "csls": {...}}``."""
-        mapped, target = self.transform(src), self.target(tgt)
+                 restrict: int | None = None, before: bool = False) -> dict:
+        """P@k of translating ``pairs`` (held-out!) by nearest neighbour and by CSLS: ``{"nn": {...}, "csls": {...}}``;
+        ``before=True`` adds ``"before_nn"`` / ``"before_csls"``: the same with no map (equal dimensions only)."""
         pairs = list(pairs)
-        return {m: precision_at_k(mapped, target, pairs, ks, m, int(self.csls_k), restrict) for m in ("nn", "csls")}
+        spaces = {"": (self.transform(src), self.target(tgt))}
+        if before and src.dim == tgt.dim:
+            spaces["before_"] = (Vectors(src.keys, _prepare(src.matrix, self.normalize, self.src_mean_)[0]), spaces[""][1])
+        return {f"{tag}{m}": precision_at_k(mapped, target, pairs, ks, m, int(self.csls_k), restrict)
+                for tag, (mapped, target) in spaces.items() for m in ("nn", "csls")}
 
     def translate(self, src: Vectors, tgt: Vectors, words: Iterable[str], k: int = 5, method: str = "csls",
                   restrict: int | None = None) -> dict[str, list[str]]:

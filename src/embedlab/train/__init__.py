@@ -1,6 +1,6 @@
-"""Trainers that learn vectors from data: Word2Vec (Skip-gram / CBOW), plus the corpus and vocabulary they share.
+"""Trainers that learn vectors from data: Word2Vec (Skip-gram / CBOW), GloVe, plus the corpus and vocabulary they share.
 
-Heavy modules (numba kernels) load on first use: ``from embedlab.train import Word2Vec``.
+Heavy modules (numba kernels) load on first use: ``from embedlab.train import Word2Vec, GloVe``.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from .corpus import LineCorpus, as_corpus
 from .vocab import Vocab
 
-__all__ = ["LineCorpus", "Vocab", "Word2Vec", "as_corpus"]
+__all__ = ["GloVe", "LineCorpus", "Vocab", "Word2Vec", "as_corpus"]
 
 
 def __getattr__(name: str):
@@ -16,4 +16,8 @@ def __getattr__(name: str):
         from .word2vec import Word2Vec
 
         return Word2Vec
+    if name == "GloVe":
+        from .glove import GloVe
+
+        return GloVe
     raise AttributeError(f"module 'embedlab.train' has no attribute {name!r}")
