@@ -191,15 +191,15 @@ def _count_into(folder: Path, corpus, window: int, min_count: int, max_vocab_siz
     rows, cols, vals, keep = _count(enc, v, window, distance_weighting, workers, seed, slots, folder, progress)
     del enc
     shutil.rmtree(folder / "corpus", ignore_errors=True)  # the encoded corpus is not needed any more
+    if rows.shape[0] == 0 or len(keep) < 2:
+        raise InputError(f"no two vocabulary words occur within window={window} of each other on one line; "
+                         "GloVe has nothing to fit: use a larger corpus, a larger window or lower min_count")
     if len(keep) < v:
         dropped = [vocab.words[i] for i in np.setdiff1d(np.arange(v), keep)[:5]]
         warnings.warn(f"{v - len(keep)} of {v} vocabulary words never occur within {window} words of another "
                       f"(e.g. {', '.join(map(repr, dropped))}); they get no vector", stacklevel=3)
         vocab = Vocab([vocab.words[i] for i in keep], vocab.counts[keep], raw_tokens=vocab.raw_tokens,
                       sentences=vocab.sentences)
-    if rows.shape[0] == 0 or len(vocab) < 2:
-        raise InputError(f"no two vocabulary words occur within window={window} of each other on one line; "
-                         "GloVe has nothing to fit: use a larger corpus, a larger window or lower min_count")
     return Cooccurrence(vocab, rows, cols, vals, window, distance_weighting)
 
 
