@@ -39,7 +39,11 @@ __all__ = ["Alignment", "procrustes", "read_dictionary", "resolve_dictionary", "
            "nearest", "precision_at_k", "NORMALIZE"]
 
 NORMALIZE = ("unit", "center", "none")
-_BLOCK = 2048  # query rows per similarity block (bounds memory at _BLOCK x candidates floats)
+_BLOCK_FLOATS = 1 << 24  # similarity scores held at once (64 MB of float32), whatever the candidate count
+
+
+def _rows_per_block(columns: int) -> int:
+    return max(1, _BLOCK_FLOATS // max(columns, 1))
 
 
 def procrustes(X: np.ndarray, Y: np.ndarray, tol: float = 1e-6) -> np.ndarray:
@@ -163,9 +167,10 @@ def _topk_mean(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
     """For each row of ``a``: the mean of its ``k`` largest dot products with the rows of ``b`` (blocked)."""
     k = min(k, b.shape[0])
     out = np.empty(a.shape[0], np.float32)
-    for s in range(0, a.shape[0], _BLOCK):
-        sims = a[s:s + _BLOCK] @ b.T
-        out[s:s + _BLOCK] = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+    step = _rows_per_block(b.shape[0])
+    for s in range(0, a.shape[0], step):
+        sims = a[s:s + step] @ b.T
+        out[s:s + step] = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
     return out
 
 
@@ -188,13 +193,14 @@ def nearest(queries: np.ndarray, candidates: np.ndarray, k: int = 10, method: st
         r_src = _topk_mean(c, q if sources is None else np.asarray(sources, np.float32), csls_k)
         r_tgt = _topk_mean(q, c, csls_k)
     out = np.empty((q.shape[0], k), np.int64)
-    for s in range(0, q.shape[0], _BLOCK):
-        sims = q[s:s + _BLOCK] @ c.T
+    step = _rows_per_block(c.shape[0])
+    for s in range(0, q.shape[0], step):
+        sims = q[s:s + step] @ c.T
         if method == "csls":
-            sims = 2 * sims - r_tgt[s:s + _BLOCK, None] - r_src[None, :]
+            sims = 2 * sims - r_tgt[s:s + step, None] - r_src[None, :]
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
-        out[s:s + _BLOCK] = np.take_along_axis(top, order, axis=1)
+        out[s:s + step] = np.take_along_axis(top, order, axis=1)
     return out
 
 
