@@ -218,7 +218,8 @@ def test_save_load_round_trip(kind, tmp_path, clustered):
     idx.save(tmp_path / "ix")
     idx.save(tmp_path / "ix")  # overwriting an existing index is atomic too
     doc = json.loads((tmp_path / "ix" / "index.json").read_text())
-    assert doc["format"] == "embedlab.index" and doc["format_version"] == 1 and doc["kind"] == kind
+    assert doc["format"] == "embedlab.index" and doc["format_version"] == 2 and doc["kind"] == kind
+    assert doc["precision"]["name"] == "float32" and doc["precision"]["format"] == 1
     assert doc["dim"] == 32 and doc["metric"] == "l2" and doc["count"] == len(x) - 50
     back = load_index(tmp_path / "ix")
     assert type(back) is type(idx) and len(back) == len(idx)

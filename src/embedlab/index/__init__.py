@@ -1,7 +1,9 @@
 """Indexes: exact and approximate nearest-neighbour search behind one interface.
 
-``make_index(kind, dim, metric, **params)`` builds one, ``load_index(folder)`` reopens any saved kind, and
-``recall_at_k`` measures an approximate index against the exact one.
+``make_index(kind, dim, metric, **params)`` builds one (``kind``: exact, hnsw or ivf; ``precision=`` float32,
+float16, int8 or binary codes with ``rescore=``), ``load_index(folder)`` reopens any saved kind, and
+``recall_at_k`` measures an approximate index against the exact one. ``plan`` estimates what an index will
+cost before it is built; ``tune`` measures every setting on your own vectors.
 """
 
 from __future__ import annotations
@@ -13,23 +15,49 @@ from ..errors import InputError
 from . import _store
 from .base import Index
 from .exact import ExactIndex
+from .quantize import PRECISIONS, Calibration
 from .recall import recall_at_k
 
 _KINDS: dict[str, type[Index]] = {"exact": ExactIndex}
 
-try:  # HNSW lives in its own module; keep exact search usable even if it fails to import
+try:  # the FAISS-backed kinds live in their own modules; keep exact search usable even if they fail to import
+    from .compressed import CompressedExactIndex
     from .hnsw import HNSWIndex
+    from .ivf import IVFIndex
 
     _KINDS["hnsw"] = HNSWIndex
+    _KINDS["ivf"] = IVFIndex
 except ImportError:  # pragma: no cover
     HNSWIndex = None  # type: ignore[assignment,misc]
+    IVFIndex = None  # type: ignore[assignment,misc]
+    CompressedExactIndex = None  # type: ignore[assignment,misc]
+
+KINDS = ("exact", "hnsw", "ivf")
 
 
-def make_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> Index:
-    """A new empty index of ``kind`` ("exact" or "hnsw"); ``params`` go to its constructor (e.g. M=32)."""
+def index_class(kind: str, precision: str = "float32") -> type[Index]:
+    """The class that implements ``kind`` at ``precision`` (exact search over codes is its own class)."""
     cls = _KINDS.get(kind)
     if cls is None:
         raise InputError(f"unknown index kind {kind!r}; choose one of {', '.join(sorted(_KINDS))}")
+    if kind == "exact" and precision != "float32":
+        return CompressedExactIndex
+    return cls
+
+
+def make_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> Index:
+    """A new empty index of ``kind`` ("exact", "hnsw" or "ivf"); ``params`` go to its constructor (e.g. M=32,
+    precision="int8", rescore=4, nlist=1024)."""
+    precision = params.get("precision", "float32")
+    cls = index_class(kind, precision if isinstance(precision, str) else "float32")
+    if cls is ExactIndex:
+        params = dict(params)
+        if params.pop("precision", "float32") != "float32":  # pragma: no cover - routed above
+            raise InputError("ExactIndex holds float32 rows")
+        if params.get("rescore") is not None:
+            raise InputError(f"rescore applies to compressed codes (precision float16, int8 or binary); a float32 "
+                             f"exact index already scores with the float32 vectors (got rescore={params['rescore']!r})")
+        params.pop("rescore", None)
     try:
         return cls(dim, metric, **params)
     except TypeError as exc:
@@ -37,12 +65,16 @@ def make_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> In
 
 
 def load_index(folder: str | Path, **kw: Any) -> Index:
-    """Open an index saved with ``save``, whatever its kind (read from its ``index.json``)."""
+    """Open an index saved with ``save``, whatever its kind and precision (read from its ``index.json``)."""
+    from ._coded import precision_block
+
+    folder = Path(folder)
     doc = _store.read_manifest(folder)
-    cls = _KINDS.get(doc["kind"])
-    if cls is None:
-        raise _store.corrupt(Path(folder), f"unknown index kind {doc['kind']!r}")
+    if doc["kind"] not in _KINDS:
+        raise _store.corrupt(folder, f"unknown index kind {doc['kind']!r}")
+    cls = index_class(doc["kind"], precision_block(folder, doc)["name"])
     return cls.load(folder, **kw)
 
 
-__all__ = ["Index", "ExactIndex", "HNSWIndex", "make_index", "load_index", "recall_at_k"]
+__all__ = ["Index", "ExactIndex", "HNSWIndex", "IVFIndex", "CompressedExactIndex", "Calibration", "PRECISIONS",
+           "KINDS", "make_index", "load_index", "index_class", "recall_at_k"]

@@ -35,17 +35,20 @@ def corrupt(folder: Path, what: str) -> CorruptFileError:
     return CorruptFileError(f"index at {folder} is unreadable: {what}; {_REBUILD}")
 
 
-def write_folder(folder: str | Path, manifest: dict[str, Any], writers: dict[str, Callable[[Path], None]]) -> None:
+def write_folder(folder: str | Path, manifest: dict[str, Any], writers: dict[str, Callable[[Path], None]],
+                 size_only: set[str] | frozenset[str] = frozenset()) -> None:
     """Write data files (``writers``: file name -> function writing that path) and the manifest atomically.
 
     Everything goes to a temporary sibling folder, is fsynced, then renamed over ``folder``; a crash leaves
-    either the old index or the new one, never a mix.
+    either the old index or the new one, never a mix. Files in ``size_only`` (big files hard-linked from an
+    earlier save, e.g. IVF lists) are recorded by size alone, so saving does not read them whole.
     """
     with atomic_folder(folder) as tmp:
         files = {}
         for name, write in writers.items():
             write(tmp / name)
-            files[name] = file_record(tmp / name)
+            files[name] = ({"bytes": (tmp / name).stat().st_size, "crc32": None} if name in size_only
+                           else file_record(tmp / name))
         write_json_atomic(tmp / MANIFEST, versioned(FORMAT, INDEX_FORMAT_VERSION, **manifest, files=files))
 
 
@@ -74,6 +77,11 @@ def read_manifest(folder: str | Path, kind: str | None = None) -> dict[str, Any]
     for name, record in doc["files"].items():
         check_record(member(folder, name, MANIFEST, _REBUILD), record, deep=False, fix=_REBUILD)
     return doc
+
+
+def member_path(folder: Path, name: Any) -> Path:
+    """``folder / name`` for a data file named by a manifest (CorruptFileError for anything but a plain name)."""
+    return member(folder, name, MANIFEST, _REBUILD)
 
 
 def verify_crc(folder: Path, doc: dict[str, Any], name: str) -> None:

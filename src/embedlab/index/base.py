@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from ..errors import InputError
 from ..metrics import as_matrix, check_metric
 
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2  # 2: a 'precision' block (codes, rescore, calibration); 1 (float32 only) still reads
 
 
 class Index(ABC):

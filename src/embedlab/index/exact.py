@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..metrics import as_matrix, normalize
 from . import _store
 from .base import Index
+from .quantize import PRECISION_FORMAT
 
 faiss: Any = _faiss  # its generated stubs lack much of the SWIG API used here (SearchParametersHNSW, ...)
 
@@ -394,7 +395,8 @@ class ExactIndex(Index):
 
         _store.write_folder(
             path,
-            {"kind": self.kind, "dim": self.dim, "metric": self.metric, "params": {}, "count": len(live_ids)},
+            {"kind": self.kind, "dim": self.dim, "metric": self.metric, "params": {}, "count": len(live_ids),
+             "precision": {"format": PRECISION_FORMAT, "name": "float32", "rescore": None}},
             {"ids.npy": lambda p: np.save(p, live_ids), "vectors.npy": write_vectors},
         )
 
@@ -402,8 +404,14 @@ class ExactIndex(Index):
     def load(cls, path: str | Path, mmap: bool = False) -> ExactIndex:
         """Read an index written by ``save``; ``mmap=True`` maps the vectors read-only instead of reading them
         (fast open; checksums are then skipped, sizes and headers are still checked)."""
+        from ._coded import precision_block
+
         folder = Path(path)
         doc = _store.read_manifest(folder, cls.kind)
+        name = precision_block(folder, doc)["name"]
+        if name != "float32":
+            raise InputError(f"index at {folder} holds {name} codes, not float32 rows; open it with "
+                             "embedlab.index.load_index")
         n, dim = int(doc["count"]), int(doc["dim"])
         ids = _store.load_npy(folder, doc, "ids.npy", np.int64, (n,))
         mat = _store.load_npy(folder, doc, "vectors.npy", np.float32, (n, dim), mmap=mmap)
