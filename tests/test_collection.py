@@ -319,8 +319,8 @@ def test_bad_input_writes_nothing(backend):
 
 def test_failing_create_leaves_nothing_and_failing_first_add_leaves_a_valid_collection(tmp_path):
     root = tmp_path / "cols"
-    with pytest.raises(InputError, match="unknown index kind 'ivf'"):
-        Collection.create("c1", dim=4, index="ivf", root=root)
+    with pytest.raises(InputError, match="unknown index kind 'annoy'"):
+        Collection.create("c1", dim=4, index="annoy", root=root)
     with pytest.raises(InputError, match="unknown metric 'manhattan'"):
         Collection.create("c1", dim=4, metric="manhattan", root=root)
     with pytest.raises(InputError, match="bad collection name"):

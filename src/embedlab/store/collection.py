@@ -82,6 +82,8 @@ class Collection:
         self.name = table.name
         enc = manifest["encoder"]
         self.dim, self.metric = int(enc["dim"]), check_metric(enc["metric"])
+        #: the encoder's own width when the collection keeps a Matryoshka prefix of it (else ``dim``)
+        self.source_dim = int(enc.get("source_dim") or enc["dim"])
         self.index_kind = manifest["index"]["kind"]
         self.index_params = dict(manifest["index"].get("params", {}))
         self._encoder = encoder
@@ -90,12 +92,19 @@ class Collection:
     @classmethod
     def create(cls, name: str, encoder: str | Encoder | dict[str, Any] | None = None, *, dim: int | None = None,
                metric: str | None = None, index: str = "exact", index_params: dict[str, Any] | None = None,
+               precision: str | None = None, rescore: int | None = None, force: bool = False,
                root: str | Path | None = None, backend: str | None = None, lock_timeout: float = 10.0,
                auto_compact: float = 0.3) -> Collection:
         """Create an empty collection (InputError if the name is taken). ``encoder=None`` with ``dim`` makes a
         vectors-only collection (callers pass ``vectors=``; metric defaults to cosine). ``encoder`` may also be an
         encoder description as in ``info()["encoder"]`` (``{"name", "dim", "metric", "fingerprint"}``): the
-        collection is bound to that encoder without loading it (imports use this)."""
+        collection is bound to that encoder without loading it (imports use this).
+
+        ``index`` is exact, hnsw or ivf; ``precision`` (float32, float16, int8, binary) and ``rescore`` choose the
+        codes the index keeps and how many candidates it re-ranks with the float32 vectors (they may also be
+        given in ``index_params``, with the kind's own: ``M``, ``ef_search``, ``nlist``, ``nprobe``, ``m`` …).
+        ``dim`` below an encoder's width keeps a Matryoshka prefix: vectors truncated to ``dim`` and re-normalised;
+        refused for encoders not trained for it (``matryoshka_dims``) unless ``force=True``."""
         check_name(name)
         enc = None
         if isinstance(encoder, dict):  # a description, e.g. from an export: bound by name, built on first use
@@ -106,11 +115,11 @@ class Collection:
             enc_doc = {"name": None, "dim": int(dim), "metric": check_metric(metric or "cosine"), "fingerprint": None}
         else:
             enc = _resolve_encoder(encoder)
-            if dim is not None and int(dim) != enc.dim:
-                raise DimensionError(f"dim={dim} but encoder {enc.name!r} makes {enc.dim}-d vectors; drop dim")
             enc_doc = _encoder_doc(enc)
             enc_doc["metric"] = check_metric(metric or enc.metric)
-        params = dict(index_params or {})
+            if dim is not None and int(dim) != enc.dim:
+                enc_doc.update(dim=matryoshka_dim(enc, dim, force), source_dim=int(enc.dim))
+        params = index_settings(index_params, precision, rescore)
         from ..index import make_index
 
         make_index(index, enc_doc["dim"], enc_doc["metric"], **params)  # validates kind and parameters
@@ -241,7 +250,7 @@ class Collection:
             raise InputError("pass items (raw inputs for the encoder), vectors=, or both (vectors computed for the "
                              "items elsewhere, e.g. on a cluster)")
         if vectors is not None:
-            vecs = as_matrix(vectors, dim=self.dim, name="vectors")
+            vecs = as_matrix(self._truncated(vectors), dim=self.dim, name="vectors")
             if len(vecs) != n:
                 raise InputError(f"got {len(vecs)} vectors for {n} ids; pass exactly one vector per id")
         else:
@@ -249,8 +258,9 @@ class Collection:
             if enc is None:
                 raise InputError(f"collection {self.name!r} is vectors-only (no encoder); pass vectors=")
             items = _inputs.check_items(items, n)
-            vecs = as_matrix(enc.encode(items, batch_size=batch_size, progress=progress,
-                                        normalize=self.metric == "cosine"), dim=self.dim, name="encoded vectors")
+            vecs = as_matrix(self._truncated(enc.encode(items, batch_size=batch_size, progress=progress,
+                                                        normalize=self.metric == "cosine")),
+                             dim=self.dim, name="encoded vectors")
         if self.metric == "cosine":
             if not prepared:
                 return normalize(vecs)
@@ -259,6 +269,16 @@ class Collection:
                 raise InputError("prepared vectors of a cosine collection must be unit length (as exported); pass "
                                  "them without prepared=True to normalise them")
         return vecs
+
+    def _truncated(self, vectors: ArrayLike) -> ArrayLike:
+        """Full-width encoder vectors cut to the collection's Matryoshka prefix and re-normalised; anything else
+        as given (the dimension is checked by the caller)."""
+        if self.source_dim == self.dim:
+            return vectors
+        arr = np.asarray(vectors, dtype=np.float32)
+        if arr.ndim in (1, 2) and arr.shape[-1] == self.source_dim:
+            return normalize(np.atleast_2d(arr)[:, : self.dim])
+        return vectors
 
     def _text_only(self) -> bool:
         return self.encoder is not None and tuple(self.encoder.modalities) == ("text",)
@@ -396,8 +416,36 @@ class Collection:
             return w.delete(ids)
 
     def compact(self) -> None:
-        """Reclaim the space of deleted and replaced rows (the local backend rewrites its segments)."""
+        """Reclaim the space of deleted and replaced rows (the local backend rewrites its segments and rebuilds its
+        index, recalibrating int8 ranges on the rows that are left)."""
         self._table.compact()
+
+    def reindex(self, index: str | None = None, index_params: dict[str, Any] | None = None, *,
+                precision: str | None = None, rescore: int | None = None) -> dict[str, Any]:
+        """Rebuild the index with other settings (kind, precision, rescore, the kind's parameters); the vectors are
+        untouched. Settings not given are kept when the kind stays the same. Returns the new ``{"kind",
+        "params"}``. The local backend rebuilds from its segments (``embedlab plan`` estimates how long)."""
+        kind = index or self.index_kind
+        params = dict(self.index_params) if kind == self.index_kind and index_params is None else {}
+        params.update(index_params or {})
+        if precision is not None:
+            params["precision"] = precision
+        if rescore is not None:
+            params["rescore"] = rescore
+        if params.get("precision") == "float32":  # the default: not stored, and nothing to rescore
+            params.pop("precision")
+            if rescore is None:
+                params.pop("rescore", None)
+        from ..index import make_index
+
+        make_index(kind, self.dim, self.metric, **params)  # validates kind and parameters
+        set_index = getattr(self._table, "set_index", None)
+        if set_index is None:
+            raise InputError(f"the {self.backend} backend cannot change a collection's index; export it and import "
+                             "it into a new collection created with the index you want")
+        set_index(kind, params)
+        self.index_kind, self.index_params = kind, params
+        return {"kind": kind, "params": dict(params)}
 
     @contextmanager
     def writing(self) -> Iterator[Collection]:
@@ -408,40 +456,60 @@ class Collection:
     # ------------------------------------------------------------------ reads
     def _queries(self, queries: Sequence[Any] | np.ndarray, batch_size: int = 64) -> np.ndarray:
         if isinstance(queries, np.ndarray) and queries.dtype.kind in "fiu":
-            return as_matrix(queries, dim=self.dim, name="query vectors")
+            return as_matrix(self._truncated(queries), dim=self.dim, name="query vectors")
         if isinstance(queries, (str, bytes)) or not isinstance(queries, (Sequence, np.ndarray)):
             raise InputError("queries must be a list (of texts, items or vectors) or a 2-D array")
         if len(queries) == 0:
             raise InputError("no queries given (empty list); pass at least one query")
         if all(_is_vector(q) for q in queries):
-            return as_matrix(np.asarray(queries, dtype=np.float32), dim=self.dim, name="query vectors")
+            return as_matrix(self._truncated(np.asarray(queries, dtype=np.float32)), dim=self.dim,
+                             name="query vectors")
         if any(_is_vector(q) for q in queries):
             raise InputError("queries mix vectors and raw items; pass one kind per call")
         enc = self.encoder
         if enc is None:
             raise InputError(f"collection {self.name!r} is vectors-only (no encoder); search with a "
                              f"{self.dim}-d vector")
-        return enc.encode(list(queries), batch_size=batch_size, normalize=self.metric == "cosine")
+        out = enc.encode(list(queries), batch_size=batch_size, normalize=self.metric == "cosine")
+        return np.asarray(self._truncated(out), dtype=np.float32)
 
-    def search(self, query: Any, k: int = 10, where: dict[str, Any] | None = None, ef: int | None = None) -> builtins.list[Hit]:
+    def search(self, query: Any, k: int = 10, where: dict[str, Any] | None = None, ef: int | None = None,
+               nprobe: int | None = None, rescore: int | None = None) -> builtins.list[Hit]:
         """The ``k`` items nearest to ``query`` (a text/item for the encoder, or a vector), best first.
 
         ``where`` keeps only items whose metadata matches (see ``store/filters.py``: ``{"lang": "ko"}``,
-        ``{"year": {"$gte": 2020}}``, ``{"$or": [...]}``); ``ef`` sets the HNSW search breadth for this call."""
+        ``{"year": {"$gte": 2020}}``, ``{"$or": [...]}``); ``ef`` sets the HNSW search breadth, ``nprobe`` the
+        IVF lists scanned and ``rescore`` the candidates re-ranked (× k) for this call."""
         if _is_vector(query) and np.asarray(query).ndim == 2:
             raise InputError("search takes one query; use search_many for a batch of vectors")
-        return self.search_many([query], k=k, where=where, ef=ef)[0]
+        return self.search_many([query], k=k, where=where, ef=ef, nprobe=nprobe, rescore=rescore)[0]
 
     def search_many(self, queries: Sequence[Any] | np.ndarray, k: int = 10, where: dict[str, Any] | None = None,
-                    ef: int | None = None, batch_size: int = 64) -> builtins.list[builtins.list[Hit]]:
+                    ef: int | None = None, batch_size: int = 64, nprobe: int | None = None,
+                    rescore: int | None = None) -> builtins.list[builtins.list[Hit]]:
         """``search`` for a batch of queries (encoded and searched together: much faster per query)."""
         k = _check_k(k)
         if ef is not None:
             ef = _check_k(ef, "ef")
+        extra = {}
+        if nprobe is not None:
+            extra["nprobe"] = _check_k(nprobe, "nprobe")
+        if rescore is not None:
+            if isinstance(rescore, bool) or not isinstance(rescore, (int, np.integer)) or rescore < 1:
+                raise InputError(f"rescore must be an integer >= 1 (re-rank rescore x k candidates with the float32 "
+                                 f"vectors), got {rescore!r}")
+            extra["rescore"] = int(rescore)
         flt = filters.parse(where) if where is not None else None
         q = self._queries(queries, batch_size)
         with self._table.read() as r:
-            return r.search(q, k, flt, ef)
+            if not extra:
+                return r.search(q, k, flt, ef)
+            with_params = getattr(r, "search_params", None)
+            if with_params is None:
+                raise InputError(f"the {self.backend} backend takes no {' or '.join(extra)} per query (its indexes "
+                                 "are exact and HNSW over float32 vectors)")
+            hits: builtins.list[builtins.list[Hit]] = with_params(q, k, flt, {"ef": ef, **extra})
+            return hits
 
     def count(self) -> int:
         """Number of live items."""
@@ -549,8 +617,15 @@ def _described_encoder(doc: dict[str, Any], dim: int | None, metric: str | None)
     name, fp = doc.get("name"), doc.get("fingerprint")
     if not (name is None or isinstance(name, str)) or not (fp is None or isinstance(fp, str)):
         raise InputError("the encoder description's 'name' and 'fingerprint' must be strings or null")
-    return {"name": name, "dim": d, "metric": check_metric(metric or doc.get("metric") or "cosine"),
-            "fingerprint": fp}
+    out = {"name": name, "dim": d, "metric": check_metric(metric or doc.get("metric") or "cosine"),
+           "fingerprint": fp}
+    src = doc.get("source_dim")
+    if src is not None:  # a Matryoshka prefix of a wider encoder
+        if isinstance(src, bool) or not isinstance(src, int) or src < d:
+            raise InputError(f"the encoder description's 'source_dim' must be an integer >= dim ({d}), got {src!r}")
+        if src != d:
+            out["source_dim"] = src
+    return out
 
 
 def _check_encoder(manifest: dict[str, Any], enc: Encoder) -> None:
@@ -561,7 +636,7 @@ def _check_encoder(manifest: dict[str, Any], enc: Encoder) -> None:
             f"collection {name!r} is vectors-only ({want['dim']}-d) but encoder {enc.name!r} was given; open it "
             "without an encoder and pass vectors="
         )
-    if enc.name != want["name"] or int(enc.dim) != int(want["dim"]) or (
+    if enc.name != want["name"] or int(enc.dim) != int(want.get("source_dim") or want["dim"]) or (
         want.get("fingerprint") and enc.fingerprint != want["fingerprint"]
     ):
         raise EncoderMismatchError(
@@ -569,3 +644,40 @@ def _check_encoder(manifest: dict[str, Any], enc: Encoder) -> None:
             f"{want.get('fingerprint')}) but was opened with {enc.name!r} ({enc.dim}-d, fingerprint "
             f"{enc.fingerprint}); open it with the original encoder or rebuild the collection"
         )
+
+
+def index_settings(index_params: dict[str, Any] | None, precision: str | None, rescore: int | None
+                   ) -> dict[str, Any]:
+    """One params dict from ``index_params`` plus the ``precision``/``rescore`` shortcuts (a float32 precision is
+    the default and is not stored); InputError when both give a different value."""
+    params = dict(index_params or {})
+    for key, value in (("precision", precision), ("rescore", rescore)):
+        if value is None:
+            continue
+        if key in params and params[key] != value:
+            raise InputError(f"{key} given twice ({value!r} and index_params[{key!r}]={params[key]!r}); pass it once")
+        params[key] = value
+    if params.get("precision") == "float32":
+        params.pop("precision")
+    return params
+
+
+def matryoshka_dim(enc: Encoder, dim: Any, force: bool) -> int:
+    """The collection width for a Matryoshka prefix of ``enc``'s vectors: checked against the widths the encoder
+    was trained to give (its ``matryoshka_dims``); any narrower width with ``force``."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or int(dim) <= 0:
+        raise InputError(f"dim must be a positive integer, got {dim!r}")
+    dim = int(dim)
+    if dim > enc.dim:
+        raise DimensionError(f"dim={dim} is larger than encoder {enc.name!r}'s {enc.dim}-d vectors; a Matryoshka "
+                             f"prefix can only be narrower: pick a dim below {enc.dim}, or drop dim")
+    trained = getattr(enc, "matryoshka_dims", None)
+    if force or (trained and dim in trained):
+        return dim
+    if not trained:
+        raise InputError(f"encoder {enc.name!r} was not trained for Matryoshka truncation, so its first {dim} "
+                         f"dimensions are not a {dim}-d embedding on their own (search quality may drop sharply); "
+                         f"drop dim to keep all {enc.dim}, or pass force=True (CLI --force) to truncate anyway")
+    widths = ", ".join(str(int(d)) for d in trained)
+    raise InputError(f"encoder {enc.name!r} was trained for Matryoshka widths {widths}, not {dim}; pick one of them, "
+                     "or pass force=True (CLI --force) to truncate to another width anyway")

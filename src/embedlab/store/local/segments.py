@@ -8,8 +8,9 @@ replaced files); ``verify_segment`` reads it whole and checks the full CRC32 (``
 have labels ``start .. start + rows - 1``.
 
 ``SegmentedExact`` searches the memory-mapped segments in place: one ``ExactIndex.from_matrix`` per segment
-(no copy), results merged per query. ``CachedANN`` holds an approximate index (HNSW) built from the same rows;
-it is a cache that can be saved, reloaded and caught up from the committed segments.
+(no copy), results merged per query. ``CachedANN`` holds any other index (HNSW, IVF, exact search over float16 /
+int8 / binary codes) built from the same rows; it is a cache that can be saved, reloaded and caught up from the
+committed segments, and compressed indexes rescore their candidates with the segments' float32 rows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import CorruptFileError
+from ...errors import CorruptFileError, InputError
 from ...index import ExactIndex
 from ...index.base import Index
 from ...index.exact import merge_topk
@@ -157,7 +158,11 @@ class SegmentedExact:
         return sum(len(idx) for _, _, idx in self._parts)
 
     def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None,
-               ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               ef: int | None = None, **params: Any) -> tuple[np.ndarray, np.ndarray]:
+        given = sorted(key for key, v in params.items() if v is not None)
+        if given:
+            raise InputError(f"{', '.join(given)} do(es) not apply to a float32 exact index (it scans every vector); "
+                             "rescore applies to compressed precisions, nprobe to IVF indexes")
         parts = []
         for start, end, idx in self._parts:
             if filter is None:
@@ -173,12 +178,33 @@ class SegmentedExact:
 
 
 class CachedANN:
-    """An approximate index (e.g. HNSW) over the live rows; rebuilt or caught up from segments as needed."""
+    """An index built from the same rows as the segments (HNSW, IVF, or exact search over compressed codes);
+    rebuilt or caught up from segments as needed, saved as a cache. Compressed indexes read the float32 rows
+    they rescore from the segments (``rows``), so only their codes are resident."""
 
-    def __init__(self, index: Index, covered: int = 0) -> None:
+    def __init__(self, index: Index, covered: int = 0, rows: Any = None) -> None:
         self.index = index
         self.kind = index.kind
         self.covered = covered  # labels below this were considered when the index was built / loaded
+        if rows is not None and hasattr(index, "set_vector_source"):
+            index.set_vector_source(rows)
+
+    @property
+    def needs_training(self) -> bool:
+        """Whether the index must learn from the rows (int8 ranges, IVF centroids) before it can code them."""
+        return not bool(getattr(self.index, "trained", True))
+
+    def train_on(self, sample: np.ndarray) -> bool:
+        """Train on a sample of the live rows when the index needs it and there are enough of them (else rows
+        wait, searched exactly, until there are); whether it trained."""
+        min_rows = int(getattr(self.index, "train_min", lambda: 1)())
+        if not self.needs_training or len(sample) < min_rows:
+            return False
+        try:
+            self.index.train(sample)  # type: ignore[attr-defined]
+        except InputError:  # e.g. all rows identical: the index buffers rows until they allow training
+            return False
+        return True
 
     def add_segment(self, start: int, mat: np.ndarray, dead: np.ndarray, chunk: int = 65_536) -> None:
         end = start + len(mat)
@@ -200,10 +226,13 @@ class CachedANN:
         return len(self.index)
 
     def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None,
-               ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        if ef is None:
+               ef: int | None = None, **params: Any) -> tuple[np.ndarray, np.ndarray]:
+        if ef is not None:
+            params["ef"] = int(ef)
+        params = {key: v for key, v in params.items() if v is not None}
+        if not params:
             return self.index.search(q, k, filter=filter)
-        return self.index.search(q, k, filter=filter, ef=int(ef))  # type: ignore[call-arg]  # HNSW takes ef
+        return self.index.search(q, k, filter=filter, **params)  # the kind's own: ef, nprobe, rescore
 
 
 def cache_name(epoch: int, generation: int, covered: int) -> str:

@@ -23,7 +23,15 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from ...errors import CorruptFileError, InputError, LockTimeoutError, ReadOnlyStorageError, StorageFullError
+from ...errors import (
+    CorruptFileError,
+    FormatVersionError,
+    InputError,
+    LockTimeoutError,
+    ReadOnlyStorageError,
+    StorageFullError,
+)
+from ...persist import write_json_atomic
 from .. import manifest as mf
 from . import segments
 from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, cache_name, newest_cache, open_segment, verify_segment
@@ -35,6 +43,8 @@ CACHE_DIR = "index-cache"
 SMALL_SEGMENT_BYTES = 32 << 20  # segments smaller than this get merged with their small neighbours ...
 MERGE_FAN = 8  # ... once this many of them trail the segment list
 SEGMENT_NAME = re.compile(r"seg-\d{9}-[0-9a-f]{8}\.npy")  # the only files garbage collection may delete
+SPILL_NAME = re.compile(r"\.spill-(\d+)-[0-9a-f]{8}")  # IVF parts spilled by a process while it builds
+TRAIN_SAMPLE = 100_000  # rows sampled (seeded) from the collection to train an index (int8 ranges, IVF centroids)
 _FIX = "restore the collection folder from a backup, or drop the collection and add the items again"
 
 
@@ -106,6 +116,13 @@ class LocalTable:
         if self._cat.needs_upgrade() and not self.readonly:
             with self._locked(self.lock_timeout), self._cat.write():
                 self._cat.upgrade(self.manifest)
+        if _index_rev(copy) > _index_rev(self.manifest) and copy.get("encoder") == self.manifest.get("encoder"):
+            # set_index committed its new settings but was stopped before rewriting manifest.json: finish it
+            self.manifest = {**self.manifest, "index": copy["index"]}
+            self.index_kind = copy["index"]["kind"]
+            self.index_params = dict(copy["index"].get("params", {}))
+            if not self.readonly:
+                write_json_atomic(self.path / mf.MANIFEST, self.manifest)
         for key in ("encoder", "index"):
             if copy.get(key) != self.manifest.get(key):
                 raise CorruptFileError(
@@ -231,17 +248,22 @@ class LocalTable:
         self.generation, self.live_count = st["generation"], st["count"]
 
     def _attach(self, seg: Any, dead: np.ndarray) -> None:
+        mat = self._open(seg)
+        self.index.add_segment(seg.start, mat, dead)
+
+    def _open(self, seg: Any) -> np.ndarray:
         try:
             mat = open_segment(self.path / SEGMENT_DIR / seg.file, seg.rows, self.dim, seg)
         except FileNotFoundError:
             raise _Stale() from None
         self.segs.append((seg.start, seg.rows, mat))
         self._starts = np.append(self._starts, seg.start)
-        self.index.add_segment(seg.start, mat, dead)
         self._last_seg = max(self._last_seg, seg.seg)
+        return mat
 
     def _reload(self, st: dict[str, int], keep_index: bool = False) -> None:
-        """Re-map every segment; rebuild the index (exact: cheap views) unless an ANN index can be kept."""
+        """Re-map every segment; rebuild the index (exact: cheap views) unless an ANN index can be kept. A fresh
+        index that must learn from the rows (int8 ranges, IVF centroids) trains on a seeded sample of them first."""
         segs = self._cat.segments()
         dead = np.sort(self._cat.dead_labels())
         newly_dead = self._cat.dead_labels(after_gen=self.generation) if keep_index else None
@@ -249,8 +271,11 @@ class LocalTable:
         keep = keep_index and isinstance(self.index, CachedANN)
         if not keep:
             self.index = self._new_index(st)
-        for seg in segs:
-            self._attach(seg, dead)
+        opened = [(seg, self._open(seg)) for seg in segs]
+        if isinstance(self.index, CachedANN) and self.index.covered == 0 and self.index.needs_training:
+            self.index.train_on(self.sample_rows(dead, TRAIN_SAMPLE))
+        for seg, mat in opened:
+            self.index.add_segment(seg.start, mat, dead)
         if keep and newly_dead is not None:
             self.index.remove(newly_dead)
             self._ann_dirty = True
@@ -260,9 +285,26 @@ class LocalTable:
         self.generation, self._epoch, self.live_count = st["generation"], st["epoch"], st["count"]
         self._layout = st.get("layout", 0)
 
+    def sample_rows(self, dead: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
+        """Float32 rows of up to ``size`` live labels of the mapped segments, drawn with ``seed``, in label order."""
+        spans = [(start, rows) for start, rows, _ in self.segs]
+        total = sum(r for _, r in spans)
+        if not total:
+            return np.empty((0, self.dim), np.float32)
+        labels = np.concatenate([np.arange(a, a + r, dtype=np.int64) for a, r in spans])
+        if len(dead):
+            labels = labels[~np.isin(labels, dead)]
+        if len(labels) > size:
+            labels = np.sort(np.random.default_rng(seed).choice(labels, size, replace=False))
+        return self.rows_at(labels)
+
+    def _index_settings(self) -> tuple[str, dict[str, Any]]:
+        return self.index_kind, dict(self.index_params)
+
     def _new_index(self, st: dict[str, int]) -> SegmentedExact | CachedANN:
         self._cache_dead = np.empty(0, np.int64)
-        if self.index_kind == "exact":
+        kind, params = self._index_settings()
+        if kind == "exact" and params.get("precision", "float32") == "float32":
             return SegmentedExact(self.dim, self.metric)
         from ...index import load_index, make_index
 
@@ -271,15 +313,28 @@ class LocalTable:
             folder, gen, covered = found
             try:
                 idx = load_index(folder)
-                if idx.kind == self.index_kind and idx.dim == self.dim and idx.metric == self.metric:
+                if (idx.kind == kind and idx.dim == self.dim and idx.metric == self.metric
+                        and _same_settings(idx, params)):
                     self._cache_gen = gen
                     self._cache_dead = self._cat.dead_labels(after_gen=gen)
-                    return CachedANN(idx, covered)
-            except (CorruptFileError, InputError, OSError, ValueError):
+                    if kind == "ivf":
+                        idx.spill_dir = self._spill_dir()  # type: ignore[attr-defined]
+                    return CachedANN(idx, covered, rows=self.rows_at)
+            except (CorruptFileError, FormatVersionError, InputError, OSError, ValueError):
                 pass  # a cache: rebuild it from the committed vectors below
         self._cache_gen = -1
         self._ann_dirty = True
-        return CachedANN(make_index(self.index_kind, self.dim, self.metric, **self.index_params), 0)
+        if kind == "ivf":
+            params["spill_dir"] = self._spill_dir()
+        return CachedANN(make_index(kind, self.dim, self.metric, **params), 0, rows=self.rows_at)
+
+    def _spill_dir(self) -> Path | None:
+        """Where this process's IVF build spills parts it cannot keep in memory (None when read-only)."""
+        if self.readonly:
+            return None
+        if getattr(self, "_spill", None) is None:
+            self._spill = self.path / CACHE_DIR / f".spill-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        return self._spill
 
     def live_blocks(self, chunk: int = 65_536) -> Iterator[np.ndarray]:
         """The live rows of the current snapshot in label order, a block at a time (slices where no row died)."""
@@ -376,6 +431,28 @@ class LocalTable:
         if isinstance(self.index, CachedANN) and not self.readonly:
             self._save_ann(timeout=self.lock_timeout)
 
+    def set_index(self, kind: str, params: dict[str, Any]) -> None:
+        """Change the collection's index settings and rebuild its index from the segments (vectors untouched).
+
+        The catalogue's manifest copy (the commit point) changes first, with a higher ``rev``; manifest.json
+        follows. A crash in between is finished on the next open (the catalogue's higher revision wins)."""
+        with self._mutex:
+            self._check_writable()
+            with self._locked(self.lock_timeout):
+                rev = _index_rev(self.manifest) + 1
+                manifest = {**self.manifest, "index": {"kind": kind, "params": dict(params), "rev": rev}}
+                with self._cat.write():
+                    self._cat.set_manifest(manifest)
+                write_json_atomic(self.path / mf.MANIFEST, manifest)
+                self.manifest, self.index_kind, self.index_params = manifest, kind, dict(params)
+                shutil.rmtree(self.path / CACHE_DIR, ignore_errors=True)
+                self._epoch = -1  # the next read rebuilds the index with the new settings
+                self._ann_dirty = False
+            with self.read():
+                pass
+            if isinstance(self.index, CachedANN):
+                self._save_ann(timeout=self.lock_timeout)
+
     def _save_ann(self, timeout: float) -> None:
         """Save the ANN index as a cache tagged with the generation it covers; drop older caches."""
         if not isinstance(self.index, CachedANN):
@@ -386,7 +463,7 @@ class LocalTable:
             folder.mkdir(exist_ok=True)
             self.index.index.save(folder / name)
             for p in folder.iterdir():
-                if p.name != name:
+                if p.name != name and not _live_spill(p.name):
                     shutil.rmtree(p, ignore_errors=True)
             self._ann_dirty = False
 
@@ -406,6 +483,11 @@ class LocalTable:
             for p in self.path.glob(".*.tmp-*"):
                 if p.is_file():
                     p.unlink(missing_ok=True)
+            cache = self.path / CACHE_DIR
+            if cache.is_dir():
+                for p in cache.iterdir():
+                    if SPILL_NAME.fullmatch(p.name) and not _live_spill(p.name):
+                        shutil.rmtree(p, ignore_errors=True)
         finally:
             self._lock.release()
 
@@ -472,3 +554,34 @@ def writable(folder: Path) -> bool:
     """Whether this process may write in ``folder`` and its catalogue (False on read-only media)."""
     return os.access(folder, os.W_OK) and os.access(folder / DB_FILE, os.W_OK) and (
         not (folder / LOCK_FILE).exists() or os.access(folder / LOCK_FILE, os.W_OK))
+
+
+def _index_rev(manifest: Any) -> int:
+    idx = manifest.get("index") if isinstance(manifest, dict) else None
+    rev = idx.get("rev", 0) if isinstance(idx, dict) else 0
+    return rev if isinstance(rev, int) and not isinstance(rev, bool) else 0
+
+
+def _same_settings(idx: Any, params: dict[str, Any]) -> bool:
+    """Whether a cached index was built with the collection's index settings (a changed index is rebuilt)."""
+    if getattr(idx, "precision", "float32") != params.get("precision", "float32"):
+        return False
+    have = getattr(idx, "params", {})
+    return all(have.get(key, value) == value for key, value in params.items() if key != "spill_dir")
+
+
+def _live_spill(name: str) -> bool:
+    """Whether ``name`` is the spill folder of a process that is still running (its files may be mapped)."""
+    m = SPILL_NAME.fullmatch(name)
+    if m is None:
+        return False
+    pid = int(m.group(1))
+    if pid == os.getpid():
+        return False  # ours: the cache just saved hard-linked what it needs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -56,6 +56,11 @@ class LocalReader:
         return self.cat.labels(where)[1]
 
     def search(self, q: np.ndarray, k: int, where: Filter | None, ef: int | None) -> list[list[Hit]]:
+        return self.search_params(q, k, where, {"ef": ef})
+
+    def search_params(self, q: np.ndarray, k: int, where: Filter | None, params: dict[str, Any]) -> list[list[Hit]]:
+        """``search`` with the index kind's per-query parameters (``ef`` for HNSW, ``nprobe`` for IVF, ``rescore``
+        for compressed precisions); None values keep the index's saved defaults."""
         filt = None
         if where is not None:
             filt = np.unique(self.cat.labels(where)[0])
@@ -65,7 +70,7 @@ class LocalReader:
         assert index is not None  # set by the first sync of an open table
         if len(index) == 0:
             return [[] for _ in range(len(q))]
-        labels, scores = index.search(q, int(k), filter=filt, ef=ef)
+        labels, scores = index.search(q, int(k), filter=filt, **params)
         rows = self.cat.by_labels(labels.ravel())
         out = []
         for lab_row, sc_row in zip(labels.tolist(), scores.tolist(), strict=True):

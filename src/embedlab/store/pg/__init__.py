@@ -67,7 +67,14 @@ class PgStore:
         dim, metric = int(manifest["encoder"]["dim"]), manifest["encoder"]["metric"]
         kind, params = manifest["index"]["kind"], dict(manifest["index"].get("params", {}))
         if kind not in ("exact", "hnsw"):
-            raise InputError(f"the PostgreSQL backend has exact and hnsw indexes, not {kind!r}")
+            raise InputError(f"the PostgreSQL backend has exact and hnsw indexes, not {kind!r}; an {kind} index is a "
+                             "local-backend feature (create the collection without backend=)")
+        compressed = [key for key in ("precision", "rescore") if params.get(key) not in (None, "float32")]
+        if compressed:
+            raise InputError(f"the PostgreSQL backend keeps float32 vectors (pgvector's vector type; halfvec only for "
+                             f"its HNSW index above {q.VECTOR_INDEX_MAX} dimensions) and does not rescore, so "
+                             f"{' and '.join(compressed)}={params.get(compressed[0])!r} is a local-backend feature: "
+                             "create the collection on the local backend")
         if kind == "hnsw" and dim > q.HALFVEC_INDEX_MAX:
             raise InputError(f"pgvector indexes at most {q.HALFVEC_INDEX_MAX} dimensions (as halfvec), and this "
                              f"encoder makes {dim}: create the collection with index='exact', or use the local backend")
