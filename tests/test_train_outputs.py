@@ -170,7 +170,7 @@ def test_similar_analogy_and_evaluate_refuse_bad_paths_and_options(tmp_path, cap
     vec = tmp_path / "v.txt"
     save_word2vec(Vectors(["a", "b", "c", "d"], np.eye(4, dtype=np.float32)), vec)
     code, _, err = run(["similar", "a", "b", "-v", tmp_path / "missing.txt"], capsys)
-    assert code == 2 and "no vectors file at" in err  # once: a raw FileNotFoundError
+    assert code == 2 and "no vectors file or folder at" in err  # once: a raw FileNotFoundError
     for value in ("0", "-1"):  # once: 0 searched everything, -1 returned nothing
         code, _, err = run(["analogy", "a", "-", "b", "+", "c", "-v", vec, "--restrict-vocab", value], capsys)
         assert code == 2 and f"--restrict-vocab must be a positive integer, got {value}" in err
