@@ -89,6 +89,12 @@ def test_counts_match_brute_force_for_any_worker_count_and_after_spilling(tmp_pa
 
 def test_cooccurrence_save_load_and_checks(tmp_path):
     c = count_cooccurrences(zipf_corpus(300), window=3, min_count=1, progress=False)
+    kept = count_cooccurrences(zipf_corpus(300), window=3, min_count=1, folder=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cols.i32", "rows.i32", "values.f32"]  # no scratch left
+    assert np.array_equal(kept.rows, c.rows) and np.array_equal(kept.values, c.values)
+    with pytest.raises(InputError, match="already holds rows.i32; count into an empty folder"):
+        count_cooccurrences(zipf_corpus(300), window=3, min_count=1, folder=tmp_path, progress=False)
+    del kept
     c.save(tmp_path / "cooc")
     back = Cooccurrence.load(tmp_path / "cooc")
     assert back.vocab.words == c.vocab.words and back.window == 3

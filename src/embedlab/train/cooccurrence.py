@@ -15,7 +15,6 @@ alone on a line) cannot be fitted and are dropped from the vocabulary, with a wa
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import threading
 import warnings
@@ -171,7 +170,20 @@ def count_cooccurrences(corpus: str | os.PathLike | Iterable[list[str]], window:
 def _count_into(folder: Path, corpus, window: int, min_count: int, max_vocab_size: int | None, distance_weighting: bool,
                 workers: int, seed: int, max_memory: int | None, reserved_memory: int, progress: bool) -> Cooccurrence:
     corpus = as_corpus(corpus)
-    enc, vocab = _encode(corpus, folder / "corpus", int(min_count), max_vocab_size, progress)
+    if not folder.is_dir():
+        raise InputError(f"folder must be an existing folder, got {str(folder)!r}")
+    for name, _ in _OUT:
+        if (folder / name).exists():
+            raise InputError(f"{folder} already holds {name}; count into an empty folder")
+    with scratch_folder(folder, ".embedlab-count-") as work:  # the encoded corpus and spilled runs
+        return _count_in(folder, work, corpus, window, min_count, max_vocab_size, distance_weighting, workers, seed,
+                         max_memory, reserved_memory, progress)
+
+
+def _count_in(folder: Path, work: Path, corpus, window: int, min_count: int, max_vocab_size: int | None,
+              distance_weighting: bool, workers: int, seed: int, max_memory: int | None, reserved_memory: int,
+              progress: bool) -> Cooccurrence:
+    enc, vocab = _encode(corpus, work / "corpus", int(min_count), max_vocab_size, progress)
     if len(vocab) < 2:
         raise InputError(f"the corpus has only {len(vocab)} distinct word(s) with count >= min_count={min_count}; "
                          "GloVe needs at least 2 words that occur near each other; use a larger corpus or lower min_count")
@@ -188,9 +200,8 @@ def _count_into(folder: Path, corpus, window: int, min_count: int, max_vocab_siz
               f"{count_bytes / 1e6:,.1f} MB ({workers} worker(s) x {slots:,} hash slots + a {DENSE_WORDS}-word dense "
               f"block; full tables spill to disk), at most {most:,} cells = {most * 12 / 1e6:,.1f} MB on disk",
               file=sys.stderr)
-    rows, cols, vals, keep = _count(enc, v, window, distance_weighting, workers, seed, slots, folder, progress)
+    rows, cols, vals, keep = _count(enc, v, window, distance_weighting, workers, seed, slots, work, folder, progress)
     del enc
-    shutil.rmtree(folder / "corpus", ignore_errors=True)  # the encoded corpus is not needed any more
     if rows.shape[0] == 0 or len(keep) < 2:
         raise InputError(f"no two vocabulary words occur within window={window} of each other on one line; "
                          "GloVe has nothing to fit: use a larger corpus, a larger window or lower min_count")
@@ -228,8 +239,9 @@ def _bar(progress: bool, total, desc: str, unit: str):
 
 
 def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: int, seed: int, slots: int,
-           folder: Path, progress: bool):
-    """Count pairs on ``workers`` threads (each a contiguous share of the sentences), spill sorted runs, merge."""
+           scratch: Path, folder: Path, progress: bool):
+    """Count pairs on ``workers`` threads (each a contiguous share of the sentences), spill sorted runs into ``scratch``,
+    merge them into rows/cols/values files in ``folder``."""
     from numba.typed import List
 
     from . import _glove_kernels as K
@@ -250,7 +262,7 @@ def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: in
     def spill(w: int, tkeys, tvals) -> None:
         n = K.compact_table(tkeys, tvals)
         order = np.argsort(K.order_keys(tkeys[:n], salt), kind="stable")
-        path = folder / f"run-{w}-{len(runs[w])}"
+        path = scratch / f"run-{w}-{len(runs[w])}"
         tkeys[:n][order].tofile(f"{path}.key")
         tvals[:n][order].tofile(f"{path}.val")
         runs[w].append(path)
