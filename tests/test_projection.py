@@ -176,3 +176,27 @@ def test_cli_seed_picture_separates_fruits_animals_vehicles(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["project", "-o", str(tmp_path / "x.png"), "--collection", "nope"])
     assert e.value.code == 2
+
+
+def test_tsne_progress_reads_its_iterations_and_changes_nothing():
+    """The progress bar follows t-SNE's own iteration lines; the coordinates are those of a quiet run."""
+    from embedlab.analysis.reduce import _TSNELines
+
+    x, _ = _blobs()
+    quiet = project(x, "tsne", seed=2)
+    np.testing.assert_array_equal(project(x, "tsne", seed=2, progress=True), quiet)
+
+    class Bar:
+        n, total = 0, 1000
+
+        def update(self, k):
+            self.n += k
+
+    bar = Bar()
+    out = _TSNELines(bar)
+    out.write("[t-SNE] Computing 91 nearest neighbors...\n[t-SNE] Iteration 50: error = 1.0, gradient")
+    assert bar.n == 0  # a line counts once it is complete
+    out.write(" norm = 0.1 (50 iterations in 0.1s)\n[t-SNE] Iteration 300: error = 0.5\n")
+    assert bar.n == 300
+    out.write("[t-SNE] Iteration 5000: beyond the total\n")
+    assert bar.n == 1000

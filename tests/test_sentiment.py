@@ -170,3 +170,73 @@ def test_cli_bad_cv_settings_exit_cleanly(capsys):
             main(["sentiment", "evaluate", *args])
         err = " ".join(capsys.readouterr().err.split())
         assert e.value.code == 2 and message in err and "Traceback" not in err
+
+
+def _noisy_task(n=120, seed=4):
+    rng = np.random.default_rng(seed)
+    y = np.array([0, 1] * (n // 2))
+    x = np.c_[y + rng.normal(scale=1.2, size=n), rng.normal(size=(n, 3))].astype(np.float32)
+    texts = [f"w{i} {'good' if (i % 3 == 0) == bool(y[i]) else 'bad'}" for i in range(n)]
+    return texts, y, x
+
+
+def test_parallel_folds_give_the_same_numbers():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts, y, x = _noisy_task()
+    feats = {"dense": lambda t: x, "bow": TfidfVectorizer()}
+    one = cross_validate(feats, texts, y, folds=3, repeats=2, seed=5, n_jobs=1)
+    two = cross_validate(feats, texts, y, folds=3, repeats=2, seed=5, n_jobs=2)
+    assert [r.as_dict() for r in one] == [r.as_dict() for r in two]
+    with pytest.raises(InputError, match="n_jobs must be a non-negative integer"):
+        cross_validate(feats, texts, y, n_jobs=-1)
+
+
+def test_cross_validation_progress_counts_every_fit(monkeypatch):
+    from embedlab.apps import classify
+
+    seen = {}
+
+    class Bar:
+        def __init__(self, total, desc, unit, enabled):
+            seen.update(total=total, desc=desc, enabled=enabled, done=0)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            seen["done"] += n
+
+    monkeypatch.setattr(classify, "progress_bar", Bar)
+    texts, y, x = _noisy_task()
+    cross_validate({"a": lambda t: x, "b": majority_baseline}, texts, y, folds=3, repeats=2, C=1.0, progress=True)
+    assert seen == {"total": 12, "desc": "cross-validation", "enabled": True, "done": 12}
+
+
+def test_each_fit_runs_single_threaded_with_the_solver_for_its_features():
+    """BLAS/OpenMP threads made the nested CV ~20x slower on a busy 2-core machine: fits run on one thread."""
+    from threadpoolctl import threadpool_info
+
+    from embedlab.apps.classify import _logistic
+
+    texts, y, _ = _noisy_task()
+    threads = []
+
+    class Probe:  # a vectoriser that records the thread pools it runs under
+        def get_params(self, deep=True):
+            return {}
+
+        def fit_transform(self, t):
+            threads.append(max((p["num_threads"] for p in threadpool_info()), default=1))
+            return np.c_[[len(s) for s in t]].astype(float)
+
+        def transform(self, t):
+            return np.c_[[len(s) for s in t]].astype(float)
+
+    cross_validate({"probe": Probe()}, texts, y, folds=2, repeats=1, C=1.0)
+    assert threads == [1, 1]
+    assert _logistic(None, 0).estimator.solver == "lbfgs"
+    assert _logistic(1.0, 0, sparse=True).solver == "newton-cg"

@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -13,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._params import check_choice, check_float, check_int
+from .._progress import progress_bar
 from ..errors import InputError, MissingDependencyError
 from ..metrics import as_matrix, check_metric, normalize
 
@@ -30,12 +35,13 @@ def check_projection(method: str = "pca", dim: int = 2, seed: int = 0, metric: s
 
 
 def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metric: str = "cosine",
-            perplexity: float | None = None, n_neighbors: int | None = None) -> np.ndarray:
+            perplexity: float | None = None, n_neighbors: int | None = None, progress: bool = False) -> np.ndarray:
     """Reduce rows of ``x`` to ``dim`` (2 or 3) coordinates, float32; deterministic for a given seed.
 
     ``metric="cosine"`` projects directions (rows are unit-normalised first for PCA; t-SNE/UMAP use cosine).
     t-SNE's ``perplexity`` (in (0, n)) and UMAP's ``n_neighbors`` (2 to n - 1) shrink automatically for small
-    inputs when not given. Every parameter is checked before any fitting.
+    inputs when not given. Every parameter is checked before any fitting. ``progress`` shows t-SNE's iterations
+    and UMAP's epochs as a bar with the time left (PCA takes a moment); the coordinates do not change.
     """
     check_projection(method, dim, seed, metric)
     m = as_matrix(x)
@@ -68,17 +74,46 @@ def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metr
         p = perplexity if perplexity is not None else min(30.0, max(2.0, (n - 1) / 3))
         tsne = TSNE(dim, perplexity=p, metric="cosine" if metric == "cosine" else "euclidean",
                     init="pca", random_state=seed, method="barnes_hut" if dim < 4 else "exact")
-        return tsne.fit_transform(m).astype(np.float32)
+        if not progress:
+            return tsne.fit_transform(m).astype(np.float32)
+        with progress_bar(tsne.max_iter or 1000, f"t-SNE ({n} points)", "iter") as bar:
+            tsne.set_params(verbose=2)  # only prints: every 50th iteration's line moves the bar
+            with contextlib.redirect_stdout(_TSNELines(bar)):
+                out = tsne.fit_transform(m).astype(np.float32)
+            bar.update(bar.total - bar.n)  # it may stop early once converged
+        return out
     try:
         import umap
     except ImportError as exc:  # pragma: no cover - eval extra present in tests
         raise MissingDependencyError("UMAP needs umap-learn: pip install 'embedlab[eval]'") from exc
     nn = n_neighbors if n_neighbors is not None else min(15, n - 1)
+    if progress and sys.stderr.isatty():  # the epochs get a bar; what comes before them, a line
+        print(f"UMAP: neighbour graph of {n} points (the first UMAP in a process also compiles, ~45 s)",
+              file=sys.stderr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # umap warns that a seed disables parallelism: that is the point
         reducer = umap.UMAP(n_components=dim, n_neighbors=nn, metric=metric if metric != "dot" else "cosine",
-                            random_state=seed, init="spectral" if n > dim + 1 else "random")
+                            random_state=seed, init="spectral" if n > dim + 1 else "random",
+                            tqdm_kwds={"disable": None if progress else True, "file": sys.stderr, "leave": False,
+                                       "desc": f"UMAP ({n} points)", "unit": "epoch"})
         return reducer.fit_transform(m).astype(np.float32)
+
+
+class _TSNELines(io.TextIOBase):
+    """A stdout for verbose t-SNE: its "[t-SNE] Iteration N" lines move a progress bar, other lines are dropped."""
+
+    _ITER = re.compile(r"\[t-SNE\] Iteration (\d+)")
+
+    def __init__(self, bar) -> None:
+        self.bar, self._line = bar, ""
+
+    def write(self, text: str) -> int:
+        *lines, self._line = (self._line + text).split("\n")
+        for line in lines:
+            m = self._ITER.match(line)
+            if m and int(m.group(1)) > self.bar.n:
+                self.bar.update(min(int(m.group(1)), self.bar.total) - self.bar.n)
+        return len(text)
 
 
 def cluster_separation(x: ArrayLike, labels: Sequence, metric: str = "cosine") -> float:

@@ -11,7 +11,7 @@ on MovieLens 100k matters more than any hyperparameter.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,6 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from .._params import check_float, check_int
+from .._progress import progress_bar
 from ..errors import DimensionError, InputError, MissingDependencyError, NonFiniteError, UnknownKeyError
 from ..metrics import as_matrix, normalize
 from ..train.factorization import ImplicitALS
@@ -343,12 +344,12 @@ ALS_GRID: dict[str, Sequence[float]] = {"factors": (32, 64), "regularization": (
 HYBRID_WEIGHTS = (0.05, 0.1, 0.2, 0.3)
 
 
-def tune(factory, data: Ratings, split: Split, grid: dict[str, Sequence[float]] | None = None, k: int = 10
-         ) -> tuple[dict, float]:
+def tune(factory, data: Ratings, split: Split, grid: dict[str, Sequence[float]] | None = None, k: int = 10,
+         on_step: Callable[[], None] | None = None) -> tuple[dict, float]:
     """Grid search on a validation split carved from the training data (the test set is never seen).
 
     ``factory(**params)`` builds a recommender; every side gets the same grid, i.e. the same search budget.
-    Returns the best params and their validation nDCG@k.
+    Returns the best params and their validation nDCG@k; ``on_step()`` is called after each grid point.
     """
     points = grid_points(ALS_GRID if grid is None else grid)
     k = check_int(k, "k", low=1)
@@ -358,6 +359,8 @@ def tune(factory, data: Ratings, split: Split, grid: dict[str, Sequence[float]] 
         score = evaluate(factory(**params), val, k)[f"ndcg@{k}"]
         if score > best_score:
             best, best_score = params, score
+        if on_step is not None:
+            on_step()
     return best, best_score
 
 
@@ -372,44 +375,62 @@ def grid_points(grid: dict[str, Sequence[float]]) -> list[dict]:
 
 
 def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | None = None, encoder=None,
-                 include_reference: bool = True, signals: Sequence[str] = SIGNALS) -> list[dict]:
+                 include_reference: bool = True, signals: Sequence[str] = SIGNALS, progress: bool = False) -> list[dict]:
     """The comparison table: popularity, ALS (per training signal), content, hybrid and implicit's ALS.
 
     Every ALS, ours and the reference, is tuned with the same grid on the same validation split for each signal;
     the reference's alpha is shifted by one because implicit uses confidence alpha*r where Hu et al. (and
     embedlab) use 1 + alpha*r. The hybrid combines content with the ALS that validated best, its content weight
-    tuned on the same validation split.
+    tuned on the same validation split. ``progress`` shows a bar over every fit, with the time left.
     """
     signals = [check_signal(s) for s in signals]  # before any work: every parameter the table will use
     if not signals:
         raise InputError("give at least one training signal: positives and/or ratings")
     k = check_int(k, "k", low=1)
-    for params in grid_points(ALS_GRID if tune_grid is None else tune_grid):
+    points = grid_points(ALS_GRID if tune_grid is None else tune_grid)
+    for params in points:
         try:
             ALSRecommender(**params)
         except TypeError as exc:
             raise InputError(f"tune_grid names a parameter ALS does not have: {exc}") from None
-    data = data or load_movielens()
-    split = temporal_split(data)
-    rows = [evaluate(Popularity(), split, k)]
-    best: tuple[float, dict] = (-1.0, {})
-    for signal in signals:
-        params, score = tune(lambda s=signal, **p: ALSRecommender(**p, signal=s), data, split, tune_grid, k)
-        rows.append({**evaluate(ALSRecommender(**params, signal=signal), split, k), "params": params})
-        if score > best[0]:
-            best = (score, {**params, "signal": signal})
-    content = ContentRecommender.from_ratings(data, encoder)
-    rows.append(evaluate(content, split, k))
-    weight = tune(lambda weight: HybridRecommender(ALSRecommender(**best[1]), content, weight=weight), data, split,
-                  {"weight": HYBRID_WEIGHTS}, k)[0]["weight"]
-    hybrid = HybridRecommender(ALSRecommender(**best[1]), content, weight=weight)
-    rows.append({**evaluate(hybrid, split, k), "params": {**best[1], "content_weight": weight}})
-    if include_reference and importlib.util.find_spec("implicit") is not None:
-        for signal in signals:
-            def reference(signal=signal, **p):
-                return ImplicitALSReference(**{**p, "alpha": p["alpha"] + 1.0}, signal=signal)
+    reference_too = include_reference and importlib.util.find_spec("implicit") is not None
+    per_signal = (len(points) + 1) * len(signals)
+    fits = 1 + per_signal + 1 + len(HYBRID_WEIGHTS) + 1 + (per_signal if reference_too else 0)
+    with progress_bar(fits, "recommenders", "fit", progress) as bar:
+        def step(what: str) -> Callable[[], None]:
+            bar.set_postfix_str(what, refresh=False)
+            return lambda: bar.update(1)
 
-            ref_params, _ = tune(reference, data, split, tune_grid, k)
-            rows.append({**evaluate(reference(**ref_params), split, k),
-                         "params": {**ref_params, "alpha": ref_params["alpha"] + 1.0}})
+        data = data or load_movielens()
+        split = temporal_split(data)
+        rows = [evaluate(Popularity(), split, k)]
+        step("popularity")()
+        best: tuple[float, dict] = (-1.0, {})
+        for signal in signals:
+            done = step(f"ALS ({signal})")
+            params, score = tune(lambda s=signal, **p: ALSRecommender(**p, signal=s), data, split, tune_grid, k, done)
+            rows.append({**evaluate(ALSRecommender(**params, signal=signal), split, k), "params": params})
+            done()
+            if score > best[0]:
+                best = (score, {**params, "signal": signal})
+        done = step("content")
+        content = ContentRecommender.from_ratings(data, encoder, progress=progress)
+        rows.append(evaluate(content, split, k))
+        done()
+        done = step("hybrid")
+        weight = tune(lambda weight: HybridRecommender(ALSRecommender(**best[1]), content, weight=weight), data,
+                      split, {"weight": HYBRID_WEIGHTS}, k, done)[0]["weight"]
+        hybrid = HybridRecommender(ALSRecommender(**best[1]), content, weight=weight)
+        rows.append({**evaluate(hybrid, split, k), "params": {**best[1], "content_weight": weight}})
+        done()
+        if reference_too:
+            for signal in signals:
+                def reference(signal=signal, **p):
+                    return ImplicitALSReference(**{**p, "alpha": p["alpha"] + 1.0}, signal=signal)
+
+                done = step(f"implicit ALS ({signal})")
+                ref_params, _ = tune(reference, data, split, tune_grid, k, done)
+                rows.append({**evaluate(reference(**ref_params), split, k),
+                             "params": {**ref_params, "alpha": ref_params["alpha"] + 1.0}})
+                done()
     return rows

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from .._params import check_int
+from .._progress import working
 from .app import app, console, emit_json
 from .words import VECTORS_HELP, open_vectors
 
@@ -30,8 +31,11 @@ def bias(
     from ..analysis.bias import bias_report, check_report
 
     check_report(test or None, permutations=permutations, seed=seed)  # before the vectors load
-    vecs, name = _vectors(vectors)
-    report = bias_report(vecs, tests=test or None, permutations=permutations, seed=seed)
+    with working("loading vectors", not as_json):
+        vecs, name = _vectors(vectors)
+    with working(f"WEAT ({permutations:,} permutations), direct bias and analogies, before and after hard debias",
+                 not as_json):
+        report = bias_report(vecs, tests=test or None, permutations=permutations, seed=seed)
     report["vectors"] = name
     if as_json:
         emit_json(report)
@@ -67,10 +71,13 @@ def dims(
 
     dm.check_sample_size(sample, "sample")  # before the vectors load
     check_int(seed, "seed", low=0)
-    vecs, name = _vectors(vectors)
+    with working("loading vectors", not as_json):
+        vecs, name = _vectors(vectors)
     full = vecs.dim
     pca_dims = sorted({d for d in (2, 5, 10, 20, 50, 100, 200) if d < full} | {full})
-    rows = dm.random_table(n=2000, seed=seed) + dm.pca_table(vecs.matrix, pca_dims, n=sample, source=name, seed=seed)
+    with working("distance statistics of random data and of PCA projections", not as_json):
+        rows = (dm.random_table(n=2000, seed=seed)
+                + dm.pca_table(vecs.matrix, pca_dims, n=sample, source=name, seed=seed))
     if plot:
         dm.plot(rows, plot)
     if as_json:

@@ -10,6 +10,7 @@ import numpy as np
 import typer
 
 from .._params import check_int
+from .._progress import working
 from ..errors import InputError
 from .app import app, console, emit_json
 from .words import VECTORS_HELP, open_vectors
@@ -79,8 +80,10 @@ def project(
     check_projection(method, dim, seed)  # before anything is loaded or encoded
     plot_format(out, dim)
     check_int(limit, "limit", low=1)
-    matrix, labels, groups, title = _load(collection, vectors, words, color_by, limit)
-    coords = reduce(matrix, method, dim=dim, seed=seed, perplexity=perplexity, n_neighbors=neighbors)
+    with working("loading the points", not as_json):
+        matrix, labels, groups, title = _load(collection, vectors, words, color_by, limit)
+    coords = reduce(matrix, method, dim=dim, seed=seed, perplexity=perplexity, n_neighbors=neighbors,
+                    progress=not as_json)
     silhouette = None
     if groups and 1 < len(set(groups)) < len(groups):
         silhouette = {"embedding": cluster_separation(matrix, groups),

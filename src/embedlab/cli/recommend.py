@@ -38,7 +38,7 @@ def evaluate_cmd(
     """Recall@k and nDCG@k for popularity, ALS, content, hybrid and implicit's ALS (when installed)."""
     from ..apps.recommend import evaluate_all
 
-    rows = evaluate_all(_dataset(dataset), k=k, signals=signal)
+    rows = evaluate_all(_dataset(dataset), k=k, signals=signal, progress=not as_json)
     out = [{"method": r["method"], f"recall@{k}": r[f"recall@{k}"], f"ndcg@{k}": r[f"ndcg@{k}"],
             **({"params": r["params"]} if "params" in r else {})} for r in rows]
     if as_json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from .._progress import working
 from .app import app, emit_json, print_table
 
 sentiment_app = typer.Typer(help="Sentiment: logistic regression on sentence embeddings.", no_args_is_help=True)
@@ -20,13 +21,15 @@ def evaluate_cmd(
     repeats: int = typer.Option(10, help="repeats of stratified k-fold"),
     seed: int = typer.Option(0),
     c: float = typer.Option(None, "--C", help="fixed inverse regularisation (default: nested 3-fold CV over a grid)"),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="fits run at once, in processes (0: one per core); the "
+                                                      "numbers do not depend on it"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Accuracy (mean, 95% interval) of each encoder and of TF-IDF baselines on identical folds."""
     from ..apps.classify import evaluate_sentiment
 
     report = evaluate_sentiment(dataset, encoder, folds=folds, repeats=repeats, seed=seed, C=c,
-                                progress=not as_json)
+                                progress=not as_json, n_jobs=jobs)
     if as_json:
         emit_json(report)
         return
@@ -47,8 +50,9 @@ def predict_cmd(
     from ..apps.classify import EmbeddingClassifier, load_dataset
 
     train, labels = load_dataset(dataset)
-    clf = EmbeddingClassifier(encoder).fit(train, labels)
-    probs = clf.predict_proba(texts)[:, list(clf.classes_).index(1)]
+    with working(f"training on {dataset} ({len(train):,} examples) with {encoder}", not as_json):
+        clf = EmbeddingClassifier(encoder).fit(train, labels)
+        probs = clf.predict_proba(texts)[:, list(clf.classes_).index(1)]
     rows = [{"text": t, "label": "positive" if p >= 0.5 else "negative", "p_positive": float(p)}
             for t, p in zip(texts, probs, strict=True)]
     if as_json:

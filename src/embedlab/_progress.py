@@ -1,0 +1,42 @@
+"""The progress bar of long library jobs (cross-validation, grid searches, evaluations, projections): tqdm on
+stderr with the rate and an estimate of the time left; silent when progress is off (the CLI's ``--json``) or
+stderr is not a terminal (pipes, CI logs), so machine-readable output stays clean.
+
+    >>> with progress_bar(250, "cross-validation", "fit", enabled=True) as bar:
+    ...     for task in tasks:
+    ...         run(task); bar.update(1)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["progress_bar", "working"]
+
+
+def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True) -> Any:
+    """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled`` and
+    stderr is a terminal."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
+                disable=None if enabled else True)
+
+
+@contextlib.contextmanager
+def working(desc: str, enabled: bool = True) -> Iterator[None]:
+    """A spinner with the elapsed time, for a step whose length is not known in advance (loading a model, a
+    library call without progress hooks); off when ``enabled`` is false or stderr is not a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        bar.add_task(desc, total=None)
+        yield
