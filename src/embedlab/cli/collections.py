@@ -88,7 +88,23 @@ def index(
     encoder: str | None = typer.Option(None, "--encoder", "-e", help="Encoder for a new collection (default: use-multilingual)."),
     text_column: str | None = typer.Option(None, "--text-column", help="CSV/JSONL column to embed (default: text)."),
     id_column: str | None = typer.Option(None, "--id-column", help="CSV/JSONL column with ids (default: id, else row numbers)."),
-    index_kind: str = typer.Option("exact", "--index", help="Index of a new collection: exact or hnsw."),
+    index_kind: str = typer.Option("exact", "--index", help="Index of a new collection: exact, hnsw or ivf (data "
+                                   "beyond RAM: inverted lists on disk)."),
+    precision: str | None = typer.Option(None, "--precision", help="Codes the index keeps: float32 (default), "
+                                         "float16, int8 or binary (compressed codes are re-ranked with the float32 "
+                                         "vectors, which stay on disk)."),
+    rescore: int | None = typer.Option(None, "--rescore", help="Re-rank RESCORE x k candidates with the float32 "
+                                       "vectors (compressed precisions; default 1 for float16, 4 for int8/binary)."),
+    dim: int | None = typer.Option(None, "--dim", help="Keep only the first DIM dimensions (Matryoshka), "
+                                   "re-normalised; for encoders trained for it (see --force)."),
+    force: bool = typer.Option(False, "--force", help="Truncate to --dim even if the encoder was not trained for "
+                               "Matryoshka truncation."),
+    nlist: int | None = typer.Option(None, "--nlist", help="IVF: number of inverted lists (default 1024)."),
+    nprobe: int | None = typer.Option(None, "--nprobe", help="IVF: lists scanned per query (default 16; saved)."),
+    pq: int | None = typer.Option(None, "--pq", help="IVF: product-quantise into PQ sub-vectors of 8 bits (must "
+                                  "divide the dimension; re-ranked like --precision)."),
+    M: int | None = typer.Option(None, "--M", help="HNSW: links per node (default 32)."),
+    ef_search: int | None = typer.Option(None, "--ef-search", help="HNSW: default search beam (default 128)."),
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Split texts longer than this into passages (default: the encoder's limit)."),
     overlap: int | None = typer.Option(None, "--overlap", help="Tokens shared by consecutive passages (default: 15%)."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input files (e.g. cp949)."),
@@ -115,8 +131,10 @@ def index(
     from ..passages import index_records, plan_records
     from ..store import Collection
 
-    if index_kind not in ("exact", "hnsw"):
-        raise InputError(f"--index must be exact or hnsw, got {index_kind!r}")
+    if index_kind not in ("exact", "hnsw", "ivf"):
+        raise InputError(f"--index must be exact, hnsw or ivf, got {index_kind!r}")
+    settings = index_options(index_kind, precision, rescore, nlist=nlist, nprobe=nprobe, m=pq, M=M,
+                             ef_search=ef_search)
     if engine not in ("local", "ray"):
         raise InputError(f"--engine must be local or ray, got {engine!r}")
     if engine == "ray":
@@ -138,7 +156,14 @@ def index(
             )
         if col is not None and index_kind != "exact" and col.index_kind != index_kind:
             raise InputError(f"collection {name!r} already uses the {col.index_kind!r} index; --index applies only "
-                             "when creating a collection (pick a new name to build another)")
+                             f"when creating a collection (embedlab reindex {name} --index {index_kind} rebuilds it)")
+        if col is not None and (settings or dim is not None):
+            given = {k: v for k, v in settings.items() if col.index_params.get(k) != v}
+            if given or (dim is not None and dim != col.dim):
+                what = ", ".join(f"{k}={v}" for k, v in given.items()) or f"dim={dim}"
+                raise InputError(f"collection {name!r} already exists with other settings ({what} differs); index "
+                                 f"options apply only when creating a collection (embedlab reindex {name} ... "
+                                 "changes its index; a new --dim needs a new collection)")
         from ..encoders import encoder as build_encoder
 
         enc = col.encoder if col is not None else build_encoder(encoder or "use-multilingual")
@@ -163,7 +188,8 @@ def index(
         return
     created = col is None
     if created:
-        col = Collection.create(name, enc, index=index_kind)
+        col = Collection.create(name, enc, index=index_kind, index_params=settings, dim=dim, force=force)
+        print_estimate(index_kind, settings, col.dim, col.metric, len(records.records), as_json)
     try:
         with col, progress_bar("indexing", as_json) as step:
             result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
@@ -188,6 +214,40 @@ def index(
         + f"; the collection now holds {result['count']} item(s)"
     )
     _print_skipped(records.skipped, result["kept"])
+
+
+def index_options(kind: str, precision: str | None, rescore: int | None, **params: Any) -> dict[str, Any]:
+    """The index settings the CLI options give (None = not given, the kind's defaults apply); options for another
+    kind are refused so a typo never goes unnoticed."""
+    own = {"hnsw": ("M", "ef_search"), "ivf": ("nlist", "nprobe", "m")}.get(kind, ())
+    wrong = [k for k, v in params.items() if v is not None and k not in own]
+    if wrong:
+        flag = {"m": "--pq", "M": "--M", "ef_search": "--ef-search"}
+        raise InputError(f"{', '.join(flag.get(k, '--' + k) for k in wrong)} do(es) not apply to a {kind} index")
+    out = {k: v for k, v in params.items() if v is not None}
+    if precision is not None and precision != "float32":
+        out["precision"] = precision
+    if rescore is not None:
+        out["rescore"] = rescore
+    return out
+
+
+def print_estimate(kind: str, params: dict[str, Any], dim: int, metric: str, count: int, quiet: bool,
+                   min_seconds: float = 3.0) -> None:
+    """Before a build: ``embedlab plan``'s estimate for a ``kind`` index with ``params`` over ``count`` items,
+    printed when the build is predicted to take more than ``min_seconds`` (the constants are measured once per
+    machine)."""
+    if quiet or count < 20_000 or kind == "exact" and params.get("precision", "float32") == "float32":
+        return  # small builds take seconds, float32 exact search builds nothing: not worth measuring the machine
+    from ..index.plan import constants, constants_path, estimate
+
+    if not constants_path().is_file():
+        console.print("[dim]plan: measuring this machine once for build estimates (about 20 s)…[/]")
+    est = estimate(count, dim, kind, metric=metric, consts=constants(), **params)
+    if est.build_s >= min_seconds:
+        console.print(f"[dim]plan: {kind} {est.precision} index over {count:,} item(s): build ~{est.build_s:,.0f} s, "
+                      f"resident ~{est.resident_bytes / 2**20:,.0f} MiB, on disk ~{est.disk_bytes / 2**20:,.0f} MiB, "
+                      f"{1000 * est.query_s:,.1f} ms a query[/]", highlight=False)
 
 
 def _print_plan(name: str, plan: dict[str, Any], limit: int = 20) -> None:

@@ -18,6 +18,7 @@ is called with a sample); then they move into the codes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from ..errors import FormatVersionError, InputError
 from ..metrics import as_matrix, normalize
 from . import _store
 from .base import Index
-from .exact import bitmap_selector, n_threads, search_matrix, unit_rows
+from .exact import bitmap_selector, n_threads, query_threads, search_matrix, unit_rows
 from .quantize import (
     PRECISION_FORMAT,
     Calibration,
@@ -56,6 +57,8 @@ class CodedIndex(Index):
 
     kind = "coded"
     data_file = "codes.faiss"
+    #: whether FAISS would split one query's scan over threads (flat and binary scans): run it on one thread
+    one_thread_query = True
 
     def __init__(self, dim: int, metric: str = "cosine", precision: str = "float32",
                  rescore: int | None = None) -> None:
@@ -359,6 +362,16 @@ class CodedIndex(Index):
 
     # ------------------------------------------------------------------ search
     def _query_rows(self, queries: ArrayLike) -> np.ndarray:
+        """Queries as the index compares them: float32 (n, dim), unit rows for cosine. One float32 query row takes
+        a short path (its squared norm both proves every value finite and normalises it)."""
+        if (type(queries) is np.ndarray and queries.dtype == np.float32 and queries.shape[-1] == self.dim
+                and queries.ndim <= 2 and queries.size == self.dim):
+            row = queries.reshape(1, self.dim)
+            sq = float(np.dot(row[0], row[0]))
+            if math.isfinite(sq):
+                if self.metric != "cosine":
+                    return np.ascontiguousarray(row)
+                return row * np.float32(1.0 / math.sqrt(sq)) if sq > 0 else row.copy()
         q = self._queries(queries)
         return unit_rows(q) if self.metric == "cosine" else q
 
@@ -401,20 +414,38 @@ class CodedIndex(Index):
             mask[pos] = True
             sel, _bits = bitmap_selector(mask)
         qc = binarize(q) if self.precision == "binary" else q
-        D, I = self._faiss_search(qc, kk, sel, widen, **kw)
+        if nq == 1 and self.one_thread_query:
+            with query_threads(1):
+                D, I = self._faiss_search(qc, kk, sel, widen, **kw)
+        else:
+            D, I = self._faiss_search(qc, kk, sel, widen, **kw)
         if r is not None:
-            cand = np.where(I >= 0, self._pos_ids[np.maximum(I, 0)], -1)
-            return rescore_topk(q, cand, self._fetch, k, self.metric)
+            return self._rescore(q, I, k)
         out_ids = self._pos_ids[I]
         if self.metric == "l2":
             np.maximum(D, 0.0, out=D)
             np.sqrt(D, out=D)
             np.negative(D, out=D)
-        missing = I < 0
-        if missing.any():  # fewer than k rows reachable: pad
+        if I.min() < 0:  # fewer than k rows reachable: pad
+            missing = I < 0
             out_ids[missing] = -1
             D[missing] = -np.inf
         return out_ids, D
+
+    def _rescore(self, q: np.ndarray, I: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k best of the candidate positions ``I`` by exact float32 scores, as (ids, scores)."""
+        if self._source is not None:  # rows by id from the source (sorted ids: memory maps read in order)
+            cand = np.where(I >= 0, self._pos_ids[np.maximum(I, 0)], -1)
+            return rescore_topk(q, cand, self._source, k, self.metric)
+        rows = self._faiss_floats() if self._floats_in_faiss() else self._floats
+        if rows is None:
+            raise InputError(f"this {self.kind} index ({self.precision}) has no float32 vectors to rescore with: "
+                             "it was saved without them (a collection keeps them in its segments); call "
+                             "set_vector_source(fn) first")
+        pos, sc = rescore_topk(q, I, lambda p: np.take(rows, p, axis=0), k, self.metric)
+        ids = self._pos_ids[np.maximum(pos, 0)]
+        ids[pos < 0] = -1
+        return ids, sc
 
     def _check_search_kw(self, kw: dict[str, Any]) -> None:
         if kw:

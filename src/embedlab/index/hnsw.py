@@ -43,6 +43,10 @@ class HNSWIndex(CodedIndex):
     kind = "hnsw"
     data_file = "hnsw.faiss"
 
+    @property
+    def one_thread_query(self) -> bool:  # type: ignore[override]
+        return self.precision == "binary"  # FAISS's binary graph opens a parallel region even for one query
+
     def __init__(
         self,
         dim: int,

@@ -54,6 +54,7 @@ class IVFIndex(CodedIndex):
 
     kind = "ivf"
     data_file = "ivf-template.faiss"
+    one_thread_query = False  # FAISS splits IVF work by query
 
     def __init__(
         self,

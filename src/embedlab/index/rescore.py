@@ -30,6 +30,8 @@ def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metr
 
     Returns (ids, scores), (nq, k), best first, ties by smaller id, padded with -1 / -inf."""
     nq, c = cand.shape
+    if nq == 1:
+        return _rescore_one(q[0], cand[0], fetch, k, metric)
     out_ids = np.full((nq, k), -1, np.int64)
     out_sc = np.full((nq, k), -np.inf, np.float32)
     valid = cand >= 0
@@ -47,15 +49,30 @@ def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metr
         s[a:b] = exact_scores(q[qi[a:b]], rows[inv[a:b]], metric)
     sc[valid] = s
     ids = np.where(valid, cand, np.iinfo(np.int64).max)
-    if nq == 1:  # the common single query: one lexsort, no per-row machinery
-        order = np.lexsort((ids[0], -sc[0]))[:k]
-        m = len(order)
-        out_ids[0, :m], out_sc[0, :m] = ids[0, order], sc[0, order]
-    else:
-        order = np.lexsort((ids, -sc), axis=1)[:, :k]
-        m = order.shape[1]
-        out_ids[:, :m] = np.take_along_axis(ids, order, axis=1)
-        out_sc[:, :m] = np.take_along_axis(sc, order, axis=1)
+    order = np.lexsort((ids, -sc), axis=1)[:, :k]
+    m = order.shape[1]
+    out_ids[:, :m] = np.take_along_axis(ids, order, axis=1)
+    out_sc[:, :m] = np.take_along_axis(sc, order, axis=1)
     gone = out_sc == -np.inf
     out_ids[gone] = -1
+    return out_ids, out_sc
+
+
+def _rescore_one(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metric: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``rescore_topk`` for one query: its candidates are distinct, so a sort replaces the unique/gather."""
+    c = np.sort(cand[cand >= 0])
+    out_ids = np.full((1, k), -1, np.int64)
+    out_sc = np.full((1, k), -np.inf, np.float32)
+    if not len(c):
+        return out_ids, out_sc
+    rows = fetch(c)
+    if metric == "l2":
+        diff = rows - q
+        s = -np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    else:
+        s = rows @ q
+    order = np.lexsort((c, -s))[:k]
+    m = len(order)
+    out_ids[0, :m], out_sc[0, :m] = c[order], s[order]
     return out_ids, out_sc

@@ -1,0 +1,397 @@
+"""Know the cost before paying it: memory (resident and on disk), build time and query time of an index, predicted
+from per-operation constants measured on this machine.
+
+``calibrate()`` runs a short micro-benchmark (about 10-30 s: scans of float32, float16, int8 and binary codes,
+a batched product, two small HNSW builds and searches with FAISS's distance counters, a k-means, a rescoring
+gather, a disk write) and ``constants()`` caches its result in the embedlab home, keyed by this machine (CPU,
+cores, threads, FAISS version). ``estimate(count, dim, index, precision, ...)`` then combines them:
+
+- scans cost bytes read (memory-bound) or code work (compute-bound), whichever is larger;
+- HNSW visits ``β · ef · M`` nodes per query and ``(a + b · ln n) · efC · M`` per insertion, each a distance
+  plus a per-node overhead (β, a, b and the overhead fitted from FAISS's own distance counts);
+- IVF scans ``n · nprobe / nlist`` codes plus the centroids, and trains ``TRAIN_ITERS`` rounds of k-means;
+- rescoring reads ``rescore × k`` float32 rows per query;
+- memory counts codes, graph links (``4 · (2M + M/(M−1)) + 12`` bytes a node in FAISS's HNSW), our id maps
+  (25 bytes a row), centroids, and for float32 exact search the scanned rows themselves (they stay on disk
+  but every query reads them all, so they are the working set).
+
+    >>> est = estimate(1_000_000, 384, index="hnsw", precision="int8")      # doctest: +SKIP
+    >>> est.resident_bytes / 2**20, est.build_s, est.query_s                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .quantize import DEFAULT_RESCORE, binary_bytes, check_precision, code_bytes
+
+CONSTANTS_FORMAT = 1
+ID_MAP_BYTES = 25  # per row: position -> id (8), tombstone (1), sorted ids (8), their positions (8)
+EXACT_ID_BYTES = 24  # ExactIndex over a matrix: ids, sort order, sorted ids
+TRAIN_ITERS = 10  # FAISS k-means iterations (its default niter for IVF training)
+DEFAULTS = {"hnsw": {"M": 32, "ef_construction": 200, "ef_search": 128}, "ivf": {"nlist": 1024, "nprobe": 16, "m": 0,
+                                                                                "nbits": 8}}
+
+
+@dataclass
+class Constants:
+    """Seconds per elementary operation on this machine (see the module docstring)."""
+
+    machine: str
+    scan_byte_s: float  # float32 flat scan (FAISS), one query, per byte of rows (memory-bound)
+    gemv_byte_s: float  # float32 matrix-vector product + top-k (our one-query path at dim >= 100), per byte
+    f32_dim_s: float  # one float32 distance, per dimension, rows in cache
+    fp16_dim_s: float  # float16 code scan, per dimension
+    sq8_dim_s: float  # int8 code scan, per dimension
+    bin_byte_s: float  # Hamming scan, per code byte
+    gemm_s: float  # batched float32 product, per multiply-add
+    sq_encode_dim_s: float  # coding float16 / int8, per dimension
+    hnsw_node_s: float  # per distance evaluated in a graph walk, beyond the distance itself
+    hnsw_query_beta: float  # distances per query / (ef · M)
+    hnsw_build_a: float  # distances per insertion / (efC · M) = a + b · ln(n)
+    hnsw_build_b: float
+    hnsw_build_node_s: float  # per distance during insertion (locks, link updates), beyond the distance itself
+    rescore_row_s: float  # fetch + score one float32 row, per dimension
+    ivf_row_dim_s: float  # IVF-Flat list scan, per scanned row and dimension
+    pq_code_s: float  # IVF-PQ list scan, per scanned row and sub-quantizer
+    kmeans_s: float  # k-means training, per (training row · centroid · dimension · iteration)
+    call_s: float  # fixed cost of one search call through our layer
+    write_byte_s: float  # writing an index file, per byte
+    created: str = ""
+    format: int = CONSTANTS_FORMAT
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Estimate:
+    """What an index of ``count`` × ``dim`` vectors is predicted to cost."""
+
+    kind: str
+    precision: str
+    params: dict[str, Any]
+    count: int
+    dim: int
+    resident_bytes: int  # memory the index keeps (codes, graph, maps; float32 exact: its working set)
+    disk_bytes: int  # the float32 segments plus the saved index
+    build_s: float
+    query_s: float  # one query at a time (batch 1)
+    batch_query_s: float  # per query, in batches of ``batch``
+    batch: int = 1000
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------- calibration
+def machine_key() -> str:
+    """What the constants depend on: CPU model, usable cores, thread settings, FAISS version."""
+    from .._threads import cpu_count
+    from ._coded import faiss
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    return f"{model}|cores={cpu_count()}|omp={threads}|faiss={faiss.__version__}"
+
+
+def _best(fn: Any, repeats: int = 3) -> float:
+    """Median seconds of ``repeats`` calls (after one warm-up)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def calibrate(quick: bool = False, seed: int = 0) -> Constants:
+    """Measure the per-operation constants now (about 10-30 s; ``quick`` uses smaller sizes, for tests)."""
+    from ._coded import faiss
+
+    rng = np.random.default_rng(seed)
+    n, d = (60_000, 128) if quick else (250_000, 128)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    q1 = rng.standard_normal((1, d)).astype(np.float32)
+    flat = faiss.IndexFlatIP(d)
+    flat.add(x)
+    scan_byte_s = _best(lambda: flat.search(q1, 10)) / (n * d * 4)
+    small = faiss.IndexFlatIP(d)
+    small.add(x[:2000])
+    qs = rng.standard_normal((64, d)).astype(np.float32)
+    f32_dim_s = _best(lambda: [small.search(qs[i : i + 1], 10) for i in range(16)]) / (16 * 2000 * d)
+    qb = rng.standard_normal((256, d)).astype(np.float32)
+    sub = faiss.IndexFlatIP(d)
+    sub.add(x[:20_000])
+    gemm_s = _best(lambda: sub.search(qb, 10)) / (256 * 20_000 * d)
+    sq_s = {}
+    for name, qt in (("fp16", faiss.ScalarQuantizer.QT_fp16), ("sq8", faiss.ScalarQuantizer.QT_8bit)):
+        sq = faiss.IndexScalarQuantizer(d, qt, faiss.METRIC_INNER_PRODUCT)
+        sq.train(x[:5000])
+        t0 = time.perf_counter()
+        sq.add(x)
+        enc = (time.perf_counter() - t0) / (n * d)
+        sq_s[name] = _best(lambda sq=sq: sq.search(q1, 10)) / (n * d)
+        sq_s[name + "_enc"] = enc
+    codes = np.packbits(x > 0, axis=1)
+    many = np.concatenate([codes] * (4 if quick else 8))
+    bf = faiss.IndexBinaryFlat(d)
+    bf.add(many)
+    bin_byte_s = _best(lambda: bf.search(codes[:1], 10)) / many.size
+    from .exact import ExactIndex
+
+    wide = ExactIndex.from_matrix(np.arange(n), x, "dot")
+    gemv_byte_s = _best(lambda: wide.search(q1, 10)) / (n * d * 4)
+    hn = _hnsw_constants(rng, quick, f32_dim_s)
+    ivf = _ivf_constants(x, q1)
+    rows = x[:50_000]
+    picks = np.sort(rng.choice(len(rows), 400, replace=False))
+    rescore_row_s = _best(lambda: np.einsum("ij,j->i", np.take(rows, picks, axis=0), q1[0])) / (400 * d)
+    tiny = ExactIndex.from_matrix(np.arange(64), x[:64], "dot")
+    call_s = _best(lambda: tiny.search(q1, 10), repeats=20)
+    with tempfile.TemporaryDirectory() as tmp:
+        blob = x[: (8_000 if quick else 64_000)].tobytes()
+
+        def write() -> None:
+            with open(Path(tmp) / "w.bin", "wb") as fh:
+                fh.write(blob)
+                fh.flush()
+                os.fsync(fh.fileno())
+
+        write_byte_s = _best(write, repeats=2) / len(blob)
+    fields: dict[str, Any] = dict(
+        machine=machine_key(), scan_byte_s=scan_byte_s, gemv_byte_s=gemv_byte_s, f32_dim_s=f32_dim_s,
+        fp16_dim_s=sq_s["fp16"], sq8_dim_s=sq_s["sq8"], bin_byte_s=bin_byte_s, gemm_s=gemm_s,
+        sq_encode_dim_s=(sq_s["fp16_enc"] + sq_s["sq8_enc"]) / 2, rescore_row_s=rescore_row_s, call_s=call_s,
+        write_byte_s=write_byte_s, created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    fields.update(hn)
+    fields.update(ivf)
+    return Constants(**fields)
+
+
+def _ivf_constants(x: np.ndarray, q1: np.ndarray) -> dict[str, float]:
+    """IVF: k-means per (row · centroid · dimension · iteration), list scans per row (flat) and per code (PQ)."""
+    from ._coded import faiss
+
+    n, d = x.shape
+    nlist, m = 64, 16
+    train = np.ascontiguousarray(x[: 64 * nlist])
+    flat = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+    flat.cp.niter = TRAIN_ITERS
+    t0 = time.perf_counter()
+    flat.train(train)
+    kmeans_s = (time.perf_counter() - t0) / (len(train) * nlist * d * TRAIN_ITERS)
+    flat.add(x)
+    flat.nprobe = 8
+    ivf_row_dim_s = _best(lambda: flat.search(q1, 10)) / (n * 8 / nlist * d)
+    pq = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
+    pq.train(train)
+    pq.add(x)
+    pq.nprobe = 8
+    pq_code_s = _best(lambda: pq.search(q1, 10)) / (n * 8 / nlist * m)
+    return {"ivf_row_dim_s": ivf_row_dim_s, "pq_code_s": pq_code_s, "kmeans_s": kmeans_s}
+
+
+def _hnsw_constants(rng: np.random.Generator, quick: bool, f32_dim_s: float) -> dict[str, float]:
+    """Fit the HNSW walk: distances per query and per insertion (FAISS's counters), and the seconds each costs."""
+    from ._coded import faiss
+
+    d, M, efc, ef = 64, 16, 64, 64
+    sizes = (2_000, 8_000) if quick else (4_000, 16_000)
+    per_insert: list[tuple[int, float, float]] = []  # (n, distances per insert, seconds per insert)
+    index = None
+    for n in sizes:
+        x = rng.standard_normal((n, d)).astype(np.float32)
+        index = faiss.IndexHNSWFlat(d, M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = efc
+        stats = faiss.cvar.hnsw_stats
+        stats.reset()
+        t0 = time.perf_counter()
+        index.add(x)
+        secs = time.perf_counter() - t0
+        ndis = float(stats.ndis)
+        per_insert.append((n, ndis / n if ndis else float("nan"), secs / n))
+    assert index is not None
+    (n1, d1, s1), (n2, d2, s2) = per_insert
+    if not (math.isfinite(d1) and math.isfinite(d2) and d1 > 0 and d2 > 0):  # no counters: assume efC·M a visit
+        d1 = d2 = efc * M
+    # distances per insert / (efC · M) = a + b · ln n
+    b = (d2 - d1) / (efc * M) / math.log(n2 / n1)
+    a = d1 / (efc * M) - b * math.log(n1)
+    build_node_s = max(1e-9, (s1 / d1 + s2 / d2) / 2 - f32_dim_s * d)
+    q = rng.standard_normal((400, d)).astype(np.float32)
+    params = faiss.SearchParametersHNSW()
+    params.efSearch = ef
+    stats = faiss.cvar.hnsw_stats
+    stats.reset()
+    index.search(q[:50], 10, params=params)
+    ndis = float(stats.ndis) / 50 or float(ef * M)
+    secs = _best(lambda: [index.search(q[i : i + 1], 10, params=params) for i in range(100)]) / 100
+    return {"hnsw_node_s": max(1e-9, secs / ndis - f32_dim_s * d), "hnsw_query_beta": ndis / (ef * M),
+            "hnsw_build_a": a, "hnsw_build_b": b, "hnsw_build_node_s": build_node_s}
+
+
+def constants_path() -> Path:
+    from .. import config
+
+    return config.home() / "plan" / "constants.json"
+
+
+def constants(recalibrate: bool = False) -> Constants:
+    """This machine's constants: read from the cache, or measured now (``calibrate``) and cached."""
+    path = constants_path()
+    key = machine_key()
+    if not recalibrate and path.is_file():
+        try:
+            doc = json.loads(path.read_text())
+            if doc.get("format") == CONSTANTS_FORMAT and doc.get("machine") == key:
+                return Constants(**doc)
+        except (OSError, ValueError, TypeError):
+            pass  # a cache: measure again
+    found = calibrate()
+    from ..persist import write_json_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, asdict(found))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- the model
+def _dist_s(c: Constants, precision: str, dim: int) -> float:
+    """Seconds for one distance between a query and one code, rows in cache."""
+    if precision == "binary":
+        return binary_bytes(dim) * c.bin_byte_s
+    return dim * {"float32": c.f32_dim_s, "float16": c.fp16_dim_s, "int8": c.sq8_dim_s}[precision]
+
+
+def _scan_s(c: Constants, precision: str, dim: int, rows: float) -> float:
+    """One query scanning ``rows`` codes in memory: the larger of reading them and computing them."""
+    read = rows * code_bytes(precision, dim) * c.scan_byte_s
+    return max(read, rows * _dist_s(c, precision, dim))
+
+
+def hnsw_graph_bytes(M: int) -> float:
+    """Bytes of FAISS HNSW links and level bookkeeping per node (expected over the level draw)."""
+    return 4 * (2 * M + M / (M - 1)) + 12
+
+
+def estimate(count: int, dim: int, index: str = "exact", precision: str = "float32", metric: str = "cosine",
+             rescore: int | None = None, k: int = 10, batch: int = 1000, consts: Constants | None = None,
+             **params: Any) -> Estimate:
+    """Predicted memory, disk, build time and query time of an index (see the module docstring)."""
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise InputError(f"count must be a positive integer, got {count!r}")
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise InputError(f"dim must be a positive integer, got {dim!r}")
+    if index not in ("exact", "hnsw", "ivf"):
+        raise InputError(f"unknown index kind {index!r}; choose one of exact, hnsw, ivf")
+    precision = check_precision(precision, metric)
+    c = consts or constants()
+    n, d = int(count), int(dim)
+    p = {**DEFAULTS.get(index, {}), **params}
+    pq_m = int(p.get("m", 0) or 0) if index == "ivf" else 0
+    compressed = precision != "float32" or pq_m > 0
+    r = int(rescore or DEFAULT_RESCORE.get(precision) or DEFAULT_RESCORE["int8"] or 1) if compressed else 0
+    seg_bytes = n * d * 4 + 128
+    rescore_s = r * k * d * c.rescore_row_s if compressed else 0.0
+    if index == "exact":
+        if precision == "float32":
+            resident = n * d * 4 + EXACT_ID_BYTES * n
+            index_disk = 0
+            build = 0.0
+            gemv = d >= 100 and metric != "l2"  # ExactIndex's one-query path (see exact.faiss_knn)
+            query = c.call_s + (n * d * 4 * c.gemv_byte_s if gemv else _scan_s(c, "float32", d, n))
+            per_batch = c.call_s / batch + n * d * c.gemm_s
+        else:
+            resident = n * (code_bytes(precision, d) + ID_MAP_BYTES)
+            index_disk = resident
+            build = n * d * (c.sq_encode_dim_s if precision != "binary" else c.sq_encode_dim_s / 8)
+            query = c.call_s + _scan_s(c, precision, d, n) + rescore_s
+            per_batch = query
+    elif index == "hnsw":
+        M, efc, ef = int(p["M"]), int(p["ef_construction"]), int(p.get("ef_search", 128))
+        ef = max(ef, k * (r or 1))
+        resident = int(n * (code_bytes(precision, d) + hnsw_graph_bytes(M) + ID_MAP_BYTES))
+        index_disk = resident
+        dist = _dist_s(c, "binary" if precision == "binary" else "float32", d)  # a walk decodes one code at a time
+        per_insert = (c.hnsw_build_a + c.hnsw_build_b * math.log(max(n, 2))) * efc * M
+        build = n * max(per_insert, 1.0) * (dist + c.hnsw_build_node_s)
+        query = c.call_s + c.hnsw_query_beta * ef * M * (dist + c.hnsw_node_s) + rescore_s
+        per_batch = query
+    else:
+        nlist, nprobe = int(p["nlist"]), int(p["nprobe"])
+        code = pq_m * ((int(p.get("nbits", 8)) + 7) // 8) if pq_m else code_bytes(precision, d)
+        resident = nlist * d * 4 + ID_MAP_BYTES * n
+        index_disk = n * (code + 8) + nlist * d * 4
+        train = min(n, int(p.get("train_size") or max(39 * nlist, min(256 * nlist, 100_000))))
+        build = (TRAIN_ITERS * train * nlist * d * c.kmeans_s + n * nlist * d * c.gemm_s
+                 + (n * d * c.sq_encode_dim_s if precision != "float32" or pq_m else 0.0))
+        if pq_m:  # FAISS trains the PQ codebooks with 25 k-means iterations of 256 centroids
+            build += 25 * min(train, 256 * 256) * 256 * d * c.kmeans_s
+        scanned = n * min(nprobe, nlist) / nlist
+        if pq_m:
+            scan = scanned * pq_m * c.pq_code_s + 256 * d * c.f32_dim_s
+        else:
+            scan = scanned * d * c.ivf_row_dim_s * (code_bytes(precision, d) / (4 * d) if precision != "float32"
+                                                    else 1.0)
+        query = c.call_s + nlist * d * c.f32_dim_s + scan + rescore_s
+        per_batch = nlist * d * c.gemm_s + scan + rescore_s
+    build += index_disk * c.write_byte_s
+    shown = {key: v for key, v in p.items() if v is not None}
+    if compressed:
+        shown["rescore"] = r
+    return Estimate(kind=index, precision=precision, params=shown, count=n, dim=d, resident_bytes=int(resident),
+                    disk_bytes=int(seg_bytes + index_disk), build_s=float(build), query_s=float(query),
+                    batch_query_s=float(per_batch), batch=batch)
+
+
+def plan(count: int, dim: int, indexes: tuple[str, ...] = ("exact", "hnsw", "ivf"),
+         precisions: tuple[str, ...] = ("float32", "float16", "int8", "binary"), metric: str = "cosine",
+         consts: Constants | None = None, **params: Any) -> list[Estimate]:
+    """``estimate`` for every combination that exists (IVF has no binary codes; l2 no binary)."""
+    c = consts or constants()
+    out = []
+    for kind in indexes:
+        for prec in precisions:
+            if (kind == "ivf" and prec == "binary") or (metric == "l2" and prec == "binary"):
+                continue
+            own = {key: v for key, v in params.items() if key in DEFAULTS.get(kind, {}) or key == "rescore"}
+            if prec == "float32":
+                own.pop("rescore", None)
+            out.append(estimate(count, dim, kind, prec, metric, consts=c, **own))
+    return out
+
+
+def index_memory_bytes(index: Any) -> int:
+    """What a built index actually holds in memory, read from its structures (the figure ``estimate`` predicts
+    as ``resident_bytes``)."""
+    from ._coded import CodedIndex
+    from .exact import ExactIndex
+
+    if isinstance(index, ExactIndex):
+        return int(index._base.nbytes + index._base_ids.nbytes + index._order.nbytes + index._sorted.nbytes)
+    if not isinstance(index, CodedIndex):
+        raise InputError(f"cannot measure a {type(index).__name__}")
+    out = index.memory_bytes()
+    hnsw = getattr(index._index, "hnsw", None)
+    if hnsw is not None:  # the graph: links, offsets, levels
+        out += 4 * hnsw.neighbors.size() + 8 * hnsw.offsets.size() + 4 * hnsw.levels.size()
+    return int(out)
