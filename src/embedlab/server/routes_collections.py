@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..encoders import DEFAULT_ENCODER
 from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError
 from ..store import Collection
 from .app import require_read, require_write, state_of
@@ -27,7 +28,10 @@ MAX_DIM = 1 << 16  # vectors wider than this are not embeddings; a typo would ma
 
 
 class CollectionCreate(BaseModel):
-    """A new collection: an encoder name (default ``use-multilingual``), or ``dim`` alone for vectors-only."""
+    """A new collection: an encoder name (default ``use-multilingual``), or ``dim`` alone for vectors-only; with an
+    encoder, a smaller ``dim`` keeps a Matryoshka prefix (``force`` for encoders not trained for it). ``index``
+    exact, hnsw or ivf; ``precision`` float32, float16, int8 or binary with ``rescore``; ``index_params`` the
+    kind's own (``M``, ``ef_search``, ``nlist``, ``nprobe``, ``m``, ...)."""
 
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -35,6 +39,20 @@ class CollectionCreate(BaseModel):
     dim: int | None = Field(None, ge=1, le=MAX_DIM)
     metric: str | None = None
     index: str = "exact"
+    precision: Literal["float32", "float16", "int8", "binary"] | None = None
+    rescore: int | None = Field(None, ge=1)
+    index_params: dict[str, Any] | None = None
+    force: bool = False
+
+
+class Reindex(BaseModel):
+    """New index settings for a collection (the vectors stay); settings left out are kept when the kind stays."""
+
+    model_config = ConfigDict(extra="forbid")
+    index: str | None = None
+    precision: Literal["float32", "float16", "int8", "binary"] | None = None
+    rescore: int | None = Field(None, ge=1)
+    index_params: dict[str, Any] | None = None
 
 
 class ItemIn(BaseModel):
@@ -79,6 +97,9 @@ class SearchRequest(BaseModel):
     id: str | None = None
     k: int = Field(10, ge=1)
     where: dict[str, Any] | None = None
+    ef: int | None = Field(None, ge=1)
+    nprobe: int | None = Field(None, ge=1)
+    rescore: int | None = Field(None, ge=1)
 
 
 def _info(col: Collection, st) -> dict[str, Any]:
@@ -120,8 +141,28 @@ def list_collections(request: Request) -> JSONResponse:
 @router.post("", dependencies=WRITE, status_code=201, summary="Create a collection")
 def create_collection(body: CollectionCreate, request: Request) -> JSONResponse:
     st = state_of(request)
-    col = st.create_collection(body.name, body.encoder, body.dim, body.metric, body.index)
-    return JSONResponse(_info(col, st), status_code=201)
+    extra = body.precision, body.rescore, body.index_params
+    if not body.force and all(x is None for x in extra):
+        col = st.create_collection(body.name, body.encoder, body.dim, body.metric, body.index)
+        return JSONResponse(_info(col, st), status_code=201)
+    if body.index_params is not None:
+        st.limits.check_depth(body.index_params, "'index_params'")
+    enc = st.encoder(body.encoder or DEFAULT_ENCODER) if body.encoder or body.dim is None else None
+    Collection.create(body.name, enc, dim=body.dim, metric=body.metric, index=body.index,
+                      index_params=body.index_params, precision=body.precision, rescore=body.rescore,
+                      force=body.force, root=st.root).close()
+    return JSONResponse(_info(st.collection(body.name), st), status_code=201)
+
+
+@router.post("/{name}/reindex", dependencies=WRITE, summary="Rebuild a collection's index with other settings")
+def reindex_collection(name: str, body: Reindex, request: Request) -> JSONResponse:
+    st = state_of(request)
+    if body.index_params is not None:
+        st.limits.check_depth(body.index_params, "'index_params'")
+    col = st.collection(name)
+    t0 = time.perf_counter()
+    new = col.reindex(body.index, body.index_params, precision=body.precision, rescore=body.rescore)
+    return JSONResponse({"index": new, "count": col.count(), "took_ms": round(1000 * (time.perf_counter() - t0), 2)})
 
 
 @router.get("/{name}", dependencies=READ, summary="Describe a collection")
@@ -232,15 +273,16 @@ def search(name: str, body: SearchRequest, request: Request) -> JSONResponse:
                          + (", ".join(given) or "none"))
     col = st.collection(name)
     t0 = time.perf_counter()
+    tuning = {"ef": body.ef, "nprobe": body.nprobe, "rescore": body.rescore}
     if body.id is not None:
         vec = col.get([body.id])[0].vector
-        hits = [h for h in col.search(vec, k=body.k + 1, where=body.where) if h.id != body.id][: body.k]
+        hits = [h for h in col.search(vec, k=body.k + 1, where=body.where, **tuning) if h.id != body.id][: body.k]
     elif body.vector is not None:
-        hits = col.search(body.vector, k=body.k, where=body.where)
+        hits = col.search(body.vector, k=body.k, where=body.where, **tuning)
     else:
         if not body.query.strip():
             raise InputError("the query is empty; type some text to search for")
         st.limits.check_texts([body.query], "query")
-        hits = col.search(body.query, k=body.k, where=body.where)
+        hits = col.search(body.query, k=body.k, where=body.where, **tuning)
     return JSONResponse({"hits": [h.to_dict() for h in hits],
                          "took_ms": round(1000 * (time.perf_counter() - t0), 2)})

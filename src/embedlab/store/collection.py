@@ -671,7 +671,7 @@ def matryoshka_dim(enc: Encoder, dim: Any, force: bool) -> int:
     if dim > enc.dim:
         raise DimensionError(f"dim={dim} is larger than encoder {enc.name!r}'s {enc.dim}-d vectors; a Matryoshka "
                              f"prefix can only be narrower: pick a dim below {enc.dim}, or drop dim")
-    trained = getattr(enc, "matryoshka_dims", None)
+    trained = getattr(getattr(enc, "inner", enc), "matryoshka_dims", None)  # (a server's wrapper: its model's)
     if force or (trained and dim in trained):
         return dim
     if not trained:
