@@ -1,0 +1,108 @@
+"""A masked language model trained by `embedlab train mlm` (``train/mlm.py``), loaded as a contextual token encoder.
+
+Everything ``bert-tokens`` does works on it — ``token_vectors``, ``word_vector`` (the same word in two sentences
+gets two vectors), mean-pooled ``encode`` — plus ``fill_mask``, the task it was trained on (Devlin et al. 2019).
+The instance's ``name`` is the folder's absolute path, so a collection built with it names the folder it needs.
+
+    >>> enc = load_encoder_folder("mlm-out")        # or MLMEncoder("mlm-out")
+    >>> enc.fill_mask("the cat sat on the [MASK]", top_k=3)   # [[('mat', 0.41), ('floor', 0.12), ...]]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ModelNotFoundError
+from .base import Encoder, check_text
+from .contextual import ContextualEncoder
+from .registry import EncoderSpec, register
+
+MANIFEST = "mlm.json"  # the same name train/mlm.py writes (kept here so listing encoders imports no torch)
+FORMAT = "embedlab.mlm"
+
+
+def recognises(path: str | Path) -> bool:
+    """True when ``path`` is a folder whose ``mlm.json`` says it holds an embedlab masked language model."""
+    import json
+
+    manifest = Path(path).expanduser() / MANIFEST
+    try:
+        doc = json.loads(manifest.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
+
+
+def load_encoder_folder(path: str | Path) -> Encoder:
+    """The Encoder for a folder written by `embedlab train mlm`; ModelNotFoundError if it is not one."""
+    return MLMEncoder(path)
+
+
+class MLMEncoder(ContextualEncoder):
+    """Contextual token vectors (last hidden layer) of an embedlab-trained BERT, and its fill-mask head."""
+
+    name = "mlm"
+
+    def __init__(self, model_path: str | Path | None = None, max_length: int | None = None,
+                 threads: int | None = None) -> None:
+        if model_path is None:
+            raise ModelNotFoundError("encoder 'mlm' needs model_path=<folder written by `embedlab train mlm`>")
+        folder = Path(model_path).expanduser()
+        if not (folder / MANIFEST).is_file():
+            raise ModelNotFoundError(f"{folder} has no {MANIFEST}: it is not a finished `embedlab train mlm` folder "
+                                     "(an interrupted run resumes with --resume)")
+        from ..train.mlm import quiet_transformers, read_manifest
+
+        self.manifest = read_manifest(folder)
+        with quiet_transformers():  # the MLM head the BertModel does not use is expected, not news
+            super().__init__(model_path=folder, max_length=max_length, threads=threads)
+        self.name = str(folder.resolve())
+        self._mlm: Any = None
+
+    def fill_mask(self, text: str, top_k: int = 5) -> list[list[tuple[str, float]]]:
+        """For each ``[MASK]`` in ``text`` (in order), the ``top_k`` likeliest tokens with their probabilities.
+
+        InputError when the text has no ``[MASK]`` or the masks lie beyond ``max_length`` tokens."""
+        from .._params import check_int
+
+        text = check_text(0, text)
+        top_k = check_int(top_k, "top_k", low=1)
+        if "[MASK]" not in text:
+            raise InputError('the text has no [MASK]; write e.g. "the cat sat on the [MASK]"')
+        torch = self._torch
+        if self._mlm is None:
+            from transformers import BertForMaskedLM
+
+            from ..train.mlm import quiet_transformers
+
+            with quiet_transformers():
+                self._mlm = BertForMaskedLM.from_pretrained(str(self.folder), local_files_only=True).eval()
+        tok = self._tokenizer
+        enc = tok(text, truncation=True, max_length=self.max_length, return_tensors="pt")
+        where = (enc["input_ids"][0] == tok.mask_token_id).nonzero().flatten().tolist()
+        if not where:
+            raise InputError(f"every [MASK] lies beyond max_length={self.max_length} tokens; shorten the text")
+        with torch.inference_mode():
+            logits = self._mlm(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[0]
+        probs = torch.softmax(logits[where].float(), dim=-1).numpy()
+        k = min(top_k, probs.shape[1])
+        out = []
+        for row in probs:
+            best = np.argsort(-row, kind="stable")[:k]
+            out.append([(tok.convert_ids_to_tokens(int(i)), float(row[i])) for i in best])
+        return out
+
+    def info(self) -> dict[str, Any]:
+        p = self.manifest.get("params", {})
+        return {**super().info(), "kind": "mlm", "layers": p.get("layers"), "vocab_size": self.manifest.get("vocab_size"),
+                "steps": self.manifest.get("steps")}
+
+
+register(EncoderSpec(
+    name=MLMEncoder.name, factory=MLMEncoder, dim=0, modalities=("text",),
+    requires=("transformers", "torch", "tokenizers"), extra="text",
+    description="Contextual token vectors of a BERT you trained with `embedlab train mlm` (model_path= required)",
+))

@@ -1,0 +1,187 @@
+"""Masked-language-model pretraining (train/mlm.py), its encoder folder (encoders/mlm.py) and CLI: the known
+initial loss, learning beyond the unigram baseline, seeded and resumable training, contextual vectors, fill-mask,
+and the bad inputs of issue 12."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("transformers")
+torch = pytest.importorskip("torch")
+
+from safetensors.torch import load_file  # noqa: E402
+
+from embedlab.encoders.mlm import MLMEncoder, load_encoder_folder, recognises  # noqa: E402
+from embedlab.errors import InputError, ModelNotFoundError  # noqa: E402
+from embedlab.train.mlm import MaskedLMTrainer, read_manifest  # noqa: E402
+
+NUMBERS = "one two three four five six seven eight nine ten"
+VOCAB = 95  # every piece the numbers corpus yields: whole words included
+
+
+def _tiny(**kw) -> MaskedLMTrainer:
+    base = dict(vocab_size=VOCAB, layers=1, hidden=64, heads=2, max_length=16, batch_size=16, lr=2e-3, warmup=0.1,
+                epochs=1000, max_steps=120, min_frequency=1, holdout_every=10, seed=0, threads=1, progress=False)
+    return MaskedLMTrainer(**(base | kw))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mlm") / "numbers.txt"
+    path.write_text("\n".join([NUMBERS] * 60) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mlm-model") / "model"
+    summary = _tiny().fit(corpus, out)
+    return out, summary
+
+
+def test_initial_loss_is_that_of_a_uniform_guess(trained):
+    _, summary = trained
+    assert summary["vocab_size"] == VOCAB
+    # BERT's initialisation (std 0.02) gives near-zero logits: cross-entropy log(V) at the first step
+    assert summary["loss_history"][0] == pytest.approx(math.log(VOCAB), abs=0.15)
+
+
+def test_training_learns_more_than_word_frequencies(trained):
+    out, summary = trained
+    h = summary["heldout"]
+    assert summary["heldout_lines"] == 6 and h["masked_tokens"] > 5
+    # ten words, 54 times each in training: add-one smoothed p = 55 / (540 + V) for every one of them
+    assert h["unigram_perplexity"] == pytest.approx((540 + VOCAB) / 55)
+    assert h["perplexity"] < 0.8 * h["unigram_perplexity"]
+    assert summary["loss_last"] < math.log(10) < summary["loss_first"]
+    assert read_manifest(out)["steps"] == 120
+    counts = np.load(out / "token_counts.npy", allow_pickle=False)
+    assert counts.dtype == np.int64 and counts.sum() == summary["training_tokens"] == 54 * 10
+
+
+def test_folder_is_a_contextual_token_encoder(trained):
+    out, _ = trained
+    assert recognises(out) and not recognises(out.parent)
+    enc = load_encoder_folder(out)
+    assert isinstance(enc, MLMEncoder) and enc.dim == 64 and enc.max_length == 16
+    assert enc.name == str(out.resolve()) and enc.info()["kind"] == "mlm"
+    a = enc.word_vector("one two three", "two")
+    b = enc.word_vector("eight nine ten two", "two")
+    assert a.shape == (64,) and a.dtype == np.float32
+    cos = float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    assert cos < 0.999  # the same word in two contexts gets two vectors
+    np.testing.assert_array_equal(a, enc.word_vector("one two three", "two"))
+    v = enc.encode(["one two", "five six seven"])
+    assert v.shape == (2, 64) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+
+
+def test_fill_mask(trained):
+    out, _ = trained
+    enc = MLMEncoder(out)
+    (row,) = enc.fill_mask("one two three [MASK] five six", top_k=3)
+    assert len(row) == 3 and all(isinstance(t, str) for t, _ in row)
+    probs = [p for _, p in row]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    assert len(enc.fill_mask("[MASK] two [MASK]", top_k=2)) == 2
+    with pytest.raises(InputError, match="has no \\[MASK\\]"):
+        enc.fill_mask("one two three")
+    with pytest.raises(InputError, match="top_k must be a positive integer"):
+        enc.fill_mask("one [MASK]", top_k=0)
+
+
+def _weights(folder):
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_interrupted_run_resumes_to_the_same_result(corpus, tmp_path):
+    kw = dict(max_steps=12, checkpoint_every=4, holdout_every=0)
+    whole = _tiny(**kw).fit(corpus, tmp_path / "whole")
+
+    def stop_at_6(step, loss):
+        if step == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _tiny(**kw, on_step=stop_at_6).fit(corpus, tmp_path / "cut")
+    state = json.loads((tmp_path / "cut" / "checkpoint" / "trainer_state.json").read_text())
+    assert state["step"] == 6 and len(state["losses"]) == 6
+    with pytest.raises(InputError, match="checkpoint of an interrupted run"):
+        _tiny(**kw).fit(corpus, tmp_path / "cut")
+    with pytest.raises(InputError, match=r"other parameters \(lr\)"):
+        _tiny(**kw, lr=1e-3).fit(corpus, tmp_path / "cut", resume=True)
+    resumed = _tiny(**kw).fit(corpus, tmp_path / "cut", resume=True)
+    assert not (tmp_path / "cut" / "checkpoint").exists()
+    assert resumed["loss_history"] == whole["loss_history"]
+    a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "cut")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # another seed is another model
+    other = _tiny(**(kw | {"seed": 1, "max_steps": 2})).fit(corpus, tmp_path / "seed1")
+    assert other["loss_history"][0] != whole["loss_history"][0]
+
+
+def test_bad_corpora(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(InputError, match="no text to learn a vocabulary"):
+        _tiny(vocab_size=16).fit(empty, tmp_path / "a")
+    assert not (tmp_path / "a").exists()  # a failed start leaves nothing behind
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("one two one two\n" * 3, encoding="utf-8")
+    with pytest.raises(InputError, match=r"too small: \d+ tokens, less than one training sequence of max_length=64"):
+        _tiny(vocab_size=16, max_length=64).fit(tiny, tmp_path / "b")
+    with pytest.raises(InputError, match=r"smaller than the vocabulary: it yields only \d+ WordPiece pieces, fewer "
+                                         r"than vocab_size=5000"):
+        _tiny(vocab_size=5000).fit([NUMBERS] * 20, tmp_path / "c")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(InputError, match="not empty"):
+        _tiny().fit([NUMBERS] * 20, busy)
+    assert (busy / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(hidden=64, heads=3), "hidden=64 must be a multiple of heads=3"),
+    (dict(vocab_size=8), "vocab_size must be an integer >= 16"),
+    (dict(mask_prob=1.0), r"mask_prob must be a number in \(0, 1\)"),
+    (dict(holdout_every=1), "holdout_every=1 would hold out every line"),
+    (dict(max_steps=0), "max_steps must be a positive integer, got 0"),
+    (dict(max_length=4), r"max_length must be an integer in \[8, 512\]"),
+])
+def test_bad_parameters_fail_before_reading(kw, message, tmp_path):
+    with pytest.raises(InputError, match=message):
+        _tiny(**kw).fit(tmp_path / "does-not-exist.txt", tmp_path / "x")
+
+
+def test_not_a_model_folder(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="not a finished `embedlab train mlm` folder"):
+        MLMEncoder(tmp_path)
+
+
+def test_cli_train_and_fill_mask(corpus, tmp_path, capsys):
+    from embedlab.cli import main
+
+    out = tmp_path / "cli-model"
+    args = ["train", "mlm", str(corpus), "-o", str(out), "--vocab-size", str(VOCAB), "--layers", "1", "--hidden",
+            "32", "--max-length", "16", "--batch-size", "8", "--max-steps", "6", "--threads", "1", "--json"]
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 6 and summary["format"] == "embedlab.mlm" and "loss_history" not in summary
+    with pytest.raises(SystemExit) as e:
+        main(["fill-mask", str(out), "one two [MASK]", "-k", "4", "--json"])
+    assert e.value.code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["masks"]) == 1 and len(doc["masks"][0]) == 4 and {"token", "p"} <= set(doc["masks"][0][0])
+    with pytest.raises(SystemExit) as e:
+        main(args)  # OUT exists: refused
+    assert e.value.code == 2
+    assert "not empty" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["fill-mask", str(tmp_path / "nowhere"), "a [MASK]"])
+    assert e.value.code == 2
