@@ -80,7 +80,7 @@ def evaluate_case(title: str, src, tgt, a: argparse.Namespace, restrict: int | N
                         f"{ev['before_csls']['p@1']:.3f} / {ev['before_csls']['p@10']:.3f} |")
         rows.append(f"| {title} | {label} | {fit_s:.1f} | {ev['nn']['p@1']:.3f} / {ev['nn']['p@10']:.3f} | "
                     f"{ev['csls']['p@1']:.3f} / {ev['csls']['p@10']:.3f} |")
-        print("  " + rows[-1], flush=True)
+        print("\n".join("  " + r for r in rows[-2 if i == 0 and "before_nn" in ev else -1:]), flush=True)
     return rows
 
 
@@ -93,14 +93,18 @@ def main() -> None:
     p.add_argument("--restrict", type=int, default=100000, help="GloVe candidates: its N most frequent words")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cases", nargs="+", default=["seeds", "halves", "glove"])
+    p.add_argument("--variants", nargs="+", default=["unit", "center", "refine"], choices=["unit", "center", "refine"],
+                   help="maps to fit (the first also reports 'no map' when the dimensions agree)")
     p.add_argument("--markdown", default=None, help="also write the table to this file")
     a = p.parse_args()
     import embedlab
 
     os.makedirs(a.cache, exist_ok=True)
     print(f"load {os.getloadavg()}", flush=True)
-    variants = [("Procrustes (unit)", dict(normalize="unit")), ("Procrustes (center)", dict(normalize="center")),
-                ("Procrustes (unit) + 1 refinement", dict(normalize="unit", refine=1))]
+    known = {"unit": ("Procrustes (unit)", dict(normalize="unit")),
+             "center": ("Procrustes (center)", dict(normalize="center")),
+             "refine": ("Procrustes (unit) + 1 refinement", dict(normalize="unit", refine=1))}
+    variants = [known[v] for v in a.variants]
     rows = []
     w1 = trained(a.cache, "w2v-seed1", a.corpus, 1)
     if "seeds" in a.cases:

@@ -141,6 +141,18 @@ def test_singular_or_degenerate_dictionaries_are_refused(case):
             align.procrustes(X, tgt.matrix)
 
 
+def test_an_axis_the_spaces_do_not_share_is_no_singularity():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((2000, 10))
+    X[:, 0] *= 1000  # a dominant common direction, as trained word vectors have
+    Y = X.copy()
+    Y[:, 9] = rng.standard_normal(2000)  # one axis uncorrelated with the source: a singular value ~1e-8 of the largest
+    s = np.linalg.svd(X.T @ Y, compute_uv=False)
+    assert s[-1] / s[0] < 1e-6
+    W = align.procrustes(X, Y)
+    assert np.allclose(W @ W.T, np.eye(10), atol=1e-5) and np.abs(np.diag(W)[:9] - 1).max() < 1e-3
+
+
 def test_bad_dictionary_files_splits_and_parameters(tmp_path):
     src, tgt, _ = rotated_pair(50, 4)
     bad = tmp_path / "bad.txt"
