@@ -196,6 +196,8 @@ def run_refs(a: argparse.Namespace, argv: list[str]) -> str:
             results.append(spawn(["reference", "glove-python", str(e)], argv, a.ref_python, env))
     if "mittens" in a.refs:
         results.append(spawn(["reference", "mittens", str(a.mittens_iters)], argv, a.ref_python, env))
+    if a.recheck_epochs:  # embedlab again after the references: how much the load drifted meanwhile
+        results.append(spawn(["embedlab-refs", "embedlab", str(a.recheck_epochs)], argv))
 
     def load(path: str):
         return [np.ascontiguousarray(np.load(os.path.join(path, f"{n}.npy")), dtype=np.float32)
@@ -238,6 +240,7 @@ def main() -> None:
     p.add_argument("--mittens-iters", type=int, default=200, help="refs: mittens iterations (one run; its error trace "
                                                                   "gives earlier checkpoints)")
     p.add_argument("--refs", nargs="+", default=["mittens", "glove-python"])
+    p.add_argument("--recheck-epochs", type=int, default=25, help="refs: embedlab once more at the end (0: no)")
     p.add_argument("--ref-python", default="/tmp/refvenv/bin/python")
     p.add_argument("--scratch", default=None, help="folder for counts and parameters (default: a temp folder)")
     p.add_argument("--markdown", default=None, help="also write the table to this file")
