@@ -8,7 +8,7 @@ neighbour vs CSLS (embedlab.align).
     the first. (b) map one model's space onto another's: that seed-1 Word2Vec (100-d) onto GloVe 6B-50d
     (``embedlab.glove()``, 400k words), a semi-orthogonal 100 -> 50 map.
 Dictionary = shared words. Test words: ``--test`` source words drawn at random (``--seed``) from the
-``--test-from`` most frequent shared words; every other shared word is a seed pair. Candidates: every target word
+``--test-from`` most frequent shared words; every other shared word is a seed pair (or, with ``--seed-pairs N``, the N most frequent of them). Candidates: every target word
 (GloVe: its ``--restrict`` most frequent). A query is right when its own word is among the top k.
 Trained models are cached as word2vec files under ``--cache``.
 """
@@ -60,8 +60,8 @@ def split(src, tgt, a: argparse.Namespace):
     pairs = shared_words(src, tgt)
     rng = np.random.default_rng(a.seed)
     test_idx = set(rng.choice(min(a.test_from, len(pairs)), a.test, replace=False).tolist())
-    return ([p for i, p in enumerate(pairs) if i not in test_idx], [p for i, p in enumerate(pairs) if i in test_idx],
-            len(pairs))
+    train = [p for i, p in enumerate(pairs) if i not in test_idx]
+    return train[:a.seed_pairs] if a.seed_pairs else train, [p for i, p in enumerate(pairs) if i in test_idx], len(pairs)
 
 
 def evaluate_case(title: str, src, tgt, a: argparse.Namespace, restrict: int | None, variants) -> list[str]:
@@ -92,6 +92,7 @@ def main() -> None:
     p.add_argument("--test-from", type=int, default=10000, help="test words come from this many most frequent")
     p.add_argument("--restrict", type=int, default=100000, help="GloVe candidates: its N most frequent words")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed-pairs", type=int, default=None, help="fit on only the N most frequent seed pairs")
     p.add_argument("--cases", nargs="+", default=["seeds", "halves", "glove"])
     p.add_argument("--variants", nargs="+", default=["unit", "center", "refine"], choices=["unit", "center", "refine"],
                    help="maps to fit (the first also reports 'no map' when the dimensions agree)")
