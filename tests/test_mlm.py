@@ -185,3 +185,19 @@ def test_cli_train_and_fill_mask(corpus, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["fill-mask", str(tmp_path / "nowhere"), "a [MASK]"])
     assert e.value.code == 2
+
+
+def test_masked_only_loss_equals_the_full_head(trained):
+    """The training loss runs the prediction head at masked positions only; it equals BertForMaskedLM's own."""
+    from transformers import BertForMaskedLM
+
+    from embedlab.train.mlm import masked_loss
+
+    out, _ = trained
+    model = BertForMaskedLM.from_pretrained(str(out)).eval()
+    ids = torch.tensor([[2, 10, 11, 12, 13, 3], [2, 14, 15, 16, 17, 3]])
+    labels = torch.full_like(ids, -100)
+    labels[0, 2], labels[1, 1], labels[1, 4] = 11, 14, 17
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    with torch.no_grad():
+        assert float(masked_loss(model, batch)) == pytest.approx(float(model(**batch).loss), rel=1e-5)
