@@ -14,7 +14,7 @@ from ..vectors import Vectors
 from .app import app, console, emit_json
 
 VECTORS_HELP = ("word2vec (.txt/.bin), .npy, .safetensors or projector file, or the -o folder of "
-                "`embedlab train word2vec|fasttext|textbook`")
+                "`embedlab train word2vec|fasttext|glove|textbook`")
 
 
 def open_vectors(path: Path | None) -> tuple[Vectors, str]:

@@ -1,7 +1,7 @@
 """Reading and writing Vectors: word2vec text/binary, ``.npy`` / safetensors (+ JSON sidecar), TensorBoard
 projector TSV, and the pretrained GloVe package. ``load_vectors(path)`` recognises all of them, and the folder a
-training command wrote (``embedlab train word2vec|fasttext|textbook -o OUT``): the one loader every command that
-takes vectors uses.
+training command wrote (``embedlab train word2vec|fasttext|glove|textbook -o OUT``): the one loader every command
+that takes vectors uses.
 """
 
 from __future__ import annotations
@@ -78,8 +78,9 @@ def load_vectors(path: str | Path, format: str | None = None, mmap: bool = False
 def load_model_folder(path: str | Path, mmap: bool = False, **options) -> Vectors:
     """The word vectors of a folder written by a training command: a Word2Vec model (``model.json``: its input
     matrix, exactly), a fastText model (``fasttext.json``: each word's composed vector, as ``oov`` uses), or a
-    folder holding ``vectors.bin`` / ``vectors.txt`` / ``vectors.npy`` / ``vectors.safetensors`` / a projector
-    ``vectors.tsv``. InputError naming what a folder may hold otherwise."""
+    folder holding ``vectors.bin`` / ``vectors.txt`` (as ``train glove`` and ``train textbook`` write; text
+    round-trips float32 exactly) / ``vectors.npy`` / ``vectors.safetensors`` / a projector ``vectors.tsv``.
+    InputError naming what a folder may hold otherwise."""
     folder = Path(path)
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder; pass the -o folder of `embedlab train ...` or a vectors file")
@@ -99,8 +100,8 @@ def load_model_folder(path: str | Path, mmap: bool = False, **options) -> Vector
         raise InputError(f"{folder} is a BPE tokenizer (`embedlab train bpe`), not vectors; train vectors with it: "
                          f"embedlab train fasttext CORPUS --tokenizer {folder} -o OUT")
     raise InputError(f"{folder} is a folder without vectors: expected the -o folder of `embedlab train word2vec`, "
-                     "`train fasttext` or `train textbook` (model.json, fasttext.json or vectors.txt/.bin inside), "
-                     "or a projector folder with vectors.tsv")
+                     "`train fasttext`, `train glove` or `train textbook` (model.json, fasttext.json or "
+                     "vectors.txt/.bin inside), or a projector folder with vectors.tsv")
 
 
 def save_vectors(vectors: Vectors, path: str | Path, format: str | None = None, **options) -> Path:
