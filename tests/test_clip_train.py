@@ -207,12 +207,14 @@ def test_joint_encoder_in_a_collection_searched_in_english_and_korean(digits):
     from sklearn.datasets import load_digits
 
     from embedlab import Collection
-    from embedlab.encoders.joint import JointEncoder, load_encoder_folder, recognises
+    from embedlab.encoders.joint import JointEncoder, folder_spec, load_encoder_folder, recognises
 
     root, _, summary = digits
     assert recognises(root / "joint") and not recognises(root)
     enc = load_encoder_folder(root / "joint")
     assert isinstance(enc, JointEncoder) and enc.modalities == ("text", "image") and enc.dim == 64
+    spec = folder_spec(root / "joint")  # what the registry's --encoder PATH hook uses
+    assert spec.name == enc.name and spec.dim == 64 and folder_spec(root) is None
     held = {Path(p).name for p in summary["heldout_images"]}
     target = load_digits().target
     digit = {p: int(target[int(p.stem.split("_")[1])]) for p in (root / "digits").glob("*.png")}

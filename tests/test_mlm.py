@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 from safetensors.torch import load_file  # noqa: E402
 
-from embedlab.encoders.mlm import MLMEncoder, load_encoder_folder, recognises  # noqa: E402
+from embedlab.encoders.mlm import MLMEncoder, folder_spec, load_encoder_folder, recognises  # noqa: E402
 from embedlab.errors import InputError, ModelNotFoundError  # noqa: E402
 from embedlab.train.mlm import MaskedLMTrainer, read_manifest  # noqa: E402
 
@@ -69,6 +69,9 @@ def test_folder_is_a_contextual_token_encoder(trained):
     enc = load_encoder_folder(out)
     assert isinstance(enc, MLMEncoder) and enc.dim == 64 and enc.max_length == 16
     assert enc.name == str(out.resolve()) and enc.info()["kind"] == "mlm"
+    spec = folder_spec(out)  # what the registry's --encoder PATH hook uses
+    assert spec.name == enc.name and spec.dim == 64 and spec.modalities == ("text",)
+    assert isinstance(spec.factory(), MLMEncoder) and folder_spec(out.parent) is None
     a = enc.word_vector("one two three", "two")
     b = enc.word_vector("eight nine ten two", "two")
     assert a.shape == (64,) and a.dtype == np.float32

