@@ -83,6 +83,9 @@ def test_counts_match_brute_force_for_any_worker_count_and_after_spilling(tmp_pa
     spilled = count_cooccurrences(corpus, window=4, min_count=2, workers=2, max_memory=60_000, progress=False)
     assert np.array_equal(spilled.rows, base.rows) and np.array_equal(spilled.cols, base.cols)
     assert np.allclose(spilled.values, base.values, rtol=1e-6)
+    monkeypatch.setattr(cooc_mod, "_START_SLOTS", 64)  # tables start tiny and double (rehash) as they fill
+    grown = count_cooccurrences(corpus, window=4, min_count=2, workers=2, progress=False)
+    assert np.array_equal(grown.rows, base.rows) and np.allclose(grown.values, base.values, rtol=1e-6)
     reseeded = count_cooccurrences(corpus, window=4, min_count=2, seed=2, progress=False)
     assert as_dict(reseeded).keys() == got.keys() and not np.array_equal(reseeded.rows, base.rows)
 

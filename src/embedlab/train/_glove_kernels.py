@@ -90,6 +90,24 @@ def count_sentences(tokens, lengths, s, s_end, t, window, weighting, k_dense, de
 
 
 @njit(cache=True, nogil=True)
+def rehash(tkeys, tvals, capacity):
+    """The table's entries re-inserted into a new table of ``capacity`` slots (a power of two)."""
+    keys = np.full(capacity, EMPTY, np.int64)
+    vals = np.zeros(capacity, np.float64)
+    mask = capacity - 1
+    shift = np.uint64(64 - int(np.log2(capacity)))
+    for s in range(tkeys.shape[0]):
+        k = tkeys[s]
+        if k != EMPTY:
+            slot = np.int64(mix64(np.uint64(k)) >> shift)
+            while keys[slot] != EMPTY:
+                slot = (slot + 1) & mask
+            keys[slot] = k
+            vals[slot] = tvals[s]
+    return keys, vals
+
+
+@njit(cache=True, nogil=True)
 def compact_table(tkeys, tvals):
     """Move the used slots to the front (in slot order); returns how many. The table must be cleared after."""
     n = 0

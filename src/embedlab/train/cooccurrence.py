@@ -39,6 +39,7 @@ DENSE_WORDS = 1024  # pairs of two of the most frequent words are counted in a d
 _BYTES_PER_SLOT = 16 + 12  # key + value, plus the sort keys and order of a spilled run (at 70 % load)
 _LOAD = 0.7
 _MIN_SLOTS = 1 << 16
+_START_SLOTS = 1 << 18  # a worker's first hash table (4 MB); it doubles when full
 _OUT = (("rows.i32", np.int32), ("cols.i32", np.int32), ("values.f32", np.float32))
 
 
@@ -190,17 +191,22 @@ def _count_in(folder: Path, work: Path, corpus, window: int, min_count: int, max
     v = len(vocab)
     longest = 1 << int(np.ceil(np.log2(int(np.max(enc.lengths, initial=1)) * window / _LOAD + 1)))
     slots, count_bytes = counting_memory(max_memory, workers, reserved_memory, max(_MIN_SLOTS, longest))
+    most = min(v * (v + 1) // 2, enc.n_tokens * window)  # distinct cells can be no more
+    enough = max(_MIN_SLOTS, longest, 1 << int(np.ceil(np.log2(most / _LOAD + 1))))
+    if enough < slots:  # a small corpus never needs the whole budget
+        slots = enough
+        count_bytes = workers * (slots * _BYTES_PER_SLOT + DENSE_WORDS * DENSE_WORDS * 8)
     if max_memory is not None and count_bytes > int(max_memory) - int(reserved_memory):
         raise ResourceLimitError(
             f"max_memory leaves {(int(max_memory) - int(reserved_memory)) / 1e6:,.1f} MB for counting but {workers} "
             f"worker(s) need at least {count_bytes / 1e6:,.1f} MB; raise max_memory, lower workers or window")
-    most = min(v * (v + 1) // 2, enc.n_tokens * window)
     if progress:
-        print(f"glove: counting {enc.n_tokens:,} tokens, {v:,} words, window {window}: counting tables "
-              f"{count_bytes / 1e6:,.1f} MB ({workers} worker(s) x {slots:,} hash slots + a {DENSE_WORDS}-word dense "
-              f"block; full tables spill to disk), at most {most:,} cells = {most * 12 / 1e6:,.1f} MB on disk",
-              file=sys.stderr)
-    rows, cols, vals, keep = _count(enc, v, window, distance_weighting, workers, seed, slots, work, folder, progress)
+        print(f"glove: counting {enc.n_tokens:,} tokens, {v:,} words, window {window}: counting tables at most "
+              f"{count_bytes / 1e6:,.1f} MB ({workers} worker(s) x a {DENSE_WORDS}-word dense block + a hash table that "
+              f"grows to {slots:,} slots, then spills sorted runs to disk); at most {most:,} cells = "
+              f"{most * 12 / 1e6:,.1f} MB on disk", file=sys.stderr)
+    rows, cols, vals, keep = _count(enc, v, window, distance_weighting, workers, seed, slots, max(_MIN_SLOTS, longest),
+                                    work, folder, progress)
     del enc
     if rows.shape[0] == 0 or len(keep) < 2:
         raise InputError(f"no two vocabulary words occur within window={window} of each other on one line; "
@@ -239,7 +245,7 @@ def _bar(progress: bool, total, desc: str, unit: str):
 
 
 def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: int, seed: int, slots: int,
-           scratch: Path, folder: Path, progress: bool):
+           start_slots: int, scratch: Path, folder: Path, progress: bool):
     """Count pairs on ``workers`` threads (each a contiguous share of the sentences), spill sorted runs into ``scratch``,
     merge them into rows/cols/values files in ``folder``."""
     from numba.typed import List
@@ -274,18 +280,24 @@ def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: in
             if s >= s_end:
                 return
             t = int(starts[s])
-            tkeys = np.full(slots, K.EMPTY, np.int64)
-            tvals = np.zeros(slots, np.float64)
-            used, limit = 0, int(slots * _LOAD)
+            size = min(slots, max(start_slots, _START_SLOTS))  # grows by doubling up to ``slots``, then spills
+            tkeys = np.full(size, K.EMPTY, np.int64)
+            tvals = np.zeros(size, np.float64)
+            used = 0
             while s < s_end:
-                s2, t2, used = K.count_sentences(tokens, lengths, s, min(s_end, s + 4096), t, window, weighting,
-                                                 k_dense, denses[w], tkeys, tvals, used, limit, v, contexts[w])
+                stop = min(s_end, s + 4096)
+                s2, t2, used = K.count_sentences(tokens, lengths, s, stop, t, window, weighting, k_dense, denses[w],
+                                                 tkeys, tvals, used, int(size * _LOAD), v, contexts[w])
                 if bar is not None:
                     with lock:
                         bar.update(t2 - t)
-                if s2 < min(s_end, s + 4096):  # the table is full: write it out as a run
-                    spill(w, tkeys, tvals)
-                    used = 0
+                if s2 < stop:  # the table is full: double it while the budget allows, else write it out as a run
+                    if size < slots:
+                        size *= 2
+                        tkeys, tvals = K.rehash(tkeys, tvals, size)
+                    else:
+                        spill(w, tkeys, tvals)
+                        used = 0
                 s, t = s2, t2
             if used:
                 spill(w, tkeys, tvals)
