@@ -90,13 +90,14 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=1500)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     info = print_settings("masked-language-model pretraining on the shared corpus")
     shutil.rmtree(args.work, ignore_errors=True)
     trainer = MaskedLMTrainer(vocab_size=8000, layers=args.layers, hidden=args.hidden, heads=2, max_length=64,
-                              batch_size=32, lr=5e-4, max_steps=args.max_steps, threads=args.threads, seed=0,
+                              batch_size=32, lr=args.lr, max_steps=args.max_steps, threads=args.threads, seed=0,
                               checkpoint_every=500)
     t0 = time.perf_counter()
     steps_t: list[float] = []

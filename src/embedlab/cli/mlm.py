@@ -23,7 +23,7 @@ def train_mlm(
     heads: int = typer.Option(2, help="attention heads (must divide --hidden)"),
     max_length: int = typer.Option(64, help="tokens per training sequence (and the encoder's limit)"),
     batch_size: int = typer.Option(32, help="sequences per step"),
-    lr: float = typer.Option(5e-4, help="peak AdamW learning rate (linear warm-up, then linear decay)"),
+    lr: float = typer.Option(2e-3, help="peak AdamW learning rate (linear warm-up, then linear decay)"),
     warmup: float = typer.Option(0.05, help="share of the steps spent warming up"),
     epochs: int = typer.Option(1, help="passes over the corpus"),
     max_steps: int | None = typer.Option(None, help="stop after this many steps (caps --epochs)"),
