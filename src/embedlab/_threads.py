@@ -20,6 +20,13 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def compute_threads() -> int:
+    """Threads one compute pool (BLAS, ONNX Runtime, a tokenizer) should use: ``$OMP_NUM_THREADS`` when it is set
+    (a Ray actor or a server worker sets 1), else the cores this process may run on."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else cpu_count()
+
+
 def apply_defaults() -> dict[str, str]:
     """Set unset thread variables to the core count; return the effective settings."""
     n = str(cpu_count())

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._threads import cpu_count
+from .._threads import compute_threads
 from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
 from .base import Encoder, package_fingerprint
 from .registry import EncoderSpec, register
@@ -141,7 +141,7 @@ class OnnxMiniLM(LengthSortedMixin, Encoder):
         self.onnx_path = cached_onnx(self.folder, self._fp, self._normalize_in_graph, int8=self.int8)
         self._tokenizer = load_tokenizer(self.folder, self.max_length)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or cpu_count()
+        opts.intra_op_num_threads = threads or compute_threads()
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

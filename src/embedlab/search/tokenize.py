@@ -59,9 +59,9 @@ def _get_kiwi():
             if _kiwi is None:
                 from kiwipiepy import Kiwi
 
-                from .._threads import cpu_count
+                from .._threads import compute_threads
 
-                _kiwi = Kiwi(num_workers=cpu_count())
+                _kiwi = Kiwi(num_workers=compute_threads())
     return _kiwi
 
 

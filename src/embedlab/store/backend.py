@@ -26,7 +26,9 @@ from .records import Hit, Rows, Stored
 class Reader(Protocol):
     """One committed snapshot of a table: every call sees the same state."""
 
-    generation: int  # bumped by every committed write; equal generations mean equal contents
+    @property
+    def generation(self) -> int:
+        """Bumped by every committed write; equal generations mean equal contents."""
 
     def count(self) -> int:
         """Live items."""
@@ -82,6 +84,12 @@ class Table(Protocol):
 
     def writing(self) -> AbstractContextManager[None]:
         """Keep other writers out across several ``write()`` calls."""
+
+    def search(self, q: np.ndarray, k: int, where: Filter | None, ef: int | None) -> list[list[Hit]]:
+        """``Reader.search`` on a fresh snapshot; a backend may run it without a multi-statement transaction."""
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """Around a large load: a backend may defer index upkeep until the end (searches stay correct)."""
 
     def compact(self) -> None: ...
 

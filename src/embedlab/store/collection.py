@@ -448,6 +448,14 @@ class Collection:
         return {"kind": kind, "params": dict(params)}
 
     @contextmanager
+    def bulk(self) -> Iterator[Collection]:
+        """Around a large load (an import, a first index of a corpus): the backend may defer index upkeep to the
+        end — PostgreSQL drops its HNSW index and builds it again from the loaded rows, several times faster than
+        growing it row by row; searches meanwhile stay correct (exact). The local backend needs nothing."""
+        with self._table.bulk():
+            yield self
+
+    @contextmanager
     def writing(self) -> Iterator[Collection]:
         """Hold the write lock across several operations (other writers wait; readers carry on)."""
         with self._table.writing():
@@ -501,9 +509,9 @@ class Collection:
             extra["rescore"] = int(rescore)
         flt = filters.parse(where) if where is not None else None
         q = self._queries(queries, batch_size)
+        if not extra:
+            return self._table.search(q, k, flt, ef)
         with self._table.read() as r:
-            if not extra:
-                return r.search(q, k, flt, ef)
             with_params = getattr(r, "search_params", None)
             if with_params is None:
                 raise InputError(f"the {self.backend} backend takes no {' or '.join(extra)} per query (its indexes "

@@ -81,7 +81,7 @@ def read_description(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | Non
     if not path.is_file():
         raise InputError(f"{path} does not exist; pass a Parquet file written by `embedlab export --format parquet`")
     try:
-        pf = pq.ParquetFile(str(path))
+        pf = pq.ParquetFile(str(path), pre_buffer=False)
     except (OSError, pa.ArrowException) as exc:
         raise CorruptFileError(f"{path} is not a readable Parquet file ({exc})") from None
     schema = pf.schema_arrow
@@ -136,40 +136,50 @@ def import_parquet(path: str | os.PathLike[str], name: str, *, backend: str | No
     col = Collection.create(name, enc, metric=metric, index=kind, index_params=params, backend=backend, root=root)
     done = 0
     try:
-        pf = pq.ParquetFile(str(path))
-        cols = [c for c in COLUMNS if c in pf.schema_arrow.names]
-        for batch in pf.iter_batches(batch_size=batch_size, columns=cols):
-            data = {c: batch.column(i) for i, c in enumerate(cols)}
-            n = batch.num_rows
-            vec = data["vector"]
-            if pa.types.is_fixed_size_list(vec.type):
-                flat = vec.flatten().to_numpy(zero_copy_only=False)
-                vectors = flat.astype(np.float32, copy=False).reshape(n, width)
-            else:
-                rows = vec.to_pylist()
-                bad = next((i for i, r in enumerate(rows) if r is None or len(r) != width), None)
-                if bad is not None:
-                    raise CorruptFileError(f"{path}: row {done + bad} has a vector of "
-                                           f"{0 if rows[bad] is None else len(rows[bad])} values, expected {width}")
-                vectors = np.asarray(rows, np.float32)
-            if vec.null_count:
-                raise CorruptFileError(f"{path}: {vec.null_count} row(s) near row {done} have no vector")
-            ids = data["id"].to_pylist()
-            metas = [_metadata(m, path, done + i) for i, m in enumerate(data["metadata"].to_pylist())] \
-                if "metadata" in data else None
-            col.add(ids, vectors=vectors, metadata=metas,
-                    contents=data["content"].to_pylist() if "content" in data else None,
-                    sources=data["source"].to_pylist() if "source" in data else None,
-                    hashes=data["hash"].to_pylist() if "hash" in data else None, prepared=prepared)
-            done += n
-            if progress is not None:
-                progress(done, total)
+        with col.bulk():
+            done = _load(col, path, width, prepared, batch_size, progress, total)
     except BaseException:
         col.close()
         Collection.drop(name, root=root, backend=backend)
         raise
     col.close()
     return {"collection": name, "count": done, "dim": width, "backend": col.backend}
+
+
+def _load(col: Collection, path: Any, width: int, prepared: bool, batch_size: int,
+          progress: Callable[[int, int], None] | None, total: int) -> int:
+    """Stream the file into ``col`` batch by batch (one transaction each); how many rows were written."""
+    pa, pq = _pa()
+    done = 0
+    pf = pq.ParquetFile(str(path), pre_buffer=False)
+    cols = [c for c in COLUMNS if c in pf.schema_arrow.names]
+    for batch in pf.iter_batches(batch_size=batch_size, columns=cols):
+        data = {c: batch.column(i) for i, c in enumerate(cols)}
+        n = batch.num_rows
+        vec = data["vector"]
+        if pa.types.is_fixed_size_list(vec.type):
+            flat = vec.flatten().to_numpy(zero_copy_only=False)
+            vectors = flat.astype(np.float32, copy=False).reshape(n, width)
+        else:
+            rows = vec.to_pylist()
+            bad = next((i for i, r in enumerate(rows) if r is None or len(r) != width), None)
+            if bad is not None:
+                raise CorruptFileError(f"{path}: row {done + bad} has a vector of "
+                                       f"{0 if rows[bad] is None else len(rows[bad])} values, expected {width}")
+            vectors = np.asarray(rows, np.float32)
+        if vec.null_count:
+            raise CorruptFileError(f"{path}: {vec.null_count} row(s) near row {done} have no vector")
+        ids = data["id"].to_pylist()
+        metas = [_metadata(m, path, done + i) for i, m in enumerate(data["metadata"].to_pylist())] \
+            if "metadata" in data else None
+        col.add(ids, vectors=vectors, metadata=metas,
+                contents=data["content"].to_pylist() if "content" in data else None,
+                sources=data["source"].to_pylist() if "source" in data else None,
+                hashes=data["hash"].to_pylist() if "hash" in data else None, prepared=prepared)
+        done += n
+        if progress is not None:
+            progress(done, total)
+    return done
 
 
 def _metadata(text: str | None, path: Any, row: int) -> dict[str, Any]:

@@ -205,6 +205,16 @@ class LocalTable:
                 finally:
                     self._upkeep_guard = False
 
+    def search(self, q: np.ndarray, k: int, where: Any, ef: int | None) -> list[list[Any]]:
+        """``Reader.search`` on the current snapshot."""
+        with self.read() as r:
+            return r.search(q, k, where, ef)
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Nothing to defer: segments are appended whole and the index follows them."""
+        yield
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the write lock across several operations (other writers wait; readers carry on)."""

@@ -98,10 +98,7 @@ class PgStore:
                 conn.execute(pgc.ident_sql("CREATE INDEX {} ON {} USING gin (metadata jsonb_path_ops)",
                                            table + "_meta", table))
                 if kind == "hnsw":
-                    m, efc = int(params.get("M", 16)), int(params.get("ef_construction", 64))
-                    conn.execute(pgc.ident_sql(
-                        f"CREATE INDEX {{}} ON {{}} USING hnsw ({q.index_expr(dim)[0]} {q.opclass(dim, metric)}) "
-                        f"WITH (m = {m}, ef_construction = {efc})", table + "_hnsw", table))
+                    conn.execute(q.hnsw_index_sql(table, dim, metric, params))
                 conn.execute("COMMIT")
             except BaseException:
                 pgc.end(conn, "ROLLBACK")  # DDL is transactional: nothing half-created stays behind

@@ -64,6 +64,10 @@ def connect(url: str) -> Any:
         if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone() is None:
             ensure_extension(conn, url)
         register_vector(conn)
+        try:  # filtered HNSW scans continue until k rows match (pgvector >= 0.8); a session setting
+            conn.execute("SET hnsw.iterative_scan = relaxed_order")
+        except psycopg.Error:  # an older pgvector: short filtered scans fall back to exact search instead
+            pass
     except BaseException:
         conn.close()
         raise
@@ -93,11 +97,15 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def begin(conn: Any, url: str, statement: str) -> Any:
+def begin(conn: Any, url: str, statement: str | None) -> Any:
     """Start a transaction on ``conn``; if the server restarted (the connection is gone), reconnect once and
-    start it on the new connection, which is returned."""
+    start it on the new connection, which is returned. ``statement=None`` only makes sure of a usable
+    connection (a new one when ``conn`` is closed or broken)."""
     psycopg = _psycopg()
-    if not conn.closed:
+    if statement is None:
+        if not (conn.closed or getattr(conn, "broken", False)):
+            return conn
+    elif not conn.closed:
         try:
             conn.execute(statement)
             return conn
@@ -108,8 +116,9 @@ def begin(conn: Any, url: str, statement: str) -> Any:
     except Exception:  # pragma: no cover
         pass
     conn = connect(url)
-    with errors(url):
-        conn.execute(statement)
+    if statement is not None:
+        with errors(url):
+            conn.execute(statement)
     return conn
 
 

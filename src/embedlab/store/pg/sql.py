@@ -67,6 +67,19 @@ def opclass(dim: int, metric: str) -> str:
     return f"{index_expr(dim)[1]}_{_OPS[metric][1]}_ops"
 
 
+def hnsw_index_name(table: str) -> str:
+    return table + "_hnsw"
+
+
+def hnsw_index_sql(table: str, dim: int, metric: str, params: dict[str, Any]) -> Any:
+    """CREATE INDEX for a collection table's HNSW index (``M`` → m, ``ef_construction``)."""
+    from .connection import ident_sql
+
+    m, efc = int(params.get("M", 16)), int(params.get("ef_construction", 64))
+    return ident_sql(f"CREATE INDEX IF NOT EXISTS {{}} ON {{}} USING hnsw ({index_expr(dim)[0]} "
+                     f"{opclass(dim, metric)}) WITH (m = {m}, ef_construction = {efc})", hnsw_index_name(table), table)
+
+
 def query_cast(dim: int) -> str:
     """How a query vector parameter is cast to match the index expression."""
     return f"::vector({dim})" if dim <= VECTOR_INDEX_MAX else f"::vector({dim})::halfvec({dim})"

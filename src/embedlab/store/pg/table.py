@@ -4,13 +4,16 @@ REPEATABLE READ snapshot) and ``write()`` (one transaction holding the collectio
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ...errors import InputError
+from ...errors import DatabaseUnavailableError, InputError
+from ..records import Hit
 from . import connection as pgc
+from . import sql as q
 from .sql import CATALOG
 from .txn import PgReader, PgWriter
 
@@ -35,27 +38,77 @@ class PgTable:
         self._mutex = threading.RLock()
         self._conn = pgc.connect(url)
         self._closed = False
+        self._ef: int | None = None  # the connection's hnsw.ef_search (None: not set by us yet)
+        self._count: tuple[float, int] | None = None  # (when, live rows): for choosing exact or HNSW search
 
     # ------------------------------------------------------------------ transactions
     def _check_open(self) -> None:
         if self._closed:
             raise InputError(f"collection {self.name!r} is closed; open it again")
 
+    def _connect_again(self, force: bool = False) -> None:
+        """A usable connection (a new one when the old is closed or broken, or when ``force``); session
+        settings are sent again when needed."""
+        if force:
+            pgc.end(self._conn, "ROLLBACK")
+            try:
+                self._conn.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
+        conn = pgc.begin(self._conn, self.url, None)
+        if conn is not self._conn:
+            self._conn, self._ef = conn, None
+
     @contextmanager
     def read(self) -> Iterator[PgReader]:
         """A REPEATABLE READ snapshot: every statement inside sees the same committed state."""
         with self._mutex:
             self._check_open()
-            self._conn = pgc.begin(self._conn, self.url, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            conn = pgc.begin(self._conn, self.url, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            if conn is not self._conn:
+                self._conn, self._ef = conn, None
             try:
                 with pgc.errors(self.url):
-                    gen, count = self._state()
-                    yield PgReader(self, gen, count)
+                    yield PgReader(self)
             except BaseException:
                 pgc.end(self._conn, "ROLLBACK")
                 raise
             with pgc.errors(self.url):
                 self._conn.execute("COMMIT")
+
+    def search(self, q: Any, k: int, where: Any, ef: int | None) -> list[list[Hit]]:
+        """Search without opening a multi-statement snapshot: each query is one statement (its own snapshot),
+        session settings are sent only when they change; a connection lost to a server restart is reopened and
+        the (read-only) search run again once."""
+        with self._mutex:
+            self._check_open()
+            for attempt in range(2):
+                try:
+                    with pgc.errors(self.url):
+                        return PgReader(self).search(q, k, where, ef)
+                except DatabaseUnavailableError:
+                    if attempt:
+                        raise
+                    self._connect_again(force=True)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def set_ef(self, ef: int) -> None:
+        """Set the session's ``hnsw.ef_search`` (a round trip only when it changes)."""
+        if ef != self._ef:
+            self._conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+            self._ef = int(ef)
+
+    def approx_count(self, max_age: float = 5.0) -> int:
+        """Live rows, as of at most ``max_age`` seconds ago (exact after this process's own writes): only for
+        choosing between exact and HNSW search."""
+        now = time.monotonic()
+        if self._count is None or now - self._count[0] > max_age:
+            self._count = (now, self.state()[1])
+        return self._count[1]
+
+    def state(self) -> tuple[int, int]:
+        """(generation, live rows) from the catalogue."""
+        return self._state()
 
     def _state(self) -> tuple[int, int]:
         row = self._conn.execute(f"SELECT generation, count FROM {CATALOG} WHERE name = %s", (self.name,)).fetchone()
@@ -73,7 +126,9 @@ class PgTable:
             self._check_open()
             if self.readonly:
                 raise InputError(f"collection {self.name!r} was opened read-only; open it without readonly=True")
-            self._conn = pgc.begin(self._conn, self.url, "BEGIN ISOLATION LEVEL READ COMMITTED")
+            conn = pgc.begin(self._conn, self.url, "BEGIN ISOLATION LEVEL READ COMMITTED")
+            if conn is not self._conn:
+                self._conn, self._ef = conn, None
             try:
                 with pgc.errors(self.url, lock_name=self.name, lock_timeout=self.lock_timeout):
                     self._conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
@@ -89,9 +144,28 @@ class PgTable:
                         self._conn.execute(f"UPDATE {CATALOG} SET generation = generation + 1, count = %s, "
                                            "next_seq = %s WHERE name = %s", (w.live, w.next_seq, self.name))
                     self._conn.execute("COMMIT")
+                    self._count = (time.monotonic(), w.live)
             except BaseException:
                 pgc.end(self._conn, "ROLLBACK")
                 raise
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Load many rows fast: the HNSW index is dropped now and built again at the end (pgvector builds a graph
+        from loaded rows several times faster than it grows one row by row); searches meanwhile are exact."""
+        if self.index_kind != "hnsw":
+            yield
+            return
+        with self._mutex, pgc.errors(self.url):
+            self._check_open()
+            self._connect_again()
+            self._conn.execute(pgc.ident_sql("DROP INDEX IF EXISTS {}", q.hnsw_index_name(self.table)))
+        try:
+            yield
+        finally:
+            with self._mutex, pgc.errors(self.url):
+                self._connect_again()
+                self._conn.execute(q.hnsw_index_sql(self.table, self.dim, self.metric, self.index_params))
 
     @contextmanager
     def writing(self) -> Iterator[None]:
