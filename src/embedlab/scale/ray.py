@@ -17,6 +17,7 @@ the driver without encoding anything.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -26,6 +27,8 @@ import numpy as np
 
 from .._params import check_int
 from ..errors import InputError, require
+
+BULK_MIN = 10_000  # loads at least this large (and at least the collection's size) defer index upkeep
 
 
 class ByName:
@@ -128,7 +131,20 @@ def upsert_records(collection: Any, records: Sequence[Any], *, address: str | No
         if collection.backend == "postgresql" else None
     ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // batch_size + 1, 200)))
     out = ds.map_batches(EncodeBatch, fn_constructor_kwargs={"factory": encoder, "target": target},
-                         concurrency=workers, batch_size=batch_size, num_cpus=1, batch_format="numpy")
+                         compute=ray.data.ActorPoolStrategy(size=workers), batch_size=batch_size, num_cpus=1,
+                         batch_format="numpy")
+    # a first load (or one that at least doubles the collection): the backend may build its index once at the end
+    loading = collection.bulk() if len(todo) >= max(BULK_MIN, collection.count()) else contextlib.nullcontext()
+    with loading:
+        _write_results(collection, out, target, by_id, counts, done, total, progress)
+    return counts
+
+
+def _write_results(collection: Any, out: Any, target: dict[str, Any] | None, by_id: dict[str, Any],
+                   counts: dict[str, int], done: int, total: int,
+                   progress: Callable[[int, int], None] | None) -> None:
+    """Drain the actors' output: the local backend's driver writes the vectors; PostgreSQL actors already
+    wrote theirs and report counts."""
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
         if target is None:
             b_ids = [str(x) for x in batch["id"]]
@@ -144,7 +160,6 @@ def upsert_records(collection: Any, records: Sequence[Any], *, address: str | No
         done += n
         if progress:
             progress(min(done, total), total)
-    return counts
 
 
 def _item(item: Any) -> Any:
