@@ -69,17 +69,43 @@ def check_metadata(metadata: Any, n: int) -> list[str] | None:
     if len(metadata) != n:
         raise InputError(f"got {len(metadata)} metadata dicts for {n} ids; pass one per id (or none)")
     out = []
+    dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, allow_nan=False).encode
     for i, m in enumerate(metadata):
         m = {} if m is None else m
         if not isinstance(m, dict) or not all(isinstance(k, str) for k in m):
             raise InputError(f"metadata at position {i} must be a dict with string keys, got {type(m).__name__}")
         try:
-            m = check_json_value(m)
-            out.append(json.dumps(m, ensure_ascii=False, sort_keys=True, allow_nan=False))
+            if not _flat_and_plain(m):  # nested or unusual values: the full check (64-bit ints, NUL, depth ...)
+                m = check_json_value(m)
+            out.append(dumps(m))
         except (TypeError, ValueError) as exc:
             raise InputError(f"metadata at position {i} is not JSON-serialisable ({exc})") from None
     _check_utf8(out, "metadata")
     return out
+
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _flat_and_plain(m: dict[str, Any]) -> bool:
+    """The common case, checked quickly: string keys and values that are short-cut-safe scalars (no NUL in any
+    text, integers within 64 bits, finite floats). Anything else goes through ``check_json_value``."""
+    for k, v in m.items():
+        t = type(v)
+        if "\0" in k:
+            return False
+        if t is str:
+            if "\0" in v:
+                return False
+        elif t is int:
+            if not _INT64[0] <= v <= _INT64[1]:
+                return False
+        elif t is float:
+            if v != v or v in (float("inf"), float("-inf")):
+                return False
+        elif not (t is bool or v is None):
+            return False
+    return True
 
 
 def check_sources(sources: Any, n: int) -> list[str | None] | None:
