@@ -54,7 +54,7 @@ class IVFIndex(CodedIndex):
 
     kind = "ivf"
     data_file = "ivf-template.faiss"
-    one_thread_query = False  # FAISS splits IVF work by query
+    one_thread_query = True  # the coarse search of one query would otherwise split the centroids over threads
 
     def __init__(
         self,

@@ -7,8 +7,9 @@ gather, a disk write) and ``constants()`` caches its result in the embedlab home
 cores, threads, FAISS version). ``estimate(count, dim, index, precision, ...)`` then combines them:
 
 - scans cost bytes read (memory-bound) or code work (compute-bound), whichever is larger;
-- HNSW visits ``β · ef · M`` nodes per query and ``(a + b · ln n) · efC · M`` per insertion, each a distance
-  plus a per-node overhead (β, a, b and the overhead fitted from FAISS's own distance counts);
+- HNSW computes ``β · ef · M`` distances per query (β from FAISS's own distance counter) and does
+  ``(a + b · ln n) · efC`` units of work per insertion (fitted from two timed builds; M changes it little),
+  each a distance plus an overhead;
 - IVF scans ``n · nprobe / nlist`` codes plus the centroids, and trains ``TRAIN_ITERS`` rounds of k-means;
 - rescoring reads ``rescore × k`` float32 rows per query;
 - memory counts codes, graph links (``4 · (2M + M/(M−1)) + 12`` bytes a node in FAISS's HNSW), our id maps
@@ -54,19 +55,21 @@ class Constants:
     f32_dim_s: float  # one float32 distance, per dimension, rows in cache
     fp16_dim_s: float  # float16 code scan, per dimension
     sq8_dim_s: float  # int8 code scan, per dimension
-    bin_byte_s: float  # Hamming scan, per code byte
+    bin_byte_s: float  # Hamming scan, per code byte ...
+    bin_row_s: float  # ... plus per row (heap test), so a row costs bin_row_s + bytes · bin_byte_s
     gemm_s: float  # batched float32 product, per multiply-add
     sq_encode_dim_s: float  # coding float16 / int8, per dimension
     hnsw_node_s: float  # per distance evaluated in a graph walk, beyond the distance itself
     hnsw_query_beta: float  # distances per query / (ef · M)
-    hnsw_build_a: float  # distances per insertion / (efC · M) = a + b · ln(n)
+    hnsw_build_a: float  # work per insertion / efC = a + b · ln(n) (M barely matters)
     hnsw_build_b: float
-    hnsw_build_node_s: float  # per distance during insertion (locks, link updates), beyond the distance itself
+    hnsw_build_node_s: float  # per unit of that work, beyond one distance (neighbour pruning, locks, links)
     rescore_row_s: float  # fetch + score one float32 row, per dimension
     ivf_row_dim_s: float  # IVF-Flat list scan, per scanned row and dimension
     pq_code_s: float  # IVF-PQ list scan, per scanned row and sub-quantizer
     kmeans_s: float  # k-means training, per (training row · centroid · dimension · iteration)
-    call_s: float  # fixed cost of one search call through our layer
+    call_s: float  # fixed cost of one search call through our layer (float32 codes)
+    coded_call_s: float  # the same for compressed codes: query coding, candidate fetch and re-ranking included
     write_byte_s: float  # writing an index file, per byte
     created: str = ""
     format: int = CONSTANTS_FORMAT
@@ -112,14 +115,18 @@ def machine_key() -> str:
     return f"{model}|cores={cpu_count()}|omp={threads}|faiss={faiss.__version__}"
 
 
-def _best(fn: Any, repeats: int = 3) -> float:
-    """Median seconds of ``repeats`` calls (after one warm-up)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
+def _best(fn: Any, repeats: int = 3, one_thread: bool = True) -> float:
+    """Median seconds of ``repeats`` calls (after one warm-up); one-query work runs on one FAISS thread, as the
+    indexes run it (``exact.query_threads``)."""
+    from .exact import query_threads
+
+    with query_threads(1 if one_thread else 2):
         fn()
-        times.append(time.perf_counter() - t)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
     return float(np.median(times))
 
 
@@ -129,8 +136,8 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
 
     rng = np.random.default_rng(seed)
     n, d = (60_000, 128) if quick else (250_000, 128)
-    x = rng.standard_normal((n, d)).astype(np.float32)
-    q1 = rng.standard_normal((1, d)).astype(np.float32)
+    x = realistic(rng, n, d)  # embedding-like rows: IVF lists are as unbalanced as real ones
+    q1 = np.ascontiguousarray(x[7:8])
     flat = faiss.IndexFlatIP(d)
     flat.add(x)
     scan_byte_s = _best(lambda: flat.search(q1, 10)) / (n * d * 4)
@@ -141,7 +148,7 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
     qb = rng.standard_normal((256, d)).astype(np.float32)
     sub = faiss.IndexFlatIP(d)
     sub.add(x[:20_000])
-    gemm_s = _best(lambda: sub.search(qb, 10)) / (256 * 20_000 * d)
+    gemm_s = _best(lambda: sub.search(qb, 10), one_thread=False) / (256 * 20_000 * d)
     sq_s = {}
     for name, qt in (("fp16", faiss.ScalarQuantizer.QT_fp16), ("sq8", faiss.ScalarQuantizer.QT_8bit)):
         sq = faiss.IndexScalarQuantizer(d, qt, faiss.METRIC_INNER_PRODUCT)
@@ -151,11 +158,14 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
         enc = (time.perf_counter() - t0) / (n * d)
         sq_s[name] = _best(lambda sq=sq: sq.search(q1, 10)) / (n * d)
         sq_s[name + "_enc"] = enc
-    codes = np.packbits(x > 0, axis=1)
-    many = np.concatenate([codes] * (4 if quick else 8))
-    bf = faiss.IndexBinaryFlat(d)
-    bf.add(many)
-    bin_byte_s = _best(lambda: bf.search(codes[:1], 10)) / many.size
+    per_row = []
+    for nbytes in (8, 64):  # two code sizes: a per-row and a per-byte cost
+        codes = rng.integers(0, 256, (n, nbytes), dtype=np.uint8)
+        bf = faiss.IndexBinaryFlat(8 * nbytes)
+        bf.add(codes)
+        per_row.append(_best(lambda bf=bf, codes=codes: bf.search(codes[:1], 20)) / n)
+    bin_byte_s = max(1e-12, (per_row[1] - per_row[0]) / 56)
+    bin_row_s = max(1e-12, per_row[0] - 8 * bin_byte_s)
     from .exact import ExactIndex
 
     wide = ExactIndex.from_matrix(np.arange(n), x, "dot")
@@ -166,7 +176,14 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
     picks = np.sort(rng.choice(len(rows), 400, replace=False))
     rescore_row_s = _best(lambda: np.einsum("ij,j->i", np.take(rows, picks, axis=0), q1[0])) / (400 * d)
     tiny = ExactIndex.from_matrix(np.arange(64), x[:64], "dot")
-    call_s = _best(lambda: tiny.search(q1, 10), repeats=20)
+    call_s = _best(lambda: [tiny.search(q1, 10) for _ in range(50)], repeats=5) / 50
+    from .compressed import CompressedExactIndex
+
+    coded = CompressedExactIndex(d, "dot", precision="int8", rescore=2)
+    coded.set_vector_source(lambda ids: x[ids])
+    coded.train(x[:2000])
+    coded.add(np.arange(64), x[:64])
+    coded_call_s = _best(lambda: [coded.search(q1, 10) for _ in range(50)], repeats=5) / 50
     with tempfile.TemporaryDirectory() as tmp:
         blob = x[: (8_000 if quick else 64_000)].tobytes()
 
@@ -179,8 +196,9 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
         write_byte_s = _best(write, repeats=2) / len(blob)
     fields: dict[str, Any] = dict(
         machine=machine_key(), scan_byte_s=scan_byte_s, gemv_byte_s=gemv_byte_s, f32_dim_s=f32_dim_s,
-        fp16_dim_s=sq_s["fp16"], sq8_dim_s=sq_s["sq8"], bin_byte_s=bin_byte_s, gemm_s=gemm_s,
+        fp16_dim_s=sq_s["fp16"], sq8_dim_s=sq_s["sq8"], bin_byte_s=bin_byte_s, bin_row_s=bin_row_s, gemm_s=gemm_s,
         sq_encode_dim_s=(sq_s["fp16_enc"] + sq_s["sq8_enc"]) / 2, rescore_row_s=rescore_row_s, call_s=call_s,
+        coded_call_s=coded_call_s,
         write_byte_s=write_byte_s, created=time.strftime("%Y-%m-%dT%H:%M:%S"))
     fields.update(hn)
     fields.update(ivf)
@@ -193,20 +211,26 @@ def _ivf_constants(x: np.ndarray, q1: np.ndarray) -> dict[str, float]:
 
     n, d = x.shape
     nlist, m = 64, 16
+    big = 128 if n < 100_000 else 256  # a k-means large enough that its products, not its overhead, dominate
+    km = faiss.Clustering(d, big)
+    km.niter = TRAIN_ITERS
+    km.verbose = False
+    sample = np.ascontiguousarray(x[: 60 * big])
+    t0 = time.perf_counter()
+    km.train(sample, faiss.IndexFlatL2(d))
+    kmeans_s = (time.perf_counter() - t0) / (len(sample) * big * d * TRAIN_ITERS)
     train = np.ascontiguousarray(x[: 64 * nlist])
     flat = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-    flat.cp.niter = TRAIN_ITERS
-    t0 = time.perf_counter()
     flat.train(train)
-    kmeans_s = (time.perf_counter() - t0) / (len(train) * nlist * d * TRAIN_ITERS)
     flat.add(x)
     flat.nprobe = 8
-    ivf_row_dim_s = _best(lambda: flat.search(q1, 10)) / (n * 8 / nlist * d)
+    qs = np.ascontiguousarray(x[::max(1, n // 32)][:32])  # queries where the data is: the lists they probe are big
+    ivf_row_dim_s = _best(lambda: [flat.search(qs[i : i + 1], 10) for i in range(32)]) / (32 * n * 8 / nlist * d)
     pq = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
-    pq.train(train)
+    pq.train(np.ascontiguousarray(x[:10_000]))  # 39 rows per PQ centroid: no FAISS warning
     pq.add(x)
     pq.nprobe = 8
-    pq_code_s = _best(lambda: pq.search(q1, 10)) / (n * 8 / nlist * m)
+    pq_code_s = _best(lambda: [pq.search(qs[i : i + 1], 10) for i in range(32)]) / (32 * n * 8 / nlist * m)
     return {"ivf_row_dim_s": ivf_row_dim_s, "pq_code_s": pq_code_s, "kmeans_s": kmeans_s}
 
 
@@ -215,29 +239,26 @@ def _hnsw_constants(rng: np.random.Generator, quick: bool, f32_dim_s: float) -> 
     from ._coded import faiss
 
     d, M, efc, ef = 64, 16, 64, 64
-    sizes = (2_000, 8_000) if quick else (4_000, 16_000)
-    per_insert: list[tuple[int, float, float]] = []  # (n, distances per insert, seconds per insert)
+    sizes = (6_000, 15_000) if quick else (10_000, 40_000)  # small builds are dominated by per-call overhead
+    per_insert: list[float] = []  # seconds per insertion at each size
     index = None
+    data = realistic(rng, sizes[-1] + 400, d)
     for n in sizes:
-        x = rng.standard_normal((n, d)).astype(np.float32)
+        x = data[:n]
         index = faiss.IndexHNSWFlat(d, M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = efc
-        stats = faiss.cvar.hnsw_stats
-        stats.reset()
         t0 = time.perf_counter()
         index.add(x)
-        secs = time.perf_counter() - t0
-        ndis = float(stats.ndis)
-        per_insert.append((n, ndis / n if ndis else float("nan"), secs / n))
+        per_insert.append((time.perf_counter() - t0) / n)
     assert index is not None
-    (n1, d1, s1), (n2, d2, s2) = per_insert
-    if not (math.isfinite(d1) and math.isfinite(d2) and d1 > 0 and d2 > 0):  # no counters: assume efC·M a visit
-        d1 = d2 = efc * M
-    # distances per insert / (efC · M) = a + b · ln n
-    b = (d2 - d1) / (efc * M) / math.log(n2 / n1)
-    a = d1 / (efc * M) - b * math.log(n1)
-    build_node_s = max(1e-9, (s1 / d1 + s2 / d2) / 2 - f32_dim_s * d)
-    q = rng.standard_normal((400, d)).astype(np.float32)
+    (n1, n2), (s1, s2) = sizes, per_insert
+    # seconds per insertion = efC · (1 + b · ln n) · (distance + overhead): b from the growth between the sizes.
+    # M barely matters (measured: M 16 -> 32 at efC 64 changed the build by 2%; efC 64 -> 128 by 70%)
+    b = (s2 - s1) / (s1 * math.log(n2) - s2 * math.log(n1))
+    b = min(max(b, 0.0), 0.5) if math.isfinite(b) else 0.0
+    a = 1.0
+    build_node_s = max(1e-9, s1 / (efc * (a + b * math.log(n1))) - f32_dim_s * d)
+    q = data[-400:]
     params = faiss.SearchParametersHNSW()
     params.efSearch = ef
     stats = faiss.cvar.hnsw_stats
@@ -247,6 +268,16 @@ def _hnsw_constants(rng: np.random.Generator, quick: bool, f32_dim_s: float) -> 
     secs = _best(lambda: [index.search(q[i : i + 1], 10, params=params) for i in range(100)]) / 100
     return {"hnsw_node_s": max(1e-9, secs / ndis - f32_dim_s * d), "hnsw_query_beta": ndis / (ef * M),
             "hnsw_build_a": a, "hnsw_build_b": b, "hnsw_build_node_s": build_node_s}
+
+
+def realistic(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """Unit rows shaped like embeddings rather than noise: 200 clusters in a 32-d latent space, lifted to d dims
+    with a little noise (graph builds and walks on uniform noise take several times longer than on real vectors)."""
+    centers = rng.standard_normal((200, 32))
+    lat = centers[rng.integers(0, 200, n)] + 0.5 * rng.standard_normal((n, 32))
+    x = lat @ rng.standard_normal((32, d)) + 0.1 * rng.standard_normal((n, d))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def constants_path() -> Path:
@@ -278,7 +309,7 @@ def constants(recalibrate: bool = False) -> Constants:
 def _dist_s(c: Constants, precision: str, dim: int) -> float:
     """Seconds for one distance between a query and one code, rows in cache."""
     if precision == "binary":
-        return binary_bytes(dim) * c.bin_byte_s
+        return c.bin_row_s + binary_bytes(dim) * c.bin_byte_s
     return dim * {"float32": c.f32_dim_s, "float16": c.fp16_dim_s, "int8": c.sq8_dim_s}[precision]
 
 
@@ -312,29 +343,30 @@ def estimate(count: int, dim: int, index: str = "exact", precision: str = "float
     r = int(rescore or DEFAULT_RESCORE.get(precision) or DEFAULT_RESCORE["int8"] or 1) if compressed else 0
     seg_bytes = n * d * 4 + 128
     rescore_s = r * k * d * c.rescore_row_s if compressed else 0.0
+    call = c.coded_call_s if compressed else c.call_s
     if index == "exact":
         if precision == "float32":
             resident = n * d * 4 + EXACT_ID_BYTES * n
             index_disk = 0
             build = 0.0
             gemv = d >= 100 and metric != "l2"  # ExactIndex's one-query path (see exact.faiss_knn)
-            query = c.call_s + (n * d * 4 * c.gemv_byte_s if gemv else _scan_s(c, "float32", d, n))
-            per_batch = c.call_s / batch + n * d * c.gemm_s
+            query = call + (n * d * 4 * c.gemv_byte_s if gemv else _scan_s(c, "float32", d, n))
+            per_batch = call / batch + n * d * c.gemm_s
         else:
             resident = n * (code_bytes(precision, d) + ID_MAP_BYTES)
             index_disk = resident
             build = n * d * (c.sq_encode_dim_s if precision != "binary" else c.sq_encode_dim_s / 8)
-            query = c.call_s + _scan_s(c, precision, d, n) + rescore_s
+            query = call + _scan_s(c, precision, d, n) + rescore_s
             per_batch = query
     elif index == "hnsw":
         M, efc, ef = int(p["M"]), int(p["ef_construction"]), int(p.get("ef_search", 128))
         ef = max(ef, k * (r or 1))
         resident = int(n * (code_bytes(precision, d) + hnsw_graph_bytes(M) + ID_MAP_BYTES))
         index_disk = resident
-        dist = _dist_s(c, "binary" if precision == "binary" else "float32", d)  # a walk decodes one code at a time
-        per_insert = (c.hnsw_build_a + c.hnsw_build_b * math.log(max(n, 2))) * efc * M
+        dist = _dist_s(c, precision, d)
+        per_insert = (c.hnsw_build_a + c.hnsw_build_b * math.log(max(n, 2))) * efc
         build = n * max(per_insert, 1.0) * (dist + c.hnsw_build_node_s)
-        query = c.call_s + c.hnsw_query_beta * ef * M * (dist + c.hnsw_node_s) + rescore_s
+        query = call + c.hnsw_query_beta * ef * M * (dist + c.hnsw_node_s) + rescore_s
         per_batch = query
     else:
         nlist, nprobe = int(p["nlist"]), int(p["nprobe"])
@@ -352,7 +384,7 @@ def estimate(count: int, dim: int, index: str = "exact", precision: str = "float
         else:
             scan = scanned * d * c.ivf_row_dim_s * (code_bytes(precision, d) / (4 * d) if precision != "float32"
                                                     else 1.0)
-        query = c.call_s + nlist * d * c.f32_dim_s + scan + rescore_s
+        query = call + nlist * d * c.f32_dim_s + scan + rescore_s
         per_batch = nlist * d * c.gemm_s + scan + rescore_s
     build += index_disk * c.write_byte_s
     shown = {key: v for key, v in p.items() if v is not None}
