@@ -58,6 +58,34 @@ def ratio(ours_s: float, theirs_s: float) -> str:
     return f"{theirs_s / ours_s:.2f}x"  # speed ratio: FAISS time / our time (>1 = we are faster)
 
 
+def every_kind_single(base: np.ndarray, ids: np.ndarray, q: np.ndarray, truth: np.ndarray,
+                      args: argparse.Namespace) -> str:
+    """One query at a time through every index kind and precision vs FAISS's twin called directly with the same
+    parameters (for HNSW and IVF the very graph / lists our index holds; compressed codes re-ranked as FAISS does,
+    binary ones with the same numpy re-ranking). Both sides run a single query on one FAISS thread."""
+    from bench_precision import build_ours, twin, variants
+
+    rows = []
+    one = [q[i : i + 1] for i in range(len(q))]
+    for kind, params, search in variants(base.shape[1], len(base), len(base)):
+        if kind == "hnsw":
+            params = {**params, "M": args.M, "ef_construction": args.efc}
+            search = {"ef": args.ef} if params.get("precision") != "binary" else search
+        print(f"# single queries: {kind} {params} ...", flush=True)
+        ours, _ = build_ours(kind, params, base, np.arange(len(base), dtype=np.int64))
+        raw = twin(kind, params, ours, base, search)
+        t = interleaved({"ours": lambda o=ours, s=search: [o.search(x, 10, **s) for x in one],
+                         "faiss": lambda f=raw: [f(x, 10) for x in one]}, args.repeats)
+        rec = recall(ids[ours.search(q, 10, **search)[0]], truth)
+        label = f"{kind} {params.get('precision', 'float32')}" + (f" pq{params['m']}" if params.get("m") else "")
+        setting = ", ".join(f"{a}={v}" for a, v in {**params, **search}.items() if a != "precision")
+        rows.append([label, setting or "-", f"{rec:.4f}", f"{len(q) / t['ours']:,.0f}", f"{len(q) / t['faiss']:,.0f}",
+                     ratio(t["ours"], t["faiss"])])
+        del ours, raw
+    return md_table(["index", "settings", "recall@10", "embedlab q/s (batch 1)", "FAISS twin q/s (batch 1)",
+                     "ratio"], rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
@@ -70,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None, help="use only the first N base rows (smoke test)")
+    ap.add_argument("--every-kind", action="store_true", help="also time single queries through every index kind "
+                    "and precision against its FAISS twin")
     args = ap.parse_args(argv)
     k = 10
 
@@ -150,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
                             ratio(t["ours"], t["faiss"]), f"{args.single / t['same']:,.0f}",
                             ratio(t["ours"], t["same"])]])
     print(single_tbl)
+    kinds_tbl = every_kind_single(base, ids, q[: args.single], truth[: args.single], args) if args.every_kind else ""
+    print(kinds_tbl)
 
     # ------------------------------------------------------------------ filtered search
     rng = np.random.default_rng(args.seed + 1)
@@ -190,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
           "Builds ran once each (ours first, then FAISS), so the build ratio carries the machine's load noise.", "",
           "### ef sweep (recall@10 against exact search)", "", sweep_tbl, "",
           "### Single queries", "", single_tbl, "",
+          *(["### Single queries through every kind and precision (FAISS twin: the same codes / graph / lists "
+             "called directly, one FAISS thread per query on both sides)", "", kinds_tbl, ""] if kinds_tbl else []),
           "### Filtered search (random allow-lists)", "",
           "embedlab widens the beam to ef' = ef * min(8, sqrt(n / kept)) and answers the filter exactly over the kept "
           "rows when kept <= max(2,000, 10 * ef' * 2M) (the graph visits about ef' * 2M nodes, each about ten "

@@ -31,7 +31,7 @@ from ..errors import FormatVersionError, InputError
 from ..metrics import as_matrix, normalize
 from . import _store
 from .base import Index
-from .exact import bitmap_selector, n_threads, query_threads, search_matrix, unit_rows
+from .exact import bitmap_selector, n_threads, search_matrix, unit_rows
 from .quantize import (
     PRECISION_FORMAT,
     Calibration,
@@ -44,6 +44,9 @@ from .quantize import (
 from .rescore import RowSource, rescore_topk
 
 faiss: Any = _faiss  # its generated stubs lack much of the SWIG API used here
+swig_ptr = faiss.swig_ptr
+set_threads = faiss._swigfaiss.omp_set_num_threads  # the C function itself: a single query toggles it twice
+THREADS = n_threads()
 
 COMPACT_FRACTION = 0.25  # dead/total positions above which the index is rebuilt
 EXACT_FILTER_MIN = 2000  # a filter keeping at most this many rows is always searched exactly
@@ -415,8 +418,11 @@ class CodedIndex(Index):
             sel, _bits = bitmap_selector(mask)
         qc = binarize(q) if self.precision == "binary" else q
         if nq == 1 and self.one_thread_query:
-            with query_threads(1):
+            set_threads(1)
+            try:
                 D, I = self._faiss_search(qc, kk, sel, widen, **kw)
+            finally:
+                set_threads(THREADS)
         else:
             D, I = self._faiss_search(qc, kk, sel, widen, **kw)
         if r is not None:
@@ -435,7 +441,7 @@ class CodedIndex(Index):
     def _rescore(self, q: np.ndarray, I: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k best of the candidate positions ``I`` by exact float32 scores, as (ids, scores)."""
         if self._source is not None:  # rows by id from the source (sorted ids: memory maps read in order)
-            cand = np.where(I >= 0, self._pos_ids[np.maximum(I, 0)], -1)
+            cand = self._pos_ids[I] if I[:, -1].min() >= 0 else np.where(I >= 0, self._pos_ids[np.maximum(I, 0)], -1)
             return rescore_topk(q, cand, self._source, k, self.metric)
         rows = self._faiss_floats() if self._floats_in_faiss() else self._floats
         if rows is None:
@@ -446,6 +452,14 @@ class CodedIndex(Index):
         ids = self._pos_ids[np.maximum(pos, 0)]
         ids[pos < 0] = -1
         return ids, sc
+
+    def _run(self, index: Any, q: np.ndarray, k: int, params: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS's search without its Python wrapper's checks (ours were done): results straight into new arrays."""
+        n = len(q)
+        D = np.empty((n, k), np.int32 if self.precision == "binary" else np.float32)
+        I = np.empty((n, k), np.int64)
+        index.search_c(n, swig_ptr(q), k, swig_ptr(D), swig_ptr(I), params)
+        return D, I
 
     def _check_search_kw(self, kw: dict[str, Any]) -> None:
         if kw:

@@ -53,13 +53,11 @@ class CompressedExactIndex(CodedIndex):
     def _faiss_search(self, q: np.ndarray, k: int, sel: Any, widen: float, **kw: Any
                       ) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, self._index.ntotal)
-        if sel is None:
-            D, I = self._index.search(q, k)
-        else:
+        params = None
+        if sel is not None:
             params = faiss.SearchParameters()
             params.sel = sel
-            D, I = self._index.search(q, k, params=params)
-        return D, I
+        return self._run(self._index, q, k, params)
 
     def codes(self) -> np.ndarray:
         """The stored codes by position, (n, bytes per code) uint8 (a zero-copy view)."""

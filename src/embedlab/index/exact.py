@@ -41,6 +41,8 @@ def n_threads() -> int:
 
 
 faiss.omp_set_num_threads(n_threads())  # once, at import (FAISS may have been imported before embedlab)
+_THREADS = n_threads()
+_set_threads = faiss._swigfaiss.omp_set_num_threads  # the C function itself (single queries toggle it twice)
 
 
 def faiss_knn(
@@ -97,11 +99,16 @@ def _knn(
     D = np.empty((nq, k), dtype=np.float32)
     I = np.empty((nq, k), dtype=np.int64)
     ptr = faiss.swig_ptr
-    with query_threads(nq):
+    if nq == 1:  # one query, one thread (see query_threads)
+        _set_threads(1)
+    try:
         if metric == "l2":
             faiss.knn_L2sqr(ptr(q), ptr(mat), d, nq, len(mat), k, ptr(D), ptr(I), None, sel)
         else:
             faiss.knn_inner_product(ptr(q), ptr(mat), d, nq, len(mat), k, ptr(D), ptr(I), sel)
+    finally:
+        if nq == 1:
+            _set_threads(_THREADS)
     if metric == "l2":
         np.maximum(D, 0.0, out=D)
         np.sqrt(D, out=D)

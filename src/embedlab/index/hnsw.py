@@ -43,9 +43,6 @@ class HNSWIndex(CodedIndex):
     kind = "hnsw"
     data_file = "hnsw.faiss"
 
-    @property
-    def one_thread_query(self) -> bool:  # type: ignore[override]
-        return self.precision == "binary"  # FAISS's binary graph opens a parallel region even for one query
 
     def __init__(
         self,
@@ -69,6 +66,8 @@ class HNSWIndex(CodedIndex):
             self.params.update(precision=self.precision, rescore=self.rescore)
         self.build_threads = build_threads
         self._params_cache: dict[int, Any] = {}
+        # FAISS's binary graph opens a parallel region even for one query; the float graphs split only batches
+        self.one_thread_query = self.precision == "binary"
         self._reset()
 
     def _new_faiss(self) -> Any:
@@ -130,13 +129,12 @@ class HNSWIndex(CodedIndex):
 
     # ------------------------------------------------------------------ search
     def _check_search_kw(self, kw: dict[str, Any]) -> None:
-        extra = set(kw) - {"ef"}
-        if extra:
-            raise InputError(f"unknown search parameter(s) for an hnsw index: {', '.join(sorted(extra))}; "
-                             "it takes ef")
-        ef = kw.get("ef")
-        if ef is not None and int(ef) < 1:
-            raise InputError(f"ef must be >= 1, got {ef}")
+        for key, ef in kw.items():
+            if key != "ef":
+                raise InputError(f"unknown search parameter(s) for an hnsw index: {', '.join(sorted(kw))}; it "
+                                 "takes ef")
+            if ef is not None and int(ef) < 1:
+                raise InputError(f"ef must be >= 1, got {ef}")
 
     def _filter_widen(self, n: int, m: int) -> float:
         # a selective filter discards most visited nodes: widen the beam by sqrt(n / m) (at most 8x)
@@ -161,8 +159,7 @@ class HNSWIndex(CodedIndex):
             params = faiss.SearchParametersHNSW()
             params.efSearch = e
             params.sel = sel
-        D, I = self._index.search(q, k, params=params)
-        return D, I
+        return self._run(self._index, q, k, params)
 
     # ------------------------------------------------------------------ persistence
     def _faiss_matches(self, index: Any) -> bool:

@@ -96,6 +96,7 @@ class IVFIndex(CodedIndex):
         if self.rescore is not None:
             self.params["rescore"] = self.rescore
         self.spill_dir = Path(spill_dir) if spill_dir is not None else None
+        self._params_cache: dict[int, Any] = {}
         self._template: bytes | None = None  # the trained, empty index (serialised): every new part starts from it
         self._sealed: list[tuple[Any, Path]] = []  # read-only parts mapped from disk, with their files
         self._reset()
@@ -263,26 +264,34 @@ class IVFIndex(CodedIndex):
 
     def _faiss_search(self, q: np.ndarray, k: int, sel: Any, widen: float, **kw: Any
                       ) -> tuple[np.ndarray, np.ndarray]:
-        params = faiss.SearchParametersIVF()
         nprobe = kw.get("nprobe")
         probe = self.params["nprobe"] if nprobe is None else int(nprobe)
-        params.nprobe = min(self.params["nlist"], max(1, int(probe * widen)))
-        if sel is not None:
+        probe = min(self.params["nlist"], max(1, int(probe * widen)))
+        if sel is None:  # one parameter object per nprobe (building one costs a good part of a fast query)
+            params = self._params_cache.get(probe)
+            if params is None:
+                params = self._params_cache[probe] = faiss.SearchParametersIVF()
+                params.nprobe = probe
+        else:
+            params = faiss.SearchParametersIVF()
+            params.nprobe = probe
             params.sel = sel
-        parts = [p for p, _ in self._sealed if p.ntotal] + ([self._index] if self._index.ntotal else [])
+        if not self._sealed:
+            parts = [self._index]
+        else:
+            parts = [p for p, _ in self._sealed if p.ntotal] + ([self._index] if self._index.ntotal else [])
         if len(parts) == 1:
-            D, I = parts[0].search(q, k, params=params)
+            D, I = self._run(parts[0], q, k, params)
         else:
             got = []
             for p in parts:
-                D, I = p.search(q, k, params=params)
+                D, I = self._run(p, q, k, params)
                 got.append((-D if self.metric == "l2" else D, I))
             I, D = merge_topk(got, len(q), k)
             if self.metric == "l2":
                 D = -D
-        bad = I < 0
-        if bad.any():
-            D[bad] = np.inf if self.metric == "l2" else -np.inf
+        if I[:, -1].min() < 0:  # FAISS pads the tail with -1 when fewer rows qualify
+            D[I < 0] = np.inf if self.metric == "l2" else -np.inf
         return D, I
 
     # ------------------------------------------------------------------ persistence

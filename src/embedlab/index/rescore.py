@@ -61,18 +61,17 @@ def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metr
 def _rescore_one(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metric: str
                  ) -> tuple[np.ndarray, np.ndarray]:
     """``rescore_topk`` for one query: its candidates are distinct, so a sort replaces the unique/gather."""
-    c = np.sort(cand[cand >= 0])
-    out_ids = np.full((1, k), -1, np.int64)
-    out_sc = np.full((1, k), -np.inf, np.float32)
-    if not len(c):
-        return out_ids, out_sc
-    rows = fetch(c)
+    c = np.sort(cand[cand >= 0] if cand[-1] < 0 else cand)  # FAISS pads the tail with -1
     if metric == "l2":
-        diff = rows - q
+        diff = fetch(c) - q
         s = -np.sqrt(np.einsum("ij,ij->i", diff, diff))
     else:
-        s = rows @ q
-    order = np.lexsort((c, -s))[:k]
+        s = fetch(c) @ q
+    order = np.argsort(-s, kind="stable")[:k]  # c is sorted, so ties go to the smaller id
     m = len(order)
+    if m == k:
+        return c[order][None], s[order].astype(np.float32, copy=False)[None]
+    out_ids = np.full((1, k), -1, np.int64)
+    out_sc = np.full((1, k), -np.inf, np.float32)
     out_ids[0, :m], out_sc[0, :m] = c[order], s[order]
     return out_ids, out_sc
