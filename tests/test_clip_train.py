@@ -219,8 +219,11 @@ def test_joint_encoder_in_a_collection_searched_in_english_and_korean(digits):
     target = load_digits().target
     digit = {p: int(target[int(p.stem.split("_")[1])]) for p in (root / "digits").glob("*.png")}
     gallery = sorted(p for p, d in digit.items() if p.name not in held and d in (0, 1, 2))  # ~19 trained images
-    col = Collection.create("digits", enc)
+    col = Collection.create("digits", str(root / "joint"))  # by path, through the registry's folder hook
+    assert col.encoder.name == enc.name
     col.add([p.stem for p in gallery], gallery)
+    col.close()
+    col = Collection.open("digits")  # the stored encoder name (the folder's path) rebuilds it
     for query in ("a handwritten digit zero", "손으로 쓴 숫자 영"):
         hits = col.search(query, k=3)
         labels = [digit[root / "digits" / f"{h.id}.png"] for h in hits]

@@ -138,3 +138,26 @@ def test_an_unknown_encoder_option_is_an_input_error():
 
     with pytest.raises(InputError, match="encoder 'use-multilingual' does not take the option\\(s\\) \\['colour'\\]"):
         encoder("use-multilingual", colour="blue")
+
+
+def test_registry_loads_model_folders_by_path(tmp_path):
+    """``--encoder PATH``: a folder no loader recognises is refused naming the files that mark the ones it loads;
+    a local sentence-transformers folder loads, is named by its path and encodes as the packaged model does."""
+    import shutil
+
+    import embedlab
+    from embedlab.encoders.registry import spec
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="not a model embedlab can load.*mlm.json.*joint.json.*modules.json"):
+        spec(str(tmp_path / "empty"))
+    with pytest.raises(InputError, match="unknown encoder 'no-such'.*or the path of a model folder"):
+        spec("no-such")
+    pytest.importorskip("sentence_transformers")
+    packaged = embedlab.encoder("minilm")
+    mine = tmp_path / "my-minilm"
+    shutil.copytree(packaged.folder, mine)
+    enc = embedlab.encoder(str(mine))
+    assert enc.name == str(mine.resolve()) and spec(str(mine)).name == enc.name and enc.dim == 384
+    texts = ["a fast train", "a slow boat"]
+    np.testing.assert_allclose(enc.encode(texts), packaged.encode(texts), atol=1e-6)

@@ -72,6 +72,9 @@ def test_folder_is_a_contextual_token_encoder(trained):
     spec = folder_spec(out)  # what the registry's --encoder PATH hook uses
     assert spec.name == enc.name and spec.dim == 64 and spec.modalities == ("text",)
     assert isinstance(spec.factory(), MLMEncoder) and folder_spec(out.parent) is None
+    import embedlab
+
+    assert embedlab.encoder(str(out)).name == enc.name  # --encoder PATH
     a = enc.word_vector("one two three", "two")
     b = enc.word_vector("eight nine ten two", "two")
     assert a.shape == (64,) and a.dtype == np.float32

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import CorruptFileError, EncoderMismatchError, ModelNotFoundError
 from ._media import as_items, check_image
 from .base import Encoder, check_text, package_fingerprint
-from .registry import EncoderSpec, register
+from .registry import EncoderSpec, register, register_folder
 
 MANIFEST = "joint.json"  # the name train/clip_heads.py writes (kept here: listing encoders imports no torch)
 FORMAT = "embedlab.joint"
@@ -158,3 +158,4 @@ register(EncoderSpec(
     extra="image",
     description="Joint text+image space from heads you trained with `embedlab train clip` (model_path= required)",
 ))
+register_folder(folder_spec, "joint.json (`embedlab train clip`)")

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InputError, ModelNotFoundError
 from .base import Encoder, check_text
 from .contextual import ContextualEncoder
-from .registry import EncoderSpec, register
+from .registry import EncoderSpec, register, register_folder
 
 MANIFEST = "mlm.json"  # the same name train/mlm.py writes (kept here so listing encoders imports no torch)
 FORMAT = "embedlab.mlm"
@@ -124,3 +124,4 @@ register(EncoderSpec(
     requires=("transformers", "torch", "tokenizers"), extra="text",
     description="Contextual token vectors of a BERT you trained with `embedlab train mlm` (model_path= required)",
 ))
+register_folder(folder_spec, "mlm.json (`embedlab train mlm`)")

@@ -12,6 +12,7 @@ import importlib.util
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import InputError, MissingDependencyError
 from .base import Encoder
@@ -64,6 +65,9 @@ NO_DEPS = {"resemblyzer": "resemblyzer==0.1.4", "aisfx": "aisfx==0.1.2"}
 
 _SPECS: dict[str, EncoderSpec] = {}
 _ALIASES: dict[str, str] = {}
+# Loaders for model folders given by path (``--encoder PATH``): each returns a spec when it recognises the folder
+# (by the manifest file its format writes), else None; ``what`` names that file for the error message.
+_FOLDERS: list[tuple[Callable[[Path], EncoderSpec | None], str]] = []
 _CACHE: dict[tuple, Encoder] = {}
 _LOCK = threading.Lock()
 
@@ -76,13 +80,36 @@ def register(spec: EncoderSpec) -> EncoderSpec:
     return spec
 
 
+def register_folder(loader: Callable[[Path], EncoderSpec | None], what: str) -> None:
+    """Let ``spec(PATH)`` build encoders from folders ``loader`` recognises (``what``: the file that marks them,
+    e.g. ``"mlm.json (embedlab train mlm)"``). The spec's name must be the folder's absolute path, which is also the
+    encoder's ``name``, so collections built with it reopen by that name."""
+    if all(loader is not known for known, _ in _FOLDERS):
+        _FOLDERS.append((loader, what))
+
+
 def spec(name: str) -> EncoderSpec:
-    """The registered spec for ``name`` (or an alias); InputError listing the known names otherwise."""
+    """The registered spec for ``name`` (or an alias), or for a model folder when ``name`` is the path of one that a
+    registered folder loader recognises.
+
+    Raises:
+        InputError: an unknown name (the message lists the known ones), or a folder no loader recognises (the
+            message lists the files that mark the folders embedlab loads).
+    """
     _load_builtin()
     key = _ALIASES.get(name, name)
-    if key not in _SPECS:
-        raise InputError(f"unknown encoder {name!r}; known encoders: {', '.join(sorted(_SPECS))}")
-    return _SPECS[key]
+    if key in _SPECS:
+        return _SPECS[key]
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        for loader, _ in _FOLDERS:
+            found = loader(folder)
+            if found is not None:
+                return found
+        raise InputError(f"{name!r} is a folder but not a model embedlab can load: it has none of "
+                         f"{'; '.join(what for _, what in _FOLDERS)}")
+    hint = " (or the path of a model folder)" if _FOLDERS else ""
+    raise InputError(f"unknown encoder {name!r}; known encoders: {', '.join(sorted(_SPECS))}{hint}")
 
 
 def encoder(name: str = DEFAULT_ENCODER, **options) -> Encoder:

@@ -16,7 +16,7 @@ from .._threads import cpu_count
 from ..errors import MissingDependencyError, ModelNotFoundError
 from .base import Encoder, package_fingerprint
 from .onnx_text import LengthSortedMixin, folder_fingerprint, minilm_folder, require_files
-from .registry import EncoderSpec, register
+from .registry import EncoderSpec, register, register_folder
 
 
 class SBERTEncoder(LengthSortedMixin, Encoder):
@@ -46,6 +46,8 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim_of())
         self._packaged = model_path is None
+        if model_path is not None:  # a user's folder: named by its path, as the registry's folder specs are
+            self.name = str(self.folder.resolve())
         self._fp: str | None = None
 
     @property
@@ -83,3 +85,20 @@ register(EncoderSpec(
     description="English Sentence-BERT all-MiniLM-L6-v2 via sentence-transformers (torch); model_path= for your own",
     aliases=("sbert",),
 ))
+
+
+def folder_spec(path: str | Path) -> EncoderSpec | None:
+    """An EncoderSpec for a local sentence-transformers folder (``modules.json`` + ``config.json``), named by its
+    absolute path, or None when ``path`` is not one."""
+    folder = Path(path).expanduser()
+    if not ((folder / "modules.json").is_file() and (folder / "config.json").is_file()):
+        return None
+    from functools import partial
+
+    folder = folder.resolve()
+    return EncoderSpec(name=str(folder), factory=partial(SBERTEncoder, folder), dim=0, modalities=("text",),
+                       requires=("sentence_transformers", "torch"), extra="text",
+                       description=f"local sentence-transformers model ({folder.name})")
+
+
+register_folder(folder_spec, "modules.json + config.json (a sentence-transformers folder)")
