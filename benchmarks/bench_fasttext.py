@@ -7,7 +7,7 @@ interleaved rounds), words/s, WordSim-353 and SimLex-999 Spearman using each mod
 (subwords give a vector to all, so coverage is 100%), and typo recovery@5: for 300 vocabulary words of 7+
 letters, swap two inner letters and check whether the correct word is among the 5 nearest known words.
 
-    bash /work/shared/bench/make_corpus.sh bench-data/corpus.txt   # once
+    python benchmarks/make_corpus.py bench-data/corpus.txt   # once
     .venv/bin/python benchmarks/bench_fasttext.py --out benchmarks/results/fasttext.md
 """
 
@@ -121,7 +121,7 @@ def main() -> None:
         text = f"""# fastText-style subword vectors: embedlab vs gensim
 
 Same text for both: {len(sents):,} lines ({n_tok:,} tokens) sampled with seed 0 from the benchmark corpus
-(`make_corpus.sh`). Skip-gram, dim 100, window 5, 5 negatives, min_count 5, n-grams 3-6, 2,000,000 buckets,
+(`benchmarks/make_corpus.py`). Skip-gram, dim 100, window 5, 5 negatives, min_count 5, n-grams 3-6, 2,000,000 buckets,
 sample 1e-4, lr 0.05, {args.epochs} epochs, {args.workers} workers. Spearman ρ uses each model's vector for every
 word (subwords cover all). Typo recovery@5: a 7+ letter vocabulary word with two inner letters swapped; is the
 right word among the 5 nearest known words? embedlab allocates rows only for buckets that vocabulary n-grams use

@@ -26,7 +26,7 @@ from embedlab.index import ExactIndex, HNSWIndex  # noqa: E402
 NOTES = [
     "## Notes", "",
     "- Backend: FAISS `IndexHNSWFlat` rather than hnswlib. faiss-cpu is already a core dependency (wheel), while "
-    "hnswlib compiles from source for about 48 s on every fresh machine; /work/shared/INFRA.md measured both at "
+    "hnswlib compiles from source for about 48 s on every fresh machine; the project's infrastructure notes measured both at "
     "about 0.998 recall@10 on clustered data, with hnswlib about 15% faster on random data (1,970 vs 1,670 q/s). Not re-measured here.",
     "- Parameters: the benchmark uses M=16, efConstruction=100 because a 400k build takes minutes on the shared "
     "2-core machine; efSearch=128 is the smallest swept value with recall@10 >= 0.95 on held-out GloVe words. "

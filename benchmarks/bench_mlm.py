@@ -11,7 +11,7 @@ runs for ``--max-steps`` steps on the shared corpus (GCIDE + WordNet glosses + K
     reference, the pretrained MiniLM BERT (`bert-tokens`); a static word vector would give 1.0 everywhere;
   * fill-mask examples.
 
-    bash /work/shared/bench/make_corpus.sh bench-data/corpus.txt   # once
+    python benchmarks/make_corpus.py bench-data/corpus.txt   # once
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_mlm.py --out benchmarks/results/mlm.md
 """
 

@@ -1,6 +1,6 @@
 """PostgreSQL + pgvector backend vs the same SQL written directly with psycopg, on real sentence vectors.
 
-Data: lines of the shared corpus (``bash /work/shared/bench/make_corpus.sh bench-data/corpus.txt``: GCIDE,
+Data: lines of the shared corpus (``python benchmarks/make_corpus.py bench-data/corpus.txt``: GCIDE,
 WordNet glosses, KJV), 5–64 words, de-duplicated, shuffled with a fixed seed; the first ``--queries`` lines
 are held-out queries, the next ``--n`` the collection. They are encoded once with ``--encoder`` (default
 ``minilm-onnx-int8``, the fastest real encoder here, 384-d, cosine) and cached under ``bench-data/pgvector/``.
@@ -50,7 +50,7 @@ SELECTIVITIES = {"f0_1": 0.001, "f1": 0.01, "f10": 0.10, "f50": 0.50}
 def sentence_pool(corpus: Path = CORPUS, seed: int = 0, min_words: int = 5, max_words: int = 64) -> list[str]:
     """Real English lines of the shared corpus: 5-64 words (longer lines cut at 64), unique, shuffled."""
     if not corpus.exists():
-        raise SystemExit(f"{corpus} is missing: bash /work/shared/bench/make_corpus.sh {corpus}")
+        raise SystemExit(f"{corpus} is missing: python benchmarks/make_corpus.py {corpus}")
     seen: set[str] = set()
     pool = []
     with open(corpus, encoding="utf-8") as fh:

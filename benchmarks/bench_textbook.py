@@ -8,7 +8,7 @@ frequent words (so V is exactly that), dim 100, window 5, no subsampling. Timed 
 Both sides run single-threaded (BLAS and numba) so the ratio compares algorithms, not thread counts. Rounds
 are interleaved (textbook, batched, word2vec, ...); medians of the rounds are reported.
 
-    bash /work/shared/bench/make_corpus.sh bench-data/corpus.txt   # once
+    python benchmarks/make_corpus.py bench-data/corpus.txt   # once
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_textbook.py \
         --out benchmarks/results/textbook.md
 """
@@ -110,7 +110,7 @@ Why negative sampling exists: every step of the textbook model computes a softma
 updates all of W' (d x V), so an epoch costs O(tokens · V · d); negative sampling touches 1 + k output rows
 (k = 5), O(tokens · window · (k + 1) · d) per epoch, independent of V.
 
-Text: the first {args.tokens:,} tokens of the benchmark corpus (`make_corpus.sh`: GCIDE, WordNet glosses, KJV),
+Text: the first {args.tokens:,} tokens of the benchmark corpus (`benchmarks/make_corpus.py`: GCIDE, WordNet glosses, KJV),
 restricted to its {args.vocab:,} most frequent words: {n_tok:,} tokens, V = {V:,}; d = {args.dim},
 window = {args.window}, no subsampling, min_count 1. Word2Vec (embedlab.train.word2vec, negative = 5) time is
 its `train_seconds_ / epochs` over 3 epochs (corpus reading excluded); the textbook time is the epoch loop.

@@ -2,7 +2,7 @@
 ``minilm-onnx-int8`` (384-d, unit rows) and cached under ``bench-data/`` in parts, so a long encode can stop and
 resume and a benchmark can use however many rows exist.
 
-    bash /work/shared/bench/make_corpus.sh bench-data/corpus.txt
+    python benchmarks/make_corpus.py bench-data/corpus.txt
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/sentence_vectors.py --n 1000000     # resumable; Ctrl-C is fine
 
 Sentences: each corpus line (one dictionary entry, gloss or verse, lower-cased, letters only) cut into windows
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     args = ap.parse_args(argv)
     if not CORPUS.is_file():
-        raise SystemExit(f"{CORPUS} missing: bash /work/shared/bench/make_corpus.sh {CORPUS}")
+        raise SystemExit(f"{CORPUS} missing: python benchmarks/make_corpus.py {CORPUS}")
     import embedlab
 
     CACHE.mkdir(parents=True, exist_ok=True)
