@@ -281,4 +281,4 @@ def test_cli_train_glove_then_evaluate(tmp_path, capsys):
     code, _, err = run(["train", "glove", str(corpus), "-o", str(tmp_path / "g2"), "--x-max", "0"], capsys)
     assert code == 2 and "x_max must be a positive number, got 0.0" in err and not (tmp_path / "g2").exists()
     code, _, err = run(args, capsys)
-    assert code == 2 and "already exists; pass --overwrite" in err
+    assert code == 2 and "already exists and is not empty; pass --overwrite" in err

@@ -173,7 +173,7 @@ def test_cli_fasttext_then_oov(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "fasttext", str(corpus), "-o", str(out)])
     assert e.value.code == 2
-    assert "already exists; pass --overwrite" in " ".join(capsys.readouterr().err.split())
+    assert "already exists and is not empty; pass --overwrite" in " ".join(capsys.readouterr().err.split())
     with pytest.raises(SystemExit) as e:
         main(["oov", str(tmp_path), "x"])
     assert e.value.code == 2

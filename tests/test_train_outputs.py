@@ -86,9 +86,10 @@ def test_textbook_checks_its_output_folder_before_training(tmp_path, corpus, cap
     from embedlab.train.textbook import TextbookWord2Vec
 
     (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
     monkeypatch.setattr(TextbookWord2Vec, "fit", lambda *a, **k: pytest.fail("trained before -o was checked"))
     code, _, err = run(["train", "textbook", corpus, "-o", tmp_path / "out", *SMALL["textbook"]], capsys)
-    assert code == 2 and "already exists; pass --overwrite" in err
+    assert code == 2 and "already exists and is not empty; pass --overwrite" in err
 
 
 @pytest.mark.parametrize("command,files", [
@@ -226,3 +227,12 @@ def test_onnx_builder_reports_a_damaged_config(tmp_path):
                             ({**good, "layer_norm_eps": "x"}, "layer_norm_eps='x', expected a small positive")):
         with pytest.raises(CorruptFileError, match=message):  # once: ZeroDivisionError, KeyError ...
             build_bert_graph({}, config, normalize=True)
+
+
+@pytest.mark.parametrize("command", ["word2vec", "fasttext", "bpe", "textbook"])
+def test_an_existing_empty_output_folder_is_accepted(tmp_path, corpus, capsys, command):
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = run(["train", command, corpus, "-o", out, *SMALL[command]], capsys)
+    assert code == 0, err
+    assert any(out.iterdir()) and not list(tmp_path.glob(".out*"))

@@ -21,11 +21,13 @@ app.add_typer(train_app, name="train")
 
 
 def check_out(out: Path, overwrite: bool) -> Path:
-    """Check, before any work, that the output folder OUT may be written (as a whole, by ``atomic_folder``)."""
-    if out.exists() and not overwrite:
-        raise InputError(f"{out} already exists; pass --overwrite to replace it or choose another -o folder")
+    """Check, before any work, that the output folder OUT may be written (as a whole, by ``atomic_folder``): it does
+    not exist, is an empty folder (``mkdir out`` first is fine), or ``overwrite`` is set."""
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; -o must name a folder")
+    if out.is_dir() and not overwrite and any(out.iterdir()):
+        raise InputError(f"{out} already exists and is not empty; pass --overwrite to replace it or choose another "
+                         "-o folder")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"the parent folder of {out} does not exist; create {parent} first")
