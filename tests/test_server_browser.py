@@ -285,3 +285,35 @@ def test_a_damaged_collection_is_listed_but_not_selectable(browser, tmp_path):
         assert pg.inner_text("#status") == "6 points · PCA · fine"
         assert pg.errors == []
         pg.close()
+
+
+def test_the_explorer_opens_the_last_chosen_or_the_tour_collection(browser, tmp_path):
+    """Not the alphabetically first: ``?source=`` first, then the source last chosen in this browser, then the
+    tour's collection."""
+    import numpy as np
+
+    root = tmp_path / "collections"
+    rng = np.random.default_rng(0)
+    for name in ("alpha", "tour"):
+        with Collection.create(name, dim=4, root=root) as col:
+            col.add([f"{name}{i}" for i in range(5)], vectors=rng.standard_normal((5, 4)).astype(np.float32))
+    with BackgroundServer(create_app(tmp_path, vectors_sets={})) as srv:
+        context = browser.new_context(viewport={"width": 1000, "height": 650})  # one browser profile
+        try:
+            pg = context.new_page()
+            pg.goto(srv.url + "/")
+            pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'tour'", timeout=20_000)
+            pg.select_option("#source", "collection:alpha")
+            pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'alpha'", timeout=20_000)
+            pg.close()
+            pg = context.new_page()  # a later visit opens what was chosen last
+            pg.goto(srv.url + "/")
+            pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'alpha'", timeout=20_000)
+            assert pg.input_value("#source") == "collection:alpha"
+            pg.close()
+            pg = context.new_page()
+            pg.goto(srv.url + "/?source=collection:tour")
+            pg.wait_for_function("explorer.state.data && explorer.state.data.name === 'tour'", timeout=20_000)
+            pg.close()
+        finally:
+            context.close()

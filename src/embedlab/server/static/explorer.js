@@ -85,6 +85,14 @@
   const enc = encodeURIComponent;
   const base = () => (state.kind === "collection" ? "/api/collections/" : "/api/vectors/") + enc(state.name);
 
+  const TOUR_SOURCE = "collection:tour", LAST_SOURCE = "embedlab.explorer.source";
+  function remembered() {
+    try { return localStorage.getItem(LAST_SOURCE); } catch (e) { return null; }  // storage off: nothing kept
+  }
+  function remember(value) {
+    try { localStorage.setItem(LAST_SOURCE, value); } catch (e) { /* storage off */ }
+  }
+
   async function loadSources() {
     const [cols, vecs] = await Promise.all([api("GET", "/api/collections"), api("GET", "/api/vectors")]);
     const sel = $("source");
@@ -101,9 +109,13 @@
     for (const v of vecs.vectors) sel.add(new Option(`${v} (word vectors)`, "vectors:" + v));
     state.vectorsSets = vecs.vectors;
     const usable = [...sel.options].filter((o) => !o.disabled);
-    const wanted = new URLSearchParams(location.search).get("source");
     if (!usable.length) { status("no collections or vectors sets yet: create one with the API (/docs)"); return; }
-    sel.value = wanted && usable.some((o) => o.value === wanted) ? wanted : usable[0].value;
+    // ?source=collection:NAME (or vectors:NAME) picks one; else the one last chosen in this browser, else the
+    // tour's collection, else the first listed
+    const wanted = new URLSearchParams(location.search).get("source");
+    const pick = [wanted, remembered(), TOUR_SOURCE].find((v) => v && usable.some((o) => o.value === v));
+    sel.value = pick || usable[0].value;
+    if (pick && pick === wanted) remember(pick);
     await loadProjection();
   }
 
@@ -284,7 +296,10 @@
   }
 
   window.explorer = { state, pointPosition, search, showNeighbors, loadProjection };
-  $("source").addEventListener("change", () => loadProjection().catch((e) => status(e.message, true)));
+  $("source").addEventListener("change", () => {
+    remember($("source").value);
+    loadProjection().catch((e) => status(e.message, true));
+  });
   $("method").addEventListener("change", () => loadProjection().catch((e) => status(e.message, true)));
   $("color-by").addEventListener("change", draw);
   $("search-form").addEventListener("submit", search);
