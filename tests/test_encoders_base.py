@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import embedlab
-from embedlab.encoders import Encoder, EncoderSpec, TruncationWarning, register, spec
+from embedlab.encoders import Encoded, Encoder, EncoderSpec, TruncationWarning, register, spec
 from embedlab.errors import InputError, MissingDependencyError, NonFiniteError
 
 
@@ -20,14 +20,15 @@ class _CharCounts(Encoder):
 
     def _encode_batch(self, items):
         out = np.zeros((len(items), 26), dtype=np.float32)
+        truncated = 0
         for i, text in enumerate(items):
             if len(text) > self.max_length:
                 text = text[: self.max_length]
-                self.last_truncated += 1
+                truncated += 1
             for ch in text.lower():
                 if "a" <= ch <= "z":
                     out[i, ord(ch) - 97] += 1
-        return out
+        return Encoded(out, truncated)
 
 
 class _Broken(_CharCounts):
@@ -67,9 +68,9 @@ def test_bad_inputs_are_named():
 
 def test_truncation_is_reported():
     enc = _CharCounts()
-    with pytest.warns(TruncationWarning, match="1 of 2 input"):
+    with pytest.warns(TruncationWarning, match="1 of 2 input") as got:
         enc.encode(["a" * 60, "short"])
-    assert enc.last_truncated == 1
+    assert [(w.message.truncated, w.message.total, w.message.encoder) for w in got] == [(1, 2, "test-charcounts")]
 
 
 def test_registry_lists_default_and_rejects_unknown():
@@ -105,9 +106,9 @@ def test_use_multilingual_cross_lingual(use_encoder):
 
 def test_use_multilingual_truncates_a_megabyte_and_says_so(use_encoder):
     huge = "word " * 200_000  # 1 MB
-    with pytest.warns(TruncationWarning, match="max_length=512"):
+    with pytest.warns(TruncationWarning, match="max_length=512") as got:
         v = use_encoder.encode([huge, "short text"])
-    assert use_encoder.last_truncated == 1
+    assert [(w.message.truncated, w.message.total) for w in got] == [(1, 2)]
     assert np.isfinite(v).all()
 
 

@@ -29,7 +29,11 @@ def collect_inputs(inputs: list[str], modalities: tuple[str, ...]) -> tuple[list
                     keys.append(line)
             continue
         path = Path(arg)
-        if path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError:  # a long literal text is too long to be a file name
+            is_file = False
+        if is_file:
             suffix = path.suffix.lower()
             if suffix in IMAGE_SUFFIXES or suffix in AUDIO_SUFFIXES:
                 kind = "image" if suffix in IMAGE_SUFFIXES else "audio"
@@ -101,17 +105,25 @@ def encode(
                                                     "text or file name), loadable with embedlab.io.load_npy"),
     model_path: Path | None = typer.Option(None, "--model-path", help="local model folder (required by clip; "
                                                                           "optional for minilm / bert-tokens)"),
+    role: str | None = typer.Option(None, "--role", help="'query' (vectors to search with) or 'document' (vectors "
+                                                         "to store and search in) for encoders that embed the two "
+                                                         "differently, e.g. e5-small-multilingual; default: plain "
+                                                         "encode"),
     progress: bool = typer.Option(False, "--progress", help="show a progress bar"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Encode texts, images or audio into a .npy matrix of vectors (one row per input, in order)."""
+    import warnings
+
     import numpy as np
 
+    from ..encoders import ROLES, TruncationWarning, spec
     from ..encoders import encoder as get_encoder
-    from ..encoders import spec
 
     if output.suffix != ".npy":
         raise InputError(f"output must end in .npy, got {output.name}")
+    if role is not None and role not in ROLES:
+        raise InputError(f"--role must be one of {', '.join(ROLES)} (or left out for plain encode), got {role!r}")
     check_output_file(output)
     s = spec(encoder)
     if model_path is not None and not _takes(s.factory, "model_path"):
@@ -119,7 +131,13 @@ def encode(
                          "choose an encoder that reads a model folder (clip, minilm, bert-tokens)")
     items, names = collect_inputs(inputs, s.modalities)
     enc = get_encoder(encoder, **({"model_path": str(model_path)} if model_path else {}))
-    vectors = enc.encode(items, batch_size=batch_size, progress=progress, normalize=not no_normalize)
+    with warnings.catch_warnings(record=True) as caught:  # this call's truncation report (one thread: the CLI's)
+        warnings.simplefilter("always", TruncationWarning)
+        vectors = enc.encode_role(items, role, batch_size=batch_size, progress=progress, normalize=not no_normalize)
+    for w in caught:
+        if not issubclass(w.category, TruncationWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    truncated = sum(w.message.truncated for w in caught if isinstance(w.message, TruncationWarning))
     with storage_errors(output):
         output.parent.mkdir(parents=True, exist_ok=True)
     if keys:
@@ -131,15 +149,16 @@ def encode(
         with atomic_file(output) as fh:
             np.save(fh, vectors, allow_pickle=False)
     result = {"output": str(output), "encoder": enc.name, "fingerprint": enc.fingerprint, "count": len(items),
-              "dim": int(vectors.shape[1]), "normalized": not no_normalize, "truncated": enc.last_truncated,
+              "dim": int(vectors.shape[1]), "normalized": not no_normalize, "truncated": truncated,
+              "role": role,
               "keys": str(output) + ".json" if keys else None}
     if as_json:
         emit_json(result)
         return
     console.print(f"wrote {len(items)} x {vectors.shape[1]} vectors ({enc.name}) to {output}"
                   + (f" and keys to {result['keys']}" if keys else ""))
-    if enc.last_truncated:
-        console.print(f"[yellow]{enc.last_truncated} input(s) were truncated to {enc.max_length} tokens[/]")
+    if truncated:
+        console.print(f"[yellow]{truncated} input(s) were truncated to {enc.max_length} tokens[/]")
 
 
 @app.command("encoders")

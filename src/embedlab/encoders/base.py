@@ -3,6 +3,16 @@
 Subclasses set ``name``, ``dim``, ``modalities``, ``metric`` and ``max_length`` and implement
 ``_encode_batch``. ``encode`` does the shared work: validating input, batching, the progress bar,
 normalisation, the finiteness check and reporting inputs that had to be truncated.
+
+Two roles: ``encode_queries`` (what a user searches with) and ``encode_documents`` (what is stored and searched
+in). Both default to ``encode``; a model that embeds the two differently (E5's ``query:``/``passage:`` prefixes,
+an asymmetric adapter) overrides them and sets ``asymmetric = True``. Collections encode what they store with
+``encode_documents`` and what they are searched with ``encode_queries``.
+
+An encoder instance is shared (the registry builds each once per process, the server hands one to every request
+thread), so it keeps no per-call state: ``_encode_batch`` returns its rows and, when it had to cut inputs, how
+many (``Encoded(rows, truncated)``); ``encode`` sums the counts of its own call and reports them in the
+``TruncationWarning`` it raises in the caller's thread (``warning.truncated`` / ``warning.total``).
 """
 
 from __future__ import annotations
@@ -10,10 +20,10 @@ from __future__ import annotations
 import hashlib
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,7 +32,25 @@ from ..metrics import normalize as _normalize
 
 
 class TruncationWarning(UserWarning):
-    """Some inputs were longer than the encoder's limit and were cut."""
+    """Some inputs of one ``encode`` call were longer than the encoder's limit and were cut: ``truncated`` of
+    ``total`` inputs (the counts of that call only, whatever other threads encode meanwhile)."""
+
+    def __init__(self, message: str, truncated: int = 0, total: int = 0, encoder: str = "") -> None:
+        super().__init__(message)
+        self.truncated, self.total, self.encoder = truncated, total, encoder
+
+
+class Encoded(NamedTuple):
+    """What ``_encode_batch`` may return: the batch's rows and how many of its inputs were truncated."""
+
+    vectors: np.ndarray
+    truncated: int = 0
+
+
+#: The roles ``encode_role`` accepts (None = plain ``encode``).
+ROLES = ("query", "document")
+
+BatchFn = Callable[[list[Any]], "np.ndarray | Encoded"]
 
 
 class Encoder(ABC):
@@ -33,8 +61,8 @@ class Encoder(ABC):
     modalities: tuple[str, ...] = ("text",)
     metric: str = "cosine"
     max_length: int | None = None
-    #: How many inputs of the last ``encode`` call were truncated to ``max_length``.
-    last_truncated: int = 0
+    #: True when ``encode_queries`` / ``encode_documents`` embed differently from ``encode`` (e.g. E5's roles).
+    asymmetric: bool = False
 
     # ------------------------------------------------------------------ public
     def encode(
@@ -46,33 +74,52 @@ class Encoder(ABC):
     ) -> np.ndarray:
         """Encode ``items`` into a float32 ``(n, dim)`` array (a single string gives ``(1, dim)``).
 
-        The result does not depend on ``batch_size``; ``normalize=True`` returns unit rows.
+        The result does not depend on ``batch_size``; ``normalize=True`` returns unit rows. Inputs cut to
+        ``max_length`` are counted and reported in one ``TruncationWarning`` per call.
         """
-        if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
-            items = [items] if isinstance(items, (str, bytes)) else list(items)
-        if len(items) == 0:
-            raise InputError(f"{self.name}: nothing to encode (empty input list); pass at least one item")
-        if batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size}")
-        items = self.validate(items)
-        self.last_truncated = 0
-        out = np.empty((len(items), self.dim), dtype=np.float32)
-        bar = _progress(len(items), f"encode[{self.name}]", progress)
-        for start in range(0, len(items), batch_size):
-            batch = items[start:start + batch_size]
-            out[start:start + len(batch)] = self._encode_batch(batch)
-            bar.update(len(batch))
-        bar.close()
-        if not np.isfinite(out).all():
-            raise NonFiniteError(f"{self.name} produced NaN/inf vectors; the model file may be corrupt")
-        if self.last_truncated:
-            warnings.warn(
-                f"{self.name}: {self.last_truncated} of {len(items)} input(s) exceeded max_length="
-                f"{self.max_length} and were truncated; split long texts into passages to keep all content",
-                TruncationWarning,
-                stacklevel=2,
-            )
-        return _normalize(out, inplace=True) if normalize else out
+        return self._encode_using(self._encode_batch, items, batch_size, progress, normalize)
+
+    def encode_queries(
+        self,
+        items: Sequence[Any] | str,
+        batch_size: int = 64,
+        progress: bool = False,
+        normalize: bool = True,
+    ) -> np.ndarray:
+        """Encode search queries (same arguments and result as ``encode``; by default the same vectors).
+
+        Models trained with a query role (E5's ``query:`` prefix, an asymmetric adapter) override this."""
+        return self.encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
+
+    def encode_documents(
+        self,
+        items: Sequence[Any] | str,
+        batch_size: int = 64,
+        progress: bool = False,
+        normalize: bool = True,
+    ) -> np.ndarray:
+        """Encode the items a search runs over (passages, stored documents); by default ``encode``."""
+        return self.encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
+
+    def encode_role(
+        self,
+        items: Sequence[Any] | str,
+        role: str | None = None,
+        batch_size: int = 64,
+        progress: bool = False,
+        normalize: bool = True,
+    ) -> np.ndarray:
+        """``encode_queries`` (role ``"query"``), ``encode_documents`` (``"document"``) or ``encode`` (None): for
+        interfaces that take the role as a value (the CLI's ``--role``, the HTTP ``input_type``)."""
+        kw: dict[str, Any] = {"batch_size": batch_size, "progress": progress, "normalize": normalize}
+        if role is None:
+            return self.encode(items, **kw)
+        if role == "query":
+            return self.encode_queries(items, **kw)
+        if role == "document":
+            return self.encode_documents(items, **kw)
+        raise InputError(f"unknown role {role!r}; use 'query' (what is searched with), 'document' (what is "
+                         "stored and searched in) or none (plain encode)")
 
     def validate(self, items: Sequence[Any]) -> list[Any]:
         """Check ``items`` as ``encode`` does, without encoding them: the list of (normalised) items, or
@@ -90,15 +137,49 @@ class Encoder(ABC):
     def info(self) -> dict[str, Any]:
         """A JSON-ready description (what `embedlab encoders --json` prints)."""
         return {"name": self.name, "dim": self.dim, "modalities": list(self.modalities),
-                "metric": self.metric, "max_length": self.max_length}
+                "metric": self.metric, "max_length": self.max_length, "asymmetric": self.asymmetric}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, modalities={self.modalities})"
 
     # --------------------------------------------------------------- subclass
     @abstractmethod
-    def _encode_batch(self, items: list[Any]) -> np.ndarray:
-        """Encode one batch of validated items; return float32 (len(items), dim), unnormalised."""
+    def _encode_batch(self, items: list[Any]) -> np.ndarray | Encoded:
+        """Encode one batch of validated items: float32 (len(items), dim) rows, unnormalised, or
+        ``Encoded(rows, truncated)`` when some inputs had to be cut (a plain array means none were)."""
+
+    def _encode_using(self, batch_fn: BatchFn, items: Sequence[Any] | str, batch_size: int, progress: bool,
+                      normalize: bool) -> np.ndarray:
+        """The shared work of ``encode`` (and of role methods, with their own ``batch_fn``): validation,
+        batching, progress, the finiteness check, this call's truncation count and warning, normalisation."""
+        if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+            items = [items] if isinstance(items, (str, bytes)) else list(items)
+        if len(items) == 0:
+            raise InputError(f"{self.name}: nothing to encode (empty input list); pass at least one item")
+        if batch_size < 1:
+            raise InputError(f"batch_size must be >= 1, got {batch_size}")
+        items = self.validate(items)
+        truncated = 0  # a local: two threads encoding through this instance each count their own call
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        bar = _progress(len(items), f"encode[{self.name}]", progress)
+        for start in range(0, len(items), batch_size):
+            batch = items[start:start + batch_size]
+            got = batch_fn(batch)
+            if isinstance(got, Encoded):
+                out[start:start + len(batch)] = got.vectors
+                truncated += int(got.truncated)
+            else:
+                out[start:start + len(batch)] = got
+            bar.update(len(batch))
+        bar.close()
+        if not np.isfinite(out).all():
+            raise NonFiniteError(f"{self.name} produced NaN/inf vectors; the model file may be corrupt")
+        if truncated:
+            warnings.warn(TruncationWarning(
+                f"{self.name}: {truncated} of {len(items)} input(s) exceeded max_length={self.max_length} and were "
+                "truncated; split long texts into passages to keep all content",
+                truncated=truncated, total=len(items), encoder=self.name), stacklevel=3)
+        return _normalize(out, inplace=True) if normalize else out
 
     def _fingerprint_source(self) -> str:
         return "unversioned"

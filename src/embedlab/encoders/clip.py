@@ -18,7 +18,7 @@ import numpy as np
 
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, MissingDependencyError, ModelNotFoundError
-from .base import Encoder, check_text, package_fingerprint
+from .base import Encoded, Encoder, check_text, package_fingerprint
 from .registry import EncoderSpec, register
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -108,15 +108,16 @@ class CLIPEncoder(Encoder):
         raise InputError(f"item {index} is {type(item).__name__}; CLIP takes text strings, image paths, "
                          f"PIL images or numpy arrays")
 
-    def _encode_batch(self, items: list[Any]) -> np.ndarray:
+    def _encode_batch(self, items: list[Any]) -> Encoded:
         out = np.empty((len(items), self.dim), dtype=np.float32)
+        truncated = 0
         texts = [i for i, it in enumerate(items) if isinstance(it, _Text)]
         images = [i for i, it in enumerate(items) if not isinstance(it, _Text)]
         with self._torch.inference_mode():
             if texts:
                 lengths = self._tokenizer([str(items[i]) for i in texts], truncation=False, verbose=False,
                                           return_attention_mask=False)["input_ids"]
-                self.last_truncated += sum(1 for ids in lengths if len(ids) > self.max_length)
+                truncated = sum(1 for ids in lengths if len(ids) > self.max_length)
                 enc = self._tokenizer([str(items[i]) for i in texts], padding=True, truncation=True,
                                       max_length=self.max_length, return_tensors="pt")
                 feats = self._model.get_text_features(input_ids=enc["input_ids"],
@@ -126,7 +127,7 @@ class CLIPEncoder(Encoder):
                 pixels = self._images(images=[_load_image(items[i]) for i in images],
                                       return_tensors="pt")["pixel_values"]
                 out[images] = _features(self._model.get_image_features(pixel_values=pixels))
-        return out
+        return Encoded(out, truncated)
 
     def _fingerprint_source(self) -> str:
         return self._fp

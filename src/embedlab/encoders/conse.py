@@ -123,8 +123,8 @@ class ConSE(Encoder):
         img = [i for i, it in enumerate(items) if not isinstance(it, str)]
         txt = [i for i, it in enumerate(items) if isinstance(it, str)]
         if txt:
+            # the text encoder warns about (and counts) any label text it truncates, in this call's thread
             out[txt] = self.text.encode([items[i] for i in txt], batch_size=len(txt), normalize=False)
-            self.last_truncated += self.text.last_truncated
         if img:
             out[img] = self.embed_probabilities(self.image.predict_proba([items[i] for i in img]))
         return out

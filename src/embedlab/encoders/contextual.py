@@ -11,6 +11,7 @@ folder that ``transformers.AutoModel`` loads (config.json + weights + tokenizer 
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from .._threads import cpu_count
 from ..errors import InputError, MissingDependencyError, ModelNotFoundError, UnknownKeyError
-from .base import Encoder, check_text, package_fingerprint
+from .base import Encoded, Encoder, TruncationWarning, check_text, package_fingerprint
 from .onnx_text import LengthSortedMixin, minilm_folder, require_files
 from .registry import EncoderSpec, register
 
@@ -60,23 +61,27 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         self._fp = package_fingerprint(dist, self.folder / weights[0])
 
     # ----------------------------------------------------------- token level
-    def _run(self, texts: list[str]) -> tuple[Any, np.ndarray, Any]:
-        """(batch encoding, hidden states (b, s, d) float32, attention mask (b, s)) for ``texts``."""
+    def _run(self, texts: list[str]) -> tuple[Any, np.ndarray, Any, int]:
+        """(batch encoding, hidden states (b, s, d) float32, attention mask (b, s), how many texts were cut to
+        ``max_length``) for ``texts``."""
         enc = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
                               return_tensors="pt", return_offsets_mapping=True, return_overflowing_tokens=False)
         lengths = self._tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False,
                                   return_attention_mask=False)["input_ids"]
-        self.last_truncated += sum(1 for ids in lengths if len(ids) > self.max_length)
+        truncated = sum(1 for ids in lengths if len(ids) > self.max_length)
         inputs = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
         with self._torch.inference_mode():
             hidden = self._model(**inputs).last_hidden_state
-        return enc, hidden.float().numpy(), enc["attention_mask"].numpy()
+        return enc, hidden.float().numpy(), enc["attention_mask"].numpy(), truncated
 
     def token_vectors(self, text: str) -> list[tuple[str, np.ndarray]]:
         """(token, vector) for every sub-token of ``text`` in order, without [CLS]/[SEP]/padding."""
         text = check_text(0, text)
-        self.last_truncated = 0
-        enc, hidden, _ = self._run([text])
+        enc, hidden, _, truncated = self._run([text])
+        if truncated:
+            warnings.warn(TruncationWarning(
+                f"{self.name}: the text exceeded max_length={self.max_length} tokens; only the vectors of its first "
+                f"{self.max_length} tokens are returned", truncated=1, total=1, encoder=self.name), stacklevel=2)
         special = set(self._tokenizer.all_special_ids)
         tokens = self._tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
         return [(tok, hidden[0, i].copy()) for i, (tok, tid) in enumerate(zip(tokens, enc["input_ids"][0].tolist(), strict=True))
@@ -95,8 +100,7 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         if not -len(spans) <= occurrence < len(spans):
             raise InputError(f"occurrence {occurrence} out of range: {word!r} occurs {len(spans)} time(s)")
         start, end = spans[occurrence]
-        self.last_truncated = 0
-        enc, hidden, _ = self._run([text])
+        enc, hidden, _, _ = self._run([text])  # a word beyond the limit is an error below
         offsets = enc["offset_mapping"][0].tolist()
         rows = [i for i, (a, b) in enumerate(offsets) if b > a and a >= start and b <= end]
         if not rows:
@@ -105,10 +109,10 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         return hidden[0, rows].mean(axis=0).astype(np.float32)
 
     # --------------------------------------------------------- sentence level
-    def _encode_batch(self, items: list[str]) -> np.ndarray:
-        _, hidden, mask = self._run(items)
+    def _encode_batch(self, items: list[str]) -> Encoded:
+        _, hidden, mask, truncated = self._run(items)
         m = mask[:, :, None].astype(np.float32)
-        return ((hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)).astype(np.float32)
+        return Encoded(((hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)).astype(np.float32), truncated)
 
     def _fingerprint_source(self) -> str:
         return self._fp

@@ -136,8 +136,8 @@ class JointEncoder(Encoder):
         is_text = set(txt)
         img = [i for i in range(len(items)) if i not in is_text]
         if txt:
+            # the text tower warns about (and counts) what it truncates, in this call's thread
             out[txt] = text.encode([items[i] for i in txt], batch_size=len(txt), normalize=True) @ self.text_head
-            self.last_truncated += text.last_truncated
         if img:
             out[img] = image.encode([items[i] for i in img], batch_size=len(img), normalize=True) @ self.image_head
         return out

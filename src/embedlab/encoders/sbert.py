@@ -14,7 +14,7 @@ import numpy as np
 
 from .._threads import cpu_count
 from ..errors import MissingDependencyError, ModelNotFoundError
-from .base import Encoder, package_fingerprint
+from .base import Encoded, Encoder, package_fingerprint
 from .onnx_text import LengthSortedMixin, folder_fingerprint, minilm_folder, require_files
 from .registry import EncoderSpec, register, register_folder
 
@@ -61,11 +61,11 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
                                     return_attention_mask=False, return_token_type_ids=False)
         return [len(ids) for ids in enc["input_ids"]]
 
-    def _encode_batch(self, items: list[str]) -> np.ndarray:
-        self.last_truncated += sum(1 for n in self.count_tokens(items) if n > self.max_length)
+    def _encode_batch(self, items: list[str]) -> Encoded:
+        truncated = sum(1 for n in self.count_tokens(items) if n > self.max_length)
         out = self._model.encode(items, batch_size=len(items), convert_to_numpy=True, show_progress_bar=False,
                                  normalize_embeddings=False)
-        return np.asarray(out, dtype=np.float32)
+        return Encoded(np.asarray(out, dtype=np.float32), truncated)
 
     def _fingerprint_source(self) -> str:
         if self._fp is None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._threads import compute_threads
 from ..errors import ModelNotFoundError
-from .base import Encoder, package_fingerprint
+from .base import Encoded, Encoder, package_fingerprint
 from .registry import EncoderSpec, register
 
 
@@ -40,17 +40,17 @@ class USEMultilingual(Encoder):
         self._model._sp = _fast_tokenizer(os.path.join(self._resources, "sp.model"))  # None keeps the package's own
         self._fp: str | None = None
 
-    def _encode_batch(self, items: list[str]) -> np.ndarray:
-        texts = []
+    def _encode_batch(self, items: list[str]) -> Encoded:
+        texts, truncated = [], 0
         for text in items:
             if len(text) > self.max_length:  # cheap pre-check: fewer chars than tokens cannot overflow
                 # SentencePiece pieces are at most 16 characters, so this prefix holds every kept token.
                 pieces = self.tokenize(text[: self.max_length * 16 + 16])
                 if len(pieces) > self.max_length:
                     text = "".join(pieces[: self.max_length]).replace("\u2581", " ").strip()
-                    self.last_truncated += 1
+                    truncated += 1
             texts.append(text)
-        return np.asarray(self._model.encode(texts), dtype=np.float32)
+        return Encoded(np.asarray(self._model.encode(texts), dtype=np.float32), truncated)
 
     def _fingerprint_source(self) -> str:
         if self._fp is None:

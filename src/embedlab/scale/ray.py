@@ -59,7 +59,7 @@ class EncodeBatch:
         ids = [str(x) for x in batch["id"]]
         items = list(batch["item"])
         if self.collection is None:
-            vectors = self.encoder.encode(items, batch_size=max(1, len(items)), normalize=False)
+            vectors = self.encoder.encode_documents(items, batch_size=max(1, len(items)), normalize=False)
             return {"id": np.array(ids, dtype=object), "vector": list(vectors)}
         got = self.collection.upsert(ids, items, metadata=[json.loads(m) for m in batch["metadata"]],
                                      sources=[None if s is None else str(s) for s in batch["source"]],

@@ -9,6 +9,11 @@ An input the encoder cannot place anywhere (a word-average encoder such as ``glo
 of its vocabulary, e.g. Korean) would come back as an all-zero vector: that is answered ``422`` naming the inputs,
 never a silent ``200``. A client that prefers zero vectors for them sends ``"allow_zero_vectors": true`` (an
 embedlab extension; the OpenAI Python client passes it with ``extra_body=``).
+
+Queries and documents: ``"input_type": "query"`` embeds the inputs as search queries and ``"document"`` as the
+items searched in (an embedlab extension, named as in other embedding APIs; ``extra_body=`` again). It matters
+for encoders that embed the two roles differently (``e5-small-multilingual`` adds E5's ``query:`` / ``passage:``
+prefixes); for the others both give the plain vectors. Left out, the inputs are encoded plainly (``encode``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..encoders import available
 from ..encoders.registry import spec as encoder_spec
@@ -39,6 +44,9 @@ class EmbeddingsRequest(BaseModel):
     dimensions: int | None = None
     user: str | None = None
     allow_zero_vectors: bool = False  # embedlab: accept all-zero vectors for inputs the encoder cannot place
+    input_type: Literal["query", "document"] | None = Field(
+        default=None, description="embedlab: embed the inputs as search queries or as the documents searched in "
+                                  "(for encoders with two roles, e.g. e5-small-multilingual); default: plain encode")
 
 
 def text_encoder(request: Request, model: str):
@@ -67,7 +75,10 @@ def _texts(value: Any) -> list[str]:
 
 @router.post("/v1/embeddings", summary="Create embeddings (OpenAI-compatible)")
 def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse:
-    """Embed one text or a list of texts with an embedlab encoder; the answer has OpenAI's shape."""
+    """Embed one text or a list of texts with an embedlab encoder; the answer has OpenAI's shape.
+
+    ``input_type`` (optional, an embedlab extension): ``"query"`` or ``"document"`` selects the encoder's query or
+    document role (E5's ``query:`` / ``passage:``); without it the texts are encoded plainly."""
     st = state_of(request)
     texts = _texts(body.input)
     st.limits.check_batch(len(texts), "inputs")
@@ -76,7 +87,7 @@ def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse
     if body.dimensions is not None and body.dimensions != enc.dim:
         raise InputError(f"model {enc.name!r} makes {enc.dim}-d vectors and cannot shorten them; leave "
                          f"'dimensions' out or set it to {enc.dim}")
-    vecs = np.ascontiguousarray(enc.encode(texts, normalize=True), dtype="<f4")
+    vecs = np.ascontiguousarray(enc.encode_role(texts, body.input_type, normalize=True), dtype="<f4")
     zero = np.flatnonzero(~vecs.any(axis=1))
     if len(zero) and not body.allow_zero_vectors:
         return error_response(422, "InputError", st.scrubber.scrub(_zero_message(enc.name, texts, zero.tolist())))

