@@ -12,6 +12,7 @@ from . import metrics  # noqa: E402
 from .encoders import Encoder, encoder  # noqa: E402
 from .encoders import available as available_encoders
 from .errors import *  # noqa: E402,F401,F403
+from .errors import __all__ as _ERRORS  # noqa: E402
 from .index import Index  # noqa: E402
 from .io import load_vectors  # noqa: E402
 from .vectors import Vectors  # noqa: E402
@@ -31,7 +32,8 @@ _LAZY = {
     "Collection": "store", "Hit": "store",
     "ExactIndex": "index", "HNSWIndex": "index", "make_index": "index", "load_index": "index",
     "recall_at_k": "index",
-    "Word2Vec": "train", "FastText": "train.subword", "TextbookWord2Vec": "train.textbook",
+    "Word2Vec": "train", "GloVe": "train", "FastText": "train.subword", "TextbookWord2Vec": "train.textbook",
+    "Alignment": "align",
     "BPETokenizer": "train.bpe",
     "hybrid_search": "search.hybrid", "search_documents": "passages", "index_records": "passages",
     "evaluate_analogies": "evaluate", "evaluate_word_pairs": "evaluate",
@@ -46,5 +48,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'embedlab' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The module's names including the lazily loaded ones, so ``dir(embedlab)`` and tab completion show them."""
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = ["Encoder", "Index", "Vectors", "available_encoders", "encoder", "glove", "load_vectors", "metrics",
-           "__version__", *_LAZY]
+           "__version__", *_LAZY, *_ERRORS]

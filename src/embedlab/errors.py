@@ -88,3 +88,8 @@ def require(module: str, extra: str, what: str = "") -> Any:
         raise MissingDependencyError(
             f"'{module}' is needed{purpose}; install it with: pip install 'embedlab[{extra}]'"
         ) from exc
+
+
+# ``from embedlab.errors import *`` (as ``embedlab`` does) exports the error classes only
+__all__ = sorted(name for name, value in dict(globals()).items()
+                 if isinstance(value, type) and issubclass(value, EmbedlabError))
