@@ -203,3 +203,5 @@ def test_parse_where():
     assert parse_where(["year=2020"]) == {"year": {"$in": ["2020", 2020]}}
     assert parse_where(["tag=a", "tag=b", "ok=true"]) == {"tag": {"$in": ["a", "b"]}, "ok": {"$in": ["true", True]}}
     assert parse_where(["note=a=b"]) == {"note": "a=b"}
+    assert parse_where(["lang=ko", "lang=en", "year=2024"]) == {  # the README's example
+        "lang": {"$in": ["ko", "en"]}, "year": {"$in": ["2024", 2024]}}
