@@ -42,13 +42,18 @@ def test_encode_texts_stdin_and_files_with_keys(tmp_path, capsys, monkeypatch, u
     doc.write_text("A whole document.\nWith two lines.", encoding="utf-8")
     monkeypatch.setattr(sys, "stdin", io.StringIO("first line\n\nsecond line\nfirst line\n"))
     out_path = tmp_path / "v.npy"
-    code, out, _ = _run(["encode", "-e", "use", "hello world", str(doc), "-", "-o", str(out_path), "--keys",
-                         "--batch-size", "2", "--json"], capsys)
+    code, out, _ = _run(["encode", "-e", "use", "hello world", str(doc), "-", "-o", str(out_path),
+                         "--batch-size", "2", "--json"], capsys)  # keys by default
     assert code == 0
     info = json.loads(out)
     assert info["count"] == 5 and info["dim"] == 512 and info["encoder"] == "use-multilingual"
     vecs = load_npy(out_path)
     assert vecs.keys == ["hello world", str(doc), "first line", "second line", "first line #2"]
+    assert info["keys"] == str(out_path) + ".json"
+    import embedlab
+
+    assert embedlab.load_vectors(out_path).keys == vecs.keys  # the generic loader finds the sidecar
+    assert np.load(out_path, allow_pickle=False).shape == (5, 512)  # still a plain .npy for numpy
     expected = use_encoder.encode(["hello world", "A whole document.\nWith two lines.", "first line"])
     np.testing.assert_allclose(vecs.matrix[:3], expected, atol=1e-5)
     np.testing.assert_allclose(vecs.matrix[2], vecs.matrix[4], atol=1e-6)
@@ -56,7 +61,7 @@ def test_encode_texts_stdin_and_files_with_keys(tmp_path, capsys, monkeypatch, u
 
 def test_encode_plain_npy_no_normalize(tmp_path, capsys, use_encoder):
     out_path = tmp_path / "raw.npy"
-    code, out, _ = _run(["encode", "a dog", "a cat", "-o", str(out_path), "--no-normalize"], capsys)
+    code, out, _ = _run(["encode", "a dog", "a cat", "-o", str(out_path), "--no-normalize", "--no-keys"], capsys)
     assert code == 0 and "wrote 2 x 512 vectors" in out
     arr = np.load(out_path, allow_pickle=False)
     assert arr.shape == (2, 512) and arr.dtype == np.float32

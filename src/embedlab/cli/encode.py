@@ -101,8 +101,9 @@ def encode(
     output: Path = typer.Option(..., "--output", "-o", help="where to write the (n, dim) float32 .npy"),
     batch_size: int = typer.Option(32, "--batch-size", help="items per batch (results do not depend on it)"),
     no_normalize: bool = typer.Option(False, "--no-normalize", help="keep raw vectors instead of unit length"),
-    keys: bool = typer.Option(False, "--keys", help="also write <output>.json with one key per row (the input "
-                                                    "text or file name), loadable with embedlab.io.load_npy"),
+    keys: bool = typer.Option(True, "--keys/--no-keys", help="also write <output>.json saying which row is which "
+                                                             "input (the text or file name; repeats get ' #2'), so "
+                                                             "embedlab.load_vectors reads the file back with keys"),
     model_path: Path | None = typer.Option(None, "--model-path", help="local model folder (required by clip; "
                                                                           "optional for minilm / bert-tokens)"),
     role: str | None = typer.Option(None, "--role", help="'query' (vectors to search with) or 'document' (vectors "
