@@ -652,7 +652,8 @@ def _check_encoder(manifest: dict[str, Any], enc: Encoder) -> None:
         raise EncoderMismatchError(
             f"collection {name!r} was built with encoder {want['name']!r} ({want['dim']}-d, fingerprint "
             f"{want.get('fingerprint')}) but was opened with {enc.name!r} ({enc.dim}-d, fingerprint "
-            f"{enc.fingerprint}); open it with the original encoder or rebuild the collection"
+            f"{enc.fingerprint}); open it with the original encoder, or re-embed its stored contents with the new one: "
+            f"embedlab reindex {name} --encoder {enc.name}"
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .corpus import LineCorpus, as_corpus
 from .vocab import Vocab
 
-__all__ = ["GloVe", "LineCorpus", "Vocab", "Word2Vec", "as_corpus"]
+__all__ = ["GloVe", "LineCorpus", "Vocab", "Word2Vec", "as_corpus", "finetune"]
 
 
 def __getattr__(name: str):
@@ -20,4 +20,8 @@ def __getattr__(name: str):
         from .glove import GloVe
 
         return GloVe
+    if name == "finetune":  # the package embedlab.train.finetune, callable as the function of the same name
+        import importlib
+
+        return importlib.import_module(f"{__name__}.finetune")
     raise AttributeError(f"module 'embedlab.train' has no attribute {name!r}")

@@ -1,0 +1,294 @@
+"""``finetune(...)``: the whole loop — pairs in, a split, optional hard negatives, base metrics, training (adapter or
+full), metrics after, the saved folder — and the Encoder back.
+
+    >>> enc = finetune("pairs.jsonl", "use-multilingual", method="adapter", output="my-adapter")
+    >>> enc.metrics["validation"]["adapted"]["recall@1"], enc.name        # the folder's absolute path
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ... import config
+from ..._progress import progress_bar
+from ...errors import InputError
+from ...persist import atomic_folder
+from . import saved
+from .adapter import AdapterData, AdapterSettings, DivergedError, choose_reg
+from .cache import base_vectors
+from .evaluate import PairSplit, general_sets, index_pairs, score_vectors
+from .pairs import Pair, Pairs, as_pairs, read_pairs, split_pairs
+
+__all__ = ["finetune"]
+
+METHODS = ("adapter", "full")
+ADAPTER_DEFAULTS = {"epochs": 10, "batch_size": 64, "lr": 1e-3}
+FULL_DEFAULTS = {"epochs": 1, "batch_size": 32, "lr": 2e-5}
+
+
+def _load_pairs(pairs: Any, positives: Any) -> Pairs:
+    if isinstance(pairs, Pairs):
+        return pairs
+    if isinstance(pairs, (str, Path)):
+        return read_pairs(pairs, positives)
+    return as_pairs(list(pairs))
+
+
+def _base(encoder: Any) -> Any:
+    from ...encoders import Encoder
+    from ...encoders import encoder as build
+
+    enc = encoder if isinstance(encoder, Encoder) else build(str(encoder))
+    if "text" not in enc.modalities:
+        raise InputError(f"encoder {enc.name!r} does not encode text (modalities {list(enc.modalities)}); "
+                         "fine-tuning learns from text pairs: pick a text encoder")
+    return enc
+
+
+def _output(output: str | Path | None, base_name: str, method: str, overwrite: bool) -> Path:
+    if output is None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        output = config.home() / "finetuned" / f"{Path(base_name).name}-{method}-{stamp}"
+    out = Path(output).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file; the output must be a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"{out} is not empty; pick a new or empty folder, or pass overwrite=True (--overwrite)")
+    return out
+
+
+def _split_vectors(enc: Any, split: PairSplit, batch_size: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    return (base_vectors(enc, split.queries, "query", batch_size=batch_size, progress=progress),
+            base_vectors(enc, split.docs, "document", batch_size=batch_size, progress=progress))
+
+
+def _map(vecs: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
+    if matrix is None:
+        return vecs
+    out = vecs @ matrix
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def _metrics(qv: np.ndarray, dv: np.ndarray, split: PairSplit, dims: Sequence[int]) -> dict[str, Any]:
+    out: dict[str, Any] = score_vectors(qv, dv, split.relevant)
+    if dims:
+        out["per_dim"] = {str(d): score_vectors(qv, dv, split.relevant, dim=d) for d in dims}
+    return out
+
+
+def _check_dims(matryoshka: Any, dim: int) -> tuple[int, ...]:
+    if matryoshka is None or matryoshka == "" or matryoshka == ():
+        return ()
+    if isinstance(matryoshka, str):
+        try:
+            dims = [int(x) for x in matryoshka.replace(" ", "").split(",") if x]
+        except ValueError:
+            raise InputError(f"Matryoshka widths must be integers separated by commas, got {matryoshka!r}") from None
+    else:
+        dims = [int(x) for x in matryoshka]
+    bad = [d for d in dims if d < 1 or d > dim]
+    if bad:
+        raise InputError(f"Matryoshka widths {bad} are outside 1..{dim}: the encoder gives {dim}-d vectors, so a "
+                         f"prefix can be at most {dim} wide")
+    return tuple(sorted(set(dims), reverse=True))
+
+
+def _plot(path: Path, losses: list[float], scores: list[dict[str, float]], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if losses:
+        ax.plot(np.arange(1, len(losses) + 1), losses, lw=1, label="training loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    val = [(r["epoch"], r["val_mrr"]) for r in scores if "val_mrr" in r]
+    if val and losses:
+        per_epoch = max(1, len(losses) // max(1, max(e for e, _ in val)))
+        ax2 = ax.twinx()
+        ax2.plot([e * per_epoch for e, _ in val], [v for _, v in val], "o-", color="tab:orange",
+                 label="validation MRR")
+        ax2.set_ylabel("validation MRR")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def finetune(pairs: Any, encoder: Any = "use-multilingual", *, method: str = "adapter",
+             output: str | Path | None = None, positives: str | Path | None = None,
+             validation: Sequence[Pair] | None = None, val_fraction: float = 0.1, seed: int = 0,
+             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
+             hard_negatives: int = 0, mining_corpus: Any = None, mining_ranks: tuple[int, int] = (3, 30),
+             mining_margin: float = 0.05, matryoshka: Any = None, loss: str = "auto", scale: float = 20.0,
+             adapter: str = "residual", rank: int | None = None, apply_to: str = "both",
+             reg: float | Sequence[float] = 0.01, general: Sequence[str] | None = ("names-ko-en", "news-en"),
+             max_general_drop: float = 0.02, backend: str = "auto", overwrite: bool = False,
+             progress: bool = False) -> Any:
+    """Fine-tune ``encoder`` on ``pairs`` (a JSONL/CSV/TSV path, a queries file with ``positives=`` as the aligned
+    positives file, or a list of pairs) and return the adapted Encoder, saved in ``output``.
+
+    ``method="adapter"`` trains a linear map on the frozen encoder's (disk-cached) vectors (any text encoder;
+    ``adapter`` = residual | linear, ``rank`` for low-rank, ``apply_to`` = both | queries, ``reg`` toward the
+    identity — a list tries each, chosen on validation); ``method="full"`` fine-tunes every weight of a torch
+    sentence encoder with sentence-transformers' Trainer (``loss`` = auto | mnrl | cached-mnrl | cosent).
+    ``hard_negatives=N`` mines N negatives per training pair with the base encoder; ``matryoshka`` (e.g.
+    ``"384,256,128,64"``) trains prefixes too. Metrics before and after, on validation and on the ``general``
+    retention sets, go into ``finetune.json`` and ``encoder.metrics``.
+
+    Raises InputError for bad pairs or options, DivergedError when the loss became NaN (the last good weights
+    are saved first, and the message says where).
+    """
+    if method not in METHODS:
+        raise InputError(f"method must be 'adapter' or 'full', got {method!r}")
+    defaults = ADAPTER_DEFAULTS if method == "adapter" else FULL_DEFAULTS
+    epochs = int(epochs if epochs is not None else defaults["epochs"])
+    batch_size = int(batch_size if batch_size is not None else defaults["batch_size"])
+    lr = float(lr if lr is not None else defaults["lr"])
+    if epochs < 1 or batch_size < 2 or lr <= 0:
+        raise InputError("epochs must be >= 1, batch_size >= 2 and lr > 0")
+    if hard_negatives < 0:
+        raise InputError(f"hard_negatives must be >= 0, got {hard_negatives}")
+    found = _load_pairs(pairs, positives)
+    base = _base(encoder)
+    dims = _check_dims(matryoshka, int(base.dim))
+    regs = [float(r) for r in (reg if isinstance(reg, (list, tuple)) else [reg])]
+    if method == "full":
+        from .full import model_folder
+
+        model_folder(base)  # refuse a non-torch encoder before any work
+    out = _output(output, base.name, method, overwrite)
+    if validation is not None:
+        train, val = list(found.pairs), as_pairs(list(validation)).pairs
+        shared = {t for p in val for t in (p.query, p.positive)} & {t for p in train for t in (p.query, p.positive)}
+        if shared:
+            raise InputError(f"{len(shared)} text(s) appear in both the training and the validation pairs")
+    else:
+        train, val = split_pairs(found.pairs, val_fraction, seed)
+    started = time.perf_counter()
+    mined: dict[str, int] | None = None
+    if hard_negatives:
+        from .mining import mine_hard_negatives
+
+        train, mined = mine_hard_negatives(train, base, hard_negatives, corpus=mining_corpus,
+                                           min_rank=mining_ranks[0], max_rank=mining_ranks[1], margin=mining_margin,
+                                           progress=progress)
+    val_split = index_pairs(val)
+    gen = {name: index_pairs(ps) for name, ps in (general_sets(general).items() if general else [])}
+    bs = 64
+    val_vecs = _split_vectors(base, val_split, bs, progress)
+    gen_vecs = {name: _split_vectors(base, s, bs, progress) for name, s in gen.items()}
+    before = {"validation": _metrics(*val_vecs, val_split, dims),
+              "general": {n: score_vectors(*gen_vecs[n], s.relevant) for n, s in gen.items()}}
+    params: dict[str, Any] = {"method": method, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+                              "hard_negatives": hard_negatives, "matryoshka_dims": list(dims), "seed": seed,
+                              "val_fraction": val_fraction if validation is None else None, "scale": scale}
+    data_doc: dict[str, Any] = {**found.report(), "train": len(train), "validation": len(val),
+                                "general_sets": {n: len(s.queries) for n, s in gen.items()}}
+    if mined is not None:
+        data_doc["hard_negatives"] = mined
+    base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim)}
+    common = {"base": base_doc, "params": params, "data": data_doc, "seed": seed,
+              "matryoshka_dims": list(dims), "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+    if method == "adapter":
+        return _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs,
+                        AdapterSettings(kind=adapter, rank=rank, apply_to=apply_to, scale=scale, epochs=epochs,
+                                        batch_size=batch_size, lr=lr, seed=seed, matryoshka_dims=dims,
+                                        max_general_drop=max_general_drop, backend=backend),
+                        progress, started)
+    return _full(base, train, val_split, gen, before, common, out, dims, loss, scale, epochs, batch_size, lr, seed,
+                 progress, started)
+
+
+def _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs, settings,
+             progress, started):
+    from ...encoders.adapted import AdaptedEncoder
+
+    queries = list(dict.fromkeys(p.query for p in train))
+    docs = list(dict.fromkeys([p.positive for p in train] + [n for p in train for n in p.negatives]))
+    q_row, d_row = {t: i for i, t in enumerate(queries)}, {t: i for i, t in enumerate(docs)}
+    qv = base_vectors(base, queries, "query", progress=progress)
+    dv = base_vectors(base, docs, "document", progress=progress)
+    data = AdapterData(qv, dv, np.asarray([q_row[p.query] for p in train]),
+                       np.asarray([d_row[p.positive] for p in train]),
+                       [[d_row[n] for n in p.negatives] for p in train],
+                       val=(val_vecs[0], val_vecs[1], val_split.first_relevant()),
+                       general=[(v[0], v[1], gen[n].first_relevant()) for n, v in gen_vecs.items()])
+    steps = len(regs) * settings.epochs * max(1, -(-len(train) // settings.batch_size))
+    with progress_bar(steps, "finetune[adapter]", "step", progress) as bar:
+        def on_step(step: int, loss: float) -> None:
+            bar.update(1)
+            bar.set_postfix_str(f"loss {loss:.4f}")
+
+        fit, chosen_reg = choose_reg(data, settings, regs, on_step)
+    seconds = time.perf_counter() - started
+    m = fit.matrix
+    apply_docs = settings.apply_to == "both"
+    after = {"validation": _metrics(_map(val_vecs[0], m), _map(val_vecs[1], m if apply_docs else None), val_split,
+                                    dims),
+             "general": {n: score_vectors(_map(v[0], m), _map(v[1], m if apply_docs else None), gen[n].relevant)
+                         for n, v in gen_vecs.items()}}
+    common["params"].update(adapter=settings.kind, rank=settings.rank, apply_to=settings.apply_to,
+                            reg=chosen_reg, regs_tried=regs, backend=fit.backend,
+                            max_general_drop=settings.max_general_drop)
+    with atomic_folder(out) as tmp:
+        record = saved.save_matrix(tmp, m)
+        saved.write_manifest(tmp, method="adapter", dim=int(m.shape[1]), weights=record,
+                             adapter={"kind": settings.kind, "rank": settings.rank, "apply_to": settings.apply_to},
+                             metrics={"before": before, "after": after}, epochs_scored=fit.scores,
+                             chosen_epoch=fit.chosen_epoch, seconds=round(seconds, 2), diverged=fit.diverged,
+                             loss_history=[round(x, 5) for x in fit.losses], **common)
+        _plot(tmp / "loss.png", fit.losses, fit.scores, f"adapter on {Path(base.name).name}")
+    if fit.diverged:
+        raise DivergedError(f"training diverged ({fit.diverged}); the last good weights (epoch {fit.chosen_epoch}) "
+                            f"are saved in {out} — retry with a lower --lr or a higher --reg")
+    return AdaptedEncoder(out)
+
+
+def _full(base, train, val_split, gen, before, common, out, dims, loss, scale, epochs, batch_size, lr, seed,
+          progress, started):
+    from ...encoders.adapted import FullFinetunedEncoder
+    from .full import FullSettings, model_folder, train_full
+
+    settings = FullSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, loss=loss, scale=scale,
+                            matryoshka_dims=dims)
+    fit = train_full(model_folder(base), train, settings, progress=progress)
+    seconds = time.perf_counter() - started
+    if fit.model is None:
+        raise DivergedError(f"training diverged ({fit.diverged}) before the first epoch finished, so there are no "
+                            "good weights to keep; retry with a lower --lr")
+    common["params"].update(loss=fit.loss_name)
+    with atomic_folder(out) as tmp:
+        fit.model.save(str(tmp))
+        saved.write_manifest(tmp, method="full", dim=int(before_dim(fit.model)), metrics={"before": before},
+                             seconds=round(seconds, 2), diverged=fit.diverged,
+                             loss_history=[round(x, 5) for x in fit.losses], **common)
+        _plot(tmp / "loss.png", fit.losses, [], f"full fine-tune of {Path(base.name).name}")
+    enc = FullFinetunedEncoder(out)
+    after = {"validation": _metrics(enc.encode_queries(val_split.queries), enc.encode_documents(val_split.docs),
+                                    val_split, dims),
+             "general": {n: score_vectors(enc.encode_queries(s.queries), enc.encode_documents(s.docs), s.relevant)
+                         for n, s in gen.items()}}
+    doc = saved.read_manifest(out)
+    doc.pop("format", None)
+    doc.pop("format_version", None)
+    doc["metrics"]["after"] = after
+    saved.write_manifest(out, **doc)
+    enc.manifest = saved.read_manifest(out)
+    if fit.diverged:
+        raise DivergedError(f"training diverged ({fit.diverged}); the last good weights (the last finished epoch) "
+                            f"are saved in {out} — retry with a lower --lr")
+    return enc
+
+
+def before_dim(model: Any) -> int:
+    dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(dim_of())
