@@ -16,6 +16,14 @@ Methods (every list cut at ``--depth`` = 100, so MRR is MRR@100):
 
     .venv/bin/python benchmarks/bench_crosslingual.py                 # 5,000-pair sample, writes results
     .venv/bin/python benchmarks/bench_crosslingual.py --sample 0      # all pairs (slow: encodes ~40k sentences)
+
+Queries are encoded with the encoder's query role and the messages searched in with its document role
+(``encode_queries`` / ``encode_documents``; the same vectors for encoders with one role). ``--compare A,B`` ranks
+vector retrieval of several encoders side by side on the same sample, both directions, with each encoder's
+sentences/s measured in this run (no cache), and for an encoder with two roles also the rows where both sides
+are embedded in one role (query, or document), to show what the roles are worth:
+
+    .venv/bin/python benchmarks/bench_crosslingual.py --sample 2000 --compare use-multilingual,e5-small-multilingual
 """
 
 from __future__ import annotations
@@ -36,17 +44,20 @@ ROOT = Path(__file__).resolve().parents[1]
 GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)  # keyword weight (vector weight 1)
 
 
-def encode_cached(enc, texts: list[str], work: Path, tag: str) -> tuple[np.ndarray, float | None]:
-    """Unit vectors of ``texts`` (cached by encoder fingerprint + content hash) and the seconds encoding took (as
-    measured when the cache was written; None if unknown)."""
+def encode_cached(enc, texts: list[str], work: Path, tag: str, role: str | None = None
+                  ) -> tuple[np.ndarray, float | None]:
+    """Unit vectors of ``texts`` in ``role`` (query / document / None = plain encode; cached by encoder
+    fingerprint + role + content hash) and the seconds encoding took (as measured when the cache was written; None
+    if unknown). A symmetric encoder's roles are its plain vectors, so they share one cache entry."""
+    role = role if enc.asymmetric else None
     h = hashlib.sha256(("\x00".join(texts) + "\x01" + str(enc.fingerprint)).encode()).hexdigest()[:16]
-    path = work / f"{enc.name}-{tag}-{len(texts)}-{h}.npy"
+    path = work / f"{enc.name}-{tag}{'-' + role if role else ''}-{len(texts)}-{h}.npy"
     timing = path.with_suffix(".json")  # the encoding time measured when the cache was written
     if path.is_file():
         took = json.loads(timing.read_text())["seconds"] if timing.is_file() else None
         return np.load(path), took
     t = time.perf_counter()
-    vecs = enc.encode(texts, batch_size=64, progress=True, normalize=True).astype(np.float32)
+    vecs = enc.encode_role(texts, role, batch_size=64, progress=True, normalize=True).astype(np.float32)
     took = time.perf_counter() - t
     work.mkdir(parents=True, exist_ok=True)
     np.save(path, vecs)
@@ -56,6 +67,7 @@ def encode_cached(enc, texts: list[str], work: Path, tag: str) -> tuple[np.ndarr
 
 def vector_topk(q: np.ndarray, d: np.ndarray, depth: int, block: int = 1024) -> list[list[int]]:
     out: list[list[int]] = []
+    depth = min(depth, len(d))
     for s in range(0, len(q), block):
         sims = q[s:s + block] @ d.T
         part = np.argpartition(-sims, depth - 1, axis=1)[:, :depth]
@@ -105,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=5000, help="pairs to use (seeded sample); 0 = all")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--encoder", default="use-multilingual")
+    ap.add_argument("--compare", default="", help="comma-separated encoders: vector retrieval side by side, with "
+                                                  "sentences/s measured in this run (its own results section)")
     ap.add_argument("--depth", type=int, default=100)
     ap.add_argument("--dev-fraction", type=float, default=0.2)
     ap.add_argument("--work-dir", type=Path, default=ROOT / "bench-data" / "crosslingual")
@@ -133,9 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     import embedlab
     from embedlab.search import KeywordIndex
 
+    if args.compare:
+        compare_encoders(args, stats, pairs, settings)
+        return 0
     enc = embedlab.encoder(args.encoder)
-    ve, t_en = encode_cached(enc, en, args.work_dir, "en")
-    vk, t_ko = encode_cached(enc, ko, args.work_dir, "ko")
+    # queries in the query role, the messages searched in as documents (one set each for a symmetric encoder)
+    ve, t_en = encode_cached(enc, en, args.work_dir, "en", "document")
+    vk, t_ko = encode_cached(enc, ko, args.work_dir, "ko", "document")
+    qe = encode_cached(enc, en, args.work_dir, "en", "query")[0] if enc.asymmetric else ve
+    qk = encode_cached(enc, ko, args.work_dir, "ko", "query")[0] if enc.asymmetric else vk
     for side, t in (("en", t_en), ("ko", t_ko)):
         print(f"encode {side}: " + (f"{n / t:.0f} sentences/s" if t else "cached, time unknown"))
 
@@ -147,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, float] = {}
     headroom: dict[str, float] = {}
     coverage: dict[str, float] = {}
-    for name, queries, docs, vq, vd in (("ko → en", ko, en, vk, ve), ("en → ko", en, ko, ve, vk)):
+    for name, queries, docs, vq, vd in (("ko → en", ko, en, qk, ve), ("en → ko", en, ko, qe, vk)):
         t = time.perf_counter()
         vec = vector_topk(vq, vd, args.depth)
         timings[f"{name} vector"] = time.perf_counter() - t
@@ -177,6 +197,87 @@ def main(argv: list[str] | None = None) -> int:
     write_markdown(args, stats, n, len(test), len(dev), rows_all, rows_test, tuned, settings, (t_en, t_ko), timings,
                    headroom, coverage)
     return 0
+
+
+def compare_encoders(args, stats, pairs, settings) -> None:
+    """Vector retrieval of each encoder in ``args.compare`` on the same pairs, both directions; every encoder
+    encodes the four sets (Korean and English, as queries and as documents; two sets for a one-role encoder)
+    in this run, so sentences/s are this machine's now. Writes its own section of ``args.out``."""
+    import embedlab
+
+    names = [x.strip() for x in args.compare.split(",") if x.strip()]
+    n = len(pairs)
+    texts = {"en": [p.en for p in pairs], "ko": [p.ko for p in pairs]}
+    rows, speed = [], {}
+    every = np.arange(n)
+    for name in names:
+        enc = embedlab.encoder(name)
+        enc.encode_documents(["warm up"])  # load lazily built parts before timing
+        vec, took, count = {}, 0.0, 0
+        for lang in ("en", "ko"):
+            for role in (("query", "document") if enc.asymmetric else (None,)):
+                t = time.perf_counter()
+                vec[lang, role] = enc.encode_role(texts[lang], role, batch_size=64, progress=True).astype(np.float32)
+                took += time.perf_counter() - t
+                count += n
+                print(f"{name}: {lang} as {role or 'plain'}: {n / (time.perf_counter() - t):.0f} sentences/s")
+        speed[name] = (count / took, enc.threads if hasattr(enc, "threads") else None)
+        q_role, d_role = ("query", "document") if enc.asymmetric else (None, None)
+        variants = [(f"{name} (query → document roles)" if enc.asymmetric else name, q_role, d_role)]
+        if enc.asymmetric:  # one role on both sides (E5's card advises query: for symmetric tasks such as bitext)
+            variants += [(f"{name} (query role on both sides)", "query", "query"),
+                         (f"{name} (document role on both sides)", "document", "document")]
+        for label, qr, dr in variants:
+            for direction, src, dst in (("ko → en", "ko", "en"), ("en → ko", "en", "ko")):
+                lists = vector_topk(vec[src, qr], vec[dst, dr], args.depth)
+                rows.append((direction, label, scores(lists, every)))
+                print(f"{direction:8s} {label:55s} r@1 {rows[-1][2]['r@1']:.4f}  r@10 {rows[-1][2]['r@10']:.4f}  "
+                      f"MRR {rows[-1][2]['mrr']:.4f}")
+    cmd = (f".venv/bin/python benchmarks/bench_crosslingual.py --sample {args.sample} --compare {args.compare}"
+           + (f" --seed {args.seed}" if args.seed else ""))
+    key = f"compare sample={args.sample if n < stats.kept else 0} seed={args.seed} encoders={args.compare}"
+    title = f"seeded sample of {n:,} pairs" if n < stats.kept else f"all {n:,} pairs"
+    lines = [
+        f"<!-- run: {key} -->",
+        f"## Encoders side by side: {', '.join(f'`{x}`' for x in names)} ({title}, vector retrieval)",
+        "",
+        f"Command: `{cmd}` (seed {args.seed}; lists cut at {args.depth}, so MRR = MRR@{args.depth}). Each query is "
+        f"ranked against all {n} messages of the other language. Queries are embedded with the encoder's query "
+        "role and the messages with its document role (`encode_queries` / `encode_documents`).",
+        "",
+        "| direction | encoder | recall@1 | recall@10 | MRR |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for direction in ("ko → en", "en → ko"):
+        lines += [f"| {d} | {m} | {s['r@1']:.3f} | {s['r@10']:.3f} | {s['mrr']:.3f} |" for d, m, s in rows
+                  if d == direction]
+    lines += [
+        "",
+        "Speed, measured in this run over every text each encoder embedded (batch 64, "
+        + f"{n:,} English + {n:,} Korean messages, once per role): "
+        + "; ".join(f"`{k}` {v:.0f} sentences/s" for k, (v, _) in speed.items()) + ".",
+        "",
+        f"Threads: {', '.join(f'{k}={v}' for k, v in settings.items())}. The machine (2 cores) was shared with other "
+        "engineers' jobs while this ran; the quality numbers do not depend on it, the speeds do.",
+        f"<!-- end run: {key} -->",
+        "",
+    ]
+    replace_section(args.out, key, "\n".join(lines))
+
+
+def replace_section(out: Path, key: str, section: str) -> None:
+    """Write ``section`` into ``out`` in place of the section with the same key (appended when new)."""
+    old = out.read_text(encoding="utf-8") if out.is_file() else ""
+    if not old.startswith(HEADER.splitlines()[0]):
+        old = HEADER
+    begin, end = f"<!-- run: {key} -->", f"<!-- end run: {key} -->\n"
+    if begin in old and end in old:
+        text = old[:old.index(begin)] + section + old[old.index(end) + len(end):]
+    else:
+        text = old.rstrip("\n") + "\n\n" + section
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out} (section {key!r})")
 
 
 def mrr_of(rows, direction: str, method_prefix: str) -> dict[str, float]:
@@ -261,18 +362,7 @@ def write_markdown(args, stats, n, n_test, n_dev, rows_all, rows_test, tuned, se
         f"<!-- end run: {key} -->",
         "",
     ]
-    section = "\n".join(lines)
-    old = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
-    if not old.startswith(HEADER.splitlines()[0]):
-        old = HEADER
-    begin, end = f"<!-- run: {key} -->", f"<!-- end run: {key} -->\n"
-    if begin in old and end in old:
-        text = old[:old.index(begin)] + section + old[old.index(end) + len(end):]
-    else:
-        text = old.rstrip("\n") + "\n\n" + section
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out} (section {key!r})")
+    replace_section(args.out, key, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The classic baseline that turns any word embedding (pretrained GloVe, or one you trained with
 ``embedlab train word2vec``) into a sentence encoder. Registered as ``glove-50`` (GloVe 6B-50d, core install).
-Out-of-vocabulary words are skipped and counted (``last_oov``); a text with no known word gets a zero vector
-and is reported in a warning, never silently.
+Out-of-vocabulary words are skipped (``unknown_tokens`` counts them); a text with no known word gets a zero
+vector and is reported in an ``OOVWarning`` of that call, never silently. The encoder keeps no per-call counts,
+so threads may share it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ _TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 
 
 class OOVWarning(UserWarning):
-    """Some texts had no word in the vocabulary and were encoded as zero vectors."""
+    """Some texts of one ``encode`` call had no word in the vocabulary and were encoded as zero vectors:
+    ``empty`` of ``total``."""
+
+    def __init__(self, message: str, empty: int = 0, total: int = 0) -> None:
+        super().__init__(message)
+        self.empty, self.total = empty, total
 
 
 def tokenize(text: str, lowercase: bool = True) -> list[str]:
@@ -45,18 +51,21 @@ class WordAverage(Encoder):
         self.dim = vectors.dim
         self.lowercase = lowercase
         self._fp = fingerprint
-        self.last_oov = 0  # unknown tokens in the last encode() call
-        self.last_empty = 0  # texts of the last encode() call with no known token (zero vectors)
 
     def encode(self, items, batch_size: int = 64, progress: bool = False, normalize: bool = True) -> np.ndarray:
-        """As ``Encoder.encode``; afterwards ``last_oov``/``last_empty`` count what the vocabulary lacked."""
-        self.last_oov = self.last_empty = 0
+        """As ``Encoder.encode``; texts with no known word (zero rows) are reported in an ``OOVWarning``."""
         out = super().encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
-        if self.last_empty:
-            n = 1 if isinstance(items, str) else len(items)
-            warnings.warn(f"{self.name}: {self.last_empty} of {n} text(s) had no known word and got a zero vector",
-                          OOVWarning, stacklevel=2)
+        empty = int((~out.any(axis=1)).sum())  # counted from this call's own rows: nothing kept on the instance
+        if empty:
+            warnings.warn(OOVWarning(f"{self.name}: {empty} of {len(out)} text(s) had no known word and got a zero "
+                                     "vector", empty=empty, total=len(out)), stacklevel=2)
         return out
+
+    def unknown_tokens(self, texts: list[str] | str) -> int:
+        """How many tokens of ``texts`` the vocabulary lacks (those ``encode`` skips)."""
+        index = self.vectors.key_to_index
+        texts = [texts] if isinstance(texts, str) else texts
+        return sum(1 for text in texts for t in tokenize(text, self.lowercase) if t not in index)
 
     def _encode_batch(self, items: list[str]) -> np.ndarray:
         out = np.zeros((len(items), self.dim), dtype=np.float32)
@@ -64,11 +73,8 @@ class WordAverage(Encoder):
         for row, text in enumerate(items):
             tokens = tokenize(text, self.lowercase)
             rows = [index[t] for t in tokens if t in index]
-            self.last_oov += len(tokens) - len(rows)
             if rows:
                 out[row] = self.vectors.matrix[rows].mean(axis=0)
-            else:
-                self.last_empty += 1
         return out
 
     def _fingerprint_source(self) -> str:
