@@ -281,3 +281,23 @@ def test_http_input_type_and_collection_roles(tmp_path, roles_registered):
         r = c.post("/api/collections/roles/search", json={"query": "alpha beta", "k": 1})
         assert r.status_code == 200, r.text
         assert r.json()["hits"][0]["id"] == "a" and enc.calls == ["document", "query"]
+
+
+def test_cli_index_embeds_documents_and_search_embeds_queries(tmp_path, capsys, roles_registered):
+    from embedlab.cli import main
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("alpha beta gamma", encoding="utf-8")
+    (docs / "b.txt").write_text("zzz yyy xxx", encoding="utf-8")
+    home = str(tmp_path / "home")
+    outputs = []
+    for argv in (["--home", home, "index", "notes", str(docs), "-e", "test-roles", "--json"],
+                 ["--home", home, "search", "notes", "alpha beta gamma", "-k", "1", "--json"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        out, err = capsys.readouterr()
+        assert exc.value.code == 0, err
+        outputs.append(json.loads(out))
+    assert roles_registered.calls == ["document", "query"]
+    assert "a.txt" in json.dumps(outputs[1][0])
