@@ -161,10 +161,17 @@ def reindex(
     pq: int | None = typer.Option(None, "--pq", help="IVF-PQ sub-quantizers."),
     M: int | None = typer.Option(None, "--M", help="HNSW links per node."),
     ef_search: int | None = typer.Option(None, "--ef-search", help="HNSW search beam."),
+    encoder: str | None = typer.Option(None, "--encoder", "-e", help="Re-embed the stored contents with this "
+                                       "encoder (a name or a fine-tuned folder); no source files needed."),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
 ) -> None:
     """Rebuild a collection's index with other settings (the vectors stay as they are); prints the plan estimate
-    first when the build will take more than a few seconds."""
+    first when the build will take more than a few seconds. With --encoder: re-embed every item's stored text with
+    that encoder instead (e.g. after `embedlab finetune`), keeping ids, metadata and index settings."""
+    if encoder is not None:
+        from .finetune import reindex_with_encoder
+
+        return reindex_with_encoder(name, encoder, as_json)
     with open_collection(name) as col:
         kind = index_kind or col.index_kind
         settings: dict[str, Any] = index_options(kind, None, rescore, nlist=nlist, nprobe=nprobe, m=pq, M=M,

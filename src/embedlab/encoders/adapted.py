@@ -35,6 +35,20 @@ def _role(enc: Any, role: str) -> Any:
     return getattr(enc, "encode_queries" if role == "query" else "encode_documents", enc.encode)
 
 
+def _check_base(folder: Path, base: dict[str, Any]) -> None:
+    """ModelNotFoundError now (at load) when the base encoder is unknown here or its dependencies are missing."""
+    from .registry import spec
+
+    try:
+        s = spec(base["name"])
+    except EmbedlabError as exc:
+        raise ModelNotFoundError(f"{folder} is an adapter on top of encoder {base['name']!r}, which is not available "
+                                 f"here ({exc}); install it (or restore its folder) and try again") from None
+    if s.missing():
+        raise ModelNotFoundError(f"{folder} is an adapter on top of encoder {base['name']!r}, which needs "
+                                 f"{', '.join(s.missing())}: {s.install_command(s.missing())}")
+
+
 def _base_encoder(folder: Path, base: dict[str, Any]) -> Encoder:
     from .registry import encoder as build
 
@@ -65,15 +79,24 @@ class AdaptedEncoder(Encoder):
         if self.manifest["method"] != "adapter":
             raise ModelNotFoundError(f"{folder} holds a full fine-tune; load it with load_finetuned()")
         self.matrix = load_matrix(folder, self.manifest)
-        self.base = _base_encoder(folder, self.manifest["base"])
+        _check_base(folder, self.manifest["base"])
+        self._base: Encoder | None = None  # built on first use: the registry may be building this encoder now
         self.apply_to = self.manifest.get("adapter", {}).get("apply_to", "both")
-        self.asymmetric = self.apply_to == "queries"
+        self.asymmetric = self.apply_to == "queries" or bool(self.manifest.get("base_asymmetric"))
         self.name = str(folder)
         self.dim = int(self.matrix.shape[1])
-        self.max_length = self.base.max_length
+        self.max_length = None
         dims = self.manifest.get("matryoshka_dims") or []
         self.matryoshka_dims: tuple[int, ...] | None = tuple(int(d) for d in dims) or None
         self._fp: str | None = None
+
+    @property
+    def base(self) -> Encoder:
+        """The base encoder (from the registry, checked against the recorded fingerprint)."""
+        if self._base is None:
+            self._base = _base_encoder(self.folder, self.manifest["base"])
+            self.max_length = self._base.max_length
+        return self._base
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -155,14 +178,6 @@ class FullFinetunedEncoder(Encoder):
 
     def _encode_batch(self, items: list[Any]) -> np.ndarray:
         return self.model_encoder.encode(items, batch_size=max(len(items), 1), normalize=False)
-
-    def encode_documents(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
-                         normalize: bool = True, **kw: Any) -> np.ndarray:
-        return self.encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
-
-    def encode_queries(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
-                       normalize: bool = True, **kw: Any) -> np.ndarray:
-        return self.encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
 
     def _fingerprint_source(self) -> str:
         return "finetune-full:" + hashlib.sha256(self.model_encoder.fingerprint.encode()).hexdigest()[:16]

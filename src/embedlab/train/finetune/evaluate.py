@@ -100,7 +100,7 @@ def _lee_pairs(limit: int) -> list[Pair]:
     for line in path.read_text("utf-8", errors="replace").splitlines():
         parts = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", line.strip(), maxsplit=1)
         if len(parts) == 2 and len(parts[0].split()) >= 5 and len(parts[1].split()) >= 10:
-            out.append(Pair(parts[0], parts[1][:600]))
+            out.append(Pair(parts[0], parts[1][:300]))
     return out[:limit]
 
 

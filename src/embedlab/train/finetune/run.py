@@ -196,7 +196,8 @@ def finetune(pairs: Any, encoder: Any = "use-multilingual", *, method: str = "ad
     if mined is not None:
         data_doc["hard_negatives"] = mined
     base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim)}
-    common = {"base": base_doc, "params": params, "data": data_doc, "seed": seed,
+    common = {"base": base_doc, "base_asymmetric": bool(getattr(base, "asymmetric", False)), "params": params,
+              "data": data_doc, "seed": seed,
               "matryoshka_dims": list(dims), "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     if method == "adapter":
         return _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs,
