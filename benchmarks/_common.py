@@ -60,6 +60,25 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: 
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def interleaved_cpu(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1
+                    ) -> dict[str, tuple[float, float]]:
+    """Like ``interleaved``, but each median twice: (wall seconds, CPU seconds of the calling thread). For work
+    done on the calling thread (single queries) the CPU time leaves out the time other jobs held the cores, so it
+    is the steadier figure on a busy machine; work on other threads is not counted (use the wall figure there)."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            c, t = time.thread_time(), time.perf_counter()
+            fn()
+            wall[name].append(time.perf_counter() - t)
+            cpu[name].append(time.thread_time() - c)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in fns}
+
+
 def rss_mb() -> float:
     """Resident set size of this process in MiB (Linux)."""
     with open("/proc/self/status") as fh:

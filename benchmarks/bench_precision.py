@@ -11,6 +11,7 @@ runs are interleaved (ours, FAISS, ours, ...) and medians reported. Then, in fre
 and queried: peak resident memory per precision and for IVF (data on disk larger than the process's RSS). Last,
 `plan`'s estimates against measured builds, queries and memory for five sizes.
 
+    python benchmarks/make_corpus.py bench-data/corpus.txt                               # once: the corpus
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/sentence_vectors.py --n 1000000      # once (resumable)
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_precision.py --n 1000000 --out benchmarks/results/precision.md
 """
@@ -82,8 +83,9 @@ def qps(n: int, s: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- indexes
-def variants(dim: int, n: int, hnsw_n: int) -> list[tuple[str, dict, dict]]:
-    """(kind, build params, search params) of every row: exact and HNSW at each precision, IVF-Flat and IVF-PQ."""
+def variants(dim: int, n: int, hnsw_n: int, nprobe: int = 32) -> list[tuple[str, dict, dict]]:
+    """(kind, build params, search params) of every row: exact and HNSW at each precision, IVF-Flat and IVF-PQ
+    (nlist about 4·sqrt(n), a power of two; ``nprobe`` lists scanned)."""
     nlist = int(2 ** round(np.log2(4 * np.sqrt(n))))
     m = next(m for m in (dim // 8, dim // 5, dim // 2, dim) if m and dim % m == 0)
     out: list[tuple[str, dict, dict]] = [
@@ -97,8 +99,8 @@ def variants(dim: int, n: int, hnsw_n: int) -> list[tuple[str, dict, dict]]:
         h = {"M": 16, "ef_construction": 100}
         out += [("hnsw", dict(h), {"ef": 128}), ("hnsw", {**h, "precision": "int8", "rescore": 2}, {"ef": 128}),
                 ("hnsw", {**h, "precision": "binary", "rescore": 10}, {"ef": 256})]
-    out += [("ivf", {"nlist": nlist, "nprobe": 32}, {}), ("ivf", {"nlist": nlist, "nprobe": 32, "m": m,
-                                                                  "rescore": 4}, {})]
+    out += [("ivf", {"nlist": nlist, "nprobe": nprobe}, {}),
+            ("ivf", {"nlist": nlist, "nprobe": nprobe, "m": m, "rescore": 4}, {})]
     return out
 
 
@@ -189,7 +191,7 @@ def index_section(name: str, base: np.ndarray, q: np.ndarray, args: argparse.Nam
     del flat
     rows = []
     hnsw_n = min(args.hnsw_n, len(base))
-    for kind, params, search in variants(base.shape[1], len(base), hnsw_n):
+    for kind, params, search in variants(base.shape[1], len(base), hnsw_n, args.nprobe):
         b, bids = (base[:hnsw_n], ids[:hnsw_n]) if kind == "hnsw" else (base, ids)
         tr = truth if kind != "hnsw" or hnsw_n == len(base) else ExactIndex.from_matrix(
             bids, b, "cosine", prepared=True).search(q, K)[0]
@@ -388,7 +390,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--single", type=int, default=100, help="queries timed one at a time")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--hnsw-n", type=int, default=100_000, help="rows the HNSW rows are built over")
-    ap.add_argument("--nprobe", type=int, default=32)
+    ap.add_argument("--nprobe", type=int, default=32, help="lists an IVF query scans (index rows and the IVF "
+                    "collection)")
     ap.add_argument("--cgroup-mb", type=int, default=300, help="also run the collections under this memory limit "
                     "(cgroup v1; 0: skip)")
     ap.add_argument("--plan-sizes", default="10000,30000,100000,300000,1000000")

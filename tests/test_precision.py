@@ -123,6 +123,49 @@ def test_calibration_of_an_empty_or_constant_set_is_refused():
     assert idx.trained and len(idx) == 1502 and idx.search([[0, 3, 1, 0]], 1)[0][0, 0] == 5001
 
 
+def test_calibration_of_an_empty_or_constant_set_is_refused_by_every_int8_kind(clustered):
+    x, _ = clustered
+    for kind in ("hnsw", "ivf"):
+        params = {"nlist": 4} if kind == "ivf" else {}
+        idx = make_index(kind, 48, precision="int8", **params)
+        with pytest.raises(InputError, match="empty set" if kind == "hnsw" else "needs at least 4 training vectors"):
+            idx.train(np.empty((0, 48), np.float32))
+        with pytest.raises(InputError, match="all identical"):
+            idx.train(np.tile(x[:1], (200, 1)))
+        assert not idx.trained and len(idx) == 0
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "ivf"])
+@pytest.mark.parametrize("metric", ["cosine", "dot", "l2"])
+def test_one_query_takes_the_short_path_with_the_batch_answers(clustered, kind, metric):
+    """A single float32 query row skips the general checks: same ids and scores as the batch path, for every layout
+    of that row, and the same refusals of NaN/inf."""
+    x, q = clustered
+    params = {"nlist": 16, "nprobe": 16} if kind == "ivf" else {}
+    precision = "binary" if kind == "hnsw" and metric != "l2" else "int8"
+    idx = make_index(kind, 48, metric, precision=precision, rescore=4, **params)
+    idx.add(np.arange(len(x)), x)
+    want_ids, want_sc = idx.search(q[:5].astype(np.float64), 10)  # float64: the general path
+    wide = np.zeros((5, 96), np.float32)
+    wide[:, ::2] = q[:5]
+    for i in range(5):
+        layouts = [q[i], q[i : i + 1], q[i].copy(), wide[i, ::2], q[i].astype(">f4"), q[i].tolist()]
+        for row in layouts:
+            got_ids, got_sc = idx.search(row, 10)
+            assert got_ids.shape == (1, 10)
+            np.testing.assert_array_equal(got_ids[0], want_ids[i])
+            np.testing.assert_allclose(got_sc[0], want_sc[i], rtol=1e-5, atol=1e-5)
+    before = q[0].copy()
+    idx.search(q[0], 3)
+    np.testing.assert_array_equal(q[0], before)  # the caller's row is never normalised in place
+    assert idx.search(np.zeros(48, np.float32), 3)[0].shape == (1, 3)
+    for bad in (np.nan, np.inf):
+        row = q[0].copy()
+        row[7] = bad
+        with pytest.raises(InputError, match="NaN or infinity"):
+            idx.search(row, 3)
+
+
 def test_calibration_is_saved_and_recalibrated_on_compaction(tmp_path, clustered):
     x, q = clustered
     idx = make_index("hnsw", 48, "l2", precision="int8", M=8)

@@ -46,6 +46,9 @@ from .rescore import RowSource, rescore_topk
 faiss: Any = _faiss  # its generated stubs lack much of the SWIG API used here
 swig_ptr = faiss.swig_ptr
 set_threads = faiss._swigfaiss.omp_set_num_threads  # the C function itself: a single query toggles it twice
+_norm_sq = faiss._swigfaiss.fvec_norm_L2sqr  # (float*, d) -> squared norm; single queries call the C functions
+_renorm = faiss._swigfaiss.fvec_renorm_L2  # (d, n, float*): unit rows in place, as faiss.normalize_L2
+_F32 = np.dtype(np.float32)  # native float32 (a non-native byte order takes the general path)
 THREADS = n_threads()
 
 COMPACT_FRACTION = 0.25  # dead/total positions above which the index is rebuilt
@@ -366,15 +369,20 @@ class CodedIndex(Index):
     # ------------------------------------------------------------------ search
     def _query_rows(self, queries: ArrayLike) -> np.ndarray:
         """Queries as the index compares them: float32 (n, dim), unit rows for cosine. One float32 query row takes
-        a short path (its squared norm both proves every value finite and normalises it)."""
-        if (type(queries) is np.ndarray and queries.dtype == np.float32 and queries.shape[-1] == self.dim
-                and queries.ndim <= 2 and queries.size == self.dim):
-            row = queries.reshape(1, self.dim)
-            sq = float(np.dot(row[0], row[0]))
-            if math.isfinite(sq):
-                if self.metric != "cosine":
-                    return np.ascontiguousarray(row)
-                return row * np.float32(1.0 / math.sqrt(sq)) if sq > 0 else row.copy()
+        a short path: FAISS's own kernels (as ``unit_rows`` uses for batches) give its squared norm, which both
+        proves every value finite and normalises a copy in place."""
+        if (type(queries) is np.ndarray and queries.dtype is _F32 and queries.size == self.dim
+                and queries.ndim <= 2 and queries.shape[-1] == self.dim):
+            if self.metric != "cosine":
+                row = np.ascontiguousarray(queries.reshape(1, self.dim))
+                if math.isfinite(_norm_sq(swig_ptr(row), self.dim)):
+                    return row
+            else:
+                row = queries.reshape(1, self.dim).copy()  # C order; normalised in place
+                ptr = swig_ptr(row)
+                if math.isfinite(_norm_sq(ptr, self.dim)):
+                    _renorm(self.dim, 1, ptr)
+                    return row
         q = self._queries(queries)
         return unit_rows(q) if self.metric == "cosine" else q
 
@@ -395,7 +403,8 @@ class CodedIndex(Index):
         k = self._check_k(k)
         q = self._query_rows(queries)
         r = self.rescore if rescore is None else self._check_rescore(rescore)
-        self._check_search_kw(kw)
+        if kw:  # no keywords pass every kind's check
+            self._check_search_kw(kw)
         nq = len(q)
         if len(self._pending_ids):  # untrained: every row is in the float32 buffer
             return self._search_pending(q, k, filter)
@@ -432,7 +441,7 @@ class CodedIndex(Index):
             np.maximum(D, 0.0, out=D)
             np.sqrt(D, out=D)
             np.negative(D, out=D)
-        if I.min() < 0:  # fewer than k rows reachable: pad
+        if (I[0, -1] if nq == 1 else I[:, -1].min()) < 0:  # fewer than k rows reachable: FAISS pads the tail
             missing = I < 0
             out_ids[missing] = -1
             D[missing] = -np.inf
@@ -441,7 +450,8 @@ class CodedIndex(Index):
     def _rescore(self, q: np.ndarray, I: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k best of the candidate positions ``I`` by exact float32 scores, as (ids, scores)."""
         if self._source is not None:  # rows by id from the source (sorted ids: memory maps read in order)
-            cand = self._pos_ids[I] if I[:, -1].min() >= 0 else np.where(I >= 0, self._pos_ids[np.maximum(I, 0)], -1)
+            full = (I[0, -1] if len(I) == 1 else I[:, -1].min()) >= 0  # FAISS pads the tail with -1
+            cand = self._pos_ids[I] if full else np.where(I >= 0, self._pos_ids[np.maximum(I, 0)], -1)
             return rescore_topk(q, cand, self._source, k, self.metric)
         rows = self._faiss_floats() if self._floats_in_faiss() else self._floats
         if rows is None:

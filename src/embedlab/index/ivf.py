@@ -290,7 +290,7 @@ class IVFIndex(CodedIndex):
             I, D = merge_topk(got, len(q), k)
             if self.metric == "l2":
                 D = -D
-        if I[:, -1].min() < 0:  # FAISS pads the tail with -1 when fewer rows qualify
+        if (I[0, -1] if len(I) == 1 else I[:, -1].min()) < 0:  # FAISS pads the tail with -1 when fewer qualify
             D[I < 0] = np.inf if self.metric == "l2" else -np.inf
         return D, I
 
