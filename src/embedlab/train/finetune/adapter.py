@@ -12,8 +12,9 @@ best on validation among those that keep the general-domain recall@1 within ``ma
 (epoch 0, the identity, always qualifies, so the adapter is never worse than the base on validation).
 
 Training runs on torch when it is installed (autograd, ``torch.optim.Adam``) and otherwise on numpy with the
-hand-written gradient of ``loss.py`` and the same Adam update; both start from the same seeded weights and see the
-same batches, so they agree to float precision.
+hand-written gradient of ``loss.py`` (float64) and the same Adam update; both start from the same seeded weights
+and see the same batches, so they agree to float32 precision. Torch runs on one thread here: the products are small,
+and more threads only add synchronisation.
 """
 
 from __future__ import annotations
@@ -306,10 +307,19 @@ def torch_step_loss(torch: Any, params: dict[str, Any], data: AdapterData, rows:
 def _run_torch(data: AdapterData, s: AdapterSettings, on_step) -> AdapterFit:
     import torch
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small products: one thread is fastest (and spares a shared machine)
+    try:
+        return _torch_loop(torch, data, s, on_step)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _torch_loop(torch: Any, data: AdapterData, s: AdapterSettings, on_step) -> AdapterFit:
     init = init_params(data.queries.shape[1], s)
-    params = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in init.items()}
-    tq = torch.from_numpy(np.ascontiguousarray(data.queries, dtype=np.float64))
-    td = torch.from_numpy(np.ascontiguousarray(data.docs, dtype=np.float64))
+    params = {k: torch.tensor(v, dtype=torch.float32, requires_grad=True) for k, v in init.items()}
+    tq = torch.from_numpy(np.ascontiguousarray(data.queries, dtype=np.float32))
+    td = torch.from_numpy(np.ascontiguousarray(data.docs, dtype=np.float32))
     opt = torch.optim.Adam(list(params.values()), lr=s.lr, betas=(0.9, 0.999), eps=1e-8)
     chooser = _Chooser(data, s, init)
     losses: list[float] = []

@@ -130,7 +130,7 @@ def finetune(pairs: Any, encoder: Any = "use-multilingual", *, method: str = "ad
              hard_negatives: int = 0, mining_corpus: Any = None, mining_ranks: tuple[int, int] = (3, 30),
              mining_margin: float = 0.05, matryoshka: Any = None, loss: str = "auto", scale: float = 20.0,
              adapter: str = "residual", rank: int | None = None, apply_to: str = "both",
-             reg: float | Sequence[float] = 0.01, general: Sequence[str] | None = ("names-ko-en", "news-en"),
+             reg: float | Sequence[float] = 0.01, general: Any = ("names-ko-en", "news-en"),
              max_general_drop: float = 0.02, backend: str = "auto", overwrite: bool = False,
              progress: bool = False) -> Any:
     """Fine-tune ``encoder`` on ``pairs`` (a JSONL/CSV/TSV path, a queries file with ``positives=`` as the aligned
@@ -142,7 +142,9 @@ def finetune(pairs: Any, encoder: Any = "use-multilingual", *, method: str = "ad
     sentence encoder with sentence-transformers' Trainer (``loss`` = auto | mnrl | cached-mnrl | cosent).
     ``hard_negatives=N`` mines N negatives per training pair with the base encoder; ``matryoshka`` (e.g.
     ``"384,256,128,64"``) trains prefixes too. Metrics before and after, on validation and on the ``general``
-    retention sets, go into ``finetune.json`` and ``encoder.metrics``.
+    retention sets (names of built-in ones, a ``{name: pairs}`` dict, or None), go into ``finetune.json`` and
+    ``encoder.metrics``; the adapter's epoch and ``reg`` are chosen on validation among those that keep every
+    general set's recall@1 within ``max_general_drop`` of the base.
 
     Raises InputError for bad pairs or options, DivergedError when the loss became NaN (the last good weights
     are saved first, and the message says where).
@@ -182,7 +184,10 @@ def finetune(pairs: Any, encoder: Any = "use-multilingual", *, method: str = "ad
                                            min_rank=mining_ranks[0], max_rank=mining_ranks[1], margin=mining_margin,
                                            progress=progress)
     val_split = index_pairs(val)
-    gen = {name: index_pairs(ps) for name, ps in (general_sets(general).items() if general else [])}
+    if isinstance(general, dict):  # name -> pairs: the caller's own retention sets
+        gen = {name: index_pairs(as_pairs(list(ps)).pairs) for name, ps in general.items()}
+    else:
+        gen = {name: index_pairs(ps) for name, ps in (general_sets(general).items() if general else [])}
     bs = 64
     val_vecs = _split_vectors(base, val_split, bs, progress)
     gen_vecs = {name: _split_vectors(base, s, bs, progress) for name, s in gen.items()}

@@ -1,0 +1,250 @@
+"""`embedlab.train.finetune` end to end on a tiny registered encoder (no model to load): the saved folder and its
+round trip, the encoder by path in a Collection, reindex, the CLI, and every bad input the issue lists."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import numpy as np
+import pytest
+
+import embedlab
+from embedlab.cli import main
+from embedlab.encoders import Encoder, register, registry
+from embedlab.encoders.adapted import AdaptedEncoder, load_finetuned
+from embedlab.encoders.registry import EncoderSpec
+from embedlab.errors import CorruptFileError, EncoderMismatchError, InputError, ModelNotFoundError
+from embedlab.store import Collection
+from embedlab.train.finetune import DivergedError, finetune
+from embedlab.train.finetune import adapter as adapter_mod
+
+DIM = 48
+
+
+class Words(Encoder):
+    """Bag of hashed words: 'q3' and 'd3' land in different dimensions, so retrieving d-texts from q-texts needs
+    a learned map — the base alone is near chance."""
+
+    name = "test-ft-words"
+    dim = DIM
+
+    def _encode_batch(self, items):
+        out = np.full((len(items), DIM), 0.01, np.float32)
+        for r, text in enumerate(items):
+            for w in text.split():
+                out[r, zlib.crc32(w.encode()) % DIM] += 1.0
+        return out
+
+    def _fingerprint_source(self):
+        return "v1"
+
+
+class Pictures(Encoder):
+    name = "test-ft-pictures"
+    dim = 4
+    modalities = ("image",)
+
+    def _encode_batch(self, items):
+        return np.ones((len(items), 4), np.float32)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def words_registered():
+    register(EncoderSpec(name=Words.name, factory=Words, dim=DIM, modalities=("text",), extra="core"))
+    yield
+    registry._SPECS.pop(Words.name, None)
+    for key in [k for k in registry._CACHE if k[0] == Words.name]:
+        del registry._CACHE[key]
+
+
+def make_pairs(path, n=90, seed=0):
+    """query 'qA qB' -> positive 'dA dB' for distinct word ids A < B, a few duplicates."""
+    rng = np.random.default_rng(seed)
+    seen, rows = set(), []
+    while len(rows) < n:
+        a, b = sorted(rng.choice(14, 2, replace=False).tolist())
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        rows.append({"query": f"q{a} q{b}", "positive": f"d{a} d{b}"})
+    rows += rows[:3]  # duplicates, dropped and counted
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    return path
+
+
+FAST = {"epochs": 25, "batch_size": 16, "lr": 0.02, "reg": 0.0, "general": None, "adapter": "linear"}
+
+
+def test_adapter_end_to_end_and_round_trip(tmp_path):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    out = tmp_path / "out"
+    out.mkdir()  # an existing empty folder is fine
+    enc = finetune(pairs, Words.name, output=out, val_fraction=0.2, seed=1, **FAST)
+    assert isinstance(enc, AdaptedEncoder) and enc.name == str(out.resolve())
+    assert {"finetune.json", "adapter.safetensors", "loss.png"} <= {p.name for p in out.iterdir()}
+    doc = json.loads((out / "finetune.json").read_text())
+    assert doc["format"] == "embedlab.finetune" and doc["format_version"] == 1 and doc["method"] == "adapter"
+    assert doc["base"]["name"] == Words.name and doc["base"]["fingerprint"] == "test-ft-words@v1"
+    assert doc["seed"] == 1 and doc["params"]["epochs"] == 25 and doc["data"]["duplicates_dropped"] == 3
+    assert doc["data"]["train"] + doc["data"]["validation"] == 90
+    before, after = doc["metrics"]["before"]["validation"], doc["metrics"]["after"]["validation"]
+    assert set(before) == {"recall@1", "recall@10", "mrr", "ndcg@10"}
+    assert after["recall@1"] >= before["recall@1"] + 0.3, (before, after)
+    assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    # the folder loads by path through the registry, as --encoder PATH does, with the same vectors
+    again = embedlab.encoder(str(out))
+    texts = ["q1 q2", "d1 d2"]
+    np.testing.assert_allclose(again.encode(texts), enc.encode(texts), atol=1e-6)
+    np.testing.assert_allclose(again.encode_queries(texts), enc.encode_documents(texts), atol=1e-6)
+    assert again.fingerprint != Words().fingerprint and again.fingerprint == load_finetuned(out).fingerprint
+    assert again.matryoshka_dims is None and again.metrics["after"]["validation"] == after
+    assert embedlab.train.finetune is not None and callable(embedlab.train.finetune)
+
+
+def test_callable_package_queries_only_matryoshka_and_hard_negatives(tmp_path):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    enc = embedlab.train.finetune(pairs, Words(), output=tmp_path / "o", apply_to="queries", matryoshka="48,16",
+                                  hard_negatives=1, reg=[0.0, 1.0], **{k: v for k, v in FAST.items() if k != "reg"})
+    doc = enc.manifest
+    assert enc.asymmetric and enc.matryoshka_dims == (48, 16) and doc["matryoshka_dims"] == [48, 16]
+    assert set(doc["metrics"]["after"]["validation"]["per_dim"]) == {"48", "16"}
+    hn = doc["data"]["hard_negatives"]
+    assert hn["mined"] + hn["pairs_without"] >= 1 and hn["mined"] <= doc["data"]["train"]
+    assert doc["params"]["reg"] in (0.0, 1.0) and doc["params"]["regs_tried"] == [0.0, 1.0]
+    # documents keep the base vectors; queries go through the map
+    np.testing.assert_allclose(enc.encode_documents(["d1 d2"]), Words().encode(["d1 d2"]), atol=1e-6)
+    assert not np.allclose(enc.encode_queries(["q1 q2"]), Words().encode(["q1 q2"]), atol=1e-3)
+    # a Matryoshka width it was trained for is accepted by a collection
+    col = Collection.create("narrow", enc, dim=16)
+    col.add(["a"], ["d1 d2"])
+    assert col.dim == 16 and col.search("q1 q2", k=1)[0].id == "a"
+
+
+def test_collection_by_path_mismatch_message_and_reindex(tmp_path, capsys):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    out = tmp_path / "adapted"
+    finetune(pairs, Words.name, output=out, **FAST)
+    docs = {f"doc{i}": f"d{i} d{i + 1}" for i in range(12)}
+    with Collection.create("base", Words.name) as col:
+        col.add(list(docs), list(docs.values()), metadata=[{"i": i} for i in range(12)])
+    with pytest.raises(EncoderMismatchError, match=f"embedlab reindex base --encoder {out.resolve()}"):
+        Collection.open("base", str(out))
+    with pytest.raises(SystemExit) as e:
+        main(["reindex", "base", "--encoder", str(out), "--json"])
+    assert e.value.code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["count"] == 12 and result["previous_encoder"] == Words.name
+    with Collection.open("base") as col:  # reopens by name = the folder's path
+        assert col.encoder.name == str(out.resolve()) and col.count() == 12
+        assert col.get(["doc3"])[0].metadata == {"i": 3} and col.contents(["doc3"]) == ["d3 d4"]
+        assert col.search("q3 q4", k=1)[0].id == "doc3"
+    assert Collection.list() == ["base"]  # the staging collection is gone
+    # a new collection through --encoder PATH on the CLI
+    with pytest.raises(SystemExit) as e:
+        main(["search", "base", "q5 q6", "-k", "1", "--json"])
+    assert e.value.code == 0 and json.loads(capsys.readouterr().out)
+
+
+def test_reindex_refuses_items_without_text_and_changes_nothing(tmp_path):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    out = tmp_path / "adapted"
+    finetune(pairs, Words.name, output=out, **FAST)
+    with Collection.create("vecs", Words.name) as col:
+        col.add(["a"], ["d1 d2"])
+        col.add(["b"], vectors=np.ones((1, DIM), np.float32))
+    from embedlab.reembed import reembed
+
+    with pytest.raises(InputError, match="1 item.*no stored text"):
+        reembed("vecs", str(out))
+    with Collection.open("vecs") as col:
+        assert col.count() == 2 and col.info()["encoder"]["name"] == Words.name
+
+
+def test_cli_finetune_json_and_errors(tmp_path, capsys):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    out = tmp_path / "cli-out"
+    argv = ["finetune", str(pairs), "-e", Words.name, "-o", str(out), "--epochs", "3", "--batch-size", "16",
+            "--lr", "0.02", "--seed", "2", "--val-fraction", "0.2"]
+    with pytest.raises(SystemExit) as e:
+        main([*argv, "--json"])
+    assert e.value.code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["method"] == "adapter" and summary["out"] == str(out.resolve())
+    assert {"before", "after"} <= set(summary["metrics"]) and "general" in summary["metrics"]["before"]
+    with pytest.raises(SystemExit) as e:  # the folder is no longer empty
+        main(argv)
+    assert e.value.code == 2 and "is not empty" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main([*argv, "--overwrite", "--matryoshka", "64"])
+    assert e.value.code == 2 and "outside 1..48" in capsys.readouterr().err
+
+
+def test_bad_inputs(tmp_path):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    with pytest.raises(InputError, match="does not encode text"):
+        finetune(pairs, Pictures(), output=tmp_path / "a")
+    with pytest.raises(InputError, match="method='full' fine-tunes a torch"):
+        finetune(pairs, Words.name, method="full", output=tmp_path / "b")
+    with pytest.raises(InputError, match="outside 1..48"):
+        finetune(pairs, Words.name, matryoshka=[64, 16], output=tmp_path / "c")
+    with pytest.raises(InputError, match="method must be"):
+        finetune(pairs, Words.name, method="lora", output=tmp_path / "d")
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(InputError, match="is empty"):
+        finetune(tmp_path / "empty.jsonl", Words.name, output=tmp_path / "e")
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(json.dumps({"query": f"q{i}", "positive": f"d{i}"}) + "\n" for i in range(4)))
+    with pytest.raises(InputError, match="validation split would be empty"):
+        finetune(few, Words.name, output=tmp_path / "f")
+    assert not any((tmp_path / n).exists() for n in "abcdef")
+
+
+def test_damaged_folders(tmp_path):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    out = tmp_path / "out"
+    finetune(pairs, Words.name, output=out, **{**FAST, "epochs": 2})
+    weights = (out / "adapter.safetensors").read_bytes()
+    # a corrupted weights file: same size, flipped bytes -> checksum; truncated -> size
+    (out / "adapter.safetensors").write_bytes(weights[:-8] + b"\x00" * 8)
+    with pytest.raises(CorruptFileError, match="damaged"):
+        load_finetuned(out)
+    (out / "adapter.safetensors").write_bytes(weights[:100])
+    with pytest.raises(CorruptFileError, match="bytes"):
+        load_finetuned(out)
+    (out / "adapter.safetensors").write_bytes(weights)
+    load_finetuned(out)
+    # the base encoder missing at load time: the message names the folder and the base
+    doc = json.loads((out / "finetune.json").read_text())
+    doc["base"]["name"] = "no-such-encoder"
+    (out / "finetune.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelNotFoundError, match="adapter on top of encoder 'no-such-encoder'"):
+        load_finetuned(out)
+    # a base whose weights changed since training
+    doc["base"].update(name=Words.name, fingerprint="test-ft-words@v0")
+    (out / "finetune.json").write_text(json.dumps(doc))
+    with pytest.raises(EncoderMismatchError, match="fingerprint"):
+        load_finetuned(out).encode(["q1"])
+    (out / "finetune.json").write_text("{broken")
+    with pytest.raises(InputError, match="not a model embedlab can load"):
+        embedlab.encoder(str(out))
+    with pytest.raises(ModelNotFoundError, match="not an `embedlab finetune` folder"):
+        load_finetuned(out)
+
+
+def test_divergence_keeps_last_good_weights(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = adapter_mod.matryoshka_info_nce
+
+    def flaky(*a, **kw):
+        calls["n"] += 1
+        loss, gq, gd = real(*a, **kw)
+        return (float("inf") if calls["n"] > 12 else loss), gq, gd
+
+    monkeypatch.setattr(adapter_mod, "matryoshka_info_nce", flaky)
+    out = tmp_path / "out"
+    with pytest.raises(DivergedError, match=f"last good weights .* saved in {out}"):
+        finetune(make_pairs(tmp_path / "pairs.jsonl"), Words.name, output=out, backend="numpy", **FAST)
+    doc = json.loads((out / "finetune.json").read_text())
+    assert "inf" in doc["diverged"] and len(doc["loss_history"]) == 12
+    assert np.isfinite(load_finetuned(out).encode(["q1 q2"])).all()
