@@ -301,3 +301,15 @@ def test_cli_index_embeds_documents_and_search_embeds_queries(tmp_path, capsys, 
         outputs.append(json.loads(out))
     assert roles_registered.calls == ["document", "query"]
     assert "a.txt" in json.dumps(outputs[1][0])
+
+
+def test_ray_actors_embed_documents():
+    """The actor class of ``--engine ray`` (called directly here: no cluster needed) embeds with the document role."""
+    from embedlab.scale.ray import EncodeBatch
+
+    enc = RoleRecorder()
+    actor = EncodeBatch(lambda: enc, None)
+    out = actor({"id": np.array(["a", "b"], dtype=object), "item": np.array(["alpha", "beta"], dtype=object)})
+    assert enc.calls == ["document"]
+    np.testing.assert_allclose(np.stack(out["vector"]), enc.encode_documents(["alpha", "beta"], normalize=False),
+                               atol=1e-6)
