@@ -161,7 +161,8 @@ def test_encode_output_is_fsynced_and_renamed(tmp_path, capsys, monkeypatch):
     code, stdout, _ = run(["encode", "-e", "glove-50", "a dog", "a cat", "-o", out, "--json"], capsys)
     assert code == 0 and json.loads(stdout)["count"] == 2 and np.load(out).shape == (2, 50)
     assert any(name.startswith(".v.npy.tmp-") for name in synced)  # once: np.save + rename, never fsynced
-    assert [p.name for p in out.parent.iterdir()] == ["v.npy"]
+    assert any(name.startswith(".v.npy.json.tmp-") for name in synced)  # the keys sidecar too
+    assert sorted(p.name for p in out.parent.iterdir()) == ["v.npy", "v.npy.json"]  # no temp file left
 
 
 def test_similar_analogy_and_evaluate_refuse_bad_paths_and_options(tmp_path, capsys):
