@@ -120,11 +120,12 @@ def run_gettext(args, rows: list[str], record: dict) -> None:
     variants = [
         ("adapter, naive (linear, reg 0, last epoch, no guard)",
          dict(adapter="linear", reg=0.0, max_general_drop=1.0, epochs=10, general=None, select_last=True)),
-        ("adapter, ours (residual, reg chosen on validation, general guard)",
-         dict(adapter="residual", reg=[0.003, 0.01, 0.03, 0.1], epochs=10, general={"names (guard)": guard})),
-        ("adapter, ours, queries only (documents keep base vectors)",
-         dict(adapter="residual", reg=[0.003, 0.01, 0.03, 0.1], epochs=10, apply_to="queries",
+        ("adapter, ours (residual on queries, reg chosen on validation, general guard)",
+         dict(adapter="residual", apply_to="queries", batch_size=256, lr=3e-3, reg=[0.001, 0.01], epochs=12,
               general={"names (guard)": guard})),
+        ("adapter, ours + 2 mined hard negatives per pair",
+         dict(adapter="residual", apply_to="queries", batch_size=256, lr=3e-3, reg=[0.001, 0.01], epochs=12,
+              hard_negatives=2, general={"names (guard)": guard})),
     ]
     for label, kw in variants:
         select_last = kw.pop("select_last", False)

@@ -226,7 +226,9 @@ def _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, ou
     data = AdapterData(qv, dv, np.asarray([q_row[p.query] for p in train]),
                        np.asarray([d_row[p.positive] for p in train]),
                        [[d_row[n] for n in p.negatives] for p in train],
-                       val=(val_vecs[0], val_vecs[1], val_split.first_relevant()),
+                       # validation ranks among every known document (validation + training ones), so that the
+                       # choice of epoch and strength is made on a pool hard enough to tell them apart
+                       val=(val_vecs[0], np.vstack([val_vecs[1], dv]), val_split.first_relevant()),
                        general=[(v[0], v[1], gen[n].first_relevant()) for n, v in gen_vecs.items()])
     steps = len(regs) * settings.epochs * max(1, -(-len(train) // settings.batch_size))
     with progress_bar(steps, "finetune[adapter]", "step", progress) as bar:
