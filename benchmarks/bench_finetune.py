@@ -218,7 +218,7 @@ def reference_full(model_folder: Path, pairs, epochs: int, batch_size: int, lr: 
     with tempfile.TemporaryDirectory() as tmp:
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp, num_train_epochs=epochs, per_device_train_batch_size=batch_size, learning_rate=lr,
-            warmup_ratio=0.1, seed=seed, data_seed=seed, batch_sampler=BatchSamplers.NO_DUPLICATES,
+            warmup_steps=0.1, seed=seed, data_seed=seed, batch_sampler=BatchSamplers.NO_DUPLICATES,
             save_strategy="no", logging_steps=1, report_to="none", use_cpu=True, disable_tqdm=True,
             dataloader_num_workers=0)
         t = time.perf_counter()

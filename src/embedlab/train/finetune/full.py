@@ -115,6 +115,15 @@ def _loss(st: Any, model: Any, name: str, s: FullSettings) -> Any:
     return base
 
 
+def _warmup(ratio: float) -> dict[str, Any]:
+    """The warm-up share of the steps: ``warmup_steps`` as a float from Transformers 5 (``warmup_ratio`` before)."""
+    import transformers
+
+    if int(transformers.__version__.split(".")[0]) >= 5:
+        return {"warmup_steps": float(ratio)}
+    return {"warmup_ratio": ratio}
+
+
 def load_model(folder: Path) -> Any:
     _imports()
     from sentence_transformers import SentenceTransformer
@@ -177,7 +186,7 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
     with tempfile.TemporaryDirectory(prefix="embedlab-finetune-") as tmp:
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp, num_train_epochs=s.epochs, per_device_train_batch_size=s.batch_size,
-            learning_rate=s.lr, warmup_ratio=s.warmup_ratio, seed=s.seed, data_seed=s.seed,
+            learning_rate=s.lr, **_warmup(s.warmup_ratio), seed=s.seed, data_seed=s.seed,
             batch_sampler=BatchSamplers.BATCH_SAMPLER if loss_name == "cosent" else BatchSamplers.NO_DUPLICATES,
             save_strategy="no", eval_strategy="no", logging_steps=1, report_to="none", use_cpu=True,
             disable_tqdm=not progress, dataloader_num_workers=0, log_level="error")
