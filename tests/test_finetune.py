@@ -248,3 +248,27 @@ def test_divergence_keeps_last_good_weights(tmp_path, monkeypatch):
     doc = json.loads((out / "finetune.json").read_text())
     assert "inf" in doc["diverged"] and len(doc["loss_history"]) == 12
     assert np.isfinite(load_finetuned(out).encode(["q1 q2"])).all()
+
+
+def test_http_embeddings_and_collections_with_the_folder(tmp_path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from embedlab.server import create_app
+
+    out = tmp_path / "adapted"
+    enc = finetune(make_pairs(tmp_path / "pairs.jsonl"), Words.name, output=out, apply_to="queries",
+                   **{**FAST, "epochs": 3})
+    model = str(out.resolve())
+    with TestClient(create_app(tmp_path / "home", vectors_sets={}), base_url="http://localhost") as c:
+        r = c.post("/v1/embeddings", json={"model": model, "input": ["q1 q2"], "input_type": "query",
+                                           "encoding_format": "float"})
+        assert r.status_code == 200, r.text
+        assert r.json()["model"] == model
+        np.testing.assert_allclose(r.json()["data"][0]["embedding"], enc.encode_queries(["q1 q2"])[0], atol=1e-5)
+        assert c.post("/api/collections", json={"name": "web", "encoder": model}).status_code == 201
+        r = c.post("/api/collections/web/items", json={"items": [{"id": "a", "text": "d1 d2"},
+                                                                 {"id": "b", "text": "d7 d9"}]})
+        assert r.status_code == 200, r.text
+        r = c.post("/api/collections/web/search", json={"query": "q7 q9", "k": 1})
+        assert r.status_code == 200 and r.json()["hits"][0]["id"] == "b", r.text
