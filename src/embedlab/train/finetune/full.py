@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class FullFit:
     losses: list[float] = field(default_factory=list)
     diverged: str | None = None
     loss_name: str = ""
+    seconds: float = 0.0  # the whole call: model load, data set, training
 
 
 def model_folder(enc: Any) -> Path:
@@ -148,6 +150,7 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
     )
     from transformers import TrainerCallback
 
+    started = time.perf_counter()
     model = load_model(base_folder)
     dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     dim = int(dim_of())
@@ -192,7 +195,11 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
             disable_tqdm=not progress, dataloader_num_workers=0, log_level="error")
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss,
                                              callbacks=[Guard()])
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # it prints every log line on stdout (our loss goes to the bar)
         trainer.train()
+    fit.seconds = time.perf_counter() - started
     if fit.diverged is not None and state["good"] is not None:
         model.load_state_dict(state["good"])
     elif fit.diverged is not None:
