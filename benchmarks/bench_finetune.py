@@ -276,20 +276,20 @@ def run_wordnet(args, rows: list[str], record: dict) -> None:
     record["wordnet_hard_negatives"] = enc_h.manifest["data"].get("hard_negatives")
     # side by side: our wrapper's training call vs the plain script, same data/loss/batch/epochs/seed/threads
     side: dict[str, list] = {"ours": [], "reference": []}
-    for _ in range(args.repeats):
+    for _ in range(args.repeats if args.side_by_side else 0):
         fit = train_full(base.folder, tr, FullSettings(**fs))
         side["ours"].append(fit.seconds)
         ours_model = fit.model
         ref_model, ref_secs = reference_full(base.folder, tr, **fs)
         side["reference"].append(ref_secs)
         print(f"  side by side: ours {fit.seconds:.1f} s, reference {ref_secs:.1f} s", flush=True)
-    for label, model in (("side by side: embedlab train_full", ours_model),
-                         ("side by side: plain sentence-transformers script", ref_model)):
+    for label, model in ((("side by side: embedlab train_full", ours_model),
+                          ("side by side: plain sentence-transformers script", ref_model)) if side["ours"] else ()):
         qv = model.encode(split.queries, batch_size=64, normalize_embeddings=True)
         dv = model.encode(split.docs, batch_size=64, normalize_embeddings=True)
         key = "ours" if "embedlab" in label else "reference"
         out[label] = {**score_vectors(qv, dv, split.relevant), "seconds": round(float(np.median(side[key])), 1)}
-    ratio = float(np.median(side["reference"]) / np.median(side["ours"]))
+    ratio = float(np.median(side["reference"]) / np.median(side["ours"])) if side["ours"] else float("nan")
     record["wordnet"] = out
     record["side_by_side_speed_ratio"] = ratio
     print(f"  side by side: speed ratio {ratio:.2f} (reference time / ours)")
@@ -322,6 +322,8 @@ def main() -> None:
     ap.add_argument("--full-batch", type=int, default=32)
     ap.add_argument("--full-lr", type=float, default=1e-4)
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--no-side-by-side", dest="side_by_side", action="store_false",
+                    help="skip the plain sentence-transformers comparison")
     ap.add_argument("--work-dir", default=str(ROOT / "bench-data" / "finetune"))
     ap.add_argument("--results", default=str(ROOT / "benchmarks" / "results" / "finetune.md"))
     args = ap.parse_args()
