@@ -160,9 +160,9 @@ def twin(kind: str, params: dict, ours: object, base: np.ndarray, search: dict) 
     ref = faiss.IndexRefineFlat(inner, faiss.swig_ptr(base))
     rp = faiss.IndexRefineSearchParameters(k_factor=float(r), base_index_params=hp) if hp else \
         faiss.IndexRefineSearchParameters(k_factor=float(r))
-    if kind == "exact":
-        return lambda q, k: threads1(ref.search, q, k, params=rp)[1]
-    return lambda q, k: ref.search(q, k, params=rp)[1]
+    # one query on one thread, as ours: IndexRefineFlat otherwise opens a parallel region per query (measured at
+    # load 9: 15x slower than on one thread)
+    return lambda q, k: threads1(ref.search, q, k, params=rp)[1]
 
 
 def single_thread(search: Callable[..., tuple[np.ndarray, np.ndarray]], q: np.ndarray
@@ -192,6 +192,8 @@ def index_section(name: str, base: np.ndarray, q: np.ndarray, args: argparse.Nam
     rows = []
     hnsw_n = min(args.hnsw_n, len(base))
     for kind, params, search in variants(base.shape[1], len(base), hnsw_n, args.nprobe):
+        if f"{kind} {params.get('precision', 'float32')}" in args.skip:
+            continue
         b, bids = (base[:hnsw_n], ids[:hnsw_n]) if kind == "hnsw" else (base, ids)
         tr = truth if kind != "hnsw" or hnsw_n == len(base) else ExactIndex.from_matrix(
             bids, b, "cosine", prepared=True).search(q, K)[0]
@@ -250,7 +252,7 @@ def collection_section(base: np.ndarray, q: np.ndarray, args: argparse.Namespace
     nlist = int(2 ** round(np.log2(4 * np.sqrt(len(base)))))
     settings = [("f32", "exact", {}), ("int8", "exact", {"precision": "int8", "rescore": 4}),
                 ("binary", "exact", {"precision": "binary", "rescore": 10}),
-                ("ivf", "ivf", {"nlist": nlist, "nprobe": args.nprobe})]
+                ("ivf", "ivf", {"nlist": nlist, "nprobe": args.nprobe, "train_size": min(len(base), 100_000)})]
     keys = [f"s{i}" for i in range(len(base))]
     build = {}
     for name, kind, params in settings:
@@ -396,6 +398,8 @@ def main(argv: list[str] | None = None) -> None:
                     "(cgroup v1; 0: skip)")
     ap.add_argument("--plan-sizes", default="10000,30000,100000,300000,1000000")
     ap.add_argument("--sections", default="index,collection,plan")
+    ap.add_argument("--skip", type=lambda v: [x.strip() for x in v.split(",") if x.strip()], default=[],
+                    help="index rows to leave out, as 'kind precision' (e.g. 'exact float16')")
     ap.add_argument("--workdir", default="bench-data/precision-work")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
