@@ -259,8 +259,12 @@ def test_http_embeddings_and_collections_with_the_folder(tmp_path):
     out = tmp_path / "adapted"
     enc = finetune(make_pairs(tmp_path / "pairs.jsonl"), Words.name, output=out, apply_to="queries",
                    **{**FAST, "epochs": 3})
-    model = str(out.resolve())
-    with TestClient(create_app(tmp_path / "home", vectors_sets={}), base_url="http://localhost") as c:
+    model = "adapted"  # offered by folder name (embedlab serve --encoder PATH)
+    app = create_app(tmp_path / "home", vectors_sets={}, model_folders=[out])
+    with TestClient(app, base_url="http://localhost") as c:
+        r = c.post("/v1/embeddings", json={"model": str(out.resolve()), "input": ["q1 q2"]})
+        assert r.status_code == 400 and "named, not given as a path" in r.json()["error"]["message"], r.text
+        assert any(m["id"] == model for m in c.get("/v1/models").json()["data"])
         r = c.post("/v1/embeddings", json={"model": model, "input": ["q1 q2"], "input_type": "query",
                                            "encoding_format": "float"})
         assert r.status_code == 200, r.text

@@ -148,3 +148,23 @@ def test_a_text_with_no_known_word_is_422_not_a_zero_vector(server, client):
     assert not got[1].any() and np.linalg.norm(got[0]) == pytest.approx(1.0, abs=1e-5)
     ok = client.embeddings.create(model="glove-50", input="the cat sat", encoding_format="float")
     np.testing.assert_allclose(ok.data[0].embedding, got[0], atol=1e-6)
+
+
+def test_a_request_cannot_make_the_server_load_a_path(tmp_path):
+    from embedlab.errors import InputError
+
+    """Model folders are offered by the operator (`serve --encoder PATH`), by folder name; a request naming a path
+    (embeddings or a new collection's encoder) is refused before anything is loaded."""
+    from fastapi.testclient import TestClient
+
+    from embedlab.server import create_app
+
+    with TestClient(create_app(tmp_path / "home", vectors_sets={}), base_url="http://localhost") as c:
+        for model in (str(tmp_path), "../models/x", "~/m", "./m", "a\\b"):
+            r = c.post("/v1/embeddings", json={"model": model, "input": ["x"]})
+            assert r.status_code == 400 and "not given as a path" in r.json()["error"]["message"], (model, r.text)
+            r = c.post("/api/collections", json={"name": "w", "encoder": model})
+            assert r.status_code == 400 and "not given as a path" in r.json()["error"]["message"], (model, r.text)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="not a model embedlab can load"):
+        create_app(tmp_path / "home", vectors_sets={}, model_folders=[tmp_path / "empty"])

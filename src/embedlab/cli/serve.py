@@ -20,6 +20,11 @@ def serve(
     public_reads: bool = typer.Option(True, "--public-reads/--private-reads",
                                       help="Whether reading routes work without the API key."),
     preload: bool = typer.Option(True, "--preload/--no-preload", help="Load the default encoder before serving."),
+    encoder: list[Path] | None = typer.Option(
+        None, "--encoder", metavar="PATH",
+        help="Also offer this model folder (fine-tuned, `train mlm`/`clip`, a sentence-transformers folder) to "
+             "requests, by its folder name: /v1/embeddings \"model\" and collections' \"encoder\" (repeatable). "
+             "Requests can never name a path themselves."),
     max_body_mb: float = typer.Option(4.0, help="Largest request body, in MiB."),
     max_batch: int = typer.Option(256, help="Most inputs/items per request."),
     threads: int = typer.Option(1, min=0, help="BLAS/OpenMP threads per model call and per search (0: leave the "
@@ -53,7 +58,7 @@ def serve(
     _log_errors()
     application = create_app(config.home(), api_key=key, public_reads=public_reads, limits=limits,
                              preload=(DEFAULT_ENCODER,) if preload else (), encoder_threads=threads or None,
-                             allowed_hosts=hosts)
+                             allowed_hosts=hosts, model_folders=encoder or ())
     auth = "off" if key is None else ("writes" if public_reads else "reads and writes")
     console.print(f"embedlab serving {config.home()} on http://{host}:{port}/  (API key: {auth}; docs: /docs)",
                   highlight=False, soft_wrap=True)

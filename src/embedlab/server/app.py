@@ -27,7 +27,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, config
-from ..errors import EmbedlabError
+from ..encoders.registry import spec as encoder_spec
+from ..errors import EmbedlabError, InputError
 from ..vectors import Vectors
 from .errors import AuthError, InternalErrorMiddleware, Scrubber, error_answer, error_body, status_of
 from .hosts import HostAllowList, HostCheckMiddleware
@@ -90,7 +91,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(home: str | Path | None = None, api_key: str | None = None, public_reads: bool = True,
                limits: Limits | None = None, vectors_sets: dict[str, Vectors | Any] | None = None,
                preload: tuple[str, ...] = (), encoder_threads: int | None = None,
-               allowed_hosts: Iterable[str] = ()) -> FastAPI:
+               allowed_hosts: Iterable[str] = (), model_folders: Iterable[str | Path] = ()) -> FastAPI:
     """Build the app. ``home``: the embedlab home (collections live in ``home/collections``; default
     ``$EMBEDLAB_HOME``); ``api_key``: required on write routes (and on reads when ``public_reads=False``);
     ``vectors_sets``: name -> Vectors (or a function returning one) offered for arithmetic and the explorer
@@ -98,7 +99,9 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
     ``encoder_threads``: BLAS threads per model call for encoders that take a ``threads`` option (None: the
     encoder's default; concurrency comes from requests and dynamic batching, see ``state.GuardedEncoder``);
     ``allowed_hosts``: names accepted in the ``Host`` header besides localhost, 127.0.0.1 and [::1] (see
-    ``hosts``; ``embedlab serve`` adds the address it is bound to)."""
+    ``hosts``; ``embedlab serve`` adds the address it is bound to); ``model_folders``: model folders (fine-tuned,
+    MLM, CLIP heads, sentence-transformers) offered to requests by their folder name (InputError when one is not a
+    loadable folder, or two share a name); requests cannot name other paths."""
     from . import routes_collections, routes_jobs, routes_openai, routes_static, routes_vectors
 
     limits = limits or Limits()
@@ -108,8 +111,16 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
     if api_key is not None and not api_key.strip():
         raise EmbedlabError("the API key is empty; pass a non-empty key or none")
     scrubber = Scrubber(home_path)
+    folders: dict[str, Path] = {}
+    for folder in model_folders:
+        path = Path(folder).expanduser().resolve()
+        encoder_spec(str(path))  # InputError now, naming what a model folder holds, when it is not one
+        if path.name in folders:
+            raise InputError(f"two model folders are named {path.name!r} ({folders[path.name]} and {path}); "
+                             "requests name them by folder name, so rename one")
+        folders[path.name] = path
     st = ServerState(home_path, api_key.strip() if api_key else None, public_reads, limits, vectors_sets,
-                     encoder_threads, scrubber)
+                     encoder_threads, scrubber, model_folders=folders)
     for name in preload:
         st.encoder(name)
     @asynccontextmanager

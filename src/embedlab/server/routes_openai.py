@@ -51,8 +51,9 @@ class EmbeddingsRequest(BaseModel):
 
 def text_encoder(request: Request, model: str):
     """The server's shared encoder ``model`` when it encodes text (404 unknown model, 400 not a text model)."""
+    name = state_of(request).model_name(model)  # InputError for a path the server was not started with
     try:
-        s = encoder_spec(model)
+        s = encoder_spec(name)
     except InputError:
         names = ", ".join(x.name for x in available())
         raise UnknownKeyError(f"the model {model!r} does not exist here; embedlab serves its encoders: {names} "
@@ -99,7 +100,7 @@ def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse
     return JSONResponse({
         "object": "list",
         "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(data)],
-        "model": enc.name,
+        "model": body.model if body.model in st.model_folders else enc.name,  # a folder: by its name
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     })
 
@@ -111,19 +112,24 @@ def _zero_message(model: str, texts: list[str], rows: list[int]) -> str:
             "text in the model's vocabulary, or set \"allow_zero_vectors\": true to accept zero vectors")
 
 
-def _model_card(s) -> dict[str, Any]:
-    return {"id": s.name, "object": "model", "created": 0, "owned_by": "embedlab", "dim": s.dim,
+def _model_card(s, name: str | None = None) -> dict[str, Any]:
+    return {"id": name or s.name, "object": "model", "created": 0, "owned_by": "embedlab", "dim": s.dim,
             "modalities": list(s.modalities), "aliases": list(s.aliases), "description": s.description}
 
 
 @router.get("/v1/models", summary="List the encoders this server offers (OpenAI-compatible)")
-def list_models() -> JSONResponse:
-    return JSONResponse({"object": "list", "data": [_model_card(s) for s in available()]})
+def list_models(request: Request) -> JSONResponse:
+    folders = state_of(request).model_folders  # offered by `embedlab serve --encoder PATH`, by folder name
+    cards = [_model_card(encoder_spec(str(path)), name) for name, path in sorted(folders.items())]
+    return JSONResponse({"object": "list", "data": [_model_card(s) for s in available()] + cards})
 
 
 @router.get("/v1/models/{model}", summary="One encoder (OpenAI-compatible)")
-def get_model(model: str) -> JSONResponse:
+def get_model(model: str, request: Request) -> JSONResponse:
+    st = state_of(request)
     try:
-        return JSONResponse(_model_card(encoder_spec(model)))
+        if model in st.model_folders:
+            return JSONResponse(_model_card(encoder_spec(str(st.model_folders[model])), model))
+        return JSONResponse(_model_card(encoder_spec(st.model_name(model))))
     except InputError:
         raise UnknownKeyError(f"the model {model!r} does not exist here; see GET /v1/models") from None

@@ -24,7 +24,7 @@ import numpy as np
 from ..encoders import DEFAULT_ENCODER, Encoder
 from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec as encoder_spec
-from ..errors import CollectionNotFoundError, EmbedlabError, UnknownKeyError
+from ..errors import CollectionNotFoundError, EmbedlabError, InputError, UnknownKeyError
 from ..store import Collection
 from ..store.manifest import check_name
 from ..vectors import Vectors
@@ -181,9 +181,13 @@ class ServerState:
 
     def __init__(self, home: Path, api_key: str | None, public_reads: bool, limits: Limits,
                  vectors_sets: dict[str, Vectors | Callable[[], Vectors]] | None,
-                 encoder_threads: int | None = None, scrubber: Scrubber | None = None) -> None:
+                 encoder_threads: int | None = None, scrubber: Scrubber | None = None,
+                 model_folders: dict[str, Path] | None = None) -> None:
         self.home, self.api_key, self.public_reads, self.limits = home, api_key, public_reads, limits
         self.encoder_threads = encoder_threads
+        # model folders the operator offered (``embedlab serve --encoder PATH``), by folder name; a request can
+        # name only these and registered encoders, never a path of its own
+        self.model_folders = dict(model_folders or {})
         self.root = home / "collections"
         self.root.mkdir(parents=True, exist_ok=True)
         self.scrubber = scrubber or Scrubber(home, self.root)
@@ -199,6 +203,19 @@ class ServerState:
         self._projections: OrderedDict[tuple, dict] = OrderedDict()
 
     # ------------------------------------------------------------------ encoders
+    def model_name(self, name: str) -> str:
+        """The registry name for a model a request names: a registered encoder (or alias), or a model folder this
+        server was started with, by its folder name. InputError for a path: requests never make the server load
+        a folder of their choosing (`embedlab serve --encoder PATH` offers one)."""
+        folder = self.model_folders.get(name)
+        if folder is not None:
+            return str(folder)
+        if "/" in name or "\\" in name or name.startswith((".", "~")):
+            offered = ", ".join(sorted(self.model_folders)) or "none"
+            raise InputError(f"a model is named, not given as a path; this server offers model folders only when "
+                             f"started with `embedlab serve --encoder PATH`, by folder name (offered: {offered})")
+        return name  # checked (and made canonical) by the registry where it is used
+
     def encoder(self, name: str) -> GuardedEncoder:
         """The guarded, shared encoder ``name`` (built on first use; aliases map to the same instance)."""
         canonical = encoder_spec(name).name
@@ -246,7 +263,7 @@ class ServerState:
                           index: str) -> Collection:
         """Create a collection (encoder-backed, or vectors-only when ``dim`` is given without an encoder)."""
         check_name(name)
-        enc = self.encoder(encoder or DEFAULT_ENCODER) if encoder or dim is None else None
+        enc = self.encoder(self.model_name(encoder or DEFAULT_ENCODER)) if encoder or dim is None else None
         with self._lock:
             col = Collection.create(name, enc, dim=dim, metric=metric, index=index, root=self.root)
             self._collections[name] = col
