@@ -84,3 +84,21 @@ def test_encode_errors(tmp_path, capsys):
                          "-o", str(tmp_path / "v.npy")], capsys)
     assert code == 2 and "does not exist" in err
     assert not (tmp_path / "v.npy").exists()
+
+
+def test_encoders_table_shows_the_install_command_of_a_missing_one(capsys, monkeypatch):
+    """The extra in brackets is printed, not read as console markup (it once showed "pip install 'embedlab'")."""
+    from embedlab.encoders import registry
+    from embedlab.encoders.registry import EncoderSpec
+
+    monkeypatch.setitem(registry._SPECS, "needs-extra", EncoderSpec(
+        name="needs-extra", factory=lambda: None, dim=8, modalities=("text",), requires=("no_such_module_x",),
+        extra="text", description="a [bracketed] description"))
+    from embedlab.cli.app import console
+
+    monkeypatch.setattr(console, "width", 400)  # one line per row
+    code, out, _ = _run(["encoders", "--all"], capsys)
+    (row,) = [line for line in out.splitlines() if "needs-extra" in line]
+    assert code == 0 and "a [bracketed] description (pip install 'embedlab[text]')" in row
+    code, out, _ = _run(["index", "--help"], capsys)
+    assert code == 0 and "'embedlab[scale]'" in "".join(out.split())

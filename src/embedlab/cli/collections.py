@@ -112,7 +112,7 @@ def index(
     strict: bool = typer.Option(False, "--strict", help="Stop at the first file that cannot be read (default: skip "
                                 "it, list it with the reason, and index the rest)."),
     engine: str = typer.Option("local", "--engine", help="local (encode in this process) or ray (encode on a Ray "
-                               "cluster: pip install 'embedlab[scale]')."),
+                               "cluster: pip install 'embedlab\\[scale]')."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (e.g. auto or "
                                           "ray://head:10001); default: start a local one."),
     workers: int = typer.Option(2, "--workers", help="Ray actors, each with its own copy of the encoder."),

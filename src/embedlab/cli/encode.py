@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError
@@ -174,7 +175,7 @@ def list_encoders(
     for s in available(installed_only=not all_):
         rows.append({"name": s.name, "modalities": list(s.modalities), "dim": s.dim or None,
                      "description": s.description, "aliases": list(s.aliases), "installed": s.installed(),
-                     "extra": s.extra, "default": s.name == DEFAULT_ENCODER})
+                     "extra": s.extra, "install": s.install_command(), "default": s.name == DEFAULT_ENCODER})
     if as_json:
         emit_json(rows)
         return
@@ -185,6 +186,7 @@ def list_encoders(
         name = r["name"] + (" (default)" if r["default"] else "")
         if r["aliases"]:
             name += f"\n[dim]alias: {', '.join(r['aliases'])}[/]"
+        missing = "" if r["installed"] else f" [red]({escape(r['install'])})[/]"  # escaped: [extra] is not markup
         t.add_row(name, ", ".join(r["modalities"]), "model" if r["dim"] is None else str(r["dim"]),
-                  r["description"] + ("" if r["installed"] else f" [red](pip install 'embedlab[{r['extra']}]')[/]"))
+                  escape(r["description"]) + missing)
     console.print(t)
