@@ -229,6 +229,16 @@ def check_version(path: str | os.PathLike[str], found: Any, version: int, what: 
     return found
 
 
+def sniff_manifest(path: str | os.PathLike[str], fmt: str) -> dict[str, Any] | None:
+    """The JSON object in the file ``path`` when its ``format`` is ``fmt``, else None (missing, unreadable, not
+    JSON, another format): a cheap, silent test of what a folder holds, before ``read_versioned`` checks it."""
+    try:
+        doc = json.loads(Path(path).expanduser().read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("format") == fmt else None
+
+
 def read_versioned(path: str | os.PathLike[str], fmt: str, version: int, what: str, fix: str) -> dict[str, Any]:
     """Read a versioned manifest: a JSON object whose ``format`` is ``fmt`` and whose integer ``format_version``
     is at most ``version``. ``what`` names the thing for messages ("collection", "Word2Vec model")."""

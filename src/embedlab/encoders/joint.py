@@ -12,13 +12,13 @@ The instance's ``name`` is the folder's absolute path, so a collection built wit
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import CorruptFileError, EncoderMismatchError, ModelNotFoundError
+from ..persist import sniff_manifest
 from ._media import as_items, check_image
 from .base import Encoder, check_text, package_fingerprint
 from .registry import EncoderSpec, register, register_folder
@@ -31,11 +31,7 @@ _FIX = "train the heads again (embedlab train clip)"
 
 def recognises(path: str | Path) -> bool:
     """True when ``path`` is a folder whose ``joint.json`` says it holds embedlab joint text-image heads."""
-    try:
-        doc = json.loads((Path(path).expanduser() / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("format") == FORMAT
+    return sniff_manifest(Path(path) / MANIFEST, FORMAT) is not None
 
 
 def load_encoder_folder(path: str | Path) -> Encoder:
@@ -46,14 +42,15 @@ def load_encoder_folder(path: str | Path) -> Encoder:
 def folder_spec(path: str | Path) -> EncoderSpec | None:
     """An EncoderSpec for the folder ``path`` (name = its absolute path, as the encoder's ``name``), or None when
     ``recognises(path)`` is False: what lets the registry build ``--encoder PATH`` and reopen collections by name."""
-    if not recognises(path):
+    doc = sniff_manifest(Path(path) / MANIFEST, FORMAT)
+    if doc is None:
         return None
     from functools import partial
 
     folder = Path(path).expanduser().resolve()
     try:
-        dim = int(json.loads((folder / MANIFEST).read_text("utf-8"))["dim"])
-    except (OSError, ValueError, KeyError, TypeError):
+        dim = int(doc["dim"])
+    except (KeyError, TypeError, ValueError):
         dim = 0
     return EncoderSpec(name=str(folder), factory=partial(JointEncoder, folder), dim=dim, modalities=("text", "image"),
                        requires=_REQUIRES, extra="image",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ModelNotFoundError
+from ..persist import sniff_manifest
 from .base import Encoder, check_text
 from .contextual import ContextualEncoder
 from .registry import EncoderSpec, register, register_folder
@@ -26,14 +27,7 @@ FORMAT = "embedlab.mlm"
 
 def recognises(path: str | Path) -> bool:
     """True when ``path`` is a folder whose ``mlm.json`` says it holds an embedlab masked language model."""
-    import json
-
-    manifest = Path(path).expanduser() / MANIFEST
-    try:
-        doc = json.loads(manifest.read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("format") == FORMAT
+    return sniff_manifest(Path(path) / MANIFEST, FORMAT) is not None
 
 
 def load_encoder_folder(path: str | Path) -> Encoder:
@@ -44,15 +38,15 @@ def load_encoder_folder(path: str | Path) -> Encoder:
 def folder_spec(path: str | Path) -> EncoderSpec | None:
     """An EncoderSpec for the folder ``path`` (name = its absolute path, as the encoder's ``name``), or None when
     ``recognises(path)`` is False: what lets the registry build ``--encoder PATH`` and reopen collections by name."""
-    if not recognises(path):
+    doc = sniff_manifest(Path(path) / MANIFEST, FORMAT)
+    if doc is None:
         return None
-    import json
     from functools import partial
 
     folder = Path(path).expanduser().resolve()
     try:
-        dim = int(json.loads((folder / MANIFEST).read_text("utf-8"))["params"]["hidden"])
-    except (OSError, ValueError, KeyError, TypeError):
+        dim = int(doc["params"]["hidden"])
+    except (KeyError, TypeError, ValueError):
         dim = 0
     return EncoderSpec(name=str(folder), factory=partial(MLMEncoder, folder), dim=dim, modalities=("text",),
                        requires=("transformers", "torch", "tokenizers"), extra="text",

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import CorruptFileError
-from ...persist import check_record, file_record, read_versioned, versioned, write_json_atomic
+from ...persist import check_record, file_record, read_versioned, sniff_manifest, versioned, write_json_atomic
 
 MANIFEST = "finetune.json"
 FORMAT = "embedlab.finetune"
@@ -32,13 +32,7 @@ __all__ = ["MANIFEST", "FORMAT", "VERSION", "WEIGHTS", "recognises", "read_manif
 
 def recognises(path: str | Path) -> bool:
     """True when ``path`` is a folder with a ``finetune.json`` of this format (cheap: no weights are read)."""
-    import json
-
-    try:
-        doc = json.loads((Path(path).expanduser() / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("format") == FORMAT
+    return sniff_manifest(Path(path) / MANIFEST, FORMAT) is not None
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
