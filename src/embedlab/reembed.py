@@ -81,7 +81,7 @@ def reembed(name: str, encoder: Any, *, root: str | Path | None = None, backend:
                          f"{name} PATH... --encoder ...` into a new collection")
     vectors = None
     if ids:
-        vectors = getattr(enc, "encode_documents", enc.encode)(contents, batch_size=batch_size, progress=progress)
+        vectors = enc.encode_documents(contents, batch_size=batch_size, progress=progress)
     if stage in names:
         Collection.drop(stage, **loc)
     with Collection.create(stage, enc, **kw, **loc) as staged:

@@ -31,10 +31,6 @@ from .registry import EncoderSpec, register_folder
 __all__ = ["AdaptedEncoder", "FullFinetunedEncoder", "load_finetuned", "folder_spec"]
 
 
-def _role(enc: Any, role: str) -> Any:
-    return getattr(enc, "encode_queries" if role == "query" else "encode_documents", enc.encode)
-
-
 def _check_base(folder: Path, base: dict[str, Any]) -> None:
     """ModelNotFoundError now (at load) when the base encoder is unknown here or its dependencies are missing."""
     from .registry import spec
@@ -110,7 +106,7 @@ class AdaptedEncoder(Encoder):
         return _normalize(out, inplace=True) if normalize else out
 
     def _encode_batch(self, items: list[Any]) -> np.ndarray:
-        vecs = _role(self.base, "document")(items, batch_size=max(len(items), 1))
+        vecs = self.base.encode_documents(items, batch_size=max(len(items), 1))
         return self._mapped(vecs, False) if self.apply_to == "both" else np.asarray(vecs, np.float32)
 
     def encode_documents(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
@@ -123,7 +119,7 @@ class AdaptedEncoder(Encoder):
         """Queries: the base's query vectors through the map."""
         if isinstance(items, str):
             items = [items]
-        vecs = _role(self.base, "query")(self.validate(list(items)), batch_size=batch_size, progress=progress)
+        vecs = self.base.encode_queries(self.validate(list(items)), batch_size=batch_size, progress=progress)
         return self._mapped(vecs, normalize)
 
     def _fingerprint_source(self) -> str:

@@ -9,7 +9,7 @@ Files live under ``<embedlab home>/cache/finetune/<hash of the encoder fingerpri
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from ... import config
 from ...persist import atomic_path
 
-__all__ = ["base_vectors", "cache_folder", "role_encoder"]
+__all__ = ["base_vectors", "cache_folder"]
 
 
 def cache_folder(fingerprint: str) -> Path:
@@ -25,11 +25,6 @@ def cache_folder(fingerprint: str) -> Path:
     folder = config.home() / "cache" / "finetune" / hashlib.sha256(fingerprint.encode()).hexdigest()[:24]
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def role_encoder(enc, role: str) -> Callable[..., np.ndarray]:
-    """``enc.encode_queries`` / ``enc.encode_documents`` where the encoder has them, else ``enc.encode``."""
-    return getattr(enc, "encode_queries" if role == "query" else "encode_documents", enc.encode)
 
 
 def _texts_hash(texts: Sequence[str]) -> str:
@@ -53,7 +48,7 @@ def base_vectors(enc, texts: Sequence[str], role: str = "document", *, batch_siz
                 return vecs
         except (OSError, ValueError):
             pass  # a damaged cache file is simply recomputed
-    vecs = np.asarray(role_encoder(enc, role)(texts, batch_size=batch_size, progress=progress), dtype=np.float32)
+    vecs = np.asarray(enc.encode_role(texts, role, batch_size=batch_size, progress=progress), dtype=np.float32)
     if path is not None:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, vecs, allow_pickle=False)
