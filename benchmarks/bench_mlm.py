@@ -88,6 +88,7 @@ def main() -> None:
     ap.add_argument("--corpus", default="bench-data/corpus.txt")
     ap.add_argument("--work", default="bench-data/mlm-out")
     ap.add_argument("--max-steps", type=int, default=1500)
+    ap.add_argument("--epochs", type=int, default=1, help="passes over the corpus, capped by --max-steps")
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -97,8 +98,8 @@ def main() -> None:
     info = print_settings("masked-language-model pretraining on the shared corpus")
     shutil.rmtree(args.work, ignore_errors=True)
     trainer = MaskedLMTrainer(vocab_size=8000, layers=args.layers, hidden=args.hidden, heads=2, max_length=64,
-                              batch_size=32, lr=args.lr, max_steps=args.max_steps, threads=args.threads, seed=0,
-                              checkpoint_every=500)
+                              batch_size=32, lr=args.lr, epochs=args.epochs, max_steps=args.max_steps,
+                              threads=args.threads, seed=0, checkpoint_every=500)
     t0 = time.perf_counter()
     steps_t: list[float] = []
     trainer.on_step = lambda step, loss: steps_t.append(time.perf_counter())

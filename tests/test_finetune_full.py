@@ -72,3 +72,49 @@ def test_full_refuses_matryoshka_wider_than_the_model(tmp_path):
         finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=tmp_path / "o",
                  matryoshka="512,128", general=None)
     assert not (tmp_path / "o").exists()
+
+
+def _nan_after(monkeypatch, good_steps):
+    """Fault injection on the real loss: its value becomes NaN after ``good_steps`` training steps (the model,
+    the Trainer and the guard are the real ones)."""
+    from sentence_transformers.sentence_transformer import losses
+
+    real = losses.MultipleNegativesRankingLoss.forward
+    calls = {"n": 0}
+
+    def forward(self, *a, **kw):
+        calls["n"] += 1
+        loss = real(self, *a, **kw)
+        return loss * float("nan") if calls["n"] > good_steps else loss
+
+    monkeypatch.setattr(losses.MultipleNegativesRankingLoss, "forward", forward)
+
+
+@pytest.mark.slow
+def test_full_nan_loss_stops_and_keeps_the_last_finished_epoch(tmp_path, monkeypatch):
+    from embedlab.train.finetune import DivergedError
+
+    base = embedlab.encoder("minilm")
+    # 32 training pairs, batches of 8: 4 steps an epoch; the loss turns NaN at step 6, inside epoch 2
+    _nan_after(monkeypatch, 5)
+    out = tmp_path / "full"
+    with pytest.raises(DivergedError, match=f"last good weights .*saved in {out}"):
+        finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=out, epochs=3, batch_size=8,
+                 lr=5e-5, general=None, val_fraction=0.2, seed=0)
+    enc = load_finetuned(out)
+    assert "nan" in enc.manifest["diverged"] and "step 6" in enc.manifest["diverged"]
+    assert len(enc.manifest["loss_history"]) == 5 and all(np.isfinite(enc.manifest["loss_history"]))
+    v, v0 = enc.encode(["a cat"]), base.encode(["a cat"])
+    assert np.isfinite(v).all() and not np.allclose(v, v0, atol=1e-6)  # epoch 1's trained weights, not NaN
+
+
+@pytest.mark.slow
+def test_full_nan_loss_before_any_finished_epoch_keeps_nothing(tmp_path, monkeypatch):
+    from embedlab.train.finetune import DivergedError
+
+    _nan_after(monkeypatch, 1)
+    out = tmp_path / "full"
+    with pytest.raises(DivergedError, match="before the first epoch finished.*lower --lr"):
+        finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=out, epochs=1, batch_size=8,
+                 lr=5e-5, general=None, val_fraction=0.2, seed=0)
+    assert not out.exists()

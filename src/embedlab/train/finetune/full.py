@@ -192,7 +192,8 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
             learning_rate=s.lr, **_warmup(s.warmup_ratio), seed=s.seed, data_seed=s.seed,
             batch_sampler=BatchSamplers.BATCH_SAMPLER if loss_name == "cosent" else BatchSamplers.NO_DUPLICATES,
             save_strategy="no", eval_strategy="no", logging_steps=1, report_to="none", use_cpu=True,
-            disable_tqdm=not progress, dataloader_num_workers=0, log_level="error")
+            disable_tqdm=not progress, dataloader_num_workers=0, log_level="error",
+            logging_nan_inf_filter=False)  # the Trainer's default hides a NaN loss from the logs (and our guard)
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss,
                                              callbacks=[Guard()])
         from transformers.trainer_callback import PrinterCallback
