@@ -344,7 +344,7 @@ def run_limited(cmd: list[str], limit_mb: int) -> dict | str:
 def plan_section(base: np.ndarray, q: np.ndarray, args: argparse.Namespace) -> list[str]:
     from embedlab.index.plan import realistic
 
-    consts = constants()
+    consts = constants(recalibrate=True)  # measured in this run, at this run's load, before the builds
     rows = []
     sizes = [int(s) for s in args.plan_sizes.split(",")]
     for n in sizes:
@@ -377,7 +377,8 @@ def plan_section(base: np.ndarray, q: np.ndarray, args: argparse.Namespace) -> l
             del idx
             shutil.rmtree(Path(args.workdir) / "plan-ivf", ignore_errors=True)
     return ["### `plan` estimate vs actual", "",
-            f"Constants of this machine from `embedlab plan` (cached: {consts.created}). Each cell is estimate / "
+            f"Constants of this machine measured by `embedlab plan --recalibrate` at the start of this section "
+            f"({consts.created}). Each cell is estimate / "
             "measured = ratio (targets: time within 2x, memory within 1.25x). Memory = what the index holds "
             "(codes, graph, id maps, centroids; float32 rows stay in the caller's matrix, as in a collection).", "",
             md_table(["rows", "index", "codes", "build s", "ms a query (batch 1)", "resident MiB"], rows), ""]

@@ -20,6 +20,7 @@ from embedlab.store import Collection
 
 FAKE = Constants(machine="", scan_byte_s=1e-10, gemv_byte_s=1e-10, f32_dim_s=1e-10, fp16_dim_s=2e-10,
                  sq8_dim_s=2e-10, bin_byte_s=1e-10, bin_row_s=1e-9, gemm_s=1e-11, sq_encode_dim_s=1e-9, hnsw_node_s=1e-7,
+                 coded_build_dim_s=2e-9, binary_build_dim_s=1e-9,
                  hnsw_query_beta=1.5, hnsw_build_a=1.0, hnsw_build_b=0.05, hnsw_build_node_s=1e-7,
                  rescore_row_s=1e-9, ivf_row_dim_s=1e-10, pq_code_s=1e-9, kmeans_s=1e-11, call_s=1e-5, coded_call_s=3e-5,
                  write_byte_s=1e-9)
@@ -105,6 +106,10 @@ def test_time_model_from_given_constants():
     i8 = estimate(n, d, "exact", "int8", "dot", rescore=4, consts=c)
     i8_r1 = estimate(n, d, "exact", "int8", "dot", rescore=1, consts=c)
     assert i8.query_s - i8_r1.query_s == pytest.approx(3 * 10 * d * c.rescore_row_s, rel=1e-9)
+    # building codes through our layer: per row and dimension, plus writing the index
+    assert i8.build_s == pytest.approx(n * d * c.coded_build_dim_s + i8.resident_bytes * c.write_byte_s, rel=1e-12)
+    b1 = estimate(n, d, "exact", "binary", "dot", consts=c)
+    assert b1.build_s == pytest.approx(n * d * c.binary_build_dim_s + b1.resident_bytes * c.write_byte_s, rel=1e-12)
 
 
 @pytest.mark.slow
