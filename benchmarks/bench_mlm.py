@@ -18,6 +18,7 @@ runs for ``--max-steps`` steps on the shared corpus (GCIDE + WordNet glosses + K
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -117,7 +118,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the reference is optional
         print(f"bert-tokens unavailable: {exc}")
     fills = [(t, ours.fill_mask(t, top_k=5)[0]) for t in FILL]
-    cmd = "OMP_NUM_THREADS=1 .venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv)
+    cmd = (f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')} .venv/bin/python "
+           + " ".join(shlex.quote(a) for a in sys.argv))
     p = summary["params"]
     report = "\n\n".join([
         "# Masked-language-model pretraining (shared corpus)",

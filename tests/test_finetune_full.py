@@ -4,6 +4,7 @@ mined hard negative, wrapped in MatryoshkaLoss), saved, loaded by path, used tru
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -98,7 +99,7 @@ def test_full_nan_loss_stops_and_keeps_the_last_finished_epoch(tmp_path, monkeyp
     # 32 training pairs, batches of 8: 4 steps an epoch; the loss turns NaN at step 6, inside epoch 2
     _nan_after(monkeypatch, 5)
     out = tmp_path / "full"
-    with pytest.raises(DivergedError, match=f"last good weights .*saved in {out}"):
+    with pytest.raises(DivergedError, match=f"last good weights .*saved in {re.escape(str(out))}"):
         finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=out, epochs=3, batch_size=8,
                  lr=5e-5, general=None, val_fraction=0.2, seed=0)
     enc = load_finetuned(out)
@@ -118,3 +119,38 @@ def test_full_nan_loss_before_any_finished_epoch_keeps_nothing(tmp_path, monkeyp
         finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=out, epochs=1, batch_size=8,
                  lr=5e-5, general=None, val_fraction=0.2, seed=0)
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_full_nan_gradient_with_a_finite_loss_is_caught(tmp_path, monkeypatch):
+    """An overflowing step: the loss value is finite but its gradient is not, so the weights would turn NaN while
+    the logged loss looks fine."""
+    import torch
+    from sentence_transformers.sentence_transformer import losses
+
+    from embedlab.train.finetune import DivergedError
+
+    class NanGrad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * float("nan")
+
+    real = losses.MultipleNegativesRankingLoss.forward
+    calls = {"n": 0}
+
+    def forward(self, *a, **kw):
+        calls["n"] += 1
+        loss = real(self, *a, **kw)
+        return NanGrad.apply(loss) if calls["n"] == 6 else loss
+
+    monkeypatch.setattr(losses.MultipleNegativesRankingLoss, "forward", forward)
+    out = tmp_path / "full"
+    with pytest.raises(DivergedError, match="gradient norm became nan at step 6"):
+        finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=out, epochs=3, batch_size=8,
+                 lr=5e-5, general=None, val_fraction=0.2, seed=0)
+    v = load_finetuned(out).encode(["a cat"])
+    assert np.isfinite(v).all()

@@ -118,7 +118,7 @@ def test_measured_times_are_the_right_order_of_magnitude():
     within 10x of the measured time (a unit slip, a missing factor of d or n, would be 100x off). The 2x target is
     measured under controlled conditions by the benchmark; a machine's load between the two measurements moves
     wall-clock times by several times, so a miss here is retried with fresh constants."""
-    both = plan_mod.realistic(np.random.default_rng(5), 40_256, 96)  # embedding-like rows (as calibrated on)
+    both = plan_mod.realistic(np.random.default_rng(5), 40_256, 96)  # embedding-like rows
     x, q = both[:40_000], both[40_000:]
     nq = len(q)
     ratios: dict[str, float] = {}

@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import InputError
 from .quantize import DEFAULT_RESCORE, binary_bytes, check_precision, code_bytes
 
-CONSTANTS_FORMAT = 2  # 2: coded_build_dim_s / binary_build_dim_s; fastest-of timings
+CONSTANTS_FORMAT = 3  # 2: coded_build_dim_s / binary_build_dim_s, fastest-of timings; 3: HNSW on wider clusters
 ID_MAP_BYTES = 25  # per row: position -> id (8), tombstone (1), sorted ids (8), their positions (8)
 EXACT_ID_BYTES = 24  # ExactIndex over a matrix: ids, sort order, sorted ids
 TRAIN_ITERS = 10  # FAISS k-means iterations (its default niter for IVF training)
@@ -59,8 +59,8 @@ class Constants:
     bin_row_s: float  # ... plus per row (heap test), so a row costs bin_row_s + bytes · bin_byte_s
     gemm_s: float  # batched float32 product, per multiply-add
     sq_encode_dim_s: float  # coding float16 / int8, per dimension (FAISS alone; IVF-SQ adds)
-    coded_build_dim_s: float  # an exact int8 / float16 index through our layer: calibration + coding + id maps,
-    binary_build_dim_s: float  # ... and a binary one, per row and dimension
+    coded_build_dim_s: float  # an exact int8 index through our layer: calibration + coding + id maps (float16,
+    binary_build_dim_s: float  # not measured, is charged the same), and a binary one; per row and dimension
     hnsw_node_s: float  # per distance evaluated in a graph walk, beyond the distance itself
     hnsw_query_beta: float  # distances per query / (ef · M)
     hnsw_build_a: float  # work per insertion / efC = a + b · ln(n) (M barely matters)

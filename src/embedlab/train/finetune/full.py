@@ -167,15 +167,23 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
     fit = FullFit(model, loss_name=loss_name)
     state: dict[str, Any] = {"good": None, "step": 0}
 
+    def finite_weights() -> bool:
+        return all(bool(p.isfinite().all()) for p in model.parameters())
+
     class Guard(TrainerCallback):
+        """Stops at the first non-finite loss or gradient norm (logged every step: ``logging_steps=1``) and keeps
+        the weights of the last finished epoch whose parameters are all finite."""
+
         def on_log(self, args, tstate, control, logs=None, **kw):
             value = (logs or {}).get("loss")
             if value is None:
                 return
             value = float(value)
+            grad = (logs or {}).get("grad_norm")
             state["step"] = int(tstate.global_step)
-            if not math.isfinite(value):
-                fit.diverged = f"loss became {value} at step {tstate.global_step}"
+            if not math.isfinite(value) or (grad is not None and not math.isfinite(float(grad))):
+                what = f"loss became {value}" if not math.isfinite(value) else f"gradient norm became {grad}"
+                fit.diverged = f"{what} at step {tstate.global_step}"
                 control.should_training_stop = True
                 return
             fit.losses.append(value)
@@ -183,15 +191,21 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
                 on_step(int(tstate.global_step), value)
 
         def on_epoch_end(self, args, tstate, control, **kw):
-            if fit.diverged is None:
-                state["good"] = copy.deepcopy(model.state_dict())
+            if fit.diverged is not None:
+                return
+            if not finite_weights():  # a finite loss can still leave NaN weights behind (an overflowing step)
+                fit.diverged = f"weights became non-finite by the end of epoch {round(tstate.epoch or 0)}"
+                control.should_training_stop = True
+                return
+            state["good"] = copy.deepcopy(model.state_dict())
 
     with tempfile.TemporaryDirectory(prefix="embedlab-finetune-") as tmp:
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp, num_train_epochs=s.epochs, per_device_train_batch_size=s.batch_size,
             learning_rate=s.lr, **_warmup(s.warmup_ratio), seed=s.seed, data_seed=s.seed,
             batch_sampler=BatchSamplers.BATCH_SAMPLER if loss_name == "cosent" else BatchSamplers.NO_DUPLICATES,
-            save_strategy="no", eval_strategy="no", logging_steps=1, report_to="none", use_cpu=True,
+            save_strategy="no", eval_strategy="no", report_to="none", use_cpu=True,
+            logging_steps=1,  # the guard reads every step's loss and gradient norm
             disable_tqdm=not progress, dataloader_num_workers=0, log_level="error",
             logging_nan_inf_filter=False)  # the Trainer's default hides a NaN loss from the logs (and our guard)
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss,
@@ -200,6 +214,8 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
 
         trainer.remove_callback(PrinterCallback)  # it prints every log line on stdout (our loss goes to the bar)
         trainer.train()
+    if fit.diverged is None and not finite_weights():
+        fit.diverged = f"weights became non-finite by step {state['step']}"
     fit.seconds = time.perf_counter() - started
     if fit.diverged is not None and state["good"] is not None:
         model.load_state_dict(state["good"])
