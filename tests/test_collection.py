@@ -447,7 +447,7 @@ def test_hnsw_small_adds_merge_without_rebuilding():
 @pytest.mark.parametrize("metric", ["cosine", "dot"])
 def test_wide_single_query_path_matches_batch_path(metric, backend):
     rng = np.random.default_rng(7)
-    v = rng.normal(size=(90, 128)).astype(np.float32)  # dim >= GEMV_MIN_DIM: one query takes the BLAS path
+    v = rng.normal(size=(90, 128)).astype(np.float32)  # dim >= GEMV_MIN_DIM: one query with dead rows: a mat-vec
     c = Collection.create(f"wide-{metric}", dim=128, metric=metric, auto_compact=0.9, **backend)
     c.add([f"w{i}" for i in range(50)], vectors=v[:50])
     c.add([f"w{i}" for i in range(50, 90)], vectors=v[50:])

@@ -18,7 +18,7 @@ from embedlab.index import plan as plan_mod
 from embedlab.index.plan import Constants, calibrate, constants, estimate, index_memory_bytes
 from embedlab.store import Collection
 
-FAKE = Constants(machine="", scan_byte_s=1e-10, gemv_byte_s=1e-10, f32_dim_s=1e-10, fp16_dim_s=2e-10,
+FAKE = Constants(machine="", scan_byte_s=1e-10, f32_dim_s=1e-10, fp16_dim_s=2e-10,
                  sq8_dim_s=2e-10, bin_byte_s=1e-10, bin_row_s=1e-9, gemm_s=1e-11, sq_encode_dim_s=1e-9, hnsw_node_s=1e-7,
                  coded_build_dim_s=2e-9, binary_build_dim_s=1e-9,
                  hnsw_query_beta=1.5, hnsw_build_a=1.0, hnsw_build_b=0.05, hnsw_build_node_s=1e-7,
@@ -91,7 +91,7 @@ def test_time_model_from_given_constants():
     """The estimate is the documented cost model, evaluated exactly: per-call overhead + bytes or rows scanned."""
     c, n, d = FAKE, 100_000, 128
     e = estimate(n, d, "exact", "float32", "dot", consts=c)
-    assert e.query_s == pytest.approx(c.call_s + n * d * 4 * c.gemv_byte_s, rel=1e-12)
+    assert e.query_s == pytest.approx(c.call_s + max(n * d * 4 * c.scan_byte_s, n * d * c.f32_dim_s), rel=1e-12)
     assert e.build_s == pytest.approx(0.0, abs=1e-12)  # a float32 exact index copies rows: no build work
     e2 = estimate(2 * n, d, "exact", "float32", "dot", consts=c)
     assert e2.query_s - c.call_s == pytest.approx(2 * (e.query_s - c.call_s), rel=1e-12)  # linear in n

@@ -31,7 +31,7 @@ COMPACT_FRACTION = 0.25  # dead/total rows above which the arrays are rebuilt
 OVERFETCH_MAX = 256  # at most this many dead rows in a matrix: search k + dead and drop them
 GATHER_BYTES = 256 << 20  # cap on the rows copied at once when searching a subset with BLAS
 SELECTOR_MAX_QUERIES = 20  # below this FAISS scans row by row anyway, so a selector costs nothing extra
-GEMV_MIN_DIM = 100  # one query, dim >= this: BLAS gemv + argpartition beats FAISS's row scan
+GEMV_MIN_DIM = 100  # one query with many dead rows, dim >= this: one BLAS mat-vec with the dead rows masked
 
 
 def n_threads() -> int:
@@ -50,18 +50,16 @@ def faiss_knn(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows of ``mat`` per query as (higher-is-better scores, row numbers); ``k <= len(mat)``.
 
-    Calls FAISS's exhaustive kernels on the arrays in place (no copy, memmaps welcome). One unfiltered query over
-    wide rows (dim >= ``GEMV_MIN_DIM``, dot/cosine) takes a BLAS matrix-vector product + argpartition instead,
-    which measured 1.8-3.5x faster than FAISS's row scan at 128-768 dims (and equal at 50). Splitting one query's
-    scan across threads was measured too and lost on this 2-core machine (the scan is memory-bound).
+    Calls FAISS's exhaustive kernels on the arrays in place (no copy, memmaps welcome); one query runs on one
+    thread. A BLAS matrix-vector product + argpartition was used for one wide query until 2026-11-30, when a quiet
+    machine measured FAISS's single-thread scan 1.4-1.7x faster at 100-384 dims and 20k-1M rows (equal at 768):
+    the argpartition over every score costs more than the scan saves, and the scan is memory-bound anyway.
     """
-    if sel is None and _wide_single(q, metric):
-        return _gemv_top(q[0], mat, k)
     return _knn(q, mat, k, metric, sel)
 
 
 def _wide_single(q: np.ndarray, metric: str) -> bool:
-    """One dot/cosine query over rows wide enough for the gemv path to win."""
+    """One dot/cosine query over rows wide enough for the masked mat-vec (many dead rows) to beat a selector."""
     return len(q) == 1 and metric != "l2" and q.shape[1] >= GEMV_MIN_DIM
 
 

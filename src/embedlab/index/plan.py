@@ -37,7 +37,8 @@ import numpy as np
 from ..errors import InputError
 from .quantize import DEFAULT_RESCORE, binary_bytes, check_precision, code_bytes
 
-CONSTANTS_FORMAT = 3  # 2: coded_build_dim_s / binary_build_dim_s, fastest-of timings; 3: HNSW on wider clusters
+CONSTANTS_FORMAT = 4  # 2: coded_build_dim_s / binary_build_dim_s, fastest-of timings; 3: HNSW on wider clusters;
+# 4: no gemv_byte_s (one exact query is FAISS's scan at every width)
 ID_MAP_BYTES = 25  # per row: position -> id (8), tombstone (1), sorted ids (8), their positions (8)
 EXACT_ID_BYTES = 24  # ExactIndex over a matrix: ids, sort order, sorted ids
 TRAIN_ITERS = 10  # FAISS k-means iterations (its default niter for IVF training)
@@ -51,7 +52,6 @@ class Constants:
 
     machine: str
     scan_byte_s: float  # float32 flat scan (FAISS), one query, per byte of rows (memory-bound)
-    gemv_byte_s: float  # float32 matrix-vector product + top-k (our one-query path at dim >= 100), per byte
     f32_dim_s: float  # one float32 distance, per dimension, rows in cache
     fp16_dim_s: float  # float16 code scan, per dimension
     sq8_dim_s: float  # int8 code scan, per dimension
@@ -171,8 +171,6 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
     bin_row_s = max(1e-12, per_row[0] - 8 * bin_byte_s)
     from .exact import ExactIndex
 
-    wide = ExactIndex.from_matrix(np.arange(n), x, "dot")
-    gemv_byte_s = _best(lambda: wide.search(q1, 10)) / (n * d * 4)
     hn = _hnsw_constants(rng, quick, f32_dim_s)
     ivf = _ivf_constants(x, q1)
     rows = x[:50_000]
@@ -200,7 +198,7 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
 
         write_byte_s = _best(write, repeats=2) / len(blob)
     fields: dict[str, Any] = dict(
-        machine=machine_key(), scan_byte_s=scan_byte_s, gemv_byte_s=gemv_byte_s, f32_dim_s=f32_dim_s,
+        machine=machine_key(), scan_byte_s=scan_byte_s, f32_dim_s=f32_dim_s,
         fp16_dim_s=sq_s["fp16"], sq8_dim_s=sq_s["sq8"], bin_byte_s=bin_byte_s, bin_row_s=bin_row_s, gemm_s=gemm_s,
         sq_encode_dim_s=(sq_s["fp16_enc"] + sq_s["sq8_enc"]) / 2, rescore_row_s=rescore_row_s, call_s=call_s,
         coded_call_s=coded_call_s, coded_build_dim_s=build["int8"], binary_build_dim_s=build["binary"],
@@ -370,8 +368,7 @@ def estimate(count: int, dim: int, index: str = "exact", precision: str = "float
             resident = n * d * 4 + EXACT_ID_BYTES * n
             index_disk = 0
             build = 0.0
-            gemv = d >= 100 and metric != "l2"  # ExactIndex's one-query path (see exact.faiss_knn)
-            query = call + (n * d * 4 * c.gemv_byte_s if gemv else _scan_s(c, "float32", d, n))
+            query = call + _scan_s(c, "float32", d, n)  # one query: FAISS's scan (exact.faiss_knn)
             per_batch = call / batch + n * d * c.gemm_s
         else:
             resident = n * (code_bytes(precision, d) + ID_MAP_BYTES)
