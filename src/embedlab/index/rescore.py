@@ -16,14 +16,6 @@ RowSource = Callable[[np.ndarray], np.ndarray]
 _CHUNK_FLOATS = 16 << 20  # at most this many floats of gathered candidate rows at once (64 MiB)
 
 
-def exact_scores(q: np.ndarray, rows: np.ndarray, metric: str) -> np.ndarray:
-    """Higher-is-better scores of row i of ``rows`` against row i of ``q`` (both (n, d) float32)."""
-    if metric == "l2":
-        diff = rows - q
-        return -np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    return np.einsum("ij,ij->i", rows, q)
-
-
 def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metric: str
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The k best of each query's candidate ids ``cand`` ((nq, c), -1 = none) by exact float32 scores.
@@ -37,17 +29,21 @@ def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metr
     valid = cand >= 0
     if not valid.any():
         return out_ids, out_sc
-    flat = cand[valid]
-    uniq, inv = np.unique(flat, return_inverse=True)
-    rows = fetch(uniq)
-    qi = np.nonzero(valid)[0]
-    sc = np.full(cand.shape, -np.inf, np.float32)
-    s = np.empty(len(flat), np.float32)
-    step = max(1, _CHUNK_FLOATS // max(1, q.shape[1]))
-    for a in range(0, len(flat), step):
-        b = min(a + step, len(flat))
-        s[a:b] = exact_scores(q[qi[a:b]], rows[inv[a:b]], metric)
-    sc[valid] = s
+    uniq, inv = np.unique(cand[valid], return_inverse=True)
+    rows = fetch(uniq)  # each distinct candidate read once, in id order
+    at = np.zeros(cand.shape, np.int64)  # each (query, candidate) slot -> its row in ``rows``
+    at[valid] = inv
+    sc = np.empty(cand.shape, np.float32)
+    step = max(1, _CHUNK_FLOATS // max(1, c * q.shape[1]))  # queries per chunk of gathered rows
+    for a in range(0, nq, step):
+        b = min(a + step, nq)
+        block = rows[at[a:b]]  # (queries, c, d): a query's candidates side by side, scored by one batched product
+        if metric == "l2":
+            diff = block - q[a:b, None, :]
+            sc[a:b] = -np.sqrt(np.einsum("qcd,qcd->qc", diff, diff))
+        else:
+            sc[a:b] = np.matmul(block, q[a:b, :, None])[:, :, 0]
+    sc[~valid] = -np.inf
     ids = np.where(valid, cand, np.iinfo(np.int64).max)
     order = np.lexsort((ids, -sc), axis=1)[:, :k]
     m = order.shape[1]
