@@ -8,12 +8,14 @@ segments are read in file order) and keeps the k best by their exact scores.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import faiss as _faiss
 import numpy as np
 
 #: reads float32 rows (as the index stores them: unit length for cosine) of sorted, distinct ids
 RowSource = Callable[[np.ndarray], np.ndarray]
-_CHUNK_FLOATS = 16 << 20  # at most this many floats of gathered candidate rows at once (64 MiB)
+faiss: Any = _faiss  # the SWIG module (its stubs lack the *_by_idx kernels)
 
 
 def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metric: str
@@ -34,15 +36,18 @@ def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metr
     at = np.zeros(cand.shape, np.int64)  # each (query, candidate) slot -> its row in ``rows``
     at[valid] = inv
     sc = np.empty(cand.shape, np.float32)
-    step = max(1, _CHUNK_FLOATS // max(1, c * q.shape[1]))  # queries per chunk of gathered rows
-    for a in range(0, nq, step):
-        b = min(a + step, nq)
-        block = rows[at[a:b]]  # (queries, c, d): a query's candidates side by side, scored by one batched product
-        if metric == "l2":
-            diff = block - q[a:b, None, :]
-            sc[a:b] = -np.sqrt(np.einsum("qcd,qcd->qc", diff, diff))
-        else:
-            sc[a:b] = np.matmul(block, q[a:b, :, None])[:, :, 0]
+    d = q.shape[1]
+    qc = np.ascontiguousarray(q, dtype=np.float32)
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    ptr = faiss.swig_ptr
+    # FAISS's gathered products (what IndexRefineFlat runs): score[i, j] = <q[i], rows[at[i, j]]>, no copies
+    if metric == "l2":
+        faiss.fvec_L2sqr_by_idx(ptr(sc), ptr(qc), ptr(rows), ptr(at), d, nq, c)
+        np.maximum(sc, 0.0, out=sc)
+        np.sqrt(sc, out=sc)
+        np.negative(sc, out=sc)
+    else:
+        faiss.fvec_inner_products_by_idx(ptr(sc), ptr(qc), ptr(rows), ptr(at), d, nq, c)
     sc[~valid] = -np.inf
     ids = np.where(valid, cand, np.iinfo(np.int64).max)
     order = np.lexsort((ids, -sc), axis=1)[:, :k]
