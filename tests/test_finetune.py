@@ -203,7 +203,7 @@ def test_bad_inputs(tmp_path):
 def test_damaged_folders(tmp_path):
     pairs = make_pairs(tmp_path / "pairs.jsonl")
     out = tmp_path / "out"
-    finetune(pairs, Words.name, output=out, **{**FAST, "epochs": 2})
+    finetune(pairs, Words.name, output=out, **FAST)
     weights = (out / "adapter.safetensors").read_bytes()
     # a corrupted weights file: same size, flipped bytes -> checksum; truncated -> size
     (out / "adapter.safetensors").write_bytes(weights[:-8] + b"\x00" * 8)
@@ -276,3 +276,40 @@ def test_http_embeddings_and_collections_with_the_folder(tmp_path):
         assert r.status_code == 200, r.text
         r = c.post("/api/collections/web/search", json={"query": "q7 q9", "k": 1})
         assert r.status_code == 200 and r.json()["hits"][0]["id"] == "b", r.text
+
+
+def test_an_unwritable_output_fails_before_training(tmp_path, monkeypatch, capsys):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    import embedlab.train.finetune.run as run_mod
+
+    monkeypatch.setattr(run_mod, "base_vectors", lambda *a, **k: pytest.fail("must fail before any encoding"))
+    with pytest.raises(InputError, match=r"notes\.txt is a file, so the folder .*sub cannot be created"):
+        finetune(pairs, Words.name, output=blocker / "sub", **FAST)
+    with pytest.raises(InputError, match="notes.txt is a file; the output must be a folder"):
+        finetune(pairs, Words.name, output=blocker, **FAST)
+    with pytest.raises(SystemExit) as stop:
+        main(["finetune", str(pairs), "--encoder", Words.name, "-o", "/proc/embedlab-nope"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "cannot write the output folder /proc/embedlab-nope" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unusable_home_is_one_line_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("hello")
+    with pytest.raises(SystemExit) as stop:
+        main(["--home", "/proc/embedlab-home", "index", "x", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "/proc/embedlab-home" in err and "Traceback" not in err
+
+
+def test_an_adapter_that_never_beats_the_base_says_so(tmp_path):
+    """When no epoch improves on the base over validation, the saved adapter is the identity: warned, not silent."""
+    rows = [{"query": f"w{i} w{i + 1}", "positive": f"w{i} w{i + 1} note"} for i in range(0, 80, 2)]
+    pairs = tmp_path / "easy.jsonl"
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    with pytest.warns(UserWarning, match="no epoch improved .* identity map"):
+        enc = finetune(pairs, Words.name, output=tmp_path / "o", val_fraction=0.25, **{**FAST, "epochs": 3})
+    assert enc.manifest["chosen_epoch"] == 0
+    np.testing.assert_allclose(enc.encode(["w2 w3"]), Words().encode(["w2 w3"]), atol=1e-6)

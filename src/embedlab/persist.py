@@ -23,6 +23,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 import tokenize
 import uuid
 import warnings
@@ -35,7 +36,7 @@ from typing import IO, Any, Literal
 import numpy as np
 from numpy.lib import format as npformat
 
-from .errors import CorruptFileError, FormatVersionError, ReadOnlyStorageError, StorageFullError
+from .errors import CorruptFileError, FormatVersionError, InputError, ReadOnlyStorageError, StorageFullError
 
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
@@ -151,6 +152,26 @@ def fsync_tree(folder: str | os.PathLike[str]) -> None:
         for f in files:
             fsync_file(os.path.join(root, f))
         fsync_dir(root)
+
+
+def check_output_folder(target: str | os.PathLike[str]) -> Path:
+    """Fail before any work when folder ``target`` could not be written later: it is a file, a path component
+    is a file, or its parent cannot be created or written (probed by creating and removing a hidden folder
+    there). Creates missing parents. Returns the path; raises InputError with a one-line reason."""
+    target = Path(target).expanduser()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} is a file; the output must be a folder")
+    for up in target.parents:
+        if up.exists():
+            if not up.is_dir():
+                raise InputError(f"{up} is a file, so the folder {target} cannot be created")
+            break
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=target.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write the output folder {target}: {exc.strerror or exc}") from None
+    return target
 
 
 @contextmanager

@@ -65,6 +65,11 @@ def _run(argv: list[str] | None) -> None:
         rv = app(args=argv, standalone_mode=False)
     except EmbedlabError as exc:
         raise SystemExit(fail(exc).exit_code) from None
+    except OSError as exc:  # a path the user gave that cannot be read or written: one line, not a traceback
+        if exc.filename is None:
+            raise
+        where = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 else "")
+        raise SystemExit(fail(f"{exc.strerror or exc}: {where}").exit_code) from None
     except _CLICK_ERRORS as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 from ... import config
 from ..._progress import progress_bar
 from ...errors import InputError
-from ...persist import atomic_folder
+from ...persist import atomic_folder, check_output_folder
 from . import saved
 from .adapter import AdapterData, AdapterSettings, DivergedError, choose_reg
 from .cache import base_vectors
@@ -55,9 +56,7 @@ def _output(output: str | Path | None, base_name: str, method: str, overwrite: b
     if output is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = config.home() / "finetuned" / f"{Path(base_name).name}-{method}-{stamp}"
-    out = Path(output).expanduser().resolve()
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} is a file; the output must be a folder")
+    out = check_output_folder(Path(output).expanduser().resolve())  # before training, not at the save
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise InputError(f"{out} is not empty; pick a new or empty folder, or pass overwrite=True (--overwrite)")
     return out
@@ -255,6 +254,10 @@ def _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, ou
                              chosen_epoch=fit.chosen_epoch, seconds=round(seconds, 2), diverged=fit.diverged,
                              loss_history=[round(x, 5) for x in fit.losses], **common)
         _plot(tmp / "loss.png", fit.losses, fit.scores, f"adapter on {Path(base.name).name}")
+    if fit.chosen_epoch == 0 and not fit.diverged:
+        warnings.warn(f"no epoch improved on {Path(base.name).name} over the validation split, so the saved adapter "
+                      f"is the identity map (the base encoder's vectors); more or harder pairs, hard negatives, a "
+                      f"larger --lr or more --epochs may help", stacklevel=2)
     if fit.diverged:
         raise DivergedError(f"training diverged ({fit.diverged}); the last good weights (epoch {fit.chosen_epoch}) "
                             f"are saved in {out} — retry with a lower --lr or a higher --reg")
