@@ -313,3 +313,27 @@ def test_an_adapter_that_never_beats_the_base_says_so(tmp_path):
         enc = finetune(pairs, Words.name, output=tmp_path / "o", val_fraction=0.25, **{**FAST, "epochs": 3})
     assert enc.manifest["chosen_epoch"] == 0
     np.testing.assert_allclose(enc.encode(["w2 w3"]), Words().encode(["w2 w3"]), atol=1e-6)
+
+
+def test_options_of_the_other_method_and_bad_numbers_are_named(tmp_path):
+    pairs = make_pairs(tmp_path / "pairs.jsonl")
+    with pytest.raises(InputError, match=r"loss \(--loss\) applies to method='full' only"):
+        finetune(pairs, Words.name, output=tmp_path / "a", loss="mnrl", **FAST)
+    with pytest.raises(InputError, match=r"rank \(--rank\), apply_to \(--apply-to\) apply to method='adapter' only"):
+        finetune(pairs, Words.name, method="full", output=tmp_path / "b", rank=4, apply_to="queries")
+    with pytest.raises(InputError, match=r"batch_size \(--batch-size\) must be >= 2 .*got 0"):
+        finetune(pairs, Words.name, output=tmp_path / "c", **{**FAST, "batch_size": 0})
+    with pytest.raises(InputError, match=r"lr \(--lr\) must be > 0, got -1"):
+        finetune(pairs, Words.name, output=tmp_path / "d", **{**FAST, "lr": -1.0})
+
+
+def test_a_byte_order_mark_is_not_part_of_the_pairs(tmp_path):
+    plain = make_pairs(tmp_path / "pairs.jsonl")
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    from embedlab.train.finetune import read_pairs
+
+    assert read_pairs(bom).pairs == read_pairs(plain).pairs
+    csv_bom = tmp_path / "p.csv"
+    csv_bom.write_bytes(b"\xef\xbb\xbfquery,positive\nq1 q2,d1 d2\nq3 q4,d3 d4\n")
+    assert [p.query for p in read_pairs(csv_bom).pairs] == ["q1 q2", "q3 q4"]

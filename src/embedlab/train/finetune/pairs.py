@@ -97,7 +97,7 @@ def _pair_from_record(rec: dict[str, Any], where: str) -> Pair:
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        text = path.read_text("utf-8")
+        text = path.read_text("utf-8-sig")  # a byte-order mark (Windows editors) is not part of the text
     except FileNotFoundError:
         raise InputError(f"pairs file {path} does not exist") from None
     except UnicodeDecodeError as exc:

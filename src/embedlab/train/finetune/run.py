@@ -52,6 +52,18 @@ def _base(encoder: Any) -> Any:
     return enc
 
 
+def _check_method_options(method: str, **given: Any) -> None:
+    """Refuse options of the other method instead of ignoring them silently."""
+    defaults = {"loss": "auto", "adapter": "residual", "rank": None, "apply_to": "both", "reg": 0.01,
+                "backend": "auto"}
+    other = ("loss",) if method == "adapter" else ("adapter", "rank", "apply_to", "reg", "backend")
+    odd = [n for n in other if given[n] != defaults[n]]
+    if odd:
+        flags = ", ".join(f"{n} (--{n.replace('_', '-')})" for n in odd)
+        raise InputError(f"{flags} appl{'ies' if len(odd) == 1 else 'y'} to method="
+                         f"'{'full' if method == 'adapter' else 'adapter'}' only; this run is method='{method}'")
+
+
 def _output(output: str | Path | None, base_name: str, method: str, overwrite: bool) -> Path:
     if output is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -154,8 +166,14 @@ def finetune(pairs: Any, encoder: Any = "use-multilingual", *, method: str = "ad
     epochs = int(epochs if epochs is not None else defaults["epochs"])
     batch_size = int(batch_size if batch_size is not None else defaults["batch_size"])
     lr = float(lr if lr is not None else defaults["lr"])
-    if epochs < 1 or batch_size < 2 or lr <= 0:
-        raise InputError("epochs must be >= 1, batch_size >= 2 and lr > 0")
+    for name, value, ok, rule in (("epochs", epochs, epochs >= 1, ">= 1"),
+                                  ("batch_size", batch_size, batch_size >= 2, ">= 2 (in-batch negatives need other "
+                                                                              "pairs)"),
+                                  ("lr", lr, lr > 0, "> 0")):
+        if not ok:
+            raise InputError(f"{name} (--{name.replace('_', '-')}) must be {rule}, got {value}")
+    _check_method_options(method, loss=loss, adapter=adapter, rank=rank, apply_to=apply_to, reg=reg,
+                          backend=backend)
     if hard_negatives < 0:
         raise InputError(f"hard_negatives must be >= 0, got {hard_negatives}")
     found = _load_pairs(pairs, positives)
