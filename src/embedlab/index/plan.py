@@ -7,9 +7,9 @@ gather, a disk write) and ``constants()`` caches its result in the embedlab home
 cores, threads, FAISS version). ``estimate(count, dim, index, precision, ...)`` then combines them:
 
 - scans cost bytes read (memory-bound) or code work (compute-bound), whichever is larger;
-- HNSW computes ``β · ef · M`` distances per query (β from FAISS's own distance counter) and does
-  ``(a + b · ln n) · efC`` units of work per insertion (fitted from two timed builds; M changes it little),
-  each a distance plus an overhead;
+- HNSW computes ``β · ef · M`` distances per query (β from FAISS's own distance counter; at most n) and does
+  ``(a + b · ln n) · efC`` units of work per insertion (fitted from two timed builds; M changes it little; at
+  most the rows present, (n − 1) / 2 on average), each a distance plus an overhead;
 - IVF scans ``n · nprobe / nlist`` codes plus the centroids, and trains ``TRAIN_ITERS`` rounds of k-means;
 - rescoring reads ``rescore × k`` float32 rows per query;
 - memory counts codes, graph links (``4 · (2M + M/(M−1)) + 12`` bytes a node in FAISS's HNSW), our id maps
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .quantize import DEFAULT_RESCORE, binary_bytes, check_precision, code_bytes
+from .quantize import binary_bytes, check_precision, code_bytes
 
 CONSTANTS_FORMAT = 4  # 2: coded_build_dim_s / binary_build_dim_s, fastest-of timings; 3: HNSW on wider clusters;
 # 4: no gemv_byte_s (one exact query is FAISS's scan at every width)
@@ -343,23 +343,68 @@ def hnsw_graph_bytes(M: int) -> float:
     return 4 * (2 * M + M / (M - 1)) + 12
 
 
-def estimate(count: int, dim: int, index: str = "exact", precision: str = "float32", metric: str = "cosine",
-             rescore: int | None = None, k: int = 10, batch: int = 1000, consts: Constants | None = None,
-             **params: Any) -> Estimate:
-    """Predicted memory, disk, build time and query time of an index (see the module docstring)."""
+def _check_shape(count: Any, dim: Any) -> None:
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise InputError(f"count must be a positive integer, got {count!r}")
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise InputError(f"dim must be a positive integer, got {dim!r}")
+
+
+def _empty_index(dim: int, index: str, precision: str, metric: str, rescore: int | None, params: dict[str, Any]
+                 ) -> Any:
+    """The (empty) index these settings describe: building it runs the index layer's own checks, so a setting an
+    index refuses (rescore 0, M 0, a PQ size that does not divide the dimension, binary IVF, an unknown metric,
+    a float32 index with rescore ...) is refused here with the same message. Constructing one is cheap (no rows,
+    no centroids)."""
+    from . import make_index
+
     if index not in ("exact", "hnsw", "ivf"):
         raise InputError(f"unknown index kind {index!r}; choose one of exact, hnsw, ivf")
-    precision = check_precision(precision, metric)
+    check_precision(precision, metric)
+    kw = dict(params)
+    if precision != "float32":
+        kw["precision"] = precision
+    if rescore is not None:
+        kw["rescore"] = rescore
+    return make_index(index, int(dim), metric, **kw)
+
+
+def check_settings(count: int, dim: int, index: str = "exact", precision: str = "float32", metric: str = "cosine",
+                   rescore: int | None = None, **params: Any) -> None:
+    """InputError unless an index of these settings can be built over ``count`` rows: the index's own checks
+    (see ``estimate``), plus what only the row count decides: IVF searches at most its ``nlist`` lists, so
+    ``nprobe`` must not exceed them, and needs at least ``nlist`` training vectors (2^nbits with PQ)."""
+    _check_shape(count, dim)
+    idx = _empty_index(dim, index, precision, metric, rescore, params)
+    if index != "ivf":
+        return
+    nlist, nprobe = idx.params["nlist"], idx.params["nprobe"]
+    if nprobe > nlist:
+        raise InputError(f"nprobe={nprobe} exceeds nlist={nlist}: a query can scan at most the {nlist} lists there "
+                         f"are; choose nprobe between 1 and {nlist}")
+    need = idx.min_train()
+    if int(count) < need:
+        from .ivf import RECOMMENDED_PER_LIST
+
+        pq = f" and 2^nbits = {1 << idx.params['nbits']} for the PQ codebooks" if idx.params["m"] else ""
+        raise InputError(f"an IVF index with nlist={nlist} needs at least {need} training vectors (one per list{pq}; "
+                         f"{RECOMMENDED_PER_LIST * need} or more recommended), got {int(count)}; plan for more "
+                         f"vectors or lower nlist (about 4·sqrt(n) suits n rows)")
+
+
+def estimate(count: int, dim: int, index: str = "exact", precision: str = "float32", metric: str = "cosine",
+             rescore: int | None = None, k: int = 10, batch: int = 1000, consts: Constants | None = None,
+             **params: Any) -> Estimate:
+    """Predicted memory, disk, build time and query time of an index (see the module docstring). Settings an
+    index refuses raise its InputError (``check_settings`` also checks what depends on the row count)."""
+    _check_shape(count, dim)
+    idx = _empty_index(dim, index, precision, metric, rescore, params)
     c = consts or constants()
     n, d = int(count), int(dim)
     p = {**DEFAULTS.get(index, {}), **params}
     pq_m = int(p.get("m", 0) or 0) if index == "ivf" else 0
     compressed = precision != "float32" or pq_m > 0
-    r = int(rescore or DEFAULT_RESCORE.get(precision) or DEFAULT_RESCORE["int8"] or 1) if compressed else 0
+    r = int(getattr(idx, "rescore", None) or 1) if compressed else 0
     seg_bytes = n * d * 4 + 128
     rescore_s = r * k * d * c.rescore_row_s if compressed else 0.0
     call = c.coded_call_s if compressed else c.call_s
@@ -382,9 +427,11 @@ def estimate(count: int, dim: int, index: str = "exact", precision: str = "float
         resident = int(n * (code_bytes(precision, d) + hnsw_graph_bytes(M) + ID_MAP_BYTES))
         index_disk = resident
         dist = _dist_s(c, precision, d)
-        per_insert = (c.hnsw_build_a + c.hnsw_build_b * math.log(max(n, 2))) * efc
+        # a walk cannot evaluate more distances than there are rows: a query at most n, an insertion at most the
+        # rows already present ((n - 1) / 2 on average over the build)
+        per_insert = min((c.hnsw_build_a + c.hnsw_build_b * math.log(max(n, 2))) * efc, (n - 1) / 2)
         build = n * max(per_insert, 1.0) * (dist + c.hnsw_build_node_s)
-        query = call + c.hnsw_query_beta * ef * M * (dist + c.hnsw_node_s) + rescore_s
+        query = call + min(c.hnsw_query_beta * ef * M, n) * (dist + c.hnsw_node_s) + rescore_s
         per_batch = query
     else:
         nlist, nprobe = int(p["nlist"]), int(p["nprobe"])
@@ -413,21 +460,64 @@ def estimate(count: int, dim: int, index: str = "exact", precision: str = "float
                     batch_query_s=float(per_batch), batch=batch)
 
 
-def plan(count: int, dim: int, indexes: tuple[str, ...] = ("exact", "hnsw", "ivf"),
-         precisions: tuple[str, ...] = ("float32", "float16", "int8", "binary"), metric: str = "cosine",
-         consts: Constants | None = None, **params: Any) -> list[Estimate]:
-    """``estimate`` for every combination that exists (IVF has no binary codes; l2 no binary)."""
-    c = consts or constants()
+#: the settings each kind takes besides precision and rescore (its constructor's)
+SETTINGS = {"exact": (), "hnsw": ("M", "ef_construction", "ef_search", "seed"),
+            "ivf": ("nlist", "nprobe", "m", "nbits", "train_size", "seed")}
+
+
+def check_plan(count: int, dim: int, indexes: tuple[str, ...] | None = None,
+               precisions: tuple[str, ...] | None = None, metric: str = "cosine", **params: Any
+               ) -> list[tuple[str, str, int | None, dict[str, Any]]]:
+    """The combinations ``plan`` estimates, as (kind, precision, rescore, the kind's settings), each checked
+    (``check_settings``); InputError as ``plan`` describes. Needs no constants: bad input is refused before this
+    machine is measured."""
+    _check_shape(count, dim)
+    kinds = tuple(indexes) if indexes else ("exact", "hnsw", "ivf")
+    precs = tuple(precisions) if precisions else ("float32", "float16", "int8", "binary")
+    for kind in kinds:
+        if kind not in SETTINGS:
+            raise InputError(f"unknown index kind {kind!r}; choose one of exact, hnsw, ivf")
+    for key in params:
+        takers = [kind for kind in SETTINGS if key in SETTINGS[kind]]
+        if key == "rescore" or any(kind in takers for kind in kinds):
+            continue
+        raise InputError(f"{key} does not apply to {' or '.join(kinds)} indexes" + (
+            f" (it is a setting of {' and '.join(takers)})" if takers else
+            f"; settings: {', '.join(sorted({s for own in SETTINGS.values() for s in own} | {'rescore'}))}"))
+    ivf_given = any(key in params for key in SETTINGS["ivf"])
     out = []
-    for kind in indexes:
-        for prec in precisions:
-            if (kind == "ivf" and prec == "binary") or (metric == "l2" and prec == "binary"):
-                continue
-            own = {key: v for key, v in params.items() if key in DEFAULTS.get(kind, {}) or key == "rescore"}
-            if prec == "float32":
-                own.pop("rescore", None)
-            out.append(estimate(count, dim, kind, prec, metric, consts=c, **own))
+    for kind in kinds:
+        for prec in precs:
+            own = {key: v for key, v in params.items() if key in SETTINGS[kind]}
+            rescore = params.get("rescore")
+            if prec == "float32" and not (kind == "ivf" and own.get("m")) and not precisions:
+                rescore = None  # a default list: rescore is for the rows with compressed codes
+            if prec == "binary" and kind == "ivf":
+                skip = not (indexes and precisions)  # IVF has no binary codes
+            elif prec == "binary" and metric == "l2":
+                skip = not precisions  # binary codes have no l2
+            elif kind == "ivf" and own.get("m") and prec != "float32":
+                skip = not precisions  # PQ codes are their own compression
+            elif kind == "ivf" and not ivf_given and int(count) < DEFAULTS["ivf"]["nlist"]:
+                skip = not indexes  # too few rows to train the default lists
+            else:
+                skip = False
+            if not skip:
+                check_settings(count, dim, kind, prec, metric, rescore, **own)
+                out.append((kind, prec, rescore, own))
     return out
+
+
+def plan(count: int, dim: int, indexes: tuple[str, ...] | None = None, precisions: tuple[str, ...] | None = None,
+         metric: str = "cosine", consts: Constants | None = None, **params: Any) -> list[Estimate]:
+    """``estimate`` for every combination of ``indexes`` (default: exact, hnsw, ivf) and ``precisions`` (default:
+    all four), each kind with the ``params`` it takes. Combinations that cannot exist (IVF has no binary codes,
+    l2 no binary, PQ no other codes, an IVF with the default nlist over fewer rows than lists) are left out of a
+    default list; asked for explicitly they raise the index's InputError, as does any setting an index refuses
+    (``check_settings``) or that none of the kinds asked for takes."""
+    combos = check_plan(count, dim, indexes, precisions, metric, **params)
+    c = consts or constants()
+    return [estimate(count, dim, kind, prec, metric, rescore, consts=c, **own) for kind, prec, rescore, own in combos]
 
 
 def index_memory_bytes(index: Any) -> int:
