@@ -226,7 +226,7 @@ def test_damaged_folders(tmp_path):
     with pytest.raises(EncoderMismatchError, match="fingerprint"):
         load_finetuned(out).encode(["q1"])
     (out / "finetune.json").write_text("{broken")
-    with pytest.raises(InputError, match="not a model embedlab can load"):
+    with pytest.raises(InputError, match="has finetune.json but embedlab cannot read it as a model folder"):
         embedlab.encoder(str(out))
     with pytest.raises(ModelNotFoundError, match="not an `embedlab finetune` folder"):
         load_finetuned(out)
@@ -337,3 +337,28 @@ def test_a_byte_order_mark_is_not_part_of_the_pairs(tmp_path):
     csv_bom = tmp_path / "p.csv"
     csv_bom.write_bytes(b"\xef\xbb\xbfquery,positive\nq1 q2,d1 d2\nq3 q4,d3 d4\n")
     assert [p.query for p in read_pairs(csv_bom).pairs] == ["q1 q2", "q3 q4"]
+
+
+def test_a_deleted_model_folder_and_a_damaged_manifest_are_named(tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "adapted"
+    finetune(make_pairs(tmp_path / "pairs.jsonl"), Words.name, output=out, **FAST)
+    with Collection.create("gone", str(out)) as col:
+        col.add(["a", "b"], ["d1 d2", "d3 d4"])
+    for key in [k for k in registry._CACHE if k[0] == str(out.resolve())]:  # only this folder's instance
+        del registry._CACHE[key]
+    shutil.rmtree(out)
+    with pytest.raises(InputError, match=r"model folder .*adapted, which no longer exists.*embedlab reindex gone "
+                                         r"--encoder"):
+        with Collection.open("gone") as col:
+            col.search("q1 q2", k=1)
+    with pytest.raises(SystemExit) as e:  # the advice works: re-embed the stored texts with another encoder
+        main(["reindex", "gone", "--encoder", Words.name, "--json"])
+    assert e.value.code == 0 and json.loads(capsys.readouterr().out)["count"] == 2
+    # a folder whose finetune.json is damaged is not "a folder without finetune.json"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "finetune.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"has finetune.json but embedlab cannot read it as a model folder"):
+        embedlab.encoder(str(bad))

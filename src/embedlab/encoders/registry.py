@@ -106,6 +106,11 @@ def spec(name: str) -> EncoderSpec:
             found = loader(folder)
             if found is not None:
                 return found
+        present = [f for _, what in _FOLDERS for f in what.split(" (")[0].split(" + ") if (folder / f).is_file()]
+        if present:  # a marker is there but its loader refused it: damaged, or another tool's file
+            raise InputError(f"{name!r} has {', '.join(present)} but embedlab cannot read it as a model folder "
+                             f"(damaged, incomplete, or another tool's file); expected one of "
+                             f"{'; '.join(what for _, what in _FOLDERS)}")
         raise InputError(f"{name!r} is a folder but not a model embedlab can load: it has none of "
                          f"{'; '.join(what for _, what in _FOLDERS)}")
     hint = " (or the path of a model folder)" if _FOLDERS else ""
