@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,3 +209,145 @@ def test_masked_only_loss_equals_the_full_head(trained):
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
     with torch.no_grad():
         assert float(masked_loss(model, batch)) == pytest.approx(float(model(**batch).loss), rel=1e-5)
+
+
+# ---------------------------------------------------------------------- resume, interrupt and output-folder checks
+def _interrupt_at(step_no):
+    def on_step(step, loss):
+        if step == step_no:
+            raise KeyboardInterrupt
+    return on_step
+
+
+def test_resume_on_another_corpus_is_refused(corpus, tmp_path):
+    kw = dict(max_steps=12, checkpoint_every=4, holdout_every=0)
+    with pytest.raises(KeyboardInterrupt):
+        _tiny(**kw, on_step=_interrupt_at(5)).fit(corpus, tmp_path / "cut")
+    state = json.loads((tmp_path / "cut" / "checkpoint" / "trainer_state.json").read_text())
+    assert state["corpus"]["bytes"] == corpus.stat().st_size and len(state["corpus"]["sha256"]) == 64
+    other = tmp_path / "corpus2.txt"
+    other.write_text("\n".join([NUMBERS.replace("ten", "nine")] * 60) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"made on another corpus: {re.escape(str(corpus))} \(.* bytes, sha256 "
+                                         rf"\w+\), not {re.escape(str(other))} \("):
+        _tiny(**kw).fit(other, tmp_path / "cut", resume=True)
+    with pytest.raises(InputError, match=r"another corpus: .*, not a list of 60 lines \(sha256 \w+\)"):
+        _tiny(**kw).fit([NUMBERS] * 60, tmp_path / "cut", resume=True)
+    # the same text under another name is the same corpus; the refused attempts left the checkpoint as it was
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(corpus.read_bytes())
+    summary = _tiny(**kw).fit(copy, tmp_path / "cut", resume=True)
+    assert summary["steps"] == 12 and summary["corpus"]["sha256"] == state["corpus"]["sha256"]
+    # a list of lines is fingerprinted too (it is read once, so a generator works)
+    lines = [f"{NUMBERS} {i % 3}" for i in range(60)]
+    with pytest.raises(KeyboardInterrupt):
+        _tiny(**kw, on_step=_interrupt_at(5)).fit(iter(lines), tmp_path / "gen")
+    with pytest.raises(InputError, match=r"another corpus: a list of 60 lines \(sha256 \w+\), not a list of 59"):
+        _tiny(**kw).fit(lines[:-1], tmp_path / "gen", resume=True)
+    assert _tiny(**kw).fit(lines, tmp_path / "gen", resume=True)["steps"] == 12
+
+
+def test_resume_needs_a_checkpoint(corpus, trained, tmp_path):
+    with pytest.raises(InputError, match=r"nothing to resume in .*nowhere: the folder does not exist; run without "
+                                         r"--resume"):
+        _tiny().fit(corpus, tmp_path / "nowhere", resume=True)
+    assert not (tmp_path / "nowhere").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"nothing to resume in .*empty: it holds no checkpoint"):
+        _tiny().fit(corpus, tmp_path / "empty", resume=True)
+    out, _ = trained  # a finished run: the message says how to replace it
+    with pytest.raises(InputError, match=r"nothing to resume in .*model: its training finished; choose another "
+                                         r"output folder, or replace it with --overwrite"):
+        _tiny().fit(corpus, out, resume=True)
+    with pytest.raises(InputError, match=r"model is not empty: it holds a finished model; choose another output "
+                                         r"folder, or replace it with --overwrite"):
+        _tiny().fit(corpus, out)
+    assert read_manifest(out)["steps"] == 120
+
+
+def test_output_folder_is_checked_before_training(corpus, tmp_path, monkeypatch):
+    def no_training(*a, **k):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(MaskedLMTrainer, "_fit", no_training)
+    a_file = tmp_path / "some_file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match=r"cannot create the output folder .*sub: .*some_file.txt is not a folder"):
+        _tiny().fit(corpus, a_file / "sub")
+    with pytest.raises(InputError, match=r"cannot create the output folder .*some_file.txt is not a folder"):
+        _tiny().fit(corpus, a_file / "sub" / "deeper")
+    with pytest.raises(InputError, match=r"some_file.txt is a file; the output must name a folder"):
+        _tiny().fit(corpus, a_file)
+    if Path("/proc/self").is_dir():  # Linux: /proc takes no new folders, even for root
+        with pytest.raises(InputError, match=r"output folder /proc/nope"):
+            _tiny().fit(corpus, "/proc/nope")
+
+
+def test_max_steps_beyond_the_epochs_is_reported(corpus, tmp_path):
+    kw = dict(epochs=1, max_steps=60, holdout_every=0)
+    with pytest.warns(UserWarning, match=r"training stops after 3 steps \(1 epoch of 3 steps\), before "
+                                         r"max_steps=60; raise --epochs"):
+        summary = _tiny(**kw).fit(corpus, tmp_path / "a")
+    assert summary["steps"] == 3 and summary["note"].startswith("training stops after 3 steps")
+    summary = _tiny(max_steps=2, holdout_every=0).fit(corpus, tmp_path / "b")  # max_steps reached: no note
+    assert summary["steps"] == 2 and summary["note"] is None
+
+
+def _cli(args, capsys):
+    from embedlab.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+def test_cli_interrupt_resume_and_output_messages(corpus, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "cli"
+    args = ["train", "mlm", str(corpus), "-o", str(out), "--vocab-size", str(VOCAB), "--layers", "1", "--hidden",
+            "32", "--max-length", "16", "--batch-size", "8", "--max-steps", "6", "--checkpoint-every", "2",
+            "--threads", "1", "--holdout-every", "0", "--json"]
+    # Ctrl-C before the first checkpoint: nothing is claimed, nothing is left
+    with monkeypatch.context() as m:
+        def ctrl_c(*a, **k):
+            raise KeyboardInterrupt
+
+        m.setattr(MaskedLMTrainer, "_train_tokenizer", ctrl_c)
+        code, _, err = _cli(args, capsys)
+    assert code == 130 and "interrupted before the first checkpoint; nothing was saved" in err
+    assert "saved in" not in err and not out.exists()
+    # --resume with nothing to resume
+    code, _, err = _cli([*args, "--resume"], capsys)
+    assert code == 2 and "nothing to resume in" in err and "does not exist" in err and not out.exists()
+    # Ctrl-C at step 3 (a checkpoint was written at step 2, and one at the interrupt)
+    with monkeypatch.context() as m:
+        init = MaskedLMTrainer.__init__
+
+        def with_interrupt(self, *a, **k):
+            init(self, *a, **k)
+            self.on_step = _interrupt_at(3)
+
+        m.setattr(MaskedLMTrainer, "__init__", with_interrupt)
+        code, _, err = _cli(args, capsys)
+    assert code == 130 and f"the checkpoint in {out / 'checkpoint'} holds step 3; continue with the same command " \
+                           "and --resume" in " ".join(err.split())
+    other = tmp_path / "corpus2.txt"
+    other.write_text(corpus.read_text(encoding="utf-8") + "one more line\n", encoding="utf-8")
+    code, _, err = _cli([*args[:2], str(other), *args[3:], "--resume"], capsys)
+    assert code == 2 and "made on another corpus" in err and str(corpus) in err and str(other) in err
+    code, stdout, _ = _cli([*args, "--resume"], capsys)
+    assert code == 0 and json.loads(stdout)["steps"] == 6
+    code, _, err = _cli([*args, "--resume"], capsys)
+    assert code == 2 and "nothing to resume" in err and "--overwrite" in err
+    # bad output folders: one line, no traceback
+    a_file = tmp_path / "some_file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    for bad in ([str(a_file / "sub")], ["/proc/nope"] if Path("/proc/self").is_dir() else []):
+        for o in bad:
+            code, _, err = _cli([*args[:3], "-o", o, *args[5:]], capsys)
+            assert code == 2 and err.startswith("error: ") and "Traceback" not in err and "output folder" in err
+    # --max-steps beyond one epoch: one line says so
+    with pytest.warns(UserWarning, match=r"^training stops after 6 steps \(1 epoch of 6 steps\), before "
+                                         r"max_steps=200; raise --epochs to train up to 200 steps$"):
+        code, stdout, err = _cli([*args, "--max-steps", "200", "-o", str(tmp_path / "long")], capsys)
+    assert code == 0  # the CLI prints the warning as one `warning: ...` line (test_cli_words)
+    assert json.loads(stdout)["note"].startswith("training stops after 6 steps")

@@ -39,7 +39,7 @@ def train_mlm(
 ) -> None:
     """Pretrain a small BERT from scratch with dynamic masking (Devlin et al. 2019); Ctrl-C checkpoints, --resume
     continues. OUT loads as a contextual token encoder and answers `embedlab fill-mask OUT "... [MASK] ..."`."""
-    from ..train.mlm import MANIFEST, MaskedLMTrainer, summary_line
+    from ..train.mlm import MANIFEST, MaskedLMTrainer, checkpoint_step, summary_line
 
     trainer = MaskedLMTrainer(vocab_size=vocab_size, layers=layers, hidden=hidden, heads=heads,
                               max_length=max_length, batch_size=batch_size, lr=lr, warmup=warmup, epochs=epochs,
@@ -60,8 +60,13 @@ def train_mlm(
     try:
         summary = trainer.fit(corpus, out, resume=resume)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: checkpoint saved in {out}/checkpoint; continue with the same command "
-                          "and --resume")
+        step = checkpoint_step(out)
+        if step is None:
+            err_console.print("interrupted before the first checkpoint; nothing was saved — run the command again",
+                              highlight=False, markup=False)
+        else:
+            err_console.print(f"interrupted: the checkpoint in {out / 'checkpoint'} holds step {step}; continue "
+                              "with the same command and --resume", highlight=False, markup=False)
         raise typer.Exit(130) from None
     if as_json:
         emit_json({k: v for k, v in summary.items() if k != "loss_history"} | {"out": str(out)})

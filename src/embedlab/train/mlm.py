@@ -26,10 +26,12 @@ Output folder (a Hugging Face BERT folder plus embedlab's manifest, written last
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import signal
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,6 +72,91 @@ def _lines(corpus: str | os.PathLike | Iterable[str]) -> Iterator[str]:
         line = line.strip()
         if line:
             yield line
+
+
+def _check_out(out: Path) -> None:
+    """InputError (one line) unless ``out`` can be the output folder: not a file, and its nearest existing
+    ancestor a writable folder (missing folders between are created)."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file; the output must name a folder")
+    if out.is_dir():
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise InputError(f"the output folder {out} is not writable; choose a writable location")
+        return
+    parent = Path(os.path.abspath(out)).parent
+    while not parent.exists() and not parent.is_symlink() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot create the output folder {out}: {parent} is not a folder; choose another output "
+                         "folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot create the output folder {out}: {parent} is not writable; choose a writable "
+                         "location")
+
+
+def _fingerprint(corpus: Any) -> tuple[Any, dict[str, Any]]:
+    """(the corpus to train on, its fingerprint). A path: its bytes and SHA-256 (of the file; of each file's
+    relative path, size and SHA-256 for a folder); an iterable of lines: read once into a list of the non-empty
+    stripped lines (it may be one-shot), its line count and the SHA-256 of those lines."""
+    if isinstance(corpus, (str, os.PathLike)):
+        from .corpus import LineCorpus
+
+        lc = LineCorpus(corpus)  # InputError for a missing path, an empty folder, a binary file
+        total = 0
+        folder = hashlib.sha256()
+        one = ""
+        for f in lc.files:
+            h = hashlib.sha256()
+            try:
+                with open(f, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        h.update(chunk)
+                        total += len(chunk)
+            except OSError as exc:
+                raise InputError(f"cannot read corpus file {f} ({exc.strerror or exc})") from None
+            one = h.hexdigest()
+            rel = f.relative_to(lc.path).as_posix() if lc.path.is_dir() else f.name
+            folder.update(f"{rel}\0{f.stat().st_size}\0{one}\n".encode())
+        digest = one if lc.path.is_file() else folder.hexdigest()
+        return corpus, {"path": str(corpus), "files": len(lc.files), "bytes": total, "sha256": digest}
+    lines = []
+    h = hashlib.sha256()
+    for line in _lines(corpus):
+        lines.append(line)
+        h.update(line.encode("utf-8", "surrogatepass") + b"\n")
+    return lines, {"path": None, "lines": len(lines), "sha256": h.hexdigest()}
+
+
+def _describe(fp: dict[str, Any]) -> str:
+    if fp.get("path") is not None:
+        files = f", {fp['files']} files" if fp.get("files", 1) != 1 else ""
+        return f"{fp['path']} ({fp.get('bytes', 0):,} bytes{files}, sha256 {str(fp.get('sha256'))[:12]})"
+    return f"a list of {fp.get('lines', 0):,} lines (sha256 {str(fp.get('sha256'))[:12]})"
+
+
+def _check_same_corpus(out: Path, saved: Any, fp: dict[str, Any]) -> None:
+    """InputError naming both corpora when a checkpoint's corpus fingerprint differs from ``fp`` (checkpoints
+    written before fingerprints were recorded are not checked)."""
+    if not isinstance(saved, dict):
+        return
+    keys = ("bytes", "sha256") if fp.get("path") is not None else ("lines", "sha256")
+    same = (saved.get("path") is None) == (fp.get("path") is None) and all(saved.get(k) == fp[k] for k in keys)
+    if not same:
+        raise InputError(f"the checkpoint in {out} was made on another corpus: {_describe(saved)}, not "
+                         f"{_describe(fp)}; resume with the corpus it was trained on, start over with --overwrite, "
+                         "or choose another output folder")
+
+
+def checkpoint_step(out: str | os.PathLike) -> int | None:
+    """The step of the checkpoint in ``out`` (``OUT/checkpoint``), or None when there is none (or it is unreadable)."""
+    try:
+        import json
+
+        with open(Path(out) / CHECKPOINT / "trainer_state.json", encoding="utf-8") as fh:
+            step = json.load(fh).get("step")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return step if isinstance(step, int) else None
 
 
 class MaskedLMTrainer:
@@ -238,33 +325,52 @@ class MaskedLMTrainer:
             resume: bool = False) -> dict[str, Any]:
         """Train on ``corpus`` (a text file, a folder of them, or a list of lines) into the folder ``out``.
 
-        Returns the summary also written to ``out/mlm.json``. ``resume=True`` continues from ``out/checkpoint``
-        when there is one (parameters must match). InputError: bad parameters, an empty or tiny corpus (less than
-        one sequence), a corpus smaller than the vocabulary, ``out`` holding another run.
+        Returns the summary also written to ``out/mlm.json`` (``corpus``: the corpus's fingerprint; ``note``: a
+        line when ``max_steps`` is more than ``epochs`` allow, also given as a warning). ``resume=True`` continues
+        from ``out/checkpoint`` (parameters and corpus must match; no checkpoint is an error). InputError: bad
+        parameters, an output folder that cannot be created, an empty or tiny corpus (less than one sequence), a
+        corpus smaller than the vocabulary, ``out`` holding another run, nothing to resume.
         """
         params = self.check_params()
         require("torch", "text", "masked-language-model training")
         require("transformers", "text", "masked-language-model training")
         out = Path(out)
+        _check_out(out)  # before any text is read
         ckpt = out / CHECKPOINT
         state = None
         if ckpt.is_dir():
             if not resume:
                 raise InputError(f"{out} holds the checkpoint of an interrupted run; resume it (resume=True, "
-                                 "--resume) or choose another output folder")
+                                 "--resume), start over with --overwrite, or choose another output folder")
             state = read_json(ckpt / "trainer_state.json", f"the checkpoint is damaged; delete {ckpt} to start over")
             if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
                 raise CorruptFileError(f"{ckpt}/trainer_state.json is damaged; delete {ckpt} to start over")
             changed = [k for k in _RESULT_PARAMS if state["params"].get(k) != params[k]]
             if changed:
                 raise InputError(f"the checkpoint in {out} was made with other parameters ({', '.join(changed)}); "
-                                 "resume with the same options or choose another output folder")
+                                 "resume with the same options, start over with --overwrite, or choose another "
+                                 "output folder")
+        elif (out / MANIFEST).is_file():
+            what = f"nothing to resume in {out}: its training finished" if resume else f"{out} is not empty: it " \
+                "holds a finished model"
+            raise InputError(f"{what}; choose another output folder, or replace it with --overwrite (in Python: "
+                             "delete the folder first)")
+        elif resume:
+            why = "the folder does not exist" if not out.exists() else f"it holds no checkpoint ({ckpt})"
+            raise InputError(f"nothing to resume in {out}: {why}; run without --resume to start training")
         elif out.exists() and any(out.iterdir()):
             raise InputError(f"{out} already exists and is not empty; choose another output folder")
         created = not out.exists()
-        out.mkdir(parents=True, exist_ok=True)
         try:
-            return self._fit(corpus, out, params, state)
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the output folder {out} ({exc.strerror or exc}); choose a writable "
+                             "location") from None
+        try:
+            corpus, fingerprint = _fingerprint(corpus)
+            if state is not None:
+                _check_same_corpus(out, state.get("corpus"), fingerprint)
+            return self._fit(corpus, out, params, state, fingerprint)
         except BaseException:
             if created and not (out / CHECKPOINT).is_dir():  # nothing to resume: leave no half-written folder
                 import shutil
@@ -272,17 +378,19 @@ class MaskedLMTrainer:
                 shutil.rmtree(out, ignore_errors=True)
             raise
 
-    def _fit(self, corpus: Any, out: Path, params: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
+    def _fit(self, corpus: Any, out: Path, params: dict[str, Any], state: dict[str, Any] | None,
+             fingerprint: dict[str, Any]) -> dict[str, Any]:
         import torch
 
         threads = torch.get_num_threads()
         torch.set_num_threads(self.threads or min(threads, cpu_count()))
         try:
-            return self._run(corpus, out, params, state)
+            return self._run(corpus, out, params, state, fingerprint)
         finally:
             torch.set_num_threads(threads)  # the process's setting, as it was
 
-    def _run(self, corpus: Any, out: Path, params: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
+    def _run(self, corpus: Any, out: Path, params: dict[str, Any], state: dict[str, Any] | None,
+             fingerprint: dict[str, Any]) -> dict[str, Any]:
         ckpt = out / CHECKPOINT
         train, held = self._split(corpus)
         if state is not None:
@@ -294,13 +402,20 @@ class MaskedLMTrainer:
         counts, n_blocks = self._count(tok, train)
         steps_per_epoch = math.ceil(n_blocks / self.batch_size)
         total = steps_per_epoch * self.epochs
+        note = None
+        if self.max_steps is not None and self.max_steps > total:
+            note = (f"training stops after {total} steps ({self.epochs} epoch{'s' if self.epochs > 1 else ''} of "
+                    f"{steps_per_epoch} step{'s' if steps_per_epoch > 1 else ''}), before max_steps={self.max_steps}; "
+                    f"raise --epochs to train up to {self.max_steps} steps")
+            warnings.warn(note, stacklevel=4)
         if self.max_steps is not None:
             total = min(total, self.max_steps)
         model, collator, opt, sched = self._build(tok, total)
         step, losses = 0, []
         if state is not None:
             step, losses = self._restore(ckpt, state, model, opt, sched)
-        self._train_loop(tok, train, model, collator, opt, sched, step, losses, total, steps_per_epoch, out, params)
+        self._train_loop(tok, train, model, collator, opt, sched, step, losses, total, steps_per_epoch, out, params,
+                         fingerprint)
         metrics = evaluate_mlm(model, tok, held, counts, self.max_length, seed=self.seed) if held else None
         with quiet_transformers():
             model.save_pretrained(str(out), safe_serialization=True)
@@ -309,6 +424,7 @@ class MaskedLMTrainer:
         summary = versioned(FORMAT, FORMAT_VERSION, params=params, vocab_size=tok.get_vocab_size(),
                             steps=total, steps_per_epoch=steps_per_epoch, sequences_per_epoch=n_blocks,
                             training_tokens=int(counts.sum()), heldout_lines=len(held), heldout=metrics,
+                            corpus=fingerprint, note=note,
                             loss_first=losses[0], loss_last=float(np.mean(losses[-50:])), loss_history=losses)
         write_json_atomic(out / MANIFEST, summary)  # last: its presence marks a complete folder
         import shutil
@@ -358,7 +474,7 @@ class MaskedLMTrainer:
 
     def _train_loop(self, tok: Any, train: Callable[[], Iterator[str]], model: Any, collator: Any, opt: Any,
                     sched: Any, step: int, losses: list[float], total: int, steps_per_epoch: int, out: Path,
-                    params: dict[str, Any]) -> None:
+                    params: dict[str, Any], fingerprint: dict[str, Any]) -> None:
         import torch
 
         stop = _InterruptFlag()
@@ -393,16 +509,16 @@ class MaskedLMTrainer:
                         if stop.requested:
                             raise KeyboardInterrupt
                         if step % self.checkpoint_every == 0 and step < total:
-                            self._save(out, model, opt, sched, step, losses, params)
+                            self._save(out, model, opt, sched, step, losses, params, fingerprint)
         except KeyboardInterrupt:
-            self._save(out, model, opt, sched, step, losses, params)
+            self._save(out, model, opt, sched, step, losses, params, fingerprint)
             raise
         finally:
             bar.close()
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, out: Path, model: Any, opt: Any, sched: Any, step: int, losses: list[float],
-              params: dict[str, Any]) -> None:
+              params: dict[str, Any], fingerprint: dict[str, Any]) -> None:
         """Write OUT/checkpoint whole (a temp folder renamed into place): weights, AdamW state, step, losses."""
         from safetensors.torch import save_file, save_model
 
@@ -414,7 +530,7 @@ class MaskedLMTrainer:
             groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
             write_json_atomic(tmp / "trainer_state.json", {
                 "format": FORMAT + ".checkpoint", "format_version": FORMAT_VERSION, "step": step, "params": params,
-                "losses": losses, "param_groups": groups, "scheduler": sched.state_dict()})
+                "corpus": fingerprint, "losses": losses, "param_groups": groups, "scheduler": sched.state_dict()})
 
     def _restore(self, ckpt: Path, state: dict[str, Any], model: Any, opt: Any, sched: Any
                  ) -> tuple[int, list[float]]:
@@ -615,4 +731,5 @@ def summary_line(summary: dict[str, Any]) -> str:
             f"tokens; loss {summary['loss_first']:.3f} -> {summary['loss_last']:.3f}{held}")
 
 
-__all__ = ["FORMAT", "MANIFEST", "MaskedLMTrainer", "evaluate_mlm", "read_manifest", "summary_line"]
+__all__ = ["FORMAT", "MANIFEST", "MaskedLMTrainer", "checkpoint_step", "evaluate_mlm", "read_manifest",
+           "summary_line"]
