@@ -77,6 +77,12 @@ def test_bad_ivf_parameters():
         make_index("ivf", 32, nlist=0)
     with pytest.raises(InputError, match="rescore must be an integer >= 1"):
         make_index("ivf", 32, m=8, rescore=0)
+    with pytest.raises(InputError, match="nprobe=5 exceeds nlist=2"):
+        make_index("ivf", 32, nlist=2, nprobe=5)
+    assert make_index("ivf", 32, nlist=4).params["nprobe"] == 4  # the default 16 lists, at most nlist
+    assert make_index("ivf", 32, nlist=64).params["nprobe"] == 16
+    with pytest.raises(InputError, match="nprobe=9 exceeds nlist=8"):
+        make_index("ivf", 32, nlist=8).search(np.ones((1, 32), np.float32), 1, nprobe=9)
 
 
 @pytest.mark.parametrize("variant", [{}, {"m": 8}, {"precision": "int8"}, {"precision": "float16"}])
@@ -176,3 +182,22 @@ def test_ivf_collection_trains_when_it_can_and_survives_reopen_and_compaction(da
     assert c.search(x[9000], k=1)[0].id == "r9000" and len(c._table.index.index) == len(x) - 5000
     c.close()
     ref.close()
+
+
+def test_cli_says_when_an_ivf_collection_is_too_small_to_train(tmp_path, capsys):
+    from embedlab.cli import main
+
+    for i in range(20):
+        (tmp_path / f"n{i}.txt").write_text(f"note number {i} about topic {i % 5}")
+    with pytest.raises(SystemExit) as stop:
+        main(["index", "small-ivf", str(tmp_path), "--index", "ivf", "--nlist", "4", "--json"])
+    assert stop.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["count"] == 20 and "trains itself once the collection holds 156 items" in out["note"]
+    with pytest.raises(SystemExit) as stop:
+        main(["reindex", "small-ivf", "--nlist", "2"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert stop.value.code == 0 and "holds 78 items; until then its 20 item(s) are searched exactly" in text
+    with pytest.raises(SystemExit) as stop:
+        main(["reindex", "small-ivf", "--index", "exact"])
+    assert stop.value.code == 0 and "note:" not in capsys.readouterr().out

@@ -195,6 +195,9 @@ def index(
             result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
                                    sync=synced, **options)
             result.update(dry_run=False, collection=name, count=col.count(), skipped=records.skipped)
+            untrained = untrained_note(col.index_kind, col.index_params, col.dim, col.metric, result["count"])
+            if untrained:
+                result["note"] = untrained
     except BaseException:
         if created:  # do not leave an empty collection behind a failed first run
             with Collection.open(name) as again:
@@ -214,6 +217,21 @@ def index(
         + f"; the collection now holds {result['count']} item(s)"
     )
     _print_skipped(records.skipped, result["kept"])
+    if untrained:
+        console.print(f"[yellow]note:[/] {untrained}", highlight=False)
+
+
+def untrained_note(kind: str, params: dict[str, Any], dim: int, metric: str, count: int) -> str | None:
+    """What to tell a user whose IVF index is still too small to train (its rows are then searched exactly)."""
+    if kind != "ivf":
+        return None
+    from ..index import make_index
+
+    need = make_index(kind, dim, metric, **params).train_min()
+    if count >= need:
+        return None
+    return (f"the IVF index trains itself once the collection holds {need:,} items; until then its {count:,} item(s) are searched exactly. Fewer lists (--nlist, about "
+            f"4·sqrt(n)) train sooner; a collection this size is served as well by --index exact or hnsw")
 
 
 def index_options(kind: str, precision: str | None, rescore: int | None, **params: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import typer
 
 from ..errors import InputError
 from .app import app, console, emit_json, print_table
-from .collections import index_options, open_collection, print_estimate
+from .collections import index_options, open_collection, print_estimate, untrained_note
 
 
 def _mib(b: float) -> str:
@@ -196,8 +196,11 @@ def reindex(
         count = col.count()
         print_estimate(kind, settings, col.dim, col.metric, count, as_json)
         new = col.reindex(kind, settings)
+        untrained = untrained_note(new["kind"], new["params"], col.dim, col.metric, count)
     if as_json:
         emit_json({"collection": name, "index": new, "count": count})
         return
     shown = " ".join(f"{k}={v}" for k, v in new["params"].items())
     console.print(f"[bold]{name}[/]: index rebuilt as {new['kind']}" + (f" ({shown})" if shown else ""))
+    if untrained:
+        console.print(f"[yellow]note:[/] {untrained}", highlight=False)

@@ -36,6 +36,7 @@ from .exact import merge_topk
 from .quantize import DEFAULT_RESCORE, Calibration, check_rescore, set_sq_calibration, sq_type
 
 SEAL_BYTES = 256 << 20  # an in-RAM part with more codes than this is spilled to disk (when spill_dir is set)
+DEFAULT_NPROBE = 16  # lists scanned per query unless given (at most nlist)
 RECOMMENDED_PER_LIST = 39  # FAISS warns below 39 training rows per centroid
 MAX_PER_LIST = 256  # and samples down to 256 per centroid itself; train_size defaults to this
 MAX_FILTER_WIDEN = 8.0
@@ -61,7 +62,7 @@ class IVFIndex(CodedIndex):
         dim: int,
         metric: str = "cosine",
         nlist: int = 1024,
-        nprobe: int = 16,
+        nprobe: int | None = None,
         m: int = 0,
         nbits: int = 8,
         precision: str = "float32",
@@ -70,9 +71,14 @@ class IVFIndex(CodedIndex):
         seed: int = 0,
         spill_dir: str | Path | None = None,
     ) -> None:
+        if nprobe is None:
+            nprobe = min(DEFAULT_NPROBE, nlist) if isinstance(nlist, (int, np.integer)) else DEFAULT_NPROBE
         for name, v, low in (("nlist", nlist, 1), ("nprobe", nprobe, 1), ("m", m, 0), ("nbits", nbits, 1)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < low:
                 raise InputError(f"{name} must be an integer >= {low}, got {v!r}")
+        if int(nprobe) > int(nlist):
+            raise InputError(f"nprobe={nprobe} exceeds nlist={nlist}: a query scans at most every list (nprobe = nlist "
+                             "is an exact scan of the lists)")
         self._m = int(m)
         super().__init__(dim, metric, precision, rescore)
         if self.precision == "binary":
@@ -253,6 +259,9 @@ class IVFIndex(CodedIndex):
         nprobe = kw.get("nprobe")
         if nprobe is not None and (isinstance(nprobe, bool) or int(nprobe) < 1):
             raise InputError(f"nprobe must be >= 1, got {nprobe}")
+        if nprobe is not None and int(nprobe) > self.params["nlist"]:
+            raise InputError(f"nprobe={nprobe} exceeds nlist={self.params['nlist']}: a query scans at most every "
+                             "list")
 
     def _filter_widen(self, n: int, m: int) -> float:
         return min(MAX_FILTER_WIDEN, float(np.sqrt(n / max(m, 1))))
