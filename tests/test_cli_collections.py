@@ -85,6 +85,7 @@ def test_round_trip_index_search_info_export(capsys, tmp_path, sources, use_enco
 
     info = run_json(capsys, "--home", home, "info", "things")
     assert (info["name"], info["count"], info["dim"], info["encoder"]["name"]) == ("things", 7, 512, "use-multilingual")
+    assert info["readonly"] is False  # the collection's storage, not this command's read-only handle
     listing = run_json(capsys, "--home", home, "info")
     assert listing == [{"name": "things", "status": "ok", "count": 7, "encoder": "use-multilingual", "index": "exact", "dim": 512}]
 

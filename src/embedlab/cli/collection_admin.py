@@ -7,6 +7,7 @@ folders under the embedlab home) and fails with one line and exit code 2 on an u
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import nullcontext
 from typing import Any
@@ -100,6 +101,11 @@ def info(
         return
     with open_collection(name, readonly=True) as col:
         data = col.info()
+    # this command's own handle is read-only; what a user wants to know is whether the collection can be written
+    if data.get("backend") == "local" and isinstance(data.get("location"), str):
+        data["readonly"] = not os.access(data["location"], os.W_OK)
+    else:
+        data.pop("readonly", None)
     if as_json:
         emit_json(data)
         return
