@@ -154,6 +154,15 @@ def fsync_tree(folder: str | os.PathLike[str]) -> None:
         fsync_dir(root)
 
 
+def nearest_existing(path: str | os.PathLike[str]) -> Path:
+    """The closest ancestor of ``path`` that exists (a dangling symlink counts: nothing can be created through it):
+    where creating ``path`` would start, and what must be a folder for that to work."""
+    for up in Path(path).parents:
+        if up.exists() or up.is_symlink():
+            return up
+    return Path(Path(path).anchor or ".")
+
+
 def check_output_folder(target: str | os.PathLike[str]) -> Path:
     """Fail before any work when folder ``target`` could not be written later: it is a file, a path component
     is a file, or its parent cannot be created or written (probed by creating and removing a hidden folder
@@ -161,11 +170,9 @@ def check_output_folder(target: str | os.PathLike[str]) -> Path:
     target = Path(target).expanduser()
     if target.exists() and not target.is_dir():
         raise InputError(f"{target} is a file; the output must be a folder")
-    for up in target.parents:
-        if up.exists():
-            if not up.is_dir():
-                raise InputError(f"{up} is a file, so the folder {target} cannot be created")
-            break
+    up = nearest_existing(target)
+    if not up.is_dir():
+        raise InputError(f"{up} is a file, so the folder {target} cannot be created")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=target.parent))

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError
-from ..persist import atomic_file, storage_errors
+from ..persist import atomic_file, nearest_existing, storage_errors
 from .app import app, console, emit_json
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -76,11 +76,9 @@ def check_output_file(output: Path) -> None:
     where one of its parent folders would be."""
     if output.is_dir():
         raise InputError(f"{output} is a folder; -o must name a .npy file")
-    for parent in output.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"{parent} is a file, so {output} cannot be created in it; choose another -o")
-            return
+    parent = nearest_existing(output)
+    if not parent.is_dir():
+        raise InputError(f"{parent} is a file, so {output} cannot be created in it; choose another -o")
 
 
 def _takes(factory, option: str) -> bool:

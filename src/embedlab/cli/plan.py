@@ -41,19 +41,18 @@ def plan(
 ) -> None:
     """Predict memory (resident and on disk), build time and query time before building an index, from constants
     measured once on this machine (a short micro-benchmark, cached in the embedlab home)."""
-    from ..index.plan import check_plan, constants
-    from ..index.plan import plan as make_plan
+    from ..index.plan import check_plan, constants, estimate_all
 
     kinds = (index_kind,) if index_kind else None  # None: all three, leaving out what cannot exist
     precisions = (precision,) if precision else None
     params = {k: v for k, v in {"M": M, "ef_construction": ef_construction, "ef_search": ef_search,
                                 "nlist": nlist, "nprobe": nprobe, "m": pq, "rescore": rescore}.items()
               if v is not None}
-    check_plan(count, dim, kinds, precisions, metric, **params)  # refused settings: before measuring the machine
+    combos = check_plan(count, dim, kinds, precisions, metric, **params)  # refused: before measuring the machine
     if not as_json and recalibrate:
         console.print("[dim]measuring this machine (about 20 s)…[/]")
     consts = constants(recalibrate=recalibrate)
-    rows = make_plan(count, dim, kinds, precisions, metric, consts=consts, **params)
+    rows = estimate_all(count, dim, combos, metric, consts)
     if as_json:
         emit_json({"count": count, "dim": dim, "machine": consts.machine, "estimates": [e.as_dict() for e in rows]})
         return
@@ -170,14 +169,14 @@ def reindex(
     first when the build will take more than a few seconds. With --encoder: re-embed every item's stored text with
     that encoder instead (e.g. after `embedlab finetune`), keeping ids, metadata and index settings."""
     if encoder is not None:
-        given = [f"{flag} {v}" for flag, v in (("--index", index_kind), ("--precision", precision), ("--rescore", rescore),
-                                      ("--nlist", nlist), ("--nprobe", nprobe), ("--pq", pq), ("--M", M),
-                                      ("--ef-search", ef_search)) if v is not None]
+        given = [(flag, v) for flag, v in (("--index", index_kind), ("--precision", precision),
+                                           ("--rescore", rescore), ("--nlist", nlist), ("--nprobe", nprobe),
+                                           ("--pq", pq), ("--M", M), ("--ef-search", ef_search)) if v is not None]
         if given:
-            raise InputError(f"{', '.join(g.split()[0] for g in given)} cannot be combined with --encoder: "
+            raise InputError(f"{', '.join(flag for flag, _ in given)} cannot be combined with --encoder: "
                              f"re-embedding keeps the collection's index settings; run `embedlab reindex {name} "
-                             f"--encoder {encoder}` first, then `embedlab reindex {name} {' '.join(given)}` to "
-                             "change the index")
+                             f"--encoder {encoder}` first, then `embedlab reindex {name} "
+                             f"{' '.join(f'{flag} {v}' for flag, v in given)}` to change the index")
         from .finetune import reindex_with_encoder
 
         return reindex_with_encoder(name, encoder, as_json)

@@ -516,8 +516,15 @@ def plan(count: int, dim: int, indexes: tuple[str, ...] | None = None, precision
     default list; asked for explicitly they raise the index's InputError, as does any setting an index refuses
     (``check_settings``) or that none of the kinds asked for takes."""
     combos = check_plan(count, dim, indexes, precisions, metric, **params)
-    c = consts or constants()
-    return [estimate(count, dim, kind, prec, metric, rescore, consts=c, **own) for kind, prec, rescore, own in combos]
+    return estimate_all(count, dim, combos, metric, consts or constants())
+
+
+def estimate_all(count: int, dim: int, combos: list[tuple[str, str, int | None, dict[str, Any]]], metric: str,
+                 consts: Constants) -> list[Estimate]:
+    """``estimate`` of each combination ``check_plan`` returned (already checked: bad settings were refused
+    before the constants were measured)."""
+    return [estimate(count, dim, kind, prec, metric, rescore, consts=consts, **own)
+            for kind, prec, rescore, own in combos]
 
 
 def index_memory_bytes(index: Any) -> int:

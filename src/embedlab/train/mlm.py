@@ -27,6 +27,7 @@ Output folder (a Hugging Face BERT folder plus embedlab's manifest, written last
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import signal
@@ -42,7 +43,15 @@ import numpy as np
 from .._params import check_bool, check_float, check_int
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, require
-from ..persist import atomic_file, atomic_folder, read_json, read_versioned, versioned, write_json_atomic
+from ..persist import (
+    atomic_file,
+    atomic_folder,
+    nearest_existing,
+    read_json,
+    read_versioned,
+    versioned,
+    write_json_atomic,
+)
 
 FORMAT = "embedlab.mlm"
 FORMAT_VERSION = 1
@@ -83,9 +92,7 @@ def _check_out(out: Path) -> None:
         if not os.access(out, os.W_OK | os.X_OK):
             raise InputError(f"the output folder {out} is not writable; choose a writable location")
         return
-    parent = Path(os.path.abspath(out)).parent
-    while not parent.exists() and not parent.is_symlink() and parent != parent.parent:
-        parent = parent.parent
+    parent = nearest_existing(Path(os.path.abspath(out)))
     if not parent.is_dir():
         raise InputError(f"cannot create the output folder {out}: {parent} is not a folder; choose another output "
                          "folder")
@@ -150,8 +157,6 @@ def _check_same_corpus(out: Path, saved: Any, fp: dict[str, Any]) -> None:
 def checkpoint_step(out: str | os.PathLike) -> int | None:
     """The step of the checkpoint in ``out`` (``OUT/checkpoint``), or None when there is none (or it is unreadable)."""
     try:
-        import json
-
         with open(Path(out) / CHECKPOINT / "trainer_state.json", encoding="utf-8") as fh:
             step = json.load(fh).get("step")
     except (OSError, ValueError, AttributeError):
