@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from . import _store
-from .base import Index
+from .base import Index, RowSource, SearchParams
 from .exact import ExactIndex
 from .quantize import PRECISIONS, Calibration
 from .recall import recall_at_k
@@ -76,5 +76,5 @@ def load_index(folder: str | Path, **kw: Any) -> Index:
     return cls.load(folder, **kw)
 
 
-__all__ = ["Index", "ExactIndex", "HNSWIndex", "IVFIndex", "CompressedExactIndex", "Calibration", "PRECISIONS",
+__all__ = ["Index", "RowSource", "SearchParams", "ExactIndex", "HNSWIndex", "IVFIndex", "CompressedExactIndex", "Calibration", "PRECISIONS",
            "KINDS", "make_index", "load_index", "index_class", "recall_at_k"]

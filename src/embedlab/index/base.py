@@ -8,7 +8,8 @@ where fewer than k rows qualify, the tail is padded with id -1 and score -inf.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,34 @@ from ..errors import InputError
 from ..metrics import as_matrix, check_metric
 
 INDEX_FORMAT_VERSION = 2  # 2: a 'precision' block (codes, rescore, calibration); 1 (float32 only) still reads
+
+#: Reads float32 rows (as the index stores them: unit length for cosine) of sorted, distinct ids:
+#: ``(m,) int64 -> (m, dim) float32``. A compressed index re-ranks its candidates with it.
+RowSource = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Per-call search settings, one value through every layer (Collection, storage backend, Index).
+
+    ``None`` means "the index's own saved setting". ``ef_search`` is the HNSW beam width (hnswlib's ``ef``,
+    FAISS's ``efSearch``, pgvector's ``hnsw.ef_search``); ``nprobe`` the IVF lists scanned; ``rescore`` how many
+    candidates per result (× k) a compressed index re-ranks with float32 vectors. A kind ignores nothing: an index
+    that has no use for a setting that is not None raises ``InputError`` naming it.
+    """
+
+    ef_search: int | None = None
+    nprobe: int | None = None
+    rescore: int | None = None
+
+    def set(self) -> dict[str, int]:
+        """The settings that are not None, by name."""
+        return {k: v for k, v in (("ef_search", self.ef_search), ("nprobe", self.nprobe), ("rescore", self.rescore))
+                if v is not None}
+
+    def with_(self, **changes: int | None) -> SearchParams:
+        """A copy with some settings changed."""
+        return replace(self, **changes)
 
 
 class Index(ABC):
@@ -61,6 +90,32 @@ class Index(ABC):
     @abstractmethod
     def ids(self) -> np.ndarray:
         """The live ids, int64."""
+
+    @abstractmethod
+    def memory_bytes(self) -> int:
+        """Bytes this index holds in memory for its rows (codes, graph, id maps); memory-mapped files count as
+        what a search touches. Used by ``plan`` to compare estimates with what was built."""
+
+    # ----------------------------------------------------------- training and the float32 vector source
+    @property
+    def trained(self) -> bool:
+        """Whether the index can place new rows by itself; an untrained one (IVF before ``train_min`` rows, int8
+        before calibration) keeps rows in a float32 buffer and searches them exactly."""
+        return True
+
+    def train_min(self) -> int:
+        """Rows an untrained index waits for before it trains itself on them (0: it needs no training)."""
+        return 0
+
+    def set_vector_source(self, source: RowSource | None) -> None:
+        """Where the index reads float32 rows by id when it does not keep them (re-ranking compressed codes,
+        exact search of a small filtered set). Indexes that keep float32 rows ignore it."""
+        return None
+
+    @property
+    def has_vector_source(self) -> bool:
+        """Whether a vector source was set with ``set_vector_source``."""
+        return False
 
     # ----------------------------------------------------------- shared helpers
     def _queries(self, queries: ArrayLike) -> np.ndarray:

@@ -295,6 +295,11 @@ class ExactIndex(Index):
         tail = self._tail_ids[: self._tail_n][~self._tail_dead[: self._tail_n]]
         return np.concatenate([base, tail])
 
+    def memory_bytes(self) -> int:
+        """Bytes of the rows (base + appended tail) and the id maps."""
+        return int(self._base.nbytes + self._base_ids.nbytes + self._order.nbytes + self._sorted.nbytes
+                   + self._tail.nbytes + self._tail_ids.nbytes + self._tail_dead.nbytes)
+
     def _live(self) -> tuple[np.ndarray, list[np.ndarray]]:
         """Live ids and the row blocks (views where possible) holding their vectors, in the same order."""
         blocks = [self._base if self._base_dead is None else self._base[~self._base_dead]]

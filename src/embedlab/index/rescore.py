@@ -7,14 +7,13 @@ segments are read in file order) and keeps the k best by their exact scores.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import faiss as _faiss
 import numpy as np
 
-#: reads float32 rows (as the index stores them: unit length for cosine) of sorted, distinct ids
-RowSource = Callable[[np.ndarray], np.ndarray]
+from .base import RowSource
+
 faiss: Any = _faiss  # the SWIG module (its stubs lack the *_by_idx kernels)
 
 
