@@ -157,5 +157,5 @@ def test_cli_bpe_then_fasttext_with_the_tokenizer(tmp_path, capsys):
               "--min-count", "1", "--dim", "8", "--epochs", "1", "--buckets", "1000", "--json"])
     assert e.value.code == 0
     tok = BPETokenizer.load(tmp_path / "bpe")
-    vocab = (tmp_path / "ft" / "vocab.txt").read_text(encoding="utf-8").splitlines()[1:]
+    vocab = (tmp_path / "ft" / "vocab.tsv").read_text(encoding="utf-8").splitlines()[1:]
     assert vocab and all(line.rsplit("\t", 1)[0] in tok for line in vocab)

@@ -308,7 +308,7 @@ def test_nonfinite_rows_refused_in_every_load_mode(tmp_path, kind, mmap):
 
 
 def test_memory_mapped_finite_check_reads_in_blocks(tmp_path, monkeypatch):
-    from embedlab.io import _common
+    from embedlab.formats import keyed as _common
 
     m = np.ones((64, 8), np.float32)
     m[50, 3] = np.nan

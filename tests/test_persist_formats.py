@@ -78,7 +78,7 @@ def test_word2vec_save_is_atomic_and_leaves_no_temp(tmp_path, monkeypatch):
         (folder / "W.npy").write_bytes(b"half")
         raise OSError("disk went away")
 
-    monkeypatch.setattr(Word2Vec, "_write_files", broken)
+    monkeypatch.setattr(Word2Vec, "write_files", broken)
     with pytest.raises(OSError, match="disk went away"):
         m.save(tmp_path / "model")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temp folder left

@@ -107,7 +107,8 @@ def test_vectors_for_any_string_are_deterministic(model, tmp_path):
 def test_save_load_roundtrip_and_bad_files(model, tmp_path):
     folder = model.save(tmp_path / "ft")
     meta = json.loads((folder / "fasttext.json").read_text())
-    assert meta["format"] == "embedlab.fasttext" and meta["format_version"] == 1
+    assert meta["format"] == "embedlab.fasttext" and meta["format_version"] == 2
+    assert meta["files"]["vocab"] == "vocab.tsv" and (folder / "vocab.tsv").is_file()  # the name every folder uses
     for mmap in (False, True):
         back = FastText.load(folder, mmap=mmap)
         np.testing.assert_array_equal(back.vector("elephnat"), model.vector("elephnat"))
@@ -178,3 +179,20 @@ def test_cli_fasttext_then_oov(tmp_path, capsys):
         main(["oov", str(tmp_path), "x"])
     assert e.value.code == 2
     assert "holds no fasttext.json" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_version_1_folder_with_vocab_txt_still_reads(model, tmp_path):
+    """Folders written before the vocabulary file names were unified (format version 1: ``vocab.txt``, no
+    ``files`` map) load exactly as before, through FastText.load and load_vectors alike."""
+    from embedlab import load_vectors
+
+    folder = model.save(tmp_path / "ft")
+    meta = json.loads((folder / "fasttext.json").read_text())
+    del meta["files"]
+    meta["format_version"] = 1
+    (folder / "fasttext.json").write_text(json.dumps(meta))
+    (folder / "vocab.tsv").rename(folder / "vocab.txt")
+    back = FastText.load(folder)
+    assert back.wv.keys == model.wv.keys
+    np.testing.assert_array_equal(back.vector("elephnat"), model.vector("elephnat"))
+    np.testing.assert_array_equal(load_vectors(folder).matrix, model.wv.matrix)

@@ -94,7 +94,7 @@ def test_textbook_checks_its_output_folder_before_training(tmp_path, corpus, cap
 
 @pytest.mark.parametrize("command,files", [
     ("word2vec", {"W.npy", "W_out.npy", "vocab.tsv", "model.json", "vectors.txt"}),  # once: W*.npy never fsynced
-    ("fasttext", {"input.npy", "output.npy", "ngram_buckets.npy", "fasttext.json", "vocab.txt", "vectors.txt"}),
+    ("fasttext", {"input.npy", "output.npy", "ngram_buckets.npy", "fasttext.json", "vocab.tsv", "vectors.txt"}),
     ("bpe", {"spm.model", "tokenizer.json"}),
     ("textbook", {"vectors.txt"}),
 ])

@@ -96,3 +96,110 @@ def check_strings(values: Any, name: str, *, empty: bool = False) -> list[str]:
     if not out and not empty:
         raise InputError(f"{name} is empty; give at least one")
     return out
+
+
+class Params:
+    """Parameters declared once, in the constructor's signature, as scikit-learn's ``BaseEstimator`` does.
+
+    A subclass's ``__init__`` only stores each argument under its own name; ``get_params`` / ``set_params`` and the
+    ``repr`` are derived from the signature, so a parameter is never listed twice. ``check_params`` raises
+    ``InputError`` naming the first unusable parameter and returns nothing; ``fit`` calls it before any work.
+
+    >>> class Thing(Params):
+    ...     def __init__(self, dim: int = 8, seed: int = 0) -> None:
+    ...         self.dim, self.seed = dim, seed
+    >>> Thing(dim=4).get_params()
+    {'dim': 4, 'seed': 0}
+    """
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor's parameter names, in signature order.
+
+        Returns
+        -------
+        list of str
+            Every named parameter of ``__init__`` except ``self`` (``*args`` / ``**kwargs`` are not allowed).
+
+        Raises
+        ------
+        TypeError
+            When ``__init__`` takes ``*args`` or ``**kwargs`` (parameters must be named to be declared).
+        """
+        import inspect
+
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        names = []
+        for p in inspect.signature(init).parameters.values():
+            if p.name == "self":
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must name its parameters (no *args / **kwargs)")
+            names.append(p.name)
+        return names
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters and their current values.
+
+        Parameters
+        ----------
+        deep : bool
+            Accepted for scikit-learn compatibility; parameters are never nested estimators here.
+
+        Returns
+        -------
+        dict
+            ``{name: value}`` for every constructor parameter, in signature order.
+        """
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def set_params(self, **params: Any) -> Any:
+        """Change parameters (checked by ``check_params`` at the next ``fit``, as scikit-learn does).
+
+        Parameters
+        ----------
+        **params
+            ``name=value`` for constructor parameters.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InputError
+            For a name that is not a constructor parameter (naming the valid ones).
+        """
+        valid = self.param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise InputError(f"{type(self).__name__} has no parameter {name!r}; its parameters are "
+                                 f"{', '.join(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def check_params(self) -> None:
+        """Refuse unusable parameters before any work.
+
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
+        """
+
+    def __repr__(self) -> str:
+        import inspect
+
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        shown = []
+        for name, value in self.get_params().items():
+            default = defaults.get(name, inspect.Parameter.empty)
+            try:
+                same = default is not inspect.Parameter.empty and bool(default == value)
+            except Exception:  # arrays and other values without a plain truth value: show them
+                same = False
+            if not same:
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"

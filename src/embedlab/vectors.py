@@ -441,31 +441,68 @@ class Vectors:
 
     def save_word2vec_format(self, fname: str | Path, binary: bool = False) -> Path:
         """Write the word2vec text (or ``binary=True``) format, as gensim's ``save_word2vec_format``."""
-        from .io import save_word2vec
+        from .formats import word2vec
 
-        return save_word2vec(self, fname, binary=binary)
+        return word2vec.write(self, fname, binary=binary)
 
     @classmethod
     def load_word2vec_format(cls, fname: str | Path, binary: bool = False, limit: int | None = None,
                              **options: Any) -> Vectors:
         """Read a word2vec text or binary file, as gensim's ``KeyedVectors.load_word2vec_format``."""
-        from .io import load_word2vec
+        from .formats import word2vec
 
-        return load_word2vec(fname, binary=binary, limit=limit, **options)
+        return cls(*word2vec.read(fname, binary=binary, limit=limit, **options))
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
-        """Write to ``path``; the format comes from ``format`` or the extension (see embedlab.io)."""
-        from .io import save_vectors
+        """Write to ``path``; the format comes from ``format`` or the extension (``.bin`` binary word2vec, ``.npy``,
+        ``.safetensors``, a folder or ``.tsv`` → projector, anything else → word2vec text; see embedlab.formats).
 
-        return save_vectors(self, path, format=format, **options)
+        Returns
+        -------
+        Path
+            What was written.
+
+        Raises
+        ------
+        InputError
+            For an unknown format, or keys the format cannot hold (spaces in word2vec, tabs in TSV).
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
+        from .formats import write_any
+
+        return write_any(self, path, format=format, **options)
 
     @classmethod
     def load(cls, path: str | Path, format: str | None = None, mmap: bool = False, **options: Any) -> Vectors:
-        """Read any format embedlab writes (word2vec text/binary, npy, safetensors, projector folder)."""
-        from .io import load_vectors
+        """Read any format embedlab writes: word2vec text/binary, npy, safetensors (+ key sidecar), a projector
+        folder, or the output folder of a training command (``format=None`` detects which).
 
-        return load_vectors(path, format=format, mmap=mmap, **options)
+        Parameters
+        ----------
+        path : path-like
+        format : str, optional
+            ``word2vec``, ``word2vec-binary``, ``npy``, ``safetensors`` or ``projector`` (aliases: txt, bin, tsv).
+        mmap : bool
+            Memory-map the matrix read-only where the format allows.
+        **options
+            The word2vec reader's ``limit``, ``encoding``, ``unicode_errors``.
+
+        Returns
+        -------
+        Vectors
+
+        Raises
+        ------
+        InputError
+            For a missing path, an unknown format, or a folder without vectors.
+        CorruptFileError, NonFiniteError, FormatVersionError
+            For a damaged file, naming it and the line or byte offset.
+        """
+        from .formats import read_any
+
+        return cls(*read_any(path, format=format, mmap=mmap, **options))
 
 
 def _ranked(result: list[tuple[str, float]] | np.ndarray) -> list[tuple[str, float]]:

@@ -141,7 +141,7 @@ def encode(
     with storage_errors(output):
         output.parent.mkdir(parents=True, exist_ok=True)
     if keys:
-        from ..io.arrays import save_npy
+        from ..io import save_npy
         from ..vectors import Vectors
 
         save_npy(Vectors(names, vectors), output)

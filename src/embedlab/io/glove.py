@@ -15,9 +15,9 @@ import numpy as np
 
 from .._packages import package_dir
 from ..errors import CorruptFileError, ModelNotFoundError
+from ..formats.keyed import keyed
 from ..persist import read_npy
 from ..vectors import Vectors
-from ._common import make_vectors
 
 __all__ = ["load_glove", "glove_matrix_path", "glove_root"]
 
@@ -72,4 +72,4 @@ def _load(limit: int | None, mmap: bool) -> Vectors:
         matrix, column = matrix[:limit], column.slice(0, limit)
         if not mmap:  # keep only the rows asked for, not a view pinning the whole 80 MB array
             matrix = np.ascontiguousarray(matrix)
-    return make_vectors(column.to_pylist(), matrix, root / _MATRIX, "row", 1)
+    return Vectors(*keyed(column.to_pylist(), matrix, root / _MATRIX, "row", 1))

@@ -1,4 +1,5 @@
-"""Compiled hot loops of the subword (fastText-style) trainer: hashing, training chunks, composing vectors.
+"""Compiled hot loop of the subword (fastText-style) trainer: training chunks (hashing and composing vectors are
+``embedlab.subwords``).
 
 All kernels are ``nogil`` so several Python threads can train at once (Hogwild), and ``cache=True`` so the
 compile cost is paid once per machine. Randomness is a splitmix64 stream seeded per chunk, so a run with one
@@ -17,8 +18,6 @@ _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
-_FNV_OFFSET = np.uint32(2166136261)
-_FNV_PRIME = np.uint32(16777619)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -29,21 +28,6 @@ def _next(state):
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return state, z ^ (z >> _S31)
-
-
-@numba.njit(cache=True, nogil=True)
-def fnv1a_fasttext(data, starts, ends, out):
-    """32-bit FNV-1a of byte strings ``data[starts[i]:ends[i]]``, exactly as fastText's Dictionary::hash.
-
-    fastText XORs each byte as a *signed* char (int8 -> uint32), so bytes >= 0x80 differ from textbook
-    FNV-1a; ASCII strings hash identically. We match fastText so bucket ids agree with its models.
-    """
-    for i in range(starts.shape[0]):
-        h = _FNV_OFFSET
-        for j in range(starts[i], ends[i]):
-            b = np.int32(np.int8(data[j]))
-            h = (h ^ np.uint32(b)) * _FNV_PRIME
-        out[i] = h
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -134,22 +118,3 @@ def train_sg_chunk(words, sent_ends, sub_ptr, sub_idx, w_in, w_out, neg_table, k
                 pairs += 1
         start = end
     return loss, pairs
-
-
-@numba.njit(cache=True, nogil=True)
-def compose(sub_ptr, sub_idx, w_in, out):
-    """out[i] = mean of the w_in rows listed for word i (its word row and n-gram rows)."""
-    d = w_in.shape[1]
-    for i in range(sub_ptr.shape[0] - 1):
-        p0 = sub_ptr[i]
-        p1 = sub_ptr[i + 1]
-        for k in range(d):
-            out[i, k] = 0.0
-        for q in range(p0, p1):
-            row = sub_idx[q]
-            for k in range(d):
-                out[i, k] += w_in[row, k]
-        if p1 > p0:
-            inv = np.float32(1.0 / (p1 - p0))
-            for k in range(d):
-                out[i, k] *= inv

@@ -25,14 +25,14 @@ import numpy as np
 
 from .._params import check_bool, check_int
 from ..errors import CorruptFileError, InputError, ResourceLimitError
-from ..persist import atomic_folder, member, read_npy, read_versioned, versioned, write_json_atomic
+from ..formats import cooccurrence as cooccurrence_folder
+from ..persist import atomic_folder
 from .corpus import EncodedCorpus, as_corpus, scratch_folder
 from .vocab import Vocab, check_vocab_params
 
 __all__ = ["Cooccurrence", "count_cooccurrences", "counting_memory"]
 
-FORMAT = "embedlab-cooccurrence"
-FORMAT_VERSION = 1
+FORMAT, FORMAT_VERSION = cooccurrence_folder.FORMAT, cooccurrence_folder.FORMAT_VERSION
 _DAMAGED = "the co-occurrence folder is damaged: count the corpus again"
 DEFAULT_COUNT_MEMORY = 1 << 30  # bytes for all workers' counting tables when max_memory is not given
 DENSE_WORDS = 1024  # pairs of two of the most frequent words are counted in a dense block (no hashing)
@@ -96,34 +96,23 @@ class Cooccurrence:
         return self.to_scipy().toarray()
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write ``cooccurrence.json``, ``vocab.tsv`` and rows/cols/values ``.npy`` into ``folder``, atomically."""
+        """Write the folder ``formats.cooccurrence`` describes (``cooccurrence.json``, ``vocab.tsv``,
+        rows/cols/values ``.npy``) as ``folder``, atomically."""
         folder = Path(folder)
         with atomic_folder(folder) as tmp:
-            self.vocab.save(tmp / "vocab.tsv")
-            for name in ("rows", "cols", "values"):
-                np.save(tmp / f"{name}.npy", np.asarray(getattr(self, name)), allow_pickle=False)
-            write_json_atomic(tmp / "cooccurrence.json", versioned(
-                FORMAT, FORMAT_VERSION, window=self.window, distance_weighting=self.distance_weighting,
-                vocab_size=len(self.vocab), nnz=self.nnz,
-                files={"vocab": "vocab.tsv", "rows": "rows.npy", "cols": "cols.npy", "values": "values.npy"}))
+            cooccurrence_folder.write(tmp, cooccurrence_folder.CooccurrenceFolder(
+                self.vocab.to_file(), np.asarray(self.rows), np.asarray(self.cols), np.asarray(self.values),
+                self.window, self.distance_weighting))
         return folder
 
     @classmethod
     def load(cls, folder: str | os.PathLike, mmap: bool = True) -> Cooccurrence:
         """Read a folder written by ``save``; CorruptFileError naming the file when anything is missing or off."""
-        folder = Path(folder)
-        path = folder / "cooccurrence.json"
-        if not path.is_file():
-            raise CorruptFileError(f"{folder} holds no cooccurrence.json; pass a folder written by Cooccurrence.save")
-        meta = read_versioned(path, FORMAT, FORMAT_VERSION, "co-occurrence matrix", _DAMAGED)
-        files = meta.get("files")
-        if not isinstance(files, dict) or not isinstance(meta.get("nnz"), int) or not isinstance(meta.get("window"), int):
-            raise CorruptFileError(f"{path} lacks its \"files\", \"nnz\" or \"window\" entries; {_DAMAGED}")
-        vocab = Vocab.load(member(folder, files.get("vocab"), path.name, _DAMAGED))
-        arrays = [read_npy(member(folder, files.get(n), path.name, _DAMAGED), _DAMAGED, dt, (meta["nnz"],), mmap=mmap)
-                  for n, dt in (("rows", np.int32), ("cols", np.int32), ("values", np.float32))]
+        data = cooccurrence_folder.read(folder, mmap=mmap)
+        vocab = Vocab.from_file(data.vocab, Path(folder) / "vocab.tsv")
         try:
-            return cls(vocab, *arrays, window=meta["window"], distance_weighting=bool(meta.get("distance_weighting", True))).check()
+            return cls(vocab, data.rows, data.cols, data.values, window=data.window,
+                       distance_weighting=data.distance_weighting).check()
         except InputError as exc:
             raise CorruptFileError(f"{folder}: {exc}; {_DAMAGED}") from None
 

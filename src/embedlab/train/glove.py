@@ -16,8 +16,8 @@ order each epoch), so ``workers=1`` gives bit-identical vectors for a seed. ``lo
 its number of terms, per epoch (measured while training, as glove.c reports it); ``loss(cooc)`` evaluates it
 exactly for the current parameters. ``fit_cooccurrence(cooc)`` trains on counts you already have.
 
-Saved model (``save``): a folder with ``glove.json`` (format ``embedlab-glove`` version 1: parameters and
-training record), ``vocab.tsv``, ``W.npy``, ``W_ctx.npy`` (float32, (V, dim)), ``b.npy``, ``b_ctx.npy`` (V,).
+Saved model (``save``): the folder ``formats.glove_model`` describes (``glove.json``, ``vocab.tsv``, ``W.npy``,
+``W_ctx.npy``, ``b.npy``, ``b_ctx.npy``). A ``Trainer``: ``check_params()`` refuses a bad parameter before any work.
 """
 
 from __future__ import annotations
@@ -34,7 +34,11 @@ import numpy as np
 
 from .._params import check_bool, check_float, check_int
 from ..errors import CorruptFileError, InputError, ResourceLimitError
-from ..persist import atomic_folder, member, read_npy, read_versioned, versioned, write_json_atomic
+from ..formats import glove_model
+from ..formats.folder import DAMAGED
+from ..persist import atomic_folder
+from ..vectors import Vectors
+from .base import Trainer
 from .cooccurrence import Cooccurrence, count_cooccurrences
 from .corpus import as_corpus, scratch_folder
 from .vocab import Vocab, check_vocab_params
@@ -42,15 +46,11 @@ from .word2vec import parse_bytes
 
 __all__ = ["GloVe"]
 
-FORMAT = "embedlab-glove"
-FORMAT_VERSION = 1
-_DAMAGED = "the model folder is damaged: save or train the model again"
-_PARAMS = ("dim", "window", "min_count", "max_vocab_size", "x_max", "alpha", "lr", "epochs", "distance_weighting",
-           "workers", "seed", "max_memory", "progress")
+FORMAT, FORMAT_VERSION = glove_model.FORMAT, glove_model.FORMAT_VERSION
 BLOCK_RECORDS = 1 << 15  # co-occurrence records per kernel call (the unit of threading and of shuffling)
 
 
-class GloVe:
+class GloVe(Trainer):
     """GloVe trainer (scikit-style: the constructor only stores parameters; learned attributes end in _).
 
     Defaults follow the paper: ``x_max=100``, ``alpha=0.75``, AdaGrad with ``lr=0.05``, window 10 with 1/d
@@ -67,9 +67,6 @@ class GloVe:
         self.x_max, self.alpha, self.lr, self.epochs = x_max, alpha, lr, epochs
         self.distance_weighting, self.workers, self.seed = distance_weighting, workers, seed
         self.max_memory, self.progress = max_memory, progress
-
-    def get_params(self) -> dict:
-        return {p: getattr(self, p) for p in _PARAMS}
 
     def check_params(self) -> None:
         """InputError naming the first unusable parameter, its allowed range and the value given.
@@ -221,19 +218,41 @@ class GloVe:
 
     # --- results ------------------------------------------------------------------------------------------------
     @property
-    def wv(self):
-        """W + W̃ as ``embedlab.Vectors`` (keys most frequent first), the paper's word vectors."""
-        from ..vectors import Vectors
+    def is_fitted(self) -> bool:
+        """Whether the model holds trained vectors (after ``fit`` or ``load``)."""
+        return hasattr(self, "W_")
 
+    @property
+    def wv(self) -> Vectors:
+        """W + W̃ as ``embedlab.Vectors`` (keys most frequent first), the paper's word vectors.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        """
         self._require_trained("use")
         return Vectors(self.vocab_.words, self.W_ + self.W_ctx_)
 
     def _require_trained(self, act: str) -> None:
-        if not hasattr(self, "W_"):
+        if not self.is_fitted:
             raise InputError(f"nothing to {act}: the model is not trained yet; call fit(corpus) first")
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write the model to ``folder`` atomically (temp folder + rename)."""
+        """Write the model to ``folder`` atomically (temp folder + rename).
+
+        Returns
+        -------
+        Path
+            ``folder``.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
         self._require_trained("save")
         folder = Path(folder)
         with atomic_folder(folder) as tmp:
@@ -244,45 +263,36 @@ class GloVe:
         """Write the model's files into ``folder``, an existing folder the caller publishes (e.g. the temp folder
         of ``persist.atomic_folder``, beside ``vectors.txt``); ``save`` is this plus the atomic rename."""
         self._require_trained("save")
-        folder = Path(folder)
         params = self.get_params()
         params["max_memory"] = parse_bytes(self.max_memory)
-        meta = versioned(FORMAT, FORMAT_VERSION, params=params, vocab_size=len(self.vocab_), dim=int(self.dim),
-                         loss_history=[float(x) for x in self.loss_history_],
-                         cooccurrence_nnz=getattr(self, "cooccurrence_nnz_", None),
-                         train_seconds=getattr(self, "train_seconds_", None),
-                         files={"vocab": "vocab.tsv", "W": "W.npy", "W_ctx": "W_ctx.npy", "b": "b.npy", "b_ctx": "b_ctx.npy"})
-        self.vocab_.save(folder / "vocab.tsv")
-        for name in ("W", "W_ctx", "b", "b_ctx"):
-            np.save(folder / f"{name}.npy", getattr(self, f"{name}_"), allow_pickle=False)
-        write_json_atomic(folder / "glove.json", meta)
+        glove_model.write(Path(folder), glove_model.GloVeFolder(
+            params, self.vocab_.to_file(), {name: getattr(self, f"{name}_") for name in glove_model.ARRAYS},
+            list(self.loss_history_), getattr(self, "cooccurrence_nnz_", None), getattr(self, "train_seconds_", None)))
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> GloVe:
-        """Read a model written by ``save``. CorruptFileError naming the file for a missing or damaged manifest,
-        vocabulary or array (each checked against the vocabulary before it is read); FormatVersionError when newer."""
+        """Read a model written by ``save``.
+
+        Raises
+        ------
+        CorruptFileError
+            Naming the file for a missing or damaged manifest, vocabulary or array (each checked against the
+            vocabulary before it is read), or unusable parameters.
+        FormatVersionError
+            For a folder from a newer embedlab.
+        """
         folder = Path(folder)
-        path = folder / "glove.json"
-        if not path.is_file():
-            raise CorruptFileError(f"{folder} holds no glove.json; pass a folder written by GloVe.save or `embedlab train glove`")
-        meta = read_versioned(path, FORMAT, FORMAT_VERSION, "GloVe model", _DAMAGED)
-        params, files = meta.get("params"), meta.get("files")
-        if not isinstance(params, dict) or not isinstance(files, dict):
-            raise CorruptFileError(f"{path} lacks its \"params\" or \"files\" object; {_DAMAGED}")
+        data = glove_model.read(folder)
         try:
-            model = cls(**params)
+            model = cls(**data.params)
             model.check_params()
         except (TypeError, InputError) as exc:
-            raise CorruptFileError(f"{path} holds unusable parameters ({exc}); {_DAMAGED}") from None
-        model.vocab_ = Vocab.load(member(folder, files.get("vocab", "vocab.tsv"), path.name, _DAMAGED))
-        v, d = len(model.vocab_), int(model.dim)
-        for name, shape in (("W", (v, d)), ("W_ctx", (v, d)), ("b", (v,)), ("b_ctx", (v,))):
-            arr = read_npy(member(folder, files.get(name), path.name, _DAMAGED), _DAMAGED, np.float32, shape)
-            setattr(model, f"{name}_", np.ascontiguousarray(arr))
-        try:
-            model.loss_history_ = [float(x) for x in meta.get("loss_history", [])]
-        except (TypeError, ValueError) as exc:
-            raise CorruptFileError(f"{path} holds an unusable training record ({exc}); {_DAMAGED}") from None
+            raise CorruptFileError(f"{folder / glove_model.MANIFEST} holds unusable parameters ({exc}); "
+                                   f"{DAMAGED}") from None
+        model.vocab_ = Vocab.from_file(data.vocab, folder / "vocab.tsv")
+        for name, arr in data.arrays.items():
+            setattr(model, f"{name}_", arr)
+        model.loss_history_ = list(data.loss_history)
         return model
 
     def __repr__(self) -> str:

@@ -6,9 +6,9 @@ vectors of its character n-grams, so any string — a misspelling, a rare inflec
 
 Training is skip-gram with negative sampling where the input representation of the centre word is
 ``mean(W[word], W[g] for g in ngrams("<word>"))``; n-grams are hashed into ``buckets`` with fastText's 32-bit
-FNV-1a (stable across runs and machines, unlike Python's ``hash()``). Only the buckets that some vocabulary
-word uses get a row (fastText allocates all of them; the unused ones never train, so an unseen string's
-vector here averages only trained n-grams instead of random initial values). Saved as a folder of JSON + .npy.
+FNV-1a (``embedlab.subwords``). Only the buckets that some vocabulary word uses get a row (fastText allocates all
+of them; the unused ones never train, so an unseen string's vector here averages only trained n-grams instead of
+random initial values). Saved as the folder ``formats.fasttext_model`` describes.
 """
 
 from __future__ import annotations
@@ -24,57 +24,23 @@ import numpy as np
 from .._params import check_bool, check_float, check_int
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, ResourceLimitError, UnknownKeyError
+from ..formats import fasttext_model
+from ..formats.folder import DAMAGED
 from ..metrics import normalize
-from ..persist import atomic_folder, read_npy, read_versioned, versioned, write_json_atomic
+from ..persist import atomic_folder
+from ..subwords import SubwordRows, char_ngrams, compose, fnv1a, fnv1a_hashes, subword_rows
 from ..vectors import Vectors
+from .base import Trainer
 from .corpus import LineCorpus, as_corpus, is_reiterable
 from .vocab import Vocab, check_sample
 
-FORMAT = "embedlab.fasttext"
-FORMAT_VERSION = 1
-_DAMAGED = "the model folder is damaged: save or train the model again"
+__all__ = ["FastText", "char_ngrams", "fnv1a", "fnv1a_hashes"]
+
+FORMAT, FORMAT_VERSION = fasttext_model.FORMAT, fasttext_model.FORMAT_VERSION
 _CHUNK_WORDS = 10_000
 
 
-# ---- character n-grams and their hashes ---------------------------------------------------------------------
-def char_ngrams(word: str, minn: int, maxn: int) -> list[str]:
-    """Character n-grams of ``<word>`` with minn <= n <= maxn, in fastText's order (by start, then length).
-
-    Characters are Unicode code points; single "<" or ">" are never n-grams.
-    """
-    w = f"<{word}>"
-    out = []
-    for i in range(len(w)):
-        for n in range(minn, maxn + 1):
-            if i + n > len(w):
-                break
-            if n == 1 and (i == 0 or i + n == len(w)):
-                continue
-            out.append(w[i: i + n])
-    return out
-
-
-def fnv1a_hashes(strings: list[str]) -> np.ndarray:
-    """fastText's 32-bit FNV-1a of each string's UTF-8 bytes (uint32)."""
-    from ._subword_kernels import fnv1a_fasttext
-
-    encoded = [s.encode("utf-8") for s in strings]
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    out = np.empty(len(encoded), dtype=np.uint32)
-    if len(encoded):
-        fnv1a_fasttext(data if data.size else np.zeros(1, np.uint8), starts, ends, out)
-    return out
-
-
-def fnv1a(s: str) -> int:
-    """fastText's hash of one string (see ``fnv1a_hashes``)."""
-    return int(fnv1a_hashes([s])[0])
-
-
-class FastText:
+class FastText(Trainer):
     """fastText-style skip-gram with character n-gram vectors (``fit`` / ``vector`` / ``most_similar`` / ``wv``)."""
 
     def __init__(
@@ -102,12 +68,6 @@ class FastText:
         self.max_memory_gb, self.workers, self.seed, self.progress = max_memory_gb, workers, seed, progress
         self._wv: Vectors | None = None
 
-    # ---- parameters ----------------------------------------------------------------------------------------
-    def _params(self) -> dict:
-        return {k: getattr(self, k) for k in ("dim", "window", "negative", "min_count", "buckets", "epochs", "lr",
-                                              "sample", "ns_exponent", "lowercase", "seed")} | {
-            "subwords": list(self.subwords)}
-
     def check_params(self) -> None:
         """InputError naming the first unusable parameter, its allowed range and the value given.
 
@@ -133,28 +93,20 @@ class FastText:
         check_bool(self.progress, "progress")
 
     # ---- vocabulary and n-gram rows --------------------------------------------------------------------------
-    def _word_ngram_buckets(self, word: str) -> np.ndarray:
-        minn, maxn = self.subwords
-        if maxn == 0:
-            return np.zeros(0, dtype=np.int64)
-        return fnv1a_hashes(char_ngrams(word, minn, maxn)).astype(np.int64) % self.buckets
+    @property
+    def ngram_buckets_(self) -> np.ndarray:
+        """``(B,)`` int64: the sorted n-gram buckets the vocabulary uses (one input row each, after the words)."""
+        return self.rows_.ngram_buckets
 
-    def _build_rows(self, words: list[str]) -> None:
-        """CSR lists of input rows per word: [word row] + [V + compact row of each n-gram bucket]."""
-        minn, maxn = self.subwords
-        grams = [char_ngrams(w, minn, maxn) if maxn else [] for w in words]
-        n_grams = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(words))
-        all_b = fnv1a_hashes([g for gs in grams for g in gs]).astype(np.int64) % self.buckets  # one numba call
-        self.ngram_buckets_ = np.unique(all_b)
-        V = len(words)
-        self.sub_ptr_ = np.zeros(V + 1, dtype=np.int64)
-        np.cumsum(1 + n_grams, out=self.sub_ptr_[1:])
-        idx = np.empty(int(self.sub_ptr_[-1]), dtype=np.int64)
-        idx[self.sub_ptr_[:-1]] = np.arange(V)
-        mask = np.ones(idx.shape[0], dtype=bool)
-        mask[self.sub_ptr_[:-1]] = False
-        idx[mask] = V + np.searchsorted(self.ngram_buckets_, all_b)
-        self.sub_idx_ = idx
+    @property
+    def sub_ptr_(self) -> np.ndarray:
+        """``(V + 1,)`` int64 CSR pointers of each word's input rows (``rows_``)."""
+        return self.rows_.sub_ptr
+
+    @property
+    def sub_idx_(self) -> np.ndarray:
+        """int64 input rows of every word (its word row, then its n-gram rows), indexed by ``sub_ptr_``."""
+        return self.rows_.sub_idx
 
     def _check_memory(self, V: int, rows: int) -> None:
         need = (rows + 2 * V) * self.dim * 4 / 1e9  # input rows + output rows + composed word vectors
@@ -178,7 +130,8 @@ class FastText:
         V = len(self.vocab_)
         if V < 2:
             raise InputError(f"only {V} word(s) occur at least min_count={self.min_count} times; lower min_count")
-        self._build_rows(self.vocab_.words)
+        minn, maxn = self.subwords
+        self.rows_: SubwordRows = subword_rows(self.vocab_.words, minn, maxn, int(self.buckets))
         rows = V + len(self.ngram_buckets_)
         self._check_memory(V, rows)
         rng = np.random.default_rng(self.seed)
@@ -264,31 +217,34 @@ class FastText:
             yield _pack(parts)
 
     # ---- using the vectors -----------------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the model holds trained vectors (after ``fit`` or ``load``)."""
+        return hasattr(self, "input_")
+
     def _require(self) -> None:
-        if not hasattr(self, "input_"):
+        if not self.is_fitted:
             raise InputError("the model is not trained yet; call fit(corpus) or FastText.load(folder) first")
 
     @property
     def wv(self) -> Vectors:
-        """Vectors of the vocabulary words (each the mean of its word row and n-gram rows, as fastText)."""
+        """Vectors of the vocabulary words (each the mean of its word row and n-gram rows, as fastText).
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        """
         self._require()
         if self._wv is None:
-            from ._subword_kernels import compose
-
-            out = np.empty((len(self.vocab_), self.dim), dtype=np.float32)
-            compose(self.sub_ptr_, self.sub_idx_, self.input_, out)
-            self._wv = Vectors(self.vocab_.words, out)
+            self._wv = Vectors(self.vocab_.words, compose(self.rows_, self.input_))
         return self._wv
 
     def ngram_rows(self, word: str) -> np.ndarray:
-        """Input rows of ``word``'s n-grams that exist in the model (unknown buckets left out)."""
+        """Input rows of ``word``'s n-grams that exist in the model (unknown buckets left out), int64."""
         self._require()
         _check_word(word)
-        b = self._word_ngram_buckets(word)
-        pos = np.searchsorted(self.ngram_buckets_, b)
-        pos = np.minimum(pos, max(len(self.ngram_buckets_) - 1, 0))
-        found = self.ngram_buckets_[pos] == b if len(self.ngram_buckets_) else np.zeros(len(b), bool)
-        return len(self.vocab_) + pos[found]
+        return self.rows_.oov_rows(word, len(self.vocab_))
 
     def vector(self, word: str) -> np.ndarray:
         """A vector for any string: known words as in ``wv``; others the mean of their known n-gram vectors.
@@ -333,9 +289,22 @@ class FastText:
 
     # ---- files ---------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write ``fasttext.json`` (format, version, parameters), ``vocab.txt``, ``input.npy``,
-        ``output.npy`` and ``ngram_buckets.npy`` as ``folder``, atomically (temp folder + rename: an existing
-        ``folder`` is replaced whole)."""
+        """Write the model as ``folder`` (``formats.fasttext_model``: ``fasttext.json``, ``vocab.tsv``, ``input.npy``,
+        ``output.npy``, ``ngram_buckets.npy``), atomically (temp folder + rename: an existing ``folder`` is replaced
+        whole).
+
+        Returns
+        -------
+        Path
+            ``folder``.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
         self._require()
         folder = Path(folder)
         with atomic_folder(folder) as tmp:
@@ -346,47 +315,42 @@ class FastText:
         """Write the model's files into ``folder``, an existing folder the caller publishes itself (e.g. the temp
         folder of ``persist.atomic_folder``, beside other outputs); ``save`` is this plus the atomic rename."""
         self._require()
-        folder = Path(folder)
-        meta = versioned(FORMAT, FORMAT_VERSION, params=self._params(), words=len(self.vocab_),
-                         ngram_rows=int(len(self.ngram_buckets_)), loss_history=getattr(self, "loss_history_", []))
-        self.vocab_.save(folder / "vocab.txt")
-        for name, matrix in (("input", self.input_), ("output", self.output_), ("ngram_buckets", self.ngram_buckets_)):
-            np.save(folder / f"{name}.npy", matrix, allow_pickle=False)
-        write_json_atomic(folder / "fasttext.json", meta)
+        params = {k: v for k, v in self.get_params().items() if k not in ("max_memory_gb", "workers", "progress")}
+        params["subwords"] = list(self.subwords)
+        fasttext_model.write(Path(folder), params, self.vocab_.to_file(), self.input_, self.output_,
+                             self.ngram_buckets_, getattr(self, "loss_history_", []))
 
     @classmethod
     def load(cls, folder: str | os.PathLike, mmap: bool = False) -> FastText:
         """Read a folder written by ``save`` (``mmap=True`` maps the matrices instead of reading them).
 
-        Each matrix's header is checked against the vocabulary and ``fasttext.json`` before it is read;
-        CorruptFileError names the damaged file, FormatVersionError a folder from a newer embedlab.
+        Raises
+        ------
+        InputError
+            When ``folder`` holds no ``fasttext.json``.
+        CorruptFileError
+            Naming the damaged file (each matrix's header is checked against the vocabulary and manifest before
+            it is read).
+        FormatVersionError
+            For a folder from a newer embedlab.
         """
         mode = check_bool(mmap, "mmap")
         folder = Path(folder)
-        meta_path = folder / "fasttext.json"
-        if not meta_path.exists():
+        if not (folder / fasttext_model.MANIFEST).exists():
             raise InputError(f"{folder} holds no fasttext.json; pass a folder written by FastText.save or "
                              "`embedlab train fasttext -o FOLDER`")
-        meta = read_versioned(meta_path, FORMAT, FORMAT_VERSION, "fastText model", _DAMAGED)
+        data = fasttext_model.read(folder, mmap=mode)
         try:
-            p = dict(meta["params"])
+            p = dict(data.params)
             p["subwords"] = tuple(p["subwords"])
             model = cls(**p, progress=False)
             model.check_params()
         except (KeyError, TypeError, ValueError, InputError) as exc:
-            raise CorruptFileError(f"{meta_path} holds unusable parameters ({exc!r}); {_DAMAGED}") from None
-        model.vocab_ = Vocab.load(folder / "vocab.txt")
-        V, dim = len(model.vocab_), model.dim
-        buckets = read_npy(folder / "ngram_buckets.npy", _DAMAGED, np.int64, (-1,))
-        model.input_ = read_npy(folder / "input.npy", _DAMAGED, np.float32, (V + len(buckets), dim), mmap=mode)
-        model.output_ = read_npy(folder / "output.npy", _DAMAGED, np.float32, (V, dim), mmap=mode)
-        try:
-            model.loss_history_ = [float(x) for x in meta.get("loss_history", [])]
-        except (TypeError, ValueError) as exc:
-            raise CorruptFileError(f"{meta_path} holds an unusable loss_history ({exc}); {_DAMAGED}") from None
-        model._build_rows(model.vocab_.words)
-        if not np.array_equal(buckets, model.ngram_buckets_):
-            raise CorruptFileError(f"{folder}: ngram_buckets.npy does not match the vocabulary's n-grams")
+            raise CorruptFileError(f"{folder / fasttext_model.MANIFEST} holds unusable parameters ({exc!r}); "
+                                   f"{DAMAGED}") from None
+        model.vocab_ = Vocab.from_file(data.vocab, folder / "vocab.tsv")
+        model.input_, model.output_, model.rows_ = data.input, data.output, data.rows
+        model.loss_history_ = list(data.loss_history)
         return model
 
 

@@ -12,23 +12,18 @@ only on the corpus.
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 
 from .._params import check_float, check_int
 from ..errors import CorruptFileError, InputError, UnknownKeyError
-from ..persist import atomic_file, check_version, read_text
+from ..formats.vocab import VocabFile, read_vocab, write_vocab
 
 __all__ = ["Vocab", "check_vocab_params", "count_words", "prune_counts"]
 
-VOCAB_VERSION = 1
-VOCAB_FILE_HEADER = f"# embedlab vocab v{VOCAB_VERSION}: word<TAB>count, most frequent first"
 _DAMAGED = "the vocabulary file is damaged: save or train the model again"
-_COUNT = re.compile(r"\d{1,18}")  # fits int64
 
 
 def prune_counts(counts: dict[str, int], max_vocab_size: int, min_reduce: int) -> int:
@@ -171,43 +166,28 @@ class Vocab:
 
     # --- files ----------------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write ``word<TAB>count`` lines (backslash-escaped), most frequent first, after a versioned header;
-        atomically (temp file, fsync, rename)."""
-        with atomic_file(path, "wb") as f:
-            f.write(f"{VOCAB_FILE_HEADER}; raw_tokens={self.raw_tokens}; sentences={self.sentences}\n".encode())
-            for start in range(0, len(self.words), 100_000):
-                rows = zip(self.words[start : start + 100_000], self.counts[start : start + 100_000], strict=True)
-                f.write("".join(f"{_escape(w)}\t{int(c)}\n" for w, c in rows).encode("utf-8"))
+        """Write the vocabulary file (``formats.vocab``: versioned header, ``word<TAB>count`` lines, most frequent
+        first), atomically."""
+        write_vocab(path, self.to_file())
+
+    def to_file(self) -> VocabFile:
+        """What ``save`` writes, as a ``formats.vocab.VocabFile`` (for folder writers)."""
+        return VocabFile(list(self.words), [int(c) for c in self.counts], raw_tokens=self.raw_tokens,
+                         sentences=self.sentences)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a file written by ``save``. CorruptFileError naming the file and line for a missing header, a
         line that is not ``word<TAB>count``, a repeated word or text that is not UTF-8; FormatVersionError for
         a file from a newer embedlab."""
-        path = Path(path)
-        lines = read_text(path, _DAMAGED).split("\n")
-        header = re.match(r"# embedlab vocab v(\d{1,9})\b", lines[0])
-        if header is None:
-            raise CorruptFileError(f"{path} is not an embedlab vocabulary file (line 1 lacks the "
-                                   f"'# embedlab vocab v1' header); {_DAMAGED}")
-        check_version(path, int(header.group(1)), VOCAB_VERSION, "vocabulary", _DAMAGED)
-        meta = {}
-        for part in lines[0].split("; ")[1:]:
-            k, _, v = part.partition("=")
-            if not _COUNT.fullmatch(v):
-                raise CorruptFileError(f"{path}: line 1 has {part!r}, expected name=<whole number>; {_DAMAGED}")
-            meta[k] = int(v)
-        if lines[-1] == "":
-            lines.pop()
-        words, counts = [], []
-        for n, line in enumerate(lines[1:], start=2):
-            w, sep, c = line.rpartition("\t")
-            if not sep or not _COUNT.fullmatch(c):
-                raise CorruptFileError(f"{path}:{n}: expected word<TAB>count, got {line[:60]!r}; {_DAMAGED}")
-            words.append(_unescape(w))
-            counts.append(int(c))
+        return cls.from_file(read_vocab(path), path)
+
+    @classmethod
+    def from_file(cls, data: VocabFile, path: str | os.PathLike) -> Vocab:
+        """The Vocab of a vocabulary file already read (``formats.vocab.read_vocab``); CorruptFileError naming
+        ``path`` when its words repeat or its counts are unusable."""
         try:
-            return cls(words, counts, raw_tokens=meta.get("raw_tokens"), sentences=meta.get("sentences", 0))
+            return cls(data.words, data.counts, raw_tokens=data.raw_tokens, sentences=data.sentences)
         except InputError as exc:
             raise CorruptFileError(f"{path}: {exc}; {_DAMAGED}") from None
 
@@ -224,27 +204,3 @@ def check_vocab_params(min_count: int, max_vocab_size: int | None) -> None:
 def check_sample(sample: float) -> float:
     """``sample`` (the frequent-word subsampling threshold) as a float, when a finite number >= 0."""
     return check_float(sample, "sample", low=0, hint="0 disables subsampling; 1e-3 to 1e-5 are usual")
-
-
-_ESC = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_UNESC = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
-
-
-def _escape(w: str) -> str:
-    if "\\" in w or "\t" in w or "\n" in w or "\r" in w:
-        return "".join(_ESC.get(ch, ch) for ch in w)
-    return w
-
-
-def _unescape(w: str) -> str:
-    if "\\" not in w:
-        return w
-    out, i = [], 0
-    while i < len(w):
-        if w[i] == "\\" and i + 1 < len(w):
-            out.append(_UNESC.get(w[i + 1], w[i + 1]))
-            i += 2
-        else:
-            out.append(w[i])
-            i += 1
-    return "".join(out)

@@ -11,11 +11,10 @@ window and negative sampling (alias table over count^0.75) run inside the kernel
 (seed, epoch, block), so ``workers=1`` gives bit-identical vectors for a seed. The learning rate falls linearly
 from ``alpha`` to ``min_alpha`` with the share of sentences trained (gensim's schedule).
 
-Saved model (``save``): a folder with ``model.json`` (format ``embedlab-word2vec`` version 1: parameters,
-training state), ``vocab.tsv`` (word<TAB>count, most frequent first), ``W.npy`` (input vectors),
-``W_out.npy`` (negative-sampling output vectors) and/or ``W_hs.npy`` (hierarchical-softmax inner nodes).
-``write_files(folder)`` writes the same files into a folder its caller publishes (the CLI puts them beside
-``vectors.txt`` in one ``persist.atomic_folder``). ``check_params()`` refuses a bad parameter before any work.
+Saved model (``save``): the folder ``formats.word2vec_model`` describes — ``model.json`` (parameters, training
+state), ``vocab.tsv``, ``W.npy`` (input vectors), ``W_out.npy`` and/or ``W_hs.npy``. ``write_files(folder)`` writes
+the same files into a folder its caller publishes (the CLI puts them beside ``vectors.txt`` in one
+``persist.atomic_folder``). A ``Trainer``: ``check_params()`` refuses a bad parameter before any work.
 """
 
 from __future__ import annotations
@@ -32,15 +31,15 @@ import numpy as np
 
 from .._params import check_bool, check_choice, check_float, check_int
 from ..errors import CorruptFileError, InputError, ResourceLimitError
-from ..persist import atomic_folder, member, read_npy, read_versioned, versioned, write_json_atomic
+from ..formats import word2vec_model
+from ..formats.folder import DAMAGED
+from ..persist import atomic_folder
+from ..vectors import Vectors
+from .base import Trainer
 from .corpus import EncodedCorpus, as_corpus, is_reiterable, scratch_folder
 from .vocab import Vocab, check_sample, check_vocab_params
 
-FORMAT = "embedlab-word2vec"
-FORMAT_VERSION = 1
-_DAMAGED = "the model folder is damaged: save or train the model again"
-_PARAMS = ("dim", "window", "arch", "negative", "hs", "sample", "min_count", "max_vocab_size", "alpha",
-           "min_alpha", "epochs", "workers", "seed", "shuffle", "max_memory", "progress")
+FORMAT, FORMAT_VERSION = word2vec_model.FORMAT, word2vec_model.FORMAT_VERSION
 BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
 
 
@@ -67,7 +66,7 @@ def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> in
     return int(check_float(number * scale, name, low=0, low_open=True, hint=f"read from {value!r}"))
 
 
-class Word2Vec:
+class Word2Vec(Trainer):
     """Skip-gram / CBOW trainer (scikit-style: the constructor only stores parameters; learned attributes end in _).
 
     ``alpha=None`` means 0.025 for Skip-gram and 0.05 for CBOW (word2vec.c). ``hs=True`` adds hierarchical
@@ -83,9 +82,6 @@ class Word2Vec:
         self.sample, self.min_count, self.max_vocab_size = sample, min_count, max_vocab_size
         self.alpha, self.min_alpha, self.epochs, self.workers, self.seed = alpha, min_alpha, epochs, workers, seed
         self.shuffle, self.max_memory, self.progress = shuffle, max_memory, progress
-
-    def get_params(self) -> dict:
-        return {p: getattr(self, p) for p in _PARAMS}
 
     # --- validation and sizing --------------------------------------------------------------------------------
     def check_params(self) -> None:
@@ -182,7 +178,7 @@ class Word2Vec:
 
         The learning rate decays again from ``alpha`` to ``min_alpha`` over these epochs.
         """
-        if not hasattr(self, "W_"):
+        if not self.is_fitted:
             raise InputError("train_more needs a trained model; call fit first or Word2Vec.load(folder)")
         self.check_params()
         epochs = check_int(epochs, "epochs", low=1)
@@ -320,87 +316,81 @@ class Word2Vec:
 
     # --- results ------------------------------------------------------------------------------------------------
     @property
-    def wv(self):
-        """The input vectors W as ``embedlab.Vectors`` (keys most frequent first; shares memory with the model)."""
-        from ..vectors import Vectors
+    def is_fitted(self) -> bool:
+        """Whether the model holds trained vectors (after ``fit`` or ``load``)."""
+        return hasattr(self, "W_")
 
-        if not hasattr(self, "W_"):
+    @property
+    def wv(self) -> Vectors:
+        """The input vectors W as ``embedlab.Vectors`` (keys most frequent first; shares memory with the model).
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        """
+        if not self.is_fitted:
             raise InputError("the model is not trained yet; call fit(corpus) first")
         return Vectors(self.vocab_.words, self.W_)
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write the full model (to continue training later) to ``folder`` atomically (temp folder + rename)."""
-        self._require_trained("save")
+        """Write the full model (to continue training later) to ``folder`` atomically (temp folder + rename).
+
+        Returns
+        -------
+        Path
+            ``folder``.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
+        self.require_fitted("save")
         folder = Path(folder)
         with atomic_folder(folder) as tmp:
-            self._write_files(tmp)
+            self.write_files(tmp)
         return folder
 
     def write_files(self, folder: str | os.PathLike) -> None:
         """Write the model's files into ``folder``, an existing folder the caller publishes itself (e.g. the temp
         folder of ``persist.atomic_folder``, beside other outputs); ``save`` is this plus the atomic rename."""
-        self._require_trained("save")
-        self._write_files(Path(folder))
-
-    def _require_trained(self, act: str) -> None:
-        if not hasattr(self, "W_"):
-            raise InputError(f"nothing to {act}: the model is not trained yet; call fit(corpus) first")
-
-    def _write_files(self, folder: Path) -> None:
+        self.require_fitted("save")
         params = self.get_params()
         params["max_memory"] = parse_bytes(self.max_memory)
-        meta = versioned(FORMAT, FORMAT_VERSION, params=params, vocab_size=len(self.vocab_), dim=int(self.dim),
-                         epochs_trained=self.epochs_trained_, loss_history=[float(x) for x in self.loss_history_],
-                         words_per_sec=getattr(self, "words_per_sec_", None),
-                         corpus_tokens=getattr(self, "corpus_tokens_", None),
-                         files={"vocab": "vocab.tsv", "W": "W.npy",
-                                "W_out": "W_out.npy" if self.W_out_ is not None else None,
-                                "W_hs": "W_hs.npy" if self.W_hs_ is not None else None})
-        self.vocab_.save(folder / "vocab.tsv")
-        for name, matrix in (("W", self.W_), ("W_out", self.W_out_), ("W_hs", self.W_hs_)):
-            if matrix is not None:
-                np.save(folder / f"{name}.npy", matrix, allow_pickle=False)
-        write_json_atomic(folder / "model.json", meta)
+        word2vec_model.write(Path(folder), word2vec_model.Word2VecFolder(
+            params=params, vocab=self.vocab_.to_file(), W=self.W_, W_out=self.W_out_, W_hs=self.W_hs_,
+            epochs_trained=self.epochs_trained_, loss_history=list(self.loss_history_),
+            words_per_sec=getattr(self, "words_per_sec_", None), corpus_tokens=getattr(self, "corpus_tokens_", None)))
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> Word2Vec:
         """Read a model written by ``save`` (ready for ``wv`` or ``train_more``).
 
-        CorruptFileError naming the file for a missing or damaged ``model.json``, vocabulary or matrix (each
-        matrix's header is checked against the vocabulary before it is read); FormatVersionError when newer.
+        Raises
+        ------
+        CorruptFileError
+            Naming the file for a missing or damaged ``model.json``, vocabulary or matrix (each matrix's header
+            is checked against the vocabulary before it is read), or unusable parameters.
+        FormatVersionError
+            For a folder from a newer embedlab.
         """
         folder = Path(folder)
-        path = folder / "model.json"
-        if not path.is_file():
-            raise CorruptFileError(f"{folder} holds no model.json; pass a folder written by Word2Vec.save or `embedlab train word2vec`")
-        meta = read_versioned(path, FORMAT, FORMAT_VERSION, "Word2Vec model", _DAMAGED)
-        params, files = meta.get("params"), meta.get("files")
-        if not isinstance(params, dict) or not isinstance(files, dict):
-            raise CorruptFileError(f"{path} lacks its \"params\" or \"files\" object; {_DAMAGED}")
+        data = word2vec_model.read(folder)
         try:
-            model = cls(**params)
+            model = cls(**data.params)
             model.check_params()
         except (TypeError, InputError) as exc:
-            raise CorruptFileError(f"{path} holds unusable parameters ({exc}); {_DAMAGED}") from None
-        model.vocab_ = Vocab.load(member(folder, files.get("vocab", "vocab.tsv"), path.name, _DAMAGED))
-        shape = (len(model.vocab_), model.dim)
-
-        def matrix(name: str) -> np.ndarray | None:
-            if not files.get(name):
-                return None
-            return read_npy(member(folder, files[name], path.name, _DAMAGED), _DAMAGED, np.float32, shape)
-
-        model.W_ = matrix("W")
-        if model.W_ is None:
-            raise CorruptFileError(f"{path} names no input matrix \"W\"; {_DAMAGED}")
-        model.W_out_, model.W_hs_ = matrix("W_out"), matrix("W_hs")
-        try:
-            model.loss_history_ = [float(x) for x in meta.get("loss_history", [])]
-            model.epochs_trained_ = int(meta.get("epochs_trained", 0))
-            if meta.get("words_per_sec") is not None:
-                model.words_per_sec_ = float(meta["words_per_sec"])
-        except (TypeError, ValueError) as exc:
-            raise CorruptFileError(f"{path} holds an unusable training record ({exc}); {_DAMAGED}") from None
+            raise CorruptFileError(f"{folder / word2vec_model.MANIFEST} holds unusable parameters ({exc}); "
+                                   f"{DAMAGED}") from None
+        model.vocab_ = Vocab.from_file(data.vocab, folder / "vocab.tsv")
+        model.W_, model.W_out_, model.W_hs_ = data.W, data.W_out, data.W_hs
+        model.loss_history_ = list(data.loss_history)
+        model.epochs_trained_ = data.epochs_trained
+        if data.words_per_sec is not None:
+            model.words_per_sec_ = data.words_per_sec
         return model
 
     def __repr__(self) -> str:

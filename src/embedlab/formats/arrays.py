@@ -21,16 +21,17 @@ from ..persist import (
     atomic_path,
     member,
     npy_header,
-    read_npy,
     read_text,
     read_versioned,
     versioned,
     write_json_atomic,
 )
-from ..vectors import Vectors
-from ._common import make_vectors
+from ..persist import (
+    read_npy as read_checked_npy,
+)
+from .keyed import Keyed, KeyedArrays, keyed
 
-__all__ = ["save_npy", "load_npy", "save_safetensors", "load_safetensors", "sidecar_path", "read_sidecar"]
+__all__ = ["read_npy", "read_safetensors", "read_sidecar", "sidecar_path", "write_npy", "write_safetensors"]
 
 FORMAT = "embedlab.vectors"
 FORMAT_VERSION = 1
@@ -45,8 +46,8 @@ def sidecar_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _write_sidecar(vectors: Vectors, path: Path, storage: str) -> None:
-    meta = versioned(FORMAT, FORMAT_VERSION, storage=storage, dim=vectors.dim, count=len(vectors), dtype="float32",
+def _write_sidecar(vectors: Keyed, path: Path, storage: str) -> None:
+    meta = versioned(FORMAT, FORMAT_VERSION, storage=storage, dim=int(vectors.matrix.shape[1]), count=len(vectors.keys), dtype="float32",
                      keys=vectors.keys)
     write_json_atomic(sidecar_path(path), meta, indent=None)
 
@@ -107,7 +108,7 @@ def _check_shape(meta: dict, shape: tuple, path: Path) -> None:
         )
 
 
-def save_npy(vectors: Vectors, path: str | Path) -> Path:
+def write_npy(vectors: Keyed, path: str | Path) -> Path:
     """Write the float32 ``(n, d)`` matrix to ``path`` (.npy) and the keys to ``<path>.json``, each atomically."""
     path = Path(path)
     with atomic_file(path) as fh:
@@ -116,7 +117,7 @@ def save_npy(vectors: Vectors, path: str | Path) -> Path:
     return path
 
 
-def load_npy(path: str | Path, mmap: bool = False) -> Vectors:
+def read_npy(path: str | Path, mmap: bool = False) -> KeyedArrays:
     """Read a ``.npy`` matrix (any real dtype, as float32) and its sidecar; ``mmap=True`` maps a float32
     matrix read-only instead of reading it.
 
@@ -131,13 +132,13 @@ def load_npy(path: str | Path, mmap: bool = False) -> Vectors:
     if dtype.kind not in "fiu":
         raise CorruptFileError(f"{path} holds {dtype} values, not real numbers; {_FIX}")
     _check_shape(meta, shape, path)
-    matrix = read_npy(path, _FIX, mmap=mmap)
+    matrix = read_checked_npy(path, _FIX, mmap=mmap)
     if matrix.dtype != np.float32:
         matrix = matrix.astype(np.float32)
-    return make_vectors(meta["keys"], matrix, path, "row", 1)
+    return keyed(meta["keys"], matrix, path, "row", 1)
 
 
-def save_safetensors(vectors: Vectors, path: str | Path) -> Path:
+def write_safetensors(vectors: Keyed, path: str | Path) -> Path:
     """Write the matrix as one float32 safetensors tensor named ``vectors`` and the keys to ``<path>.json``,
     each atomically."""
     from safetensors.numpy import save_file
@@ -150,7 +151,7 @@ def save_safetensors(vectors: Vectors, path: str | Path) -> Path:
     return path
 
 
-def load_safetensors(path: str | Path, mmap: bool = False) -> Vectors:
+def read_safetensors(path: str | Path, mmap: bool = False) -> KeyedArrays:
     """Read a safetensors matrix and its sidecar; ``mmap=True`` maps the tensor's bytes without copying.
 
     The header (tensor ``vectors``: dtype F32, shape, data offsets) is checked against the file's size and the
@@ -180,7 +181,7 @@ def load_safetensors(path: str | Path, mmap: bool = False) -> Vectors:
         matrix = np.memmap(path, dtype="<f4", mode="r", offset=data_start + begin, shape=(n, d))
     else:
         matrix = np.fromfile(path, dtype="<f4", count=n * d, offset=data_start + begin).reshape(n, d)
-    return make_vectors(meta["keys"], matrix, path, "row", 1)
+    return keyed(meta["keys"], matrix, path, "row", 1)
 
 
 def _ints(value: Any, path: Path, name: str) -> tuple[int, int]:

@@ -1,18 +1,48 @@
-"""Checks every vectors reader shares: Python pickles refused, finite values, unique keys, naming the file and
-the line or row at fault."""
+"""What every vectors file reader returns, and the checks they share.
+
+A reader returns ``KeyedArrays(keys, matrix)``: the keys in file order and a float32 ``(n, d)`` matrix (possibly
+memory-mapped). A writer takes any ``Keyed`` object — ``KeyedArrays`` or ``embedlab.Vectors`` — so this layer
+knows nothing of the vector-space API above it. The shared checks refuse Python pickles and name the file and the
+line or row at fault for non-finite values and repeated keys.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from ..errors import CorruptFileError, InputError, NonFiniteError
-from ..vectors import Vectors
+from ..errors import CorruptFileError, NonFiniteError
 
 _CHECK_BYTES = 1 << 25  # rows checked per step: about 32 MiB, so a memory-mapped matrix is never read whole
+
+
+class KeyedArrays(NamedTuple):
+    """Keys and their rows as a reader returns them.
+
+    Attributes
+    ----------
+    keys : list of str
+        One key per row, unique, in file order.
+    matrix : numpy.ndarray
+        ``(len(keys), d)`` float32, possibly a read-only ``np.memmap``.
+    """
+
+    keys: list[str]
+    matrix: np.ndarray
+
+
+class Keyed(Protocol):
+    """What a writer needs: ``keys`` (n str) and a ``matrix`` ``(n, d)`` of real numbers (``Vectors`` has both)."""
+
+    @property
+    def keys(self) -> Sequence[str]: ...
+
+    @property
+    def matrix(self) -> np.ndarray: ...
 
 
 def refuse_pickle(path: Path) -> None:
@@ -75,20 +105,44 @@ def parse_rows(texts: list[str], d: int, delimiter: str, where: Callable[[int], 
     return rows
 
 
-def make_vectors(keys: list[str], matrix: np.ndarray, path: Path, unit: str, first: int,
-                 keys_path: Path | None = None) -> Vectors:
-    """Vectors from a file's keys and rows: finite values and unique keys, else an error naming
-    ``{unit} {row + first}`` of ``path`` (of ``keys_path`` for a repeated key, when the keys live there)."""
+def keyed(keys: list[str], matrix: np.ndarray, path: Path, unit: str, first: int,
+          keys_path: Path | None = None) -> KeyedArrays:
+    """Check a file's keys and rows and return them as ``KeyedArrays``.
+
+    Parameters
+    ----------
+    keys : list of str
+        One key per row.
+    matrix : numpy.ndarray
+        ``(len(keys), d)`` float32 (checked in ~32 MiB blocks, so a memory map is never read whole).
+    path : Path
+        The file the rows came from (named in errors).
+    unit, first : str, int
+        How errors name a row: ``"{unit} {row + first}"`` (e.g. ``"line", 2`` for a file with a header line).
+    keys_path : Path, optional
+        The file the keys came from, when it is not ``path`` (named for a repeated key).
+
+    Returns
+    -------
+    KeyedArrays
+
+    Raises
+    ------
+    NonFiniteError
+        For a row holding NaN or infinity (the first is named, with how many rows are affected).
+    CorruptFileError
+        For a repeated key (naming both rows), or keys and rows of different counts.
+    """
     check_finite(matrix, keys, path, unit, first)
-    try:
-        return Vectors(keys, matrix)
-    except InputError as exc:
+    if matrix.ndim != 2 or len(keys) != matrix.shape[0]:
+        raise CorruptFileError(f"{path}: {len(keys)} keys for a matrix of shape {matrix.shape}; the file is damaged")
+    if len(set(keys)) != len(keys):
         seen: dict[str, int] = {}
         for i, k in enumerate(keys):
             if k in seen:
                 raise CorruptFileError(
                     f"{keys_path or path}: {unit} {i + first} repeats key {k!r} (first at {unit} {seen[k] + first}); keys must be "
                     "unique: drop or rename the repeated row"
-                ) from None
+                )
             seen[k] = i
-        raise CorruptFileError(f"{path}: {exc}") from None
+    return KeyedArrays(list(keys), matrix)

@@ -13,15 +13,14 @@ import numpy as np
 
 from ..errors import CorruptFileError, InputError
 from ..persist import atomic_file, read_text
-from ..vectors import Vectors
-from ._common import make_vectors, parse_rows
+from .keyed import Keyed, KeyedArrays, keyed, parse_rows
 
-__all__ = ["save_projector", "load_projector"]
+__all__ = ["read", "write"]
 
 VECTORS_TSV = "vectors.tsv"
 METADATA_TSV = "metadata.tsv"
 CONFIG = "projector_config.pbtxt"
-_FIX = "export the folder again (save_projector), or repair the named line"
+_FIX = "export the folder again, or repair the named line"
 
 
 def _cell(value, what: str) -> str:
@@ -31,7 +30,7 @@ def _cell(value, what: str) -> str:
     return text
 
 
-def save_projector(vectors: Vectors, folder: str | Path, metadata: dict[str, list] | None = None) -> Path:
+def write(vectors: Keyed, folder: str | Path, metadata: dict[str, list] | None = None) -> Path:
     """Write ``vectors.tsv`` and ``metadata.tsv`` into ``folder`` (created if needed).
 
     Without ``metadata`` the metadata file is the keys alone (one column, no header). With it, the columns
@@ -39,7 +38,7 @@ def save_projector(vectors: Vectors, folder: str | Path, metadata: dict[str, lis
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    n = len(vectors)
+    n = len(vectors.keys)
     columns: dict[str, list] = {"key": list(vectors.keys)}
     for name, values in (metadata or {}).items():
         values = list(values)
@@ -63,8 +62,8 @@ def save_projector(vectors: Vectors, folder: str | Path, metadata: dict[str, lis
     return folder
 
 
-def load_projector(folder: str | Path, with_metadata: bool = False):
-    """Read a projector folder back into Vectors (keys from the ``key`` column, else the first column if its
+def read(folder: str | Path, with_metadata: bool = False) -> KeyedArrays | tuple[KeyedArrays, dict[str, list[str]]]:
+    """Read a projector folder back as KeyedArrays (keys from the ``key`` column, else the first column if its
     values are unique, else ``"0"``, ``"1"``, ...); float32 ``(n, d)`` with ``d`` from the first row.
 
     With ``with_metadata=True`` returns ``(vectors, {column: values})``. CorruptFileError names the file and
@@ -95,7 +94,7 @@ def load_projector(folder: str | Path, with_metadata: bool = False):
             keys = meta[next(iter(meta))]
         else:
             keys = [str(i) for i in range(len(lines))]
-    vectors = make_vectors(keys, matrix, vpath, "row", 1, keys_path=mpath)
+    vectors = keyed(keys, matrix, vpath, "row", 1, keys_path=mpath)
     return (vectors, meta) if with_metadata else vectors
 
 

@@ -16,10 +16,9 @@ import numpy as np
 
 from ..errors import CorruptFileError, InputError
 from ..persist import atomic_file
-from ..vectors import Vectors
-from ._common import make_vectors, parse_rows, refuse_pickle
+from .keyed import Keyed, KeyedArrays, keyed, parse_rows, refuse_pickle
 
-__all__ = ["load_word2vec", "save_word2vec", "is_binary_word2vec"]
+__all__ = ["is_binary_word2vec", "read", "write"]
 
 _CHUNK = 20000  # text lines parsed per numpy call
 _HEADER_BYTES = 256  # a "<count> <dim>" line is never longer
@@ -112,9 +111,9 @@ def is_binary_word2vec(path: str | Path) -> bool:
     return not _looks_like_text(raw[sp + 1 : sp + 1 + 4 * d] if sp >= 0 else raw)
 
 
-def load_word2vec(path: str | Path, binary: bool | None = None, limit: int | None = None,
-                  encoding: str = "utf-8", unicode_errors: str = "strict") -> Vectors:
-    """Read a word2vec text or binary file (``binary=None`` detects it) into Vectors: keys in file order and a
+def read(path: str | Path, binary: bool | None = None, limit: int | None = None,
+                  encoding: str = "utf-8", unicode_errors: str = "strict") -> KeyedArrays:
+    """Read a word2vec text or binary file (``binary=None`` detects it) as KeyedArrays: keys in file order and a
     float32 ``(n, dim)`` matrix.
 
     ``limit`` reads only the first N vectors (files are frequency-ordered). A header that promises more rows
@@ -151,7 +150,7 @@ def _decode(raw: bytes, encoding: str, errors: str, where: str, path: Path) -> s
         ) from None
 
 
-def _load_binary(path: Path, limit: int | None, encoding: str, errors: str) -> Vectors:
+def _load_binary(path: Path, limit: int | None, encoding: str, errors: str) -> KeyedArrays:
     size = path.stat().st_size
     if size == 0:
         raise CorruptFileError(f"{path}: the file is empty; expected a '<count> <dim>' header line")
@@ -192,10 +191,10 @@ def _load_binary(path: Path, limit: int | None, encoding: str, errors: str) -> V
                 raise CorruptFileError(f"{path}: {size - pos:,} bytes follow the {n} vectors line 1 declares (byte "
                                        f"offset {pos}); the count in the header is wrong: fix it, or pass limit={n} "
                                        "to read only the declared rows")
-    return make_vectors(keys, matrix, path, "row", 1)
+    return keyed(keys, matrix, path, "row", 1)
 
 
-def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> Vectors:
+def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> KeyedArrays:
     size = path.stat().st_size
     with open(path, "rb") as f:
         first = f.readline()
@@ -238,7 +237,7 @@ def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> Vec
         if head is not None and limit is None:
             _refuse_extra_rows(f, path, line_no, declared)
     matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0] if blocks else np.zeros((0, d), np.float32)
-    return make_vectors(keys, matrix, path, "line", (1 if head else 0) + 1)
+    return keyed(keys, matrix, path, "line", (1 if head else 0) + 1)
 
 
 def _refuse_extra_rows(f, path: Path, line_no: int, declared: int) -> None:
@@ -266,7 +265,7 @@ def _parse_lines(lines: list[bytes], d: int, line_no: int, keys: list[str], path
                       _fix(path), more_hint="a key may contain a space")
 
 
-def save_word2vec(vectors: Vectors, path: str | Path, binary: bool = False) -> Path:
+def write(vectors: Keyed, path: str | Path, binary: bool = False) -> Path:
     """Write ``vectors`` in the word2vec C format (text by default; ``binary=True`` for .bin).
 
     Text values are the shortest decimal that reads back as the same float32, so text files round-trip exactly.
@@ -278,7 +277,7 @@ def save_word2vec(vectors: Vectors, path: str | Path, binary: bool = False) -> P
                 f"key {k!r} cannot be stored in word2vec format (empty or contains whitespace); "
                 "rename it or use save_npy/save_safetensors"
             )
-    n, d = len(vectors), vectors.dim
+    n, d = vectors.matrix.shape
     with atomic_file(path, "wb") as f:
         f.write(f"{n} {d}\n".encode())
         for start in range(0, n, _CHUNK):

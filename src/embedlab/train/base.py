@@ -1,0 +1,144 @@
+"""The Trainer contract: what every trainer in embedlab does, whatever it learns.
+
+A trainer is a ``Params`` object (scikit-learn's convention: the constructor only stores its parameters, under
+their own names; ``get_params`` / ``set_params`` and the ``repr`` come from the signature) that
+
+- refuses unusable parameters up front: ``check_params()`` raises ``InputError`` naming the first one and returns
+  nothing, and ``fit`` calls it before reading any data;
+- learns from data with ``fit(data) -> self`` (learned attributes end in ``_``);
+- gives its result three ways: ``.wv`` (the learned keyed vectors, ``embedlab.Vectors``), ``.to_encoder()`` (an
+  ``Encoder`` that embeds new items with what was learned) and ``.save(folder)`` (an output folder that
+  ``embedlab.load_vectors`` or ``embedlab.encoder(path)`` reads back; written whole or not at all).
+
+A trainer whose result is not keyed vectors (a tokenizer, a contrastive model) says so in the error of ``wv``;
+one whose result is not an encoder says so in ``to_encoder``. Word-vector trainers get a ``to_encoder`` for free:
+the mean of a text's word vectors (``WordAverageEncoder``), the classic sentence baseline.
+
+    >>> w2v = Word2Vec(dim=50, seed=1).fit("corpus.txt")
+    >>> w2v.wv.most_similar("king"); w2v.to_encoder().encode(["a king and a queen"]); w2v.save("w2v/")
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._params import Params
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..encoders.base import Encoder
+    from ..vectors import Vectors
+
+__all__ = ["Trainer"]
+
+
+class Trainer(Params, ABC):
+    """Learns vectors from data: ``fit(data) -> self``, then ``.wv``, ``.to_encoder()``, ``.save(folder)``.
+
+    Subclasses implement ``fit``, ``is_fitted`` and whichever results they produce; see the module docstring.
+    """
+
+    @abstractmethod
+    def fit(self, data: Any, /) -> Any:
+        """Learn from ``data`` and return ``self``.
+
+        Parameters
+        ----------
+        data
+            What the trainer learns from (a corpus path or sentences, interaction pairs, captioned images,
+            query/positive pairs …: see the subclass).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InputError
+            For unusable parameters (``check_params``) or data.
+        """
+
+    @property
+    @abstractmethod
+    def is_fitted(self) -> bool:
+        """Whether ``fit`` (or ``load``) has produced a result."""
+
+    def require_fitted(self, act: str = "use the result") -> None:
+        """Raise unless fitted.
+
+        Raises
+        ------
+        InputError
+            "nothing to <act>: the model is not trained yet; call fit(...) first".
+        """
+        if not self.is_fitted:
+            raise InputError(f"nothing to {act}: the model is not trained yet; call fit(...) first")
+
+    @property
+    def wv(self) -> Vectors:
+        """The learned keyed vectors.
+
+        Returns
+        -------
+        Vectors
+            Keys and a float32 ``(n, dim)`` matrix.
+
+        Raises
+        ------
+        InputError
+            When not fitted, or when this trainer learns no keyed vectors (the message says what it gives instead).
+        """
+        raise InputError(f"{type(self).__name__} learns no keyed vectors; use to_encoder() or save(folder)")
+
+    def to_encoder(self) -> Encoder:
+        """An Encoder over what was learned; for word vectors, the mean of a text's known words' vectors.
+
+        Returns
+        -------
+        Encoder
+            Text → ``(n, dim)`` float32 (cosine).
+
+        Raises
+        ------
+        InputError
+            When not fitted.
+        """
+        from ..encoders.word_average import WordAverageEncoder
+
+        return WordAverageEncoder(self.wv, name=type(self).__name__.lower())
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the result to ``folder`` whole (temp folder + rename), readable by ``embedlab.load_vectors``.
+
+        The default writes ``wv`` as ``vectors.npy`` + its JSON key sidecar; trainers with a fuller model
+        folder (to continue training, or to load as an encoder) override it.
+
+        Parameters
+        ----------
+        folder : path-like
+            The output folder (replaced whole when it exists).
+
+        Returns
+        -------
+        Path
+            ``folder``.
+
+        Raises
+        ------
+        InputError
+            When not fitted.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
+        from ..formats.arrays import write_npy
+        from ..persist import atomic_folder
+
+        self.require_fitted("save")
+        wv = self.wv
+        folder = Path(folder)
+        with atomic_folder(folder) as tmp:
+            write_npy(wv, tmp / "vectors.npy")
+        return folder
