@@ -26,17 +26,9 @@ import numpy as np  # noqa: E402
 from _common import LOAD_NOTE, md_table, print_settings  # noqa: E402
 
 import embedlab  # noqa: E402
-from embedlab.train.clip_heads import (  # noqa: E402
-    DIGIT_WORDS,
-    KOREAN_DIGITS,
-    ContrastiveHeads,
-    caption_queries,
-    make_digits_example,
-    read_captions,
-    retrieval_scores,
-    tower_features,
-    train_clip,
-)
+from embedlab.train.clip import train_clip  # noqa: E402
+from embedlab.train.clip_data import DIGIT_WORDS, KOREAN_DIGITS, make_digits_example, read_captions  # noqa: E402
+from embedlab.train.clip_heads import ContrastiveHeads, caption_queries, retrieval_scores, tower_features  # noqa: E402
 
 UNSEEN_EN = "a photo of the number {w}"
 UNSEEN_KO = "숫자 {k} 사진"

@@ -94,7 +94,7 @@ def bench_audio(repeats: int) -> list[tuple]:
     import soundfile as sf
 
     import embedlab
-    from embedlab.encoders._media import load_audio
+    from embedlab.encoders.media import load_audio
 
     rows = []
     with tempfile.TemporaryDirectory() as d:

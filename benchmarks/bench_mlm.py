@@ -104,7 +104,7 @@ def main() -> None:
     t0 = time.perf_counter()
     steps_t: list[float] = []
     trainer.on_step = lambda step, loss: steps_t.append(time.perf_counter())
-    summary = trainer.fit(args.corpus, args.work)
+    summary = trainer.fit(args.corpus, args.work).summary_
     total_s = time.perf_counter() - t0
     train_s = steps_t[-1] - steps_t[0]
     h = summary["heldout"]

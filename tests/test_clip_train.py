@@ -16,12 +16,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from embedlab.errors import EncoderMismatchError, InputError, ModelNotFoundError  # noqa: E402
+from embedlab.train.clip_data import check_pairs, read_captions  # noqa: E402
 from embedlab.train.clip_heads import (  # noqa: E402
     ContrastiveHeads,
     caption_queries,
-    check_pairs,
     info_nce,
-    read_captions,
     retrieval_scores,
     tower_features,
 )
@@ -167,7 +166,8 @@ def test_bad_caption_files(tmp_path):
 def digits(tmp_path_factory):
     """80 digits with English and Korean captions, heads trained on 64 of them (features cached for the CLI test)."""
     pytest.importorskip("efficientnet_lite_pytorch")
-    from embedlab.train.clip_heads import make_digits_example, train_clip
+    from embedlab.train.clip import train_clip
+    from embedlab.train.clip_data import make_digits_example
 
     root = tmp_path_factory.mktemp("clip")
     csv_path = make_digits_example(root / "digits", limit=80, seed=0)

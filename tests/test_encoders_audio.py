@@ -229,7 +229,7 @@ def test_wav2vec2_from_a_local_folder(tmp_path, clips):
     np.testing.assert_allclose(vecs, enc.encode(items, batch_size=1, normalize=False), atol=1e-5)
     from pathlib import Path
 
-    from embedlab.encoders._media import load_audio
+    from embedlab.encoders.media import load_audio
 
     wav = load_audio(Path(clips["tone_0"]), 16000)
     wav = (wav - wav.mean()) / np.sqrt(wav.var() + 1e-7)

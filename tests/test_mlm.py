@@ -41,7 +41,7 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("mlm-model") / "model"
-    summary = _tiny().fit(corpus, out)
+    summary = _tiny().fit(corpus, out).summary_
     return out, summary
 
 
@@ -107,7 +107,7 @@ def _weights(folder):
 
 def test_interrupted_run_resumes_to_the_same_result(corpus, tmp_path):
     kw = dict(max_steps=12, checkpoint_every=4, holdout_every=0)
-    whole = _tiny(**kw).fit(corpus, tmp_path / "whole")
+    whole = _tiny(**kw).fit(corpus, tmp_path / "whole").summary_
 
     def stop_at_6(step, loss):
         if step == 6:
@@ -121,13 +121,13 @@ def test_interrupted_run_resumes_to_the_same_result(corpus, tmp_path):
         _tiny(**kw).fit(corpus, tmp_path / "cut")
     with pytest.raises(InputError, match=r"other parameters \(lr\)"):
         _tiny(**kw, lr=1e-3).fit(corpus, tmp_path / "cut", resume=True)
-    resumed = _tiny(**kw).fit(corpus, tmp_path / "cut", resume=True)
+    resumed = _tiny(**kw).fit(corpus, tmp_path / "cut", resume=True).summary_
     assert not (tmp_path / "cut" / "checkpoint").exists()
     assert resumed["loss_history"] == whole["loss_history"]
     a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "cut")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     # another seed is another model
-    other = _tiny(**(kw | {"seed": 1, "max_steps": 2})).fit(corpus, tmp_path / "seed1")
+    other = _tiny(**(kw | {"seed": 1, "max_steps": 2})).fit(corpus, tmp_path / "seed1").summary_
     assert other["loss_history"][0] != whole["loss_history"][0]
 
 
@@ -235,7 +235,7 @@ def test_resume_on_another_corpus_is_refused(corpus, tmp_path):
     # the same text under another name is the same corpus; the refused attempts left the checkpoint as it was
     copy = tmp_path / "copy.txt"
     copy.write_bytes(corpus.read_bytes())
-    summary = _tiny(**kw).fit(copy, tmp_path / "cut", resume=True)
+    summary = _tiny(**kw).fit(copy, tmp_path / "cut", resume=True).summary_
     assert summary["steps"] == 12 and summary["corpus"]["sha256"] == state["corpus"]["sha256"]
     # a list of lines is fingerprinted too (it is read once, so a generator works)
     lines = [f"{NUMBERS} {i % 3}" for i in range(60)]
@@ -243,7 +243,7 @@ def test_resume_on_another_corpus_is_refused(corpus, tmp_path):
         _tiny(**kw, on_step=_interrupt_at(5)).fit(iter(lines), tmp_path / "gen")
     with pytest.raises(InputError, match=r"another corpus: a list of 60 lines \(sha256 \w+\), not a list of 59"):
         _tiny(**kw).fit(lines[:-1], tmp_path / "gen", resume=True)
-    assert _tiny(**kw).fit(lines, tmp_path / "gen", resume=True)["steps"] == 12
+    assert _tiny(**kw).fit(lines, tmp_path / "gen", resume=True).summary_["steps"] == 12
 
 
 def test_resume_needs_a_checkpoint(corpus, trained, tmp_path):
@@ -286,9 +286,9 @@ def test_max_steps_beyond_the_epochs_is_reported(corpus, tmp_path):
     kw = dict(epochs=1, max_steps=60, holdout_every=0)
     with pytest.warns(UserWarning, match=r"training stops after 3 steps \(1 epoch of 3 steps\), before "
                                          r"max_steps=60; raise --epochs"):
-        summary = _tiny(**kw).fit(corpus, tmp_path / "a")
+        summary = _tiny(**kw).fit(corpus, tmp_path / "a").summary_
     assert summary["steps"] == 3 and summary["note"].startswith("training stops after 3 steps")
-    summary = _tiny(max_steps=2, holdout_every=0).fit(corpus, tmp_path / "b")  # max_steps reached: no note
+    summary = _tiny(max_steps=2, holdout_every=0).fit(corpus, tmp_path / "b").summary_  # max_steps reached: no note
     assert summary["steps"] == 2 and summary["note"] is None
 
 

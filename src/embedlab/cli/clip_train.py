@@ -34,8 +34,9 @@ def train_clip(
 ) -> None:
     """Train a small CLIP (Radford et al. 2021): two linear heads over frozen towers, tower features cached; OUT
     loads as a ("text", "image") encoder for collections and search."""
-    from ..train.clip_heads import ContrastiveHeads, read_captions
-    from ..train.clip_heads import train_clip as run
+    from ..train.clip import train_clip as run
+    from ..train.clip_data import read_captions
+    from ..train.clip_heads import ContrastiveHeads
 
     heads = ContrastiveHeads(dim=dim, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, threads=threads,
                              progress=not as_json)
@@ -67,7 +68,7 @@ def clip_example(
 ) -> None:
     """Write scikit-learn's handwritten digits as PNG images with generated English and Korean captions, ready
     for `embedlab train clip FOLDER --captions FOLDER/captions.csv -o OUT`."""
-    from ..train.clip_heads import make_digits_example
+    from ..train.clip_data import make_digits_example
 
     check_out(folder, overwrite)
     csv_path = make_digits_example(folder, limit=limit, seed=seed)

@@ -39,7 +39,8 @@ def train_mlm(
 ) -> None:
     """Pretrain a small BERT from scratch with dynamic masking (Devlin et al. 2019); Ctrl-C checkpoints, --resume
     continues. OUT loads as a contextual token encoder and answers `embedlab fill-mask OUT "... [MASK] ..."`."""
-    from ..train.mlm import MANIFEST, MaskedLMTrainer, checkpoint_step, summary_line
+    from ..formats.mlm import CHECKPOINT, MANIFEST, checkpoint_step
+    from ..train.mlm import MaskedLMTrainer, summary_line
 
     trainer = MaskedLMTrainer(vocab_size=vocab_size, layers=layers, hidden=hidden, heads=heads,
                               max_length=max_length, batch_size=batch_size, lr=lr, warmup=warmup, epochs=epochs,
@@ -54,11 +55,11 @@ def train_mlm(
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; -o must name a folder")
     if overwrite and out.exists():
-        if any(out.iterdir()) and not ((out / MANIFEST).is_file() or (out / "checkpoint").is_dir()):
+        if any(out.iterdir()) and not ((out / MANIFEST).is_file() or (out / CHECKPOINT).is_dir()):
             raise InputError(f"{out} is not an `embedlab train mlm` folder; --overwrite only replaces those")
         shutil.rmtree(out)
     try:
-        summary = trainer.fit(corpus, out, resume=resume)
+        summary = trainer.fit(corpus, out, resume=resume).summary_
     except KeyboardInterrupt:
         step = checkpoint_step(out)
         if step is None:

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError, ModelNotFoundError
-from ._media import as_items, check_audio, load_audio
 from .base import Encoder, package_fingerprint
+from .media import as_items, check_audio, load_audio
 from .registry import EncoderSpec, register
 
 

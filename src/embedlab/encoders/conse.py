@@ -19,8 +19,8 @@ from .._params import check_int
 from ..errors import CorruptFileError, InputError
 from ..metrics import normalize
 from ..persist import atomic_file, read_npy
-from ._media import as_items, check_image, looks_like_image_path
 from .base import Encoder, check_text
+from .media import as_items, check_image, looks_like_image_path
 from .registry import EncoderSpec, register
 
 

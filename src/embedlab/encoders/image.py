@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelNotFoundError
-from ._media import as_items, check_image, image_batch
 from .base import Encoder, package_fingerprint
+from .media import as_items, check_image, image_batch
 from .registry import EncoderSpec, register
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

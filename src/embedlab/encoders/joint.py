@@ -1,4 +1,4 @@
-"""A joint text-image encoder trained by `embedlab train clip` (``train/clip_heads.py``): frozen towers + the
+"""A joint text-image encoder trained by `embedlab train clip` (``train/clip.py``; the folder is ``formats.joint``): frozen towers + the
 learned linear heads, so captions (any language the text tower reads) and images share one space (Radford et al.
 2021's recipe over locked towers).
 
@@ -12,26 +12,21 @@ The instance's ``name`` is the folder's absolute path, so a collection built wit
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, EncoderMismatchError, ModelNotFoundError
-from ..persist import sniff_manifest
-from ._media import as_items, check_image
+from ..errors import EncoderMismatchError, ModelNotFoundError
+from ..formats import joint as joint_folder
+from ..formats.joint import FIX as _FIX
+from ..formats.joint import MANIFEST, JointFolder, recognises
 from .base import Encoder, check_text, package_fingerprint
+from .media import as_items, check_image, looks_like_image_path
 from .registry import EncoderSpec, register, register_folder
 
-MANIFEST = "joint.json"  # the name train/clip_heads.py writes (kept here: listing encoders imports no torch)
-FORMAT = "embedlab.joint"
-FORMAT_VERSION = 1
-_FIX = "train the heads again (embedlab train clip)"
-
-
-def recognises(path: str | Path) -> bool:
-    """True when ``path`` is a folder whose ``joint.json`` says it holds embedlab joint text-image heads."""
-    return sniff_manifest(Path(path) / MANIFEST, FORMAT) is not None
+__all__ = ["JointEncoder", "folder_spec", "load_encoder_folder", "recognises"]
 
 
 def load_encoder_folder(path: str | Path) -> Encoder:
@@ -42,7 +37,7 @@ def load_encoder_folder(path: str | Path) -> Encoder:
 def folder_spec(path: str | Path) -> EncoderSpec | None:
     """An EncoderSpec for the folder ``path`` (name = its absolute path, as the encoder's ``name``), or None when
     ``recognises(path)`` is False: what lets the registry build ``--encoder PATH`` and reopen collections by name."""
-    doc = sniff_manifest(Path(path) / MANIFEST, FORMAT)
+    doc = joint_folder.describe(path)
     if doc is None:
         return None
     from functools import partial
@@ -65,28 +60,38 @@ class JointEncoder(Encoder):
     modalities = ("text", "image")
     metric = "cosine"
 
-    def __init__(self, model_path: str | Path | None = None) -> None:
-        from ..persist import read_npy, read_versioned
+    def __init__(self, model_path: str | Path | None = None, *, data: JointFolder | None = None) -> None:
+        """Load the heads of ``model_path`` (a folder ``formats.joint`` reads), or take them from ``data`` (what
+        ``CLIPTrainer.to_encoder`` passes before anything is saved: then ``name`` is ``"joint"``).
 
-        if model_path is None:
-            raise ModelNotFoundError("encoder 'joint' needs model_path=<folder written by `embedlab train clip`>")
-        self.folder = Path(model_path).expanduser()
-        if not (self.folder / MANIFEST).is_file():
-            raise ModelNotFoundError(f"{self.folder} has no {MANIFEST}: it is not an `embedlab train clip` folder")
-        self.manifest = read_versioned(self.folder / MANIFEST, FORMAT, FORMAT_VERSION, "joint text-image model", _FIX)
-        try:
-            towers = (self.manifest["text_encoder"], self.manifest["image_encoder"])
-            self.dim = int(self.manifest["dim"])
-            shapes = {"text": (int(towers[0]["dim"]), self.dim), "image": (int(towers[1]["dim"]), self.dim)}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptFileError(f"{self.folder / MANIFEST} lacks {exc}; {_FIX}") from None
-        self._towers_spec = towers
-        self.text_head = read_npy(self.folder / "text_head.npy", _FIX, np.float32, shapes["text"])
-        self.image_head = read_npy(self.folder / "image_head.npy", _FIX, np.float32, shapes["image"])
-        self.name = str(self.folder.resolve())
+        Raises
+        ------
+        ModelNotFoundError
+            When neither is given, or the folder has no ``joint.json``.
+        CorruptFileError, FormatVersionError
+            For a damaged or newer folder.
+        """
+        if data is None:
+            if model_path is None:
+                raise ModelNotFoundError("encoder 'joint' needs model_path=<folder written by `embedlab train clip`>")
+            folder = Path(model_path).expanduser()
+            if not (folder / MANIFEST).is_file():
+                raise ModelNotFoundError(f"{folder} has no {MANIFEST}: it is not an `embedlab train clip` folder")
+            data = joint_folder.read(folder)
+            self.folder: Path | None = folder
+            self.name = str(folder.resolve())
+            self._fp = package_fingerprint(f"local:{folder.name}", folder / joint_folder.TEXT_HEAD,
+                                           folder / joint_folder.IMAGE_HEAD)
+        else:
+            self.folder = None
+            h = hashlib.sha256(np.ascontiguousarray(data.text_head).tobytes())
+            h.update(np.ascontiguousarray(data.image_head).tobytes())
+            self._fp = f"unsaved:{h.hexdigest()[:16]}"
+        self.manifest = data.manifest
+        self.dim = data.dim
+        self._towers_spec = data.towers
+        self.text_head, self.image_head = data.text_head, data.image_head
         self._parts: tuple[Encoder, Encoder] | None = None
-        self._fp = package_fingerprint(f"local:{self.folder.name}", self.folder / "text_head.npy",
-                                       self.folder / "image_head.npy")
 
     def _load_parts(self) -> tuple[Encoder, Encoder]:
         """The two frozen towers (built on first use, shared through the registry), checked against training."""
@@ -98,7 +103,7 @@ class JointEncoder(Encoder):
                 enc = encoder(doc["name"])
                 if doc.get("fingerprint") and enc.fingerprint != doc["fingerprint"]:
                     raise EncoderMismatchError(
-                        f"{self.folder}: the heads were trained on {doc['name']} {doc['fingerprint']}, but this "
+                        f"{self.folder or self.name}: the heads were trained on {doc['name']} {doc['fingerprint']}, but this "
                         f"machine has {enc.fingerprint}; {_FIX} with the installed version")
                 parts.append(enc)
             self.max_length = parts[0].max_length
@@ -119,9 +124,7 @@ class JointEncoder(Encoder):
         return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
 
     def _is_image(self, item: Any) -> bool:
-        from ..train.clip_heads import looks_like_image
-
-        return looks_like_image(item) or not isinstance(item, (str, bytes))
+        return looks_like_image_path(item) or not isinstance(item, (str, bytes))
 
     def _check_item(self, index: int, item: Any) -> Any:
         return check_image(index, item) if self._is_image(item) else check_text(index, item)
@@ -143,7 +146,7 @@ class JointEncoder(Encoder):
         return f"{self._fp}+{'+'.join(d.get('fingerprint') or d['name'] for d in self._towers_spec)}"
 
     def info(self) -> dict[str, Any]:
-        return {**super().info(), "kind": "joint", "model_path": str(self.folder),
+        return {**super().info(), "kind": "joint", "model_path": None if self.folder is None else str(self.folder),
                 "text_encoder": self._towers_spec[0]["name"], "image_encoder": self._towers_spec[1]["name"]}
 
 

@@ -15,14 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from .._hf import quiet_transformers
 from ..errors import InputError, ModelNotFoundError
+from ..formats.mlm import FORMAT, MANIFEST, read_manifest
 from ..persist import sniff_manifest
 from .base import Encoder, check_text
 from .contextual import ContextualEncoder
 from .registry import EncoderSpec, register, register_folder
-
-MANIFEST = "mlm.json"  # the same name train/mlm.py writes (kept here so listing encoders imports no torch)
-FORMAT = "embedlab.mlm"
 
 
 def recognises(path: str | Path) -> bool:
@@ -66,8 +65,6 @@ class MLMEncoder(ContextualEncoder):
         if not (folder / MANIFEST).is_file():
             raise ModelNotFoundError(f"{folder} has no {MANIFEST}: it is not a finished `embedlab train mlm` folder "
                                      "(an interrupted run resumes with --resume)")
-        from ..train.mlm import quiet_transformers, read_manifest
-
         self.manifest = read_manifest(folder)
         with quiet_transformers():  # the MLM head the BertModel does not use is expected, not news
             super().__init__(model_path=folder, max_length=max_length, threads=threads)
@@ -87,8 +84,6 @@ class MLMEncoder(ContextualEncoder):
         torch = self._torch
         if self._mlm is None:
             from transformers import BertForMaskedLM
-
-            from ..train.mlm import quiet_transformers
 
             with quiet_transformers():
                 self._mlm = BertForMaskedLM.from_pretrained(str(self.folder), local_files_only=True).eval()

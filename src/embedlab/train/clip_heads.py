@@ -1,161 +1,41 @@
-"""A small CLIP: two projection heads trained with the symmetric InfoNCE loss over frozen towers
+"""A small CLIP's parts: two projection heads trained with the symmetric InfoNCE loss over frozen towers
 (Radford et al. 2021, "Learning Transferable Visual Models From Natural Language Supervision"; the heads-only,
-locked-tower setting of LiT, Zhai et al. 2022).
+locked-tower setting of LiT, Zhai et al. 2022), the cached tower features they learn from, and text -> image
+retrieval scores. ``train/clip.py`` joins them into the ``CLIPTrainer``.
 
 The image tower (default ``efficientnet-lite0``, 1,280-d) and the text tower (default ``use-multilingual``, 512-d,
 16 languages) stay frozen: their unit-length features are computed once and cached on disk, keyed by each tower's
 fingerprint and the item's content. Only a linear map per tower (to ``dim``) and CLIP's temperature are learned,
-so training takes seconds on a CPU. The output folder loads as a joint ``("text", "image")`` Encoder
-(``encoders/joint.py``): a Korean or English caption and the images it describes land near each other.
-
-    >>> summary = train_clip("photos/", "captions.csv", "joint-out", dim=128, epochs=60, seed=0)
-    >>> from embedlab.encoders.joint import JointEncoder
-    >>> JointEncoder("joint-out").encode(["손으로 쓴 숫자 칠", Path("photos/7.png")])
-
-Captions file: CSV with a header and columns ``image`` (a path relative to the folder) and ``caption``; an image
-may have several rows (several captions). An optional ``label`` column only changes how held-out retrieval is
-scored: a caption then describes every held-out image with the same label, not just the ones it was written for. ``make_digits_example`` writes a worked example: scikit-learn's
-handwritten digits as PNG files with generated English and Korean captions.
+so training takes seconds on a CPU.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._params import check_float, check_int
+from .._params import Params, check_float, check_int
+from ..encoders.media import looks_like_image_path
 from ..errors import InputError, require
-from ..persist import atomic_file, atomic_folder, read_npy, versioned, write_json_atomic
+from ..persist import atomic_file, read_npy
+from .clip_data import CaptionedImages
 
-FORMAT = "embedlab.joint"
-FORMAT_VERSION = 1
-MANIFEST = "joint.json"
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+__all__ = ["ContrastiveHeads", "caption_queries", "info_nce", "item_key", "retrieval_scores", "tower_features"]
 
 
-# ---------------------------------------------------------------------------------------------- data
-@dataclass
-class CaptionedImages:
-    """Images and captions: ``captions[i]`` describes ``images[image_of[i]]`` (int64 (n_captions,)); optional
-    ``labels`` (one per image) say which images are interchangeable for scoring retrieval (e.g. the digit)."""
-
-    images: list[Any]
-    captions: list[str]
-    image_of: np.ndarray
-    labels: list[str] | None = None
-
-    def subset(self, keep: np.ndarray) -> CaptionedImages:
-        """The images whose indices are in ``keep`` (sorted), with their captions."""
-        keep = np.sort(np.asarray(keep, dtype=np.int64))
-        new = {int(old): i for i, old in enumerate(keep)}
-        rows = [i for i, j in enumerate(self.image_of) if int(j) in new]
-        return CaptionedImages([self.images[int(k)] for k in keep], [self.captions[i] for i in rows],
-                               np.array([new[int(self.image_of[i])] for i in rows], dtype=np.int64),
-                               None if self.labels is None else [self.labels[int(k)] for k in keep])
-
-
-def read_captions(folder: str | os.PathLike, captions_csv: str | os.PathLike,
-                  allow_uncaptioned: bool = False) -> CaptionedImages:
-    """Read ``captions_csv`` (columns ``image``, ``caption``, optionally ``label``) against the images in ``folder``.
-
-    InputError, naming counts and the first offenders: a missing or empty file, missing columns, empty captions,
-    rows naming images that do not exist (or lie outside ``folder``), and — unless ``allow_uncaptioned`` — images
-    in ``folder`` that no row captions (the counts do not match)."""
-    folder, path = Path(folder), Path(captions_csv)
-    if not folder.is_dir():
-        raise InputError(f"image folder {folder} does not exist; pass the folder the captions' image paths are in")
-    if not path.is_file():
-        raise InputError(f"captions file {path} does not exist; pass a CSV with columns image,caption")
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-            columns = set(rows[0]) if rows else set()
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"cannot read {path} as UTF-8 CSV ({exc})") from None
-    if not rows:
-        raise InputError(f"{path} holds no captions (empty data); give one row per (image, caption) pair")
-    if not {"image", "caption"} <= columns:
-        raise InputError(f"{path} needs the columns image and caption; it has {', '.join(sorted(columns)) or 'none'}")
-    root = folder.resolve()
-    index: dict[Path, int] = {}
-    images: list[Path] = []
-    captions: list[str] = []
-    image_of: list[int] = []
-    labels: list[str] = []
-    missing: list[str] = []
-    empty: list[int] = []
-    clash: list[str] = []
-    for n, row in enumerate(rows, start=2):  # line numbers as an editor shows them (line 1 is the header)
-        name, caption = (row.get("image") or "").strip(), (row.get("caption") or "").strip()
-        if not caption:
-            empty.append(n)
-            continue
-        file = (folder / name).resolve()
-        if not name or not file.is_relative_to(root) or not file.is_file():
-            missing.append(name or f"(blank, line {n})")
-            continue
-        label = (row.get("label") or "").strip()
-        if file not in index:
-            index[file] = len(images)
-            images.append(file)
-            labels.append(label)
-        elif labels[index[file]] != label:
-            clash.append(name)
-        captions.append(caption)
-        image_of.append(index[file])
-    if missing:
-        raise InputError(f"{len(missing)} caption row(s) name images missing from {folder}: "
-                         f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; fix the paths (relative to "
-                         "the folder) or remove those rows")
-    if empty:
-        raise InputError(f"{len(empty)} row(s) of {path} have an empty caption (lines {', '.join(map(str, empty[:5]))}"
-                         f"{' ...' if len(empty) > 5 else ''}); give every image a caption or drop the row")
-    if clash:
-        raise InputError(f"{len(clash)} image(s) have rows with different labels (e.g. {clash[0]}); an image has "
-                         "one label")
-    on_disk = sorted(p.resolve() for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    uncaptioned = [p for p in on_disk if p not in index]
-    if uncaptioned and not allow_uncaptioned:
-        raise InputError(f"mismatched counts: {folder} holds {len(on_disk)} images but the captions cover "
-                         f"{len(images)} ({len(uncaptioned)} uncaptioned, e.g. {uncaptioned[0].name}); caption them "
-                         "or pass allow_uncaptioned=True (--allow-uncaptioned) to train on the captioned ones")
-    return CaptionedImages(images, captions, np.array(image_of, dtype=np.int64),
-                           labels if "label" in columns else None)
-
-
-def check_pairs(images: Sequence[Any], captions: Sequence[str]) -> CaptionedImages:
-    """One caption per image, as two equally long lists (InputError when the counts differ or a list is empty)."""
-    if isinstance(captions, str) or isinstance(images, (str, bytes)):
-        raise InputError("images and captions must be lists (one caption per image)")
-    if len(images) != len(captions):
-        raise InputError(f"mismatched counts: {len(images)} images but {len(captions)} captions; pass one caption "
-                         "per image")
-    if not images:
-        raise InputError("no images and captions (empty data); pass at least two pairs")
-    return CaptionedImages(list(images), [str(c) for c in captions], np.arange(len(images), dtype=np.int64))
-
-
-# ---------------------------------------------------------------------------------------------- features
 def item_key(item: Any) -> str:
     """A content key for the feature cache: the text itself, or the SHA-256 of an image file's bytes / array."""
-    if isinstance(item, str) and not looks_like_image(item):
+    if isinstance(item, str) and not looks_like_image_path(item):
         return "t:" + hashlib.sha256(item.encode("utf-8")).hexdigest()
     if isinstance(item, (str, Path)):
         return "f:" + hashlib.sha256(Path(item).read_bytes()).hexdigest()
     arr = np.ascontiguousarray(np.asarray(item))
     return "a:" + hashlib.sha256(str((arr.shape, arr.dtype)).encode() + arr.tobytes()).hexdigest()
-
-
-def looks_like_image(item: Any) -> bool:
-    return isinstance(item, Path) or (isinstance(item, str) and Path(item).suffix.lower() in IMAGE_SUFFIXES
-                                      and os.path.isfile(item))
 
 
 def tower_features(encoder: Any, items: Sequence[Any], cache: str | os.PathLike | None = None,
@@ -204,7 +84,7 @@ def info_nce(logits: Any) -> Any:
     return (torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(logits.T, target)) / 2
 
 
-class ContrastiveHeads:
+class ContrastiveHeads(Params):
     """Linear projection heads ``image_head_`` (di, dim) and ``text_head_`` (dt, dim) and a learned temperature,
     trained on frozen tower features with ``info_nce`` (Adam, full passes of image-unique batches: each epoch every
     image appears once, with one of its captions drawn by the seeded generator, so no batch holds a false
@@ -219,7 +99,18 @@ class ContrastiveHeads:
         self.weight_decay, self.temperature, self.seed = weight_decay, temperature, seed
         self.threads, self.progress = threads, progress
 
-    def check_params(self) -> dict[str, Any]:
+    def check_params(self) -> None:
+        """Refuse unusable parameters before any work.
+
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
+        """
+        self.checked_params()
+
+    def checked_params(self) -> dict[str, Any]:
+        """The parameters that shape the heads, checked (InputError naming the first bad one)."""
         return {"dim": check_int(self.dim, "dim", low=1), "epochs": check_int(self.epochs, "epochs", low=0),
                 "batch_size": check_int(self.batch_size, "batch_size", low=2, hint="InfoNCE needs negatives"),
                 "lr": check_float(self.lr, "lr", low=0, low_open=True),
@@ -231,7 +122,7 @@ class ContrastiveHeads:
         """``image_features`` (n_images, di), ``text_features`` (n_captions, dt), ``image_of`` (n_captions,) the
         image each caption describes. InputError for fewer than two images or inconsistent shapes."""
         torch = require("torch", "image", "training CLIP heads")
-        p = self.check_params()
+        p = self.checked_params()
         img = np.asarray(image_features, dtype=np.float32)
         txt = np.asarray(text_features, dtype=np.float32)
         image_of = np.asarray(image_of, dtype=np.int64)
@@ -320,107 +211,3 @@ def caption_queries(data: CaptionedImages) -> tuple[list[str], list[set[int]]]:
             by_label.setdefault(lab, set()).add(i)
         rel = {c: set().union(*(by_label[data.labels[i]] for i in imgs)) for c, imgs in rel.items()}
     return list(rel), list(rel.values())
-
-
-# ---------------------------------------------------------------------------------------------- the command
-def train_clip(folder: str | os.PathLike | None, captions: str | os.PathLike | None, out: str | os.PathLike,
-               data: CaptionedImages | None = None, holdout: float = 0.2, text_encoder: str = "use-multilingual",
-               image_encoder: str = "efficientnet-lite0", cache: str | os.PathLike | None = None,
-               allow_uncaptioned: bool = False, heads: ContrastiveHeads | None = None,
-               progress: bool = False) -> dict[str, Any]:
-    """Read captioned images (``folder`` + ``captions`` CSV, or ``data``), hold out a seeded ``holdout`` share of
-    the images, train ``heads`` on the rest and write the joint encoder folder ``out`` (whole, atomically).
-
-    Returns the summary stored in ``out/joint.json``, including held-out text -> image retrieval for the trained
-    and the untrained (initial random) heads. ``cache`` defaults to ``<embedlab home>/cache/towers``."""
-    from .. import config
-    from ..encoders.registry import encoder as build
-
-    heads = heads or ContrastiveHeads()
-    p = heads.check_params()
-    check_float(holdout, "holdout", 0, 1, high_open=True, hint="the share of images kept out of training")
-    if data is None:
-        if folder is None or captions is None:
-            raise InputError("pass an image folder and a captions CSV (or data=CaptionedImages)")
-        data = read_captions(folder, captions, allow_uncaptioned)
-    n = len(data.images)
-    n_test = int(round(n * holdout))
-    if n - n_test < 2 or (holdout > 0 and n_test < 2):
-        raise InputError(f"{n} captioned image(s) are too few: training needs two and the held-out share two more; "
-                         "add images or lower holdout")
-    perm = np.random.default_rng([p["seed"], 7]).permutation(n)
-    train, test = data.subset(perm[n_test:]), data.subset(perm[:n_test])
-    cache = Path(config.home()) / "cache" / "towers" if cache is None else Path(cache)
-    text_enc, image_enc = build(text_encoder), build(image_encoder)
-    feats = {}
-    for name, part in (("train", train), ("test", test)):
-        if part.images:
-            feats[name] = (tower_features(image_enc, part.images, cache, progress=progress),
-                           tower_features(text_enc, part.captions, cache, progress=progress))
-    heads.fit(feats["train"][0], feats["train"][1], train.image_of)
-    evaluation = None
-    if test.images:
-        queries, relevant = caption_queries(test)
-        img_t, _ = feats["test"]
-        txt_q = tower_features(text_enc, queries, cache)
-        evaluation = {
-            "trained": retrieval_scores(txt_q @ heads.text_head_, img_t @ heads.image_head_, relevant),
-            "untrained": retrieval_scores(txt_q @ heads.init_text_head_, img_t @ heads.init_image_head_, relevant),
-            "images": len(test.images), "captions": len(test.captions)}
-    summary = versioned(
-        FORMAT, FORMAT_VERSION, dim=p["dim"], params=p, logit_scale=heads.logit_scale_,
-        text_encoder={"name": text_enc.name, "dim": text_enc.dim, "fingerprint": text_enc.fingerprint},
-        image_encoder={"name": image_enc.name, "dim": image_enc.dim, "fingerprint": image_enc.fingerprint},
-        train={"images": len(train.images), "captions": len(train.captions)}, heldout=evaluation,
-        heldout_images=[str(x) for x in test.images], loss_history=heads.loss_history_)
-    with atomic_folder(out) as tmp:
-        for name, arr in (("text_head.npy", heads.text_head_), ("image_head.npy", heads.image_head_)):
-            with atomic_file(tmp / name) as fh:
-                np.save(fh, np.ascontiguousarray(arr, dtype=np.float32), allow_pickle=False)
-        write_json_atomic(tmp / MANIFEST, summary)
-    return summary
-
-
-# ---------------------------------------------------------------------------------------------- the example
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-KOREAN_DIGITS = ("영", "일", "이", "삼", "사", "오", "육", "칠", "팔", "구")
-KOREAN_NATIVE = ("영", "하나", "둘", "셋", "넷", "다섯", "여섯", "일곱", "여덟", "아홉")
-TEMPLATES_EN = ("a handwritten digit {w}", "the number {w} written by hand", "a scanned handwritten {n}")
-TEMPLATES_KO = ("손으로 쓴 숫자 {k}", "숫자 {n}의 손글씨", "손글씨로 쓴 {nat}")
-
-
-def digit_captions(digit: int, rng: np.random.Generator) -> tuple[str, str]:
-    """One English and one Korean caption for ``digit`` (templates drawn by ``rng``)."""
-    fill = {"w": DIGIT_WORDS[digit], "n": str(digit), "k": KOREAN_DIGITS[digit], "nat": KOREAN_NATIVE[digit]}
-    return (TEMPLATES_EN[rng.integers(len(TEMPLATES_EN))].format(**fill),
-            TEMPLATES_KO[rng.integers(len(TEMPLATES_KO))].format(**fill))
-
-
-def make_digits_example(folder: str | os.PathLike, limit: int | None = None, seed: int = 0) -> Path:
-    """Write scikit-learn's handwritten digits (8 x 8, upsampled to 64 x 64 RGB PNG) into ``folder`` with
-    ``captions.csv``: two generated captions per image, one English, one Korean, and the digit as ``label`` (used
-    only to score retrieval). Returns the CSV's path."""
-    from PIL import Image
-    from sklearn.datasets import load_digits
-
-    limit = check_int(limit, "limit", low=2, none=True)
-    digits = load_digits()
-    n = len(digits.images) if limit is None else min(limit, len(digits.images))
-    rng = np.random.default_rng(seed)
-    with atomic_folder(folder) as tmp:
-        rows = []
-        for i in range(n):
-            pixels = (255 - digits.images[i] * 255 / 16).astype(np.uint8)   # dark ink on white paper
-            big = np.kron(pixels, np.ones((8, 8), dtype=np.uint8))
-            name = f"digit_{i:04d}.png"
-            Image.fromarray(np.stack([big] * 3, axis=-1)).save(tmp / name)
-            rows += [(name, c, int(digits.target[i])) for c in digit_captions(int(digits.target[i]), rng)]
-        with open(tmp / "captions.csv", "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["image", "caption", "label"])
-            w.writerows(rows)
-    return Path(folder) / "captions.csv"
-
-
-__all__ = ["CaptionedImages", "ContrastiveHeads", "caption_queries", "check_pairs", "info_nce",
-           "make_digits_example", "read_captions", "retrieval_scores", "tower_features", "train_clip"]

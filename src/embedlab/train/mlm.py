@@ -27,38 +27,28 @@ Output folder (a Hugging Face BERT folder plus embedlab's manifest, written last
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import signal
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._hf import quiet_transformers
 from .._params import check_bool, check_float, check_int
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, require
-from ..persist import (
-    atomic_file,
-    atomic_folder,
-    nearest_existing,
-    read_json,
-    read_versioned,
-    versioned,
-    write_json_atomic,
-)
+from ..formats import mlm as mlm_folder
+from ..formats.mlm import CHECKPOINT, FORMAT, FORMAT_VERSION, MANIFEST, checkpoint_step, read_manifest
+from ..persist import atomic_folder, nearest_existing, read_json, write_json_atomic
+from ..vectors import Vectors
+from .base import Trainer
 
-FORMAT = "embedlab.mlm"
-FORMAT_VERSION = 1
-MANIFEST = "mlm.json"
-CHECKPOINT = "checkpoint"
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-_FIX = "train the model again (embedlab train mlm)"
 # Parameters that change the result; a resumed run must match them.
 _RESULT_PARAMS = ("vocab_size", "layers", "hidden", "heads", "max_length", "batch_size", "lr", "warmup",
                   "weight_decay", "epochs", "max_steps", "mask_prob", "lowercase", "min_frequency",
@@ -154,17 +144,7 @@ def _check_same_corpus(out: Path, saved: Any, fp: dict[str, Any]) -> None:
                          "or choose another output folder")
 
 
-def checkpoint_step(out: str | os.PathLike) -> int | None:
-    """The step of the checkpoint in ``out`` (``OUT/checkpoint``), or None when there is none (or it is unreadable)."""
-    try:
-        with open(Path(out) / CHECKPOINT / "trainer_state.json", encoding="utf-8") as fh:
-            step = json.load(fh).get("step")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return step if isinstance(step, int) else None
-
-
-class MaskedLMTrainer:
+class MaskedLMTrainer(Trainer):
     """Train a small BERT with masked-language modelling on a text corpus; see the module docstring.
 
     Parameters (all checked by ``check_params`` before any text is read):
@@ -194,7 +174,17 @@ class MaskedLMTrainer:
         self.seed, self.threads, self.progress, self.on_step = seed, threads, progress, on_step
 
     # ------------------------------------------------------------------ checks
-    def check_params(self) -> dict[str, Any]:
+    def check_params(self) -> None:
+        """Refuse unusable parameters before any text is read.
+
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
+        """
+        self._result_params()
+
+    def _result_params(self) -> dict[str, Any]:
         """The parameters that shape the result, checked (InputError naming the first bad one)."""
         p = {
             "vocab_size": check_int(self.vocab_size, "vocab_size", low=16, hint="WordPiece pieces to learn"),
@@ -226,6 +216,64 @@ class MaskedLMTrainer:
         if self.on_step is not None and not callable(self.on_step):
             raise InputError("on_step must be a function (step, loss) or None")
         return p
+
+    # ------------------------------------------------------------------ results
+    @property
+    def is_fitted(self) -> bool:
+        """Whether ``fit`` finished (``summary_`` and ``output_`` are set)."""
+        return hasattr(self, "output_")
+
+    @property
+    def wv(self) -> Vectors:
+        """The learned input token embeddings (WordPiece tokens by id, ``(vocab_size, hidden)`` float32), read from
+        the output folder without torch.
+
+        Raises
+        ------
+        InputError
+            When not trained yet.
+        CorruptFileError
+            When the output folder was damaged since.
+        """
+        self.require_fitted("use")
+        return Vectors(*mlm_folder.read_token_embeddings(self.output_))
+
+    def to_encoder(self) -> Any:
+        """The contextual token encoder of the trained folder (``encoders.mlm.MLMEncoder``: ``encode``,
+        ``token_vectors``, ``fill_mask``).
+
+        Raises
+        ------
+        InputError
+            When not trained yet.
+        """
+        from ..encoders.mlm import MLMEncoder
+
+        self.require_fitted("use")
+        return MLMEncoder(self.output_)
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Copy the finished output folder to ``folder``, whole (temp folder + rename); the training output itself
+        is already saved where ``fit`` wrote it.
+
+        Raises
+        ------
+        InputError
+            When not trained yet.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
+        import shutil
+
+        self.require_fitted("save")
+        folder = Path(folder)
+        if folder.resolve() == Path(self.output_).resolve():
+            return folder
+        with atomic_folder(folder) as tmp:
+            for item in Path(self.output_).iterdir():
+                if item.is_file():
+                    shutil.copy2(item, tmp / item.name)
+        return folder
 
     # ------------------------------------------------------------------ data
     def _split(self, corpus: Any) -> tuple[Callable[[], Iterator[str]], list[str]]:
@@ -327,16 +375,31 @@ class MaskedLMTrainer:
 
     # ------------------------------------------------------------------ training
     def fit(self, corpus: str | os.PathLike | Iterable[str], out: str | os.PathLike,
-            resume: bool = False) -> dict[str, Any]:
-        """Train on ``corpus`` (a text file, a folder of them, or a list of lines) into the folder ``out``.
+            resume: bool = False) -> MaskedLMTrainer:
+        """Train on ``corpus`` into the folder ``out`` (checkpoints go there as training runs).
 
-        Returns the summary also written to ``out/mlm.json`` (``corpus``: the corpus's fingerprint; ``note``: a
-        line when ``max_steps`` is more than ``epochs`` allow, also given as a warning). ``resume=True`` continues
-        from ``out/checkpoint`` (parameters and corpus must match; no checkpoint is an error). InputError: bad
-        parameters, an output folder that cannot be created, an empty or tiny corpus (less than one sequence), a
-        corpus smaller than the vocabulary, ``out`` holding another run, nothing to resume.
+        Parameters
+        ----------
+        corpus : path-like or iterable of str
+            A text file, a folder of them, or a list of lines.
+        out : path-like
+            The output folder (``formats.mlm``); must be new or empty unless resuming.
+        resume : bool
+            Continue from ``out/checkpoint`` (parameters and corpus must match; no checkpoint is an error).
+
+        Returns
+        -------
+        self
+            With ``summary_`` (what ``out/mlm.json`` holds: ``corpus`` the corpus's fingerprint, ``note`` a line
+            when ``max_steps`` is more than ``epochs`` allow, also given as a warning) and ``output_`` (the folder).
+
+        Raises
+        ------
+        InputError
+            Bad parameters, an output folder that cannot be created, an empty or tiny corpus (less than one
+            sequence), a corpus smaller than the vocabulary, ``out`` holding another run, nothing to resume.
         """
-        params = self.check_params()
+        params = self._result_params()
         require("torch", "text", "masked-language-model training")
         require("transformers", "text", "masked-language-model training")
         out = Path(out)
@@ -375,7 +438,9 @@ class MaskedLMTrainer:
             corpus, fingerprint = _fingerprint(corpus)
             if state is not None:
                 _check_same_corpus(out, state.get("corpus"), fingerprint)
-            return self._fit(corpus, out, params, state, fingerprint)
+            self.summary_ = self._fit(corpus, out, params, state, fingerprint)
+            self.output_ = out
+            return self
         except BaseException:
             if created and not (out / CHECKPOINT).is_dir():  # nothing to resume: leave no half-written folder
                 import shutil
@@ -424,14 +489,12 @@ class MaskedLMTrainer:
         metrics = evaluate_mlm(model, tok, held, counts, self.max_length, seed=self.seed) if held else None
         with quiet_transformers():
             model.save_pretrained(str(out), safe_serialization=True)
-        with atomic_file(out / "token_counts.npy") as fh:
-            np.save(fh, counts, allow_pickle=False)
-        summary = versioned(FORMAT, FORMAT_VERSION, params=params, vocab_size=tok.get_vocab_size(),
-                            steps=total, steps_per_epoch=steps_per_epoch, sequences_per_epoch=n_blocks,
-                            training_tokens=int(counts.sum()), heldout_lines=len(held), heldout=metrics,
-                            corpus=fingerprint, note=note,
-                            loss_first=losses[0], loss_last=float(np.mean(losses[-50:])), loss_history=losses)
-        write_json_atomic(out / MANIFEST, summary)  # last: its presence marks a complete folder
+        mlm_folder.write_token_counts(out, counts)
+        summary = mlm_folder.write_manifest(  # last: its presence marks a complete folder
+            out, params=params, vocab_size=tok.get_vocab_size(), steps=total, steps_per_epoch=steps_per_epoch,
+            sequences_per_epoch=n_blocks, training_tokens=int(counts.sum()), heldout_lines=len(held),
+            heldout=metrics, corpus=fingerprint, note=note, loss_first=losses[0],
+            loss_last=float(np.mean(losses[-50:])), loss_history=losses)
         import shutil
 
         shutil.rmtree(ckpt, ignore_errors=True)
@@ -616,23 +679,6 @@ def _has_fileno(stream: Any) -> bool:
         return False
 
 
-@contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' load reports and progress bars (e.g. the unused MLM head when a BertModel loads
-    the weights) for the duration; restore the previous settings after."""
-    from transformers.utils import logging as hf_logging
-
-    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
 class _InterruptFlag:
     """While active (main thread only), the first Ctrl-C sets ``requested`` so the current step can finish and
     be checkpointed; the previous handler is restored on exit."""
@@ -720,11 +766,6 @@ def evaluate_mlm(model: Any, tok: Any, lines: list[str], counts: np.ndarray, max
         n += len(g)
     return {"masked_tokens": n, "accuracy": hits / n, "perplexity": math.exp(nll / n),
             "unigram_accuracy": uni_hits / n, "unigram_perplexity": math.exp(uni_nll / n)}
-
-
-def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
-    """The ``mlm.json`` of a trained folder (CorruptFileError / FormatVersionError if damaged or newer)."""
-    return read_versioned(Path(folder) / MANIFEST, FORMAT, FORMAT_VERSION, "masked-language model", _FIX)
 
 
 def summary_line(summary: dict[str, Any]) -> str:
