@@ -53,7 +53,7 @@ def adapted(vecs: np.ndarray, enc, role: str) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------ part 1: gettext
 def gettext_split(seed: int, max_train: int, min_test: int):
     from embedlab.data_sources.gettext_pairs import load_gettext_pairs
-    from embedlab.train.finetune.pairs import Pair
+    from embedlab.train.finetuning.pairs import Pair
 
     pairs, _ = load_gettext_pairs("ko")
     by_cat: dict[str, list] = {}
@@ -76,7 +76,7 @@ def gettext_split(seed: int, max_train: int, min_test: int):
 
 
 def iso_halves(seed: int):
-    from embedlab.train.finetune.evaluate import _iso_name_pairs
+    from embedlab.train.finetuning.evaluate import _iso_name_pairs
 
     names = _iso_name_pairs(2000, seed)
     rng = random.Random(seed)
@@ -87,9 +87,9 @@ def iso_halves(seed: int):
 
 def run_gettext(args, rows: list[str], record: dict) -> None:
     import embedlab
-    from embedlab.train.finetune import finetune, split_pairs
-    from embedlab.train.finetune.cache import base_vectors
-    from embedlab.train.finetune.evaluate import general_sets, index_pairs, score_vectors
+    from embedlab.train.finetuning import finetune, split_pairs
+    from embedlab.train.finetuning.cache import base_vectors
+    from embedlab.train.finetuning.evaluate import general_sets, index_pairs, score_vectors
 
     train, test, train_cats, test_cats = gettext_split(args.seed, args.max_train, args.min_test)
     guard, report_names = iso_halves(args.seed)
@@ -140,7 +140,7 @@ def run_gettext(args, rows: list[str], record: dict) -> None:
         out_dir = Path(args.work_dir) / "out" / "-".join(label.split(",")[:2]).replace(" ", "-").replace("(", "")[:40]
         t = time.perf_counter()
         if select_last:  # the naive baseline: whatever the last epoch gives (no validation choice)
-            from embedlab.train.finetune import adapter as adapter_mod
+            from embedlab.train.finetuning import adapter as adapter_mod
 
             original = adapter_mod._Chooser.see
 
@@ -181,7 +181,7 @@ def run_gettext(args, rows: list[str], record: dict) -> None:
 
 # ------------------------------------------------------------------------------------------------ part 2: wordnet
 def wordnet_pairs(seed: int, n_train: int, n_test: int):
-    from embedlab.train.finetune.pairs import Pair
+    from embedlab.train.finetuning.pairs import Pair
 
     out = []
     seen_q: set[str] = set()
@@ -236,10 +236,10 @@ def reference_full(model_folder: Path, pairs, epochs: int, batch_size: int, lr: 
 
 def run_wordnet(args, rows: list[str], record: dict) -> None:
     import embedlab
-    from embedlab.train.finetune import finetune, split_pairs
-    from embedlab.train.finetune.cache import base_vectors
-    from embedlab.train.finetune.evaluate import index_pairs, score_vectors
-    from embedlab.train.finetune.full import FullSettings, train_full
+    from embedlab.train.finetuning import finetune, split_pairs
+    from embedlab.train.finetuning.cache import base_vectors
+    from embedlab.train.finetuning.evaluate import index_pairs, score_vectors
+    from embedlab.train.finetuning.full import FullSettings, train_full
 
     if not WORDNET.is_file():
         print("wordnet: /usr/share/wordnet/data.noun not installed (Debian wordnet-base); part skipped")
@@ -325,8 +325,8 @@ def run_side_by_side(args, base, tr, split, rows: list[str], record: dict) -> No
     import datasets  # noqa: F401
     from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer  # noqa: F401
 
-    from embedlab.train.finetune.evaluate import score_vectors
-    from embedlab.train.finetune.full import FullSettings, train_full
+    from embedlab.train.finetuning.evaluate import score_vectors
+    from embedlab.train.finetuning.full import FullSettings, train_full
 
     fs = dict(epochs=args.full_epochs, batch_size=args.full_batch, lr=args.full_lr, seed=args.seed)
     side: dict[str, list[float]] = {"ours": [], "reference": []}

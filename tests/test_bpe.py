@@ -60,7 +60,7 @@ ENGLISH = [
 
 @pytest.fixture(scope="module")
 def korean():
-    return BPETokenizer.train(KOREAN * 3, vocab_size=700, seed=0, threads=1)
+    return BPETokenizer(vocab_size=700, seed=0, threads=1).fit(KOREAN * 3)
 
 
 def test_unseen_korean_word_splits_into_known_pieces(korean):
@@ -86,12 +86,12 @@ def test_unseen_korean_characters_fall_back_to_bytes_never_unknown(korean):
 
 
 def test_english_pieces_merge_frequent_words_and_split_rare_ones():
-    tok = BPETokenizer.train(ENGLISH, vocab_size=400, seed=0, threads=1)
+    tok = BPETokenizer(vocab_size=400, seed=0, threads=1).fit(ENGLISH)
     assert "▁the" in tok.vocab
     pieces = tok("the unwalkable riverbanks")
     assert pieces[0] == "▁the" and len(pieces) > 3
     assert tok.decode(pieces) == "the unwalkable riverbanks"
-    again = BPETokenizer.train(ENGLISH, vocab_size=400, seed=0, threads=1)
+    again = BPETokenizer(vocab_size=400, seed=0, threads=1).fit(ENGLISH)
     assert again.vocab == tok.vocab  # deterministic
 
 
@@ -120,7 +120,7 @@ def test_as_tokenizer_of_a_corpus_for_training(tmp_path):
 
     path = tmp_path / "ko.txt"
     path.write_text("\n".join(KOREAN * 5) + "\n", encoding="utf-8")
-    tok = BPETokenizer.train(path, vocab_size=700, seed=0, threads=1)
+    tok = BPETokenizer(vocab_size=700, seed=0, threads=1).fit(path)
     corpus = LineCorpus(path, tokenizer=tok)
     first = next(iter(corpus))
     assert first == tok(KOREAN[0])
@@ -132,13 +132,13 @@ def test_as_tokenizer_of_a_corpus_for_training(tmp_path):
 
 def test_bad_training_input():
     with pytest.raises(InputError, match="no text lines"):
-        BPETokenizer.train(["", "  "], vocab_size=100)
+        BPETokenizer(vocab_size=100).fit(["", "  "])
     with pytest.raises(InputError, match="unknown model_type 'wordpiece'; choose one of bpe, unigram"):
-        BPETokenizer.train(ENGLISH, model_type="wordpiece")
+        BPETokenizer(model_type="wordpiece").fit(ENGLISH)
     with pytest.raises(InputError, match="raise vocab_size"):
-        BPETokenizer.train(KOREAN, vocab_size=50)
+        BPETokenizer(vocab_size=50).fit(KOREAN)
     with pytest.raises(InputError, match="takes a string"):
-        BPETokenizer.train(ENGLISH, vocab_size=300, threads=1)(["a", "b"])
+        BPETokenizer(vocab_size=300, threads=1).fit(ENGLISH)(["a", "b"])
 
 
 def test_cli_bpe_then_fasttext_with_the_tokenizer(tmp_path, capsys):
@@ -159,3 +159,13 @@ def test_cli_bpe_then_fasttext_with_the_tokenizer(tmp_path, capsys):
     tok = BPETokenizer.load(tmp_path / "bpe")
     vocab = (tmp_path / "ft" / "vocab.tsv").read_text(encoding="utf-8").splitlines()[1:]
     assert vocab and all(line.rsplit("\t", 1)[0] in tok for line in vocab)
+
+
+def test_train_is_a_deprecated_alias_of_fit():
+    """The old classmethod still trains the same tokenizer, with a DeprecationWarning naming the new form."""
+    with pytest.warns(DeprecationWarning, match=r"use BPETokenizer\(\*\*params\)\.fit\(corpus\)"):
+        old = BPETokenizer.train(ENGLISH, vocab_size=400, seed=0, threads=1)
+    new = BPETokenizer(vocab_size=400, seed=0, threads=1).fit(ENGLISH)
+    assert old.vocab == new.vocab and old.options == new.options
+    with pytest.raises(InputError, match="not trained yet; call fit"):
+        BPETokenizer()("a line")

@@ -89,7 +89,7 @@ def _two_cluster_baskets(seed: int = 0, n: int = 400) -> tuple[list[list[str]], 
 def test_entity_embeddings_put_co_rated_items_together():
     baskets, scifi, romance = _two_cluster_baskets()
     model = EntityEmbedding(dim=8, seed=0)
-    vecs = model.fit(baskets)
+    vecs = model.fit(baskets).wv
     assert vecs.matrix.shape == (16, 8) and vecs.matrix.dtype == np.float32
     assert model.items_ == sorted(scifi + romance)
     for group in (scifi, romance):
@@ -106,21 +106,21 @@ def test_entity_embeddings_put_co_rated_items_together():
 
 def test_entity_embeddings_pairs_equal_baskets_and_are_deterministic():
     baskets, _, _ = _two_cluster_baskets(seed=1, n=120)
-    a = EntityEmbedding(dim=6, seed=3).fit(baskets)
-    b = EntityEmbedding(dim=6, seed=3).fit(basket_pairs(baskets))
+    a = EntityEmbedding(dim=6, seed=3).fit(baskets).wv
+    b = EntityEmbedding(dim=6, seed=3).fit(basket_pairs(baskets)).wv
     assert a.keys == b.keys
     np.testing.assert_array_equal(a.matrix, b.matrix)
-    np.testing.assert_array_equal(a.matrix, EntityEmbedding(dim=6, seed=3).fit(baskets).matrix)
+    np.testing.assert_array_equal(a.matrix, EntityEmbedding(dim=6, seed=3).fit(baskets).wv.matrix)
 
 
 def test_randomized_svd_path_agrees_with_dense(monkeypatch):
     import embedlab.train.entity as entity
 
     baskets, scifi, romance = _two_cluster_baskets(seed=2, n=300)
-    dense = EntityEmbedding(dim=4, seed=0).fit(baskets)
+    dense = EntityEmbedding(dim=4, seed=0).fit(baskets).wv
     monkeypatch.setattr(entity, "DENSE_LIMIT", 0)
     model = EntityEmbedding(dim=4, seed=0)
-    approx = model.fit(baskets)
+    approx = model.fit(baskets).wv
     np.testing.assert_allclose(np.abs(approx.matrix), np.abs(dense.matrix), atol=1e-3)
     assert approx.most_similar("scifi0", topn=1)[0][0] in scifi
 

@@ -1,4 +1,4 @@
-"""`embedlab.train.finetune` end to end on a tiny registered encoder (no model to load): the saved folder and its
+"""`embedlab.train.finetuning` end to end on a tiny registered encoder (no model to load): the saved folder and its
 round trip, the encoder by path in a Collection, reindex, the CLI, and every bad input the issue lists."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from embedlab.encoders.adapted import AdaptedEncoder, load_finetuned
 from embedlab.encoders.registry import EncoderSpec
 from embedlab.errors import CorruptFileError, EncoderMismatchError, InputError, ModelNotFoundError
 from embedlab.store import Collection
-from embedlab.train.finetune import DivergedError, finetune
-from embedlab.train.finetune import adapter as adapter_mod
+from embedlab.train.finetuning import DivergedError, finetune
+from embedlab.train.finetuning import adapter as adapter_mod
 
 DIM = 48
 
@@ -282,7 +282,7 @@ def test_an_unwritable_output_fails_before_training(tmp_path, monkeypatch, capsy
     pairs = make_pairs(tmp_path / "pairs.jsonl")
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file, not a folder")
-    import embedlab.train.finetune.run as run_mod
+    import embedlab.train.finetuning.run as run_mod
 
     monkeypatch.setattr(run_mod, "base_vectors", lambda *a, **k: pytest.fail("must fail before any encoding"))
     with pytest.raises(InputError, match=r"notes\.txt is a file, so the folder .*sub cannot be created"):
@@ -331,7 +331,7 @@ def test_a_byte_order_mark_is_not_part_of_the_pairs(tmp_path):
     plain = make_pairs(tmp_path / "pairs.jsonl")
     bom = tmp_path / "bom.jsonl"
     bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
-    from embedlab.train.finetune import read_pairs
+    from embedlab.train.finetuning import read_pairs
 
     assert read_pairs(bom).pairs == read_pairs(plain).pairs
     csv_bom = tmp_path / "p.csv"

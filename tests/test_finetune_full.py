@@ -19,7 +19,7 @@ import embedlab  # noqa: E402
 from embedlab.encoders.adapted import FullFinetunedEncoder, load_finetuned  # noqa: E402
 from embedlab.errors import CorruptFileError, InputError  # noqa: E402
 from embedlab.store import Collection  # noqa: E402
-from embedlab.train.finetune import finetune  # noqa: E402
+from embedlab.train.finetuning import finetune  # noqa: E402
 
 ANIMALS = ["cat", "dog", "horse", "cow", "sheep", "goat", "lion", "tiger", "bear", "wolf", "fox", "deer", "rabbit",
            "mouse", "eagle", "owl", "shark", "whale", "frog", "snake"]
@@ -93,7 +93,7 @@ def _nan_after(monkeypatch, good_steps):
 
 @pytest.mark.slow
 def test_full_nan_loss_stops_and_keeps_the_last_finished_epoch(tmp_path, monkeypatch):
-    from embedlab.train.finetune import DivergedError
+    from embedlab.train.finetuning import DivergedError
 
     base = embedlab.encoder("minilm")
     # 32 training pairs, batches of 8: 4 steps an epoch; the loss turns NaN at step 6, inside epoch 2
@@ -111,7 +111,7 @@ def test_full_nan_loss_stops_and_keeps_the_last_finished_epoch(tmp_path, monkeyp
 
 @pytest.mark.slow
 def test_full_nan_loss_before_any_finished_epoch_keeps_nothing(tmp_path, monkeypatch):
-    from embedlab.train.finetune import DivergedError
+    from embedlab.train.finetuning import DivergedError
 
     _nan_after(monkeypatch, 1)
     out = tmp_path / "full"
@@ -128,7 +128,7 @@ def test_full_nan_gradient_with_a_finite_loss_is_caught(tmp_path, monkeypatch):
     import torch
     from sentence_transformers.sentence_transformer import losses
 
-    from embedlab.train.finetune import DivergedError
+    from embedlab.train.finetuning import DivergedError
 
     class NanGrad(torch.autograd.Function):
         @staticmethod

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from embedlab.errors import InputError
-from embedlab.train.finetune import adapter as adapter_mod
-from embedlab.train.finetune.adapter import AdapterData, AdapterSettings, adapter_matrix, fit_adapter
-from embedlab.train.finetune.loss import info_nce, matryoshka_info_nce
+from embedlab.train.finetuning import adapter as adapter_mod
+from embedlab.train.finetuning.adapter import AdapterData, AdapterSettings, adapter_matrix, fit_adapter
+from embedlab.train.finetuning.loss import info_nce, matryoshka_info_nce
 
 
 def test_known_loss_value_and_gradient():

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from embedlab.errors import InputError
-from embedlab.train.finetune import Pair, read_pairs, split_pairs
-from embedlab.train.finetune.pairs import as_pairs
+from embedlab.train.finetuning import Pair, read_pairs, split_pairs
+from embedlab.train.finetuning.pairs import as_pairs
 
 
 def write_jsonl(path, rows):

@@ -124,8 +124,8 @@ def test_fasttext_matrix_shape_checked_before_reading(tmp_path):
 def test_bpe_model_file_must_be_inside_the_folder(tmp_path):
     from embedlab.train.bpe import BPETokenizer
 
-    folder = BPETokenizer.train(["red green blue yellow"] * 20, vocab_size=25, byte_fallback=False,
-                                character_coverage=1.0, seed=0, threads=1).save(tmp_path / "bpe")
+    tok = BPETokenizer(vocab_size=25, byte_fallback=False, character_coverage=1.0, seed=0, threads=1)
+    folder = tok.fit(["red green blue yellow"] * 20).save(tmp_path / "bpe")
     (tmp_path / "elsewhere.model").write_bytes((folder / "spm.model").read_bytes())
     _edit_json(folder / "tokenizer.json", model_file="../elsewhere.model")  # once: read outside
     with pytest.raises(CorruptFileError, match=r"tokenizer.json in .*bpe names '../elsewhere.model'"):

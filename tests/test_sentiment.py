@@ -16,7 +16,7 @@ from embedlab.apps.classify import (
     majority_baseline,
 )
 from embedlab.cli import main
-from embedlab.encoders.word_average import OOVWarning, WordAverage, tokenize
+from embedlab.encoders.word_average import OOVWarning, WordAverageEncoder, tokenize
 from embedlab.errors import InputError
 
 
@@ -112,14 +112,14 @@ def test_embeddings_beat_bag_of_words_on_review_sentences():
 
 def test_word_vectors_classify_the_bing_liu_lexicon(glove):
     words, y = load_dataset("bingliu")
-    enc = WordAverage(glove, name="glove-50")
+    enc = WordAverageEncoder(glove, name="glove-50")
     x = enc.encode(words, batch_size=2048)
     (row,) = cross_validate({"glove": lambda t: x}, words, y, folds=5, repeats=1, seed=0, C=1.0)
     assert row.accuracy >= 0.86  # the majority class is 0.7045
 
 
 def test_word_average_is_the_mean_of_known_word_vectors(glove):
-    enc = WordAverage(glove, name="g")
+    enc = WordAverageEncoder(glove, name="g")
     assert tokenize("The cat's mat.") == ["the", "cat's", "mat", "."]
     got = enc.encode(["King and QUEEN", "king qqzzxq queen and"], normalize=False)
     want = glove.matrix[[glove.index("king"), glove.index("and"), glove.index("queen")]].mean(0)
@@ -130,7 +130,7 @@ def test_word_average_is_the_mean_of_known_word_vectors(glove):
         out = enc.encode(["qqzzxq", "cat"])
     assert not out[0].any() and [(w.message.empty, w.message.total) for w in got] == [(1, 2)]
     with pytest.raises(InputError, match="needs a Vectors table"):
-        WordAverage({"king": [1.0]})
+        WordAverageEncoder({"king": [1.0]})
 
 
 def test_classifier_generalises_across_languages(use_encoder):

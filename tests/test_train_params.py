@@ -192,18 +192,18 @@ ENGLISH = ["the elephant walked slowly to the river", "a small bird sang in the 
 ])
 def test_bpe_training_parameters(kwargs, message):
     with pytest.raises(InputError, match=message):
-        BPETokenizer.train(Untouchable(), **kwargs)
+        BPETokenizer(**kwargs).fit(Untouchable())
 
 
 def test_bpe_corpus_items_must_be_text():
     for corpus, message in (([5, "a b"], "line 0 of the corpus is int 5"),  # once: TypeError
                             (["a b", ["a", 5]], r"line 1 of the corpus is list \['a', 5\]")):
         with pytest.raises(InputError, match=f"{message}; each line must be a string or a list of string tokens"):
-            BPETokenizer.train(corpus, vocab_size=100)
+            BPETokenizer(vocab_size=100).fit(corpus)
 
 
 def test_bpe_encode_decode_arguments():
-    tok = BPETokenizer.train(ENGLISH, vocab_size=300, threads=1)
+    tok = BPETokenizer(vocab_size=300, threads=1).fit(ENGLISH)
     ids = tok.encode("the river")
     assert tok.decode(ids) == tok.decode(tok("the river")) == "the river"
     for call, message in ((lambda: tok.encode(5), "takes a string, got int"),  # once: TypeError

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._params import check_choice, check_float, check_int
+from ._params import Params, check_choice, check_float, check_int
 from .errors import DimensionError, InputError
 from .vectors import Vectors
 
@@ -234,7 +234,7 @@ def precision_at_k(mapped: Vectors, target: Vectors, pairs: Iterable[tuple[str, 
 
 
 # --- the alignment ----------------------------------------------------------------------------------------------
-class Alignment:
+class Alignment(Params):
     """An orthogonal map from a source space onto a target space (scikit-style: ``fit`` learns ``W_``).
 
     ``refine`` rounds of dictionary induction (mutual CSLS neighbours among the ``refine_vocab`` most frequent
@@ -247,6 +247,13 @@ class Alignment:
         self.normalize, self.refine, self.refine_vocab, self.csls_k = normalize, refine, refine_vocab, csls_k
 
     def check_params(self) -> None:
+        """Refuse unusable parameters before any vector is read.
+
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
+        """
         check_choice(self.normalize, "normalize", NORMALIZE)
         check_int(self.refine, "refine", low=0, hint="rounds of dictionary refinement; 0 for plain Procrustes")
         check_int(self.refine_vocab, "refine_vocab", low=2, hint="most frequent words searched when refining")

@@ -12,9 +12,15 @@ ordinary characters (GloVe has keys such as ``'s``).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .errors import InputError
 
-__all__ = ["parse_expression", "format_expression"]
+#: The analogy methods: 3CosAdd (Mikolov et al. 2013) and 3CosMul (Levy & Goldberg 2014).
+Method = Literal["3cosadd", "3cosmul"]
+METHODS = ("3cosadd", "3cosmul")
+
+__all__ = ["METHODS", "Method", "format_expression", "parse_expression"]
 
 _OPS = "+-"
 

@@ -26,16 +26,15 @@ import numbers
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeGuard
+from typing import Any, TypeGuard
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .arithmetic import METHODS, Method, parse_expression
 from .errors import DimensionError, InputError, UnknownKeyError
 from .metrics import as_matrix, normalize
 
-Method = Literal["3cosadd", "3cosmul"]
-METHODS = ("3cosadd", "3cosmul")
 _EPS_COSMUL = 1e-6
 
 
@@ -136,8 +135,6 @@ class Vectors:
         if key_or_expr in self.key_to_index:
             i = self.key_to_index[key_or_expr]
             return self.unit_matrix()[i] if norm else self.matrix[i]
-        from .arithmetic import parse_expression
-
         positive, negative = parse_expression(key_or_expr, vocab=self.key_to_index)
         if len(positive) == 1 and not negative:
             self.index(positive[0])  # raises UnknownKeyError with suggestions
@@ -253,8 +250,6 @@ class Vectors:
     def arithmetic(self, expr: str, topn: int = 5, method: Method = "3cosadd",
                    restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """Answer an expression such as ``"king - man + woman"`` (parsed by embedlab.arithmetic)."""
-        from .arithmetic import parse_expression
-
         positive, negative = parse_expression(expr, vocab=self.key_to_index)
         return _ranked(self.most_similar(positive=positive, negative=negative, topn=topn, method=method,
                                          restrict_vocab=restrict_vocab))

@@ -65,7 +65,8 @@ class ALSRecommender:
 
     def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 10.0,
                  iterations: int = 15, seed: int = 0, signal: str = "positives") -> None:
-        self.model = ImplicitALS(factors, regularization, alpha, iterations, seed).check_params()
+        self.model = ImplicitALS(factors, regularization, alpha, iterations, seed)
+        self.model.check_params()
         self.signal = check_signal(signal)
         self.name = "als" if signal == "positives" else f"als[{signal}]"
 

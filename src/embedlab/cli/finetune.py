@@ -1,5 +1,5 @@
 """`embedlab finetune PAIRS --encoder NAME|PATH -o DIR` (adapt an encoder to a domain with labelled pairs) and the
-re-embedding half of `embedlab reindex NAME --encoder PATH`; thin layers over embedlab.train.finetune and
+re-embedding half of `embedlab reindex NAME --encoder PATH`; thin layers over embedlab.train.finetuning and
 embedlab.reembed."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def finetune(
     """Fine-tune an encoder on query/positive pairs, evaluate it before and after (validation + general-domain
     sets) and save it as a folder that loads anywhere an encoder name does."""
     from ..errors import InputError
-    from ..train.finetune import finetune as run
+    from ..train.finetuning import finetune as run
 
     try:
         regs = [float(x) for x in reg.split(",") if x.strip()]

@@ -165,9 +165,9 @@ def bpe(
 
     check_out(out, overwrite)
     t0 = time.perf_counter()
-    tok = BPETokenizer.train(corpus, vocab_size=vocab_size, model_type=model_type,
-                             character_coverage=character_coverage, byte_fallback=byte_fallback,
-                             lowercase=lowercase, max_sentences=max_sentences, seed=seed)
+    tok = BPETokenizer(vocab_size=vocab_size, model_type=model_type, character_coverage=character_coverage,
+                       byte_fallback=byte_fallback, lowercase=lowercase, max_sentences=max_sentences, seed=seed)
+    tok.fit(corpus)
     tok.save(out)  # atomic: OUT appears whole, or not at all
     summary = {"out": str(out), "pieces": len(tok), "model_type": model_type,
                "seconds": round(time.perf_counter() - t0, 3)}

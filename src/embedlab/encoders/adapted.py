@@ -1,4 +1,4 @@
-"""Encoders fine-tuned with `embedlab finetune` (``train/finetune/``), loaded from their folder by path.
+"""Encoders fine-tuned with `embedlab finetune` (``train/finetuning/``; the folder is ``formats.finetuned``), loaded from their folder by path.
 
 - ``method="adapter"``: ``AdaptedEncoder`` — the base encoder (rebuilt by name, checked by fingerprint) followed by
   the learned matrix; queries and documents pass through it, or only queries when it was trained that way.
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError, EmbedlabError, EncoderMismatchError, ModelNotFoundError
+from ..formats.finetuned import MANIFEST, load_matrix, read_manifest, recognises
 from ..metrics import normalize as _normalize
-from ..train.finetune.saved import MANIFEST, load_matrix, read_manifest, recognises
 from .base import Encoder
 from .registry import EncoderSpec, register_folder
 

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .._compat import renamed
 from ..errors import InputError
 from ..vectors import Vectors
 from .base import Encoder, package_fingerprint
@@ -36,7 +37,7 @@ def tokenize(text: str, lowercase: bool = True) -> list[str]:
     return _TOKEN.findall(text.lower() if lowercase else text)
 
 
-class WordAverage(Encoder):
+class WordAverageEncoder(Encoder):
     """Mean of the word vectors of a text's tokens (unknown tokens skipped)."""
 
     modalities = ("text",)
@@ -45,7 +46,7 @@ class WordAverage(Encoder):
     def __init__(self, vectors: Vectors, name: str = "word-average", lowercase: bool = True,
                  fingerprint: str | None = None) -> None:
         if not isinstance(vectors, Vectors):
-            raise InputError(f"WordAverage needs a Vectors table, got {type(vectors).__name__}")
+            raise InputError(f"WordAverageEncoder needs a Vectors table, got {type(vectors).__name__}")
         self.vectors = vectors
         self.name = name
         self.dim = vectors.dim
@@ -81,12 +82,12 @@ class WordAverage(Encoder):
         return self._fp or f"vectors:{len(self.vectors)}x{self.dim}"
 
 
-def _glove_50(limit: int | None = None) -> WordAverage:
+def _glove_50(limit: int | None = None) -> WordAverageEncoder:
     from ..io.glove import PACKAGE, glove_matrix_path, load_glove
 
     fp = package_fingerprint(PACKAGE.split("==")[0], glove_matrix_path())
     name = "glove-50" if limit is None else f"glove-50-top{limit}"
-    return WordAverage(load_glove(limit=limit), name=name, fingerprint=fp)
+    return WordAverageEncoder(load_glove(limit=limit), name=name, fingerprint=fp)
 
 
 register(
@@ -101,3 +102,10 @@ register(
         aliases=("glove",),
     )
 )
+
+
+_RENAMED = {"WordAverage": "WordAverageEncoder"}  # encoder classes end in Encoder (CONTRIBUTING.md, "Names")
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, _RENAMED, globals(), name)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..arithmetic import METHODS
 from ..errors import CorruptFileError, InputError
-from ..vectors import METHODS, Vectors
 from .datasets import test_file
+
+if TYPE_CHECKING:
+    from ..vectors import Vectors
 
 __all__ = ["SectionScore", "AnalogyResult", "evaluate_analogies", "read_analogies", "vocab_map"]
 

@@ -13,14 +13,16 @@ product per batch of questions), so the numbers equal gensim's and the reports';
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
-from ..vectors import Vectors
 from .analogy import _answer, _resolve, read_analogies, vocab_map
 from .similarity import pair_scores
+
+if TYPE_CHECKING:
+    from ..vectors import Vectors
 
 __all__ = ["word_analogies", "word_pairs", "SIMILARITY_FUNCTIONS"]
 

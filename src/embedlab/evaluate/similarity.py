@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
-from ..vectors import Vectors
 from .analogy import _resolve, vocab_map
+
+if TYPE_CHECKING:
+    from ..vectors import Vectors
 
 __all__ = ["PairResult", "evaluate_word_pairs", "pair_scores", "read_word_pairs"]
 

@@ -1,6 +1,6 @@
 """BPE subword tokenizer (SentencePiece), usable as the ``tokenizer=`` of a corpus for Word2Vec / fastText.
 
-    >>> bpe = BPETokenizer.train("corpus.txt", vocab_size=8000)
+    >>> bpe = BPETokenizer(vocab_size=8000).fit("corpus.txt")
     >>> bpe("unbelievably")                       # ['▁un', 'bel', 'iev', 'ably']
     >>> Word2Vec(...).fit(LineCorpus("corpus.txt", tokenizer=bpe))
 
@@ -10,7 +10,8 @@ its ``byte_fallback`` turns any character never seen in training into byte piece
 unknown while the pieces stay readable text (a byte-level BPE in ``tokenizers`` would show Korean as mangled
 byte characters, poor keys for word vectors); one self-contained model file (protobuf, no pickle); it is the
 reference implementation of BPE and unigram-LM subwords (Kudo & Richardson 2018). Training is deterministic
-for a given corpus and seed. Saved as a folder: ``tokenizer.json`` (format, version, options) + ``spm.model``.
+for a given corpus and seed. A ``Trainer`` whose result is a tokenizer, not vectors (``wv`` and ``to_encoder``
+say so); saved as the folder ``formats.bpe`` describes (``tokenizer.json`` + ``spm.model``).
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from __future__ import annotations
 import io
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .._params import check_bool, check_choice, check_float, check_int
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, require
-from ..persist import atomic_folder, member, read_versioned, versioned, write_json_atomic
+from ..formats import bpe as bpe_folder
+from .base import Trainer
 
-FORMAT = "embedlab.bpe"
-FORMAT_VERSION = 1
-MODEL_FILE = "spm.model"
-_DAMAGED = "the tokenizer folder is damaged: save or train the tokenizer again"
+FORMAT, FORMAT_VERSION, MODEL_FILE = bpe_folder.FORMAT, bpe_folder.FORMAT_VERSION, bpe_folder.MODEL_FILE
 
 
 def _has_fileno(stream) -> bool:
@@ -82,49 +83,67 @@ def _check_line(line: object) -> str:
     return line
 
 
-class BPETokenizer:
-    """A trained SentencePiece model: ``tok(line) -> list[str]`` pieces, ``encode`` ids, ``decode`` text."""
+class BPETokenizer(Trainer):
+    """A SentencePiece subword tokenizer: ``BPETokenizer(vocab_size=…).fit(corpus)``, then ``tok(line) -> list[str]``
+    pieces, ``encode`` ids, ``decode`` text.
 
-    def __init__(self, model_proto: bytes, options: dict | None = None) -> None:
-        spm = require("sentencepiece", "text", "BPE tokenizers")
-        self._sp = spm.SentencePieceProcessor()
-        try:
-            self._sp.LoadFromSerializedProto(model_proto)
-        except Exception as exc:  # sentencepiece raises RuntimeError/OSError on a bad proto
-            raise CorruptFileError(f"not a SentencePiece model ({exc})") from None
-        self._proto = bytes(model_proto)
-        self.options: dict = dict(options or {})
+    ``vocab_size`` is an upper bound: a small corpus may yield fewer pieces. ``model_type`` "bpe" or "unigram";
+    ``character_coverage`` below 1 leaves the rarest characters to byte pieces (0.9995 suits Korean, Chinese,
+    Japanese); ``byte_fallback`` turns unseen characters into byte pieces; ``lowercase`` folds case (NFKC + case
+    folding); ``max_sentences`` samples that many lines (seeded) from a large corpus; ``max_sentence_length`` is the
+    longest line in bytes (longer lines are skipped); ``threads`` None uses every CPU.
+    """
+
+    def __init__(self, vocab_size: int = 8000, model_type: str = "bpe", character_coverage: float = 0.9995,
+                 byte_fallback: bool = True, lowercase: bool = False, max_sentences: int | None = None,
+                 max_sentence_length: int = 4192, seed: int = 0, threads: int | None = None) -> None:
+        self.vocab_size, self.model_type, self.character_coverage = vocab_size, model_type, character_coverage
+        self.byte_fallback, self.lowercase, self.max_sentences = byte_fallback, lowercase, max_sentences
+        self.max_sentence_length, self.seed, self.threads = max_sentence_length, seed, threads
+
+    def check_params(self) -> None:
+        """Refuse unusable options before the corpus is read.
+
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
+        """
+        self._options()
+
+    def _options(self) -> dict[str, Any]:
+        options = check_train_params(vocab_size=self.vocab_size, model_type=self.model_type,
+                                     character_coverage=self.character_coverage, byte_fallback=self.byte_fallback,
+                                     lowercase=self.lowercase, seed=self.seed)
+        check_int(self.max_sentences, "max_sentences", low=1, none=True, hint="None (the default) trains on every line")
+        check_int(self.max_sentence_length, "max_sentence_length", low=1,
+                  hint="the longest line in bytes; longer lines are skipped")
+        check_int(self.threads, "threads", low=1, none=True, hint="None uses every CPU")
+        return options
 
     # ---- training ------------------------------------------------------------------------------------------
-    @classmethod
-    def train(
-        cls,
-        corpus: str | os.PathLike | Iterable,
-        vocab_size: int = 8000,
-        model_type: str = "bpe",
-        character_coverage: float = 0.9995,
-        byte_fallback: bool = True,
-        lowercase: bool = False,
-        max_sentences: int | None = None,
-        max_sentence_length: int = 4192,
-        seed: int = 0,
-        threads: int | None = None,
-    ) -> BPETokenizer:
-        """Learn ``vocab_size`` pieces from a corpus (``model_type`` "bpe" or "unigram").
+    def fit(self, corpus: str | os.PathLike | Iterable) -> BPETokenizer:
+        """Learn up to ``vocab_size`` pieces from a corpus.
 
-        ``vocab_size`` is an upper bound: a small corpus may yield fewer pieces. ``character_coverage`` below 1
-        leaves the rarest characters to byte pieces (0.9995 suits Korean, Chinese, Japanese); ``max_sentences``
-        samples that many lines (seeded) from a large corpus. ``lowercase`` folds case (NFKC + case folding).
+        Parameters
+        ----------
+        corpus : path-like or iterable
+            A text file or folder, text lines, or token lists (joined by spaces).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InputError
+            Unusable options, a corpus with no text line, or SentencePiece refusing the options for this corpus
+            (the message says which to change).
+        MissingDependencyError
+            When sentencepiece is not installed.
         """
         spm = require("sentencepiece", "text", "BPE tokenizers")
-        options = check_train_params(vocab_size=vocab_size, model_type=model_type,
-                                     character_coverage=character_coverage, byte_fallback=byte_fallback,
-                                     lowercase=lowercase, seed=seed)
-        max_sentences = check_int(max_sentences, "max_sentences", low=1, none=True,
-                                  hint="None (the default) trains on every line")
-        max_sentence_length = check_int(max_sentence_length, "max_sentence_length", low=1,
-                                        hint="the longest line in bytes; longer lines are skipped")
-        threads = check_int(threads, "threads", low=1, none=True, hint="None uses every CPU")
+        options = self._options()
         lines = _lines(corpus)
         first = next(lines, None)
         if first is None:
@@ -141,11 +160,11 @@ class BPETokenizer:
             model_type=options["model_type"], character_coverage=options["character_coverage"],
             byte_fallback=options["byte_fallback"], hard_vocab_limit=False,
             normalization_rule_name="nmt_nfkc_cf" if options["lowercase"] else "nmt_nfkc",
-            num_threads=threads or cpu_count(), max_sentence_length=max_sentence_length,
+            num_threads=self.threads or cpu_count(), max_sentence_length=self.max_sentence_length,
             split_digits=True, minloglevel=2,
         )
-        if max_sentences:
-            kwargs.update(input_sentence_size=max_sentences, shuffle_input_sentence=True)
+        if self.max_sentences:
+            kwargs.update(input_sentence_size=self.max_sentences, shuffle_input_sentence=True)
         try:
             if _has_fileno(sys.stderr):  # sentencepiece redirects the stderr file descriptor to silence its C++ log
                 with open(os.devnull, "w") as devnull:
@@ -158,94 +177,141 @@ class BPETokenizer:
                     "or lower character_coverage" if "vocab" in msg.lower() or "required_chars" in msg else
                     "check the corpus and options")
             raise InputError(f"SentencePiece training failed: {msg.strip()}; {hint}") from None
-        return cls(proto.getvalue(), options)
+        self._install(proto.getvalue(), options)
+        return self
+
+    def _install(self, proto: bytes, options: dict[str, Any]) -> None:
+        spm = require("sentencepiece", "text", "BPE tokenizers")
+        sp = spm.SentencePieceProcessor()
+        try:
+            sp.LoadFromSerializedProto(proto)
+        except Exception as exc:  # sentencepiece raises RuntimeError/OSError on a bad proto
+            raise CorruptFileError(f"not a SentencePiece model ({exc})") from None
+        self._sp, self.model_proto_, self.options = sp, bytes(proto), dict(options)
+
+    @classmethod
+    def from_proto(cls, model_proto: bytes, options: dict[str, Any] | None = None) -> BPETokenizer:
+        """A trained tokenizer from a serialised SentencePiece model (``options``: how it was trained).
+
+        Raises
+        ------
+        CorruptFileError
+            When the bytes are not a SentencePiece model.
+        """
+        options = dict(options or {})
+        tok = cls(**{k: v for k, v in options.items() if k in cls.param_names()})
+        tok._install(model_proto, options)
+        return tok
+
+    @classmethod
+    def train(cls, corpus: str | os.PathLike | Iterable, **params: Any) -> BPETokenizer:
+        """Deprecated: ``BPETokenizer(**params).fit(corpus)``, the Trainer contract every trainer follows."""
+        warnings.warn("BPETokenizer.train(corpus, **params) is deprecated; use BPETokenizer(**params).fit(corpus)",
+                      DeprecationWarning, stacklevel=2)
+        return cls(**params).fit(corpus)
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether a model was trained or loaded."""
+        return hasattr(self, "model_proto_")
+
+    def _ready(self) -> Any:
+        if not self.is_fitted:
+            raise InputError("the tokenizer is not trained yet; call fit(corpus) or BPETokenizer.load(folder) first")
+        return self._sp
+
+    def to_encoder(self) -> Any:
+        """A tokenizer learns pieces, not vectors: use it as a corpus ``tokenizer=`` for Word2Vec / FastText.
+
+        Raises
+        ------
+        InputError
+            Always, saying so.
+        """
+        raise InputError("a BPE tokenizer learns pieces, not vectors; train vectors with it: "
+                         "FastText(...).fit(LineCorpus(path, tokenizer=tok)) or `embedlab train fasttext --tokenizer`")
 
     # ---- use -------------------------------------------------------------------------------------------------
     def __call__(self, line: str) -> list[str]:
         """Pieces of one line (what a corpus ``tokenizer=`` callable returns)."""
-        return self._sp.encode(_check_line(line), out_type=str)
+        return self._ready().encode(_check_line(line), out_type=str)
 
     def encode(self, line: str) -> list[int]:
         """Piece ids of one line."""
-        return self._sp.encode(_check_line(line), out_type=int)
+        return self._ready().encode(_check_line(line), out_type=int)
 
     def decode(self, pieces: list[str] | list[int]) -> str:
         """Text back from pieces or ids (exact inverse up to normalisation)."""
         if isinstance(pieces, (str, bytes)) or not isinstance(pieces, Iterable):
             raise InputError(f"decode takes a list of pieces or of ids, got {type(pieces).__name__}")
         pieces = list(pieces)
+        sp = self._ready()
         if all(isinstance(p, str) for p in pieces):
-            return self._sp.decode_pieces(pieces)
+            return sp.decode_pieces(pieces)
         size = len(self)
         for p in pieces:
             check_int(p, "a piece id", 0, size - 1, hint="decode takes all pieces (str) or all ids (int)")
-        return self._sp.decode_ids([int(i) for i in pieces])
+        return sp.decode_ids([int(i) for i in pieces])
 
     @property
     def vocab(self) -> list[str]:
         """Every piece, by id (specials <unk>, <s>, </s> first, then byte pieces if byte_fallback)."""
-        return [self._sp.id_to_piece(i) for i in range(self._sp.get_piece_size())]
+        sp = self._ready()
+        return [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
 
     def __len__(self) -> int:
-        return self._sp.get_piece_size()
+        return self._ready().get_piece_size()
 
     def __contains__(self, piece: object) -> bool:
         if not isinstance(piece, str):
             return False
-        return piece == self._sp.id_to_piece(self._sp.unk_id()) or self._sp.piece_to_id(piece) != self._sp.unk_id()
+        sp = self._ready()
+        return piece == sp.id_to_piece(sp.unk_id()) or sp.piece_to_id(piece) != sp.unk_id()
 
     @property
     def unk_id(self) -> int:
-        return self._sp.unk_id()
+        return int(self._ready().unk_id())
 
     def is_byte(self, piece: str) -> bool:
         """True for a byte-fallback piece such as ``<0xEC>``."""
-        return self._sp.is_byte(self._sp.piece_to_id(_check_line(piece)))
+        sp = self._ready()
+        return bool(sp.is_byte(sp.piece_to_id(_check_line(piece))))
 
     # ---- files ---------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
         """Write ``spm.model`` and ``tokenizer.json`` as ``folder``, atomically (temp folder + rename: an existing
-        ``folder`` is replaced whole)."""
-        folder = Path(folder)
-        meta = versioned(FORMAT, FORMAT_VERSION, library="sentencepiece", model_file=MODEL_FILE, pieces=len(self),
-                         options=self.options)
-        with atomic_folder(folder) as tmp:
-            (tmp / MODEL_FILE).write_bytes(self._proto)
-            write_json_atomic(tmp / "tokenizer.json", meta)
-        return folder
+        ``folder`` is replaced whole).
+
+        Raises
+        ------
+        InputError
+            When not trained yet.
+        StorageFullError, ReadOnlyStorageError
+        """
+        return bpe_folder.write(folder, self.model_proto_ if self.is_fitted else self._ready(), len(self),
+                                self.options)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> BPETokenizer:
         """Read a folder written by ``save`` (or a bare SentencePiece ``.model`` file).
 
-        CorruptFileError naming the file for a damaged ``tokenizer.json`` or model, or a ``model_file`` outside
-        the folder; FormatVersionError for a folder from a newer embedlab.
+        Raises
+        ------
+        InputError
+            When a folder holds no ``tokenizer.json``.
+        CorruptFileError
+            For a damaged ``tokenizer.json`` or model, or a ``model_file`` outside the folder.
+        FormatVersionError
+            For a folder from a newer embedlab.
         """
-        path = Path(folder)
-        if path.is_file():
-            return cls._from_file(path, {})
-        meta_path = path / "tokenizer.json"
-        if not meta_path.exists():
-            raise InputError(f"{path} holds no tokenizer.json; pass a folder written by BPETokenizer.save or "
-                             "`embedlab train bpe -o FOLDER`, or a SentencePiece .model file")
-        meta = read_versioned(meta_path, FORMAT, FORMAT_VERSION, "BPE tokenizer", _DAMAGED)
-        model = member(path, meta.get("model_file", MODEL_FILE), meta_path.name, _DAMAGED)
-        options = meta.get("options", {})
-        if not isinstance(options, dict):
-            raise CorruptFileError(f"{meta_path} has \"options\" {options!r}, not an object; {_DAMAGED}")
-        if not model.is_file():
-            raise CorruptFileError(f"{model} is missing; save the tokenizer again")
-        return cls._from_file(model, options)
-
-    @classmethod
-    def _from_file(cls, path: Path, options: dict) -> BPETokenizer:
+        proto, options, model = bpe_folder.read(folder)
         try:
-            return cls(path.read_bytes(), options)
-        except OSError as exc:
-            raise CorruptFileError(f"{path} cannot be read ({exc.strerror}); {_DAMAGED}") from None
+            return cls.from_proto(proto, options)
         except CorruptFileError as exc:
-            raise CorruptFileError(f"{path}: {exc}; pass a SentencePiece .model file or a folder written by "
+            raise CorruptFileError(f"{model}: {exc}; pass a SentencePiece .model file or a folder written by "
                                    "BPETokenizer.save") from None
 
     def __repr__(self) -> str:
+        if not self.is_fitted:
+            return super().__repr__()
         return f"BPETokenizer({len(self)} pieces, {self.options.get('model_type', 'bpe')})"

@@ -6,7 +6,7 @@ shifted PMI matrix): build the item x item co-occurrence counts over baskets, ta
 context-distribution smoothing (counts^0.75), and keep the top ``dim`` singular directions,
 ``U * sqrt(S)``. Exact (dense SVD) for up to a few thousand items, seeded randomized SVD beyond.
 
-    >>> vecs = EntityEmbedding(dim=16, seed=0).fit([("ann", "Alien"), ("ann", "Aliens"), ("bob", "Heat")])
+    >>> vecs = EntityEmbedding(dim=16, seed=0).fit([("ann", "Alien"), ("ann", "Aliens"), ("bob", "Heat")]).wv
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ from scipy import sparse
 from .._params import check_choice, check_float, check_int
 from ..errors import InputError
 from ..vectors import Vectors
+from .base import Trainer
 
 KINDS = ("auto", "pairs", "baskets")
 DENSE_LIMIT = 4000  # items; above this the randomized SVD runs on the sparse PPMI matrix
 
 
-class EntityEmbedding:
-    """Learn item vectors from interactions. Constructor only stores parameters; ``fit`` returns ``Vectors``
-    and sets ``vectors_``, ``items_``, ``singular_values_`` and ``n_baskets_``.
+class EntityEmbedding(Trainer):
+    """Learn item vectors from interactions (a ``Trainer``). Constructor only stores parameters; ``fit`` returns
+    self and sets ``vectors_`` (also ``wv``), ``items_``, ``singular_values_`` and ``n_baskets_``.
 
     ``interactions`` is either (user, item) pairs — each user's items form one basket — or baskets (lists or
     sets of items bought/rated/watched together). ``kind="auto"`` treats 2-tuples as pairs, other sequences
@@ -66,6 +67,13 @@ class EntityEmbedding:
         return out
 
     def check_params(self) -> None:
+        """Refuse unusable parameters before any interaction is read.
+
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
+        """
         check_int(self.dim, "dim", low=1)
         check_float(self.alpha, "alpha", 0, 1, low_open=True, hint="it smooths the context distribution")
         check_int(self.min_count, "min_count", low=1)
@@ -112,8 +120,25 @@ class EntityEmbedding:
         keep = pmi > 0
         return sparse.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=co.shape)
 
-    def fit(self, interactions: Iterable[Any]) -> Vectors:
-        """Learn one vector per item; returns them as ``Vectors`` keyed by item."""
+    def fit(self, interactions: Iterable[Any]) -> EntityEmbedding:
+        """Learn one vector per item (PPMI of co-occurrence, then SVD).
+
+        Parameters
+        ----------
+        interactions : iterable
+            (user, item) pairs or baskets of items (see the class docstring).
+
+        Returns
+        -------
+        self
+            ``wv`` holds the item vectors, float32 ``(n_items, dim)`` keyed by item.
+
+        Raises
+        ------
+        InputError
+            For unusable parameters, no interactions, fewer than two items above ``min_count``, or no two items
+            occurring together.
+        """
         items, co = self.cooccurrence(interactions)
         m = self.ppmi(co)
         k = min(self.dim, len(items))
@@ -130,11 +155,36 @@ class EntityEmbedding:
         self.items_ = items
         self.singular_values_ = s.astype(np.float32)
         self.vectors_ = Vectors(items, emb)
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether ``fit`` has learned the item vectors."""
+        return hasattr(self, "vectors_")
+
+    @property
+    def wv(self) -> Vectors:
+        """The item vectors, keyed by item (float32 ``(n_items, dim)``).
+
+        Raises
+        ------
+        InputError
+            When not fitted yet.
+        """
+        self.require_fitted("use")
         return self.vectors_
 
-    def __repr__(self) -> str:
-        return (f"EntityEmbedding(dim={self.dim}, seed={self.seed}, alpha={self.alpha}, "
-                f"min_count={self.min_count}, kind={self.kind!r})")
+    def to_encoder(self) -> Any:
+        """An encoder of items: each known item's vector (``encoders.lookup.LookupEncoder``).
+
+        Raises
+        ------
+        InputError
+            When not fitted yet.
+        """
+        from ..encoders.lookup import LookupEncoder
+
+        return LookupEncoder(self.wv, name="entity")
 
 
 def _randomized_svd(m: sparse.csr_matrix, k: int, seed: int, oversample: int = 10, iters: int = 4):

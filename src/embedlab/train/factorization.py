@@ -15,6 +15,7 @@ projection) applies to users and items alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numba
 import numpy as np
@@ -23,6 +24,7 @@ from scipy import sparse
 from .._params import check_choice, check_float, check_int
 from ..errors import InputError, NonFiniteError
 from ..vectors import Vectors
+from .base import Trainer
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -137,7 +139,7 @@ def _cg_side(indptr, indices, conf, other, gram, reg, out, steps):  # pragma: no
 SOLVERS = ("cg", "cholesky")
 
 
-class ImplicitALS:
+class ImplicitALS(Trainer):
     """Weighted ALS for implicit feedback. Constructor stores parameters; ``fit`` learns ``user_factors_``
     and ``item_factors_`` (float32). Same seed, same result. ``solver``: ``"cg"`` (``cg_steps`` conjugate-gradient
     steps per solve, warm-started) or ``"cholesky"`` (exact)."""
@@ -152,8 +154,14 @@ class ImplicitALS:
         self.solver = solver
         self.cg_steps = cg_steps
 
-    def check_params(self) -> ImplicitALS:
-        """InputError naming the first parameter outside its range (``fit`` calls this before any work)."""
+    def check_params(self) -> None:
+        """Refuse unusable parameters (``fit`` calls this before any work).
+
+        Raises
+        ------
+        InputError
+            Naming the first parameter outside its range.
+        """
         check_int(self.factors, "factors", low=1)
         check_float(self.regularization, "regularization", low=0, low_open=True,
                     hint="it keeps every solve well posed")
@@ -162,7 +170,6 @@ class ImplicitALS:
         check_int(self.seed, "seed", low=0)
         check_choice(self.solver, "solver", SOLVERS)
         check_int(self.cg_steps, "cg_steps", low=1)
-        return self
 
     def fit(self, user_items: sparse.spmatrix) -> ImplicitALS:
         """Learn factors from a (users x items) matrix of interaction strengths (e.g. 1 per positive).
@@ -217,6 +224,37 @@ class ImplicitALS:
     def vectors(self, user_keys: Sequence[str], item_keys: Sequence[str]) -> tuple[Vectors, Vectors]:
         """The learned users and items as keyed Vectors."""
         return Vectors(user_keys, self.user_factors_), Vectors(item_keys, self.item_factors_)
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether ``fit`` has learned the factors."""
+        return hasattr(self, "item_factors_")
+
+    @property
+    def wv(self) -> Vectors:
+        """The item factors keyed by column index (``"0"``, ``"1"`` …), float32 ``(n_items, factors)``; use
+        ``vectors(user_keys, item_keys)`` to key users and items by name.
+
+        Raises
+        ------
+        InputError
+            When not fitted yet.
+        """
+        self.require_fitted("use")
+        return Vectors([str(i) for i in range(len(self.item_factors_))], self.item_factors_)
+
+    def to_encoder(self) -> Any:
+        """An encoder of items by column index (``"0"``, ``"1"`` …) to their factors
+        (``encoders.lookup.LookupEncoder`` over ``wv``).
+
+        Raises
+        ------
+        InputError
+            When not fitted yet.
+        """
+        from ..encoders.lookup import LookupEncoder
+
+        return LookupEncoder(self.wv, name="implicit-als")
 
 
 def interaction_matrix(user_items) -> sparse.csr_matrix:

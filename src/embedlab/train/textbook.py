@@ -42,6 +42,7 @@ import numpy as np
 from .._params import check_bool, check_choice, check_float, check_int, check_strings
 from ..errors import InputError, UnknownKeyError
 from ..vectors import Vectors
+from .base import Trainer
 
 Arch = Literal["cbow", "skipgram"]
 
@@ -57,7 +58,7 @@ def _pad(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     return ids, mask
 
 
-class TextbookWord2Vec:
+class TextbookWord2Vec(Trainer):
     """Word2Vec with a full softmax, for small vocabularies and for teaching.
 
         >>> m = TextbookWord2Vec("cbow", dim=10, window=2, epochs=200, seed=0).fit([["the", "cat", "sat"]])
@@ -90,6 +91,13 @@ class TextbookWord2Vec:
 
     # ---- vocabulary and examples ---------------------------------------------------------------------------
     def check_params(self) -> None:
+        """Refuse unusable parameters before any sentence is read.
+
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
+        """
         check_choice(self.arch, "arch", ("cbow", "skipgram"))
         for name in ("dim", "window", "epochs", "min_count", "batch_size"):
             check_int(getattr(self, name), name, low=1)
@@ -272,8 +280,19 @@ class TextbookWord2Vec:
         return self._top(y_hat, topn)
 
     @property
+    def is_fitted(self) -> bool:
+        """Whether the weights exist (after ``fit`` or ``init_weights``)."""
+        return hasattr(self, "W_")
+
+    @property
     def wv(self) -> Vectors:
-        """The word vectors: rows of the input matrix W."""
+        """The word vectors: rows of the input matrix W.
+
+        Raises
+        ------
+        InputError
+            When not trained yet.
+        """
         if not hasattr(self, "W_"):
             raise InputError("the model is not trained yet; call fit(sentences) first")
         return Vectors(self.vocab_, self.W_.astype(np.float32, copy=False))

@@ -19,14 +19,15 @@ import numpy as np
 from ... import config
 from ..._progress import progress_bar
 from ...errors import InputError
+from ...formats import finetuned as saved
 from ...persist import atomic_folder, check_output_folder
-from . import saved
+from ..base import Trainer
 from .adapter import AdapterData, AdapterSettings, DivergedError, choose_reg
 from .cache import base_vectors
 from .evaluate import PairSplit, general_sets, index_pairs, score_vectors
 from .pairs import Pair, Pairs, as_pairs, read_pairs, split_pairs
 
-__all__ = ["finetune"]
+__all__ = ["FineTuner", "finetune"]
 
 METHODS = ("adapter", "full")
 ADAPTER_DEFAULTS = {"epochs": 10, "batch_size": 64, "lr": 1e-3}
@@ -134,101 +135,213 @@ def _plot(path: Path, losses: list[float], scores: list[dict[str, float]], title
     plt.close(fig)
 
 
-def finetune(pairs: Any, encoder: Any = "use-multilingual", *, method: str = "adapter",
-             output: str | Path | None = None, positives: str | Path | None = None,
-             validation: Sequence[Pair] | None = None, val_fraction: float = 0.1, seed: int = 0,
-             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
-             hard_negatives: int = 0, mining_corpus: Any = None, mining_ranks: tuple[int, int] = (3, 30),
-             mining_margin: float = 0.05, matryoshka: Any = None, loss: str = "auto", scale: float = 20.0,
-             adapter: str = "residual", rank: int | None = None, apply_to: str = "both",
-             reg: float | Sequence[float] = 0.01, general: Any = ("names-ko-en", "news-en"),
-             max_general_drop: float = 0.02, backend: str = "auto", overwrite: bool = False,
-             progress: bool = False) -> Any:
-    """Fine-tune ``encoder`` on ``pairs`` (a JSONL/CSV/TSV path, a queries file with ``positives=`` as the aligned
-    positives file, or a list of pairs) and return the adapted Encoder, saved in ``output``.
+class FineTuner(Trainer):
+    """Fine-tune a text encoder on query/positive pairs (contrastive; InfoNCE with in-batch negatives).
 
     ``method="adapter"`` trains a linear map on the frozen encoder's (disk-cached) vectors (any text encoder;
     ``adapter`` = residual | linear, ``rank`` for low-rank, ``apply_to`` = both | queries, ``reg`` toward the
     identity — a list tries each, chosen on validation); ``method="full"`` fine-tunes every weight of a torch
     sentence encoder with sentence-transformers' Trainer (``loss`` = auto | mnrl | cached-mnrl | cosent).
-    ``hard_negatives=N`` mines N negatives per training pair with the base encoder; ``matryoshka`` (e.g.
-    ``"384,256,128,64"``) trains prefixes too. Metrics before and after, on validation and on the ``general``
-    retention sets (names of built-in ones, a ``{name: pairs}`` dict, or None), go into ``finetune.json`` and
-    ``encoder.metrics``; the adapter's epoch and ``reg`` are chosen on validation among those that keep every
-    general set's recall@1 within ``max_general_drop`` of the base.
-
-    Raises InputError for bad pairs or options, DivergedError when the loss became NaN (the last good weights
-    are saved first, and the message says where).
+    ``hard_negatives=N`` mines N negatives per training pair with the base encoder (from the training positives,
+    ``mining_corpus`` texts, or an open Collection); ``matryoshka`` (e.g. ``"384,256,128,64"``) trains prefixes
+    too. Metrics before and after, on validation and on the ``general`` retention sets (names of built-in ones, a
+    ``{name: pairs}`` dict, or None), go into ``finetune.json`` and the encoder's ``metrics``; the adapter's epoch
+    and ``reg`` are chosen on validation among those that keep every general set's recall@1 within
+    ``max_general_drop`` of the base. The result is saved in ``output`` as training ends (``formats.finetuned``).
+    Learned: ``encoder_`` (the fine-tuned Encoder), ``output_`` (its folder).
     """
-    if method not in METHODS:
-        raise InputError(f"method must be 'adapter' or 'full', got {method!r}")
-    defaults = ADAPTER_DEFAULTS if method == "adapter" else FULL_DEFAULTS
-    epochs = int(epochs if epochs is not None else defaults["epochs"])
-    batch_size = int(batch_size if batch_size is not None else defaults["batch_size"])
-    lr = float(lr if lr is not None else defaults["lr"])
-    for name, value, ok, rule in (("epochs", epochs, epochs >= 1, ">= 1"),
-                                  ("batch_size", batch_size, batch_size >= 2, ">= 2 (in-batch negatives need other "
-                                                                              "pairs)"),
-                                  ("lr", lr, lr > 0, "> 0")):
-        if not ok:
-            raise InputError(f"{name} (--{name.replace('_', '-')}) must be {rule}, got {value}")
-    _check_method_options(method, loss=loss, adapter=adapter, rank=rank, apply_to=apply_to, reg=reg,
-                          backend=backend)
-    if hard_negatives < 0:
-        raise InputError(f"hard_negatives must be >= 0, got {hard_negatives}")
-    found = _load_pairs(pairs, positives)
-    base = _base(encoder)
-    dims = _check_dims(matryoshka, int(base.dim))
-    regs = [float(r) for r in (reg if isinstance(reg, (list, tuple)) else [reg])]
-    if method == "full":
-        from .full import model_folder
 
-        model_folder(base)  # refuse a non-torch encoder before any work
-    out = _output(output, base.name, method, overwrite)
-    if validation is not None:
-        train, val = list(found.pairs), as_pairs(list(validation)).pairs
-        shared = {t for p in val for t in (p.query, p.positive)} & {t for p in train for t in (p.query, p.positive)}
-        if shared:
-            raise InputError(f"{len(shared)} text(s) appear in both the training and the validation pairs")
-    else:
-        train, val = split_pairs(found.pairs, val_fraction, seed)
-    started = time.perf_counter()
-    mined: dict[str, int] | None = None
-    if hard_negatives:
-        from .mining import mine_hard_negatives
+    def __init__(self, encoder: Any = "use-multilingual", method: str = "adapter", output: str | Path | None = None,
+                 val_fraction: float = 0.1, seed: int = 0, epochs: int | None = None, batch_size: int | None = None,
+                 lr: float | None = None, hard_negatives: int = 0, mining_corpus: Any = None,
+                 mining_ranks: tuple[int, int] = (3, 30), mining_margin: float = 0.05, matryoshka: Any = None,
+                 loss: str = "auto", scale: float = 20.0, adapter: str = "residual", rank: int | None = None,
+                 apply_to: str = "both", reg: float | Sequence[float] = 0.01,
+                 general: Any = ("names-ko-en", "news-en"), max_general_drop: float = 0.02, backend: str = "auto",
+                 overwrite: bool = False, progress: bool = False) -> None:
+        self.encoder, self.method, self.output, self.val_fraction, self.seed = encoder, method, output, val_fraction, seed
+        self.epochs, self.batch_size, self.lr, self.hard_negatives = epochs, batch_size, lr, hard_negatives
+        self.mining_corpus, self.mining_ranks, self.mining_margin = mining_corpus, mining_ranks, mining_margin
+        self.matryoshka, self.loss, self.scale, self.adapter, self.rank = matryoshka, loss, scale, adapter, rank
+        self.apply_to, self.reg, self.general, self.max_general_drop = apply_to, reg, general, max_general_drop
+        self.backend, self.overwrite, self.progress = backend, overwrite, progress
 
-        train, mined = mine_hard_negatives(train, base, hard_negatives, corpus=mining_corpus,
-                                           min_rank=mining_ranks[0], max_rank=mining_ranks[1], margin=mining_margin,
-                                           progress=progress)
-    val_split = index_pairs(val)
-    if isinstance(general, dict):  # name -> pairs: the caller's own retention sets
-        gen = {name: index_pairs(as_pairs(list(ps)).pairs) for name, ps in general.items()}
-    else:
-        gen = {name: index_pairs(ps) for name, ps in (general_sets(general).items() if general else [])}
-    bs = 64
-    val_vecs = _split_vectors(base, val_split, bs, progress)
-    gen_vecs = {name: _split_vectors(base, s, bs, progress) for name, s in gen.items()}
-    before = {"validation": _metrics(*val_vecs, val_split, dims),
-              "general": {n: score_vectors(*gen_vecs[n], s.relevant) for n, s in gen.items()}}
-    params: dict[str, Any] = {"method": method, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-                              "hard_negatives": hard_negatives, "matryoshka_dims": list(dims), "seed": seed,
-                              "val_fraction": val_fraction if validation is None else None, "scale": scale}
-    data_doc: dict[str, Any] = {**found.report(), "train": len(train), "validation": len(val),
-                                "general_sets": {n: len(s.queries) for n, s in gen.items()}}
-    if mined is not None:
-        data_doc["hard_negatives"] = mined
-    base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim)}
-    common = {"base": base_doc, "base_asymmetric": bool(getattr(base, "asymmetric", False)), "params": params,
-              "data": data_doc, "seed": seed,
-              "matryoshka_dims": list(dims), "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
-    if method == "adapter":
-        return _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs,
-                        AdapterSettings(kind=adapter, rank=rank, apply_to=apply_to, scale=scale, epochs=epochs,
-                                        batch_size=batch_size, lr=lr, seed=seed, matryoshka_dims=dims,
-                                        max_general_drop=max_general_drop, backend=backend),
-                        progress, started)
-    return _full(base, train, val_split, gen, before, common, out, dims, loss, scale, epochs, batch_size, lr, seed,
-                 progress, started)
+    def _settings(self) -> tuple[int, int, float]:
+        """(epochs, batch_size, lr) with the method's defaults, checked (InputError naming a bad one)."""
+        method = self.method
+        if method not in METHODS:
+            raise InputError(f"method must be 'adapter' or 'full', got {method!r}")
+        defaults = ADAPTER_DEFAULTS if method == "adapter" else FULL_DEFAULTS
+        epochs = int(self.epochs if self.epochs is not None else defaults["epochs"])
+        batch_size = int(self.batch_size if self.batch_size is not None else defaults["batch_size"])
+        lr = float(self.lr if self.lr is not None else defaults["lr"])
+        for name, value, ok, rule in (("epochs", epochs, epochs >= 1, ">= 1"),
+                                      ("batch_size", batch_size, batch_size >= 2, ">= 2 (in-batch negatives need "
+                                                                                  "other pairs)"),
+                                      ("lr", lr, lr > 0, "> 0")):
+            if not ok:
+                raise InputError(f"{name} (--{name.replace('_', '-')}) must be {rule}, got {value}")
+        return epochs, batch_size, lr
+
+    def check_params(self) -> None:
+        """Refuse unusable options before any pair is read or model loaded.
+
+        Raises
+        ------
+        InputError
+            An unknown method, epochs/batch_size/lr out of range, options of the other method, negative
+            ``hard_negatives``.
+        """
+        self._settings()
+        _check_method_options(self.method, loss=self.loss, adapter=self.adapter, rank=self.rank,
+                              apply_to=self.apply_to, reg=self.reg, backend=self.backend)
+        if self.hard_negatives < 0:
+            raise InputError(f"hard_negatives must be >= 0, got {self.hard_negatives}")
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether ``fit`` produced a fine-tuned encoder."""
+        return hasattr(self, "encoder_")
+
+    def fit(self, pairs: Any, positives: str | Path | None = None,
+            validation: Sequence[Pair] | None = None) -> FineTuner:
+        """Fine-tune on ``pairs`` and save the result in ``output``.
+
+        Parameters
+        ----------
+        pairs
+            A JSONL/CSV/TSV path, a queries file with ``positives`` as the aligned positives file, a ``Pairs`` or a
+            list of pairs.
+        positives : path-like, optional
+            The positives file aligned with a queries file.
+        validation : sequence of Pair, optional
+            Validation pairs (default: a seeded ``val_fraction`` of ``pairs``; no text may be in both).
+
+        Returns
+        -------
+        self
+            With ``encoder_`` (the fine-tuned Encoder, ``metrics`` before/after) and ``output_``.
+
+        Raises
+        ------
+        InputError
+            Bad pairs or options, an output folder that is not empty (without ``overwrite``) or not writable.
+        DivergedError
+            When the loss became NaN (the last good weights are saved first, and the message says where).
+        """
+        self.check_params()
+        method, seed, scale, reg = self.method, self.seed, self.scale, self.reg
+        epochs, batch_size, lr = self._settings()
+        hard_negatives, progress = self.hard_negatives, self.progress
+        found = _load_pairs(pairs, positives)
+        base = _base(self.encoder)
+        dims = _check_dims(self.matryoshka, int(base.dim))
+        regs = [float(r) for r in (reg if isinstance(reg, (list, tuple)) else [reg])]
+        if method == "full":
+            from .full import model_folder
+
+            model_folder(base)  # refuse a non-torch encoder before any work
+        out = _output(self.output, base.name, method, self.overwrite)
+        val_fraction, general = self.val_fraction, self.general
+        if validation is not None:
+            train, val = list(found.pairs), as_pairs(list(validation)).pairs
+            shared = {t for p in val for t in (p.query, p.positive)} & {t for p in train for t in (p.query, p.positive)}
+            if shared:
+                raise InputError(f"{len(shared)} text(s) appear in both the training and the validation pairs")
+        else:
+            train, val = split_pairs(found.pairs, val_fraction, seed)
+        started = time.perf_counter()
+        mined: dict[str, int] | None = None
+        if hard_negatives:
+            from .mining import mine_hard_negatives
+
+            train, mined = mine_hard_negatives(train, base, hard_negatives, corpus=self.mining_corpus,
+                                               min_rank=self.mining_ranks[0], max_rank=self.mining_ranks[1],
+                                               margin=self.mining_margin, progress=progress)
+        val_split = index_pairs(val)
+        if isinstance(general, dict):  # name -> pairs: the caller's own retention sets
+            gen = {name: index_pairs(as_pairs(list(ps)).pairs) for name, ps in general.items()}
+        else:
+            gen = {name: index_pairs(ps) for name, ps in (general_sets(general).items() if general else [])}
+        bs = 64
+        val_vecs = _split_vectors(base, val_split, bs, progress)
+        gen_vecs = {name: _split_vectors(base, s, bs, progress) for name, s in gen.items()}
+        before = {"validation": _metrics(*val_vecs, val_split, dims),
+                  "general": {n: score_vectors(*gen_vecs[n], s.relevant) for n, s in gen.items()}}
+        params: dict[str, Any] = {"method": method, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+                                  "hard_negatives": hard_negatives, "matryoshka_dims": list(dims), "seed": seed,
+                                  "val_fraction": val_fraction if validation is None else None, "scale": scale}
+        data_doc: dict[str, Any] = {**found.report(), "train": len(train), "validation": len(val),
+                                    "general_sets": {n: len(s.queries) for n, s in gen.items()}}
+        if mined is not None:
+            data_doc["hard_negatives"] = mined
+        base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim)}
+        common = {"base": base_doc, "base_asymmetric": bool(getattr(base, "asymmetric", False)), "params": params,
+                  "data": data_doc, "seed": seed,
+                  "matryoshka_dims": list(dims), "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+        self.output_ = out
+        if method == "adapter":
+            self.encoder_ = _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs,
+                                     AdapterSettings(kind=self.adapter, rank=self.rank, apply_to=self.apply_to,
+                                                     scale=scale, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                                                     matryoshka_dims=dims, max_general_drop=self.max_general_drop,
+                                                     backend=self.backend),
+                                     progress, started)
+        else:
+            self.encoder_ = _full(base, train, val_split, gen, before, common, out, dims, self.loss, scale, epochs,
+                                  batch_size, lr, seed, progress, started)
+        return self
+
+    def to_encoder(self) -> Any:
+        """The fine-tuned Encoder (its ``name`` is the output folder's absolute path; ``metrics`` before/after).
+
+        Raises
+        ------
+        InputError
+            When not trained yet.
+        """
+        self.require_fitted("use")
+        return self.encoder_
+
+    def save(self, folder: str | Path) -> Path:
+        """Copy the saved output folder to ``folder``, whole (the result is already saved in ``output``).
+
+        Raises
+        ------
+        InputError
+            When not trained yet.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
+        import shutil
+
+        self.require_fitted("save")
+        folder = Path(folder)
+        if folder.resolve() == Path(self.output_).resolve():
+            return folder
+        with atomic_folder(folder) as tmp:
+            shutil.copytree(self.output_, tmp, dirs_exist_ok=True)
+        return folder
+
+
+def finetune(pairs: Any, encoder: Any = "use-multilingual", *, positives: str | Path | None = None,
+             validation: Sequence[Pair] | None = None, **options: Any) -> Any:
+    """Fine-tune ``encoder`` on ``pairs`` and return the adapted Encoder, saved in ``options["output"]``:
+    ``FineTuner(encoder, **options).fit(pairs, positives, validation).to_encoder()`` (see ``FineTuner`` for every
+    option: ``method``, ``output``, ``epochs``, ``hard_negatives``, ``matryoshka`` …).
+
+    Raises
+    ------
+    InputError
+        Bad pairs or options (an unknown option is named with the valid ones).
+    DivergedError
+        When the loss became NaN (the last good weights are saved first, and the message says where).
+    """
+    valid = FineTuner.param_names()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise InputError(f"finetune() got unknown option(s) {', '.join(unknown)}; it takes {', '.join(valid)}")
+    return FineTuner(encoder, **options).fit(pairs, positives=positives, validation=validation).to_encoder()
 
 
 def _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs, settings,

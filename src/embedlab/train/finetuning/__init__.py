@@ -1,34 +1,21 @@
 """Adapting a pretrained text encoder to a domain with labelled pairs (contrastive fine-tuning).
 
-    >>> from embedlab.train import finetune
+    >>> from embedlab.train import FineTuner, finetune
     >>> enc = finetune("pairs.jsonl", "use-multilingual", method="adapter", output="adapter/")   # an Encoder
     >>> enc.metrics["after"]["validation"]["recall@1"]
+    >>> tuner = FineTuner("minilm", method="full", output="ft/").fit("pairs.jsonl")   # the Trainer form
 
 Modules, one concept each: ``pairs`` (reading, cleaning and splitting pairs), ``loss`` (InfoNCE and its gradient),
 ``adapter`` (a linear map on frozen vectors, torch or numpy), ``cache`` (base vectors on disk), ``mining`` (hard
 negatives), ``evaluate`` (before/after metrics, general-domain retention sets), ``full`` (sentence-transformers'
-Trainer), ``saved`` (the folder format) and ``run`` (the loop). ``encoders/adapted.py`` loads the result by path.
-
-The package itself is callable, so ``embedlab.train.finetune(...)`` and ``from embedlab.train.finetune import
-finetune`` both reach the same function.
+Trainer) and ``run`` (``FineTuner``: the loop). The folder format is ``formats.finetuned``;
+``encoders/adapted.py`` loads the result by path.
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
 from .adapter import DivergedError
 from .pairs import Pair, Pairs, read_pairs, split_pairs
-from .run import finetune
+from .run import FineTuner, finetune
 
-__all__ = ["finetune", "Pair", "Pairs", "read_pairs", "split_pairs", "DivergedError"]
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kw: Any) -> Any:
-        return finetune(*args, **kw)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+__all__ = ["DivergedError", "FineTuner", "Pair", "Pairs", "finetune", "read_pairs", "split_pairs"]

@@ -1,4 +1,4 @@
-"""The folder a fine-tune writes, and reading it back.
+"""The folder ``embedlab finetune`` (``FineTuner``) writes, and reading it back.
 
     finetune.json        format "embedlab.finetune" + format_version; method (adapter | full); the base encoder's
                          name, fingerprint and dim; the adapter's shape; training parameters; data counts; metrics
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import CorruptFileError
-from ...persist import check_record, file_record, read_versioned, sniff_manifest, versioned, write_json_atomic
+from ..errors import CorruptFileError
+from ..persist import check_record, file_record, read_versioned, sniff_manifest, versioned, write_json_atomic
 
 MANIFEST = "finetune.json"
 FORMAT = "embedlab.finetune"
@@ -46,6 +46,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 
 def write_manifest(folder: Path, **fields: Any) -> None:
+    """Write ``finetune.json`` (format and version added) atomically."""
     write_json_atomic(folder / MANIFEST, versioned(FORMAT, VERSION, **fields))
 
 

@@ -1,7 +1,7 @@
 """Hard negatives mined with the base encoder: texts that look like a query's answer but are not.
 
-For each training pair, the corpus (the training positives themselves, a list of texts, or a Collection's stored
-contents) is ranked by the base encoder; candidates between ``min_rank`` and ``max_rank`` (1-based, the pair's own
+For each training pair, the corpus (the training positives themselves, a list of texts, or any ``TextSource`` such
+as an open Collection: its stored contents) is ranked by the base encoder; candidates between ``min_rank`` and ``max_rank`` (1-based, the pair's own
 positives skipped) are taken in order, unless they score within ``margin`` of the positive — those are likely
 unlabelled true positives and are rejected (counted). Each pair gets up to ``n`` negatives.
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -20,20 +20,42 @@ from ...errors import InputError
 from .cache import base_vectors
 from .pairs import Pair
 
-__all__ = ["mine_hard_negatives", "corpus_texts"]
+__all__ = ["TextSource", "corpus_texts", "mine_hard_negatives"]
+
+
+@runtime_checkable
+class TextSource(Protocol):
+    """Where stored texts come from: ``ids()`` and ``contents(ids)`` (an open ``embedlab.Collection`` is one)."""
+
+    def ids(self) -> list[str]: ...
+
+    def contents(self, ids: Sequence[str]) -> list[str | None]: ...
 
 
 def corpus_texts(corpus: Any, pairs: Sequence[Pair]) -> list[str]:
-    """Candidate texts: the pairs' positives (``corpus=None``), a list of texts, or the stored contents of a
-    Collection (an object with ``ids()`` and ``contents(ids)``, or a collection name)."""
+    """Candidate texts, each once.
+
+    Parameters
+    ----------
+    corpus : None, TextSource or iterable of str
+        None: the pairs' positives; a ``TextSource`` (an open Collection): its stored contents; else the texts.
+    pairs : sequence of Pair
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputError
+        For a corpus with no text, or a bare string (pass ``Collection.open(name)`` or a list of texts).
+    """
     if corpus is None:
         return list(dict.fromkeys(p.positive for p in pairs))
     if isinstance(corpus, str):
-        from ...store import Collection
-
-        with Collection.open(corpus) as col:
-            return corpus_texts(col, pairs)
-    if hasattr(corpus, "ids") and hasattr(corpus, "contents"):
+        raise InputError(f"the mining corpus {corpus!r} is a string; pass a list of texts or an open collection "
+                         f"(embedlab.Collection.open({corpus!r}))")
+    if isinstance(corpus, TextSource):
         ids = corpus.ids()
         texts = [t for t in corpus.contents(ids) if t] if ids else []
         if not texts:
