@@ -76,11 +76,11 @@ def main() -> None:
                                                                           for d in range(10)]
     unseen_rel = [set(np.flatnonzero(labels == d % 10)) for d in range(20)]
     # held-out images by digit, each prompt: used for zero-shot classification
-    from embedlab.encoders.conse import ConSE
+    from embedlab.encoders.conse import ConSEEncoder
     from embedlab.encoders.joint import JointEncoder
 
     joint = JointEncoder(args.work)
-    conse = ConSE()
+    conse = ConSEEncoder()
     t2 = time.perf_counter()
     conse_img = conse.embed_probabilities(image_enc.predict_proba(held))
     conse_s = time.perf_counter() - t2

@@ -164,12 +164,12 @@ def bench_wav2vec2(repeats: int) -> list[tuple]:
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
-    from embedlab.encoders.audio import Wav2Vec2
+    from embedlab.encoders.audio import Wav2Vec2Encoder
 
     with tempfile.TemporaryDirectory() as d:
         torch.manual_seed(0)
         Wav2Vec2Model(Wav2Vec2Config(**TINY_W2V2)).eval().save_pretrained(Path(d) / "w2v")
-        enc = Wav2Vec2(Path(d) / "w2v")
+        enc = Wav2Vec2Encoder(Path(d) / "w2v")
         model = Wav2Vec2Model.from_pretrained(Path(d) / "w2v").eval()
         extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
                                              do_normalize=True, return_attention_mask=False)

@@ -135,9 +135,9 @@ def direct(route: str, home: Path, seconds: float, qvecs: np.ndarray) -> dict:
 def thread_choice(rounds: int) -> dict[int, dict[str, float]]:
     """Median ms of one single-sentence encode and one 18-sentence encode, USE with 1 vs 2 BLAS threads,
     interleaved: why the server defaults to ``--threads 1``."""
-    from embedlab.encoders.use import USEMultilingual
+    from embedlab.encoders.use import USEMultilingualEncoder
 
-    encs = {t: USEMultilingual(threads=t) for t in (1, 2)}
+    encs = {t: USEMultilingualEncoder(threads=t) for t in (1, 2)}
     times: dict[int, dict[str, list[float]]] = {t: {"single": [], "batch": []} for t in encs}
     for enc in encs.values():
         enc.encode(["warm up"])

@@ -48,16 +48,16 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     import embedlab
-    from embedlab.encoders.onnx_text import OnnxMiniLM, OnnxMiniLMInt8, minilm_folder
-    from embedlab.encoders.use import USEMultilingual
+    from embedlab.encoders.onnx_text import OnnxMiniLMEncoder, OnnxMiniLMInt8Encoder, minilm_folder
+    from embedlab.encoders.use import USEMultilingualEncoder
 
     torch.set_num_threads(args.threads)
     sents = load_sentences(args.n)
     folder = minilm_folder()
     st = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-    ours = OnnxMiniLM(threads=args.threads)
-    ours8 = OnnxMiniLMInt8(threads=args.threads)
-    use = USEMultilingual(threads=args.threads)
+    ours = OnnxMiniLMEncoder(threads=args.threads)
+    ours8 = OnnxMiniLMInt8Encoder(threads=args.threads)
+    use = USEMultilingualEncoder(threads=args.threads)
     assert st.max_seq_length == ours.max_length == 256
     bs = args.batch_size
     sides = {

@@ -207,12 +207,12 @@ def test_wav2vec2_from_a_local_folder(tmp_path, clips):
     torch = pytest.importorskip("torch")
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-    from embedlab.encoders.audio import Wav2Vec2
+    from embedlab.encoders.audio import Wav2Vec2Encoder
 
     with pytest.raises(ModelNotFoundError, match="needs a local model"):
-        Wav2Vec2()
+        Wav2Vec2Encoder()
     with pytest.raises(ModelNotFoundError, match="config.json not found"):
-        Wav2Vec2(tmp_path / "absent")
+        Wav2Vec2Encoder(tmp_path / "absent")
     torch.manual_seed(0)
     cfg = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                          conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 4), num_conv_pos_embeddings=16,
@@ -221,8 +221,8 @@ def test_wav2vec2_from_a_local_folder(tmp_path, clips):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "config.json").write_text("{}")
     with pytest.raises(ModelNotFoundError, match="no model.safetensors"):
-        Wav2Vec2(tmp_path / "empty")
-    enc = Wav2Vec2(tmp_path / "w2v")
+        Wav2Vec2Encoder(tmp_path / "empty")
+    enc = Wav2Vec2Encoder(tmp_path / "w2v")
     assert enc.dim == 32
     items = [clips["speech_low_0"], clips["tone_0"]]
     vecs = enc.encode(items, normalize=False)

@@ -164,3 +164,22 @@ def test_registry_loads_model_folders_by_path(tmp_path):
     assert enc.name == str(mine.resolve()) and spec(str(mine)).name == enc.name and enc.dim == 384
     texts = ["a fast train", "a slow boat"]
     np.testing.assert_allclose(enc.encode(texts), packaged.encode(texts), atol=1e-6)
+
+
+def test_renamed_encoder_classes_still_import_with_a_deprecation_warning():
+    """Encoder classes end in Encoder, and the category transformers are not called encoders (CONTRIBUTING.md,
+    "Names"); the old names are the same classes, with a DeprecationWarning naming the new one."""
+    import importlib
+
+    for module, old, new in (("audio", "MFCC", "MFCCEncoder"), ("conse", "ConSE", "ConSEEncoder"),
+                             ("e5", "E5SmallMultilingual", "E5SmallMultilingualEncoder"),
+                             ("image", "ResNet50", "ResNet50Encoder"), ("onnx_text", "OnnxMiniLM", "OnnxMiniLMEncoder"),
+                             ("use", "USEMultilingual", "USEMultilingualEncoder"),
+                             ("word_average", "WordAverage", "WordAverageEncoder"),
+                             ("categorical", "OneHotEncoder", "OneHotTransformer")):
+        mod = importlib.import_module(f"embedlab.encoders.{module}")
+        with pytest.warns(DeprecationWarning, match=rf"embedlab\.encoders\.{module}\.{old} is deprecated; use "
+                                                    rf"embedlab\.encoders\.{module}\.{new}"):
+            assert getattr(mod, old) is getattr(mod, new)
+        with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+            _ = mod.Nope

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedlab.encoders.categorical import LabelEncoder, OneHotEncoder
+from embedlab.encoders.categorical import LabelTransformer, OneHotTransformer
 from embedlab.errors import InputError, UnknownKeyError
 from embedlab.train.entity import EntityEmbedding, basket_pairs
 
@@ -17,7 +17,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_label_codes_invent_an_order():
-    enc = LabelEncoder().fit(GENRES)
+    enc = LabelTransformer().fit(GENRES)
     assert list(enc.classes_) == ["action", "comedy", "drama", "romance", "sci-fi"]
     codes = dict(zip(enc.classes_, enc.transform(list(enc.classes_)), strict=True))
     assert codes == {"action": 0, "comedy": 1, "drama": 2, "romance": 3, "sci-fi": 4}
@@ -30,13 +30,13 @@ def test_label_codes_invent_an_order():
     with pytest.raises(UnknownKeyError, match="unknown category 'horror'; known categories: 'action'"):
         enc.transform(["horror"])
     with pytest.raises(InputError, match="not fitted yet"):
-        LabelEncoder().transform(["action"])
+        LabelTransformer().transform(["action"])
     with pytest.raises(InputError, match="expects a list"):
-        LabelEncoder().fit("action")
+        LabelTransformer().fit("action")
 
 
 def test_one_hot_vectors_are_orthogonal():
-    enc = OneHotEncoder().fit(GENRES)
+    enc = OneHotTransformer().fit(GENRES)
     rows = enc.transform(["action", "sci-fi", "comedy", "action"])
     assert rows.dtype == np.float32 and rows.shape == (4, 5)
     assert rows.sum(axis=1).tolist() == [1.0, 1.0, 1.0, 1.0]
@@ -50,24 +50,24 @@ def test_one_hot_vectors_are_orthogonal():
 
 def test_multi_hot_unknowns_and_sklearn_protocol():
     films = [["action", "sci-fi"], ["drama", "romance"], ("comedy",)]
-    enc = OneHotEncoder().fit(films)
+    enc = OneHotTransformer().fit(films)
     rows = enc.transform(films)
     assert rows.tolist() == [[1, 0, 0, 0, 1], [0, 0, 1, 1, 0], [0, 1, 0, 0, 0]]
     assert _cos(rows[0], rows[1]) == 0.0
     assert enc.inverse_transform(rows) == [["action", "sci-fi"], ["drama", "romance"], ["comedy"]]
     with pytest.raises(UnknownKeyError, match="unknown category 'horror'"):
         enc.transform([["horror", "action"]])
-    lenient = OneHotEncoder(handle_unknown="ignore").fit(films)
+    lenient = OneHotTransformer(handle_unknown="ignore").fit(films)
     assert lenient.transform([["horror", "action"], "western"]).tolist() == [[1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
     with pytest.raises(InputError, match="handle_unknown must be"):
-        OneHotEncoder(handle_unknown="skip").fit(films)
+        OneHotTransformer(handle_unknown="skip").fit(films)
     sklearn = pytest.importorskip("sklearn.base")
     clone = sklearn.clone(lenient)
     assert clone.get_params() == {"handle_unknown": "ignore"} and not hasattr(clone, "classes_")
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    pipe = make_pipeline(OneHotEncoder(), FunctionTransformer(lambda x: 2 * x))
+    pipe = make_pipeline(OneHotTransformer(), FunctionTransformer(lambda x: 2 * x))
     assert pipe.fit_transform(["b", "a"]).tolist() == [[0, 2], [2, 0]]
 
 
@@ -100,7 +100,7 @@ def test_entity_embeddings_put_co_rated_items_together():
     across = np.mean([vecs.similarity(a, b) for a in scifi for b in romance])
     assert within > 0.5 and across < 0.1
     # one-hot vectors cannot tell the two clusters apart: every pair of distinct items has cosine 0
-    onehot = OneHotEncoder().fit(model.items_).transform(model.items_)
+    onehot = OneHotTransformer().fit(model.items_).transform(model.items_)
     assert np.count_nonzero(onehot @ onehot.T - np.eye(16)) == 0
 
 

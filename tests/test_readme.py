@@ -34,7 +34,7 @@ def test_readme_python_tour_runs_twice(tmp_path, monkeypatch, use_encoder):
     for _ in range(2):  # a second run finds the collection and the files of the first
         ns: dict = {}
         exec(compile(code, str(README), "exec"), ns)
-        assert ns["glove"].arithmetic("king - man + woman", topn=1)[0][0] == "queen"
+        assert ns["glove"].arithmetic("king - man + woman", k=1)[0][0] == "queen"
         assert ns["docs"].search("빠른 운송 수단", k=1)[0].id == "t1"
         assert ns["docs"].count() == 2
         hits = ns["embedlab"].hybrid_search(ns["docs"], "KTX 고속열차", k=2)
@@ -43,7 +43,7 @@ def test_readme_python_tour_runs_twice(tmp_path, monkeypatch, use_encoder):
         ns["docs"].close()
     # the commented results in the README are the real ones
     assert "# [('queen', 0.852)]" in code and "# [('rome', 0.847)]" in code
-    assert round(ns["glove"].arithmetic("king - man + woman", topn=1)[0][1], 3) == 0.852
+    assert round(ns["glove"].arithmetic("king - man + woman", k=1)[0][1], 3) == 0.852
     rome = ns["glove"].most_similar(positive=["paris", "italy"], negative=["france"], topn=1)[0]
     assert rome[0] == "rome" and round(rome[1], 3) == 0.847
 

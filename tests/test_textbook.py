@@ -90,16 +90,16 @@ def test_forward_shapes_and_the_math_by_hand():
 
 def test_cbow_predicts_cat_from_its_context():
     m = TextbookWord2Vec("cbow", dim=10, window=2, lr=0.05, epochs=300, seed=0).fit(CAT)
-    assert m.predict(["the", "sat", "on"], topn=1)[0][0] == "cat"
+    assert m.predict(["the", "sat", "on"], k=1)[0][0] == "cat"
     assert m.loss_history_[-1] < m.loss_history_[0] / 5
     assert len(m.loss_history_) == 300
-    probs = [p for _, p in m.predict(["the", "sat", "on"], topn=len(m.vocab_))]
+    probs = [p for _, p in m.predict(["the", "sat", "on"], k=len(m.vocab_))]
     assert sum(probs) == pytest.approx(1.0, abs=1e-5) and probs == sorted(probs, reverse=True)
 
 
 def test_skipgram_predicts_the_context_of_cat():
     m = TextbookWord2Vec("skipgram", dim=10, window=2, lr=0.05, epochs=300, seed=0).fit(CAT)
-    top3 = {w for w, _ in m.predict_context("cat", topn=3)}
+    top3 = {w for w, _ in m.predict_context("cat", k=3)}
     assert top3 == {"the", "sat", "on"}
 
 
@@ -159,18 +159,22 @@ def test_every_parameter_is_checked_before_training(params, message):
         TextbookWord2Vec(**params).fit(CAT)
 
 
-def test_sentences_are_token_lists_and_topn_is_positive():
+def test_sentences_are_token_lists_and_k_is_positive():
     with pytest.raises(InputError, match=r"sentence 0 \(a list of tokens.*must be a list of strings, got str"):
         TextbookWord2Vec().fit(["the cat sat on the mat"])
     with pytest.raises(InputError, match="sentence 1 .* it holds int 3"):
         TextbookWord2Vec().fit([["the", "cat"], ["sat", 3]])
     m = TextbookWord2Vec(epochs=2, seed=0).fit(CAT)
-    assert len(m.predict(["the"], topn=100)) == 5  # topn above the vocabulary: every word, once
-    for topn in (0, -2, 1.5):
-        with pytest.raises(InputError, match="topn must be a positive integer"):
-            m.predict(["the"], topn=topn)
-    with pytest.raises(InputError, match="topn must be a positive integer, got 0"):
-        m.predict_context("cat", topn=0)
+    assert len(m.predict(["the"], k=100)) == 5  # k above the vocabulary: every word, once
+    for k in (0, -2, 1.5):
+        with pytest.raises(InputError, match="k must be a positive integer"):
+            m.predict(["the"], k=k)
+    with pytest.raises(InputError, match="k must be a positive integer, got 0"):
+        m.predict_context("cat", k=0)
+    with pytest.warns(DeprecationWarning, match=r"TextbookWord2Vec.predict\(topn=...\) is deprecated; use k="):
+        assert m.predict(["the"], topn=2) == m.predict(["the"], k=2)
+    with pytest.raises(InputError, match="pass k only, not also topn"):
+        m.predict(["the"], k=2, topn=2)
 
 
 def test_cli_textbook_predicts_and_writes_vectors(tmp_path, capsys):

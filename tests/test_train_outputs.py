@@ -182,12 +182,12 @@ def test_similar_analogy_and_evaluate_refuse_bad_paths_and_options(tmp_path, cap
 
 # ---------------------------------------------------------------- ConSE and ONNX caches
 def test_conse_top_t_and_label_cache(monkeypatch):
-    from embedlab.encoders.conse import ConSE
+    from embedlab.encoders.conse import ConSEEncoder
 
     for top_t, message in ((2.5, r"must be an integer, got 2.5 \(float\)"), ("10", r"must be an integer, got '10'"),
                            (True, r"must be an integer, got True \(bool\)"), (0, "must be in 1..1000, got 0")):
         with pytest.raises(InputError, match=rf"top_t {message}"):
-            ConSE(top_t=top_t)  # once: int(2.5) = 2, int('10') = 10, True = 1
+            ConSEEncoder(top_t=top_t)  # once: int(2.5) = 2, int('10') = 10, True = 1
 
     class FakeText:
         fingerprint = "fake-text"
@@ -197,16 +197,16 @@ def test_conse_top_t_and_label_cache(monkeypatch):
             FakeText.calls += 1
             return np.full((len(names), 512), 1 / np.sqrt(512), np.float32)
 
-    monkeypatch.setattr(ConSE, "text", property(lambda self: FakeText()))
+    monkeypatch.setattr(ConSEEncoder, "text", property(lambda self: FakeText()))
     synced = []
     sync = persist.fsync_file
     monkeypatch.setattr(persist, "fsync_file", lambda p: (synced.append(Path(p)), sync(p))[1])
-    assert ConSE().label_vectors().shape == (1000, 512) and FakeText.calls == 1
+    assert ConSEEncoder().label_vectors().shape == (1000, 512) and FakeText.calls == 1
     cache = next(p for p in synced if p.name.startswith(".conse-labels-")).parent  # once: never fsynced
     (path,) = cache.glob("conse-labels-*.npy")
-    assert ConSE().label_vectors().shape == (1000, 512) and FakeText.calls == 1  # read back from the cache
+    assert ConSEEncoder().label_vectors().shape == (1000, 512) and FakeText.calls == 1  # read back from the cache
     path.write_bytes(path.read_bytes()[:4096])  # header intact, data cut
-    assert ConSE().label_vectors().shape == (1000, 512) and FakeText.calls == 2  # recomputed and rewritten
+    assert ConSEEncoder().label_vectors().shape == (1000, 512) and FakeText.calls == 2  # recomputed and rewritten
     assert path.stat().st_size > 2_000_000 and not [p for p in cache.iterdir() if p.name.startswith(".")]
 
 

@@ -112,8 +112,8 @@ def test_restrict_vocab_and_exclude_and_raw_vectors(small, gensim_kv):
 # ---------------------------------------------------------------- GloVe
 def test_glove_arithmetic(glove):
     assert len(glove) == 400_000 and glove.dim == 50
-    assert glove.arithmetic("king - man + woman", topn=1)[0][0] == "queen"
-    assert glove.arithmetic("paris - france + italy", topn=1)[0][0] == "rome"
+    assert glove.arithmetic("king - man + woman", k=1)[0][0] == "queen"
+    assert glove.arithmetic("paris - france + italy", k=1)[0][0] == "rome"
     assert glove.analogy("man", "king", "woman")[0][0] == "queen"
     assert glove.analogy("man", "king", "woman", method="3cosmul")[0][0] == "queen"
     top = glove.most_similar(positive=["king", "woman"], negative=["man"], topn=1)[0]
@@ -178,7 +178,7 @@ def test_hyphenated_keys_stay_whole_with_a_vocabulary(glove):
     assert parse_expression("e-mail+letter-x", vocab=vocab) == (["e-mail", "letter"], ["x"])
     assert parse_expression("e-mail+letter-x") == (["e", "letter"], ["mail", "x"])  # no vocabulary: operators
     assert parse_expression("king-man+woman", vocab=glove.key_to_index) == (["king", "woman"], ["man"])
-    top = glove.arithmetic("e-mail - mail + phone", topn=5)
+    top = glove.arithmetic("e-mail - mail + phone", k=5)
     assert "e-mail" not in [k for k, _ in top] and len(top) == 5
     np.testing.assert_allclose(glove.vector("e-mail - mail"), glove["e-mail"] - glove["mail"], rtol=1e-6)
 
@@ -196,3 +196,16 @@ def test_restrict_vocab_and_missing_files_are_embedlab_errors(tmp_path):
     with pytest.raises(InputError, match="no vectors file at .*nope.vec; check the path"):
         load_vectors(tmp_path / "nope.vec")
     np.testing.assert_array_equal(v.vector([0.0, 1.0, 0.0]), [0, 1, 0])  # a list of numbers is a raw vector
+
+
+def test_arithmetic_and_analogy_take_k_and_warn_on_topn(glove):
+    """``k`` is the number of results everywhere new; ``topn`` stays only on gensim's own names (most_similar …)
+    and still works on arithmetic/analogy with a DeprecationWarning."""
+    assert glove.arithmetic("king - man + woman", k=3) == glove.arithmetic("king - man + woman", 3)
+    with pytest.warns(DeprecationWarning, match=r"Vectors.arithmetic\(topn=...\) is deprecated; use k="):
+        assert glove.arithmetic("king - man + woman", topn=1)[0][0] == "queen"
+    with pytest.warns(DeprecationWarning, match=r"Vectors.analogy\(topn=...\) is deprecated"):
+        assert glove.analogy("man", "king", "woman", topn=1) == glove.analogy("man", "king", "woman", k=1)
+    for bad in (0, True, 2.0, "3"):
+        with pytest.raises(InputError, match="k must be a positive integer"):
+            glove.arithmetic("king - man + woman", k=bad)

@@ -56,6 +56,46 @@ def check_int(value: Any, name: str, low: int | None = None, high: int | None = 
     return v
 
 
+def check_k(value: Any, name: str = "k", *, hint: str = "") -> int:
+    """``value`` as the number of results to return: an integer >= 1 (the one validator every ``k`` uses).
+
+    Raises
+    ------
+    InputError
+        "k must be a positive integer, got 0" (a bool, a float, NaN, a string or anything < 1).
+    """
+    k = check_int(value, name, low=1, hint=hint)
+    assert k is not None
+    return k
+
+
+def k_from_topn(k: Any, topn: Any, where: str, default: int) -> int:
+    """The ``k`` of a method that used to call it ``topn`` (``topn`` still works, with a DeprecationWarning).
+
+    Parameters
+    ----------
+    k, topn
+        What the caller passed (None when not given).
+    where : str
+        The method, for the warning (``"Vectors.arithmetic"``).
+    default : int
+        ``k`` when neither is given.
+
+    Raises
+    ------
+    InputError
+        When both are given, or the value is not a positive integer.
+    """
+    if topn is not None:
+        if k is not None:
+            raise InputError(f"{where} takes k (the number of results); pass k only, not also topn")
+        import warnings
+
+        warnings.warn(f"{where}(topn=...) is deprecated; use k=", DeprecationWarning, stacklevel=3)
+        return check_k(topn, "topn")
+    return check_k(default if k is None else k)
+
+
 def check_float(value: Any, name: str, low: float | None = None, high: float | None = None, *,
                 low_open: bool = False, high_open: bool = False, none: bool = False, hint: str = "") -> float | None:
     """``value`` as a float when it is a finite real number inside the bounds (open or closed at each end)."""

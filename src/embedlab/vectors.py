@@ -31,6 +31,7 @@ from typing import Any, TypeGuard
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._params import k_from_topn
 from .arithmetic import METHODS, Method, parse_expression
 from .errors import DimensionError, InputError, UnknownKeyError
 from .metrics import as_matrix, normalize
@@ -241,17 +242,66 @@ class Vectors:
         return _ranked(self.most_similar(positive=[np.asarray(vector, dtype=np.float32)], topn=topn,
                                          restrict_vocab=restrict_vocab))
 
-    def analogy(self, a: str, b: str, c: str, topn: int = 1, method: Method = "3cosadd",
-                restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-        """"``a`` is to ``b`` as ``c`` is to ?" — the keys nearest to ``b - a + c``."""
-        return _ranked(self.most_similar(positive=[b, c], negative=[a], topn=topn, method=method,
+    def analogy(self, a: str, b: str, c: str, k: int | None = None, method: Method = "3cosadd",
+                restrict_vocab: int | None = None, *, topn: int | None = None) -> list[tuple[str, float]]:
+        """"``a`` is to ``b`` as ``c`` is to ?" — the ``k`` keys nearest to ``b - a + c``.
+
+        Parameters
+        ----------
+        a, b, c : str
+            Keys; none of them is an answer.
+        k : int
+            How many answers (default 1). ``topn`` is its deprecated old name.
+        method : {"3cosadd", "3cosmul"}
+            Mikolov et al. 2013's additive objective or Levy & Goldberg 2014's multiplicative one.
+        restrict_vocab : int, optional
+            Search only the first N rows.
+
+        Returns
+        -------
+        list of (str, float)
+            Best first, scores higher-is-better.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks (naming close keys).
+        InputError
+            For a bad ``k``, ``method`` or ``restrict_vocab``.
+        """
+        k = k_from_topn(k, topn, "Vectors.analogy", 1)
+        return _ranked(self.most_similar(positive=[b, c], negative=[a], topn=k, method=method,
                                          restrict_vocab=restrict_vocab))
 
-    def arithmetic(self, expr: str, topn: int = 5, method: Method = "3cosadd",
-                   restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-        """Answer an expression such as ``"king - man + woman"`` (parsed by embedlab.arithmetic)."""
+    def arithmetic(self, expr: str, k: int | None = None, method: Method = "3cosadd",
+                   restrict_vocab: int | None = None, *, topn: int | None = None) -> list[tuple[str, float]]:
+        """Answer an expression such as ``"king - man + woman"`` (parsed by ``embedlab.arithmetic``).
+
+        Parameters
+        ----------
+        expr : str
+            Keys joined by ``+`` / ``-`` (quote keys holding spaces or operators).
+        k : int
+            How many answers (default 5). ``topn`` is its deprecated old name.
+        method : {"3cosadd", "3cosmul"}
+        restrict_vocab : int, optional
+            Search only the first N rows.
+
+        Returns
+        -------
+        list of (str, float)
+            Best first; the expression's own keys never appear.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks (naming close keys).
+        InputError
+            For an unreadable expression or a bad ``k``.
+        """
+        k = k_from_topn(k, topn, "Vectors.arithmetic", 5)
         positive, negative = parse_expression(expr, vocab=self.key_to_index)
-        return _ranked(self.most_similar(positive=positive, negative=negative, topn=topn, method=method,
+        return _ranked(self.most_similar(positive=positive, negative=negative, topn=k, method=method,
                                          restrict_vocab=restrict_vocab))
 
     # ------------------------------------------------------------------ gensim KeyedVectors names

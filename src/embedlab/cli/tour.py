@@ -96,7 +96,7 @@ def arithmetic_part(topn: int = 3) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     glove = load_glove()
-    rows = [{"expression": e, "answers": [{"word": w, "score": round(s, 4)} for w, s in glove.arithmetic(e, topn=topn)]}
+    rows = [{"expression": e, "answers": [{"word": w, "score": round(s, 4)} for w, s in glove.arithmetic(e, k=topn)]}
             for e in EXPRESSIONS]
     return {"vectors": "GloVe 6B-50d", "words": len(glove), "dim": glove.dim, "results": rows,
             "seconds": round(time.perf_counter() - t0, 2)}

@@ -69,9 +69,9 @@ def textbook(
                     "loss_last": model.loss_history_[-1]}
     norm = (lambda s: s) if keep_case else str.lower
     if predict:
-        result["predict"] = [{"word": w, "p": p} for w, p in model.predict(_words(norm(predict)), topn)]
+        result["predict"] = [{"word": w, "p": p} for w, p in model.predict(_words(norm(predict)), k=topn)]
     if context:
-        result["context"] = [{"word": w, "p": p} for w, p in model.predict_context(norm(context.strip()), topn)]
+        result["context"] = [{"word": w, "p": p} for w, p in model.predict_context(norm(context.strip()), k=topn)]
     if out is not None:
         from ..io import save_word2vec
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import renamed
 from ..errors import CorruptFileError, ModelNotFoundError
 from .base import Encoder, package_fingerprint
 from .media import as_items, check_audio, load_audio
@@ -39,7 +40,7 @@ class AudioEncoder(Encoder):
         raise NotImplementedError
 
 
-class MFCC(AudioEncoder):
+class MFCCEncoder(AudioEncoder):
     """The classic baseline: mean and standard deviation over time of MFCCs (c1..c``n_mfcc``; c0, the loudness,
     is left out), their deltas and delta-deltas, and log-mel band energies (mean centred across bands, so the
     vector describes spectral shape rather than volume). dB-valued statistics are divided by 10 so that no
@@ -89,7 +90,7 @@ class MFCC(AudioEncoder):
         return {**super().info(), "sample_rate": self.sample_rate}
 
 
-class Resemblyzer(AudioEncoder):
+class ResemblyzerEncoder(AudioEncoder):
     """Speaker vectors (256-d, d-vectors of a GE2E-trained LSTM) from the ``resemblyzer`` package: who is
     speaking, largely independent of what is said. Silences are trimmed with WebRTC voice activity detection.
     """
@@ -128,7 +129,7 @@ class Resemblyzer(AudioEncoder):
         return package_fingerprint("resemblyzer", self._weights)
 
 
-class AiSFX(AudioEncoder):
+class AiSFXEncoder(AudioEncoder):
     """General sound-event vectors (512-d) from the ``aisfx`` package (a 9-layer CNN trained across several
     sound-event datasets, ISMIR 2022). Its librosa log-mel front end is reimplemented here for current
     librosa/numpy; vectors of ~2.3 s blocks (50 % overlap) are averaged over the clip.
@@ -188,7 +189,7 @@ class AiSFX(AudioEncoder):
         return package_fingerprint("aisfx", self._weights)
 
 
-class Wav2Vec2(AudioEncoder):
+class Wav2Vec2Encoder(AudioEncoder):
     """A wav2vec 2.0 model from a local Hugging Face folder; the vector is the mean of the last hidden states."""
 
     name = "wav2vec2"
@@ -246,12 +247,19 @@ class Wav2Vec2(AudioEncoder):
 
 
 for _cls, _req, _extra, _desc in (
-    (MFCC, ("librosa", "soundfile"), "audio", "MFCC + deltas + log-mel statistics (librosa), 248-d baseline"),
-    (Resemblyzer, ("resemblyzer", "webrtcvad", "torch", "librosa", "soundfile"), "audio",
+    (MFCCEncoder, ("librosa", "soundfile"), "audio", "MFCC + deltas + log-mel statistics (librosa), 248-d baseline"),
+    (ResemblyzerEncoder, ("resemblyzer", "webrtcvad", "torch", "librosa", "soundfile"), "audio",
      "Resemblyzer speaker vectors (who is speaking), 256-d"),
-    (AiSFX, ("aisfx", "torch", "librosa", "soundfile"), "audio", "aiSFX sound-event vectors (what sound), 512-d"),
-    (Wav2Vec2, ("transformers", "torch", "soundfile"), "audio,text",
+    (AiSFXEncoder, ("aisfx", "torch", "librosa", "soundfile"), "audio", "aiSFX sound-event vectors (what sound), 512-d"),
+    (Wav2Vec2Encoder, ("transformers", "torch", "soundfile"), "audio,text",
      "wav2vec 2.0 from your own local folder (path=...), mean-pooled hidden states (768-d for base)"),
 ):
     register(EncoderSpec(name=_cls.name, factory=_cls, dim=_cls.dim, modalities=("audio",), requires=_req,
                          extra=_extra, description=_desc))
+
+
+_RENAMED = {"MFCC": "MFCCEncoder", "Resemblyzer": "ResemblyzerEncoder", "AiSFX": "AiSFXEncoder", "Wav2Vec2": "Wav2Vec2Encoder"}  # CONTRIBUTING.md, "Names"
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, _RENAMED, globals(), name)

