@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._compat import renamed
-from ..errors import ModelNotFoundError
+from ..errors import CorruptFileError, ModelNotFoundError
 from .base import Encoder, package_fingerprint
 from .media import as_items, check_image, image_batch
 from .registry import EncoderSpec, register
@@ -147,8 +147,6 @@ def _as_list(items: Any) -> list:
 
 def check_state_dict(model, state: Any, source: Path | str) -> None:
     """Raise CorruptFileError naming the first mismatched keys/shapes if ``state`` does not fit ``model``."""
-    from ..errors import CorruptFileError
-
     if not isinstance(state, dict) or not state:
         raise CorruptFileError(f"{source} does not hold a state dict (got {type(state).__name__})")
     expected = model.state_dict()
@@ -205,8 +203,6 @@ class ResNet50Encoder(ImageEncoder):
         self._weights_file = self.path
 
     def _load_hf(self) -> None:
-        from ..errors import CorruptFileError
-
         if not (self.path / "config.json").is_file():
             raise ModelNotFoundError(
                 f"{self.path} has no config.json; a Hugging Face ResNetModel folder needs config.json + "

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._hf import quiet_transformers
+from .._params import check_int
 from ..errors import InputError, ModelNotFoundError
 from ..formats.mlm import FORMAT, MANIFEST, read_manifest
 from ..persist import sniff_manifest
@@ -75,8 +76,6 @@ class MLMEncoder(ContextualEncoder):
         """For each ``[MASK]`` in ``text`` (in order), the ``top_k`` likeliest tokens with their probabilities.
 
         InputError when the text has no ``[MASK]`` or the masks lie beyond ``max_length`` tokens."""
-        from .._params import check_int
-
         text = check_text(0, text)
         top_k = check_int(top_k, "top_k", low=1)
         if "[MASK]" not in text:

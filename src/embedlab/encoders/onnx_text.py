@@ -16,6 +16,7 @@ import numpy as np
 from .._compat import renamed
 from .._threads import compute_threads
 from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
+from ..persist import read_json
 from .base import Encoded, Encoder, package_fingerprint
 from .registry import EncoderSpec, register
 
@@ -53,8 +54,6 @@ def folder_fingerprint(folder: Path, packaged: bool) -> str:
 
 def _config(path: Path, kind: type = dict) -> Any:
     """A model folder's JSON config (CorruptFileError naming the file when it is damaged or of the wrong shape)."""
-    from ..persist import read_json
-
     doc = read_json(path, "the model folder is damaged: reinstall the package or copy the model folder again")
     if not isinstance(doc, kind):
         raise CorruptFileError(f"{path} holds a JSON {type(doc).__name__}, expected a {kind.__name__}; the model "

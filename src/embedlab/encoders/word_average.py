@@ -16,6 +16,7 @@ import numpy as np
 
 from .._compat import renamed
 from ..errors import InputError
+from ..io.glove import PACKAGE, glove_matrix_path, load_glove
 from ..vectors import Vectors
 from .base import Encoder, package_fingerprint
 from .registry import EncoderSpec, register
@@ -83,8 +84,6 @@ class WordAverageEncoder(Encoder):
 
 
 def _glove_50(limit: int | None = None) -> WordAverageEncoder:
-    from ..io.glove import PACKAGE, glove_matrix_path, load_glove
-
     fp = package_fingerprint(PACKAGE.split("==")[0], glove_matrix_path())
     name = "glove-50" if limit is None else f"glove-50-top{limit}"
     return WordAverageEncoder(load_glove(limit=limit), name=name, fingerprint=fp)

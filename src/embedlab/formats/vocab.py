@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CorruptFileError
-from ..persist import atomic_file, check_version, read_text
+from ..persist import atomic_file, check_version, member, read_text
 
 __all__ = ["VOCAB_FILE", "VOCAB_VERSION", "VocabFile", "find_vocab", "read_vocab", "write_vocab"]
 
@@ -124,8 +124,6 @@ def find_vocab(folder: Path, named: str | None = None, what: str = "the manifest
     CorruptFileError
         When none exists (naming the file expected).
     """
-    from ..persist import member
-
     if named is not None:
         return member(folder, named, what, _DAMAGED)
     for name in (VOCAB_FILE, *OLD_NAMES):

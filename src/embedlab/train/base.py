@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._params import Params
+from ..encoders.word_average import WordAverageEncoder
 from ..errors import InputError
+from ..formats.arrays import write_npy
+from ..persist import atomic_folder
 
 if TYPE_CHECKING:
     from ..encoders.base import Encoder
@@ -106,8 +109,6 @@ class Trainer(Params, ABC):
         InputError
             When not fitted.
         """
-        from ..encoders.word_average import WordAverageEncoder
-
         return WordAverageEncoder(self.wv, name=type(self).__name__.lower())
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
@@ -133,9 +134,6 @@ class Trainer(Params, ABC):
         StorageFullError, ReadOnlyStorageError
             When the disk is full or cannot be written.
         """
-        from ..formats.arrays import write_npy
-        from ..persist import atomic_folder
-
         self.require_fitted("save")
         wv = self.wv
         folder = Path(folder)

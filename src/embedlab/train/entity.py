@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from .._params import check_choice, check_float, check_int
+from ..encoders.lookup import LookupEncoder
 from ..errors import InputError
 from ..vectors import Vectors
 from .base import Trainer
@@ -182,8 +183,6 @@ class EntityEmbedding(Trainer):
         InputError
             When not fitted yet.
         """
-        from ..encoders.lookup import LookupEncoder
-
         return LookupEncoder(self.wv, name="entity")
 
 

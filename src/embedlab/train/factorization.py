@@ -22,6 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from .._params import check_choice, check_float, check_int
+from ..encoders.lookup import LookupEncoder
 from ..errors import InputError, NonFiniteError
 from ..vectors import Vectors
 from .base import Trainer
@@ -252,8 +253,6 @@ class ImplicitALS(Trainer):
         InputError
             When not fitted yet.
         """
-        from ..encoders.lookup import LookupEncoder
-
         return LookupEncoder(self.wv, name="implicit-als")
 
 

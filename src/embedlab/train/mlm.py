@@ -41,6 +41,7 @@ import numpy as np
 from .._hf import quiet_transformers
 from .._params import check_bool, check_float, check_int
 from .._threads import cpu_count
+from ..encoders.mlm import MLMEncoder
 from ..errors import CorruptFileError, InputError, require
 from ..formats import mlm as mlm_folder
 from ..formats.mlm import CHECKPOINT, FORMAT, FORMAT_VERSION, MANIFEST, checkpoint_step, read_manifest
@@ -247,8 +248,6 @@ class MaskedLMTrainer(Trainer):
         InputError
             When not trained yet.
         """
-        from ..encoders.mlm import MLMEncoder
-
         self.require_fitted("use")
         return MLMEncoder(self.output_)
 

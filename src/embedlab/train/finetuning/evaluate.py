@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...data_sources.gettext_pairs import catalogue_files, load_gettext_pairs
+from ...errors import EmbedlabError, InputError
 from ...evaluate.retrieval import retrieval_scores
 from .pairs import Pair
 
@@ -105,9 +107,6 @@ def _lee_pairs(limit: int) -> list[Pair]:
 
 
 def _iso_name_pairs(limit: int, seed: int = 0) -> list[Pair]:
-    from ...data_sources.gettext_pairs import catalogue_files, load_gettext_pairs
-    from ...errors import EmbedlabError
-
     files = [f for f in catalogue_files("ko") if f.stem.startswith("iso_")]
     if not files:
         return []
@@ -127,8 +126,6 @@ def general_sets(names: Sequence[str] | None = None, limit: int = 500) -> dict[s
     out = {}
     for name in names if names is not None else builders:
         if name not in builders:
-            from ...errors import InputError
-
             raise InputError(f"unknown general-domain set {name!r}; known: {', '.join(builders)}")
         pairs = builders[name](limit)
         if len(pairs) >= 10:

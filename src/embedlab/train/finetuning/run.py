@@ -18,6 +18,9 @@ import numpy as np
 
 from ... import config
 from ..._progress import progress_bar
+from ...encoders import Encoder
+from ...encoders import encoder as build
+from ...encoders.adapted import AdaptedEncoder, FullFinetunedEncoder
 from ...errors import InputError
 from ...formats import finetuned as saved
 from ...persist import atomic_folder, check_output_folder
@@ -43,9 +46,6 @@ def _load_pairs(pairs: Any, positives: Any) -> Pairs:
 
 
 def _base(encoder: Any) -> Any:
-    from ...encoders import Encoder
-    from ...encoders import encoder as build
-
     enc = encoder if isinstance(encoder, Encoder) else build(str(encoder))
     if "text" not in enc.modalities:
         raise InputError(f"encoder {enc.name!r} does not encode text (modalities {list(enc.modalities)}); "
@@ -346,8 +346,6 @@ def finetune(pairs: Any, encoder: Any = "use-multilingual", *, positives: str | 
 
 def _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs, settings,
              progress, started):
-    from ...encoders.adapted import AdaptedEncoder
-
     queries = list(dict.fromkeys(p.query for p in train))
     docs = list(dict.fromkeys([p.positive for p in train] + [n for p in train for n in p.negatives]))
     q_row, d_row = {t: i for i, t in enumerate(queries)}, {t: i for i, t in enumerate(docs)}
@@ -397,7 +395,6 @@ def _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, ou
 
 def _full(base, train, val_split, gen, before, common, out, dims, loss, scale, epochs, batch_size, lr, seed,
           progress, started):
-    from ...encoders.adapted import FullFinetunedEncoder
     from .full import FullSettings, model_folder, train_full
 
     settings = FullSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, loss=loss, scale=scale,
