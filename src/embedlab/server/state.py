@@ -58,6 +58,8 @@ class GuardedEncoder(Encoder):
         self.inner, self.lock = inner, threading.Lock()
         self.name, self.dim, self.modalities = inner.name, inner.dim, tuple(inner.modalities)
         self.metric, self.max_length, self.asymmetric = inner.metric, inner.max_length, inner.asymmetric
+        # the Matryoshka widths of models trained for them (optional on an Encoder), so a collection sees them
+        self.matryoshka_dims: tuple[int, ...] | None = getattr(inner, "matryoshka_dims", None)
         self.max_coalesce = max_coalesce
         self._cv = threading.Condition()
         self._queue: list[_Request] = []

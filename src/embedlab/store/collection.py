@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 
 from ..encoders import DEFAULT_ENCODER, Encoder
 from ..errors import DimensionError, EncoderMismatchError, InputError, UnknownKeyError
+from ..index.base import SearchParams
 from ..metrics import as_matrix, check_metric, normalize, norms
 from ..vectors import Vectors
 from . import _inputs, filters
@@ -68,6 +69,13 @@ def _check_k(k: Any, name: str = "k") -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"{name} must be a positive integer, got {k!r}")
     return int(k)
+
+
+def _check_rescore(rescore: Any) -> int:
+    if isinstance(rescore, bool) or not isinstance(rescore, (int, np.integer)) or rescore < 1:
+        raise InputError(f"rescore must be an integer >= 1 (re-rank rescore x k candidates with the float32 "
+                         f"vectors), got {rescore!r}")
+    return int(rescore)
 
 
 class Collection:
@@ -204,7 +212,7 @@ class Collection:
     @property
     def path(self) -> Path | None:
         """The collection's folder for the local backend; None for a database backend."""
-        return getattr(self._table, "path", None)
+        return self._table.capabilities.path
 
     @property
     def location(self) -> str:
@@ -219,7 +227,7 @@ class Collection:
     @property
     def backend(self) -> str:
         """The backend kind: ``local`` or ``postgresql``."""
-        return getattr(self._table, "kind", "local")
+        return self._table.capabilities.kind
 
     @property
     def generation(self) -> int:
@@ -446,11 +454,7 @@ class Collection:
         from ..index import make_index
 
         make_index(kind, self.dim, self.metric, **params)  # validates kind and parameters
-        set_index = getattr(self._table, "set_index", None)
-        if set_index is None:
-            raise InputError(f"the {self.backend} backend cannot change a collection's index; export it and import "
-                             "it into a new collection created with the index you want")
-        set_index(kind, params)
+        self._table.set_index(kind, params)  # InputError where the backend cannot (capabilities.set_index)
         self.index_kind, self.index_params = kind, params
         return {"kind": kind, "params": dict(params)}
 
@@ -491,11 +495,39 @@ class Collection:
 
     def search(self, query: Any, k: int = 10, where: dict[str, Any] | None = None, ef: int | None = None,
                nprobe: int | None = None, rescore: int | None = None) -> builtins.list[Hit]:
-        """The ``k`` items nearest to ``query`` (a text/item for the encoder, or a vector), best first.
+        """The ``k`` items nearest to one query, best first.
 
-        ``where`` keeps only items whose metadata matches (see ``store/filters.py``: ``{"lang": "ko"}``,
-        ``{"year": {"$gte": 2020}}``, ``{"$or": [...]}``); ``ef`` sets the HNSW search breadth, ``nprobe`` the
-        IVF lists scanned and ``rescore`` the candidates re-ranked (× k) for this call."""
+        Parameters
+        ----------
+        query : str, item or array_like
+            A text or other item for the collection's encoder (embedded with its query role), or one vector of
+            ``dim`` (or the encoder's full width for a Matryoshka collection) numbers.
+        k : int
+            How many hits (>= 1); fewer when fewer items match.
+        where : dict or None
+            Keep only items whose metadata matches (see ``store/filters.py``: ``{"lang": "ko"}``,
+            ``{"year": {"$gte": 2020}}``, ``{"$or": [...]}``).
+        ef : int or None
+            HNSW search breadth for this call (None: the index's saved ``ef_search``).
+        nprobe : int or None
+            IVF lists scanned for this call (None: the saved ``nprobe``).
+        rescore : int or None
+            Candidates re-ranked with the float32 vectors, × k, for compressed precisions (None: the saved one).
+
+        Returns
+        -------
+        list of Hit
+            ``id``, ``score`` (higher is better: cosine, dot or negated L2), ``metadata``, ``source``.
+
+        Raises
+        ------
+        InputError
+            For a batch of vectors (use ``search_many``), a bad ``k``/``ef``/``nprobe``/``rescore`` or filter, a
+            setting the backend or the index kind does not take (named), or a text query to a vectors-only
+            collection.
+        DimensionError
+            For a vector of the wrong width.
+        """
         if _is_vector(query) and np.asarray(query).ndim == 2:
             raise InputError("search takes one query; use search_many for a batch of vectors")
         return self.search_many([query], k=k, where=where, ef=ef, nprobe=nprobe, rescore=rescore)[0]
@@ -503,29 +535,36 @@ class Collection:
     def search_many(self, queries: Sequence[Any] | np.ndarray, k: int = 10, where: dict[str, Any] | None = None,
                     ef: int | None = None, batch_size: int = 64, nprobe: int | None = None,
                     rescore: int | None = None) -> builtins.list[builtins.list[Hit]]:
-        """``search`` for a batch of queries (encoded and searched together: much faster per query)."""
+        """``search`` for a batch of queries, encoded and searched together (much faster per query).
+
+        Parameters
+        ----------
+        queries : sequence or numpy.ndarray
+            Texts/items for the encoder, or vectors: a list of them or an ``(m, dim)`` array; one kind per call.
+        k, where, ef, nprobe, rescore
+            As for ``search``.
+        batch_size : int
+            Queries per encoder call.
+
+        Returns
+        -------
+        list of list of Hit
+            One list per query, in the order given, each best first.
+
+        Raises
+        ------
+        InputError, DimensionError
+            As for ``search`` (an empty batch, or raw items mixed with vectors, is an InputError).
+        """
         k = _check_k(k)
-        if ef is not None:
-            ef = _check_k(ef, "ef")
-        extra = {}
-        if nprobe is not None:
-            extra["nprobe"] = _check_k(nprobe, "nprobe")
-        if rescore is not None:
-            if isinstance(rescore, bool) or not isinstance(rescore, (int, np.integer)) or rescore < 1:
-                raise InputError(f"rescore must be an integer >= 1 (re-rank rescore x k candidates with the float32 "
-                                 f"vectors), got {rescore!r}")
-            extra["rescore"] = int(rescore)
+        params = SearchParams(
+            ef_search=None if ef is None else _check_k(ef, "ef"),
+            nprobe=None if nprobe is None else _check_k(nprobe, "nprobe"),
+            rescore=None if rescore is None else _check_rescore(rescore))
+        self._table.capabilities.check_search(params)  # before encoding anything
         flt = filters.parse(where) if where is not None else None
         q = self._queries(queries, batch_size)
-        if not extra:
-            return self._table.search(q, k, flt, ef)
-        with self._table.read() as r:
-            with_params = getattr(r, "search_params", None)
-            if with_params is None:
-                raise InputError(f"the {self.backend} backend takes no {' or '.join(extra)} per query (its indexes "
-                                 "are exact and HNSW over float32 vectors)")
-            hits: builtins.list[builtins.list[Hit]] = with_params(q, k, flt, {"ef": ef, **extra})
-            return hits
+        return self._table.search(q, k, flt, params)
 
     def count(self) -> int:
         """Number of live items."""
@@ -688,7 +727,8 @@ def matryoshka_dim(enc: Encoder, dim: Any, force: bool) -> int:
     if dim > enc.dim:
         raise DimensionError(f"dim={dim} is larger than encoder {enc.name!r}'s {enc.dim}-d vectors; a Matryoshka "
                              f"prefix can only be narrower: pick a dim below {enc.dim}, or drop dim")
-    trained = getattr(getattr(enc, "inner", enc), "matryoshka_dims", None)  # (a server's wrapper: its model's)
+    # an optional attribute of the encoders trained for it (fine-tuned, adapters); Encoder does not declare it yet
+    trained = getattr(enc, "matryoshka_dims", None)
     if force or (trained and dim in trained):
         return dim
     if not trained:
