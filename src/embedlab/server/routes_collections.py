@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..encoders import DEFAULT_ENCODER
 from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError
 from ..store import Collection
-from .app import require_read, require_write, state_of
+from .deps import require_read, require_write, state_of
 
 router = APIRouter(prefix="/api/collections", tags=["collections"])
 READ, WRITE = [Depends(require_read)], [Depends(require_write)]

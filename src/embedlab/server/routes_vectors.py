@@ -20,7 +20,7 @@ from ..analysis.reduce import project
 from ..encoders import DEFAULT_ENCODER
 from ..errors import InputError
 from ..vectors import Vectors
-from .app import require_read, state_of
+from .deps import require_read, state_of, text_encoder
 
 router = APIRouter(prefix="/api", tags=["vectors and explorer"], dependencies=[Depends(require_read)])
 Method = Literal["pca", "umap", "tsne"]
@@ -75,8 +75,6 @@ def health(request: Request) -> JSONResponse:
 
 @router.post("/similarity", summary="Cosine similarity of two texts")
 def similarity(body: SimilarityRequest, request: Request) -> JSONResponse:
-    from .routes_openai import text_encoder
-
     st = state_of(request)
     st.limits.check_texts([body.a, body.b])
     enc = text_encoder(request, body.model)

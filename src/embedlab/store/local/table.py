@@ -34,7 +34,7 @@ from ...errors import (
 from ...index.base import Index, SearchParams
 from ...persist import write_json_atomic
 from .. import manifest as mf
-from ..backend import Capabilities
+from ..capabilities import Capabilities
 from ..filters import Filter
 from ..records import Hit
 from . import segments

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...errors import DatabaseUnavailableError, InputError
 from ...index.base import SearchParams
-from ..backend import Capabilities
+from ..capabilities import Capabilities
 from ..filters import Filter
 from ..records import Hit
 from . import connection as pgc

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...index.base import SearchParams
-from ..backend import Capabilities
+from ..capabilities import Capabilities
 from ..filters import Filter
 from ..records import Hit, Rows, Stored
 from . import connection as pgc
