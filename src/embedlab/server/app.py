@@ -15,10 +15,9 @@ the thread pool (see ``state``); t-SNE and UMAP projections run as background jo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -52,7 +51,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(home: str | Path | None = None, api_key: str | None = None, public_reads: bool = True,
-               limits: Limits | None = None, vectors_sets: dict[str, Vectors | Any] | None = None,
+               limits: Limits | None = None,
+               vectors_sets: dict[str, Vectors | Callable[[], Vectors]] | None = None,
                preload: tuple[str, ...] = (), encoder_threads: int | None = None,
                allowed_hosts: Iterable[str] = (), model_folders: Iterable[str | Path] = ()) -> FastAPI:
     """Build the app. ``home``: the embedlab home (collections live in ``home/collections``; default
@@ -84,8 +84,9 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
                      encoder_threads, scrubber, model_folders=folders)
     for name in preload:
         st.encoder(name)
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         st.close()
 

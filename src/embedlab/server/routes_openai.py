@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..encoders import available
+from ..encoders.registry import EncoderSpec
 from ..encoders.registry import spec as encoder_spec
 from ..errors import InputError, UnknownKeyError
 from .deps import error_response, require_read, state_of, text_encoder
@@ -97,7 +98,7 @@ def _zero_message(model: str, texts: list[str], rows: list[int]) -> str:
             "text in the model's vocabulary, or set \"allow_zero_vectors\": true to accept zero vectors")
 
 
-def _model_card(s, name: str | None = None) -> dict[str, Any]:
+def _model_card(s: EncoderSpec, name: str | None = None) -> dict[str, Any]:
     return {"id": name or s.name, "object": "model", "created": 0, "owned_by": "embedlab", "dim": s.dim,
             "modalities": list(s.modalities), "aliases": list(s.aliases), "description": s.description}
 
