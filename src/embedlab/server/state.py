@@ -350,8 +350,28 @@ class ServerState:
 
     def projection_job(self, key: ProjectionKey, compute: Callable[[Report], Projection],
                        stage: str = "queued") -> Projection | Job:
-        """The projection when it is cached, else the background job computing it (shared with identical
-        requests; its result is cached when done). ``compute(report)`` gets the job's progress callback."""
+        """A projection, from the cache or from a background job.
+
+        Parameters
+        ----------
+        key : tuple
+            The cache key (it includes the data's generation, so writes invalidate it).
+        compute : callable
+            ``compute(report)`` computes the projection; ``report(progress, stage)`` tells the job how far it is.
+        stage : str
+            The job's stage while it waits in the queue.
+
+        Returns
+        -------
+        dict or Job
+            The cached projection, else the job computing it (shared with identical requests; its result is
+            cached when done).
+
+        Raises
+        ------
+        BusyError
+            When the background queue is full.
+        """
         hit = self.cached_projection(key)
         if hit is not None:
             return hit
