@@ -56,7 +56,9 @@ class Capabilities:
             When ``params`` sets a field outside ``search_settings``; the message names every such field (e.g.
             ``"the postgresql backend takes no nprobe or rescore per query (...)"``).
         """
-        refused = [name for name in params.set() if name not in self.search_settings]
+        refused = [name for name, value in (("ef_search", params.ef_search), ("nprobe", params.nprobe),
+                                            ("rescore", params.rescore))
+                   if value is not None and name not in self.search_settings]
         if refused:
             note = f" ({self.refusal_note})" if self.refusal_note else ""
             raise InputError(f"the {self.kind} backend takes no {' or '.join(refused)} per query{note}")

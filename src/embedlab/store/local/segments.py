@@ -201,8 +201,8 @@ class SegmentedExact:
         InputError
             When ``params`` sets ``nprobe`` or ``rescore``, naming them.
         """
-        given = [key for key in ("nprobe", "rescore") if params is not None and key in params.set()]
-        if given:
+        if params is not None and (params.nprobe is not None or params.rescore is not None):
+            given = [key for key, value in (("nprobe", params.nprobe), ("rescore", params.rescore)) if value is not None]
             raise InputError(f"{', '.join(given)} do(es) not apply to a float32 exact index (it scans every vector); "
                              "rescore applies to compressed precisions, nprobe to IVF indexes")
         parts = []
