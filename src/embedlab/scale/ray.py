@@ -28,10 +28,10 @@ import numpy as np
 
 from .._params import check_int
 from ..errors import InputError, require
-from ..ingest import Record
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..encoders import Encoder
+    from ..ingest import Record
     from ..store import Collection
 
 #: Builds the encoder inside a Ray worker (picklable: a registered name, a class and its arguments ...).
