@@ -4,7 +4,7 @@ The same documents (a JSONL file of real English text: lines of the shared corpu
 document; encoder ``use-multilingual``, the CLI's default) are indexed into a fresh local collection by
 
 - the single-process path (``embedlab index NAME docs.jsonl``: ``passages.index_records``), and
-- ``--engine ray`` (``index_records(..., engine="ray")``, i.e. ``embedlab.scale.upsert_records``) on a local
+- ``--engine ray`` (``index_records(..., engine=RayEngine(...))``, i.e. ``embedlab.scale.upsert_records``) on a local
   cluster (``ray.init(num_cpus=2)``) with 1 and 2 workers,
 
 each in a fresh Python process (so model loading and Ray start-up are counted, as a user meets them), the
@@ -87,8 +87,8 @@ if mode == "ray":
                  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}})
     init(None, workers)
     t_init = time.perf_counter() - t
-    opts = dict(engine="ray", engine_options={"workers": workers, "batch_size": batch,
-                                              "encoder": CountingByName(encoder, log, options)})
+    from embedlab.scale import RayEngine
+    opts = dict(engine=RayEngine(workers=workers, batch_size=batch, encoder=CountingByName(encoder, log, options)))
 else:
     opts = {}
 t = time.perf_counter()

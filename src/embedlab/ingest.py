@@ -82,15 +82,14 @@ def read_sources(
     listed in ``skipped`` with its reason and the option that would read it; ``strict=True`` raises instead.
     InputError when nothing at all could be read.
     """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    paths = [Path(p).expanduser() for p in paths]
-    if not paths:
+    named = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    given = [Path(p).expanduser() for p in named]
+    if not given:
         raise InputError("no sources given; pass files or folders to read")
     opts = _Options(tuple(modalities), text_column, id_column, encoding, errors, bool(strict))
     out = Ingested()
     seen: dict[str, str] = {}
-    for path in paths:
+    for path in given:
         for rec in _skipping(_read_path(path, opts, out.skipped), opts, out.skipped):
             if rec.id in seen:
                 raise InputError(
@@ -101,7 +100,7 @@ def read_sources(
             out.records.append(rec)
     if not out.records:
         why = f" (skipped: {'; '.join(out.skipped[:5])})" if out.skipped else ""
-        raise InputError(f"no items found in {', '.join(map(str, paths))}{why}")
+        raise InputError(f"no items found in {', '.join(map(str, given))}{why}")
     return out
 
 
@@ -181,8 +180,8 @@ def _read_path(path: Path, opts: _Options, skipped: list[str]) -> Iterator[Recor
         yield from _read_csv(path, opts, skipped)
     elif ext in JSON_EXTENSIONS:
         yield from _read_json(path, opts, skipped)
-    elif _media_kind(path, opts.modalities):
-        yield _media_record(path, _media_kind(path, opts.modalities), path.parent)
+    elif media := _media_kind(path, opts.modalities):
+        yield _media_record(path, media, path.parent)
     elif kind := _any_media_kind(path):
         raise InputError(
             f"{path} is an {kind} file, but this encoder takes {'/'.join(opts.modalities)} only; "

@@ -15,10 +15,41 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .errors import InputError
 from .ingest import Record, source_file, within
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .encoders import Encoder
+    from .store import Collection, Hit
+
+#: ``progress(done, total)``: called after each chunk of items is written.
+Progress = Callable[[int, int], None]
+
+
+class Engine(Protocol):
+    """How ``index_records`` encodes and writes the items it split, when not in this process: an engine object
+    from a layer above (``embedlab.scale.RayEngine`` encodes on a Ray cluster). The default (None) encodes here."""
+
+    def upsert(self, collection: Collection, items: list[Record], progress: Progress | None) -> dict[str, int]:
+        """Upsert ``items`` into ``collection`` (unchanged ones skipped, as ``Collection.upsert`` does).
+
+        Parameters
+        ----------
+        collection : Collection
+            The collection written to.
+        items : list of Record
+            The split items (passage ids, texts, metadata, sources), in write order.
+        progress : callable or None
+            ``progress(done, total)`` after each batch written.
+
+        Returns
+        -------
+        dict of str to int
+            ``{"added", "updated", "unchanged"}`` counts.
+        """
+        ...
 
 #: Default overlap between consecutive passages, as a fraction of ``max_tokens``.
 DEFAULT_OVERLAP_FRACTION = 0.15
@@ -46,12 +77,34 @@ def passage_id(doc_id: str, n: int) -> str:
     return f"{doc_id}#{n}"
 
 
-def limits(encoder: Any = None, max_tokens: int | None = None, overlap: int | None = None) -> tuple[int, int, str]:
-    """``(max_tokens, overlap, unit)`` for an encoder: its tokenizer's tokens if it has one, else words."""
+def limits(encoder: Encoder | None = None, max_tokens: int | None = None,
+           overlap: int | None = None) -> tuple[int, int, str]:
+    """The passage length and overlap for an encoder.
+
+    Parameters
+    ----------
+    encoder : Encoder or None
+        The encoder the passages are for: its tokenizer counts tokens when it has one (else words are counted),
+        its ``max_length`` is the default length. None: words, ``FALLBACK_MAX_WORDS`` of them.
+    max_tokens : int or None
+        Passage length (>= 2); default from the encoder.
+    overlap : int or None
+        Tokens shared by consecutive passages (0 <= overlap < max_tokens); default 15 % of ``max_tokens``.
+
+    Returns
+    -------
+    tuple of (int, int, str)
+        ``(max_tokens, overlap, unit)`` with unit ``"tokens"`` or ``"words"``.
+
+    Raises
+    ------
+    InputError
+        For ``max_tokens`` below 2 or an overlap outside ``[0, max_tokens)``.
+    """
     tokenize = _tokenizer(encoder)
     unit = "tokens" if tokenize else "words"
     if max_tokens is None:
-        limit = getattr(encoder, "max_length", None)
+        limit = encoder.max_length if encoder is not None else None
         if limit and tokenize:
             max_tokens = int(limit)
         elif limit:
@@ -91,7 +144,7 @@ def split_text(text: str, max_tokens: int, overlap: int = 0,
         passage = " ".join(u[0] for u in units[start:end])
         # Whole words re-tokenize to the same pieces; cut words may not: check those passages, trim until they fit.
         inexact = tokenize is not None and not all(u[2] for u in units[start:end])
-        while inexact and end - start > 1 and len(tokenize(passage)) > max_tokens:
+        while inexact and tokenize is not None and end - start > 1 and len(tokenize(passage)) > max_tokens:
             end -= 1
             passage = " ".join(u[0] for u in units[start:end])
         out.append(passage)
@@ -105,12 +158,32 @@ def split_text(text: str, max_tokens: int, overlap: int = 0,
     return out
 
 
-def split_records(records: Iterable[Record], encoder: Any = None, max_tokens: int | None = None,
+def split_records(records: Iterable[Record], encoder: Encoder | None = None, max_tokens: int | None = None,
                   overlap: int | None = None) -> tuple[list[Record], SplitStats]:
     """Replace each text record longer than the limit by its passages; other records pass through.
 
     Every text record keeps what it embeds in its ``text`` metadata (unless it has a ``text`` field already), so
-    hits can show it and keyword search can index it per passage, whatever file or table row it came from."""
+    hits can show it and keyword search can index it per passage, whatever file or table row it came from.
+
+    Parameters
+    ----------
+    records : iterable of Record
+        Documents (id, item, metadata, source).
+    encoder : Encoder or None
+        Whose tokenizer and limit decide the split (see ``limits``).
+    max_tokens, overlap : int or None
+        As for ``limits``.
+
+    Returns
+    -------
+    tuple of (list of Record, SplitStats)
+        The records to store (passages ``"<id>#<n>"`` with ``doc_id`` and ``passage`` metadata) and what was done.
+
+    Raises
+    ------
+    InputError
+        For bad limits (see ``limits``).
+    """
     max_tokens, overlap, unit = limits(encoder, max_tokens, overlap)
     tokenize = _tokenizer(encoder)
     out: list[Record] = []
@@ -131,15 +204,55 @@ def split_records(records: Iterable[Record], encoder: Any = None, max_tokens: in
     return out, SplitStats(docs, split, len(out), max_tokens, overlap, unit)
 
 
-def document_id(hit: Any) -> str:
-    """The document a hit belongs to: its ``doc_id`` metadata for a passage, else its own id."""
-    meta = getattr(hit, "metadata", None) or {}
+class HitLike(Protocol):
+    """What ``group_hits`` reads of a hit (``store.Hit`` has it): its id, score and metadata."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def metadata(self) -> dict[str, Any]: ...
+
+
+H = TypeVar("H", bound=HitLike)
+
+
+def document_id(hit: HitLike) -> str:
+    """The document a hit belongs to.
+
+    Parameters
+    ----------
+    hit : Hit
+        A search hit.
+
+    Returns
+    -------
+    str
+        Its ``doc_id`` metadata for a passage, else its own id.
+    """
+    meta = hit.metadata or {}
     return str(meta.get("doc_id", hit.id))
 
 
-def passages_of(collection: Any, doc_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Document id → the ids of its stored passages, in passage order, for those of ``doc_ids`` that are
-    documents split into passages (others are left out); lets a document id stand for its passages."""
+def passages_of(collection: Collection, doc_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The stored passages of documents, so that a document id can stand for its passages.
+
+    Parameters
+    ----------
+    collection : Collection
+        Where the passages are stored.
+    doc_ids : iterable of str
+        Document ids.
+
+    Returns
+    -------
+    dict of str to list of str
+        Document id → the ids of its stored passages in passage order, for those of ``doc_ids`` that are
+        documents split into passages (others are left out).
+    """
     docs = list(dict.fromkeys(str(d) for d in doc_ids))
     if not docs:
         return {}
@@ -152,9 +265,22 @@ def passages_of(collection: Any, doc_ids: Iterable[str]) -> dict[str, list[str]]
     return {d: [id_ for _, id_ in sorted(out[d])] for d in docs if d in out}
 
 
-def group_hits(hits: Sequence[Any], k: int | None = None) -> list[Any]:
-    """Keep each document's best hit (hits come best first), re-labelled with the document id."""
-    best: dict[str, Any] = {}
+def group_hits(hits: Sequence[H], k: int | None = None) -> list[H]:
+    """Keep each document's best hit, re-labelled with the document id.
+
+    Parameters
+    ----------
+    hits : sequence of Hit
+        Search hits, best first (dataclasses or named tuples with ``id``, ``score``, ``metadata``).
+    k : int or None
+        Keep at most this many documents; None for all.
+
+    Returns
+    -------
+    list of Hit
+        One hit per document (``id`` = the document id; metadata of its best passage), best first.
+    """
+    best: dict[str, H] = {}
     for h in hits:
         doc = document_id(h)
         if doc not in best:
@@ -163,12 +289,34 @@ def group_hits(hits: Sequence[Any], k: int | None = None) -> list[Any]:
     return out if k is None else out[:k]
 
 
-def search_documents(collection: Any, query: Any, k: int = 5, where: dict[str, Any] | None = None) -> list[Any]:
-    """The ``k`` best documents for ``query``: passages are grouped by ``doc_id``, each keeping its best.
+def search_documents(collection: Collection, query: Any, k: int = 5,
+                     where: dict[str, Any] | None = None) -> list[Hit]:
+    """The ``k`` best documents for a query: passages are grouped by ``doc_id``, each keeping its best.
 
     Fetches more passages than ``k`` (doubling as needed) so that documents with many matching passages
-    cannot crowd the others out. Returns the collection's hits with ``id`` set to the document id; the
-    metadata keeps ``doc_id`` and ``passage`` of the best passage.
+    cannot crowd the others out.
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection searched.
+    query : str, item or array_like
+        What ``Collection.search`` takes: a text/item for the encoder, or one vector.
+    k : int
+        Documents wanted (>= 1).
+    where : dict or None
+        A metadata filter, as for ``Collection.search``.
+
+    Returns
+    -------
+    list of Hit
+        The collection's hits with ``id`` set to the document id, best first; the metadata keeps ``doc_id`` and
+        ``passage`` of the best passage.
+
+    Raises
+    ------
+    InputError
+        For ``k`` below 1, or what ``Collection.search`` refuses.
     """
     if int(k) < 1:
         raise InputError(f"k must be >= 1, got {k}")
@@ -185,23 +333,59 @@ def search_documents(collection: Any, query: Any, k: int = 5, where: dict[str, A
 
 
 # --------------------------------------------------------------------------- indexing
-def index_records(collection: Any, records: Iterable[Record], *, max_tokens: int | None = None,
-                  overlap: int | None = None, progress: Any = None, chunk: int | None = None,
-                  engine: str | None = None, engine_options: dict[str, Any] | None = None,
-                  sync: Sequence[str | Path] | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Split long texts into passages and upsert everything into ``collection`` (unchanged items are skipped).
+def index_records(collection: Collection, records: Iterable[Record], *, max_tokens: int | None = None,
+                  overlap: int | None = None, progress: Progress | None = None, chunk: int | None = None,
+                  engine: Engine | str | None = None, sync: Sequence[str | Path] | None = None,
+                  dry_run: bool = False) -> dict[str, Any]:
+    """Split long texts into passages and upsert everything into a collection (unchanged items are skipped).
 
-    Passages a document no longer has (it got shorter, or is no longer split) are deleted. ``sync``: the paths
-    (files, folders) the records were read from; items whose source lies in one of them but that these records
-    no longer produce are deleted too (their file is gone, or its row or passage is), while items from other
-    paths are never touched and items of files that still exist but were not read this time (unreadable,
-    empty) are kept and counted as ``kept``. ``dry_run=True`` writes nothing (see ``plan_records``).
-    ``progress`` is called as ``progress(done, total)`` after each chunk. ``engine="ray"`` encodes on a Ray
-    cluster (``engine_options``: address, workers, batch_size; see ``embedlab.scale.ray``); the default encodes
-    here. Returns counts: documents, split, passages, added, updated, unchanged, removed, kept.
+    Passages a document no longer has (it got shorter, or is no longer split) are deleted. ``sync`` names the
+    paths (files, folders) the records were read from: items whose source lies in one of them but that these
+    records no longer produce are deleted too (their file is gone, or its row or passage is), while items from
+    other paths are never touched and items of files that still exist but were not read this time (unreadable,
+    empty) are kept and counted as ``kept``.
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection written to; its encoder decides how texts are split.
+    records : iterable of Record
+        Documents (id, item, metadata, source), e.g. ``ingest.read_sources(...).records``.
+    max_tokens, overlap : int or None
+        Passage length and overlap (default: the encoder's limit and 15 % of it; see ``limits``).
+    progress : callable or None
+        ``progress(done, total)`` after each chunk of items written.
+    chunk : int or None
+        Items per upsert (default: about a twentieth of them, at least 512; each upsert writes a segment).
+    engine : Engine, "local" or None
+        Where the items are encoded: None / ``"local"`` in this process; an engine object elsewhere
+        (``embedlab.scale.RayEngine(address=..., workers=..., batch_size=...)`` on a Ray cluster).
+    sync : sequence of str or path, optional
+        The paths the records were read from (see above).
+    dry_run : bool
+        Write nothing; return ``plan_records``'s answer instead.
+
+    Returns
+    -------
+    dict
+        Counts: ``documents``, ``split``, ``passages``, ``added``, ``updated``, ``unchanged``, ``removed``,
+        ``kept``, and the ``max_tokens``, ``overlap`` and ``unit`` used.
+
+    Raises
+    ------
+    InputError
+        For an unknown engine name (``"ray"`` is ``embedlab.scale.RayEngine``), bad limits, or items the
+        collection refuses.
     """
-    if engine not in (None, "local", "ray"):
-        raise InputError(f"unknown engine {engine!r}; use local (the default) or ray")
+    if isinstance(engine, str):
+        if engine == "ray":
+            raise InputError("engine='ray' takes its settings as an object now: pass "
+                             "engine=embedlab.scale.RayEngine(address=..., workers=..., batch_size=...), or call "
+                             "embedlab.scale.index_dataset")
+        if engine != "local":
+            raise InputError(f"unknown engine {engine!r}; use local (the default) or an engine object such as "
+                             "embedlab.scale.RayEngine")
+        engine = None
     records = list(records)
     if dry_run:
         return plan_records(collection, records, max_tokens=max_tokens, overlap=overlap, sync=sync)
@@ -211,11 +395,9 @@ def index_records(collection: Any, records: Iterable[Record], *, max_tokens: int
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     if progress:
         progress(0, total)
-    if engine == "ray":
-        from .scale.ray import upsert_records
-
-        counts = upsert_records(collection, items, progress=progress, **(engine_options or {}))
-    for start in range(0, total if engine != "ray" else 0, chunk):
+    if engine is not None:
+        counts = engine.upsert(collection, items, progress)
+    for start in range(0, total if engine is None else 0, chunk):
         part = items[start:start + chunk]
         got = collection.upsert([r.id for r in part], [r.item for r in part],
                                 metadata=[r.metadata for r in part], sources=[r.source for r in part])
@@ -230,23 +412,59 @@ def index_records(collection: Any, records: Iterable[Record], *, max_tokens: int
             "unit": stats.unit}
 
 
-def plan_records(collection: Any, records: Iterable[Record], *, encoder: Any = None, max_tokens: int | None = None,
-                 overlap: int | None = None, sync: Sequence[str | Path] | None = None) -> dict[str, Any]:
-    """What ``index_records`` would do, without writing anything: the same counts plus ``"dry_run": True`` and
-    ``"ids": {"added", "updated", "removed", "kept"}`` (lists of ids, in input / write order).
+def plan_records(collection: Collection | None, records: Iterable[Record], *, encoder: Encoder | None = None,
+                 max_tokens: int | None = None, overlap: int | None = None,
+                 sync: Sequence[str | Path] | None = None) -> dict[str, Any]:
+    """What ``index_records`` would do, without writing anything.
 
-    ``collection`` may be None for a collection that does not exist yet (everything would be added); then
-    ``encoder`` (which decides how texts are split) is required."""
+    Parameters
+    ----------
+    collection : Collection or None
+        The collection; None for one that does not exist yet (everything would be added).
+    records : iterable of Record
+        As for ``index_records``.
+    encoder : Encoder or None
+        Decides how texts are split; default the collection's; required when ``collection`` is None.
+    max_tokens, overlap, sync
+        As for ``index_records``.
+
+    Returns
+    -------
+    dict
+        ``index_records``'s counts plus ``"dry_run": True`` and ``"ids": {"added", "updated", "removed",
+        "kept"}`` (lists of ids, in input / write order).
+
+    Raises
+    ------
+    InputError
+        Without a collection or an encoder, or for bad limits.
+    """
     records = list(records)
     enc = encoder if encoder is not None else (collection.encoder if collection is not None else None)
     if collection is None and encoder is None:
         raise InputError("plan_records needs a collection or, for a new one, the encoder it would use")
     items, stats = split_records(records, enc, max_tokens, overlap)
+    updated: list[str] = []
+    remove: list[str] = []
+    kept: list[str] = []
+    if collection is None:  # a new collection: everything would be added
+        added, unchanged = [r.id for r in items], 0
+    else:
+        added, updated, unchanged = _changes(collection, items)
+        remove, kept = _removals(collection, records, items, sync)
+    return {"documents": stats.documents, "split": stats.split, "passages": stats.passages, "added": len(added),
+            "updated": len(updated), "unchanged": unchanged, "removed": len(remove), "kept": len(kept),
+            "max_tokens": stats.max_tokens, "overlap": stats.overlap, "unit": stats.unit, "dry_run": True,
+            "ids": {"added": added, "updated": updated, "removed": remove, "kept": kept}}
+
+
+def _changes(collection: Collection, items: list[Record], step: int = 1024) -> tuple[list[str], list[str], int]:
+    """``(added, updated, unchanged)`` of upserting ``items``: ids new to the collection, ids whose content hash,
+    metadata or source differ from the stored ones, and how many are stored as they are."""
     added: list[str] = []
     updated: list[str] = []
     unchanged = 0
-    step = 1024
-    for start in range(0, len(items) if collection is not None else 0, step):
+    for start in range(0, len(items), step):
         part = items[start:start + step]
         ids = [r.id for r in part]
         changed = {ids[i] for i in collection.changed(ids, [r.item for r in part])}
@@ -259,16 +477,7 @@ def plan_records(collection: Any, records: Iterable[Record], *, encoder: Any = N
                 updated.append(r.id)
             else:
                 unchanged += 1
-    if collection is None:
-        added = [r.id for r in items]
-        remove: list[str] = []
-        kept: list[str] = []
-    else:
-        remove, kept = _removals(collection, records, items, sync)
-    return {"documents": stats.documents, "split": stats.split, "passages": stats.passages, "added": len(added),
-            "updated": len(updated), "unchanged": unchanged, "removed": len(remove), "kept": len(kept),
-            "max_tokens": stats.max_tokens, "overlap": stats.overlap, "unit": stats.unit, "dry_run": True,
-            "ids": {"added": added, "updated": updated, "removed": remove, "kept": kept}}
+    return added, updated, unchanged
 
 
 def _as_json(meta: dict[str, Any]) -> Any:
@@ -276,7 +485,7 @@ def _as_json(meta: dict[str, Any]) -> Any:
     return json.loads(json.dumps(meta, ensure_ascii=False))
 
 
-def _removals(collection: Any, records: list[Record], items: list[Record],
+def _removals(collection: Collection, records: list[Record], items: list[Record],
               sync: Sequence[str | Path] | None) -> tuple[list[str], list[str]]:
     """``(remove, kept)``: stored ids to delete after indexing ``items`` (split from ``records``), in write
     order, and the ids ``sync`` keeps because their file exists but was not read this time."""
@@ -302,7 +511,7 @@ def _removals(collection: Any, records: list[Record], items: list[Record],
     return remove, kept
 
 
-def _stale_passages(collection: Any, docs: set[str], current: set[str], stored: list[str]) -> list[str]:
+def _stale_passages(collection: Collection, docs: set[str], current: set[str], stored: list[str]) -> list[str]:
     """Stored ids of re-indexed documents that the new split did not produce."""
     stale_candidates = []
     for id_ in stored:
@@ -319,7 +528,8 @@ def _stale_passages(collection: Any, docs: set[str], current: set[str], stored: 
 
 
 # --------------------------------------------------------------------------- internals
-def _tokenizer(encoder: Any) -> Callable[[str], list[str]] | None:
+def _tokenizer(encoder: Encoder | None) -> Callable[[str], list[str]] | None:
+    # ``tokenize`` is an optional method of the encoders that have a tokenizer; Encoder does not declare it yet
     tok = getattr(encoder, "tokenize", None)
     return tok if callable(tok) else None
 
@@ -361,9 +571,11 @@ def _join(pieces: Sequence[str]) -> str:
     return "".join(pieces).replace(_PIECE_SPACE, " ").strip()
 
 
-def _relabel(hit: Any, doc_id: str) -> Any:
-    if dataclasses.is_dataclass(hit):
-        return dataclasses.replace(hit, id=doc_id)
-    if hasattr(hit, "_replace"):
-        return hit._replace(id=doc_id)
+def _relabel(hit: H, doc_id: str) -> H:
+    if dataclasses.is_dataclass(hit) and not isinstance(hit, type):
+        relabelled: H = dataclasses.replace(hit, id=doc_id)
+        return relabelled
+    if isinstance(hit, tuple) and hasattr(hit, "_replace"):  # a named tuple
+        renamed: H = hit._replace(id=doc_id)
+        return renamed
     raise TypeError(f"cannot relabel a {type(hit).__name__}")  # pragma: no cover

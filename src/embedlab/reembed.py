@@ -19,25 +19,49 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .encoders import Encoder
+    from .store import Collection
 
 __all__ = ["reembed", "staging_name"]
 
 
 def staging_name(name: str) -> str:
+    """The name of the staging collection a re-embedding of ``name`` writes first.
+
+    Parameters
+    ----------
+    name : str
+        The collection re-embedded.
+
+    Returns
+    -------
+    str
+        ``"<name>.reembed"``, cut to the 128 characters a collection name may have.
+    """
     return f"{name}.reembed"[:128]
 
 
-def _settings(col: Any) -> dict[str, Any]:
-    kw: dict[str, Any] = {"index": col.index_kind, "index_params": dict(col.index_params)}
-    if col.source_dim != col.dim:
-        kw["dim"] = col.dim
-    return kw
+class _Settings:
+    """What the re-embedded collection keeps of the old one: its index and its Matryoshka width."""
+
+    def __init__(self, col: Collection) -> None:
+        self.index, self.index_params = col.index_kind, dict(col.index_params)
+        self.dim = col.dim if col.source_dim != col.dim else None
 
 
-def _copy(src: Any, dst: Any) -> int:
+def _create(name: str, enc: Encoder, kept: _Settings, root: str | Path | None, backend: str | None) -> Collection:
+    from .store import Collection
+
+    return Collection.create(name, enc, index=kept.index, index_params=kept.index_params, dim=kept.dim, root=root,
+                             backend=backend)
+
+
+def _copy(src: Collection, dst: Collection) -> int:
     n = 0
     for rows in src.export_rows():
         dst.add(rows.ids, vectors=rows.vectors, metadata=[json.loads(m) for m in rows.metadata],
@@ -46,10 +70,35 @@ def _copy(src: Any, dst: Any) -> int:
     return n
 
 
-def reembed(name: str, encoder: Any, *, root: str | Path | None = None, backend: str | None = None,
-            batch_size: int = 64, progress: bool = False) -> dict[str, Any]:
-    """Re-embed collection ``name`` with ``encoder`` (a name, a model folder path or an Encoder); see the module
-    docstring. Returns ``{"collection", "count", "encoder", "fingerprint", "previous_encoder"}``."""
+def reembed(name: str, encoder: str | Path | Encoder, *, root: str | Path | None = None,
+            backend: str | None = None, batch_size: int = 64, progress: bool = False) -> dict[str, Any]:
+    """Re-embed a collection's stored texts with another encoder; see the module docstring.
+
+    Parameters
+    ----------
+    name : str
+        The collection.
+    encoder : str, path or Encoder
+        The new encoder: a registered name, a model folder, or an Encoder instance.
+    root, backend
+        Where the collection lives (as for ``Collection.open``).
+    batch_size : int
+        Texts per encoder call.
+    progress : bool
+        Show a progress bar while encoding.
+
+    Returns
+    -------
+    dict
+        ``{"collection", "count", "encoder", "fingerprint", "previous_encoder", "resumed"}``.
+
+    Raises
+    ------
+    InputError
+        When the encoder does not encode text, or some item has no stored text (nothing is changed then).
+    CollectionNotFoundError
+        When there is no such collection (and no staging copy of it to finish).
+    """
     from .encoders import Encoder
     from .encoders import encoder as build
     from .store import Collection
@@ -57,18 +106,17 @@ def reembed(name: str, encoder: Any, *, root: str | Path | None = None, backend:
     enc = encoder if isinstance(encoder, Encoder) else build(str(encoder))
     stage = staging_name(name)
     names = Collection.list(root=root, backend=backend)
-    loc = {"root": root, "backend": backend}
     if name not in names and stage in names:  # an earlier run died after dropping NAME: finish its swap
-        with Collection.open(stage, enc, **loc) as staged:
-            kw = _settings(staged)
-            with Collection.create(name, enc, **kw, **loc) as fresh:
+        with Collection.open(stage, enc, root=root, backend=backend) as staged:
+            kept = _Settings(staged)
+            with _create(name, enc, kept, root, backend) as fresh:
                 count = _copy(staged, fresh)
-        Collection.drop(stage, **loc)
+        Collection.drop(stage, root=root, backend=backend)
         return {"collection": name, "count": count, "encoder": enc.name, "fingerprint": enc.fingerprint,
                 "previous_encoder": None, "resumed": True}
-    with Collection.open(name, **loc) as old:
+    with Collection.open(name, root=root, backend=backend) as old:
         previous = old.info()["encoder"].get("name")
-        kw = _settings(old)
+        kept = _Settings(old)
         if "text" not in enc.modalities:
             raise InputError(f"encoder {enc.name!r} does not encode text; reindex re-embeds stored text contents")
         batches = list(old.export_rows())
@@ -83,16 +131,16 @@ def reembed(name: str, encoder: Any, *, root: str | Path | None = None, backend:
     if ids:
         vectors = enc.encode_documents(contents, batch_size=batch_size, progress=progress)
     if stage in names:
-        Collection.drop(stage, **loc)
-    with Collection.create(stage, enc, **kw, **loc) as staged:
+        Collection.drop(stage, root=root, backend=backend)
+    with _create(stage, enc, kept, root, backend) as staged:
         if ids:
             assert vectors is not None
             staged.add(ids, vectors=vectors, metadata=[json.loads(m) for b in batches for m in b.metadata],
                        sources=[s for b in batches for s in b.sources], contents=contents,
                        hashes=[h for b in batches for h in b.hashes])
-        Collection.drop(name, **loc)
-        with Collection.create(name, enc, **kw, **loc) as fresh:
+        Collection.drop(name, root=root, backend=backend)
+        with _create(name, enc, kept, root, backend) as fresh:
             count = _copy(staged, fresh)
-    Collection.drop(stage, **loc)
+    Collection.drop(stage, root=root, backend=backend)
     return {"collection": name, "count": count, "encoder": enc.name, "fingerprint": enc.fingerprint,
             "previous_encoder": previous, "resumed": False}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import issparse
@@ -22,6 +23,9 @@ from .._params import check_choice, check_float, check_int, check_strings
 from .._progress import progress_bar
 from ..errors import InputError
 from ..metrics import as_matrix
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..encoders import Encoder
 
 DATASETS = ("polarity", "bingliu")
 C_GRID = (0.1, 1.0, 10.0, 100.0)  # logistic-regression C values searched by the inner CV
@@ -85,7 +89,7 @@ class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
     """Logistic regression on the vectors of any embedlab Encoder (texts in, labels out); ``C=None`` picks the
     regularisation by 3-fold CV over ``C_GRID``."""
 
-    def __init__(self, encoder=None, C: float | None = None, batch_size: int = 128, seed: int = 0) -> None:
+    def __init__(self, encoder: str | Encoder | None = None, C: float | None = None, batch_size: int = 128, seed: int = 0) -> None:
         self.encoder = encoder
         self.C = C
         self.batch_size = batch_size

@@ -14,7 +14,7 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from scipy import sparse
@@ -34,6 +34,9 @@ from .ratings import (  # noqa: F401 - API
     temporal_split,
     validation_split,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..encoders import Encoder
 
 
 # ----------------------------------------------------------- recommenders
@@ -91,7 +94,7 @@ class ContentRecommender:
         self.item_vectors = normalize(as_matrix(item_vectors, name="item vectors"))
 
     @classmethod
-    def from_ratings(cls, data: Ratings, encoder=None, progress: bool = False) -> ContentRecommender:
+    def from_ratings(cls, data: Ratings, encoder: Encoder | None = None, progress: bool = False) -> ContentRecommender:
         from ..encoders import encoder as get_encoder
 
         enc = encoder if encoder is not None else get_encoder()
@@ -375,7 +378,8 @@ def grid_points(grid: dict[str, Sequence[float]]) -> list[dict]:
     return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
-def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | None = None, encoder=None,
+def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | None = None,
+                 encoder: Encoder | None = None,
                  include_reference: bool = True, signals: Sequence[str] = SIGNALS, progress: bool = False) -> list[dict]:
     """The comparison table: popularity, ALS (per training signal), content, hybrid and implicit's ALS.
 

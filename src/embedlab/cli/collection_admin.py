@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,9 @@ from rich.table import Table
 from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError, UnknownKeyError
 from .app import app, console, emit_json
 from .collections import WHERE_HELP, open_collection, parse_where
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Collection, Item
 
 CONTENT_WIDTH = 200  # characters of an item's content shown by `get` (--json has all of it)
 
@@ -117,14 +120,14 @@ def info(
     console.print(table)
 
 
-def _item_json(item: Any, vectors: bool) -> dict[str, Any]:
-    out = {"id": item.id, "metadata": item.metadata, "source": item.source, "content": item.content}
+def _item_json(item: Item, vectors: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": item.id, "metadata": item.metadata, "source": item.source, "content": item.content}
     if vectors:
         out["vector"] = item.vector.tolist()
     return out
 
 
-def _unknown(col: Any, ids: list[str]) -> UnknownKeyError:
+def _unknown(col: Collection, ids: list[str]) -> UnknownKeyError:
     """The error for ids a collection does not hold, pointing at the passages of documents split into them."""
     from ..passages import passages_of
 
@@ -215,7 +218,7 @@ def delete(
         console.print(f"  … and {len(targets) - 20} more (--json lists them all)")
 
 
-def _resolve(col: Any, ids: list[str], ignore_missing: bool) -> list[str]:
+def _resolve(col: Collection, ids: list[str], ignore_missing: bool) -> list[str]:
     """The stored ids to delete for ``ids``: each id itself, or all passages of a document split into them."""
     from ..passages import passages_of
 

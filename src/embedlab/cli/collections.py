@@ -137,12 +137,13 @@ def index(
                              ef_search=ef_search)
     if engine not in ("local", "ray"):
         raise InputError(f"--engine must be local or ray, got {engine!r}")
+    runner = None
     if engine == "ray":
         from ..errors import require
+        from ..scale import RayEngine
 
         require("ray", "scale", "--engine ray")  # before any model loads
-    options = {"engine": engine, "engine_options": {"address": address, "workers": workers,
-                                                    "batch_size": batch_size} if engine == "ray" else None}
+        runner = RayEngine(address=address, workers=workers, batch_size=batch_size)
     try:
         col = Collection.open(name, readonly=dry_run)
     except CollectionNotFoundError:
@@ -193,7 +194,7 @@ def index(
     try:
         with col, progress_bar("indexing", as_json) as step:
             result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
-                                   sync=synced, **options)
+                                   sync=synced, engine=runner)
             result.update(dry_run=False, collection=name, count=col.count(), skipped=records.skipped)
             untrained = untrained_note(col.index_kind, col.index_params, col.dim, col.metric, result["count"])
             if untrained:

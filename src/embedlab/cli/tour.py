@@ -13,13 +13,16 @@ import tempfile
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import typer
 from rich.table import Table
 
 from .app import app, console, emit_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Collection
 
 COLLECTION = "tour"
 QUERIES: list[tuple[str, str, str]] = [  # (query, language, what it means)
@@ -76,7 +79,7 @@ def index_part(root: Path | None) -> tuple[Any, dict[str, Any]]:
     return col, counts
 
 
-def search_part(col: Any, k: int = 3) -> list[dict[str, Any]]:
+def search_part(col: Collection, k: int = 3) -> list[dict[str, Any]]:
     """Each query's top-k documents (cross-lingual: Korean queries, English documents)."""
     from ..passages import search_documents
 
@@ -124,7 +127,7 @@ def _compare(query: np.ndarray, cands: np.ndarray, names: list[str]) -> dict[str
             "raw": raw, "unit": unit, "unit_identical": same(unit), "raw_identical": same(raw)}
 
 
-def metrics_part(col: Any) -> dict[str, Any]:
+def metrics_part(col: Collection) -> dict[str, Any]:
     """Cosine, dot and Euclidean on unit vs raw vectors: GloVe words, and sentences as sums of word vectors."""
     from ..io import load_glove
     from ..metrics import norms

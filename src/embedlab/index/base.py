@@ -8,9 +8,11 @@ where fewer than k rows qualify, the tail is padded with id -1 and score -inf.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -53,6 +55,13 @@ class Index(ABC):
     """Nearest-neighbour search over (id, vector) rows under one metric."""
 
     kind: str = "index"
+    #: The codes the index keeps: ``"float32"`` (the rows themselves), ``"float16"``, ``"int8"`` or ``"binary"``;
+    #: kinds that keep codes set their own.
+    precision: str = "float32"
+    #: The kind's construction settings as saved with the index (the ``make_index`` keywords that shape its
+    #: results: ``M``, ``ef_search``, ``nlist``, ``nprobe``, ``precision``, ``rescore`` ...); empty for a kind
+    #: that has none. Read it, do not change it: a different setting needs a new index.
+    params: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, dim: int, metric: str = "cosine") -> None:
         if int(dim) <= 0:
@@ -106,6 +115,22 @@ class Index(ABC):
     def train_min(self) -> int:
         """Rows an untrained index waits for before it trains itself on them (0: it needs no training)."""
         return 0
+
+    def train(self, vectors: ArrayLike) -> None:
+        """Learn what the codes need from a sample of rows (int8 ranges, IVF centroids); rows already added are
+        coded again. Kinds that need no training (``trained`` is always True) do nothing.
+
+        Parameters
+        ----------
+        vectors : array_like
+            ``(n, dim)`` float32 sample rows (a seeded sample of the data is enough).
+
+        Raises
+        ------
+        InputError
+            When the sample cannot train the index (empty, all rows identical, fewer rows than an IVF's lists).
+        """
+        return None
 
     def set_vector_source(self, source: RowSource | None) -> None:
         """Where the index reads float32 rows by id when it does not keep them (re-ranking compressed codes,

@@ -21,12 +21,21 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from .._params import check_int
 from ..errors import InputError, require
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..encoders import Encoder
+    from ..ingest import Record
+    from ..store import Collection
+
+#: Builds the encoder inside a Ray worker (picklable: a registered name, a class and its arguments ...).
+EncoderFactory = Callable[[], "Encoder"]
 
 BULK_MIN = 10_000  # loads at least this large (and at least the collection's size) defer index upkeep
 
@@ -37,7 +46,7 @@ class ByName:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def __call__(self) -> Any:
+    def __call__(self) -> Encoder:
         from ..encoders import encoder
 
         return encoder(self.name)
@@ -47,15 +56,15 @@ class EncodeBatch:
     """The actor class of the pool: builds the encoder once; encodes a batch, then writes it (PostgreSQL) or
     returns its vectors (local backend)."""
 
-    def __init__(self, factory: Callable[[], Any], target: dict[str, Any] | None) -> None:
+    def __init__(self, factory: EncoderFactory, target: dict[str, Any] | None) -> None:
         self.encoder = factory()
-        self.collection = None
+        self.collection: Collection | None = None
         if target is not None:
             from ..store import Collection
 
             self.collection = Collection.open(target["name"], self.encoder, backend=target["backend"])
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         ids = [str(x) for x in batch["id"]]
         items = list(batch["item"])
         if self.collection is None:
@@ -90,15 +99,84 @@ def init(address: str | None = None, workers: int = 2) -> Any:
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
-def upsert_records(collection: Any, records: Sequence[Any], *, address: str | None = None, workers: int = 2,
-                   batch_size: int = 64, encoder: Callable[[], Any] | None = None,
+@dataclass(frozen=True)
+class RayEngine:
+    """Encode on a Ray cluster: the engine ``passages.index_records(..., engine=RayEngine(...))`` takes (the CLI's
+    ``embedlab index --engine ray``); see ``upsert_records`` for how, and the fields' meaning.
+
+    >>> index_records(col, records, engine=RayEngine(address="auto", workers=16))
+    """
+
+    address: str | None = None
+    workers: int = 2
+    batch_size: int = 64
+    encoder: EncoderFactory | None = None
+
+    def upsert(self, collection: Collection, items: list[Record],
+               progress: Callable[[int, int], None] | None) -> dict[str, int]:
+        """``upsert_records(collection, items, ...)`` with this engine's settings.
+
+        Parameters
+        ----------
+        collection : Collection
+            The collection written to.
+        items : list of Record
+            The split items, in write order.
+        progress : callable or None
+            ``progress(done, total)`` after each batch.
+
+        Returns
+        -------
+        dict of str to int
+            ``{"added", "updated", "unchanged"}``.
+
+        Raises
+        ------
+        InputError
+            For bad settings, or a vectors-only collection without ``encoder``.
+        MissingDependencyError
+            When Ray is not installed (``pip install 'embedlab[scale]'``).
+        """
+        return upsert_records(collection, items, address=self.address, workers=self.workers,
+                              batch_size=self.batch_size, encoder=self.encoder, progress=progress)
+
+
+def upsert_records(collection: Collection, records: Sequence[Record], *, address: str | None = None,
+                   workers: int = 2, batch_size: int = 64, encoder: EncoderFactory | None = None,
                    progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
-    """Upsert ``records`` (``ingest.Record``: id, item, metadata, source) into ``collection``, encoding the new and
-    changed ones on Ray with ``workers`` actors, ``batch_size`` records per task. ``encoder`` builds the encoder
-    in each actor (default: the collection's registered encoder by name). Returns ``{"added", "updated",
-    "unchanged"}`` as ``Collection.upsert`` does; ``progress(done, total)`` after each batch."""
-    workers = check_int(workers, "workers", 1)
-    batch_size = check_int(batch_size, "batch_size", 1)
+    """Upsert records into a collection, encoding the new and changed ones on Ray.
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection written to (PostgreSQL: every actor writes its own batches; local: the driver writes).
+    records : sequence of Record
+        ``ingest.Record`` (id, item, metadata, source), in write order.
+    address : str or None
+        The Ray cluster (``"auto"``, ``"ray://head:10001"``); None starts a local one with ``workers`` CPUs.
+    workers : int
+        Actors in the pool (>= 1), each with its own encoder.
+    batch_size : int
+        Records per task (>= 1).
+    encoder : callable or None
+        Builds the encoder in each actor (picklable); default: the collection's registered encoder by name.
+    progress : callable or None
+        ``progress(done, total)`` after each batch.
+
+    Returns
+    -------
+    dict of str to int
+        ``{"added", "updated", "unchanged"}`` as ``Collection.upsert`` counts them.
+
+    Raises
+    ------
+    InputError
+        For bad ``workers``/``batch_size``, or a vectors-only collection without ``encoder``.
+    MissingDependencyError
+        When Ray is not installed.
+    """
+    workers = cast(int, check_int(workers, "workers", 1))
+    batch_size = cast(int, check_int(batch_size, "batch_size", 1))
     records = list(records)
     if not records:
         return {"added": 0, "updated": 0, "unchanged": 0}
@@ -140,7 +218,7 @@ def upsert_records(collection: Any, records: Sequence[Any], *, address: str | No
     return counts
 
 
-def _write_results(collection: Any, out: Any, target: dict[str, Any] | None, by_id: dict[str, Any],
+def _write_results(collection: Collection, out: Any, target: dict[str, Any] | None, by_id: dict[str, Record],
                    counts: dict[str, int], done: int, total: int,
                    progress: Callable[[int, int], None] | None) -> None:
     """Drain the actors' output: the local backend's driver writes the vectors; PostgreSQL actors already

@@ -15,12 +15,16 @@ the cosine/dot/-L2 score for ``mode="vector"``, the BM25 score for ``"keyword"``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
 from .keyword import KeywordIndex
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Collection, Hit
 
 MODES = ("vector", "keyword", "hybrid")
 DEFAULT_RRF_K = 60
@@ -58,15 +62,43 @@ def rrf_fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float] | None 
     return sorted(score.items(), key=lambda kv: (-kv[1], best[kv[0]], first[kv[0]]))
 
 
-def hybrid_search(collection: Any, query: str, k: int = 10, where: dict[str, Any] | None = None,
+def hybrid_search(collection: Collection, query: str, k: int = 10, where: dict[str, Any] | None = None,
                   mode: str = "hybrid", *, weights: tuple[float, float] = (1.0, 1.0), rrf_k: float = DEFAULT_RRF_K,
-                  candidates: int | None = None, keyword_index: KeywordIndex | None = None) -> list[Any]:
-    """The ``k`` best hits for a text ``query`` in ``collection`` by ``mode`` (vector, keyword or hybrid).
+                  candidates: int | None = None, keyword_index: KeywordIndex | None = None) -> list[Hit]:
+    """The best hits for a text query by vector, keyword or both (fused by reciprocal rank).
 
-    ``weights`` = (vector, keyword) weights of the fusion; ``candidates`` = how deep each list is read before
-    fusing (default ``max(50, 4 k)``). ``where`` filters both lists by metadata, as in ``Collection.search``.
-    The keyword index is the collection's saved one, rebuilt when stale (see ``KeywordIndex.for_collection``),
-    unless ``keyword_index`` is given.
+    Parameters
+    ----------
+    collection : Collection
+        The collection searched.
+    query : str
+        The text searched for (non-empty).
+    k : int
+        Hits wanted (>= 1).
+    where : dict or None
+        A metadata filter applied to both lists, as in ``Collection.search``.
+    mode : str
+        ``"vector"`` (``Collection.search``), ``"keyword"`` (BM25) or ``"hybrid"`` (both, fused).
+    weights : tuple of (float, float)
+        (vector, keyword) weights of the fusion.
+    rrf_k : float
+        The RRF constant (>= 0).
+    candidates : int or None
+        How deep each list is read before fusing (default ``max(50, 4 k)``).
+    keyword_index : KeywordIndex or None
+        The keyword index to use; default the collection's saved one, rebuilt when stale
+        (``KeywordIndex.for_collection``).
+
+    Returns
+    -------
+    list of Hit
+        Best first; ``score`` is the vector score, the BM25 score or the RRF score by ``mode``.
+
+    Raises
+    ------
+    InputError
+        For an unknown mode, a query that is not a non-empty text, bad ``k``/``weights``/``candidates``, or a
+        collection without stored texts for a keyword search.
     """
     if mode not in MODES:
         raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
@@ -104,15 +136,15 @@ def hybrid_search(collection: Any, query: str, k: int = 10, where: dict[str, Any
     return [_with_score(by_id[i], s) for i, s in fused]
 
 
-def _ids_matching(collection: Any, where: dict[str, Any]) -> set[str]:
+def _ids_matching(collection: Collection, where: dict[str, Any]) -> set[str]:
     """Ids of the items whose metadata matches ``where`` (the Collection's own filter semantics)."""
     return set(collection.ids(where=where))
 
 
-def _as_hits(collection: Any, scored: list[tuple[str, float]]) -> list[Any]:
+def _as_hits(collection: Collection, scored: list[tuple[str, float]]) -> list[Hit]:
     """Collection hits (metadata and source from the store) for ``(id, score)`` pairs; ids no longer stored are
     dropped (a keyword index passed in by the caller may be older than the collection)."""
-    from ..store import Hit
+    from ..store import Hit  # here, so importing this module does not load the storage backends
 
     if not scored:
         return []
@@ -120,7 +152,5 @@ def _as_hits(collection: Any, scored: list[tuple[str, float]]) -> list[Any]:
     return [Hit(i, float(s), found[i].metadata, found[i].source) for i, s in scored if i in found]
 
 
-def _with_score(hit: Any, score: float) -> Any:
-    from dataclasses import replace
-
+def _with_score(hit: Hit, score: float) -> Hit:
     return replace(hit, score=float(score))

@@ -18,13 +18,16 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import CorruptFileError, FormatVersionError, InputError, MissingDependencyError
 from ..persist import atomic_folder, read_versioned, versioned, write_json_atomic
 from .tokenize import Tokenizer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Collection
 
 FORMAT = "embedlab.keyword-index"
 FORMAT_VERSION = 1
@@ -33,7 +36,7 @@ META = "keyword.json"
 TEXT_SUFFIXES = (".txt", ".md")
 
 
-def _bm25s():
+def _bm25s() -> Any:
     try:
         import bm25s
     except ImportError:  # pragma: no cover - bm25s is a core dependency
@@ -153,11 +156,34 @@ class KeywordIndex:
 
     # ------------------------------------------------------------------ collections
     @classmethod
-    def for_collection(cls, collection: Any, *, texts: dict[str, str] | None = None, rebuild: bool = False,
+    def for_collection(cls, collection: Collection, *, texts: dict[str, str] | None = None, rebuild: bool = False,
                        save: bool | None = None) -> KeywordIndex:
-        """The keyword index of ``collection``: the saved one while it matches the collection's generation and the
-        tokenizer, else rebuilt from ``texts`` (id → text) or from the texts the collection stores, and saved
-        beside it (unless the collection is read-only or ``save=False``)."""
+        """The keyword index of a collection, reused while it is current.
+
+        The saved one is used while it matches the collection's generation and the tokenizer; else it is rebuilt
+        from ``texts`` or from the texts the collection stores, and saved beside it.
+
+        Parameters
+        ----------
+        collection : Collection
+            The collection (its ``cache_dir`` holds the saved index).
+        texts : dict of str to str, optional
+            id → text to index instead of the stored texts.
+        rebuild : bool
+            Rebuild even when the saved index is current.
+        save : bool or None
+            Save the rebuilt index; None: unless the collection is read-only.
+
+        Returns
+        -------
+        KeywordIndex
+            Covering the collection's current generation.
+
+        Raises
+        ------
+        InputError
+            When the collection is empty or stores no texts (pass ``texts=``).
+        """
         folder = Path(collection.cache_dir) / FOLDER
         generation = collection.generation
         tok = Tokenizer()
@@ -184,7 +210,7 @@ class KeywordIndex:
         kw = cls.build(have, [known[i] for i in have], tokenizer=tok)
         kw.generation, kw.missing = generation, len(ids) - len(have)
         if save is None:
-            save = not getattr(collection, "readonly", False)
+            save = not collection.readonly
         if save:
             try:
                 kw.save(folder)
@@ -196,14 +222,29 @@ class KeywordIndex:
 
 # Collection object -> its keyword index, so repeated queries on an open collection skip the disk; entries go
 # away with the Collection object (a collection dropped and re-created is a new object, never a stale hit).
-_CACHE: weakref.WeakKeyDictionary[Any, KeywordIndex] = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Collection, KeywordIndex] = weakref.WeakKeyDictionary()
 
 
-def stored_texts(collection: Any, ids: Sequence[str]) -> dict[str, str]:
-    """id → text for the items that have one: the content the collection stored (the text each item was encoded
-    from), else a ``text`` metadata field, else — for collections written before contents were stored — the
-    source when it is the text itself (``Collection.add`` with strings stored it so). Source files are never
-    read: they may have changed or gone since they were indexed."""
+def stored_texts(collection: Collection, ids: Sequence[str]) -> dict[str, str]:
+    """The texts a keyword index is built from.
+
+    For each item: the content the collection stored (the text it was encoded from), else a ``text`` metadata
+    field, else — for collections written before contents were stored — the source when it is the text itself
+    (``Collection.add`` with strings stored it so). Source files are never read: they may have changed or gone
+    since they were indexed.
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection read.
+    ids : sequence of str
+        Ids of stored items (unknown ones are skipped).
+
+    Returns
+    -------
+    dict of str to str
+        id → text, for the items that have one.
+    """
     out: dict[str, str] = {}
     for start in range(0, len(ids), 10_000):
         chunk = list(ids[start:start + 10_000])

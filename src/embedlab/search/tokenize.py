@@ -17,6 +17,7 @@ import re
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
@@ -32,7 +33,7 @@ there these they this to was will with from has have had were been being do does
 him her his our your my me us them what which who whom when where why how all any both each few more most other
 some own same so than too very can just should now""".split())
 
-_kiwi = None
+_kiwi: Any = None  # kiwipiepy.Kiwi once loaded (kiwipiepy ships no type information)
 _kiwi_lock = threading.Lock()
 _warned = False
 
@@ -51,7 +52,7 @@ def kiwi_available() -> bool:
     return True
 
 
-def _get_kiwi():
+def _get_kiwi() -> Any:
     """The shared Kiwi analyser, created on first use (loading its model takes ~2 s)."""
     global _kiwi
     if _kiwi is None:
@@ -106,7 +107,7 @@ class Tokenizer:
 
     def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
         """Tokens of each text; the Korean ones go through Kiwi in one batch."""
-        out: list[list[str] | None] = [None] * len(texts)
+        out: list[list[str]] = [[] for _ in texts]  # every position is filled below
         korean = []
         for i, t in enumerate(texts):
             if not isinstance(t, str):
@@ -127,10 +128,10 @@ class Tokenizer:
                     _warn_bigrams()
                 for i in korean:
                     out[i] = bigram_tokens(texts[i])
-        return out  # type: ignore[return-value]
+        return out
 
 
-def _morphemes(tokens: Iterable) -> list[str]:
+def _morphemes(tokens: Iterable[Any]) -> list[str]:
     return [t.form for t in tokens if t.tag in KIWI_KEEP]
 
 

@@ -14,12 +14,10 @@ the thread pool (see ``state``); t-SNE and UMAP projections run as background jo
 
 from __future__ import annotations
 
-import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +28,9 @@ from .. import __version__, config
 from ..encoders.registry import spec as encoder_spec
 from ..errors import EmbedlabError, InputError
 from ..vectors import Vectors
-from .errors import AuthError, InternalErrorMiddleware, Scrubber, error_answer, error_body, status_of
+from . import routes_collections, routes_jobs, routes_openai, routes_static, routes_vectors
+from .deps import error_response
+from .errors import AuthError, InternalErrorMiddleware, Scrubber, error_answer, status_of
 from .hosts import HostAllowList, HostCheckMiddleware
 from .limits import BodyLimitMiddleware, Limits
 from .state import ServerState
@@ -42,44 +42,6 @@ _HTTP_TYPES = {400: "InputError", 404: "NotFound", 405: "MethodNotAllowed", 401:
                415: "InputError"}
 
 
-def error_response(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse(error_body(kind, message), status_code=status, headers=headers)
-
-
-def state_of(request: Request) -> ServerState:
-    return request.app.state.embedlab
-
-
-def _presented_key(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.headers.get("x-api-key")
-
-
-def _check_key(request: Request, write: bool) -> None:
-    st = state_of(request)
-    if st.api_key is None or (not write and st.public_reads):
-        return
-    key = _presented_key(request)
-    if key is None:
-        what = "write routes need" if write else "this server's read routes need"
-        raise AuthError(f"{what} an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
-    if not hmac.compare_digest(key.encode(), st.api_key.encode()):
-        raise AuthError("wrong API key; send the key the server was started with (--api-key-file or "
-                        "EMBEDLAB_API_KEY)")
-
-
-def require_write(request: Request) -> None:
-    """Dependency of every route that changes data: the API key is needed when one is set."""
-    _check_key(request, write=True)
-
-
-def require_read(request: Request) -> None:
-    """Dependency of every reading route: the API key is needed only with private reads."""
-    _check_key(request, write=False)
-
-
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -89,7 +51,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(home: str | Path | None = None, api_key: str | None = None, public_reads: bool = True,
-               limits: Limits | None = None, vectors_sets: dict[str, Vectors | Any] | None = None,
+               limits: Limits | None = None,
+               vectors_sets: dict[str, Vectors | Callable[[], Vectors]] | None = None,
                preload: tuple[str, ...] = (), encoder_threads: int | None = None,
                allowed_hosts: Iterable[str] = (), model_folders: Iterable[str | Path] = ()) -> FastAPI:
     """Build the app. ``home``: the embedlab home (collections live in ``home/collections``; default
@@ -102,8 +65,6 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
     ``hosts``; ``embedlab serve`` adds the address it is bound to); ``model_folders``: model folders (fine-tuned,
     MLM, CLIP heads, sentence-transformers) offered to requests by their folder name (InputError when one is not a
     loadable folder, or two share a name); requests cannot name other paths."""
-    from . import routes_collections, routes_jobs, routes_openai, routes_static, routes_vectors
-
     limits = limits or Limits()
     home_path = (Path(home).expanduser() if home is not None else config.home()).resolve()
     home_path.mkdir(parents=True, exist_ok=True)
@@ -123,8 +84,9 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
                      encoder_threads, scrubber, model_folders=folders)
     for name in preload:
         st.encoder(name)
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         st.close()
 

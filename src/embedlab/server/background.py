@@ -15,9 +15,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import EmbedlabError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from starlette.types import ASGIApp
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -28,7 +31,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def serve_process(port: int, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
-                  ) -> subprocess.Popen:
+                  ) -> subprocess.Popen[bytes]:
     """Start ``embedlab serve --port PORT ARGS...`` in a child process (environment ``env``, default this one's)
     and return it once it answers HTTP; EmbedlabError with its stderr tail if it exits or stays silent."""
     proc = subprocess.Popen([sys.executable, "-m", "embedlab", "serve", "--port", str(port), *args],
@@ -37,7 +40,8 @@ def serve_process(port: int, *args: str, env: dict[str, str] | None = None, time
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise EmbedlabError(f"the server exited: {proc.stderr.read().decode()[-2000:]}")
+            err = proc.stderr.read().decode() if proc.stderr is not None else ""
+            raise EmbedlabError(f"the server exited: {err[-2000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1) as resp:
                 if resp.status == 200:
@@ -51,7 +55,7 @@ def serve_process(port: int, *args: str, env: dict[str, str] | None = None, time
 class BackgroundServer:
     """uvicorn serving ``app`` on a daemon thread; ``port=0`` picks a free port (see ``url``)."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
         import uvicorn
 
         self.host = host
@@ -86,5 +90,5 @@ class BackgroundServer:
     def __enter__(self) -> BackgroundServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -16,7 +16,7 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     BackendError,
@@ -37,6 +37,9 @@ from ..errors import (
     StorageFullError,
     UnknownKeyError,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["AuthError", "BusyError", "HostError", "InternalErrorMiddleware", "Scrubber", "as_embedlab_error",
            "error_answer", "error_body", "internal_error", "log", "status_of"]
@@ -157,7 +160,7 @@ class Scrubber:
         except OSError:  # pragma: no cover
             self._roots = set(_ROOT_DIRS)
 
-    def _known_path(self, m: re.Match) -> str:
+    def _known_path(self, m: re.Match[str]) -> str:
         label = next(lab for p, lab in self._forms if p == m.group(1))
         tail = m.group(2)
         trail = tail[len(tail.rstrip(".")):]  # a sentence's full stop is not part of the path
@@ -169,7 +172,7 @@ class Scrubber:
             return (f"<collection {rest[0]!r}>" if named else "<collections folder>") + trail
         return "<embedlab home>" + trail
 
-    def _any_path(self, m: re.Match) -> str:
+    def _any_path(self, m: re.Match[str]) -> str:
         text = m.group(0)
         bare = text[len("file://"):] if text.startswith("file://") else text
         if not bare.startswith("~") and bare.split("/", 2)[1] not in self._roots:
@@ -201,7 +204,8 @@ def internal_error(exc: BaseException, where: str) -> dict[str, Any]:
                                        "server with that id: report it if it persists", error_id)
 
 
-def error_answer(exc: BaseException, scrubber: Scrubber, where: str) -> tuple[int, dict[str, Any], dict | None]:
+def error_answer(exc: BaseException, scrubber: Scrubber, where: str
+                 ) -> tuple[int, dict[str, Any], dict[str, str] | None]:
     """``(status, body, headers)`` for any exception: an embedlab error (or a full-disk / read-only ``OSError``)
     keeps its type and its scrubbed message; anything else is a logged internal error (500 with an id)."""
     err = as_embedlab_error(exc)
@@ -214,16 +218,16 @@ class InternalErrorMiddleware:
     """Answer an exception no route handler turned into a response with ``error_answer`` (a generic 500 with an
     error id for a bug), so neither the exception text nor a traceback reaches the client."""
 
-    def __init__(self, app: Any, scrubber: Scrubber) -> None:
+    def __init__(self, app: ASGIApp, scrubber: Scrubber) -> None:
         self.app, self.scrubber = app, scrubber
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = False
 
-        async def tracking_send(message: dict) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True

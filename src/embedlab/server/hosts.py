@@ -17,7 +17,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["LOOPBACK_HOSTS", "HostAllowList", "HostCheckMiddleware", "default_allowed_hosts", "is_loopback"]
 
@@ -139,10 +142,10 @@ class HostCheckMiddleware:
     """Refuse requests whose ``Host`` header is not on the allow-list with 421 and a JSON error, before any
     route, body read or authentication runs."""
 
-    def __init__(self, app: Any, hosts: HostAllowList) -> None:
+    def __init__(self, app: ASGIApp, hosts: HostAllowList) -> None:
         self.app, self.hosts = app, hosts
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or self.hosts.any:
             await self.app(scope, receive, send)
             return

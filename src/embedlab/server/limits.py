@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ResourceLimitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,10 @@ class BodyLimitMiddleware:
     Content-Length cannot slip past the limit either.
     """
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, int(max_bytes)
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
@@ -103,7 +106,7 @@ class BodyLimitMiddleware:
                 break
         data, sent = b"".join(chunks), False
 
-        async def replay() -> dict:
+        async def replay() -> Message:
             nonlocal sent
             if not sent:
                 sent = True
@@ -112,7 +115,7 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Any, size: int) -> None:
+    async def _too_large(self, send: Send, size: int) -> None:
         body = error_body("ResourceLimitError", f"request body of {size} bytes is over the limit of "
                                                 f"{self.max_bytes} bytes; send fewer or shorter inputs per request")
         await send({"type": "http.response.start", "status": 413,

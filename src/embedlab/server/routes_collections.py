@@ -11,6 +11,7 @@ full descriptions with ``"status": "ok"``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -19,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..encoders import DEFAULT_ENCODER
 from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError
-from ..store import Collection
-from .app import require_read, require_write, state_of
+from ..store import Collection, Item
+from .deps import require_read, require_write, state_of
+from .state import ServerState
 
 router = APIRouter(prefix="/api/collections", tags=["collections"])
 READ, WRITE = [Depends(require_read)], [Depends(require_write)]
@@ -102,7 +104,7 @@ class SearchRequest(BaseModel):
     rescore: int | None = Field(None, ge=1)
 
 
-def _info(col: Collection, st) -> dict[str, Any]:
+def _info(col: Collection, st: ServerState) -> dict[str, Any]:
     """``col.info()`` without where it is stored (the server's disk layout, or a database address, is none of
     the client's business): the location keys are dropped and any other string is scrubbed of paths."""
     info = col.info()
@@ -111,7 +113,7 @@ def _info(col: Collection, st) -> dict[str, Any]:
     return _scrubbed(info, st.scrubber.scrub)
 
 
-def _scrubbed(value: Any, scrub) -> Any:
+def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
@@ -196,18 +198,17 @@ def _write(name: str, body: ItemsWrite, request: Request, upsert: bool) -> dict[
     given_meta = any(it.metadata is not None for it in items)
     metadata = [it.metadata or {} for it in items] if given_meta or not upsert else None
     sources = [it.source for it in items] if any(it.source is not None for it in items) else None
-    kw: dict[str, Any] = {"metadata": metadata, "sources": sources}
+    texts = vectors = None  # every item has exactly one of them, and all items the same one (checked above)
     if any(has_text):
-        texts = [it.text for it in items]
+        texts = [it.text for it in items if it.text is not None]
         st.limits.check_texts(texts, "item")
-        args: tuple = (ids, texts)
     else:
-        args, kw["vectors"] = (ids,), [it.vector for it in items]
+        vectors = [it.vector for it in items if it.vector is not None]
     t0 = time.perf_counter()
     if upsert:
-        out: dict[str, Any] = dict(col.upsert(*args, **kw))
+        out: dict[str, Any] = dict(col.upsert(ids, texts, vectors=vectors, metadata=metadata, sources=sources))
     else:
-        out = {"added": col.add(*args, **kw)}
+        out = {"added": col.add(ids, texts, vectors=vectors, metadata=metadata, sources=sources)}
     out.update(count=col.count(), took_ms=round(1000 * (time.perf_counter() - t0), 2))
     return out
 
@@ -240,8 +241,8 @@ def delete_items(name: str, body: DeleteRequest, request: Request) -> JSONRespon
     return JSONResponse({"deleted": deleted, "count": col.count(), "ids": ids})
 
 
-def _item_json(item, include_vector: bool) -> dict[str, Any]:
-    out = {"id": item.id, "metadata": item.metadata, "source": item.source, "content": item.content}
+def _item_json(item: Item, include_vector: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": item.id, "metadata": item.metadata, "source": item.source, "content": item.content}
     if include_vector:
         out["vector"] = item.vector.tolist()
     return out
@@ -280,9 +281,10 @@ def search(name: str, body: SearchRequest, request: Request) -> JSONResponse:
     elif body.vector is not None:
         hits = col.search(body.vector, k=body.k, where=body.where, **tuning)
     else:
-        if not body.query.strip():
+        query = body.query or ""  # exactly one of query, vector, id was given (checked above)
+        if not query.strip():
             raise InputError("the query is empty; type some text to search for")
-        st.limits.check_texts([body.query], "query")
-        hits = col.search(body.query, k=body.k, where=body.where, **tuning)
+        st.limits.check_texts([query], "query")
+        hits = col.search(query, k=body.k, where=body.where, **tuning)
     return JSONResponse({"hits": [h.to_dict() for h in hits],
                          "took_ms": round(1000 * (time.perf_counter() - t0), 2)})

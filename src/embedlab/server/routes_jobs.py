@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from .app import require_read, state_of
+from .deps import require_read, state_of
 
 router = APIRouter(prefix="/api/jobs", tags=["background jobs"], dependencies=[Depends(require_read)])
 

@@ -27,9 +27,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..encoders import available
+from ..encoders.registry import EncoderSpec
 from ..encoders.registry import spec as encoder_spec
 from ..errors import InputError, UnknownKeyError
-from .app import error_response, require_read, state_of
+from .deps import error_response, require_read, state_of, text_encoder
 
 router = APIRouter(tags=["OpenAI-compatible"], dependencies=[Depends(require_read)])
 
@@ -47,21 +48,6 @@ class EmbeddingsRequest(BaseModel):
     input_type: Literal["query", "document"] | None = Field(
         default=None, description="embedlab: embed the inputs as search queries or as the documents searched in "
                                   "(for encoders with two roles, e.g. e5-small-multilingual); default: plain encode")
-
-
-def text_encoder(request: Request, model: str):
-    """The server's shared encoder ``model`` when it encodes text (404 unknown model, 400 not a text model)."""
-    name = state_of(request).model_name(model)  # InputError for a path the server was not started with
-    try:
-        s = encoder_spec(name)
-    except InputError:
-        names = ", ".join(x.name for x in available())
-        raise UnknownKeyError(f"the model {model!r} does not exist here; embedlab serves its encoders: {names} "
-                              "(GET /v1/models)") from None
-    if "text" not in s.modalities:
-        raise InputError(f"model {s.name!r} encodes {', '.join(s.modalities)}, not text; pick a text encoder "
-                         "from GET /v1/models")
-    return state_of(request).encoder(s.name)
 
 
 def _texts(value: Any) -> list[str]:
@@ -112,7 +98,7 @@ def _zero_message(model: str, texts: list[str], rows: list[int]) -> str:
             "text in the model's vocabulary, or set \"allow_zero_vectors\": true to accept zero vectors")
 
 
-def _model_card(s, name: str | None = None) -> dict[str, Any]:
+def _model_card(s: EncoderSpec, name: str | None = None) -> dict[str, Any]:
     return {"id": name or s.name, "object": "model", "created": 0, "owned_by": "embedlab", "dim": s.dim,
             "modalities": list(s.modalities), "aliases": list(s.aliases), "description": s.description}
 

@@ -9,6 +9,7 @@ identical requests share it, and once it is done the same request answers 200 wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -20,7 +21,9 @@ from ..analysis.reduce import project
 from ..encoders import DEFAULT_ENCODER
 from ..errors import InputError
 from ..vectors import Vectors
-from .app import require_read, state_of
+from .deps import require_read, state_of, text_encoder
+from .jobs import Job, Report
+from .state import Projection, ProjectionKey
 
 router = APIRouter(prefix="/api", tags=["vectors and explorer"], dependencies=[Depends(require_read)])
 Method = Literal["pca", "umap", "tsne"]
@@ -75,8 +78,6 @@ def health(request: Request) -> JSONResponse:
 
 @router.post("/similarity", summary="Cosine similarity of two texts")
 def similarity(body: SimilarityRequest, request: Request) -> JSONResponse:
-    from .routes_openai import text_encoder
-
     st = state_of(request)
     st.limits.check_texts([body.a, body.b])
     enc = text_encoder(request, body.model)
@@ -109,7 +110,9 @@ def neighbors(name: str, body: NeighborsRequest, request: Request) -> JSONRespon
     if not q:
         raise InputError("the query is empty; type a word or an expression such as 'king - man + woman'")
     if q in v:
-        hits = v.most_similar(q, topn=body.k, method=body.method)
+        found = v.most_similar(q, topn=body.k, method=body.method)
+        assert isinstance(found, list)  # with a topn, most_similar answers (key, score) pairs
+        hits = found
     else:
         hits = v.arithmetic(q, topn=body.k, method=body.method)
     return JSONResponse({"query": q, "hits": _pairs(hits)})
@@ -146,7 +149,7 @@ def _coords(matrix: np.ndarray, method: str, seed: int, metric: str) -> np.ndarr
     return project(matrix, method, dim=2, seed=seed, metric=metric)
 
 
-def _metadata_columns(metas: list[dict]) -> dict[str, list]:
+def _metadata_columns(metas: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """Scalar metadata fields as columns (the explorer colours by one of them)."""
     fields: dict[str, None] = {}
     for m in metas:
@@ -157,14 +160,15 @@ def _metadata_columns(metas: list[dict]) -> dict[str, list]:
             for f in list(fields)[:20]}
 
 
-def _answer(request: Request, key: tuple, compute, method: str, what: str) -> JSONResponse:
+def _answer(request: Request, key: ProjectionKey, compute: Callable[[Report], Projection], method: str,
+            what: str) -> JSONResponse:
     """PCA: computed now (cached). t-SNE/UMAP: the cached result, else 202 with the background job."""
     st = state_of(request)
     if method == "pca":
         return JSONResponse(st.projection(key, compute))
-    result, job = st.projection_job(key, compute, stage=f"waiting to project {what} with {METHOD_NAMES[method]}")
-    if result is not None:
-        return JSONResponse(result)
+    job = st.projection_job(key, compute, stage=f"waiting to project {what} with {METHOD_NAMES[method]}")
+    if not isinstance(job, Job):  # cached
+        return JSONResponse(job)
     return JSONResponse(st.jobs.snapshot(job.id), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
 
@@ -182,7 +186,7 @@ def collection_projection(name: str, request: Request, method: Method = "pca",
     col = st.collection(name)
     info = col.info()
 
-    def compute(report) -> dict:
+    def compute(report: Report) -> Projection:
         report(0.05, f"reading the vectors of collection {name!r}")
         ids = col.ids()
         total = len(ids)
@@ -211,7 +215,7 @@ def vectors_projection(name: str, request: Request, method: Method = "pca", max_
     st.limits.check_points(max_points)
     v = st.vectors(name)
 
-    def compute(report) -> dict:
+    def compute(report: Report) -> Projection:
         report(0.05, f"reading the vectors of {name!r}")
         rows = _first_rows(v, max_points, words_only)
         keys = [v.keys[i] for i in rows]

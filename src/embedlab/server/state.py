@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +29,20 @@ from ..store import Collection
 from ..store.manifest import check_name
 from ..vectors import Vectors
 from .errors import Scrubber, error_answer
-from .jobs import Job, JobRunner
+from .jobs import Job, JobRunner, Report
 from .limits import Limits
 
 GLOVE_WORDS = 50_000  # the explorer's GloVe set: the 50k most frequent words
+#: A projection's cache key: ``("c" | "v", name, ...settings, generation)``.
+ProjectionKey = tuple[Any, ...]
+#: A computed projection, JSON-ready.
+Projection = dict[str, Any]
 
 
 class _Request:
     __slots__ = ("items", "normalize", "role", "result", "error")
 
-    def __init__(self, items: list, normalize: bool, role: str | None = None) -> None:
+    def __init__(self, items: list[Any], normalize: bool, role: str | None = None) -> None:
         self.items, self.normalize, self.role = items, normalize, role
         self.result: np.ndarray | None = None
         self.error: BaseException | None = None
@@ -58,31 +62,37 @@ class GuardedEncoder(Encoder):
         self.inner, self.lock = inner, threading.Lock()
         self.name, self.dim, self.modalities = inner.name, inner.dim, tuple(inner.modalities)
         self.metric, self.max_length, self.asymmetric = inner.metric, inner.max_length, inner.asymmetric
+        # the Matryoshka widths of models trained for them (optional on an Encoder), so a collection sees them
+        self.matryoshka_dims: tuple[int, ...] | None = getattr(inner, "matryoshka_dims", None)
         self.max_coalesce = max_coalesce
         self._cv = threading.Condition()
         self._queue: list[_Request] = []
         self._busy = False
         self.batches = self.coalesced = 0  # how many model calls, and how many requests they served
 
-    def encode(self, items, batch_size: int = 64, progress: bool = False, normalize: bool = True) -> np.ndarray:
+    def encode(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
+               normalize: bool = True) -> np.ndarray:
+        """``Encoder.encode`` under the lock, small calls coalesced (``progress`` is ignored)."""
         return self._guarded(items, None, batch_size, normalize)
 
-    def encode_queries(self, items, batch_size: int = 64, progress: bool = False,
+    def encode_queries(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
                        normalize: bool = True) -> np.ndarray:
+        """``Encoder.encode_queries`` under the lock, small calls coalesced."""
         return self._guarded(items, "query", batch_size, normalize)
 
-    def encode_documents(self, items, batch_size: int = 64, progress: bool = False,
+    def encode_documents(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
                          normalize: bool = True) -> np.ndarray:
+        """``Encoder.encode_documents`` under the lock, small calls coalesced."""
         return self._guarded(items, "document", batch_size, normalize)
 
-    def _guarded(self, items, role: str | None, batch_size: int, normalize: bool) -> np.ndarray:
-        if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)):
-            items = [items] if isinstance(items, (str, bytes)) else list(items)
-        items = self.inner.validate(items) if items else items
-        if not items or len(items) > self.max_coalesce // 4:  # big calls (writes) go straight to the model
+    def _guarded(self, items: Sequence[Any] | str | bytes, role: str | None, batch_size: int,
+                 normalize: bool) -> np.ndarray:
+        given: list[Any] = [items] if isinstance(items, (str, bytes)) else list(items)
+        given = self.inner.validate(given) if given else given
+        if not given or len(given) > self.max_coalesce // 4:  # big calls (writes) go straight to the model
             with self.lock:
-                return self._run(items, role, batch_size, normalize)
-        req = _Request(list(items), normalize, role)
+                return self._run(given, role, batch_size, normalize)
+        req = _Request(given, normalize, role)
         with self._cv:
             self._queue.append(req)
             while req.result is None and req.error is None:
@@ -100,13 +110,16 @@ class GuardedEncoder(Encoder):
                     self._cv.notify_all()
         if req.error is not None:
             raise req.error
+        assert req.result is not None  # the loop above ends with a result or an error
         return req.result
 
     def _take(self, first: _Request) -> list[_Request]:
         """Queued requests (same role and normalisation as the oldest) up to ``max_coalesce`` items, oldest
         first."""
         head = self._queue[0] if self._queue else first
-        batch, n, rest = [], 0, []
+        batch: list[_Request] = []
+        rest: list[_Request] = []
+        n = 0
         for r in self._queue:
             same = r.normalize == head.normalize and r.role == head.role
             if same and (not batch or n + len(r.items) <= self.max_coalesce):
@@ -145,7 +158,7 @@ class GuardedEncoder(Encoder):
                 except Exception as exc:  # handed to the request's own thread
                     r.error = exc
 
-    def _run(self, items: list, role: str | None, batch_size: int, normalize: bool) -> np.ndarray:
+    def _run(self, items: list[Any], role: str | None, batch_size: int, normalize: bool) -> np.ndarray:
         return self.inner.encode_role(items, role, batch_size=batch_size, progress=False, normalize=normalize)
 
     def _encode_batch(self, items: list[Any]) -> np.ndarray:  # pragma: no cover - encode() is overridden
@@ -200,7 +213,7 @@ class ServerState:
         for name in self._vector_sources:
             check_name(name)
         self._vectors: dict[str, Vectors] = {}
-        self._projections: OrderedDict[tuple, dict] = OrderedDict()
+        self._projections: OrderedDict[ProjectionKey, Projection] = OrderedDict()
 
     # ------------------------------------------------------------------ encoders
     def model_name(self, name: str) -> str:
@@ -314,39 +327,59 @@ class ServerState:
             return vec
 
     # ------------------------------------------------------------------ projection cache and jobs
-    def cached_projection(self, key: tuple) -> dict | None:
+    def cached_projection(self, key: ProjectionKey) -> Projection | None:
+        """The cached projection for ``key``, or None."""
         with self._lock:
             hit = self._projections.get(key)
             if hit is not None:
                 self._projections.move_to_end(key)
             return hit
 
-    def _remember(self, key: tuple, value: dict) -> dict:
+    def _remember(self, key: ProjectionKey, value: Projection) -> Projection:
         with self._lock:
             self._projections[key] = value
             while len(self._projections) > 16:
                 self._projections.popitem(last=False)
         return value
 
-    def projection(self, key: tuple, compute: Callable[..., dict]) -> dict:
+    def projection(self, key: ProjectionKey, compute: Callable[[Report], Projection]) -> Projection:
         """A cached projection computed in this request (key includes the data's generation, so writes
         invalidate it)."""
         hit = self.cached_projection(key)
         return hit if hit is not None else self._remember(key, compute(lambda progress, stage: None))
 
-    def projection_job(self, key: tuple, compute: Callable[..., dict], stage: str = "queued"
-                       ) -> tuple[dict | None, Job | None]:
-        """``(result, None)`` when the projection is cached, else ``(None, job)``: the background job computing
-        it (shared with identical requests; its result is cached when done). ``compute(report)`` gets the
-        job's progress callback."""
+    def projection_job(self, key: ProjectionKey, compute: Callable[[Report], Projection],
+                       stage: str = "queued") -> Projection | Job:
+        """A projection, from the cache or from a background job.
+
+        Parameters
+        ----------
+        key : tuple
+            The cache key (it includes the data's generation, so writes invalidate it).
+        compute : callable
+            ``compute(report)`` computes the projection; ``report(progress, stage)`` tells the job how far it is.
+        stage : str
+            The job's stage while it waits in the queue.
+
+        Returns
+        -------
+        dict or Job
+            The cached projection, else the job computing it (shared with identical requests; its result is
+            cached when done).
+
+        Raises
+        ------
+        BusyError
+            When the background queue is full.
+        """
         hit = self.cached_projection(key)
         if hit is not None:
-            return hit, None
+            return hit
 
-        def run(report) -> dict:  # an identical job may have finished between the look-up and the submit
+        def run(report: Report) -> Projection:  # an identical job may have finished between look-up and submit
             return self.cached_projection(key) or self._remember(key, compute(report))
 
-        return None, self.jobs.submit(key, run, kind="projection", stage=stage)
+        return self.jobs.submit(key, run, kind="projection", stage=stage)
 
     def describe_error(self, exc: BaseException, where: str) -> dict[str, Any]:
         """``{"type", "message"}`` of an exception for a client (paths scrubbed; a bug gets a logged error id)."""

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -199,3 +200,27 @@ def _is_file(s: str) -> bool:
         return os.path.isfile(s)
     except (OSError, ValueError):
         return False
+
+
+def is_vector(x: Any) -> bool:
+    """Whether ``x`` is one vector: a numeric array, or a non-empty list/tuple of (non-bool) numbers."""
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "fiu"
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(
+        isinstance(v, Number) and not isinstance(v, bool) for v in x
+    )
+
+
+def check_k(k: Any, name: str = "k") -> int:
+    """``k`` (or another count named ``name``) as a positive int; InputError otherwise."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f"{name} must be a positive integer, got {k!r}")
+    return int(k)
+
+
+def check_rescore(rescore: Any) -> int:
+    """A per-call ``rescore`` factor as an int >= 1; InputError otherwise."""
+    if isinstance(rescore, bool) or not isinstance(rescore, (int, np.integer)) or rescore < 1:
+        raise InputError(f"rescore must be an integer >= 1 (re-rank rescore x k candidates with the float32 "
+                         f"vectors), got {rescore!r}")
+    return int(rescore)

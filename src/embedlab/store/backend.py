@@ -3,69 +3,212 @@
 A **Store** is a connection to a place that holds named collections (a folder of collections on this machine; a
 PostgreSQL database); it creates, opens, lists and drops **Tables**. A Table is one collection's storage: a
 consistent read snapshot (``read()`` → ``Reader``), one all-or-nothing write transaction (``write()`` →
-``Writer``), compaction, and an integrity check. Everything about encoders, validation and the public API
-lives in ``Collection``, which talks to its Table only through these methods; a backend is one module that
-implements them (the shape follows LanceDB's connection/table split, each with a local and a remote side).
+``Writer``), compaction, an index rebuild, and an integrity check; what it is and what it can do is declared in
+its ``capabilities`` (a ``Capabilities`` value), never probed. Everything about encoders, validation and the
+public API lives in ``Collection``, which talks to its Table only through these methods; a backend is one module
+that implements them (the shape follows LanceDB's connection/table split, each with a local and a remote side).
 
 Filters reach a backend already parsed (``filters.Filter``); vectors already prepared (float32, unit rows for
-cosine collections); metadata as canonical JSON text.
+cosine collections); metadata as canonical JSON text; per-call search settings as one ``SearchParams`` value
+(the Index layer's own, so one value travels from ``Collection.search`` to the index).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import InputError
+from ..index.base import SearchParams
+from .capabilities import Capabilities
 from .filters import Filter
 from .records import Hit, Rows, Stored
 
+__all__ = ["Capabilities", "Reader", "SearchParams", "Store", "Table", "Writer", "connect"]
 
 class Reader(Protocol):
     """One committed snapshot of a table: every call sees the same state."""
 
     @property
     def generation(self) -> int:
-        """Bumped by every committed write; equal generations mean equal contents."""
+        """The committed generation of this snapshot.
+
+        Returns
+        -------
+        int
+            Bumped by every committed write; equal generations of one table mean equal contents.
+        """
 
     def count(self) -> int:
-        """Live items."""
+        """Live items.
+
+        Returns
+        -------
+        int
+            How many items the snapshot holds.
+        """
 
     def lookup(self, ids: Sequence[str]) -> dict[str, Stored]:
-        """id → what is stored for it, for the ids that exist."""
+        """What is stored for some ids, without reading their vectors.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            Ids to look up; unknown ones are left out of the result.
+
+        Returns
+        -------
+        dict of str to Stored
+            id → metadata (canonical JSON text), source and content hash, for the ids that exist.
+        """
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        """(len(ids), dim) float32 stored vectors of existing ids, in the order asked."""
+        """Stored vectors of existing ids.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            Ids that exist, in the order wanted.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(ids), dim)`` float32, row ``i`` for ``ids[i]`` (unit rows in a cosine collection).
+
+        Raises
+        ------
+        InputError
+            When an id is not stored (the message names up to five).
+        """
 
     def contents(self, ids: Sequence[str]) -> dict[str, str | None]:
-        """id → stored content for the ids that exist."""
+        """Stored contents (the text each item was encoded from).
+
+        Parameters
+        ----------
+        ids : sequence of str
+            Ids to read; unknown ones are left out.
+
+        Returns
+        -------
+        dict of str to (str or None)
+            id → content, None where the item has none.
+        """
 
     def ids(self, where: Filter | None = None) -> list[str]:
-        """Ids of the items matching ``where`` (all when None), in the order they were last written."""
+        """Ids of the items matching a filter.
 
-    def search(self, q: np.ndarray, k: int, where: Filter | None, ef: int | None) -> list[list[Hit]]:
-        """The ``k`` best live items per query row of ``q`` ((m, dim) float32), best first."""
+        Parameters
+        ----------
+        where : Filter or None
+            A parsed metadata filter; None for every item.
+
+        Returns
+        -------
+        list of str
+            The matching ids, in the order they were last written.
+        """
+
+    def search(self, q: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
+        """The best live items for each query row.
+
+        Parameters
+        ----------
+        q : numpy.ndarray
+            ``(m, dim)`` float32 query rows, prepared as the stored vectors are (unit rows for cosine).
+        k : int
+            Hits wanted per query (>= 1); fewer come back when fewer items match.
+        where : Filter or None
+            Only items whose metadata matches; None for all.
+        params : SearchParams
+            Per-call search settings; None fields use the index's saved ones.
+
+        Returns
+        -------
+        list of list of Hit
+            ``m`` lists, each best first (scores higher-is-better).
+
+        Raises
+        ------
+        InputError
+            When ``params`` sets something this backend (``Capabilities.check_search``) or its index kind does not
+            take, naming it.
+        """
 
     def rows(self, batch: int) -> Iterator[Rows]:
-        """Every live item, in write order, ``batch`` rows at a time (for export)."""
+        """Every live item, for export.
+
+        Parameters
+        ----------
+        batch : int
+            Rows per yielded batch (>= 1).
+
+        Yields
+        ------
+        Rows
+            Batches in write order; vectors ``(n, dim)`` float32 as stored.
+        """
 
     def matrix(self) -> tuple[list[str], np.ndarray]:
-        """(ids in write order, (n, dim) float32 vectors); a view, not a copy, where the backend can."""
+        """All live vectors at once.
+
+        Returns
+        -------
+        tuple of (list of str, numpy.ndarray)
+            Ids in write order and their ``(n, dim)`` float32 vectors: a view, not a copy, where the backend can
+            (local: a memory map when nothing was deleted).
+        """
 
 
 class Writer(Reader, Protocol):
     """A write transaction: everything it does becomes visible at once when it commits, or not at all."""
 
     def insert(self, rows: Rows, replace: Sequence[str] = ()) -> None:
-        """Store new rows; ids in ``replace`` lose their old row. Any other id that exists: InputError."""
+        """Store new rows.
+
+        Parameters
+        ----------
+        rows : Rows
+            ``n`` rows: ids, ``(n, dim)`` float32 prepared vectors, metadata JSON texts, sources, hashes, contents.
+        replace : sequence of str
+            Ids that lose their old row (an upsert's changed items).
+
+        Raises
+        ------
+        InputError
+            When an id of ``rows`` exists and is not in ``replace`` (the transaction is then rolled back).
+        """
 
     def update(self, ids: Sequence[str], metadata: Sequence[str], sources: Sequence[str | None]) -> None:
-        """Change metadata and source of existing ids (vectors untouched)."""
+        """Change the metadata and source of existing ids; their vectors stay.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            Existing ids.
+        metadata : sequence of str
+            New metadata, canonical JSON text, one per id.
+        sources : sequence of (str or None)
+            New sources, one per id.
+        """
 
     def delete(self, ids: Sequence[str]) -> int:
-        """Delete existing ids (others ignored); how many were deleted."""
+        """Delete existing ids (others are ignored).
+
+        Parameters
+        ----------
+        ids : sequence of str
+            Ids to delete.
+
+        Returns
+        -------
+        int
+            How many were deleted.
+        """
 
 
 class Table(Protocol):
@@ -76,30 +219,114 @@ class Table(Protocol):
     readonly: bool
     location: str  # where it lives, for messages and ``info`` (a folder, a database table)
     lock_timeout: float  # seconds a write waits for another writer
-    cache_dir: Any  # a local folder for caches derived from the table (e.g. the keyword index), or None
+    cache_dir: Path  # a local folder for caches derived from the table (e.g. the keyword index)
 
-    def read(self) -> AbstractContextManager[Reader]: ...
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this table is (kind, local path) and can do (search settings it passes on, index rebuilds)."""
 
-    def write(self) -> AbstractContextManager[Writer]: ...
+    def read(self) -> AbstractContextManager[Reader]:
+        """A consistent read snapshot.
+
+        Returns
+        -------
+        context manager of Reader
+            Every call on the reader inside the ``with`` block sees the same committed state.
+
+        Raises
+        ------
+        InputError
+            When the table was closed.
+        """
+
+    def write(self) -> AbstractContextManager[Writer]:
+        """One all-or-nothing write transaction.
+
+        Returns
+        -------
+        context manager of Writer
+            Commits when the ``with`` block ends normally; rolls everything back when it raises.
+
+        Raises
+        ------
+        LockTimeoutError
+            When another writer holds the table longer than ``lock_timeout`` seconds.
+        InputError, ReadOnlyStorageError, StorageFullError
+            When the table was opened read-only, is on read-only media, or its disk is full.
+        """
 
     def writing(self) -> AbstractContextManager[None]:
-        """Keep other writers out across several ``write()`` calls."""
+        """Keep other writers out across several ``write()`` calls (readers carry on).
 
-    def search(self, q: np.ndarray, k: int, where: Filter | None, ef: int | None) -> list[list[Hit]]:
-        """``Reader.search`` on a fresh snapshot; a backend may run it without a multi-statement transaction."""
+        Returns
+        -------
+        context manager
+            Holds the write lock for the ``with`` block.
+        """
+
+    def search(self, q: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
+        """``Reader.search`` on a fresh snapshot (same parameters, result and errors).
+
+        A backend may run it without a multi-statement transaction (PostgreSQL: each query is one statement).
+        """
+
+    def set_index(self, kind: str, params: dict[str, Any]) -> None:
+        """Rebuild the collection's index with other settings; the vectors stay.
+
+        Parameters
+        ----------
+        kind : str
+            ``"exact"``, ``"hnsw"`` or ``"ivf"`` (already validated by the caller with ``index.make_index``).
+        params : dict
+            The kind's settings as they are stored in the manifest (``precision``, ``rescore``, ``M``, ...).
+
+        Raises
+        ------
+        InputError
+            When the backend cannot rebuild its index (``capabilities.set_index`` is False), or the table is
+            read-only.
+        LockTimeoutError
+            When another writer holds the table longer than ``lock_timeout`` seconds.
+        """
 
     def bulk(self) -> AbstractContextManager[None]:
-        """Around a large load: a backend may defer index upkeep until the end (searches stay correct)."""
+        """Around a large load: a backend may defer index upkeep until the end (searches stay correct).
 
-    def compact(self) -> None: ...
+        Returns
+        -------
+        context manager
+            PostgreSQL drops its HNSW index on entry and builds it again on exit; the local backend does nothing.
+        """
+
+    def compact(self) -> None:
+        """Reclaim the space of deleted and replaced rows (local: rewrite the segments, rebuild the index;
+        PostgreSQL: ``VACUUM ANALYZE``)."""
 
     def storage_info(self) -> dict[str, Any]:
-        """Backend facts for ``Collection.info``: location, bytes, segments / deleted rows where they apply."""
+        """Backend facts for ``Collection.info``.
+
+        Returns
+        -------
+        dict
+            JSON-ready: location, ``bytes`` stored, and segments / deleted rows where they apply.
+        """
 
     def check(self, deep: bool = True) -> dict[str, Any]:
-        """Verify the stored state: ``{"ok": bool, "problems": [...], ...}``."""
+        """Verify the stored state.
 
-    def close(self) -> None: ...
+        Parameters
+        ----------
+        deep : bool
+            Also read every stored vector (local: the full CRC32 of each segment).
+
+        Returns
+        -------
+        dict
+            ``{"ok": bool, "problems": [str, ...], "segments": int, "items": int, "deep": bool}``.
+        """
+
+    def close(self) -> None:
+        """Release files, memory maps and connections (local: save the ANN cache first if it changed)."""
 
 
 class Store(Protocol):
@@ -107,26 +334,124 @@ class Store(Protocol):
 
     kind: str  # "local", "postgresql"
 
-    def names(self) -> list[str]: ...
+    def names(self) -> list[str]:
+        """Names of the collections here, sorted.
 
-    def exists(self, name: str) -> bool: ...
+        Returns
+        -------
+        list of str
+        """
+
+    def exists(self, name: str) -> bool:
+        """Whether a collection ``name`` exists here.
+
+        Parameters
+        ----------
+        name : str
+            A collection name (checked: letters, digits, ``._-``).
+
+        Returns
+        -------
+        bool
+
+        Raises
+        ------
+        InputError
+            For a name that is not a valid collection name.
+        """
 
     def create(self, name: str, manifest: dict[str, Any], *, lock_timeout: float = 10.0,
-               auto_compact: float = 0.3) -> Table: ...
+               auto_compact: float = 0.3) -> Table:
+        """Create an empty collection.
+
+        Parameters
+        ----------
+        name : str
+            The new collection's name.
+        manifest : dict
+            Its manifest (``store.manifest.new_manifest``): encoder description and index settings.
+        lock_timeout : float
+            Seconds a write waits for another writer.
+        auto_compact : float
+            Fraction of dead rows past which a local table compacts itself after a write.
+
+        Returns
+        -------
+        Table
+            The new collection's table, open for writing.
+
+        Raises
+        ------
+        InputError
+            When the name is taken, or the backend cannot hold the manifest's index settings.
+        """
 
     def open(self, name: str, readonly: bool = False, *, lock_timeout: float = 10.0,
-             auto_compact: float = 0.3) -> Table: ...
+             auto_compact: float = 0.3) -> Table:
+        """Open an existing collection.
 
-    def drop(self, name: str, *, lock_timeout: float = 10.0) -> None: ...
+        Parameters
+        ----------
+        name : str
+            The collection's name.
+        readonly : bool
+            Refuse writes through this table.
+        lock_timeout, auto_compact : float
+            As for ``create``.
+
+        Returns
+        -------
+        Table
+
+        Raises
+        ------
+        CollectionNotFoundError
+            When there is no collection ``name`` (the message lists the existing ones).
+        CorruptFileError, FormatVersionError
+            When its stored state is damaged or written by a newer embedlab.
+        """
+
+    def drop(self, name: str, *, lock_timeout: float = 10.0) -> None:
+        """Delete a collection and everything stored for it, after a running writer finishes.
+
+        Parameters
+        ----------
+        name : str
+            The collection's name.
+        lock_timeout : float
+            Seconds to wait for a running writer.
+
+        Raises
+        ------
+        CollectionNotFoundError
+            When there is no collection ``name``.
+        LockTimeoutError
+            When a writer holds it longer than ``lock_timeout``.
+        """
 
 
-def connect(backend: Any = None, root: Any = None) -> Store:
-    """The Store for ``backend``: ``"local"`` → collections in folders under ``root`` (default: the embedlab
-    home); ``"postgresql://…"`` → the PostgreSQL + pgvector backend; None → the process default
-    (``config.backend()``: the CLI's ``--backend`` or ``$EMBEDLAB_DATABASE_URL``) when no ``root`` was given,
-    else local. InputError for anything else."""
+def connect(backend: str | None = None, root: str | Path | None = None) -> Store:
+    """The Store for a backend.
+
+    Parameters
+    ----------
+    backend : str or None
+        ``"local"``: collections in folders under ``root``; a ``"postgresql://…"`` URL: the PostgreSQL + pgvector
+        backend; None: the process default (``config.backend()``: the CLI's ``--backend`` or
+        ``$EMBEDLAB_DATABASE_URL``) when no ``root`` was given, else local.
+    root : str, path or None
+        The local backend's folder of collections (default: the embedlab home's ``collections/``).
+
+    Returns
+    -------
+    Store
+
+    Raises
+    ------
+    InputError
+        For an unknown backend, or ``root`` given with a PostgreSQL URL.
+    """
     from .. import config
-    from ..errors import InputError
 
     if backend is None:
         backend = (config.backend() or "local") if root is None else "local"

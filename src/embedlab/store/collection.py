@@ -17,57 +17,30 @@ import builtins
 import datetime as _dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from numbers import Number
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..encoders import DEFAULT_ENCODER, Encoder
-from ..errors import DimensionError, EncoderMismatchError, InputError, UnknownKeyError
+from ..encoders import Encoder
+from ..errors import InputError, UnknownKeyError
+from ..index.base import SearchParams
 from ..metrics import as_matrix, check_metric, normalize, norms
 from ..vectors import Vectors
 from . import _inputs, filters
 from .backend import Reader, Table, connect
-from .manifest import check_name, new_manifest
+from .binding import check_encoder, described_encoder, encoder_doc, matryoshka_dim, resolve_encoder
+from .manifest import check_name, index_settings, new_manifest
 from .records import Hit, Item, Rows, Stored
 
 __all__ = ["Collection", "Item", "Hit"]
-
-
-def _resolve_encoder(encoder: str | Encoder | None) -> Encoder:
-    if isinstance(encoder, Encoder):
-        return encoder
-    if encoder is not None and not isinstance(encoder, str):
-        raise InputError(f"encoder must be a name or an Encoder, got {type(encoder).__name__}")
-    from ..encoders import encoder as build
-
-    return build(encoder or DEFAULT_ENCODER)
-
-
-def _encoder_doc(enc: Encoder) -> dict[str, Any]:
-    return {"name": enc.name, "dim": int(enc.dim), "metric": enc.metric, "fingerprint": enc.fingerprint}
-
-
-def _is_vector(x: Any) -> bool:
-    if isinstance(x, np.ndarray):
-        return x.dtype.kind in "fiu"
-    return isinstance(x, (list, tuple)) and len(x) > 0 and all(
-        isinstance(v, Number) and not isinstance(v, bool) for v in x
-    )
 
 
 def _meta(text: str) -> dict[str, Any]:
     import json
 
     return {} if text == "{}" else json.loads(text)
-
-
-def _check_k(k: Any, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"{name} must be a positive integer, got {k!r}")
-    return int(k)
 
 
 class Collection:
@@ -95,27 +68,66 @@ class Collection:
                precision: str | None = None, rescore: int | None = None, force: bool = False,
                root: str | Path | None = None, backend: str | None = None, lock_timeout: float = 10.0,
                auto_compact: float = 0.3) -> Collection:
-        """Create an empty collection (InputError if the name is taken). ``encoder=None`` with ``dim`` makes a
-        vectors-only collection (callers pass ``vectors=``; metric defaults to cosine). ``encoder`` may also be an
-        encoder description as in ``info()["encoder"]`` (``{"name", "dim", "metric", "fingerprint"}``): the
-        collection is bound to that encoder without loading it (imports use this).
+        """Create an empty collection.
 
-        ``index`` is exact, hnsw or ivf; ``precision`` (float32, float16, int8, binary) and ``rescore`` choose the
-        codes the index keeps and how many candidates it re-ranks with the float32 vectors (they may also be
-        given in ``index_params``, with the kind's own: ``M``, ``ef_search``, ``nlist``, ``nprobe``, ``m`` …).
-        ``dim`` below an encoder's width keeps a Matryoshka prefix: vectors truncated to ``dim`` and re-normalised;
-        refused for encoders not trained for it (``matryoshka_dims``) unless ``force=True``."""
+        Parameters
+        ----------
+        name : str
+            1-128 letters, digits, ``.``, ``_`` or ``-``, starting with a letter or digit.
+        encoder : str, Encoder, dict or None
+            A registered encoder name or model folder, an Encoder, or an encoder description as in
+            ``info()["encoder"]`` (``{"name", "dim", "metric", "fingerprint"}``: bound without loading it, as
+            imports do). None with ``dim``: a vectors-only collection (writes pass ``vectors=``); None without
+            ``dim``: the default encoder.
+        dim : int or None
+            A vectors-only collection's width; below an encoder's width, a Matryoshka prefix (vectors cut to
+            ``dim`` and re-normalised; refused for encoders not trained for it unless ``force``).
+        metric : str or None
+            ``"cosine"``, ``"dot"`` or ``"l2"``; default the encoder's (cosine for vectors-only).
+        index : str
+            ``"exact"``, ``"hnsw"`` or ``"ivf"`` (ivf: local backend only).
+        index_params : dict or None
+            The kind's settings (``M``, ``ef_search``, ``nlist``, ``nprobe``, ``m`` ...).
+        precision : str or None
+            The codes the index keeps: ``"float32"`` (default), ``"float16"``, ``"int8"``, ``"binary"``.
+        rescore : int or None
+            Candidates (× k) a compressed index re-ranks with the float32 vectors.
+        force : bool
+            Accept a Matryoshka ``dim`` the encoder was not trained for.
+        root : str, path or None
+            The local backend's folder of collections (default: the embedlab home's).
+        backend : str or None
+            None (``$EMBEDLAB_DATABASE_URL`` when set and no ``root``, else local), ``"local"``, or a
+            ``postgresql://`` URL.
+        lock_timeout : float
+            Seconds a write waits for another writer before ``LockTimeoutError``.
+        auto_compact : float
+            Fraction of dead rows past which the local backend compacts after a write.
+
+        Returns
+        -------
+        Collection
+            The new, empty collection, open for writing.
+
+        Raises
+        ------
+        InputError
+            For a taken or bad name, an unknown encoder, metric, index kind or setting, or settings the backend
+            cannot hold (PostgreSQL: no ivf, no compressed precisions).
+        DimensionError
+            For a ``dim`` wider than the encoder's vectors.
+        """
         check_name(name)
         enc = None
         if isinstance(encoder, dict):  # a description, e.g. from an export: bound by name, built on first use
-            enc_doc = _described_encoder(encoder, dim, metric)
+            enc_doc = described_encoder(encoder, dim, metric)
         elif encoder is None and dim is not None:
             if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or int(dim) <= 0:
                 raise InputError(f"dim must be a positive integer, got {dim!r}")
             enc_doc = {"name": None, "dim": int(dim), "metric": check_metric(metric or "cosine"), "fingerprint": None}
         else:
-            enc = _resolve_encoder(encoder)
-            enc_doc = _encoder_doc(enc)
+            enc = resolve_encoder(encoder)
+            enc_doc = encoder_doc(enc)
             enc_doc["metric"] = check_metric(metric or enc.metric)
             if dim is not None and int(dim) != enc.dim:
                 enc_doc.update(dim=matryoshka_dim(enc, dim, force), source_dim=int(enc.dim))
@@ -133,16 +145,41 @@ class Collection:
     def open(cls, name: str, encoder: str | Encoder | None = None, *, root: str | Path | None = None,
              backend: str | None = None, readonly: bool = False, lock_timeout: float = 10.0,
              auto_compact: float = 0.3) -> Collection:
-        """Open an existing collection; the encoder is rebuilt by name from the manifest when not given.
-        A collection on read-only media opens read-only by itself (writes raise ReadOnlyStorageError)."""
+        """Open an existing collection.
+
+        Parameters
+        ----------
+        name : str
+            The collection's name.
+        encoder : str, Encoder or None
+            The encoder it was built with (checked); None: rebuilt by name from the manifest on first use.
+        root, backend, lock_timeout, auto_compact
+            As for ``create``.
+        readonly : bool
+            Refuse writes through this handle. A collection on read-only media opens read-only by itself
+            (its writes raise ``ReadOnlyStorageError``).
+
+        Returns
+        -------
+        Collection
+
+        Raises
+        ------
+        CollectionNotFoundError
+            When there is no such collection (the message lists the existing ones).
+        EncoderMismatchError
+            When ``encoder`` is not the one the collection was built with.
+        CorruptFileError, FormatVersionError
+            When its stored state is damaged, or was written by a newer embedlab.
+        """
         check_name(name)
         store = connect(backend, root)
         table = store.open(name, readonly, lock_timeout=lock_timeout, auto_compact=auto_compact)
         try:
             enc = None
             if encoder is not None:
-                enc = _resolve_encoder(encoder)
-                _check_encoder(table.manifest, enc)
+                enc = resolve_encoder(encoder)
+                check_encoder(table.manifest, enc)
         except BaseException:
             table.close()
             raise
@@ -150,7 +187,27 @@ class Collection:
 
     @classmethod
     def open_or_create(cls, name: str, encoder: str | Encoder | None = None, **kw: Any) -> Collection:
-        """Open ``name`` if it exists, else create it with the given settings."""
+        """Open a collection if it exists, else create it.
+
+        Parameters
+        ----------
+        name : str
+            The collection's name.
+        encoder : str, Encoder or None
+            As for ``open`` / ``create``.
+        **kw
+            ``create``'s keywords; ``root``, ``backend``, ``readonly``, ``lock_timeout`` and ``auto_compact`` are
+            also used to open it. The settings of an existing collection are not compared with them.
+
+        Returns
+        -------
+        Collection
+
+        Raises
+        ------
+        InputError, EncoderMismatchError
+            As ``open`` and ``create`` raise them (a collection created meanwhile by another process is opened).
+        """
         open_kw = {k: kw[k] for k in ("root", "backend", "readonly", "lock_timeout", "auto_compact") if k in kw}
         store = connect(kw.get("backend"), kw.get("root"))
         if store.exists(check_name(name)):
@@ -164,18 +221,51 @@ class Collection:
 
     @staticmethod
     def list(root: str | Path | None = None, backend: str | None = None) -> builtins.list[str]:
-        """Names of the collections in ``backend`` / under ``root`` (default: the embedlab home)."""
+        """Names of the collections in a backend.
+
+        Parameters
+        ----------
+        root : str, path or None
+            The local backend's folder of collections (default: the embedlab home's).
+        backend : str or None
+            As for ``create``.
+
+        Returns
+        -------
+        list of str
+            Sorted names.
+        """
         return connect(backend, root).names()
 
     @classmethod
     def drop(cls, name: str, root: str | Path | None = None, lock_timeout: float = 10.0,
              backend: str | None = None) -> None:
-        """Delete a collection and everything stored for it (waits for a running writer first)."""
+        """Delete a collection and everything stored for it, after a running writer finishes.
+
+        Parameters
+        ----------
+        name : str
+            The collection's name.
+        root, backend
+            As for ``create``.
+        lock_timeout : float
+            Seconds to wait for a running writer.
+
+        Raises
+        ------
+        CollectionNotFoundError
+            When there is no such collection.
+        LockTimeoutError
+            When a writer holds it longer than ``lock_timeout``.
+        InputError
+            For a local folder without embedlab's marks (never deleted).
+        """
         check_name(name)
         connect(backend, root).drop(name, lock_timeout=lock_timeout)
 
     def close(self) -> None:
-        """Release the storage (files, memory maps, connections); the object cannot be used afterwards."""
+        """Release the storage (files, memory maps, connections); the object cannot be used afterwards. The local
+        backend saves its ANN cache first when this process changed it."""
         self._table.close()
 
     def __enter__(self) -> Collection:
@@ -190,6 +280,7 @@ class Collection:
     # ------------------------------------------------------------------ properties
     @property
     def readonly(self) -> bool:
+        """Whether this handle refuses writes (opened read-only, or on read-only media / a full disk)."""
         return self._table.readonly
 
     @property
@@ -204,7 +295,7 @@ class Collection:
     @property
     def path(self) -> Path | None:
         """The collection's folder for the local backend; None for a database backend."""
-        return getattr(self._table, "path", None)
+        return self._table.capabilities.path
 
     @property
     def location(self) -> str:
@@ -219,7 +310,7 @@ class Collection:
     @property
     def backend(self) -> str:
         """The backend kind: ``local`` or ``postgresql``."""
-        return getattr(self._table, "kind", "local")
+        return self._table.capabilities.kind
 
     @property
     def generation(self) -> int:
@@ -235,7 +326,7 @@ class Collection:
         if self._encoder is None and manifest["encoder"].get("name"):
             name = manifest["encoder"]["name"]
             try:
-                enc = _resolve_encoder(name)
+                enc = resolve_encoder(name)
             except InputError as exc:
                 if any(sep in name for sep in ("/", "\\")) and not Path(name).expanduser().exists():
                     raise InputError(f"collection {self.name!r} was built with the model folder {name}, which no "
@@ -245,7 +336,7 @@ class Collection:
                 raise InputError(f"collection {self.name!r} was built with encoder {name!r}, which is not "
                                  f"registered here ({exc}); pass the Encoder instance to Collection.open "
                                  f"(the CLI: --encoder)") from None
-            _check_encoder(manifest, enc)
+            check_encoder(manifest, enc)
             self._encoder = enc
         return self._encoder
 
@@ -303,11 +394,49 @@ class Collection:
             metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
             contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
             prepared: bool = False, batch_size: int = 64, progress: bool = False) -> int:
-        """Add new items (encoded from ``items`` or given as ``vectors``); an existing id raises InputError and
-        nothing is written. Texts are kept as each item's content (``contents=`` sets it explicitly, e.g. with
-        ``vectors=``). For rows exported from a collection (``export_rows``, Parquet), ``hashes=`` keeps their
-        content hashes and ``prepared=True`` stores the vectors bit for bit (checked, not re-normalised). One
-        commit; returns how many were added."""
+        """Add new items in one commit; an id that exists already stops it before anything is written.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            Unique, non-empty ids (ints are turned into strings).
+        items : sequence or None
+            Raw inputs for the encoder (texts, image/audio paths ...), embedded with its document role; texts are
+            kept as each item's content.
+        vectors : array_like or None
+            ``(n, dim)`` vectors instead of (or computed elsewhere for) ``items``; full-width vectors of a
+            Matryoshka collection's encoder are cut to its prefix. Cosine collections store unit rows.
+        metadata : sequence of dict or None
+            JSON metadata per item (what ``where`` filters match).
+        sources : sequence of (str or None), optional
+            Where each item came from (default: the file path for path items).
+        contents : sequence of (str or None), optional
+            The text each item stands for (e.g. with ``vectors=``).
+        hashes : sequence of (str or None), optional
+            Content hashes of rows exported from a collection (``export_rows``, Parquet).
+        prepared : bool
+            Store ``vectors`` bit for bit, as exported (checked for unit length in a cosine collection, not
+            re-normalised).
+        batch_size : int
+            Items per encoder call.
+        progress : bool
+            Show a progress bar while encoding.
+
+        Returns
+        -------
+        int
+            How many items were added (``len(ids)``).
+
+        Raises
+        ------
+        InputError
+            For an existing or bad id, mismatched lengths, bad metadata, no items and no vectors, or raw items to
+            a vectors-only collection.
+        DimensionError
+            For vectors of the wrong width.
+        LockTimeoutError, ReadOnlyStorageError, StorageFullError
+            When the storage cannot be written now (nothing is written).
+        """
         ids = _inputs.check_ids(ids)
         n = len(ids)
         metas = _inputs.check_metadata(metadata, n) or ["{}"] * n
@@ -340,9 +469,29 @@ class Collection:
                metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
                contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
                prepared: bool = False, batch_size: int = 64, progress: bool = False) -> dict[str, int]:
-        """Add new ids, replace changed ones, skip unchanged ones (same content hash, or the same vector: not
-        re-encoded, not rewritten). ``metadata``/``sources`` of None keep an existing item's metadata and source;
-        ``hashes``/``prepared`` as in ``add``. Returns ``{"added", "updated", "unchanged"}``."""
+        """Add new ids, replace changed ones and skip unchanged ones, in one commit.
+
+        An item is unchanged when its content hash (with ``items``) or its stored vector (with ``vectors`` only)
+        is the same: it is neither re-encoded nor rewritten; a changed metadata or source alone is updated in
+        place.
+
+        Parameters
+        ----------
+        ids, items, vectors, contents, hashes, prepared, batch_size, progress
+            As for ``add``.
+        metadata, sources : sequence or None
+            As for ``add``; None keeps an existing item's metadata / source.
+
+        Returns
+        -------
+        dict of str to int
+            ``{"added", "updated", "unchanged"}``.
+
+        Raises
+        ------
+        InputError, DimensionError, LockTimeoutError, ReadOnlyStorageError, StorageFullError
+            As for ``add`` (an existing id is not an error here).
+        """
         ids = _inputs.check_ids(ids)
         n = len(ids)
         metas = _inputs.check_metadata(metadata, n)
@@ -401,8 +550,26 @@ class Collection:
                 "unchanged": unchanged}
 
     def changed(self, ids: Sequence[str], items: Sequence[Any]) -> builtins.list[int]:
-        """Positions of the items ``upsert(ids, items)`` would encode: ids not stored yet, or stored with another
-        content hash. Lets a caller encode only those elsewhere (e.g. on a cluster) and pass ``vectors=``."""
+        """Which items ``upsert(ids, items)`` would encode, so a caller can encode only those elsewhere (e.g. on a
+        cluster) and pass ``vectors=``.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            Ids, as for ``upsert``.
+        items : sequence
+            Their raw items.
+
+        Returns
+        -------
+        list of int
+            Positions of the ids not stored yet, or stored with another content hash, in order.
+
+        Raises
+        ------
+        InputError
+            For bad ids or mismatched lengths.
+        """
         ids = _inputs.check_ids(ids)
         items = _inputs.check_items(items, len(ids))
         hashes = self._hashes(items)
@@ -411,7 +578,27 @@ class Collection:
         return [i for i, id_ in enumerate(ids) if id_ not in found or found[id_].hash != hashes[i]]
 
     def delete(self, ids: Sequence[str] | None = None, *, where: dict[str, Any] | None = None) -> int:
-        """Delete items by id (unknown ids are ignored) or every item matching ``where``; how many were deleted."""
+        """Delete items by id, or every item matching a filter, in one commit.
+
+        Parameters
+        ----------
+        ids : sequence of str or None
+            Ids to delete; unknown ones are ignored.
+        where : dict or None
+            A metadata filter (see ``search``); every matching item is deleted.
+
+        Returns
+        -------
+        int
+            How many items were deleted.
+
+        Raises
+        ------
+        InputError
+            Unless exactly one of ``ids`` and ``where`` is given, or for a bad filter.
+        LockTimeoutError, ReadOnlyStorageError
+            When the storage cannot be written now.
+        """
         if (ids is None) == (where is None):
             raise InputError("pass ids or where= (exactly one of them) to delete")
         if where is not None:
@@ -423,15 +610,49 @@ class Collection:
             return w.delete(ids)
 
     def compact(self) -> None:
-        """Reclaim the space of deleted and replaced rows (the local backend rewrites its segments and rebuilds its
-        index, recalibrating int8 ranges on the rows that are left)."""
+        """Reclaim the space of deleted and replaced rows.
+
+        The local backend rewrites its segments and rebuilds its index (recalibrating int8 ranges on the rows
+        that are left); PostgreSQL runs ``VACUUM ANALYZE``.
+
+        Raises
+        ------
+        LockTimeoutError, ReadOnlyStorageError, StorageFullError
+            When the storage cannot be written now (nothing changes).
+        """
         self._table.compact()
 
     def reindex(self, index: str | None = None, index_params: dict[str, Any] | None = None, *,
                 precision: str | None = None, rescore: int | None = None) -> dict[str, Any]:
-        """Rebuild the index with other settings (kind, precision, rescore, the kind's parameters); the vectors are
-        untouched. Settings not given are kept when the kind stays the same. Returns the new ``{"kind",
-        "params"}``. The local backend rebuilds from its segments (``embedlab plan`` estimates how long)."""
+        """Rebuild the index with other settings; the vectors are untouched.
+
+        Settings not given are kept when the kind stays the same. The local backend rebuilds from its segments
+        (``embedlab plan`` estimates how long).
+
+        Parameters
+        ----------
+        index : str or None
+            ``"exact"``, ``"hnsw"`` or ``"ivf"``; None keeps the kind.
+        index_params : dict or None
+            The kind's settings (``M``, ``ef_search``, ``nlist``, ``nprobe``, ``m`` ...).
+        precision : str or None
+            ``"float32"``, ``"float16"``, ``"int8"`` or ``"binary"``.
+        rescore : int or None
+            Candidates (× k) a compressed index re-ranks with float32 vectors.
+
+        Returns
+        -------
+        dict
+            The new ``{"kind", "params"}``.
+
+        Raises
+        ------
+        InputError
+            For an unknown kind or setting, or a backend that cannot change its index
+            (``capabilities.set_index`` is False: PostgreSQL).
+        LockTimeoutError, ReadOnlyStorageError
+            When the storage cannot be written now.
+        """
         kind = index or self.index_kind
         params = dict(self.index_params) if kind == self.index_kind and index_params is None else {}
         params.update(index_params or {})
@@ -446,25 +667,39 @@ class Collection:
         from ..index import make_index
 
         make_index(kind, self.dim, self.metric, **params)  # validates kind and parameters
-        set_index = getattr(self._table, "set_index", None)
-        if set_index is None:
-            raise InputError(f"the {self.backend} backend cannot change a collection's index; export it and import "
-                             "it into a new collection created with the index you want")
-        set_index(kind, params)
+        self._table.set_index(kind, params)  # InputError where the backend cannot (capabilities.set_index)
         self.index_kind, self.index_params = kind, params
         return {"kind": kind, "params": dict(params)}
 
     @contextmanager
     def bulk(self) -> Iterator[Collection]:
-        """Around a large load (an import, a first index of a corpus): the backend may defer index upkeep to the
-        end — PostgreSQL drops its HNSW index and builds it again from the loaded rows, several times faster than
-        growing it row by row; searches meanwhile stay correct (exact). The local backend needs nothing."""
+        """Around a large load (an import, a first index of a corpus): the backend may defer index upkeep.
+
+        PostgreSQL drops its HNSW index and builds it again from the loaded rows at the end, several times faster
+        than growing it row by row; searches meanwhile stay correct (exact). The local backend needs nothing.
+
+        Yields
+        ------
+        Collection
+            This collection.
+        """
         with self._table.bulk():
             yield self
 
     @contextmanager
     def writing(self) -> Iterator[Collection]:
-        """Hold the write lock across several operations (other writers wait; readers carry on)."""
+        """Hold the write lock across several operations (other writers wait; readers carry on).
+
+        Yields
+        ------
+        Collection
+            This collection.
+
+        Raises
+        ------
+        LockTimeoutError
+            When another writer holds the lock longer than ``lock_timeout``.
+        """
         with self._table.writing():
             yield self
 
@@ -476,10 +711,10 @@ class Collection:
             raise InputError("queries must be a list (of texts, items or vectors) or a 2-D array")
         if len(queries) == 0:
             raise InputError("no queries given (empty list); pass at least one query")
-        if all(_is_vector(q) for q in queries):
+        if all(_inputs.is_vector(q) for q in queries):
             return as_matrix(self._truncated(np.asarray(queries, dtype=np.float32)), dim=self.dim,
                              name="query vectors")
-        if any(_is_vector(q) for q in queries):
+        if any(_inputs.is_vector(q) for q in queries):
             raise InputError("queries mix vectors and raw items; pass one kind per call")
         enc = self.encoder
         if enc is None:
@@ -491,44 +726,84 @@ class Collection:
 
     def search(self, query: Any, k: int = 10, where: dict[str, Any] | None = None, ef: int | None = None,
                nprobe: int | None = None, rescore: int | None = None) -> builtins.list[Hit]:
-        """The ``k`` items nearest to ``query`` (a text/item for the encoder, or a vector), best first.
+        """The ``k`` items nearest to one query, best first.
 
-        ``where`` keeps only items whose metadata matches (see ``store/filters.py``: ``{"lang": "ko"}``,
-        ``{"year": {"$gte": 2020}}``, ``{"$or": [...]}``); ``ef`` sets the HNSW search breadth, ``nprobe`` the
-        IVF lists scanned and ``rescore`` the candidates re-ranked (× k) for this call."""
-        if _is_vector(query) and np.asarray(query).ndim == 2:
+        Parameters
+        ----------
+        query : str, item or array_like
+            A text or other item for the collection's encoder (embedded with its query role), or one vector of
+            ``dim`` (or the encoder's full width for a Matryoshka collection) numbers.
+        k : int
+            How many hits (>= 1); fewer when fewer items match.
+        where : dict or None
+            Keep only items whose metadata matches (see ``store/filters.py``: ``{"lang": "ko"}``,
+            ``{"year": {"$gte": 2020}}``, ``{"$or": [...]}``).
+        ef : int or None
+            HNSW search breadth for this call (None: the index's saved ``ef_search``).
+        nprobe : int or None
+            IVF lists scanned for this call (None: the saved ``nprobe``).
+        rescore : int or None
+            Candidates re-ranked with the float32 vectors, × k, for compressed precisions (None: the saved one).
+
+        Returns
+        -------
+        list of Hit
+            ``id``, ``score`` (higher is better: cosine, dot or negated L2), ``metadata``, ``source``.
+
+        Raises
+        ------
+        InputError
+            For a batch of vectors (use ``search_many``), a bad ``k``/``ef``/``nprobe``/``rescore`` or filter, a
+            setting the backend or the index kind does not take (named), or a text query to a vectors-only
+            collection.
+        DimensionError
+            For a vector of the wrong width.
+        """
+        if _inputs.is_vector(query) and np.asarray(query).ndim == 2:
             raise InputError("search takes one query; use search_many for a batch of vectors")
         return self.search_many([query], k=k, where=where, ef=ef, nprobe=nprobe, rescore=rescore)[0]
 
     def search_many(self, queries: Sequence[Any] | np.ndarray, k: int = 10, where: dict[str, Any] | None = None,
                     ef: int | None = None, batch_size: int = 64, nprobe: int | None = None,
                     rescore: int | None = None) -> builtins.list[builtins.list[Hit]]:
-        """``search`` for a batch of queries (encoded and searched together: much faster per query)."""
-        k = _check_k(k)
-        if ef is not None:
-            ef = _check_k(ef, "ef")
-        extra = {}
-        if nprobe is not None:
-            extra["nprobe"] = _check_k(nprobe, "nprobe")
-        if rescore is not None:
-            if isinstance(rescore, bool) or not isinstance(rescore, (int, np.integer)) or rescore < 1:
-                raise InputError(f"rescore must be an integer >= 1 (re-rank rescore x k candidates with the float32 "
-                                 f"vectors), got {rescore!r}")
-            extra["rescore"] = int(rescore)
+        """``search`` for a batch of queries, encoded and searched together (much faster per query).
+
+        Parameters
+        ----------
+        queries : sequence or numpy.ndarray
+            Texts/items for the encoder, or vectors: a list of them or an ``(m, dim)`` array; one kind per call.
+        k, where, ef, nprobe, rescore
+            As for ``search``.
+        batch_size : int
+            Queries per encoder call.
+
+        Returns
+        -------
+        list of list of Hit
+            One list per query, in the order given, each best first.
+
+        Raises
+        ------
+        InputError, DimensionError
+            As for ``search`` (an empty batch, or raw items mixed with vectors, is an InputError).
+        """
+        k = _inputs.check_k(k)
+        params = SearchParams(
+            ef_search=None if ef is None else _inputs.check_k(ef, "ef"),
+            nprobe=None if nprobe is None else _inputs.check_k(nprobe, "nprobe"),
+            rescore=None if rescore is None else _inputs.check_rescore(rescore))
+        self._table.capabilities.check_search(params)  # before encoding anything
         flt = filters.parse(where) if where is not None else None
         q = self._queries(queries, batch_size)
-        if not extra:
-            return self._table.search(q, k, flt, ef)
-        with self._table.read() as r:
-            with_params = getattr(r, "search_params", None)
-            if with_params is None:
-                raise InputError(f"the {self.backend} backend takes no {' or '.join(extra)} per query (its indexes "
-                                 "are exact and HNSW over float32 vectors)")
-            hits: builtins.list[builtins.list[Hit]] = with_params(q, k, flt, {"ef": ef, **extra})
-            return hits
+        return self._table.search(q, k, flt, params)
 
     def count(self) -> int:
-        """Number of live items."""
+        """Number of live items.
+
+        Returns
+        -------
+        int
+        """
         with self._table.read() as r:
             return r.count()
 
@@ -542,15 +817,46 @@ class Collection:
             return bool(r.lookup([id_]))
 
     def ids(self, where: dict[str, Any] | None = None) -> builtins.list[str]:
-        """Ids (of the items matching ``where``, or all), in the order they were last written (an upsert that
-        changes an item moves it last)."""
+        """Ids of the items matching a filter, or of all.
+
+        Parameters
+        ----------
+        where : dict or None
+            A metadata filter (see ``search``).
+
+        Returns
+        -------
+        list of str
+            In the order they were last written (an upsert that changes an item moves it last).
+
+        Raises
+        ------
+        InputError
+            For a bad filter.
+        """
         flt = filters.parse(where) if where is not None else None
         with self._table.read() as r:
             return r.ids(flt)
 
     def sources(self, where: dict[str, Any] | None = None) -> dict[str, str | None]:
-        """id → source of every item (matching ``where``), in write order, from one snapshot and without reading
-        any vector: e.g. to find the items that came from some files (``embedlab index --sync``)."""
+        """The source of every item (matching a filter), from one snapshot and without reading any vector: e.g. to
+        find the items that came from some files (``embedlab index --sync``).
+
+        Parameters
+        ----------
+        where : dict or None
+            A metadata filter (see ``search``).
+
+        Returns
+        -------
+        dict of str to (str or None)
+            id → source, in write order.
+
+        Raises
+        ------
+        InputError
+            For a bad filter.
+        """
         flt = filters.parse(where) if where is not None else None
         with self._table.read() as r:
             ids = r.ids(flt)
@@ -565,8 +871,28 @@ class Collection:
         return found
 
     def get(self, ids: Sequence[str], missing: str = "error") -> builtins.list[Item]:
-        """Items by id, in the order asked. ``missing="error"``: UnknownKeyError names ids that are not present;
-        ``missing="skip"``: they are left out."""
+        """Items by id, in the order asked.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            The ids wanted.
+        missing : str
+            ``"error"``: ids that are not present raise; ``"skip"``: they are left out.
+
+        Returns
+        -------
+        list of Item
+            ``id``, ``vector`` (``(dim,)`` float32; unit length in a cosine collection), ``metadata``, ``source``,
+            ``content``.
+
+        Raises
+        ------
+        UnknownKeyError
+            With ``missing="error"``, naming ids that are not present.
+        InputError
+            For bad ids or an unknown ``missing``.
+        """
         ids = _inputs.check_ids(ids)
         if missing not in ("error", "skip"):
             raise InputError(f"missing must be 'error' or 'skip', got {missing!r}")
@@ -584,8 +910,23 @@ class Collection:
                 for j, i in enumerate(ids)]
 
     def contents(self, ids: Sequence[str]) -> builtins.list[str | None]:
-        """The stored content (the text each item was encoded from; None where there is none) of ``ids``, in the
-        order asked; UnknownKeyError names ids that are not present."""
+        """The stored contents (the text each item was encoded from) of some ids.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            The ids wanted.
+
+        Returns
+        -------
+        list of (str or None)
+            In the order asked; None where an item has no content.
+
+        Raises
+        ------
+        UnknownKeyError
+            Naming ids that are not present.
+        """
         ids = _inputs.check_ids(ids)
         with self._table.read() as r:
             self._found(r, ids)
@@ -593,20 +934,51 @@ class Collection:
         return [texts.get(i) for i in ids]
 
     def vectors(self) -> Vectors:
-        """All live vectors keyed by id (a memory-mapped view when the local backend has nothing deleted)."""
+        """All live vectors keyed by id.
+
+        Returns
+        -------
+        Vectors
+            Keys in write order and an ``(n, dim)`` float32 matrix: a memory-mapped view when the local backend has
+            one segment and nothing deleted, else a copy.
+        """
         with self._table.read() as r:
             keys, mat = r.matrix()
         return Vectors(keys, mat)
 
     def export_rows(self, batch_size: int = 10_000) -> Iterator[Rows]:
-        """Every live item (ids, vectors, metadata JSON, sources, hashes, contents) in write order, in batches of
-        ``batch_size``, all from one snapshot (for export to other formats and backends)."""
-        batch_size = _check_k(batch_size, "batch_size")
+        """Every live item, for export to other formats and backends, all from one snapshot.
+
+        Parameters
+        ----------
+        batch_size : int
+            Rows per batch (>= 1).
+
+        Yields
+        ------
+        Rows
+            ids, ``(n, dim)`` float32 vectors as stored, metadata JSON texts, sources, hashes and contents, in
+            write order.
+
+        Raises
+        ------
+        InputError
+            For a bad ``batch_size``.
+        """
+        batch_size = _inputs.check_k(batch_size, "batch_size")
         with self._table.read() as r:
             yield from r.rows(batch_size)
 
     def info(self) -> dict[str, Any]:
-        """A JSON-ready summary: name, location, encoder, index, counts, generation, bytes stored."""
+        """A JSON-ready summary of the collection.
+
+        Returns
+        -------
+        dict
+            ``name``, ``backend``, ``location``, ``encoder``, ``dim``, ``metric``, ``index`` ``{"kind",
+            "params"}``, ``count``, ``generation``, ``created``, ``format_version``, ``readonly``, plus the
+            backend's storage facts (``bytes``; local: ``path``, ``segments``, ``deleted_rows``).
+        """
         manifest = self._table.manifest
         with self._table.read() as r:
             out = {"name": self.name, "backend": self.backend, "location": self.location,
@@ -618,83 +990,18 @@ class Collection:
         return out
 
     def check(self, deep: bool = True) -> dict[str, Any]:
-        """Verify what is stored (local backend: the catalogue, every segment's checksum, the manifest copy):
-        ``{"ok", "problems", ...}``; ``deep=False`` skips reading every vector."""
+        """Verify what is stored (local backend: the catalogue, every segment's checksum, the manifest copy).
+
+        Parameters
+        ----------
+        deep : bool
+            Also read every vector (the full CRC32 of each local segment); False checks sizes and edges only.
+
+        Returns
+        -------
+        dict
+            ``{"ok": bool, "problems": [str, ...], "segments": int, "items": int, "deep": bool}``.
+        """
         return self._table.check(deep)
 
 
-def _described_encoder(doc: dict[str, Any], dim: int | None, metric: str | None) -> dict[str, Any]:
-    """A checked encoder description for the manifest."""
-    d = doc.get("dim")
-    if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
-        raise InputError(f"the encoder description needs a positive integer 'dim', got {d!r}")
-    if dim is not None and int(dim) != d:
-        raise DimensionError(f"dim={dim} but the encoder description says {d}")
-    name, fp = doc.get("name"), doc.get("fingerprint")
-    if not (name is None or isinstance(name, str)) or not (fp is None or isinstance(fp, str)):
-        raise InputError("the encoder description's 'name' and 'fingerprint' must be strings or null")
-    out = {"name": name, "dim": d, "metric": check_metric(metric or doc.get("metric") or "cosine"),
-           "fingerprint": fp}
-    src = doc.get("source_dim")
-    if src is not None:  # a Matryoshka prefix of a wider encoder
-        if isinstance(src, bool) or not isinstance(src, int) or src < d:
-            raise InputError(f"the encoder description's 'source_dim' must be an integer >= dim ({d}), got {src!r}")
-        if src != d:
-            out["source_dim"] = src
-    return out
-
-
-def _check_encoder(manifest: dict[str, Any], enc: Encoder) -> None:
-    want = manifest["encoder"]
-    name = manifest.get("name", "?")
-    if not want.get("name"):
-        raise EncoderMismatchError(
-            f"collection {name!r} is vectors-only ({want['dim']}-d) but encoder {enc.name!r} was given; open it "
-            "without an encoder and pass vectors="
-        )
-    if enc.name != want["name"] or int(enc.dim) != int(want.get("source_dim") or want["dim"]) or (
-        want.get("fingerprint") and enc.fingerprint != want["fingerprint"]
-    ):
-        raise EncoderMismatchError(
-            f"collection {name!r} was built with encoder {want['name']!r} ({want['dim']}-d, fingerprint "
-            f"{want.get('fingerprint')}) but was opened with {enc.name!r} ({enc.dim}-d, fingerprint "
-            f"{enc.fingerprint}); open it with the original encoder, or re-embed its stored contents with the new one: "
-            f"embedlab reindex {name} --encoder {enc.name}"
-        )
-
-
-def index_settings(index_params: dict[str, Any] | None, precision: str | None, rescore: int | None
-                   ) -> dict[str, Any]:
-    """One params dict from ``index_params`` plus the ``precision``/``rescore`` shortcuts (a float32 precision is
-    the default and is not stored); InputError when both give a different value."""
-    params = dict(index_params or {})
-    for key, value in (("precision", precision), ("rescore", rescore)):
-        if value is None:
-            continue
-        if key in params and params[key] != value:
-            raise InputError(f"{key} given twice ({value!r} and index_params[{key!r}]={params[key]!r}); pass it once")
-        params[key] = value
-    if params.get("precision") == "float32":
-        params.pop("precision")
-    return params
-
-
-def matryoshka_dim(enc: Encoder, dim: Any, force: bool) -> int:
-    """The collection width for a Matryoshka prefix of ``enc``'s vectors: checked against the widths the encoder
-    was trained to give (its ``matryoshka_dims``); any narrower width with ``force``."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or int(dim) <= 0:
-        raise InputError(f"dim must be a positive integer, got {dim!r}")
-    dim = int(dim)
-    if dim > enc.dim:
-        raise DimensionError(f"dim={dim} is larger than encoder {enc.name!r}'s {enc.dim}-d vectors; a Matryoshka "
-                             f"prefix can only be narrower: pick a dim below {enc.dim}, or drop dim")
-    trained = getattr(getattr(enc, "inner", enc), "matryoshka_dims", None)  # (a server's wrapper: its model's)
-    if force or (trained and dim in trained):
-        return dim
-    if not trained:
-        raise InputError(f"encoder {enc.name!r} was not trained for Matryoshka truncation, so its first {dim} "
-                         f"dimensions are not a {dim}-d embedding on their own (search quality may drop sharply); "
-                         f"drop dim to keep all {enc.dim}, or pass force=True (CLI --force) to truncate anyway")
-    widths = ", ".join(str(int(d)) for d in trained)
-    raise InputError(f"encoder {enc.name!r} was trained for Matryoshka widths {widths}, not {dim}; pick one of them, "
-                     "or pass force=True (CLI --force) to truncate to another width anyway")

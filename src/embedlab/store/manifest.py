@@ -65,3 +65,38 @@ def new_manifest(name: str, encoder: dict[str, Any], kind: str, params: dict[str
     """The manifest of a freshly created collection."""
     return versioned(FORMAT, FORMAT_VERSION, name=name, encoder=encoder, index={"kind": kind, "params": params},
                      created=created)
+
+
+def index_settings(index_params: dict[str, Any] | None, precision: str | None, rescore: int | None
+                   ) -> dict[str, Any]:
+    """The index parameters a manifest stores, from ``index_params`` and the ``precision``/``rescore`` shortcuts.
+
+    Parameters
+    ----------
+    index_params : dict or None
+        The kind's own settings (``M``, ``ef_search``, ``nlist``, ...), possibly with ``precision``/``rescore``.
+    precision : str or None
+        ``"float32"`` (the default: not stored), ``"float16"``, ``"int8"`` or ``"binary"``.
+    rescore : int or None
+        Candidates (× k) a compressed index re-ranks with float32 vectors.
+
+    Returns
+    -------
+    dict
+        One params dict (checked by ``index.make_index`` later).
+
+    Raises
+    ------
+    InputError
+        When a shortcut and ``index_params`` give different values for the same setting.
+    """
+    params = dict(index_params or {})
+    for key, value in (("precision", precision), ("rescore", rescore)):
+        if value is None:
+            continue
+        if key in params and params[key] != value:
+            raise InputError(f"{key} given twice ({value!r} and index_params[{key!r}]={params[key]!r}); pass it once")
+        params[key] = value
+    if params.get("precision") == "float32":
+        params.pop("precision")
+    return params

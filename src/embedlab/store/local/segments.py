@@ -17,23 +17,41 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ...errors import CorruptFileError, InputError
 from ...index import ExactIndex
-from ...index.base import Index
+from ...index.base import Index, RowSource, SearchParams
 from ...index.exact import merge_topk
 from ...persist import crc32_file, fsync_dir, storage_errors
+from .sql import Segment
 
 SEGMENT_DIR = "segments"
 EDGE = 1 << 16  # bytes at each end of a segment covered by its edge CRC
 _WRITE_ROWS = 1 << 16
 _FIX = "restore the collection folder from a backup, or drop the collection and add the items again"
+
+
+def segment_file(gen: int) -> str:
+    """A fresh segment file name for a segment first committed at generation ``gen``.
+
+    Parameters
+    ----------
+    gen : int
+        The generation of the transaction that writes the segment (>= 0).
+
+    Returns
+    -------
+    str
+        ``seg-<gen, 9 digits>-<8 random hex digits>.npy``: unique, and the only shape of name the local backend's
+        garbage collection ever deletes.
+    """
+    return f"seg-{gen:09d}-{uuid.uuid4().hex[:8]}.npy"
 
 
 def edge_crc(path: Path, size: int | None = None) -> int:
@@ -87,7 +105,7 @@ def _header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
         return shape, dtype, fh.tell()
 
 
-def open_segment(path: Path, rows: int, dim: int, record: Any = None) -> np.ndarray:
+def open_segment(path: Path, rows: int, dim: int, record: Segment | None = None) -> np.ndarray:
     """Memory-map a committed segment read-only after the cheap checks (header, dtype, shape, size, and the
     catalogue's byte count and edge CRC when it has them). FileNotFoundError passes through."""
     try:
@@ -101,10 +119,10 @@ def open_segment(path: Path, rows: int, dim: int, record: Any = None) -> np.ndar
                                f"({rows}, {dim}); {_FIX}")
     size = os.path.getsize(path)
     want = offset + rows * dim * 4
-    if size != want or (getattr(record, "bytes", None) is not None and size != record.bytes):
+    if size != want or (record is not None and record.bytes is not None and size != record.bytes):
         raise CorruptFileError(f"vector segment {path} has {size} bytes, {want} expected (truncated or replaced); "
                                f"{_FIX}")
-    if getattr(record, "edge_crc", None) is not None and edge_crc(path, size) != record.edge_crc:
+    if record is not None and record.edge_crc is not None and edge_crc(path, size) != record.edge_crc:
         raise CorruptFileError(f"vector segment {path} does not hold the rows the catalogue recorded (checksum of "
                                f"its first and last {EDGE // 1024} KiB differs: damaged, edited or swapped); {_FIX}")
     if rows == 0:
@@ -112,9 +130,9 @@ def open_segment(path: Path, rows: int, dim: int, record: Any = None) -> np.ndar
     return np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(rows, dim))
 
 
-def verify_segment(path: Path, record: Any) -> str | None:
+def verify_segment(path: Path, record: Segment) -> str | None:
     """Read a segment whole and compare its CRC32 with the catalogue's; a problem description, or None."""
-    if getattr(record, "crc32", None) is None:
+    if record.crc32 is None:
         return None
     try:
         if crc32_file(path) != record.crc32:
@@ -158,9 +176,33 @@ class SegmentedExact:
         return sum(len(idx) for _, _, idx in self._parts)
 
     def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None,
-               ef: int | None = None, **params: Any) -> tuple[np.ndarray, np.ndarray]:
-        given = sorted(key for key, v in params.items() if v is not None)
-        if given:
+               params: SearchParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best live rows per query over every segment, merged.
+
+        Parameters
+        ----------
+        q : numpy.ndarray
+            ``(m, dim)`` float32 prepared queries.
+        k : int
+            Results per query.
+        filter : numpy.ndarray or None
+            Sorted int64 labels allowed; None for all.
+        params : SearchParams or None
+            Per-call settings (None: none): ``ef_search`` has nothing to widen here and is ignored (an exact scan is already
+            complete); ``nprobe`` and ``rescore`` are refused.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(labels, scores)``, both ``(m, k)`` (int64, float32), best first, padded with -1 / -inf.
+
+        Raises
+        ------
+        InputError
+            When ``params`` sets ``nprobe`` or ``rescore``, naming them.
+        """
+        if params is not None and (params.nprobe is not None or params.rescore is not None):
+            given = [key for key, value in (("nprobe", params.nprobe), ("rescore", params.rescore)) if value is not None]
             raise InputError(f"{', '.join(given)} do(es) not apply to a float32 exact index (it scans every vector); "
                              "rescore applies to compressed precisions, nprobe to IVF indexes")
         parts = []
@@ -182,26 +224,25 @@ class CachedANN:
     rebuilt or caught up from segments as needed, saved as a cache. Compressed indexes read the float32 rows
     they rescore from the segments (``rows``), so only their codes are resident."""
 
-    def __init__(self, index: Index, covered: int = 0, rows: Any = None) -> None:
+    def __init__(self, index: Index, covered: int = 0, rows: RowSource | None = None) -> None:
         self.index = index
         self.kind = index.kind
         self.covered = covered  # labels below this were considered when the index was built / loaded
-        if rows is not None and hasattr(index, "set_vector_source"):
+        if rows is not None:
             index.set_vector_source(rows)
 
     @property
     def needs_training(self) -> bool:
         """Whether the index must learn from the rows (int8 ranges, IVF centroids) before it can code them."""
-        return not bool(getattr(self.index, "trained", True))
+        return not self.index.trained
 
     def train_on(self, sample: np.ndarray) -> bool:
         """Train on a sample of the live rows when the index needs it and there are enough of them (else rows
         wait, searched exactly, until there are); whether it trained."""
-        min_rows = int(getattr(self.index, "train_min", lambda: 1)())
-        if not self.needs_training or len(sample) < min_rows:
+        if not self.needs_training or len(sample) < max(1, self.index.train_min()):
             return False
         try:
-            self.index.train(sample)  # type: ignore[attr-defined]
+            self.index.train(sample)
         except InputError:  # e.g. all rows identical: the index buffers rows until they allow training
             return False
         return True
@@ -226,13 +267,38 @@ class CachedANN:
         return len(self.index)
 
     def search(self, q: np.ndarray, k: int, filter: np.ndarray | None = None,
-               ef: int | None = None, **params: Any) -> tuple[np.ndarray, np.ndarray]:
-        if ef is not None:
-            params["ef"] = int(ef)
-        params = {key: v for key, v in params.items() if v is not None}
-        if not params:
+               params: SearchParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The index's ``k`` best rows per query.
+
+        Parameters
+        ----------
+        q : numpy.ndarray
+            ``(m, dim)`` float32 prepared queries.
+        k : int
+            Results per query.
+        filter : numpy.ndarray or None
+            Sorted int64 labels allowed; None for all.
+        params : SearchParams or None
+            Per-call settings, passed on to the index (None, or None fields: its saved ones).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(labels, scores)``, both ``(m, k)`` (int64, float32), best first, padded with -1 / -inf.
+
+        Raises
+        ------
+        InputError
+            When the index kind takes no such setting (e.g. ``nprobe`` for HNSW), naming it.
+        """
+        if params is None:
             return self.index.search(q, k, filter=filter)
-        return self.index.search(q, k, filter=filter, **params)  # the kind's own: ef, nprobe, rescore
+        # the one place the local backend hands search settings to the index (its keywords: ef, nprobe, rescore)
+        kw = {name: value for name, value in (("ef", params.ef_search), ("nprobe", params.nprobe),
+                                              ("rescore", params.rescore)) if value is not None}
+        if not kw:
+            return self.index.search(q, k, filter=filter)
+        return self.index.search(q, k, filter=filter, **kw)
 
 
 def cache_name(epoch: int, generation: int, covered: int) -> str:

@@ -31,11 +31,24 @@ from ...errors import (
     ReadOnlyStorageError,
     StorageFullError,
 )
+from ...index.base import Index, SearchParams
 from ...persist import write_json_atomic
 from .. import manifest as mf
+from ..capabilities import Capabilities
+from ..filters import Filter
+from ..records import Hit
 from . import segments
-from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, cache_name, newest_cache, open_segment, verify_segment
-from .sql import DB_FILE, Catalog
+from .segments import (
+    SEGMENT_DIR,
+    CachedANN,
+    SegmentedExact,
+    cache_name,
+    newest_cache,
+    open_segment,
+    segment_file,
+    verify_segment,
+)
+from .sql import DB_FILE, Catalog, Segment
 from .txn import LocalReader, LocalWriter
 
 LOCK_FILE = "write.lock"
@@ -59,19 +72,18 @@ def lock_error(name: str, timeout: float) -> LockTimeoutError:
     )
 
 
-def segment_file(gen: int) -> str:
-    return f"seg-{gen:09d}-{uuid.uuid4().hex[:8]}.npy"
+#: What every local table passes on to its index: all of ``SearchParams`` (the index kind refuses what it lacks).
+LOCAL_SEARCH_SETTINGS = frozenset({"ef_search", "nprobe", "rescore"})
 
 
 class LocalTable:
     """One collection folder; see the module docstring. Built by ``LocalStore``."""
 
-    kind = "local"
-
     def __init__(self, path: Path, manifest: dict[str, Any], readonly: bool, lock_timeout: float,
                  auto_compact: float, forced_readonly: str | None = None) -> None:
         self.path, self.name, self.manifest = path, path.name, manifest
         self.location, self.cache_dir = str(path), path
+        self.capabilities = Capabilities("local", path, LOCAL_SEARCH_SETTINGS, set_index=True)
         enc = manifest["encoder"]
         self.dim, self.metric = int(enc["dim"]), enc["metric"]
         self.index_kind = manifest["index"]["kind"]
@@ -90,6 +102,7 @@ class LocalTable:
         self.live_count = 0
         self._ann_dirty = False
         self._upkeep_guard = False  # True while merging/compacting after a write (no nested upkeep)
+        self._spill: Path | None = None  # this process's IVF spill folder, named on first use
         self._closed = False
         try:
             self._check_manifest_copy()
@@ -205,10 +218,10 @@ class LocalTable:
                 finally:
                     self._upkeep_guard = False
 
-    def search(self, q: np.ndarray, k: int, where: Any, ef: int | None) -> list[list[Any]]:
-        """``Reader.search`` on the current snapshot."""
+    def search(self, q: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
+        """``Reader.search`` on the current snapshot (see ``backend.Table.search``)."""
         with self.read() as r:
-            return r.search(q, k, where, ef)
+            return r.search(q, k, where, params)
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
@@ -257,11 +270,11 @@ class LocalTable:
         self.index.remove(dead)
         self.generation, self.live_count = st["generation"], st["count"]
 
-    def _attach(self, seg: Any, dead: np.ndarray) -> None:
+    def _attach(self, seg: Segment, dead: np.ndarray) -> None:
         mat = self._open(seg)
         self.index.add_segment(seg.start, mat, dead)
 
-    def _open(self, seg: Any) -> np.ndarray:
+    def _open(self, seg: Segment) -> np.ndarray:
         try:
             mat = open_segment(self.path / SEGMENT_DIR / seg.file, seg.rows, self.dim, seg)
         except FileNotFoundError:
@@ -328,7 +341,10 @@ class LocalTable:
                     self._cache_gen = gen
                     self._cache_dead = self._cat.dead_labels(after_gen=gen)
                     if kind == "ivf":
-                        idx.spill_dir = self._spill_dir()  # type: ignore[attr-defined]
+                        from ...index.ivf import IVFIndex
+
+                        if isinstance(idx, IVFIndex):
+                            idx.spill_dir = self._spill_dir()
                     return CachedANN(idx, covered, rows=self.rows_at)
             except (CorruptFileError, FormatVersionError, InputError, OSError, ValueError):
                 pass  # a cache: rebuild it from the committed vectors below
@@ -342,7 +358,7 @@ class LocalTable:
         """Where this process's IVF build spills parts it cannot keep in memory (None when read-only)."""
         if self.readonly:
             return None
-        if getattr(self, "_spill", None) is None:
+        if self._spill is None:
             self._spill = self.path / CACHE_DIR / f".spill-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         return self._spill
 
@@ -572,11 +588,11 @@ def _index_rev(manifest: Any) -> int:
     return rev if isinstance(rev, int) and not isinstance(rev, bool) else 0
 
 
-def _same_settings(idx: Any, params: dict[str, Any]) -> bool:
+def _same_settings(idx: Index, params: dict[str, Any]) -> bool:
     """Whether a cached index was built with the collection's index settings (a changed index is rebuilt)."""
-    if getattr(idx, "precision", "float32") != params.get("precision", "float32"):
+    if idx.precision != params.get("precision", "float32"):
         return False
-    have = getattr(idx, "params", {})
+    have = idx.params
     return all(have.get(key, value) == value for key, value in params.items() if key != "spill_dir")
 
 

@@ -1,5 +1,9 @@
 """The local backend's ``Reader`` and ``Writer``: what one snapshot or one write transaction of a
-``LocalTable`` can do (see ``store/backend.py`` for the protocol)."""
+``LocalTable`` can do (see ``store/backend.py`` for the protocol).
+
+They see their table through ``SnapshotView`` (the in-memory view synced to the open transaction), so this module
+and ``table.py`` do not import each other: the table builds readers and writers, never the other way round.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,39 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ...errors import InputError
+from ...index.base import SearchParams
 from ..filters import Filter
 from ..records import Hit, Rows, Stored
 from . import segments
-from .segments import SEGMENT_DIR
+from .segments import SEGMENT_DIR, CachedANN, SegmentedExact, segment_file
+from .sql import Catalog
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .table import LocalTable
+
+class SnapshotView(Protocol):
+    """What a reader or writer needs of a ``LocalTable``: its catalogue and its in-memory view (segments, index,
+    counts), synced to the transaction that is open while the reader is used."""
+
+    name: str
+    path: Path
+    dim: int
+    catalog: Catalog
+    generation: int
+    live_count: int
+    index: SegmentedExact | CachedANN
+    segs: list[tuple[int, int, np.ndarray]]  # (first label, rows, memory map)
+
+    def rows_at(self, labels: np.ndarray) -> np.ndarray:
+        """(len(labels), dim) float32 rows at sorted int64 ``labels``."""
+        ...
+
+    def live_blocks(self, chunk: int = 65_536) -> Iterator[np.ndarray]:
+        """The live rows in label order, a block of at most ``chunk`` rows at a time."""
+        ...
 
 
 def _meta(text: str) -> dict[str, Any]:
@@ -28,7 +53,7 @@ def _meta(text: str) -> dict[str, Any]:
 class LocalReader:
     """Reads of one snapshot; valid only inside ``LocalTable.read()`` / ``write()``."""
 
-    def __init__(self, table: LocalTable) -> None:
+    def __init__(self, table: SnapshotView) -> None:
         self.t, self.cat = table, table.catalog
         self.generation = table.generation
 
@@ -55,22 +80,19 @@ class LocalReader:
     def ids(self, where: Filter | None = None) -> list[str]:
         return self.cat.labels(where)[1]
 
-    def search(self, q: np.ndarray, k: int, where: Filter | None, ef: int | None) -> list[list[Hit]]:
-        return self.search_params(q, k, where, {"ef": ef})
-
-    def search_params(self, q: np.ndarray, k: int, where: Filter | None, params: dict[str, Any]) -> list[list[Hit]]:
-        """``search`` with the index kind's per-query parameters (``ef`` for HNSW, ``nprobe`` for IVF, ``rescore``
-        for compressed precisions); None values keep the index's saved defaults."""
+    def search(self, q: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
+        """See ``backend.Reader.search``: the catalogue turns ``where`` into allowed labels, the index searches
+        with ``params`` (the kind's own settings: ``ef_search`` for HNSW, ``nprobe`` for IVF, ``rescore`` for
+        compressed precisions; a float32 exact index refuses ``nprobe`` and ``rescore``)."""
         filt = None
         if where is not None:
             filt = np.unique(self.cat.labels(where)[0])
             if not len(filt):
                 return [[] for _ in range(len(q))]
         index = self.t.index
-        assert index is not None  # set by the first sync of an open table
         if len(index) == 0:
             return [[] for _ in range(len(q))]
-        labels, scores = index.search(q, int(k), filter=filt, **params)
+        labels, scores = index.search(q, int(k), filter=filt, params=params)
         rows = self.cat.by_labels(labels.ravel())
         out = []
         for lab_row, sc_row in zip(labels.tolist(), scores.tolist(), strict=True):
@@ -103,13 +125,11 @@ class LocalWriter(LocalReader):
     """One write transaction of a ``LocalTable``: new rows go to a fresh append-only segment file (listed in
     ``pending`` so it is deleted if the transaction does not commit), ids and tombstones to the catalogue."""
 
-    def __init__(self, table: LocalTable, pending: list[Path]) -> None:
+    def __init__(self, table: SnapshotView, pending: list[Path]) -> None:
         super().__init__(table)
         self.pending = pending
 
     def insert(self, rows: Rows, replace: Sequence[str] = ()) -> None:
-        from .table import segment_file
-
         cat, n = self.cat, len(rows)
         st = cat.state()
         gen, start = st["generation"] + 1, st["next_label"]

@@ -7,22 +7,30 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...errors import DatabaseUnavailableError, InputError
+from ...index.base import SearchParams
+from ..capabilities import Capabilities
+from ..filters import Filter
 from ..records import Hit
 from . import connection as pgc
 from . import sql as q
 from .sql import CATALOG
 from .txn import PgReader, PgWriter
 
+#: pgvector's HNSW takes a search breadth (``hnsw.ef_search``); there are no IVF lists and no compressed codes.
+CAPABILITIES = Capabilities("postgresql", None, frozenset({"ef_search"}), set_index=False,
+                            refusal_note="its indexes are exact and HNSW over float32 vectors")
+
 
 class PgTable:
     """One collection in a PostgreSQL database. Built by ``PgStore``; one connection per table, used by one
     thread at a time."""
 
-    kind = "postgresql"
+    capabilities = CAPABILITIES
 
     def __init__(self, url: str, name: str, table: str, manifest: dict[str, Any], readonly: bool,
                  lock_timeout: float) -> None:
@@ -76,16 +84,16 @@ class PgTable:
             with pgc.errors(self.url):
                 self._conn.execute("COMMIT")
 
-    def search(self, q: Any, k: int, where: Any, ef: int | None) -> list[list[Hit]]:
-        """Search without opening a multi-statement snapshot: each query is one statement (its own snapshot),
-        session settings are sent only when they change; a connection lost to a server restart is reopened and
-        the (read-only) search run again once."""
+    def search(self, q: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
+        """``Reader.search`` without opening a multi-statement snapshot: each query is one statement (its own
+        snapshot), session settings are sent only when they change; a connection lost to a server restart is
+        reopened and the (read-only) search run again once. See ``backend.Table.search``."""
         with self._mutex:
             self._check_open()
             for attempt in range(2):
                 try:
                     with pgc.errors(self.url):
-                        return PgReader(self).search(q, k, where, ef)
+                        return PgReader(self).search(q, k, where, params)
                 except DatabaseUnavailableError:
                     if attempt:
                         raise
@@ -174,6 +182,17 @@ class PgTable:
             self._check_open()
             yield
 
+    def set_index(self, kind: str, params: dict[str, Any]) -> None:
+        """Not available here (``capabilities.set_index`` is False): pgvector's index is part of the table.
+
+        Raises
+        ------
+        InputError
+            Always, saying how to move the collection to another index (export, then import).
+        """
+        raise InputError(f"the {self.capabilities.kind} backend cannot change a collection's index; export it and "
+                         "import it into a new collection created with the index you want")
+
     # ------------------------------------------------------------------ upkeep, facts, checks
     def compact(self) -> None:
         """VACUUM ANALYZE the table (reclaims dead rows, refreshes the planner's statistics)."""
@@ -208,10 +227,6 @@ class PgTable:
                 self._conn.close()
             except Exception:  # pragma: no cover - closing a broken connection
                 pass
-
-    @property
-    def path(self) -> Path | None:
-        return None
 
     @property
     def conn(self) -> Any:

@@ -1,22 +1,59 @@
 """The PostgreSQL backend's ``Reader`` and ``Writer`` (see ``store/backend.py``): queries of one snapshot and
-the statements of one write transaction on a ``PgTable``."""
+the statements of one write transaction on a ``PgTable``.
+
+They see their table through ``Session`` (its connection and settings), so this module and ``table.py`` do not
+import each other: the table builds readers and writers, never the other way round.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ...errors import InputError
+from ...index.base import SearchParams
+from ..capabilities import Capabilities
 from ..filters import Filter
 from ..records import Hit, Rows, Stored
 from . import connection as pgc
 from . import sql as q
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .table import PgTable
+
+class Session(Protocol):
+    """What a reader or writer needs of a ``PgTable``: the connection of the transaction in progress, the
+    collection's table and settings, and its catalogue row."""
+
+    name: str
+    table: str
+    dim: int
+    metric: str
+    index_kind: str
+    index_params: dict[str, Any]
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The backend's declared capabilities (which search settings it takes)."""
+        ...
+
+    @property
+    def conn(self) -> Any:
+        """The psycopg connection of the transaction in progress."""
+        ...
+
+    def state(self) -> tuple[int, int]:
+        """(generation, live rows) from the catalogue."""
+        ...
+
+    def approx_count(self, max_age: float = 5.0) -> int:
+        """Live rows as of at most ``max_age`` seconds ago."""
+        ...
+
+    def set_ef(self, ef: int) -> None:
+        """Set the session's ``hnsw.ef_search``."""
+        ...
 
 EXACT_BELOW = 20_000  # a filter keeping at most this many rows is searched exactly (full recall, still fast)
 MAX_EF = 1000  # pgvector's largest hnsw.ef_search
@@ -37,7 +74,7 @@ def _vec(v: Any) -> np.ndarray:
 class PgReader:
     """Reads of one snapshot; valid only inside ``PgTable.read()`` / ``write()``."""
 
-    def __init__(self, table: PgTable, generation: int | None = None, live: int | None = None) -> None:
+    def __init__(self, table: Session, generation: int | None = None, live: int | None = None) -> None:
         self.t, self._generation, self._live = table, generation, live
 
     @property
@@ -94,19 +131,23 @@ class PgReader:
                                                 params)]
 
     # ------------------------------------------------------------------ search
-    def search(self, qv: np.ndarray, k: int, where: Filter | None, ef: int | None) -> list[list[Hit]]:
+    def search(self, qv: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
+        """See ``backend.Reader.search``: exact below ``EXACT_BELOW`` (matching) rows, else pgvector's HNSW with
+        ``params.ef_search`` (default: the collection's ``ef_search``); ``nprobe`` and ``rescore`` are refused."""
         t = self.t
-        cond, params = q.compile_filter(where) if where is not None else ("true", [])
+        t.capabilities.check_search(params)
+        ef = params.ef_search
+        cond, args = q.compile_filter(where) if where is not None else ("true", [])
         exact = t.index_kind == "exact" or t.approx_count() <= EXACT_BELOW
         if not exact and where is not None:
-            exact = self._matching(cond, params, EXACT_BELOW + 1) <= EXACT_BELOW
+            exact = self._matching(cond, args, EXACT_BELOW + 1) <= EXACT_BELOW
         out = []
         for row in np.asarray(qv, np.float32):
-            hits = self._exact(row, k, cond, params) if exact else self._hnsw(row, k, cond, params, ef)
+            hits = self._exact(row, k, cond, args) if exact else self._hnsw(row, k, cond, args, ef)
             if not exact and len(hits) < k and (where is not None or len(hits) < t.approx_count()):
                 # an HNSW scan (even an iterative one) returned fewer than k rows: never lose results
-                if len(hits) < min(k, self._matching(cond, params, k)):
-                    hits = self._exact(row, k, cond, params)
+                if len(hits) < min(k, self._matching(cond, args, k)):
+                    hits = self._exact(row, k, cond, args)
             out.append(hits)
         return out
 
@@ -162,7 +203,7 @@ class PgReader:
 class PgWriter(PgReader):
     """One write transaction: rows go in by binary COPY into a staging table, then one INSERT … ON CONFLICT."""
 
-    def __init__(self, table: PgTable, generation: int, live: int, next_seq: int) -> None:
+    def __init__(self, table: Session, generation: int, live: int, next_seq: int) -> None:
         super().__init__(table, generation, live)
         self.next_seq, self.changed = next_seq, False
 
