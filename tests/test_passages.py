@@ -53,7 +53,7 @@ def test_limits_defaults_and_validation(use_encoder):
     assert limits(use_encoder, 100) == (100, 15, "tokens")
 
     class NoTokenizer:
-        max_length = 128
+        max_length, has_tokenizer = 128, False  # an Encoder without a tokenizer of its own
 
     assert limits(NoTokenizer()) == (96, 14, "words")
     assert limits(None) == (256, 38, "words")

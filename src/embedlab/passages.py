@@ -529,9 +529,8 @@ def _stale_passages(collection: Collection, docs: set[str], current: set[str], s
 
 # --------------------------------------------------------------------------- internals
 def _tokenizer(encoder: Encoder | None) -> Callable[[str], list[str]] | None:
-    # ``tokenize`` is an optional method of the encoders that have a tokenizer; Encoder does not declare it yet
-    tok = getattr(encoder, "tokenize", None)
-    return tok if callable(tok) else None
+    """The encoder's own tokenizer when it has one (``Encoder.has_tokenizer``), else None (whitespace words)."""
+    return encoder.tokenize if encoder is not None and encoder.has_tokenizer else None
 
 
 def _units(text: str, max_tokens: int,

@@ -172,6 +172,10 @@ class FullFinetunedEncoder(Encoder):
     def metrics(self) -> dict[str, Any]:
         return dict(self.manifest.get("metrics", {}))
 
+    def transformers_folder(self) -> Path | None:
+        """The saved sentence-transformers folder (it can be fine-tuned again)."""
+        return self.folder
+
     def _encode_batch(self, items: list[Any]) -> np.ndarray:
         return self.model_encoder.encode(items, batch_size=max(len(items), 1), normalize=False)
 

@@ -63,6 +63,10 @@ class Encoder(ABC):
     max_length: int | None = None
     #: True when ``encode_queries`` / ``encode_documents`` embed differently from ``encode`` (e.g. E5's roles).
     asymmetric: bool = False
+    #: The prefix widths the model was trained to give (Matryoshka representation learning); None when not.
+    matryoshka_dims: tuple[int, ...] | None = None
+    #: True when ``tokenize`` gives the model's own tokens (what ``max_length`` counts), not whitespace words.
+    has_tokenizer: bool = False
 
     # ------------------------------------------------------------------ public
     def encode(
@@ -120,6 +124,31 @@ class Encoder(ABC):
             return self.encode_documents(items, **kw)
         raise InputError(f"unknown role {role!r}; use 'query' (what is searched with), 'document' (what is "
                          "stored and searched in) or none (plain encode)")
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` as the model counts them against ``max_length``.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        list of str
+            The model's own pieces when ``has_tokenizer`` is True; otherwise the whitespace-separated words (an
+            estimate: one token per word).
+        """
+        return text.split()
+
+    def transformers_folder(self) -> Path | None:
+        """The local Hugging Face model folder this encoder runs, when it runs one that sentence-transformers can
+        fine-tune (``config.json`` inside); None for every other encoder.
+
+        Returns
+        -------
+        Path or None
+        """
+        return None
 
     def validate(self, items: Sequence[Any]) -> list[Any]:
         """Check ``items`` as ``encode`` does, without encoding them: the list of (normalised) items, or

@@ -109,6 +109,10 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         return hidden[0, rows].mean(axis=0).astype(np.float32)
 
     # --------------------------------------------------------- sentence level
+    def transformers_folder(self) -> Path | None:
+        """The model folder this encoder runs (sentence-transformers can fine-tune it)."""
+        return Path(self.folder)
+
     def _encode_batch(self, items: list[str]) -> Encoded:
         _, hidden, mask, truncated = self._run(items)
         m = mask[:, :, None].astype(np.float32)

@@ -61,6 +61,10 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
                                     return_attention_mask=False, return_token_type_ids=False)
         return [len(ids) for ids in enc["input_ids"]]
 
+    def transformers_folder(self) -> Path | None:
+        """The model folder this encoder runs (sentence-transformers can fine-tune it)."""
+        return Path(self.folder)
+
     def _encode_batch(self, items: list[str]) -> Encoded:
         truncated = sum(1 for n in self.count_tokens(items) if n > self.max_length)
         out = self._model.encode(items, batch_size=len(items), convert_to_numpy=True, show_progress_bar=False,

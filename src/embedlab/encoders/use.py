@@ -60,6 +60,8 @@ class USEMultilingualEncoder(Encoder):
             )
         return self._fp
 
+    has_tokenizer = True
+
     def tokenize(self, text: str) -> list[str]:
         """SentencePiece pieces of ``text`` (what ``max_length`` counts)."""
         pieces = self._model._tokenizer.encode(text, out_type=str)

@@ -62,8 +62,7 @@ class GuardedEncoder(Encoder):
         self.inner, self.lock = inner, threading.Lock()
         self.name, self.dim, self.modalities = inner.name, inner.dim, tuple(inner.modalities)
         self.metric, self.max_length, self.asymmetric = inner.metric, inner.max_length, inner.asymmetric
-        # the Matryoshka widths of models trained for them (optional on an Encoder), so a collection sees them
-        self.matryoshka_dims: tuple[int, ...] | None = getattr(inner, "matryoshka_dims", None)
+        self.matryoshka_dims, self.has_tokenizer = inner.matryoshka_dims, inner.has_tokenizer
         self.max_coalesce = max_coalesce
         self._cv = threading.Condition()
         self._queue: list[_Request] = []
@@ -169,12 +168,16 @@ class GuardedEncoder(Encoder):
     def fingerprint(self) -> str:
         return self.inner.fingerprint
 
+    def tokenize(self, text: str) -> list[str]:
+        """The inner encoder's tokens of ``text`` (under the lock: a tokenizer is not always thread-safe)."""
+        with self.lock:
+            return self.inner.tokenize(text)
+
     def count_tokens(self, texts: list[str]) -> int:
         """Tokens the model sees (its tokenizer when it has one, else whitespace words), for usage counts."""
-        tok = getattr(self.inner, "tokenize", None)
-        if callable(tok):
+        if self.inner.has_tokenizer:
             with self.lock:
-                return sum(min(len(tok(t)), self.max_length or 1 << 30) for t in texts)
+                return sum(min(len(self.inner.tokenize(t)), self.max_length or 1 << 30) for t in texts)
         return sum(len(t.split()) for t in texts)
 
 

@@ -151,8 +151,7 @@ def matryoshka_dim(enc: Encoder, dim: Any, force: bool) -> int:
     if dim > enc.dim:
         raise DimensionError(f"dim={dim} is larger than encoder {enc.name!r}'s {enc.dim}-d vectors; a Matryoshka "
                              f"prefix can only be narrower: pick a dim below {enc.dim}, or drop dim")
-    # an optional attribute of the encoders trained for it (fine-tuned, adapters); Encoder does not declare it yet
-    trained = getattr(enc, "matryoshka_dims", None)
+    trained = enc.matryoshka_dims  # the widths it was trained to give (fine-tuned, adapters); None when not
     if force or (trained and dim in trained):
         return dim
     if not trained:

@@ -58,7 +58,7 @@ class FullFit:
 
 def model_folder(enc: Any) -> Path:
     """The local model folder of a torch encoder (SBERT or BERT), or InputError saying to use the adapter."""
-    folder = getattr(enc, "folder", None)
+    folder = enc.transformers_folder()
     if folder is None or not (Path(folder) / "config.json").is_file():
         raise InputError(f"method='full' fine-tunes a torch transformer encoder (minilm, the bert-tokens family or a "
                          f"local sentence-transformers folder); {enc.name!r} is not one — use method='adapter', which "

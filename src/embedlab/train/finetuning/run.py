@@ -276,7 +276,7 @@ class FineTuner(Trainer):
         if mined is not None:
             data_doc["hard_negatives"] = mined
         base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim)}
-        common = {"base": base_doc, "base_asymmetric": bool(getattr(base, "asymmetric", False)), "params": params,
+        common = {"base": base_doc, "base_asymmetric": bool(base.asymmetric), "params": params,
                   "data": data_doc, "seed": seed,
                   "matryoshka_dims": list(dims), "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
         self.output_ = out
