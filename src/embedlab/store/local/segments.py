@@ -27,7 +27,7 @@ import numpy as np
 from ...errors import CorruptFileError, InputError
 from ...index import ExactIndex
 from ...index.base import Index
-from ...index.exact import merge_topk
+from ...index.kernels import merge_topk
 from ...persist import crc32_file, fsync_dir, storage_errors
 
 SEGMENT_DIR = "segments"
@@ -201,7 +201,7 @@ class CachedANN:
         if not self.needs_training or len(sample) < min_rows:
             return False
         try:
-            self.index.train(sample)  # type: ignore[attr-defined]
+            self.index.train(sample)
         except InputError:  # e.g. all rows identical: the index buffers rows until they allow training
             return False
         return True
