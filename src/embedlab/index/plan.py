@@ -398,7 +398,7 @@ def estimate(count: int, dim: int, index: str = "exact", precision: str = "float
             resident = n * d * 4 + EXACT_ID_BYTES * n
             index_disk = 0
             build = 0.0
-            query = call + _scan_s(c, "float32", d, n)  # one query: FAISS's scan (exact.faiss_knn)
+            query = call + _scan_s(c, "float32", d, n)  # one query: FAISS's scan (kernels.faiss_knn)
             per_batch = call / batch + n * d * c.gemm_s
         else:
             resident = n * (code_bytes(precision, d) + ID_MAP_BYTES)
