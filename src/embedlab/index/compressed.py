@@ -28,8 +28,6 @@ class FlatCodes(FaissCodes):
     """Every row's code in one flat FAISS index, scanned whole: ``IndexScalarQuantizer`` (float16, int8) or
     ``IndexBinaryFlat`` (binary, Hamming distance)."""
 
-    data_file = "codes.faiss"
-
     def new_index(self) -> Any:
         if self.precision == "binary":
             return faiss.IndexBinaryFlat(self.bits)

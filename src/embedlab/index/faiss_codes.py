@@ -50,8 +50,6 @@ class FaissCodes(ABC):
         ``cosine``, ``dot`` or ``l2`` (rows and queries arrive prepared: unit length for cosine).
     precision : str
         ``float32``, ``float16``, ``int8`` or ``binary`` codes.
-    params : dict
-        The kind's settings as saved in ``index.json`` (shared with the index: the same dict).
 
     Raises
     ------
@@ -67,11 +65,12 @@ class FaissCodes(ABC):
     #: the fraction of dead positions above which the coded index rebuilds itself
     compact_fraction: ClassVar[float] = COMPACT_FRACTION
 
-    def __init__(self, dim: int, metric: str, precision: str, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, dim: int, metric: str, precision: str) -> None:
         self.dim = check_dim(dim)
         self.metric = check_metric(metric)
         self.precision = check_precision(precision, self.metric)
-        self.params: dict[str, Any] = {} if params is None else params
+        #: the kind's settings as saved in ``index.json`` (the coded index's ``params``: the same dict)
+        self.params: dict[str, Any] = {}
         #: ``search``'s keyword -> the SearchParams field it sets (``settings`` reversed)
         self.keywords = {key: field for field, key in self.settings.items()}
         self.bits = 8 * binary_bytes(self.dim)  # the width of a binary code
