@@ -155,8 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     raw.hnsw.efSearch = args.ef
     t_raw = timed(lambda: raw.add(base))
     r2 = rss_mb()
-    size_ours = len(faiss.serialize_index(h._index)) + sum(
-        a.nbytes for a in (h._pos_ids, h._dead, h._sorted, h._order))
+    size_ours = len(faiss.serialize_index(h._codes.index)) + h._map.nbytes
     size_raw = len(faiss.serialize_index(raw))
     build_tbl = md_table(
         ["", "embedlab HNSWIndex", "FAISS IndexHNSWFlat", "ratio"],
@@ -172,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         p = faiss.SearchParametersHNSW()
         p.efSearch = ef
         t = interleaved({"ours": lambda ef=ef: h.search(q, k, ef=ef), "faiss": lambda p=p: raw.search(q, k, params=p),
-                         "same": lambda p=p: h._index.search(q, k, params=p)}, args.repeats)
+                         "same": lambda p=p: h._codes.index.search(q, k, params=p)}, args.repeats)
         r_ours = recall(h.search(q, k, ef=ef)[0], truth)
         r_raw = recall(ids[raw.search(q, k, params=p)[1]], truth)
         rows.append([ef, f"{r_ours:.4f}", f"{r_raw:.4f}", f"{len(q) / t['ours']:,.0f}", f"{len(q) / t['faiss']:,.0f}",
@@ -183,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     p = faiss.SearchParametersHNSW()
     p.efSearch = args.ef
     t = interleaved({"ours": lambda: [h.search(x, k) for x in q1], "faiss": lambda: [raw.search(x, k, params=p) for x in q1],
-                     "same": lambda: [h._index.search(x, k, params=p) for x in q1]}, args.repeats)
+                     "same": lambda: [h._codes.index.search(x, k, params=p) for x in q1]}, args.repeats)
     single_tbl = md_table(["ef", "embedlab q/s (batch 1)", "FAISS q/s (batch 1)", "ratio", "FAISS on our graph q/s",
                            "ratio (layer only)"],
                           [[args.ef, f"{args.single / t['ours']:,.0f}", f"{args.single / t['faiss']:,.0f}",

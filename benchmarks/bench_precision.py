@@ -36,7 +36,7 @@ from _common import LOAD_NOTE, interleaved, md_table, print_settings, timed  # n
 
 import embedlab  # noqa: E402,F401  (thread defaults before numpy/faiss)
 from embedlab.index import ExactIndex, make_index  # noqa: E402
-from embedlab.index.exact import query_threads  # noqa: E402
+from embedlab.index.kernels import query_threads  # noqa: E402
 from embedlab.index.plan import constants, estimate, index_memory_bytes  # noqa: E402
 from embedlab.index.quantize import binarize  # noqa: E402
 
@@ -135,9 +135,10 @@ def twin(kind: str, params: dict, ours: object, base: np.ndarray, search: dict) 
         flat = faiss.IndexFlatIP(base.shape[1])
         flat.add(base)
         return lambda q, k: threads1(flat.search, q, k)[1]
-    inner = ours._index  # type: ignore[attr-defined]  # the very codes/graph our index holds
+    inner = ours._codes.index  # type: ignore[attr-defined]  # the very codes/graph our index holds
     if kind == "ivf":
-        inner = ours._sealed[0][0] if ours._sealed and not inner.ntotal else inner  # type: ignore[attr-defined]
+        sealed = ours._codes.sealed  # type: ignore[attr-defined]
+        inner = sealed[0][0] if sealed and not inner.ntotal else inner
         sp = faiss.SearchParametersIVF()
         sp.nprobe = params["nprobe"]
         if not params.get("m"):
@@ -168,7 +169,7 @@ def twin(kind: str, params: dict, ours: object, base: np.ndarray, search: dict) 
 def single_thread(search: Callable[..., tuple[np.ndarray, np.ndarray]], q: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
     """FAISS's best for one query: one thread (a parallel region over the rows of one query loses on 2 cores,
-    badly so on a busy machine; our indexes do the same, ``exact.query_threads``)."""
+    badly so on a busy machine; our indexes do the same, ``kernels.query_threads``)."""
     return threads1(search, q, K)
 
 

@@ -56,7 +56,7 @@ def test_exact_matches_numpy(data, metric):
 def test_single_wide_query_path_is_exact(metric, monkeypatch):
     """One query over wide rows (FAISS's scan on one thread) and, with more dead rows than the over-fetch covers,
     one BLAS mat-vec with the dead rows masked (or, below GEMV_MIN_DIM, a FAISS selector): exact every way."""
-    import embedlab.index.exact as ex
+    import embedlab.index.kernels as kernels
 
     rng = np.random.default_rng(5)
     x = rng.standard_normal((3000, 128)).astype(np.float32)
@@ -75,7 +75,7 @@ def test_single_wide_query_path_is_exact(metric, monkeypatch):
     np.testing.assert_array_equal(got_ids, ref_ids)
     np.testing.assert_allclose(got_sc, ref_sc, atol=1e-4, rtol=1e-5)
     assert not np.isin(got_ids, gone).any()
-    monkeypatch.setattr(ex, "GEMV_MIN_DIM", 10_000)  # the same dead rows through FAISS's selector: identical
+    monkeypatch.setattr(kernels, "GEMV_MIN_DIM", 10_000)  # the same dead rows through FAISS's selector: identical
     ids2, sc2 = idx.search(q, 10)
     np.testing.assert_array_equal(ids2, got_ids)
     np.testing.assert_allclose(sc2, got_sc, atol=1e-4)
@@ -300,18 +300,19 @@ def test_hnsw_recall_and_scores(clustered, metric):
 
 
 def test_hnsw_removal_compaction_and_broad_filter(clustered, tmp_path, monkeypatch):
+    import embedlab.index.coded as coded
     import embedlab.index.hnsw as hn
 
-    monkeypatch.setattr(hn, "ADD_CHUNK", 1000)  # several FAISS add calls, bookkeeping per chunk
+    monkeypatch.setattr(coded, "ADD_CHUNK", 1000)  # several FAISS add calls, bookkeeping per chunk
     monkeypatch.setattr(hn, "EXACT_FILTER_COST", 0)  # so the broad filter below takes the graph path
     x, q = clustered
     ids = np.arange(len(x))
     h = HNSWIndex(32, "cosine", M=16, ef_construction=80, ef_search=64)
     h.add(ids, x, progress=True)
-    np.testing.assert_array_equal(h._pos_ids, ids)
+    np.testing.assert_array_equal(h._map.pos_ids, ids)
     assert h.search(x[4321], 1)[0][0, 0] == 4321
     assert h.remove(np.arange(0, 1000)) == 1000  # 17%: tombstones only
-    assert h._index.ntotal == len(x) and len(h) == len(x) - 1000
+    assert h._codes.ntotal == len(x) and len(h) == len(x) - 1000
     got, _ = h.search(q, 50)
     assert not np.isin(got, np.arange(1000)).any() and (got >= 0).all()
     broad = np.arange(1000, 5000)  # broad filter: graph search with a selector
@@ -322,7 +323,7 @@ def test_hnsw_removal_compaction_and_broad_filter(clustered, tmp_path, monkeypat
     hits = sum(len(np.intersect1d(a, t)) for a, t in zip(got, truth, strict=True))
     assert hits / truth.size >= 0.95
     h.remove(np.arange(1000, 1600))  # 27% dead: rebuilt
-    assert h._index.ntotal == len(x) - 1600 and h._n_dead == 0
+    assert h._codes.ntotal == len(x) - 1600 and h._map.n_dead == 0
     got, _ = h.search(q, 50)
     assert not np.isin(got, np.arange(1600)).any()
     h.add([5], x[5])  # removed id can come back explicitly

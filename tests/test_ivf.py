@@ -11,7 +11,7 @@ import pytest
 import embedlab.index.ivf as ivf_mod
 from embedlab.errors import InputError
 from embedlab.index import ExactIndex, IVFIndex, load_index, make_index, recall_at_k
-from embedlab.index._coded import faiss
+from embedlab.index.kernels import faiss
 from embedlab.store import Collection
 
 
@@ -63,7 +63,7 @@ def test_training_needs_nlist_rows_and_waits_for_enough(data):
     e = exact_of(x[:3000], "cosine")
     np.testing.assert_array_equal(idx.search(q, 5)[0], e.search(q, 5)[0])
     idx.add(np.arange(3000, 4000), x[3000:4000])
-    assert idx.trained and len(idx) == 4000 and idx._ntotal() == 4000
+    assert idx.trained and len(idx) == 4000 and idx._codes.ntotal == 4000
 
 
 def test_bad_ivf_parameters():
@@ -98,15 +98,15 @@ def test_saved_lists_are_mapped_from_disk_and_nprobe_is_saved(tmp_path, data, va
     assert doc["params"]["nprobe"] == 6 and doc["parts"] == ["ivf-part-0.faiss"]
     back = load_index(tmp_path / "ivf")
     assert isinstance(back, IVFIndex) and back.params == idx.params
-    part = back._sealed[0][0]
+    part = back._codes.sealed[0][0]
     assert isinstance(faiss.downcast_InvertedLists(part.invlists), faiss.OnDiskInvertedLists)  # on disk
     np.testing.assert_array_equal(back.search(q, 10)[0], before[0])
     back.add([5], x[:1])  # a mapped index grows in memory and saves both parts
     back.save(tmp_path / "again")
     again = load_index(tmp_path / "again")
-    assert len(again._sealed) == 2 and 5 in again.ids() and len(again) == len(x) - 299
+    assert len(again._codes.sealed) == 2 and 5 in again.ids() and len(again) == len(x) - 299
     inram = IVFIndex.load(tmp_path / "ivf", mmap=False)
-    assert not inram._sealed and inram._index.ntotal == len(x)
+    assert not inram._codes.sealed and inram._codes.index.ntotal == len(x)
     np.testing.assert_array_equal(inram.search(q, 10)[0], before[0])
 
 
@@ -120,7 +120,7 @@ def test_parts_spill_to_disk_while_building_and_answers_do_not_change(tmp_path, 
     spilled.train(x)
     for s in range(0, len(x), 1000):
         spilled.add(np.arange(s, s + 1000), x[s : s + 1000])
-    assert len(spilled._sealed) >= 5 and len(list((tmp_path / "spill").iterdir())) == len(spilled._sealed)
+    assert len(spilled._codes.sealed) >= 5 and len(list((tmp_path / "spill").iterdir())) == len(spilled._codes.sealed)
     np.testing.assert_array_equal(spilled.search(q, 10)[0], plain.search(q, 10)[0])
     spilled.save(tmp_path / "saved")  # spilled parts are hard-linked, not rewritten
     linked = tmp_path / "saved" / "ivf-part-0.faiss"
@@ -139,7 +139,7 @@ def test_compaction_without_float_rows_renumbers_in_place(data, tmp_path):
     for index in (idx, mapped):
         gone = np.arange(0, 2 * 7000, 2)
         index.remove(gone)
-        assert index._n_dead == 0 and index._ntotal() == len(x) - 7000
+        assert index._map.n_dead == 0 and index._codes.ntotal == len(x) - 7000
         ref = exact_of(x[7000:], "dot", ids=np.arange(7000, len(x)) * 2)
         np.testing.assert_array_equal(index.search(q, 10)[0], ref.search(q, 10)[0])
 
@@ -175,7 +175,7 @@ def test_ivf_collection_trains_when_it_can_and_survives_reopen_and_compaction(da
     c.delete([f"r{i}" for i in range(5000)])
     c.close()
     c = Collection.open("iv")
-    sealed = c._table.index.index._sealed
+    sealed = c._table.index.index._codes.sealed
     assert sealed and isinstance(faiss.downcast_InvertedLists(sealed[0][0].invlists), faiss.OnDiskInvertedLists)
     assert all(int(h.id[1:]) >= 5000 for a in c.search_many(q, k=10) for h in a)
     c.compact()

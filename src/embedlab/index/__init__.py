@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from . import _store
+from . import codec
 from .base import Index, RowSource, SearchParams
 from .exact import ExactIndex
 from .quantize import PRECISIONS, Calibration
@@ -66,13 +66,11 @@ def make_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> In
 
 def load_index(folder: str | Path, **kw: Any) -> Index:
     """Open an index saved with ``save``, whatever its kind and precision (read from its ``index.json``)."""
-    from ._coded import precision_block
-
     folder = Path(folder)
-    doc = _store.read_manifest(folder)
+    doc = codec.read_manifest(folder)
     if doc["kind"] not in _KINDS:
-        raise _store.corrupt(folder, f"unknown index kind {doc['kind']!r}")
-    cls = index_class(doc["kind"], precision_block(folder, doc)["name"])
+        raise codec.corrupt(folder, f"unknown index kind {doc['kind']!r}")
+    cls = index_class(doc["kind"], codec.precision_block(folder, doc)["name"])
     return cls.load(folder, **kw)
 
 

@@ -51,6 +51,13 @@ class SearchParams:
         return replace(self, **changes)
 
 
+def check_dim(dim: Any) -> int:
+    """``dim`` as a positive int; InputError otherwise."""
+    if int(dim) <= 0:
+        raise InputError(f"dim must be a positive integer, got {dim}")
+    return int(dim)
+
+
 class Index(ABC):
     """Nearest-neighbour search over (id, vector) rows under one metric."""
 
@@ -64,33 +71,108 @@ class Index(ABC):
     params: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, dim: int, metric: str = "cosine") -> None:
-        if int(dim) <= 0:
-            raise InputError(f"dim must be a positive integer, got {dim}")
-        self.dim = int(dim)
+        self.dim = check_dim(dim)
         self.metric = check_metric(metric)
 
     @abstractmethod
     def add(self, ids: Iterable[int], vectors: ArrayLike) -> None:
-        """Add rows; an id that is already present raises InputError (remove it first to replace)."""
+        """Add rows.
+
+        Parameters
+        ----------
+        ids : iterable of int
+            ``(n,)`` int64 ids, distinct and not in the index yet (remove an id first to replace its vector).
+        vectors : array_like
+            ``(n, dim)`` finite values; cosine indexes store them normalised.
+
+        Raises
+        ------
+        InputError
+            Wrong shape, non-finite values, repeated ids or ids already present.
+        """
 
     @abstractmethod
     def remove(self, ids: Iterable[int]) -> int:
-        """Remove rows by id; returns how many were present. Removed ids never come back in results."""
+        """Remove rows by id; removed ids never come back in results.
+
+        Parameters
+        ----------
+        ids : iterable of int
+            Ids to remove (absent ones are ignored).
+
+        Returns
+        -------
+        int
+            How many of them were present.
+        """
 
     @abstractmethod
     def search(
-        self, queries: ArrayLike, k: int = 10, filter: Iterable[int] | None = None
+        self, queries: ArrayLike, k: int = 10, filter: Iterable[int] | None = None,
+        params: SearchParams | None = None, **kw: Any,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The k best rows for each query; with ``filter``, only rows whose id is in it."""
+        """The k best rows for each query.
+
+        Parameters
+        ----------
+        queries : array_like
+            ``(nq, dim)`` query vectors, or one ``(dim,)`` vector (one query).
+        k : int
+            Results per query (>= 1).
+        filter : iterable of int, optional
+            Only rows whose id is in it.
+        params : SearchParams, optional
+            This call's settings (None fields: the index's saved ones). A setting the kind has no use for
+            raises InputError naming it.
+        **kw
+            The kinds' own keywords for the same settings (``ef=`` for HNSW, ``nprobe=`` for IVF, ``rescore=``
+            for compressed codes).
+
+        Returns
+        -------
+        ids : np.ndarray
+            ``(nq, k)`` int64, best first, padded with -1 where fewer than k rows qualify.
+        scores : np.ndarray
+            ``(nq, k)`` float32, higher is better (see ``embedlab.metrics``), padded with -inf.
+
+        Raises
+        ------
+        InputError
+            ``k`` < 1, queries of the wrong dimension or non-finite, a setting the kind does not take or out of
+            range.
+        """
 
     @abstractmethod
     def save(self, path: str | Path) -> None:
-        """Write the index (data and its search parameters) to the folder ``path``."""
+        """Write the index (data and its search parameters) to the folder ``path``, atomically.
+
+        Parameters
+        ----------
+        path : str or Path
+            The index folder (replaced whole: a crash leaves the old folder or the new one).
+        """
 
     @classmethod
     @abstractmethod
     def load(cls, path: str | Path) -> Index:
-        """Read an index written by ``save``; CorruptFileError/FormatVersionError on bad files."""
+        """Read an index written by ``save``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The index folder.
+
+        Returns
+        -------
+        Index
+
+        Raises
+        ------
+        CorruptFileError
+            A missing, truncated or damaged file (named).
+        FormatVersionError
+            Written by a newer embedlab.
+        """
 
     @abstractmethod
     def __len__(self) -> int:
@@ -98,12 +180,23 @@ class Index(ABC):
 
     @abstractmethod
     def ids(self) -> np.ndarray:
-        """The live ids, int64."""
+        """The live ids.
+
+        Returns
+        -------
+        np.ndarray
+            ``(len(self),)`` int64.
+        """
 
     @abstractmethod
     def memory_bytes(self) -> int:
         """Bytes this index holds in memory for its rows (codes, graph, id maps); memory-mapped files count as
-        what a search touches. Used by ``plan`` to compare estimates with what was built."""
+        what a search touches. Used by ``plan`` to compare estimates with what was built.
+
+        Returns
+        -------
+        int
+        """
 
     # ----------------------------------------------------------- training and the float32 vector source
     @property
@@ -113,7 +206,12 @@ class Index(ABC):
         return True
 
     def train_min(self) -> int:
-        """Rows an untrained index waits for before it trains itself on them (0: it needs no training)."""
+        """Rows an untrained index waits for before it trains itself on them (0: it needs no training).
+
+        Returns
+        -------
+        int
+        """
         return 0
 
     def train(self, vectors: ArrayLike) -> None:
@@ -134,7 +232,14 @@ class Index(ABC):
 
     def set_vector_source(self, source: RowSource | None) -> None:
         """Where the index reads float32 rows by id when it does not keep them (re-ranking compressed codes,
-        exact search of a small filtered set). Indexes that keep float32 rows ignore it."""
+        exact search of a small filtered set). Indexes that keep float32 rows ignore it.
+
+        Parameters
+        ----------
+        source : RowSource or None
+            ``(m,) int64`` sorted distinct ids -> ``(m, dim)`` float32 rows as the index stores them (unit length
+            for cosine); None forgets a source.
+        """
         return None
 
     @property

@@ -15,14 +15,57 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ._coded import CodedIndex, faiss
+from .base import SearchParams
+from .coded import CodedIndex
+from .faiss_codes import FaissCodes
+from .kernels import faiss, faiss_search
 from .quantize import set_sq_calibration, sq_type
 
 SCAN_THREADS_MIN_QUERIES = 2  # FAISS scans one query on one thread anyway
 
 
-class CompressedExactIndex(CodedIndex):
+class FlatCodes(FaissCodes):
+    """Every row's code in one flat FAISS index, scanned whole: ``IndexScalarQuantizer`` (float16, int8) or
+    ``IndexBinaryFlat`` (binary, Hamming distance)."""
+
+    def new_index(self) -> Any:
+        if self.precision == "binary":
+            return faiss.IndexBinaryFlat(self.bits)
+        fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+        return faiss.IndexScalarQuantizer(self.dim, sq_type(self.precision), fm)
+
+    def install_calibration(self) -> None:
+        assert self.calibration is not None
+        set_sq_calibration(self.index, self.calibration)
+
+    def search(self, q: np.ndarray, k: int, sel: Any, widen: float, settings: SearchParams
+               ) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, self.index.ntotal)
+        params = None
+        if sel is not None:
+            params = faiss.SearchParameters()
+            params.sel = sel
+        return faiss_search(self.index, q, k, params, self.precision == "binary")
+
+
+class CompressedExactIndex(CodedIndex[FlatCodes]):
     """Brute-force scan of float16 / int8 / binary codes plus float32 rescoring (kind ``exact``).
+
+    Parameters
+    ----------
+    dim : int
+        Dimension.
+    metric : str
+        ``cosine``, ``dot`` or ``l2`` (not binary).
+    precision : str
+        ``float16``, ``int8`` or ``binary``.
+    rescore : int, optional
+        Re-rank ``rescore × k`` candidates with the float32 vectors (default: the precision's).
+
+    Raises
+    ------
+    InputError
+        float32 precision (that is ``ExactIndex``), binary with l2, a bad rescore factor.
 
     >>> idx = CompressedExactIndex(3, "cosine", precision="int8", rescore=2)
     >>> idx.train([[1, 0, 0], [0, 1, 0], [0, 0, 1]]); idx.add([7, 8], [[1, 0, 0], [0, 1, 0]])
@@ -31,38 +74,25 @@ class CompressedExactIndex(CodedIndex):
     """
 
     kind = "exact"
-    data_file = "codes.faiss"
 
     def __init__(self, dim: int, metric: str = "cosine", precision: str = "int8", rescore: int | None = None) -> None:
-        super().__init__(dim, metric, precision, rescore)
-        if self.precision == "float32":
+        codes = FlatCodes(dim, metric, precision)
+        if codes.precision == "float32":
             raise InputError("CompressedExactIndex holds float16, int8 or binary codes; use ExactIndex for float32")
-        self.params = {"precision": self.precision, "rescore": self.rescore}
-        self._reset()
-
-    def _new_faiss(self) -> Any:
-        if self.precision == "binary":
-            return faiss.IndexBinaryFlat(self._bits)
-        fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
-        return faiss.IndexScalarQuantizer(self.dim, sq_type(self.precision), fm)
-
-    def _install_calibration(self) -> None:
-        assert self.calibration is not None
-        set_sq_calibration(self._index, self.calibration)
-
-    def _faiss_search(self, q: np.ndarray, k: int, sel: Any, widen: float, **kw: Any
-                      ) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, self._index.ntotal)
-        params = None
-        if sel is not None:
-            params = faiss.SearchParameters()
-            params.sel = sel
-        return self._run(self._index, q, k, params)
+        super().__init__(codes, rescore)
+        self.params.update(precision=self.precision, rescore=self.rescore)
 
     def codes(self) -> np.ndarray:
-        """The stored codes by position, (n, bytes per code) uint8 (a zero-copy view)."""
-        n = self._index.ntotal
-        size = self._index.code_size
+        """The stored codes by position (a zero-copy view).
+
+        Returns
+        -------
+        np.ndarray
+            ``(positions, bytes per code)`` uint8, removed rows included until a rebuild.
+        """
+        index = self._codes.index
+        n = index.ntotal
+        size = index.code_size
         if n == 0:
             return np.empty((0, size), np.uint8)
-        return faiss.rev_swig_ptr(self._index.codes.data(), n * size).reshape(n, size)
+        return faiss.rev_swig_ptr(index.codes.data(), n * size).reshape(n, size)

@@ -1,4 +1,4 @@
-"""Exact nearest-neighbour search: FAISS's BLAS kernels and heaps over one or two float32 matrices.
+"""Exact nearest-neighbour search over one or two float32 matrices (the scans are ``kernels.search_matrix``).
 
 Rows live in a *base* matrix (which may be a caller's read-only ``np.memmap``, never copied) and a small
 growable *tail* for rows added later. Removal marks tombstones; searches skip them (over-fetching when there
@@ -8,203 +8,20 @@ rows are dead the live rows are compacted into a fresh base so the space is recl
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import faiss as _faiss
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._threads import cpu_count
 from ..errors import InputError
 from ..metrics import as_matrix, normalize
-from . import _store
-from .base import Index
-from .quantize import PRECISION_FORMAT
-
-faiss: Any = _faiss  # its generated stubs lack much of the SWIG API used here (SearchParametersHNSW, ...)
+from . import codec
+from .base import Index, SearchParams
+from .kernels import GATHER_BYTES, merge_topk, search_matrix, unit_rows
 
 COMPACT_FRACTION = 0.25  # dead/total rows above which the arrays are rebuilt
-OVERFETCH_MAX = 256  # at most this many dead rows in a matrix: search k + dead and drop them
-GATHER_BYTES = 256 << 20  # cap on the rows copied at once when searching a subset with BLAS
-SELECTOR_MAX_QUERIES = 20  # below this FAISS scans row by row anyway, so a selector costs nothing extra
-GEMV_MIN_DIM = 100  # one query with many dead rows, dim >= this: one BLAS mat-vec with the dead rows masked
-
-
-def n_threads() -> int:
-    """Threads for FAISS work: OMP_NUM_THREADS when set (embedlab sets it to the core count), else the cores."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else cpu_count()
-
-
-faiss.omp_set_num_threads(n_threads())  # once, at import (FAISS may have been imported before embedlab)
-_THREADS = n_threads()
-_set_threads = faiss._swigfaiss.omp_set_num_threads  # the C function itself (single queries toggle it twice)
-
-
-def faiss_knn(
-    q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel: Any | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k rows of ``mat`` per query as (higher-is-better scores, row numbers); ``k <= len(mat)``.
-
-    Calls FAISS's exhaustive kernels on the arrays in place (no copy, memmaps welcome); one query runs on one
-    thread. A BLAS matrix-vector product + argpartition was used for one wide query until 2026-11-30, when a quiet
-    machine measured FAISS's single-thread scan 1.4-1.7x faster at 100-384 dims and 20k-1M rows (equal at 768):
-    the argpartition over every score costs more than the scan saves, and the scan is memory-bound anyway.
-    """
-    return _knn(q, mat, k, metric, sel)
-
-
-def _wide_single(q: np.ndarray, metric: str) -> bool:
-    """One dot/cosine query over rows wide enough for the masked mat-vec (many dead rows) to beat a selector."""
-    return len(q) == 1 and metric != "l2" and q.shape[1] >= GEMV_MIN_DIM
-
-
-def _gemv_top(qv: np.ndarray, mat: np.ndarray, k: int, dead: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k rows by ``mat @ qv``, never a ``dead`` row (k must not exceed the live rows)."""
-    s = mat @ qv
-    if dead is not None:
-        s[dead] = -np.inf
-    top = np.argpartition(s, len(s) - k)[len(s) - k:]
-    top = top[np.lexsort((top, -s[top]))]  # best first, ties by row number (as FAISS orders them)
-    return s[top][None].astype(np.float32, copy=False), top[None].astype(np.int64, copy=False)
-
-
-@contextmanager
-def query_threads(nq: int) -> Iterator[None]:
-    """FAISS runs one query on one thread. Its scans of a single query otherwise open a parallel region over the
-    rows: on an idle 2-core machine that gains nothing (the scan is memory-bound), and on a busy one the threads
-    wait on each other at every barrier (measured: flat, int8 and binary scans 6-200x slower with 2 threads
-    than with 1 at load 20). Batches keep every thread (FAISS splits them by query)."""
-    if nq > 1:
-        yield
-        return
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(n_threads())
-
-
-def _knn(
-    q: np.ndarray, mat: np.ndarray, k: int, metric: str, sel: Any | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    nq, d = q.shape
-    D = np.empty((nq, k), dtype=np.float32)
-    I = np.empty((nq, k), dtype=np.int64)
-    ptr = faiss.swig_ptr
-    if nq == 1:  # one query, one thread (see query_threads)
-        _set_threads(1)
-    try:
-        if metric == "l2":
-            faiss.knn_L2sqr(ptr(q), ptr(mat), d, nq, len(mat), k, ptr(D), ptr(I), None, sel)
-        else:
-            faiss.knn_inner_product(ptr(q), ptr(mat), d, nq, len(mat), k, ptr(D), ptr(I), sel)
-    finally:
-        if nq == 1:
-            _set_threads(_THREADS)
-    if metric == "l2":
-        np.maximum(D, 0.0, out=D)
-        np.sqrt(D, out=D)
-        np.negative(D, out=D)
-    return D, I
-
-
-def unit_rows(q: np.ndarray) -> np.ndarray:
-    """A unit-length copy of the rows (zero rows stay zero); FAISS's kernel, cheap even for one query."""
-    out = np.array(q, dtype=np.float32, order="C", copy=True)
-    faiss.normalize_L2(out)
-    return out
-
-
-def bitmap_selector(mask: np.ndarray) -> tuple[Any, np.ndarray]:
-    """A FAISS selector accepting the rows where ``mask`` is True (keep the returned bitmap alive)."""
-    bits = np.packbits(mask, bitorder="little")
-    return faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)), bits
-
-
-def merge_topk(parts: list[tuple[np.ndarray, np.ndarray]], nq: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Merge per-part (scores, ids) into the k best per row, padded with id -1 / score -inf."""
-    parts = [p for p in parts if p[0].shape[1]]
-    if len(parts) == 1 and parts[0][0].shape[1] == k:
-        return parts[0][1], parts[0][0]
-    out_ids = np.full((nq, k), -1, dtype=np.int64)
-    out_sc = np.full((nq, k), -np.inf, dtype=np.float32)
-    if parts:
-        sc = np.concatenate([p[0] for p in parts], axis=1)
-        ids = np.concatenate([p[1] for p in parts], axis=1)
-        order = np.argsort(-sc, axis=1, kind="stable")[:, :k]
-        m = order.shape[1]
-        out_sc[:, :m] = np.take_along_axis(sc, order, axis=1)
-        out_ids[:, :m] = np.take_along_axis(ids, order, axis=1)
-        out_ids[out_sc == -np.inf] = -1
-    return out_ids, out_sc
-
-
-def search_matrix(
-    q: np.ndarray,
-    mat: np.ndarray,
-    row_ids: np.ndarray,
-    k: int,
-    metric: str,
-    dead: np.ndarray | None = None,
-    n_dead: int = 0,
-    rows: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k over one matrix, skipping ``dead`` rows, or over the subset ``rows`` only.
-
-    Returns (scores, ids) with at most k columns (fewer when fewer rows qualify).
-    """
-    nq, n = len(q), len(mat)
-    if rows is None and n_dead == 0:
-        kk = min(k, n)
-        if kk == 0:
-            return np.empty((nq, 0), np.float32), np.empty((nq, 0), np.int64)
-        D, I = faiss_knn(q, mat, kk, metric)
-        return D, row_ids[I]
-    if rows is None and _wide_single(q, metric):  # dead rows masked in the one mat-vec: no copy, no selector
-        kk = min(k, n - n_dead)
-        if kk == 0:
-            return np.empty((nq, 0), np.float32), np.empty((nq, 0), np.int64)
-        D, I = _gemv_top(q[0], mat, kk, dead)
-        return D, row_ids[I]
-    if rows is None and n_dead <= OVERFETCH_MAX:
-        assert dead is not None  # n_dead > 0 comes with its mask
-        kk = min(k + n_dead, n)
-        D, I = faiss_knn(q, mat, kk, metric)
-        keep = ~dead[I]
-        # live hits keep their order; move them to the front, then cut to k
-        order = np.argsort(~keep, axis=1, kind="stable")[:, : min(k, n - n_dead)]
-        D = np.take_along_axis(D, order, axis=1)
-        return D, row_ids[np.take_along_axis(I, order, axis=1)]
-    if rows is None:
-        assert dead is not None
-        rows = np.flatnonzero(~dead)
-    if len(rows) == 0:
-        return np.empty((nq, 0), np.float32), np.empty((nq, 0), np.int64)
-    if nq < SELECTOR_MAX_QUERIES and len(rows) * 8 > n:  # few queries, many rows: scan in place, no copy
-        mask = np.zeros(n, dtype=bool)
-        mask[rows] = True
-        sel, _bits = bitmap_selector(mask)
-        kk = min(k, len(rows))
-        D, I = faiss_knn(q, mat, kk, metric, sel)
-        return D, row_ids[I]
-    step = max(1, GATHER_BYTES // (4 * mat.shape[1]))
-    parts = []
-    for start in range(0, len(rows), step):
-        chunk = rows[start : start + step]
-        sub = np.take(mat, chunk, axis=0)
-        kk = min(k, len(chunk))
-        D, I = faiss_knn(q, sub, kk, metric)
-        parts.append((D, row_ids[chunk[I]]))
-    if len(parts) == 1:
-        return parts[0]
-    ids, sc = merge_topk(parts, nq, min(k, len(rows)))
-    return sc, ids
 
 
 class ExactIndex(Index):
@@ -218,6 +35,13 @@ class ExactIndex(Index):
     kind = "exact"
 
     def __init__(self, dim: int, metric: str = "cosine") -> None:
+        """An empty index of ``dim``-dimensional rows compared by ``metric`` (cosine, dot or l2).
+
+        Raises
+        ------
+        InputError
+            ``dim`` < 1 or an unknown metric.
+        """
         super().__init__(dim, metric)
         self._set_base(np.empty((0, self.dim), np.float32), np.empty(0, np.int64))
 
@@ -228,8 +52,29 @@ class ExactIndex(Index):
     ) -> ExactIndex:
         """Wrap an existing ``(n, d)`` float32 matrix (e.g. a read-only ``np.memmap``) without copying it.
 
-        ``prepared=True`` promises the rows are already as the index stores them (unit length for cosine, finite),
-        so nothing is read at open time; ``prepared=False`` checks and, for cosine, normalises (a copy).
+        Parameters
+        ----------
+        ids : array_like
+            ``(n,)`` distinct int64 ids, one per row.
+        matrix : array_like
+            ``(n, d)`` rows; float32 C-order arrays are used in place, anything else is copied.
+        metric : str
+            ``cosine``, ``dot`` or ``l2``.
+        prepared : bool
+            True promises the rows are already as the index stores them (unit length for cosine, finite), so
+            nothing is read at open time; False checks them and, for cosine, normalises (a copy).
+        copy : bool
+            Copy the rows even when they could be used in place.
+
+        Returns
+        -------
+        ExactIndex
+            Over those rows; a wrapped memory map is never compacted behind the caller's back.
+
+        Raises
+        ------
+        InputError
+            ``matrix`` not 2-D, ids of another length or repeated, non-finite rows (``prepared=False``).
         """
         mat = np.asarray(matrix)
         if mat.ndim != 2:
@@ -288,15 +133,31 @@ class ExactIndex(Index):
         return len(self._base_ids) + self._tail_n
 
     def __len__(self) -> int:
+        """Number of live (not removed) rows."""
         return self._rows() - self._base_ndead - self._tail_ndead
 
     def ids(self) -> np.ndarray:
+        """The live ids.
+
+        Returns
+        -------
+        np.ndarray
+            ``(len(self),)`` int64: the wrapped matrix's rows first, in row order, then the rows added later.
+        """
         base = self._base_ids if self._base_dead is None else self._base_ids[~self._base_dead]
         tail = self._tail_ids[: self._tail_n][~self._tail_dead[: self._tail_n]]
         return np.concatenate([base, tail])
 
     def memory_bytes(self) -> int:
-        """Bytes of the rows (base + appended tail) and the id maps."""
+        """Bytes of the rows (base + appended tail) and the id maps; a memory-mapped base counts whole, since
+        every query reads all of it (it is the working set).
+
+        Returns
+        -------
+        int
+            ``n · d · 4`` for the rows plus 24 bytes a row for the ids, their sort order and the sorted ids
+            (plus the tail's capacity, when rows were added after the base).
+        """
         return int(self._base.nbytes + self._base_ids.nbytes + self._order.nbytes + self._sorted.nbytes
                    + self._tail.nbytes + self._tail_ids.nbytes + self._tail_dead.nbytes)
 
@@ -308,6 +169,21 @@ class ExactIndex(Index):
 
     # ------------------------------------------------------------------ mutation
     def add(self, ids: Iterable[int], vectors: ArrayLike) -> None:
+        """Add rows (cosine: stored normalised).
+
+        Parameters
+        ----------
+        ids : iterable of int
+            ``(n,)`` new ids, distinct.
+        vectors : array_like
+            ``(n, dim)`` finite values.
+
+        Raises
+        ------
+        InputError
+            Wrong shape, non-finite values, repeated ids, or an id already present (remove it first to replace
+            its vector).
+        """
         vecs = as_matrix(vectors, dim=self.dim, name="vectors")
         ids = self._ids(ids, len(vecs))
         if not len(ids):
@@ -338,6 +214,18 @@ class ExactIndex(Index):
         self._tail_n = need
 
     def remove(self, ids: Iterable[int]) -> int:
+        """Remove rows by id (absent ids are ignored); compacts once more than a quarter of the rows are dead.
+
+        Parameters
+        ----------
+        ids : iterable of int
+            Ids to remove.
+
+        Returns
+        -------
+        int
+            How many of them were present.
+        """
         ids = np.unique(np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64).ravel())
         where, rows = self._locate(ids)
         base_rows = rows[where == 1]
@@ -380,9 +268,42 @@ class ExactIndex(Index):
 
     # ------------------------------------------------------------------ search
     def search(
-        self, queries: ArrayLike, k: int = 10, filter: Iterable[int] | None = None
+        self, queries: ArrayLike, k: int = 10, filter: Iterable[int] | None = None,
+        params: SearchParams | None = None, **kw: Any,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact k best rows per query (ids, scores), best first; ``filter`` restricts to those ids."""
+        """The exact k best rows per query.
+
+        Parameters
+        ----------
+        queries : array_like
+            ``(nq, dim)`` query vectors, or one ``(dim,)`` vector (one query).
+        k : int
+            Results per query (>= 1).
+        filter : iterable of int, optional
+            Only rows whose id is in it (ids not in the index are ignored).
+        params : SearchParams, optional
+            Accepted for a uniform interface; an exact scan has no setting to change, so every field must be
+            None.
+
+        Returns
+        -------
+        ids : np.ndarray
+            ``(nq, k)`` int64, best first, padded with -1 where fewer than k rows qualify.
+        scores : np.ndarray
+            ``(nq, k)`` float32, higher is better (inner product; -distance for l2), padded with -inf.
+
+        Raises
+        ------
+        InputError
+            ``k`` < 1, queries of the wrong dimension or non-finite, or a setting in ``params``.
+        TypeError
+            Any other keyword (``ef``, ``nprobe``, ``rescore`` are settings of the approximate kinds).
+        """
+        if kw:  # as before SearchParams: the approximate kinds' keywords are no parameters of this method
+            raise TypeError(f"{type(self).__name__}.search() got an unexpected keyword argument {next(iter(kw))!r}")
+        if params is not None and params.set():
+            raise InputError(f"{', '.join(params.set())} do(es) not apply to a float32 exact index (it scans every "
+                             "vector); ef_search is for HNSW, nprobe for IVF, rescore for compressed precisions")
         k = self._check_k(k)
         q = self._queries(queries)
         if self.metric == "cosine":
@@ -407,7 +328,14 @@ class ExactIndex(Index):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
-        """Write the live rows to ``path`` (``index.json``, ``ids.npy``, ``vectors.npy``) atomically."""
+        """Write the live rows to the folder ``path`` (``index.json``, ``ids.npy``, ``vectors.npy``) atomically:
+        a crash leaves the old folder or the new one.
+
+        Parameters
+        ----------
+        path : str or Path
+            The index folder (replaced whole).
+        """
         live_ids, blocks = self._live()
 
         def write_vectors(p: Path) -> None:
@@ -422,29 +350,48 @@ class ExactIndex(Index):
             out.flush()
             del out
 
-        _store.write_folder(
+        codec.write_folder(
             path,
             {"kind": self.kind, "dim": self.dim, "metric": self.metric, "params": {}, "count": len(live_ids),
-             "precision": {"format": PRECISION_FORMAT, "name": "float32", "rescore": None}},
+             "precision": codec.float32_precision()},
             {"ids.npy": lambda p: np.save(p, live_ids), "vectors.npy": write_vectors},
         )
 
     @classmethod
     def load(cls, path: str | Path, mmap: bool = False) -> ExactIndex:
-        """Read an index written by ``save``; ``mmap=True`` maps the vectors read-only instead of reading them
-        (fast open; checksums are then skipped, sizes and headers are still checked)."""
-        from ._coded import precision_block
+        """Read an index written by ``save``.
 
+        Parameters
+        ----------
+        path : str or Path
+            The index folder.
+        mmap : bool
+            Map ``vectors.npy`` read-only instead of reading it (fast open; checksums are then skipped, sizes and
+            headers are still checked).
+
+        Returns
+        -------
+        ExactIndex
+
+        Raises
+        ------
+        InputError
+            No index folder there, another kind, or compressed codes (open those with ``load_index``).
+        CorruptFileError
+            A missing, truncated or damaged file, named.
+        FormatVersionError
+            Written by a newer embedlab.
+        """
         folder = Path(path)
-        doc = _store.read_manifest(folder, cls.kind)
-        name = precision_block(folder, doc)["name"]
+        doc = codec.read_manifest(folder, cls.kind)
+        name = codec.precision_block(folder, doc)["name"]
         if name != "float32":
             raise InputError(f"index at {folder} holds {name} codes, not float32 rows; open it with "
                              "embedlab.index.load_index")
         n, dim = int(doc["count"]), int(doc["dim"])
-        ids = _store.load_npy(folder, doc, "ids.npy", np.int64, (n,))
-        mat = _store.load_npy(folder, doc, "vectors.npy", np.float32, (n, dim), mmap=mmap)
+        ids = codec.load_npy(folder, doc, "ids.npy", np.int64, (n,))
+        mat = codec.load_npy(folder, doc, "vectors.npy", np.float32, (n, dim), mmap=mmap)
         try:
             return cls.from_matrix(ids, mat, doc["metric"], prepared=True)
         except InputError as exc:
-            raise _store.corrupt(folder, str(exc)) from None
+            raise codec.corrupt(folder, str(exc)) from None

@@ -1,5 +1,5 @@
 """Approximate search with a FAISS HNSW graph over float32, float16, int8 or binary codes, our int64 ids and
-tombstone deletes (the shared machinery is in ``_coded.py``).
+tombstone deletes (the shared machinery is in ``coded.py``).
 
 float32 builds ``IndexHNSWFlat``; float16 / int8 ``IndexHNSWSQ`` (the graph walks compressed codes, int8
 ranges calibrated from the data); binary ``IndexBinaryHNSW`` over sign bits (Hamming distance). Compressed
@@ -12,37 +12,150 @@ with a selector and a beam widened by sqrt(n / kept).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from . import _coded
-from ._coded import CodedIndex, faiss, threads_for_build
+from .base import SearchParams
+from .coded import CodedIndex
+from .faiss_codes import EXACT_FILTER_MIN, FaissCodes
+from .kernels import build_threads, faiss, faiss_search
 from .quantize import set_sq_calibration, sq_type
 
-COMPACT_FRACTION = _coded.COMPACT_FRACTION
-EXACT_FILTER_MIN = _coded.EXACT_FILTER_MIN  # a filter keeping at most this many rows is always searched exactly
 EXACT_FILTER_COST = 10  # graph distance evaluations cost about this many exact (BLAS) rows each
 MAX_FILTER_WIDEN = 8.0
-ADD_CHUNK = 20_000  # rows per FAISS add call (progress bar granularity)
 
 
-class HNSWIndex(CodedIndex):
+class HNSWCodes(FaissCodes):
+    """A FAISS HNSW graph over float32 (``IndexHNSWFlat``), float16 / int8 (``IndexHNSWSQ``: the graph walks
+    compressed codes) or binary codes (``IndexBinaryHNSW``, Hamming distance). See ``HNSWIndex``."""
+
+    data_file = "hnsw.faiss"
+    settings = {"ef_search": "ef"}
+
+    def __init__(self, dim: int, metric: str, precision: str, M: int, ef_construction: int, ef_search: int,
+                 seed: int, build_threads: int | None) -> None:
+        super().__init__(dim, metric, precision)
+        for name, v in (("M", M), ("ef_construction", ef_construction), ("ef_search", ef_search)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < 1:
+                raise InputError(f"{name} must be >= 1, got {v}")
+        self.params.update(M=int(M), ef_construction=int(ef_construction), ef_search=int(ef_search), seed=int(seed))
+        self.build_threads = build_threads
+        self._params_cache: dict[int, Any] = {}  # one FAISS parameter object per beam width
+        # FAISS's binary graph opens a parallel region even for one query; the float graphs split only batches
+        self.one_thread_query = self.precision == "binary"
+        self.holds_floats = self.precision == "float32"
+
+    def new_index(self) -> Any:
+        fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+        M = self.params["M"]
+        if self.precision == "float32":
+            index = faiss.IndexHNSWFlat(self.dim, M, fm)
+        elif self.precision == "binary":
+            index = faiss.IndexBinaryHNSW(self.bits, M)
+        else:
+            index = faiss.IndexHNSWSQ(self.dim, sq_type(self.precision), M, fm)
+        index.hnsw.efConstruction = self.params["ef_construction"]
+        index.hnsw.efSearch = self.params["ef_search"]
+        index.hnsw.rng = faiss.RandomGenerator(self.params["seed"])
+        self._params_cache = {}
+        return index
+
+    def install_calibration(self) -> None:
+        assert self.calibration is not None
+        set_sq_calibration(faiss.downcast_index(self.index.storage), self.calibration)
+        self.index.is_trained = True
+
+    def floats(self) -> np.ndarray | None:
+        if self.precision != "float32":
+            return None
+        n = self.index.ntotal
+        if n == 0:
+            return np.empty((0, self.dim), np.float32)
+        storage = faiss.downcast_index(self.index.storage)
+        return faiss.rev_swig_ptr(storage.get_xb(), n * self.dim).reshape(n, self.dim)
+
+    def memory_bytes(self) -> int:
+        """The codes plus the graph: links, their offsets and the node levels."""
+        hnsw = self.index.hnsw
+        graph = 4 * hnsw.neighbors.size() + 8 * hnsw.offsets.size() + 4 * hnsw.levels.size()
+        return int(super().memory_bytes() + graph)
+
+    def building(self) -> AbstractContextManager[Any]:
+        return build_threads(self.build_threads)
+
+    # ------------------------------------------------------------------ search
+    def filter_widen(self, n: int, m: int) -> float:
+        # a selective filter discards most visited nodes: widen the beam by sqrt(n / m) (at most 8x)
+        return min(MAX_FILTER_WIDEN, math.sqrt(n / max(m, 1)))
+
+    def exact_limit(self, n: int, k: int, widen: float, settings: SearchParams) -> int:
+        # the graph visits about ef * 2M nodes; scanning the kept rows exactly is cheaper below this
+        ef = self.params["ef_search"] if settings.ef_search is None else settings.ef_search
+        return max(EXACT_FILTER_MIN, EXACT_FILTER_COST * max(int(ef * widen), k) * 2 * self.params["M"])
+
+    def search(self, q: np.ndarray, k: int, sel: Any, widen: float, settings: SearchParams
+               ) -> tuple[np.ndarray, np.ndarray]:
+        e = self.params["ef_search"] if settings.ef_search is None else settings.ef_search
+        e = max(int(e * widen), k)
+        if sel is None:  # reuse one parameter object per beam width (building one costs as much as a query)
+            params = self._params_cache.get(e)
+            if params is None:
+                params = self._params_cache[e] = faiss.SearchParametersHNSW()
+                params.efSearch = e
+        else:
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = e
+            params.sel = sel
+        return faiss_search(self.index, q, k, params, self.precision == "binary")
+
+    # ------------------------------------------------------------------ persistence
+    def matches(self, index: Any) -> bool:
+        want = {"float32": faiss.IndexHNSWFlat, "binary": faiss.IndexBinaryHNSW}.get(self.precision,
+                                                                                     faiss.IndexHNSWSQ)
+        return isinstance(index, want) and index.d == (self.bits if self.precision == "binary" else self.dim)
+
+    def read(self, folder: Path, doc: dict[str, Any], npos: int, mmap: bool) -> None:
+        super().read(folder, doc, npos, mmap)
+        self.index.hnsw.efSearch = self.params["ef_search"]
+        self.index.hnsw.rng = faiss.RandomGenerator(self.params["seed"] + npos)
+
+
+class HNSWIndex(CodedIndex[HNSWCodes]):
     """HNSW graph search (FAISS), parameters saved with the index.
 
-    ``M`` links per node, ``ef_construction`` build beam, ``ef_search`` default query beam (override per call
-    with ``search(..., ef=)``), ``seed`` for the level draw, ``precision`` of the codes the graph holds
-    (float32, float16, int8, binary) and ``rescore`` (compressed codes: re-rank ``rescore × k`` candidates with
-    the float32 vectors). ``build_threads=1`` makes the graph bit-for-bit reproducible for a seed; with more
-    threads FAISS inserts concurrently and the graph may differ run to run.
+    Parameters
+    ----------
+    dim : int
+        Dimension.
+    metric : str
+        ``cosine``, ``dot`` or ``l2``.
+    M : int
+        Links per node.
+    ef_construction : int
+        Build beam.
+    ef_search : int
+        Default query beam (per call: ``search(..., ef=)`` or ``SearchParams(ef_search=)``).
+    seed : int
+        Seeds the level draw.
+    build_threads : int, optional
+        FAISS threads while adding; 1 makes the graph bit-for-bit reproducible for a seed (with more threads
+        FAISS inserts concurrently and the graph may differ run to run).
+    precision : str
+        Codes the graph holds: ``float32``, ``float16``, ``int8`` or ``binary``.
+    rescore : int, optional
+        Compressed codes: re-rank ``rescore × k`` candidates with the float32 vectors.
+
+    Raises
+    ------
+    InputError
+        ``M``, ``ef_construction`` or ``ef_search`` below 1, a bad precision or rescore factor.
     """
 
     kind = "hnsw"
-    data_file = "hnsw.faiss"
-
 
     def __init__(
         self,
@@ -56,126 +169,25 @@ class HNSWIndex(CodedIndex):
         precision: str = "float32",
         rescore: int | None = None,
     ) -> None:
-        super().__init__(dim, metric, precision, rescore)
-        for name, v in (("M", M), ("ef_construction", ef_construction), ("ef_search", ef_search)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < 1:
-                raise InputError(f"{name} must be >= 1, got {v}")
-        self.params = {"M": int(M), "ef_construction": int(ef_construction), "ef_search": int(ef_search),
-                       "seed": int(seed)}
+        super().__init__(HNSWCodes(dim, metric, precision, M, ef_construction, ef_search, seed, build_threads),
+                         rescore)
         if self.precision != "float32":
             self.params.update(precision=self.precision, rescore=self.rescore)
-        self.build_threads = build_threads
-        self._params_cache: dict[int, Any] = {}
-        # FAISS's binary graph opens a parallel region even for one query; the float graphs split only batches
-        self.one_thread_query = self.precision == "binary"
-        self._reset()
-
-    def _new_faiss(self) -> Any:
-        fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
-        M = self.params["M"]
-        if self.precision == "float32":
-            index = faiss.IndexHNSWFlat(self.dim, M, fm)
-        elif self.precision == "binary":
-            index = faiss.IndexBinaryHNSW(self._bits, M)
-        else:
-            index = faiss.IndexHNSWSQ(self.dim, sq_type(self.precision), M, fm)
-        index.hnsw.efConstruction = self.params["ef_construction"]
-        index.hnsw.efSearch = self.params["ef_search"]
-        index.hnsw.rng = faiss.RandomGenerator(self.params["seed"])
-        self._params_cache = {}
-        return index
-
-    def _install_calibration(self) -> None:
-        assert self.calibration is not None
-        set_sq_calibration(faiss.downcast_index(self._index.storage), self.calibration)
-        self._index.is_trained = True
-
-    # ------------------------------------------------------------------ float32 rows
-    def _floats_in_faiss(self) -> bool:
-        return self.precision == "float32"
-
-    def _faiss_floats(self) -> np.ndarray:
-        n = self._index.ntotal
-        if n == 0:
-            return np.empty((0, self.dim), np.float32)
-        storage = faiss.downcast_index(self._index.storage)
-        return faiss.rev_swig_ptr(storage.get_xb(), n * self.dim).reshape(n, self.dim)
 
     def vectors(self) -> np.ndarray:
-        """All stored rows by position (a zero-copy view of FAISS's flat storage; dead rows included). float32
-        graphs only: compressed graphs keep codes, not vectors."""
-        if self.precision != "float32":
+        """All stored rows by position (a zero-copy view of FAISS's flat storage; dead rows included).
+
+        Returns
+        -------
+        np.ndarray
+            ``(positions, dim)`` float32.
+
+        Raises
+        ------
+        InputError
+            A compressed graph: it keeps codes, not float32 vectors.
+        """
+        rows = self._codes.floats()
+        if rows is None:
             raise InputError(f"a {self.precision} HNSW graph keeps codes, not float32 vectors")
-        return self._faiss_floats()
-
-    # ------------------------------------------------------------------ mutation
-    def _insert(self, ids: np.ndarray, vecs: np.ndarray, progress: bool = False) -> None:
-        restore, changed = threads_for_build(self.build_threads)
-        try:
-            chunks: Iterable[int] = range(0, len(vecs), ADD_CHUNK)
-            if progress:
-                from tqdm.auto import tqdm
-
-                chunks = tqdm(chunks, desc="hnsw build", unit="chunk")
-            for s in chunks:  # bookkeeping follows each chunk, so an interrupted add leaves a consistent index
-                start = self._index.ntotal
-                part = vecs[s : s + ADD_CHUNK]
-                self._index.add(self._codes_of(part))
-                self._keep_floats(start, part)
-                self._track(ids[s : s + ADD_CHUNK], start)
-        finally:
-            if changed:
-                faiss.omp_set_num_threads(restore)
-
-    # ------------------------------------------------------------------ search
-    def _check_search_kw(self, kw: dict[str, Any]) -> None:
-        for key, ef in kw.items():
-            if key != "ef":
-                raise InputError(f"unknown search parameter(s) for an hnsw index: {', '.join(sorted(kw))}; it "
-                                 "takes ef")
-            if ef is not None and int(ef) < 1:
-                raise InputError(f"ef must be >= 1, got {ef}")
-
-    def _filter_widen(self, n: int, m: int) -> float:
-        # a selective filter discards most visited nodes: widen the beam by sqrt(n / m) (at most 8x)
-        return min(MAX_FILTER_WIDEN, math.sqrt(n / max(m, 1)))
-
-    def _exact_limit(self, k: int, widen: float, **kw: Any) -> int:
-        # the graph visits about ef * 2M nodes; scanning the kept rows exactly is cheaper below this
-        ef = self.params["ef_search"] if kw.get("ef") is None else int(kw["ef"])
-        return max(EXACT_FILTER_MIN, EXACT_FILTER_COST * max(int(ef * widen), k) * 2 * self.params["M"])
-
-    def _faiss_search(self, q: np.ndarray, k: int, sel: Any, widen: float, **kw: Any
-                      ) -> tuple[np.ndarray, np.ndarray]:
-        ef = kw.get("ef")
-        e = self.params["ef_search"] if ef is None else int(ef)
-        e = max(int(e * widen), k)
-        if sel is None:  # reuse one parameter object per beam width (building one costs as much as a query)
-            params = self._params_cache.get(e)
-            if params is None:
-                params = self._params_cache[e] = faiss.SearchParametersHNSW()
-                params.efSearch = e
-        else:
-            params = faiss.SearchParametersHNSW()
-            params.efSearch = e
-            params.sel = sel
-        return self._run(self._index, q, k, params)
-
-    # ------------------------------------------------------------------ persistence
-    def _faiss_matches(self, index: Any) -> bool:
-        want = {"float32": faiss.IndexHNSWFlat, "binary": faiss.IndexBinaryHNSW}.get(self.precision,
-                                                                                     faiss.IndexHNSWSQ)
-        return isinstance(index, want) and index.d == (self._bits if self.precision == "binary" else self.dim)
-
-    def _load_faiss(self, folder: Path, doc: dict[str, Any], npos: int, mmap: bool) -> None:
-        super()._load_faiss(folder, doc, npos, mmap)
-        self._index.hnsw.efSearch = self.params["ef_search"]
-        self._index.hnsw.rng = faiss.RandomGenerator(self.params["seed"] + npos)
-
-    @classmethod
-    def load(cls, path: str | Path, mmap: bool = False) -> HNSWIndex:
-        """Read an index written by ``save`` (checksums verified; params restored)."""
-        out = super().load(path, mmap)
-        assert isinstance(out, HNSWIndex)
-        return out
-
+        return rows

@@ -23,17 +23,18 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from ..errors import CorruptFileError, InputError
-from . import _store
-from ._coded import CodedIndex, faiss
-from .exact import merge_topk
-from .quantize import DEFAULT_RESCORE, Calibration, check_rescore, set_sq_calibration, sq_type
+from . import codec
+from .base import SearchParams
+from .coded import CodedIndex
+from .faiss_codes import FaissCodes
+from .kernels import faiss, faiss_search, merge_topk
+from .quantize import Calibration, set_sq_calibration, sq_type
 
 SEAL_BYTES = 256 << 20  # an in-RAM part with more codes than this is spilled to disk (when spill_dir is set)
 DEFAULT_NPROBE = 16  # lists scanned per query unless given (at most nlist)
@@ -43,19 +44,320 @@ MAX_FILTER_WIDEN = 8.0
 COMPACT_FRACTION = 0.5  # dead/total rows above which the lists are rebuilt
 
 
-class IVFIndex(CodedIndex):
+class IVFCodes(FaissCodes):
+    """Inverted lists (FAISS IVF-Flat / IVF-SQ / IVF-PQ) in parts: ``index`` the in-RAM part new rows go to,
+    ``sealed`` read-only parts mapped from files (a saved folder's, or spilled while building), each with its
+    file; ``template`` the trained, empty index (serialised) every new part starts from. See ``IVFIndex``."""
+
+    data_file = "ivf-template.faiss"
+    settings = {"nprobe": "nprobe"}
+    compact_fraction = COMPACT_FRACTION  # later than the others: a collection compacts (and rebuilds this) at 0.3
+
+    def __init__(self, dim: int, metric: str, precision: str, nlist: int, nprobe: int | None, m: int, nbits: int,
+                 train_size: int | None, seed: int, spill_dir: str | Path | None) -> None:
+        if nprobe is None:
+            nprobe = min(DEFAULT_NPROBE, nlist) if isinstance(nlist, (int, np.integer)) else DEFAULT_NPROBE
+        for name, v, low in (("nlist", nlist, 1), ("nprobe", nprobe, 1), ("m", m, 0), ("nbits", nbits, 1)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < low:
+                raise InputError(f"{name} must be an integer >= {low}, got {v!r}")
+        if int(nprobe) > int(nlist):
+            raise InputError(f"nprobe={nprobe} exceeds nlist={nlist}: a query scans at most every list (nprobe = nlist "
+                             "is an exact scan of the lists)")
+        super().__init__(dim, metric, precision)
+        self.m = int(m)
+        if self.precision == "binary":
+            raise InputError("an IVF index holds float32, float16, int8 or PQ codes, not binary; use "
+                             "index='exact' or 'hnsw' with precision='binary'")
+        if self.m and self.precision != "float32":
+            raise InputError(f"m={m} stores product-quantised codes, which are their own compression; leave "
+                             f"precision at float32 (got {self.precision!r}) or set m=0")
+        if self.m and self.dim % self.m:
+            divisors = [d for d in range(1, min(self.dim, 128) + 1) if self.dim % d == 0]
+            raise InputError(f"m={m} must divide the dimension {self.dim} (PQ splits each vector into m equal "
+                             f"sub-vectors); choose one of {divisors}")
+        if int(nbits) > 16:
+            raise InputError(f"nbits must be at most 16, got {nbits}")
+        if train_size is not None and (isinstance(train_size, bool) or int(train_size) < 1):
+            raise InputError(f"train_size must be a positive integer, got {train_size!r}")
+        self.params.update(nlist=int(nlist), nprobe=int(nprobe), m=self.m, nbits=int(nbits),
+                           train_size=None if train_size is None else int(train_size), seed=int(seed))
+        if self.m:
+            self.rescore_precision = "int8"  # PQ codes are rescored like int8 (4 × k by default)
+        self.spill_dir = Path(spill_dir) if spill_dir is not None else None
+        self._params_cache: dict[int, Any] = {}  # one FAISS parameter object per nprobe
+        self.template: bytes | None = None
+        self.sealed: list[tuple[Any, Path]] = []
+
+    # ------------------------------------------------------------------ the FAISS parts
+    def new_index(self) -> Any:
+        if self.template is not None:
+            return faiss.deserialize_index(self.template)
+        fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+        quantizer = faiss.IndexFlatL2(self.dim) if self.metric == "l2" else faiss.IndexFlatIP(self.dim)
+        nlist = self.params["nlist"]
+        if self.m:
+            index = faiss.IndexIVFPQ(quantizer, self.dim, nlist, self.m, self.params["nbits"], fm)
+            index.pq.cp.seed = self.params["seed"]
+        elif self.precision == "float32":
+            index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, fm)
+        else:
+            index = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, sq_type(self.precision), fm, False)
+        index.cp.seed = self.params["seed"]
+        index.own_fields = True
+        quantizer.this.disown()
+        index.nprobe = self.params["nprobe"]
+        return index
+
+    def reset(self, keep_training: bool = False) -> None:
+        if not keep_training:
+            self.template = None
+        self.sealed = []
+        super().reset(keep_training)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal) + sum(int(p.ntotal) for p, _ in self.sealed)
+
+    def add(self, codes: np.ndarray, start: int) -> None:
+        self.index.add_with_ids(codes, np.arange(start, start + len(codes), dtype=np.int64))
+        if self.spill_dir is not None and self.index.ntotal * self.index.code_size > SEAL_BYTES:
+            self._seal()
+
+    def _seal(self) -> None:
+        """Write the in-RAM part to the spill folder, map it back read-only and start an empty in-RAM part."""
+        assert self.spill_dir is not None
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
+        path = self.spill_dir / f"part-{uuid.uuid4().hex}.faiss"
+        faiss.write_index(self.index, str(path))
+        part = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+        part.nprobe = self.params["nprobe"]
+        self.sealed.append((_no_prefetch(part), path))
+        self.index = self.new_index()
+
+    def code_bytes(self) -> int:
+        return self.m * ((self.params["nbits"] + 7) // 8) if self.m else super().code_bytes()
+
+    def memory_bytes(self) -> int:
+        """The in-RAM part's codes and the centroids (mapped parts are read from disk as probed, not counted)."""
+        return int(self.index.ntotal * self.index.code_size + self.params["nlist"] * self.dim * 4)
+
+    def drop(self, dead: np.ndarray) -> bool:
+        """Merge every part into memory, remove the dead entries and renumber the positions (this needs the whole
+        index in RAM once)."""
+        live = np.flatnonzero(~dead)
+        renumber = np.full(len(dead), -1, np.int64)
+        renumber[live] = np.arange(len(live))
+        merged = self.new_index()
+        for part in [p for p, _ in self.sealed] + [self.index]:
+            if part.ntotal:  # copied, never merge_from: that empties its source, and mapped parts are read-only
+                part.copy_subset_to(merged, faiss.InvertedLists.SUBSET_TYPE_ID_RANGE, 0, len(dead))
+        merged.remove_ids(faiss.IDSelectorBatch(np.flatnonzero(dead).astype(np.int64)))
+        invlists = faiss.downcast_InvertedLists(merged.invlists)
+        for lst in range(merged.nlist):
+            size = invlists.list_size(lst)
+            if size:
+                view = faiss.rev_swig_ptr(invlists.get_ids(lst), size)
+                view[:] = renumber[view]
+        self.sealed = []
+        self.index = merged
+        return True
+
+    # ------------------------------------------------------------------ training
+    @property
+    def needs_training(self) -> bool:
+        return True
+
+    @property
+    def trained(self) -> bool:
+        return self.template is not None
+
+    @property
+    def retrains_on_rebuild(self) -> bool:
+        return False  # a rebuild keeps the centroids (and int8 ranges): only the lists change
+
+    def min_train(self) -> int:
+        """The fewest training rows possible: one per centroid (and 2^nbits for the PQ codebooks)."""
+        need = int(self.params["nlist"])
+        if self.m:
+            need = max(need, 1 << self.params["nbits"])
+        return need
+
+    def train_min(self) -> int:
+        return RECOMMENDED_PER_LIST * self.min_train()
+
+    def sample(self, x: np.ndarray) -> np.ndarray:
+        size = self.params["train_size"] or MAX_PER_LIST * self.min_train()
+        if len(x) <= size:
+            return x
+        rng = np.random.default_rng(self.params["seed"])
+        return x[np.sort(rng.choice(len(x), size, replace=False))]
+
+    def train(self, x: np.ndarray) -> None:
+        need = self.min_train()
+        if len(x) < need:
+            pq = f" and 2^nbits = {1 << self.params['nbits']} for the PQ codebooks" if self.m else ""
+            raise InputError(f"an IVF index with nlist={self.params['nlist']} needs at least {need} training vectors "
+                             f"(one per list{pq}; {RECOMMENDED_PER_LIST * need} or more recommended), got {len(x)}; "
+                             f"train on more vectors or lower nlist (about 4·sqrt(n) suits n rows)")
+        x = self.sample(np.ascontiguousarray(x, dtype=np.float32))
+        index = self.new_index() if self.template is None else self.index
+        if self.precision == "int8":
+            self.calibration = Calibration.fit(x, self.dim)
+            set_sq_calibration(index, self.calibration)
+            index.is_trained = False  # the coarse quantizer still needs its centroids
+        index.train(x)
+        if self.precision == "int8":
+            assert self.calibration is not None
+            set_sq_calibration(index, self.calibration)  # FAISS trained its own ranges too: ours win
+            index.is_trained = True
+        self.template = faiss.serialize_index(index)
+        self.index = faiss.deserialize_index(self.template)
+        self.index.nprobe = self.params["nprobe"]
+
+    def install_calibration(self) -> None:
+        pass  # the calibration is part of the trained template
+
+    # ------------------------------------------------------------------ search
+    def check_setting(self, field: str, name: str, value: Any) -> int:
+        if isinstance(value, bool) or int(value) < 1:
+            raise InputError(f"{name} must be >= 1, got {value}")
+        if int(value) > self.params["nlist"]:
+            raise InputError(f"{name}={value} exceeds nlist={self.params['nlist']}: a query scans at most every "
+                             "list")
+        return int(value)
+
+    def filter_widen(self, n: int, m: int) -> float:
+        return min(MAX_FILTER_WIDEN, float(np.sqrt(n / max(m, 1))))
+
+    def exact_limit(self, n: int, k: int, widen: float, settings: SearchParams) -> int:
+        nprobe = self.params["nprobe"] if settings.nprobe is None else settings.nprobe
+        # an unfiltered search scans about n * nprobe / nlist rows: exact over fewer kept rows is cheaper
+        return max(2000, int(n * nprobe * widen / self.params["nlist"]))
+
+    def search(self, q: np.ndarray, k: int, sel: Any, widen: float, settings: SearchParams
+               ) -> tuple[np.ndarray, np.ndarray]:
+        probe = self.params["nprobe"] if settings.nprobe is None else settings.nprobe
+        probe = min(self.params["nlist"], max(1, int(probe * widen)))
+        if sel is None:  # one parameter object per nprobe (building one costs a good part of a fast query)
+            params = self._params_cache.get(probe)
+            if params is None:
+                params = self._params_cache[probe] = faiss.SearchParametersIVF()
+                params.nprobe = probe
+        else:
+            params = faiss.SearchParametersIVF()
+            params.nprobe = probe
+            params.sel = sel
+        if not self.sealed:
+            parts = [self.index]
+        else:
+            parts = [p for p, _ in self.sealed if p.ntotal] + ([self.index] if self.index.ntotal else [])
+        if len(parts) == 1:
+            D, I = faiss_search(parts[0], q, k, params)
+        else:
+            got = []
+            for p in parts:
+                D, I = faiss_search(p, q, k, params)
+                got.append((-D if self.metric == "l2" else D, I))
+            I, D = merge_topk(got, len(q), k)
+            if self.metric == "l2":
+                D = -D
+        if (I[0, -1] if len(I) == 1 else I[:, -1].min()) < 0:  # FAISS pads the tail with -1 when fewer qualify
+            D[I < 0] = np.inf if self.metric == "l2" else -np.inf
+        return D, I
+
+    # ------------------------------------------------------------------ persistence
+    def _part_names(self) -> list[str]:
+        return [f"ivf-part-{i}.faiss" for i in range(len(self.sealed) + 1)]
+
+    def files(self) -> codec.CodeFiles:
+        """The trained template and every part: mapped parts are hard-linked, never rewritten; parts are recorded
+        by size alone (their checksums would read them whole)."""
+        template = self.template if self.template is not None else faiss.serialize_index(self.new_index())
+
+        def write_template(p: Path) -> None:
+            p.write_bytes(bytes(template))
+
+        names = self._part_names()
+        writers: dict[str, codec.Writer] = {self.data_file: write_template}
+        for name, (_, src) in zip(names, self.sealed, strict=False):
+            writers[name] = _linker(src)
+        writers[names[-1]] = codec.write_faiss(self.index)
+        return codec.CodeFiles(writers, {"parts": names}, frozenset(names))
+
+    def saved(self, folder: Path) -> None:
+        """The mapped parts now refer to the saved files."""
+        self.sealed = [(p, folder / name) for (p, _), name in zip(self.sealed, self._part_names(), strict=False)]
+
+    def read(self, folder: Path, doc: dict[str, Any], npos: int, mmap: bool) -> None:
+        """Read the template and the parts: mapped read-only (``mmap``: searches read the probed lists from disk;
+        sizes checked, checksums skipped), or merged into memory after their checksums are verified."""
+        template = codec.read_faiss(folder, doc, self.data_file)
+        if not isinstance(template, faiss.IndexIVF) or template.d != self.dim or template.ntotal:
+            raise codec.corrupt(folder, f"{self.data_file} does not match index.json")
+        names = doc.get("parts")
+        if not isinstance(names, list) or not names:
+            raise codec.corrupt(folder, "index.json lacks the list of IVF parts")
+        trained = bool(template.is_trained)
+        self.template = faiss.serialize_index(template) if trained else None
+        self.index = template if not trained else faiss.deserialize_index(self.template)
+        self.index.nprobe = self.params["nprobe"]
+        sealed, total = [], 0
+        for name in names:
+            path = codec.member_path(folder, name)
+            if mmap:
+                part = _no_prefetch(codec.read_faiss(folder, doc, name, flags=faiss.IO_FLAG_MMAP, deep=False))
+            else:
+                part = codec.read_faiss(folder, doc, name)
+            if not isinstance(part, faiss.IndexIVF) or part.d != self.dim or part.nlist != self.params["nlist"]:
+                raise codec.corrupt(folder, f"{name} does not match index.json")
+            part.nprobe = self.params["nprobe"]
+            total += int(part.ntotal)
+            if part.ntotal:
+                if mmap:
+                    sealed.append((part, path))
+                else:
+                    self.index.merge_from(part, 0)
+        if total != npos:
+            raise codec.corrupt(folder, f"the IVF parts hold {total} rows, index.json says {npos}")
+        self.sealed = sealed
+
+
+class IVFIndex(CodedIndex[IVFCodes]):
     """Inverted-file index (FAISS IVF-Flat / IVF-SQ / IVF-PQ); parameters saved with it.
 
-    ``nlist`` centroids; ``nprobe`` lists scanned per query (default; override per call with
-    ``search(..., nprobe=)``); ``m`` PQ sub-quantizers (0: no PQ; must divide dim) of ``nbits`` bits;
-    ``precision`` float32 (IVF-Flat), float16 or int8 (IVF-SQ); ``rescore`` for compressed codes; ``train_size``
-    rows sampled (with ``seed``) to train on (default 256 × nlist); ``spill_dir`` a folder for parts spilled
-    while building (see the module docstring).
+    Parameters
+    ----------
+    dim : int
+        Dimension.
+    metric : str
+        ``cosine``, ``dot`` or ``l2``.
+    nlist : int
+        Centroids (lists).
+    nprobe : int, optional
+        Lists scanned per query (default min(16, nlist); per call: ``search(..., nprobe=)`` or
+        ``SearchParams(nprobe=)``).
+    m : int
+        PQ sub-quantizers (0: no PQ; must divide dim), of ``nbits`` bits each.
+    nbits : int
+        Bits per PQ code (at most 16).
+    precision : str
+        ``float32`` (IVF-Flat), ``float16`` or ``int8`` (IVF-SQ).
+    rescore : int, optional
+        Compressed codes (SQ, PQ): re-rank ``rescore × k`` candidates with the float32 vectors.
+    train_size : int, optional
+        Rows sampled (with ``seed``) to train on (default 256 × nlist).
+    seed : int
+        Seeds k-means and the training sample.
+    spill_dir : str or Path, optional
+        A folder for parts spilled while building (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        Settings out of range (nprobe above nlist, m not dividing dim, binary precision, PQ with SQ codes ...).
     """
 
     kind = "ivf"
-    data_file = "ivf-template.faiss"
-    one_thread_query = True  # the coarse search of one query would otherwise split the centroids over threads
 
     def __init__(
         self,
@@ -71,308 +373,56 @@ class IVFIndex(CodedIndex):
         seed: int = 0,
         spill_dir: str | Path | None = None,
     ) -> None:
-        if nprobe is None:
-            nprobe = min(DEFAULT_NPROBE, nlist) if isinstance(nlist, (int, np.integer)) else DEFAULT_NPROBE
-        for name, v, low in (("nlist", nlist, 1), ("nprobe", nprobe, 1), ("m", m, 0), ("nbits", nbits, 1)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < low:
-                raise InputError(f"{name} must be an integer >= {low}, got {v!r}")
-        if int(nprobe) > int(nlist):
-            raise InputError(f"nprobe={nprobe} exceeds nlist={nlist}: a query scans at most every list (nprobe = nlist "
-                             "is an exact scan of the lists)")
-        self._m = int(m)
-        super().__init__(dim, metric, precision, rescore)
-        if self.precision == "binary":
-            raise InputError("an IVF index holds float32, float16, int8 or PQ codes, not binary; use "
-                             "index='exact' or 'hnsw' with precision='binary'")
-        if self._m and self.precision != "float32":
-            raise InputError(f"m={m} stores product-quantised codes, which are their own compression; leave "
-                             f"precision at float32 (got {self.precision!r}) or set m=0")
-        if self._m and self.dim % self._m:
-            divisors = [d for d in range(1, min(self.dim, 128) + 1) if self.dim % d == 0]
-            raise InputError(f"m={m} must divide the dimension {self.dim} (PQ splits each vector into m equal "
-                             f"sub-vectors); choose one of {divisors}")
-        if int(nbits) > 16:
-            raise InputError(f"nbits must be at most 16, got {nbits}")
-        if train_size is not None and (isinstance(train_size, bool) or int(train_size) < 1):
-            raise InputError(f"train_size must be a positive integer, got {train_size!r}")
-        self.params = {"nlist": int(nlist), "nprobe": int(nprobe), "m": self._m, "nbits": int(nbits),
-                       "train_size": None if train_size is None else int(train_size), "seed": int(seed)}
+        super().__init__(IVFCodes(dim, metric, precision, nlist, nprobe, m, nbits, train_size, seed, spill_dir),
+                         rescore)
         if self.precision != "float32":
             self.params["precision"] = self.precision
         if self.rescore is not None:
             self.params["rescore"] = self.rescore
-        self.spill_dir = Path(spill_dir) if spill_dir is not None else None
-        self._params_cache: dict[int, Any] = {}
-        self._template: bytes | None = None  # the trained, empty index (serialised): every new part starts from it
-        self._sealed: list[tuple[Any, Path]] = []  # read-only parts mapped from disk, with their files
-        self._reset()
 
-    # ------------------------------------------------------------------ the FAISS parts
-    def _check_rescore(self, rescore: Any) -> int | None:
-        if getattr(self, "_m", 0) and self.precision == "float32":  # PQ codes: rescored like int8
-            return check_rescore(rescore, "int8") if rescore is not None else DEFAULT_RESCORE["int8"]
-        return check_rescore(rescore, self.precision)
+    @property
+    def spill_dir(self) -> Path | None:
+        """Where parts of more than ``SEAL_BYTES`` are spilled while building (None: they stay in memory)."""
+        return self._codes.spill_dir
 
-    def _new_faiss(self) -> Any:
-        if self._template is not None:
-            return faiss.deserialize_index(self._template)
-        fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
-        quantizer = faiss.IndexFlatL2(self.dim) if self.metric == "l2" else faiss.IndexFlatIP(self.dim)
-        nlist = self.params["nlist"]
-        if self._m:
-            index = faiss.IndexIVFPQ(quantizer, self.dim, nlist, self._m, self.params["nbits"], fm)
-            index.pq.cp.seed = self.params["seed"]
-        elif self.precision == "float32":
-            index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, fm)
-        else:
-            index = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, sq_type(self.precision), fm, False)
-        index.cp.seed = self.params["seed"]
-        index.own_fields = True
-        quantizer.this.disown()
-        index.nprobe = self.params["nprobe"]
-        return index
-
-    def _reset(self, keep_training: bool = False) -> None:
-        if not keep_training:
-            self._template = None
-        self._sealed = []
-        super()._reset(keep_training)
-
-    def _ntotal(self) -> int:
-        return int(self._index.ntotal) + sum(int(p.ntotal) for p, _ in self._sealed)
-
-    def _trainable(self) -> bool:
-        return True
-
-    def _is_trained(self) -> bool:
-        return self._template is not None
-
-    def _recalibrates(self) -> bool:
-        return False  # a rebuild keeps the centroids (and int8 ranges): only the lists change
+    @spill_dir.setter
+    def spill_dir(self, folder: str | Path | None) -> None:
+        self._codes.spill_dir = Path(folder) if folder is not None else None
 
     def min_train(self) -> int:
-        """The fewest training rows possible: one per centroid (and 2^nbits for the PQ codebooks)."""
-        need = self.params["nlist"]
-        if self._m:
-            need = max(need, 1 << self.params["nbits"])
-        return need
+        """The fewest training rows possible: one per centroid (and 2^nbits for the PQ codebooks).
 
-    def train_min(self) -> int:
-        return RECOMMENDED_PER_LIST * self.min_train()
-
-    def _sample(self, x: np.ndarray) -> np.ndarray:
-        size = self.params["train_size"] or MAX_PER_LIST * self.min_train()
-        if len(x) <= size:
-            return x
-        rng = np.random.default_rng(self.params["seed"])
-        return x[np.sort(rng.choice(len(x), size, replace=False))]
-
-    def _train_codes(self, x: np.ndarray) -> None:
-        need = self.min_train()
-        if len(x) < need:
-            pq = f" and 2^nbits = {1 << self.params['nbits']} for the PQ codebooks" if self._m else ""
-            raise InputError(f"an IVF index with nlist={self.params['nlist']} needs at least {need} training vectors "
-                             f"(one per list{pq}; {RECOMMENDED_PER_LIST * need} or more recommended), got {len(x)}; "
-                             f"train on more vectors or lower nlist (about 4·sqrt(n) suits n rows)")
-        x = self._sample(np.ascontiguousarray(x, dtype=np.float32))
-        index = self._new_faiss() if self._template is None else self._index
-        if self.precision == "int8":
-            self.calibration = Calibration.fit(x, self.dim)
-            set_sq_calibration(index, self.calibration)
-            index.is_trained = False  # the coarse quantizer still needs its centroids
-        index.train(x)
-        if self.precision == "int8":
-            assert self.calibration is not None
-            set_sq_calibration(index, self.calibration)  # FAISS trained its own ranges too: ours win
-            index.is_trained = True
-        self._template = faiss.serialize_index(index)
-        self._index = faiss.deserialize_index(self._template)
-        self._index.nprobe = self.params["nprobe"]
-
-    def _install_calibration(self) -> None:
-        pass  # the calibration is part of the trained template
-
-    def _add_codes(self, codes: np.ndarray, start: int) -> None:
-        self._index.add_with_ids(codes, np.arange(start, start + len(codes), dtype=np.int64))
-        if self.spill_dir is not None and self._index.ntotal * self._index.code_size > SEAL_BYTES:
-            self._seal()
-
-    def _seal(self) -> None:
-        """Write the in-RAM part to the spill folder, map it back read-only and start an empty in-RAM part."""
-        assert self.spill_dir is not None
-        self.spill_dir.mkdir(parents=True, exist_ok=True)
-        path = self.spill_dir / f"part-{uuid.uuid4().hex}.faiss"
-        faiss.write_index(self._index, str(path))
-        self._sealed.append((self._map(path), path))
-        self._index = self._new_faiss()
-
-    def _map(self, path: Path) -> Any:
-        part = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
-        part.nprobe = self.params["nprobe"]
-        return _no_prefetch(part)
-
-    def memory_bytes(self) -> int:
-        """Resident bytes this index needs: the in-RAM part's codes, centroids, id maps, kept float rows (mapped
-        parts are read from disk as probed, not counted)."""
-        out = super().memory_bytes() - self._ntotal() * self._code_bytes()
-        return int(out + self._index.ntotal * self._index.code_size + self.params["nlist"] * self.dim * 4)
-
-    def _compact_fraction(self) -> float:
-        return COMPACT_FRACTION  # later than the others: a collection compacts (and rebuilds this) at 0.3 first
-
-    def compact(self, progress: bool = False) -> None:
-        """Drop removed rows. With float32 rows to read (a vector source, kept vectors) the lists are rebuilt from
-        the live rows with the same centroids; otherwise every part is merged into memory, the dead entries
-        removed and the positions renumbered (this needs the whole index in RAM once)."""
-        if self._can_read_floats() or not self.trained:
-            super().compact(progress)
-            return
-        live = np.flatnonzero(~self._dead)
-        renumber = np.full(len(self._dead), -1, np.int64)
-        renumber[live] = np.arange(len(live))
-        merged = self._new_faiss()
-        for part in [p for p, _ in self._sealed] + [self._index]:
-            if part.ntotal:  # copied, never merge_from: that empties its source, and mapped parts are read-only
-                part.copy_subset_to(merged, faiss.InvertedLists.SUBSET_TYPE_ID_RANGE, 0, len(self._dead))
-        merged.remove_ids(faiss.IDSelectorBatch(np.flatnonzero(self._dead).astype(np.int64)))
-        invlists = faiss.downcast_InvertedLists(merged.invlists)
-        for lst in range(merged.nlist):
-            size = invlists.list_size(lst)
-            if size:
-                view = faiss.rev_swig_ptr(invlists.get_ids(lst), size)
-                view[:] = renumber[view]
-        pos_ids, pend_ids, pend = self._pos_ids[live], self._pending_ids, self._pending
-        self._reset(keep_training=True)
-        self._index = merged
-        self._track(pos_ids, 0)
-        self._pending_ids, self._pending = pend_ids, pend
-
-    def _code_bytes(self) -> int:
-        return self._m * ((self.params["nbits"] + 7) // 8) if self._m else super()._code_bytes()
-
-    # ------------------------------------------------------------------ search
-    def _check_search_kw(self, kw: dict[str, Any]) -> None:
-        extra = set(kw) - {"nprobe"}
-        if extra:
-            raise InputError(f"unknown search parameter(s) for an ivf index: {', '.join(sorted(extra))}; it "
-                             "takes nprobe")
-        nprobe = kw.get("nprobe")
-        if nprobe is not None and (isinstance(nprobe, bool) or int(nprobe) < 1):
-            raise InputError(f"nprobe must be >= 1, got {nprobe}")
-        if nprobe is not None and int(nprobe) > self.params["nlist"]:
-            raise InputError(f"nprobe={nprobe} exceeds nlist={self.params['nlist']}: a query scans at most every "
-                             "list")
-
-    def _filter_widen(self, n: int, m: int) -> float:
-        return min(MAX_FILTER_WIDEN, float(np.sqrt(n / max(m, 1))))
-
-    def _exact_limit(self, k: int, widen: float, **kw: Any) -> int:
-        nprobe = self.params["nprobe"] if kw.get("nprobe") is None else int(kw["nprobe"])
-        # an unfiltered search scans about n * nprobe / nlist rows: exact over fewer kept rows is cheaper
-        return max(2000, int(len(self._sorted) * nprobe * widen / self.params["nlist"]))
-
-    def _faiss_search(self, q: np.ndarray, k: int, sel: Any, widen: float, **kw: Any
-                      ) -> tuple[np.ndarray, np.ndarray]:
-        nprobe = kw.get("nprobe")
-        probe = self.params["nprobe"] if nprobe is None else int(nprobe)
-        probe = min(self.params["nlist"], max(1, int(probe * widen)))
-        if sel is None:  # one parameter object per nprobe (building one costs a good part of a fast query)
-            params = self._params_cache.get(probe)
-            if params is None:
-                params = self._params_cache[probe] = faiss.SearchParametersIVF()
-                params.nprobe = probe
-        else:
-            params = faiss.SearchParametersIVF()
-            params.nprobe = probe
-            params.sel = sel
-        if not self._sealed:
-            parts = [self._index]
-        else:
-            parts = [p for p, _ in self._sealed if p.ntotal] + ([self._index] if self._index.ntotal else [])
-        if len(parts) == 1:
-            D, I = self._run(parts[0], q, k, params)
-        else:
-            got = []
-            for p in parts:
-                D, I = self._run(p, q, k, params)
-                got.append((-D if self.metric == "l2" else D, I))
-            I, D = merge_topk(got, len(q), k)
-            if self.metric == "l2":
-                D = -D
-        if (I[0, -1] if len(I) == 1 else I[:, -1].min()) < 0:  # FAISS pads the tail with -1 when fewer qualify
-            D[I < 0] = np.inf if self.metric == "l2" else -np.inf
-        return D, I
-
-    # ------------------------------------------------------------------ persistence
-    def _manifest(self) -> dict[str, Any]:
-        doc = super()._manifest()
-        doc["parts"] = [f"ivf-part-{i}.faiss" for i in range(len(self._sealed) + 1)]
-        return doc
-
-    def _faiss_writers(self) -> dict[str, Callable[[Path], None]]:
-        template = self._template if self._template is not None else faiss.serialize_index(self._new_faiss())
-        def write_template(p: Path) -> None:
-            p.write_bytes(bytes(template))
-
-        out: dict[str, Callable[[Path], None]] = {self.data_file: write_template}
-        for i, (_, src) in enumerate(self._sealed):
-            out[f"ivf-part-{i}.faiss"] = _linker(src)
-        last = len(self._sealed)
-        out[f"ivf-part-{last}.faiss"] = lambda p: faiss.write_index(self._index, str(p))
-        return out
-
-    def save(self, path: str | Path) -> None:
-        """Write the trained template, every part (mapped parts are hard-linked, never rewritten) and the id maps
-        atomically; afterwards the mapped parts refer to the saved files."""
-        writers = self._writers()
-        writers.update(self._faiss_writers())
-        big = {f"ivf-part-{i}.faiss" for i in range(len(self._sealed) + 1)}
-        _store.write_folder(path, self._manifest(), writers, size_only=big)
-        folder = Path(path)
-        self._sealed = [(p, folder / f"ivf-part-{i}.faiss") for i, (p, _) in enumerate(self._sealed)]
-
-    def _load_faiss(self, folder: Path, doc: dict[str, Any], npos: int, mmap: bool) -> None:
-        template = self._read_faiss(folder, doc, self.data_file)
-        if not isinstance(template, faiss.IndexIVF) or template.d != self.dim or template.ntotal:
-            raise _store.corrupt(folder, f"{self.data_file} does not match index.json")
-        names = doc.get("parts")
-        if not isinstance(names, list) or not names:
-            raise _store.corrupt(folder, "index.json lacks the list of IVF parts")
-        trained = bool(template.is_trained)
-        self._template = faiss.serialize_index(template) if trained else None
-        self._index = template if not trained else faiss.deserialize_index(self._template)
-        self._index.nprobe = self.params["nprobe"]
-        sealed, total = [], 0
-        for name in names:
-            path = _store.member_path(folder, name)
-            if mmap:
-                part = _no_prefetch(self._read_faiss(folder, doc, name, faiss.IO_FLAG_MMAP, deep=False))
-            else:
-                part = self._read_faiss(folder, doc, name)
-            if not isinstance(part, faiss.IndexIVF) or part.d != self.dim or part.nlist != self.params["nlist"]:
-                raise _store.corrupt(folder, f"{name} does not match index.json")
-            part.nprobe = self.params["nprobe"]
-            total += int(part.ntotal)
-            if part.ntotal:
-                if mmap:
-                    sealed.append((part, path))
-                else:
-                    self._merge_into_ram(part)
-        if total != npos:
-            raise _store.corrupt(folder, f"the IVF parts hold {total} rows, index.json says {npos}")
-        self._sealed = sealed
-
-    def _merge_into_ram(self, part: Any) -> None:
-        self._index.merge_from(part, 0)
+        Returns
+        -------
+        int
+        """
+        return self._codes.min_train()
 
     @classmethod
-    def load(cls, path: str | Path, mmap: bool = True) -> IVFIndex:
-        """Read an index written by ``save``. ``mmap=True`` (default) maps the inverted lists read-only from the
-        folder (searches read the probed lists from disk; size checked, full checksums skipped); ``mmap=False``
-        reads them into memory after checking their checksums."""
-        out = super().load(path, mmap)
-        assert isinstance(out, IVFIndex)
-        return out
+    def load(cls, path: str | Path, mmap: bool = True) -> Self:
+        """Read an index written by ``save``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The index folder.
+        mmap : bool
+            True (default): map the inverted lists read-only from the folder (searches read the probed lists from
+            disk; sizes checked, full checksums skipped); False: read them into memory after checking their
+            checksums.
+
+        Returns
+        -------
+        IVFIndex
+
+        Raises
+        ------
+        CorruptFileError
+            A missing, truncated or damaged file (named).
+        FormatVersionError
+            Written by a newer embedlab.
+        """
+        return super().load(path, mmap)
 
     def close(self) -> None:
         """Unmap the parts read from disk (the index is empty afterwards)."""
@@ -388,7 +438,7 @@ def _no_prefetch(part: Any) -> Any:
     return part
 
 
-def _linker(src: Path) -> Callable[[Path], None]:
+def _linker(src: Path) -> codec.Writer:
     return lambda dst: _link_or_copy(src, dst)
 
 

@@ -34,7 +34,17 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
+from .._threads import cpu_count
 from ..errors import InputError
+from ..persist import write_json_atomic
+from . import make_index
+from .base import Index
+from .coded import CodedIndex
+from .compressed import CompressedExactIndex
+from .exact import ExactIndex
+from .ivf import RECOMMENDED_PER_LIST, IVFIndex
+from .kernels import faiss, query_threads
 from .quantize import binary_bytes, check_precision, code_bytes
 
 CONSTANTS_FORMAT = 4  # 2: coded_build_dim_s / binary_build_dim_s, fastest-of timings; 3: HNSW on wider clusters;
@@ -101,9 +111,6 @@ class Estimate:
 # ---------------------------------------------------------------------------------------------- calibration
 def machine_key() -> str:
     """What the constants depend on: CPU model, usable cores, thread settings, FAISS version."""
-    from .._threads import cpu_count
-    from ._coded import faiss
-
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -120,9 +127,7 @@ def machine_key() -> str:
 def _best(fn: Any, repeats: int = 3, one_thread: bool = True) -> float:
     """The fastest of ``repeats`` calls (after one warm-up), in seconds: other processes only ever add time, so
     the minimum is the estimate least moved by a busy machine (as ``timeit`` advises). One-query work runs on one
-    FAISS thread, as the indexes run it (``exact.query_threads``)."""
-    from .exact import query_threads
-
+    FAISS thread, as the indexes run it (``kernels.query_threads``)."""
     with query_threads(1 if one_thread else 2):
         fn()
         times = []
@@ -135,8 +140,6 @@ def _best(fn: Any, repeats: int = 3, one_thread: bool = True) -> float:
 
 def calibrate(quick: bool = False, seed: int = 0) -> Constants:
     """Measure the per-operation constants now (about 10-30 s; ``quick`` uses smaller sizes, for tests)."""
-    from ._coded import faiss
-
     rng = np.random.default_rng(seed)
     n, d = (60_000, 128) if quick else (250_000, 128)
     x = realistic(rng, n, d)  # embedding-like rows: IVF lists are as unbalanced as real ones
@@ -169,8 +172,6 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
         per_row.append(_best(lambda bf=bf, codes=codes: bf.search(codes[:1], 20)) / n)
     bin_byte_s = max(1e-12, (per_row[1] - per_row[0]) / 56)
     bin_row_s = max(1e-12, per_row[0] - 8 * bin_byte_s)
-    from .exact import ExactIndex
-
     hn = _hnsw_constants(rng, quick, f32_dim_s)
     ivf = _ivf_constants(x, q1)
     rows = x[:50_000]
@@ -178,8 +179,6 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
     rescore_row_s = _best(lambda: np.einsum("ij,j->i", np.take(rows, picks, axis=0), q1[0])) / (400 * d)
     tiny = ExactIndex.from_matrix(np.arange(64), x[:64], "dot")
     call_s = _best(lambda: [tiny.search(q1, 10) for _ in range(50)], repeats=5) / 50
-    from .compressed import CompressedExactIndex
-
     coded = CompressedExactIndex(d, "dot", precision="int8", rescore=2)
     coded.set_vector_source(lambda ids: x[ids])
     coded.train(x[:2000])
@@ -210,8 +209,6 @@ def calibrate(quick: bool = False, seed: int = 0) -> Constants:
 
 def _coded_build(x: np.ndarray, precision: str) -> None:
     """Build an exact index of codes over ``x`` the way a collection does: calibrate, then add."""
-    from .compressed import CompressedExactIndex
-
     coded = CompressedExactIndex(x.shape[1], "dot", precision=precision, rescore=2)
     coded.set_vector_source(lambda ids: x[ids])
     coded.train(x)
@@ -220,8 +217,6 @@ def _coded_build(x: np.ndarray, precision: str) -> None:
 
 def _ivf_constants(x: np.ndarray, q1: np.ndarray) -> dict[str, float]:
     """IVF: k-means per (row · centroid · dimension · iteration), list scans per row (flat) and per code (PQ)."""
-    from ._coded import faiss
-
     n, d = x.shape
     nlist, m = 64, 16
     big = 128 if n < 100_000 else 256  # a k-means large enough that its products, not its overhead, dominate
@@ -251,8 +246,6 @@ def _ivf_constants(x: np.ndarray, q1: np.ndarray) -> dict[str, float]:
 
 def _hnsw_constants(rng: np.random.Generator, quick: bool, f32_dim_s: float) -> dict[str, float]:
     """Fit the HNSW walk: distances per query and per insertion (FAISS's counters), and the seconds each costs."""
-    from ._coded import faiss
-
     d, M, efc, ef = 64, 16, 64, 64
     sizes = (6_000, 15_000) if quick else (10_000, 40_000)  # small builds are dominated by per-call overhead
     per_insert: list[float] = []  # seconds per insertion at each size
@@ -300,8 +293,6 @@ def realistic(rng: np.random.Generator, n: int, d: int, spread: float = 0.5, noi
 
 
 def constants_path() -> Path:
-    from .. import config
-
     return config.home() / "plan" / "constants.json"
 
 
@@ -317,8 +308,6 @@ def constants(recalibrate: bool = False) -> Constants:
         except (OSError, ValueError, TypeError):
             pass  # a cache: measure again
     found = calibrate()
-    from ..persist import write_json_atomic
-
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, asdict(found))
     return found
@@ -351,13 +340,11 @@ def _check_shape(count: Any, dim: Any) -> None:
 
 
 def _empty_index(dim: int, index: str, precision: str, metric: str, rescore: int | None, params: dict[str, Any]
-                 ) -> Any:
+                 ) -> Index:
     """The (empty) index these settings describe: building it runs the index layer's own checks, so a setting an
     index refuses (rescore 0, M 0, a PQ size that does not divide the dimension, binary IVF, an unknown metric,
     a float32 index with rescore ...) is refused here with the same message. Constructing one is cheap (no rows,
     no centroids)."""
-    from . import make_index
-
     if index not in ("exact", "hnsw", "ivf"):
         raise InputError(f"unknown index kind {index!r}; choose one of exact, hnsw, ivf")
     check_precision(precision, metric)
@@ -376,7 +363,7 @@ def check_settings(count: int, dim: int, index: str = "exact", precision: str = 
     ``nprobe`` must not exceed them, and needs at least ``nlist`` training vectors (2^nbits with PQ)."""
     _check_shape(count, dim)
     idx = _empty_index(dim, index, precision, metric, rescore, params)
-    if index != "ivf":
+    if not isinstance(idx, IVFIndex):
         return
     nlist, nprobe = idx.params["nlist"], idx.params["nprobe"]
     if nprobe > nlist:
@@ -384,8 +371,6 @@ def check_settings(count: int, dim: int, index: str = "exact", precision: str = 
                          f"are; choose nprobe between 1 and {nlist}")
     need = idx.min_train()
     if int(count) < need:
-        from .ivf import RECOMMENDED_PER_LIST
-
         pq = f" and 2^nbits = {1 << idx.params['nbits']} for the PQ codebooks" if idx.params["m"] else ""
         raise InputError(f"an IVF index with nlist={nlist} needs at least {need} training vectors (one per list{pq}; "
                          f"{RECOMMENDED_PER_LIST * need} or more recommended), got {int(count)}; plan for more "
@@ -404,7 +389,7 @@ def estimate(count: int, dim: int, index: str = "exact", precision: str = "float
     p = {**DEFAULTS.get(index, {}), **params}
     pq_m = int(p.get("m", 0) or 0) if index == "ivf" else 0
     compressed = precision != "float32" or pq_m > 0
-    r = int(getattr(idx, "rescore", None) or 1) if compressed else 0
+    r = int(idx.rescore or 1) if compressed and isinstance(idx, CodedIndex) else 0
     seg_bytes = n * d * 4 + 128
     rescore_s = r * k * d * c.rescore_row_s if compressed else 0.0
     call = c.coded_call_s if compressed else c.call_s
@@ -413,7 +398,7 @@ def estimate(count: int, dim: int, index: str = "exact", precision: str = "float
             resident = n * d * 4 + EXACT_ID_BYTES * n
             index_disk = 0
             build = 0.0
-            query = call + _scan_s(c, "float32", d, n)  # one query: FAISS's scan (exact.faiss_knn)
+            query = call + _scan_s(c, "float32", d, n)  # one query: FAISS's scan (kernels.faiss_knn)
             per_batch = call / batch + n * d * c.gemm_s
         else:
             resident = n * (code_bytes(precision, d) + ID_MAP_BYTES)
@@ -527,18 +512,9 @@ def estimate_all(count: int, dim: int, combos: list[tuple[str, str, int | None, 
             for kind, prec, rescore, own in combos]
 
 
-def index_memory_bytes(index: Any) -> int:
-    """What a built index actually holds in memory, read from its structures (the figure ``estimate`` predicts
-    as ``resident_bytes``)."""
-    from ._coded import CodedIndex
-    from .exact import ExactIndex
-
-    if isinstance(index, ExactIndex):
-        return int(index._base.nbytes + index._base_ids.nbytes + index._order.nbytes + index._sorted.nbytes)
-    if not isinstance(index, CodedIndex):
+def index_memory_bytes(index: Index) -> int:
+    """What a built index actually holds in memory (``Index.memory_bytes``: codes, graph, id maps; float32 exact
+    search: its rows), the figure ``estimate`` predicts as ``resident_bytes``."""
+    if not isinstance(index, Index):
         raise InputError(f"cannot measure a {type(index).__name__}")
-    out = index.memory_bytes()
-    hnsw = getattr(index._index, "hnsw", None)
-    if hnsw is not None:  # the graph: links, offsets, levels
-        out += 4 * hnsw.neighbors.size() + 8 * hnsw.offsets.size() + 4 * hnsw.levels.size()
-    return int(out)
+    return index.memory_bytes()

@@ -7,14 +7,10 @@ segments are read in file order) and keeps the k best by their exact scores.
 
 from __future__ import annotations
 
-from typing import Any
-
-import faiss as _faiss
 import numpy as np
 
 from .base import RowSource
-
-faiss: Any = _faiss  # the SWIG module (its stubs lack the *_by_idx kernels)
+from .kernels import faiss, neg_distances
 
 
 def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metric: str
@@ -42,9 +38,7 @@ def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metr
     # FAISS's gathered products (what IndexRefineFlat runs): score[i, j] = <q[i], rows[at[i, j]]>, no copies
     if metric == "l2":
         faiss.fvec_L2sqr_by_idx(ptr(sc), ptr(qc), ptr(rows), ptr(at), d, nq, c)
-        np.maximum(sc, 0.0, out=sc)
-        np.sqrt(sc, out=sc)
-        np.negative(sc, out=sc)
+        neg_distances(sc)
     else:
         faiss.fvec_inner_products_by_idx(ptr(sc), ptr(qc), ptr(rows), ptr(at), d, nq, c)
     sc[~valid] = -np.inf

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import make_index
+from .base import Index
 from .exact import ExactIndex
 from .plan import Constants, estimate
 
@@ -143,12 +144,11 @@ def tune(rows: np.ndarray, metric: str, target_recall: float = 0.95, k: int = 10
             progress(f"{kind} {build.get('precision', 'float32')}: building over {n:,} rows")
         t0 = time.perf_counter()
         if kind == "exact" and not build:
-            index: Any = exact
+            index: Index = exact
         else:
             index = make_index(kind, dim, metric, **build, **({"rescore": sweeps[0]["rescore"]}
                                                               if "rescore" in sweeps[0] else {}))
-            if hasattr(index, "set_vector_source"):
-                index.set_vector_source(fetch)
+            index.set_vector_source(fetch)
             if kind == "ivf" or build.get("precision") == "int8":
                 index.train(rows[np.sort(rng.choice(n, min(n, 100_000), replace=False))])
             for s in range(0, n, 65_536):

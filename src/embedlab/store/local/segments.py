@@ -27,7 +27,7 @@ import numpy as np
 from ...errors import CorruptFileError, InputError
 from ...index import ExactIndex
 from ...index.base import Index, RowSource, SearchParams
-from ...index.exact import merge_topk
+from ...index.kernels import merge_topk
 from ...persist import crc32_file, fsync_dir, storage_errors
 from .sql import Segment
 
@@ -291,14 +291,7 @@ class CachedANN:
         InputError
             When the index kind takes no such setting (e.g. ``nprobe`` for HNSW), naming it.
         """
-        if params is None:
-            return self.index.search(q, k, filter=filter)
-        # the one place the local backend hands search settings to the index (its keywords: ef, nprobe, rescore)
-        kw = {name: value for name, value in (("ef", params.ef_search), ("nprobe", params.nprobe),
-                                              ("rescore", params.rescore)) if value is not None}
-        if not kw:
-            return self.index.search(q, k, filter=filter)
-        return self.index.search(q, k, filter=filter, **kw)
+        return self.index.search(q, k, filter=filter, params=params)
 
 
 def cache_name(epoch: int, generation: int, covered: int) -> str:
