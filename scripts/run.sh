@@ -48,7 +48,11 @@ case "$mode" in
     if [ $# -eq 0 ]; then  # the whole suite: the checks first (seconds), then every test with a coverage report
       echo "==> ruff check (pyflakes, bugbear, imports, pyupgrade)"
       .venv/bin/ruff check src tests benchmarks
-      echo "==> mypy --strict on the public core (vectors, metrics, index, store, encoders/base, persist)"
+      echo "==> lint-imports (the layer order, function-level imports included; no cycle between sibling modules)"
+      .venv/bin/lint-imports
+      echo "==> docstrings of the five nouns' public API (ruff pydocstyle, numpy convention + numpydoc validation)"
+      PY="$PY" bash scripts/check_docs.sh
+      echo "==> mypy --strict on src/embedlab"
       .venv/bin/mypy
       set -- --cov --cov-report=term
     fi
