@@ -10,10 +10,17 @@ JSON under the key ``embedlab`` of the file's metadata. Export reads one snapsho
 batches (memory bounded by the batch size) and writes each batch in one transaction. Files from other tools
 import too: ``id`` and ``vector`` are required, the other columns optional; without ``embedlab`` metadata the
 collection is vectors-only (cosine unless ``metric=`` says otherwise).
+
+Damage is detected, never imported: every data page carries a CRC32 (Parquet's page checksum, written on export
+and verified on import), and the description carries the SHA-256 of itself (``description_sha256``), so a flipped
+bit in a vector, an id or the encoder's name is a ``CorruptFileError`` naming the file and where reading stopped —
+as is any other damage pyarrow meets (a truncated file, a bad compressed stream). Files written without checksums
+(other tools, older exports) import as before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -29,6 +36,13 @@ from .manifest import FORMAT_VERSION
 
 META_KEY = b"embedlab"
 COLUMNS = ("id", "vector", "metadata", "content", "source", "hash")
+_FIX = "export the collection again (embedlab export NAME --format parquet)"
+
+
+def _description_sha256(description: dict[str, Any]) -> str:
+    """SHA-256 of the description's canonical JSON, the checksum field itself left out."""
+    body = {k: v for k, v in description.items() if k != "description_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _pa() -> Any:
@@ -54,12 +68,14 @@ def export_parquet(collection: Collection, path: str | os.PathLike[str], batch_s
     pa, pq = _pa()
     info = collection.info()
     description = {"name": info["name"], "encoder": info["encoder"], "index": info["index"],
-                   "count": info["count"], "format_version": FORMAT_VERSION, "created": info.get("created")}
+                   "count": info["count"], "format_version": FORMAT_VERSION, "created": info.get("created"),
+                   "checksums": "page-crc32"}
+    description["description_sha256"] = _description_sha256(description)
     schema = _schema(collection.dim, description)
     done = 0
     target = Path(path)
     with atomic_path(target) as tmp:
-        with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+        with pq.ParquetWriter(str(tmp), schema, compression="zstd", write_page_checksum=True) as writer:
             for rows in collection.export_rows(batch_size):
                 flat = pa.array(np.ascontiguousarray(rows.vectors, np.float32).reshape(-1), pa.float32())
                 table = pa.Table.from_arrays(
@@ -81,9 +97,9 @@ def read_description(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | Non
     if not path.is_file():
         raise InputError(f"{path} does not exist; pass a Parquet file written by `embedlab export --format parquet`")
     try:
-        pf = pq.ParquetFile(str(path), pre_buffer=False)
+        pf = pq.ParquetFile(str(path), pre_buffer=False, page_checksum_verification=True)
     except (OSError, pa.ArrowException) as exc:
-        raise CorruptFileError(f"{path} is not a readable Parquet file ({exc})") from None
+        raise CorruptFileError(f"{path} is not a readable Parquet file ({exc}); {_FIX}") from None
     schema = pf.schema_arrow
     missing = [c for c in ("id", "vector") if c not in schema.names]
     if missing:
@@ -107,10 +123,17 @@ def read_description(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | Non
             raise CorruptFileError(f"{path}: its embedlab metadata is not JSON ({exc})") from None
         if not isinstance(description, dict) or not isinstance(description.get("encoder"), dict):
             raise CorruptFileError(f"{path}: its embedlab metadata lacks the encoder description")
+        want_sha = description.get("description_sha256")
+        if want_sha is not None and want_sha != _description_sha256(description):
+            raise CorruptFileError(f"{path}: its embedlab metadata does not match its checksum (description_sha256); "
+                                   f"the file is damaged: {_FIX}")
     if pa.types.is_fixed_size_list(vt):
         width = vt.list_size
     else:
-        first = next(pf.iter_batches(batch_size=1, columns=["vector"]), None)
+        try:
+            first = next(pf.iter_batches(batch_size=1, columns=["vector"]), None)
+        except (OSError, pa.ArrowException) as exc:
+            raise CorruptFileError(f"{path}: the first vector cannot be read ({exc}); {_FIX}") from None
         width = len(first.column(0)[0].as_py()) if first is not None and first.num_rows else 0
     want = description["encoder"].get("dim") if description else None
     if want is not None and want != width:
@@ -151,9 +174,16 @@ def _load(col: Collection, path: Any, width: int, prepared: bool, batch_size: in
     """Stream the file into ``col`` batch by batch (one transaction each); how many rows were written."""
     pa, pq = _pa()
     done = 0
-    pf = pq.ParquetFile(str(path), pre_buffer=False)
+    pf = pq.ParquetFile(str(path), pre_buffer=False, page_checksum_verification=True)
     cols = [c for c in COLUMNS if c in pf.schema_arrow.names]
-    for batch in pf.iter_batches(batch_size=batch_size, columns=cols):
+    batches = pf.iter_batches(batch_size=batch_size, columns=cols)
+    while True:
+        try:  # pyarrow reads (and checks the page CRC32s of) the next batch here
+            batch = next(batches, None)
+        except (OSError, pa.ArrowException) as exc:
+            raise CorruptFileError(f"{path} is damaged after row {done} of {total}: {exc}; {_FIX}") from None
+        if batch is None:
+            break
         data = {c: batch.column(i) for i, c in enumerate(cols)}
         n = batch.num_rows
         vec = data["vector"]
