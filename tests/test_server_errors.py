@@ -381,3 +381,34 @@ def test_a_damaged_collection_does_not_break_the_list(tmp_path):
         # and it can be dropped to start over
         assert c.delete("/api/collections/badjson").json() == {"dropped": "badjson"}
         assert [col["name"] for col in c.get("/api/collections").json()["collections"]] == ["badsql", "good"]
+
+
+# ---------------------------------------------------------------------------------------------------- strict types
+@pytest.mark.parametrize("path, body", [
+    ("/api/collections/v/search", {"vector": [1, 0], "k": True}),
+    ("/api/collections/v/search", {"vector": [1, 0], "k": "5"}),
+    ("/api/collections/v/search", {"vector": [1, 0], "k": 2.0}),
+    ("/api/collections/v/search", {"vector": [1, 0], "ef": "8"}),
+    ("/api/collections/v/search", {"vector": ["1", 0]}),
+    ("/api/vectors/words/neighbors", {"query": "a", "k": True}),
+    ("/api/vectors/words/analogy", {"a": "a", "b": "b", "c": "c", "k": "3"}),
+    ("/api/collections/v/get", {"ids": ["a"], "include_vectors": "yes"}),
+    ("/api/collections/v/items", {"items": [{"id": 5, "vector": [1, 0]}]}),
+    ("/v1/embeddings", {"model": "use-multilingual", "input": "a", "dimensions": "8"}),
+])
+def test_request_fields_are_strictly_typed(client, path, body):
+    """A boolean, a numeric string or a float is not an integer, and a string is not a number, a flag or an id:
+    the request is refused as every malformed request is (400, an InputError naming the field), where ``"k":
+    true`` and ``"k": "5"`` were once read as 1 and 5."""
+    r = client.post(path, json=body)
+    assert r.status_code == 400, (path, body, r.status_code, r.text[:200])
+    field = next(k for k, v in body.items() if k not in ("vector", "query", "a", "b", "c", "model", "input", "ids")
+                 or v in (["1", 0], [{"id": 5, "vector": [1, 0]}]))
+    error = r.json()["error"]
+    assert error["type"] == "InputError" and error["message"].startswith("invalid request: ") and field in error["message"]
+
+
+def test_numbers_stay_numbers_in_strict_requests(client):
+    """Strictness refuses only what is not a number: an integer vector component is a float, as JSON means."""
+    r = client.post("/api/collections/v/search", json={"vector": [1, 0], "k": 1})
+    assert r.status_code == 200 and r.json()["hits"][0]["id"] == "a"

@@ -35,7 +35,7 @@ class CollectionCreate(BaseModel):
     exact, hnsw or ivf; ``precision`` float32, float16, int8 or binary with ``rescore``; ``index_params`` the
     kind's own (``M``, ``ef_search``, ``nlist``, ``nprobe``, ``m``, ...)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     name: str
     encoder: str | None = None
     dim: int | None = Field(None, ge=1, le=MAX_DIM)
@@ -50,7 +50,7 @@ class CollectionCreate(BaseModel):
 class Reindex(BaseModel):
     """New index settings for a collection (the vectors stay); settings left out are kept when the kind stays."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     index: str | None = None
     precision: Literal["float32", "float16", "int8", "binary"] | None = None
     rescore: int | None = Field(None, ge=1)
@@ -60,7 +60,7 @@ class Reindex(BaseModel):
 class ItemIn(BaseModel):
     """One item to write: ``text`` (encoded by the collection's encoder) or ``vector``, plus metadata."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     id: str
     text: str | None = None
     vector: list[float] | None = None
@@ -69,14 +69,14 @@ class ItemIn(BaseModel):
 
 
 class ItemsWrite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     items: list[ItemIn] = Field(min_length=1)
 
 
 class GetRequest(BaseModel):
     """Items by id, in the order asked: an unknown id is a 404 naming it, or left out with ``missing="skip"``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     ids: list[str] = Field(min_length=1)
     include_vectors: bool = False
     missing: Literal["error", "skip"] = "error"
@@ -85,7 +85,7 @@ class GetRequest(BaseModel):
 class DeleteRequest(BaseModel):
     """Exactly one of ``ids`` (unknown ones are ignored) or ``where`` (every item matching the filter)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     ids: list[str] | None = Field(None, min_length=1)
     where: dict[str, Any] | None = None
 
@@ -93,7 +93,7 @@ class DeleteRequest(BaseModel):
 class SearchRequest(BaseModel):
     """Exactly one of ``query`` (text), ``vector`` or ``id`` (a stored item: its neighbours, itself left out)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     query: str | None = None
     vector: list[float] | None = None
     id: str | None = None

@@ -38,7 +38,7 @@ router = APIRouter(tags=["OpenAI-compatible"], dependencies=[Depends(require_rea
 class EmbeddingsRequest(BaseModel):
     """The OpenAI embeddings request (``user`` and unknown fields are accepted and ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # "5" and true are not numbers
     input: str | list[str] | list[int] | list[list[int]]
     model: str
     encoding_format: Literal["float", "base64"] = "float"

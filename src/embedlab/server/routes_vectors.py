@@ -35,7 +35,7 @@ SEED = Query(0, ge=0, le=2**32 - 1, description="random seed of the sample and t
 class SimilarityRequest(BaseModel):
     """Two texts compared with an encoder (cosine of their embeddings)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     a: str
     b: str
     model: str = DEFAULT_ENCODER
@@ -44,7 +44,7 @@ class SimilarityRequest(BaseModel):
 class NeighborsRequest(BaseModel):
     """Nearest keys to a key or to an expression such as ``king - man + woman``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     query: str
     k: int = Field(10, ge=1)
     method: Literal["3cosadd", "3cosmul"] = "3cosadd"
@@ -53,7 +53,7 @@ class NeighborsRequest(BaseModel):
 class AnalogyRequest(BaseModel):
     """``a`` is to ``b`` as ``c`` is to ?"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     a: str
     b: str
     c: str
@@ -62,7 +62,7 @@ class AnalogyRequest(BaseModel):
 
 
 class PairRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     a: str
     b: str
 
