@@ -111,6 +111,35 @@ def check_float(value: Any, name: str, low: float | None = None, high: float | N
     return v
 
 
+def check_unicode(text: str, what: str) -> str:
+    """``text`` when it is valid Unicode (encodable as UTF-8: no lone surrogate), the check every text takes
+    before it reaches a tokenizer, an encoder or storage.
+
+    Parameters
+    ----------
+    text : str
+    what : str
+        How the message names the text ("item 3", "the query").
+
+    Returns
+    -------
+    str
+        ``text`` itself.
+
+    Raises
+    ------
+    InputError
+        "item 3 is not valid Unicode: a lone surrogate U+DCFF at character 5 ..." — what an undecodable byte
+        becomes in a command-line argument or a file read with ``errors="surrogateescape"``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{what} is not valid Unicode: a lone surrogate U+{ord(text[exc.start]):04X} at character "
+                         f"{exc.start}; decode the text properly (its bytes may not be UTF-8)") from None
+    return text
+
+
 def check_choice(value: Any, name: str, choices: Sequence[str], what: str | None = None) -> str:
     """``value`` when it is one of ``choices``; else "unknown <what> 'x'; choose one of a, b"."""
     if not (isinstance(value, str) and value in choices):

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._params import check_unicode
 from ..errors import InputError, NonFiniteError
 from ..metrics import normalize as _normalize
 
@@ -228,7 +229,7 @@ def check_text(index: int, item: Any) -> str:
         raise InputError(f"item {index} is {type(item).__name__}, expected a text string")
     if not item.strip():
         raise InputError(f"item {index} is an empty string; remove it or give it some text")
-    return item
+    return check_unicode(item, f"item {index}")
 
 
 def package_fingerprint(dist: str, *files: str | Path) -> str:

@@ -19,6 +19,9 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .._params import check_unicode
+from ..errors import InputError, MissingDependencyError
+
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
 _C = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"  # a letter or digit that is not Hangul
@@ -92,8 +95,6 @@ class Tokenizer:
             use_kiwi = kiwi_available()
             self._warn = not use_kiwi
         elif use_kiwi and not kiwi_available():
-            from ..errors import MissingDependencyError
-
             raise MissingDependencyError("Korean morphemes need kiwipiepy: pip install 'embedlab[text]' "
                                          "(or pass use_kiwi=False for character bigrams)")
         self.use_kiwi = bool(use_kiwi)
@@ -111,9 +112,8 @@ class Tokenizer:
         korean = []
         for i, t in enumerate(texts):
             if not isinstance(t, str):
-                from ..errors import InputError
-
                 raise InputError(f"text at position {i} is {type(t).__name__}; keyword search needs strings")
+            check_unicode(t, f"text at position {i}")  # a lone surrogate would reach Kiwi's C++ otherwise
             if has_hangul(t):
                 korean.append(i)
             else:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._params import check_unicode
 from ..errors import InputError
 from .filters import check_json_value
 
@@ -53,11 +54,7 @@ def _check_utf8(values: Sequence[str | None], what: str) -> None:
         "".join(v for v in values if v is not None).encode("utf-8")
     except UnicodeEncodeError:
         for i, v in enumerate(values):
-            try:
-                (v or "").encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise InputError(f"{what} at position {i} is not valid Unicode (a lone surrogate at character "
-                                 f"{exc.start}); decode the text properly") from None
+            check_unicode(v or "", f"{what} at position {i}")
 
 
 def check_metadata(metadata: Any, n: int) -> list[str] | None:
