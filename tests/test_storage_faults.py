@@ -134,6 +134,42 @@ def test_damaged_files_answer_loudly_never_wrongly(tmp_path):
         Collection.open("dmg", root=tmp_path)
 
 
+
+@pytest.mark.parametrize("flip", range(12))
+def test_any_flipped_byte_in_a_segment_header_is_a_corrupt_file_error(tmp_path, flip):
+    """A damaged .npy header inside a segment (once a raw tokenize.TokenError or SyntaxError) is reported as
+    damage of that segment, whichever byte of the header dict is hit."""
+    c = Collection.create("hdr", dim=8, root=tmp_path)
+    c.add(["a", "b"], vectors=np.eye(2, 8, dtype=np.float32))
+    c.close()
+    (seg,) = _segments(c)
+    data = bytearray(seg.read_bytes())
+    header_end = data.index(b"}")  # the header dict: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 8), }
+    pos = 10 + (flip * (header_end - 10)) // 12
+    data[pos] = ord("'") if data[pos] != ord("'") else ord("(")  # a quote or bracket where there was none
+    seg.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match=r"vector segment .*\.npy"):
+        Collection.open("hdr", root=tmp_path)
+
+
+def test_a_segments_path_that_is_not_a_folder_is_reported_as_damage(tmp_path):
+    """``segments/`` replaced by a file (or gone): CorruptFileError on open, for reading and writing alike (once
+    a raw NotADirectoryError when opened for writing)."""
+    c = Collection.create("lay", dim=4, root=tmp_path)
+    c.add(["a"], vectors=np.ones((1, 4), np.float32))
+    c.close()
+    seg_dir = c.path / "segments"
+    for p in seg_dir.iterdir():
+        p.unlink()
+    seg_dir.rmdir()
+    seg_dir.write_text("not a folder")
+    for readonly in (False, True):
+        with pytest.raises(CorruptFileError, match=r"collection 'lay' is damaged: .*segments is not a folder"):
+            Collection.open("lay", root=tmp_path, readonly=readonly)
+    seg_dir.unlink()
+    with pytest.raises(CorruptFileError, match=r"segments is missing"):
+        Collection.open("lay", root=tmp_path)
+
 def test_an_edited_manifest_and_bad_catalogue_rows_are_errors(tmp_path):
     with Collection.create("man", dim=4, metric="cosine", root=tmp_path) as c:
         c.add(["a", "b"], vectors=np.eye(4, dtype=np.float32)[:2])

@@ -28,13 +28,14 @@ from ...errors import CorruptFileError, InputError
 from ...index import ExactIndex
 from ...index.base import Index, RowSource, SearchParams
 from ...index.kernels import merge_topk
-from ...persist import crc32_file, fsync_dir, storage_errors
+from ...persist import crc32_file, fsync_dir, npy_header, storage_errors
 from .sql import Segment
 
 SEGMENT_DIR = "segments"
 EDGE = 1 << 16  # bytes at each end of a segment covered by its edge CRC
 _WRITE_ROWS = 1 << 16
-_FIX = "restore the collection folder from a backup, or drop the collection and add the items again"
+FIX = "restore the collection folder from a backup, or drop the collection and add the items again"
+_FIX = FIX
 
 
 def segment_file(gen: int) -> str:
@@ -93,33 +94,24 @@ def write_segment(path: Path, blocks: Iterable[np.ndarray], n: int, dim: int) ->
         return {"bytes": size, "crc32": crc, "edge_crc": edge_crc(path, size)}
 
 
-def _header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        if fortran:
-            raise ValueError("Fortran-ordered data")
-        return shape, dtype, fh.tell()
-
-
 def open_segment(path: Path, rows: int, dim: int, record: Segment | None = None) -> np.ndarray:
     """Memory-map a committed segment read-only after the cheap checks (header, dtype, shape, size, and the
     catalogue's byte count and edge CRC when it has them). FileNotFoundError passes through."""
-    try:
-        shape, dtype, offset = _header(path)
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, SyntaxError) as exc:
-        raise CorruptFileError(f"vector segment {path} cannot be read ({exc}); {_FIX}") from None
-    if dtype != np.dtype("<f4") or tuple(shape) != (rows, dim):
+    if not path.exists():
+        raise FileNotFoundError(f"vector segment {path} is missing")
+    size = os.path.getsize(path)
+    if record is not None and record.bytes is not None and size != record.bytes:
+        raise CorruptFileError(f"vector segment {path} has {size} bytes, {record.bytes} recorded (truncated or "
+                               f"replaced); {_FIX}")
+    try:  # the one .npy header parser (persist.npy_header): any damage is a CorruptFileError, size checked too
+        dtype, shape, fortran, offset = npy_header(path, _FIX)
+    except CorruptFileError as exc:
+        raise CorruptFileError(f"vector segment {exc}") from None
+    if dtype != np.dtype("<f4") or tuple(shape) != (rows, dim) or fortran:
         raise CorruptFileError(f"vector segment {path} holds {dtype} {tuple(shape)}, the catalogue expects float32 "
                                f"({rows}, {dim}); {_FIX}")
-    size = os.path.getsize(path)
     want = offset + rows * dim * 4
-    if size != want or (record is not None and record.bytes is not None and size != record.bytes):
+    if size != want:
         raise CorruptFileError(f"vector segment {path} has {size} bytes, {want} expected (truncated or replaced); "
                                f"{_FIX}")
     if record is not None and record.edge_crc is not None and edge_crc(path, size) != record.edge_crc:

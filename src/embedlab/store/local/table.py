@@ -90,6 +90,9 @@ class LocalTable:
         self.index_params = dict(manifest["index"].get("params", {}))
         self.readonly, self.forced_readonly = readonly, forced_readonly
         self.lock_timeout, self.auto_compact = float(lock_timeout), float(auto_compact)
+        if not (path / SEGMENT_DIR).is_dir():  # before anything tries to write or list segments in it
+            what = "is missing" if not (path / SEGMENT_DIR).exists() else "is not a folder"
+            raise CorruptFileError(f"collection {path.name!r} is damaged: {path / SEGMENT_DIR} {what}; {segments.FIX}")
         self._mutex = threading.RLock()
         self._lock = FileLock(str(path / LOCK_FILE), timeout=self.lock_timeout)
         self._cat = Catalog(path / DB_FILE, readonly=readonly)
