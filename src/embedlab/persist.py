@@ -331,11 +331,13 @@ _NPY_HEADER_ERRORS = (ValueError, TypeError, SyntaxError, KeyError, IndexError, 
                       UnicodeDecodeError, RecursionError, MemoryError, tokenize.TokenError)
 
 
-def npy_header(path: str | os.PathLike[str], fix: str) -> tuple[np.dtype, tuple[int, ...], bool, int]:
+def npy_header(path: str | os.PathLike[str], fix: str, check_size: bool = True
+               ) -> tuple[np.dtype, tuple[int, ...], bool, int]:
     """``(dtype, shape, fortran_order, data_offset)`` of a ``.npy`` file, checked against the file's size.
 
     ``CorruptFileError`` (naming the file and ``fix``) for a file that is not a ``.npy`` array, holds Python
-    objects (pickles), or whose header declares more or fewer data bytes than the file holds.
+    objects (pickles), or (with ``check_size``) whose header declares more or fewer data bytes than the file
+    holds — a caller that reports sizes in its own terms passes ``check_size=False``.
     """
     path = Path(path)
     try:
@@ -370,7 +372,7 @@ def npy_header(path: str | os.PathLike[str], fix: str) -> tuple[np.dtype, tuple[
     if count == 0 and max(shape, default=0) > _MAX_EMPTY_DIM:
         raise CorruptFileError(f"{path} declares an impossible shape {shape} in its .npy header; {fix}")
     need = count * dtype.itemsize
-    if need != size - offset:
+    if check_size and need != size - offset:
         raise CorruptFileError(f"{path} holds {size - offset} data bytes after its header (byte offset {offset}), "
                                f"but the header declares shape {shape} of {dtype} ({need} bytes): the file is "
                                f"truncated or damaged; {fix}")

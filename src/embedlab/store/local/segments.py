@@ -99,19 +99,17 @@ def open_segment(path: Path, rows: int, dim: int, record: Segment | None = None)
     catalogue's byte count and edge CRC when it has them). FileNotFoundError passes through."""
     if not path.exists():
         raise FileNotFoundError(f"vector segment {path} is missing")
-    size = os.path.getsize(path)
-    if record is not None and record.bytes is not None and size != record.bytes:
-        raise CorruptFileError(f"vector segment {path} has {size} bytes, {record.bytes} recorded (truncated or "
-                               f"replaced); {_FIX}")
-    try:  # the one .npy header parser (persist.npy_header): any damage is a CorruptFileError, size checked too
-        dtype, shape, fortran, offset = npy_header(path, _FIX)
+    try:  # the one .npy header parser (persist.npy_header): any damaged byte is a CorruptFileError
+        dtype, shape, fortran, offset = npy_header(path, _FIX, check_size=False)
     except CorruptFileError as exc:
-        raise CorruptFileError(f"vector segment {exc}") from None
+        raise CorruptFileError(f"vector segment {path} cannot be read ({str(exc).removeprefix(str(path) + ' ')})") \
+            from None
+    size = os.path.getsize(path)
     if dtype != np.dtype("<f4") or tuple(shape) != (rows, dim) or fortran:
         raise CorruptFileError(f"vector segment {path} holds {dtype} {tuple(shape)}, the catalogue expects float32 "
                                f"({rows}, {dim}); {_FIX}")
     want = offset + rows * dim * 4
-    if size != want:
+    if size != want or (record is not None and record.bytes is not None and size != record.bytes):
         raise CorruptFileError(f"vector segment {path} has {size} bytes, {want} expected (truncated or replaced); "
                                f"{_FIX}")
     if record is not None and record.edge_crc is not None and edge_crc(path, size) != record.edge_crc:
