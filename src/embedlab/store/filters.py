@@ -260,23 +260,58 @@ class SqlDialect(Protocol):
     def compare(self, key: str, op: str, value: Any) -> tuple[str, list[Any]]:
         """``op`` in gt/gte/lt/lte; false (not NULL) when the value has another JSON type or is missing."""
 
+    def in_(self, key: str, values: list[Any]) -> tuple[str, list[Any]]:
+        """SQL true when ``key``'s value is $eq to any of ``values``, with a fixed number of parameters however many
+        values there are (each JSON type's values passed as one JSON array), so a filter of 10,000 values is one
+        short expression, not 10,000 OR-ed tests."""
+
 
 def _join(parts: list[tuple[str, list[Any]]], word: str) -> tuple[str, list[Any]]:
-    params: list[Any] = []
-    for _, p in parts:
-        params += p
-    return "(" + f" {word} ".join(sql for sql, _ in parts) + ")", params
+    """``(p1 word p2 word ...)`` nested as a balanced tree, so the SQL parser's depth grows with log(len(parts)),
+    not with len(parts): SQLite refuses expressions more than 1,000 levels deep (a ``$or`` of 1,000 clauses)."""
+    if len(parts) <= 2:
+        params: list[Any] = []
+        for _, p in parts:
+            params += p
+        return "(" + f" {word} ".join(sql for sql, _ in parts) + ")", params
+    mid = len(parts) // 2
+    left, right = _join(parts[:mid], word), _join(parts[mid:], word)
+    return f"({left[0]} {word} {right[0]})", left[1] + right[1]
+
+
+def leaf_count(flt: Filter) -> int:
+    """How many field tests ``to_sql`` compiles ``flt`` into (after ``$or``/``$and`` tests of one key are merged
+    into one ``$in``/``$nin``): what a backend weighs before running a filter as one SQL statement."""
+    if isinstance(flt, (All, Any_)):
+        return sum(leaf_count(p) for p in _merge_same_key(flt))
+    return 1
+
+
+def _merge_same_key(flt: All | Any_) -> list[Filter]:
+    """The parts of a ``$or`` with the equality tests of one key merged into one ``$in`` (``$eq``/``$in``), and of
+    a ``$and`` with the inequality tests of one key merged into one ``$nin`` (``$ne``/``$nin``): the same set of
+    items, but one indexed membership test instead of thousands of separate ones."""
+    op, multi = ("eq", "in") if isinstance(flt, Any_) else ("ne", "nin")
+    merged: dict[str, list[Any]] = {}
+    rest: list[Filter] = []
+    for p in flt.parts:
+        if isinstance(p, Cond) and p.op in (op, multi):
+            merged.setdefault(p.key, []).extend(p.value if p.op == multi else [p.value])
+        else:
+            rest.append(p)
+    return [Cond(k, multi, v) if len(v) > 1 else Cond(k, op, v[0]) for k, v in merged.items()] + rest
 
 
 def to_sql(flt: Filter, d: SqlDialect) -> tuple[str, list[Any]]:
     """A SQL boolean expression (and its bound parameters) equal to ``matches(flt, ·)``, built from the dialect's
-    leaf tests: ``$ne``/``$nin`` are the negations of ``$eq``/``$in``, ``$in`` an OR of ``$eq``."""
+    leaf tests: ``$ne``/``$nin`` are the negations of ``$eq``/``$in``; ``$and``/``$or`` nest as balanced trees."""
     if isinstance(flt, (All, Any_)):
-        return _join([to_sql(p, d) for p in flt.parts], "AND" if isinstance(flt, All) else "OR")
+        parts = _merge_same_key(flt)
+        return _join([to_sql(p, d) for p in parts], "AND" if isinstance(flt, All) else "OR")
     key, op, v = flt.key, flt.op, flt.value
     leaf: dict[str, Callable[[], tuple[str, list[Any]]]] = {
         "eq": lambda: d.eq(key, v),
-        "in": lambda: _join([d.eq(key, x) for x in v], "OR"),
+        "in": lambda: d.in_(key, list(v)),
         "exists": lambda: d.exists(key, v),
         "contains": lambda: d.contains(key, v),
     }

@@ -121,6 +121,18 @@ class _Postgres:
                 "%s::numeric ELSE false END)"), [key, key, repr(float(v)) if isinstance(v, float) else str(v)]
 
 
+    def in_(self, key: str, values: list[Any]) -> tuple[str, list[Any]]:
+        # jsonb equality is the typed semantics: numbers by value (1 = 1.0), never a boolean with a number, lists
+        # in order, objects by keys and values; one array parameter however many values there are
+        parts: list[tuple[str, list[Any]]] = []
+        if any(x is None for x in values):
+            parts.append(self.eq(key, None))
+        rest = [canonical(x) for x in values if x is not None]
+        if rest:
+            parts.append((f"coalesce({_field('%s')} = ANY(%s::jsonb[]), false)", [key, rest]))
+        return "(" + " OR ".join(sql for sql, _ in parts) + ")", [x for _, p in parts for x in p]
+
+
 def compile_filter(flt: Filter) -> tuple[str, list[Any]]:
     """A SQL boolean expression over a collection table (``%s`` placeholders) and its parameters, equal to
     ``filters.matches``."""
