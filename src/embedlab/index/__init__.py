@@ -36,7 +36,30 @@ KINDS = ("exact", "hnsw", "ivf")
 
 
 def index_class(kind: str, precision: str = "float32") -> type[Index]:
-    """The class that implements ``kind`` at ``precision`` (exact search over codes is its own class)."""
+    """The class that implements ``kind`` at ``precision``.
+
+    Exact search over compressed codes is its own class (``CompressedExactIndex``); HNSW and IVF use one class
+    for every precision.
+
+    Parameters
+    ----------
+    kind : str
+        ``"exact"``, ``"hnsw"`` or ``"ivf"``.
+    precision : str
+        ``"float32"`` (default), ``"float16"``, ``"int8"`` or ``"binary"``; only ``exact`` changes class with it
+        (the name is checked by the class's constructor, not here).
+
+    Returns
+    -------
+    type[Index]
+        ``ExactIndex`` (exact, float32), ``CompressedExactIndex`` (exact, other precisions), ``HNSWIndex`` or
+        ``IVFIndex``.
+
+    Raises
+    ------
+    InputError
+        An unknown kind (hnsw and ivf count as unknown when the FAISS-backed modules failed to import).
+    """
     cls = _KINDS.get(kind)
     if cls is None:
         raise InputError(f"unknown index kind {kind!r}; choose one of {', '.join(sorted(_KINDS))}")
@@ -46,8 +69,33 @@ def index_class(kind: str, precision: str = "float32") -> type[Index]:
 
 
 def make_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> Index:
-    """A new empty index of ``kind`` ("exact", "hnsw" or "ivf"); ``params`` go to its constructor (e.g. M=32,
-    precision="int8", rescore=4, nlist=1024)."""
+    """A new empty index of ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        ``"exact"`` (brute force: ``ExactIndex``, or ``CompressedExactIndex`` for compressed precisions),
+        ``"hnsw"`` (``HNSWIndex``: a FAISS HNSW graph, Malkov & Yashunin 2018) or ``"ivf"`` (``IVFIndex``: FAISS
+        IVF-Flat / IVF-SQ / IVF-PQ, Jégou et al. 2011).
+    dim : int
+        Dimension of the vectors (>= 1).
+    metric : str
+        ``"cosine"`` (default), ``"dot"`` or ``"l2"``.
+    **params
+        The kind's constructor keywords, e.g. ``M=32``, ``precision="int8"``, ``rescore=4``, ``nlist=1024`` (see
+        each kind's class).
+
+    Returns
+    -------
+    Index
+        Empty, ready for ``add`` (an int8 or IVF index trains itself once it holds ``train_min()`` rows).
+
+    Raises
+    ------
+    InputError
+        An unknown kind, a parameter the kind does not take or one out of range (named), or ``rescore`` for a
+        float32 exact index (it already scores with the float32 vectors).
+    """
     precision = params.get("precision", "float32")
     cls = index_class(kind, precision if isinstance(precision, str) else "float32")
     if cls is ExactIndex:
@@ -65,7 +113,33 @@ def make_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> In
 
 
 def load_index(folder: str | Path, **kw: Any) -> Index:
-    """Open an index saved with ``save``, whatever its kind and precision (read from its ``index.json``)."""
+    """Open an index saved with ``save``, whatever its kind and precision.
+
+    The kind and precision are read from the folder's ``index.json``; the class implementing them
+    (``index_class``) reads the rest.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The index folder.
+    **kw
+        Passed to that class's ``load``: ``mmap=`` maps the saved float32 vectors (IVF: the inverted lists)
+        read-only instead of reading them.
+
+    Returns
+    -------
+    Index
+        ``ExactIndex``, ``CompressedExactIndex``, ``HNSWIndex`` or ``IVFIndex``, with its saved parameters.
+
+    Raises
+    ------
+    InputError
+        No index folder at ``folder``.
+    CorruptFileError
+        A missing, truncated or damaged file (named), or an unknown kind in ``index.json``.
+    FormatVersionError
+        Written by a newer embedlab.
+    """  # noqa: DOC501 - codec.corrupt() returns the CorruptFileError raised
     folder = Path(folder)
     doc = codec.read_manifest(folder)
     if doc["kind"] not in _KINDS:

@@ -31,10 +31,18 @@ RowSource = Callable[[np.ndarray], np.ndarray]
 class SearchParams:
     """Per-call search settings, one value through every layer (Collection, storage backend, Index).
 
-    ``None`` means "the index's own saved setting". ``ef_search`` is the HNSW beam width (hnswlib's ``ef``,
-    FAISS's ``efSearch``, pgvector's ``hnsw.ef_search``); ``nprobe`` the IVF lists scanned; ``rescore`` how many
-    candidates per result (× k) a compressed index re-ranks with float32 vectors. A kind ignores nothing: an index
-    that has no use for a setting that is not None raises ``InputError`` naming it.
+    ``None`` means "the index's own saved setting". A kind ignores nothing: an index that has no use for a
+    setting that is not None raises ``InputError`` naming it.
+
+    Attributes
+    ----------
+    ef_search : int or None
+        The HNSW beam width, >= 1 (hnswlib's ``ef``, FAISS's ``efSearch``, pgvector's ``hnsw.ef_search``; the
+        ``ef`` of Malkov & Yashunin 2018).
+    nprobe : int or None
+        The IVF lists scanned per query, 1 to ``nlist``.
+    rescore : int or None
+        How many candidates per result (× k) a compressed index re-ranks with float32 vectors, >= 1.
     """
 
     ef_search: int | None = None
@@ -42,24 +50,90 @@ class SearchParams:
     rescore: int | None = None
 
     def set(self) -> dict[str, int]:
-        """The settings that are not None, by name."""
+        """The settings that are not None, by name.
+
+        Returns
+        -------
+        dict of str to int
+            Field name -> value for the fields that are set, in the order ``ef_search``, ``nprobe``, ``rescore``.
+        """
         return {k: v for k, v in (("ef_search", self.ef_search), ("nprobe", self.nprobe), ("rescore", self.rescore))
                 if v is not None}
 
     def with_(self, **changes: int | None) -> SearchParams:
-        """A copy with some settings changed."""
+        """A copy with some settings changed.
+
+        Parameters
+        ----------
+        **changes : int or None
+            New values by field name (``ef_search``, ``nprobe``, ``rescore``); None: the index's own setting.
+
+        Returns
+        -------
+        SearchParams
+            A new instance (this one is frozen and stays as it is).
+
+        Raises
+        ------
+        TypeError
+            A name that is not a field (``dataclasses.replace``).
+        """
         return replace(self, **changes)
 
 
 def check_dim(dim: Any) -> int:
-    """``dim`` as a positive int; InputError otherwise."""
+    """``dim`` as a positive int.
+
+    Parameters
+    ----------
+    dim : int
+        A dimension (anything ``int()`` accepts).
+
+    Returns
+    -------
+    int
+        ``int(dim)``, >= 1.
+
+    Raises
+    ------
+    InputError
+        ``dim`` < 1.
+    """
     if int(dim) <= 0:
         raise InputError(f"dim must be a positive integer, got {dim}")
     return int(dim)
 
 
 class Index(ABC):
-    """Nearest-neighbour search over (id, vector) rows under one metric."""
+    """Nearest-neighbour search over (id, vector) rows under one metric.
+
+    The kinds: ``ExactIndex`` (brute force over float32 rows), ``CompressedExactIndex`` (brute force over float16 /
+    int8 / binary codes, re-ranked with float32 rows), ``HNSWIndex`` (a graph, Malkov & Yashunin 2018 [1]_) and
+    ``IVFIndex`` (inverted lists, Jégou et al. 2011 [2]_); all scan with FAISS's kernels [3]_. ``make_index`` builds
+    one by kind name, ``load_index`` reopens any saved one.
+
+    Parameters
+    ----------
+    dim : int
+        Dimension of the rows (>= 1).
+    metric : str
+        ``"cosine"`` (rows stored at unit length; score = inner product, in [-1, 1]), ``"dot"`` (score = inner
+        product) or ``"l2"`` (score = minus the Euclidean distance); see ``embedlab.metrics``.
+
+    Raises
+    ------
+    InputError
+        ``dim`` < 1 or an unknown metric.
+
+    References
+    ----------
+    .. [1] Y. A. Malkov and D. A. Yashunin, "Efficient and robust approximate nearest neighbor search using
+       Hierarchical Navigable Small World graphs", IEEE TPAMI 42(4), 2020 (online 2018); arXiv:1603.09320.
+    .. [2] H. Jégou, M. Douze and C. Schmid, "Product quantization for nearest neighbor search", IEEE TPAMI
+       33(1), 2011.
+    .. [3] J. Johnson, M. Douze and H. Jégou, "Billion-scale similarity search with GPUs", IEEE Transactions on
+       Big Data, 2019; arXiv:1702.08734 (FAISS).
+    """
 
     kind: str = "index"
     #: The codes the index keeps: ``"float32"`` (the rows themselves), ``"float16"``, ``"int8"`` or ``"binary"``;
@@ -83,12 +157,16 @@ class Index(ABC):
         ids : iterable of int
             ``(n,)`` int64 ids, distinct and not in the index yet (remove an id first to replace its vector).
         vectors : array_like
-            ``(n, dim)`` finite values; cosine indexes store them normalised.
+            ``(n, dim)`` finite values, any real dtype (stored as float32); cosine indexes store them normalised.
 
         Raises
         ------
+        DimensionError
+            ``vectors`` not ``(n, dim)`` (an InputError).
+        NonFiniteError
+            NaN or infinity in ``vectors`` (an InputError).
         InputError
-            Wrong shape, non-finite values, repeated ids or ids already present.
+            Not one id per row, repeated ids, or ids already present.
         """
 
     @abstractmethod
@@ -98,12 +176,12 @@ class Index(ABC):
         Parameters
         ----------
         ids : iterable of int
-            Ids to remove (absent ones are ignored).
+            ``(m,)`` int64 ids to remove (absent ones are ignored, repeated ones count once).
 
         Returns
         -------
         int
-            How many of them were present.
+            How many of them were present (0 to m).
         """
 
     @abstractmethod
@@ -137,19 +215,32 @@ class Index(ABC):
 
         Raises
         ------
+        DimensionError
+            Queries not ``(nq, dim)`` or ``(dim,)`` (an InputError).
+        NonFiniteError
+            NaN or infinity in the queries (an InputError).
         InputError
-            ``k`` < 1, queries of the wrong dimension or non-finite, a setting the kind does not take or out of
-            range.
+            ``k`` < 1, a setting the kind does not take (named) or one out of range.
         """
 
     @abstractmethod
     def save(self, path: str | Path) -> None:
         """Write the index (data and its search parameters) to the folder ``path``, atomically.
 
+        The folder holds ``index.json`` (kind, dimension, metric, parameters, precision block, each data file's
+        size and CRC32) and the kind's data files; ``load`` (or ``load_index``) reads it back.
+
         Parameters
         ----------
         path : str or Path
             The index folder (replaced whole: a crash leaves the old folder or the new one).
+
+        Raises
+        ------
+        StorageFullError
+            The disk filled up while writing (the old folder is kept).
+        ReadOnlyStorageError
+            Read-only media or no write permission.
         """
 
     @classmethod
@@ -165,9 +256,12 @@ class Index(ABC):
         Returns
         -------
         Index
+            An index of the class ``load`` is called on, with its saved parameters.
 
         Raises
         ------
+        InputError
+            No index folder at ``path``, or an index of another kind.
         CorruptFileError
             A missing, truncated or damaged file (named).
         FormatVersionError
@@ -185,38 +279,51 @@ class Index(ABC):
         Returns
         -------
         np.ndarray
-            ``(len(self),)`` int64.
+            ``(len(self),)`` int64, distinct, in the kind's storage order (not necessarily sorted).
         """
 
     @abstractmethod
     def memory_bytes(self) -> int:
-        """Bytes this index holds in memory for its rows (codes, graph, id maps); memory-mapped files count as
-        what a search touches. Used by ``plan`` to compare estimates with what was built.
+        """Bytes this index holds in memory for its rows (codes, graph, id maps).
+
+        Memory-mapped files count as what a search touches. Used by ``plan`` to compare estimates with what was
+        built (``plan.index_memory_bytes``, ``Estimate.resident_bytes``).
 
         Returns
         -------
         int
+            Bytes, >= 0.
         """
 
     # ----------------------------------------------------------- training and the float32 vector source
     @property
     def trained(self) -> bool:
-        """Whether the index can place new rows by itself; an untrained one (IVF before ``train_min`` rows, int8
-        before calibration) keeps rows in a float32 buffer and searches them exactly."""
+        """Whether the index can place new rows by itself.
+
+        An untrained one (IVF before ``train_min`` rows, int8 before calibration) keeps rows in a float32 buffer
+        and searches them exactly.
+
+        Returns
+        -------
+        bool
+            True for kinds that need no training.
+        """
         return True
 
     def train_min(self) -> int:
-        """Rows an untrained index waits for before it trains itself on them (0: it needs no training).
+        """Rows an untrained index waits for before it trains itself on them.
 
         Returns
         -------
         int
+            A row count; 0: the kind needs no training.
         """
         return 0
 
     def train(self, vectors: ArrayLike) -> None:
-        """Learn what the codes need from a sample of rows (int8 ranges, IVF centroids); rows already added are
-        coded again. Kinds that need no training (``trained`` is always True) do nothing.
+        """Learn what the codes need from a sample of rows (int8 ranges, IVF centroids).
+
+        Rows already added are coded again. Kinds that need no training (``trained`` is always True) do nothing.
 
         Parameters
         ----------
@@ -231,8 +338,10 @@ class Index(ABC):
         return None
 
     def set_vector_source(self, source: RowSource | None) -> None:
-        """Where the index reads float32 rows by id when it does not keep them (re-ranking compressed codes,
-        exact search of a small filtered set). Indexes that keep float32 rows ignore it.
+        """Where the index reads float32 rows by id when it does not keep them.
+
+        Compressed codes are re-ranked with these rows, and a small filtered set is searched exactly over them.
+        Indexes that keep float32 rows ignore it.
 
         Parameters
         ----------
@@ -244,7 +353,13 @@ class Index(ABC):
 
     @property
     def has_vector_source(self) -> bool:
-        """Whether a vector source was set with ``set_vector_source``."""
+        """Whether a vector source was set with ``set_vector_source``.
+
+        Returns
+        -------
+        bool
+            False for kinds that keep their float32 rows (they take no source).
+        """
         return False
 
     # ----------------------------------------------------------- shared helpers

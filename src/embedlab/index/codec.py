@@ -1,6 +1,8 @@
-"""The index folder format, shared by every kind: the ``index.json`` manifest, its precision block and data files,
-over ``embedlab.persist`` (atomic folder writes, versioned manifests, size + CRC32 records, checked ``.npy``
-reads); and the files a FAISS-backed (coded) index writes besides its FAISS structures.
+"""The index folder format, shared by every kind.
+
+The ``index.json`` manifest, its precision block and data files, over ``embedlab.persist`` (atomic folder writes,
+versioned manifests, size + CRC32 records, checked ``.npy`` reads); and the files a FAISS-backed (coded) index
+writes besides its FAISS structures.
 
 An index folder holds ``index.json`` plus data files. The manifest records each data file's size and CRC32 so
 a truncated or damaged file is reported as CorruptFileError instead of producing wrong neighbours.
@@ -44,17 +46,49 @@ Writer = Callable[[Path], None]
 
 
 def corrupt(folder: Path, what: str) -> CorruptFileError:
-    """The error for an unreadable index folder: names the folder and what is wrong, says how to recover."""
+    """The error for an unreadable index folder: names the folder and what is wrong, says how to recover.
+
+    Parameters
+    ----------
+    folder : Path
+        The index folder.
+    what : str
+        What is wrong (e.g. ``"ids.npy does not match index.json"``).
+
+    Returns
+    -------
+    CorruptFileError
+        For the caller to raise; its message ends with the remedy (delete the folder, rebuild the index).
+    """
     return CorruptFileError(f"index at {folder} is unreadable: {what}; {_REBUILD}")
 
 
 def write_folder(folder: str | Path, manifest: dict[str, Any], writers: dict[str, Writer],
                  size_only: set[str] | frozenset[str] = frozenset()) -> None:
-    """Write data files (``writers``: file name -> function writing that path) and the manifest atomically.
+    """Write data files and the manifest atomically.
 
     Everything goes to a temporary sibling folder, is fsynced, then renamed over ``folder``; a crash leaves
-    either the old index or the new one, never a mix. Files in ``size_only`` (big files hard-linked from an
-    earlier save, e.g. IVF lists) are recorded by size alone, so saving does not read them whole.
+    either the old index or the new one, never a mix.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The index folder (replaced whole).
+    manifest : dict
+        The ``index.json`` fields besides the format header and ``files`` (kind, dim, metric, params, count,
+        precision ...).
+    writers : dict of str to Writer
+        File name -> function writing that path.
+    size_only : set of str
+        Files recorded by size alone, not CRC32 (big files hard-linked from an earlier save, e.g. IVF lists), so
+        saving does not read them whole.
+
+    Raises
+    ------
+    StorageFullError
+        The disk filled up while writing (the old folder is kept).
+    ReadOnlyStorageError
+        Read-only media or no write permission.
     """
     with atomic_folder(folder) as tmp:
         files = {}
@@ -71,8 +105,30 @@ def _whole(doc: dict[str, Any], key: str, low: int) -> bool:
 
 
 def read_manifest(folder: str | Path, kind: str | None = None) -> dict[str, Any]:
-    """Read and validate ``index.json``; check that every listed data file lies in the folder with its recorded
-    size. CorruptFileError naming the file for anything missing or damaged; FormatVersionError when newer."""
+    """Read and validate ``index.json``; check that every listed data file lies in the folder with its recorded size.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The index folder.
+    kind : str, optional
+        The kind the caller opens (None: any).
+
+    Returns
+    -------
+    dict
+        The manifest, with ``kind``, ``dim`` (>= 1), ``metric``, ``params``, ``count`` (>= 0) and ``files``
+        checked for presence and type.
+
+    Raises
+    ------
+    InputError
+        No folder at ``folder``, or an index of another kind than ``kind``.
+    CorruptFileError
+        ``index.json`` or a data file missing, damaged or of the wrong size (named).
+    FormatVersionError
+        Written by a newer embedlab.
+    """  # noqa: DOC501 - corrupt() returns the CorruptFileError raised
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"no index folder at {folder}; save an index there first")
@@ -93,18 +149,76 @@ def read_manifest(folder: str | Path, kind: str | None = None) -> dict[str, Any]
 
 
 def member_path(folder: Path, name: Any) -> Path:
-    """``folder / name`` for a data file named by a manifest (CorruptFileError for anything but a plain name)."""
+    """``folder / name`` for a data file named by a manifest.
+
+    Parameters
+    ----------
+    folder : Path
+        The index folder.
+    name : str
+        The file name as the manifest gives it (any JSON value).
+
+    Returns
+    -------
+    Path
+        A path inside ``folder``.
+
+    Raises
+    ------
+    CorruptFileError
+        ``name`` is not a plain file name inside the folder.
+    """
     return member(folder, name, MANIFEST, _REBUILD)
 
 
 def verify_crc(folder: Path, doc: dict[str, Any], name: str) -> None:
-    """Compare a data file's size and CRC32 with the manifest's (reads the whole file)."""
+    """Compare a data file's size and CRC32 with the manifest's (reads the whole file).
+
+    Parameters
+    ----------
+    folder : Path
+        The index folder.
+    doc : dict
+        Its manifest (``read_manifest``).
+    name : str
+        The data file.
+
+    Raises
+    ------
+    CorruptFileError
+        The file is missing, of another size, or its CRC32 differs.
+    """
     check_record(member(folder, name, MANIFEST, _REBUILD), doc["files"].get(name), deep=True, fix=_REBUILD)
 
 
 def load_npy(folder: Path, doc: dict[str, Any], name: str, dtype: Any, shape: tuple[int, ...], mmap: bool = False) -> np.ndarray:
-    """Load a ``.npy`` data file after checking its checksum (unless ``mmap``), dtype and shape (``-1`` in
-    ``shape`` matches anything) against its header, before any data is read."""
+    """Load a ``.npy`` data file after checking its checksum, dtype and shape, before any data is read.
+
+    Parameters
+    ----------
+    folder : Path
+        The index folder.
+    doc : dict
+        Its manifest (``read_manifest``).
+    name : str
+        The data file.
+    dtype : numpy dtype
+        The dtype the header must declare.
+    shape : tuple of int
+        The shape the header must declare (``-1`` matches any length).
+    mmap : bool
+        Map the file read-only instead of reading it (the checksum is then skipped; the header is checked).
+
+    Returns
+    -------
+    np.ndarray
+        Of ``dtype`` and ``shape`` (a read-only ``np.memmap`` with ``mmap``).
+
+    Raises
+    ------
+    CorruptFileError
+        A missing, truncated or damaged file, or a header of another dtype or shape (named).
+    """
     if not mmap:
         verify_crc(folder, doc, name)
     return read_npy(Path(folder) / name, _REBUILD, dtype=dtype, shape=shape, mmap=mmap)
@@ -112,13 +226,39 @@ def load_npy(folder: Path, doc: dict[str, Any], name: str, dtype: Any, shape: tu
 
 # ---------------------------------------------------------------------------------------------- the precision block
 def float32_precision() -> dict[str, Any]:
-    """The precision block of an index of float32 rows."""
+    """The precision block of an index of float32 rows.
+
+    Returns
+    -------
+    dict
+        ``{"format": PRECISION_FORMAT, "name": "float32", "rescore": None}``.
+    """
     return {"format": PRECISION_FORMAT, "name": "float32", "rescore": None}
 
 
 def precision_block(folder: Path, doc: dict[str, Any]) -> dict[str, Any]:
-    """The ``precision`` block of a saved index: float32 for format-1 files (written before precisions existed);
-    CorruptFileError when a newer file lacks it or it is malformed, FormatVersionError when it is newer."""
+    """The ``precision`` block of a saved index (float32 for format-1 files, written before precisions existed).
+
+    Parameters
+    ----------
+    folder : Path
+        The index folder (for error messages).
+    doc : dict
+        Its manifest (``read_manifest``).
+
+    Returns
+    -------
+    dict
+        ``format``, ``name`` (one of ``PRECISIONS``) and ``rescore``; coded indexes add ``calibration`` and
+        ``vectors`` (file names or None).
+
+    Raises
+    ------
+    CorruptFileError
+        A format-2 manifest without the block, or a block without a valid format or precision name.
+    FormatVersionError
+        A block in a newer format than this embedlab reads.
+    """  # noqa: DOC501 - corrupt() returns the CorruptFileError raised
     if doc.get("format_version", 1) < 2:
         return {"format": 1, "name": "float32", "rescore": None}
     prec = doc.get("precision")
@@ -138,8 +278,17 @@ def precision_block(folder: Path, doc: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- coded indexes
 @dataclass
 class CodeFiles:
-    """What one kind saves of its FAISS structures: its data files, extra ``index.json`` entries, and which
-    files are recorded by size alone (big immutable files hard-linked from an earlier save)."""
+    """What one kind saves of its FAISS structures.
+
+    Attributes
+    ----------
+    writers : dict of str to Writer
+        Its data files: file name -> function writing that path.
+    manifest : dict
+        Extra ``index.json`` entries (e.g. IVF's ``parts``).
+    size_only : frozenset of str
+        Files recorded by size alone (big immutable files hard-linked from an earlier save).
+    """
 
     writers: dict[str, Writer]
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -150,10 +299,20 @@ class CodeFiles:
 class CodedRows:
     """A coded index's state besides its FAISS structures, as saved.
 
-    ``pos_ids`` ``(positions,)`` int64 id at each FAISS position; ``dead`` ``(positions,)`` bool tombstones;
-    ``pending_ids`` ``(m,)`` int64 and ``pending`` ``(m, dim)`` float32 rows waiting for training;
-    ``calibration`` the int8 ranges; ``floats`` the index's own float32 rows by position (at least
-    ``positions`` rows; None when it keeps none).
+    Attributes
+    ----------
+    pos_ids : np.ndarray
+        ``(positions,)`` int64, the id at each FAISS position.
+    dead : np.ndarray
+        ``(positions,)`` bool tombstones.
+    pending_ids : np.ndarray
+        ``(m,)`` int64 ids of the rows waiting for training.
+    pending : np.ndarray
+        ``(m, dim)`` float32, those rows.
+    calibration : Calibration or None
+        The int8 ranges.
+    floats : np.ndarray or None
+        The index's own float32 rows by position (at least ``positions`` rows; None when it keeps none).
     """
 
     pos_ids: np.ndarray
@@ -166,8 +325,30 @@ class CodedRows:
 
 def write_coded(path: str | Path, head: dict[str, Any], precision: str, rescore: int | None, rows: CodedRows,
                 files: CodeFiles) -> None:
-    """Save a coded index atomically: ``head`` (kind, dim, metric, params, count) and the precision block in
-    ``index.json``, ``rows`` in the ``.npy`` files above, ``files`` the kind's FAISS structures."""
+    """Save a coded index atomically (see the module docstring for the files).
+
+    Parameters
+    ----------
+    path : str or Path
+        The index folder (replaced whole).
+    head : dict
+        ``kind``, ``dim``, ``metric``, ``params``, ``count``: written into ``index.json``.
+    precision : str
+        ``float32``, ``float16``, ``int8`` or ``binary``: the precision block's name.
+    rescore : int or None
+        The rescore factor, recorded in the precision block.
+    rows : CodedRows
+        Ids, tombstones, pending rows, calibration and own float32 rows, written as ``.npy`` files.
+    files : CodeFiles
+        The kind's FAISS structures.
+
+    Raises
+    ------
+    StorageFullError
+        The disk filled up while writing (the old folder is kept).
+    ReadOnlyStorageError
+        Read-only media or no write permission.
+    """
     n = len(rows.pos_ids)
     prec: dict[str, Any] = {"format": PRECISION_FORMAT, "name": precision, "rescore": rescore,
                             "calibration": "calibration.npy" if rows.calibration is not None else None,
@@ -190,7 +371,25 @@ def write_coded(path: str | Path, head: dict[str, Any], precision: str, rescore:
 
 
 def positions(folder: Path, doc: dict[str, Any]) -> int:
-    """The FAISS positions a saved coded index holds (live and dead; ``count`` for files without the entry)."""
+    """The FAISS positions a saved coded index holds (live and dead).
+
+    Parameters
+    ----------
+    folder : Path
+        The index folder (for error messages).
+    doc : dict
+        Its manifest.
+
+    Returns
+    -------
+    int
+        ``positions``, or ``count`` for files written without that entry.
+
+    Raises
+    ------
+    CorruptFileError
+        Neither entry is a number.
+    """  # noqa: DOC501 - corrupt() returns the CorruptFileError raised
     try:
         return int(doc.get("positions", doc["count"]))
     except (TypeError, KeyError, ValueError) as exc:
@@ -198,9 +397,33 @@ def positions(folder: Path, doc: dict[str, Any]) -> int:
 
 
 def read_coded(folder: Path, doc: dict[str, Any], dim: int, precision: str, mmap: bool) -> CodedRows:
-    """Read back what ``write_coded`` wrote besides the FAISS structures (checksums verified, except for the
-    float32 rows when ``mmap``: those are mapped read-only). CorruptFileError naming the file for anything
-    missing, damaged or of the wrong shape."""
+    """Read back what ``write_coded`` wrote besides the FAISS structures.
+
+    Parameters
+    ----------
+    folder : Path
+        The index folder.
+    doc : dict
+        Its manifest (``read_manifest``).
+    dim : int
+        The index's dimension (the shapes the files must have).
+    precision : str
+        The index's precision (an int8 index with rows must have a calibration).
+    mmap : bool
+        Map the float32 rows read-only (their checksum is then skipped); every other file is read with its
+        checksum verified.
+
+    Returns
+    -------
+    CodedRows
+        Ids, tombstones, pending rows, calibration and own float32 rows (None when none were saved).
+
+    Raises
+    ------
+    CorruptFileError
+        A file missing, damaged or of the wrong shape (named), an invalid calibration, or an int8 index with rows
+        but no calibration.
+    """  # noqa: DOC501 - corrupt() returns the CorruptFileError raised
     npos = positions(folder, doc)
     prec = precision_block(folder, doc)
     rows = CodedRows(load_npy(folder, doc, "ids.npy", np.int64, (npos,)),
@@ -224,7 +447,20 @@ def read_coded(folder: Path, doc: dict[str, Any], dim: int, precision: str, mmap
 
 
 def write_faiss(index: Any, binary: bool = False) -> Writer:
-    """A writer of one FAISS index (``binary``: a binary index)."""
+    """A writer of one FAISS index (``faiss.write_index`` / ``write_index_binary``).
+
+    Parameters
+    ----------
+    index : faiss.Index or faiss.IndexBinary
+        The index to write.
+    binary : bool
+        Whether it is a binary index.
+
+    Returns
+    -------
+    Writer
+        Writes the index to the path it is given.
+    """
     if binary:
         return lambda p: faiss.write_index_binary(index, str(p))
     return lambda p: faiss.write_index(index, str(p))
@@ -232,8 +468,33 @@ def write_faiss(index: Any, binary: bool = False) -> Writer:
 
 def read_faiss(folder: Path, doc: dict[str, Any], name: str, binary: bool = False, flags: int = 0,
                deep: bool = True) -> Any:
-    """Read the FAISS index in data file ``name`` (checksum first when ``deep``; ``flags`` e.g.
-    ``faiss.IO_FLAG_MMAP``); CorruptFileError naming the file when FAISS cannot read it."""
+    """Read the FAISS index in data file ``name`` (``faiss.read_index`` / ``read_index_binary``).
+
+    Parameters
+    ----------
+    folder : Path
+        The index folder.
+    doc : dict
+        Its manifest (``read_manifest``).
+    name : str
+        The data file.
+    binary : bool
+        Whether it holds a binary index.
+    flags : int
+        FAISS I/O flags, e.g. ``faiss.IO_FLAG_MMAP``.
+    deep : bool
+        Verify the file's checksum first (reads it whole).
+
+    Returns
+    -------
+    faiss.Index or faiss.IndexBinary
+        As FAISS reads it.
+
+    Raises
+    ------
+    CorruptFileError
+        A checksum mismatch, or a file FAISS cannot read (named).
+    """  # noqa: DOC501 - corrupt() returns the CorruptFileError raised
     if deep:
         verify_crc(folder, doc, name)
     try:

@@ -1,6 +1,7 @@
-"""What the FAISS-backed index kinds share (HNSW, compressed exact, IVF): our int64 ids over FAISS positions,
-tombstone deletes, filters, training, the float32 rows that rescore compressed codes, and persistence. What
-differs between the kinds is their ``FaissCodes`` (``faiss_codes.py``).
+"""What the FAISS-backed index kinds share (HNSW, compressed exact, IVF).
+
+Our int64 ids over FAISS positions, tombstone deletes, filters, training, the float32 rows that rescore compressed
+codes, and persistence. What differs between the kinds is their ``FaissCodes`` (``faiss_codes.py``).
 
 FAISS numbers rows 0..n-1 in insertion order ("positions"); the ``IdMap`` keeps position -> id and a sorted
 id -> position map. ``remove`` marks tombstones that searches exclude through a FAISS ID selector; once more
@@ -84,21 +85,33 @@ class CodedIndex(Index, Generic[C]):
     # ------------------------------------------------------------------ state
     @property
     def calibration(self) -> Calibration | None:
-        """The int8 ranges the codes use (None before calibration and for other precisions)."""
+        """The int8 ranges the codes use.
+
+        Returns
+        -------
+        Calibration or None
+            None before calibration and for other precisions.
+        """
         return self._codes.calibration
 
     @property
     def trained(self) -> bool:
-        """Whether the codes are trained (always for kinds that need no training)."""
+        """Whether the codes are trained (always for kinds that need no training).
+
+        Returns
+        -------
+        bool
+            False while rows wait in the float32 buffer for training (int8 ranges, IVF centroids).
+        """
         return self._codes.trained
 
     def train_min(self) -> int:
-        """Rows an untrained index waits for before it trains itself on them (0 for codes that need no
-        training).
+        """Rows an untrained index waits for before it trains itself on them.
 
         Returns
         -------
         int
+            A row count: 1000 for int8, 39 × ``min_train()`` for IVF; 0 for codes that need no training.
         """
         return self._codes.train_min() if self._codes.needs_training else 0
 
@@ -117,13 +130,16 @@ class CodedIndex(Index, Generic[C]):
         return np.concatenate([self._map.live_ids(), self._pending_ids])
 
     def memory_bytes(self) -> int:
-        """Resident bytes: the kind's FAISS structures (codes; HNSW's graph, IVF's in-memory lists and centroids),
-        the id maps, rows waiting for training and any float32 rows this index keeps in memory itself (not a
-        source's, not a memory map).
+        """Resident bytes of the index.
+
+        The kind's FAISS structures (codes; HNSW's graph, IVF's in-memory lists and centroids), the id maps, rows
+        waiting for training and any float32 rows this index keeps in memory itself (not a source's, not a memory
+        map).
 
         Returns
         -------
         int
+            Bytes, >= 0.
         """
         out = self._codes.memory_bytes() + self._map.nbytes + self._pending.nbytes
         if self._floats is not None and not isinstance(self._floats, np.memmap):
@@ -148,7 +164,13 @@ class CodedIndex(Index, Generic[C]):
 
     @property
     def has_vector_source(self) -> bool:
-        """Whether a vector source was set with ``set_vector_source``."""
+        """Whether a vector source was set with ``set_vector_source``.
+
+        Returns
+        -------
+        bool
+            True while a source is set.
+        """
         return self._source is not None
 
     def _keeps_floats(self) -> bool:
@@ -210,20 +232,28 @@ class CodedIndex(Index, Generic[C]):
     def add(self, ids: Iterable[int], vectors: ArrayLike, progress: bool = False) -> None:
         """Add rows (cosine: stored normalised); before training they wait in a float32 buffer, searched exactly.
 
+        Once the buffer holds ``train_min()`` rows the index trains itself on a sample of them
+        (``FaissCodes.sample``) and codes them; rows that cannot train (all identical) stay buffered. Coded rows
+        go to FAISS in chunks of 20,000 (``ADD_CHUNK``), the id map following each chunk, so an interrupted add
+        leaves a consistent index.
+
         Parameters
         ----------
         ids : iterable of int
-            ``(n,)`` new ids, distinct.
+            ``(n,)`` int64 new ids, distinct.
         vectors : array_like
-            ``(n, dim)`` finite values.
+            ``(n, dim)`` finite values, any real dtype (coded from float32).
         progress : bool
             Show a progress bar (one step per 20,000 rows coded).
 
         Raises
         ------
+        DimensionError
+            ``vectors`` not ``(n, dim)`` (an InputError).
+        NonFiniteError
+            NaN or infinity in ``vectors`` (an InputError).
         InputError
-            Wrong shape, non-finite values, repeated ids, or an id already present (remove it first to replace
-            its vector).
+            Not one id per row, repeated ids, or an id already present (remove it first to replace its vector).
         """
         vecs = as_matrix(vectors, dim=self.dim, name="vectors")
         ids = self._ids(ids, len(vecs))
@@ -264,10 +294,14 @@ class CodedIndex(Index, Generic[C]):
         Parameters
         ----------
         vectors : array_like
-            ``(n, dim)`` sample rows (cosine: normalised first).
+            ``(n, dim)`` finite sample rows, any real dtype (cosine: normalised first).
 
         Raises
         ------
+        DimensionError
+            ``vectors`` not ``(n, dim)`` (an InputError).
+        NonFiniteError
+            NaN or infinity in ``vectors`` (an InputError).
         InputError
             A sample that cannot train (empty, all identical, fewer than an IVF's nlist).
         """
@@ -298,18 +332,26 @@ class CodedIndex(Index, Generic[C]):
                 self._map.append(ids[s : s + ADD_CHUNK], start)
 
     def remove(self, ids: Iterable[int]) -> int:
-        """Remove rows by id (tombstones; the codes are rebuilt once the kind's ``compact_fraction`` of the
-        positions are dead).
+        """Remove rows by id.
+
+        Removal marks tombstones (searches exclude them through a FAISS ID selector); the codes are rebuilt
+        (``compact``) once more than the kind's ``compact_fraction`` of the positions are dead (a quarter; IVF:
+        half).
 
         Parameters
         ----------
         ids : iterable of int
-            Ids to remove (absent ones are ignored).
+            ``(m,)`` int64 ids to remove (absent ones are ignored, repeated ones count once).
 
         Returns
         -------
         int
-            How many of them were present.
+            How many of them were present (0 to m).
+
+        Raises
+        ------
+        InputError
+            A rebuild was due but there are no float32 rows to rebuild from (see ``compact``).
         """
         ids = np.unique(np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64).ravel())
         gone = 0
@@ -370,6 +412,13 @@ class CodedIndex(Index, Generic[C]):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Approximate k best rows per query.
 
+        The kind's FAISS search over its codes (HNSW graph walk, IVF list scan, flat code scan), then, for
+        compressed codes, ``rescore × k`` candidates re-ranked by their exact float32 scores (``rescore_topk``:
+        the re-ranking of FAISS's ``IndexRefineFlat``). A filter that keeps few rows is answered exactly
+        over their float32 rows (the kind's ``exact_limit``); a broad one searches the codes through a FAISS ID
+        selector with a widened beam or probe count. Before training every row is in the float32 buffer, searched
+        exactly.
+
         Parameters
         ----------
         queries : array_like
@@ -396,9 +445,13 @@ class CodedIndex(Index, Generic[C]):
 
         Raises
         ------
+        DimensionError
+            Queries not ``(nq, dim)`` or ``(dim,)`` (an InputError).
+        NonFiniteError
+            NaN or infinity in the queries (an InputError).
         InputError
-            ``k`` < 1, bad queries, a setting this kind does not take (named) or out of range, the same setting
-            given twice, or compressed codes with no float32 rows to rescore with.
+            ``k`` < 1, a setting this kind does not take (named) or out of range, the same setting given twice,
+            or compressed codes with no float32 rows to rescore with.
         """
         k = self._check_k(k)
         q = prepare_queries(queries, self.dim, self.metric)
@@ -449,8 +502,13 @@ class CodedIndex(Index, Generic[C]):
         return out_ids, D
 
     def _settings(self, params: SearchParams | None, rescore: Any, kw: dict[str, Any]) -> SearchParams:
-        """This call's settings from ``params``, ``rescore=`` and the kind's keywords, each checked: InputError
-        naming a setting the kind does not take, one given twice, or a value out of range."""
+        """The settings of one call from ``params``, ``rescore=`` and the kind's keywords, each checked.
+
+        Raises
+        ------
+        InputError
+            A setting the kind does not take (named), one given twice, or a value out of range.
+        """
         codes = self._codes
         given: dict[str, tuple[str, Any]] = {}  # field -> (the name the caller gave it by, value)
         for key, value in kw.items():
@@ -477,8 +535,10 @@ class CodedIndex(Index, Generic[C]):
             for field, (name, value) in given.items()})
 
     def _unknown_settings(self, params: SearchParams | None, kw: dict[str, Any]) -> InputError:
-        """The error for settings this kind does not take, named as the caller named them (keywords, or
-        SearchParams fields)."""
+        """The error for settings this kind does not take.
+
+        They are named as the caller named them (keywords, or SearchParams fields).
+        """
         takes = self._codes.settings  # field -> its keyword
         unknown = sorted(key for key in kw if key not in self._codes.keywords)
         own = ", ".join(takes.values())
@@ -516,13 +576,23 @@ class CodedIndex(Index, Generic[C]):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
-        """Write ``index.json`` (parameters and the precision block), the FAISS structures, the id maps, the int8
-        calibration and (when the index keeps them) its float32 vectors, atomically.
+        """Write the index to a folder, atomically.
+
+        The folder holds ``index.json`` (parameters and the precision block), the FAISS structures
+        (``faiss.write_index``), the id maps, the int8 calibration and (when the index keeps them) its float32
+        vectors; see ``codec``.
 
         Parameters
         ----------
         path : str or Path
             The index folder (replaced whole: a crash leaves the old folder or the new one).
+
+        Raises
+        ------
+        StorageFullError
+            The disk filled up while writing (the old folder is kept).
+        ReadOnlyStorageError
+            Read-only media or no write permission.
         """
         head = {"kind": self.kind, "dim": self.dim, "metric": self.metric, "params": dict(self.params),
                 "count": len(self)}
@@ -556,7 +626,7 @@ class CodedIndex(Index, Generic[C]):
             A missing, truncated or damaged file, or parameters that do not fit (named).
         FormatVersionError
             Written by a newer embedlab.
-        """
+        """  # noqa: DOC501 - codec.corrupt() returns the CorruptFileError raised
         folder = Path(path)
         doc = codec.read_manifest(folder, cls.kind)
         prec = codec.precision_block(folder, doc)

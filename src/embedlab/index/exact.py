@@ -27,6 +27,24 @@ COMPACT_FRACTION = 0.25  # dead/total rows above which the arrays are rebuilt
 class ExactIndex(Index):
     """Exact search (brute force with FAISS kernels); the reference every approximate index is measured against.
 
+    Rows are kept as float32 (unit length for cosine) and every query scans all live rows with FAISS's exhaustive
+    kernels (``knn_inner_product`` / ``knn_L2sqr``, see ``kernels.search_matrix``), so its recall is 1.0 by
+    construction. Exact search over float16 / int8 / binary codes is ``CompressedExactIndex``.
+
+    Parameters
+    ----------
+    dim : int
+        Dimension of the rows (>= 1).
+    metric : str
+        ``"cosine"`` (default), ``"dot"`` or ``"l2"``.
+
+    Raises
+    ------
+    InputError
+        ``dim`` < 1 or an unknown metric.
+
+    Examples
+    --------
     >>> idx = ExactIndex(3, "cosine"); idx.add([7, 8], [[1, 0, 0], [0, 1, 0]])
     >>> idx.search([[1, 0.1, 0]], k=1)[0]
     array([[7]])
@@ -35,13 +53,6 @@ class ExactIndex(Index):
     kind = "exact"
 
     def __init__(self, dim: int, metric: str = "cosine") -> None:
-        """An empty index of ``dim``-dimensional rows compared by ``metric`` (cosine, dot or l2).
-
-        Raises
-        ------
-        InputError
-            ``dim`` < 1 or an unknown metric.
-        """
         super().__init__(dim, metric)
         self._set_base(np.empty((0, self.dim), np.float32), np.empty(0, np.int64))
 
@@ -57,9 +68,10 @@ class ExactIndex(Index):
         ids : array_like
             ``(n,)`` distinct int64 ids, one per row.
         matrix : array_like
-            ``(n, d)`` rows; float32 C-order arrays are used in place, anything else is copied.
+            ``(n, d)`` rows, d >= 1 (the index's dimension); float32 C-order arrays are used in place, anything
+            else is copied to float32.
         metric : str
-            ``cosine``, ``dot`` or ``l2``.
+            ``cosine`` (default), ``dot`` or ``l2``.
         prepared : bool
             True promises the rows are already as the index stores them (unit length for cosine, finite), so
             nothing is read at open time; False checks them and, for cosine, normalises (a copy).
@@ -74,7 +86,9 @@ class ExactIndex(Index):
         Raises
         ------
         InputError
-            ``matrix`` not 2-D, ids of another length or repeated, non-finite rows (``prepared=False``).
+            ``matrix`` not 2-D, ids of another length or repeated, or an unknown metric.
+        NonFiniteError
+            NaN or infinity in the rows (checked with ``prepared=False`` only; an InputError).
         """
         mat = np.asarray(matrix)
         if mat.ndim != 2:
@@ -149,8 +163,9 @@ class ExactIndex(Index):
         return np.concatenate([base, tail])
 
     def memory_bytes(self) -> int:
-        """Bytes of the rows (base + appended tail) and the id maps; a memory-mapped base counts whole, since
-        every query reads all of it (it is the working set).
+        """Bytes of the rows (base + appended tail) and the id maps.
+
+        A memory-mapped base counts whole, since every query reads all of it (it is the working set).
 
         Returns
         -------
@@ -171,18 +186,24 @@ class ExactIndex(Index):
     def add(self, ids: Iterable[int], vectors: ArrayLike) -> None:
         """Add rows (cosine: stored normalised).
 
+        Rows go to a growable tail (amortised doubling); once the tail would outgrow the base, both are folded
+        into a new base.
+
         Parameters
         ----------
         ids : iterable of int
-            ``(n,)`` new ids, distinct.
+            ``(n,)`` int64 new ids, distinct.
         vectors : array_like
-            ``(n, dim)`` finite values.
+            ``(n, dim)`` finite values, any real dtype (stored as float32).
 
         Raises
         ------
+        DimensionError
+            ``vectors`` not ``(n, dim)`` (an InputError).
+        NonFiniteError
+            NaN or infinity in ``vectors`` (an InputError).
         InputError
-            Wrong shape, non-finite values, repeated ids, or an id already present (remove it first to replace
-            its vector).
+            Not one id per row, repeated ids, or an id already present (remove it first to replace its vector).
         """
         vecs = as_matrix(vectors, dim=self.dim, name="vectors")
         ids = self._ids(ids, len(vecs))
@@ -219,12 +240,12 @@ class ExactIndex(Index):
         Parameters
         ----------
         ids : iterable of int
-            Ids to remove.
+            ``(m,)`` int64 ids to remove (absent ones are ignored, repeated ones count once).
 
         Returns
         -------
         int
-            How many of them were present.
+            How many of them were present (0 to m).
         """
         ids = np.unique(np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64).ravel())
         where, rows = self._locate(ids)
@@ -261,7 +282,8 @@ class ExactIndex(Index):
         """Rebuild the arrays from the live rows only (drops tombstones, reclaims their memory).
 
         Runs by itself once more than a quarter of the rows are dead, except over a matrix wrapped with
-        ``from_matrix`` (a memory map stays a memory map; call this to trade it for an in-RAM copy)."""
+        ``from_matrix`` (a memory map stays a memory map; call this to trade it for an in-RAM copy).
+        """
         live_ids, blocks = self._live()
         mat = np.concatenate(blocks) if len(blocks[1]) else np.array(blocks[0], dtype=np.float32, order="C")
         self._set_base(mat, live_ids)
@@ -272,6 +294,10 @@ class ExactIndex(Index):
         params: SearchParams | None = None, **kw: Any,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The exact k best rows per query.
+
+        A scan of every live row with FAISS's exhaustive kernels; removed rows are skipped by over-fetching, a
+        masked BLAS product (one wide query), a FAISS ID selector or a chunked gather (``kernels.search_matrix``
+        picks). A filter scans only the rows it keeps.
 
         Parameters
         ----------
@@ -284,6 +310,9 @@ class ExactIndex(Index):
         params : SearchParams, optional
             Accepted for a uniform interface; an exact scan has no setting to change, so every field must be
             None.
+        **kw
+            None is taken: any keyword (``ef``, ``nprobe``, ``rescore`` are settings of the approximate kinds)
+            raises TypeError, as an unknown keyword argument would.
 
         Returns
         -------
@@ -294,10 +323,14 @@ class ExactIndex(Index):
 
         Raises
         ------
+        DimensionError
+            Queries not ``(nq, dim)`` or ``(dim,)`` (an InputError).
+        NonFiniteError
+            NaN or infinity in the queries (an InputError).
         InputError
-            ``k`` < 1, queries of the wrong dimension or non-finite, or a setting in ``params``.
+            ``k`` < 1, or a setting in ``params``.
         TypeError
-            Any other keyword (``ef``, ``nprobe``, ``rescore`` are settings of the approximate kinds).
+            Any keyword in ``kw``.
         """
         if kw:  # as before SearchParams: the approximate kinds' keywords are no parameters of this method
             raise TypeError(f"{type(self).__name__}.search() got an unexpected keyword argument {next(iter(kw))!r}")
@@ -328,17 +361,33 @@ class ExactIndex(Index):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
-        """Write the live rows to the folder ``path`` (``index.json``, ``ids.npy``, ``vectors.npy``) atomically:
-        a crash leaves the old folder or the new one.
+        """Write the live rows to the folder ``path`` atomically: a crash leaves the old folder or the new one.
+
+        The folder holds ``index.json``, ``ids.npy`` (``(n,)`` int64) and ``vectors.npy`` (``(n, dim)`` float32,
+        as stored: unit length for cosine); removed rows are not written.
 
         Parameters
         ----------
         path : str or Path
             The index folder (replaced whole).
+
+        Raises
+        ------
+        StorageFullError
+            The disk filled up while writing (the old folder is kept).
+        ReadOnlyStorageError
+            Read-only media or no write permission.
         """
         live_ids, blocks = self._live()
 
         def write_vectors(p: Path) -> None:
+            """Stream the live rows into one ``.npy`` file, at most ``GATHER_BYTES`` at a time.
+
+            Parameters
+            ----------
+            p : Path
+                The file to write (inside the temporary folder).
+            """
             out = np.lib.format.open_memmap(p, mode="w+", dtype=np.float32, shape=(len(live_ids), self.dim))
             at = 0
             step = max(1, GATHER_BYTES // (4 * self.dim))
@@ -372,6 +421,7 @@ class ExactIndex(Index):
         Returns
         -------
         ExactIndex
+            Over the saved rows (a read-only memory map with ``mmap``).
 
         Raises
         ------
@@ -381,7 +431,7 @@ class ExactIndex(Index):
             A missing, truncated or damaged file, named.
         FormatVersionError
             Written by a newer embedlab.
-        """
+        """  # noqa: DOC501 - codec.corrupt() returns the CorruptFileError raised
         folder = Path(path)
         doc = codec.read_manifest(folder, cls.kind)
         name = codec.precision_block(folder, doc)["name"]

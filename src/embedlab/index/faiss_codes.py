@@ -39,7 +39,7 @@ CALIBRATE_MIN = 1000  # an int8 index calibrates itself once this many rows were
 class FaissCodes(ABC):
     """The FAISS structures of one coded index kind, and how they are built, searched, trained and saved.
 
-    Rows are numbered by *position* (0, 1, ... in insertion order); removed rows stay in the codes (the coded
+    FAISS [1]_ numbers rows by *position* (0, 1, ... in insertion order); removed rows stay in the codes (the coded
     index excludes them with a selector) until a rebuild. ``index`` is the FAISS index new codes go to.
 
     Parameters
@@ -55,6 +55,11 @@ class FaissCodes(ABC):
     ------
     InputError
         A bad dimension, metric or precision (binary with l2).
+
+    References
+    ----------
+    .. [1] J. Johnson, M. Douze and H. Jégou, "Billion-scale similarity search with GPUs", IEEE Transactions on
+       Big Data, 2019; arXiv:1702.08734 (FAISS).
     """
 
     #: the data file ``files`` writes the FAISS index to
@@ -86,8 +91,16 @@ class FaissCodes(ABC):
     # ------------------------------------------------------------------ what a kind must implement
     @abstractmethod
     def new_index(self) -> Any:
-        """A new, empty FAISS index of this kind, with its saved settings (and training, where the kind keeps it
-        in the structure itself)."""
+        """A new, empty FAISS index of this kind, with its saved settings.
+
+        Where the kind keeps its training in the FAISS structure itself (IVF's trained template), the new index
+        has it.
+
+        Returns
+        -------
+        faiss.Index or faiss.IndexBinary
+            Empty (``ntotal`` 0).
+        """
 
     @abstractmethod
     def search(self, q: np.ndarray, k: int, sel: Any, widen: float, settings: SearchParams
@@ -121,8 +134,13 @@ class FaissCodes(ABC):
 
     # ------------------------------------------------------------------ structure (defaults: one FAISS index)
     def reset(self, keep_training: bool = False) -> None:
-        """Drop every code: a new, empty FAISS index, keeping the training (int8 ranges, IVF centroids) when
-        ``keep_training``, forgetting it otherwise."""
+        """Drop every code: ``index`` becomes a new, empty FAISS index.
+
+        Parameters
+        ----------
+        keep_training : bool
+            Keep the training (int8 ranges, IVF centroids); False forgets it.
+        """
         self.index = self.new_index()
         if keep_training and self.calibration is not None:
             self.install_calibration()
@@ -131,105 +149,295 @@ class FaissCodes(ABC):
 
     @property
     def ntotal(self) -> int:
-        """Positions held (live and dead)."""
+        """Positions held (live and dead).
+
+        Returns
+        -------
+        int
+            FAISS's ``ntotal`` (over every part, for kinds with several).
+        """
         return int(self.index.ntotal)
 
     def encode(self, vecs: np.ndarray) -> np.ndarray:
-        """What FAISS takes for prepared float32 rows or queries ``(n, dim)``: the rows themselves (float32, C
-        order; FAISS codes them), or their packed sign bits ``(n, bits / 8)`` uint8 for binary precision."""
+        """What FAISS takes for prepared float32 rows or queries.
+
+        Parameters
+        ----------
+        vecs : np.ndarray
+            ``(n, dim)`` float32, prepared (unit length for cosine).
+
+        Returns
+        -------
+        np.ndarray
+            The rows themselves (``(n, dim)`` float32, C order; FAISS codes them), or their packed sign bits
+            ``(n, bits / 8)`` uint8 for binary precision (``quantize.binarize``).
+        """
         return binarize(vecs) if self.precision == "binary" else np.ascontiguousarray(vecs, dtype=np.float32)
 
     def add(self, codes: np.ndarray, start: int) -> None:
-        """Append ``encode``'s output as positions ``start, start + 1, ...``."""
+        """Append ``encode``'s output as positions ``start, start + 1, ...``.
+
+        Parameters
+        ----------
+        codes : np.ndarray
+            ``encode``'s output for ``n`` rows.
+        start : int
+            Their first position (``ntotal`` before the call).
+        """
         self.index.add(codes)
 
     def building(self) -> AbstractContextManager[Any]:
-        """The context ``add`` runs in (e.g. FAISS's build threads)."""
+        """The context ``add`` runs in (e.g. FAISS's build threads).
+
+        Returns
+        -------
+        contextlib.AbstractContextManager
+            By default ``contextlib.nullcontext()``.
+        """
         return nullcontext()
 
     def code_bytes(self) -> int:
-        """Bytes of one position's code."""
+        """Bytes of one position's code.
+
+        Returns
+        -------
+        int
+            ``quantize.code_bytes``: 4, 2 or 1 a dimension (float32, float16, int8), or the binary code size.
+        """
         return code_bytes(self.precision, self.dim)
 
     def memory_bytes(self) -> int:
-        """Resident bytes of the FAISS structures (codes; a graph or centroids where the kind has them)."""
+        """Resident bytes of the FAISS structures (codes; a graph or centroids where the kind has them).
+
+        Returns
+        -------
+        int
+            By default ``ntotal × code_bytes()``.
+        """
         return self.ntotal * self.code_bytes()
 
     def floats(self) -> np.ndarray | None:
-        """``(ntotal, dim)`` float32 rows by position when the FAISS structure stores them uncoded (a zero-copy
-        view), else None."""
+        """The float32 rows by position, when the FAISS structure stores them uncoded.
+
+        Returns
+        -------
+        np.ndarray or None
+            ``(ntotal, dim)`` float32, a zero-copy view; None when the structure holds codes.
+        """
         return None
 
     def drop(self, dead: np.ndarray) -> bool:
-        """Remove the ``dead`` positions (``(ntotal,)`` bool) from the codes themselves, renumbering the rest in
-        order; False where the kind cannot (the coded index then rebuilds from float32 rows)."""
+        """Remove the dead positions from the codes themselves, renumbering the rest in order.
+
+        Parameters
+        ----------
+        dead : np.ndarray
+            ``(ntotal,)`` bool, the positions to remove.
+
+        Returns
+        -------
+        bool
+            Whether it did; False where the kind cannot (the coded index then rebuilds from float32 rows).
+        """
         return False
 
     # ------------------------------------------------------------------ search settings and filters
     def check_setting(self, field: str, name: str, value: Any) -> int:
-        """``value`` of the SearchParams ``field`` (given as ``name``: the field or its keyword) as this kind
-        uses it; InputError naming ``name`` when it is out of range (by default: below 1). Called only for
-        fields in ``settings``."""
+        """A per-call setting's value as this kind uses it. Called only for fields in ``settings``.
+
+        Parameters
+        ----------
+        field : str
+            The SearchParams field (``ef_search``, ``nprobe``).
+        name : str
+            What the caller gave it as: the field or its keyword (``ef``), for the error message.
+        value : int
+            The value given (not yet checked).
+
+        Returns
+        -------
+        int
+            ``int(value)``.
+
+        Raises
+        ------
+        InputError
+            ``value`` out of range, naming ``name`` (by default: below 1).
+        """
         if int(value) < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
         return int(value)
 
     def filter_widen(self, n: int, m: int) -> float:
-        """How much to widen a search whose filter keeps ``m`` of the ``n`` live rows (1.0: not at all)."""
+        """How much to widen a search whose filter keeps ``m`` of the ``n`` live rows.
+
+        Parameters
+        ----------
+        n : int
+            Live rows.
+        m : int
+            Rows the filter keeps.
+
+        Returns
+        -------
+        float
+            >= 1 (a factor on the beam width or probe count); by default 1.0: not at all.
+        """
         return 1.0
 
     def exact_limit(self, n: int, k: int, widen: float, settings: SearchParams) -> int:
-        """Kept rows (of ``n`` live) up to which a filter is answered exactly over float32 rows rather than by
-        this kind's search for ``k`` candidates widened by ``widen``."""
+        """Kept rows up to which a filter is answered exactly over float32 rows rather than by this kind's search.
+
+        Parameters
+        ----------
+        n : int
+            Live rows.
+        k : int
+            Candidates the search would fetch (k × rescore for compressed codes).
+        widen : float
+            ``filter_widen``'s factor for this filter.
+        settings : SearchParams
+            This call's settings (a wider beam or more probes cost more, so the limit rises with them).
+
+        Returns
+        -------
+        int
+            A row count; by default ``EXACT_FILTER_MIN``.
+        """
         return EXACT_FILTER_MIN
 
     # ------------------------------------------------------------------ training
     @property
     def needs_training(self) -> bool:
-        """Whether codes can only be added after training (int8: the ranges)."""
+        """Whether codes can only be added after training (int8: the ranges).
+
+        Returns
+        -------
+        bool
+            By default True for int8 only.
+        """
         return self.precision == "int8"
 
     @property
     def trained(self) -> bool:
-        """Whether rows can be coded now."""
+        """Whether rows can be coded now.
+
+        Returns
+        -------
+        bool
+            True when no training is needed or it was done.
+        """
         return not self.needs_training or self.calibration is not None
 
     @property
     def retrains_on_rebuild(self) -> bool:
-        """Whether a rebuild trains again on the live rows (int8 ranges follow them; IVF keeps its centroids)."""
+        """Whether a rebuild trains again on the live rows (int8 ranges follow them; IVF keeps its centroids).
+
+        Returns
+        -------
+        bool
+            By default True for int8 only.
+        """
         return self.precision == "int8"
 
     def train_min(self) -> int:
-        """Rows an untrained index waits for before it trains itself on them."""
+        """Rows an untrained index waits for before it trains itself on them.
+
+        Returns
+        -------
+        int
+            By default ``CALIBRATE_MIN`` (1000).
+        """
         return CALIBRATE_MIN
 
     def sample(self, x: np.ndarray) -> np.ndarray:
-        """The rows of ``x`` to train on (all of them by default)."""
+        """The rows of ``x`` to train on.
+
+        Parameters
+        ----------
+        x : np.ndarray
+            ``(n, dim)`` float32 prepared rows.
+
+        Returns
+        -------
+        np.ndarray
+            A subset of the rows (by default all of them, ``x`` itself).
+        """
         return x
 
     def train(self, x: np.ndarray) -> None:
-        """Train on prepared float32 rows ``(n, dim)`` (int8: calibrate each dimension's range); InputError for
-        rows that cannot train (empty, all identical)."""
+        """Train on prepared float32 rows (int8: calibrate each dimension's range, ``Calibration.fit``).
+
+        Parameters
+        ----------
+        x : np.ndarray
+            ``(n, dim)`` float32 prepared rows (unit length for cosine).
+
+        Raises
+        ------
+        InputError
+            Rows that cannot train (empty, all identical).
+        """
         self.calibration = Calibration.fit(x, self.dim)
         self.install_calibration()
 
     # ------------------------------------------------------------------ persistence
     def files(self) -> codec.CodeFiles:
-        """The data files (and ``index.json`` entries) that save the FAISS structures."""
+        """The data files (and ``index.json`` entries) that save the FAISS structures.
+
+        Returns
+        -------
+        codec.CodeFiles
+            By default ``data_file`` holding ``index`` (``faiss.write_index``).
+        """
         return codec.CodeFiles({self.data_file: codec.write_faiss(self.index, self.precision == "binary")})
 
     def saved(self, folder: Path) -> None:
-        """Called after ``files`` were written to ``folder`` (nothing to do by default)."""
+        """Called after ``files`` were written to ``folder`` (nothing to do by default).
+
+        Parameters
+        ----------
+        folder : Path
+            The saved index folder.
+        """
         return None
 
     def matches(self, index: Any) -> bool:
-        """Whether a FAISS index read from a file is of this kind, precision and dimension."""
+        """Whether a FAISS index read from a file is of this kind, precision and dimension.
+
+        Parameters
+        ----------
+        index : faiss.Index or faiss.IndexBinary
+            As read from the file.
+
+        Returns
+        -------
+        bool
+            By default: of ``new_index()``'s class, with ``d`` the dimension (the bit width for binary codes).
+        """
         return isinstance(index, type(self.new_index())) and index.d == (
             self.bits if self.precision == "binary" else self.dim)
 
     def read(self, folder: Path, doc: dict[str, Any], npos: int, mmap: bool) -> None:
-        """Read the FAISS structures ``files`` wrote (``npos`` positions) from ``folder``, whose manifest is
-        ``doc``; ``self.calibration`` is already restored. CorruptFileError naming the file on any mismatch."""
+        """Read the FAISS structures ``files`` wrote; ``self.calibration`` is already restored.
+
+        Parameters
+        ----------
+        folder : Path
+            The index folder.
+        doc : dict
+            Its manifest.
+        npos : int
+            The positions it holds (``codec.positions``).
+        mmap : bool
+            Map the files read-only where the kind can (IVF's lists); others read them.
+
+        Raises
+        ------
+        CorruptFileError
+            A file FAISS cannot read, of another kind, precision or dimension, or with another number of
+            positions (named).
+        """  # noqa: DOC501 - codec.corrupt() returns the CorruptFileError raised
         index = codec.read_faiss(folder, doc, self.data_file, self.precision == "binary")
         if not self.matches(index) or index.ntotal != npos:
             raise codec.corrupt(folder, f"{self.data_file} does not match index.json")

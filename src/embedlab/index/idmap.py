@@ -17,13 +17,30 @@ from .kernels import bitmap_selector
 class IdMap:
     """Positions <-> ids of a coded index.
 
-    Attributes (read-only outside this class): ``pos_ids`` ``(positions,)`` int64 the id at each position;
-    ``dead`` ``(positions,)`` bool tombstones, ``n_dead`` of them set; ``sorted_ids`` ``(live,)`` int64 the
-    live ids sorted, ``order`` ``(live,)`` int64 their positions.
+    An empty map, or one over saved ``pos_ids`` and ``dead``.
+
+    Parameters
+    ----------
+    pos_ids : np.ndarray, optional
+        ``(positions,)`` int64, the id at each position (None: an empty map).
+    dead : np.ndarray, optional
+        ``(positions,)`` bool tombstones (None: every position live).
+
+    Attributes
+    ----------
+    pos_ids : np.ndarray
+        ``(positions,)`` int64, the id at each position (read-only outside this class, as all of these).
+    dead : np.ndarray
+        ``(positions,)`` bool tombstones.
+    n_dead : int
+        How many of ``dead`` are set.
+    sorted_ids : np.ndarray
+        ``(live,)`` int64, the live ids sorted.
+    order : np.ndarray
+        ``(live,)`` int64, the position of each of ``sorted_ids``.
     """
 
     def __init__(self, pos_ids: np.ndarray | None = None, dead: np.ndarray | None = None) -> None:
-        """An empty map, or one over saved ``pos_ids`` and ``dead`` (``(positions,)`` int64 and bool)."""
         self.pos_ids = np.empty(0, np.int64) if pos_ids is None else pos_ids
         self.dead = np.zeros(len(self.pos_ids), bool) if dead is None else dead
         self.n_dead = int(self.dead.sum())
@@ -39,41 +56,101 @@ class IdMap:
 
     @property
     def positions(self) -> int:
-        """Positions, live and dead (FAISS's ``ntotal``)."""
+        """Positions, live and dead (FAISS's ``ntotal``).
+
+        Returns
+        -------
+        int
+            ``len(pos_ids)``.
+        """
         return len(self.pos_ids)
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the maps (25 a position while no row is dead)."""
+        """Bytes of the maps (25 a position while no row is dead).
+
+        Returns
+        -------
+        int
+            8 (id) + 1 (tombstone) a position, plus 16 (sorted id, its position) a live row.
+        """
         return int(self.pos_ids.nbytes + self.dead.nbytes + self.sorted_ids.nbytes + self.order.nbytes)
 
     def has_repeats(self) -> bool:
-        """Whether a live id occurs at two positions (a damaged file)."""
+        """Whether a live id occurs at two positions (a damaged file).
+
+        Returns
+        -------
+        bool
+            True when ``sorted_ids`` holds a repeat.
+        """
         return len(self.sorted_ids) > 1 and bool((np.diff(self.sorted_ids) == 0).any())
 
     def live_ids(self) -> np.ndarray:
-        """``(live,)`` int64: the live ids in position order."""
+        """The live ids in position order.
+
+        Returns
+        -------
+        np.ndarray
+            ``(live,)`` int64.
+        """
         return self.pos_ids[~self.dead]
 
     def live_positions(self) -> np.ndarray:
-        """``(live,)`` int64: the live positions, ascending."""
+        """The live positions, ascending.
+
+        Returns
+        -------
+        np.ndarray
+            ``(live,)`` int64.
+        """
         return np.flatnonzero(~self.dead)
 
     def find(self, ids: np.ndarray) -> np.ndarray:
-        """``(n,)`` int64: the position of each id, -1 where it is absent or removed."""
+        """The position of each id (binary search in ``sorted_ids``).
+
+        Parameters
+        ----------
+        ids : np.ndarray
+            ``(n,)`` int64 ids.
+
+        Returns
+        -------
+        np.ndarray
+            ``(n,)`` int64 positions, -1 where an id is absent or removed.
+        """
         if not len(self.sorted_ids) or not len(ids):
             return np.full(len(ids), -1, np.int64)
         at = np.minimum(np.searchsorted(self.sorted_ids, ids), len(self.sorted_ids) - 1)
         return np.where(self.sorted_ids[at] == ids, self.order[at], -1)
 
     def ids_at(self, pos: np.ndarray) -> np.ndarray:
-        """The ids at positions ``pos`` (any shape), -1 where a position is -1 (FAISS's padding)."""
+        """The ids at positions ``pos``.
+
+        Parameters
+        ----------
+        pos : np.ndarray
+            int64 positions, any shape (e.g. FAISS's ``(nq, k)`` results), -1 for none (FAISS's padding).
+
+        Returns
+        -------
+        np.ndarray
+            int64 ids, the shape of ``pos``; -1 where a position is -1 (a dead position gives its former id).
+        """
         ids = self.pos_ids[np.maximum(pos, 0)]
         ids[pos < 0] = -1
         return ids
 
     def append(self, ids: np.ndarray, start: int) -> None:
-        """Record new ids at positions ``start, start + 1, ...`` (the next ones)."""
+        """Record new ids at positions ``start, start + 1, ...`` (the next ones).
+
+        Parameters
+        ----------
+        ids : np.ndarray
+            ``(m,)`` int64 ids, distinct and not live in the map (the caller checks).
+        start : int
+            The first new position: ``positions`` (FAISS's ``ntotal`` before the add).
+        """
         pos = np.arange(start, start + len(ids), dtype=np.int64)
         self.pos_ids = np.concatenate([self.pos_ids, ids])
         self.dead = np.concatenate([self.dead, np.zeros(len(ids), bool)])
@@ -84,7 +161,13 @@ class IdMap:
         self._alive = None
 
     def kill(self, pos: np.ndarray) -> None:
-        """Mark live positions ``pos`` (distinct) dead."""
+        """Mark live positions ``pos`` dead; FAISS's codes stay as they are (searches exclude them by selector).
+
+        Parameters
+        ----------
+        pos : np.ndarray
+            ``(m,)`` int64 live positions, distinct.
+        """
         self.dead[pos] = True
         self.n_dead += len(pos)
         keep = ~np.isin(self.order, pos)
@@ -92,7 +175,13 @@ class IdMap:
         self._alive = None
 
     def alive_selector(self) -> Any:
-        """A FAISS selector of the live positions; None while none is dead (cached until the map changes)."""
+        """A FAISS selector of the live positions (cached until the map changes).
+
+        Returns
+        -------
+        faiss.IDSelectorBitmap or None
+            Accepts the live positions; None while no position is dead.
+        """
         if not self.n_dead:
             return None
         if self._alive is None:

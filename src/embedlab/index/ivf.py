@@ -1,5 +1,7 @@
-"""Inverted-file search for data beyond RAM: FAISS IVF-Flat, IVF-SQ (float16 / int8) or IVF-PQ, with inverted
-lists that live on disk.
+"""Inverted-file search for data beyond RAM: FAISS IVF-Flat, IVF-SQ (float16 / int8) or IVF-PQ.
+
+The inverted file and product quantisation follow Jégou, Douze & Schmid (2011); FAISS implements them, and here
+the inverted lists live on disk.
 
 Rows are assigned to the nearest of ``nlist`` centroids (k-means, trained on a seeded sample of
 ``train_size`` rows); a query scans the lists of its ``nprobe`` nearest centroids. ``m > 0`` stores product-
@@ -45,9 +47,41 @@ COMPACT_FRACTION = 0.5  # dead/total rows above which the lists are rebuilt
 
 
 class IVFCodes(FaissCodes):
-    """Inverted lists (FAISS IVF-Flat / IVF-SQ / IVF-PQ) in parts: ``index`` the in-RAM part new rows go to,
-    ``sealed`` read-only parts mapped from files (a saved folder's, or spilled while building), each with its
-    file; ``template`` the trained, empty index (serialised) every new part starts from. See ``IVFIndex``."""
+    """Inverted lists (FAISS IVF-Flat / IVF-SQ / IVF-PQ) in parts. See ``IVFIndex``.
+
+    ``index`` is the in-RAM part new rows go to, ``sealed`` the read-only parts mapped from files (a saved
+    folder's, or spilled while building), each with its file; ``template`` the trained, empty index (serialised)
+    every new part starts from. FAISS's ids in every part are our positions.
+
+    Parameters
+    ----------
+    dim : int
+        Dimension of the float32 rows (>= 1).
+    metric : str
+        ``cosine``, ``dot`` or ``l2``.
+    precision : str
+        ``float32`` (IVF-Flat, or IVF-PQ with ``m``), ``float16`` or ``int8`` (IVF-SQ); not ``binary``.
+    nlist : int
+        Centroids (lists), >= 1.
+    nprobe : int or None
+        Default lists scanned per query, 1 to ``nlist`` (None: min(16, nlist)).
+    m : int
+        PQ sub-quantizers, >= 0 (0: no PQ); must divide ``dim``.
+    nbits : int
+        Bits per PQ sub-quantizer code, 1 to 16.
+    train_size : int or None
+        Rows sampled to train on, >= 1 (None: 256 × ``min_train()``).
+    seed : int
+        Seeds k-means, the PQ codebooks and the training sample.
+    spill_dir : str or Path or None
+        Where in-RAM parts of more than ``SEAL_BYTES`` are spilled while building (None: they stay in memory).
+
+    Raises
+    ------
+    InputError
+        A setting out of range or not an integer, nprobe above nlist, binary precision, PQ with scalar codes,
+        ``m`` not dividing ``dim``, or a bad dimension or metric.
+    """
 
     data_file = "ivf-template.faiss"
     settings = {"nprobe": "nprobe"}
@@ -90,6 +124,14 @@ class IVFCodes(FaissCodes):
 
     # ------------------------------------------------------------------ the FAISS parts
     def new_index(self) -> Any:
+        """A new, empty part: a copy of the trained template, or an untrained FAISS IVF index before training.
+
+        Returns
+        -------
+        faiss.IndexIVFFlat or faiss.IndexIVFScalarQuantizer or faiss.IndexIVFPQ
+            Over a flat coarse quantizer (L2 for l2, inner product otherwise), with ``nlist`` lists, the saved
+            ``nprobe`` and seeded k-means.
+        """
         if self.template is not None:
             return faiss.deserialize_index(self.template)
         fm = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
@@ -109,6 +151,13 @@ class IVFCodes(FaissCodes):
         return index
 
     def reset(self, keep_training: bool = False) -> None:
+        """Drop every part (mapped ones are unmapped) and start an empty in-RAM part.
+
+        Parameters
+        ----------
+        keep_training : bool
+            Keep the trained template (centroids, int8 ranges, PQ codebooks); False forgets it.
+        """
         if not keep_training:
             self.template = None
         self.sealed = []
@@ -116,9 +165,25 @@ class IVFCodes(FaissCodes):
 
     @property
     def ntotal(self) -> int:
+        """Positions held in every part, live and dead.
+
+        Returns
+        -------
+        int
+            The in-RAM part's ``ntotal`` plus the sealed parts'.
+        """
         return int(self.index.ntotal) + sum(int(p.ntotal) for p, _ in self.sealed)
 
     def add(self, codes: np.ndarray, start: int) -> None:
+        """Add rows to the in-RAM part with their positions as FAISS ids; spill the part if it grew too big.
+
+        Parameters
+        ----------
+        codes : np.ndarray
+            ``(n, dim)`` float32 prepared rows (FAISS assigns and codes them).
+        start : int
+            Their first position.
+        """
         self.index.add_with_ids(codes, np.arange(start, start + len(codes), dtype=np.int64))
         if self.spill_dir is not None and self.index.ntotal * self.index.code_size > SEAL_BYTES:
             self._seal()
@@ -135,15 +200,41 @@ class IVFCodes(FaissCodes):
         self.index = self.new_index()
 
     def code_bytes(self) -> int:
+        """Bytes of one row's code in the lists.
+
+        Returns
+        -------
+        int
+            ``m × ceil(nbits / 8)`` for PQ codes, else the precision's (4, 2 or 1 a dimension).
+        """
         return self.m * ((self.params["nbits"] + 7) // 8) if self.m else super().code_bytes()
 
     def memory_bytes(self) -> int:
-        """The in-RAM part's codes and the centroids (mapped parts are read from disk as probed, not counted)."""
+        """The in-RAM part's codes and the centroids (mapped parts are read from disk as probed, not counted).
+
+        Returns
+        -------
+        int
+            ``ntotal × code_size`` of the in-RAM part + ``nlist × dim × 4``.
+        """
         return int(self.index.ntotal * self.index.code_size + self.params["nlist"] * self.dim * 4)
 
     def drop(self, dead: np.ndarray) -> bool:
-        """Merge every part into memory, remove the dead entries and renumber the positions (this needs the whole
-        index in RAM once)."""
+        """Merge every part into memory, remove the dead entries and renumber the positions.
+
+        This needs the whole index in RAM once; the lists are copied (``copy_subset_to``), never moved, so mapped
+        parts are left as they are.
+
+        Parameters
+        ----------
+        dead : np.ndarray
+            ``(ntotal,)`` bool, the positions to remove.
+
+        Returns
+        -------
+        bool
+            True: IVF can always drop entries from its lists.
+        """
         live = np.flatnonzero(~dead)
         renumber = np.full(len(dead), -1, np.int64)
         renumber[live] = np.arange(len(live))
@@ -165,27 +256,73 @@ class IVFCodes(FaissCodes):
     # ------------------------------------------------------------------ training
     @property
     def needs_training(self) -> bool:
+        """Whether codes can only be added after training: always, for the centroids.
+
+        Returns
+        -------
+        bool
+            True.
+        """
         return True
 
     @property
     def trained(self) -> bool:
+        """Whether the template is trained (centroids, and int8 ranges or PQ codebooks where used).
+
+        Returns
+        -------
+        bool
+            True once trained (by ``train``, or as read from a saved folder).
+        """
         return self.template is not None
 
     @property
     def retrains_on_rebuild(self) -> bool:
+        """Whether a rebuild trains again: never, the centroids (and int8 ranges) are kept.
+
+        Returns
+        -------
+        bool
+            False.
+        """
         return False  # a rebuild keeps the centroids (and int8 ranges): only the lists change
 
     def min_train(self) -> int:
-        """The fewest training rows possible: one per centroid (and 2^nbits for the PQ codebooks)."""
+        """The fewest training rows possible: one per centroid (and 2^nbits for the PQ codebooks).
+
+        Returns
+        -------
+        int
+            ``nlist``, or ``max(nlist, 2^nbits)`` with PQ.
+        """
         need = int(self.params["nlist"])
         if self.m:
             need = max(need, 1 << self.params["nbits"])
         return need
 
     def train_min(self) -> int:
+        """Rows an untrained index waits for before it trains itself: FAISS's recommended 39 per centroid.
+
+        Returns
+        -------
+        int
+            ``39 × min_train()``.
+        """
         return RECOMMENDED_PER_LIST * self.min_train()
 
     def sample(self, x: np.ndarray) -> np.ndarray:
+        """The rows to train on: a seeded sample of ``train_size`` rows (default 256 × ``min_train()``).
+
+        Parameters
+        ----------
+        x : np.ndarray
+            ``(n, dim)`` float32 prepared rows.
+
+        Returns
+        -------
+        np.ndarray
+            ``x`` itself when it is no larger, else the sampled rows in their original order.
+        """
         size = self.params["train_size"] or MAX_PER_LIST * self.min_train()
         if len(x) <= size:
             return x
@@ -193,6 +330,22 @@ class IVFCodes(FaissCodes):
         return x[np.sort(rng.choice(len(x), size, replace=False))]
 
     def train(self, x: np.ndarray) -> None:
+        """Train the template on a sample of ``x``: k-means centroids, then int8 ranges or PQ codebooks.
+
+        FAISS's ``IndexIVF.train`` runs k-means (``nlist`` centroids) on the coarse quantizer and, for PQ, k-means
+        of 2^nbits centroids per sub-vector (Jégou et al. 2011); int8 ranges are calibrated from the sample
+        first (``Calibration.fit``) and replace FAISS's own.
+
+        Parameters
+        ----------
+        x : np.ndarray
+            ``(n, dim)`` float32 prepared rows.
+
+        Raises
+        ------
+        InputError
+            Fewer rows than ``min_train()``, or (int8) rows that cannot calibrate (all identical).
+        """
         need = self.min_train()
         if len(x) < need:
             pq = f" and 2^nbits = {1 << self.params['nbits']} for the PQ codebooks" if self.m else ""
@@ -215,10 +368,32 @@ class IVFCodes(FaissCodes):
         self.index.nprobe = self.params["nprobe"]
 
     def install_calibration(self) -> None:
+        """Nothing to do: the int8 ranges are part of the trained template."""
         pass  # the calibration is part of the trained template
 
     # ------------------------------------------------------------------ search
     def check_setting(self, field: str, name: str, value: Any) -> int:
+        """A per-call ``nprobe`` as IVF uses it.
+
+        Parameters
+        ----------
+        field : str
+            ``nprobe``.
+        name : str
+            What the caller gave it as (for the error message).
+        value : int
+            The value given (not yet checked).
+
+        Returns
+        -------
+        int
+            ``int(value)``, 1 to ``nlist``.
+
+        Raises
+        ------
+        InputError
+            A bool, a value below 1 or above ``nlist``.
+        """
         if isinstance(value, bool) or int(value) < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
         if int(value) > self.params["nlist"]:
@@ -227,15 +402,73 @@ class IVFCodes(FaissCodes):
         return int(value)
 
     def filter_widen(self, n: int, m: int) -> float:
+        """The probe widening for a filter keeping ``m`` of ``n`` rows: sqrt(n / m), at most ``MAX_FILTER_WIDEN``.
+
+        Parameters
+        ----------
+        n : int
+            Live rows.
+        m : int
+            Rows the filter keeps.
+
+        Returns
+        -------
+        float
+            The factor on ``nprobe``, 1 to 8.
+        """
         return min(MAX_FILTER_WIDEN, float(np.sqrt(n / max(m, 1))))
 
     def exact_limit(self, n: int, k: int, widen: float, settings: SearchParams) -> int:
+        """Kept rows up to which a filter is answered exactly: the rows a widened probe would scan.
+
+        Parameters
+        ----------
+        n : int
+            Live rows.
+        k : int
+            Candidates the search would fetch (unused: the scan's cost does not depend on it).
+        widen : float
+            ``filter_widen``'s factor.
+        settings : SearchParams
+            This call's settings (``nprobe``; None: the saved one).
+
+        Returns
+        -------
+        int
+            ``max(2000, n · nprobe · widen / nlist)``.
+        """
         nprobe = self.params["nprobe"] if settings.nprobe is None else settings.nprobe
         # an unfiltered search scans about n * nprobe / nlist rows: exact over fewer kept rows is cheaper
         return max(2000, int(n * nprobe * widen / self.params["nlist"]))
 
     def search(self, q: np.ndarray, k: int, sel: Any, widen: float, settings: SearchParams
                ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best positions per query: the lists of the ``nprobe`` nearest centroids, scanned (FAISS).
+
+        Each part is searched (FAISS ``IndexIVF.search``; PQ codes by asymmetric distance, Jégou et al. 2011)
+        and the results merged.
+
+        Parameters
+        ----------
+        q : np.ndarray
+            ``(nq, dim)`` float32 prepared queries.
+        k : int
+            Candidates per query.
+        sel : faiss.IDSelector or None
+            Only the positions it accepts.
+        widen : float
+            The factor on ``nprobe`` (>= 1; the result is capped at ``nlist``).
+        settings : SearchParams
+            This call's settings (``nprobe``).
+
+        Returns
+        -------
+        distances : np.ndarray
+            ``(nq, k)`` float32 as FAISS reports them (inner products, or squared L2 distances for l2), best
+            first; -inf (l2: +inf) where fewer than k qualify.
+        positions : np.ndarray
+            ``(nq, k)`` int64, -1 where fewer than k qualify.
+        """
         probe = self.params["nprobe"] if settings.nprobe is None else settings.nprobe
         probe = min(self.params["nlist"], max(1, int(probe * widen)))
         if sel is None:  # one parameter object per nprobe (building one costs a good part of a fast query)
@@ -270,11 +503,27 @@ class IVFCodes(FaissCodes):
         return [f"ivf-part-{i}.faiss" for i in range(len(self.sealed) + 1)]
 
     def files(self) -> codec.CodeFiles:
-        """The trained template and every part: mapped parts are hard-linked, never rewritten; parts are recorded
-        by size alone (their checksums would read them whole)."""
+        """The trained template and every part.
+
+        Mapped parts are hard-linked, never rewritten; parts are recorded by size alone (their checksums would
+        read them whole).
+
+        Returns
+        -------
+        codec.CodeFiles
+            ``ivf-template.faiss`` plus ``ivf-part-0.faiss`` ... (the sealed parts, then the in-RAM one), and
+            ``parts`` (their names) for ``index.json``.
+        """
         template = self.template if self.template is not None else faiss.serialize_index(self.new_index())
 
         def write_template(p: Path) -> None:
+            """Write the serialised template.
+
+            Parameters
+            ----------
+            p : Path
+                The file to write.
+            """
             p.write_bytes(bytes(template))
 
         names = self._part_names()
@@ -285,12 +534,36 @@ class IVFCodes(FaissCodes):
         return codec.CodeFiles(writers, {"parts": names}, frozenset(names))
 
     def saved(self, folder: Path) -> None:
-        """The mapped parts now refer to the saved files."""
+        """The mapped parts now refer to the saved files.
+
+        Parameters
+        ----------
+        folder : Path
+            The saved index folder.
+        """
         self.sealed = [(p, folder / name) for (p, _), name in zip(self.sealed, self._part_names(), strict=False)]
 
     def read(self, folder: Path, doc: dict[str, Any], npos: int, mmap: bool) -> None:
-        """Read the template and the parts: mapped read-only (``mmap``: searches read the probed lists from disk;
-        sizes checked, checksums skipped), or merged into memory after their checksums are verified."""
+        """Read the template and the parts.
+
+        Parameters
+        ----------
+        folder : Path
+            The index folder.
+        doc : dict
+            Its manifest (with ``parts``).
+        npos : int
+            The positions it holds.
+        mmap : bool
+            Map the parts read-only (searches read the probed lists from disk; sizes checked, checksums
+            skipped); False merges them into memory after their checksums are verified.
+
+        Raises
+        ------
+        CorruptFileError
+            A template or part FAISS cannot read or that does not match ``index.json`` (dimension, nlist), no
+            list of parts, or parts holding another number of rows (named).
+        """  # noqa: DOC501 - codec.corrupt() returns the CorruptFileError raised
         template = codec.read_faiss(folder, doc, self.data_file)
         if not isinstance(template, faiss.IndexIVF) or template.d != self.dim or template.ntotal:
             raise codec.corrupt(folder, f"{self.data_file} does not match index.json")
@@ -325,27 +598,34 @@ class IVFCodes(FaissCodes):
 class IVFIndex(CodedIndex[IVFCodes]):
     """Inverted-file index (FAISS IVF-Flat / IVF-SQ / IVF-PQ); parameters saved with it.
 
+    k-means splits the space into ``nlist`` cells; each row is stored in the list of its nearest centroid, and a
+    query scans the lists of its ``nprobe`` nearest centroids (the IVF of Jégou et al. 2011 [1]_, in FAISS [2]_).
+    Larger ``nprobe`` trades query time for recall. With ``m > 0`` the lists hold product-quantised codes (``m``
+    sub-vectors of ``nbits`` bits), re-ranked with the float32 vectors.
+
     Parameters
     ----------
     dim : int
-        Dimension.
+        Dimension (>= 1).
     metric : str
         ``cosine``, ``dot`` or ``l2``.
     nlist : int
-        Centroids (lists).
+        Centroids (lists), >= 1 (default 1024; about 4·sqrt(n) suits n rows).
     nprobe : int, optional
-        Lists scanned per query (default min(16, nlist); per call: ``search(..., nprobe=)`` or
+        Lists scanned per query, 1 to ``nlist`` (default min(16, nlist); per call: ``search(..., nprobe=)`` or
         ``SearchParams(nprobe=)``).
     m : int
         PQ sub-quantizers (0: no PQ; must divide dim), of ``nbits`` bits each.
     nbits : int
-        Bits per PQ code (at most 16).
+        Bits per PQ code, 1 to 16 (default 8: m bytes a row).
     precision : str
         ``float32`` (IVF-Flat), ``float16`` or ``int8`` (IVF-SQ).
     rescore : int, optional
-        Compressed codes (SQ, PQ): re-rank ``rescore × k`` candidates with the float32 vectors.
+        Compressed codes (SQ, PQ): re-rank ``rescore × k`` candidates with the float32 vectors (>= 1; default 1
+        for float16, 4 for int8 and PQ).
     train_size : int, optional
-        Rows sampled (with ``seed``) to train on (default 256 × nlist).
+        Rows sampled (with ``seed``) to train on (default 256 × ``min_train()``: 256 × nlist, or 256 × 2^nbits
+        when PQ needs more).
     seed : int
         Seeds k-means and the training sample.
     spill_dir : str or Path, optional
@@ -355,6 +635,14 @@ class IVFIndex(CodedIndex[IVFCodes]):
     ------
     InputError
         Settings out of range (nprobe above nlist, m not dividing dim, binary precision, PQ with SQ codes ...).
+
+    References
+    ----------
+    .. [1] H. Jégou, M. Douze and C. Schmid, "Product quantization for nearest neighbor search", IEEE TPAMI
+       33(1), 2011 (the inverted file with product-quantised codes, IVFADC).
+    .. [2] FAISS: ``IndexIVFFlat``, ``IndexIVFScalarQuantizer``, ``IndexIVFPQ``, ``OnDiskInvertedLists``;
+       J. Johnson, M. Douze and H. Jégou, "Billion-scale similarity search with GPUs", IEEE Transactions on Big
+       Data, 2019.
     """
 
     kind = "ivf"
@@ -382,11 +670,24 @@ class IVFIndex(CodedIndex[IVFCodes]):
 
     @property
     def spill_dir(self) -> Path | None:
-        """Where parts of more than ``SEAL_BYTES`` are spilled while building (None: they stay in memory)."""
+        """Where parts of more than ``SEAL_BYTES`` are spilled while building.
+
+        Returns
+        -------
+        Path or None
+            The folder; None: parts stay in memory.
+        """
         return self._codes.spill_dir
 
     @spill_dir.setter
     def spill_dir(self, folder: str | Path | None) -> None:
+        """Set where parts are spilled while building.
+
+        Parameters
+        ----------
+        folder : str or Path or None
+            The folder (created when a part is first spilled); None keeps parts in memory.
+        """
         self._codes.spill_dir = Path(folder) if folder is not None else None
 
     def min_train(self) -> int:
@@ -395,6 +696,7 @@ class IVFIndex(CodedIndex[IVFCodes]):
         Returns
         -------
         int
+            ``nlist``, or ``max(nlist, 2^nbits)`` with PQ.
         """
         return self._codes.min_train()
 
@@ -414,9 +716,12 @@ class IVFIndex(CodedIndex[IVFCodes]):
         Returns
         -------
         IVFIndex
+            With its saved parameters (and trained template).
 
         Raises
         ------
+        InputError
+            No index folder there, or an index of another kind.
         CorruptFileError
             A missing, truncated or damaged file (named).
         FormatVersionError
@@ -430,8 +735,11 @@ class IVFIndex(CodedIndex[IVFCodes]):
 
 
 def _no_prefetch(part: Any) -> Any:
-    """Mapped lists are read where they lie: FAISS would otherwise start 32 prefetch threads for every search
-    (measured: a single query 7x slower than over lists in memory; without them, the same)."""
+    """Mapped lists are read where they lie: no prefetch threads.
+
+    FAISS would otherwise start 32 prefetch threads for every search (measured: a single query 7x slower than over
+    lists in memory; without them, the same).
+    """
     lists = faiss.downcast_InvertedLists(part.invlists)
     if isinstance(lists, faiss.OnDiskInvertedLists):
         lists.prefetch_nthread = 0
@@ -443,7 +751,13 @@ def _linker(src: Path) -> codec.Writer:
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link an immutable part file into a new folder (a copy across file systems)."""
+    """Hard-link an immutable part file into a new folder (a copy across file systems).
+
+    Raises
+    ------
+    CorruptFileError
+        The part file is gone.
+    """
     if not src.is_file():
         raise CorruptFileError(f"IVF part file {src} disappeared while the index was mapped from it; rebuild the "
                                "index from its vectors")

@@ -1,6 +1,7 @@
-"""Search kernels every index kind runs on: FAISS's exhaustive scans and heaps, top-k merging, ID selectors,
-query preparation and FAISS's thread settings. Indexes (``exact``, ``coded`` and the kinds) import these; this
-module imports no index.
+"""Search kernels every index kind runs on.
+
+FAISS's exhaustive scans and heaps, top-k merging, ID selectors, query preparation and FAISS's thread settings.
+Indexes (``exact``, ``coded`` and the kinds) import these; this module imports no index.
 
 Scores are higher-is-better throughout (``embedlab.metrics``): inner products for cosine / dot, the negated
 Euclidean distance for l2. Results are ``(n_queries, k)``, best first, padded with id -1 / score -inf.
@@ -31,7 +32,13 @@ GEMV_MIN_DIM = 100  # one query with many dead rows, dim >= this: one BLAS mat-v
 
 
 def n_threads() -> int:
-    """Threads for FAISS work: OMP_NUM_THREADS when set (embedlab sets it to the core count), else the cores."""
+    """Threads for FAISS work: OMP_NUM_THREADS when set (embedlab sets it to the core count), else the cores.
+
+    Returns
+    -------
+    int
+        >= 1.
+    """
     env = os.environ.get("OMP_NUM_THREADS", "")
     return int(env) if env.isdigit() and int(env) > 0 else cpu_count()
 
@@ -48,10 +55,19 @@ _F32 = np.dtype(np.float32)  # native float32 (a non-native byte order takes the
 
 @contextmanager
 def query_threads(nq: int) -> Iterator[None]:
-    """FAISS runs one query on one thread. Its scans of a single query otherwise open a parallel region over the
-    rows: on an idle 2-core machine that gains nothing (the scan is memory-bound), and on a busy one the threads
-    wait on each other at every barrier (measured: flat, int8 and binary scans 6-200x slower with 2 threads
-    than with 1 at load 20). Batches keep every thread (FAISS splits them by query)."""
+    """A context in which FAISS runs one query on one thread.
+
+    FAISS's scans of a single query otherwise open a parallel region over the rows: on an idle 2-core machine that
+    gains nothing (the scan is memory-bound), and on a busy one the threads wait on each other at every barrier
+    (measured: flat, int8 and binary scans 6-200x slower with 2 threads than with 1 at load 20). Batches keep
+    every thread (FAISS splits them by query).
+
+    Parameters
+    ----------
+    nq : int
+        Queries the block searches; 1 sets FAISS to one thread for the block (``n_threads()`` afterwards), more
+        leave the setting alone.
+    """
     if nq > 1:
         yield
         return
@@ -64,7 +80,14 @@ def query_threads(nq: int) -> Iterator[None]:
 
 @contextmanager
 def build_threads(threads: int | None) -> Iterator[None]:
-    """Run a FAISS build on ``threads`` threads (None or 0: leave the setting alone), restored afterwards."""
+    """A context in which a FAISS build runs on ``threads`` threads, restored afterwards.
+
+    Parameters
+    ----------
+    threads : int or None
+        OpenMP threads for the block (1 makes an HNSW build reproducible for a seed); None or 0: leave the
+        setting alone.
+    """
     if not threads:
         yield
         return
@@ -77,7 +100,18 @@ def build_threads(threads: int | None) -> Iterator[None]:
 
 
 def neg_distances(D: np.ndarray) -> np.ndarray:
-    """Squared L2 distances (as FAISS returns them) to higher-is-better scores -sqrt(max(d, 0)), in place."""
+    """Squared L2 distances (as FAISS returns them) to higher-is-better scores -sqrt(max(d, 0)), in place.
+
+    Parameters
+    ----------
+    D : np.ndarray
+        float32 squared distances, any shape; overwritten.
+
+    Returns
+    -------
+    np.ndarray
+        ``D`` itself: minus the Euclidean distances (<= 0).
+    """
     np.maximum(D, 0.0, out=D)
     np.sqrt(D, out=D)
     np.negative(D, out=D)
@@ -196,8 +230,9 @@ def faiss_knn(
 
 def faiss_search(index: Any, q: np.ndarray, k: int, params: Any = None, binary: bool = False
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """FAISS's ``index.search`` without its Python wrapper's checks (the caller did them): results straight into
-    new arrays.
+    """FAISS's ``index.search`` without its Python wrapper's checks (the caller did them).
+
+    Calls the SWIG ``search_c`` with the results going straight into new arrays.
 
     Parameters
     ----------
@@ -384,8 +419,33 @@ def search_matrix(
 
 def padded_topk(q: np.ndarray, mat: np.ndarray, row_ids: np.ndarray, k: int, metric: str,
                 rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``search_matrix`` over ``mat`` (or its subset ``rows``) as (ids, scores) padded to ``(nq, k)`` with -1 /
-    -inf: the answer of an index whose only candidates are these rows."""
+    """``search_matrix`` as an index answers: (ids, scores) padded to ``(nq, k)`` with -1 / -inf.
+
+    The answer of an index whose only candidates are these rows (an untrained index's buffer, a filter kept
+    small enough to search exactly).
+
+    Parameters
+    ----------
+    q : np.ndarray
+        ``(nq, d)`` float32 queries, prepared (``prepare_queries``).
+    mat : np.ndarray
+        ``(n, d)`` float32 rows, C order.
+    row_ids : np.ndarray
+        ``(n,)`` int64 id of each row.
+    k : int
+        Results per query (>= 1).
+    metric : str
+        ``cosine``, ``dot`` or ``l2``.
+    rows : np.ndarray, optional
+        Sorted row numbers: search only these.
+
+    Returns
+    -------
+    ids : np.ndarray
+        ``(nq, k)`` int64, best first, padded with -1.
+    scores : np.ndarray
+        ``(nq, k)`` float32, higher is better, padded with -inf.
+    """
     nq = len(q)
     out_ids = np.full((nq, k), -1, np.int64)
     out_sc = np.full((nq, k), -np.inf, np.float32)

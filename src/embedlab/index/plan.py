@@ -1,5 +1,7 @@
-"""Know the cost before paying it: memory (resident and on disk), build time and query time of an index, predicted
-from per-operation constants measured on this machine.
+"""Know the cost before paying it: what an index will take in memory and time, predicted before it is built.
+
+Memory (resident and on disk), build time and query time of an index are predicted from per-operation constants
+measured on this machine.
 
 ``calibrate()`` runs a short micro-benchmark (about 10-30 s: scans of float32, float16, int8 and binary codes,
 a batched product, two small HNSW builds and searches with FAISS's distance counters, a k-means, a rescoring
@@ -105,12 +107,25 @@ class Estimate:
     batch: int = 1000
 
     def as_dict(self) -> dict[str, Any]:
+        """The estimate as plain values (for JSON).
+
+        Returns
+        -------
+        dict
+            Field name -> value (``dataclasses.asdict``).
+        """
         return asdict(self)
 
 
 # ---------------------------------------------------------------------------------------------- calibration
 def machine_key() -> str:
-    """What the constants depend on: CPU model, usable cores, thread settings, FAISS version."""
+    """What the constants depend on: CPU model, usable cores, thread settings, FAISS version.
+
+    Returns
+    -------
+    str
+        ``"<cpu model>|cores=<n>|omp=<OMP_NUM_THREADS>|faiss=<version>"``.
+    """
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -125,9 +140,12 @@ def machine_key() -> str:
 
 
 def _best(fn: Any, repeats: int = 3, one_thread: bool = True) -> float:
-    """The fastest of ``repeats`` calls (after one warm-up), in seconds: other processes only ever add time, so
-    the minimum is the estimate least moved by a busy machine (as ``timeit`` advises). One-query work runs on one
-    FAISS thread, as the indexes run it (``kernels.query_threads``)."""
+    """The fastest of ``repeats`` calls (after one warm-up), in seconds.
+
+    Other processes only ever add time, so the minimum is the estimate least moved by a busy machine (as
+    ``timeit`` advises). One-query work runs on one FAISS thread, as the indexes run it
+    (``kernels.query_threads``).
+    """
     with query_threads(1 if one_thread else 2):
         fn()
         times = []
@@ -139,7 +157,20 @@ def _best(fn: Any, repeats: int = 3, one_thread: bool = True) -> float:
 
 
 def calibrate(quick: bool = False, seed: int = 0) -> Constants:
-    """Measure the per-operation constants now (about 10-30 s; ``quick`` uses smaller sizes, for tests)."""
+    """Measure the per-operation constants now (about 10-30 s).
+
+    Parameters
+    ----------
+    quick : bool
+        Use smaller sizes (60,000 rows instead of 250,000; for tests).
+    seed : int
+        Seeds the synthetic rows and queries (``realistic``).
+
+    Returns
+    -------
+    Constants
+        Seconds per operation on this machine, keyed by ``machine_key()``.
+    """
     rng = np.random.default_rng(seed)
     n, d = (60_000, 128) if quick else (250_000, 128)
     x = realistic(rng, n, d)  # embedding-like rows: IVF lists are as unbalanced as real ones
@@ -223,6 +254,7 @@ def _ivf_constants(x: np.ndarray, q1: np.ndarray) -> dict[str, float]:
     sample = np.ascontiguousarray(x[: 60 * big])
 
     def kmeans() -> None:
+        """One FAISS k-means of ``big`` centroids over the sample (``TRAIN_ITERS`` iterations)."""
         km = faiss.Clustering(d, big)
         km.niter = TRAIN_ITERS
         km.verbose = False
@@ -282,9 +314,29 @@ def _hnsw_constants(rng: np.random.Generator, quick: bool, f32_dim_s: float) -> 
 
 
 def realistic(rng: np.random.Generator, n: int, d: int, spread: float = 0.5, noise: float = 0.1) -> np.ndarray:
-    """Unit rows shaped like embeddings rather than noise: 200 clusters in a 32-d latent space (``spread``: the
-    clusters' width), lifted to d dims with a little ``noise`` (graph builds and walks on uniform noise take
-    several times longer than on real vectors)."""
+    """Unit rows shaped like embeddings rather than noise.
+
+    200 clusters in a 32-d latent space, lifted to d dims with a little noise (graph builds and walks on uniform
+    noise take several times longer than on real vectors).
+
+    Parameters
+    ----------
+    rng : np.random.Generator
+        The random source.
+    n : int
+        Rows.
+    d : int
+        Dimension.
+    spread : float
+        The clusters' width in the latent space (their centres are standard normal).
+    noise : float
+        Standard deviation of the noise added after the lift to ``d`` dims.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, d)`` float32, C order, unit rows.
+    """
     centers = rng.standard_normal((200, 32))
     lat = centers[rng.integers(0, 200, n)] + spread * rng.standard_normal((n, 32))
     x = lat @ rng.standard_normal((32, d)) + noise * rng.standard_normal((n, d))
@@ -293,11 +345,32 @@ def realistic(rng: np.random.Generator, n: int, d: int, spread: float = 0.5, noi
 
 
 def constants_path() -> Path:
+    """Where ``constants`` caches this machine's constants.
+
+    Returns
+    -------
+    Path
+        ``<embedlab home>/plan/constants.json``.
+    """
     return config.home() / "plan" / "constants.json"
 
 
 def constants(recalibrate: bool = False) -> Constants:
-    """This machine's constants: read from the cache, or measured now (``calibrate``) and cached."""
+    """The constants of this machine: read from the cache, or measured now (``calibrate``) and cached.
+
+    The cache (``constants_path()``) is used when its format and ``machine_key()`` match; an unreadable cache is
+    measured again.
+
+    Parameters
+    ----------
+    recalibrate : bool
+        Measure again even when the cache matches.
+
+    Returns
+    -------
+    Constants
+        Seconds per operation on this machine.
+    """
     path = constants_path()
     key = machine_key()
     if not recalibrate and path.is_file():
@@ -328,7 +401,19 @@ def _scan_s(c: Constants, precision: str, dim: int, rows: float) -> float:
 
 
 def hnsw_graph_bytes(M: int) -> float:
-    """Bytes of FAISS HNSW links and level bookkeeping per node (expected over the level draw)."""
+    """Bytes of FAISS HNSW links and level bookkeeping per node (expected over the level draw).
+
+    Parameters
+    ----------
+    M : int
+        Links per node (>= 2): 2M on the bottom layer, M on each upper one, levels drawn with FAISS's
+        ``1 / ln M`` multiplier (Malkov & Yashunin 2018).
+
+    Returns
+    -------
+    float
+        ``4 · (2M + M / (M − 1)) + 12``: 4-byte links, an 8-byte offset and a 4-byte level.
+    """
     return 4 * (2 * M + M / (M - 1)) + 12
 
 
@@ -341,10 +426,17 @@ def _check_shape(count: Any, dim: Any) -> None:
 
 def _empty_index(dim: int, index: str, precision: str, metric: str, rescore: int | None, params: dict[str, Any]
                  ) -> Index:
-    """The (empty) index these settings describe: building it runs the index layer's own checks, so a setting an
-    index refuses (rescore 0, M 0, a PQ size that does not divide the dimension, binary IVF, an unknown metric,
-    a float32 index with rescore ...) is refused here with the same message. Constructing one is cheap (no rows,
-    no centroids)."""
+    """The (empty) index these settings describe.
+
+    Building it runs the index layer's own checks, so a setting an index refuses (rescore 0, M 0, a PQ size that
+    does not divide the dimension, binary IVF, an unknown metric, a float32 index with rescore ...) is refused
+    here with the same message. Constructing one is cheap (no rows, no centroids).
+
+    Raises
+    ------
+    InputError
+        An unknown kind or precision, or a setting the index refuses.
+    """
     if index not in ("exact", "hnsw", "ivf"):
         raise InputError(f"unknown index kind {index!r}; choose one of exact, hnsw, ivf")
     check_precision(precision, metric)
@@ -358,9 +450,35 @@ def _empty_index(dim: int, index: str, precision: str, metric: str, rescore: int
 
 def check_settings(count: int, dim: int, index: str = "exact", precision: str = "float32", metric: str = "cosine",
                    rescore: int | None = None, **params: Any) -> None:
-    """InputError unless an index of these settings can be built over ``count`` rows: the index's own checks
-    (see ``estimate``), plus what only the row count decides: IVF searches at most its ``nlist`` lists, so
-    ``nprobe`` must not exceed them, and needs at least ``nlist`` training vectors (2^nbits with PQ)."""
+    """Check that an index of these settings can be built over ``count`` rows.
+
+    The index's own checks (see ``estimate``), plus what only the row count decides: IVF searches at most its
+    ``nlist`` lists, so ``nprobe`` must not exceed them, and needs at least ``nlist`` training vectors (2^nbits
+    with PQ).
+
+    Parameters
+    ----------
+    count : int
+        Rows the index will hold (>= 1).
+    dim : int
+        Their dimension (>= 1).
+    index : str
+        ``exact``, ``hnsw`` or ``ivf``.
+    precision : str
+        ``float32``, ``float16``, ``int8`` or ``binary``.
+    metric : str
+        ``cosine``, ``dot`` or ``l2``.
+    rescore : int, optional
+        The rescore factor (compressed codes only).
+    **params
+        The kind's own settings (``M``, ``nlist``, ``nprobe``, ``m`` ...), as ``make_index`` takes them.
+
+    Raises
+    ------
+    InputError
+        ``count`` or ``dim`` not a positive integer, a setting the index refuses, ``nprobe`` above ``nlist``, or
+        fewer rows than an IVF index needs to train.
+    """
     _check_shape(count, dim)
     idx = _empty_index(dim, index, precision, metric, rescore, params)
     if not isinstance(idx, IVFIndex):
@@ -380,8 +498,43 @@ def check_settings(count: int, dim: int, index: str = "exact", precision: str = 
 def estimate(count: int, dim: int, index: str = "exact", precision: str = "float32", metric: str = "cosine",
              rescore: int | None = None, k: int = 10, batch: int = 1000, consts: Constants | None = None,
              **params: Any) -> Estimate:
-    """Predicted memory, disk, build time and query time of an index (see the module docstring). Settings an
-    index refuses raise its InputError (``check_settings`` also checks what depends on the row count)."""
+    """Predicted memory, disk, build time and query time of an index (see the module docstring for the model).
+
+    Parameters
+    ----------
+    count : int
+        Rows the index will hold (>= 1).
+    dim : int
+        Their dimension (>= 1).
+    index : str
+        ``exact`` (default), ``hnsw`` or ``ivf``.
+    precision : str
+        ``float32`` (default), ``float16``, ``int8`` or ``binary``.
+    metric : str
+        ``cosine`` (default), ``dot`` or ``l2``.
+    rescore : int, optional
+        The rescore factor (None: the precision's default).
+    k : int
+        Results per query the query time is predicted for (the HNSW beam is at least ``rescore × k``).
+    batch : int
+        Queries per call for ``batch_query_s``.
+    consts : Constants, optional
+        Per-operation constants (None: ``constants()``, measuring them on first use, 10-30 s).
+    **params
+        The kind's settings (``M``, ``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``, ``m``, ``nbits``,
+        ``train_size``); missing ones take ``make_index``'s defaults.
+
+    Returns
+    -------
+    Estimate
+        Bytes (resident, on disk) and seconds (build, one query, per query in batches).
+
+    Raises
+    ------
+    InputError
+        ``count`` or ``dim`` not a positive integer, or a setting the index refuses (its own message;
+        ``check_settings`` also checks what depends on the row count).
+    """
     _check_shape(count, dim)
     idx = _empty_index(dim, index, precision, metric, rescore, params)
     c = consts or constants()
@@ -453,9 +606,36 @@ SETTINGS = {"exact": (), "hnsw": ("M", "ef_construction", "ef_search", "seed"),
 def check_plan(count: int, dim: int, indexes: tuple[str, ...] | None = None,
                precisions: tuple[str, ...] | None = None, metric: str = "cosine", **params: Any
                ) -> list[tuple[str, str, int | None, dict[str, Any]]]:
-    """The combinations ``plan`` estimates, as (kind, precision, rescore, the kind's settings), each checked
-    (``check_settings``); InputError as ``plan`` describes. Needs no constants: bad input is refused before this
-    machine is measured."""
+    """The combinations ``plan`` estimates, each checked (``check_settings``).
+
+    Needs no constants: bad input is refused before this machine is measured.
+
+    Parameters
+    ----------
+    count : int
+        Rows the index will hold (>= 1).
+    dim : int
+        Their dimension (>= 1).
+    indexes : tuple of str, optional
+        Kinds to plan (default: exact, hnsw, ivf).
+    precisions : tuple of str, optional
+        Precisions to plan (default: all four).
+    metric : str
+        ``cosine`` (default), ``dot`` or ``l2``.
+    **params
+        Settings, each given to the kinds that take it (``rescore`` to every combination with compressed codes).
+
+    Returns
+    -------
+    list of tuple
+        ``(kind, precision, rescore, the kind's settings)`` per combination, kinds in the order given.
+
+    Raises
+    ------
+    InputError
+        As ``plan`` describes: ``count`` or ``dim`` not a positive integer, an unknown kind, a setting none of
+        the kinds takes, or a combination that an index refuses (asked for explicitly, or any setting it refuses).
+    """
     _check_shape(count, dim)
     kinds = tuple(indexes) if indexes else ("exact", "hnsw", "ivf")
     precs = tuple(precisions) if precisions else ("float32", "float16", "int8", "binary")
@@ -495,26 +675,90 @@ def check_plan(count: int, dim: int, indexes: tuple[str, ...] | None = None,
 
 def plan(count: int, dim: int, indexes: tuple[str, ...] | None = None, precisions: tuple[str, ...] | None = None,
          metric: str = "cosine", consts: Constants | None = None, **params: Any) -> list[Estimate]:
-    """``estimate`` for every combination of ``indexes`` (default: exact, hnsw, ivf) and ``precisions`` (default:
-    all four), each kind with the ``params`` it takes. Combinations that cannot exist (IVF has no binary codes,
-    l2 no binary, PQ no other codes, an IVF with the default nlist over fewer rows than lists) are left out of a
-    default list; asked for explicitly they raise the index's InputError, as does any setting an index refuses
-    (``check_settings``) or that none of the kinds asked for takes."""
+    """``estimate`` for every combination of ``indexes`` and ``precisions``, each kind with the ``params`` it takes.
+
+    Combinations that cannot exist (IVF has no binary codes, l2 no binary, PQ no other codes, an IVF with the
+    default nlist over fewer rows than lists) are left out of a default list; asked for explicitly they raise the
+    index's InputError, as does any setting an index refuses (``check_settings``) or that none of the kinds asked
+    for takes.
+
+    Parameters
+    ----------
+    count : int
+        Rows the index will hold (>= 1).
+    dim : int
+        Their dimension (>= 1).
+    indexes : tuple of str, optional
+        Kinds to plan (default: exact, hnsw, ivf).
+    precisions : tuple of str, optional
+        Precisions to plan (default: all four).
+    metric : str
+        ``cosine`` (default), ``dot`` or ``l2``.
+    consts : Constants, optional
+        Per-operation constants (None: ``constants()``, measured on first use, after the input is checked).
+    **params
+        Settings, each given to the kinds that take it (``M``, ``nlist``, ``nprobe``, ``m``, ``rescore`` ...).
+
+    Returns
+    -------
+    list of Estimate
+        One per combination, in the order of ``check_plan``.
+
+    Raises
+    ------
+    InputError
+        As described above.
+    """
     combos = check_plan(count, dim, indexes, precisions, metric, **params)
     return estimate_all(count, dim, combos, metric, consts or constants())
 
 
 def estimate_all(count: int, dim: int, combos: list[tuple[str, str, int | None, dict[str, Any]]], metric: str,
                  consts: Constants) -> list[Estimate]:
-    """``estimate`` of each combination ``check_plan`` returned (already checked: bad settings were refused
-    before the constants were measured)."""
+    """``estimate`` of each combination ``check_plan`` returned.
+
+    The combinations are already checked: bad settings were refused before the constants were measured.
+
+    Parameters
+    ----------
+    count : int
+        Rows the index will hold.
+    dim : int
+        Their dimension.
+    combos : list of tuple
+        ``(kind, precision, rescore, settings)`` from ``check_plan``.
+    metric : str
+        ``cosine``, ``dot`` or ``l2``.
+    consts : Constants
+        Per-operation constants.
+
+    Returns
+    -------
+    list of Estimate
+        One per combination, in order.
+    """
     return [estimate(count, dim, kind, prec, metric, rescore, consts=consts, **own)
             for kind, prec, rescore, own in combos]
 
 
 def index_memory_bytes(index: Index) -> int:
-    """What a built index actually holds in memory (``Index.memory_bytes``: codes, graph, id maps; float32 exact
-    search: its rows), the figure ``estimate`` predicts as ``resident_bytes``."""
+    """What a built index actually holds in memory: the figure ``estimate`` predicts as ``resident_bytes``.
+
+    Parameters
+    ----------
+    index : Index
+        A built index.
+
+    Returns
+    -------
+    int
+        ``index.memory_bytes()``: codes, graph, id maps; float32 exact search: its rows.
+
+    Raises
+    ------
+    InputError
+        ``index`` is not an ``Index``.
+    """
     if not isinstance(index, Index):
         raise InputError(f"cannot measure a {type(index).__name__}")
     return index.memory_bytes()

@@ -15,9 +15,37 @@ from .kernels import faiss, neg_distances
 
 def rescore_topk(q: np.ndarray, cand: np.ndarray, fetch: RowSource, k: int, metric: str
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """The k best of each query's candidate ids ``cand`` ((nq, c), -1 = none) by exact float32 scores.
+    """The k best of each query's candidate ids by exact float32 scores.
 
-    Returns (ids, scores), (nq, k), best first, ties by smaller id, padded with -1 / -inf."""
+    Each distinct candidate's row is fetched once (ids sorted, so memory maps are read in file order) and scored
+    with FAISS's gathered products (``fvec_inner_products_by_idx`` / ``fvec_L2sqr_by_idx``, what FAISS's
+    ``IndexRefineFlat`` runs): the re-ranking stage of Jégou et al. (2011) [1]_.
+
+    Parameters
+    ----------
+    q : np.ndarray
+        ``(nq, d)`` float32 queries, prepared (unit length for cosine).
+    cand : np.ndarray
+        ``(nq, c)`` int64 candidate ids (or positions: whatever ``fetch`` takes), -1 = none.
+    fetch : RowSource
+        ``(m,)`` sorted distinct ids -> ``(m, d)`` float32 rows, as the index stores them.
+    k : int
+        Results per query (>= 1).
+    metric : str
+        ``cosine``, ``dot`` (inner product) or ``l2`` (minus the Euclidean distance).
+
+    Returns
+    -------
+    ids : np.ndarray
+        ``(nq, k)`` int64, best first, ties by smaller id, padded with -1.
+    scores : np.ndarray
+        ``(nq, k)`` float32, higher is better, padded with -inf.
+
+    References
+    ----------
+    .. [1] H. Jégou, R. Tavenard, M. Douze and L. Amsaleg, "Searching in one billion vectors: re-rank with source
+       coding", ICASSP 2011.
+    """
     nq, c = cand.shape
     if nq == 1:
         return _rescore_one(q[0], cand[0], fetch, k, metric)

@@ -1,5 +1,7 @@
-"""An advisor on your own vectors: measure recall@k and queries/s of every index kind, precision and search
-setting against exact float32 search, and pick the cheapest setting that reaches a target recall.
+"""An advisor on your own vectors: the cheapest index setting that reaches a target recall.
+
+It measures recall@k and queries/s of every index kind, precision and search setting against exact float32
+search, and picks the cheapest setting that reaches the target.
 
 ``tune(rows, metric, target_recall=0.95)`` samples query rows (seeded), finds their exact neighbours (the query
 row itself left out), builds each index once over ``rows`` and sweeps its search parameters (``rescore``,
@@ -47,7 +49,14 @@ class Trial:
     build_s: float  # measured on the rows tuned on
 
     def settings(self) -> dict[str, Any]:
-        """Index parameters that make ``search`` the saved default (what ``--apply`` builds)."""
+        """Index parameters that make ``search`` the saved default (what ``--apply`` builds).
+
+        Returns
+        -------
+        dict
+            ``build`` plus ``ef_search`` (from ``ef``), ``nprobe`` and ``rescore`` where the trial set them: keywords
+            for ``make_index``.
+        """
         out = dict(self.build)
         if "ef" in self.search:
             out["ef_search"] = self.search["ef"]
@@ -58,6 +67,13 @@ class Trial:
         return out
 
     def label(self) -> str:
+        """The index and precision, as ``plot`` names its lines.
+
+        Returns
+        -------
+        str
+            ``"<kind> <precision>"``, plus ``" pq<m>"`` for IVF-PQ.
+        """
         prec = self.build.get("precision", "float32")
         pq = f" pq{self.build['m']}" if self.build.get("m") else ""
         return f"{self.kind} {prec}{pq}"
@@ -65,6 +81,26 @@ class Trial:
 
 @dataclass
 class TuneReport:
+    """What ``tune`` measured, and its recommendation.
+
+    Attributes
+    ----------
+    target : float
+        The target recall@k, in (0, 1].
+    k : int
+        Results per query the recall is measured at.
+    rows : int
+        Rows tuned on.
+    count : int
+        Collection size the memory is predicted for.
+    queries : int
+        Query rows sampled.
+    trials : list of Trial
+        Every setting measured, in grid order.
+    best : Trial or None
+        ``recommend``'s pick; None when no setting reaches the target.
+    """
+
     target: float
     k: int
     rows: int  # rows tuned on
@@ -74,14 +110,39 @@ class TuneReport:
     best: Trial | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as plain values (for JSON).
+
+        Returns
+        -------
+        dict
+            Field name -> value; ``best`` also carries its ``settings()``.
+        """
         out = asdict(self)
         out["best"] = None if self.best is None else {**asdict(self.best), "settings": self.best.settings()}
         return out
 
 
 def default_grid(n: int, dim: int, metric: str) -> Grid:
-    """The settings ``tune`` tries: exact over every precision, HNSW (M=16) over float32 / int8 / binary, IVF-Flat
-    and IVF-PQ with nlist ≈ 4·sqrt(n), each with a sweep of its search parameters."""
+    """The settings ``tune`` tries, each with a sweep of its search parameters.
+
+    Exact over every precision, HNSW (M=16) over float32 / int8 / binary, IVF-Flat and IVF-PQ with
+    nlist ≈ 4·sqrt(n) (a power of two, at least 8). Binary codes are left out for l2; IVF when there are fewer
+    than 39 rows a list, PQ when fewer than 39 × 256 rows or no sub-vector count divides ``dim``.
+
+    Parameters
+    ----------
+    n : int
+        Rows tuned on.
+    dim : int
+        Their dimension.
+    metric : str
+        ``cosine``, ``dot`` or ``l2``.
+
+    Returns
+    -------
+    Grid
+        ``(kind, build parameters, list of search parameter sets)`` per index to build.
+    """
     efs = [16, 32, 64, 128, 256]
     grid: Grid = [
         ("exact", {}, [{}]),
@@ -120,8 +181,42 @@ def _without_self(ids: np.ndarray, self_ids: np.ndarray, k: int) -> np.ndarray:
 def tune(rows: np.ndarray, metric: str, target_recall: float = 0.95, k: int = 10, queries: int = 200,
          seed: int = 0, count: int | None = None, grid: Grid | None = None, consts: Constants | None = None,
          progress: Callable[[str], None] | None = None) -> TuneReport:
-    """Measure every setting of ``grid`` (default: ``default_grid``) on ``rows`` (float32, as the collection stores
-    them); ``count`` is the collection size memory is predicted for (default: len(rows))."""
+    """Measure every setting of ``grid`` on ``rows`` and recommend the cheapest that reaches ``target_recall``.
+
+    Parameters
+    ----------
+    rows : np.ndarray
+        ``(n, dim)`` float32 rows as the collection stores them (unit length for cosine), n >= 2.
+    metric : str
+        ``cosine``, ``dot`` or ``l2``.
+    target_recall : float
+        Recall@k a setting must reach, in (0, 1].
+    k : int
+        Results per query recall is measured at.
+    queries : int
+        Query rows sampled from ``rows`` (at most n); each query's own row is left out of its neighbours.
+    seed : int
+        Seeds the query sample and the training samples.
+    count : int, optional
+        The collection size memory is predicted for (default: len(rows)).
+    grid : Grid, optional
+        The settings to measure (default: ``default_grid``).
+    consts : Constants, optional
+        ``plan`` constants for the memory predictions (None: ``plan.constants()``).
+    progress : callable, optional
+        Called with a line of text as each index starts building.
+
+    Returns
+    -------
+    TuneReport
+        Every trial (recall, queries/s one at a time and batched, predicted resident bytes, build seconds) and
+        the recommendation.
+
+    Raises
+    ------
+    InputError
+        ``target_recall`` outside (0, 1], fewer than 2 rows, or a grid setting an index refuses.
+    """
     if not 0 < target_recall <= 1:
         raise InputError(f"target recall must be in (0, 1], got {target_recall}")
     n, dim = rows.shape
@@ -137,6 +232,18 @@ def tune(rows: np.ndarray, metric: str, target_recall: float = 0.95, k: int = 10
     report = TuneReport(target=float(target_recall), k=k, rows=n, count=int(count or n), queries=nq)
 
     def fetch(sel: np.ndarray) -> np.ndarray:
+        """The vector source of the compressed indexes: rows by id (ids are row numbers).
+
+        Parameters
+        ----------
+        sel : np.ndarray
+            ``(m,)`` int64 sorted ids.
+
+        Returns
+        -------
+        np.ndarray
+            ``(m, dim)`` float32.
+        """
         return np.asarray(rows[sel], dtype=np.float32)
 
     for kind, build, sweeps in grid or default_grid(n, dim, metric):
@@ -176,7 +283,21 @@ def tune(rows: np.ndarray, metric: str, target_recall: float = 0.95, k: int = 10
 
 
 def recommend(trials: list[Trial], target: float) -> Trial | None:
-    """The cheapest trial reaching ``target``: least predicted resident memory, then (within 5% of it) fastest."""
+    """The cheapest trial reaching ``target``: least predicted resident memory, then (within 5% of it) fastest.
+
+    Parameters
+    ----------
+    trials : list of Trial
+        Measured settings.
+    target : float
+        The recall they must reach.
+
+    Returns
+    -------
+    Trial or None
+        The highest queries/s (one at a time) among those within 5% of the least memory; None when no trial
+        reaches ``target``.
+    """
     ok = [t for t in trials if t.recall >= target]
     if not ok:
         return None
@@ -186,8 +307,22 @@ def recommend(trials: list[Trial], target: float) -> Trial | None:
 
 
 def plot(report: TuneReport, path: str | Path) -> Path:
-    """Recall@k against queries/s (one at a time, log scale), one line per index and precision; the target and
-    the recommendation marked. Writes a PNG."""
+    """Recall@k against queries/s (one at a time, log scale), one line per index and precision.
+
+    The target and the recommendation are marked. Writes a PNG (matplotlib, Agg backend).
+
+    Parameters
+    ----------
+    report : TuneReport
+        What ``tune`` returned.
+    path : str or Path
+        The image file to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
