@@ -116,6 +116,31 @@ def test_minilm_user_folder(tmp_path, minilm):
         SBERTEncoder(model_path=folder)
 
 
+@pytest.mark.parametrize("missing", ["max_seq_length", "dimension"])
+def test_minilm_folder_without_a_limit_or_a_dimension_is_refused(tmp_path, monkeypatch, missing):
+    # sentence-transformers answers None when no module declares them: int(None) was a bare TypeError, which the
+    # registry misreported as an unknown option whenever options were passed
+    import sentence_transformers
+
+    from embedlab.encoders.sbert import SBERTEncoder
+
+    class Model:
+        def __init__(self, *args, **kwargs):
+            self.max_seq_length = None if missing == "max_seq_length" else 128
+
+        def eval(self):
+            return self
+
+        def get_embedding_dimension(self):
+            return None if missing == "dimension" else 384
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", Model)
+    for name in ("config.json", "modules.json", "model.safetensors"):
+        (tmp_path / name).write_text("{}")
+    with pytest.raises(ModelNotFoundError, match=missing):
+        SBERTEncoder(model_path=tmp_path)
+
+
 # -------------------------------------------------------------- ONNX paths
 def test_onnx_float_matches_sentence_transformers(minilm, onnx_float):
     ref = minilm.encode(SENTENCES)

@@ -4,6 +4,8 @@ The five nouns: an Encoder makes vectors, Vectors holds keyed vectors, an Index 
 persists items with metadata, a Trainer learns vectors from data.
 """
 
+from typing import Any as _Any
+
 from ._threads import apply_defaults as _apply_thread_defaults
 
 _apply_thread_defaults()  # before numpy/BLAS are imported anywhere below
@@ -40,7 +42,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
         import importlib
 

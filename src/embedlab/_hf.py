@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = ["quiet_transformers"]
 
@@ -18,7 +19,9 @@ def quiet_transformers() -> Iterator[None]:
     ImportError
         When ``transformers`` is not installed (callers check with ``errors.require`` first).
     """
-    from transformers.utils import logging as hf_logging
+    from transformers.utils import logging
+
+    hf_logging: Any = logging  # transformers' logging helpers carry no annotations
 
     level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()

@@ -74,7 +74,7 @@ def procrustes(X: np.ndarray, Y: np.ndarray, tol: float = 1e-10) -> np.ndarray:
 
 
 # --- dictionaries ---------------------------------------------------------------------------------------------
-def read_dictionary(path: str | os.PathLike) -> list[tuple[str, str]]:
+def read_dictionary(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """(source word, target word) pairs from a text file: two whitespace-separated words per line (MUSE's format);
     blank lines and lines starting with ``#`` are skipped; a word may have several lines (several translations).
     InputError naming the line for anything else, or for a file without pairs."""
@@ -120,7 +120,7 @@ def split_dictionary(pairs: Sequence[tuple[str, str]], test: float | int = 0.2,
     return [p for p in pairs if p[0] not in held], [p for p in pairs if p[0] in held]
 
 
-def resolve_dictionary(src: Vectors, tgt: Vectors, dictionary: str | os.PathLike | Iterable[tuple[str, str]]
+def resolve_dictionary(src: Vectors, tgt: Vectors, dictionary: str | os.PathLike[str] | Iterable[tuple[str, str]]
                        ) -> tuple[list[tuple[str, str]], int]:
     """(pairs whose two words both have vectors, how many pairs were given) for ``dictionary`` = ``"shared"``, a
     pairs file or pairs. InputError when no pair is usable, naming how many source and target words were found."""
@@ -207,7 +207,7 @@ def nearest(queries: np.ndarray, candidates: np.ndarray, k: int = 10, method: st
 
 
 def precision_at_k(mapped: Vectors, target: Vectors, pairs: Iterable[tuple[str, str]], ks: Sequence[int] = (1, 10),
-                   method: str = "csls", csls_k: int = 10, restrict: int | None = None) -> dict:
+                   method: str = "csls", csls_k: int = 10, restrict: int | None = None) -> dict[str, float | int | str]:
     """P@k of word translation: the share of source words (of ``pairs`` with both words present) whose top-k
     target words, among the first ``restrict`` rows of ``target``, hold one of their gold translations.
 
@@ -259,7 +259,7 @@ class Alignment(Params):
         check_int(self.refine_vocab, "refine_vocab", low=2, hint="most frequent words searched when refining")
         check_int(self.csls_k, "csls_k", low=1, hint="neighbours averaged for the hubness penalty; 10 in the paper")
 
-    def fit(self, src: Vectors, tgt: Vectors, dictionary: str | os.PathLike | Iterable[tuple[str, str]] = "shared"
+    def fit(self, src: Vectors, tgt: Vectors, dictionary: str | os.PathLike[str] | Iterable[tuple[str, str]] = "shared"
             ) -> Alignment:
         """Learn the map from ``src`` onto ``tgt``; ``dictionary`` is ``"shared"`` (identical words), a pairs file
         or (source, target) pairs. Returns self. InputError when no pair has both words (naming how many of each
@@ -311,7 +311,7 @@ class Alignment(Params):
         return Vectors(vectors.keys, m)
 
     def evaluate(self, src: Vectors, tgt: Vectors, pairs: Iterable[tuple[str, str]], ks: Sequence[int] = (1, 10),
-                 restrict: int | None = None, before: bool = False) -> dict:
+                 restrict: int | None = None, before: bool = False) -> dict[str, dict[str, float | int | str]]:
         """P@k of translating ``pairs`` (held-out!) by nearest neighbour and by CSLS: ``{"nn": {...}, "csls": {...}}``;
         ``before=True`` adds ``"before_nn"`` / ``"before_csls"``: the same with no map (equal dimensions only)."""
         pairs = list(pairs)

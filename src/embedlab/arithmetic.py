@@ -12,6 +12,7 @@ ordinary characters (GloVe has keys such as ``'s``).
 
 from __future__ import annotations
 
+from collections.abc import Container, Sequence
 from typing import Literal
 
 from .errors import InputError
@@ -25,7 +26,7 @@ __all__ = ["METHODS", "Method", "format_expression", "parse_expression"]
 _OPS = "+-"
 
 
-def _tokens(expr: str, vocab=None) -> list[tuple[str, str]]:
+def _tokens(expr: str, vocab: Container[str] | None = None) -> list[tuple[str, str]]:
     """Split into ("op", "+"/"-") and ("term", text) tokens; quotes keep text together.
 
     With ``vocab``, an unquoted run without spaces that is itself a key (``e-mail``) stays one term.
@@ -68,7 +69,7 @@ def _tokens(expr: str, vocab=None) -> list[tuple[str, str]]:
     return out
 
 
-def parse_expression(expr: str, vocab=None) -> tuple[list[str], list[str]]:
+def parse_expression(expr: str, vocab: Container[str] | None = None) -> tuple[list[str], list[str]]:
     """Parse ``"king - man + woman"`` into ``(positive, negative)`` key lists.
 
     ``vocab`` (any container of keys, optional) keeps hyphenated keys such as ``e-mail`` whole when unquoted.
@@ -106,7 +107,7 @@ def parse_expression(expr: str, vocab=None) -> tuple[list[str], list[str]]:
     return positive, negative
 
 
-def format_expression(positive, negative=()) -> str:
+def format_expression(positive: Sequence[str], negative: Sequence[str] = ()) -> str:
     """The canonical text of an expression (quotes keys that would not parse back alone)."""
 
     def q(k: str) -> str:

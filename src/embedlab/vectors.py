@@ -26,7 +26,7 @@ import numbers
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, TypeAlias, TypeGuard, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -38,9 +38,42 @@ from .metrics import as_matrix, normalize
 
 _EPS_COSMUL = 1e-6
 
+#: What ``most_similar``'s ``positive`` / ``negative`` take: one key, row or raw vector, or an iterable of them (each
+#: possibly a ``(item, weight)`` pair), or None.
+_Terms: TypeAlias = str | int | np.integer[Any] | ArrayLike | Iterable[Any] | None
+
 
 class Vectors:
-    """Keys, a key→row map and a float32 (n, d) matrix (possibly memory-mapped, never copied needlessly)."""
+    """A keyed table of float32 vectors: keys, a key → row map and an ``(n, d)`` matrix.
+
+    The matrix may be memory-mapped (``Vectors.load(..., mmap=True)``) and is never copied needlessly: a float32
+    ``np.memmap`` is kept as given, anything else goes through ``metrics.as_matrix`` (C-contiguous float32).
+
+    Parameters
+    ----------
+    keys : sequence of str
+        One key per row, unique (each is converted with ``str``).
+    matrix : array_like of shape (n, d)
+        The vectors, row ``i`` for ``keys[i]``; stored as float32.
+
+    Attributes
+    ----------
+    keys : list of str
+        The keys in row order (gensim: ``index_to_key``).
+    key_to_index : dict of str to int
+        Key → row (gensim's name too).
+    matrix : numpy.ndarray of shape (n, d)
+        float32, possibly a read-only ``np.memmap`` (gensim: ``vectors``).
+
+    Raises
+    ------
+    DimensionError
+        When ``matrix`` is not 2-D.
+    InputError
+        When there is not one key per row, a key appears twice, or ``matrix`` is not numeric.
+    NonFiniteError
+        When ``matrix`` holds NaN or infinity.
+    """
 
     def __init__(self, keys: Sequence[str], matrix: ArrayLike) -> None:
         matrix = matrix if isinstance(matrix, np.memmap) and matrix.dtype == np.float32 else as_matrix(matrix)
@@ -61,6 +94,13 @@ class Vectors:
     # ------------------------------------------------------------------ basics
     @property
     def dim(self) -> int:
+        """The dimension ``d`` of the vectors.
+
+        Returns
+        -------
+        int
+            The matrix's number of columns.
+        """
         return int(self.matrix.shape[1])
 
     def __len__(self) -> int:
@@ -77,7 +117,23 @@ class Vectors:
         return f"Vectors({len(self)} keys × {self.dim} dims{mm})"
 
     def index(self, key: str) -> int:
-        """Row of ``key``; UnknownKeyError (with close keys suggested) otherwise."""
+        """The row of ``key``.
+
+        Parameters
+        ----------
+        key : str
+            A key of the table.
+
+        Returns
+        -------
+        int
+            Its row, in ``[0, len(self))``.
+
+        Raises
+        ------
+        UnknownKeyError
+            When the table lacks ``key`` (the message suggests close keys).
+        """
         try:
             return self.key_to_index[key]
         except (KeyError, TypeError):
@@ -100,19 +156,49 @@ class Vectors:
         return np.vstack([self.matrix[self.get_index(k)] for k in key])
 
     def get(self, key: str, default: Any = None) -> np.ndarray | Any:
-        """The vector of ``key`` or ``default``."""
+        """The vector of ``key``, or ``default`` when the table lacks it (as ``dict.get``).
+
+        Parameters
+        ----------
+        key : str
+            The key to look up.
+        default : object, optional
+            What to return for a missing key.
+
+        Returns
+        -------
+        numpy.ndarray of shape (d,) or object
+            The float32 row (a view of ``matrix``), or ``default``.
+        """
         i = self.key_to_index.get(key)
         return default if i is None else self.matrix[i]
 
     # ------------------------------------------------------------------ normalised view
     def unit_matrix(self) -> np.ndarray:
-        """The row-normalised matrix (float32), computed once and cached; zero rows stay zero."""
+        """The row-normalised matrix, computed once and cached; zero rows stay zero.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, d)
+            float32 rows of unit L2 length (or zero). Do not write to it: it is shared by every query.
+
+        Raises
+        ------
+        NonFiniteError
+            When a memory-mapped matrix (not checked on load) holds NaN or infinity.
+        """
         if self._unit is None:
             self._unit = normalize(np.asarray(self.matrix, dtype=np.float32))
         return self._unit
 
     def normalized(self) -> Vectors:
-        """A new Vectors whose rows have unit length (shares the cached normalised matrix)."""
+        """A new Vectors whose rows have unit length (sharing the cached normalised matrix and the keys).
+
+        Returns
+        -------
+        Vectors
+            The same keys over ``unit_matrix()``.
+        """
         out = Vectors.__new__(Vectors)
         out.keys, out.key_to_index = self.keys, self.key_to_index
         out.matrix = self.unit_matrix()
@@ -120,16 +206,56 @@ class Vectors:
         return out
 
     def subset(self, keys: Iterable[str]) -> Vectors:
-        """A new Vectors with only ``keys``, in the given order (rows are copied)."""
+        """A new Vectors with only ``keys``, in the given order (the rows are copied).
+
+        Parameters
+        ----------
+        keys : iterable of str
+            Keys of this table, each once.
+
+        Returns
+        -------
+        Vectors
+            ``len(keys)`` rows, float32.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        InputError
+            When a key is given twice.
+        """
         keys = list(keys)
         rows = np.fromiter((self.index(k) for k in keys), dtype=np.int64, count=len(keys))
         return Vectors(keys, np.ascontiguousarray(self.matrix[rows], dtype=np.float32))
 
     # ------------------------------------------------------------------ vectors from keys and expressions
     def vector(self, key_or_expr: str | ArrayLike, norm: bool = False) -> np.ndarray:
-        """The vector of a key, or of an expression such as ``"king - man + woman"`` (sum of raw vectors).
+        """The vector of a key, or of an expression such as ``"king - man + woman"`` (the sum of raw vectors).
 
-        With ``norm=True`` the key's unit vector (or the sum of unit vectors) is used.
+        Parameters
+        ----------
+        key_or_expr : str or array_like of shape (d,)
+            A key, an expression parsed by ``embedlab.arithmetic.parse_expression`` (a key holding ``+`` / ``-``
+            is taken whole), or a raw vector (returned as float32).
+        norm : bool, default False
+            Use the keys' unit vectors (the sum of unit vectors for an expression).
+
+        Returns
+        -------
+        numpy.ndarray of shape (d,)
+            float32; for a key, a row of ``matrix`` or ``unit_matrix()`` (not a copy).
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks (naming close keys).
+        InputError
+            For an unreadable expression, or a raw vector that is not numeric.
+        DimensionError
+            For a raw vector whose length is not ``dim``.
+        NonFiniteError
+            For a raw vector holding NaN or infinity.
         """
         if not isinstance(key_or_expr, str):  # a raw vector (array or list of numbers)
             return as_matrix(key_or_expr, dim=self.dim, name="vector")[0]
@@ -148,12 +274,50 @@ class Vectors:
         return out
 
     def similarity(self, a: str | ArrayLike, b: str | ArrayLike) -> float:
-        """Cosine similarity of two keys (or raw vectors); 0 when either is a zero vector."""
+        """Cosine similarity of two keys (or raw vectors); 0 when either is a zero vector.
+
+        Parameters
+        ----------
+        a, b : str or array_like of shape (d,)
+            Keys of the table or raw vectors.
+
+        Returns
+        -------
+        float
+            The cosine, in [-1, 1].
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        DimensionError, NonFiniteError, InputError
+            For a raw vector of the wrong length, holding NaN/infinity, or not numeric.
+        """
         va, vb = self._unit_of(a), self._unit_of(b)
         return float(np.dot(va, vb))
 
     def similarities(self, key: str | ArrayLike, others: Iterable[str | ArrayLike]) -> np.ndarray:
-        """Cosine similarity of ``key`` to each of ``others`` (float32 array)."""
+        """Cosine similarity of ``key`` to each of ``others``.
+
+        Parameters
+        ----------
+        key : str or array_like of shape (d,)
+            A key or a raw vector.
+        others : iterable of (str or array_like of shape (d,))
+            Keys or raw vectors.
+
+        Returns
+        -------
+        numpy.ndarray of shape (len(others),)
+            float32 cosines in [-1, 1] (0 for a zero vector).
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        DimensionError, NonFiniteError, InputError
+            For a raw vector of the wrong length, holding NaN/infinity, or not numeric.
+        """
         va = self._unit_of(key)
         others = list(others)
         rows = np.stack([self._unit_of(o) for o in others]) if others else np.zeros((0, self.dim), np.float32)
@@ -165,20 +329,73 @@ class Vectors:
         return normalize(as_matrix(item, dim=self.dim, name="vector"))[0]
 
     # ------------------------------------------------------------------ neighbour queries
+    @overload
+    def most_similar(self, positive: _Terms = (), negative: _Terms = (), topn: int = 10,  # numpydoc ignore=GL08
+                     restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> list[tuple[str, float]]: ...
+
+    @overload
+    def most_similar(self, positive: _Terms, negative: _Terms, topn: None,  # numpydoc ignore=GL08
+                     restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> np.ndarray: ...
+
+    @overload
+    def most_similar(self, positive: _Terms = (), negative: _Terms = (), *, topn: None,  # numpydoc ignore=GL08
+                     restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> np.ndarray: ...
+
+    @overload
+    def most_similar(self, positive: _Terms = (), negative: _Terms = (),  # numpydoc ignore=GL08
+                     topn: int | None = 10, restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> list[tuple[str, float]] | np.ndarray: ...
+
     def most_similar(
         self,
-        positive: str | ArrayLike | Iterable[Any] | None = (),
-        negative: str | ArrayLike | Iterable[Any] | None = (),
+        positive: _Terms = (),
+        negative: _Terms = (),
         topn: int | None = 10,
         restrict_vocab: int | None = None,
         method: Method = "3cosadd",
         exclude: Iterable[str] | None = None,
     ) -> list[tuple[str, float]] | np.ndarray:
-        """Keys nearest to ``sum(positive) - sum(negative)`` as ``[(key, score), ...]``, best first.
+        """The keys nearest to ``sum(positive) - sum(negative)``, best first (gensim's ``most_similar``).
 
-        ``positive``/``negative`` hold keys, int rows or raw vectors (a single one is accepted too), each
-        optionally as a ``(item, weight)`` pair as in gensim (3CosAdd only; a negative's weight replaces -1).
-        Query keys and ``exclude`` never appear in the answer. ``topn=None`` returns the raw score array.
+        3CosAdd (Mikolov et al. 2013, gensim's default) ranks by cosine to the mean of the weighted unit vectors;
+        3CosMul (Levy & Goldberg 2014) by the product of the positives' cosines over the negatives', each shifted
+        to [0, 1], with eps = 1e-6, as gensim's ``most_similar_cosmul``. Query keys and ``exclude`` never appear
+        in the answer.
+
+        Parameters
+        ----------
+        positive, negative : str, int, array_like or iterable of them, optional
+            Keys, int rows or raw ``(d,)`` vectors (a single one is accepted too; a 2-D array is a list of its
+            rows), each optionally as a ``(item, weight)`` pair as in gensim (3CosAdd only; a negative's weight
+            replaces -1). A key or row stands for its unit vector; a raw vector is used as given.
+        topn : int or None, default 10
+            How many results (gensim's name; fewer than 1 gives ``[]``). None returns the raw score of every row.
+        restrict_vocab : int, optional
+            Search only the first N rows (word files are frequency-ordered).
+        method : {"3cosadd", "3cosmul"}, default "3cosadd"
+            The objective (see above).
+        exclude : iterable of str, optional
+            Keys never to return, besides the query's own.
+
+        Returns
+        -------
+        list of (str, float) or numpy.ndarray
+            With an int ``topn``: ``[(key, score), ...]``, best first, scores higher-is-better (cosines in
+            [-1, 1] for 3CosAdd). With ``topn=None``: the float32 ``(min(n, restrict_vocab),)`` scores of the
+            searched rows, query keys included.
+
+        Raises
+        ------
+        InputError
+            For an unknown ``method``, no term at all, 3CosMul without a positive term or with weights, or a
+            ``restrict_vocab`` that is not a positive integer.
+        UnknownKeyError
+            For a key (of the terms or of ``exclude``) the table lacks, naming close keys.
+        DimensionError, NonFiniteError
+            For a raw vector of the wrong length or holding NaN/infinity.
         """
         if method not in METHODS:
             raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -238,9 +455,30 @@ class Vectors:
     def similar_by_vector(
         self, vector: ArrayLike, topn: int = 10, restrict_vocab: int | None = None
     ) -> list[tuple[str, float]]:
-        """Keys whose vectors are most cosine-similar to a raw vector (nothing excluded)."""
-        return _ranked(self.most_similar(positive=[np.asarray(vector, dtype=np.float32)], topn=topn,
-                                         restrict_vocab=restrict_vocab))
+        """The keys whose vectors are most cosine-similar to a raw vector (nothing excluded; gensim's name).
+
+        Parameters
+        ----------
+        vector : array_like of shape (d,)
+            The query vector.
+        topn : int, default 10
+            How many results.
+        restrict_vocab : int, optional
+            Search only the first N rows.
+
+        Returns
+        -------
+        list of (str, float)
+            ``(key, cosine)`` pairs, best first.
+
+        Raises
+        ------
+        DimensionError, NonFiniteError, InputError
+            For a vector of the wrong length, holding NaN/infinity, or not numeric; InputError also for a bad
+            ``restrict_vocab``.
+        """
+        return self.most_similar(positive=[np.asarray(vector, dtype=np.float32)], topn=topn,
+                                 restrict_vocab=restrict_vocab)
 
     def analogy(self, a: str, b: str, c: str, k: int | None = None, method: Method = "3cosadd",
                 restrict_vocab: int | None = None, *, topn: int | None = None) -> list[tuple[str, float]]:
@@ -250,12 +488,14 @@ class Vectors:
         ----------
         a, b, c : str
             Keys; none of them is an answer.
-        k : int
-            How many answers (default 1). ``topn`` is its deprecated old name.
-        method : {"3cosadd", "3cosmul"}
+        k : int, optional
+            How many answers (default 1).
+        method : {"3cosadd", "3cosmul"}, default "3cosadd"
             Mikolov et al. 2013's additive objective or Levy & Goldberg 2014's multiplicative one.
         restrict_vocab : int, optional
             Search only the first N rows.
+        topn : int, optional
+            The deprecated old name of ``k`` (a ``DeprecationWarning``).
 
         Returns
         -------
@@ -267,11 +507,10 @@ class Vectors:
         UnknownKeyError
             For a key the table lacks (naming close keys).
         InputError
-            For a bad ``k``, ``method`` or ``restrict_vocab``.
+            For a bad ``k``, ``method`` or ``restrict_vocab``, or both ``k`` and ``topn``.
         """
         k = k_from_topn(k, topn, "Vectors.analogy", 1)
-        return _ranked(self.most_similar(positive=[b, c], negative=[a], topn=k, method=method,
-                                         restrict_vocab=restrict_vocab))
+        return self.most_similar(positive=[b, c], negative=[a], topn=k, method=method, restrict_vocab=restrict_vocab)
 
     def arithmetic(self, expr: str, k: int | None = None, method: Method = "3cosadd",
                    restrict_vocab: int | None = None, *, topn: int | None = None) -> list[tuple[str, float]]:
@@ -281,11 +520,14 @@ class Vectors:
         ----------
         expr : str
             Keys joined by ``+`` / ``-`` (quote keys holding spaces or operators).
-        k : int
-            How many answers (default 5). ``topn`` is its deprecated old name.
-        method : {"3cosadd", "3cosmul"}
+        k : int, optional
+            How many answers (default 5).
+        method : {"3cosadd", "3cosmul"}, default "3cosadd"
+            Mikolov et al. 2013's additive objective or Levy & Goldberg 2014's multiplicative one.
         restrict_vocab : int, optional
             Search only the first N rows.
+        topn : int, optional
+            The deprecated old name of ``k`` (a ``DeprecationWarning``).
 
         Returns
         -------
@@ -297,31 +539,67 @@ class Vectors:
         UnknownKeyError
             For a key the table lacks (naming close keys).
         InputError
-            For an unreadable expression or a bad ``k``.
+            For an unreadable expression, a bad ``k``, or both ``k`` and ``topn``.
         """
         k = k_from_topn(k, topn, "Vectors.arithmetic", 5)
         positive, negative = parse_expression(expr, vocab=self.key_to_index)
-        return _ranked(self.most_similar(positive=positive, negative=negative, topn=k, method=method,
-                                         restrict_vocab=restrict_vocab))
+        return self.most_similar(positive=positive, negative=negative, topn=k, method=method,
+                                 restrict_vocab=restrict_vocab)
 
     # ------------------------------------------------------------------ gensim KeyedVectors names
     @property
     def index_to_key(self) -> list[str]:
-        """gensim's name for ``keys`` (the same list: row i holds ``index_to_key[i]``)."""
+        """Gensim's name for ``keys``.
+
+        Returns
+        -------
+        list of str
+            The same list: row ``i`` holds ``index_to_key[i]``.
+        """
         return self.keys
 
     @property
     def vectors(self) -> np.ndarray:
-        """gensim's name for ``matrix`` (the same array, not a copy)."""
+        """Gensim's name for ``matrix``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, d)
+            The same float32 array, not a copy.
+        """
         return self.matrix
 
     @property
     def vector_size(self) -> int:
-        """gensim's name for ``dim``."""
+        """Gensim's name for ``dim``.
+
+        Returns
+        -------
+        int
+            The dimension of the vectors.
+        """
         return self.dim
 
     def get_index(self, key: str | int | np.integer[Any], default: int | None = None) -> int:
-        """Row of ``key``; an int in range is taken as a row itself (gensim); ``default`` or UnknownKeyError."""
+        """The row of ``key``; an int in range is taken as a row itself (as gensim does).
+
+        Parameters
+        ----------
+        key : str or int
+            A key, or a row number in ``[0, n)``.
+        default : int, optional
+            What to return for an unknown key instead of raising.
+
+        Returns
+        -------
+        int
+            The row, or ``default``.
+
+        Raises
+        ------
+        UnknownKeyError
+            For an unknown key (naming close keys) when ``default`` is None.
+        """
         if isinstance(key, str):
             i = self.key_to_index.get(key)
             if i is not None:
@@ -333,13 +611,42 @@ class Vectors:
         raise UnknownKeyError(self._unknown_message(key))
 
     def has_index_for(self, key: object) -> bool:
-        """Whether ``key`` (or an int row) has a vector here; ``key in vectors`` asks the same."""
+        """Whether ``key`` (or an int row) has a vector here; ``key in vectors`` asks the same.
+
+        Parameters
+        ----------
+        key : object
+            A key or a row number; anything else is never present.
+
+        Returns
+        -------
+        bool
+            True when ``get_index(key)`` would succeed.
+        """
         if isinstance(key, (str, int, np.integer)):
             return self.get_index(key, -1) >= 0
         return False
 
     def get_vector(self, key: str | int | np.integer[Any], norm: bool = False) -> np.ndarray:
-        """The vector of ``key`` (read-only view); ``norm=True``: its unit-length version."""
+        """The vector of ``key`` as a read-only view (gensim's ``get_vector``).
+
+        Parameters
+        ----------
+        key : str or int
+            A key or a row number.
+        norm : bool, default False
+            Return its unit-length version.
+
+        Returns
+        -------
+        numpy.ndarray of shape (d,)
+            float32, not writeable.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        """
         i = self.get_index(key)
         out = self.unit_matrix()[i] if norm else self.matrix[i]
         view = out.view()
@@ -347,16 +654,46 @@ class Vectors:
         return view
 
     def get_normed_vectors(self) -> np.ndarray:
-        """Every row scaled to unit length (gensim's name for ``unit_matrix()``)."""
+        """Every row scaled to unit length (gensim's name for ``unit_matrix()``).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, d)
+            float32, zero rows left zero.
+        """
         return self.unit_matrix()
 
     def get_mean_vector(self, keys: Sequence[str | int | np.ndarray] | np.ndarray,
                         weights: ArrayLike | None = None, pre_normalize: bool = True, post_normalize: bool = False,
                         ignore_missing: bool = True) -> np.ndarray:
-        """Weighted mean of the vectors of ``keys`` (keys, rows or raw vectors), divided by the sum of |weights|.
+        """The weighted mean of the vectors of ``keys``, divided by the sum of ``|weights|`` (gensim's semantics).
 
-        ``pre_normalize`` uses unit vectors of keys (raw vectors as given), ``post_normalize`` scales the mean
-        to unit length; unknown keys are skipped with ``ignore_missing`` (gensim's default), else UnknownKeyError.
+        Parameters
+        ----------
+        keys : sequence of (str, int or numpy.ndarray), or numpy.ndarray of shape (m, d)
+            Keys, rows or raw ``(d,)`` vectors.
+        weights : array_like of shape (m,), optional
+            One weight per item (default: all 1).
+        pre_normalize : bool, default True
+            Use the keys' unit vectors (raw vectors are taken as given).
+        post_normalize : bool, default False
+            Scale the mean to unit length.
+        ignore_missing : bool, default True
+            Skip unknown keys (gensim's default); False raises for them.
+
+        Returns
+        -------
+        numpy.ndarray of shape (d,)
+            float32 (all zeros when every key was skipped).
+
+        Raises
+        ------
+        InputError
+            When ``keys`` is empty, or the number of weights differs from the number of keys.
+        UnknownKeyError
+            For an unknown key when ``ignore_missing`` is False.
+        DimensionError, NonFiniteError
+            For a raw vector of the wrong length or holding NaN/infinity.
         """
         items = list(keys)
         if not items:
@@ -381,32 +718,152 @@ class Vectors:
             mean /= np.float32(total)
         return normalize(mean)[0] if post_normalize else mean
 
+    @overload
+    def similar_by_word(self, word: str, topn: int = 10,  # numpydoc ignore=GL08
+                        restrict_vocab: int | None = None) -> list[tuple[str, float]]: ...
+
+    @overload
+    def similar_by_word(self, word: str, topn: None,  # numpydoc ignore=GL08
+                        restrict_vocab: int | None = None) -> np.ndarray: ...
+
+    @overload
+    def similar_by_word(self, word: str, topn: int | None = 10,  # numpydoc ignore=GL08
+                        restrict_vocab: int | None = None) -> list[tuple[str, float]] | np.ndarray: ...
+
     def similar_by_word(self, word: str, topn: int | None = 10,
                         restrict_vocab: int | None = None) -> list[tuple[str, float]] | np.ndarray:
-        """The keys nearest to ``word`` (the key itself left out), as gensim's ``similar_by_word``."""
+        """The keys nearest to ``word``, the word itself left out (gensim's ``similar_by_word`` / ``similar_by_key``).
+
+        Parameters
+        ----------
+        word : str
+            A key of the table.
+        topn : int or None, default 10
+            How many results; None returns the raw cosine of every row.
+        restrict_vocab : int, optional
+            Search only the first N rows.
+
+        Returns
+        -------
+        list of (str, float) or numpy.ndarray
+            ``[(key, cosine), ...]`` best first, or the float32 ``(n,)`` cosines when ``topn`` is None.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a word the table lacks (naming close keys).
+        InputError
+            For a bad ``restrict_vocab``.
+        """
         return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
 
     similar_by_key = similar_by_word
 
+    @overload
+    def most_similar_cosmul(self, positive: _Terms = None, negative: _Terms = None,  # numpydoc ignore=GL08
+                            topn: int = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]]: ...
+
+    @overload
+    def most_similar_cosmul(self, positive: _Terms, negative: _Terms, topn: None,  # numpydoc ignore=GL08
+                            restrict_vocab: int | None = None) -> np.ndarray: ...
+
+    @overload
+    def most_similar_cosmul(self, positive: _Terms = None, negative: _Terms = None,  # numpydoc ignore=GL08
+                            *, topn: None, restrict_vocab: int | None = None) -> np.ndarray: ...
+
+    @overload
+    def most_similar_cosmul(self, positive: _Terms = None, negative: _Terms = None,  # numpydoc ignore=GL08
+                            topn: int | None = 10, restrict_vocab: int | None = None
+                            ) -> list[tuple[str, float]] | np.ndarray: ...
+
     def most_similar_cosmul(
         self,
-        positive: str | ArrayLike | Iterable[str | ArrayLike] | None = None,
-        negative: str | ArrayLike | Iterable[str | ArrayLike] | None = None,
+        positive: _Terms = None,
+        negative: _Terms = None,
         topn: int | None = 10,
         restrict_vocab: int | None = None,
     ) -> list[tuple[str, float]] | np.ndarray:
-        """Levy & Goldberg's multiplicative objective (3CosMul), as gensim's ``most_similar_cosmul``."""
+        """Levy & Goldberg's multiplicative objective (3CosMul), as gensim's ``most_similar_cosmul``.
+
+        ``most_similar(..., method="3cosmul")``; unlike gensim 4.4 it honours ``restrict_vocab``.
+
+        Parameters
+        ----------
+        positive, negative : str, int, array_like or iterable of them, optional
+            Keys, int rows or raw ``(d,)`` vectors, without weights.
+        topn : int or None, default 10
+            How many results; None returns the raw score of every searched row.
+        restrict_vocab : int, optional
+            Search only the first N rows.
+
+        Returns
+        -------
+        list of (str, float) or numpy.ndarray
+            ``[(key, score), ...]`` best first, or the float32 scores when ``topn`` is None.
+
+        Raises
+        ------
+        InputError
+            Without a positive term, with weights, or for a bad ``restrict_vocab``.
+        UnknownKeyError
+            For a key the table lacks.
+        DimensionError, NonFiniteError
+            For a raw vector of the wrong length or holding NaN/infinity.
+        """
         return self.most_similar(positive=positive, negative=negative, topn=topn, restrict_vocab=restrict_vocab,
                                  method="3cosmul")
 
     def most_similar_to_given(self, key1: str, keys_list: Sequence[str]) -> str:
-        """The key of ``keys_list`` most similar to ``key1``."""
+        """The key of ``keys_list`` most cosine-similar to ``key1`` (gensim's name).
+
+        Parameters
+        ----------
+        key1 : str
+            The reference key.
+        keys_list : sequence of str
+            The candidates.
+
+        Returns
+        -------
+        str
+            The first candidate with the highest cosine.
+
+        Raises
+        ------
+        InputError
+            When ``keys_list`` is empty.
+        UnknownKeyError
+            For a key the table lacks.
+        """
         if not keys_list:
             raise InputError("keys_list is empty; pass at least one key to choose from")
         return keys_list[int(np.argmax(self.similarities(key1, keys_list)))]
 
     def rank_by_centrality(self, words: Sequence[str], use_norm: bool = True) -> list[tuple[float, str]]:
-        """``[(cosine to the centroid, word), ...]`` most central first; unknown words are skipped with a warning."""
+        """The words ordered by cosine to their centroid, most central first (gensim's name).
+
+        Parameters
+        ----------
+        words : sequence of str
+            Keys; unknown ones are skipped.
+        use_norm : bool, default True
+            Average the unit vectors (False: the raw vectors).
+
+        Returns
+        -------
+        list of (float, str)
+            ``(cosine to the unit centroid, word)`` pairs, highest cosine first.
+
+        Raises
+        ------
+        InputError
+            When no word is in the table.
+
+        Warns
+        -----
+        UserWarning
+            Naming the words that were skipped.
+        """
         used = [w for w in words if w in self]
         if len(used) != len(words):
             missing = sorted({w for w in words if w not in self})
@@ -419,11 +876,47 @@ class Vectors:
         return sorted(zip(dists.tolist(), used, strict=True), reverse=True)
 
     def doesnt_match(self, words: Sequence[str]) -> str:
-        """The word furthest from the centroid of ``words`` (unknown words skipped with a warning)."""
+        """The word furthest from the centroid of ``words`` (gensim's ``doesnt_match``).
+
+        Parameters
+        ----------
+        words : sequence of str
+            Keys; unknown ones are skipped with a ``UserWarning``.
+
+        Returns
+        -------
+        str
+            The least central word.
+
+        Raises
+        ------
+        InputError
+            When no word is in the table.
+        """
         return self.rank_by_centrality(words)[-1][1]
 
     def n_similarity(self, ws1: Sequence[str], ws2: Sequence[str]) -> float:
-        """Cosine between the means of the raw vectors of two key sets (UnknownKeyError for an unknown key)."""
+        """Cosine between the means of the raw vectors of two key sets (gensim's ``n_similarity``).
+
+        Unlike gensim, an unknown key is an error, not silently skipped.
+
+        Parameters
+        ----------
+        ws1, ws2 : sequence of str
+            Two non-empty lists of keys.
+
+        Returns
+        -------
+        float
+            The cosine, in [-1, 1].
+
+        Raises
+        ------
+        InputError
+            When either list is empty.
+        UnknownKeyError
+            For a key the table lacks.
+        """
         if not len(ws1) or not len(ws2):
             raise InputError("n_similarity needs two non-empty lists of keys")
         for k in (*ws1, *ws2):
@@ -434,12 +927,50 @@ class Vectors:
 
     @staticmethod
     def cosine_similarities(vector_1: ArrayLike, vectors_all: ArrayLike) -> np.ndarray:
-        """Cosine of one vector with each row of ``vectors_all`` (0 for a zero vector)."""
+        """The cosine of one vector with each row of ``vectors_all`` (0 for a zero vector).
+
+        Parameters
+        ----------
+        vector_1 : array_like of shape (d,)
+            The query vector.
+        vectors_all : array_like of shape (m, d)
+            The rows to compare with.
+
+        Returns
+        -------
+        numpy.ndarray of shape (m,)
+            float32 cosines in [-1, 1].
+
+        Raises
+        ------
+        DimensionError, NonFiniteError, InputError
+            For shapes that do not match, NaN/infinity, or values that are not numeric.
+        """
         rows = normalize(as_matrix(vectors_all, name="vectors_all"))
         return rows @ normalize(as_matrix(vector_1, dim=rows.shape[1], name="vector_1"))[0]
 
     def distances(self, word_or_vector: str | ArrayLike, other_words: Iterable[str] = ()) -> np.ndarray:
-        """Cosine distance (1 - cosine) from a key or vector to each of ``other_words``, or to every key."""
+        """Cosine distances (1 - cosine) from a key or vector to each of ``other_words``, or to every key.
+
+        Parameters
+        ----------
+        word_or_vector : str or array_like of shape (d,)
+            A key or a raw vector.
+        other_words : iterable of str, optional
+            Keys; empty (the default) means every row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (len(other_words),) or (n,)
+            float32 distances in [0, 2].
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        DimensionError, NonFiniteError, InputError
+            For a raw vector of the wrong length, holding NaN/infinity, or not numeric.
+        """
         u = self._unit_of(word_or_vector)
         others = list(other_words)
         if not others:
@@ -448,26 +979,102 @@ class Vectors:
         return np.float32(1.0) - self.unit_matrix()[rows] @ u
 
     def distance(self, w1: str | ArrayLike, w2: str | ArrayLike) -> float:
-        """Cosine distance ``1 - similarity(w1, w2)``."""
+        """The cosine distance ``1 - similarity(w1, w2)``.
+
+        Parameters
+        ----------
+        w1, w2 : str or array_like of shape (d,)
+            Keys or raw vectors.
+
+        Returns
+        -------
+        float
+            In [0, 2].
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        DimensionError, NonFiniteError, InputError
+            For a raw vector of the wrong length, holding NaN/infinity, or not numeric.
+        """
         return 1.0 - self.similarity(w1, w2)
 
     def closer_than(self, key1: str, key2: str) -> list[str]:
-        """Every key closer (cosine) to ``key1`` than ``key2`` is, in row order, ``key1`` left out."""
+        """Every key closer (by cosine) to ``key1`` than ``key2`` is, in row order, ``key1`` left out.
+
+        Parameters
+        ----------
+        key1, key2 : str
+            Keys of the table.
+
+        Returns
+        -------
+        list of str
+            The closer keys.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        """
         i1, i2 = self.get_index(key1), self.get_index(key2)
         d = self.distances(key1)
         return [self.keys[i] for i in np.flatnonzero(d < d[i2]).tolist() if i != i1]
 
     def rank(self, key1: str, key2: str) -> int:
-        """Rank of ``key2`` among the neighbours of ``key1`` (1 = nearest): ``len(closer_than) + 1``."""
+        """The rank of ``key2`` among the neighbours of ``key1``: ``len(closer_than(key1, key2)) + 1``.
+
+        Parameters
+        ----------
+        key1, key2 : str
+            Keys of the table.
+
+        Returns
+        -------
+        int
+            1 for the nearest neighbour.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        """
         return len(self.closer_than(key1, key2)) + 1
 
     def evaluate_word_analogies(self, analogies: str | Path, restrict_vocab: int | None = 300000,
                                 case_insensitive: bool = True, dummy4unknown: bool = False,
                                 similarity_function: str = "most_similar") -> tuple[float, list[dict[str, Any]]]:
-        """gensim's ``(score, sections)``: ``sections`` is one ``{"section", "correct", "incorrect"}`` dict per
-        section of the file (lists of 4-word tuples) plus a last ``"Total accuracy"`` one.
-        ``similarity_function="most_similar_cosmul"`` answers with 3CosMul. ``analogies`` is a file or a name
-        (``questions-words``); ``embedlab.evaluate.evaluate_analogies`` gives the same numbers as a report."""
+        """Analogy accuracy in gensim's return shape (``embedlab.evaluate.evaluate_analogies`` gives a report).
+
+        Parameters
+        ----------
+        analogies : str or path-like
+            An analogy file (``: section`` lines, then ``a b c expected`` lines) or a name (``questions-words``).
+        restrict_vocab : int or None, default 300000
+            Questions with a word outside the first N rows are skipped.
+        case_insensitive : bool, default True
+            Compare upper-cased words (the first row of each upper-cased key counts).
+        dummy4unknown : bool, default False
+            Count skipped questions as incorrect instead of leaving them out.
+        similarity_function : {"most_similar", "most_similar_cosmul"}, default "most_similar"
+            3CosAdd or 3CosMul.
+
+        Returns
+        -------
+        score : float
+            The share of correct answers, in [0, 1].
+        sections : list of dict
+            One ``{"section", "correct", "incorrect"}`` dict per section of the file (lists of 4-word tuples),
+            then a last ``"Total accuracy"`` one.
+
+        Raises
+        ------
+        InputError
+            For an unknown ``similarity_function`` or benchmark name, or nothing to evaluate.
+        CorruptFileError
+            For a question line before any section header.
+        """
         from .evaluate.keyedvectors import word_analogies
 
         return word_analogies(self, analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
@@ -476,16 +1083,64 @@ class Vectors:
     def evaluate_word_pairs(self, pairs: str | Path, delimiter: str = "\t", encoding: str = "utf8",
                             restrict_vocab: int | None = 300000, case_insensitive: bool = True,
                             dummy4unknown: bool = False) -> tuple[Any, Any, float]:
-        """gensim's ``(pearson, spearman, oov_ratio)``: scipy's results (``[0]`` the coefficient, ``[1]`` the
-        p-value) and the percentage of pairs with an unknown word. ``pairs`` is a file or ``wordsim353`` /
-        ``simlex999``."""
+        """Word-pair correlation in gensim's return shape (``embedlab.evaluate.evaluate_word_pairs`` gives a report).
+
+        Parameters
+        ----------
+        pairs : str or path-like
+            A file of ``word1 word2 score`` lines, or ``wordsim353`` / ``simlex999``.
+        delimiter : str, default tab
+            The column separator.
+        encoding : str, default "utf8"
+            The file's text encoding.
+        restrict_vocab : int or None, default 300000
+            Pairs with a word outside the first N rows count as unknown.
+        case_insensitive : bool, default True
+            Compare upper-cased words.
+        dummy4unknown : bool, default False
+            Score pairs with an unknown word 0 instead of leaving them out.
+
+        Returns
+        -------
+        pearson : tuple of (float, float)
+            scipy's result: ``[0]`` the coefficient, ``[1]`` the p-value.
+        spearman : tuple of (float, float)
+            Likewise.
+        oov_ratio : float
+            The percentage (0–100) of pairs with an unknown word.
+
+        Raises
+        ------
+        InputError
+            For an unknown benchmark name or too few known pairs.
+        """
         from .evaluate.keyedvectors import word_pairs
 
         return word_pairs(self, pairs, delimiter=delimiter, encoding=encoding, restrict_vocab=restrict_vocab,
                           case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
 
     def save_word2vec_format(self, fname: str | Path, binary: bool = False) -> Path:
-        """Write the word2vec text (or ``binary=True``) format, as gensim's ``save_word2vec_format``."""
+        """Write the word2vec text (or binary) format, as gensim's ``save_word2vec_format``.
+
+        Parameters
+        ----------
+        fname : str or path-like
+            The file to write (atomically).
+        binary : bool, default False
+            Write the binary format (float32 rows after each key).
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        InputError
+            For a key the format cannot hold (whitespace or a line break).
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
         from .formats import word2vec
 
         return word2vec.write(self, fname, binary=binary)
@@ -493,15 +1148,49 @@ class Vectors:
     @classmethod
     def load_word2vec_format(cls, fname: str | Path, binary: bool = False, limit: int | None = None,
                              **options: Any) -> Vectors:
-        """Read a word2vec text or binary file, as gensim's ``KeyedVectors.load_word2vec_format``."""
+        """Read a word2vec text or binary file, as gensim's ``KeyedVectors.load_word2vec_format``.
+
+        Parameters
+        ----------
+        fname : str or path-like
+            The file.
+        binary : bool, default False
+            Read the binary format.
+        limit : int, optional
+            Read only the first N vectors.
+        **options
+            The reader's ``encoding`` and ``unicode_errors``.
+
+        Returns
+        -------
+        Vectors
+            float32 vectors in file order.
+
+        Raises
+        ------
+        InputError
+            For a bad ``limit``, ``encoding`` or ``unicode_errors``.
+        CorruptFileError, NonFiniteError
+            For a damaged file (naming the line or byte offset) or NaN/infinity in it.
+        """
         from .formats import word2vec
 
         return cls(*word2vec.read(fname, binary=binary, limit=limit, **options))
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
-        """Write to ``path``; the format comes from ``format`` or the extension (``.bin`` binary word2vec, ``.npy``,
-        ``.safetensors``, a folder or ``.tsv`` → projector, anything else → word2vec text; see embedlab.formats).
+        """Write the table to ``path`` in one of the formats of ``embedlab.formats``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file, or a folder for the projector format.
+        format : str, optional
+            ``word2vec``, ``word2vec-binary``, ``npy``, ``safetensors`` or ``projector`` (aliases: txt, bin, tsv).
+            None picks it from the extension: ``.bin`` binary word2vec, ``.npy``, ``.safetensors``, a folder or
+            ``.tsv`` → projector, anything else → word2vec text.
+        **options
+            Passed to the writer (projector: ``metadata``).
 
         Returns
         -------
@@ -521,15 +1210,18 @@ class Vectors:
 
     @classmethod
     def load(cls, path: str | Path, format: str | None = None, mmap: bool = False, **options: Any) -> Vectors:
-        """Read any format embedlab writes: word2vec text/binary, npy, safetensors (+ key sidecar), a projector
-        folder, or the output folder of a training command (``format=None`` detects which).
+        """Read any format embedlab writes, or the output folder of a training command.
+
+        Word2vec text/binary, npy, safetensors (+ key sidecar), a projector folder, or a Word2Vec / fastText /
+        GloVe training folder (``format=None`` detects which).
 
         Parameters
         ----------
-        path : path-like
+        path : str or path-like
+            A vectors file or a folder.
         format : str, optional
             ``word2vec``, ``word2vec-binary``, ``npy``, ``safetensors`` or ``projector`` (aliases: txt, bin, tsv).
-        mmap : bool
+        mmap : bool, default False
             Memory-map the matrix read-only where the format allows.
         **options
             The word2vec reader's ``limit``, ``encoding``, ``unicode_errors``.
@@ -537,6 +1229,7 @@ class Vectors:
         Returns
         -------
         Vectors
+            float32 ``(n, d)``, memory-mapped when asked and possible.
 
         Raises
         ------
@@ -550,20 +1243,13 @@ class Vectors:
         return cls(*read_any(path, format=format, mmap=mmap, **options))
 
 
-def _ranked(result: list[tuple[str, float]] | np.ndarray) -> list[tuple[str, float]]:
-    """``most_similar``'s answer when ``topn`` is an int (the ranked list, not the raw scores)."""
-    if not isinstance(result, list):  # pragma: no cover - callers always pass an int topn
-        raise TypeError("expected a ranked list")
-    return result
-
-
 def _add(seen: set[str], key: str) -> bool:
     seen.add(key)
     return False
 
 
 def _as_list(x: Any) -> list[Any]:
-    """gensim's ``_ensure_list``: one key or vector becomes a list of one; a 2-D array, a list of its rows."""
+    """Gensim's ``_ensure_list``: one key or vector becomes a list of one; a 2-D array, a list of its rows."""
     if x is None:
         return []
     if isinstance(x, np.ndarray) and x.ndim == 2:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import CorruptFileError, InputError
 
@@ -69,7 +70,7 @@ class PairStats:
     kept: int = 0
     unreadable: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -110,7 +111,8 @@ def read_mo(path: str | Path) -> list[tuple[str, str, str | None, bool]]:
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}") from None
     try:
-        catalog = gettext.GNUTranslations(io.BytesIO(data))._catalog
+        # the parsed entries: GNUTranslations keeps them in its instance dict (typeshed leaves the private name out)
+        catalog: dict[str | tuple[str, int], str] = vars(gettext.GNUTranslations(io.BytesIO(data)))["_catalog"]
     except Exception as exc:  # gettext raises OSError (bad magic), UnicodeDecodeError, struct.error on bad files
         raise CorruptFileError(f"{path} is not a readable gettext .mo catalogue ({exc}); check the file") from None
     out: list[tuple[str, str, str | None, bool]] = []

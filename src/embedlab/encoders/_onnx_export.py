@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from ..errors import (
     StorageFullError,
 )
 from ..persist import atomic_path, read_json, storage_error
+
+if TYPE_CHECKING:
+    import onnx
 
 OPSET = 17
 #: Bumped whenever the graph layout changes, so stale cache files are never reused.
@@ -41,7 +45,7 @@ def _strip_prefix(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 _CONFIG_FIX = "restore the model folder's config.json (a BERT config from its publisher)"
 
 
-def _shape_settings(config: dict) -> tuple[int, int, int, float]:
+def _shape_settings(config: dict[str, Any]) -> tuple[int, int, int, float]:
     """(hidden_size, num_attention_heads, num_hidden_layers, layer_norm_eps) of a BERT config, checked, so a
     damaged config.json is a CorruptFileError naming the field rather than a KeyError or a ZeroDivisionError."""
     sizes = []
@@ -61,7 +65,7 @@ def _shape_settings(config: dict) -> tuple[int, int, int, float]:
     return hidden, heads, layers, float(eps)
 
 
-def build_bert_graph(weights: dict[str, np.ndarray], config: dict, normalize: bool):
+def build_bert_graph(weights: dict[str, np.ndarray], config: dict[str, Any], normalize: bool) -> onnx.ModelProto:
     """An ``onnx.ModelProto`` of a BERT encoder with mean pooling, built with the onnx helper API."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -78,8 +82,8 @@ def build_bert_graph(weights: dict[str, np.ndarray], config: dict, normalize: bo
         raise ModelNotFoundError(f"unsupported activation {config.get('hidden_act')!r} (only exact 'gelu')")
     hidden, heads, layers, eps = _shape_settings(config)
     head_dim = hidden // heads
-    nodes: list = []
-    inits: list = []
+    nodes: list[Any] = []  # onnx NodeProto / TensorProto: onnx's protobuf classes
+    inits: list[Any] = []
 
     def get(key: str) -> np.ndarray:
         if key not in w:
@@ -90,11 +94,11 @@ def build_bert_graph(weights: dict[str, np.ndarray], config: dict, normalize: bo
         inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
         return name
 
-    def node(op: str, inputs: list[str], output: str, **attrs) -> str:
+    def node(op: str, inputs: list[str], output: str, **attrs: Any) -> str:
         nodes.append(helper.make_node(op, inputs, [output], name=f"{op}_{output}", **attrs))
         return output
 
-    def linear(x: str, prefix: str, out: str, weight=None, bias=None) -> str:
+    def linear(x: str, prefix: str, out: str, weight: np.ndarray | None = None, bias: np.ndarray | None = None) -> str:
         wt = get(f"{prefix}.weight").T if weight is None else weight
         b = get(f"{prefix}.bias") if bias is None else bias
         mm = node("MatMul", [x, const(f"{out}.W", wt)], f"{out}.mm")

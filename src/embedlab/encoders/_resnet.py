@@ -14,14 +14,16 @@ from ..errors import CorruptFileError
 
 
 @lru_cache(maxsize=1)
-def _classes():
+def _classes() -> type[Any]:
+    """The ``ResNet`` class, defined on first use so that torch is imported only then (an ``nn.Module``)."""
     import torch
     from torch import nn
 
     class Bottleneck(nn.Module):
         expansion = 4
 
-        def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
+        def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                     downsample: nn.Module | None = None) -> None:
             super().__init__()
             self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
             self.bn1 = nn.BatchNorm2d(planes)
@@ -32,7 +34,7 @@ def _classes():
             self.relu = nn.ReLU(inplace=True)
             self.downsample = downsample
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             identity = x if self.downsample is None else self.downsample(x)
             out = self.relu(self.bn1(self.conv1(x)))
             out = self.relu(self.bn2(self.conv2(out)))
@@ -42,7 +44,7 @@ def _classes():
     class ResNet(nn.Module):
         """ResNet with Bottleneck blocks; ``features`` returns the pooled vector before ``fc``."""
 
-        def __init__(self, layers=(3, 4, 6, 3), num_classes: int = 1000):
+        def __init__(self, layers: tuple[int, int, int, int] = (3, 4, 6, 3), num_classes: int = 1000) -> None:
             super().__init__()
             self.inplanes = 64
             self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
@@ -59,7 +61,7 @@ def _classes():
                 if isinstance(m, nn.Conv2d):
                     nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
-        def _make_layer(self, planes: int, blocks: int, stride: int = 1):
+        def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
             downsample = None
             if stride != 1 or self.inplanes != planes * 4:
                 downsample = nn.Sequential(
@@ -70,18 +72,18 @@ def _classes():
             layers += [Bottleneck(self.inplanes, planes) for _ in range(1, blocks)]
             return nn.Sequential(*layers)
 
-        def features(self, x):
+        def features(self, x: torch.Tensor) -> torch.Tensor:
             x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
             x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
             return torch.flatten(self.avgpool(x), 1)
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.fc(self.features(x))
 
     return ResNet
 
 
-def build_resnet50(num_classes: int = 1000, seed: int | None = None):
+def build_resnet50(num_classes: int = 1000, seed: int | None = None) -> Any:
     """A randomly initialised ResNet-50 (``seed`` makes the initialisation reproducible)."""
     import torch
 
@@ -98,6 +100,7 @@ def read_state_dict(path: Path) -> dict[str, Any]:
     Accepts checkpoints that wrap it as ``{"state_dict": ...}`` or ``{"model": ...}`` and strips a DataParallel
     ``module.`` prefix.
     """
+    state: Any
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file

@@ -1,4 +1,6 @@
-"""Encoders fine-tuned with `embedlab finetune` (``train/finetuning/``; the folder is ``formats.finetuned``), loaded from their folder by path.
+"""Encoders fine-tuned with ``embedlab finetune``, loaded from their folder by path.
+
+``train/finetuning/`` trains them; the folder is ``formats.finetuned``.
 
 - ``method="adapter"``: ``AdaptedEncoder`` — the base encoder (rebuilt by name, checked by fingerprint) followed by
   the learned matrix; queries and documents pass through it, or only queries when it was trained that way.
@@ -32,7 +34,13 @@ __all__ = ["AdaptedEncoder", "FullFinetunedEncoder", "load_finetuned", "folder_s
 
 
 def _check_base(folder: Path, base: dict[str, Any]) -> None:
-    """ModelNotFoundError now (at load) when the base encoder is unknown here or its dependencies are missing."""
+    """Check at load time that the base encoder can be built here.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the base encoder is unknown here or its dependencies are missing.
+    """
     from .registry import spec
 
     try:
@@ -46,6 +54,15 @@ def _check_base(folder: Path, base: dict[str, Any]) -> None:
 
 
 def _base_encoder(folder: Path, base: dict[str, Any]) -> Encoder:
+    """The base encoder from the registry, checked against the fingerprint recorded at training.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When it cannot be built here.
+    EncoderMismatchError
+        When its fingerprint differs from the recorded one.
+    """
     from .registry import encoder as build
 
     try:
@@ -61,7 +78,24 @@ def _base_encoder(folder: Path, base: dict[str, Any]) -> Encoder:
 
 
 class AdaptedEncoder(Encoder):
-    """A frozen base encoder followed by a learned linear map (see the module docstring)."""
+    """A frozen base encoder followed by a learned linear map (see the module docstring).
+
+    The map is a float32 ``(base dim, dim)`` matrix; queries and documents pass through it, or only queries when
+    it was trained with ``apply_to="queries"`` (then the encoder is ``asymmetric``). Learned at training, read
+    from the folder: ``matrix``, ``manifest``, ``apply_to``, ``matryoshka_dims``.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder written by ``embedlab finetune --method adapter``; the encoder's ``name`` is its absolute path.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the folder has no ``finetune.json``, holds a full fine-tune, or its base encoder cannot be built here.
+    CorruptFileError, FormatVersionError
+        For a damaged or newer folder.
+    """
 
     modalities = ("text",)
     metric = "cosine"
@@ -88,7 +122,20 @@ class AdaptedEncoder(Encoder):
 
     @property
     def base(self) -> Encoder:
-        """The base encoder (from the registry, checked against the recorded fingerprint)."""
+        """The base encoder, from the registry, checked against the fingerprint recorded at training.
+
+        Returns
+        -------
+        Encoder
+            Built on first use and shared.
+
+        Raises
+        ------
+        ModelNotFoundError
+            When it cannot be built here.
+        EncoderMismatchError
+            When its fingerprint differs from the recorded one.
+        """
         if self._base is None:
             self._base = _base_encoder(self.folder, self.manifest["base"])
             self.max_length = self._base.max_length
@@ -96,10 +143,23 @@ class AdaptedEncoder(Encoder):
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """Before/after metrics recorded when it was trained."""
+        """The before / after evaluation recorded when it was trained.
+
+        Returns
+        -------
+        dict
+            A copy of the manifest's ``metrics`` (empty when none were recorded).
+        """
         return dict(self.manifest.get("metrics", {}))
 
     def _mapped(self, vecs: np.ndarray, normalize: bool) -> np.ndarray:
+        """``vecs @ matrix``, normalised when asked.
+
+        Raises
+        ------
+        CorruptFileError
+            When the map produced NaN or infinity (damaged weights).
+        """
         out = np.asarray(vecs, dtype=np.float32) @ self.matrix
         if not np.isfinite(out).all():
             raise CorruptFileError(f"{self.folder}: the adapter produced NaN/inf vectors; its weights are damaged")
@@ -111,12 +171,64 @@ class AdaptedEncoder(Encoder):
 
     def encode_documents(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
                          normalize: bool = True, **kw: Any) -> np.ndarray:
-        """Documents: the base's document vectors, through the map unless it was trained for queries only."""
+        """Encode documents: the base's document vectors, through the map unless it was trained for queries only.
+
+        Parameters
+        ----------
+        items : sequence or str
+            The documents; one string is one document.
+        batch_size : int, default 64
+            Items per base call.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+        **kw
+            Accepted and ignored (other encoders' role options).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per document.
+
+        Raises
+        ------
+        InputError
+            For an empty list or an item the base cannot take.
+        CorruptFileError
+            When the map produced NaN or infinity.
+        """
         return self.encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
 
     def encode_queries(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
                        normalize: bool = True, **kw: Any) -> np.ndarray:
-        """Queries: the base's query vectors through the map."""
+        """Encode queries: the base's query vectors, through the map.
+
+        Parameters
+        ----------
+        items : sequence or str
+            The queries; one string is one query.
+        batch_size : int, default 64
+            Items per base call.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+        **kw
+            Accepted and ignored (other encoders' role options).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per query.
+
+        Raises
+        ------
+        InputError
+            For an empty list or an item the base cannot take.
+        CorruptFileError
+            When the map produced NaN or infinity.
+        """
         if isinstance(items, str):
             items = [items]
         vecs = self.base.encode_queries(self.validate(list(items)), batch_size=batch_size, progress=progress)
@@ -130,13 +242,38 @@ class AdaptedEncoder(Encoder):
         return self._fp
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus how it was fine-tuned.
+
+        Returns
+        -------
+        dict
+            Also ``kind`` (``"finetune-adapter"``), ``base``, ``apply_to`` and ``matryoshka_dims``.
+        """
         return {**super().info(), "kind": "finetune-adapter", "base": self.manifest["base"]["name"],
                 "apply_to": self.apply_to, "matryoshka_dims": list(self.matryoshka_dims or [])}
 
 
 class FullFinetunedEncoder(Encoder):
-    """A fully fine-tuned sentence-transformers model written by `embedlab finetune --method full` (run through
-    the ``minilm`` encoder's code on the saved folder)."""
+    """A fully fine-tuned sentence-transformers model written by ``embedlab finetune --method full``.
+
+    Run through the ``minilm`` encoder's code (``SBERTEncoder``) on the saved folder.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The fine-tune folder; the encoder's ``name`` is its absolute path.
+    threads : int, optional
+        torch's intra-op threads (set process-wide).
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the folder or its model files are missing.
+    CorruptFileError, FormatVersionError
+        For a damaged weights file or manifest, or a newer folder.
+    MissingDependencyError
+        When sentence-transformers or torch is not installed.
+    """
 
     modalities = ("text",)
     metric = "cosine"
@@ -165,15 +302,34 @@ class FullFinetunedEncoder(Encoder):
 
     @property
     def model(self) -> Any:
-        """The underlying ``SentenceTransformer``."""
+        """The underlying ``SentenceTransformer``.
+
+        Returns
+        -------
+        sentence_transformers.SentenceTransformer
+            The loaded model.
+        """
         return self.model_encoder.model
 
     @property
     def metrics(self) -> dict[str, Any]:
+        """The before / after evaluation recorded when it was trained.
+
+        Returns
+        -------
+        dict
+            A copy of the manifest's ``metrics`` (empty when none were recorded).
+        """
         return dict(self.manifest.get("metrics", {}))
 
     def transformers_folder(self) -> Path | None:
-        """The saved sentence-transformers folder (it can be fine-tuned again)."""
+        """The saved sentence-transformers folder (it can be fine-tuned again).
+
+        Returns
+        -------
+        Path
+            The fine-tune folder.
+        """
         return self.folder
 
     def _encode_batch(self, items: list[Any]) -> np.ndarray:
@@ -183,33 +339,69 @@ class FullFinetunedEncoder(Encoder):
         return "finetune-full:" + hashlib.sha256(self.model_encoder.fingerprint.encode()).hexdigest()[:16]
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus how it was fine-tuned.
+
+        Returns
+        -------
+        dict
+            Also ``kind`` (``"finetune-full"``), ``base``, ``model_path`` and ``matryoshka_dims``.
+        """
         return {**super().info(), "kind": "finetune-full", "base": self.manifest["base"]["name"],
                 "model_path": str(self.folder), "matryoshka_dims": list(self.matryoshka_dims or [])}
 
 
 def _check_safetensors(path: Path) -> None:
-    """A cheap structural check of a safetensors file (header length and JSON), before torch reads it."""
+    """A cheap structural check of a safetensors file (header length and JSON), before torch reads it.
+
+    Raises
+    ------
+    CorruptFileError
+        When the header does not fit the file or the tensors do not end where the file does.
+    """
     import json
     import struct
 
+    problem: str | None = None
     try:
         with path.open("rb") as fh:
             raw = fh.read(8)
             (n,) = struct.unpack("<Q", raw)
             size = path.stat().st_size
             if n <= 0 or n > size - 8:
-                raise ValueError(f"header length {n} does not fit the {size}-byte file")
-            header = json.loads(fh.read(n))
-        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-        if 8 + n + end != size:
-            raise ValueError(f"tensors end at byte {8 + n + end}, the file has {size}")
+                problem = f"header length {n} does not fit the {size}-byte file"
+            else:
+                header = json.loads(fh.read(n))
+        if problem is None:
+            end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+            if 8 + n + end != size:
+                problem = f"tensors end at byte {8 + n + end}, the file has {size}"
     except (OSError, ValueError, struct.error, KeyError, TypeError) as exc:
-        raise CorruptFileError(f"{path} is not a valid safetensors weights file ({exc}); train it again with "
-                               "`embedlab finetune`") from None
+        problem = str(exc)
+    if problem is not None:
+        raise CorruptFileError(f"{path} is not a valid safetensors weights file ({problem}); train it again with "
+                               "`embedlab finetune`")
 
 
 def load_finetuned(folder: str | Path) -> Encoder:
-    """The Encoder saved in a fine-tune folder (adapter or full)."""
+    """The Encoder saved in a fine-tune folder: an ``AdaptedEncoder`` or a ``FullFinetunedEncoder``.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder written by ``embedlab finetune``.
+
+    Returns
+    -------
+    Encoder
+        Named by the folder's absolute path.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the folder has no readable ``finetune.json`` or its model cannot be built.
+    CorruptFileError, FormatVersionError
+        For a damaged or newer folder.
+    """
     folder = Path(folder).expanduser()
     if not recognises(folder):
         raise ModelNotFoundError(f"{folder} has no readable {MANIFEST}: it is not an `embedlab finetune` folder")
@@ -219,7 +411,18 @@ def load_finetuned(folder: str | Path) -> Encoder:
 
 
 def folder_spec(path: str | Path) -> EncoderSpec | None:
-    """An EncoderSpec for a fine-tune folder (name = its absolute path), or None when it is not one."""
+    """An EncoderSpec for a fine-tune folder, named by its absolute path (the registry's folder loader).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder.
+
+    Returns
+    -------
+    EncoderSpec or None
+        None when it is not a fine-tune folder.
+    """
     if not recognises(path):
         return None
     folder = Path(path).expanduser().resolve()

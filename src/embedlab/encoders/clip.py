@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,13 +21,32 @@ from ..errors import CorruptFileError, InputError, MissingDependencyError, Model
 from .base import Encoded, Encoder, check_text, package_fingerprint
 from .registry import EncoderSpec, register
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 _TOKENIZER = (("tokenizer.json",), ("vocab.json", "merges.txt"))
 
 
 def check_clip_folder(model_path: str | Path | None) -> Path:
-    """The folder, or ModelNotFoundError naming exactly what is missing."""
+    """Check a CLIP model folder before loading it.
+
+    Parameters
+    ----------
+    model_path : str or path-like or None
+        The folder (``config.json``, weights, tokenizer files, ``preprocessor_config.json``).
+
+    Returns
+    -------
+    Path
+        The folder, with ``~`` expanded.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``model_path`` is None, is not a folder, or lacks files (naming exactly which).
+    """
     if model_path is None:
         raise ModelNotFoundError(
             "encoder 'clip' needs model_path=<local folder of a transformers CLIP model> (CLI: --model-path); "
@@ -50,7 +69,18 @@ def check_clip_folder(model_path: str | Path | None) -> Path:
 
 
 def is_image_item(item: Any) -> bool:
-    """True for what CLIPEncoder treats as an image (see the module docstring)."""
+    """Whether ``CLIPEncoder`` treats ``item`` as an image (see the module docstring).
+
+    Parameters
+    ----------
+    item : object
+        An item given to ``encode``.
+
+    Returns
+    -------
+    bool
+        True for a ``Path``, a str naming an existing image file, a numpy array or a PIL image.
+    """
     if isinstance(item, Path):
         return True
     if isinstance(item, str):
@@ -59,11 +89,32 @@ def is_image_item(item: Any) -> bool:
 
 
 class CLIPEncoder(Encoder):
-    """A transformers CLIP model: ``encode`` maps texts and images into the same ``projection_dim`` space."""
+    """A transformers CLIP model (Radford et al. 2021): texts and images in one ``projection_dim`` space.
+
+    ``encode`` takes a mix of texts and images (see the module docstring); texts longer than the text tower's
+    ``max_position_embeddings`` tokens are truncated and reported.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        A local folder written by ``CLIPModel.save_pretrained`` + ``CLIPProcessor.save_pretrained`` (required).
+    threads : int, optional
+        torch's intra-op threads (set process-wide); default: at most the usable cores.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``model_path`` is missing or lacks files (naming them).
+    MissingDependencyError
+        When transformers, torch or pillow is not installed.
+    CorruptFileError
+        When transformers cannot load the folder.
+    """
 
     name = "clip"
     modalities = ("text", "image")
     metric = "cosine"
+    max_length: int  # the text tower's max_position_embeddings, set when the model loads
 
     def __init__(self, model_path: str | Path | None = None, threads: int | None = None) -> None:
         folder = check_clip_folder(model_path)
@@ -78,7 +129,8 @@ class CLIPEncoder(Encoder):
         self._torch = torch
         self.folder = folder
         try:
-            self._model = CLIPModel.from_pretrained(str(folder), local_files_only=True).eval()
+            model: Any = CLIPModel.from_pretrained(str(folder), local_files_only=True)
+            self._model = model.eval()
             self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
             self._images = CLIPImageProcessor.from_pretrained(str(folder), local_files_only=True)
         except (OSError, ValueError) as exc:
@@ -89,13 +141,51 @@ class CLIPEncoder(Encoder):
         self._fp = package_fingerprint(f"local:{folder.name}", weights)
 
     # ------------------------------------------------------------------ public
-    def encode_text(self, texts: Sequence[str] | str, **kw) -> np.ndarray:
-        """Encode strings as text, even ones that look like file names."""
+    def encode_text(self, texts: Sequence[str] | str, **kw: Any) -> np.ndarray:
+        """Encode strings as text, even ones that look like file names.
+
+        Parameters
+        ----------
+        texts : sequence of str or str
+            The texts; one string is one text.
+        **kw
+            ``encode``'s ``batch_size``, ``progress``, ``normalize``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per text.
+
+        Raises
+        ------
+        InputError
+            For an empty list or a text that is not a non-empty string.
+        """
         texts = [texts] if isinstance(texts, str) else list(texts)
         return self.encode([_Text(check_text(i, t)) for i, t in enumerate(texts)], **kw)
 
-    def encode_image(self, images: Sequence[Any] | Any, **kw) -> np.ndarray:
-        """Encode image paths (str or Path), PIL images or arrays as images."""
+    def encode_image(self, images: Sequence[Any] | Any, **kw: Any) -> np.ndarray:
+        """Encode image paths (str or ``Path``), PIL images or arrays as images.
+
+        Parameters
+        ----------
+        images : sequence or object
+            A list or tuple of images, or one image; a str is taken as a path.
+        **kw
+            ``encode``'s ``batch_size``, ``progress``, ``normalize``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per image.
+
+        Raises
+        ------
+        InputError
+            For a missing file, an array of the wrong shape, or anything that is not an image.
+        CorruptFileError
+            For an image file that cannot be decoded.
+        """
         images = list(images) if isinstance(images, (list, tuple)) else [images]
         return self.encode([Path(i) if isinstance(i, str) else i for i in images], **kw)
 
@@ -133,6 +223,13 @@ class CLIPEncoder(Encoder):
         return self._fp
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus ``model_path``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``model_path``.
+        """
         return {**super().info(), "model_path": str(self.folder)}
 
 
@@ -140,13 +237,16 @@ class _Text(str):
     """A string marked as text (never treated as an image path)."""
 
 
-def _features(out) -> np.ndarray:
-    """transformers 5 returns a model output with projected ``pooler_output``; 4.x returns a tensor."""
+def _features(out: Any) -> np.ndarray:
+    """The projected features of ``get_text_features`` / ``get_image_features`` as float32 numpy.
+
+    transformers 5 returns a model output with the projection in ``pooler_output``; 4.x returns a tensor.
+    """
     tensor = out if hasattr(out, "numpy") else out.pooler_output
     return tensor.float().numpy()
 
 
-def _load_image(item: Any):
+def _load_image(item: Any) -> Image.Image:
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(item, (str, Path)):

@@ -1,5 +1,6 @@
-"""ConSE (Norouzi et al., 2014, "Zero-Shot Learning by Convex Combination of Semantic Embeddings"):
-put images into a *text* space without training anything.
+"""ConSE: images in a *text* space without training anything (Norouzi et al. 2014).
+
+Norouzi et al., 2014, "Zero-Shot Learning by Convex Combination of Semantic Embeddings".
 
 An image's vector is the probability-weighted average of the text vectors of its top-T ImageNet labels
 (probabilities renormalised over those T), computed with a multilingual sentence encoder. Text goes through
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -25,11 +26,47 @@ from .media import as_items, check_image, looks_like_image_path
 from .registry import EncoderSpec, register
 
 
+@runtime_checkable
+class ImageClassifier(Protocol):
+    """An image encoder that also gives ImageNet class probabilities (``EfficientNetLite0Encoder``): ConSE's CNN."""
+
+    def predict_proba(self, items: list[Any], batch_size: int = 32) -> np.ndarray:
+        """Softmax probabilities over the 1,000 ImageNet classes, in ``imagenet_classes()`` order.
+
+        Parameters
+        ----------
+        items : list
+            Images.
+        batch_size : int, default 32
+            Images per forward pass.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, 1000)
+            float32, rows summing to 1.
+        """
+        ...
+
+
 class ConSEEncoder(Encoder):
     """Text and images in one space: text via ``text_encoder``, images via ``image_encoder`` class probabilities.
 
     Items that are ``Path`` objects, PIL images, numpy arrays, or strings naming an existing image file are
-    images; other strings are text.
+    images; other strings are text. The two parts are built through the registry on first use.
+
+    Parameters
+    ----------
+    top_t : int, default 10
+        How many of an image's likeliest ImageNet labels weight its vector (1 to 1000; Norouzi et al. use 10).
+    text_encoder : str, default "use-multilingual"
+        The registered sentence encoder for text and label names (its ``dim`` is this encoder's).
+    image_encoder : str, default "efficientnet-lite0"
+        The registered image encoder; it must give class probabilities (``ImageClassifier``).
+
+    Raises
+    ------
+    InputError
+        For a ``top_t`` that is not an integer in 1..1000, or an unknown encoder name.
     """
 
     name = "conse"
@@ -57,7 +94,7 @@ class ConSEEncoder(Encoder):
                 from .registry import encoder
 
                 text, image = encoder(self._names[0]), encoder(self._names[1])
-                if not hasattr(image, "predict_proba"):
+                if not isinstance(image, ImageClassifier):
                     raise InputError(f"image encoder {image.name!r} cannot classify; ConSE needs class probabilities")
                 self.max_length = text.max_length
                 self._parts = (text, image)
@@ -65,17 +102,53 @@ class ConSEEncoder(Encoder):
 
     @property
     def text(self) -> Encoder:
-        """The sentence encoder that embeds text and the ImageNet label names."""
+        """The sentence encoder that embeds text and the ImageNet label names.
+
+        Returns
+        -------
+        Encoder
+            ``text_encoder``, shared through the registry.
+
+        Raises
+        ------
+        InputError
+            When the image encoder cannot classify (both parts are built together).
+        """
         return self._load_parts()[0]
 
     @property
     def image(self) -> Encoder:
-        """The CNN whose ImageNet class probabilities weight the label vectors."""
+        """The CNN whose ImageNet class probabilities weight the label vectors.
+
+        Returns
+        -------
+        Encoder
+            ``image_encoder``, shared through the registry (an ``ImageClassifier``).
+
+        Raises
+        ------
+        InputError
+            When it cannot classify.
+        """
         return self._load_parts()[1]
+
+    def _classifier(self) -> ImageClassifier:
+        image = self.image
+        if not isinstance(image, ImageClassifier):  # pragma: no cover - _load_parts refuses such an encoder
+            raise InputError(f"image encoder {image.name!r} cannot classify; ConSE needs class probabilities")
+        return image
 
     # ------------------------------------------------------------------ labels
     def label_vectors(self) -> np.ndarray:
-        """Unit text vectors of the 1,000 ImageNet class names (computed once, cached in the embedlab home)."""
+        """Unit text vectors of the 1,000 ImageNet class names, computed once and cached in the embedlab home.
+
+        The cache file is keyed by the names and the text encoder's fingerprint; a damaged one is recomputed.
+
+        Returns
+        -------
+        numpy.ndarray of shape (1000, dim)
+            float32 unit rows, in ``imagenet_classes()`` order.
+        """
         with self._lock:
             if self._labels is None:
                 self._labels = self._load_or_compute_labels()
@@ -108,7 +181,34 @@ class ConSEEncoder(Encoder):
 
     # ------------------------------------------------------------- encoder API
     def encode(self, items: Any, batch_size: int = 32, progress: bool = False, normalize: bool = True) -> np.ndarray:
-        """Encode texts and/or images (a list mixing both, one text, or one image)."""
+        """Encode texts and/or images into one space.
+
+        A text goes through the text encoder; an image becomes the probability-weighted mean of the label vectors
+        of its ``top_t`` likeliest ImageNet classes (``embed_probabilities``).
+
+        Parameters
+        ----------
+        items : object
+            A list mixing texts and images, one text, or one image (see the class docstring).
+        batch_size : int, default 32
+            Items per batch.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per item.
+
+        Raises
+        ------
+        InputError
+            For an empty list, an empty text, or an item that is not a readable image (naming its position).
+        CorruptFileError
+            For an image file that cannot be decoded.
+        """
         return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
 
     def _is_image(self, item: Any) -> bool:
@@ -127,11 +227,24 @@ class ConSEEncoder(Encoder):
             # the text encoder warns about (and counts) any label text it truncates, in this call's thread
             out[txt] = self.text.encode([items[i] for i in txt], batch_size=len(txt), normalize=False)
         if img:
-            out[img] = self.embed_probabilities(self.image.predict_proba([items[i] for i in img]))
+            out[img] = self.embed_probabilities(self._classifier().predict_proba([items[i] for i in img]))
         return out
 
     def embed_probabilities(self, probs: np.ndarray) -> np.ndarray:
-        """ConSE vectors from (n, 1000) class probabilities: sum over the top T of p/Z times the label vector."""
+        """ConSE vectors from class probabilities: the sum over the top T labels of ``p / Z`` times the label vector.
+
+        ``Z`` renormalises the T probabilities to sum to 1 (Norouzi et al. 2014, eq. 1).
+
+        Parameters
+        ----------
+        probs : numpy.ndarray of shape (n, 1000)
+            ImageNet class probabilities (``predict_proba``).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, unnormalised.
+        """
         probs = np.asarray(probs, dtype=np.float32)
         t = self.top_t
         top = np.argpartition(-probs, t - 1, axis=1)[:, :t]
@@ -141,7 +254,29 @@ class ConSEEncoder(Encoder):
         return np.einsum("nt,ntd->nd", p, labels[top]).astype(np.float32)
 
     def zero_shot(self, images: Any, labels: list[str], batch_size: int = 32) -> list[tuple[str, float]]:
-        """Classify each image into one of ``labels`` (any words, any supported language): (best label, cosine)."""
+        """Classify each image into one of ``labels``: any words, in any language the text encoder reads.
+
+        Parameters
+        ----------
+        images : object
+            Image paths (a str is taken as a path), PIL images or arrays; a list or one image.
+        labels : list of str
+            The candidate labels.
+        batch_size : int, default 32
+            Images per batch.
+
+        Returns
+        -------
+        list of (str, float)
+            For each image, the best label and its cosine (in [-1, 1]).
+
+        Raises
+        ------
+        InputError
+            When ``labels`` is a string or empty, or for an image that cannot be read.
+        CorruptFileError
+            For an image file that cannot be decoded.
+        """
         if isinstance(labels, str) or not labels:
             raise InputError("labels must be a non-empty list of strings, e.g. ['cat', 'coffee', 'rocket']")
         images = as_items(images)
@@ -158,6 +293,13 @@ class ConSEEncoder(Encoder):
         return f"{self.text.fingerprint}+{self.image.fingerprint}+T{self.top_t}"
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus ``top_t`` and the two parts' names.
+
+        Returns
+        -------
+        dict
+            Also ``top_t``, ``text_encoder`` and ``image_encoder``.
+        """
         return {**super().info(), "top_t": self.top_t, "text_encoder": self._names[0], "image_encoder": self._names[1]}
 
 

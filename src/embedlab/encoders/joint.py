@@ -1,6 +1,7 @@
-"""A joint text-image encoder trained by `embedlab train clip` (``train/clip.py``; the folder is ``formats.joint``): frozen towers + the
-learned linear heads, so captions (any language the text tower reads) and images share one space (Radford et al.
-2021's recipe over locked towers).
+"""A joint text-image encoder trained by ``embedlab train clip``: frozen towers and learned linear heads.
+
+``train/clip.py`` trains it; the folder is ``formats.joint``. Captions (any language the text tower reads) and
+images share one space (Radford et al. 2021's recipe over locked towers).
 
 Items: ``str`` is text unless it names an existing image file; ``pathlib.Path``, PIL images and arrays are images.
 The instance's ``name`` is the folder's absolute path, so a collection built with it names the folder it needs.
@@ -30,13 +31,43 @@ __all__ = ["JointEncoder", "folder_spec", "load_encoder_folder", "recognises"]
 
 
 def load_encoder_folder(path: str | Path) -> Encoder:
-    """The Encoder for a folder written by `embedlab train clip`; ModelNotFoundError if it is not one."""
+    """The Encoder for a folder written by ``embedlab train clip`` (a ``JointEncoder``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder.
+
+    Returns
+    -------
+    Encoder
+        Named by the folder's absolute path.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the folder has no ``joint.json``.
+    CorruptFileError, FormatVersionError
+        For a damaged or newer folder.
+    """
     return JointEncoder(path)
 
 
 def folder_spec(path: str | Path) -> EncoderSpec | None:
-    """An EncoderSpec for the folder ``path`` (name = its absolute path, as the encoder's ``name``), or None when
-    ``recognises(path)`` is False: what lets the registry build ``--encoder PATH`` and reopen collections by name."""
+    """An EncoderSpec for the folder ``path``, named by its absolute path (as the encoder's ``name`` is).
+
+    What lets the registry build ``--encoder PATH`` and reopen collections by name (``register_folder``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder.
+
+    Returns
+    -------
+    EncoderSpec or None
+        None when ``recognises(path)`` is False.
+    """
     doc = joint_folder.describe(path)
     if doc is None:
         return None
@@ -53,24 +84,33 @@ def folder_spec(path: str | Path) -> EncoderSpec | None:
 
 
 class JointEncoder(Encoder):
-    """Text via the text tower then ``text_head`` (dt, dim); images via the image tower then ``image_head``
-    (di, dim); float32 ``(n, dim)``, unit rows by default, cosine metric."""
+    """Text via the text tower then ``text_head``; images via the image tower then ``image_head``.
+
+    ``text_head`` is float32 ``(dt, dim)``, ``image_head`` ``(di, dim)``; both towers' unit vectors are mapped
+    into the shared ``dim``-d space (cosine metric). Items: see the module docstring. The towers are built through
+    the registry on first use and checked against the fingerprints recorded at training.
+
+    Parameters
+    ----------
+    model_path : str or path-like, optional
+        A folder ``formats.joint`` reads; the encoder's ``name`` is its absolute path.
+    data : JointFolder, optional
+        The heads themselves (what ``CLIPTrainer.to_encoder`` passes before anything is saved: then ``name`` is
+        ``"joint"``). Keyword only.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When neither is given, or the folder has no ``joint.json``.
+    CorruptFileError, FormatVersionError
+        For a damaged or newer folder.
+    """
 
     name = "joint"
     modalities = ("text", "image")
     metric = "cosine"
 
     def __init__(self, model_path: str | Path | None = None, *, data: JointFolder | None = None) -> None:
-        """Load the heads of ``model_path`` (a folder ``formats.joint`` reads), or take them from ``data`` (what
-        ``CLIPTrainer.to_encoder`` passes before anything is saved: then ``name`` is ``"joint"``).
-
-        Raises
-        ------
-        ModelNotFoundError
-            When neither is given, or the folder has no ``joint.json``.
-        CorruptFileError, FormatVersionError
-            For a damaged or newer folder.
-        """
         if data is None:
             if model_path is None:
                 raise ModelNotFoundError("encoder 'joint' needs model_path=<folder written by `embedlab train clip`>")
@@ -94,7 +134,13 @@ class JointEncoder(Encoder):
         self._parts: tuple[Encoder, Encoder] | None = None
 
     def _load_parts(self) -> tuple[Encoder, Encoder]:
-        """The two frozen towers (built on first use, shared through the registry), checked against training."""
+        """The two frozen towers (built on first use, shared through the registry), checked against training.
+
+        Raises
+        ------
+        EncoderMismatchError
+            When an installed tower's fingerprint differs from the one the heads were trained on.
+        """
         if self._parts is None:
             from .registry import encoder
 
@@ -112,15 +158,65 @@ class JointEncoder(Encoder):
 
     @property
     def text(self) -> Encoder:
+        """The frozen text tower.
+
+        Returns
+        -------
+        Encoder
+            Shared through the registry.
+
+        Raises
+        ------
+        EncoderMismatchError
+            When the installed tower's fingerprint differs from the one the heads were trained on.
+        """
         return self._load_parts()[0]
 
     @property
     def image(self) -> Encoder:
+        """The frozen image tower.
+
+        Returns
+        -------
+        Encoder
+            Shared through the registry.
+
+        Raises
+        ------
+        EncoderMismatchError
+            When the installed tower's fingerprint differs from the one the heads were trained on.
+        """
         return self._load_parts()[1]
 
     # ------------------------------------------------------------------ encoder API
     def encode(self, items: Any, batch_size: int = 32, progress: bool = False, normalize: bool = True) -> np.ndarray:
-        """Encode texts and/or images (a list mixing both, one text, or one image)."""
+        """Encode texts and/or images into the joint space.
+
+        Parameters
+        ----------
+        items : object
+            A list mixing texts and images, one text, or one image.
+        batch_size : int, default 32
+            Items per batch.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per item.
+
+        Raises
+        ------
+        InputError
+            For an empty list, an empty text, or an item that is not a readable image (naming its position).
+        CorruptFileError
+            For an image file that cannot be decoded.
+        EncoderMismatchError
+            When an installed tower differs from the one the heads were trained on.
+        """
         return super().encode(as_items(items), batch_size=batch_size, progress=progress, normalize=normalize)
 
     def _is_image(self, item: Any) -> bool:
@@ -146,6 +242,13 @@ class JointEncoder(Encoder):
         return f"{self._fp}+{'+'.join(d.get('fingerprint') or d['name'] for d in self._towers_spec)}"
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus the folder and the towers' names.
+
+        Returns
+        -------
+        dict
+            Also ``kind`` (``"joint"``), ``model_path`` (None when unsaved), ``text_encoder``, ``image_encoder``.
+        """
         return {**super().info(), "kind": "joint", "model_path": None if self.folder is None else str(self.folder),
                 "text_encoder": self._towers_spec[0]["name"], "image_encoder": self._towers_spec[1]["name"]}
 

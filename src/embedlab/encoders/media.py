@@ -7,19 +7,34 @@ its position and path before any model work; decoding (``load_image`` / ``load_a
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import CorruptFileError, InputError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3", ".opus"})
 
 
 def looks_like_image_path(item: Any) -> bool:
-    """True for a ``Path``, or a str naming an existing file with an image suffix (how ConSE tells paths from text)."""
+    """Whether ``item`` is an image path: how the mixed text-and-image encoders tell paths from text.
+
+    Parameters
+    ----------
+    item : object
+        An item given to ``encode``.
+
+    Returns
+    -------
+    bool
+        True for a ``Path``, or a str naming an existing file with an image suffix (``IMAGE_SUFFIXES``).
+    """
     if isinstance(item, Path):
         return True
     return isinstance(item, str) and Path(item).suffix.lower() in IMAGE_SUFFIXES and os.path.isfile(item)
@@ -35,8 +50,20 @@ def _existing_file(index: int, item: str | Path, kind: str) -> Path:
 
 
 def as_items(items: Any) -> Any:
-    """One image/audio item (a Path, PIL image, image array, ``(array, sr)`` tuple) -> a one-item list; a 4-D
-    (n, h, w, c) array -> a list of n images; anything else unchanged (``Encoder.encode`` handles lists/str)."""
+    """The ``items`` argument of a media encoder's ``encode`` as a list where it is one item.
+
+    Parameters
+    ----------
+    items : object
+        One image / audio item (a ``Path``, a PIL image, an image array, an ``(array, sample_rate)`` tuple), a
+        4-D ``(n, h, w, c)`` array of images, or a list of items.
+
+    Returns
+    -------
+    object
+        A one-item list for one item, a list of ``n`` images for a 4-D array, anything else unchanged
+        (``Encoder.encode`` handles lists and strings).
+    """
     if isinstance(items, Path) or type(items).__module__.startswith("PIL."):
         return [items]
     if isinstance(items, np.ndarray):
@@ -49,7 +76,29 @@ def as_items(items: Any) -> Any:
 
 # ------------------------------------------------------------------ images
 def check_image(index: int, item: Any) -> Any:
-    """Validate an image item: path to a readable image, PIL image, or HxW / HxWx3 / HxWx4 array."""
+    """Validate an image item cheaply, before any model work (only a file's header is read).
+
+    Parameters
+    ----------
+    index : int
+        The item's position, for messages.
+    item : object
+        A path (str or ``Path``) to a readable image, a PIL image, or an ``(h, w)`` / ``(h, w, 3)`` /
+        ``(h, w, 4)`` array: uint8 in 0..255, or float in [0, 1].
+
+    Returns
+    -------
+    object
+        A path as a ``Path``; an array or PIL image unchanged.
+
+    Raises
+    ------
+    InputError
+        For a missing file, a folder, an array of the wrong shape, dtype or range (or with NaN/infinity), or
+        anything else.
+    CorruptFileError
+        For a file PIL cannot identify as an image.
+    """
     if isinstance(item, (str, Path)):
         path = _existing_file(index, item, "image")
         from PIL import Image, UnidentifiedImageError
@@ -88,8 +137,24 @@ def _check_image_array(index: int, a: np.ndarray) -> None:
         raise InputError(f"item {index}: image array dtype {a.dtype}; use uint8 (0..255) or float (0..1)")
 
 
-def load_image(item: Any):
-    """A validated item as an RGB PIL image."""
+def load_image(item: Any) -> Image.Image:
+    """A validated image item as an RGB PIL image (float arrays scaled from [0, 1] to 0..255).
+
+    Parameters
+    ----------
+    item : object
+        What ``check_image`` returned.
+
+    Returns
+    -------
+    PIL.Image.Image
+        In RGB mode.
+
+    Raises
+    ------
+    CorruptFileError
+        For an image file that cannot be decoded (e.g. truncated).
+    """
     from PIL import Image
 
     if isinstance(item, Path):
@@ -108,33 +173,95 @@ def load_image(item: Any):
     return item.convert("RGB")
 
 
-def resize_center_crop(image, size: int, resize: int):
-    """Resize the shorter side to ``resize`` (bilinear, antialiased) and cut the central ``size`` x ``size``."""
+def resize_center_crop(image: Image.Image, size: int, resize: int) -> Image.Image:
+    """Resize the shorter side to ``resize`` pixels (bilinear, antialiased) and cut the central square.
+
+    The usual ImageNet evaluation transform (e.g. resize 256, crop 224: ratio 0.875).
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        The image.
+    size : int
+        The side of the square cut, in pixels.
+    resize : int
+        The shorter side after resizing, in pixels (at least ``size``).
+
+    Returns
+    -------
+    PIL.Image.Image
+        ``size`` x ``size`` pixels.
+    """
     from PIL import Image
 
     w, h = image.size
     scale = resize / min(w, h)
     nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    image = image.resize((nw, nh), Image.BILINEAR)
+    image = image.resize((nw, nh), Image.Resampling.BILINEAR)
     left, top = (nw - size) // 2, (nh - size) // 2
     return image.crop((left, top, left + size, top + size))
 
 
-def image_batch(items: list[Any], size: int, resize: int, mean, std) -> np.ndarray:
-    """Validated items -> float32 (n, 3, size, size) array, normalised with per-channel ``mean``/``std`` (0..1 scale)."""
-    mean = np.asarray(mean, dtype=np.float32)
-    std = np.asarray(std, dtype=np.float32)
+def image_batch(items: list[Any], size: int, resize: int, mean: Sequence[float],
+                std: Sequence[float]) -> np.ndarray:
+    """Validated image items as a network input batch (``resize_center_crop``, then per-channel normalisation).
+
+    Parameters
+    ----------
+    items : list
+        What ``check_image`` returned for each image.
+    size : int
+        The side of the square input, in pixels.
+    resize : int
+        The shorter side before the centre crop, in pixels.
+    mean, std : sequence of float
+        Per-channel (R, G, B) mean and standard deviation on the 0..1 pixel scale.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, 3, size, size)
+        float32, ``(pixel / 255 - mean) / std``, channels first.
+
+    Raises
+    ------
+    CorruptFileError
+        For an image file that cannot be decoded.
+    """
+    mean_ = np.asarray(mean, dtype=np.float32)
+    std_ = np.asarray(std, dtype=np.float32)
     out = np.empty((len(items), 3, size, size), dtype=np.float32)
     for i, item in enumerate(items):
         im = resize_center_crop(load_image(item), size, resize)
         x = np.asarray(im, dtype=np.float32) * (1.0 / 255.0)
-        out[i] = ((x - mean) / std).transpose(2, 0, 1)
+        out[i] = ((x - mean_) / std_).transpose(2, 0, 1)
     return out
 
 
 # ------------------------------------------------------------------- audio
 def check_audio(index: int, item: Any) -> Any:
-    """Validate an audio item: a path to a sound file or an ``(array, sample_rate)`` tuple."""
+    """Validate an audio item cheaply, before any model work (only a file's header is read).
+
+    Parameters
+    ----------
+    index : int
+        The item's position, for messages.
+    item : object
+        A path (str or ``Path``) to a sound file libsndfile reads (wav, flac, ogg ...), or an
+        ``(array, sample_rate)`` tuple: ``(samples,)`` or 2-D channels, numeric, with the rate in Hz.
+
+    Returns
+    -------
+    object
+        A path as a ``Path``; a tuple as ``(numpy.ndarray, int)``.
+
+    Raises
+    ------
+    InputError
+        For a missing file, a file without samples, a bare array (no sample rate), a bad rate, an array of the
+        wrong shape or dtype (or with NaN/infinity), or anything else.
+    CorruptFileError
+        For a file libsndfile cannot read.
+    """
     if isinstance(item, (str, Path)):
         path = _existing_file(index, item, "audio")
         import soundfile as sf
@@ -181,7 +308,28 @@ def _mono_float(wav: np.ndarray) -> np.ndarray:
 
 
 def load_audio(item: Any, sr: int) -> np.ndarray:
-    """A validated item as mono float32 samples at ``sr`` Hz (mix-down by averaging channels, soxr resampling)."""
+    """A validated audio item as mono samples at ``sr`` Hz.
+
+    Channels are averaged; integer samples are scaled to [-1, 1); other rates are resampled with soxr (librosa's
+    ``soxr_hq``).
+
+    Parameters
+    ----------
+    item : object
+        What ``check_audio`` returned.
+    sr : int
+        The target sample rate, in Hz.
+
+    Returns
+    -------
+    numpy.ndarray of shape (samples,)
+        float32, C-contiguous.
+
+    Raises
+    ------
+    CorruptFileError
+        For a sound file that cannot be decoded (e.g. truncated).
+    """
     if isinstance(item, Path):
         import soundfile as sf
 

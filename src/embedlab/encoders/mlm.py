@@ -26,18 +26,59 @@ from .registry import EncoderSpec, register, register_folder
 
 
 def recognises(path: str | Path) -> bool:
-    """True when ``path`` is a folder whose ``mlm.json`` says it holds an embedlab masked language model."""
+    """Whether ``path`` is a folder written by ``embedlab train mlm``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder.
+
+    Returns
+    -------
+    bool
+        True when its ``mlm.json`` says it holds an embedlab masked language model.
+    """
     return sniff_manifest(Path(path) / MANIFEST, FORMAT) is not None
 
 
 def load_encoder_folder(path: str | Path) -> Encoder:
-    """The Encoder for a folder written by `embedlab train mlm`; ModelNotFoundError if it is not one."""
+    """The Encoder for a folder written by ``embedlab train mlm`` (an ``MLMEncoder``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder.
+
+    Returns
+    -------
+    Encoder
+        Named by the folder's absolute path.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the folder has no ``mlm.json`` or its model cannot be loaded.
+    CorruptFileError, FormatVersionError
+        For a damaged or newer folder.
+    """
     return MLMEncoder(path)
 
 
 def folder_spec(path: str | Path) -> EncoderSpec | None:
-    """An EncoderSpec for the folder ``path`` (name = its absolute path, as the encoder's ``name``), or None when
-    ``recognises(path)`` is False: what lets the registry build ``--encoder PATH`` and reopen collections by name."""
+    """An EncoderSpec for the folder ``path``, named by its absolute path (as the encoder's ``name`` is).
+
+    What lets the registry build ``--encoder PATH`` and reopen collections by name (``register_folder``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder.
+
+    Returns
+    -------
+    EncoderSpec or None
+        None when ``recognises(path)`` is False.
+    """
     doc = sniff_manifest(Path(path) / MANIFEST, FORMAT)
     if doc is None:
         return None
@@ -54,7 +95,30 @@ def folder_spec(path: str | Path) -> EncoderSpec | None:
 
 
 class MLMEncoder(ContextualEncoder):
-    """Contextual token vectors (last hidden layer) of an embedlab-trained BERT, and its fill-mask head."""
+    """Contextual token vectors (last hidden layer) of an embedlab-trained BERT, and its fill-mask head.
+
+    Everything ``ContextualEncoder`` offers (``token_vectors``, ``word_vector``, mean-pooled ``encode``) plus
+    ``fill_mask``. Learned: nothing; ``manifest`` holds the folder's ``mlm.json``.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        The folder written by ``embedlab train mlm`` (required); the encoder's ``name`` is its absolute path.
+    max_length : int, optional
+        The token limit; default and upper bound: the model's ``max_position_embeddings``.
+    threads : int, optional
+        torch's intra-op threads (set process-wide).
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``model_path`` is None or has no ``mlm.json`` (an interrupted run resumes with ``--resume``), or its
+        weights or tokenizer are missing.
+    CorruptFileError, FormatVersionError
+        For a damaged or newer ``mlm.json``.
+    MissingDependencyError
+        When transformers or torch is not installed.
+    """
 
     name = "mlm"
 
@@ -73,9 +137,27 @@ class MLMEncoder(ContextualEncoder):
         self._mlm: Any = None
 
     def fill_mask(self, text: str, top_k: int = 5) -> list[list[tuple[str, float]]]:
-        """For each ``[MASK]`` in ``text`` (in order), the ``top_k`` likeliest tokens with their probabilities.
+        """The likeliest tokens for each ``[MASK]`` of ``text``.
 
-        InputError when the text has no ``[MASK]`` or the masks lie beyond ``max_length`` tokens."""
+        Masked-language-model prediction, the task the model was trained on (Devlin et al. 2019).
+
+        Parameters
+        ----------
+        text : str
+            A text holding one or more ``[MASK]``.
+        top_k : int, default 5
+            Tokens per mask.
+
+        Returns
+        -------
+        list of list of (str, float)
+            For each mask in order, ``(token, probability)`` pairs, likeliest first; probabilities in [0, 1].
+
+        Raises
+        ------
+        InputError
+            For an empty text, a bad ``top_k``, no ``[MASK]``, or masks only beyond ``max_length`` tokens.
+        """
         text = check_text(0, text)
         top_k = check_int(top_k, "top_k", low=1)
         if "[MASK]" not in text:
@@ -85,7 +167,8 @@ class MLMEncoder(ContextualEncoder):
             from transformers import BertForMaskedLM
 
             with quiet_transformers():
-                self._mlm = BertForMaskedLM.from_pretrained(str(self.folder), local_files_only=True).eval()
+                model: Any = BertForMaskedLM.from_pretrained(str(self.folder), local_files_only=True)
+                self._mlm = model.eval()
         tok = self._tokenizer
         enc = tok(text, truncation=True, max_length=self.max_length, return_tensors="pt")
         where = (enc["input_ids"][0] == tok.mask_token_id).nonzero().flatten().tolist()
@@ -98,10 +181,17 @@ class MLMEncoder(ContextualEncoder):
         out = []
         for row in probs:
             best = np.argsort(-row, kind="stable")[:k]
-            out.append([(tok.convert_ids_to_tokens(int(i)), float(row[i])) for i in best])
+            out.append([(str(tok.convert_ids_to_tokens(int(i))), float(row[i])) for i in best])  # one id: a str
         return out
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``ContextualEncoder.info()`` plus what the training recorded.
+
+        Returns
+        -------
+        dict
+            Also ``kind`` (``"mlm"``), ``layers``, ``vocab_size`` and ``steps``.
+        """
         p = self.manifest.get("params", {})
         return {**super().info(), "kind": "mlm", "layers": p.get("layers"), "vocab_size": self.manifest.get("vocab_size"),
                 "steps": self.manifest.get("steps")}

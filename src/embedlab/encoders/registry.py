@@ -1,4 +1,4 @@
-"""Encoders by name: `embedlab.encoder("use-multilingual")` builds (once) and returns a shared instance.
+"""Encoders by name: ``embedlab.encoder("use-multilingual")`` builds (once) and returns a shared instance.
 
 Each entry names the modules it needs and the extra(s) of pyproject.toml that install them (``extra="text,image"``
 for two, ``"core"`` for the base install), so `available()` can list what is installed without loading models and
@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, MissingDependencyError
 from .base import Encoder
@@ -22,7 +23,27 @@ DEFAULT_ENCODER = "use-multilingual"
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """How to build one named encoder and what it needs."""
+    """How to build one named encoder and what it needs.
+
+    Attributes
+    ----------
+    name : str
+        The name ``encoder(name)`` takes (or a model folder's absolute path).
+    factory : callable
+        Builds the encoder; takes the options ``encoder(name, **options)`` passes.
+    dim : int
+        The vectors' width, for listings (0 when it depends on the model loaded).
+    modalities : tuple of str
+        What it encodes (``"text"``, ``"image"``, ``"audio"``, ``"key"``).
+    requires : tuple of str
+        The modules it imports (checked by ``installed`` / ``missing`` without importing them).
+    extra : str
+        The pyproject extra(s) that install them, comma-separated; ``"core"`` for the base install.
+    description : str
+        One line for listings.
+    aliases : tuple of str
+        Other names ``encoder`` accepts.
+    """
 
     name: str
     factory: Callable[..., Encoder]
@@ -34,18 +55,49 @@ class EncoderSpec:
     aliases: tuple[str, ...] = field(default=())
 
     def installed(self) -> bool:
+        """Whether every required module is importable (found without importing it).
+
+        Returns
+        -------
+        bool
+            True when ``missing()`` is empty.
+        """
         return all(importlib.util.find_spec(m) is not None for m in self.requires)
 
     def missing(self) -> list[str]:
-        """The required modules that are not installed."""
+        """The required modules that are not installed.
+
+        Returns
+        -------
+        list of str
+            Module names, in ``requires`` order.
+        """
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
 
     def extras(self) -> tuple[str, ...]:
-        """The pyproject extras this encoder needs (empty: the core install)."""
+        """The pyproject extras this encoder needs.
+
+        Returns
+        -------
+        tuple of str
+            Extra names; empty for the core install.
+        """
         return tuple(e.strip() for e in self.extra.split(",") if e.strip() and e.strip() != "core")
 
     def install_command(self, missing: list[str] | None = None) -> str:
-        """The pip command(s) that install what this encoder needs (or the ``missing`` modules of it)."""
+        """The pip command(s) that install what this encoder needs.
+
+        Parameters
+        ----------
+        missing : list of str, optional
+            Only these modules (default: all of ``requires``).
+
+        Returns
+        -------
+        str
+            One or more ``pip install`` commands joined by ``&&`` (``--no-deps`` pins for packages whose declared
+            requirements would downgrade numpy / scipy).
+        """
         missing = list(self.requires) if missing is None else missing
         steps = []
         if self.extras():
@@ -68,12 +120,23 @@ _ALIASES: dict[str, str] = {}
 # Loaders for model folders given by path (``--encoder PATH``): each returns a spec when it recognises the folder
 # (by the manifest file its format writes), else None; ``what`` names that file for the error message.
 _FOLDERS: list[tuple[Callable[[Path], EncoderSpec | None], str]] = []
-_CACHE: dict[tuple, Encoder] = {}
+_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], Encoder] = {}
 _LOCK = threading.Lock()
 
 
 def register(spec: EncoderSpec) -> EncoderSpec:
-    """Add (or replace) an encoder under ``spec.name`` and its aliases."""
+    """Add (or replace) an encoder under ``spec.name`` and its aliases.
+
+    Parameters
+    ----------
+    spec : EncoderSpec
+        How to build it.
+
+    Returns
+    -------
+    EncoderSpec
+        ``spec``, so a module can keep it.
+    """
     _SPECS[spec.name] = spec
     for alias in spec.aliases:
         _ALIASES[alias] = spec.name
@@ -81,20 +144,40 @@ def register(spec: EncoderSpec) -> EncoderSpec:
 
 
 def register_folder(loader: Callable[[Path], EncoderSpec | None], what: str) -> None:
-    """Let ``spec(PATH)`` build encoders from folders ``loader`` recognises (``what``: the file that marks them,
-    e.g. ``"mlm.json (embedlab train mlm)"``). The spec's name must be the folder's absolute path, which is also the
-    encoder's ``name``, so collections built with it reopen by that name."""
+    """Let ``spec(PATH)`` build encoders from the model folders ``loader`` recognises.
+
+    The spec ``loader`` returns must be named by the folder's absolute path, which is also the encoder's ``name``,
+    so collections built with it reopen by that name. Registering the same loader twice has no effect.
+
+    Parameters
+    ----------
+    loader : callable
+        ``loader(folder) -> EncoderSpec | None``: a spec when the folder is one of its kind, else None.
+    what : str
+        The file that marks such folders, for messages, e.g. ``"mlm.json (`embedlab train mlm`)"``.
+    """
     if all(loader is not known for known, _ in _FOLDERS):
         _FOLDERS.append((loader, what))
 
 
 def spec(name: str) -> EncoderSpec:
-    """The registered spec for ``name`` (or an alias), or for a model folder when ``name`` is the path of one that a
-    registered folder loader recognises.
+    """The registered spec for ``name`` (or an alias), or for the model folder at path ``name``.
 
-    Raises:
-        InputError: an unknown name (the message lists the known ones), or a folder no loader recognises (the
-            message lists the files that mark the folders embedlab loads).
+    Parameters
+    ----------
+    name : str
+        A registered name or alias, or the path of a folder that a registered folder loader recognises.
+
+    Returns
+    -------
+    EncoderSpec
+        How to build the encoder.
+
+    Raises
+    ------
+    InputError
+        For an unknown name (the message lists the known ones), or a folder no loader recognises (the message
+        lists the files that mark the folders embedlab loads, and says when one is there but damaged).
     """
     _load_builtin()
     key = _ALIASES.get(name, name)
@@ -117,8 +200,32 @@ def spec(name: str) -> EncoderSpec:
     raise InputError(f"unknown encoder {name!r}; known encoders: {', '.join(sorted(_SPECS))}{hint}")
 
 
-def encoder(name: str = DEFAULT_ENCODER, **options) -> Encoder:
-    """Return the encoder ``name``, built once per process for each set of options."""
+def encoder(name: str = DEFAULT_ENCODER, **options: Any) -> Encoder:
+    """The encoder ``name``, built once per process for each set of options and shared (thread-safe).
+
+    Parameters
+    ----------
+    name : str, default "use-multilingual"
+        A registered name or alias, or the path of a model folder (see ``spec``).
+    **options
+        Passed to the encoder's constructor (e.g. ``model_path=``, ``threads=``); hashable values only.
+
+    Returns
+    -------
+    Encoder
+        The shared instance.
+
+    Raises
+    ------
+    InputError
+        For an unknown name or folder, or an option the encoder does not take.
+    MissingDependencyError
+        When a required module is not installed (the message gives the pip command).
+    TypeError
+        Raised by the encoder's constructor for a reason other than an unknown option.
+    ModelNotFoundError, CorruptFileError
+        When the model's files are missing or damaged (raised by the encoder's constructor).
+    """
     s = spec(name)
     missing = s.missing()
     if missing:
@@ -139,7 +246,18 @@ def encoder(name: str = DEFAULT_ENCODER, **options) -> Encoder:
 
 
 def available(installed_only: bool = True) -> list[EncoderSpec]:
-    """Registered encoders, sorted by name; by default only those whose dependencies are installed."""
+    """The registered encoders, sorted by name.
+
+    Parameters
+    ----------
+    installed_only : bool, default True
+        List only those whose required modules are installed.
+
+    Returns
+    -------
+    list of EncoderSpec
+        Sorted by name.
+    """
     _load_builtin()
     return [s for _, s in sorted(_SPECS.items()) if s.installed() or not installed_only]
 

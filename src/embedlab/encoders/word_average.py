@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +27,17 @@ _TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 
 
 class OOVWarning(UserWarning):
-    """Some texts of one ``encode`` call had no word in the vocabulary and were encoded as zero vectors:
-    ``empty`` of ``total``."""
+    """Some texts of one ``encode`` call had no word in the vocabulary and were encoded as zero vectors.
+
+    Parameters
+    ----------
+    message : str
+        What the user reads.
+    empty : int, default 0
+        How many texts of the call got a zero vector.
+    total : int, default 0
+        How many texts the call encoded.
+    """
 
     def __init__(self, message: str, empty: int = 0, total: int = 0) -> None:
         super().__init__(message)
@@ -34,12 +45,44 @@ class OOVWarning(UserWarning):
 
 
 def tokenize(text: str, lowercase: bool = True) -> list[str]:
-    """Words and punctuation marks (GloVe's tokens), lower-cased by default."""
+    """Split ``text`` into words and punctuation marks, as GloVe's tokens are (``don't`` stays one word).
+
+    Parameters
+    ----------
+    text : str
+        The text.
+    lowercase : bool, default True
+        Lower-case it first (GloVe 6B is lower-case).
+
+    Returns
+    -------
+    list of str
+        The tokens, in order.
+    """
     return _TOKEN.findall(text.lower() if lowercase else text)
 
 
 class WordAverageEncoder(Encoder):
-    """Mean of the word vectors of a text's tokens (unknown tokens skipped)."""
+    """A text's vector is the mean of its tokens' word vectors; unknown tokens are skipped.
+
+    The classic bag-of-word-vectors baseline over any ``Vectors`` table (pretrained GloVe, a trained Word2Vec).
+
+    Parameters
+    ----------
+    vectors : Vectors
+        The word table (``dim`` is its dimension).
+    name : str, default "word-average"
+        The encoder's name.
+    lowercase : bool, default True
+        Lower-case texts before looking words up.
+    fingerprint : str, optional
+        What identifies the table in ``fingerprint`` (default: its size and dimension).
+
+    Raises
+    ------
+    InputError
+        When ``vectors`` is not a Vectors table.
+    """
 
     modalities = ("text",)
     metric = "cosine"
@@ -54,8 +97,36 @@ class WordAverageEncoder(Encoder):
         self.lowercase = lowercase
         self._fp = fingerprint
 
-    def encode(self, items, batch_size: int = 64, progress: bool = False, normalize: bool = True) -> np.ndarray:
-        """As ``Encoder.encode``; texts with no known word (zero rows) are reported in an ``OOVWarning``."""
+    def encode(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
+               normalize: bool = True) -> np.ndarray:
+        """Encode texts as ``Encoder.encode`` does; texts with no known word get a zero row and are reported.
+
+        Parameters
+        ----------
+        items : sequence of str or str
+            The texts; one string is one text.
+        batch_size : int, default 64
+            Texts per batch.
+        progress : bool, default False
+            Show a progress bar.
+        normalize : bool, default True
+            Return unit-length rows (zero rows stay zero).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, dim)
+            float32, one row per text.
+
+        Raises
+        ------
+        InputError
+            For an empty list or a text that is not a non-empty string.
+
+        Warns
+        -----
+        OOVWarning
+            With the number of texts of this call that had no known word.
+        """
         out = super().encode(items, batch_size=batch_size, progress=progress, normalize=normalize)
         empty = int((~out.any(axis=1)).sum())  # counted from this call's own rows: nothing kept on the instance
         if empty:
@@ -64,7 +135,18 @@ class WordAverageEncoder(Encoder):
         return out
 
     def unknown_tokens(self, texts: list[str] | str) -> int:
-        """How many tokens of ``texts`` the vocabulary lacks (those ``encode`` skips)."""
+        """How many tokens of ``texts`` the vocabulary lacks (those ``encode`` skips).
+
+        Parameters
+        ----------
+        texts : list of str or str
+            The texts; one string is one text.
+
+        Returns
+        -------
+        int
+            The count of unknown tokens, repeats included.
+        """
         index = self.vectors.key_to_index
         texts = [texts] if isinstance(texts, str) else texts
         return sum(1 for text in texts for t in tokenize(text, self.lowercase) if t not in index)

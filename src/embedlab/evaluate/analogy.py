@@ -9,9 +9,10 @@ words take seconds, and every answer is the same as gensim's.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class AnalogyResult:
     method: str = "3cosadd"
     restrict_vocab: int | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["sections"] = {k: {**asdict(v), "accuracy": v.accuracy} for k, v in self.sections.items()}
         for part in ("semantic", "syntactic"):
@@ -81,6 +82,15 @@ def _resolve(path: str | Path | None, default: str) -> Path:
     raise FileNotFoundError(f"no benchmark file at {p}")
 
 
+def _same(word: str) -> str:
+    return word
+
+
+def _word_key(case_insensitive: bool) -> Callable[[str], str]:
+    """How words are compared: upper-cased with ``case_insensitive`` (gensim's protocol), else as written."""
+    return str.upper if case_insensitive else _same
+
+
 def vocab_map(vectors: Vectors, restrict_vocab: int | None, case_insensitive: bool) -> tuple[dict[str, int], int]:
     """Word → row over the first ``restrict_vocab`` rows; upper-cased words map to their first occurrence."""
     n = len(vectors) if restrict_vocab is None else min(int(restrict_vocab), len(vectors))
@@ -96,7 +106,7 @@ def vocab_map(vectors: Vectors, restrict_vocab: int | None, case_insensitive: bo
 def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
     """Sections of an analogy file: ``[(name, [(a, b, c, expected), ...]), ...]`` (lines not of 4 words skipped)."""
     path = Path(path)
-    sections: list[tuple[str, list]] = []
+    sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
             if line.startswith(": "):
@@ -107,7 +117,7 @@ def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str
                 continue
             if not sections:
                 raise CorruptFileError(f"{path}: line {line_no} comes before any ': section' header line")
-            sections[-1][1].append(tuple(words))
+            sections[-1][1].append((words[0], words[1], words[2], words[3]))
     return sections
 
 
@@ -127,7 +137,7 @@ def evaluate_analogies(
     if n == 0:
         raise InputError("no vectors to evaluate (restrict_vocab=0 or empty Vectors)")
     sections = read_analogies(file)
-    norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
+    norm = _word_key(case_insensitive)
     rows: list[tuple[int, int, int, int]] = []
     words: list[tuple[str, str, str, str]] = []
     owner: list[int] = []
@@ -167,13 +177,14 @@ def evaluate_analogies(
     )
 
 
-def _answer(vectors: Vectors, rows: np.ndarray, words, n: int, method: str, norm, progress: bool) -> np.ndarray:
+def _answer(vectors: Vectors, rows: np.ndarray, words: list[tuple[str, str, str, str]], n: int, method: str,
+            norm: Callable[[str], str], progress: bool) -> np.ndarray:
     """For each question row (a, b, c, expected) whether the best non-question candidate is ``expected``."""
     unit = vectors.unit_matrix()[:n]
     keys = vectors.keys
     hits = np.zeros(len(rows), dtype=bool)
     top = min(_TOP, n)
-    starts = range(0, len(rows), _BATCH)
+    starts: Iterable[int] = range(0, len(rows), _BATCH)
     if progress:
         from tqdm.auto import tqdm
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from .analogy import _answer, _resolve, read_analogies, vocab_map
+from .analogy import _answer, _resolve, _word_key, read_analogies, vocab_map
 from .similarity import pair_scores
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def word_analogies(vectors: Vectors, analogies: str | Path, restrict_vocab: int 
     ok, n = vocab_map(vectors, restrict_vocab, case_insensitive)
     if n == 0:
         raise InputError("no vectors to evaluate (restrict_vocab=0 or empty Vectors)")
-    norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
+    norm = _word_key(case_insensitive)
     sections = read_analogies(_resolve(analogies, "questions-words"))
     rows: list[tuple[int, int, int, int]] = []
     words: list[tuple[str, str, str, str]] = []

@@ -12,7 +12,7 @@ one id, a collection of ids, or for nDCG a dict id → graded gain). Ids may be 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..errors import InputError
@@ -31,7 +31,8 @@ def _as_gains(rel: Relevant) -> dict[Hashable, float]:
     return {r: 1.0 for r in rel}
 
 
-def _pairs(retrieved: Sequence[Sequence[Hashable]], relevant: Sequence[Relevant], k: int | None):
+def _pairs(retrieved: Sequence[Sequence[Hashable]], relevant: Sequence[Relevant],
+           k: int | None) -> Iterator[tuple[list[Hashable], dict[Hashable, float]]]:
     if isinstance(retrieved, (str, bytes)) or not isinstance(retrieved, Sequence):
         raise InputError("retrieved must be a list with one ranked list of ids per query")
     if isinstance(relevant, (str, bytes)) or not isinstance(relevant, Sequence):

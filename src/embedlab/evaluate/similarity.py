@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
-from .analogy import _resolve, vocab_map
+from .analogy import _resolve, _word_key, vocab_map
 
 if TYPE_CHECKING:
     from ..vectors import Vectors
@@ -36,7 +36,7 @@ class PairResult:
     spearman_pvalue: float = float("nan")
     pearson_pvalue: float = float("nan")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def __str__(self) -> str:
@@ -76,8 +76,11 @@ def pair_scores(
     file = _resolve(path, "wordsim353")
     ok, _ = vocab_map(vectors, restrict_vocab, case_insensitive)
     triples = read_word_pairs(file, delimiter, encoding)
-    norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
-    ia, ib, gold, known = [], [], [], []
+    norm = _word_key(case_insensitive)
+    ia: list[int] = []
+    ib: list[int] = []
+    gold: list[float] = []
+    known: list[bool] = []
     oov = 0
     for a, b, score in triples:
         a, b = norm(a), norm(b)

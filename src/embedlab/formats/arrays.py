@@ -52,7 +52,7 @@ def _write_sidecar(vectors: Keyed, path: Path, storage: str) -> None:
     write_json_atomic(sidecar_path(path), meta, indent=None)
 
 
-def _count(side: Path, meta: dict, name: str) -> int | None:
+def _count(side: Path, meta: dict[str, Any], name: str) -> int | None:
     value = meta.get(name)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise CorruptFileError(f"{side}: \"{name}\" must be a whole number >= 0, got {value!r}; {_FIX}")
@@ -99,7 +99,7 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def _check_shape(meta: dict, shape: tuple, path: Path) -> None:
+def _check_shape(meta: dict[str, Any], shape: tuple[int, ...], path: Path) -> None:
     n, d = shape if len(shape) == 2 else (None, None)
     if len(shape) != 2 or d != meta.get("dim", d) or n != len(meta["keys"]):
         raise CorruptFileError(
@@ -193,7 +193,7 @@ def _ints(value: Any, path: Path, name: str) -> tuple[int, int]:
     return value[0], value[1]
 
 
-def _safetensors_header(path: Path) -> tuple[dict, int, int]:
+def _safetensors_header(path: Path) -> tuple[dict[str, Any], int, int]:
     """The JSON header of a safetensors file, where its data starts, and the file's size."""
     size = path.stat().st_size
     with open(path, "rb") as f:

@@ -115,7 +115,7 @@ def read(folder: str | Path, mmap: bool = False) -> FastTextFolder:
     """
     folder = Path(folder)
     path = folder / MANIFEST
-    n_buckets = {}
+    n_buckets: dict[str, int] = {}
 
     def shapes(doc: dict[str, Any], vocab: VocabFile | None) -> dict[str, ArraySpec]:
         try:

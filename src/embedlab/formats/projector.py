@@ -8,6 +8,7 @@ Load them in TensorBoard or on https://projector.tensorflow.org ("Load" → the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -23,14 +24,14 @@ CONFIG = "projector_config.pbtxt"
 _FIX = "export the folder again, or repair the named line"
 
 
-def _cell(value, what: str) -> str:
+def _cell(value: object, what: str) -> str:
     text = str(value)
     if any(c in text for c in "\t\n\r"):
         raise InputError(f"{what} {text!r} contains a tab or newline, which TSV cannot hold; replace them first")
     return text
 
 
-def write(vectors: Keyed, folder: str | Path, metadata: dict[str, list] | None = None) -> Path:
+def write(vectors: Keyed, folder: str | Path, metadata: dict[str, list[Any]] | None = None) -> Path:
     """Write ``vectors.tsv`` and ``metadata.tsv`` into ``folder`` (created if needed).
 
     Without ``metadata`` the metadata file is the keys alone (one column, no header). With it, the columns
@@ -39,7 +40,7 @@ def write(vectors: Keyed, folder: str | Path, metadata: dict[str, list] | None =
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     n = len(vectors.keys)
-    columns: dict[str, list] = {"key": list(vectors.keys)}
+    columns: dict[str, list[Any]] = {"key": list(vectors.keys)}
     for name, values in (metadata or {}).items():
         values = list(values)
         if len(values) != n:
@@ -62,6 +63,20 @@ def write(vectors: Keyed, folder: str | Path, metadata: dict[str, list] | None =
     return folder
 
 
+@overload
+def read(folder: str | Path, with_metadata: Literal[False] = False) -> KeyedArrays: ...  # numpydoc ignore=GL08
+
+
+@overload
+def read(folder: str | Path,  # numpydoc ignore=GL08
+         with_metadata: Literal[True]) -> tuple[KeyedArrays, dict[str, list[str]]]: ...
+
+
+@overload
+def read(folder: str | Path, with_metadata: bool = False  # numpydoc ignore=GL08
+         ) -> KeyedArrays | tuple[KeyedArrays, dict[str, list[str]]]: ...
+
+
 def read(folder: str | Path, with_metadata: bool = False) -> KeyedArrays | tuple[KeyedArrays, dict[str, list[str]]]:
     """Read a projector folder back as KeyedArrays (keys from the ``key`` column, else the first column if its
     values are unique, else ``"0"``, ``"1"``, ...); float32 ``(n, d)`` with ``d`` from the first row.
@@ -81,7 +96,7 @@ def read(folder: str | Path, with_metadata: bool = False) -> KeyedArrays | tuple
     lines = [ln for _, ln in numbered]
     d = lines[0].count("\t") + 1
     matrix = parse_rows(lines, d, "\t", lambda j: f"{vpath}: line {numbered[j][0]}", _FIX)
-    meta: dict[str, list] = {}
+    meta: dict[str, list[str]] = {}
     mpath = folder / METADATA_TSV
     if mpath.is_file():
         meta = _read_metadata(mpath)
@@ -98,7 +113,7 @@ def read(folder: str | Path, with_metadata: bool = False) -> KeyedArrays | tuple
     return (vectors, meta) if with_metadata else vectors
 
 
-def _read_metadata(mpath: Path) -> dict[str, list]:
+def _read_metadata(mpath: Path) -> dict[str, list[str]]:
     """Columns of ``metadata.tsv``: a header row exactly when there are several columns (TensorBoard's rule)."""
     mlines = [ln.rstrip("\r") for ln in read_text(mpath, _FIX).split("\n")]
     if mlines and mlines[-1] == "":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import mmap
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -212,8 +213,9 @@ def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> Key
         declared = n
         if limit is not None:
             n = limit if n is None else min(n, limit)
-        if head is not None:
-            _check_room(path, n, d, 2 * d, size - len(first), len(first))
+        if declared is not None:  # a header: its count (or the limit) must fit the file
+            _check_room(path, declared if limit is None else min(declared, limit), d, 2 * d, size - len(first),
+                        len(first))
         keys: list[str] = []
         blocks: list[np.ndarray] = []
         while n is None or len(keys) < n:
@@ -234,13 +236,13 @@ def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> Key
                     f"{path}: the file ends after line {line_no} but the header announces {n} vectors "
                     f"({len(keys)} read); it is truncated: {_fix(path)}"
                 )
-        if head is not None and limit is None:
+        if declared is not None and limit is None:
             _refuse_extra_rows(f, path, line_no, declared)
     matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0] if blocks else np.zeros((0, d), np.float32)
     return keyed(keys, matrix, path, "line", (1 if head else 0) + 1)
 
 
-def _refuse_extra_rows(f, path: Path, line_no: int, declared: int) -> None:
+def _refuse_extra_rows(f: BinaryIO, path: Path, line_no: int, declared: int) -> None:
     """CorruptFileError when a non-blank line follows the rows the header declares (they would be lost)."""
     for line in f:
         line_no += 1

