@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from .errors import InputError
 
 
-def _bounds(low, high, low_open: bool, high_open: bool, noun: str) -> str:
+def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool, noun: str) -> str:
     """'a positive integer', 'a number in (0, 1]', 'an integer >= 2' ..."""
     if high is None and low == 0:
         return f"a {'positive' if low_open else 'non-negative'} {noun}"
@@ -42,6 +42,12 @@ def _fail(name: str, expected: str, value: Any, hint: str, show_type: bool = Fal
     return InputError(f"{name} must be {expected}, got {value!r}{kind}{f'; {hint}' if hint else ''}")
 
 
+@overload
+def check_int(value: Any, name: str, low: int | None = None, high: int | None = None, *,
+              none: Literal[False] = False, hint: str = "") -> int: ...
+@overload
+def check_int(value: Any, name: str, low: int | None = None, high: int | None = None, *, none: bool,
+              hint: str = "") -> int | None: ...
 def check_int(value: Any, name: str, low: int | None = None, high: int | None = None, *, none: bool = False,
               hint: str = "") -> int | None:
     """``value`` as an int when it is an integer in [low, high]; ``none=True`` lets None through."""
@@ -64,9 +70,7 @@ def check_k(value: Any, name: str = "k", *, hint: str = "") -> int:
     InputError
         "k must be a positive integer, got 0" (a bool, a float, NaN, a string or anything < 1).
     """
-    k = check_int(value, name, low=1, hint=hint)
-    assert k is not None
-    return k
+    return check_int(value, name, low=1, hint=hint)
 
 
 def k_from_topn(k: Any, topn: Any, where: str, default: int) -> int:
@@ -96,6 +100,13 @@ def k_from_topn(k: Any, topn: Any, where: str, default: int) -> int:
     return check_k(default if k is None else k)
 
 
+@overload
+def check_float(value: Any, name: str, low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False, none: Literal[False] = False,
+                hint: str = "") -> float: ...
+@overload
+def check_float(value: Any, name: str, low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False, none: bool, hint: str = "") -> float | None: ...
 def check_float(value: Any, name: str, low: float | None = None, high: float | None = None, *,
                 low_open: bool = False, high_open: bool = False, none: bool = False, hint: str = "") -> float | None:
     """``value`` as a float when it is a finite real number inside the bounds (open or closed at each end)."""

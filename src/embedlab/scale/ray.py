@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -175,8 +175,8 @@ def upsert_records(collection: Collection, records: Sequence[Record], *, address
     MissingDependencyError
         When Ray is not installed.
     """
-    workers = cast(int, check_int(workers, "workers", 1))
-    batch_size = cast(int, check_int(batch_size, "batch_size", 1))
+    workers = check_int(workers, "workers", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     records = list(records)
     if not records:
         return {"added": 0, "updated": 0, "unchanged": 0}
