@@ -69,6 +69,8 @@ def test_parameters_are_declared_once_in_the_signature(cls):
     (MaskedLMTrainer, {"hidden": 100, "heads": 3}, "hidden=100 must be a multiple of heads=3"),
     (CLIPTrainer, {"holdout": 1.0}, r"holdout must be a number in \[0, 1\), got 1.0"),
     (FineTuner, {"method": "lora"}, "method must be 'adapter' or 'full', got 'lora'"),
+    (FineTuner, {"reg": -0.5}, r"reg must be a non-negative number, got -0.5"),
+    (FineTuner, {"reg": []}, "reg must be a number >= 0 or a non-empty list of them"),
 ])
 def test_check_params_names_the_bad_parameter(cls, bad, message):
     with pytest.raises(InputError, match=message):
@@ -134,3 +136,26 @@ def test_the_masked_language_model_gives_token_vectors_an_encoder_and_a_copy(tmp
     copy = trainer.save(tmp_path / "copy")
     assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in (tmp_path / "mlm").iterdir())
     np.testing.assert_array_equal(MLMEncoder(copy).encode(["one two"]), trainer.to_encoder().encode(["one two"]))
+
+
+def test_the_masked_language_model_fits_on_data_alone(tmp_path):
+    pytest.importorskip("torch")
+    from embedlab import config
+
+    lines = ["one two three four five six seven eight nine ten"] * 60
+    params = dict(vocab_size=95, layers=1, hidden=16, heads=2, max_length=16, batch_size=8, max_steps=2,
+                  min_frequency=1, holdout_every=0, checkpoint_every=100, seed=0, threads=1, progress=False)
+    trainer = MaskedLMTrainer(**params).fit(lines)  # the Trainer contract: fit(data); the output goes to the home
+    assert trainer.output_.parent == config.home() / "mlm" and (trainer.output_ / "mlm.json").is_file()
+    with pytest.raises(InputError, match="resume=True needs out"):
+        MaskedLMTrainer(**params).fit(lines, resume=True)
+
+
+def test_results_before_fit_are_input_errors_not_attribute_errors():
+    with pytest.raises(InputError, match="not trained yet"):
+        ImplicitALS().vectors(["u"], ["i"])
+    tb = TextbookWord2Vec()
+    with pytest.raises(InputError, match="no vocabulary yet"):
+        tb.examples([["a", "b"]])
+    with pytest.raises(InputError, match="no weights yet"):
+        tb.forward([0, 1])

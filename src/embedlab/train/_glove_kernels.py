@@ -13,6 +13,9 @@ j as context) and (j as word, i as context), as glove.c's two records would.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -24,7 +27,7 @@ PREFETCH = 2  # records ahead whose parameter rows are prefetched (random rows m
 
 
 @njit(cache=True, nogil=True, inline="always")
-def mix64(x):
+def mix64(x: np.uint64) -> np.uint64:
     """splitmix64's finalizer: a bijection of uint64 that scatters nearby keys (hash slots, record order)."""
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -32,7 +35,7 @@ def mix64(x):
 
 
 @njit(cache=True, nogil=True)
-def order_keys(keys, salt):
+def order_keys(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
     """The sort key of each pair key: mix64(key ^ salt); distinct keys never share one (a bijection)."""
     out = np.empty(keys.shape[0], np.uint64)
     for n in range(keys.shape[0]):
@@ -41,8 +44,9 @@ def order_keys(keys, salt):
 
 
 @njit(cache=True, nogil=True)
-def count_sentences(tokens, lengths, s, s_end, t, window, weighting, k_dense, dense, tkeys, tvals, used, limit,
-                    vocab_size, has_context):
+def count_sentences(tokens: np.ndarray, lengths: np.ndarray, s: int, s_end: int, t: int, window: int,
+                    weighting: bool, k_dense: int, dense: np.ndarray, tkeys: np.ndarray, tvals: np.ndarray, used: int,
+                    limit: int, vocab_size: int, has_context: np.ndarray) -> tuple[int, int, int]:
     """Add the pairs of sentences s.. to the tables until ``s_end`` or until the hash table might pass ``limit``.
 
     A pair (a, b) at distance d <= window (same sentence) adds 1/d (1 without ``weighting``) at (min, max): to
@@ -90,7 +94,7 @@ def count_sentences(tokens, lengths, s, s_end, t, window, weighting, k_dense, de
 
 
 @njit(cache=True, nogil=True)
-def rehash(tkeys, tvals, capacity):
+def rehash(tkeys: np.ndarray, tvals: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
     """The table's entries re-inserted into a new table of ``capacity`` slots (a power of two)."""
     keys = np.full(capacity, EMPTY, np.int64)
     vals = np.zeros(capacity, np.float64)
@@ -108,7 +112,7 @@ def rehash(tkeys, tvals, capacity):
 
 
 @njit(cache=True, nogil=True)
-def compact_table(tkeys, tvals):
+def compact_table(tkeys: np.ndarray, tvals: np.ndarray) -> int:
     """Move the used slots to the front (in slot order); returns how many. The table must be cleared after."""
     n = 0
     for s in range(tkeys.shape[0]):
@@ -120,7 +124,7 @@ def compact_table(tkeys, tvals):
 
 
 @njit(cache=True, nogil=True)
-def dense_entries(dense, k_dense, vocab_size):
+def dense_entries(dense: np.ndarray, k_dense: int, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Non-zero upper-triangle cells of the dense block as (pair keys, values)."""
     n = 0
     for i in range(k_dense):
@@ -141,12 +145,13 @@ def dense_entries(dense, k_dense, vocab_size):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _less(ha, ra, hb, rb):
+def _less(ha: np.uint64, ra: int, hb: np.uint64, rb: int) -> bool | np.bool_:
     return ha < hb or (ha == hb and ra < rb)
 
 
 @njit(cache=True, nogil=True)
-def merge_runs(run_keys, run_vals, salt, vocab_size, remap, rows, cols, vals):
+def merge_runs(run_keys: Any, run_vals: Any, salt: np.uint64, vocab_size: int, remap: np.ndarray, rows: np.ndarray,
+               cols: np.ndarray, vals: np.ndarray) -> int:
     """Merge runs sorted by ``order_keys`` into (rows, cols, vals), summing the values of equal pair keys.
 
     ``run_keys`` / ``run_vals`` are typed lists of int64 / float64 arrays; ``remap`` maps old word ids to new
@@ -216,16 +221,15 @@ def merge_runs(run_keys, run_vals, salt, vocab_size, remap, rows, cols, vals):
     return n
 
 
-@intrinsic
-def prefetch(typingctx, arr, row, col):
+def _prefetch(typingctx: Any, arr: Any, row: Any, col: Any) -> tuple[Any, Callable[..., Any]]:
     """Ask the CPU to start loading the cache line of ``arr[row, col]`` (``llvm.prefetch``: read, keep)."""
 
-    def codegen(context, builder, sig, args):
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         aryty = sig.args[0]
         ary = context.make_array(aryty)(context, builder, args[0])
         r = context.cast(builder, args[1], sig.args[1], types.intp)
         c = context.cast(builder, args[2], sig.args[2], types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [r, c])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [r, c])  # type: ignore[no-untyped-call]
         i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
         fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
@@ -234,8 +238,13 @@ def prefetch(typingctx, arr, row, col):
     return types.void(arr, row, col), codegen
 
 
+# ``prefetch(arr, row, col)`` inside compiled code. Typed Any: numba's stub for an intrinsic's call keeps the typing
+# context as the first parameter and returns Never (the call only exists in compiled code).
+prefetch: Any = intrinsic(_prefetch)
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _prefetch_rows(P, C, i, j):
+def _prefetch_rows(P: np.ndarray, C: np.ndarray, i: int, j: int) -> None:
     """Both orientations of a record touch rows i and j of both tables: start loading all four."""
     for k in range(0, P.shape[1], 16):  # 16 float32 = one 64-byte line
         prefetch(P, i, k)
@@ -245,7 +254,8 @@ def _prefetch_rows(P, C, i, j):
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy", inline="always")
-def _step(i, j, f, logx, P, C, d, lr):
+def _step(i: int, j: int, f: np.float32, logx: np.float32, P: np.ndarray, C: np.ndarray, d: int,
+          lr: float) -> np.float32:
     """One AdaGrad step on f (w_i . c_j + b_i + bc_j - log x)^2 as glove.c; returns f diff^2 (0 if not finite).
 
     A row of ``P`` (words) or ``C`` (contexts) is [vector (d), bias, squared-gradient sums (d), bias sum]."""
@@ -272,10 +282,11 @@ def _step(i, j, f, logx, P, C, d, lr):
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def train_block(rows, cols, vals, start, end, P, C, d, x_max, alpha, lr):
+def train_block(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, start: int, end: int, P: np.ndarray,
+                C: np.ndarray, d: int, x_max: float, alpha: float, lr: float) -> tuple[float, int]:
     """AdaGrad over records start..end (rows of the next two records prefetched); returns (sum of f diff^2 before
     each step, terms). ``P`` / ``C`` are (V, 2 (d + 1)) float32: see ``_step``."""
-    loss = 0.0
+    loss = np.float64(0.0)
     terms = 0
     for r in range(start, min(end, start + PREFETCH)):
         _prefetch_rows(P, C, rows[r], cols[r])
@@ -296,7 +307,8 @@ def train_block(rows, cols, vals, start, end, P, C, d, x_max, alpha, lr):
 
 
 @njit(cache=True, nogil=True)
-def loss_sum(rows, cols, vals, W, Wc, b, bc, x_max, alpha):
+def loss_sum(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, W: np.ndarray, Wc: np.ndarray, b: np.ndarray,
+             bc: np.ndarray, x_max: float, alpha: float) -> tuple[float, int]:
     """sum over both orientations of every record of f(x) (w_i . wc_j + b_i + bc_j - log x)^2, in float64."""
     d = W.shape[1]
     total = 0.0

@@ -28,7 +28,7 @@ def make_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
-def splitmix64(x):
+def splitmix64(x: int | np.uint64) -> np.uint64:
     """Scramble a seed into a well-mixed non-zero 64-bit state."""
     x = np.uint64(x) + np.uint64(0x9E3779B97F4A7C15)
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -40,7 +40,7 @@ def splitmix64(x):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _next(state):
+def _next(state: np.uint64) -> np.uint64:
     state ^= state >> np.uint64(12)
     state ^= state << np.uint64(25)
     state ^= state >> np.uint64(27)
@@ -48,12 +48,12 @@ def _next(state):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _out(state):
+def _out(state: np.uint64) -> np.uint64:
     return state * np.uint64(2685821657736338717)
 
 
 @njit(cache=True, nogil=True)
-def compact(tokens, lengths, remap):
+def compact(tokens: np.ndarray, lengths: np.ndarray, remap: np.ndarray) -> tuple[int, int]:
     """In place: map ids through ``remap`` (skipped if empty), drop ids < 0 and empty sentences.
 
     Returns (tokens kept, sentences kept); the first entries of ``tokens`` / ``lengths`` hold the result.
@@ -81,7 +81,7 @@ def compact(tokens, lengths, remap):
 
 
 @njit(cache=True)
-def build_alias(p):
+def build_alias(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vose's alias table for O(1) sampling from a discrete distribution p (sums to 1)."""
     n = p.shape[0]
     prob = np.empty(n, np.float32)
@@ -120,7 +120,7 @@ def build_alias(p):
 
 
 @njit(cache=True)
-def build_huffman(counts):
+def build_huffman(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Huffman codes/points for hierarchical softmax from counts sorted descending (word2vec.c's O(V) build).
 
     Returns codes (V, L) uint8, points (V, L) int32 (inner-node rows of the output matrix) and lengths (V,).
@@ -170,7 +170,8 @@ def build_huffman(counts):
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _update(l1, out, row, label, alpha, neu1e, sig, logsig):
+def _update(l1: np.ndarray, out: np.ndarray, row: int | np.int64, label: int | np.int64, alpha: np.float32,
+            neu1e: np.ndarray, sig: np.ndarray, logsig: np.ndarray) -> np.float32:
     """One output unit: f = l1·out[row]; accumulate the input gradient in neu1e, update out[row]; return loss."""
     dim = l1.shape[0]
     f = np.float32(0.0)
@@ -193,8 +194,11 @@ def _update(l1, out, row, label, alpha, neu1e, sig, logsig):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, points, code_len,
-                sg, negative, hs, window, alpha0, alpha1, pos0, total, seed, sig, logsig):
+def train_chunk(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, Wn: np.ndarray, Wh: np.ndarray,
+                keep: np.ndarray, alias_p: np.ndarray, alias_i: np.ndarray, codes: np.ndarray, points: np.ndarray,
+                code_len: np.ndarray, sg: bool, negative: int, hs: bool, window: int, alpha0: float, alpha1: float,
+                pos0: float, total: float, seed: np.uint64, sig: np.ndarray, logsig: np.ndarray
+                ) -> tuple[float, int, int]:
     """Train one chunk of sentences (Skip-gram if sg else CBOW-mean); returns (loss sum, loss terms, words used).
 
     ``pos0`` is the global position of the chunk's first sentence (epochs included) and ``total`` the number of
@@ -212,7 +216,7 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
         maxlen = max(maxlen, lengths[s])
     buf = np.empty(maxlen, np.int32)
     state = splitmix64(seed)
-    loss = 0.0
+    loss = np.float64(0.0)
     nloss = 0
     used = 0
     start = 0
@@ -238,8 +242,8 @@ def train_chunk(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, point
         for i in range(n):
             state = _next(state)
             b = np.int64(((_out(state) >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))
-            lo = max(0, i - window + b)
-            hi = min(n, i + window + 1 - b)
+            lo = max(0, i - window + int(b))
+            hi = min(n, i + window + 1 - int(b))
             center = buf[i]
             if sg:
                 for j in range(lo, hi):

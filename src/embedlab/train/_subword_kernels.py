@@ -21,7 +21,7 @@ _S11 = np.uint64(11)
 
 
 @numba.njit(cache=True, nogil=True)
-def _next(state):
+def _next(state: np.uint64) -> tuple[np.uint64, np.uint64]:
     """splitmix64: returns (new state, 64 random bits)."""
     state = state + _GOLDEN
     z = state
@@ -31,8 +31,9 @@ def _next(state):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def train_sg_chunk(words, sent_ends, sub_ptr, sub_idx, w_in, w_out, neg_table, keep_prob,
-                   window, negative, lr_start, lr_end, seed):
+def train_sg_chunk(words: np.ndarray, sent_ends: np.ndarray, sub_ptr: np.ndarray, sub_idx: np.ndarray,
+                   w_in: np.ndarray, w_out: np.ndarray, neg_table: np.ndarray, keep_prob: np.ndarray, window: int,
+                   negative: int, lr_start: float, lr_end: float, seed: int | np.uint64) -> tuple[float, int]:
     """Skip-gram with negative sampling over one chunk of sentences; the input of a word is the mean of its
     word row and character n-gram rows (Bojanowski et al. 2017, as fastText's ``skipgram``/``Model::update``).
 
@@ -70,8 +71,8 @@ def train_sg_chunk(words, sent_ends, sub_ptr, sub_idx, w_in, w_out, neg_table, k
             p0 = sub_ptr[w]
             p1 = sub_ptr[w + 1]
             inv = np.float32(1.0 / (p1 - p0))
-            lo = max(0, i - b)
-            hi = min(m, i + b + 1)
+            lo = max(0, i - int(b))
+            hi = min(m, i + int(b) + 1)
             for c in range(lo, hi):
                 if c == i:
                     continue

@@ -50,7 +50,7 @@ class Trainer(Params, ABC):
 
         Parameters
         ----------
-        data
+        data : object
             What the trainer learns from (a corpus path or sentences, interaction pairs, captioned images,
             query/positive pairs …: see the subclass).
 
@@ -67,10 +67,21 @@ class Trainer(Params, ABC):
     @property
     @abstractmethod
     def is_fitted(self) -> bool:
-        """Whether ``fit`` (or ``load``) has produced a result."""
+        """Whether ``fit`` (or ``load``) has produced a result.
+
+        Returns
+        -------
+        bool
+            True once the learned attributes (``..._``) exist.
+        """
 
     def require_fitted(self, act: str = "use the result") -> None:
         """Raise unless fitted.
+
+        Parameters
+        ----------
+        act : str
+            What the caller was about to do, for the message ("save", "use" …).
 
         Raises
         ------

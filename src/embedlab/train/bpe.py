@@ -22,7 +22,7 @@ import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .._params import check_bool, check_choice, check_float, check_int
 from .._threads import cpu_count
@@ -33,7 +33,7 @@ from .base import Trainer
 FORMAT, FORMAT_VERSION, MODEL_FILE = bpe_folder.FORMAT, bpe_folder.FORMAT_VERSION, bpe_folder.MODEL_FILE
 
 
-def _has_fileno(stream) -> bool:
+def _has_fileno(stream: Any) -> bool:
     try:
         stream.fileno()
         return True
@@ -41,8 +41,15 @@ def _has_fileno(stream) -> bool:
         return False
 
 
-def _lines(corpus: str | os.PathLike | Iterable) -> Iterator[str]:
-    """Raw text lines from a path (file or folder, via LineCorpus), strings, or token lists (joined by spaces)."""
+def _lines(corpus: str | os.PathLike[str] | Iterable[str | Iterable[str]]) -> Iterator[str]:
+    """Raw text lines from a path (file or folder, via LineCorpus), strings, or token lists (joined by spaces).
+
+    Raises
+    ------
+    InputError
+        For a corpus that is not a path or an iterable, an item that is neither a string nor a token list, or an
+        unreadable file.
+    """
     if isinstance(corpus, (str, os.PathLike)):
         from .corpus import LineCorpus
 
@@ -65,9 +72,34 @@ def _lines(corpus: str | os.PathLike | Iterable) -> Iterator[str]:
 
 
 def check_train_params(vocab_size: int = 8000, model_type: str = "bpe", character_coverage: float = 0.9995,
-                       byte_fallback: bool = True, lowercase: bool = False, seed: int = 0) -> dict:
-    """The options ``BPETokenizer.train`` records, checked: InputError naming the first unusable one, its allowed
-    range and the value given (so a caller can fail before reading a corpus)."""
+                       byte_fallback: bool = True, lowercase: bool = False, seed: int = 0) -> dict[str, Any]:
+    """The options ``BPETokenizer`` records, checked, so a caller can fail before reading a corpus.
+
+    Parameters
+    ----------
+    vocab_size : int, default 8000
+        Pieces to learn (>= 8; an upper bound).
+    model_type : {"bpe", "unigram"}, default "bpe"
+        SentencePiece's BPE (Sennrich et al. 2016) or unigram language model (Kudo 2018).
+    character_coverage : float, default 0.9995
+        Share of the characters, in [0.9, 1], that get pieces of their own; the rarest others go to byte pieces.
+    byte_fallback : bool, default True
+        Turn characters never seen in training into byte pieces (``<0xEC>``) instead of ``<unk>``.
+    lowercase : bool, default False
+        Fold case (NFKC + case folding) before learning and tokenising.
+    seed : int, default 0
+        SentencePiece's random seed, in [0, 2**32 - 2].
+
+    Returns
+    -------
+    dict
+        ``{"vocab_size", "model_type", "character_coverage", "byte_fallback", "lowercase", "seed"}``, checked.
+
+    Raises
+    ------
+    InputError
+        Naming the first unusable option, its allowed range and the value given.
+    """
     return {"vocab_size": check_int(vocab_size, "vocab_size", low=8, hint="the number of pieces to learn"),
             "model_type": check_choice(model_type, "model_type", ("bpe", "unigram")),
             "character_coverage": check_float(character_coverage, "character_coverage", 0.9, 1.0,
@@ -84,14 +116,32 @@ def _check_line(line: object) -> str:
 
 
 class BPETokenizer(Trainer):
-    """A SentencePiece subword tokenizer: ``BPETokenizer(vocab_size=…).fit(corpus)``, then ``tok(line) -> list[str]``
-    pieces, ``encode`` ids, ``decode`` text.
+    """A SentencePiece subword tokenizer (Kudo & Richardson 2018): ``BPETokenizer(vocab_size=…).fit(corpus)``.
 
-    ``vocab_size`` is an upper bound: a small corpus may yield fewer pieces. ``model_type`` "bpe" or "unigram";
-    ``character_coverage`` below 1 leaves the rarest characters to byte pieces (0.9995 suits Korean, Chinese,
-    Japanese); ``byte_fallback`` turns unseen characters into byte pieces; ``lowercase`` folds case (NFKC + case
-    folding); ``max_sentences`` samples that many lines (seeded) from a large corpus; ``max_sentence_length`` is the
-    longest line in bytes (longer lines are skipped); ``threads`` None uses every CPU.
+    Then ``tok(line) -> list[str]`` pieces, ``encode`` ids, ``decode`` text. Learned: ``model_proto_`` (the
+    serialised SentencePiece model, bytes) and ``options`` (how it was trained).
+
+    Parameters
+    ----------
+    vocab_size : int, default 8000
+        Pieces to learn (>= 8). An upper bound: a small corpus may yield fewer.
+    model_type : {"bpe", "unigram"}, default "bpe"
+        Byte-pair encoding (Sennrich et al. 2016) or the unigram language model (Kudo 2018).
+    character_coverage : float, default 0.9995
+        Share of the characters, in [0.9, 1], that get pieces of their own; below 1 the rarest characters are left
+        to byte pieces (0.9995 suits Korean, Chinese and Japanese; 1.0 small alphabets).
+    byte_fallback : bool, default True
+        Turn characters never seen in training into byte pieces, so no piece is ever unknown.
+    lowercase : bool, default False
+        Fold case (NFKC + case folding).
+    max_sentences : int or None, default None
+        Train on this many lines (>= 1), sampled with the seed from a large corpus; None: every line.
+    max_sentence_length : int, default 4192
+        The longest line, in bytes (>= 1); longer lines are skipped.
+    seed : int, default 0
+        SentencePiece's random seed, in [0, 2**32 - 2]; training is deterministic for a corpus and seed.
+    threads : int or None, default None
+        Training threads (>= 1); None uses every CPU.
     """
 
     def __init__(self, vocab_size: int = 8000, model_type: str = "bpe", character_coverage: float = 0.9995,
@@ -122,23 +172,24 @@ class BPETokenizer(Trainer):
         return options
 
     # ---- training ------------------------------------------------------------------------------------------
-    def fit(self, corpus: str | os.PathLike | Iterable) -> BPETokenizer:
+    def fit(self, corpus: str | os.PathLike[str] | Iterable[str | Iterable[str]]) -> BPETokenizer:
         """Learn up to ``vocab_size`` pieces from a corpus.
 
         Parameters
         ----------
         corpus : path-like or iterable
-            A text file or folder, text lines, or token lists (joined by spaces).
+            A UTF-8 text file or folder, text lines, or token lists (joined by spaces); empty lines are skipped.
 
         Returns
         -------
-        self
+        BPETokenizer
+            ``self``, trained.
 
         Raises
         ------
         InputError
-            Unusable options, a corpus with no text line, or SentencePiece refusing the options for this corpus
-            (the message says which to change).
+            Unusable options, a corpus with no text line, or SentencePiece refusing the options for this corpus (the
+            message says which to change).
         MissingDependencyError
             When sentencepiece is not installed.
         """
@@ -149,14 +200,14 @@ class BPETokenizer(Trainer):
         if first is None:
             raise InputError("the corpus has no text lines; pass a UTF-8 text file or a list of sentences")
 
-        def all_lines() -> Iterator[str]:
+        def _all_lines() -> Iterator[str]:
             yield first
             yield from lines
 
         spm.set_random_generator_seed(options["seed"])
         proto = io.BytesIO()
         kwargs = dict(
-            sentence_iterator=all_lines(), model_writer=proto, vocab_size=options["vocab_size"],
+            sentence_iterator=_all_lines(), model_writer=proto, vocab_size=options["vocab_size"],
             model_type=options["model_type"], character_coverage=options["character_coverage"],
             byte_fallback=options["byte_fallback"], hard_vocab_limit=False,
             normalization_rule_name="nmt_nfkc_cf" if options["lowercase"] else "nmt_nfkc",
@@ -191,12 +242,26 @@ class BPETokenizer(Trainer):
 
     @classmethod
     def from_proto(cls, model_proto: bytes, options: dict[str, Any] | None = None) -> BPETokenizer:
-        """A trained tokenizer from a serialised SentencePiece model (``options``: how it was trained).
+        """A trained tokenizer from a serialised SentencePiece model.
+
+        Parameters
+        ----------
+        model_proto : bytes
+            The model (the contents of a ``.model`` file).
+        options : dict, optional
+            How it was trained (``check_train_params``' keys); constructor parameters among them are set.
+
+        Returns
+        -------
+        BPETokenizer
+            The tokenizer, fitted.
 
         Raises
         ------
         CorruptFileError
             When the bytes are not a SentencePiece model.
+        MissingDependencyError
+            When sentencepiece is not installed.
         """
         options = dict(options or {})
         tok = cls(**{k: v for k, v in options.items() if k in cls.param_names()})
@@ -204,15 +269,39 @@ class BPETokenizer(Trainer):
         return tok
 
     @classmethod
-    def train(cls, corpus: str | os.PathLike | Iterable, **params: Any) -> BPETokenizer:
-        """Deprecated: ``BPETokenizer(**params).fit(corpus)``, the Trainer contract every trainer follows."""
+    def train(cls, corpus: str | os.PathLike[str] | Iterable[str | Iterable[str]], **params: Any) -> BPETokenizer:
+        """Deprecated (warns): ``BPETokenizer(**params).fit(corpus)``, the Trainer contract every trainer follows.
+
+        Parameters
+        ----------
+        corpus : path-like or iterable
+            As for ``fit``.
+        **params
+            Constructor parameters.
+
+        Returns
+        -------
+        BPETokenizer
+            The trained tokenizer.
+
+        Raises
+        ------
+        InputError
+            As ``fit``.
+        """
         warnings.warn("BPETokenizer.train(corpus, **params) is deprecated; use BPETokenizer(**params).fit(corpus)",
                       DeprecationWarning, stacklevel=2)
         return cls(**params).fit(corpus)
 
     @property
     def is_fitted(self) -> bool:
-        """Whether a model was trained or loaded."""
+        """Whether a model was trained or loaded.
+
+        Returns
+        -------
+        bool
+            True when ``model_proto_`` exists.
+        """
         return hasattr(self, "model_proto_")
 
     def _ready(self) -> Any:
@@ -220,7 +309,7 @@ class BPETokenizer(Trainer):
             raise InputError("the tokenizer is not trained yet; call fit(corpus) or BPETokenizer.load(folder) first")
         return self._sp
 
-    def to_encoder(self) -> Any:
+    def to_encoder(self) -> NoReturn:
         """A tokenizer learns pieces, not vectors: use it as a corpus ``tokenizer=`` for Word2Vec / FastText.
 
         Raises
@@ -233,29 +322,88 @@ class BPETokenizer(Trainer):
 
     # ---- use -------------------------------------------------------------------------------------------------
     def __call__(self, line: str) -> list[str]:
-        """Pieces of one line (what a corpus ``tokenizer=`` callable returns)."""
+        """Pieces of one line (what a corpus ``tokenizer=`` callable returns).
+
+        Parameters
+        ----------
+        line : str
+            Text.
+
+        Returns
+        -------
+        list of str
+            Its pieces; a word-initial piece starts with "▁".
+
+        Raises
+        ------
+        InputError
+            When not trained, or ``line`` is not a string.
+        """
         return self._ready().encode(_check_line(line), out_type=str)
 
     def encode(self, line: str) -> list[int]:
-        """Piece ids of one line."""
+        """Piece ids of one line.
+
+        Parameters
+        ----------
+        line : str
+            Text.
+
+        Returns
+        -------
+        list of int
+            Ids in [0, ``len(self)``).
+
+        Raises
+        ------
+        InputError
+            When not trained, or ``line`` is not a string.
+        """
         return self._ready().encode(_check_line(line), out_type=int)
 
     def decode(self, pieces: list[str] | list[int]) -> str:
-        """Text back from pieces or ids (exact inverse up to normalisation)."""
+        """Text back from pieces or ids (the exact inverse, up to normalisation).
+
+        Parameters
+        ----------
+        pieces : list of str or list of int
+            All pieces, or all ids in [0, ``len(self)``).
+
+        Returns
+        -------
+        str
+            The text.
+
+        Raises
+        ------
+        InputError
+            When not trained, for a lone string or a non-list, or an id out of range (or a mix of pieces and ids).
+        """
         if isinstance(pieces, (str, bytes)) or not isinstance(pieces, Iterable):
             raise InputError(f"decode takes a list of pieces or of ids, got {type(pieces).__name__}")
-        pieces = list(pieces)
+        items: list[object] = list(pieces)
         sp = self._ready()
-        if all(isinstance(p, str) for p in pieces):
-            return sp.decode_pieces(pieces)
+        if all(isinstance(p, str) for p in items):
+            return str(sp.decode_pieces(items))
         size = len(self)
-        for p in pieces:
-            check_int(p, "a piece id", 0, size - 1, hint="decode takes all pieces (str) or all ids (int)")
-        return sp.decode_ids([int(i) for i in pieces])
+        ids = [check_int(p, "a piece id", 0, size - 1, hint="decode takes all pieces (str) or all ids (int)")
+               for p in items]
+        return str(sp.decode_ids(ids))
 
     @property
     def vocab(self) -> list[str]:
-        """Every piece, by id (specials <unk>, <s>, </s> first, then byte pieces if byte_fallback)."""
+        """Every piece, by id: the specials <unk>, <s>, </s>, byte pieces (with ``byte_fallback``), then the rest.
+
+        Returns
+        -------
+        list of str
+            ``len(self)`` pieces.
+
+        Raises
+        ------
+        InputError
+            When not trained.
+        """
         sp = self._ready()
         return [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
 
@@ -270,30 +418,80 @@ class BPETokenizer(Trainer):
 
     @property
     def unk_id(self) -> int:
+        """The id of the unknown piece ``<unk>``.
+
+        Returns
+        -------
+        int
+            Its id (0 for models trained here).
+
+        Raises
+        ------
+        InputError
+            When not trained.
+        """
         return int(self._ready().unk_id())
 
     def is_byte(self, piece: str) -> bool:
-        """True for a byte-fallback piece such as ``<0xEC>``."""
+        """Whether ``piece`` is a byte-fallback piece such as ``<0xEC>``.
+
+        Parameters
+        ----------
+        piece : str
+            A piece.
+
+        Returns
+        -------
+        bool
+            True for a byte piece; False otherwise (unknown pieces too).
+
+        Raises
+        ------
+        InputError
+            When not trained, or ``piece`` is not a string.
+        """
         sp = self._ready()
         return bool(sp.is_byte(sp.piece_to_id(_check_line(piece))))
 
     # ---- files ---------------------------------------------------------------------------------------------
-    def save(self, folder: str | os.PathLike) -> Path:
-        """Write ``spm.model`` and ``tokenizer.json`` as ``folder``, atomically (temp folder + rename: an existing
-        ``folder`` is replaced whole).
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write ``spm.model`` and ``tokenizer.json`` as ``folder``, atomically (an existing one is replaced whole).
+
+        The folder is ``formats.bpe``'s; ``BPETokenizer.load`` reads it.
+
+        Parameters
+        ----------
+        folder : path-like
+            The output folder.
+
+        Returns
+        -------
+        Path
+            ``folder``.
 
         Raises
         ------
         InputError
             When not trained yet.
         StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
         """
         return bpe_folder.write(folder, self.model_proto_ if self.is_fitted else self._ready(), len(self),
                                 self.options)
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> BPETokenizer:
+    def load(cls, folder: str | os.PathLike[str]) -> BPETokenizer:
         """Read a folder written by ``save`` (or a bare SentencePiece ``.model`` file).
+
+        Parameters
+        ----------
+        folder : path-like
+            The folder, or a ``.model`` file.
+
+        Returns
+        -------
+        BPETokenizer
+            The tokenizer, fitted.
 
         Raises
         ------

@@ -35,12 +35,42 @@ __all__ = ["CLIPTrainer", "train_clip"]
 
 
 class CLIPTrainer(Trainer):
-    """Two linear heads over frozen text and image towers, trained with CLIP's symmetric InfoNCE.
+    """Two linear heads over frozen text and image towers, trained with CLIP's symmetric InfoNCE (Radford et al. 2021).
 
-    Parameters ``dim`` … ``threads`` are the heads' (``ContrastiveHeads``); ``holdout`` is the share of images
-    kept out to score retrieval (0: none); ``text_encoder`` / ``image_encoder`` name the frozen towers; ``cache``
-    is the tower-feature cache folder (default ``<embedlab home>/cache/towers``). Learned: ``heads_``,
-    ``summary_`` (what ``joint.json`` holds), ``text_tower_`` / ``image_tower_`` (the tower encoders).
+    The towers stay frozen (their features are computed once and cached); only the projection heads and the
+    temperature learn (``clip_heads.ContrastiveHeads``). Learned: ``heads_``, ``summary_`` (what ``joint.json``
+    holds: parameters, tower fingerprints, loss history and held-out retrieval for the trained and the untrained
+    heads), ``text_tower_`` / ``image_tower_`` (the tower encoders).
+
+    Parameters
+    ----------
+    dim : int, default 128
+        Width of the joint space (>= 1).
+    epochs : int, default 60
+        Full passes over the training images (>= 0; 0 keeps the random initial heads).
+    batch_size : int, default 256
+        Images per batch (>= 2: InfoNCE needs in-batch negatives); each image appears once per epoch with one of
+        its captions.
+    lr : float, default 1e-3
+        Adam's learning rate (> 0).
+    weight_decay : float, default 1e-4
+        Adam's L2 penalty on the heads (>= 0).
+    temperature : float, default 0.07
+        Initial softmax temperature, in [0.01, 10] (CLIP's 0.07); learned, its inverse capped at 100.
+    seed : int, default 0
+        Seed, in [0, 2**31 - 1], of the held-out split, the initial heads and the batches.
+    holdout : float, default 0.2
+        Share of the images, in [0, 1), kept out of training to score text -> image retrieval (0: none).
+    text_encoder : str, default "use-multilingual"
+        The frozen text tower (an encoder name or path, ``embedlab.encoder``).
+    image_encoder : str, default "efficientnet-lite0"
+        The frozen image tower.
+    cache : path-like or None, default None
+        The tower-feature cache folder; None: ``<embedlab home>/cache/towers``.
+    threads : int or None, default None
+        Torch threads while training the heads; None: torch's setting.
+    progress : bool, default False
+        Show progress bars.
     """
 
     def __init__(self, dim: int = 128, epochs: int = 60, batch_size: int = 256, lr: float = 1e-3,
@@ -71,7 +101,13 @@ class CLIPTrainer(Trainer):
 
     @property
     def is_fitted(self) -> bool:
-        """Whether ``fit`` has trained the heads."""
+        """Whether ``fit`` has trained the heads.
+
+        Returns
+        -------
+        bool
+            True when ``summary_`` exists.
+        """
         return hasattr(self, "summary_")
 
     def fit(self, data: CaptionedImages) -> CLIPTrainer:
@@ -85,12 +121,16 @@ class CLIPTrainer(Trainer):
 
         Returns
         -------
-        self
+        CLIPTrainer
+            ``self``, with ``heads_`` (image head float32 ``(d_image, dim)``, text head float32 ``(d_text, dim)``) and
+            ``summary_`` (held-out precision@1, precision@10 and MRR, in [0, 1], for the trained and the untrained
+            heads).
 
         Raises
         ------
         InputError
-            Unusable parameters, too few images for training and the held-out share, images without captions.
+            Unusable parameters, too few images for training and the held-out share (two each), images without
+            captions, an unknown tower.
         MissingDependencyError
             When torch or a tower's extra is not installed.
         """
@@ -139,6 +179,11 @@ class CLIPTrainer(Trainer):
     def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write the joint encoder folder (``formats.joint``) whole, atomically.
 
+        Parameters
+        ----------
+        folder : path-like
+            The output folder (replaced whole when it exists).
+
         Returns
         -------
         Path
@@ -160,6 +205,12 @@ class CLIPTrainer(Trainer):
     def to_encoder(self) -> Encoder:
         """The joint text-image encoder of the trained heads (in memory; ``save`` first to load it by path).
 
+        Returns
+        -------
+        Encoder
+            A ``JointEncoder`` with modalities ("text", "image"): texts and images -> float32 ``(n, dim)`` in one
+            space (unit rows by default; cosine).
+
         Raises
         ------
         InputError
@@ -174,8 +225,34 @@ def train_clip(folder: str | os.PathLike[str] | None, captions: str | os.PathLik
                text_encoder: str = "use-multilingual", image_encoder: str = "efficientnet-lite0",
                cache: str | os.PathLike[str] | None = None, allow_uncaptioned: bool = False,
                heads: ContrastiveHeads | None = None, progress: bool = False) -> dict[str, Any]:
-    """Read captioned images (``folder`` + ``captions`` CSV, or ``data``), train a ``CLIPTrainer`` with the heads'
-    parameters of ``heads`` and write the joint encoder folder ``out`` (whole, atomically).
+    """Read captioned images, train a ``CLIPTrainer`` and write the joint encoder folder ``out`` (whole, atomically).
+
+    What ``embedlab train clip`` runs.
+
+    Parameters
+    ----------
+    folder : path-like or None
+        The image folder (with ``captions``), or None when ``data`` is given.
+    captions : path-like or None
+        The captions CSV (columns ``image``, ``caption``, optionally ``label``), or None with ``data``.
+    out : path-like
+        The output folder (``formats.joint``).
+    data : CaptionedImages, optional
+        Captioned images already read (instead of ``folder`` + ``captions``).
+    holdout : float, default 0.2
+        Share of the images, in [0, 1), kept out to score retrieval.
+    text_encoder : str, default "use-multilingual"
+        The frozen text tower.
+    image_encoder : str, default "efficientnet-lite0"
+        The frozen image tower.
+    cache : path-like, optional
+        The tower-feature cache folder (default ``<embedlab home>/cache/towers``).
+    allow_uncaptioned : bool, default False
+        Ignore images of ``folder`` that no caption names (otherwise an error).
+    heads : ContrastiveHeads, optional
+        Its parameters are the heads' (``dim``, ``epochs``, ``lr`` …); default ``ContrastiveHeads()``.
+    progress : bool, default False
+        Show progress bars.
 
     Returns
     -------
@@ -187,6 +264,10 @@ def train_clip(folder: str | os.PathLike[str] | None, captions: str | os.PathLik
     ------
     InputError
         Missing images or captions, bad parameters (see ``CLIPTrainer.fit``).
+    MissingDependencyError
+        When torch or a tower's extra is not installed.
+    StorageFullError, ReadOnlyStorageError
+        When ``out`` cannot be written.
     """
     hp = (heads or ContrastiveHeads()).get_params()
     trainer = CLIPTrainer(**hp, holdout=holdout, text_encoder=text_encoder, image_encoder=image_encoder,

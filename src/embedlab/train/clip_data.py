@@ -45,7 +45,7 @@ class CaptionedImages:
                                None if self.labels is None else [self.labels[int(k)] for k in keep])
 
 
-def read_captions(folder: str | os.PathLike, captions_csv: str | os.PathLike,
+def read_captions(folder: str | os.PathLike[str], captions_csv: str | os.PathLike[str],
                   allow_uncaptioned: bool = False) -> CaptionedImages:
     """Read ``captions_csv`` (columns ``image``, ``caption``, optionally ``label``) against the images in ``folder``.
 
@@ -140,7 +140,7 @@ def digit_captions(digit: int, rng: np.random.Generator) -> tuple[str, str]:
             TEMPLATES_KO[rng.integers(len(TEMPLATES_KO))].format(**fill))
 
 
-def make_digits_example(folder: str | os.PathLike, limit: int | None = None, seed: int = 0) -> Path:
+def make_digits_example(folder: str | os.PathLike[str], limit: int | None = None, seed: int = 0) -> Path:
     """Write scikit-learn's handwritten digits (8 x 8, upsampled to 64 x 64 RGB PNG) into ``folder`` with
     ``captions.csv``: two generated captions per image, one English, one Korean, and the digit as ``label`` (used
     only to score retrieval). Returns the CSV's path."""

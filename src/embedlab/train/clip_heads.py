@@ -38,7 +38,7 @@ def item_key(item: Any) -> str:
     return "a:" + hashlib.sha256(str((arr.shape, arr.dtype)).encode() + arr.tobytes()).hexdigest()
 
 
-def tower_features(encoder: Any, items: Sequence[Any], cache: str | os.PathLike | None = None,
+def tower_features(encoder: Any, items: Sequence[Any], cache: str | os.PathLike[str] | None = None,
                    batch_size: int = 32, progress: bool = False) -> np.ndarray:
     """Unit-length float32 ``(len(items), encoder.dim)`` features of a frozen tower, each distinct item encoded once.
 

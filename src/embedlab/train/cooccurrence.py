@@ -20,6 +20,7 @@ import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from ..formats import cooccurrence as cooccurrence_folder
 from ..persist import atomic_folder
 from .corpus import EncodedCorpus, as_corpus, scratch_folder
 from .vocab import Vocab, check_vocab_params
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = ["Cooccurrence", "count_cooccurrences", "counting_memory"]
 
@@ -80,7 +84,7 @@ class Cooccurrence:
             raise InputError("co-occurrence values must be finite and > 0")
         return self
 
-    def to_scipy(self):
+    def to_scipy(self) -> sparse.csr_matrix:
         """The full symmetric matrix as ``scipy.sparse.csr_matrix`` (V, V), float64."""
         from scipy import sparse
 
@@ -95,7 +99,7 @@ class Cooccurrence:
         """The full symmetric matrix as a dense float64 (V, V) array (V * V * 8 bytes: for small vocabularies)."""
         return self.to_scipy().toarray()
 
-    def save(self, folder: str | os.PathLike) -> Path:
+    def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write the folder ``formats.cooccurrence`` describes (``cooccurrence.json``, ``vocab.tsv``,
         rows/cols/values ``.npy``) as ``folder``, atomically."""
         folder = Path(folder)
@@ -106,10 +110,11 @@ class Cooccurrence:
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, mmap: bool = True) -> Cooccurrence:
+    def load(cls, folder: str | os.PathLike[str], mmap: bool = True) -> Cooccurrence:
         """Read a folder written by ``save``; CorruptFileError naming the file when anything is missing or off."""
+        folder = Path(folder)
         data = cooccurrence_folder.read(folder, mmap=mmap)
-        vocab = Vocab.from_file(data.vocab, Path(folder) / "vocab.tsv")
+        vocab = Vocab.from_file(data.vocab, folder / "vocab.tsv")
         try:
             return cls(vocab, data.rows, data.cols, data.values, window=data.window,
                        distance_weighting=data.distance_weighting).check()
@@ -129,10 +134,10 @@ def counting_memory(max_memory: int | None, workers: int, reserved: int = 0, min
     return slots, workers * (slots * _BYTES_PER_SLOT + DENSE_WORDS * DENSE_WORDS * 8)
 
 
-def count_cooccurrences(corpus: str | os.PathLike | Iterable[list[str]], window: int = 10, min_count: int = 5,
+def count_cooccurrences(corpus: str | os.PathLike[str] | Iterable[list[str]], window: int = 10, min_count: int = 5,
                         max_vocab_size: int | None = None, distance_weighting: bool = True, workers: int = 2,
                         seed: int = 1, max_memory: int | None = None, reserved_memory: int = 0,
-                        folder: str | os.PathLike | None = None, tmp_dir: str | os.PathLike | None = None,
+                        folder: str | os.PathLike[str] | None = None, tmp_dir: str | os.PathLike[str] | None = None,
                         progress: bool = True) -> Cooccurrence:
     """Count ``corpus`` (a path, a LineCorpus or token lists) in one streaming pass plus the pair counting.
 
@@ -157,8 +162,9 @@ def count_cooccurrences(corpus: str | os.PathLike | Iterable[list[str]], window:
         return Cooccurrence(c.vocab, np.array(c.rows), np.array(c.cols), np.array(c.values), window, distance_weighting)
 
 
-def _count_into(folder: Path, corpus, window: int, min_count: int, max_vocab_size: int | None, distance_weighting: bool,
-                workers: int, seed: int, max_memory: int | None, reserved_memory: int, progress: bool) -> Cooccurrence:
+def _count_into(folder: Path, corpus: str | os.PathLike[str] | Iterable[list[str]], window: int, min_count: int,
+                max_vocab_size: int | None, distance_weighting: bool, workers: int, seed: int,
+                max_memory: int | None, reserved_memory: int, progress: bool) -> Cooccurrence:
     corpus = as_corpus(corpus)
     if not folder.is_dir():
         raise InputError(f"folder must be an existing folder, got {str(folder)!r}")
@@ -170,9 +176,9 @@ def _count_into(folder: Path, corpus, window: int, min_count: int, max_vocab_siz
                          max_memory, reserved_memory, progress)
 
 
-def _count_in(folder: Path, work: Path, corpus, window: int, min_count: int, max_vocab_size: int | None,
-              distance_weighting: bool, workers: int, seed: int, max_memory: int | None, reserved_memory: int,
-              progress: bool) -> Cooccurrence:
+def _count_in(folder: Path, work: Path, corpus: Iterable[list[str]], window: int, min_count: int,
+              max_vocab_size: int | None, distance_weighting: bool, workers: int, seed: int, max_memory: int | None,
+              reserved_memory: int, progress: bool) -> Cooccurrence:
     enc, vocab = _encode(corpus, work / "corpus", int(min_count), max_vocab_size, progress)
     if len(vocab) < 2:
         raise InputError(f"the corpus has only {len(vocab)} distinct word(s) with count >= min_count={min_count}; "
@@ -209,7 +215,8 @@ def _count_in(folder: Path, work: Path, corpus, window: int, min_count: int, max
     return Cooccurrence(vocab, rows, cols, vals, window, distance_weighting)
 
 
-def _encode(corpus, folder: Path, min_count: int, max_vocab_size: int | None, progress: bool):
+def _encode(corpus: Iterable[list[str]], folder: Path, min_count: int, max_vocab_size: int | None,
+            progress: bool) -> tuple[EncodedCorpus, Vocab]:
     """One pass: encode the corpus as ids in first-occurrence order, then renumber to the final vocabulary."""
     bar = _bar(progress, None, "reading corpus", "w")
     try:
@@ -225,7 +232,7 @@ def _encode(corpus, folder: Path, min_count: int, max_vocab_size: int | None, pr
     return enc, vocab
 
 
-def _bar(progress: bool, total, desc: str, unit: str):
+def _bar(progress: bool, total: int | None, desc: str, unit: str) -> Any:
     if not progress:
         return None
     from tqdm.auto import tqdm
@@ -234,7 +241,8 @@ def _bar(progress: bool, total, desc: str, unit: str):
 
 
 def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: int, seed: int, slots: int,
-           start_slots: int, scratch: Path, folder: Path, progress: bool):
+           start_slots: int, scratch: Path, folder: Path, progress: bool
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Count pairs on ``workers`` threads (each a contiguous share of the sentences), spill sorted runs into ``scratch``,
     merge them into rows/cols/values files in ``folder``."""
     from numba.typed import List
@@ -254,7 +262,7 @@ def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: in
     bar = _bar(progress, enc.n_tokens, "counting pairs", "w")
     lock = threading.Lock()
 
-    def spill(w: int, tkeys, tvals) -> None:
+    def spill(w: int, tkeys: np.ndarray, tvals: np.ndarray) -> None:
         n = K.compact_table(tkeys, tvals)
         order = np.argsort(K.order_keys(tkeys[:n], salt), kind="stable")
         path = scratch / f"run-{w}-{len(runs[w])}"
@@ -325,14 +333,14 @@ def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: in
     for arr in out:
         arr.flush()
     del out
-    result = []
+    result: list[np.ndarray] = []
     for name, dt in _OUT:
         os.truncate(folder / name, n * np.dtype(dt).itemsize)
         result.append(np.asarray(np.memmap(folder / name, dt, mode="r", shape=(n,))) if n else np.zeros(0, dt))
-    return (*result, keep)
+    return result[0], result[1], result[2], keep
 
 
-def _read_run(path: str, dtype) -> np.ndarray:
+def _read_run(path: str, dtype: type[np.generic]) -> np.ndarray:
     """A spilled run, memory-mapped (as a plain ndarray view, so numba's typed list takes it)."""
     if os.path.getsize(path) == 0:
         return np.zeros(0, dtype)

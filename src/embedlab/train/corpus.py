@@ -17,11 +17,15 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from .._params import check_bool, check_int
 from ..errors import InputError
 from ..persist import storage_errors
 from .vocab import not_a_sentence
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["LineCorpus", "as_corpus", "check_text_file", "scratch_folder"]
 
@@ -30,7 +34,7 @@ _READ_ERRORS = (OSError, EOFError, zlib.error)  # unreadable, removed, or a trun
 _READ_FIX = "check that it is readable (a .gz file must be complete)"
 
 
-def check_text_file(path: str | os.PathLike) -> None:
+def check_text_file(path: str | os.PathLike[str]) -> None:
     """Raise InputError if ``path`` looks binary (NUL bytes or invalid UTF-8 in its first 8 KiB)."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
@@ -56,7 +60,7 @@ class LineCorpus:
 
     def __init__(
         self,
-        path_or_folder: str | os.PathLike,
+        path_or_folder: str | os.PathLike[str],
         lowercase: bool = False,
         tokenizer: Callable[[str], list[str]] | None = None,
         max_sentence_length: int = 10000,
@@ -82,7 +86,7 @@ class LineCorpus:
     def _list_files(self) -> list[Path]:
         if self.path.is_file():
             return [self.path]
-        files = []
+        files: list[Path] = []
         for root, dirs, names in os.walk(self.path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             files.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
@@ -119,7 +123,7 @@ class LineCorpus:
         return f"LineCorpus({str(self.path)!r}, files={len(self.files)}, lowercase={self.lowercase})"
 
 
-def as_corpus(corpus: str | os.PathLike | Iterable[list[str]]) -> Iterable[list[str]]:
+def as_corpus(corpus: str | os.PathLike[str] | Iterable[list[str]]) -> Iterable[list[str]]:
     """A path becomes a LineCorpus; a LineCorpus or an iterable of token lists is returned as is.
 
     A plain string is taken as a path (a sentence is a list of tokens, never a string).
@@ -134,7 +138,7 @@ def as_corpus(corpus: str | os.PathLike | Iterable[list[str]]) -> Iterable[list[
 
 
 @contextmanager
-def scratch_folder(tmp_dir: str | os.PathLike | None, prefix: str) -> Iterator[Path]:
+def scratch_folder(tmp_dir: str | os.PathLike[str] | None, prefix: str) -> Iterator[Path]:
     """A temporary folder inside ``tmp_dir`` (an existing folder, or None for the system's temp folder) for a
     trainer's encoded corpus, deleted afterwards; a full disk or read-only media is the embedlab storage error."""
     if tmp_dir is not None and not (isinstance(tmp_dir, (str, os.PathLike)) and os.path.isdir(tmp_dir)):
@@ -144,7 +148,13 @@ def scratch_folder(tmp_dir: str | os.PathLike | None, prefix: str) -> Iterator[P
         yield Path(tmp)
 
 
-def is_reiterable(corpus: Iterable) -> bool:
+class Progress(Protocol):
+    """What a trainer's progress bar must do (a ``tqdm`` bar does it): count ``n`` more items."""
+
+    def update(self, n: int = 1) -> object: ...
+
+
+def is_reiterable(corpus: Iterable[object]) -> bool:
     """False for one-shot iterators (generators, file objects) that a second pass would find empty."""
     return iter(corpus) is not corpus
 
@@ -156,13 +166,14 @@ class EncodedCorpus:
     the process never holds more than one block in its own memory.
     """
 
-    def __init__(self, folder: str | os.PathLike, n_tokens: int, n_sentences: int) -> None:
+    def __init__(self, folder: str | os.PathLike[str], n_tokens: int, n_sentences: int) -> None:
         self.folder = Path(folder)
         self.n_tokens = int(n_tokens)
         self.n_sentences = int(n_sentences)
 
     @property
-    def tokens(self):
+    def tokens(self) -> np.ndarray:
+        """int32 ``(n_tokens,)`` word ids of every sentence, back to back (memory-mapped, read-only)."""
         import numpy as np
 
         if self.n_tokens == 0:
@@ -170,7 +181,8 @@ class EncodedCorpus:
         return np.memmap(self.folder / "tokens.i32", dtype=np.int32, mode="r", shape=(self.n_tokens,))
 
     @property
-    def lengths(self):
+    def lengths(self) -> np.ndarray:
+        """int32 ``(n_sentences,)`` tokens per sentence (memory-mapped, read-only)."""
         import numpy as np
 
         if self.n_sentences == 0:
@@ -181,12 +193,12 @@ class EncodedCorpus:
     def write(
         cls,
         corpus: Iterable[list[str]],
-        folder: str | os.PathLike,
+        folder: str | os.PathLike[str],
         lookup: dict[str, int] | None = None,
         max_sentence_length: int = 10000,
         block: int = 1 << 20,
-        progress=None,
-    ) -> tuple[EncodedCorpus, dict[str, int], object]:
+        progress: Progress | None = None,
+    ) -> tuple[EncodedCorpus, dict[str, int], np.ndarray]:
         """Encode ``corpus`` into ``folder`` in one streaming pass.
 
         With ``lookup`` (word -> id) unknown words become -1. Without it every new word gets the next id in
@@ -200,21 +212,26 @@ class EncodedCorpus:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        if lookup is None:
-            ids: dict[str, int] = defaultdict(itertools.count().__next__)
+        ids: dict[str, int]
+        if lookup is None:  # every new word gets the next id
+            ids = defaultdict(itertools.count().__next__)
             get = ids.__getitem__
-            minus = None
-        else:
+
+            def encode(sent: list[str]) -> Iterator[int]:
+                return map(get, sent)
+        else:  # unknown words become -1
             ids = lookup
-            get = lookup.get
             minus = itertools.repeat(-1)
+
+            def encode(sent: list[str]) -> Iterator[int]:
+                return map(lookup.get, sent, minus)
         counts = np.zeros(0, np.int64)
         lengths = array("i")
         buf = array("i")
         n_tok = 0
         with open(folder / "tokens.i32", "wb") as tf, open(folder / "lengths.i32", "wb") as lf:
 
-            def flush():
+            def flush() -> None:
                 nonlocal buf, counts, lengths, n_tok
                 arr = np.frombuffer(buf, dtype=np.int32)
                 if lookup is None and arr.size:
@@ -236,7 +253,7 @@ class EncodedCorpus:
                     n = len(sent)
                     if n == 0:
                         continue
-                    buf.extend(map(get, sent) if minus is None else map(get, sent, minus))
+                    buf.extend(encode(sent))
                 except TypeError:  # a number or None for a sentence, a list for a token
                     raise not_a_sentence(n_sent, sent) from None
                 while n > max_sentence_length:
@@ -250,7 +267,7 @@ class EncodedCorpus:
             flush()
         return cls(folder, n_tok, n_sent), dict(ids), counts
 
-    def compact(self, remap) -> None:
+    def compact(self, remap: np.ndarray | None) -> None:
         """Map ids through ``remap`` (old id -> new id or -1) and drop -1s and empty sentences, in place."""
         import numpy as np
 
@@ -267,7 +284,7 @@ class EncodedCorpus:
         del tokens, lengths
         self.n_tokens, self.n_sentences = int(n_tok), int(n_sent)
 
-    def chunks(self, target_words: int = 10000):
+    def chunks(self, target_words: int = 10000) -> list[tuple[int, int, int]]:
         """(first token, first sentence, end sentence) of consecutive sentence blocks of about ``target_words``."""
         import numpy as np
 

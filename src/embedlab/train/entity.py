@@ -1,5 +1,7 @@
-"""Entity embeddings learned from co-occurrence: items that the same users pick (or that share baskets) get
-nearby vectors, which neither one-hot nor label codes can express.
+"""Entity embeddings learned from co-occurrence: items that the same users pick get nearby vectors.
+
+Items that the same users pick (or that share baskets) end up close, which neither one-hot nor label codes can
+express.
 
 The method is the count-based twin of item2vec / Skip-gram (Levy & Goldberg 2014 showed SGNS factorises a
 shifted PMI matrix): build the item x item co-occurrence counts over baskets, take positive PMI with
@@ -28,12 +30,27 @@ DENSE_LIMIT = 4000  # items; above this the randomized SVD runs on the sparse PP
 
 
 class EntityEmbedding(Trainer):
-    """Learn item vectors from interactions (a ``Trainer``). Constructor only stores parameters; ``fit`` returns
-    self and sets ``vectors_`` (also ``wv``), ``items_``, ``singular_values_`` and ``n_baskets_``.
+    """Learn item vectors from interactions: positive PMI of basket co-occurrence, then SVD (Levy & Goldberg 2014).
 
-    ``interactions`` is either (user, item) pairs — each user's items form one basket — or baskets (lists or
-    sets of items bought/rated/watched together). ``kind="auto"`` treats 2-tuples as pairs, other sequences
-    as baskets.
+    A ``Trainer``: the constructor only stores parameters; ``fit`` returns self and sets ``vectors_`` (also
+    ``wv``: float32 ``(n_items, dim)`` keyed by item), ``items_`` (sorted item names), ``singular_values_`` (float32
+    ``(min(dim, n_items),)``) and ``n_baskets_``.
+
+    ``interactions`` is either (user, item) pairs — each user's items form one basket — or baskets (lists or sets of
+    items bought, rated or watched together). Items are compared as strings.
+
+    Parameters
+    ----------
+    dim : int, default 32
+        Vector width (>= 1); with fewer items than ``dim`` the last columns are zero.
+    seed : int, default 0
+        Seed (>= 0) of the randomized SVD (used above 4,000 items).
+    alpha : float, default 0.75
+        Context-distribution smoothing exponent, in (0, 1] (Levy, Goldberg & Dagan 2015's 0.75).
+    min_count : int, default 1
+        Items in fewer baskets (>= 1) are dropped.
+    kind : {"auto", "pairs", "baskets"}, default "auto"
+        How to read ``interactions``; "auto" treats 2-tuples as (user, item) pairs, other sequences as baskets.
     """
 
     def __init__(self, dim: int = 32, seed: int = 0, alpha: float = 0.75, min_count: int = 1,
@@ -46,6 +63,13 @@ class EntityEmbedding(Trainer):
 
     # ------------------------------------------------------------------ input
     def _baskets(self, interactions: Iterable[Any]) -> list[list[str]]:
+        """The interactions as baskets of item names (``kind`` decides how they are read).
+
+        Raises
+        ------
+        InputError
+            For no interactions, a row that is not a (user, item) pair, or a basket that is not a list of items.
+        """
         data = list(interactions)
         if not data:
             raise InputError("no interactions given; pass (user, item) pairs or baskets of items")
@@ -83,7 +107,27 @@ class EntityEmbedding(Trainer):
 
     # -------------------------------------------------------------------- fit
     def cooccurrence(self, interactions: Iterable[Any]) -> tuple[list[str], sparse.csr_matrix]:
-        """Items (sorted) and their symmetric co-occurrence counts (diagonal zero), as float64 CSR."""
+        """The items kept and their symmetric co-occurrence counts (baskets in which both occur; diagonal zero).
+
+        Sets ``n_baskets_``.
+
+        Parameters
+        ----------
+        interactions : iterable
+            (user, item) pairs or baskets of items (see the class docstring).
+
+        Returns
+        -------
+        items : list of str
+            The items seen in at least ``min_count`` baskets, sorted.
+        counts : scipy.sparse.csr_matrix
+            float64 ``(n_items, n_items)`` counts.
+
+        Raises
+        ------
+        InputError
+            For unusable parameters or interactions, or fewer than two items above ``min_count``.
+        """
         self.check_params()
         baskets = [sorted(set(b)) for b in self._baskets(interactions)]
         counts: dict[str, int] = {}
@@ -110,7 +154,25 @@ class EntityEmbedding(Trainer):
         return items, co
 
     def ppmi(self, co: sparse.csr_matrix) -> sparse.csr_matrix:
-        """Positive PMI of a co-occurrence matrix, with the context distribution raised to ``alpha``."""
+        """Positive PMI of a co-occurrence matrix, with the context distribution raised to ``alpha``.
+
+        PPMI(i, j) = max(0, log(c_ij Σ_k c_k^α / (c_i c_j^α))), c_i the row sums, c_j^α the smoothed column sums.
+
+        Parameters
+        ----------
+        co : scipy.sparse.csr_matrix
+            float64 ``(n, n)`` symmetric counts (``cooccurrence``).
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            float64 ``(n, n)``, only the positive entries stored.
+
+        Raises
+        ------
+        InputError
+            When no two items ever occur together (all counts are zero).
+        """
         total = co.sum()
         if total == 0:
             raise InputError("no two items ever occur together; entity embeddings need co-occurring items")
@@ -122,7 +184,7 @@ class EntityEmbedding(Trainer):
         return sparse.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=co.shape)
 
     def fit(self, interactions: Iterable[Any]) -> EntityEmbedding:
-        """Learn one vector per item (PPMI of co-occurrence, then SVD).
+        """Learn one vector per item (PPMI of co-occurrence, then SVD: ``U * sqrt(S)``).
 
         Parameters
         ----------
@@ -131,8 +193,9 @@ class EntityEmbedding(Trainer):
 
         Returns
         -------
-        self
-            ``wv`` holds the item vectors, float32 ``(n_items, dim)`` keyed by item.
+        EntityEmbedding
+            ``self``; ``wv`` holds the item vectors, float32 ``(n_items, dim)`` keyed by item. SVD signs are fixed (each
+            direction's largest entry positive) so the same data give the same vectors.
 
         Raises
         ------
@@ -160,12 +223,23 @@ class EntityEmbedding(Trainer):
 
     @property
     def is_fitted(self) -> bool:
-        """Whether ``fit`` has learned the item vectors."""
+        """Whether ``fit`` has learned the item vectors.
+
+        Returns
+        -------
+        bool
+            True when ``vectors_`` exists.
+        """
         return hasattr(self, "vectors_")
 
     @property
     def wv(self) -> Vectors:
-        """The item vectors, keyed by item (float32 ``(n_items, dim)``).
+        """The item vectors, keyed by item.
+
+        Returns
+        -------
+        Vectors
+            ``items_`` and a float32 ``(n_items, dim)`` matrix.
 
         Raises
         ------
@@ -175,8 +249,13 @@ class EntityEmbedding(Trainer):
         self.require_fitted("use")
         return self.vectors_
 
-    def to_encoder(self) -> Any:
-        """An encoder of items: each known item's vector (``encoders.lookup.LookupEncoder``).
+    def to_encoder(self) -> LookupEncoder:
+        """An encoder of items: each known item's vector (``encoders.lookup.LookupEncoder`` over ``wv``).
+
+        Returns
+        -------
+        LookupEncoder
+            Items (strings) -> float32 ``(n, dim)``.
 
         Raises
         ------
@@ -186,8 +265,12 @@ class EntityEmbedding(Trainer):
         return LookupEncoder(self.wv, name="entity")
 
 
-def _randomized_svd(m: sparse.csr_matrix, k: int, seed: int, oversample: int = 10, iters: int = 4):
-    """Halko et al. randomized SVD with a seeded Gaussian sketch and power iterations."""
+def _randomized_svd(m: sparse.csr_matrix, k: int, seed: int, oversample: int = 10,
+                    iters: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``k`` left singular vectors and values: Halko, Martinsson & Tropp (2011) with power iterations.
+
+    A seeded Gaussian sketch of ``k + oversample`` columns, ``iters`` power iterations (re-orthonormalised by QR).
+    """
     rng = np.random.default_rng(seed)
     q = m @ rng.standard_normal((m.shape[1], k + oversample))
     for _ in range(iters):
@@ -199,5 +282,16 @@ def _randomized_svd(m: sparse.csr_matrix, k: int, seed: int, oversample: int = 1
 
 
 def basket_pairs(baskets: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
-    """(basket id, item) pairs from baskets: the long format many interaction logs use."""
+    """(basket id, item) pairs from baskets: the long format many interaction logs use.
+
+    Parameters
+    ----------
+    baskets : sequence of sequence of str
+        Items per basket.
+
+    Returns
+    -------
+    list of (str, str)
+        ``("b<i>", item)`` for every item of basket ``i``, in order.
+    """
     return [(f"b{i}", str(x)) for i, b in enumerate(baskets) for x in b]

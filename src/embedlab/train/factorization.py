@@ -19,6 +19,7 @@ from typing import Any
 
 import numba
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 
 from .._params import check_choice, check_float, check_int
@@ -29,7 +30,8 @@ from .base import Trainer
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _solve_side(indptr, indices, conf, other, gram, reg, out):  # pragma: no cover - compiled
+def _solve_side(indptr: np.ndarray, indices: np.ndarray, conf: np.ndarray, other: np.ndarray, gram: np.ndarray,
+                reg: float, out: np.ndarray) -> None:  # pragma: no cover - compiled
     """For every row u: solve (G + λI + Σ (c-1) y yᵀ) x = Σ c y over u's items, by Cholesky, no BLAS calls."""
     n, k = out.shape
     for u in numba.prange(n):
@@ -74,10 +76,12 @@ def _solve_side(indptr, indices, conf, other, gram, reg, out):  # pragma: no cov
 
 
 @numba.njit(parallel=True, cache=True, nogil=True, fastmath=True)
-def _cg_side(indptr, indices, conf, other, gram, reg, out, steps):  # pragma: no cover - compiled
+def _cg_side(indptr: np.ndarray, indices: np.ndarray, conf: np.ndarray, other: np.ndarray, gram: np.ndarray,
+             reg: float, out: np.ndarray, steps: int) -> None:  # pragma: no cover - compiled
     """For every row u: ``steps`` conjugate-gradient steps on (G + λI + Σ (c-1) y yᵀ) x = Σ c y, from out[u].
 
-    Plain loops and four work vectors per row: no temporaries, no BLAS calls from inside the parallel loop."""
+    Plain loops and four work vectors per row: no temporaries, no BLAS calls from inside the parallel loop.
+    """
     n, k = out.shape
     for u in numba.prange(n):
         x = np.empty(k)
@@ -141,9 +145,31 @@ SOLVERS = ("cg", "cholesky")
 
 
 class ImplicitALS(Trainer):
-    """Weighted ALS for implicit feedback. Constructor stores parameters; ``fit`` learns ``user_factors_``
-    and ``item_factors_`` (float32). Same seed, same result. ``solver``: ``"cg"`` (``cg_steps`` conjugate-gradient
-    steps per solve, warm-started) or ``"cholesky"`` (exact)."""
+    """Weighted ALS for implicit feedback (Hu, Koren & Volinsky 2008).
+
+    What the ``implicit`` library's ``AlternatingLeastSquares`` computes, with its conjugate-gradient solver.
+
+    The constructor stores parameters; ``fit`` learns ``user_factors_`` (float32 ``(n_users, factors)``) and
+    ``item_factors_`` (float32 ``(n_items, factors)``). Same seed, same result.
+
+    Parameters
+    ----------
+    factors : int, default 64
+        Latent dimensions (>= 1).
+    regularization : float, default 0.05
+        λ, the L2 penalty on the factors (> 0; it keeps every solve well posed).
+    alpha : float, default 10.0
+        Confidence scale (>= 0): an interaction of strength r has confidence 1 + alpha r.
+    iterations : int, default 15
+        ALS sweeps (>= 1), each solving all users then all items.
+    seed : int, default 0
+        Seed (>= 0) of the initial factors (N(0, 0.01²)).
+    solver : {"cg", "cholesky"}, default "cg"
+        ``"cg"``: ``cg_steps`` conjugate-gradient steps per solve, warm-started (Takács, Pilászy & Tikk 2011);
+        ``"cholesky"``: the exact solve.
+    cg_steps : int, default 3
+        Conjugate-gradient steps per solve (>= 1).
+    """
 
     def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 10.0,
                  iterations: int = 15, seed: int = 0, solver: str = "cg", cg_steps: int = 3) -> None:
@@ -173,9 +199,26 @@ class ImplicitALS(Trainer):
         check_int(self.cg_steps, "cg_steps", low=1)
 
     def fit(self, user_items: sparse.spmatrix) -> ImplicitALS:
-        """Learn factors from a (users x items) matrix of interaction strengths (e.g. 1 per positive).
+        """Learn user and item factors from a (users x items) matrix of interaction strengths.
 
-        Strengths must be finite and >= 0; explicit zeros are no interaction at all."""
+        Parameters
+        ----------
+        user_items : scipy.sparse matrix or array-like
+            ``(n_users, n_items)`` strengths (e.g. 1 per positive, or counts): finite and >= 0; zeros, explicit or not,
+            are no interaction.
+
+        Returns
+        -------
+        ImplicitALS
+            ``self``, with ``user_factors_`` and ``item_factors_`` (float32).
+
+        Raises
+        ------
+        InputError
+            For unusable parameters, a matrix that is not numeric, negative strengths, or no interaction at all.
+        NonFiniteError
+            For NaN or infinite strengths.
+        """
         self.check_params()
         ui = interaction_matrix(user_items)
         iu = ui.T.tocsr()
@@ -186,22 +229,41 @@ class ImplicitALS(Trainer):
         cu, ci = 1.0 + self.alpha * ui.data, 1.0 + self.alpha * iu.data
         reg, steps = float(self.regularization), int(self.cg_steps)
 
-        def solve(rows: sparse.csr_matrix, conf: np.ndarray, other: np.ndarray, out: np.ndarray) -> None:
+        def _solve(rows: sparse.csr_matrix, conf: np.ndarray, other: np.ndarray, out: np.ndarray) -> None:
             if self.solver == "cg":
                 _cg_side(rows.indptr, rows.indices, conf, other, _gram(other), reg, out, steps)
             else:
                 _solve_side(rows.indptr, rows.indices, conf, other, _gram(other), reg, out)
 
         for _ in range(self.iterations):
-            solve(ui, cu, items, users)
-            solve(iu, ci, users, items)
+            _solve(ui, cu, items, users)
+            _solve(iu, ci, users, items)
         self.user_factors_, self.item_factors_ = users, items
         return self
 
     def recompute_user(self, items: Sequence[int], strengths: Sequence[float] | None = None) -> np.ndarray:
-        """Factors for a new user from the items they interacted with (fold-in, no retraining; exact solve).
+        """Factors for a new user from the items they interacted with (fold-in: one exact solve, no retraining).
 
-        A user with no items has nothing to fold in: InputError (recommend popular items to them instead)."""
+        Parameters
+        ----------
+        items : sequence of int
+            Item indexes (columns of the training matrix), in [0, n_items).
+        strengths : sequence of float, optional
+            One strength per item (finite, >= 0); default 1 each.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(factors,)``.
+
+        Raises
+        ------
+        InputError
+            When not fitted, for no items (recommend popular items to such a user instead), indexes that are not
+            integers or out of range, or strengths that do not match the items or are negative.
+        NonFiniteError
+            For NaN or infinite strengths.
+        """
         if not hasattr(self, "item_factors_"):
             raise InputError("the model is not fitted; call fit(user_items) first")
         n_items = len(self.item_factors_)
@@ -223,18 +285,51 @@ class ImplicitALS(Trainer):
         return out[0]
 
     def vectors(self, user_keys: Sequence[str], item_keys: Sequence[str]) -> tuple[Vectors, Vectors]:
-        """The learned users and items as keyed Vectors."""
+        """The learned users and items as keyed Vectors.
+
+        Parameters
+        ----------
+        user_keys : sequence of str
+            One key per row of the training matrix (``n_users``).
+        item_keys : sequence of str
+            One key per column (``n_items``).
+
+        Returns
+        -------
+        users : Vectors
+            float32 ``(n_users, factors)``.
+        items : Vectors
+            float32 ``(n_items, factors)``.
+
+        Raises
+        ------
+        InputError
+            When not fitted, or the keys do not match the factors (count, or repeated keys).
+        """
+        self.require_fitted("use")
         return Vectors(user_keys, self.user_factors_), Vectors(item_keys, self.item_factors_)
 
     @property
     def is_fitted(self) -> bool:
-        """Whether ``fit`` has learned the factors."""
+        """Whether ``fit`` has learned the factors.
+
+        Returns
+        -------
+        bool
+            True when ``item_factors_`` exists.
+        """
         return hasattr(self, "item_factors_")
 
     @property
     def wv(self) -> Vectors:
-        """The item factors keyed by column index (``"0"``, ``"1"`` …), float32 ``(n_items, factors)``; use
-        ``vectors(user_keys, item_keys)`` to key users and items by name.
+        """The item factors keyed by column index (``"0"``, ``"1"`` …).
+
+        Use ``vectors(user_keys, item_keys)`` to key users and items by name.
+
+        Returns
+        -------
+        Vectors
+            float32 ``(n_items, factors)``.
 
         Raises
         ------
@@ -244,9 +339,13 @@ class ImplicitALS(Trainer):
         self.require_fitted("use")
         return Vectors([str(i) for i in range(len(self.item_factors_))], self.item_factors_)
 
-    def to_encoder(self) -> Any:
-        """An encoder of items by column index (``"0"``, ``"1"`` …) to their factors
-        (``encoders.lookup.LookupEncoder`` over ``wv``).
+    def to_encoder(self) -> LookupEncoder:
+        """An encoder of items by column index (``"0"``, ``"1"`` …) to their factors.
+
+        Returns
+        -------
+        LookupEncoder
+            ``encoders.lookup.LookupEncoder`` over ``wv``: keys -> float32 ``(n, factors)``.
 
         Raises
         ------
@@ -256,9 +355,26 @@ class ImplicitALS(Trainer):
         return LookupEncoder(self.wv, name="implicit-als")
 
 
-def interaction_matrix(user_items) -> sparse.csr_matrix:
-    """(users x items) strengths as a float64 CSR copy; InputError for NaN, infinite or negative strengths or
-    an empty matrix. Explicit zeros are dropped: a zero strength is no interaction."""
+def interaction_matrix(user_items: Any) -> sparse.csr_matrix:
+    """(users x items) strengths as a float64 CSR copy, checked; explicit zeros are dropped (a zero is no interaction).
+
+    Parameters
+    ----------
+    user_items : scipy.sparse matrix or array-like
+        ``(n_users, n_items)`` strengths.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        float64 ``(n_users, n_items)``, a copy.
+
+    Raises
+    ------
+    InputError
+        For a matrix that is not numeric, negative strengths, or no interaction at all.
+    NonFiniteError
+        For NaN or infinite strengths.
+    """
     try:
         ui = sparse.csr_matrix(user_items, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
@@ -270,8 +386,16 @@ def interaction_matrix(user_items) -> sparse.csr_matrix:
     return ui
 
 
-def _strengths(values, name: str) -> np.ndarray:
-    """Finite, non-negative float64 strengths, or InputError / NonFiniteError saying how many are not."""
+def _strengths(values: npt.ArrayLike, name: str) -> np.ndarray:
+    """Finite, non-negative float64 strengths, flattened.
+
+    Raises
+    ------
+    InputError
+        For values that are not numbers, or negative ones.
+    NonFiniteError
+        For NaN or infinite values (saying how many).
+    """
     try:
         v = np.asarray(values, dtype=np.float64).ravel()
     except (TypeError, ValueError) as exc:
@@ -285,9 +409,12 @@ def _strengths(values, name: str) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _gram(m):  # pragma: no cover - compiled
-    """mᵀm in float64. Compiled rather than BLAS: OpenBLAS threads keep spinning after a call and then compete
-    with the numba threads of the next solve (measured: both ran several times slower inside ``fit``)."""
+def _gram(m: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """mᵀm in float64.
+
+    Compiled rather than BLAS: OpenBLAS threads keep spinning after a call and then compete with the numba threads
+    of the next solve (measured: both ran several times slower inside ``fit``).
+    """
     n, k = m.shape
     g = np.zeros((k, k))
     for r in range(n):

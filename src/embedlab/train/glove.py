@@ -1,5 +1,6 @@
-"""GloVe: global word vectors from co-occurrence counts (Pennington, Socher & Manning 2014, "GloVe: Global
-Vectors for Word Representation").
+"""GloVe: global word vectors from co-occurrence counts.
+
+Pennington, Socher & Manning 2014, "GloVe: Global Vectors for Word Representation".
 
     >>> model = GloVe(dim=100, window=10, epochs=25, seed=1).fit("corpus.txt")
     >>> model.wv.most_similar("king")          # embedlab.Vectors over W + W̃ (the paper's output)
@@ -27,8 +28,9 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,12 +53,45 @@ BLOCK_RECORDS = 1 << 15  # co-occurrence records per kernel call (the unit of th
 
 
 class GloVe(Trainer):
-    """GloVe trainer (scikit-style: the constructor only stores parameters; learned attributes end in _).
+    """GloVe trainer (Pennington et al. 2014), update for update as the authors' glove.c.
 
-    Defaults follow the paper: ``x_max=100``, ``alpha=0.75``, AdaGrad with ``lr=0.05``, window 10 with 1/d
-    weighting; on corpora of a few million words ``x_max=10`` (the authors' demo setting) does better.
-    ``max_memory`` (bytes or '2GB') bounds the counting tables and, after them, the training matrices
-    (ResourceLimitError when either would not fit); without it counting takes 1 GiB.
+    scikit-style: the constructor only stores parameters; learned attributes end in ``_``: ``vocab_`` (``Vocab``),
+    ``W_`` and ``W_ctx_`` (float32 ``(V, dim)``: word and context vectors), ``b_`` and ``b_ctx_`` (float32 ``(V,)``
+    biases), ``loss_history_`` (J divided by its number of terms, one per epoch), ``cooccurrence_nnz_``,
+    ``memory_estimate_`` (bytes), ``train_seconds_`` and ``records_per_sec_``.
+
+    Defaults follow the paper; on corpora of a few million words ``x_max=10`` (the authors' demo setting) does
+    better.
+
+    Parameters
+    ----------
+    dim : int, default 100
+        Vector width (>= 1).
+    window : int, default 10
+        Largest distance, in words (>= 1), of a counted pair (on one line).
+    min_count : int, default 5
+        Words seen fewer times (>= 1) are dropped.
+    max_vocab_size : int or None, default None
+        Keep at most this many of the most frequent words (>= 2; exact counts, as glove.c's ``-max-vocab``).
+    x_max : float, default 100.0
+        The count (> 0) at which the weighting function f(x) = min(1, (x / x_max) ** alpha) reaches 1.
+    alpha : float, default 0.75
+        Exponent of the weighting function (>= 0).
+    lr : float, default 0.05
+        AdaGrad's initial learning rate (> 0).
+    epochs : int, default 25
+        Passes over the co-occurrence records (>= 1).
+    distance_weighting : bool, default True
+        A pair at distance d adds 1/d to the count (the paper's weighting); False adds 1.
+    workers : int, default 2
+        Threads for counting and training (>= 1; Hogwild); ``workers=1`` gives bit-identical vectors for a seed.
+    seed : int, default 1
+        Seed (>= 0) of the initial parameters, the record order and the block order.
+    max_memory : int, str or None, default None
+        Bytes (or text such as "2GB") for the counting tables and, after them, the training matrices
+        (``ResourceLimitError`` when either would not fit); None: counting takes 1 GiB and training is not capped.
+    progress : bool, default True
+        Show progress bars and the memory estimates on stderr.
     """
 
     def __init__(self, dim: int = 100, window: int = 10, min_count: int = 5, max_vocab_size: int | None = None,
@@ -69,9 +104,12 @@ class GloVe(Trainer):
         self.max_memory, self.progress = max_memory, progress
 
     def check_params(self) -> None:
-        """InputError naming the first unusable parameter, its allowed range and the value given.
+        """Refuse unusable parameters; ``fit`` calls it before reading the corpus.
 
-        ``fit`` calls it before reading the corpus; call it yourself to fail before other work.
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
         """
         for name in ("dim", "window", "epochs", "workers"):
             check_int(getattr(self, name), name, low=1)
@@ -85,18 +123,56 @@ class GloVe(Trainer):
         parse_bytes(self.max_memory)
 
     def estimate_memory(self, vocab_size: int) -> int:
-        """Bytes for training a vocabulary of ``vocab_size`` words: W, W̃, biases and their AdaGrad sums (float32)
-        plus the word table."""
+        """Bytes for training a vocabulary of ``vocab_size`` words.
+
+        Parameters
+        ----------
+        vocab_size : int
+            Words kept (>= 0).
+
+        Returns
+        -------
+        int
+            Estimated bytes: W, W̃, the biases and their AdaGrad sums (float32, ``16 (dim + 1)`` bytes a word) plus the
+            word table (about 140 bytes a word).
+
+        Raises
+        ------
+        InputError
+            When ``vocab_size`` is not an integer >= 0.
+        """
         v = check_int(vocab_size, "vocab_size", low=0)
         return int(v * (int(self.dim) + 1) * 2 * 2 * 4 + v * 140)
 
     # --- training -----------------------------------------------------------------------------------------------
-    def fit(self, corpus: str | os.PathLike | Iterable[list[str]], tmp_dir: str | os.PathLike | None = None) -> GloVe:
-        """Count co-occurrences of ``corpus`` (a path, a LineCorpus or token lists), then train. Returns self.
+    def fit(self, corpus: str | os.PathLike[str] | Iterable[list[str]],
+            tmp_dir: str | os.PathLike[str] | None = None) -> GloVe:
+        """Count the co-occurrences of ``corpus``, then train.
 
         The encoded corpus and the co-occurrence records live in a temporary folder (inside ``tmp_dir`` if given),
-        memory-mapped, and are deleted at the end. InputError for an empty or tiny corpus (fewer than 2 words
-        that occur near each other).
+        memory-mapped, and are deleted at the end; the counting's memory estimate is printed first.
+
+        Parameters
+        ----------
+        corpus : path-like or iterable of list of str
+            A UTF-8 text file or folder (one sentence per line), a ``LineCorpus`` or token lists.
+        tmp_dir : path-like, optional
+            An existing folder for the temporary files (about 12 bytes per distinct pair, 4 per token); default: the
+            system's temporary folder.
+
+        Returns
+        -------
+        GloVe
+            ``self``, with ``W_``, ``W_ctx_``, ``b_``, ``b_ctx_`` and ``loss_history_``.
+
+        Raises
+        ------
+        InputError
+            Unusable parameters, an unreadable, empty or tiny corpus (fewer than 2 words that occur near each other).
+        ResourceLimitError
+            When ``max_memory`` leaves no room to count, or the training matrices would not fit it.
+        StorageFullError, ReadOnlyStorageError
+            When the temporary folder cannot be written.
         """
         self.check_params()
         corpus = as_corpus(corpus)
@@ -110,8 +186,28 @@ class GloVe(Trainer):
         return self
 
     def fit_cooccurrence(self, cooc: Cooccurrence) -> GloVe:
-        """Train on given counts (``count_cooccurrences`` or ``Cooccurrence.load``); ``window``, ``min_count`` and
-        ``max_vocab_size`` are those of the counts. Returns self."""
+        """Train on given counts.
+
+        ``window``, ``min_count`` and ``max_vocab_size`` are those of the counts; the other parameters apply.
+
+        Parameters
+        ----------
+        cooc : Cooccurrence
+            Counts from ``cooccurrence.count_cooccurrences`` or ``Cooccurrence.load``: the upper triangle, int32 rows
+            and columns and float32 values (> 0).
+
+        Returns
+        -------
+        GloVe
+            ``self``.
+
+        Raises
+        ------
+        InputError
+            Unusable parameters, not a ``Cooccurrence``, or counts that are empty, out of range or not finite and > 0.
+        ResourceLimitError
+            When the training matrices would need more than ``max_memory``.
+        """
         self.check_params()
         if not isinstance(cooc, Cooccurrence):
             raise InputError(f"fit_cooccurrence takes a Cooccurrence (from count_cooccurrences), got {type(cooc).__name__}")
@@ -158,7 +254,8 @@ class GloVe(Trainer):
             stats = [0.0, 0, 0]  # loss, terms, records
             errors: list[BaseException] = []
 
-            def work(order=order, stats=stats, errors=errors, e=e) -> None:
+            def _work(order: Iterator[int] = order, stats: list[float] = stats,
+                     errors: list[BaseException] = errors, e: int = e) -> None:
                 try:
                     while not errors:
                         with lock:
@@ -180,9 +277,9 @@ class GloVe(Trainer):
                     errors.append(exc)
 
             if workers == 1:
-                work()
+                _work()
             else:
-                threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+                threads = [threading.Thread(target=_work, daemon=True) for _ in range(workers)]
                 for t in threads:
                     t.start()
                 for t in threads:
@@ -197,7 +294,7 @@ class GloVe(Trainer):
         self.train_seconds_ = float(time.perf_counter() - t_start)
         self.records_per_sec_ = float(epochs * n / max(self.train_seconds_, 1e-9))
 
-    def _bar(self, total: int):
+    def _bar(self, total: int) -> Any:
         if not self.progress:
             return None
         from tqdm.auto import tqdm
@@ -205,8 +302,26 @@ class GloVe(Trainer):
         return tqdm(total=total, desc="glove", unit="rec", unit_scale=True, file=sys.stderr, leave=False)
 
     def loss(self, cooc: Cooccurrence) -> float:
-        """J / (number of terms) for the current parameters on ``cooc`` (whose vocabulary must be the model's):
-        the objective ``loss_history_`` tracks, computed exactly in float64."""
+        """The objective for the current parameters on ``cooc``, exactly, in float64.
+
+        J / (number of terms) with J = sum over both orientations of every record of
+        f(X_ij) (w_i . w̃_j + b_i + b̃_j - log X_ij)^2: what ``loss_history_`` tracks while training.
+
+        Parameters
+        ----------
+        cooc : Cooccurrence
+            The counts the model was trained on (same vocabulary, same order).
+
+        Returns
+        -------
+        float
+            The mean weighted squared error (>= 0).
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet, or ``cooc`` is not a ``Cooccurrence`` over the model's vocabulary.
+        """
         from . import _glove_kernels as K
 
         self._require_trained("evaluate")
@@ -219,12 +334,23 @@ class GloVe(Trainer):
     # --- results ------------------------------------------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:
-        """Whether the model holds trained vectors (after ``fit`` or ``load``)."""
+        """Whether the model holds trained vectors (after ``fit`` or ``load``).
+
+        Returns
+        -------
+        bool
+            True when ``W_`` exists.
+        """
         return hasattr(self, "W_")
 
     @property
     def wv(self) -> Vectors:
-        """W + W̃ as ``embedlab.Vectors`` (keys most frequent first), the paper's word vectors.
+        """W + W̃ as ``embedlab.Vectors`` (keys most frequent first): the paper's word vectors.
+
+        Returns
+        -------
+        Vectors
+            ``V`` keys and a float32 ``(V, dim)`` matrix (a new array, the sum of ``W_`` and ``W_ctx_``).
 
         Raises
         ------
@@ -238,8 +364,16 @@ class GloVe(Trainer):
         if not self.is_fitted:
             raise InputError(f"nothing to {act}: the model is not trained yet; call fit(corpus) first")
 
-    def save(self, folder: str | os.PathLike) -> Path:
-        """Write the model to ``folder`` atomically (temp folder + rename).
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the model as ``folder``, atomically (temp folder + rename).
+
+        The folder is ``formats.glove_model``'s (``glove.json``, ``vocab.tsv``, ``W.npy``, ``W_ctx.npy``, ``b.npy``,
+        ``b_ctx.npy``); ``GloVe.load`` and ``embedlab.load_vectors`` read it.
+
+        Parameters
+        ----------
+        folder : path-like
+            The output folder (replaced whole when it exists).
 
         Returns
         -------
@@ -259,9 +393,24 @@ class GloVe(Trainer):
             self.write_files(tmp)
         return folder
 
-    def write_files(self, folder: str | os.PathLike) -> None:
-        """Write the model's files into ``folder``, an existing folder the caller publishes (e.g. the temp folder
-        of ``persist.atomic_folder``, beside ``vectors.txt``); ``save`` is this plus the atomic rename."""
+    def write_files(self, folder: str | os.PathLike[str]) -> None:
+        """Write the model's files into ``folder``, an existing folder the caller publishes itself.
+
+        For example the temp folder of ``persist.atomic_folder``, beside ``vectors.txt``; ``save`` is this plus the
+        atomic rename.
+
+        Parameters
+        ----------
+        folder : path-like
+            An existing, writable folder.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
         self._require_trained("save")
         params = self.get_params()
         params["max_memory"] = parse_bytes(self.max_memory)
@@ -270,14 +419,24 @@ class GloVe(Trainer):
             list(self.loss_history_), getattr(self, "cooccurrence_nnz_", None), getattr(self, "train_seconds_", None)))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> GloVe:
+    def load(cls, folder: str | os.PathLike[str]) -> GloVe:
         """Read a model written by ``save``.
+
+        Parameters
+        ----------
+        folder : path-like
+            A folder written by ``save`` (or ``embedlab train glove -o``).
+
+        Returns
+        -------
+        GloVe
+            The model, fitted.
 
         Raises
         ------
         CorruptFileError
-            Naming the file for a missing or damaged manifest, vocabulary or array (each checked against the
-            vocabulary before it is read), or unusable parameters.
+            Naming the file for a missing or damaged manifest, vocabulary or array (each checked against the vocabulary
+            before it is read), or unusable parameters.
         FormatVersionError
             For a folder from a newer embedlab.
         """

@@ -8,7 +8,7 @@ tokenised in chunks and packed into ``max_length``-token sequences ([CLS] ... [S
 buffer, never loaded whole.
 
     >>> from embedlab.train.mlm import MaskedLMTrainer
-    >>> summary = MaskedLMTrainer(hidden=128, layers=2, max_steps=2000, seed=0).fit("corpus.txt", "mlm-out")
+    >>> trainer = MaskedLMTrainer(hidden=128, layers=2, max_steps=2000, seed=0).fit("corpus.txt", "mlm-out")
     >>> from embedlab.encoders.mlm import MLMEncoder
     >>> MLMEncoder("mlm-out").fill_mask("the cat sat on the [MASK]")
 
@@ -26,6 +26,7 @@ Output folder (a Hugging Face BERT folder plus embedlab's manifest, written last
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import math
 import os
@@ -38,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
 from .._hf import quiet_transformers
 from .._params import check_bool, check_float, check_int
 from .._threads import cpu_count
@@ -56,8 +58,15 @@ _RESULT_PARAMS = ("vocab_size", "layers", "hidden", "heads", "max_length", "batc
                   "shuffle_buffer", "holdout_every", "holdout_max", "seed")
 
 
-def _lines(corpus: str | os.PathLike | Iterable[str]) -> Iterator[str]:
-    """Non-empty stripped text lines of a path (file or folder, via LineCorpus) or an iterable of strings."""
+def _lines(corpus: str | os.PathLike[str] | Iterable[str]) -> Iterator[str]:
+    """Non-empty stripped text lines of a path (file or folder, via LineCorpus) or an iterable of strings.
+
+    Raises
+    ------
+    InputError
+        For a corpus that is neither a path nor an iterable of strings, a line that is not a string, or an
+        unreadable file.
+    """
     if isinstance(corpus, (str, os.PathLike)):
         from .corpus import LineCorpus
 
@@ -75,8 +84,16 @@ def _lines(corpus: str | os.PathLike | Iterable[str]) -> Iterator[str]:
 
 
 def _check_out(out: Path) -> None:
-    """InputError (one line) unless ``out`` can be the output folder: not a file, and its nearest existing
-    ancestor a writable folder (missing folders between are created)."""
+    """Refuse, in one line, an ``out`` that cannot be the output folder.
+
+    It must not be a file, and its nearest existing ancestor must be a writable folder (missing folders between are
+    created later).
+
+    Raises
+    ------
+    InputError
+        Saying what is wrong and what to choose instead.
+    """
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; the output must name a folder")
     if out.is_dir():
@@ -93,9 +110,17 @@ def _check_out(out: Path) -> None:
 
 
 def _fingerprint(corpus: Any) -> tuple[Any, dict[str, Any]]:
-    """(the corpus to train on, its fingerprint). A path: its bytes and SHA-256 (of the file; of each file's
-    relative path, size and SHA-256 for a folder); an iterable of lines: read once into a list of the non-empty
-    stripped lines (it may be one-shot), its line count and the SHA-256 of those lines."""
+    """The corpus to train on, and its fingerprint (so a resumed run can check it is the same corpus).
+
+    A path: its bytes and SHA-256 (of the file; of each file's relative path, size and SHA-256 for a folder). An
+    iterable of lines: read once into a list of the non-empty stripped lines (it may be one-shot), its line count
+    and the SHA-256 of those lines.
+
+    Raises
+    ------
+    InputError
+        For a missing path, an empty folder, a binary or unreadable file, or a line that is not a string.
+    """
     if isinstance(corpus, (str, os.PathLike)):
         from .corpus import LineCorpus
 
@@ -133,8 +158,15 @@ def _describe(fp: dict[str, Any]) -> str:
 
 
 def _check_same_corpus(out: Path, saved: Any, fp: dict[str, Any]) -> None:
-    """InputError naming both corpora when a checkpoint's corpus fingerprint differs from ``fp`` (checkpoints
-    written before fingerprints were recorded are not checked)."""
+    """Refuse a resume on another corpus: the checkpoint's fingerprint ``saved`` must match ``fp``.
+
+    Checkpoints written before fingerprints were recorded (``saved`` not a dict) are not checked.
+
+    Raises
+    ------
+    InputError
+        Naming both corpora.
+    """
     if not isinstance(saved, dict):
         return
     keys = ("bytes", "sha256") if fp.get("path") is not None else ("lines", "sha256")
@@ -146,18 +178,62 @@ def _check_same_corpus(out: Path, saved: Any, fp: dict[str, Any]) -> None:
 
 
 class MaskedLMTrainer(Trainer):
-    """Train a small BERT with masked-language modelling on a text corpus; see the module docstring.
+    """Train a small BERT with masked-language modelling on a text corpus (Devlin et al. 2019; see the module).
 
-    Parameters (all checked by ``check_params`` before any text is read):
-    ``vocab_size`` WordPiece pieces; ``layers``/``hidden``/``heads`` the transformer (feed-forward 4 x hidden);
-    ``max_length`` tokens per sequence (also the encoder's limit); ``batch_size``; ``lr`` peak AdamW rate (2e-3: on
-    the shared corpus, 1,500 steps of the default model reached held-out perplexity 0.56x the unigram baseline's,
-    against 0.68x at 5e-4) with
-    ``warmup`` (share of steps) linear warm-up then linear decay; ``weight_decay``; ``epochs`` passes, capped by
-    ``max_steps``; ``mask_prob`` the masked share (80/10/10 within it); ``lowercase``; ``min_frequency`` of a
-    merge; ``shuffle_buffer`` sequences; every ``holdout_every``-th line (0: none) is kept out of training and up to
-    ``holdout_max`` of them are scored at the end; ``checkpoint_every`` steps; ``seed``; ``threads`` for torch;
-    ``progress`` a bar with the running loss; ``on_step(step, loss)`` is called after each step.
+    The model is ``transformers.BertForMaskedLM``, the masking ``DataCollatorForLanguageModeling`` (80/10/10), the
+    vocabulary WordPiece. All parameters are checked by ``check_params`` before any text is read. Learned:
+    ``output_`` (the output folder, ``formats.mlm``) and ``summary_`` (what its ``mlm.json`` holds).
+
+    Parameters
+    ----------
+    vocab_size : int, default 8000
+        WordPiece tokens (>= 16), exactly: a corpus that yields fewer is refused.
+    layers : int, default 2
+        Transformer layers, in [1, 24].
+    hidden : int, default 128
+        Hidden width (>= 8, a multiple of ``heads``); the feed-forward layer is 4 x hidden.
+    heads : int, default 2
+        Attention heads (>= 1).
+    max_length : int, default 64
+        Tokens per training sequence, [CLS] and [SEP] included, in [8, 512]; also the encoder's limit.
+    batch_size : int, default 32
+        Sequences per step (>= 1).
+    lr : float, default 2e-3
+        Peak AdamW learning rate (> 0). On the shared corpus, 1,500 steps of the default model reached held-out
+        perplexity 0.56x the unigram baseline's at 2e-3, against 0.68x at 5e-4.
+    warmup : float, default 0.05
+        Share of the steps, in [0, 1), warming up linearly; then linear decay to 0.
+    weight_decay : float, default 0.01
+        AdamW's decoupled weight decay (>= 0), not applied to biases and LayerNorm weights.
+    epochs : int, default 1
+        Passes over the training lines (>= 1).
+    max_steps : int or None, default None
+        Stop after this many steps (>= 1); None: after ``epochs``.
+    mask_prob : float, default 0.15
+        Share of the tokens masked, in (0, 1) (80 % become [MASK], 10 % a random token, 10 % stay).
+    lowercase : bool, default True
+        Lower-case the text (BERT's uncased normaliser).
+    min_frequency : int, default 2
+        Minimum count (>= 1) of a merge. Checked and recorded with the run, but the vocabulary learner
+        (SentencePiece BPE, see ``_train_tokenizer``) does not use it.
+    shuffle_buffer : int, default 1000
+        Sequences (>= 1) in the seeded shuffle buffer.
+    holdout_every : int, default 100
+        Keep every ``holdout_every``-th line out of training (0: none; 1 is refused, it would hold out every line).
+    holdout_max : int, default 1000
+        Score at most this many held-out lines (>= 0) at the end.
+    checkpoint_every : int, default 500
+        Steps between checkpoints (>= 1) in ``OUT/checkpoint/``.
+    seed : int, default 0
+        Seed, in [0, 2**31 - 1], of the weights, the batches and the masks.
+    threads : int or None, default None
+        Torch threads (>= 1) while training (the process's setting is restored after); None: torch's setting,
+        at most the CPUs this process may use.
+    progress : bool, default True
+        Show a progress bar with the running loss.
+    on_step : callable or None, default None
+        ``on_step(step, loss)``, called after every step; raising ``KeyboardInterrupt`` in it stops training with a
+        checkpoint, like Ctrl-C.
     """
 
     def __init__(self, vocab_size: int = 8000, layers: int = 2, hidden: int = 128, heads: int = 2,
@@ -186,8 +262,14 @@ class MaskedLMTrainer(Trainer):
         self._result_params()
 
     def _result_params(self) -> dict[str, Any]:
-        """The parameters that shape the result, checked (InputError naming the first bad one)."""
-        p = {
+        """The parameters that shape the result, checked.
+
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter.
+        """
+        p: dict[str, Any] = {
             "vocab_size": check_int(self.vocab_size, "vocab_size", low=16, hint="WordPiece pieces to learn"),
             "layers": check_int(self.layers, "layers", 1, 24),
             "hidden": check_int(self.hidden, "hidden", low=8),
@@ -221,13 +303,23 @@ class MaskedLMTrainer(Trainer):
     # ------------------------------------------------------------------ results
     @property
     def is_fitted(self) -> bool:
-        """Whether ``fit`` finished (``summary_`` and ``output_`` are set)."""
+        """Whether ``fit`` finished (``summary_`` and ``output_`` are set).
+
+        Returns
+        -------
+        bool
+            True when ``output_`` exists.
+        """
         return hasattr(self, "output_")
 
     @property
     def wv(self) -> Vectors:
-        """The learned input token embeddings (WordPiece tokens by id, ``(vocab_size, hidden)`` float32), read from
-        the output folder without torch.
+        """The learned input token embeddings, read from the output folder without torch.
+
+        Returns
+        -------
+        Vectors
+            WordPiece tokens by id and a float32 ``(vocab_size, hidden)`` matrix.
 
         Raises
         ------
@@ -239,9 +331,14 @@ class MaskedLMTrainer(Trainer):
         self.require_fitted("use")
         return Vectors(*mlm_folder.read_token_embeddings(self.output_))
 
-    def to_encoder(self) -> Any:
-        """The contextual token encoder of the trained folder (``encoders.mlm.MLMEncoder``: ``encode``,
-        ``token_vectors``, ``fill_mask``).
+    def to_encoder(self) -> MLMEncoder:
+        """The contextual token encoder of the trained folder.
+
+        Returns
+        -------
+        MLMEncoder
+            ``encoders.mlm.MLMEncoder`` over ``output_``: ``encode`` (mean-pooled, float32 ``(n, hidden)``),
+            ``token_vectors`` and ``fill_mask``.
 
         Raises
         ------
@@ -251,9 +348,20 @@ class MaskedLMTrainer(Trainer):
         self.require_fitted("use")
         return MLMEncoder(self.output_)
 
-    def save(self, folder: str | os.PathLike) -> Path:
-        """Copy the finished output folder to ``folder``, whole (temp folder + rename); the training output itself
-        is already saved where ``fit`` wrote it.
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Copy the finished output folder to ``folder``, whole (temp folder + rename).
+
+        The training output itself is already saved where ``fit`` wrote it; saving to that same folder does nothing.
+
+        Parameters
+        ----------
+        folder : path-like
+            The destination folder (replaced whole when it exists).
+
+        Returns
+        -------
+        Path
+            ``folder``.
 
         Raises
         ------
@@ -281,13 +389,13 @@ class MaskedLMTrainer(Trainer):
         if not isinstance(corpus, (str, os.PathLike)):
             corpus = list(_lines(corpus))  # an iterable may be one-shot: keep the lines
 
-        def train() -> Iterator[str]:
+        def _train() -> Iterator[str]:
             for i, line in enumerate(_lines(corpus)):
                 if not (k and i % k == k - 1):
                     yield line
 
         held = [line for i, line in enumerate(_lines(corpus)) if k and i % k == k - 1][:cap] if k and cap else []
-        return train, held
+        return _train, held
 
     def _blocks(self, tok: Any, lines: Iterable[str]) -> Iterator[list[int]]:
         """Token ids packed into [CLS] + (max_length - 2) ids + [SEP]; the last, shorter block is kept."""
@@ -296,7 +404,7 @@ class MaskedLMTrainer(Trainer):
         buf: list[int] = []
         chunk: list[str] = []
 
-        def flush() -> Iterator[list[int]]:
+        def _flush() -> Iterator[list[int]]:
             for enc in tok.encode_batch(chunk, add_special_tokens=False):
                 buf.extend(enc.ids)
             chunk.clear()
@@ -307,8 +415,8 @@ class MaskedLMTrainer(Trainer):
         for line in lines:
             chunk.append(line)
             if len(chunk) >= 512:
-                yield from flush()
-        yield from flush()
+                yield from _flush()
+        yield from _flush()
         if buf:
             yield [cls_id, *buf, sep_id]
 
@@ -337,24 +445,25 @@ class MaskedLMTrainer(Trainer):
     def _train_tokenizer(self, train: Callable[[], Iterator[str]], out: Path) -> Any:
         """Learn the WordPiece vocabulary and save the fast tokenizer into ``out``.
 
-        The pieces are learned by SentencePiece's BPE (seeded and deterministic) on the text as BERT's normaliser
-        and pre-tokeniser see it; word-initial pieces become WordPiece tokens, word-internal ones ``##`` tokens,
-        and every character gets both forms. HF ``tokenizers``' own WordPiece trainer is not used for learning:
-        its ids, and for large vocabularies (2 of 8,000 here) its pieces, change from run to run (hash-map
-        order), which would break same-seed reproducibility. ``tokenizers`` does all the tokenising."""
+        The pieces are learned by SentencePiece's BPE (seeded and deterministic) on the text as BERT's normaliser and
+        pre-tokeniser see it; word-initial pieces become WordPiece tokens, word-internal ones ``##`` tokens, and every
+        character gets both forms. HF ``tokenizers``' own WordPiece trainer is not used for learning: its ids, and for
+        large vocabularies (2 of 8,000 here) its pieces, change from run to run (hash-map order), which would break
+        same-seed reproducibility. ``tokenizers`` does all the tokenising.
+        """
         from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
         norm = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
                                           lowercase=self.lowercase)
         pre = pre_tokenizers.BertPreTokenizer()
 
-        def words() -> Iterator[str]:
+        def _words() -> Iterator[str]:
             for line in train():
                 ws = [w for w, _ in pre.pre_tokenize_str(norm.normalize_str(line))]
                 for i in range(0, len(ws), 200):
                     yield " ".join(ws[i:i + 200])
 
-        vocab = _learn_pieces(words(), self.vocab_size, self.seed)
+        vocab = _learn_pieces(_words(), self.vocab_size, self.seed)
         tok = Tokenizer(models.WordPiece(vocab={p: i for i, p in enumerate(vocab)}, unk_token="[UNK]"))
         tok.normalizer = norm
         tok.pre_tokenizer = pre
@@ -363,44 +472,58 @@ class MaskedLMTrainer(Trainer):
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
             special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
-        from transformers import BertTokenizerFast
+        from transformers import BertTokenizer  # the fast (``tokenizers``) one from Transformers 5
 
-        fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
-                                 cls_token="[CLS]", mask_token="[MASK]", do_lower_case=self.lowercase,
-                                 model_max_length=self.max_length)
+        fast = BertTokenizer(tokenizer_object=tok, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
+                             cls_token="[CLS]", mask_token="[MASK]", do_lower_case=self.lowercase,
+                             model_max_length=self.max_length)
         with quiet_transformers():
             fast.save_pretrained(str(out))
         return tok
 
     # ------------------------------------------------------------------ training
-    def fit(self, corpus: str | os.PathLike | Iterable[str], out: str | os.PathLike,
+    def fit(self, corpus: str | os.PathLike[str] | Iterable[str], out: str | os.PathLike[str] | None = None,
             resume: bool = False) -> MaskedLMTrainer:
         """Train on ``corpus`` into the folder ``out`` (checkpoints go there as training runs).
 
         Parameters
         ----------
         corpus : path-like or iterable of str
-            A text file, a folder of them, or a list of lines.
-        out : path-like
-            The output folder (``formats.mlm``); must be new or empty unless resuming.
-        resume : bool
+            A UTF-8 text file, a folder of them, or a list of lines (empty lines are skipped).
+        out : path-like, optional
+            The output folder (``formats.mlm``); must be new or empty unless resuming. Default: a new folder
+            ``<embedlab home>/mlm/mlm-<date>-<time>``.
+        resume : bool, default False
             Continue from ``out/checkpoint`` (parameters and corpus must match; no checkpoint is an error).
 
         Returns
         -------
-        self
-            With ``summary_`` (what ``out/mlm.json`` holds: ``corpus`` the corpus's fingerprint, ``note`` a line
-            when ``max_steps`` is more than ``epochs`` allow, also given as a warning) and ``output_`` (the folder).
+        MaskedLMTrainer
+            ``self``, with ``summary_`` (what ``out/mlm.json`` holds: steps, loss history, held-out masked accuracy and
+            perplexity beside the unigram baseline's, ``corpus`` the corpus's fingerprint, ``note`` a line when
+            ``max_steps`` is more than ``epochs`` allow, also given as a warning) and ``output_`` (the folder).
 
         Raises
         ------
         InputError
             Bad parameters, an output folder that cannot be created, an empty or tiny corpus (less than one
-            sequence), a corpus smaller than the vocabulary, ``out`` holding another run, nothing to resume.
+            sequence), a corpus smaller than the vocabulary, ``out`` holding another run, nothing to resume, or a
+            resume without ``out``.
+        CorruptFileError
+            When the checkpoint to resume is damaged.
+        MissingDependencyError
+            When torch or transformers is not installed.
+        KeyboardInterrupt
+            On Ctrl-C (or from ``on_step``), after the checkpoint is written.
         """
         params = self._result_params()
         require("torch", "text", "masked-language-model training")
         require("transformers", "text", "masked-language-model training")
+        if out is None:
+            if resume:
+                raise InputError("resume=True needs out, the output folder of the interrupted run")
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = config.home() / "mlm" / f"mlm-{stamp}"
         out = Path(out)
         _check_out(out)  # before any text is read
         ckpt = out / CHECKPOINT
@@ -480,7 +603,8 @@ class MaskedLMTrainer(Trainer):
         if self.max_steps is not None:
             total = min(total, self.max_steps)
         model, collator, opt, sched = self._build(tok, total)
-        step, losses = 0, []
+        step = 0
+        losses: list[float] = []
         if state is not None:
             step, losses = self._restore(ckpt, state, model, opt, sched)
         self._train_loop(tok, train, model, collator, opt, sched, step, losses, total, steps_per_epoch, out, params,
@@ -517,7 +641,7 @@ class MaskedLMTrainer(Trainer):
         from transformers import (
             BertConfig,
             BertForMaskedLM,
-            BertTokenizerFast,
+            BertTokenizer,
             DataCollatorForLanguageModeling,
             get_linear_schedule_with_warmup,
         )
@@ -528,15 +652,16 @@ class MaskedLMTrainer(Trainer):
                             pad_token_id=tok.token_to_id("[PAD]"))
         torch.manual_seed(self.seed)
         model = BertForMaskedLM(config)
-        fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
-                                 cls_token="[CLS]", mask_token="[MASK]")
+        fast = BertTokenizer(tokenizer_object=tok, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
+                             cls_token="[CLS]", mask_token="[MASK]")
         collator = DataCollatorForLanguageModeling(fast, mlm=True, mlm_probability=self.mask_prob,
                                                    mask_replace_prob=0.8, random_replace_prob=0.1)
         decay = [p for n, p in model.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n]
         no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}], lr=self.lr)
-        sched = get_linear_schedule_with_warmup(opt, int(self.warmup * total), total)
+        # transformers leaves this function unannotated: its result is a torch LambdaLR
+        sched = get_linear_schedule_with_warmup(opt, int(self.warmup * total), total)  # type: ignore[no-untyped-call]
         return model, collator, opt, sched
 
     def _train_loop(self, tok: Any, train: Callable[[], Iterator[str]], model: Any, collator: Any, opt: Any,
@@ -615,9 +740,15 @@ class MaskedLMTrainer(Trainer):
 
 
 def _learn_pieces(texts: Iterator[str], vocab_size: int, seed: int) -> list[str]:
-    """Exactly ``vocab_size`` WordPiece tokens, deterministic: the specials, both forms of every character, then
-    SentencePiece BPE merges in the order they were learned. InputError for no text or a corpus that yields
-    fewer pieces than ``vocab_size``."""
+    """Exactly ``vocab_size`` WordPiece tokens, deterministic.
+
+    The specials, both forms of every character, then SentencePiece BPE merges in the order they were learned.
+
+    Raises
+    ------
+    InputError
+        For no text, or a corpus that yields fewer pieces than ``vocab_size``.
+    """
     import io
     import sys
 
@@ -626,13 +757,13 @@ def _learn_pieces(texts: Iterator[str], vocab_size: int, seed: int) -> list[str]
     if first is None:
         raise InputError("the corpus holds no text to learn a vocabulary from; give a text file with sentences")
 
-    def all_texts() -> Iterator[str]:
+    def _all_texts() -> Iterator[str]:
         yield first
         yield from texts
 
     spm.set_random_generator_seed(seed + 1)  # sentencepiece reads 0 as "unseeded"
     proto = io.BytesIO()
-    kwargs = dict(sentence_iterator=all_texts(), model_writer=proto, model_type="bpe",
+    kwargs = dict(sentence_iterator=_all_texts(), model_writer=proto, model_type="bpe",
                   vocab_size=vocab_size + 64, hard_vocab_limit=False, character_coverage=1.0, byte_fallback=False,
                   normalization_rule_name="identity", bos_id=-1, eos_id=-1, unk_id=0, num_threads=1,
                   max_sentence_length=1 << 16, input_sentence_size=2_000_000, shuffle_input_sentence=True,
@@ -679,8 +810,10 @@ def _has_fileno(stream: Any) -> bool:
 
 
 class _InterruptFlag:
-    """While active (main thread only), the first Ctrl-C sets ``requested`` so the current step can finish and
-    be checkpointed; the previous handler is restored on exit."""
+    """While active (main thread only), the first Ctrl-C sets ``requested`` so the current step can finish.
+
+    The step is then checkpointed; the previous handler is restored on exit.
+    """
 
     def __init__(self) -> None:
         self.requested = False
@@ -707,16 +840,49 @@ def _bar(total: int, initial: int, enabled: bool) -> Any:
 
 # ---------------------------------------------------------------------- the loss
 def masked_logits(model: Any, input_ids: Any, attention_mask: Any, where: Any) -> Any:
-    """Vocabulary logits (n_masked, V) of a BertForMaskedLM at the positions ``where`` (bool (b, s)) only: the
-    prediction head runs on the ~15 % masked positions instead of all of them (its V-wide product is the largest
-    cost of a small BERT), with the same result as slicing the full logits."""
+    """Vocabulary logits of a BertForMaskedLM at the masked positions only.
+
+    The prediction head runs on the ~15 % masked positions instead of all of them (its V-wide product is the
+    largest cost of a small BERT), with the same result as slicing the full logits.
+
+    Parameters
+    ----------
+    model : transformers.BertForMaskedLM
+        The model.
+    input_ids : torch.Tensor
+        int64 ``(b, s)`` token ids.
+    attention_mask : torch.Tensor
+        int64 ``(b, s)``, 1 for real tokens, 0 for padding.
+    where : torch.Tensor
+        bool ``(b, s)``: the positions to score.
+
+    Returns
+    -------
+    torch.Tensor
+        float ``(n_masked, V)`` logits, ``n_masked = where.sum()``, in ``where``'s row-major order.
+    """
     hidden = model.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     return model.cls(hidden[where])
 
 
 def masked_loss(model: Any, batch: dict[str, Any]) -> Any:
-    """Mean cross-entropy over the masked positions (``labels != -100``): BertForMaskedLM's loss, computed at the
-    masked positions only (see ``masked_logits``)."""
+    """Mean cross-entropy over the masked positions (``labels != -100``): BertForMaskedLM's loss.
+
+    Computed at the masked positions only (see ``masked_logits``).
+
+    Parameters
+    ----------
+    model : transformers.BertForMaskedLM
+        The model.
+    batch : dict
+        A collator's batch: ``input_ids``, ``attention_mask`` and ``labels`` (int64 ``(b, s)``, -100 where not
+        masked).
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar loss, in nats (>= 0), with its autograd graph.
+    """
     import torch
 
     labels = batch["labels"]
@@ -728,15 +894,47 @@ def masked_loss(model: Any, batch: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------- evaluation
 def evaluate_mlm(model: Any, tok: Any, lines: list[str], counts: np.ndarray, max_length: int, seed: int = 0,
                  mask_prob: float = 0.15, batch_size: int = 32) -> dict[str, float]:
-    """Masked-token accuracy and perplexity (exp of the mean cross-entropy at masked positions) on ``lines``,
-    beside a unigram-frequency baseline from ``counts`` (int64 (vocab,), training-token counts): it always answers
-    the most frequent token and assigns each token its add-one-smoothed frequency. Masks use the training scheme
-    (``mask_prob``; 80/10/10) from a generator seeded by ``seed``, so two models see the same masks."""
-    import torch
-    from transformers import BertTokenizerFast, DataCollatorForLanguageModeling
+    """Masked-token accuracy and perplexity on ``lines``, beside a unigram-frequency baseline.
 
-    fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
-                             cls_token="[CLS]", mask_token="[MASK]")
+    Perplexity is exp of the mean cross-entropy at masked positions. The baseline always answers the most frequent
+    token and gives each token its add-one-smoothed frequency. Masks follow the training scheme (``mask_prob``;
+    80/10/10) from a generator seeded by ``seed``, so two models see the same masks.
+
+    Parameters
+    ----------
+    model : transformers.BertForMaskedLM
+        The model (put in eval mode).
+    tok : tokenizers.Tokenizer
+        Its tokenizer.
+    lines : list of str
+        Held-out text lines.
+    counts : numpy.ndarray
+        int64 ``(vocab_size,)`` training-token counts (the baseline).
+    max_length : int
+        Tokens per sequence, as in training.
+    seed : int, default 0
+        Seed of the masks.
+    mask_prob : float, default 0.15
+        Share of the tokens masked, in (0, 1).
+    batch_size : int, default 32
+        Sequences per forward pass.
+
+    Returns
+    -------
+    dict
+        ``masked_tokens`` (int), ``accuracy`` and ``unigram_accuracy`` (in [0, 1]), ``perplexity`` and
+        ``unigram_perplexity`` (>= 1).
+
+    Raises
+    ------
+    InputError
+        When ``lines`` give no sequence to score.
+    """
+    import torch
+    from transformers import BertTokenizer, DataCollatorForLanguageModeling
+
+    fast = BertTokenizer(tokenizer_object=tok, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
+                         cls_token="[CLS]", mask_token="[MASK]")
     collator = DataCollatorForLanguageModeling(fast, mlm=True, mlm_probability=mask_prob)
     collator.generator = torch.Generator().manual_seed(seed)
     packer = MaskedLMTrainer(max_length=max_length)
@@ -768,7 +966,23 @@ def evaluate_mlm(model: Any, tok: Any, lines: list[str], counts: np.ndarray, max
 
 
 def summary_line(summary: dict[str, Any]) -> str:
-    """One human-readable line about a finished run."""
+    """One human-readable line about a finished run.
+
+    Parameters
+    ----------
+    summary : dict
+        What ``fit`` set as ``summary_`` (or ``mlm.json`` holds).
+
+    Returns
+    -------
+    str
+        Steps, vocabulary, training tokens, first and last loss, and the held-out scores when there are any.
+
+    Raises
+    ------
+    KeyError
+        When ``summary`` lacks ``steps``, ``vocab_size``, ``training_tokens``, ``loss_first`` or ``loss_last``.
+    """
     h = summary.get("heldout")
     held = (f"; held-out masked accuracy {h['accuracy']:.3f} (unigram {h['unigram_accuracy']:.3f}), perplexity "
             f"{h['perplexity']:.1f} (unigram {h['unigram_perplexity']:.1f})") if h else ""

@@ -1,5 +1,7 @@
-"""Subword word vectors (fastText, Bojanowski et al. 2017): a word is the mean of its own vector and the
-vectors of its character n-grams, so any string — a misspelling, a rare inflection — gets a vector.
+"""Subword word vectors (fastText, Bojanowski et al. 2017): any string gets a vector from its character n-grams.
+
+A word is the mean of its own vector and the vectors of its character n-grams, so a misspelling or a rare
+inflection gets a vector too.
 
     >>> ft = FastText(dim=100, subwords=(3, 6), buckets=2_000_000, epochs=5, seed=1).fit("corpus.txt")
     >>> ft.most_similar("elephnat", topn=5)          # a misspelling finds "elephant"
@@ -16,7 +18,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,51 @@ _CHUNK_WORDS = 10_000
 
 
 class FastText(Trainer):
-    """fastText-style skip-gram with character n-gram vectors (``fit`` / ``vector`` / ``most_similar`` / ``wv``)."""
+    """fastText-style skip-gram with character n-gram vectors (Bojanowski et al. 2017; fastText's ``skipgram``).
+
+    ``fit`` / ``vector`` / ``most_similar`` / ``wv``. Learned attributes: ``vocab_`` (``Vocab``), ``rows_``
+    (``subwords.SubwordRows``: each word's input rows), ``input_`` (float32 ``(V + B, dim)``: a row per word, then
+    a row per n-gram bucket some word uses), ``output_`` (float32 ``(V, dim)``) and ``loss_history_`` (mean
+    negative-sampling loss per (centre, context) pair, one per epoch).
+
+    Parameters
+    ----------
+    dim : int, default 100
+        Vector width (>= 1).
+    window : int, default 5
+        Largest distance, in words (>= 1), between a centre and a context word (each position draws 1..window).
+    negative : int, default 5
+        Noise words per pair (>= 1), drawn from count^``ns_exponent``.
+    min_count : int, default 5
+        Words seen fewer times (>= 1) are dropped.
+    subwords : tuple of (int, int), default (3, 6)
+        ``(minn, maxn)``: the character n-gram lengths of ``"<word>"``, 1 <= minn <= maxn; (0, 0) for none (plain
+        skip-gram).
+    buckets : int, default 2_000_000
+        Hash buckets for the n-grams (>= 1), as fastText's ``-bucket``.
+    epochs : int, default 5
+        Passes over the corpus (>= 1).
+    lr : float, default 0.05
+        Initial learning rate (> 0), falling linearly to ``lr * 1e-4`` (fastText's schedule).
+    sample : float, default 1e-4
+        Frequent-word subsampling threshold (>= 0; 0 keeps every word), as fastText's ``-t``.
+    ns_exponent : float, default 0.75
+        Exponent of the noise distribution over counts (0 samples noise words uniformly).
+    lowercase : bool, default False
+        Lower-case a corpus given as a path, and every query of ``vector`` / ``most_similar``.
+    max_memory_gb : float, default 8.0
+        Refuse (``ResourceLimitError``) when input rows, output rows and composed vectors would need more, in GB
+        (> 0).
+    workers : int, default 2
+        Training threads (>= 1; capped by the CPUs).
+    seed : int, default 1
+        Seed (>= 0) of the initial vectors and every random draw.
+    progress : bool, default True
+        Show a progress bar.
+    """
+
+    _unit: np.ndarray  # unit-length rows of ``wv.matrix`` for ``most_similar`` (made on first use)
+    _unit_src: np.ndarray  # the matrix ``_unit`` was made from
 
     def __init__(
         self,
@@ -69,9 +115,12 @@ class FastText(Trainer):
         self._wv: Vectors | None = None
 
     def check_params(self) -> None:
-        """InputError naming the first unusable parameter, its allowed range and the value given.
+        """Refuse unusable parameters; ``fit`` calls it before reading the corpus.
 
-        ``fit`` calls it before reading the corpus; call it yourself to fail before other work.
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given.
         """
         for name in ("dim", "window", "min_count", "buckets", "epochs", "workers"):
             check_int(getattr(self, name), name, low=1)
@@ -95,17 +144,50 @@ class FastText(Trainer):
     # ---- vocabulary and n-gram rows --------------------------------------------------------------------------
     @property
     def ngram_buckets_(self) -> np.ndarray:
-        """``(B,)`` int64: the sorted n-gram buckets the vocabulary uses (one input row each, after the words)."""
+        """The sorted n-gram buckets the vocabulary uses (one input row each, after the words' rows).
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 ``(B,)``.
+
+        Raises
+        ------
+        AttributeError
+            Before ``fit`` or ``load`` (a learned attribute, as in scikit-learn).
+        """
         return self.rows_.ngram_buckets
 
     @property
     def sub_ptr_(self) -> np.ndarray:
-        """``(V + 1,)`` int64 CSR pointers of each word's input rows (``rows_``)."""
+        """CSR pointers into ``sub_idx_``: word ``i``'s input rows are ``sub_idx_[sub_ptr_[i]:sub_ptr_[i + 1]]``.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 ``(V + 1,)``.
+
+        Raises
+        ------
+        AttributeError
+            Before ``fit`` or ``load`` (a learned attribute, as in scikit-learn).
+        """
         return self.rows_.sub_ptr
 
     @property
     def sub_idx_(self) -> np.ndarray:
-        """int64 input rows of every word (its word row, then its n-gram rows), indexed by ``sub_ptr_``."""
+        """The input rows of every word (its word row, then its n-gram rows), indexed by ``sub_ptr_``.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64, one entry per (word, row).
+
+        Raises
+        ------
+        AttributeError
+            Before ``fit`` or ``load`` (a learned attribute, as in scikit-learn).
+        """
         return self.rows_.sub_idx
 
     def _check_memory(self, V: int, rows: int) -> None:
@@ -116,8 +198,28 @@ class FastText(Trainer):
                 f"or the vocabulary (min_count), or raise max_memory_gb={self.max_memory_gb}")
 
     # ---- training ------------------------------------------------------------------------------------------
-    def fit(self, corpus: str | os.PathLike | Iterable[list[str]]) -> FastText:
-        """Count the vocabulary (one streaming pass), then train ``epochs`` passes over the corpus."""
+    def fit(self, corpus: str | os.PathLike[str] | Iterable[list[str]]) -> FastText:
+        """Count the vocabulary (one streaming pass), then train ``epochs`` passes over the corpus.
+
+        Parameters
+        ----------
+        corpus : path-like or iterable of list of str
+            A UTF-8 text file or folder (one sentence per line, lower-cased with ``lowercase``), a ``LineCorpus``, or
+            token lists that can be read once per epoch (not a generator).
+
+        Returns
+        -------
+        FastText
+            ``self``, with ``vocab_``, ``input_``, ``output_`` and ``loss_history_``.
+
+        Raises
+        ------
+        InputError
+            Unusable parameters, an unreadable or empty corpus, a one-shot iterator, or fewer than 2 words left by
+            ``min_count``.
+        ResourceLimitError
+            When the matrices would need more than ``max_memory_gb``.
+        """
         from ._subword_kernels import train_sg_chunk
 
         self.check_params()
@@ -146,7 +248,8 @@ class FastText(Trainer):
         total = self.vocab_.total * self.epochs
         lr0, min_lr = float(self.lr), float(self.lr) * 1e-4
         workers = max(1, min(int(self.workers), cpu_count()))
-        jobs: queue.Queue = queue.Queue(maxsize=2 * workers)
+        jobs: queue.Queue[tuple[int, np.ndarray, np.ndarray, int, int, np.uint64] | None] = queue.Queue(
+            maxsize=2 * workers)
         results: list[tuple[int, int, float, int]] = []
         errors: list[BaseException] = []
         bar = None
@@ -155,7 +258,7 @@ class FastText(Trainer):
 
             bar = tqdm(total=total, desc="fasttext", unit="word", unit_scale=True)
 
-        def work() -> None:
+        def _work() -> None:
             while (job := jobs.get()) is not None:
                 epoch, words, ends, a, b, seed = job
                 try:
@@ -169,7 +272,7 @@ class FastText(Trainer):
                 except BaseException as exc:  # pragma: no cover - surfaced below
                     errors.append(exc)
 
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+        threads = [threading.Thread(target=_work, daemon=True) for _ in range(workers)]
         for t in threads:
             t.start()
         done = 0
@@ -200,7 +303,7 @@ class FastText(Trainer):
         self._wv = None
         return self
 
-    def _chunks(self, corpus: Iterable[list[str]]):
+    def _chunks(self, corpus: Iterable[list[str]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(word ids int32, sentence ends int64) chunks of about 10k in-vocabulary words."""
         encode = self.vocab_.encode
         parts: list[np.ndarray] = []
@@ -219,7 +322,13 @@ class FastText(Trainer):
     # ---- using the vectors -----------------------------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:
-        """Whether the model holds trained vectors (after ``fit`` or ``load``)."""
+        """Whether the model holds trained vectors (after ``fit`` or ``load``).
+
+        Returns
+        -------
+        bool
+            True when ``input_`` exists.
+        """
         return hasattr(self, "input_")
 
     def _require(self) -> None:
@@ -228,7 +337,12 @@ class FastText(Trainer):
 
     @property
     def wv(self) -> Vectors:
-        """Vectors of the vocabulary words (each the mean of its word row and n-gram rows, as fastText).
+        """Vectors of the vocabulary words: each the mean of its word row and n-gram rows, as fastText composes them.
+
+        Returns
+        -------
+        Vectors
+            ``V`` keys (most frequent first) and a float32 ``(V, dim)`` matrix (computed once, then kept).
 
         Raises
         ------
@@ -241,7 +355,23 @@ class FastText(Trainer):
         return self._wv
 
     def ngram_rows(self, word: str) -> np.ndarray:
-        """Input rows of ``word``'s n-grams that exist in the model (unknown buckets left out), int64."""
+        """The input rows of ``word``'s character n-grams that exist in the model (unknown buckets left out).
+
+        Parameters
+        ----------
+        word : str
+            Any string (not lower-cased here).
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 ``(k,)`` row indexes into ``input_`` (possibly empty).
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet, or ``word`` is not a string.
+        """
         self._require()
         _check_word(word)
         return self.rows_.oov_rows(word, len(self.vocab_))
@@ -249,7 +379,22 @@ class FastText(Trainer):
     def vector(self, word: str) -> np.ndarray:
         """A vector for any string: known words as in ``wv``; others the mean of their known n-gram vectors.
 
-        A string with no known n-gram gets the zero vector (as fastText).
+        A string with no known n-gram gets the zero vector (as fastText's ``print-word-vectors``).
+
+        Parameters
+        ----------
+        word : str
+            Any string (lower-cased first with ``lowercase``).
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(dim,)`` (a copy).
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet, or ``word`` is not a string.
         """
         self._require()
         _check_word(word)
@@ -263,7 +408,27 @@ class FastText(Trainer):
         return self.input_[rows].mean(0, dtype=np.float32)
 
     def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
-        """The ``topn`` vocabulary words closest (cosine) to any string's vector; the word itself excluded."""
+        """The vocabulary words closest (cosine) to any string's vector; the word itself excluded.
+
+        Parameters
+        ----------
+        word : str
+            Any string; an unknown word is placed by its n-grams.
+        topn : int, default 10
+            How many words to return (>= 1).
+
+        Returns
+        -------
+        list of (str, float)
+            Up to ``topn`` (word, cosine similarity in [-1, 1]) pairs, most similar first.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet, ``word`` is not a string or ``topn`` is not a positive integer.
+        UnknownKeyError
+            When ``word`` shares no character n-gram with the vocabulary (its vector is zero).
+        """
         topn = check_int(topn, "topn", low=1)
         v = self.vector(word)
         if not np.any(v):
@@ -288,10 +453,16 @@ class FastText(Trainer):
         return f"FastText(dim={self.dim}, subwords={self.subwords}, buckets={self.buckets:,}; {state})"
 
     # ---- files ---------------------------------------------------------------------------------------------
-    def save(self, folder: str | os.PathLike) -> Path:
-        """Write the model as ``folder`` (``formats.fasttext_model``: ``fasttext.json``, ``vocab.tsv``, ``input.npy``,
-        ``output.npy``, ``ngram_buckets.npy``), atomically (temp folder + rename: an existing ``folder`` is replaced
-        whole).
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the model as ``folder``, atomically (temp folder + rename: an existing ``folder`` is replaced whole).
+
+        The folder is ``formats.fasttext_model``'s: ``fasttext.json``, ``vocab.tsv``, ``input.npy``, ``output.npy``,
+        ``ngram_buckets.npy``; ``FastText.load`` and ``embedlab.load_vectors`` read it.
+
+        Parameters
+        ----------
+        folder : path-like
+            The output folder.
 
         Returns
         -------
@@ -311,9 +482,24 @@ class FastText(Trainer):
             self.write_files(tmp)
         return folder
 
-    def write_files(self, folder: str | os.PathLike) -> None:
-        """Write the model's files into ``folder``, an existing folder the caller publishes itself (e.g. the temp
-        folder of ``persist.atomic_folder``, beside other outputs); ``save`` is this plus the atomic rename."""
+    def write_files(self, folder: str | os.PathLike[str]) -> None:
+        """Write the model's files into ``folder``, an existing folder the caller publishes itself.
+
+        For example the temp folder of ``persist.atomic_folder``, beside other outputs; ``save`` is this plus the atomic
+        rename.
+
+        Parameters
+        ----------
+        folder : path-like
+            An existing, writable folder.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
         self._require()
         params = {k: v for k, v in self.get_params().items() if k not in ("max_memory_gb", "workers", "progress")}
         params["subwords"] = list(self.subwords)
@@ -321,16 +507,28 @@ class FastText(Trainer):
                              self.ngram_buckets_, getattr(self, "loss_history_", []))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, mmap: bool = False) -> FastText:
-        """Read a folder written by ``save`` (``mmap=True`` maps the matrices instead of reading them).
+    def load(cls, folder: str | os.PathLike[str], mmap: bool = False) -> FastText:
+        """Read a folder written by ``save``.
+
+        Parameters
+        ----------
+        folder : path-like
+            A folder written by ``save`` (or ``embedlab train fasttext -o``).
+        mmap : bool, default False
+            Map the matrices from disk (read-only) instead of reading them into memory.
+
+        Returns
+        -------
+        FastText
+            The model, fitted (``progress`` off).
 
         Raises
         ------
         InputError
-            When ``folder`` holds no ``fasttext.json``.
+            When ``folder`` holds no ``fasttext.json``, or ``mmap`` is not a bool.
         CorruptFileError
-            Naming the damaged file (each matrix's header is checked against the vocabulary and manifest before
-            it is read).
+            Naming the damaged file (each matrix's header is checked against the vocabulary and manifest before it is
+            read).
         FormatVersionError
             For a folder from a newer embedlab.
         """

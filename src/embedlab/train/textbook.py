@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from .._params import check_bool, check_choice, check_float, check_int, check_strings, k_from_topn
 from ..errors import InputError, UnknownKeyError
@@ -59,10 +60,41 @@ def _pad(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 class TextbookWord2Vec(Trainer):
-    """Word2Vec with a full softmax, for small vocabularies and for teaching.
+    """Word2Vec with a full softmax, for small vocabularies and for teaching (Mikolov et al. 2013; Rong 2014).
 
-        >>> m = TextbookWord2Vec("cbow", dim=10, window=2, epochs=200, seed=0).fit([["the", "cat", "sat"]])
-        >>> m.predict(["the", "sat"], k=1)
+    The forward pass, loss and gradients are the module docstring's equations, in plain numpy, on mini-batches of
+    padded id arrays (``batch_size=1`` is the textbook's plain SGD). Learned: ``vocab_`` (list of str, most frequent
+    first), ``word_to_id_``, ``counts_`` (int64 ``(V,)``), ``W_`` (``(V, dim)`` input matrix) and ``W_prime_``
+    (``(dim, V)`` output matrix) in ``dtype``, ``loss_history_`` (mean cross-entropy per example, one per epoch) and
+    ``epoch_seconds_``.
+
+    Parameters
+    ----------
+    arch : {"cbow", "skipgram"}, default "cbow"
+        CBOW predicts the centre word from the mean of its context; Skip-gram the context words from the centre.
+    dim : int, default 10
+        Vector width (>= 1).
+    window : int, default 2
+        Context words on each side (>= 1); fixed, not sampled.
+    lr : float, default 0.05
+        SGD learning rate (> 0), divided by the batch size.
+    epochs : int, default 100
+        Passes over the examples (>= 1), shuffled each epoch.
+    seed : int, default 0
+        Seed (>= 0) of the initial weights and the example order.
+    min_count : int, default 1
+        Words seen fewer times (>= 1) are dropped.
+    batch_size : int, default 1
+        Examples per update (>= 1).
+    dtype : {"float32", "float64"}, default "float32"
+        Precision of the weights (float64 is for gradient checks).
+    progress : bool, default False
+        Show a progress bar over epochs.
+
+    Examples
+    --------
+    >>> m = TextbookWord2Vec("cbow", dim=10, window=2, epochs=200, seed=0).fit([["the", "cat", "sat"]])
+    >>> m.predict(["the", "sat"], k=1)
     """
 
     def __init__(
@@ -107,7 +139,23 @@ class TextbookWord2Vec(Trainer):
         check_bool(self.progress, "progress")
 
     def build_vocab(self, sentences: Sequence[Sequence[str]]) -> TextbookWord2Vec:
-        """Count words; keep those seen ``min_count`` times, most frequent first (ties alphabetical)."""
+        """Count words; keep those seen ``min_count`` times, most frequent first (ties alphabetical).
+
+        Parameters
+        ----------
+        sentences : sequence of sequence of str
+            Token lists.
+
+        Returns
+        -------
+        TextbookWord2Vec
+            ``self``, with ``vocab_``, ``word_to_id_`` and ``counts_``.
+
+        Raises
+        ------
+        InputError
+            When ``sentences`` is not a non-empty list of token lists, or fewer than 2 words are left.
+        """
         if isinstance(sentences, (str, bytes)) or not isinstance(sentences, Sequence) or not sentences:
             raise InputError("sentences must be a non-empty list of token lists, e.g. [['the', 'cat', 'sat']]")
         for i, s in enumerate(sentences):
@@ -123,11 +171,29 @@ class TextbookWord2Vec(Trainer):
         return self
 
     def examples(self, sentences: Sequence[Sequence[str]]) -> tuple[list[list[int]], list[list[int]]]:
-        """(inputs, targets) id lists of every training example, in corpus order.
+        """The (inputs, targets) id lists of every training example, in corpus order.
 
-        CBOW: inputs = the up-to-2·window context words, targets = [centre]. Skip-gram: the reverse.
-        Words outside the vocabulary are dropped before windows are taken.
+        CBOW: inputs = the up-to-2·window context words, targets = [centre]. Skip-gram: the reverse. Words outside the
+        vocabulary are dropped before windows are taken; a word without context gives no example.
+
+        Parameters
+        ----------
+        sentences : sequence of sequence of str
+            Token lists (after ``build_vocab``).
+
+        Returns
+        -------
+        inputs : list of list of int
+            One id list per example.
+        targets : list of list of int
+            One id list per example, aligned with ``inputs``.
+
+        Raises
+        ------
+        InputError
+            When there is no vocabulary yet (call ``build_vocab`` or ``fit`` first).
         """
+        self._require_vocab()
         inputs: list[list[int]] = []
         targets: list[list[int]] = []
         for s in sentences:
@@ -144,12 +210,46 @@ class TextbookWord2Vec(Trainer):
                     targets.append(ctx)
         return inputs, targets
 
-    # ---- the model -----------------------------------------------------------------------------------------
-    def forward(self, input_ids: Sequence[int] | np.ndarray, input_mask: np.ndarray | None = None):
-        """h, u, ŷ for one example (1-D ids) or a batch ((B, m) ids with a (B, m) mask).
+    def _require_vocab(self) -> None:
+        if not hasattr(self, "word_to_id_"):
+            raise InputError("there is no vocabulary yet; call build_vocab(sentences) or fit(sentences) first")
 
-        h = mean of the input rows of W (B x d), u = h W' (B x V), ŷ = softmax(u) (B x V).
+    def _require_weights(self) -> None:
+        if not hasattr(self, "W_"):
+            raise InputError("there are no weights yet; call fit(sentences), or build_vocab(sentences) and "
+                             "init_weights()")
+
+    # ---- the model -----------------------------------------------------------------------------------------
+    def forward(self, input_ids: Sequence[int] | np.ndarray, input_mask: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The forward pass: h, u and ŷ for one example or a batch.
+
+        h = mean of the input rows of W, u = h W', ŷ = softmax(u) (computed stably, shifting u by its maximum).
+
+        Parameters
+        ----------
+        input_ids : sequence of int or numpy.ndarray
+            One example's input ids (1-D, ``(m,)``) or a batch's padded ids (``(B, m)`` int).
+        input_mask : numpy.ndarray, optional
+            Boolean, the shape of ``input_ids``: True for real entries (default: all).
+
+        Returns
+        -------
+        h : numpy.ndarray
+            ``(d,)`` or ``(B, d)`` hidden vectors, in the weights' dtype.
+        u : numpy.ndarray
+            ``(V,)`` or ``(B, V)`` scores.
+        y_hat : numpy.ndarray
+            ``(V,)`` or ``(B, V)`` probabilities (rows sum to 1).
+
+        Raises
+        ------
+        InputError
+            When there are no weights yet (call ``fit``, or ``build_vocab`` and ``init_weights``).
+        IndexError
+            For an id outside [0, V).
         """
+        self._require_weights()
         ids = np.asarray(input_ids, dtype=np.int64)
         single = ids.ndim == 1
         if single:
@@ -168,18 +268,45 @@ class TextbookWord2Vec(Trainer):
             return h[0], u[0], y_hat[0]
         return h, u, y_hat
 
-    def loss_and_grads(self, input_ids, target_ids, input_mask=None, target_mask=None):
-        """Cross-entropy summed over targets and examples, and its gradients (dW (V x d), dW' (d x V)).
+    def loss_and_grads(self, input_ids: npt.ArrayLike, target_ids: npt.ArrayLike,
+                       input_mask: npt.ArrayLike | None = None, target_mask: npt.ArrayLike | None = None
+                       ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Cross-entropy summed over targets and examples, and its gradients.
 
-        One example: ``input_ids`` and ``target_ids`` are 1-D id lists. A batch: (B, m) padded arrays plus
-        boolean masks. dW is returned dense for clarity (only the input rows are non-zero).
+        Parameters
+        ----------
+        input_ids : array-like of int
+            One example's input ids ``(m,)``, or a batch's padded ids ``(B, m)``.
+        target_ids : array-like of int
+            One example's target ids ``(t,)``, or a batch's padded ids ``(B, t)``.
+        input_mask : array-like of bool, optional
+            The shape of ``input_ids``: True for real entries (default: all).
+        target_mask : array-like of bool, optional
+            The shape of ``target_ids``: True for real entries (default: all).
+
+        Returns
+        -------
+        loss : float
+            The summed cross-entropy (nats, >= 0).
+        dW : numpy.ndarray
+            ``(V, d)`` gradient of the input matrix, dense for clarity (only the input rows are non-zero).
+        dW_prime : numpy.ndarray
+            ``(d, V)`` gradient of the output matrix.
+
+        Raises
+        ------
+        InputError
+            When there are no weights yet (call ``fit``, or ``build_vocab`` and ``init_weights``).
+        IndexError
+            For an id outside [0, V).
         """
         loss, rows, row_grads, dW_prime = self._grads(input_ids, target_ids, input_mask, target_mask)
         dW = np.zeros_like(self.W_)
         np.add.at(dW, rows, row_grads)
         return loss, dW, dW_prime
 
-    def _grads(self, input_ids, target_ids, input_mask=None, target_mask=None):
+    def _grads(self, input_ids: npt.ArrayLike, target_ids: npt.ArrayLike, input_mask: npt.ArrayLike | None = None,
+               target_mask: npt.ArrayLike | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """(loss, input rows, their gradients (k x d), dW' (d x V)): dW in sparse form, as ``fit`` applies it."""
         ids = np.asarray(input_ids, dtype=np.int64)
         tgt = np.asarray(target_ids, dtype=np.int64)
@@ -207,7 +334,19 @@ class TextbookWord2Vec(Trainer):
         return loss, ids[in_mask], row_grads, dW_prime
 
     def init_weights(self) -> TextbookWord2Vec:
-        """W ~ U(-0.5/d, 0.5/d) as in word2vec; W' small random so that the two archs break symmetry."""
+        """Initialise the weights: W ~ U(-0.5/d, 0.5/d) as in word2vec; W' small and random, to break symmetry.
+
+        Returns
+        -------
+        TextbookWord2Vec
+            ``self``, with ``W_`` ``(V, d)`` and ``W_prime_`` ``(d, V)`` in ``dtype``.
+
+        Raises
+        ------
+        InputError
+            When there is no vocabulary yet (call ``build_vocab`` first).
+        """
+        self._require_vocab()
         rng = np.random.default_rng(self.seed)
         V, d = len(self.vocab_), self.dim
         self.W_ = ((rng.random((V, d)) - 0.5) / d).astype(self.dtype)
@@ -215,7 +354,24 @@ class TextbookWord2Vec(Trainer):
         return self
 
     def fit(self, sentences: Sequence[Sequence[str]]) -> TextbookWord2Vec:
-        """Build the vocabulary, then SGD over shuffled examples for ``epochs`` epochs (full softmax)."""
+        """Build the vocabulary, then SGD over shuffled examples for ``epochs`` epochs (full softmax: O(V d) a step).
+
+        Parameters
+        ----------
+        sentences : sequence of sequence of str
+            Token lists (held in memory: this trainer is for small corpora).
+
+        Returns
+        -------
+        TextbookWord2Vec
+            ``self``, with ``W_``, ``W_prime_`` and ``loss_history_``.
+
+        Raises
+        ------
+        InputError
+            Unusable parameters, sentences that are not token lists, fewer than 2 words, or no example (every sentence
+            needs two vocabulary words).
+        """
         self.check_params()
         self.build_vocab(sentences)
         self.init_weights()
@@ -270,13 +426,28 @@ class TextbookWord2Vec(Trainer):
 
     def predict(self, context_words: Sequence[str], k: int | None = None, *,
                 topn: int | None = None) -> list[tuple[str, float]]:
-        """The ``k`` (default 5) most probable centre words for a context: softmax(mean(W[context]) W') (CBOW's
-        question), with their probabilities. ``topn`` is the deprecated old name of ``k``.
+        """The most probable centre words for a context: softmax(mean(W[context]) W') (CBOW's question).
+
+        Parameters
+        ----------
+        context_words : sequence of str
+            Context words (a single string is one word).
+        k : int, optional
+            How many words to return (>= 1; default 5).
+        topn : int, optional
+            Deprecated old name of ``k`` (warns).
+
+        Returns
+        -------
+        list of (str, float)
+            ``k`` (word, probability in [0, 1]) pairs, most probable first.
 
         Raises
         ------
         InputError
-            When not trained, for no words or a bad ``k``; UnknownKeyError for a word outside the vocabulary.
+            When not trained, for no words, a bad ``k``, or both ``k`` and ``topn``.
+        UnknownKeyError
+            For a word outside the vocabulary.
         """
         k = k_from_topn(k, topn, "TextbookWord2Vec.predict", 5)
         _, _, y_hat = self.forward(self._ids(context_words))
@@ -284,13 +455,28 @@ class TextbookWord2Vec(Trainer):
 
     def predict_context(self, center_word: str, k: int | None = None, *,
                         topn: int | None = None) -> list[tuple[str, float]]:
-        """The ``k`` (default 5) most probable context words around a centre word: softmax(W[centre] W')
-        (Skip-gram's question). ``topn`` is the deprecated old name of ``k``.
+        """The most probable context words around a centre word: softmax(W[centre] W') (Skip-gram's question).
+
+        Parameters
+        ----------
+        center_word : str
+            The centre word.
+        k : int, optional
+            How many words to return (>= 1; default 5).
+        topn : int, optional
+            Deprecated old name of ``k`` (warns).
+
+        Returns
+        -------
+        list of (str, float)
+            ``k`` (word, probability in [0, 1]) pairs, most probable first.
 
         Raises
         ------
         InputError
-            When not trained, or for a bad ``k``; UnknownKeyError for a word outside the vocabulary.
+            When not trained, for a bad ``k``, or both ``k`` and ``topn``.
+        UnknownKeyError
+            For a word outside the vocabulary.
         """
         k = k_from_topn(k, topn, "TextbookWord2Vec.predict_context", 5)
         _, _, y_hat = self.forward(self._ids([center_word]))
@@ -298,12 +484,23 @@ class TextbookWord2Vec(Trainer):
 
     @property
     def is_fitted(self) -> bool:
-        """Whether the weights exist (after ``fit`` or ``init_weights``)."""
+        """Whether the weights exist (after ``fit`` or ``init_weights``).
+
+        Returns
+        -------
+        bool
+            True when ``W_`` exists.
+        """
         return hasattr(self, "W_")
 
     @property
     def wv(self) -> Vectors:
-        """The word vectors: rows of the input matrix W.
+        """The word vectors: the rows of the input matrix W.
+
+        Returns
+        -------
+        Vectors
+            ``vocab_`` and a float32 ``(V, dim)`` matrix (a view when ``dtype`` is float32).
 
         Raises
         ------

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 from .._params import check_float, check_int
 from ..errors import CorruptFileError, InputError, UnknownKeyError
@@ -37,7 +38,7 @@ def prune_counts(counts: dict[str, int], max_vocab_size: int, min_reduce: int) -
 
 def count_words(corpus: Iterable[list[str]], max_vocab_size: int | None = None) -> tuple[dict[str, int], int, int]:
     """Count tokens in one streaming pass: (word -> count in first-occurrence order, tokens, sentences)."""
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     tokens = sentences = 0
     min_reduce = 1
     for sent in corpus:
@@ -63,7 +64,8 @@ def not_a_sentence(index: int, sent: object) -> InputError:
 class Vocab:
     """Words sorted by count (descending, stable), their counts, and the corpus totals they came from."""
 
-    def __init__(self, words: list[str], counts, raw_tokens: int | None = None, sentences: int = 0) -> None:
+    def __init__(self, words: list[str], counts: npt.ArrayLike, raw_tokens: int | None = None,
+                 sentences: int = 0) -> None:
         self.words: list[str] = list(words)
         bad = next((w for w in self.words if not isinstance(w, str)), None)
         if bad is not None:
@@ -165,7 +167,7 @@ class Vocab:
         return p / p.sum()
 
     # --- files ----------------------------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the vocabulary file (``formats.vocab``: versioned header, ``word<TAB>count`` lines, most frequent
         first), atomically."""
         write_vocab(path, self.to_file())
@@ -176,14 +178,14 @@ class Vocab:
                          sentences=self.sentences)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Vocab:
+    def load(cls, path: str | os.PathLike[str]) -> Vocab:
         """Read a file written by ``save``. CorruptFileError naming the file and line for a missing header, a
         line that is not ``word<TAB>count``, a repeated word or text that is not UTF-8; FormatVersionError for
         a file from a newer embedlab."""
         return cls.from_file(read_vocab(path), path)
 
     @classmethod
-    def from_file(cls, data: VocabFile, path: str | os.PathLike) -> Vocab:
+    def from_file(cls, data: VocabFile, path: str | os.PathLike[str]) -> Vocab:
         """The Vocab of a vocabulary file already read (``formats.vocab.read_vocab``); CorruptFileError naming
         ``path`` when its words repeat or its counts are unusable."""
         try:

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,9 +45,25 @@ BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of t
 
 
 def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> int | None:
-    """'2GB', '512 MiB', '1e9' or a positive number of bytes -> int bytes (None stays None).
+    """Read a memory size: '2GB', '512 MiB', '1e9' or a positive number of bytes.
 
-    InputError naming ``name`` for anything else: a bool, NaN, infinity, zero or less, or unreadable text.
+    Parameters
+    ----------
+    value : int, float, str or None
+        A number of bytes (> 0), or text: a number and an optional unit — k, M, G, T (powers of 1000) or KiB, MiB,
+        GiB, TiB (powers of 1024), case-insensitive, the trailing B optional. None stays None.
+    name : str
+        The parameter's name, for the error message.
+
+    Returns
+    -------
+    int or None
+        The size in bytes (rounded down), or None for None.
+
+    Raises
+    ------
+    InputError
+        Naming ``name`` for a bool, NaN, infinity, zero or less, or text that holds no size.
     """
     if value is None:
         return None
@@ -57,7 +74,7 @@ def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> in
         number = float(m.group(1)) if m else None
     except ValueError:  # digits and dots that are no number, e.g. 1.2.3
         number = None
-    if number is None:
+    if m is None or number is None:
         raise InputError(f"cannot read a memory size from {value!r} ({name}); write e.g. 2GB, 512MB or a number of "
                          "bytes")
     scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(2).lower()]
@@ -67,11 +84,57 @@ def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> in
 
 
 class Word2Vec(Trainer):
-    """Skip-gram / CBOW trainer (scikit-style: the constructor only stores parameters; learned attributes end in _).
+    """Skip-gram / CBOW with negative sampling and/or hierarchical softmax (Mikolov et al. 2013).
 
-    ``alpha=None`` means 0.025 for Skip-gram and 0.05 for CBOW (word2vec.c). ``hs=True`` adds hierarchical
-    softmax; set ``negative=0`` for pure hierarchical softmax. ``max_memory`` (bytes or '2GB') makes ``fit``
-    refuse to allocate more than that for vocabulary plus matrices.
+    The update rule is word2vec.c's (sigmoid tables, dynamic window, subsampling formula, alias-table noise), the
+    learning-rate schedule gensim's (linear in the share of sentences trained). scikit-style: the constructor only
+    stores parameters; ``fit`` sets the learned attributes, ending in ``_``: ``vocab_`` (``Vocab``, most frequent
+    first), ``W_`` (float32 ``(V, dim)``, the input vectors, what ``wv`` shows), ``W_out_`` (float32 ``(V, dim)``
+    negative-sampling output vectors, or None), ``W_hs_`` (float32 ``(V, dim)`` hierarchical-softmax inner nodes, or
+    None), ``loss_history_`` (mean loss per output unit, one per epoch), ``epochs_trained_``, ``words_per_sec_``,
+    ``train_seconds_``, ``corpus_tokens_`` and ``memory_estimate_`` (bytes).
+
+    Parameters
+    ----------
+    dim : int, default 100
+        Vector width (>= 1).
+    window : int, default 5
+        Largest distance, in words (>= 1), between a centre and a context word; each position draws its own window
+        uniformly from 1 to ``window`` (word2vec.c's dynamic window).
+    arch : {"skipgram", "cbow"}, default "skipgram"
+        Skip-gram predicts every context word from the centre word; CBOW predicts the centre word from the mean of
+        its context words.
+    negative : int, default 5
+        Noise words per positive pair (>= 0), drawn from count^0.75; 0 with ``hs=True`` for pure hierarchical
+        softmax.
+    hs : bool, default False
+        Add hierarchical softmax over a Huffman tree of the vocabulary.
+    sample : float, default 1e-3
+        Frequent-word subsampling threshold (>= 0): a word seen c times among T tokens is kept with probability
+        ``min(1, (sqrt(c / (sample T)) + 1) sample T / c)``; 0 keeps every word; 1e-3 to 1e-5 are usual.
+    min_count : int, default 5
+        Words seen fewer times (>= 1) are dropped.
+    max_vocab_size : int or None, default None
+        Keep at most this many words (>= 2), counting in bounded memory as word2vec.c does (then the corpus is read
+        twice, so it must be re-iterable); None: no limit.
+    alpha : float or None, default None
+        Initial learning rate (> 0); None means 0.025 for Skip-gram and 0.05 for CBOW (word2vec.c's defaults).
+    min_alpha : float, default 1e-4
+        Learning rate at the end of training (>= 0).
+    epochs : int, default 5
+        Passes over the corpus (>= 1).
+    workers : int, default 2
+        Python threads running the compiled ``nogil`` kernel (>= 1; Hogwild); ``workers=1`` gives bit-identical
+        vectors for a seed.
+    seed : int, default 1
+        Seed (>= 0) of the initial vectors, the block order and every random draw.
+    shuffle : bool, default True
+        Visit the ~10k-word blocks in a seeded random order each epoch (False: file order).
+    max_memory : int, str or None, default None
+        Refuse to train (``ResourceLimitError``) when vocabulary plus matrices would need more than this many bytes:
+        an int, or text such as "2GB" or "512 MiB" (see ``parse_bytes``); None: no limit.
+    progress : bool, default True
+        Show a progress bar and the memory estimate on stderr.
     """
 
     def __init__(self, dim: int = 100, window: int = 5, arch: str = "skipgram", negative: int = 5, hs: bool = False,
@@ -85,9 +148,13 @@ class Word2Vec(Trainer):
 
     # --- validation and sizing --------------------------------------------------------------------------------
     def check_params(self) -> None:
-        """InputError naming the first unusable parameter, its allowed range and the value given.
+        """Refuse unusable parameters; ``fit`` and ``train_more`` call it before reading the corpus.
 
-        ``fit`` and ``train_more`` call it before reading the corpus; call it yourself to fail before other work.
+        Raises
+        ------
+        InputError
+            Naming the first unusable parameter, its allowed range and the value given; also for ``negative=0`` without
+            ``hs`` (nothing to train).
         """
         check_choice(self.arch, "arch", ("skipgram", "cbow"))
         for name in ("dim", "window", "epochs", "workers"):
@@ -112,16 +179,36 @@ class Word2Vec(Trainer):
         return float(self.alpha) if self.alpha is not None else (0.025 if self.arch == "skipgram" else 0.05)
 
     def _block_order(self, n_blocks: int, epoch: int) -> np.ndarray:
-        """Order in which an epoch visits the ~10k-word blocks: file order, or (``shuffle``) a permutation seeded
-        by (seed, epoch). Corpora are often files concatenated by source or topic; visited in file order, the part
-        read last is learnt at the lowest learning rate and pulls the vectors its way (on the benchmark corpus,
-        dictionary then Bible, file order cost 0.010-0.012 analogy accuracy). Blocks keep sentences intact."""
+        """The order in which an epoch visits the ~10k-word blocks: file order, or a seeded permutation.
+
+        With ``shuffle`` the permutation is seeded by (seed, epoch). Corpora are often files concatenated by source or
+        topic; visited in file order, the part read last is learnt at the lowest learning rate and pulls the vectors its
+        way (on the benchmark corpus, dictionary then Bible, file order cost 0.010-0.012 analogy accuracy). Blocks keep
+        sentences intact.
+        """
         if not self.shuffle:
             return np.arange(n_blocks)
         return np.random.default_rng([int(self.seed), int(epoch)]).permutation(n_blocks)
 
     def estimate_memory(self, vocab_size: int) -> int:
-        """Bytes needed for a vocabulary of ``vocab_size`` words: word table + sampling tables + matrices."""
+        """Bytes needed to train a vocabulary of ``vocab_size`` words: word table, sampling tables and matrices.
+
+        Parameters
+        ----------
+        vocab_size : int
+            Words kept (>= 0).
+
+        Returns
+        -------
+        int
+            Estimated bytes: about 140 per word for the word and sampling tables (plus the Huffman codes with ``hs``)
+            and ``4 * dim`` per word for each float32 matrix (``W_``, and ``W_out_`` and/or ``W_hs_``).
+
+        Raises
+        ------
+        InputError
+            When ``vocab_size`` is not an integer >= 0.
+        """
         v = check_int(vocab_size, "vocab_size", low=0)
         vocab = v * (120 + 8 + 4 + 8)  # Python str + dict entry, count, keep probability, alias table
         if self.hs:
@@ -144,10 +231,35 @@ class Word2Vec(Trainer):
         return need
 
     # --- training -----------------------------------------------------------------------------------------------
-    def fit(self, corpus: str | os.PathLike | Iterable[list[str]], tmp_dir: str | os.PathLike | None = None) -> Word2Vec:
-        """Build the vocabulary in one streaming pass, then train ``epochs`` epochs. Returns self.
+    def fit(self, corpus: str | os.PathLike[str] | Iterable[list[str]],
+            tmp_dir: str | os.PathLike[str] | None = None) -> Word2Vec:
+        """Build the vocabulary in one streaming pass, then train ``epochs`` epochs.
 
-        The corpus is cached as int32 ids in a temporary folder (inside ``tmp_dir`` if given), deleted at the end.
+        The corpus is cached as int32 ids (4 bytes a token) in a temporary folder, inside ``tmp_dir`` if given, and
+        deleted at the end.
+
+        Parameters
+        ----------
+        corpus : path-like or iterable of list of str
+            A UTF-8 text file (``.gz`` too) or a folder of them, one sentence per line, split on whitespace; a
+            ``LineCorpus``; or token lists (``max_vocab_size`` needs one that can be read twice, not a generator).
+        tmp_dir : path-like, optional
+            An existing folder for the encoded corpus; default: the system's temporary folder.
+
+        Returns
+        -------
+        Word2Vec
+            ``self``, with ``vocab_``, ``W_`` (float32 ``(V, dim)``), ``W_out_`` / ``W_hs_`` and ``loss_history_``.
+
+        Raises
+        ------
+        InputError
+            Unusable parameters, an unreadable or empty corpus, fewer than 2 words left by ``min_count``, a one-shot
+            iterator with ``max_vocab_size``, or a ``tmp_dir`` that is not a folder.
+        ResourceLimitError
+            When the estimated memory exceeds ``max_memory``.
+        StorageFullError, ReadOnlyStorageError
+            When the temporary folder cannot be written.
         """
         self.check_params()
         corpus = as_corpus(corpus)
@@ -172,11 +284,34 @@ class Word2Vec(Trainer):
             self._train(enc, int(self.epochs))
         return self
 
-    def train_more(self, corpus: str | os.PathLike | Iterable[list[str]], epochs: int = 1,
-                   tmp_dir: str | os.PathLike | None = None) -> Word2Vec:
+    def train_more(self, corpus: str | os.PathLike[str] | Iterable[list[str]], epochs: int = 1,
+                   tmp_dir: str | os.PathLike[str] | None = None) -> Word2Vec:
         """Continue training on ``corpus`` with the existing vocabulary (new words are ignored).
 
-        The learning rate decays again from ``alpha`` to ``min_alpha`` over these epochs.
+        The learning rate decays again from ``alpha`` to ``min_alpha`` over these epochs; ``epochs_trained_`` and
+        ``loss_history_`` continue.
+
+        Parameters
+        ----------
+        corpus : path-like or iterable of list of str
+            As for ``fit``.
+        epochs : int, default 1
+            Passes over ``corpus`` (>= 1).
+        tmp_dir : path-like, optional
+            An existing folder for the encoded corpus; default: the system's temporary folder.
+
+        Returns
+        -------
+        Word2Vec
+            ``self``.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet, for unusable parameters or ``epochs``, or when no word of ``corpus``
+            is in the vocabulary.
+        StorageFullError, ReadOnlyStorageError
+            When the temporary folder cannot be written.
         """
         if not self.is_fitted:
             raise InputError("train_more needs a trained model; call fit first or Word2Vec.load(folder)")
@@ -190,7 +325,7 @@ class Word2Vec(Trainer):
             self._train(enc, epochs)
         return self
 
-    def _encode_new(self, corpus, tmp: Path) -> tuple[EncodedCorpus, Vocab]:
+    def _encode_new(self, corpus: Iterable[list[str]], tmp: Path) -> tuple[EncodedCorpus, Vocab]:
         bar = self._bar(None, "reading corpus", "w")
         try:
             if self.max_vocab_size is None:  # one pass: count and encode with first-occurrence ids
@@ -212,7 +347,7 @@ class Word2Vec(Trainer):
                 bar.close()
         return enc, vocab
 
-    def _bar(self, total, desc, unit):
+    def _bar(self, total: int | None, desc: str, unit: str) -> Any:
         if not self.progress:
             return None
         from tqdm.auto import tqdm
@@ -247,7 +382,7 @@ class Word2Vec(Trainer):
         bar = self._bar(epochs * n, "word2vec", "w")
         lock = threading.Lock()
         t_start = time.perf_counter()
-        def run_epoch(e: int) -> None:  # one epoch: its blocks shared out to the worker threads
+        def _run_epoch(e: int) -> None:  # one epoch: its blocks shared out to the worker threads
             global_epoch = self.epochs_trained_ + e
             stats = [0.0, 0, 0, 0]  # loss, loss terms, words, sentences
             errors: list[BaseException] = []
@@ -256,13 +391,13 @@ class Word2Vec(Trainer):
             first[order] = np.cumsum(block_sentences[order]) - block_sentences[order]
             next_chunk = iter(order.tolist())
 
-            def work():
+            def _worker() -> None:
                 try:
-                    _work()
+                    _train_blocks()
                 except BaseException as exc:  # surface kernel errors in the calling thread
                     errors.append(exc)
 
-            def _work():
+            def _train_blocks() -> None:
                 while True:
                     if errors:
                         return
@@ -291,9 +426,9 @@ class Word2Vec(Trainer):
                                                 f"{(e * n + stats[2]) / max(el, 1e-9):,.0f} w/s", refresh=False)
 
             if workers == 1:
-                work()
+                _worker()
             else:
-                threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+                threads = [threading.Thread(target=_worker, daemon=True) for _ in range(workers)]
                 for t in threads:
                     t.start()
                 for t in threads:
@@ -305,7 +440,7 @@ class Word2Vec(Trainer):
             self.loss_history_.append(stats[0] / max(stats[1], 1))
 
         for e in range(epochs):
-            run_epoch(e)
+            _run_epoch(e)
         elapsed = time.perf_counter() - t_start
         if bar is not None:
             bar.close()
@@ -317,12 +452,23 @@ class Word2Vec(Trainer):
     # --- results ------------------------------------------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:
-        """Whether the model holds trained vectors (after ``fit`` or ``load``)."""
+        """Whether the model holds trained vectors (after ``fit`` or ``load``).
+
+        Returns
+        -------
+        bool
+            True when ``W_`` exists.
+        """
         return hasattr(self, "W_")
 
     @property
     def wv(self) -> Vectors:
-        """The input vectors W as ``embedlab.Vectors`` (keys most frequent first; shares memory with the model).
+        """The input vectors ``W_`` as ``embedlab.Vectors`` (keys most frequent first; shares memory with the model).
+
+        Returns
+        -------
+        Vectors
+            ``V`` keys and a float32 ``(V, dim)`` matrix.
 
         Raises
         ------
@@ -333,8 +479,16 @@ class Word2Vec(Trainer):
             raise InputError("the model is not trained yet; call fit(corpus) first")
         return Vectors(self.vocab_.words, self.W_)
 
-    def save(self, folder: str | os.PathLike) -> Path:
-        """Write the full model (to continue training later) to ``folder`` atomically (temp folder + rename).
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the full model (to continue training later) as ``folder``, atomically (temp folder + rename).
+
+        The folder is ``formats.word2vec_model``'s: ``model.json``, ``vocab.tsv``, ``W.npy`` and ``W_out.npy`` and/or
+        ``W_hs.npy``; ``Word2Vec.load`` and ``embedlab.load_vectors`` read it.
+
+        Parameters
+        ----------
+        folder : path-like
+            The output folder (replaced whole when it exists).
 
         Returns
         -------
@@ -354,9 +508,24 @@ class Word2Vec(Trainer):
             self.write_files(tmp)
         return folder
 
-    def write_files(self, folder: str | os.PathLike) -> None:
-        """Write the model's files into ``folder``, an existing folder the caller publishes itself (e.g. the temp
-        folder of ``persist.atomic_folder``, beside other outputs); ``save`` is this plus the atomic rename."""
+    def write_files(self, folder: str | os.PathLike[str]) -> None:
+        """Write the model's files into ``folder``, an existing folder the caller publishes itself.
+
+        For example the temp folder of ``persist.atomic_folder``, beside other outputs (the CLI writes ``vectors.txt``
+        there too); ``save`` is this plus the atomic rename.
+
+        Parameters
+        ----------
+        folder : path-like
+            An existing, writable folder.
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
         self.require_fitted("save")
         params = self.get_params()
         params["max_memory"] = parse_bytes(self.max_memory)
@@ -366,14 +535,24 @@ class Word2Vec(Trainer):
             words_per_sec=getattr(self, "words_per_sec_", None), corpus_tokens=getattr(self, "corpus_tokens_", None)))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> Word2Vec:
+    def load(cls, folder: str | os.PathLike[str]) -> Word2Vec:
         """Read a model written by ``save`` (ready for ``wv`` or ``train_more``).
+
+        Parameters
+        ----------
+        folder : path-like
+            A folder written by ``save`` (or ``embedlab train word2vec -o``).
+
+        Returns
+        -------
+        Word2Vec
+            The model, fitted: ``vocab_``, ``W_`` and the output matrices as saved.
 
         Raises
         ------
         CorruptFileError
-            Naming the file for a missing or damaged ``model.json``, vocabulary or matrix (each matrix's header
-            is checked against the vocabulary before it is read), or unusable parameters.
+            Naming the file for a missing or damaged ``model.json``, vocabulary or matrix (each matrix's header is
+            checked against the vocabulary before it is read), or unusable parameters.
         FormatVersionError
             For a folder from a newer embedlab.
         """

@@ -256,7 +256,7 @@ def numpy_step_loss(params: dict[str, np.ndarray], data: AdapterData, rows: np.n
     return loss + r_loss, _param_grads(params, dm + r_grad)
 
 
-def _run_numpy(data: AdapterData, s: AdapterSettings, on_step) -> AdapterFit:
+def _run_numpy(data: AdapterData, s: AdapterSettings, on_step: Callable[[int, float], None] | None) -> AdapterFit:
     params = init_params(data.queries.shape[1], s)
     chooser = _Chooser(data, s, params)
     mom = {k: np.zeros_like(v) for k, v in params.items()}
@@ -304,7 +304,7 @@ def torch_step_loss(torch: Any, params: dict[str, Any], data: AdapterData, rows:
     return total + s.reg * (diff * diff).sum()
 
 
-def _run_torch(data: AdapterData, s: AdapterSettings, on_step) -> AdapterFit:
+def _run_torch(data: AdapterData, s: AdapterSettings, on_step: Callable[[int, float], None] | None) -> AdapterFit:
     import torch
 
     threads = torch.get_num_threads()
@@ -315,7 +315,8 @@ def _run_torch(data: AdapterData, s: AdapterSettings, on_step) -> AdapterFit:
         torch.set_num_threads(threads)
 
 
-def _torch_loop(torch: Any, data: AdapterData, s: AdapterSettings, on_step) -> AdapterFit:
+def _torch_loop(torch: Any, data: AdapterData, s: AdapterSettings,
+                on_step: Callable[[int, float], None] | None) -> AdapterFit:
     init = init_params(data.queries.shape[1], s)
     params = {k: torch.tensor(v, dtype=torch.float32, requires_grad=True) for k, v in init.items()}
     tq = torch.from_numpy(np.ascontiguousarray(data.queries, dtype=np.float32))

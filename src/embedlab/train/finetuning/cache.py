@@ -11,11 +11,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ... import config
 from ...persist import atomic_path
+
+if TYPE_CHECKING:
+    from ...encoders.base import Encoder
 
 __all__ = ["base_vectors", "cache_folder"]
 
@@ -35,8 +39,8 @@ def _texts_hash(texts: Sequence[str]) -> str:
     return h.hexdigest()[:32]
 
 
-def base_vectors(enc, texts: Sequence[str], role: str = "document", *, batch_size: int = 64, progress: bool = False,
-                 cache: bool = True) -> np.ndarray:
+def base_vectors(enc: Encoder, texts: Sequence[str], role: str = "document", *, batch_size: int = 64,
+                 progress: bool = False, cache: bool = True) -> np.ndarray:
     """Unit float32 vectors of ``texts`` from ``enc`` in ``role`` ("query" or "document"), cached by fingerprint
     and text hash (``cache=False`` always encodes)."""
     texts = list(texts)

@@ -14,18 +14,22 @@ sentence-transformers folder: any encoder exposing its model ``folder``.
 from __future__ import annotations
 
 import copy
+import importlib
 import math
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...errors import InputError, MissingDependencyError, ModelNotFoundError
 from .pairs import Pair
+
+if TYPE_CHECKING:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
 
 __all__ = ["FullSettings", "FullFit", "train_full", "model_folder"]
 
@@ -101,11 +105,16 @@ def _dataset(pairs: Sequence[Pair], loss: str, seed: int) -> Any:
     return Dataset.from_dict(cols)
 
 
-def _loss(st: Any, model: Any, name: str, s: FullSettings) -> Any:
+def _losses() -> Any:
+    """sentence-transformers' ``losses`` module (moved under ``sentence_transformer`` in version 6)."""
     try:
-        from sentence_transformers.sentence_transformer import losses
+        return importlib.import_module("sentence_transformers.sentence_transformer.losses")
     except ImportError:  # pragma: no cover - sentence-transformers < 6
-        from sentence_transformers import losses
+        return importlib.import_module("sentence_transformers.losses")
+
+
+def _loss(st: Any, model: Any, name: str, s: FullSettings) -> Any:
+    losses = _losses()
     if name == "cosent":
         base = losses.CoSENTLoss(model)
     elif name == "cached-mnrl":
@@ -165,7 +174,7 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
     data = _dataset(pairs, loss_name, s.seed)
     loss = _loss(st, model, loss_name, s)
     fit = FullFit(model, loss_name=loss_name)
-    state: dict[str, Any] = {"good": None, "step": 0}
+    kept: dict[str, Any] = {"good": None, "step": 0}
 
     def finite_weights() -> bool:
         return all(bool(p.isfinite().all()) for p in model.parameters())
@@ -174,30 +183,32 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
         """Stops at the first non-finite loss or gradient norm (logged every step: ``logging_steps=1``) and keeps
         the weights of the last finished epoch whose parameters are all finite."""
 
-        def on_log(self, args, tstate, control, logs=None, **kw):
+        def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                   logs: dict[str, float] | None = None, **kw: Any) -> None:
             value = (logs or {}).get("loss")
             if value is None:
                 return
             value = float(value)
             grad = (logs or {}).get("grad_norm")
-            state["step"] = int(tstate.global_step)
+            kept["step"] = int(state.global_step)
             if not math.isfinite(value) or (grad is not None and not math.isfinite(float(grad))):
                 what = f"loss became {value}" if not math.isfinite(value) else f"gradient norm became {grad}"
-                fit.diverged = f"{what} at step {tstate.global_step}"
+                fit.diverged = f"{what} at step {state.global_step}"
                 control.should_training_stop = True
                 return
             fit.losses.append(value)
             if on_step:
-                on_step(int(tstate.global_step), value)
+                on_step(int(state.global_step), value)
 
-        def on_epoch_end(self, args, tstate, control, **kw):
+        def on_epoch_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                         **kw: Any) -> None:
             if fit.diverged is not None:
                 return
             if not finite_weights():  # a finite loss can still leave NaN weights behind (an overflowing step)
-                fit.diverged = f"weights became non-finite by the end of epoch {round(tstate.epoch or 0)}"
+                fit.diverged = f"weights became non-finite by the end of epoch {round(state.epoch or 0)}"
                 control.should_training_stop = True
                 return
-            state["good"] = copy.deepcopy(model.state_dict())
+            kept["good"] = copy.deepcopy(model.state_dict())
 
     with tempfile.TemporaryDirectory(prefix="embedlab-finetune-") as tmp:
         args = SentenceTransformerTrainingArguments(
@@ -215,10 +226,10 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
         trainer.remove_callback(PrinterCallback)  # it prints every log line on stdout (our loss goes to the bar)
         trainer.train()
     if fit.diverged is None and not finite_weights():
-        fit.diverged = f"weights became non-finite by step {state['step']}"
+        fit.diverged = f"weights became non-finite by step {kept['step']}"
     fit.seconds = time.perf_counter() - started
-    if fit.diverged is not None and state["good"] is not None:
-        model.load_state_dict(state["good"])
+    if fit.diverged is not None and kept["good"] is not None:
+        model.load_state_dict(kept["good"])
     elif fit.diverged is not None:
         fit.model = None  # no finished epoch: nothing good to keep
     return fit

@@ -1,5 +1,7 @@
-"""``finetune(...)``: the whole loop — pairs in, a split, optional hard negatives, base metrics, training (adapter or
-full), metrics after, the saved folder — and the Encoder back.
+"""``FineTuner`` and ``finetune(...)``: the whole fine-tuning loop, pairs in and an Encoder back.
+
+Pairs in, a split, optional hard negatives, base metrics, training (adapter or full), metrics after, the saved
+folder — and the Encoder back.
 
     >>> enc = finetune("pairs.jsonl", "use-multilingual", method="adapter", output="my-adapter")
     >>> enc.metrics["validation"]["adapted"]["recall@1"], enc.name        # the folder's absolute path
@@ -8,6 +10,7 @@ full), metrics after, the saved folder — and the Encoder back.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ... import config
+from ..._params import check_float
 from ..._progress import progress_bar
 from ...encoders import Encoder
 from ...encoders import encoder as build
@@ -45,7 +49,7 @@ def _load_pairs(pairs: Any, positives: Any) -> Pairs:
     return as_pairs(list(pairs))
 
 
-def _base(encoder: Any) -> Any:
+def _base(encoder: Any) -> Encoder:
     enc = encoder if isinstance(encoder, Encoder) else build(str(encoder))
     if "text" not in enc.modalities:
         raise InputError(f"encoder {enc.name!r} does not encode text (modalities {list(enc.modalities)}); "
@@ -54,7 +58,13 @@ def _base(encoder: Any) -> Any:
 
 
 def _check_method_options(method: str, **given: Any) -> None:
-    """Refuse options of the other method instead of ignoring them silently."""
+    """Refuse options of the other method instead of ignoring them silently.
+
+    Raises
+    ------
+    InputError
+        Naming the options (and their CLI flags) that apply to the other method only.
+    """
     defaults = {"loss": "auto", "adapter": "residual", "rank": None, "apply_to": "both", "reg": 0.01,
                 "backend": "auto"}
     other = ("loss",) if method == "adapter" else ("adapter", "rank", "apply_to", "reg", "backend")
@@ -75,7 +85,7 @@ def _output(output: str | Path | None, base_name: str, method: str, overwrite: b
     return out
 
 
-def _split_vectors(enc: Any, split: PairSplit, batch_size: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+def _split_vectors(enc: Encoder, split: PairSplit, batch_size: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     return (base_vectors(enc, split.queries, "query", batch_size=batch_size, progress=progress),
             base_vectors(enc, split.docs, "document", batch_size=batch_size, progress=progress))
 
@@ -92,6 +102,21 @@ def _metrics(qv: np.ndarray, dv: np.ndarray, split: PairSplit, dims: Sequence[in
     if dims:
         out["per_dim"] = {str(d): score_vectors(qv, dv, split.relevant, dim=d) for d in dims}
     return out
+
+
+def _regs(reg: Any) -> list[float]:
+    """The adapter's regularisation strengths to try: one number >= 0, or a non-empty list or tuple of them.
+
+    Raises
+    ------
+    InputError
+        For an empty list, or a value that is not a finite number >= 0.
+    """
+    values = list(reg) if isinstance(reg, (list, tuple)) else [reg]
+    if not values:
+        raise InputError("reg must be a number >= 0 or a non-empty list of them")
+    return [check_float(r, "reg", low=0, hint="the adapter's pull toward the identity; a list tries each")
+            for r in values]
 
 
 def _check_dims(matryoshka: Any, dim: int) -> tuple[int, ...]:
@@ -136,19 +161,72 @@ def _plot(path: Path, losses: list[float], scores: list[dict[str, float]], title
 
 
 class FineTuner(Trainer):
-    """Fine-tune a text encoder on query/positive pairs (contrastive; InfoNCE with in-batch negatives).
+    """Fine-tune a text encoder on query/positive pairs: contrastive, InfoNCE over in-batch negatives.
 
-    ``method="adapter"`` trains a linear map on the frozen encoder's (disk-cached) vectors (any text encoder;
-    ``adapter`` = residual | linear, ``rank`` for low-rank, ``apply_to`` = both | queries, ``reg`` toward the
-    identity — a list tries each, chosen on validation); ``method="full"`` fine-tunes every weight of a torch
-    sentence encoder with sentence-transformers' Trainer (``loss`` = auto | mnrl | cached-mnrl | cosent).
-    ``hard_negatives=N`` mines N negatives per training pair with the base encoder (from the training positives,
-    ``mining_corpus`` texts, or an open Collection); ``matryoshka`` (e.g. ``"384,256,128,64"``) trains prefixes
-    too. Metrics before and after, on validation and on the ``general`` retention sets (names of built-in ones, a
-    ``{name: pairs}`` dict, or None), go into ``finetune.json`` and the encoder's ``metrics``; the adapter's epoch
-    and ``reg`` are chosen on validation among those that keep every general set's recall@1 within
-    ``max_general_drop`` of the base. The result is saved in ``output`` as training ends (``formats.finetuned``).
-    Learned: ``encoder_`` (the fine-tuned Encoder), ``output_`` (its folder).
+    The loss is InfoNCE (van den Oord et al. 2018), the multiple-negatives ranking loss of Henderson et al. 2017.
+    ``method="adapter"`` trains a linear map on the frozen encoder's (disk-cached) vectors (any text encoder);
+    ``method="full"`` fine-tunes every weight of a torch sentence encoder with sentence-transformers'
+    ``SentenceTransformerTrainer`` and losses. Metrics before and after (recall@1/@10, MRR@100, nDCG@1/@10, in
+    [0, 1]), on validation and on the ``general`` retention sets, go into ``finetune.json`` and the encoder's
+    ``metrics``. The result is saved in ``output`` as training ends (``formats.finetuned``). Learned: ``encoder_``
+    (the fine-tuned Encoder: ``AdaptedEncoder`` or ``FullFinetunedEncoder``) and ``output_`` (its folder).
+
+    Parameters
+    ----------
+    encoder : str or Encoder, default "use-multilingual"
+        The base text encoder (a name, a path, or an Encoder).
+    method : {"adapter", "full"}, default "adapter"
+        What to train (see above).
+    output : path-like or None, default None
+        The output folder (new or empty, unless ``overwrite``); None: ``<embedlab home>/finetuned/<base>-<method>-
+        <date>-<time>``.
+    val_fraction : float, default 0.1
+        Share of the pairs held out for validation when ``fit`` gets no ``validation`` (a seeded split in which
+        no text appears on both sides).
+    seed : int, default 0
+        Seed of the split, the initial weights and the batches.
+    epochs : int or None, default None
+        Passes over the training pairs (>= 1); None: 10 for the adapter, 1 for full.
+    batch_size : int or None, default None
+        Pairs per batch (>= 2: the other pairs are the negatives); None: 64 for the adapter, 32 for full.
+    lr : float or None, default None
+        Adam's learning rate (> 0); None: 1e-3 for the adapter, 2e-5 for full.
+    hard_negatives : int, default 0
+        Negatives (>= 0) mined per training pair with the base encoder (``mining.mine_hard_negatives``).
+    mining_corpus : None, Collection or iterable of str, default None
+        Where negatives come from: None, the training positives; an open Collection (its stored texts); or texts.
+    mining_ranks : tuple of (int, int), default (3, 30)
+        The base encoder's ranks (1-based, 1 <= min <= max) between which candidates are taken.
+    mining_margin : float, default 0.05
+        A candidate scoring within this cosine margin of the positive is likely an unlabelled positive: rejected.
+    matryoshka : str, sequence of int or None, default None
+        Widths (e.g. ``"384,256,128,64"``, each in 1..dim) whose prefixes are trained too (Kusupati et al. 2022).
+    loss : {"auto", "mnrl", "cached-mnrl", "cosent"}, default "auto"
+        Full method: multiple-negatives ranking, its GradCache version, or CoSENT for pairs with a score; "auto":
+        CoSENT when every pair has a score, else mnrl.
+    scale : float, default 20.0
+        Inverse temperature of the InfoNCE logits (cosine x scale).
+    adapter : {"residual", "linear"}, default "residual"
+        Adapter method: learn M = I + D, or M itself (initialised to the identity).
+    rank : int or None, default None
+        Adapter method: a low-rank residual D = A B of this rank (1 <= rank < dim; LoRA-style); None: full rank.
+    apply_to : {"both", "queries"}, default "both"
+        Adapter method: map queries and documents, or queries only (documents keep their base vectors, so a
+        collection needs no re-indexing).
+    reg : float or sequence of float, default 0.01
+        Adapter method: the pull toward the identity, reg * |M - I|² (>= 0); a list tries each and keeps the best
+        on validation.
+    general : sequence of str, dict or None, default ("names-ko-en", "news-en")
+        Retention sets: names of built-in ones (those installed), a ``{name: pairs}`` dict, or None.
+    max_general_drop : float, default 0.02
+        Adapter method: the epoch and ``reg`` are chosen among those that keep every general set's recall@1 within
+        this much of the base's.
+    backend : {"auto", "torch", "numpy"}, default "auto"
+        Adapter method: where it trains ("auto": torch when installed).
+    overwrite : bool, default False
+        Allow a non-empty ``output`` (replaced).
+    progress : bool, default False
+        Show progress bars.
     """
 
     def __init__(self, encoder: Any = "use-multilingual", method: str = "adapter", output: str | Path | None = None,
@@ -167,7 +245,13 @@ class FineTuner(Trainer):
         self.backend, self.overwrite, self.progress = backend, overwrite, progress
 
     def _settings(self) -> tuple[int, int, float]:
-        """(epochs, batch_size, lr) with the method's defaults, checked (InputError naming a bad one)."""
+        """The (epochs, batch_size, lr) with the method's defaults, checked.
+
+        Raises
+        ------
+        InputError
+            For an unknown method, or a value out of range.
+        """
         method = self.method
         if method not in METHODS:
             raise InputError(f"method must be 'adapter' or 'full', got {method!r}")
@@ -189,10 +273,11 @@ class FineTuner(Trainer):
         Raises
         ------
         InputError
-            An unknown method, epochs/batch_size/lr out of range, options of the other method, negative
-            ``hard_negatives``.
+            An unknown method, epochs/batch_size/lr out of range, a ``reg`` that is not a number >= 0 (or a list of
+            them), options of the other method, negative ``hard_negatives``.
         """
         self._settings()
+        _regs(self.reg)
         _check_method_options(self.method, loss=self.loss, adapter=self.adapter, rank=self.rank,
                               apply_to=self.apply_to, reg=self.reg, backend=self.backend)
         if self.hard_negatives < 0:
@@ -200,7 +285,13 @@ class FineTuner(Trainer):
 
     @property
     def is_fitted(self) -> bool:
-        """Whether ``fit`` produced a fine-tuned encoder."""
+        """Whether ``fit`` produced a fine-tuned encoder.
+
+        Returns
+        -------
+        bool
+            True when ``encoder_`` exists.
+        """
         return hasattr(self, "encoder_")
 
     def fit(self, pairs: Any, positives: str | Path | None = None,
@@ -209,9 +300,9 @@ class FineTuner(Trainer):
 
         Parameters
         ----------
-        pairs
-            A JSONL/CSV/TSV path, a queries file with ``positives`` as the aligned positives file, a ``Pairs`` or a
-            list of pairs.
+        pairs : path-like, Pairs or sequence
+            A JSONL/CSV/TSV path, a queries file with ``positives`` as the aligned positives file, a ``Pairs``, or a
+            list of pairs (``Pair``, ``(query, positive)`` tuples or dicts).
         positives : path-like, optional
             The positives file aligned with a queries file.
         validation : sequence of Pair, optional
@@ -219,15 +310,19 @@ class FineTuner(Trainer):
 
         Returns
         -------
-        self
-            With ``encoder_`` (the fine-tuned Encoder, ``metrics`` before/after) and ``output_``.
+        FineTuner
+            ``self``, with ``encoder_`` (the fine-tuned Encoder, ``metrics`` before/after) and ``output_``.
 
         Raises
         ------
         InputError
-            Bad pairs or options, an output folder that is not empty (without ``overwrite``) or not writable.
+            Bad pairs or options, a text in both training and validation pairs, an encoder without text (or not a
+            torch transformer for ``method="full"``), an output folder that is not empty (without ``overwrite``) or not
+            writable.
         DivergedError
             When the loss became NaN (the last good weights are saved first, and the message says where).
+        MissingDependencyError
+            When ``method="full"`` lacks sentence-transformers, datasets or accelerate.
         """
         self.check_params()
         method, seed, scale, reg = self.method, self.seed, self.scale, self.reg
@@ -236,7 +331,7 @@ class FineTuner(Trainer):
         found = _load_pairs(pairs, positives)
         base = _base(self.encoder)
         dims = _check_dims(self.matryoshka, int(base.dim))
-        regs = [float(r) for r in (reg if isinstance(reg, (list, tuple)) else [reg])]
+        regs = _regs(reg)
         if method == "full":
             from .full import model_folder
 
@@ -280,6 +375,7 @@ class FineTuner(Trainer):
                   "data": data_doc, "seed": seed,
                   "matryoshka_dims": list(dims), "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
         self.output_ = out
+        self.encoder_: AdaptedEncoder | FullFinetunedEncoder
         if method == "adapter":
             self.encoder_ = _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs,
                                      AdapterSettings(kind=self.adapter, rank=self.rank, apply_to=self.apply_to,
@@ -292,8 +388,14 @@ class FineTuner(Trainer):
                                   batch_size, lr, seed, progress, started)
         return self
 
-    def to_encoder(self) -> Any:
-        """The fine-tuned Encoder (its ``name`` is the output folder's absolute path; ``metrics`` before/after).
+    def to_encoder(self) -> Encoder:
+        """The fine-tuned Encoder.
+
+        Returns
+        -------
+        Encoder
+            An ``AdaptedEncoder`` or ``FullFinetunedEncoder``: text -> float32 ``(n, dim)``; its ``name`` is the output
+            folder's absolute path, its ``metrics`` the before/after scores.
 
         Raises
         ------
@@ -303,8 +405,18 @@ class FineTuner(Trainer):
         self.require_fitted("use")
         return self.encoder_
 
-    def save(self, folder: str | Path) -> Path:
+    def save(self, folder: str | os.PathLike[str]) -> Path:
         """Copy the saved output folder to ``folder``, whole (the result is already saved in ``output``).
+
+        Parameters
+        ----------
+        folder : path-like
+            The destination (replaced whole when it exists); ``output`` itself is left as it is.
+
+        Returns
+        -------
+        Path
+            ``folder``.
 
         Raises
         ------
@@ -325,10 +437,28 @@ class FineTuner(Trainer):
 
 
 def finetune(pairs: Any, encoder: Any = "use-multilingual", *, positives: str | Path | None = None,
-             validation: Sequence[Pair] | None = None, **options: Any) -> Any:
-    """Fine-tune ``encoder`` on ``pairs`` and return the adapted Encoder, saved in ``options["output"]``:
-    ``FineTuner(encoder, **options).fit(pairs, positives, validation).to_encoder()`` (see ``FineTuner`` for every
-    option: ``method``, ``output``, ``epochs``, ``hard_negatives``, ``matryoshka`` …).
+             validation: Sequence[Pair] | None = None, **options: Any) -> AdaptedEncoder | FullFinetunedEncoder:
+    """Fine-tune ``encoder`` on ``pairs`` and return the adapted Encoder, saved in ``options["output"]``.
+
+    ``FineTuner(encoder, **options).fit(pairs, positives, validation).encoder_``.
+
+    Parameters
+    ----------
+    pairs : path-like, Pairs or sequence
+        As for ``FineTuner.fit``.
+    encoder : str or Encoder, default "use-multilingual"
+        The base text encoder.
+    positives : path-like, optional
+        The positives file aligned with a queries file.
+    validation : sequence of Pair, optional
+        Validation pairs (default: a seeded share of ``pairs``).
+    **options
+        ``FineTuner``'s parameters: ``method``, ``output``, ``epochs``, ``hard_negatives``, ``matryoshka`` …
+
+    Returns
+    -------
+    AdaptedEncoder or FullFinetunedEncoder
+        The fine-tuned encoder (``metrics`` holds the scores before and after).
 
     Raises
     ------
@@ -341,11 +471,13 @@ def finetune(pairs: Any, encoder: Any = "use-multilingual", *, positives: str | 
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise InputError(f"finetune() got unknown option(s) {', '.join(unknown)}; it takes {', '.join(valid)}")
-    return FineTuner(encoder, **options).fit(pairs, positives=positives, validation=validation).to_encoder()
+    return FineTuner(encoder, **options).fit(pairs, positives=positives, validation=validation).encoder_
 
 
-def _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, out, dims, regs, settings,
-             progress, started):
+def _adapter(base: Encoder, train: list[Pair], val_split: PairSplit, val_vecs: tuple[np.ndarray, np.ndarray],
+             gen: dict[str, PairSplit], gen_vecs: dict[str, tuple[np.ndarray, np.ndarray]], before: dict[str, Any],
+             common: dict[str, Any], out: Path, dims: tuple[int, ...], regs: list[float], settings: AdapterSettings,
+             progress: bool, started: float) -> AdaptedEncoder:
     queries = list(dict.fromkeys(p.query for p in train))
     docs = list(dict.fromkeys([p.positive for p in train] + [n for p in train for n in p.negatives]))
     q_row, d_row = {t: i for i, t in enumerate(queries)}, {t: i for i, t in enumerate(docs)}
@@ -393,8 +525,9 @@ def _adapter(base, train, val_split, val_vecs, gen, gen_vecs, before, common, ou
     return AdaptedEncoder(out)
 
 
-def _full(base, train, val_split, gen, before, common, out, dims, loss, scale, epochs, batch_size, lr, seed,
-          progress, started):
+def _full(base: Encoder, train: list[Pair], val_split: PairSplit, gen: dict[str, PairSplit], before: dict[str, Any],
+          common: dict[str, Any], out: Path, dims: tuple[int, ...], loss: str, scale: float, epochs: int,
+          batch_size: int, lr: float, seed: int, progress: bool, started: float) -> FullFinetunedEncoder:
     from .full import FullSettings, model_folder, train_full
 
     settings = FullSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, loss=loss, scale=scale,
@@ -429,5 +562,17 @@ def _full(base, train, val_split, gen, before, common, out, dims, loss, scale, e
 
 
 def before_dim(model: Any) -> int:
+    """The output width of a sentence-transformers model (whichever method its version names).
+
+    Parameters
+    ----------
+    model : sentence_transformers.SentenceTransformer
+        The model.
+
+    Returns
+    -------
+    int
+        Its embedding dimension.
+    """
     dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     return int(dim_of())
