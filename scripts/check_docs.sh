@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 files=(
   src/embedlab/vectors.py src/embedlab/io/__init__.py
-  src/embedlab/encoders/base.py src/embedlab/encoders/registry.py
-  src/embedlab/index/__init__.py src/embedlab/index/base.py
+  src/embedlab/encoders/{__init__,base,registry,adapted,audio,categorical,clip,conse,contextual,e5,image}.py
+  src/embedlab/encoders/{joint,lookup,media,mlm,onnx_text,sbert,use,word_average}.py
+  src/embedlab/index/{__init__,base,exact,hnsw,ivf,compressed,coded,faiss_codes,idmap,codec,kernels}.py
+  src/embedlab/index/{quantize,rescore,recall,plan,tune}.py
   src/embedlab/store/collection.py src/embedlab/store/backend.py
   src/embedlab/train/base.py src/embedlab/train/word2vec.py src/embedlab/train/subword.py src/embedlab/train/glove.py
   src/embedlab/train/textbook.py src/embedlab/train/bpe.py src/embedlab/train/entity.py
@@ -18,6 +20,9 @@ files=(
 )
 # D401 (imperative mood) is left out: summaries here may be noun phrases ("The k best rows ..."); D105 too (magic
 # methods document themselves by their protocol). DOC501: an exception the body raises is named under Raises.
+status=0
 .venv/bin/ruff check --preview --select D,DOC501 --ignore D105,D401 --config 'lint.pydocstyle.convention = "numpy"' \
-  "${files[@]}"
-"$PY" -m numpydoc lint "${files[@]}"
+  "${files[@]}" || status=1
+"$PY" -m numpydoc lint "${files[@]}" || status=1
+[ "$status" = 0 ] || { echo "docstrings: see the messages above (numpy convention; CONTRIBUTING.md)" >&2; exit 1; }
+echo "docstrings: ${#files[@]} files checked, clean"
