@@ -460,3 +460,29 @@ def test_wide_single_query_path_matches_batch_path(metric, backend):
     np.testing.assert_allclose([h.score for h in one], s[order], rtol=1e-4, atol=1e-4)
     batch = c.search_many(np.stack([q, q]), k=5)  # FAISS path
     assert [h.id for h in batch[0]] == [h.id for h in one[:5]] == [h.id for h in batch[1]]
+
+
+def test_two_creators_of_one_new_collection_both_succeed(backend):
+    """``open_or_create`` from two threads at once (two `embedlab index` runs starting together): both get the
+    one collection, on both backends; on PostgreSQL one used to fail with "already exists"."""
+    import threading
+
+    for round_ in range(6):
+        name = f"race{round_}"
+        start, got, errors = threading.Barrier(2), [], []
+
+        def create():
+            start.wait()
+            try:
+                with Collection.open_or_create(name, dim=4, **backend) as c:
+                    got.append(c.name)
+            except Exception as exc:  # noqa: BLE001 - the test reports whatever went wrong
+                errors.append(exc)
+
+        threads = [threading.Thread(target=create) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors and got == [name, name], (errors, got)
+        assert Collection.list(**backend).count(name) == 1

@@ -85,6 +85,10 @@ class PgStore:
 
             conn.execute("BEGIN")
             try:
+                # one creator at a time (held to COMMIT): two processes creating the same name meet here, and the
+                # second sees the first's row and says it exists (open_or_create then opens it), instead of both
+                # passing the check and one failing on the catalogue's unique key or its CREATE TABLE IF NOT EXISTS
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (q.CREATE_LOCK,))
                 conn.execute(q.CATALOG_DDL)
                 if conn.execute(f"SELECT 1 FROM {q.CATALOG} WHERE name = %s", (name,)).fetchone():
                     raise InputError(f"collection {name!r} already exists in {pgc.safe_url(self.url)}; open it with "

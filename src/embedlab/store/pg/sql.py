@@ -85,6 +85,10 @@ def query_cast(dim: int) -> str:
     return f"::vector({dim})" if dim <= VECTOR_INDEX_MAX else f"::vector({dim})::halfvec({dim})"
 
 
+#: The advisory lock that serialises collection creation in one database (an arbitrary 63-bit key: "embedlab").
+CREATE_LOCK = 0x656D6265646C6162 & 0x7FFFFFFFFFFFFFFF
+
+
 # ---------------------------------------------------------------------- filters -> SQL (jsonb)
 # Typed semantics identical to filters.matches (and to the SQLite compiler): jsonb_typeof distinguishes
 # string/number/boolean/null/array/object; scalar equality uses containment (@>, served by the GIN index), which
