@@ -467,19 +467,18 @@ def test_two_creators_of_one_new_collection_both_succeed(backend):
     one collection, on both backends; on PostgreSQL one used to fail with "already exists"."""
     import threading
 
+    def create(name, start, got, errors):
+        start.wait()
+        try:
+            with Collection.open_or_create(name, dim=4, **backend) as c:
+                got.append(c.name)
+        except Exception as exc:  # the test reports whatever went wrong
+            errors.append(exc)
+
     for round_ in range(6):
         name = f"race{round_}"
         start, got, errors = threading.Barrier(2), [], []
-
-        def create():
-            start.wait()
-            try:
-                with Collection.open_or_create(name, dim=4, **backend) as c:
-                    got.append(c.name)
-            except Exception as exc:  # noqa: BLE001 - the test reports whatever went wrong
-                errors.append(exc)
-
-        threads = [threading.Thread(target=create) for _ in range(2)]
+        threads = [threading.Thread(target=create, args=(name, start, got, errors)) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
