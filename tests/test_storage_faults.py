@@ -259,3 +259,69 @@ def test_a_closed_collection_releases_its_memory_maps(tmp_path):
     assert maps() == 0
     with pytest.raises(InputError, match="closed"):
         c.count()
+
+
+def _flip_in_file(path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert data.count(old) == 1, (old, data.count(old))
+    path.write_bytes(data.replace(old, new))
+
+
+def test_a_flipped_bit_in_a_catalogue_row_is_caught_never_returned(tmp_path):
+    """SQLite pages carry no checksum: a flipped bit inside an item's row once came back as a silently different
+    item with the count still right. Every row carries CRC32s, verified when read and by check()."""
+    c = Collection.create("cat", dim=2, root=tmp_path)
+    c.add(["a", "b"], vectors=np.eye(2, dtype=np.float32), metadata=[{"price": 12345}, {"price": 7}],
+          contents=["a bright morning", "a quiet night"])
+    c.close()
+    db = c.path / "catalog.sqlite"
+    _flip_in_file(db, b'12345', b'12344')  # a 5 -> 4 (one bit) inside the JSON text
+    with Collection.open("cat", root=tmp_path, readonly=True) as ro:
+        assert ro.get(["b"])[0].metadata == {"price": 7}  # the undamaged row reads as before
+        with pytest.raises(CorruptFileError, match="catalogue row of item 'a' does not match its checksum"):
+            ro.get(["a"])
+        with pytest.raises(CorruptFileError, match="does not match its checksum"):
+            ro.search([1.0, 0.0], k=2)  # a hit's metadata is read through the same check
+        report = ro.check()
+        assert not report["ok"] and "do not match their checksum (e.g. id 'a')" in " ".join(report["problems"])
+    _flip_in_file(db, b'12344', b'12345')
+    _flip_in_file(db, b"a quiet night", b"a quiet nighu")  # the content of "b"
+    with Collection.open("cat", root=tmp_path, readonly=True) as ro:
+        with pytest.raises(CorruptFileError, match="content of item 'b' does not match its checksum"):
+            ro.contents(["b"])
+        assert ro.contents(["a"]) == ["a bright morning"]
+
+
+def test_the_catalogues_own_records_are_checked_on_every_open(tmp_path):
+    """The state table (counts, generation), the segment rows and the manifest copy carry one checksum, checked
+    cheaply when a collection opens."""
+    c = Collection.create("rec", dim=2, root=tmp_path)
+    c.add(["a"], vectors=np.ones((1, 2), np.float32))
+    c.close()
+    con = sqlite3.connect(c.path / "catalog.sqlite")
+    con.execute("UPDATE state SET value = 5 WHERE key = 'count'")  # what a flipped bit in that row does
+    con.commit()
+    con.close()
+    for readonly in (True, False):
+        with pytest.raises(CorruptFileError, match="records do not match their checksum"):
+            Collection.open("rec", root=tmp_path, readonly=readonly)
+
+
+def test_an_older_catalogue_gains_its_checksums_on_the_first_writable_open(tmp_path):
+    c = Collection.create("old", dim=2, root=tmp_path)
+    c.add(["a", "b"], vectors=np.eye(2, dtype=np.float32), metadata=[{"x": 1}, {"x": 2}])
+    c.close()
+    con = sqlite3.connect(c.path / "catalog.sqlite")  # as schema 2 wrote it: no row or record checksums
+    con.execute("ALTER TABLE items DROP COLUMN crc")
+    con.execute("ALTER TABLE items DROP COLUMN content_crc")
+    con.execute("DELETE FROM meta WHERE key = 'records_crc'")
+    con.execute("UPDATE state SET value = 2 WHERE key = 'schema'")
+    con.commit()
+    con.close()
+    with Collection.open("old", root=tmp_path, readonly=True) as ro:  # reads as before, unchecked
+        assert [it.metadata for it in ro.get(["a", "b"])] == [{"x": 1}, {"x": 2}]
+    with Collection.open("old", root=tmp_path) as rw:  # upgraded here
+        assert rw.check()["ok"] and rw.get(["a"])[0].metadata == {"x": 1}
+    _flip_in_file(c.path / "catalog.sqlite", b'"x": 2', b'"x": 3')
+    with Collection.open("old", root=tmp_path, readonly=True) as ro, pytest.raises(CorruptFileError, match="checksum"):
+        ro.get(["b"])

@@ -7,6 +7,13 @@ transaction per write records the new segment (with its size and checksums), the
 were deleted or replaced (with the generation that killed them) until a compaction rewrites the segments and
 renumbers the labels (a new ``epoch``). ``meta`` keeps a copy of the manifest, so an edited ``manifest.json``
 is noticed. Every SQLite error becomes an embedlab error (``Catalog.guard``).
+
+Checksums (schema 3): SQLite pages carry none, so a flipped bit inside ``catalog.sqlite`` could change an item
+silently. Each item row carries the CRC32 of its label, id, metadata, source and hash (``crc``) and of its id and
+content (``content_crc``), verified whenever the row is read (``lookup``, ``by_labels``, ``contents``, ``rows``)
+and all at once by ``verify_items`` (``check``); the small tables (state, segments, the manifest copy) are
+covered by one CRC32 in ``meta`` (``records_crc``), written with every commit and verified on every open.
+Catalogues of schema 2 gain the columns (and their values) on their first writable open.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,9 +33,9 @@ from ...errors import CorruptFileError, InputError, LockTimeoutError, ReadOnlySt
 from ..filters import Filter, canonical, leaf_count, matches, to_sql
 
 DB_FILE = "catalog.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: row checksums (items.crc, items.content_crc, meta.records_crc)
 _ITEMS = ("CREATE TABLE {name}(label INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, metadata TEXT NOT NULL, "
-          "source TEXT, hash TEXT, content TEXT)")
+          "source TEXT, hash TEXT, content TEXT, crc INTEGER, content_crc INTEGER)")
 _SCHEMA = [
     "CREATE TABLE state(key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -39,6 +47,21 @@ _SCHEMA = [
     f"('next_label', 0), ('schema', {SCHEMA_VERSION})",
 ]
 _FIX = "restore the collection folder from a backup, or drop the collection and add the items again"
+_NONE = "\x00"  # how a missing source/hash/content enters a checksum (NUL is refused in every stored text)
+
+
+def row_crc(label: int, id_: str, metadata: str, source: str | None, hash_: str | None) -> int:
+    """CRC32 of an item row's label, id, metadata, source and hash (what ``items.crc`` holds)."""
+    text = "\x1f".join((str(label), id_, metadata, _NONE if source is None else source, _NONE if hash_ is None else hash_))
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def content_crc(id_: str, content: str | None) -> int:
+    """CRC32 of an item's id and content (what ``items.content_crc`` holds)."""
+    text = id_ + "\x1f" + (_NONE if content is None else content)
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
 _CHUNK = 50_000  # ids per IN (...) list
 SQL_LEAVES = 256  # filters with more field tests than this are evaluated in Python (see Catalog.labels)
 
@@ -110,6 +133,7 @@ class Catalog:
         if not create and not self.path.is_file():
             raise CorruptFileError(f"{self.path} is missing; the collection cannot be read. {_FIX}")
         self.readonly = readonly
+        self.has_content = self.has_meta = self.has_row_crc = self.has_checksums = False
         try:
             self.conn = self._connect(create, readonly)
             if create:
@@ -121,14 +145,25 @@ class Catalog:
             if not {"state", "segments", "items", "dead"} <= tables:
                 raise sqlite3.DatabaseError("tables state/segments/items/dead are missing")
             self.has_content, self.has_meta = "content" in cols, "meta" in tables
+            self.has_row_crc = "crc" in cols
             seg_cols = {r[1] for r in self.conn.execute("PRAGMA table_info(segments)")}
             self.has_checksums = "crc32" in seg_cols
+            if create:
+                with self.write():
+                    pass  # seals the new catalogue's records
             with self.read():
                 self.state()
+                self.verify_records()
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
 
     def _connect(self, create: bool, readonly: bool) -> sqlite3.Connection:
+        conn = self._open_connection(create, readonly)
+        conn.create_function("embedlab_row_crc", 5, row_crc, deterministic=True)
+        conn.create_function("embedlab_content_crc", 2, content_crc, deterministic=True)
+        return conn
+
+    def _open_connection(self, create: bool, readonly: bool) -> sqlite3.Connection:
         if not readonly:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -177,6 +212,7 @@ class Catalog:
 
     def commit(self) -> None:
         with self.guard():
+            self.seal()
             self.conn.execute("COMMIT")
 
     def rollback(self) -> None:
@@ -213,12 +249,63 @@ class Catalog:
                 c.execute(f"ALTER TABLE segments ADD COLUMN {col} INTEGER")
         if not self.has_meta:
             c.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        if not self.has_row_crc:
+            c.execute("ALTER TABLE items ADD COLUMN crc INTEGER")
+            c.execute("ALTER TABLE items ADD COLUMN content_crc INTEGER")
+            c.execute("UPDATE items SET crc = embedlab_row_crc(label, id, metadata, source, hash), "
+                      "content_crc = embedlab_content_crc(id, content)")
         self.set_manifest(manifest)
         self.set_state(schema=SCHEMA_VERSION)
-        self.has_content = self.has_meta = self.has_checksums = True
+        self.has_content = self.has_meta = self.has_checksums = self.has_row_crc = True
 
     def needs_upgrade(self) -> bool:
-        return not (self.has_content and self.has_meta and self.has_checksums)
+        return not (self.has_content and self.has_meta and self.has_checksums and self.has_row_crc)
+
+    # ------------------------------------------------------------------ checksums
+    def _records_crc(self) -> int:
+        """CRC32 of the state table, the segment rows and the manifest copy, in a fixed order."""
+        parts = [repr(sorted(self.conn.execute("SELECT key, value FROM state").fetchall())),
+                 repr(self.conn.execute("SELECT * FROM segments ORDER BY seg").fetchall()),
+                 repr(self.conn.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchall())]
+        return zlib.crc32("\x1e".join(parts).encode("utf-8", "surrogatepass"))
+
+    def seal(self) -> None:
+        """Record the small tables' checksum (inside a write transaction, just before it commits)."""
+        if self.has_meta and self.conn.in_transaction:
+            self.conn.execute("INSERT INTO meta(key, value) VALUES ('records_crc', ?) ON CONFLICT(key) DO UPDATE "
+                              "SET value = excluded.value", (str(self._records_crc()),))
+
+    def verify_records(self) -> None:
+        """Compare the small tables with their recorded checksum (cheap: a few rows); sqlite3.DatabaseError (a
+        CorruptFileError once translated) when they differ. Catalogues written before the checksum pass."""
+        if not self.has_meta:
+            return
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'records_crc'").fetchone()
+        if row is not None and row[0] != str(self._records_crc()):
+            raise sqlite3.DatabaseError("the catalogue's state, segment and manifest records do not match their "
+                                        "checksum (records_crc): the file was damaged or edited")
+
+    def verify_items(self) -> list[str]:
+        """Every item row checked against its checksums, and the small tables against theirs; the problems found
+        (empty when fine)."""
+        try:
+            self.verify_records()
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        if not self.has_row_crc:
+            return []
+        bad = self.conn.execute(
+            "SELECT id FROM items WHERE crc IS NOT NULL AND (crc != embedlab_row_crc(label, id, metadata, source, "
+            "hash) OR content_crc != embedlab_content_crc(id, content)) LIMIT 6").fetchall()
+        if not bad:
+            return []
+        return [f"{len(bad) if len(bad) < 6 else 'at least 6'} item row(s) do not match their checksum (e.g. id "
+                f"{bad[0][0]!r}): the catalogue was damaged or edited"]
+
+    @property
+    def _crc(self) -> str:
+        """The row-checksum column to read (NULL in catalogues from before schema 3)."""
+        return "crc" if self.has_row_crc else "NULL"
 
     # ------------------------------------------------------------------ state and manifest copy
     def state(self) -> dict[str, int]:
@@ -289,20 +376,24 @@ class Catalog:
     def insert(self, start: int, ids: Sequence[str], metas: Sequence[str], sources: Sequence[str | None],
                hashes: Sequence[str | None], contents: Sequence[str | None]) -> None:
         """Insert rows labelled ``start, start + 1, ...`` (sqlite3.IntegrityError if an id exists)."""
-        self.conn.executemany("INSERT INTO items(label, id, metadata, source, hash, content) VALUES "
-                              "(?, ?, ?, ?, ?, ?)",
-                              zip(range(start, start + len(ids)), ids, metas, sources, hashes, contents, strict=True))
+        rows = zip(range(start, start + len(ids)), ids, metas, sources, hashes, contents, strict=True)
+        self.conn.executemany("INSERT INTO items(label, id, metadata, source, hash, content, crc, content_crc) VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?)",
+                              ((lb, i, m, so, h, co, row_crc(lb, i, m, so, h), content_crc(i, co))
+                               for lb, i, m, so, h, co in rows))
 
     def update(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
         """Set (metadata, source) of existing ids: ``rows`` of ``(metadata, source, id)``."""
-        self.conn.executemany("UPDATE items SET metadata = ?, source = ? WHERE id = ?", rows)
+        self.conn.executemany("UPDATE items SET metadata = ?, source = ?, crc = embedlab_row_crc(label, id, ?, ?, "
+                              "hash) WHERE id = ?", ((m, so, m, so, i) for m, so, i in rows))
 
     def renumber(self) -> None:
         """Compaction: labels become 0..n-1 in the old label order (the live rows' new segment order)."""
         c = self.conn
         c.execute(_ITEMS.format(name="items_new"))
-        c.execute("INSERT INTO items_new SELECT ROW_NUMBER() OVER (ORDER BY label) - 1, id, metadata, source, hash, "
-                  "content FROM items ORDER BY label")
+        c.execute("INSERT INTO items_new SELECT nl, id, metadata, source, hash, content, "
+                  "embedlab_row_crc(nl, id, metadata, source, hash), content_crc FROM (SELECT ROW_NUMBER() OVER "
+                  "(ORDER BY label) - 1 AS nl, * FROM items) ORDER BY nl")
         c.execute("DROP TABLE items")
         c.execute("ALTER TABLE items_new RENAME TO items")
         c.execute("DELETE FROM dead")
@@ -312,10 +403,11 @@ class Catalog:
         out = {}
         for start in range(0, len(ids), _CHUNK):
             chunk = json.dumps(list(ids[start:start + _CHUNK]))
-            for label, id_, meta, source, h in self.conn.execute(
-                "SELECT label, id, metadata, source, hash FROM items WHERE id IN (SELECT value FROM json_each(?))",
-                (chunk,),
+            for label, id_, meta, source, h, crc in self.conn.execute(
+                f"SELECT label, id, metadata, source, hash, {self._crc} FROM items WHERE id IN "
+                "(SELECT value FROM json_each(?))", (chunk,),
             ):
+                _verify_row(label, id_, meta, source, h, crc)
                 out[_check_id(id_)] = (_check_label(label), _check_meta(meta), source, h)
         return out
 
@@ -325,22 +417,26 @@ class Catalog:
         uniq = np.unique(labels[labels >= 0])
         for start in range(0, len(uniq), _CHUNK):
             chunk = json.dumps(uniq[start:start + _CHUNK].tolist())
-            for label, id_, meta, source in self.conn.execute(
-                "SELECT label, id, metadata, source FROM items WHERE label IN (SELECT value FROM json_each(?))",
-                (chunk,),
+            for label, id_, meta, source, h, crc in self.conn.execute(
+                f"SELECT label, id, metadata, source, hash, {self._crc} FROM items WHERE label IN "
+                "(SELECT value FROM json_each(?))", (chunk,),
             ):
+                _verify_row(label, id_, meta, source, h, crc)
                 out[label] = (_check_id(id_), _check_meta(meta), source)
         return out
 
     def contents(self, ids: Sequence[str]) -> dict[str, str | None]:
         """id -> stored content (None when the item has none) for the ids that exist."""
         col = "content" if self.has_content else "NULL"
+        crc = "content_crc" if self.has_row_crc else "NULL"
         out = {}
         for start in range(0, len(ids), _CHUNK):
             chunk = json.dumps(list(ids[start:start + _CHUNK]))
-            for id_, content in self.conn.execute(
-                f"SELECT id, {col} FROM items WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
+            for id_, content, want in self.conn.execute(
+                f"SELECT id, {col}, {crc} FROM items WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
             ):
+                if want is not None and content_crc(_check_id(id_), content) != want:
+                    raise sqlite3.DatabaseError(f"the content of item {id_!r} does not match its checksum")
                 out[_check_id(id_)] = content
         return out
 
@@ -372,16 +468,26 @@ class Catalog:
     def rows(self, batch: int) -> Iterator[list[tuple[int, str, str, str | None, str | None, str | None]]]:
         """Every live item as (label, id, metadata, source, hash, content), in label order, ``batch`` at a time."""
         col = "content" if self.has_content else "NULL"
-        cur = self.conn.execute(f"SELECT label, id, metadata, source, hash, {col} FROM items ORDER BY label")
+        crcs = "crc, content_crc" if self.has_row_crc else "NULL, NULL"
+        cur = self.conn.execute(f"SELECT label, id, metadata, source, hash, {col}, {crcs} FROM items ORDER BY label")
         while block := cur.fetchmany(batch):
             for r in block:
                 _check_label(r[0]), _check_id(r[1]), _check_meta(r[2])
-            yield block
+                _verify_row(*r[:5], r[6])
+                if r[7] is not None and content_crc(r[1], r[5]) != r[7]:
+                    raise sqlite3.DatabaseError(f"the content of item {r[1]!r} does not match its checksum")
+            yield [r[:6] for r in block]
 
     def integrity(self) -> list[str]:
         """SQLite's own integrity check (problems found; empty when fine)."""
         rows = self.conn.execute("PRAGMA integrity_check").fetchall()
         return [] if [r[0] for r in rows] == ["ok"] else [str(r[0]) for r in rows]
+
+
+def _verify_row(label: Any, id_: Any, meta: Any, source: Any, hash_: Any, crc: Any) -> None:
+    """sqlite3.DatabaseError (reported as damage) when an item row does not match its checksum."""
+    if crc is not None and row_crc(_check_label(label), _check_id(id_), _check_meta(meta), source, hash_) != crc:
+        raise sqlite3.DatabaseError(f"the catalogue row of item {id_!r} does not match its checksum")
 
 
 def _check_id(v: Any) -> str:

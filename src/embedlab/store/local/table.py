@@ -203,6 +203,7 @@ class LocalTable:
                     self._begin(write=True)
                     try:
                         yield LocalWriter(self, pending)
+                        self._cat.seal()
                         self._cat.conn.execute("COMMIT")
                     except BaseException:
                         self._cat.rollback()
@@ -535,6 +536,7 @@ class LocalTable:
         with self.read():
             cat = self._cat
             problems += [f"catalogue: {p}" for p in cat.integrity()]
+            problems += [f"catalogue: {p}" for p in cat.verify_items()]
             segs = cat.segments()
             st = cat.state()
             labels, _ = cat.labels()
