@@ -62,7 +62,8 @@ def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
     raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
-def _check_examples(texts: Sequence[str], labels: npt.ArrayLike, per_class: int, why: str) -> tuple[list[str], np.ndarray]:
+def _check_examples(texts: Sequence[str], labels: npt.ArrayLike, per_class: int, why: str
+                    ) -> tuple[list[str], np.ndarray]:
     """(texts, labels) when they pair up and every one of at least two classes has ``per_class`` examples."""
     texts = check_strings(texts, "texts")
     y = np.asarray(labels)

@@ -76,10 +76,11 @@ def align(
     save_vectors(mapped, out, format=fmt)
     if target_out is not None:
         save_vectors(a.target(target), target_out, format=fmt)
-    summary: dict[str, Any] = {"out": str(out), "source": src, "target": tgt, "source_dim": source.dim, "target_dim": target.dim,
-                     "pairs_given": given, "pairs_found": len(a.pairs_) + (len(test_pairs or []) if holdout else 0),
-                     "pairs_fitted": len(a.pairs_), "pairs_after_refinement": a.refined_pairs_,
-                     "normalize": normalize, "refine": refine}
+    summary: dict[str, Any] = {
+        "out": str(out), "source": src, "target": tgt, "source_dim": source.dim, "target_dim": target.dim,
+        "pairs_given": given, "pairs_found": len(a.pairs_) + (len(test_pairs or []) if holdout else 0),
+        "pairs_fitted": len(a.pairs_), "pairs_after_refinement": a.refined_pairs_, "normalize": normalize,
+        "refine": refine}
     if test_pairs is not None:
         summary["evaluation"] = a.evaluate(source, target, test_pairs, restrict=restrict, before=True)
     if as_json:

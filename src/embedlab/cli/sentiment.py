@@ -20,7 +20,8 @@ def evaluate_cmd(
     folds: int = typer.Option(5, help="folds per repeat"),
     repeats: int = typer.Option(10, help="repeats of stratified k-fold"),
     seed: int = typer.Option(0),
-    c: float | None = typer.Option(None, "--C", help="fixed inverse regularisation (default: nested 3-fold CV over a grid)"),
+    c: float | None = typer.Option(None, "--C", help="fixed inverse regularisation (default: nested 3-fold CV over a "
+                                                     "grid)"),
     jobs: int = typer.Option(0, "--jobs", "-j", help="fits run at once, in processes (0: one per core); the "
                                                       "numbers do not depend on it"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),

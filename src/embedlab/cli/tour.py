@@ -118,7 +118,8 @@ def _compare(query: np.ndarray, cands: np.ndarray, names: list[str]) -> dict[str
     norms = metrics.norms(np.asarray(cands, dtype=np.float32))
     return {"query_norm": round(float(np.linalg.norm(query)), 3),
             "norms": {n: round(float(v), 3) for n, v in zip(names, norms, strict=True)},
-            "raw": raw, "unit": unit, "unit_identical": _same_rankings(unit), "raw_identical": _same_rankings(raw)}
+            "raw": raw, "unit": unit, "unit_identical": _same_rankings(unit),
+            "raw_identical": _same_rankings(raw)}
 
 
 def metrics_part(col: Collection) -> dict[str, Any]:
@@ -143,7 +144,7 @@ def run_tour(root: Path | None = None) -> dict[str, Any]:
     col, indexed = index_part(root)
     with col:
         result: dict[str, Any] = {"index": indexed, "search": search_part(col), "arithmetic": arithmetic_part(),
-                  "metrics": metrics_part(col)}
+                                  "metrics": metrics_part(col)}
     result["seconds"] = round(time.perf_counter() - t0, 2)
     return result
 

@@ -111,7 +111,7 @@ def evaluation_report(vectors: Vectors, restrict_vocab: int = 30000) -> dict[str
     """Analogy accuracy (Google, per section, restricted, case-insensitive), WordSim-353 / SimLex-999 Spearman."""
     an = evaluate_analogies(vectors, restrict_vocab=restrict_vocab, case_insensitive=True)
     report: dict[str, Any] = {"vocab_size": len(vectors), "dim": vectors.dim, "analogy": an.to_dict(),
-              "analogy_oov_ratio": 1.0 - an.coverage}
+                              "analogy_oov_ratio": 1.0 - an.coverage}
     for name in ("wordsim353", "simlex999"):
         try:
             report[name] = evaluate_word_pairs(vectors, name).to_dict()

@@ -60,16 +60,17 @@ def textbook(
     if out is not None:
         check_out(out, overwrite)  # before training, not after it
     check_int(topn, "--topn", low=1)
-    model = TextbookWord2Vec(cast(Arch, arch), dim=dim,  # check_params() below refuses any other arch window=window, lr=lr, epochs=epochs, seed=seed, min_count=min_count,
-                             progress=not as_json)
+    # check_params() below refuses an arch other than cbow / skipgram
+    model = TextbookWord2Vec(cast(Arch, arch), dim=dim, window=window, lr=lr, epochs=epochs, seed=seed,
+                             min_count=min_count, progress=not as_json)
     model.check_params()  # bad options fail before the corpus is read
     lines = LineCorpus(corpus, lowercase=not keep_case, tokenizer=_words)
     sentences = list(lines)
     t0 = time.perf_counter()
     model.fit(sentences)
     result: dict[str, Any] = {"arch": arch, "vocab_size": len(model.vocab_), "dim": dim, "epochs": epochs,
-                    "seconds": round(time.perf_counter() - t0, 3), "loss_first": model.loss_history_[0],
-                    "loss_last": model.loss_history_[-1]}
+                              "seconds": round(time.perf_counter() - t0, 3), "loss_first": model.loss_history_[0],
+                              "loss_last": model.loss_history_[-1]}
     norm = (lambda s: s) if keep_case else str.lower
     if predict:
         result["predict"] = [{"word": w, "p": p} for w, p in model.predict(_words(norm(predict)), k=topn)]
@@ -163,7 +164,7 @@ def bpe(
     tok.fit(corpus)
     tok.save(out)  # atomic: OUT appears whole, or not at all
     summary: dict[str, Any] = {"out": str(out), "pieces": len(tok), "model_type": model_type,
-               "seconds": round(time.perf_counter() - t0, 3)}
+                               "seconds": round(time.perf_counter() - t0, 3)}
     if example:
         summary["example"] = tok(example)
     if as_json:
