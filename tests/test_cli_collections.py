@@ -10,6 +10,7 @@ import pytest
 
 from embedlab.cli import main
 from embedlab.cli.collections import parse_where
+from embedlab.store import Collection
 
 TRAIN_WORDS = ("The high-speed train leaves Seoul every morning and reaches Busan in under three hours, "
                "running on dedicated rails at three hundred kilometres per hour. ")
@@ -150,6 +151,19 @@ def test_embedlab_home_env_and_missing_collection(capsys, tmp_path, monkeypatch,
     run_json(capsys, "index", "spaced", spaced)
     code, _, err = run(capsys, "export", "spaced", "-o", tmp_path / "s.vec")
     assert code == 2 and "id 'red car' contains whitespace" in err and "--format tsv" in err
+
+
+def test_index_into_a_vectors_only_collection_is_refused(capsys, tmp_path, sources):
+    """A collection made with dim= (or imported from Parquet) has no encoder to read files with: one line, exit 2
+    (it was an AttributeError traceback), and the collection is left as it was."""
+    with Collection.create("vecs", dim=3) as col:
+        col.add(["a"], vectors=np.ones((1, 3), np.float32))
+    for extra in ((), ("--dry-run",)):
+        code, out, err = run(capsys, "index", "vecs", sources["jsonl"], *extra)
+        assert code == 2 and out == ""
+        assert "collection 'vecs' is vectors-only (no encoder), so it cannot index files" in err
+    with Collection.open("vecs", readonly=True) as col:
+        assert col.ids() == ["a"]
 
 
 def test_long_document_is_split_and_reported_once(capsys, tmp_path, use_encoder):

@@ -21,10 +21,12 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._params import check_bool, check_float, check_int, check_strings
-from ..errors import DimensionError, InputError
+from ..errors import DimensionError, InputError, MissingDependencyError
+from ..evaluate import evaluate_analogies
 from ..metrics import as_matrix, normalize
 from ..vectors import Vectors
 
@@ -61,7 +63,7 @@ def _check_vectors(vectors: Vectors) -> Vectors:
     return vectors
 
 
-def _check_pairs(pairs, name: str) -> list[list[str]]:
+def _check_pairs(pairs: object, name: str) -> list[list[str]]:
     """A list of two-word lists (a lone string or a pair given as "ab" is refused)."""
     if isinstance(pairs, (str, bytes)) or not isinstance(pairs, (Sequence, np.ndarray)):
         raise InputError(f"{name} must be a list of word pairs, got {type(pairs).__name__}")
@@ -74,7 +76,7 @@ def _check_pairs(pairs, name: str) -> list[list[str]]:
     return out
 
 
-def _unit_direction(direction, dim: int) -> np.ndarray:
+def _unit_direction(direction: ArrayLike, dim: int) -> np.ndarray:
     d = as_matrix(direction, name="the bias direction")
     if d.shape != (1, dim):
         raise DimensionError(f"the bias direction must be one vector of dimension {dim}, got shape "
@@ -228,7 +230,8 @@ def direct_bias(vectors: Vectors, direction: np.ndarray, neutral_words: Sequence
 
     ``c >= 0`` sets the strictness; c = 0 counts every word with any component along g (|cos|^0 = 1 unless
     cos = 0 exactly)."""
-    c = check_float(c, "c", low=0, hint="the strictness exponent")
+    check_float(c, "c", low=0, hint="the strictness exponent")
+    c = float(c)
     p = projections(vectors, direction, neutral_words)
     if not p:
         raise InputError("none of the neutral words are in the vocabulary")
@@ -237,7 +240,7 @@ def direct_bias(vectors: Vectors, direction: np.ndarray, neutral_words: Sequence
 
 
 # ------------------------------------------------------------- hard debias
-class HardDebias(BaseEstimator, TransformerMixin):
+class HardDebias(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scikit-learn has no stubs
     """Hard debias (neutralise + equalise) as a scikit-learn-style transformer on Vectors.
 
     ``fit`` learns the bias direction from definitional pairs; ``transform`` returns new unit-length Vectors in
@@ -245,26 +248,27 @@ class HardDebias(BaseEstimator, TransformerMixin):
     only along it (so both words are equally far from every neutral word). Defaults: embedlab's curated lists.
     """
 
-    def __init__(self, definitional_pairs=None, equalize_pairs=None, gender_specific=None,
+    def __init__(self, definitional_pairs: Sequence[Sequence[str]] | None = None,
+                 equalize_pairs: Sequence[Sequence[str]] | None = None, gender_specific: Sequence[str] | None = None,
                  lowercase_fallback: bool = True) -> None:
         self.definitional_pairs = definitional_pairs
         self.equalize_pairs = equalize_pairs
         self.gender_specific = gender_specific
         self.lowercase_fallback = lowercase_fallback
 
-    def _lists(self) -> tuple[list, list, list]:
+    def _lists(self) -> tuple[list[list[str]], list[list[str]], list[str]]:
         """The three word lists, the curated ones where a parameter is None (an empty list stays empty)."""
         check_bool(self.lowercase_fallback, "lowercase_fallback")
         lists = load_word_lists()
 
-        def pick(value, name):
+        def pick(value: object, name: str) -> object:
             return lists[name] if value is None else value
 
         return (_check_pairs(pick(self.definitional_pairs, "definitional_pairs"), "definitional pairs"),
                 _check_pairs(pick(self.equalize_pairs, "equalize_pairs"), "equalize pairs"),
                 check_strings(pick(self.gender_specific, "gender_specific"), "gender_specific", empty=True))
 
-    def fit(self, vectors: Vectors, y=None) -> HardDebias:
+    def fit(self, vectors: Vectors, y: object = None) -> HardDebias:  # y: ignored (scikit-learn's fit(X, y))
         _check_vectors(vectors)
         definitional, _, _ = self._lists()
         self.direction_, self.explained_variance_ratio_, self.pairs_used_ = bias_direction(
@@ -285,7 +289,7 @@ class HardDebias(BaseEstimator, TransformerMixin):
         m -= np.outer(m @ g, g)                      # neutralise every word ...
         m[keep_rows] = saved                         # ... except the gender-specific ones
         normalize(m, inplace=True)
-        self.equalized_ = []
+        self.equalized_: list[tuple[str, ...]] = []
         for pair in equalize:
             found, _ = find_words(vectors, pair, self.lowercase_fallback)
             if len(found) != 2:
@@ -360,12 +364,6 @@ def check_report(tests: Sequence[str] | None = None, words: Sequence[str] | None
 
 
 def _analogy_accuracy(vectors: Vectors, restrict: int) -> float | None:
-    try:
-        from ..evaluate import evaluate_analogies
-    except ImportError:
-        return None
-    from ..errors import MissingDependencyError
-
     try:
         return float(evaluate_analogies(vectors, restrict_vocab=restrict).accuracy)
     except MissingDependencyError:

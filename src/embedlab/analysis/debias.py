@@ -51,8 +51,9 @@ def gendered_words(vectors: Vectors, n_words: int = 2500, max_vocab: int = 50_00
     """
     if not isinstance(vectors, Vectors):
         raise InputError(f"gendered_words needs a Vectors table, got {type(vectors).__name__}")
-    n_words = check_int(n_words, "n_words", low=2, hint="labelled words per side")
-    max_vocab = check_int(max_vocab, "max_vocab", low=2, hint="only the most frequent rows are candidates")
+    check_int(n_words, "n_words", low=2, hint="labelled words per side")
+    check_int(max_vocab, "max_vocab", low=2, hint="only the most frequent rows are candidates")
+    n_words, max_vocab = int(n_words), int(max_vocab)
     words = check_strings(pair, "pair")
     if len(words) != 2:
         raise InputError(f"pair must name two words, e.g. ('he', 'she'), got {pair!r}")
@@ -135,7 +136,7 @@ def _chance(y: np.ndarray) -> float:
     return float(np.bincount(y).max() / len(y))
 
 
-class _LinearEraser(BaseEstimator, TransformerMixin):
+class _LinearEraser(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scikit-learn has no stubs
     """Common fit input handling and ``transform``: x -> x @ projection_ (a symmetric (d, d) projection)."""
 
     n_words: int
@@ -245,10 +246,11 @@ class INLP(_LinearEraser):
         """Learn the directions to remove from Vectors (gendered words, labelled here) or a matrix X with labels y.
 
         InputError for bad parameters, missing labels, a single class or too few rows per class."""
-        n_iter = check_int(self.n_iterations, "n_iterations", low=1, hint="at most this many classifiers")
+        check_int(self.n_iterations, "n_iterations", low=1, hint="at most this many classifiers")
         check_choice(self.classifier, "classifier", ("svm", "logistic"))
         check_float(self.C, "C", low=0, low_open=True, hint="the classifier's inverse regularisation")
-        tol = check_float(self.tol, "tol", 0, 1, hint="stop when held-out accuracy <= chance + tol")
+        check_float(self.tol, "tol", 0, 1, hint="stop when held-out accuracy <= chance + tol")
+        n_iter, tol = int(self.n_iterations), float(self.tol)
         x, labels = self._training_data(X, y)
         xtr, ytr, xte, yte = _split(x, labels, self.test_size, self.seed)
         d = x.shape[1]
@@ -313,13 +315,15 @@ class AdversarialProjection(_LinearEraser):
         """Learn the rank-k subspace to remove (see the class docstring). InputError for bad parameters/labels."""
         from sklearn.linear_model import LogisticRegression
 
-        epochs = check_int(self.epochs, "epochs", low=1)
-        steps = check_int(self.classifier_steps, "classifier_steps", low=1)
-        lr = check_float(self.lr, "lr", low=0, low_open=True, hint="the projection's step size")
-        clr = check_float(self.classifier_lr, "classifier_lr", low=0, low_open=True)
+        check_int(self.epochs, "epochs", low=1)
+        check_int(self.classifier_steps, "classifier_steps", low=1)
+        check_float(self.lr, "lr", low=0, low_open=True, hint="the projection's step size")
+        check_float(self.classifier_lr, "classifier_lr", low=0, low_open=True)
+        epochs, steps, lr, clr = int(self.epochs), int(self.classifier_steps), float(self.lr), float(self.classifier_lr)
         x, labels = self._training_data(X, y)
         d = x.shape[1]
-        rank = check_int(self.rank, "rank", 1, d - 1, hint="directions to remove, fewer than the dimension")
+        check_int(self.rank, "rank", 1, d - 1, hint="directions to remove, fewer than the dimension")
+        rank = int(self.rank)
         xtr, ytr, xte, yte = _split(x, labels, self.test_size, self.seed)
         self.accuracy_before_ = float(LogisticRegression(max_iter=3000).fit(xtr, ytr).score(xte, yte))
         classes = np.unique(ytr)

@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._params import check_choice, check_int
 from ..errors import InputError
 from ..metrics import as_matrix, euclidean, normalize
+from .plots import plot_format, pyplot
 
 MIN_POINTS = 3  # a query needs a nearest and a farthest other point
 DISTRIBUTIONS = ("gaussian", "uniform")
@@ -33,11 +35,11 @@ class Concentration:
     cosine_mean: float
     cosine_std: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int | float]:
         return asdict(self)
 
 
-def concentration(x, source: str = "data", n_queries: int = 200, seed: int = 0) -> Concentration:
+def concentration(x: ArrayLike, source: str = "data", n_queries: int = 200, seed: int = 0) -> Concentration:
     """Mean relative contrast (max-min)/min of L2 distances from ``n_queries`` sampled points to all others,
     and the mean/std of all pairwise cosine similarities among the queries and the rest."""
     check_int(n_queries, "n_queries", low=1)
@@ -49,7 +51,7 @@ def concentration(x, source: str = "data", n_queries: int = 200, seed: int = 0) 
         raise InputError("the vectors have no dimensions (shape (n, 0)); nothing to measure")
     rng = np.random.default_rng(seed)
     q = rng.choice(len(m), size=min(n_queries, len(m)), replace=False)
-    d = euclidean(m[q], m)
+    d = np.asarray(euclidean(m[q], m))                     # (queries, n): two batches give a matrix
     d[np.arange(len(q)), q] = np.nan                       # ignore each query's distance to itself
     dmin, dmax = np.nanmin(d, axis=1), np.nanmax(d, axis=1)
     ok = dmin > 0
@@ -74,7 +76,7 @@ def random_table(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024
     return rows
 
 
-def pca_table(x, dims: Sequence[int] = (2, 5, 10, 20, 50), n: int = 5000, source: str = "embeddings",
+def pca_table(x: ArrayLike, dims: Sequence[int] = (2, 5, 10, 20, 50), n: int = 5000, source: str = "embeddings",
               seed: int = 0) -> list[Concentration]:
     """Concentration of real vectors (a sample of ``n`` rows) after PCA to each dimension (full = no PCA)."""
     from sklearn.decomposition import PCA
@@ -98,19 +100,20 @@ def pca_table(x, dims: Sequence[int] = (2, 5, 10, 20, 50), n: int = 5000, source
 
 def check_sample_size(n: int, name: str = "n") -> int:
     """``n`` when it is a whole number of points, at least MIN_POINTS; InputError otherwise."""
-    return check_int(n, name, low=MIN_POINTS, hint="each query point needs a nearest and a farthest neighbour")
+    check_int(n, name, low=MIN_POINTS, hint="each query point needs a nearest and a farthest neighbour")
+    return int(n)
 
 
 def _check_dims(dims: Sequence[int]) -> list[int]:
     if isinstance(dims, (str, bytes)) or not isinstance(dims, (Sequence, np.ndarray)) or len(dims) == 0:
         raise InputError(f"dims must be a non-empty list of dimensions, got {dims!r}")
-    return [check_int(d, "each of dims", low=1) for d in dims]
+    for d in dims:
+        check_int(d, "each of dims", low=1)
+    return [int(d) for d in dims]
 
 
 def plot(rows: Sequence[Concentration], out: str | Path) -> Path:
     """Relative contrast vs dimension (log-log), one line per source; written as PNG."""
-    from .plots import plot_format, pyplot
-
     if not rows:
         raise InputError("no rows to plot; compute them with random_table or pca_table")
     if plot_format(out) != "png":

@@ -10,8 +10,10 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError, MissingDependencyError
 from ..metrics import as_matrix
@@ -44,18 +46,21 @@ def cjk_font() -> str | None:
     return found
 
 
-def _check(coords, labels, groups) -> tuple[np.ndarray, list[str], list[str] | None]:
+def _check(coords: ArrayLike, labels: Sequence[object] | None, groups: Sequence[object] | None
+           ) -> tuple[np.ndarray, list[str], list[str] | None]:
     c = as_matrix(coords, name="coordinates")
     if c.shape[1] not in (2, 3):
         raise InputError(f"coordinates must be (n, 2) or (n, 3), got {c.shape}")
-    labels = [str(x) for x in (labels if labels is not None else range(len(c)))]
-    if len(labels) != len(c) or (groups is not None and len(groups) != len(c)):
+    names = [str(x) for x in (labels if labels is not None else range(len(c)))]
+    if len(names) != len(c) or (groups is not None and len(groups) != len(c)):
         raise InputError("labels/colour groups must have one entry per point")
-    return c, labels, None if groups is None else [str(g) for g in groups]
+    return c, names, None if groups is None else [str(g) for g in groups]
 
 
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend; a clear error naming the extra when it is missing."""
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend; a clear error naming the extra when it is missing.
+
+    The module is returned as ``Any``: callers use it as ``plt`` (figures and axes are matplotlib's objects)."""
     try:
         import matplotlib
     except ImportError as exc:
@@ -66,30 +71,30 @@ def pyplot():
     return plt
 
 
-def scatter_png(coords, labels: Sequence | None, out: str | Path, groups: Sequence | None = None,
-                title: str = "", annotate: bool | None = None) -> Path:
+def scatter_png(coords: ArrayLike, labels: Sequence[object] | None, out: str | Path,
+                groups: Sequence[object] | None = None, title: str = "", annotate: bool | None = None) -> Path:
     """2-D scatter saved as PNG; points coloured by ``groups``, annotated with ``labels`` (up to 300 points)."""
     plt = pyplot()
 
-    c, labels, groups = _check(coords, labels, groups)
+    c, names, colour = _check(coords, labels, groups)
     if c.shape[1] != 2:
         raise InputError("PNG plots are 2-D; use HTML output for 3-D")
-    needs_cjk = any(_HANGUL.search(s) for s in labels + (groups or []) + [title])
+    needs_cjk = any(_HANGUL.search(s) for s in names + (colour or []) + [title])
     font = cjk_font() if needs_cjk else None
     if needs_cjk and font is None:
         warnings.warn("no Korean font found (apt-get install fonts-nanum): Hangul labels will show as boxes",
                       stacklevel=2)
     with plt.rc_context({"font.family": [font, "DejaVu Sans"]} if font else {}):
         fig, ax = plt.subplots(figsize=(7, 6))
-        keys = list(dict.fromkeys(groups)) if groups else [None]
+        keys: list[str | None] = list(dict.fromkeys(colour)) if colour else [None]
         cmap = plt.get_cmap("tab10" if len(keys) <= 10 else "tab20")
         for n, key in enumerate(keys):
-            idx = [i for i in range(len(c)) if groups is None or groups[i] == key]
+            idx = [i for i in range(len(c)) if colour is None or colour[i] == key]
             ax.scatter(c[idx, 0], c[idx, 1], s=28, color=cmap(n % cmap.N), label=key, alpha=0.85)
         if annotate if annotate is not None else len(c) <= 300:
-            for (x, y), text in zip(c, labels, strict=True):
+            for (x, y), text in zip(c, names, strict=True):
                 ax.annotate(text, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
-        if groups:
+        if colour:
             ax.legend(loc="best", fontsize=8)
         ax.set_title(title)
         ax.set_xticks([])
@@ -101,20 +106,20 @@ def scatter_png(coords, labels: Sequence | None, out: str | Path, groups: Sequen
     return out
 
 
-def scatter_html(coords, labels: Sequence | None, out: str | Path, groups: Sequence | None = None,
-                 title: str = "", hover: Sequence[str] | None = None) -> Path:
+def scatter_html(coords: ArrayLike, labels: Sequence[object] | None, out: str | Path,
+                 groups: Sequence[object] | None = None, title: str = "", hover: Sequence[str] | None = None) -> Path:
     """Interactive 2-D/3-D scatter as a self-contained HTML file (plotly.js embedded: works offline)."""
     try:
         import plotly.graph_objects as go
     except ImportError as exc:
         raise MissingDependencyError("HTML plots need plotly: pip install 'embedlab[eval]'") from exc
 
-    c, labels, groups = _check(coords, labels, groups)
-    keys = list(dict.fromkeys(groups)) if groups else [None]
+    c, names, colour = _check(coords, labels, groups)
+    keys: list[str | None] = list(dict.fromkeys(colour)) if colour else [None]
     fig = go.Figure()
     for key in keys:
-        idx = [i for i in range(len(c)) if groups is None or groups[i] == key]
-        text = [labels[i] for i in idx]
+        idx = [i for i in range(len(c)) if colour is None or colour[i] == key]
+        text = [names[i] for i in idx]
         extra = [hover[i] for i in idx] if hover is not None else text
         common = dict(mode="markers+text" if len(c) <= 200 else "markers", text=text, hovertext=extra,
                       hoverinfo="text", name=key or "points", textposition="top center")
@@ -139,7 +144,8 @@ def plot_format(out: str | Path, dim: int | None = None) -> str:
     return "png" if suffix == ".png" else "html"
 
 
-def save_scatter(coords, labels, out: str | Path, groups=None, title: str = "") -> Path:
+def save_scatter(coords: ArrayLike, labels: Sequence[object] | None, out: str | Path,
+                 groups: Sequence[object] | None = None, title: str = "") -> Path:
     """PNG or HTML by the file extension of ``out``."""
     if plot_format(out) == "png":
         return scatter_png(coords, labels, out, groups, title)

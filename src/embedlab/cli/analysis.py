@@ -9,11 +9,13 @@ from rich.table import Table
 
 from .._params import check_int
 from .._progress import working
+from ..analysis import dimensionality as dm
+from ..vectors import Vectors
 from .app import app, console, emit_json
 from .words import VECTORS_HELP, open_vectors
 
 
-def _vectors(path: Path | None):
+def _vectors(path: Path | None) -> tuple[Vectors, str]:
     return open_vectors(path)
 
 
@@ -28,7 +30,7 @@ def bias(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Measure gender bias (WEAT, direct bias, projections, analogy accuracy) before and after hard debias."""
-    from ..analysis.bias import bias_report, check_report
+    from ..analysis.bias import bias_report, check_report  # here, not at the top: loads scikit-learn and scipy
 
     check_report(test or None, permutations=permutations, seed=seed)  # before the vectors load
     with working("loading vectors", not as_json):
@@ -67,8 +69,6 @@ def dims(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Distance concentration vs dimension: random data, and real embeddings before/after PCA."""
-    from ..analysis import dimensionality as dm
-
     dm.check_sample_size(sample, "sample")  # before the vectors load
     check_int(seed, "seed", low=0)
     with working("loading vectors", not as_json):

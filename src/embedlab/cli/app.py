@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from .. import config
 from ..errors import EmbedlabError
@@ -42,8 +45,6 @@ def emit_json(obj: Any) -> None:
 
 def print_table(title: str, columns: list[str], rows: list[list[str]], right: tuple[str, ...] = ()) -> None:
     """Print a readable table (the non-JSON output of result commands); ``right`` names right-aligned columns."""
-    from rich.table import Table
-
     table = Table(title=title)
     for col in columns:
         table.add_column(col, justify="right" if col in right else "left")
@@ -52,9 +53,8 @@ def print_table(title: str, columns: list[str], rows: list[list[str]], right: tu
     console.print(table)
 
 
-def _jsonable(o: Any):
-    import numpy as np
-
+def _jsonable(o: object) -> object:
+    """What ``json.dumps`` cannot write itself: numpy scalars and arrays, paths."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -66,7 +66,5 @@ def _jsonable(o: Any):
 
 def fail(exc: EmbedlabError | str, code: int = 2) -> typer.Exit:
     """Print an error the user can act on (no traceback) and return the Exit to raise."""
-    from rich.markup import escape
-
     err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # "[eval]" is text, not markup
     return typer.Exit(code)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import typer
 
+from ..train.clip import train_clip as run
+from ..train.clip_data import make_digits_example, read_captions
+from ..train.clip_heads import ContrastiveHeads
 from .app import console, emit_json
 from .train import check_out, train_app
 
@@ -34,10 +37,6 @@ def train_clip(
 ) -> None:
     """Train a small CLIP (Radford et al. 2021): two linear heads over frozen towers, tower features cached; OUT
     loads as a ("text", "image") encoder for collections and search."""
-    from ..train.clip import train_clip as run
-    from ..train.clip_data import read_captions
-    from ..train.clip_heads import ContrastiveHeads
-
     heads = ContrastiveHeads(dim=dim, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, threads=threads,
                              progress=not as_json)
     heads.check_params()
@@ -68,8 +67,6 @@ def clip_example(
 ) -> None:
     """Write scikit-learn's handwritten digits as PNG images with generated English and Korean captions, ready
     for `embedlab train clip FOLDER --captions FOLDER/captions.csv -o OUT`."""
-    from ..train.clip_data import make_digits_example
-
     check_out(folder, overwrite)
     csv_path = make_digits_example(folder, limit=limit, seed=seed)
     console.print(f"wrote the digits example: {csv_path}; next: embedlab train clip {folder} --captions {csv_path} "

@@ -10,30 +10,27 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from .. import config
 from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError, UnknownKeyError
+from ..passages import passages_of
+from ..store import Collection, Item
+from ..store.pg.connection import safe_url
 from .app import app, console, emit_json
 from .collections import WHERE_HELP, open_collection, parse_where
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..store import Collection, Item
 
 CONTENT_WIDTH = 200  # characters of an item's content shown by `get` (--json has all of it)
 
 
 def where_collections_live() -> str:
     """The current backend's place, for titles: the collections folder, or the database URL without password."""
-    from .. import config
-
     url = config.backend()
     if url and url != "local":
-        from ..store.pg.connection import safe_url
-
         return safe_url(url)
     return str(config.collections_dir())
 
@@ -42,8 +39,6 @@ def collection_rows() -> list[dict[str, Any]]:
     """One row per collection of the current backend: name, status, count, encoder, index, dim. A collection that
     cannot be opened is listed with ``status`` "damaged" (a corrupt file) or "unavailable" (e.g. written by a
     newer embedlab) and its ``error``, so one bad collection never hides the others."""
-    from ..store import Collection
-
     rows: list[dict[str, Any]] = []
     for n in Collection.list():
         try:
@@ -129,8 +124,6 @@ def _item_json(item: Item, vectors: bool) -> dict[str, Any]:
 
 def _unknown(col: Collection, ids: list[str]) -> UnknownKeyError:
     """The error for ids a collection does not hold, pointing at the passages of documents split into them."""
-    from ..passages import passages_of
-
     parts = passages_of(col, ids)
     hint = "".join(f"; {d!r} is a long document stored as {len(p)} passages ({p[0]} … {p[-1]})"
                    for d, p in list(parts.items())[:3])
@@ -220,8 +213,6 @@ def delete(
 
 def _resolve(col: Collection, ids: list[str], ignore_missing: bool) -> list[str]:
     """The stored ids to delete for ``ids``: each id itself, or all passages of a document split into them."""
-    from ..passages import passages_of
-
     ids = list(dict.fromkeys(ids))
     found = {it.id for it in col.get(ids, missing="skip")}
     absent = [i for i in ids if i not in found]
@@ -252,8 +243,6 @@ def drop(
     as_json: bool = typer.Option(False, "--json", help='Print only JSON: {"dropped": NAME, "count": N}.'),
 ) -> None:
     """Delete a collection and everything stored for it (asks first unless --yes)."""
-    from ..store import Collection
-
     try:
         with Collection.open(name, readonly=True) as col:
             count: int | None = col.count()

@@ -10,6 +10,8 @@ from typing import Any
 import typer
 
 from ..errors import InputError
+from ..io import save_projector, save_word2vec
+from ..store.parquet import export_parquet, import_parquet
 from .app import app, console, emit_json
 from .collections import open_collection, progress_bar
 
@@ -24,14 +26,10 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
     """Write a collection in a format other tools (or another embedlab backend) read."""
-    from ..io import save_projector, save_word2vec
-
     if format not in ("parquet", "word2vec", "tsv"):
         raise InputError(f"--format must be parquet, word2vec or tsv, got {format!r}")
     with open_collection(name, readonly=True) as col:
         if format == "parquet":
-            from ..store.parquet import export_parquet
-
             with progress_bar("exporting", as_json) as step:
                 summary = export_parquet(col, out, progress=step)
             summary = {"collection": name, "format": format, **summary}
@@ -74,8 +72,6 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
     """Create a collection from a Parquet file, on the current backend (see --backend); streamed in batches."""
-    from ..store.parquet import import_parquet
-
     with progress_bar("importing", as_json) as step:
         summary = import_parquet(file, name, metric=metric, index=index_kind, batch_size=batch_size, progress=step)
     if as_json:

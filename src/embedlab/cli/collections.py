@@ -8,6 +8,7 @@ embedlab.passages."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -15,9 +16,20 @@ from typing import Any
 
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..errors import CollectionNotFoundError, EncoderMismatchError, InputError
+from ..encoders import encoder as build_encoder
+from ..encoders.registry import spec
+from ..errors import CollectionNotFoundError, EncoderMismatchError, InputError, require
+from ..index import make_index
+from ..index.plan import constants, constants_path, estimate
+from ..ingest import read_sources
+from ..passages import group_hits, index_records, plan_records, search_documents
+from ..scale import RayEngine
+from ..search import hybrid_search
+from ..store import Collection
+from ..store.filters import parse
 from .app import app, console, emit_json
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
@@ -34,7 +46,7 @@ def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
     """
     if not pairs:
         return None
-    values: dict[str, list] = {}
+    values: dict[str, list[Any]] = {}
     objects: list[dict[str, Any]] = []
     for pair in pairs:
         if pair.lstrip().startswith("{"):
@@ -58,8 +70,6 @@ def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
         if typed is None or isinstance(typed, (bool, int, float)):
             alts.append(typed)
         values.setdefault(key.strip(), []).extend(alts)
-    from ..store.filters import parse
-
     plain = {k: (v[0] if len(v) == 1 else {"$in": v}) for k, v in values.items()}
     parts = ([plain] if plain else []) + objects
     where = parts[0] if len(parts) == 1 else {"$and": parts}
@@ -67,10 +77,8 @@ def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
     return where
 
 
-def open_collection(name: str, readonly: bool = False) -> Any:
+def open_collection(name: str, readonly: bool = False) -> Collection:
     """The collection ``name`` on the current backend; CollectionNotFoundError lists the existing ones."""
-    from ..store import Collection
-
     try:
         return Collection.open(name, readonly=readonly)
     except CollectionNotFoundError as exc:
@@ -126,11 +134,6 @@ def index(
 ) -> None:
     """Read files into a collection: new items are added, changed ones updated, unchanged ones skipped
     (--sync: and the items of files that are gone removed)."""
-    from ..encoders.registry import spec
-    from ..ingest import read_sources
-    from ..passages import index_records, plan_records
-    from ..store import Collection
-
     if index_kind not in ("exact", "hnsw", "ivf"):
         raise InputError(f"--index must be exact, hnsw or ivf, got {index_kind!r}")
     settings = index_options(index_kind, precision, rescore, nlist=nlist, nprobe=nprobe, m=pq, M=M,
@@ -139,9 +142,6 @@ def index(
         raise InputError(f"--engine must be local or ray, got {engine!r}")
     runner = None
     if engine == "ray":
-        from ..errors import require
-        from ..scale import RayEngine
-
         require("ray", "scale", "--engine ray")  # before any model loads
         runner = RayEngine(address=address, workers=workers, batch_size=batch_size)
     try:
@@ -165,9 +165,10 @@ def index(
                 raise InputError(f"collection {name!r} already exists with other settings ({what} differs); index "
                                  f"options apply only when creating a collection (embedlab reindex {name} ... "
                                  "changes its index; a new --dim needs a new collection)")
-        from ..encoders import encoder as build_encoder
-
         enc = col.encoder if col is not None else build_encoder(encoder or "use-multilingual")
+        if enc is None:  # a vectors-only collection (made with dim=, or imported from Parquet): nothing reads files
+            raise InputError(f"collection {name!r} is vectors-only (no encoder), so it cannot index files; index them "
+                             "into a new collection name, or add vectors with Collection.add(ids, vectors=...)")
         records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
                                encoding=encoding, errors=encoding_errors, strict=strict)
     except BaseException:
@@ -188,7 +189,7 @@ def index(
             _print_plan(name, plan)
         return
     created = col is None
-    if created:
+    if col is None:
         col = Collection.create(name, enc, index=index_kind, index_params=settings, dim=dim, force=force)
         print_estimate(index_kind, settings, col.dim, col.metric, len(records.records), as_json)
     try:
@@ -226,8 +227,6 @@ def untrained_note(kind: str, params: dict[str, Any], dim: int, metric: str, cou
     """What to tell a user whose IVF index is still too small to train (its rows are then searched exactly)."""
     if kind != "ivf":
         return None
-    from ..index import make_index
-
     need = make_index(kind, dim, metric, **params).train_min()
     if count >= need:
         return None
@@ -258,8 +257,6 @@ def print_estimate(kind: str, params: dict[str, Any], dim: int, metric: str, cou
     machine)."""
     if quiet or count < 20_000 or kind == "exact" and params.get("precision", "float32") == "float32":
         return  # small builds take seconds, float32 exact search builds nothing: not worth measuring the machine
-    from ..index.plan import constants, constants_path, estimate
-
     if not constants_path().is_file():
         console.print("[dim]plan: measuring this machine once for build estimates (about 20 s)…[/]")
     est = estimate(count, dim, kind, metric=metric, consts=constants(), **params)
@@ -309,9 +306,6 @@ def search(
                                  '"source"} (the columns of the table).'),
 ) -> None:
     """Search a collection; long documents split into passages are reported once, by their best passage."""
-    from ..passages import group_hits, search_documents
-    from ..search import hybrid_search
-
     with open_collection(name) as col:
         if mode == "vector":
             hits = search_documents(col, query, k=k, where=parse_where(where))
@@ -340,10 +334,6 @@ def search(
 @contextmanager
 def progress_bar(what: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
     """A progress bar with items/s and an estimate; yields ``step(done, total)``."""
-    import time
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     columns = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn())
     start = time.monotonic()

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..encoders import DEFAULT_ENCODER, ROLES, TruncationWarning, available, spec
+from ..encoders import encoder as get_encoder
 from ..errors import InputError
+from ..io import save_npy
 from ..persist import atomic_file, nearest_existing, storage_errors
+from ..vectors import Vectors
 from .app import app, console, emit_json
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aiff", ".aif"}
 
 
-def collect_inputs(inputs: list[str], modalities: tuple[str, ...]) -> tuple[list, list[str]]:
+def collect_inputs(inputs: list[str], modalities: tuple[str, ...]) -> tuple[list[str | Path], list[str]]:
     """(items, keys) from CLI arguments: '-' reads stdin lines, image/audio files become paths when the encoder
     takes that modality, other existing files are read as one text each, anything else is literal text."""
-    items: list = []
+    items: list[str | Path] = []
     keys: list[str] = []
     for arg in inputs:
         if arg == "-":
@@ -81,10 +90,8 @@ def check_output_file(output: Path) -> None:
         raise InputError(f"{parent} is a file, so {output} cannot be created in it; choose another -o")
 
 
-def _takes(factory, option: str) -> bool:
+def _takes(factory: Callable[..., Any], option: str) -> bool:
     """Whether an encoder factory accepts the keyword ``option``."""
-    import inspect
-
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
@@ -113,13 +120,6 @@ def encode(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Encode texts, images or audio into a .npy matrix of vectors (one row per input, in order)."""
-    import warnings
-
-    import numpy as np
-
-    from ..encoders import ROLES, TruncationWarning, spec
-    from ..encoders import encoder as get_encoder
-
     if output.suffix != ".npy":
         raise InputError(f"output must end in .npy, got {output.name}")
     if role is not None and role not in ROLES:
@@ -141,9 +141,6 @@ def encode(
     with storage_errors(output):
         output.parent.mkdir(parents=True, exist_ok=True)
     if keys:
-        from ..io import save_npy
-        from ..vectors import Vectors
-
         save_npy(Vectors(names, vectors), output)
     else:
         with atomic_file(output) as fh:
@@ -167,24 +164,20 @@ def list_encoders(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """List the encoders (name, modalities, dimension) without loading any model."""
-    from ..encoders import DEFAULT_ENCODER, available
-
-    rows = []
-    for s in available(installed_only=not all_):
-        rows.append({"name": s.name, "modalities": list(s.modalities), "dim": s.dim or None,
-                     "description": s.description, "aliases": list(s.aliases), "installed": s.installed(),
-                     "extra": s.extra, "install": s.install_command(), "default": s.name == DEFAULT_ENCODER})
+    specs = available(installed_only=not all_)
     if as_json:
-        emit_json(rows)
+        emit_json([{"name": s.name, "modalities": list(s.modalities), "dim": s.dim or None,
+                    "description": s.description, "aliases": list(s.aliases), "installed": s.installed(),
+                    "extra": s.extra, "install": s.install_command(), "default": s.name == DEFAULT_ENCODER}
+                   for s in specs])
         return
     t = Table(title="embedlab encoders")
     for col in ("name", "modalities", "dim", "description"):
         t.add_column(col)
-    for r in rows:
-        name = r["name"] + (" (default)" if r["default"] else "")
-        if r["aliases"]:
-            name += f"\n[dim]alias: {', '.join(r['aliases'])}[/]"
-        missing = "" if r["installed"] else f" [red]({escape(r['install'])})[/]"  # escaped: [extra] is not markup
-        t.add_row(name, ", ".join(r["modalities"]), "model" if r["dim"] is None else str(r["dim"]),
-                  escape(r["description"]) + missing)
+    for s in specs:
+        name = s.name + (" (default)" if s.name == DEFAULT_ENCODER else "")
+        if s.aliases:
+            name += f"\n[dim]alias: {', '.join(s.aliases)}[/]"
+        missing = "" if s.installed() else f" [red]({escape(s.install_command())})[/]"  # escaped: [extra] is not markup
+        t.add_row(name, ", ".join(s.modalities), str(s.dim) if s.dim else "model", escape(s.description) + missing)
     console.print(t)

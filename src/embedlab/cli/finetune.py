@@ -9,6 +9,9 @@ from typing import Any
 
 import typer
 
+from ..errors import InputError
+from ..reembed import reembed
+from ..train.finetuning import finetune as run
 from .app import app, console, emit_json, print_table
 
 
@@ -41,9 +44,6 @@ def finetune(
 ) -> None:
     """Fine-tune an encoder on query/positive pairs, evaluate it before and after (validation + general-domain
     sets) and save it as a folder that loads anywhere an encoder name does."""
-    from ..errors import InputError
-    from ..train.finetuning import finetune as run
-
     try:
         regs = [float(x) for x in reg.split(",") if x.strip()]
     except ValueError:
@@ -82,8 +82,6 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 
 def reindex_with_encoder(name: str, encoder: str, as_json: bool) -> None:
     """`embedlab reindex NAME --encoder PATH`: re-embed the stored contents with ``encoder`` (see reembed)."""
-    from ..reembed import reembed
-
     result = reembed(name, encoder, progress=not as_json)
     if as_json:
         emit_json(result)

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import typer
 
+from ..io import save_word2vec
 from ..persist import atomic_folder
+from ..train.corpus import LineCorpus
+from ..train.glove import GloVe
 from .app import console, emit_json
 from .train import check_out, train_app
 
@@ -37,10 +40,6 @@ def glove(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train GloVe: count co-occurrences (bounded memory), fit them with AdaGrad; OUT gets the model and its vectors."""
-    from ..io import save_word2vec
-    from ..train.corpus import LineCorpus
-    from ..train.glove import GloVe
-
     model = GloVe(dim=dim, window=window, min_count=min_count, max_vocab_size=max_vocab_size, x_max=x_max, alpha=alpha,
                   lr=lr, epochs=epochs, distance_weighting=distance_weighting, workers=workers, seed=seed,
                   max_memory=max_memory, progress=not as_json)

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import typer
 
+from ..encoders.mlm import MLMEncoder
 from ..errors import InputError
+from ..formats.mlm import CHECKPOINT, MANIFEST, checkpoint_step
+from ..train.mlm import MaskedLMTrainer, summary_line
 from .app import app, console, emit_json, err_console
 from .train import train_app
 
@@ -39,9 +42,6 @@ def train_mlm(
 ) -> None:
     """Pretrain a small BERT from scratch with dynamic masking (Devlin et al. 2019); Ctrl-C checkpoints, --resume
     continues. OUT loads as a contextual token encoder and answers `embedlab fill-mask OUT "... [MASK] ..."`."""
-    from ..formats.mlm import CHECKPOINT, MANIFEST, checkpoint_step
-    from ..train.mlm import MaskedLMTrainer, summary_line
-
     trainer = MaskedLMTrainer(vocab_size=vocab_size, layers=layers, hidden=hidden, heads=heads,
                               max_length=max_length, batch_size=batch_size, lr=lr, warmup=warmup, epochs=epochs,
                               max_steps=max_steps, mask_prob=mask_prob, lowercase=not keep_case,
@@ -84,8 +84,6 @@ def fill_mask(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """The likeliest tokens for each [MASK] in TEXT, with their probabilities."""
-    from ..encoders.mlm import MLMEncoder
-
     result = MLMEncoder(model).fill_mask(text, top_k=top_k)
     if as_json:
         emit_json({"text": text, "masks": [[{"token": t, "p": p} for t, p in row] for row in result]})

@@ -7,11 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 
 from ..errors import InputError
+from ..index.plan import check_plan, constants, estimate_all
+from ..index.tune import plot
+from ..index.tune import tune as run_tune
 from .app import app, console, emit_json, print_table
 from .collections import index_options, open_collection, print_estimate, untrained_note
+from .finetune import reindex_with_encoder
 
 
 def _mib(b: float) -> str:
@@ -41,8 +46,6 @@ def plan(
 ) -> None:
     """Predict memory (resident and on disk), build time and query time before building an index, from constants
     measured once on this machine (a short micro-benchmark, cached in the embedlab home)."""
-    from ..index.plan import check_plan, constants, estimate_all
-
     kinds = (index_kind,) if index_kind else None  # None: all three, leaving out what cannot exist
     precisions = (precision,) if precision else None
     params = {k: v for k, v in {"M": M, "ef_construction": ef_construction, "ef_search": ef_search,
@@ -83,11 +86,6 @@ def tune(
     """Measure recall@k and queries/s of every index, precision and search setting on the collection's own vectors
     (against exact float32 search), print the table, plot it, and recommend the cheapest setting that reaches the
     target (least memory, then fastest); --apply rebuilds the index with it."""
-    import numpy as np
-
-    from ..index.tune import plot
-    from ..index.tune import tune as run_tune
-
     with open_collection(name, readonly=not apply) as col:
         vecs = col.vectors()
         total = len(vecs.keys)
@@ -177,8 +175,6 @@ def reindex(
                              f"re-embedding keeps the collection's index settings; run `embedlab reindex {name} "
                              f"--encoder {encoder}` first, then `embedlab reindex {name} "
                              f"{' '.join(f'{flag} {v}' for flag, v in given)}` to change the index")
-        from .finetune import reindex_with_encoder
-
         return reindex_with_encoder(name, encoder, as_json)
     with open_collection(name) as col:
         kind = index_kind or col.index_kind

@@ -11,7 +11,12 @@ import typer
 
 from .._params import check_int
 from .._progress import working
+from ..analysis.plots import plot_format, save_scatter
+from ..analysis.reduce import check_projection, cluster_separation
+from ..analysis.reduce import project as reduce
+from ..encoders import encoder
 from ..errors import InputError
+from ..store import Collection
 from .app import app, console, emit_json
 from .words import VECTORS_HELP, open_vectors
 
@@ -27,11 +32,9 @@ def seed_words() -> tuple[list[str], list[str]]:
 
 
 def _load(collection: str | None, vectors: Path | None, words: str | None, color_by: str | None,
-          limit: int):
+          limit: int) -> tuple[np.ndarray, list[str], list[str] | None, str]:
     """(matrix, labels, groups, title) from the chosen source."""
     if collection:
-        from ..store import Collection
-
         with Collection.open(collection) as c:
             v = c.vectors()
             ids = v.keys[:limit]
@@ -47,8 +50,6 @@ def _load(collection: str | None, vectors: Path | None, words: str | None, color
             console.print(f"skipping {len(missing)} unknown word(s): {', '.join(missing[:10])}")
         keys = [k for k in keys if k in v]
         return np.asarray(v.matrix[[v.index(k) for k in keys]]), keys, None, vectors.name
-    from ..encoders import encoder
-
     labels, groups = seed_words()
     return encoder().encode(labels), labels, groups, "fruits, animals and vehicles (multilingual sentence encoder)"
 
@@ -71,10 +72,6 @@ def project(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Project vectors to 2-D/3-D and plot them (default: the seed's fruits/animals/vehicles picture)."""
-    from ..analysis.plots import plot_format, save_scatter
-    from ..analysis.reduce import check_projection, cluster_separation
-    from ..analysis.reduce import project as reduce
-
     if collection and vectors:
         raise InputError("give --collection or --vectors, not both")
     check_projection(method, dim, seed)  # before anything is loaded or encoded

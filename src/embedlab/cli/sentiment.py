@@ -20,13 +20,14 @@ def evaluate_cmd(
     folds: int = typer.Option(5, help="folds per repeat"),
     repeats: int = typer.Option(10, help="repeats of stratified k-fold"),
     seed: int = typer.Option(0),
-    c: float = typer.Option(None, "--C", help="fixed inverse regularisation (default: nested 3-fold CV over a grid)"),
+    c: float | None = typer.Option(None, "--C", help="fixed inverse regularisation (default: nested 3-fold CV over a "
+                                                     "grid)"),
     jobs: int = typer.Option(0, "--jobs", "-j", help="fits run at once, in processes (0: one per core); the "
                                                       "numbers do not depend on it"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Accuracy (mean, 95% interval) of each encoder and of TF-IDF baselines on identical folds."""
-    from ..apps.classify import evaluate_sentiment
+    from ..apps.classify import evaluate_sentiment  # here, not at the top: loads scikit-learn and scipy
 
     report = evaluate_sentiment(dataset, encoder, folds=folds, repeats=repeats, seed=seed, C=c,
                                 progress=not as_json, n_jobs=jobs)
@@ -47,16 +48,19 @@ def predict_cmd(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train on a labelled set, then print P(positive) for each text (any language the encoder reads)."""
-    from ..apps.classify import EmbeddingClassifier, load_dataset
+    from ..apps.classify import EmbeddingClassifier, load_dataset  # scikit-learn, scipy
 
     train, labels = load_dataset(dataset)
     with working(f"training on {dataset} ({len(train):,} examples) with {encoder}", not as_json):
         clf = EmbeddingClassifier(encoder).fit(train, labels)
         probs = clf.predict_proba(texts)[:, list(clf.classes_).index(1)]
-    rows = [{"text": t, "label": "positive" if p >= 0.5 else "negative", "p_positive": float(p)}
-            for t, p in zip(texts, probs, strict=True)]
+    scored = [(t, float(p)) for t, p in zip(texts, probs, strict=True)]
     if as_json:
-        emit_json(rows)
+        emit_json([{"text": t, "label": _label(p), "p_positive": p} for t, p in scored])
         return
     print_table(f"trained on {dataset} with {encoder}", ["text", "label", "P(positive)"],
-                [[r["text"], r["label"], f"{r['p_positive']:.3f}"] for r in rows], right=("P(positive)",))
+                [[t, _label(p), f"{p:.3f}"] for t, p in scored], right=("P(positive)",))
+
+
+def _label(p_positive: float) -> str:
+    return "positive" if p_positive >= 0.5 else "negative"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from .. import config
+from ..encoders import DEFAULT_ENCODER
 from ..errors import MissingDependencyError
 from .app import app, console
 
@@ -43,8 +45,7 @@ def serve(
         import uvicorn
     except ImportError:  # pragma: no cover - the server extra is installed in tests
         raise MissingDependencyError("the server needs fastapi and uvicorn: pip install 'embedlab[server]'") from None
-    from .. import config
-    from ..encoders import DEFAULT_ENCODER
+    # here, not at the top: embedlab.server loads fastapi, starlette and pydantic
     from ..server import Limits, api_key_from, create_app
     from ..server.hosts import default_allowed_hosts, is_loopback
 

@@ -13,16 +13,20 @@ import tempfile
 import time
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import typer
 from rich.table import Table
 
+from .. import metrics
+from ..encoders import encoder as build
+from ..errors import EncoderMismatchError
+from ..ingest import Record
+from ..io import load_glove
+from ..passages import index_records, search_documents
+from ..store import Collection
 from .app import app, console, emit_json
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..store import Collection
 
 COLLECTION = "tour"
 QUERIES: list[tuple[str, str, str]] = [  # (query, language, what it means)
@@ -53,14 +57,8 @@ def tour_documents() -> list[dict[str, str]]:
 
 
 # ----------------------------------------------------------------------------- the four parts
-def index_part(root: Path | None) -> tuple[Any, dict[str, Any]]:
+def index_part(root: Path | None) -> tuple[Collection, dict[str, Any]]:
     """Index the sample into the collection ``tour`` (``root=None``: the embedlab home)."""
-    from ..encoders import encoder as build
-    from ..errors import EncoderMismatchError
-    from ..ingest import Record
-    from ..passages import index_records
-    from ..store import Collection
-
     t0 = time.perf_counter()
     enc = build("use-multilingual")
     try:
@@ -81,8 +79,6 @@ def index_part(root: Path | None) -> tuple[Any, dict[str, Any]]:
 
 def search_part(col: Collection, k: int = 3) -> list[dict[str, Any]]:
     """Each query's top-k documents (cross-lingual: Korean queries, English documents)."""
-    from ..passages import search_documents
-
     texts = {d["id"]: d["text"] for d in tour_documents()}
     out = []
     for query, lang, meaning in QUERIES:
@@ -95,8 +91,6 @@ def search_part(col: Collection, k: int = 3) -> list[dict[str, Any]]:
 
 def arithmetic_part(topn: int = 3) -> dict[str, Any]:
     """Word vector arithmetic on pretrained GloVe 6B-50d (3CosAdd; the query words are excluded)."""
-    from ..io import load_glove
-
     t0 = time.perf_counter()
     glove = load_glove()
     rows = [{"expression": e, "answers": [{"word": w, "score": round(s, 4)} for w, s in glove.arithmetic(e, k=topn)]}
@@ -106,8 +100,6 @@ def arithmetic_part(topn: int = 3) -> dict[str, Any]:
 
 
 def _rank(query: np.ndarray, cands: np.ndarray, names: list[str]) -> dict[str, Any]:
-    from .. import metrics
-
     out: dict[str, Any] = {}
     for metric in ("cosine", "dot", "l2"):
         s = np.asarray(metrics.scores(query, cands, metric))[0]
@@ -116,22 +108,22 @@ def _rank(query: np.ndarray, cands: np.ndarray, names: list[str]) -> dict[str, A
     return out
 
 
-def _compare(query: np.ndarray, cands: np.ndarray, names: list[str]) -> dict[str, Any]:
-    from .. import metrics
+def _same_rankings(r: dict[str, Any]) -> bool:
+    """Whether cosine, dot and l2 rank the candidates alike in one ``_rank`` result."""
+    return bool(r["cosine"]["ranking"] == r["dot"]["ranking"] == r["l2"]["ranking"])
 
+
+def _compare(query: np.ndarray, cands: np.ndarray, names: list[str]) -> dict[str, Any]:
     raw, unit = _rank(query, cands, names), _rank(metrics.normalize(query), metrics.normalize(cands), names)
-    same = lambda r: r["cosine"]["ranking"] == r["dot"]["ranking"] == r["l2"]["ranking"]  # noqa: E731
     norms = metrics.norms(np.asarray(cands, dtype=np.float32))
     return {"query_norm": round(float(np.linalg.norm(query)), 3),
             "norms": {n: round(float(v), 3) for n, v in zip(names, norms, strict=True)},
-            "raw": raw, "unit": unit, "unit_identical": same(unit), "raw_identical": same(raw)}
+            "raw": raw, "unit": unit, "unit_identical": _same_rankings(unit),
+            "raw_identical": _same_rankings(raw)}
 
 
 def metrics_part(col: Collection) -> dict[str, Any]:
     """Cosine, dot and Euclidean on unit vs raw vectors: GloVe words, and sentences as sums of word vectors."""
-    from ..io import load_glove
-    from ..metrics import norms
-
     glove = load_glove()
     words = _compare(glove[WORD_QUERY], np.stack([glove[w] for w in WORD_CANDIDATES]), WORD_CANDIDATES)
 
@@ -140,7 +132,7 @@ def metrics_part(col: Collection) -> dict[str, Any]:
 
     labels = list(SENTENCE_CANDIDATES)
     sentences = _compare(bag(SENTENCE_QUERY), np.stack([bag(s) for s in SENTENCE_CANDIDATES.values()]), labels)
-    use_norms = norms(np.asarray(col.vectors().matrix, dtype=np.float32))
+    use_norms = metrics.norms(np.asarray(col.vectors().matrix, dtype=np.float32))
     return {"words": {"query": WORD_QUERY, **words},
             "sentences": {"query": SENTENCE_QUERY, "vectors": "sum of GloVe word vectors", **sentences},
             "collection_norms": {"min": round(float(use_norms.min()), 4), "max": round(float(use_norms.max()), 4)}}
@@ -151,8 +143,8 @@ def run_tour(root: Path | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     col, indexed = index_part(root)
     with col:
-        result = {"index": indexed, "search": search_part(col), "arithmetic": arithmetic_part(),
-                  "metrics": metrics_part(col)}
+        result: dict[str, Any] = {"index": indexed, "search": search_part(col), "arithmetic": arithmetic_part(),
+                                  "metrics": metrics_part(col)}
     result["seconds"] = round(time.perf_counter() - t0, 2)
     return result
 

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from .._params import check_int
 from ..errors import InputError
+from ..evaluate import evaluate_analogies, evaluate_word_pairs
+from ..io import load_vectors, save_word2vec
 from ..persist import atomic_folder
+from ..train.corpus import LineCorpus
+from ..train.word2vec import Word2Vec
+from ..vectors import Vectors
 from .app import app, console, emit_json
 
 train_app = typer.Typer(help="Learn vectors from data (Word2Vec; more trainers below).", no_args_is_help=True)
@@ -60,10 +66,6 @@ def word2vec(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train Skip-gram or CBOW word vectors; OUT gets the full model and its vectors in word2vec format."""
-    from ..io import save_word2vec
-    from ..train.corpus import LineCorpus
-    from ..train.word2vec import Word2Vec
-
     if negative is None:
         negative = 0 if hs else 5
     model = Word2Vec(dim=dim, window=window, arch=arch, negative=negative, hs=hs, sample=sample, min_count=min_count,
@@ -91,16 +93,12 @@ def word2vec(
     console.print(f"model: {out}/model.json; vectors: {summary['vectors']}")
 
 
-def _load_for_eval(path: Path):
+def _load_for_eval(path: Path) -> Vectors:
     """A Word2Vec model folder, a folder holding vectors.txt/.bin, or any vectors file embedlab reads."""
-    from ..io import load_vectors
-
     if not path.exists():
         raise InputError(f"{path} does not exist; pass a folder from `embedlab train` or a vectors file")
     if path.is_dir():
         if (path / "model.json").is_file():
-            from ..train.word2vec import Word2Vec
-
             return Word2Vec.load(path).wv
         for name in ("vectors.txt", "vectors.bin"):
             if (path / name).is_file():
@@ -109,13 +107,11 @@ def _load_for_eval(path: Path):
     return load_vectors(path)
 
 
-def evaluation_report(vectors, restrict_vocab: int = 30000) -> dict:
+def evaluation_report(vectors: Vectors, restrict_vocab: int = 30000) -> dict[str, Any]:
     """Analogy accuracy (Google, per section, restricted, case-insensitive), WordSim-353 / SimLex-999 Spearman."""
-    from ..evaluate import evaluate_analogies, evaluate_word_pairs
-
     an = evaluate_analogies(vectors, restrict_vocab=restrict_vocab, case_insensitive=True)
-    report = {"vocab_size": len(vectors), "dim": vectors.dim, "analogy": an.to_dict(),
-              "analogy_oov_ratio": 1.0 - an.coverage}
+    report: dict[str, Any] = {"vocab_size": len(vectors), "dim": vectors.dim, "analogy": an.to_dict(),
+                              "analogy_oov_ratio": 1.0 - an.coverage}
     for name in ("wordsim353", "simlex999"):
         try:
             report[name] = evaluate_word_pairs(vectors, name).to_dict()

@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import typer
 from rich.table import Table
 
 from .._params import check_int
 from ..errors import InputError
+from ..io import save_word2vec
 from ..persist import atomic_folder
+from ..train.bpe import BPETokenizer
+from ..train.corpus import LineCorpus
+from ..train.subword import FastText
+from ..train.textbook import Arch, TextbookWord2Vec
 from .app import app, console, emit_json
 from .train import check_out, train_app
 
@@ -51,30 +57,26 @@ def textbook(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """The textbook full-softmax CBOW / Skip-gram (numpy, for small vocabularies): train, then predict."""
-    from ..train.corpus import LineCorpus
-    from ..train.textbook import TextbookWord2Vec
-
     if out is not None:
         check_out(out, overwrite)  # before training, not after it
     check_int(topn, "--topn", low=1)
-    model = TextbookWord2Vec(arch, dim=dim, window=window, lr=lr, epochs=epochs, seed=seed, min_count=min_count,
-                             progress=not as_json)
+    # check_params() below refuses an arch other than cbow / skipgram
+    model = TextbookWord2Vec(cast(Arch, arch), dim=dim, window=window, lr=lr, epochs=epochs, seed=seed,
+                             min_count=min_count, progress=not as_json)
     model.check_params()  # bad options fail before the corpus is read
     lines = LineCorpus(corpus, lowercase=not keep_case, tokenizer=_words)
     sentences = list(lines)
     t0 = time.perf_counter()
     model.fit(sentences)
-    result: dict = {"arch": arch, "vocab_size": len(model.vocab_), "dim": dim, "epochs": epochs,
-                    "seconds": round(time.perf_counter() - t0, 3), "loss_first": model.loss_history_[0],
-                    "loss_last": model.loss_history_[-1]}
+    result: dict[str, Any] = {"arch": arch, "vocab_size": len(model.vocab_), "dim": dim, "epochs": epochs,
+                              "seconds": round(time.perf_counter() - t0, 3), "loss_first": model.loss_history_[0],
+                              "loss_last": model.loss_history_[-1]}
     norm = (lambda s: s) if keep_case else str.lower
     if predict:
         result["predict"] = [{"word": w, "p": p} for w, p in model.predict(_words(norm(predict)), k=topn)]
     if context:
         result["context"] = [{"word": w, "p": p} for w, p in model.predict_context(norm(context.strip()), k=topn)]
     if out is not None:
-        from ..io import save_word2vec
-
         with atomic_folder(check_out(out, overwrite)) as tmp:
             save_word2vec(model.wv, tmp / "vectors.txt", binary=False)
         result["vectors"] = str(out / "vectors.txt")
@@ -112,10 +114,6 @@ def fasttext(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train fastText-style subword vectors; any string then gets a vector (`embedlab oov OUT WORD`)."""
-    from ..io import save_word2vec
-    from ..train.corpus import LineCorpus
-    from ..train.subword import FastText
-
     model = FastText(dim=dim, window=window, negative=negative, min_count=min_count, subwords=_subwords(subwords),
                      buckets=buckets, epochs=epochs, lr=lr, sample=sample, lowercase=lowercase,
                      max_memory_gb=max_memory_gb, workers=workers, seed=seed, progress=not as_json)
@@ -123,8 +121,6 @@ def fasttext(
     check_out(out, overwrite)
     tok = None
     if tokenizer is not None:
-        from ..train.bpe import BPETokenizer
-
         tok = BPETokenizer.load(tokenizer)
     lines = LineCorpus(corpus, lowercase=lowercase, tokenizer=tok)
     t0 = time.perf_counter()
@@ -161,16 +157,14 @@ def bpe(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train a BPE (SentencePiece) subword tokenizer, usable as `embedlab train fasttext --tokenizer OUT`."""
-    from ..train.bpe import BPETokenizer
-
     check_out(out, overwrite)
     t0 = time.perf_counter()
     tok = BPETokenizer(vocab_size=vocab_size, model_type=model_type, character_coverage=character_coverage,
                        byte_fallback=byte_fallback, lowercase=lowercase, max_sentences=max_sentences, seed=seed)
     tok.fit(corpus)
     tok.save(out)  # atomic: OUT appears whole, or not at all
-    summary = {"out": str(out), "pieces": len(tok), "model_type": model_type,
-               "seconds": round(time.perf_counter() - t0, 3)}
+    summary: dict[str, Any] = {"out": str(out), "pieces": len(tok), "model_type": model_type,
+                               "seconds": round(time.perf_counter() - t0, 3)}
     if example:
         summary["example"] = tok(example)
     if as_json:
@@ -189,8 +183,6 @@ def oov(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Nearest known words to any string's subword vector (misspellings and unseen words included)."""
-    from ..train.subword import FastText
-
     check_int(topn, "--topn", low=1)  # before the model is read
     ft = FastText.load(model, mmap=True)
     key = word.lower() if ft.lowercase else word

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import typer
 from rich.table import Table
 
+from .. import metrics
 from .._params import check_int
+from ..arithmetic import Method, format_expression, parse_expression
+from ..encoders import encoder as get_encoder
 from ..errors import InputError
+from ..io import load_vectors
+from ..io.glove import load_glove
+from ..io.wefe import NAME, load_wefe_googlenews
 from ..vectors import Vectors
 from .app import app, console, emit_json
 
@@ -22,15 +29,9 @@ def open_vectors(path: Path | None) -> tuple[Vectors, str]:
     GloVe 6B-50d when not given, ``wefe-googlenews`` (the wefe subset), a vectors file or a training folder
     (``embedlab.io.load_vectors``)."""
     if path is None:
-        from ..io.glove import load_glove
-
         return load_glove(), "glove-6b-50d"
     if str(path) == "wefe-googlenews":
-        from ..io.wefe import NAME, load_wefe_googlenews
-
         return load_wefe_googlenews(), NAME
-    from ..io import load_vectors
-
     if not path.exists():
         raise InputError(f"no vectors file or folder at {path}; pass a {VECTORS_HELP}")
     return load_vectors(path, mmap=True), path.name
@@ -50,16 +51,12 @@ def similar(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Cosine similarity, dot product and Euclidean distance between two texts (or two keys of --vectors)."""
-    from .. import metrics
-
     if vectors is not None:
         table = _load(vectors)
         va, vb = np.asarray(table[a], np.float32), np.asarray(table[b], np.float32)
         source = str(vectors)
     else:
-        import embedlab
-
-        enc = embedlab.encoder(encoder)
+        enc = get_encoder(encoder)
         m = enc.encode([a, b], normalize=False)
         va, vb = m[0], m[1]
         source = enc.name
@@ -86,8 +83,6 @@ def analogy(
 
     Put spaces around a minus sign (a bare '-' is an ordinary argument) or write the expression as one argument: 'king-man+woman'.
     """
-    from ..arithmetic import format_expression, parse_expression
-
     if n < 1:
         raise InputError(f"-n must be at least 1, got {n}")
     check_int(restrict_vocab, "--restrict-vocab", low=1, none=True, hint="leave it out to search every key")
@@ -95,7 +90,8 @@ def analogy(
     parse_expression(text)  # fail fast on a malformed expression, before loading vectors
     table = _load(vectors)
     positive, negative = parse_expression(text, vocab=table.key_to_index)  # keeps keys like e-mail whole
-    results = table.most_similar(positive=positive, negative=negative, topn=n, method=method,
+    results = table.most_similar(positive=positive, negative=negative, topn=n,
+                                 method=cast(Method, method),  # most_similar refuses any other name
                                  restrict_vocab=restrict_vocab)
     canonical = format_expression(positive, negative)
     if as_json:

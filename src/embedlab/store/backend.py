@@ -30,6 +30,7 @@ from .records import Hit, Rows, Stored
 
 __all__ = ["Capabilities", "Reader", "SearchParams", "Store", "Table", "Writer", "connect"]
 
+
 class Reader(Protocol):
     """One committed snapshot of a table: every call sees the same state."""
 
@@ -265,9 +266,31 @@ class Table(Protocol):
         """
 
     def search(self, q: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
-        """``Reader.search`` on a fresh snapshot (same parameters, result and errors).
+        """``Reader.search`` on a fresh snapshot.
 
         A backend may run it without a multi-statement transaction (PostgreSQL: each query is one statement).
+
+        Parameters
+        ----------
+        q : numpy.ndarray
+            ``(m, dim)`` float32 query rows, prepared as the stored vectors are (unit rows for cosine).
+        k : int
+            Hits wanted per query (>= 1); fewer come back when fewer items match.
+        where : Filter or None
+            Only items whose metadata matches; None for all.
+        params : SearchParams
+            Per-call search settings; None fields use the index's saved ones.
+
+        Returns
+        -------
+        list of list of Hit
+            ``m`` lists, each best first (scores higher-is-better).
+
+        Raises
+        ------
+        InputError
+            When ``params`` sets something this backend or its index kind does not take (named), or the table
+            was closed.
         """
 
     def set_index(self, kind: str, params: dict[str, Any]) -> None:
@@ -299,8 +322,21 @@ class Table(Protocol):
         """
 
     def compact(self) -> None:
-        """Reclaim the space of deleted and replaced rows (local: rewrite the segments, rebuild the index;
-        PostgreSQL: ``VACUUM ANALYZE``)."""
+        """Reclaim the space of deleted and replaced rows.
+
+        Local: rewrite the segments into one and rebuild the index; PostgreSQL: ``VACUUM ANALYZE``.
+
+        Raises
+        ------
+        InputError
+            When the table was opened read-only or closed.
+        LockTimeoutError
+            When another writer holds the table longer than ``lock_timeout`` seconds.
+        ReadOnlyStorageError
+            When the table is on read-only media or not writable.
+        StorageFullError
+            When the disk fills up (the last committed state is kept).
+        """
 
     def storage_info(self) -> dict[str, Any]:
         """Backend facts for ``Collection.info``.

@@ -6,48 +6,81 @@
     'a'
 
 ``Collection`` is the thin front: it binds the encoder, validates every input before anything is written,
-encodes, decides what an upsert changes, and offers the public API. Where the items live is its backend's
-business (``store/backend.py``): the local backend (a folder: SQLite catalogue + memory-mapped segments,
-``store/local/``) by default, or PostgreSQL + pgvector with ``backend="postgresql://…"``.
+encodes, decides what an upsert changes, and offers the public API. This module holds its life cycle (create,
+open, drop), its reads (search, get, vectors, export) and its upkeep (compact, reindex, check); the write path
+(the encoder binding, add, upsert, changed, delete) is ``store/writes.py``, which ``Collection`` inherits. Where
+the items live is its backend's business (``store/backend.py``): the local backend (a folder: SQLite catalogue +
+memory-mapped segments, ``store/local/``) by default, or PostgreSQL + pgvector with
+``backend="postgresql://…"``.
 """
 
 from __future__ import annotations
 
 import builtins
 import datetime as _dt
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from ..encoders import Encoder
 from ..errors import InputError, UnknownKeyError
+from ..index import make_index
 from ..index.base import SearchParams
-from ..metrics import as_matrix, check_metric, normalize, norms
+from ..metrics import as_matrix, check_metric
 from ..vectors import Vectors
 from . import _inputs, filters
 from .backend import Reader, Table, connect
 from .binding import check_encoder, described_encoder, encoder_doc, matryoshka_dim, resolve_encoder
 from .manifest import check_name, index_settings, new_manifest
 from .records import Hit, Item, Rows, Stored
+from .writes import CollectionWrites
 
 __all__ = ["Collection", "Item", "Hit"]
 
 
 def _meta(text: str) -> dict[str, Any]:
-    import json
-
     return {} if text == "{}" else json.loads(text)
 
 
-class Collection:
+class Collection(CollectionWrites):
     """A named, persistent set of items; create with ``Collection.create`` and reopen with ``Collection.open``.
 
-    ``backend``: None (the local backend under ``root`` or the embedlab home; ``$EMBEDLAB_DATABASE_URL`` when set
-    and no ``root`` is given), ``"local"``, or a ``postgresql://`` URL."""
+    Every item is an id, a vector (``(dim,)`` float32; unit length in a cosine collection), JSON metadata, a
+    source and a content. ``backend`` (of ``create``, ``open``, ``list``, ``drop``): None (the local backend under
+    ``root`` or the embedlab home; ``$EMBEDLAB_DATABASE_URL`` when set and no ``root`` is given), ``"local"``, or a
+    ``postgresql://`` URL. ``add``, ``upsert``, ``changed``, ``delete`` and ``encoder`` are inherited from
+    ``CollectionWrites`` (``store/writes.py``).
+
+    Any method of a closed collection raises ``InputError``; on the PostgreSQL backend any call may also raise
+    ``DatabaseUnavailableError`` (the server went away) or ``BackendError`` (it refused an operation).
+
+    Parameters
+    ----------
+    table : Table
+        The collection's storage, as a backend's ``Store.create`` / ``Store.open`` returns it (use
+        ``Collection.create`` / ``Collection.open`` rather than this constructor).
+    encoder : Encoder or None
+        The encoder, already checked against the manifest; None: built by name from the manifest on first use.
+
+    Attributes
+    ----------
+    name : str
+        The collection's name.
+    dim : int
+        Width of the stored vectors.
+    metric : str
+        ``"cosine"``, ``"dot"`` or ``"l2"``; scores are higher-is-better (l2: the negated distance).
+    source_dim : int
+        The encoder's own width when the collection keeps a Matryoshka prefix of it, else ``dim``.
+    index_kind : str
+        ``"exact"``, ``"hnsw"`` or ``"ivf"``.
+    index_params : dict
+        The index kind's saved settings (``precision``, ``rescore``, ``M``, ``ef_search``, ``nlist`` ...).
+    """
 
     def __init__(self, table: Table, encoder: Encoder | None) -> None:
         self._table = table
@@ -80,8 +113,8 @@ class Collection:
             imports do). None with ``dim``: a vectors-only collection (writes pass ``vectors=``); None without
             ``dim``: the default encoder.
         dim : int or None
-            A vectors-only collection's width; below an encoder's width, a Matryoshka prefix (vectors cut to
-            ``dim`` and re-normalised; refused for encoders not trained for it unless ``force``).
+            Vector width, >= 1: a vectors-only collection's; below an encoder's width, a Matryoshka prefix
+            (vectors cut to ``dim`` and re-normalised; refused for encoders not trained for it unless ``force``).
         metric : str or None
             ``"cosine"``, ``"dot"`` or ``"l2"``; default the encoder's (cosine for vectors-only).
         index : str
@@ -91,7 +124,7 @@ class Collection:
         precision : str or None
             The codes the index keeps: ``"float32"`` (default), ``"float16"``, ``"int8"``, ``"binary"``.
         rescore : int or None
-            Candidates (× k) a compressed index re-ranks with the float32 vectors.
+            Candidates a compressed index re-ranks with the float32 vectors, as a multiple of ``k`` (>= 1).
         force : bool
             Accept a Matryoshka ``dim`` the encoder was not trained for.
         root : str, path or None
@@ -100,9 +133,9 @@ class Collection:
             None (``$EMBEDLAB_DATABASE_URL`` when set and no ``root``, else local), ``"local"``, or a
             ``postgresql://`` URL.
         lock_timeout : float
-            Seconds a write waits for another writer before ``LockTimeoutError``.
+            Seconds (>= 0) a write waits for another writer before ``LockTimeoutError``.
         auto_compact : float
-            Fraction of dead rows past which the local backend compacts after a write.
+            Fraction of dead rows, in [0, 1], past which the local backend compacts after a write.
 
         Returns
         -------
@@ -112,10 +145,22 @@ class Collection:
         Raises
         ------
         InputError
-            For a taken or bad name, an unknown encoder, metric, index kind or setting, or settings the backend
-            cannot hold (PostgreSQL: no ivf, no compressed precisions).
+            For a taken or bad name, an unknown encoder, metric, index kind or setting, a bad ``dim``, a Matryoshka
+            ``dim`` the encoder was not trained for (without ``force``), or settings the backend cannot hold
+            (PostgreSQL: no ivf, no compressed precisions).
         DimensionError
-            For a ``dim`` wider than the encoder's vectors.
+            For a ``dim`` wider than the encoder's vectors, or unlike the one an encoder description gives.
+        ModelNotFoundError
+            When the encoder's model files are not installed.
+        MissingDependencyError
+            When the encoder, the index or the backend needs a package that is not installed (the message names
+            the extra).
+        DatabaseUnavailableError
+            When the PostgreSQL server cannot be reached.
+        ReadOnlyStorageError
+            When the storage cannot be written (read-only media or no permission).
+        StorageFullError
+            When the disk fills up while the collection is being created.
         """
         check_name(name)
         enc = None
@@ -132,8 +177,6 @@ class Collection:
             if dim is not None and int(dim) != enc.dim:
                 enc_doc.update(dim=matryoshka_dim(enc, dim, force), source_dim=int(enc.dim))
         params = index_settings(index_params, precision, rescore)
-        from ..index import make_index
-
         make_index(index, enc_doc["dim"], enc_doc["metric"], **params)  # validates kind and parameters
         created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         store = connect(backend, root)
@@ -153,24 +196,39 @@ class Collection:
             The collection's name.
         encoder : str, Encoder or None
             The encoder it was built with (checked); None: rebuilt by name from the manifest on first use.
-        root, backend, lock_timeout, auto_compact
+        root : str, path or None
+            As for ``create``.
+        backend : str or None
             As for ``create``.
         readonly : bool
             Refuse writes through this handle. A collection on read-only media opens read-only by itself
             (its writes raise ``ReadOnlyStorageError``).
+        lock_timeout : float
+            Seconds (>= 0) a write waits for another writer, as for ``create``.
+        auto_compact : float
+            Fraction of dead rows, in [0, 1], as for ``create``.
 
         Returns
         -------
         Collection
+            The open collection.
 
         Raises
         ------
+        InputError
+            For a bad name or backend, or an ``encoder`` that is neither a name nor an Encoder.
         CollectionNotFoundError
             When there is no such collection (the message lists the existing ones).
         EncoderMismatchError
             When ``encoder`` is not the one the collection was built with.
-        CorruptFileError, FormatVersionError
-            When its stored state is damaged, or was written by a newer embedlab.
+        CorruptFileError
+            When its stored state is damaged.
+        FormatVersionError
+            When it was written by a newer embedlab.
+        DatabaseUnavailableError
+            When the PostgreSQL server cannot be reached.
+        MissingDependencyError
+            When the PostgreSQL backend's packages, or ``encoder``'s, are not installed.
         """
         check_name(name)
         store = connect(backend, root)
@@ -195,18 +253,37 @@ class Collection:
             The collection's name.
         encoder : str, Encoder or None
             As for ``open`` / ``create``.
-        **kw
+        **kw : Any
             ``create``'s keywords; ``root``, ``backend``, ``readonly``, ``lock_timeout`` and ``auto_compact`` are
             also used to open it. The settings of an existing collection are not compared with them.
 
         Returns
         -------
         Collection
+            The existing collection, or the new, empty one.
 
         Raises
         ------
-        InputError, EncoderMismatchError
-            As ``open`` and ``create`` raise them (a collection created meanwhile by another process is opened).
+        InputError
+            As ``create`` raises it (a collection created meanwhile by another process is opened instead).
+        EncoderMismatchError
+            When the existing collection was built with another encoder.
+        DimensionError
+            As ``create`` raises it.
+        CorruptFileError
+            When the existing collection's stored state is damaged.
+        FormatVersionError
+            When the existing collection was written by a newer embedlab.
+        ModelNotFoundError
+            When the encoder's model files are not installed.
+        MissingDependencyError
+            When the encoder, the index or the backend needs a package that is not installed.
+        DatabaseUnavailableError
+            When the PostgreSQL server cannot be reached.
+        ReadOnlyStorageError
+            When a new collection cannot be written (read-only media or no permission).
+        StorageFullError
+            When the disk fills up while a new collection is being created.
         """
         open_kw = {k: kw[k] for k in ("root", "backend", "readonly", "lock_timeout", "auto_compact") if k in kw}
         store = connect(kw.get("backend"), kw.get("root"))
@@ -234,6 +311,15 @@ class Collection:
         -------
         list of str
             Sorted names.
+
+        Raises
+        ------
+        InputError
+            For an unknown backend, or ``root`` given with a PostgreSQL URL.
+        DatabaseUnavailableError
+            When the PostgreSQL server cannot be reached.
+        MissingDependencyError
+            When the PostgreSQL backend's packages are not installed.
         """
         return connect(backend, root).names()
 
@@ -246,26 +332,34 @@ class Collection:
         ----------
         name : str
             The collection's name.
-        root, backend
+        root : str, path or None
             As for ``create``.
         lock_timeout : float
-            Seconds to wait for a running writer.
+            Seconds (>= 0) to wait for a running writer.
+        backend : str or None
+            As for ``create``.
 
         Raises
         ------
+        InputError
+            For a bad name or backend, or a local folder without embedlab's marks (never deleted).
         CollectionNotFoundError
             When there is no such collection.
         LockTimeoutError
             When a writer holds it longer than ``lock_timeout``.
-        InputError
-            For a local folder without embedlab's marks (never deleted).
+        ReadOnlyStorageError
+            When the storage cannot be written (read-only media or no permission).
+        DatabaseUnavailableError
+            When the PostgreSQL server cannot be reached.
         """
         check_name(name)
         connect(backend, root).drop(name, lock_timeout=lock_timeout)
 
     def close(self) -> None:
-        """Release the storage (files, memory maps, connections); the object cannot be used afterwards. The local
-        backend saves its ANN cache first when this process changed it."""
+        """Release the storage (files, memory maps, connections); the object cannot be used afterwards.
+
+        The local backend saves its ANN cache first when this process changed it.
+        """
         self._table.close()
 
     def __enter__(self) -> Collection:
@@ -280,334 +374,93 @@ class Collection:
     # ------------------------------------------------------------------ properties
     @property
     def readonly(self) -> bool:
-        """Whether this handle refuses writes (opened read-only, or on read-only media / a full disk)."""
+        """Whether this handle refuses writes.
+
+        Returns
+        -------
+        bool
+            True when it was opened read-only, or is on read-only media / a full disk.
+        """
         return self._table.readonly
 
     @property
     def lock_timeout(self) -> float:
-        """Seconds a write waits for another writer before LockTimeoutError (settable)."""
+        """How long a write waits for another writer before ``LockTimeoutError`` (settable).
+
+        Returns
+        -------
+        float
+            Seconds (>= 0).
+        """
         return float(self._table.lock_timeout)
 
     @lock_timeout.setter
     def lock_timeout(self, seconds: float) -> None:
+        """Set how long a write waits for another writer.
+
+        Parameters
+        ----------
+        seconds : float
+            Seconds (>= 0).
+        """
         self._table.lock_timeout = float(seconds)
 
     @property
     def path(self) -> Path | None:
-        """The collection's folder for the local backend; None for a database backend."""
+        """The collection's folder.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The folder for the local backend; None for a database backend.
+        """
         return self._table.capabilities.path
 
     @property
     def location(self) -> str:
-        """Where the collection lives: a folder, or ``postgresql://…#table``."""
+        """Where the collection lives, for messages.
+
+        Returns
+        -------
+        str
+            A folder, or ``postgresql://…#table`` (without the password).
+        """
         return self._table.location
 
     @property
     def cache_dir(self) -> Path:
-        """A local folder for caches derived from the collection (e.g. its keyword index)."""
+        """A local folder for caches derived from the collection.
+
+        Returns
+        -------
+        pathlib.Path
+            Where caches such as the collection's keyword index are kept (on this machine for every backend).
+        """
         return Path(self._table.cache_dir)
 
     @property
     def backend(self) -> str:
-        """The backend kind: ``local`` or ``postgresql``."""
+        """The backend kind.
+
+        Returns
+        -------
+        str
+            ``"local"`` or ``"postgresql"``.
+        """
         return self._table.capabilities.kind
 
     @property
     def generation(self) -> int:
-        """The committed generation: bumped by every write (add, upsert, delete, compact); equal generations of
-        one collection mean equal contents, so caches key on it."""
+        """The committed generation, which caches key on.
+
+        Returns
+        -------
+        int
+            Bumped by every write (add, upsert, delete, compact); equal generations of one collection mean equal
+            contents.
+        """
         with self._table.read() as r:
             return int(r.generation)
-
-    @property
-    def encoder(self) -> Encoder | None:
-        """The collection's encoder (built from the manifest on first use); None for vectors-only collections."""
-        manifest = self._table.manifest
-        if self._encoder is None and manifest["encoder"].get("name"):
-            name = manifest["encoder"]["name"]
-            try:
-                enc = resolve_encoder(name)
-            except InputError as exc:
-                if any(sep in name for sep in ("/", "\\")) and not Path(name).expanduser().exists():
-                    raise InputError(f"collection {self.name!r} was built with the model folder {name}, which no "
-                                     f"longer exists; restore it, or re-embed the stored texts with another "
-                                     f"encoder: `embedlab reindex {self.name} --encoder NAME_OR_FOLDER` "
-                                     f"(Python: Collection.open(..., encoder=...) with that model)") from None
-                raise InputError(f"collection {self.name!r} was built with encoder {name!r}, which is not "
-                                 f"registered here ({exc}); pass the Encoder instance to Collection.open "
-                                 f"(the CLI: --encoder)") from None
-            check_encoder(manifest, enc)
-            self._encoder = enc
-        return self._encoder
-
-    # ------------------------------------------------------------------ preparing writes
-    def _vectors_for(self, items: Sequence[Any] | None, vectors: ArrayLike | None, n: int, batch_size: int,
-                     progress: bool, prepared: bool = False) -> np.ndarray:
-        if items is None and vectors is None:
-            raise InputError("pass items (raw inputs for the encoder), vectors=, or both (vectors computed for the "
-                             "items elsewhere, e.g. on a cluster)")
-        if vectors is not None:
-            vecs = as_matrix(self._truncated(vectors), dim=self.dim, name="vectors")
-            if len(vecs) != n:
-                raise InputError(f"got {len(vecs)} vectors for {n} ids; pass exactly one vector per id")
-        else:
-            enc = self.encoder
-            if enc is None:
-                raise InputError(f"collection {self.name!r} is vectors-only (no encoder); pass vectors=")
-            items = _inputs.check_items(items, n)
-            # stored items are documents: an asymmetric encoder (E5's "passage:" role) embeds them as such
-            vecs = as_matrix(self._truncated(enc.encode_documents(items, batch_size=batch_size, progress=progress,
-                                                                  normalize=self.metric == "cosine")),
-                             dim=self.dim, name="encoded vectors")
-        if self.metric == "cosine":
-            if not prepared:
-                return normalize(vecs)
-            lengths = norms(vecs)
-            if np.any((np.abs(lengths - 1.0) > 1e-3) & (lengths > 0)):
-                raise InputError("prepared vectors of a cosine collection must be unit length (as exported); pass "
-                                 "them without prepared=True to normalise them")
-        return vecs
-
-    def _truncated(self, vectors: ArrayLike) -> ArrayLike:
-        """Full-width encoder vectors cut to the collection's Matryoshka prefix and re-normalised; anything else
-        as given (the dimension is checked by the caller)."""
-        if self.source_dim == self.dim:
-            return vectors
-        arr = np.asarray(vectors, dtype=np.float32)
-        if arr.ndim in (1, 2) and arr.shape[-1] == self.source_dim:
-            return normalize(np.atleast_2d(arr)[:, : self.dim])
-        return vectors
-
-    def _text_only(self) -> bool:
-        return self.encoder is not None and tuple(self.encoder.modalities) == ("text",)
-
-    def _hashes(self, items: Sequence[Any]) -> builtins.list[str | None]:
-        text_only = self._text_only()
-        return [_inputs.item_hash(x, text_only) for x in items]
-
-    def _contents_of(self, items: Sequence[Any]) -> builtins.list[str | None]:
-        text_only = self._text_only()
-        return [x if _inputs.is_text(x, text_only) else None for x in items]
-
-    # ------------------------------------------------------------------ writes
-    def add(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
-            metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
-            contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
-            prepared: bool = False, batch_size: int = 64, progress: bool = False) -> int:
-        """Add new items in one commit; an id that exists already stops it before anything is written.
-
-        Parameters
-        ----------
-        ids : sequence of str
-            Unique, non-empty ids (ints are turned into strings).
-        items : sequence or None
-            Raw inputs for the encoder (texts, image/audio paths ...), embedded with its document role; texts are
-            kept as each item's content.
-        vectors : array_like or None
-            ``(n, dim)`` vectors instead of (or computed elsewhere for) ``items``; full-width vectors of a
-            Matryoshka collection's encoder are cut to its prefix. Cosine collections store unit rows.
-        metadata : sequence of dict or None
-            JSON metadata per item (what ``where`` filters match).
-        sources : sequence of (str or None), optional
-            Where each item came from (default: the file path for path items).
-        contents : sequence of (str or None), optional
-            The text each item stands for (e.g. with ``vectors=``).
-        hashes : sequence of (str or None), optional
-            Content hashes of rows exported from a collection (``export_rows``, Parquet).
-        prepared : bool
-            Store ``vectors`` bit for bit, as exported (checked for unit length in a cosine collection, not
-            re-normalised).
-        batch_size : int
-            Items per encoder call.
-        progress : bool
-            Show a progress bar while encoding.
-
-        Returns
-        -------
-        int
-            How many items were added (``len(ids)``).
-
-        Raises
-        ------
-        InputError
-            For an existing or bad id, mismatched lengths, bad metadata, no items and no vectors, or raw items to
-            a vectors-only collection.
-        DimensionError
-            For vectors of the wrong width.
-        LockTimeoutError, ReadOnlyStorageError, StorageFullError
-            When the storage cannot be written now (nothing is written).
-        """
-        ids = _inputs.check_ids(ids)
-        n = len(ids)
-        metas = _inputs.check_metadata(metadata, n) or ["{}"] * n
-        srcs = _inputs.check_sources(sources, n)
-        given = _inputs.check_contents(contents, n)
-        hashes = _inputs.check_hashes(hashes, n) or [None] * n
-        if items is not None:
-            items = _inputs.check_items(items, n)
-            if vectors is None:
-                self._refuse_existing(ids)  # before spending time on encoding
-            hashes = self._hashes(items)
-        vecs = self._vectors_for(items, vectors, n, batch_size, progress, prepared)
-        if srcs is None:
-            srcs = [_inputs.default_source(x) for x in items] if items is not None else [None] * n
-        texts: builtins.list[str | None] = (given if given is not None else
-                                            self._contents_of(items) if items is not None else [None] * n)
-        with self._table.write() as w:
-            w.insert(Rows(ids, vecs, metas, srcs, hashes, texts))
-        return n
-
-    def _refuse_existing(self, ids: builtins.list[str]) -> None:
-        with self._table.read() as r:
-            found = r.lookup(ids)
-        if found:
-            dup = [i for i in ids if i in found][:5]
-            raise InputError(f"{len(found)} id(s) already in collection {self.name!r}, e.g. {dup}; use upsert to "
-                             "replace them or delete them first")
-
-    def upsert(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
-               metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
-               contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
-               prepared: bool = False, batch_size: int = 64, progress: bool = False) -> dict[str, int]:
-        """Add new ids, replace changed ones and skip unchanged ones, in one commit.
-
-        An item is unchanged when its content hash (with ``items``) or its stored vector (with ``vectors`` only)
-        is the same: it is neither re-encoded nor rewritten; a changed metadata or source alone is updated in
-        place.
-
-        Parameters
-        ----------
-        ids, items, vectors, contents, hashes, prepared, batch_size, progress
-            As for ``add``.
-        metadata, sources : sequence or None
-            As for ``add``; None keeps an existing item's metadata / source.
-
-        Returns
-        -------
-        dict of str to int
-            ``{"added", "updated", "unchanged"}``.
-
-        Raises
-        ------
-        InputError, DimensionError, LockTimeoutError, ReadOnlyStorageError, StorageFullError
-            As for ``add`` (an existing id is not an error here).
-        """
-        ids = _inputs.check_ids(ids)
-        n = len(ids)
-        metas = _inputs.check_metadata(metadata, n)
-        srcs = _inputs.check_sources(sources, n)
-        given = _inputs.check_contents(contents, n)
-        given_hashes = _inputs.check_hashes(hashes, n)
-        if items is None and vectors is None:
-            raise InputError("pass items (raw inputs for the encoder), vectors=, or both (vectors computed for the "
-                             "items elsewhere, e.g. on a cluster)")
-        by_vector = items is None  # without items, "unchanged" means the same stored vector
-        if vectors is not None:
-            vectors = self._vectors_for(None, vectors, n, batch_size, progress, prepared)
-        if items is not None:
-            items = _inputs.check_items(items, n)
-            hashes = self._hashes(items)
-            texts = given if given is not None else self._contents_of(items)
-        else:
-            hashes = given_hashes or [None] * n
-            texts = given if given is not None else [None] * n
-        with self._table.write() as w:
-            found = w.lookup(ids)
-            if by_vector:  # compare with the stored rows (both prepared the same way)
-                known = [i for i, id_ in enumerate(ids) if id_ in found]
-                stored = w.vectors([ids[i] for i in known]) if known else np.empty((0, self.dim), np.float32)
-                assert vectors is not None
-                same = set(np.array(known, np.int64)[(stored == vectors[known]).all(axis=1)].tolist())
-            encode, meta_only, unchanged = [], [], 0
-            for i, id_ in enumerate(ids):
-                old = found.get(id_)
-                if old is None or (i not in same if by_vector else old.hash != hashes[i]):
-                    encode.append(i)
-                    continue
-                new_meta = old.metadata if metas is None else metas[i]
-                new_src = old.source if srcs is None else srcs[i]
-                if (new_meta, new_src) != (old.metadata, old.source):
-                    meta_only.append((id_, new_meta, new_src))
-                else:
-                    unchanged += 1
-            replaced = [ids[i] for i in encode if ids[i] in found]
-            if encode:
-                if vectors is not None:
-                    vecs = vectors[encode]
-                else:
-                    assert items is not None
-                    vecs = self._vectors_for([items[i] for i in encode], None, len(encode), batch_size, progress)
-                e_meta = [metas[i] if metas is not None else (found[ids[i]].metadata if ids[i] in found else "{}")
-                          for i in encode]
-                e_src = [srcs[i] if srcs is not None else
-                         (_inputs.default_source(items[i]) if items is not None else
-                          (found[ids[i]].source if ids[i] in found else None)) for i in encode]
-                w.insert(Rows([ids[i] for i in encode], vecs, e_meta, e_src, [hashes[i] for i in encode],
-                              [texts[i] for i in encode]), replace=replaced)
-            if meta_only:
-                w.update([m[0] for m in meta_only], [m[1] for m in meta_only], [m[2] for m in meta_only])
-        return {"added": len(encode) - len(replaced), "updated": len(replaced) + len(meta_only),
-                "unchanged": unchanged}
-
-    def changed(self, ids: Sequence[str], items: Sequence[Any]) -> builtins.list[int]:
-        """Which items ``upsert(ids, items)`` would encode, so a caller can encode only those elsewhere (e.g. on a
-        cluster) and pass ``vectors=``.
-
-        Parameters
-        ----------
-        ids : sequence of str
-            Ids, as for ``upsert``.
-        items : sequence
-            Their raw items.
-
-        Returns
-        -------
-        list of int
-            Positions of the ids not stored yet, or stored with another content hash, in order.
-
-        Raises
-        ------
-        InputError
-            For bad ids or mismatched lengths.
-        """
-        ids = _inputs.check_ids(ids)
-        items = _inputs.check_items(items, len(ids))
-        hashes = self._hashes(items)
-        with self._table.read() as r:
-            found = r.lookup(ids)
-        return [i for i, id_ in enumerate(ids) if id_ not in found or found[id_].hash != hashes[i]]
-
-    def delete(self, ids: Sequence[str] | None = None, *, where: dict[str, Any] | None = None) -> int:
-        """Delete items by id, or every item matching a filter, in one commit.
-
-        Parameters
-        ----------
-        ids : sequence of str or None
-            Ids to delete; unknown ones are ignored.
-        where : dict or None
-            A metadata filter (see ``search``); every matching item is deleted.
-
-        Returns
-        -------
-        int
-            How many items were deleted.
-
-        Raises
-        ------
-        InputError
-            Unless exactly one of ``ids`` and ``where`` is given, or for a bad filter.
-        LockTimeoutError, ReadOnlyStorageError
-            When the storage cannot be written now.
-        """
-        if (ids is None) == (where is None):
-            raise InputError("pass ids or where= (exactly one of them) to delete")
-        if where is not None:
-            flt = filters.parse(where)
-            with self._table.write() as w:
-                return w.delete(w.ids(flt))
-        ids = _inputs.check_ids(ids)
-        with self._table.write() as w:
-            return w.delete(ids)
 
     def compact(self) -> None:
         """Reclaim the space of deleted and replaced rows.
@@ -617,8 +470,14 @@ class Collection:
 
         Raises
         ------
-        LockTimeoutError, ReadOnlyStorageError, StorageFullError
-            When the storage cannot be written now (nothing changes).
+        InputError
+            When this handle is read-only.
+        LockTimeoutError
+            When another writer holds the collection longer than ``lock_timeout`` seconds (nothing changes).
+        ReadOnlyStorageError
+            When the storage is on read-only media or not writable (nothing changes).
+        StorageFullError
+            When the disk fills up (the last committed state is kept).
         """
         self._table.compact()
 
@@ -638,20 +497,24 @@ class Collection:
         precision : str or None
             ``"float32"``, ``"float16"``, ``"int8"`` or ``"binary"``.
         rescore : int or None
-            Candidates (× k) a compressed index re-ranks with float32 vectors.
+            Candidates a compressed index re-ranks with float32 vectors, as a multiple of ``k`` (>= 1).
 
         Returns
         -------
         dict
-            The new ``{"kind", "params"}``.
+            The new ``{"kind": str, "params": dict}``, as ``index_kind`` / ``index_params`` now hold them.
 
         Raises
         ------
         InputError
-            For an unknown kind or setting, or a backend that cannot change its index
+            For an unknown kind or setting, a read-only handle, or a backend that cannot change its index
             (``capabilities.set_index`` is False: PostgreSQL).
-        LockTimeoutError, ReadOnlyStorageError
-            When the storage cannot be written now.
+        LockTimeoutError
+            When another writer holds the collection longer than ``lock_timeout`` seconds.
+        ReadOnlyStorageError
+            When the storage is on read-only media or not writable.
+        StorageFullError
+            When the disk fills up while the index is rebuilt (the old one is kept).
         """
         kind = index or self.index_kind
         params = dict(self.index_params) if kind == self.index_kind and index_params is None else {}
@@ -664,8 +527,6 @@ class Collection:
             params.pop("precision")
             if rescore is None:
                 params.pop("rescore", None)
-        from ..index import make_index
-
         make_index(kind, self.dim, self.metric, **params)  # validates kind and parameters
         self._table.set_index(kind, params)  # InputError where the backend cannot (capabilities.set_index)
         self.index_kind, self.index_params = kind, params
@@ -673,7 +534,7 @@ class Collection:
 
     @contextmanager
     def bulk(self) -> Iterator[Collection]:
-        """Around a large load (an import, a first index of a corpus): the backend may defer index upkeep.
+        """Around a large load (an import, a first index of a corpus), let the backend defer index upkeep.
 
         PostgreSQL drops its HNSW index and builds it again from the loaded rows at the end, several times faster
         than growing it row by row; searches meanwhile stay correct (exact). The local backend needs nothing.
@@ -697,8 +558,10 @@ class Collection:
 
         Raises
         ------
+        InputError
+            When this handle is read-only.
         LockTimeoutError
-            When another writer holds the lock longer than ``lock_timeout``.
+            When another writer holds the lock longer than ``lock_timeout`` seconds.
         """
         with self._table.writing():
             yield self
@@ -731,33 +594,38 @@ class Collection:
         Parameters
         ----------
         query : str, item or array_like
-            A text or other item for the collection's encoder (embedded with its query role), or one vector of
-            ``dim`` (or the encoder's full width for a Matryoshka collection) numbers.
+            A text or other item for the collection's encoder (embedded with its query role), or one vector:
+            ``(dim,)`` numbers (``(source_dim,)``, the encoder's full width, also for a Matryoshka collection),
+            taken as float32.
         k : int
             How many hits (>= 1); fewer when fewer items match.
         where : dict or None
             Keep only items whose metadata matches (see ``store/filters.py``: ``{"lang": "ko"}``,
             ``{"year": {"$gte": 2020}}``, ``{"$or": [...]}``).
         ef : int or None
-            HNSW search breadth for this call (None: the index's saved ``ef_search``).
+            HNSW search breadth for this call, >= 1 (None: the index's saved ``ef_search``).
         nprobe : int or None
-            IVF lists scanned for this call (None: the saved ``nprobe``).
+            IVF lists scanned for this call, >= 1 (None: the saved ``nprobe``).
         rescore : int or None
-            Candidates re-ranked with the float32 vectors, × k, for compressed precisions (None: the saved one).
+            Candidates re-ranked with the float32 vectors, as a multiple of ``k`` (>= 1), for compressed
+            precisions (None: the saved one).
 
         Returns
         -------
         list of Hit
-            ``id``, ``score`` (higher is better: cosine, dot or negated L2), ``metadata``, ``source``.
+            Best first: ``id``, ``score`` (float, higher is better: cosine in [-1, 1], dot, or the negated L2
+            distance), ``metadata``, ``source``.
 
         Raises
         ------
         InputError
             For a batch of vectors (use ``search_many``), a bad ``k``/``ef``/``nprobe``/``rescore`` or filter, a
-            setting the backend or the index kind does not take (named), or a text query to a vectors-only
-            collection.
+            setting the backend or the index kind does not take (named), a text query to a vectors-only
+            collection, or an encoder that cannot be rebuilt here (not registered, model folder gone).
         DimensionError
             For a vector of the wrong width.
+        NonFiniteError
+            For a vector holding NaN or infinity.
         """
         if _inputs.is_vector(query) and np.asarray(query).ndim == 2:
             raise InputError("search takes one query; use search_many for a batch of vectors")
@@ -771,11 +639,20 @@ class Collection:
         Parameters
         ----------
         queries : sequence or numpy.ndarray
-            Texts/items for the encoder, or vectors: a list of them or an ``(m, dim)`` array; one kind per call.
-        k, where, ef, nprobe, rescore
-            As for ``search``.
+            Texts/items for the encoder, or vectors: a list of ``(dim,)`` vectors or an ``(m, dim)`` array (taken
+            as float32; ``source_dim`` wide also for a Matryoshka collection); one kind per call.
+        k : int
+            Hits per query (>= 1), as for ``search``.
+        where : dict or None
+            A metadata filter applied to every query, as for ``search``.
+        ef : int or None
+            HNSW search breadth (>= 1), as for ``search``.
         batch_size : int
-            Queries per encoder call.
+            Queries per encoder call (>= 1).
+        nprobe : int or None
+            IVF lists scanned (>= 1), as for ``search``.
+        rescore : int or None
+            Re-ranked candidates as a multiple of ``k`` (>= 1), as for ``search``.
 
         Returns
         -------
@@ -784,8 +661,12 @@ class Collection:
 
         Raises
         ------
-        InputError, DimensionError
-            As for ``search`` (an empty batch, or raw items mixed with vectors, is an InputError).
+        InputError
+            As for ``search``; also for an empty batch, or raw items mixed with vectors.
+        DimensionError
+            For vectors of the wrong width.
+        NonFiniteError
+            For vectors holding NaN or infinity.
         """
         k = _inputs.check_k(k)
         params = SearchParams(
@@ -803,6 +684,7 @@ class Collection:
         Returns
         -------
         int
+            Items stored and not deleted (>= 0).
         """
         with self._table.read() as r:
             return r.count()
@@ -839,8 +721,9 @@ class Collection:
             return r.ids(flt)
 
     def sources(self, where: dict[str, Any] | None = None) -> dict[str, str | None]:
-        """The source of every item (matching a filter), from one snapshot and without reading any vector: e.g. to
-        find the items that came from some files (``embedlab index --sync``).
+        """The source of every item (matching a filter), from one snapshot and without reading any vector.
+
+        E.g. to find the items that came from some files (``embedlab index --sync``).
 
         Parameters
         ----------
@@ -883,15 +766,15 @@ class Collection:
         Returns
         -------
         list of Item
-            ``id``, ``vector`` (``(dim,)`` float32; unit length in a cosine collection), ``metadata``, ``source``,
-            ``content``.
+            ``id``, ``vector`` (``(dim,)`` float32; unit length in a cosine collection), ``metadata`` (dict),
+            ``source`` and ``content`` (str or None).
 
         Raises
         ------
         UnknownKeyError
             With ``missing="error"``, naming ids that are not present.
         InputError
-            For bad ids or an unknown ``missing``.
+            For bad ids (empty list, duplicates, non-strings) or an unknown ``missing``.
         """
         ids = _inputs.check_ids(ids)
         if missing not in ("error", "skip"):
@@ -926,6 +809,8 @@ class Collection:
         ------
         UnknownKeyError
             Naming ids that are not present.
+        InputError
+            For bad ids (empty list, duplicates, non-strings).
         """
         ids = _inputs.check_ids(ids)
         with self._table.read() as r:
@@ -957,8 +842,8 @@ class Collection:
         Yields
         ------
         Rows
-            ids, ``(n, dim)`` float32 vectors as stored, metadata JSON texts, sources, hashes and contents, in
-            write order.
+            At most ``batch_size`` rows: ids, ``(n, dim)`` float32 vectors as stored (unit rows in a cosine
+            collection), metadata JSON texts, sources, hashes and contents, in write order.
 
         Raises
         ------
@@ -975,9 +860,10 @@ class Collection:
         Returns
         -------
         dict
-            ``name``, ``backend``, ``location``, ``encoder``, ``dim``, ``metric``, ``index`` ``{"kind",
-            "params"}``, ``count``, ``generation``, ``created``, ``format_version``, ``readonly``, plus the
-            backend's storage facts (``bytes``; local: ``path``, ``segments``, ``deleted_rows``).
+            ``name``, ``backend``, ``location``, ``encoder`` (``{"name", "dim", "metric", "fingerprint"}``),
+            ``dim``, ``metric``, ``index`` ``{"kind", "params"}``, ``count``, ``generation``, ``created`` (ISO 8601,
+            UTC, seconds), ``format_version``, ``readonly``, plus the backend's storage facts (``bytes`` on disk;
+            local: ``path``, ``segments``, ``deleted_rows``).
         """
         manifest = self._table.manifest
         with self._table.read() as r:
@@ -1000,7 +886,8 @@ class Collection:
         Returns
         -------
         dict
-            ``{"ok": bool, "problems": [str, ...], "segments": int, "items": int, "deep": bool}``.
+            ``{"ok": bool, "problems": [str, ...], "segments": int, "items": int, "deep": bool}``; damage is
+            reported in ``problems``, not raised.
         """
         return self._table.check(deep)
 
