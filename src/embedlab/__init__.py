@@ -17,13 +17,12 @@ from .errors import *  # noqa: E402,F401,F403
 from .errors import __all__ as _ERRORS  # noqa: E402
 from .index import Index  # noqa: E402
 from .io import load_vectors  # noqa: E402
+from .io.glove import load_glove
 from .vectors import Vectors  # noqa: E402
 
 
 def glove(limit: int | None = None) -> Vectors:
     """Pretrained GloVe 6B-50d word vectors (400k words, memory-mapped, cached): ``embedlab.glove().arithmetic("king - man + woman")``."""
-    from .io.glove import load_glove
-
     return load_glove(limit=limit)
 
 

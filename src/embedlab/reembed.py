@@ -21,7 +21,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .encoders import Encoder
+from .encoders import encoder as build
 from .errors import InputError
+from .store import Collection
 
 if TYPE_CHECKING:  # pragma: no cover
     from .encoders import Encoder
@@ -55,8 +58,6 @@ class _Settings:
 
 
 def _create(name: str, enc: Encoder, kept: _Settings, root: str | Path | None, backend: str | None) -> Collection:
-    from .store import Collection
-
     return Collection.create(name, enc, index=kept.index, index_params=kept.index_params, dim=kept.dim, root=root,
                              backend=backend)
 
@@ -99,10 +100,6 @@ def reembed(name: str, encoder: str | Path | Encoder, *, root: str | Path | None
     CollectionNotFoundError
         When there is no such collection (and no staging copy of it to finish).
     """
-    from .encoders import Encoder
-    from .encoders import encoder as build
-    from .store import Collection
-
     enc = encoder if isinstance(encoder, Encoder) else build(str(encoder))
     stage = staging_name(name)
     names = Collection.list(root=root, backend=backend)

@@ -58,7 +58,7 @@ def fnv1a_hashes(strings: list[str]) -> np.ndarray:
     numpy.ndarray
         ``(len(strings),)`` uint32, equal to fastText's ``Dictionary::hash`` (bytes >= 0x80 as signed chars).
     """
-    from ._ngram_kernels import fnv1a_fasttext
+    from ._ngram_kernels import fnv1a_fasttext  # on first use: importing numba takes ~0.4 s
 
     encoded = [s.encode("utf-8") for s in strings]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
@@ -172,7 +172,7 @@ def compose(rows: SubwordRows, w_in: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``(V, dim)`` float32.
     """
-    from ._ngram_kernels import compose as _compose
+    from ._ngram_kernels import compose as _compose  # on first use: importing numba takes ~0.4 s
 
     out = np.empty((len(rows.sub_ptr) - 1, w_in.shape[1]), dtype=np.float32)
     _compose(rows.sub_ptr, rows.sub_idx, w_in, out)

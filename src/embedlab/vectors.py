@@ -34,6 +34,8 @@ from numpy.typing import ArrayLike
 from ._params import k_from_topn
 from .arithmetic import METHODS, Method, parse_expression
 from .errors import DimensionError, InputError, UnknownKeyError
+from .evaluate.keyedvectors import word_analogies, word_pairs
+from .formats import read_any, word2vec, write_any
 from .metrics import as_matrix, normalize
 
 _EPS_COSMUL = 1e-6
@@ -1075,8 +1077,6 @@ class Vectors:
         CorruptFileError
             For a question line before any section header.
         """
-        from .evaluate.keyedvectors import word_analogies
-
         return word_analogies(self, analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
                               dummy4unknown=dummy4unknown, similarity_function=similarity_function)
 
@@ -1114,8 +1114,6 @@ class Vectors:
         InputError
             For an unknown benchmark name or too few known pairs.
         """
-        from .evaluate.keyedvectors import word_pairs
-
         return word_pairs(self, pairs, delimiter=delimiter, encoding=encoding, restrict_vocab=restrict_vocab,
                           case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
 
@@ -1141,8 +1139,6 @@ class Vectors:
         StorageFullError, ReadOnlyStorageError
             When the disk is full or cannot be written.
         """
-        from .formats import word2vec
-
         return word2vec.write(self, fname, binary=binary)
 
     @classmethod
@@ -1173,8 +1169,6 @@ class Vectors:
         CorruptFileError, NonFiniteError
             For a damaged file (naming the line or byte offset) or NaN/infinity in it.
         """
-        from .formats import word2vec
-
         return cls(*word2vec.read(fname, binary=binary, limit=limit, **options))
 
     # ------------------------------------------------------------------ files
@@ -1204,8 +1198,6 @@ class Vectors:
         StorageFullError, ReadOnlyStorageError
             When the disk is full or cannot be written.
         """
-        from .formats import write_any
-
         return write_any(self, path, format=format, **options)
 
     @classmethod
@@ -1238,8 +1230,6 @@ class Vectors:
         CorruptFileError, NonFiniteError, FormatVersionError
             For a damaged file, naming it and the line or byte offset.
         """
-        from .formats import read_any
-
         return cls(*read_any(path, format=format, mmap=mmap, **options))
 
 

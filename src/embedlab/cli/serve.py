@@ -47,7 +47,7 @@ def serve(
         raise MissingDependencyError("the server needs fastapi and uvicorn: pip install 'embedlab[server]'") from None
     # here, not at the top: embedlab.server loads fastapi, starlette and pydantic
     from ..server import Limits, api_key_from, create_app
-    from ..server.hosts import default_allowed_hosts, is_loopback
+    from ..server.hosts import default_allowed_hosts, is_loopback  # (part of embedlab.server, loaded just above)
 
     if threads:  # process-wide: numpy/OpenBLAS in the store, OpenMP in FAISS
         from threadpoolctl import threadpool_limits

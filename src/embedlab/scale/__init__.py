@@ -12,6 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..encoders import encoder as build
+from ..ingest import read_sources
+from ..passages import index_records
+from ..store import Collection
 from .ray import RayEngine, upsert_records
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,11 +60,6 @@ def index_dataset(collection: Collection | str, paths: Sequence[str | Path], *, 
     InputError, MissingDependencyError
         As ``index_records`` and ``RayEngine`` raise them.
     """
-    from ..encoders import encoder as build
-    from ..ingest import read_sources
-    from ..passages import index_records
-    from ..store import Collection
-
     col = Collection.open_or_create(collection, encoder or None, backend=backend) \
         if isinstance(collection, str) else collection
     try:

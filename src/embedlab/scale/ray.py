@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._params import check_int
+from ..encoders import encoder
 from ..errors import InputError, require
+from ..store import Collection
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..encoders import Encoder
@@ -47,8 +49,6 @@ class ByName:
         self.name = name
 
     def __call__(self) -> Encoder:
-        from ..encoders import encoder
-
         return encoder(self.name)
 
 
@@ -60,8 +60,6 @@ class EncodeBatch:
         self.encoder = factory()
         self.collection: Collection | None = None
         if target is not None:
-            from ..store import Collection
-
             self.collection = Collection.open(target["name"], self.encoder, backend=target["backend"])
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
+from ..store import Hit
 from .keyword import KeywordIndex
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,8 +145,6 @@ def _ids_matching(collection: Collection, where: dict[str, Any]) -> set[str]:
 def _as_hits(collection: Collection, scored: list[tuple[str, float]]) -> list[Hit]:
     """Collection hits (metadata and source from the store) for ``(id, score)`` pairs; ids no longer stored are
     dropped (a keyword index passed in by the caller may be older than the collection)."""
-    from ..store import Hit  # here, so importing this module does not load the storage backends
-
     if not scored:
         return []
     found = {it.id: it for it in collection.get([i for i, _ in scored], missing="skip")}

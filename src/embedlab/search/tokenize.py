@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .._params import check_unicode
+from .._threads import compute_threads
 from ..errors import InputError, MissingDependencyError
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -62,8 +63,6 @@ def _get_kiwi() -> Any:
         with _kiwi_lock:
             if _kiwi is None:
                 from kiwipiepy import Kiwi
-
-                from .._threads import compute_threads
 
                 _kiwi = Kiwi(num_workers=compute_threads())
     return _kiwi

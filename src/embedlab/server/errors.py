@@ -37,6 +37,7 @@ from ..errors import (
     StorageFullError,
     UnknownKeyError,
 )
+from ..persist import storage_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -110,8 +111,6 @@ def as_embedlab_error(exc: BaseException) -> EmbedlabError | None:
     if isinstance(exc, EmbedlabError):
         return exc
     if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
-        from ..persist import storage_error
-
         err = storage_error(exc)
         return err if isinstance(err, EmbedlabError) else None
     return None

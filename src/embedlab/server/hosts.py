@@ -19,6 +19,8 @@ import socket
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ..errors import InputError
+
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -107,8 +109,6 @@ class HostAllowList:
             else:
                 parsed = split_host(entry)
                 if parsed is None:
-                    from ..errors import InputError
-
                     raise InputError(f"bad allowed host {entry!r}: give a host name or address, optionally with "
                                      ":port (e.g. 'example.com', '192.168.1.5:8000', '*.example.com' or '*')")
                 self.exact.add(parsed)

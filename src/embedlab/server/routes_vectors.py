@@ -114,7 +114,7 @@ def neighbors(name: str, body: NeighborsRequest, request: Request) -> JSONRespon
         assert isinstance(found, list)  # with a topn, most_similar answers (key, score) pairs
         hits = found
     else:
-        hits = v.arithmetic(q, topn=body.k, method=body.method)
+        hits = v.arithmetic(q, k=body.k, method=body.method)
     return JSONResponse({"query": q, "hits": _pairs(hits)})
 
 
@@ -123,7 +123,7 @@ def arithmetic(name: str, body: NeighborsRequest, request: Request) -> JSONRespo
     st = state_of(request)
     st.limits.check_k(body.k)
     st.limits.check_texts([body.query], "expression")
-    hits = st.vectors(name).arithmetic(body.query, topn=body.k, method=body.method)
+    hits = st.vectors(name).arithmetic(body.query, k=body.k, method=body.method)
     return JSONResponse({"expression": body.query, "hits": _pairs(hits)})
 
 
@@ -132,7 +132,7 @@ def analogy(name: str, body: AnalogyRequest, request: Request) -> JSONResponse:
     st = state_of(request)
     st.limits.check_k(body.k)
     st.limits.check_texts([body.a, body.b, body.c], "word")
-    hits = st.vectors(name).analogy(body.a, body.b, body.c, topn=body.k, method=body.method)
+    hits = st.vectors(name).analogy(body.a, body.b, body.c, k=body.k, method=body.method)
     return JSONResponse({"hits": _pairs(hits)})
 
 

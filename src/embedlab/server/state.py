@@ -25,6 +25,7 @@ from ..encoders import DEFAULT_ENCODER, Encoder
 from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec as encoder_spec
 from ..errors import CollectionNotFoundError, EmbedlabError, InputError, UnknownKeyError
+from ..io.glove import load_glove
 from ..store import Collection
 from ..store.manifest import check_name
 from ..vectors import Vectors
@@ -185,8 +186,6 @@ def default_vectors_sets() -> dict[str, Callable[[], Vectors]]:
     """The vectors sets a server offers unless told otherwise (loaded lazily, memory-mapped)."""
 
     def glove50() -> Vectors:
-        from ..io.glove import load_glove
-
         return load_glove(limit=GLOVE_WORDS)
 
     return {"glove-50": glove50}

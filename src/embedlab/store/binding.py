@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..encoders import DEFAULT_ENCODER, Encoder
+from ..encoders import encoder as build
 from ..errors import DimensionError, EncoderMismatchError, InputError
 from ..metrics import check_metric
 
@@ -35,8 +36,6 @@ def resolve_encoder(encoder: str | Encoder | None) -> Encoder:
         return encoder
     if encoder is not None and not isinstance(encoder, str):
         raise InputError(f"encoder must be a name or an Encoder, got {type(encoder).__name__}")
-    from ..encoders import encoder as build
-
     return build(encoder or DEFAULT_ENCODER)
 
 

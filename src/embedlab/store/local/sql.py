@@ -473,7 +473,7 @@ class Catalog:
         while block := cur.fetchmany(batch):
             for r in block:
                 _check_label(r[0]), _check_id(r[1]), _check_meta(r[2])
-                _verify_row(*r[:5], r[6])
+                _verify_row(r[0], r[1], r[2], r[3], r[4], r[6])
                 if r[7] is not None and content_crc(r[1], r[5]) != r[7]:
                     raise sqlite3.DatabaseError(f"the content of item {r[1]!r} does not match its checksum")
             yield [r[:6] for r in block]

@@ -31,8 +31,10 @@ from ...errors import (
     ReadOnlyStorageError,
     StorageFullError,
 )
+from ...index import load_index, make_index
 from ...index.base import Index, SearchParams
-from ...persist import write_json_atomic
+from ...index.ivf import IVFIndex
+from ...persist import storage_error, write_json_atomic
 from .. import manifest as mf
 from ..capabilities import Capabilities
 from ..filters import Filter
@@ -155,8 +157,6 @@ class LocalTable:
         except Timeout:
             raise lock_error(self.name, timeout) from None
         except OSError as exc:
-            from ...persist import storage_error
-
             raise storage_error(exc, self.path) from None
         try:
             yield
@@ -333,7 +333,6 @@ class LocalTable:
         kind, params = self._index_settings()
         if kind == "exact" and params.get("precision", "float32") == "float32":
             return SegmentedExact(self.dim, self.metric)
-        from ...index import load_index, make_index
 
         found = newest_cache(self.path / CACHE_DIR, st["epoch"], st["generation"])
         if found is not None:
@@ -345,8 +344,6 @@ class LocalTable:
                     self._cache_gen = gen
                     self._cache_dead = self._cat.dead_labels(after_gen=gen)
                     if kind == "ivf":
-                        from ...index.ivf import IVFIndex
-
                         if isinstance(idx, IVFIndex):
                             idx.spill_dir = self._spill_dir()
                     return CachedANN(idx, covered, rows=self.rows_at)

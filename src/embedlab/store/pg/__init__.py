@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import CollectionNotFoundError, InputError
+from ...persist import check_version
 from .. import manifest as mf
 from . import connection as pgc
 from . import sql as q
@@ -119,7 +120,6 @@ class PgStore:
             raise self._missing(name)
         table, manifest = row
         manifest = mf.check(manifest, f"the catalogue row of {name!r}", "drop the collection and build it again")
-        from ...persist import check_version
 
         check_version(f"the catalogue row of {name!r}", manifest.get("format_version"), mf.FORMAT_VERSION,
                       "collection", "upgrade embedlab")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import DatabaseUnavailableError, InputError
+from ...errors import CollectionNotFoundError, DatabaseUnavailableError, InputError
 from ...index.base import SearchParams
 from ..capabilities import Capabilities
 from ..filters import Filter
@@ -121,8 +121,6 @@ class PgTable:
     def _state(self) -> tuple[int, int]:
         row = self._conn.execute(f"SELECT generation, count FROM {CATALOG} WHERE name = %s", (self.name,)).fetchone()
         if row is None:
-            from ...errors import CollectionNotFoundError
-
             raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database meanwhile")
         return int(row[0]), int(row[1])
 
@@ -143,8 +141,6 @@ class PgTable:
                     row = self._conn.execute(f"SELECT generation, count, next_seq FROM {CATALOG} WHERE name = %s "
                                              "FOR UPDATE", (self.name,)).fetchone()
                     if row is None:
-                        from ...errors import CollectionNotFoundError
-
                         raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database")
                     w = PgWriter(self, int(row[0]), int(row[1]), int(row[2]))
                     yield w
