@@ -1,0 +1,798 @@
+"""The gensim ``KeyedVectors`` names of ``Vectors``, as the mixin ``GensimKeyedVectors`` that ``Vectors`` inherits.
+
+Code written for gensim's ``KeyedVectors`` runs on a Vectors unchanged: ``index_to_key``, ``vectors``,
+``vector_size``, ``get_index``, ``has_index_for``, ``get_vector``, ``get_normed_vectors``, ``get_mean_vector``,
+``similar_by_word`` / ``similar_by_key`` / ``similar_by_vector``, ``most_similar_cosmul``,
+``most_similar_to_given``, ``rank_by_centrality``, ``doesnt_match``, ``n_similarity``, ``cosine_similarities``,
+``distances`` / ``distance``, ``closer_than``, ``rank``, ``evaluate_word_analogies`` / ``evaluate_word_pairs``
+(gensim's return shapes) and ``save_word2vec_format`` / ``load_word2vec_format`` behave as gensim 4.4's (see
+``embedlab.vectors`` for the deliberate differences). They are written in terms of the native API of
+``embedlab.vectors`` (``keys``, ``key_to_index``, ``matrix``, ``unit_matrix``, ``similarity``, ``most_similar``
+...), which the mixin declares below as what its host class must provide; users import ``Vectors``, never this.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import abstractmethod
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, TypeAlias, cast, overload
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .arithmetic import Method
+from .errors import InputError, UnknownKeyError
+from .evaluate.keyedvectors import word_analogies, word_pairs
+from .formats import word2vec
+from .metrics import as_matrix, normalize
+
+if TYPE_CHECKING:
+    from .vectors import Vectors
+
+#: What ``most_similar``'s ``positive`` / ``negative`` take: one key, row or raw vector, or an iterable of them (each
+#: possibly a ``(item, weight)`` pair), or None.
+_Terms: TypeAlias = str | int | np.integer[Any] | ArrayLike | Iterable[Any] | None
+
+
+class GensimKeyedVectors:
+    """The gensim ``KeyedVectors`` names, for ``embedlab.vectors.Vectors`` to inherit (use ``Vectors``).
+
+    The host class provides the native API declared in the first section below (abstract here): the table's
+    ``keys``, ``key_to_index`` and ``matrix``, its constructor, ``dim``, ``len``/``in``, ``unit_matrix``,
+    ``similarity``, ``similarities`` and ``most_similar``.
+
+    Parameters
+    ----------
+    keys : sequence of str
+        One key per row, for the host class's constructor (which ``load_word2vec_format`` calls).
+    matrix : array_like of shape (n, d)
+        The vectors, row ``i`` for ``keys[i]``, likewise.
+
+    Attributes
+    ----------
+    keys : list of str
+        The keys in row order (the host's).
+    key_to_index : dict of str to int
+        Key → row (the host's).
+    matrix : numpy.ndarray of shape (n, d)
+        The float32 vectors (the host's).
+    """
+
+    # ------------------------------------------------------------------ what the host class provides
+    if TYPE_CHECKING:  # set by the host's __init__; declared for the type checker only (no class annotations)
+        keys: list[str]
+        key_to_index: dict[str, int]
+        matrix: np.ndarray
+
+    @abstractmethod
+    def __init__(self, keys: Sequence[str], matrix: ArrayLike) -> None: ...
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """The dimension ``d`` of the vectors (provided by the host class).
+
+        Returns
+        -------
+        int
+            The matrix's number of columns.
+        """
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def __contains__(self, key: object) -> bool: ...
+
+    @abstractmethod
+    def _unknown_message(self, key: object) -> str: ...
+
+    @abstractmethod
+    def _unit_of(self, item: str | ArrayLike) -> np.ndarray: ...
+
+    @abstractmethod
+    def unit_matrix(self) -> np.ndarray:
+        """The row-normalised matrix, cached (provided by the host class).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, d)
+            float32 rows of unit L2 length (or zero).
+        """
+
+    @abstractmethod
+    def similarity(self, a: str | ArrayLike, b: str | ArrayLike) -> float:  # numpydoc ignore=PR01,RT01
+        """Cosine similarity of two keys or raw vectors (provided by the host class)."""
+
+    @abstractmethod
+    def similarities(self, key: str | ArrayLike,  # numpydoc ignore=PR01,RT01
+                     others: Iterable[str | ArrayLike]) -> np.ndarray:
+        """Cosine similarity of ``key`` to each of ``others`` (provided by the host class)."""
+
+    @overload
+    def most_similar(self, positive: _Terms = (), negative: _Terms = (), topn: int = 10,  # numpydoc ignore=GL08
+                     restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> list[tuple[str, float]]: ...
+
+    @overload
+    def most_similar(self, positive: _Terms, negative: _Terms, topn: None,  # numpydoc ignore=GL08
+                     restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> np.ndarray: ...
+
+    @overload
+    def most_similar(self, positive: _Terms = (), negative: _Terms = (), *, topn: None,  # numpydoc ignore=GL08
+                     restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> np.ndarray: ...
+
+    @overload
+    def most_similar(self, positive: _Terms = (), negative: _Terms = (),  # numpydoc ignore=GL08
+                     topn: int | None = 10, restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> list[tuple[str, float]] | np.ndarray: ...
+
+    @abstractmethod
+    def most_similar(self, positive: _Terms = (), negative: _Terms = (),  # numpydoc ignore=PR01,RT01
+                     topn: int | None = 10, restrict_vocab: int | None = None, method: Method = "3cosadd",
+                     exclude: Iterable[str] | None = None) -> list[tuple[str, float]] | np.ndarray:
+        """The keys nearest to ``sum(positive) - sum(negative)``, best first (provided by the host class)."""
+
+    # ------------------------------------------------------------------ gensim KeyedVectors names
+    @property
+    def index_to_key(self) -> list[str]:
+        """Gensim's name for ``keys``.
+
+        Returns
+        -------
+        list of str
+            The same list: row ``i`` holds ``index_to_key[i]``.
+        """
+        return self.keys
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """Gensim's name for ``matrix``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, d)
+            The same float32 array, not a copy.
+        """
+        return self.matrix
+
+    @property
+    def vector_size(self) -> int:
+        """Gensim's name for ``dim``.
+
+        Returns
+        -------
+        int
+            The dimension of the vectors.
+        """
+        return self.dim
+
+    def get_index(self, key: str | int | np.integer[Any], default: int | None = None) -> int:
+        """The row of ``key``; an int in range is taken as a row itself (as gensim does).
+
+        Parameters
+        ----------
+        key : str or int
+            A key, or a row number in ``[0, n)``.
+        default : int, optional
+            What to return for an unknown key instead of raising.
+
+        Returns
+        -------
+        int
+            The row, or ``default``.
+
+        Raises
+        ------
+        UnknownKeyError
+            For an unknown key (naming close keys) when ``default`` is None.
+        """
+        if isinstance(key, str):
+            i = self.key_to_index.get(key)
+            if i is not None:
+                return i
+        elif isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < len(self):
+            return int(key)
+        if default is not None:
+            return default
+        raise UnknownKeyError(self._unknown_message(key))
+
+    def has_index_for(self, key: object) -> bool:
+        """Whether ``key`` (or an int row) has a vector here; ``key in vectors`` asks the same.
+
+        Parameters
+        ----------
+        key : object
+            A key or a row number; anything else is never present.
+
+        Returns
+        -------
+        bool
+            True when ``get_index(key)`` would succeed.
+        """
+        if isinstance(key, (str, int, np.integer)):
+            return self.get_index(key, -1) >= 0
+        return False
+
+    def get_vector(self, key: str | int | np.integer[Any], norm: bool = False) -> np.ndarray:
+        """The vector of ``key`` as a read-only view (gensim's ``get_vector``).
+
+        Parameters
+        ----------
+        key : str or int
+            A key or a row number.
+        norm : bool, default False
+            Return its unit-length version.
+
+        Returns
+        -------
+        numpy.ndarray of shape (d,)
+            float32, not writeable.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        """
+        i = self.get_index(key)
+        out = self.unit_matrix()[i] if norm else self.matrix[i]
+        view = out.view()
+        view.setflags(write=False)
+        return view
+
+    def get_normed_vectors(self) -> np.ndarray:
+        """Every row scaled to unit length (gensim's name for ``unit_matrix()``).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, d)
+            float32, zero rows left zero.
+        """
+        return self.unit_matrix()
+
+    def get_mean_vector(self, keys: Sequence[str | int | np.ndarray] | np.ndarray,
+                        weights: ArrayLike | None = None, pre_normalize: bool = True, post_normalize: bool = False,
+                        ignore_missing: bool = True) -> np.ndarray:
+        """The weighted mean of the vectors of ``keys``, divided by the sum of ``|weights|`` (gensim's semantics).
+
+        Parameters
+        ----------
+        keys : sequence of (str, int or numpy.ndarray), or numpy.ndarray of shape (m, d)
+            Keys, rows or raw ``(d,)`` vectors.
+        weights : array_like of shape (m,), optional
+            One weight per item (default: all 1).
+        pre_normalize : bool, default True
+            Use the keys' unit vectors (raw vectors are taken as given).
+        post_normalize : bool, default False
+            Scale the mean to unit length.
+        ignore_missing : bool, default True
+            Skip unknown keys (gensim's default); False raises for them.
+
+        Returns
+        -------
+        numpy.ndarray of shape (d,)
+            float32 (all zeros when every key was skipped).
+
+        Raises
+        ------
+        InputError
+            When ``keys`` is empty, or the number of weights differs from the number of keys.
+        UnknownKeyError
+            For an unknown key when ``ignore_missing`` is False.
+        DimensionError, NonFiniteError
+            For a raw vector of the wrong length or holding NaN/infinity.
+        """
+        items = list(keys)
+        if not items:
+            raise InputError("get_mean_vector needs at least one key or vector")
+        w = np.ones(len(items), np.float32) if weights is None else np.asarray(weights, np.float32).reshape(-1)
+        if w.shape[0] != len(items):
+            raise InputError(f"{len(items)} keys but {w.shape[0]} weights; pass one weight per key")
+        mean = np.zeros(self.dim, np.float32)
+        total = 0.0
+        for item, weight in zip(items, w.tolist(), strict=True):
+            if isinstance(item, np.ndarray):
+                vec = as_matrix(item, dim=self.dim, name="vector")[0]
+            elif self.has_index_for(item):
+                vec = self.get_vector(item, norm=pre_normalize)
+            elif ignore_missing:
+                continue
+            else:
+                raise UnknownKeyError(self._unknown_message(item))
+            mean += np.float32(weight) * vec
+            total += abs(weight)
+        if total > 0:
+            mean /= np.float32(total)
+        return normalize(mean)[0] if post_normalize else mean
+
+    @overload
+    def similar_by_word(self, word: str, topn: int = 10,  # numpydoc ignore=GL08
+                        restrict_vocab: int | None = None) -> list[tuple[str, float]]: ...
+
+    @overload
+    def similar_by_word(self, word: str, topn: None,  # numpydoc ignore=GL08
+                        restrict_vocab: int | None = None) -> np.ndarray: ...
+
+    @overload
+    def similar_by_word(self, word: str, topn: int | None = 10,  # numpydoc ignore=GL08
+                        restrict_vocab: int | None = None) -> list[tuple[str, float]] | np.ndarray: ...
+
+    def similar_by_word(self, word: str, topn: int | None = 10,
+                        restrict_vocab: int | None = None) -> list[tuple[str, float]] | np.ndarray:
+        """The keys nearest to ``word``, the word itself left out (gensim's ``similar_by_word`` / ``similar_by_key``).
+
+        Parameters
+        ----------
+        word : str
+            A key of the table.
+        topn : int or None, default 10
+            How many results; None returns the raw cosine of every row.
+        restrict_vocab : int, optional
+            Search only the first N rows.
+
+        Returns
+        -------
+        list of (str, float) or numpy.ndarray
+            ``[(key, cosine), ...]`` best first, or the float32 ``(n,)`` cosines when ``topn`` is None.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a word the table lacks (naming close keys).
+        InputError
+            For a bad ``restrict_vocab``.
+        """
+        return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
+
+    similar_by_key = similar_by_word
+
+    def similar_by_vector(
+        self, vector: ArrayLike, topn: int = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]]:
+        """The keys whose vectors are most cosine-similar to a raw vector (nothing excluded; gensim's name).
+
+        Parameters
+        ----------
+        vector : array_like of shape (d,)
+            The query vector.
+        topn : int, default 10
+            How many results.
+        restrict_vocab : int, optional
+            Search only the first N rows.
+
+        Returns
+        -------
+        list of (str, float)
+            ``(key, cosine)`` pairs, best first.
+
+        Raises
+        ------
+        DimensionError, NonFiniteError, InputError
+            For a vector of the wrong length, holding NaN/infinity, or not numeric; InputError also for a bad
+            ``restrict_vocab``.
+        """
+        return self.most_similar(positive=[np.asarray(vector, dtype=np.float32)], topn=topn,
+                                 restrict_vocab=restrict_vocab)
+
+    @overload
+    def most_similar_cosmul(self, positive: _Terms = None, negative: _Terms = None,  # numpydoc ignore=GL08
+                            topn: int = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]]: ...
+
+    @overload
+    def most_similar_cosmul(self, positive: _Terms, negative: _Terms, topn: None,  # numpydoc ignore=GL08
+                            restrict_vocab: int | None = None) -> np.ndarray: ...
+
+    @overload
+    def most_similar_cosmul(self, positive: _Terms = None, negative: _Terms = None,  # numpydoc ignore=GL08
+                            *, topn: None, restrict_vocab: int | None = None) -> np.ndarray: ...
+
+    @overload
+    def most_similar_cosmul(self, positive: _Terms = None, negative: _Terms = None,  # numpydoc ignore=GL08
+                            topn: int | None = 10, restrict_vocab: int | None = None
+                            ) -> list[tuple[str, float]] | np.ndarray: ...
+
+    def most_similar_cosmul(
+        self,
+        positive: _Terms = None,
+        negative: _Terms = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """Levy & Goldberg's multiplicative objective (3CosMul), as gensim's ``most_similar_cosmul``.
+
+        ``most_similar(..., method="3cosmul")``; unlike gensim 4.4 it honours ``restrict_vocab``.
+
+        Parameters
+        ----------
+        positive, negative : str, int, array_like or iterable of them, optional
+            Keys, int rows or raw ``(d,)`` vectors, without weights.
+        topn : int or None, default 10
+            How many results; None returns the raw score of every searched row.
+        restrict_vocab : int, optional
+            Search only the first N rows.
+
+        Returns
+        -------
+        list of (str, float) or numpy.ndarray
+            ``[(key, score), ...]`` best first, or the float32 scores when ``topn`` is None.
+
+        Raises
+        ------
+        InputError
+            Without a positive term, with weights, or for a bad ``restrict_vocab``.
+        UnknownKeyError
+            For a key the table lacks.
+        DimensionError, NonFiniteError
+            For a raw vector of the wrong length or holding NaN/infinity.
+        """
+        return self.most_similar(positive=positive, negative=negative, topn=topn, restrict_vocab=restrict_vocab,
+                                 method="3cosmul")
+
+    def most_similar_to_given(self, key1: str, keys_list: Sequence[str]) -> str:
+        """The key of ``keys_list`` most cosine-similar to ``key1`` (gensim's name).
+
+        Parameters
+        ----------
+        key1 : str
+            The reference key.
+        keys_list : sequence of str
+            The candidates.
+
+        Returns
+        -------
+        str
+            The first candidate with the highest cosine.
+
+        Raises
+        ------
+        InputError
+            When ``keys_list`` is empty.
+        UnknownKeyError
+            For a key the table lacks.
+        """
+        if not keys_list:
+            raise InputError("keys_list is empty; pass at least one key to choose from")
+        return keys_list[int(np.argmax(self.similarities(key1, keys_list)))]
+
+    def rank_by_centrality(self, words: Sequence[str], use_norm: bool = True) -> list[tuple[float, str]]:
+        """The words ordered by cosine to their centroid, most central first (gensim's name).
+
+        Parameters
+        ----------
+        words : sequence of str
+            Keys; unknown ones are skipped.
+        use_norm : bool, default True
+            Average the unit vectors (False: the raw vectors).
+
+        Returns
+        -------
+        list of (float, str)
+            ``(cosine to the unit centroid, word)`` pairs, highest cosine first.
+
+        Raises
+        ------
+        InputError
+            When no word is in the table.
+
+        Warns
+        -----
+        UserWarning
+            Naming the words that were skipped.
+        """
+        used = [w for w in words if w in self]
+        if len(used) != len(words):
+            missing = sorted({w for w in words if w not in self})
+            warnings.warn(f"vectors for {missing} are not present; ignoring them", UserWarning, stacklevel=2)
+        if not used:
+            raise InputError("cannot pick a word from an empty list (no word is in the vocabulary)")
+        rows = np.vstack([self.get_vector(w, norm=use_norm) for w in used]).astype(np.float32)
+        mean = self.get_mean_vector(rows, post_normalize=True)
+        dists = rows @ mean
+        return sorted(zip(dists.tolist(), used, strict=True), reverse=True)
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the centroid of ``words`` (gensim's ``doesnt_match``).
+
+        Parameters
+        ----------
+        words : sequence of str
+            Keys; unknown ones are skipped with a ``UserWarning``.
+
+        Returns
+        -------
+        str
+            The least central word.
+
+        Raises
+        ------
+        InputError
+            When no word is in the table.
+        """
+        return self.rank_by_centrality(words)[-1][1]
+
+    def n_similarity(self, ws1: Sequence[str], ws2: Sequence[str]) -> float:
+        """Cosine between the means of the raw vectors of two key sets (gensim's ``n_similarity``).
+
+        Unlike gensim, an unknown key is an error, not silently skipped.
+
+        Parameters
+        ----------
+        ws1, ws2 : sequence of str
+            Two non-empty lists of keys.
+
+        Returns
+        -------
+        float
+            The cosine, in [-1, 1].
+
+        Raises
+        ------
+        InputError
+            When either list is empty.
+        UnknownKeyError
+            For a key the table lacks.
+        """
+        if not len(ws1) or not len(ws2):
+            raise InputError("n_similarity needs two non-empty lists of keys")
+        for k in (*ws1, *ws2):
+            self.get_index(k)
+        m1 = self.get_mean_vector(list(ws1), pre_normalize=False)
+        m2 = self.get_mean_vector(list(ws2), pre_normalize=False)
+        return float(normalize(m1)[0] @ normalize(m2)[0])
+
+    @staticmethod
+    def cosine_similarities(vector_1: ArrayLike, vectors_all: ArrayLike) -> np.ndarray:
+        """The cosine of one vector with each row of ``vectors_all`` (0 for a zero vector).
+
+        Parameters
+        ----------
+        vector_1 : array_like of shape (d,)
+            The query vector.
+        vectors_all : array_like of shape (m, d)
+            The rows to compare with.
+
+        Returns
+        -------
+        numpy.ndarray of shape (m,)
+            float32 cosines in [-1, 1].
+
+        Raises
+        ------
+        DimensionError, NonFiniteError, InputError
+            For shapes that do not match, NaN/infinity, or values that are not numeric.
+        """
+        rows = normalize(as_matrix(vectors_all, name="vectors_all"))
+        return rows @ normalize(as_matrix(vector_1, dim=rows.shape[1], name="vector_1"))[0]
+
+    def distances(self, word_or_vector: str | ArrayLike, other_words: Iterable[str] = ()) -> np.ndarray:
+        """Cosine distances (1 - cosine) from a key or vector to each of ``other_words``, or to every key.
+
+        Parameters
+        ----------
+        word_or_vector : str or array_like of shape (d,)
+            A key or a raw vector.
+        other_words : iterable of str, optional
+            Keys; empty (the default) means every row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (len(other_words),) or (n,)
+            float32 distances in [0, 2].
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        DimensionError, NonFiniteError, InputError
+            For a raw vector of the wrong length, holding NaN/infinity, or not numeric.
+        """
+        u = self._unit_of(word_or_vector)
+        others = list(other_words)
+        if not others:
+            return np.float32(1.0) - self.unit_matrix() @ u
+        rows = np.fromiter((self.get_index(k) for k in others), dtype=np.int64, count=len(others))
+        return np.float32(1.0) - self.unit_matrix()[rows] @ u
+
+    def distance(self, w1: str | ArrayLike, w2: str | ArrayLike) -> float:
+        """The cosine distance ``1 - similarity(w1, w2)``.
+
+        Parameters
+        ----------
+        w1, w2 : str or array_like of shape (d,)
+            Keys or raw vectors.
+
+        Returns
+        -------
+        float
+            In [0, 2].
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        DimensionError, NonFiniteError, InputError
+            For a raw vector of the wrong length, holding NaN/infinity, or not numeric.
+        """
+        return 1.0 - self.similarity(w1, w2)
+
+    def closer_than(self, key1: str, key2: str) -> list[str]:
+        """Every key closer (by cosine) to ``key1`` than ``key2`` is, in row order, ``key1`` left out.
+
+        Parameters
+        ----------
+        key1, key2 : str
+            Keys of the table.
+
+        Returns
+        -------
+        list of str
+            The closer keys.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        """
+        i1, i2 = self.get_index(key1), self.get_index(key2)
+        d = self.distances(key1)
+        return [self.keys[i] for i in np.flatnonzero(d < d[i2]).tolist() if i != i1]
+
+    def rank(self, key1: str, key2: str) -> int:
+        """The rank of ``key2`` among the neighbours of ``key1``: ``len(closer_than(key1, key2)) + 1``.
+
+        Parameters
+        ----------
+        key1, key2 : str
+            Keys of the table.
+
+        Returns
+        -------
+        int
+            1 for the nearest neighbour.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        """
+        return len(self.closer_than(key1, key2)) + 1
+
+    def evaluate_word_analogies(self, analogies: str | Path, restrict_vocab: int | None = 300000,
+                                case_insensitive: bool = True, dummy4unknown: bool = False,
+                                similarity_function: str = "most_similar") -> tuple[float, list[dict[str, Any]]]:
+        """Analogy accuracy in gensim's return shape (``embedlab.evaluate.evaluate_analogies`` gives a report).
+
+        Parameters
+        ----------
+        analogies : str or path-like
+            An analogy file (``: section`` lines, then ``a b c expected`` lines) or a name (``questions-words``).
+        restrict_vocab : int or None, default 300000
+            Questions with a word outside the first N rows are skipped.
+        case_insensitive : bool, default True
+            Compare upper-cased words (the first row of each upper-cased key counts).
+        dummy4unknown : bool, default False
+            Count skipped questions as incorrect instead of leaving them out.
+        similarity_function : {"most_similar", "most_similar_cosmul"}, default "most_similar"
+            3CosAdd or 3CosMul.
+
+        Returns
+        -------
+        score : float
+            The share of correct answers, in [0, 1].
+        sections : list of dict
+            One ``{"section", "correct", "incorrect"}`` dict per section of the file (lists of 4-word tuples),
+            then a last ``"Total accuracy"`` one.
+
+        Raises
+        ------
+        InputError
+            For an unknown ``similarity_function`` or benchmark name, or nothing to evaluate.
+        CorruptFileError
+            For a question line before any section header.
+        """
+        return word_analogies(_host(self), analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+                              dummy4unknown=dummy4unknown, similarity_function=similarity_function)
+
+    def evaluate_word_pairs(self, pairs: str | Path, delimiter: str = "\t", encoding: str = "utf8",
+                            restrict_vocab: int | None = 300000, case_insensitive: bool = True,
+                            dummy4unknown: bool = False) -> tuple[Any, Any, float]:
+        """Word-pair correlation in gensim's return shape (``embedlab.evaluate.evaluate_word_pairs`` gives a report).
+
+        Parameters
+        ----------
+        pairs : str or path-like
+            A file of ``word1 word2 score`` lines, or ``wordsim353`` / ``simlex999``.
+        delimiter : str, default tab
+            The column separator.
+        encoding : str, default "utf8"
+            The file's text encoding.
+        restrict_vocab : int or None, default 300000
+            Pairs with a word outside the first N rows count as unknown.
+        case_insensitive : bool, default True
+            Compare upper-cased words.
+        dummy4unknown : bool, default False
+            Score pairs with an unknown word 0 instead of leaving them out.
+
+        Returns
+        -------
+        pearson : tuple of (float, float)
+            scipy's result: ``[0]`` the coefficient, ``[1]`` the p-value.
+        spearman : tuple of (float, float)
+            Likewise.
+        oov_ratio : float
+            The percentage (0–100) of pairs with an unknown word.
+
+        Raises
+        ------
+        InputError
+            For an unknown benchmark name or too few known pairs.
+        """
+        return word_pairs(_host(self), pairs, delimiter=delimiter, encoding=encoding, restrict_vocab=restrict_vocab,
+                          case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
+
+    def save_word2vec_format(self, fname: str | Path, binary: bool = False) -> Path:
+        """Write the word2vec text (or binary) format, as gensim's ``save_word2vec_format``.
+
+        Parameters
+        ----------
+        fname : str or path-like
+            The file to write (atomically).
+        binary : bool, default False
+            Write the binary format (float32 rows after each key).
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        InputError
+            For a key the format cannot hold (whitespace or a line break).
+        StorageFullError, ReadOnlyStorageError
+            When the disk is full or cannot be written.
+        """
+        return word2vec.write(self, fname, binary=binary)
+
+    @classmethod
+    def load_word2vec_format(cls, fname: str | Path, binary: bool = False, limit: int | None = None,
+                             **options: Any) -> Self:
+        """Read a word2vec text or binary file, as gensim's ``KeyedVectors.load_word2vec_format``.
+
+        Parameters
+        ----------
+        fname : str or path-like
+            The file.
+        binary : bool, default False
+            Read the binary format.
+        limit : int, optional
+            Read only the first N vectors.
+        **options
+            The reader's ``encoding`` and ``unicode_errors``.
+
+        Returns
+        -------
+        Vectors
+            float32 vectors in file order.
+
+        Raises
+        ------
+        InputError
+            For a bad ``limit``, ``encoding`` or ``unicode_errors``.
+        CorruptFileError, NonFiniteError
+            For a damaged file (naming the line or byte offset) or NaN/infinity in it.
+        """
+        return cls(*word2vec.read(fname, binary=binary, limit=limit, **options))
+
+
+def _host(kv: GensimKeyedVectors) -> Vectors:
+    """``kv`` as the ``Vectors`` it is, for ``embedlab.evaluate``'s functions (typed for ``Vectors``, their one caller).
+
+    ``Vectors`` is the only class that inherits this mixin, and this layer may not import it (``vectors`` sits above
+    ``keyedvectors``), so the narrowing is a static ``cast``: no runtime check, no copy.
+    """
+    return cast("Vectors", kv)
