@@ -96,17 +96,25 @@ def test_bad_combinations_are_refused_before_the_vectors_load(capsys, monkeypatc
         assert e.value.code == 2 and message in err and "Traceback" not in err, (args, err)
 
 
-def test_rank_at_the_dimension_is_refused(capsys, tmp_path):
+def test_what_the_vectors_cannot_give_is_refused_in_the_commands_terms(capsys, tmp_path):
     import numpy as np
 
     from embedlab.io import save_word2vec
     from embedlab.vectors import Vectors
 
     path = save_word2vec(Vectors(["he", "she", "x"], np.eye(3, dtype=np.float32)), tmp_path / "v.txt")
-    with pytest.raises(SystemExit) as e:
-        main(["bias", "--vectors", str(path), "--method", "rlace", "--rank", "3"])
-    err = " ".join(capsys.readouterr().err.split())
-    assert e.value.code == 2 and "--rank must be below the dimension of the vectors (3), got 3" in err
+    other = save_word2vec(Vectors(["him", "her", "x"], np.eye(3, dtype=np.float32)), tmp_path / "w.txt")
+    for args, message in ((["--vectors", path, "--method", "rlace", "--rank", "3"],
+                           "--rank must be below the dimension of the vectors (3), got 3"),
+                          (["--vectors", path, "--method", "inlp"], "--method inlp learns from the 2,500 most "
+                           "he-like and she-like words, so it needs at least 5,000 words; "),
+                          (["--vectors", other, "--method", "rlace"], "--method rlace learns from the words closest "
+                           "to 'he' and to 'she', and ")):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as e:
+            main(["bias", *map(str, args)])
+        err = " ".join(capsys.readouterr().err.split())
+        assert e.value.code == 2 and message in err and "Traceback" not in err, err
 
 
 def test_bias_report_checks_the_method_and_its_options():

@@ -53,6 +53,14 @@ def bias(
         vecs, name = _vectors(vectors)
     if rank is not None and rank >= vecs.dim:
         raise InputError(f"--rank must be below the dimension of the vectors ({vecs.dim}), got {rank}")
+    if method != "hard":  # what INLP / R-LACE learn from, in the command's terms (defaults of analysis.debias)
+        lacking = [w for w in ("he", "she") if w not in vecs]
+        if lacking:
+            raise InputError(f"--method {method} learns from the words closest to 'he' and to 'she', and {name} "
+                             f"lacks {' and '.join(map(repr, lacking))}; use --method hard")
+        if min(len(vecs), 50_000) < 5_000:
+            raise InputError(f"--method {method} learns from the 2,500 most he-like and she-like words, so it needs "
+                             f"at least 5,000 words; {name} has {len(vecs):,}; use --method hard")
     with working(f"WEAT ({permutations:,} permutations), direct bias and analogies, before and after "
                  f"{_METHOD_TITLES.get(method, method)}", not as_json):
         report = bias_report(vecs, tests=test or None, permutations=permutations, seed=seed, method=method,
