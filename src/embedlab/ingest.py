@@ -2,7 +2,10 @@
 
 Sources: plain text files (id = file stem), folders (recursive: ``.txt``/``.md``, plus image or audio files
 when the encoder takes those modalities, given by path), CSV/TSV and JSONL/JSON (a text column and an optional
-id column; the other columns become metadata). Bad input fails early with an error that says what to do:
+id column; the other columns become metadata). Each record's ``source`` is the file's resolved absolute path (a
+table row's: ``path:line N``), whatever folder the command ran in, so that a later ``--sync`` compares like with
+like; ``resolve_legacy_source`` reads the relative sources older versions stored. Bad input fails early with an
+error that says what to do:
 
     >>> recs = read_sources(["notes/", "products.csv"], text_column="description", id_column="sku")
     >>> recs[0].id, recs[0].metadata
@@ -80,6 +83,8 @@ def read_sources(
     ``errors`` (``"strict"``, or ``"replace"`` to keep going past bad bytes) apply to every text file. A file
     that cannot be read (binary, not valid text in ``encoding``, no permission, empty media) is skipped and
     listed in ``skipped`` with its reason and the option that would read it; ``strict=True`` raises instead.
+    Every path given is resolved first (``Path.resolve``: absolute, symbolic links followed), so records'
+    sources and media items are absolute paths under it, the same from any current folder.
     InputError when nothing at all could be read.
     """
     named = [paths] if isinstance(paths, (str, Path)) else list(paths)
@@ -90,7 +95,8 @@ def read_sources(
     out = Ingested()
     seen: dict[str, str] = {}
     for path in given:
-        for rec in _skipping(_read_path(path, opts, out.skipped), opts, out.skipped):
+        where = path.resolve() if path.exists() else path  # a missing path is reported as it was given
+        for rec in _skipping(_read_path(where, opts, out.skipped), opts, out.skipped):
             if rec.id in seen:
                 raise InputError(
                     f"duplicate id {rec.id!r}: in {seen[rec.id]} and in {rec.source}; ids must be unique, so rename "
@@ -118,19 +124,108 @@ _ROW_SUFFIX = re.compile(r":line \d+\Z")
 
 def source_file(source: str | None) -> Path | None:
     """The file a record's ``source`` names, as an absolute path (relative ones resolved against the current
-    folder; a table row's ``path:line N`` gives ``path``); None for an item without a source."""
+    folder; a table row's ``path:line N`` gives ``path``); None for an item without a source.
+
+    Parameters
+    ----------
+    source : str or None
+        A stored source.
+
+    Returns
+    -------
+    Path or None
+        The file's absolute path.
+    """
     if not source:
         return None
     return Path(os.path.abspath(_ROW_SUFFIX.sub("", source)))
 
 
 def within(path: Path, roots: Iterable[str | Path]) -> bool:
-    """Whether ``path`` (absolute, as from ``source_file``) is one of ``roots`` or lies inside one of them."""
+    """Whether ``path`` (absolute, as from ``source_file``) is one of ``roots`` or lies inside one of them.
+
+    Parameters
+    ----------
+    path : Path
+        An absolute path.
+    roots : iterable of str or Path
+        Files and folders, resolved here as ``read_sources`` resolves the paths it reads.
+
+    Returns
+    -------
+    bool
+        True when ``path`` is a root or lies below one.
+    """
     for root in roots:
-        top = Path(os.path.abspath(Path(root).expanduser()))
+        top = Path(root).expanduser().resolve()
         if path == top or top in path.parents:
             return True
     return False
+
+
+def is_legacy_source(source: str | None) -> bool:
+    """Whether a stored source is a relative path: written by an embedlab that stored sources as given, relative
+    to the folder the command ran in (which was not recorded), before sources were stored resolved.
+
+    Parameters
+    ----------
+    source : str or None
+        A stored source.
+
+    Returns
+    -------
+    bool
+        True for a relative path (a table row's ``path:line N`` by its path).
+    """
+    return bool(source) and not Path(_ROW_SUFFIX.sub("", str(source))).is_absolute()
+
+
+def resolve_legacy_source(source: str, roots: Iterable[str | Path] = (), now: str | None = None) -> str | None:
+    """The resolved form of a relative source stored by an older embedlab, or None when it cannot be told.
+
+    The folder such a source was relative to was not recorded, so it is matched, in this order, to:
+
+    1. ``now``, the source the same item is read from this time, when that file's path ends with the stored one
+       (``notes/a.txt`` stored from the parent folder, or ``a.txt`` stored from inside ``notes/``, both match
+       ``/home/me/notes/a.txt``; leading ``./`` and ``../`` are ignored);
+    2. else the first file that exists among the stored path taken relative to the current folder, to each of
+       ``roots`` and to each folder above a root, keeping only those that lie inside a root.
+
+    A table row keeps its stored ``:line N``.
+
+    Parameters
+    ----------
+    source : str
+        A relative stored source (``is_legacy_source``).
+    roots : iterable of str or Path
+        The files and folders being read or synced.
+    now : str or None
+        The source the same id is read from this time, if it is.
+
+    Returns
+    -------
+    str or None
+        The resolved absolute source, or None when nothing matches (the file is gone, or lies outside the roots).
+    """
+    row = _ROW_SUFFIX.search(source)
+    suffix = row.group(0) if row else ""
+    path = Path(os.path.normpath(source[: len(source) - len(suffix)]))
+    tail = tuple(part for part in path.parts if part not in (".", ".."))
+    if not tail:
+        return None
+    if now:
+        file = source_file(now)
+        if file is not None and file.parts[-len(tail):] == tail:
+            return f"{file}{suffix}"
+    tops = [Path(r).expanduser().resolve() for r in roots]
+    bases = [Path.cwd() / path]
+    for top in tops:
+        bases += [a.joinpath(*tail) for a in ([top] if top.is_dir() else []) + list(top.parents)]
+    for candidate in bases:
+        file = Path(os.path.normpath(candidate))  # the roots are resolved: a symbolic link below them stays one
+        if any(file == top or top in file.parents for top in tops) and file.exists():
+            return f"{file}{suffix}"
+    return None
 
 
 # --------------------------------------------------------------------------- internals

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import numpy as np
+
 from .errors import InputError
-from .ingest import Record, source_file, within
+from .ingest import Record, is_legacy_source, resolve_legacy_source, source_file, within
 
 if TYPE_CHECKING:  # pragma: no cover
     from .encoders import Encoder
@@ -345,6 +347,11 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
     other paths are never touched and items of files that still exist but were not read this time (unreadable,
     empty) are kept and counted as ``kept``.
 
+    Sources are compared as resolved absolute paths (``ingest.read_sources`` writes them so). Relative sources
+    stored by an older embedlab are first rewritten to the file ``ingest.resolve_legacy_source`` matches them to
+    (counted as ``migrated``; an unchanged item is then ``unchanged``, not ``updated``); with ``sync``, one that
+    matches no file under the synced paths is never removed on a guess: it is kept and counted as ``unresolved``.
+
     Parameters
     ----------
     collection : Collection
@@ -369,7 +376,7 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
     -------
     dict
         Counts: ``documents``, ``split``, ``passages``, ``added``, ``updated``, ``unchanged``, ``removed``,
-        ``kept``, and the ``max_tokens``, ``overlap`` and ``unit`` used.
+        ``kept``, ``migrated``, ``unresolved``, and the ``max_tokens``, ``overlap`` and ``unit`` used.
 
     Raises
     ------
@@ -390,6 +397,8 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
     if dry_run:
         return plan_records(collection, records, max_tokens=max_tokens, overlap=overlap, sync=sync)
     items, stats = split_records(records, collection.encoder, max_tokens, overlap)
+    moves = _migrations(collection, records, items, sync)
+    _write_sources(collection, moves)
     total = len(items)
     chunk = chunk or max(512, -(-total // 20))  # at most ~20 upserts (each one writes a segment)
     counts = {"added": 0, "updated": 0, "unchanged": 0}
@@ -405,11 +414,11 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
             counts[key] += int(got.get(key, 0))
         if progress:
             progress(min(start + chunk, total), total)
-    remove, kept = _removals(collection, records, items, sync)
+    remove, kept, unresolved = _removals(collection, records, items, sync)
     removed = collection.delete(remove) if remove else 0
     return {"documents": stats.documents, "split": stats.split, "passages": stats.passages, **counts,
-            "removed": removed, "kept": len(kept), "max_tokens": stats.max_tokens, "overlap": stats.overlap,
-            "unit": stats.unit}
+            "removed": removed, "kept": len(kept), "migrated": len(moves), "unresolved": len(unresolved),
+            "max_tokens": stats.max_tokens, "overlap": stats.overlap, "unit": stats.unit}
 
 
 def plan_records(collection: Collection | None, records: Iterable[Record], *, encoder: Encoder | None = None,
@@ -432,7 +441,7 @@ def plan_records(collection: Collection | None, records: Iterable[Record], *, en
     -------
     dict
         ``index_records``'s counts plus ``"dry_run": True`` and ``"ids": {"added", "updated", "removed",
-        "kept"}`` (lists of ids, in input / write order).
+        "kept", "migrated", "unresolved"}`` (lists of ids, in input / write order).
 
     Raises
     ------
@@ -447,20 +456,66 @@ def plan_records(collection: Collection | None, records: Iterable[Record], *, en
     updated: list[str] = []
     remove: list[str] = []
     kept: list[str] = []
+    unresolved: list[str] = []
+    moves: dict[str, str] = {}
     if collection is None:  # a new collection: everything would be added
         added, unchanged = [r.id for r in items], 0
     else:
-        added, updated, unchanged = _changes(collection, items)
-        remove, kept = _removals(collection, records, items, sync)
+        moves = _migrations(collection, records, items, sync)
+        added, updated, unchanged = _changes(collection, items, moves)
+        remove, kept, unresolved = _removals(collection, records, items, sync, moves)
     return {"documents": stats.documents, "split": stats.split, "passages": stats.passages, "added": len(added),
             "updated": len(updated), "unchanged": unchanged, "removed": len(remove), "kept": len(kept),
-            "max_tokens": stats.max_tokens, "overlap": stats.overlap, "unit": stats.unit, "dry_run": True,
-            "ids": {"added": added, "updated": updated, "removed": remove, "kept": kept}}
+            "migrated": len(moves), "unresolved": len(unresolved), "max_tokens": stats.max_tokens,
+            "overlap": stats.overlap, "unit": stats.unit, "dry_run": True,
+            "ids": {"added": added, "updated": updated, "removed": remove, "kept": kept, "migrated": list(moves),
+                    "unresolved": unresolved}}
 
 
-def _changes(collection: Collection, items: list[Record], step: int = 1024) -> tuple[list[str], list[str], int]:
+def _migrations(collection: Collection, records: list[Record], items: list[Record],
+                sync: Sequence[str | Path] | None) -> dict[str, str]:
+    """Stored id → resolved source, for the relative sources an older embedlab stored that
+    ``resolve_legacy_source`` matches (to the same id's source this time, else to a file under ``sync``)."""
+    if not _resolved(records):
+        return {}
+    stored = {id_: src for id_, src in collection.sources().items() if is_legacy_source(src)}
+    if not stored:
+        return {}
+    now = {r.id: r.source for r in records}
+    now.update((r.id, r.source) for r in items)
+    moves: dict[str, str] = {}
+    for id_, src in stored.items():
+        assert src is not None  # is_legacy_source
+        doc, sep, n = id_.rpartition("#")
+        same = now.get(id_) or (now.get(doc) if sep and n.isdigit() else None)
+        to = resolve_legacy_source(src, sync or (), same)
+        if to is not None:
+            moves[id_] = to
+    return moves
+
+
+def _resolved(records: list[Record]) -> bool:
+    """Whether the records carry resolved (absolute) sources, as ``ingest.read_sources`` writes them. Records
+    with relative sources of their own (a library caller's choice) keep the current folder as the base of every
+    relative source, stored or new, as before sources were stored resolved."""
+    return all(not is_legacy_source(r.source) for r in records)
+
+
+def _write_sources(collection: Collection, moves: dict[str, str], step: int = 1024) -> None:
+    """Rewrite the sources of stored items (``_migrations``), keeping their vectors and metadata as they are."""
+    ids = list(moves)
+    for start in range(0, len(ids), step):
+        part = collection.get(ids[start:start + step])
+        collection.upsert([it.id for it in part], vectors=np.stack([it.vector for it in part]),
+                          sources=[moves[it.id] for it in part], prepared=True)
+
+
+def _changes(collection: Collection, items: list[Record], moves: dict[str, str] | None = None,
+             step: int = 1024) -> tuple[list[str], list[str], int]:
     """``(added, updated, unchanged)`` of upserting ``items``: ids new to the collection, ids whose content hash,
-    metadata or source differ from the stored ones, and how many are stored as they are."""
+    metadata or source (as ``moves`` rewrites it first) differ from the stored ones, and how many are stored as
+    they are."""
+    moves = moves or {}
     added: list[str] = []
     updated: list[str] = []
     unchanged = 0
@@ -473,7 +528,7 @@ def _changes(collection: Collection, items: list[Record], step: int = 1024) -> t
             old = stored.get(r.id)
             if old is None:
                 added.append(r.id)
-            elif r.id in changed or (old.metadata, old.source) != (_as_json(r.metadata), r.source):
+            elif r.id in changed or (old.metadata, moves.get(r.id, old.source)) != (_as_json(r.metadata), r.source):
                 updated.append(r.id)
             else:
                 unchanged += 1
@@ -486,21 +541,33 @@ def _as_json(meta: dict[str, Any]) -> Any:
 
 
 def _removals(collection: Collection, records: list[Record], items: list[Record],
-              sync: Sequence[str | Path] | None) -> tuple[list[str], list[str]]:
-    """``(remove, kept)``: stored ids to delete after indexing ``items`` (split from ``records``), in write
-    order, and the ids ``sync`` keeps because their file exists but was not read this time."""
+              sync: Sequence[str | Path] | None, moves: dict[str, str] | None = None
+              ) -> tuple[list[str], list[str], list[str]]:
+    """``(remove, kept, unresolved)``: stored ids to delete after indexing ``items`` (split from ``records``), in
+    write order; the ids ``sync`` keeps because their file exists but was not read this time; and the ids it
+    keeps because their source is relative (an older embedlab's) and matched no file (``_migrations``; its
+    rewrites ``moves`` are applied first when they are not written yet)."""
     docs = {r.id for r in records}
     current = {r.id for r in items}
-    sources = collection.sources() if sync else {id_: None for id_ in collection.ids()}
+    sources: dict[str, str | None] = collection.sources() if sync else dict.fromkeys(collection.ids())
+    if sync:
+        sources.update((id_, src) for id_, src in (moves or {}).items() if id_ in sources)
     remove = _stale_passages(collection, docs, current, list(sources))
     kept: list[str] = []
+    unresolved: list[str] = []
     if sync:
         roots = [Path(p) for p in sync]
         read = {source_file(r.source) for r in records}
         stale = set(remove)
+        resolved = _resolved(records)
         for id_, src in sources.items():
+            if id_ in current or id_ in stale:
+                continue
+            if resolved and is_legacy_source(src):  # relative to an unknown folder: never removed on a guess
+                unresolved.append(id_)
+                continue
             path = source_file(src)
-            if id_ in current or id_ in stale or path is None or not within(path, roots):
+            if path is None or not within(path, roots):
                 continue
             if path in read or not path.exists():
                 remove.append(id_)
@@ -508,7 +575,7 @@ def _removals(collection: Collection, records: list[Record], items: list[Record]
                 kept.append(id_)
         order = {id_: n for n, id_ in enumerate(sources)}
         remove.sort(key=order.__getitem__)
-    return remove, kept
+    return remove, kept, unresolved
 
 
 def _stale_passages(collection: Collection, docs: set[str], current: set[str], stored: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Bias in word vectors: WEAT (Caliskan et al. 2017), direct bias and hard debias (Bolukbasi et al. 2016).
+"""Bias in word vectors: WEAT (Caliskan et al. 2017), direct bias and hard debias (Bolukbasi et al. 2016); the
+report (``bias_report``) also runs the learned erasures of ``debias`` (INLP, R-LACE) and measures them the same way.
 
 Words are looked up exactly, then lower-cased; words still missing are skipped and reported with counts. A set
 that loses more than ``max_oov`` of its words is an error (the score would describe a different test).
@@ -24,11 +25,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._params import check_bool, check_float, check_int, check_strings
+from .._params import check_bool, check_choice, check_float, check_int, check_strings
 from ..errors import DimensionError, InputError, MissingDependencyError
 from ..evaluate import evaluate_analogies
 from ..metrics import as_matrix, normalize
 from ..vectors import Vectors
+from .debias import INLP, AdversarialProjection
 
 
 @lru_cache(maxsize=1)
@@ -307,6 +309,12 @@ class HardDebias(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scik
 
 
 # ------------------------------------------------------------------ report
+#: ``bias_report``'s debiasing methods: ``hard`` (``HardDebias``, Bolukbasi et al. 2016), ``inlp`` (``debias.INLP``,
+#: Ravfogel et al. 2020) and ``rlace`` (``debias.AdversarialProjection``, R-LACE, Ravfogel et al. 2022).
+DEBIAS_METHODS = ("hard", "inlp", "rlace")
+_ESTIMATORS: dict[str, type[BaseEstimator]] = {"hard": HardDebias, "inlp": INLP, "rlace": AdversarialProjection}
+
+
 def bias_report(
     vectors: Vectors,
     tests: Sequence[str] | None = None,
@@ -314,17 +322,61 @@ def bias_report(
     permutations: int = 10_000,
     seed: int = 0,
     analogy_restrict: int = 30_000,
+    method: str = "hard",
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Before/after hard debias: WEAT effect sizes and p-values, direct bias, projections, analogy accuracy.
+    """Before/after debiasing: WEAT effect sizes and p-values, direct bias, projections, analogy accuracy.
 
-    ``weat_effect_size`` is the first test's (``career_family`` by default). Analogy accuracy is None when the
-    Google analogy file is not installed (it comes with the ``eval`` extra).
+    Every method is measured the same way: direct bias and projections along the gender direction of the
+    definitional pairs in the original vectors (``HardDebias().fit(vectors).direction_``), WEAT on the same word
+    lists, analogy accuracy on the same questions.
+
+    Parameters
+    ----------
+    vectors : Vectors
+        The word vectors to measure and debias.
+    tests : sequence of str or None
+        WEAT tests (``career_family``, ``math_arts``, ``science_arts``); None for all.
+    words : sequence of str or None
+        Words whose projections on the gender direction are shown; None for the curated professions.
+    permutations : int
+        Permutations for the WEAT p-values.
+    seed : int
+        Seeds the WEAT permutations, and INLP's / R-LACE's split and classifiers.
+    analogy_restrict : int
+        Analogy questions are answered among this many most frequent words.
+    method : str
+        One of ``DEBIAS_METHODS``.
+    options : dict or None
+        Constructor parameters of the method's estimator (e.g. ``{"rank": 2}`` for ``rlace``,
+        ``{"n_iterations": 5}`` for ``inlp``); ``seed`` comes from ``seed``.
+
+    Returns
+    -------
+    dict
+        ``before`` and ``after`` (each ``weat_effect_size`` of the first test, ``weat``, ``direct_bias``,
+        ``projections``, ``analogy_accuracy``: None when the Google analogy file is not installed, which comes
+        with the ``eval`` extra), ``direction``, ``method``, ``debias`` (what the method learned: removed
+        directions and, for ``inlp`` / ``rlace``, the held-out accuracy of a he/she word classifier before and
+        after, and chance), ``permutations`` and ``weat_test``.
+
+    Raises
+    ------
+    InputError
+        For bad settings (checked before any work, as ``check_report``), or what the method's ``fit`` refuses.
     """
     _check_vectors(vectors)
-    names, shown = check_report(tests, words, permutations, seed, analogy_restrict)
+    names, shown = check_report(tests, words, permutations, seed, analogy_restrict, method, options)
     lists = load_word_lists()
-    debias = HardDebias().fit(vectors)
-    after = debias.transform(vectors)
+    measure = HardDebias().fit(vectors)
+    est = _debiaser(method, options, seed)
+    if method == "hard":
+        est = est.fit(vectors) if options else measure
+        direction = est.direction_
+    else:
+        est.fit(vectors)
+        direction = measure.direction_
+    after = est.transform(vectors)
     neutral, _ = find_words(vectors, lists["professions"])
 
     def side(v: Vectors) -> dict[str, Any]:
@@ -333,25 +385,44 @@ def bias_report(
         return {
             "weat_effect_size": results[names[0]].effect_size,
             "weat": {n: r.as_dict() for n, r in results.items()},
-            "direct_bias": direct_bias(v, debias.direction_, neutral),
-            "projections": projections(v, debias.direction_, shown),
+            "direct_bias": direct_bias(v, direction, neutral),
+            "projections": projections(v, direction, shown),
             "analogy_accuracy": _analogy_accuracy(v, analogy_restrict),
         }
 
     return {
         "before": side(vectors),
         "after": side(after),
-        "direction": {"explained_variance_ratio": debias.explained_variance_ratio_,
-                      "pairs_used": [list(p) for p in debias.pairs_used_]},
+        "direction": {"explained_variance_ratio": measure.explained_variance_ratio_,
+                      "pairs_used": [list(p) for p in measure.pairs_used_]},
+        "method": method,
+        "debias": _learned(method, est),
         "permutations": permutations,
         "weat_test": names[0],
     }
 
 
 def check_report(tests: Sequence[str] | None = None, words: Sequence[str] | None = None, permutations: int = 10_000,
-                 seed: int = 0, analogy_restrict: int = 30_000) -> tuple[list[str], list[str]]:
-    """(WEAT test names, words to show) for ``bias_report``, or InputError; cheap, so callers (the CLI) can
-    check before loading vectors."""
+                 seed: int = 0, analogy_restrict: int = 30_000, method: str = "hard",
+                 options: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
+    """Check ``bias_report``'s settings; cheap, so callers (the CLI) can check before loading vectors.
+
+    Parameters
+    ----------
+    tests, words, permutations, seed, analogy_restrict, method, options
+        As for ``bias_report``.
+
+    Returns
+    -------
+    tuple of (list of str, list of str)
+        The WEAT test names and the words whose projections are shown.
+
+    Raises
+    ------
+    InputError
+        For an unknown test or method, an option the method's estimator does not take (or ``seed``, which
+        comes from ``seed``), or a bad number.
+    """
     lists = load_word_lists()
     names = list(lists["weat"]) if tests is None else check_strings(tests, "tests")
     unknown = [n for n in names if n not in lists["weat"]]
@@ -360,7 +431,36 @@ def check_report(tests: Sequence[str] | None = None, words: Sequence[str] | None
     check_int(permutations, "permutations", low=1)
     check_int(seed, "seed", low=0)
     check_int(analogy_restrict, "analogy_restrict", low=1)
+    check_choice(method, "method", DEBIAS_METHODS, "debiasing method")
+    if options is not None and not isinstance(options, dict):
+        raise InputError(f"options must be a dict of {method}'s parameters, got {type(options).__name__}")
+    known = set(_ESTIMATORS[method]().get_params()) - {"seed"}
+    bad = sorted(set(options or {}) - known)
+    if bad:
+        raise InputError(f"method {method!r} takes no option(s) {bad} (the seed comes from seed=); its options "
+                         f"are {', '.join(sorted(known))}")
     return names, list(lists["professions"]) if words is None else check_strings(words, "words")
+
+
+def _debiaser(method: str, options: dict[str, Any] | None, seed: int) -> Any:
+    """The unfitted estimator of ``method`` with ``options`` (and ``seed`` where it takes one)."""
+    kw = dict(options or {})
+    if method != "hard":
+        kw["seed"] = seed
+    return _ESTIMATORS[method](**kw)
+
+
+def _learned(method: str, est: Any) -> dict[str, Any]:
+    """What the fitted estimator of ``method`` learned, JSON-ready."""
+    if method == "hard":
+        return {"directions_removed": 1, "equalized_pairs": len(est.equalized_)}
+    out = {"directions_removed": int(len(est.components_)), "attribute_accuracy_before": est.accuracy_before_,
+           "attribute_accuracy_after": est.accuracy_, "chance": est.chance_, "labelled_words": len(est.words_)}
+    if method == "inlp":
+        out["iterations"] = int(est.n_iter_)
+    else:
+        out["final_loss"] = est.loss_history_[-1]
+    return out
 
 
 def _analogy_accuracy(vectors: Vectors, restrict: int) -> float | None:

@@ -1,4 +1,5 @@
-"""Collection commands that look after what is stored: `list`, `info`, `get`, `delete`, `drop` and `check`.
+"""Collection commands that look after what is stored: `list`, `info`, `get`, `delete`, `compact`, `drop` and
+`check`.
 
 Every one works on the current backend (the global --backend option, else $EMBEDLAB_DATABASE_URL, else the local
 folders under the embedlab home) and fails with one line and exit code 2 on an unknown collection or id, a bad
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import nullcontext
 from typing import Any
 
@@ -225,6 +227,52 @@ def _resolve(col: Collection, ids: list[str], ignore_missing: bool) -> list[str]
     for i in ids:
         out.extend([i] if i in found else parts.get(i, []))
     return list(dict.fromkeys(out))
+
+
+@app.command()
+def compact(
+    name: str = typer.Argument(..., help="Collection name."),
+    as_json: bool = typer.Option(False, "--json", help='Print only JSON: {"collection", "backend", "items", '
+                                 '"rows_before", "rows_after", "segments_before", "segments_after", "bytes_before", '
+                                 '"bytes_after", "seconds"} (segments: null on PostgreSQL).'),
+) -> None:
+    """Reclaim the space of deleted and replaced items (Collection.compact).
+
+    The local backend rewrites its segments into one without dead rows and rebuilds its index (writes also do
+    this by themselves once dead rows pass a share); PostgreSQL runs VACUUM (ANALYZE) on the collection's table,
+    which makes dead rows' space reusable and refreshes the planner's statistics (rows count live rows there).
+    A collection on read-only media or a full disk is refused, and nothing changes."""
+    with open_collection(name) as col:
+        before = col.info()
+        start = time.perf_counter()
+        col.compact()
+        seconds = time.perf_counter() - start
+    with open_collection(name, readonly=True) as col:  # measured after closing: the catalogue's log folded in
+        after = col.info()
+    out = {"collection": name, "backend": after["backend"], "items": after["count"],
+           "rows_before": before["count"] + int(before.get("deleted_rows", 0)),
+           "rows_after": after["count"] + int(after.get("deleted_rows", 0)),
+           "segments_before": before.get("segments"), "segments_after": after.get("segments"),
+           "bytes_before": before.get("bytes"), "bytes_after": after.get("bytes"), "seconds": round(seconds, 3)}
+    if as_json:
+        emit_json(out)
+        return
+    segs = (f", {out['segments_before']} → {out['segments_after']} segment(s)"
+            if out["segments_before"] is not None else "")
+    size = (f", {_mib(out['bytes_before'])} → {_mib(out['bytes_after'])} on disk"
+            if out["bytes_before"] is not None else "")
+    if out["backend"] != "local":
+        what = "VACUUM (ANALYZE)"
+    elif (out["rows_before"], out["segments_before"]) != (out["rows_after"], out["segments_after"]):
+        what = "rewrote the segments"
+    else:
+        what = "nothing to reclaim"
+    console.print(f"compacted [bold]{escape(name)}[/] ({what}): {out['rows_before']:,} → {out['rows_after']:,} "
+                  f"stored row(s) for {out['items']:,} item(s){segs}{size}, {seconds:.2f} s", highlight=False)
+
+
+def _mib(n: int | None) -> str:
+    return "?" if n is None else f"{n / 2**20:,.2f} MiB"
 
 
 def _interactive() -> bool:

@@ -1,5 +1,5 @@
-"""Collection commands that move items in and out: `export` (Parquet, word2vec, projector TSV) and `import`
-(Parquet, onto the current backend)."""
+"""Collection commands that move items in and out: `export` (Parquet, word2vec text/binary, npy, safetensors,
+projector TSV; the format follows the -o extension) and `import` (Parquet, onto the current backend)."""
 
 from __future__ import annotations
 
@@ -10,29 +10,99 @@ from typing import Any
 import typer
 
 from ..errors import InputError
-from ..io import save_projector, save_word2vec
+from ..io import save_projector, save_vectors
 from ..store.parquet import export_parquet, import_parquet
 from .app import app, console, emit_json
 from .collections import open_collection, progress_bar
+
+#: ``--format`` → (what it writes, the ``-o`` extensions that imply it).
+EXPORT_FORMATS = {
+    "parquet": ("everything: ids, vectors bit for bit, metadata, contents, sources; `embedlab import` reads it",
+                (".parquet",)),
+    "word2vec": ("text, one id + vector per line", (".txt", ".vec", ".w2v")),
+    "word2vec-binary": ("binary word2vec", (".bin",)),
+    "npy": ("NumPy matrix + a JSON sidecar with the ids (FILE.npy.json)", (".npy",)),
+    "safetensors": ("safetensors matrix + a JSON sidecar with the ids", (".safetensors",)),
+    "tsv": ("TensorBoard projector folder: vectors.tsv + metadata.tsv", ()),
+}
+_ALIASES = {"binary": "word2vec-binary", "bin": "word2vec-binary", "text": "word2vec", "txt": "word2vec",
+            "vec": "word2vec", "projector": "tsv"}
+_CHOICES = ("a .parquet, .npy, .safetensors, .txt/.vec/.w2v (word2vec), .bin (binary word2vec) file, or an "
+            "existing folder / FOLDER/vectors.tsv (tsv)")
+
+
+def export_format(out: Path, format: str | None) -> tuple[str, Path]:
+    """The format ``embedlab export`` writes and where, from ``-o`` and ``--format``.
+
+    The extension decides when ``--format`` is not given; an explicit ``--format`` must agree with a known
+    extension, so that a file never holds another format than its name says.
+
+    Parameters
+    ----------
+    out : Path
+        The ``-o`` path.
+    format : str or None
+        The ``--format`` value (a name of ``EXPORT_FORMATS`` or an alias such as ``bin`` or ``projector``).
+
+    Returns
+    -------
+    tuple of (str, Path)
+        The format's name, and the file to write (the folder, for ``tsv``).
+
+    Raises
+    ------
+    InputError
+        For an unknown --format, a --format that contradicts the extension, an extension (or none) that names
+        no format when --format is not given, or a .tsv file name other than vectors.tsv.
+    """
+    fmt = None
+    if format is not None:
+        fmt = _ALIASES.get(format.lower(), format.lower())
+        if fmt not in EXPORT_FORMATS:
+            raise InputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
+    ext = out.suffix.lower()
+    if out.is_dir():
+        implied: str | None = "tsv"
+    elif ext == ".tsv":
+        if out.name != "vectors.tsv":
+            raise InputError(f"-o {out}: the tsv (projector) format writes a folder (vectors.tsv, metadata.tsv, "
+                             "projector_config.pbtxt); pass -o FOLDER or -o FOLDER/vectors.tsv")
+        implied, out = "tsv", out.parent
+    else:
+        implied = next((name for name, (_, exts) in EXPORT_FORMATS.items() if ext in exts), None)
+    if fmt is None:
+        if implied is None:
+            what = f"its extension {out.suffix!r}" if out.suffix else "a name without an extension"
+            raise InputError(f"cannot tell the format of -o {out} from {what}; use {_CHOICES}, or pass --format "
+                             f"({', '.join(EXPORT_FORMATS)})")
+        return implied, out
+    if implied is not None and implied != fmt:
+        given = "an existing folder" if out.is_dir() and implied == "tsv" else f"a {out.suffix} name"
+        raise InputError(f"--format {fmt} does not match -o {out}, which is {given} ({implied}); change the "
+                         f"extension or leave out --format")
+    return fmt, out
 
 
 @app.command()
 def export(
     name: str = typer.Argument(..., help="Collection name."),
-    format: str = typer.Option("word2vec", "--format", "-f", help="parquet (everything: ids, vectors bit for bit, "
-                               "metadata, contents, sources; `embedlab import` reads it), word2vec (text, one id + "
-                               "vector per line) or tsv (TensorBoard projector folder: vectors.tsv + metadata.tsv)."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output file (parquet, word2vec) or folder (tsv)."),
+    format: str | None = typer.Option(None, "--format", "-f", help="Default: from the -o extension. "
+                                      + "; ".join(f"{k} ({v[0]}{': ' + '/'.join(v[1]) if v[1] else ''})"
+                                                  for k, v in EXPORT_FORMATS.items())
+                                      + ". A --format that contradicts the extension is refused."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output file, or folder for tsv. Its extension picks the "
+                             "format: .parquet, .npy, .safetensors, .txt/.vec/.w2v (word2vec), .bin (binary "
+                             "word2vec), a folder or FOLDER/vectors.tsv (tsv); any other name needs --format."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
-    """Write a collection in a format other tools (or another embedlab backend) read."""
-    if format not in ("parquet", "word2vec", "tsv"):
-        raise InputError(f"--format must be parquet, word2vec or tsv, got {format!r}")
+    """Write a collection in a format other tools (or another embedlab backend) read; the format follows the
+    extension of -o (`embedlab export notes -o notes.parquet` writes Parquet, which `embedlab import` reads)."""
+    fmt, out = export_format(out, format)
     with open_collection(name, readonly=True) as col:
-        if format == "parquet":
+        if fmt == "parquet":
             with progress_bar("exporting", as_json) as step:
                 summary = export_parquet(col, out, progress=step)
-            summary = {"collection": name, "format": format, **summary}
+            summary = {"collection": name, "format": fmt, **summary}
             if as_json:
                 emit_json(summary)
             else:
@@ -42,22 +112,25 @@ def export(
         vectors = col.vectors()
         if len(vectors) == 0:
             raise InputError(f"collection {name!r} is empty; index something first")
-        if format == "word2vec":
+        if fmt.startswith("word2vec"):
             bad = next((key for key in vectors.keys if not key or any(c.isspace() for c in key)), None)
             if bad is not None:
                 raise InputError(f"id {bad!r} contains whitespace, which the word2vec format cannot hold; "
-                                 "export with --format tsv instead (or re-index with ids without spaces)")
-            path = save_word2vec(vectors, out)
-        else:
+                                 "export with --format tsv, npy or parquet instead (or re-index with ids without "
+                                 "spaces)")
+            path = save_vectors(vectors, out, format=fmt)
+        elif fmt == "tsv":
             items = col.get(vectors.keys)
             keys = sorted({k for it in items for k in it.metadata if k != "key"})
             meta = {k: [_cell(it.metadata.get(k)) for it in items] for k in keys}
             path = save_projector(vectors, out, metadata=meta)
-    summary = {"collection": name, "format": format, "path": str(path), "count": len(vectors), "dim": vectors.dim}
+        else:
+            path = save_vectors(vectors, out, format=fmt)
+    summary = {"collection": name, "format": fmt, "path": str(path), "count": len(vectors), "dim": vectors.dim}
     if as_json:
         emit_json(summary)
     else:
-        console.print(f"wrote {len(vectors)} vectors ({vectors.dim}-d) of [bold]{name}[/] to {path} ({format})")
+        console.print(f"wrote {len(vectors)} vectors ({vectors.dim}-d) of [bold]{name}[/] to {path} ({fmt})")
 
 
 @app.command("import")

@@ -127,13 +127,23 @@ def index(
     batch_size: int = typer.Option(64, "--batch-size", help="Items per Ray task."),
     sync: bool = typer.Option(False, "--sync", help="Also remove the items that came from these paths but are no "
                               "longer there (deleted files, rows or passages); items from other paths are kept, and "
-                              "so are those of files that still exist but could not be read this time."),
+                              "so are those of files that still exist but could not be read this time. Paths are "
+                              "compared resolved, so notes/, ./ from inside it and /abs/notes are the same folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show which ids would be added, updated and removed; "
                                  "write nothing (no collection is created)."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
     """Read files into a collection: new items are added, changed ones updated, unchanged ones skipped
-    (--sync: and the items of files that are gone removed)."""
+    (--sync: and the items of files that are gone removed).
+
+    Each item's source is stored as its file's resolved absolute path (a table row's: path:line N), so the
+    same folder indexed or synced from anywhere (notes/, . from inside it, /home/me/notes) is the same source.
+    Collections made by older versions stored sources relative to the folder the command ran in, which was
+    not recorded; such a source is rewritten to its resolved path (counted as migrated, not updated) when the
+    same item read now comes from a file whose path ends with it, or when it names an existing file under the
+    paths given here (tried relative to the current folder, to each path and to the folders above it). With
+    --sync, a relative source that matches no file is never removed on a guess: it is kept and counted as
+    unresolved (delete such items with embedlab delete NAME ID...)."""
     if index_kind not in ("exact", "hnsw", "ivf"):
         raise InputError(f"--index must be exact, hnsw or ivf, got {index_kind!r}")
     settings = index_options(index_kind, precision, rescore, nlist=nlist, nprobe=nprobe, m=pq, M=M,
@@ -219,6 +229,7 @@ def index(
         + f"; the collection now holds {result['count']} item(s)"
     )
     _print_skipped(records.skipped, result["kept"])
+    _print_legacy(name, result["migrated"], result["unresolved"], dry_run=False)
     if untrained:
         console.print(f"[yellow]note:[/] {untrained}", highlight=False)
 
@@ -281,6 +292,20 @@ def _print_plan(name: str, plan: dict[str, Any], limit: int = 20) -> None:
         if len(ids) > limit:
             console.print(f"  … and {len(ids) - limit} more {kind} (--json lists them all)")
     _print_skipped(plan["skipped"], plan["kept"])
+    _print_legacy(name, plan["migrated"], plan["unresolved"], dry_run=True)
+
+
+def _print_legacy(name: str, migrated: int, unresolved: int, dry_run: bool) -> None:
+    """Notes on relative sources stored by an older embedlab: rewritten to resolved paths, or kept unmatched."""
+    if migrated:
+        verb = "would be rewritten" if dry_run else "were rewritten"
+        console.print(f"[yellow]note:[/] the relative sources of {migrated} item(s), stored by an older embedlab, "
+                      f"{verb} to resolved paths (counted as unchanged when nothing else changed)", highlight=False)
+    if unresolved:
+        console.print(f"[yellow]note:[/] --sync kept {unresolved} item(s) whose relative sources (stored by an "
+                      "older embedlab, relative to a folder it did not record) match no file under these paths; "
+                      f"index their folder again to rewrite them, or remove them with embedlab delete {name} "
+                      "ID... (--json --dry-run lists them)", highlight=False)
 
 
 def _print_skipped(skipped: list[str], kept: int) -> None:
