@@ -208,3 +208,15 @@ def test_save_load_dispatch(vecs, tmp_path):
     _same(Vectors.load(tmp_path / "folder"), vecs)
     with pytest.raises(InputError, match="unknown vectors format 'xml'"):
         vecs.save(tmp_path / "a.xml", format="xml")
+
+
+def test_save_follows_the_extension_and_refuses_one_it_cannot_write(tmp_path):
+    """``Vectors.save("x.parquet")`` once wrote word2vec text under a Parquet name; an extension names a format
+    or the call is refused, listing the choices (``format=`` still decides for any name)."""
+    v = Vectors(["a", "b"], np.eye(2, dtype=np.float32))
+    for name in ("x.parquet", "x.json", "x.emb"):
+        with pytest.raises(InputError, match=rf"{name}: no vectors format is written as '\.\w+'; name the file"):
+            v.save(tmp_path / name)
+        assert not (tmp_path / name).exists()
+    assert load_vectors(v.save(tmp_path / "x.emb", format="word2vec")).keys == ["a", "b"]
+    assert load_vectors(v.save(tmp_path / "noext")).keys == ["a", "b"]  # no extension: word2vec text, as documented

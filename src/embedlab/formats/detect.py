@@ -154,8 +154,9 @@ def read_model_folder(path: str | Path, mmap: bool = False, **options: Any) -> K
 
 
 def write_any(vectors: Keyed, path: str | Path, format: str | None = None, **options: Any) -> Path:
-    """Write keyed vectors; ``format=None`` picks it from the extension (``.bin`` binary word2vec, ``.npy``,
-    ``.safetensors``, a folder or ``.tsv`` → projector, anything else → word2vec text).
+    """Write keyed vectors; ``format=None`` picks it from the extension (``.txt``/``.vec``/``.w2v`` word2vec text,
+    ``.bin`` binary word2vec, ``.npy``, ``.safetensors``, a folder or ``.tsv`` → projector, no extension → word2vec
+    text); any other extension is refused rather than guessed.
 
     Parameters
     ----------
@@ -174,7 +175,7 @@ def write_any(vectors: Keyed, path: str | Path, format: str | None = None, **opt
     Raises
     ------
     InputError
-        For an unknown format, or keys the format cannot hold (spaces in word2vec, tabs in TSV).
+        For an unknown format or extension, or keys the format cannot hold (spaces in word2vec, tabs in TSV).
     StorageFullError, ReadOnlyStorageError
         When the disk is full or cannot be written.
     """
@@ -183,8 +184,11 @@ def write_any(vectors: Keyed, path: str | Path, format: str | None = None, **opt
         fmt = canonical(format)
     elif path.is_dir() or not path.suffix:
         fmt = "projector" if path.is_dir() else "word2vec"
-    else:
-        fmt = _EXT.get(path.suffix.lower(), "word2vec")
+    elif path.suffix.lower() in _EXT:
+        fmt = _EXT[path.suffix.lower()]
+    else:  # "x.parquet" once became word2vec text that nothing could read back as Parquet
+        raise InputError(f"{path.name}: no vectors format is written as {path.suffix!r}; name the file .txt/.vec "
+                         f"(word2vec), .bin, .npy, .safetensors or .tsv, or pass format= (one of {', '.join(FORMATS)})")
     if fmt == "projector":
         return projector.write(vectors, path.parent if path.suffix == ".tsv" else path, **options)
     if fmt == "npy":
