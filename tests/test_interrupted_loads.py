@@ -73,6 +73,9 @@ CHILD = textwrap.dedent("""
     real_create = Collection.create
     Collection.create = classmethod(lambda cls, *a, **kw: counted("created", real_create)(*a, **kw))
     for table in (LocalTable, PgTable):
+        if not hasattr(table, "complete"):  # (an embedlab without load marks: nothing completes a load)
+            continue
+
         def complete(self, _real=table.complete):
             if point == "complete":
                 hold()
@@ -311,7 +314,9 @@ def test_a_bulk_load_killed_before_its_index_build_is_incomplete_until_resumed(c
     try:
         assert child.stdout.readline().strip() == "hold"
         assert listed(capsys, backend)["bulk"]["status"] == "loading"
-        with Collection.open("bulk", **backend) as c, pytest.raises(InputError, match="is being loaded"):
+        with pytest.warns(IncompleteCollectionWarning, match="'bulk' is being loaded: a bulk load is running"):
+            c = Collection.open("bulk", **backend)
+        with c, pytest.raises(InputError, match="is being loaded"):
             c.complete()  # not while its loader runs
     finally:
         child.kill()
@@ -354,7 +359,8 @@ def test_a_first_index_killed_midway_is_incomplete_and_the_same_command_complete
     resume = " ".join(["embedlab", *cli(backend), "index", "notes", str(notes.resolve())])
     assert_incomplete(capsys, backend, "notes", resume, "a first index of 1 path(s)")
     assert listed(capsys, backend)["notes"]["count"] == 512  # the first of three upserts
-    code, out, err = run(capsys, *shlex.split(resume)[1:])
+    with pytest.warns(IncompleteCollectionWarning, match="'notes' is incomplete"):  # (printed, then resumed)
+        code, out, err = run(capsys, *shlex.split(resume)[1:])
     assert code == 0, err
     assert listed(capsys, backend)["notes"] == {"name": "notes", "status": "ok", "count": 1300,
                                                 "encoder": "glove-50", "index": "exact", "dim": 50}

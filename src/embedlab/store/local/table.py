@@ -98,7 +98,7 @@ class LocalTable:
             raise CorruptFileError(f"collection {path.name!r} is damaged: {path / SEGMENT_DIR} {what}; {segments.FIX}")
         self._mutex = threading.RLock()
         self._lock = FileLock(str(path / LOCK_FILE), timeout=self.lock_timeout)
-        self._load_lock = FileLock(str(path / LOAD_LOCK_FILE), timeout=0)
+        self._load_lock = FileLock(str(path / LOAD_LOCK_FILE), timeout=0, thread_local=False)  # any thread releases
         self._load_depth = 0  # 1 while this table holds load.lock (a load through it is running)
         self._cat = Catalog(path / DB_FILE, readonly=readonly)
         self.catalog = self._cat
