@@ -399,3 +399,21 @@ def test_a_catalogue_from_before_the_load_mark_still_lists_opens_and_loads(url):
             with c.bulk():  # gains the column
                 c.add(["b"], vectors=[[0, 1, 0, 0]])
     assert [r["status"] for r in Collection.list(backend=pg_url, status=True)] == ["ok"]
+
+
+def test_http_lists_an_interrupted_load_as_incomplete(tmp_path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from embedlab.server import create_app
+
+    half = Collection.create("half", dim=2, root=tmp_path / "srv" / "collections",
+                             loading={"resume": "embedlab import x.parquet --name half --resume", "what": "an import"})
+    half.add(["a"], vectors=[[1, 0]])
+    half.close()  # as a killed import leaves it: marked, and no loader holds its load lock
+    with TestClient(create_app(tmp_path / "srv"), base_url="http://localhost") as client:
+        with pytest.warns(IncompleteCollectionWarning):
+            listed = {c["name"]: c for c in client.get("/api/collections").json()["collections"]}
+        assert listed["half"]["status"] == "incomplete" and listed["half"]["count"] == 1
+        assert listed["half"]["incomplete"]["resume"] == "embedlab import x.parquet --name half --resume"
+        assert client.post("/api/collections/half/search", json={"vector": [1, 0]}).json()["hits"][0]["id"] == "a"

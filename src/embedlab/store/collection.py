@@ -662,8 +662,9 @@ class Collection(CollectionWrites):
         """Declare a load finished, in one commit.
 
         It builds the index the backend promises where it is missing (PostgreSQL's HNSW index) and clears the
-        incomplete mark. ``bulk`` and ``import_parquet`` call it when they end normally; call it yourself only when you know the
-        rows of an interrupted load are all there (e.g. you loaded the rest without ``bulk``).
+        incomplete mark. ``bulk`` and ``import_parquet`` call it when they end normally; call it yourself only
+        when you know the rows of an interrupted load are all there (e.g. you loaded the rest without ``bulk``),
+        or to build a PostgreSQL HNSW index that a load from an older embedlab left missing.
 
         Raises
         ------
