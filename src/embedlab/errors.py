@@ -77,6 +77,16 @@ class ResourceLimitError(EmbedlabError):
     """A request would exceed a configured limit (memory, batch size, input length)."""
 
 
+class IncompleteCollectionWarning(UserWarning):
+    """A collection was opened whose load (an import, a first index, a bulk load) was interrupted or is still
+    running: it holds only part of its items. The message says how to resume or remove it."""
+
+
+class FilterWarning(UserWarning):
+    """A metadata filter matched nothing, and the stored metadata says why: a key no item has, or a comparison
+    with values of another JSON type (a number compared with values stored as strings)."""
+
+
 def require(module: str, extra: str, what: str = "") -> Any:
     """Import an optional dependency or raise MissingDependencyError naming the extra to install."""
     import importlib
@@ -90,6 +100,7 @@ def require(module: str, extra: str, what: str = "") -> Any:
         ) from exc
 
 
-# ``from embedlab.errors import *`` (as ``embedlab`` does) exports the error classes only
+# ``from embedlab.errors import *`` (as ``embedlab`` does) exports the error and warning classes only
 __all__ = sorted(name for name, value in dict(globals()).items()
-                 if isinstance(value, type) and issubclass(value, EmbedlabError))
+                 if isinstance(value, type) and (issubclass(value, EmbedlabError) or (
+                     issubclass(value, Warning) and value.__module__ == __name__)))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from contextlib import nullcontext
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import typer
@@ -19,12 +21,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import config
-from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError, UnknownKeyError
+from ..errors import CollectionNotFoundError, EmbedlabError, IncompleteCollectionWarning, InputError, UnknownKeyError
 from ..passages import passages_of
 from ..store import Collection, Item
 from ..store.pg.connection import safe_url
 from .app import app, console, emit_json
 from .collections import WHERE_HELP, open_collection, parse_where
+
+
+@contextmanager
+def quiet_incomplete() -> Iterator[None]:
+    """Hide the warning that opening an incomplete collection gives, for commands that report it themselves."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteCollectionWarning)
+        yield
 
 CONTENT_WIDTH = 200  # characters of an item's content shown by `get` (--json has all of it)
 
@@ -38,24 +48,12 @@ def where_collections_live() -> str:
 
 
 def collection_rows() -> list[dict[str, Any]]:
-    """One row per collection of the current backend: name, status, count, encoder, index, dim. A collection that
-    cannot be opened is listed with ``status`` "damaged" (a corrupt file) or "unavailable" (e.g. written by a
-    newer embedlab) and its ``error``, so one bad collection never hides the others."""
-    rows: list[dict[str, Any]] = []
-    for n in Collection.list():
-        try:
-            with Collection.open(n, readonly=True) as col:
-                data = col.info()
-        except CollectionNotFoundError:  # dropped meanwhile
-            continue
-        except EmbedlabError as exc:
-            rows.append({"name": n, "status": "damaged" if isinstance(exc, CorruptFileError) else "unavailable",
-                         "error": f"{type(exc).__name__}: {exc}", "count": None, "encoder": None, "index": "",
-                         "dim": None})
-            continue
-        rows.append({"name": n, "status": "ok", "count": data["count"], "encoder": data["encoder"].get("name"),
-                     "index": data["index"]["kind"], "dim": data["dim"]})
-    return rows
+    """One row per collection of the current backend (``Collection.list(status=True)``): name, status, count,
+    encoder, index, dim. A load that stopped before it completed is ``incomplete`` (with ``what``, ``since`` and
+    the commands that ``resume`` it or ``remove`` the collection), one still running ``loading``; a collection
+    that cannot be opened is ``damaged`` (a corrupt file) or ``unavailable`` (e.g. written by a newer embedlab),
+    with its ``error``, so one bad collection never hides the others."""
+    return Collection.list(status=True)
 
 
 def _print_listing(rows: list[dict[str, Any]]) -> None:
@@ -65,24 +63,39 @@ def _print_listing(rows: list[dict[str, Any]]) -> None:
                       highlight=False)
         return
     table = Table(title=f"collections in {escape(place)}", title_justify="left")
-    for col_name in ("name", "count", "encoder", "index", "dim"):
+    columns = ["name", "count", "encoder", "index", "dim"]
+    if any(r["status"] != "ok" for r in rows):
+        columns.append("status")
+    for col_name in columns:
         table.add_column(col_name, justify="right" if col_name in ("count", "dim") else "left")
     for r in rows:
-        if r["status"] != "ok":
-            table.add_row(escape(r["name"]), "", f"[red]{r['status']}[/]", "", "")
-            continue
-        table.add_row(escape(r["name"]), str(r["count"]), str(r["encoder"] or "-"), r["index"], str(r["dim"]))
+        status = {"ok": "ok", "loading": "[yellow]loading[/]", "incomplete": "[yellow]incomplete[/]"}.get(
+            r["status"], f"[red]{r['status']}[/]")
+        if r["status"] in ("damaged", "unavailable"):
+            cells = [escape(r["name"]), "", "", "", ""]
+        else:
+            cells = [escape(r["name"]), str(r["count"]), escape(str(r["encoder"] or "-")), r["index"], str(r["dim"])]
+        table.add_row(*cells, *([status] if len(columns) > 5 else []))
     console.print(table)
     for r in rows:
-        if r["status"] != "ok":
+        if r["status"] == "incomplete":
+            console.print(f"[yellow]{escape(r['name'])}[/]: incomplete: {escape(str(r['what']))} stopped before it "
+                          f"completed (started {r['since']}); resume: {escape(str(r['resume']))}; remove: "
+                          f"{escape(str(r['remove']))}", highlight=False)
+        elif r["status"] == "loading":
+            console.print(f"[yellow]{escape(r['name'])}[/]: loading: {escape(str(r['what']))} is running (since "
+                          f"{r['since']})", highlight=False)
+        elif r["status"] != "ok":
             console.print(f"[red]{escape(r['name'])}[/]: {escape(r['error'])} (run: embedlab check {r['name']})",
                           highlight=False)
 
 
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"name", "status", '
-                                       '"count", "encoder", "index", "dim"} (+ "error" when not ok).')) -> None:
-    """List the collections with their sizes; damaged ones are listed with their status and error."""
+                                       '"count", "encoder", "index", "dim"} (+ "error" when damaged or unavailable; '
+                                       '+ "what", "since", "resume", "remove" when incomplete or loading).')) -> None:
+    """List the collections with their sizes; an interrupted load is listed as incomplete with the commands that
+    resume it or remove it, and damaged ones with their status and error."""
     rows = collection_rows()
     if as_json:
         emit_json(rows)
@@ -292,8 +305,9 @@ def drop(
 ) -> None:
     """Delete a collection and everything stored for it (asks first unless --yes)."""
     try:
-        with Collection.open(name, readonly=True) as col:
+        with quiet_incomplete(), Collection.open(name, readonly=True) as col:
             count: int | None = col.count()
+            mark = col.incomplete
     except CollectionNotFoundError:
         open_collection(name)  # raises with the existing names
         raise
@@ -302,7 +316,8 @@ def drop(
             raise
         count, what = None, f"cannot be opened: {type(exc).__name__}: {exc}"
     else:
-        what = f"{count} item(s)"
+        what = f"{count} item(s)" + ("" if mark is None else f", incomplete: {mark['what']} "
+                                     f"{'is running' if mark.get('running') else 'stopped before it completed'}")
     if not yes:
         if not _interactive():
             raise InputError(f"not dropping {name!r} ({what}): dropping asks for confirmation and there is no "
@@ -326,8 +341,9 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
 ) -> None:
     """Verify a collection: the catalogue's integrity, every segment's checksum, the manifest against the
-    catalogue's copy. Exit status 1 when a problem is found."""
-    with open_collection(name, readonly=True) as col:
+    catalogue's copy, the index the collection promises, and that no load of it stopped before it completed.
+    Exit status 1 when a problem is found."""
+    with quiet_incomplete(), open_collection(name, readonly=True) as col:
         report = col.check(deep=not quick)
     report = {"collection": name, **report}
     if as_json:
@@ -339,6 +355,12 @@ def check(
         console.print(f"[red]{len(report['problems'])} problem(s)[/] in {name}:")
         for p in report["problems"]:
             console.print(f"  {escape(p)}", highlight=False)
-        console.print("restore the collection folder from a backup, or drop it and index the items again")
+        mark = report.get("incomplete")
+        damage = [p for p in report["problems"][0 if mark is None else 1:] if "the HNSW index" not in p]
+        if damage:  # an unfinished load and a missing index say themselves what to do
+            console.print("restore the collection folder from a backup, or drop it and index the items again")
+        if mark is not None and not mark.get("running"):
+            console.print(f"resume the load: {escape(str(mark['resume']))}\nor remove the collection: "
+                          f"{escape(str(mark['remove']))}", highlight=False)
     if not report["ok"]:
         raise typer.Exit(1)

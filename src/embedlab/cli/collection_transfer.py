@@ -142,13 +142,22 @@ def import_(
                                          "(default cosine)."),
     index_kind: str | None = typer.Option(None, "--index", help="exact or hnsw (default: the exported one)."),
     batch_size: int = typer.Option(10_000, "--batch-size", help="Rows read and written per transaction."),
+    resume: bool = typer.Option(False, "--resume", help="Finish an import of FILE into NAME that was interrupted "
+                                "(killed, or cut off by a server stop; `embedlab list` shows it as incomplete): "
+                                "ids already stored are checked against the file and skipped."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
-    """Create a collection from a Parquet file, on the current backend (see --backend); streamed in batches."""
+    """Create a collection from a Parquet file, on the current backend (see --backend); streamed in batches. Until
+    the import completes the collection is listed as incomplete; --resume finishes an interrupted one."""
     with progress_bar("importing", as_json) as step:
-        summary = import_parquet(file, name, metric=metric, index=index_kind, batch_size=batch_size, progress=step)
+        summary = import_parquet(file, name, metric=metric, index=index_kind, batch_size=batch_size, progress=step,
+                                 resume=resume)
     if as_json:
         emit_json(summary)
+    elif "resumed" in summary:
+        console.print(f"resumed the import into [bold]{name}[/]: {summary['resumed']} of {summary['count']} items "
+                      f"({summary['dim']}-d) were already there and match the file, the rest were added "
+                      f"({summary['backend']} backend)")
     else:
         console.print(f"imported {summary['count']} items ({summary['dim']}-d) into [bold]{name}[/] "
                       f"({summary['backend']} backend)")

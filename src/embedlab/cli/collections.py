@@ -8,7 +8,9 @@ embedlab.passages."""
 from __future__ import annotations
 
 import json
+import shlex
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -21,7 +23,7 @@ from rich.table import Table
 
 from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec
-from ..errors import CollectionNotFoundError, EncoderMismatchError, InputError, require
+from ..errors import CollectionNotFoundError, EncoderMismatchError, IncompleteCollectionWarning, InputError, require
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
@@ -30,6 +32,7 @@ from ..scale import RayEngine
 from ..search import hybrid_search
 from ..store import Collection
 from ..store.filters import parse
+from ..store.loads import cli_command
 from .app import app, console, emit_json
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
@@ -199,11 +202,16 @@ def index(
             _print_plan(name, plan)
         return
     created = col is None
+    # a first index is a load: marked incomplete (from the commit that creates the collection) until it completes;
+    # running the same command again resumes it (unchanged items are skipped) and completes it
+    resume = load_command(name, paths, text_column, id_column, sync)
     if col is None:
-        col = Collection.create(name, enc, index=index_kind, index_params=settings, dim=dim, force=force)
+        col = Collection.create(name, enc, index=index_kind, index_params=settings, dim=dim, force=force,
+                                loading={"resume": resume, "what": f"a first index of {len(paths)} path(s)"})
         print_estimate(index_kind, settings, col.dim, col.metric, len(records.records), as_json)
+    loading = col.bulk(resume=resume) if created or (col.incomplete or {}).get("resume") == resume else nullcontext()
     try:
-        with col, progress_bar("indexing", as_json) as step:
+        with col, progress_bar("indexing", as_json) as step, loading:
             result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
                                    sync=synced, engine=runner)
             result.update(dry_run=False, collection=name, count=col.count(), skipped=records.skipped)
@@ -212,8 +220,10 @@ def index(
                 result["note"] = untrained
     except BaseException:
         if created:  # do not leave an empty collection behind a failed first run
-            with Collection.open(name) as again:
-                empty = again.count() == 0
+            with warnings.catch_warnings():  # it is incomplete, and about to go if empty
+                warnings.simplefilter("ignore", IncompleteCollectionWarning)
+                with Collection.open(name) as again:
+                    empty = again.count() == 0
             if empty:
                 Collection.drop(name)
         raise
@@ -232,6 +242,14 @@ def index(
     _print_legacy(name, result["migrated"], result["unresolved"], dry_run=False)
     if untrained:
         console.print(f"[yellow]note:[/] {untrained}", highlight=False)
+
+
+def load_command(name: str, paths: list[Path], text_column: str | None, id_column: str | None, sync: bool) -> str:
+    """The command that runs (and resumes) an index of ``paths`` into ``name`` on the current backend."""
+    args = ["index", name, *(str(p.resolve()) for p in paths)]
+    args += [*(["--text-column", text_column] if text_column else []),
+             *(["--id-column", id_column] if id_column else []), *(["--sync"] if sync else [])]
+    return cli_command(shlex.join(args))
 
 
 def untrained_note(kind: str, params: dict[str, Any], dim: int, metric: str, count: int) -> str | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ import numpy as np
 
 from .._params import check_int
 from ..encoders import encoder
-from ..errors import InputError, require
+from ..errors import IncompleteCollectionWarning, InputError, require
 from ..store import Collection
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,7 +61,9 @@ class EncodeBatch:
         self.encoder = factory()
         self.collection: Collection | None = None
         if target is not None:
-            self.collection = Collection.open(target["name"], self.encoder, backend=target["backend"])
+            with warnings.catch_warnings():  # the driver's bulk load marks it: these actors are that load
+                warnings.simplefilter("ignore", IncompleteCollectionWarning)
+                self.collection = Collection.open(target["name"], self.encoder, backend=target["backend"])
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         ids = [str(x) for x in batch["id"]]

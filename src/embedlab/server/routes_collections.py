@@ -5,7 +5,10 @@ Names are checked by the store (letters, digits, ``._-``; never a path), so no r
 outside the server's collections folder. One damaged collection does not break the list: it is listed with
 ``"status": "damaged"`` (a corrupt file) or ``"unavailable"`` (e.g. written by a newer embedlab, or built with
 another version of its encoder) and ``"error": "<type>: <message without paths>"``, next to the healthy ones'
-full descriptions with ``"status": "ok"``.
+full descriptions with ``"status": "ok"`` — or ``"incomplete"`` (a load of it stopped before it completed; its
+``"incomplete"`` says how to resume it) or ``"loading"`` (a load is running). A search or a delete whose filter
+matched nothing adds ``"warnings"``: why, when the stored metadata tells (a key no item has, a number compared
+with values stored as strings).
 """
 
 from __future__ import annotations
@@ -129,7 +132,10 @@ def list_collections(request: Request) -> JSONResponse:
     out = []
     for name in st.collection_names():
         try:
-            out.append({**_info(st.collection(name), st), "status": "ok"})
+            info = _info(st.collection(name), st)
+            mark = info.get("incomplete")
+            status = "ok" if mark is None else "loading" if mark.get("running") else "incomplete"
+            out.append({**info, "status": status})
         except CollectionNotFoundError:  # dropped meanwhile
             continue
         except Exception as exc:  # one bad collection must not hide the others
@@ -238,7 +244,12 @@ def delete_items(name: str, body: DeleteRequest, request: Request) -> JSONRespon
     with col.writing():  # the ids reported are exactly the ones deleted
         ids = col.ids(body.where)
         deleted = col.delete(ids) if ids else 0
-    return JSONResponse({"deleted": deleted, "count": col.count(), "ids": ids})
+    out: dict[str, Any] = {"deleted": deleted, "count": col.count(), "ids": ids}
+    if not ids and body.where is not None:
+        notes = col.filter_warnings(body.where)
+        if notes:
+            out["warnings"] = notes
+    return JSONResponse(out)
 
 
 def _item_json(item: Item, include_vector: bool) -> dict[str, Any]:
@@ -286,5 +297,9 @@ def search(name: str, body: SearchRequest, request: Request) -> JSONResponse:
             raise InputError("the query is empty; type some text to search for")
         st.limits.check_texts([query], "query")
         hits = col.search(query, k=body.k, where=body.where, **tuning)
-    return JSONResponse({"hits": [h.to_dict() for h in hits],
-                         "took_ms": round(1000 * (time.perf_counter() - t0), 2)})
+    out: dict[str, Any] = {"hits": [h.to_dict() for h in hits], "took_ms": round(1000 * (time.perf_counter() - t0), 2)}
+    if not hits and body.where is not None:  # why the filter matched nothing, when the metadata tells
+        notes = col.filter_warnings(body.where)
+        if notes:
+            out["warnings"] = notes
+    return JSONResponse(out)

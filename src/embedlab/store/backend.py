@@ -140,6 +140,23 @@ class Reader(Protocol):
             take, naming it.
         """
 
+    def key_types(self, keys: Sequence[str], sample: int = 1000) -> dict[str, set[str]]:
+        """Which JSON types the items' metadata holds under some keys: what explains a filter that matched nothing.
+
+        Parameters
+        ----------
+        keys : sequence of str
+            Top-level metadata keys (a filter's); each is looked up among all live items.
+        sample : int
+            The other keys are reported from the first ``sample`` items only (a bounded query), for hints.
+
+        Returns
+        -------
+        dict of str to set of str
+            key → the types found (``filters.kind`` names: ``"null"``, ``"bool"``, ``"number"``, ``"string"``,
+            ``"array"``, ``"object"``); a key of ``keys`` that no item has is left out.
+        """
+
     def rows(self, batch: int) -> Iterator[Rows]:
         """Every live item, for export.
 
@@ -312,13 +329,68 @@ class Table(Protocol):
             When another writer holds the table longer than ``lock_timeout`` seconds.
         """
 
-    def bulk(self) -> AbstractContextManager[None]:
-        """Around a large load: a backend may defer index upkeep until the end (searches stay correct).
+    def incomplete(self) -> dict[str, Any] | None:
+        """The committed mark of a load that has not completed (an interrupted import or bulk load).
 
         Returns
         -------
-        context manager
-            PostgreSQL drops its HNSW index on entry and builds it again on exit; the local backend does nothing.
+        dict or None
+            The mark as ``mark_incomplete`` (or ``Store.create``) recorded it, plus ``"running"``: whether its
+            loader still holds the load lock (``lock_load``; True when this table holds it); None when complete.
+        """
+
+    def lock_load(self) -> bool:
+        """Take the load lock without waiting.
+
+        The lock tells others that a load is running; it dies with the process, or with the database session.
+
+        Returns
+        -------
+        bool
+            True when taken; False when another loader (another process, or an enclosing load on this table)
+            holds it.
+
+        Raises
+        ------
+        InputError, ReadOnlyStorageError
+            When the table is read-only.
+        """
+
+    def unlock_load(self) -> None:
+        """Release the load lock taken by ``lock_load`` (nothing when not held)."""
+
+    def mark_incomplete(self, mark: dict[str, Any]) -> None:
+        """Record ``mark`` as the table's incomplete load, in one transaction (replacing an older mark).
+
+        A backend may defer index upkeep until ``complete``: PostgreSQL drops its HNSW index in the same
+        transaction (pgvector builds a graph from loaded rows several times faster than it grows one), so a
+        missing index is always a marked load; searches stay correct (exact).
+
+        Parameters
+        ----------
+        mark : dict
+            JSON-ready: how to resume the load (``"resume"``), when it began (``"since"``), what it loads.
+
+        Raises
+        ------
+        InputError, ReadOnlyStorageError
+            When the table is read-only.
+        LockTimeoutError
+            When another writer holds the table longer than ``lock_timeout`` seconds.
+        """
+
+    def complete(self) -> None:
+        """Finish a load, in one transaction.
+
+        It builds the index the manifest promises where it is missing (PostgreSQL's HNSW index) and clears the
+        incomplete mark.
+
+        Raises
+        ------
+        InputError, ReadOnlyStorageError
+            When the table is read-only.
+        LockTimeoutError
+            When another writer holds the table longer than ``lock_timeout`` seconds.
         """
 
     def compact(self) -> None:
@@ -397,7 +469,7 @@ class Store(Protocol):
         """
 
     def create(self, name: str, manifest: dict[str, Any], *, lock_timeout: float = 10.0,
-               auto_compact: float = 0.3) -> Table:
+               auto_compact: float = 0.3, incomplete: dict[str, Any] | None = None) -> Table:
         """Create an empty collection.
 
         Parameters
@@ -410,6 +482,10 @@ class Store(Protocol):
             Seconds a write waits for another writer.
         auto_compact : float
             Fraction of dead rows past which a local table compacts itself after a write.
+        incomplete : dict or None
+            A load mark (see ``Table.mark_incomplete``) recorded in the transaction that creates the collection, so
+            no moment exists at which a half-loaded collection looks complete; the load's ``Table.complete`` clears
+            it (PostgreSQL then builds the HNSW index it skipped at creation).
 
         Returns
         -------

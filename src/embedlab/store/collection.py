@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import datetime as _dt
 import json
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,17 +28,24 @@ from typing import Any
 import numpy as np
 
 from ..encoders import Encoder
-from ..errors import InputError, UnknownKeyError
+from ..errors import (
+    CollectionNotFoundError,
+    CorruptFileError,
+    EmbedlabError,
+    IncompleteCollectionWarning,
+    InputError,
+    UnknownKeyError,
+)
 from ..index import make_index
 from ..index.base import SearchParams
 from ..metrics import as_matrix, check_metric
 from ..vectors import Vectors
-from . import _inputs, filters
+from . import _inputs, filters, loads
 from .backend import Reader, Table, connect
 from .binding import check_encoder, described_encoder, encoder_doc, matryoshka_dim, resolve_encoder
 from .manifest import check_name, index_settings, new_manifest
 from .records import Hit, Item, Rows, Stored
-from .writes import CollectionWrites
+from .writes import CollectionWrites, caller_level
 
 __all__ = ["Collection", "Item", "Hit"]
 
@@ -93,6 +101,8 @@ class Collection(CollectionWrites):
         self.index_kind = manifest["index"]["kind"]
         self.index_params = dict(manifest["index"].get("params", {}))
         self._encoder = encoder
+        self._loading = False  # True inside this handle's own bulk()
+        self._held_load = False  # True while this handle holds the load lock of the load it was created for
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -100,7 +110,7 @@ class Collection(CollectionWrites):
                metric: str | None = None, index: str = "exact", index_params: dict[str, Any] | None = None,
                precision: str | None = None, rescore: int | None = None, force: bool = False,
                root: str | Path | None = None, backend: str | None = None, lock_timeout: float = 10.0,
-               auto_compact: float = 0.3) -> Collection:
+               auto_compact: float = 0.3, loading: dict[str, Any] | None = None) -> Collection:
         """Create an empty collection.
 
         Parameters
@@ -136,6 +146,11 @@ class Collection(CollectionWrites):
             Seconds (>= 0) a write waits for another writer before ``LockTimeoutError``.
         auto_compact : float
             Fraction of dead rows, in [0, 1], past which the local backend compacts after a write.
+        loading : dict or None
+            Create it marked incomplete, in the transaction that creates it, for a load that follows: ``{"resume":
+            command, "what": description, ...}`` (JSON-ready). It stays ``incomplete`` (listed so, failed by
+            ``check``, warned on open) until ``bulk(resume=command)`` ends normally or ``complete()`` is called;
+            PostgreSQL builds its HNSW index then.
 
         Returns
         -------
@@ -180,9 +195,13 @@ class Collection(CollectionWrites):
         make_index(index, enc_doc["dim"], enc_doc["metric"], **params)  # validates kind and parameters
         created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         store = connect(backend, root)
+        mark = None if loading is None else {"since": created, **loading}
         table = store.create(name, new_manifest(name, enc_doc, index, params, created), lock_timeout=lock_timeout,
-                             auto_compact=auto_compact)
-        return cls(table, enc)
+                             auto_compact=auto_compact, incomplete=mark)
+        col = cls(table, enc)
+        if mark is not None:  # the load runs from now on (others see "loading"); this handle's bulk() takes it over
+            col._held_load = table.lock_load()
+        return col
 
     @classmethod
     def open(cls, name: str, encoder: str | Encoder | None = None, *, root: str | Path | None = None,
@@ -211,7 +230,8 @@ class Collection(CollectionWrites):
         Returns
         -------
         Collection
-            The open collection.
+            The open collection. One whose load (an import, a bulk load) was interrupted opens with an
+            ``IncompleteCollectionWarning`` saying how to resume or remove it (see ``incomplete``).
 
         Raises
         ------
@@ -229,6 +249,11 @@ class Collection(CollectionWrites):
             When the PostgreSQL server cannot be reached.
         MissingDependencyError
             When the PostgreSQL backend's packages, or ``encoder``'s, are not installed.
+
+        Warns
+        -----
+        IncompleteCollectionWarning
+            When a load of the collection stopped before it completed, or is still running.
         """
         check_name(name)
         store = connect(backend, root)
@@ -238,10 +263,15 @@ class Collection(CollectionWrites):
             if encoder is not None:
                 enc = resolve_encoder(encoder)
                 check_encoder(table.manifest, enc)
+            col = cls(table, enc)
+            mark = col.incomplete
+            if mark is not None:
+                warnings.warn(IncompleteCollectionWarning(loads.describe(name, mark, col.count())),
+                              stacklevel=caller_level())
         except BaseException:
             table.close()
             raise
-        return cls(table, enc)
+        return col
 
     @classmethod
     def open_or_create(cls, name: str, encoder: str | Encoder | None = None, **kw: Any) -> Collection:
@@ -297,8 +327,9 @@ class Collection(CollectionWrites):
             raise
 
     @staticmethod
-    def list(root: str | Path | None = None, backend: str | None = None) -> builtins.list[str]:
-        """Names of the collections in a backend.
+    def list(root: str | Path | None = None, backend: str | None = None, *,
+             status: bool = False) -> builtins.list[Any]:
+        """Names of the collections in a backend, or their status.
 
         Parameters
         ----------
@@ -306,11 +337,17 @@ class Collection(CollectionWrites):
             The local backend's folder of collections (default: the embedlab home's).
         backend : str or None
             As for ``create``.
+        status : bool
+            Return one row per collection instead of its name (each is opened read-only).
 
         Returns
         -------
-        list of str
-            Sorted names.
+        list of str or list of dict
+            Sorted names; with ``status``, rows ``{"name", "status", "count", "encoder", "index", "dim"}`` where
+            ``status`` is ``"ok"``, ``"incomplete"`` (a load stopped before it completed: the row adds ``what``,
+            ``since``, ``resume`` and ``remove``, the commands that resume the load or remove the collection),
+            ``"loading"`` (a load is running), ``"damaged"`` (a corrupt file) or ``"unavailable"`` (e.g. written
+            by a newer embedlab; these two add ``error``): one bad collection never hides the others.
 
         Raises
         ------
@@ -321,7 +358,28 @@ class Collection(CollectionWrites):
         MissingDependencyError
             When the PostgreSQL backend's packages are not installed.
         """
-        return connect(backend, root).names()
+        store = connect(backend, root)
+        if not status:
+            return store.names()
+        rows: builtins.list[dict[str, Any]] = []
+        for name in store.names():
+            try:
+                with Collection(store.open(name, readonly=True), None) as col:
+                    info = col.info()
+            except CollectionNotFoundError:  # dropped meanwhile
+                continue
+            except EmbedlabError as exc:
+                rows.append({"name": name, "status": "damaged" if isinstance(exc, CorruptFileError) else "unavailable",
+                             "error": f"{type(exc).__name__}: {exc}", "count": None, "encoder": None, "index": "",
+                             "dim": None})
+                continue
+            mark = info.get("incomplete")
+            row = {"name": name, "status": loads.status_of(mark), "count": info["count"],
+                   "encoder": info["encoder"].get("name"), "index": info["index"]["kind"], "dim": info["dim"]}
+            if mark is not None:
+                row.update({k: mark.get(k) for k in ("what", "since", "resume", "remove")})
+            rows.append(row)
+        return rows
 
     @classmethod
     def drop(cls, name: str, root: str | Path | None = None, lock_timeout: float = 10.0,
@@ -533,19 +591,92 @@ class Collection(CollectionWrites):
         return {"kind": kind, "params": dict(params)}
 
     @contextmanager
-    def bulk(self) -> Iterator[Collection]:
-        """Around a large load (an import, a first index of a corpus), let the backend defer index upkeep.
+    def bulk(self, resume: str | None = None) -> Iterator[Collection]:
+        """Around a large load (an import, a first index of a corpus): marked incomplete until it ends normally.
 
-        PostgreSQL drops its HNSW index and builds it again from the loaded rows at the end, several times faster
-        than growing it row by row; searches meanwhile stay correct (exact). The local backend needs nothing.
+        On entry the collection is marked incomplete (one commit) and PostgreSQL drops its HNSW index; when the
+        block ends normally the load completes in one commit (PostgreSQL builds the index from the loaded rows,
+        several times faster than growing it row by row). Searches meanwhile stay correct (exact). If the block
+        raises, or the process is killed, or the database goes away, the mark stays: ``list`` says
+        ``incomplete``, ``check`` fails, ``open`` warns, each with ``resume``. While the load runs, others see
+        ``loading``. A bulk inside another (or beside another process's) joins it: its writes are ordinary ones.
+
+        Parameters
+        ----------
+        resume : str or None
+            How to resume the load if it stops (the command that runs it); shown by ``list``, ``check`` and
+            ``open``. A collection already marked by an unfinished load with the same ``resume`` is that load
+            resumed: this block completes it; one marked by another load stays marked.
 
         Yields
         ------
         Collection
             This collection.
+
+        Raises
+        ------
+        InputError
+            When this handle is read-only.
+        LockTimeoutError
+            When another writer holds the collection longer than ``lock_timeout`` seconds while the mark is
+            written.
         """
-        with self._table.bulk():
+        if not (self._held_load and not self._loading) and not self._table.lock_load():
+            yield self  # another load runs (an enclosing bulk, another process): join it
+            return
+        self._loading = True
+        try:
+            mark = self._table.incomplete()
+            ours = mark is None or mark.get("resume") == resume
+            if ours:
+                kept = {k: v for k, v in (mark or {}).items() if k != "running"}
+                self._table.mark_incomplete(kept or loads.new_mark(resume, "a bulk load"))
             yield self
+            if ours:
+                self._table.complete()
+        finally:
+            self._loading = self._held_load = False
+            self._table.unlock_load()
+
+    @property
+    def incomplete(self) -> dict[str, Any] | None:
+        """The unfinished load this collection holds part of, if any.
+
+        Returns
+        -------
+        dict or None
+            None when complete; else the load's mark: ``what`` (e.g. ``"an import of docs.parquet (5,000
+            rows)"``), ``since`` (UTC, ISO 8601), ``running`` (whether its loader still runs), ``resume`` (the
+            command, or words, that resume it) and ``remove`` (the command that drops the collection), plus what
+            the load recorded to resume (an import: ``file``, ``rows``).
+        """
+        mark = self._table.incomplete()
+        if mark is None:
+            return None
+        return {**mark, "resume": mark.get("resume") or loads.RESUME_BULK,
+                "remove": loads.cli_command(f"drop {self.name} --yes", self.location.split("#")[0]
+                                            if self.backend != "local" else "local",
+                                            self.path.parent if self.path is not None else None)}
+
+    def complete(self) -> None:
+        """Declare a load finished, in one commit.
+
+        It builds the index the backend promises where it is missing (PostgreSQL's HNSW index) and clears the
+        incomplete mark. ``bulk`` and ``import_parquet`` call it when they end normally; call it yourself only
+        when you know the rows of an interrupted load are all there (e.g. you loaded the rest without ``bulk``),
+        or to build a PostgreSQL HNSW index that a load from an older embedlab left missing.
+
+        Raises
+        ------
+        InputError
+            When this handle is read-only, or another process is still loading the collection.
+        LockTimeoutError
+            When another writer holds the collection longer than ``lock_timeout`` seconds.
+        """
+        mark = self._table.incomplete()
+        if mark is not None and mark.get("running") and not (self._loading or self._held_load):
+            raise InputError(loads.describe(self.name, mark) + "; wait for it to finish")
+        self._table.complete()
 
     @contextmanager
     def writing(self) -> Iterator[Collection]:
@@ -626,6 +757,11 @@ class Collection(CollectionWrites):
             For a vector of the wrong width.
         NonFiniteError
             For a vector holding NaN or infinity.
+
+        Warns
+        -----
+        FilterWarning
+            When ``where`` matched nothing and the stored metadata says why (``filter_warnings``).
         """
         if _inputs.is_vector(query) and np.asarray(query).ndim == 2:
             raise InputError("search takes one query; use search_many for a batch of vectors")
@@ -667,6 +803,11 @@ class Collection(CollectionWrites):
             For vectors of the wrong width.
         NonFiniteError
             For vectors holding NaN or infinity.
+
+        Warns
+        -----
+        FilterWarning
+            When ``where`` matched nothing and the stored metadata says why (``filter_warnings``).
         """
         k = _inputs.check_k(k)
         params = SearchParams(
@@ -676,7 +817,10 @@ class Collection(CollectionWrites):
         self._table.capabilities.check_search(params)  # before encoding anything
         flt = filters.parse(where) if where is not None else None
         q = self._queries(queries, batch_size)
-        return self._table.search(q, k, flt, params)
+        hits = self._table.search(q, k, flt, params)
+        if flt is not None and not any(hits):
+            self._warn_unmatched(flt)
+        return hits
 
     def count(self) -> int:
         """Number of live items.
@@ -715,10 +859,18 @@ class Collection(CollectionWrites):
         ------
         InputError
             For a bad filter.
+
+        Warns
+        -----
+        FilterWarning
+            When ``where`` matched nothing and the stored metadata says why (``filter_warnings``).
         """
         flt = filters.parse(where) if where is not None else None
         with self._table.read() as r:
-            return r.ids(flt)
+            out = r.ids(flt)
+        if flt is not None and not out:
+            self._warn_unmatched(flt)
+        return out
 
     def sources(self, where: dict[str, Any] | None = None) -> dict[str, str | None]:
         """The source of every item (matching a filter), from one snapshot and without reading any vector.
@@ -739,12 +891,45 @@ class Collection(CollectionWrites):
         ------
         InputError
             For a bad filter.
+
+        Warns
+        -----
+        FilterWarning
+            When ``where`` matched nothing and the stored metadata says why (``filter_warnings``).
         """
         flt = filters.parse(where) if where is not None else None
         with self._table.read() as r:
             ids = r.ids(flt)
             found = r.lookup(ids) if ids else {}
+        if flt is not None and not ids:
+            self._warn_unmatched(flt)
         return {i: found[i].source for i in ids}
+
+    def filter_warnings(self, where: dict[str, Any]) -> builtins.list[str]:
+        """Why a metadata filter may match nothing here, as far as the stored metadata tells.
+
+        ``search``, ``search_many``, ``ids``, ``sources`` and ``delete(where=)`` issue these as ``FilterWarning``
+        when they find nothing (never when they find something); the HTTP API returns them with its answer.
+
+        Parameters
+        ----------
+        where : dict
+            A metadata filter (see ``search``).
+
+        Returns
+        -------
+        list of str
+            One sentence per suspicious test: a key no item has (``no item has key 'yeer' (keys: lang, year);
+            did you mean 'year'?``), or a comparison with values of a type the key never holds (``'year' holds
+            only strings; {"year": {"$gte": 2020}} compares numbers — write "2020" or re-import with typed
+            values``). Empty when the metadata explains nothing, or the collection is empty.
+
+        Raises
+        ------
+        InputError
+            For a bad filter.
+        """
+        return self._filter_notes(filters.parse(where))
 
     def _found(self, r: Reader, ids: builtins.list[str]) -> dict[str, Stored]:
         found = r.lookup(ids)
@@ -863,7 +1048,8 @@ class Collection(CollectionWrites):
             ``name``, ``backend``, ``location``, ``encoder`` (``{"name", "dim", "metric", "fingerprint"}``),
             ``dim``, ``metric``, ``index`` ``{"kind", "params"}``, ``count``, ``generation``, ``created`` (ISO 8601,
             UTC, seconds), ``format_version``, ``readonly``, plus the backend's storage facts (``bytes`` on disk;
-            local: ``path``, ``segments``, ``deleted_rows``).
+            local: ``path``, ``segments``, ``deleted_rows``), and ``incomplete`` (see the property) while a load
+            has not completed.
         """
         manifest = self._table.manifest
         with self._table.read() as r:
@@ -873,6 +1059,9 @@ class Collection(CollectionWrites):
                    "count": r.count(), "generation": int(r.generation), "created": manifest.get("created"),
                    "format_version": manifest["format_version"], "readonly": self.readonly}
         out.update(self._table.storage_info())
+        mark = self.incomplete
+        if mark is not None:
+            out["incomplete"] = mark
         return out
 
     def check(self, deep: bool = True) -> dict[str, Any]:
@@ -887,8 +1076,15 @@ class Collection(CollectionWrites):
         -------
         dict
             ``{"ok": bool, "problems": [str, ...], "segments": int, "items": int, "deep": bool}``; damage is
-            reported in ``problems``, not raised.
+            reported in ``problems``, not raised. A load that has not completed is a problem too (the first),
+            and its mark is added as ``incomplete`` (see the property); so is PostgreSQL's HNSW index missing.
         """
-        return self._table.check(deep)
+        report = self._table.check(deep)
+        mark = self.incomplete
+        if mark is not None:
+            report["problems"].insert(0, loads.describe(self.name, mark, report["items"]))
+            report["ok"] = False
+            report["incomplete"] = mark
+        return report
 
 

@@ -29,6 +29,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any, Protocol
 
 from ..errors import InputError
@@ -321,3 +322,94 @@ def to_sql(flt: Filter, d: SqlDialect) -> tuple[str, list[Any]]:
         sql, params = to_sql(Cond(key, "eq" if op == "ne" else "in", v), d)
         return f"NOT {sql}", params
     return d.compare(key, op, v)
+
+
+# ---------------------------------------------------------------------- why a filter matched nothing
+_PLURAL = {"null": "nulls", "bool": "booleans", "number": "numbers", "string": "strings", "array": "lists",
+           "object": "objects"}
+
+
+def keys_of(flt: Filter) -> list[str]:
+    """The metadata keys a filter tests, each once, in the order they appear."""
+    if isinstance(flt, (All, Any_)):
+        return list(dict.fromkeys(k for p in flt.parts for k in keys_of(p)))
+    return [flt.key]
+
+
+def _leaves(flt: Filter) -> list[Cond]:
+    if isinstance(flt, (All, Any_)):
+        return [c for p in flt.parts for c in _leaves(p)]
+    return [flt]
+
+
+def _text(c: Cond) -> str:
+    value = list(c.value) if isinstance(c.value, tuple) else c.value
+    shown = value if c.op == "eq" else {f"${c.op}": value}
+    return json.dumps({c.key: shown}, ensure_ascii=False)
+
+
+def _convert(v: Any, have: set[str]) -> str | None:
+    """``v`` written as a value of one of the types ``have`` (JSON), where there is an obvious way."""
+    if "string" in have and kind(v) in ("number", "bool"):
+        return json.dumps(json.dumps(v))
+    if isinstance(v, str) and have & {"number", "bool"}:
+        try:
+            typed = json.loads(v)
+        except ValueError:
+            return None
+        if kind(typed) in have:
+            return json.dumps(typed)
+    return None
+
+
+def explain_empty(flt: Filter, types: dict[str, set[str]]) -> list[str]:
+    """Why ``flt`` may have matched nothing, from the JSON types the stored metadata holds.
+
+    Parameters
+    ----------
+    flt : Filter
+        A parsed filter that matched no item.
+    types : dict of str to set of str
+        ``Reader.key_types``'s answer for ``keys_of(flt)``: key → the JSON types (``kind`` names) items hold under
+        it, a key no item has left out; other keys of a sample of items, for hints.
+
+    Returns
+    -------
+    list of str
+        One sentence per suspicious test: a key no item has (naming the keys there are), or a comparison with
+        values of a type the key never holds (``{"year": {"$gte": 2020}}`` on years stored as strings). Empty when
+        the metadata explains nothing (the filter is simply not met).
+    """
+    notes: list[str] = []
+    for c in _leaves(flt):
+        values = list(c.value) if c.op in ("in", "nin") else [c.value]
+        if c.op in ("ne", "nin") or (c.op == "exists" and not c.value) or (
+                c.op in ("eq", "in") and any(v is None for v in values)):
+            continue  # these also match items without the key: a missing key explains nothing
+        have = types.get(c.key)
+        if have is None:
+            others = sorted(types)  # the keys items have (those of the filter, and a sample's)
+            listed = ", ".join(others[:8]) + ("…" if len(others) > 8 else "")
+            close = get_close_matches(c.key, others, n=1)
+            notes.append(f"no item has key {c.key!r} ({'keys: ' + listed if others else 'the items have no metadata'})"
+                         + (f"; did you mean {close[0]!r}?" if close else ""))
+            continue
+        if c.op == "exists":
+            continue
+        if c.op == "contains":
+            if "array" not in have:
+                notes.append(f"{c.key!r} holds only {_kinds(have)}, never a list; {_text(c)} looks inside lists")
+            continue
+        wanted = {kind(v) for v in values}
+        if wanted & have:
+            continue
+        fixes = [f for f in (_convert(v, have) for v in values) if f is not None]
+        fix = f"write {' or '.join(fixes)}" if fixes else f"compare with {_kinds(have)}"
+        notes.append(f"{c.key!r} holds only {_kinds(have)}; {_text(c)} compares {_kinds(wanted)} — {fix} or "
+                     "re-import with typed values")
+    return list(dict.fromkeys(notes))
+
+
+def _kinds(kinds: set[str]) -> str:
+    names = [_PLURAL[k] for k in sorted(kinds, key=list(_PLURAL).index) if k in _PLURAL]
+    return " and ".join(names) if names else "no values"

@@ -23,14 +23,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, InputError
+from ..errors import CorruptFileError, EmbedlabError, IncompleteCollectionWarning, InputError
+from ..metrics import normalize
 from ..persist import atomic_path
+from . import loads
 from .collection import Collection
 from .manifest import FORMAT_VERSION
 
@@ -144,9 +148,50 @@ def read_description(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | Non
 
 def import_parquet(path: str | os.PathLike[str], name: str, *, backend: str | None = None, root: Any = None,
                    metric: str | None = None, index: str | None = None, batch_size: int = 10_000,
-                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Create collection ``name`` from a Parquet file (see the module docstring) on ``backend``. Streams the file
-    ``batch_size`` rows at a time; on any error the new collection is dropped again. Returns a summary."""
+                   progress: Callable[[int, int], None] | None = None, resume: bool = False) -> dict[str, Any]:
+    """Create collection ``name`` from a Parquet file (see the module docstring) on ``backend``.
+
+    Streams the file ``batch_size`` rows at a time, one commit each. The collection is created marked incomplete
+    (in the transaction that creates it) and completed in one commit at the end (PostgreSQL builds its HNSW index
+    there), so an import that is killed or cut off is never listed as complete: ``list`` says ``incomplete``,
+    ``check`` fails it, and ``resume=True`` finishes it. On an error the new collection is dropped again (when
+    the backend can still be reached; a resumed import keeps what it has).
+
+    Parameters
+    ----------
+    path : str or path
+        The Parquet file.
+    name : str
+        The new collection's name.
+    backend, root : optional
+        As for ``Collection.create``.
+    metric : str or None
+        For a file without embedlab metadata (default cosine).
+    index : str or None
+        ``"exact"`` or ``"hnsw"`` (default: the exported one).
+    batch_size : int
+        Rows read and written per commit.
+    progress : callable or None
+        ``progress(done, total)`` after each batch.
+    resume : bool
+        Finish an interrupted import of this file into ``name``: ids already stored are skipped, after checking
+        that they hold what the file holds; without an interrupted import of that name, a plain import.
+
+    Returns
+    -------
+    dict
+        ``{"collection", "count", "dim", "backend"}``: rows in the file, vector width and backend kind; a resumed
+        import adds ``"resumed"``: how many rows it found already stored.
+
+    Raises
+    ------
+    InputError
+        When ``name`` exists (an interrupted import of it names the commands that resume it or remove it), or
+        ``resume`` meets a collection that is complete, is being imported by another process, was loaded from
+        another file, or holds an id with other contents than the file.
+    CorruptFileError
+        For a damaged file, or one that is not an embedlab (or id + vector) Parquet file.
+    """
     pa, pq = _pa()
     description, width, total = read_description(path)
     if width <= 0:
@@ -156,24 +201,70 @@ def import_parquet(path: str | os.PathLike[str], name: str, *, backend: str | No
     kind = index or idx.get("kind", "exact")
     params = idx.get("params", {}) if kind == idx.get("kind") else {}
     prepared = description is not None and metric in (None, enc.get("metric"))
-    col = Collection.create(name, enc, metric=metric, index=kind, index_params=params, backend=backend, root=root)
-    done = 0
+    fingerprint = {"rows": total, "description_sha256": _description_sha256(description) if description else None}
+    if name in Collection.list(root=root, backend=backend):
+        col, mark = _existing(path, name, backend, root, resume, fingerprint, width)
+        try:
+            with col.bulk(resume=mark["resume"]):  # the interrupted import, resumed: completed when this ends
+                found = _load(col, path, width, prepared, batch_size, progress, total, verify=True)
+        finally:
+            col.close()
+        return {"collection": name, "count": total, "dim": width, "backend": col.backend, "resumed": found}
+    file = str(Path(path).resolve())
+    command = loads.cli_command(f"import {shlex.quote(file)} --name {name} --resume", backend, root)
+    mark = {"resume": command, "what": f"an import of {file} ({total:,} rows)", "file": file, **fingerprint}
+    col = Collection.create(name, enc, metric=metric, index=kind, index_params=params, backend=backend, root=root,
+                            loading=mark)
     try:
-        with col.bulk():
-            done = _load(col, path, width, prepared, batch_size, progress, total)
+        with col.bulk(resume=command):  # adopts the mark of the creating commit; completes it when this ends
+            _load(col, path, width, prepared, batch_size, progress, total)
     except BaseException:
         col.close()
-        Collection.drop(name, root=root, backend=backend)
+        try:
+            Collection.drop(name, root=root, backend=backend)
+        except EmbedlabError:  # the backend cannot be reached (a server stop): it stays, listed as incomplete
+            pass
         raise
     col.close()
-    return {"collection": name, "count": done, "dim": width, "backend": col.backend}
+    return {"collection": name, "count": total, "dim": width, "backend": col.backend}
+
+
+def _existing(path: Any, name: str, backend: str | None, root: Any, resume: bool, fingerprint: dict[str, Any],
+              width: int) -> tuple[Collection, dict[str, Any]]:
+    """The interrupted import of ``path`` into ``name``, opened to resume it, with its mark; InputError (saying
+    what to do) for anything else."""
+    with warnings.catch_warnings():  # its incomplete state is this function's business
+        warnings.simplefilter("ignore", IncompleteCollectionWarning)
+        col = Collection.open(name, backend=backend, root=root)
+    try:
+        mark = col.incomplete
+        remove = loads.cli_command(f"drop {name} --yes", backend, root)
+        if mark is None:
+            what = ("is complete (it is not an interrupted import): nothing to resume" if resume else
+                    "already exists")
+            raise InputError(f"collection {name!r} {what}; import into a new name (--name), or drop it first: "
+                             f"{remove}")
+        if mark.get("running"):
+            raise InputError(loads.describe(name, mark, col.count()) + "; wait for it to finish")
+        if not resume:
+            raise InputError(loads.describe(name, mark, col.count()))
+        same = {k: mark.get(k) for k in fingerprint} == fingerprint and "file" in mark and col.dim == width
+        if not same:
+            raise InputError(f"collection {name!r} is an interrupted load of {mark.get('what') or 'something else'}, "
+                             f"not of {path} ({fingerprint['rows']:,} rows); resume it with {mark.get('resume')}, or "
+                             f"remove it: {remove}")
+    except BaseException:
+        col.close()
+        raise
+    return col, mark
 
 
 def _load(col: Collection, path: Any, width: int, prepared: bool, batch_size: int,
-          progress: Callable[[int, int], None] | None, total: int) -> int:
-    """Stream the file into ``col`` batch by batch (one transaction each); how many rows were written."""
+          progress: Callable[[int, int], None] | None, total: int, verify: bool = False) -> int:
+    """Stream the file into ``col`` batch by batch (one transaction each). ``verify``: ids already stored are
+    skipped after checking that they hold what the file holds (a resumed import). How many were already stored."""
     pa, pq = _pa()
-    done = 0
+    done = found = 0
     pf = pq.ParquetFile(str(path), pre_buffer=False, page_checksum_verification=True)
     cols = [c for c in COLUMNS if c in pf.schema_arrow.names]
     batches = pf.iter_batches(batch_size=batch_size, columns=cols)
@@ -202,14 +293,54 @@ def _load(col: Collection, path: Any, width: int, prepared: bool, batch_size: in
         ids = data["id"].to_pylist()
         metas = [_metadata(m, path, done + i) for i, m in enumerate(data["metadata"].to_pylist())] \
             if "metadata" in data else None
-        col.add(ids, vectors=vectors, metadata=metas,
-                contents=data["content"].to_pylist() if "content" in data else None,
-                sources=data["source"].to_pylist() if "source" in data else None,
-                hashes=data["hash"].to_pylist() if "hash" in data else None, prepared=prepared)
+        contents = data["content"].to_pylist() if "content" in data else None
+        sources = data["source"].to_pylist() if "source" in data else None
+        hashes = data["hash"].to_pylist() if "hash" in data else None
+        keep = list(range(n))
+        if verify:
+            stored = {it.id: it for it in col.get(ids, missing="skip")} if ids else {}
+            if stored:
+                _check_stored(col, path, done, ids, vectors, metas, contents, sources, stored, prepared)
+                keep = [i for i, id_ in enumerate(ids) if id_ not in stored]
+                found += n - len(keep)
+        if len(keep) == n:
+            col.add(ids, vectors=vectors, metadata=metas, contents=contents, sources=sources, hashes=hashes,
+                    prepared=prepared)
+        elif keep:
+            col.add([ids[i] for i in keep], vectors=vectors[keep], metadata=_pick(metas, keep),
+                    contents=_pick(contents, keep), sources=_pick(sources, keep), hashes=_pick(hashes, keep),
+                    prepared=prepared)
         done += n
         if progress is not None:
             progress(done, total)
-    return done
+    return found
+
+
+def _pick(values: list[Any] | None, keep: list[int]) -> list[Any] | None:
+    return None if values is None else [values[i] for i in keep]
+
+
+def _check_stored(col: Collection, path: Any, start: int, ids: list[str], vectors: np.ndarray,
+                  metas: list[dict[str, Any]] | None, contents: list[str | None] | None,
+                  sources: list[str | None] | None, stored: dict[str, Any], prepared: bool) -> None:
+    """InputError when an id a resumed import finds stored holds something other than the file's row."""
+    want = vectors if prepared or col.metric != "cosine" else normalize(vectors)
+    for i, id_ in enumerate(ids):
+        item = stored.get(id_)
+        if item is None:
+            continue
+        differs = [name for name, same in (
+            ("vector", item.vector.tobytes() == np.ascontiguousarray(want[i], np.float32).tobytes()),
+            ("metadata", item.metadata == (metas[i] if metas is not None else {})),
+            ("content", item.content == (contents[i] if contents is not None else None)),
+            ("source", item.source == (sources[i] if sources is not None else None))) if not same]
+        if differs:
+            remove = loads.cli_command(f"drop {col.name} --yes", col.location.split("#")[0]
+                                       if col.backend != "local" else "local",
+                                       col.path.parent if col.path is not None else None)
+            raise InputError(f"collection {col.name!r} holds id {id_!r} with another {' and '.join(differs)} than "
+                             f"row {start + i} of {path}: it was changed after the import stopped, or was imported "
+                             f"from another file; the resume stopped there. Remove it ({remove}) and import again")
 
 
 def _metadata(text: str | None, path: Any, row: int) -> dict[str, Any]:

@@ -9,6 +9,8 @@ collection's Table and the settings its manifest fixes (``name``, ``dim``, ``sou
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..encoders import Encoder
-from ..errors import InputError
+from ..errors import FilterWarning, InputError
 from ..metrics import as_matrix, normalize, norms
 from . import _inputs, filters
 from .backend import Table
@@ -379,13 +381,58 @@ class CollectionWrites:
             When the storage is on read-only media or not writable (nothing is deleted).
         StorageFullError
             When the disk is full (nothing is deleted).
+
+        Warns
+        -----
+        FilterWarning
+            When ``where`` matched nothing and the stored metadata says why (``filter_warnings``).
         """
         if (ids is None) == (where is None):
             raise InputError("pass ids or where= (exactly one of them) to delete")
         if where is not None:
             flt = filters.parse(where)
             with self._table.write() as w:
-                return w.delete(w.ids(flt))
+                deleted = w.delete(w.ids(flt))
+            if not deleted:
+                self._warn_unmatched(flt)
+            return deleted
         ids = _inputs.check_ids(ids)
         with self._table.write() as w:
             return w.delete(ids)
+
+    # ------------------------------------------------------------------ filters that match nothing
+    def _filter_notes(self, flt: filters.Filter) -> list[str]:
+        """Why ``flt`` matched nothing, as far as the stored metadata tells (nothing for an empty collection)."""
+        with self._table.read() as r:
+            if r.count() == 0:
+                return []
+            types = r.key_types(filters.keys_of(flt))
+        return filters.explain_empty(flt, types)
+
+    def _warn_unmatched(self, flt: filters.Filter | None) -> None:
+        """Issue a ``FilterWarning`` per reason the metadata gives for a filter that matched nothing.
+
+        Call it only when nothing was found.
+        """
+        if flt is None:
+            return
+        for note in self._filter_notes(flt):
+            warnings.warn(FilterWarning(f"the filter matched nothing in collection {self.name!r}: {note}"),
+                          stacklevel=caller_level())
+
+
+def caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside embedlab.
+
+    That is what a user wrote, however deep inside the library the warning is issued.
+
+    Returns
+    -------
+    int
+        The ``stacklevel`` for ``warnings.warn`` called by the function that calls this one.
+    """
+    package = str(Path(__file__).resolve().parents[1])
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

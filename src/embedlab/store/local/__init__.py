@@ -56,7 +56,7 @@ class LocalStore:
         return (self._folder(name) / mf.MANIFEST).is_file()
 
     def create(self, name: str, manifest: dict[str, Any], *, lock_timeout: float = 10.0,
-               auto_compact: float = 0.3) -> LocalTable:
+               auto_compact: float = 0.3, incomplete: dict[str, Any] | None = None) -> LocalTable:
         folder = self._folder(name)
         if folder.exists():
             raise InputError(f"collection {name!r} already exists; open it with Collection.open or drop it")
@@ -67,8 +67,10 @@ class LocalStore:
                 tmp.mkdir()
                 (tmp / SEGMENT_DIR).mkdir()
                 cat = Catalog(tmp / DB_FILE, create=True)
-                with cat.write():
+                with cat.write():  # the folder's rename below makes the manifest and the load mark visible at once
                     cat.set_manifest(manifest)
+                    if incomplete is not None:
+                        cat.set_pending(incomplete)
                 cat.close()
                 write_json_atomic(tmp / mf.MANIFEST, manifest)
                 fsync_dir(tmp)

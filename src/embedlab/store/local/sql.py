@@ -267,6 +267,9 @@ class Catalog:
         parts = [repr(sorted(self.conn.execute("SELECT key, value FROM state").fetchall())),
                  repr(self.conn.execute("SELECT * FROM segments ORDER BY seg").fetchall()),
                  repr(self.conn.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchall())]
+        pending = self.conn.execute("SELECT value FROM meta WHERE key = 'pending'").fetchall()
+        if pending:  # only while a load is incomplete, so catalogues without one keep their checksum
+            parts.append(repr(pending))
         return zlib.crc32("\x1e".join(parts).encode("utf-8", "surrogatepass"))
 
     def seal(self) -> None:
@@ -330,6 +333,29 @@ class Catalog:
         except ValueError as exc:
             raise sqlite3.DatabaseError(f"the stored manifest copy is not JSON ({exc})") from None
         return doc if isinstance(doc, dict) else None
+
+    def pending(self) -> dict[str, Any] | None:
+        """The mark of a load that has not completed (an interrupted import or bulk load); None when complete."""
+        if not self.has_meta:
+            return None
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'pending'").fetchone()
+        if row is None:
+            return None
+        try:
+            doc = json.loads(row[0])
+        except ValueError as exc:
+            raise sqlite3.DatabaseError(f"the stored load mark is not JSON ({exc})") from None
+        if not isinstance(doc, dict):
+            raise sqlite3.DatabaseError("the stored load mark is not a JSON object")
+        return doc
+
+    def set_pending(self, mark: dict[str, Any] | None) -> None:
+        """Record (a dict) or clear (None) the mark of an incomplete load, inside a write transaction."""
+        if mark is None:
+            self.conn.execute("DELETE FROM meta WHERE key = 'pending'")
+        else:
+            self.conn.execute("INSERT INTO meta(key, value) VALUES ('pending', ?) ON CONFLICT(key) DO UPDATE SET "
+                              "value = excluded.value", (json.dumps(mark, sort_keys=True, ensure_ascii=False),))
 
     def set_manifest(self, manifest: dict[str, Any]) -> None:
         self.conn.execute("INSERT INTO meta(key, value) VALUES ('manifest', ?) ON CONFLICT(key) DO UPDATE SET "
@@ -478,6 +504,23 @@ class Catalog:
                     raise sqlite3.DatabaseError(f"the content of item {r[1]!r} does not match its checksum")
             yield [r[:6] for r in block]
 
+    def key_types(self, keys: Sequence[str], sample: int) -> dict[str, set[str]]:
+        """The JSON types (``filters.kind`` names) each of ``keys`` holds among all live items (keys no item has
+        are left out), and every key of the first ``sample`` items with the types seen there."""
+        out: dict[str, set[str]] = {}
+        wanted = set(keys)
+        if keys:
+            rows = self.conn.execute("SELECT j.key, j.type FROM items, json_each(items.metadata) j WHERE j.key IN "
+                                     "(SELECT value FROM json_each(?)) GROUP BY j.key, j.type",
+                                     (json.dumps(list(keys)),)).fetchall()
+            for key, t in rows:
+                out.setdefault(key, set()).add(_JSON_KIND.get(t, t))
+        for key, t in self.conn.execute("SELECT j.key, j.type FROM (SELECT metadata FROM items ORDER BY label LIMIT ?) "
+                                        "s, json_each(s.metadata) j GROUP BY j.key, j.type", (int(sample),)):
+            if key not in wanted:
+                out.setdefault(key, set()).add(_JSON_KIND.get(t, t))
+        return out
+
     def integrity(self) -> list[str]:
         """SQLite's own integrity check (problems found; empty when fine)."""
         rows = self.conn.execute("PRAGMA integrity_check").fetchall()
@@ -513,6 +556,9 @@ def _check_meta(v: Any) -> str:
 # JSON paths cannot spell some, e.g. a key containing a double quote). json_each's ``type`` is SQLite's JSON
 # type: null, true, false, integer, real, text, array, object; ``atom`` is the SQL value of a scalar.
 _FIELD = "SELECT 1 FROM json_each(items.metadata) j WHERE j.key = ?"
+#: json_each's types as ``filters.kind`` names them
+_JSON_KIND = {"null": "null", "true": "bool", "false": "bool", "integer": "number", "real": "number",
+              "text": "string", "array": "array", "object": "object"}
 _TYPES = {"string": "j.type = 'text'", "number": "j.type IN ('integer', 'real')"}
 
 

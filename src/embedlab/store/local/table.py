@@ -54,6 +54,7 @@ from .sql import DB_FILE, Catalog, Segment
 from .txn import LocalReader, LocalWriter
 
 LOCK_FILE = "write.lock"
+LOAD_LOCK_FILE = "load.lock"  # held by a running load (import, bulk load) for its whole length
 CACHE_DIR = "index-cache"
 SMALL_SEGMENT_BYTES = 32 << 20  # segments smaller than this get merged with their small neighbours ...
 MERGE_FAN = 8  # ... once this many of them trail the segment list
@@ -97,6 +98,8 @@ class LocalTable:
             raise CorruptFileError(f"collection {path.name!r} is damaged: {path / SEGMENT_DIR} {what}; {segments.FIX}")
         self._mutex = threading.RLock()
         self._lock = FileLock(str(path / LOCK_FILE), timeout=self.lock_timeout)
+        self._load_lock = FileLock(str(path / LOAD_LOCK_FILE), timeout=0, thread_local=False)  # any thread releases
+        self._load_depth = 0  # 1 while this table holds load.lock (a load through it is running)
         self._cat = Catalog(path / DB_FILE, readonly=readonly)
         self.catalog = self._cat
         self.segs: list[tuple[int, int, np.ndarray]] = []  # (start, rows, memmap)
@@ -227,10 +230,50 @@ class LocalTable:
         with self.read() as r:
             return r.search(q, k, where, params)
 
-    @contextmanager
-    def bulk(self) -> Iterator[None]:
-        """Nothing to defer: segments are appended whole and the index follows them."""
-        yield
+    # ------------------------------------------------------------------ loads (see backend.Table)
+    def incomplete(self) -> dict[str, Any] | None:
+        """The committed mark of an unfinished load, with ``running``: whether a loader holds ``load.lock``."""
+        with self.read():
+            mark = self._cat.pending()
+        if mark is None:
+            return None
+        return {**mark, "running": self._load_depth > 0 or lock_held(self.path / LOAD_LOCK_FILE)}
+
+    def lock_load(self) -> bool:
+        """Take ``load.lock`` without waiting (False when another loader, or an enclosing load, holds it)."""
+        with self._mutex:
+            self._check_writable()
+            if self._load_depth:
+                return False
+            try:
+                self._load_lock.acquire(timeout=0)
+            except Timeout:
+                return False
+            except OSError as exc:
+                raise storage_error(exc, self.path) from None
+            self._load_depth = 1
+            return True
+
+    def unlock_load(self) -> None:
+        with self._mutex:
+            if self._load_depth:
+                self._load_depth = 0
+                self._load_lock.release()
+
+    def mark_incomplete(self, mark: dict[str, Any]) -> None:
+        """Record the load mark in the catalogue (its own transaction; nothing to defer: segments are appended
+        whole and the index follows them)."""
+        self._set_pending(mark)
+
+    def complete(self) -> None:
+        """Clear the load mark (the index is a cache that follows the segments: nothing to build)."""
+        self._set_pending(None)
+
+    def _set_pending(self, mark: dict[str, Any] | None) -> None:
+        with self._mutex:
+            self._check_writable()
+            with self._locked(self.lock_timeout), self._cat.write():
+                self._cat.set_pending(mark)
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -567,6 +610,7 @@ class LocalTable:
                 except (LockTimeoutError, OSError, CorruptFileError):  # a cache: the next open catches up
                     pass
             self._cat.close()
+            self.unlock_load()
             self.segs, self.index, self._starts = [], SegmentedExact(self.dim, self.metric), np.empty(0, np.int64)
             self._closed = True
 
@@ -582,6 +626,30 @@ def writable(folder: Path) -> bool:
     """Whether this process may write in ``folder`` and its catalogue (False on read-only media)."""
     return os.access(folder, os.W_OK) and os.access(folder / DB_FILE, os.W_OK) and (
         not (folder / LOCK_FILE).exists() or os.access(folder / LOCK_FILE, os.W_OK))
+
+
+def lock_held(path: Path) -> bool:
+    """Whether some process holds the file lock at ``path`` (``filelock`` takes an exclusive ``flock``): probed
+    with a shared one that is released at once; works on read-only media, and False where it cannot tell."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no lock file: nobody ever held it here
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def _index_rev(manifest: Any) -> int:

@@ -80,6 +80,9 @@ class LocalReader:
     def ids(self, where: Filter | None = None) -> list[str]:
         return self.cat.labels(where)[1]
 
+    def key_types(self, keys: Sequence[str], sample: int = 1000) -> dict[str, set[str]]:
+        return self.cat.key_types(keys, sample)
+
     def search(self, q: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
         """See ``backend.Reader.search``: the catalogue turns ``where`` into allowed labels, the index searches
         with ``params`` (the kind's own settings: ``ef_search`` for HNSW, ``nprobe`` for IVF, ``rescore`` for

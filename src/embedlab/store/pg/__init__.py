@@ -64,7 +64,7 @@ class PgStore:
                                        f"{', '.join(have) if have else 'none yet'}); create it with Collection.create")
 
     def create(self, name: str, manifest: dict[str, Any], *, lock_timeout: float = 10.0,
-               auto_compact: float = 0.3) -> PgTable:
+               auto_compact: float = 0.3, incomplete: dict[str, Any] | None = None) -> PgTable:
         dim, metric = int(manifest["encoder"]["dim"]), manifest["encoder"]["metric"]
         kind, params = manifest["index"]["kind"], dict(manifest["index"].get("params", {}))
         if kind not in ("exact", "hnsw"):
@@ -91,18 +91,22 @@ class PgStore:
                 # passing the check and one failing on the catalogue's unique key or its CREATE TABLE IF NOT EXISTS
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (q.CREATE_LOCK,))
                 conn.execute(q.CATALOG_DDL)
+                if incomplete is not None and not conn.execute(q.HAS_PENDING, (q.CATALOG,)).fetchone()[0]:
+                    conn.execute(q.PENDING_DDL)  # a catalogue from before the load mark
                 if conn.execute(f"SELECT 1 FROM {q.CATALOG} WHERE name = %s", (name,)).fetchone():
                     raise InputError(f"collection {name!r} already exists in {pgc.safe_url(self.url)}; open it with "
                                      "Collection.open or drop it")
                 conn.execute(f"INSERT INTO {q.CATALOG} (name, table_name, manifest, format_version) VALUES "
                              "(%s, %s, %s, %s)", (name, table, Jsonb(manifest), mf.FORMAT_VERSION))
+                if incomplete is not None:  # marked in the creating transaction: never a moment it looks complete
+                    conn.execute(f"UPDATE {q.CATALOG} SET pending = %s WHERE name = %s", (Jsonb(incomplete), name))
                 conn.execute(pgc.ident_sql(
                     f"CREATE TABLE {{}} (id text PRIMARY KEY, seq bigint NOT NULL, embedding vector({dim}) NOT NULL, "
                     "metadata jsonb NOT NULL DEFAULT '{{}}', content text, source text, hash text)", table))
                 conn.execute(pgc.ident_sql("CREATE INDEX {} ON {} (seq)", table + "_seq", table))
                 conn.execute(pgc.ident_sql("CREATE INDEX {} ON {} USING gin (metadata jsonb_path_ops)",
                                            table + "_meta", table))
-                if kind == "hnsw":
+                if kind == "hnsw" and incomplete is None:  # a load builds it when it completes
                     conn.execute(q.hnsw_index_sql(table, dim, metric, params))
                 conn.execute("COMMIT")
             except BaseException:

@@ -4,12 +4,14 @@ Schema (pgvector ≥ 0.8):
 
 - ``embedlab_collections``: one row per collection — ``name``, its ``table_name``, the ``manifest`` (jsonb:
   encoder name/dim/metric/fingerprint, index kind/params, format version), ``generation`` (bumped by every
-  committed write), ``count`` and ``next_seq`` (write order). Writers lock their collection's row
+  committed write), ``count``, ``next_seq`` (write order) and ``pending`` (jsonb: the mark of a load that has not
+  completed; NULL when complete). Writers lock their collection's row
   (``SELECT … FOR UPDATE``), so writes to one collection are serialised and each is one transaction.
 - one table per collection: ``id text PRIMARY KEY``, ``seq bigint`` (write order), ``embedding vector(d)``
   (float32, exact), ``metadata jsonb`` (GIN index, ``jsonb_path_ops``), ``content``, ``source``, ``hash``;
   an HNSW index on ``embedding`` (``m``, ``ef_construction``), on ``embedding::halfvec(d)`` when
-  2,000 < d ≤ 4,000 (pgvector's index limits), none for ``index="exact"``.
+  2,000 < d ≤ 4,000 (pgvector's index limits), none for ``index="exact"``; a load drops it (or a collection created
+  for a load starts without it) and its completion builds it, so it is missing only while ``pending`` is set.
 
 Every value reaches the server as a bound parameter; identifiers are quoted with ``psycopg.sql``.
 """
@@ -36,8 +38,17 @@ CREATE TABLE IF NOT EXISTS {CATALOG} (
     generation bigint NOT NULL DEFAULT 0,
     count bigint NOT NULL DEFAULT 0,
     next_seq bigint NOT NULL DEFAULT 0,
-    created timestamptz NOT NULL DEFAULT now()
+    created timestamptz NOT NULL DEFAULT now(),
+    pending jsonb
 )"""
+
+#: Catalogues made before the load mark existed gain its column (NULL: complete) on their next create or load.
+PENDING_DDL = f"ALTER TABLE {CATALOG} ADD COLUMN IF NOT EXISTS pending jsonb"
+#: Whether the catalogue has the column (an older one may not; reads then see every collection complete).
+HAS_PENDING = ("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'pending' "
+               "AND NOT attisdropped)")
+#: The load mark of one collection, on any catalogue (to_jsonb of the row has no 'pending' key without the column).
+PENDING_OF = f"SELECT to_jsonb(c) -> 'pending' FROM {CATALOG} AS c WHERE name = %s"
 
 
 def table_name(name: str) -> str:
@@ -87,6 +98,11 @@ def query_cast(dim: int) -> str:
 
 #: The advisory lock that serialises collection creation in one database (an arbitrary 63-bit key: "embedlab").
 CREATE_LOCK = 0x656D6265646C6162 & 0x7FFFFFFFFFFFFFFF
+
+
+def load_lock_key(table: str) -> int:
+    """The session advisory lock a running load of collection table ``table`` holds (a signed 64-bit key)."""
+    return int.from_bytes(hashlib.sha1(f"embedlab-load\0{table}".encode()).digest()[:8], "big", signed=True)
 
 
 # ---------------------------------------------------------------------- filters -> SQL (jsonb)

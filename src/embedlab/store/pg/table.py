@@ -48,11 +48,17 @@ class PgTable:
         self._closed = False
         self._ef: int | None = None  # the connection's hnsw.ef_search (None: not set by us yet)
         self._count: tuple[float, int] | None = None  # (when, live rows): for choosing exact or HNSW search
+        self._load_conn: Any = None  # the connection whose session holds the load lock (lock_load), else None
 
     # ------------------------------------------------------------------ transactions
     def _check_open(self) -> None:
         if self._closed:
             raise InputError(f"collection {self.name!r} is closed; open it again")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.readonly:
+            raise InputError(f"collection {self.name!r} was opened read-only; open it without readonly=True")
 
     def _connect_again(self, force: bool = False) -> None:
         """A usable connection (a new one when the old is closed or broken, or when ``force``); session
@@ -130,8 +136,7 @@ class PgTable:
         ``lock_timeout``); the generation is bumped once when anything changed."""
         with self._mutex:
             self._check_open()
-            if self.readonly:
-                raise InputError(f"collection {self.name!r} was opened read-only; open it without readonly=True")
+            self._check_writable()
             conn = pgc.begin(self._conn, self.url, "BEGIN ISOLATION LEVEL READ COMMITTED")
             if conn is not self._conn:
                 self._conn, self._ef = conn, None
@@ -153,23 +158,75 @@ class PgTable:
                 pgc.end(self._conn, "ROLLBACK")
                 raise
 
-    @contextmanager
-    def bulk(self) -> Iterator[None]:
-        """Load many rows fast: the HNSW index is dropped now and built again at the end (pgvector builds a graph
-        from loaded rows several times faster than it grows one row by row); searches meanwhile are exact."""
-        if self.index_kind != "hnsw":
-            yield
-            return
+    # ------------------------------------------------------------------ loads (see backend.Table)
+    def incomplete(self) -> dict[str, Any] | None:
+        """The catalogue's load mark of this collection, with ``running``: whether a loader's session holds the
+        collection's load lock (an advisory lock that ends with its session: a SIGKILL or a server stop)."""
         with self._mutex, pgc.errors(self.url):
             self._check_open()
             self._connect_again()
-            self._conn.execute(pgc.ident_sql("DROP INDEX IF EXISTS {}", q.hnsw_index_name(self.table)))
-        try:
-            yield
-        finally:
-            with self._mutex, pgc.errors(self.url):
-                self._connect_again()
+            row = self._conn.execute(q.PENDING_OF, (self.name,)).fetchone()
+            if row is None:
+                raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database meanwhile")
+            if not isinstance(row[0], dict):
+                return None
+            return {**row[0], "running": self._load_conn is not None or self._load_held_elsewhere()}
+
+    def _load_held_elsewhere(self) -> bool:
+        """Whether another session holds this collection's load lock (taken and released at once to find out)."""
+        key = q.load_lock_key(self.table)
+        if not self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            return True
+        self._conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        return False
+
+    def lock_load(self) -> bool:
+        """Take the collection's load lock (a session advisory lock) without waiting."""
+        with self._mutex, pgc.errors(self.url):
+            self._check_writable()
+            if self._load_conn is not None:
+                return False
+            self._connect_again()
+            if not self._conn.execute("SELECT pg_try_advisory_lock(%s)", (q.load_lock_key(self.table),)).fetchone()[0]:
+                return False
+            self._load_conn = self._conn
+            return True
+
+    def unlock_load(self) -> None:
+        with self._mutex:
+            conn, self._load_conn = self._load_conn, None
+            if conn is not None and conn is self._conn:  # a lost connection took its lock with it
+                try:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (q.load_lock_key(self.table),))
+                except Exception:  # a broken connection: its lock went with it
+                    pass
+
+    def _ensure_pending_column(self) -> None:
+        with self._mutex, pgc.errors(self.url):
+            self._connect_again()
+            if not self._conn.execute(q.HAS_PENDING, (CATALOG,)).fetchone()[0]:
+                self._conn.execute(q.PENDING_DDL)  # a catalogue from before the load mark: once per database
+
+    def mark_incomplete(self, mark: dict[str, Any]) -> None:
+        """Record the load mark and drop the HNSW index, in one transaction (the load's completion builds it
+        again: pgvector builds a graph from loaded rows several times faster than it grows one; searches
+        meanwhile are exact)."""
+        from psycopg.types.json import Jsonb
+
+        self._check_writable()
+        self._ensure_pending_column()
+        with self.write():
+            self._conn.execute(f"UPDATE {CATALOG} SET pending = %s WHERE name = %s", (Jsonb(mark), self.name))
+            if self.index_kind == "hnsw":
+                self._conn.execute(pgc.ident_sql("DROP INDEX IF EXISTS {}", q.hnsw_index_name(self.table)))
+
+    def complete(self) -> None:
+        """Build the HNSW index the manifest promises (when missing) and clear the load mark, in one transaction."""
+        with self.write():
+            if self.index_kind == "hnsw":
                 self._conn.execute(q.hnsw_index_sql(self.table, self.dim, self.metric, self.index_params))
+            if self._conn.execute(q.HAS_PENDING, (CATALOG,)).fetchone()[0]:
+                self._conn.execute(f"UPDATE {CATALOG} SET pending = NULL WHERE name = %s", (self.name,))
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -191,10 +248,15 @@ class PgTable:
 
     # ------------------------------------------------------------------ upkeep, facts, checks
     def compact(self) -> None:
-        """VACUUM ANALYZE the table (reclaims dead rows, refreshes the planner's statistics)."""
+        """Build the HNSW index the manifest promises if it is missing and no load is running (a load that stopped
+        before its end leaves none), then VACUUM ANALYZE the table (reclaims dead rows, refreshes the planner's
+        statistics)."""
         with self._mutex:
             self._check_open()
             with pgc.errors(self.url):
+                self._connect_again()
+                if self.index_kind == "hnsw" and self._load_conn is None and not self._load_held_elsewhere():
+                    self._conn.execute(q.hnsw_index_sql(self.table, self.dim, self.metric, self.index_params))
                 self._conn.execute(pgc.ident_sql("VACUUM (ANALYZE) {}", self.table))
 
     def storage_info(self) -> dict[str, Any]:
@@ -212,6 +274,15 @@ class PgTable:
                 problems.append(f"table {self.table}: {rows[0]} rows but the catalogue records {r.count()}")
             if int(rows[1]):
                 problems.append(f"table {self.table}: {rows[1]} vector(s) of the wrong dimension")
+            index = q.hnsw_index_name(self.table)
+            if self.index_kind == "hnsw" and not self._conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                                                                    (index,)).fetchone()[0]:
+                loading = self._conn.execute(q.PENDING_OF, (self.name,)).fetchone()
+                why = ("the load that dropped it has not completed; completing it (resuming the load) builds it"
+                       if loading is not None and isinstance(loading[0], dict) else
+                       f"build it with: embedlab compact {self.name} (Collection.compact())")
+                problems.append(f"table {self.table}: the HNSW index the manifest promises ({index}) is missing, so "
+                                f"searches scan every row; {why}")
         return {"ok": not problems, "problems": problems, "segments": 0, "items": int(rows[0]), "deep": deep}
 
     def close(self) -> None:

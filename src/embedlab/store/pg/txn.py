@@ -55,6 +55,8 @@ class Session(Protocol):
         """Set the session's ``hnsw.ef_search``."""
         ...
 
+#: jsonb_typeof's names as ``filters.kind`` names them
+_KIND = {"boolean": "bool"}
 EXACT_BELOW = 20_000  # a filter keeping at most this many rows is searched exactly (full recall, still fast)
 MAX_EF = 1000  # pgvector's largest hnsw.ef_search
 FILTERED_EF = 200  # the least ef_search of a filtered HNSW scan (measured: 0.985 -> 0.99+ recall@10 at 50 %)
@@ -129,6 +131,21 @@ class PgReader:
         cond, params = q.compile_filter(where) if where is not None else ("true", [])
         return [r[0] for r in self.conn.execute(self._sql(f"SELECT id FROM {{}} WHERE {cond} ORDER BY seq"),
                                                 params)]
+
+    def key_types(self, keys: Sequence[str], sample: int = 1000) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        if keys:
+            for key, t in self.conn.execute(self._sql(
+                    "SELECT k, jsonb_typeof(t.metadata -> k) FROM {} AS t, unnest(%s::text[]) AS k "
+                    "WHERE jsonb_exists(t.metadata, k) GROUP BY 1, 2"), (list(keys),)):
+                out.setdefault(key, set()).add(_KIND.get(t, t))
+        wanted = set(keys)
+        for key, t in self.conn.execute(self._sql(
+                "SELECT e.key, jsonb_typeof(e.value) FROM (SELECT metadata FROM {} ORDER BY seq LIMIT %s) AS s, "
+                "jsonb_each(s.metadata) AS e GROUP BY 1, 2"), (int(sample),)):
+            if key not in wanted:
+                out.setdefault(key, set()).add(_KIND.get(t, t))
+        return out
 
     # ------------------------------------------------------------------ search
     def search(self, qv: np.ndarray, k: int, where: Filter | None, params: SearchParams) -> list[list[Hit]]:
