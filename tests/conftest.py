@@ -118,7 +118,7 @@ def _session_database(server_url: str) -> str:
 def _empty_database(url: str) -> None:
     from embedlab.store import Collection
 
-    for name in Collection.list(backend=url):
+    for name in Collection.names(backend=url):
         Collection.drop(name, backend=url)
 
 

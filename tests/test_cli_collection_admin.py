@@ -186,7 +186,7 @@ def test_drop_asks_unless_yes_and_refuses_without_a_terminal(capsys, things, mon
     monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
     code, out, _ = run(capsys, *cli(things), "drop", "things")
     assert code == 0 and out.strip() == "dropped things (4 item(s))"
-    assert Collection.list(**things) == []
+    assert Collection.names(**things) == []
 
     Collection.create("other", dim=2, **things).close()
     monkeypatch.setattr("sys.stdin", io.StringIO(""))

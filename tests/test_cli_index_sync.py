@@ -110,7 +110,7 @@ def test_dry_run_on_a_new_collection_creates_nothing(capsys, tree, backend, use_
     assert (plan["count"], plan["exists"]) == (3, False)
     code, out, _ = run(capsys, *cli(backend), "index", "fresh", "d", "--sync", "--dry-run")
     assert code == 0 and "(it would be created)" in " ".join(out.split())
-    assert Collection.list(**backend) == []
+    assert Collection.names(**backend) == []
     code, _, err = run(capsys, *cli(backend), "index", "fresh", "nowhere", "--sync", "--dry-run")
     assert code == 2 and "nowhere does not exist" in err
 

@@ -334,7 +334,7 @@ def test_failing_create_leaves_nothing_and_failing_first_add_leaves_a_valid_coll
         assert len(c2) == 0 and c2.search([1, 0, 0, 0]) == [] and c2.ids() == []
     with pytest.raises(InputError, match="already exists"):
         Collection.create("c1", dim=4, root=root)
-    assert Collection.list(root) == ["c1"]
+    assert Collection.names(root) == ["c1"]
 
 
 def test_open_errors_name_what_to_do(use_encoder):
@@ -397,12 +397,12 @@ def test_readonly_list_drop(backend):
     r.close()
     with pytest.raises(InputError, match="closed"):
         r.count()
-    assert Collection.list(**backend) == ["ro"]
+    assert Collection.names(**backend) == ["ro"]
     o = Collection.open_or_create("ro", dim=2, **backend)
     assert len(o) == 1
     o.close()
     Collection.drop("ro", **backend)
-    assert Collection.list(**backend) == []
+    assert Collection.names(**backend) == []
     with pytest.raises(CollectionNotFoundError, match="no collection named 'ro'"):
         Collection.drop("ro", **backend)
     with pytest.raises(CollectionNotFoundError, match="no collection named 'ro'"):
@@ -484,4 +484,14 @@ def test_two_creators_of_one_new_collection_both_succeed(backend):
         for t in threads:
             t.join(60)
         assert not errors and got == [name, name], (errors, got)
-        assert Collection.list(**backend).count(name) == 1
+        assert Collection.names(**backend).count(name) == 1
+
+
+def test_collection_list_is_a_deprecated_alias_of_names_and_statuses():
+    """``Collection.list`` shadowed the builtin inside the class; ``names`` and ``statuses`` replace it, and the
+    old name still answers, with a DeprecationWarning naming the new one."""
+    Collection.create("one", dim=2)
+    with pytest.warns(DeprecationWarning, match="Collection.list is deprecated; use Collection.names"):
+        assert Collection.list() == Collection.names() == ["one"]
+    with pytest.warns(DeprecationWarning, match="use Collection.statuses"):
+        assert Collection.list(status=True) == Collection.statuses()

@@ -139,7 +139,7 @@ def test_collection_by_path_mismatch_message_and_reindex(tmp_path, capsys):
         assert col.encoder.name == str(out.resolve()) and col.count() == 12
         assert col.get(["doc3"])[0].metadata == {"i": 3} and col.contents(["doc3"]) == ["d3 d4"]
         assert col.search("q3 q4", k=1)[0].id == "doc3"
-    assert Collection.list() == ["base"]  # the staging collection is gone
+    assert Collection.names() == ["base"]  # the staging collection is gone
     # a new collection through --encoder PATH on the CLI
     with pytest.raises(SystemExit) as e:
         main(["search", "base", "q5 q6", "-k", "1", "--json"])

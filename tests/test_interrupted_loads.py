@@ -33,7 +33,7 @@ ROWS, DIM, BATCH = 2000, 16, 200
 @pytest.fixture
 def url(pg_url):
     """The test database, emptied."""
-    for name in Collection.list(backend=pg_url):
+    for name in Collection.names(backend=pg_url):
         Collection.drop(name, backend=pg_url)
     return pg_url
 
@@ -398,7 +398,7 @@ def test_a_catalogue_from_before_the_load_mark_still_lists_opens_and_loads(url):
             c.add(["a"], vectors=[[1, 0, 0, 0]])
             with c.bulk():  # gains the column
                 c.add(["b"], vectors=[[0, 1, 0, 0]])
-    assert [r["status"] for r in Collection.list(backend=pg_url, status=True)] == ["ok"]
+    assert [r["status"] for r in Collection.statuses(backend=pg_url)] == ["ok"]
 
 
 def test_http_lists_an_interrupted_load_as_incomplete(tmp_path):

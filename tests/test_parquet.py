@@ -40,7 +40,7 @@ def _same(a, b):
 
 
 def test_round_trip_local_postgresql_local_is_exact(tmp_path, pg_url):
-    for name in Collection.list(backend=pg_url):
+    for name in Collection.names(backend=pg_url):
         Collection.drop(name, backend=pg_url)
     src = Collection.create("src", dim=24, index="hnsw", index_params={"M": 8})
     _fill(src)
@@ -97,7 +97,7 @@ def test_bad_files_are_clear_errors_and_leave_no_collection(tmp_path):
     for path, msg in cases:
         with pytest.raises(CorruptFileError, match=msg):
             import_parquet(path, "bad")
-        assert Collection.list() == []
+        assert Collection.names() == []
     (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(CorruptFileError, match="not a readable Parquet file"):
         import_parquet(tmp_path / "junk.parquet", "bad")
@@ -106,7 +106,7 @@ def test_bad_files_are_clear_errors_and_leave_no_collection(tmp_path):
     dup = _write(tmp_path / "dup.parquet", {"id": ["a", "a"], "vector": vec})
     with pytest.raises(InputError, match="duplicate ids"):
         import_parquet(dup, "bad")
-    assert Collection.list() == []
+    assert Collection.names() == []
 
 
 def test_foreign_parquet_imports_as_vectors_only(tmp_path):
@@ -180,7 +180,7 @@ def test_damaged_exports_are_corrupt_file_errors_never_changed_rows(tmp_path):
             import_parquet(bad, "copy")
         except CorruptFileError as exc:
             assert bad.name in str(exc), exc
-            assert "copy" not in Collection.list()  # nothing half-imported is left behind
+            assert "copy" not in Collection.names()  # nothing half-imported is left behind
             continue
         with Collection.open("copy") as copy:  # no error: then nothing may differ
             _same(_snapshot(src), _snapshot(copy))

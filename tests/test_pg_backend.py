@@ -23,7 +23,7 @@ psycopg = pytest.importorskip("psycopg")
 def url(pg_url):
     from embedlab.store import Collection
 
-    for name in Collection.list(backend=pg_url):
+    for name in Collection.names(backend=pg_url):
         Collection.drop(name, backend=pg_url)
     return pg_url
 
@@ -64,7 +64,7 @@ def test_a_failed_create_leaves_no_table(url):
         Collection.create("first", dim=4, backend=url)
     made = _tables(url) - before - {"embedlab_collections"}  # the catalogue appears with the first collection
     assert made == {r[0] for r in _sql(url, "SELECT table_name FROM embedlab_collections")}
-    assert Collection.list(backend=url) == ["first"]
+    assert Collection.names(backend=url) == ["first"]
 
 
 def test_dimensions_above_the_vector_index_limit_use_a_halfvec_index(url):
@@ -145,7 +145,7 @@ def test_cli_backend_option_and_environment(url, capsys, tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as exc:
         main(["--backend", url, "index", "notes", str(tmp_path / "d"), "--json"])
     assert exc.value.code == 0
-    assert Collection.list(backend=url) == ["notes"] and Collection.list(backend="local") == []
+    assert Collection.names(backend=url) == ["notes"] and Collection.names(backend="local") == []
     monkeypatch.setenv("EMBEDLAB_DATABASE_URL", url)
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:

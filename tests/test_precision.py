@@ -282,7 +282,7 @@ def test_bad_precision_and_rescore_inputs():
         Collection.create("b", dim=8, metric="l2", precision="binary")
     with pytest.raises(InputError, match="rescore must be an integer >= 1"):
         Collection.create("b", dim=8, precision="int8", rescore=0)
-    assert Collection.list() == []
+    assert Collection.names() == []
 
 
 # ----------------------------------------------------------------------------- the Collection
@@ -465,7 +465,7 @@ def test_matryoshka_dim_truncates_renormalises_and_is_refused_without_training()
     assert Collection.create("m3", Nested(None), dim=16, force=True).dim == 16
     with pytest.raises(DimensionError, match="larger than encoder 'nested-toy'"):
         Collection.create("m4", enc, dim=64, force=True)
-    assert sorted(Collection.list()) == ["m", "m2", "m3"]
+    assert sorted(Collection.names()) == ["m", "m2", "m3"]
 
 
 # ----------------------------------------------------------------------------- CLI and HTTP

@@ -117,7 +117,7 @@ def test_same_result_as_the_single_process_path_and_one_encoder_per_actor(cluste
 def test_a_killed_worker_is_retried_without_duplicates_or_gaps(cluster, tmp_path, pg_url):
     from embedlab.scale.ray import upsert_records
 
-    for name in Collection.list(backend=pg_url):
+    for name in Collection.names(backend=pg_url):
         Collection.drop(name, backend=pg_url)
     docs = _docs(tmp_path / "docs", 300)
     plain = _single_process("plain", docs)

@@ -95,7 +95,7 @@ def test_a_healthy_collection_opens_read_only_on_read_only_media(tmp_path):
                 c.add(["e"], vectors=v[:1])
             with pytest.raises(ReadOnlyStorageError):
                 c.delete(["a"])
-        assert Collection.list(ro) == ["docs"]
+        assert Collection.names(ro) == ["docs"]
 
 
 def _segments(c):

@@ -102,7 +102,7 @@ def reembed(name: str, encoder: str | Path | Encoder, *, root: str | Path | None
     """
     enc = encoder if isinstance(encoder, Encoder) else build(str(encoder))
     stage = staging_name(name)
-    names = Collection.list(root=root, backend=backend)
+    names = Collection.names(root=root, backend=backend)
     if name not in names and stage in names:  # an earlier run died after dropping NAME: finish its swap
         with Collection.open(stage, enc, root=root, backend=backend) as staged:
             kept = _Settings(staged)

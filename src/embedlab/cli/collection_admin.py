@@ -48,12 +48,12 @@ def where_collections_live() -> str:
 
 
 def collection_rows() -> list[dict[str, Any]]:
-    """One row per collection of the current backend (``Collection.list(status=True)``): name, status, count,
+    """One row per collection of the current backend (``Collection.statuses()``): name, status, count,
     encoder, index, dim. A load that stopped before it completed is ``incomplete`` (with ``what``, ``since`` and
     the commands that ``resume`` it or ``remove`` the collection), one still running ``loading``; a collection
     that cannot be opened is ``damaged`` (a corrupt file) or ``unavailable`` (e.g. written by a newer embedlab),
     with its ``error``, so one bad collection never hides the others."""
-    return Collection.list(status=True)
+    return Collection.statuses()
 
 
 def _print_listing(rows: list[dict[str, Any]]) -> None:
@@ -312,7 +312,7 @@ def drop(
         open_collection(name)  # raises with the existing names
         raise
     except EmbedlabError as exc:  # a damaged collection can still be dropped
-        if name not in Collection.list():
+        if name not in Collection.names():
             raise
         count, what = None, f"cannot be opened: {type(exc).__name__}: {exc}"
     else:

@@ -85,7 +85,7 @@ def open_collection(name: str, readonly: bool = False) -> Collection:
     try:
         return Collection.open(name, readonly=readonly)
     except CollectionNotFoundError as exc:
-        have = Collection.list()
+        have = Collection.names()
         raise CollectionNotFoundError(
             f"no collection named {name!r} (existing: {', '.join(have) if have else 'none yet'}); "
             f"make it with: embedlab index {name} PATH..."

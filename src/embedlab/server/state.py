@@ -259,7 +259,7 @@ class ServerState:
             if col is not None:
                 return col
             if not (self.root / name).is_dir():
-                have = ", ".join(Collection.list(self.root)) or "none yet"
+                have = ", ".join(Collection.names(self.root)) or "none yet"
                 raise CollectionNotFoundError(f"no collection named {name!r} (existing: {have}); create it with "
                                               "POST /api/collections")
             with Collection.open(name, None, root=self.root, readonly=True) as peek:  # which encoder built it
@@ -301,7 +301,7 @@ class ServerState:
             return self._epochs.get(name, 0)
 
     def collection_names(self) -> list[str]:
-        return Collection.list(self.root)
+        return Collection.names(self.root)
 
     def close(self) -> None:
         """Stop taking background jobs and close every open collection (saves ANN caches)."""

@@ -16,7 +16,6 @@ memory-mapped segments, ``store/local/``) by default, or PostgreSQL + pgvector w
 
 from __future__ import annotations
 
-import builtins
 import datetime as _dt
 import json
 import warnings
@@ -327,9 +326,8 @@ class Collection(CollectionWrites):
             raise
 
     @staticmethod
-    def list(root: str | Path | None = None, backend: str | None = None, *,
-             status: bool = False) -> builtins.list[Any]:
-        """Names of the collections in a backend, or their status.
+    def names(root: str | Path | None = None, backend: str | None = None) -> list[str]:
+        """Names of the collections in a backend.
 
         Parameters
         ----------
@@ -337,17 +335,42 @@ class Collection(CollectionWrites):
             The local backend's folder of collections (default: the embedlab home's).
         backend : str or None
             As for ``create``.
-        status : bool
-            Return one row per collection instead of its name (each is opened read-only).
 
         Returns
         -------
-        list of str or list of dict
-            Sorted names; with ``status``, rows ``{"name", "status", "count", "encoder", "index", "dim"}`` where
-            ``status`` is ``"ok"``, ``"incomplete"`` (a load stopped before it completed: the row adds ``what``,
-            ``since``, ``resume`` and ``remove``, the commands that resume the load or remove the collection),
-            ``"loading"`` (a load is running), ``"damaged"`` (a corrupt file) or ``"unavailable"`` (e.g. written
-            by a newer embedlab; these two add ``error``): one bad collection never hides the others.
+        list of str
+            Sorted names.
+
+        Raises
+        ------
+        InputError
+            For an unknown backend, or ``root`` given with a PostgreSQL URL.
+        DatabaseUnavailableError
+            When the PostgreSQL server cannot be reached.
+        MissingDependencyError
+            When the PostgreSQL backend's packages are not installed.
+        """
+        return connect(backend, root).names()
+
+    @staticmethod
+    def statuses(root: str | Path | None = None, backend: str | None = None) -> list[dict[str, Any]]:
+        """One row per collection of a backend, each opened read-only: what ``embedlab list`` shows.
+
+        Parameters
+        ----------
+        root : str, path or None
+            The local backend's folder of collections (default: the embedlab home's).
+        backend : str or None
+            As for ``create``.
+
+        Returns
+        -------
+        list of dict
+            Rows ``{"name", "status", "count", "encoder", "index", "dim"}`` by name, where ``status`` is ``"ok"``,
+            ``"incomplete"`` (a load stopped before it completed: the row adds ``what``, ``since``, ``resume`` and
+            ``remove``, the commands that resume the load or remove the collection), ``"loading"`` (a load is
+            running), ``"damaged"`` (a corrupt file) or ``"unavailable"`` (e.g. written by a newer embedlab; these
+            two add ``error``): one bad collection never hides the others.
 
         Raises
         ------
@@ -359,9 +382,7 @@ class Collection(CollectionWrites):
             When the PostgreSQL backend's packages are not installed.
         """
         store = connect(backend, root)
-        if not status:
-            return store.names()
-        rows: builtins.list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         for name in store.names():
             try:
                 with Collection(store.open(name, readonly=True), None) as col:
@@ -719,7 +740,7 @@ class Collection(CollectionWrites):
         return np.asarray(self._truncated(out), dtype=np.float32)
 
     def search(self, query: Any, k: int = 10, where: dict[str, Any] | None = None, ef: int | None = None,
-               nprobe: int | None = None, rescore: int | None = None) -> builtins.list[Hit]:
+               nprobe: int | None = None, rescore: int | None = None) -> list[Hit]:
         """The ``k`` items nearest to one query, best first.
 
         Parameters
@@ -769,7 +790,7 @@ class Collection(CollectionWrites):
 
     def search_many(self, queries: Sequence[Any] | np.ndarray, k: int = 10, where: dict[str, Any] | None = None,
                     ef: int | None = None, batch_size: int = 64, nprobe: int | None = None,
-                    rescore: int | None = None) -> builtins.list[builtins.list[Hit]]:
+                    rescore: int | None = None) -> list[list[Hit]]:
         """``search`` for a batch of queries, encoded and searched together (much faster per query).
 
         Parameters
@@ -842,7 +863,7 @@ class Collection(CollectionWrites):
         with self._table.read() as r:
             return bool(r.lookup([id_]))
 
-    def ids(self, where: dict[str, Any] | None = None) -> builtins.list[str]:
+    def ids(self, where: dict[str, Any] | None = None) -> list[str]:
         """Ids of the items matching a filter, or of all.
 
         Parameters
@@ -905,7 +926,7 @@ class Collection(CollectionWrites):
             self._warn_unmatched(flt)
         return {i: found[i].source for i in ids}
 
-    def filter_warnings(self, where: dict[str, Any]) -> builtins.list[str]:
+    def filter_warnings(self, where: dict[str, Any]) -> list[str]:
         """Why a metadata filter may match nothing here, as far as the stored metadata tells.
 
         ``search``, ``search_many``, ``ids``, ``sources`` and ``delete(where=)`` issue these as ``FilterWarning``
@@ -931,14 +952,14 @@ class Collection(CollectionWrites):
         """
         return self._filter_notes(filters.parse(where))
 
-    def _found(self, r: Reader, ids: builtins.list[str]) -> dict[str, Stored]:
+    def _found(self, r: Reader, ids: list[str]) -> dict[str, Stored]:
         found = r.lookup(ids)
         missing = [i for i in ids if i not in found]
         if missing:
             raise UnknownKeyError(f"{len(missing)} id(s) not in collection {self.name!r}: {missing[:5]}")
         return found
 
-    def get(self, ids: Sequence[str], missing: str = "error") -> builtins.list[Item]:
+    def get(self, ids: Sequence[str], missing: str = "error") -> list[Item]:
         """Items by id, in the order asked.
 
         Parameters
@@ -977,7 +998,7 @@ class Collection(CollectionWrites):
         return [Item(i, vecs[j], _meta(found[i].metadata), found[i].source, texts.get(i))
                 for j, i in enumerate(ids)]
 
-    def contents(self, ids: Sequence[str]) -> builtins.list[str | None]:
+    def contents(self, ids: Sequence[str]) -> list[str | None]:
         """The stored contents (the text each item was encoded from) of some ids.
 
         Parameters
@@ -1088,3 +1109,14 @@ class Collection(CollectionWrites):
         return report
 
 
+def _list(root: str | Path | None = None, backend: str | None = None, *, status: bool = False) -> Any:
+    """Deprecated alias of ``Collection.names`` (``status=True``: ``Collection.statuses``).
+
+    The method's old name shadowed the builtin ``list`` inside the class (CONTRIBUTING.md, "Names").
+    """
+    new = "Collection.statuses" if status else "Collection.names"
+    warnings.warn(f"Collection.list is deprecated; use {new}", DeprecationWarning, stacklevel=2)
+    return Collection.statuses(root, backend) if status else Collection.names(root, backend)
+
+
+setattr(Collection, "list", staticmethod(_list))  # noqa: B010 - set after the class, so it shadows nothing inside it

@@ -4,7 +4,7 @@ A load (``import_parquet``, ``Collection.bulk``, ``embedlab index`` into a new c
 backend's catalogue at the commit point that starts it — for a new collection in the very transaction that
 creates it — and clears it in the transaction that completes it (PostgreSQL also builds its HNSW index there).
 A SIGKILL, a server stop or an error in between leaves the mark, so the half-loaded collection is listed as
-``incomplete`` (``Collection.list(status=True)``, ``embedlab list``), ``check`` fails it, opening it warns, and
+``incomplete`` (``Collection.statuses()``, ``embedlab list``), ``check`` fails it, opening it warns, and
 the mark says how to resume the load or remove the collection. While the loader still runs (it holds the
 collection's load lock, which dies with its process or database session) the status is ``loading`` instead.
 

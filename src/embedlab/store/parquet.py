@@ -202,7 +202,7 @@ def import_parquet(path: str | os.PathLike[str], name: str, *, backend: str | No
     params = idx.get("params", {}) if kind == idx.get("kind") else {}
     prepared = description is not None and metric in (None, enc.get("metric"))
     fingerprint = {"rows": total, "description_sha256": _description_sha256(description) if description else None}
-    if name in Collection.list(root=root, backend=backend):
+    if name in Collection.names(root=root, backend=backend):
         col, mark = _existing(path, name, backend, root, resume, fingerprint, width)
         try:
             with col.bulk(resume=mark["resume"]):  # the interrupted import, resumed: completed when this ends
