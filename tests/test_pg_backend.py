@@ -154,3 +154,12 @@ def test_cli_backend_option_and_environment(url, capsys, tmp_path, monkeypatch):
     import json
 
     assert json.loads(capsys.readouterr().out)[0]["id"] == "train"
+
+
+def test_info_states_the_servers_durability(pg_url):
+    """What an acknowledged write survives depends on the server's synchronous_commit; info says which it is
+    (the throw-away test server of scripts/postgres.sh runs with it off, for speed)."""
+    from embedlab.store import Collection
+
+    with Collection.create("dur", dim=2, backend=pg_url) as c:
+        assert c.info()["synchronous_commit"] == "off"

@@ -260,9 +260,18 @@ class PgTable:
                 self._conn.execute(pgc.ident_sql("VACUUM (ANALYZE) {}", self.table))
 
     def storage_info(self) -> dict[str, Any]:
+        """Where the collection lives, its size in bytes, and the server's durability setting.
+
+        Returns
+        -------
+        dict
+            ``location``, ``table``, ``bytes`` and ``synchronous_commit`` (``"on"``: an acknowledged write survives
+            a crash of the server; ``"off"``: the last commits before a crash may be lost, never consistency).
+        """
         with self._mutex, pgc.errors(self.url):
             size = self._conn.execute("SELECT pg_total_relation_size(%s::regclass)", (self.table,)).fetchone()[0]
-        return {"location": self.location, "table": self.table, "bytes": int(size)}
+            sync = self._conn.execute("SHOW synchronous_commit").fetchone()[0]
+        return {"location": self.location, "table": self.table, "bytes": int(size), "synchronous_commit": str(sync)}
 
     def check(self, deep: bool = True) -> dict[str, Any]:
         """The catalogue's count against the table's rows, and every stored vector's dimension."""
