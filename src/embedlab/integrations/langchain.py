@@ -379,8 +379,10 @@ class EmbedlabVectorStore(VectorStore):
         return [d for d, _, _ in self._documents(self._hits(list(embedding), k, filter, kwargs))]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
-        """Scores to relevance in [0, 1]: cosine (and dot of unit vectors) as ``(1 + s) / 2``; L2 as LangChain's
-        ``1 - distance / sqrt(2)``."""
+        """Scores to relevance in [0, 1].
+
+        Cosine (and dot of unit vectors) as ``(1 + s) / 2``; L2 as LangChain's ``1 - distance / sqrt(2)``.
+        """
         if self.collection.metric == "l2":
             return lambda score: 1.0 + score / math.sqrt(2)  # the score is the negated distance
         return lambda score: (1.0 + score) / 2.0
