@@ -309,6 +309,40 @@ def test_store_refuses_mismatched_embeddings(backend, use_encoder):
     vec_only.close()
 
 
+class FirstWord(Embeddings):
+    """An embedding model that reads only the first word (as models that truncate long texts do)."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        word = text.split()[0]
+        return [float(len(word)), float(ord(word[0])), 1.0]
+
+
+@pytest.mark.parametrize("vectors", ["vectors-only", "own-encoder"])
+def test_an_edited_text_is_rewritten_even_when_its_vector_is_not(backend, vectors, use_encoder, tmp_path):
+    if vectors == "vectors-only":
+        coll = Collection.create("lc-edit", dim=3, **backend)
+        store = EmbedlabVectorStore(coll, embedding=FirstWord())
+    else:
+        coll = Collection.create("lc-edit", use_encoder, **backend)
+        store = EmbedlabVectorStore(coll)
+    store.add_texts(["Trains run on rails.", "Cars run on roads."], [{"source": "a.txt"}, {}], ids=["1", "2"])
+    before = coll.get(["1"])[0].vector
+    store.add_texts(["Trains are fast."], [{"source": "a.txt", "v": 2}], ids=["1"])
+    assert store.get_by_ids(["1"]) == [Document(id="1", page_content="Trains are fast.",
+                                                metadata={"source": "a.txt", "v": 2})]
+    if vectors == "vectors-only":
+        np.testing.assert_array_equal(coll.get(["1"])[0].vector, before)  # the same vector, the new text
+    assert coll.sources() == {"2": None, "1": "a.txt"}  # LangChain loaders' "source": the item's source
+    path = tmp_path / "a-file.txt"  # a text that names a file is stored (and hashed) as that text
+    path.write_text("file bytes")
+    store.add_texts([str(path)], ids=["3"])
+    assert store.get_by_ids(["3"])[0].page_content == str(path)
+    coll.close()
+
+
 # --------------------------------------------------------------------------- LangChain's OpenAI client on `serve`
 @pytest.fixture(scope="module")
 def openai_server(tmp_path_factory, use_encoder):

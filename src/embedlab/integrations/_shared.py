@@ -47,26 +47,32 @@ def text_encoder_of(collection: Collection) -> Encoder:
 
 
 def write_texts(collection: Collection, ids: list[str], texts: list[str], metadata: list[dict[str, Any]],
-                vectors: Sequence[Sequence[float]] | np.ndarray | None, batch_size: int = 64) -> None:
-    """Upsert texts with their ids and metadata in one commit.
+                vectors: Sequence[Sequence[float]] | np.ndarray | None, sources: list[str | None] | None = None,
+                batch_size: int = 64) -> None:
+    """Upsert texts with their ids, metadata and sources in one commit.
 
-    ``vectors`` None: the collection's encoder embeds the texts (unchanged ones are skipped by content hash).
-    With ``vectors`` (from the framework's embedding model): stored as given, with the texts as contents; on a
-    collection bound to an encoder, the texts also give the content hashes.
+    ``vectors`` None: the collection's encoder embeds the texts. With ``vectors`` (from the framework's embedding
+    model) they are stored as given, with the texts as contents. Either way an id whose text is unchanged is
+    skipped (metadata and source updated in place), and one whose text changed is rewritten even when its vector
+    did not (an embedding model that truncates long texts gives the same vector for different tails).
     """
+    sources = sources if sources is not None else [None] * len(ids)  # not the default: the text itself
     if vectors is None:
         text_encoder_of(collection)
-        collection.upsert(ids, texts, metadata=metadata, batch_size=batch_size)
+        collection.upsert(ids, texts, metadata=metadata, sources=sources, batch_size=batch_size)
         return
     vecs = np.asarray(vectors, dtype=np.float32)
     if vecs.ndim != 2 or len(vecs) != len(ids):
         raise InputError(f"got embeddings of shape {vecs.shape} for {len(ids)} texts; the embedding model must give "
                          "one vector per text")
     if collection_encoder_doc(collection).get("name"):
-        text_encoder_of(collection)  # texts as items: their hashes must be texts' hashes, never files' bytes
-        collection.upsert(ids, texts, vectors=vecs, metadata=metadata)
-    else:  # vectors-only: never pass texts as items (a text naming a file would be hashed as that file)
-        collection.upsert(ids, vectors=vecs, metadata=metadata, contents=texts)
+        text_encoder_of(collection)  # a text encoder: the texts are hashed as texts
+        collection.upsert(ids, texts, vectors=vecs, metadata=metadata, sources=sources)
+    else:
+        # vectors-only: the items (what content hashes are taken of) are {"text": ...}, hashed as JSON; a bare
+        # string would be hashed as a file's bytes when it names an existing file
+        collection.upsert(ids, [{"text": t} for t in texts], vectors=vecs, metadata=metadata, sources=sources,
+                          contents=texts)
 
 
 def negate(where: dict[str, Any]) -> dict[str, Any]:

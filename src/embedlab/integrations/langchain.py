@@ -11,7 +11,9 @@
 role, queries with its query role (they differ for asymmetric encoders such as ``e5-small-multilingual``).
 
 ``EmbedlabVectorStore`` keeps LangChain documents in a Collection on either backend: the page content as the
-item's content, the metadata as its JSON metadata, the document id as its id. A collection bound to an encoder
+item's content, the metadata as its JSON metadata (a ``"source"`` in it, as LangChain's document loaders set it,
+also as the item's source), the document id as its id. Adding an existing id replaces that document; one whose
+text and metadata are unchanged is not written again. A collection bound to an encoder
 embeds texts and queries itself (and stays usable from the CLI and the HTTP API); a vectors-only collection
 (``Collection.create(name, dim=...)``) stores what any LangChain ``Embeddings`` computes. ``filter=`` takes
 embedlab's metadata filter language (``{"year": {"$gte": 2020}}``, ``$and``/``$or``; see ``store/filters.py``);
@@ -233,7 +235,8 @@ class EmbedlabVectorStore(VectorStore):
         out, metas = _ids(ids, len(texts)), [dict(m or {}) for m in (metadatas or [{}] * len(texts))]
         if vectors is None and self._external:
             vectors = self.embeddings.embed_documents(texts)
-        write_texts(self.collection, out, texts, metas, vectors, batch_size=batch_size)
+        sources = [m["source"] if isinstance(m.get("source"), str) else None for m in metas]  # loaders' file
+        write_texts(self.collection, out, texts, metas, vectors, sources, batch_size)
         return out
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:

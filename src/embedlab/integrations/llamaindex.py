@@ -273,11 +273,14 @@ class EmbedlabVectorStore(BasePydanticVectorStore):
         ids = [n.node_id for n in nodes]
         texts = [n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes]
         metas = [node_to_metadata_dict(n, remove_text=True, flat_metadata=self.flat_metadata) for n in nodes]
+        sources = [n.metadata.get("file_path") if isinstance(n.metadata.get("file_path"), str) else None
+                   for n in nodes]  # what LlamaIndex's readers name a node's file
         with_vectors = [n.embedding is not None for n in nodes]
         if all(with_vectors):
-            write_texts(self._collection, ids, texts, metas, [n.embedding for n in nodes if n.embedding is not None])
+            vectors = [n.embedding for n in nodes if n.embedding is not None]
+            write_texts(self._collection, ids, texts, metas, vectors, sources)
         elif not any(with_vectors):
-            write_texts(self._collection, ids, texts, metas, None)
+            write_texts(self._collection, ids, texts, metas, None, sources)
         else:
             raise InputError("some nodes carry embeddings and some do not; embed all of them (or none, for a "
                              "collection with an encoder)")
