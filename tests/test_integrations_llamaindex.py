@@ -73,6 +73,8 @@ def test_vector_store_index_end_to_end(backend, embed, use_encoder, kind):
     flt = MetadataFilters(filters=[_f("year", 2019, FilterOperator.GTE), _f("kind", "rail", FilterOperator.NE)])
     got = index.as_retriever(similarity_top_k=50, filters=flt).retrieve("train")
     assert got and {h.node.ref_doc_id for h in got} == {"sea"}
+    only = index.as_retriever(similarity_top_k=50, doc_ids=["sea", "road"]).retrieve("train")
+    assert {h.node.ref_doc_id for h in only} == {"sea", "road"}
     # a query engine over a mock LLM: the answer's sources are the retrieved nodes
     answer = index.as_query_engine(llm=MockLLM(), similarity_top_k=1).query("how do ships carry goods?")
     assert answer.source_nodes[0].node.ref_doc_id == "sea"
