@@ -21,7 +21,9 @@ class Limits:
     """What one request may ask for; the defaults suit a small shared machine."""
 
     max_body_bytes: int = 4 << 20  # whole request body (JSON)
-    max_batch: int = 256  # inputs per /v1/embeddings call, items per write, ids per get
+    # inputs per /v1/embeddings call (OpenAI's own limit, so its clients and LangChain work with their defaults;
+    # encoded in chunks, so memory stays bounded), items per write, ids per get
+    max_batch: int = 2048
     max_input_chars: int = 8192  # characters per text input
     max_k: int = 1000  # neighbours per search
     max_projection_points: int = 5000  # points per explorer projection

@@ -19,11 +19,13 @@ prefixes); for the others both give the plain vectors. Left out, the inputs are 
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..encoders import available
@@ -32,7 +34,13 @@ from ..encoders.registry import spec as encoder_spec
 from ..errors import InputError, UnknownKeyError
 from .deps import error_response, require_read, state_of, text_encoder
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .state import GuardedEncoder
+
 router = APIRouter(tags=["OpenAI-compatible"], dependencies=[Depends(require_read)])
+
+ENCODE_CHUNK = 256  # texts per model call: the encoder is shared between chunks, its memory is one chunk's
+ROWS_PER_PART = 64  # rows per piece of a streamed answer; answers up to this size go out in one JSON response
 
 
 class EmbeddingsRequest(BaseModel):
@@ -61,7 +69,7 @@ def _texts(value: Any) -> list[str]:
 
 
 @router.post("/v1/embeddings", summary="Create embeddings (OpenAI-compatible)")
-def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse:
+def create_embeddings(body: EmbeddingsRequest, request: Request) -> Response:
     """Embed one text or a list of texts with an embedlab encoder; the answer has OpenAI's shape.
 
     ``input_type`` (optional, an embedlab extension): ``"query"`` or ``"document"`` selects the encoder's query or
@@ -74,21 +82,51 @@ def create_embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse
     if body.dimensions is not None and body.dimensions != enc.dim:
         raise InputError(f"model {enc.name!r} makes {enc.dim}-d vectors and cannot shorten them; leave "
                          f"'dimensions' out or set it to {enc.dim}")
-    vecs = np.ascontiguousarray(enc.encode_role(texts, body.input_type, normalize=True), dtype="<f4")
+    vecs = _encode(enc, texts, body.input_type)
     zero = np.flatnonzero(~vecs.any(axis=1))
     if len(zero) and not body.allow_zero_vectors:
         return error_response(422, "InputError", st.scrubber.scrub(_zero_message(enc.name, texts, zero.tolist())))
     tokens = enc.count_tokens(texts)
-    if body.encoding_format == "base64":
-        data = [base64.b64encode(row.tobytes()).decode("ascii") for row in vecs]
-    else:
-        data = vecs.tolist()
-    return JSONResponse({
-        "object": "list",
-        "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(data)],
-        "model": body.model if body.model in st.model_folders else enc.name,  # a folder: by its name
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    })
+    model = body.model if body.model in st.model_folders else enc.name  # a folder: by its name
+    tail = {"model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    if len(texts) <= ROWS_PER_PART:
+        return JSONResponse({"object": "list", "data": [_entry(row, i, body.encoding_format)
+                                                        for i, row in enumerate(vecs)], **tail})
+    return StreamingResponse(_body(vecs, body.encoding_format, tail), media_type="application/json")
+
+
+def _encode(enc: GuardedEncoder, texts: list[str], role: str | None) -> np.ndarray:
+    """All vectors as one little-endian float32 array, encoded ``ENCODE_CHUNK`` texts per model call.
+
+    Between chunks the encoder is free for other requests (a 2,048-input request does not hold it for its whole
+    length), and the model's working memory is that of one chunk.
+    """
+    out = np.empty((len(texts), enc.dim), dtype="<f4")
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        out[start:start + ENCODE_CHUNK] = enc.encode_role(texts[start:start + ENCODE_CHUNK], role, normalize=True)
+    return out
+
+
+def _entry(row: np.ndarray, index: int, encoding_format: str) -> dict[str, Any]:
+    """One row's ``{"object": "embedding", "index", "embedding"}`` (base64: little-endian float32 bytes)."""
+    emb = base64.b64encode(row.tobytes()).decode("ascii") if encoding_format == "base64" else row.tolist()
+    return {"object": "embedding", "index": index, "embedding": emb}
+
+
+def _parts(vecs: np.ndarray, encoding_format: str, start: int) -> Iterator[str]:
+    """The JSON text of each row's entry, ``index`` counted from ``start``."""
+    for i, row in enumerate(vecs, start):
+        yield json.dumps(_entry(row, i, encoding_format), separators=(",", ":"), allow_nan=False)
+
+
+def _body(vecs: np.ndarray, encoding_format: str, tail: dict[str, Any]) -> Iterator[bytes]:
+    """The response body in pieces of ``ROWS_PER_PART`` rows: the JSON text of all rows is never held at once
+    (2,048 rows of 1,024 floats would be ~40 MB of text, and more as Python lists)."""
+    yield b'{"object":"list","data":['
+    for start in range(0, len(vecs), ROWS_PER_PART):
+        sep = b"," if start else b""
+        yield sep + ",".join(_parts(vecs[start:start + ROWS_PER_PART], encoding_format, start)).encode()
+    yield b"]," + json.dumps(tail, ensure_ascii=False, separators=(",", ":"))[1:].encode()
 
 
 def _zero_message(model: str, texts: list[str], rows: list[int]) -> str:
