@@ -127,3 +127,22 @@ def test_readme_command_check_catches_a_wrong_option():
                   ["no-such-command"]):
         with pytest.raises(Exception, match="(?i)no such|requires an argument|option"):
             _parse(group, "embedlab", wrong)
+
+
+def test_readme_integrations_example_runs_twice(tmp_path, monkeypatch, use_encoder):
+    """The LangChain / LlamaIndex example: the same answers on a new collection and on the one it left."""
+    pytest.importorskip("langchain_core")
+    pytest.importorskip("llama_index.core")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EMBEDLAB_HOME", str(tmp_path / "home"))
+    (code,) = [b for b in _blocks("python") if "embedlab.integrations" in b]
+    assert code.endswith("notes.close()\n")
+    for _ in range(2):
+        ns: dict = {}
+        exec(compile(code.removesuffix("notes.close()\n"), str(README), "exec"), ns)  # closed below, after checking
+        assert ns["notes"].count() == 2
+        assert ns["store"].similarity_search("빠른 기차", k=1, filter={"year": {"$gte": 2020}})[0].id == "t1"
+        assert len(ns["query_vector"]) == 512
+        assert ns["index"].as_retriever(similarity_top_k=1).retrieve("자동차")[0].node.node_id == "c1"
+        ns["notes"].close()
+    assert "# 'A high-speed train crosses the country in hours.'" in code and "# 'A car has four wheels.'" in code
