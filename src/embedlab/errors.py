@@ -28,8 +28,14 @@ class UnknownKeyError(EmbedlabError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class CorruptFileError(EmbedlabError):
-    """A file exists but cannot be read as what it claims to be (truncated, wrong format)."""
+class CorruptFileError(EmbedlabError, ValueError):
+    """A file exists but cannot be read as what it claims to be (truncated, wrong format).
+
+    A ``ValueError``, as gensim's loaders raise for a malformed file, so code written for gensim that catches
+    ``ValueError`` keeps working; the word2vec reader raises two subclasses for the other two kinds gensim names
+    (``embedlab.formats.word2vec``: ``TruncatedFileError`` is also an ``EOFError``, ``UndecodableFileError`` a
+    ``UnicodeDecodeError``).
+    """
 
 
 class FormatVersionError(EmbedlabError):
