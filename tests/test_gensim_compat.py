@@ -349,6 +349,9 @@ def test_vocabulary_files_and_headerless_text_with_gensim(tmp_path):
         Vectors.load_word2vec_format(tmp_path / "ours.txt", True)  # gensim's order: fname, fvocab, binary
     with pytest.raises(InputError, match="no 'rank' attribute"):
         v.save_word2vec_format(tmp_path / "x.txt", fvocab=tmp_path / "x.vocab", sort_attr="rank")
+    v.set_vecattr("k1", "tag", "noun")
+    with pytest.raises(InputError, match="sort_attr 'tag' holds object values"):
+        v.save_word2vec_format(tmp_path / "x.txt", sort_attr="tag")
     with pytest.warns(UserWarning, match="float32; datatype=float16 is ignored"):
         assert Vectors.load_word2vec_format(tmp_path / "ours.txt", datatype=np.float16).vectors.dtype == np.float32
 

@@ -794,8 +794,8 @@ class GensimKeyedVectors:
         Raises
         ------
         InputError
-            For a key the format cannot hold (whitespace or a line break), a binary file without a header, or an
-            ``fvocab`` when the table has no ``sort_attr`` attribute to write.
+            For a key the format cannot hold (whitespace or a line break), a binary file without a header, an
+            ``fvocab`` when the table has no ``sort_attr`` attribute to write, or a ``sort_attr`` that is not numeric.
         StorageFullError, ReadOnlyStorageError
             When the disk is full or cannot be written.
         """
@@ -808,8 +808,10 @@ class GensimKeyedVectors:
                 raise InputError(f"cannot write a vocabulary file: the table has no {sort_attr!r} attribute "
                                  "(set it with set_vecattr or load the vectors with fvocab=...)")
             rows = None
-        else:
-            rows = np.argsort(-np.asarray(values, dtype=np.float64), kind="stable")
+        elif values.dtype.kind not in "iufb":
+            raise InputError(f"sort_attr {sort_attr!r} holds {values.dtype} values; it must hold numbers (e.g. 'count')")
+        else:  # highest first, ties in row order (gensim's stable sort), exact for any int64
+            rows = len(values) - 1 - np.argsort(values[::-1], kind="stable")[::-1]
         if fvocab is not None and values is not None and rows is not None:
             word2vec.write_vocab(fvocab, [self.keys[i] for i in rows.tolist()], values[rows].tolist(), prefix=prefix,
                                  append=append)
