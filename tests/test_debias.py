@@ -131,18 +131,18 @@ def test_gendered_words_follows_the_paper():
 def test_errors():
     v = _labelled_toy()
     x, y = _one_direction()
-    with pytest.raises(InputError, match="not fitted"):
+    with pytest.raises(InputError, match="not fitted"):  # NotFittedError: scikit-learn's and an InputError
         INLP().transform(x)
     with pytest.raises(InputError, match="needs the attribute labels y"):
         INLP().fit(x)
     with pytest.raises(InputError, match="pass y only with a matrix"):
         INLP().fit(v, np.zeros(42, dtype=int))
-    with pytest.raises(InputError, match="single class"):
+    with pytest.raises(InputError, match="one class only"):
         INLP().fit(x, np.zeros(len(x), dtype=int))
     with pytest.raises(InputError, match="one label per row: 600 rows"):
         INLP().fit(x, y[:10])
-    with pytest.raises(InputError, match="integer class labels"):
-        INLP().fit(x, y.astype(float))
+    with pytest.raises(InputError, match="Unknown label type: continuous"):  # class labels of any kind, not values
+        INLP().fit(x, y + 0.5 * (x[:, 0] > 0))
     with pytest.raises(InputError, match="rank must be an integer in \\[1, 7\\]"):
         AdversarialProjection(rank=8).fit(x, y)
     with pytest.raises(InputError, match="unknown classifier 'tree'"):
@@ -156,8 +156,15 @@ def test_errors():
     with pytest.raises(InputError, match="class 1 has 1 example"):
         INLP().fit(x[:11], np.array([0] * 10 + [1]))
     fitted = INLP(normalize=False, C=1.0).fit(x, y)
-    with pytest.raises(DimensionError, match="expected 8"):
+    with pytest.raises(DimensionError, match="X has 5 features, but INLP is expecting 8 features"):
         fitted.transform(np.ones((2, 5)))
+    with pytest.raises(InputError, match="Reshape your data"):  # one row is x[:1], never a 1-D x[0]
+        fitted.transform(x[0])
+    with pytest.raises(InputError, match="X, which has 1 feature"):
+        INLP().fit(x[:, :1], y)
+    with pytest.warns(UserWarning, match="INLP removed all 3 dimensions"):  # 3 classes: 3 directions at once
+        gone = INLP(C=1.0, normalize=False).fit(*_three_directions(d=3))
+    assert np.abs(gone.projection_).max() < 1e-6
     with pytest.raises(DimensionError, match="the fitted projection 8"):
         fitted.transform(v)
 

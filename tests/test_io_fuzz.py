@@ -23,14 +23,15 @@ from pathlib import Path
 import numpy as np
 
 SEED = 16
-PER_FORMAT = 300  # mutations per format (7 formats): about 3 s in all
+PER_FORMAT = 300  # mutations per format (8 formats): about 3 s in all
 HEADROOM = 1 << 30  # address space allowed above what the child holds after its imports
 LOAD_SECONDS = 3.0  # per load; a load is a few milliseconds
 KEYS = ["the", "café", "日本語", "x.y", "a", "b", "z9"]
 DIM = 5
 INTERESTING = b"\x00\n\r\t -.e9\x80\xff\"'[{,"
 LIES = [0, 1, 2, 5, 7, 9, 255, 10**8, 2**31, 2**40, 10**20, -1]
-FORMATS = ("word2vec-text", "word2vec-binary", "glove-text", "npy", "safetensors", "sidecar", "projector")
+FORMATS = ("word2vec-text", "word2vec-binary", "glove-text", "npy", "safetensors", "sidecar", "projector",
+           "word2vec-vocab")
 
 
 def _matrix() -> np.ndarray:
@@ -80,6 +81,11 @@ def _cases(fmt: str, folder: Path, rng: np.random.Generator):
         if fmt == "glove-text":
             raw = raw[raw.index(b"\n") + 1 :]
         files = {"v": raw}
+    elif fmt == "word2vec-vocab":  # gensim's fvocab: the C tool's "word count" lines beside the vectors
+        for i, key in enumerate(KEYS):
+            v.set_vecattr(key, "count", 100 - i)
+        v.save_word2vec_format(src / "v", fvocab=src / "v.vocab")
+        files = {"v": (src / "v").read_bytes(), "v.vocab": (src / "v.vocab").read_bytes()}
     elif fmt in ("npy", "sidecar"):
         save_npy(v, src / "v.npy")
         files = {"v.npy": (src / "v.npy").read_bytes(), "v.npy.json": (src / "v.npy.json").read_bytes()}
@@ -96,7 +102,7 @@ def _cases(fmt: str, folder: Path, rng: np.random.Generator):
         if i % 3 == 0:  # a structured lie about sizes, shapes or names
             label, out = _structured_lie(fmt, files, rng)
         else:
-            name = names[int(rng.integers(len(names)))] if fmt != "sidecar" else "v.npy.json"
+            name = names[int(rng.integers(len(names)))] if fmt not in ("sidecar", "word2vec-vocab") else names[-1]
             label, out[name] = _byte_mutation(files[name], rng)
             label = f"{name}:{label}"
         yield label, out
@@ -112,6 +118,13 @@ def _structured_lie(fmt: str, files: dict[str, bytes], rng: np.random.Generator)
     if fmt == "glove-text":
         out["v"] = f"{_lie(rng)} {_lie(rng)}\n".encode() + files["v"]
         return "header added", out
+    if fmt == "word2vec-vocab":
+        lines = files["v.vocab"].split(b"\n")
+        j = int(rng.integers(len(lines) - 1))
+        bad = [f"{_lie(rng)}", f"{_lie(rng) * 10**19}", "1.5", "x 1 2", "\xff 1", "-"][int(rng.integers(6))]
+        lines[j] = lines[j].split(b" ")[0] + b" " + bad.encode("latin-1")
+        out["v.vocab"] = b"\n".join(lines)
+        return f"vocab line {j + 1} count {bad!r}", out
     if fmt == "npy":
         descr = ["<f4", "<f8", "<i8", "|O", ">f4", "<f2", "|b1", "<c8", "V8", "<U3"][int(rng.integers(10))]
         shape = tuple(_lie(rng) for _ in range(int(rng.integers(0, 4))))
@@ -156,6 +169,14 @@ def _load(fmt: str, folder: Path, i: int):
     from embedlab.io import load_npy, load_projector, load_safetensors, load_vectors, load_word2vec
 
     mmap = bool(i % 2)
+    if fmt == "word2vec-vocab":
+        import warnings
+
+        from embedlab import Vectors
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # keys the vocabulary file lacks: a warning, not an error
+            return Vectors.load_word2vec_format(folder / "v", fvocab=folder / "v.vocab")
     if fmt in ("word2vec-text", "word2vec-binary", "glove-text"):
         if i % 3 == 0:
             return load_word2vec(folder / "v", binary=fmt == "word2vec-binary")

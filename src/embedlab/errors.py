@@ -28,8 +28,14 @@ class UnknownKeyError(EmbedlabError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class CorruptFileError(EmbedlabError):
-    """A file exists but cannot be read as what it claims to be (truncated, wrong format)."""
+class CorruptFileError(EmbedlabError, ValueError):
+    """A file exists but cannot be read as what it claims to be (truncated, wrong format).
+
+    A ``ValueError``, as gensim's loaders raise for a malformed file, so code written for gensim that catches
+    ``ValueError`` keeps working; the word2vec reader raises two subclasses for the other two kinds gensim names
+    (``embedlab.formats.word2vec``: ``TruncatedFileError`` is also an ``EOFError``, ``UndecodableFileError`` a
+    ``UnicodeDecodeError``).
+    """
 
 
 class FormatVersionError(EmbedlabError):
@@ -85,6 +91,37 @@ class IncompleteCollectionWarning(UserWarning):
 class FilterWarning(UserWarning):
     """A metadata filter matched nothing, and the stored metadata says why: a key no item has, or a comparison
     with values of another JSON type (a number compared with values stored as strings)."""
+
+
+def not_fitted(estimator: object, fit_call: str = "fit") -> InputError:
+    """The error for an estimator used before ``fit``: ``embedlab.errors.NotFittedError``.
+
+    That class is an ``InputError`` (as this error always was) and scikit-learn's ``NotFittedError`` (so code and
+    checks that catch scikit-learn's keep working; also a ``ValueError`` and an ``AttributeError``). It is made on
+    first use, so importing embedlab does not import scikit-learn (about 1 s).
+    """
+    return _not_fitted_class()(f"this {type(estimator).__name__} is not fitted yet; call {fit_call} first")
+
+
+_LAZY: dict[str, type[InputError]] = {}
+
+
+def _not_fitted_class() -> type[InputError]:
+    if "NotFittedError" not in _LAZY:
+        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+        class NotFittedError(InputError, SklearnNotFittedError):  # type: ignore[misc]  # scikit-learn has no stubs
+            """An estimator was used before ``fit`` (scikit-learn's ``NotFittedError`` and an ``InputError``)."""
+
+        NotFittedError.__module__, NotFittedError.__qualname__ = __name__, "NotFittedError"  # picklable by name
+        _LAZY["NotFittedError"] = NotFittedError
+    return _LAZY["NotFittedError"]
+
+
+def __getattr__(name: str) -> Any:  # ``embedlab.errors.NotFittedError``, made on first use
+    if name == "NotFittedError":
+        return _not_fitted_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def require(module: str, extra: str, what: str = "") -> Any:

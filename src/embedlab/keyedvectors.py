@@ -4,11 +4,16 @@ Code written for gensim's ``KeyedVectors`` runs on a Vectors unchanged: ``index_
 ``vector_size``, ``get_index``, ``has_index_for``, ``get_vector``, ``get_normed_vectors``, ``get_mean_vector``,
 ``similar_by_word`` / ``similar_by_key`` / ``similar_by_vector``, ``most_similar_cosmul``,
 ``most_similar_to_given``, ``rank_by_centrality``, ``doesnt_match``, ``n_similarity``, ``cosine_similarities``,
-``distances`` / ``distance``, ``closer_than``, ``rank``, ``evaluate_word_analogies`` / ``evaluate_word_pairs``
-(gensim's return shapes) and ``save_word2vec_format`` / ``load_word2vec_format`` behave as gensim 4.4's (see
-``embedlab.vectors`` for the deliberate differences). They are written in terms of the native API of
-``embedlab.vectors`` (``keys``, ``key_to_index``, ``matrix``, ``unit_matrix``, ``similarity``, ``most_similar``
-...), which the mixin declares below as what its host class must provide; users import ``Vectors``, never this.
+``distances`` / ``distance``, ``closer_than``, ``rank``, ``relative_cosine_similarity``,
+``evaluate_word_analogies`` / ``evaluate_word_pairs`` (gensim's return shapes), the table edits ``add_vector`` /
+``add_vectors`` / ``kv[key] = vector`` and ``vectors_for_all``, the per-key attributes ``get_vecattr`` /
+``set_vecattr`` (``expandos``; ``"count"`` from a vocabulary file) with ``sort_by_descending_frequency``, and
+``save_word2vec_format`` / ``load_word2vec_format`` (``fvocab``, ``no_header``, ``write_header``, ``prefix``,
+``append``, ``sort_attr``) behave as gensim 4.4's (see ``embedlab.vectors`` for the deliberate differences).
+A key compared with itself has cosine exactly 1 and distance exactly 0 (gensim's float32 arithmetic leaves
+1 - 6e-8 for some keys). They are written in terms of the native API of ``embedlab.vectors`` (``keys``,
+``key_to_index``, ``matrix``, ``unit_matrix``, ``similarity``, ``most_similar`` ...), which the mixin declares
+below as what its host class must provide; users import ``Vectors``, never this.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class GensimKeyedVectors:
         keys: list[str]
         key_to_index: dict[str, int]
         matrix: np.ndarray
+        expandos: dict[str, np.ndarray]  # gensim's per-key attributes: name -> one value per row
 
     @abstractmethod
     def __init__(self, keys: Sequence[str], matrix: ArrayLike) -> None: ...
@@ -91,6 +97,18 @@ class GensimKeyedVectors:
 
     @abstractmethod
     def _unit_of(self, item: str | ArrayLike) -> np.ndarray: ...
+
+    @abstractmethod
+    def _writable_matrix(self) -> np.ndarray:
+        """``matrix``, made safe to write rows into, with the cached unit matrix dropped.
+
+        An in-memory array of this table's own: copied from a read-only or memory-mapped one, or from a cache it
+        shares.
+        """
+
+    @abstractmethod
+    def _drop_caches(self) -> None:
+        """Forget what was computed from ``matrix`` (the unit matrix) after the table changed."""
 
     @abstractmethod
     def unit_matrix(self) -> np.ndarray:
@@ -540,9 +558,9 @@ class GensimKeyedVectors:
             raise InputError("n_similarity needs two non-empty lists of keys")
         for k in (*ws1, *ws2):
             self.get_index(k)
-        m1 = self.get_mean_vector(list(ws1), pre_normalize=False)
-        m2 = self.get_mean_vector(list(ws2), pre_normalize=False)
-        return float(normalize(m1)[0] @ normalize(m2)[0])
+        m1 = normalize(self.get_mean_vector(list(ws1), pre_normalize=False))
+        m2 = normalize(self.get_mean_vector(list(ws2), pre_normalize=False))
+        return float(_exact_self(m1 @ m2[0], m1, m2[0])[0])
 
     @staticmethod
     def cosine_similarities(vector_1: ArrayLike, vectors_all: ArrayLike) -> np.ndarray:
@@ -566,10 +584,13 @@ class GensimKeyedVectors:
             For shapes that do not match, NaN/infinity, or values that are not numeric.
         """
         rows = normalize(as_matrix(vectors_all, name="vectors_all"))
-        return rows @ normalize(as_matrix(vector_1, dim=rows.shape[1], name="vector_1"))[0]
+        query = normalize(as_matrix(vector_1, dim=rows.shape[1], name="vector_1"))[0]
+        return _exact_self(rows @ query, rows, query)
 
     def distances(self, word_or_vector: str | ArrayLike, other_words: Iterable[str] = ()) -> np.ndarray:
         """Cosine distances (1 - cosine) from a key or vector to each of ``other_words``, or to every key.
+
+        A key's distance to itself (or to any row with exactly its direction) is exactly 0.
 
         Parameters
         ----------
@@ -592,13 +613,15 @@ class GensimKeyedVectors:
         """
         u = self._unit_of(word_or_vector)
         others = list(other_words)
-        if not others:
-            return np.float32(1.0) - self.unit_matrix() @ u
-        rows = np.fromiter((self.get_index(k) for k in others), dtype=np.int64, count=len(others))
-        return np.float32(1.0) - self.unit_matrix()[rows] @ u
+        if others:
+            rows = np.fromiter((self.get_index(k) for k in others), dtype=np.int64, count=len(others))
+            unit = self.unit_matrix()[rows]
+        else:
+            unit = self.unit_matrix()
+        return np.float32(1.0) - _exact_self(unit @ u, unit, u)
 
     def distance(self, w1: str | ArrayLike, w2: str | ArrayLike) -> float:
-        """The cosine distance ``1 - similarity(w1, w2)``.
+        """The cosine distance ``1 - similarity(w1, w2)``: exactly 0 for a key and itself.
 
         Parameters
         ----------
@@ -734,45 +757,95 @@ class GensimKeyedVectors:
         return word_pairs(_host(self), pairs, delimiter=delimiter, encoding=encoding, restrict_vocab=restrict_vocab,
                           case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
 
-    def save_word2vec_format(self, fname: str | Path, binary: bool = False) -> Path:
+    def save_word2vec_format(self, fname: str | Path, fvocab: str | Path | None = None, binary: bool = False,
+                             total_vec: int | None = None, write_header: bool = True, prefix: str = "",
+                             append: bool = False, sort_attr: str = "count") -> Path:
         """Write the word2vec text (or binary) format, as gensim's ``save_word2vec_format``.
+
+        As in gensim, the rows are written most frequent first when the table has the ``sort_attr`` attribute
+        (``"count"``: tables loaded by ``load_word2vec_format`` have it, in file order), else in row order.
 
         Parameters
         ----------
         fname : str or path-like
             The file to write (atomically).
+        fvocab : str or path-like, optional
+            Also write a vocabulary file of ``key count`` lines (the ``sort_attr`` values), as the C tool's
+            ``-save-vocab``.
         binary : bool, default False
             Write the binary format (float32 rows after each key).
+        total_vec : int, optional
+            The count the header declares (default: the number of rows); for files written in parts with
+            ``append``.
+        write_header : bool, default True
+            Write the ``"<count> <dim>"`` line (False: GloVe-style text, read back with ``no_header=True``).
+        prefix : str, default ""
+            Put before every key (in both files).
+        append : bool, default False
+            Add to the end of existing files instead of replacing them.
+        sort_attr : str, default "count"
+            The attribute that orders the rows, highest first, when the table has it.
 
         Returns
         -------
         Path
-            The file written.
+            The vectors file written.
 
         Raises
         ------
         InputError
-            For a key the format cannot hold (whitespace or a line break).
+            For a key the format cannot hold (whitespace or a line break), a binary file without a header, an
+            ``fvocab`` when the table has no ``sort_attr`` attribute to write, or a ``sort_attr`` that is not numeric.
         StorageFullError, ReadOnlyStorageError
             When the disk is full or cannot be written.
         """
-        return word2vec.write(self, fname, binary=binary)
+        if isinstance(fvocab, bool):
+            raise InputError("fvocab is the vocabulary file's path (gensim's order: fname, fvocab, binary); "
+                             "pass binary=True by name")
+        values = self.expandos.get(sort_attr)
+        if values is None:
+            if fvocab is not None:
+                raise InputError(f"cannot write a vocabulary file: the table has no {sort_attr!r} attribute "
+                                 "(set it with set_vecattr or load the vectors with fvocab=...)")
+            rows = None
+        elif values.dtype.kind not in "iufb":
+            raise InputError(f"sort_attr {sort_attr!r} holds {values.dtype} values; it must hold numbers (e.g. 'count')")
+        else:  # highest first, ties in row order (gensim's stable sort), exact for any int64
+            rows = len(values) - 1 - np.argsort(values[::-1], kind="stable")[::-1]
+        if fvocab is not None and values is not None and rows is not None:
+            word2vec.write_vocab(fvocab, [self.keys[i] for i in rows.tolist()], values[rows].tolist(), prefix=prefix,
+                                 append=append)
+        return word2vec.write(self, fname, binary=binary, header=write_header, total=total_vec, prefix=prefix,
+                              rows=rows, append=append)
 
     @classmethod
-    def load_word2vec_format(cls, fname: str | Path, binary: bool = False, limit: int | None = None,
-                             **options: Any) -> Self:
+    def load_word2vec_format(cls, fname: str | Path, fvocab: str | Path | None = None, binary: bool = False,
+                             encoding: str = "utf8", unicode_errors: str = "strict", limit: int | None = None,
+                             datatype: Any = np.float32, no_header: bool = False) -> Self:
         """Read a word2vec text or binary file, as gensim's ``KeyedVectors.load_word2vec_format``.
+
+        As in gensim, every key gets a ``"count"`` attribute (``get_vecattr(key, "count")``): from ``fvocab`` when
+        given, else made up in descending file order (``n - row``).
 
         Parameters
         ----------
         fname : str or path-like
             The file.
+        fvocab : str or path-like, optional
+            The C tool's vocabulary file (``-save-vocab``): ``word count`` lines giving each key's count.
         binary : bool, default False
             Read the binary format.
+        encoding : str, default "utf8"
+            The keys' text encoding (of the vocabulary file too).
+        unicode_errors : str, default "strict"
+            What to do with bytes that are not valid in ``encoding``: "strict" raises, "replace" / "ignore" as in
+            ``bytes.decode`` (the C tool may cut multi-byte characters).
         limit : int, optional
             Read only the first N vectors.
-        **options
-            The reader's ``encoding`` and ``unicode_errors``.
+        datatype : numpy float type, default numpy.float32
+            Accepted for gensim's signature; a Vectors table is always float32 (another type warns).
+        no_header : bool, default False
+            The text file has no ``"<count> <dim>"`` line.
 
         Returns
         -------
@@ -782,11 +855,310 @@ class GensimKeyedVectors:
         Raises
         ------
         InputError
-            For a bad ``limit``, ``encoding`` or ``unicode_errors``.
+            For a bad ``limit``, ``encoding`` or ``unicode_errors``, or ``no_header`` with ``binary``.
         CorruptFileError, NonFiniteError
-            For a damaged file (naming the line or byte offset) or NaN/infinity in it.
+            For a damaged file (naming the line or byte offset) or NaN/infinity in it; a file that ends early is
+            a ``TruncatedFileError`` (also an ``EOFError``) and a key not valid in ``encoding`` an
+            ``UndecodableFileError`` (also a ``UnicodeDecodeError``), what gensim raises for the same damage.
+        FileNotFoundError
+            For a missing vectors or vocabulary file.
+
+        Warns
+        -----
+        UserWarning
+            For a ``datatype`` other than float32, and for keys the vocabulary file lacks (their count is 0).
         """
-        return cls(*word2vec.read(fname, binary=binary, limit=limit, **options))
+        if isinstance(fvocab, bool):
+            raise InputError("fvocab is the vocabulary file's path (gensim's order: fname, fvocab, binary); "
+                             "pass binary=True by name")
+        if np.dtype(datatype) != np.float32:
+            warnings.warn(f"embedlab's Vectors are float32; datatype={np.dtype(datatype).name} is ignored",
+                          UserWarning, stacklevel=2)
+        counts = None if fvocab is None else word2vec.read_vocab(fvocab, encoding, unicode_errors)
+        out = cls(*word2vec.read(fname, binary=binary, limit=limit, encoding=encoding, unicode_errors=unicode_errors,
+                                 no_header=no_header))
+        n = len(out)
+        if counts is None:
+            out.expandos["count"] = np.arange(n, 0, -1, dtype=np.int64)
+        else:
+            missing = [k for k in out.keys if k not in counts]
+            if missing:
+                warnings.warn(f"the vocabulary file {fvocab} lacks {len(missing)} of the {n} keys (e.g. "
+                              f"{missing[:3]}); their count is 0", UserWarning, stacklevel=2)
+            out.expandos["count"] = np.fromiter((counts.get(k, 0) for k in out.keys), dtype=np.int64, count=n)
+        return out
+
+    # ------------------------------------------------------------------ editing the table, per-key attributes
+    def add_vector(self, key: str, vector: ArrayLike) -> int:
+        """Add one key and its vector (gensim's ``add_vector``); a key already present keeps its vector.
+
+        Each call copies the matrix (as gensim's does when it grows): add many keys at once with ``add_vectors``.
+
+        Parameters
+        ----------
+        key : str
+            The new key.
+        vector : array_like of shape (d,)
+            Its vector (stored as float32).
+
+        Returns
+        -------
+        int
+            The key's row.
+
+        Raises
+        ------
+        DimensionError, NonFiniteError, InputError
+            For a vector of the wrong length, holding NaN/infinity, or not numeric.
+        """
+        self.add_vectors(key, vector)
+        return self.key_to_index[str(key)]
+
+    def add_vectors(self, keys: str | Iterable[str], weights: ArrayLike,
+                    extras: dict[str, Sequence[Any] | np.ndarray] | None = None, replace: bool = False) -> None:
+        """Append keys and their vectors (gensim's ``add_vectors``); present keys keep theirs unless ``replace``.
+
+        New rows go after the existing ones (the matrix is copied once per call); replaced rows are written in
+        place (a read-only or memory-mapped matrix is copied first). Keys are converted with ``str``, as the
+        constructor does; attributes of new keys not in ``extras`` are 0.
+
+        Parameters
+        ----------
+        keys : str or iterable of str
+            One key, or several.
+        weights : array_like of shape (d,) or (len(keys), d)
+            Their vectors (stored as float32).
+        extras : dict of str to array_like, optional
+            Per-key attributes (``get_vecattr``): name -> one value per key.
+        replace : bool, default False
+            Overwrite the vectors (and ``extras``) of keys already present.
+
+        Raises
+        ------
+        InputError
+            For a key given twice, a number of vectors or ``extras`` values that differs from the number of keys.
+        DimensionError, NonFiniteError
+            For vectors of the wrong length or holding NaN/infinity.
+        """
+        names = [str(keys)] if isinstance(keys, (str, int, np.integer)) else [str(k) for k in keys]
+        rows = as_matrix(weights, dim=self.dim, name="weights")
+        if rows.shape[0] != len(names):
+            raise InputError(f"{len(names)} keys but {rows.shape[0]} vectors; pass one vector per key")
+        if len(set(names)) != len(names):
+            dup = next(k for i, k in enumerate(names) if k in names[:i])
+            raise InputError(f"key {dup!r} is given twice; pass each key once")
+        attrs = {a: _values(v, len(names), a) for a, v in (extras or {}).items()}
+        found = [self.key_to_index.get(k) for k in names]
+        new = [j for j, i in enumerate(found) if i is None]
+        old = [(j, i) for j, i in enumerate(found) if i is not None]
+        if new:
+            start = len(self.keys)
+            keys_after = [*self.keys, *(names[j] for j in new)]  # new list and map: a normalized() twin keeps its own
+            index = dict(self.key_to_index)
+            index.update((names[j], start + t) for t, j in enumerate(new))
+            matrix = np.concatenate([np.asarray(self.matrix, dtype=np.float32), rows[new]])
+            self.expandos = {a: _grown(v, len(keys_after)) for a, v in self.expandos.items()}
+            self.keys, self.key_to_index, self.matrix = keys_after, index, matrix
+            for a, v in attrs.items():
+                self._set_attr_rows(a, np.arange(start, len(keys_after)), v[new])
+        if replace and old:
+            at = np.array([i for _, i in old], dtype=np.int64)
+            src = np.array([j for j, _ in old], dtype=np.int64)
+            self._writable_matrix()[at] = rows[src]
+            for a, v in attrs.items():
+                self._set_attr_rows(a, at, v[src])
+        self._drop_caches()
+
+    def __setitem__(self, keys: str | Iterable[str], weights: ArrayLike) -> None:
+        """``kv[key] = vector`` or ``kv[[k1, k2]] = vectors``: add, or replace, the vectors of keys (gensim's)."""
+        self.add_vectors(keys, weights, replace=True)
+
+    def get_vecattr(self, key: str | int | np.integer[Any], attr: str) -> Any:
+        """The ``attr`` attribute of ``key`` (gensim's ``get_vecattr``).
+
+        ``load_word2vec_format`` gives every key a ``"count"``.
+
+        Parameters
+        ----------
+        key : str or int
+            A key or a row.
+        attr : str
+            The attribute's name.
+
+        Returns
+        -------
+        numpy scalar or object
+            Its value.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks, or an attribute it does not have (naming those it has).
+        """
+        i = self.get_index(key)
+        values = self.expandos.get(attr)
+        if values is None:
+            raise UnknownKeyError(f"no attribute {attr!r}; this table has {sorted(self.expandos) or 'none'} "
+                                  "(set one with set_vecattr)")
+        return values[i]
+
+    def set_vecattr(self, key: str | int | np.integer[Any], attr: str, val: Any) -> None:
+        """Set the ``attr`` attribute of ``key`` (gensim's ``set_vecattr``); other keys get 0.
+
+        An attribute's values share one numpy type, chosen by its first value (Python int: int64, str or None:
+        object).
+
+        Parameters
+        ----------
+        key : str or int
+            A key or a row.
+        attr : str
+            The attribute's name.
+        val : object
+            Its value.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        InputError
+            For a value that does not fit the attribute's type (a float for an int attribute, say).
+        """
+        i = self.get_index(key)
+        self._set_attr_rows(attr, np.array([i]), _values([val], 1, attr))
+
+    def _set_attr_rows(self, attr: str, rows: np.ndarray, values: np.ndarray) -> None:
+        current = self.expandos.get(attr)
+        if current is None:
+            current = self.expandos[attr] = _grown(np.empty(0, dtype=values.dtype), len(self.keys))
+        elif not np.can_cast(values.dtype, current.dtype, casting="same_kind"):
+            raise InputError(f"attribute {attr!r} holds {current.dtype} values; {values.dtype} ones do not fit")
+        current[rows] = values
+
+    def sort_by_descending_frequency(self) -> None:
+        """Reorder the rows by descending ``"count"`` attribute (gensim's; ties: the later row first).
+
+        Raises
+        ------
+        UnknownKeyError
+            When the table has no ``"count"`` attribute.
+        """
+        if not len(self):
+            return
+        counts = self.expandos.get("count")
+        if counts is None:
+            raise UnknownKeyError("no 'count' attribute to sort by; load with load_word2vec_format (fvocab=...) or "
+                                  "set it with set_vecattr")
+        order = np.lexsort((-np.arange(len(self)), -np.asarray(counts, dtype=np.int64)))
+        self.keys = [self.keys[i] for i in order.tolist()]
+        self.key_to_index = {k: i for i, k in enumerate(self.keys)}
+        self.matrix = np.ascontiguousarray(np.asarray(self.matrix)[order], dtype=np.float32)
+        self.expandos = {a: v[order] for a, v in self.expandos.items()}
+        self._drop_caches()
+
+    def vectors_for_all(self, keys: Iterable[str], allow_inference: bool = True,
+                        copy_vecattrs: bool = False) -> Self:
+        """A new table of the given keys that are present, deduplicated, in the given order (gensim's).
+
+        Parameters
+        ----------
+        keys : iterable of str
+            Keys; absent ones are left out.
+        allow_inference : bool, default True
+            Accepted for gensim's signature: a Vectors table infers no vector for an absent key (gensim's FastText
+            vectors do).
+        copy_vecattrs : bool, default False
+            Copy the keys' attributes; otherwise, as gensim, each gets a made-up ``"count"`` (``n - row``).
+
+        Returns
+        -------
+        Vectors
+            float32 copies of the rows.
+        """
+        found: list[str] = []
+        seen: set[Any] = set()
+        for key in keys:
+            if key not in seen:
+                seen.add(key)
+                if isinstance(key, str) and key in self.key_to_index:
+                    found.append(key)
+        rows = np.fromiter((self.key_to_index[k] for k in found), dtype=np.int64, count=len(found))
+        out = type(self)(found, np.ascontiguousarray(np.asarray(self.matrix)[rows], dtype=np.float32))
+        out.expandos["count"] = np.arange(len(found), 0, -1, dtype=np.int64)
+        if copy_vecattrs:
+            out.expandos.update((a, v[rows]) for a, v in self.expandos.items())
+        return out
+
+    def relative_cosine_similarity(self, wa: str, wb: str, topn: int = 10) -> float:
+        """Relative cosine similarity (Leeuwenberg et al. 2016), as gensim's ``relative_cosine_similarity``.
+
+        ``similarity(wa, wb)`` over the sum of the cosines of ``wa``'s ``topn`` nearest keys; above 0.10 (at
+        ``topn=10``) suggests synonyms.
+
+        Parameters
+        ----------
+        wa, wb : str
+            Keys of the table.
+        topn : int, default 10
+            How many neighbours of ``wa`` make the denominator.
+
+        Returns
+        -------
+        float
+            The ratio.
+
+        Raises
+        ------
+        UnknownKeyError
+            For a key the table lacks.
+        InputError
+            When ``wa`` has no neighbour (``topn < 1``, or a table of one key).
+        """
+        sims = self.similar_by_word(wa, topn)
+        if not sims:
+            raise InputError(f"relative_cosine_similarity needs neighbours of {wa!r}; use topn >= 1 on a table of "
+                             "at least two keys")
+        return self.similarity(wa, wb) / sum(score for _, score in sims)
+
+
+def _exact_self(scores: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``scores``, the cosines ``rows @ query`` of unit vectors, with exactly 1 for the query itself, in place.
+
+    Every row that *is* the query, bit for bit, scores exactly 1, and all scores are clipped to [-1, 1].
+    float32 rounding leaves a unit vector's dot with itself at 1 +- 1e-7, so a key's similarity to itself would
+    read 0.99999994 and its distance 6e-8; only rows scoring within 1e-5 of 1 are compared, so this costs nothing
+    next to the product that made ``scores``. A zero row (cosine 0 with everything) stays 0.
+    """
+    near = np.flatnonzero(scores > 1.0 - 1e-5)
+    if near.size:
+        scores[near[(rows[near] == query).all(axis=1)]] = 1.0
+    return np.clip(scores, -1.0, 1.0, out=scores)
+
+
+def _values(values: Any, n: int, attr: str) -> np.ndarray:
+    """An attribute's ``n`` values as a 1-D numpy array (str and None make an object array, as gensim stores them).
+
+    Raises
+    ------
+    InputError
+        For a number of values other than ``n``.
+    """
+    if isinstance(values, np.ndarray):
+        arr = values.reshape(-1)
+    else:
+        items = list(values)
+        arr = (np.array(items, dtype=object) if any(v is None or isinstance(v, str) for v in items)
+               else np.asarray(items))
+    if arr.ndim != 1 or len(arr) != n:
+        raise InputError(f"{len(arr)} values of attribute {attr!r} for {n} keys; pass one value per key")
+    return arr
+
+
+def _grown(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` extended with zeros to length ``n`` (as gensim's ``allocate_vecattrs``; an int 0 for objects)."""
+    out = np.zeros(n, dtype=values.dtype)
+    out[: len(values)] = values
+    return out
 
 
 def _host(kv: GensimKeyedVectors) -> Vectors:

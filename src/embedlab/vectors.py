@@ -12,13 +12,17 @@ as answers. ``restrict_vocab=N`` searches only the first N rows (word files are 
 Code written for gensim's ``KeyedVectors`` runs on a Vectors unchanged: ``index_to_key``, ``key_to_index``,
 ``vectors``, ``vector_size``, ``get_vector``, ``get_index``, ``has_index_for``, ``most_similar_cosmul``,
 ``similar_by_word`` / ``similar_by_key`` / ``similar_by_vector``, ``doesnt_match``, ``n_similarity``, ``rank``,
-``closer_than``, ``distance(s)``, ``evaluate_word_analogies`` and ``evaluate_word_pairs`` (gensim's return
-shapes), ``save_word2vec_format`` / ``load_word2vec_format`` behave as gensim 4.4's, tested side by side.
+``closer_than``, ``distance(s)``, ``relative_cosine_similarity``, ``evaluate_word_analogies`` and
+``evaluate_word_pairs`` (gensim's return shapes), ``add_vector(s)`` / ``kv[key] = vector`` / ``vectors_for_all``,
+``get_vecattr`` / ``set_vecattr``, ``save_word2vec_format`` / ``load_word2vec_format`` (``fvocab`` too) behave as
+gensim 4.4's, tested side by side and by gensim's own ``test_keyedvectors.py`` (``tests/test_gensim_suite.py``).
 Deliberate differences: an unknown key is an ``UnknownKeyError`` (a ``KeyError`` naming close keys) everywhere,
-also in ``n_similarity`` where gensim skips it silently; a zero vector has cosine 0 (gensim: NaN);
-``most_similar_cosmul`` honours ``restrict_vocab`` (gensim 4.4 ignores it). The gensim names live in
-``embedlab.keyedvectors`` (the mixin ``GensimKeyedVectors`` that ``Vectors`` inherits); this module holds the
-native API they are written in terms of.
+also in ``n_similarity`` where gensim skips it silently; a zero vector has cosine 0 (gensim: NaN); a key's
+similarity to itself is exactly 1 and its distance exactly 0 (gensim: within 1e-7); ``most_similar_cosmul``
+honours ``restrict_vocab`` (gensim 4.4 ignores it); keys are strings (an int key is stored as ``str(key)``); NaN
+or infinity are refused on load and on ``add_vectors``. The gensim names live in ``embedlab.keyedvectors`` (the
+mixin ``GensimKeyedVectors`` that ``Vectors`` inherits); this module holds the native API they are written in
+terms of.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from ._params import k_from_topn
 from .arithmetic import METHODS, Method, parse_expression
 from .errors import DimensionError, InputError, UnknownKeyError
 from .formats import read_any, write_any
-from .keyedvectors import GensimKeyedVectors, _Terms
+from .keyedvectors import GensimKeyedVectors, _exact_self, _Terms
 from .metrics import as_matrix, normalize
 
 _EPS_COSMUL = 1e-6
@@ -63,6 +67,9 @@ class Vectors(GensimKeyedVectors):
         Key → row (gensim's name too).
     matrix : numpy.ndarray of shape (n, d)
         float32, possibly a read-only ``np.memmap`` (gensim: ``vectors``).
+    expandos : dict of str to numpy.ndarray
+        gensim's per-key attributes (``get_vecattr`` / ``set_vecattr``): name -> one value per row; empty unless
+        set, or loaded by ``load_word2vec_format`` (``"count"``).
 
     Raises
     ------
@@ -88,6 +95,7 @@ class Vectors(GensimKeyedVectors):
             dup = next(k for k in keys if k in seen or _add(seen, k))
             raise InputError(f"keys must be unique; {dup!r} appears more than once")
         self.matrix: np.ndarray = matrix
+        self.expandos: dict[str, np.ndarray] = {}
         self._unit: np.ndarray | None = None
 
     # ------------------------------------------------------------------ basics
@@ -190,6 +198,16 @@ class Vectors(GensimKeyedVectors):
             self._unit = normalize(np.asarray(self.matrix, dtype=np.float32))
         return self._unit
 
+    def _writable_matrix(self) -> np.ndarray:
+        shared = self._unit is self.matrix  # a normalized() table's matrix is its source's unit cache
+        if shared or isinstance(self.matrix, np.memmap) or not self.matrix.flags.writeable:
+            self.matrix = np.array(self.matrix, dtype=np.float32, order="C")
+        self._unit = None
+        return self.matrix
+
+    def _drop_caches(self) -> None:
+        self._unit = None
+
     def normalized(self) -> Vectors:
         """A new Vectors whose rows have unit length (sharing the cached normalised matrix and the keys).
 
@@ -199,9 +217,10 @@ class Vectors(GensimKeyedVectors):
             The same keys over ``unit_matrix()``.
         """
         out = Vectors.__new__(Vectors)
-        out.keys, out.key_to_index = self.keys, self.key_to_index
+        out.keys, out.key_to_index = self.keys, self.key_to_index  # edits replace them, never change them in place
         out.matrix = self.unit_matrix()
         out._unit = out.matrix
+        out.expandos = {a: v.copy() for a, v in self.expandos.items()}
         return out
 
     def subset(self, keys: Iterable[str]) -> Vectors:
@@ -226,7 +245,9 @@ class Vectors(GensimKeyedVectors):
         """
         keys = list(keys)
         rows = np.fromiter((self.index(k) for k in keys), dtype=np.int64, count=len(keys))
-        return Vectors(keys, np.ascontiguousarray(self.matrix[rows], dtype=np.float32))
+        out = Vectors(keys, np.ascontiguousarray(self.matrix[rows], dtype=np.float32))
+        out.expandos = {a: v[rows] for a, v in self.expandos.items()}
+        return out
 
     # ------------------------------------------------------------------ vectors from keys and expressions
     def vector(self, key_or_expr: str | ArrayLike, norm: bool = False) -> np.ndarray:
@@ -273,7 +294,7 @@ class Vectors(GensimKeyedVectors):
         return out
 
     def similarity(self, a: str | ArrayLike, b: str | ArrayLike) -> float:
-        """Cosine similarity of two keys (or raw vectors); 0 when either is a zero vector.
+        """Cosine similarity of two keys (or raw vectors); exactly 1 for a key and itself, 0 for a zero vector.
 
         Parameters
         ----------
@@ -293,7 +314,7 @@ class Vectors(GensimKeyedVectors):
             For a raw vector of the wrong length, holding NaN/infinity, or not numeric.
         """
         va, vb = self._unit_of(a), self._unit_of(b)
-        return float(np.dot(va, vb))
+        return float(_exact_self(np.array([np.dot(va, vb)], dtype=np.float32), va[None, :], vb)[0])
 
     def similarities(self, key: str | ArrayLike, others: Iterable[str | ArrayLike]) -> np.ndarray:
         """Cosine similarity of ``key`` to each of ``others``.
@@ -320,7 +341,7 @@ class Vectors(GensimKeyedVectors):
         va = self._unit_of(key)
         others = list(others)
         rows = np.stack([self._unit_of(o) for o in others]) if others else np.zeros((0, self.dim), np.float32)
-        return rows @ va
+        return _exact_self(rows @ va, rows, va)
 
     def _unit_of(self, item: str | ArrayLike) -> np.ndarray:
         if isinstance(item, str):
@@ -421,7 +442,7 @@ class Vectors(GensimKeyedVectors):
             for item, weight, _ in terms:
                 mean += np.float32(weight) * self._query_vec(item)
             mean = normalize(mean)[0]
-            scores = unit @ mean
+            scores = _exact_self(unit @ mean, unit, mean)
         else:
             scores = np.ones(n, dtype=np.float32)
             denom = np.ones(n, dtype=np.float32)

@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._params import check_bool, check_choice, check_float, check_int, check_strings
-from ..errors import DimensionError, InputError, MissingDependencyError
+from ..errors import DimensionError, InputError, MissingDependencyError, not_fitted
 from ..evaluate import evaluate_analogies
 from ..metrics import as_matrix, normalize
 from ..vectors import Vectors
@@ -242,12 +242,15 @@ def direct_bias(vectors: Vectors, direction: np.ndarray, neutral_words: Sequence
 
 
 # ------------------------------------------------------------- hard debias
-class HardDebias(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scikit-learn has no stubs
-    """Hard debias (neutralise + equalise) as a scikit-learn-style transformer on Vectors.
+class HardDebias(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn has no stubs
+    """Hard debias (neutralise + equalise) as a scikit-learn transformer on Vectors.
 
     ``fit`` learns the bias direction from definitional pairs; ``transform`` returns new unit-length Vectors in
     which every word outside ``gender_specific`` has no component along it, and each equalise pair differs
     only along it (so both words are equally far from every neutral word). Defaults: embedlab's curated lists.
+    Its input is a Vectors table, not an array (the word lists need the keys), which its scikit-learn tags
+    declare; ``n_features_in_`` is the fitted dimension, and ``transform`` before ``fit`` raises
+    ``NotFittedError`` (scikit-learn's, and an ``InputError``).
     """
 
     def __init__(self, definitional_pairs: Sequence[Sequence[str]] | None = None,
@@ -270,18 +273,36 @@ class HardDebias(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scik
                 _check_pairs(pick(self.equalize_pairs, "equalize_pairs"), "equalize pairs"),
                 check_strings(pick(self.gender_specific, "gender_specific"), "gender_specific", empty=True))
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # a Vectors table in, a Vectors table (float32) out
+        return tags
+
     def fit(self, vectors: Vectors, y: object = None) -> HardDebias:  # y: ignored (scikit-learn's fit(X, y))
         _check_vectors(vectors)
-        definitional, _, _ = self._lists()
+        definitional, equalize, _ = self._lists()
         self.direction_, self.explained_variance_ratio_, self.pairs_used_ = bias_direction(
             vectors, definitional, self.lowercase_fallback)
+        self.equalized_ = self._equalize_rows(vectors, equalize)[0]
+        self.n_features_in_ = vectors.dim
         return self
+
+    def _equalize_rows(self, vectors: Vectors, equalize: list[list[str]]) -> tuple[list[tuple[str, ...]], list[list[int]]]:
+        """The equalise pairs whose two words ``vectors`` holds (as found there), and their rows."""
+        found_pairs: list[tuple[str, ...]] = []
+        rows: list[list[int]] = []
+        for pair in equalize:
+            found, _ = find_words(vectors, pair, self.lowercase_fallback)
+            if len(found) == 2:
+                found_pairs.append(tuple(found))
+                rows.append([vectors.key_to_index[k] for k in found])
+        return found_pairs, rows
 
     def transform(self, vectors: Vectors) -> Vectors:
         if not hasattr(self, "direction_"):
-            raise InputError("HardDebias is not fitted; call fit(vectors) first")
+            raise not_fitted(self, "fit(vectors)")
         if _check_vectors(vectors).dim != len(self.direction_):
-            raise InputError(f"vectors have dimension {vectors.dim}, the fitted direction {len(self.direction_)}")
+            raise DimensionError(f"vectors have dimension {vectors.dim}, the fitted direction {len(self.direction_)}")
         _, equalize, specific = self._lists()
         g = self.direction_.astype(np.float32)
         m = normalize(np.asarray(vectors.matrix, dtype=np.float32))
@@ -291,12 +312,7 @@ class HardDebias(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scik
         m -= np.outer(m @ g, g)                      # neutralise every word ...
         m[keep_rows] = saved                         # ... except the gender-specific ones
         normalize(m, inplace=True)
-        self.equalized_: list[tuple[str, ...]] = []
-        for pair in equalize:
-            found, _ = find_words(vectors, pair, self.lowercase_fallback)
-            if len(found) != 2:
-                continue
-            rows = [vectors.key_to_index[k] for k in found]
+        for rows in self._equalize_rows(vectors, equalize)[1]:  # (transform leaves the estimator unchanged)
             e = m[rows].astype(np.float64)
             mu = e.mean(0)
             nu = mu - (mu @ g) * g
@@ -304,7 +320,6 @@ class HardDebias(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scik
             for r, vec in zip(rows, e, strict=True):
                 side = np.sign((vec - mu) @ g) or 1.0
                 m[r] = (nu + scale * side * g).astype(np.float32)
-            self.equalized_.append(tuple(found))
         return Vectors(vectors.keys, m)
 
 

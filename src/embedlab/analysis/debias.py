@@ -12,19 +12,25 @@ examples — by default the most "he"-like and "she"-like words of the vocabular
   loss of a logistic classifier that keeps re-fitting to the projected data; the projection lives on the Fantope
   (the convex hull of rank-k projection matrices) and its top-k eigenvectors are removed at the end.
 
-Both are scikit-learn transformers (``fit`` / ``transform`` / ``get_params``; learned attributes end in ``_``)
-and both map any vector x to ``x @ projection_`` — a linear map, so analogies and cosines keep working:
+Both are scikit-learn transformers (``fit`` / ``transform`` / ``get_params``; learned attributes end in ``_``;
+scikit-learn's ``check_estimator`` passes, see ``tests/test_sklearn_contract.py``) and both map any vector x to
+``x @ projection_`` — a linear map, so analogies and cosines keep working:
 
     >>> from embedlab.analysis.debias import AdversarialProjection
     >>> deb = AdversarialProjection(rank=1, seed=0).fit(glove)     # glove: Vectors, ordered by frequency
     >>> fair = deb.transform(glove)                                # Vectors, same keys, float32
     >>> deb.accuracy_before_, deb.accuracy_                        # held-out gender accuracy: ~1.0 -> ~0.5
 
-``fit(X, y)`` also takes any float matrix with integer labels, for attributes other than gender.
+``fit(X, y)`` also takes any real (n, d) matrix, d >= 2, with class labels of any type scikit-learn's classifiers
+accept (ints, strings, bools, integral floats), for attributes other than gender. Arrays in and out follow
+scikit-learn: a 1-D X is refused (reshape a single row with ``x.reshape(1, -1)``), ``n_features_in_`` is set, the
+output is float32 (the dtype it preserves), and ``transform`` before ``fit`` raises ``NotFittedError`` (scikit-
+learn's, and an ``InputError``).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +38,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._params import check_bool, check_choice, check_float, check_int, check_strings
-from ..errors import DimensionError, InputError
+from ..errors import DimensionError, InputError, NonFiniteError, not_fitted
 from ..metrics import as_matrix
 from ..vectors import Vectors
 
@@ -103,17 +109,39 @@ def attribute_accuracy(x: Any, y: Any, test_size: float = 0.3, seed: int = 0, ki
 
 # ------------------------------------------------------------------ shared parts
 def _labels(y: Any, n: int) -> np.ndarray:
+    """``y`` as int64 class codes ``0 .. k-1`` (in sorted order of the classes): any labels scikit-learn's
+    classifiers accept (ints, strings, bools, integral floats), one per row, at least two classes."""
+    from sklearn.utils.multiclass import check_classification_targets
+
     if y is None:
-        raise InputError("fit(X, y) on a matrix needs the attribute labels y (one integer per row); "
-                         "fit(vectors) on a Vectors table labels gendered words itself")
+        raise InputError("this estimator requires y to be passed, but the target y is None: fit(X, y) on a matrix "
+                         "needs the attribute labels y (one per row); fit(vectors) on a Vectors table labels "
+                         "gendered words itself")
     arr = np.asarray(y)
     if arr.ndim != 1 or len(arr) != n:
         raise InputError(f"y must hold one label per row: {n} rows, got labels of shape {arr.shape}")
-    if arr.dtype.kind not in "iub":
-        raise InputError(f"y must hold integer class labels, got dtype {arr.dtype}")
-    if len(np.unique(arr)) < 2:
-        raise InputError("y holds a single class; the attribute needs at least two classes to be erased")
-    return arr.astype(np.int64)
+    try:
+        check_classification_targets(arr)
+    except ValueError as exc:
+        raise InputError(f"y must hold class labels: {exc}") from None
+    classes, codes = np.unique(arr, return_inverse=True)
+    if len(classes) < 2:
+        raise InputError("y holds one class only; the attribute needs at least two classes to be erased")
+    return codes.astype(np.int64).reshape(-1)
+
+
+def _validated(est: Any, X: Any, reset: bool) -> np.ndarray:
+    """``X`` checked by scikit-learn's ``validate_data`` (2-D, real, finite, not empty, not sparse; with ``reset``
+    it records ``n_features_in_``, else checks it), its errors raised as embedlab's with scikit-learn's message."""
+    from sklearn.utils.validation import validate_data
+
+    try:
+        return validate_data(est, X, reset=reset, dtype=(np.float32, np.float64))
+    except ValueError as exc:
+        msg = str(exc)
+        kind = (NonFiniteError if "NaN" in msg or "infinity" in msg else
+                DimensionError if "features, but" in msg else InputError)
+        raise kind(msg) from None
 
 
 def _split(x: np.ndarray, y: np.ndarray, test_size: float, seed: int
@@ -136,8 +164,11 @@ def _chance(y: np.ndarray) -> float:
     return float(np.bincount(y).max() / len(y))
 
 
-class _LinearEraser(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scikit-learn has no stubs
-    """Common fit input handling and ``transform``: x -> x @ projection_ (a symmetric (d, d) projection)."""
+class _LinearEraser(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn has no stubs
+    """Common fit input handling and ``transform``: x -> x @ projection_ (a symmetric (d, d) projection).
+
+    The mixin comes before ``BaseEstimator`` (scikit-learn's order), so its tags are kept.
+    """
 
     n_words: int
     max_vocab: int
@@ -147,6 +178,12 @@ class _LinearEraser(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # s
     test_size: float
     seed: int
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True  # fit(X, y) on a matrix; fit(vectors) labels its own words
+        tags.transformer_tags.preserves_dtype = ["float32"]  # any real input, float32 output
+        return tags
+
     def _training_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         check_int(self.seed, "seed", low=0)
         if isinstance(X, Vectors):
@@ -154,24 +191,34 @@ class _LinearEraser(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # s
                 raise InputError("fit(vectors) labels gendered words itself; pass y only with a matrix")
             words, labels = gendered_words(X, self.n_words, self.max_vocab, self.pair, self.neutral)
             self.words_ = words
+            self.n_features_in_ = X.dim
+            self.__dict__.pop("feature_names_in_", None)
             x = np.asarray(X.matrix[[X.key_to_index[w] for w in words]], dtype=np.float64)
         else:
-            x = as_matrix(X, name="X").astype(np.float64)
+            if y is None:
+                _labels(y, 0)  # "requires y", before X is looked at
+            x = _validated(self, X, reset=True).astype(np.float64)
+            if x.shape[1] < 2:
+                raise InputError(f"{type(self).__name__} removes directions from X, which has {x.shape[1]} "
+                                 "feature(s); it needs at least 2")
             labels = _labels(y, len(x))
         if check_bool(self.normalize, "normalize"):  # cosine is what similarity and WEAT read
             x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         return x, labels
 
     def transform(self, X: Any) -> Any:
-        """Project rows: Vectors in, Vectors (same keys) out; an (n, d) array in, a float32 (n, d) array out."""
+        """Project rows: Vectors in, Vectors (same keys) out; an (n, d) array in, a float32 (n, d) array out.
+
+        NotFittedError before ``fit``; InputError for a 1-D array (reshape one row with ``x.reshape(1, -1)``);
+        DimensionError for another ``d``; NonFiniteError for NaN or infinity."""
         if not hasattr(self, "projection_"):
-            raise InputError(f"{type(self).__name__} is not fitted; call fit(vectors) or fit(X, y) first")
+            raise not_fitted(self, "fit(vectors) or fit(X, y)")
         d = self.projection_.shape[0]
         if isinstance(X, Vectors):
             if X.dim != d:
                 raise DimensionError(f"vectors have dimension {X.dim}, the fitted projection {d}")
             return Vectors(X.keys, self._project(np.asarray(X.matrix)))
-        return self._project(as_matrix(X, dim=d, name="X"))
+        return self._project(_validated(self, X, reset=False))
 
     def _project(self, m: np.ndarray) -> np.ndarray:
         p = self.projection_.astype(np.float32)
@@ -265,9 +312,12 @@ class INLP(_LinearEraser):
             if acc <= chance + tol:
                 break
             basis = _orthonormal_rows(np.vstack([basis, np.atleast_2d(clf.coef_) @ p]))
-            if len(basis) >= d:
-                raise InputError(f"INLP removed all {d} dimensions before the classifier reached chance; "
-                                 "raise tol or lower n_iterations")
+            if len(basis) >= d:  # nothing is left to classify from: every row now maps to 0
+                warnings.warn(f"INLP removed all {d} dimensions (the projection maps every vector to 0) before a "
+                              "classifier reached chance; with k classes each round removes up to k directions: "
+                              "raise tol, lower n_iterations or use AdversarialProjection(rank=...)", UserWarning,
+                              stacklevel=2)
+                break
         self.accuracy_history_ = history
         self.accuracy_before_ = history[0]
         self.n_iter_ = len(history)

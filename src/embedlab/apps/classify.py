@@ -26,7 +26,7 @@ from .._threads import cpu_count
 from ..encoders import Encoder
 from ..encoders import encoder as get_encoder
 from ..encoders.registry import spec
-from ..errors import InputError
+from ..errors import InputError, not_fitted
 from ..metrics import as_matrix
 
 DATASETS = ("polarity", "bingliu")
@@ -65,6 +65,8 @@ def load_dataset(name: str) -> tuple[list[str], np.ndarray]:
 def _check_examples(texts: Sequence[str], labels: npt.ArrayLike, per_class: int, why: str
                     ) -> tuple[list[str], np.ndarray]:
     """(texts, labels) when they pair up and every one of at least two classes has ``per_class`` examples."""
+    from sklearn.utils.multiclass import check_classification_targets
+
     texts = check_strings(texts, "texts")
     y = np.asarray(labels)
     if y.ndim != 1:
@@ -73,6 +75,10 @@ def _check_examples(texts: Sequence[str], labels: npt.ArrayLike, per_class: int,
         raise InputError(f"{len(texts)} texts but {len(y)} labels")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise InputError("labels contain NaN or infinity; give every text a class")
+    try:  # any labels scikit-learn's classifiers take (ints, strings, bools, integral floats), not continuous ones
+        check_classification_targets(y)
+    except ValueError as exc:
+        raise InputError(f"labels must be classes: {exc}") from None
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2 or counts.min() < per_class:
         found = ", ".join(f"{c!r}: {n}" for c, n in zip(classes.tolist(), counts.tolist(), strict=True))
@@ -92,9 +98,21 @@ def _check_C(C: float | None) -> None:
                 hint="it is the inverse regularisation strength; None picks it by nested CV")
 
 
-class EmbeddingClassifier(BaseEstimator, ClassifierMixin):  # type: ignore[misc]  # scikit-learn has no stubs
+class EmbeddingClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn has no stubs
     """Logistic regression on the vectors of any embedlab Encoder (texts in, labels out); ``C=None`` picks the
-    regularisation by 3-fold CV over ``C_GRID``."""
+    regularisation by 3-fold CV over ``C_GRID``.
+
+    A scikit-learn classifier (the mixin before ``BaseEstimator``, so ``cross_val_score`` stratifies its folds),
+    whose tags declare its input: a list of strings, not an array. Labels may be of any type scikit-learn's
+    classifiers take (ints, strings, bools, integral floats); ``predict`` before ``fit`` raises ``NotFittedError``
+    (scikit-learn's, and an ``InputError``).
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # texts, encoded by self.encoder
+        tags.input_tags.string = True
+        return tags
 
     def __init__(self, encoder: str | Encoder | None = None, C: float | None = None, batch_size: int = 128, seed: int = 0) -> None:
         self.encoder = encoder
@@ -126,7 +144,7 @@ class EmbeddingClassifier(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
     def _fitted(self, texts: Sequence[str]) -> tuple[Any, np.ndarray]:
         """(fitted scikit-learn model, vectors of ``texts``)."""
         if not hasattr(self, "model_"):
-            raise InputError("the classifier is not fitted; call fit(texts, labels) first")
+            raise not_fitted(self, "fit(texts, labels)")
         return self.model_, self._vectors(check_strings(texts, "texts"))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

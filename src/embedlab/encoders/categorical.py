@@ -19,16 +19,23 @@ from typing import Any
 import numpy as np
 
 from .._compat import renamed
-from ..errors import InputError, UnknownKeyError
+from ..errors import InputError, UnknownKeyError, not_fitted
 
-# Duck-typed scikit-learn estimators (get_params / set_params / fit / transform): they drop into Pipelines and
-# sklearn.base.clone without importing scikit-learn here; the encoder registry imports this module on listing.
+# Duck-typed scikit-learn estimators (get_params / set_params / fit / transform, and __sklearn_tags__): they drop
+# into Pipelines and sklearn.base.clone without importing scikit-learn here (about 1 s; the encoder registry imports
+# this module on listing). scikit-learn is imported only when it asks for the tags, or for the NotFittedError.
 
 
 def _labels(values: Any, what: str) -> list[Any]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise InputError(f"{what} expects a list of categories, got {type(values).__name__}")
-    values = list(np.asarray(values, dtype=object).ravel()) if isinstance(values, np.ndarray) else list(values)
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise InputError(f"{what} expects a 1-D list of categories, got an array of shape {values.shape}; "
+                             "for several categories per item pass a list of lists")
+        values = list(values.astype(object))
+    else:
+        values = list(values)
     if not values:
         raise InputError(f"{what}: no categories given; pass at least one")
     return values
@@ -92,13 +99,27 @@ class _Fitted:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags: a 1-D list of categories (str, numbers, or collections of them) in.
+
+        Returns
+        -------
+        sklearn.utils.Tags
+            The tags (scikit-learn imports here, only when scikit-learn asks).
+        """
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False),
+                    transformer_tags=TransformerTags(preserves_dtype=[]),
+                    input_tags=InputTags(one_d_array=True, two_d_array=False, categorical=True, string=True))
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "classes_"):
-            raise InputError(f"this {type(self).__name__} is not fitted yet; call fit(categories) first")
+            raise not_fitted(self, "fit(categories)")
 
     def _index(self) -> dict[Any, int]:
-        if self._lookup is None or len(self._lookup) != len(self.classes_):
-            self._lookup = {c: i for i, c in enumerate(self.classes_)}
+        if self._lookup is None or len(self._lookup) != len(self.classes_):  # classes_ set by hand: not stored
+            return {c: i for i, c in enumerate(self.classes_)}
         return self._lookup
 
     def _unknown(self, value: Any) -> UnknownKeyError:
@@ -112,6 +133,18 @@ class LabelTransformer(_Fitted):
     A baseline that invents an order (see the module docstring). Learned: ``classes_``, the sorted categories
     (object array; code ``i`` is ``classes_[i]``).
     """
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags: those of every transformer here, and labels in (as ``LabelEncoder``'s).
+
+        Returns
+        -------
+        sklearn.utils.Tags
+            The tags.
+        """
+        tags = super().__sklearn_tags__()
+        tags.target_tags.one_d_labels = True
+        return tags
 
     def fit(self, y: Sequence[Any], _unused: Any = None) -> LabelTransformer:
         """Learn the categories (sorted, unique).
@@ -134,7 +167,7 @@ class LabelTransformer(_Fitted):
             For a lone string, an empty list, or categories that cannot be sorted together.
         """
         self.classes_ = _sorted_unique(_labels(y, "LabelTransformer.fit"))
-        self._lookup = None
+        self._lookup = {c: i for i, c in enumerate(self.classes_)}  # here, so transform changes no attribute
         return self
 
     def transform(self, y: Sequence[Any]) -> np.ndarray:
@@ -262,7 +295,7 @@ class OneHotTransformer(_Fitted):
         items = _labels(X, "OneHotTransformer.fit")
         self.classes_ = _sorted_unique(c for item in items for c in self._members(item))
         self.n_features_out_ = len(self.classes_)
-        self._lookup = None
+        self._lookup = {c: i for i, c in enumerate(self.classes_)}  # here, so transform changes no attribute
         return self
 
     def transform(self, X: Sequence[Any]) -> np.ndarray:

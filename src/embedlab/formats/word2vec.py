@@ -4,12 +4,21 @@ Text: a header line ``"<count> <dim>\\n"``, then one line per key: ``key v1 v2 .
 Binary: the same header, then per key ``key`` + one space + ``dim`` little-endian float32 values + ``\\n``
 (the C tool's trailing newline; readers, gensim's included, skip it). Keys may not contain spaces or newlines.
 Text files without a header (GloVe's own ``.txt``) are read too.
+
+The C tool's vocabulary file (``-save-vocab``, gensim's ``fvocab``) holds one ``word count`` line per key.
+
+Damage raises ``CorruptFileError`` (a ``ValueError``, as gensim raises for a malformed file), or one of its two
+subclasses where gensim raises something else for the same damage, so code written for gensim keeps catching it:
+``TruncatedFileError`` (also an ``EOFError``) when the file ends before the rows its header declares, and
+``UndecodableFileError`` (also a ``UnicodeDecodeError``) for a key that is not valid in the file's encoding.
 """
 
 from __future__ import annotations
 
 import codecs
 import mmap
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,12 +28,38 @@ from ..errors import CorruptFileError, InputError
 from ..persist import atomic_file
 from .keyed import Keyed, KeyedArrays, keyed, parse_rows, refuse_pickle
 
-__all__ = ["is_binary_word2vec", "read", "write"]
+__all__ = ["TruncatedFileError", "UndecodableFileError", "is_binary_word2vec", "read", "read_vocab", "write",
+           "write_vocab"]
+
+
+class TruncatedFileError(CorruptFileError, EOFError):
+    """A word2vec file that ends before the rows its header declares: a ``CorruptFileError`` that is also the
+    ``EOFError`` gensim raises for the same damage."""
+
+
+class UndecodableFileError(CorruptFileError, UnicodeDecodeError):
+    """A key (or vocabulary line) that is not valid in the file's encoding: a ``CorruptFileError`` that is also the
+    ``UnicodeDecodeError`` gensim raises for the same damage, carrying the codec's ``encoding``, ``object``,
+    ``start``, ``end`` and ``reason``; ``str()`` is embedlab's message (naming the file and where)."""
+
+    def __init__(self, message: str, encoding: str, obj: bytes, start: int, end: int, reason: str) -> None:
+        UnicodeDecodeError.__init__(self, encoding, obj, start, end, reason)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, bytes, int, int, str]]:  # picklable across processes
+        return type(self), (self.message, self.encoding, self.object, self.start, self.end, self.reason)
 
 _CHUNK = 20000  # text lines parsed per numpy call
 _HEADER_BYTES = 256  # a "<count> <dim>" line is never longer
 _MAX_DIM = (1 << 31) - 1
 _MAX_KEY_BYTES = 1 << 20  # a binary key longer than this means the file is not what its header says
+_MIN_COUNT, _MAX_COUNT = -(1 << 63), (1 << 63) - 1  # a vocabulary count is an int64, as gensim stores it
 _CONTROL = frozenset(set(range(32)) - {9, 10, 13} | {127})  # bytes that never occur in a text file
 
 
@@ -52,7 +87,7 @@ def _check_room(path: Path, n: int, d: int, row_bytes: int, avail: int, offset: 
     after it, before anything is allocated for them."""
     need = n * row_bytes
     if need > avail:
-        raise CorruptFileError(
+        raise TruncatedFileError(
             f"{path}: line 1 declares {n} vectors of dimension {d}, which need at least {need:,} bytes, but only "
             f"{avail:,} bytes follow the header (byte offset {offset}); the header is wrong or the file is "
             f"truncated: {_fix(path)}"
@@ -113,41 +148,51 @@ def is_binary_word2vec(path: str | Path) -> bool:
 
 
 def read(path: str | Path, binary: bool | None = None, limit: int | None = None,
-                  encoding: str = "utf-8", unicode_errors: str = "strict") -> KeyedArrays:
+         encoding: str = "utf-8", unicode_errors: str = "strict", no_header: bool = False) -> KeyedArrays:
     """Read a word2vec text or binary file (``binary=None`` detects it) as KeyedArrays: keys in file order and a
     float32 ``(n, dim)`` matrix.
 
-    ``limit`` reads only the first N vectors (files are frequency-ordered). A header that promises more rows
-    than the file can hold, a truncated or malformed row, or data after the promised rows raise
-    CorruptFileError naming the line (text) or row and byte offset (binary); NaN or infinity raise
-    NonFiniteError; a Python pickle (gensim's ``.model`` / ``.kv``) is refused with how to convert it.
+    ``limit`` reads only the first N vectors (files are frequency-ordered). ``no_header`` reads a text file whose
+    first line is already a vector (as gensim's ``no_header``; without it such a file is detected unless its first
+    line could be a header, e.g. the key ``5`` with one value). A header that promises more rows than the file
+    can hold or a truncated row raise TruncatedFileError, a malformed row or data after the promised rows
+    CorruptFileError, a key not valid in ``encoding`` UndecodableFileError, each naming the line (text) or row and
+    byte offset (binary); NaN or infinity raise NonFiniteError; a Python pickle (gensim's ``.model`` / ``.kv``)
+    is refused with how to convert it.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no word2vec file at {path}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
         raise InputError(f"limit must be a whole number >= 0, got {limit!r}")
+    _check_codec(encoding, unicode_errors)
+    refuse_pickle(path)
+    if binary is None:
+        binary = False if no_header else is_binary_word2vec(path)
+    if binary:
+        if no_header:
+            raise InputError("no_header=True reads text files only; a binary word2vec file always has a header")
+        return _load_binary(path, limit, encoding, unicode_errors)
+    return _load_text(path, limit, encoding, unicode_errors, no_header)
+
+
+def _check_codec(encoding: str, unicode_errors: str) -> None:
     try:
         codecs.lookup(encoding)
         codecs.lookup_error(unicode_errors)
     except (LookupError, TypeError):
         raise InputError(f"unknown encoding {encoding!r} or unicode_errors {unicode_errors!r}; use e.g. "
                          "encoding='utf-8' or 'latin-1' and unicode_errors='strict', 'replace' or 'ignore'") from None
-    refuse_pickle(path)
-    if binary is None:
-        binary = is_binary_word2vec(path)
-    if binary:
-        return _load_binary(path, limit, encoding, unicode_errors)
-    return _load_text(path, limit, encoding, unicode_errors)
 
 
-def _decode(raw: bytes, encoding: str, errors: str, where: str, path: Path) -> str:
+def _decode(raw: bytes, encoding: str, errors: str, where: str, path: Path, what: str = "key") -> str:
     try:
         return raw.decode(encoding, errors=errors)
     except UnicodeDecodeError as exc:
-        raise CorruptFileError(
-            f"{path}: {where}: key {raw[:40]!r} is not valid {encoding} ({exc.reason}); pass encoding=... "
-            "or unicode_errors='replace' (the C tool may cut multi-byte characters)"
+        raise UndecodableFileError(
+            f"{path}: {where}: {what} {raw[:40]!r} is not valid {encoding} ({exc.reason}); pass encoding=... "
+            "or unicode_errors='replace' (the C tool may cut multi-byte characters)",
+            exc.encoding, exc.object, exc.start, exc.end, exc.reason,
         ) from None
 
 
@@ -175,7 +220,7 @@ def _load_binary(path: Path, limit: int | None, encoding: str, errors: str) -> K
                                        f"within {_MAX_KEY_BYTES:,} bytes; the file is damaged: {_fix(path)}")
             if sp < 0 or sp + 1 + width > size:
                 got = "no key" if sp < 0 else f"{size - sp - 1} of {width} vector bytes"
-                raise CorruptFileError(f"{path}: the file ends inside row {i + 1} of {n} (found {got}) that starts at "
+                raise TruncatedFileError(f"{path}: the file ends inside row {i + 1} of {n} (found {got}) that starts at "
                                        f"byte offset {pos}; it is truncated: {_fix(path)}")
             raw = data[pos:sp]
             if b"\n" in raw:
@@ -195,11 +240,11 @@ def _load_binary(path: Path, limit: int | None, encoding: str, errors: str) -> K
     return keyed(keys, matrix, path, "row", 1)
 
 
-def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> KeyedArrays:
+def _load_text(path: Path, limit: int | None, encoding: str, errors: str, no_header: bool = False) -> KeyedArrays:
     size = path.stat().st_size
     with open(path, "rb") as f:
         first = f.readline()
-        head = _parse_header(first, path)
+        head = None if no_header else _parse_header(first, path)
         if head is None:  # header-less (GloVe .txt): dimension from the first line
             if not first.strip():
                 raise CorruptFileError(f"{path}: the file is empty; expected a '<count> <dim>' header line")
@@ -232,7 +277,7 @@ def _load_text(path: Path, limit: int | None, encoding: str, errors: str) -> Key
             if len(lines) < want:
                 if n is None:
                     break
-                raise CorruptFileError(
+                raise TruncatedFileError(
                     f"{path}: the file ends after line {line_no} but the header announces {n} vectors "
                     f"({len(keys)} read); it is truncated: {_fix(path)}"
                 )
@@ -267,27 +312,86 @@ def _parse_lines(lines: list[bytes], d: int, line_no: int, keys: list[str], path
                       _fix(path), more_hint="a key may contain a space")
 
 
-def write(vectors: Keyed, path: str | Path, binary: bool = False) -> Path:
+def write(vectors: Keyed, path: str | Path, binary: bool = False, *, header: bool = True, total: int | None = None,
+          prefix: str = "", rows: Sequence[int] | np.ndarray | None = None, append: bool = False) -> Path:
     """Write ``vectors`` in the word2vec C format (text by default; ``binary=True`` for .bin).
 
     Text values are the shortest decimal that reads back as the same float32, so text files round-trip exactly.
+    gensim's ``save_word2vec_format`` options: ``header=False`` leaves out the ``"<count> <dim>"`` line (GloVe
+    style, text only), ``total`` is the count that line declares (default: the rows written), ``prefix`` is put
+    before every key, ``rows`` picks the rows and their order (default: all, in order) and ``append`` adds to the
+    end of an existing file (still written atomically: the old content is copied into the new file first).
     """
     path = Path(path)
     for k in vectors.keys:
-        if not k or any(c in k for c in " \n\r\t"):
+        key = prefix + k
+        if not key or any(c in key for c in " \n\r\t"):
             raise InputError(
-                f"key {k!r} cannot be stored in word2vec format (empty or contains whitespace); "
+                f"key {key!r} cannot be stored in word2vec format (empty or contains whitespace); "
                 "rename it or use save_npy/save_safetensors"
             )
-    n, d = vectors.matrix.shape
+    if binary and not header:
+        raise InputError("a binary word2vec file needs its header line; pass write_header=True or binary=False")
+    order = np.arange(len(vectors.keys)) if rows is None else np.asarray(rows, dtype=np.int64)
+    n, d = len(order), vectors.matrix.shape[1]
     with atomic_file(path, "wb") as f:
-        f.write(f"{n} {d}\n".encode())
+        if append and path.is_file():
+            with open(path, "rb") as old:
+                shutil.copyfileobj(old, f)
+        if header:
+            f.write(f"{n if total is None else total} {d}\n".encode())
         for start in range(0, n, _CHUNK):
-            block = np.asarray(vectors.matrix[start : start + _CHUNK], dtype=np.float32)
-            keys = vectors.keys[start : start + _CHUNK]
+            idx = order[start : start + _CHUNK]
+            block = np.asarray(vectors.matrix[idx], dtype=np.float32)
+            keys = [prefix + vectors.keys[i] for i in idx.tolist()]
             if binary:
                 raw = block.astype("<f4", copy=False)
                 f.write(b"".join(k.encode("utf-8") + b" " + raw[i].tobytes() + b"\n" for i, k in enumerate(keys)))
             else:
                 f.write("".join(f"{k} {' '.join(map(str, row))}\n" for k, row in zip(keys, block, strict=True)).encode("utf-8"))
+    return path
+
+
+def read_vocab(path: str | Path, encoding: str = "utf-8", unicode_errors: str = "strict") -> dict[str, int]:
+    """The C tool's vocabulary file (``-save-vocab``; gensim's ``fvocab``): ``{word: count}`` from ``word count``
+    lines (blank lines skipped; a word given twice keeps its last count).
+
+    FileNotFoundError for a missing file; CorruptFileError naming the line for one that is not ``word count``
+    with a whole-number count that fits an int64; UndecodableFileError for a line that is not valid in ``encoding`` (gensim raises
+    UnicodeDecodeError there) unless ``unicode_errors`` says what to do.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no vocabulary file at {path}")
+    _check_codec(encoding, unicode_errors)
+    counts: dict[str, int] = {}
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            parts = _decode(raw, encoding, unicode_errors, f"line {n}", path, what="line").split()
+            if not parts:
+                continue
+            try:
+                if len(parts) != 2:
+                    raise ValueError
+                count = int(parts[1])
+                if not _MIN_COUNT <= count <= _MAX_COUNT:
+                    raise ValueError
+            except ValueError:
+                raise CorruptFileError(f"{path}: line {n} is {raw[:60]!r}, not 'word count' (a word, a space and a "
+                                       "whole number of at most 19 digits); this is not a word2vec vocabulary file, "
+                                       "or it is damaged") from None
+            counts[parts[0]] = count
+    return counts
+
+
+def write_vocab(path: str | Path, keys: Sequence[str], counts: Sequence[object], prefix: str = "",
+                append: bool = False) -> Path:
+    """Write a vocabulary file (``word count`` lines, UTF-8) that ``read_vocab`` and the C tool read; ``append``
+    adds to an existing file (atomically, as ``write``)."""
+    path = Path(path)
+    with atomic_file(path, "wb") as f:
+        if append and path.is_file():
+            with open(path, "rb") as old:
+                shutil.copyfileobj(old, f)
+        f.write("".join(f"{prefix}{k} {c}\n" for k, c in zip(keys, counts, strict=True)).encode("utf-8"))
     return path
