@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 files=(
-  src/embedlab/vectors.py src/embedlab/keyedvectors.py src/embedlab/io/__init__.py
+  src/embedlab/vectors.py src/embedlab/keyedvectors.py src/embedlab/keyedvectors_edits.py src/embedlab/io/__init__.py
   src/embedlab/encoders/{__init__,base,registry,adapted,audio,categorical,clip,conse,contextual,e5,image}.py
   src/embedlab/encoders/{joint,lookup,media,mlm,onnx_text,sbert,use,word_average}.py
   src/embedlab/index/{__init__,base,exact,hnsw,ivf,compressed,coded,faiss_codes,idmap,codec,kernels}.py
