@@ -294,6 +294,7 @@ def test_to_arrow_reads_one_snapshot_through_its_own_handle(backend):
     # the handle stays free: reads and writes go on while the stream is half read
     c.add(["new"], vectors=np.ones((1, 4)))
     c.delete(["i49"])
+    c.compact()  # local: rewrites the segments the stream reads (their old files are gone)
     assert c.count() == 50 and c.search(np.ones(4), k=1)[0].id == "new"
     rest = [b for b in reader]
     got = first.column("id").to_pylist() + [i for b in rest for i in b.column("id").to_pylist()]
@@ -302,6 +303,15 @@ def test_to_arrow_reads_one_snapshot_through_its_own_handle(backend):
     c.close()
     Collection.drop("docs", **backend)  # nothing holds the collection any more (PostgreSQL would wait)
     assert "docs" not in Collection.names(**backend)
+
+
+def test_to_arrow_through_a_handle_built_without_its_store():
+    """A Collection built from a Table directly (not by create/open) streams through its own snapshot."""
+    from embedlab.store.backend import connect
+
+    Collection.create("x", dim=2).add(["a", "b"], vectors=np.eye(2))
+    with Collection(connect().open("x", readonly=True), None) as c:
+        assert c.to_arrow(batch_size=1).read_all().column("id").to_pylist() == ["a", "b"]
 
 
 def test_to_arrow_of_an_empty_collection_and_a_closed_one():
