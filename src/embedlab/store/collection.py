@@ -1069,7 +1069,7 @@ class Collection(CollectionWrites):
 
     # ------------------------------------------------------------------ Arrow and pandas (store/frames.py)
     def to_arrow(self, batch_size: int = 10_000) -> pa.RecordBatchReader:
-        """Every live item as a stream of Arrow record batches, for DuckDB, Polars, pyarrow or Parquet.
+        """Every live item as a stream of Arrow record batches (pyarrow, Parquet, or any tool that reads Arrow).
 
         The columns are those of the Parquet export: ``id`` (string), ``vector`` (fixed-size list of ``dim``
         float32: the stored vector, bit for bit; unit length in a cosine collection), ``metadata`` (JSON object
@@ -1103,7 +1103,7 @@ class Collection(CollectionWrites):
         Examples
         --------
         >>> for batch in docs.to_arrow(batch_size=1000):
-        ...     ids, vectors = batch.column("id"), batch.column("vector").flatten().to_numpy()
+        ...     vectors = batch.column("vector").flatten().to_numpy().reshape(batch.num_rows, docs.dim)
         """
         from . import frames  # the Arrow and pandas layouts live there
 
