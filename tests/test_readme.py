@@ -66,6 +66,29 @@ def test_readme_postgres_example_runs_twice(tmp_path, monkeypatch, use_encoder, 
     embedlab.Collection.drop("docs", backend=pg_url)
 
 
+def test_readme_pandas_example_runs_twice(tmp_path, monkeypatch, use_encoder):
+    """The pandas example ("Use embedlab from pandas") prints what its comments say, and runs again on the
+    collection the first run made."""
+    pytest.importorskip("pandas")
+    monkeypatch.chdir(tmp_path)
+    blocks = [b for b in _blocks("python") if "from_pandas" in b]
+    assert len(blocks) == 1, "the README needs one python example of Collection.from_pandas (Use embedlab from pandas)"
+    code = blocks[0]
+    for _ in range(2):
+        ns: dict = {}
+        exec(compile(code, str(README), "exec"), ns)
+        articles, out = ns["articles"], ns["out"]
+        assert articles.search("빠른 기차", k=1, where={"year": 2024})[0].id == "t1"  # '# 't1''
+        assert list(out.columns) == ["id", "vector", "content", "source", "year"] and len(out) == 3
+        assert ns["np"].stack(out["vector"]).shape == (3, 512)
+        assert sum(b.num_rows for b in articles.to_arrow(batch_size=10_000)) == 3
+        assert ns["embedlab"].glove().subset(["king", "queen"]).to_pandas().shape == (2, 50)
+        articles.close()
+    for claim in ("# 't1'", "# columns id, vector, content, source, year", "# (3, 512) float32", "# 3, streamed",
+                  "# (2, 50)"):
+        assert claim in code
+
+
 def _shell_commands() -> list[list[str]]:
     """Every ``embedlab ...`` command of the README's bash examples, as argument lists (comments dropped, lines
     split at ``&&``, ``;`` and ``|``)."""

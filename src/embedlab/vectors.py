@@ -31,17 +31,20 @@ import difflib
 import numbers
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeGuard, overload
+from typing import TYPE_CHECKING, Any, TypeGuard, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._params import k_from_topn
 from .arithmetic import METHODS, Method, parse_expression
-from .errors import DimensionError, InputError, UnknownKeyError
+from .errors import DimensionError, InputError, UnknownKeyError, require
 from .formats import read_any, write_any
 from .keyedvectors import GensimKeyedVectors, _exact_self, _Terms
 from .metrics import as_matrix, normalize
+
+if TYPE_CHECKING:  # an optional heavy dependency, imported where used (Vectors.to_pandas)
+    import pandas as pd
 
 _EPS_COSMUL = 1e-6
 
@@ -598,6 +601,33 @@ class Vectors(GensimKeyedVectors):
             For a damaged file, naming it and the line or byte offset.
         """
         return cls(*read_any(path, format=format, mmap=mmap, **options))
+
+    def to_pandas(self, copy: bool = True) -> pd.DataFrame:
+        """The table as a pandas DataFrame: one row per key, one float32 column per dimension.
+
+        The index is the keys (named ``key``, in row order: ``df.loc["king"]``), the columns ``0 .. d-1``, so
+        the frame is the matrix itself (``df.to_numpy()`` is ``(n, d)`` float32) and drops into scikit-learn,
+        ``df.T.corr()`` or a CSV as is. Needs pandas (the ``eval`` extra).
+
+        Parameters
+        ----------
+        copy : bool, default True
+            Copy the matrix into the frame. False shares it (no memory used; a memory-mapped matrix makes the
+            frame read-only).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``(n, d)`` float32, indexed by key.
+
+        Raises
+        ------
+        MissingDependencyError
+            When pandas is not installed (``pip install 'embedlab[eval]'``).
+        """
+        # pandas is an optional heavy dependency (the [eval] extra): imported here, never at module level
+        pandas = require("pandas", "eval", "Vectors.to_pandas")
+        return pandas.DataFrame(self.matrix, index=pandas.Index(self.keys, name="key"), copy=copy)
 
 
 def _add(seen: set[str], key: str) -> bool:

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,11 +40,15 @@ from ..index.base import SearchParams
 from ..metrics import as_matrix, check_metric
 from ..vectors import Vectors
 from . import _inputs, filters, loads
-from .backend import Reader, Table, connect
+from .backend import Reader, Store, Table, connect
 from .binding import check_encoder, described_encoder, encoder_doc, matryoshka_dim, resolve_encoder
 from .manifest import check_name, index_settings, new_manifest
 from .records import Hit, Item, Rows, Stored
 from .writes import CollectionWrites, caller_level
+
+if TYPE_CHECKING:  # optional heavy dependencies, imported where used (store/frames.py)
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["Collection", "Item", "Hit"]
 
@@ -102,6 +106,7 @@ class Collection(CollectionWrites):
         self._encoder = encoder
         self._loading = False  # True inside this handle's own bulk()
         self._held_load = False  # True while this handle holds the load lock of the load it was created for
+        self._store: Store | None = None  # the Store create/open used: to_arrow opens a handle of its own there
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -198,6 +203,7 @@ class Collection(CollectionWrites):
         table = store.create(name, new_manifest(name, enc_doc, index, params, created), lock_timeout=lock_timeout,
                              auto_compact=auto_compact, incomplete=mark)
         col = cls(table, enc)
+        col._store = store
         if mark is not None:  # the load runs from now on (others see "loading"); this handle's bulk() takes it over
             col._held_load = table.lock_load()
         return col
@@ -263,6 +269,7 @@ class Collection(CollectionWrites):
                 enc = resolve_encoder(encoder)
                 check_encoder(table.manifest, enc)
             col = cls(table, enc)
+            col._store = store
             mark = col.incomplete
             if mark is not None:
                 warnings.warn(IncompleteCollectionWarning(loads.describe(name, mark, col.count())),
@@ -1059,6 +1066,177 @@ class Collection(CollectionWrites):
         batch_size = _inputs.check_k(batch_size, "batch_size")
         with self._table.read() as r:
             yield from r.rows(batch_size)
+
+    # ------------------------------------------------------------------ Arrow and pandas (store/frames.py)
+    def to_arrow(self, batch_size: int = 10_000) -> pa.RecordBatchReader:
+        """Every live item as a stream of Arrow record batches (pyarrow, Parquet, or any tool that reads Arrow).
+
+        The columns are those of the Parquet export: ``id`` (string), ``vector`` (fixed-size list of ``dim``
+        float32: the stored vector, bit for bit; unit length in a cosine collection), ``metadata`` (JSON object
+        text: any metadata fits; DuckDB's ``json_extract`` or ``json.loads`` read it), ``content``, ``source`` and
+        ``hash`` (strings, null where absent), in write order. Memory stays bounded by ``batch_size`` rows
+        however large the collection.
+
+        The reader reads one snapshot, taken when this is called, through a read-only handle of its own: this
+        collection can be searched and written meanwhile without the stream seeing it. That handle is closed
+        when the batches run out or the reader is garbage-collected (``reader.close()`` alone does not release
+        it: read to the end, or drop the reader).
+
+        Parameters
+        ----------
+        batch_size : int
+            Rows per record batch (>= 1); every batch but the last has exactly this many.
+
+        Returns
+        -------
+        pyarrow.RecordBatchReader
+            Iterable batches; ``.schema`` describes them, ``.read_all()`` makes one table,
+            ``.read_pandas()`` one DataFrame (vectors as fixed-size-list cells; see ``to_pandas`` for arrays).
+
+        Raises
+        ------
+        InputError
+            For a bad ``batch_size``, or a closed collection.
+        CollectionNotFoundError
+            When the collection was dropped meanwhile.
+
+        Examples
+        --------
+        >>> for batch in docs.to_arrow(batch_size=1000):
+        ...     vectors = batch.column("vector").flatten().to_numpy().reshape(batch.num_rows, docs.dim)
+        """
+        from . import frames  # the Arrow and pandas layouts live there
+
+        return frames.to_arrow(self, self._store, batch_size)
+
+    def to_pandas(self, vectors: bool = True, metadata: str = "columns") -> pd.DataFrame:
+        """Every live item as a pandas DataFrame, one row per item in write order.
+
+        Columns: ``id``, ``vector`` (each cell a ``(dim,)`` float32 numpy array, bit for bit as stored: unit
+        length in a cosine collection; the cells are views of one ``(n, dim)`` block, which
+        ``np.stack(df["vector"])`` gives back), ``content`` and ``source`` (missing where absent), then the
+        metadata. With ``metadata="columns"`` each top-level key is a column of its own (a key named like one of
+        the four columns above gets the column ``metadata.<key>``); a key an item lacks, or holds as JSON null,
+        is a missing value there; integer and boolean columns with gaps use pandas' nullable ``Int64`` /
+        ``boolean``; lists and dicts stay Python objects. With ``metadata="json"`` one ``metadata`` column holds
+        each item's metadata as JSON text, exactly as stored (null and missing told apart).
+
+        Everything is read into memory; for collections larger than that, stream ``to_arrow`` instead. Needs
+        pandas (the ``eval`` extra).
+
+        Parameters
+        ----------
+        vectors : bool
+            Include the ``vector`` column.
+        metadata : str
+            ``"columns"`` (one column per key) or ``"json"`` (one column of JSON texts).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``count()`` rows, a default ``RangeIndex``; ``Collection.from_pandas`` reads it back.
+
+        Raises
+        ------
+        InputError
+            For an unknown ``metadata`` layout, a metadata key whose column name is taken twice (use
+            ``metadata="json"``), or a closed collection.
+        MissingDependencyError
+            When pandas is not installed (``pip install 'embedlab[eval]'``).
+        """
+        from . import frames  # the Arrow and pandas layouts live there
+
+        return frames.to_pandas(self, vectors, metadata)
+
+    @classmethod
+    def from_pandas(cls, df: pd.DataFrame, name: str, *, text: str | None = None, id: str | None = "id",
+                    metadata: str | Sequence[str] | dict[str, str] | None = None, vector: str | None = None,
+                    source: str | None = None, encoder: str | Encoder | None = None, metric: str | None = None,
+                    index: str = "exact", index_params: dict[str, Any] | None = None, backend: str | None = None,
+                    root: str | Path | None = None, batch_size: int = 64, progress: bool = True) -> Collection:
+        """Create collection ``name`` from a pandas DataFrame: one item per row.
+
+        Texts are encoded (in batches of ``batch_size``, with a progress bar), or vectors taken from a column,
+        or both (the texts are then kept as contents beside vectors computed elsewhere). The whole frame is
+        checked before anything is created; the rows are written in commits of about a twentieth of them (512
+        to 10,000 rows) inside ``bulk``, so a load that stops is listed ``incomplete`` (an error removes the new
+        collection again). ``to_pandas``'s frame comes back as the same items, vectors bit for bit:
+        ``from_pandas(df, name, text="content", vector="vector", metadata=[...], source="source",
+        encoder=...)``.
+
+        Cells are converted for JSON metadata: numpy numbers, booleans and arrays become Python numbers, booleans
+        and lists; dates, times and timestamps (``datetime``, ``pd.Timestamp``, ``np.datetime64``) become ISO 8601
+        text (``"2024-05-01T00:00:00"``, which ``$gte`` / ``$lt`` filters compare in time order when every value
+        is written alike); a missing cell (None, NaN, ``pd.NA``, ``NaT``) leaves that key out of that row's
+        metadata. Time spans and other objects (``Decimal``, bytes, sets) are refused, naming the column and row.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The rows.
+        name : str
+            The new collection's name (taken names are refused).
+        text : str or None
+            A column of texts (or other items) for the encoder; with ``vector`` only stored as contents (then
+            missing cells are allowed).
+        id : str or None
+            The column of unique ids (strings, or integers turned into strings); None takes the frame's index.
+        metadata : str, sequence of str, dict or None
+            A list of columns, each stored under its own name as a metadata key; a dict ``{column: key}`` renames
+            them; one column name (a string) holding whole metadata objects (dicts, or JSON object texts as
+            ``to_pandas(metadata="json")`` writes them).
+        vector : str or None
+            A column of vectors (arrays or lists, all of one width), taken as float32. A cosine collection stores
+            rows of unit length (within 1e-5) as given, bit for bit, and normalises the others.
+        source : str or None
+            A column of sources (where each item came from).
+        encoder : str, Encoder or None
+            The encoder (a name, model folder or Encoder). None: the default encoder when texts are encoded; a
+            vectors-only collection, as wide as the vectors, when ``vector`` is given.
+        metric : str or None
+            ``"cosine"``, ``"dot"`` or ``"l2"``; default the encoder's (cosine for vectors-only).
+        index : str
+            ``"exact"``, ``"hnsw"`` or ``"ivf"``, as for ``create``.
+        index_params : dict or None
+            The index kind's settings, as for ``create``.
+        backend : str or None
+            As for ``create``.
+        root : str, path or None
+            As for ``create``.
+        batch_size : int
+            Texts per encoder call (>= 1).
+        progress : bool
+            Show a progress bar over the rows (on a terminal).
+
+        Returns
+        -------
+        Collection
+            The new collection, open, holding one item per row in the frame's order.
+
+        Raises
+        ------
+        InputError
+            For something that is not a DataFrame, neither ``text`` nor ``vector``, a column the frame lacks (the
+            message lists its columns) or has twice, missing or duplicate ids, a missing text to encode, metadata
+            a collection cannot hold (named by column and row), a taken name, or any ``create`` setting it
+            refuses.
+        DimensionError
+            For vectors of different widths, or vectors not as wide as the encoder's.
+        NonFiniteError
+            For vectors holding NaN or infinity (the message names a row).
+        MissingDependencyError
+            When pandas is not installed (``pip install 'embedlab[eval]'``), or the encoder's packages are not.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"id": ["a", "b"], "text": ["a cat", "stock prices"], "lang": ["en", "en"]})
+        >>> docs = Collection.from_pandas(df, "docs", text="text", metadata=["lang"])
+        """
+        from . import frames  # the Arrow and pandas layouts live there
+
+        return frames.from_pandas(cls, df, name, text=text, id=id, metadata=metadata, vector=vector, source=source,
+                                  encoder=encoder, metric=metric, index=index, index_params=index_params,
+                                  backend=backend, root=root, batch_size=batch_size, progress=progress)
 
     def info(self) -> dict[str, Any]:
         """A JSON-ready summary of the collection.

@@ -5,8 +5,9 @@
 
 The file has one row per item — ``id`` (string), ``vector`` (fixed-size list of float32: the stored vector, bit
 for bit), ``metadata`` (JSON text), ``content``, ``source``, ``hash`` (strings, null where absent) — in write
-order, and the collection's description (``name``, ``encoder``, ``index``, ``count``, ``format_version``) as
-JSON under the key ``embedlab`` of the file's metadata. Export reads one snapshot; import streams the file in
+order (the batches of ``Collection.to_arrow``, built by ``store/frames.py``), and the collection's description
+(``name``, ``encoder``, ``index``, ``count``, ``format_version``) as JSON under the key ``embedlab`` of the
+file's metadata. Export reads one snapshot; import streams the file in
 batches (memory bounded by the batch size) and writes each batch in one transaction. Files from other tools
 import too: ``id`` and ``vector`` are required, the other columns optional; without ``embedlab`` metadata the
 collection is vectors-only (cosine unless ``metric=`` says otherwise).
@@ -34,12 +35,12 @@ import numpy as np
 from ..errors import CorruptFileError, EmbedlabError, IncompleteCollectionWarning, InputError
 from ..metrics import normalize
 from ..persist import atomic_path
-from . import loads
+from . import frames, loads
 from .collection import Collection
 from .manifest import FORMAT_VERSION
 
 META_KEY = b"embedlab"
-COLUMNS = ("id", "vector", "metadata", "content", "source", "hash")
+COLUMNS = frames.COLUMNS
 _FIX = "export the collection again (embedlab export NAME --format parquet)"
 
 
@@ -56,37 +57,23 @@ def _pa() -> Any:
     return pa, pq
 
 
-def _schema(dim: int, description: dict[str, Any]) -> Any:
-    pa, _ = _pa()
-    fields = [pa.field("id", pa.string(), nullable=False),
-              pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
-              pa.field("metadata", pa.string()), pa.field("content", pa.string()),
-              pa.field("source", pa.string()), pa.field("hash", pa.string())]
-    return pa.schema(fields, metadata={META_KEY: json.dumps(description, ensure_ascii=False).encode()})
-
-
 def export_parquet(collection: Collection, path: str | os.PathLike[str], batch_size: int = 10_000,
                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Write every live item of ``collection`` to the Parquet file ``path`` (atomically: a temp file renamed into
     place). ``progress(done, total)`` is called after each batch. Returns a summary: path, count, dim, bytes."""
-    pa, pq = _pa()
+    _, pq = _pa()
     info = collection.info()
     description = {"name": info["name"], "encoder": info["encoder"], "index": info["index"],
                    "count": info["count"], "format_version": FORMAT_VERSION, "created": info.get("created"),
                    "checksums": "page-crc32"}
     description["description_sha256"] = _description_sha256(description)
-    schema = _schema(collection.dim, description)
+    schema = frames.arrow_schema(collection.dim, {META_KEY: json.dumps(description, ensure_ascii=False).encode()})
     done = 0
     target = Path(path)
     with atomic_path(target) as tmp:
         with pq.ParquetWriter(str(tmp), schema, compression="zstd", write_page_checksum=True) as writer:
-            for rows in collection.export_rows(batch_size):
-                flat = pa.array(np.ascontiguousarray(rows.vectors, np.float32).reshape(-1), pa.float32())
-                table = pa.Table.from_arrays(
-                    [pa.array(rows.ids, pa.string()), pa.FixedSizeListArray.from_arrays(flat, collection.dim),
-                     pa.array(rows.metadata, pa.string()), pa.array(rows.contents, pa.string()),
-                     pa.array(rows.sources, pa.string()), pa.array(rows.hashes, pa.string())], schema=schema)
-                writer.write_table(table)
+            for rows in collection.export_rows(batch_size):  # the columns of Collection.to_arrow
+                writer.write_batch(frames.record_batch(rows, schema))
                 done += len(rows)
                 if progress is not None:
                     progress(done, info["count"])
