@@ -305,6 +305,27 @@ def test_to_arrow_reads_one_snapshot_through_its_own_handle(backend):
     assert "docs" not in Collection.names(**backend)
 
 
+def test_an_unfinished_export_rows_leaves_its_handle_free(backend):
+    """export_rows (Parquet export, reembed, to_pandas read it) streams through a handle of its own: while its
+    generator is half read, the same handle counts, searches, adds and deletes (it used to report the catalogue
+    as damaged on the local backend), and the batches keep the snapshot of their first one."""
+    c = Collection.create("docs", dim=4, **backend)
+    c.add([f"i{i}" for i in range(30)], vectors=np.random.default_rng(1).normal(size=(30, 4)))
+    rows = c.export_rows(batch_size=7)
+    first = next(rows)
+    assert first.ids == [f"i{i}" for i in range(7)]
+    c.add(["new"], vectors=np.ones((1, 4)))
+    c.delete(["i29"])
+    assert c.count() == 30 and c.search(np.ones(4), k=1)[0].id == "new"
+    assert [i for r in rows for i in r.ids] == [f"i{i}" for i in range(7, 30)]  # without "new", with "i29"
+    abandoned = c.export_rows(batch_size=5)
+    next(abandoned)
+    abandoned.close()  # closing a half-read generator releases its handle
+    c.close()
+    Collection.drop("docs", **backend)  # nothing holds the collection any more (PostgreSQL would wait)
+    assert "docs" not in Collection.names(**backend)
+
+
 def test_to_arrow_through_a_handle_built_without_its_store():
     """A Collection built from a Table directly (not by create/open) streams through its own snapshot."""
     from embedlab.store.backend import connect

@@ -106,7 +106,7 @@ class Collection(CollectionWrites):
         self._encoder = encoder
         self._loading = False  # True inside this handle's own bulk()
         self._held_load = False  # True while this handle holds the load lock of the load it was created for
-        self._store: Store | None = None  # the Store create/open used: to_arrow opens a handle of its own there
+        self._store: Store | None = None  # the Store create/open used: export_rows opens a handle of its own there
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -1061,11 +1061,29 @@ class Collection(CollectionWrites):
         Raises
         ------
         InputError
-            For a bad ``batch_size``.
+            For a bad ``batch_size``, or a closed collection.
+        CollectionNotFoundError
+            When the collection was dropped meanwhile.
+
+        Notes
+        -----
+        The snapshot starts at the first batch and is read through a read-only handle of the generator's own
+        (when this handle came from ``create`` / ``open``), so this collection stays free to search and write
+        while the generator is unfinished, and the batches do not see those writes. The private handle is
+        closed when the batches run out, or when the generator is closed or collected.
         """
         batch_size = _inputs.check_k(batch_size, "batch_size")
-        with self._table.read() as r:
-            yield from r.rows(batch_size)
+        self.count()  # a closed handle refuses here, as every method of it does
+        if self._store is None:  # built from a table without its Store: the snapshot is this handle's own
+            with self._table.read() as r:
+                yield from r.rows(batch_size)
+            return
+        table = self._store.open(self.name, readonly=True, lock_timeout=self.lock_timeout)
+        try:
+            with table.read() as r:
+                yield from r.rows(batch_size)
+        finally:
+            table.close()
 
     # ------------------------------------------------------------------ Arrow and pandas (store/frames.py)
     def to_arrow(self, batch_size: int = 10_000) -> pa.RecordBatchReader:
@@ -1107,7 +1125,7 @@ class Collection(CollectionWrites):
         """
         from . import frames  # the Arrow and pandas layouts live there
 
-        return frames.to_arrow(self, self._store, batch_size)
+        return frames.to_arrow(self, batch_size)
 
     def to_pandas(self, vectors: bool = True, metadata: str = "columns") -> pd.DataFrame:
         """Every live item as a pandas DataFrame, one row per item in write order.

@@ -32,7 +32,6 @@ from .records import Rows
 
 if TYPE_CHECKING:  # annotations only: collection.py imports this module
     from ..encoders import Encoder
-    from .backend import Store
     from .collection import Collection
 
 COLUMNS = ("id", "vector", "metadata", "content", "source", "hash")
@@ -82,39 +81,25 @@ def record_batch(rows: Rows, schema: Any) -> Any:
          pa.array(rows.sources, pa.string()), pa.array(rows.hashes, pa.string())], schema=schema)
 
 
-def to_arrow(collection: Collection, store: Store | None, batch_size: int) -> Any:
-    """``Collection.to_arrow``: a RecordBatchReader over a read-only handle of its own (see there)."""
+def to_arrow(collection: Collection, batch_size: int) -> Any:
+    """``Collection.to_arrow``: a RecordBatchReader over ``export_rows`` (its own read-only handle; see there)."""
     pa = _pa()
     batch_size = _inputs.check_k(batch_size, "batch_size")
     schema = arrow_schema(collection.dim)
-    collection.count()  # a closed handle refuses here, as every method of it does
-    if store is None:  # a handle built without its Store (not through create/open): stream through it
-        source, own = collection, False
-    else:
-        source = type(collection)(store.open(collection.name, readonly=True, lock_timeout=collection.lock_timeout),
-                                  None)
-        own = True
-    try:
-        rows = source.export_rows(batch_size)
-        first = next(rows, None)  # the snapshot starts now, and a closed or dropped collection fails here
-    except BaseException:
-        if own:
-            source.close()
-        raise
-    return pa.RecordBatchReader.from_batches(schema, _batches(first, rows, schema, source if own else None))
+    rows = collection.export_rows(batch_size)
+    first = next(rows, None)  # the snapshot starts now; a closed or dropped collection fails here
+    return pa.RecordBatchReader.from_batches(schema, _batches(first, rows, schema))
 
 
-def _batches(first: Rows | None, rest: Iterator[Rows], schema: Any, own: Collection | None) -> Iterator[Any]:
-    """The reader's batches; the reader's own handle is closed when they run out (or the reader is collected)."""
+def _batches(first: Rows | None, rest: Iterator[Rows], schema: Any) -> Iterator[Any]:
+    """The reader's batches; ``export_rows``'s handle is closed when they run out (or the reader is collected)."""
     try:
         if first is not None:
             yield record_batch(first, schema)
             for rows in rest:
                 yield record_batch(rows, schema)
     finally:
-        getattr(rest, "close", lambda: None)()  # export_rows is a generator: its snapshot ends here
-        if own is not None:
-            own.close()
+        getattr(rest, "close", lambda: None)()  # export_rows is a generator: its snapshot and handle end here
 
 
 # ---------------------------------------------------------------------------------------------------- to pandas
