@@ -206,7 +206,8 @@ def plan_records(collection: Collection | None, records: Iterable[Record], *, en
         records, collided = _without_collisions({**stored, **moves}, records, strict)
         items, stats = split_records(records, enc, max_tokens, overlap)
         rename = renames(collection, {**stored, **moves}, records, items)
-        added, updated, unchanged = _changes(collection, items, moves, set(rename.keep.values()))
+        added, updated, unchanged = _changes(collection, items, moves, set(rename.keep.values()),
+                                             set(rename.keep) | set(rename.drop))
         remove, kept, unresolved = _removals(collection, records, items, sync, moves, duplicates, rename)
     return {"documents": stats.documents, "split": stats.split, "passages": stats.passages, "added": len(added),
             "updated": len(updated), "unchanged": unchanged, "removed": len(remove), "kept": len(kept),
@@ -236,12 +237,15 @@ def _without_collisions(stored: dict[str, str | None], records: list[Record],
 
 
 def _changes(collection: Collection, items: list[Record], moves: dict[str, str] | None = None,
-             renamed: set[str] | None = None, step: int = 1024) -> tuple[list[str], list[str], int]:
+             renamed: set[str] | None = None, freed: set[str] | None = None,
+             step: int = 1024) -> tuple[list[str], list[str], int]:
     """``(added, updated, unchanged)`` of upserting ``items``: ids new to the collection, ids whose content hash,
     metadata or source (as ``moves`` rewrites it first) differ from the stored ones, and how many are stored as
-    they are (the ``renamed`` ids, re-keyed from an old id with the same content, are)."""
+    they are (the ``renamed`` ids, re-keyed from an old id with the same content, are; the ``freed`` ids, whose
+    stored item moves to another id first, are new)."""
     moves = moves or {}
     renamed = renamed or set()
+    freed = freed or set()
     added: list[str] = []
     updated: list[str] = []
     unchanged = 0
@@ -251,7 +255,7 @@ def _changes(collection: Collection, items: list[Record], moves: dict[str, str] 
         changed = {ids[i] for i in collection.changed(ids, [r.item for r in part])}
         stored = {it.id: it for it in collection.get(ids, missing="skip")}
         for r in part:
-            old = stored.get(r.id)
+            old = stored.get(r.id) if r.id not in freed else None
             if old is None and r.id in renamed:
                 unchanged += 1
             elif old is None:

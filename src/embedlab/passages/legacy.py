@@ -4,10 +4,11 @@ two files claim.
 - **Sources**: older versions stored sources relative to the folder the command ran in; `migrations` matches them
   to the files read now (``ingest.resolve_legacy_source``) so they are rewritten, not re-indexed.
 - **Ids**: older versions gave a file the id of its stem (``readme`` for ``a/readme.txt``); files now have the
-  id of their path relative to the folder indexed. `renames` pairs each stored stem id (and its passages
-  ``readme#n``) with the new id of the same file — the same file by source — so the item is re-keyed with its
-  vector (no re-encoding) when its content is unchanged, and replaced (old id deleted, new one added) when it
-  changed; either way the old id does not linger beside the new one, with or without ``--sync``.
+  id of their path relative to the folder indexed, so the same file indexed from another folder (``notes/``,
+  then its parent) gets another id too. `renames` pairs each item stored from a file read now under another id
+  (and its passages ``old#n``) with the file's id now — the same file by its stored source — so the item is
+  re-keyed with its vector (no re-encoding) when its content is unchanged, and replaced (old id deleted, new one
+  added) when it changed; either way the old id does not linger beside the new one, with or without ``--sync``.
 - **Collisions**: a file whose id is stored for an item of another file that still exists (``a/`` and ``b/``
   both indexed from inside, each with ``readme.txt``; a stem id kept from an older version that equals a new
   path id) is not written over it: `collisions` names it, and indexing leaves it out (or stops, ``strict``).
@@ -15,6 +16,7 @@ two files claim.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,7 +117,7 @@ def write_sources(collection: Collection, moves: dict[str, str], step: int = 102
 
 def collisions(stored: dict[str, str | None], records: list[Record]) -> list[dict[str, str]]:
     """The whole files whose id (or one of its passages' ids) is stored for an item of another file that still
-    exists.
+    exists and is not read now (an item of a file read now moves to that file's id, see ``renames``).
 
     Parameters
     ----------
@@ -132,6 +134,7 @@ def collisions(stored: dict[str, str | None], records: list[Record]) -> list[dic
     files = {r.id: r for r in records if whole_file(r)}
     if not files or not stored:
         return []
+    moving = {r.source for r in files.values()}  # items of files read now leave their old ids (``renames``)
     out: dict[str, dict[str, str]] = {}
     for id_, src in stored.items():
         doc, sep, n = id_.rpartition("#")
@@ -139,16 +142,16 @@ def collisions(stored: dict[str, str | None], records: list[Record]) -> list[dic
         if rid is None or rid in out or not src or is_legacy_source(src):
             continue  # a relative source matched to no file: where it lies is unknown, nothing to compare
         held, now = source_file(src), source_file(files[rid].source)
-        if held is not None and held != now and held.exists():
+        if held is not None and held != now and held.exists() and src not in moving:
             out[rid] = {"id": rid, "source": files[rid].source, "held_by": src}
     return [out[r.id] for r in records if r.id in out]
 
 
 @dataclass
 class Renames:
-    """Stored stem ids of older versions and what becomes of them: ``keep`` old id → new id (same content:
-    re-keyed with its vector), ``drop`` old ids whose file now gives other content or other passages (deleted;
-    the new ids are encoded and added)."""
+    """Items stored under another id for a file read now, and what becomes of them: ``keep`` old id → new id
+    (same content: re-keyed with its vector), ``drop`` old ids whose file now gives other content or other
+    passages (deleted; the new ids are encoded and added)."""
 
     keep: dict[str, str] = field(default_factory=dict)
     drop: list[str] = field(default_factory=list)
@@ -157,9 +160,14 @@ class Renames:
         return len(self.keep) + len(self.drop)
 
 
+_PASSAGE = re.compile(r"#\d+\Z")
+
+
 def renames(collection: Collection, stored: dict[str, str | None], records: list[Record],
             items: list[Record]) -> Renames:
-    """Pair the stored stem ids (``ingest.legacy_id``) of the files read with their new ids, by source.
+    """Pair the items stored from a file read now under another id — the file's stem (an older embedlab's id,
+    ``ingest.legacy_id``), or its path from another folder indexed (``notes/a.txt`` then ``a.txt``) — with the
+    file's ids now, by source: a whole item with the document's id, passage ``#n`` with passage ``#n``.
 
     Parameters
     ----------
@@ -177,37 +185,28 @@ def renames(collection: Collection, stored: dict[str, str | None], records: list
     Renames
         What to re-key and what to delete.
     """
-    by_old: dict[str, list[Record]] = {}
-    for r in records:
-        old = legacy_id(r)
-        if old is not None:
-            by_old.setdefault(old, []).append(r)
+    by_file = {r.source: r for r in records if whole_file(r)}
     out = Renames()
-    if not by_old:
+    if not by_file:
         return out
     new = {it.id: it for it in items}
     for id_, src in stored.items():
-        if id_ in new or not src:
-            continue
-        doc, sep, n = id_.rpartition("#")
-        base, suffix = (id_, "") if id_ in by_old else ((doc, f"#{n}") if sep and n.isdigit() else (None, ""))
-        if base is None or base not in by_old:
-            continue
-        file = source_file(src)
-        match = next((r for r in by_old[base] if source_file(r.source) == file), None)
-        if match is None:
-            continue
-        target = match.id + suffix
-        if target in new and target not in out.keep.values() and stored.get(target) is None:
+        rec = by_file.get(src) if src else None
+        if rec is None or id_ == rec.id or id_.startswith(rec.id + "#"):
+            continue  # not from a file read now, or one of its own ids (current, or a passage it no longer has)
+        passage = _PASSAGE.search(id_)
+        target = rec.id + (passage.group(0) if passage else "")
+        if target in new and target not in out.keep.values() and target not in stored:
             out.keep[id_] = target
         else:
             out.drop.append(id_)
     if out.keep:
         olds = list(out.keep)
         changed = {olds[i] for i in collection.changed(olds, [new[out.keep[o]].item for o in olds])}
-        for old in changed:
-            out.drop.append(old)
-            del out.keep[old]
+        for old in olds:
+            if old in changed:
+                out.drop.append(old)
+                del out.keep[old]
     return out
 
 
