@@ -321,3 +321,36 @@ def test_path_ids_let_same_names_coexist(tmp_path):
         (tmp_path / folder / "readme.txt").write_text(f"The readme of {folder}.", "utf-8")
     assert [r.id for r in read_sources(tmp_path)] == ["a/readme.txt", "b/c/readme.txt", "b/readme.txt"]
     assert [r.id for r in read_sources(tmp_path / "b")] == ["c/readme.txt", "readme.txt"]
+
+
+def test_reading_shows_files_and_pages_per_second(tmp_path, monkeypatch):
+    import embedlab.ingest.read as reading
+
+    calls: dict[str, list] = {"open": [], "update": [], "postfix": []}
+
+    class Bar:
+        def __init__(self, total, desc, unit="it", enabled=True):
+            calls["open"].append((total, desc, unit, enabled))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            calls["update"].append(n)
+
+        def set_postfix_str(self, text, refresh=True):
+            calls["postfix"].append(text)
+
+    monkeypatch.setattr(reading, "progress_bar", Bar)
+    write_pdf(tmp_path / "d" / "a.pdf", ["one", "two", "three"])
+    (tmp_path / "d" / "b.txt").write_text("text", "utf-8")
+    (tmp_path / "d" / "skip.bin").write_bytes(b"\x00")
+    single = write_pdf(tmp_path / "single.pdf", ["alone"])
+    recs = read_sources([tmp_path / "d", single], progress=True)
+    assert recs.pages == 4
+    assert calls["open"] == [(4, "reading", "file", True)]  # every file of the folder, and the one given
+    assert sum(calls["update"]) == 4
+    assert calls["postfix"][-1].startswith("4 pages, ") and calls["postfix"][-1].endswith(" pages/s")
