@@ -147,10 +147,11 @@ def index(
     whose content repeats one read before are left out and counted; a scanned PDF without a text layer, an
     encrypted or damaged file is skipped with the reason (--strict: stops).
 
-    Collections made by older versions gave files their stem as id (readme): such items are re-keyed to the new
-    id with their vectors when the same file is read again with the same content (counted as renamed), else
-    replaced; they never stay beside the new ids. A file whose id the collection holds for another file that
-    still exists is left out and named (--strict: stops before writing anything).
+    An item stored under another id for a file read now (its stem, as older versions named files: readme; or its
+    path from another folder indexed: a.txt, then notes/a.txt) is re-keyed to the file's id with its vector when
+    the content is unchanged (counted as renamed), else replaced; the old id never stays beside the new one. A
+    file whose id the collection holds for another file that still exists is left out and named (--strict:
+    stops before writing anything).
 
     Each item's source is stored as its file's resolved absolute path (a table row's: path:line N), so the
     same folder indexed or synced from anywhere (notes/, . from inside it, /home/me/notes) is the same source.

@@ -158,7 +158,7 @@ def whole_file(record: Record) -> bool:
 
 
 def legacy_id(record: Record) -> str | None:
-    """The id an embedlab before 0.2 gave a whole file's record: the file's stem (``readme`` for
+    """The id older versions of embedlab gave a whole file's record: the file's stem (``readme`` for
     ``a/readme.txt``); None for other records, or when it is the same as the id now.
 
     Parameters
