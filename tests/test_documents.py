@@ -300,6 +300,14 @@ def test_missing_parser_names_the_extra(tmp_path, monkeypatch):
         with pytest.raises(MissingDependencyError, match=rf"'{module}' is needed for reading .*pip install "
                                                          r"'embedlab\[documents\]'"):
             reader(path)
+    # in a folder (a core install with a stray PDF among text files): skipped and counted, the rest is read
+    (tmp_path / "notes.txt").write_text("A plain note.", "utf-8")
+    recs = read_sources(tmp_path)
+    assert [r.id for r in recs] == ["notes.txt"]
+    assert f"1 document(s) in {tmp_path} not read: 'pypdf' is needed for reading PDF files; install it with: pip " \
+           "install 'embedlab[documents]'" in recs.skipped
+    with pytest.raises(MissingDependencyError):
+        read_sources(tmp_path, strict=True)
 
 
 def test_docs_and_text_files_dedupe_by_content(tmp_path):

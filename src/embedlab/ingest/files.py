@@ -17,7 +17,7 @@ from ..documents import (
     read_document,
     zip_members,
 )
-from ..errors import InputError
+from ..errors import InputError, MissingDependencyError
 from .records import Options, Record
 from .sources import file_id
 
@@ -239,9 +239,12 @@ def read_folder(root: Path, files: list[Path], opts: Options, skipped: list[str]
     ------
     InputError
         When the folder holds no file to index.
+    MissingDependencyError
+        With ``strict``, for a document whose parser is not installed (else it is skipped and listed, by count).
     """
     found = 0
     other: dict[str, int] = {}
+    missing: dict[str, int] = {}
     for path in files:
         pages = 0
         try:
@@ -264,10 +267,17 @@ def read_folder(root: Path, files: list[Path], opts: Options, skipped: list[str]
             found += 1
             skipped.append(str(exc))
             continue
+        except MissingDependencyError as exc:  # a document whose parser is not installed: the others are read
+            if opts.strict:
+                raise
+            found += 1
+            missing[str(exc)] = missing.get(str(exc), 0) + 1
+            continue
         finally:
             if tick is not None:
                 tick(pages)
         yield got.record
+    skipped.extend(f"{n} document(s) in {root} not read: {why}" for why, n in missing.items())
     if other:
         skipped.append(f"{sum(other.values())} file(s) in {root} with other extensions ({', '.join(sorted(other))})")
     if not found:
