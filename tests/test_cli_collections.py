@@ -72,14 +72,14 @@ def test_round_trip_index_search_info_export(capsys, tmp_path, sources, use_enco
     hits = run_json(capsys, "--home", home, "search", "things", "something to eat or drive", "--where", "year=2020")
     assert sorted(h["id"] for h in hits) == ["car1", "mango"]
     hits = run_json(capsys, "--home", home, "search", "things", "a bird", "--where", "folder=animals", "-k", "5")
-    assert [h["id"] for h in hits] == ["eagle", "cat"]
+    assert [h["id"] for h in hits] == ["animals/eagle.md", "animals/cat.txt"]
     assert run_json(capsys, "--home", home, "search", "things", "x", "--where", "folder=none") == []
 
     # every text keeps what was embedded, so keyword search covers table rows and files alike
     hits = run_json(capsys, "--home", home, "search", "things", "four-wheel drive", "--mode", "keyword", "-k", "2")
     assert hits[0]["id"] == "suv1" and hits[0]["metadata"]["text"] == "A large family SUV with four-wheel drive"
     hits = run_json(capsys, "--home", home, "search", "things", "고속철도 기차", "--mode", "hybrid", "-k", "1")
-    assert hits[0]["id"] == "ktx"
+    assert hits[0]["id"] == "ktx.txt"
 
     code, out, _ = run(capsys, "--home", home, "search", "things", "a bird that flies high")
     assert code == 0 and "eagle" in out and "score" in out
@@ -100,8 +100,8 @@ def test_round_trip_index_search_info_export(capsys, tmp_path, sources, use_enco
     col = Collection.open("things", root=home / "collections")
     stored = col.vectors()
     assert sorted(loaded.keys) == sorted(stored.keys)
-    np.testing.assert_array_equal(loaded["ktx"], stored["ktx"])
-    assert np.allclose(loaded["ktx"], use_encoder.encode("고속철도는 도시 사이를 빠르게 달리는 기차입니다.")[0], atol=1e-5)
+    np.testing.assert_array_equal(loaded["ktx.txt"], stored["ktx.txt"])
+    assert np.allclose(loaded["ktx.txt"], use_encoder.encode("고속철도는 도시 사이를 빠르게 달리는 기차입니다.")[0], atol=1e-5)
     col.close()
     run_json(capsys, "--home", home, "export", "things", "--format", "tsv", "-o", tmp_path / "proj")
     vecs, meta = load_projector(tmp_path / "proj", with_metadata=True)
@@ -144,7 +144,7 @@ def test_embedlab_home_env_and_missing_collection(capsys, tmp_path, monkeypatch,
     assert "fruit.jsonl is not valid cp949 text" in res["skipped"][0] and "--encoding" in res["skipped"][0]
     assert run_json(capsys, "index", "ann", sources["jsonl"])["count"] == 3
     assert run_json(capsys, "info", "ann")["index"]["kind"] == "hnsw"
-    assert run_json(capsys, "search", "ann", "train", "-k", "1")[0]["id"] == "legacy"
+    assert run_json(capsys, "search", "ann", "train", "-k", "1")[0]["id"] == "legacy.txt"
 
     spaced = tmp_path / "spaced.csv"
     spaced.write_text("id,text\nred car,A red car\n", "utf-8")
@@ -181,16 +181,16 @@ def test_long_document_is_split_and_reported_once(capsys, tmp_path, use_encoder)
 
     with Collection.open("long") as col:
         ids = col.ids()
-        assert "rail" not in ids and "rail#0" in ids
-        item = col.get(["rail#1"])[0]
-        assert item.metadata == {"file": "rail.txt", "doc_id": "rail", "passage": 1,
+        assert "rail.txt" not in ids and "rail.txt#0" in ids
+        item = col.get(["rail.txt#1"])[0]
+        assert item.metadata == {"file": "rail.txt", "doc_id": "rail.txt", "passage": 1,
                                  "text": _passage_texts(docs / "rail.txt", 40, 6, use_encoder)[1]}
         assert max(len(use_encoder.tokenize(t)) for t in _passage_texts(docs / "rail.txt", 40, 6, use_encoder)) <= 40
         docs_hits = search_documents(col, "fast train from Seoul to Busan", k=3)
-        assert [h.id for h in docs_hits][0] == "rail"
-        assert sorted(h.id for h in docs_hits) == ["bus", "plane", "rail"]  # one row per document
+        assert [h.id for h in docs_hits][0] == "rail.txt"
+        assert sorted(h.id for h in docs_hits) == ["bus.txt", "plane.txt", "rail.txt"]  # one row per document
         best = docs_hits[0]
-        assert best.metadata["doc_id"] == "rail" and best.metadata["passage"] >= 2  # the train part, not the filler
+        assert best.metadata["doc_id"] == "rail.txt" and best.metadata["passage"] >= 2  # the train part, not the filler
 
     hits = run_json(capsys, "search", "long", "fast train from Seoul to Busan", "-k", "3")
     assert [h["id"] for h in hits] == [h.id for h in docs_hits]
@@ -203,7 +203,7 @@ def test_long_document_is_split_and_reported_once(capsys, tmp_path, use_encoder)
     # no split at all: the passages go, the whole document comes back
     res = run_json(capsys, "index", "long", docs)
     with Collection.open("long") as col:
-        assert sorted(col.ids()) == ["bus", "plane", "rail"]
+        assert sorted(col.ids()) == ["bus.txt", "plane.txt", "rail.txt"]
 
 
 def _passage_texts(path: Path, max_tokens: int, overlap: int, enc) -> list[str]:

@@ -49,7 +49,8 @@ def _run_quiet(*args: str):
 
 
 def _ids(hits: list[dict]) -> list[str]:
-    return [h["id"] for h in hits]
+    """Hits' ids without their extension (a file's id is its path relative to the folder indexed)."""
+    return [h["id"].rsplit(".", 1)[0] for h in hits]
 
 
 # ----------------------------------------------------------------------------------------------- images
@@ -77,15 +78,16 @@ def pics(tmp_path_factory):
     return {"home": home, "folder": folder, "queries": queries, "summary": summary, "names": sorted(photos)}
 
 
-def test_index_image_folder_ids_are_file_stems(capsys, pics):
+def test_index_image_folder_ids_are_file_paths(capsys, pics):
     s = pics["summary"]
     assert (s["documents"], s["added"], s["count"], s["split"]) == (6, 6, 6, 0)
     info = run_json(capsys, "--home", pics["home"], "info", "pics")
     assert info["encoder"]["name"] == "conse" and info["count"] == 6
     hits = run_json(capsys, "--home", pics["home"], "search", "pics", "anything", "-k", "10")
     assert sorted(_ids(hits)) == sorted(pics["names"] + ["timetable"])  # ConSE is joint: it takes text files too
-    images = [h for h in hits if h["id"] != "timetable"]
+    images = [h for h in hits if h["id"] != "timetable.txt"]
     assert {h["metadata"]["modality"] for h in images} == {"image"}
+    assert all(h["id"] == h["metadata"]["file"] for h in hits)
     assert {h["metadata"]["file"] for h in images} == {p.name for p in pics["folder"].iterdir() if p.suffix != ".txt"}
     hits = run_json(capsys, "--home", pics["home"], "search", "pics", "기차 시간표", "-k", "1")
     assert _ids(hits) == ["timetable"]  # text -> text in the same space (Korean query, English file)
@@ -122,7 +124,7 @@ def test_image_to_image_search_by_vector_in_python(pics):
     with Collection.open("pics") as col:
         vec = col.encoder.encode([pics["queries"] / "cat_flip.png"])[0]
         hits = col.search(vec, k=3)
-    assert hits[0].id == "chelsea"
+    assert hits[0].id.rsplit(".", 1)[0] == "chelsea"
     assert [h.id for h in hits] == [h["id"] for h in _run_quiet("--home", pics["home"], "search", "pics",
                                                                    pics["queries"] / "cat_flip.png", "-k", "3")]
 
@@ -183,8 +185,8 @@ def test_index_audio_folder(capsys, sounds):
 def test_audio_to_audio_search_finds_the_other_clip_of_the_same_kind(capsys, sounds):
     for path in sorted(p for p in sounds["folder"].iterdir() if p.suffix != ".txt"):
         hits = run_json(capsys, "--home", sounds["home"], "search", "clips", path, "-k", "3")
-        assert hits[0]["id"] == path.stem and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)  # itself
-        assert _kind(hits[1]["id"]) == _kind(path.stem), (path.stem, [(h["id"], round(h["score"], 3)) for h in hits])
+        assert hits[0]["id"] == path.name and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)  # itself
+        assert _kind(_ids(hits)[1]) == _kind(path.stem), (path.stem, [(h["id"], round(h["score"], 3)) for h in hits])
 
 
 def test_audio_queries_not_in_the_collection(capsys, sounds):

@@ -219,7 +219,7 @@ def test_cli_search_mode(capsys, tmp_path, use_encoder):
     with pytest.raises(SystemExit) as exc:
         main(["--home", str(home), "search", "files", "QX-4471", "--mode", "keyword", "--json"])
     assert exc.value.code == 0
-    assert [h["id"] for h in json.loads(capsys.readouterr().out)] == ["long"]
+    assert [h["id"] for h in json.loads(capsys.readouterr().out)] == ["long.txt"]
 
 
 def test_text_metadata_and_given_texts(tmp_path, use_encoder):

@@ -20,10 +20,10 @@ def write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def test_text_file_id_is_stem(tmp_path):
+def test_text_file_id_is_its_name(tmp_path):
     p = write(tmp_path / "cats.txt", "Cats purr.\n")
     recs = read_sources(p)
-    assert list(recs) == [Record("cats", "Cats purr.\n", {"file": "cats.txt"}, str(p))]
+    assert list(recs) == [Record("cats.txt", "Cats purr.\n", {"file": "cats.txt"}, str(p))]
 
 
 def test_folder_recursive_text_only_with_skips(tmp_path):
@@ -34,7 +34,7 @@ def test_folder_recursive_text_only_with_skips(tmp_path):
     write(tmp_path / ".hidden" / "d.txt", "hidden")
     write(tmp_path / "empty.txt", "")
     recs = read_sources(tmp_path)
-    assert [r.id for r in recs] == ["a", "b", "c"]
+    assert [r.id for r in recs] == ["a.txt", "sub/b.md", "sub/deep/c.txt"]
     assert recs[1].metadata == {"file": "sub/b.md", "folder": "sub"}
     assert recs[2].metadata["folder"] == "sub/deep"
     assert any("empty" in s for s in recs.skipped)
@@ -46,14 +46,14 @@ def test_folder_takes_media_for_multimodal_encoders(tmp_path):
     write(tmp_path / "cat.png", b"\x89PNG\r\n\x1a\n....")
     write(tmp_path / "bark.wav", b"RIFF....WAVE")
     image = read_sources(tmp_path, modalities=("image",))
-    assert [r.id for r in image] == ["cat"]
+    assert [r.id for r in image] == ["cat.png"]
     cat = image[0]
     assert cat.item == tmp_path / "cat.png" and isinstance(cat.item, Path)
     assert cat.metadata["modality"] == "image"
     both = read_sources(tmp_path, modalities=("text", "image", "audio"))
-    assert sorted(r.id for r in both) == ["bark", "cat", "note"]
+    assert sorted(r.id for r in both) == ["bark.wav", "cat.png", "note.txt"]
     audio = read_sources(tmp_path, modalities=("audio",))  # no text files for an audio-only encoder
-    assert [r.id for r in audio] == ["bark"] and any(".txt" in s for s in audio.skipped)
+    assert [r.id for r in audio] == ["bark.wav"] and any(".txt" in s for s in audio.skipped)
     with pytest.raises(InputError, match=r"note.txt is not a file this encoder reads \(audio: .wav"):
         read_sources(tmp_path / "note.txt", modalities=("audio",))
 
@@ -100,11 +100,14 @@ def test_utf8_bom_and_utf16_are_decoded(tmp_path):
 # ----------------------------------------------------------------------------- bad input
 def test_duplicate_ids_across_files_names_both(tmp_path):
     a = write(tmp_path / "x" / "notes.txt", "one")
-    b = write(tmp_path / "y" / "notes.md", "two")
-    with pytest.raises(InputError, match=r"duplicate id 'notes'.*x/notes.txt.*y/notes.md"):
+    b = write(tmp_path / "y" / "notes.txt", "two")
+    write(tmp_path / "y" / "notes.md", "three")
+    with pytest.raises(InputError, match=r"duplicate id 'notes.txt'.*x/notes.txt.*y/notes.txt.*index the folder "
+                                         "that holds both"):
         read_sources([tmp_path / "x", tmp_path / "y"])
-    c = write(tmp_path / "rows.csv", "id,text\nnotes,three\n")
-    with pytest.raises(InputError, match=rf"duplicate id 'notes': in {a}.*rows.csv:line 2"):
+    assert [r.id for r in read_sources(tmp_path)] == ["x/notes.txt", "y/notes.md", "y/notes.txt"]  # the issue
+    c = write(tmp_path / "rows.csv", "id,text\nnotes.txt,four\n")
+    with pytest.raises(InputError, match=rf"duplicate id 'notes.txt': in {a}.*rows.csv:line 2"):
         read_sources([a, c])
     assert b.exists()
 
@@ -179,10 +182,13 @@ def test_missing_path_and_empty_folder(tmp_path):
     with pytest.raises(InputError, match=r"similar names there: notes.txt"):
         read_sources(tmp_path / "notez.txt")
     (tmp_path / "empty").mkdir()
+    write(tmp_path / "data" / "a.bin", b"\x00\x01")
     write(tmp_path / "pdfs" / "a.pdf", b"%PDF")
     with pytest.raises(InputError, match=r"folder .*empty has no files to index"):
         read_sources(tmp_path / "empty")
-    with pytest.raises(EmbedlabError, match=r"folder .*pdfs has no files to index \(looked for .txt, .md"):
+    with pytest.raises(EmbedlabError, match=r"folder .*data has no files to index \(looked for .txt, .md, .pdf"):
+        read_sources(tmp_path / "data")
+    with pytest.raises(EmbedlabError, match=r"no items found in .*pdfs \(skipped: .*a.pdf is not a PDF"):
         read_sources(tmp_path / "pdfs")
     with pytest.raises(InputError, match="no sources given"):
         read_sources([])
@@ -194,7 +200,7 @@ def test_unreadable_files_in_a_folder_are_skipped_with_reason_unless_strict(tmp_
     write(tmp_path / "legacy.txt", "회의 일정".encode("cp949"))
     write(tmp_path / "blob.txt", b"\x00\x01\x02binary\x00")
     recs = read_sources(tmp_path)
-    assert [r.id for r in recs] == ["good", "also"]
+    assert [r.id for r in recs] == ["good.txt", "sub/also.md"]
     assert len(recs.skipped) == 2
     blob, legacy = sorted(recs.skipped)
     assert "blob.txt looks like a binary file" in blob
@@ -202,7 +208,7 @@ def test_unreadable_files_in_a_folder_are_skipped_with_reason_unless_strict(tmp_
     with pytest.raises(InputError, match=r"blob.txt looks like a binary file"):
         read_sources(tmp_path, strict=True)
     explicit = read_sources([tmp_path / "good.txt", tmp_path / "legacy.txt"])  # named files: the same rule
-    assert [r.id for r in explicit] == ["good"] and "legacy.txt" in explicit.skipped[0]
+    assert [r.id for r in explicit] == ["good.txt"] and "legacy.txt" in explicit.skipped[0]
     with pytest.raises(InputError, match=r"no items found.*legacy.txt is not valid utf-8"):
         read_sources(tmp_path / "legacy.txt")
 

@@ -174,7 +174,7 @@ def test_plan_and_sync_with_passages(use_encoder, tmp_path, monkeypatch):
             {k: plan[k] for k in ("added", "updated", "unchanged", "removed", "kept")}
         assert "elsewhere" in col.ids() and "bus" not in col.ids()
         assert plan_records(col, now, max_tokens=24, overlap=4, sync=["docs"])["ids"] == \
-            {"added": [], "updated": [], "removed": [], "kept": [], "migrated": [], "unresolved": []}
+            {"added": [], "updated": [], "removed": [], "kept": [], "migrated": [], "unresolved": [], "renamed": []}
     with pytest.raises(InputError, match="needs a collection or, for a new one, the encoder"):
         plan_records(None, now)
     new = plan_records(None, now, encoder=use_encoder, max_tokens=24, overlap=4)

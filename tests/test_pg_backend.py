@@ -153,7 +153,7 @@ def test_cli_backend_option_and_environment(url, capsys, tmp_path, monkeypatch):
     assert exc.value.code == 0
     import json
 
-    assert json.loads(capsys.readouterr().out)[0]["id"] == "train"
+    assert json.loads(capsys.readouterr().out)[0]["id"] == "train.txt"
 
 
 def test_info_states_the_servers_durability(pg_url):

@@ -147,7 +147,7 @@ def test_cli_engine_ray_indexes_a_folder(cluster, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["added"] == 30 and out["count"] == 30
     with Collection.open("viaray") as c:
-        assert c.search("a ship at sea", k=3)[0].id in {f"d{i:03d}" for i in range(1, 30, 3)}
+        assert c.search("a ship at sea", k=3)[0].id in {f"d{i:03d}.txt" for i in range(1, 30, 3)}
     with pytest.raises(SystemExit) as exc:
         main(["index", "viaray", str(docs), "--engine", "spark"])
     assert exc.value.code == 2 and "--engine must be local or ray" in capsys.readouterr().err

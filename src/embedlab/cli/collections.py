@@ -95,7 +95,8 @@ def open_collection(name: str, readonly: bool = False) -> Collection:
 @app.command()
 def index(
     name: str = typer.Argument(..., help="Collection name (created if it does not exist)."),
-    paths: list[Path] = typer.Argument(..., help="Text files, folders, CSV/TSV or JSONL files."),
+    paths: list[Path] = typer.Argument(..., help="Folders, text files, documents (PDF, HTML, Word .docx, EPUB: "
+                                       "pip install 'embedlab\\[documents]'), CSV/TSV or JSONL files."),
     encoder: str | None = typer.Option(None, "--encoder", "-e", help="Encoder for a new collection (default: use-multilingual)."),
     text_column: str | None = typer.Option(None, "--text-column", help="CSV/JSONL column to embed (default: text)."),
     id_column: str | None = typer.Option(None, "--id-column", help="CSV/JSONL column with ids (default: id, else row numbers)."),
@@ -138,6 +139,19 @@ def index(
 ) -> None:
     """Read files into a collection: new items are added, changed ones updated, unchanged ones skipped
     (--sync: and the items of files that are gone removed).
+
+    Folders are read recursively: text (.txt, .md), documents (PDF text per page, HTML main text, Word .docx,
+    EPUB; told by content, not only by extension), and images or audio for encoders that take them. A file's id
+    is its path relative to the folder given (a/readme.txt), so files of one name in different subfolders
+    coexist; long documents are split into passages (ID#N) that keep their page and heading in metadata. Files
+    whose content repeats one read before are left out and counted; a scanned PDF without a text layer, an
+    encrypted or damaged file is skipped with the reason (--strict: stops).
+
+    An item stored under another id for a file read now (its stem, as older versions named files: readme; or its
+    path from another folder indexed: a.txt, then notes/a.txt) is re-keyed to the file's id with its vector when
+    the content is unchanged (counted as renamed), else replaced; the old id never stays beside the new one. A
+    file whose id the collection holds for another file that still exists is left out and named (--strict:
+    stops before writing anything).
 
     Each item's source is stored as its file's resolved absolute path (a table row's: path:line N), so the
     same folder indexed or synced from anywhere (notes/, . from inside it, /home/me/notes) is the same source.
@@ -183,19 +197,21 @@ def index(
             raise InputError(f"collection {name!r} is vectors-only (no encoder), so it cannot index files; index them "
                              "into a new collection name, or add vectors with Collection.add(ids, vectors=...)")
         records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
-                               encoding=encoding, errors=encoding_errors, strict=strict)
+                               encoding=encoding, errors=encoding_errors, strict=strict, progress=not as_json)
     except BaseException:
         if col is not None:
             col.close()
         raise
     synced = list(paths) if sync else None
+    duplicates = [src for src, _ in records.duplicates]
+    read = {"skipped": records.skipped, "duplicates": [{"source": s, "same_as": o} for s, o in records.duplicates],
+            "notes": records.notes, "pages": records.pages}
     if dry_run:
         with col if col is not None else nullcontext():
             plan = plan_records(col, records.records, encoder=enc, max_tokens=max_tokens, overlap=overlap,
-                                sync=synced)
+                                sync=synced, duplicates=duplicates, strict=strict)
             now = col.count() if col is not None else 0
-        plan.update(collection=name, exists=col is not None, count=now + plan["added"] - plan["removed"],
-                    skipped=records.skipped)
+        plan.update(collection=name, exists=col is not None, count=now + plan["added"] - plan["removed"], **read)
         if as_json:
             emit_json(plan)
         else:
@@ -213,8 +229,8 @@ def index(
     try:
         with col, progress_bar("indexing", as_json) as step, loading:
             result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
-                                   sync=synced, engine=runner)
-            result.update(dry_run=False, collection=name, count=col.count(), skipped=records.skipped)
+                                   sync=synced, engine=runner, duplicates=duplicates, strict=strict)
+            result.update(dry_run=False, collection=name, count=col.count(), **read)
             untrained = untrained_note(col.index_kind, col.index_params, col.dim, col.metric, result["count"])
             if untrained:
                 result["note"] = untrained
@@ -232,14 +248,16 @@ def index(
         return
     split = (f"; {result['split']} long document(s) split into passages of at most {result['max_tokens']} "
              f"{result['unit']} (overlap {result['overlap']}): {result['passages']} item(s)") if result["split"] else ""
-    console.print(f"[bold]{name}[/]: {result['documents']} document(s) read{split}")
+    pages = f" ({result['pages']:,} PDF page(s))" if result["pages"] else ""
+    console.print(f"[bold]{name}[/]: {result['documents']} document(s) read{pages}{split}")
     console.print(
         f"  [green]{result['added']} added[/], [yellow]{result['updated']} updated[/], {result['unchanged']} unchanged"
         + (f", [red]{result['removed']} removed[/]" if result["removed"] else "")
         + f"; the collection now holds {result['count']} item(s)"
     )
     _print_skipped(records.skipped, result["kept"])
-    _print_legacy(name, result["migrated"], result["unresolved"], dry_run=False)
+    _print_read_notes(result)
+    _print_legacy(name, result["migrated"], result["unresolved"], dry_run=False, renamed=result["renamed"])
     if untrained:
         console.print(f"[yellow]note:[/] {untrained}", highlight=False)
 
@@ -310,11 +328,37 @@ def _print_plan(name: str, plan: dict[str, Any], limit: int = 20) -> None:
         if len(ids) > limit:
             console.print(f"  … and {len(ids) - limit} more {kind} (--json lists them all)")
     _print_skipped(plan["skipped"], plan["kept"])
-    _print_legacy(name, plan["migrated"], plan["unresolved"], dry_run=True)
+    _print_read_notes(plan)
+    _print_legacy(name, plan["migrated"], plan["unresolved"], dry_run=True, renamed=plan["renamed"])
 
 
-def _print_legacy(name: str, migrated: int, unresolved: int, dry_run: bool) -> None:
-    """Notes on relative sources stored by an older embedlab: rewritten to resolved paths, or kept unmatched."""
+def _print_read_notes(result: dict[str, Any], limit: int = 10) -> None:
+    """Duplicates left out, files left out for an id another file holds, and the readers' notes."""
+    dups = result["duplicates"]
+    if dups:
+        console.print(f"[yellow]note:[/] {len(dups)} file(s) left out: their content repeats a file read before",
+                      highlight=False)
+        for d in dups[:limit]:
+            console.print(f"  [dim]duplicate:[/] {escape(d['source'])} (same as {escape(d['same_as'])})",
+                          highlight=False)
+        if len(dups) > limit:
+            console.print(f"  … and {len(dups) - limit} more (--json lists them all)")
+    for c in result["collisions"]:
+        console.print(f"[yellow]left out:[/] {escape(c['source'])}: its id {escape(c['id'])!s} is held by "
+                      f"{escape(c['held_by'])}, another file that still exists; index the folder above both (the "
+                      "ids then include the subfolder) or into another collection", highlight=False)
+    for note in result["notes"]:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+
+
+def _print_legacy(name: str, migrated: int, unresolved: int, dry_run: bool, renamed: int = 0) -> None:
+    """Notes on what an older embedlab stored: relative sources rewritten to resolved paths or kept unmatched,
+    file-stem ids re-keyed to path ids."""
+    if renamed:
+        verb = "would be re-keyed" if dry_run else "were re-keyed"
+        console.print(f"[yellow]note:[/] {renamed} item(s) stored under file-stem ids by an older embedlab {verb} to "
+                      "their path ids (a/readme.txt), keeping their vectors; files whose content changed since "
+                      "are re-encoded under the new id and their old id removed", highlight=False)
     if migrated:
         verb = "would be rewritten" if dry_run else "were rewritten"
         console.print(f"[yellow]note:[/] the relative sources of {migrated} item(s), stored by an older embedlab, "

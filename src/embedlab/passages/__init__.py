@@ -1,0 +1,29 @@
+"""Split long documents into overlapping passages, index them, and report search results per document.
+
+Encoders read a bounded number of tokens and silently lose the rest; splitting keeps every part of a long
+document searchable. Passages get ids ``"<doc_id>#<n>"`` and metadata ``{"doc_id", "passage"}`` plus the
+document's own metadata (and ``page``/``page_end``/``heading`` for documents read with pages or headings), so
+`search_documents` can group hits back into documents:
+
+    >>> index_records(collection, read_sources("docs/").records)   # split + upsert, counts back
+    >>> search_documents(collection, "query", k=5)                  # one hit per document
+"""
+
+from __future__ import annotations
+
+from .index import Engine, Progress, index_records, plan_records
+from .results import HitLike, document_id, group_hits, passages_of, search_documents
+from .split import (
+    DEFAULT_OVERLAP_FRACTION,
+    FALLBACK_MAX_WORDS,
+    WORDS_PER_TOKEN,
+    SplitStats,
+    limits,
+    passage_id,
+    split_records,
+    split_text,
+)
+
+__all__ = ["DEFAULT_OVERLAP_FRACTION", "FALLBACK_MAX_WORDS", "WORDS_PER_TOKEN", "Engine", "HitLike", "Progress",
+           "SplitStats", "document_id", "group_hits", "index_records", "limits", "passage_id", "passages_of",
+           "plan_records", "search_documents", "split_records", "split_text"]
