@@ -325,17 +325,19 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
             import onnxruntime as ort
         except ImportError as exc:
             raise MissingDependencyError("minilm-onnx needs onnxruntime: pip install 'embedlab[text]'") from exc
-        from ._onnx_export import cached_onnx
-
         self.folder = minilm_folder(model_path)
         require_files(self.folder, "config.json", "model.safetensors", "tokenizer.json")
         self.max_length, self._normalize_in_graph = model_settings(self.folder)
-        hidden = _config(self.folder / "config.json").get("hidden_size")
+        cfg = _config(self.folder / "config.json")
+        positions = cfg.get("max_position_embeddings")
+        if isinstance(positions, int) and not isinstance(positions, bool) and 2 < positions < self.max_length:
+            self.max_length = positions  # a small BERT (`embedlab train mlm`) has fewer positions than 256
+        hidden = cfg.get("hidden_size")
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden <= 0:
             raise CorruptFileError(f"{self.folder / 'config.json'} lacks a positive integer hidden_size")
         self.dim = hidden
         self._fp = folder_fingerprint(self.folder, packaged=model_path is None)
-        self.onnx_path = cached_onnx(self.folder, self._fp, self._normalize_in_graph, int8=self.int8)
+        self.onnx_path = self._onnx_file()
         self._tokenizer = load_tokenizer(self.folder, self.max_length)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or compute_threads()
@@ -346,6 +348,12 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
             self._session = ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelNotFoundError(f"cannot load {self.onnx_path}: {exc}; delete it to rebuild") from exc
+
+    def _onnx_file(self) -> Path:
+        """The ONNX file to run: built from the weights and cached under the embedlab home on first use."""
+        from ._onnx_export import cached_onnx
+
+        return cached_onnx(self.folder, self._fp, self._normalize_in_graph, int8=self.int8)
 
     def _encode_batch(self, items: list[str]) -> Encoded:
         encodings = self._tokenizer.encode_batch(items)
