@@ -2,7 +2,7 @@
 
     static.json               format "embedlab.static", format_version 1: dim, vocab_size (the tokenizer's ids),
                               words (whole words added after them), tokenizer {kind, file, lowercase}, special_ids
-                              (ids never counted), the teacher {name, dim, fingerprint}, the parameters, the
+                              (ids never counted), token_limit (ids from it on were not distilled: not counted either), the teacher {name, dim, fingerprint}, the parameters, the
                               distillation and refinement records, and the size + CRC32 of the embeddings file
     embeddings.safetensors    "embeddings": (vocab_size + words, dim) float16, SIF weights folded in
     sp.model | tokenizer.json the teacher's tokenizer, copied unchanged (SentencePiece, or Hugging Face tokenizers)
@@ -192,7 +192,8 @@ def read(folder: str | os.PathLike[str], deep: bool = False) -> StaticFolder:
         dim, vocab_size, n_words = int(doc["dim"]), int(doc["vocab_size"]), int(doc["words"])
         tok = doc["tokenizer"]
         kind, lowercase = str(tok["kind"]), bool(tok.get("lowercase", False))
-        special = frozenset(int(i) for i in doc.get("special_ids", []))
+        limit = int(doc.get("token_limit", vocab_size))
+        special = frozenset([*(int(i) for i in doc.get("special_ids", [])), *range(max(limit, 0), vocab_size)])
         record = doc["files"]["embeddings"]
         if kind not in KINDS or dim < 1 or vocab_size < 1 or n_words < 0:
             raise ValueError(f"tokenizer kind {kind!r}, dim {dim}, vocab_size {vocab_size}, words {n_words}")

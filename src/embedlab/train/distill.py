@@ -54,6 +54,7 @@ __all__ = ["DISTILLABLE", "DistillationTrainer", "build_registered", "distill", 
 DISTILLABLE = ("use-multilingual", "minilm", "minilm-onnx", "minilm-onnx-int8",
                "a sentence-transformers folder (BERT/WordPiece, e.g. `embedlab finetune --method full` output)")
 _WORD = re.compile(r"\w+")
+REFINE_PAIRS = 10_000  # gettext pairs (20,000 texts) the registered model and `--refine gettext` refine on
 CHUNK = 4096  # tokens per saved piece of work (an interrupted distillation resumes from the last one)
 
 
@@ -166,6 +167,9 @@ class DistillationTrainer(Trainer):
         At most this many added words (the most frequent).
     min_count : int, default 3
         An added word occurs at least this often in ``vocab_from``.
+    max_tokens : int, optional
+        Distil only the first ``max_tokens`` token ids (the most frequent, for SentencePiece); the others are
+        not counted when encoding. None: the whole vocabulary.
     max_refine : int, default 40000
         At most this many refinement sentences (a seeded sample).
     holdout : float, default 0.1
@@ -182,11 +186,13 @@ class DistillationTrainer(Trainer):
     """
 
     def __init__(self, teacher: Any = "use-multilingual", dim: int = 256, sif_coefficient: float = 1e-4,
-                 vocab_from: Any = None, max_words: int = 20000, min_count: int = 3, max_refine: int = 40000,
+                 vocab_from: Any = None, max_words: int = 20000, min_count: int = 3, max_tokens: int | None = None,
+                 max_refine: int = 40000,
                  holdout: float = 0.1, batch_size: int = 64, seed: int = 0, progress: bool = True,
                  work_dir: str | os.PathLike[str] | None = None) -> None:
         self.teacher, self.dim, self.sif_coefficient = teacher, dim, sif_coefficient
         self.vocab_from, self.max_words, self.min_count = vocab_from, max_words, min_count
+        self.max_tokens = max_tokens
         self.max_refine, self.holdout, self.batch_size = max_refine, holdout, batch_size
         self.seed, self.progress, self.work_dir = seed, progress, work_dir
 
@@ -202,6 +208,7 @@ class DistillationTrainer(Trainer):
         check_float(self.sif_coefficient, "sif_coefficient", low=0.0, high=1.0, high_open=True)
         check_int(self.max_words, "max_words", low=0)
         check_int(self.min_count, "min_count", low=1)
+        check_int(self.max_tokens, "max_tokens", low=1, none=True)
         check_int(self.max_refine, "max_refine", low=10)
         check_float(self.holdout, "holdout", low=0.0, high=0.5, high_open=True)
         check_int(self.batch_size, "batch_size", low=1)
@@ -252,10 +259,11 @@ class DistillationTrainer(Trainer):
         refine_texts = _texts(data, "the refinement corpus") if data is not None else None
         n_tok = len(vocab.tokens)
         special = sorted(i for i in vocab.special_ids if 0 <= i < n_tok)
+        limit = n_tok if self.max_tokens is None else min(int(self.max_tokens), n_tok)
         skeleton = StaticFolder({"vocab_size": n_tok}, np.zeros((n_tok, 1), np.float16), vocab.kind,
                                 Path(vocab.tokenizer_file), vocab.lowercase, [], frozenset(special))
         tokenize = StaticEncoder.from_folder_data(skeleton, "tokenizer", "none").token_ids
-        token_vecs = self._token_vectors(teacher, vocab.embed_ids, n_tok, special)
+        token_vecs = self._token_vectors(teacher, vocab.embed_ids, n_tok, [*special, *range(limit, n_tok)])
         t_tokens = time.perf_counter() - started
         words = self._words(tokenize, vocab.lowercase, set(vocab.tokens)) if self.vocab_from is not None else []
         word_vecs = (vocab.embed_ids(tokenize(words)) if words
@@ -263,6 +271,7 @@ class DistillationTrainer(Trainer):
         raw = np.vstack([token_vecs, word_vecs]).astype(np.float32)
         counted = np.ones(len(raw), dtype=bool)
         counted[special] = False
+        counted[limit:n_tok] = False
         dim = min(int(self.dim), raw.shape[1], int(counted.sum()))
         mean, comps, explained = _pca(raw[counted], dim)
         reduced = ((raw - mean) @ comps.T).astype(np.float32)
@@ -291,6 +300,7 @@ class DistillationTrainer(Trainer):
         self.tokens_ = list(vocab.tokens)
         self.words_ = words
         self.special_ids_ = special
+        self.token_limit_ = limit
         self.teacher_ = {"name": teacher.name, "dim": int(teacher.dim), "fingerprint": teacher.fingerprint}
         self.tokenizer_ = (vocab.kind, Path(vocab.tokenizer_file), bool(vocab.lowercase))
         self.summary_ = summary
@@ -371,8 +381,9 @@ class DistillationTrainer(Trainer):
         """
         self.require_fitted("use the result")
         kind, tok_file, lower = self.tokenizer_
+        skip = frozenset([*self.special_ids_, *range(self.token_limit_, len(self.tokens_))])
         return StaticFolder({"vocab_size": len(self.tokens_)}, self.embeddings_.astype(np.float16), kind, tok_file,
-                            lower, list(self.words_), frozenset(self.special_ids_))
+                            lower, list(self.words_), skip)
 
     @property
     def wv(self) -> Vectors:
@@ -391,7 +402,7 @@ class DistillationTrainer(Trainer):
         from ..vectors import Vectors
 
         self.require_fitted("use the vectors")
-        skip = set(self.special_ids_)
+        skip = set(self.special_ids_) | set(range(self.token_limit_, len(self.tokens_)))
         keys, rows, seen = [], [], set()
         for i, key in enumerate([*self.tokens_, *self.words_]):
             if i in skip or not key or key in seen:
@@ -443,10 +454,11 @@ class DistillationTrainer(Trainer):
         with atomic_folder(folder) as tmp:
             static_folder.write(
                 tmp, data.embeddings, data.tokenizer_kind, data.tokenizer_file, len(self.tokens_), data.words,
-                tokenizer_lowercase=data.lowercase, special_ids=list(self.special_ids_), teacher=self.teacher_,
-                params={k: v for k, v in self.get_params().items() if k in ("dim", "sif_coefficient", "max_words",
-                                                                           "min_count", "max_refine", "holdout",
-                                                                           "seed")},
+                tokenizer_lowercase=data.lowercase, special_ids=list(self.special_ids_),
+                token_limit=int(self.token_limit_), teacher=self.teacher_,
+                params={k: v for k, v in self.get_params().items() if k in (
+                    "dim", "sif_coefficient", "max_words", "min_count", "max_tokens", "max_refine", "holdout",
+                    "seed")},
                 summary=self.summary_)
         return folder
 
@@ -539,7 +551,7 @@ def distill(teacher: Any, output: str | os.PathLike[str], *, dim: int = 256, voc
     out = _output(output, overwrite)
     corpus = refine
     if isinstance(refine, str) and refine == "gettext":
-        corpus, _ = gettext_corpus("ko", held_out=False)
+        corpus, _ = gettext_corpus("ko", held_out=False, limit=REFINE_PAIRS)
     work = out.with_name(f".{out.name}.distill-work")
     trainer = DistillationTrainer(teacher, dim=dim, sif_coefficient=sif_coefficient, vocab_from=vocab_from,
                                   max_words=max_words, seed=seed, progress=progress, work_dir=work)
@@ -572,7 +584,7 @@ def build_registered(name: str, recipe: dict[str, Any], folder: Path) -> None:
     corpus: Sequence[str] | None = None
     if recipe.get("refine") == "gettext-ko":
         try:
-            corpus, _ = gettext_corpus("ko", held_out=False)
+            corpus, _ = gettext_corpus("ko", held_out=False, limit=REFINE_PAIRS)
         except EmbedlabError:
             corpus = None
     trainer = DistillationTrainer(recipe["teacher"], dim=int(recipe["dim"]), progress=True,
