@@ -125,7 +125,7 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
         -------
         TokenVocabulary
             See ``onnx_text.hf_token_vocabulary``; ``embed_ids`` frames each sequence with the tokenizer's own
-            special tokens (``[CLS] ids [SEP]`` for BERT) and runs the whole sentence-transformers pipeline.
+            start and end tokens (``[CLS] ids [SEP]`` for BERT, ``<s> ids </s>`` for XLM-R) and runs the whole sentence-transformers pipeline.
         """
         return hf_token_vocabulary(self.folder, self._embed_ids)
 
@@ -133,7 +133,12 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
         import torch
 
         tok = self._model.tokenizer
-        framed = [tok.build_inputs_with_special_tokens(list(seq[: self.max_length - 2])) for seq in sequences]
+        first = getattr(tok, "cls_token_id", None)
+        first = getattr(tok, "bos_token_id", None) if first is None else first
+        last = getattr(tok, "sep_token_id", None)
+        last = getattr(tok, "eos_token_id", None) if last is None else last
+        head, tail = ([first] if first is not None else []), ([last] if last is not None else [])
+        framed = [head + list(seq[: self.max_length - 2]) + tail for seq in sequences]
         pad = tok.pad_token_id or 0
         out = np.empty((len(framed), self.dim), dtype=np.float32)
         order = np.argsort([len(f) for f in framed], kind="stable")
