@@ -190,7 +190,13 @@ def _labelled(path: Path, limit: int | None, seed: int) -> EvalSet:
 
 
 def _measure(name: Any, queries: list[str], docs: list[str], batch_size: int, progress: bool) -> dict[str, Any]:
-    """Build one encoder and embed the set; runs in a child process when isolated."""
+    """Build one encoder and embed the set; runs in a child process when isolated.
+
+    Raises
+    ------
+    InputError
+        When the encoder does not encode text.
+    """
     import resource
 
     t0 = time.perf_counter()
@@ -349,8 +355,9 @@ def _recommend(results: list[EncoderResult], tolerance: float) -> tuple[str, str
 
 
 def plot_comparison(comparison: Comparison, path: str | os.PathLike[str], metric: str = "mrr") -> Path:
-    """Quality against speed (log scale), one point per encoder, the Pareto front joined and the recommendation
-    ringed; a PNG written with matplotlib (Agg).
+    """Quality against speed: a PNG (matplotlib, Agg) with the Pareto front joined and the recommendation ringed.
+
+    One point per encoder, speed on a log scale.
 
     Parameters
     ----------

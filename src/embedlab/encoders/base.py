@@ -72,8 +72,9 @@ class Encoded(NamedTuple):
 
 @dataclass(frozen=True)
 class TokenVocabulary:
-    """What a text encoder lets a distillation read of its tokens: the vocabulary, the tokenizer file, and a way
-    to embed token-id sequences with the model itself (``Encoder.token_vocabulary``).
+    """What a text encoder lets a distillation read of its tokens (``Encoder.token_vocabulary``).
+
+    The vocabulary, the tokenizer file, and a way to embed token-id sequences with the model itself.
 
     Static distillation (Model2Vec, Tulkens & van Dongen 2024) passes every token of the vocabulary through the
     model alone and keeps the output as that token's static vector.

@@ -70,12 +70,17 @@ class Int8DriftError(ModelNotFoundError):
 
 
 def _cache_dir(folder: Path, key: str, packaged: bool) -> Path:
-    """``folder/onnx`` when it can be written (and is not an installed package's), else
-    ``<home>/cache/onnx/<key>``."""
+    """``folder/onnx`` when it can be written (and is not an installed package's), else the home's cache.
+
+    Raises
+    ------
+    PermissionError
+        Never out of this function: it marks an installed package's folder as not writable.
+    """
     beside = folder / "onnx"
     try:
         if packaged:
-            raise PermissionError("never write into an installed package")
+            raise PermissionError(beside)  # never write into an installed package
         beside.mkdir(exist_ok=True)
         probe = beside / f".probe-{os.getpid()}"
         probe.write_bytes(b"")
@@ -117,6 +122,8 @@ def export_int8(model_path: str | os.PathLike[str] | None = None, min_cosine: fl
         When onnx or onnxruntime is not installed.
     CorruptFileError
         For damaged weights or configuration.
+    InputError
+        For a ``min_cosine`` outside (0, 1].
     """
     from ._onnx_export import GRAPH_VERSION, _build_float, _quantize
     from .onnx_text import folder_fingerprint, model_settings

@@ -343,7 +343,13 @@ def folder_spec(path: str | Path) -> EncoderSpec | None:
 
 
 def _registered(name: str, threads: int | None = None) -> StaticEncoder:
-    """Build (on first use) and load the registered static encoder ``name``."""
+    """Build (on first use) and load the registered static encoder ``name``.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When it is not built and no builder is installed.
+    """
     folder = registered_folder(name)
     with _BUILD_LOCK:
         if not recognises(folder):

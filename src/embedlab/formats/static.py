@@ -81,29 +81,64 @@ class StaticFolder:
 
     @property
     def dim(self) -> int:
-        """The vectors' width."""
+        """The vectors' width.
+
+        Returns
+        -------
+        int
+            ``embeddings.shape[1]``.
+        """
         return int(self.embeddings.shape[1])
 
     @property
     def vocab_size(self) -> int:
-        """The tokenizer's number of ids (rows before the added words)."""
+        """The tokenizer's number of ids (rows before the added words).
+
+        Returns
+        -------
+        int
+            From the manifest.
+        """
         return int(self.manifest["vocab_size"])
 
 
 def recognises(folder: str | os.PathLike[str]) -> bool:
-    """Whether ``folder`` holds a static encoder (its ``static.json`` names the format; nothing else is read)."""
+    """Whether ``folder`` holds a static encoder (its ``static.json`` names the format; nothing else is read).
+
+    Parameters
+    ----------
+    folder : path-like
+        A folder.
+
+    Returns
+    -------
+    bool
+        True for a static encoder folder.
+    """
     return sniff_manifest(Path(folder) / MANIFEST, FORMAT) is not None
 
 
 def describe(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The manifest of a static folder when it is one, else None (cheap and silent: for listing encoders)."""
+    """The manifest of a static folder when it is one, else None (cheap and silent: for listing encoders).
+
+    Parameters
+    ----------
+    folder : path-like
+        A folder.
+
+    Returns
+    -------
+    dict or None
+        ``static.json`` when it names the format.
+    """
     return sniff_manifest(Path(folder) / MANIFEST, FORMAT)
 
 
 def write(folder: Path, embeddings: np.ndarray, tokenizer_kind: str, tokenizer_file: str | os.PathLike[str],
           vocab_size: int, words: list[str], **fields: Any) -> dict[str, Any]:
-    """Write a static encoder into ``folder`` (an existing folder the caller publishes, ``persist.atomic_folder``):
-    the embeddings, the tokenizer copy, the words, then ``static.json`` last.
+    """Write a static encoder into ``folder``: the embeddings, the tokenizer copy, the words, then ``static.json``.
+
+    ``folder`` exists and is published by the caller (``persist.atomic_folder``); the manifest is written last.
 
     Parameters
     ----------
@@ -159,8 +194,7 @@ def write(folder: Path, embeddings: np.ndarray, tokenizer_kind: str, tokenizer_f
 
 
 def read(folder: str | os.PathLike[str], deep: bool = False) -> StaticFolder:
-    """Read a static encoder folder; the embeddings' size, header, dtype and shape are checked against the
-    manifest before any data is read.
+    """Read a static encoder folder, checking the embeddings' size, header, dtype and shape before reading them.
 
     Parameters
     ----------
@@ -180,6 +214,8 @@ def read(folder: str | os.PathLike[str], deep: bool = False) -> StaticFolder:
         the wrong shape (naming it).
     FormatVersionError
         For a folder from a newer embedlab.
+    ValueError
+        Never out of this function (a bad field becomes a CorruptFileError).
     """
     from safetensors import SafetensorError, safe_open
 

@@ -1,5 +1,6 @@
-"""Static distillation of a sentence encoder (Model2Vec, Tulkens & van Dongen 2024): ``DistillationTrainer`` and
-``distill``.
+"""Static distillation of a sentence encoder (Model2Vec, Tulkens & van Dongen 2024).
+
+``DistillationTrainer`` and ``distill`` do:
 
 1. Every token of the teacher's vocabulary is passed through the teacher alone (``Encoder.token_vocabulary``:
    SentencePiece for ``use-multilingual``, WordPiece for MiniLM and fine-tuned folders); optionally the frequent
@@ -122,7 +123,13 @@ def _teacher(teacher: Any) -> Encoder:
 
 
 def _texts(data: Any, what: str) -> list[str]:
-    """A corpus as a list of non-empty lines: a path to a UTF-8 text file (one text per line) or strings."""
+    """A corpus as a list of non-empty lines: a path to a UTF-8 text file (one text per line) or strings.
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, something else than text, or no text at all.
+    """
     if isinstance(data, (str, os.PathLike)):
         path = Path(data).expanduser()
         try:
@@ -307,7 +314,13 @@ class DistillationTrainer(Trainer):
         return self
 
     def _token_vectors(self, teacher: Encoder, embed_ids: Any, n_tok: int, special: list[int]) -> np.ndarray:
-        """Every counted token through the teacher, in chunks kept in ``work_dir`` (resumable)."""
+        """Every counted token through the teacher, in chunks kept in ``work_dir`` (resumable).
+
+        Raises
+        ------
+        InputError
+            When the teacher has no token to distil.
+        """
         skip = set(special)
         ids = [i for i in range(n_tok) if i not in skip]
         work = Path(self.work_dir) if self.work_dir is not None else None
@@ -464,8 +477,10 @@ class DistillationTrainer(Trainer):
 
 
 def _pca(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """(mean, components (dim, d), explained variance ratio) of ``x``; each component's sign is fixed so that its
-    largest-magnitude score is positive (deterministic output)."""
+    """(mean, components (dim, d), explained variance ratio) of ``x``, signs fixed (deterministic output).
+
+    Each component's sign makes its largest-magnitude score positive.
+    """
     x64 = x.astype(np.float64)
     mean = x64.mean(axis=0)
     centred = x64 - mean
@@ -483,8 +498,10 @@ def _pca(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _sif_weights(counted: np.ndarray, a: float) -> np.ndarray:
-    """SIF weights ``a / (a + p)`` with ``p`` from Zipf's law over the counted rows in order (Model2Vec's
-    estimate: row order is frequency order); 1 everywhere when ``a`` is 0, 0 for rows not counted."""
+    """SIF weights ``a / (a + p)``, ``p`` from Zipf's law over the counted rows in order (Model2Vec's estimate).
+
+    Row order is frequency order; 1 everywhere when ``a`` is 0, 0 for rows not counted.
+    """
     w = np.zeros(len(counted), dtype=np.float64)
     n = int(counted.sum())
     if a == 0:
@@ -563,8 +580,9 @@ def distill(teacher: Any, output: str | os.PathLike[str], *, dim: int = 256, voc
 
 
 def build_registered(name: str, recipe: dict[str, Any], folder: Path) -> None:
-    """Build a registered static encoder (``encoders.static.REGISTERED``) into ``folder`` (the on-demand builder
-    that ``embedlab`` installs).
+    """Build a registered static encoder (``encoders.static.REGISTERED``) into ``folder``.
+
+    The on-demand builder that ``embedlab`` installs in ``encoders.static``.
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
-"""The refinement step after static distillation (what Model2Vec's Tokenlearn does, Tulkens & van Dongen 2024):
-fit the static token vectors so that the mean of a sentence's token vectors comes close to the teacher's own
+"""The refinement step after static distillation (Model2Vec's Tokenlearn, Tulkens & van Dongen 2024).
+
+It fits the static token vectors so that the mean of a sentence's token vectors comes close to the teacher's own
 vector of that sentence, over a corpus.
 
 Tokenlearn trains the vectors with gradient descent; here the objective is kept linear so it has a closed form.
