@@ -92,14 +92,36 @@ def lee_pearson(enc, lee) -> float:
     return float(np.corrcoef(cos[iu], human[iu])[0, 1])
 
 
-def speed(enc, texts: list[str], repeats: int) -> float:
+def speed(enc, texts: list[str], repeats: int, min_s: float = 1.0) -> float:
+    """Median over ``repeats`` of texts/s, each repeat encoding ``texts`` as often as it takes to last ``min_s``."""
     enc.encode(texts[:256], batch_size=256)  # warm-up
-    best = []
+    rates = []
     for _ in range(repeats):
-        t = time.perf_counter()
-        enc.encode(texts, batch_size=256)
-        best.append(time.perf_counter() - t)
-    return len(texts) / float(np.median(best))
+        n, t = 0, time.perf_counter()
+        while True:
+            enc.encode(texts, batch_size=256)
+            n += len(texts)
+            if time.perf_counter() - t >= min_s:
+                break
+        rates.append(n / (time.perf_counter() - t))
+    return float(np.median(rates))
+
+
+def wordnet_glosses(limit: int, seed: int = 0) -> list[str]:
+    """WordNet glosses of five words or more (Debian ``wordnet-base``), a seeded sample: general English."""
+    out: list[str] = []
+    for pos in ("noun", "verb", "adj", "adv"):
+        path = Path(f"/usr/share/wordnet/data.{pos}")
+        if not path.is_file():
+            return []
+        for line in path.read_text("latin-1").splitlines():
+            if line.startswith("  ") or "| " not in line:
+                continue
+            gloss = line.rsplit("| ", 1)[1].strip()
+            if len(gloss.split()) >= 5:
+                out.append(gloss)
+    keep = np.random.default_rng(seed).permutation(len(out))[:limit]
+    return [out[i] for i in sorted(keep)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=int, default=2000, help="held-out gettext pairs to evaluate on")
     ap.add_argument("--refine-pairs", type=int, default=10000, help="gettext pairs (both sides) to refine on")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--speed-texts", type=int, default=1000, help="texts of the gettext sample timed per repeat")
+    ap.add_argument("--speed-texts", type=int, default=2000, help="texts of the gettext sample timed per repeat")
+    ap.add_argument("--general", type=int, default=10000, help="WordNet glosses added to the refinement corpus "
+                    "for the third static row (0: no such row)")
     ap.add_argument("--skip", default="", help="comma-separated rows to skip (e.g. minilm,e5)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "static.md")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "encoders-pareto.png")
@@ -146,17 +170,19 @@ def main(argv: list[str] | None = None) -> int:
 
     add("use-multilingual", lambda: embedlab.encoder("use-multilingual"))
 
-    def use_static(refined: bool):
+    def use_static(corpus, key: str):
         t = time.perf_counter()
-        tr = DistillationTrainer("use-multilingual", dim=256, progress=False,
-                                 work_dir=work / "use-work").fit(refine_texts if refined else None)
-        distill_s["use-static" + ("-refined" if refined else "")] = time.perf_counter() - t
-        if refined:
-            print("# refinement:", json.dumps(tr.summary_.get("refinement")), flush=True)
-        return embedlab.encoder(str(tr.save(work / ("use-static-refined" if refined else "use-static"))))
+        tr = DistillationTrainer("use-multilingual", dim=256, progress=False, work_dir=work / "use-work").fit(corpus)
+        distill_s[key] = time.perf_counter() - t
+        if corpus is not None:
+            print(f"# refinement ({key}):", json.dumps(tr.summary_.get("refinement")), flush=True)
+        return embedlab.encoder(str(tr.save(work / key)))
 
-    add("use-static (distilled)", lambda: use_static(False))
-    add("use-static (distilled + refined)", lambda: use_static(True))
+    add("use-static (distilled)", lambda: use_static(None, "use-static"))
+    add("use-static (distilled + refined)", lambda: use_static(refine_texts, "use-static-refined"))
+    glosses = wordnet_glosses(args.general) if args.general else []
+    if glosses:
+        add("use-static (refined on gettext + WordNet)", lambda: use_static(refine_texts + glosses, "use-static-general"))
     add("minilm (sentence-transformers)", lambda: embedlab.encoder("minilm"))
     add("minilm-onnx-int8", lambda: embedlab.encoder("minilm-onnx-int8"))
     add("int8:minilm (any-folder export)", lambda: embedlab.encoder("int8:minilm"))
@@ -193,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(row, ensure_ascii=False), f"# {time.perf_counter() - t:.0f} s", flush=True)
     for row in rows:
         key = {"use-static (distilled)": "use-static", "use-static (distilled + refined)": "use-static-refined",
+               "use-static (refined on gettext + WordNet)": "use-static-general",
                "minilm-static (ours)": "minilm-static (ours)",
                "minilm-model2vec (package)": "minilm-model2vec (package)"}.get(row["encoder"])
         row["distill_s"] = round(distill_s[key], 1) if key in distill_s else None
@@ -208,7 +235,8 @@ def write(rows: list[dict], settings: dict, args, n_pairs: int, n_refine: int, l
         "# Static distillation, int8 and fusion (benchmarks/bench_static.py)",
         "",
         f"Command: `OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_static.py --pairs {args.pairs} "
-        f"--refine-pairs {args.refine_pairs} --repeats {args.repeats}`; {time.strftime('%Y-%m-%d %H:%M')} UTC; "
+        f"--refine-pairs {args.refine_pairs} --repeats {args.repeats} --speed-texts {args.speed_texts} --general "
+        f"{args.general}`; {time.strftime('%Y-%m-%d %H:%M')} UTC; "
         f"load average at start {settings.get('loadavg')} (2 cores, shared).",
         "",
         f"Quality: gettext ko->en recall@1 on {n_pairs} pairs of held-out catalogues (refinement used "
