@@ -253,3 +253,24 @@ def test_use_multilingual_distilled_keeps_cross_lingual_retrieval(use_encoder, t
     rep = tr.summary_["refinement"]["held_out_cosine"]
     assert rep["after"] > rep["before"] + 0.2
     assert recall1 >= 0.2, recall1  # 0.27 measured (seed 0); the full recipe reaches 0.79 (BENCHMARKS.md)
+
+
+def test_a_registered_static_encoder_is_distilled_on_first_use_and_cached(tmp_path, monkeypatch):
+    from functools import partial
+
+    from embedlab.encoders import registry, static
+    from embedlab.encoders.registry import EncoderSpec
+
+    teacher = TinyTeacher(tmp_path)
+    monkeypatch.setitem(registry._SPECS, "tiny-teacher", EncoderSpec("tiny-teacher", lambda: teacher, 3, ("text",)))
+    monkeypatch.setitem(static.REGISTERED, "tiny-static", {"teacher": "tiny-teacher", "dim": 2, "refine": None,
+                                                          "recipe": 1})
+    monkeypatch.setitem(registry._SPECS, "tiny-static",
+                        EncoderSpec("tiny-static", partial(static._registered, "tiny-static"), 2, ("text",)))
+    enc = embedlab.encoder("tiny-static")
+    assert enc.name == "tiny-static" and enc.folder == static.registered_folder("tiny-static").resolve()
+    assert enc.folder.parent == embedlab.config.home().resolve() / "models" and len(teacher.calls) == 1
+    assert not list(enc.folder.parent.glob(".*distill-work"))
+    again = static._registered("tiny-static")  # a new process would find the folder: no second distillation
+    assert len(teacher.calls) == 1
+    np.testing.assert_array_equal(again.encode(["a b"]), enc.encode(["a b"]))
