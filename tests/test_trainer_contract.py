@@ -18,6 +18,7 @@ from embedlab.errors import InputError
 from embedlab.train import (
     BPETokenizer,
     CLIPTrainer,
+    DistillationTrainer,
     EntityEmbedding,
     FastText,
     FineTuner,
@@ -31,7 +32,7 @@ from embedlab.train import (
 from embedlab.vectors import Vectors
 
 TRAINERS = [Word2Vec, FastText, GloVe, TextbookWord2Vec, BPETokenizer, EntityEmbedding, ImplicitALS,
-            MaskedLMTrainer, CLIPTrainer, FineTuner]
+            MaskedLMTrainer, CLIPTrainer, FineTuner, DistillationTrainer]
 SENTENCES = [["the", "king", "rules", "the", "land"], ["the", "queen", "rules", "the", "land"],
              ["a", "cat", "sat", "on", "the", "mat"], ["a", "dog", "sat", "on", "the", "rug"]] * 15
 
@@ -71,6 +72,7 @@ def test_parameters_are_declared_once_in_the_signature(cls):
     (FineTuner, {"method": "lora"}, "method must be 'adapter' or 'full', got 'lora'"),
     (FineTuner, {"reg": -0.5}, r"reg must be a non-negative number, got -0.5"),
     (FineTuner, {"reg": []}, "reg must be a number >= 0 or a non-empty list of them"),
+    (DistillationTrainer, {"dim": 0}, "dim must be a positive integer, got 0"),
 ])
 def test_check_params_names_the_bad_parameter(cls, bad, message):
     with pytest.raises(InputError, match=message):

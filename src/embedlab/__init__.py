@@ -21,6 +21,17 @@ from .io.glove import load_glove
 from .vectors import Vectors  # noqa: E402
 
 
+def _build_static(name: str, recipe: dict[str, _Any], folder: _Any) -> None:
+    """Distil a registered static encoder on first use (``encoders.static`` cannot reach ``train`` itself)."""
+    from .train.distill import build_registered
+
+    build_registered(name, recipe, folder)
+
+
+from .encoders import static as _static  # noqa: E402
+
+_static.set_builder(_build_static)
+
 def glove(limit: int | None = None) -> Vectors:
     """Pretrained GloVe 6B-50d word vectors (400k words, memory-mapped, cached): ``embedlab.glove().arithmetic("king - man + woman")``."""
     return load_glove(limit=limit)

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import CorruptFileError, EmbedlabError, EncoderMismatchError, ModelNotFoundError
 from ..formats.finetuned import MANIFEST, load_matrix, read_manifest, recognises
 from ..metrics import normalize as _normalize
-from .base import Encoder
+from .base import Encoder, TokenVocabulary
 from .registry import EncoderSpec, register_folder
 
 __all__ = ["AdaptedEncoder", "FullFinetunedEncoder", "load_finetuned", "folder_spec"]
@@ -331,6 +331,16 @@ class FullFinetunedEncoder(Encoder):
             The fine-tune folder.
         """
         return self.folder
+
+    def token_vocabulary(self) -> TokenVocabulary | None:
+        """The fine-tuned model's vocabulary, embedded through it (``embedlab distill``).
+
+        Returns
+        -------
+        TokenVocabulary or None
+            That of the underlying sentence-transformers model.
+        """
+        return self.model_encoder.token_vocabulary()
 
     def _encode_batch(self, items: list[Any]) -> np.ndarray:
         return self.model_encoder.encode(items, batch_size=max(len(items), 1), normalize=False)

@@ -21,6 +21,7 @@ import hashlib
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -67,6 +68,41 @@ class Encoded(NamedTuple):
 
     vectors: np.ndarray
     truncated: int = 0
+
+
+@dataclass(frozen=True)
+class TokenVocabulary:
+    """What a text encoder lets a distillation read of its tokens (``Encoder.token_vocabulary``).
+
+    The vocabulary, the tokenizer file, and a way to embed token-id sequences with the model itself.
+
+    Static distillation (Model2Vec, Tulkens & van Dongen 2024) passes every token of the vocabulary through the
+    model alone and keeps the output as that token's static vector.
+
+    Attributes
+    ----------
+    tokens : list of str
+        The vocabulary, by token id.
+    kind : str
+        ``"sentencepiece"`` (a SentencePiece ``.model`` file, read with the ``sentencepiece`` package) or
+        ``"tokenizers"`` (a Hugging Face ``tokenizer.json``, read with the ``tokenizers`` package).
+    tokenizer_file : Path
+        The file that tokenizes text into these ids (without special tokens).
+    special_ids : frozenset of int
+        Ids that are not text (padding, unknown, ``[CLS]``, ``<s>``, unused slots): never embedded or counted.
+    embed_ids : callable
+        ``embed_ids(sequences) -> (len(sequences), dim)`` float32: the model's sentence vector of each token-id
+        sequence (the model adds its own start/end tokens).
+    lowercase : bool
+        Whether the tokenizer lower-cases text first (words matched against it must be lower-cased too).
+    """
+
+    tokens: list[str]
+    kind: str
+    tokenizer_file: Path
+    special_ids: frozenset[int]
+    embed_ids: Callable[[list[list[int]]], np.ndarray]
+    lowercase: bool = False
 
 
 #: The roles ``encode_role`` accepts (None = plain ``encode``).
@@ -296,6 +332,16 @@ class Encoder(ABC):
         -------
         Path or None
             A folder with ``config.json`` inside; None for every other encoder.
+        """
+        return None
+
+    def token_vocabulary(self) -> TokenVocabulary | None:
+        """The model's tokens and a way to embed token ids, for static distillation (``embedlab distill``).
+
+        Returns
+        -------
+        TokenVocabulary or None
+            None for encoders whose vocabulary is not accessible (the default).
         """
         return None
 

@@ -7,7 +7,8 @@ sentence-transformers (``max_seq_length``), padding each batch to its longest in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from .._compat import renamed
 from .._threads import compute_threads
 from ..errors import CorruptFileError, MissingDependencyError, ModelNotFoundError
 from ..persist import read_json
-from .base import Encoded, Encoder, package_fingerprint
+from .base import Encoded, Encoder, TokenVocabulary, package_fingerprint
 from .registry import EncoderSpec, register
 
 if TYPE_CHECKING:
@@ -188,6 +189,54 @@ def load_tokenizer(folder: Path, max_length: int) -> Tokenizer:
     return tok
 
 
+_UNUSED = re.compile(r"\[unused\d+\]|<unused\d+>")
+
+
+def hf_token_vocabulary(folder: Path, embed_ids: Callable[[list[list[int]]], np.ndarray]) -> TokenVocabulary:
+    """The vocabulary of a model folder's ``tokenizer.json`` (WordPiece, Unigram or BPE), for distillation.
+
+    Parameters
+    ----------
+    folder : Path
+        The model folder (``tokenizer.json`` inside).
+    embed_ids : callable
+        The model's ``embed_ids`` (see ``TokenVocabulary``).
+
+    Returns
+    -------
+    TokenVocabulary
+        ``kind="tokenizers"``; special ids are the tokenizer's special added tokens and ``[unusedN]`` slots;
+        ``lowercase`` from its normaliser.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When ``tokenizer.json`` is missing.
+    CorruptFileError
+        When it is not a readable tokenizer.
+    """
+    require_files(folder, "tokenizer.json")
+    from tokenizers import Tokenizer
+
+    path = folder / "tokenizer.json"
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises its own exception type
+        raise CorruptFileError(f"{path} is not a readable tokenizer ({exc})") from None
+    vocab = tok.get_vocab(with_added_tokens=True)
+    tokens = [""] * (max(vocab.values()) + 1 if vocab else 0)
+    for t, i in vocab.items():
+        tokens[i] = t
+    doc = _config(path)
+    special = {int(a["id"]) for a in doc.get("added_tokens", []) if isinstance(a, dict) and a.get("special")}
+    special |= {i for i, t in enumerate(tokens) if not t or _UNUSED.fullmatch(t)}
+    norm = doc.get("normalizer") or {}
+    lowercase = bool(isinstance(norm, dict) and (norm.get("lowercase") or norm.get("type") == "Lowercase" or any(
+        isinstance(n, dict) and n.get("type") == "Lowercase" for n in norm.get("normalizers", []))))
+    return TokenVocabulary(tokens=tokens, kind="tokenizers", tokenizer_file=path, special_ids=frozenset(special),
+                           embed_ids=embed_ids, lowercase=lowercase)
+
+
 class LengthSortedMixin(Encoder):
     """Encode texts in order of length (less padding per batch, as sentence-transformers does).
 
@@ -276,17 +325,19 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
             import onnxruntime as ort
         except ImportError as exc:
             raise MissingDependencyError("minilm-onnx needs onnxruntime: pip install 'embedlab[text]'") from exc
-        from ._onnx_export import cached_onnx
-
         self.folder = minilm_folder(model_path)
         require_files(self.folder, "config.json", "model.safetensors", "tokenizer.json")
         self.max_length, self._normalize_in_graph = model_settings(self.folder)
-        hidden = _config(self.folder / "config.json").get("hidden_size")
+        cfg = _config(self.folder / "config.json")
+        positions = cfg.get("max_position_embeddings")
+        if isinstance(positions, int) and not isinstance(positions, bool) and 2 < positions < self.max_length:
+            self.max_length = positions  # a small BERT (`embedlab train mlm`) has fewer positions than 256
+        hidden = cfg.get("hidden_size")
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden <= 0:
             raise CorruptFileError(f"{self.folder / 'config.json'} lacks a positive integer hidden_size")
         self.dim = hidden
         self._fp = folder_fingerprint(self.folder, packaged=model_path is None)
-        self.onnx_path = cached_onnx(self.folder, self._fp, self._normalize_in_graph, int8=self.int8)
+        self.onnx_path = self._onnx_file()
         self._tokenizer = load_tokenizer(self.folder, self.max_length)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or compute_threads()
@@ -298,6 +349,12 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelNotFoundError(f"cannot load {self.onnx_path}: {exc}; delete it to rebuild") from exc
 
+    def _onnx_file(self) -> Path:
+        """The ONNX file to run: built from the weights and cached under the embedlab home on first use."""
+        from ._onnx_export import cached_onnx
+
+        return cached_onnx(self.folder, self._fp, self._normalize_in_graph, int8=self.int8)
+
     def _encode_batch(self, items: list[str]) -> Encoded:
         encodings = self._tokenizer.encode_batch(items)
         truncated = sum(1 for e in encodings if e.overflowing)
@@ -305,6 +362,36 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         (out,) = self._session.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": mask})
         return Encoded(out.astype(np.float32, copy=False), truncated)
+
+    def token_vocabulary(self) -> TokenVocabulary:
+        """The WordPiece vocabulary of the model folder, embedded through this ONNX graph (``embedlab distill``).
+
+        Returns
+        -------
+        TokenVocabulary
+            See ``hf_token_vocabulary``; ``embed_ids`` frames each sequence ``[CLS] ids [SEP]``.
+        """
+        return hf_token_vocabulary(self.folder, self._embed_ids)
+
+    def _embed_ids(self, sequences: list[list[int]]) -> np.ndarray:
+        cls, sep = self._tokenizer.token_to_id("[CLS]"), self._tokenizer.token_to_id("[SEP]")
+        pad = self._tokenizer.token_to_id("[PAD]") or 0
+        limit = (self.max_length or 512) - 2
+        framed = [([cls] if cls is not None else []) + seq[:limit] + ([sep] if sep is not None else [])
+                  for seq in sequences]
+        out = np.empty((len(framed), self.dim), dtype=np.float32)
+        order = np.argsort([len(f) for f in framed], kind="stable")
+        for start in range(0, len(order), 256):
+            rows = order[start:start + 256]
+            width = max(len(framed[i]) for i in rows)
+            ids = np.full((len(rows), width), pad, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, i in enumerate(rows):
+                ids[j, :len(framed[i])] = framed[i]
+                mask[j, :len(framed[i])] = 1
+            (got,) = self._session.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": mask})
+            out[rows] = got
+        return out
 
     def _fingerprint_source(self) -> str:
         return f"{self._fp}:{'int8' if self.int8 else 'float32'}"

@@ -120,8 +120,11 @@ _ALIASES: dict[str, str] = {}
 # Loaders for model folders given by path (``--encoder PATH``): each returns a spec when it recognises the folder
 # (by the manifest file its format writes), else None; ``what`` names that file for the error message.
 _FOLDERS: list[tuple[Callable[[Path], EncoderSpec | None], str]] = []
+# Resolvers of composed names (e.g. ``a+b`` for a fused encoder): each returns a spec for a name it understands,
+# else None; asked after registered names and folders.
+_RESOLVERS: list[Callable[[str], EncoderSpec | None]] = []
 _CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], Encoder] = {}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entrant: a fused encoder builds its members inside its own factory
 
 
 def register(spec: EncoderSpec) -> EncoderSpec:
@@ -160,6 +163,21 @@ def register_folder(loader: Callable[[Path], EncoderSpec | None], what: str) -> 
         _FOLDERS.append((loader, what))
 
 
+def register_resolver(resolver: Callable[[str], EncoderSpec | None]) -> None:
+    """Let ``spec(name)`` build encoders from composed names (``encoders/fused.py``: ``"a*0.7+b*0.3"``).
+
+    The spec ``resolver`` returns must be named by the canonical form of the name, which is also the encoder's
+    ``name``. Registering the same resolver twice has no effect.
+
+    Parameters
+    ----------
+    resolver : callable
+        ``resolver(name) -> EncoderSpec | None``; it raises ``InputError`` for a name of its syntax that is wrong.
+    """
+    if all(resolver is not known for known in _RESOLVERS):
+        _RESOLVERS.append(resolver)
+
+
 def spec(name: str) -> EncoderSpec:
     """The registered spec for ``name`` (or an alias), or for the model folder at path ``name``.
 
@@ -196,6 +214,10 @@ def spec(name: str) -> EncoderSpec:
                              f"{'; '.join(what for _, what in _FOLDERS)}")
         raise InputError(f"{name!r} is a folder but not a model embedlab can load: it has none of "
                          f"{'; '.join(what for _, what in _FOLDERS)}")
+    for resolver in _RESOLVERS:
+        composed = resolver(name)
+        if composed is not None:
+            return composed
     hint = " (or the path of a model folder)" if _FOLDERS else ""
     raise InputError(f"unknown encoder {name!r}; known encoders: {', '.join(sorted(_SPECS))}{hint}")
 

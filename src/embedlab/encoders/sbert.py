@@ -14,8 +14,8 @@ import numpy as np
 
 from .._threads import cpu_count
 from ..errors import MissingDependencyError, ModelNotFoundError
-from .base import Encoded, Encoder, package_fingerprint
-from .onnx_text import LengthSortedMixin, folder_fingerprint, minilm_folder, require_files
+from .base import Encoded, Encoder, TokenVocabulary, package_fingerprint
+from .onnx_text import LengthSortedMixin, folder_fingerprint, hf_token_vocabulary, minilm_folder, require_files
 from .registry import EncoderSpec, register, register_folder
 
 
@@ -117,6 +117,43 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
             The folder (the packaged one, or ``model_path``).
         """
         return Path(self.folder)
+
+    def token_vocabulary(self) -> TokenVocabulary:
+        """The vocabulary of the model folder's ``tokenizer.json``, embedded through the model (``embedlab distill``).
+
+        Returns
+        -------
+        TokenVocabulary
+            See ``onnx_text.hf_token_vocabulary``; ``embed_ids`` frames each sequence with the tokenizer's own
+            start and end tokens (``[CLS] ids [SEP]`` for BERT, ``<s> ids </s>`` for XLM-R) and runs the whole sentence-transformers pipeline.
+        """
+        return hf_token_vocabulary(self.folder, self._embed_ids)
+
+    def _embed_ids(self, sequences: list[list[int]]) -> np.ndarray:
+        import torch
+
+        tok = self._model.tokenizer
+        first = getattr(tok, "cls_token_id", None)
+        first = getattr(tok, "bos_token_id", None) if first is None else first
+        last = getattr(tok, "sep_token_id", None)
+        last = getattr(tok, "eos_token_id", None) if last is None else last
+        head, tail = ([first] if first is not None else []), ([last] if last is not None else [])
+        framed = [head + list(seq[: self.max_length - 2]) + tail for seq in sequences]
+        pad = tok.pad_token_id or 0
+        out = np.empty((len(framed), self.dim), dtype=np.float32)
+        order = np.argsort([len(f) for f in framed], kind="stable")
+        with torch.inference_mode():
+            for start in range(0, len(order), 256):
+                rows = order[start:start + 256]
+                width = max(len(framed[i]) for i in rows)
+                ids = torch.full((len(rows), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for j, i in enumerate(rows):
+                    ids[j, :len(framed[i])] = torch.tensor(framed[i])
+                    mask[j, :len(framed[i])] = 1
+                feats = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+                out[rows] = self._model(feats)["sentence_embedding"].float().numpy()
+        return out
 
     def _encode_batch(self, items: list[str]) -> Encoded:
         truncated = sum(1 for n in self.count_tokens(items) if n > self.max_length)

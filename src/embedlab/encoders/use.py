@@ -6,7 +6,9 @@ works offline.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,7 @@ import numpy as np
 from .._compat import renamed
 from .._threads import compute_threads
 from ..errors import ModelNotFoundError
-from .base import Encoded, Encoder, package_fingerprint
+from .base import Encoded, Encoder, TokenVocabulary, package_fingerprint
 from .registry import EncoderSpec, register
 
 
@@ -97,6 +99,42 @@ class USEMultilingualEncoder(Encoder):
         """
         pieces = self._model._tokenizer.encode(text, out_type=str)
         return [p for p in pieces if p not in ("<s>", "</s>")]
+
+    def token_vocabulary(self) -> TokenVocabulary:
+        """The 128,000 SentencePiece pieces and a way to embed piece ids with the model (for ``embedlab distill``).
+
+        Returns
+        -------
+        TokenVocabulary
+            ``kind="sentencepiece"``, the package's ``sp.model``; ``embed_ids`` runs the model on
+            ``<s> ids </s>`` (the model's own framing), unnormalised rows of the 512-d output.
+        """
+        sp = self._model._tokenizer
+        n = int(sp.get_piece_size())
+        special = frozenset(i for i in range(n) if sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i))
+        return TokenVocabulary(tokens=[sp.id_to_piece(i) for i in range(n)], kind="sentencepiece",
+                               tokenizer_file=Path(self._resources) / "sp.model", special_ids=special,
+                               embed_ids=self._embed_ids)
+
+    def _embed_ids(self, sequences: list[list[int]]) -> np.ndarray:
+        """The model's vectors of piece-id sequences, framed ``<s> ... </s>``, in micro-batches of ~6k tokens."""
+        sp, backend = self._model._tokenizer, self._model._model
+        bos, eos = int(sp.bos_id()), int(sp.eos_id())
+        framed = [[bos, *seq, eos] for seq in sequences]
+        out = np.empty((len(framed), self.dim), dtype=np.float32)
+        limit = (backend._threadpool(limits=backend.threads, user_api="blas") if backend._threadpool
+                 else contextlib.nullcontext())
+        start, budget = 0, 6144  # wider than the package's 384: single pieces are short, the weights stream once
+        with limit:
+            while start < len(framed):
+                end, used = start, 0
+                while end < len(framed) and (end == start or used + len(framed[end]) <= budget):
+                    used += len(framed[end])
+                    end += 1
+                group = framed[start:end]
+                backend._encode_batch(group, used, out[start:end])
+                start = end
+        return out
 
 
 def _fast_tokenizer(model_file: str) -> Any:

@@ -1,7 +1,7 @@
 """Trainers that learn vectors from data, all on one contract (``train/base.py``: ``fit(data) -> self``, then
 ``.wv`` / ``.to_encoder()`` / ``.save(folder)``): Word2Vec (Skip-gram / CBOW), FastText, GloVe, the textbook
 full-softmax Word2Vec, BPE tokenizers, entity embeddings, implicit ALS, a masked language model, a small CLIP and
-contrastive fine-tuning, plus the corpus and vocabulary they share.
+contrastive fine-tuning, static distillation of a sentence encoder, plus the corpus and vocabulary they share.
 
 Heavy modules (numba kernels, torch) load on first use: ``from embedlab.train import Word2Vec, GloVe``.
 """
@@ -21,6 +21,7 @@ _LAZY = {
     "BPETokenizer": "bpe", "EntityEmbedding": "entity", "ImplicitALS": "factorization",
     "MaskedLMTrainer": "mlm", "CLIPTrainer": "clip", "train_clip": "clip",
     "FineTuner": "finetuning", "finetune": "finetuning",
+    "DistillationTrainer": "distill", "distill": "distill",
 }
 
 __all__ = ["LineCorpus", "Trainer", "Vocab", "as_corpus", *_LAZY]
