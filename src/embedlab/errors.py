@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 
 class EmbedlabError(Exception):
-    """Base class of every error embedlab raises on purpose."""
+    """Base class of every error embedlab raises on purpose.
+
+    Parameters
+    ----------
+    *args : object
+        The message (as for any exception).
+    cli : str, optional
+        The same message for someone at the ``embedlab`` command line, where the message says what to do next in
+        Python words: flags and commands instead of keyword arguments and calls (``pass --overwrite`` for ``pass
+        overwrite=True``). The command line prints it instead of ``str(error)``; see `cli_message`.
+    """
+
+    cli: str | None = None  # also for subclasses whose __init__ does not call this one
+
+    def __init__(self, *args: object, cli: str | None = None) -> None:
+        super().__init__(*args)
+        self.cli = cli
+
+    def cli_message(self) -> str:
+        """The message as the command line prints it: the ``cli`` phrasing when the error has one, else ``str``.
+
+        Returns
+        -------
+        str
+            One line naming CLI flags and commands where the Python message names keyword arguments and calls.
+        """
+        return self.cli if self.cli is not None else str(self)
 
 
 class InputError(EmbedlabError, ValueError):
@@ -122,6 +150,34 @@ def __getattr__(name: str) -> Any:  # ``embedlab.errors.NotFittedError``, made o
     if name == "NotFittedError":
         return _not_fitted_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
+    """The ``"; did you mean 'x'?"`` tail of an error message for a misspelt ``name`` (difflib), or ``""``.
+
+    Parameters
+    ----------
+    name : str
+        What was asked for (an encoder, collection or file name).
+    known : iterable of str
+        The names that exist.
+    n : int, default 3
+        At most this many suggestions, closest first.
+
+    Returns
+    -------
+    str
+        ``"; did you mean 'a'?"`` or ``"; did you mean 'a' or 'b'?"``, or ``""`` when nothing is close (difflib ratio
+        below 0.6, compared case-insensitively).
+    """
+    names = list(dict.fromkeys(known))
+    folded: dict[str, str] = {}
+    for k in names:
+        folded.setdefault(k.lower(), k)
+    close = [folded[c] for c in difflib.get_close_matches(name.lower(), list(folded), n=n, cutoff=0.6)]
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
 def require(module: str, extra: str, what: str = "") -> Any:

@@ -4,19 +4,67 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from .. import config
 from ..errors import EmbedlabError
 
-app = typer.Typer(
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _untyped_flags(params: list[Any]) -> list[Any]:
+    """``params`` with every flag's type column left empty: typer's help otherwise shows ``--force <bool>``, as if
+    the flag took a value (``--force true``), which it does not."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    """An `embedlab` command: its help lists flags without a value type, and an embedlab error that is also an
+    ``EOFError`` (a truncated file) is printed like any other, not taken for end of input (typer aborts then)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:  # numpydoc ignore=GL08
+        return _untyped_flags(super().get_params(ctx))
+
+    def invoke(self, ctx: Any) -> Any:  # numpydoc ignore=GL08
+        try:
+            return super().invoke(ctx)
+        except EOFError as exc:
+            if isinstance(exc, EmbedlabError):
+                raise fail(exc) from None
+            raise
+
+
+class Group(TyperGroup):
+    """A group of `embedlab` commands (``embedlab``, ``embedlab train``): its help lists flags without a type."""
+
+    def get_params(self, ctx: Any) -> list[Any]:  # numpydoc ignore=GL08
+        return _untyped_flags(super().get_params(ctx))
+
+
+class App(typer.Typer):
+    """A Typer app whose commands and groups are `Command` and `Group` (every `embedlab` app is one)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=Group, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[_F], _F]:  # numpydoc ignore=GL08
+        kwargs.setdefault("cls", Command)
+        return super().command(*args, **kwargs)
+
+
+app = App(
     name="embedlab",
     help="Turn data into vectors and use them: search, arithmetic, training, analysis.",
     no_args_is_help=True,
@@ -65,6 +113,10 @@ def _jsonable(o: object) -> object:
 
 
 def fail(exc: EmbedlabError | str, code: int = 2) -> typer.Exit:
-    """Print an error the user can act on (no traceback) and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # "[eval]" is text, not markup
+    """Print an error the user can act on (no traceback) and return the Exit to raise.
+
+    An embedlab error is printed in its command-line words (`EmbedlabError.cli_message`: flags, not keyword
+    arguments)."""
+    text = exc.cli_message() if isinstance(exc, EmbedlabError) else exc
+    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False)  # "[eval]" is text, not markup
     return typer.Exit(code)

@@ -127,8 +127,10 @@ def index(
                                "cluster: pip install 'embedlab\\[scale]')."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (e.g. auto or "
                                           "ray://head:10001); default: start a local one."),
-    workers: int = typer.Option(2, "--workers", help="Ray actors, each with its own copy of the encoder."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Items per Ray task."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="With --engine ray: Ray actors, each with its "
+                                       "own copy of the encoder (default 2)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="With --engine ray: items per Ray task "
+                                          "(default 64)."),
     sync: bool = typer.Option(False, "--sync", help="Also remove the items that came from these paths but are no "
                               "longer there (deleted files, rows or passages); items from other paths are kept, and "
                               "so are those of files that still exist but could not be read this time. Paths are "
@@ -167,10 +169,17 @@ def index(
                              ef_search=ef_search)
     if engine not in ("local", "ray"):
         raise InputError(f"--engine must be local or ray, got {engine!r}")
+    ray_only = [flag for flag, value in (("--address", address), ("--workers", workers),
+                                         ("--batch-size", batch_size)) if value is not None]
+    if engine != "ray" and ray_only:
+        raise InputError(f"{', '.join(ray_only)} appl{'ies' if len(ray_only) == 1 else 'y'} to --engine ray only "
+                         "(this process encodes with --engine local); add --engine ray, or leave "
+                         f"{'it' if len(ray_only) == 1 else 'them'} out")
     runner = None
     if engine == "ray":
         require("ray", "scale", "--engine ray")  # before any model loads
-        runner = RayEngine(address=address, workers=workers, batch_size=batch_size)
+        runner = RayEngine(address=address, workers=2 if workers is None else workers,
+                           batch_size=64 if batch_size is None else batch_size)
     try:
         col = Collection.open(name, readonly=dry_run)
     except CollectionNotFoundError:
@@ -385,7 +394,7 @@ def _print_skipped(skipped: list[str], kept: int) -> None:
 def search(
     name: str = typer.Argument(..., help="Collection name."),
     query: str = typer.Argument(..., help="What to look for (any language the encoder reads)."),
-    k: int = typer.Option(5, "-k", "--k", help="How many documents to return."),
+    k: int = typer.Option(5, "--top-k", "-k", help="How many documents to return."),
     where: list[str] | None = typer.Option(None, "--where", metavar="FILTER", help="Metadata filter: " + WHERE_HELP),
     mode: str = typer.Option("vector", "--mode", help="vector, keyword (BM25, Korean-aware) or hybrid (both, "
                              "fused by reciprocal rank)."),

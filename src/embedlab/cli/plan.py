@@ -74,7 +74,7 @@ def plan(
 def tune(
     name: str = typer.Argument(..., help="Collection name."),
     target_recall: float = typer.Option(0.95, "--target-recall", help="Recall@k the recommendation must reach."),
-    k: int = typer.Option(10, "-k", "--k", help="Neighbours per query."),
+    k: int = typer.Option(10, "--top-k", "-k", help="Neighbours per query."),
     queries: int = typer.Option(200, "--queries", help="Query rows sampled from the collection."),
     sample: int = typer.Option(100_000, "--sample", help="Tune on at most this many rows (sampled, seeded)."),
     seed: int = typer.Option(0, "--seed"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from .._progress import working
-from .app import app, emit_json, print_table
+from .app import App, app, emit_json, print_table
 
-sentiment_app = typer.Typer(help="Sentiment: logistic regression on sentence embeddings.", no_args_is_help=True)
+sentiment_app = App(help="Sentiment: logistic regression on sentence embeddings.", no_args_is_help=True)
 app.add_typer(sentiment_app, name="sentiment")
 
 _ENCODERS = ["use-multilingual", "glove-50"]

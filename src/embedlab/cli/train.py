@@ -20,9 +20,9 @@ from ..persist import atomic_folder
 from ..train.corpus import LineCorpus
 from ..train.word2vec import Word2Vec
 from ..vectors import Vectors
-from .app import app, console, emit_json
+from .app import App, app, console, emit_json
 
-train_app = typer.Typer(help="Learn vectors from data (Word2Vec; more trainers below).", no_args_is_help=True)
+train_app = App(help="Learn vectors from data (Word2Vec; more trainers below).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
 
