@@ -197,3 +197,42 @@ def test_index_settings_are_named_as_flags(files, capsys):
                       "--nprobe", "128") == (
         "--nprobe 128 exceeds --nlist 64: a query scans at most every list (--nprobe 64 is an exact scan of the "
         "lists)")
+
+
+def test_did_you_mean_names_the_closest_names():
+    from embedlab.errors import close_names, did_you_mean
+
+    assert did_you_mean("thigns", ["things", "other"]) == "did you mean 'things'?"
+    assert did_you_mean("NOTES", ["notes", "Notes2", "zebra"]) == "did you mean 'notes' or 'Notes2'?"
+    assert did_you_mean("glov", ["glove", "glove-50", "glow", "mfcc"]) == "did you mean 'glove', 'glow' or 'glove-50'?"
+    assert did_you_mean("zzz", ["things"]) == "" and did_you_mean("x", []) == ""
+    assert close_names("abc", ["abd", "abc", "xyz"], n=1) == ["abc"]
+
+
+def test_a_misspelt_encoder_gets_a_suggestion(files, capsys):
+    assert error_line(capsys, "encode", "-e", "glov", "x", "-o", files / "v.npy").startswith(
+        "unknown encoder 'glov'; did you mean 'glove' or 'glove-50'? known encoders: aisfx, bert-tokens, ")
+    assert error_line(capsys, "index", "notes", files / "docs", "-e", "use-multilingal").startswith(
+        "unknown encoder 'use-multilingal'; did you mean 'use-multilingual', 'use-multilingual-static' or "
+        "'e5-small-multilingual'? known encoders: ")
+    assert error_line(capsys, "encode", "-e", "qqqq", "x", "-o", files / "v.npy").startswith(
+        "unknown encoder 'qqqq'; known encoders: aisfx, ")
+
+
+def test_a_misspelt_collection_gets_a_suggestion(backend, capsys):
+    Collection.create("things", dim=3, **backend).close()
+    where = ("--backend", backend["backend"]) if backend else ()
+    assert error_line(capsys, *where, "search", "thigns", "q") == (
+        "no collection named 'thigns' (existing: things); did you mean 'things'? Or make it with: embedlab index "
+        "thigns PATH...")
+    assert error_line(capsys, *where, "info", "zzz") == (
+        "no collection named 'zzz' (existing: things); make it with: embedlab index zzz PATH...")
+    Collection.drop("things", **backend)
+
+
+def test_a_misspelt_path_gets_a_suggestion(files, capsys):
+    (files / "docs" / "notes.txt").write_text("n", encoding="utf-8")
+    assert error_line(capsys, "index", "notes", files / "docs" / "ntoes.txt") == (
+        f"{files / 'docs' / 'ntoes.txt'} does not exist; check the path (similar names there: notes.txt)")
+    assert error_line(capsys, "index", "notes", files / "docs" / "no-such-thing.md") == (
+        f"{files / 'docs' / 'no-such-thing.md'} does not exist; check the path")  # nothing close: no guess

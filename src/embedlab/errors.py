@@ -152,8 +152,8 @@ def __getattr__(name: str) -> Any:  # ``embedlab.errors.NotFittedError``, made o
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
-    """The ``"; did you mean 'x'?"`` tail of an error message for a misspelt ``name`` (difflib), or ``""``.
+def close_names(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The names of ``known`` closest to a misspelt ``name`` (difflib, compared case-insensitively), closest first.
 
     Parameters
     ----------
@@ -162,22 +162,40 @@ def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
     known : iterable of str
         The names that exist.
     n : int, default 3
-        At most this many suggestions, closest first.
+        At most this many.
+
+    Returns
+    -------
+    list of str
+        Up to ``n`` names of ``known`` whose difflib ratio to ``name`` is at least 0.6; empty when none is.
+    """
+    folded: dict[str, str] = {}
+    for k in known:
+        folded.setdefault(k.lower(), k)
+    return [folded[c] for c in difflib.get_close_matches(name.lower(), list(folded), n=n, cutoff=0.6)]
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
+    """``"did you mean 'a'?"`` (``'a' or 'b'``, ``'a', 'b' or 'c'``) for a misspelt ``name`` (`close_names`).
+
+    Parameters
+    ----------
+    name : str
+        What was asked for.
+    known : iterable of str
+        The names that exist.
+    n : int, default 3
+        At most this many suggestions.
 
     Returns
     -------
     str
-        ``"; did you mean 'a'?"`` or ``"; did you mean 'a' or 'b'?"``, or ``""`` when nothing is close (difflib ratio
-        below 0.6, compared case-insensitively).
+        The question to put in an error message, or ``""`` when nothing is close.
     """
-    names = list(dict.fromkeys(known))
-    folded: dict[str, str] = {}
-    for k in names:
-        folded.setdefault(k.lower(), k)
-    close = [folded[c] for c in difflib.get_close_matches(name.lower(), list(folded), n=n, cutoff=0.6)]
+    close = [repr(c) for c in close_names(name, known, n)]
     if not close:
         return ""
-    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return "did you mean " + (f"{', '.join(close[:-1])} or {close[-1]}" if len(close) > 1 else close[0]) + "?"
 
 
 def require(module: str, extra: str, what: str = "") -> Any:

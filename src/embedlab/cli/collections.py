@@ -23,7 +23,14 @@ from rich.table import Table
 
 from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec
-from ..errors import CollectionNotFoundError, EncoderMismatchError, IncompleteCollectionWarning, InputError, require
+from ..errors import (
+    CollectionNotFoundError,
+    EncoderMismatchError,
+    IncompleteCollectionWarning,
+    InputError,
+    did_you_mean,
+    require,
+)
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
@@ -86,9 +93,10 @@ def open_collection(name: str, readonly: bool = False) -> Collection:
         return Collection.open(name, readonly=readonly)
     except CollectionNotFoundError as exc:
         have = Collection.names()
+        guess = did_you_mean(name, have)
         raise CollectionNotFoundError(
             f"no collection named {name!r} (existing: {', '.join(have) if have else 'none yet'}); "
-            f"make it with: embedlab index {name} PATH..."
+            f"{guess + ' Or make' if guess else 'make'} it with: embedlab index {name} PATH..."
         ) from exc
 
 
