@@ -40,7 +40,7 @@ from ..search import hybrid_search
 from ..store import Collection
 from ..store.filters import parse
 from ..store.loads import cli_command
-from .app import app, console, emit_json
+from .app import app, console, emit_json, threads_option
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
               "except that a key given twice matches either value).")
@@ -145,6 +145,7 @@ def index(
                               "compared resolved, so notes/, ./ from inside it and /abs/notes are the same folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show which ids would be added, updated and removed; "
                                  "write nothing (no collection is created)."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
     """Read files into a collection: new items are added, changed ones updated, unchanged ones skipped
@@ -406,6 +407,7 @@ def search(
     where: list[str] | None = typer.Option(None, "--where", metavar="FILTER", help="Metadata filter: " + WHERE_HELP),
     mode: str = typer.Option("vector", "--mode", help="vector, keyword (BM25, Korean-aware) or hybrid (both, "
                              "fused by reciprocal rank)."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "score", "metadata", '
                                  '"source"} (the columns of the table).'),
 ) -> None:
