@@ -51,6 +51,7 @@ with open(sys.argv[1], "w") as fh:
 
 def probe(tmp_path, *args: str) -> dict:
     result = tmp_path / "probe.json"
+    # two threads before the command (and $EMBEDLAB_THREADS when the test sets it)
     env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
     proc = subprocess.run([sys.executable, "-c", PROBE, str(result), "encode", "-", "-o", str(tmp_path / "v.npy"),
                            "--json", *args], env=env, capture_output=True, text=True, timeout=300)
@@ -134,3 +135,17 @@ def test_using_threads_checks_its_value_and_restores_the_environment():
             assert os.environ["OMP_NUM_THREADS"] == os.environ["OPENBLAS_NUM_THREADS"] == "1"
             raise RuntimeError("inside")
     assert os.environ.get("OMP_NUM_THREADS") == before
+
+
+def test_embedlab_threads_sets_the_default_and_the_flag_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBEDLAB_THREADS", "2")
+    assert probe(tmp_path)["during"] == [{"env": "2", "torch": 2, "faiss": 2, "blas": [2], "openmp": [2]}]
+    assert probe(tmp_path, "--threads", "3")["during"] == [{"env": "3", "torch": 3, "faiss": 3, "blas": [3],
+                                                            "openmp": [3]}]
+
+
+def test_a_bad_embedlab_threads_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EMBEDLAB_THREADS", "0")
+    code, out, err = run(capsys, "encode", "x", "-o", tmp_path / "v.npy")
+    assert (code, out) == (2, "")
+    assert err == f"error: --threads must be 1 or more, got 0 (this process may use {cpu_count()} cores)\n"

@@ -51,6 +51,7 @@ class Command(TyperCommand):
 
 
 DEFAULT_THREADS = 1  # `embedlab serve`'s rule, for every command: see threads_option
+THREADS_ENV = "EMBEDLAB_THREADS"  # sets --threads for every command (the flag wins)
 
 
 def threads_option(help: str = "") -> Any:
@@ -69,10 +70,11 @@ def threads_option(help: str = "") -> Any:
     typer.models.OptionInfo
         The option, for a command's ``threads: int = threads_option()`` parameter.
     """
-    return typer.Option(DEFAULT_THREADS, "--threads", metavar="N", help=(help + " " if help else "") + (
-        f"Threads for BLAS, OpenMP (FAISS), torch and onnxruntime while the command runs (default "
-        f"{DEFAULT_THREADS}: on a busy machine 1 measured 8-20x faster than 2; on an idle one give up to the "
-        f"{cpu_count()} cores this process may use)."))
+    return typer.Option(DEFAULT_THREADS, "--threads", metavar="N", envvar=THREADS_ENV, show_envvar=False,
+                        help=(help + " " if help else "") + (
+        f"Threads for BLAS, OpenMP (FAISS), torch and onnxruntime while the command runs (default: "
+        f"${THREADS_ENV}, else {DEFAULT_THREADS}: on a busy machine 1 measured 8-20x faster than 2; on an idle one "
+        f"give up to the {cpu_count()} cores this process may use)."))
 
 
 def checked_threads(value: object) -> int:
