@@ -73,7 +73,7 @@ def test_encode_errors(tmp_path, capsys):
     code, _, err = _run(["encode", "x", "-o", str(tmp_path / "v.txt")], capsys)
     assert code == 2 and "must end in .npy" in err
     code, _, err = _run(["encode", "-e", "clip", "x", "-o", str(tmp_path / "v.npy")], capsys)
-    assert code == 2 and "needs model_path" in err
+    assert code == 2 and "needs --model-path FOLDER" in err
     code, _, err = _run(["encode", "-e", "nope", "x", "-o", str(tmp_path / "v.npy")], capsys)
     assert code == 2 and "unknown encoder 'nope'" in err
     img = tmp_path / "pic.png"

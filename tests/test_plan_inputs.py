@@ -24,7 +24,7 @@ BAD = [  # CLI arguments after `plan`, and the message the index (or its trainin
     (["-n", "100000", "-d", "384", "--nprobe", "0"], "nprobe must be an integer >= 1, got 0"),
     (["-n", "100000", "-d", "384", "--nlist", "0"], "nlist must be an integer >= 1, got 0"),
     (["-n", "100000", "-d", "384", "--pq", "7"], "m=7 must divide the dimension 384"),
-    (["-n", "100000", "-d", "384", "--nprobe", "2000", "--nlist", "10"], "nprobe=2000 exceeds nlist=10"),
+    (["-n", "100000", "-d", "384", "--nprobe", "2000", "--nlist", "10"], "--nprobe 2000 exceeds --nlist 10"),
     (["-n", "1000", "-d", "384", "--nlist", "5000"],
      "an IVF index with nlist=5000 needs at least 5000 training vectors .* got 1000"),
     (["-n", "1000", "-d", "384", "--index", "ivf"], "an IVF index with nlist=1024 needs at least 1024 training"),

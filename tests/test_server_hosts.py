@@ -141,7 +141,7 @@ def test_cli_serve_passes_allowed_hosts(monkeypatch, tmp_path):
     monkeypatch.setattr("embedlab.cli.serve._log_errors", lambda: None)  # no stderr handler left in this process
     monkeypatch.delenv("EMBEDLAB_API_KEY", raising=False)
     with pytest.raises(SystemExit) as e:
-        main(["serve", "--no-preload", "--threads", "0", "--host", "192.168.7.7", "--allowed-host", "embed.lan",
+        main(["serve", "--no-preload", "--threads", "1", "--host", "192.168.7.7", "--allowed-host", "embed.lan",
               "--allowed-host", "*.corp.example"])
     assert e.value.code == 0
     app = served["app"]

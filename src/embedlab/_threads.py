@@ -8,6 +8,11 @@ the number of cores this process may use.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .errors import InputError
 
 _VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -33,3 +38,62 @@ def apply_defaults() -> dict[str, str]:
     for var in _VARS:
         os.environ.setdefault(var, n)
     return {var: os.environ[var] for var in _VARS}
+
+
+_POOL_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")  # not numba's: fixed at its import
+
+
+@contextmanager
+def using_threads(n: int) -> Iterator[None]:
+    """Run a block with every compute pool of this process at ``n`` threads, as they were afterwards.
+
+    Sets ``$OMP_NUM_THREADS`` (and OpenBLAS's and MKL's), which `compute_threads` returns, so the encoders built
+    in the block (onnxruntime sessions, the USE and E5 engines, the tokenizer pools) and libraries loaded in it
+    (torch, FAISS) take ``n``; limits the BLAS and OpenMP pools already loaded (threadpoolctl: numpy's BLAS,
+    FAISS's OpenMP); and sets torch's intra-op threads when torch is loaded.
+
+    Parameters
+    ----------
+    n : int
+        Threads, 1 or more.
+
+    Yields
+    ------
+    None
+        Inside the block, the settings above hold.
+
+    Raises
+    ------
+    InputError
+        When ``n`` is not a positive integer.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InputError(f"threads must be a positive integer, got {n!r}")
+    from threadpoolctl import ThreadpoolController, threadpool_limits
+
+    loaded = {lib["filepath"] for lib in ThreadpoolController().info()}
+    saved = {var: os.environ.get(var) for var in _POOL_VARS}
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    had_faiss = "faiss" in sys.modules
+    os.environ.update({var: str(n) for var in _POOL_VARS})
+    try:
+        with threadpool_limits(limits=n):
+            if torch is not None:
+                torch.set_num_threads(n)
+            yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        new = [lib["filepath"] for lib in ThreadpoolController().info() if lib["filepath"] not in loaded]
+        if new:  # BLAS or OpenMP libraries loaded in the block took n; threadpoolctl restored only the others
+            ThreadpoolController().select(filepath=new).limit(limits=compute_threads())
+        torch = sys.modules.get("torch")  # perhaps loaded in the block, with n threads
+        if torch is not None:
+            torch.set_num_threads(torch_threads if torch_threads is not None else compute_threads())
+        faiss = sys.modules.get("faiss")
+        if faiss is not None and not had_faiss:  # loaded in the block (one loaded before: threadpoolctl restored it)
+            faiss.omp_set_num_threads(compute_threads())

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 
 class EmbedlabError(Exception):
-    """Base class of every error embedlab raises on purpose."""
+    """Base class of every error embedlab raises on purpose.
+
+    Parameters
+    ----------
+    *args : object
+        The message (as for any exception).
+    cli : str, optional
+        The same message for someone at the ``embedlab`` command line, where the message says what to do next in
+        Python words: flags and commands instead of keyword arguments and calls (``pass --overwrite`` for ``pass
+        overwrite=True``). The command line prints it instead of ``str(error)``; see `cli_message`.
+    """
+
+    cli: str | None = None  # also for subclasses whose __init__ does not call this one
+
+    def __init__(self, *args: object, cli: str | None = None) -> None:
+        super().__init__(*args)
+        self.cli = cli
+
+    def cli_message(self) -> str:
+        """The message as the command line prints it: the ``cli`` phrasing when the error has one, else ``str``.
+
+        Returns
+        -------
+        str
+            One line naming CLI flags and commands where the Python message names keyword arguments and calls.
+        """
+        return self.cli if self.cli is not None else str(self)
 
 
 class InputError(EmbedlabError, ValueError):
@@ -122,6 +150,52 @@ def __getattr__(name: str) -> Any:  # ``embedlab.errors.NotFittedError``, made o
     if name == "NotFittedError":
         return _not_fitted_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def close_names(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The names of ``known`` closest to a misspelt ``name`` (difflib, compared case-insensitively), closest first.
+
+    Parameters
+    ----------
+    name : str
+        What was asked for (an encoder, collection or file name).
+    known : iterable of str
+        The names that exist.
+    n : int, default 3
+        At most this many.
+
+    Returns
+    -------
+    list of str
+        Up to ``n`` names of ``known`` whose difflib ratio to ``name`` is at least 0.6; empty when none is.
+    """
+    folded: dict[str, str] = {}
+    for k in known:
+        folded.setdefault(k.lower(), k)
+    return [folded[c] for c in difflib.get_close_matches(name.lower(), list(folded), n=n, cutoff=0.6)]
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
+    """``"did you mean 'a'?"`` (``'a' or 'b'``, ``'a', 'b' or 'c'``) for a misspelt ``name`` (`close_names`).
+
+    Parameters
+    ----------
+    name : str
+        What was asked for.
+    known : iterable of str
+        The names that exist.
+    n : int, default 3
+        At most this many suggestions.
+
+    Returns
+    -------
+    str
+        The question to put in an error message, or ``""`` when nothing is close.
+    """
+    close = [repr(c) for c in close_names(name, known, n)]
+    if not close:
+        return ""
+    return "did you mean " + (f"{', '.join(close[:-1])} or {close[-1]}" if len(close) > 1 else close[0]) + "?"
 
 
 def require(module: str, extra: str, what: str = "") -> Any:

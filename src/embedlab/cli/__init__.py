@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import sys
 import warnings
 from typing import Any
 
@@ -35,6 +37,7 @@ def _usage_errors() -> tuple[tuple[type[Any], ...], tuple[type[BaseException], .
 
 
 _CLICK_ERRORS, _ABORTS = _usage_errors()
+EXIT_BROKEN_PIPE = 1  # as click exits when the pipe closes while a command writes
 
 
 def _load_commands() -> None:
@@ -65,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
 def _run(argv: list[str] | None) -> None:
     try:
         rv = app(args=argv, standalone_mode=False)
+        sys.stdout.flush()  # here, where a closed pipe is caught below, not at exit
+    except BrokenPipeError:  # the reader stopped early (`embedlab ids notes | head`): quietly, as `yes | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit must not fail again
+        raise SystemExit(EXIT_BROKEN_PIPE) from None
     except EmbedlabError as exc:
         raise SystemExit(fail(exc).exit_code) from None
     except OSError as exc:  # a path the user gave that cannot be read or written: one line, not a traceback

@@ -11,7 +11,7 @@ import typer
 from ..train.clip import train_clip as run
 from ..train.clip_data import make_digits_example, read_captions
 from ..train.clip_heads import ContrastiveHeads
-from .app import console, emit_json
+from .app import console, emit_json, threads_option
 from .train import check_out, train_app
 
 
@@ -31,7 +31,7 @@ def train_clip(
     allow_uncaptioned: bool = typer.Option(False, "--allow-uncaptioned",
                                            help="train on the captioned images when some in FOLDER have no caption"),
     seed: int = typer.Option(0, help="random seed (split, initial heads, batches)"),
-    threads: int | None = typer.Option(None, help="torch threads"),
+    threads: int = threads_option(),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:

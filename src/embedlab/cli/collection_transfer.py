@@ -11,6 +11,7 @@ import typer
 
 from ..errors import InputError
 from ..io import save_projector, save_vectors
+from ..persist import nearest_existing
 from ..store.parquet import export_parquet, import_parquet
 from .app import app, console, emit_json
 from .collections import open_collection, progress_bar
@@ -98,7 +99,11 @@ def export(
     """Write a collection in a format other tools (or another embedlab backend) read; the format follows the
     extension of -o (`embedlab export notes -o notes.parquet` writes Parquet, which `embedlab import` reads)."""
     fmt, out = export_format(out, format)
+    up = nearest_existing(out)
+    if not up.is_dir():
+        raise InputError(f"{up} is a file, so -o {out} cannot be created in it; choose another -o")
     with open_collection(name, readonly=True) as col:
+        out.parent.mkdir(parents=True, exist_ok=True)  # as every -o: missing folders are created
         if fmt == "parquet":
             with progress_bar("exporting", as_json) as step:
                 summary = export_parquet(col, out, progress=step)

@@ -23,7 +23,14 @@ from rich.table import Table
 
 from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec
-from ..errors import CollectionNotFoundError, EncoderMismatchError, IncompleteCollectionWarning, InputError, require
+from ..errors import (
+    CollectionNotFoundError,
+    EncoderMismatchError,
+    IncompleteCollectionWarning,
+    InputError,
+    did_you_mean,
+    require,
+)
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
@@ -33,7 +40,7 @@ from ..search import hybrid_search
 from ..store import Collection
 from ..store.filters import parse
 from ..store.loads import cli_command
-from .app import app, console, emit_json
+from .app import app, console, emit_json, threads_option
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
               "except that a key given twice matches either value).")
@@ -86,9 +93,10 @@ def open_collection(name: str, readonly: bool = False) -> Collection:
         return Collection.open(name, readonly=readonly)
     except CollectionNotFoundError as exc:
         have = Collection.names()
+        guess = did_you_mean(name, have)
         raise CollectionNotFoundError(
             f"no collection named {name!r} (existing: {', '.join(have) if have else 'none yet'}); "
-            f"make it with: embedlab index {name} PATH..."
+            f"{guess + ' Or make' if guess else 'make'} it with: embedlab index {name} PATH..."
         ) from exc
 
 
@@ -127,14 +135,17 @@ def index(
                                "cluster: pip install 'embedlab\\[scale]')."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (e.g. auto or "
                                           "ray://head:10001); default: start a local one."),
-    workers: int = typer.Option(2, "--workers", help="Ray actors, each with its own copy of the encoder."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Items per Ray task."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="With --engine ray: Ray actors, each with its "
+                                       "own copy of the encoder (default 2)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="With --engine ray: items per Ray task "
+                                          "(default 64)."),
     sync: bool = typer.Option(False, "--sync", help="Also remove the items that came from these paths but are no "
                               "longer there (deleted files, rows or passages); items from other paths are kept, and "
                               "so are those of files that still exist but could not be read this time. Paths are "
                               "compared resolved, so notes/, ./ from inside it and /abs/notes are the same folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show which ids would be added, updated and removed; "
                                  "write nothing (no collection is created)."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
     """Read files into a collection: new items are added, changed ones updated, unchanged ones skipped
@@ -167,10 +178,17 @@ def index(
                              ef_search=ef_search)
     if engine not in ("local", "ray"):
         raise InputError(f"--engine must be local or ray, got {engine!r}")
+    ray_only = [flag for flag, value in (("--address", address), ("--workers", workers),
+                                         ("--batch-size", batch_size)) if value is not None]
+    if engine != "ray" and ray_only:
+        raise InputError(f"{', '.join(ray_only)} appl{'ies' if len(ray_only) == 1 else 'y'} to --engine ray only "
+                         "(this process encodes with --engine local); add --engine ray, or leave "
+                         f"{'it' if len(ray_only) == 1 else 'them'} out")
     runner = None
     if engine == "ray":
         require("ray", "scale", "--engine ray")  # before any model loads
-        runner = RayEngine(address=address, workers=workers, batch_size=batch_size)
+        runner = RayEngine(address=address, workers=2 if workers is None else workers,
+                           batch_size=64 if batch_size is None else batch_size)
     try:
         col = Collection.open(name, readonly=dry_run)
     except CollectionNotFoundError:
@@ -385,10 +403,11 @@ def _print_skipped(skipped: list[str], kept: int) -> None:
 def search(
     name: str = typer.Argument(..., help="Collection name."),
     query: str = typer.Argument(..., help="What to look for (any language the encoder reads)."),
-    k: int = typer.Option(5, "-k", "--k", help="How many documents to return."),
+    k: int = typer.Option(5, "--top-k", "-k", help="How many documents to return."),
     where: list[str] | None = typer.Option(None, "--where", metavar="FILTER", help="Metadata filter: " + WHERE_HELP),
     mode: str = typer.Option("vector", "--mode", help="vector, keyword (BM25, Korean-aware) or hybrid (both, "
                              "fused by reciprocal rank)."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "score", "metadata", '
                                  '"source"} (the columns of the table).'),
 ) -> None:

@@ -10,7 +10,7 @@ import typer
 from ..analysis.compare import compare_encoders as run
 from ..analysis.compare import plot_comparison
 from ..errors import InputError
-from .app import app, console, emit_json, print_table
+from .app import app, console, emit_json, print_table, threads_option
 
 
 @app.command("compare-encoders")
@@ -27,6 +27,7 @@ def compare_encoders(
     in_process: bool = typer.Option(False, "--in-process", help="Run every encoder in this process (faster to "
                                     "start; peak memory is then not measured)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the query sample."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
 ) -> None:
     """Retrieval quality (recall@1/@10, MRR, nDCG@10), sentences/s, peak memory and width of each encoder on your

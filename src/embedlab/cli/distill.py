@@ -10,7 +10,7 @@ import typer
 
 from ..encoders.onnx_int8 import export_int8
 from ..train.distill import distill as run_distill
-from .app import app, console, emit_json
+from .app import app, console, emit_json, threads_option
 
 
 @app.command()
@@ -27,6 +27,7 @@ def distill(
     max_words: int = typer.Option(20000, "--max-words", help="At most this many added words."),
     seed: int = typer.Option(0, "--seed", help="Seed of the refinement sample and split."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON (the summary)."),
 ) -> None:
     """Distil a text encoder into static token vectors (no network at encode time: numpy + the tokenizer)."""
@@ -55,6 +56,7 @@ def int8(
     folder: Path = typer.Argument(..., help="A BERT model folder (config.json, model.safetensors, tokenizer.json)."),
     min_cosine: float = typer.Option(0.98, "--min-cosine", help="Refuse the export below this probe cosine."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Export again even when a checked export is cached."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON (the check record)."),
 ) -> None:
     """Export a model folder to ONNX with dynamic int8 matmuls (cached beside it) and check it against the float

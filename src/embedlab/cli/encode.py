@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..io import save_npy
 from ..persist import atomic_file, nearest_existing, storage_errors
 from ..vectors import Vectors
-from .app import app, console, emit_json
+from .app import app, console, emit_json, threads_option
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aiff", ".aif"}
@@ -117,6 +117,7 @@ def encode(
                                                          "differently, e.g. e5-small-multilingual; default: plain "
                                                          "encode"),
     progress: bool = typer.Option(False, "--progress", help="show a progress bar"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Encode texts, images or audio into a .npy matrix of vectors (one row per input, in order)."""

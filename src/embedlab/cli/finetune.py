@@ -12,7 +12,7 @@ import typer
 from ..errors import InputError
 from ..reembed import reembed
 from ..train.finetuning import finetune as run
-from .app import app, console, emit_json, print_table
+from .app import app, console, emit_json, print_table, threads_option
 
 
 @app.command()
@@ -40,6 +40,7 @@ def finetune(
                                  "(documents keep their vectors: no re-indexing)."),
     reg: str = typer.Option("0.01", "--reg", help="adapter: pull toward the identity; a comma list tries each."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON (the metrics)."),
 ) -> None:
     """Fine-tune an encoder on query/positive pairs, evaluate it before and after (validation + general-domain

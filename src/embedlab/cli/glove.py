@@ -11,7 +11,7 @@ from ..io import save_word2vec
 from ..persist import atomic_folder
 from ..train.corpus import LineCorpus
 from ..train.glove import GloVe
-from .app import console, emit_json
+from .app import console, emit_json, threads_option
 from .train import check_out, train_app
 
 
@@ -37,6 +37,7 @@ def glove(
     lowercase: bool = typer.Option(False, "--lowercase", help="lower-case the corpus while reading"),
     binary: bool = typer.Option(False, "--binary", help="write vectors.bin (binary word2vec) instead of vectors.txt"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train GloVe: count co-occurrences (bounded memory), fit them with AdaGrad; OUT gets the model and its vectors."""

@@ -12,7 +12,7 @@ from ..encoders.mlm import MLMEncoder
 from ..errors import InputError
 from ..formats.mlm import CHECKPOINT, MANIFEST, checkpoint_step
 from ..train.mlm import MaskedLMTrainer, summary_line
-from .app import app, console, emit_json, err_console
+from .app import app, console, emit_json, err_console, threads_option
 from .train import train_app
 
 
@@ -34,7 +34,7 @@ def train_mlm(
     keep_case: bool = typer.Option(False, "--keep-case", help="do not lower-case the text"),
     holdout_every: int = typer.Option(100, help="hold out every N-th line for the final scores (0: none)"),
     checkpoint_every: int = typer.Option(500, help="write OUT/checkpoint every N steps"),
-    threads: int | None = typer.Option(None, help="torch threads (default: the machine's cores)"),
+    threads: int = threads_option(),
     seed: int = typer.Option(0, help="random seed (weights, masks, dropout, shuffling)"),
     resume: bool = typer.Option(False, "--resume", help="continue the interrupted run in OUT from its checkpoint"),
     overwrite: bool = typer.Option(False, "--overwrite", help="delete OUT first if it exists"),
@@ -81,6 +81,7 @@ def fill_mask(
     model: Path = typer.Argument(..., help="folder written by `embedlab train mlm`"),
     text: str = typer.Argument(..., help='text with one or more [MASK] tokens, e.g. "the cat sat on the [MASK]"'),
     top_k: int = typer.Option(5, "--top-k", "-k", help="candidates per [MASK]"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """The likeliest tokens for each [MASK] in TEXT, with their probabilities."""

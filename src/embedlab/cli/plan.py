@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..index.plan import check_plan, constants, estimate_all
 from ..index.tune import plot
 from ..index.tune import tune as run_tune
-from .app import app, console, emit_json, print_table
+from .app import app, console, emit_json, print_table, threads_option
 from .collections import index_options, open_collection, print_estimate, untrained_note
 from .finetune import reindex_with_encoder
 
@@ -74,13 +74,14 @@ def plan(
 def tune(
     name: str = typer.Argument(..., help="Collection name."),
     target_recall: float = typer.Option(0.95, "--target-recall", help="Recall@k the recommendation must reach."),
-    k: int = typer.Option(10, "-k", "--k", help="Neighbours per query."),
+    k: int = typer.Option(10, "--top-k", "-k", help="Neighbours per query."),
     queries: int = typer.Option(200, "--queries", help="Query rows sampled from the collection."),
     sample: int = typer.Option(100_000, "--sample", help="Tune on at most this many rows (sampled, seeded)."),
     seed: int = typer.Option(0, "--seed"),
     plot_path: Path | None = typer.Option(None, "--plot", help="Write the recall-vs-q/s plot here (PNG; default "
                                           "NAME-tune.png)."),
     apply: bool = typer.Option(False, "--apply", help="Rebuild the collection's index with the recommendation."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
 ) -> None:
     """Measure recall@k and queries/s of every index, precision and search setting on the collection's own vectors
@@ -161,6 +162,7 @@ def reindex(
     ef_search: int | None = typer.Option(None, "--ef-search", help="HNSW search beam."),
     encoder: str | None = typer.Option(None, "--encoder", "-e", help="Re-embed the stored contents with this "
                                        "encoder (a name or a fine-tuned folder); no source files needed."),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="Print only JSON."),
 ) -> None:
     """Rebuild a collection's index with other settings (the vectors stay as they are); prints the plan estimate

@@ -8,7 +8,7 @@ import typer
 
 from .._params import check_int
 from ..errors import InputError
-from .app import app, emit_json, print_table
+from .app import App, app, emit_json, print_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..apps.ratings import Ratings, Split
@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # embedlab.apps (ratings, recommend) is imported inside the commands: it loads scipy and numba
 
-recommend_app = typer.Typer(help="Recommendation with user/item embeddings (MovieLens 100k).", no_args_is_help=True)
+recommend_app = App(help="Recommendation with user/item embeddings (MovieLens 100k).", no_args_is_help=True)
 app.add_typer(recommend_app, name="recommend")
 
 

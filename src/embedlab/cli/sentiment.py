@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from .._progress import working
-from .app import app, emit_json, print_table
+from .app import App, app, emit_json, print_table, threads_option
 
-sentiment_app = typer.Typer(help="Sentiment: logistic regression on sentence embeddings.", no_args_is_help=True)
+sentiment_app = App(help="Sentiment: logistic regression on sentence embeddings.", no_args_is_help=True)
 app.add_typer(sentiment_app, name="sentiment")
 
 _ENCODERS = ["use-multilingual", "glove-50"]
@@ -24,6 +24,7 @@ def evaluate_cmd(
                                                      "grid)"),
     jobs: int = typer.Option(0, "--jobs", "-j", help="fits run at once, in processes (0: one per core); the "
                                                       "numbers do not depend on it"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Accuracy (mean, 95% interval) of each encoder and of TF-IDF baselines on identical folds."""
@@ -45,6 +46,7 @@ def predict_cmd(
     texts: list[str] = typer.Argument(..., help="texts to classify"),
     dataset: str = typer.Option("polarity", help="training data: polarity or bingliu"),
     encoder: str = typer.Option("use-multilingual", "--encoder", "-e"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train on a labelled set, then print P(positive) for each text (any language the encoder reads)."""

@@ -10,7 +10,7 @@ import typer
 from .. import config
 from ..encoders import DEFAULT_ENCODER
 from ..errors import MissingDependencyError
-from .app import app, console
+from .app import app, console, threads_option
 
 
 @app.command()
@@ -30,9 +30,8 @@ def serve(
     max_body_mb: float = typer.Option(4.0, help="Largest request body, in MiB."),
     max_batch: int = typer.Option(2048, help="Most inputs/items per request (2,048: what OpenAI accepts per "
                                   "embeddings request; encoded in chunks of 256)."),
-    threads: int = typer.Option(1, min=0, help="BLAS/OpenMP threads per model call and per search (0: leave the "
-                                "defaults). 1 measured 8-20x faster than 2 on a busy 2-core machine; concurrency "
-                                "comes from parallel requests and batching them together."),
+    threads: int = threads_option("Per model call and per search; concurrency comes from parallel requests and "
+                                  "batching them together."),
     log_level: str = typer.Option("warning", help="uvicorn log level (info logs every request)."),
     allowed_host: list[str] | None = typer.Option(
         None, "--allowed-host", metavar="NAME",
@@ -50,16 +49,12 @@ def serve(
     from ..server import Limits, api_key_from, create_app
     from ..server.hosts import default_allowed_hosts, is_loopback  # (part of embedlab.server, loaded just above)
 
-    if threads:  # process-wide: numpy/OpenBLAS in the store, OpenMP in FAISS
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=threads)
     key = api_key_from(api_key_file)
     limits = Limits(max_body_bytes=int(max_body_mb * (1 << 20)), max_batch=max_batch)
     hosts = default_allowed_hosts(host) + list(allowed_host or [])
     _log_errors()
     application = create_app(config.home(), api_key=key, public_reads=public_reads, limits=limits,
-                             preload=(DEFAULT_ENCODER,) if preload else (), encoder_threads=threads or None,
+                             preload=(DEFAULT_ENCODER,) if preload else (), encoder_threads=threads,
                              allowed_hosts=hosts, model_folders=encoder or ())
     auth = "off" if key is None else ("writes" if public_reads else "reads and writes")
     console.print(f"embedlab serving {config.home()} on http://{host}:{port}/  (API key: {auth}; docs: /docs)",

@@ -20,9 +20,9 @@ from ..persist import atomic_folder
 from ..train.corpus import LineCorpus
 from ..train.word2vec import Word2Vec
 from ..vectors import Vectors
-from .app import app, console, emit_json
+from .app import App, app, console, emit_json, threads_option
 
-train_app = typer.Typer(help="Learn vectors from data (Word2Vec; more trainers below).", no_args_is_help=True)
+train_app = App(help="Learn vectors from data (Word2Vec; more trainers below).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
 
@@ -63,6 +63,7 @@ def word2vec(
     lowercase: bool = typer.Option(False, "--lowercase", help="lower-case the corpus while reading"),
     binary: bool = typer.Option(False, "--binary", help="write vectors.bin (binary word2vec) instead of vectors.txt"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train Skip-gram or CBOW word vectors; OUT gets the full model and its vectors in word2vec format."""

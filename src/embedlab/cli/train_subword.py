@@ -18,7 +18,7 @@ from ..train.bpe import BPETokenizer
 from ..train.corpus import LineCorpus
 from ..train.subword import FastText
 from ..train.textbook import Arch, TextbookWord2Vec
-from .app import app, console, emit_json
+from .app import app, console, emit_json, threads_option
 from .train import check_out, train_app
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
@@ -54,6 +54,7 @@ def textbook(
     topn: int = typer.Option(5, help="how many predictions to print"),
     out: Path | None = typer.Option(None, "-o", "--out", help="folder for vectors.txt (rows of W, word2vec format)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """The textbook full-softmax CBOW / Skip-gram (numpy, for small vocabularies): train, then predict."""
@@ -111,6 +112,7 @@ def fasttext(
     lowercase: bool = typer.Option(False, "--lowercase", help="lower-case the corpus and queries"),
     tokenizer: Path | None = typer.Option(None, help="a BPE tokenizer folder (`embedlab train bpe`) to split lines"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train fastText-style subword vectors; any string then gets a vector (`embedlab oov OUT WORD`)."""
@@ -154,6 +156,7 @@ def bpe(
     seed: int = typer.Option(0, help="random seed (sampling)"),
     example: str | None = typer.Option(None, help="a text to show split into pieces"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace OUT if it exists"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Train a BPE (SentencePiece) subword tokenizer, usable as `embedlab train fasttext --tokenizer OUT`."""

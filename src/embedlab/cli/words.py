@@ -18,7 +18,7 @@ from ..io import load_vectors
 from ..io.glove import load_glove
 from ..io.wefe import NAME, load_wefe_googlenews
 from ..vectors import Vectors
-from .app import app, console, emit_json
+from .app import app, console, emit_json, threads_option
 
 VECTORS_HELP = ("word2vec (.txt/.bin), .npy, .safetensors or projector file, or the -o folder of "
                 "`embedlab train word2vec|fasttext|glove|textbook`")
@@ -48,6 +48,7 @@ def similar(
     vectors: Path | None = typer.Option(None, "--vectors", "-v", help="compare two keys of these vectors: a "
                                                                         + VECTORS_HELP),
     encoder: str = typer.Option("use-multilingual", "--encoder", "-e", help="encoder for the two texts"),
+    threads: int = threads_option(),
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Cosine similarity, dot product and Euclidean distance between two texts (or two keys of --vectors)."""

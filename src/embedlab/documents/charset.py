@@ -97,10 +97,9 @@ def decode_html(data: bytes, path: str, fallback: str | None = None, errors: str
     if errors == "replace":
         return data.decode(said or "utf-8", errors="replace"), f"{path}: undecodable bytes replaced (tried " \
             f"{', '.join(tried)})"
-    raise UnreadableFileError(
-        f"{path} is not valid text in any encoding tried ({', '.join(tried)}); pass its encoding with --encoding "
-        "(encoding=), or use --encoding-errors replace (errors='replace')"
-    )
+    head = f"{path} is not valid text in any encoding tried ({', '.join(tried)}); pass its encoding with --encoding"
+    raise UnreadableFileError(f"{head} (encoding=), or use --encoding-errors replace (errors='replace')",
+                              cli=f"{head}, or use --encoding-errors replace")
 
 
 def _note(path: str, said: str | None, used: str, how: str | None) -> str | None:

@@ -363,7 +363,8 @@ for _cls, _req, _extra, _desc in (
      "Resemblyzer speaker vectors (who is speaking), 256-d"),
     (AiSFXEncoder, ("aisfx", "torch", "librosa", "soundfile"), "audio", "aiSFX sound-event vectors (what sound), 512-d"),
     (Wav2Vec2Encoder, ("transformers", "torch", "soundfile"), "audio,text",
-     "wav2vec 2.0 from your own local folder (path=...), mean-pooled hidden states (768-d for base)"),
+     "wav2vec 2.0 from your own local folder (a Hugging Face Wav2Vec2Model), mean-pooled hidden states (768-d for "
+     "base)"),
 ):
     register(EncoderSpec(name=_cls.name, factory=_cls, dim=_cls.dim, modalities=("audio",), requires=_req,
                          extra=_extra, description=_desc))

@@ -48,9 +48,10 @@ def check_clip_folder(model_path: str | Path | None) -> Path:
         When ``model_path`` is None, is not a folder, or lacks files (naming exactly which).
     """
     if model_path is None:
+        how = "no CLIP weights ship offline: save one with CLIPModel/CLIPProcessor.save_pretrained"
         raise ModelNotFoundError(
-            "encoder 'clip' needs model_path=<local folder of a transformers CLIP model> (CLI: --model-path); "
-            "no CLIP weights ship offline: save one with CLIPModel/CLIPProcessor.save_pretrained")
+            f"encoder 'clip' needs model_path=<local folder of a transformers CLIP model>; {how}",
+            cli=f"encoder 'clip' needs --model-path FOLDER (a local folder of a transformers CLIP model); {how}")
     folder = Path(model_path).expanduser()
     if not folder.is_dir():
         raise ModelNotFoundError(f"CLIP model folder {folder} does not exist")
@@ -273,6 +274,6 @@ def _load_image(item: Any) -> Image.Image:
 register(EncoderSpec(
     name=CLIPEncoder.name, factory=CLIPEncoder, dim=0, modalities=("text", "image"),
     requires=("transformers", "torch", "PIL"), extra="text,image",
-    description="CLIP text+image encoder from your own local model folder (model_path= required; "
+    description="CLIP text+image encoder from your own local model folder (required; "
                 "dim = the folder's projection_dim, e.g. 512)",
 ))

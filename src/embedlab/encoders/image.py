@@ -430,7 +430,7 @@ register(
         modalities=("image",),
         requires=("torch", "PIL"),
         extra="image",
-        description="ResNet-50 from your own weights (path=torchvision .pth or Hugging Face folder), 2,048-d",
+        description="ResNet-50 from your own weights (a torchvision .pth or a Hugging Face folder), 2,048-d",
     )
 )
 

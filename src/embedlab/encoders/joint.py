@@ -113,7 +113,10 @@ class JointEncoder(Encoder):
     def __init__(self, model_path: str | Path | None = None, *, data: JointFolder | None = None) -> None:
         if data is None:
             if model_path is None:
-                raise ModelNotFoundError("encoder 'joint' needs model_path=<folder written by `embedlab train clip`>")
+                raise ModelNotFoundError(
+                    "encoder 'joint' needs model_path=<folder written by `embedlab train clip`>",
+                    cli="encoder 'joint' needs the folder written by `embedlab train clip`: give that folder as the "
+                        "encoder (--encoder FOLDER)")
             folder = Path(model_path).expanduser()
             if not (folder / MANIFEST).is_file():
                 raise ModelNotFoundError(f"{folder} has no {MANIFEST}: it is not an `embedlab train clip` folder")
@@ -259,6 +262,7 @@ register(EncoderSpec(
     name=JointEncoder.name, factory=JointEncoder, dim=0, modalities=("text", "image"),
     requires=_REQUIRES,
     extra="image",
-    description="Joint text+image space from heads you trained with `embedlab train clip` (model_path= required)",
+    description="Joint text+image space from heads you trained with `embedlab train clip` (give its folder as "
+                "the encoder name)",
 ))
 register_folder(folder_spec, "joint.json (`embedlab train clip`)")

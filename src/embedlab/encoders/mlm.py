@@ -125,7 +125,9 @@ class MLMEncoder(ContextualEncoder):
     def __init__(self, model_path: str | Path | None = None, max_length: int | None = None,
                  threads: int | None = None) -> None:
         if model_path is None:
-            raise ModelNotFoundError("encoder 'mlm' needs model_path=<folder written by `embedlab train mlm`>")
+            raise ModelNotFoundError("encoder 'mlm' needs model_path=<folder written by `embedlab train mlm`>",
+                                     cli="encoder 'mlm' needs the folder written by `embedlab train mlm`: give that "
+                                         "folder as the encoder (--encoder FOLDER)")
         folder = Path(model_path).expanduser()
         if not (folder / MANIFEST).is_file():
             raise ModelNotFoundError(f"{folder} has no {MANIFEST}: it is not a finished `embedlab train mlm` folder "
@@ -200,6 +202,7 @@ class MLMEncoder(ContextualEncoder):
 register(EncoderSpec(
     name=MLMEncoder.name, factory=MLMEncoder, dim=0, modalities=("text",),
     requires=("transformers", "torch", "tokenizers"), extra="text",
-    description="Contextual token vectors of a BERT you trained with `embedlab train mlm` (model_path= required)",
+    description="Contextual token vectors of a BERT you trained with `embedlab train mlm` (give its folder as "
+                "the encoder name)",
 ))
 register_folder(folder_spec, "mlm.json (`embedlab train mlm`)")

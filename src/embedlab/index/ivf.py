@@ -95,8 +95,10 @@ class IVFCodes(FaissCodes):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < low:
                 raise InputError(f"{name} must be an integer >= {low}, got {v!r}")
         if int(nprobe) > int(nlist):
-            raise InputError(f"nprobe={nprobe} exceeds nlist={nlist}: a query scans at most every list (nprobe = nlist "
-                             "is an exact scan of the lists)")
+            why = "a query scans at most every list"
+            raise InputError(f"nprobe={nprobe} exceeds nlist={nlist}: {why} (nprobe = nlist is an exact scan of the "
+                             "lists)", cli=f"--nprobe {nprobe} exceeds --nlist {nlist}: {why} (--nprobe {nlist} is an "
+                                           "exact scan of the lists)")
         super().__init__(dim, metric, precision)
         self.m = int(m)
         if self.precision == "binary":

@@ -485,8 +485,10 @@ def check_settings(count: int, dim: int, index: str = "exact", precision: str = 
         return
     nlist, nprobe = idx.params["nlist"], idx.params["nprobe"]
     if nprobe > nlist:
-        raise InputError(f"nprobe={nprobe} exceeds nlist={nlist}: a query can scan at most the {nlist} lists there "
-                         f"are; choose nprobe between 1 and {nlist}")
+        why = f"a query can scan at most the {nlist} lists there are"
+        raise InputError(f"nprobe={nprobe} exceeds nlist={nlist}: {why}; choose nprobe between 1 and {nlist}",
+                         cli=f"--nprobe {nprobe} exceeds --nlist {nlist}: {why}; choose --nprobe between 1 and "
+                             f"{nlist}")
     need = idx.min_train()
     if int(count) < need:
         pq = f" and 2^nbits = {1 << idx.params['nbits']} for the PQ codebooks" if idx.params["m"] else ""

@@ -338,15 +338,15 @@ def _decode(path: Path, data: bytes, encoding: str, errors: str) -> str:
     except UnicodeDecodeError as exc:
         bad = data[exc.start:exc.start + 4].hex(" ")
         if encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig"):
-            raise UnreadableFileError(
-                f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; find "
-                f"its real encoding (e.g. `file -i {path}`) and pass that with --encoding (encoding=) in a separate "
-                "run (the encoding applies to every input), or use --encoding-errors replace (errors='replace')"
-            ) from None
+            head = (f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; "
+                    f"find its real encoding (e.g. `file -i {path}`) and pass that with --encoding")
+            tail = "in a separate run (the encoding applies to every input), or use --encoding-errors replace"
+            raise UnreadableFileError(f"{head} (encoding=) {tail} (errors='replace')", cli=f"{head} {tail}") from None
+        head = (f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; "
+                f"convert it first (e.g. `iconv -f CP949 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}`), "
+                "or read it with --encoding CP949")
         raise UnreadableFileError(
-            f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; "
-            f"convert it first (e.g. `iconv -f CP949 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}`), "
-            "or read it with --encoding CP949 (encoding='cp949'), or --encoding-errors replace (errors='replace') "
-            "to substitute the bad bytes"
+            f"{head} (encoding='cp949'), or --encoding-errors replace (errors='replace') to substitute the bad bytes",
+            cli=f"{head}, or --encoding-errors replace to substitute the bad bytes"
         ) from None
     return text.lstrip("\ufeff")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .._progress import progress_bar
 from ..documents import UnreadableFileError
-from ..errors import InputError
+from ..errors import InputError, close_names
 from .files import (
     MEDIA_EXTENSIONS,
     Tick,
@@ -154,7 +154,9 @@ def _read_path(path: Path, opts: Options, out: Ingested, files: list[Path] | Non
     if not path.exists():
         hint = ""
         if path.parent.is_dir():
-            near = sorted(p.name for p in path.parent.iterdir() if p.name.lower().startswith(path.name[:3].lower()))
+            names = [p.name for p in path.parent.iterdir()]
+            close = close_names(path.name, names)  # misspelt (difflib), then those sharing its first letters
+            near = list(dict.fromkeys(close + sorted(n for n in names if n.lower().startswith(path.name[:3].lower()))))
             hint = f" (similar names there: {', '.join(near[:5])})" if near else ""
         raise InputError(f"{path} does not exist; check the path{hint}")
     if path.is_dir():

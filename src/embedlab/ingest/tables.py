@@ -34,10 +34,9 @@ def _pick(columns: Sequence[str], wanted: str | None, defaults: Sequence[str], p
 def _need_text_column(path: Path, columns: Sequence[str], opts: Options) -> str:
     col = _pick(columns, opts.text_column, DEFAULT_TEXT_COLUMNS, path, "text", "--text-column")
     if col is None:
-        raise InputError(
-            f"{path} has no text column named {' / '.join(DEFAULT_TEXT_COLUMNS)}; its columns are: "
-            f"{', '.join(map(repr, columns))}; name the one to embed with --text-column (text_column=)"
-        )
+        head = (f"{path} has no text column named {' / '.join(DEFAULT_TEXT_COLUMNS)}; its columns are: "
+                f"{', '.join(map(repr, columns))}; name the one to embed with --text-column")
+        raise InputError(f"{head} (text_column=)", cli=head)
     return col
 
 

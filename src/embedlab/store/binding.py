@@ -148,15 +148,19 @@ def matryoshka_dim(enc: Encoder, dim: Any, force: bool) -> int:
         raise InputError(f"dim must be a positive integer, got {dim!r}")
     dim = int(dim)
     if dim > enc.dim:
-        raise DimensionError(f"dim={dim} is larger than encoder {enc.name!r}'s {enc.dim}-d vectors; a Matryoshka "
-                             f"prefix can only be narrower: pick a dim below {enc.dim}, or drop dim")
+        what = f"is larger than encoder {enc.name!r}'s {enc.dim}-d vectors; a Matryoshka prefix can only be narrower"
+        raise DimensionError(f"dim={dim} {what}: pick a dim below {enc.dim}, or drop dim",
+                             cli=f"--dim {dim} {what}: pick a --dim below {enc.dim}, or leave --dim out")
     trained = enc.matryoshka_dims  # the widths it was trained to give (fine-tuned, adapters); None when not
     if force or (trained and dim in trained):
         return dim
     if not trained:
-        raise InputError(f"encoder {enc.name!r} was not trained for Matryoshka truncation, so its first {dim} "
-                         f"dimensions are not a {dim}-d embedding on their own (search quality may drop sharply); "
-                         f"drop dim to keep all {enc.dim}, or pass force=True (CLI --force) to truncate anyway")
+        what = (f"encoder {enc.name!r} was not trained for Matryoshka truncation, so its first {dim} dimensions "
+                f"are not a {dim}-d embedding on their own (search quality may drop sharply)")
+        raise InputError(f"{what}; drop dim to keep all {enc.dim}, or pass force=True (CLI --force) to truncate "
+                         "anyway", cli=f"{what}; leave out --dim to keep all {enc.dim}, or pass --force to truncate "
+                                       "anyway")
     widths = ", ".join(str(int(d)) for d in trained)
-    raise InputError(f"encoder {enc.name!r} was trained for Matryoshka widths {widths}, not {dim}; pick one of them, "
-                     "or pass force=True (CLI --force) to truncate to another width anyway")
+    what = f"encoder {enc.name!r} was trained for Matryoshka widths {widths}, not {dim}; pick one of them, or pass"
+    raise InputError(f"{what} force=True (CLI --force) to truncate to another width anyway",
+                     cli=f"{what} --force to truncate to another width anyway")

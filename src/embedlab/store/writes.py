@@ -68,13 +68,15 @@ class CollectionWrites:
                 enc = resolve_encoder(name)
             except InputError as exc:
                 if any(sep in name for sep in ("/", "\\")) and not Path(name).expanduser().exists():
-                    raise InputError(f"collection {self.name!r} was built with the model folder {name}, which no "
-                                     f"longer exists; restore it, or re-embed the stored texts with another "
-                                     f"encoder: `embedlab reindex {self.name} --encoder NAME_OR_FOLDER` "
-                                     f"(Python: Collection.open(..., encoder=...) with that model)") from None
-                raise InputError(f"collection {self.name!r} was built with encoder {name!r}, which is not "
-                                 f"registered here ({exc}); pass the Encoder instance to Collection.open "
-                                 f"(the CLI: --encoder)") from None
+                    what = (f"collection {self.name!r} was built with the model folder {name}, which no longer "
+                            f"exists; restore it, or re-embed the stored texts with another encoder: `embedlab "
+                            f"reindex {self.name} --encoder NAME_OR_FOLDER`")
+                    raise InputError(f"{what} (Python: Collection.open(..., encoder=...) with that model)",
+                                     cli=what) from None
+                what = f"collection {self.name!r} was built with encoder {name!r}, which is not registered here ({exc})"
+                raise InputError(f"{what}; pass the Encoder instance to Collection.open",
+                                 cli=f"{what}; re-embed the stored texts with an encoder that is: embedlab reindex "
+                                     f"{self.name} --encoder NAME_OR_FOLDER") from None
             check_encoder(manifest, enc)
             self._encoder = enc
         return self._encoder

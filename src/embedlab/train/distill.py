@@ -516,8 +516,8 @@ def _sif_weights(counted: np.ndarray, a: float) -> np.ndarray:
 def _output(output: str | os.PathLike[str], overwrite: bool) -> Path:
     out = check_output_folder(Path(output).expanduser().resolve())
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"{out} exists and is not empty; pick a new or empty folder, or pass overwrite=True "
-                         "(--overwrite)")
+        what = f"{out} exists and is not empty; pick a new or empty folder, or pass "
+        raise InputError(what + "overwrite=True", cli=what + "--overwrite")
     return out
 
 

@@ -59,7 +59,9 @@ class LocalStore:
                auto_compact: float = 0.3, incomplete: dict[str, Any] | None = None) -> LocalTable:
         folder = self._folder(name)
         if folder.exists():
-            raise InputError(f"collection {name!r} already exists; open it with Collection.open or drop it")
+            raise InputError(f"collection {name!r} already exists; open it with Collection.open or drop it",
+                             cli=f"collection {name!r} already exists; add to it with: embedlab index {name} PATH..., "
+                                 f"or drop it with: embedlab drop {name}")
         with storage_errors(self.root):
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = self.root / f".{name}.creating-{uuid.uuid4().hex[:8]}"

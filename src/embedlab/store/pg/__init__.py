@@ -68,8 +68,9 @@ class PgStore:
         dim, metric = int(manifest["encoder"]["dim"]), manifest["encoder"]["metric"]
         kind, params = manifest["index"]["kind"], dict(manifest["index"].get("params", {}))
         if kind not in ("exact", "hnsw"):
-            raise InputError(f"the PostgreSQL backend has exact and hnsw indexes, not {kind!r}; an {kind} index is a "
-                             "local-backend feature (create the collection without backend=)")
+            what = f"the PostgreSQL backend has exact and hnsw indexes, not {kind!r}; an {kind} index is a " \
+                   "local-backend feature (create the collection without "
+            raise InputError(what + "backend=)", cli=what + "--backend postgresql://...)")
         compressed = [key for key in ("precision", "rescore") if params.get(key) not in (None, "float32")]
         if compressed:
             raise InputError(f"the PostgreSQL backend keeps float32 vectors (pgvector's vector type; halfvec only for "
@@ -77,8 +78,10 @@ class PgStore:
                              f"{' and '.join(compressed)}={params.get(compressed[0])!r} is a local-backend feature: "
                              "create the collection on the local backend")
         if kind == "hnsw" and dim > q.HALFVEC_INDEX_MAX:
-            raise InputError(f"pgvector indexes at most {q.HALFVEC_INDEX_MAX} dimensions (as halfvec), and this "
-                             f"encoder makes {dim}: create the collection with index='exact', or use the local backend")
+            what = (f"pgvector indexes at most {q.HALFVEC_INDEX_MAX} dimensions (as halfvec), and this encoder makes "
+                    f"{dim}: create the collection with ")
+            raise InputError(what + "index='exact', or use the local backend",
+                             cli=what + "--index exact, or use the local backend (leave out --backend)")
         table = q.table_name(name)
 
         def go(conn: Any) -> None:
@@ -94,8 +97,10 @@ class PgStore:
                 if incomplete is not None and not conn.execute(q.HAS_PENDING, (q.CATALOG,)).fetchone()[0]:
                     conn.execute(q.PENDING_DDL)  # a catalogue from before the load mark
                 if conn.execute(f"SELECT 1 FROM {q.CATALOG} WHERE name = %s", (name,)).fetchone():
-                    raise InputError(f"collection {name!r} already exists in {pgc.safe_url(self.url)}; open it with "
-                                     "Collection.open or drop it")
+                    where = f"collection {name!r} already exists in {pgc.safe_url(self.url)}"
+                    raise InputError(f"{where}; open it with Collection.open or drop it",
+                                     cli=f"{where}; add to it with: embedlab index {name} PATH..., or drop it with: "
+                                         f"embedlab drop {name}")
                 conn.execute(f"INSERT INTO {q.CATALOG} (name, table_name, manifest, format_version) VALUES "
                              "(%s, %s, %s, %s)", (name, table, Jsonb(manifest), mf.FORMAT_VERSION))
                 if incomplete is not None:  # marked in the creating transaction: never a moment it looks complete

@@ -71,8 +71,10 @@ def _check_method_options(method: str, **given: Any) -> None:
     odd = [n for n in other if given[n] != defaults[n]]
     if odd:
         flags = ", ".join(f"{n} (--{n.replace('_', '-')})" for n in odd)
-        raise InputError(f"{flags} appl{'ies' if len(odd) == 1 else 'y'} to method="
-                         f"'{'full' if method == 'adapter' else 'adapter'}' only; this run is method='{method}'")
+        verb, other_method = "applies" if len(odd) == 1 else "apply", "full" if method == "adapter" else "adapter"
+        raise InputError(f"{flags} {verb} to method='{other_method}' only; this run is method='{method}'",
+                         cli=f"{', '.join('--' + n.replace('_', '-') for n in odd)} {verb} to --method "
+                             f"{other_method} only; this run is --method {method}")
 
 
 def _output(output: str | Path | None, base_name: str, method: str, overwrite: bool) -> Path:
@@ -81,7 +83,8 @@ def _output(output: str | Path | None, base_name: str, method: str, overwrite: b
         output = config.home() / "finetuned" / f"{Path(base_name).name}-{method}-{stamp}"
     out = check_output_folder(Path(output).expanduser().resolve())  # before training, not at the save
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"{out} is not empty; pick a new or empty folder, or pass overwrite=True (--overwrite)")
+        what = f"{out} is not empty; pick a new or empty folder, or pass "
+        raise InputError(what + "overwrite=True", cli=what + "--overwrite")
     return out
 
 
