@@ -1,6 +1,6 @@
 """`--threads N` on every command that encodes, trains or serves: one option (`cli.app.threads_option`), applied by
 `_threads.using_threads` to BLAS, OpenMP (FAISS), torch and the encoders' engines while the command runs, restored
-afterwards; default 1 (serve's rule); 0, negative and non-integer values refused in one line."""
+afterwards; default: $EMBEDLAB_THREADS, else the $OMP_NUM_THREADS the user set, else 1 (serve's rule); 0, negative and non-integer values refused in one line."""
 
 from __future__ import annotations
 
@@ -49,10 +49,16 @@ with open(sys.argv[1], "w") as fh:
 """
 
 
-def probe(tmp_path, *args: str) -> dict:
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def probe(tmp_path, *args: str, user_threads: str | None = "2") -> dict:
+    """Run ``embedlab encode - ... ARGS`` in a fresh process whose user set ``$OMP_NUM_THREADS`` (and OpenBLAS's
+    and MKL's) to ``user_threads``, or none of them (embedlab then fills in the core count)."""
     result = tmp_path / "probe.json"
-    # two threads before the command (and $EMBEDLAB_THREADS when the test sets it)
-    env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    if user_threads is not None:
+        env.update({var: user_threads for var in THREAD_VARS[:3]})
     proc = subprocess.run([sys.executable, "-c", PROBE, str(result), "encode", "-", "-o", str(tmp_path / "v.npy"),
                            "--json", *args], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -68,9 +74,17 @@ def test_threads_reach_blas_openmp_faiss_and_torch_while_the_command_runs(tmp_pa
 
 
 def test_the_default_is_one_thread(tmp_path):
-    seen = probe(tmp_path)
+    seen = probe(tmp_path, user_threads=None)
     assert seen["code"] == 0
+    assert seen["before"]["env"] == str(cpu_count())  # filled in by embedlab, not the user's choice
     assert seen["during"] == [{"env": "1", "torch": 1, "faiss": 1, "blas": [1], "openmp": [1]}]
+    assert seen["after"] == seen["before"]
+
+
+def test_the_omp_num_threads_the_user_set_is_the_default(tmp_path):
+    seen = probe(tmp_path, user_threads="2")
+    assert seen["code"] == 0
+    assert seen["during"] == [{"env": "2", "torch": 2, "faiss": 2, "blas": [2], "openmp": [2]}]
     assert seen["after"] == seen["before"]
 
 
@@ -139,7 +153,8 @@ def test_using_threads_checks_its_value_and_restores_the_environment():
 
 def test_embedlab_threads_sets_the_default_and_the_flag_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("EMBEDLAB_THREADS", "2")
-    assert probe(tmp_path)["during"] == [{"env": "2", "torch": 2, "faiss": 2, "blas": [2], "openmp": [2]}]
+    assert probe(tmp_path, user_threads="3")["during"] == [{"env": "2", "torch": 2, "faiss": 2, "blas": [2],
+                                                            "openmp": [2]}]  # before the user's OMP_NUM_THREADS
     assert probe(tmp_path, "--threads", "3")["during"] == [{"env": "3", "torch": 3, "faiss": 3, "blas": [3],
                                                             "openmp": [3]}]
 

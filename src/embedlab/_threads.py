@@ -32,12 +32,30 @@ def compute_threads() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else cpu_count()
 
 
+_USER_OMP: str | None = None  # $OMP_NUM_THREADS as the user set it, before apply_defaults filled it in
+
+
 def apply_defaults() -> dict[str, str]:
     """Set unset thread variables to the core count; return the effective settings."""
+    global _USER_OMP
+    if _USER_OMP is None:
+        _USER_OMP = os.environ.get("OMP_NUM_THREADS", "")
     n = str(cpu_count())
     for var in _VARS:
         os.environ.setdefault(var, n)
     return {var: os.environ[var] for var in _VARS}
+
+
+def user_threads() -> int | None:
+    """The ``$OMP_NUM_THREADS`` the user set before embedlab loaded (not one `apply_defaults` filled in).
+
+    Returns
+    -------
+    int or None
+        The positive integer the user gave, else None.
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "") if _USER_OMP is None else _USER_OMP
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 _POOL_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")  # not numba's: fixed at its import

@@ -17,7 +17,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from .. import config
-from .._threads import cpu_count, using_threads
+from .._threads import cpu_count, user_threads, using_threads
 from ..errors import EmbedlabError, InputError
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -40,9 +40,11 @@ class Command(TyperCommand):
         return _untyped_flags(super().get_params(ctx))
 
     def invoke(self, ctx: Any) -> Any:  # numpydoc ignore=GL08
-        threads = ctx.params.get("threads")  # the --threads of `threads_option`, on commands that take it
+        takes_threads = "threads" in ctx.params  # the --threads of `threads_option`, on commands that take it
+        if takes_threads and ctx.params["threads"] is None:
+            ctx.params["threads"] = default_threads()
         try:
-            with nullcontext() if threads is None else using_threads(checked_threads(threads)):
+            with using_threads(checked_threads(ctx.params["threads"])) if takes_threads else nullcontext():
                 return super().invoke(ctx)
         except EOFError as exc:
             if isinstance(exc, EmbedlabError):
@@ -70,11 +72,23 @@ def threads_option(help: str = "") -> Any:
     typer.models.OptionInfo
         The option, for a command's ``threads: int = threads_option()`` parameter.
     """
-    return typer.Option(DEFAULT_THREADS, "--threads", metavar="N", envvar=THREADS_ENV, show_envvar=False,
-                        help=(help + " " if help else "") + (
+    return typer.Option(None, "--threads", show_default=False,
+                        metavar="N", envvar=THREADS_ENV, show_envvar=False, help=(help + " " if help else "") + (
         f"Threads for BLAS, OpenMP (FAISS), torch and onnxruntime while the command runs (default: "
-        f"${THREADS_ENV}, else {DEFAULT_THREADS}: on a busy machine 1 measured 8-20x faster than 2; on an idle one "
-        f"give up to the {cpu_count()} cores this process may use)."))
+        f"${THREADS_ENV}, else the $OMP_NUM_THREADS you set, else {DEFAULT_THREADS}: on a busy machine 1 measured "
+        f"8-20x faster than 2; on an idle one give up to the {cpu_count()} cores this process may use)."))
+
+
+def default_threads() -> int:
+    """``--threads`` when not given (``$EMBEDLAB_THREADS`` is read by the option itself): the ``$OMP_NUM_THREADS``
+    the user set before starting embedlab, else `DEFAULT_THREADS`.
+
+    Returns
+    -------
+    int
+        1 or more.
+    """
+    return user_threads() or DEFAULT_THREADS
 
 
 def checked_threads(value: object) -> int:
