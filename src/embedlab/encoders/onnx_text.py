@@ -327,6 +327,7 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
             raise MissingDependencyError("minilm-onnx needs onnxruntime: pip install 'embedlab[text]'") from exc
         self.folder = minilm_folder(model_path)
         require_files(self.folder, "config.json", "model.safetensors", "tokenizer.json")
+        self.languages = ("en",) if model_path is None else None  # a user's folder: any language
         self.max_length, self._normalize_in_graph = model_settings(self.folder)
         cfg = _config(self.folder / "config.json")
         positions = cfg.get("max_position_embeddings")

