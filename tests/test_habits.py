@@ -245,6 +245,16 @@ def test_language_warning_names_each_script():
         ko.encode(["ひらがな"])
 
 
+def test_unread_scripts_counts_texts_not_characters():
+    from embedlab.encoders.languages import unread_scripts
+
+    items = ["한국어와 漢字", "abc", "カタカナ", None, "中文"]
+    assert unread_scripts(("en",), items) == (3, ["Korean", "Japanese", "Chinese"])
+    assert unread_scripts(("en", "ja"), items) == (1, ["Korean"])  # Japanese reads kana and Chinese characters
+    assert unread_scripts(None, items) == (0, [])
+    assert unread_scripts(("en",), ["plain", "ascii"]) == (0, [])
+
+
 def test_no_language_warning_for_english_or_undeclared(glove50, use_encoder):
     with warnings.catch_warnings():
         warnings.simplefilter("error", LanguageWarning)
@@ -254,8 +264,11 @@ def test_no_language_warning_for_english_or_undeclared(glove50, use_encoder):
 
 
 def test_packaged_english_encoders_declare_english(glove50, minilm, use_encoder):
+    from embedlab.server.state import GuardedEncoder
+
     assert glove50.languages == ("en",) and minilm.languages == ("en",)
     assert use_encoder.languages is None
+    assert GuardedEncoder(minilm).languages == ("en",)  # the server's shared wrapper says the same
     with pytest.warns(LanguageWarning, match="minilm reads only en: 1 of 1"):
         minilm.encode(["한국어 문장입니다"])
 
@@ -287,6 +300,15 @@ def test_word2vec_vector_size_is_dim(tmp_path):
     np.testing.assert_array_equal(a.fit(corpus).wv.matrix, b.fit(corpus).wv.matrix)
     assert a.set_params(vector_size=16).dim == 16
     assert FastText(vector_size=12).dim == 12
+
+
+def test_vector_size_is_gensims_name():
+    import inspect
+
+    gensim_models = pytest.importorskip("gensim.models")
+    for theirs, ours in ((gensim_models.Word2Vec, Word2Vec), (gensim_models.FastText, FastText)):
+        assert inspect.signature(theirs).parameters["vector_size"].default == 100 == ours().dim
+        assert ours(vector_size=7).dim == theirs(vector_size=7).vector_size == 7
 
 
 def test_word2vec_alias_errors():

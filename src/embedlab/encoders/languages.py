@@ -27,6 +27,8 @@ _SCRIPTS = (
     ("Japanese", re.compile("[\u3040-\u30ff]"), ("ja",)),
     ("Chinese", re.compile("[\u3400-\u4dbf\u4e00-\u9fff]"), ("zh", "ja", "ko")),
 )
+# any character of the scripts above: one search per text finds the (usual) texts that hold none
+_ANY = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]")
 
 
 def unread_scripts(languages: tuple[str, ...] | None, items: Sequence[Any]) -> tuple[int, list[str]]:
@@ -52,7 +54,7 @@ def unread_scripts(languages: tuple[str, ...] | None, items: Sequence[Any]) -> t
         return 0, []
     count, found = 0, set()
     for item in items:
-        if isinstance(item, str):
+        if isinstance(item, str) and _ANY.search(item):
             hits = [script for script, chars in unread if chars.search(item)]
             count += bool(hits)
             found.update(hits)
