@@ -64,6 +64,19 @@ def test_sentence_transformers_model_ids_name_minilm():
         spec("all-MiniLM-L12-v2")
 
 
+def test_encoders_listing_shows_model_ids(capsys):
+    import json
+
+    from embedlab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["encoders", "--json", "--all"])
+    assert exc.value.code == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["minilm"]["model_ids"] == ["all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"]
+    assert rows["minilm"]["aliases"] == ["sbert"] and rows["use-multilingual"]["model_ids"] == []
+
+
 def test_model_ids_build_the_same_shared_encoder(minilm):
     assert embedlab.encoder("all-MiniLM-L6-v2") is minilm
     assert embedlab.encoder("sentence-transformers/all-MiniLM-L6-v2") is minilm
