@@ -359,6 +359,23 @@ def test_load_vectors_wefe_name():
     np.testing.assert_array_equal(v.matrix, ref.matrix)
 
 
+def test_cli_takes_every_vectors_name(capsys):
+    import json
+
+    from embedlab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["similar", "king", "queen", "--vectors", "glove-wiki-gigaword-50", "--json"])
+    assert exc.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    glove = load_glove()
+    assert out["cosine"] == pytest.approx(float(cosine(glove["king"], glove["queen"])), abs=1e-6)
+    with pytest.raises(SystemExit) as exc:
+        main(["similar", "king", "queen", "--vectors", "glove-6b-51d"])
+    assert exc.value.code == 2
+    assert "one of glove-6b-50d, glove, glove-wiki-gigaword-50, wefe-googlenews" in capsys.readouterr().err
+
+
 def test_load_vectors_name_errors_and_files_first(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="takes only mmap and limit; got format="):
         embedlab.load_vectors("glove", format="word2vec")
