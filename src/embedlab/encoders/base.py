@@ -185,7 +185,10 @@ class Encoder(SentenceTransformersNames, ABC):
         """Encode ``items`` into a float32 ``(n, dim)`` array (a single string gives ``(1, dim)``).
 
         The result does not depend on ``batch_size`` (within float rounding); inputs cut to ``max_length`` are
-        counted and reported in one ``TruncationWarning`` per call, never silently.
+        counted and reported in one ``TruncationWarning`` per call, never silently. sentence-transformers'
+        keywords (``normalize_embeddings``, ``show_progress_bar``, ``convert_to_numpy``, ``convert_to_tensor``) are
+        taken too, and make the call return what ``SentenceTransformer.encode`` would (``encoders/st_names.py``);
+        any other keyword is a ``TypeError`` naming the accepted ones.
 
         Parameters
         ----------
