@@ -281,6 +281,7 @@ def test_packaged_english_encoders_declare_english(glove50, minilm, use_encoder)
 
     assert glove50.languages == ("en",) and minilm.languages == ("en",)
     assert use_encoder.languages is None
+    assert glove50.info()["languages"] == ["en"] and use_encoder.info()["languages"] is None
     assert GuardedEncoder(minilm).languages == ("en",)  # the server's shared wrapper says the same
     with pytest.warns(LanguageWarning, match="minilm reads only en: 1 of 1"):
         minilm.encode(["한국어 문장입니다"])

@@ -431,11 +431,12 @@ class Encoder(SentenceTransformersNames, ABC):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities`` (list), ``metric``, ``max_length`` and ``asymmetric``; subclasses
-            add their own keys (a model path, a role table ...).
+            ``name``, ``dim``, ``modalities`` (list), ``metric``, ``max_length``, ``asymmetric`` and ``languages``
+            (list, or None: many or unknown); subclasses add their own keys (a model path, a role table ...).
         """
         return {"name": self.name, "dim": self.dim, "modalities": list(self.modalities),
-                "metric": self.metric, "max_length": self.max_length, "asymmetric": self.asymmetric}
+                "metric": self.metric, "max_length": self.max_length, "asymmetric": self.asymmetric,
+                "languages": None if self.languages is None else list(self.languages)}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, modalities={self.modalities})"

@@ -403,7 +403,7 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``onnx_path``.
+            ``Encoder.info()``'s keys (``name``, ``dim`` ... ``languages``) and ``onnx_path``.
         """
         return {**super().info(), "onnx_path": str(self.onnx_path)}
 
