@@ -9,10 +9,10 @@ PY=${PY:-.venv/bin/python}
 files=(
   src/embedlab/vectors.py src/embedlab/keyedvectors.py src/embedlab/keyedvectors_edits.py src/embedlab/io/__init__.py
   src/embedlab/encoders/{__init__,base,registry,adapted,audio,categorical,clip,conse,contextual,e5,image}.py
-  src/embedlab/encoders/{joint,lookup,media,mlm,onnx_text,sbert,use,word_average}.py
+  src/embedlab/encoders/{joint,languages,lookup,media,mlm,onnx_text,sbert,st_names,use,word_average}.py
   src/embedlab/index/{__init__,base,exact,hnsw,ivf,compressed,coded,faiss_codes,idmap,codec,kernels}.py
   src/embedlab/index/{quantize,rescore,recall,plan,tune}.py
-  src/embedlab/store/collection.py src/embedlab/store/writes.py src/embedlab/store/backend.py
+  src/embedlab/store/collection.py src/embedlab/store/writes.py src/embedlab/store/backend.py src/embedlab/store/chroma.py
   src/embedlab/train/base.py src/embedlab/train/word2vec.py src/embedlab/train/subword.py src/embedlab/train/glove.py
   src/embedlab/train/textbook.py src/embedlab/train/bpe.py src/embedlab/train/entity.py
   src/embedlab/train/factorization.py src/embedlab/train/mlm.py src/embedlab/train/clip.py

@@ -12,9 +12,10 @@ infinity are never numbers. Numpy scalars count as the Python kind they hold.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, overload
+from typing import Any, ClassVar, Literal, overload
 
 import numpy as np
 
@@ -198,7 +199,21 @@ class Params:
     ...         self.dim, self.seed = dim, seed
     >>> Thing(dim=4).get_params()
     {'dim': 4, 'seed': 0}
+
+    ``param_aliases`` maps another library's name of a parameter to its own (``{"vector_size": "dim"}``: gensim's):
+    the constructor and ``set_params`` take it and store the value under the parameter's own name, so
+    ``get_params`` and the ``repr`` show only the own name.
     """
+
+    #: Other libraries' names of constructor parameters, ``{alias: own name}``, taken by ``__init__`` and
+    #: ``set_params`` (the value is stored under the own name; giving both raises ``TypeError``).
+    param_aliases: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Let a subclass's own ``__init__`` take the names of ``param_aliases`` (when it has any)."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__ and cls.param_aliases:
+            cls.__init__ = _aliased(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
     @classmethod
     def param_names(cls) -> list[str]:
@@ -259,8 +274,11 @@ class Params:
         ------
         InputError
             For a name that is not a constructor parameter (naming the valid ones).
+        TypeError
+            For a parameter given under both its own name and an alias of ``param_aliases``.
         """
         valid = self.param_names()
+        params = _own_names(type(self), params)
         for name, value in params.items():
             if name not in valid:
                 raise InputError(f"{type(self).__name__} has no parameter {name!r}; its parameters are "
@@ -291,3 +309,32 @@ class Params:
             if not same:
                 shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _own_names(cls: type[Params], params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the aliases of ``cls.param_aliases`` renamed to the parameters' own names."""
+    out = dict(params)
+    for alias, own in cls.param_aliases.items():
+        if alias in out:
+            if own in out:
+                raise TypeError(f"{cls.__name__} got both {own}= and {alias}= (another library's name of {own}); "
+                                "pass one")
+            out[own] = out.pop(alias)
+    return out
+
+
+def _aliased(init: Any) -> Any:
+    """Wrap a ``Params`` subclass's ``__init__`` so that it takes the names of ``param_aliases`` too."""
+
+    @functools.wraps(init)  # the signature (what param_names reads) stays the constructor's own
+    def wrapped(self: Params, *args: Any, **kw: Any) -> None:
+        cls = type(self)
+        names = cls.param_names()
+        unknown = [k for k in kw if k not in names and k not in cls.param_aliases]
+        if unknown:
+            aka = "".join(f", {a} (= {o})" for a, o in cls.param_aliases.items())
+            raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {unknown[0]!r}; its parameters "
+                            f"are {', '.join(names)}{aka}")
+        init(self, *args, **_own_names(cls, kw))
+
+    return wrapped

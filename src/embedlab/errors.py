@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -121,6 +123,29 @@ class FilterWarning(UserWarning):
     with values of another JSON type (a number compared with values stored as strings)."""
 
 
+class LanguageWarning(UserWarning):
+    """Texts in a language the encoder does not read (Korean given to an English-only model): one per call.
+
+    Parameters
+    ----------
+    message : str
+        What the user reads (names the encoder, the counts and a multilingual encoder to use instead).
+    encoder : str, default ""
+        The encoder's ``name``.
+    count : int, default 0
+        How many texts of the call are in a language it does not read.
+    total : int, default 0
+        How many items the call encoded.
+    languages : tuple of str, default ()
+        The languages the encoder declares (ISO 639-1 codes).
+    """
+
+    def __init__(self, message: str, encoder: str = "", count: int = 0, total: int = 0,
+                 languages: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.encoder, self.count, self.total, self.languages = encoder, count, total, languages
+
+
 def not_fitted(estimator: object, fit_call: str = "fit") -> InputError:
     """The error for an estimator used before ``fit``: ``embedlab.errors.NotFittedError``.
 
@@ -209,6 +234,23 @@ def require(module: str, extra: str, what: str = "") -> Any:
         raise MissingDependencyError(
             f"'{module}' is needed{purpose}; install it with: pip install 'embedlab[{extra}]'"
         ) from exc
+
+
+def caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside embedlab.
+
+    That is what a user wrote, however deep inside the library the warning is issued.
+
+    Returns
+    -------
+    int
+        The ``stacklevel`` for ``warnings.warn`` called by the function that calls this one.
+    """
+    package = str(Path(__file__).resolve().parent)
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 # ``from embedlab.errors import *`` (as ``embedlab`` does) exports the error and warning classes only

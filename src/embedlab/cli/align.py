@@ -11,7 +11,7 @@ import typer
 from .._params import check_float
 from ..align import Alignment, read_dictionary, resolve_dictionary, split_dictionary
 from ..errors import InputError
-from ..io import save_vectors
+from ..io import NAMED_VECTORS, save_vectors
 from ..vectors import Vectors
 from .app import app, console, emit_json, print_table
 from .words import open_vectors
@@ -22,8 +22,8 @@ SPACE_HELP = ("a vectors file (word2vec .txt/.bin, .npy, .safetensors, projector
 
 def open_space(spec: str) -> Vectors:
     """Vectors named on the command line: GloVe 6B-50d, the wefe subset, a training folder or a vectors file."""
-    if spec in ("glove", "glove-6b-50d"):
-        return open_vectors(None)[0]
+    if spec in NAMED_VECTORS:
+        return open_vectors(Path(spec))[0]
     path = Path(spec)
     if path.is_dir():
         for name in ("vectors.txt", "vectors.bin"):

@@ -168,7 +168,8 @@ def list_encoders(
     specs = available(installed_only=not all_)
     if as_json:
         emit_json([{"name": s.name, "modalities": list(s.modalities), "dim": s.dim or None,
-                    "description": s.description, "aliases": list(s.aliases), "installed": s.installed(),
+                    "description": s.description, "aliases": list(s.aliases), "model_ids": list(s.model_ids),
+                    "installed": s.installed(),
                     "extra": s.extra, "install": s.install_command(), "default": s.name == DEFAULT_ENCODER}
                    for s in specs])
         return
@@ -179,6 +180,8 @@ def list_encoders(
         name = s.name + (" (default)" if s.name == DEFAULT_ENCODER else "")
         if s.aliases:
             name += f"\n[dim]alias: {', '.join(s.aliases)}[/]"
+        if s.model_ids:
+            name += f"\n[dim]model id: {escape(', '.join(s.model_ids))}[/]"
         missing = "" if s.installed() else f" [red]({escape(s.install_command())})[/]"  # escaped: [extra] is not markup
         t.add_row(name, ", ".join(s.modalities), str(s.dim) if s.dim else "model", escape(s.description) + missing)
     console.print(t)

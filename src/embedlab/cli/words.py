@@ -14,9 +14,8 @@ from .._params import check_int
 from ..arithmetic import Method, format_expression, parse_expression
 from ..encoders import encoder as get_encoder
 from ..errors import InputError
-from ..io import load_vectors
+from ..io import NAMED_VECTORS, load_vectors
 from ..io.glove import load_glove
-from ..io.wefe import NAME, load_wefe_googlenews
 from ..vectors import Vectors
 from .app import app, console, emit_json, threads_option
 
@@ -26,14 +25,15 @@ VECTORS_HELP = ("word2vec (.txt/.bin), .npy, .safetensors or projector file, or 
 
 def open_vectors(path: Path | None) -> tuple[Vectors, str]:
     """(vectors, display name) for a command's ``--vectors`` option, the one loader every such command uses:
-    GloVe 6B-50d when not given, ``wefe-googlenews`` (the wefe subset), a vectors file or a training folder
-    (``embedlab.io.load_vectors``)."""
+    GloVe 6B-50d when not given, a name of ``embedlab.io.NAMED_VECTORS`` (``glove-6b-50d``, ``wefe-googlenews``
+    ...), a vectors file or a training folder (``embedlab.io.load_vectors``)."""
     if path is None:
         return load_glove(), "glove-6b-50d"
-    if str(path) == "wefe-googlenews":
-        return load_wefe_googlenews(), NAME
     if not path.exists():
-        raise InputError(f"no vectors file or folder at {path}; pass a {VECTORS_HELP}")
+        if str(path) in NAMED_VECTORS:
+            return load_vectors(str(path), mmap=True), str(path)
+        raise InputError(f"no vectors file or folder at {path}; pass a {VECTORS_HELP}, or one of "
+                         f"{', '.join(NAMED_VECTORS)}")
     return load_vectors(path, mmap=True), path.name
 
 

@@ -138,7 +138,7 @@ class MFCCEncoder(AudioEncoder):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``sample_rate``.
+            ``Encoder.info()``'s keys (``name``, ``dim`` ... ``languages``) and ``sample_rate``.
         """
         return {**super().info(), "sample_rate": self.sample_rate}
 
@@ -352,7 +352,7 @@ class Wav2Vec2Encoder(AudioEncoder):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``path``.
+            ``Encoder.info()``'s keys (``name``, ``dim`` ... ``languages``) and ``path``.
         """
         return {**super().info(), "path": str(self.path)}
 

@@ -29,8 +29,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._params import check_unicode
-from ..errors import InputError, NonFiniteError
+from ..errors import InputError, NonFiniteError, caller_level
 from ..metrics import normalize as _normalize
+from .languages import warn_unread
+from .st_names import SentenceTransformersNames, sentence_transformers_keywords
 
 
 class TruncationWarning(UserWarning):
@@ -111,7 +113,7 @@ ROLES = ("query", "document")
 BatchFn = Callable[[list[Any]], "np.ndarray | Encoded"]
 
 
-class Encoder(ABC):
+class Encoder(SentenceTransformersNames, ABC):
     """Turns items into vectors: the contract every encoder implements (see the module docstring).
 
     A subclass sets the attributes below (as class attributes, or in its constructor when they depend on the
@@ -137,6 +139,18 @@ class Encoder(ABC):
         2022); None when not.
     has_tokenizer : bool
         True when ``tokenize`` gives the model's own tokens, not whitespace words.
+    languages : tuple of str or None
+        The languages the model reads (ISO 639-1 codes) when it reads only those, e.g. ``("en",)``: texts in a
+        script none of them is written in give a ``LanguageWarning`` (``encoders/languages.py``). None: many, or
+        unknown (a user's own model), never warned about.
+
+    Notes
+    -----
+    sentence-transformers' names work too, with its semantics (``encoders/st_names.py``): ``encode`` takes
+    ``normalize_embeddings``, ``show_progress_bar``, ``convert_to_numpy`` and ``convert_to_tensor`` (a call
+    that uses them returns what ``SentenceTransformer.encode`` would: a ``(dim,)`` row for one string, a torch
+    tensor on request, unnormalised unless asked), and ``similarity``, ``max_seq_length``,
+    ``get_sentence_embedding_dimension``, ``encode_query`` and ``encode_document`` exist.
     """
 
     name: str = "encoder"
@@ -150,8 +164,17 @@ class Encoder(ABC):
     matryoshka_dims: tuple[int, ...] | None = None
     #: True when ``tokenize`` gives the model's own tokens (what ``max_length`` counts), not whitespace words.
     has_tokenizer: bool = False
+    #: The languages the model reads when it reads only those (e.g. ``("en",)``); None: many, or unknown.
+    languages: tuple[str, ...] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give a subclass's own ``encode`` sentence-transformers' keywords too (``st_names``)."""
+        super().__init_subclass__(**kwargs)
+        if "encode" in cls.__dict__:
+            cls.encode = sentence_transformers_keywords(cls.__dict__["encode"])  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ public
+    @sentence_transformers_keywords
     def encode(
         self,
         items: Sequence[Any] | str,
@@ -162,7 +185,10 @@ class Encoder(ABC):
         """Encode ``items`` into a float32 ``(n, dim)`` array (a single string gives ``(1, dim)``).
 
         The result does not depend on ``batch_size`` (within float rounding); inputs cut to ``max_length`` are
-        counted and reported in one ``TruncationWarning`` per call, never silently.
+        counted and reported in one ``TruncationWarning`` per call, never silently. sentence-transformers'
+        keywords (``normalize_embeddings``, ``show_progress_bar``, ``convert_to_numpy``, ``convert_to_tensor``) are
+        taken too, and make the call return what ``SentenceTransformer.encode`` would (``encoders/st_names.py``);
+        any other keyword is a ``TypeError`` naming the accepted ones.
 
         Parameters
         ----------
@@ -191,6 +217,8 @@ class Encoder(ABC):
         -----
         TruncationWarning
             When inputs were longer than ``max_length`` (with the counts of this call).
+        LanguageWarning
+            When texts are in a language the encoder does not read (see ``languages``), once per call.
         """
         return self._encode_using(self._encode_batch, items, batch_size, progress, normalize)
 
@@ -403,11 +431,12 @@ class Encoder(ABC):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities`` (list), ``metric``, ``max_length`` and ``asymmetric``; subclasses
-            add their own keys (a model path, a role table ...).
+            ``name``, ``dim``, ``modalities`` (list), ``metric``, ``max_length``, ``asymmetric`` and ``languages``
+            (list, or None: many or unknown); subclasses add their own keys (a model path, a role table ...).
         """
         return {"name": self.name, "dim": self.dim, "modalities": list(self.modalities),
-                "metric": self.metric, "max_length": self.max_length, "asymmetric": self.asymmetric}
+                "metric": self.metric, "max_length": self.max_length, "asymmetric": self.asymmetric,
+                "languages": None if self.languages is None else list(self.languages)}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, modalities={self.modalities})"
@@ -442,6 +471,7 @@ class Encoder(ABC):
         if batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {batch_size}")
         items = self.validate(items)
+        warn_unread(self.name, self.languages, items)
         truncated = 0  # a local: two threads encoding through this instance each count their own call
         out = np.empty((len(items), self.dim), dtype=np.float32)
         bar = _progress(len(items), f"encode[{self.name}]", progress)
@@ -461,7 +491,7 @@ class Encoder(ABC):
             warnings.warn(TruncationWarning(
                 f"{self.name}: {truncated} of {len(items)} input(s) exceeded max_length={self.max_length} and were "
                 "truncated; split long texts into passages to keep all content",
-                truncated=truncated, total=len(items), encoder=self.name), stacklevel=3)
+                truncated=truncated, total=len(items), encoder=self.name), stacklevel=caller_level())
         return _normalize(out, inplace=True) if normalize else out
 
     def _fingerprint_source(self) -> str:

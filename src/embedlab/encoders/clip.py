@@ -229,7 +229,7 @@ class CLIPEncoder(Encoder):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``model_path``.
+            ``Encoder.info()``'s keys (``name``, ``dim`` ... ``languages``) and ``model_path``.
         """
         return {**super().info(), "model_path": str(self.folder)}
 

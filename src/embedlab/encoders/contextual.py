@@ -57,6 +57,7 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
     def __init__(self, model_path: str | Path | None = None, max_length: int | None = None,
                  threads: int | None = None) -> None:
         self.folder = minilm_folder(model_path)
+        self.languages = ("en",) if model_path is None else None  # a user's folder: any language
         require_files(self.folder, "config.json")
         weights = [f for f in ("model.safetensors", "pytorch_model.bin") if (self.folder / f).exists()]
         if not weights:
@@ -203,7 +204,7 @@ class ContextualEncoder(LengthSortedMixin, Encoder):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``model_path``.
+            ``Encoder.info()``'s keys (``name``, ``dim`` ... ``languages``) and ``model_path``.
         """
         return {**super().info(), "model_path": str(self.folder)}
 

@@ -405,7 +405,7 @@ class ResNet50Encoder(ImageEncoder):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``path``.
+            ``Encoder.info()``'s keys (``name``, ``dim`` ... ``languages``) and ``path``.
         """
         return {**super().info(), "path": str(self.path)}
 

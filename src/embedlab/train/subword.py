@@ -48,7 +48,8 @@ class FastText(Trainer):
     ``fit`` / ``vector`` / ``most_similar`` / ``wv``. Learned attributes: ``vocab_`` (``Vocab``), ``rows_``
     (``subwords.SubwordRows``: each word's input rows), ``input_`` (float32 ``(V + B, dim)``: a row per word, then
     a row per n-gram bucket some word uses), ``output_`` (float32 ``(V, dim)``) and ``loss_history_`` (mean
-    negative-sampling loss per (centre, context) pair, one per epoch).
+    negative-sampling loss per (centre, context) pair, one per epoch). gensim's ``vector_size=`` is taken as ``dim``
+    (``param_aliases``).
 
     Parameters
     ----------
@@ -88,6 +89,7 @@ class FastText(Trainer):
 
     _unit: np.ndarray  # unit-length rows of ``wv.matrix`` for ``most_similar`` (made on first use)
     _unit_src: np.ndarray  # the matrix ``_unit`` was made from
+    param_aliases = {"vector_size": "dim"}  # gensim's name (``FastText(vector_size=)``)
 
     def __init__(
         self,

@@ -86,6 +86,8 @@ def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> in
 class Word2Vec(Trainer):
     """Skip-gram / CBOW with negative sampling and/or hierarchical softmax (Mikolov et al. 2013).
 
+    gensim's ``vector_size=`` is taken as ``dim`` (``param_aliases``); gensim's other names here are the same.
+
     The update rule is word2vec.c's (sigmoid tables, dynamic window, subsampling formula, alias-table noise), the
     learning-rate schedule gensim's (linear in the share of sentences trained). scikit-style: the constructor only
     stores parameters; ``fit`` sets the learned attributes, ending in ``_``: ``vocab_`` (``Vocab``, most frequent
@@ -136,6 +138,8 @@ class Word2Vec(Trainer):
     progress : bool, default True
         Show a progress bar and the memory estimate on stderr.
     """
+
+    param_aliases = {"vector_size": "dim"}  # gensim's name
 
     def __init__(self, dim: int = 100, window: int = 5, arch: str = "skipgram", negative: int = 5, hs: bool = False,
                  sample: float = 1e-3, min_count: int = 5, max_vocab_size: int | None = None, alpha: float | None = None,
