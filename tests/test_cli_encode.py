@@ -20,6 +20,9 @@ def _run(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 def test_encoders_json_lists_installed_without_loading(capsys):
+    from embedlab.encoders.registry import _CACHE
+
+    built_before = set(_CACHE)  # models other tests of this session built
     code, out, _ = _run(["encoders", "--json"], capsys)
     assert code == 0
     rows = {r["name"]: r for r in json.loads(out)}
@@ -30,9 +33,7 @@ def test_encoders_json_lists_installed_without_loading(capsys):
     assert rows["minilm"]["aliases"] == ["sbert"] and rows["minilm"]["dim"] == 384
     assert rows["minilm-onnx"]["modalities"] == ["text"]
     assert rows["clip"]["modalities"] == ["text", "image"] and rows["clip"]["dim"] is None
-    from embedlab.encoders.registry import _CACHE
-
-    assert not any(name == "minilm" for name, _ in _CACHE)  # listing built no model
+    assert set(_CACHE) == built_before  # listing built no model
 
 
 def test_encode_texts_stdin_and_files_with_keys(tmp_path, capsys, monkeypatch, use_encoder):
