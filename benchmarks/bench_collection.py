@@ -73,19 +73,16 @@ def build(root: str, rows: int, dim: int, batch: int) -> tuple[float, list[float
     return rows / sum(times), times
 
 
-def reference_file(root: str) -> str:
-    """The same unit rows as one plain .npy (streamed, no big copy)."""
-    from embedlab.store import Collection
-
+def reference_file(root: str, rows: int, dim: int, batch: int) -> str:
+    """The same unit rows as one plain .npy, regenerated from ``build``'s seeds (streamed, no big copy)."""
     path = os.path.join(root, "reference.npy")
-    with Collection.open("segmented", root=root, readonly=True) as c:
-        segs = c._segs
-        n = sum(r for _, r, _ in segs)
-        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, c.dim))
-        for start, rows, mat in segs:
-            out[start:start + rows] = mat
-        out.flush()
-        del out
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dim))
+    for s in range(0, rows, batch):
+        n = min(batch, rows - s)
+        v = np.random.default_rng(s).normal(size=(n, dim)).astype(np.float32)
+        out[s:s + n] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    out.flush()
+    del out
     return path
 
 
@@ -94,7 +91,7 @@ def open_bench(root: str, rows: int, dim: int, batch: int, repeats: int) -> list
 
     print(f"building {rows:,} x {dim} in batches of {batch:,} ...", flush=True)
     tput, times = build(root, rows, dim, batch)
-    ref = reference_file(root)
+    ref = reference_file(root, rows, dim, batch)
     shutil.copytree(os.path.join(root, "segmented"), os.path.join(root, "merged"))
     t = time.perf_counter()
     with Collection.open("merged", root=root) as c:

@@ -22,7 +22,7 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,18 @@ def content_crc(id_: str, content: str | None) -> int:
     """CRC32 of an item's id and content (what ``items.content_crc`` holds)."""
     text = id_ + "\x1f" + (_NONE if content is None else content)
     return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _with_crcs(rows: Iterable[tuple[int, str, str, str | None, str | None, str | None]]
+               ) -> Iterator[tuple[int, str, str, str | None, str | None, str | None, int, int]]:
+    """Each ``(label, id, metadata, source, hash, content)`` row with its `row_crc` and `content_crc` appended: the
+    same values, inlined (the two calls per row cost a third of a 100k-row insert)."""
+    crc, none = zlib.crc32, _NONE
+    for lb, i, m, so, h, co in rows:
+        yield (lb, i, m, so, h, co,
+               crc(f"{lb}\x1f{i}\x1f{m}\x1f{none if so is None else so}\x1f{none if h is None else h}"
+                   .encode("utf-8", "surrogatepass")),
+               crc(f"{i}\x1f{none if co is None else co}".encode("utf-8", "surrogatepass")))
 
 
 _CHUNK = 50_000  # ids per IN (...) list
@@ -404,9 +416,7 @@ class Catalog:
         """Insert rows labelled ``start, start + 1, ...`` (sqlite3.IntegrityError if an id exists)."""
         rows = zip(range(start, start + len(ids)), ids, metas, sources, hashes, contents, strict=True)
         self.conn.executemany("INSERT INTO items(label, id, metadata, source, hash, content, crc, content_crc) VALUES "
-                              "(?, ?, ?, ?, ?, ?, ?, ?)",
-                              ((lb, i, m, so, h, co, row_crc(lb, i, m, so, h), content_crc(i, co))
-                               for lb, i, m, so, h, co in rows))
+                              "(?, ?, ?, ?, ?, ?, ?, ?)", _with_crcs(rows))
 
     def update(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
         """Set (metadata, source) of existing ids: ``rows`` of ``(metadata, source, id)``."""
