@@ -274,3 +274,18 @@ def test_a_registered_static_encoder_is_distilled_on_first_use_and_cached(tmp_pa
     again = static._registered("tiny-static")  # a new process would find the folder: no second distillation
     assert len(teacher.calls) == 1
     np.testing.assert_array_equal(again.encode(["a b"]), enc.encode(["a b"]))
+
+
+@pytest.mark.parametrize("name", ["minilm-onnx", "minilm"])
+def test_transformer_teachers_embed_tokens_before_normalisation(name):
+    """A token's vector keeps its norm (Model2Vec's choice: the norm weighs the token in a mean); normalised, it is
+    the model's own sentence vector of ``[CLS] token [SEP]``."""
+    pytest.importorskip("onnxruntime" if name == "minilm-onnx" else "sentence_transformers")
+    enc = embedlab.encoder(name)
+    vocab = enc.token_vocabulary()
+    words = ["train", "the", "wheels"]
+    raw = vocab.embed_ids([[vocab.tokens.index(w)] for w in words])
+    norms = np.linalg.norm(raw, axis=1)
+    assert raw.shape == (3, 384) and raw.dtype == np.float32
+    assert np.ptp(norms) > 0.05 and not np.allclose(norms, 1.0, atol=0.01)
+    np.testing.assert_allclose(raw / norms[:, None], enc.encode(words), atol=2e-5)

@@ -2,7 +2,8 @@
 
 The graph takes ``input_ids`` and ``attention_mask`` (int64, ``(batch, seq)``) and returns
 ``sentence_embedding`` (float32, ``(batch, hidden)``): embeddings -> N encoder layers -> masked mean
-pooling (-> L2 normalisation when the model asks for it). Only standard ONNX ops (opset 17) are used,
+pooling (-> L2 normalisation when the model asks for it), and ``mean_pooled``, the mean before normalisation
+(what static distillation embeds tokens with). Only standard ONNX ops (opset 17) are used,
 so onnxruntime's graph optimiser can fuse LayerNorm/GELU/attention itself. Files are cached under
 ``<embedlab home>/cache/onnx`` keyed by the weights fingerprint and written atomically.
 """
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 OPSET = 17
 #: Bumped whenever the graph layout changes, so stale cache files are never reused.
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2  # 2: a second output, mean_pooled (the mean before normalisation)
 
 
 def _strip_prefix(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -164,6 +165,7 @@ def build_bert_graph(weights: dict[str, np.ndarray], config: dict[str, Any], nor
     count = node("ReduceSum", [maskf, "axis1"], "pool.count", keepdims=1)
     count = node("Max", [count, const("tiny", np.array(1e-9, np.float32))], "pool.count_c")
     emb = node("Div", [summed, count], "pool.mean")
+    nodes.append(helper.make_node("Identity", [emb], ["mean_pooled"], name="output.mean_pooled"))
     if normalize:
         norm = node("ReduceL2", [emb], "norm.l2", axes=[1], keepdims=1)  # axes is an attribute before opset 18
         norm = node("Max", [norm, const("eps12", np.array(1e-12, np.float32))], "norm.c")
@@ -174,7 +176,8 @@ def build_bert_graph(weights: dict[str, np.ndarray], config: dict[str, Any], nor
         nodes, "bert_mean_pooling",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
-        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])],
+        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden]),
+         helper.make_tensor_value_info("mean_pooled", TensorProto.FLOAT, ["batch", hidden])],
         initializer=inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],

@@ -93,8 +93,9 @@ class TokenVocabulary:
     special_ids : frozenset of int
         Ids that are not text (padding, unknown, ``[CLS]``, ``<s>``, unused slots): never embedded or counted.
     embed_ids : callable
-        ``embed_ids(sequences) -> (len(sequences), dim)`` float32: the model's sentence vector of each token-id
-        sequence (the model adds its own start/end tokens).
+        ``embed_ids(sequences) -> (len(sequences), dim)`` float32: the model's pooled vector of each token-id
+        sequence, before any normalisation (the model adds its own start/end tokens): a token's norm says how
+        much it weighs in a mean, as Model2Vec keeps it.
     lowercase : bool
         Whether the tokenizer lower-cases text first (words matched against it must be lower-cased too).
     """

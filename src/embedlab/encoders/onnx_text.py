@@ -390,7 +390,7 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
             for j, i in enumerate(rows):
                 ids[j, :len(framed[i])] = framed[i]
                 mask[j, :len(framed[i])] = 1
-            (got,) = self._session.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": mask})
+            (got,) = self._session.run(["mean_pooled"], {"input_ids": ids, "attention_mask": mask})
             out[rows] = got
         return out
 

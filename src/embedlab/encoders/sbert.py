@@ -132,6 +132,7 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
 
     def _embed_ids(self, sequences: list[list[int]]) -> np.ndarray:
         import torch
+        from sentence_transformers.models import Normalize
 
         tok = self._model.tokenizer
         first = getattr(tok, "cls_token_id", None)
@@ -153,7 +154,11 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
                     ids[j, :len(framed[i])] = torch.tensor(framed[i])
                     mask[j, :len(framed[i])] = 1
                 feats = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
-                out[rows] = self._model(feats)["sentence_embedding"].float().numpy()
+                for module in self._model:  # Transformer, Pooling: the mean before any Normalize (the norm is kept)
+                    if isinstance(module, Normalize):
+                        break
+                    feats = module(feats)
+                out[rows] = feats["sentence_embedding"].float().numpy()
         return out
 
     def _encode_batch(self, items: list[str]) -> Encoded:
