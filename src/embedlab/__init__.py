@@ -23,7 +23,7 @@ from .vectors import Vectors  # noqa: E402
 
 def _build_static(name: str, recipe: dict[str, _Any], folder: _Any) -> None:
     """Distil a registered static encoder on first use (``encoders.static`` cannot reach ``train`` itself)."""
-    from .train.distill import build_registered
+    from .train.distill import build_registered  # the package wires the layers: encoders cannot import train
 
     build_registered(name, recipe, folder)
 

@@ -28,7 +28,9 @@ import numpy as np
 from .._progress import progress_bar
 from ..encoders import Encoder
 from ..encoders import encoder as build
-from ..errors import EmbedlabError, InputError
+from ..encoders.registry import spec
+from ..errors import EmbedlabError, InputError, MissingDependencyError
+from ..evaluate.retrieval import retrieval_scores
 from ..train.finetuning.evaluate import index_pairs, score_vectors
 from ..train.finetuning.pairs import Pair, read_pairs
 
@@ -302,8 +304,6 @@ def compare_encoders(data: str | os.PathLike[str] | EvalSet, encoders: Sequence[
 
 
 def _score_excluding_self(qv: np.ndarray, dv: np.ndarray, ev: EvalSet) -> dict[str, float]:
-    from ..evaluate.retrieval import retrieval_scores
-
     assert ev.self_rows is not None
     ranked: list[list[int]] = []
     depth = min(100, len(dv) - 1)
@@ -318,8 +318,6 @@ def _score_excluding_self(qv: np.ndarray, dv: np.ndarray, ev: EvalSet) -> dict[s
 
 
 def _installed_defaults() -> list[str]:
-    from ..encoders.registry import spec
-
     out = []
     for name in DEFAULT_ENCODERS:
         try:
@@ -380,8 +378,6 @@ def plot_comparison(comparison: Comparison, path: str | os.PathLike[str], metric
     MissingDependencyError
         When matplotlib is not installed.
     """
-    from ..errors import MissingDependencyError
-
     if metric not in METRICS:
         raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     ok = [r for r in comparison.results if r.error is None]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import config
 from ..errors import (
     CorruptFileError,
     MissingDependencyError,
@@ -189,8 +190,6 @@ def build_bert_graph(weights: dict[str, np.ndarray], config: dict[str, Any], nor
 
 def cached_onnx(model_dir: Path, fingerprint: str, normalize: bool, int8: bool) -> Path:
     """Path of the float (or int8) ONNX file for ``model_dir``, building and caching it on first use."""
-    from .. import config
-
     key = hashlib.sha256(f"{fingerprint}|norm={normalize}|v{GRAPH_VERSION}".encode()).hexdigest()[:20]
     cache = config.home() / "cache" / "onnx"
     float_path = cache / f"bert-{key}-float32.onnx"

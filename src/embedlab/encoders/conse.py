@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .. import config
 from .._compat import renamed
 from .._params import check_int
 from ..errors import CorruptFileError, InputError
@@ -157,7 +158,6 @@ class ConSEEncoder(Encoder):
     def _load_or_compute_labels(self) -> np.ndarray:
         import hashlib
 
-        from .. import config
         from .image import imagenet_classes
 
         names = list(imagenet_classes())

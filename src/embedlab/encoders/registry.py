@@ -305,7 +305,7 @@ def _load_builtin() -> None:
     _loaded = True
     import pkgutil
 
-    from .. import encoders as package
+    from .. import encoders as package  # this module's own package: its __init__ imports this module
 
     for mod in pkgutil.iter_modules(package.__path__):
         if mod.name not in ("base", "registry"):

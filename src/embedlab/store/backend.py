@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .. import config
 from ..errors import InputError
 from ..index.base import SearchParams
 from .capabilities import Capabilities
@@ -563,8 +564,6 @@ def connect(backend: str | None = None, root: str | Path | None = None) -> Store
     InputError
         For an unknown backend, or ``root`` given with a PostgreSQL URL.
     """
-    from .. import config
-
     if backend is None:
         backend = (config.backend() or "local") if root is None else "local"
     if backend == "local":

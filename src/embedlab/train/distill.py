@@ -29,7 +29,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -43,11 +43,9 @@ from ..errors import EmbedlabError, InputError
 from ..formats import static as static_folder
 from ..formats.static import StaticFolder
 from ..persist import atomic_folder, check_output_folder
+from ..vectors import Vectors
 from .base import Trainer
 from .refine import refine as run_refinement
-
-if TYPE_CHECKING:
-    from ..vectors import Vectors
 
 __all__ = ["DISTILLABLE", "DistillationTrainer", "build_registered", "distill", "gettext_corpus", "held_out_domain"]
 
@@ -412,8 +410,6 @@ class DistillationTrainer(Trainer):
         InputError
             When not fitted.
         """
-        from ..vectors import Vectors
-
         self.require_fitted("use the vectors")
         skip = set(self.special_ids_) | set(range(self.token_limit_, len(self.tokens_)))
         keys, rows, seen = [], [], set()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ... import config
 from ...errors import (
     BackendError,
     DatabaseUnavailableError,
@@ -37,8 +38,6 @@ def safe_url(url: str) -> str:
 
 def cache_dir(url: str, name: str) -> Path:
     """A local folder for caches derived from one collection of one database (e.g. its keyword index)."""
-    from ... import config
-
     key = hashlib.sha1(f"{safe_url(url)}\0{name}".encode()).hexdigest()[:16]
     return config.home() / "cache" / "postgresql" / f"{name}-{key}"
 
