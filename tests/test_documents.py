@@ -287,6 +287,35 @@ def test_documents_keep_page_and_heading_in_their_passages(tmp_path):
                                  "heading": "Only"}
 
 
+class _WordPieceLike:
+    """An encoder whose tokenizer writes WordPiece pieces (lower-cased, punctuation split off, ``##`` continuations,
+    no word-start marks), as a static encoder distilled from MiniLM does."""
+
+    max_length, has_tokenizer = 512, True
+
+    @staticmethod
+    def tokenize(text):
+        import re
+
+        out = []
+        for word in re.findall(r"\w+|[^\w\s]", text.lower()):
+            out.extend([word[:3]] + [f"##{word[i:i + 3]}" for i in range(3, len(word), 3)])
+        return out
+
+
+def test_passages_of_a_wordpiece_tokenizer_keep_the_text_pages_and_headings(tmp_path):
+    p = write_pdf(tmp_path / "two.pdf", ["Alpha, Bread. " * 15, "Beta; Museum! " * 15])
+    with_outline(p, [("Part A", 0), ("Part B", 1)])
+    items, stats = split_records(read_sources(p).records, encoder=_WordPieceLike(), max_tokens=40, overlap=8)
+    assert stats.passages == 6  # 180 tokens, 13 words (39 tokens) a passage, 2 words (6 tokens) of overlap
+    got = [(it.metadata["page"], it.metadata["page_end"], it.metadata["heading"], it.item.split()[0]) for it in items]
+    assert got == [(1, 1, "Part A", "Alpha,"), (1, 1, "Part A", "Bread."), (1, 2, "Part A", "Alpha,"),
+                   (2, 2, "Part B", "Museum!"), (2, 2, "Part B", "Beta;"), (2, 2, "Part B", "Museum!")]
+    assert [len(_WordPieceLike.tokenize(it.item)) for it in items] == [39, 39, 39, 39, 39, 15]
+    text = " ".join(read_sources(p).records[0].item.split())
+    assert all(" ".join(it.item.split()) in text for it in items)  # the original words, spelling and spaces
+
+
 def test_missing_parser_names_the_extra(tmp_path, monkeypatch):
     import sys
 

@@ -246,9 +246,12 @@ def _tokenizer(encoder: Encoder | None) -> Callable[[str], list[str]] | None:
 
 def _units(text: str, max_tokens: int,
            tokenize: Callable[[str], list[str]] | None) -> list[tuple[str, int, bool, int]]:
-    """(word, token count, exact, word index) tuples; words longer than ``max_tokens`` tokens are cut into chunks,
-    whose counts are estimates (``exact=False``). The word index is the unit's word in ``text.split()`` (estimated
-    in proportion when the tokenizer's normalisation changed word boundaries)."""
+    """(word, token count, exact, word index) tuples, one per word of ``text.split()`` (original spelling kept);
+    words longer than ``max_tokens`` tokens are cut into chunks, whose counts are estimates (``exact=False``).
+
+    Pieces that mark word starts as SentencePiece does (``▁``) are grouped into words in one tokenizer call; other
+    tokenizers (WordPiece's ``##`` continuations, punctuation split off words) are asked word by word, and the
+    counts marked inexact, so each passage is checked against the limit as a whole."""
     words = text.split()
     if tokenize is None:
         return [(w, 1, True, i) for i, w in enumerate(words)]
@@ -260,23 +263,19 @@ def _units(text: str, max_tokens: int,
         else:
             groups[-1].append(p)
     groups = [g for g in groups if g != [_PIECE_SPACE]] if len(groups) != len(words) else groups
-    if len(groups) == len(words):
-        texts = words  # keep the original spelling of each word
-    else:  # the tokenizer's normalisation changed word boundaries: rebuild words from its pieces
-        texts = [_join(g) for g in groups]
-    exact = texts is words
-    scale = len(words) / max(1, len(groups))
+    exact = len(groups) == len(words)
+    if not exact:  # the pieces do not mark word starts: each word's own pieces
+        groups = [tokenize(w) or [w] for w in words]
     units: list[tuple[str, int, bool, int]] = []
-    for n, (w, g) in enumerate(zip(texts, groups, strict=True)):
-        at = n if exact else min(int(n * scale), max(0, len(words) - 1))
+    for n, (w, g) in enumerate(zip(words, groups, strict=True)):
         if len(g) <= max_tokens:
-            units.append((w, len(g), exact, at))
+            units.append((w, len(g), exact, n))
             continue
         # A continuation chunk gains a word-start token when re-tokenized on its own: budget one for it.
-        units.append((_join(g[:max_tokens]), max_tokens, False, at))
+        units.append((_join(g[:max_tokens]), max_tokens, False, n))
         for i in range(max_tokens, len(g), max_tokens - 1):
             chunk = g[i:i + max_tokens - 1]
-            units.append((_join(chunk), len(chunk) + 1, False, at))
+            units.append((_join(chunk), len(chunk) + 1, False, n))
     return units
 
 
