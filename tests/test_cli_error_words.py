@@ -123,7 +123,7 @@ def test_the_encoder_listing_speaks_no_keyword(capsys):
 def test_non_empty_output_folders_name_overwrite_as_a_flag(files, capsys, use_encoder):
     full = files / "full"
     assert error_line(capsys, "distill", "-o", full) == (
-        f"{full} exists and is not empty; pick a new or empty folder, or pass --overwrite")
+        f"{full} is not empty; pick a new or empty folder, or pass --overwrite")
     assert error_line(capsys, "finetune", files / "pairs.jsonl", "-o", full) == (
         f"{full} is not empty; pick a new or empty folder, or pass --overwrite")
 

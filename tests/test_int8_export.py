@@ -129,4 +129,5 @@ def test_the_cli_exports_and_distils_a_folder(bert_folder, tmp_path, capsys):
     assert enc.tokenize("The trains") == ["the", "train", "##s"]
     with pytest.raises(SystemExit) as done:  # the folder exists now: refused in one line, exit 2
         main(["distill", "--teacher", str(bert_folder), "-o", str(out)])
-    assert done.value.code == 2 and "exists and is not empty" in capsys.readouterr().err
+    assert done.value.code == 2 and f"{out.resolve()} is not empty; pick a new or empty folder, or pass --overwrite" \
+        in capsys.readouterr().err

@@ -182,16 +182,21 @@ def test_an_output_folder_that_exists_or_cannot_be_written_is_refused_before_any
     full = tmp_path / "full"
     full.mkdir()
     (full / "x").write_text("keep")
-    with pytest.raises(InputError, match="exists and is not empty"):
+    with pytest.raises(InputError, match="is not empty; pick a new or empty folder, or pass overwrite=True"):
         distill(teacher, full, progress=False)
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(InputError, match="is a file"):
         distill(teacher, blocker / "out", progress=False)
+    with pytest.raises(InputError, match="holds files that no embedlab command wrote .* so it is not replaced"):
+        distill(teacher, full, progress=False, overwrite=True)  # --overwrite never deletes a folder of the user's
     assert teacher.calls == []  # nothing was embedded
     assert (full / "x").read_text() == "keep"
-    enc = distill(teacher, full, progress=False, overwrite=True)
-    assert enc.encode(["a"]).shape == (1, 3) and not (full / "x").exists()  # dim 256 capped at the teacher's 3
+    made = tmp_path / "made"
+    distill(teacher, made, progress=False)
+    (made / "stale.txt").write_text("from before")
+    enc = distill(teacher, made, progress=False, overwrite=True)  # an output of ours is replaced whole
+    assert enc.encode(["a"]).shape == (1, 3) and not (made / "stale.txt").exists()  # dim 256 capped at the teacher's 3
 
 
 def test_an_interrupted_distillation_leaves_no_folder_and_resumes(tmp_path, monkeypatch):

@@ -92,6 +92,19 @@ def test_textbook_checks_its_output_folder_before_training(tmp_path, corpus, cap
     assert code == 2 and "already exists and is not empty; pass --overwrite" in err
 
 
+@pytest.mark.parametrize("command", ["word2vec", "textbook"])
+def test_overwrite_replaces_only_a_folder_embedlab_wrote(tmp_path, corpus, capsys, command):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    code, _, err = run(["train", command, corpus, "-o", mine, *SMALL[command], "--overwrite"], capsys)
+    assert code == 2 and "holds files that no embedlab command wrote" in err
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"] and (mine / "notes.txt").read_text() == "precious"
+    out = tmp_path / "out"
+    assert run(["train", command, corpus, "-o", out, *SMALL[command]], capsys)[0] == 0
+    assert run(["train", command, corpus, "-o", out, *SMALL[command], "--overwrite"], capsys)[0] == 0  # ours: replaced
+
+
 @pytest.mark.parametrize("command,files", [
     ("word2vec", {"W.npy", "W_out.npy", "vocab.tsv", "model.json", "vectors.txt"}),  # once: W*.npy never fsynced
     ("fasttext", {"input.npy", "output.npy", "ngram_buckets.npy", "fasttext.json", "vocab.tsv", "vectors.txt"}),

@@ -163,10 +163,29 @@ def nearest_existing(path: str | os.PathLike[str]) -> Path:
     return Path(Path(path).anchor or ".")
 
 
-def check_output_folder(target: str | os.PathLike[str]) -> Path:
-    """Fail before any work when folder ``target`` could not be written later: it is a file, a path component
-    is a file, or its parent cannot be created or written (probed by creating and removing a hidden folder
-    there). Creates missing parents. Returns the path; raises InputError with a one-line reason."""
+def check_output_folder(target: str | os.PathLike[str], overwrite: bool | None = None) -> Path:
+    """Fail before any work when folder ``target`` could not be written later, or may not be replaced.
+
+    Parameters
+    ----------
+    target : path-like
+        The output folder (missing parents are created).
+    overwrite : bool or None, default None
+        None: only check that it can be written. False: also refuse a folder that is not empty. True: also refuse
+        a non-empty folder that holds no embedlab manifest (a top-level ``*.json`` whose ``"format"`` starts with
+        ``embedlab``), so replacing an output never deletes a folder of the user's own files.
+
+    Returns
+    -------
+    Path
+        ``target``, with ``~`` expanded.
+
+    Raises
+    ------
+    InputError
+        With a one-line reason: it is a file, a path component is a file, its parent cannot be created or
+        written (probed by creating and removing a hidden folder there), or it may not be replaced.
+    """
     target = Path(target).expanduser()
     if target.exists() and not target.is_dir():
         raise InputError(f"{target} is a file; the output must be a folder")
@@ -178,7 +197,41 @@ def check_output_folder(target: str | os.PathLike[str]) -> Path:
         os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=target.parent))
     except OSError as exc:
         raise InputError(f"cannot write the output folder {target}: {exc.strerror or exc}") from None
+    if overwrite is not None and target.is_dir() and any(target.iterdir()):
+        if not overwrite:
+            what = f"{target} is not empty; pick a new or empty folder, or pass "
+            raise InputError(what + "overwrite=True", cli=what + "--overwrite")
+        if not holds_embedlab_output(target):
+            raise InputError(f"{target} holds files that no embedlab command wrote (it has no embedlab manifest), so "
+                             "it is not replaced; pick a new or empty folder")
     return target
+
+
+def holds_embedlab_output(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` holds an output embedlab wrote: a top-level ``*.json`` manifest whose ``"format"`` starts
+    with ``embedlab`` (every model and vectors folder has one), or nothing but the ``vectors.txt`` that
+    ``train textbook`` writes.
+
+    Parameters
+    ----------
+    folder : path-like
+        An existing folder.
+
+    Returns
+    -------
+    bool
+    """
+    if {p.name for p in Path(folder).iterdir()} == {"vectors.txt"}:
+        return True
+    for path in Path(folder).glob("*.json"):
+        try:
+            with open(path, "rb") as fh:
+                doc = json.loads(fh.read(1 << 20))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and str(doc.get("format", "")).startswith("embedlab"):
+            return True
+    return False
 
 
 @contextmanager

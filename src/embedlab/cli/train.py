@@ -16,7 +16,7 @@ from .._params import check_int
 from ..errors import InputError
 from ..evaluate import evaluate_analogies, evaluate_word_pairs
 from ..io import load_vectors, save_word2vec
-from ..persist import atomic_folder
+from ..persist import atomic_folder, holds_embedlab_output
 from ..train.corpus import LineCorpus
 from ..train.word2vec import Word2Vec
 from ..vectors import Vectors
@@ -34,6 +34,9 @@ def check_out(out: Path, overwrite: bool) -> Path:
     if out.is_dir() and not overwrite and any(out.iterdir()):
         raise InputError(f"{out} already exists and is not empty; pass --overwrite to replace it or choose another "
                          "-o folder")
+    if out.is_dir() and overwrite and any(out.iterdir()) and not holds_embedlab_output(out):
+        raise InputError(f"{out} holds files that no embedlab command wrote (it has no embedlab manifest), so "
+                         "--overwrite does not replace it; choose another -o folder")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"the parent folder of {out} does not exist; create {parent} first")

@@ -510,11 +510,7 @@ def _sif_weights(counted: np.ndarray, a: float) -> np.ndarray:
 
 
 def _output(output: str | os.PathLike[str], overwrite: bool) -> Path:
-    out = check_output_folder(Path(output).expanduser().resolve())
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        what = f"{out} exists and is not empty; pick a new or empty folder, or pass "
-        raise InputError(what + "overwrite=True", cli=what + "--overwrite")
-    return out
+    return check_output_folder(Path(output).expanduser().resolve(), overwrite=overwrite)
 
 
 def distill(teacher: Any, output: str | os.PathLike[str], *, dim: int = 256, vocab_from: Any = None,

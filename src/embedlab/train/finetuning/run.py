@@ -81,11 +81,7 @@ def _output(output: str | Path | None, base_name: str, method: str, overwrite: b
     if output is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = config.home() / "finetuned" / f"{Path(base_name).name}-{method}-{stamp}"
-    out = check_output_folder(Path(output).expanduser().resolve())  # before training, not at the save
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        what = f"{out} is not empty; pick a new or empty folder, or pass "
-        raise InputError(what + "overwrite=True", cli=what + "--overwrite")
-    return out
+    return check_output_folder(Path(output).expanduser().resolve(), overwrite=overwrite)  # before training
 
 
 def _split_vectors(enc: Encoder, split: PairSplit, batch_size: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
