@@ -147,6 +147,7 @@ def test_html_without_main_keeps_the_body_and_article_header(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["meta-euc-kr", "meta-latin1", "none-utf8", "none-cp949", "lies-utf8", "bom-utf16",
+                                  "none-latin1", "lies-latin1",
                                   "http-equiv"])
 def test_html_in_any_encoding(tmp_path, case):
     korean = html_page("{cs}", "고속철도 뉴스", "고속철도", "고속철도는 도시 사이를 빠르게 달리는 기차입니다.", "역사",
@@ -168,6 +169,12 @@ def test_html_in_any_encoding(tmp_path, case):
     elif case == "lies-utf8":  # says UTF-8, is cp949
         p.write_bytes(korean.replace("{cs}", "utf-8").encode("cp949"))
         note = "declares utf-8 but is not valid utf-8; read as cp949 (detected)"
+    elif case in ("none-latin1", "lies-latin1"):  # Western European text in latin-1: not Baltic, not Central European
+        p.write_bytes(french.replace('<meta charset="{cs}">', "" if case == "none-latin1" else '<meta charset="utf-8">')
+                      .replace(" – ", " - ").replace("’", "'").replace("Œ", "Oe").encode("latin-1"))
+        want = "Le garçon apporte un café - très chaud."
+        note = ("declares no charset; read as cp1252 (detected)" if case == "none-latin1" else
+                "declares utf-8 but is not valid utf-8; read as cp1252 (detected)")
     elif case == "bom-utf16":
         p.write_bytes(korean.replace('<meta charset="{cs}">', "").encode("utf-16"))
     else:

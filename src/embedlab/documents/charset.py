@@ -115,5 +115,38 @@ def _detect(data: bytes) -> str | None:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - part of the documents extra
         return None
-    best = from_bytes(data).best()
-    return None if best is None else str(best.encoding)
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    found = str(best.encoding)
+    # Short Western European text fits several single-byte code pages about equally (charset-normalizer may pick
+    # Baltic cp1257 or Central European cp1250 for French); when windows-1252 also decodes it into Western
+    # European letters, take it, as browsers do for pages that declare nothing.
+    if found != "cp1252" and len(bytes(range(128, 256)).decode(found, errors="replace")) == 128:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            return found
+        if _reads_as_western(text):
+            return "cp1252"
+    return found
+
+
+def _reads_as_western(text: str) -> bool:
+    """Every non-ASCII letter is a Western European one, and no other non-ASCII character sits inside a word
+    (Polish read as cp1252 gives ``Za¿ó³æ``)."""
+    for i, c in enumerate(text):
+        if ord(c) < 128:
+            continue
+        if c.isalpha():
+            if c not in _WESTERN_LETTERS:
+                return False
+        elif 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha():
+            return False
+    return True
+
+
+# The accented letters of Western European languages (not Icelandic's eth and thorn, which cp1252 gives Baltic
+# and Central European bytes): a cp1252 reading with any other letter is not Western text.
+_WESTERN_LETTERS = frozenset("àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿœšžßÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝŸŒŠŽªº")
