@@ -220,3 +220,20 @@ def test_parse_where():
     assert parse_where(["note=a=b"]) == {"note": "a=b"}
     assert parse_where(["lang=ko", "lang=en", "year=2024"]) == {  # the README's example
         "lang": {"$in": ["ko", "en"]}, "year": {"$in": ["2024", 2024]}}
+
+
+def test_the_search_table_shows_the_text_shortened_and_whole_ids(capsys, tmp_path, use_encoder):
+    docs = tmp_path / "docs" / "a-rather-long-folder-name" / "and-another-one"
+    docs.mkdir(parents=True)
+    (docs / "museum-visit-report.txt").write_text("The museum opens at nine. " + FILLER * 6, "utf-8")
+    home = tmp_path / "home"
+    assert run(capsys, "--home", home, "index", "notes", tmp_path / "docs")[0] == 0
+    code, out, _ = run(capsys, "--home", home, "search", "notes", "museum", "-k", "1")
+    assert code == 0
+    rows = [[c.strip() for c in line.split("│")] for line in out.splitlines() if line.startswith("│")]
+    column = lambda n: "".join(r[n] for r in rows)  # noqa: E731 - a folded cell, put back together
+    assert column(2) == "a-rather-long-folder-name/and-another-one/museum-visit-report.txt"  # the id, whole
+    text = "".join(column(4).split())  # folded cells break words: compared without spaces
+    assert text.startswith("Themuseumopensatnine.") and text.endswith("…") and len(text) < 160
+    assert column(5).split(",") == ["file=a-rather-long-folder-name/and-another-one/museum-visit-report.txt",
+                                    "folder=a-rather-long-folder-name/and-another-one"]  # the metadata, no text

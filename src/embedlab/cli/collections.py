@@ -427,14 +427,20 @@ def search(
         return
     table = Table(title=f"{name}: {query}", title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("id", style="bold")
+    table.add_column("id", style="bold", overflow="fold")
     table.add_column("score", justify="right")
-    table.add_column("metadata", overflow="fold")
+    table.add_column("text", overflow="fold", ratio=3)
+    table.add_column("metadata", overflow="fold", ratio=2)
     table.add_column("source", style="dim", overflow="ellipsis", no_wrap=True, max_width=40)
     for i, h in enumerate(hits, 1):
-        meta = ", ".join(f"{key}={' '.join(str(val).split())}" for key, val in h.metadata.items())
-        table.add_row(str(i), h.id, f"{h.score:.3f}", meta, " ".join(str(h.source or "").split()))
+        text = " ".join(str(h.metadata.get("text", "")).split())
+        text = text if len(text) <= TEXT_SHOWN else text[:TEXT_SHOWN - 1] + "…"  # the whole text: --json
+        meta = ", ".join(f"{key}={' '.join(str(val).split())}" for key, val in h.metadata.items() if key != "text")
+        table.add_row(str(i), h.id, f"{h.score:.3f}", text, meta, " ".join(str(h.source or "").split()))
     console.print(table)
+
+
+TEXT_SHOWN = 160  # characters of a hit's text in the search table
 
 
 @contextmanager
