@@ -209,6 +209,7 @@ def test_similarity_is_the_metric_matrix():
     l2 = _Letters("l2")
     np.testing.assert_allclose(l2.similarity(va, vb), -np.linalg.norm(va[:, None] - vb[None], axis=2), atol=1e-6)
     assert l2.similarity([0, 0, 0], [[3, 4, 0]]).tolist() == [[-5.0]]
+    assert [e.similarity_fn_name for e in (enc, dot, l2)] == ["cosine", "dot", "euclidean"]
 
 
 def test_similarity_refuses_other_shapes():

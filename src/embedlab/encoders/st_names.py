@@ -130,6 +130,19 @@ class SentenceTransformersNames:
         """
         return self.max_length
 
+    @property
+    def similarity_fn_name(self: _Encodes) -> str:
+        """sentence-transformers' name of the function ``similarity`` uses, from the encoder's ``metric``.
+
+        ``"cosine"``, ``"dot"`` or ``"euclidean"`` (negated, so higher is more similar).
+
+        Returns
+        -------
+        str
+            One of the three names.
+        """
+        return {"cosine": "cosine", "dot": "dot", "l2": "euclidean"}[self.metric]
+
     def get_sentence_embedding_dimension(self: _Encodes) -> int:
         """sentence-transformers' name of ``dim``.
 
