@@ -163,6 +163,20 @@ def test_compare_encoders_from_the_command_line(use_encoder, static_folder, tmp_
     assert done.value.code == 2 and "no encoder could run" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--metric", "recall@5"], "--metric must be one of recall@1, recall@10, mrr, ndcg@10, got 'recall@5'"),
+    (["--encoders", "use-multilingual,use-multilingual"], "--encoders names one encoder twice: use-multilingual"),
+    (["--plot", "{tmp}/afile/p.png"], "--plot {tmp}/afile/p.png: a file stands where its folder should be"),
+])
+def test_compare_encoders_refuses_bad_options_before_any_work(tmp_path, capsys, args, message):
+    (tmp_path / "afile").write_text("")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    with pytest.raises(SystemExit) as done:
+        main(["compare-encoders", str(_pairs_file(tmp_path)), *args])
+    assert done.value.code == 2 and " ".join(capsys.readouterr().err.split()) == "error: " + message.replace(
+        "{tmp}", str(tmp_path))
+
+
 def test_an_isolated_run_measures_peak_memory(static_folder, tmp_path):
     result = compare_encoders(_pairs_file(tmp_path), [str(static_folder)], progress=False)
     assert result.results[0].peak_mb is not None and result.results[0].peak_mb > 10

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from ..analysis.compare import METRICS, plot_comparison
 from ..analysis.compare import compare_encoders as run
-from ..analysis.compare import plot_comparison
 from ..errors import InputError
 from .app import app, console, emit_json, print_table, threads_option
 
@@ -35,6 +35,17 @@ def compare_encoders(
     names = [n.strip() for n in encoders.split(",") if n.strip()] if encoders else None
     if encoders is not None and not names:
         raise InputError("--encoders is empty; give names separated by commas")
+    if names is not None and len(set(names)) < len(names):
+        raise InputError(f"--encoders names one encoder twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    if metric not in METRICS:
+        raise InputError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    if plot is not None:  # checked before the work; its folder created as every -o's is
+        folder = plot.expanduser().absolute().parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise InputError(f"--plot {plot}: a file stands where its folder should be")
+        plot.expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
     result = run(pairs, names, positives=positives, limit=limit or None, batch_size=batch_size,
                  isolate=not in_process, seed=seed, progress=not as_json)
     if plot is not None:
