@@ -159,7 +159,7 @@ def test_stem_ids_are_re_keyed_without_re_encoding(capsys, tmp_path, monkeypatch
     assert ["cats", "cats.txt"] in plan["ids"]["renamed"] and ["ferry#1", "ferry.txt#1"] in plan["ids"]["renamed"]
     assert plan["ids"]["added"] == ["sub/trains.md"] and plan["ids"]["removed"] == ["trains"]
     code, out, _ = run(capsys, "index", "notes", "notes", "--max-tokens", "24", "--overlap", "4")
-    assert code == 0 and "were re-keyed to their path ids" in out
+    assert code == 0 and "were re-keyed to their path in the folder given now" in out
     after = ids("notes")
     assert "cats.txt" in after and "cats" not in after and "trains" not in after and "sub/trains.md" in after
     assert "gone" in after  # not synced: the item of a gone file stays, as before

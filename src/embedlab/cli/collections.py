@@ -374,9 +374,11 @@ def _print_legacy(name: str, migrated: int, unresolved: int, dry_run: bool, rena
     file-stem ids re-keyed to path ids."""
     if renamed:
         verb = "would be re-keyed" if dry_run else "were re-keyed"
-        console.print(f"[yellow]note:[/] {renamed} item(s) stored under file-stem ids by an older embedlab {verb} to "
-                      "their path ids (a/readme.txt), keeping their vectors; files whose content changed since "
-                      "are re-encoded under the new id and their old id removed", highlight=False)
+        console.print(f"[yellow]note:[/] {renamed} item(s) stored under another id for the same file (a file-stem id "
+                      "of an older embedlab, or the file's path from another folder indexed before) "
+                      f"{verb} to their path in the folder given now, keeping their vectors; files whose content "
+                      "changed since are re-encoded under the new id and their old id removed; index the same "
+                      "folder each time to keep ids stable", highlight=False)
     if migrated:
         verb = "would be rewritten" if dry_run else "were rewritten"
         console.print(f"[yellow]note:[/] the relative sources of {migrated} item(s), stored by an older embedlab, "
