@@ -265,6 +265,8 @@ def test_http_embeddings_and_collections_with_the_folder(tmp_path):
         r = c.post("/v1/embeddings", json={"model": str(out.resolve()), "input": ["q1 q2"]})
         assert r.status_code == 400 and "named, not given as a path" in r.json()["error"]["message"], r.text
         assert any(m["id"] == model for m in c.get("/v1/models").json()["data"])
+        r = c.post("/v1/embeddings", json={"model": "nope", "input": ["q1"]})
+        assert r.status_code == 404 and r.json()["error"]["message"].endswith(f", {model} (GET /v1/models)"), r.text
         r = c.post("/v1/embeddings", json={"model": model, "input": ["q1 q2"], "input_type": "query",
                                            "encoding_format": "float"})
         assert r.status_code == 200, r.text

@@ -58,8 +58,15 @@ def test_base64_is_little_endian_float32(server, use_encoder):
 
 
 def test_models_list_and_retrieve(client):
+    from embedlab.encoders import available
+
     ids = [m.id for m in client.models.list()]
     assert "use-multilingual" in ids
+    # only what a request can load by name: text encoders that need no model folder (clip, joint, mlm need one)
+    assert ids == [s.name for s in available() if "text" in s.modalities and s.dim]
+    assert not {"clip", "joint", "mlm"} & set(ids)
+    with pytest.raises(openai.NotFoundError, match=f"this server offers: {', '.join(ids)} "):
+        client.embeddings.create(model="nope", input="x")
     m = client.models.retrieve("use-multilingual")
     assert m.id == "use-multilingual" and m.owned_by == "embedlab"
 

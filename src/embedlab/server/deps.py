@@ -14,12 +14,25 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from ..encoders import available
+from ..encoders.registry import EncoderSpec
 from ..encoders.registry import spec as encoder_spec
 from ..errors import InputError, UnknownKeyError
 from .errors import AuthError, error_body
 from .state import GuardedEncoder, ServerState
 
 __all__ = ["error_response", "require_read", "require_write", "state_of", "text_encoder"]
+
+
+def servable_specs() -> list[EncoderSpec]:
+    """The installed encoders a request can use by name: they read text and need no model folder (a folder model
+    is offered by its folder name when the server was started with it).
+
+    Returns
+    -------
+    list of EncoderSpec
+        In the registry's order.
+    """
+    return [s for s in available() if "text" in s.modalities and s.dim]
 
 
 def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -135,12 +148,13 @@ def text_encoder(request: Request, model: str) -> GuardedEncoder:
     InputError
         When ``model`` is a path, or names a model that does not encode text (HTTP 400).
     """
-    name = state_of(request).model_name(model)  # InputError for a path the server was not started with
+    st = state_of(request)
+    name = st.model_name(model)  # InputError for a path the server was not started with
     try:
         s = encoder_spec(name)
     except InputError:
-        names = ", ".join(x.name for x in available())
-        raise UnknownKeyError(f"the model {model!r} does not exist here; embedlab serves its encoders: {names} "
+        names = ", ".join([x.name for x in servable_specs()] + sorted(st.model_folders))
+        raise UnknownKeyError(f"the model {model!r} does not exist here; this server offers: {names} "
                               "(GET /v1/models)") from None
     if "text" not in s.modalities:
         raise InputError(f"model {s.name!r} encodes {', '.join(s.modalities)}, not text; pick a text encoder "

@@ -28,11 +28,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..encoders import available
 from ..encoders.registry import EncoderSpec
 from ..encoders.registry import spec as encoder_spec
 from ..errors import InputError, UnknownKeyError
-from .deps import error_response, require_read, state_of, text_encoder
+from .deps import error_response, require_read, servable_specs, state_of, text_encoder
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import GuardedEncoder
@@ -145,7 +144,7 @@ def _model_card(s: EncoderSpec, name: str | None = None) -> dict[str, Any]:
 def list_models(request: Request) -> JSONResponse:
     folders = state_of(request).model_folders  # offered by `embedlab serve --encoder PATH`, by folder name
     cards = [_model_card(encoder_spec(str(path)), name) for name, path in sorted(folders.items())]
-    return JSONResponse({"object": "list", "data": [_model_card(s) for s in available()] + cards})
+    return JSONResponse({"object": "list", "data": [_model_card(s) for s in servable_specs()] + cards})
 
 
 @router.get("/v1/models/{model}", summary="One encoder (OpenAI-compatible)")
