@@ -186,3 +186,24 @@ def test_readers_only_see_whole_adds_during_writes_and_compactions(tmp_path):
     assert final == {str(b) for b in range(41)} - deleted
     assert len(reader) == 50 * len(final) and reader.info()["generation"] == int(out[1])
     assert len(seen_gens) > 3  # the reader really ran while the writer was committing
+
+
+def test_a_segment_removed_while_its_header_is_read_is_stale_not_damaged(tmp_path, monkeypatch):
+    """The race behind a reader's retry: a compaction commits and removes a segment between the reader's listing
+    and its opening. Wherever the file vanishes, the reader must see FileNotFoundError (re-read the catalogue),
+    never a CorruptFileError that calls a healthy collection damaged."""
+    from embedlab.store.local import segments
+
+    c = Collection.create("race", dim=4, root=str(tmp_path))
+    c.add(["a", "b"], vectors=np.eye(2, 4, dtype=np.float32))
+    c.close()
+    (path,) = (tmp_path / "race" / "segments").glob("seg-*.npy")
+    real = segments.npy_header
+
+    def vanish_then_read(p, *args, **kwargs):
+        os.unlink(p)  # the compaction's cleanup, between the exists() check and the header read
+        return real(p, *args, **kwargs)
+
+    monkeypatch.setattr(segments, "npy_header", vanish_then_read)
+    with pytest.raises(FileNotFoundError, match="is missing"):
+        segments.open_segment(path, 2, 4)

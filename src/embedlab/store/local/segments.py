@@ -102,6 +102,8 @@ def open_segment(path: Path, rows: int, dim: int, record: Segment | None = None)
     try:  # the one .npy header parser (persist.npy_header): any damaged byte is a CorruptFileError
         dtype, shape, fortran, offset = npy_header(path, _FIX, check_size=False)
     except CorruptFileError as exc:
+        if not path.exists():  # removed since the check above (a compaction committed meanwhile): not damage
+            raise FileNotFoundError(f"vector segment {path} is missing") from None
         raise CorruptFileError(f"vector segment {path} cannot be read ({str(exc).removeprefix(str(path) + ' ')})") \
             from None
     size = os.path.getsize(path)
