@@ -34,9 +34,9 @@ from ..errors import (
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
-from ..passages import group_hits, index_records, plan_records, search_documents
+from ..passages import index_records, plan_records, search_documents
 from ..scale import RayEngine
-from ..search import hybrid_search
+from ..search import searcher
 from ..store import Collection
 from ..store.filters import parse
 from ..store.loads import cli_command
@@ -414,13 +414,10 @@ def search(
                                  '"source"} (the columns of the table).'),
 ) -> None:
     """Search a collection; long documents split into passages are reported once, by their best passage."""
-    with open_collection(name) as col:
-        if mode == "vector":
-            hits = search_documents(col, query, k=k, where=parse_where(where))
-        elif k < 1:
-            raise InputError(f"-k must be >= 1, got {k}")
-        else:  # passages of one document share its text: fetch extra hits, then keep each document's best
-            hits = group_hits(hybrid_search(col, query, k=max(4 * k, k + 10), where=parse_where(where), mode=mode), k)
+    if k < 1:
+        raise InputError(f"-k must be >= 1, got {k}")
+    with open_collection(name) as col:  # the same path as the HTTP search route's
+        hits = search_documents(col, query, k=k, where=parse_where(where), search=searcher(col, mode))
     if as_json:
         emit_json([{"id": h.id, "score": h.score, "metadata": h.metadata, "source": h.source} for h in hits])
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import InputError
@@ -25,6 +25,10 @@ class HitLike(Protocol):
 
 
 H = TypeVar("H", bound=HitLike)
+
+#: ``search(query, k, where) -> hits``, best first: how ``search_documents`` reads passages (default
+#: ``Collection.search``; ``embedlab.search.searcher`` gives one per search mode, keyword and hybrid included).
+Searcher = Callable[[Any, int, "dict[str, Any] | None"], "list[Hit]"]
 
 
 def document_id(hit: HitLike) -> str:
@@ -97,11 +101,12 @@ def group_hits(hits: Sequence[H], k: int | None = None) -> list[H]:
 
 
 def search_documents(collection: Collection, query: Any, k: int = 5,
-                     where: dict[str, Any] | None = None) -> list[Hit]:
+                     where: dict[str, Any] | None = None, *, search: Searcher | None = None) -> list[Hit]:
     """The ``k`` best documents for a query: passages are grouped by ``doc_id``, each keeping its best.
 
     Fetches more passages than ``k`` (doubling as needed) so that documents with many matching passages
-    cannot crowd the others out.
+    cannot crowd the others out. The CLI's ``embedlab search --mode`` and the HTTP search route both come here,
+    with ``search=embedlab.search.searcher(collection, mode)``.
 
     Parameters
     ----------
@@ -113,6 +118,9 @@ def search_documents(collection: Collection, query: Any, k: int = 5,
         Documents wanted (>= 1).
     where : dict or None
         A metadata filter, as for ``Collection.search``.
+    search : callable or None
+        ``search(query, k, where) -> hits`` (best first) that finds the passages; default
+        ``collection.search``.
 
     Returns
     -------
@@ -131,8 +139,9 @@ def search_documents(collection: Collection, query: Any, k: int = 5,
     if total == 0:
         return []
     fetch = min(total, max(4 * k, k + 10))
+    find = search if search is not None else (lambda q, n, w: collection.search(q, k=n, where=w))
     while True:
-        hits = collection.search(query, k=fetch, where=where)
+        hits = find(query, fetch, where)
         docs = group_hits(hits, k)
         if len(docs) >= k or fetch >= total or len(hits) < fetch:
             return docs

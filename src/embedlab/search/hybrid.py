@@ -14,7 +14,7 @@ the cosine/dot/-L2 score for ``mode="vector"``, the BM25 score for ``"keyword"``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,8 @@ def rrf_fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float] | None 
 
 def hybrid_search(collection: Collection, query: str, k: int = 10, where: dict[str, Any] | None = None,
                   mode: str = "hybrid", *, weights: tuple[float, float] = (1.0, 1.0), rrf_k: float = DEFAULT_RRF_K,
-                  candidates: int | None = None, keyword_index: KeywordIndex | None = None) -> list[Hit]:
+                  candidates: int | None = None, keyword_index: KeywordIndex | None = None, ef: int | None = None,
+                  nprobe: int | None = None, rescore: int | None = None) -> list[Hit]:
     """The best hits for a text query by vector, keyword or both (fused by reciprocal rank).
 
     Parameters
@@ -89,6 +90,8 @@ def hybrid_search(collection: Collection, query: str, k: int = 10, where: dict[s
     keyword_index : KeywordIndex or None
         The keyword index to use; default the collection's saved one, rebuilt when stale
         (``KeywordIndex.for_collection``).
+    ef, nprobe, rescore : int or None
+        Tuning of the vector search, as for ``Collection.search`` (modes vector and hybrid; keyword refuses them).
 
     Returns
     -------
@@ -98,11 +101,15 @@ def hybrid_search(collection: Collection, query: str, k: int = 10, where: dict[s
     Raises
     ------
     InputError
-        For an unknown mode, a query that is not a non-empty text, bad ``k``/``weights``/``candidates``, or a
-        collection without stored texts for a keyword search.
+        For an unknown mode, a query that is not a non-empty text, bad ``k``/``weights``/``candidates``, tuning
+        of the vector search in keyword mode, or a collection without stored texts for a keyword search.
     """
     if mode not in MODES:
         raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+    tuning = {k_: v for k_, v in (("ef", ef), ("nprobe", nprobe), ("rescore", rescore)) if v is not None}
+    if mode == "keyword" and tuning:
+        raise InputError(f"{', '.join(tuning)} tune(s) the vector search; mode 'keyword' does not use it (leave "
+                         "them out, or use mode vector or hybrid)")
     if not isinstance(query, str):
         raise InputError(f"hybrid_search takes a text query, got {type(query).__name__}; use "
                          "Collection.search for vectors or other items")
@@ -113,7 +120,7 @@ def hybrid_search(collection: Collection, query: str, k: int = 10, where: dict[s
     if len(weights) != 2:
         raise InputError(f"weights must be (vector, keyword), got {weights!r}")
     if mode == "vector":
-        return collection.search(query, k=int(k), where=where)
+        return collection.search(query, k=int(k), where=where, **tuning)
     total = collection.count()
     if total == 0:
         return []
@@ -127,7 +134,7 @@ def hybrid_search(collection: Collection, query: str, k: int = 10, where: dict[s
     kw_hits = kw.search(query, k=int(k) if mode == "keyword" else depth, allowed=allowed)
     if mode == "keyword":
         return _as_hits(collection, kw_hits)
-    vec_hits = collection.search(query, k=depth, where=where)
+    vec_hits = collection.search(query, k=depth, where=where, **tuning)
     by_id = {h.id: h for h in vec_hits}
     fused = rrf_fuse([[h.id for h in vec_hits], [i for i, _ in kw_hits]], weights=weights, k=rrf_k)[:int(k)]
     extra = [i for i, _ in fused if i not in by_id]
@@ -135,6 +142,45 @@ def hybrid_search(collection: Collection, query: str, k: int = 10, where: dict[s
         for h in _as_hits(collection, [(i, 0.0) for i in extra]):
             by_id[h.id] = h
     return [_with_score(by_id[i], s) for i, s in fused]
+
+
+def searcher(collection: Collection, mode: str = "vector", *, ef: int | None = None, nprobe: int | None = None,
+             rescore: int | None = None) -> Callable[[Any, int, dict[str, Any] | None], list[Hit]]:
+    """A ``search(query, k, where) -> hits`` function over ``collection`` in one search mode.
+
+    What ``embedlab.passages.search_documents(..., search=...)`` takes, so that the CLI (``embedlab search
+    --mode``) and the HTTP search route (``"mode"``) search the same way.
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection searched.
+    mode : str
+        ``"vector"`` (``Collection.search``: a text, item or vector), ``"keyword"`` (BM25) or ``"hybrid"`` (both
+        fused by reciprocal rank); keyword and hybrid take text queries only.
+    ef, nprobe, rescore : int or None
+        Tuning of the vector search, as for ``Collection.search``.
+
+    Returns
+    -------
+    callable
+        ``search(query, k, where)`` returning hits, best first.
+
+    Raises
+    ------
+    InputError
+        For an unknown mode, or tuning given with mode keyword (at once, before any search).
+    """
+    if mode not in MODES:
+        raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+    tuning = {k_: v for k_, v in (("ef", ef), ("nprobe", nprobe), ("rescore", rescore)) if v is not None}
+    if mode == "keyword" and tuning:
+        raise InputError(f"{', '.join(tuning)} tune(s) the vector search; mode 'keyword' does not use it (leave "
+                         "them out, or use mode vector or hybrid)")
+    if mode == "vector":
+        return lambda query, k, where: collection.search(query, k=k, where=where, **tuning)
+    return lambda query, k, where: hybrid_search(collection, query, k=k, where=where, mode=mode, ef=ef,
+                                                 nprobe=nprobe, rescore=rescore)
 
 
 def _ids_matching(collection: Collection, where: dict[str, Any]) -> set[str]:

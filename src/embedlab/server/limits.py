@@ -7,6 +7,7 @@ can split its batch instead of guessing.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,12 +37,15 @@ class Limits:
             raise ResourceLimitError(f"{n} {what} in one request; the limit is {self.max_batch}: split the batch "
                                      f"into requests of at most {self.max_batch}")
 
-    def check_texts(self, texts: list[str], what: str = "input") -> None:
-        """ResourceLimitError naming the first text longer than ``max_input_chars``."""
+    def check_texts(self, texts: Sequence[object], what: str = "input", hint: str = "send shorter texts",
+                    names: Sequence[str] | None = None) -> None:
+        """ResourceLimitError naming the first text longer than ``max_input_chars`` (by ``names[i]``, else by
+        its position) and ``hint``: how to stay under the limit, in the words of the request."""
         for i, t in enumerate(texts):
             if isinstance(t, str) and len(t) > self.max_input_chars:
-                raise ResourceLimitError(f"{what} {i} has {len(t)} characters; the limit is {self.max_input_chars}: "
-                                         "split long texts into passages (embedlab.passages)")
+                which = f"{what} {names[i]!r}" if names is not None else f"{what} {i}"
+                raise ResourceLimitError(f"{which} has {len(t)} characters; the limit is {self.max_input_chars}: "
+                                         f"{hint}")
 
     def check_k(self, k: int) -> None:
         """ResourceLimitError when more than ``max_k`` neighbours are asked for."""

@@ -1,6 +1,12 @@
 """Collections over HTTP: create, list, describe, drop; add/upsert items, get them by id, delete them by id or by a
 metadata filter; search by text, vector or the id of a stored item, with a metadata filter.
 
+As on the CLI: a text longer than the encoder's limit is stored as passages (``"passages": true``, the default;
+``embedlab index`` splits files so), and a text query searches in ``"mode"`` vector, keyword or hybrid
+(``embedlab search --mode``), a document stored as passages reported once — both through the same library
+functions the CLI calls (``passages.write_items``'s splitter, ``passages.search_documents`` with
+``search.searcher``).
+
 Names are checked by the store (letters, digits, ``._-``; never a path), so no request can reach a file
 outside the server's collections folder. One damaged collection does not break the list: it is listed with
 ``"status": "damaged"`` (a corrupt file) or ``"unavailable"`` (e.g. written by a newer embedlab, or built with
@@ -23,12 +29,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..encoders import DEFAULT_ENCODER
 from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError
+from ..ingest import Record
+from ..passages import search_documents, write_items
+from ..search import searcher
 from ..store import Collection, Item
 from .deps import require_read, require_write, state_of
 from .state import ServerState
 
 router = APIRouter(prefix="/api/collections", tags=["collections"])
 READ, WRITE = [Depends(require_read)], [Depends(require_write)]
+#: how to stay under the server's characters-per-text limit, in request words
+WHOLE_HINT = ('send "passages": true (the default) to store it as passages, as `embedlab index` does, or send '
+              "shorter texts")
+PASSAGE_HINT = 'send a smaller "max_tokens" to split it into shorter passages'
 MAX_DIM = 1 << 16  # vectors wider than this are not embeddings; a typo would make every write huge
 
 
@@ -72,8 +85,16 @@ class ItemIn(BaseModel):
 
 
 class ItemsWrite(BaseModel):
+    """Items to write. ``passages`` (default true, as ``embedlab index``): a text longer than the encoder's limit
+    is stored as passages ``ID#N`` of at most ``max_tokens`` tokens sharing ``overlap`` (defaults: the encoder's
+    limit and 15 % of it), which search reports once under ``ID``; false stores each text whole (the encoder
+    truncates it) and refuses texts over the server's character limit."""
+
     model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     items: list[ItemIn] = Field(min_length=1)
+    passages: bool = True
+    max_tokens: int | None = Field(None, ge=1)
+    overlap: int | None = Field(None, ge=0)
 
 
 class GetRequest(BaseModel):
@@ -94,12 +115,17 @@ class DeleteRequest(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    """Exactly one of ``query`` (text), ``vector`` or ``id`` (a stored item: its neighbours, itself left out)."""
+    """Exactly one of ``query`` (text), ``vector`` or ``id`` (a stored item: its neighbours, itself left out).
+
+    ``mode`` searches a text query as ``embedlab search --mode`` does: ``vector`` (the default), ``keyword``
+    (BM25, Korean-aware) or ``hybrid`` (both, fused by reciprocal rank); a document stored as passages is
+    reported once, by its best passage, under its own id."""
 
     model_config = ConfigDict(extra="forbid", strict=True)  # "5" and true are not numbers
     query: str | None = None
     vector: list[float] | None = None
     id: str | None = None
+    mode: str = "vector"
     k: int = Field(10, ge=1)
     where: dict[str, Any] | None = None
     ef: int | None = Field(None, ge=1)
@@ -207,10 +233,22 @@ def _write(name: str, body: ItemsWrite, request: Request, upsert: bool) -> dict[
     texts = vectors = None  # every item has exactly one of them, and all items the same one (checked above)
     if any(has_text):
         texts = [it.text for it in items if it.text is not None]
-        st.limits.check_texts(texts, "item")
     else:
         vectors = [it.vector for it in items if it.vector is not None]
+    if not body.passages and (body.max_tokens is not None or body.overlap is not None):
+        raise InputError("'max_tokens' and 'overlap' set how long texts are split into passages; leave them out "
+                         "with \"passages\": false")
     t0 = time.perf_counter()
+    if texts is not None and body.passages:
+        records = [Record(it.id, it.text or "", it.metadata or {}, it.source or "") for it in items]
+        written = write_items(col, records, upsert=upsert, max_tokens=body.max_tokens, overlap=body.overlap,
+                              keep=upsert and not given_meta and sources is None,
+                              check=lambda its: st.limits.check_texts([r.item for r in its], "item", PASSAGE_HINT,
+                                                                      [r.id for r in its]))
+        written.update(count=col.count(), took_ms=round(1000 * (time.perf_counter() - t0), 2))
+        return written
+    if texts is not None:
+        st.limits.check_texts(texts, "item", WHOLE_HINT, ids)
     if upsert:
         out: dict[str, Any] = dict(col.upsert(ids, texts, vectors=vectors, metadata=metadata, sources=sources))
     else:
@@ -283,9 +321,13 @@ def search(name: str, body: SearchRequest, request: Request) -> JSONResponse:
     if len(given) != 1:
         raise InputError("send exactly one of 'query' (text), 'vector' or 'id' (a stored item); got "
                          + (", ".join(given) or "none"))
+    if body.mode != "vector" and body.query is None:
+        raise InputError(f"mode {body.mode!r} searches a text 'query'; a 'vector' or 'id' search is by vector "
+                         "only (leave 'mode' out)")
     col = st.collection(name)
     t0 = time.perf_counter()
     tuning = {"ef": body.ef, "nprobe": body.nprobe, "rescore": body.rescore}
+    find = searcher(col, body.mode, **tuning)  # checks the mode and its tuning before any search
     if body.id is not None:
         vec = col.get([body.id])[0].vector
         hits = [h for h in col.search(vec, k=body.k + 1, where=body.where, **tuning) if h.id != body.id][: body.k]
@@ -296,7 +338,7 @@ def search(name: str, body: SearchRequest, request: Request) -> JSONResponse:
         if not query.strip():
             raise InputError("the query is empty; type some text to search for")
         st.limits.check_texts([query], "query")
-        hits = col.search(query, k=body.k, where=body.where, **tuning)
+        hits = search_documents(col, query, k=body.k, where=body.where, search=find)  # as `embedlab search`
     out: dict[str, Any] = {"hits": [h.to_dict() for h in hits], "took_ms": round(1000 * (time.perf_counter() - t0), 2)}
     if not hits and body.where is not None:  # why the filter matched nothing, when the metadata tells
         notes = col.filter_warnings(body.where)
