@@ -351,3 +351,28 @@ def test_cli_interrupt_resume_and_output_messages(corpus, tmp_path, capsys, monk
         code, stdout, err = _cli([*args, "--max-steps", "200", "-o", str(tmp_path / "long")], capsys)
     assert code == 0  # the CLI prints the warning as one `warning: ...` line (test_cli_words)
     assert json.loads(stdout)["note"].startswith("training stops after 6 steps")
+
+
+def test_resume_with_fewer_max_steps(corpus, tmp_path):
+    """--resume takes a smaller --max-steps (the learning rate then decays to zero at the new end); a checkpoint
+    already at or past it finishes at once, saying so; a larger one is refused."""
+    kw = dict(max_steps=12, checkpoint_every=4, holdout_every=0)
+    first = {}
+    for name in ("a", "b", "c"):
+        with pytest.raises(KeyboardInterrupt):
+            _tiny(**kw, on_step=_interrupt_at(6)).fit(corpus, tmp_path / name)
+        first[name] = json.loads((tmp_path / name / "checkpoint" / "trainer_state.json").read_text())["losses"]
+    with pytest.raises(InputError, match=r"made to train up to max_steps=12; resume with that or fewer steps "
+                                         r"\(--max-steps\)"):
+        _tiny(**(kw | {"max_steps": 20})).fit(corpus, tmp_path / "a", resume=True)
+    summary = _tiny(**(kw | {"max_steps": 8})).fit(corpus, tmp_path / "a", resume=True).summary_
+    assert summary["steps"] == 8 and len(summary["loss_history"]) == 8
+    assert summary["loss_history"][:6] == first["a"] and summary["params"]["max_steps"] == 8
+    assert not (tmp_path / "a" / "checkpoint").exists()
+    with pytest.warns(UserWarning, match=r"the checkpoint is at step 6, past max_steps=5: training stops there "
+                                         r"without another step"):
+        summary = _tiny(**(kw | {"max_steps": 5})).fit(corpus, tmp_path / "b", resume=True).summary_
+    assert summary["steps"] == 6 and summary["loss_history"] == first["b"]
+    assert "past max_steps=5" in summary["note"]
+    with pytest.warns(UserWarning, match=r"the checkpoint is at step 6, at max_steps=6"):
+        assert _tiny(**(kw | {"max_steps": 6})).fit(corpus, tmp_path / "c", resume=True).summary_["steps"] == 6

@@ -58,6 +58,12 @@ _RESULT_PARAMS = ("vocab_size", "layers", "hidden", "heads", "max_length", "batc
                   "shuffle_buffer", "holdout_every", "holdout_max", "seed")
 
 
+def _fewer_steps(saved: Any, new: Any) -> bool:
+    """Whether a resumed run's ``max_steps`` (``new``) stops no later than the checkpoint's (``saved``): allowed,
+    the learning rate then decays to zero at the new end."""
+    return isinstance(new, int) and (saved is None or isinstance(saved, int) and new <= saved)
+
+
 def _lines(corpus: str | os.PathLike[str] | Iterable[str]) -> Iterator[str]:
     """Non-empty stripped text lines of a path (file or folder, via LineCorpus) or an iterable of strings.
 
@@ -535,7 +541,12 @@ class MaskedLMTrainer(Trainer):
             state = read_json(ckpt / "trainer_state.json", f"the checkpoint is damaged; delete {ckpt} to start over")
             if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
                 raise CorruptFileError(f"{ckpt}/trainer_state.json is damaged; delete {ckpt} to start over")
-            changed = [k for k in _RESULT_PARAMS if state["params"].get(k) != params[k]]
+            changed = [k for k in _RESULT_PARAMS if state["params"].get(k) != params[k]
+                       and not (k == "max_steps" and _fewer_steps(state["params"].get(k), params[k]))]
+            if "max_steps" in changed:
+                raise InputError(f"the checkpoint in {out} was made to train up to max_steps="
+                                 f"{state['params'].get('max_steps')}; resume with that or fewer steps (--max-steps), "
+                                 "start over with --overwrite, or choose another output folder")
             if changed:
                 raise InputError(f"the checkpoint in {out} was made with other parameters ({', '.join(changed)}); "
                                  "resume with the same options, start over with --overwrite, or choose another "
@@ -607,6 +618,12 @@ class MaskedLMTrainer(Trainer):
         losses: list[float] = []
         if state is not None:
             step, losses = self._restore(ckpt, state, model, opt, sched)
+            if step >= total and self.max_steps is not None:  # resumed with a smaller --max-steps, already reached
+                past = (f"the checkpoint is at step {step}, " + ("past" if step > total else "at")
+                        + f" max_steps={self.max_steps}: training stops there without another step")
+                warnings.warn(past, stacklevel=4)
+                note = past if note is None else f"{note}; {past}"
+                total = step
         self._train_loop(tok, train, model, collator, opt, sched, step, losses, total, steps_per_epoch, out, params,
                          fingerprint)
         metrics = evaluate_mlm(model, tok, held, counts, self.max_length, seed=self.seed) if held else None
