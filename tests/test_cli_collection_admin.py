@@ -69,7 +69,8 @@ def test_list_and_info_without_a_name(capsys, things):
     code, out, _ = run(capsys, *cli(things), "list")
     assert code == 0
     lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
-    assert "things 4 - exact 3" in lines and "empty 0 - exact 2" in lines
+    assert "┃ name ┃ count ┃ encoder ┃ index ┃ dim ┃ status ┃" in lines  # the status column is always there
+    assert "things 4 - exact 3 ok" in lines and "empty 0 - exact 2 ok" in lines
     if things:  # the database is named without a password
         assert "collectionsinpostgresql://postgres@127.0.0.1:" in "".join(out.split())
     Collection.drop("empty", **things)
@@ -91,6 +92,8 @@ def test_list_shows_a_damaged_collection_with_its_status(capsys, tmp_path):
     assert (rows[0]["count"], rows[0]["encoder"], rows[0]["dim"]) == (None, None, None)
     code, out, _ = run(capsys, "list")
     assert code == 0 and "damaged" in out and "embedlab check bad" in " ".join(out.split())
+    lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
+    assert "bad damaged" in lines and "good 0 - exact 2 ok" in lines
     # a damaged collection can still be dropped
     code, out, err = run(capsys, "drop", "bad", "--yes")
     assert code == 0, err

@@ -63,9 +63,7 @@ def _print_listing(rows: list[dict[str, Any]]) -> None:
                       highlight=False)
         return
     table = Table(title=f"collections in {escape(place)}", title_justify="left")
-    columns = ["name", "count", "encoder", "index", "dim"]
-    if any(r["status"] != "ok" for r in rows):
-        columns.append("status")
+    columns = ["name", "count", "encoder", "index", "dim", "status"]  # status: ok, loading, incomplete, damaged...
     for col_name in columns:
         table.add_column(col_name, justify="right" if col_name in ("count", "dim") else "left")
     for r in rows:
@@ -75,7 +73,7 @@ def _print_listing(rows: list[dict[str, Any]]) -> None:
             cells = [escape(r["name"]), "", "", "", ""]
         else:
             cells = [escape(r["name"]), str(r["count"]), escape(str(r["encoder"] or "-")), r["index"], str(r["dim"])]
-        table.add_row(*cells, *([status] if len(columns) > 5 else []))
+        table.add_row(*cells, status)
     console.print(table)
     for r in rows:
         if r["status"] == "incomplete":
