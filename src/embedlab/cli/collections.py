@@ -34,7 +34,7 @@ from ..errors import (
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
-from ..passages import index_records, plan_records, search_documents
+from ..passages import index_records, plan_records, search_documents, with_subfolders
 from ..scale import RayEngine
 from ..search import searcher
 from ..store import Collection
@@ -43,7 +43,7 @@ from ..store.loads import cli_command
 from .app import app, console, emit_json, threads_option
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
-              "except that a key given twice matches either value).")
+              "except that a key given twice matches either value); folder=X also matches X's subfolders.")
 
 
 def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
@@ -417,7 +417,8 @@ def search(
     if k < 1:
         raise InputError(f"-k must be >= 1, got {k}")
     with open_collection(name) as col:  # the same path as the HTTP search route's
-        hits = search_documents(col, query, k=k, where=parse_where(where), search=searcher(col, mode))
+        flt = with_subfolders(col, parse_where(where))  # folder=drafts: drafts/old too
+        hits = search_documents(col, query, k=k, where=flt, search=searcher(col, mode))
     if as_json:
         emit_json([{"id": h.id, "score": h.score, "metadata": h.metadata, "source": h.source} for h in hits])
         return

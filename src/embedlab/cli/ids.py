@@ -8,6 +8,7 @@ import sys
 import typer
 
 from ..errors import InputError
+from ..passages import with_subfolders
 from .app import app, emit_json
 from .collections import WHERE_HELP, open_collection, parse_where
 
@@ -33,7 +34,7 @@ def ids(
         raise InputError(f"--limit must be 1 or more, got {limit} (leave it out for all ids)")
     flt = parse_where(where)
     with open_collection(name, readonly=True) as col:
-        every = col.ids(flt)
+        every = col.ids(with_subfolders(col, flt))  # folder=drafts: drafts/old too
     page = every[offset:] if limit is None else every[offset:offset + limit]
     if as_json:
         emit_json({"collection": name, "count": len(every), "offset": offset, "limit": limit, "ids": page})

@@ -11,6 +11,7 @@ document's own metadata (and ``page``/``page_end``/``heading`` for documents rea
 
 from __future__ import annotations
 
+from .folders import with_subfolders
 from .index import Engine, Progress, index_records, plan_records
 from .results import HitLike, Searcher, document_id, group_hits, passages_of, search_documents
 from .split import (
@@ -27,4 +28,4 @@ from .write import write_items
 
 __all__ = ["DEFAULT_OVERLAP_FRACTION", "FALLBACK_MAX_WORDS", "WORDS_PER_TOKEN", "Engine", "HitLike", "Progress",
            "Searcher", "SplitStats", "document_id", "group_hits", "index_records", "limits", "passage_id", "passages_of",
-           "plan_records", "search_documents", "split_records", "split_text", "write_items"]
+           "plan_records", "search_documents", "split_records", "split_text", "with_subfolders", "write_items"]

@@ -59,8 +59,10 @@ _RESULT_PARAMS = ("vocab_size", "layers", "hidden", "heads", "max_length", "batc
 
 
 def _fewer_steps(saved: Any, new: Any) -> bool:
-    """Whether a resumed run's ``max_steps`` (``new``) stops no later than the checkpoint's (``saved``): allowed,
-    the learning rate then decays to zero at the new end."""
+    """Whether a resumed run's ``max_steps`` (``new``) stops no later than the checkpoint's (``saved``).
+
+    Such a resume is allowed: the learning rate then decays to zero at the new end.
+    """
     return isinstance(new, int) and (saved is None or isinstance(saved, int) and new <= saved)
 
 
