@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run(argv: list[str] | None) -> None:
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=argv, prog_name="embedlab", standalone_mode=False)
         sys.stdout.flush()  # here, where a closed pipe is caught below, not at exit
     except BrokenPipeError:  # the reader stopped early (`embedlab ids notes | head`): quietly, as `yes | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit must not fail again
@@ -79,9 +79,10 @@ def _run(argv: list[str] | None) -> None:
             raise
         where = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 else "")
         raise SystemExit(fail(f"{exc.strerror or exc}: {where}").exit_code) from None
-    except _CLICK_ERRORS as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
+    except _CLICK_ERRORS as exc:  # a usage error: one line, as our own errors, with where the help is
+        ctx = getattr(exc, "ctx", None)  # click's UsageError knows its command; other click errors do not
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        raise SystemExit(fail(f"{exc.format_message().rstrip('.')}{hint}", exc.exit_code).exit_code) from None
     except _ABORTS:
         raise SystemExit(130) from None
     raise SystemExit(rv if isinstance(rv, int) else 0)

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -144,9 +145,22 @@ console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one-line errors stay one line
 
 
+def _print_version(given: bool) -> None:
+    """``embedlab --version``: the installed embedlab's version, then exit."""
+    if given:
+        try:
+            version = metadata.version("embedlab")
+        except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree never installed
+            version = "unknown (not installed)"
+        console.print(f"embedlab {version}", highlight=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _global(
     home: Path | None = typer.Option(None, "--home", help="embedlab home folder (default: $EMBEDLAB_HOME or the user data dir)."),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print embedlab's version and exit."),
     backend: str | None = typer.Option(None, "--backend", help="Where collections live: local (folders under the "
                                           "home) or a postgresql://user@host:port/db URL (default: "
                                           "$EMBEDLAB_DATABASE_URL, else local)."),
