@@ -131,3 +131,26 @@ def test_the_cli_exports_and_distils_a_folder(bert_folder, tmp_path, capsys):
         main(["distill", "--teacher", str(bert_folder), "-o", str(out)])
     assert done.value.code == 2 and f"{out.resolve()} is not empty; pick a new or empty folder, or pass --overwrite" \
         in capsys.readouterr().err
+
+
+def test_int8_takes_the_packaged_minilm_by_name_and_fused_names_bind_int8_to_one_member(capsys, tmp_path):
+    from embedlab.encoders.onnx_int8 import int8_target
+    from embedlab.encoders.registry import spec
+
+    assert [int8_target(n) for n in ("minilm", "sbert", "minilm-onnx", " minilm ")] == [None] * 4
+    with pytest.raises(InputError, match=r"^'nosuch' is not a model folder; int8 takes the path of a BERT model "
+                                         r"folder \(config.json, model.safetensors, tokenizer.json\) or one of "
+                                         r"minilm, sbert, minilm-onnx$"):
+        int8_target("nosuch")
+    # `embedlab int8 minilm` reaches the export of the packaged model (refused here by its own option check)
+    with pytest.raises(SystemExit) as done:
+        main(["int8", "minilm", "--min-cosine", "2"])
+    assert done.value.code == 2 and "min_cosine must be in (0, 1], got 2.0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main(["int8", "nosuch"])
+    assert done.value.code == 2 and "'nosuch' is not a model folder" in capsys.readouterr().err
+    # int8: binds to one member of a fused name: int8:a+b is int8:a fused with b
+    fused = spec("int8:minilm+use-multilingual").name
+    assert fused.startswith("int8:") and fused.endswith("+use-multilingual") and fused.count("+") == 1
+    with pytest.raises(InputError, match=r"unknown member 'int8:a' of the fused encoder 'int8:a\+b'"):
+        spec("int8:a+b")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ..encoders.onnx_int8 import export_int8
+from ..encoders.onnx_int8 import export_int8, int8_target
 from ..train.distill import distill as run_distill
 from .app import app, console, emit_json, threads_option
 
@@ -53,7 +53,8 @@ def distill(
 
 @app.command()
 def int8(
-    folder: Path = typer.Argument(..., help="A BERT model folder (config.json, model.safetensors, tokenizer.json)."),
+    folder: str = typer.Argument(..., help="A BERT model folder (config.json, model.safetensors, tokenizer.json), "
+                                 "or minilm for the packaged all-MiniLM-L6-v2 (as --encoder int8:minilm)."),
     min_cosine: float = typer.Option(0.98, "--min-cosine", help="Refuse the export below this probe cosine."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Export again even when a checked export is cached."),
     threads: int = threads_option(),
@@ -61,10 +62,12 @@ def int8(
 ) -> None:
     """Export a model folder to ONNX with dynamic int8 matmuls (cached beside it) and check it against the float
     model; then use it as --encoder int8:FOLDER."""
-    record = export_int8(folder, min_cosine=min_cosine, rebuild=rebuild)
+    target = int8_target(folder)  # minilm (a registered name) or a folder, as int8:NAME takes them
+    record = export_int8(target, min_cosine=min_cosine, rebuild=rebuild)
     if as_json:
         emit_json(record)
         return
     console.print(f"int8 export of {folder}: cosine to the float model min {record['cosine_min']:.4f}, mean "
                   f"{record['cosine_mean']:.4f} on {record['probes']} probe sentences (>= {min_cosine}: ok)")
-    console.print(f"saved: {record['int8_path']}; use it with --encoder int8:{Path(folder).resolve()}")
+    console.print(f"saved: {record['int8_path']}; use it with --encoder int8:"
+                  f"{folder if target is None else target.resolve()}")

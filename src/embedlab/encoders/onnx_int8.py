@@ -232,6 +232,45 @@ class OnnxInt8Encoder(OnnxMiniLMEncoder):
                 "int8_check": {k: c.get(k) for k in ("cosine_min", "cosine_mean", "probes", "min_cosine")}}
 
 
+PACKAGED_NAMES = ("minilm", "sbert", "minilm-onnx")  # the packaged all-MiniLM-L6-v2, by its registered names
+
+
+def int8_target(target: str, context: str = "") -> Path | None:
+    """The model folder that ``int8:TARGET`` (and ``embedlab int8 TARGET``) exports.
+
+    Parameters
+    ----------
+    target : str
+        A model folder's path, or a registered name of the packaged MiniLM (``minilm``, ``sbert``,
+        ``minilm-onnx``).
+    context : str, default ""
+        Put before the error message (e.g. the whole encoder name).
+
+    Returns
+    -------
+    Path or None
+        The folder; None for the packaged MiniLM (by name or by its path).
+
+    Raises
+    ------
+    InputError
+        When ``target`` is neither a folder nor one of those names (the message says what int8 takes).
+    """
+    target = target.strip()
+    if target in PACKAGED_NAMES:
+        return None
+    folder = Path(target).expanduser()
+    if not folder.is_dir():
+        raise InputError(f"{context}{target!r} is not a model folder; int8 takes the path of a BERT model folder "
+                         f"(config.json, model.safetensors, tokenizer.json) or one of {', '.join(PACKAGED_NAMES)}")
+    try:
+        if folder.resolve() == minilm_folder(None).resolve():
+            return None  # the packaged model by its path: the same encoder as int8:minilm
+    except ModelNotFoundError:
+        pass
+    return folder
+
+
 def resolve(name: str) -> EncoderSpec | None:
     """The registry's resolver for ``int8:PATH`` (a model folder) and ``int8:minilm`` (the packaged MiniLM).
 
@@ -243,7 +282,8 @@ def resolve(name: str) -> EncoderSpec | None:
     Returns
     -------
     EncoderSpec or None
-        Named ``int8:<absolute path>``; None when ``name`` does not start with ``int8:``.
+        Named ``int8:<absolute path>``; None when ``name`` does not start with ``int8:``, or is a fused name
+        (``int8:a+b``: int8 binds to its first member) unless that is a folder's path.
 
     Raises
     ------
@@ -252,22 +292,10 @@ def resolve(name: str) -> EncoderSpec | None:
     """
     if not name.startswith(PREFIX):
         return None
-    target = name[len(PREFIX):].strip()
-    if target in ("minilm", "sbert", "minilm-onnx"):
-        folder = minilm_folder(None)
-        model_path: Path | None = None
-    else:
-        folder = Path(target).expanduser()
-        if not folder.is_dir():
-            raise InputError(f"{name!r}: {target!r} is not a model folder; int8: takes the path of a BERT model "
-                             "folder (config.json, model.safetensors, tokenizer.json) or 'minilm'")
-        model_path = folder
-        try:
-            if folder.resolve() == minilm_folder(None).resolve():
-                model_path = None  # the packaged model by its path: the same encoder as int8:minilm
-        except ModelNotFoundError:
-            pass
-    folder = folder.resolve()
+    if "+" in name and not Path(name[len(PREFIX):].strip()).expanduser().is_dir():
+        return None  # int8:a+b is int8:a fused with b (encoders/fused.py), whichever resolver runs first
+    model_path = int8_target(name[len(PREFIX):], f"{name!r}: ")
+    folder = minilm_folder(model_path).resolve()
     return EncoderSpec(name=PREFIX + str(folder), factory=partial(OnnxInt8Encoder, model_path),
                        dim=0, modalities=("text",), requires=("onnxruntime", "onnx", "tokenizers", "safetensors"),
                        extra="text", description=f"int8 ONNX export of {folder.name} (checked against the float model)")
