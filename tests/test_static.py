@@ -294,3 +294,23 @@ def test_transformer_teachers_embed_tokens_before_normalisation(name):
     assert raw.shape == (3, 384) and raw.dtype == np.float32
     assert np.ptp(norms) > 0.05 and not np.allclose(norms, 1.0, atol=0.01)
     np.testing.assert_allclose(raw / norms[:, None], enc.encode(words), atol=2e-5)
+
+
+def test_a_dim_wider_than_the_teacher_says_so(tmp_path):
+    with pytest.warns(UserWarning, match=r"^asked for 5000 dimensions, but the teacher's vectors have 3 \(PCA cannot "
+                                         r"add dimensions\): the static vectors have 3$"):
+        tr = DistillationTrainer(TinyTeacher(tmp_path), dim=5000, progress=False).fit()
+    assert tr.embeddings_.shape == (6, 3) and tr.summary_["dim"] == 3 and "have 3" in tr.summary_["note"]
+    assert "note" not in DistillationTrainer(TinyTeacher(tmp_path), dim=3, progress=False).fit().summary_
+
+
+def test_refining_on_too_few_texts_says_why_nothing_was_refined(tmp_path):
+    plain = DistillationTrainer(TinyTeacher(tmp_path), dim=3, progress=False).fit()
+    with pytest.warns(UserWarning, match=r"^not refined: the refinement corpus has 1 text\(s\), and refining needs "
+                                         r"at least 10 \(some are held out"):
+        tr = DistillationTrainer(TinyTeacher(tmp_path), dim=3, progress=False).fit(["a b c"])
+    assert tr.summary_["refinement"]["sentences"] == {"train": 0, "held_out": 0}
+    assert tr.summary_["refinement"]["skipped"].startswith("not refined: ")
+    assert np.array_equal(tr.embeddings_, plain.embeddings_)  # the vectors as without --refine
+    refined = DistillationTrainer(TinyTeacher(tmp_path), dim=3, progress=False).fit(["a b", "c d"] * 5)
+    assert refined.summary_["refinement"]["sentences"] == {"train": 9, "held_out": 1}

@@ -44,7 +44,9 @@ def distill(
                   f"tokens + {summary['words']} words, explained variance {s.get('explained_variance')}, "
                   f"{s.get('seconds')} s")
     ref = s.get("refinement")
-    if ref:
+    if ref and "skipped" in ref:
+        console.print(ref["skipped"], highlight=False)
+    elif ref:
         cos = ref["held_out_cosine"]
         console.print(f"refinement on {ref['sentences']['train']} sentences: held-out cosine to the teacher "
                       f"{cos['before']} -> {cos['after']} ({ref['rows_moved']} token vectors moved)")

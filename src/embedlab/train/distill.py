@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -50,6 +51,7 @@ from .refine import refine as run_refinement
 __all__ = ["DISTILLABLE", "DistillationTrainer", "build_registered", "distill", "gettext_corpus", "held_out_domain"]
 
 #: What can be distilled, for messages (any encoder whose ``token_vocabulary()`` is not None can).
+MIN_REFINE = 10  # texts a refinement needs: fewer hold none out (refine.py), so nothing could check it
 DISTILLABLE = ("use-multilingual", "minilm", "minilm-onnx", "minilm-onnx-int8",
                "a sentence-transformers folder (BERT/WordPiece, e.g. `embedlab finetune --method full` output)")
 _WORD = re.compile(r"\w+")
@@ -278,6 +280,13 @@ class DistillationTrainer(Trainer):
         counted[special] = False
         counted[limit:n_tok] = False
         dim = min(int(self.dim), raw.shape[1], int(counted.sum()))
+        narrower = None
+        if dim < int(self.dim):  # PCA cannot add dimensions: say so rather than hand back another width
+            why = (f"the teacher's vectors have {raw.shape[1]}" if dim == raw.shape[1]
+                   else f"only {int(counted.sum())} token vectors were embedded")
+            narrower = (f"asked for {self.dim} dimensions, but {why} (PCA cannot add dimensions): the static "
+                        f"vectors have {dim}")
+            warnings.warn(narrower, stacklevel=2)
         mean, comps, explained = _pca(raw[counted], dim)
         reduced = ((raw - mean) @ comps.T).astype(np.float32)
         reduced[~counted] = 0.0
@@ -286,6 +295,15 @@ class DistillationTrainer(Trainer):
         summary: dict[str, Any] = {
             "tokens_embedded": int(counted[:n_tok].sum()), "words_added": len(words), "dim": dim,
             "explained_variance": round(float(explained), 4), "seconds_token_vectors": round(t_tokens, 1)}
+        if narrower is not None:
+            summary["note"] = narrower
+        if refine_texts is not None and len(refine_texts) < MIN_REFINE:
+            skipped = (f"not refined: the refinement corpus has {len(refine_texts)} text(s), and refining needs at "
+                       f"least {MIN_REFINE} (some are held out to choose the regularisation and to check that the "
+                       "result moves closer to the teacher)")
+            warnings.warn(skipped, stacklevel=2)
+            summary["refinement"] = {"skipped": skipped, "sentences": {"train": 0, "held_out": 0}}
+            refine_texts = None
         if refine_texts is not None:
             texts = refine_texts
             if len(texts) > self.max_refine:
