@@ -246,6 +246,23 @@ def test_epub_chapters_in_reading_order(tmp_path):
     ]
 
 
+def test_epub_chapters_that_are_bare_xml_read_without_a_parser_warning(tmp_path):
+    """Some books' chapters are XML fragments (no <html>): bs4 would print XMLParsedAsHTMLWarning for each."""
+    import warnings
+    import zipfile
+
+    built = write_epub(tmp_path / "built.epub", [("One", "<p>Text.</p>")])
+    p = tmp_path / "book.epub"
+    bare = b"<?xml version='1.0' encoding='utf-8'?>\n<section><h1>One</h1><p>The ferry docks at noon.</p></section>"
+    with zipfile.ZipFile(built) as src, zipfile.ZipFile(p, "w") as dst:
+        for info in src.infolist():  # the same entries in the same order (mimetype first, stored)
+            dst.writestr(info, bare if info.filename.endswith("chap_1.xhtml") else src.read(info))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        doc = read_epub(p)
+    assert [(s.heading, s.text) for s in doc.sections] == [("One", "One\nThe ferry docks at noon.")]
+
+
 def test_epub_with_drm_or_damage_is_refused(tmp_path):
     p = write_epub(tmp_path / "book.epub", [("One", "<p>Text.</p>")])
     import zipfile

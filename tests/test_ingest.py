@@ -127,6 +127,29 @@ def test_non_utf8_names_file_offset_and_iconv(tmp_path):
     assert replaced.startswith("abc ") and "\ufffd" in replaced
 
 
+def test_non_utf8_hint_names_the_likely_encoding(tmp_path):
+    """A latin-1 file is not sent to CP949 (which cannot decode it): the hint names what decodes it."""
+    text = "Le café était très agréable, à côté de la forêt."
+    p = write(tmp_path / "notes.txt", text.encode("latin-1"))
+    with pytest.raises(EmbedlabError) as exc:
+        read_sources(p, strict=True)
+    msg = exc.value.cli_message()
+    assert f"{p} is not valid utf-8 text: undecodable bytes (e9 20 e9 74) at byte offset 6; it reads as CP1252: " \
+        f"convert it first (e.g. `iconv -f CP1252 -t UTF-8 {p} > notes.utf8.txt`), or read it with --encoding " \
+        "CP1252, or --encoding-errors replace to substitute the bad bytes" == msg
+    assert "CP949" not in msg
+    assert read_sources(p, encoding="CP1252")[0].item == text  # the suggestion works
+    # bytes that no encoding fits well: no guess, the way to find one
+    from embedlab.documents import guess_encoding
+
+    assert guess_encoding(text.encode("latin-1")) == "cp1252" and guess_encoding("빠른 기차".encode("cp949")) == "cp949"
+    assert guess_encoding(bytes(range(128, 256))) is None
+    odd = write(tmp_path / "odd.txt", bytes(range(128, 256)))
+    with pytest.raises(EmbedlabError, match=r"find its real encoding \(e.g. `file -i .*odd.txt`\) and convert it first "
+                                            r"\(`iconv -f ENCODING -t UTF-8 .*`\), or read it with --encoding ENCODING"):
+        read_sources(odd, strict=True)
+
+
 def test_binary_file_passed_as_text(tmp_path):
     p = write(tmp_path / "program.bin", b"\x7fELF\x02\x01\x01\x00\x00\x00garbage")
     with pytest.raises(InputError, match=r"program.bin looks like a binary file, not text \(NUL byte at offset 7\)"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
+from .charset import guess_encoding
 from .detect import DOCUMENT_EXTENSIONS, DOCUMENT_FORMATS, FORMAT_NAMES, detect, zip_members
 from .docx import read_docx
 from .epub import read_epub
@@ -22,7 +23,7 @@ from .model import Document, NoTextError, Section, Span, UnreadableFileError
 from .pdf import read_pdf
 
 __all__ = ["DOCUMENT_EXTENSIONS", "DOCUMENT_FORMATS", "FORMAT_NAMES", "Document", "NoTextError", "Section", "Span",
-           "UnreadableFileError", "detect", "extract", "read_document", "read_docx", "read_epub", "read_html",
+           "UnreadableFileError", "detect", "extract", "guess_encoding", "read_document", "read_docx", "read_epub", "read_html",
            "read_pdf", "zip_members"]
 
 

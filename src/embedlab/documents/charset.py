@@ -110,6 +110,42 @@ def _note(path: str, said: str | None, used: str, how: str | None) -> str | None
     return None
 
 
+def guess_encoding(data: bytes) -> str | None:
+    """The likeliest encoding of text bytes (charset-normalizer, Western European text read as windows-1252).
+
+    Parameters
+    ----------
+    data : bytes
+        The text's bytes.
+
+    Returns
+    -------
+    str or None
+        A Python codec name that decodes ``data``; None when nothing fits or charset-normalizer is not installed.
+    """
+    found = _detect(data)
+    if found is not None and b"\x00" not in data and codecs.lookup(found).name.startswith(("utf-16", "utf-32")):
+        found = None  # text without NUL bytes is not UTF-16/32 (a short text can look like it to a detector)
+    if found is not None:
+        try:
+            data.decode(found)
+            return found
+        except (UnicodeDecodeError, LookupError):
+            pass
+    # too short for the detector: the two code pages these files mostly come in, when the text reads as theirs
+    for codec, reads in (("cp949", _has_hangul), ("cp1252", _reads_as_western)):
+        try:
+            if reads(data.decode(codec)):
+                return codec
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _has_hangul(text: str) -> bool:
+    return any("\uac00" <= c <= "\ud7a3" for c in text)
+
+
 def _detect(data: bytes) -> str | None:
     try:
         from charset_normalizer import from_bytes

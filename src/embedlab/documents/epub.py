@@ -38,6 +38,8 @@ def read_epub(path: Path) -> Document:
         Without EbookLib (``pip install 'embedlab[documents]'``).
     """
     ebooklib = require("ebooklib", "documents", "reading EPUB files")
+    require("bs4", "documents", "reading EPUB files")
+    from bs4 import XMLParsedAsHTMLWarning
     from ebooklib import epub
 
     _refuse_drm(path)
@@ -58,7 +60,11 @@ def read_epub(path: Path) -> Document:
                                   "with Calibre) and index the result") from None
     sections: list[Section] = []
     for content in chapters:
-        _, found = extract(content, main_only=False)
+        with warnings.catch_warnings():
+            # chapters are XHTML, sometimes a bare XML fragment: read as HTML on purpose (the same text extraction
+            # as web pages, tolerant of the broken markup books carry), so bs4's hint to use an XML parser is noise
+            warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+            _, found = extract(content, main_only=False)
         sections.extend(found)
     if not sections:
         raise NoTextError(f"{path} has no text in its chapters; leave it out")

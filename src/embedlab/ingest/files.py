@@ -14,6 +14,7 @@ from ..documents import (
     FORMAT_NAMES,
     UnreadableFileError,
     detect,
+    guess_encoding,
     read_document,
     zip_members,
 )
@@ -342,11 +343,20 @@ def _decode(path: Path, data: bytes, encoding: str, errors: str) -> str:
                     f"find its real encoding (e.g. `file -i {path}`) and pass that with --encoding")
             tail = "in a separate run (the encoding applies to every input), or use --encoding-errors replace"
             raise UnreadableFileError(f"{head} (encoding=) {tail} (errors='replace')", cli=f"{head} {tail}") from None
-        head = (f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; "
-                f"convert it first (e.g. `iconv -f CP949 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}`), "
-                "or read it with --encoding CP949")
+        guess = guess_encoding(data)  # the likely encoding, so the hint names one that decodes this file
+        if guess is None:
+            head = (f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; "
+                    f"find its real encoding (e.g. `file -i {path}`) and convert it first (`iconv -f ENCODING -t "
+                    f"UTF-8 {path} > {path.stem}.utf8{path.suffix}`), or read it with --encoding ENCODING")
+            raise UnreadableFileError(
+                f"{head} (encoding=), or --encoding-errors replace (errors='replace') to substitute the bad bytes",
+                cli=f"{head}, or --encoding-errors replace to substitute the bad bytes") from None
+        name = guess.upper()
+        head = (f"{path} is not valid {encoding} text: undecodable bytes ({bad}) at byte offset {exc.start}; it reads "
+                f"as {name}: convert it first (e.g. `iconv -f {name} -t UTF-8 {path} > "
+                f"{path.stem}.utf8{path.suffix}`), or read it with --encoding {name}")
         raise UnreadableFileError(
-            f"{head} (encoding='cp949'), or --encoding-errors replace (errors='replace') to substitute the bad bytes",
+            f"{head} (encoding={guess!r}), or --encoding-errors replace (errors='replace') to substitute the bad bytes",
             cli=f"{head}, or --encoding-errors replace to substitute the bad bytes"
         ) from None
     return text.lstrip("\ufeff")
