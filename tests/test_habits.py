@@ -122,6 +122,20 @@ def test_st_keywords_equal_the_native_call(glove50):
     assert glove50.encode("the king and the queen").shape == (1, 50)  # embedlab's own contract is unchanged
 
 
+@pytest.mark.parametrize("name", ["glove-50", "minilm-onnx", "use-multilingual", "glove-50+minilm-onnx"])
+def test_one_string_gives_one_row_everywhere_and_st_calls_a_vector(name):
+    """The rule for every encoder: ``encode("one")`` is ``(1, dim)`` (an Encoder always returns ``(n, dim)``, so
+    code that indexes rows works for any input); a call with sentence-transformers' keywords returns what
+    ``SentenceTransformer.encode`` would, ``(dim,)`` for one string."""
+    enc = embedlab.encoder(name)
+    one = enc.encode("a fast train")
+    assert one.shape == (1, enc.dim) and one.dtype == np.float32
+    assert np.array_equal(one, enc.encode(["a fast train"]))
+    st = enc.encode("a fast train", normalize_embeddings=True)
+    assert st.shape == (enc.dim,) and np.allclose(st, one[0], atol=1e-6)
+    assert enc.encode(["a fast train"], normalize_embeddings=True).shape == (1, enc.dim)
+
+
 def test_st_keywords_reach_every_kind_of_encode(glove50, use_encoder):
     base = _Letters()  # Encoder.encode itself
     np.testing.assert_array_equal(base.encode("abc", normalize_embeddings=True), base.encode(["abc"])[0])
@@ -544,6 +558,55 @@ def test_get_or_create():
     for space, metric in (("cosine", "cosine"), ("ip", "dot"), ("l2", "l2")):
         with Collection.get_or_create(f"s-{space}", dim=2, metadata={"hnsw:space": space}) as col:
             assert col.metric == metric
+
+
+def test_get_or_create_refuses_another_space_on_an_existing_collection():
+    """As Chroma, the distance function of an existing collection does not change (nor is it silently kept)."""
+    with Collection.get_or_create("sp", dim=2, metadata={"hnsw:space": "ip"}) as col:
+        col.add(["a"], vectors=[[1.0, 0.0]])
+    with pytest.raises(InputError, match=r"^collection 'sp' exists with hnsw:space 'ip' \(metric dot\), not 'l2': "
+                                         r"get_or_create cannot change the distance function of an existing "
+                                         r"collection \(nor can Chroma\); leave hnsw:space out, or drop"):
+        Collection.get_or_create("sp", dim=2, metadata={"hnsw:space": "l2"})
+    with Collection.get_or_create("sp", dim=2, metadata={"hnsw:space": "ip"}) as col:  # the same space: opened
+        assert col.count() == 1 and col.metric == "dot"
+        col.modify(metadata={"hnsw:space": "ip"})  # no change: accepted
+        col.modify(name="sp")
+        with pytest.raises(InputError, match=r"exists with hnsw:space 'ip' \(metric dot\), not 'cosine': modify "
+                                             r"cannot change"):
+            col.modify(metadata={"hnsw:space": "cosine"})
+        with pytest.raises(InputError, match="collections are not renamed in place: export 'sp' and import it "
+                                             "under 'other'"):
+            col.modify(name="other")
+        with pytest.raises(InputError, match="collection metadata 'owner' is not kept"):
+            col.modify(metadata={"owner": "me"})
+
+
+def test_update_changes_only_what_is_given(glove50):
+    with Collection.create("up", glove50) as col:
+        col.add(ids=["a", "b"], documents=["the king", "the river"], metadatas=[{"k": 1, "x": "keep"}, {"k": 2}])
+        before = {it.id: it for it in col.get(["a", "b"])}
+        col.update(ids=["a"], metadatas=[{"k": 10, "x": None, "new": True}])  # merged; None removes a key
+        a = col.get(["a"])[0]
+        assert a.metadata == {"k": 10, "new": True} and a.content == "the king"
+        assert np.array_equal(a.vector, before["a"].vector)  # not re-encoded
+        col.update(ids=["b"], documents=["the queen"])
+        b = col.get(["b"])[0]
+        assert b.content == "the queen" and b.metadata == {"k": 2}
+        np.testing.assert_allclose(b.vector, glove50.encode(["the queen"])[0], atol=1e-6)
+        col.update(ids=["a"], embeddings=[before["b"].vector])
+        a = col.get(["a"])[0]
+        assert np.array_equal(a.vector, before["b"].vector) and a.content == "the king" and a.metadata["k"] == 10
+        assert col.count() == 2
+        from embedlab.errors import UnknownKeyError
+
+        with pytest.raises(UnknownKeyError, match=r"1 id\(s\) not in collection 'up': \['zz'\]"):
+            col.update(ids=["a", "zz"], metadatas=[{"k": 0}, {"k": 0}])
+        assert col.get(["a"])[0].metadata["k"] == 10  # nothing was written
+        with pytest.raises(InputError, match="update takes embeddings, metadatas or documents"):
+            col.update(ids=["a"])
+        with pytest.raises(InputError, match="2 metadatas for 1 ids; pass one per id"):
+            col.update(ids=["a"], metadatas=[{}, {}])
 
 
 def test_get_or_create_errors():

@@ -249,15 +249,52 @@ O = TypeVar("O", bound="_Opens")
 
 
 class _Opens(Protocol):
-    """What ``get_or_create`` calls (``Collection.open_or_create``)."""
+    """What ``get_or_create`` calls (``Collection.open_or_create``) and reads of what it opened."""
+
+    name: str
+    metric: str
 
     @classmethod
     def open_or_create(cls: type[O], name: str, encoder: Any = None, **kw: Any) -> O:  # numpydoc ignore=GL08
         ...
 
+    def close(self) -> None:  # numpydoc ignore=GL08
+        ...
+
+
+class _Updates(Protocol):
+    """What ``update`` and ``modify`` read and write (``Collection`` has all of it)."""
+
+    name: str
+    metric: str
+
+    def get(self, ids: Sequence[str] | None = None, missing: str = "error", *, where: dict[str, Any] | None = None,
+            limit: int | None = None, offset: int | None = None,
+            include: Sequence[str] | None = None) -> GetResult:  # numpydoc ignore=GL08
+        ...
+
+    def upsert(self, ids: Sequence[str], items: Sequence[Any] | None = None, *, vectors: Any = None,
+               metadata: Sequence[dict[str, Any]] | None = None, sources: Sequence[str | None] | None = None,
+               contents: Sequence[str | None] | None = None) -> dict[str, int]:  # numpydoc ignore=GL08
+        ...
+
+
+def _space_of(metric: str) -> str:
+    return {v: k for k, v in _SPACES.items()}[metric]
+
+
+def _same_space(col: _Opens | _Updates, space: str, how: str) -> None:
+    """Chroma refuses to change the distance function of an existing collection; so does embedlab."""
+    if _SPACES[space] != col.metric:
+        raise InputError(f"collection {col.name!r} exists with hnsw:space {_space_of(col.metric)!r} (metric "
+                         f"{col.metric}), not {space!r}: {how} cannot change the distance function of an existing "
+                         "collection (nor can Chroma); leave hnsw:space out, or drop the collection and create it "
+                         "again")
+
 
 class ChromaMethods:
-    """Chroma's ``query``, ``peek`` and ``get_or_create`` (a base of ``Collection``; see the module docstring)."""
+    """Chroma's ``query``, ``peek``, ``update``, ``modify`` and ``get_or_create`` (a base of ``Collection``; see the
+    module docstring)."""
 
     @classmethod
     def get_or_create(cls: type[O], name: str, encoder: Any = None, *, metadata: dict[str, Any] | None = None,
@@ -300,7 +337,94 @@ class ChromaMethods:
             if "metric" in kw:
                 raise TypeError("got both metric= and metadata={'hnsw:space': ...}; pass one")
             kw["metric"] = _SPACES[space]
-        return cls.open_or_create(name, encoder, **kw)
+        col = cls.open_or_create(name, encoder, **kw)
+        if metadata:
+            try:
+                _same_space(col, metadata["hnsw:space"], "get_or_create")
+            except InputError:
+                col.close()
+                raise
+        return col
+
+    def modify(self: _Updates, name: str | None = None, metadata: dict[str, Any] | None = None) -> None:
+        """Chroma's ``Collection.modify``: only what leaves the collection as it is is taken.
+
+        Parameters
+        ----------
+        name : str or None
+            A new name: refused (export the collection and import it under the new name).
+        metadata : dict or None
+            Chroma's collection metadata: ``{"hnsw:space": ...}`` equal to the collection's own is accepted (as
+            Chroma, a change of the distance function is refused); other keys are not kept, so refused.
+
+        Raises
+        ------
+        InputError
+            For a new name, another space, or another metadata key.
+        """
+        if name is not None and name != self.name:
+            raise InputError(f"collections are not renamed in place: export {self.name!r} and import it under "
+                             f"{name!r} (embedlab export / embedlab import), then drop the old one")
+        for key, value in (metadata or {}).items():
+            if key != "hnsw:space":
+                raise InputError(f"collection metadata {key!r} is not kept; only 'hnsw:space' (the metric) is")
+            if value not in _SPACES:
+                raise InputError(f"hnsw:space must be one of {', '.join(_SPACES)}, got {value!r}")
+            _same_space(self, value, "modify")
+
+    def update(self: _Updates, ids: Sequence[str], embeddings: Any = None,
+               metadatas: Sequence[dict[str, Any] | None] | None = None,
+               documents: Sequence[Any] | None = None) -> None:
+        """Chroma's ``Collection.update``: change stored items; what is not given stays.
+
+        ``documents`` are re-encoded (their vectors replaced, unless ``embeddings`` are given too); ``embeddings``
+        replace the vectors; ``metadatas`` are merged into each item's metadata as Chroma merges them (a key given
+        as None is removed). Unlike Chroma, which logs and skips ids it does not hold, an unknown id is an error
+        and nothing is written.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            Ids of stored items.
+        embeddings : array_like or None
+            ``(n, dim)`` new vectors.
+        metadatas : sequence of (dict or None) or None
+            Per item, the keys to set (None: leave that item's metadata as it is).
+        documents : sequence or None
+            New items for the encoder (texts).
+
+        Raises
+        ------
+        InputError
+            For nothing to update, or lists of another length than ``ids``, and as ``upsert`` raises.
+        UnknownKeyError
+            For ids the collection does not hold (nothing is written).
+        """
+        ids = list(ids)
+        if embeddings is None and metadatas is None and documents is None:
+            raise InputError("update takes embeddings, metadatas or documents (what to change)")
+        for what, given in (("metadatas", metadatas), ("documents", documents)):
+            if given is not None and len(given) != len(ids):
+                raise InputError(f"{len(given)} {what} for {len(ids)} ids; pass one per id")
+        stored = self.get(ids, include=["metadatas", "documents", "embeddings"])  # UnknownKeyError, nothing written
+        merged = None
+        if metadatas is not None:
+            merged = []
+            for item, new in zip(stored, metadatas, strict=True):
+                meta = dict(item.metadata or {})
+                for key, value in (new or {}).items():
+                    if value is None:
+                        meta.pop(key, None)
+                    else:
+                        meta[key] = value
+                merged.append(meta)
+        if documents is not None:
+            self.upsert(ids, list(documents), vectors=embeddings, metadata=merged)
+        elif embeddings is not None:
+            self.upsert(ids, vectors=embeddings, metadata=merged, contents=[it.content for it in stored])
+        else:  # metadata alone: the stored vectors, so nothing is re-encoded
+            self.upsert(ids, vectors=np.stack([it.vector for it in stored]), metadata=merged,
+                        contents=[it.content for it in stored])
 
     def query(self: _Searchable, query_texts: str | Sequence[Any] | None = None,
               query_embeddings: Any = None, n_results: int = 10, where: dict[str, Any] | None = None,
