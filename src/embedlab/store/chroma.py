@@ -284,7 +284,13 @@ def _space_of(metric: str) -> str:
 
 
 def _same_space(col: _Opens | _Updates, space: str, how: str) -> None:
-    """Chroma refuses to change the distance function of an existing collection; so does embedlab."""
+    """Refuse another space than ``col``'s own: Chroma does not change an existing collection's distance function.
+
+    Raises
+    ------
+    InputError
+        When ``space`` is not the collection's metric.
+    """
     if _SPACES[space] != col.metric:
         raise InputError(f"collection {col.name!r} exists with hnsw:space {_space_of(col.metric)!r} (metric "
                          f"{col.metric}), not {space!r}: {how} cannot change the distance function of an existing "
@@ -293,8 +299,10 @@ def _same_space(col: _Opens | _Updates, space: str, how: str) -> None:
 
 
 class ChromaMethods:
-    """Chroma's ``query``, ``peek``, ``update``, ``modify`` and ``get_or_create`` (a base of ``Collection``; see the
-    module docstring)."""
+    """Chroma's ``query``, ``peek``, ``update``, ``modify`` and ``get_or_create`` (a base of ``Collection``).
+
+    See the module docstring.
+    """
 
     @classmethod
     def get_or_create(cls: type[O], name: str, encoder: Any = None, *, metadata: dict[str, Any] | None = None,
