@@ -362,17 +362,17 @@ def test_resume_with_fewer_max_steps(corpus, tmp_path):
         with pytest.raises(KeyboardInterrupt):
             _tiny(**kw, on_step=_interrupt_at(6)).fit(corpus, tmp_path / name)
         first[name] = json.loads((tmp_path / name / "checkpoint" / "trainer_state.json").read_text())["losses"]
-    with pytest.raises(InputError, match=r"made to train up to max_steps=12; resume with that or fewer steps "
-                                         r"\(--max-steps\)"):
+    with pytest.raises(InputError, match=r"made to train up to 12 steps; resume with that many or fewer "
+                                         r"\(--max-steps\), start over"):
         _tiny(**(kw | {"max_steps": 20})).fit(corpus, tmp_path / "a", resume=True)
     summary = _tiny(**(kw | {"max_steps": 8})).fit(corpus, tmp_path / "a", resume=True).summary_
     assert summary["steps"] == 8 and len(summary["loss_history"]) == 8
     assert summary["loss_history"][:6] == first["a"] and summary["params"]["max_steps"] == 8
     assert not (tmp_path / "a" / "checkpoint").exists()
-    with pytest.warns(UserWarning, match=r"the checkpoint is at step 6, past max_steps=5: training stops there "
-                                         r"without another step"):
+    with pytest.warns(UserWarning, match=r"the checkpoint is at step 6, past the last step asked for \(5, "
+                                         r"--max-steps\): training stops there without another step"):
         summary = _tiny(**(kw | {"max_steps": 5})).fit(corpus, tmp_path / "b", resume=True).summary_
     assert summary["steps"] == 6 and summary["loss_history"] == first["b"]
-    assert "past max_steps=5" in summary["note"]
-    with pytest.warns(UserWarning, match=r"the checkpoint is at step 6, at max_steps=6"):
+    assert "past the last step asked for (5, --max-steps)" in summary["note"]
+    with pytest.warns(UserWarning, match=r"the checkpoint is at step 6, at the last step asked for \(6,"):
         assert _tiny(**(kw | {"max_steps": 6})).fit(corpus, tmp_path / "c", resume=True).summary_["steps"] == 6

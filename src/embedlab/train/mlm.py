@@ -546,9 +546,9 @@ class MaskedLMTrainer(Trainer):
             changed = [k for k in _RESULT_PARAMS if state["params"].get(k) != params[k]
                        and not (k == "max_steps" and _fewer_steps(state["params"].get(k), params[k]))]
             if "max_steps" in changed:
-                raise InputError(f"the checkpoint in {out} was made to train up to max_steps="
-                                 f"{state['params'].get('max_steps')}; resume with that or fewer steps (--max-steps), "
-                                 "start over with --overwrite, or choose another output folder")
+                raise InputError(f"the checkpoint in {out} was made to train up to {state['params'].get('max_steps')} "
+                                 "steps; resume with that many or fewer (--max-steps), start over with --overwrite, "
+                                 "or choose another output folder")
             if changed:
                 raise InputError(f"the checkpoint in {out} was made with other parameters ({', '.join(changed)}); "
                                  "resume with the same options, start over with --overwrite, or choose another "
@@ -622,7 +622,8 @@ class MaskedLMTrainer(Trainer):
             step, losses = self._restore(ckpt, state, model, opt, sched)
             if step >= total and self.max_steps is not None:  # resumed with a smaller --max-steps, already reached
                 past = (f"the checkpoint is at step {step}, " + ("past" if step > total else "at")
-                        + f" max_steps={self.max_steps}: training stops there without another step")
+                        + f" the last step asked for ({self.max_steps}, --max-steps): training stops there without "
+                        "another step")
                 warnings.warn(past, stacklevel=4)
                 note = past if note is None else f"{note}; {past}"
                 total = step
