@@ -136,10 +136,10 @@ def search_documents(collection: Collection, query: Any, k: int = 5,
     if int(k) < 1:
         raise InputError(f"k must be >= 1, got {k}")
     total = collection.count()
-    if total == 0:
-        return []
-    fetch = min(total, max(4 * k, k + 10))
     find = search if search is not None else (lambda q, n, w: collection.search(q, k=n, where=w))
+    if total == 0:
+        return group_hits(find(query, 1, where), k)  # nothing to find, but a bad query is still refused
+    fetch = min(total, max(4 * k, k + 10))
     while True:
         hits = find(query, fetch, where)
         docs = group_hits(hits, k)

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._params import check_unicode
 from ..errors import FilterWarning, InputError
 from ..ingest import Record
 from .results import passages_of
@@ -57,9 +58,12 @@ def write_items(collection: Collection, records: list[Record], *, upsert: bool, 
     Raises
     ------
     InputError
-        For bad limits, an id that is also the id of another item's passage in the same call, (add) an id
-        stored before, or what the collection refuses.
+        For bad limits, a text that is not valid Unicode (naming its position), an id that is also the id of
+        another item's passage in the same call, (add) an id stored before, or what the collection refuses.
     """
+    for i, r in enumerate(records):  # before a tokenizer sees it (a lone surrogate crashes the Rust ones)
+        if isinstance(r.item, str):
+            check_unicode(r.item, f"item {i}")
     given = {r.id: r for r in records}
     split, stats = split_records(records, collection.encoder, max_tokens, overlap)
     items = [given[r.id] if r.id in given else r for r in split]  # items not split: exactly as given
