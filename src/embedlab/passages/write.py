@@ -17,7 +17,7 @@ from .._params import check_unicode
 from ..errors import FilterWarning, InputError
 from ..ingest import Record
 from .results import passages_of
-from .split import split_records
+from .split import passage_id, split_records
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..store import Collection
@@ -73,9 +73,15 @@ def write_items(collection: Collection, records: list[Record], *, upsert: bool, 
         raise InputError(f"id {taken[0]!r} is both an item of this request and a passage of a longer item; "
                          "rename one of them")
     stored = [it.id for it in collection.get(docs, missing="skip")]
-    with warnings.catch_warnings():  # no stored passages is the common case, not a filter's mistake
-        warnings.simplefilter("ignore", FilterWarning)
-        parts = [p for ps in passages_of(collection, docs).values() for p in ps]
+    # a document stored as passages has its passage 0: look those up by id, and scan the metadata for all of a
+    # document's passages only for the documents that have one (most writes have none)
+    firsts = {it.id for it in collection.get([passage_id(d, 0) for d in docs], missing="skip")}
+    split_before = [d for d in docs if passage_id(d, 0) in firsts]
+    parts: list[str] = []
+    if split_before:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FilterWarning)
+            parts = [p for ps in passages_of(collection, split_before).values() for p in ps]
     if check is not None:
         check(items)
     out: dict[str, Any] = {"split": stats.split, "passages": len(items)}
