@@ -142,3 +142,15 @@ def test_long_text_limits_name_the_request_options(tmp_path, use_encoder):
         r = c.post("/api/collections/l/items", json={"items": [{"id": "a", "text": LONG}], "max_tokens": 20})
         assert r.status_code == 200 and r.json()["split"] == 1
         assert "embedlab.passages" not in c.post("/v1/embeddings", json={"input": LONG, "model": "default"}).text
+
+
+def test_upsert_without_metadata_keeps_it_for_whole_items(client):
+    assert client.post("/api/collections", json={"name": "keep"}).status_code == 201
+    items = "/api/collections/keep/items"
+    client.post(items, json={"items": [{"id": "k", "text": "A short note.", "metadata": {"a": 1}}]})
+    r = client.put(items, json={"items": [{"id": "k", "text": "A short note, edited."}]}).json()
+    assert (r["updated"], r["added"], r["removed"], r["split"]) == (1, 0, 0, 0)
+    got = client.get(f"{items}/k").json()
+    assert (got["metadata"], got["content"]) == ({"a": 1}, "A short note, edited.")  # as Collection.upsert
+    r = client.put(items, json={"items": [{"id": "k", "text": "A short note, edited.", "metadata": {"b": 2}}]}).json()
+    assert (r["updated"], r["unchanged"]) == (1, 0) and client.get(f"{items}/k").json()["metadata"] == {"b": 2}
