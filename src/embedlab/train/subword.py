@@ -7,7 +7,9 @@ inflection gets a vector too.
     >>> ft.most_similar("elephnat", topn=5)          # a misspelling finds "elephant"
 
 Training is skip-gram with negative sampling where the input representation of the centre word is
-``mean(W[word], W[g] for g in ngrams("<word>"))``; n-grams are hashed into ``buckets`` with fastText's 32-bit
+``(W[word] + sum(W[g] for g in ngrams("<word>"))) / len(ngrams)``, gensim's scale (fastText divides by one more;
+gensim's trains better vectors here, see BENCHMARKS), with no update on saturated scores (|score| >= 6); the
+vectors read out (``wv``, ``vector``) are means as in both. N-grams are hashed into ``buckets`` with fastText's 32-bit
 FNV-1a (``embedlab.subwords``). Only the buckets that some vocabulary word uses get a row (fastText allocates all
 of them; the unused ones never train, so an unseen string's vector here averages only trained n-grams instead of
 random initial values). Saved as the folder ``formats.fasttext_model`` describes.
