@@ -263,3 +263,45 @@ def test_bad_items_name_the_callers_index(onnx_float):
         onnx_float.encode(["a much longer first sentence here", "short", "  ", "mid length one"])
     with pytest.raises(InputError, match="item 1 is int"):
         onnx_float.encode(["x", 5])
+
+
+# ------------------------------------------------------------------ passages fit the encoder (issue 26, item 6)
+def _long_multilingual_text() -> str:
+    """English, Korean, Japanese without spaces, a long URL, numbers, accents and emoji: about 15k tokens."""
+    parts = []
+    for i in range(20):
+        parts += [f"Section {i}. A high-speed train crosses the country in a few hours; the budget meeting moved to "
+                  "Thursday at 10:30, and the minutes are in the shared folder.",
+                  "고속 열차는 몇 시간 만에 전국을 가로지른다. 예산 회의는 목요일 오전 10시 30분으로 옮겨졌다.",
+                  "東京は日本の首都であり世界最大級の都市です" * 4,
+                  "https://example.com/reports/" + "a1b2c3d4" * 30 + "?q=%E3%81%82",
+                  "Ünïcödé naïve café façade — 123,456.789 € 😀😀😀 (see §4.2)."]
+    return "\n\n".join(parts)
+
+
+@pytest.mark.parametrize("which", ["onnx_float", "minilm", "use_encoder"])
+def test_passages_of_a_long_multilingual_file_are_never_truncated(which, request, tmp_path):
+    """Split with the encoder's own tokenizer, special tokens ([CLS], [SEP]) counted: every passage fits
+    ``max_length`` and encoding them raises no TruncationWarning (before: 70 of 145 MiniLM passages were cut,
+    words having been counted instead of WordPiece tokens)."""
+    import warnings
+
+    from embedlab.encoders import TruncationWarning
+    from embedlab.ingest import Record
+    from embedlab.passages.split import split_records
+
+    enc = request.getfixturevalue(which)
+    path = tmp_path / "long.txt"
+    path.write_text(_long_multilingual_text(), encoding="utf-8")
+    items, stats = split_records([Record("long", path.read_text(encoding="utf-8"), {}, None)], enc)
+    assert stats.unit == "tokens" and stats.split == 1 and stats.passages > 5
+    assert stats.max_tokens == enc.max_length - enc.special_tokens
+    assert enc.special_tokens == (0 if which == "use_encoder" else 2)
+    assert max(len(enc.tokenize(r.item)) for r in items) <= stats.max_tokens
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncationWarning)
+        vecs = enc.encode([r.item for r in items], batch_size=16)
+    assert vecs.shape == (len(items), enc.dim)
+    # the limit is tight: one token more than a passage holds would be cut
+    longest = max(items, key=lambda r: len(enc.tokenize(r.item))).item
+    assert len(enc.tokenize(longest)) + enc.special_tokens > enc.max_length - 40

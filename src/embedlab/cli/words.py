@@ -13,9 +13,11 @@ from .. import metrics
 from .._params import check_int
 from ..arithmetic import Method, format_expression, parse_expression
 from ..encoders import encoder as get_encoder
-from ..errors import InputError
+from ..errors import InputError, UnknownKeyError
+from ..formats import fasttext_model
 from ..io import NAMED_VECTORS, load_vectors
 from ..io.glove import load_glove
+from ..train.subword import FastText
 from ..vectors import Vectors
 from .app import app, console, emit_json, threads_option
 
@@ -37,6 +39,20 @@ def open_vectors(path: Path | None) -> tuple[Vectors, str]:
     return load_vectors(path, mmap=True), path.name
 
 
+def _subword_vector(model: FastText, word: str, notes: list[str]) -> np.ndarray:
+    """``word``'s vector in a fastText model: its own for a known word; else built from its known character
+    n-grams, with a line in ``notes`` saying so (UnknownKeyError when it shares none with the vocabulary)."""
+    key = word.lower() if model.lowercase else word
+    if key in model.vocab_:
+        return model.vector(word)
+    n = int(len(model.ngram_rows(key)))
+    if n == 0:
+        raise UnknownKeyError(f"{word!r} is not in the vocabulary and shares no character n-gram with it, so it "
+                              "has no vector")
+    notes.append(f"{word!r} is not in the vocabulary: its vector was built from {n} known character n-grams")
+    return model.vector(word)
+
+
 def _load(path: Path | None) -> Vectors:
     return open_vectors(path)[0]
 
@@ -52,7 +68,11 @@ def similar(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Cosine similarity, dot product and Euclidean distance between two texts (or two keys of --vectors)."""
-    if vectors is not None:
+    notes: list[str] = []
+    if vectors is not None and fasttext_model.recognises(vectors):  # any string gets a vector from its n-grams
+        va, vb = (_subword_vector(FastText.load(vectors, mmap=True), w, notes) for w in (a, b))
+        source = str(vectors)
+    elif vectors is not None:
         table = _load(vectors)
         va, vb = np.asarray(table[a], np.float32), np.asarray(table[b], np.float32)
         source = str(vectors)
@@ -61,12 +81,16 @@ def similar(
         m = enc.encode([a, b], normalize=False)
         va, vb = m[0], m[1]
         source = enc.name
-    out = {"a": a, "b": b, "cosine": metrics.cosine(va, vb), "dot": metrics.dot(va, vb),
+    out: dict[str, object] = {"a": a, "b": b, "cosine": metrics.cosine(va, vb), "dot": metrics.dot(va, vb),
            "euclidean": metrics.euclidean(va, vb)}
+    if notes:
+        out["notes"] = notes
     if as_json:
         emit_json(out)
         return
     console.print(f"[bold]{a}[/] vs [bold]{b}[/] ({source})", highlight=False)
+    for note in notes:
+        console.print(f"[dim]{note}[/]", highlight=False)
     console.print(f"cosine {out['cosine']:.4f}   dot {out['dot']:.4f}   euclidean {out['euclidean']:.4f}")
 
 

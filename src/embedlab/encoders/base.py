@@ -165,6 +165,9 @@ class Encoder(SentenceTransformersNames, ABC):
     matryoshka_dims: tuple[int, ...] | None = None
     #: True when ``tokenize`` gives the model's own tokens (what ``max_length`` counts), not whitespace words.
     has_tokenizer: bool = False
+    #: Tokens the model adds to every input that count against ``max_length`` but not in ``tokenize`` (a BERT's
+    #: ``[CLS]`` and ``[SEP]``: 2); passages are cut at ``max_length - special_tokens``.
+    special_tokens: int = 0
     #: The languages the model reads when it reads only those (e.g. ``("en",)``); None: many, or unknown.
     languages: tuple[str, ...] | None = None
 

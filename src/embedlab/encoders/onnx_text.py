@@ -162,17 +162,17 @@ def model_settings(folder: Path) -> tuple[int, bool]:
     return max_len, normalize
 
 
-def load_tokenizer(folder: Path, max_length: int) -> Tokenizer:
+def load_tokenizer(folder: Path, max_length: int | None) -> Tokenizer:
     """The Hugging Face ``tokenizers`` tokenizer of ``tokenizer.json``, truncating at ``max_length``.
 
-    Each batch is padded to its longest input.
+    Each batch is padded to its longest input; with ``max_length`` None nothing is cut or padded (for counting).
 
     Parameters
     ----------
     folder : Path
         The model folder.
-    max_length : int
-        The token limit (special tokens included).
+    max_length : int or None
+        The token limit (special tokens included); None: no limit, no padding.
 
     Returns
     -------
@@ -183,6 +183,9 @@ def load_tokenizer(folder: Path, max_length: int) -> Tokenizer:
 
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tok.no_padding()
+    if max_length is None:
+        tok.no_truncation()
+        return tok
     tok.enable_truncation(max_length=max_length)
     pad_id = tok.token_to_id("[PAD]")
     tok.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
@@ -340,6 +343,8 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
         self._fp = folder_fingerprint(self.folder, packaged=model_path is None)
         self.onnx_path = self._onnx_file()
         self._tokenizer = load_tokenizer(self.folder, self.max_length)
+        self._counter = load_tokenizer(self.folder, None)  # counts whole texts: no truncation, no padding
+        self.special_tokens = len(self._counter.encode("").ids)  # [CLS] and [SEP]
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or compute_threads()
         opts.inter_op_num_threads = 1
@@ -363,6 +368,23 @@ class OnnxMiniLMEncoder(LengthSortedMixin, Encoder):
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         (out,) = self._session.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": mask})
         return Encoded(out.astype(np.float32, copy=False), truncated)
+
+    has_tokenizer = True
+
+    def tokenize(self, text: str) -> list[str]:
+        """The WordPiece tokens of ``text``, none cut off, without ``[CLS]`` / ``[SEP]`` (``special_tokens``).
+
+        Parameters
+        ----------
+        text : str
+            One input text.
+
+        Returns
+        -------
+        list of str
+            The tokens; ``max_length`` limits their number plus ``special_tokens``.
+        """
+        return list(self._counter.encode(text, add_special_tokens=False).tokens)
 
     def token_vocabulary(self) -> TokenVocabulary:
         """The WordPiece vocabulary of the model folder, embedded through this ONNX graph (``embedlab distill``).

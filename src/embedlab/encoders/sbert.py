@@ -75,6 +75,7 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
             raise ModelNotFoundError(f"{self.folder}: sentence-transformers cannot tell the dimension of this model's "
                                      "vectors (no module of modules.json reports it)")
         self.dim = int(dim)
+        self.special_tokens = int(self._model.tokenizer.num_special_tokens_to_add())  # [CLS] and [SEP]
         self._packaged = model_path is None
         self.languages = ("en",) if model_path is None else None  # a user's folder: any language
         if model_path is not None:  # a user's folder: named by its path, as the registry's folder specs are
@@ -91,6 +92,23 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
             The loaded model (shared: do not change its settings).
         """
         return self._model
+
+    has_tokenizer = True
+
+    def tokenize(self, text: str) -> list[str]:
+        """The model tokenizer's tokens of ``text``, none cut off, without the special tokens (``special_tokens``).
+
+        Parameters
+        ----------
+        text : str
+            One input text.
+
+        Returns
+        -------
+        list of str
+            The tokens; ``max_length`` limits their number plus ``special_tokens``.
+        """
+        return list(self._model.tokenizer.tokenize(text))
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Token counts of ``texts``, special tokens included, before any truncation.

@@ -80,8 +80,8 @@ def limits(encoder: Encoder | None = None, max_tokens: int | None = None,
     unit = "tokens" if tokenize else "words"
     if max_tokens is None:
         limit = encoder.max_length if encoder is not None else None
-        if limit and tokenize:
-            max_tokens = int(limit)
+        if limit and tokenize:  # the model's own framing ([CLS] ... [SEP]) counts against its limit too
+            max_tokens = int(limit) - int(encoder.special_tokens if encoder is not None else 0)
         elif limit:
             max_tokens = max(1, int(limit * WORDS_PER_TOKEN))
         else:

@@ -64,6 +64,7 @@ class GuardedEncoder(Encoder):
         self.name, self.dim, self.modalities = inner.name, inner.dim, tuple(inner.modalities)
         self.metric, self.max_length, self.asymmetric = inner.metric, inner.max_length, inner.asymmetric
         self.matryoshka_dims, self.has_tokenizer = inner.matryoshka_dims, inner.has_tokenizer
+        self.special_tokens = inner.special_tokens
         self.languages = inner.languages
         self.max_coalesce = max_coalesce
         self._cv = threading.Condition()

@@ -7,7 +7,9 @@ inflection gets a vector too.
     >>> ft.most_similar("elephnat", topn=5)          # a misspelling finds "elephant"
 
 Training is skip-gram with negative sampling where the input representation of the centre word is
-``mean(W[word], W[g] for g in ngrams("<word>"))``; n-grams are hashed into ``buckets`` with fastText's 32-bit
+``(W[word] + sum(W[g] for g in ngrams("<word>"))) / len(ngrams)``, gensim's scale (fastText divides by one more;
+gensim's trains better vectors here, see BENCHMARKS), with no update on saturated scores (|score| >= 6); the
+vectors read out (``wv``, ``vector``) are means as in both. N-grams are hashed into ``buckets`` with fastText's 32-bit
 FNV-1a (``embedlab.subwords``). Only the buckets that some vocabulary word uses get a row (fastText allocates all
 of them; the unused ones never train, so an unseen string's vector here averages only trained n-grams instead of
 random initial values). Saved as the folder ``formats.fasttext_model`` describes.
@@ -40,6 +42,7 @@ __all__ = ["FastText", "char_ngrams", "fnv1a", "fnv1a_hashes"]
 
 FORMAT, FORMAT_VERSION = fasttext_model.FORMAT, fasttext_model.FORMAT_VERSION
 _CHUNK_WORDS = 10_000
+_HELD_WORDS = 50_000  # words of the corpus's first chunks that score each epoch (loss_history_)
 
 
 class FastText(Trainer):
@@ -47,8 +50,11 @@ class FastText(Trainer):
 
     ``fit`` / ``vector`` / ``most_similar`` / ``wv``. Learned attributes: ``vocab_`` (``Vocab``), ``rows_``
     (``subwords.SubwordRows``: each word's input rows), ``input_`` (float32 ``(V + B, dim)``: a row per word, then
-    a row per n-gram bucket some word uses), ``output_`` (float32 ``(V, dim)``) and ``loss_history_`` (mean
-    negative-sampling loss per (centre, context) pair, one per epoch). gensim's ``vector_size=`` is taken as ``dim``
+    a row per n-gram bucket some word uses), ``output_`` (float32 ``(V, dim)``), ``loss_history_`` (one per
+    epoch: the mean negative-sampling loss per (centre, context) pair of the model as it is at the end of the epoch,
+    scored on a fixed sample, the corpus's first 50,000 words, with the same noise words each time, so it falls as
+    the model learns) and ``train_loss_history_`` (the running loss during each epoch: it can rise in the late
+    epochs, because a high learning rate fits the sentences just seen and a decayed one no longer does). gensim's ``vector_size=`` is taken as ``dim``
     (``param_aliases``).
 
     Parameters
@@ -212,7 +218,7 @@ class FastText(Trainer):
         Returns
         -------
         FastText
-            ``self``, with ``vocab_``, ``input_``, ``output_`` and ``loss_history_``.
+            ``self``, with ``vocab_``, ``input_``, ``output_``, ``loss_history_`` and ``train_loss_history_``.
 
         Raises
         ------
@@ -273,14 +279,20 @@ class FastText(Trainer):
                         bar.update(len(words))
                 except BaseException as exc:  # pragma: no cover - surfaced below
                     errors.append(exc)
+                finally:
+                    jobs.task_done()
 
         threads = [threading.Thread(target=_work, daemon=True) for _ in range(workers)]
         for t in threads:
             t.start()
         done = 0
+        held: list[tuple[np.ndarray, np.ndarray]] = []  # the fixed sample each epoch's model is scored on
+        self.loss_history_: list[float] = []
         try:
             for epoch in range(int(self.epochs)):
                 for k, (words, ends) in enumerate(self._chunks(corpus)):
+                    if epoch == 0 and sum(len(w) for w, _ in held) < _HELD_WORDS:
+                        held.append((words, ends))
                     seed = np.random.SeedSequence([self.seed, epoch, k]).generate_state(1, np.uint64)[0]
                     jobs.put((epoch, words, ends, done, done + len(words), seed))
                     done += len(words)
@@ -288,6 +300,12 @@ class FastText(Trainer):
                         break
                 if errors:
                     break
+                jobs.join()  # every chunk of this epoch trained: score the model as it now is
+                if errors:
+                    break
+                self.loss_history_.append(self._held_loss(held, keep, neg_table))
+                if bar is not None:
+                    bar.set_postfix_str(f"loss {self.loss_history_[-1]:.4f}")
         finally:
             for _ in threads:
                 jobs.put(None)
@@ -297,13 +315,28 @@ class FastText(Trainer):
                 bar.close()
         if errors:
             raise errors[0]
-        self.loss_history_: list[float] = []
+        self.train_loss_history_: list[float] = []
         for epoch in range(int(self.epochs)):
             pairs = sum(r[1] for r in results if r[0] == epoch)
             loss = sum(r[2] for r in results if r[0] == epoch)
-            self.loss_history_.append(loss / max(pairs, 1))
+            self.train_loss_history_.append(loss / max(pairs, 1))
         self._wv = None
         return self
+
+    def _held_loss(self, held: list[tuple[np.ndarray, np.ndarray]], keep: np.ndarray, neg_table: np.ndarray) -> float:
+        """Mean loss per pair of the model as it is, on the fixed sample ``held``.
+
+        Learning rate 0, so nothing moves; the same seed each epoch, so the same pairs and noise words.
+        """
+        from ._subword_kernels import train_sg_chunk
+
+        loss = pairs = 0.0
+        for k, (words, ends) in enumerate(held):
+            seed = np.random.SeedSequence([self.seed, 1 << 20, k]).generate_state(1, np.uint64)[0]
+            got, n = train_sg_chunk(words, ends, self.sub_ptr_, self.sub_idx_, self.input_, self.output_, neg_table,
+                                    keep, int(self.window), int(self.negative), 0.0, 0.0, seed)
+            loss, pairs = loss + got, pairs + n
+        return loss / max(pairs, 1)
 
     def _chunks(self, corpus: Iterable[list[str]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(word ids int32, sentence ends int64) chunks of about 10k in-vocabulary words."""
