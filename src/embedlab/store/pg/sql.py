@@ -47,6 +47,10 @@ PENDING_DDL = f"ALTER TABLE {CATALOG} ADD COLUMN IF NOT EXISTS pending jsonb"
 #: Whether the catalogue has the column (an older one may not; reads then see every collection complete).
 HAS_PENDING = ("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'pending' "
                "AND NOT attisdropped)")
+#: A writer's lock on its collection's catalogue row: generation, count, next_seq and whether a load is in progress
+#: (its mark set; on any catalogue), which makes its inserts COPY straight into the table.
+WRITE_ROW = (f"SELECT generation, count, next_seq, coalesce(jsonb_typeof(to_jsonb(c) -> 'pending') = 'object', false) "
+             f"FROM {CATALOG} AS c WHERE name = %s FOR UPDATE")
 #: The load mark of one collection, on any catalogue (to_jsonb of the row has no 'pending' key without the column).
 PENDING_OF = f"SELECT to_jsonb(c) -> 'pending' FROM {CATALOG} AS c WHERE name = %s"
 
