@@ -11,7 +11,8 @@ Schema (pgvector ≥ 0.8):
   (float32, exact), ``metadata jsonb`` (GIN index, ``jsonb_path_ops``), ``content``, ``source``, ``hash``;
   an HNSW index on ``embedding`` (``m``, ``ef_construction``), on ``embedding::halfvec(d)`` when
   2,000 < d ≤ 4,000 (pgvector's index limits), none for ``index="exact"``; a load drops it (or a collection created
-  for a load starts without it) and its completion builds it, so it is missing only while ``pending`` is set.
+  for a load starts without it) and its completion builds it (``build.py`` sizes the build session), so it is
+  missing only while ``pending`` is set; meanwhile writes COPY their rows straight into the table.
 
 Every value reaches the server as a bound parameter; identifiers are quoted with ``psycopg.sql``.
 """

@@ -212,11 +212,12 @@ class PgTable:
         again: pgvector builds a graph from loaded rows several times faster than it grows one; searches
         meanwhile are exact). While the mark is set, writes COPY their rows straight into the table (see
         ``PgWriter.insert``). Bad build settings in the environment (``build.py``) are refused here, before
-        anything is loaded."""
+        anything is loaded (InputError)."""
         from psycopg.types.json import Jsonb
 
         self._check_writable()
-        build.settings(0, self.dim, self._m(), 0)
+        if self.index_kind == "hnsw":
+            build.settings(0, self.dim, self._m(), 0)
         self._ensure_pending_column()
         with self.write():
             self._conn.execute(f"UPDATE {CATALOG} SET pending = %s WHERE name = %s", (Jsonb(mark), self.name))
