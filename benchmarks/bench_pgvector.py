@@ -22,6 +22,7 @@ Measured in one run, both sides on the same server, interleaved:
     .venv/bin/python benchmarks/bench_pgvector.py --n 20000 --rounds 3 --skip-deferred  # quick
     .venv/bin/python benchmarks/bench_pgvector.py --encode-only         # just build the cache
     .venv/bin/python benchmarks/bench_pgvector.py --bulk-only --n 100000 --rounds 3 --old-n 20000  # bulk loads
+    .venv/bin/python benchmarks/bench_pgvector.py --bulk-only --n 50000 --build-configs 64MB/2,auto/2,auto/0
 
 ``--bulk-only`` (no encoder, no corpus: seeded random unit vectors) measures a bulk load into a new collection, as
 ``embedlab import`` / ``index`` / ``--engine ray`` run it (``Collection.create(loading=)`` + ``bulk()``: binary COPY
@@ -363,6 +364,47 @@ def recall_of(search, base: np.ndarray, qv: np.ndarray, k: int = 10) -> float:
     return recall([search(q) for q in qv], ts, base, qv, k)
 
 
+def builds_main(args) -> None:
+    """``CREATE INDEX`` alone on one raw table (id, embedding) of ``--n`` random unit vectors, once per
+    ``MEMORY/WORKERS`` setting of ``--build-configs`` (``auto`` memory: what ``store/pg/build.py`` picks)."""
+    from embedlab.store.pg import build
+
+    info = print_settings("pgvector HNSW build settings")
+    dim = 384
+    _, vecs, _, _ = random_rows(args.n, dim)
+    url = fresh_database(args.url or server_url(), args.db)
+    conn = raw_connect(url)
+    auto = build.settings(args.n, dim, args.M, 0)["maintenance_work_mem"]
+    conn.execute(f"CREATE TABLE probe (id text PRIMARY KEY, embedding vector({dim}))")
+    with conn.transaction(), conn.cursor().copy("COPY probe FROM STDIN WITH (FORMAT BINARY)") as cp:
+        cp.set_types(["text", "vector"])
+        for i in range(args.n):
+            cp.write_row([f"d{i}", vecs[i]])
+    rows = []
+    try:
+        for config in args.build_configs.split(","):
+            memory, workers = config.split("/")
+            mem = f"{auto // 1024}kB" if memory == "auto" else memory
+            conn.execute("DROP INDEX IF EXISTS probe_hnsw")
+            with conn.transaction():
+                conn.execute(f"SET LOCAL maintenance_work_mem = '{mem}'")
+                conn.execute(f"SET LOCAL max_parallel_maintenance_workers = {int(workers)}")
+                t = time.perf_counter()
+                raw_hnsw(conn, "probe", {"M": args.M, "ef_construction": args.ef_construction})
+                dt = time.perf_counter() - t
+            rows.append([memory if memory != "auto" else f"auto ({auto / 2 ** 20:.0f} MiB)", workers, f"{dt:.1f}",
+                         f"{os.getloadavg()[0]:.1f}"])
+            print(f"{config}: {dt:.1f} s", flush=True)
+    finally:
+        conn.close()
+        import psycopg as _pg
+
+        with _pg.connect(with_db(args.url or server_url(), "postgres"), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    print(f"# load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (start: {info['loadavg']})")
+    print(md_table(["maintenance_work_mem", "workers", "CREATE INDEX s", "load"], rows))
+
+
 def bulk_main(args) -> None:
     from embedlab.store import Collection
     from embedlab.store.pg import build
@@ -480,9 +522,11 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--bulk-only", action="store_true", help="only the bulk-load comparison (random vectors)")
     ap.add_argument("--old-n", type=int, default=0, help="with --bulk-only: rows for today's add-with-index path")
+    ap.add_argument("--build-configs", default="", help="with --bulk-only: only time CREATE INDEX on a raw table "
+                    "for each MEMORY/WORKERS setting, e.g. 64MB/2,auto/2,auto/0")
     args = ap.parse_args()
     if args.bulk_only:
-        bulk_main(args)
+        (builds_main if args.build_configs else bulk_main)(args)
         return
 
     info = print_settings("pgvector backend vs raw psycopg")

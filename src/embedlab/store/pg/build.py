@@ -9,9 +9,11 @@ within a second instead of holding the collection's catalogue row to its end:
   estimated size of the graph (rows × (4 bytes per dimension, 2 for halfvec, + 16 bytes per neighbour slot (2m)
   + 256)) plus a quarter, at most 4 GB, and never less than the server's own setting;
 - ``max_parallel_maintenance_workers``: ``$EMBEDLAB_PG_BUILD_WORKERS`` (a whole number ≥ 0), or ``auto`` (the
-  default): 2 (the server's default; on the 2-core test machine a 30k × 384 build took 28 s with 2 workers against
-  39–40 s with 0 or 1, one run each at load 2–8); the server still caps it at its ``max_parallel_workers`` and
-  ``max_worker_processes``. Parallel workers share the build's memory through ``dynamic_shared_memory_type``: a
+  default): 2 (the server's default); the server still caps it at its ``max_parallel_workers`` and
+  ``max_worker_processes``.
+
+Measured on the 2-core test machine (50k × 384, m=16, one run each, load 10–22): 64 MB and 2 workers 191.5 s;
+auto (144 MB) and 2 workers 67.2 s; auto and no workers 129.9 s (BENCHMARKS "Scale"). Parallel workers share the build's memory through ``dynamic_shared_memory_type``: a
   container whose ``/dev/shm`` is smaller than that memory needs ``EMBEDLAB_PG_BUILD_WORKERS=0`` (or a larger
   ``/dev/shm``).
 """
