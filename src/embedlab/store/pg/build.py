@@ -12,8 +12,8 @@ within a second instead of holding the collection's catalogue row to its end:
   default): 2 (the server's default); the server still caps it at its ``max_parallel_workers`` and
   ``max_worker_processes``.
 
-Measured on the 2-core test machine (50k × 384, m=16, one run each, load 10–22): 64 MB and 2 workers 191.5 s;
-auto (144 MB) and 2 workers 67.2 s; auto and no workers 129.9 s (BENCHMARKS "Scale"). Parallel workers share the build's memory through ``dynamic_shared_memory_type``: a
+Measured on the 2-core test machine (50k × 384, m=16, two runs each, load 10–22): 64 MB and 2 workers 191.5 /
+191.6 s; auto (138 MiB) and 2 workers 67.2 / 86.6 s; auto and no workers 129.9 / 184.2 s (BENCHMARKS "Scale"). Parallel workers share the build's memory through ``dynamic_shared_memory_type``: a
   container whose ``/dev/shm`` is smaller than that memory needs ``EMBEDLAB_PG_BUILD_WORKERS=0`` (or a larger
   ``/dev/shm``).
 """
