@@ -21,6 +21,15 @@ Measured in one run, both sides on the same server, interleaved:
     .venv/bin/python benchmarks/bench_pgvector.py --n 100000      # the recorded run (~10-25 min, load-dependent)
     .venv/bin/python benchmarks/bench_pgvector.py --n 20000 --rounds 3 --skip-deferred  # quick
     .venv/bin/python benchmarks/bench_pgvector.py --encode-only         # just build the cache
+    .venv/bin/python benchmarks/bench_pgvector.py --bulk-only --n 100000 --rounds 3 --old-n 20000  # bulk loads
+    .venv/bin/python benchmarks/bench_pgvector.py --bulk-only --n 50000 --build-configs 64MB/2,auto/2,auto/0
+
+``--bulk-only`` (no encoder, no corpus: seeded random unit vectors) measures a bulk load into a new collection, as
+``embedlab import`` / ``index`` / ``--engine ray`` run it (``Collection.create(loading=)`` + ``bulk()``: binary COPY
+into the table, the HNSW index built once at the end with the build settings of ``store/pg/build.py``), against raw
+binary ``COPY`` into a table of the same layout then ``CREATE INDEX`` with the same ``maintenance_work_mem`` and
+workers, interleaved, ``--rounds`` times (medians and the median ratio); and, on ``--old-n`` rows, today's path for
+a collection that holds rows (adds into the indexed table) beside the bulk load, once each.
 """
 
 from __future__ import annotations
@@ -311,6 +320,186 @@ def profile(fn, top: int = 14) -> str:
     return buf.getvalue()
 
 
+# ---------------------------------------------------------------------- bulk loads (--bulk-only)
+def random_rows(n: int, dim: int, seed: int = 0) -> tuple[list[str], np.ndarray, list[dict], list[str]]:
+    """Seeded random unit vectors, small metadata and a short content per row."""
+    rng = np.random.default_rng(seed)
+    vecs = rng.standard_normal((n, dim), dtype=np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    metas = [{"n": i, "tag": f"t{i % 100}"} for i in range(n)]
+    return [f"d{i}" for i in range(n)], vecs, metas, [f"document number {i}" for i in range(n)]
+
+
+def ours_bulk(url: str, name: str, ids, vecs, metas, texts, batch: int, hnsw: dict) -> tuple[float, object]:
+    """A load into a new collection as import/index run it; (seconds, the open collection)."""
+    from embedlab.store import Collection
+
+    t = time.perf_counter()
+    col = Collection.create(name, dim=vecs.shape[1], metric="cosine", index="hnsw", index_params=hnsw, backend=url,
+                            loading={"resume": "bench", "what": "a benchmark load"})
+    with col.bulk(resume="bench"):
+        for s in range(0, len(ids), batch):
+            col.add(ids[s:s + batch], vectors=vecs[s:s + batch], metadata=metas[s:s + batch],
+                    contents=texts[s:s + batch])
+    return time.perf_counter() - t, col
+
+
+def raw_bulk(conn, table: str, ids, vecs, metas, texts, batch: int, hnsw: dict, mem: int,
+             workers: int) -> tuple[float, float]:
+    """Raw binary COPY (one transaction per batch) into the same layout, then CREATE INDEX; (copy s, index s)."""
+    t = time.perf_counter()
+    raw_table(conn, table, vecs.shape[1], None)
+    for s in range(0, len(ids), batch):
+        raw_copy(conn, table, ids[s:s + batch], s, vecs[s:s + batch], metas[s:s + batch], texts[s:s + batch])
+    copied = time.perf_counter() - t
+    with conn.transaction():
+        conn.execute(f"SET LOCAL maintenance_work_mem = '{mem // 1024}kB'")
+        conn.execute(f"SET LOCAL max_parallel_maintenance_workers = {workers}")
+        raw_hnsw(conn, table, hnsw)
+    return copied, time.perf_counter() - t - copied
+
+
+def recall_of(search, base: np.ndarray, qv: np.ndarray, k: int = 10) -> float:
+    _, ts = exact_topk(base, qv, k)
+    return recall([search(q) for q in qv], ts, base, qv, k)
+
+
+def builds_main(args) -> None:
+    """``CREATE INDEX`` alone on one raw table (id, embedding) of ``--n`` random unit vectors, once per
+    ``MEMORY/WORKERS`` setting of ``--build-configs`` (``auto`` memory: what ``store/pg/build.py`` picks)."""
+    from embedlab.store.pg import build
+
+    info = print_settings("pgvector HNSW build settings")
+    dim = 384
+    _, vecs, _, _ = random_rows(args.n, dim)
+    url = fresh_database(args.url or server_url(), args.db)
+    conn = raw_connect(url)
+    auto = build.settings(args.n, dim, args.M, 0)["maintenance_work_mem"]
+    conn.execute(f"CREATE TABLE probe (id text PRIMARY KEY, embedding vector({dim}))")
+    with conn.transaction(), conn.cursor().copy("COPY probe FROM STDIN WITH (FORMAT BINARY)") as cp:
+        cp.set_types(["text", "vector"])
+        for i in range(args.n):
+            cp.write_row([f"d{i}", vecs[i]])
+    rows = []
+    try:
+        for config in args.build_configs.split(","):
+            memory, workers = config.split("/")
+            mem = f"{auto // 1024}kB" if memory == "auto" else memory
+            conn.execute("DROP INDEX IF EXISTS probe_hnsw")
+            with conn.transaction():
+                conn.execute(f"SET LOCAL maintenance_work_mem = '{mem}'")
+                conn.execute(f"SET LOCAL max_parallel_maintenance_workers = {int(workers)}")
+                t = time.perf_counter()
+                raw_hnsw(conn, "probe", {"M": args.M, "ef_construction": args.ef_construction})
+                dt = time.perf_counter() - t
+            rows.append([memory if memory != "auto" else f"auto ({auto / 2 ** 20:.0f} MiB)", workers, f"{dt:.1f}",
+                         f"{os.getloadavg()[0]:.1f}"])
+            print(f"{config}: {dt:.1f} s", flush=True)
+    finally:
+        conn.close()
+        import psycopg as _pg
+
+        with _pg.connect(with_db(args.url or server_url(), "postgres"), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    print(f"# load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (start: {info['loadavg']})")
+    print(md_table(["maintenance_work_mem", "workers", "CREATE INDEX s", "load"], rows))
+
+
+def bulk_main(args) -> None:
+    from embedlab.store import Collection
+    from embedlab.store.pg import build
+
+    info = print_settings("pgvector bulk load vs raw COPY + CREATE INDEX")
+    dim, hnsw = 384, {"M": args.M, "ef_construction": args.ef_construction}
+    ids, vecs, metas, texts = random_rows(args.n + args.queries, dim)
+    qv, base = vecs[:args.queries], vecs[args.queries:]
+    ids, metas, texts = ids[:args.n], metas[args.queries:], texts[args.queries:]
+    url = fresh_database(args.url or server_url(), args.db)
+    conn = raw_connect(url)
+    server_mem = int(conn.execute("SELECT setting::bigint * 1024 FROM pg_settings WHERE name = "
+                                  "'maintenance_work_mem'").fetchone()[0])
+    chosen = build.settings(args.n, dim, args.M, server_mem)
+    mem, workers = chosen["maintenance_work_mem"], chosen["max_parallel_maintenance_workers"]
+    server = conn.execute("SELECT version(), (SELECT extversion FROM pg_extension WHERE extname = 'vector'), "
+                          "current_setting('max_parallel_workers'), current_setting('shared_buffers')").fetchone()
+    print(f"# server: {server[0].split(',')[0]}, pgvector {server[1]}, shared_buffers {server[3]}, "
+          f"max_parallel_workers {server[2]}; N={args.n:,} x {dim} seeded random unit vectors, batch {args.batch:,}, "
+          f"HNSW m={args.M} ef_construction={args.ef_construction}; build: maintenance_work_mem "
+          f"{mem / 2 ** 20:.0f} MiB, max_parallel_maintenance_workers {workers} (both sides)", flush=True)
+    ours_s, raw_s, raw_parts, loads = [], [], [], []
+    out: list[str] = []
+    try:
+        for r in range(args.rounds):
+            sides = ["raw", "ours"] if r % 2 == 0 else ["ours", "raw"]
+            for side in sides:
+                if side == "ours":
+                    dt, col = ours_bulk(url, f"bulk{r}", ids, base, metas, texts, args.batch, hnsw)
+                    ours_s.append(dt)
+                    if r == args.rounds - 1:
+                        col.compact()  # VACUUM ANALYZE, as the raw table gets below
+                        rec_ours = recall_of(lambda q, c=col: [h.id for h in c.search(q, k=10, ef=128)], base, qv)
+                    col.close()
+                    if r < args.rounds - 1:
+                        Collection.drop(f"bulk{r}", backend=url)
+                else:
+                    c_s, i_s = raw_bulk(conn, f"raw{r}", ids, base, metas, texts, args.batch, hnsw, mem, workers)
+                    raw_s.append(c_s + i_s)
+                    raw_parts.append((c_s, i_s))
+                    if r == args.rounds - 1:
+                        conn.execute(f"VACUUM ANALYZE raw{r}")
+                        conn.execute("SET hnsw.ef_search = 128")
+                        rec_raw = recall_of(lambda q, r=r: [x[0] for x in raw_search(conn, f"raw{r}", q, 10)],
+                                            base, qv)
+                    else:
+                        conn.execute(f"DROP TABLE raw{r}")
+                load = os.getloadavg()[0]
+                loads.append(load)
+                print(f"round {r} {side}: {(ours_s if side == 'ours' else raw_s)[-1]:.1f} s (load {load:.1f})",
+                      flush=True)
+        ratios = [a / b for a, b in zip(ours_s, raw_s, strict=True)]
+        rows = [["embedlab bulk load (create marked, `bulk()` + `add` per batch, index built at the end)",
+                 f"{statistics.median(ours_s):.1f}", " / ".join(f"{x:.1f}" for x in ours_s),
+                 f"{args.n / statistics.median(ours_s):,.0f}", f"{rec_ours:.4f}"],
+                ["raw binary COPY, then CREATE INDEX (same settings)", f"{statistics.median(raw_s):.1f}",
+                 " / ".join(f"{c:.1f}+{i:.1f}" for c, i in raw_parts), f"{args.n / statistics.median(raw_s):,.0f}",
+                 f"{rec_raw:.4f}"]]
+        old_rows = []
+        if args.old_n:
+            o_ids, o_vecs, o_metas, o_texts = ids[:args.old_n], base[:args.old_n], metas[:args.old_n], \
+                texts[:args.old_n]
+            t = time.perf_counter()
+            old = Collection.create("old", dim=dim, metric="cosine", index="hnsw", index_params=hnsw, backend=url)
+            for s in range(0, args.old_n, args.batch):
+                old.add(o_ids[s:s + args.batch], vectors=o_vecs[s:s + args.batch], metadata=o_metas[s:s + args.batch],
+                        contents=o_texts[s:s + args.batch])
+            old_s = time.perf_counter() - t
+            old.close()
+            new_s, col = ours_bulk(url, "new", o_ids, o_vecs, o_metas, o_texts, args.batch, hnsw)
+            col.close()
+            old_rows = [[f"{args.old_n:,}", f"{old_s:.1f}", f"{new_s:.1f}", f"{old_s / new_s:.1f}x"]]
+        out += [f"### Bulk load, {args.n:,} x {dim} (seeded random unit vectors), batches of {args.batch:,}, HNSW "
+                f"m={args.M} ef_construction={args.ef_construction}, {args.rounds} interleaved rounds", "",
+                f"Build settings (both sides): maintenance_work_mem {mem / 2 ** 20:.0f} MiB, "
+                f"max_parallel_maintenance_workers {workers}. Load average per step: "
+                f"{' '.join(f'{x:.1f}' for x in loads)}.", "",
+                md_table(["load", "median s", "rounds (s)", "rows/s", "recall@10 ef 128"], rows), "",
+                f"**embedlab / raw: median of per-round ratios {statistics.median(ratios):.2f}** "
+                f"(rounds: {' '.join(f'{x:.2f}' for x in ratios)}; target ≤ 1.5)", ""]
+        if old_rows:
+            out += ["Today's path for a collection that already holds rows (adds into the HNSW-indexed table) vs the "
+                    "bulk load, on the first rows, once each:", "",
+                    md_table(["rows", "adds with the index in place, s", "bulk load, s", "bulk speed-up"], old_rows), ""]
+    finally:
+        conn.close()
+        if not args.keep:
+            import psycopg as _pg
+
+            with _pg.connect(with_db(args.url or server_url(), "postgres"), autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    print(f"# load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (start: {info['loadavg']})")
+    print("\n".join(out))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50_000, help="collection rows (recorded runs: 100,000)")
@@ -331,7 +520,14 @@ def main() -> None:
     ap.add_argument("--skip-deferred", action="store_true", help="skip the raw COPY-then-CREATE INDEX build")
     ap.add_argument("--profile", action="store_true", help="cProfile embedlab's search_many and one add")
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    ap.add_argument("--bulk-only", action="store_true", help="only the bulk-load comparison (random vectors)")
+    ap.add_argument("--old-n", type=int, default=0, help="with --bulk-only: rows for today's add-with-index path")
+    ap.add_argument("--build-configs", default="", help="with --bulk-only: only time CREATE INDEX on a raw table "
+                    "for each MEMORY/WORKERS setting, e.g. 64MB/2,auto/2,auto/0")
     args = ap.parse_args()
+    if args.bulk_only:
+        (builds_main if args.build_configs else bulk_main)(args)
+        return
 
     info = print_settings("pgvector backend vs raw psycopg")
     total = args.queries + args.n

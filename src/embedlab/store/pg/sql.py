@@ -11,7 +11,8 @@ Schema (pgvector ≥ 0.8):
   (float32, exact), ``metadata jsonb`` (GIN index, ``jsonb_path_ops``), ``content``, ``source``, ``hash``;
   an HNSW index on ``embedding`` (``m``, ``ef_construction``), on ``embedding::halfvec(d)`` when
   2,000 < d ≤ 4,000 (pgvector's index limits), none for ``index="exact"``; a load drops it (or a collection created
-  for a load starts without it) and its completion builds it, so it is missing only while ``pending`` is set.
+  for a load starts without it) and its completion builds it (``build.py`` sizes the build session), so it is
+  missing only while ``pending`` is set; meanwhile writes COPY their rows straight into the table.
 
 Every value reaches the server as a bound parameter; identifiers are quoted with ``psycopg.sql``.
 """
@@ -47,6 +48,10 @@ PENDING_DDL = f"ALTER TABLE {CATALOG} ADD COLUMN IF NOT EXISTS pending jsonb"
 #: Whether the catalogue has the column (an older one may not; reads then see every collection complete).
 HAS_PENDING = ("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'pending' "
                "AND NOT attisdropped)")
+#: A writer's lock on its collection's catalogue row: generation, count, next_seq and whether a load is in progress
+#: (its mark set; on any catalogue), which makes its inserts COPY straight into the table.
+WRITE_ROW = (f"SELECT generation, count, next_seq, coalesce(jsonb_typeof(to_jsonb(c) -> 'pending') = 'object', false) "
+             f"FROM {CATALOG} AS c WHERE name = %s FOR UPDATE")
 #: The load mark of one collection, on any catalogue (to_jsonb of the row has no 'pending' key without the column).
 PENDING_OF = f"SELECT to_jsonb(c) -> 'pending' FROM {CATALOG} AS c WHERE name = %s"
 

@@ -16,6 +16,7 @@ from ...index.base import SearchParams
 from ..capabilities import Capabilities
 from ..filters import Filter
 from ..records import Hit
+from . import build
 from . import connection as pgc
 from . import sql as q
 from .sql import CATALOG
@@ -143,11 +144,10 @@ class PgTable:
             try:
                 with pgc.errors(self.url, lock_name=self.name, lock_timeout=self.lock_timeout):
                     self._conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
-                    row = self._conn.execute(f"SELECT generation, count, next_seq FROM {CATALOG} WHERE name = %s "
-                                             "FOR UPDATE", (self.name,)).fetchone()
+                    row = self._conn.execute(q.WRITE_ROW, (self.name,)).fetchone()
                     if row is None:
                         raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database")
-                    w = PgWriter(self, int(row[0]), int(row[1]), int(row[2]))
+                    w = PgWriter(self, int(row[0]), int(row[1]), int(row[2]), loading=bool(row[3]))
                     yield w
                     if w.changed:
                         self._conn.execute(f"UPDATE {CATALOG} SET generation = generation + 1, count = %s, "
@@ -210,10 +210,14 @@ class PgTable:
     def mark_incomplete(self, mark: dict[str, Any]) -> None:
         """Record the load mark and drop the HNSW index, in one transaction (the load's completion builds it
         again: pgvector builds a graph from loaded rows several times faster than it grows one; searches
-        meanwhile are exact)."""
+        meanwhile are exact). While the mark is set, writes COPY their rows straight into the table (see
+        ``PgWriter.insert``). Bad build settings in the environment (``build.py``) are refused here, before
+        anything is loaded (InputError)."""
         from psycopg.types.json import Jsonb
 
         self._check_writable()
+        if self.index_kind == "hnsw":
+            build.settings(0, self.dim, self._m(), 0)
         self._ensure_pending_column()
         with self.write():
             self._conn.execute(f"UPDATE {CATALOG} SET pending = %s WHERE name = %s", (Jsonb(mark), self.name))
@@ -222,11 +226,22 @@ class PgTable:
 
     def complete(self) -> None:
         """Build the HNSW index the manifest promises (when missing) and clear the load mark, in one transaction."""
-        with self.write():
+        with self.write() as w:
             if self.index_kind == "hnsw":
-                self._conn.execute(q.hnsw_index_sql(self.table, self.dim, self.metric, self.index_params))
+                self._build_index(w.live)
             if self._conn.execute(q.HAS_PENDING, (CATALOG,)).fetchone()[0]:
                 self._conn.execute(f"UPDATE {CATALOG} SET pending = NULL WHERE name = %s", (self.name,))
+
+    def _m(self) -> int:
+        return int(self.index_params.get("M", 16))
+
+    def _build_index(self, rows: int) -> None:
+        """CREATE INDEX IF NOT EXISTS for the HNSW index, inside the transaction in progress, with the build
+        session's memory and parallel workers (``build.py``) set for that transaction only."""
+        if not self._conn.execute("SELECT to_regclass(%s) IS NULL", (q.hnsw_index_name(self.table),)).fetchone()[0]:
+            return  # built already: nothing to size
+        build.prepare(self._conn, rows, self.dim, self._m())
+        self._conn.execute(q.hnsw_index_sql(self.table, self.dim, self.metric, self.index_params))
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -256,7 +271,13 @@ class PgTable:
             with pgc.errors(self.url):
                 self._connect_again()
                 if self.index_kind == "hnsw" and self._load_conn is None and not self._load_held_elsewhere():
-                    self._conn.execute(q.hnsw_index_sql(self.table, self.dim, self.metric, self.index_params))
+                    self._conn.execute("BEGIN")
+                    try:
+                        self._build_index(self.state()[1])
+                    except BaseException:
+                        pgc.end(self._conn, "ROLLBACK")
+                        raise
+                    self._conn.execute("COMMIT")
                 self._conn.execute(pgc.ident_sql("VACUUM (ANALYZE) {}", self.table))
 
     def storage_info(self) -> dict[str, Any]:

@@ -69,6 +69,11 @@ def _canon(meta: Any) -> str:
     return json.dumps(meta, ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
+def _as_is(text: str) -> str:
+    """The JSON text itself (``Jsonb``'s dumps for metadata that is canonical JSON text already)."""
+    return text
+
+
 def _vec(v: Any) -> np.ndarray:
     return v.to_numpy() if hasattr(v, "to_numpy") else np.asarray(v, np.float32)
 
@@ -218,17 +223,55 @@ class PgReader:
 
 
 class PgWriter(PgReader):
-    """One write transaction: rows go in by binary COPY into a staging table, then one INSERT … ON CONFLICT."""
+    """One write transaction: rows go in by binary COPY into a staging table, then one INSERT … ON CONFLICT;
+    while a load is in progress (``loading``: its mark is set and the HNSW index dropped), by binary COPY straight
+    into the table."""
 
-    def __init__(self, table: Session, generation: int, live: int, next_seq: int) -> None:
+    def __init__(self, table: Session, generation: int, live: int, next_seq: int, loading: bool = False) -> None:
         super().__init__(table, generation, live)
-        self.next_seq, self.changed = next_seq, False
+        self.next_seq, self.changed, self.loading = next_seq, False, loading
 
     def insert(self, rows: Rows, replace: Sequence[str] = ()) -> None:
-        conn, n = self.conn, len(rows)
+        conn = self.conn
         if replace:
             cur = conn.execute(self._sql("DELETE FROM {} WHERE id = ANY(%s)"), (list(replace),))
             self.live -= cur.rowcount
+        if self.loading and self._copy(rows):
+            return
+        self._staged(rows)
+
+    def _copy(self, rows: Rows) -> bool:
+        """COPY the rows straight into the table (no staging table, no ON CONFLICT pass), behind a savepoint:
+        False, with nothing written, when an id exists already (``_staged`` then says which)."""
+        from psycopg import errors as pe
+        from psycopg.types.json import Jsonb
+
+        conn, n = self.conn, len(rows)
+        conn.execute("SAVEPOINT embedlab_copy")
+        try:
+            with conn.cursor().copy(self._sql("COPY {} (id, seq, embedding, metadata, content, source, hash) FROM "
+                                              "STDIN WITH (FORMAT BINARY)")) as cp:
+                cp.set_types(["text", "int8", "vector", "jsonb", "text", "text", "text"])
+                vecs, seq = rows.vectors, self.next_seq
+                for i in range(n):  # metadata is canonical JSON text already: sent as it is
+                    cp.write_row([rows.ids[i], seq + i, vecs[i], Jsonb(rows.metadata[i], dumps=_as_is),
+                                  rows.contents[i], rows.sources[i], rows.hashes[i]])
+        except pe.UniqueViolation:
+            conn.execute("ROLLBACK TO SAVEPOINT embedlab_copy")
+            return False
+        conn.execute("RELEASE SAVEPOINT embedlab_copy")
+        self._added(n)
+        return True
+
+    def _added(self, n: int) -> None:
+        self.next_seq += n
+        self.live += n
+        self.changed = True
+
+    def _staged(self, rows: Rows) -> None:
+        """Binary COPY into a staging table, then one INSERT … ON CONFLICT DO NOTHING: InputError naming up to
+        five ids that exist already."""
+        conn, n = self.conn, len(rows)
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS embedlab_stage (ord bigint, id text, embedding vector, "
                      "metadata text, content text, source text, hash text) ON COMMIT DELETE ROWS")
         conn.execute("TRUNCATE embedlab_stage")
@@ -248,9 +291,7 @@ class PgWriter(PgReader):
                 (self.next_seq,))]
             raise InputError(f"{n - inserted} id(s) already in collection {self.t.name!r}, e.g. {dup}; use upsert to "
                              "replace them or delete them first")
-        self.next_seq += n
-        self.live += n
-        self.changed = True
+        self._added(n)
 
     def update(self, ids: Sequence[str], metadata: Sequence[str], sources: Sequence[str | None]) -> None:
         self.conn.execute(self._sql(
