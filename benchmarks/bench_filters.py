@@ -69,8 +69,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--index", default="hnsw", choices=["hnsw", "exact"])
     ap.add_argument("--batch", type=int, default=10_000, help="rows per add")
+    ap.add_argument("--M", type=int, default=32, help="HNSW links per node")
+    ap.add_argument("--ef-construction", type=int, default=200, help="HNSW build beam")
     args = ap.parse_args()
-    print_settings(f"filtered search, local backend: {args.rows} x {args.dim} seeded random unit vectors, {args.index}")
+    print_settings(f"filtered search, local backend: {args.rows} x {args.dim} seeded random unit vectors, {args.index}"
+                   + (f" M={args.M} efC={args.ef_construction}" if args.index == "hnsw" else ""))
     rng = np.random.default_rng(0)
     n, k = args.rows, 10
     v = rng.standard_normal((n, args.dim)).astype(np.float32)
@@ -79,7 +82,8 @@ def main() -> None:
             "tag": np.array([f"t{i}" for i in range(100)])[rng.integers(0, 100, n)]}
     root = tempfile.mkdtemp(prefix="bench-filters-")
     try:
-        c = Collection.create("f", dim=args.dim, index=args.index, root=root)
+        params = {"M": args.M, "ef_construction": args.ef_construction} if args.index == "hnsw" else None
+        c = Collection.create("f", dim=args.dim, index=args.index, index_params=params, root=root)
         t = time.perf_counter()
         for s in range(0, n, args.batch):
             e = min(n, s + args.batch)

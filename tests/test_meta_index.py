@@ -311,3 +311,23 @@ def test_a_write_transaction_filters_what_it_sees(tmp_path):
     assert c.ids(where={"t": {"$exists": True}}) == ["i1", "i3", "i5", "i7", "i9"]
     assert json.loads(json.dumps(c.check()))["ok"]
     c.close()
+
+
+def test_the_cli_check_names_a_damaged_part_as_derived_data(tmp_path, capsys):
+    from embedlab import config
+    from embedlab.cli import main
+
+    c = Collection.create("m", dim=2)  # in the embedlab home, where the CLI looks
+    c.add(["a", "b"], vectors=np.ones((2, 2), np.float32), metadata=[{"t": 1}, {"t": 2}])
+    assert c.ids(where={"t": 1}) == ["a"]
+    c.close()
+    folder = config.collections_dir() / "m" / META_DIR
+    (name,) = sorted(p.name for p in folder.iterdir() if PART_NAME.fullmatch(p.name))
+    _damage(folder / name, "flip")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "m"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert exc.value.code == 1 and "1 problem(s) in m:" in out and "does not match its CRC32" in out
+    assert "the metadata index is derived data: filters stay exact" in out
+    assert "restore the collection folder from a backup" not in out

@@ -596,7 +596,8 @@ class LocalTable:
 
     def check(self, deep: bool = True) -> dict[str, Any]:
         """Verify the catalogue (SQLite's integrity check, counts, labels), every segment (header, size, edge
-        CRC; the full CRC32 when ``deep``) and the manifest against the catalogue's copy."""
+        CRC; the full CRC32 when ``deep``), the manifest against the catalogue's copy, and the metadata index's
+        part files (size, CRC32, header): a damaged one is reported and, when the table is writable, rebuilt."""
         problems: list[str] = []
         with self.read():
             cat = self._cat
