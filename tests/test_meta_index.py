@@ -331,3 +331,45 @@ def test_the_cli_check_names_a_damaged_part_as_derived_data(tmp_path, capsys):
     assert exc.value.code == 1 and "1 problem(s) in m:" in out and "does not match its CRC32" in out
     assert "the metadata index is derived data: filters stay exact" in out
     assert "restore the collection folder from a backup" not in out
+
+
+def test_part_files_survive_seeded_mutations(tmp_path):
+    from embedlab.errors import CorruptFileError
+    from embedlab.store.local.metapart import build_arrays, encode_part, load_part
+
+    rows = [(i, {"t": i % 3, "s": f"v{i % 4}", "l": [i, "x"], "f": i / 2}) for i in range(40)]
+    keys, arrays = build_arrays(rows)
+    good = encode_part({"lo": 0, "hi": 40, "epoch": 0, "gen": 1}, keys, arrays)
+    path = tmp_path / "p.mix"
+    path.write_bytes(good)
+    part = load_part(path)
+    assert (part.lo, part.hi, sorted(part.keys)) == (0, 40, ["f", "l", "s", "t"])
+    assert all(np.array_equal(part.arrays[k], v) for k, v in arrays.items())
+    rng = np.random.default_rng(25)
+    for trial in range(300):
+        data = bytearray(good)
+        how = trial % 4
+        if how == 0:
+            data = data[: int(rng.integers(0, len(data)))]
+        elif how == 1:  # every byte counts: the prefix's (reserved ones too) and the checksummed rest
+            data[trial % 32 if trial % 8 == 1 else int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(8))
+        elif how == 2:  # a lying prefix: header length or file size
+            at = [8, 16][int(rng.integers(2))]
+            data[at:at + 8] = int(rng.choice([0, 1, 31, 2 ** 40, len(data) + 8])).to_bytes(8, "little")
+        else:
+            data[int(rng.integers(32, len(data))):] = b""
+            data += bytes(rng.integers(0, 256, int(rng.integers(1, 64)), dtype=np.uint8))
+        path.write_bytes(bytes(data))
+        with pytest.raises(CorruptFileError, match="p.mix"):
+            load_part(path)
+    # a header that lies about its arrays, under a valid checksum: refused, not read past the file
+    import zlib
+
+    for lie in ([["0.has", "i", 0, 10 ** 9]], [["0.has", "i", -8, 1]], [["0.has", "q", 0, 1]], [["0.has", "i", 0, -1]]):
+        head = json.dumps({"lo": 0, "hi": 1, "epoch": 0, "gen": 0, "format": 1, "keys": ["t"], "arrays": lie}).encode()
+        head += b" " * (-(len(head) + 32) % 8)
+        body = head + b"\0" * 8
+        path.write_bytes(b"EMBLMIX1" + len(head).to_bytes(8, "little") + (32 + len(body)).to_bytes(8, "little")
+                         + zlib.crc32(body).to_bytes(4, "little") + b"\0" * 4 + body)
+        with pytest.raises(CorruptFileError, match="damaged header"):
+            load_part(path)

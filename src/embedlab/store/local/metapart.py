@@ -33,7 +33,7 @@ from ..filters import INT64, Cond, canonical
 MAGIC = b"EMBLMIX1"
 FORMAT_VERSION = 1
 MAX_KEYS = 4096  # a part over more distinct keys than this is not built (filters then run in SQLite)
-_PRE = struct.Struct("<8sQQI4x")  # magic, header bytes, file bytes, CRC32 of the bytes after this prefix
+_PRE = struct.Struct("<8sQQII")  # magic, header bytes, file bytes, CRC32 of the bytes after this prefix, 0
 _DTYPES: dict[str, np.dtype[Any]] = {"i": np.dtype("<i8"), "f": np.dtype("<f8"), "b": np.dtype("u1")}
 _EMPTY = np.empty(0, np.int64)
 _FIX = "it is derived data: rebuilt from the catalogue"
@@ -169,7 +169,7 @@ def encode_part(header: dict[str, Any], keys: list[str], arrays: dict[str, np.nd
     text = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     text += b" " * (-(len(text) + _PRE.size) % 8)
     body = text + b"".join(blobs)
-    return _PRE.pack(MAGIC, len(text), _PRE.size + len(body), zlib.crc32(body)) + body
+    return _PRE.pack(MAGIC, len(text), _PRE.size + len(body), zlib.crc32(body), 0) + body
 
 
 def load_part(path: Path) -> Part:
@@ -204,9 +204,10 @@ def load_part(path: Path) -> Part:
 
 def _parse(mm: mmap.mmap, path: Path, size: int) -> Part:
     """The part held by the mapped file ``path`` of ``size`` bytes, checked (see ``load_part``)."""
-    magic, hlen, want, crc = _PRE.unpack_from(mm, 0)
-    if magic != MAGIC:
-        raise CorruptFileError(f"{path} is not a metadata index part (no {MAGIC!r} magic); {_FIX}")
+    magic, hlen, want, crc, zero = _PRE.unpack_from(mm, 0)
+    if magic != MAGIC or zero:
+        raise CorruptFileError(f"{path} is not a metadata index part (byte offset 0: no {MAGIC!r} magic, or a "
+                               f"nonzero reserved field at 28); {_FIX}")
     if want != size or hlen > size - _PRE.size:
         raise CorruptFileError(f"{path} has {size} bytes, {want} expected (truncated); {_FIX}")
     if zlib.crc32(memoryview(mm)[_PRE.size:]) != crc:
@@ -220,7 +221,7 @@ def _parse(mm: mmap.mmap, path: Path, size: int) -> Part:
         arrays = {}
         for name, code, off, count in doc["arrays"]:
             dtype = _DTYPES[code]
-            if not (0 <= off and base + off + count * dtype.itemsize <= size):
+            if not (0 <= off and 0 <= count and base + off + count * dtype.itemsize <= size):
                 raise ValueError(f"array {name} lies outside the file")
             arrays[name] = np.frombuffer(mm, dtype, count, base + off)
         keys = [str(k) for k in doc["keys"]]
