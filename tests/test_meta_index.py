@@ -373,3 +373,19 @@ def test_part_files_survive_seeded_mutations(tmp_path):
                          + zlib.crc32(body).to_bytes(4, "little") + b"\0" * 4 + body)
         with pytest.raises(CorruptFileError, match="damaged header"):
             load_part(path)
+
+
+def test_once_used_the_index_is_kept_current_by_each_commit(tmp_path):
+    c = Collection.create("m", dim=2, root=tmp_path)
+    c.add(["a0", "a1"], vectors=np.ones((2, 2), np.float32), metadata=[{"t": 0}, {"t": 1}])
+    c.add(["b0"], vectors=np.ones((1, 2), np.float32), metadata=[{"t": 0}])
+    assert _parts(tmp_path) == []  # never filtered: nothing built, no cost on the writes
+    assert c.ids(where={"t": 0}) == ["a0", "b0"]
+    c.add(["c0", "c1"], vectors=np.ones((2, 2), np.float32), metadata=[{"t": 0}, {"t": 1}])
+    # the commit extended it by a part of the new rows, before any filter asked
+    assert [PART_NAME.fullmatch(p).group(3, 4) for p in _parts(tmp_path)] == [("0", "3"), ("3", "5")]
+    c.add(["d0", "d1", "d2"], vectors=np.ones((3, 2), np.float32), metadata=[{"t": 0}] * 3)
+    assert [PART_NAME.fullmatch(p).group(3, 4) for p in _parts(tmp_path)] == [("0", "8")]  # 2 <= 3: merged
+    c.delete(["a0"])
+    assert c.ids(where={"t": 0}) == ["b0", "c0", "d0", "d1", "d2"]
+    c.close()

@@ -218,7 +218,7 @@ class LocalTable:
                             p.unlink(missing_ok=True)
                         raise
                 with self.read():
-                    pass
+                    self._extend_meta()
             if not self._upkeep_guard:
                 self._upkeep_guard = True
                 try:  # upkeep after a committed write: if it cannot run now, a later write retries it
@@ -424,12 +424,28 @@ class LocalTable:
             Sorted int64 labels; None when the index is switched off (``meta_index``) or cannot hold the
             metadata (too many distinct keys): the catalogue evaluates the filter then.
         """
-        if not self.meta_index:
-            return None
+        return self._meta.labels(flt) if self.filter_labels_ready() else None
+
+    def _extend_meta(self) -> None:
+        """After a commit: catch the metadata index up with the new rows, if this table has used it (a filter ran),
+        so the next filter finds it current. A problem here is left to that filter to meet and report."""
+        if not (self.meta_index and self._meta.parts):
+            return
+        try:
+            self.filter_labels_ready()
+        except (CorruptFileError, StorageFullError, OSError):
+            pass
+
+    def filter_labels_ready(self) -> bool:
+        """Bring the metadata index up to the current snapshot (inside ``read()``).
+
+        Returns
+        -------
+        bool
+            Whether it can answer filters (False: switched off, or too many distinct keys).
+        """
         cat = self._cat
-        if not self._meta.sync(cat.state(), cat.metadata_rows, cat.dead_labels):
-            return None
-        return self._meta.labels(flt)
+        return self.meta_index and self._meta.sync(cat.state(), cat.metadata_rows, cat.dead_labels)
 
     def live_blocks(self, chunk: int = 65_536) -> Iterator[np.ndarray]:
         """The live rows of the current snapshot in label order, a block at a time (slices where no row died)."""
