@@ -126,7 +126,6 @@ class MetaIndex:
         self._ok = False  # False when the rows hold too many keys to index (filters then run in SQLite)
         self._dead = _EMPTY
         self._next = 0
-        self.damaged: list[str] = []  # part files found damaged while loading, for ``check``
 
     # ------------------------------------------------------------------ the cover
     def sync(self, state: dict[str, int], rows: RowReader, dead: Callable[[], np.ndarray]) -> bool:
@@ -209,18 +208,18 @@ class MetaIndex:
                 part = load_part(path)
             except FileNotFoundError:  # removed meanwhile by another process's clean-up
                 continue
-            except (CorruptFileError, OSError) as exc:
-                self._reject(path, str(exc))
+            except (CorruptFileError, OSError):
+                self._reject(path)
                 continue
-            if (part.lo, part.hi, part.epoch, part.gen) != (lo, hi, epoch, gen):
-                self._reject(path, f"{path} holds labels {part.lo}-{part.hi} of epoch {part.epoch}, generation "
-                                   f"{part.gen}: not what its name says")
+            if (part.lo, part.hi, part.epoch, part.gen) != (lo, hi, epoch, gen):  # renamed or copied: not its name
+                self._reject(path)
                 continue
             return part
         return None
 
-    def _reject(self, path: Path, why: str) -> None:
-        self.damaged.append(why)
+    def _reject(self, path: Path) -> None:
+        """A part file that cannot be used is never read again: deleted when writable (``check`` reports such
+        files when it finds them before a filter does)."""
         if self.writable:
             path.unlink(missing_ok=True)
 

@@ -258,10 +258,6 @@ class Part:
         self.mapped: mmap.mmap | None = None
         self._strings: dict[str, tuple[list[str], dict[str, int]]] = {}
 
-    def nbytes(self) -> int:
-        """Bytes of the part's arrays."""
-        return sum(a.nbytes for a in self.arrays.values())
-
     def _a(self, name: str) -> np.ndarray:
         return self.arrays.get(name, _EMPTY)
 
