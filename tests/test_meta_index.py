@@ -389,3 +389,18 @@ def test_once_used_the_index_is_kept_current_by_each_commit(tmp_path):
     c.delete(["a0"])
     assert c.ids(where={"t": 0}) == ["b0", "c0", "d0", "d1", "d2"]
     c.close()
+
+
+def test_a_part_write_cut_short_leaves_only_a_temp_file_that_the_next_open_removes(tmp_path):
+    c = Collection.create("m", dim=2, root=tmp_path)
+    c.add(["a"], vectors=np.ones((1, 2), np.float32), metadata=[{"t": 1}])
+    assert c.ids(where={"t": 1}) == ["a"]
+    c.close()
+    folder = tmp_path / "m" / META_DIR
+    (name,) = _parts(tmp_path)
+    tmp = folder / f".{name}.tmp-0badc0de"  # what a SIGKILL inside persist.atomic_file leaves
+    tmp.write_bytes((folder / name).read_bytes()[:20])
+    c = Collection.open("m", root=tmp_path)
+    assert not tmp.exists() and _parts(tmp_path) == [name]
+    assert c.ids(where={"t": 1}) == ["a"]
+    c.close()
