@@ -299,7 +299,12 @@ def test_more_keys_than_the_index_holds_fall_back_to_the_catalogue(tmp_path):
     c = Collection.create("m", dim=2, root=tmp_path)
     c.add(["a", "b"], vectors=np.ones((2, 2), np.float32), metadata=[meta, {"k1": 2}])
     assert c.ids(where={"k1": 1}) == ["a"] and c.ids(where={"k4096": {"$exists": False}}) == ["b"]
+    c.add(["c"], vectors=np.ones((1, 2), np.float32), metadata=[{"k1": 1}])
+    assert c.ids(where={"k1": 1}) == ["a", "c"]
     assert _parts(tmp_path) == []
+    c.delete(["a"])
+    c.compact()  # a new epoch without the wide row: indexed again
+    assert c.ids(where={"k1": 1}) == ["c"] and len(_parts(tmp_path)) == 1
     c.close()
 
 

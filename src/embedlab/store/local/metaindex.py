@@ -124,6 +124,7 @@ class MetaIndex:
         self.parts: list[Part] = []
         self._at: tuple[int, int] | None = None  # (epoch, generation) the parts cover
         self._ok = False  # False when the rows hold too many keys to index (filters then run in SQLite)
+        self._off = -1  # the epoch found to hold too many keys
         self._dead = _EMPTY
         self._next = 0
 
@@ -148,12 +149,15 @@ class MetaIndex:
         epoch, gen, n = state["epoch"], state["generation"], state["next_label"]
         if self._at == (epoch, gen):
             return self._ok
+        if self._off == epoch:  # too many keys in this epoch: not tried again until a compaction
+            self._at, self._ok = (epoch, gen), False
+            return False
         meta_gen = state.get("meta_gen", 0)
         keep = [p for p in self.parts if p.epoch == epoch and meta_gen <= p.gen <= gen and p.hi <= n]
         try:
             cover = self._cover(keep, epoch, gen, meta_gen, n, rows)
         except TooManyKeys:
-            self.parts, self._at, self._ok = [], (epoch, gen), False
+            self.parts, self._at, self._ok, self._off = [], (epoch, gen), False, epoch
             return False
         self.parts, self._at, self._ok = cover, (epoch, gen), True
         self._dead, self._next = np.sort(dead()), n
