@@ -355,9 +355,13 @@ def check(
         for p in report["problems"]:
             console.print(f"  {escape(p)}", highlight=False)
         mark = report.get("incomplete")
-        damage = [p for p in report["problems"][0 if mark is None else 1:] if "the HNSW index" not in p]
-        if damage:  # an unfinished load and a missing index say themselves what to do
+        damage = [p for p in report["problems"][0 if mark is None else 1:]
+                  if "the HNSW index" not in p and not p.startswith("metadata index:")]
+        if damage:  # an unfinished load, a missing index and the derived metadata index say themselves what to do
             console.print("restore the collection folder from a backup, or drop it and index the items again")
+        elif any(p.startswith("metadata index:") and not p.endswith("rebuilt") for p in report["problems"]):
+            console.print("the metadata index is derived data: filters stay exact (it is rebuilt from the "
+                          "catalogue); the next filtered search that may write the collection replaces its files")
         if mark is not None and not mark.get("running"):
             console.print(f"resume the load: {escape(str(mark['resume']))}\nor remove the collection: "
                           f"{escape(str(mark['remove']))}", highlight=False)

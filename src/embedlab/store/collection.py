@@ -1310,7 +1310,7 @@ class Collection(CollectionWrites, ChromaMethods):
         return out
 
     def check(self, deep: bool = True) -> dict[str, Any]:
-        """Verify what is stored (local backend: the catalogue, every segment's checksum, the manifest copy).
+        """Verify what is stored (local: catalogue, segment checksums, manifest copy, metadata index).
 
         Parameters
         ----------
@@ -1321,8 +1321,10 @@ class Collection(CollectionWrites, ChromaMethods):
         -------
         dict
             ``{"ok": bool, "problems": [str, ...], "segments": int, "items": int, "deep": bool}``; damage is
-            reported in ``problems``, not raised. A load that has not completed is a problem too (the first),
-            and its mark is added as ``incomplete`` (see the property); so is PostgreSQL's HNSW index missing.
+            reported in ``problems``, not raised (a damaged metadata index file, derived data, is also rebuilt when
+            the collection is writable: ``"metadata index: ...; rebuilt"``). A load that has not completed is a
+            problem too (the first), and its mark is added as ``incomplete`` (see the property); so is PostgreSQL's
+            HNSW index missing.
         """
         report = self._table.check(deep)
         mark = self.incomplete

@@ -1,7 +1,8 @@
 """The local backend: each collection is a folder under a root (the embedlab home's ``collections/`` by default)
 holding ``manifest.json`` (what it is), ``catalog.sqlite`` (WAL; the commit point: ids, metadata, sources,
 contents, content hashes, segments with their checksums, tombstones), ``segments/*.npy`` (append-only float32
-vectors; cosine rows unit length) and ``index-cache/`` (an HNSW index saved with the generation it covers).
+vectors; cosine rows unit length), ``index-cache/`` (an HNSW index saved with the generation it covers) and
+``meta-index/`` (the metadata index that resolves filters: checksummed parts saved with their generation).
 
 A folder counts as a collection only when it carries embedlab's marks (``manifest.json`` or
 ``catalog.sqlite``); nothing outside such folders is ever deleted. Collections on read-only media, or in

@@ -495,6 +495,24 @@ class Catalog:
         labels = np.fromiter((_check_label(r[0]) for r in rows), dtype=np.int64, count=len(rows))
         return labels, [_check_id(r[1]) for r in rows]
 
+    def metadata_rows(self, lo: int, hi: int) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(label, metadata)`` of the live items with ``lo <= label < hi``, in label order, each row checked
+        against its checksum (what the metadata index is built from)."""
+        for label, id_, meta, source, h, crc in self.conn.execute(
+                f"SELECT label, id, metadata, source, hash, {self._crc} FROM items WHERE label >= ? AND label < ? "
+                "ORDER BY label", (int(lo), int(hi))):
+            _verify_row(label, id_, meta, source, h, crc)
+            yield label, json.loads(meta)
+
+    def ids_at(self, labels: np.ndarray) -> list[str]:
+        """The ids of sorted live ``labels``, in label order (labels of no item are left out)."""
+        out: list[str] = []
+        for start in range(0, len(labels), _CHUNK):
+            chunk = json.dumps(labels[start:start + _CHUNK].tolist())
+            out += [_check_id(r[0]) for r in self.conn.execute(
+                "SELECT id FROM items WHERE label IN (SELECT value FROM json_each(?)) ORDER BY label", (chunk,))]
+        return out
+
     def _labels_in_python(self, flt: Filter) -> tuple[np.ndarray, list[str]]:
         rows = [(label, id_) for label, id_, meta in self.conn.execute(
             "SELECT label, id, metadata FROM items ORDER BY label") if matches(flt, json.loads(_check_meta(meta)))]

@@ -40,6 +40,7 @@ from ..capabilities import Capabilities
 from ..filters import Filter
 from ..records import Hit
 from . import segments
+from .metaindex import META_DIR, MetaIndex
 from .segments import (
     SEGMENT_DIR,
     CachedANN,
@@ -60,6 +61,7 @@ SMALL_SEGMENT_BYTES = 32 << 20  # segments smaller than this get merged with the
 MERGE_FAN = 8  # ... once this many of them trail the segment list
 SEGMENT_NAME = re.compile(r"seg-\d{9}-[0-9a-f]{8}\.npy")  # the only files garbage collection may delete
 SPILL_NAME = re.compile(r"\.spill-(\d+)-[0-9a-f]{8}")  # IVF parts spilled by a process while it builds
+META_INDEX_ENV = "EMBEDLAB_META_INDEX"  # "0": filters run in SQLite per query, without the metadata index
 TRAIN_SAMPLE = 100_000  # rows sampled (seeded) from the collection to train an index (int8 ranges, IVF centroids)
 _FIX = "restore the collection folder from a backup, or drop the collection and add the items again"
 
@@ -111,6 +113,8 @@ class LocalTable:
         self._ann_dirty = False
         self._upkeep_guard = False  # True while merging/compacting after a write (no nested upkeep)
         self._spill: Path | None = None  # this process's IVF spill folder, named on first use
+        self.meta_index = os.environ.get(META_INDEX_ENV, "1") != "0"  # resolve filters with the metadata index
+        self._meta = MetaIndex(path / META_DIR, writable=not readonly)
         self._closed = False
         try:
             self._check_manifest_copy()
@@ -214,7 +218,7 @@ class LocalTable:
                             p.unlink(missing_ok=True)
                         raise
                 with self.read():
-                    pass
+                    self._extend_meta()
             if not self._upkeep_guard:
                 self._upkeep_guard = True
                 try:  # upkeep after a committed write: if it cannot run now, a later write retries it
@@ -406,6 +410,43 @@ class LocalTable:
             self._spill = self.path / CACHE_DIR / f".spill-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         return self._spill
 
+    def filter_labels(self, flt: Filter) -> np.ndarray | None:
+        """The live labels of the current snapshot passing ``flt``, from the metadata index (caught up first).
+
+        Parameters
+        ----------
+        flt : Filter
+            A parsed filter.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            Sorted int64 labels; None when the index is switched off (``meta_index``) or cannot hold the
+            metadata (too many distinct keys): the catalogue evaluates the filter then.
+        """
+        return self._meta.labels(flt) if self.filter_labels_ready() else None
+
+    def _extend_meta(self) -> None:
+        """After a commit: catch the metadata index up with the new rows, if this table has used it (a filter ran),
+        so the next filter finds it current. A problem here is left to that filter to meet and report."""
+        if not (self.meta_index and self._meta.parts):
+            return
+        try:
+            self.filter_labels_ready()
+        except (CorruptFileError, StorageFullError, OSError):
+            pass
+
+    def filter_labels_ready(self) -> bool:
+        """Bring the metadata index up to the current snapshot (inside ``read()``).
+
+        Returns
+        -------
+        bool
+            Whether it can answer filters (False: switched off, or too many distinct keys).
+        """
+        cat = self._cat
+        return self.meta_index and self._meta.sync(cat.state(), cat.metadata_rows, cat.dead_labels)
+
     def live_blocks(self, chunk: int = 65_536) -> Iterator[np.ndarray]:
         """The live rows of the current snapshot in label order, a block at a time (slices where no row died)."""
         dead = np.sort(self._cat.dead_labels())
@@ -550,7 +591,7 @@ class LocalTable:
             for p in (self.path / SEGMENT_DIR).iterdir():
                 if p.name not in live and SEGMENT_NAME.fullmatch(p.name):
                     p.unlink(missing_ok=True)
-            for p in self.path.glob(".*.tmp-*"):
+            for p in [*self.path.glob(".*.tmp-*"), *(self.path / META_DIR).glob(".*.tmp-*")]:
                 if p.is_file():
                     p.unlink(missing_ok=True)
             cache = self.path / CACHE_DIR
@@ -571,7 +612,8 @@ class LocalTable:
 
     def check(self, deep: bool = True) -> dict[str, Any]:
         """Verify the catalogue (SQLite's integrity check, counts, labels), every segment (header, size, edge
-        CRC; the full CRC32 when ``deep``) and the manifest against the catalogue's copy."""
+        CRC; the full CRC32 when ``deep``), the manifest against the catalogue's copy, and the metadata index's
+        part files (size, CRC32, header): a damaged one is reported and, when the table is writable, rebuilt."""
         problems: list[str] = []
         with self.read():
             cat = self._cat
@@ -596,6 +638,7 @@ class LocalTable:
                     bad = verify_segment(self.path / SEGMENT_DIR / s.file, s)
                     if bad:
                         problems.append(f"segment {bad}")
+            problems += self._meta.check(st, cat.metadata_rows, cat.dead_labels, repair=not self.readonly)
         return {"ok": not problems, "problems": problems, "segments": len(segs), "items": int(st["count"]),
                 "deep": deep}
 
@@ -610,6 +653,7 @@ class LocalTable:
                 except (LockTimeoutError, OSError, CorruptFileError):  # a cache: the next open catches up
                     pass
             self._cat.close()
+            self._meta.close()
             self.unlock_load()
             self.segs, self.index, self._starts = [], SegmentedExact(self.dim, self.metric), np.empty(0, np.int64)
             self._closed = True

@@ -41,6 +41,10 @@ class SnapshotView(Protocol):
         """(len(labels), dim) float32 rows at sorted int64 ``labels``."""
         ...
 
+    def filter_labels(self, flt: Filter) -> np.ndarray | None:
+        """Sorted int64 live labels passing ``flt`` from the metadata index (None: ask the catalogue)."""
+        ...
+
     def live_blocks(self, chunk: int = 65_536) -> Iterator[np.ndarray]:
         """The live rows in label order, a block of at most ``chunk`` rows at a time."""
         ...
@@ -78,7 +82,12 @@ class LocalReader:
         return self.cat.contents(ids)
 
     def ids(self, where: Filter | None = None) -> list[str]:
-        return self.cat.labels(where)[1]
+        labels = self._filter(where)
+        return self.cat.labels(where)[1] if labels is None else self.cat.ids_at(labels)
+
+    def _filter(self, where: Filter | None) -> np.ndarray | None:
+        """The labels passing ``where`` from the metadata index; None for no filter, or to ask the catalogue."""
+        return None if where is None else self.t.filter_labels(where)
 
     def key_types(self, keys: Sequence[str], sample: int = 1000) -> dict[str, set[str]]:
         return self.cat.key_types(keys, sample)
@@ -89,7 +98,9 @@ class LocalReader:
         compressed precisions; a float32 exact index refuses ``nprobe`` and ``rescore``)."""
         filt = None
         if where is not None:
-            filt = np.unique(self.cat.labels(where)[0])
+            filt = self._filter(where)
+            if filt is None:
+                filt = np.unique(self.cat.labels(where)[0])
             if not len(filt):
                 return [[] for _ in range(len(q))]
         index = self.t.index
@@ -131,8 +142,13 @@ class LocalWriter(LocalReader):
     def __init__(self, table: SnapshotView, pending: list[Path]) -> None:
         super().__init__(table)
         self.pending = pending
+        self._changed = False  # once this transaction writes, the metadata index (of its start) is out of date
+
+    def _filter(self, where: Filter | None) -> np.ndarray | None:
+        return None if self._changed else super()._filter(where)
 
     def insert(self, rows: Rows, replace: Sequence[str] = ()) -> None:
+        self._changed = True
         cat, n = self.cat, len(rows)
         st = cat.state()
         gen, start = st["generation"] + 1, st["next_label"]
@@ -154,12 +170,15 @@ class LocalWriter(LocalReader):
         cat.set_state(generation=gen, next_label=start + n, count=st["count"] + n - len(kill))
 
     def update(self, ids: Sequence[str], metadata: Sequence[str], sources: Sequence[str | None]) -> None:
+        self._changed = True
         self.cat.update(list(zip(metadata, sources, ids, strict=True)))
-        self.cat.set_state(generation=self.cat.state()["generation"] + 1)
+        gen = self.cat.state()["generation"] + 1
+        self.cat.set_state(generation=gen, meta_gen=gen)  # metadata changed in place: older index parts are stale
 
     def delete(self, ids: Sequence[str]) -> int:
         found = self.cat.lookup(ids)
         if found:
+            self._changed = True
             st = self.cat.state()
             gen = st["generation"] + 1
             self.cat.kill([v[0] for v in found.values()], gen)
