@@ -120,7 +120,7 @@ class ProjectorCache:
         try:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
             coords = np.load(folder / "coords.npy", allow_pickle=False)
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):  # absent or broken: recomputed
             return None
         if meta.get("key") != repr(key) or coords.dtype != np.float32 or coords.shape != (meta["n"], 2):
             return None

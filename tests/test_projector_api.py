@@ -1,0 +1,188 @@
+"""The projector's HTTP API (server/routes_projector.py): layouts as one float32 array, cached on disk; a row's
+point, a metadata column, neighbours by the collection's own index with the 2-D overlap, where/regex selection,
+export as CSV/JSONL/Parquet; and each bad input's error."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from embedlab.analysis.reduce import project  # noqa: E402
+from embedlab.server import create_app  # noqa: E402
+from embedlab.store import Collection  # noqa: E402
+from embedlab.vectors import Vectors  # noqa: E402
+
+N, DIM = 60, 8
+RNG = np.random.default_rng(7)
+VECS = RNG.standard_normal((N, DIM)).astype(np.float32)
+META = [{"cat": ["red", "green", "blue"][i % 3], "num": i * 0.5, "mixed": [1, "one", True][i % 3],
+         "lang": "ko" if i % 2 else "en"} for i in range(N)]
+
+
+def _home(tmp_path):
+    with Collection.create("pts", dim=DIM, root=tmp_path / "collections") as col:
+        col.add([f"p{i}" for i in range(N)], vectors=VECS, metadata=META,
+                sources=[f"text number {i}" for i in range(N)])
+    return tmp_path
+
+
+@pytest.fixture
+def client(tmp_path):
+    with TestClient(create_app(_home(tmp_path), vectors_sets={}), base_url="http://localhost") as c:
+        yield c
+
+
+def _wait(c, job):
+    while job["status"] in ("queued", "running"):
+        c.app.state.embedlab.jobs.wait(job["id"], timeout=0.5)
+        job = c.get(f"/api/jobs/{job['id']}").json()
+    return job
+
+
+def test_layout_and_coordinates_as_one_float32_array(client):
+    r = client.get("/api/projector/collection/pts/layout?method=pca")
+    assert r.status_code == 200
+    meta = r.json()
+    assert meta["method"] == "pca" and meta["n"] == N and meta["how"] == f"PCA fitted on all {N} rows"
+    assert meta["fields"] == ["cat", "lang", "mixed", "num"] and meta["metric"] == "cosine"
+    r = client.get("/api/projector/collection/pts/coords?method=pca")
+    assert r.headers["content-type"] == "application/octet-stream" and len(r.content) == N * 2 * 4
+    xy = np.frombuffer(r.content, "<f4").reshape(N, 2)
+    col_vectors = client.app.state.embedlab.collection("pts").vectors().matrix
+    np.testing.assert_array_equal(xy, project(col_vectors, "pca", dim=2, seed=0, metric="cosine"))
+
+
+def test_a_layout_is_cached_on_disk_and_reopened(tmp_path):
+    home = _home(tmp_path)
+    with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:
+        first = c.get("/api/projector/collection/pts/coords?method=pca").content
+    folders = list((home / "projector").iterdir())
+    assert len(folders) == 1 and sorted(p.name for p in folders[0].iterdir()) == ["coords.npy", "meta.json"]
+    (folders[0] / "coords.npy").write_bytes(b"")  # a broken cache file is recomputed, never served
+    with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:
+        assert c.get("/api/projector/collection/pts/coords?method=pca").content == first
+    meta = json.loads((folders[0] / "meta.json").read_text())
+    meta["how"] = "read back from disk"
+    (folders[0] / "meta.json").write_text(json.dumps(meta))
+    with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:  # a new server reads it
+        assert c.get("/api/projector/collection/pts/layout?method=pca").json()["how"] == "read back from disk"
+        assert c.get("/api/projector/collection/pts/coords?method=pca").content == first
+
+
+def test_tsne_is_a_job_then_cached(client):
+    r = client.get("/api/projector/collection/pts/layout?method=tsne")
+    assert r.status_code == 202
+    job = _wait(client, r.json())
+    assert job["status"] == "done" and job["result"]["method"] == "tsne" and job["result"]["n"] == N
+    again = client.get("/api/projector/collection/pts/layout?method=tsne")
+    assert again.status_code == 200 and again.json()["how"] == f"t-SNE fitted on all {N} rows"
+
+
+def test_point_and_columns(client):
+    assert client.get("/api/projector/collection/pts/point/3").json() == {
+        "row": 3, "id": "p3", "label": "text number 3", "metadata": META[3]}
+    cat = client.get("/api/projector/collection/pts/column/cat").json()
+    assert cat["type"] == "category" and cat["categories"] == ["blue", "green", "red"]
+    assert cat["counts"] == [20, 20, 20] and cat["codes"][:3] == [2, 1, 0] and cat["mixed"] is False
+    num = client.get("/api/projector/collection/pts/column/num").json()
+    assert num["type"] == "number" and num["min"] == 0.0 and num["max"] == 29.5 and num["values"][3] == 1.5
+    mixed = client.get("/api/projector/collection/pts/column/mixed").json()  # 1, "one", true: shown as text
+    assert mixed["type"] == "category" and mixed["mixed"] is True
+    assert sorted(mixed["categories"]) == ["1", "one", "true"] and mixed["counts"] == [20, 20, 20]
+
+
+def test_neighbours_come_from_the_collections_own_index(client):
+    client.get("/api/projector/collection/pts/layout")
+    r = client.post("/api/projector/collection/pts/neighbors", json={"row": 4, "k": 5})
+    body = r.json()
+    hits = client.app.state.embedlab.collection("pts").search(VECS[4], k=6)
+    want = [h.id for h in hits if h.id != "p4"][:5]
+    assert [h["id"] for h in body["hits"]] == want and [h["row"] for h in body["hits"]] == [int(i[1:]) for i in want]
+    assert body["k"] == 5 and body["metric"] == "cosine"
+    xy = np.frombuffer(client.get("/api/projector/collection/pts/coords").content, "<f4").reshape(N, 2)
+    d = ((xy - xy[4]) ** 2).sum(1)
+    d[4] = np.inf
+    flat = set(np.argsort(d)[:5].tolist())
+    assert body["also_2d"] == len(flat & {h["row"] for h in body["hits"]})
+
+
+def test_select_by_where_and_regex(client):
+    r = client.post("/api/projector/collection/pts/select", json={"where": {"cat": "red"}})
+    assert r.json() == {"rows": list(range(0, N, 3)), "count": 20}
+    r = client.post("/api/projector/collection/pts/select", json={"where": {"num": {"$gte": 28}}, "regex": "^p5"})
+    assert r.json()["rows"] == [56, 57, 58, 59]
+    r = client.post("/api/projector/collection/pts/select", json={"regex": "NUMBER 1[0-2]$"})
+    assert r.json()["rows"] == [10, 11, 12]
+
+
+def test_export_csv_jsonl_parquet(client):
+    client.get("/api/projector/collection/pts/layout")
+    xy = np.frombuffer(client.get("/api/projector/collection/pts/coords").content, "<f4").reshape(N, 2)
+    r = client.post("/api/projector/collection/pts/export", json={"rows": [2, 5], "format": "csv"})
+    assert r.headers["content-disposition"] == 'attachment; filename="pts-selection.csv"'
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0] == ["id", "label", "x", "y", "cat", "lang", "mixed", "num"]
+    assert rows[1][:2] == ["p2", "text number 2"] and float(rows[1][2]) == pytest.approx(float(xy[2, 0]))
+    assert rows[2][4:] == ["blue", "ko", "True", "2.5"]
+    r = client.post("/api/projector/collection/pts/export", json={"rows": [7], "format": "jsonl"})
+    assert [json.loads(line) for line in r.text.splitlines()] == [
+        {"id": "p7", "label": "text number 7", "x": float(xy[7, 0]), "y": float(xy[7, 1]), "metadata": META[7]}]
+    pq = pytest.importorskip("pyarrow.parquet")
+    r = client.post("/api/projector/collection/pts/export", json={"rows": [0, 1], "format": "parquet"})
+    table = pq.read_table(io.BytesIO(r.content))
+    assert table.column("id").to_pylist() == ["p0", "p1"]
+    assert [json.loads(m) for m in table.column("metadata").to_pylist()] == META[:2]
+
+
+def test_bad_inputs(client, tmp_path):
+    r = client.get("/api/projector/collection/nope/layout")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "CollectionNotFoundError"
+    r = client.get("/api/projector/vectors/nope/layout")
+    assert r.status_code == 404 and "no vectors set named 'nope'" in r.json()["error"]["message"]
+    r = client.get("/api/projector/collection/pts/layout?method=mds")
+    assert r.status_code == 400
+    r = client.get("/api/projector/collection/pts/point/60")
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no row 60 in 'pts': it has 60 rows (0 to 59)"
+    r = client.get("/api/projector/collection/pts/column/nope")
+    assert r.status_code == 404 and r.json()["error"]["message"] == (
+        "no metadata field 'nope' in 'pts'; fields: cat, lang, mixed, num")
+    r = client.post("/api/projector/collection/pts/select", json={"regex": "("})
+    assert r.status_code == 400 and "does not compile" in r.json()["error"]["message"]
+    r = client.post("/api/projector/collection/pts/select", json={})
+    assert r.status_code == 400 and r.json()["error"]["message"] == "give a where filter, a regex, or both"
+    r = client.post("/api/projector/collection/pts/export", json={"rows": [99], "format": "csv"})
+    assert r.status_code == 400 and r.json()["error"]["message"] == "rows out of range 0..59: [99]"
+    r = client.post("/api/projector/collection/pts/export", json={"rows": [1], "format": "xlsx"})
+    assert r.status_code == 400
+    r = client.get("/api/projector/collection/pts/coords?method=umap")  # not computed yet: a job, not a guess
+    assert r.status_code == 400 and "is still being computed" in r.json()["error"]["message"]
+
+
+def test_too_few_points_nan_rows_and_zero_rows(tmp_path):
+    tiny = Vectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    nan = Vectors([f"w{i}" for i in range(6)], np.ones((6, 3), np.float32))
+    nan.matrix[2, 1] = np.nan
+    nan.matrix[4, 0] = np.inf
+    zero = Vectors([f"z{i}" for i in range(5)], np.vstack([np.zeros((1, 3)), np.eye(3), np.ones((1, 3))]
+                                                            ).astype(np.float32))
+    with TestClient(create_app(tmp_path, vectors_sets={"tiny": tiny, "nan": nan, "zero": zero}),
+                    base_url="http://localhost") as c:
+        job = _wait(c, c.get("/api/projector/vectors/tiny/layout?method=tsne").json())
+        assert job["status"] == "error" and job["error"] == {
+            "type": "InputError", "message": "t-SNE needs at least 4 points; 'tiny' has 3"}
+        r = c.get("/api/projector/vectors/nan/layout?method=pca")
+        assert r.status_code == 400 and r.json()["error"]["message"] == (
+            "2 row(s) of 'nan' hold NaN or infinity (first: 'w2', 'w4'); fix or remove them before projecting")
+        r = c.get("/api/projector/vectors/zero/layout?method=pca")  # a zero row is allowed: PCA places it
+        assert r.status_code == 200 and r.json()["n"] == 5
+        xy = np.frombuffer(c.get("/api/projector/vectors/zero/coords").content, "<f4")
+        assert np.isfinite(xy).all() and len(xy) == 10
+        r = c.post("/api/projector/vectors/zero/select", json={"where": {"a": 1}})
+        assert r.status_code == 400 and "has no metadata" in r.json()["error"]["message"]
