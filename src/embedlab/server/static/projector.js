@@ -174,7 +174,8 @@
     await applyColour(view);
     mark("colour");
     if (view !== state.view) return;
-    draw(restore);
+    await draw(restore);
+    if (view !== state.view) return;
     if (restore && (restore.where || restore.regex)) await applyFilter();
     if (restore && restore.sel) select(restore.sel.filter((r) => r < state.n));
     status(`${state.n} points · ${METHOD_NAMES[state.method]} · ${state.name}`);
@@ -312,8 +313,8 @@
   function scheduleHash() { clearTimeout(hashTimer); hashTimer = setTimeout(writeHash, 150); }
 
   function draw(restore) {
-    if (!state.meta) return;
-    if (!plot) { drawFallback(); return; }
+    if (!state.meta) return Promise.resolve();
+    if (!plot) { drawFallback(); return Promise.resolve(); }
     const c = state.colour, pts = pointData();
     const opts = { pointColor: BASE, colorBy: null };
     if (c && c.type === "category") {
@@ -322,7 +323,7 @@
     } else if (c && c.type === "number") { opts.pointColor = SCALE; opts.colorBy = "valueB"; }
     opts.pointSize = state.n < 2000 ? 7 : state.n < 200000 ? 3 : 2;
     plot.set(opts);
-    plot.draw(pts, { zDataType: "categorical", wDataType: "continuous" }).then(() => {
+    return plot.draw(pts, { zDataType: "categorical", wDataType: "continuous" }).then(() => {
       if (restore && restore.cam) {
         plot.set({ cameraTarget: [restore.cam[0], restore.cam[1]], cameraDistance: restore.cam[2] });
       }
@@ -477,7 +478,8 @@
     return { x: box.left + x, y: box.top + y };
   }
 
-  window.projector = { state, pointPosition, showNeighbors, select, applyFilter, loadLayout,
+  window.projector = { state, pointPosition, showNeighbors, select: (rows) => { select(rows); writeHash(); },
+                       applyFilter, loadLayout,
                        plot: () => plot };
   mark("script");
   setupPlot();
