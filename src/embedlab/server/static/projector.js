@@ -340,11 +340,12 @@
     const px = (i) => [(canvas.width / 2) * (1 + ((state.xy[2 * i] - e.cx) * e.s)),
                        (canvas.height / 2) * (1 - ((state.xy[2 * i + 1] - e.cy) * e.s))];
     fallback.rows = []; fallback.px = px;
+    const size = state.n < 2000 ? 7 : 3;
     for (let i = 0; i < state.n; i += step) {
       const [x, y] = px(i);
       fallback.rows.push(i);
       ctx.fillStyle = colourOf(i);
-      ctx.fillRect(x - 2, y - 2, 4, 4);
+      ctx.fillRect(x - size / 2, y - size / 2, size, size);
     }
     for (const i of state.selected) {
       const [x, y] = px(i);
