@@ -12,7 +12,8 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -55,19 +56,24 @@ class SourceTable:
     labels: list[str]
     metadata: list[dict[str, Any]]
     metric: str
-    rows: dict[str, int] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.rows = {k: i for i, k in enumerate(self.keys)}
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Id -> row number (built on first use)."""
+        return {k: i for i, k in enumerate(self.keys)}
 
-    def fields(self) -> list[str]:
-        """Metadata fields holding scalars somewhere (the page colours and filters by these), first seen first."""
+    @cached_property
+    def _fields(self) -> list[str]:
         seen: dict[str, None] = {}
         for m in self.metadata:
             for key, value in m.items():
                 if value is None or isinstance(value, (str, int, float, bool)):
                     seen.setdefault(key)
         return list(seen)
+
+    def fields(self) -> list[str]:
+        """Metadata fields holding scalars somewhere (the page colours and filters by these), first seen first."""
+        return list(self._fields)
 
     def point(self, row: int) -> dict[str, Any]:
         """Row ``row``'s id, label and metadata (the hover tooltip); UnknownKeyError past the end."""
@@ -124,8 +130,9 @@ def from_vectors(name: str, vectors: Vectors, limit: int) -> SourceTable:
     """
     n = min(int(limit), len(vectors))
     keys = list(vectors.keys[:n])
-    return SourceTable("vectors", name, keys, np.asarray(vectors.matrix[:n], np.float32), list(keys),
-                       [{} for _ in keys], "cosine")
+    empty: dict[str, Any] = {}  # one shared (never changed) empty dict: a million rows need no million dicts
+    return SourceTable("vectors", name, keys, np.asarray(vectors.matrix[:n], np.float32), keys, [empty] * n,
+                       "cosine")
 
 
 def column(table: SourceTable, name: str) -> dict[str, Any]:

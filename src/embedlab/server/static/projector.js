@@ -10,12 +10,12 @@
                    "#9edae5", "#dbdb8d", "#ff9896", "#c7c7c7"];
   const SCALE = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58",
                  "#b5de2b", "#fde725"];
-  const BASE = "#1f77b4", FALLBACK_MAX = 20000, POLL_MS = 300;
+  const BASE = "#1f77b4", FALLBACK_MAX = 20000, POLL_MS = 300, PERF_POINTS = 100000;
   const METHOD_NAMES = { pca: "PCA", tsne: "t-SNE", umap: "UMAP" };
   const state = { kind: null, name: null, method: "pca", meta: null, xy: null, n: 0, view: 0, stale: 0, job: null,
                   colour: null, selected: [], neighbors: null, filtered: null, webgl: false, drawn: 0,
                   points: new Map(), hash: null };
-  let plot = null, fallback = null;
+  let plot = null, plotPerf = false, fallback = null;
   state.marks = {};
   const mark = (name) => { state.marks[name] = Math.round(performance.now()); };
 
@@ -287,9 +287,16 @@
       });
       return;
     }
+    makePlot(canvas, false);
+  }
+
+  // performanceMode (square points, no alpha blending) from PERF_POINTS up: about twice the frame rate in
+  // software WebGL. It is a creation option, so switching it makes a new scatterplot on a new canvas.
+  function makePlot(canvas, perf) {
+    const map = $("map");
     const { width, height } = map.getBoundingClientRect();
-    plot = createScatterplot({ canvas, width, height, pointSize: 4, pointSizeSelected: 3, pointOutlineWidth: 2,
-                               opacityInactiveScale: 0.5, lassoType: $("lasso-type").value,
+    plot = createScatterplot({ canvas, width, height, pointSize: 4, performanceMode: perf, pointSizeSelected: 3,
+                               pointOutlineWidth: 2, opacityInactiveScale: 0.5, lassoType: $("lasso-type").value,
                                pointColorActive: [0.05, 0.05, 0.05, 1] });
     plot.subscribe("pointover", (i) => { const p = plot.getScreenPosition(i); if (p) hover(i, p[0], p[1]); });
     plot.subscribe("pointout", hideTooltip);
@@ -303,10 +310,14 @@
     plot.subscribe("deselect", () => { if (!state.quiet) { state.selected = []; selectionInfo(); writeHash(); } });
     plot.subscribe("view", () => { hideTooltip(); if (state.meta) scheduleHash(); });
     plot.subscribe("draw", () => { state.drawn += 1; });
-    new ResizeObserver(() => {
-      const r = map.getBoundingClientRect();
-      plot.set({ width: r.width, height: r.height });
-    }).observe(map);
+    plotPerf = perf;
+    if (!state.resizing) {
+      state.resizing = new ResizeObserver(() => {
+        const r = map.getBoundingClientRect();
+        plot.set({ width: r.width, height: r.height });
+      });
+      state.resizing.observe(map);
+    }
   }
 
   let hashTimer = null;
@@ -315,6 +326,14 @@
   function draw(restore) {
     if (!state.meta) return Promise.resolve();
     if (!plot) { drawFallback(); return Promise.resolve(); }
+    const perf = state.n >= PERF_POINTS;
+    if (plotPerf !== perf) {
+      const old = plot, canvas = document.createElement("canvas");
+      old.destroy();
+      $("map").querySelector("canvas").remove();
+      $("map").prepend(canvas);
+      makePlot(canvas, perf);
+    }
     const c = state.colour, pts = pointData();
     const opts = { pointColor: BASE, colorBy: null };
     if (c && c.type === "category") {
