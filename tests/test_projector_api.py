@@ -186,3 +186,25 @@ def test_too_few_points_nan_rows_and_zero_rows(tmp_path):
         assert np.isfinite(xy).all() and len(xy) == 10
         r = c.post("/api/projector/vectors/zero/select", json={"where": {"a": 1}})
         assert r.status_code == 400 and "has no metadata" in r.json()["error"]["message"]
+
+
+def test_a_query_lands_where_its_nearest_rows_are(tmp_path):
+    keys = ["man", "woman", "king", "queen", "apple", "pear"]
+    mat = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 1, 0], [0, 0, 0, 1], [0, 0.2, 0, 1]], np.float32)
+    with TestClient(create_app(_home(tmp_path), vectors_sets={"words": Vectors(keys, mat)}),
+                    base_url="http://localhost") as c:
+        c.get("/api/projector/vectors/words/layout")
+        xy = np.frombuffer(c.get("/api/projector/vectors/words/coords").content, "<f4").reshape(-1, 2)
+        body = c.post("/api/projector/vectors/words/query", json={"query": "king - man + woman", "k": 2}).json()
+        assert [h["id"] for h in body["hits"]] == ["queen", "pear"] and body["placed_by"] == "nearest-neighbour"
+        assert body["place"] == pytest.approx(xy[[3, 5]].mean(axis=0).tolist())
+        body = c.post("/api/projector/vectors/words/query", json={"query": "apple", "k": 1}).json()
+        assert [h["id"] for h in body["hits"]] == ["pear"]
+        r = c.post("/api/projector/vectors/words/query", json={"query": "고양이"})  # not a key of English vectors
+        assert r.status_code == 404 and r.json()["error"]["type"] == "UnknownKeyError"
+        c.get("/api/projector/collection/pts/layout")
+        r = c.post("/api/projector/collection/pts/query", json={"query": "a text"})  # no encoder reads text here
+        assert r.status_code == 400 and r.json()["error"]["type"] == "InputError"
+        assert r.json()["error"]["message"] == "collection 'pts' is vectors-only (no encoder); search with a 8-d vector"
+        r = c.post("/api/projector/collection/pts/query", json={"query": "   "})
+        assert r.status_code == 400 and r.json()["error"]["message"].startswith("the query is empty")

@@ -251,3 +251,30 @@ def test_without_webgl_the_page_says_so_and_draws_on_a_canvas(server, playwright
         assert pg.errors == []
     finally:
         b.close()
+
+
+def test_a_query_is_placed_and_its_neighbours_highlighted(browser, tmp_path):
+    keys = ["man", "woman", "king", "queen", "apple", "pear", "car", "bus"]
+    rng = np.random.default_rng(1)
+    mat = np.vstack([np.eye(4)[[0, 1]], np.eye(4)[[0, 1]] + np.eye(4)[2], np.eye(4)[[3, 3]] + [[0, 0, 0, 0], [0, .2, 0, 0]],
+                     rng.standard_normal((2, 4))]).astype(np.float32)
+    with BackgroundServer(create_app(tmp_path, vectors_sets={"words": Vectors(keys, mat)})) as srv:
+        pg = _open(browser, srv.url + "/projector")
+        pg.fill("#query", "king - man + woman")
+        pg.click("#query-button")
+        pg.wait_for_function("document.getElementById('neighbors-title').textContent === 'Nearest to “king - man + woman”'")
+        listed = [li.get_attribute("data-id") for li in pg.query_selector_all("#neighbors li")]
+        assert listed[0] == "queen" and "king" not in listed
+        assert pg.inner_text("#query-info") == "placed by nearest-neighbour (the mean of its nearest rows' positions)"
+        assert pg.is_visible("#query-marker")
+        marker = pg.locator("#query-marker").bounding_box()
+        place = pg.evaluate("projector.state.query.place")
+        rows = pg.evaluate("projector.state.query.hits.map(h => h.row)")
+        want = np.mean([list(pg.evaluate(f"[projector.pointPosition({r}).x, projector.pointPosition({r}).y]"))
+                        for r in rows], axis=0)  # the mean of the hits' screen positions (an affine map)
+        assert place is not None
+        assert marker["x"] + marker["width"] / 2 == pytest.approx(want[0], abs=3)
+        assert marker["y"] + marker["height"] / 2 == pytest.approx(want[1], abs=3)
+        assert pg.evaluate("projector.plot().get('selectedPoints')") == rows
+        assert pg.errors == []
+        pg.close()

@@ -9,6 +9,9 @@ as one binary array, everything else asked for by row number.
 - ``GET .../point/{row}``, ``GET .../column/{field}``: a row's id, label and metadata; a field for colouring.
 - ``POST .../neighbors``: a row's nearest rows by the source's own index and metric, and how many of them are
   also among its nearest in 2-D.
+- ``POST .../query``: a text (a collection, embedded by its encoder) or a key or expression (a vectors set): its
+  nearest rows and where it lands on the layout (the mean of its nearest rows' coordinates, labelled
+  ``nearest-neighbour``).
 - ``POST .../select``: rows matching a ``where`` filter (the collection's own filter semantics) and/or a regex.
 - ``POST .../export``: rows as CSV, JSONL or Parquet.
 
@@ -45,6 +48,16 @@ class NeighborsBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     row: int = Field(ge=0)
+    k: int = Field(10, ge=1, le=100)
+    method: Method = "pca"
+    seed: int = Field(0, ge=0)
+
+
+class QueryBody(BaseModel):
+    """A text (collection) or a key or expression such as ``king - man + woman`` (vectors set) to place."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    query: str = Field(min_length=1, max_length=2000)
     k: int = Field(10, ge=1, le=100)
     method: Method = "pca"
     seed: int = Field(0, ge=0)
@@ -171,6 +184,28 @@ def neighbors(kind: Kind, name: str, body: NeighborsBody, request: Request) -> J
                          "hits": [{"row": r, "id": i, "score": float(s), "label": table.labels[r] if r >= 0 else i}
                                   for (i, s), r in zip(hits, rows, strict=True)],
                          "k": len(hits), "also_2d": len({r for r in rows if r >= 0} & flat)})
+
+
+@router.post("/{kind}/{name}/query", summary="A query's nearest rows, and where it lands on the layout")
+def query(kind: Kind, name: str, body: QueryBody, request: Request) -> JSONResponse:
+    st = state_of(request)
+    table, found = _ready(st, kind, name, body.method, body.seed)
+    text = body.query.strip()
+    if not text:
+        raise InputError("the query is empty; type a text (a collection) or a word or expression (a vectors set)")
+    if kind == "collection":
+        hits = [(h.id, h.score) for h in st.collection(name).search(text, k=body.k)]
+    else:
+        v = st.vectors(name)
+        got = v.most_similar(text, topn=body.k) if text in v else v.arithmetic(text, k=body.k)
+        assert isinstance(got, list)  # with a topn, most_similar answers (key, score) pairs
+        hits = got
+    rows = [table.rows.get(i, -1) for i, _ in hits]
+    placed = [r for r in rows if r >= 0]
+    where = found.coords[placed].mean(axis=0).tolist() if placed else None
+    return JSONResponse({"query": text, "place": where, "placed_by": "nearest-neighbour",
+                         "hits": [{"row": r, "id": i, "score": float(s), "label": table.labels[r] if r >= 0 else i}
+                                  for (i, s), r in zip(hits, rows, strict=True)]})
 
 
 @router.post("/{kind}/{name}/select", summary="Rows matching a where filter and/or a regex")

@@ -140,7 +140,8 @@
     const [kind, ...rest] = $("source").value.split(":");
     const view = ++state.view;
     state.kind = kind; state.name = rest.join(":"); state.method = $("method").value;
-    state.points = new Map(); state.selected = []; state.neighbors = null; state.filtered = null;
+    state.points = new Map(); state.selected = []; state.query = null; $("query-marker").style.display = "none";
+    $("query-info").textContent = ""; state.neighbors = null; state.filtered = null;
     $("neighbors").innerHTML = ""; $("overlap").textContent = ""; $("neighbors-title").textContent = "Neighbours";
     delete $("neighbors-title").dataset.id;
     status(`laying out ${state.name} with ${METHOD_NAMES[state.method]}…`);
@@ -308,7 +309,7 @@
     });
     plot.subscribe("lassoEnd", () => { state.lassoing = true; });
     plot.subscribe("deselect", () => { if (!state.quiet) { state.selected = []; selectionInfo(); writeHash(); } });
-    plot.subscribe("view", () => { hideTooltip(); if (state.meta) scheduleHash(); });
+    plot.subscribe("view", () => { hideTooltip(); if (state.meta) scheduleHash(); if (state.query) markQuery(); });
     plot.subscribe("draw", () => { state.drawn += 1; });
     plotPerf = perf;
     if (!state.resizing) {
@@ -421,26 +422,75 @@
       state.neighbors = res;
       $("neighbors-title").textContent = `Neighbours of ${res.id}`;
       $("neighbors-title").dataset.id = res.id;
-      $("neighbors-hint").hidden = true;
       $("overlap").textContent = `${res.also_2d} of ${res.k} are also 2-D neighbours (${res.metric})`;
-      const list = $("neighbors");
-      list.innerHTML = "";
-      for (const h of res.hits) {
-        const li = document.createElement("li");
-        li.dataset.id = h.id; li.dataset.row = h.row;
-        const name = document.createElement("span"); name.textContent = h.id;
-        const score = document.createElement("span"); score.className = "score"; score.textContent = h.score.toFixed(3);
-        li.append(name, score);
-        if (h.label && h.label !== h.id) {
-          const l = document.createElement("span"); l.className = "label"; l.textContent = h.label; li.append(l);
-        }
-        if (h.row >= 0) li.addEventListener("click", () => showNeighbors(h.row));
-        list.append(li);
-      }
+      renderHits(res.hits);
       select([row, ...res.hits.map((h) => h.row).filter((r) => r >= 0)]);
       status(`neighbours of ${res.id}`);
       writeHash();
     } catch (e) { status(e.message, true); }
+  }
+
+  function renderHits(hits) {
+    $("neighbors-hint").hidden = true;
+    const list = $("neighbors");
+    list.innerHTML = "";
+    for (const h of hits) {
+      const li = document.createElement("li");
+      li.dataset.id = h.id; li.dataset.row = h.row;
+      const name = document.createElement("span"); name.textContent = h.id;
+      const score = document.createElement("span"); score.className = "score"; score.textContent = h.score.toFixed(3);
+      li.append(name, score);
+      if (h.label && h.label !== h.id) {
+        const l = document.createElement("span"); l.className = "label"; l.textContent = h.label; li.append(l);
+      }
+      if (h.row >= 0) li.addEventListener("click", () => showNeighbors(h.row));
+      list.append(li);
+    }
+  }
+
+  // ------------------------------------------------------------------ query: its neighbours, where it lands
+  async function placeQuery(ev) {
+    if (ev) ev.preventDefault();
+    const q = $("query").value.trim();
+    if (!q || !state.meta) return;
+    const view = state.view;
+    try {
+      const res = await api("POST", `${base()}/query`, { query: q, k: 10, method: state.method });
+      if (view !== state.view) { state.stale += 1; return; }
+      state.query = res;
+      renderHits(res.hits);
+      $("neighbors-title").textContent = `Nearest to “${q}”`;
+      $("neighbors-title").dataset.id = "";
+      $("overlap").textContent = "";
+      $("query-info").textContent = res.place ? `placed by ${res.placed_by} (the mean of its nearest rows' positions)` : "";
+      select(res.hits.map((h) => h.row).filter((r) => r >= 0));
+      markQuery();
+      status(`“${q}” → ${res.hits.length ? res.hits[0].id : "nothing"}`);
+      writeHash();
+    } catch (e) { status(e.message, true); }
+  }
+
+  // Screen position of layout coordinates (x, y): the map is an affine image of the layout (uniform scale, no
+  // rotation), so two rows' known screen positions give it.
+  function screenOf(x, y) {
+    const a = state.query.hits.find((h) => h.row >= 0), e = extent();
+    if (!a) return null;
+    const far = (a.row + Math.floor(state.n / 2)) % state.n;
+    const pa = pointPosition(a.row), pb = pointPosition(far);
+    const ax = state.xy[2 * a.row], ay = state.xy[2 * a.row + 1], bx = state.xy[2 * far], by = state.xy[2 * far + 1];
+    if (!pa || !pb) return null;
+    const dx = bx - ax, sx = Math.abs(dx) > 1e-9 ? (pb.x - pa.x) / dx : 0;
+    const dy = by - ay, sy = Math.abs(dy) > 1e-9 ? (pb.y - pa.y) / dy : -sx;
+    const s = sx || -sy || e.s;
+    return { x: pa.x + (x - ax) * s, y: pa.y - (y - ay) * s };
+  }
+
+  function markQuery() {
+    const m = $("query-marker"), q = state.query;
+    if (!q || !q.place) { m.style.display = "none"; return; }
+    const p = screenOf(q.place[0], q.place[1]), box = $("map").getBoundingClientRect();
+    if (!p) { m.style.display = "none"; return; }
+    m.style.left = `${p.x - box.left}px`; m.style.top = `${p.y - box.top}px`; m.style.display = "block";
   }
 
   // ------------------------------------------------------------------ filter and export
@@ -508,6 +558,7 @@
   $("method").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
   $("color-by").addEventListener("change", async () => { await applyColour(); draw(); writeHash(); });
   $("apply-filter").addEventListener("click", applyFilter);
+  $("query-form").addEventListener("submit", placeQuery);
   $("clear-filter").addEventListener("click", clearFilter);
   $("lasso-type").addEventListener("change", () => { if (plot) plot.set({ lassoType: $("lasso-type").value }); });
   for (const f of ["csv", "jsonl", "parquet"]) $("export-" + f).addEventListener("click", () => exportSelection(f));
