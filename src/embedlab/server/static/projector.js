@@ -310,7 +310,7 @@
     plot.subscribe("lassoEnd", () => { state.lassoing = true; });
     plot.subscribe("deselect", () => { if (!state.quiet) { state.selected = []; selectionInfo(); writeHash(); } });
     plot.subscribe("view", () => { hideTooltip(); if (state.meta) scheduleHash(); if (state.query) markQuery(); });
-    plot.subscribe("draw", () => { state.drawn += 1; });
+    plot.subscribe("draw", () => { state.drawn += 1; if (state.marks.points && !state.marks.drawEvent) mark("drawEvent"); });
     plotPerf = perf;
     if (!state.resizing) {
       state.resizing = new ResizeObserver(() => {
@@ -336,6 +336,7 @@
       makePlot(canvas, perf);
     }
     const c = state.colour, pts = pointData();
+    mark("points");
     const opts = { pointColor: BASE, colorBy: null };
     if (c && c.type === "category") {
       opts.pointColor = c.categories.map((_, i) => PALETTE[i % PALETTE.length]);
