@@ -110,7 +110,7 @@ class Layout:
         x = _unit(m) if self.params["metric"] == "cosine" else m
         if not len(self.components):
             return x
-        return ((x - self.mean) @ self.components.T).astype(np.float32)
+        return _project(x, self.mean, self.components)
 
     def _model(self) -> Any:
         if self._umap is None:
@@ -248,7 +248,7 @@ def fit_layout(vectors: ArrayLike, method: str, dims: int = 2, seed: int = 0, re
     if method == "pca":
         say(0.0, f"PCA of {n:,} rows")
         mean, comps = _pca(x, dims)
-        coords = ((x - mean) @ comps.T).astype(np.float32)
+        coords = _project(x, mean, comps)
         fitted_v, fitted_c = np.zeros((0, dims), np.float32), np.zeros((0, dims), np.float32)
         how, model = f"PCA of all {n:,} rows (exact)", None
     else:
@@ -258,7 +258,7 @@ def fit_layout(vectors: ArrayLike, method: str, dims: int = 2, seed: int = 0, re
         if c:
             say(0.0, f"reducing {n:,} rows to {c} dimensions with PCA")
             mean, comps = _pca(x, c)
-            reduced = ((x - mean) @ comps.T).astype(np.float32)
+            reduced = _project(x, mean, comps)
         else:
             mean, comps, reduced = np.zeros(d, np.float32), np.zeros((0, d), np.float32), x
         rows = np.arange(n) if s == n else np.sort(np.random.default_rng(seed).choice(n, s, replace=False))
@@ -344,6 +344,13 @@ def _unit(m: np.ndarray) -> np.ndarray:
     # million normalised 384-d embeddings)
     lengths = np.sqrt(np.einsum("ij,ij->i", m, m))
     return m if bool(np.all((np.abs(lengths - 1) < 1e-4) | (lengths == 0))) else normalize(m)
+
+
+def _project(x: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    # (x - mean) @ axes.T without the (n, d) centred copy: x @ axes.T - mean @ axes.T, float32
+    out = x @ axes.T
+    out -= mean @ axes.T
+    return out.astype(np.float32, copy=False)
 
 
 def _pca(x: np.ndarray, c: int, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
