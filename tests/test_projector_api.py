@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from embedlab.analysis.reduce import project  # noqa: E402
+from embedlab.analysis.layout import fit_layout  # noqa: E402
 from embedlab.server import create_app  # noqa: E402
 from embedlab.store import Collection  # noqa: E402
 from embedlab.vectors import Vectors  # noqa: E402
@@ -50,13 +50,16 @@ def test_layout_and_coordinates_as_one_float32_array(client):
     r = client.get("/api/projector/collection/pts/layout?method=pca")
     assert r.status_code == 200
     meta = r.json()
-    assert meta["method"] == "pca" and meta["n"] == N and meta["how"] == f"PCA fitted on all {N} rows"
+    assert meta["method"] == "pca" and meta["n"] == N and meta["how"] == f"PCA of all {N} rows (exact)."
+    assert 0.5 < meta["trustworthiness"] <= 1 and 0.5 < meta["continuity"] <= 1
     assert meta["fields"] == ["cat", "lang", "mixed", "num"] and meta["metric"] == "cosine"
     r = client.get("/api/projector/collection/pts/coords?method=pca")
     assert r.headers["content-type"] == "application/octet-stream" and len(r.content) == N * 2 * 4
     xy = np.frombuffer(r.content, "<f4").reshape(N, 2)
     col_vectors = client.app.state.embedlab.collection("pts").vectors().matrix
-    np.testing.assert_array_equal(xy, project(col_vectors, "pca", dim=2, seed=0, metric="cosine"))
+    want = fit_layout(col_vectors, "pca", seed=0, metric="cosine")
+    np.testing.assert_array_equal(xy, want.coords)
+    assert meta["trustworthiness"] == want.trustworthiness and meta["continuity"] == want.continuity
 
 
 def test_a_layout_is_cached_on_disk_and_reopened(tmp_path):
@@ -64,13 +67,13 @@ def test_a_layout_is_cached_on_disk_and_reopened(tmp_path):
     with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:
         first = c.get("/api/projector/collection/pts/coords?method=pca").content
     folders = list((home / "projector").iterdir())
-    assert len(folders) == 1 and sorted(p.name for p in folders[0].iterdir()) == ["coords.npy", "meta.json"]
-    (folders[0] / "coords.npy").write_bytes(b"")  # a broken cache file is recomputed, never served
+    assert len(folders) == 1 and sorted(p.name for p in folders[0].iterdir()) == ["key.json", "layout"]
+    (folders[0] / "layout" / "coords.npy").write_bytes(b"")  # a broken cache file is recomputed, never served
     with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:
         assert c.get("/api/projector/collection/pts/coords?method=pca").content == first
-    meta = json.loads((folders[0] / "meta.json").read_text())
+    meta = json.loads((folders[0] / "layout" / "layout.json").read_text())
     meta["how"] = "read back from disk"
-    (folders[0] / "meta.json").write_text(json.dumps(meta))
+    (folders[0] / "layout" / "layout.json").write_text(json.dumps(meta))
     with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:  # a new server reads it
         assert c.get("/api/projector/collection/pts/layout?method=pca").json()["how"] == "read back from disk"
         assert c.get("/api/projector/collection/pts/coords?method=pca").content == first
@@ -82,7 +85,7 @@ def test_tsne_is_a_job_then_cached(client):
     job = _wait(client, r.json())
     assert job["status"] == "done" and job["result"]["method"] == "tsne" and job["result"]["n"] == N
     again = client.get("/api/projector/collection/pts/layout?method=tsne")
-    assert again.status_code == 200 and again.json()["how"] == f"t-SNE fitted on all {N} rows"
+    assert again.status_code == 200 and again.json()["how"] == f"t-SNE fitted on all {N} rows."
 
 
 def test_point_and_columns(client):
@@ -188,7 +191,7 @@ def test_too_few_points_nan_rows_and_zero_rows(tmp_path):
         assert r.status_code == 400 and "has no metadata" in r.json()["error"]["message"]
 
 
-def test_a_query_lands_where_its_nearest_rows_are(tmp_path):
+def test_a_query_lands_where_the_layout_places_it(tmp_path):
     keys = ["man", "woman", "king", "queen", "apple", "pear"]
     mat = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 1, 0], [0, 0, 0, 1], [0, 0.2, 0, 1]], np.float32)
     with TestClient(create_app(_home(tmp_path), vectors_sets={"words": Vectors(keys, mat)}),
@@ -196,8 +199,15 @@ def test_a_query_lands_where_its_nearest_rows_are(tmp_path):
         c.get("/api/projector/vectors/words/layout")
         xy = np.frombuffer(c.get("/api/projector/vectors/words/coords").content, "<f4").reshape(-1, 2)
         body = c.post("/api/projector/vectors/words/query", json={"query": "king - man + woman", "k": 2}).json()
-        assert [h["id"] for h in body["hits"]] == ["queen", "pear"] and body["placed_by"] == "nearest-neighbour"
-        assert body["place"] == pytest.approx(xy[[3, 5]].mean(axis=0).tolist())
+        assert [h["id"] for h in body["hits"]] == ["queen", "pear"] and body["placed_by"] == "exact"
+        layout = fit_layout(mat, "pca", seed=0, metric="cosine")  # PCA places a query exactly
+        np.testing.assert_array_equal(xy, layout.coords)
+        want = layout.place((mat[2] - mat[0] + mat[1])[None, :])[0][0]  # king - man + woman, the raw vectors' sum
+        assert body["place"] == pytest.approx(want.tolist(), abs=1e-6)
+        job = _wait(c, c.get("/api/projector/vectors/words/layout?method=tsne").json())
+        assert job["status"] == "done"
+        body = c.post("/api/projector/vectors/words/query", json={"query": "queen", "k": 1, "method": "tsne"}).json()
+        assert body["placed_by"] == "nearest-neighbour" and len(body["place"]) == 2
         body = c.post("/api/projector/vectors/words/query", json={"query": "apple", "k": 1}).json()
         assert [h["id"] for h in body["hits"]] == ["pear"]
         r = c.post("/api/projector/vectors/words/query", json={"query": "고양이"})  # not a key of English vectors

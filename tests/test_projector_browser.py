@@ -96,7 +96,10 @@ def test_draws_every_point_coloured_by_category_with_a_legend(server, browser):
     pg = _open(browser, server.url + "/projector")
     assert pg.evaluate("projector.state.webgl") is True and pg.evaluate("projector.state.drawnPoints") == N
     assert pg.inner_text("#status") == f"{N} points · PCA · pts"
-    assert pg.inner_text("#layout-info") == f"PCA fitted on all {N} rows"
+    meta = pg.evaluate("projector.state.meta")
+    assert pg.inner_text("#layout-info") == (f"PCA of all {N} rows (exact). · trustworthiness "
+                                             f"{meta['trustworthiness']:.3f}, continuity {meta['continuity']:.3f} "
+                                             "(k = 10)")
     assert pg.input_value("#color-by") == "cat"
     legend = pg.evaluate("[...document.querySelectorAll('#legend .entry')].map(e => [e.textContent, e.dataset.color])")
     assert legend == [["blue (100)", "#1f77b4"], ["green (100)", "#2ca02c"], ["red (100)", "#ff7f0e"]]
@@ -268,14 +271,16 @@ def test_a_query_is_placed_and_its_neighbours_highlighted(browser, tmp_path):
         pg.wait_for_function("document.getElementById('neighbors-title').textContent === 'Nearest to “king - man + woman”'")
         listed = [li.get_attribute("data-id") for li in pg.query_selector_all("#neighbors li")]
         assert listed[0] == "queen" and "king" not in listed
-        assert pg.inner_text("#query-info") == "placed by nearest-neighbour (the mean of its nearest rows' positions)"
+        assert pg.inner_text("#query-info") == "placed by PCA (exact)"
         assert pg.is_visible("#query-marker")
         marker = pg.locator("#query-marker").bounding_box()
         place = pg.evaluate("projector.state.query.place")
         rows = pg.evaluate("projector.state.query.hits.map(h => h.row)")
-        want = np.mean([list(pg.evaluate(f"[projector.pointPosition({r}).x, projector.pointPosition({r}).y]"))
-                        for r in rows], axis=0)  # the mean of the hits' screen positions (an affine map)
-        assert place is not None
+        xy = np.array(pg.evaluate("Array.from(projector.state.xy)")).reshape(-1, 2)
+        a, b = 0, int(np.argmax(np.abs(xy[:, 0] - xy[0, 0])))  # two rows far apart give the map's scale
+        pa, pb = (pg.evaluate(f"projector.pointPosition({r})") for r in (a, b))
+        scale = (pb["x"] - pa["x"]) / (xy[b, 0] - xy[a, 0])
+        want = (pa["x"] + (place[0] - xy[a, 0]) * scale, pa["y"] - (place[1] - xy[a, 1]) * scale)
         assert marker["x"] + marker["width"] / 2 == pytest.approx(want[0], abs=3)
         assert marker["y"] + marker["height"] / 2 == pytest.approx(want[1], abs=3)
         assert pg.evaluate("projector.plot().get('selectedPoints')") == rows

@@ -1,18 +1,18 @@
 """Where the projector keeps what it computed: each source's table (in memory, per data version) and each layout
 (in memory and on disk, per data version, method, dims and seed), so reopening a view is a file read.
 
-A layout on disk is a folder ``<home>/projector/<digest>/`` with ``coords.npy`` (float32, ``(n, 2)``) and
-``meta.json`` (method, how, seconds, trustworthiness, continuity, n); the digest hashes the cache key, which holds
-the collection's generation, so a write to the collection makes a new key and old folders are never read again.
+Layouts are ``embedlab.analysis.layout.Layout`` objects (``fit_layout``: PCA exact over every row, t-SNE/UMAP on a
+sample with the rest placed, trustworthiness and continuity at k = 10). On disk each is ``Layout.save``'s folder
+``<home>/projector/<digest>/layout/`` beside ``key.json`` (the cache key it answers); the key holds the
+collection's generation, so a write to the collection makes a new key and old folders are never read again. A
+folder that does not load (damaged, or written by another version) is recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.reduce import project
-from ..errors import InputError
-from ..persist import write_bytes_atomic, write_json_atomic
+from ..analysis.layout import Layout, fit_layout
+from ..errors import EmbedlabError, InputError
+from ..persist import write_json_atomic
 from .projector_data import SourceTable
 
 Report = Callable[[float, str], None]
@@ -30,20 +30,13 @@ METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MIN_POINTS = {"pca": 2, "tsne": 4, "umap": 4}
 
 
-class Layout:
-    """A 2-D layout of a source's rows: ``coords`` ``(n, 2)`` float32 and ``meta`` (JSON-ready dict)."""
-
-    def __init__(self, coords: np.ndarray, meta: dict[str, Any]) -> None:
-        self.coords, self.meta = coords, meta
-
-
 def fit(table: SourceTable, method: str, seed: int, report: Report) -> Layout:
-    """Lay out every row of ``table`` in 2-D.
+    """Lay out every row of ``table`` in 2-D with ``embedlab.analysis.layout.fit_layout``.
 
     Parameters
     ----------
     table : SourceTable
-        The source (its ``matrix`` is ``(n, dim)`` float32).
+        The source (its ``matrix`` is ``(n, dim)`` float32; its metric is used).
     method : str
         ``"pca"``, ``"tsne"`` or ``"umap"``.
     seed : int
@@ -54,8 +47,8 @@ def fit(table: SourceTable, method: str, seed: int, report: Report) -> Layout:
     Returns
     -------
     Layout
-        ``coords`` (n, 2) float32; ``meta``: ``method``, ``n``, ``how`` (one sentence for the page), ``seconds``,
-        ``trustworthiness`` and ``continuity`` (None when not measured).
+        ``coords`` (n, 2) float32, ``how``, ``seconds``, ``trustworthiness`` and ``continuity`` (k = 10), and what
+        ``place`` needs.
 
     Raises
     ------
@@ -74,13 +67,24 @@ def fit(table: SourceTable, method: str, seed: int, report: Report) -> Layout:
         names = ", ".join(repr(table.keys[i]) for i in bad[:5].tolist())
         raise InputError(f"{len(bad)} row(s) of {table.name!r} hold NaN or infinity (first: {names}); fix or remove "
                          "them before projecting")
-    report(0.2, f"fitting {METHOD_NAMES[method]} on {n} points")
-    start = time.perf_counter()
-    coords = np.asarray(project(mat, method, dim=2, seed=seed, metric=table.metric), np.float32)
-    seconds = time.perf_counter() - start
-    how = f"{METHOD_NAMES[method]} fitted on all {n:,} rows"
-    return Layout(coords, {"method": method, "n": n, "how": how, "seconds": round(seconds, 3),
-                           "trustworthiness": None, "continuity": None})
+    return fit_layout(mat, method, dims=2, seed=seed, report=report, metric=table.metric)
+
+
+def describe(layout: Layout) -> dict[str, Any]:
+    """A layout as the page shows it beside the method picker.
+
+    Parameters
+    ----------
+    layout : Layout
+        A fitted or loaded layout.
+
+    Returns
+    -------
+    dict
+        ``method``, ``n``, ``how``, ``seconds``, ``trustworthiness``, ``continuity`` (JSON-ready).
+    """
+    return {"method": layout.method, "n": len(layout.coords), "how": layout.how, "seconds": round(layout.seconds, 3),
+            "trustworthiness": layout.trustworthiness, "continuity": layout.continuity}
 
 
 class ProjectorCache:
@@ -118,23 +122,19 @@ class ProjectorCache:
                 return hit
         folder = self._dir(key)
         try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            coords = np.load(folder / "coords.npy", allow_pickle=False)
-        except (OSError, ValueError, EOFError):  # absent or broken: recomputed
+            if json.loads((folder / "key.json").read_text(encoding="utf-8")) != repr(key):
+                return None
+            layout = Layout.load(folder / "layout")
+        except (OSError, ValueError, EmbedlabError):  # absent, damaged or another version's: recomputed
             return None
-        if meta.get("key") != repr(key) or coords.dtype != np.float32 or coords.shape != (meta["n"], 2):
-            return None
-        return self._keep(key, Layout(coords, meta))
+        return self._keep(key, layout)
 
     def store(self, key: Hashable, layout: Layout) -> Layout:
         """Keep ``layout`` for ``key`` in memory and on disk."""
         folder = self._dir(key)
         folder.mkdir(parents=True, exist_ok=True)
-        out = io.BytesIO()
-        np.lib.format.write_array(out, np.ascontiguousarray(layout.coords, np.float32), allow_pickle=False)
-        write_bytes_atomic(folder / "coords.npy", out.getvalue())
-        layout.meta["key"] = repr(key)
-        write_json_atomic(folder / "meta.json", layout.meta)
+        layout.save(folder / "layout")
+        write_json_atomic(folder / "key.json", repr(key))
         return self._keep(key, layout)
 
     def _keep(self, key: Hashable, layout: Layout) -> Layout:

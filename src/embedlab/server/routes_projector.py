@@ -10,8 +10,8 @@ as one binary array, everything else asked for by row number.
 - ``POST .../neighbors``: a row's nearest rows by the source's own index and metric, and how many of them are
   also among its nearest in 2-D.
 - ``POST .../query``: a text (a collection, embedded by its encoder) or a key or expression (a vectors set): its
-  nearest rows and where it lands on the layout (the mean of its nearest rows' coordinates, labelled
-  ``nearest-neighbour``).
+  nearest rows and where it lands on the layout (``Layout.place``: ``exact`` for PCA, ``transform`` for UMAP,
+  ``nearest-neighbour`` for t-SNE).
 - ``POST .../select``: rows matching a ``where`` filter (the collection's own filter semantics) and/or a regex.
 - ``POST .../export``: rows as CSV, JSONL or Parquet.
 
@@ -27,10 +27,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import InputError
+from ..analysis.layout import Layout
+from ..errors import DimensionError, InputError
 from .deps import require_read, state_of
 from .jobs import Job, Report
-from .projector_cache import METHOD_NAMES, Layout, fit
+from .projector_cache import METHOD_NAMES, describe, fit
 from .projector_data import SourceTable, column, export, from_collection, from_vectors, regex_rows
 from .state import ServerState
 
@@ -97,8 +98,7 @@ def _table(st: ServerState, kind: str, name: str) -> tuple[SourceTable, tuple[An
 
 
 def _describe(table: SourceTable, layout: Layout) -> dict[str, Any]:
-    meta = {k: v for k, v in layout.meta.items() if k != "key"}
-    return {**meta, "kind": table.kind, "name": table.name, "metric": table.metric, "fields": table.fields()}
+    return {**describe(layout), "kind": table.kind, "name": table.name, "metric": table.metric, "fields": table.fields()}
 
 
 def _layout(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[SourceTable, Layout | Job]:
@@ -194,16 +194,25 @@ def query(kind: Kind, name: str, body: QueryBody, request: Request) -> JSONRespo
     if not text:
         raise InputError("the query is empty; type a text (a collection) or a word or expression (a vectors set)")
     if kind == "collection":
-        hits = [(h.id, h.score) for h in st.collection(name).search(text, k=body.k)]
+        col = st.collection(name)
+        hits = [(h.id, h.score) for h in col.search(text, k=body.k)]
+        enc = col.encoder  # search above embedded the text, so there is one
+        assert enc is not None
+        vector = enc.encode_queries([text])[0]
     else:
         v = st.vectors(name)
         got = v.most_similar(text, topn=body.k) if text in v else v.arithmetic(text, k=body.k)
         assert isinstance(got, list)  # with a topn, most_similar answers (key, score) pairs
         hits = got
+        vector = v.vector(text)
     rows = [table.rows.get(i, -1) for i, _ in hits]
-    placed = [r for r in rows if r >= 0]
-    where = found.coords[placed].mean(axis=0).tolist() if placed else None
-    return JSONResponse({"query": text, "place": where, "placed_by": "nearest-neighbour",
+    try:
+        xy, how = found.place(np.asarray(vector, np.float32)[None, :])
+        where: list[float] | None = xy[0].tolist()
+    except DimensionError:  # e.g. a Matryoshka collection stores shorter vectors: the hits' mean instead
+        placed = [r for r in rows if r >= 0]
+        where, how = (found.coords[placed].mean(axis=0).tolist() if placed else None), "nearest-neighbour"
+    return JSONResponse({"query": text, "place": where, "placed_by": how,
                          "hits": [{"row": r, "id": i, "score": float(s), "label": table.labels[r] if r >= 0 else i}
                                   for (i, s), r in zip(hits, rows, strict=True)]})
 

@@ -12,6 +12,8 @@
                  "#b5de2b", "#fde725"];
   const BASE = "#1f77b4", FALLBACK_MAX = 20000, POLL_MS = 300, PERF_POINTS = 100000;
   const METHOD_NAMES = { pca: "PCA", tsne: "t-SNE", umap: "UMAP" };
+  const PLACED = { exact: "PCA (exact)", transform: "UMAP's transform",
+                   "nearest-neighbour": "nearest neighbours (the mean of its nearest fitted rows' positions)" };
   const state = { kind: null, name: null, method: "pca", meta: null, xy: null, n: 0, view: 0, stale: 0, job: null,
                   colour: null, selected: [], neighbors: null, filtered: null, webgl: false, drawn: 0,
                   points: new Map(), hash: null };
@@ -463,7 +465,7 @@
       $("neighbors-title").textContent = `Nearest to “${q}”`;
       $("neighbors-title").dataset.id = "";
       $("overlap").textContent = "";
-      $("query-info").textContent = res.place ? `placed by ${res.placed_by} (the mean of its nearest rows' positions)` : "";
+      $("query-info").textContent = res.place ? `placed by ${PLACED[res.placed_by] || res.placed_by}` : "";
       select(res.hits.map((h) => h.row).filter((r) => r >= 0));
       markQuery();
       status(`“${q}” → ${res.hits.length ? res.hits[0].id : "nothing"}`);
