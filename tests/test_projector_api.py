@@ -218,3 +218,31 @@ def test_a_query_lands_where_the_layout_places_it(tmp_path):
         assert r.json()["error"]["message"] == "collection 'pts' is vectors-only (no encoder); search with a 8-d vector"
         r = c.post("/api/projector/collection/pts/query", json={"query": "   "})
         assert r.status_code == 400 and r.json()["error"]["message"].startswith("the query is empty")
+
+
+def test_clusters_named_by_ctfidf_as_a_colour_column(tmp_path):
+    from embedlab.analysis.clusters import cluster_items
+
+    rng = np.random.default_rng(2)
+    centres = np.eye(8, dtype=np.float32)[:2] * 5
+    vecs = (centres[np.arange(40) % 2] + rng.standard_normal((40, 8)).astype(np.float32) * 0.3).astype(np.float32)
+    texts = ["사과와 바나나는 달콤한 과일이다" if i % 2 == 0 else "buses and trains carry passengers" for i in range(40)]
+    with Collection.create("mix", dim=8, root=tmp_path / "collections") as col:
+        col.add([f"m{i}" for i in range(40)], vectors=vecs, sources=texts)
+    with TestClient(create_app(tmp_path, vectors_sets={}), base_url="http://localhost") as c:
+        r = c.get("/api/projector/collection/mix/clusters?algorithm=kmeans&n_clusters=2&stop_words=passengers")
+        assert r.status_code == 202
+        job = _wait(c, r.json())
+        assert job["status"] == "done"
+        got = job["result"]
+        stored = c.app.state.embedlab.collection("mix").vectors().matrix
+        want = cluster_items(stored, texts, "kmeans", n_clusters=2, stop_words=["passengers"])
+        assert got["codes"] == want.labels.tolist() and got["counts"] == want.sizes
+        assert got["categories"] == [f"{i + 1}. {n}" for i, n in enumerate(want.names)]
+        assert got["categories"] == ["1. 과일 · 달콤 · 바나나", "2. buses · carry · trains"]  # "passengers": a stop word
+        again = c.get("/api/projector/collection/mix/clusters?algorithm=kmeans&n_clusters=2&stop_words=passengers")
+        assert again.status_code == 200 and again.json() == got  # cached
+        bad = _wait(c, c.get("/api/projector/collection/mix/clusters?algorithm=hdbscan&n_clusters=3").json())
+        assert bad["status"] == "error" and bad["error"] == {
+            "type": "InputError", "message": "HDBSCAN finds the number of clusters itself; leave n_clusters out"}
+        assert c.get("/api/projector/collection/mix/clusters?algorithm=dbscan").status_code == 400

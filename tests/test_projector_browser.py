@@ -286,3 +286,29 @@ def test_a_query_is_placed_and_its_neighbours_highlighted(browser, tmp_path):
         assert pg.evaluate("projector.plot().get('selectedPoints')") == rows
         assert pg.errors == []
         pg.close()
+
+
+def test_cluster_by_kmeans_colours_the_map_with_named_clusters(server, browser):
+    import httpx
+
+    pg = _open(browser, server.url + "/projector")
+    drawn = pg.evaluate("projector.state.drawn")
+    pg.select_option("#color-by", "")  # one colour first: no green or orange on the map
+    pg.wait_for_function(f"projector.state.colour === null && projector.state.drawn > {drawn}")
+    before = _pixels(pg)
+    assert _near(before, CATS["green"]) == 0 and _near(before, CATS["red"]) == 0
+    pg.fill("#cluster-k", "3")
+    pg.click("#cluster-button")
+    pg.wait_for_function("projector.state.colour && projector.state.colour.field === 'cluster'", timeout=60_000)
+    api = httpx.get(server.url + "/api/projector/collection/pts/clusters?algorithm=kmeans&n_clusters=3&stop_words=",
+                    timeout=60).json()
+    legend = pg.evaluate("[...document.querySelectorAll('#legend .entry')].map(e => e.textContent)")
+    assert legend == [f"{c} ({n})" for c, n in zip(api["categories"], api["counts"], strict=True)]
+    assert pg.inner_text("#legend").splitlines()[0] == "clusters (k-means, named by c-TF-IDF)"
+    assert pg.inner_text("#status") == "3 clusters (k-means) · pts"
+    px = _pixels(pg)
+    for rgb in CATS.values():  # three clusters: the palette's first three colours drawn
+        assert _near(px, rgb) > 50
+    assert pg.input_value("#color-by") != "" and "color=" not in pg.evaluate("location.hash")
+    assert pg.errors == []
+    pg.close()

@@ -95,6 +95,23 @@ class ProjectorCache:
         self._lock = threading.Lock()
         self._tables: OrderedDict[Hashable, SourceTable] = OrderedDict()
         self._layouts: OrderedDict[Hashable, Layout] = OrderedDict()
+        self._results: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+
+    def result(self, key: Hashable) -> dict[str, Any] | None:
+        """A remembered JSON-ready result (clusters) for ``key``, or None."""
+        with self._lock:
+            hit = self._results.get(key)
+            if hit is not None:
+                self._results.move_to_end(key)
+            return hit
+
+    def remember(self, key: Hashable, value: dict[str, Any]) -> dict[str, Any]:
+        """Keep ``value`` for ``key`` (memory only; the last ``keep`` results) and return it."""
+        with self._lock:
+            self._results[key] = value
+            while len(self._results) > self.keep:
+                self._results.popitem(last=False)
+        return value
 
     def table(self, key: Hashable, build: Callable[[], SourceTable]) -> SourceTable:
         """The table for ``key`` (a source and its data version), built once."""

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.clusters import cluster_items
 from ..errors import InputError, UnknownKeyError
 from ..store import Collection
 from ..vectors import Vectors
@@ -191,6 +192,51 @@ def column(table: SourceTable, name: str) -> dict[str, Any]:
         sizes[c] += 1
     return {"field": name, "type": "category", "categories": cats, "codes": codes, "counts": sizes,
             "mixed": len(kinds) > 1}
+
+
+def cluster_column(table: SourceTable, algorithm: str, n_clusters: int | None, stop_words: list[str],
+                   seed: int = 0) -> dict[str, Any]:
+    """Cluster the rows on their original vectors and name each cluster by c-TF-IDF over the rows' texts.
+
+    Parameters
+    ----------
+    table : SourceTable
+        The source (its labels are the texts: Korean ones are split into morphemes).
+    algorithm : str
+        ``"kmeans"`` or ``"hdbscan"``.
+    n_clusters : int or None
+        k-means' number of clusters (capped at the row count; None: 8). HDBSCAN takes none.
+    stop_words : list of str
+        Words never used in names, on top of the built-in English and Korean ones.
+    seed : int
+        Seed of k-means.
+
+    Returns
+    -------
+    dict
+        A category column as ``column`` returns it (``field`` ``"cluster"``, categories = the clusters' names, plus
+        ``"(noise)"`` for rows HDBSCAN left out), with ``algorithm`` and each cluster's ``terms``.
+
+    Raises
+    ------
+    InputError
+        For an unknown algorithm, a bad number of clusters or stop word (see ``cluster_items``).
+    """
+    if algorithm == "kmeans":
+        k = min(8 if n_clusters is None else n_clusters, max(1, len(table.keys)))
+        found = cluster_items(table.matrix, table.labels, "kmeans", n_clusters=k, stop_words=stop_words, seed=seed)
+    else:
+        if n_clusters is not None:
+            raise InputError("HDBSCAN finds the number of clusters itself; leave n_clusters out")
+        found = cluster_items(table.matrix, table.labels, algorithm, stop_words=stop_words, seed=seed)
+    labels = found.labels.astype(np.int64)
+    names = [f"{i + 1}. {name or '(no words)'}" for i, name in enumerate(found.names)]
+    noise = bool((labels < 0).any())
+    cats = names + (["(noise)"] if noise else [])
+    codes = np.where(labels < 0, len(names), labels)
+    counts = [int(x) for x in np.bincount(codes, minlength=len(cats))]
+    return {"field": "cluster", "type": "category", "categories": cats, "codes": codes.tolist(), "counts": counts,
+            "mixed": False, "algorithm": algorithm, "terms": [[[t, float(w)] for t, w in ts] for ts in found.terms]}
 
 
 def regex_rows(table: SourceTable, pattern: str) -> list[int]:

@@ -6,6 +6,8 @@ as one binary array, everything else asked for by row number.
   UMAP answer 202 with a background job (``GET /api/jobs/{id}``). Layouts are cached in memory and on disk per
   data generation, method and seed, so reopening a view reads a file.
 - ``GET .../coords``: the layout's coordinates, float32 little-endian ``x0 y0 x1 y1 ...`` (one request).
+- ``GET .../clusters?algorithm=&n_clusters=&stop_words=``: k-means or HDBSCAN on the original vectors, each
+  cluster named by c-TF-IDF over the rows' texts, as a colour column (a background job; cached).
 - ``GET .../point/{row}``, ``GET .../column/{field}``: a row's id, label and metadata; a field for colouring.
 - ``POST .../neighbors``: a row's nearest rows by the source's own index and metric, and how many of them are
   also among its nearest in 2-D.
@@ -32,7 +34,7 @@ from ..errors import DimensionError, InputError
 from .deps import require_read, state_of
 from .jobs import Job, Report
 from .projector_cache import METHOD_NAMES, describe, fit
-from .projector_data import SourceTable, column, export, from_collection, from_vectors, regex_rows
+from .projector_data import SourceTable, cluster_column, column, export, from_collection, from_vectors, regex_rows
 from .state import ServerState
 
 router = APIRouter(prefix="/api/projector", tags=["projector"], dependencies=[Depends(require_read)])
@@ -145,6 +147,27 @@ def coords(kind: Kind, name: str, request: Request, method: Method = "pca", seed
     _, found = _ready(state_of(request), kind, name, method, seed)
     data = np.ascontiguousarray(found.coords, dtype="<f4").tobytes()
     return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/{kind}/{name}/clusters", summary="Clusters on the original vectors, named by c-TF-IDF (a job)",
+            responses={202: {"description": "the background job clustering (poll /api/jobs/{id})"}})
+def clusters(kind: Kind, name: str, request: Request, algorithm: Literal["kmeans", "hdbscan"] = "kmeans",
+             n_clusters: int | None = Query(None, ge=1, le=1000), stop_words: str = Query("", max_length=5000),
+             seed: int = SEED) -> JSONResponse:
+    st = state_of(request)
+    table, version = _table(st, kind, name)
+    words = sorted({w.strip() for w in stop_words.split(",") if w.strip()})
+    key = ("clusters", *version, algorithm, n_clusters, tuple(words), seed)
+    hit = st.projector.result(key)
+    if hit is not None:
+        return JSONResponse(hit)
+
+    def run(report: Report) -> dict[str, Any]:
+        report(0.1, f"clustering {len(table.keys):,} rows with {'k-means' if algorithm == 'kmeans' else 'HDBSCAN'}")
+        return st.projector.remember(key, cluster_column(table, algorithm, n_clusters, words, seed))
+
+    job = st.jobs.submit(key, run, kind="clusters", stage=f"waiting to cluster {name!r}")
+    return JSONResponse(st.jobs.snapshot(job.id), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
 
 @router.get("/{kind}/{name}/point/{row}", summary="One row's id, label and metadata")

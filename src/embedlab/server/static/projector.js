@@ -12,6 +12,7 @@
                  "#b5de2b", "#fde725"];
   const BASE = "#1f77b4", FALLBACK_MAX = 20000, POLL_MS = 300, PERF_POINTS = 100000;
   const METHOD_NAMES = { pca: "PCA", tsne: "t-SNE", umap: "UMAP" };
+  const CLUSTERS = "\u0000clusters";  // the colour-by option of the last clustering (never a metadata field)
   const PLACED = { exact: "PCA (exact)", transform: "UMAP's transform",
                    "nearest-neighbour": "nearest neighbours (the mean of its nearest fitted rows' positions)" };
   const state = { kind: null, name: null, method: "pca", meta: null, xy: null, n: 0, view: 0, stale: 0, job: null,
@@ -81,7 +82,7 @@
     const p = new URLSearchParams();
     if (state.kind) p.set("source", `${state.kind}:${state.name}`);
     p.set("method", state.method);
-    if ($("color-by").value) p.set("color", $("color-by").value);
+    if ($("color-by").value && $("color-by").value !== CLUSTERS) p.set("color", $("color-by").value);
     if ($("where").value.trim()) p.set("where", $("where").value.trim());
     if ($("regex").value.trim()) p.set("regex", $("regex").value.trim());
     if (state.selected.length && state.selected.length <= 2000) p.set("sel", state.selected.join(","));
@@ -122,9 +123,10 @@
   }
 
   // ------------------------------------------------------------------ layouts
-  async function fetchLayout(view) {
-    const path = `${base()}/layout?method=${state.method}`;
-    let first = await request("GET", path);
+  // GET path; a 202 is a background job: poll it (showing its stage) until done (its result) or failed (thrown).
+  // null once the view changed (the caller drops it).
+  async function viaJob(path, label, view) {
+    const first = await request("GET", path);
     if (first.code !== 202) return first.json;
     let job = first.json;
     for (;;) {
@@ -132,16 +134,41 @@
       if (view !== state.view) return null;
       if (job.status === "done") return job.result;
       if (job.status === "error") throw new Error((job.error.type || "Error") + ": " + job.error.message);
-      status(`${METHOD_NAMES[state.method]}: ${job.stage} · ${Math.round(100 * job.progress)}% · ${Math.round(job.elapsed_s)} s`);
+      status(`${label}: ${job.stage} · ${Math.round(100 * job.progress)}% · ${Math.round(job.elapsed_s)} s`);
       await sleep(POLL_MS);
       job = await api("GET", "/api/jobs/" + enc(job.id));
     }
+  }
+
+  const fetchLayout = (view) => viaJob(`${base()}/layout?method=${state.method}`, METHOD_NAMES[state.method], view);
+
+  async function cluster(ev) {
+    if (ev) ev.preventDefault();
+    if (!state.meta) return;
+    const view = state.view, algorithm = $("cluster-algorithm").value;
+    const params = new URLSearchParams({ algorithm, stop_words: $("stop-words").value });
+    if (algorithm === "kmeans") params.set("n_clusters", $("cluster-k").value);
+    const label = algorithm === "kmeans" ? "k-means" : "HDBSCAN";
+    status(`clustering with ${label}…`);
+    try {
+      const col = await viaJob(`${base()}/clusters?${params}`, label, view);
+      if (col === null || view !== state.view) { state.stale += 1; return; }
+      state.clusters = col;
+      const sel = $("color-by");
+      if (![...sel.options].some((o) => o.value === CLUSTERS)) sel.add(new Option("(clusters)", CLUSTERS));
+      sel.value = CLUSTERS;
+      await applyColour(view);
+      await draw();
+      status(`${col.categories.length} clusters (${label}) · ${state.name}`);
+      writeHash();
+    } catch (e) { if (view === state.view) status(e.message, true); }
   }
 
   async function loadLayout(restore) {
     const [kind, ...rest] = $("source").value.split(":");
     const view = ++state.view;
     state.kind = kind; state.name = rest.join(":"); state.method = $("method").value;
+    state.clusters = null;
     state.points = new Map(); state.selected = []; state.query = null; $("query-marker").style.display = "none";
     $("query-info").textContent = ""; state.neighbors = null; state.filtered = null;
     $("neighbors").innerHTML = ""; $("overlap").textContent = ""; $("neighbors-title").textContent = "Neighbours";
@@ -189,7 +216,8 @@
   async function applyColour(view) {
     const field = $("color-by").value;
     state.colour = null;
-    if (field) {
+    if (field === CLUSTERS) state.colour = state.clusters || null;
+    else if (field) {
       try {
         const col = await api("GET", `${base()}/column/${enc(field)}`);
         if (view !== undefined && view !== state.view) return;
@@ -204,7 +232,9 @@
     el.innerHTML = "";
     if (!c) return;
     const title = document.createElement("div");
-    title.textContent = c.field + (c.mixed ? " (mixed types, shown as text)" : "");
+    title.textContent = c.field === "cluster" && c.algorithm
+      ? `clusters (${c.algorithm === "kmeans" ? "k-means" : "HDBSCAN"}, named by c-TF-IDF)`
+      : c.field + (c.mixed ? " (mixed types, shown as text)" : "");
     el.append(title);
     if (c.type === "number") {
       const bar = document.createElement("div");
@@ -562,6 +592,7 @@
   $("color-by").addEventListener("change", async () => { await applyColour(); draw(); writeHash(); });
   $("apply-filter").addEventListener("click", applyFilter);
   $("query-form").addEventListener("submit", placeQuery);
+  $("cluster-form").addEventListener("submit", cluster);
   $("clear-filter").addEventListener("click", clearFilter);
   $("lasso-type").addEventListener("change", () => { if (plot) plot.set({ lassoType: $("lasso-type").value }); });
   for (const f of ["csv", "jsonl", "parquet"]) $("export-" + f).addEventListener("click", () => exportSelection(f));
