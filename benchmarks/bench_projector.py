@@ -87,7 +87,10 @@ def main() -> None:
                     import httpx
 
                     t = time.perf_counter()
-                    httpx.get(f"{srv.url}/api/projector/vectors/{name}/layout?method=pca", timeout=600)
+                    r = httpx.get(f"{srv.url}/api/projector/vectors/{name}/layout?method=pca", timeout=600)
+                    while r.status_code == 202 and r.json()["status"] in ("queued", "running"):  # a job: poll
+                        time.sleep(0.2)
+                        r = httpx.get(f"{srv.url}/api/jobs/{r.json()['id']}", timeout=60)
                     project_s = time.perf_counter() - t
                     url = f"{srv.url}/projector#source=vectors:{name}&method=pca"
                     frames, fps, heap = [], [], []
@@ -110,13 +113,13 @@ def main() -> None:
                    "pan_fps": statistics.median(fps), "js_heap_mb": statistics.median(heap),
                    "cached_reopen_s": statistics.median(reopen)}
             rows.append(row)
-            print(f"n={n:>9,}  server PCA+table {project_s:6.2f} s  first frame {row['first_frame_s']:5.2f} s  "
+            print(f"n={n:>9,}  server PCA layout (+ table, trustworthiness) {project_s:6.2f} s  first frame {row['first_frame_s']:5.2f} s  "
                   f"pan {row['pan_fps']:5.1f} fps  JS heap {row['js_heap_mb']:6.1f} MiB  "
                   f"cached reopen (new server + page) {row['cached_reopen_s']:5.2f} s", flush=True)
         browser.close()
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())} "
           f"(at the start: {settings['loadavg']})")
-    print("\n| points | server PCA (+ table) | first frame | panning | JS heap | cached reopen |")
+    print("\n| points | server PCA layout (+ table, trustworthiness) | first frame | panning | JS heap | cached reopen |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['n']:,} | {r['server_pca_s']:.2f} s | {r['first_frame_s']:.2f} s | {r['pan_fps']:.1f} fps | "

@@ -39,6 +39,10 @@ def main() -> None:
             row = pg.evaluate("fetch('/api/projector/collection/tour/select', {method: 'POST', headers: "
                               "{'Content-Type': 'application/json'}, body: JSON.stringify({regex: '^apple$'})})"
                               ".then(r => r.json()).then(j => j.rows[0])")
+            pg.fill("#cluster-k", "3")
+            pg.click("#cluster-button")  # coloured by k-means clusters named by c-TF-IDF
+            pg.wait_for_function("projector.state.colour && projector.state.colour.field === 'cluster'",
+                                 timeout=120_000)
             pg.evaluate(f"projector.showNeighbors({row})")
             pg.wait_for_function("document.getElementById('neighbors-title').dataset.id === 'apple'")
             pg.mouse.move(1195, 715)

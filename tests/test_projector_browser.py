@@ -97,9 +97,8 @@ def test_draws_every_point_coloured_by_category_with_a_legend(server, browser):
     assert pg.evaluate("projector.state.webgl") is True and pg.evaluate("projector.state.drawnPoints") == N
     assert pg.inner_text("#status") == f"{N} points · PCA · pts"
     meta = pg.evaluate("projector.state.meta")
-    assert pg.inner_text("#layout-info") == (f"PCA of all {N} rows (exact). · trustworthiness "
-                                             f"{meta['trustworthiness']:.3f}, continuity {meta['continuity']:.3f} "
-                                             "(k = 10)")
+    assert pg.inner_text("#layout-info") == (f"trustworthiness {meta['trustworthiness']:.3f}, continuity "
+                                             f"{meta['continuity']:.3f} (k = 10) · PCA of all {N} rows (exact).")
     assert pg.input_value("#color-by") == "cat"
     legend = pg.evaluate("[...document.querySelectorAll('#legend .entry')].map(e => [e.textContent, e.dataset.color])")
     assert legend == [["blue (100)", "#1f77b4"], ["green (100)", "#2ca02c"], ["red (100)", "#ff7f0e"]]

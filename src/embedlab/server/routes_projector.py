@@ -2,8 +2,8 @@
 as one binary array, everything else asked for by row number.
 
 - ``GET /api/projector/{kind}/{name}/layout?method=&seed=``: the layout's description (method, how it was made,
-  seconds, trustworthiness/continuity, row count, metadata fields); PCA is computed in the request, t-SNE and
-  UMAP answer 202 with a background job (``GET /api/jobs/{id}``). Layouts are cached in memory and on disk per
+  seconds, trustworthiness/continuity, row count, metadata fields); PCA of up to 20,000 rows is computed in the
+  request, larger PCA and every t-SNE and UMAP answer 202 with a background job (``GET /api/jobs/{id}``). Layouts are cached in memory and on disk per
   data generation, method and seed, so reopening a view reads a file.
 - ``GET .../coords``: the layout's coordinates, float32 little-endian ``x0 y0 x1 y1 ...`` (one request).
 - ``GET .../clusters?algorithm=&n_clusters=&stop_words=``: k-means or HDBSCAN on the original vectors, each
@@ -41,6 +41,7 @@ router = APIRouter(prefix="/api/projector", tags=["projector"], dependencies=[De
 Kind = Literal["collection", "vectors"]
 Method = Literal["pca", "tsne", "umap"]
 SEED = Query(0, ge=0, le=2**32 - 1, description="random seed of the layout")
+INLINE_ROWS = 20_000  # PCA of at most this many rows is computed in the request; larger layouts are jobs
 VECTORS_ROWS = 1_000_000  # the most frequent keys of a vectors set that the projector shows
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8",
          "parquet": "application/vnd.apache.parquet"}
@@ -110,7 +111,7 @@ def _layout(st: ServerState, kind: str, name: str, method: str, seed: int) -> tu
     hit = st.projector.layout(key)
     if hit is not None:
         return table, hit
-    if method == "pca":
+    if method == "pca" and len(table.keys) <= INLINE_ROWS:
         return table, st.projector.store(key, fit(table, method, seed, lambda fraction, stage: None))
 
     def run(report: Report) -> dict[str, Any]:

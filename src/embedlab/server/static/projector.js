@@ -198,9 +198,9 @@
     for (const f of meta.fields) colour.add(new Option(f, f));
     colour.value = meta.fields.includes(want) ? want : (meta.fields[0] || "");
     const tc = meta.trustworthiness === null || meta.trustworthiness === undefined ? ""
-      : ` · trustworthiness ${meta.trustworthiness.toFixed(3)}, continuity ${meta.continuity.toFixed(3)} (k = 10)`;
-    $("layout-info").textContent = meta.how + tc;
-    $("layout-info").title = meta.how + tc;
+      : `trustworthiness ${meta.trustworthiness.toFixed(3)}, continuity ${meta.continuity.toFixed(3)} (k = 10) · `;
+    $("layout-info").textContent = tc + meta.how;  // the distortion figure first: it must not be cut off
+    $("layout-info").title = tc + meta.how;
     await applyColour(view);
     mark("colour");
     if (view !== state.view) return;
