@@ -246,3 +246,13 @@ def test_clusters_named_by_ctfidf_as_a_colour_column(tmp_path):
         assert bad["status"] == "error" and bad["error"] == {
             "type": "InputError", "message": "HDBSCAN finds the number of clusters itself; leave n_clusters out"}
         assert c.get("/api/projector/collection/mix/clusters?algorithm=dbscan").status_code == 400
+
+
+def test_a_vectors_set_changed_under_the_same_name_is_not_served_from_the_old_cache(tmp_path):
+    keys = [f"w{i}" for i in range(20)]
+    first, second = RNG.standard_normal((2, 20, 6)).astype(np.float32)
+    for mat in (first, second):  # two runs of a server over one home, the set changed in between
+        with TestClient(create_app(tmp_path, vectors_sets={"w": Vectors(keys, mat)}), base_url="http://localhost") as c:
+            xy = np.frombuffer(c.get("/api/projector/vectors/w/coords").content, "<f4").reshape(-1, 2)
+            np.testing.assert_array_equal(xy, fit_layout(mat, "pca", seed=0, metric="cosine").coords)
+    assert len(list((tmp_path / "projector").iterdir())) == 2
