@@ -311,3 +311,16 @@ def test_cluster_by_kmeans_colours_the_map_with_named_clusters(server, browser):
     assert pg.input_value("#color-by") != "" and "color=" not in pg.evaluate("location.hash")
     assert pg.errors == []
     pg.close()
+
+
+def test_the_url_reopens_a_clustering_and_refuses_a_malformed_one(server, browser):
+    pg = _open(browser, server.url + "/projector#source=collection:pts&cluster=kmeans:2&stop=item")
+    pg.wait_for_function("projector.state.colour && projector.state.colour.field === 'cluster'", timeout=60_000)
+    assert len(pg.query_selector_all("#legend .entry")) == 2 and pg.input_value("#stop-words") == "item"
+    pg.wait_for_function("location.hash.includes('cluster=kmeans%3A2') && location.hash.includes('stop=item')")
+    assert pg.is_hidden("#note") and pg.errors == []
+    pg.close()
+    pg = _open(browser, server.url + "/projector#source=collection:pts&cluster=kmeans:0")
+    assert pg.inner_text("#note") == "Ignored part of the link's view state: unknown clustering 'kmeans:0'."
+    assert pg.evaluate("projector.state.colour.field") == "cat" and pg.errors == []
+    pg.close()

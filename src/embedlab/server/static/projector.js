@@ -67,6 +67,11 @@
       else if (k === "where") {
         try { JSON.parse(v); out.where = v; } catch (e) { notes.push("a where filter that is not JSON"); }
       } else if (k === "regex") out.regex = v;
+      else if (k === "cluster") {
+        const m = /^(kmeans):([1-9][0-9]{0,3})$|^(hdbscan)$/.exec(v);
+        if (m) out.cluster = m[1] ? { algorithm: "kmeans", k: m[2] } : { algorithm: "hdbscan" };
+        else notes.push(`unknown clustering '${v}'`);
+      } else if (k === "stop") out.stop = v;
       else if (k === "sel") {
         const rows = v.split(",").filter((s) => s !== "").map(Number);
         if (rows.every((r) => Number.isInteger(r) && r >= 0)) out.sel = rows; else notes.push("a malformed selection");
@@ -83,6 +88,10 @@
     if (state.kind) p.set("source", `${state.kind}:${state.name}`);
     p.set("method", state.method);
     if ($("color-by").value && $("color-by").value !== CLUSTERS) p.set("color", $("color-by").value);
+    if ($("color-by").value === CLUSTERS && state.clusters) {
+      p.set("cluster", state.clusters.algorithm === "kmeans" ? `kmeans:${state.clusters.k}` : "hdbscan");
+      if ($("stop-words").value.trim()) p.set("stop", $("stop-words").value.trim());
+    }
     if ($("where").value.trim()) p.set("where", $("where").value.trim());
     if ($("regex").value.trim()) p.set("regex", $("regex").value.trim());
     if (state.selected.length && state.selected.length <= 2000) p.set("sel", state.selected.join(","));
@@ -153,7 +162,7 @@
     try {
       const col = await viaJob(`${base()}/clusters?${params}`, label, view);
       if (col === null || view !== state.view) { state.stale += 1; return; }
-      state.clusters = col;
+      state.clusters = { ...col, k: params.get("n_clusters") };
       const sel = $("color-by");
       if (![...sel.options].some((o) => o.value === CLUSTERS)) sel.add(new Option("(clusters)", CLUSTERS));
       sel.value = CLUSTERS;
@@ -208,6 +217,13 @@
     if (view !== state.view) return;
     if (restore && (restore.where || restore.regex)) await applyFilter();
     if (restore && restore.sel) select(restore.sel.filter((r) => r < state.n));
+    if (restore && restore.cluster) {
+      $("cluster-algorithm").value = restore.cluster.algorithm;
+      if (restore.cluster.k) $("cluster-k").value = restore.cluster.k;
+      if (restore.stop) $("stop-words").value = restore.stop;
+      await cluster();
+      if (view !== state.view) return;
+    }
     status(`${state.n} points · ${METHOD_NAMES[state.method]} · ${state.name}`);
     writeHash();
   }
