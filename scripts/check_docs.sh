@@ -18,6 +18,7 @@ files=(
   src/embedlab/train/factorization.py src/embedlab/train/mlm.py src/embedlab/train/clip.py
   src/embedlab/train/finetuning/run.py
   src/embedlab/integrations/{langchain,llamaindex}.py
+  src/embedlab/analysis/{layout,neighbourhood,clusters}.py
 )
 # D401 (imperative mood) is left out: summaries here may be noun phrases ("The k best rows ..."); D105 too (magic
 # methods document themselves by their protocol). DOC501: an exception the body raises is named under Raises.

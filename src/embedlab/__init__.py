@@ -49,6 +49,7 @@ _LAZY = {
     "BPETokenizer": "train.bpe",
     "hybrid_search": "search.hybrid", "search_documents": "passages", "index_records": "passages",
     "evaluate_analogies": "evaluate", "evaluate_word_pairs": "evaluate",
+    "explore": "server.explore",
 }
 
 

@@ -70,11 +70,7 @@ def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metr
             out = np.hstack([out, np.zeros((n, dim - k))])
         return out.astype(np.float32)
     if method == "tsne":
-        from sklearn.manifold import TSNE
-
-        p = perplexity if perplexity is not None else min(30.0, max(2.0, (n - 1) / 3))
-        tsne = TSNE(dim, perplexity=p, metric="cosine" if metric == "cosine" else "euclidean",
-                    init="pca", random_state=seed, method="barnes_hut" if dim < 4 else "exact")
+        tsne = tsne_estimator(n, dim, seed, metric, perplexity)
         if not progress:
             return tsne.fit_transform(m).astype(np.float32)
         with progress_bar(tsne.max_iter or 1000, f"t-SNE ({n} points)", "iter") as bar:
@@ -83,21 +79,81 @@ def project(x: ArrayLike, method: str = "pca", dim: int = 2, seed: int = 0, metr
                 out = tsne.fit_transform(m).astype(np.float32)
             bar.update(bar.total - bar.n)  # it may stop early once converged
         return out
+    if progress and sys.stderr.isatty():  # the epochs get a bar; what comes before them, a line
+        print(f"UMAP: neighbour graph of {n} points (the first UMAP in a process also compiles, ~45 s)",
+              file=sys.stderr)
+    reducer = umap_estimator(n, dim, seed, metric, n_neighbors, progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # umap warns that a seed disables parallelism: that is the point
+        return reducer.fit_transform(m).astype(np.float32)
+
+
+def tsne_estimator(n: int, dim: int, seed: int, metric: str, perplexity: float | None = None) -> Any:
+    """The scikit-learn ``TSNE`` that ``project`` fits: PCA initialisation, Barnes-Hut, cosine or Euclidean.
+
+    Parameters
+    ----------
+    n : int
+        Number of points it will be fitted on (the default perplexity shrinks for small sets).
+    dim : int
+        Output dimension, 2 or 3.
+    seed : int
+        Random seed.
+    metric : str
+        ``"cosine"`` for cosine distances, anything else for Euclidean.
+    perplexity : float or None
+        t-SNE's perplexity; ``None`` for min(30, max(2, (n - 1) / 3)).
+
+    Returns
+    -------
+    sklearn.manifold.TSNE
+        The unfitted estimator.
+    """
+    from sklearn.manifold import TSNE
+
+    p = perplexity if perplexity is not None else min(30.0, max(2.0, (n - 1) / 3))
+    return TSNE(dim, perplexity=p, metric="cosine" if metric == "cosine" else "euclidean",
+                init="pca", random_state=seed, method="barnes_hut" if dim < 4 else "exact")
+
+
+def umap_estimator(n: int, dim: int, seed: int, metric: str, n_neighbors: int | None = None,
+                   progress: bool = False) -> Any:
+    """The ``umap.UMAP`` that ``project`` fits: spectral initialisation, seeded, epochs shown with ``progress``.
+
+    Parameters
+    ----------
+    n : int
+        Number of points it will be fitted on (the default ``n_neighbors`` is min(15, n - 1)).
+    dim : int
+        Output dimension, 2 or 3.
+    seed : int
+        Random seed (UMAP then runs single-threaded, which makes it reproducible).
+    metric : str
+        ``"cosine"``, ``"l2"`` or ``"dot"`` (``dot`` uses cosine: UMAP needs a distance).
+    n_neighbors : int or None
+        UMAP's neighbourhood size; ``None`` for min(15, n - 1).
+    progress : bool
+        Show the epochs as a progress bar on stderr.
+
+    Returns
+    -------
+    umap.UMAP
+        The unfitted estimator.
+
+    Raises
+    ------
+    MissingDependencyError
+        umap-learn is not installed.
+    """
     try:
         import umap
     except ImportError as exc:  # pragma: no cover - eval extra present in tests
         raise MissingDependencyError("UMAP needs umap-learn: pip install 'embedlab[eval]'") from exc
     nn = n_neighbors if n_neighbors is not None else min(15, n - 1)
-    if progress and sys.stderr.isatty():  # the epochs get a bar; what comes before them, a line
-        print(f"UMAP: neighbour graph of {n} points (the first UMAP in a process also compiles, ~45 s)",
-              file=sys.stderr)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # umap warns that a seed disables parallelism: that is the point
-        reducer = umap.UMAP(n_components=dim, n_neighbors=nn, metric=metric if metric != "dot" else "cosine",
-                            random_state=seed, init="spectral" if n > dim + 1 else "random",
-                            tqdm_kwds={"disable": None if progress else True, "file": sys.stderr, "leave": False,
-                                       "desc": f"UMAP ({n} points)", "unit": "epoch"})
-        return reducer.fit_transform(m).astype(np.float32)
+    return umap.UMAP(n_components=dim, n_neighbors=nn, metric=metric if metric != "dot" else "cosine",
+                     random_state=seed, init="spectral" if n > dim + 1 else "random",
+                     tqdm_kwds={"disable": None if progress else True, "file": sys.stderr, "leave": False,
+                                "desc": f"UMAP ({n} points)", "unit": "epoch"})
 
 
 class _TSNELines(io.TextIOBase):

@@ -28,7 +28,7 @@ from .. import __version__, config
 from ..encoders.registry import spec as encoder_spec
 from ..errors import EmbedlabError, InputError
 from ..vectors import Vectors
-from . import routes_collections, routes_jobs, routes_openai, routes_static, routes_vectors
+from . import routes_collections, routes_jobs, routes_openai, routes_projector, routes_static, routes_vectors
 from .deps import error_response
 from .errors import AuthError, InternalErrorMiddleware, Scrubber, error_answer, status_of
 from .hosts import HostAllowList, HostCheckMiddleware
@@ -118,6 +118,7 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
     app.include_router(routes_collections.router)
     app.include_router(routes_vectors.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_projector.router)
     app.include_router(routes_static.router)
     if offline_docs:
         app.include_router(routes_static.docs_router)

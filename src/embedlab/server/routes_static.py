@@ -46,6 +46,25 @@ def explorer_js() -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/projector")
+def projector() -> FileResponse:
+    return FileResponse(STATIC / "projector.html", media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/projector.js")
+def projector_js() -> FileResponse:
+    return FileResponse(STATIC / "projector.js", media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/vendor/regl-scatterplot.min.js")
+def regl_scatterplot() -> FileResponse:
+    """regl-scatterplot, vendored (static/vendor/VENDORED.md: version, licence, checksum)."""
+    return FileResponse(STATIC / "vendor" / "regl-scatterplot.min.js", media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/static/plotly.min.js")
 def plotly() -> FileResponse:
     return FileResponse(plotly_js(), media_type="text/javascript; charset=utf-8",

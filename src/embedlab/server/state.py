@@ -32,6 +32,7 @@ from ..vectors import Vectors
 from .errors import Scrubber, error_answer
 from .jobs import Job, JobRunner, Report
 from .limits import Limits
+from .projector_cache import ProjectorCache
 
 GLOVE_WORDS = 50_000  # the explorer's GloVe set: the 50k most frequent words
 #: A projection's cache key: ``("c" | "v", name, ...settings, generation)``.
@@ -218,6 +219,7 @@ class ServerState:
             check_name(name)
         self._vectors: dict[str, Vectors] = {}
         self._projections: OrderedDict[ProjectionKey, Projection] = OrderedDict()
+        self.projector = ProjectorCache(home / "projector")  # the projector's tables and layouts (routes_projector)
 
     # ------------------------------------------------------------------ encoders
     def model_name(self, name: str) -> str:

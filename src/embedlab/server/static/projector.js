@@ -1,0 +1,617 @@
+// embedlab projector: every row of a collection or vectors set in 2-D, drawn with WebGL (regl-scatterplot,
+// vendored), or on a plain canvas down-sampled when WebGL is unavailable. Coordinates arrive as one float32 array;
+// ids, labels and metadata are asked for by row number. The view lives in the URL hash.
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const enc = encodeURIComponent;
+  const PALETTE = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+                   "#d62728", "#7f7f7f", "#aec7e8", "#98df8a", "#ffbb78", "#c5b0d5", "#c49c94", "#f7b6d2",
+                   "#9edae5", "#dbdb8d", "#ff9896", "#c7c7c7"];
+  const SCALE = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58",
+                 "#b5de2b", "#fde725"];
+  const BASE = "#1f77b4", FALLBACK_MAX = 20000, POLL_MS = 300, PERF_POINTS = 100000;
+  const METHOD_NAMES = { pca: "PCA", tsne: "t-SNE", umap: "UMAP" };
+  const CLUSTERS = "\u0000clusters";  // the colour-by option of the last clustering (never a metadata field)
+  const PLACED = { exact: "PCA (exact)", transform: "UMAP's transform",
+                   "nearest-neighbour": "nearest neighbours (the mean of its nearest fitted rows' positions)" };
+  const state = { kind: null, name: null, method: "pca", meta: null, xy: null, n: 0, view: 0, stale: 0, job: null,
+                  colour: null, selected: [], neighbors: null, filtered: null, webgl: false, drawn: 0,
+                  points: new Map(), hash: null };
+  let plot = null, plotPerf = false, fallback = null;
+  state.marks = {};
+  const mark = (name) => { state.marks[name] = Math.round(performance.now()); };
+
+  // ------------------------------------------------------------------ HTTP
+  function headers(json) {
+    const h = json ? { "Content-Type": "application/json" } : {};
+    const key = $("api-key").value.trim();
+    if (key) h.Authorization = "Bearer " + key;
+    return h;
+  }
+  async function request(method, path, body, binary) {
+    const res = await fetch(path, { method, headers: headers(!!body), body: body ? JSON.stringify(body) : undefined });
+    if (!res.ok) {
+      const json = await res.json().catch(() => ({}));
+      const e = json.error || {};
+      throw new Error((e.type ? e.type + ": " : "") + (e.message || res.statusText));
+    }
+    if (binary) return { code: res.status, data: await res.arrayBuffer() };
+    return { code: res.status, json: await res.json() };
+  }
+  const api = async (m, p, b) => (await request(m, p, b)).json;
+  const base = () => `/api/projector/${state.kind}/${enc(state.name)}`;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  function status(text, isError) {
+    $("status").textContent = text;
+    $("status").className = isError ? "error" : "";
+  }
+  function note(text) {
+    const el = $("note");
+    el.textContent = text || "";
+    el.style.display = text ? "block" : "none";
+  }
+
+  // ------------------------------------------------------------------ the URL holds the view
+  function readHash() {
+    const out = {}, notes = [];
+    const raw = location.hash.replace(/^#/, "");
+    if (!raw) return { out, notes };
+    let params;
+    try { params = new URLSearchParams(raw); } catch (e) { return { out, notes: ["the link's view state is malformed"] }; }
+    for (const [k, v] of params) {
+      if (k === "source") out.source = v;
+      else if (k === "method") { if (METHOD_NAMES[v]) out.method = v; else notes.push(`unknown layout '${v}'`); }
+      else if (k === "color") out.color = v;
+      else if (k === "where") {
+        try { JSON.parse(v); out.where = v; } catch (e) { notes.push("a where filter that is not JSON"); }
+      } else if (k === "regex") out.regex = v;
+      else if (k === "cluster") {
+        const m = /^(kmeans):([1-9][0-9]{0,3})$|^(hdbscan)$/.exec(v);
+        if (m) out.cluster = m[1] ? { algorithm: "kmeans", k: m[2] } : { algorithm: "hdbscan" };
+        else notes.push(`unknown clustering '${v}'`);
+      } else if (k === "stop") out.stop = v;
+      else if (k === "sel") {
+        const rows = v.split(",").filter((s) => s !== "").map(Number);
+        if (rows.every((r) => Number.isInteger(r) && r >= 0)) out.sel = rows; else notes.push("a malformed selection");
+      } else if (k === "cam") {
+        const c = v.split(",").map(Number);
+        if (c.length === 3 && c.every(Number.isFinite) && c[2] > 0) out.cam = c; else notes.push("a malformed camera");
+      } else notes.push(`an unknown field '${k}'`);
+    }
+    return { out, notes };
+  }
+
+  function writeHash() {
+    const p = new URLSearchParams();
+    if (state.kind) p.set("source", `${state.kind}:${state.name}`);
+    p.set("method", state.method);
+    if ($("color-by").value && $("color-by").value !== CLUSTERS) p.set("color", $("color-by").value);
+    if ($("color-by").value === CLUSTERS && state.clusters) {
+      p.set("cluster", state.clusters.algorithm === "kmeans" ? `kmeans:${state.clusters.k}` : "hdbscan");
+      if ($("stop-words").value.trim()) p.set("stop", $("stop-words").value.trim());
+    }
+    if ($("where").value.trim()) p.set("where", $("where").value.trim());
+    if ($("regex").value.trim()) p.set("regex", $("regex").value.trim());
+    if (state.selected.length && state.selected.length <= 2000) p.set("sel", state.selected.join(","));
+    if (plot) {
+      const t = plot.get("cameraTarget"), d = plot.get("cameraDistance");
+      p.set("cam", [t[0], t[1], d].map((x) => +x.toFixed(4)).join(","));
+    }
+    state.hash = p.toString();
+    history.replaceState(null, "", "#" + state.hash);
+  }
+
+  // ------------------------------------------------------------------ sources
+  async function loadSources() {
+    const [cols, vecs] = await Promise.all([api("GET", "/api/collections"), api("GET", "/api/vectors")]);
+    const sel = $("source");
+    sel.innerHTML = "";
+    for (const c of cols.collections) {
+      if (c.status && c.status !== "ok") {  // damaged or unavailable: listed, not selectable, the error on hover
+        const o = new Option(`${c.name} (${c.status})`, "collection:" + c.name);
+        o.disabled = true; o.title = c.error || "";
+        sel.add(o);
+      } else sel.add(new Option(`${c.name} (${c.count} items)`, "collection:" + c.name));
+    }
+    for (const v of vecs.vectors) sel.add(new Option(`${v} (word vectors)`, "vectors:" + v));
+    const usable = [...sel.options].filter((o) => !o.disabled).map((o) => o.value);
+    const { out, notes } = readHash();
+    if (out.source && !usable.includes(out.source)) {
+      notes.push(`the source '${out.source}' is not on this server`);
+      delete out.source; delete out.sel; delete out.cam; delete out.color;
+    }
+    if (!usable.length) { status("no collections or vectors sets yet: create one with the API (/docs)"); return; }
+    sel.value = out.source || (usable.includes("collection:tour") ? "collection:tour" : usable[0]);
+    if (out.method) $("method").value = out.method;
+    if (out.where) $("where").value = out.where;
+    if (out.regex) $("regex").value = out.regex;
+    if (notes.length) note("Ignored part of the link's view state: " + notes.join("; ") + ".");
+    await loadLayout(out);
+  }
+
+  // ------------------------------------------------------------------ layouts
+  // GET path; a 202 is a background job: poll it (showing its stage) until done (its result) or failed (thrown).
+  // null once the view changed (the caller drops it).
+  async function viaJob(path, label, view) {
+    const first = await request("GET", path);
+    if (first.code !== 202) return first.json;
+    let job = first.json;
+    for (;;) {
+      state.job = { id: job.id, status: job.status, progress: job.progress };
+      if (view !== state.view) return null;
+      if (job.status === "done") return job.result;
+      if (job.status === "error") throw new Error((job.error.type || "Error") + ": " + job.error.message);
+      status(`${label}: ${job.stage} · ${Math.round(100 * job.progress)}% · ${Math.round(job.elapsed_s)} s`);
+      await sleep(POLL_MS);
+      job = await api("GET", "/api/jobs/" + enc(job.id));
+    }
+  }
+
+  const fetchLayout = (view) => viaJob(`${base()}/layout?method=${state.method}`, METHOD_NAMES[state.method], view);
+
+  async function cluster(ev) {
+    if (ev) ev.preventDefault();
+    if (!state.meta) return;
+    const view = state.view, algorithm = $("cluster-algorithm").value;
+    const params = new URLSearchParams({ algorithm, stop_words: $("stop-words").value });
+    if (algorithm === "kmeans") params.set("n_clusters", $("cluster-k").value);
+    const label = algorithm === "kmeans" ? "k-means" : "HDBSCAN";
+    status(`clustering with ${label}…`);
+    try {
+      const col = await viaJob(`${base()}/clusters?${params}`, label, view);
+      if (col === null || view !== state.view) { state.stale += 1; return; }
+      state.clusters = { ...col, k: params.get("n_clusters") };
+      const sel = $("color-by");
+      if (![...sel.options].some((o) => o.value === CLUSTERS)) sel.add(new Option("(clusters)", CLUSTERS));
+      sel.value = CLUSTERS;
+      await applyColour(view);
+      await draw();
+      status(`${col.categories.length} clusters (${label}) · ${state.name}`);
+      writeHash();
+    } catch (e) { if (view === state.view) status(e.message, true); }
+  }
+
+  async function loadLayout(restore) {
+    const [kind, ...rest] = $("source").value.split(":");
+    const view = ++state.view;
+    state.kind = kind; state.name = rest.join(":"); state.method = $("method").value;
+    state.clusters = null;
+    state.points = new Map(); state.selected = []; state.query = null; $("query-marker").style.display = "none";
+    $("query-info").textContent = ""; state.neighbors = null; state.filtered = null;
+    $("neighbors").innerHTML = ""; $("overlap").textContent = ""; $("neighbors-title").textContent = "Neighbours";
+    delete $("neighbors-title").dataset.id;
+    status(`laying out ${state.name} with ${METHOD_NAMES[state.method]}…`);
+    let meta, buf;
+    try {
+      mark("layout-asked");
+      meta = await fetchLayout(view);
+      mark("layout");
+      if (meta === null || view !== state.view) { state.stale += 1; return; }
+      buf = (await request("GET", `${base()}/coords?method=${state.method}`, null, true)).data;
+    } catch (e) {
+      if (view !== state.view) { state.stale += 1; return; }
+      state.meta = null;
+      status(e.message, true);
+      clearMap();
+      writeHash();
+      return;
+    }
+    mark("coords");
+    if (view !== state.view) { state.stale += 1; return; }
+    state.meta = meta; state.xy = new Float32Array(buf); state.n = state.xy.length / 2;
+    const colour = $("color-by"), want = restore && restore.color !== undefined ? restore.color : colour.value;
+    colour.innerHTML = "";
+    colour.add(new Option("(none)", ""));
+    for (const f of meta.fields) colour.add(new Option(f, f));
+    colour.value = meta.fields.includes(want) ? want : (meta.fields[0] || "");
+    const tc = meta.trustworthiness === null || meta.trustworthiness === undefined ? ""
+      : `trustworthiness ${meta.trustworthiness.toFixed(3)}, continuity ${meta.continuity.toFixed(3)} (k = 10) · `;
+    $("layout-info").textContent = tc + meta.how;  // the distortion figure first: it must not be cut off
+    $("layout-info").title = tc + meta.how;
+    await applyColour(view);
+    mark("colour");
+    if (view !== state.view) return;
+    await draw(restore);
+    if (view !== state.view) return;
+    if (restore && (restore.where || restore.regex)) await applyFilter();
+    if (restore && restore.sel) select(restore.sel.filter((r) => r < state.n));
+    if (restore && restore.cluster) {
+      $("cluster-algorithm").value = restore.cluster.algorithm;
+      if (restore.cluster.k) $("cluster-k").value = restore.cluster.k;
+      if (restore.stop) $("stop-words").value = restore.stop;
+      await cluster();
+      if (view !== state.view) return;
+    }
+    status(`${state.n} points · ${METHOD_NAMES[state.method]} · ${state.name}`);
+    writeHash();
+  }
+
+  // ------------------------------------------------------------------ colour
+  async function applyColour(view) {
+    const field = $("color-by").value;
+    state.colour = null;
+    if (field === CLUSTERS) state.colour = state.clusters || null;
+    else if (field) {
+      try {
+        const col = await api("GET", `${base()}/column/${enc(field)}`);
+        if (view !== undefined && view !== state.view) return;
+        state.colour = col;
+      } catch (e) { status(e.message, true); }
+    }
+    legend();
+  }
+
+  function legend() {
+    const el = $("legend"), c = state.colour;
+    el.innerHTML = "";
+    if (!c) return;
+    const title = document.createElement("div");
+    title.textContent = c.field === "cluster" && c.algorithm
+      ? `clusters (${c.algorithm === "kmeans" ? "k-means" : "HDBSCAN"}, named by c-TF-IDF)`
+      : c.field + (c.mixed ? " (mixed types, shown as text)" : "");
+    el.append(title);
+    if (c.type === "number") {
+      const bar = document.createElement("div");
+      bar.className = "bar"; bar.style.background = `linear-gradient(to right, ${SCALE.join(",")})`;
+      const ends = document.createElement("div");
+      ends.textContent = `${c.min} … ${c.max}`;
+      el.append(bar, ends);
+      return;
+    }
+    c.categories.forEach((cat, i) => {
+      const row = document.createElement("div");
+      row.className = "entry"; row.dataset.color = PALETTE[i % PALETTE.length];
+      const sw = document.createElement("span");
+      sw.className = "swatch"; sw.style.background = PALETTE[i % PALETTE.length];
+      row.append(sw, document.createTextNode(`${cat} (${c.counts[i]})`));
+      el.append(row);
+    });
+  }
+
+  function extent() {
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    const xy = state.xy;
+    for (let i = 0; i < xy.length; i += 2) {
+      const x = xy[i], y = xy[i + 1];
+      if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
+    }
+    const s = 1.8 / Math.max(x1 - x0, y1 - y0, 1e-12);
+    return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, s };
+  }
+
+  // points in [-0.9, 0.9], aspect kept; z: category code, w: number in [0, 1]
+  function pointData() {
+    const n = state.n, xy = state.xy, e = extent(), c = state.colour;
+    const x = new Float32Array(n), y = new Float32Array(n), z = new Float32Array(n), w = new Float32Array(n);
+    const span = c && c.type === "number" && c.max > c.min ? c.max - c.min : 1;
+    for (let i = 0; i < n; i++) {
+      x[i] = (xy[2 * i] - e.cx) * e.s; y[i] = (xy[2 * i + 1] - e.cy) * e.s;
+      if (c && c.type === "category") z[i] = c.codes[i];
+      else if (c && c.type === "number") w[i] = c.values[i] === null ? 0 : (c.values[i] - c.min) / span;
+    }
+    return { x, y, z, w };
+  }
+
+  function colourOf(i) {
+    const c = state.colour;
+    if (!c) return BASE;
+    if (c.type === "category") return PALETTE[c.codes[i] % PALETTE.length];
+    const v = c.values[i];
+    if (v === null) return "#bbbbbb";
+    const t = c.max > c.min ? (v - c.min) / (c.max - c.min) : 0;
+    return SCALE[Math.min(SCALE.length - 1, Math.floor(t * SCALE.length))];
+  }
+
+  // ------------------------------------------------------------------ drawing
+  function webglAvailable() {
+    try {
+      const c = document.createElement("canvas");
+      return !!(c.getContext("webgl2") || c.getContext("webgl"));
+    } catch (e) { return false; }
+  }
+
+  function clearMap() {
+    if (plot) plot.clear();
+    if (fallback) fallback.ctx.clearRect(0, 0, fallback.canvas.width, fallback.canvas.height);
+  }
+
+  function setupPlot() {
+    const map = $("map");
+    state.webgl = typeof createScatterplot === "function" && webglAvailable();
+    const canvas = document.createElement("canvas");
+    map.prepend(canvas);
+    if (!state.webgl) {
+      note(`WebGL is unavailable in this browser, so the map is a plain canvas of at most ${FALLBACK_MAX.toLocaleString()} ` +
+           "sampled points (no lasso). Enable hardware acceleration or WebGL for the full view.");
+      fallback = { canvas, ctx: canvas.getContext("2d"), rows: [] };
+      canvas.addEventListener("click", (ev) => {
+        const i = nearestFallback(ev);
+        if (i !== null) showNeighbors(i);
+      });
+      canvas.addEventListener("mousemove", (ev) => {
+        const i = nearestFallback(ev);
+        if (i === null) hideTooltip(); else hover(i, ev.offsetX, ev.offsetY);
+      });
+      return;
+    }
+    makePlot(canvas, false);
+  }
+
+  // performanceMode (square points, no alpha blending) from PERF_POINTS up: about twice the frame rate in
+  // software WebGL. It is a creation option, so switching it makes a new scatterplot on a new canvas.
+  function makePlot(canvas, perf) {
+    const map = $("map");
+    const { width, height } = map.getBoundingClientRect();
+    plot = createScatterplot({ canvas, width, height, pointSize: 4, performanceMode: perf, pointSizeSelected: 3,
+                               pointOutlineWidth: 2, opacityInactiveScale: 0.5, lassoType: $("lasso-type").value,
+                               pointColorActive: [0.05, 0.05, 0.05, 1] });
+    plot.subscribe("pointover", (i) => { const p = plot.getScreenPosition(i); if (p) hover(i, p[0], p[1]); });
+    plot.subscribe("pointout", hideTooltip);
+    plot.subscribe("select", ({ points }) => {
+      if (state.quiet) return;
+      if (points.length === 1 && !state.lassoing) showNeighbors(points[0]);
+      else { state.selected = [...points]; state.neighbors = null; selectionInfo(); writeHash(); }
+      state.lassoing = false;
+    });
+    plot.subscribe("lassoEnd", () => { state.lassoing = true; });
+    plot.subscribe("deselect", () => { if (!state.quiet) { state.selected = []; selectionInfo(); writeHash(); } });
+    plot.subscribe("view", () => { hideTooltip(); if (state.meta) scheduleHash(); if (state.query) markQuery(); });
+    plot.subscribe("draw", () => { state.drawn += 1; if (state.marks.points && !state.marks.drawEvent) mark("drawEvent"); });
+    plotPerf = perf;
+    if (!state.resizing) {
+      state.resizing = new ResizeObserver(() => {
+        const r = map.getBoundingClientRect();
+        plot.set({ width: r.width, height: r.height });
+      });
+      state.resizing.observe(map);
+    }
+  }
+
+  let hashTimer = null;
+  function scheduleHash() { clearTimeout(hashTimer); hashTimer = setTimeout(writeHash, 150); }
+
+  function draw(restore) {
+    if (!state.meta) return Promise.resolve();
+    if (!plot) { drawFallback(); return Promise.resolve(); }
+    const perf = state.n >= PERF_POINTS;
+    if (plotPerf !== perf) {
+      const old = plot, canvas = document.createElement("canvas");
+      old.destroy();
+      $("map").querySelector("canvas").remove();
+      $("map").prepend(canvas);
+      makePlot(canvas, perf);
+    }
+    const c = state.colour, pts = pointData();
+    mark("points");
+    const opts = { pointColor: BASE, colorBy: null };
+    if (c && c.type === "category") {
+      opts.pointColor = c.categories.map((_, i) => PALETTE[i % PALETTE.length]);
+      opts.colorBy = "valueA";
+    } else if (c && c.type === "number") { opts.pointColor = SCALE; opts.colorBy = "valueB"; }
+    opts.pointSize = state.n < 2000 ? 7 : state.n < 200000 ? 3 : 2;
+    plot.set(opts);
+    return plot.draw(pts, { zDataType: "categorical", wDataType: "continuous" }).then(() => {
+      if (restore && restore.cam) {
+        plot.set({ cameraTarget: [restore.cam[0], restore.cam[1]], cameraDistance: restore.cam[2] });
+      }
+      state.drawnPoints = state.n;
+      state.firstFrame = state.firstFrame || performance.now();
+    });
+  }
+
+  function drawFallback() {
+    const { canvas, ctx } = fallback, r = $("map").getBoundingClientRect();
+    canvas.width = r.width; canvas.height = r.height;
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
+    const step = Math.max(1, Math.ceil(state.n / FALLBACK_MAX)), e = extent();
+    const px = (i) => [(canvas.width / 2) * (1 + ((state.xy[2 * i] - e.cx) * e.s)),
+                       (canvas.height / 2) * (1 - ((state.xy[2 * i + 1] - e.cy) * e.s))];
+    fallback.rows = []; fallback.px = px;
+    const size = state.n < 2000 ? 7 : 3;
+    for (let i = 0; i < state.n; i += step) {
+      const [x, y] = px(i);
+      fallback.rows.push(i);
+      ctx.fillStyle = colourOf(i);
+      ctx.fillRect(x - size / 2, y - size / 2, size, size);
+    }
+    for (const i of state.selected) {
+      const [x, y] = px(i);
+      ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.strokeRect(x - 4, y - 4, 8, 8);
+    }
+    state.drawn += 1; state.drawnPoints = fallback.rows.length;
+  }
+
+  function nearestFallback(ev) {
+    if (!state.meta) return null;
+    let best = null, bestD = 64;
+    for (const i of fallback.rows) {
+      const [x, y] = fallback.px(i), d = (x - ev.offsetX) ** 2 + (y - ev.offsetY) ** 2;
+      if (d < bestD) { bestD = d; best = i; }
+    }
+    return best;
+  }
+
+  function select(rows) {
+    state.selected = rows;
+    if (plot) { state.quiet = true; plot.select(rows); state.quiet = false; } else if (fallback) drawFallback();
+    selectionInfo();
+  }
+
+  function selectionInfo() {
+    $("selection-info").textContent = state.selected.length ? `${state.selected.length} selected` : "nothing selected";
+  }
+
+  // ------------------------------------------------------------------ hover and neighbours
+  async function pointInfo(i) {
+    if (!state.points.has(i)) state.points.set(i, api("GET", `${base()}/point/${i}`));
+    return state.points.get(i);
+  }
+
+  async function hover(i, x, y) {
+    const tip = $("tooltip");
+    tip.style.left = `${x + 12}px`; tip.style.top = `${y + 12}px`;
+    tip.dataset.row = i;
+    const p = await pointInfo(i);
+    if (tip.dataset.row !== String(i)) return;
+    tip.textContent = "";
+    const b = document.createElement("b");
+    b.textContent = p.id;
+    tip.append(b, document.createElement("br"), document.createTextNode(p.label === p.id ? "" : p.label));
+    tip.style.display = "block";
+  }
+  function hideTooltip() { $("tooltip").style.display = "none"; delete $("tooltip").dataset.row; }
+
+  async function showNeighbors(row) {
+    const view = state.view;
+    try {
+      const res = await api("POST", `${base()}/neighbors`, { row, k: 10, method: state.method });
+      if (view !== state.view) { state.stale += 1; return; }
+      state.neighbors = res;
+      $("neighbors-title").textContent = `Neighbours of ${res.id}`;
+      $("neighbors-title").dataset.id = res.id;
+      $("overlap").textContent = `${res.also_2d} of ${res.k} are also 2-D neighbours (${res.metric})`;
+      renderHits(res.hits);
+      select([row, ...res.hits.map((h) => h.row).filter((r) => r >= 0)]);
+      status(`neighbours of ${res.id}`);
+      writeHash();
+    } catch (e) { status(e.message, true); }
+  }
+
+  function renderHits(hits) {
+    $("neighbors-hint").hidden = true;
+    const list = $("neighbors");
+    list.innerHTML = "";
+    for (const h of hits) {
+      const li = document.createElement("li");
+      li.dataset.id = h.id; li.dataset.row = h.row;
+      const name = document.createElement("span"); name.textContent = h.id;
+      const score = document.createElement("span"); score.className = "score"; score.textContent = h.score.toFixed(3);
+      li.append(name, score);
+      if (h.label && h.label !== h.id) {
+        const l = document.createElement("span"); l.className = "label"; l.textContent = h.label; li.append(l);
+      }
+      if (h.row >= 0) li.addEventListener("click", () => showNeighbors(h.row));
+      list.append(li);
+    }
+  }
+
+  // ------------------------------------------------------------------ query: its neighbours, where it lands
+  async function placeQuery(ev) {
+    if (ev) ev.preventDefault();
+    const q = $("query").value.trim();
+    if (!q || !state.meta) return;
+    const view = state.view;
+    try {
+      const res = await api("POST", `${base()}/query`, { query: q, k: 10, method: state.method });
+      if (view !== state.view) { state.stale += 1; return; }
+      state.query = res;
+      renderHits(res.hits);
+      $("neighbors-title").textContent = `Nearest to “${q}”`;
+      $("neighbors-title").dataset.id = "";
+      $("overlap").textContent = "";
+      $("query-info").textContent = res.place ? `placed by ${PLACED[res.placed_by] || res.placed_by}` : "";
+      select(res.hits.map((h) => h.row).filter((r) => r >= 0));
+      markQuery();
+      status(`“${q}” → ${res.hits.length ? res.hits[0].id : "nothing"}`);
+      writeHash();
+    } catch (e) { status(e.message, true); }
+  }
+
+  // Screen position of layout coordinates (x, y): the map is an affine image of the layout (uniform scale, no
+  // rotation), so two rows' known screen positions give it.
+  function screenOf(x, y) {
+    const a = state.query.hits.find((h) => h.row >= 0), e = extent();
+    if (!a) return null;
+    const far = (a.row + Math.floor(state.n / 2)) % state.n;
+    const pa = pointPosition(a.row), pb = pointPosition(far);
+    const ax = state.xy[2 * a.row], ay = state.xy[2 * a.row + 1], bx = state.xy[2 * far], by = state.xy[2 * far + 1];
+    if (!pa || !pb) return null;
+    const dx = bx - ax, sx = Math.abs(dx) > 1e-9 ? (pb.x - pa.x) / dx : 0;
+    const dy = by - ay, sy = Math.abs(dy) > 1e-9 ? (pb.y - pa.y) / dy : -sx;
+    const s = sx || -sy || e.s;
+    return { x: pa.x + (x - ax) * s, y: pa.y - (y - ay) * s };
+  }
+
+  function markQuery() {
+    const m = $("query-marker"), q = state.query;
+    if (!q || !q.place) { m.style.display = "none"; return; }
+    const p = screenOf(q.place[0], q.place[1]), box = $("map").getBoundingClientRect();
+    if (!p) { m.style.display = "none"; return; }
+    m.style.left = `${p.x - box.left}px`; m.style.top = `${p.y - box.top}px`; m.style.display = "block";
+  }
+
+  // ------------------------------------------------------------------ filter and export
+  async function applyFilter() {
+    const whereText = $("where").value.trim(), regex = $("regex").value.trim();
+    if (!whereText && !regex) { clearFilter(); return; }
+    const body = {};
+    try {
+      if (whereText) body.where = JSON.parse(whereText);
+    } catch (e) { status(`the where filter is not JSON: ${e.message}`, true); return; }
+    if (regex) body.regex = regex;
+    const view = state.view;
+    try {
+      const res = await api("POST", `${base()}/select`, body);
+      if (view !== state.view) { state.stale += 1; return; }
+      state.filtered = res.rows;
+      if (plot) plot.filter(res.rows);
+      select(res.rows);
+      status(`${res.count} of ${state.n} match the filter`);
+      writeHash();
+    } catch (e) { status(e.message, true); }
+  }
+
+  function clearFilter() {
+    $("where").value = ""; $("regex").value = "";
+    state.filtered = null;
+    if (plot) plot.unfilter();
+    select([]);
+    writeHash();
+  }
+
+  async function exportSelection(format) {
+    const rows = state.selected.length ? state.selected : (state.filtered || []);
+    if (!rows.length) { status("select points first (click, lasso, box or filter)", true); return; }
+    try {
+      const res = await fetch(`${base()}/export`, { method: "POST", headers: headers(true),
+        body: JSON.stringify({ rows, format, method: state.method }) });
+      if (!res.ok) throw new Error((await res.json()).error.message);
+      const blob = await res.blob(), a = document.createElement("a");
+      a.href = URL.createObjectURL(blob); a.download = `${state.name}-selection.${format}`;
+      document.body.append(a); a.click(); a.remove();
+      status(`exported ${rows.length} rows as ${format.toUpperCase()}`);
+    } catch (e) { status(e.message, true); }
+  }
+
+  // Page coordinates of a row (for tests and automation): {x, y} or null.
+  function pointPosition(row) {
+    const box = $("map").getBoundingClientRect();
+    if (plot) {
+      const p = plot.getScreenPosition(row);
+      return p ? { x: box.left + p[0], y: box.top + p[1] } : null;
+    }
+    if (!fallback || !fallback.px) return null;
+    const [x, y] = fallback.px(row);
+    return { x: box.left + x, y: box.top + y };
+  }
+
+  window.projector = { state, pointPosition, showNeighbors, select: (rows) => { select(rows); writeHash(); },
+                       applyFilter, loadLayout,
+                       plot: () => plot };
+  mark("script");
+  setupPlot();
+  mark("plot");
+  $("source").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
+  $("method").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
+  $("color-by").addEventListener("change", async () => { await applyColour(); draw(); writeHash(); });
+  $("apply-filter").addEventListener("click", applyFilter);
+  $("query-form").addEventListener("submit", placeQuery);
+  $("cluster-form").addEventListener("submit", cluster);
+  $("clear-filter").addEventListener("click", clearFilter);
+  $("lasso-type").addEventListener("change", () => { if (plot) plot.set({ lassoType: $("lasso-type").value }); });
+  for (const f of ["csv", "jsonl", "parquet"]) $("export-" + f).addEventListener("click", () => exportSelection(f));
+  $("api-key").addEventListener("change", () => loadSources().catch((e) => status(e.message, true)));
+  loadSources().catch((e) => status(e.message, true));
+})();
