@@ -36,7 +36,7 @@ def plan(
     metric: str = typer.Option("cosine", "--metric", help="cosine, dot or l2."),
     rescore: int | None = typer.Option(None, "--rescore", help="Candidates re-ranked per result (compressed codes)."),
     M: int | None = typer.Option(None, "--M", help="HNSW links per node (default 32)."),
-    ef_construction: int | None = typer.Option(None, "--ef-construction", help="HNSW build beam (default 200)."),
+    ef_construction: int | None = typer.Option(None, "--ef-construction", help="HNSW build beam (default 100)."),
     ef_search: int | None = typer.Option(None, "--ef-search", help="HNSW search beam (default 128)."),
     nlist: int | None = typer.Option(None, "--nlist", help="IVF lists (default 1024)."),
     nprobe: int | None = typer.Option(None, "--nprobe", help="IVF lists scanned per query (default 16)."),

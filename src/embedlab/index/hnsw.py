@@ -292,7 +292,9 @@ class HNSWIndex(CodedIndex[HNSWCodes]):
     M : int
         Links per node (>= 1; default 32).
     ef_construction : int
-        Build beam (>= 1; default 200).
+        Build beam (>= 1; default 100: 1.5x (CPU time, real 512-d sentence vectors) to 2.4x (idle, random
+        clustered rows) faster to build than 200; recall@10 0.994 vs 0.996 on 100k sentence vectors at
+        ``ef_search=128``).
     ef_search : int
         Default query beam (>= 1; default 128; per call: ``search(..., ef=)`` or ``SearchParams(ef_search=)``).
     seed : int
@@ -325,7 +327,7 @@ class HNSWIndex(CodedIndex[HNSWCodes]):
         dim: int,
         metric: str = "cosine",
         M: int = 32,
-        ef_construction: int = 200,
+        ef_construction: int = 100,
         ef_search: int = 128,
         seed: int = 0,
         build_threads: int | None = None,

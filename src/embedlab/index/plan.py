@@ -54,7 +54,7 @@ CONSTANTS_FORMAT = 4  # 2: coded_build_dim_s / binary_build_dim_s, fastest-of ti
 ID_MAP_BYTES = 25  # per row: position -> id (8), tombstone (1), sorted ids (8), their positions (8)
 EXACT_ID_BYTES = 24  # ExactIndex over a matrix: ids, sort order, sorted ids
 TRAIN_ITERS = 10  # FAISS k-means iterations (its default niter for IVF training)
-DEFAULTS = {"hnsw": {"M": 32, "ef_construction": 200, "ef_search": 128}, "ivf": {"nlist": 1024, "nprobe": 16, "m": 0,
+DEFAULTS = {"hnsw": {"M": 32, "ef_construction": 100, "ef_search": 128}, "ivf": {"nlist": 1024, "nprobe": 16, "m": 0,
                                                                                 "nbits": 8}}
 
 
