@@ -19,8 +19,9 @@ round, medians over ``--repeats`` rounds:
   ``optimize(cleanup_older_than=0)``; Chroma has no compaction call), disk bytes before and after;
 - peak RSS (VmHWM) of each phase's process.
 
-Peers are imported from ``PYTHONPATH`` (``chromadb==1.5.9``, ``lancedb==0.40.*``); an engine whose package is
-missing is skipped with a note.
+Peers: ``pip install -e '.[bench-stores]'`` (``chromadb==1.5.9``, ``lancedb==0.40.*``; neither downgrades numpy or
+scipy, chromadb pins ``opentelemetry-api==1.45.2``), or any folder on ``PYTHONPATH`` that holds them; an engine
+whose package is missing is skipped with a note.
 
     python benchmarks/make_corpus.py bench-data/corpus.txt     # or --corpus /path/to/corpus.txt
     PYTHONPATH=/tmp/peers .venv/bin/python benchmarks/bench_stores.py --out benchmarks/results/stores.md
