@@ -350,6 +350,46 @@ def test_word2vec_alias_errors():
         Word2Vec(size=8)
 
 
+def test_word2vec_takes_gensims_positional_sentences_and_sg(tmp_path):
+    """gensim's ``Word2Vec(sentences, vector_size=, sg=)`` trains at once; the same as ``fit`` with our names."""
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)]
+    sentences = [list(rng.choice(words, 12)) for _ in range(200)]
+    common = dict(min_count=1, epochs=1, workers=1, seed=3, progress=False)
+    for sg, arch in ((1, "skipgram"), (0, "cbow")):
+        theirs = Word2Vec(sentences, vector_size=8, sg=sg, **common)
+        ours = Word2Vec(dim=8, arch=arch, hs=False, **common).fit(sentences)
+        assert theirs.arch == arch and theirs.hs is False and theirs.get_params() == ours.get_params()
+        np.testing.assert_array_equal(theirs.wv.matrix, ours.wv.matrix)
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
+    by_file = Word2Vec(corpus_file=str(path), vector_size=8, sg=1, **common)
+    by_keyword = Word2Vec(sentences=sentences, vector_size=8, sg=1, **common)
+    np.testing.assert_array_equal(by_file.wv.matrix, by_keyword.wv.matrix)
+    assert Word2Vec(sentences=None, vector_size=8).is_fitted is False  # gensim: no corpus, no training yet
+    assert Word2Vec(8).dim == 8  # an integer first is still dim
+    small = Word2Vec([["a", "b"]], vector_size=8, min_count=1, epochs=1, progress=False)
+    assert small.wv.keys == ["a", "b"] and small.wv.dim == 8
+
+
+def test_word2vec_gensim_call_errors():
+    gensim_models = pytest.importorskip("gensim.models")
+    with pytest.raises(RuntimeError, match="you must first build vocabulary"):  # gensim: min_count=5 leaves nothing
+        gensim_models.Word2Vec([["a", "b"]], vector_size=8)
+    with pytest.raises(InputError, match="min_count=5 removes every word"):  # ours says why
+        Word2Vec([["a", "b"]], vector_size=8, progress=False)
+    with pytest.raises(InputError, match=r"sg must be 1 \(Skip-gram\) or 0 \(CBOW\), got 2"):
+        Word2Vec(sg=2)
+    with pytest.raises(InputError, match="sg must be 1"):
+        Word2Vec(sg=True)
+    with pytest.raises(TypeError, match="got both arch= and sg="):
+        Word2Vec(sg=1, arch="cbow")
+    with pytest.raises(TypeError, match="more than one corpus"):
+        Word2Vec([["a", "b"]], corpus_file="c.txt")
+    with pytest.raises(InputError, match=r"hs must be True or False, got 0 \(int\)"):  # gensim's 0 / 1: refused
+        Word2Vec([["a", "b"]], min_count=1, hs=0)
+
+
 def test_word2vec_alias_survives_clone():
     sklearn_base = pytest.importorskip("sklearn.base")
     assert sklearn_base.clone(Word2Vec(vector_size=8)).dim == 8

@@ -335,3 +335,126 @@ def test_unfitted_model_errors(tmp_path):
         _ = Word2Vec().wv
     with pytest.raises(InputError, match="call fit first"):
         Word2Vec().train_more(topic_corpus(5))
+
+
+# --- minibatches sharing negative samples (HogBatch) ----------------------------------------------------------
+def _kernel_inputs(n_sent: int = 300, length: int = 40, vocab: int = 200, seed: int = 1):
+    from embedlab.train import _kernels as K
+
+    rng = np.random.default_rng(seed)
+    tokens = np.minimum(rng.zipf(1.3, n_sent * length) - 1, vocab - 1).astype(np.int32)
+    counts = np.bincount(tokens, minlength=vocab) + 1
+    order = np.argsort(-counts, kind="stable")
+    remap = np.empty_like(order)
+    remap[order] = np.arange(vocab)
+    v = Vocab([str(i) for i in range(vocab)], counts[order])
+    ap, ai = K.build_alias(v.noise_distribution(0.75))
+    codes, points, code_len = K.build_huffman(v.counts.astype(np.int64))
+    return (remap[tokens].astype(np.int32), np.full(n_sent, length, np.int32), v.keep_probabilities(1e-2), ap, ai,
+            codes, points, code_len)
+
+
+@pytest.mark.parametrize("sg", [True, False])
+@pytest.mark.parametrize("hs,negative", [(False, 5), (True, 0), (True, 3)])
+def test_batch_of_one_is_the_per_pair_kernel_bit_for_bit(sg, hs, negative):
+    """batch=1: the same draws in the same order and the same updates as word2vec.c's per-pair kernel."""
+    from embedlab.train import _batch_kernels as B
+    from embedlab.train import _kernels as K
+
+    tokens, lengths, keep, ap, ai, codes, points, code_len = _kernel_inputs()
+    sig, logsig = K.make_tables()
+    results = []
+    for kernel in ("per pair", "batched"):
+        rng = np.random.default_rng(0)
+        W = (rng.random((200, 12), dtype=np.float32) - 0.5) / 12
+        Wn, Wh = np.zeros_like(W), np.zeros_like(W)
+        args = (tokens, lengths, W, Wn, Wh, keep, ap, ai, codes, points, code_len, sg, negative, hs, 4, 0.05, 1e-4,
+                0.0, 300.0, np.uint64(7), sig, logsig)
+        out = K.train_chunk(*args) if kernel == "per pair" else B.train_chunk_batched(*args, 1)
+        results.append((out, W, Wn, Wh))
+    (a, *mats_a), (b, *mats_b) = results
+    assert a == b and a[1] > 0
+    for x, y in zip(mats_a, mats_b, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("sg", [True, False])
+def test_shared_negatives_are_drawn_once_per_minibatch(sg):
+    """A minibatch of B inputs draws `negative` noise words once and scores every input against each: the loss
+    terms still count every (input, output) pair, as per-pair sampling does (up to the draws that hit the centre,
+    which are skipped)."""
+    from embedlab.train import _batch_kernels as B
+    from embedlab.train import _kernels as K
+
+    tokens, lengths, keep, ap, ai, codes, points, code_len = _kernel_inputs()
+    keep = np.ones_like(keep)  # no subsampling: the pairs depend on the window draws only
+    sig, logsig = K.make_tables()
+    terms = {}
+    for batch in (1, 16):
+        W = (np.random.default_rng(0).random((200, 12), dtype=np.float32) - 0.5) / 12
+        args = (tokens, lengths, W, np.zeros_like(W), W[:1].copy(), keep, ap, ai, codes, points, code_len, sg, 5,
+                False, 4, 0.05, 1e-4, 0.0, 300.0, np.uint64(7), sig, logsig)
+        loss, terms[batch], used = B.train_chunk_batched(*args, batch)
+        assert used == 300 * 40 and np.isfinite(W).all() and loss > 0
+    # the same number of scored pairs up to the draws that hit the centre (skipped), which differ in number
+    assert abs(terms[16] - terms[1]) / terms[1] < 0.02
+
+
+def test_skipgram_minibatches_learn_topics_and_stay_deterministic():
+    corpus = topic_corpus(600)
+    params = dict(FAST, workers=1, seed=3)
+    a = Word2Vec(batch_size=16, **params).fit(corpus)
+    b = Word2Vec(**params).fit(corpus)  # None: 16 for Skip-gram
+    assert Word2Vec().effective_batch_size == 16 and Word2Vec(arch="cbow").effective_batch_size == 1
+    assert np.array_equal(a.W_, b.W_) and np.array_equal(a.W_out_, b.W_out_)
+    assert same_group_rate(a) >= 0.9 and a.loss_history_[-1] < a.loss_history_[0]
+    per_pair = Word2Vec(batch_size=1, **params).fit(corpus)
+    assert not np.array_equal(per_pair.W_, a.W_)
+    cbow = Word2Vec(arch="cbow", batch_size=4, **params).fit(corpus)
+    assert same_group_rate(cbow) >= 0.9
+
+
+def test_corpus_smaller_than_one_minibatch():
+    """Fewer words than one minibatch (and than a window): trains, every vector finite, loss recorded."""
+    for arch in ("skipgram", "cbow"):
+        m = Word2Vec(arch=arch, batch_size=64, **dict(FAST, workers=2, seed=1)).fit([["a", "b", "c"]])
+        assert m.vocab_.words == ["a", "b", "c"] and np.isfinite(m.W_).all() and len(m.loss_history_) == 4
+        assert not np.array_equal(m.W_out_, np.zeros_like(m.W_out_))
+        one = Word2Vec(arch=arch, batch_size=64, **dict(FAST, workers=1, seed=1)).fit([["a"], ["b"]])
+        assert np.isfinite(one.W_).all() and not one.W_out_.any()  # no word has a context: nothing trained
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, "16"])
+def test_bad_batch_size(value):
+    with pytest.raises(InputError, match="batch_size must be a positive integer"):
+        Word2Vec(batch_size=value, **FAST).fit(topic_corpus(10))
+
+
+# --- progress: an honest time left ------------------------------------------------------------------------------
+def test_time_left_waits_for_a_measured_rate():
+    from embedlab.train._eta import WarmEta
+
+    eta = WarmEta(total=100_000, warmup_s=2.0)
+    assert eta.text(10_000, now=30.0) == ""  # the first block: loading the kernels made it slow; no estimate
+    assert eta.text(20_000, now=31.0) == ""  # 1 s of warm-up measured: still none
+    assert eta.text(50_000, now=32.0) == "ETA 0:00:03"  # 40,000 words in 2 s: 50,000 left at 20,000 w/s: 2.5 s, up
+    assert eta.rate(50_000, now=32.0) == 20_000.0
+    assert eta.text(99_999, now=33.0) == "ETA 0:00:01"  # rounded up
+    assert eta.text(100_000, now=34.0) == "ETA 0:00:00"
+    slow = WarmEta(total=10**9, warmup_s=0.0)
+    slow.text(0, now=0.0)
+    assert slow.text(1_000, now=1.0) == "ETA 277:46:39"  # hours are not wrapped into days
+    assert WarmEta(total=10).text(5, now=0.0) == ""
+
+
+def test_word2vec_bar_shows_no_estimate_before_the_warm_up(capsys):
+    """tqdm's own estimate (from the first block, slowed by loading the kernels) is never shown; ours only once the
+    rate is measured."""
+    import re
+
+    Word2Vec(**dict(FAST, progress=True, workers=1, epochs=2)).fit(topic_corpus(3000))
+    err = capsys.readouterr().err
+    frames = [f for f in re.split(r"[\r\n]", err) if f.startswith("word2vec:")]
+    assert frames and all("<" not in f and "?" not in f for f in frames)
+    assert all(re.fullmatch(r"ETA \d+:\d\d:\d\d", m) for m in re.findall(r"ETA[^,\]]*", err))
+    assert any("epoch 2/2" in f for f in frames)

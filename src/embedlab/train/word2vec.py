@@ -19,6 +19,7 @@ the same files into a folder its caller publishes (the CLI puts them beside ``ve
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -36,12 +37,14 @@ from ..formats import word2vec_model
 from ..formats.folder import DAMAGED
 from ..persist import atomic_folder
 from ..vectors import Vectors
+from ._eta import BAR_FORMAT, WarmEta
 from .base import Trainer
 from .corpus import EncodedCorpus, as_corpus, is_reiterable, scratch_folder
 from .vocab import Vocab, check_sample, check_vocab_params
 
 FORMAT, FORMAT_VERSION = word2vec_model.FORMAT, word2vec_model.FORMAT_VERSION
 BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
+SKIPGRAM_BATCH = 16  # Skip-gram's default minibatch: every context word of a centre (window <= 8) shares negatives
 
 
 def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> int | None:
@@ -87,6 +90,10 @@ class Word2Vec(Trainer):
     """Skip-gram / CBOW with negative sampling and/or hierarchical softmax (Mikolov et al. 2013).
 
     gensim's ``vector_size=`` is taken as ``dim`` (``param_aliases``); gensim's other names here are the same.
+    gensim's call works too: ``Word2Vec(sentences, vector_size=100, sg=1)`` (or ``sentences=`` /
+    ``corpus_file=``) trains at once, as gensim's constructor does, with ``sg=1`` / ``0`` meaning
+    ``arch="skipgram"`` / ``"cbow"``; embedlab's defaults apply to what is not given (Skip-gram, ``min_count=5``),
+    and ``hs`` stays True / False (gensim's 0 / 1 are refused, naming the accepted values).
 
     The update rule is word2vec.c's (sigmoid tables, dynamic window, subsampling formula, alias-table noise), the
     learning-rate schedule gensim's (linear in the share of sentences trained). scikit-style: the constructor only
@@ -136,7 +143,14 @@ class Word2Vec(Trainer):
         Refuse to train (``ResourceLimitError``) when vocabulary plus matrices would need more than this many bytes:
         an int, or text such as "2GB" or "512 MiB" (see ``parse_bytes``); None: no limit.
     progress : bool, default True
-        Show a progress bar and the memory estimate on stderr.
+        Show a progress bar (its time left once the speed has been measured) and the memory estimate on stderr.
+    batch_size : int or None, default None
+        Inputs that share one set of negative samples (HogBatch minibatching, Ji et al. 2016; >= 1): Skip-gram
+        groups up to this many context words of one centre, whose vectors all predict that centre, so each output
+        row is read and updated once per group; CBOW groups this many consecutive centres of a sentence. 1 draws
+        noise words per pair as word2vec.c does (the vectors of embedlab before 2026-12, bit for bit). None: 16
+        for Skip-gram (a whole window; 1.6x the words/s at the same quality on the benchmark corpus) and 1 for
+        CBOW (sharing cost CBOW 0.02 to 0.08 of analogy accuracy there, see BENCHMARKS.md).
     """
 
     param_aliases = {"vector_size": "dim"}  # gensim's name
@@ -144,11 +158,12 @@ class Word2Vec(Trainer):
     def __init__(self, dim: int = 100, window: int = 5, arch: str = "skipgram", negative: int = 5, hs: bool = False,
                  sample: float = 1e-3, min_count: int = 5, max_vocab_size: int | None = None, alpha: float | None = None,
                  min_alpha: float = 1e-4, epochs: int = 5, workers: int = 2, seed: int = 1, shuffle: bool = True,
-                 max_memory: int | str | None = None, progress: bool = True) -> None:
+                 max_memory: int | str | None = None, progress: bool = True, batch_size: int | None = None) -> None:
         self.dim, self.window, self.arch, self.negative, self.hs = dim, window, arch, negative, hs
         self.sample, self.min_count, self.max_vocab_size = sample, min_count, max_vocab_size
         self.alpha, self.min_alpha, self.epochs, self.workers, self.seed = alpha, min_alpha, epochs, workers, seed
         self.shuffle, self.max_memory, self.progress = shuffle, max_memory, progress
+        self.batch_size = batch_size
 
     # --- validation and sizing --------------------------------------------------------------------------------
     def check_params(self) -> None:
@@ -163,6 +178,8 @@ class Word2Vec(Trainer):
         check_choice(self.arch, "arch", ("skipgram", "cbow"))
         for name in ("dim", "window", "epochs", "workers"):
             check_int(getattr(self, name), name, low=1)
+        check_int(self.batch_size, "batch_size", low=1, none=True,
+                  hint="inputs sharing one set of negative samples; 1 samples per pair as word2vec.c")
         check_int(self.negative, "negative", low=0, hint="noise words per pair; 0 with hs=True for pure "
                                                        "hierarchical softmax")
         check_bool(self.hs, "hs")
@@ -177,6 +194,19 @@ class Word2Vec(Trainer):
         check_bool(self.shuffle, "shuffle")
         check_bool(self.progress, "progress")
         parse_bytes(self.max_memory)
+
+    @property
+    def effective_batch_size(self) -> int:
+        """The minibatch the kernel uses: ``batch_size``, or for None 16 with Skip-gram and 1 with CBOW.
+
+        Returns
+        -------
+        int
+            Inputs that share one set of negative samples (>= 1); 1 is word2vec.c's per-pair sampling.
+        """
+        if self.batch_size is not None:
+            return int(self.batch_size)
+        return SKIPGRAM_BATCH if self.arch == "skipgram" else 1
 
     @property
     def _alpha0(self) -> float:
@@ -351,17 +381,20 @@ class Word2Vec(Trainer):
                 bar.close()
         return enc, vocab
 
-    def _bar(self, total: int | None, desc: str, unit: str) -> Any:
+    def _bar(self, total: int | None, desc: str, unit: str, bar_format: str | None = None) -> Any:
         if not self.progress:
             return None
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, leave=False)
+        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, leave=False,
+                    bar_format=bar_format)
 
     def _train(self, enc: EncodedCorpus, epochs: int) -> None:
+        from . import _batch_kernels as B
         from . import _kernels as K
 
         vocab, d = self.vocab_, int(self.dim)
+        batch = self.effective_batch_size
         keep = vocab.keep_probabilities(float(self.sample))
         if int(self.negative) > 0:
             alias_p, alias_i = K.build_alias(vocab.noise_distribution(0.75))
@@ -383,7 +416,8 @@ class Word2Vec(Trainer):
         sg = self.arch == "skipgram"
         a0, a1 = self._alpha0, float(self.min_alpha)
         workers = min(int(self.workers), max(len(chunks), 1))  # a thread per block at most
-        bar = self._bar(epochs * n, "word2vec", "w")
+        bar = self._bar(epochs * n, "word2vec", "w", BAR_FORMAT)  # our time left, not tqdm's (see _eta)
+        eta = WarmEta(epochs * n)
         lock = threading.Lock()
         t_start = time.perf_counter()
         def _run_epoch(e: int) -> None:  # one epoch: its blocks shared out to the worker threads
@@ -414,9 +448,13 @@ class Word2Vec(Trainer):
                     nt = int(ln.sum())
                     seed = np.uint64((int(self.seed) * 0x9E3779B97F4A7C15 + global_epoch * 0xD1B54A32D192ED03
                                       + c * 0x8CB92BA72F3D8DD7) % (1 << 64))
-                    loss, nl, _ = K.train_chunk(tokens[t0:t0 + nt], ln, self.W_, Wn, Wh, keep, alias_p, alias_i, codes,
-                                                points, code_len, sg, int(self.negative), bool(self.hs), int(self.window),
-                                                a0, a1, float(e * ns + first[c]), total, seed, sig, logsig)
+                    args = (tokens[t0:t0 + nt], ln, self.W_, Wn, Wh, keep, alias_p, alias_i, codes, points, code_len, sg,
+                            int(self.negative), bool(self.hs), int(self.window), a0, a1, float(e * ns + first[c]), total,
+                            seed, sig, logsig)
+                    if batch == 1:
+                        loss, nl, _ = K.train_chunk(*args)
+                    else:
+                        loss, nl, _ = B.train_chunk_batched(*args, batch)
                     with lock:
                         stats[0] += loss
                         stats[1] += nl
@@ -426,8 +464,10 @@ class Word2Vec(Trainer):
                             bar.update(nt)
                             el = time.perf_counter() - t_start
                             lr = max(a1, a0 - (a0 - a1) * (e * ns + stats[3]) / total)
+                            left = eta.text(int(e * n + stats[2]), el)
                             bar.set_postfix_str(f"epoch {e + 1}/{epochs} lr {lr:.5f} loss {stats[0] / max(stats[1], 1):.4f} "
-                                                f"{(e * n + stats[2]) / max(el, 1e-9):,.0f} w/s", refresh=False)
+                                                f"{(e * n + stats[2]) / max(el, 1e-9):,.0f} w/s"
+                                                + (f" {left}" if left else ""), refresh=False)
 
             if workers == 1:
                 _worker()
@@ -579,3 +619,36 @@ class Word2Vec(Trainer):
     def __repr__(self) -> str:
         state = f", vocab={len(self.vocab_)}" if hasattr(self, "vocab_") else ""
         return f"Word2Vec(arch={self.arch!r}, dim={self.dim}, window={self.window}, negative={self.negative}, hs={self.hs}{state})"
+
+
+
+def _gensim_call(init: Any) -> Any:
+    """Let ``Word2Vec(...)`` take gensim's call: the corpus first (or ``sentences=`` / ``corpus_file=``), ``sg=``.
+
+    ``Word2Vec(sentences, vector_size=8, sg=1)`` stores the parameters and trains at once, as gensim's constructor
+    does; ``sg=1`` / ``0`` is ``arch="skipgram"`` / ``"cbow"``. A first positional argument that is an integer is
+    still ``dim``. embedlab's defaults apply to what is not given (Skip-gram, ``min_count=5``).
+    """
+
+    @functools.wraps(init)  # the signature (what param_names reads) stays the constructor's own
+    def _wrapped(self: Word2Vec, *args: Any, **kw: Any) -> None:
+        corpora = [c for c in (kw.pop(k, None) for k in ("sentences", "corpus_file")) if c is not None]
+        if args and not isinstance(args[0], (int, np.integer)):  # gensim's first parameter: the sentences
+            corpora, args = [args[0], *corpora], args[1:]
+        if len(corpora) > 1:
+            raise TypeError("Word2Vec got more than one corpus (sentences and/or corpus_file); pass one")
+        if "sg" in kw:
+            sg = kw.pop("sg")
+            if "arch" in kw:
+                raise TypeError("Word2Vec got both arch= and sg= (gensim's name of arch); pass one")
+            if isinstance(sg, bool) or sg not in (0, 1):
+                raise InputError(f"sg must be 1 (Skip-gram) or 0 (CBOW), got {sg!r}; or write arch='skipgram' / 'cbow'")
+            kw["arch"] = "skipgram" if sg == 1 else "cbow"
+        init(self, *args, **kw)
+        if corpora:
+            self.fit(corpora[0])
+
+    return _wrapped
+
+
+Word2Vec.__init__ = _gensim_call(Word2Vec.__init__)  # type: ignore[method-assign]

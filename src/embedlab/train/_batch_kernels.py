@@ -1,0 +1,330 @@
+"""Word2Vec's minibatched kernel: inputs that share one set of negative samples (HogBatch, Ji et al. 2016).
+
+word2vec.c draws ``negative`` noise words for every (input, output) pair and updates one output row at a time.
+Here a minibatch of up to ``batch`` input rows shares the noise words: in Skip-gram the context words of one
+centre (their input vectors all predict the centre), in CBOW the context means of consecutive centres of a
+sentence. Each output row (the centre, or a shared noise word) is then read once per minibatch, scored against
+every input row of the minibatch, and updated once with the sum of their gradients: small matrix-matrix
+products (``B x dim`` inputs by ``dim x (1 + negative)`` outputs: logits ``F = X O^T``, then ``E += G O`` and
+``O += G^T X``, register-blocked two rows at a time) whose operands stay in the L1 cache, with a ``1 / B`` share
+of the random draws and of the scattered reads of output rows. A noise word drawn twice in one minibatch takes
+the one-column-at-a-time path, so that its second update sees its first, as in the per-pair kernel.
+
+Everything else is ``_kernels.train_chunk``'s: subsampling, the dynamic window, the alias-table noise, the
+sigmoid tables, the linear learning-rate schedule by sentences, hierarchical softmax (per input, as there) and
+the private generator seeded per chunk. With ``batch=1`` the draws, the order of the updates and so the vectors
+are those of ``train_chunk`` bit for bit (tested).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._kernels import MAX_EXP, TABLE_SCALE, TABLE_SIZE, _next, _out, _update, splitmix64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _noise(state: np.uint64, nwords: int, alias_p: np.ndarray, alias_i: np.ndarray) -> tuple[np.uint64, np.int64]:
+    """One draw from the alias table (multiply-shift, no division); returns the new state and the word."""
+    state = _next(state)
+    r = _out(state)
+    t = np.int64(((r >> np.uint64(32)) * np.uint64(nwords)) >> np.uint64(32))
+    if np.float32(r & np.uint64(0xFFFFFF)) * np.float32(5.9604645e-08) >= alias_p[t]:
+        t = np.int64(alias_i[t])
+    return state, t
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _shared_output(X: np.ndarray, nb: int, out: np.ndarray, row: int | np.int64, label: int, skip: np.ndarray,
+                   skip_row: bool, alpha: np.float32, E: np.ndarray, g: np.ndarray, sig: np.ndarray,
+                   logsig: np.ndarray) -> tuple[float, int]:
+    """One output row against the minibatch's ``nb`` input rows ``X[:nb]``.
+
+    Scores every input, accumulates each input's gradient in ``E[b]`` (from the row before its update) and
+    updates the row once with the sum; inputs whose ``skip[b]`` equals ``row`` (when ``skip_row``) take no part.
+    Returns (loss sum, loss terms). Per input it is ``_kernels._update``'s rule.
+    """
+    dim = X.shape[1]
+    loss = 0.0
+    n = 0
+    any_g = False
+    for b in range(nb):
+        g[b] = np.float32(0.0)
+        if skip_row and skip[b] == row:
+            continue
+        f = np.float32(0.0)
+        for k in range(dim):
+            f += X[b, k] * out[row, k]
+        n += 1
+        if f >= MAX_EXP:
+            if label == 0:
+                loss += float(f)
+            continue
+        if f <= -MAX_EXP:
+            if label > 0:
+                loss -= float(f)
+            continue
+        idx = int((f + MAX_EXP) * TABLE_SCALE)
+        loss -= logsig[idx] if label > 0 else logsig[TABLE_SIZE - 1 - idx]
+        g[b] = (np.float32(label) - sig[idx]) * alpha
+        any_g = True
+    if any_g:
+        for b in range(nb):
+            gb = g[b]
+            if gb != 0.0:
+                for k in range(dim):
+                    E[b, k] += gb * out[row, k]
+        for b in range(nb):
+            gb = g[b]
+            if gb != 0.0:
+                for k in range(dim):
+                    out[row, k] += gb * X[b, k]
+    return loss, n
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, nc: int, first_label: int,
+                    alpha: np.float32, E: np.ndarray, O: np.ndarray, F: np.ndarray, G: np.ndarray, sig: np.ndarray,
+                    logsig: np.ndarray) -> tuple[float, int]:
+    """``nc`` distinct output rows ``cols[:nc]`` (the first labelled ``first_label``, the rest 0) against ``X[:nb]``.
+
+    The same updates as ``_shared_output`` on each column in turn (the rows are distinct, so no column sees
+    another's update), computed as small matrix products: the rows are gathered into ``O``, the logits
+    ``F = X O^T`` are computed in blocks, then ``E += G O`` and ``O += G^T X`` in one pass each.
+    """
+    dim = X.shape[1]
+    for c in range(nc):
+        r = cols[c]
+        for k in range(dim):
+            O[c, k] = out[r, k]
+    for b in range(nb):
+        c = 0
+        while c + 1 < nc:
+            f0 = np.float32(0.0)
+            f1 = np.float32(0.0)
+            for k in range(dim):
+                x = X[b, k]
+                f0 += x * O[c, k]
+                f1 += x * O[c + 1, k]
+            F[b, c] = f0
+            F[b, c + 1] = f1
+            c += 2
+        if c < nc:
+            f0 = np.float32(0.0)
+            for k in range(dim):
+                f0 += X[b, k] * O[c, k]
+            F[b, c] = f0
+    loss = 0.0
+    n = 0
+    for b in range(nb):
+        for c in range(nc):
+            label = first_label if c == 0 else 0
+            f = F[b, c]
+            G[b, c] = np.float32(0.0)
+            n += 1
+            if f >= MAX_EXP:
+                if label == 0:
+                    loss += f
+                continue
+            if f <= -MAX_EXP:
+                if label > 0:
+                    loss -= f
+                continue
+            idx = int((f + MAX_EXP) * TABLE_SCALE)
+            loss -= logsig[idx] if label > 0 else logsig[TABLE_SIZE - 1 - idx]
+            G[b, c] = (np.float32(label) - sig[idx]) * alpha
+    for b in range(nb):  # E += G O, two columns a pass (in column order, as one at a time)
+        c = 0
+        while c + 1 < nc:
+            g0 = G[b, c]
+            g1 = G[b, c + 1]
+            for k in range(dim):
+                E[b, k] = (E[b, k] + g0 * O[c, k]) + g1 * O[c + 1, k]
+            c += 2
+        if c < nc:
+            g0 = G[b, c]
+            for k in range(dim):
+                E[b, k] += g0 * O[c, k]
+    for c in range(nc):  # O += G^T X, two inputs a pass
+        r = cols[c]
+        b = 0
+        while b + 1 < nb:
+            g0 = G[b, c]
+            g1 = G[b + 1, c]
+            for k in range(dim):
+                O[c, k] = (O[c, k] + g0 * X[b, k]) + g1 * X[b + 1, k]
+            b += 2
+        if b < nb:
+            g0 = G[b, c]
+            for k in range(dim):
+                O[c, k] += g0 * X[b, k]
+        for k in range(dim):
+            out[r, k] = O[c, k]
+    return loss, n
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def train_chunk_batched(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, Wn: np.ndarray, Wh: np.ndarray,
+                        keep: np.ndarray, alias_p: np.ndarray, alias_i: np.ndarray, codes: np.ndarray,
+                        points: np.ndarray, code_len: np.ndarray, sg: bool, negative: int, hs: bool, window: int,
+                        alpha0: float, alpha1: float, pos0: float, total: float, seed: np.uint64, sig: np.ndarray,
+                        logsig: np.ndarray, batch: int) -> tuple[float, int, int]:
+    """``_kernels.train_chunk`` with minibatches of up to ``batch`` inputs sharing their negative samples.
+
+    Same arguments and result (loss sum, loss terms, words used), plus ``batch`` (>= 1): Skip-gram groups up to
+    ``batch`` context words of one centre, CBOW up to ``batch`` consecutive centres of a sentence.
+    """
+    dim = W.shape[1]
+    nwords = alias_p.shape[0]
+    maxlen = 0
+    for s in range(lengths.shape[0]):
+        maxlen = max(maxlen, lengths[s])
+    buf = np.empty(maxlen, np.int32)
+    X = np.empty((batch, dim), np.float32)  # the minibatch's input rows (copies)
+    E = np.empty((batch, dim), np.float32)  # their accumulated gradients
+    g = np.empty(batch, np.float32)
+    rows = np.empty(batch, np.int64)  # SG: the input word of each row; CBOW: the centre word of each row
+    los = np.empty(batch, np.int64)  # CBOW: each row's window
+    his = np.empty(batch, np.int64)
+    cpos = np.empty(batch, np.int64)  # CBOW: each row's centre position
+    negs = np.empty(max(negative, 1), np.int64)
+    cols = np.empty(negative + 1, np.int64)  # SG: the centre and the noise words (minus draws of the centre)
+    O = np.empty((negative + 1, dim), np.float32)  # their rows, gathered
+    F = np.empty((batch, negative + 1), np.float32)  # logits
+    G = np.empty((batch, negative + 1), np.float32)  # gradients (label - sigmoid) * alpha
+    state = splitmix64(seed)
+    loss = np.float64(0.0)
+    nloss = 0
+    used = 0
+    start = 0
+    pos = pos0
+    for s in range(lengths.shape[0]):
+        n_raw = lengths[s]
+        n = 0
+        for i in range(start, start + n_raw):
+            w = tokens[i]
+            k = keep[w]
+            if k < 1.0:
+                state = _next(state)
+                if np.float32(_out(state) >> np.uint64(40)) * np.float32(5.9604645e-08) >= k:
+                    continue
+            buf[n] = w
+            n += 1
+        alpha = np.float32(alpha0 - (alpha0 - alpha1) * (pos / total))
+        if alpha < alpha1:
+            alpha = np.float32(alpha1)
+        start += n_raw
+        pos += 1
+        used += n
+        if sg:
+            for i in range(n):
+                state = _next(state)
+                b0 = np.int64(((_out(state) >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))
+                lo = max(0, i - window + int(b0))
+                hi = min(n, i + window + 1 - int(b0))
+                center = np.int64(buf[i])
+                j = lo
+                while j < hi:
+                    nb = 0
+                    while j < hi and nb < batch:
+                        if j != i:
+                            rows[nb] = buf[j]
+                            for k in range(dim):
+                                X[nb, k] = W[buf[j], k]
+                                E[nb, k] = 0.0
+                            nb += 1
+                        j += 1
+                    if nb == 0:
+                        continue
+                    if hs:
+                        for b in range(nb):
+                            for c in range(code_len[center]):
+                                loss += _update(X[b], Wh, points[center, c], 1 - np.int64(codes[center, c]), alpha,
+                                                E[b], sig, logsig)
+                                nloss += 1
+                    if negative > 0:
+                        for q in range(negative):
+                            state, negs[q] = _noise(state, nwords, alias_p, alias_i)
+                        cols[0] = center
+                        nc = 1
+                        distinct = True
+                        for q in range(negative):
+                            t = negs[q]
+                            if t == center:
+                                continue
+                            for c in range(1, nc):
+                                if cols[c] == t:
+                                    distinct = False
+                            cols[nc] = t
+                            nc += 1
+                        if distinct:  # one small matrix product for the centre and every noise word
+                            ls, nl = _shared_outputs(X, nb, Wn, cols, nc, 1, alpha, E, O, F, G, sig, logsig)
+                            loss += ls
+                            nloss += nl
+                        else:  # a noise word drawn twice: its second update sees its first, as per pair
+                            for c in range(nc):
+                                ls, nl = _shared_output(X, nb, Wn, cols[c], 1 if c == 0 else 0, rows, False, alpha,
+                                                        E, g, sig, logsig)
+                                loss += ls
+                                nloss += nl
+                    for b in range(nb):
+                        r = rows[b]
+                        for k in range(dim):
+                            W[r, k] += E[b, k]
+        else:
+            i = 0
+            while i < n:
+                nb = 0
+                while i < n and nb < batch:
+                    state = _next(state)
+                    b0 = np.int64(((_out(state) >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))
+                    lo = max(0, i - window + int(b0))
+                    hi = min(n, i + window + 1 - int(b0))
+                    cw = hi - lo - 1
+                    if cw > 0:
+                        for k in range(dim):
+                            X[nb, k] = 0.0
+                            E[nb, k] = 0.0
+                        for j in range(lo, hi):
+                            if j != i:
+                                r = buf[j]
+                                for k in range(dim):
+                                    X[nb, k] += W[r, k]
+                        inv = np.float32(1.0 / cw)
+                        for k in range(dim):
+                            X[nb, k] *= inv
+                        rows[nb] = buf[i]
+                        cpos[nb] = i
+                        los[nb] = lo
+                        his[nb] = hi
+                        nb += 1
+                    i += 1
+                    if cw > 0 and hs:  # hierarchical softmax per input, as train_chunk
+                        b = nb - 1
+                        center = rows[b]
+                        for c in range(code_len[center]):
+                            loss += _update(X[b], Wh, points[center, c], 1 - np.int64(codes[center, c]), alpha,
+                                            E[b], sig, logsig)
+                            nloss += 1
+                    if cw > 0 and negative > 0:
+                        b = nb - 1
+                        loss += _update(X[b], Wn, rows[b], 1, alpha, E[b], sig, logsig)
+                        nloss += 1
+                if nb == 0:
+                    continue
+                if negative > 0:
+                    for q in range(negative):
+                        state, negs[q] = _noise(state, nwords, alias_p, alias_i)
+                    for q in range(negative):
+                        ls, nl = _shared_output(X, nb, Wn, negs[q], 0, rows, True, alpha, E, g, sig, logsig)
+                        loss += ls
+                        nloss += nl
+                for b in range(nb):
+                    c = cpos[b]
+                    for j in range(los[b], his[b]):
+                        if j != c:
+                            r = buf[j]
+                            for k in range(dim):
+                                W[r, k] += E[b, k]
+    return loss, nloss, used
