@@ -66,7 +66,11 @@ def test_pca_layout_is_exact_places_exactly_and_reopens(tmp_path):
 
 def test_tsne_fits_a_sample_and_places_the_rest_by_nearest_neighbours(tmp_path):
     x, groups = _blobs()
-    lay = fit_layout(x, "tsne", sample=120, pca_dims=20, seed=1)
+    steps = []
+    lay = fit_layout(x, "tsne", sample=120, pca_dims=20, seed=1, report=lambda f, s: steps.append((f, s)))
+    assert steps == [(0.0, "reducing 180 rows to 20 dimensions with PCA"), (0.1, "fitting t-SNE on 120 sampled rows"),
+                     (0.6, "placing the other 60 rows"), (0.9, "measuring trustworthiness and continuity (k = 10)"),
+                     (1.0, "done")]
     assert lay.how == ("t-SNE fitted on 120 sampled rows after PCA to 20 dims; the other 60 placed at the mean "
                        "of their 10 nearest fitted rows.")
     assert _apart(lay.coords, groups) and lay.trustworthiness > 0.85 and lay.continuity > 0.85
