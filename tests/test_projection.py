@@ -122,10 +122,12 @@ def test_plots_refuse_non_finite_coordinates_and_3d_png(tmp_path):
 
 
 def test_cli_refuses_bad_parameters_before_encoding(tmp_path, capsys, monkeypatch):
-    from embedlab import encoders
     from embedlab.cli import main
+    from embedlab.cli import project as cli_project
 
-    monkeypatch.setattr(encoders, "encoder", lambda *a, **k: pytest.fail("encoded before checking"))
+    # patch the name the command calls: patching embedlab.encoders.encoder before the command's module is first
+    # imported would bind the failing stand-in into it for every later test
+    monkeypatch.setattr(cli_project, "encoder", lambda *a, **k: pytest.fail("encoded before checking"))
     vec = tmp_path / "v.txt"
     vec.write_text("5 3\n" + "".join(f"w{i} {i} {i % 2} {i * i}\n" for i in range(5)), encoding="utf-8")
     for args, message in ((["--dim", "3"], "PNG plots are 2-D"),
