@@ -67,3 +67,77 @@ def test_bars_show_on_a_terminal(monkeypatch, capsys):
     with pytest.raises(RuntimeError, match="boom"):  # a spinner never hides an error
         with _progress.working("thinking", enabled=True):
             raise RuntimeError("boom")
+
+
+# --------------------------------------------------------------------------- index: progress inside a chunk
+class TickingClock:
+    """Every reading is one second later than the last: each encoder step 'takes' one second."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_encode_paced_steps_follow_the_measured_rate(use_encoder):
+    from embedlab.passages.paced import encode_paced
+
+    texts = [f"note number {i} about the harbour and its boats" for i in range(150)]
+    seen = []
+    vecs = encode_paced(use_encoder, texts, seen.append, normalize=True, pace=2.0, clock=TickingClock())
+    # 8 items in the first step; each later one fits 2 s at the last step's rate (doubling), capped at 64
+    assert seen == [8, 24, 56, 120, 150]
+    whole = use_encoder.encode_documents(texts, normalize=True)
+    assert vecs.shape == whole.shape == (150, use_encoder.dim) and vecs.dtype == np.float32
+    np.testing.assert_allclose(vecs, whole, atol=1e-5)
+    seen.clear()
+    encode_paced(use_encoder, texts[:20], seen.append, normalize=True, pace=0.5, clock=TickingClock())
+    assert seen == [8, 12, 14, 15, 16, 17, 18, 19, 20]  # halving down to one item a step, never zero
+
+
+def test_encode_paced_refuses_bad_settings_and_items(use_encoder):
+    from embedlab.errors import InputError
+    from embedlab.passages.paced import encode_paced
+
+    with pytest.raises(ValueError, match="pace must be > 0 and first >= 1, got pace=0, first=8"):
+        encode_paced(use_encoder, ["a"], print, normalize=True, pace=0)
+    with pytest.raises(ValueError, match="got pace=0.5, first=0"):
+        encode_paced(use_encoder, ["a"], print, normalize=True, first=0)
+    seen = []
+    with pytest.raises(InputError, match="item 9"):  # refused before any step is encoded or reported
+        encode_paced(use_encoder, ["fine"] * 9 + ["   "], seen.append, normalize=True)
+    assert seen == []
+    with pytest.raises(InputError, match="nothing to encode"):
+        encode_paced(use_encoder, [], seen.append, normalize=True)
+
+
+def test_index_records_reports_inside_a_chunk(use_encoder):
+    """A chunk is 512+ items: the bar hears of the first 8 encoded, not only of the whole chunk written."""
+    from embedlab.ingest import Record
+    from embedlab.passages import index_records
+    from embedlab.store import Collection
+
+    recs = [Record(f"n{i}", f"short note {i} on rivers and bridges", {"i": i}, f"n{i}.txt") for i in range(530)]
+    calls = []
+    with Collection.create("paced", use_encoder) as col:
+        got = index_records(col, recs, chunk=512, progress=lambda done, total: calls.append((done, total)))
+        assert (got["added"], got["updated"], got["unchanged"], col.count()) == (530, 0, 0, 530)
+        done = [d for d, _ in calls]
+        assert calls[:2] == [(0, 530), (8, 530)] and calls[-1] == (530, 530)
+        assert {t for _, t in calls} == {530} and done == sorted(done) and 512 in done
+        assert len([d for d in done if 0 < d < 512]) >= 2  # steps within the first chunk
+        plain = Collection.create("plain", use_encoder)
+        with plain:
+            index_records(plain, recs, chunk=512)
+            a, b = col.vectors(), plain.vectors()
+            assert list(a.keys) == list(b.keys) == [r.id for r in recs]
+            np.testing.assert_allclose(a.matrix, b.matrix, atol=1e-5)
+        recs[3] = Record("n3", "a changed note on ferries", {"i": 3}, "n3.txt")
+        recs[4] = Record("n4", recs[4].item, {"i": 40}, "n4.txt")  # metadata only
+        calls.clear()
+        again = index_records(col, recs, chunk=512, progress=lambda done, total: calls.append((done, total)))
+        assert (again["added"], again["updated"], again["unchanged"]) == (0, 2, 528)
+        assert calls == [(0, 530), (511, 530), (512, 530), (512, 530), (530, 530), (530, 530)]
+        assert col.get(["n4"])[0].metadata["i"] == 40

@@ -40,7 +40,7 @@ from ..search import hybrid_search
 from ..store import Collection
 from ..store.filters import parse
 from ..store.loads import cli_command
-from .app import app, console, emit_json, threads_option
+from .app import app, console, emit_json, err_console, threads_option
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
               "except that a key given twice matches either value).")
@@ -244,6 +244,7 @@ def index(
                                 loading={"resume": resume, "what": f"a first index of {len(paths)} path(s)"})
         print_estimate(index_kind, settings, col.dim, col.metric, len(records.records), as_json)
     loading = col.bulk(resume=resume) if created or (col.incomplete or {}).get("resume") == resume else nullcontext()
+    before = 0 if created else col.count()
     try:
         with col, progress_bar("indexing", as_json) as step, loading:
             result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
@@ -252,7 +253,8 @@ def index(
             untrained = untrained_note(col.index_kind, col.index_params, col.dim, col.metric, result["count"])
             if untrained:
                 result["note"] = untrained
-    except BaseException:
+    except BaseException as exc:
+        empty = False
         if created:  # do not leave an empty collection behind a failed first run
             with warnings.catch_warnings():  # it is incomplete, and about to go if empty
                 warnings.simplefilter("ignore", IncompleteCollectionWarning)
@@ -260,6 +262,9 @@ def index(
                     empty = again.count() == 0
             if empty:
                 Collection.drop(name)
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C: say what is stored and how to go on, then exit 130
+            err_console.print(interrupted_line(name, created and empty, before), highlight=False, markup=False)
+            raise typer.Exit(130) from None
         raise
     if as_json:
         emit_json(result)
@@ -278,6 +283,22 @@ def index(
     _print_legacy(name, result["migrated"], result["unresolved"], dry_run=False, renamed=result["renamed"])
     if untrained:
         console.print(f"[yellow]note:[/] {untrained}", highlight=False)
+
+
+def interrupted_line(name: str, dropped: bool, before: int) -> str:
+    """What an interrupted ``index`` says: what its commits stored, the collection's state, how to go on."""
+    again = "run the same command again to continue: stored items are skipped, not encoded again"
+    if dropped:
+        return (f"interrupted before any item was committed; collection {name!r} was not created (run the same "
+                "command again to start over)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteCollectionWarning)
+        with Collection.open(name, readonly=True) as col:
+            count, mark = col.count(), col.incomplete
+    state = ("marked incomplete until a run completes (embedlab list shows it so)" if mark else
+             "complete: every commit is whole")
+    return (f"interrupted: {count - before:,} item(s) added by this run; collection {name!r} holds {count:,} "
+            f"item(s) and is {state}; {again}")
 
 
 def load_command(name: str, paths: list[Path], text_column: str | None, id_column: str | None, sync: bool) -> str:
