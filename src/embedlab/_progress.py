@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["progress_bar", "working"]
+__all__ = ["progress_bar", "stage_bars", "working"]
 
 
 def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True) -> Any:
@@ -24,6 +24,44 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
 
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
                 disable=None if enabled else True)
+
+
+@contextlib.contextmanager
+def stage_bars(unit: str = "it", enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """One bar per stage of a job made of several long stages; yields ``report(stage, done, total)``.
+
+    A report naming another stage than the last (or counting back from it) closes the last stage's bar and opens
+    one for this stage, so each bar's rate and time left are those of its own stage. Bars are ``progress_bar``'s
+    (off unless ``enabled`` and stderr is a terminal); the last one closes when the block ends.
+
+    Parameters
+    ----------
+    unit : str
+        What the stages count (``"row"``).
+    enabled : bool
+        False: reports are taken and nothing is shown.
+
+    Yields
+    ------
+    callable
+        ``report(stage, done, total)``: ``stage`` names the bar, ``done`` (int) of ``total`` (int) are finished.
+    """
+    open_: dict[str, Any] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar = open_.get("bar")
+        if bar is None or open_["stage"] != stage or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = progress_bar(total, stage, unit, enabled)
+            open_.update(bar=bar, stage=stage)
+        bar.update(done - bar.n)
+
+    try:
+        yield report
+    finally:
+        if open_.get("bar") is not None:
+            open_["bar"].close()
 
 
 @contextlib.contextmanager
