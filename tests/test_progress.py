@@ -141,3 +141,60 @@ def test_index_records_reports_inside_a_chunk(use_encoder):
         assert (again["added"], again["updated"], again["unchanged"]) == (0, 2, 528)
         assert calls == [(0, 530), (511, 530), (512, 530), (512, 530), (530, 530), (530, 530)]
         assert col.get(["n4"])[0].metadata["i"] == 40
+
+
+# --------------------------------------------------------------------------- a terminal that reports no size
+def _run_on_a_sizeless_terminal(cmd, env):
+    """Run ``cmd`` on a pseudo-terminal opened without a window size (0 x 0); its whole output."""
+    import os
+    import pty
+    import select
+    import subprocess
+
+    main, child = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child, env=env)
+    os.close(child)
+    out = b""
+    try:
+        while True:
+            ready, _, _ = select.select([main], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif proc.poll() is not None:
+                break
+        assert proc.wait(timeout=300) == 0, out[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    return out.decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_reading_bar_shows_in_the_cli_on_a_terminal_without_a_size(tmp_path, use_encoder):
+    """tqdm draws a 0-wide bar (nothing) where the terminal reports 0 columns; rich's bars fall back to 80
+    columns there, and so do ours now: `index` shows its reading bar (files/s, pages/s) over a folder of PDFs."""
+    import os
+    import re
+    import sys
+
+    from doc_builders import long_pdf
+
+    docs = tmp_path / "pdfs"
+    docs.mkdir()
+    for i in range(6):
+        long_pdf(docs / f"doc{i}.pdf", 30, seed=i)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")} | {"TERM": "xterm"}
+    out = _run_on_a_sizeless_terminal([sys.executable, "-m", "embedlab", "index", "--dry-run", "docs", str(docs)],
+                                      env)
+    assert re.search(r"reading:\s+0%\|\s+\| 0/6 ", out), out[-2000:]
+    assert re.search(r"reading: .*\| [1-6]/6 \[.*file/s, [\d,]+ pages, [\d.,]+ pages/s\]", out), out[-2000:]
+    bars = [line for line in re.split(r"[\r\n]", out) if line.startswith("reading:")]
+    assert bars and all(len(line) == 80 for line in bars)  # drawn 80 wide, the fallback width
+    assert "6 document(s) read" in re.sub(r"\x1b\[[0-9;]*m", "", out)  # rich's colours left out

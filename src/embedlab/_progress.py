@@ -10,6 +10,8 @@ stderr is not a terminal (pipes, CI logs), so machine-readable output stays clea
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,11 +21,28 @@ __all__ = ["progress_bar", "stage_bars", "working"]
 
 def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True) -> Any:
     """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled`` and
-    stderr is a terminal."""
+    stderr is a terminal.
+
+    A terminal that reports no size (0 x 0: a pseudo-terminal opened without one, as IDE consoles, ``script``
+    and test harnesses open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24: tqdm would
+    otherwise hide it (a bar on row 0 of a 0-row screen), while the CLI's rich bars (which fall back the same
+    way) show.
+    """
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
+    sized = _columns() > 0
+    size = None if sized else shutil.get_terminal_size((80, 24))  # COLUMNS / LINES, else 80 x 24
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=sized,
+                ncols=None if size is None else size.columns, nrows=None if size is None else size.lines,
                 disable=None if enabled else True)
+
+
+def _columns() -> int:
+    """The width stderr's terminal reports (0: none, or not a terminal)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):  # not a terminal; a stream without a file descriptor
+        return 0
 
 
 @contextlib.contextmanager
