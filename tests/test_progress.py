@@ -198,3 +198,18 @@ def test_reading_bar_shows_in_the_cli_on_a_terminal_without_a_size(tmp_path, use
     bars = [line for line in re.split(r"[\r\n]", out) if line.startswith("reading:")]
     assert bars and all(len(line) == 80 for line in bars)  # drawn 80 wide, the fallback width
     assert "6 document(s) read" in re.sub(r"\x1b\[[0-9;]*m", "", out)  # rich's colours left out
+
+
+def test_index_rate_counts_from_the_first_report_not_the_bar_opening():
+    """Reading and splitting come before the first report; the items/s shown leave that time out."""
+    from embedlab.cli.collections import Rate
+
+    times = iter([100.0, 102.0, 104.0, 104.0, 110.0])
+    rate = Rate(lambda: next(times))
+    assert rate.text(0) == ""  # the first report: nothing measured yet
+    assert rate.text(8) == "4 items/s"  # 8 items in 2 s
+    assert rate.text(2048) == "512 items/s"
+    assert rate.text(2048) == "512 items/s"  # no time passed: the same rate
+    assert rate.text(2048) == "205 items/s"  # 2048 in 10 s
+    resumed = Rate(iter([0.0, 0.0, 5.0]).__next__)
+    assert resumed.text(600) == "" and resumed.text(600) == "" and resumed.text(610) == "2 items/s"

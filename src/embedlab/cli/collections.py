@@ -467,18 +467,37 @@ TEXT_SHOWN = 160  # characters of a hit's text in the search table
 
 
 @contextmanager
-def progress_bar(what: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(what: str, quiet: bool,
+                 clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[int, int], None]]:
     """A progress bar with items/s and an estimate; yields ``step(done, total)``."""
     columns = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn())
-    start = time.monotonic()
     with Progress(*columns, console=console, transient=True, disable=quiet or not console.is_terminal) as bar:
         task = bar.add_task(what, total=None, rate="")
+        rate = Rate(clock)
 
         def step(done: int, total: int) -> None:
-            rate = done / max(time.monotonic() - start, 1e-9)
-            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} items/s")
+            bar.update(task, completed=done, total=total, rate=rate.text(done))
 
         yield step
+
+
+class Rate:
+    """Items/s since the first report (not since the bar opened: reading and splitting come first), as text; ""
+    until a second report has measured something."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock, self.base = clock, 0
+        self.start: float | None = None
+
+    def text(self, done: int) -> str:
+        """The rate after ``done`` items, e.g. ``"1,234 items/s"``."""
+        now = self.clock()
+        if self.start is None:
+            self.start, self.base = now, done
+            return ""
+        if now <= self.start or done <= self.base:
+            return ""
+        return f"{(done - self.base) / (now - self.start):,.0f} items/s"
 
 
