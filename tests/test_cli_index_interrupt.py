@@ -17,7 +17,13 @@ import pytest
 
 from embedlab.store import Collection
 
-ROWS = 1600
+ROWS = 3000
+
+
+def _sigint_default() -> None:
+    """In the child before exec: SIGINT as a terminal would deliver it (a shell's background job ignores it, and
+    Python then keeps ignoring it instead of raising KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _read_until(fd: int, pattern: re.Pattern[str], proc: subprocess.Popen, limit: float = 300.0) -> str:
@@ -46,11 +52,12 @@ def test_ctrl_c_says_what_was_written_and_the_rerun_completes(tmp_path, use_enco
     cmd = [sys.executable, "-m", "embedlab", "index", "notes", str(rows)]
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "160"}
     main, child = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child, env=env, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child, env=env, start_new_session=True,
+                            preexec_fn=_sigint_default)
     os.close(child)
     try:
-        # the bar counts N/1600; the first chunk (512 items) is committed once N passes 512
-        _read_until(main, re.compile(r"\b(51[3-9]|5[2-9]\d|[6-9]\d\d|1[0-5]\d\d)/1,?600\b"), proc)
+        # the bar counts N/3000; the first chunk (512 items) is committed once N passes 512
+        _read_until(main, re.compile(r"\b(51[3-9]|5[2-9]\d|[6-9]\d\d|1\d\d\d)/3,?000\b"), proc)
         proc.send_signal(signal.SIGINT)
         rest = _read_until(main, re.compile(r"interrupted[^\n]*continue[^\n]*\n"), proc)
         assert proc.wait(timeout=120) == 130
@@ -72,3 +79,30 @@ def test_ctrl_c_says_what_was_written_and_the_rerun_completes(tmp_path, use_enco
     with Collection.open("notes") as col:
         assert col.incomplete is None and col.count() == ROWS
         assert sorted(col.ids()) == sorted(f"n{i}" for i in range(ROWS))
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_reading_says_nothing_was_written(tmp_path, use_encoder):
+    from doc_builders import long_pdf
+
+    docs = tmp_path / "pdfs"
+    docs.mkdir()
+    for i in range(40):
+        long_pdf(docs / f"doc{i}.pdf", 30, seed=i)
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "160"}
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "embedlab", "index", "library", str(docs)], stdin=child,
+                            stdout=child, stderr=child, env=env, start_new_session=True, preexec_fn=_sigint_default)
+    os.close(child)
+    try:
+        _read_until(main, re.compile(r"reading: .*\| [1-9]\d?/40 "), proc)  # a file read, many to go
+        proc.send_signal(signal.SIGINT)
+        rest = _read_until(main, re.compile(r"interrupted[^\n]*\n"), proc)
+        assert proc.wait(timeout=120) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    assert ("interrupted before anything was written to 'library' (it is as it was); run the same command again "
+            "to index") in rest
+    assert "Traceback" not in rest and "library" not in Collection.names()

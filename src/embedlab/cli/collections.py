@@ -216,9 +216,13 @@ def index(
                              "into a new collection name, or add vectors with Collection.add(ids, vectors=...)")
         records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
                                encoding=encoding, errors=encoding_errors, strict=strict, progress=not as_json)
-    except BaseException:
+    except BaseException as exc:
         if col is not None:
             col.close()
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C while loading the model or reading: nothing written yet
+            err_console.print(f"interrupted before anything was written to {name!r} (it is as it was); run the "
+                              "same command again to index", highlight=False, markup=False)
+            raise typer.Exit(130) from None
         raise
     synced = list(paths) if sync else None
     duplicates = [src for src, _ in records.duplicates]
