@@ -210,3 +210,55 @@ def test_cli_align_with_a_holdout_and_bad_input(tmp_path, capsys):
     code, _, err = run(["align", str(tmp_path / "src.txt"), "glove-6b-50d", "-o", str(tmp_path / "y.txt"),
                         "--refine", "-1"], capsys)
     assert code == 2 and "refine must be a non-negative integer, got -1" in err
+
+
+def test_progress_reports_every_stage_of_csls_refinement_and_evaluation(monkeypatch):
+    """The slow parts (CSLS's hubness terms over a whole vocabulary, the refinement rounds' searches) report every
+    block of rows; the CLI and Alignment(progress=True) show them as one bar per stage."""
+    from embedlab import _progress
+
+    src, tgt, _ = rotated_pair(300, 12, noise=0.1, seed=1)
+    seen = []
+    q, c = align._unit(src.matrix[:40]), align._unit(tgt.matrix)
+    monkeypatch.setattr(align, "_rows_per_block", lambda columns: 16)  # several blocks of rows per stage
+    align.nearest(q, c, 3, "csls", 5, report=lambda *a: seen.append(a), stage="try")
+    assert seen == ([("try: CSLS hubness of candidates", d, 300) for d in [*range(16, 300, 16), 300]]
+                    + [("try: CSLS hubness of queries", d, 40) for d in (16, 32, 40)]
+                    + [("try: ranking", d, 40) for d in (16, 32, 40)])
+    seen.clear()
+    align.nearest(q, c, 3, "nn", report=lambda *a: seen.append(a))
+    assert seen == [("nearest: ranking", d, 40) for d in (16, 32, 40)]
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, desc, unit="it", enabled=True):
+            self.total, self.desc, self.unit, self.enabled, self.n, self.closed = total, desc, unit, enabled, 0, False
+            bars.append(self)
+
+        def update(self, n):
+            self.n += n
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(_progress, "progress_bar", Bar)
+    a = align.Alignment(refine=1, refine_vocab=200).fit(src, tgt, align.shared_words(src, tgt)[:30])
+    stages = [f"refine 1/1, {way}: {what}" for way in ("source -> target", "target -> source")
+              for what in ("CSLS hubness of candidates", "CSLS hubness of queries", "ranking")]
+    assert [b.desc for b in bars] == stages
+    assert all(b.n == b.total == 200 and b.unit == "row" and b.enabled and b.closed for b in bars)
+    bars.clear()
+    a.evaluate(src, tgt, align.shared_words(src, tgt)[200:], before=True)
+    assert [b.desc for b in bars] == ["evaluate nn: ranking", "evaluate csls: CSLS hubness of candidates",
+                                      "evaluate csls: CSLS hubness of queries", "evaluate csls: ranking",
+                                      "evaluate before_nn: ranking", "evaluate before_csls: CSLS hubness of candidates",
+                                      "evaluate before_csls: CSLS hubness of queries", "evaluate before_csls: ranking"]
+    assert [b.total for b in bars] == [100, 300, 100, 100, 100, 300, 100, 100]
+    assert all(b.n == b.total and b.closed for b in bars)
+    bars.clear()
+    quiet = align.Alignment(refine=1, refine_vocab=200, progress=False).fit(src, tgt, align.shared_words(src, tgt)[:30])
+    assert all(not b.enabled for b in bars) and len(bars) == 6
+    np.testing.assert_array_equal(quiet.W_, a.W_)  # progress changes nothing computed
+    with pytest.raises(InputError, match="progress must be True or False"):
+        align.Alignment(progress="yes").fit(src, tgt)

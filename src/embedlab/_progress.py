@@ -10,20 +10,77 @@ stderr is not a terminal (pipes, CI logs), so machine-readable output stays clea
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["progress_bar", "working"]
+__all__ = ["progress_bar", "stage_bars", "working"]
 
 
 def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True) -> Any:
     """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled`` and
-    stderr is a terminal."""
+    stderr is a terminal.
+
+    A terminal that reports no size (0 x 0: a pseudo-terminal opened without one, as IDE consoles, ``script``
+    and test harnesses open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24: tqdm would
+    otherwise hide it (a bar on row 0 of a 0-row screen), while the CLI's rich bars (which fall back the same
+    way) show.
+    """
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
+    sized = _columns() > 0
+    size = None if sized else shutil.get_terminal_size((80, 24))  # COLUMNS / LINES, else 80 x 24
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=sized,
+                ncols=None if size is None else size.columns, nrows=None if size is None else size.lines,
                 disable=None if enabled else True)
+
+
+def _columns() -> int:
+    """The width stderr's terminal reports (0: none, or not a terminal)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):  # not a terminal; a stream without a file descriptor
+        return 0
+
+
+@contextlib.contextmanager
+def stage_bars(unit: str = "it", enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """One bar per stage of a job made of several long stages; yields ``report(stage, done, total)``.
+
+    A report naming another stage than the last (or counting back from it) closes the last stage's bar and opens
+    one for this stage, so each bar's rate and time left are those of its own stage. Bars are ``progress_bar``'s
+    (off unless ``enabled`` and stderr is a terminal); the last one closes when the block ends.
+
+    Parameters
+    ----------
+    unit : str
+        What the stages count (``"row"``).
+    enabled : bool
+        False: reports are taken and nothing is shown.
+
+    Yields
+    ------
+    callable
+        ``report(stage, done, total)``: ``stage`` names the bar, ``done`` (int) of ``total`` (int) are finished.
+    """
+    open_: dict[str, Any] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar = open_.get("bar")
+        if bar is None or open_["stage"] != stage or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = progress_bar(total, stage, unit, enabled)
+            open_.update(bar=bar, stage=stage)
+        bar.update(done - bar.n)
+
+    try:
+        yield report
+    finally:
+        if open_.get("bar") is not None:
+            open_["bar"].close()
 
 
 @contextlib.contextmanager

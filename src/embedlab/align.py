@@ -26,12 +26,13 @@ them. With different dimensions the map is semi-orthogonal (orthonormal columns 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ._params import Params, check_choice, check_float, check_int
+from ._params import Params, check_bool, check_choice, check_float, check_int
+from ._progress import stage_bars
 from .errors import DimensionError, InputError
 from .vectors import Vectors
 
@@ -39,6 +40,9 @@ __all__ = ["Alignment", "procrustes", "read_dictionary", "resolve_dictionary", "
            "nearest", "precision_at_k", "NORMALIZE"]
 
 NORMALIZE = ("unit", "center", "none")
+#: ``report(stage, done, total)``: rows of one stage's blocked products done so far (stages: the hubness terms of
+#: CSLS over the candidates and over the queries, then the ranking; each named after the step it serves)
+Report = Callable[[str, int, int], None]
 _BLOCK_FLOATS = 1 << 24  # similarity scores held at once (64 MB of float32), whatever the candidate count
 
 
@@ -165,7 +169,7 @@ def _prepare(m: np.ndarray, normalize: str, mean: np.ndarray | None = None) -> t
     return _unit(m - mean), mean
 
 
-def _topk_mean(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
+def _topk_mean(a: np.ndarray, b: np.ndarray, k: int, report: Report | None = None, stage: str = "") -> np.ndarray:
     """For each row of ``a``: the mean of its ``k`` largest dot products with the rows of ``b`` (blocked)."""
     k = min(k, b.shape[0])
     out = np.empty(a.shape[0], np.float32)
@@ -173,16 +177,21 @@ def _topk_mean(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
     for s in range(0, a.shape[0], step):
         sims = a[s:s + step] @ b.T
         out[s:s + step] = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+        if report:
+            report(stage, min(s + step, a.shape[0]), a.shape[0])
     return out
 
 
 def nearest(queries: np.ndarray, candidates: np.ndarray, k: int = 10, method: str = "csls", csls_k: int = 10,
-            sources: np.ndarray | None = None) -> np.ndarray:
+            sources: np.ndarray | None = None, report: Report | None = None, stage: str = "nearest") -> np.ndarray:
     """Indices (q, k) of the best ``candidates`` rows for each query row, best first.
 
     Rows should be unit length (scores are dot products, i.e. cosines). ``method="nn"`` ranks by cosine;
     ``"csls"`` by 2 cos(x, y) - r_T(x) - r_S(y) (Conneau et al. 2018), where r_S(y) averages y's ``csls_k`` best
-    cosines to ``sources`` (all mapped source rows; default: the queries themselves).
+    cosines to ``sources`` (all mapped source rows; default: the queries themselves). ``report(stage, done,
+    total)`` hears of every block of rows: ``"<stage>: CSLS hubness of candidates"`` (r_S, over the candidate
+    rows: the long one when ``sources`` is a whole vocabulary), ``"<stage>: CSLS hubness of queries"`` (r_T)
+    and ``"<stage>: ranking"`` (over the query rows).
     """
     check_choice(method, "method", ("nn", "csls"), "retrieval method")
     k = check_int(k, "k", low=1)
@@ -192,8 +201,9 @@ def nearest(queries: np.ndarray, candidates: np.ndarray, k: int = 10, method: st
         raise DimensionError(f"queries have dimension {q.shape[1]} but candidates {c.shape[1]}")
     k = min(k, c.shape[0])
     if method == "csls":
-        r_src = _topk_mean(c, q if sources is None else np.asarray(sources, np.float32), csls_k)
-        r_tgt = _topk_mean(q, c, csls_k)
+        r_src = _topk_mean(c, q if sources is None else np.asarray(sources, np.float32), csls_k, report,
+                           f"{stage}: CSLS hubness of candidates")
+        r_tgt = _topk_mean(q, c, csls_k, report, f"{stage}: CSLS hubness of queries")
     out = np.empty((q.shape[0], k), np.int64)
     step = _rows_per_block(c.shape[0])
     for s in range(0, q.shape[0], step):
@@ -203,16 +213,20 @@ def nearest(queries: np.ndarray, candidates: np.ndarray, k: int = 10, method: st
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
         out[s:s + step] = np.take_along_axis(top, order, axis=1)
+        if report:
+            report(f"{stage}: ranking", min(s + step, q.shape[0]), q.shape[0])
     return out
 
 
 def precision_at_k(mapped: Vectors, target: Vectors, pairs: Iterable[tuple[str, str]], ks: Sequence[int] = (1, 10),
-                   method: str = "csls", csls_k: int = 10, restrict: int | None = None) -> dict[str, float | int | str]:
+                   method: str = "csls", csls_k: int = 10, restrict: int | None = None, report: Report | None = None,
+                   stage: str = "evaluate") -> dict[str, float | int | str]:
     """P@k of word translation: the share of source words (of ``pairs`` with both words present) whose top-k
     target words, among the first ``restrict`` rows of ``target``, hold one of their gold translations.
 
     ``mapped`` and ``target`` are in one space (``Alignment.transform`` / ``Alignment.target``). Returns
     ``{"p@1": ..., "p@10": ..., "queries": n, "method": method}``. InputError when no pair is usable.
+    ``report`` and ``stage``: as for ``nearest``.
     """
     ks = [check_int(k, "k", low=1) for k in ks]
     n = len(target) if restrict is None else min(check_int(restrict, "restrict", low=1), len(target))
@@ -228,7 +242,7 @@ def precision_at_k(mapped: Vectors, target: Vectors, pairs: Iterable[tuple[str, 
     tmat = _unit(np.asarray(target.matrix[:n], np.float32))
     smat = _unit(np.asarray(mapped.matrix[: (n if restrict is not None else len(mapped))], np.float32))
     q = _unit(np.asarray(mapped.matrix[[mapped.key_to_index[w] for w in words]], np.float32))
-    top = nearest(q, tmat, max(ks), method, csls_k, sources=smat)
+    top = nearest(q, tmat, max(ks), method, csls_k, sources=smat, report=report, stage=stage)
     hits = np.array([[bool(gold[w].intersection(row[:k].tolist())) for k in ks] for w, row in zip(words, top, strict=True)])
     return {**{f"p@{k}": float(hits[:, i].mean()) for i, k in enumerate(ks)}, "queries": len(words), "method": method}
 
@@ -240,11 +254,14 @@ class Alignment(Params):
     ``refine`` rounds of dictionary induction (mutual CSLS neighbours among the ``refine_vocab`` most frequent
     words of each side, added to the seed pairs). Learned: ``W_`` (ds, dt) float32, ``pairs_`` (the seed pairs
     found in both spaces), ``pairs_given_``, ``refined_pairs_`` (pairs of the last round), ``src_mean_`` /
-    ``tgt_mean_`` (for ``normalize="center"``).
+    ``tgt_mean_`` (for ``normalize="center"``). ``progress`` shows a bar (rows/s, time left) for each stage of
+    the refinement rounds and of ``evaluate`` / ``translate`` on a terminal's stderr.
     """
 
-    def __init__(self, normalize: str = "unit", refine: int = 0, refine_vocab: int = 20000, csls_k: int = 10) -> None:
+    def __init__(self, normalize: str = "unit", refine: int = 0, refine_vocab: int = 20000, csls_k: int = 10,
+                 progress: bool = True) -> None:
         self.normalize, self.refine, self.refine_vocab, self.csls_k = normalize, refine, refine_vocab, csls_k
+        self.progress = progress
 
     def check_params(self) -> None:
         """Refuse unusable parameters before any vector is read.
@@ -258,6 +275,7 @@ class Alignment(Params):
         check_int(self.refine, "refine", low=0, hint="rounds of dictionary refinement; 0 for plain Procrustes")
         check_int(self.refine_vocab, "refine_vocab", low=2, hint="most frequent words searched when refining")
         check_int(self.csls_k, "csls_k", low=1, hint="neighbours averaged for the hubness penalty; 10 in the paper")
+        check_bool(self.progress, "progress")
 
     def fit(self, src: Vectors, tgt: Vectors, dictionary: str | os.PathLike[str] | Iterable[tuple[str, str]] = "shared"
             ) -> Alignment:
@@ -276,17 +294,24 @@ class Alignment(Params):
         ti = np.fromiter((tgt.key_to_index[t] for _, t in pairs), np.int64, len(pairs))
         self.W_ = procrustes(S[si], T[ti])
         self.refined_pairs_ = len(pairs)
-        for _ in range(int(self.refine)):
-            ns, nt = min(len(src), self.refine_vocab), min(len(tgt), self.refine_vocab)
-            ms, tt = _unit(S[:ns] @ self.W_), _unit(T[:nt])
-            fwd = nearest(ms, tt, 1, "csls", self.csls_k)[:, 0]
-            back = nearest(tt, ms, 1, "csls", self.csls_k)[:, 0]
-            mutual = np.flatnonzero(back[fwd] == np.arange(ns))
-            new = {(int(a), int(b)) for a, b in zip(si, ti, strict=True)} | {(int(a), int(fwd[a])) for a in mutual}
-            ia, ib = (np.array(x, np.int64) for x in zip(*sorted(new), strict=True))
-            self.W_ = procrustes(S[ia], T[ib])
-            self.refined_pairs_ = len(new)
+        rounds = int(self.refine)
+        with stage_bars("row", bool(self.progress)) as report:
+            for r in range(rounds):
+                self._refine_round(S, T, si, ti, report, f"refine {r + 1}/{rounds}")
         return self
+
+    def _refine_round(self, S: np.ndarray, T: np.ndarray, si: np.ndarray, ti: np.ndarray, report: Report,
+                      stage: str) -> None:
+        """One round: mutual CSLS neighbours among the most frequent words, plus the seed pairs; solve again."""
+        ns, nt = min(len(S), self.refine_vocab), min(len(T), self.refine_vocab)
+        ms, tt = _unit(S[:ns] @ self.W_), _unit(T[:nt])
+        fwd = nearest(ms, tt, 1, "csls", self.csls_k, report=report, stage=f"{stage}, source -> target")[:, 0]
+        back = nearest(tt, ms, 1, "csls", self.csls_k, report=report, stage=f"{stage}, target -> source")[:, 0]
+        mutual = np.flatnonzero(back[fwd] == np.arange(ns))
+        new = {(int(a), int(b)) for a, b in zip(si, ti, strict=True)} | {(int(a), int(fwd[a])) for a in mutual}
+        ia, ib = (np.array(x, np.int64) for x in zip(*sorted(new), strict=True))
+        self.W_ = procrustes(S[ia], T[ib])
+        self.refined_pairs_ = len(new)
 
     def _require_fit(self) -> None:
         if not hasattr(self, "W_"):
@@ -318,8 +343,10 @@ class Alignment(Params):
         spaces = {"": (self.transform(src), self.target(tgt))}
         if before and src.dim == tgt.dim:
             spaces["before_"] = (Vectors(src.keys, _prepare(src.matrix, self.normalize, self.src_mean_)[0]), spaces[""][1])
-        return {f"{tag}{m}": precision_at_k(mapped, target, pairs, ks, m, int(self.csls_k), restrict)
-                for tag, (mapped, target) in spaces.items() for m in ("nn", "csls")}
+        with stage_bars("row", bool(self.progress)) as report:
+            return {f"{tag}{m}": precision_at_k(mapped, target, pairs, ks, m, int(self.csls_k), restrict, report,
+                                                f"evaluate {tag}{m}")
+                    for tag, (mapped, target) in spaces.items() for m in ("nn", "csls")}
 
     def translate(self, src: Vectors, tgt: Vectors, words: Iterable[str], k: int = 5, method: str = "csls",
                   restrict: int | None = None) -> dict[str, list[str]]:
@@ -328,7 +355,9 @@ class Alignment(Params):
         n = len(tgt) if restrict is None else min(check_int(restrict, "restrict", low=1), len(tgt))
         mapped, target = self.transform(src), self.target(tgt)
         q = _unit(mapped.matrix[[mapped.index(w) for w in words]])
-        top = nearest(q, _unit(target.matrix[:n]), k, method, int(self.csls_k), sources=_unit(mapped.matrix[:n]))
+        with stage_bars("row", bool(self.progress)) as report:
+            top = nearest(q, _unit(target.matrix[:n]), k, method, int(self.csls_k), sources=_unit(mapped.matrix[:n]),
+                          report=report, stage="translate")
         return {w: [tgt.keys[j] for j in row] for w, row in zip(words, top.tolist(), strict=True)}
 
     def __repr__(self) -> str:

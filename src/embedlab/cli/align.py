@@ -56,7 +56,8 @@ def align(
     as_json: bool = typer.Option(False, "--json", help="print JSON only"),
 ) -> None:
     """Map SRC's vectors onto TGT's space with an orthogonal map learnt from seed pairs; write the mapped SRC."""
-    a = Alignment(normalize=normalize, refine=refine, refine_vocab=refine_vocab, csls_k=csls_k)
+    a = Alignment(normalize=normalize, refine=refine, refine_vocab=refine_vocab, csls_k=csls_k,
+                  progress=not as_json)  # a bar per refinement / evaluation stage, on a terminal
     a.check_params()  # bad options fail before any file is read
     check_float(holdout, "--holdout", low=0, high=1, high_open=True, hint="a share of the source words, e.g. 0.2")
     if holdout and test is not None:

@@ -40,7 +40,7 @@ from ..search import searcher
 from ..store import Collection
 from ..store.filters import parse
 from ..store.loads import cli_command
-from .app import app, console, emit_json, threads_option
+from .app import app, console, emit_json, err_console, threads_option
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
               "except that a key given twice matches either value); folder=X also matches X's subfolders.")
@@ -216,9 +216,13 @@ def index(
                              "into a new collection name, or add vectors with Collection.add(ids, vectors=...)")
         records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
                                encoding=encoding, errors=encoding_errors, strict=strict, progress=not as_json)
-    except BaseException:
+    except BaseException as exc:
         if col is not None:
             col.close()
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C while loading the model or reading: nothing written yet
+            err_console.print(f"interrupted before anything was written to {name!r} (it is as it was); run the "
+                              "same command again to index", highlight=False, markup=False)
+            raise typer.Exit(130) from None
         raise
     synced = list(paths) if sync else None
     duplicates = [src for src, _ in records.duplicates]
@@ -244,6 +248,7 @@ def index(
                                 loading={"resume": resume, "what": f"a first index of {len(paths)} path(s)"})
         print_estimate(index_kind, settings, col.dim, col.metric, len(records.records), as_json)
     loading = col.bulk(resume=resume) if created or (col.incomplete or {}).get("resume") == resume else nullcontext()
+    before = 0 if created else col.count()
     try:
         with col, progress_bar("indexing", as_json) as step, loading:
             result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
@@ -252,7 +257,8 @@ def index(
             untrained = untrained_note(col.index_kind, col.index_params, col.dim, col.metric, result["count"])
             if untrained:
                 result["note"] = untrained
-    except BaseException:
+    except BaseException as exc:
+        empty = False
         if created:  # do not leave an empty collection behind a failed first run
             with warnings.catch_warnings():  # it is incomplete, and about to go if empty
                 warnings.simplefilter("ignore", IncompleteCollectionWarning)
@@ -260,6 +266,9 @@ def index(
                     empty = again.count() == 0
             if empty:
                 Collection.drop(name)
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C: say what is stored and how to go on, then exit 130
+            err_console.print(interrupted_line(name, created and empty, before), highlight=False, markup=False)
+            raise typer.Exit(130) from None
         raise
     if as_json:
         emit_json(result)
@@ -278,6 +287,22 @@ def index(
     _print_legacy(name, result["migrated"], result["unresolved"], dry_run=False, renamed=result["renamed"])
     if untrained:
         console.print(f"[yellow]note:[/] {untrained}", highlight=False)
+
+
+def interrupted_line(name: str, dropped: bool, before: int) -> str:
+    """What an interrupted ``index`` says: what its commits stored, the collection's state, how to go on."""
+    again = "run the same command again to continue: stored items are skipped, not encoded again"
+    if dropped:
+        return (f"interrupted before any item was committed; collection {name!r} was not created (run the same "
+                "command again to start over)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteCollectionWarning)
+        with Collection.open(name, readonly=True) as col:
+            count, mark = col.count(), col.incomplete
+    state = ("marked incomplete until a run completes (embedlab list shows it so)" if mark else
+             "complete: every commit is whole")
+    return (f"interrupted: {count - before:,} item(s) added by this run; collection {name!r} holds {count:,} "
+            f"item(s) and is {state}; {again}")
 
 
 def load_command(name: str, paths: list[Path], text_column: str | None, id_column: str | None, sync: bool) -> str:
@@ -444,18 +469,37 @@ TEXT_SHOWN = 160  # characters of a hit's text in the search table
 
 
 @contextmanager
-def progress_bar(what: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(what: str, quiet: bool,
+                 clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[int, int], None]]:
     """A progress bar with items/s and an estimate; yields ``step(done, total)``."""
     columns = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn())
-    start = time.monotonic()
     with Progress(*columns, console=console, transient=True, disable=quiet or not console.is_terminal) as bar:
         task = bar.add_task(what, total=None, rate="")
+        rate = Rate(clock)
 
         def step(done: int, total: int) -> None:
-            rate = done / max(time.monotonic() - start, 1e-9)
-            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} items/s")
+            bar.update(task, completed=done, total=total, rate=rate.text(done))
 
         yield step
+
+
+class Rate:
+    """Items/s since the first report (not since the bar opened: reading and splitting come first), as text; ""
+    until a second report has measured something."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock, self.base = clock, 0
+        self.start: float | None = None
+
+    def text(self, done: int) -> str:
+        """The rate after ``done`` items, e.g. ``"1,234 items/s"``."""
+        now = self.clock()
+        if self.start is None:
+            self.start, self.base = now, done
+            return ""
+        if now <= self.start or done <= self.base:
+            return ""
+        return f"{(done - self.base) / (now - self.start):,.0f} items/s"
 
 

@@ -20,6 +20,7 @@ from .legacy import (
     resolved,
     write_sources,
 )
+from .paced import upsert_paced
 from .split import split_records
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,7 +86,8 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
     max_tokens, overlap : int or None
         Passage length and overlap (default: the encoder's limit and 15 % of it; see ``limits``).
     progress : callable or None
-        ``progress(done, total)`` after each chunk of items written.
+        ``progress(done, total)`` after each chunk of items written and, while a chunk encodes here, after each
+        encoder step of about half a second (``passages.paced``).
     chunk : int or None
         Items per upsert (default: about a twentieth of them, at least 512; each upsert writes a segment).
     engine : Engine, "local" or None
@@ -143,8 +145,11 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
         counts = engine.upsert(collection, items, progress)
     for start in range(0, total if engine is None else 0, chunk):
         part = items[start:start + chunk]
-        got = collection.upsert([r.id for r in part], [r.item for r in part],
-                                metadata=[r.metadata for r in part], sources=[r.source for r in part])
+        if progress and collection.encoder is not None:  # report while a chunk encodes, not only after it
+            got = upsert_paced(collection, part, _offset(progress, start, total))
+        else:
+            got = collection.upsert([r.id for r in part], [r.item for r in part],
+                                    metadata=[r.metadata for r in part], sources=[r.source for r in part])
         for key in counts:
             counts[key] += int(got.get(key, 0))
         if progress:
@@ -155,6 +160,11 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
             "removed": removed, "kept": len(kept), "migrated": len(moves), "unresolved": len(unresolved),
             "renamed": len(rename.keep), "max_tokens": stats.max_tokens, "overlap": stats.overlap,
             "unit": stats.unit, "collisions": collided}
+
+
+def _offset(progress: Progress, start: int, total: int) -> Callable[[int], None]:
+    """``report(done)`` within a chunk that starts at ``start``, as ``progress(start + done, total)``."""
+    return lambda done: progress(start + done, total)
 
 
 def plan_records(collection: Collection | None, records: Iterable[Record], *, encoder: Encoder | None = None,

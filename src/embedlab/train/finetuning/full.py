@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..._progress import progress_bar
 from ...errors import InputError, MissingDependencyError, ModelNotFoundError
 from .pairs import Pair
 
@@ -210,6 +211,29 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
                 return
             kept["good"] = copy.deepcopy(model.state_dict())
 
+    class Bar(TrainerCallback):
+        """Our bar (steps/s, time left, the last loss) in place of the Trainer's, whose ``on_log`` prints every
+        log dict (``{'loss': ...}``, logged every step for the guard) on stdout between the bar's lines."""
+
+        bar: Any = None
+
+        def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                           **kw: Any) -> None:
+            self.bar = progress_bar(int(state.max_steps), "finetune[full]", "step", progress)
+
+        def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                        **kw: Any) -> None:
+            self.bar.update(1)
+
+        def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                   logs: dict[str, float] | None = None, **kw: Any) -> None:
+            if (logs or {}).get("loss") is not None:
+                self.bar.set_postfix_str(f"loss {float((logs or {})['loss']):.4f}", refresh=False)
+
+        def close(self) -> None:
+            if self.bar is not None:
+                self.bar.close()
+
     with tempfile.TemporaryDirectory(prefix="embedlab-finetune-") as tmp:
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp, num_train_epochs=s.epochs, per_device_train_batch_size=s.batch_size,
@@ -217,14 +241,19 @@ def train_full(base_folder: Path, pairs: Sequence[Pair], s: FullSettings, *, pro
             batch_sampler=BatchSamplers.BATCH_SAMPLER if loss_name == "cosent" else BatchSamplers.NO_DUPLICATES,
             save_strategy="no", eval_strategy="no", report_to="none", use_cpu=True,
             logging_steps=1,  # the guard reads every step's loss and gradient norm
-            disable_tqdm=not progress, dataloader_num_workers=0, log_level="error",
+            disable_tqdm=True, dataloader_num_workers=0, log_level="error",  # our bar: Bar
             logging_nan_inf_filter=False)  # the Trainer's default hides a NaN loss from the logs (and our guard)
+        bar = Bar()
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss,
-                                             callbacks=[Guard()])
-        from transformers.trainer_callback import PrinterCallback
+                                             callbacks=[Guard(), bar])
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-        trainer.remove_callback(PrinterCallback)  # it prints every log line on stdout (our loss goes to the bar)
-        trainer.train()
+        for printer in (PrinterCallback, ProgressCallback):  # both print every log dict on stdout: Bar shows it
+            trainer.remove_callback(printer)
+        try:
+            trainer.train()
+        finally:
+            bar.close()
     if fit.diverged is None and not finite_weights():
         fit.diverged = f"weights became non-finite by step {kept['step']}"
     fit.seconds = time.perf_counter() - started
