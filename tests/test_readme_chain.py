@@ -49,7 +49,6 @@ CHECKS: dict[tuple[str, ...], Callable[[str], bool]] = {
     ("ids", "notes"): lambda out: {"a.txt", "budget.txt", "drafts/old/plan.txt"} <= set(out.split()),
     ("delete", "notes"): lambda out: "drafts/plan.txt" in out and "drafts/old/plan.txt" in out
                                       and "budget.txt" not in out,
-    ("oov", "fasttext/"): lambda out: "receive" in out or "recieve" in out,
 }
 
 
