@@ -95,9 +95,9 @@ def test_encoders_table_shows_the_install_command_of_a_missing_one(capsys, monke
     monkeypatch.setitem(registry._SPECS, "needs-extra", EncoderSpec(
         name="needs-extra", factory=lambda: None, dim=8, modalities=("text",), requires=("no_such_module_x",),
         extra="text", description="a [bracketed] description"))
-    from embedlab.cli.app import console
-
-    monkeypatch.setattr(console, "width", 400)  # one line per row
+    # one line per row; rich reads $COLUMNS whenever the console has no fixed width (setting console.width instead
+    # would leave the width fixed after the undo, and later tests' tables would wrap at the width found then)
+    monkeypatch.setenv("COLUMNS", "400")
     code, out, _ = _run(["encoders", "--all"], capsys)
     (row,) = [line for line in out.splitlines() if "needs-extra" in line]
     assert code == 0 and "a [bracketed] description (pip install 'embedlab[text]')" in row

@@ -460,14 +460,14 @@ class Word2Vec(Trainer):
                         stats[1] += nl
                         stats[2] += nt
                         stats[3] += s1 - s0
-                        if bar is not None:
-                            bar.update(nt)
+                        if bar is not None:  # the postfix first, so the frame update() may print is current
                             el = time.perf_counter() - t_start
                             lr = max(a1, a0 - (a0 - a1) * (e * ns + stats[3]) / total)
                             left = eta.text(int(e * n + stats[2]), el)
                             bar.set_postfix_str(f"epoch {e + 1}/{epochs} lr {lr:.5f} loss {stats[0] / max(stats[1], 1):.4f} "
                                                 f"{(e * n + stats[2]) / max(el, 1e-9):,.0f} w/s"
                                                 + (f" {left}" if left else ""), refresh=False)
+                            bar.update(nt)
 
             if workers == 1:
                 _worker()
@@ -482,6 +482,8 @@ class Word2Vec(Trainer):
                     bar.close()
                 raise errors[0]
             self.loss_history_.append(stats[0] / max(stats[1], 1))
+            if bar is not None:
+                bar.refresh()  # each epoch's last state is drawn, however fast the epoch ran (tqdm's mininterval)
 
         for e in range(epochs):
             _run_epoch(e)
