@@ -79,12 +79,15 @@ def test_exact_float32_memory_is_its_scanned_rows():
 
 # ----------------------------------------------------------------------------- time
 def _timed(fn, repeats=3):
+    """The fastest of ``repeats`` calls, as ``plan.calibrate`` times its constants: other processes only ever add
+    time, so on a loaded machine the minimum of both sides is what stays comparable (a median here against a
+    minimum there failed at load ~24)."""
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return float(np.median(times))
+    return float(np.min(times))
 
 
 def test_time_model_from_given_constants():
@@ -140,7 +143,7 @@ def test_measured_times_are_the_right_order_of_magnitude():
                 holder["idx"] = idx
 
             ratios[f"hnsw {prec} build"] = estimate(n, 96, "hnsw", prec, "dot", consts=c, **params).build_s / \
-                _timed(build, repeats=1)
+                _timed(build, repeats=2)
             idx = holder["idx"]
             per_query = _timed(lambda idx=idx: [idx.search(q[i], 10, ef=64) for i in range(nq)], 5) / nq
             ratios[f"hnsw {prec} query"] = estimate(n, 96, "hnsw", prec, "dot", consts=c, ef_search=64,
