@@ -149,10 +149,13 @@ def test_bad_inputs(tmp_path, capsys):
         (["export", "pts", "--format", "npy", "--neighbors", "3", "-o", str(tmp_path / "x.npy")],
          "--method and --neighbors are for --format atlas"),
     ]
+    codes = []
     for args, message in cases:
         code, out, err = _run(capsys, home, *args)
-        assert code != 0, args
+        codes.append(code)
         assert message in " ".join((out + err).split()), (args, out + err)
+        assert "Traceback" not in err
+    assert codes == [2] * len(cases)  # every one a usage error, one line, nothing written
     assert not (tmp_path / "x.parquet").exists()
 
 
