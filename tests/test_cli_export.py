@@ -96,7 +96,7 @@ def test_a_folder_or_vectors_tsv_is_the_projector_format(capsys, tmp_path, made)
     (["-o", "vectors"], "cannot tell the format of -o vectors from a name without an extension"),
     (["-o", "emb.tsv"], "-o emb.tsv: the tsv (projector) format writes a folder"),
     (["--format", "hdf5", "-o", "x.h5"], "--format must be one of parquet, word2vec, word2vec-binary, npy, "
-                                         "safetensors, tsv, got 'hdf5'"),
+                                         "safetensors, tsv, atlas, got 'hdf5'"),
 ])
 def test_contradicting_or_unknown_formats_are_refused_in_one_line(capsys, tmp_path, monkeypatch, made, args,
                                                                   message):

@@ -10,6 +10,8 @@ import pytest
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
+from server_helpers import api_client  # noqa: E402
+from server_helpers import assert_error as _error  # noqa: E402
 
 from embedlab import Vectors  # noqa: E402
 from embedlab.cli.tour import tour_documents  # noqa: E402
@@ -19,13 +21,6 @@ TINY = Vectors(["king", "queen", "man", "woman", "apple"],
                np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], np.float32))
 
 
-def _error(r, status: int, kind: str, match: str) -> None:
-    assert r.status_code == status, r.text
-    err = r.json()["error"]
-    assert err["type"] == kind
-    assert match in err["message"], err["message"]
-
-
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     return tmp_path_factory.mktemp("server-home")
@@ -33,13 +28,9 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(home, use_encoder):
-    app = create_app(home, vectors_sets={"tiny": TINY, "glove-50": lambda: __import__("embedlab").glove(50_000)})
-    with TestClient(app, base_url="http://localhost") as c:
-        docs = tour_documents()
-        assert c.post("/api/collections", json={"name": "tour"}).status_code == 201
-        r = c.post("/api/collections/tour/items", json={"items": [
-            {"id": d["id"], "text": d["text"], "metadata": {"category": d["category"]}} for d in docs]})
-        assert r.json()["added"] == len(docs)
+    items = [{"id": d["id"], "text": d["text"], "metadata": {"category": d["category"]}} for d in tour_documents()]
+    with api_client(home, "tour", items,
+                    vectors_sets={"tiny": TINY, "glove-50": lambda: __import__("embedlab").glove(50_000)}) as c:
         yield c
 
 
@@ -295,7 +286,7 @@ def test_names_never_reach_files(client, home):
            "bad collection name '../evil'")
     _error(client.get("/api/collections/..%2e"), 400, "InputError", "bad collection name")
     for path in ("/api/collections/%2e%2e%2f%2e%2e%2fetc/projection", "/static/../pyproject.toml",
-                 "/static/%2e%2e/app.py", "/static/index.html", "/api/vectors/%2fetc%2fpasswd"):
+                 "/static/%2e%2e/app.py", "/static/projector.html", "/api/vectors/%2fetc%2fpasswd"):
         r = client.get(path)
         assert r.status_code in (400, 404), (path, r.status_code)
         assert "error" in r.json()
@@ -320,11 +311,22 @@ def test_openapi_docs_and_explorer_files(client):
     paths = client.get("/openapi.json").json()["paths"]
     for p in ("/v1/embeddings", "/v1/models", "/api/collections/{name}/search", "/api/vectors/{name}/arithmetic"):
         assert p in paths
-    page = client.get("/")
-    assert page.headers["content-type"].startswith("text/html") and "/static/explorer.js" in page.text
-    assert "plotly_click" in client.get("/static/explorer.js").text
-    js = client.get("/static/plotly.min.js")
-    assert js.status_code == 200 and len(js.content) > 1_000_000 and b"plotly" in js.content[:2000].lower()
+    for old in ("/", "/explorer"):  # the old explorer's addresses open the projector
+        r = client.get(old, follow_redirects=False)
+        assert r.status_code == 307 and r.headers["location"] == "/projector"
+    r = client.get("/", params={"source": "collection:tour"}, follow_redirects=False)  # an old explorer link
+    assert r.headers["location"] == "/projector#source=collection%3Atour"
+    page = client.get("/", follow_redirects=True)
+    assert page.headers["content-type"].startswith("text/html") and "<title>embedlab projector</title>" in page.text
+    scripts = ["/static/vendor/regl-scatterplot.min.js", "/static/source-memory.js", "/static/projector.js",
+               "/static/analogy.js"]
+    assert [line.split('"')[1] for line in page.text.splitlines() if line.startswith("<script src=")] == scripts
+    for path in scripts:
+        js = client.get(path)
+        assert js.status_code == 200 and js.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "window.projectorMemory" in client.get("/static/source-memory.js").text
+    for gone in ("/static/explorer.js", "/static/plotly.min.js", "/static/index.html"):
+        assert client.get(gone).status_code == 404
     health = client.get("/api/health").json()
     assert health["status"] == "ok" and "tour" in health["collections"]
 

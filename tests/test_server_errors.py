@@ -189,13 +189,11 @@ def test_encoder_routes_hide_paths(client, home, monkeypatch, path, body):
 def test_static_and_job_routes_hide_paths(client, home, monkeypatch):
     from embedlab.server import routes_static, routes_vectors
 
-    def no_plotly():
-        raise E.MissingDependencyError("plotly.js is not in /usr/lib/python3/dist-packages/plotly/package_data; "
-                                       "pip install 'embedlab[server]'")
-
-    monkeypatch.setattr(routes_static, "plotly_js", no_plotly)
-    r = client.get("/static/plotly.min.js")
-    _error(r, 503, "MissingDependencyError", "plotly.js is not in <path>; pip install 'embedlab[server]'")
+    with monkeypatch.context() as m:  # an install without its package data: the page's files are missing
+        m.setattr(routes_static, "STATIC", home.parent / "no-static")
+        r = client.get("/static/vendor/regl-scatterplot.min.js")
+    _error(r, 503, "MissingDependencyError", "the page's file <path> is missing from the installed embedlab "
+                                             "package; reinstall it: pip install --force-reinstall 'embedlab[server]'")
     _clean(r, home)
 
     def corrupt(*a, **k):

@@ -11,6 +11,8 @@ import pytest
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
+from server_helpers import add_items, api_client  # noqa: E402
+from server_helpers import assert_error as _error  # noqa: E402
 
 from embedlab.server import Limits, create_app  # noqa: E402
 
@@ -23,13 +25,6 @@ DOCS = {
 }
 
 
-def _error(r, status: int, kind: str, match: str) -> None:
-    assert r.status_code == status, r.text
-    err = r.json()["error"]
-    assert err["type"] == kind
-    assert match in err["message"], err["message"]
-
-
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     return tmp_path_factory.mktemp("modes-home")
@@ -37,15 +32,10 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(home, use_encoder):
-    with TestClient(create_app(home), base_url="http://localhost") as c:
-        assert c.post("/api/collections", json={"name": "kb"}).status_code == 201
-        r = c.post("/api/collections/kb/items", json={"items": [{"id": i, "text": t} for i, t in DOCS.items()]})
-        assert r.status_code == 200, r.text
-        assert {k: r.json()[k] for k in ("added", "split", "passages")} == {"added": 4, "split": 0, "passages": 4}
-        r = c.post("/api/collections/kb/items", json={"items": [{"id": "long", "text": LONG,
-                                                                 "metadata": {"lang": "en"}}], "max_tokens": 20})
-        assert r.status_code == 200, r.text
-        assert r.json()["split"] == 1 and r.json()["added"] == r.json()["passages"] > 1
+    with api_client(home, "kb", [{"id": i, "text": t} for i, t in DOCS.items()],
+                    expect={"added": 4, "split": 0, "passages": 4}) as c:
+        r = add_items(c, "kb", [{"id": "long", "text": LONG, "metadata": {"lang": "en"}}], max_tokens=20)
+        assert r["split"] == 1 and r["added"] == r["passages"] > 1
         yield c
 
 

@@ -1,9 +1,11 @@
 """Collection commands that move items in and out: `export` (Parquet, word2vec text/binary, npy, safetensors,
-projector TSV; the format follows the -o extension) and `import` (Parquet, onto the current backend)."""
+projector TSV, an Embedding Atlas table; the format follows the -o extension) and `import` (Parquet, onto the
+current backend)."""
 
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ EXPORT_FORMATS = {
     "npy": ("NumPy matrix + a JSON sidecar with the ids (FILE.npy.json)", (".npy",)),
     "safetensors": ("safetensors matrix + a JSON sidecar with the ids", (".safetensors",)),
     "tsv": ("TensorBoard projector folder: vectors.tsv + metadata.tsv", ()),
+    "atlas": ("Apple's Embedding Atlas: ids, text, metadata, a 2-D layout and neighbours; opens with the "
+              "embedding-atlas command printed", (".parquet",)),
 }
 _ALIASES = {"binary": "word2vec-binary", "bin": "word2vec-binary", "text": "word2vec", "txt": "word2vec",
             "vec": "word2vec", "projector": "tsv"}
@@ -77,7 +81,7 @@ def export_format(out: Path, format: str | None) -> tuple[str, Path]:
             raise InputError(f"cannot tell the format of -o {out} from {what}; use {_CHOICES}, or pass --format "
                              f"({', '.join(EXPORT_FORMATS)})")
         return implied, out
-    if implied is not None and implied != fmt:
+    if implied is not None and implied != fmt and ext not in EXPORT_FORMATS[fmt][1]:  # atlas is .parquet too
         given = "an existing folder" if out.is_dir() and implied == "tsv" else f"a {out.suffix} name"
         raise InputError(f"--format {fmt} does not match -o {out}, which is {given} ({implied}); change the "
                          f"extension or leave out --format")
@@ -94,16 +98,27 @@ def export(
     out: Path = typer.Option(..., "-o", "--out", help="Output file, or folder for tsv. Its extension picks the "
                              "format: .parquet, .npy, .safetensors, .txt/.vec/.w2v (word2vec), .bin (binary "
                              "word2vec), a folder or FOLDER/vectors.tsv (tsv); any other name needs --format."),
+    method: str | None = typer.Option(None, "--method", help="atlas only: the 2-D layout, pca (default), umap or "
+                                      "tsne; the projector's cached one when `embedlab serve` already made it."),
+    neighbors: int | None = typer.Option(None, "--neighbors", help="atlas only: nearest items per row by the "
+                                         "collection's own index (default 10; 0 leaves the column out)."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON summary."),
 ) -> None:
     """Write a collection in a format other tools (or another embedlab backend) read; the format follows the
-    extension of -o (`embedlab export notes -o notes.parquet` writes Parquet, which `embedlab import` reads)."""
+    extension of -o (`embedlab export notes -o notes.parquet` writes Parquet, which `embedlab import` reads;
+    `--format atlas -o notes.parquet` writes what Embedding Atlas opens)."""
     fmt, out = export_format(out, format)
+    if fmt != "atlas" and (method is not None or neighbors is not None):
+        raise InputError(f"--method and --neighbors are for --format atlas; the {fmt} format has no layout or "
+                         "neighbours")
     up = nearest_existing(out)
     if not up.is_dir():
         raise InputError(f"{up} is a file, so -o {out} cannot be created in it; choose another -o")
     with open_collection(name, readonly=True) as col:
         out.parent.mkdir(parents=True, exist_ok=True)  # as every -o: missing folders are created
+        if fmt == "atlas":
+            _export_atlas(col, out, method or "pca", 10 if neighbors is None else neighbors, as_json)
+            return
         if fmt == "parquet":
             with progress_bar("exporting", as_json) as step:
                 summary = export_parquet(col, out, progress=step)
@@ -166,6 +181,25 @@ def import_(
     else:
         console.print(f"imported {summary['count']} items ({summary['dim']}-d) into [bold]{name}[/] "
                       f"({summary['backend']} backend)")
+
+
+def _export_atlas(col: Any, out: Path, method: str, neighbors: int, as_json: bool) -> None:
+    from .. import config
+    from ..server.atlas_export import export_atlas  # the projector's layout cache lives in the server
+
+    with progress_bar("laying out", as_json) as step:
+        summary = export_atlas(col, out, config.home(), method=method, neighbors=neighbors,
+                               report=lambda fraction, stage: step(round(100 * fraction), 100))
+    summary = {"collection": col.name, "format": "atlas", **summary}
+    if as_json:
+        emit_json(summary)
+        return
+    tc = ("" if summary["trustworthiness"] is None else
+          f"; trustworthiness {summary['trustworthiness']:.3f}, continuity {summary['continuity']:.3f} (k = 10)")
+    console.print(f"wrote {summary['count']} items of [bold]{col.name}[/] to {summary['path']} (Embedding Atlas; "
+                  f"layout: {summary['how'].rstrip('.')}{', cached' if summary['cached'] else ''}{tc}); open it "
+                  "with:", highlight=False)
+    console.print("  " + " ".join(shlex.quote(a) for a in summary["command"]), highlight=False, soft_wrap=True)
 
 
 def _cell(v: Any) -> str:

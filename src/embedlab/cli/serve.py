@@ -1,4 +1,4 @@
-"""`embedlab serve`: the HTTP API (OpenAI-compatible embeddings, collections) and the web explorer at /."""
+"""`embedlab serve`: the HTTP API (OpenAI-compatible embeddings, collections) and the embedding projector at /."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def serve(
              "another address, that address too (bound to 0.0.0.0 or ::, this machine's host name). Other Hosts "
              "get 421: a web page cannot drive the server through DNS rebinding."),
 ) -> None:
-    """Serve the API and the embedding explorer (open http://HOST:PORT/ in a browser; API docs at /docs)."""
+    """Serve the API and the embedding projector (open http://HOST:PORT/ in a browser; API docs at /docs)."""
     try:
         import uvicorn
     except ImportError:  # pragma: no cover - the server extra is installed in tests

@@ -1,5 +1,5 @@
 """The embedlab HTTP server: an OpenAI-compatible embeddings API, collections, vector arithmetic and the web
-embedding explorer, in one FastAPI app.
+embedding projector, in one FastAPI app.
 
     >>> app = create_app(home="~/.local/share/embedlab", api_key="s3cret")   # then: uvicorn.run(app)
 
@@ -94,7 +94,7 @@ def create_app(home: str | Path | None = None, api_key: str | None = None, publi
     app = FastAPI(title="embedlab", version=__version__, lifespan=lifespan,
                   docs_url=None if offline_docs else "/docs",
                   description="Embeddings as a service: an OpenAI-compatible /v1/embeddings, collections with "
-                              "search, vector arithmetic, and a web embedding explorer at /.")
+                              "search, vector arithmetic, and the embedding projector at / (/projector).")
     app.state.embedlab = st
     app.state.allowed_hosts = hosts
 

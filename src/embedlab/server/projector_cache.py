@@ -30,6 +30,46 @@ METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MIN_POINTS = {"pca": 2, "tsne": 4, "umap": 4}
 
 
+def collection_version(name: str, epoch: int, info: dict[str, Any]) -> tuple[Any, ...]:
+    """The data-version part of a collection's cache keys: a write, a drop or a re-creation changes it.
+
+    Parameters
+    ----------
+    name : str
+        The collection's name.
+    epoch : int
+        How many times this server dropped ``name`` (0 outside a server, as in a server's first life).
+    info : dict
+        ``Collection.info()``: its ``created``, ``generation`` and ``count`` are used.
+
+    Returns
+    -------
+    tuple
+        ``("collection", name, epoch, created, generation, count)``.
+    """
+    return ("collection", name, epoch, info.get("created"), info["generation"], info["count"])
+
+
+def layout_key(version: tuple[Any, ...], method: str, seed: int) -> tuple[Any, ...]:
+    """The cache key of a 2-D layout of one data version (``ProjectorCache.layout`` / ``store``).
+
+    Parameters
+    ----------
+    version : tuple
+        The source's data version (``collection_version`` for a collection).
+    method : str
+        ``"pca"``, ``"tsne"`` or ``"umap"``.
+    seed : int
+        The fit's seed.
+
+    Returns
+    -------
+    tuple
+        ``(*version, method, 2, seed)``.
+    """
+    return (*version, method, 2, seed)
+
+
 def fit(table: SourceTable, method: str, seed: int, report: Report) -> Layout:
     """Lay out every row of ``table`` in 2-D with ``embedlab.analysis.layout.fit_layout``.
 

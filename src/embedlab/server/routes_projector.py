@@ -34,7 +34,7 @@ from ..analysis.layout import Layout
 from ..errors import DimensionError, InputError
 from .deps import require_read, state_of
 from .jobs import Job, Report
-from .projector_cache import METHOD_NAMES, describe, fit
+from .projector_cache import METHOD_NAMES, collection_version, describe, fit, layout_key
 from .projector_data import SourceTable, cluster_column, column, export, from_collection, from_vectors, regex_rows
 from .state import ServerState
 
@@ -89,8 +89,7 @@ class ExportBody(BaseModel):
 
 def _version(st: ServerState, kind: str, name: str) -> tuple[Any, ...]:
     if kind == "collection":
-        info = st.collection(name).info()
-        return ("collection", name, st.epoch(name), info.get("created"), info["generation"], info["count"])
+        return collection_version(name, st.epoch(name), st.collection(name).info())
     v = st.vectors(name)
     n = min(len(v), VECTORS_ROWS)
     # a vectors set has no generation: a strided sample of its rows stands in, so a set changed under the same
@@ -114,7 +113,7 @@ def _describe(table: SourceTable, layout: Layout) -> dict[str, Any]:
 def _layout(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[SourceTable, Layout | Job]:
     """The cached layout, or (PCA) one computed now, or (t-SNE/UMAP) the job computing it."""
     table, version = _table(st, kind, name)
-    key = (*version, method, 2, seed)
+    key = layout_key(version, method, seed)
     hit = st.projector.layout(key)
     if hit is not None:
         return table, hit

@@ -1,13 +1,16 @@
-"""The explorer page, its scripts and the API docs' assets: fixed files looked up by name in code (no
+"""The projector page (``/``), its scripts and the API docs' assets: fixed files looked up by name in code (no
 directory serving, so no request can name a file).
 
-plotly.js comes from the installed ``plotly`` Python package (``plotly/package_data/plotly.min.js``) and the
-Swagger UI of ``/docs`` from ``fastapi-offline``'s bundled copy, so both pages work without network access.
+``/`` (and the old explorer's ``/explorer``) redirect to ``/projector``; an old ``/?source=collection:tour`` link
+becomes ``/projector#source=collection%3Atour``, the projector's own view-in-the-URL form. regl-scatterplot is
+vendored in ``static/vendor`` (VENDORED.md: version, licence, checksum) and the Swagger UI of ``/docs`` comes from
+``fastapi-offline``'s bundled copy, so both pages work without network access.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -20,55 +23,72 @@ router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
 
 
-def plotly_js() -> Path:
-    """Where the installed plotly package keeps its plotly.min.js (MissingDependencyError otherwise)."""
-    folder = package_dir("plotly")
-    if folder is not None and (folder / "package_data" / "plotly.min.js").is_file():
-        return folder / "package_data" / "plotly.min.js"
-    raise MissingDependencyError("the explorer's plot needs plotly.js from the plotly package: "
-                                 "pip install 'embedlab[server]'")
+def static_file(name: str) -> Path:
+    """A file of the installed package's ``server/static`` folder.
+
+    Parameters
+    ----------
+    name : str
+        Its path under ``static`` (a fixed name from this module, never a request's).
+
+    Returns
+    -------
+    Path
+        The file.
+
+    Raises
+    ------
+    MissingDependencyError
+        When the installed package lacks it (an install without its package data).
+    """
+    path = STATIC / name
+    if not path.is_file():
+        raise MissingDependencyError(f"the page's file {path} is missing from the installed embedlab package; "
+                                     "reinstall it: pip install --force-reinstall 'embedlab[server]'")
+    return path
+
+
+def _script(name: str, cache: str = "no-cache") -> FileResponse:
+    return FileResponse(static_file(name), media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": cache})
 
 
 @router.get("/")
-def index() -> FileResponse:
-    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
-                        headers={"Cache-Control": "no-cache"})
+def index(source: str | None = None) -> RedirectResponse:
+    """The projector; ``?source=KIND:NAME`` (the old explorer's links) becomes its ``#source=`` view state."""
+    return RedirectResponse("/projector" + (f"#source={quote(source, safe='')}" if source else ""))
 
 
 @router.get("/explorer")
-def explorer() -> RedirectResponse:
-    return RedirectResponse("/")
-
-
-@router.get("/static/explorer.js")
-def explorer_js() -> FileResponse:
-    return FileResponse(STATIC / "explorer.js", media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "no-cache"})
+def explorer(source: str | None = None) -> RedirectResponse:
+    return index(source)
 
 
 @router.get("/projector")
 def projector() -> FileResponse:
-    return FileResponse(STATIC / "projector.html", media_type="text/html; charset=utf-8",
+    return FileResponse(static_file("projector.html"), media_type="text/html; charset=utf-8",
                         headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/projector.js")
 def projector_js() -> FileResponse:
-    return FileResponse(STATIC / "projector.js", media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "no-cache"})
+    return _script("projector.js")
+
+
+@router.get("/static/source-memory.js")
+def source_memory_js() -> FileResponse:
+    return _script("source-memory.js")
+
+
+@router.get("/static/analogy.js")
+def analogy_js() -> FileResponse:
+    return _script("analogy.js")
 
 
 @router.get("/static/vendor/regl-scatterplot.min.js")
 def regl_scatterplot() -> FileResponse:
     """regl-scatterplot, vendored (static/vendor/VENDORED.md: version, licence, checksum)."""
-    return FileResponse(STATIC / "vendor" / "regl-scatterplot.min.js", media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=86400"})
-
-
-@router.get("/static/plotly.min.js")
-def plotly() -> FileResponse:
-    return FileResponse(plotly_js(), media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return _script("vendor/regl-scatterplot.min.js", "public, max-age=86400")
 
 
 def offline_docs_dir() -> Path | None:

@@ -123,7 +123,9 @@
       delete out.source; delete out.sel; delete out.cam; delete out.color;
     }
     if (!usable.length) { status("no collections or vectors sets yet: create one with the API (/docs)"); return; }
-    sel.value = out.source || (usable.includes("collection:tour") ? "collection:tour" : usable[0]);
+    // the link's source, else the one last chosen in this browser (static/source-memory.js), else the tour's
+    const kept = window.projectorMemory ? window.projectorMemory.recall(usable) : null;
+    sel.value = out.source || kept || (usable.includes("collection:tour") ? "collection:tour" : usable[0]);
     if (out.method) $("method").value = out.method;
     if (out.where) $("where").value = out.where;
     if (out.regex) $("regex").value = out.regex;
