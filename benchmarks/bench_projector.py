@@ -8,7 +8,7 @@ The points are clustered random vectors (32-d: the browser's cost depends on the
 layout is PCA, computed once per size before the page timings (the server's projection time is printed too, and
 the time to build the drawn points' KDBush spatial index on the server, which the layout request includes).
 
-Each repeat opens the page twice, interleaved: with the server's spatial index (as shipped) and without it (the
+Each repeat opens the page twice, interleaved, in alternating order: with the server's spatial index (as shipped) and without it (the
 ``/spatial-index`` request aborted by the browser, so regl-scatterplot builds its own index, as before issue 22's
 speed work). ``--atlas`` also opens Embedding Atlas (``embedding-atlas``, not a dependency: ``--atlas-path`` holds
 it) on a Parquet file of the same layout's coordinates (``--x/--y``, no projection) in the same browser, interleaved
@@ -189,15 +189,16 @@ def main() -> None:
                     url = f"{srv.url}/projector#source=vectors:{name}&method=pca"
                     frames, frames_before, fps, heap, atlas_s, atlas_what = [], [], [], [], [], []
                     try:
-                        for _ in range(args.repeats):  # interleaved: ours with / without the index, Atlas
-                            s, info = first_frame(browser, url)
-                            frames.append(s)
-                            heap.append(info["js_heap_mb"])
-                            fps.append(pan_fps(info["page"]))
-                            info["page"].close()
-                            s, info = first_frame(browser, url, server_index=False)
-                            frames_before.append(s)
-                            info["page"].close()
+                        for rep in range(args.repeats):  # interleaved, order alternating: ours with / without
+                            for with_index in ((True, False) if rep % 2 == 0 else (False, True)):  # the index
+                                s, info = first_frame(browser, url, server_index=with_index)
+                                if with_index:
+                                    frames.append(s)
+                                    heap.append(info["js_heap_mb"])
+                                    fps.append(pan_fps(info["page"]))
+                                else:
+                                    frames_before.append(s)
+                                info["page"].close()
                             if atlas is not None:
                                 s, what = atlas_first_frame(browser, atlas_url)
                                 atlas_s.append(s)
