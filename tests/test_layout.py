@@ -86,6 +86,16 @@ def test_tsne_fits_a_sample_and_places_the_rest_by_nearest_neighbours(tmp_path):
     assert _lands_home(lay.coords, groups, xy, rows=[0, 1, 2])
     lay.save(tmp_path / "t")
     np.testing.assert_array_equal(Layout.load(tmp_path / "t").place(x[:3])[0], xy)
+    # the placement by brute force: the mean of the 10 nearest fitted rows (Euclidean, in the reduced space)
+    reduced = (normalize(x) @ lay.components.T - lay.mean @ lay.components.T).astype(np.float64)
+    fitted = lay.fitted_vectors.astype(np.float64)
+    d = ((reduced[:, None, :] - fitted[None, :, :]) ** 2).sum(-1)
+    want = lay.fitted_coords[np.argsort(d, axis=1)[:, :10]].mean(axis=1)
+    placed = np.ones(len(x), bool)
+    placed[np.isin(reduced, fitted).all(axis=1)] = False  # fitted rows keep their own t-SNE coordinates
+    assert placed.sum() == 60
+    np.testing.assert_allclose(lay.coords[placed], want[placed], atol=1e-5)
+    np.testing.assert_allclose(lay.place(x)[0], want, atol=1e-5)
 
 
 def test_tsne_on_all_rows_without_pre_reduction():
