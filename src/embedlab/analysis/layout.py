@@ -402,8 +402,8 @@ def _pca(x: np.ndarray, c: int, block: int = 8_192) -> tuple[np.ndarray, np.ndar
 
 def _nearest_mean(fitted: np.ndarray, coords: np.ndarray, queries: np.ndarray, k: int,
                   block: int = 65_536) -> np.ndarray:
-    """(m, dims) mean coordinates of each query's ``k`` nearest (Euclidean) fitted rows: an exact FAISS flat
-    search (10x numpy's distance matrix + argpartition: 995k rows against 5,000 fitted ones in ~11 CPU-s)."""
+    # (m, dims) mean coordinates of each query's ``k`` nearest (Euclidean) fitted rows: an exact FAISS flat search
+    # (10x numpy's distance matrix + argpartition: 995k rows against 5,000 fitted ones in ~11 CPU-s)
     k = min(k, len(fitted))
     index = faiss.IndexFlatL2(fitted.shape[1])
     index.add(np.ascontiguousarray(fitted, dtype=np.float32))
