@@ -122,15 +122,19 @@ def kdbush(points: ArrayLike, node_size: int = NODE_SIZE) -> bytes:
 def _kd_sort(ids: np.ndarray, xy: np.ndarray, node_size: int) -> None:
     # KDBush's sort: split [left, right] at its middle row by x (even depth) or y (odd depth), recursively; a
     # range of at most node_size rows stays as it is. argpartition gives the same invariant as KDBush's
-    # Floyd-Rivest select (ties may land on either side, which its queries allow).
+    # Floyd-Rivest select (ties may land on either side, which its queries allow). x, y and ids are sorted as
+    # three contiguous arrays (gathering rows of the (n, 2) array was most of the time), then written back.
+    axes = (np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]))
     stack = [(0, len(ids) - 1, 0)]
     while stack:
         left, right, axis = stack.pop()
         if right - left <= node_size:
             continue
         m = (left + right) >> 1
-        order = np.argpartition(xy[left:right + 1, axis], m - left) + left
-        ids[left:right + 1] = ids[order]
-        xy[left:right + 1] = xy[order]
+        part = slice(left, right + 1)
+        order = np.argpartition(axes[axis][part], m - left)
+        for a in (*axes, ids):
+            a[part] = a[part][order]
         stack.append((left, m - 1, 1 - axis))
         stack.append((m + 1, right, 1 - axis))
+    xy[:, 0], xy[:, 1] = axes
