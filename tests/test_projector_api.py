@@ -96,6 +96,16 @@ def test_the_spatial_index_of_the_drawn_points_is_built_with_the_layout_and_cach
     assert path.read_bytes() == r.content
 
 
+def test_a_3d_layout_has_no_spatial_index(tmp_path):
+    from embedlab.errors import InputError
+    from embedlab.server.projector_cache import ProjectorCache
+
+    cache = ProjectorCache(tmp_path)
+    with pytest.raises(InputError, match="a spatial index is built for 2-D layouts; this one is 3-D"):
+        cache.spatial_index(("k",), fit_layout(VECS, "pca", dims=3))
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
 def test_pca_over_more_cells_than_the_request_budget_is_a_job(tmp_path, monkeypatch):
     from embedlab.server import routes_projector
 

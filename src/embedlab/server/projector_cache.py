@@ -180,7 +180,14 @@ class ProjectorCache:
         -------
         bytes
             The index, as regl-scatterplot's ``draw(points, {spatialIndex})`` reads it.
+
+        Raises
+        ------
+        InputError
+            For a 3-D layout (the renderer's index is 2-D).
         """
+        if layout.dims != 2:
+            raise InputError(f"a spatial index is built for 2-D layouts; this one is {layout.dims}-D")
         with self._lock:
             hit = self._indexes.get(key)
             if hit is not None:

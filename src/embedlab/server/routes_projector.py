@@ -126,8 +126,9 @@ def _fitted(st: ServerState, key: tuple[Any, ...], table: SourceTable, method: s
             report: Report) -> Layout:
     """Fit, cache, and build the drawn points' spatial index now (the page asks for it next)."""
     layout = st.projector.store(key, fit(table, method, seed, report))
-    report(1.0, "indexing the points for the map")
-    st.projector.spatial_index(key, layout)
+    if layout.dims == 2:
+        report(1.0, "indexing the points for the map")
+        st.projector.spatial_index(key, layout)
     return layout
 
 
