@@ -12,8 +12,8 @@ Each run lays out one data set with one or more strategies and appends one JSON 
     the rest placed by openTSNE's own ``transform`` (the reference for "a faster t-SNE library").
 
 Trustworthiness / continuity at k = 10 are measured in the original 384-d space (cosine) on the layout's own
-row sample (5,000 rows, fewer at 1M: see ``analysis.layout``). ``reopen`` is ``Layout.load`` of the saved
-layout plus reading every coordinate. Data: ``--data mixture`` is a seeded Gaussian mixture (50 clusters, unit
+row sample (5,000 rows up to 400-d, both neighbour lists searched within it: see ``analysis.layout``).
+``reopen`` is ``Layout.load`` of the saved layout plus reading every coordinate. Data: ``--data mixture`` is a seeded Gaussian mixture (50 clusters, unit
 rows; it has cluster structure, enough for timing, not a real embedding space); ``glove`` is GloVe 6B-50d's
 50,000 most frequent words; ``tour`` is ``embedlab tour``'s 20 documents encoded with use-multilingual
 (k = 9 there: trustworthiness needs k < n / 2). The fits are slow, so each strategy runs once (no medians);

@@ -2,16 +2,29 @@
 drawn frame, frames per second while panning with the mouse, browser memory, at 10k / 100k / 1M points; and the
 cached reopen (a new server process state reading the layout from disk, then the page's first frame).
 
-    nice -n 19 .venv/bin/python benchmarks/bench_projector.py [--sizes 10000,100000,1000000] [--repeats 3]
+    nice -n 19 .venv/bin/python benchmarks/bench_projector.py [--sizes 10000,100000,1000000] [--repeats 3] [--atlas]
 
 The points are clustered random vectors (32-d: the browser's cost depends on the point count, not the width); the
-layout is PCA, computed once per size before the page timings (the server's projection time is printed too).
+layout is PCA, computed once per size before the page timings (the server's projection time is printed too, and
+the time to build the drawn points' KDBush spatial index on the server, which the layout request includes).
+
+Each repeat opens the page twice, interleaved, in alternating order: with the server's spatial index (as shipped) and without it (the
+``/spatial-index`` request aborted by the browser, so regl-scatterplot builds its own index, as before issue 22's
+speed work). ``--atlas`` also opens Embedding Atlas (``embedding-atlas``, not a dependency: ``--atlas-path`` holds
+it) on a Parquet file of the same layout's coordinates (``--x/--y``, no projection) in the same browser, interleaved
+with ours; its first frame is the first screenshot of its map canvas with points drawn, or the message it shows
+instead (it needs WebGPU with shader-f16).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,8 +45,10 @@ def make_vectors(n: int, dim: int = 32, seed: int = 0):
     return Vectors([f"k{i}" for i in range(n)], mat.astype(np.float32))
 
 
-def first_frame(browser, url: str) -> tuple[float, dict]:
+def first_frame(browser, url: str, server_index: bool = True) -> tuple[float, dict]:
     pg = browser.new_page(viewport={"width": 1200, "height": 800})
+    if not server_index:  # the page then draws without it: regl-scatterplot builds its own index
+        pg.route("**/spatial-index*", lambda route: route.abort())
     t = time.perf_counter()
     pg.goto(url)
     pg.wait_for_function("window.projector && projector.state.drawnPoints > 0", timeout=300_000)
@@ -42,8 +57,70 @@ def first_frame(browser, url: str) -> tuple[float, dict]:
     cdp.send("Performance.enable")
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     info = {"page": pg, "js_heap_mb": metrics.get("JSHeapUsedSize", 0) / 2**20,
-            "marks": pg.evaluate("projector.state.marks")}
+            "marks": pg.evaluate("projector.state.marks"),
+            "server_index": pg.evaluate("projector.state.spatialIndex !== null")}
+    assert info["server_index"] == server_index
     return seconds, info
+
+
+ATLAS_BLANK = "WebGPU is unavailable"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_atlas(parquet: Path, atlas_path: str) -> tuple[subprocess.Popen, str]:
+    """Embedding Atlas's CLI serving ``parquet`` with its x / y columns as the map (no projection, no browser)."""
+    import httpx
+
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=atlas_path, BROWSER="true")
+    proc = subprocess.Popen([sys.executable, "-m", "embedding_atlas.cli", str(parquet), "--x", "x", "--y", "y",
+                             "--text", "id", "--disable-projection", "--port", str(port), "--no-auto-port"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://localhost:{port}/"
+    deadline = time.perf_counter() + 300
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"embedding-atlas exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("embedding-atlas did not start in 300 s")
+
+
+def atlas_first_frame(browser, url: str, timeout: float = 180) -> tuple[float, str]:
+    """Seconds from navigation to Embedding Atlas's map showing points (its map canvas sized to the view and a
+    screenshot of it with more than 1,000 non-background pixels), or to the message it shows instead; and what
+    happened ("drawn" or the message)."""
+    from PIL import Image
+
+    pg = browser.new_page(viewport={"width": 1200, "height": 800})
+    try:
+        t = time.perf_counter()
+        pg.goto(url)
+        while time.perf_counter() - t < timeout:
+            text = pg.evaluate("document.body ? document.body.innerText : ''")
+            if ATLAS_BLANK in text:
+                line = next(ln for ln in text.splitlines() if ATLAS_BLANK in ln)
+                return time.perf_counter() - t, f"blank map: {line.strip()}"
+            # its map canvas is a 300 x 150 placeholder until its WebGPU renderer sizes it to the view (> 400 px)
+            canvas = pg.locator("canvas").first
+            if pg.locator("canvas").count() and (canvas.bounding_box() or {}).get("width", 0) > 400:
+                shot = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")
+                px = np.asarray(shot).reshape(-1, 3).astype(int)
+                background = np.median(px, axis=0)
+                if int((np.abs(px - background).max(axis=1) > 40).sum()) > 1000:
+                    return time.perf_counter() - t, "drawn"
+        return time.perf_counter() - t, f"nothing drawn in {timeout:.0f} s"
+    finally:
+        pg.close()
 
 
 PAN_JS = """(ms) => new Promise((done) => {
@@ -69,12 +146,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--atlas", action="store_true", help="also time Embedding Atlas on the same coordinates")
+    parser.add_argument("--atlas-path", default="/tmp/peers/atlas:/tmp/peers",
+                        help="PYTHONPATH holding embedding_atlas and its dependencies")
     args = parser.parse_args()
     settings = print_settings("projector: first frame, panning, memory, cached reopen (headless Chromium, software WebGL)")
+    import httpx
     from playwright.sync_api import sync_playwright
 
     from embedlab.server import create_app
     from embedlab.server.background import BackgroundServer
+    from embedlab.server.spatial_index import kdbush, normalized
 
     rows = []
     with sync_playwright() as p:
@@ -84,22 +166,47 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as home:
                 name = f"pts{n}"
                 with BackgroundServer(create_app(Path(home), vectors_sets={name: vec})) as srv:
-                    import httpx
-
                     t = time.perf_counter()
                     r = httpx.get(f"{srv.url}/api/projector/vectors/{name}/layout?method=pca", timeout=600)
                     while r.status_code == 202 and r.json()["status"] in ("queued", "running"):  # a job: poll
                         time.sleep(0.2)
                         r = httpx.get(f"{srv.url}/api/jobs/{r.json()['id']}", timeout=60)
                     project_s = time.perf_counter() - t
+                    coords = np.frombuffer(httpx.get(f"{srv.url}/api/projector/vectors/{name}/coords",
+                                                     timeout=60).content, "<f4").reshape(n, 2)
+                    t = time.perf_counter()
+                    kdbush(normalized(coords))
+                    index_s = time.perf_counter() - t
+                    atlas, atlas_url = None, ""
+                    if args.atlas:
+                        import pyarrow as pa
+                        import pyarrow.parquet as pq
+
+                        parquet = Path(home) / f"{name}.parquet"
+                        pq.write_table(pa.table({"id": [f"k{i}" for i in range(n)], "x": coords[:, 0],
+                                                 "y": coords[:, 1]}), parquet)
+                        atlas, atlas_url = start_atlas(parquet, args.atlas_path)
                     url = f"{srv.url}/projector#source=vectors:{name}&method=pca"
-                    frames, fps, heap = [], [], []
-                    for _ in range(args.repeats):
-                        s, info = first_frame(browser, url)
-                        frames.append(s)
-                        heap.append(info["js_heap_mb"])
-                        fps.append(pan_fps(info["page"]))
-                        info["page"].close()
+                    frames, frames_before, fps, heap, atlas_s, atlas_what = [], [], [], [], [], []
+                    try:
+                        for rep in range(args.repeats):  # interleaved, order alternating: ours with / without
+                            for with_index in ((True, False) if rep % 2 == 0 else (False, True)):  # the index
+                                s, info = first_frame(browser, url, server_index=with_index)
+                                if with_index:
+                                    frames.append(s)
+                                    heap.append(info["js_heap_mb"])
+                                    fps.append(pan_fps(info["page"]))
+                                else:
+                                    frames_before.append(s)
+                                info["page"].close()
+                            if atlas is not None:
+                                s, what = atlas_first_frame(browser, atlas_url)
+                                atlas_s.append(s)
+                                atlas_what.append(what)
+                    finally:
+                        if atlas is not None:
+                            atlas.terminate()
+                            atlas.wait()
                 # a new server over the same home: the layout comes from disk
                 reopen = []
                 for _ in range(args.repeats):
@@ -109,21 +216,32 @@ def main() -> None:
                         s, info = first_frame(browser, url)
                         info["page"].close()
                     reopen.append(time.perf_counter() - t)
-            row = {"n": n, "server_pca_s": project_s, "first_frame_s": statistics.median(frames),
+            row = {"n": n, "server_pca_s": project_s, "index_s": index_s, "first_frame_s": statistics.median(frames),
+                   "first_frame_before_s": statistics.median(frames_before),
                    "pan_fps": statistics.median(fps), "js_heap_mb": statistics.median(heap),
-                   "cached_reopen_s": statistics.median(reopen)}
+                   "cached_reopen_s": statistics.median(reopen),
+                   "atlas_s": statistics.median(atlas_s) if atlas_s else None,
+                   "atlas_what": "; ".join(sorted(set(atlas_what))) if atlas_what else "not run",
+                   "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
             rows.append(row)
-            print(f"n={n:>9,}  server PCA layout (+ table, trustworthiness) {project_s:6.2f} s  first frame {row['first_frame_s']:5.2f} s  "
-                  f"pan {row['pan_fps']:5.1f} fps  JS heap {row['js_heap_mb']:6.1f} MiB  "
-                  f"cached reopen (new server + page) {row['cached_reopen_s']:5.2f} s", flush=True)
+            atlas_txt = f"{row['atlas_s']:5.2f} s ({row['atlas_what']})" if atlas_s else "not run"
+            print(f"n={n:>9,}  server PCA layout (+ table, trustworthiness, index) {project_s:6.2f} s  "
+                  f"(index {index_s:.2f} s)  first frame {row['first_frame_s']:5.2f} s (without the server's index "
+                  f"{row['first_frame_before_s']:5.2f} s)  pan {row['pan_fps']:5.1f} fps  JS heap "
+                  f"{row['js_heap_mb']:6.1f} MiB  cached reopen (new server + page) {row['cached_reopen_s']:5.2f} s  "
+                  f"Embedding Atlas {atlas_txt}  load {row['load']}", flush=True)
         browser.close()
-    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())} "
+    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
           f"(at the start: {settings['loadavg']})")
-    print("\n| points | server PCA layout (+ table, trustworthiness) | first frame | panning | JS heap | cached reopen |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("\n| points | server PCA layout (+ table, trustworthiness, spatial index) | of which the index | first frame "
+          "| first frame without the server's index | panning | JS heap | cached reopen | Embedding Atlas first frame "
+          "| load after the size |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
-        print(f"| {r['n']:,} | {r['server_pca_s']:.2f} s | {r['first_frame_s']:.2f} s | {r['pan_fps']:.1f} fps | "
-              f"{r['js_heap_mb']:.0f} MiB | {r['cached_reopen_s']:.2f} s |")
+        atlas_cell = f"{r['atlas_s']:.2f} s: {r['atlas_what']}" if r["atlas_s"] is not None else "not run"
+        print(f"| {r['n']:,} | {r['server_pca_s']:.2f} s | {r['index_s']:.2f} s | {r['first_frame_s']:.2f} s | "
+              f"{r['first_frame_before_s']:.2f} s | {r['pan_fps']:.1f} fps | {r['js_heap_mb']:.0f} MiB | "
+              f"{r['cached_reopen_s']:.2f} s | {atlas_cell} | {r['load']} |")
 
 
 if __name__ == "__main__":

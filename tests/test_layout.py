@@ -8,9 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from embedlab.analysis.layout import Layout, fit_layout
+from embedlab.analysis.layout import Layout, fit_layout, quality_sample
+from embedlab.analysis.neighbourhood import trustworthiness_continuity
 from embedlab.analysis.reduce import cluster_separation
 from embedlab.errors import CorruptFileError, DimensionError, InputError, NonFiniteError
+from embedlab.metrics import normalize
 
 
 def _blobs(per=60, d=64, seed=0):
@@ -75,7 +77,8 @@ def test_tsne_fits_a_sample_and_places_the_rest_by_nearest_neighbours(tmp_path):
                        "of their 10 nearest fitted rows.")
     assert _apart(lay.coords, groups) and lay.trustworthiness > 0.85 and lay.continuity > 0.85
     assert lay.params == {"metric": "cosine", "seed": 1, "k_place": 10, "sample": 120, "pca_dims": 20,
-                          "perplexity": None, "n_neighbors": None, "quality_sample": 180}
+                          "perplexity": None, "n_neighbors": None, "quality_sample": 180,
+                          "quality": "trustworthiness and continuity at k = 10 over all 180 rows"}
     again = fit_layout(x, "tsne", sample=120, pca_dims=20, seed=1)
     np.testing.assert_array_equal(again.coords, lay.coords)  # seeded
     xy, how = lay.place(x[:3])
@@ -83,6 +86,16 @@ def test_tsne_fits_a_sample_and_places_the_rest_by_nearest_neighbours(tmp_path):
     assert _lands_home(lay.coords, groups, xy, rows=[0, 1, 2])
     lay.save(tmp_path / "t")
     np.testing.assert_array_equal(Layout.load(tmp_path / "t").place(x[:3])[0], xy)
+    # the placement by brute force: the mean of the 10 nearest fitted rows (Euclidean, in the reduced space)
+    reduced = (normalize(x) @ lay.components.T - lay.mean @ lay.components.T).astype(np.float64)
+    fitted = lay.fitted_vectors.astype(np.float64)
+    d = ((reduced[:, None, :] - fitted[None, :, :]) ** 2).sum(-1)
+    want = lay.fitted_coords[np.argsort(d, axis=1)[:, :10]].mean(axis=1)
+    placed = np.ones(len(x), bool)
+    placed[np.isin(reduced, fitted).all(axis=1)] = False  # fitted rows keep their own t-SNE coordinates
+    assert placed.sum() == 60
+    np.testing.assert_allclose(lay.coords[placed], want[placed], atol=1e-5)
+    np.testing.assert_allclose(lay.place(x)[0], want, atol=1e-5)
 
 
 def test_tsne_on_all_rows_without_pre_reduction():
@@ -108,6 +121,24 @@ def test_umap_fits_a_sample_transforms_the_rest_and_reloads_its_model(tmp_path):
     np.testing.assert_array_equal(again.coords, lay.coords)
     assert again.place(np.zeros((0, 64), np.float32))[0].shape == (0, 2)
     assert _lands_home(lay.coords, groups, again.place(x[:3])[0], rows=[0, 1, 2])  # transform is stochastic
+
+
+def test_large_layouts_score_a_sample_with_neighbours_searched_within_it(tmp_path):
+    rng = np.random.default_rng(4)
+    x = (rng.normal(size=(8, 24))[rng.integers(0, 8, 12_000)] + rng.normal(size=(12_000, 24))).astype(np.float32)
+    lay = fit_layout(x, "pca", seed=3)
+    assert quality_sample(24) == 5000 and lay.params["quality_sample"] == 5000
+    assert lay.params["quality"] == ("trustworthiness and continuity at k = 10 over a seeded sample of 5,000 of the "
+                                     "12,000 rows, neighbours in both spaces searched within the sample")
+    want = trustworthiness_continuity(normalize(x), lay.coords, k=10, sample=5000, seed=3, metric="dot", among="sample")
+    assert (lay.trustworthiness, lay.continuity) == want
+    lay.save(tmp_path / "l")
+    assert Layout.load(tmp_path / "l").params["quality"] == lay.params["quality"]
+
+
+@pytest.mark.parametrize("dim,rows", [(1, 5000), (384, 5000), (400, 5000), (4096, 1562), (10**6, 1000)])
+def test_the_quality_sample_shrinks_for_wide_vectors(dim, rows):
+    assert quality_sample(dim) == rows
 
 
 def test_zero_rows_are_allowed_and_counted():

@@ -64,6 +64,34 @@ def test_sampled_sums_match_the_reference_over_the_same_rows():
     assert trustworthiness_continuity(x, y, k=5, metric="l2", sample=40, seed=9) == (t, c)  # seeded
 
 
+@pytest.mark.parametrize("metric,sk_metric", [("l2", "euclidean"), ("cosine", "cosine")])
+def test_neighbours_within_the_sample_are_scikit_learns_figure_for_the_sampled_rows(metric, sk_metric):
+    x, y = _data()
+    t, c = trustworthiness_continuity(x, y, k=5, metric=metric, sample=40, seed=9, among="sample")
+    rows = np.sort(np.random.default_rng(9).choice(len(x), size=40, replace=False))
+    assert t == trustworthiness(x[rows], y[rows], n_neighbors=5, metric=sk_metric)
+    if metric == "l2":
+        assert c == pytest.approx(trustworthiness(y[rows], x[rows], n_neighbors=5), abs=1e-12)
+    assert trustworthiness_continuity(x, y, k=5, metric=metric, sample=40, seed=9, among="sample") == (t, c)
+    # a sample as large as the data is the whole data: the same figure as searching among all rows
+    assert (trustworthiness_continuity(x, y, k=5, metric=metric, sample=len(x), among="sample")
+            == trustworthiness_continuity(x, y, k=5, metric=metric, sample=len(x)))
+
+
+def test_the_figure_within_a_sample_is_close_to_the_full_one_on_clustered_data():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(20, 32))
+    x = (centres[rng.integers(0, 20, 4000)] + 0.9 * rng.normal(size=(4000, 32))).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    centred = x - x.mean(0)
+    y = (centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T).astype(np.float32)  # the PCA picture
+    full_t, full_c = trustworthiness_continuity(x, y, k=10, sample=len(x))
+    assert (round(full_t, 4), round(full_c, 4)) == (0.7409, 0.8974)
+    for seed in (0, 1, 2):
+        t, c = trustworthiness_continuity(x, y, k=10, sample=2000, seed=seed, among="sample")
+        assert abs(t - full_t) < 0.01 and abs(c - full_c) < 0.01
+
+
 def test_a_faithful_picture_scores_one_and_a_random_one_about_a_half():
     rng = np.random.default_rng(0)
     y = rng.normal(size=(200, 2)).astype(np.float32)
@@ -91,6 +119,9 @@ def test_dot_metric_ranks_by_minus_the_dot_product():
     (dict(sample=0), InputError, r"sample must be a positive integer, got 0"),
     (dict(seed=-1), InputError, "seed must be a non-negative integer, got -1"),
     (dict(metric="manhattan"), InputError, "unknown metric 'manhattan'"),
+    (dict(among="everything"), InputError, "unknown neighbour search 'everything'; choose one of all, sample"),
+    (dict(sample=15, among="sample"), InputError,
+     r"k must be an integer in \[1, 7\], got 10; k must be below sample / 2 = 7.5 when neighbours are searched"),
     (dict(high=[["x"] * 12] * 120), InputError, "high-dimensional vectors must be numeric arrays"),
     (dict(high=np.zeros(12)), InputError, "1 vectors but 120 coordinates"),  # one vector against the map
 ])

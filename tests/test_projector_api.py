@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from embedlab.analysis.layout import fit_layout  # noqa: E402
 from embedlab.server import create_app  # noqa: E402
+from embedlab.server.spatial_index import index_size, kdbush, normalized  # noqa: E402
 from embedlab.store import Collection  # noqa: E402
 from embedlab.vectors import Vectors  # noqa: E402
 
@@ -60,6 +61,7 @@ def test_layout_and_coordinates_as_one_float32_array(client):
     want = fit_layout(col_vectors, "pca", seed=0, metric="cosine")
     np.testing.assert_array_equal(xy, want.coords)
     assert meta["trustworthiness"] == want.trustworthiness and meta["continuity"] == want.continuity
+    assert meta["quality"] == f"trustworthiness and continuity at k = 10 over all {N} rows"
 
 
 def test_a_layout_is_cached_on_disk_and_reopened(tmp_path):
@@ -67,7 +69,7 @@ def test_a_layout_is_cached_on_disk_and_reopened(tmp_path):
     with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:
         first = c.get("/api/projector/collection/pts/coords?method=pca").content
     folders = list((home / "projector").iterdir())
-    assert len(folders) == 1 and sorted(p.name for p in folders[0].iterdir()) == ["key.json", "layout"]
+    assert len(folders) == 1 and sorted(p.name for p in folders[0].iterdir()) == ["kdbush.bin", "key.json", "layout"]
     (folders[0] / "layout" / "coords.npy").write_bytes(b"")  # a broken cache file is recomputed, never served
     with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:
         assert c.get("/api/projector/collection/pts/coords?method=pca").content == first
@@ -77,6 +79,46 @@ def test_a_layout_is_cached_on_disk_and_reopened(tmp_path):
     with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:  # a new server reads it
         assert c.get("/api/projector/collection/pts/layout?method=pca").json()["how"] == "read back from disk"
         assert c.get("/api/projector/collection/pts/coords?method=pca").content == first
+
+
+def test_the_spatial_index_of_the_drawn_points_is_built_with_the_layout_and_cached(tmp_path):
+    home = _home(tmp_path)
+    with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:
+        xy = np.frombuffer(c.get("/api/projector/collection/pts/coords?method=pca").content, "<f4").reshape(N, 2)
+        r = c.get("/api/projector/collection/pts/spatial-index?method=pca")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/octet-stream"
+        assert r.content == kdbush(normalized(xy)) and len(r.content) == index_size(N)
+    path = next((home / "projector").iterdir()) / "kdbush.bin"
+    assert path.read_bytes() == r.content
+    path.write_bytes(b"\xdb\x18")  # a damaged index is rebuilt, never served
+    with TestClient(create_app(home, vectors_sets={}), base_url="http://localhost") as c:
+        assert c.get("/api/projector/collection/pts/spatial-index?method=pca").content == r.content
+    assert path.read_bytes() == r.content
+
+
+def test_a_3d_layout_has_no_spatial_index(tmp_path):
+    from embedlab.errors import InputError
+    from embedlab.server.projector_cache import ProjectorCache
+
+    cache = ProjectorCache(tmp_path)
+    with pytest.raises(InputError, match="a spatial index is built for 2-D layouts; this one is 3-D"):
+        cache.spatial_index(("k",), fit_layout(VECS, "pca", dims=3))
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_pca_over_more_cells_than_the_request_budget_is_a_job(tmp_path, monkeypatch):
+    from embedlab.server import routes_projector
+
+    monkeypatch.setattr(routes_projector, "INLINE_CELLS", N * DIM - 1)  # one cell over: a background job
+    with TestClient(create_app(_home(tmp_path), vectors_sets={}), base_url="http://localhost") as c:
+        r = c.get("/api/projector/collection/pts/layout?method=pca")
+        assert r.status_code == 202
+        job = _wait(c, r.json())
+        assert job["status"] == "done" and job["result"]["how"] == f"PCA of all {N} rows (exact)."
+        assert c.get("/api/projector/collection/pts/layout?method=pca").status_code == 200  # cached
+    monkeypatch.setattr(routes_projector, "INLINE_CELLS", N * DIM)
+    with TestClient(create_app(_home(tmp_path / "b"), vectors_sets={}), base_url="http://localhost") as c:
+        assert c.get("/api/projector/collection/pts/layout?method=pca").status_code == 200  # in the request
 
 
 def test_tsne_is_a_job_then_cached(client):

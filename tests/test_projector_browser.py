@@ -324,3 +324,34 @@ def test_the_url_reopens_a_clustering_and_refuses_a_malformed_one(server, browse
     assert pg.inner_text("#note") == "Ignored part of the link's view state: unknown clustering 'kmeans:0'."
     assert pg.evaluate("projector.state.colour.field") == "cat" and pg.errors == []
     pg.close()
+
+
+def test_the_servers_spatial_index_is_drawn_with_and_a_box_selects_exactly_the_points_inside(server, browser):
+    import httpx
+
+    from embedlab.server.spatial_index import index_size
+
+    pg = _open(browser, server.url + "/projector")
+    assert pg.evaluate("projector.state.spatialIndex.byteLength") == index_size(N)
+    served = httpx.get(server.url + "/api/projector/collection/pts/spatial-index").content
+    assert bytes(pg.evaluate("[...new Uint8Array(projector.state.spatialIndex)]")) == served
+    assert pg.evaluate("projector.plot().get('spatialIndex') === projector.state.spatialIndex")  # used, not rebuilt
+    xs = np.array(pg.evaluate(f"[...Array({N}).keys()].map(i => projector.pointPosition(i).x)"))
+    box = pg.locator("#map").bounding_box()
+    order = np.sort(xs)
+    gaps = [(order[i + 1] - order[i], (order[i] + order[i + 1]) / 2) for i in range(N // 4, 3 * N // 4)]
+    width, cut = max(gaps)  # the widest gap between points in the middle half: no point on the box's edge
+    assert width > 2
+    want = np.flatnonzero(xs < cut).tolist()
+    pg.select_option("#lasso-type", "rectangle")  # box selection through regl-scatterplot's index queries
+    pg.keyboard.down("Shift")
+    pg.mouse.move(box["x"] + 2, box["y"] + 2)
+    pg.mouse.down()
+    for f in (0.3, 0.6, 1.0):
+        pg.mouse.move(box["x"] + 2 + f * (cut - box["x"] - 2), box["y"] + 2 + f * (box["height"] - 4), steps=4)
+    pg.mouse.up()
+    pg.keyboard.up("Shift")
+    pg.wait_for_function("projector.state.selected.length > 0")
+    assert sorted(pg.evaluate("projector.state.selected")) == want and 0 < len(want) < N
+    assert pg.errors == []
+    pg.close()

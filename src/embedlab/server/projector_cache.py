@@ -5,7 +5,8 @@ Layouts are ``embedlab.analysis.layout.Layout`` objects (``fit_layout``: PCA exa
 sample with the rest placed, trustworthiness and continuity at k = 10). On disk each is ``Layout.save``'s folder
 ``<home>/projector/<digest>/layout/`` beside ``key.json`` (the cache key it answers); the key holds the
 collection's generation, so a write to the collection makes a new key and old folders are never read again. A
-folder that does not load (damaged, or written by another version) is recomputed.
+folder that does not load (damaged, or written by another version) is recomputed. Beside them, ``kdbush.bin``: the
+spatial index of the page's drawn points (``spatial_index.kdbush``), built once per layout.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import numpy as np
 
 from ..analysis.layout import Layout, fit_layout
 from ..errors import EmbedlabError, InputError
-from ..persist import write_json_atomic
+from ..persist import write_bytes_atomic, write_json_atomic
 from .projector_data import SourceTable
+from .spatial_index import index_size, kdbush, normalized
 
 Report = Callable[[float, str], None]
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -121,10 +123,13 @@ def describe(layout: Layout) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``method``, ``n``, ``how``, ``seconds``, ``trustworthiness``, ``continuity`` (JSON-ready).
+        ``method``, ``n``, ``how``, ``seconds``, ``trustworthiness``, ``continuity`` and ``quality`` (how those two
+        were measured: rows scored, where neighbours were searched; ``None`` for a layout cached before it was
+        recorded) (JSON-ready).
     """
     return {"method": layout.method, "n": len(layout.coords), "how": layout.how, "seconds": round(layout.seconds, 3),
-            "trustworthiness": layout.trustworthiness, "continuity": layout.continuity}
+            "trustworthiness": layout.trustworthiness, "continuity": layout.continuity,
+            "quality": layout.params.get("quality")}
 
 
 class ProjectorCache:
@@ -136,6 +141,7 @@ class ProjectorCache:
         self._tables: OrderedDict[Hashable, SourceTable] = OrderedDict()
         self._layouts: OrderedDict[Hashable, Layout] = OrderedDict()
         self._results: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self._indexes: OrderedDict[Hashable, bytes] = OrderedDict()
 
     def result(self, key: Hashable) -> dict[str, Any] | None:
         """A remembered JSON-ready result (clusters) for ``key``, or None."""
@@ -190,9 +196,57 @@ class ProjectorCache:
         """Keep ``layout`` for ``key`` in memory and on disk."""
         folder = self._dir(key)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "kdbush.bin").unlink(missing_ok=True)  # an earlier layout's index (this one was recomputed)
+        with self._lock:
+            self._indexes.pop(key, None)
         layout.save(folder / "layout")
         write_json_atomic(folder / "key.json", repr(key))
         return self._keep(key, layout)
+
+    def spatial_index(self, key: Hashable, layout: Layout) -> bytes:
+        """The KDBush index of ``layout``'s drawn points (``spatial_index.kdbush``), built once per layout.
+
+        Kept in memory and on disk as ``kdbush.bin`` beside the layout's folder (``key`` must be the layout's
+        own key, as given to ``store``); a file of the wrong size is rebuilt.
+
+        Parameters
+        ----------
+        key : hashable
+            The layout's cache key.
+        layout : Layout
+            The layout (2-D).
+
+        Returns
+        -------
+        bytes
+            The index, as regl-scatterplot's ``draw(points, {spatialIndex})`` reads it.
+
+        Raises
+        ------
+        InputError
+            For a 3-D layout (the renderer's index is 2-D).
+        """
+        if layout.dims != 2:
+            raise InputError(f"a spatial index is built for 2-D layouts; this one is {layout.dims}-D")
+        with self._lock:
+            hit = self._indexes.get(key)
+            if hit is not None:
+                self._indexes.move_to_end(key)
+                return hit
+        path = self._dir(key) / "kdbush.bin"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""
+        if len(data) != index_size(len(layout.coords)):
+            data = kdbush(normalized(layout.coords))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(path, data)
+        with self._lock:
+            self._indexes[key] = data
+            while len(self._indexes) > self.keep:
+                self._indexes.popitem(last=False)
+        return data
 
     def _keep(self, key: Hashable, layout: Layout) -> Layout:
         with self._lock:

@@ -2,10 +2,14 @@
 as one binary array, everything else asked for by row number.
 
 - ``GET /api/projector/{kind}/{name}/layout?method=&seed=``: the layout's description (method, how it was made,
-  seconds, trustworthiness/continuity, row count, metadata fields); PCA of up to 20,000 rows is computed in the
-  request, larger PCA and every t-SNE and UMAP answer 202 with a background job (``GET /api/jobs/{id}``). Layouts are cached in memory and on disk per
+  seconds, trustworthiness/continuity and how they were measured, row count, metadata fields); PCA of up to
+  128 million vector cells (1M rows of 128-d, 333k of 384-d) is computed in the request, larger PCA and every
+  t-SNE and UMAP answer 202 with a background job (``GET /api/jobs/{id}``). Layouts are cached in memory and on disk per
   data generation, method and seed, so reopening a view reads a file.
 - ``GET .../coords``: the layout's coordinates, float32 little-endian ``x0 y0 x1 y1 ...`` (one request).
+- ``GET .../spatial-index``: a KDBush index of the points as the page draws them (``spatial_index``), built with
+  the layout and cached beside it, which the page hands to regl-scatterplot's ``draw`` instead of sorting a million
+  points itself.
 - ``GET .../clusters?algorithm=&n_clusters=&stop_words=``: k-means or HDBSCAN on the original vectors, each
   cluster named by c-TF-IDF over the rows' texts, as a colour column (a background job; cached).
 - ``GET .../point/{row}``, ``GET .../column/{field}``: a row's id, label and metadata; a field for colouring.
@@ -42,7 +46,10 @@ router = APIRouter(prefix="/api/projector", tags=["projector"], dependencies=[De
 Kind = Literal["collection", "vectors"]
 Method = Literal["pca", "tsne", "umap"]
 SEED = Query(0, ge=0, le=2**32 - 1, description="random seed of the layout")
-INLINE_ROWS = 20_000  # PCA of at most this many rows is computed in the request; larger layouts are jobs
+#: PCA of at most this many vector cells (rows x dimension) is computed in the request, larger layouts are jobs:
+#: the PCA (covariance in float32 blocks) plus its sampled trustworthiness take ~3-4 s at this size on one core
+#: (1M x 32-d 4.0 s, 100k x 384-d 2.1 s measured; 1M x 384-d, 3x over, 8-12 s)
+INLINE_CELLS = 128_000_000
 VECTORS_ROWS = 1_000_000  # the most frequent keys of a vectors set that the projector shows
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8",
          "parquet": "application/vnd.apache.parquet"}
@@ -110,6 +117,20 @@ def _describe(table: SourceTable, layout: Layout) -> dict[str, Any]:
     return {**describe(layout), "kind": table.kind, "name": table.name, "metric": table.metric, "fields": table.fields()}
 
 
+def _key(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[Any, ...]:
+    return (*_table(st, kind, name)[1], method, 2, seed)
+
+
+def _fitted(st: ServerState, key: tuple[Any, ...], table: SourceTable, method: str, seed: int,
+            report: Report) -> Layout:
+    """Fit, cache, and build the drawn points' spatial index now (the page asks for it next)."""
+    layout = st.projector.store(key, fit(table, method, seed, report))
+    if layout.dims == 2:
+        report(1.0, "indexing the points for the map")
+        st.projector.spatial_index(key, layout)
+    return layout
+
+
 def _layout(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[SourceTable, Layout | Job]:
     """The cached layout, or (PCA) one computed now, or (t-SNE/UMAP) the job computing it."""
     table, version = _table(st, kind, name)
@@ -117,13 +138,12 @@ def _layout(st: ServerState, kind: str, name: str, method: str, seed: int) -> tu
     hit = st.projector.layout(key)
     if hit is not None:
         return table, hit
-    if method == "pca" and len(table.keys) <= INLINE_ROWS:
-        return table, st.projector.store(key, fit(table, method, seed, lambda fraction, stage: None))
+    if method == "pca" and table.matrix.size <= INLINE_CELLS:
+        return table, _fitted(st, key, table, method, seed, lambda fraction, stage: None)
 
     def run(report: Report) -> dict[str, Any]:
         cached = st.projector.layout(key)
-        layout = cached or st.projector.store(key, fit(table, method, seed, report))
-        return _describe(table, layout)
+        return _describe(table, cached or _fitted(st, key, table, method, seed, report))
 
     job = st.jobs.submit(("projector", *key), run, kind="projection",
                          stage=f"waiting to lay out {name!r} with {METHOD_NAMES[method]}")
@@ -153,6 +173,15 @@ def _ready(st: ServerState, kind: str, name: str, method: str, seed: int) -> tup
 def coords(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED) -> Response:
     _, found = _ready(state_of(request), kind, name, method, seed)
     data = np.ascontiguousarray(found.coords, dtype="<f4").tobytes()
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/{kind}/{name}/spatial-index", summary="A KDBush index of the drawn points (regl-scatterplot's)",
+            response_class=Response)
+def spatial_index(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED) -> Response:
+    st = state_of(request)
+    table, found = _ready(st, kind, name, method, seed)
+    data = st.projector.spatial_index(_key(st, kind, name, method, seed), found)
     return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
 
 
