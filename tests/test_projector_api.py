@@ -130,6 +130,18 @@ def test_tsne_is_a_job_then_cached(client):
     assert again.status_code == 200 and again.json()["how"] == f"t-SNE fitted on all {N} rows."
 
 
+def test_a_rows_label_is_its_text_before_its_source_path(tmp_path):
+    """Passages of one file share a source path: the label (tooltip, neighbour list, c-TF-IDF text) is each row's
+    content, then the source (an image's path), then the id."""
+    with Collection.create("docs", dim=DIM, root=tmp_path / "collections") as col:
+        col.add(["a.txt#0", "a.txt#1", "img.png", "bare"], vectors=VECS[:4],
+                sources=["/data/a.txt", "/data/a.txt", "/data/img.png", None],
+                contents=["first passage", "second passage", None, None])
+    with TestClient(create_app(tmp_path, vectors_sets={}), base_url="http://localhost") as c:
+        got = [c.get(f"/api/projector/collection/docs/point/{r}").json()["label"] for r in range(4)]
+    assert got == ["first passage", "second passage", "/data/img.png", "bare"]
+
+
 def test_point_and_columns(client):
     assert client.get("/api/projector/collection/pts/point/3").json() == {
         "row": 3, "id": "p3", "label": "text number 3", "metadata": META[3]}

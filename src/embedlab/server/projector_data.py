@@ -95,7 +95,7 @@ def from_collection(col: Collection) -> SourceTable:
     Returns
     -------
     SourceTable
-        Its ids, vectors, labels (source, else content, else id) and metadata, in write order.
+        Its ids, vectors, labels (content, else source, else id: a passage's text, an image's path) and metadata, in write order.
     """
     keys: list[str] = []
     mats: list[np.ndarray] = []
@@ -105,7 +105,7 @@ def from_collection(col: Collection) -> SourceTable:
         keys.extend(rows.ids)
         mats.append(np.asarray(rows.vectors, np.float32))
         for i, key in enumerate(rows.ids):
-            text = rows.sources[i] or rows.contents[i] or key
+            text = rows.contents[i] or rows.sources[i] or key
             labels.append(text[:LABEL_CHARS])
             metas.append(json.loads(rows.metadata[i]) if rows.metadata[i] else {})
     matrix = np.concatenate(mats) if mats else np.zeros((0, col.dim), np.float32)
