@@ -207,3 +207,21 @@ def test_exports_carry_the_text(capsys, tmp_path, use_encoder):
     lines = (tmp_path / "proj" / "metadata.tsv").read_text("utf-8").splitlines()
     assert lines == ["key\tn\ttext", f"a\t0\t{texts['a']}", f"b\t1\t{texts['b']}", f"c\t2\t{texts['c']}"]
     assert np.isfinite(np.loadtxt(tmp_path / "proj" / "vectors.tsv", delimiter="\t")).all()
+
+
+def test_re_indexing_an_old_collection_drops_the_copies_in_place(notes, use_encoder):
+    """A collection an earlier version wrote (each text in metadata "text" too): indexing the same files again
+    rewrites the metadata without the copy, keeps every vector (nothing re-encoded) and shows the same texts."""
+    records, _ = split_records(read_sources(notes).records, use_encoder, max_tokens=20, overlap=2)
+    with Collection.create("old", use_encoder) as col:
+        col.add([r.id for r in records], [r.item for r in records],
+                metadata=[{"text": r.item, **r.metadata} for r in records], sources=[r.source for r in records])
+        ids = col.ids()
+        before = (col.texts(ids), col.vectors().matrix.copy())
+        counts = index_records(col, read_sources(notes).records, max_tokens=20, overlap=2)
+        assert (counts["added"], counts["updated"], counts["unchanged"], counts["removed"]) == (0, len(ids), 0, 0)
+        assert col.ids() == ids and not any("text" in it.metadata for it in col.get(ids))
+        assert col.texts(ids) == before[0]
+        np.testing.assert_array_equal(col.vectors().matrix, before[1])
+        counts = index_records(col, read_sources(notes).records, max_tokens=20, overlap=2)
+        assert (counts["updated"], counts["unchanged"]) == (0, len(ids))
