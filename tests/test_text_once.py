@@ -225,3 +225,16 @@ def test_re_indexing_an_old_collection_drops_the_copies_in_place(notes, use_enco
         np.testing.assert_array_equal(col.vectors().matrix, before[1])
         counts = index_records(col, read_sources(notes).records, max_tokens=20, overlap=2)
         assert (counts["updated"], counts["unchanged"]) == (0, len(ids))
+
+
+def test_export_refuses_texts_that_are_not_one_per_row(use_encoder):
+    pytest.importorskip("fastapi")
+    from embedlab.server.projector_data import export, from_collection
+
+    with Collection.create("ex", use_encoder) as col:
+        col.add(["a", "b"], ["A harbour.", "A market."])
+        table = from_collection(col)
+    coords = np.zeros((2, 2), np.float32)
+    with pytest.raises(InputError, match=r"^1 texts for 2 rows; give one text \(or None\) per row$"):
+        export(table, [0, 1], coords, "csv", ["A harbour."])
+    assert export(table, [1], coords, "csv", ["A market."]).decode("utf-8").splitlines()[1] == "b,A market.,A market.,0.0,0.0"
