@@ -63,7 +63,7 @@ def test_round_trip_index_search_info_export(capsys, tmp_path, sources, use_enco
 
     hits = run_json(capsys, "--home", home, "search", "things", "자동차", "-k", "3")
     assert isinstance(hits, list) and len(hits) == 3
-    assert all(set(h) == {"id", "score", "metadata", "source"} for h in hits)
+    assert all(set(h) == {"id", "score", "text", "metadata", "source"} for h in hits)
     assert {hits[0]["id"], hits[1]["id"]} == {"car1", "suv1"}
     assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
     assert hits[0]["metadata"]["year"] in ("2020", "2021")
@@ -77,7 +77,8 @@ def test_round_trip_index_search_info_export(capsys, tmp_path, sources, use_enco
 
     # every text keeps what was embedded, so keyword search covers table rows and files alike
     hits = run_json(capsys, "--home", home, "search", "things", "four-wheel drive", "--mode", "keyword", "-k", "2")
-    assert hits[0]["id"] == "suv1" and hits[0]["metadata"]["text"] == "A large family SUV with four-wheel drive"
+    assert hits[0]["id"] == "suv1" and hits[0]["text"] == "A large family SUV with four-wheel drive"
+    assert "text" not in hits[0]["metadata"]  # stored once, as the content
     hits = run_json(capsys, "--home", home, "search", "things", "고속철도 기차", "--mode", "hybrid", "-k", "1")
     assert hits[0]["id"] == "ktx.txt"
 
@@ -183,8 +184,8 @@ def test_long_document_is_split_and_reported_once(capsys, tmp_path, use_encoder)
         ids = col.ids()
         assert "rail.txt" not in ids and "rail.txt#0" in ids
         item = col.get(["rail.txt#1"])[0]
-        assert item.metadata == {"file": "rail.txt", "doc_id": "rail.txt", "passage": 1,
-                                 "text": _passage_texts(docs / "rail.txt", 40, 6, use_encoder)[1]}
+        assert item.metadata == {"file": "rail.txt", "doc_id": "rail.txt", "passage": 1}  # the text: once, as content
+        assert item.content == _passage_texts(docs / "rail.txt", 40, 6, use_encoder)[1]
         assert max(len(use_encoder.tokenize(t)) for t in _passage_texts(docs / "rail.txt", 40, 6, use_encoder)) <= 40
         docs_hits = search_documents(col, "fast train from Seoul to Busan", k=3)
         assert [h.id for h in docs_hits][0] == "rail.txt"
@@ -194,6 +195,7 @@ def test_long_document_is_split_and_reported_once(capsys, tmp_path, use_encoder)
 
     hits = run_json(capsys, "search", "long", "fast train from Seoul to Busan", "-k", "3")
     assert [h["id"] for h in hits] == [h.id for h in docs_hits]
+    assert hits[0]["text"] == _passage_texts(docs / "rail.txt", 40, 6, use_encoder)[best.metadata["passage"]]
 
     # longer passages: fewer of them, and the ones that no longer exist are removed
     res = run_json(capsys, "index", "long", docs, "--max-tokens", "80", "--overlap", "6")

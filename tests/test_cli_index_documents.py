@@ -201,7 +201,7 @@ def test_an_id_held_by_another_file_is_never_written_over(capsys, tmp_path, monk
                                   "held_by": str((old / "guide.txt").resolve())}]
     assert (res["added"], res["count"]) == (1, 2) and ids("notes") == ["guide", "other.txt"]
     with Collection.open("notes") as col:
-        assert col.get(["guide"])[0].metadata["text"] == "The museum guide from the old collection."
+        assert col.get(["guide"])[0].content == "The museum guide from the old collection."
     code, out, _ = run(capsys, "index", "notes", *given)
     assert code == 0 and "left out:" in out and "its id guide is held by" in out
     code, _, err = run(capsys, "index", "notes", *given, "--strict")

@@ -307,8 +307,8 @@ def test_documents_keep_page_and_heading_in_their_passages(tmp_path):
     assert got == [(1, 1, "Part A", "alpha"), (1, 2, "Part A", "alpha"), (2, 2, "Part B", "beta"),
                    (2, 2, "Part B", "beta")]
     short, _ = split_records(read_sources(write_docx(tmp_path / "d.docx", [("h1", "Only"), ("p", "x y")])).records)
-    assert short[0].metadata == {"text": "Only\nx y", "file": "d.docx", "format": "docx", "title": "Only",
-                                 "heading": "Only"}
+    assert short[0].metadata == {"file": "d.docx", "format": "docx", "title": "Only", "heading": "Only"}
+    assert short[0].item == "Only\nx y"  # the text is the item (stored once, as the content)
 
 
 class _WordPieceLike:

@@ -205,7 +205,7 @@ def test_cli_search_mode(capsys, tmp_path, use_encoder):
     code, _, err = run("cat", "--mode", "fuzzy")
     assert code == 2 and "unknown search mode 'fuzzy'" in err
 
-    # files indexed by the CLI keep each passage's text in metadata["text"], so BM25 ranks passages, and a
+    # files indexed by the CLI keep each passage's text (once, as its content), so BM25 ranks passages, and a
     # document split into passages is reported once
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -68,8 +68,8 @@ def test_split_records_ids_metadata_and_stats():
     recs = [Record("short", "a few words", {"lang": "en"}, "s.txt"), Record("long", long, {"lang": "en"}, "l.txt")]
     out, stats = split_records(recs, None, max_tokens=10, overlap=2)
     assert [r.id for r in out] == ["short", "long#0", "long#1", "long#2"]
-    assert out[2].metadata == {"text": out[2].item, "lang": "en", "doc_id": "long", "passage": 1}
-    assert out[0].metadata == {"text": "a few words", "lang": "en"}
+    assert out[2].metadata == {"lang": "en", "doc_id": "long", "passage": 1}  # the text: the item, stored once
+    assert out[0].metadata == {"lang": "en"} and out[0].item == "a few words"
     assert out[2].item.split()[0] == "w8" and out[2].source == "l.txt"
     assert (stats.documents, stats.split, stats.passages, stats.unit) == (2, 1, 4, "words")
 

@@ -185,12 +185,13 @@ def test_export_csv_jsonl_parquet(client):
     r = client.post("/api/projector/collection/pts/export", json={"rows": [2, 5], "format": "csv"})
     assert r.headers["content-disposition"] == 'attachment; filename="pts-selection.csv"'
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0] == ["id", "label", "x", "y", "cat", "lang", "mixed", "num"]
-    assert rows[1][:2] == ["p2", "text number 2"] and float(rows[1][2]) == pytest.approx(float(xy[2, 0]))
-    assert rows[2][4:] == ["blue", "ko", "True", "2.5"]
+    assert rows[0] == ["id", "label", "text", "x", "y", "cat", "lang", "mixed", "num"]  # text: none stored here
+    assert rows[1][:3] == ["p2", "text number 2", ""] and float(rows[1][3]) == pytest.approx(float(xy[2, 0]))
+    assert rows[2][5:] == ["blue", "ko", "True", "2.5"]
     r = client.post("/api/projector/collection/pts/export", json={"rows": [7], "format": "jsonl"})
     assert [json.loads(line) for line in r.text.splitlines()] == [
-        {"id": "p7", "label": "text number 7", "x": float(xy[7, 0]), "y": float(xy[7, 1]), "metadata": META[7]}]
+        {"id": "p7", "label": "text number 7", "text": None, "x": float(xy[7, 0]), "y": float(xy[7, 1]),
+         "metadata": META[7]}]
     pq = pytest.importorskip("pyarrow.parquet")
     r = client.post("/api/projector/collection/pts/export", json={"rows": [0, 1], "format": "parquet"})
     table = pq.read_table(io.BytesIO(r.content))

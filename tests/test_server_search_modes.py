@@ -56,14 +56,17 @@ def test_search_modes_match_the_cli(client, home, capsys, mode):
         body = {"query": query, "k": 3} | ({} if mode == "vector" else {"mode": mode})
         r = client.post("/api/collections/kb/search", json=body)
         assert r.status_code == 200, r.text
-        http = [(h["id"], h["score"]) for h in r.json()["hits"]]
-        cli = [(h["id"], h["score"]) for h in _cli_search(home, capsys, query, "--mode", mode, "-k", "3")]
+        http = [(h["id"], h["score"], h["text"]) for h in r.json()["hits"]]
+        cli = [(h["id"], h["score"], h["text"]) for h in _cli_search(home, capsys, query, "--mode", mode, "-k", "3")]
         assert http == cli, (mode, query)
-        ids = [i for i, _ in http]
+        ids = [i for i, _, _ in http]
+        assert all(text == DOCS[i] for i, _, text in http if i in DOCS)  # each hit's text: its stored content
         assert len(ids) == len(set(ids))  # the long document's passages are reported once, by its own id
         assert not any("#" in i for i in ids)
     got = client.post("/api/collections/kb/search", json={"query": "QX-4471", "k": 2, "mode": mode}).json()["hits"]
     assert got[0]["id"] == "long" and got[0]["metadata"]["doc_id"] == "long"
+    # the text of a document hit is its best passage's (the one holding the code), not the whole document's
+    assert "QX-4471" in got[0]["text"] and got[0]["text"] != LONG and got[0]["text"] in LONG
 
 
 def test_keyword_mode_finds_rare_tokens(client):
@@ -96,8 +99,8 @@ def test_long_items_are_stored_as_passages(client):
     n = r.json()["passages"]
     assert r.json()["split"] == 1 and r.json()["added"] == n and r.json()["count"] == n
     first = client.get(f"{items}/doc%230").json()
-    assert first["metadata"] | {"text": ""} == {"tag": "x", "doc_id": "doc", "passage": 0, "text": ""}
-    assert first["source"] == "a.txt" and LONG.startswith(first["metadata"]["text"])
+    assert first["metadata"] == {"tag": "x", "doc_id": "doc", "passage": 0}  # the text is stored once: content
+    assert first["source"] == "a.txt" and LONG.startswith(first["content"])
     _error(client.get(f"{items}/doc"), 404, "UnknownKeyError", "'doc'")
     # adding the same document again is refused (it is stored as passages); nothing is written
     _error(client.post(items, json={"items": [{"id": "doc", "text": "short"}]}), 400, "InputError",

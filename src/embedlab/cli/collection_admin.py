@@ -26,7 +26,7 @@ from ..passages import passages_of, with_subfolders
 from ..store import Collection, Item
 from ..store.pg.connection import safe_url
 from .app import app, console, emit_json
-from .collections import WHERE_HELP, open_collection, parse_where
+from .collections import WHERE_HELP, open_collection, parse_where, shown_metadata
 
 
 @contextmanager
@@ -171,7 +171,7 @@ def get(
     if vectors:
         table.add_column("vector", overflow="fold")
     for it in items:
-        meta = ", ".join(f"{k}={v}" for k, v in it.metadata.items() if k != "text")
+        meta = ", ".join(f"{k}={v}" for k, v in shown_metadata(it.metadata, it.content))
         content = " ".join((it.content or "").split())
         if len(content) > CONTENT_WIDTH:
             content = content[:CONTENT_WIDTH - 1] + "…"

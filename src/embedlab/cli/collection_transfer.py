@@ -143,6 +143,10 @@ def export(
             items = col.get(vectors.keys)
             keys = sorted({k for it in items for k in it.metadata if k != "key"})
             meta = {k: [_cell(it.metadata.get(k)) for it in items] for k in keys}
+            if "text" not in meta:  # each item's text (stored once, as its content) as TensorBoard's label column
+                texts = col.texts(vectors.keys)
+                if any(t is not None for t in texts):
+                    meta["text"] = [_cell(t) for t in texts]
             path = save_projector(vectors, out, metadata=meta)
         else:
             path = save_vectors(vectors, out, format=fmt)

@@ -34,7 +34,7 @@ from ..errors import (
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
-from ..passages import index_records, plan_records, search_documents, with_subfolders
+from ..passages import hit_texts, index_records, plan_records, search_documents, with_subfolders
 from ..scale import RayEngine
 from ..search import searcher
 from ..store import Collection
@@ -435,8 +435,9 @@ def search(
     mode: str = typer.Option("vector", "--mode", help="vector, keyword (BM25, Korean-aware) or hybrid (both, "
                              "fused by reciprocal rank)."),
     threads: int = threads_option(),
-    as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "score", "metadata", '
-                                 '"source"} (the columns of the table).'),
+    as_json: bool = typer.Option(False, "--json", help='Print only a JSON list of {"id", "score", "text", '
+                                 '"metadata", "source"} (the columns of the table; text: the whole text of the item '
+                                 'or passage found).'),
 ) -> None:
     """Search a collection; long documents split into passages are reported once, by their best passage."""
     if k < 1:
@@ -444,8 +445,10 @@ def search(
     with open_collection(name) as col:  # the same path as the HTTP search route's
         flt = with_subfolders(col, parse_where(where))  # folder=drafts: drafts/old too
         hits = search_documents(col, query, k=k, where=flt, search=searcher(col, mode))
+        texts = hit_texts(col, hits)  # stored once, as each item's content
     if as_json:
-        emit_json([{"id": h.id, "score": h.score, "metadata": h.metadata, "source": h.source} for h in hits])
+        emit_json([{"id": h.id, "score": h.score, "text": t, "metadata": h.metadata, "source": h.source}
+                   for h, t in zip(hits, texts, strict=True)])
         return
     if not hits:
         console.print("[yellow]no results[/]" + (" (nothing matches the --where filter)" if where else ""))
@@ -457,15 +460,35 @@ def search(
     table.add_column("text", overflow="fold", ratio=3)
     table.add_column("metadata", overflow="fold", ratio=2)
     table.add_column("source", style="dim", overflow="ellipsis", no_wrap=True, max_width=40)
-    for i, h in enumerate(hits, 1):
-        text = " ".join(str(h.metadata.get("text", "")).split())
+    for i, (h, full) in enumerate(zip(hits, texts, strict=True), 1):
+        text = " ".join((full or "").split())
         text = text if len(text) <= TEXT_SHOWN else text[:TEXT_SHOWN - 1] + "…"  # the whole text: --json
-        meta = ", ".join(f"{key}={' '.join(str(val).split())}" for key, val in h.metadata.items() if key != "text")
+        meta = ", ".join(f"{key}={' '.join(str(val).split())}" for key, val in shown_metadata(h.metadata, full))
         table.add_row(str(i), h.id, f"{h.score:.3f}", text, meta, " ".join(str(h.source or "").split()))
     console.print(table)
 
 
 TEXT_SHOWN = 160  # characters of a hit's text in the search table
+
+
+def shown_metadata(metadata: dict[str, Any], text: str | None) -> list[tuple[str, Any]]:
+    """The metadata fields a table shows beside an item's text: all of them but a ``text`` field that repeats
+    the text (a collection written by an earlier version kept it there too); a ``text`` field of the user's own
+    that differs is shown.
+
+    Parameters
+    ----------
+    metadata : dict
+        The item's metadata.
+    text : str or None
+        The item's text (``Collection.texts``).
+
+    Returns
+    -------
+    list of (str, object)
+        ``(key, value)`` pairs in the metadata's order.
+    """
+    return [(k, v) for k, v in metadata.items() if not (k == "text" and v == text)]
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import InputError
+from .split import passage_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..store import Collection, Hit
@@ -146,6 +147,40 @@ def search_documents(collection: Collection, query: Any, k: int = 5,
         if len(docs) >= k or fetch >= total or len(hits) < fetch:
             return docs
         fetch = min(total, fetch * 2)
+
+
+def hit_texts(collection: Collection, hits: Sequence[HitLike]) -> list[str | None]:
+    """The text of each hit: the stored content of the item found (a document's best passage for a hit
+    ``search_documents`` labelled with its document id).
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection the hits came from.
+    hits : sequence of Hit
+        Hits of ``Collection.search`` or ``search_documents`` (any search mode).
+
+    Returns
+    -------
+    list of (str or None)
+        One per hit, in order, as ``Collection.texts`` gives it (the content, else the ``text`` metadata of a
+        collection written by an earlier version); None for an item without text, or one deleted since.
+    """
+    if not hits:
+        return []
+    found = [_found_id(h) for h in hits]
+    wanted = list(dict.fromkeys(found + [h.id for h in hits]))
+    texts = dict(zip(wanted, collection.texts(wanted, missing="skip"), strict=True))
+    return [texts[f] if texts[f] is not None else texts[h.id] for f, h in zip(found, hits, strict=True)]
+
+
+def _found_id(hit: HitLike) -> str:
+    """The id of the stored item behind a hit: its best passage's for a document hit of ``search_documents``."""
+    meta = hit.metadata or {}
+    doc, n = meta.get("doc_id"), meta.get("passage")
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 0 and doc is not None and str(doc) == hit.id:
+        return passage_id(hit.id, n)
+    return hit.id
 
 
 def _relabel(hit: H, doc_id: str) -> H:

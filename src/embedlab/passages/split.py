@@ -164,10 +164,11 @@ def split_records(records: Iterable[Record], encoder: Encoder | None = None, max
                   overlap: int | None = None) -> tuple[list[Record], SplitStats]:
     """Replace each text record longer than the limit by its passages; other records pass through.
 
-    Every text record keeps what it embeds in its ``text`` metadata (unless it has a ``text`` field already), so
-    hits can show it and keyword search can index it per passage, whatever file or table row it came from. A
-    document read with pages or headings (``Record.spans``) gives each of its items ``page`` and ``page_end``
-    (the first and last page it covers) and ``heading`` (the heading in force where it starts), where known.
+    What an item embeds is stored once, as its content (``Collection.texts`` reads it back for hits and keyword
+    search), never copied into its metadata: a record's own ``text`` metadata field is kept when it differs from
+    the record's text and dropped when it equals it (it would store the text twice). A document read with pages
+    or headings (``Record.spans``) gives each of its items ``page`` and ``page_end`` (the first and last page it
+    covers) and ``heading`` (the heading in force where it starts), where known.
 
     Parameters
     ----------
@@ -199,16 +200,25 @@ def split_records(records: Iterable[Record], encoder: Encoder | None = None, max
             continue
         parts = _split(rec.item, max_tokens, overlap, tokenize)
         where = _Locator(rec.item, rec.spans) if rec.spans else None
+        own = _own_metadata(rec.metadata, rec.item)
         if len(parts) == 1:
             place = where.metadata(0, len(where.starts) - 1) if where is not None else {}
-            out.append(Record(rec.id, rec.item, {"text": rec.item, **rec.metadata, **place}, rec.source))
+            out.append(Record(rec.id, rec.item, {**own, **place}, rec.source))
             continue
         split += 1
         for i, (part, first, last) in enumerate(parts):
             place = where.metadata(first, last) if where is not None else {}
-            meta = {"text": part, **rec.metadata, **place, "doc_id": rec.id, "passage": i}
+            meta = {**own, **place, "doc_id": rec.id, "passage": i}
             out.append(Record(passage_id(rec.id, i), part, meta, rec.source))
     return out, SplitStats(docs, split, len(out), max_tokens, overlap, unit)
+
+
+def _own_metadata(metadata: dict[str, Any], text: str) -> dict[str, Any]:
+    """``metadata`` without a ``text`` field that only repeats ``text`` (stored once, as the content); a ``text``
+    field of the user's own that differs is kept."""
+    if metadata.get("text") != text:
+        return metadata
+    return {k: v for k, v in metadata.items() if k != "text"}
 
 
 class _Locator:

@@ -3,7 +3,7 @@
 
 Unlike ``index_records``, nothing here reasons about files (no source bookkeeping, no sync): an item shorter
 than the encoder's limit is written exactly as given, and a longer one is replaced by its passages
-``"<id>#<n>"`` (metadata: the item's own plus ``text``, ``doc_id`` and ``passage``), so that
+``"<id>#<n>"`` (metadata: the item's own plus ``doc_id`` and ``passage``; the text is the content), so that
 ``search_documents`` reports it once under its own id.
 """
 

@@ -228,8 +228,9 @@ _CACHE: weakref.WeakKeyDictionary[Collection, KeywordIndex] = weakref.WeakKeyDic
 def stored_texts(collection: Collection, ids: Sequence[str]) -> dict[str, str]:
     """The texts a keyword index is built from.
 
-    For each item: the content the collection stored (the text it was encoded from), else a ``text`` metadata
-    field, else — for collections written before contents were stored — the source when it is the text itself
+    For each item: its text as ``Collection.texts`` gives it (the content it was encoded from, else — in a
+    collection written by an earlier version, or a vector added with one — a ``text`` metadata string), else —
+    for collections written before contents were stored — the source when it is the text itself
     (``Collection.add`` with strings stored it so). Source files are never read: they may have changed or gone
     since they were indexed.
 
@@ -248,20 +249,20 @@ def stored_texts(collection: Collection, ids: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for start in range(0, len(ids), 10_000):
         chunk = list(ids[start:start + 10_000])
-        for item in collection.get(chunk, missing="skip"):
-            if isinstance(item.content, str):
-                out[item.id] = item.content
+        texts = dict(zip(chunk, collection.texts(chunk, missing="skip"), strict=True))  # no vectors read
+        rest = [i for i in chunk if texts[i] is None]
+        sources = {it.id: it.source for it in collection.get(rest, missing="skip")} if rest else {}
+        for id_ in chunk:
+            text = texts[id_]
+            if text is not None:
+                out[id_] = text
                 continue
-            meta_text = item.metadata.get("text") if item.metadata else None
-            if isinstance(meta_text, str):
-                out[item.id] = meta_text
-                continue
-            src = item.source
+            src = sources.get(id_)
             if not src or _looks_like_row_source(src):
                 continue
             if src.endswith(TEXT_SUFFIXES) and "\n" not in src and len(src) < 4096:
                 continue  # a file name, not a text
-            out[item.id] = src
+            out[id_] = src
     return out
 
 

@@ -272,8 +272,9 @@ def _cell(value: Any) -> Any:
     return value if isinstance(value, (str, int, float)) else json.dumps(value, ensure_ascii=False)
 
 
-def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str) -> bytes:
-    """The rows ``rows`` with id, label, x, y and metadata, as a file.
+def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str,
+           texts: list[str | None] | None = None) -> bytes:
+    """The rows ``rows`` with id, label, (text,) x, y and metadata, as a file.
 
     Parameters
     ----------
@@ -286,6 +287,9 @@ def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str) ->
     fmt : str
         ``"csv"`` (metadata fields as columns, values as JSON text when not scalars), ``"jsonl"`` (one object per
         line, metadata nested) or ``"parquet"`` (metadata as a JSON text column).
+    texts : list of (str or None) or None
+        One text per row of ``rows`` (a collection's ``Collection.texts``), written as a ``text`` column after
+        ``label`` (empty / null where None); None writes no such column (a vectors set).
 
     Returns
     -------
@@ -295,31 +299,36 @@ def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str) ->
     Raises
     ------
     InputError
-        For an unknown format or a row out of range.
+        For an unknown format, a row out of range, or ``texts`` not one per row.
     """
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     bad = [r for r in rows if not 0 <= r < len(table.keys)]
     if bad:
         raise InputError(f"rows out of range 0..{len(table.keys) - 1}: {bad[:5]}")
-    recs = [{"id": table.keys[r], "label": table.labels[r], "x": float(coords[r, 0]), "y": float(coords[r, 1]),
-             "metadata": table.metadata[r]} for r in rows]
+    if texts is not None and len(texts) != len(rows):
+        raise InputError(f"{len(texts)} texts for {len(rows)} rows; give one text (or None) per row")
+    text_of = {} if texts is None else {"text": texts}
+    recs = [{"id": table.keys[r], "label": table.labels[r], **{k: v[j] for k, v in text_of.items()},
+             "x": float(coords[r, 0]), "y": float(coords[r, 1]), "metadata": table.metadata[r]}
+            for j, r in enumerate(rows)]
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs).encode("utf-8")
     if fmt == "csv":
         fields = table.fields()
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["id", "label", "x", "y", *fields])
-        for r in rows:
+        w.writerow(["id", "label", *text_of, "x", "y", *fields])
+        for j, r in enumerate(rows):
             meta = table.metadata[r]
-            w.writerow([table.keys[r], table.labels[r], float(coords[r, 0]), float(coords[r, 1]),
-                        *(_cell(meta.get(f)) for f in fields)])
+            w.writerow([table.keys[r], table.labels[r], *(_cell(v[j]) for v in text_of.values()),
+                        float(coords[r, 0]), float(coords[r, 1]), *(_cell(meta.get(f)) for f in fields)])
         return buf.getvalue().encode("utf-8")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     tbl = pa.table({"id": [r["id"] for r in recs], "label": [r["label"] for r in recs],
+                    **{k: pa.array(v, pa.string()) for k, v in text_of.items()},
                     "x": pa.array([r["x"] for r in recs], pa.float32()),
                     "y": pa.array([r["y"] for r in recs], pa.float32()),
                     "metadata": [json.dumps(r["metadata"], ensure_ascii=False) for r in recs]})

@@ -5,7 +5,8 @@ As on the CLI: a text longer than the encoder's limit is stored as passages (``"
 ``embedlab index`` splits files so), and a text query searches in ``"mode"`` vector, keyword or hybrid
 (``embedlab search --mode``), a document stored as passages reported once — both through the same library
 functions the CLI calls (``passages.write_items``'s splitter, ``passages.search_documents`` with
-``search.searcher``).
+``search.searcher``). Each hit carries ``"text"``: the text of the item or passage found (its stored content,
+``passages.hit_texts``), null for an item stored without one.
 
 Names are checked by the store (letters, digits, ``._-``; never a path), so no request can reach a file
 outside the server's collections folder. One damaged collection does not break the list: it is listed with
@@ -30,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..encoders import DEFAULT_ENCODER
 from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError
 from ..ingest import Record
-from ..passages import search_documents, write_items
+from ..passages import hit_texts, search_documents, write_items
 from ..search import searcher
 from ..store import Collection, Item
 from .deps import require_read, require_write, state_of
@@ -339,7 +340,10 @@ def search(name: str, body: SearchRequest, request: Request) -> JSONResponse:
             raise InputError("the query is empty; type some text to search for")
         st.limits.check_texts([query], "query")
         hits = search_documents(col, query, k=body.k, where=body.where, search=find)  # as `embedlab search`
-    out: dict[str, Any] = {"hits": [h.to_dict() for h in hits], "took_ms": round(1000 * (time.perf_counter() - t0), 2)}
+    took = round(1000 * (time.perf_counter() - t0), 2)
+    texts = hit_texts(col, hits)  # each hit's text, stored once as its content (as `embedlab search --json`)
+    out: dict[str, Any] = {"hits": [{**h.to_dict(), "text": t} for h, t in zip(hits, texts, strict=True)],
+                           "took_ms": took}
     if not hits and body.where is not None:  # why the filter matched nothing, when the metadata tells
         notes = col.filter_warnings(body.where)
         if notes:

@@ -293,11 +293,18 @@ def select(kind: Kind, name: str, body: SelectBody, request: Request) -> JSONRes
     return JSONResponse({"rows": sorted(picked), "count": len(picked)})
 
 
-@router.post("/{kind}/{name}/export", summary="Rows' ids, labels, coordinates and metadata as CSV, JSONL or Parquet",
+@router.post("/{kind}/{name}/export", summary="Rows' ids, labels, texts, coordinates and metadata as CSV, JSONL or Parquet",
              response_class=Response)
 def export_rows(kind: Kind, name: str, body: ExportBody, request: Request) -> Response:
-    table, found = _ready(state_of(request), kind, name, body.method, body.seed)
-    data = export(table, body.rows, found.coords, body.format)
+    st = state_of(request)
+    table, found = _ready(st, kind, name, body.method, body.seed)
+    texts = None
+    if kind == "collection":  # each row's text: stored once, as the item's content
+        keys = [table.keys[r] for r in body.rows if 0 <= r < len(table.keys)]  # export names rows out of range
+        unique = list(dict.fromkeys(keys))
+        by_id = dict(zip(unique, st.collection(name).texts(unique, missing="skip"), strict=True)) if unique else {}
+        texts = [by_id.get(table.keys[r]) if 0 <= r < len(table.keys) else None for r in body.rows]
+    data = export(table, body.rows, found.coords, body.format, texts)
     filename = f"{name}-selection.{body.format}"
     return Response(data, media_type=MEDIA[body.format],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1059,6 +1059,49 @@ class Collection(CollectionWrites, ChromaMethods):
             texts = r.contents(ids)
         return [texts.get(i) for i in ids]
 
+    def texts(self, ids: Sequence[str], missing: str = "error") -> list[str | None]:
+        """The text of each item, as result lists and keyword search show it, without reading any vector.
+
+        An item's text is stored once, as its content (``contents``). Collections written by earlier versions
+        also kept it in a ``text`` metadata field (passages and indexed files), and the oldest only there: an
+        item without a content gives that field's string instead, so older collections show the same text.
+
+        Parameters
+        ----------
+        ids : sequence of str
+            The ids wanted.
+        missing : str
+            ``"error"``: ids that are not present raise; ``"skip"``: they get None (a hit deleted since the
+            search that found it).
+
+        Returns
+        -------
+        list of (str or None)
+            In the order asked: the content, else a ``text`` metadata string, else None (a media item or a
+            vector added without its text).
+
+        Raises
+        ------
+        UnknownKeyError
+            With ``missing="error"``, naming ids that are not present.
+        InputError
+            For bad ids (empty list, duplicates, non-strings) or an unknown ``missing``.
+        """
+        if missing not in ("error", "skip"):
+            raise InputError(f"missing must be 'error' or 'skip', got {missing!r}")
+        ids = _inputs.check_ids(ids)
+        with self._table.read() as r:
+            found = self._found(r, ids) if missing == "error" else r.lookup(ids)
+            contents = r.contents([i for i in ids if i in found])
+        out: list[str | None] = []
+        for i in ids:
+            text = contents.get(i)
+            if text is None and i in found and '"text"' in found[i].metadata:
+                old = _meta(found[i].metadata).get("text")
+                text = old if isinstance(old, str) else None
+            out.append(text)
+        return out
+
     def vectors(self) -> Vectors:
         """All live vectors keyed by id.
 
