@@ -183,3 +183,47 @@ def test_renamed_encoder_classes_still_import_with_a_deprecation_warning():
             assert getattr(mod, old) is getattr(mod, new)
         with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
             _ = mod.Nope
+
+
+def test_truncation_report_survives_another_threads_catch_warnings():
+    """The CLI's and paced indexing's truncation counts: another thread leaving its own ``catch_warnings`` while this
+    thread's block is open restored the process-wide warning state and the record lost the warning (the CLI's
+    ``encode --json`` reported 0 truncated in a loaded full run). The report is a context variable: neither lost
+    nor fed by other threads' calls."""
+    import threading
+    import warnings
+
+    from embedlab.encoders import truncation_report
+
+    enc = _CharCounts()
+    entered, leave, left = threading.Event(), threading.Event(), threading.Event()
+
+    def other_thread():
+        with warnings.catch_warnings(record=True):
+            entered.set()
+            leave.wait(10)
+            enc.encode(["y" * 80, "short"])  # another thread's truncation: not this block's
+        left.set()
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    assert entered.wait(10)
+    with truncation_report() as report, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        leave.set()
+        assert left.wait(10)  # the other block has exited (restoring the state it saved) inside ours
+        enc.encode(["x" * 60, "ok", "z" * 51])
+    t.join(10)
+    assert (report.truncated, report.total, report.encoders) == (2, 3, ["test-charcounts"])
+    # warn=False: this call raised no warning (the caller reports the sum); the record is process-wide, so it holds
+    # the other thread's warning instead, which is why counting through it was wrong
+    assert [str(w.message)[:27] for w in caught if issubclass(w.category, TruncationWarning)] == [
+        "test-charcounts: 1 of 2 inp"]
+    with truncation_report(warn=True) as loud, pytest.warns(TruncationWarning, match="1 of 1 input"):
+        enc.encode(["q" * 70])
+    assert loud.truncated == 1
+    with truncation_report() as outer:
+        with truncation_report() as inner:
+            enc.encode(["q" * 70])
+        enc.encode(["q" * 70, "w" * 70])
+    assert (inner.truncated, outer.truncated) == (1, 2)

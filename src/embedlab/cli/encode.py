@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..encoders import DEFAULT_ENCODER, ROLES, TruncationWarning, available, spec
+from ..encoders import DEFAULT_ENCODER, ROLES, available, spec, truncation_report
 from ..encoders import encoder as get_encoder
 from ..errors import InputError
 from ..io import save_npy
@@ -132,13 +131,9 @@ def encode(
                          "choose an encoder that reads a model folder (clip, minilm, bert-tokens)")
     items, names = collect_inputs(inputs, s.modalities)
     enc = get_encoder(encoder, **({"model_path": str(model_path)} if model_path else {}))
-    with warnings.catch_warnings(record=True) as caught:  # this call's truncation report (one thread: the CLI's)
-        warnings.simplefilter("always", TruncationWarning)
+    with truncation_report() as report:  # this call's truncations, printed below as one line
         vectors = enc.encode_role(items, role, batch_size=batch_size, progress=progress, normalize=not no_normalize)
-    for w in caught:
-        if not issubclass(w.category, TruncationWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    truncated = sum(w.message.truncated for w in caught if isinstance(w.message, TruncationWarning))
+    truncated = report.truncated
     with storage_errors(output):
         output.parent.mkdir(parents=True, exist_ok=True)
     if keys:

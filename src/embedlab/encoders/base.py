@@ -12,7 +12,10 @@ an asymmetric adapter) overrides them and sets ``asymmetric = True``. Collection
 An encoder instance is shared (the registry builds each once per process, the server hands one to every request
 thread), so it keeps no per-call state: ``_encode_batch`` returns its rows and, when it had to cut inputs, how
 many (``Encoded(rows, truncated)``); ``encode`` sums the counts of its own call and reports them in the
-``TruncationWarning`` it raises in the caller's thread (``warning.truncated`` / ``warning.total``).
+``TruncationWarning`` it raises in the caller's thread (``warning.truncated`` / ``warning.total``). A caller
+that needs the counts (the CLI's report, paced indexing) collects them with ``truncation_report()``, which is
+held in a context variable: ``warnings.catch_warnings`` swaps process-wide state, so another thread leaving its
+own ``catch_warnings`` meanwhile would lose the record.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -70,6 +75,57 @@ class Encoded(NamedTuple):
 
     vectors: np.ndarray
     truncated: int = 0
+
+
+@dataclass
+class TruncationReport:
+    """The truncations of the ``encode`` calls made inside one ``truncation_report()`` block.
+
+    Attributes
+    ----------
+    truncated : int
+        Inputs cut to the encoder's ``max_length``, summed over the calls.
+    total : int
+        Inputs of the calls that cut any (the ``total`` of their ``TruncationWarning``).
+    encoders : list of str
+        The name of the encoder of each call that cut inputs, in call order.
+    warn : bool
+        Whether each call still raises its own ``TruncationWarning``.
+    """
+
+    truncated: int = 0
+    total: int = 0
+    encoders: list[str] = field(default_factory=list)
+    warn: bool = True
+
+
+_REPORT: ContextVar[TruncationReport | None] = ContextVar("embedlab_truncation_report", default=None)
+
+
+@contextmanager
+def truncation_report(warn: bool = False) -> Iterator[TruncationReport]:
+    """Collect the truncation counts of every ``encode`` call made in this thread (this context) inside the block.
+
+    Unlike recording ``TruncationWarning`` with ``warnings.catch_warnings`` (process-wide state that another
+    thread's block can restore under this one), the report is a context variable: calls in other threads are
+    never counted here, and this thread's are never lost. Blocks nest; the innermost one collects.
+
+    Parameters
+    ----------
+    warn : bool
+        Also raise each call's ``TruncationWarning`` as usual (default False: the caller reports the sum itself).
+
+    Yields
+    ------
+    TruncationReport
+        Filled in as the calls return.
+    """
+    report = TruncationReport(warn=warn)
+    token = _REPORT.set(report)
+    try:
+        yield report
+    finally:
+        _REPORT.reset(token)
 
 
 @dataclass(frozen=True)
@@ -491,7 +547,12 @@ class Encoder(SentenceTransformersNames, ABC):
         bar.close()
         if not np.isfinite(out).all():
             raise NonFiniteError(f"{self.name} produced NaN/inf vectors; the model file may be corrupt")
-        if truncated:
+        report = _REPORT.get()
+        if truncated and report is not None:
+            report.truncated += truncated
+            report.total += len(items)
+            report.encoders.append(self.name)
+        if truncated and (report is None or report.warn):
             warnings.warn(TruncationWarning(
                 f"{self.name}: {truncated} of {len(items)} input(s) exceeded max_length={self.max_length} and were "
                 "truncated; split long texts into passages to keep all content",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..encoders import TruncationWarning
+from ..encoders import TruncationWarning, truncation_report
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..encoders import Encoder
@@ -70,7 +70,7 @@ def encode_paced(encoder: Encoder, items: Sequence[Any], report: Callable[[int],
     encoder.validate(items)  # a bad item is refused before any step, named by its position in ``items``
     parts: list[np.ndarray] = []
     done, size = 0, max(1, min(first, batch_size))
-    with warnings.catch_warnings(record=True) as caught:
+    with truncation_report() as cuts, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         while done < len(items):
             step = list(items[done:done + size])
@@ -80,7 +80,7 @@ def encode_paced(encoder: Encoder, items: Sequence[Any], report: Callable[[int],
             done += len(step)
             report(done)
             size = int(max(1, min(batch_size, len(step) * pace / max(took, 1e-9))))
-    _warn_once(encoder, caught, len(items))
+    _warn_once(encoder, caught, cuts.truncated, len(items))
     return np.concatenate(parts)
 
 
@@ -134,9 +134,12 @@ def upsert_paced(collection: Collection, part: Sequence[Record], report: Callabl
     return counts
 
 
-def _warn_once(encoder: Encoder, caught: list[warnings.WarningMessage], total: int) -> None:
-    """Give the steps' warnings again, once each; truncations as one summed warning."""
-    cut = sum(w.message.truncated for w in caught if isinstance(w.message, TruncationWarning))
+def _warn_once(encoder: Encoder, caught: list[warnings.WarningMessage], cut: int, total: int) -> None:
+    """Give the steps' warnings again, once each; the steps' ``cut`` truncations as one summed warning.
+
+    ``cut`` comes from ``truncation_report`` (a context variable), not from ``caught``: another thread leaving its
+    own ``catch_warnings`` may restore the process-wide warning state under this one, losing records.
+    """
     seen: set[tuple[type, str]] = set()
     for w in caught:
         if isinstance(w.message, TruncationWarning):
