@@ -406,7 +406,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, s
              "Command: `" + " ".join(shlex.quote(a) for a in sys.argv) + "`", "",
              "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), "",
              f"Load average at each round's start: {'; '.join(load)}", "",
-             f"Medians of {args.repeats} interleaved round(s); latencies are medians of {PASSES} passes over "
+             f"Medians of {len(load)} interleaved round(s) of {args.repeats}; latencies are medians of {PASSES} passes over "
              f"{args.queries} held-out queries. Filter shares: "
              + ", ".join(f"{k} = {v:.2%}" for k, v in shares.items()) + ".", ""]
     kinds = list(results)
@@ -502,13 +502,15 @@ def main(argv: list[str] | None = None) -> None:
                     res[f"{p} rss"] = res.pop("rss")
                     got.update(res)
                 results[e].append(got)
-                print(f"# round {r} {e}: " + json.dumps({k: round(v, 4) for k, v in got.items()}), flush=True)
+                print(f"# round {r} {e} (done {time.strftime('%H:%M:%S')}, load {os.getloadavg()[0]:.1f}): "
+                      + json.dumps({k: round(v, 4) for k, v in got.items()}), flush=True)
                 shutil.rmtree(folder, ignore_errors=True)
-        text = report(results, args, settings, load, shares)
+            # the report of the rounds finished so far, so a run stopped part-way keeps them
+            text = report(results, args, settings, load, shares)
+            if args.out:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(text)
         print(text)
-        if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(text)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
