@@ -255,3 +255,35 @@ def test_a_version_1_folder_with_vocab_txt_still_reads(model, tmp_path):
     assert back.wv.keys == model.wv.keys
     np.testing.assert_array_equal(back.vector("elephnat"), model.vector("elephnat"))
     np.testing.assert_array_equal(load_vectors(folder).matrix, model.wv.matrix)
+
+
+@pytest.mark.parametrize("score, trains", [(7.0, True), (8.0, False), (-9.0, False)])
+def test_a_pair_trains_until_its_score_reaches_gensims_bound_of_8(score, trains):
+    """gensim's FastText skips a (centre, context) pair once |score| >= 8 (fastText's sigmoid range); the kernel
+    skipped from 6 (word2vec's bound), so pairs scored 6-8 never trained (issue 26: typo recovery below gensim's)."""
+    from embedlab.train._subword_kernels import train_sg_chunk
+
+    # two words without n-grams, one sentence "0 1", window 1; the only noise word is word 1
+    ptr, idx = np.array([0, 1, 2]), np.array([0, 1])
+    w_in = np.array([[1.0], [0.0]], np.float32)
+    w_out = np.array([[0.0], [score]], np.float32)
+    loss, pairs = train_sg_chunk(np.array([0, 1], np.int32), np.array([2]), ptr, idx, w_in, w_out,
+                                 np.array([1], np.int32), np.ones(2), 1, 1, 0.05, 0.05, np.uint64(3))
+    assert pairs == 2  # 0 -> 1 (its noise word, 1, is the target: skipped) and 1 -> 0
+    # word 0's row moves only by the pair 0 -> 1, scored `score`: lr * (1 - sigmoid(score)) * w_out[1]
+    want = 1.0 + 0.05 * (1 - 1 / (1 + np.exp(-score))) * score if trains else 1.0
+    assert w_in[0, 0] == pytest.approx(want, rel=1e-6, abs=0)
+    assert (w_in[0, 0] != 1.0) == trains
+    # and word 1's output row by the same pair: lr * (1 - sigmoid(score)) * w_in[0] (1 -> 0's noise update of word 1
+    # is scaled by w_in[1] = 0)
+    want = score + 0.05 * (1 - 1 / (1 + np.exp(-score))) if trains else score
+    assert w_out[1, 0] == pytest.approx(want, rel=1e-6, abs=0)
+
+
+def test_readme_example_recieve_finds_receive():
+    """The README's `train fasttext corpus.txt --sample 0` then `oov fasttext/ "recieve"` on gensim's Lee corpus:
+    "receive" is among the 5 nearest known words (first at the time of writing; 62nd when issue 26 was filed)."""
+    datapath = pytest.importorskip("gensim.test.utils").datapath
+    m = FastText(workers=1, seed=1, sample=0, progress=False).fit(datapath("lee_background.cor"))
+    assert "recieve" not in m.vocab_ and "receive" in m.vocab_
+    assert "receive" in [w for w, _ in m.most_similar("recieve", 5)]

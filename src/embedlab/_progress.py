@@ -10,6 +10,7 @@ stderr is not a terminal (pipes, CI logs), so machine-readable output stays clea
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import sys
@@ -19,7 +20,8 @@ from typing import Any
 __all__ = ["progress_bar", "stage_bars", "working"]
 
 
-def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True) -> Any:
+def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True, *, unit_scale: bool = False,
+                 initial: int = 0) -> Any:
     """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled`` and
     stderr is a terminal.
 
@@ -27,14 +29,47 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
     and test harnesses open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24: tqdm would
     otherwise hide it (a bar on row 0 of a 0-row screen), while the CLI's rich bars (which fall back the same
     way) show.
-    """
-    from tqdm.auto import tqdm
 
+    Parameters
+    ----------
+    total : int or None
+        Units of work in the whole job (None: unknown, the bar shows a count and a rate).
+    desc : str
+        The bar's label.
+    unit : str, default "it"
+        What is counted (``"word"``, ``"step"``).
+    enabled : bool, default True
+        False: a disabled bar whose ``update`` / ``set_postfix_str`` / ``close`` do nothing.
+    unit_scale : bool, default False
+        Show counts and rates with SI prefixes (``1.2M word``), for counts in the millions.
+    initial : int, default 0
+        Units already done (a resumed job): the bar starts there and its rate counts only the work done now.
+
+    Returns
+    -------
+    tqdm.tqdm
+        The bar, open; close it (or use it as a context manager).
+    """
     sized = _columns() > 0
     size = None if sized else shutil.get_terminal_size((80, 24))  # COLUMNS / LINES, else 80 x 24
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=sized,
-                ncols=None if size is None else size.columns, nrows=None if size is None else size.lines,
-                disable=None if enabled else True)
+    return _bar_type()(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=sized,
+                       ncols=None if size is None else size.columns, nrows=None if size is None else size.lines,
+                       disable=None if enabled else True, unit_scale=unit_scale, initial=initial)
+
+
+@functools.cache
+def _bar_type() -> Any:
+    """tqdm's bar, drawing its last state when it closes: tqdm draws at most every 0.1 s (``mininterval``), so a
+    job's last updates (often its whole run, for a short one) were never shown before the bar was cleared."""
+    from tqdm.auto import tqdm
+
+    class Bar(tqdm):  # type: ignore[misc]
+        def close(self) -> None:
+            if not self.disable and self.n != self.last_print_n:
+                self.refresh()
+            super().close()
+
+    return Bar
 
 
 def _columns() -> int:

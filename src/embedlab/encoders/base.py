@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._params import check_unicode
+from .._progress import progress_bar
 from ..errors import InputError, NonFiniteError, caller_level
 from ..metrics import normalize as _normalize
 from .languages import warn_unread
@@ -257,7 +258,7 @@ class Encoder(SentenceTransformersNames, ABC):
         batch_size : int, default 64
             Items per model call (memory, not results).
         progress : bool, default False
-            Show a progress bar (tqdm).
+            Show a progress bar (tqdm, on stderr when it is a terminal).
         normalize : bool, default True
             Return unit-length rows (L2), for cosine as a dot product.
 
@@ -534,17 +535,16 @@ class Encoder(SentenceTransformersNames, ABC):
         warn_unread(self.name, self.languages, items)
         truncated = 0  # a local: two threads encoding through this instance each count their own call
         out = np.empty((len(items), self.dim), dtype=np.float32)
-        bar = _progress(len(items), f"encode[{self.name}]", progress)
-        for start in range(0, len(items), batch_size):
-            batch = items[start:start + batch_size]
-            got = batch_fn(batch)
-            if isinstance(got, Encoded):
-                out[start:start + len(batch)] = got.vectors
-                truncated += int(got.truncated)
-            else:
-                out[start:start + len(batch)] = got
-            bar.update(len(batch))
-        bar.close()
+        with progress_bar(len(items), f"encode[{self.name}]", "item", progress) as bar:
+            for start in range(0, len(items), batch_size):
+                batch = items[start:start + batch_size]
+                got = batch_fn(batch)
+                if isinstance(got, Encoded):
+                    out[start:start + len(batch)] = got.vectors
+                    truncated += int(got.truncated)
+                else:
+                    out[start:start + len(batch)] = got
+                bar.update(len(batch))
         if not np.isfinite(out).all():
             raise NonFiniteError(f"{self.name} produced NaN/inf vectors; the model file may be corrupt")
         report = _REPORT.get()
@@ -636,27 +636,3 @@ def package_fingerprint(dist: str, *files: str | Path) -> str:
                 fh.seek(max(size - (1 << 20), 1 << 20))
                 h.update(fh.read(1 << 20))
     return f"{dist}=={version}:{h.hexdigest()[:16]}"
-
-
-class _NoBar:
-    """Stands in for a tqdm bar when ``progress=False``."""
-
-    def update(self, n: int) -> None:
-        """Do nothing (tqdm's ``update``).
-
-        Parameters
-        ----------
-        n : int
-            Items done since the last call.
-        """
-
-    def close(self) -> None:
-        """Do nothing (tqdm's ``close``)."""
-
-
-def _progress(total: int, desc: str, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="item")

@@ -9,13 +9,14 @@ words take seconds, and every answer is the same as gensim's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._progress import progress_bar
 from ..arithmetic import METHODS
 from ..errors import CorruptFileError, InputError
 from .datasets import test_file
@@ -184,35 +185,32 @@ def _answer(vectors: Vectors, rows: np.ndarray, words: list[tuple[str, str, str,
     keys = vectors.keys
     hits = np.zeros(len(rows), dtype=bool)
     top = min(_TOP, n)
-    starts: Iterable[int] = range(0, len(rows), _BATCH)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="analogies", unit="batch")
-    for start in starts:
-        r = rows[start : start + _BATCH]
-        ua, ub, uc = unit[r[:, 0]], unit[r[:, 1]], unit[r[:, 2]]
-        if method == "3cosadd":
-            q = (ub + uc - ua) / np.float32(3.0)
-            qn = np.sqrt(np.einsum("ij,ij->i", q, q))
-            qn[qn == 0] = 1.0
-            scores = (q / qn[:, None]) @ unit.T
-        else:
-            scores = (1.0 + ub @ unit.T) / 2.0
-            scores *= (1.0 + uc @ unit.T) / 2.0
-            scores /= (1.0 + ua @ unit.T) / 2.0 + np.float32(1e-6)
-        local = np.arange(len(r))
-        for j in range(3):  # question words never answer (gensim drops them by row)
-            scores[local, r[:, j]] = -np.inf
-        cand = top_k_rows(scores, top)
-        for i, row in enumerate(cand.tolist()):
-            a, b, c, e = words[start + i]
-            predicted = None
-            for j in row:
-                predicted = norm(keys[j])
-                if predicted not in (a, b, c):
-                    break
-            hits[start + i] = predicted == e
+    with progress_bar(len(rows), "analogies", "question", progress) as bar:
+        for start in range(0, len(rows), _BATCH):
+            r = rows[start : start + _BATCH]
+            ua, ub, uc = unit[r[:, 0]], unit[r[:, 1]], unit[r[:, 2]]
+            if method == "3cosadd":
+                q = (ub + uc - ua) / np.float32(3.0)
+                qn = np.sqrt(np.einsum("ij,ij->i", q, q))
+                qn[qn == 0] = 1.0
+                scores = (q / qn[:, None]) @ unit.T
+            else:
+                scores = (1.0 + ub @ unit.T) / 2.0
+                scores *= (1.0 + uc @ unit.T) / 2.0
+                scores /= (1.0 + ua @ unit.T) / 2.0 + np.float32(1e-6)
+            local = np.arange(len(r))
+            for j in range(3):  # question words never answer (gensim drops them by row)
+                scores[local, r[:, j]] = -np.inf
+            cand = top_k_rows(scores, top)
+            for i, row in enumerate(cand.tolist()):
+                a, b, c, e = words[start + i]
+                predicted = None
+                for j in row:
+                    predicted = norm(keys[j])
+                    if predicted not in (a, b, c):
+                        break
+                hits[start + i] = predicted == e
+            bar.update(len(r))
     return hits
 
 

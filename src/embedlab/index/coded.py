@@ -27,6 +27,7 @@ from typing import Any, Generic, Self, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._progress import progress_bar
 from ..errors import InputError
 from ..metrics import as_matrix, normalize
 from . import codec
@@ -244,7 +245,7 @@ class CodedIndex(Index, Generic[C]):
         vectors : array_like
             ``(n, dim)`` finite values, any real dtype (coded from float32).
         progress : bool
-            Show a progress bar (one step per 20,000 rows coded).
+            Show a progress bar of the rows coded (moving every 20,000 rows; off when stderr is not a terminal).
 
         Raises
         ------
@@ -318,18 +319,16 @@ class CodedIndex(Index, Generic[C]):
             self._insert(live_ids[o], live[o])
 
     def _insert(self, ids: np.ndarray, vecs: np.ndarray, progress: bool = False) -> None:
-        chunks: Iterable[int] = range(0, len(vecs), ADD_CHUNK)
-        if progress:
-            from tqdm.auto import tqdm
-
-            chunks = tqdm(chunks, desc=f"{self.kind} build", unit="chunk")
-        with self._codes.building():
-            for s in chunks:  # bookkeeping follows each chunk, so an interrupted add leaves a consistent index
+        with self._codes.building(), progress_bar(len(vecs), f"{self.kind} build", "row", progress,
+                                                  unit_scale=True) as bar:
+            # bookkeeping follows each chunk, so an interrupted add leaves a consistent index
+            for s in range(0, len(vecs), ADD_CHUNK):
                 start = self._codes.ntotal
                 part = vecs[s : s + ADD_CHUNK]
                 self._codes.add(self._codes.encode(part), start)
                 self._keep_floats(start, part)
                 self._map.append(ids[s : s + ADD_CHUNK], start)
+                bar.update(len(part))
 
     def remove(self, ids: Iterable[int]) -> int:
         """Remove rows by id.

@@ -18,6 +18,7 @@ _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
+_MAX_EXP = 8.0  # |score| at which a pair stops training: gensim FastText's MAX_EXP (fastText's sigmoid range)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -103,7 +104,9 @@ def train_sg_chunk(words: np.ndarray, sent_ends: np.ndarray, sub_ptr: np.ndarray
                     f = 0.0
                     for k in range(d):
                         f += hidden[k] * w_out[t, k]
-                    saturated = f >= 6.0 or f <= -6.0  # no update then (word2vec's MAX_EXP, as gensim)
+                    # no update on a saturated score: gensim's FastText skips |f| >= 8 (fastText's sigmoid table
+                    # spans +-8; word2vec's MAX_EXP, 6, skipped the pairs between 6 and 8 that still had a gradient)
+                    saturated = f >= _MAX_EXP or f <= -_MAX_EXP
                     if f > 30.0:
                         f = 30.0
                     elif f < -30.0:

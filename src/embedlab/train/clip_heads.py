@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._params import Params, check_float, check_int
+from .._progress import progress_bar
 from ..encoders.media import looks_like_image_path
 from ..errors import InputError, require
 from ..persist import atomic_file, read_npy
@@ -157,24 +158,26 @@ class ContrastiveHeads(Params):
         opt = torch.optim.AdamW([wi, wt, scale], lr=p["lr"], weight_decay=p["weight_decay"])
         ti, tt = torch.from_numpy(img), torch.from_numpy(txt)
         self.loss_history_: list[float] = []
-        from tqdm.auto import tqdm
-
-        for _ in tqdm(range(p["epochs"]), desc="clip heads", unit="epoch", disable=not self.progress):
-            order = rng.permutation(len(img))
-            pick = np.array([o[rng.integers(len(o))] for o in owners])
-            total = 0.0
-            for s in range(0, len(order), p["batch_size"]):
-                b = order[s:s + p["batch_size"]]
-                if len(b) < 2:
-                    continue
-                zi = torch.nn.functional.normalize(ti[b] @ wi, dim=1)
-                zt = torch.nn.functional.normalize(tt[pick[b]] @ wt, dim=1)
-                loss = info_nce(scale.exp().clamp(max=100.0) * zt @ zi.T)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(b)
-            self.loss_history_.append(total / len(order))
+        epochs = int(p["epochs"])
+        with progress_bar(epochs * len(img), "clip heads", "image", bool(self.progress)) as bar:
+            for e in range(epochs):
+                bar.set_postfix_str(f"epoch {e + 1}/{epochs}", refresh=False)
+                order = rng.permutation(len(img))
+                pick = np.array([o[rng.integers(len(o))] for o in owners])
+                total = 0.0
+                for s in range(0, len(order), p["batch_size"]):
+                    b = order[s:s + p["batch_size"]]
+                    bar.update(len(b))  # every minibatch: the bar moves within an epoch
+                    if len(b) < 2:
+                        continue
+                    zi = torch.nn.functional.normalize(ti[b] @ wi, dim=1)
+                    zt = torch.nn.functional.normalize(tt[pick[b]] @ wt, dim=1)
+                    loss = info_nce(scale.exp().clamp(max=100.0) * zt @ zi.T)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(b)
+                self.loss_history_.append(total / len(order))
         self.image_head_ = wi.detach().numpy().astype(np.float32)
         self.text_head_ = wt.detach().numpy().astype(np.float32)
         self.logit_scale_ = float(min(np.exp(float(scale.detach())), 100.0))

@@ -20,11 +20,12 @@ import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._params import check_bool, check_int
+from .._progress import progress_bar
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import cooccurrence as cooccurrence_folder
 from ..persist import atomic_folder
@@ -218,26 +219,14 @@ def _count_in(folder: Path, work: Path, corpus: Iterable[list[str]], window: int
 def _encode(corpus: Iterable[list[str]], folder: Path, min_count: int, max_vocab_size: int | None,
             progress: bool) -> tuple[EncodedCorpus, Vocab]:
     """One pass: encode the corpus as ids in first-occurrence order, then renumber to the final vocabulary."""
-    bar = _bar(progress, None, "reading corpus", "w")
-    try:
+    with progress_bar(None, "reading corpus", "w", progress, unit_scale=True) as bar:
         enc, ids, counts = EncodedCorpus.write(corpus, folder, progress=bar)
-    finally:
-        if bar is not None:
-            bar.close()
     vocab = Vocab.from_counts(dict(zip(ids, counts.tolist(), strict=True)), min_count, max_vocab_size,
                               raw_tokens=int(counts.sum()), sentences=enc.n_sentences)
     remap = np.full(len(ids), -1, np.int32)
     remap[np.fromiter((ids[w] for w in vocab.words), np.int64, len(vocab))] = np.arange(len(vocab), dtype=np.int32)
     enc.compact(remap)
     return enc, vocab
-
-
-def _bar(progress: bool, total: int | None, desc: str, unit: str) -> Any:
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, leave=False)
 
 
 def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: int, seed: int, slots: int,
@@ -259,7 +248,7 @@ def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: in
     denses = [np.zeros(k_dense * k_dense, np.float64) for _ in range(workers)]
     contexts = [np.zeros(v, np.bool_) for _ in range(workers)]
     errors: list[BaseException] = []
-    bar = _bar(progress, enc.n_tokens, "counting pairs", "w")
+    bar = progress_bar(enc.n_tokens, "counting pairs", "w", progress, unit_scale=True)
     lock = threading.Lock()
 
     def spill(w: int, tkeys: np.ndarray, tvals: np.ndarray) -> None:
@@ -285,9 +274,8 @@ def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: in
                 stop = min(s_end, s + 4096)
                 s2, t2, used = K.count_sentences(tokens, lengths, s, stop, t, window, weighting, k_dense, denses[w],
                                                  tkeys, tvals, used, int(size * _LOAD), v, contexts[w])
-                if bar is not None:
-                    with lock:
-                        bar.update(t2 - t)
+                with lock:
+                    bar.update(t2 - t)
                 if s2 < stop:  # the table is full: double it while the budget allows, else write it out as a run
                     if size < slots:
                         size *= 2
@@ -306,8 +294,7 @@ def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: in
         th.start()
     for th in threads:
         th.join()
-    if bar is not None:
-        bar.close()
+    bar.close()
     if errors:
         raise errors[0]
     dense = denses[0]

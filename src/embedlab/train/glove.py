@@ -30,11 +30,11 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from .._params import check_bool, check_float, check_int
+from .._progress import progress_bar
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import glove_model
 from ..formats.folder import DAMAGED
@@ -246,7 +246,7 @@ class GloVe(Trainer):
         starts = list(range(0, n, BLOCK_RECORDS))
         workers = min(int(self.workers), len(starts))
         x_max, alpha, lr = float(self.x_max), float(self.alpha), float(self.lr)
-        bar = self._bar(epochs * n)
+        bar = progress_bar(epochs * n, "glove", "rec", bool(self.progress), unit_scale=True)
         lock = threading.Lock()
         t_start = time.perf_counter()
         for e in range(epochs):
@@ -269,10 +269,9 @@ class GloVe(Trainer):
                             stats[0] += loss
                             stats[1] += terms
                             stats[2] += z - a
-                            if bar is not None:
-                                bar.update(z - a)
-                                bar.set_postfix_str(f"epoch {e + 1}/{epochs} loss {stats[0] / max(stats[1], 1):.4f}",
-                                                    refresh=False)
+                            bar.update(z - a)
+                            bar.set_postfix_str(f"epoch {e + 1}/{epochs} loss {stats[0] / max(stats[1], 1):.4f}",
+                                                refresh=False)
                 except BaseException as exc:  # surface kernel errors in the calling thread
                     errors.append(exc)
 
@@ -285,21 +284,12 @@ class GloVe(Trainer):
                 for t in threads:
                     t.join()
             if errors:
-                if bar is not None:
-                    bar.close()
+                bar.close()
                 raise errors[0]
             self.loss_history_.append(stats[0] / max(stats[1], 1))
-        if bar is not None:
-            bar.close()
+        bar.close()
         self.train_seconds_ = float(time.perf_counter() - t_start)
         self.records_per_sec_ = float(epochs * n / max(self.train_seconds_, 1e-9))
-
-    def _bar(self, total: int) -> Any:
-        if not self.progress:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc="glove", unit="rec", unit_scale=True, file=sys.stderr, leave=False)
 
     def loss(self, cooc: Cooccurrence) -> float:
         """The objective for the current parameters on ``cooc``, exactly, in float64.

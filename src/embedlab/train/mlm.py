@@ -42,6 +42,7 @@ import numpy as np
 from .. import config
 from .._hf import quiet_transformers
 from .._params import check_bool, check_float, check_int
+from .._progress import progress_bar
 from .._threads import cpu_count
 from ..encoders.mlm import MLMEncoder
 from ..errors import CorruptFileError, InputError, require
@@ -690,7 +691,7 @@ class MaskedLMTrainer(Trainer):
         import torch
 
         stop = _InterruptFlag()
-        bar = _bar(total, step, self.progress)
+        bar = progress_bar(total, "mlm", "step", bool(self.progress), initial=step)
         try:
             with stop:
                 while step < total:
@@ -850,12 +851,6 @@ class _InterruptFlag:
     def __exit__(self, *exc: Any) -> None:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
-
-
-def _bar(total: int, initial: int, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc="mlm", unit="step", disable=not enabled)
 
 
 # ---------------------------------------------------------------------- the loss

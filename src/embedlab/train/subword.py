@@ -8,11 +8,11 @@ inflection gets a vector too.
 
 Training is skip-gram with negative sampling where the input representation of the centre word is
 ``(W[word] + sum(W[g] for g in ngrams("<word>"))) / len(ngrams)``, gensim's scale (fastText divides by one more;
-gensim's trains better vectors here, see BENCHMARKS), with no update on saturated scores (|score| >= 6); the
-vectors read out (``wv``, ``vector``) are means as in both. N-grams are hashed into ``buckets`` with fastText's 32-bit
-FNV-1a (``embedlab.subwords``). Only the buckets that some vocabulary word uses get a row (fastText allocates all
-of them; the unused ones never train, so an unseen string's vector here averages only trained n-grams instead of
-random initial values). Saved as the folder ``formats.fasttext_model`` describes.
+gensim's trains better vectors here, see BENCHMARKS), with no update on saturated scores (|score| >= 8, gensim
+FastText's bound); the vectors read out (``wv``, ``vector``) are means as in both. N-grams are hashed into
+``buckets`` with fastText's 32-bit FNV-1a (``embedlab.subwords``). Only the buckets that some vocabulary word uses
+get a row (fastText allocates all of them; the unused ones never train, so an unseen string's vector here averages
+only trained n-grams instead of random initial values). Saved as the folder ``formats.fasttext_model`` describes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .._params import check_bool, check_float, check_int
+from .._progress import progress_bar
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, ResourceLimitError, UnknownKeyError
 from ..formats import fasttext_model
@@ -260,11 +261,11 @@ class FastText(Trainer):
             maxsize=2 * workers)
         results: list[tuple[int, int, float, int]] = []
         errors: list[BaseException] = []
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=total, desc="fasttext", unit="word", unit_scale=True)
+        # the kernel loaded (or compiled) before the bar opens: its first rate, and so its first time left, is the
+        # training's, not the loading's (an empty chunk: nothing trains)
+        train_sg_chunk(np.zeros(0, np.int32), np.zeros(0, np.int64), self.sub_ptr_, self.sub_idx_, self.input_,
+                       self.output_, neg_table, keep, int(self.window), int(self.negative), 0.0, 0.0, np.uint64(0))
+        bar = progress_bar(total, "fasttext", "word", self.progress, unit_scale=True)
 
         def _work() -> None:
             while (job := jobs.get()) is not None:
@@ -275,8 +276,7 @@ class FastText(Trainer):
                         int(self.window), int(self.negative), max(min_lr, lr0 * (1 - a / total)),
                         max(min_lr, lr0 * (1 - b / total)), seed)
                     results.append((epoch, pairs, loss, len(words)))
-                    if bar is not None:
-                        bar.update(len(words))
+                    bar.update(len(words))
                 except BaseException as exc:  # pragma: no cover - surfaced below
                     errors.append(exc)
                 finally:
@@ -304,15 +304,13 @@ class FastText(Trainer):
                 if errors:
                     break
                 self.loss_history_.append(self._held_loss(held, keep, neg_table))
-                if bar is not None:
-                    bar.set_postfix_str(f"loss {self.loss_history_[-1]:.4f}")
+                bar.set_postfix_str(f"loss {self.loss_history_[-1]:.4f}")
         finally:
             for _ in threads:
                 jobs.put(None)
             for t in threads:
                 t.join()
-            if bar is not None:
-                bar.close()
+            bar.close()
         if errors:
             raise errors[0]
         self.train_loss_history_: list[float] = []

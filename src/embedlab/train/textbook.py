@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._params import check_bool, check_choice, check_float, check_int, check_strings, k_from_topn
+from .._progress import progress_bar
 from ..errors import InputError, UnknownKeyError
 from ..vectors import Vectors
 from .base import Trainer
@@ -89,7 +90,7 @@ class TextbookWord2Vec(Trainer):
     dtype : {"float32", "float64"}, default "float32"
         Precision of the weights (float64 is for gradient checks).
     progress : bool, default False
-        Show a progress bar over epochs.
+        Show a progress bar over the examples of every epoch (off when stderr is not a terminal).
 
     Examples
     --------
@@ -384,25 +385,24 @@ class TextbookWord2Vec(Trainer):
         n, bs = len(inputs), int(self.batch_size)
         self.loss_history_: list[float] = []
         self.epoch_seconds_: list[float] = []
-        epochs = range(int(self.epochs))
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            epochs = tqdm(epochs, desc=f"textbook {self.arch}", unit="epoch")
-        for _ in epochs:
-            t0 = time.perf_counter()
-            order = rng.permutation(n)
-            total = 0.0
-            for start in range(0, n, bs):
-                b = order[start: start + bs]
-                loss, rows, row_grads, dWp = self._grads(in_ids[b], tg_ids[b], in_mask[b], tg_mask[b])
-                step = self.lr / len(b)
-                np.add.at(self.W_, rows, -step * row_grads)            # only the input rows of W change
-                dWp *= step
-                self.W_prime_ -= dWp                                   # every column of W' changes: O(V d)
-                total += loss
-            self.loss_history_.append(total / n)
-            self.epoch_seconds_.append(time.perf_counter() - t0)
+        epochs = int(self.epochs)
+        with progress_bar(epochs * n, f"textbook {self.arch}", "example", bool(self.progress), unit_scale=True) as bar:
+            for e in range(epochs):
+                bar.set_postfix_str(f"epoch {e + 1}/{epochs}", refresh=False)
+                t0 = time.perf_counter()
+                order = rng.permutation(n)
+                total = 0.0
+                for start in range(0, n, bs):
+                    b = order[start: start + bs]
+                    loss, rows, row_grads, dWp = self._grads(in_ids[b], tg_ids[b], in_mask[b], tg_mask[b])
+                    step = self.lr / len(b)
+                    np.add.at(self.W_, rows, -step * row_grads)            # only the input rows of W change
+                    dWp *= step
+                    self.W_prime_ -= dWp                                   # every column of W' changes: O(V d)
+                    total += loss
+                    bar.update(len(b))  # every minibatch: the bar moves within an epoch
+                self.loss_history_.append(total / n)
+                self.epoch_seconds_.append(time.perf_counter() - t0)
         return self
 
     # ---- using the model -----------------------------------------------------------------------------------
