@@ -447,11 +447,15 @@ def test_time_left_waits_for_a_measured_rate():
     assert WarmEta(total=10).text(5, now=0.0) == ""
 
 
-def test_word2vec_bar_shows_no_estimate_before_the_warm_up(capsys):
+def test_word2vec_bar_shows_no_estimate_before_the_warm_up(capsys, monkeypatch):
     """tqdm's own estimate (from the first block, slowed by loading the kernels) is never shown; ours only once the
-    rate is measured."""
+    rate is measured. The bar is _progress.progress_bar's: shown on a terminal, silent off one."""
     import re
+    import sys
 
+    Word2Vec(**dict(FAST, progress=True, workers=1, epochs=1)).fit(topic_corpus(300))
+    assert "epoch 1/1" not in capsys.readouterr().err  # pytest's stderr is not a terminal: no bar (the memory line only)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     Word2Vec(**dict(FAST, progress=True, workers=1, epochs=2)).fit(topic_corpus(3000))
     err = capsys.readouterr().err
     frames = [f for f in re.split(r"[\r\n]", err) if f.startswith("word2vec:")]

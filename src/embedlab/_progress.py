@@ -19,7 +19,8 @@ from typing import Any
 __all__ = ["progress_bar", "stage_bars", "working"]
 
 
-def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True) -> Any:
+def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True, *, unit_scale: bool = False,
+                 bar_format: str | None = None) -> Any:
     """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled`` and
     stderr is a terminal.
 
@@ -27,14 +28,35 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
     and test harnesses open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24: tqdm would
     otherwise hide it (a bar on row 0 of a 0-row screen), while the CLI's rich bars (which fall back the same
     way) show.
+
+    Parameters
+    ----------
+    total : int or None
+        Units of work in the whole job (None: unknown, the bar counts without a percentage).
+    desc : str
+        The bar's label.
+    unit : str, default "it"
+        What one unit is (``"w"``, ``"fit"``).
+    enabled : bool, default True
+        False: a disabled bar that takes updates and shows nothing.
+    unit_scale : bool, default False
+        Counts and rates with SI prefixes (``1.2M w``).
+    bar_format : str or None, default None
+        tqdm's layout (None: tqdm's default), e.g. one without tqdm's own time left when the caller's postfix
+        carries a better estimate (``train._eta.BAR_FORMAT``).
+
+    Returns
+    -------
+    tqdm
+        The bar; close it (or use it as a context manager).
     """
     from tqdm.auto import tqdm
 
     sized = _columns() > 0
     size = None if sized else shutil.get_terminal_size((80, 24))  # COLUMNS / LINES, else 80 x 24
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=sized,
-                ncols=None if size is None else size.columns, nrows=None if size is None else size.lines,
-                disable=None if enabled else True)
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, bar_format=bar_format, file=sys.stderr,
+                leave=False, dynamic_ncols=sized, ncols=None if size is None else size.columns,
+                nrows=None if size is None else size.lines, disable=None if enabled else True)
 
 
 def _columns() -> int:

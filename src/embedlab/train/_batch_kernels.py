@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels import MAX_EXP, TABLE_SCALE, TABLE_SIZE, _next, _out, _update, splitmix64
+from ._kernels import MAX_EXP, TABLE_SCALE, TABLE_SIZE, _next, _out, _update, splitmix64, subsample_sentence
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -201,19 +201,7 @@ def train_chunk_batched(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, 
     pos = pos0
     for s in range(lengths.shape[0]):
         n_raw = lengths[s]
-        n = 0
-        for i in range(start, start + n_raw):
-            w = tokens[i]
-            k = keep[w]
-            if k < 1.0:
-                state = _next(state)
-                if np.float32(_out(state) >> np.uint64(40)) * np.float32(5.9604645e-08) >= k:
-                    continue
-            buf[n] = w
-            n += 1
-        alpha = np.float32(alpha0 - (alpha0 - alpha1) * (pos / total))
-        if alpha < alpha1:
-            alpha = np.float32(alpha1)
+        n, state, alpha = subsample_sentence(tokens, start, n_raw, keep, buf, state, alpha0, alpha1, pos, total)
         start += n_raw
         pos += 1
         used += n

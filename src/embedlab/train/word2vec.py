@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .._params import check_bool, check_choice, check_float, check_int
+from .._progress import progress_bar
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import word2vec_model
 from ..formats.folder import DAMAGED
@@ -384,10 +385,7 @@ class Word2Vec(Trainer):
     def _bar(self, total: int | None, desc: str, unit: str, bar_format: str | None = None) -> Any:
         if not self.progress:
             return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, leave=False,
-                    bar_format=bar_format)
+        return progress_bar(total, desc, unit, unit_scale=True, bar_format=bar_format)
 
     def _train(self, enc: EncodedCorpus, epochs: int) -> None:
         from . import _batch_kernels as B
