@@ -151,7 +151,7 @@ class Word2Vec(Trainer):
         groups up to this many context words of one centre, whose vectors all predict that centre, so each output
         row is read and updated once per group; CBOW trains this many sentences side by side and groups one centre
         of each. 1 draws noise words per pair as word2vec.c does (the vectors of embedlab before 2026-12, bit for
-        bit). None: 16 for both (Skip-gram: a whole window, 1.6x the kernel's words/s; CBOW: 1.5x; both at the
+        bit). None: 16 for both (Skip-gram: a whole window, 1.4-1.6x the kernel's words/s; CBOW: 1.3-1.5x; both at the
         per-pair quality within seed noise on the benchmark corpus, see BENCHMARKS.md).
     """
 
