@@ -400,18 +400,49 @@ def test_shared_negatives_are_drawn_once_per_minibatch(sg):
     assert abs(terms[16] - terms[1]) / terms[1] < 0.02
 
 
+def test_cbow_minibatches_take_one_centre_per_sentence():
+    """CBOW's minibatch is one centre from each of up to B sentences side by side, never consecutive centres of one
+    sentence (whose windows overlap): a chunk of a single sentence trains as per pair, bit for bit, at any batch;
+    with many sentences the minibatches differ."""
+    from embedlab.train import _batch_kernels as B
+    from embedlab.train import _kernels as K
+
+    tokens, lengths, keep, ap, ai, codes, points, code_len = _kernel_inputs(n_sent=4, length=60)
+    sig, logsig = K.make_tables()
+
+    def run(n_sent, batch):
+        W = (np.random.default_rng(0).random((200, 12), dtype=np.float32) - 0.5) / 12
+        Wn = np.zeros_like(W)
+        args = (tokens[:n_sent * 60], lengths[:n_sent], W, Wn, W[:1].copy(), keep, ap, ai, codes, points, code_len,
+                False, 5, False, 4, 0.05, 1e-4, 0.0, 4.0, np.uint64(3), sig, logsig)
+        out = K.train_chunk(*args) if batch == 1 else B.train_chunk_batched(*args, batch)
+        return out, W, Wn
+
+    for batch in (2, 16):
+        (a, Wa, Na), (b, Wb, Nb) = run(1, 1), run(1, batch)
+        assert a == b and a[1] > 0
+        np.testing.assert_array_equal(Wa, Wb)
+        np.testing.assert_array_equal(Na, Nb)
+    (a, Wa, _), (b, Wb, _) = run(4, 1), run(4, 4)
+    assert a[1] > 0 and b[1] > 0 and not np.array_equal(Wa, Wb)  # other minibatches, other updates
+
+
 def test_skipgram_minibatches_learn_topics_and_stay_deterministic():
     corpus = topic_corpus(600)
     params = dict(FAST, workers=1, seed=3)
     a = Word2Vec(batch_size=16, **params).fit(corpus)
     b = Word2Vec(**params).fit(corpus)  # None: 16 for Skip-gram
-    assert Word2Vec().effective_batch_size == 16 and Word2Vec(arch="cbow").effective_batch_size == 1
+    assert Word2Vec().effective_batch_size == 16 and Word2Vec(arch="cbow").effective_batch_size == 16
+    assert Word2Vec(arch="cbow", batch_size=1).effective_batch_size == 1
     assert np.array_equal(a.W_, b.W_) and np.array_equal(a.W_out_, b.W_out_)
     assert same_group_rate(a) >= 0.9 and a.loss_history_[-1] < a.loss_history_[0]
     per_pair = Word2Vec(batch_size=1, **params).fit(corpus)
     assert not np.array_equal(per_pair.W_, a.W_)
     cbow = Word2Vec(arch="cbow", batch_size=4, **params).fit(corpus)
     assert same_group_rate(cbow) >= 0.9
+    cbow_default = Word2Vec(arch="cbow", **params).fit(corpus)  # None: 16 sentences side by side
+    again = Word2Vec(arch="cbow", **params).fit(corpus)
+    assert np.array_equal(cbow_default.W_, again.W_) and same_group_rate(cbow_default) >= 0.9
 
 
 def test_corpus_smaller_than_one_minibatch():
@@ -447,11 +478,15 @@ def test_time_left_waits_for_a_measured_rate():
     assert WarmEta(total=10).text(5, now=0.0) == ""
 
 
-def test_word2vec_bar_shows_no_estimate_before_the_warm_up(capsys):
+def test_word2vec_bar_shows_no_estimate_before_the_warm_up(capsys, monkeypatch):
     """tqdm's own estimate (from the first block, slowed by loading the kernels) is never shown; ours only once the
-    rate is measured."""
+    rate is measured. The bar is _progress.progress_bar's: shown on a terminal, silent off one."""
     import re
+    import sys
 
+    Word2Vec(**dict(FAST, progress=True, workers=1, epochs=1)).fit(topic_corpus(300))
+    assert "epoch 1/1" not in capsys.readouterr().err  # pytest's stderr is not a terminal: no bar (the memory line only)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     Word2Vec(**dict(FAST, progress=True, workers=1, epochs=2)).fit(topic_corpus(3000))
     err = capsys.readouterr().err
     frames = [f for f in re.split(r"[\r\n]", err) if f.startswith("word2vec:")]

@@ -21,14 +21,16 @@ __all__ = ["progress_bar", "stage_bars", "working"]
 
 
 def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True, *, unit_scale: bool = False,
-                 initial: int = 0) -> Any:
+                 initial: int = 0, bar_format: str | None = None) -> Any:
     """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled`` and
     stderr is a terminal.
 
     A terminal that reports no size (0 x 0: a pseudo-terminal opened without one, as IDE consoles, ``script``
     and test harnesses open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24: tqdm would
     otherwise hide it (a bar on row 0 of a 0-row screen), while the CLI's rich bars (which fall back the same
-    way) show.
+    way) show. With a known total, the rate is always shown as units per second ("2.5 file/s", "0.4 file/s"):
+    tqdm's default turns a rate below one into seconds per unit ("2.50s/file"), so a bar's wording changed with
+    the machine's speed.
 
     Parameters
     ----------
@@ -44,6 +46,9 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
         Show counts and rates with SI prefixes (``1.2M word``), for counts in the millions.
     initial : int, default 0
         Units already done (a resumed job): the bar starts there and its rate counts only the work done now.
+    bar_format : str or None, default None
+        tqdm's layout (None: tqdm's default with the rate in units per second), e.g. one without tqdm's own time
+        left when the caller's postfix carries a better estimate (``train._eta.BAR_FORMAT``).
 
     Returns
     -------
@@ -52,9 +57,15 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
     """
     sized = _columns() > 0
     size = None if sized else shutil.get_terminal_size((80, 24))  # COLUMNS / LINES, else 80 x 24
+    if bar_format is None and total is not None:
+        bar_format = RATE_PER_SECOND
     return _bar_type()(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=sized,
                        ncols=None if size is None else size.columns, nrows=None if size is None else size.lines,
-                       disable=None if enabled else True, unit_scale=unit_scale, initial=initial)
+                       disable=None if enabled else True, unit_scale=unit_scale, initial=initial,
+                       bar_format=bar_format)
+
+
+RATE_PER_SECOND = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}{postfix}]"
 
 
 @functools.cache

@@ -2,8 +2,10 @@
 
 word2vec.c draws ``negative`` noise words for every (input, output) pair and updates one output row at a time.
 Here a minibatch of up to ``batch`` input rows shares the noise words: in Skip-gram the context words of one
-centre (their input vectors all predict the centre), in CBOW the context means of consecutive centres of a
-sentence. Each output row (the centre, or a shared noise word) is then read once per minibatch, scored against
+centre (their input vectors all predict the centre), in CBOW the context means of one centre from each of up
+to ``batch`` sentences trained side by side (not consecutive centres of one sentence: their windows overlap, so
+one context word took most of its gradients from the same few noise words, late; that cost CBOW 0.08 of
+analogy accuracy at 16, BENCHMARKS). Each output row (the centre, or a shared noise word) is then read once per minibatch, scored against
 every input row of the minibatch, and updated once with the sum of their gradients: small matrix-matrix
 products (``B x dim`` inputs by ``dim x (1 + negative)`` outputs: logits ``F = X O^T``, then ``E += G O`` and
 ``O += G^T X``, register-blocked two rows at a time) whose operands stay in the L1 cache, with a ``1 / B`` share
@@ -11,9 +13,9 @@ of the random draws and of the scattered reads of output rows. A noise word draw
 the one-column-at-a-time path, so that its second update sees its first, as in the per-pair kernel.
 
 Everything else is ``_kernels.train_chunk``'s: subsampling, the dynamic window, the alias-table noise, the
-sigmoid tables, the linear learning-rate schedule by sentences, hierarchical softmax (per input, as there) and
-the private generator seeded per chunk. With ``batch=1`` the draws, the order of the updates and so the vectors
-are those of ``train_chunk`` bit for bit (tested).
+sigmoid tables, the linear learning-rate schedule by sentences (each input row carries its sentence's rate),
+hierarchical softmax (per input, as there) and the private generator seeded per chunk. With ``batch=1`` the
+draws, the order of the updates and so the vectors are those of ``train_chunk`` bit for bit (tested).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels import MAX_EXP, TABLE_SCALE, TABLE_SIZE, _next, _out, _update, splitmix64
+from ._kernels import MAX_EXP, TABLE_SCALE, TABLE_SIZE, _next, _out, _update, splitmix64, subsample_sentence
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -37,7 +39,7 @@ def _noise(state: np.uint64, nwords: int, alias_p: np.ndarray, alias_i: np.ndarr
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _shared_output(X: np.ndarray, nb: int, out: np.ndarray, row: int | np.int64, label: int, skip: np.ndarray,
-                   skip_row: bool, alpha: np.float32, E: np.ndarray, g: np.ndarray, sig: np.ndarray,
+                   skip_row: bool, A: np.ndarray, E: np.ndarray, g: np.ndarray, sig: np.ndarray,
                    logsig: np.ndarray) -> tuple[float, int]:
     """One output row against the minibatch's ``nb`` input rows ``X[:nb]``.
 
@@ -67,7 +69,7 @@ def _shared_output(X: np.ndarray, nb: int, out: np.ndarray, row: int | np.int64,
             continue
         idx = int((f + MAX_EXP) * TABLE_SCALE)
         loss -= logsig[idx] if label > 0 else logsig[TABLE_SIZE - 1 - idx]
-        g[b] = (np.float32(label) - sig[idx]) * alpha
+        g[b] = (np.float32(label) - sig[idx]) * A[b]
         any_g = True
     if any_g:
         for b in range(nb):
@@ -85,8 +87,8 @@ def _shared_output(X: np.ndarray, nb: int, out: np.ndarray, row: int | np.int64,
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, nc: int, first_label: int,
-                    alpha: np.float32, E: np.ndarray, O: np.ndarray, F: np.ndarray, G: np.ndarray, sig: np.ndarray,
-                    logsig: np.ndarray) -> tuple[float, int]:
+                    skip: np.ndarray, skip_row: bool, A: np.ndarray, E: np.ndarray, O: np.ndarray, F: np.ndarray,
+                    G: np.ndarray, sig: np.ndarray, logsig: np.ndarray) -> tuple[float, int]:
     """``nc`` distinct output rows ``cols[:nc]`` (the first labelled ``first_label``, the rest 0) against ``X[:nb]``.
 
     The same updates as ``_shared_output`` on each column in turn (the rows are distinct, so no column sees
@@ -122,6 +124,8 @@ def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, n
             label = first_label if c == 0 else 0
             f = F[b, c]
             G[b, c] = np.float32(0.0)
+            if skip_row and skip[b] == cols[c]:
+                continue
             n += 1
             if f >= MAX_EXP:
                 if label == 0:
@@ -133,7 +137,7 @@ def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, n
                 continue
             idx = int((f + MAX_EXP) * TABLE_SCALE)
             loss -= logsig[idx] if label > 0 else logsig[TABLE_SIZE - 1 - idx]
-            G[b, c] = (np.float32(label) - sig[idx]) * alpha
+            G[b, c] = (np.float32(label) - sig[idx]) * A[b]
     for b in range(nb):  # E += G O, two columns a pass (in column order, as one at a time)
         c = 0
         while c + 1 < nc:
@@ -173,8 +177,12 @@ def train_chunk_batched(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, 
     """``_kernels.train_chunk`` with minibatches of up to ``batch`` inputs sharing their negative samples.
 
     Same arguments and result (loss sum, loss terms, words used), plus ``batch`` (>= 1): Skip-gram groups up to
-    ``batch`` context words of one centre, CBOW up to ``batch`` consecutive centres of a sentence.
+    ``batch`` context words of one centre, CBOW the centres of up to ``batch`` sentences trained side by side
+    (``_cbow_interleaved``).
     """
+    if not sg:
+        return _cbow_interleaved(tokens, lengths, W, Wn, Wh, keep, alias_p, alias_i, codes, points, code_len,
+                                 negative, hs, window, alpha0, alpha1, pos0, total, seed, sig, logsig, batch)
     dim = W.shape[1]
     nwords = alias_p.shape[0]
     maxlen = 0
@@ -183,13 +191,11 @@ def train_chunk_batched(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, 
     buf = np.empty(maxlen, np.int32)
     X = np.empty((batch, dim), np.float32)  # the minibatch's input rows (copies)
     E = np.empty((batch, dim), np.float32)  # their accumulated gradients
+    A = np.empty(batch, np.float32)  # their learning rates (one sentence's: all equal)
     g = np.empty(batch, np.float32)
-    rows = np.empty(batch, np.int64)  # SG: the input word of each row; CBOW: the centre word of each row
-    los = np.empty(batch, np.int64)  # CBOW: each row's window
-    his = np.empty(batch, np.int64)
-    cpos = np.empty(batch, np.int64)  # CBOW: each row's centre position
+    rows = np.empty(batch, np.int64)  # the input word of each row
     negs = np.empty(max(negative, 1), np.int64)
-    cols = np.empty(negative + 1, np.int64)  # SG: the centre and the noise words (minus draws of the centre)
+    cols = np.empty(negative + 1, np.int64)  # the centre and the noise words (minus draws of the centre)
     O = np.empty((negative + 1, dim), np.float32)  # their rows, gathered
     F = np.empty((batch, negative + 1), np.float32)  # logits
     G = np.empty((batch, negative + 1), np.float32)  # gradients (label - sigmoid) * alpha
@@ -201,130 +207,199 @@ def train_chunk_batched(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, 
     pos = pos0
     for s in range(lengths.shape[0]):
         n_raw = lengths[s]
-        n = 0
-        for i in range(start, start + n_raw):
-            w = tokens[i]
-            k = keep[w]
-            if k < 1.0:
-                state = _next(state)
-                if np.float32(_out(state) >> np.uint64(40)) * np.float32(5.9604645e-08) >= k:
-                    continue
-            buf[n] = w
-            n += 1
-        alpha = np.float32(alpha0 - (alpha0 - alpha1) * (pos / total))
-        if alpha < alpha1:
-            alpha = np.float32(alpha1)
+        n, state, alpha = subsample_sentence(tokens, start, n_raw, keep, buf, state, alpha0, alpha1, pos, total)
         start += n_raw
         pos += 1
         used += n
-        if sg:
-            for i in range(n):
-                state = _next(state)
-                b0 = np.int64(((_out(state) >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))
-                lo = max(0, i - window + int(b0))
-                hi = min(n, i + window + 1 - int(b0))
-                center = np.int64(buf[i])
-                j = lo
-                while j < hi:
-                    nb = 0
-                    while j < hi and nb < batch:
-                        if j != i:
-                            rows[nb] = buf[j]
-                            for k in range(dim):
-                                X[nb, k] = W[buf[j], k]
-                                E[nb, k] = 0.0
-                            nb += 1
-                        j += 1
-                    if nb == 0:
-                        continue
-                    if hs:
-                        for b in range(nb):
-                            for c in range(code_len[center]):
-                                loss += _update(X[b], Wh, points[center, c], 1 - np.int64(codes[center, c]), alpha,
-                                                E[b], sig, logsig)
-                                nloss += 1
-                    if negative > 0:
-                        for q in range(negative):
-                            state, negs[q] = _noise(state, nwords, alias_p, alias_i)
-                        cols[0] = center
-                        nc = 1
-                        distinct = True
-                        for q in range(negative):
-                            t = negs[q]
-                            if t == center:
-                                continue
-                            for c in range(1, nc):
-                                if cols[c] == t:
-                                    distinct = False
-                            cols[nc] = t
-                            nc += 1
-                        if distinct:  # one small matrix product for the centre and every noise word
-                            ls, nl = _shared_outputs(X, nb, Wn, cols, nc, 1, alpha, E, O, F, G, sig, logsig)
-                            loss += ls
-                            nloss += nl
-                        else:  # a noise word drawn twice: its second update sees its first, as per pair
-                            for c in range(nc):
-                                ls, nl = _shared_output(X, nb, Wn, cols[c], 1 if c == 0 else 0, rows, False, alpha,
-                                                        E, g, sig, logsig)
-                                loss += ls
-                                nloss += nl
-                    for b in range(nb):
-                        r = rows[b]
-                        for k in range(dim):
-                            W[r, k] += E[b, k]
-        else:
-            i = 0
-            while i < n:
+        A[:] = alpha
+        for i in range(n):
+            state = _next(state)
+            b0 = np.int64(((_out(state) >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))
+            lo = max(0, i - window + int(b0))
+            hi = min(n, i + window + 1 - int(b0))
+            center = np.int64(buf[i])
+            j = lo
+            while j < hi:
                 nb = 0
-                while i < n and nb < batch:
-                    state = _next(state)
-                    b0 = np.int64(((_out(state) >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))
-                    lo = max(0, i - window + int(b0))
-                    hi = min(n, i + window + 1 - int(b0))
-                    cw = hi - lo - 1
-                    if cw > 0:
+                while j < hi and nb < batch:
+                    if j != i:
+                        rows[nb] = buf[j]
                         for k in range(dim):
-                            X[nb, k] = 0.0
+                            X[nb, k] = W[buf[j], k]
                             E[nb, k] = 0.0
-                        for j in range(lo, hi):
-                            if j != i:
-                                r = buf[j]
-                                for k in range(dim):
-                                    X[nb, k] += W[r, k]
-                        inv = np.float32(1.0 / cw)
-                        for k in range(dim):
-                            X[nb, k] *= inv
-                        rows[nb] = buf[i]
-                        cpos[nb] = i
-                        los[nb] = lo
-                        his[nb] = hi
                         nb += 1
-                    i += 1
-                    if cw > 0 and hs:  # hierarchical softmax per input, as train_chunk
-                        b = nb - 1
-                        center = rows[b]
+                    j += 1
+                if nb == 0:
+                    continue
+                if hs:
+                    for b in range(nb):
                         for c in range(code_len[center]):
                             loss += _update(X[b], Wh, points[center, c], 1 - np.int64(codes[center, c]), alpha,
                                             E[b], sig, logsig)
                             nloss += 1
-                    if cw > 0 and negative > 0:
-                        b = nb - 1
-                        loss += _update(X[b], Wn, rows[b], 1, alpha, E[b], sig, logsig)
-                        nloss += 1
-                if nb == 0:
-                    continue
                 if negative > 0:
                     for q in range(negative):
                         state, negs[q] = _noise(state, nwords, alias_p, alias_i)
+                    cols[0] = center
+                    nc = 1
+                    distinct = True
                     for q in range(negative):
-                        ls, nl = _shared_output(X, nb, Wn, negs[q], 0, rows, True, alpha, E, g, sig, logsig)
+                        t = negs[q]
+                        if t == center:
+                            continue
+                        for c in range(1, nc):
+                            if cols[c] == t:
+                                distinct = False
+                        cols[nc] = t
+                        nc += 1
+                    if distinct:  # one small matrix product for the centre and every noise word
+                        ls, nl = _shared_outputs(X, nb, Wn, cols, nc, 1, rows, False, A, E, O, F, G, sig, logsig)
                         loss += ls
                         nloss += nl
+                    else:  # a noise word drawn twice: its second update sees its first, as per pair
+                        for c in range(nc):
+                            ls, nl = _shared_output(X, nb, Wn, cols[c], 1 if c == 0 else 0, rows, False, A,
+                                                    E, g, sig, logsig)
+                            loss += ls
+                            nloss += nl
                 for b in range(nb):
-                    c = cpos[b]
-                    for j in range(los[b], his[b]):
-                        if j != c:
-                            r = buf[j]
-                            for k in range(dim):
-                                W[r, k] += E[b, k]
+                    r = rows[b]
+                    for k in range(dim):
+                        W[r, k] += E[b, k]
+    return loss, nloss, used
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _cbow_interleaved(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, Wn: np.ndarray, Wh: np.ndarray,
+                      keep: np.ndarray, alias_p: np.ndarray, alias_i: np.ndarray, codes: np.ndarray,
+                      points: np.ndarray, code_len: np.ndarray, negative: int, hs: bool, window: int, alpha0: float,
+                      alpha1: float, pos0: float, total: float, seed: np.uint64, sig: np.ndarray,
+                      logsig: np.ndarray, batch: int) -> tuple[float, int, int]:
+    """CBOW minibatches: one centre from each of up to ``batch`` sentences trained side by side.
+
+    Each of ``batch`` slots holds a subsampled sentence and a cursor; a step takes the next centre of every slot
+    (its window drawn, its context mean, hierarchical softmax and positive update as ``train_chunk``), shares one
+    set of noise words among the step's centres, then adds every centre's input gradient to its context words; a
+    slot whose sentence is done takes the next sentence of the chunk (subsampled then, with that sentence's
+    learning rate). Consecutive centres of one sentence fall in consecutive steps, so each sees its neighbours'
+    updates and draws its own noise words, as per pair: grouping consecutive centres of *one* sentence instead
+    (their windows overlap) let one context word take most of its gradients from the same few noise words, late,
+    and cost analogy accuracy (BENCHMARKS). With ``batch=1`` it is ``train_chunk``'s CBOW bit for bit.
+    """
+    dim = W.shape[1]
+    nwords = alias_p.shape[0]
+    ns = lengths.shape[0]
+    maxlen = 0
+    for s in range(ns):
+        maxlen = max(maxlen, lengths[s])
+    bufs = np.empty((batch, maxlen), np.int32)  # each slot's subsampled sentence
+    slen = np.zeros(batch, np.int64)  # its length
+    cur = np.zeros(batch, np.int64)  # its next centre (>= slen: the slot wants a sentence)
+    salpha = np.empty(batch, np.float32)  # its learning rate
+    X = np.empty((batch, dim), np.float32)  # the step's context means
+    E = np.empty((batch, dim), np.float32)  # their accumulated gradients
+    A = np.empty(batch, np.float32)  # their learning rates
+    g = np.empty(batch, np.float32)
+    rows = np.empty(batch, np.int64)  # the centre word of each row
+    slot = np.empty(batch, np.int64)  # the slot of each row
+    los = np.empty(batch, np.int64)  # each row's window
+    his = np.empty(batch, np.int64)
+    cpos = np.empty(batch, np.int64)  # each row's centre position
+    negs = np.empty(max(negative, 1), np.int64)
+    O = np.empty((max(negative, 1), dim), np.float32)
+    F = np.empty((batch, max(negative, 1)), np.float32)
+    G = np.empty((batch, max(negative, 1)), np.float32)
+    state = splitmix64(seed)
+    loss = np.float64(0.0)
+    nloss = 0
+    used = 0
+    start = 0
+    s = 0
+    pos = pos0
+    while True:
+        active = 0
+        for q in range(batch):  # refill the slots whose sentence is done, in slot order
+            while cur[q] >= slen[q] and s < ns:
+                n_raw = lengths[s]
+                n, state, alpha = subsample_sentence(tokens, start, n_raw, keep, bufs[q], state, alpha0, alpha1,
+                                                     pos, total)
+                start += n_raw
+                pos += 1
+                s += 1
+                used += n
+                slen[q] = n
+                cur[q] = 0
+                salpha[q] = alpha
+            if cur[q] < slen[q]:
+                active += 1
+        if active == 0:
+            break
+        nb = 0
+        for q in range(batch):
+            i = cur[q]
+            n = slen[q]
+            if i >= n:
+                continue
+            cur[q] = i + 1
+            state = _next(state)
+            b0 = np.int64(((_out(state) >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))
+            lo = max(0, i - window + int(b0))
+            hi = min(n, i + window + 1 - int(b0))
+            cw = hi - lo - 1
+            if cw <= 0:
+                continue
+            for k in range(dim):
+                X[nb, k] = 0.0
+                E[nb, k] = 0.0
+            for j in range(lo, hi):
+                if j != i:
+                    r = bufs[q, j]
+                    for k in range(dim):
+                        X[nb, k] += W[r, k]
+            inv = np.float32(1.0 / cw)
+            for k in range(dim):
+                X[nb, k] *= inv
+            center = np.int64(bufs[q, i])
+            alpha = salpha[q]
+            rows[nb] = center
+            slot[nb] = q
+            cpos[nb] = i
+            los[nb] = lo
+            his[nb] = hi
+            A[nb] = alpha
+            if hs:  # hierarchical softmax per input, as train_chunk
+                for c in range(code_len[center]):
+                    loss += _update(X[nb], Wh, points[center, c], 1 - np.int64(codes[center, c]), alpha, E[nb],
+                                    sig, logsig)
+                    nloss += 1
+            if negative > 0:
+                loss += _update(X[nb], Wn, center, 1, alpha, E[nb], sig, logsig)
+                nloss += 1
+            nb += 1
+        if nb == 0:
+            continue
+        if negative > 0:
+            distinct = True
+            for q in range(negative):
+                state, negs[q] = _noise(state, nwords, alias_p, alias_i)
+                for c in range(q):
+                    if negs[c] == negs[q]:
+                        distinct = False
+            if distinct:  # one small matrix product for every noise word (a row's own centre skipped)
+                ls, nl = _shared_outputs(X, nb, Wn, negs, negative, 0, rows, True, A, E, O, F, G, sig, logsig)
+                loss += ls
+                nloss += nl
+            else:  # a noise word drawn twice: its second update sees its first, as per pair
+                for q in range(negative):
+                    ls, nl = _shared_output(X, nb, Wn, negs[q], 0, rows, True, A, E, g, sig, logsig)
+                    loss += ls
+                    nloss += nl
+        for b in range(nb):
+            q = slot[b]
+            c = cpos[b]
+            for j in range(los[b], his[b]):
+                if j != c:
+                    r = bufs[q, j]
+                    for k in range(dim):
+                        W[r, k] += E[b, k]
     return loss, nloss, used

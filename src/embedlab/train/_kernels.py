@@ -52,6 +52,32 @@ def _out(state: np.uint64) -> np.uint64:
     return state * np.uint64(2685821657736338717)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def subsample_sentence(tokens: np.ndarray, start: int, n_raw: int, keep: np.ndarray, buf: np.ndarray,
+                       state: np.uint64, alpha0: float, alpha1: float, pos: float, total: float
+                       ) -> tuple[int, np.uint64, np.float32]:
+    """Subsample one sentence into ``buf`` and give its learning rate; returns (words kept, new state, alpha).
+
+    ``tokens[start:start + n_raw]`` is the sentence; a word is kept with probability ``keep[w]`` (one draw per
+    word whose ``keep`` is below 1, word2vec.c's rule). The rate falls linearly from ``alpha0`` to ``alpha1`` with
+    the share ``pos / total`` of sentences done, never below ``alpha1`` (see ``train_chunk``).
+    """
+    n = 0
+    for i in range(start, start + n_raw):
+        w = tokens[i]
+        k = keep[w]
+        if k < 1.0:
+            state = _next(state)
+            if np.float32(_out(state) >> np.uint64(40)) * np.float32(5.9604645e-08) >= k:
+                continue
+        buf[n] = w
+        n += 1
+    alpha = np.float32(alpha0 - (alpha0 - alpha1) * (pos / total))
+    if alpha < alpha1:
+        alpha = np.float32(alpha1)
+    return n, state, alpha
+
+
 @njit(cache=True, nogil=True)
 def compact(tokens: np.ndarray, lengths: np.ndarray, remap: np.ndarray) -> tuple[int, int]:
     """In place: map ids through ``remap`` (skipped if empty), drop ids < 0 and empty sentences.
@@ -223,19 +249,7 @@ def train_chunk(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, Wn: np.n
     pos = pos0
     for s in range(lengths.shape[0]):
         n_raw = lengths[s]
-        n = 0
-        for i in range(start, start + n_raw):
-            w = tokens[i]
-            k = keep[w]
-            if k < 1.0:
-                state = _next(state)
-                if np.float32(_out(state) >> np.uint64(40)) * np.float32(5.9604645e-08) >= k:
-                    continue
-            buf[n] = w
-            n += 1
-        alpha = np.float32(alpha0 - (alpha0 - alpha1) * (pos / total))
-        if alpha < alpha1:
-            alpha = np.float32(alpha1)
+        n, state, alpha = subsample_sentence(tokens, start, n_raw, keep, buf, state, alpha0, alpha1, pos, total)
         start += n_raw
         pos += 1
         used += n

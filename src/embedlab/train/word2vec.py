@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .._params import check_bool, check_choice, check_float, check_int
+from .._progress import progress_bar
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import word2vec_model
 from ..formats.folder import DAMAGED
@@ -45,6 +46,7 @@ from .vocab import Vocab, check_sample, check_vocab_params
 FORMAT, FORMAT_VERSION = word2vec_model.FORMAT, word2vec_model.FORMAT_VERSION
 BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
 SKIPGRAM_BATCH = 16  # Skip-gram's default minibatch: every context word of a centre (window <= 8) shares negatives
+CBOW_BATCH = 16  # CBOW's default minibatch: one centre from each of 16 sentences trained side by side
 
 
 def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> int | None:
@@ -147,10 +149,10 @@ class Word2Vec(Trainer):
     batch_size : int or None, default None
         Inputs that share one set of negative samples (HogBatch minibatching, Ji et al. 2016; >= 1): Skip-gram
         groups up to this many context words of one centre, whose vectors all predict that centre, so each output
-        row is read and updated once per group; CBOW groups this many consecutive centres of a sentence. 1 draws
-        noise words per pair as word2vec.c does (the vectors of embedlab before 2026-12, bit for bit). None: 16
-        for Skip-gram (a whole window; 1.6x the words/s at the same quality on the benchmark corpus) and 1 for
-        CBOW (sharing cost CBOW 0.02 to 0.08 of analogy accuracy there, see BENCHMARKS.md).
+        row is read and updated once per group; CBOW trains this many sentences side by side and groups one centre
+        of each. 1 draws noise words per pair as word2vec.c does (the vectors of embedlab before 2026-12, bit for
+        bit). None: 16 for both (Skip-gram: a whole window, 1.4-1.6x the kernel's words/s; CBOW: 1.3-1.5x; both at the
+        per-pair quality within seed noise on the benchmark corpus, see BENCHMARKS.md).
     """
 
     param_aliases = {"vector_size": "dim"}  # gensim's name
@@ -197,7 +199,7 @@ class Word2Vec(Trainer):
 
     @property
     def effective_batch_size(self) -> int:
-        """The minibatch the kernel uses: ``batch_size``, or for None 16 with Skip-gram and 1 with CBOW.
+        """The minibatch the kernel uses: ``batch_size``, or for None 16 (``SKIPGRAM_BATCH`` / ``CBOW_BATCH``).
 
         Returns
         -------
@@ -206,7 +208,7 @@ class Word2Vec(Trainer):
         """
         if self.batch_size is not None:
             return int(self.batch_size)
-        return SKIPGRAM_BATCH if self.arch == "skipgram" else 1
+        return SKIPGRAM_BATCH if self.arch == "skipgram" else CBOW_BATCH
 
     @property
     def _alpha0(self) -> float:
@@ -384,10 +386,7 @@ class Word2Vec(Trainer):
     def _bar(self, total: int | None, desc: str, unit: str, bar_format: str | None = None) -> Any:
         if not self.progress:
             return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, leave=False,
-                    bar_format=bar_format)
+        return progress_bar(total, desc, unit, unit_scale=True, bar_format=bar_format)
 
     def _train(self, enc: EncodedCorpus, epochs: int) -> None:
         from . import _batch_kernels as B
