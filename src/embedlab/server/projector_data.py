@@ -273,7 +273,7 @@ def _cell(value: Any) -> Any:
 
 
 def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str) -> bytes:
-    """The rows ``rows`` with id, label, x, y and metadata, as a file.
+    """The rows ``rows`` with id, label, x, y (z for a 3-D layout) and metadata, as a file.
 
     Parameters
     ----------
@@ -282,7 +282,7 @@ def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str) ->
     rows : list of int
         Row numbers (each in ``0..n-1``).
     coords : numpy.ndarray
-        ``(n, 2)`` float32 layout coordinates of every row.
+        ``(n, 2)`` or ``(n, 3)`` float32 layout coordinates of every row (a third column is written as ``z``).
     fmt : str
         ``"csv"`` (metadata fields as columns, values as JSON text when not scalars), ``"jsonl"`` (one object per
         line, metadata nested) or ``"parquet"`` (metadata as a JSON text column).
@@ -302,7 +302,8 @@ def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str) ->
     bad = [r for r in rows if not 0 <= r < len(table.keys)]
     if bad:
         raise InputError(f"rows out of range 0..{len(table.keys) - 1}: {bad[:5]}")
-    recs = [{"id": table.keys[r], "label": table.labels[r], "x": float(coords[r, 0]), "y": float(coords[r, 1]),
+    axes = "xyz"[: coords.shape[1]]
+    recs = [{"id": table.keys[r], "label": table.labels[r], **{a: float(coords[r, j]) for j, a in enumerate(axes)},
              "metadata": table.metadata[r]} for r in rows]
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs).encode("utf-8")
@@ -310,18 +311,17 @@ def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str) ->
         fields = table.fields()
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["id", "label", "x", "y", *fields])
+        w.writerow(["id", "label", *axes, *fields])
         for r in rows:
             meta = table.metadata[r]
-            w.writerow([table.keys[r], table.labels[r], float(coords[r, 0]), float(coords[r, 1]),
+            w.writerow([table.keys[r], table.labels[r], *(float(v) for v in coords[r]),
                         *(_cell(meta.get(f)) for f in fields)])
         return buf.getvalue().encode("utf-8")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     tbl = pa.table({"id": [r["id"] for r in recs], "label": [r["label"] for r in recs],
-                    "x": pa.array([r["x"] for r in recs], pa.float32()),
-                    "y": pa.array([r["y"] for r in recs], pa.float32()),
+                    **{a: pa.array([r[a] for r in recs], pa.float32()) for a in axes},
                     "metadata": [json.dumps(r["metadata"], ensure_ascii=False) for r in recs]})
     out = io.BytesIO()
     pq.write_table(tbl, out)

@@ -1,11 +1,12 @@
 """The projector's API (``/projector``): every row of a collection or vectors set laid out in 2-D, coordinates sent
 as one binary array, everything else asked for by row number.
 
-- ``GET /api/projector/{kind}/{name}/layout?method=&seed=``: the layout's description (method, how it was made,
+- ``GET /api/projector/{kind}/{name}/layout?method=&seed=&dims=``: the layout's description (method, how it was made,
   seconds, trustworthiness/continuity, row count, metadata fields); PCA of up to 20,000 rows is computed in the
   request, larger PCA and every t-SNE and UMAP answer 202 with a background job (``GET /api/jobs/{id}``). Layouts are cached in memory and on disk per
   data generation, method and seed, so reopening a view reads a file.
-- ``GET .../coords``: the layout's coordinates, float32 little-endian ``x0 y0 x1 y1 ...`` (one request).
+- ``GET .../coords``: the layout's coordinates, float32 little-endian ``x0 y0 x1 y1 ...`` (``x0 y0 z0 ...`` for
+  ``dims=3``; one request).
 - ``GET .../clusters?algorithm=&n_clusters=&stop_words=``: k-means or HDBSCAN on the original vectors, each
   cluster named by c-TF-IDF over the rows' texts, as a colour column (a background job; cached).
 - ``GET .../point/{row}``, ``GET .../column/{field}``: a row's id, label and metadata; a field for colouring.
@@ -17,7 +18,8 @@ as one binary array, everything else asked for by row number.
 - ``POST .../select``: rows matching a ``where`` filter (the collection's own filter semantics) and/or a regex.
 - ``POST .../export``: rows as CSV, JSONL or Parquet.
 
-``kind`` is ``collection`` or ``vectors``.
+``kind`` is ``collection`` or ``vectors``. Every layout-bound call takes ``dims`` (2, the default, or 3: the
+3-D view); the cache key holds it, so a 3-D layout is computed and cached beside the 2-D one.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ router = APIRouter(prefix="/api/projector", tags=["projector"], dependencies=[De
 Kind = Literal["collection", "vectors"]
 Method = Literal["pca", "tsne", "umap"]
 SEED = Query(0, ge=0, le=2**32 - 1, description="random seed of the layout")
+DIMS = Query(2, ge=2, le=3, description="2 (the map) or 3 (the 3-D view)")
 INLINE_ROWS = 20_000  # PCA of at most this many rows is computed in the request; larger layouts are jobs
 VECTORS_ROWS = 1_000_000  # the most frequent keys of a vectors set that the projector shows
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8",
@@ -56,6 +59,7 @@ class NeighborsBody(BaseModel):
     k: int = Field(10, ge=1, le=100)
     method: Method = "pca"
     seed: int = Field(0, ge=0)
+    dims: int = Field(2, ge=2, le=3)
 
 
 class QueryBody(BaseModel):
@@ -66,6 +70,7 @@ class QueryBody(BaseModel):
     k: int = Field(10, ge=1, le=100)
     method: Method = "pca"
     seed: int = Field(0, ge=0)
+    dims: int = Field(2, ge=2, le=3)
 
 
 class SelectBody(BaseModel):
@@ -85,6 +90,7 @@ class ExportBody(BaseModel):
     format: Literal["csv", "jsonl", "parquet"] = "csv"
     method: Method = "pca"
     seed: int = Field(0, ge=0)
+    dims: int = Field(2, ge=2, le=3)
 
 
 def _version(st: ServerState, kind: str, name: str) -> tuple[Any, ...]:
@@ -111,48 +117,52 @@ def _describe(table: SourceTable, layout: Layout) -> dict[str, Any]:
     return {**describe(layout), "kind": table.kind, "name": table.name, "metric": table.metric, "fields": table.fields()}
 
 
-def _layout(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[SourceTable, Layout | Job]:
+def _layout(st: ServerState, kind: str, name: str, method: str, seed: int,
+            dims: int) -> tuple[SourceTable, Layout | Job]:
     """The cached layout, or (PCA) one computed now, or (t-SNE/UMAP) the job computing it."""
     table, version = _table(st, kind, name)
-    key = (*version, method, 2, seed)
+    key = (*version, method, dims, seed)
     hit = st.projector.layout(key)
     if hit is not None:
         return table, hit
     if method == "pca" and len(table.keys) <= INLINE_ROWS:
-        return table, st.projector.store(key, fit(table, method, seed, lambda fraction, stage: None))
+        return table, st.projector.store(key, fit(table, method, seed, lambda fraction, stage: None, dims))
 
     def run(report: Report) -> dict[str, Any]:
         cached = st.projector.layout(key)
-        layout = cached or st.projector.store(key, fit(table, method, seed, report))
+        layout = cached or st.projector.store(key, fit(table, method, seed, report, dims))
         return _describe(table, layout)
 
     job = st.jobs.submit(("projector", *key), run, kind="projection",
-                         stage=f"waiting to lay out {name!r} with {METHOD_NAMES[method]}")
+                         stage=f"waiting to lay out {name!r} with {METHOD_NAMES[method]} in {dims}-D")
     return table, job
 
 
 @router.get("/{kind}/{name}/layout", summary="Describe (or start computing) a 2-D layout of every row",
             responses={202: {"description": "t-SNE/UMAP: the background job computing it (poll /api/jobs/{id})"}})
-def layout(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED) -> JSONResponse:
+def layout(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED,
+           dims: int = DIMS) -> JSONResponse:
     st = state_of(request)
-    table, found = _layout(st, kind, name, method, seed)
+    table, found = _layout(st, kind, name, method, seed, dims)
     if isinstance(found, Job):
         return JSONResponse(st.jobs.snapshot(found.id), status_code=202, headers={"Location": f"/api/jobs/{found.id}"})
     return JSONResponse(_describe(table, found))
 
 
-def _ready(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[SourceTable, Layout]:
-    table, found = _layout(st, kind, name, method, seed)
+def _ready(st: ServerState, kind: str, name: str, method: str, seed: int,
+           dims: int) -> tuple[SourceTable, Layout]:
+    table, found = _layout(st, kind, name, method, seed, dims)
     if isinstance(found, Job):
-        raise InputError(f"the {METHOD_NAMES[method]} layout of {name!r} is still being computed (job {found.id}); "
+        raise InputError(f"the {dims}-D {METHOD_NAMES[method]} layout of {name!r} is still being computed (job {found.id}); "
                          "poll /api/jobs/{id} until it is done")
     return table, found
 
 
-@router.get("/{kind}/{name}/coords", summary="A layout's coordinates: float32 little-endian x, y per row",
+@router.get("/{kind}/{name}/coords", summary="A layout's coordinates: float32 little-endian x, y (, z) per row",
             response_class=Response)
-def coords(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED) -> Response:
-    _, found = _ready(state_of(request), kind, name, method, seed)
+def coords(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED,
+           dims: int = DIMS) -> Response:
+    _, found = _ready(state_of(request), kind, name, method, seed, dims)
     data = np.ascontiguousarray(found.coords, dtype="<f4").tobytes()
     return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
 
@@ -200,7 +210,7 @@ def _nearest_2d(coords: np.ndarray, row: int, k: int) -> set[int]:
 @router.post("/{kind}/{name}/neighbors", summary="A row's nearest rows in the original space, and in 2-D")
 def neighbors(kind: Kind, name: str, body: NeighborsBody, request: Request) -> JSONResponse:
     st = state_of(request)
-    table, found = _ready(st, kind, name, body.method, body.seed)
+    table, found = _ready(st, kind, name, body.method, body.seed, body.dims)
     info = table.point(body.row)
     if kind == "collection":
         hits = [(h.id, h.score) for h in st.collection(name).search(table.matrix[body.row], k=body.k + 1)]
@@ -220,7 +230,7 @@ def neighbors(kind: Kind, name: str, body: NeighborsBody, request: Request) -> J
 @router.post("/{kind}/{name}/query", summary="A query's nearest rows, and where it lands on the layout")
 def query(kind: Kind, name: str, body: QueryBody, request: Request) -> JSONResponse:
     st = state_of(request)
-    table, found = _ready(st, kind, name, body.method, body.seed)
+    table, found = _ready(st, kind, name, body.method, body.seed, body.dims)
     text = body.query.strip()
     if not text:
         raise InputError("the query is empty; type a text (a collection) or a word or expression (a vectors set)")
@@ -268,7 +278,7 @@ def select(kind: Kind, name: str, body: SelectBody, request: Request) -> JSONRes
 @router.post("/{kind}/{name}/export", summary="Rows' ids, labels, coordinates and metadata as CSV, JSONL or Parquet",
              response_class=Response)
 def export_rows(kind: Kind, name: str, body: ExportBody, request: Request) -> Response:
-    table, found = _ready(state_of(request), kind, name, body.method, body.seed)
+    table, found = _ready(state_of(request), kind, name, body.method, body.seed, body.dims)
     data = export(table, body.rows, found.coords, body.format)
     filename = f"{name}-selection.{body.format}"
     return Response(data, media_type=MEDIA[body.format],

@@ -58,6 +58,22 @@ def projector_js() -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
+def _serve(path: Path, cache: str) -> None:
+    """A GET route for one fixed file under /static/ (no directory serving: the path is named here)."""
+
+    def serve() -> FileResponse:
+        return FileResponse(path, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": cache})
+
+    router.add_api_route("/static/" + path.relative_to(STATIC).as_posix(), serve, methods=["GET"])
+
+
+# the projector's other modules, one concept each (projector.html loads them in order before projector.js)
+for _name in ("projector-scatter.js", "projector-3d.js", "projector-compare.js"):
+    _serve(STATIC / _name, "no-cache")
+# three.js (Points, Raycaster, OrbitControls) for the 3-D view, vendored (static/vendor/VENDORED.md)
+_serve(STATIC / "vendor" / "three-points.min.js", "public, max-age=86400")
+
+
 @router.get("/static/vendor/regl-scatterplot.min.js")
 def regl_scatterplot() -> FileResponse:
     """regl-scatterplot, vendored (static/vendor/VENDORED.md: version, licence, checksum)."""
