@@ -299,3 +299,26 @@ def test_a_3d_layout_is_computed_cached_and_exported_beside_the_2d_one(client):
         col.add([f"f{i}" for i in range(5)], vectors=np.arange(10, dtype=np.float32).reshape(5, 2) + 1)
     r = client.get("/api/projector/collection/flat2/layout?dims=3")
     assert r.status_code == 400 and r.json()["error"]["message"] == "cannot lay out 2-dimensional vectors in 3 dimensions"
+
+
+def test_ids_in_row_order_for_matching_two_sources(client, tmp_path):
+    r = client.get("/api/projector/collection/pts/ids")
+    assert r.status_code == 200 and r.json() == {"ids": [f"p{i}" for i in range(N)]}
+    r = client.get("/api/projector/collection/nope/ids")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "CollectionNotFoundError"
+    with TestClient(create_app(tmp_path / "v", vectors_sets={"w": Vectors(["b", "a"], np.eye(2, dtype=np.float32))}),
+                    base_url="http://localhost") as c:
+        assert c.get("/api/projector/vectors/w/ids").json() == {"ids": ["b", "a"]}
+
+
+def test_the_page_scripts_are_served_by_fixed_names(client):
+    page = client.get("/projector").text
+    names = ["vendor/regl-scatterplot.min.js", "vendor/three-points.min.js", "projector-scatter.js", "projector-3d.js",
+             "projector-compare.js", "projector.js"]
+    assert [n for n in names if f'<script src="/static/{n}"></script>' in page] == names
+    for name in names:
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200 and r.headers["content-type"] == "text/javascript; charset=utf-8", name
+    assert "window.View3D" in client.get("/static/projector-3d.js").text
+    assert client.get("/static/vendor/three-points.min.js").headers["cache-control"] == "public, max-age=86400"
+    assert client.get("/static/projector-nope.js").status_code == 404

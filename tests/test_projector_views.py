@@ -42,6 +42,13 @@ def server(tmp_path_factory):
     with Collection.create("pts", dim=16, root=root) as col:
         col.add([f"p{i}" for i in range(N)], vectors=vecs, sources=[f"item {i}" for i in range(N)],
                 metadata=[{"cat": ["red", "green", "blue"][i % 3]} for i in range(N)])
+    # "after": the same space re-embedded (rotated, noisier), without p0..p9 and with five new rows q0..q4
+    rot = np.linalg.qr(rng.standard_normal((16, 16)))[0].astype(np.float32)
+    after = np.vstack([vecs[10:] @ rot + rng.standard_normal((N - 10, 16)).astype(np.float32),
+                       rng.standard_normal((5, 16)).astype(np.float32) * 4])
+    with Collection.create("after", dim=16, root=root) as col:
+        col.add([f"p{i}" for i in range(10, N)] + [f"q{i}" for i in range(5)], vectors=after,
+                metadata=[{"cat": ["red", "green", "blue"][i % 3]} for i in range(10, N)] + [{"cat": "new"}] * 5)
     mat = np.vstack([np.eye(4)[[0, 1]], np.eye(4)[[0, 1]] + np.eye(4)[2],
                      np.eye(4)[[3, 3]] + [[0, 0, 0, 0], [0, .2, 0, 0]],
                      rng.standard_normal((2, 4))]).astype(np.float32)
@@ -230,3 +237,78 @@ def test_without_webgl_a_3d_link_falls_back_to_the_2d_canvas(server, playwright)
         assert pg.errors == []
     finally:
         b.close()
+
+
+# ------------------------------------------------------------------ two spaces side by side
+
+def _box(pg, box: dict, x0: float, x1: float) -> None:
+    """Shift + drag a box selection over the horizontal fraction x0..x1 of `box` (full height)."""
+    pg.keyboard.down("Shift")
+    pg.mouse.move(box["x"] + x0 * box["width"], box["y"] + 3)
+    pg.mouse.down()
+    for f in (0.3, 0.6, 1.0):
+        pg.mouse.move(box["x"] + (x0 + f * (x1 - x0)) * box["width"], box["y"] + 3 + f * (box["height"] - 6), steps=4)
+    pg.mouse.up()
+    pg.keyboard.up("Shift")
+
+
+def test_two_sources_side_by_side_with_selection_linked_by_id(server, browser):
+    import httpx
+
+    ids = {name: httpx.get(f"{server.url}/api/projector/collection/{name}/ids").json()["ids"] for name in ("pts", "after")}
+    assert ids["after"][:2] == ["p10", "p11"] and len(ids["after"]) == N - 5
+    row_of = {name: {k: i for i, k in enumerate(v)} for name, v in ids.items()}
+    pg = _open(browser, server.url + "/projector#source=collection:pts")
+    pg.select_option("#lasso-type", "rectangle")
+    pg.select_option("#compare", "collection:after")
+    pg.wait_for_function("projector.compare().active && projector.compare().n > 0")
+    title = pg.inner_text("#map2 .panel-title")
+    assert title.startswith(f"after · {N - 5} points, {N - 10} ids shared · trustworthiness 0.")
+    assert "cmp=collection%3Aafter" in pg.evaluate("location.hash") and pg.is_disabled("#dims")
+    before = _pixels(pg, "#map2")
+    for name, rgb in CATS.items():  # coloured by the same field ("cat") as the main map
+        assert _near(before, rgb) > 30, f"no {name} points drawn in the second panel"
+    _box(pg, pg.locator("#map").bounding_box(), 0.01, 0.5)  # select in the main map: the left half
+    pg.wait_for_function("projector.state.selected.length > 0")
+    main = pg.evaluate("projector.state.selected")
+    want = [row_of["after"][ids["pts"][r]] for r in main if ids["pts"][r] in row_of["after"]]
+    assert 0 < len(want) < N - 5
+    pg.wait_for_function(f"projector.compare().panel.selected().length === {len(want)}")
+    assert pg.evaluate("projector.compare().panel.selected()") == want
+    assert _near(_pixels(pg, "#map2"), RING, 20) > _near(before, RING, 20) + 20  # highlighted in the second panel
+    assert pg.inner_text("#map2 .panel-title").endswith(f" · {len(want)} of {len(main)} selected ids here")
+    box2 = pg.locator("#map2").bounding_box()
+    _box(pg, box2, 0.5, 0.99)  # select in the second panel: its right half selects the same ids in the main map
+    pg.wait_for_function("projector.compare().rows.length > 50 && projector.state.selected.length > 50 && "
+                         "!projector.state.selected.some(r => r < 10)")  # the main map's selection replaced
+    inside = pg.evaluate("projector.compare().panel.selected()")
+    xs = [pg.evaluate(f"projector.compare().pointPosition({i}).x") for i in inside]
+    assert min(xs) > box2["x"] + box2["width"] / 2  # the box's rows (those whose ids the main map has too)
+    mapped = [row_of["pts"][ids["after"][i]] for i in inside]
+    assert pg.evaluate("projector.state.selected") == mapped
+    assert pg.evaluate("projector.plot().get('selectedPoints')") == mapped
+    link = pg.url
+    pg.close()
+    pg = _open(browser, link)  # the link reopens both sources and the linked selection
+    pg.wait_for_function(f"projector.compare().active && projector.compare().panel.selected().length === {len(inside)}")
+    assert pg.input_value("#compare") == "collection:after"
+    assert pg.evaluate("projector.state.selected") == mapped and pg.errors == []
+    assert pg.evaluate("projector.compare().panel.selected()") == inside
+    pg.select_option("#compare", "")  # closed: the panel hidden, the link without it
+    pg.wait_for_function("!location.hash.includes('cmp=')")
+    assert pg.is_hidden("#map2") and not pg.is_disabled("#dims") and pg.errors == []
+    pg.close()
+
+
+def test_compare_is_2d_and_a_stale_compare_source_in_the_url_is_ignored(server, browser):
+    pg = _open(browser, server.url + "/projector#source=collection:pts&dims=3")
+    pg.select_option("#compare", "collection:after")  # from 3-D: the main map is laid out in 2-D again
+    pg.wait_for_function("projector.compare().active && projector.compare().n > 0 && projector.state.dims === 2")
+    assert pg.input_value("#dims") == "2" and pg.is_disabled("#dims") and "dims=3" not in pg.evaluate("location.hash")
+    assert pg.errors == []
+    pg.close()
+    pg = _open(browser, server.url + "/projector#source=collection:pts&cmp=collection:gone")
+    assert pg.inner_text("#note") == ("Ignored part of the link's view state: the compare source 'collection:gone' "
+                                      "is not on this server.")
+    assert pg.is_hidden("#map2") and pg.evaluate("projector.compare().active") is False and pg.errors == []
+    pg.close()

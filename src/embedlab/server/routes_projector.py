@@ -10,6 +10,7 @@ as one binary array, everything else asked for by row number.
 - ``GET .../clusters?algorithm=&n_clusters=&stop_words=``: k-means or HDBSCAN on the original vectors, each
   cluster named by c-TF-IDF over the rows' texts, as a colour column (a background job; cached).
 - ``GET .../point/{row}``, ``GET .../column/{field}``: a row's id, label and metadata; a field for colouring.
+- ``GET .../ids``: every row's id in row order (the compare view matches two sources' rows by id).
 - ``POST .../neighbors``: a row's nearest rows by the source's own index and metric, and how many of them are
   also among its nearest in 2-D.
 - ``POST .../query``: a text (a collection, embedded by its encoder) or a key or expression (a vectors set): its
@@ -192,6 +193,12 @@ def clusters(kind: Kind, name: str, request: Request, algorithm: Literal["kmeans
 def point(kind: Kind, name: str, row: int, request: Request) -> JSONResponse:
     table, _ = _table(state_of(request), kind, name)
     return JSONResponse(table.point(row))
+
+
+@router.get("/{kind}/{name}/ids", summary="Every row's id, in row order")
+def ids(kind: Kind, name: str, request: Request) -> JSONResponse:
+    table, _ = _table(state_of(request), kind, name)
+    return JSONResponse({"ids": list(table.keys)})
 
 
 @router.get("/{kind}/{name}/column/{field}", summary="A metadata field for colouring (categories or numbers)")

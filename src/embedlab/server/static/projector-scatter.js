@@ -73,7 +73,8 @@
       this.plot = plot; this.perf = perf;
     }
 
-    // xy: Float32Array (n * 2) layout coordinates; colour as colourOf's; cam: [x, y, distance] or undefined
+    // xy: Float32Array (n * 2) layout coordinates; colour as colourOf's; cam: [x, y, distance], or undefined to
+    // keep the camera (fit(): a new panel)
     draw(xy, colour, cam) {
       const n = xy.length / 2, perf = n >= PERF_POINTS;
       if (this.perf !== perf) this.make(perf);
@@ -110,6 +111,11 @@
       return [t[0], t[1], this.plot.get("cameraDistance")];
     }
     setCamera(c) { this.plot.set({ cameraTarget: [c[0], c[1]], cameraDistance: c[2] }); }
+    // the whole layout in view: y spans the panel's height, so a panel taller than wide zooms out to fit x too
+    fit() {
+      const r = this.container.getBoundingClientRect();
+      this.setCamera([0, 0, Math.max(1, r.height / Math.max(1, r.width))]);
+    }
     destroy() { this.resize.disconnect(); this.plot.destroy(); this.canvas.remove(); }
   }
 

@@ -15,7 +15,7 @@
   const state = { kind: null, name: null, method: "pca", meta: null, xy: null, n: 0, view: 0, stale: 0, job: null,
                   colour: null, selected: [], neighbors: null, filtered: null, webgl: false, drawn: 0,
                   points: new Map(), hash: null };
-  let map2d = null, fallback = null, view3d = null;
+  let map2d = null, fallback = null, view3d = null, compare = null;
   state.dims = 2;
   state.marks = {};
   const mark = (name) => { state.marks[name] = Math.round(performance.now()); };
@@ -79,7 +79,8 @@
         else notes.push("a malformed camera");
       } else if (k === "dims") {
         if (v === "2" || v === "3") out.dims = v; else notes.push(`a view of ${v} dimensions (2 or 3)`);
-      } else if (k === "q") {
+      } else if (k === "cmp") out.cmp = v;
+      else if (k === "q") {
         if (v.trim() && v.length <= 2000) out.q = v; else notes.push("an empty or overlong query");
       } else notes.push(`an unknown field '${k}'`);
     }
@@ -99,6 +100,7 @@
     if ($("regex").value.trim()) p.set("regex", $("regex").value.trim());
     if (state.selected.length && state.selected.length <= 2000) p.set("sel", state.selected.join(","));
     if (state.query) p.set("q", state.query.query);
+    if (compare && compare.active) p.set("cmp", `${compare.kind}:${compare.name}`);
     if (state.dims === 3) {
       p.set("dims", "3");
       if (view3d) p.set("cam", view3d.getCamera().map((x) => +x.toFixed(4)).join(","));
@@ -123,6 +125,9 @@
     }
     for (const v of vecs.vectors) sel.add(new Option(`${v} (word vectors)`, "vectors:" + v));
     const usable = [...sel.options].filter((o) => !o.disabled).map((o) => o.value);
+    const cmp = $("compare");
+    cmp.length = 1;  // "(none)", then every usable source
+    for (const o of sel.options) if (!o.disabled) cmp.add(new Option(o.text, o.value));
     const { out, notes } = readHash();
     if (out.source && !usable.includes(out.source)) {
       notes.push(`the source '${out.source}' is not on this server`);
@@ -131,6 +136,9 @@
     if (!usable.length) { status("no collections or vectors sets yet: create one with the API (/docs)"); return; }
     sel.value = out.source || (usable.includes("collection:tour") ? "collection:tour" : usable[0]);
     if (out.method) $("method").value = out.method;
+    if (out.cmp && !usable.includes(out.cmp)) notes.push(`the compare source '${out.cmp}' is not on this server`);
+    else if (out.cmp && !state.webgl) notes.push("the compare view needs WebGL");
+    else if (out.cmp) { $("compare").value = out.cmp; out.dims = "2"; }
     if (out.dims === "3" && !state.webgl) notes.push("the 3-D view needs WebGL");
     else if (out.dims) $("dims").value = out.dims;
     if (out.cam && out.cam.length !== ($("dims").value === "3" ? 6 : 3)) { notes.push("a malformed camera"); delete out.cam; }
@@ -242,6 +250,10 @@
       if (view !== state.view) return;
     }
     status(`${state.n} points · ${methodName()} · ${state.name}`);
+    if ($("compare").value) {
+      await openCompare(restore && restore.cam);
+      if (view !== state.view) return;
+    }
     if (restore && restore.q) {  // last: its status (its nearest row, or its error) stays shown
       $("query").value = restore.q;
       await placeQuery();
@@ -330,6 +342,7 @@
         if (i === null) hideTooltip(); else hover(i, ev.offsetX, ev.offsetY);
       });
       $("dims").disabled = true; $("dims").title = "the 3-D view needs WebGL";
+      $("compare").disabled = true; $("compare").title = "the compare view needs WebGL";
       return;
     }
     map2d = new Scatter2D(map, {
@@ -339,6 +352,7 @@
       view: () => { hideTooltip(); if (state.meta) scheduleHash(); if (state.query) markQuery(); },
       drawn: () => { state.drawn += 1; if (state.marks.points && !state.marks.drawEvent) mark("drawEvent"); },
     }, $("lasso-type").value);
+    setupCompare();
   }
 
   // the 3-D view (projector-3d.js), made the first time it is shown
@@ -416,7 +430,51 @@
     selectionInfo();
   }
 
+  // ------------------------------------------------------------------ compare: a second source beside the map
+  function setupCompare() {
+    compare = new Compare($("map2"), {
+      layout: async (kind, name, view) => {
+        const b = `/api/projector/${kind}/${enc(name)}`;
+        const meta = await viaJob(`${b}/layout?method=${state.method}&dims=2`, `${name}: ${METHOD_NAMES[state.method]}`,
+                                  view);
+        if (meta === null) return null;
+        const buf = (await request("GET", `${b}/coords?method=${state.method}&dims=2`, null, true)).data;
+        return { meta, xy: new Float32Array(buf) };
+      },
+      ids: async (kind, name) => (await api("GET", `/api/projector/${kind}/${enc(name)}/ids`)).ids,
+      column: (kind, name, field) => api("GET", `/api/projector/${kind}/${enc(name)}/column/${enc(field)}`)
+        .catch(() => null),  // the second source has no such field: one colour
+      select: (rows) => { select(rows); writeHash(); },
+      status, view: () => {},
+    }, $("lasso-type").value);
+  }
+
+  // keepCamera: the main map's camera came from the link (else the map, half as wide now, is fitted again)
+  async function openCompare(keepCamera) {
+    const [kind, ...rest] = $("compare").value.split(":");
+    $("dims").disabled = true; $("dims").title = "the compare view is 2-D";
+    const field = $("color-by").value === CLUSTERS ? "" : $("color-by").value;
+    try {
+      const done = await compare.open(kind, rest.join(":"), { kind: state.kind, name: state.name, field,
+        methodName: METHOD_NAMES[state.method], selected: state.selected }, state.view);
+      if (done === null) { state.stale += 1; return; }
+      if (!keepCamera) map2d.fit();
+      writeHash();
+    } catch (e) { status(e.message, true); }
+  }
+
+  function changeCompare() {
+    if (!$("compare").value) {
+      compare.close(); $("dims").disabled = false; $("dims").title = "";
+      map2d.fit(); writeHash();
+      return Promise.resolve();
+    }
+    if (state.dims === 3) { $("dims").value = "2"; return loadLayout(); }  // compare is 2-D: relaid, then opened
+    return openCompare();
+  }
+
   function selectionInfo() {
+    if (compare && compare.active) compare.link(state.selected);
     $("selection-info").textContent = state.selected.length ? `${state.selected.length} selected` : "nothing selected";
   }
 
@@ -585,19 +643,26 @@
 
   window.projector = { state, pointPosition, showNeighbors, select: (rows) => { select(rows); writeHash(); },
                        applyFilter, loadLayout, placeQuery,
-                       plot: () => map2d && map2d.plot, view3d: () => view3d };
+                       plot: () => map2d && map2d.plot, view3d: () => view3d, compare: () => compare };
   mark("script");
   setupPlot();
   mark("plot");
   $("source").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
   $("method").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
   $("dims").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
-  $("color-by").addEventListener("change", async () => { await applyColour(); draw(); writeHash(); });
+  $("color-by").addEventListener("change", async () => {
+    await applyColour(); draw(); writeHash();
+    if (compare && compare.active) openCompare();  // the second panel takes the same field
+  });
+  $("compare").addEventListener("change", () => changeCompare().catch((e) => status(e.message, true)));
   $("apply-filter").addEventListener("click", applyFilter);
   $("query-form").addEventListener("submit", placeQuery);
   $("cluster-form").addEventListener("submit", cluster);
   $("clear-filter").addEventListener("click", clearFilter);
-  $("lasso-type").addEventListener("change", () => { if (map2d) map2d.setLassoType($("lasso-type").value); });
+  $("lasso-type").addEventListener("change", () => {
+    if (map2d) map2d.setLassoType($("lasso-type").value);
+    if (compare) compare.setLassoType($("lasso-type").value);
+  });
   for (const f of ["csv", "jsonl", "parquet"]) $("export-" + f).addEventListener("click", () => exportSelection(f));
   $("api-key").addEventListener("change", () => loadSources().catch((e) => status(e.message, true)));
   loadSources().catch((e) => status(e.message, true));
