@@ -42,10 +42,17 @@
         const i = this.pick(ev.offsetX, ev.offsetY);
         if (i !== null) this.on.click(i);
       });
+      let moved = null;  // picking walks every point: at most once per animation frame, for the latest position
       this.canvas.addEventListener("pointermove", (ev) => {
         if (ev.buttons) return;
-        const i = this.pick(ev.offsetX, ev.offsetY);
-        if (i === null) this.on.out(); else this.on.hover(i, ev.offsetX, ev.offsetY);
+        if (moved === null) {
+          requestAnimationFrame(() => {
+            const [x, y] = moved, i = this.pick(x, y);
+            moved = null;
+            if (i === null) this.on.out(); else this.on.hover(i, x, y);
+          });
+        }
+        moved = [ev.offsetX, ev.offsetY];
       });
       this.canvas.addEventListener("pointerleave", () => this.on.out());
     }
@@ -143,8 +150,7 @@
     setCamera(c) {
       this.camera.position.set(c[0], c[1], c[2]);
       this.controls.target.set(c[3], c[4], c[5]);
-      this.controls.update();
-      this.render();
+      this.controls.update();  // its "change" event renders (once)
     }
 
     show(visible) { this.canvas.style.display = visible ? "block" : "none"; this.controls.enabled = visible; }

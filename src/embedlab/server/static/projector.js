@@ -52,62 +52,18 @@
   }
 
   // ------------------------------------------------------------------ the URL holds the view
-  function readHash() {
-    const out = {}, notes = [];
-    const raw = location.hash.replace(/^#/, "");
-    if (!raw) return { out, notes };
-    let params;
-    try { params = new URLSearchParams(raw); } catch (e) { return { out, notes: ["the link's view state is malformed"] }; }
-    for (const [k, v] of params) {
-      if (k === "source") out.source = v;
-      else if (k === "method") { if (METHOD_NAMES[v]) out.method = v; else notes.push(`unknown layout '${v}'`); }
-      else if (k === "color") out.color = v;
-      else if (k === "where") {
-        try { JSON.parse(v); out.where = v; } catch (e) { notes.push("a where filter that is not JSON"); }
-      } else if (k === "regex") out.regex = v;
-      else if (k === "cluster") {
-        const m = /^(kmeans):([1-9][0-9]{0,3})$|^(hdbscan)$/.exec(v);
-        if (m) out.cluster = m[1] ? { algorithm: "kmeans", k: m[2] } : { algorithm: "hdbscan" };
-        else notes.push(`unknown clustering '${v}'`);
-      } else if (k === "stop") out.stop = v;
-      else if (k === "sel") {
-        const rows = v.split(",").filter((s) => s !== "").map(Number);
-        if (rows.every((r) => Number.isInteger(r) && r >= 0)) out.sel = rows; else notes.push("a malformed selection");
-      } else if (k === "cam") {
-        const c = v.split(",").map(Number);
-        if (c.every(Number.isFinite) && ((c.length === 3 && c[2] > 0) || c.length === 6)) out.cam = c;
-        else notes.push("a malformed camera");
-      } else if (k === "dims") {
-        if (v === "2" || v === "3") out.dims = v; else notes.push(`a view of ${v} dimensions (2 or 3)`);
-      } else if (k === "cmp") out.cmp = v;
-      else if (k === "q") {
-        if (v.trim() && v.length <= 2000) out.q = v; else notes.push("an empty or overlong query");
-      } else notes.push(`an unknown field '${k}'`);
-    }
-    return { out, notes };
-  }
+  const readHash = () => window.ProjectorURL.read(location.hash);
 
   function writeHash() {
-    const p = new URLSearchParams();
-    if (state.kind) p.set("source", `${state.kind}:${state.name}`);
-    p.set("method", state.method);
-    if ($("color-by").value && $("color-by").value !== CLUSTERS) p.set("color", $("color-by").value);
-    if ($("color-by").value === CLUSTERS && state.clusters) {
-      p.set("cluster", state.clusters.algorithm === "kmeans" ? `kmeans:${state.clusters.k}` : "hdbscan");
-      if ($("stop-words").value.trim()) p.set("stop", $("stop-words").value.trim());
-    }
-    if ($("where").value.trim()) p.set("where", $("where").value.trim());
-    if ($("regex").value.trim()) p.set("regex", $("regex").value.trim());
-    if (state.selected.length && state.selected.length <= 2000) p.set("sel", state.selected.join(","));
-    if (state.query) p.set("q", state.query.query);
-    if (compare && compare.active) p.set("cmp", `${compare.kind}:${compare.name}`);
-    if (state.dims === 3) {
-      p.set("dims", "3");
-      if (view3d) p.set("cam", view3d.getCamera().map((x) => +x.toFixed(4)).join(","));
-    } else if (map2d) {
-      p.set("cam", map2d.getCamera().map((x) => +x.toFixed(4)).join(","));
-    }
-    state.hash = p.toString();
+    const colour = $("color-by").value, clustered = colour === CLUSTERS && state.clusters;
+    const cam = state.dims === 3 ? view3d && view3d.getCamera() : map2d && map2d.getCamera();
+    state.hash = window.ProjectorURL.write({
+      source: state.kind ? `${state.kind}:${state.name}` : null, method: state.method,
+      color: colour !== CLUSTERS ? colour : null, cluster: clustered ? state.clusters : null,
+      stop: $("stop-words").value.trim(), where: $("where").value.trim(), regex: $("regex").value.trim(),
+      sel: state.selected, q: state.query && state.query.query,
+      cmp: compare && compare.active ? `${compare.kind}:${compare.name}` : null, dims: state.dims, cam,
+    });
     history.replaceState(null, "", "#" + state.hash);
   }
 
