@@ -314,7 +314,7 @@ def test_ids_in_row_order_for_matching_two_sources(client, tmp_path):
 def test_the_page_scripts_are_served_by_fixed_names(client):
     page = client.get("/projector").text
     names = ["vendor/regl-scatterplot.min.js", "vendor/three-points.min.js", "projector-url.js",
-             "projector-scatter.js", "projector-3d.js",
+             "projector-scatter.js", "projector-canvas.js", "projector-3d.js",
              "projector-compare.js", "projector.js"]
     assert [n for n in names if f'<script src="/static/{n}"></script>' in page] == names
     for name in names:

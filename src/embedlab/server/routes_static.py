@@ -68,7 +68,7 @@ def _serve(path: Path, cache: str) -> None:
 
 
 # the projector's other modules, one concept each (projector.html loads them in order before projector.js)
-for _name in ("projector-url.js", "projector-scatter.js", "projector-3d.js", "projector-compare.js"):
+for _name in ("projector-url.js", "projector-scatter.js", "projector-canvas.js", "projector-3d.js", "projector-compare.js"):
     _serve(STATIC / _name, "no-cache")
 # three.js (Points, Raycaster, OrbitControls) for the 3-D view, vendored (static/vendor/VENDORED.md)
 _serve(STATIC / "vendor" / "three-points.min.js", "public, max-age=86400")

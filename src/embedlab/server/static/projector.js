@@ -276,27 +276,18 @@
   function clearMap() {
     if (map2d) map2d.clear();
     if (view3d) view3d.clear();
-    if (fallback) fallback.ctx.clearRect(0, 0, fallback.canvas.width, fallback.canvas.height);
+    if (fallback) fallback.clear();
   }
 
   function setupPlot() {
     const map = $("map");
     state.webgl = typeof createScatterplot === "function" && webglAvailable();
     if (!state.webgl) {
-      const canvas = document.createElement("canvas");
-      map.prepend(canvas);
       state.baseNote = `WebGL is unavailable in this browser, so the map is a plain canvas of at most ` +
         `${FALLBACK_MAX.toLocaleString()} sampled points (no lasso). Enable hardware acceleration or WebGL for the full view.`;
       note(state.baseNote);
-      fallback = { canvas, ctx: canvas.getContext("2d"), rows: [] };
-      canvas.addEventListener("click", (ev) => {
-        const i = nearestFallback(ev);
-        if (i !== null) showNeighbors(i);
-      });
-      canvas.addEventListener("mousemove", (ev) => {
-        const i = nearestFallback(ev);
-        if (i === null) hideTooltip(); else hover(i, ev.offsetX, ev.offsetY);
-      });
+      fallback = new CanvasMap(map, { hover: (i, x, y) => hover(i, x, y), out: hideTooltip,
+                                      click: (i) => showNeighbors(i) }, FALLBACK_MAX);
       $("dims").disabled = true; $("dims").title = "the 3-D view needs WebGL";
       $("compare").disabled = true; $("compare").title = "the compare view needs WebGL";
       return;
@@ -348,35 +339,8 @@
   }
 
   function drawFallback() {
-    const { canvas, ctx } = fallback, r = $("map").getBoundingClientRect();
-    canvas.width = r.width; canvas.height = r.height;
-    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
-    const step = Math.max(1, Math.ceil(state.n / FALLBACK_MAX)), e = extent();
-    const px = (i) => [(canvas.width / 2) * (1 + ((state.xy[2 * i] - e.cx) * e.s)),
-                       (canvas.height / 2) * (1 - ((state.xy[2 * i + 1] - e.cy) * e.s))];
-    fallback.rows = []; fallback.px = px;
-    const size = state.n < 2000 ? 7 : 3;
-    for (let i = 0; i < state.n; i += step) {
-      const [x, y] = px(i);
-      fallback.rows.push(i);
-      ctx.fillStyle = colourOf(i);
-      ctx.fillRect(x - size / 2, y - size / 2, size, size);
-    }
-    for (const i of state.selected) {
-      const [x, y] = px(i);
-      ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.strokeRect(x - 4, y - 4, 8, 8);
-    }
-    state.drawn += 1; state.drawnPoints = fallback.rows.length;
-  }
-
-  function nearestFallback(ev) {
-    if (!state.meta) return null;
-    let best = null, bestD = 64;
-    for (const i of fallback.rows) {
-      const [x, y] = fallback.px(i), d = (x - ev.offsetX) ** 2 + (y - ev.offsetY) ** 2;
-      if (d < bestD) { bestD = d; best = i; }
-    }
-    return best;
+    state.drawnPoints = fallback.draw(state.xy, colourOf, state.selected);
+    state.drawn += 1;
   }
 
   function select(rows) {
@@ -592,9 +556,8 @@
       const p = map2d.screen(row);
       return p ? { x: box.left + p[0], y: box.top + p[1] } : null;
     }
-    if (!fallback || !fallback.px) return null;
-    const [x, y] = fallback.px(row);
-    return { x: box.left + x, y: box.top + y };
+    const p = fallback && fallback.screen(row);
+    return p ? { x: box.left + p[0], y: box.top + p[1] } : null;
   }
 
   window.projector = { state, pointPosition, showNeighbors, select: (rows) => { select(rows); writeHash(); },
