@@ -311,3 +311,70 @@ def test_a_vectors_set_changed_under_the_same_name_is_not_served_from_the_old_ca
             xy = np.frombuffer(c.get("/api/projector/vectors/w/coords").content, "<f4").reshape(-1, 2)
             np.testing.assert_array_equal(xy, fit_layout(mat, "pca", seed=0, metric="cosine").coords)
     assert len(list((tmp_path / "projector").iterdir())) == 2
+
+
+def test_a_3d_layout_is_computed_cached_and_exported_beside_the_2d_one(client):
+    base = "/api/projector/collection/pts"
+    meta = client.get(f"{base}/layout?method=pca&dims=3").json()
+    assert meta["n"] == N and meta["how"] == f"PCA of all {N} rows (exact)."
+    xyz = np.frombuffer(client.get(f"{base}/coords?method=pca&dims=3").content, "<f4").reshape(N, 3)
+    col_vectors = client.app.state.embedlab.collection("pts").vectors().matrix
+    want = fit_layout(col_vectors, "pca", dims=3, seed=0, metric="cosine")
+    np.testing.assert_array_equal(xyz, want.coords)
+    assert meta["trustworthiness"] == want.trustworthiness
+    xy = np.frombuffer(client.get(f"{base}/coords?method=pca").content, "<f4")  # the 2-D layout is its own entry
+    assert len(xy) == N * 2
+    r = client.post(f"{base}/neighbors", json={"row": 0, "k": 5, "dims": 3})
+    d = ((want.coords - want.coords[0]) ** 2).sum(axis=1)
+    d[0] = np.inf
+    flat = set(np.argsort(d)[:5].tolist())
+    assert r.json()["also_2d"] == len({h["row"] for h in r.json()["hits"]} & flat)
+    job = client.get(f"{base}/layout?method=tsne&dims=3").json()  # t-SNE in 3-D: a job, then 3 columns
+    assert _wait(client, job)["status"] == "done"
+    assert len(client.get(f"{base}/coords?method=tsne&dims=3").content) == N * 3 * 4
+    rows = list(csv.DictReader(io.StringIO(client.post(f"{base}/export", json={"rows": [2, 5], "dims": 3}).text)))
+    assert [[float(r[a]) for a in "xyz"] for r in rows] == [want.coords[2].tolist(), want.coords[5].tolist()]
+    line = json.loads(client.post(f"{base}/export", json={"rows": [5], "format": "jsonl", "dims": 3}).text)
+    assert [line["x"], line["y"], line["z"]] == want.coords[5].tolist()
+    pq = pytest.importorskip("pyarrow.parquet")
+    got = pq.read_table(io.BytesIO(client.post(f"{base}/export", json={"rows": [5], "format": "parquet",
+                                                                       "dims": 3}).content))
+    assert got.column_names == ["id", "label", "x", "y", "z", "metadata"]
+    r = client.get(f"{base}/layout?dims=4")
+    assert r.status_code == 400 and r.json()["error"] == {
+        "type": "InputError", "message": "invalid request: query.dims: Input should be less than or equal to 3"}
+    r = client.get(f"{base}/coords?dims=1")
+    assert r.status_code == 400 and r.json()["error"] == {
+        "type": "InputError", "message": "invalid request: query.dims: Input should be greater than or equal to 2"}
+    r = client.post(f"{base}/neighbors", json={"row": 0, "dims": 4})
+    assert r.status_code == 400 and r.json()["error"]["message"] == (
+        "invalid request: dims: Input should be less than or equal to 3")
+    home = client.app.state.embedlab.home
+    with Collection.create("flat2", dim=2, root=home / "collections") as col:
+        col.add([f"f{i}" for i in range(5)], vectors=np.arange(10, dtype=np.float32).reshape(5, 2) + 1)
+    r = client.get("/api/projector/collection/flat2/layout?dims=3")
+    assert r.status_code == 400 and r.json()["error"]["message"] == "cannot lay out 2-dimensional vectors in 3 dimensions"
+
+
+def test_ids_in_row_order_for_matching_two_sources(client, tmp_path):
+    r = client.get("/api/projector/collection/pts/ids")
+    assert r.status_code == 200 and r.json() == {"ids": [f"p{i}" for i in range(N)]}
+    r = client.get("/api/projector/collection/nope/ids")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "CollectionNotFoundError"
+    with TestClient(create_app(tmp_path / "v", vectors_sets={"w": Vectors(["b", "a"], np.eye(2, dtype=np.float32))}),
+                    base_url="http://localhost") as c:
+        assert c.get("/api/projector/vectors/w/ids").json() == {"ids": ["b", "a"]}
+
+
+def test_the_page_scripts_are_served_by_fixed_names(client):
+    page = client.get("/projector").text
+    names = ["vendor/regl-scatterplot.min.js", "vendor/three-points.min.js", "projector-url.js",
+             "projector-scatter.js", "projector-canvas.js", "projector-3d.js",
+             "projector-compare.js", "projector.js"]
+    assert [n for n in names if f'<script src="/static/{n}"></script>' in page] == names
+    for name in names:
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200 and r.headers["content-type"] == "text/javascript; charset=utf-8", name
+    assert "window.View3D" in client.get("/static/projector-3d.js").text
+    assert client.get("/static/vendor/three-points.min.js").headers["cache-control"] == "public, max-age=86400"
+    assert client.get("/static/projector-nope.js").status_code == 404

@@ -52,8 +52,8 @@ def collection_version(name: str, epoch: int, info: dict[str, Any]) -> tuple[Any
     return ("collection", name, epoch, info.get("created"), info["generation"], info["count"])
 
 
-def layout_key(version: tuple[Any, ...], method: str, seed: int) -> tuple[Any, ...]:
-    """The cache key of a 2-D layout of one data version (``ProjectorCache.layout`` / ``store``).
+def layout_key(version: tuple[Any, ...], method: str, seed: int, dims: int = 2) -> tuple[Any, ...]:
+    """The cache key of a layout of one data version (``ProjectorCache.layout`` / ``store``).
 
     Parameters
     ----------
@@ -63,17 +63,19 @@ def layout_key(version: tuple[Any, ...], method: str, seed: int) -> tuple[Any, .
         ``"pca"``, ``"tsne"`` or ``"umap"``.
     seed : int
         The fit's seed.
+    dims : int, default 2
+        2 or 3 components.
 
     Returns
     -------
     tuple
-        ``(*version, method, 2, seed)``.
+        ``(*version, method, dims, seed)``.
     """
-    return (*version, method, 2, seed)
+    return (*version, method, dims, seed)
 
 
-def fit(table: SourceTable, method: str, seed: int, report: Report) -> Layout:
-    """Lay out every row of ``table`` in 2-D with ``embedlab.analysis.layout.fit_layout``.
+def fit(table: SourceTable, method: str, seed: int, report: Report, dims: int = 2) -> Layout:
+    """Lay out every row of ``table`` in 2-D (or 3-D) with ``embedlab.analysis.layout.fit_layout``.
 
     Parameters
     ----------
@@ -85,18 +87,20 @@ def fit(table: SourceTable, method: str, seed: int, report: Report) -> Layout:
         Seed of the fit.
     report : callable
         ``report(fraction, stage)`` progress callback.
+    dims : int
+        2 (the map) or 3 (the 3-D view).
 
     Returns
     -------
     Layout
-        ``coords`` (n, 2) float32, ``how``, ``seconds``, ``trustworthiness`` and ``continuity`` (k = 10), and what
+        ``coords`` (n, dims) float32, ``how``, ``seconds``, ``trustworthiness`` and ``continuity`` (k = 10), and what
         ``place`` needs.
 
     Raises
     ------
     InputError
-        For an unknown method, too few rows for the method (the minimum named), or rows holding NaN or infinity
-        (the first bad row ids named).
+        For an unknown method, too few rows for the method (the minimum named), rows holding NaN or infinity
+        (the first bad row ids named), or dims not 2 or 3 (or wider than the vectors).
     """
     if method not in METHOD_NAMES:
         raise InputError(f"unknown projection method {method!r}; choose one of {', '.join(METHOD_NAMES)}")
@@ -109,7 +113,7 @@ def fit(table: SourceTable, method: str, seed: int, report: Report) -> Layout:
         names = ", ".join(repr(table.keys[i]) for i in bad[:5].tolist())
         raise InputError(f"{len(bad)} row(s) of {table.name!r} hold NaN or infinity (first: {names}); fix or remove "
                          "them before projecting")
-    return fit_layout(mat, method, dims=2, seed=seed, report=report, metric=table.metric)
+    return fit_layout(mat, method, dims=dims, seed=seed, report=report, metric=table.metric)
 
 
 def describe(layout: Layout) -> dict[str, Any]:

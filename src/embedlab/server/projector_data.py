@@ -274,7 +274,7 @@ def _cell(value: Any) -> Any:
 
 def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str,
            texts: list[str | None] | None = None) -> bytes:
-    """The rows ``rows`` with id, label, (text,) x, y and metadata, as a file.
+    """The rows ``rows`` with id, label, (text,) x, y (z for a 3-D layout) and metadata, as a file.
 
     Parameters
     ----------
@@ -283,7 +283,7 @@ def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str,
     rows : list of int
         Row numbers (each in ``0..n-1``).
     coords : numpy.ndarray
-        ``(n, 2)`` float32 layout coordinates of every row.
+        ``(n, 2)`` or ``(n, 3)`` float32 layout coordinates of every row (a third column is written as ``z``).
     fmt : str
         ``"csv"`` (metadata fields as columns, values as JSON text when not scalars), ``"jsonl"`` (one object per
         line, metadata nested) or ``"parquet"`` (metadata as a JSON text column).
@@ -309,8 +309,9 @@ def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str,
     if texts is not None and len(texts) != len(rows):
         raise InputError(f"{len(texts)} texts for {len(rows)} rows; give one text (or None) per row")
     text_of = {} if texts is None else {"text": texts}
+    axes = "xyz"[: coords.shape[1]]
     recs = [{"id": table.keys[r], "label": table.labels[r], **{k: v[j] for k, v in text_of.items()},
-             "x": float(coords[r, 0]), "y": float(coords[r, 1]), "metadata": table.metadata[r]}
+             **{a: float(coords[r, i]) for i, a in enumerate(axes)}, "metadata": table.metadata[r]}
             for j, r in enumerate(rows)]
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs).encode("utf-8")
@@ -318,19 +319,18 @@ def export(table: SourceTable, rows: list[int], coords: np.ndarray, fmt: str,
         fields = table.fields()
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["id", "label", *text_of, "x", "y", *fields])
+        w.writerow(["id", "label", *text_of, *axes, *fields])
         for j, r in enumerate(rows):
             meta = table.metadata[r]
             w.writerow([table.keys[r], table.labels[r], *(_cell(v[j]) for v in text_of.values()),
-                        float(coords[r, 0]), float(coords[r, 1]), *(_cell(meta.get(f)) for f in fields)])
+                        *(float(v) for v in coords[r]), *(_cell(meta.get(f)) for f in fields)])
         return buf.getvalue().encode("utf-8")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     tbl = pa.table({"id": [r["id"] for r in recs], "label": [r["label"] for r in recs],
                     **{k: pa.array(v, pa.string()) for k, v in text_of.items()},
-                    "x": pa.array([r["x"] for r in recs], pa.float32()),
-                    "y": pa.array([r["y"] for r in recs], pa.float32()),
+                    **{a: pa.array([r[a] for r in recs], pa.float32()) for a in axes},
                     "metadata": [json.dumps(r["metadata"], ensure_ascii=False) for r in recs]})
     out = io.BytesIO()
     pq.write_table(tbl, out)

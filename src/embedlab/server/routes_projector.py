@@ -1,18 +1,20 @@
 """The projector's API (``/projector``): every row of a collection or vectors set laid out in 2-D, coordinates sent
 as one binary array, everything else asked for by row number.
 
-- ``GET /api/projector/{kind}/{name}/layout?method=&seed=``: the layout's description (method, how it was made,
-  seconds, trustworthiness/continuity and how they were measured, row count, metadata fields); PCA of up to
+- ``GET /api/projector/{kind}/{name}/layout?method=&seed=&dims=``: the layout's description (method, how it was
+  made, seconds, trustworthiness/continuity and how they were measured, row count, metadata fields); PCA of up to
   128 million vector cells (1M rows of 128-d, 333k of 384-d) is computed in the request, larger PCA and every
   t-SNE and UMAP answer 202 with a background job (``GET /api/jobs/{id}``). Layouts are cached in memory and on disk per
-  data generation, method and seed, so reopening a view reads a file.
-- ``GET .../coords``: the layout's coordinates, float32 little-endian ``x0 y0 x1 y1 ...`` (one request).
+  data generation, method, dimensions and seed, so reopening a view reads a file.
+- ``GET .../coords``: the layout's coordinates, float32 little-endian ``x0 y0 x1 y1 ...`` (``x0 y0 z0 ...`` for
+  ``dims=3``; one request).
 - ``GET .../spatial-index``: a KDBush index of the points as the page draws them (``spatial_index``), built with
-  the layout and cached beside it, which the page hands to regl-scatterplot's ``draw`` instead of sorting a million
-  points itself.
+  the 2-D layout and cached beside it, which the page hands to regl-scatterplot's ``draw`` instead of sorting a
+  million points itself.
 - ``GET .../clusters?algorithm=&n_clusters=&stop_words=``: k-means or HDBSCAN on the original vectors, each
   cluster named by c-TF-IDF over the rows' texts, as a colour column (a background job; cached).
 - ``GET .../point/{row}``, ``GET .../column/{field}``: a row's id, label and metadata; a field for colouring.
+- ``GET .../ids``: every row's id in row order (the compare view matches two sources' rows by id).
 - ``POST .../neighbors``: a row's nearest rows by the source's own index and metric, and how many of them are
   also among its nearest in 2-D.
 - ``POST .../query``: a text (a collection, embedded by its encoder) or a key or expression (a vectors set): its
@@ -21,7 +23,8 @@ as one binary array, everything else asked for by row number.
 - ``POST .../select``: rows matching a ``where`` filter (the collection's own filter semantics) and/or a regex.
 - ``POST .../export``: rows as CSV, JSONL or Parquet.
 
-``kind`` is ``collection`` or ``vectors``.
+``kind`` is ``collection`` or ``vectors``. Every layout-bound call takes ``dims`` (2, the default, or 3: the
+3-D view); the cache key holds it, so a 3-D layout is computed and cached beside the 2-D one.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ SEED = Query(0, ge=0, le=2**32 - 1, description="random seed of the layout")
 #: the PCA (covariance in float32 blocks) plus its sampled trustworthiness take ~3-4 s at this size on one core
 #: (1M x 32-d 4.0 s, 100k x 384-d 2.1 s measured; 1M x 384-d, 3x over, 8-12 s)
 INLINE_CELLS = 128_000_000
+DIMS = Query(2, ge=2, le=3, description="2 (the map) or 3 (the 3-D view)")
 VECTORS_ROWS = 1_000_000  # the most frequent keys of a vectors set that the projector shows
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8",
          "parquet": "application/vnd.apache.parquet"}
@@ -63,6 +67,7 @@ class NeighborsBody(BaseModel):
     k: int = Field(10, ge=1, le=100)
     method: Method = "pca"
     seed: int = Field(0, ge=0)
+    dims: int = Field(2, ge=2, le=3)
 
 
 class QueryBody(BaseModel):
@@ -73,6 +78,7 @@ class QueryBody(BaseModel):
     k: int = Field(10, ge=1, le=100)
     method: Method = "pca"
     seed: int = Field(0, ge=0)
+    dims: int = Field(2, ge=2, le=3)
 
 
 class SelectBody(BaseModel):
@@ -92,6 +98,7 @@ class ExportBody(BaseModel):
     format: Literal["csv", "jsonl", "parquet"] = "csv"
     method: Method = "pca"
     seed: int = Field(0, ge=0)
+    dims: int = Field(2, ge=2, le=3)
 
 
 def _version(st: ServerState, kind: str, name: str) -> tuple[Any, ...]:
@@ -117,61 +124,65 @@ def _describe(table: SourceTable, layout: Layout) -> dict[str, Any]:
     return {**describe(layout), "kind": table.kind, "name": table.name, "metric": table.metric, "fields": table.fields()}
 
 
-def _key(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[Any, ...]:
-    return (*_table(st, kind, name)[1], method, 2, seed)
+def _key(st: ServerState, kind: str, name: str, method: str, seed: int, dims: int = 2) -> tuple[Any, ...]:
+    return layout_key(_table(st, kind, name)[1], method, seed, dims)
 
 
 def _fitted(st: ServerState, key: tuple[Any, ...], table: SourceTable, method: str, seed: int,
-            report: Report) -> Layout:
-    """Fit, cache, and build the drawn points' spatial index now (the page asks for it next)."""
-    layout = st.projector.store(key, fit(table, method, seed, report))
+            report: Report, dims: int = 2) -> Layout:
+    """Fit, cache, and (2-D) build the drawn points' spatial index now (the page asks for it next)."""
+    layout = st.projector.store(key, fit(table, method, seed, report, dims))
     if layout.dims == 2:
         report(1.0, "indexing the points for the map")
         st.projector.spatial_index(key, layout)
     return layout
 
 
-def _layout(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[SourceTable, Layout | Job]:
+def _layout(st: ServerState, kind: str, name: str, method: str, seed: int,
+            dims: int = 2) -> tuple[SourceTable, Layout | Job]:
     """The cached layout, or (PCA) one computed now, or (t-SNE/UMAP) the job computing it."""
     table, version = _table(st, kind, name)
-    key = layout_key(version, method, seed)
+    key = layout_key(version, method, seed, dims)
     hit = st.projector.layout(key)
     if hit is not None:
         return table, hit
     if method == "pca" and table.matrix.size <= INLINE_CELLS:
-        return table, _fitted(st, key, table, method, seed, lambda fraction, stage: None)
+        return table, _fitted(st, key, table, method, seed, lambda fraction, stage: None, dims)
 
     def run(report: Report) -> dict[str, Any]:
         cached = st.projector.layout(key)
-        return _describe(table, cached or _fitted(st, key, table, method, seed, report))
+        return _describe(table, cached or _fitted(st, key, table, method, seed, report, dims))
 
     job = st.jobs.submit(("projector", *key), run, kind="projection",
-                         stage=f"waiting to lay out {name!r} with {METHOD_NAMES[method]}")
+                         stage=f"waiting to lay out {name!r} with {METHOD_NAMES[method]} in {dims}-D")
     return table, job
 
 
 @router.get("/{kind}/{name}/layout", summary="Describe (or start computing) a 2-D layout of every row",
             responses={202: {"description": "t-SNE/UMAP: the background job computing it (poll /api/jobs/{id})"}})
-def layout(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED) -> JSONResponse:
+def layout(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED,
+           dims: int = DIMS) -> JSONResponse:
     st = state_of(request)
-    table, found = _layout(st, kind, name, method, seed)
+    table, found = _layout(st, kind, name, method, seed, dims)
     if isinstance(found, Job):
         return JSONResponse(st.jobs.snapshot(found.id), status_code=202, headers={"Location": f"/api/jobs/{found.id}"})
     return JSONResponse(_describe(table, found))
 
 
-def _ready(st: ServerState, kind: str, name: str, method: str, seed: int) -> tuple[SourceTable, Layout]:
-    table, found = _layout(st, kind, name, method, seed)
+def _ready(st: ServerState, kind: str, name: str, method: str, seed: int,
+           dims: int = 2) -> tuple[SourceTable, Layout]:
+    table, found = _layout(st, kind, name, method, seed, dims)
     if isinstance(found, Job):
-        raise InputError(f"the {METHOD_NAMES[method]} layout of {name!r} is still being computed (job {found.id}); "
+        raise InputError(f"the {dims}-D {METHOD_NAMES[method]} layout of {name!r} is still being computed (job {found.id}); "
                          "poll /api/jobs/{id} until it is done")
     return table, found
 
 
-@router.get("/{kind}/{name}/coords", summary="A layout's coordinates: float32 little-endian x, y per row",
+@router.get("/{kind}/{name}/coords", summary="A layout's coordinates: float32 little-endian x, y (, z) per row",
             response_class=Response)
-def coords(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED) -> Response:
-    _, found = _ready(state_of(request), kind, name, method, seed)
+def coords(kind: Kind, name: str, request: Request, method: Method = "pca", seed: int = SEED,
+           dims: int = DIMS) -> Response:
+    _, found = _ready(state_of(request), kind, name, method, seed, dims)
     data = np.ascontiguousarray(found.coords, dtype="<f4").tobytes()
     return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
 
@@ -212,6 +223,12 @@ def point(kind: Kind, name: str, row: int, request: Request) -> JSONResponse:
     return JSONResponse(table.point(row))
 
 
+@router.get("/{kind}/{name}/ids", summary="Every row's id, in row order")
+def ids(kind: Kind, name: str, request: Request) -> JSONResponse:
+    table, _ = _table(state_of(request), kind, name)
+    return JSONResponse({"ids": list(table.keys)})
+
+
 @router.get("/{kind}/{name}/column/{field}", summary="A metadata field for colouring (categories or numbers)")
 def field_column(kind: Kind, name: str, field: str, request: Request) -> JSONResponse:
     table, _ = _table(state_of(request), kind, name)
@@ -228,7 +245,7 @@ def _nearest_2d(coords: np.ndarray, row: int, k: int) -> set[int]:
 @router.post("/{kind}/{name}/neighbors", summary="A row's nearest rows in the original space, and in 2-D")
 def neighbors(kind: Kind, name: str, body: NeighborsBody, request: Request) -> JSONResponse:
     st = state_of(request)
-    table, found = _ready(st, kind, name, body.method, body.seed)
+    table, found = _ready(st, kind, name, body.method, body.seed, body.dims)
     info = table.point(body.row)
     if kind == "collection":
         hits = [(h.id, h.score) for h in st.collection(name).search(table.matrix[body.row], k=body.k + 1)]
@@ -248,7 +265,7 @@ def neighbors(kind: Kind, name: str, body: NeighborsBody, request: Request) -> J
 @router.post("/{kind}/{name}/query", summary="A query's nearest rows, and where it lands on the layout")
 def query(kind: Kind, name: str, body: QueryBody, request: Request) -> JSONResponse:
     st = state_of(request)
-    table, found = _ready(st, kind, name, body.method, body.seed)
+    table, found = _ready(st, kind, name, body.method, body.seed, body.dims)
     text = body.query.strip()
     if not text:
         raise InputError("the query is empty; type a text (a collection) or a word or expression (a vectors set)")
@@ -297,7 +314,7 @@ def select(kind: Kind, name: str, body: SelectBody, request: Request) -> JSONRes
              response_class=Response)
 def export_rows(kind: Kind, name: str, body: ExportBody, request: Request) -> Response:
     st = state_of(request)
-    table, found = _ready(st, kind, name, body.method, body.seed)
+    table, found = _ready(st, kind, name, body.method, body.seed, body.dims)
     texts = None
     if kind == "collection":  # each row's text: stored once, as the item's content
         keys = [table.keys[r] for r in body.rows if 0 <= r < len(table.keys)]  # export names rows out of range

@@ -75,14 +75,22 @@ def projector_js() -> FileResponse:
     return _script("projector.js")
 
 
-@router.get("/static/source-memory.js")
-def source_memory_js() -> FileResponse:
-    return _script("source-memory.js")
+def _serve(name: str, cache: str) -> None:
+    """A GET route for one fixed file under /static/ (no directory serving: the name is given here); a file
+    missing from the installed package answers 503 (``static_file``)."""
+
+    def serve() -> FileResponse:
+        return _script(name, cache)
+
+    router.add_api_route("/static/" + name, serve, methods=["GET"])
 
 
-@router.get("/static/analogy.js")
-def analogy_js() -> FileResponse:
-    return _script("analogy.js")
+# the projector's other modules, one concept each (projector.html loads them in order around projector.js)
+for _name in ("projector-url.js", "projector-scatter.js", "projector-canvas.js", "projector-3d.js",
+              "projector-compare.js", "source-memory.js", "analogy.js"):
+    _serve(_name, "no-cache")
+# three.js (Points, Raycaster, OrbitControls) for the 3-D view, vendored (static/vendor/VENDORED.md)
+_serve("vendor/three-points.min.js", "public, max-age=86400")
 
 
 @router.get("/static/vendor/regl-scatterplot.min.js")

@@ -1,16 +1,13 @@
-// embedlab projector: every row of a collection or vectors set in 2-D, drawn with WebGL (regl-scatterplot,
-// vendored), or on a plain canvas down-sampled when WebGL is unavailable. Coordinates arrive as one float32 array;
-// ids, labels and metadata are asked for by row number. The view lives in the URL hash.
+// embedlab projector, the page: every row of a collection or vectors set in 2-D (projector-scatter.js, WebGL with
+// regl-scatterplot), or on a plain canvas down-sampled when WebGL is unavailable, or in 3-D (projector-3d.js,
+// three.js); a second source beside it (projector-compare.js). Coordinates arrive as one float32 array; ids, labels
+// and metadata are asked for by row number. The view lives in the URL hash.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
   const enc = encodeURIComponent;
-  const PALETTE = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-                   "#d62728", "#7f7f7f", "#aec7e8", "#98df8a", "#ffbb78", "#c5b0d5", "#c49c94", "#f7b6d2",
-                   "#9edae5", "#dbdb8d", "#ff9896", "#c7c7c7"];
-  const SCALE = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58",
-                 "#b5de2b", "#fde725"];
-  const BASE = "#1f77b4", FALLBACK_MAX = 20000, POLL_MS = 300, PERF_POINTS = 100000;
+  const { PALETTE, SCALE } = window.ProjectorColours;
+  const FALLBACK_MAX = 20000, POLL_MS = 300;
   const METHOD_NAMES = { pca: "PCA", tsne: "t-SNE", umap: "UMAP" };
   const CLUSTERS = "\u0000clusters";  // the colour-by option of the last clustering (never a metadata field)
   const PLACED = { exact: "PCA (exact)", transform: "UMAP's transform",
@@ -18,7 +15,8 @@
   const state = { kind: null, name: null, method: "pca", meta: null, xy: null, n: 0, view: 0, stale: 0, job: null,
                   colour: null, selected: [], neighbors: null, filtered: null, webgl: false, drawn: 0,
                   points: new Map(), hash: null };
-  let plot = null, plotPerf = false, fallback = null;
+  let map2d = null, fallback = null, view3d = null, compare = null;
+  state.dims = 2;
   state.marks = {};
   const mark = (name) => { state.marks[name] = Math.round(performance.now()); };
 
@@ -54,52 +52,18 @@
   }
 
   // ------------------------------------------------------------------ the URL holds the view
-  function readHash() {
-    const out = {}, notes = [];
-    const raw = location.hash.replace(/^#/, "");
-    if (!raw) return { out, notes };
-    let params;
-    try { params = new URLSearchParams(raw); } catch (e) { return { out, notes: ["the link's view state is malformed"] }; }
-    for (const [k, v] of params) {
-      if (k === "source") out.source = v;
-      else if (k === "method") { if (METHOD_NAMES[v]) out.method = v; else notes.push(`unknown layout '${v}'`); }
-      else if (k === "color") out.color = v;
-      else if (k === "where") {
-        try { JSON.parse(v); out.where = v; } catch (e) { notes.push("a where filter that is not JSON"); }
-      } else if (k === "regex") out.regex = v;
-      else if (k === "cluster") {
-        const m = /^(kmeans):([1-9][0-9]{0,3})$|^(hdbscan)$/.exec(v);
-        if (m) out.cluster = m[1] ? { algorithm: "kmeans", k: m[2] } : { algorithm: "hdbscan" };
-        else notes.push(`unknown clustering '${v}'`);
-      } else if (k === "stop") out.stop = v;
-      else if (k === "sel") {
-        const rows = v.split(",").filter((s) => s !== "").map(Number);
-        if (rows.every((r) => Number.isInteger(r) && r >= 0)) out.sel = rows; else notes.push("a malformed selection");
-      } else if (k === "cam") {
-        const c = v.split(",").map(Number);
-        if (c.length === 3 && c.every(Number.isFinite) && c[2] > 0) out.cam = c; else notes.push("a malformed camera");
-      } else notes.push(`an unknown field '${k}'`);
-    }
-    return { out, notes };
-  }
+  const readHash = () => window.ProjectorURL.read(location.hash);
 
   function writeHash() {
-    const p = new URLSearchParams();
-    if (state.kind) p.set("source", `${state.kind}:${state.name}`);
-    p.set("method", state.method);
-    if ($("color-by").value && $("color-by").value !== CLUSTERS) p.set("color", $("color-by").value);
-    if ($("color-by").value === CLUSTERS && state.clusters) {
-      p.set("cluster", state.clusters.algorithm === "kmeans" ? `kmeans:${state.clusters.k}` : "hdbscan");
-      if ($("stop-words").value.trim()) p.set("stop", $("stop-words").value.trim());
-    }
-    if ($("where").value.trim()) p.set("where", $("where").value.trim());
-    if ($("regex").value.trim()) p.set("regex", $("regex").value.trim());
-    if (state.selected.length && state.selected.length <= 2000) p.set("sel", state.selected.join(","));
-    if (plot) {
-      const t = plot.get("cameraTarget"), d = plot.get("cameraDistance");
-      p.set("cam", [t[0], t[1], d].map((x) => +x.toFixed(4)).join(","));
-    }
-    state.hash = p.toString();
+    const colour = $("color-by").value, clustered = colour === CLUSTERS && state.clusters;
+    const cam = state.dims === 3 ? view3d && view3d.getCamera() : map2d && map2d.getCamera();
+    state.hash = window.ProjectorURL.write({
+      source: state.kind ? `${state.kind}:${state.name}` : null, method: state.method,
+      color: colour !== CLUSTERS ? colour : null, cluster: clustered ? state.clusters : null,
+      stop: $("stop-words").value.trim(), where: $("where").value.trim(), regex: $("regex").value.trim(),
+      sel: state.selected, q: state.query && state.query.query,
+      cmp: compare && compare.active ? `${compare.kind}:${compare.name}` : null, dims: state.dims, cam,
+    });
     history.replaceState(null, "", "#" + state.hash);
   }
 
@@ -117,6 +81,9 @@
     }
     for (const v of vecs.vectors) sel.add(new Option(`${v} (word vectors)`, "vectors:" + v));
     const usable = [...sel.options].filter((o) => !o.disabled).map((o) => o.value);
+    const cmp = $("compare");
+    cmp.length = 1;  // "(none)", then every usable source
+    for (const o of sel.options) if (!o.disabled) cmp.add(new Option(o.text, o.value));
     const { out, notes } = readHash();
     if (out.source && !usable.includes(out.source)) {
       notes.push(`the source '${out.source}' is not on this server`);
@@ -127,9 +94,17 @@
     const kept = window.projectorMemory ? window.projectorMemory.recall(usable) : null;
     sel.value = out.source || kept || (usable.includes("collection:tour") ? "collection:tour" : usable[0]);
     if (out.method) $("method").value = out.method;
+    if (out.cmp && !usable.includes(out.cmp)) notes.push(`the compare source '${out.cmp}' is not on this server`);
+    else if (out.cmp && !state.webgl) notes.push("the compare view needs WebGL");
+    else if (out.cmp) { $("compare").value = out.cmp; out.dims = "2"; }
+    if (out.dims === "3" && !state.webgl) notes.push("the 3-D view needs WebGL");
+    else if (out.dims) $("dims").value = out.dims;
+    if (out.cam && out.cam.length !== ($("dims").value === "3" ? 6 : 3)) { notes.push("a malformed camera"); delete out.cam; }
     if (out.where) $("where").value = out.where;
     if (out.regex) $("regex").value = out.regex;
-    if (notes.length) note("Ignored part of the link's view state: " + notes.join("; ") + ".");
+    if (notes.length) {
+      note([state.baseNote, "Ignored part of the link's view state: " + notes.join("; ") + "."].filter(Boolean).join(" "));
+    }
     await loadLayout(out);
   }
 
@@ -151,7 +126,8 @@
     }
   }
 
-  const fetchLayout = (view) => viaJob(`${base()}/layout?method=${state.method}`, METHOD_NAMES[state.method], view);
+  const fetchLayout = (view) => viaJob(`${base()}/layout?method=${state.method}&dims=${state.dims}`,
+                                       METHOD_NAMES[state.method] + (state.dims === 3 ? " 3-D" : ""), view);
 
   async function cluster(ev) {
     if (ev) ev.preventDefault();
@@ -179,22 +155,25 @@
     const [kind, ...rest] = $("source").value.split(":");
     const view = ++state.view;
     state.kind = kind; state.name = rest.join(":"); state.method = $("method").value;
+    state.dims = state.webgl && $("dims").value === "3" ? 3 : 2;
     state.clusters = null;
     state.points = new Map(); state.selected = []; state.query = null; $("query-marker").style.display = "none";
     $("query-info").textContent = ""; state.neighbors = null; state.filtered = null;
     $("neighbors").innerHTML = ""; $("overlap").textContent = ""; $("neighbors-title").textContent = "Neighbours";
     delete $("neighbors-title").dataset.id;
-    status(`laying out ${state.name} with ${METHOD_NAMES[state.method]}…`);
+    status(`laying out ${state.name} with ${methodName()}…`);
     let meta, buf;
     try {
       mark("layout-asked");
       meta = await fetchLayout(view);
       mark("layout");
       if (meta === null || view !== state.view) { state.stale += 1; return; }
-      // i22-speed: the server's KDBush index of the drawn points, fetched beside the coordinates (none: built here)
-      const index = request("GET", `${base()}/spatial-index?method=${state.method}`, null, true).catch(() => null);
-      buf = (await request("GET", `${base()}/coords?method=${state.method}`, null, true)).data;
-      state.spatialIndex = ((await index) || {}).data || null;  // i22-speed (end)
+      // the server's KDBush index of the drawn 2-D points, fetched beside the coordinates (none: built here)
+      const index = state.dims === 2
+        ? request("GET", `${base()}/spatial-index?method=${state.method}`, null, true).catch(() => null)
+        : Promise.resolve(null);
+      buf = (await request("GET", `${base()}/coords?method=${state.method}&dims=${state.dims}`, null, true)).data;
+      state.spatialIndex = ((await index) || {}).data || null;
     } catch (e) {
       if (view !== state.view) { state.stale += 1; return; }
       state.meta = null;
@@ -205,7 +184,11 @@
     }
     mark("coords");
     if (view !== state.view) { state.stale += 1; return; }
-    state.meta = meta; state.xy = new Float32Array(buf); state.n = state.xy.length / 2;
+    state.meta = meta;
+    const coords = new Float32Array(buf);
+    state.n = coords.length / state.dims;
+    state.xyz = state.dims === 3 ? coords : null;  // state.xy: the first two axes (the canvas fallback, the 2-D map)
+    state.xy = state.dims === 3 ? coords.filter((_, j) => j % 3 !== 2) : coords;
     const colour = $("color-by"), want = restore && restore.color !== undefined ? restore.color : colour.value;
     colour.innerHTML = "";
     colour.add(new Option("(none)", ""));
@@ -229,7 +212,16 @@
       await cluster();
       if (view !== state.view) return;
     }
-    status(`${state.n} points · ${METHOD_NAMES[state.method]} · ${state.name}`);
+    status(`${state.n} points · ${methodName()} · ${state.name}`);
+    if ($("compare").value) {
+      await openCompare(restore && restore.cam);
+      if (view !== state.view) return;
+    }
+    if (restore && restore.q) {  // last: its status (its nearest row, or its error) stays shown
+      $("query").value = restore.q;
+      await placeQuery();
+      if (view !== state.view) return;
+    }
     writeHash();
   }
 
@@ -275,39 +267,8 @@
     });
   }
 
-  function extent() {
-    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-    const xy = state.xy;
-    for (let i = 0; i < xy.length; i += 2) {
-      const x = xy[i], y = xy[i + 1];
-      if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
-    }
-    const s = 1.8 / Math.max(x1 - x0, y1 - y0, 1e-12);
-    return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, s };
-  }
-
-  // points in [-0.9, 0.9], aspect kept; z: category code, w: number in [0, 1]
-  function pointData() {
-    const n = state.n, xy = state.xy, e = extent(), c = state.colour;
-    const x = new Float32Array(n), y = new Float32Array(n), z = new Float32Array(n), w = new Float32Array(n);
-    const span = c && c.type === "number" && c.max > c.min ? c.max - c.min : 1;
-    for (let i = 0; i < n; i++) {
-      x[i] = (xy[2 * i] - e.cx) * e.s; y[i] = (xy[2 * i + 1] - e.cy) * e.s;
-      if (c && c.type === "category") z[i] = c.codes[i];
-      else if (c && c.type === "number") w[i] = c.values[i] === null ? 0 : (c.values[i] - c.min) / span;
-    }
-    return { x, y, z, w };
-  }
-
-  function colourOf(i) {
-    const c = state.colour;
-    if (!c) return BASE;
-    if (c.type === "category") return PALETTE[c.codes[i] % PALETTE.length];
-    const v = c.values[i];
-    if (v === null) return "#bbbbbb";
-    const t = c.max > c.min ? (v - c.min) / (c.max - c.min) : 0;
-    return SCALE[Math.min(SCALE.length - 1, Math.floor(t * SCALE.length))];
-  }
+  const extent = () => window.ProjectorColours.extent(state.xy);
+  const colourOf = (i) => window.ProjectorColours.colourOf(state.colour, i);
 
   // ------------------------------------------------------------------ drawing
   function webglAvailable() {
@@ -317,61 +278,46 @@
     } catch (e) { return false; }
   }
 
+  const methodName = () => METHOD_NAMES[state.method] + (state.dims === 3 ? " 3-D" : "");
+
   function clearMap() {
-    if (plot) plot.clear();
-    if (fallback) fallback.ctx.clearRect(0, 0, fallback.canvas.width, fallback.canvas.height);
+    if (map2d) map2d.clear();
+    if (view3d) view3d.clear();
+    if (fallback) fallback.clear();
   }
 
   function setupPlot() {
     const map = $("map");
     state.webgl = typeof createScatterplot === "function" && webglAvailable();
-    const canvas = document.createElement("canvas");
-    map.prepend(canvas);
     if (!state.webgl) {
-      note(`WebGL is unavailable in this browser, so the map is a plain canvas of at most ${FALLBACK_MAX.toLocaleString()} ` +
-           "sampled points (no lasso). Enable hardware acceleration or WebGL for the full view.");
-      fallback = { canvas, ctx: canvas.getContext("2d"), rows: [] };
-      canvas.addEventListener("click", (ev) => {
-        const i = nearestFallback(ev);
-        if (i !== null) showNeighbors(i);
-      });
-      canvas.addEventListener("mousemove", (ev) => {
-        const i = nearestFallback(ev);
-        if (i === null) hideTooltip(); else hover(i, ev.offsetX, ev.offsetY);
-      });
+      state.baseNote = `WebGL is unavailable in this browser, so the map is a plain canvas of at most ` +
+        `${FALLBACK_MAX.toLocaleString()} sampled points (no lasso). Enable hardware acceleration or WebGL for the full view.`;
+      note(state.baseNote);
+      fallback = new CanvasMap(map, { hover: (i, x, y) => hover(i, x, y), out: hideTooltip,
+                                      click: (i) => showNeighbors(i) }, FALLBACK_MAX);
+      $("dims").disabled = true; $("dims").title = "the 3-D view needs WebGL";
+      $("compare").disabled = true; $("compare").title = "the compare view needs WebGL";
       return;
     }
-    makePlot(canvas, false);
+    map2d = new Scatter2D(map, {
+      hover: (i, x, y) => hover(i, x, y), out: hideTooltip, click: (i) => showNeighbors(i),
+      select: (rows) => { state.selected = rows; state.neighbors = null; selectionInfo(); writeHash(); },
+      deselect: () => { state.selected = []; selectionInfo(); writeHash(); },
+      view: () => { hideTooltip(); if (state.meta) scheduleHash(); if (state.query) markQuery(); },
+      drawn: () => { state.drawn += 1; if (state.marks.points && !state.marks.drawEvent) mark("drawEvent"); },
+    }, $("lasso-type").value);
+    setupCompare();
   }
 
-  // performanceMode (square points, no alpha blending) from PERF_POINTS up: about twice the frame rate in
-  // software WebGL. It is a creation option, so switching it makes a new scatterplot on a new canvas.
-  function makePlot(canvas, perf) {
-    const map = $("map");
-    const { width, height } = map.getBoundingClientRect();
-    plot = createScatterplot({ canvas, width, height, pointSize: 4, performanceMode: perf, pointSizeSelected: 3,
-                               pointOutlineWidth: 2, opacityInactiveScale: 0.5, lassoType: $("lasso-type").value,
-                               pointColorActive: [0.05, 0.05, 0.05, 1] });
-    plot.subscribe("pointover", (i) => { const p = plot.getScreenPosition(i); if (p) hover(i, p[0], p[1]); });
-    plot.subscribe("pointout", hideTooltip);
-    plot.subscribe("select", ({ points }) => {
-      if (state.quiet) return;
-      if (points.length === 1 && !state.lassoing) showNeighbors(points[0]);
-      else { state.selected = [...points]; state.neighbors = null; selectionInfo(); writeHash(); }
-      state.lassoing = false;
+  // the 3-D view (projector-3d.js), made the first time it is shown
+  function ensure3d() {
+    if (view3d) return view3d;
+    view3d = new View3D($("map"), {
+      hover: (i, x, y) => hover(i, x, y), out: hideTooltip, click: (i) => showNeighbors(i),
+      view: () => { hideTooltip(); if (state.meta) scheduleHash(); if (state.query) markQuery(); },
+      drawn: () => { state.drawn += 1; },
     });
-    plot.subscribe("lassoEnd", () => { state.lassoing = true; });
-    plot.subscribe("deselect", () => { if (!state.quiet) { state.selected = []; selectionInfo(); writeHash(); } });
-    plot.subscribe("view", () => { hideTooltip(); if (state.meta) scheduleHash(); if (state.query) markQuery(); });
-    plot.subscribe("draw", () => { state.drawn += 1; if (state.marks.points && !state.marks.drawEvent) mark("drawEvent"); });
-    plotPerf = perf;
-    if (!state.resizing) {
-      state.resizing = new ResizeObserver(() => {
-        const r = map.getBoundingClientRect();
-        plot.set({ width: r.width, height: r.height });
-      });
-      state.resizing.observe(map);
-    }
+    return view3d;
   }
 
   let hashTimer = null;
@@ -379,73 +325,83 @@
 
   function draw(restore) {
     if (!state.meta) return Promise.resolve();
-    if (!plot) { drawFallback(); return Promise.resolve(); }
-    const perf = state.n >= PERF_POINTS;
-    if (plotPerf !== perf) {
-      const old = plot, canvas = document.createElement("canvas");
-      old.destroy();
-      $("map").querySelector("canvas").remove();
-      $("map").prepend(canvas);
-      makePlot(canvas, perf);
+    if (!map2d) { drawFallback(); return Promise.resolve(); }
+    map2d.show(state.dims !== 3);
+    if (view3d) view3d.show(state.dims === 3);
+    if (state.dims === 3) {
+      const v = ensure3d();
+      v.show(true);
+      mark("points");
+      v.draw(state.xyz, colourOf, window.ProjectorColours.pointSize(state.n));
+      if (restore && restore.cam) v.setCamera(restore.cam);
+      state.drawnPoints = state.n;
+      state.firstFrame = state.firstFrame || performance.now();
+      return Promise.resolve();
     }
-    const c = state.colour, pts = pointData();
     mark("points");
-    const opts = { pointColor: BASE, colorBy: null };
-    if (c && c.type === "category") {
-      opts.pointColor = c.categories.map((_, i) => PALETTE[i % PALETTE.length]);
-      opts.colorBy = "valueA";
-    } else if (c && c.type === "number") { opts.pointColor = SCALE; opts.colorBy = "valueB"; }
-    opts.pointSize = state.n < 2000 ? 7 : state.n < 200000 ? 3 : 2;
-    plot.set(opts);
-    const spatialIndex = state.spatialIndex || undefined;  // i22-speed: the server's index, see loadLayout
-    return plot.draw(pts, { zDataType: "categorical", wDataType: "continuous", spatialIndex }).then(() => {
-      if (restore && restore.cam) {
-        plot.set({ cameraTarget: [restore.cam[0], restore.cam[1]], cameraDistance: restore.cam[2] });
-      }
+    return map2d.draw(state.xy, state.colour, restore && restore.cam, state.spatialIndex).then(() => {
       state.drawnPoints = state.n;
       state.firstFrame = state.firstFrame || performance.now();
     });
   }
 
   function drawFallback() {
-    const { canvas, ctx } = fallback, r = $("map").getBoundingClientRect();
-    canvas.width = r.width; canvas.height = r.height;
-    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
-    const step = Math.max(1, Math.ceil(state.n / FALLBACK_MAX)), e = extent();
-    const px = (i) => [(canvas.width / 2) * (1 + ((state.xy[2 * i] - e.cx) * e.s)),
-                       (canvas.height / 2) * (1 - ((state.xy[2 * i + 1] - e.cy) * e.s))];
-    fallback.rows = []; fallback.px = px;
-    const size = state.n < 2000 ? 7 : 3;
-    for (let i = 0; i < state.n; i += step) {
-      const [x, y] = px(i);
-      fallback.rows.push(i);
-      ctx.fillStyle = colourOf(i);
-      ctx.fillRect(x - size / 2, y - size / 2, size, size);
-    }
-    for (const i of state.selected) {
-      const [x, y] = px(i);
-      ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.strokeRect(x - 4, y - 4, 8, 8);
-    }
-    state.drawn += 1; state.drawnPoints = fallback.rows.length;
-  }
-
-  function nearestFallback(ev) {
-    if (!state.meta) return null;
-    let best = null, bestD = 64;
-    for (const i of fallback.rows) {
-      const [x, y] = fallback.px(i), d = (x - ev.offsetX) ** 2 + (y - ev.offsetY) ** 2;
-      if (d < bestD) { bestD = d; best = i; }
-    }
-    return best;
+    state.drawnPoints = fallback.draw(state.xy, colourOf, state.selected);
+    state.drawn += 1;
   }
 
   function select(rows) {
     state.selected = rows;
-    if (plot) { state.quiet = true; plot.select(rows); state.quiet = false; } else if (fallback) drawFallback();
+    if (state.dims === 3 && view3d) view3d.select(rows);
+    else if (map2d) map2d.select(rows); else if (fallback) drawFallback();
     selectionInfo();
   }
 
+  // ------------------------------------------------------------------ compare: a second source beside the map
+  function setupCompare() {
+    compare = new Compare($("map2"), {
+      layout: async (kind, name, view) => {
+        const b = `/api/projector/${kind}/${enc(name)}`;
+        const meta = await viaJob(`${b}/layout?method=${state.method}&dims=2`, `${name}: ${METHOD_NAMES[state.method]}`,
+                                  view);
+        if (meta === null) return null;
+        const buf = (await request("GET", `${b}/coords?method=${state.method}&dims=2`, null, true)).data;
+        return { meta, xy: new Float32Array(buf) };
+      },
+      ids: async (kind, name) => (await api("GET", `/api/projector/${kind}/${enc(name)}/ids`)).ids,
+      column: (kind, name, field) => api("GET", `/api/projector/${kind}/${enc(name)}/column/${enc(field)}`)
+        .catch(() => null),  // the second source has no such field: one colour
+      select: (rows) => { select(rows); writeHash(); },
+      status, view: () => {},
+    }, $("lasso-type").value);
+  }
+
+  // keepCamera: the main map's camera came from the link (else the map, half as wide now, is fitted again)
+  async function openCompare(keepCamera) {
+    const [kind, ...rest] = $("compare").value.split(":");
+    $("dims").disabled = true; $("dims").title = "the compare view is 2-D";
+    const field = $("color-by").value === CLUSTERS ? "" : $("color-by").value;
+    try {
+      const done = await compare.open(kind, rest.join(":"), { kind: state.kind, name: state.name, field,
+        methodName: METHOD_NAMES[state.method], selected: state.selected }, state.view);
+      if (done === null) { state.stale += 1; return; }
+      if (!keepCamera) map2d.fit();
+      writeHash();
+    } catch (e) { status(e.message, true); }
+  }
+
+  function changeCompare() {
+    if (!$("compare").value) {
+      compare.close(); $("dims").disabled = false; $("dims").title = "";
+      map2d.fit(); writeHash();
+      return Promise.resolve();
+    }
+    if (state.dims === 3) { $("dims").value = "2"; return loadLayout(); }  // compare is 2-D: relaid, then opened
+    return openCompare();
+  }
+
   function selectionInfo() {
+    if (compare && compare.active) compare.link(state.selected);
     $("selection-info").textContent = state.selected.length ? `${state.selected.length} selected` : "nothing selected";
   }
 
@@ -472,12 +428,12 @@
   async function showNeighbors(row) {
     const view = state.view;
     try {
-      const res = await api("POST", `${base()}/neighbors`, { row, k: 10, method: state.method });
+      const res = await api("POST", `${base()}/neighbors`, { row, k: 10, method: state.method, dims: state.dims });
       if (view !== state.view) { state.stale += 1; return; }
       state.neighbors = res;
       $("neighbors-title").textContent = `Neighbours of ${res.id}`;
       $("neighbors-title").dataset.id = res.id;
-      $("overlap").textContent = `${res.also_2d} of ${res.k} are also 2-D neighbours (${res.metric})`;
+      $("overlap").textContent = `${res.also_2d} of ${res.k} are also ${state.dims}-D neighbours (${res.metric})`;
       renderHits(res.hits);
       select([row, ...res.hits.map((h) => h.row).filter((r) => r >= 0)]);
       status(`neighbours of ${res.id}`);
@@ -510,7 +466,7 @@
     if (!q || !state.meta) return;
     const view = state.view;
     try {
-      const res = await api("POST", `${base()}/query`, { query: q, k: 10, method: state.method });
+      const res = await api("POST", `${base()}/query`, { query: q, k: 10, method: state.method, dims: state.dims });
       if (view !== state.view) { state.stale += 1; return; }
       state.query = res;
       renderHits(res.hits);
@@ -543,6 +499,11 @@
   function markQuery() {
     const m = $("query-marker"), q = state.query;
     if (!q || !q.place) { m.style.display = "none"; return; }
+    if (state.dims === 3) {
+      const p = view3d.screenOf(null, q.place);
+      m.style.left = `${p.x}px`; m.style.top = `${p.y}px`; m.style.display = "block";
+      return;
+    }
     const p = screenOf(q.place[0], q.place[1]), box = $("map").getBoundingClientRect();
     if (!p) { m.style.display = "none"; return; }
     m.style.left = `${p.x - box.left}px`; m.style.top = `${p.y - box.top}px`; m.style.display = "block";
@@ -562,7 +523,7 @@
       const res = await api("POST", `${base()}/select`, body);
       if (view !== state.view) { state.stale += 1; return; }
       state.filtered = res.rows;
-      if (plot) plot.filter(res.rows);
+      if (map2d && state.dims === 2) map2d.filter(res.rows);
       select(res.rows);
       status(`${res.count} of ${state.n} match the filter`);
       writeHash();
@@ -572,7 +533,7 @@
   function clearFilter() {
     $("where").value = ""; $("regex").value = "";
     state.filtered = null;
-    if (plot) plot.unfilter();
+    if (map2d) map2d.unfilter();
     select([]);
     writeHash();
   }
@@ -582,7 +543,7 @@
     if (!rows.length) { status("select points first (click, lasso, box or filter)", true); return; }
     try {
       const res = await fetch(`${base()}/export`, { method: "POST", headers: headers(true),
-        body: JSON.stringify({ rows, format, method: state.method }) });
+        body: JSON.stringify({ rows, format, method: state.method, dims: state.dims }) });
       if (!res.ok) throw new Error((await res.json()).error.message);
       const blob = await res.blob(), a = document.createElement("a");
       a.href = URL.createObjectURL(blob); a.download = `${state.name}-selection.${format}`;
@@ -594,29 +555,40 @@
   // Page coordinates of a row (for tests and automation): {x, y} or null.
   function pointPosition(row) {
     const box = $("map").getBoundingClientRect();
-    if (plot) {
-      const p = plot.getScreenPosition(row);
+    if (state.dims === 3 && view3d) {
+      const p = view3d.screenOf(row);
+      return { x: box.left + p.x, y: box.top + p.y };
+    }
+    if (map2d) {
+      const p = map2d.screen(row);
       return p ? { x: box.left + p[0], y: box.top + p[1] } : null;
     }
-    if (!fallback || !fallback.px) return null;
-    const [x, y] = fallback.px(row);
-    return { x: box.left + x, y: box.top + y };
+    const p = fallback && fallback.screen(row);
+    return p ? { x: box.left + p[0], y: box.top + p[1] } : null;
   }
 
   window.projector = { state, pointPosition, showNeighbors, select: (rows) => { select(rows); writeHash(); },
-                       applyFilter, loadLayout,
-                       plot: () => plot };
+                       applyFilter, loadLayout, placeQuery,
+                       plot: () => map2d && map2d.plot, view3d: () => view3d, compare: () => compare };
   mark("script");
   setupPlot();
   mark("plot");
   $("source").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
   $("method").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
-  $("color-by").addEventListener("change", async () => { await applyColour(); draw(); writeHash(); });
+  $("dims").addEventListener("change", () => loadLayout().catch((e) => status(e.message, true)));
+  $("color-by").addEventListener("change", async () => {
+    await applyColour(); draw(); writeHash();
+    if (compare && compare.active) openCompare();  // the second panel takes the same field
+  });
+  $("compare").addEventListener("change", () => changeCompare().catch((e) => status(e.message, true)));
   $("apply-filter").addEventListener("click", applyFilter);
   $("query-form").addEventListener("submit", placeQuery);
   $("cluster-form").addEventListener("submit", cluster);
   $("clear-filter").addEventListener("click", clearFilter);
-  $("lasso-type").addEventListener("change", () => { if (plot) plot.set({ lassoType: $("lasso-type").value }); });
+  $("lasso-type").addEventListener("change", () => {
+    if (map2d) map2d.setLassoType($("lasso-type").value);
+    if (compare) compare.setLassoType($("lasso-type").value);
+  });
   for (const f of ["csv", "jsonl", "parquet"]) $("export-" + f).addEventListener("click", () => exportSelection(f));
   $("api-key").addEventListener("change", () => loadSources().catch((e) => status(e.message, true)));
   loadSources().catch((e) => status(e.message, true));
