@@ -35,7 +35,7 @@ from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
 from ..passages import index_records, plan_records, search_documents, with_subfolders
-from ..scale import RayEngine
+from ..scale import RayEngine, check_address
 from ..search import searcher
 from ..store import Collection
 from ..store.filters import parse
@@ -187,6 +187,8 @@ def index(
     runner = None
     if engine == "ray":
         require("ray", "scale", "--engine ray")  # before any model loads
+        if address is not None:  # one short TCP connect, dry run too: not Ray's 30 s of retries and tracebacks
+            address = check_address(address)
         runner = RayEngine(address=address, workers=2 if workers is None else workers,
                            batch_size=64 if batch_size is None else batch_size)
     try:
