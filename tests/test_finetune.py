@@ -364,3 +364,41 @@ def test_a_deleted_model_folder_and_a_damaged_manifest_are_named(tmp_path, capsy
     (bad / "finetune.json").write_text("{not json")
     with pytest.raises(InputError, match=r"has finetune.json but embedlab cannot read it as a model folder"):
         embedlab.encoder(str(bad))
+
+
+class EnglishWords(Words):
+    """Words that declares it reads English only (as minilm does)."""
+
+    name = "test-ft-en"
+    languages = ("en",)
+
+
+@pytest.fixture()
+def english_registered():
+    register(EncoderSpec(name=EnglishWords.name, factory=EnglishWords, dim=DIM, modalities=("text",), extra="core"))
+    yield
+    registry._SPECS.pop(EnglishWords.name, None)
+    for key in [k for k in registry._CACHE if k[0] == EnglishWords.name]:
+        del registry._CACHE[key]
+
+
+def test_our_own_korean_retention_set_gives_no_language_warning(tmp_path, english_registered):
+    """names-ko-en is embedlab's own set, which the user never gave: no LanguageWarning about it. A retention set
+    the caller gives is the caller's text, and still warns."""
+    import warnings
+
+    from embedlab.errors import LanguageWarning
+    from embedlab.train.finetuning.evaluate import general_sets
+
+    if "names-ko-en" not in general_sets(["names-ko-en"]):
+        pytest.skip("the names-ko-en data are not installed")
+    pairs = make_pairs(tmp_path / "p.jsonl")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        enc = finetune(pairs, EnglishWords.name, output=tmp_path / "o", **{**FAST, "epochs": 2,
+                                                                        "general": ("names-ko-en",)})
+    assert enc.manifest["data"]["general_sets"] == {"names-ko-en": 500}
+    assert [str(w.message) for w in caught if issubclass(w.category, LanguageWarning)] == []
+    mine = {"mine": [(f"서울 {i}번 기차", f"the train number {i} to Seoul") for i in range(12)]}
+    with pytest.warns(LanguageWarning, match=r"^test-ft-en reads only en: 12 of 12 text\(s\) hold Korean "):
+        finetune(pairs, EnglishWords.name, output=tmp_path / "o2", **{**FAST, "epochs": 2, "general": mine})
