@@ -402,3 +402,26 @@ def test_our_own_korean_retention_set_gives_no_language_warning(tmp_path, englis
     mine = {"mine": [(f"서울 {i}번 기차", f"the train number {i} to Seoul") for i in range(12)]}
     with pytest.warns(LanguageWarning, match=r"^test-ft-en reads only en: 12 of 12 text\(s\) hold Korean "):
         finetune(pairs, EnglishWords.name, output=tmp_path / "o2", **{**FAST, "epochs": 2, "general": mine})
+
+
+def test_a_fine_tuned_folder_reads_its_base_encoders_languages(tmp_path, capsys, english_registered):
+    """The folder records the base's languages; the encoder loaded from it declares them, so Korean text re-embedded
+    onto it warns as it does for the base (the README's reindex --encoder ft/)."""
+    from embedlab.errors import LanguageWarning
+
+    out = tmp_path / "ft"
+    enc = finetune(make_pairs(tmp_path / "p.jsonl"), EnglishWords.name, output=out, **{**FAST, "epochs": 2})
+    assert enc.manifest["base"]["languages"] == ["en"] and enc.languages == ("en",)
+    again = load_finetuned(out)
+    assert again.languages == ("en",)
+    with pytest.warns(LanguageWarning, match=rf"^{out.resolve()} reads only en: 1 of 2 text\(s\) hold Korean "):
+        again.encode(["서울 기차", "a train"])
+    assert load_finetuned(finetune(make_pairs(tmp_path / "p2.jsonl"), Words.name, output=tmp_path / "w",
+                                   **{**FAST, "epochs": 2}).folder).languages is None  # a base of many languages
+    with Collection.create("rows", EnglishWords.name) as col:
+        with pytest.warns(LanguageWarning):
+            col.add(["k", "e"], ["서울 기차", "a train"])
+    with pytest.raises(SystemExit) as e, \
+            pytest.warns(LanguageWarning, match=rf"^{out.resolve()} reads only en: 1 of 2 text\(s\) hold Korean "):
+        main(["reindex", "rows", "--encoder", str(out)])
+    assert e.value.code == 0

@@ -212,3 +212,4 @@ def test_too_few_steps_and_unmoved_weights_are_warned(tmp_path):
         "the fine-tuned model gives the same vectors as minilm (its weights did not move in 1 training step(s)), "
         f"so it is no better than the base; {more}"]
     np.testing.assert_allclose(enc.encode(["a cat"]), embedlab.encoder("minilm").encode(["a cat"]), atol=1e-6)
+    assert enc.languages == ("en",) and enc.manifest["base"]["languages"] == ["en"]  # minilm's, kept

@@ -386,7 +386,8 @@ class FineTuner(Trainer):
                                     "general_sets": {n: len(s.queries) for n, s in gen.items()}}
         if mined is not None:
             data_doc["hard_negatives"] = mined
-        base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim)}
+        base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim),
+                    "languages": None if base.languages is None else list(base.languages)}
         common = {"base": base_doc, "base_asymmetric": bool(base.asymmetric), "params": params,
                   "data": data_doc, "seed": seed,
                   "matryoshka_dims": list(dims), "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
