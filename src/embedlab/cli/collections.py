@@ -28,6 +28,7 @@ from ..errors import (
     EncoderMismatchError,
     IncompleteCollectionWarning,
     InputError,
+    cli_words,
     did_you_mean,
     require,
 )
@@ -228,7 +229,9 @@ def index(
         raise
     synced = list(paths) if sync else None
     duplicates = [src for src, _ in records.duplicates]
-    read = {"skipped": records.skipped, "duplicates": [{"source": s, "same_as": o} for s, o in records.duplicates],
+    skipped = [cli_words(s) for s in records.skipped]  # in CLI words, as errors are
+    read = {"skipped": skipped,
+            "duplicates": [{"source": s, "same_as": o} for s, o in records.duplicates],
             "notes": records.notes, "pages": records.pages}
     if dry_run:
         with col if col is not None else nullcontext():
@@ -284,7 +287,7 @@ def index(
         + (f", [red]{result['removed']} removed[/]" if result["removed"] else "")
         + f"; the collection now holds {result['count']} item(s)"
     )
-    _print_skipped(records.skipped, result["kept"])
+    _print_skipped(skipped, result["kept"])
     _print_read_notes(result)
     _print_legacy(name, result["migrated"], result["unresolved"], dry_run=False, renamed=result["renamed"])
     if untrained:
