@@ -132,8 +132,8 @@ def init(address: str | None = None, workers: int = 2) -> Any:
 
 @contextlib.contextmanager
 def _quiet_backend() -> Iterator[None]:
-    """Ray's C++ core logs only errors while connecting (not a warning a second while it retries), unless the
-    user set $RAY_BACKEND_LOG_LEVEL; the variable is restored afterwards."""
+    """Ray's C++ core logs only errors while connecting (not a warning a second while it retries), as do the
+    processes of a local Ray started then, unless the user set $RAY_BACKEND_LOG_LEVEL; unset again afterwards."""
     if "RAY_BACKEND_LOG_LEVEL" in os.environ:
         yield
         return
