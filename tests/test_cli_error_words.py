@@ -236,3 +236,29 @@ def test_a_misspelt_path_gets_a_suggestion(files, capsys):
         f"{files / 'docs' / 'ntoes.txt'} does not exist; check the path (similar names there: notes.txt)")
     assert error_line(capsys, "index", "notes", files / "docs" / "no-such-thing.md") == (
         f"{files / 'docs' / 'no-such-thing.md'} does not exist; check the path")  # nothing close: no guess
+
+
+def test_skipped_files_are_listed_in_cli_words(tmp_path, capsys):
+    """A file skipped while indexing is listed with its reason in CLI words (its error's CLI phrasing), in the
+    listing and in --json; Python's read_sources keeps the keyword hints."""
+    import json
+
+    from embedlab.ingest import read_sources
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "ok.txt").write_text("plain text", encoding="utf-8")
+    (tmp_path / "notes" / "cafe.txt").write_bytes("Le café était très bon, à Paris.".encode("cp1252"))
+    code, out, err = run(capsys, "index", "skips", tmp_path / "notes", "--dry-run")
+    assert code == 0, err
+    shown = " ".join((out + err).split())  # unwrapped
+    assert "or read it with --encoding CP1252, or --encoding-errors replace to substitute the bad bytes" in shown
+    assert PYTHON_WORDS.search(shown) is None, shown
+    code, out, _ = run(capsys, "index", "skips", tmp_path / "notes", "--dry-run", "--json")
+    skipped = json.loads(out)["skipped"]
+    assert len(skipped) == 1 and skipped[0].endswith(
+        "or read it with --encoding CP1252, or --encoding-errors replace to substitute the bad bytes")
+    assert PYTHON_WORDS.search(skipped[0]) is None
+    python = read_sources([tmp_path / "notes"]).skipped
+    assert len(python) == 1 and python[0].endswith(
+        "or read it with --encoding CP1252 (encoding='cp1252'), or --encoding-errors replace (errors='replace') to "
+        "substitute the bad bytes")

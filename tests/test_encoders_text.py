@@ -305,3 +305,26 @@ def test_passages_of_a_long_multilingual_file_are_never_truncated(which, request
     # the limit is tight: one token more than a passage holds would be cut
     longest = max(items, key=lambda r: len(enc.tokenize(r.item))).item
     assert len(enc.tokenize(longest)) + enc.special_tokens > enc.max_length - 40
+
+
+def test_minilm_splits_a_long_file_in_blocks_without_transformers_warning(minilm, caplog, capfd):
+    """A long text is tokenized in blocks of whole words and each distinct word once (WordPiece), not as one
+    sequence of a million tokens, and transformers' "Token indices sequence length is longer" is not printed."""
+    import logging
+    import time
+
+    from embedlab.ingest import Record
+    from embedlab.passages.split import split_records
+
+    para = "The KTX high-speed train runs from Seoul to Busan, in under three hours; tickets sell out early. "
+    text = "\n\n".join(f"{i}. " + para * 12 for i in range(800))  # ~0.9 MB, ~170k words
+    caplog.set_level(logging.WARNING)
+    t = time.perf_counter()
+    items, stats = split_records([Record("big", text, {}, None)], minilm)
+    took = time.perf_counter() - t
+    assert stats.unit == "tokens" and stats.split == 1 and stats.max_tokens == 254
+    assert max(len(minilm.tokenize(r.item)) for r in items[:50]) <= 254
+    words = [w for r in items for w in r.item.split()]
+    assert words[:5] == text.split()[:5] and words[-5:] == text.split()[-5:]
+    assert "Token indices sequence length" not in caplog.text + "".join(capfd.readouterr())
+    assert took < 60, took

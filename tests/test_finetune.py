@@ -364,3 +364,64 @@ def test_a_deleted_model_folder_and_a_damaged_manifest_are_named(tmp_path, capsy
     (bad / "finetune.json").write_text("{not json")
     with pytest.raises(InputError, match=r"has finetune.json but embedlab cannot read it as a model folder"):
         embedlab.encoder(str(bad))
+
+
+class EnglishWords(Words):
+    """Words that declares it reads English only (as minilm does)."""
+
+    name = "test-ft-en"
+    languages = ("en",)
+
+
+@pytest.fixture()
+def english_registered():
+    register(EncoderSpec(name=EnglishWords.name, factory=EnglishWords, dim=DIM, modalities=("text",), extra="core"))
+    yield
+    registry._SPECS.pop(EnglishWords.name, None)
+    for key in [k for k in registry._CACHE if k[0] == EnglishWords.name]:
+        del registry._CACHE[key]
+
+
+def test_our_own_korean_retention_set_gives_no_language_warning(tmp_path, english_registered):
+    """names-ko-en is embedlab's own set, which the user never gave: no LanguageWarning about it. A retention set
+    the caller gives is the caller's text, and still warns."""
+    import warnings
+
+    from embedlab.errors import LanguageWarning
+    from embedlab.train.finetuning.evaluate import general_sets
+
+    if "names-ko-en" not in general_sets(["names-ko-en"]):
+        pytest.skip("the names-ko-en data are not installed")
+    pairs = make_pairs(tmp_path / "p.jsonl")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        enc = finetune(pairs, EnglishWords.name, output=tmp_path / "o", **{**FAST, "epochs": 2,
+                                                                        "general": ("names-ko-en",)})
+    assert enc.manifest["data"]["general_sets"] == {"names-ko-en": 500}
+    assert [str(w.message) for w in caught if issubclass(w.category, LanguageWarning)] == []
+    mine = {"mine": [(f"서울 {i}번 기차", f"the train number {i} to Seoul") for i in range(12)]}
+    with pytest.warns(LanguageWarning, match=r"^test-ft-en reads only en: 12 of 12 text\(s\) hold Korean "):
+        finetune(pairs, EnglishWords.name, output=tmp_path / "o2", **{**FAST, "epochs": 2, "general": mine})
+
+
+def test_a_fine_tuned_folder_reads_its_base_encoders_languages(tmp_path, capsys, english_registered):
+    """The folder records the base's languages; the encoder loaded from it declares them, so Korean text re-embedded
+    onto it warns as it does for the base (the README's reindex --encoder ft/)."""
+    from embedlab.errors import LanguageWarning
+
+    out = tmp_path / "ft"
+    enc = finetune(make_pairs(tmp_path / "p.jsonl"), EnglishWords.name, output=out, **{**FAST, "epochs": 2})
+    assert enc.manifest["base"]["languages"] == ["en"] and enc.languages == ("en",)
+    again = load_finetuned(out)
+    assert again.languages == ("en",)
+    with pytest.warns(LanguageWarning, match=rf"^{out.resolve()} reads only en: 1 of 2 text\(s\) hold Korean "):
+        again.encode(["서울 기차", "a train"])
+    assert load_finetuned(finetune(make_pairs(tmp_path / "p2.jsonl"), Words.name, output=tmp_path / "w",
+                                   **{**FAST, "epochs": 2}).folder).languages is None  # a base of many languages
+    with Collection.create("rows", EnglishWords.name) as col:
+        with pytest.warns(LanguageWarning):
+            col.add(["k", "e"], ["서울 기차", "a train"])
+    with pytest.raises(SystemExit) as e, \
+            pytest.warns(LanguageWarning, match=rf"^{out.resolve()} reads only en: 1 of 2 text\(s\) hold Korean "):
+        main(["reindex", "rows", "--encoder", str(out)])
+    assert e.value.code == 0

@@ -189,3 +189,27 @@ def test_full_nan_gradient_with_a_finite_loss_is_caught(tmp_path, monkeypatch):
                  lr=5e-5, general=None, val_fraction=0.2, seed=0)
     v = load_finetuned(out).encode(["a cat"])
     assert np.isfinite(v).all()
+
+
+@pytest.mark.slow
+def test_too_few_steps_and_unmoved_weights_are_warned(tmp_path):
+    """The README's finetune on a small pairs file ran 1 step, and the model it saved gave the base's vectors:
+    both are said, with what to do."""
+    import warnings
+
+    rows = [{"query": f"tell me about the {a}", "positive": f"notes on the {a} and its habits"} for a in ANIMALS[:10]]
+    pairs = tmp_path / "p.jsonl"
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        enc = finetune(pairs, "minilm", method="full", output=tmp_path / "ft", epochs=1, batch_size=8, general=None,
+                       val_fraction=0.2, seed=0)
+    more = "give more training pairs (hundreds), or more epochs (--epochs 20 or more)"
+    said = [str(w.message) for w in caught if w.category is UserWarning]
+    assert said == [
+        "only 1 training step(s) (8 training pair(s) in batches of 8, 1 epoch(s)): too few to change minilm much "
+        f"(at least 20 are needed); {more}",
+        "the fine-tuned model gives the same vectors as minilm (its weights did not move in 1 training step(s)), "
+        f"so it is no better than the base; {more}"]
+    np.testing.assert_allclose(enc.encode(["a cat"]), embedlab.encoder("minilm").encode(["a cat"]), atol=1e-6)
+    assert enc.languages == ("en",) and enc.manifest["base"]["languages"] == ["en"]  # minilm's, kept

@@ -151,3 +151,17 @@ def test_cli_engine_ray_indexes_a_folder(cluster, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["index", "viaray", str(docs), "--engine", "spark"])
     assert exc.value.code == 2 and "--engine must be local or ray" in capsys.readouterr().err
+
+
+def test_check_address_accepts_the_running_cluster(cluster, monkeypatch, tmp_path):
+    from embedlab.scale import check_address
+    from embedlab.scale.ray import init
+
+    gcs = ray.get_runtime_context().gcs_address
+    assert check_address(gcs) == gcs
+    assert init(address=gcs) is ray  # checked, then the running connection is reused
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text(gcs + "\n")
+    assert check_address("auto") == gcs

@@ -39,6 +39,39 @@ class EmbedlabError(Exception):
         return self.cli if self.cli is not None else str(self)
 
 
+class Said(str):
+    """A message kept for later (a skipped file's reason in a list), carrying its CLI phrasing as the error did.
+
+    Parameters
+    ----------
+    error : EmbedlabError
+        The error whose message this is: the string is ``str(error)``, ``cli`` its ``cli_message()``.
+    """
+
+    cli: str
+
+    def __new__(cls, error: EmbedlabError) -> Said:
+        said = super().__new__(cls, str(error))
+        said.cli = error.cli_message()
+        return said
+
+
+def cli_words(message: str) -> str:
+    """A kept message as the command line prints it: the CLI phrasing of a ``Said``, else the message itself.
+
+    Parameters
+    ----------
+    message : str
+        A plain string or a ``Said``.
+
+    Returns
+    -------
+    str
+        The text naming CLI flags where the Python text names keyword arguments.
+    """
+    return message.cli if isinstance(message, Said) else str(message)
+
+
 class InputError(EmbedlabError, ValueError):
     """The caller passed something unusable (empty list, wrong type, bad option)."""
 

@@ -28,6 +28,7 @@ from ..errors import (
     EncoderMismatchError,
     IncompleteCollectionWarning,
     InputError,
+    cli_words,
     did_you_mean,
     require,
 )
@@ -35,7 +36,7 @@ from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
 from ..passages import hit_texts, index_records, plan_records, search_documents, with_subfolders
-from ..scale import RayEngine
+from ..scale import RayEngine, check_address
 from ..search import searcher
 from ..store import Collection
 from ..store.filters import parse
@@ -187,6 +188,8 @@ def index(
     runner = None
     if engine == "ray":
         require("ray", "scale", "--engine ray")  # before any model loads
+        if address is not None:  # one short TCP connect, dry run too: not Ray's 30 s of retries and tracebacks
+            address = check_address(address)
         runner = RayEngine(address=address, workers=2 if workers is None else workers,
                            batch_size=64 if batch_size is None else batch_size)
     try:
@@ -226,7 +229,9 @@ def index(
         raise
     synced = list(paths) if sync else None
     duplicates = [src for src, _ in records.duplicates]
-    read = {"skipped": records.skipped, "duplicates": [{"source": s, "same_as": o} for s, o in records.duplicates],
+    skipped = [cli_words(s) for s in records.skipped]  # in CLI words, as errors are
+    read = {"skipped": skipped,
+            "duplicates": [{"source": s, "same_as": o} for s, o in records.duplicates],
             "notes": records.notes, "pages": records.pages}
     if dry_run:
         with col if col is not None else nullcontext():
@@ -282,7 +287,7 @@ def index(
         + (f", [red]{result['removed']} removed[/]" if result["removed"] else "")
         + f"; the collection now holds {result['count']} item(s)"
     )
-    _print_skipped(records.skipped, result["kept"])
+    _print_skipped(skipped, result["kept"])
     _print_read_notes(result)
     _print_legacy(name, result["migrated"], result["unresolved"], dry_run=False, renamed=result["renamed"])
     if untrained:

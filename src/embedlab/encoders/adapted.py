@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError, EmbedlabError, EncoderMismatchError, ModelNotFoundError
-from ..formats.finetuned import MANIFEST, load_matrix, read_manifest, recognises
+from ..formats.finetuned import MANIFEST, base_languages, load_matrix, read_manifest, recognises
 from ..metrics import normalize as _normalize
 from .base import Encoder, TokenVocabulary
 from .registry import EncoderSpec, register_folder
@@ -110,6 +110,7 @@ class AdaptedEncoder(Encoder):
             raise ModelNotFoundError(f"{folder} holds a full fine-tune; load it with load_finetuned()")
         self.matrix = load_matrix(folder, self.manifest)
         _check_base(folder, self.manifest["base"])
+        self.languages = base_languages(self.manifest)  # an adapter reads what its base reads
         self._base: Encoder | None = None  # built on first use: the registry may be building this encoder now
         self.apply_to = self.manifest.get("adapter", {}).get("apply_to", "both")
         self.asymmetric = self.apply_to == "queries" or bool(self.manifest.get("base_asymmetric"))
@@ -295,6 +296,7 @@ class FullFinetunedEncoder(Encoder):
             raise CorruptFileError(f"{folder}: the fine-tuned model cannot be loaded ({type(exc).__name__}: "
                                    f"{exc}); train it again with `embedlab finetune`") from None
         self.name = str(folder)
+        self.languages = base_languages(self.manifest)  # fine-tuning keeps the base's vocabulary and languages
         self.dim = int(self.model_encoder.dim)
         self.max_length = self.model_encoder.max_length
         dims = self.manifest.get("matryoshka_dims") or []

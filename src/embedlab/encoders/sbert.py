@@ -76,6 +76,9 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
                                      "vectors (no module of modules.json reports it)")
         self.dim = int(dim)
         self.special_tokens = int(self._model.tokenizer.num_special_tokens_to_add())  # [CLS] and [SEP]
+        # tokenize() counts the tokens of texts of any length to split them (never run through the model whole):
+        # transformers' "Token indices sequence length is longer than ..." warning does not apply
+        self._model.tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
         self._packaged = model_path is None
         self.languages = ("en",) if model_path is None else None  # a user's folder: any language
         if model_path is not None:  # a user's folder: named by its path, as the registry's folder specs are

@@ -1,7 +1,8 @@
 """The folder ``embedlab finetune`` (``FineTuner``) writes, and reading it back.
 
     finetune.json        format "embedlab.finetune" + format_version; method (adapter | full); the base encoder's
-                         name, fingerprint and dim; the adapter's shape; training parameters; data counts; metrics
+                         name, fingerprint, dim and languages (its ISO 639-1 codes when it reads only those, else
+                         null; absent in folders written before it was recorded); the adapter's shape; training parameters; data counts; metrics
                          before and after; the seed; matryoshka_dims
     adapter.safetensors  (adapter) the matrix M (base dim × dim, float32), size and CRC32 recorded in the JSON
     model.safetensors …  (full) a complete sentence-transformers folder (modules.json, config.json, tokenizer …)
@@ -27,7 +28,7 @@ WEIGHTS = "adapter.safetensors"
 FIX = "train it again with `embedlab finetune`"
 
 __all__ = ["MANIFEST", "FORMAT", "VERSION", "WEIGHTS", "recognises", "read_manifest", "write_manifest",
-           "save_matrix", "load_matrix"]
+           "save_matrix", "load_matrix", "base_languages"]
 
 
 def recognises(path: str | Path) -> bool:
@@ -43,6 +44,26 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if doc.get("method") not in ("adapter", "full") or not isinstance(base, dict) or not base.get("name"):
         raise CorruptFileError(f"{path} lacks a valid 'method' or 'base' encoder; {FIX}")
     return doc
+
+
+def base_languages(manifest: dict[str, Any]) -> tuple[str, ...] | None:
+    """The languages of the base encoder a fine-tune folder records: the fine-tuned model reads what its base read.
+
+    Parameters
+    ----------
+    manifest : dict
+        A manifest from ``read_manifest``.
+
+    Returns
+    -------
+    tuple of str or None
+        ISO 639-1 codes (e.g. ``("en",)``) when the base reads only those; None when it reads many or unknown
+        languages, or the folder predates the record.
+    """
+    langs = manifest["base"].get("languages")
+    if isinstance(langs, list) and langs and all(isinstance(x, str) for x in langs):
+        return tuple(langs)
+    return None
 
 
 def write_manifest(folder: Path, **fields: Any) -> None:

@@ -18,7 +18,7 @@ from ..documents import (
     read_document,
     zip_members,
 )
-from ..errors import InputError, MissingDependencyError
+from ..errors import InputError, MissingDependencyError, Said
 from .records import Options, Record
 from .sources import file_id
 
@@ -266,7 +266,7 @@ def read_folder(root: Path, files: list[Path], opts: Options, skipped: list[str]
             if opts.strict:
                 raise
             found += 1
-            skipped.append(str(exc))
+            skipped.append(Said(exc))  # with its CLI phrasing
             continue
         except MissingDependencyError as exc:  # a document whose parser is not installed: the others are read
             if opts.strict:

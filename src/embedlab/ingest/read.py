@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .._progress import progress_bar
 from ..documents import UnreadableFileError
-from ..errors import InputError, close_names
+from ..errors import InputError, Said, close_names
 from .files import (
     MEDIA_EXTENSIONS,
     Tick,
@@ -147,7 +147,7 @@ def _skipping(records: Iterator[Record], opts: Options, skipped: list[str]) -> I
     except UnreadableFileError as exc:
         if opts.strict:
             raise
-        skipped.append(str(exc))
+        skipped.append(Said(exc))  # with its CLI phrasing
 
 
 def _read_path(path: Path, opts: Options, out: Ingested, files: list[Path] | None, tick: Tick) -> Iterator[Record]:

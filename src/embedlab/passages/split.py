@@ -26,6 +26,8 @@ DEFAULT_OVERLAP_FRACTION = 0.15
 FALLBACK_MAX_WORDS = 256
 
 
+#: Words per tokenizer call when counting a long text's tokens (whole words, so the pieces are the same).
+_BLOCK_WORDS = 200
 #: Words per token assumed when an encoder has a token limit but no tokenizer to count with.
 WORDS_PER_TOKEN = 0.75
 
@@ -265,7 +267,13 @@ def _units(text: str, max_tokens: int,
     words = text.split()
     if tokenize is None:
         return [(w, 1, True, i) for i, w in enumerate(words)]
-    pieces = tokenize(text)
+    # blocks of whole words, not the whole text in one call: a 5 MB file is one sequence of millions of tokens
+    pieces: list[str] = []
+    for i in range(0, len(words), _BLOCK_WORDS):
+        block = tokenize(" ".join(words[i:i + _BLOCK_WORDS]))
+        pieces += block
+        if not any(p.startswith(_PIECE_SPACE) for p in block):
+            break  # no word-start marks (WordPiece): the words are asked one by one below
     groups: list[list[str]] = []
     for p in pieces:
         if p.startswith(_PIECE_SPACE) or not groups:
@@ -274,8 +282,9 @@ def _units(text: str, max_tokens: int,
             groups[-1].append(p)
     groups = [g for g in groups if g != [_PIECE_SPACE]] if len(groups) != len(words) else groups
     exact = len(groups) == len(words)
-    if not exact:  # the pieces do not mark word starts: each word's own pieces
-        groups = [tokenize(w) or [w] for w in words]
+    if not exact:  # the pieces do not mark word starts: each word's own pieces, asked once per distinct word
+        seen: dict[str, list[str]] = {}
+        groups = [seen[w] if w in seen else seen.setdefault(w, tokenize(w) or [w]) for w in words]
     units: list[tuple[str, int, bool, int]] = []
     for n, (w, g) in enumerate(zip(words, groups, strict=True)):
         if len(g) <= max_tokens:

@@ -16,6 +16,7 @@ from ..encoders import encoder as build
 from ..ingest import read_sources
 from ..passages import index_records
 from ..store import Collection
+from .address import check_address
 from .ray import RayEngine, upsert_records
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,4 +75,4 @@ def index_dataset(collection: Collection | str, paths: Sequence[str | Path], *, 
             col.close()
 
 
-__all__ = ["RayEngine", "index_dataset", "upsert_records"]
+__all__ = ["RayEngine", "check_address", "index_dataset", "upsert_records"]

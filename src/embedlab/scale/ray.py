@@ -21,7 +21,7 @@ import contextlib
 import json
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from .._params import check_int
 from ..encoders import encoder
 from ..errors import IncompleteCollectionWarning, InputError, require
 from ..store import Collection
+from .address import check_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..encoders import Encoder
@@ -80,14 +81,46 @@ class EncodeBatch:
 
 def init(address: str | None = None, workers: int = 2) -> Any:
     """Connect to the Ray cluster at ``address`` (e.g. ``ray://head:10001`` or ``auto``), or start a local one
-    with ``workers`` CPUs; quiet logs, no dashboard. Reuses a running connection."""
+    with ``workers`` CPUs; quiet logs, no dashboard. Reuses a running connection.
+
+    Parameters
+    ----------
+    address : str or None
+        ``HOST:PORT``, ``ray://HOST:PORT`` or ``auto``; checked first with one short TCP connect
+        (``check_address``). None: start a local Ray.
+    workers : int
+        CPUs of a local Ray.
+
+    Returns
+    -------
+    module
+        The ``ray`` module, connected.
+
+    Raises
+    ------
+    InputError
+        When no cluster answers at ``address`` (one line, within seconds; Ray's own retries and C++ log lines
+        are kept out).
+    MissingDependencyError
+        When Ray is not installed (``pip install 'embedlab[scale]'``).
+    """
     ray = require("ray", "scale", "distributed indexing with --engine ray")
+    if address:
+        address = check_address(address)
     if not ray.is_initialized():
         kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-        if address:
-            ray.init(address=address, **kw)
-        else:  # one BLAS/OpenMP thread per worker process: the actors are the parallelism
-            ray.init(num_cpus=workers, runtime_env={"env_vars": {v: "1" for v in _THREAD_VARS}}, **kw)
+        with _quiet_backend():
+            if address:
+                try:
+                    ray.init(address=address, **kw)
+                except ConnectionError as exc:  # something answered the TCP probe, but not a Ray cluster
+                    raise InputError(f"no Ray cluster answers at {address} ({exc}); check the address and that "
+                                     "the cluster is up (ray status on its head node)",
+                                     cli=f"no Ray cluster answers at --address {address} ({exc}); check the "
+                                         "address and that the cluster is up (ray status on its head node)"
+                                     ) from None
+            else:  # one BLAS/OpenMP thread per worker process: the actors are the parallelism
+                ray.init(num_cpus=workers, runtime_env={"env_vars": {v: "1" for v in _THREAD_VARS}}, **kw)
     from ray.data import DataContext
 
     ctx = DataContext.get_current()
@@ -95,6 +128,20 @@ def init(address: str | None = None, workers: int = 2) -> Any:
     ctx.print_on_execution_start = False
     ctx.execution_options.preserve_order = True  # the same write order as the single-process path
     return ray
+
+
+@contextlib.contextmanager
+def _quiet_backend() -> Iterator[None]:
+    """Ray's C++ core logs only errors while connecting (not a warning a second while it retries), as do the
+    processes of a local Ray started then, unless the user set $RAY_BACKEND_LOG_LEVEL; unset again afterwards."""
+    if "RAY_BACKEND_LOG_LEVEL" in os.environ:
+        yield
+        return
+    os.environ["RAY_BACKEND_LOG_LEVEL"] = "error"
+    try:
+        yield
+    finally:
+        os.environ.pop("RAY_BACKEND_LOG_LEVEL", None)
 
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from ..encoders import available
 from ..encoders.registry import EncoderSpec
 from ..encoders.registry import spec as encoder_spec
-from ..errors import InputError, UnknownKeyError
+from ..errors import InputError, UnknownKeyError, did_you_mean
 from .errors import AuthError, error_body
 from .state import GuardedEncoder, ServerState
 
@@ -153,9 +153,10 @@ def text_encoder(request: Request, model: str) -> GuardedEncoder:
     try:
         s = encoder_spec(name)
     except InputError:
-        names = ", ".join([x.name for x in servable_specs()] + sorted(st.model_folders))
-        raise UnknownKeyError(f"the model {model!r} does not exist here; this server offers: {names} "
-                              "(GET /v1/models)") from None
+        offered = [x.name for x in servable_specs()] + sorted(st.model_folders)
+        guess = did_you_mean(model, offered)
+        raise UnknownKeyError(f"the model {model!r} does not exist here; {guess + ' ' if guess else ''}this server "
+                              f"offers: {', '.join(offered)} (GET /v1/models)") from None
     if "text" not in s.modalities:
         raise InputError(f"model {s.name!r} encodes {', '.join(s.modalities)}, not text; pick a text encoder "
                          "from GET /v1/models")

@@ -24,7 +24,7 @@ import numpy as np
 from ..encoders import DEFAULT_ENCODER, Encoder
 from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec as encoder_spec
-from ..errors import CollectionNotFoundError, EmbedlabError, InputError, UnknownKeyError
+from ..errors import CollectionNotFoundError, EmbedlabError, InputError, UnknownKeyError, did_you_mean
 from ..io.glove import load_glove
 from ..store import Collection
 from ..store.manifest import check_name
@@ -263,8 +263,10 @@ class ServerState:
             if col is not None:
                 return col
             if not (self.root / name).is_dir():
-                have = ", ".join(Collection.names(self.root)) or "none yet"
-                raise CollectionNotFoundError(f"no collection named {name!r} (existing: {have}); create it with "
+                names = Collection.names(self.root)
+                guess = did_you_mean(name, names)
+                raise CollectionNotFoundError(f"no collection named {name!r} (existing: {', '.join(names) or 'none yet'}"
+                                              f"); {guess + ' Or create' if guess else 'create'} it with "
                                               "POST /api/collections")
             with Collection.open(name, None, root=self.root, readonly=True) as peek:  # which encoder built it
                 enc_name = peek.info()["encoder"].get("name")

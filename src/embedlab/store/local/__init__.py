@@ -20,7 +20,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ... import config
-from ...errors import CollectionNotFoundError, InputError, StorageFullError
+from ...errors import CollectionNotFoundError, InputError, StorageFullError, did_you_mean
 from ...persist import fsync_dir, storage_errors, write_json_atomic
 from .. import manifest as mf
 from .segments import SEGMENT_DIR
@@ -45,6 +45,11 @@ class LocalStore:
     def _missing(self, name: str, what: str = "") -> CollectionNotFoundError:
         names = self.names()
         have = ", ".join(names) if names else "none yet"
+        guess = did_you_mean(name, names)
+        if guess and what:  # "; did you mean 'notes'? Or create it with ..."
+            what = f"; {guess} Or {what[2:]}"
+        elif guess:
+            what = f"; {guess}"
         return CollectionNotFoundError(f"no collection named {name!r} here (existing: {have}){what}")
 
     def names(self) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import CollectionNotFoundError, InputError
+from ...errors import CollectionNotFoundError, InputError, did_you_mean
 from ...persist import check_version
 from .. import manifest as mf
 from . import connection as pgc
@@ -60,8 +60,10 @@ class PgStore:
 
     def _missing(self, name: str) -> CollectionNotFoundError:
         have = self.names()
+        guess = did_you_mean(name, have)
         return CollectionNotFoundError(f"no collection named {name!r} in {pgc.safe_url(self.url)} (existing: "
-                                       f"{', '.join(have) if have else 'none yet'}); create it with Collection.create")
+                                       f"{', '.join(have) if have else 'none yet'}); "
+                                       + (f"{guess} Or create" if guess else "create") + " it with Collection.create")
 
     def create(self, name: str, manifest: dict[str, Any], *, lock_timeout: float = 10.0,
                auto_compact: float = 0.3, incomplete: dict[str, Any] | None = None) -> PgTable:

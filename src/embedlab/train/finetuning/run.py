@@ -9,11 +9,12 @@ folder — and the Encoder back.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..._progress import progress_bar
 from ...encoders import Encoder
 from ...encoders import encoder as build
 from ...encoders.adapted import AdaptedEncoder, FullFinetunedEncoder
-from ...errors import InputError
+from ...errors import InputError, LanguageWarning, caller_level
 from ...formats import finetuned as saved
 from ...persist import atomic_folder, check_output_folder
 from ..base import Trainer
@@ -39,6 +40,8 @@ __all__ = ["FineTuner", "finetune"]
 METHODS = ("adapter", "full")
 ADAPTER_DEFAULTS = {"epochs": 10, "batch_size": 64, "lr": 1e-3}
 FULL_DEFAULTS = {"epochs": 1, "batch_size": 32, "lr": 2e-5}
+#: Fewer optimizer steps than this barely move a full model (its learning rate warms up over the first 10 %).
+FEW_STEPS = 20
 
 
 def _load_pairs(pairs: Any, positives: Any) -> Pairs:
@@ -55,6 +58,19 @@ def _base(encoder: Any) -> Encoder:
         raise InputError(f"encoder {enc.name!r} does not encode text (modalities {list(enc.modalities)}); "
                          "fine-tuning learns from text pairs: pick a text encoder")
     return enc
+
+
+@contextlib.contextmanager
+def _own_sets(own: bool) -> Iterator[None]:
+    """Keep LanguageWarning out while embedlab's own retention sets are encoded (when ``own``).
+
+    Those (``general`` given by name, e.g. the Korean names-ko-en) are texts the user never gave; the caller's own
+    sets (a dict) still warn.
+    """
+    with warnings.catch_warnings():
+        if own:
+            warnings.simplefilter("ignore", LanguageWarning)
+        yield
 
 
 def _check_method_options(method: str, **given: Any) -> None:
@@ -359,7 +375,8 @@ class FineTuner(Trainer):
             gen = {name: index_pairs(ps) for name, ps in (general_sets(general).items() if general else [])}
         bs = 64
         val_vecs = _split_vectors(base, val_split, bs, progress)
-        gen_vecs = {name: _split_vectors(base, s, bs, progress) for name, s in gen.items()}
+        with _own_sets(not isinstance(general, dict)):
+            gen_vecs = {name: _split_vectors(base, s, bs, progress) for name, s in gen.items()}
         before = {"validation": _metrics(*val_vecs, val_split, dims),
                   "general": {n: score_vectors(*gen_vecs[n], s.relevant) for n, s in gen.items()}}
         params: dict[str, Any] = {"method": method, "epochs": epochs, "batch_size": batch_size, "lr": lr,
@@ -369,7 +386,8 @@ class FineTuner(Trainer):
                                     "general_sets": {n: len(s.queries) for n, s in gen.items()}}
         if mined is not None:
             data_doc["hard_negatives"] = mined
-        base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim)}
+        base_doc = {"name": base.name, "fingerprint": base.fingerprint, "dim": int(base.dim),
+                    "languages": None if base.languages is None else list(base.languages)}
         common = {"base": base_doc, "base_asymmetric": bool(base.asymmetric), "params": params,
                   "data": data_doc, "seed": seed,
                   "matryoshka_dims": list(dims), "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
@@ -384,7 +402,8 @@ class FineTuner(Trainer):
                                      progress, started)
         else:
             self.encoder_ = _full(base, train, val_split, gen, before, common, out, dims, self.loss, scale, epochs,
-                                  batch_size, lr, seed, progress, started)
+                                  batch_size, lr, seed, progress, started, val_vecs[0],
+                                  not isinstance(general, dict))
         return self
 
     def to_encoder(self) -> Encoder:
@@ -526,11 +545,19 @@ def _adapter(base: Encoder, train: list[Pair], val_split: PairSplit, val_vecs: t
 
 def _full(base: Encoder, train: list[Pair], val_split: PairSplit, gen: dict[str, PairSplit], before: dict[str, Any],
           common: dict[str, Any], out: Path, dims: tuple[int, ...], loss: str, scale: float, epochs: int,
-          batch_size: int, lr: float, seed: int, progress: bool, started: float) -> FullFinetunedEncoder:
+          batch_size: int, lr: float, seed: int, progress: bool, started: float,
+          before_queries: np.ndarray, own_general: bool) -> FullFinetunedEncoder:
     from .full import FullSettings, model_folder, train_full
 
     settings = FullSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, loss=loss, scale=scale,
                             matryoshka_dims=dims)
+    per_epoch = -(-len(train) // batch_size)
+    steps = epochs * per_epoch
+    more = f"more training pairs (hundreds), or more epochs (--epochs {-(-FEW_STEPS // per_epoch)} or more)"
+    if steps < FEW_STEPS:
+        warnings.warn(f"only {steps} training step(s) ({len(train)} training pair(s) in batches of {batch_size}, "
+                      f"{epochs} epoch(s)): too few to change {Path(base.name).name} much (at least {FEW_STEPS} "
+                      f"are needed); give {more}", stacklevel=caller_level())
     fit = train_full(model_folder(base), train, settings, progress=progress)
     seconds = time.perf_counter() - started
     if fit.model is None:
@@ -544,10 +571,17 @@ def _full(base: Encoder, train: list[Pair], val_split: PairSplit, gen: dict[str,
                              loss_history=[round(x, 5) for x in fit.losses], **common)
         _plot(tmp / "loss.png", fit.losses, [], f"full fine-tune of {Path(base.name).name}")
     enc = FullFinetunedEncoder(out)
-    after = {"validation": _metrics(enc.encode_queries(val_split.queries), enc.encode_documents(val_split.docs),
-                                    val_split, dims),
-             "general": {n: score_vectors(enc.encode_queries(s.queries), enc.encode_documents(s.docs), s.relevant)
-                         for n, s in gen.items()}}
+    after_queries = enc.encode_queries(val_split.queries)
+    after: dict[str, Any] = {"validation": _metrics(after_queries, enc.encode_documents(val_split.docs), val_split,
+                                                    dims)}
+    with _own_sets(own_general):
+        after["general"] = {n: score_vectors(enc.encode_queries(s.queries), enc.encode_documents(s.docs), s.relevant)
+                            for n, s in gen.items()}
+    if before_queries.shape == after_queries.shape and np.allclose(before_queries, after_queries, rtol=0,
+                                                                   atol=1e-6):
+        warnings.warn(f"the fine-tuned model gives the same vectors as {Path(base.name).name} (its weights did "
+                      f"not move in {steps} training step(s)), so it is no better than the base; give {more}",
+                      stacklevel=caller_level())
     doc = saved.read_manifest(out)
     doc.pop("format", None)
     doc.pop("format_version", None)
