@@ -13,7 +13,7 @@ import datetime as _dt
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,36 @@ def _output(output: str | Path | None, base_name: str, method: str, overwrite: b
 def _split_vectors(enc: Encoder, split: PairSplit, batch_size: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     return (base_vectors(enc, split.queries, "query", batch_size=batch_size, progress=progress),
             base_vectors(enc, split.docs, "document", batch_size=batch_size, progress=progress))
+
+
+def vectors_per_set(sets: dict[str, PairSplit], encode: Callable[[PairSplit], tuple[np.ndarray, np.ndarray]],
+                    what: str, progress: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``encode(split)`` of each evaluation set in turn under a bar that names the set being encoded: the
+    validation split and the built-in general sets (500 pairs each) take minutes on a slow machine.
+
+    Parameters
+    ----------
+    sets : dict of str to PairSplit
+        The sets by name, in the order they are encoded.
+    encode : callable
+        ``encode(split)`` -> (query vectors, document vectors), two float32 arrays (its own bars may show inside).
+    what : str
+        The bar's title (``"finetune: evaluating the base model"``).
+    progress : bool
+        Show the bar (stderr; plain lines where it is not a terminal).
+
+    Returns
+    -------
+    dict of str to tuple of numpy.ndarray
+        ``encode(split)`` of each set, by name.
+    """
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    with progress_bar(len(sets), what, "set", progress) as bar:
+        for name, split in sets.items():
+            bar.set_postfix_str(f"{name}: {len(split.queries):,} queries, {len(split.docs):,} documents")
+            out[name] = encode(split)
+            bar.update(1)
+    return out
 
 
 def _map(vecs: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
@@ -358,8 +388,11 @@ class FineTuner(Trainer):
         else:
             gen = {name: index_pairs(ps) for name, ps in (general_sets(general).items() if general else [])}
         bs = 64
-        val_vecs = _split_vectors(base, val_split, bs, progress)
-        gen_vecs = {name: _split_vectors(base, s, bs, progress) for name, s in gen.items()}
+        got = vectors_per_set({"validation": val_split, **{f"general: {n}": s for n, s in gen.items()}},
+                              lambda split: _split_vectors(base, split, bs, progress),
+                              f"finetune: evaluating {Path(base.name).name}", progress)
+        val_vecs = got["validation"]
+        gen_vecs = {name: got[f"general: {name}"] for name in gen}
         before = {"validation": _metrics(*val_vecs, val_split, dims),
                   "general": {n: score_vectors(*gen_vecs[n], s.relevant) for n, s in gen.items()}}
         params: dict[str, Any] = {"method": method, "epochs": epochs, "batch_size": batch_size, "lr": lr,
@@ -544,10 +577,12 @@ def _full(base: Encoder, train: list[Pair], val_split: PairSplit, gen: dict[str,
                              loss_history=[round(x, 5) for x in fit.losses], **common)
         _plot(tmp / "loss.png", fit.losses, [], f"full fine-tune of {Path(base.name).name}")
     enc = FullFinetunedEncoder(out)
-    after = {"validation": _metrics(enc.encode_queries(val_split.queries), enc.encode_documents(val_split.docs),
-                                    val_split, dims),
-             "general": {n: score_vectors(enc.encode_queries(s.queries), enc.encode_documents(s.docs), s.relevant)
-                         for n, s in gen.items()}}
+    got = vectors_per_set({"validation": val_split, **{f"general: {n}": s for n, s in gen.items()}},
+                          lambda split: (enc.encode_queries(split.queries, progress=progress),
+                                         enc.encode_documents(split.docs, progress=progress)),
+                          "finetune: evaluating the fine-tuned model", progress)
+    after = {"validation": _metrics(*got["validation"], val_split, dims),
+             "general": {n: score_vectors(*got[f"general: {n}"], s.relevant) for n, s in gen.items()}}
     doc = saved.read_manifest(out)
     doc.pop("format", None)
     doc.pop("format_version", None)
