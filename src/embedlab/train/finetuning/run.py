@@ -91,8 +91,9 @@ def _split_vectors(enc: Encoder, split: PairSplit, batch_size: int, progress: bo
 
 def vectors_per_set(sets: dict[str, PairSplit], encode: Callable[[PairSplit], tuple[np.ndarray, np.ndarray]],
                     what: str, progress: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``encode(split)`` of each evaluation set in turn under a bar that names the set being encoded: the
-    validation split and the built-in general sets (500 pairs each) take minutes on a slow machine.
+    """``encode(split)`` of each evaluation set in turn, under a bar that names the set being encoded.
+
+    The validation split and the built-in general sets (500 pairs each) take minutes on a slow machine.
 
     Parameters
     ----------
