@@ -305,3 +305,16 @@ def test_passages_of_a_long_multilingual_file_are_never_truncated(which, request
     # the limit is tight: one token more than a passage holds would be cut
     longest = max(items, key=lambda r: len(enc.tokenize(r.item))).item
     assert len(enc.tokenize(longest)) + enc.special_tokens > enc.max_length - 40
+
+
+def test_minilm_loads_without_transformers_own_weight_bar(capsys):
+    """Each load leaked transformers' `Loading weights: 0/103 ... 103/103` bar; the registry's one line says it."""
+    from transformers.utils import logging as hf_logging
+
+    from embedlab.encoders.sbert import SBERTEncoder
+
+    bars = hf_logging.is_progress_bar_enabled()
+    enc = SBERTEncoder()
+    assert enc.dim == 384 and hf_logging.is_progress_bar_enabled() == bars  # restored after the load
+    err = capsys.readouterr().err
+    assert "Loading weights" not in err and "it/s" not in err, err[-500:]

@@ -373,3 +373,50 @@ def test_index_records_reports_items_found_stored_before_counting_them(use_encod
         # chunk 1: all 16 stored; chunk 2: 9 stored (said before they count), 7 encoded; chunk 3: 8 encoded
         assert events == [("done", 0), ("skip", 16), ("done", 16), ("done", 16), ("skip", 9), ("done", 25),
                           ("done", 32), ("done", 32), ("done", 40), ("done", 40)]
+
+
+# --------------------------------------------------------------------------- first loads say what they do
+def test_loading_an_encoder_says_so_in_one_line(monkeypatch, capsys):
+    """minilm's first load took 27-44 s with nothing but transformers' own weight bar: the registry now names
+    the load while it happens (here as plain lines: pytest's stderr is not a terminal)."""
+    import time
+
+    from embedlab.encoders import Encoder, register, registry
+    from embedlab.encoders.registry import EncoderSpec
+
+    class Slow(Encoder):
+        name, dim = "test-slow-load", 2
+
+        def __init__(self):
+            time.sleep(0.3)  # a model's files being read
+
+        def _encode_batch(self, items):
+            return np.ones((len(items), 2), np.float32)
+
+    monkeypatch.setattr(_progress, "FIRST_LINE_S", 0.05)
+    register(EncoderSpec(name=Slow.name, factory=Slow, dim=2, modalities=("text",), extra="core"))
+    try:
+        first = registry.encoder(Slow.name)
+        assert registry.encoder(Slow.name) is first  # shared: loaded (and announced) once
+    finally:
+        registry._SPECS.pop(Slow.name, None)
+        for key in [k for k in registry._CACHE if k[0] == Slow.name]:
+            del registry._CACHE[key]
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "loading the encoder test-slow-load (once per process) ..."
+    assert lines[1] == "loading the encoder test-slow-load (once per process): done in 0:00:00"
+    assert len(lines) == 2
+
+
+def test_a_spinner_inside_a_spinner_shows_the_outer_one_only(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with _progress.working("indexing notes"):
+        assert _progress._SPINNING == ["indexing notes"]
+        with _progress.working("loading the encoder minilm"):  # no second live display (rich would refuse it)
+            assert _progress._SPINNING == ["indexing notes"]
+    assert _progress._SPINNING == []
+    with pytest.raises(RuntimeError, match="boom"), _progress.working("outer"):
+        raise RuntimeError("boom")
+    assert _progress._SPINNING == []

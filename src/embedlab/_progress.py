@@ -122,12 +122,30 @@ def working(desc: str, enabled: bool = True) -> Iterator[None]:
                 _write(f"{desc}: done in {clock_text(time.monotonic() - start)}")
         return
     from rich.console import Console
+    from rich.errors import LiveError
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        bar.add_task(desc, total=None)
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    started = False
+    if not _SPINNING:  # a spinner inside a spinner (a model loaded inside a step): the outer one speaks for both
+        try:
+            bar.start()
+        except LiveError:  # another rich display on the same console
+            pass
+        else:
+            started = True
+            _SPINNING.append(desc)
+            bar.add_task(desc, total=None)
+    try:
         yield
+    finally:
+        if started:
+            _SPINNING.pop()
+            bar.stop()
+
+
+_SPINNING: list[str] = []  # the spinner showing, if any
 
 
 def _is_terminal() -> bool:
