@@ -420,3 +420,25 @@ def test_a_spinner_inside_a_spinner_shows_the_outer_one_only(monkeypatch, capsys
     with pytest.raises(RuntimeError, match="boom"), _progress.working("outer"):
         raise RuntimeError("boom")
     assert _progress._SPINNING == []
+
+
+def test_a_resumed_bar_leaves_its_initial_items_out_of_the_rate(capsys):
+    """``progress_bar(..., initial=n)`` (tqdm's keyword, passed through): off a terminal the lines' rate counts
+    only the items this run did, not the n done before it."""
+    import re
+    import time
+
+    with _progress.progress_bar(2000, "resumed", "item", initial=1000) as bar:
+        bar.lines.first_s, bar.mininterval = 0.0, 0.0
+        time.sleep(0.2)
+        bar.update(10)
+        bar.lines.every_s = 0.0
+        time.sleep(0.2)
+        bar.update(10)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("resumed: 1,010/2,000 items (50 %), ") and lines[-1].startswith(
+        "resumed: 1,020/2,000 items, done in 0:00:0")
+    rates = [float(m.group(1).replace(",", "")) for m in map(re.compile(r", ([\d,.]+) items/s").search, lines) if m]
+    assert rates and all(r < 200 for r in rates), lines  # about 20 items in 0.4 s; 1,020 would read > 2,000/s
+    with _progress.progress_bar(5, "terminal options", "item", enabled=False, unit_scale=True) as off:
+        assert off.disable and off.total == 5

@@ -29,24 +29,25 @@ LINE_EVERY_S = 10.0  # then a line at least this often
 LINE_GAP_S = 1.0  # and at each new tenth of the total, but never closer together than this
 
 
-def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True) -> Any:
+def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True, **options: Any) -> Any:
     """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled``.
 
-    Where stderr is not a terminal the bar writes plain lines instead (see ``ProgressLines``). A terminal that reports no size (0 x 0: a pseudo-terminal opened without one, as IDE consoles, ``script``
-    and test harnesses open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24: tqdm would
-    otherwise hide it (a bar on row 0 of a 0-row screen), while the CLI's rich bars (which fall back the same
-    way) show.
+    Where stderr is not a terminal the bar writes plain lines instead (see ``ProgressLines``). A terminal that
+    reports no size (0 x 0: a pseudo-terminal opened without one, as IDE consoles, ``script`` and test harnesses
+    open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24: tqdm would otherwise hide it (a bar on
+    row 0 of a 0-row screen), while the CLI's rich bars (which fall back the same way) show. ``options`` go to tqdm as they are (``initial=``: items done before this run, left out of the
+    rate and the time left; ``bar_format=``, ``unit_scale=``, ``postfix=``).
     """
     from tqdm.auto import tqdm
 
     if enabled and not _is_terminal():
         return _line_bar()(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, mininterval=LINE_GAP_S,
-                           miniters=1)
+                           miniters=1, **options)
     sized = _columns() > 0
     size = None if sized else shutil.get_terminal_size((80, 24))  # COLUMNS / LINES, else 80 x 24
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=sized,
                 ncols=None if size is None else size.columns, nrows=None if size is None else size.lines,
-                disable=None if enabled else True)
+                disable=None if enabled else True, **options)
 
 
 def _columns() -> int:
