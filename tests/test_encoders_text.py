@@ -328,3 +328,16 @@ def test_minilm_splits_a_long_file_in_blocks_without_transformers_warning(minilm
     assert words[:5] == text.split()[:5] and words[-5:] == text.split()[-5:]
     assert "Token indices sequence length" not in caplog.text + "".join(capfd.readouterr())
     assert took < 60, took
+
+
+def test_minilm_loads_without_transformers_own_weight_bar(capsys):
+    """Each load leaked transformers' `Loading weights: 0/103 ... 103/103` bar; the registry's one line says it."""
+    from transformers.utils import logging as hf_logging
+
+    from embedlab.encoders.sbert import SBERTEncoder
+
+    bars = hf_logging.is_progress_bar_enabled()
+    enc = SBERTEncoder()
+    assert enc.dim == 384 and hf_logging.is_progress_bar_enabled() == bars  # restored after the load
+    err = capsys.readouterr().err
+    assert "Loading weights" not in err and "it/s" not in err, err[-500:]

@@ -251,3 +251,23 @@ def test_saved_index_errors(tmp_path):
         KeywordIndex.load(folder)
     with pytest.raises(InputError, match="no keyword index in"):
         KeywordIndex.load(tmp_path / "missing")
+
+
+def test_loading_kiwi_says_so_in_one_line_and_skips_the_slow_dictionaries(monkeypatch, capsys):
+    """The first Korean keyword/hybrid search of a process spent 15-60 s loading Kiwi with no message: the load
+    now says what it is doing (here: stderr is not a terminal, so as plain lines) and leaves out the multi-word and
+    typo dictionaries that doubled it."""
+    from embedlab import _progress
+    from embedlab.search import tokenize
+
+    monkeypatch.setattr(tokenize, "_kiwi", None)
+    monkeypatch.setattr(_progress, "FIRST_LINE_S", 0.0)
+    assert tokenize.KIWI_OPTIONS == {"load_multi_dict": False, "load_typo_dict": False}
+    tok = tokenize.Tokenizer(use_kiwi=True)
+    assert tok.name == "kiwi-morphemes+words-v3"
+    assert tok("KTX 고속열차로 회의 일정을 잡았습니다") == ["고속", "열차", "회의", "일정", "ktx"]
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "loading the Korean tokenizer (Kiwi; once per process, a few seconds) ..."
+    assert lines[1].startswith("loading the Korean tokenizer (Kiwi; once per process, a few seconds): done in 0:00:")
+    assert len(lines) == 2
+    assert tok("빠른 기차") == ["빠르", "기차"] and capsys.readouterr().err == ""  # loaded once per process

@@ -339,7 +339,7 @@ def test_a_3d_layout_is_computed_cached_and_exported_beside_the_2d_one(client):
     pq = pytest.importorskip("pyarrow.parquet")
     got = pq.read_table(io.BytesIO(client.post(f"{base}/export", json={"rows": [5], "format": "parquet",
                                                                        "dims": 3}).content))
-    assert got.column_names == ["id", "label", "x", "y", "z", "metadata"]
+    assert got.column_names == ["id", "label", "text", "x", "y", "z", "metadata"]  # text: a collection's rows
     r = client.get(f"{base}/layout?dims=4")
     assert r.status_code == 400 and r.json()["error"] == {
         "type": "InputError", "message": "invalid request: query.dims: Input should be less than or equal to 3"}

@@ -1,6 +1,10 @@
 """The progress bar of long library jobs (cross-validation, grid searches, evaluations, projections): tqdm on
-stderr with the rate and an estimate of the time left; silent when progress is off (the CLI's ``--json``) or
-stderr is not a terminal (pipes, CI logs), so machine-readable output stays clean.
+stderr with the rate and an estimate of the time left; silent when progress is off (the CLI's ``--json``).
+
+Where stderr is not a terminal (``> log 2>&1``, ``tee``, nohup, cron, CI logs) the bar becomes plain lines, no
+carriage returns: nothing for a step that ends within a second, then a line, then one every 10 s or at each new
+tenth of the total (at least a second apart), and a last line with the total time if any line was written.
+stdout, where machine-readable output goes, stays clean.
 
     >>> with progress_bar(250, "cross-validation", "fit", enabled=True) as bar:
     ...     for task in tasks:
@@ -14,23 +18,29 @@ import functools
 import os
 import shutil
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["progress_bar", "stage_bars", "working"]
+__all__ = ["ProgressLines", "clock_text", "progress_bar", "stage_bars", "working"]
+
+FIRST_LINE_S = 1.0  # off a terminal: a step that ends sooner writes no line
+LINE_EVERY_S = 10.0  # then a line at least this often
+LINE_GAP_S = 1.0  # and at each new tenth of the total, but never closer together than this
 
 
 def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool = True, *, unit_scale: bool = False,
                  initial: int = 0, bar_format: str | None = None) -> Any:
-    """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled`` and
-    stderr is a terminal.
+    """A tqdm bar (a context manager with ``update(n)`` / ``set_postfix_str``), disabled unless ``enabled``.
 
-    A terminal that reports no size (0 x 0: a pseudo-terminal opened without one, as IDE consoles, ``script``
-    and test harnesses open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24: tqdm would
-    otherwise hide it (a bar on row 0 of a 0-row screen), while the CLI's rich bars (which fall back the same
-    way) show. With a known total, the rate is always shown as units per second ("2.5 file/s", "0.4 file/s"):
-    tqdm's default turns a rate below one into seconds per unit ("2.50s/file"), so a bar's wording changed with
-    the machine's speed.
+    Where stderr is not a terminal (a log file, a pipe, CI) the bar writes plain lines instead (see
+    ``ProgressLines``). A terminal that reports no size (0 x 0: a pseudo-terminal opened without one, as IDE
+    consoles, ``script`` and test harnesses open them) gets a bar sized by ``COLUMNS`` / ``LINES``, else 80 x 24:
+    tqdm would otherwise hide it (a bar on row 0 of a 0-row screen), while the CLI's rich bars (which fall back
+    the same way) show. With a known total, the rate is always shown as units per second ("2.5 file/s", "0.4
+    file/s"): tqdm's default turns a rate below one into seconds per unit ("2.50s/file"), so a bar's wording
+    changed with the machine's speed.
 
     Parameters
     ----------
@@ -45,16 +55,20 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
     unit_scale : bool, default False
         Show counts and rates with SI prefixes (``1.2M word``), for counts in the millions.
     initial : int, default 0
-        Units already done (a resumed job): the bar starts there and its rate counts only the work done now.
+        Units already done (a resumed job): the bar starts there and its rate and time left count only the work
+        done now.
     bar_format : str or None, default None
-        tqdm's layout (None: tqdm's default with the rate in units per second), e.g. one without tqdm's own time
-        left when the caller's postfix carries a better estimate (``train._eta.BAR_FORMAT``).
+        tqdm's layout on a terminal (None: tqdm's default with the rate in units per second), e.g. one without
+        tqdm's own time left when the caller's postfix carries a better estimate (``train._eta.BAR_FORMAT``).
 
     Returns
     -------
     tqdm.tqdm
         The bar, open; close it (or use it as a context manager).
     """
+    if enabled and not _is_terminal():
+        return _line_bar()(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, mininterval=LINE_GAP_S,
+                           miniters=1, unit_scale=unit_scale, initial=initial)
     sized = _columns() > 0
     size = None if sized else shutil.get_terminal_size((80, 24))  # COLUMNS / LINES, else 80 x 24
     if bar_format is None and total is not None:
@@ -132,14 +146,216 @@ def stage_bars(unit: str = "it", enabled: bool = True) -> Iterator[Callable[[str
 @contextlib.contextmanager
 def working(desc: str, enabled: bool = True) -> Iterator[None]:
     """A spinner with the elapsed time, for a step whose length is not known in advance (loading a model, a
-    library call without progress hooks); off when ``enabled`` is false or stderr is not a terminal."""
-    if not enabled or not sys.stderr.isatty():
+    library call without progress hooks); off when ``enabled`` is false. Where stderr is not a terminal: a line
+    ``"desc ..."`` once the step has run a second, and ``"desc: done in 0:00:12"`` at its end (nothing for a
+    step that ends sooner)."""
+    if not enabled:
         yield
         return
+    if not _is_terminal():
+        start, said = time.monotonic(), threading.Event()
+
+        def say() -> None:
+            said.set()
+            _write(f"{desc} ...")
+
+        timer = threading.Timer(FIRST_LINE_S, say)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            if said.is_set():
+                _write(f"{desc}: done in {clock_text(time.monotonic() - start)}")
+        return
     from rich.console import Console
+    from rich.errors import LiveError
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        bar.add_task(desc, total=None)
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    started = False
+    if not _SPINNING:  # a spinner inside a spinner (a model loaded inside a step): the outer one speaks for both
+        try:
+            bar.start()
+        except LiveError:  # another rich display on the same console
+            pass
+        else:
+            started = True
+            _SPINNING.append(desc)
+            bar.add_task(desc, total=None)
+    try:
         yield
+    finally:
+        if started:
+            _SPINNING.pop()
+            bar.stop()
+
+
+_SPINNING: list[str] = []  # the spinner showing, if any
+
+
+def _is_terminal() -> bool:
+    """Whether stderr is a terminal (False for a stream without ``isatty``)."""
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # replaced by an object without isatty; closed
+        return False
+
+
+def _write(line: str) -> None:
+    """One line on stderr, flushed at once (a log file is read while the job runs)."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed or broken stderr: progress is never worth an error
+        pass
+
+
+def clock_text(seconds: float) -> str:
+    """``seconds`` as ``H:MM:SS`` (``"0:04:05"``); negative counts as 0.
+
+    Parameters
+    ----------
+    seconds : float
+        A duration in seconds.
+
+    Returns
+    -------
+    str
+        Hours (any number of digits), minutes and seconds, rounded to the second.
+    """
+    total = max(0, round(seconds))
+    return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
+
+
+class ProgressLines:
+    """Plain progress lines for a stream that is not a terminal: ``"indexing: 1,024/2,860 items (35 %), 5.2
+    items/s, 0:03:17 elapsed, about 0:05:53 left"``.
+
+    ``update(done, total)`` writes a line when one is due: the first once ``first_s`` seconds have passed since
+    the lines began (a step that ends sooner writes none), then after ``every_s`` seconds, or at a new tenth of
+    the total at least ``gap_s`` after the last line. The rate and the time left count only the work done by
+    this run: items reported through ``skip(n)`` (found already done, e.g. stored by an interrupted run) are
+    left out of the rate, as tqdm's ``initial=`` leaves them out; the rate is measured from the first update.
+
+    Parameters
+    ----------
+    desc : str
+        What the lines are about (``"indexing"``).
+    unit : str
+        What is counted, singular (``"item"``); an ``"s"`` is added.
+    write : callable or None
+        Takes one line (without its newline); None: stderr.
+    clock : callable
+        Seconds as a float (``time.monotonic``; a test passes its own).
+    first_s, every_s, gap_s : float
+        The delays above, in seconds (>= 0).
+
+    Raises
+    ------
+    ValueError
+        For a negative delay.
+    """
+
+    def __init__(self, desc: str, unit: str = "it", write: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, first_s: float = FIRST_LINE_S,
+                 every_s: float = LINE_EVERY_S, gap_s: float = LINE_GAP_S) -> None:
+        if min(first_s, every_s, gap_s) < 0:
+            raise ValueError(f"delays must be >= 0, got first_s={first_s}, every_s={every_s}, gap_s={gap_s}")
+        self.desc, self.unit, self.write, self.clock = desc, unit, write or _write, clock
+        self.first_s, self.every_s, self.gap_s = first_s, every_s, gap_s
+        self.begun = clock()
+        self.started: float | None = None  # the first update: the rate is measured from here
+        self.skipped = 0  # items found done already, left out of the rate
+        self.base = 0  # ``done`` at the first update, also left out of the rate
+        self.last: float | None = None  # when the last line was written
+        self.tenth = -1  # the tenth of the total the last line reached
+        self.postfix = ""
+
+    def skip(self, n: int) -> None:
+        """Count ``n`` items (int >= 0) about to be reported done as found done already: not in the rate."""
+        self.skipped += int(n)
+
+    def rate(self, done: int, now: float) -> float | None:
+        """Items per second done by this run after ``done`` items at ``now`` (None: nothing measured yet)."""
+        if self.started is None or now <= self.started:
+            return None
+        work = done - self.base - self.skipped
+        return work / (now - self.started) if work > 0 else None
+
+    def line(self, done: int, total: int | None, now: float) -> str:
+        """The line for ``done`` of ``total`` (None: unknown) items at ``now``, e.g. ``"indexing: 10/40 items
+        (25 %), 2.0 items/s, 0:00:05 elapsed, about 0:00:15 left"``."""
+        units = f"{self.unit}s"
+        head = f"{done:,}/{total:,} {units} ({100 * done // total} %)" if total else f"{done:,} {units}"
+        parts = [head]
+        if self.skipped:
+            parts.append(f"{self.skipped:,} found done already")
+        rate = self.rate(done, now)
+        if rate is not None:
+            parts.append(f"{rate:,.1f} {units}/s")
+        parts.append(f"{clock_text(now - self.begun)} elapsed")
+        if rate is not None and total:
+            parts.append(f"about {clock_text((total - done) / rate)} left")
+        if self.postfix:
+            parts.append(self.postfix)
+        return f"{self.desc}: " + ", ".join(parts)
+
+    def update(self, done: int, total: int | None) -> bool:
+        """Note that ``done`` of ``total`` items are done; write a line if one is due. Returns whether it wrote."""
+        now = self.clock()
+        if self.started is None:
+            self.started, self.base = now, done - self.skipped
+        tenth = 10 * done // total if total else -1
+        if total and done >= total:
+            due = False  # finished: ``close`` says so
+        elif self.last is None:
+            due = now - self.begun >= self.first_s
+        else:
+            due = now - self.last >= self.every_s or (tenth > self.tenth and now - self.last >= self.gap_s)
+        if due:
+            self.write(self.line(done, total, now))
+            self.last, self.tenth = now, tenth
+        return due
+
+    def close(self, done: int, total: int | None) -> None:
+        """The last line (``"indexing: 40/40 items, done in 0:00:20"``), if any line was written."""
+        if self.last is not None:
+            head = f"{done:,}/{total:,}" if total else f"{done:,}"
+            self.write(f"{self.desc}: {head} {self.unit}s, done in {clock_text(self.clock() - self.begun)}")
+            self.last = None
+
+
+_LINE_BAR: Any = None
+
+
+def _line_bar() -> Any:
+    """The tqdm class whose display is ``ProgressLines`` (made once: tqdm is imported only when a bar is)."""
+    global _LINE_BAR
+    if _LINE_BAR is None:
+        from tqdm.std import tqdm
+
+        class LineBar(tqdm):  # type: ignore[misc]
+            """tqdm writing ``ProgressLines`` instead of redrawing one line with carriage returns."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                self.lines = ProgressLines(kwargs.get("desc") or "", kwargs.get("unit", "it"))
+                super().__init__(*args, **kwargs)
+
+            def display(self, msg: str | None = None, pos: int | None = None) -> bool:
+                if msg == "":  # tqdm clearing its line: there is none (and no carriage return to write)
+                    return False
+                self.lines.desc = self.desc.rstrip(": ") or self.lines.desc
+                self.lines.postfix = self.postfix or ""
+                self.lines.update(self.n, self.total)
+                return True
+
+            def close(self) -> None:
+                if not self.disable:
+                    self.lines.close(self.n, self.total)
+                super().close()
+
+        _LINE_BAR = LineBar
+    return _LINE_BAR

@@ -38,6 +38,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._params import check_bool, check_choice, check_float, check_int, check_strings
+from .._progress import progress_bar
 from ..errors import DimensionError, InputError, NonFiniteError, not_fitted
 from ..metrics import as_matrix
 from ..vectors import Vectors
@@ -337,7 +338,8 @@ class AdversarialProjection(_LinearEraser):
     P, for ``epochs`` rounds (deterministic: full batches). The top-``rank`` eigenvectors of P are removed.
 
     Parameters: ``rank`` directions to remove; ``epochs``, ``lr`` (projection step), ``classifier_lr`` and
-    ``classifier_steps`` the game's schedule; the rest as for ``INLP``.
+    ``classifier_steps`` the game's schedule; ``progress`` (default True) shows a bar over the epochs with the
+    classifier's loss on stderr (plain lines where stderr is not a terminal); the rest as for ``INLP``.
 
     Learned: ``components_`` (rank, d) float32, ``projection_`` (d, d) float32, ``accuracy_before_`` /
     ``accuracy_`` (held-out logistic-regression accuracy before / after), ``chance_``, ``loss_history_``
@@ -347,7 +349,7 @@ class AdversarialProjection(_LinearEraser):
     def __init__(self, rank: int = 1, epochs: int = 100, lr: float = 0.5, classifier_lr: float = 0.5,
                  classifier_steps: int = 10, n_words: int = 2500, max_vocab: int = 50_000,
                  pair: Sequence[str] = ("he", "she"), neutral: bool = False, normalize: bool = True,
-                 test_size: float = 0.3, seed: int = 0) -> None:
+                 test_size: float = 0.3, seed: int = 0, progress: bool = True) -> None:
         self.rank = rank
         self.epochs = epochs
         self.lr = lr
@@ -360,6 +362,7 @@ class AdversarialProjection(_LinearEraser):
         self.normalize = normalize
         self.test_size = test_size
         self.seed = seed
+        self.progress = progress
 
     def fit(self, X: Any, y: Any = None) -> AdversarialProjection:
         """Learn the rank-k subspace to remove (see the class docstring). InputError for bad parameters/labels."""
@@ -369,6 +372,7 @@ class AdversarialProjection(_LinearEraser):
         check_int(self.classifier_steps, "classifier_steps", low=1)
         check_float(self.lr, "lr", low=0, low_open=True, hint="the projection's step size")
         check_float(self.classifier_lr, "classifier_lr", low=0, low_open=True)
+        check_bool(self.progress, "progress")
         epochs, steps, lr, clr = int(self.epochs), int(self.classifier_steps), float(self.lr), float(self.classifier_lr)
         x, labels = self._training_data(X, y)
         d = x.shape[1]
@@ -379,26 +383,37 @@ class AdversarialProjection(_LinearEraser):
         classes = np.unique(ytr)
         onehot = (ytr[:, None] == classes[None, :]).astype(np.float64)
         xc = xtr - xtr.mean(0)
-        n = len(xc)
         p = np.zeros((d, d))
         w = np.zeros((d, len(classes)))
         b = np.zeros(len(classes))
         losses: list[float] = []
-        for _ in range(epochs):
-            z = xc - xc @ p
-            for _ in range(steps):  # the classifier re-fits to the current projection
-                g = _softmax(z @ w + b) - onehot
-                w -= clr * (z.T @ g / n + 1e-4 * w)
-                b -= clr * g.mean(0)
-            probs = _softmax(z @ w + b)
-            losses.append(float(-np.log(np.maximum((probs * onehot).sum(1), 1e-300)).mean()))
-            dz = (probs - onehot) @ w.T / n          # d loss / d z, (n, d)
-            grad = -(xc.T @ dz)                      # z = x - x P  =>  d loss / d P = -x^T dz
-            p = _fantope(p + lr * (grad + grad.T) / 2, rank)
+        with progress_bar(epochs, f"AdversarialProjection(rank={rank})", "epoch", enabled=bool(self.progress)) as bar:
+            for _ in range(epochs):
+                p = self._epoch(xc, onehot, p, w, b, steps, lr, clr, rank, losses)
+                bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
+                bar.update(1)
         _, vecs = np.linalg.eigh(p)
         self.loss_history_ = losses
         self._finish(vecs[:, -rank:].T.copy(), xte, yte, xtr, ytr)
         return self
+
+    @staticmethod
+    def _epoch(xc: np.ndarray, onehot: np.ndarray, p: np.ndarray, w: np.ndarray, b: np.ndarray, steps: int,
+               lr: float, clr: float, rank: int, losses: list[float]) -> np.ndarray:
+        """One round of the game: ``steps`` classifier steps (``w``, ``b`` updated in place), the loss appended to
+        ``losses``, then the projection's ascent step; returns the new projection."""
+        n = len(xc)
+        z = xc - xc @ p
+        for _ in range(steps):  # the classifier re-fits to the current projection
+            g = _softmax(z @ w + b) - onehot
+            w -= clr * (z.T @ g / n + 1e-4 * w)
+            b -= clr * g.mean(0)
+        probs = _softmax(z @ w + b)
+        losses.append(float(-np.log(np.maximum((probs * onehot).sum(1), 1e-300)).mean()))
+        dz = (probs - onehot) @ w.T / n          # d loss / d z, (n, d)
+        grad = -(xc.T @ dz)                      # z = x - x P  =>  d loss / d P = -x^T dz
+        p = _fantope(p + lr * (grad + grad.T) / 2, rank)
+        return p
 
 
 def _softmax(m: np.ndarray) -> np.ndarray:

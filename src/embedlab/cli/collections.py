@@ -18,9 +18,10 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from .._progress import ProgressLines, clock_text
 from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec
 from ..errors import (
@@ -257,6 +258,7 @@ def index(
     try:
         with col, progress_bar("indexing", as_json) as step, loading:
             result = index_records(col, records.records, max_tokens=max_tokens, overlap=overlap, progress=step,
+                                   skipped=step.skip,
                                    sync=synced, engine=runner, duplicates=duplicates, strict=strict)
             result.update(dry_run=False, collection=name, count=col.count(), **read)
             untrained = untrained_note(col.index_kind, col.index_params, col.dim, col.metric, result["count"])
@@ -497,37 +499,83 @@ def shown_metadata(metadata: dict[str, Any], text: str | None) -> list[tuple[str
 
 
 @contextmanager
-def progress_bar(what: str, quiet: bool,
-                 clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar with items/s and an estimate; yields ``step(done, total)``."""
+def progress_bar(what: str, quiet: bool, clock: Callable[[], float] = time.monotonic) -> Iterator[Step]:
+    """A progress bar with items/s, the time elapsed and an estimate of the time left; yields ``step(done,
+    total)`` (a ``Step``). Off a terminal (a log file, a pipe) it writes plain lines on stderr instead
+    (``_progress.ProgressLines``); ``quiet`` (``--json``) shows nothing."""
     columns = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-               TimeRemainingColumn())
+               TextColumn("[cyan]{task.fields[time]}"))
+    lines = None if quiet or console.is_terminal else ProgressLines(what, "item", clock=clock)
     with Progress(*columns, console=console, transient=True, disable=quiet or not console.is_terminal) as bar:
-        task = bar.add_task(what, total=None, rate="")
-        rate = Rate(clock)
+        task = bar.add_task(what, total=None, rate="", time="")
+        step = Step(bar, task, Rate(clock), lines)
+        try:
+            yield step
+        finally:
+            if lines is not None:
+                lines.close(step.done, step.total)
 
-        def step(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, rate=rate.text(done))
 
-        yield step
+class Step:
+    """``step(done, total)`` of ``progress_bar``: moves the bar (or writes a line when one is due);
+    ``step.skip(n)`` first for items found stored already, which the rate and estimate leave out."""
+
+    def __init__(self, bar: Progress, task: Any, rate: Rate, lines: ProgressLines | None) -> None:
+        self.bar, self.task, self.rate, self.lines = bar, task, rate, lines
+        self.done, self.total = 0, 0
+
+    def skip(self, n: int) -> None:
+        """``n`` items (int >= 0) about to be reported done were found stored: not work of this run."""
+        self.rate.skip(n)
+        if self.lines is not None:
+            self.lines.skip(n)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if self.lines is not None:
+            self.lines.update(done, total)
+            return
+        rate = self.rate.text(done)
+        self.bar.update(self.task, completed=done, total=total, rate=rate, time=self.rate.timing(done, total))
 
 
 class Rate:
     """Items/s since the first report (not since the bar opened: reading and splitting come first), as text; ""
-    until a second report has measured something."""
+    until a second report has measured something. Items reported through ``skip(n)`` (found stored by an
+    interrupted run: written, not encoded) are left out, as the items done at the first report are."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock, self.base = clock, 0
+        self.clock, self.base, self.skipped = clock, 0, 0
         self.start: float | None = None
+        self.now: float | None = None
+
+    def skip(self, n: int) -> None:
+        """Leave ``n`` (int >= 0) more items out of the rate: reported done, but not work of this run."""
+        self.skipped += int(n)
+
+    def per_s(self, done: int) -> float | None:
+        """Items/s of this run's work after ``done`` items, at the last ``text`` call (None: not measured)."""
+        work = done - self.base - self.skipped
+        if self.start is None or self.now is None or self.now <= self.start or work <= 0:
+            return None
+        return work / (self.now - self.start)
 
     def text(self, done: int) -> str:
         """The rate after ``done`` items, e.g. ``"1,234 items/s"``."""
-        now = self.clock()
+        self.now = now = self.clock()
         if self.start is None:
-            self.start, self.base = now, done
+            self.start, self.base = now, done - self.skipped
             return ""
-        if now <= self.start or done <= self.base:
+        rate = self.per_s(done)
+        return "" if rate is None else f"{rate:,.0f} items/s"
+
+    def timing(self, done: int, total: int) -> str:
+        """The time since the first report and, once a rate is measured, the time left at that rate, e.g.
+        ``"0:00:47 elapsed, about 0:03:20 left"`` (as of the last ``text`` call; "" before any)."""
+        if self.start is None or self.now is None:
             return ""
-        return f"{(done - self.base) / (now - self.start):,.0f} items/s"
+        rate = self.per_s(done)
+        left = "" if rate is None or not total else f", about {clock_text(max(0, total - done) / rate)} left"
+        return f"{clock_text(self.now - self.start)} elapsed{left}"
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._progress import working
 from ..errors import InputError, MissingDependencyError, did_you_mean
 from .base import Encoder
 
@@ -264,7 +265,8 @@ def encoder(name: str = DEFAULT_ENCODER, **options: Any) -> Encoder:
     with _LOCK:
         if key not in _CACHE:
             try:
-                _CACHE[key] = s.factory(**options)
+                with working(f"loading the encoder {s.name} (once per process)"):
+                    _CACHE[key] = s.factory(**options)
             except TypeError as exc:
                 if options and "argument" in str(exc):
                     raise InputError(f"encoder {s.name!r} does not take the option(s) {sorted(options)} ({exc})") \

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._hf import quiet_transformers
 from .._threads import cpu_count
 from ..errors import MissingDependencyError, ModelNotFoundError
 from .base import Encoded, Encoder, TokenVocabulary, package_fingerprint
@@ -62,7 +63,8 @@ class SBERTEncoder(LengthSortedMixin, Encoder):
                 "(or use 'minilm-onnx', which needs neither)") from exc
         if threads or torch.get_num_threads() > cpu_count():
             torch.set_num_threads(threads or cpu_count())
-        self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
+        with quiet_transformers():  # transformers' own "Loading weights" bar: the registry's line says it instead
+            self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
         self._model.eval()
         limit = self._model.max_seq_length
         if limit is None:  # truncation could not be counted: refuse rather than cut texts silently

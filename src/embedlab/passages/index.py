@@ -56,7 +56,8 @@ class Engine(Protocol):
 
 
 def index_records(collection: Collection, records: Iterable[Record], *, max_tokens: int | None = None,
-                  overlap: int | None = None, progress: Progress | None = None, chunk: int | None = None,
+                  overlap: int | None = None, progress: Progress | None = None,
+                  skipped: Callable[[int], None] | None = None, chunk: int | None = None,
                   engine: Engine | str | None = None, sync: Sequence[str | Path] | None = None,
                   dry_run: bool = False, duplicates: Sequence[str] = (), strict: bool = False) -> dict[str, Any]:
     """Split long texts into passages and upsert everything into a collection (unchanged items are skipped).
@@ -88,6 +89,10 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
     progress : callable or None
         ``progress(done, total)`` after each chunk of items written and, while a chunk encodes here, after each
         encoder step of about half a second (``passages.paced``).
+    skipped : callable or None
+        ``skipped(n)`` just before a ``progress`` report that counts ``n`` more items found stored as they are
+        (written without encoding: an interrupted run's items, say), so a bar can leave them out of its rate
+        and estimate (as tqdm's ``initial=``). Called only with ``progress`` and the local engine.
     chunk : int or None
         Items per upsert (default: about a twentieth of them, at least 512; each upsert writes a segment).
     engine : Engine, "local" or None
@@ -146,10 +151,12 @@ def index_records(collection: Collection, records: Iterable[Record], *, max_toke
     for start in range(0, total if engine is None else 0, chunk):
         part = items[start:start + chunk]
         if progress and collection.encoder is not None:  # report while a chunk encodes, not only after it
-            got = upsert_paced(collection, part, _offset(progress, start, total))
+            got = upsert_paced(collection, part, _offset(progress, start, total), skipped=skipped)
         else:
             got = collection.upsert([r.id for r in part], [r.item for r in part],
                                     metadata=[r.metadata for r in part], sources=[r.source for r in part])
+            if progress and skipped:
+                skipped(int(got.get("unchanged", 0)))
         for key in counts:
             counts[key] += int(got.get(key, 0))
         if progress:

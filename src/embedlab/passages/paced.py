@@ -85,7 +85,7 @@ def encode_paced(encoder: Encoder, items: Sequence[Any], report: Callable[[int],
 
 
 def upsert_paced(collection: Collection, part: Sequence[Record], report: Callable[[int], None],
-                 batch_size: int = 64) -> dict[str, int]:
+                 batch_size: int = 64, skipped: Callable[[int], None] | None = None) -> dict[str, int]:
     """``collection.upsert`` of ``part`` with ``report(done)`` calls while it encodes (see ``encode_paced``).
 
     Items whose content is stored as it is are written first (their metadata/source only, nothing encoded) and
@@ -101,6 +101,9 @@ def upsert_paced(collection: Collection, part: Sequence[Record], report: Callabl
         ``report(done)`` with the number of items of ``part`` written or encoded so far.
     batch_size : int
         The largest encoder call, in items.
+    skipped : callable or None
+        ``skipped(n)`` just before the report that counts the ``n`` items stored as they are (none encoded), so
+        a bar can leave them out of its rate.
 
     Returns
     -------
@@ -130,6 +133,8 @@ def upsert_paced(collection: Collection, part: Sequence[Record], report: Callabl
         for key in counts:
             counts[key] += int(got.get(key, 0))
         if vectors is None:
+            if skipped is not None:
+                skipped(len(rest))
             report(len(rest))
     return counts
 

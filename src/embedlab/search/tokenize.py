@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .._params import check_unicode
+from .._progress import working
 from .._threads import compute_threads
 from ..errors import InputError, MissingDependencyError
 
@@ -56,15 +57,25 @@ def kiwi_available() -> bool:
     return True
 
 
+#: The first Korean text a process tokenizes loads Kiwi's dictionaries and language model: about 2-3 s on an
+#: idle machine, 5-15 s on a busy one (the CLI pays it in every ``search --mode keyword/hybrid`` on Korean text).
+#: Kiwi's built-in multi-word proper-noun (WikiData) and typo-variant dictionaries are not loaded: they doubled
+#: that time, and BM25 wants ``뉴욕`` and ``양키스`` as tokens of their own rather than one multi-word token.
+KIWI_OPTIONS: dict[str, Any] = {"load_multi_dict": False, "load_typo_dict": False}
+
+
 def _get_kiwi() -> Any:
-    """The shared Kiwi analyser, created on first use (loading its model takes ~2 s)."""
+    """The shared Kiwi analyser, created and warmed on first use under a one-line message (see ``KIWI_OPTIONS``)."""
     global _kiwi
     if _kiwi is None:
         with _kiwi_lock:
             if _kiwi is None:
-                from kiwipiepy import Kiwi
+                with working("loading the Korean tokenizer (Kiwi; once per process, a few seconds)"):
+                    from kiwipiepy import Kiwi
 
-                _kiwi = Kiwi(num_workers=compute_threads())
+                    kiwi = Kiwi(num_workers=compute_threads(), **KIWI_OPTIONS)
+                    kiwi.tokenize("가")  # the language model loads on the first analysis: here, under the message
+                _kiwi = kiwi
     return _kiwi
 
 
@@ -97,7 +108,7 @@ class Tokenizer:
             raise MissingDependencyError("Korean morphemes need kiwipiepy: pip install 'embedlab[text]' "
                                          "(or pass use_kiwi=False for character bigrams)")
         self.use_kiwi = bool(use_kiwi)
-        self.name = "kiwi-morphemes+words-v2" if self.use_kiwi else "hangul-bigrams+words-v2"
+        self.name = "kiwi-morphemes+words-v3" if self.use_kiwi else "hangul-bigrams+words-v2"
 
     def __repr__(self) -> str:
         return f"Tokenizer({self.name!r})"

@@ -14,7 +14,7 @@ import datetime as _dt
 import os
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,37 @@ def _output(output: str | Path | None, base_name: str, method: str, overwrite: b
 def _split_vectors(enc: Encoder, split: PairSplit, batch_size: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     return (base_vectors(enc, split.queries, "query", batch_size=batch_size, progress=progress),
             base_vectors(enc, split.docs, "document", batch_size=batch_size, progress=progress))
+
+
+def vectors_per_set(sets: dict[str, PairSplit], encode: Callable[[PairSplit], tuple[np.ndarray, np.ndarray]],
+                    what: str, progress: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``encode(split)`` of each evaluation set in turn, under a bar that names the set being encoded.
+
+    The validation split and the built-in general sets (500 pairs each) take minutes on a slow machine.
+
+    Parameters
+    ----------
+    sets : dict of str to PairSplit
+        The sets by name, in the order they are encoded.
+    encode : callable
+        ``encode(split)`` -> (query vectors, document vectors), two float32 arrays (its own bars may show inside).
+    what : str
+        The bar's title (``"finetune: evaluating the base model"``).
+    progress : bool
+        Show the bar (stderr; plain lines where it is not a terminal).
+
+    Returns
+    -------
+    dict of str to tuple of numpy.ndarray
+        ``encode(split)`` of each set, by name.
+    """
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    with progress_bar(len(sets), what, "set", progress) as bar:
+        for name, split in sets.items():
+            bar.set_postfix_str(f"{name}: {len(split.queries):,} queries, {len(split.docs):,} documents")
+            out[name] = encode(split)
+            bar.update(1)
+    return out
 
 
 def _map(vecs: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
@@ -374,9 +405,18 @@ class FineTuner(Trainer):
         else:
             gen = {name: index_pairs(ps) for name, ps in (general_sets(general).items() if general else [])}
         bs = 64
-        val_vecs = _split_vectors(base, val_split, bs, progress)
-        with _own_sets(not isinstance(general, dict)):
-            gen_vecs = {name: _split_vectors(base, s, bs, progress) for name, s in gen.items()}
+        own_general = not isinstance(general, dict)
+
+        def base_vectors(split: Any) -> Any:
+            if split is val_split:
+                return _split_vectors(base, split, bs, progress)
+            with _own_sets(own_general):  # embedlab's own retention sets: no language warning about them
+                return _split_vectors(base, split, bs, progress)
+
+        got = vectors_per_set({"validation": val_split, **{f"general: {n}": s for n, s in gen.items()}},
+                              base_vectors, f"finetune: evaluating {Path(base.name).name}", progress)
+        val_vecs = got["validation"]
+        gen_vecs = {name: got[f"general: {name}"] for name in gen}
         before = {"validation": _metrics(*val_vecs, val_split, dims),
                   "general": {n: score_vectors(*gen_vecs[n], s.relevant) for n, s in gen.items()}}
         params: dict[str, Any] = {"method": method, "epochs": epochs, "batch_size": batch_size, "lr": lr,
@@ -571,12 +611,16 @@ def _full(base: Encoder, train: list[Pair], val_split: PairSplit, gen: dict[str,
                              loss_history=[round(x, 5) for x in fit.losses], **common)
         _plot(tmp / "loss.png", fit.losses, [], f"full fine-tune of {Path(base.name).name}")
     enc = FullFinetunedEncoder(out)
-    after_queries = enc.encode_queries(val_split.queries)
-    after: dict[str, Any] = {"validation": _metrics(after_queries, enc.encode_documents(val_split.docs), val_split,
-                                                    dims)}
-    with _own_sets(own_general):
-        after["general"] = {n: score_vectors(enc.encode_queries(s.queries), enc.encode_documents(s.docs), s.relevant)
-                            for n, s in gen.items()}
+    def after_vectors(split: Any) -> tuple[np.ndarray, np.ndarray]:
+        with _own_sets(own_general and split is not val_split):
+            return (enc.encode_queries(split.queries, progress=progress),
+                    enc.encode_documents(split.docs, progress=progress))
+
+    got = vectors_per_set({"validation": val_split, **{f"general: {n}": s for n, s in gen.items()}},
+                          after_vectors, "finetune: evaluating the fine-tuned model", progress)
+    after: dict[str, Any] = {"validation": _metrics(*got["validation"], val_split, dims),
+                             "general": {n: score_vectors(*got[f"general: {n}"], s.relevant) for n, s in gen.items()}}
+    after_queries = got["validation"][0]
     if before_queries.shape == after_queries.shape and np.allclose(before_queries, after_queries, rtol=0,
                                                                    atol=1e-6):
         warnings.warn(f"the fine-tuned model gives the same vectors as {Path(base.name).name} (its weights did "
