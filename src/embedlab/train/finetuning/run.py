@@ -408,6 +408,7 @@ class FineTuner(Trainer):
         own_general = not isinstance(general, dict)
 
         def base_vectors(split: Any) -> Any:
+            """The base model's (queries, documents) vectors of one split."""
             if split is val_split:
                 return _split_vectors(base, split, bs, progress)
             with _own_sets(own_general):  # embedlab's own retention sets: no language warning about them
@@ -612,6 +613,7 @@ def _full(base: Encoder, train: list[Pair], val_split: PairSplit, gen: dict[str,
         _plot(tmp / "loss.png", fit.losses, [], f"full fine-tune of {Path(base.name).name}")
     enc = FullFinetunedEncoder(out)
     def after_vectors(split: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The fine-tuned model's (queries, documents) vectors of one split."""
         with _own_sets(own_general and split is not val_split):
             return (enc.encode_queries(split.queries, progress=progress),
                     enc.encode_documents(split.docs, progress=progress))
