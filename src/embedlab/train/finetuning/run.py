@@ -407,7 +407,7 @@ class FineTuner(Trainer):
         bs = 64
         own_general = not isinstance(general, dict)
 
-        def base_vectors(split: Any) -> Any:
+        def _base_vectors(split: Any) -> Any:
             """The base model's (queries, documents) vectors of one split."""
             if split is val_split:
                 return _split_vectors(base, split, bs, progress)
@@ -415,7 +415,7 @@ class FineTuner(Trainer):
                 return _split_vectors(base, split, bs, progress)
 
         got = vectors_per_set({"validation": val_split, **{f"general: {n}": s for n, s in gen.items()}},
-                              base_vectors, f"finetune: evaluating {Path(base.name).name}", progress)
+                              _base_vectors, f"finetune: evaluating {Path(base.name).name}", progress)
         val_vecs = got["validation"]
         gen_vecs = {name: got[f"general: {name}"] for name in gen}
         before = {"validation": _metrics(*val_vecs, val_split, dims),
@@ -612,14 +612,14 @@ def _full(base: Encoder, train: list[Pair], val_split: PairSplit, gen: dict[str,
                              loss_history=[round(x, 5) for x in fit.losses], **common)
         _plot(tmp / "loss.png", fit.losses, [], f"full fine-tune of {Path(base.name).name}")
     enc = FullFinetunedEncoder(out)
-    def after_vectors(split: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _after_vectors(split: Any) -> tuple[np.ndarray, np.ndarray]:
         """The fine-tuned model's (queries, documents) vectors of one split."""
         with _own_sets(own_general and split is not val_split):
             return (enc.encode_queries(split.queries, progress=progress),
                     enc.encode_documents(split.docs, progress=progress))
 
     got = vectors_per_set({"validation": val_split, **{f"general: {n}": s for n, s in gen.items()}},
-                          after_vectors, "finetune: evaluating the fine-tuned model", progress)
+                          _after_vectors, "finetune: evaluating the fine-tuned model", progress)
     after: dict[str, Any] = {"validation": _metrics(*got["validation"], val_split, dims),
                              "general": {n: score_vectors(*got[f"general: {n}"], s.relevant) for n, s in gen.items()}}
     after_queries = got["validation"][0]
