@@ -27,6 +27,8 @@ from .vocab import not_a_sentence
 if TYPE_CHECKING:
     import numpy as np
 
+    from ._encode_kernels import WordTable
+
 __all__ = ["LineCorpus", "as_corpus", "check_text_file", "scratch_folder"]
 
 _SNIFF = 8192
@@ -103,6 +105,38 @@ class LineCorpus:
                 raise InputError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); convert it to UTF-8") from None
             except _READ_ERRORS as exc:
                 raise InputError(f"cannot read corpus file {path} ({exc}); {_READ_FIX}") from None
+
+    def text_blocks(self, chars: int = 1 << 20) -> Iterator[str]:
+        """The raw lines (lower-cased with ``lowercase``) joined into blocks of about ``chars`` characters.
+
+        Each block holds whole lines, each ending in ``\\n`` (one is added to a file's last line when it has
+        none), so splitting a block's lines gives what iterating the corpus line by line gives.
+
+        Parameters
+        ----------
+        chars : int
+            Characters after which a block is closed (a longer line makes a longer block).
+
+        Returns
+        -------
+        Iterator[str]
+            The blocks in corpus order.
+        """
+        lower = self.lowercase
+        block: list[str] = []
+        size = 0
+        for line in self.lines():
+            if not line.endswith("\n"):
+                line += "\n"
+            block.append(line)
+            size += len(line)
+            if size >= chars:
+                text = "".join(block)
+                yield text.lower() if lower else text
+                block, size = [], 0
+        if block:
+            text = "".join(block)
+            yield text.lower() if lower else text
 
     def __iter__(self) -> Iterator[list[str]]:
         split = self.tokenizer or str.split
@@ -212,6 +246,11 @@ class EncodedCorpus:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        if isinstance(corpus, LineCorpus) and corpus.tokenizer is None:
+            fast = _write_compiled(corpus, folder, lookup, max_sentence_length, progress)
+            if fast is not None:
+                n_tok, n_sent, words, counts = fast
+                return cls(folder, n_tok, n_sent), dict(lookup if lookup is not None else words), counts
         ids: dict[str, int]
         if lookup is None:  # every new word gets the next id
             ids = defaultdict(itertools.count().__next__)
@@ -295,3 +334,58 @@ class EncodedCorpus:
         bounds = np.unique(np.concatenate([[0], cuts, [self.n_sentences]]))
         starts = np.concatenate([[0], ends])
         return [(int(starts[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def _lookup_table(lookup: dict[str, int]) -> WordTable | None:
+    """A WordTable holding ``lookup``'s words with their ids, or None when one cannot be stored (id beyond int32,
+    a word that cannot be UTF-8)."""
+    import numpy as np
+
+    from ._encode_kernels import WordTable
+
+    table = WordTable()
+    words = [w for w in lookup if isinstance(w, str) and w.split() == [w]]  # others never match a token
+    ids = [lookup[w] for w in words]
+    if not all(isinstance(i, int) and -(1 << 31) <= i < (1 << 31) for i in ids):
+        return None
+    try:
+        data = np.frombuffer(("\n".join(words) + "\n").encode("utf-8"), np.uint8)
+    except UnicodeEncodeError:
+        return None
+    if words:
+        table.encode(data, 1, grow=True)
+    if table.n_words != len(words):
+        return None
+    table.vals[: len(words)] = ids
+    return table
+
+
+def _write_compiled(corpus: LineCorpus, folder: Path, lookup: dict[str, int] | None, cap: int,
+                    progress: Progress | None) -> tuple[int, int, dict[str, int], np.ndarray] | None:
+    """``EncodedCorpus.write`` of a whitespace-split LineCorpus, block by block through the compiled WordTable:
+    (tokens, sentences, word -> id of new words, their counts), or None to take the general path."""
+    import numpy as np
+
+    from ._encode_kernels import WordTable
+
+    table = WordTable() if lookup is None else _lookup_table(lookup)
+    if table is None:
+        return None
+    grow = lookup is None
+    counts = np.zeros(0, np.int64)
+    n_tok = n_sent = 0
+    with open(folder / "tokens.i32", "wb") as tf, open(folder / "lengths.i32", "wb") as lf:
+        for text in corpus.text_blocks():
+            ids, lengths = table.encode(np.frombuffer(text.encode("utf-8"), np.uint8), cap, grow)
+            if grow and ids.size:
+                c = np.bincount(ids, minlength=table.n_words)
+                c[: counts.size] += counts
+                counts = c
+            ids.tofile(tf)
+            lengths.tofile(lf)
+            n_tok += ids.size
+            n_sent += lengths.size
+            if progress is not None and ids.size:
+                progress.update(ids.size)
+    words = dict(zip(table.words(), range(table.n_words), strict=True)) if grow else {}
+    return n_tok, n_sent, words, counts

@@ -1,0 +1,129 @@
+"""EncodedCorpus.write's compiled path for a LineCorpus gives the very ids, lengths, words and counts of a plain
+line-by-line reference (and of the general path over the same sentences)."""
+
+import gzip
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedlab.train.corpus import EncodedCorpus, LineCorpus
+
+SPACES = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+TRICKY = (
+    "the cat  sat\n"
+    "\n"
+    "   \t \n"
+    "naïve café — 日本語 🙂 the\u00a0cat\u2003sat\u3000on\u2028the\u205fmat\x1cand\x1fdog\x85end\u202fx\u1680y\n"
+    "zero\u200bwidth is one word\ufeffhere\n"
+    "ΟΔΟΣ ΣΟΦΟΣ Σ ΑΣ. İstanbul STRASSE\r\n"
+    "a lone\rcarriage return\x0bvertical\x0cform feed\n"
+    + " ".join(f"w{i % 7}" for i in range(23)) + "\n"
+    + " ".join(f"v{i}" for i in range(6)) + "\n"
+    + "tail without newline"
+)
+
+
+def reference(paths: list[Path], lowercase: bool, cap: int, lookup: dict[str, int] | None):
+    """Line by line in Python: ids (first-occurrence order or lookup / -1), sentence lengths, words, counts."""
+    ids: dict[str, int] = {}
+    out: list[int] = []
+    lengths: list[int] = []
+    for path in paths:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                tokens = (line.lower() if lowercase else line).split()
+                for i in range(0, len(tokens), cap):
+                    piece = tokens[i:i + cap]
+                    lengths.append(len(piece))
+                    for t in piece:
+                        if lookup is None:
+                            out.append(ids.setdefault(t, len(ids)))
+                        else:
+                            out.append(lookup.get(t, -1))
+    counts = np.bincount(np.array(out, np.int64), minlength=len(ids)) if lookup is None and out \
+        else np.zeros(0, np.int64)
+    return np.array(out, np.int32), np.array(lengths, np.int32), (ids if lookup is None else dict(lookup)), counts
+
+
+def write(corpus, folder: Path, lookup=None, cap=10000):
+    enc, ids, counts = EncodedCorpus.write(corpus, folder, lookup=lookup, max_sentence_length=cap)
+    return np.array(enc.tokens), np.array(enc.lengths), ids, counts
+
+
+def assert_same(got, want) -> None:
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[0].dtype == got[1].dtype == np.int32
+    assert list(got[2].items()) == list(want[2].items())  # same ids in the same (first-occurrence) order
+    np.testing.assert_array_equal(got[3], want[3])
+    assert got[3].dtype == np.int64
+
+
+@pytest.fixture
+def tricky(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_bytes(TRICKY.encode("utf-8"))  # no trailing newline: the next file starts a new line
+    with gzip.open(folder / "sub" / "b.txt.gz", "wt", encoding="utf-8") as f:
+        f.write("cat THE\n" + SPACES.join(["x", "y", "z"]) + "\n\n" + "Σ ς σ\n")
+    (folder / "c.txt").write_text("last line of all\n\n\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("lowercase", [False, True])
+@pytest.mark.parametrize("cap", [1, 3, 6, 23, 10000])
+def test_compiled_write_matches_reference(tricky: Path, tmp_path: Path, lowercase: bool, cap: int) -> None:
+    corpus = LineCorpus(tricky, lowercase=lowercase)
+    want = reference(corpus.files, lowercase, cap, None)
+    got = write(corpus, tmp_path / "fast", cap=cap)
+    assert_same(got, want)
+    assert_same(write(list(LineCorpus(tricky, lowercase=lowercase, max_sentence_length=cap)), tmp_path / "general",
+                      cap=cap), want)
+    assert want[0].size == 80 and ((want[1] == cap).any() or cap == 10000)
+
+
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_compiled_write_with_lookup_matches_reference(tricky: Path, tmp_path: Path, lowercase: bool) -> None:
+    corpus = LineCorpus(tricky, lowercase=lowercase)
+    words = list(reference(corpus.files, lowercase, 10000, None)[2])
+    lookup = {w: 7 * i + 3 for i, w in enumerate(words[::3])}  # some words unknown, ids not consecutive
+    lookup.update({"two words": 99, "": 98, "cat\n": 97})  # never a token: never matched
+    want = reference(corpus.files, lowercase, 4, lookup)
+    assert (want[0] == -1).any() and (want[0] >= 0).any()
+    assert_same(write(corpus, tmp_path / "fast", lookup=lookup, cap=4), want)
+    assert_same(write(list(LineCorpus(tricky, lowercase=lowercase, max_sentence_length=4)), tmp_path / "general",
+                      lookup=lookup, cap=4), want)
+
+
+def test_every_unicode_space_splits_like_str_split(tmp_path: Path) -> None:
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if c and not 0xD800 <= c <= 0xDFFF and chr(c) not in "\n\r"]
+    path = tmp_path / "all.txt"
+    path.write_text("".join(f"a{c}b\n" for c in chars), encoding="utf-8")
+    corpus = LineCorpus(path)
+    assert_same(write(corpus, tmp_path / "fast"), reference([path], False, 10000, None))
+    assert int(np.sum(np.array(EncodedCorpus.write(corpus, tmp_path / "again")[0].lengths) == 2)) == \
+        len(SPACES) - 2  # \n and \r end lines instead
+
+
+def test_growth_past_the_first_table_and_empty_corpus(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    rng = np.random.default_rng(0)
+    words = [f"w{i}é" * (1 + i % 5) for i in range(40_000)]  # beyond the initial word, slot and arena sizes
+    path.write_text("\n".join(" ".join(words[j] for j in rng.integers(0, len(words), 30)) for _ in range(4000))
+                    + "\n" + " ".join(words) + "\n", encoding="utf-8")
+    assert_same(write(LineCorpus(path), tmp_path / "fast"), reference([path], False, 10000, None))
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n  \n\t\n", encoding="utf-8")
+    got = write(LineCorpus(blank), tmp_path / "blank")
+    assert got[0].size == got[1].size == 0 and got[2] == {} and got[3].size == 0
+
+
+def test_text_blocks_hold_whole_lines(tricky: Path) -> None:
+    corpus = LineCorpus(tricky, lowercase=True)
+    blocks = list(corpus.text_blocks(chars=10))
+    assert len(blocks) > 3 and all(b.endswith("\n") for b in blocks)
+    want = [(line if line.endswith("\n") else line + "\n").lower() for line in corpus.lines()]
+    assert "".join(blocks) == "".join(want)
