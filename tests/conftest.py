@@ -39,6 +39,26 @@ def glove():
     return load_glove()
 
 
+# --------------------------------------------------------------------------- the projector's browser tests
+@pytest.fixture(scope="module")
+def playwright():
+    """Playwright, per test module (the modules importing ``projector_pages``, skipped without Chromium)."""
+    from projector_pages import sync_api
+
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    """Debian's headless Chromium with the projector tests' flags, per test module."""
+    from projector_pages import ARGS, CHROMIUM
+
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield b
+    b.close()
+
+
 # --------------------------------------------------------------------------- PostgreSQL + pgvector
 # The test command (scripts/run.sh test) starts a throw-away server with scripts/postgres.sh and exports its URL
 # as EMBEDLAB_TEST_DATABASE_URL; run directly, pytest starts it the same way. Where PostgreSQL and pgvector are

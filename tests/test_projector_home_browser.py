@@ -6,26 +6,16 @@ collection listed, and the source last chosen in this browser. Waits on page sta
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk (scripts/install-system.sh)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-pytest.importorskip("uvicorn")
+from projector_pages import DRAWN  # noqa: E402
+from projector_pages import open_page as _open  # noqa: E402
 
 from embedlab.cli.tour import tour_documents  # noqa: E402
 from embedlab.server import create_app  # noqa: E402
 from embedlab.server.background import BackgroundServer  # noqa: E402
 from embedlab.store import Collection  # noqa: E402
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-DRAWN = "window.projector && projector.state.drawnPoints > 0"
 GLOVE_ROWS = 5_000  # the most frequent words: enough for the analogies and france's neighbours, quick to lay out
 
 
@@ -40,24 +30,6 @@ def server(tmp_path_factory, use_encoder):
 
     with BackgroundServer(create_app(home, vectors_sets={"glove-50": lambda: load_glove(limit=GLOVE_ROWS)})) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _open(browser, url: str, drawn: str = DRAWN):
-    pg = browser.new_page(viewport={"width": 1000, "height": 650})
-    pg.errors = []
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.goto(url)
-    if drawn:
-        pg.wait_for_function(drawn, timeout=30_000)
-    return pg
 
 
 def _ids(page, selector: str) -> list[str]:

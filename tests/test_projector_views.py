@@ -4,30 +4,22 @@ linked selection. Waits on page state, never on fixed sleeps."""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 import numpy as np
 import pytest
+from projector_pages import ARGS, CHROMIUM  # noqa: E402
+from projector_pages import near as _near  # noqa: E402
+from projector_pages import open_page as _open  # noqa: E402
+from projector_pages import pixels as _pixels  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk (scripts/install-system.sh)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-pytest.importorskip("uvicorn")
-Image = pytest.importorskip("PIL.Image")
+pytest.importorskip("PIL.Image")
 
 from embedlab.server import create_app  # noqa: E402
 from embedlab.server.background import BackgroundServer  # noqa: E402
 from embedlab.store import Collection  # noqa: E402
 from embedlab.vectors import Vectors  # noqa: E402
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 N = 300
 CATS = {"blue": (31, 119, 180), "green": (44, 160, 44), "red": (255, 127, 14)}  # the palette's first three
-DRAWN = "window.projector && projector.state.drawnPoints > 0"
 RING = (13, 13, 13)
 KEYS = ["man", "woman", "king", "queen", "apple", "pear", "car", "bus"]
 
@@ -54,37 +46,6 @@ def server(tmp_path_factory):
                      rng.standard_normal((2, 4))]).astype(np.float32)
     with BackgroundServer(create_app(home, vectors_sets={"words": Vectors(KEYS, mat)})) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    with sync_api.sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    yield b
-    b.close()
-
-
-def _open(browser, url: str):
-    pg = browser.new_page(viewport={"width": 1000, "height": 650})
-    pg.errors = []
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.goto(url)
-    pg.wait_for_function(DRAWN, timeout=30_000)
-    return pg
-
-
-def _pixels(pg, selector: str = "#map") -> np.ndarray:
-    pg.mouse.move(995, 645)  # no tooltip over the map
-    return np.asarray(Image.open(io.BytesIO(pg.locator(selector).screenshot())).convert("RGB")).reshape(-1, 3)
-
-
-def _near(px: np.ndarray, rgb: tuple[int, int, int], tol: int = 12) -> int:
-    return int((np.abs(px.astype(int) - np.array(rgb)).max(axis=1) <= tol).sum())
 
 
 def _listed(pg) -> list[str]:
