@@ -36,7 +36,7 @@ from ..errors import (
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
-from ..passages import hit_texts, index_records, plan_records, search_documents, with_subfolders
+from ..passages import file_roots, hit_texts, index_records, plan_records, search_documents, with_subfolders
 from ..scale import RayEngine, check_address
 from ..search import searcher
 from ..store import Collection
@@ -157,7 +157,9 @@ def index(
     Folders are read recursively: text (.txt, .md), documents (PDF text per page, HTML main text, Word .docx,
     EPUB; told by content, not only by extension), and images or audio for encoders that take them. A file's id
     is its path relative to the folder given (a/readme.txt), so files of one name in different subfolders
-    coexist; long documents are split into passages (ID#N) that keep their page and heading in metadata. Files
+    coexist; a file given by itself gets the id its folder's indexing gives it when the collection tells (it
+    holds the file, or files indexed from a folder above it: notes/sub/a.md is sub/a.md after notes/), else its
+    name; long documents are split into passages (ID#N) that keep their page and heading in metadata. Files
     whose content repeats one read before are left out and counted; a scanned PDF without a text layer, an
     encrypted or damaged file is skipped with the reason (--strict: stops).
 
@@ -219,8 +221,10 @@ def index(
         if enc is None:  # a vectors-only collection (made with dim=, or imported from Parquet): nothing reads files
             raise InputError(f"collection {name!r} is vectors-only (no encoder), so it cannot index files; index them "
                              "into a new collection name, or add vectors with Collection.add(ids, vectors=...)")
+        roots = file_roots(col, paths) if col is not None else None  # a file alone: keyed as its folder keys it
         records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
-                               encoding=encoding, errors=encoding_errors, strict=strict, progress=not as_json)
+                               encoding=encoding, errors=encoding_errors, strict=strict, progress=not as_json,
+                               roots=roots)
     except BaseException as exc:
         if col is not None:
             col.close()
