@@ -23,6 +23,22 @@ def _isolated_home(tmp_path, monkeypatch):
     yield
 
 
+@pytest.fixture
+def progress_bars(monkeypatch):
+    """``progress_bars(module, ...)`` puts a ``RecordingBar`` (tests/recording_bar.py) in place of each module's
+    ``progress_bar`` and returns the list the bars made are appended to (one list per test)."""
+    from recording_bar import recording_into
+
+    made: list = []
+
+    def record(*modules):
+        for module in modules:
+            monkeypatch.setattr(module, "progress_bar", recording_into(made))
+        return made
+
+    return record
+
+
 @pytest.fixture(scope="session")
 def use_encoder():
     """The default multilingual encoder, loaded once per test session."""

@@ -219,37 +219,18 @@ def test_glove_targets(glove_50k, make):
     assert evaluate_analogies(after, restrict_vocab=30_000).accuracy >= base - 0.02
 
 
-def test_adversarial_projection_shows_a_bar_over_its_epochs_by_default(monkeypatch):
+def test_adversarial_projection_shows_a_bar_over_its_epochs_by_default(progress_bars):
     """A 30 s fit in the README's Python tour said nothing: the epochs have a bar (progress=True by default)."""
     from embedlab.analysis import debias
 
-    bars = []
-
-    class Bar:
-        def __init__(self, total, desc, unit="it", enabled=True):
-            self.total, self.desc, self.unit, self.enabled, self.n, self.postfix = total, desc, unit, enabled, 0, []
-            bars.append(self)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def update(self, n):
-            self.n += n
-
-        def set_postfix_str(self, text, refresh=True):
-            self.postfix.append(text)
-
-    monkeypatch.setattr(debias, "progress_bar", Bar)
+    bars = progress_bars(debias)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(60, 6)), np.repeat([0, 1], 30)
     est = AdversarialProjection(rank=1, epochs=7, normalize=False).fit(x, y)
     assert est.get_params()["progress"] is True
     (bar,) = bars
     assert (bar.total, bar.desc, bar.unit, bar.enabled, bar.n) == (7, "AdversarialProjection(rank=1)", "epoch", True, 7)
-    assert bar.postfix == [f"loss {v:.4f}" for v in est.loss_history_]
+    assert bar.postfixes == [f"loss {v:.4f}" for v in est.loss_history_]
     quiet = AdversarialProjection(rank=1, epochs=7, normalize=False, progress=False).fit(x, y)
     assert bars[-1].enabled is False and quiet.loss_history_ == est.loss_history_
     with pytest.raises(InputError, match="progress"):

@@ -427,32 +427,13 @@ def test_a_fine_tuned_folder_reads_its_base_encoders_languages(tmp_path, capsys,
     assert e.value.code == 0
 
 
-def test_the_evaluation_sets_are_encoded_under_a_bar_naming_each(tmp_path, monkeypatch):
+def test_the_evaluation_sets_are_encoded_under_a_bar_naming_each(tmp_path, progress_bars):
     """After its training bar, finetune evaluated the base and fine-tuned models on the validation split and the
     general sets for minutes with no output: each set is now a step of a bar that names it."""
     from embedlab.train.finetuning import run
     from embedlab.train.finetuning.evaluate import index_pairs
 
-    bars = []
-
-    class Bar:
-        def __init__(self, total, desc, unit="it", enabled=True):
-            self.total, self.desc, self.unit, self.enabled, self.n, self.postfix = total, desc, unit, enabled, 0, []
-            bars.append(self)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def update(self, n):
-            self.n += n
-
-        def set_postfix_str(self, text, refresh=True):
-            self.postfix.append(f"{self.n}: {text}")
-
-    monkeypatch.setattr(run, "progress_bar", Bar)
+    bars = progress_bars(run)
     pairs = make_pairs(tmp_path / "pairs.jsonl")
     finetune(pairs, Words.name, output=tmp_path / "out", val_fraction=0.2, seed=1, progress=True, **FAST)
     doc = json.loads((tmp_path / "out" / "finetune.json").read_text())
@@ -460,10 +441,11 @@ def test_the_evaluation_sets_are_encoded_under_a_bar_naming_each(tmp_path, monke
     evaluating = [b for b in bars if b.unit == "set"]
     assert [(b.desc, b.total, b.n, b.enabled) for b in evaluating] == [
         ("finetune: evaluating test-ft-words", 1, 1, True)]
-    assert evaluating[0].postfix == [f"0: validation: {n_val} queries, {n_val} documents"]
+    assert [f"{n}: {text}" for n, text in evaluating[0].steps] == [
+        f"0: validation: {n_val} queries, {n_val} documents"]
     got = run.vectors_per_set({"a": index_pairs([]), "b": index_pairs([])},
                               lambda split: (np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)),
                               "evaluating", progress=False)
-    assert list(got) == ["a", "b"] and bars[-1].postfix == ["0: a: 0 queries, 0 documents",
-                                                             "1: b: 0 queries, 0 documents"]
+    assert list(got) == ["a", "b"] and [f"{n}: {text}" for n, text in bars[-1].steps] == [
+        "0: a: 0 queries, 0 documents", "1: b: 0 queries, 0 documents"]
     assert bars[-1].enabled is False and bars[-1].n == 2

@@ -69,29 +69,12 @@ def test_full_finetune_matryoshka_hard_negatives_and_use(tmp_path):
 
 
 @pytest.mark.slow
-def test_full_progress_goes_to_our_bar_not_raw_trainer_dicts(tmp_path, capsys, monkeypatch):
+def test_full_progress_goes_to_our_bar_not_raw_trainer_dicts(tmp_path, capsys, progress_bars):
     """The Trainer's own callbacks print every log dict ({'loss': ...}, logged each step) on stdout; they are
     removed and the loss goes to our bar's postfix."""
     from embedlab.train.finetuning import full
 
-    bars = []
-
-    class Bar:
-        def __init__(self, total, desc, unit="it", enabled=True):
-            self.total, self.desc, self.unit, self.enabled, self.n, self.postfixes = total, desc, unit, enabled, 0, []
-            self.closed = False
-            bars.append(self)
-
-        def update(self, n):
-            self.n += n
-
-        def set_postfix_str(self, text, refresh=True):
-            self.postfixes.append(text)
-
-        def close(self):
-            self.closed = True
-
-    monkeypatch.setattr(full, "progress_bar", Bar)
+    bars = progress_bars(full)
     finetune(pairs_file(tmp_path / "p.jsonl"), "minilm", method="full", output=tmp_path / "full", epochs=1,
              batch_size=8, lr=5e-5, hard_negatives=0, general=None, val_fraction=0.2, seed=0, progress=True)
     printed = capsys.readouterr()

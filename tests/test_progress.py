@@ -10,36 +10,14 @@ from embedlab import _progress
 from embedlab.apps import recommend as R
 
 
-class RecordingBar:
-    """Stands in for progress_bar: records the promised total and every update."""
-
-    last: RecordingBar | None = None
-
-    def __init__(self, total, desc, unit="it", enabled=True):
-        self.total, self.desc, self.enabled, self.n, self.postfixes = total, desc, enabled, 0, []
-        RecordingBar.last = self
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def update(self, n):
-        self.n += n
-
-    def set_postfix_str(self, text, refresh=True):
-        self.postfixes.append(text)
-
-
-def test_recommender_evaluation_counts_every_fit(monkeypatch):
+def test_recommender_evaluation_counts_every_fit(monkeypatch, progress_bars):
     rng = np.random.default_rng(0)
-    monkeypatch.setattr(R, "progress_bar", RecordingBar)
+    bars = progress_bars(R)
     content = rng.normal(size=(len(R.load_movielens().items), 8)).astype(np.float32)
     monkeypatch.setattr(R.ContentRecommender, "from_ratings", classmethod(lambda cls, *a, **k: cls(content)))
     grid = {"factors": [8], "regularization": [0.1, 1.0], "alpha": [1.0]}
     rows = R.evaluate_all(k=5, tune_grid=grid, signals=["ratings"], include_reference=False, progress=True)
-    bar = RecordingBar.last
+    bar = bars[-1]
     assert bar.enabled and bar.n == bar.total == 1 + (2 + 1) + 1 + len(R.HYBRID_WEIGHTS) + 1
     assert bar.postfixes == ["popularity", "ALS (ratings)", "content", "hybrid"]
     assert [r.get("params", {}).get("factors") for r in rows[1:2]] == [8]

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["ProgressLines", "clock_text", "progress_bar", "stage_bars", "working"]
+__all__ = ["ProgressLines", "clock_text", "is_terminal", "progress_bar", "stage_bars", "working"]
 
 FIRST_LINE_S = 1.0  # off a terminal: a step that ends sooner writes no line
 LINE_EVERY_S = 10.0  # then a line at least this often
@@ -66,7 +66,7 @@ def progress_bar(total: int | None, desc: str, unit: str = "it", enabled: bool =
     tqdm.tqdm
         The bar, open; close it (or use it as a context manager).
     """
-    if enabled and not _is_terminal():
+    if enabled and not is_terminal():
         return _line_bar()(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, mininterval=LINE_GAP_S,
                            miniters=1, unit_scale=unit_scale, initial=initial)
     sized = _columns() > 0
@@ -145,14 +145,16 @@ def stage_bars(unit: str = "it", enabled: bool = True) -> Iterator[Callable[[str
 
 @contextlib.contextmanager
 def working(desc: str, enabled: bool = True) -> Iterator[None]:
-    """A spinner with the elapsed time, for a step whose length is not known in advance (loading a model, a
-    library call without progress hooks); off when ``enabled`` is false. Where stderr is not a terminal: a line
-    ``"desc ..."`` once the step has run a second, and ``"desc: done in 0:00:12"`` at its end (nothing for a
-    step that ends sooner)."""
+    """A line with the elapsed time, for a step whose length is not known in advance (loading a model, a
+    library call without progress hooks); off when ``enabled`` is false. On a terminal it is a tqdm line as
+    ``progress_bar``'s bars are (``"desc ... 00:03"``, redrawn twice a second, cleared at the end), so a command
+    shows one style; inside another ``working`` step it shows nothing (the outer one speaks for both). Where
+    stderr is not a terminal: a line ``"desc ..."`` once the step has run a second, and ``"desc: done in
+    0:00:12"`` at its end (nothing for a step that ends sooner)."""
     if not enabled:
         yield
         return
-    if not _is_terminal():
+    if not is_terminal():
         start, said = time.monotonic(), threading.Event()
 
         def say() -> None:
@@ -169,35 +171,48 @@ def working(desc: str, enabled: bool = True) -> Iterator[None]:
             if said.is_set():
                 _write(f"{desc}: done in {clock_text(time.monotonic() - start)}")
         return
-    from rich.console import Console
-    from rich.errors import LiveError
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    if _SPINNING:  # a spinner inside a spinner (a model loaded inside a step): the outer one speaks for both
+        yield
+        return
+    sized = _columns() > 0
+    size = None if sized else shutil.get_terminal_size((80, 24))  # as progress_bar's: COLUMNS / LINES, else 80 x 24
+    bar = _bar_type()(total=None, desc=desc, file=sys.stderr, leave=False, bar_format=SPINNER_FORMAT,
+                      dynamic_ncols=sized, ncols=None if size is None else size.columns,
+                      nrows=None if size is None else size.lines)
+    stop = threading.Event()
 
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
-    started = False
-    if not _SPINNING:  # a spinner inside a spinner (a model loaded inside a step): the outer one speaks for both
-        try:
-            bar.start()
-        except LiveError:  # another rich display on the same console
-            pass
-        else:
-            started = True
-            _SPINNING.append(desc)
-            bar.add_task(desc, total=None)
+    def tick() -> None:  # the elapsed time moves while the step runs without reporting
+        while not stop.wait(0.5):
+            bar.refresh()
+
+    ticker = threading.Thread(target=tick, name=f"working: {desc}", daemon=True)
+    _SPINNING.append(desc)
+    ticker.start()
     try:
         yield
     finally:
-        if started:
-            _SPINNING.pop()
-            bar.stop()
+        stop.set()
+        ticker.join()
+        _SPINNING.pop()
+        bar.close()
+
+
+#: ``working``'s tqdm line on a terminal: what runs and for how long ("loading the encoder minilm ... 00:03").
+SPINNER_FORMAT = "{desc} ... {elapsed}"
 
 
 _SPINNING: list[str] = []  # the spinner showing, if any
 
 
-def _is_terminal() -> bool:
-    """Whether stderr is a terminal (False for a stream without ``isatty``)."""
+def is_terminal() -> bool:
+    """Whether stderr, where progress goes, is a terminal: ``progress_bar`` draws a tqdm bar there, plain lines
+    (``ProgressLines``) elsewhere; a command's own progress decides the same way, so one run shows one style.
+
+    Returns
+    -------
+    bool
+        False also for a stream without ``isatty`` or a closed one.
+    """
     try:
         return bool(sys.stderr.isatty())
     except (AttributeError, ValueError):  # replaced by an object without isatty; closed
@@ -250,8 +265,9 @@ class ProgressLines:
         Takes one line (without its newline); None: stderr.
     clock : callable
         Seconds as a float (``time.monotonic``; a test passes its own).
-    first_s, every_s, gap_s : float
-        The delays above, in seconds (>= 0).
+    first_s, every_s, gap_s : float or None
+        The delays above, in seconds (>= 0); None: ``FIRST_LINE_S``, ``LINE_EVERY_S``, ``LINE_GAP_S`` (1, 10 and 1
+        s) as the module holds them when the lines begin.
 
     Raises
     ------
@@ -260,8 +276,11 @@ class ProgressLines:
     """
 
     def __init__(self, desc: str, unit: str = "it", write: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, first_s: float = FIRST_LINE_S,
-                 every_s: float = LINE_EVERY_S, gap_s: float = LINE_GAP_S) -> None:
+                 clock: Callable[[], float] = time.monotonic, first_s: float | None = None,
+                 every_s: float | None = None, gap_s: float | None = None) -> None:
+        first_s = FIRST_LINE_S if first_s is None else first_s  # the module's settings when the lines begin
+        every_s = LINE_EVERY_S if every_s is None else every_s
+        gap_s = LINE_GAP_S if gap_s is None else gap_s
         if min(first_s, every_s, gap_s) < 0:
             raise ValueError(f"delays must be >= 0, got first_s={first_s}, every_s={every_s}, gap_s={gap_s}")
         self.desc, self.unit, self.write, self.clock = desc, unit, write or _write, clock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -33,9 +34,36 @@ def _untyped_flags(params: list[Any]) -> list[Any]:
     return params
 
 
+def reflowed(help: str | None) -> str | None:
+    """A command's docstring as help text that wraps to the terminal: each paragraph's hard line breaks (the
+    source's ~110 columns) become spaces, so rich re-wraps it at any width; a paragraph with an indented line (an
+    example, code) or starting with ``\\b`` (click's no-rewrap mark) is kept line for line.
+
+    Parameters
+    ----------
+    help : str or None
+        The docstring (None: no help).
+
+    Returns
+    -------
+    str or None
+        Paragraphs separated by a blank line, dedented as ``inspect.cleandoc`` does.
+    """
+    if not help:
+        return help
+    paragraphs = inspect.cleandoc(help).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") or any(line[:1].isspace() for line in p.splitlines())
+                       else " ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
 class Command(TyperCommand):
-    """An `embedlab` command: its help lists flags without a value type, and an embedlab error that is also an
-    ``EOFError`` (a truncated file) is printed like any other, not taken for end of input (typer aborts then)."""
+    """An `embedlab` command: its help lists flags without a value type and re-flows its docstring to the
+    terminal's width (``reflowed``), and an embedlab error that is also an ``EOFError`` (a truncated file) is
+    printed like any other, not taken for end of input (typer aborts then)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflowed(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:  # numpydoc ignore=GL08
         return _untyped_flags(super().get_params(ctx))
@@ -117,7 +145,12 @@ def checked_threads(value: object) -> int:
 
 
 class Group(TyperGroup):
-    """A group of `embedlab` commands (``embedlab``, ``embedlab train``): its help lists flags without a type."""
+    """A group of `embedlab` commands (``embedlab``, ``embedlab train``): its help lists flags without a type and
+    re-flows its docstring (``reflowed``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflowed(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:  # numpydoc ignore=GL08
         return _untyped_flags(super().get_params(ctx))

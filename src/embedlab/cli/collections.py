@@ -18,10 +18,10 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from .._progress import ProgressLines, clock_text
+from .._progress import ProgressLines, clock_text, is_terminal
+from .._progress import progress_bar as shared_bar
 from ..encoders import encoder as build_encoder
 from ..encoders.registry import spec
 from ..errors import (
@@ -36,13 +36,14 @@ from ..errors import (
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
-from ..passages import hit_texts, index_records, plan_records, search_documents, with_subfolders
+from ..passages import file_roots, hit_texts, index_records, plan_records, search_documents, with_subfolders
 from ..scale import RayEngine, check_address
 from ..search import searcher
 from ..store import Collection
 from ..store.filters import parse
 from ..store.loads import cli_command
 from .app import app, console, emit_json, err_console, threads_option
+from .where_hints import where_hints
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
               "except that a key given twice matches either value); folder=X also matches X's subfolders.")
@@ -156,7 +157,9 @@ def index(
     Folders are read recursively: text (.txt, .md), documents (PDF text per page, HTML main text, Word .docx,
     EPUB; told by content, not only by extension), and images or audio for encoders that take them. A file's id
     is its path relative to the folder given (a/readme.txt), so files of one name in different subfolders
-    coexist; long documents are split into passages (ID#N) that keep their page and heading in metadata. Files
+    coexist; a file given by itself gets the id its folder's indexing gives it when the collection tells (it
+    holds the file, or files indexed from a folder above it: notes/sub/a.md is sub/a.md after notes/), else its
+    name; long documents are split into passages (ID#N) that keep their page and heading in metadata. Files
     whose content repeats one read before are left out and counted; a scanned PDF without a text layer, an
     encrypted or damaged file is skipped with the reason (--strict: stops).
 
@@ -218,8 +221,10 @@ def index(
         if enc is None:  # a vectors-only collection (made with dim=, or imported from Parquet): nothing reads files
             raise InputError(f"collection {name!r} is vectors-only (no encoder), so it cannot index files; index them "
                              "into a new collection name, or add vectors with Collection.add(ids, vectors=...)")
+        roots = file_roots(col, paths) if col is not None else None  # a file alone: keyed as its folder keys it
         records = read_sources(paths, modalities=enc.modalities, text_column=text_column, id_column=id_column,
-                               encoding=encoding, errors=encoding_errors, strict=strict, progress=not as_json)
+                               encoding=encoding, errors=encoding_errors, strict=strict, progress=not as_json,
+                               roots=roots)
     except BaseException as exc:
         if col is not None:
             col.close()
@@ -453,12 +458,17 @@ def search(
         flt = with_subfolders(col, parse_where(where))  # folder=drafts: drafts/old too
         hits = search_documents(col, query, k=k, where=flt, search=searcher(col, mode))
         texts = hit_texts(col, hits)  # stored once, as each item's content
+        hints = where_hints(col, parse_where(where)) if not hits and where else []
     if as_json:
         emit_json([{"id": h.id, "score": h.score, "text": t, "metadata": h.metadata, "source": h.source}
                    for h, t in zip(hits, texts, strict=True)])
+        for line in hints:  # stdout stays JSON
+            err_console.print(f"hint: {line}", highlight=False, markup=False)
         return
     if not hits:
         console.print("[yellow]no results[/]" + (" (nothing matches the --where filter)" if where else ""))
+        for line in hints:
+            console.print(f"hint: {line}", highlight=False, markup=False)
         return
     table = Table(title=f"{name}: {query}", title_justify="left")
     table.add_column("#", justify="right")
@@ -501,14 +511,13 @@ def shown_metadata(metadata: dict[str, Any], text: str | None) -> list[tuple[str
 @contextmanager
 def progress_bar(what: str, quiet: bool, clock: Callable[[], float] = time.monotonic) -> Iterator[Step]:
     """A progress bar with items/s, the time elapsed and an estimate of the time left; yields ``step(done,
-    total)`` (a ``Step``). Off a terminal (a log file, a pipe) it writes plain lines on stderr instead
-    (``_progress.ProgressLines``); ``quiet`` (``--json``) shows nothing."""
-    columns = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-               TextColumn("[cyan]{task.fields[time]}"))
-    lines = None if quiet or console.is_terminal else ProgressLines(what, "item", clock=clock)
-    with Progress(*columns, console=console, transient=True, disable=quiet or not console.is_terminal) as bar:
-        task = bar.add_task(what, total=None, rate="", time="")
-        step = Step(bar, task, Rate(clock), lines)
+    total)`` (a ``Step``). It is ``_progress.progress_bar``'s, as every other bar of a command (``index``'s
+    reading bar, an encoder's load): a tqdm bar on stderr when stderr is a terminal, plain lines
+    (``_progress.ProgressLines``) when it is not (a log file, a pipe); ``quiet`` (``--json``) shows nothing.
+    The rate and time left shown are ``Rate``'s (from the first report, items found stored left out)."""
+    lines = None if quiet or is_terminal() else ProgressLines(what, "item", clock=clock)
+    with shared_bar(None, what, "item", enabled=not quiet and lines is None, bar_format=BAR_FORMAT) as bar:
+        step = Step(bar, Rate(clock), lines)
         try:
             yield step
         finally:
@@ -516,12 +525,17 @@ def progress_bar(what: str, quiet: bool, clock: Callable[[], float] = time.monot
                 lines.close(step.done, step.total)
 
 
+#: tqdm's layout without its own elapsed time, rate and time left: the postfix carries ``Rate``'s
+#: ("indexing:  40%|███▋     | 1,024/2,560, 512 items/s, 0:00:02 elapsed, about 0:00:03 left").
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}"
+
+
 class Step:
     """``step(done, total)`` of ``progress_bar``: moves the bar (or writes a line when one is due);
     ``step.skip(n)`` first for items found stored already, which the rate and estimate leave out."""
 
-    def __init__(self, bar: Progress, task: Any, rate: Rate, lines: ProgressLines | None) -> None:
-        self.bar, self.task, self.rate, self.lines = bar, task, rate, lines
+    def __init__(self, bar: Any, rate: Rate, lines: ProgressLines | None) -> None:
+        self.bar, self.rate, self.lines = bar, rate, lines
         self.done, self.total = 0, 0
 
     def skip(self, n: int) -> None:
@@ -535,8 +549,12 @@ class Step:
         if self.lines is not None:
             self.lines.update(done, total)
             return
+        if self.bar.disable:  # --json
+            return
         rate = self.rate.text(done)
-        self.bar.update(self.task, completed=done, total=total, rate=rate, time=self.rate.timing(done, total))
+        self.bar.total = total
+        self.bar.set_postfix_str(", ".join(x for x in (rate, self.rate.timing(done, total)) if x), refresh=False)
+        self.bar.update(done - self.bar.n)
 
 
 class Rate:

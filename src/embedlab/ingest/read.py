@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .._progress import progress_bar
@@ -36,11 +36,13 @@ def read_sources(
     errors: str = "strict",
     strict: bool = False,
     progress: bool = False,
+    roots: Mapping[str | Path, str | Path] | None = None,
 ) -> Ingested:
     """Read every source into records; ids must be unique across all of them.
 
-    A file's id is its path relative to the folder given (``a/readme.txt``; a file given by itself: its name), so
-    files of the same name in different subfolders coexist. ``modalities`` (usually ``encoder.modalities``) decides
+    A file's id is its path relative to the folder given (``a/readme.txt``; a file given by itself: its name, or
+    its path relative to its ``roots`` entry), so files of the same name in different subfolders coexist.
+    ``modalities`` (usually ``encoder.modalities``) decides
     which files of a folder are taken: text (``.txt``, ``.md``), documents (PDF, HTML, Word ``.docx``, EPUB, told
     by content; the ``documents`` extra), and image or audio files when the encoder takes those. ``encoding`` and
     ``errors`` (``"strict"``, or ``"replace"`` to keep going past bad bytes) apply to every text file (to an
@@ -67,6 +69,10 @@ def read_sources(
         Raise at the first file that cannot be read instead of skipping it.
     progress : bool
         Show a progress bar (files/s, pages/s) on a terminal's stderr.
+    roots : mapping or None
+        For a file given by itself (a key: the path as given in ``paths``, or resolved), the folder its id and
+        ``file`` / ``folder`` metadata are relative to instead of its own folder: ``{"notes/sub/a.md": "notes"}``
+        keys it ``sub/a.md``, as indexing ``notes/`` does. Folders and tables given are not affected.
 
     Returns
     -------
@@ -76,7 +82,8 @@ def read_sources(
     Raises
     ------
     InputError
-        When nothing at all could be read, a path does not exist, or two records have one id.
+        When nothing at all could be read, a path does not exist, two records have one id, or a root of ``roots``
+        is not a folder above its file.
     UnreadableFileError
         With ``strict``, for the first file that cannot be read.
     """
@@ -84,11 +91,12 @@ def read_sources(
     given = [Path(p).expanduser() for p in named]
     if not given:
         raise InputError("no sources given; pass files or folders to read")
-    opts = Options(tuple(modalities), text_column, id_column, encoding, errors, bool(strict))
     out = Ingested()
     seen: dict[str, str] = {}
     contents: dict[str, str] = {}
     where = [p.resolve() if p.exists() else p for p in given]  # a missing path is reported as it was given
+    opts = Options(tuple(modalities), text_column, id_column, encoding, errors, bool(strict),
+                   _roots(roots or {}, given, where))
     listings = {p: visible_files(p) for p in where if p.is_dir()}
     total = sum(len(listings.get(p, ())) or 1 for p in where)
     start = time.monotonic()
@@ -124,6 +132,21 @@ def read_sources(
         if out.duplicates and not out.skipped:
             why = f" ({len(out.duplicates)} duplicate(s) of content read before)"
         raise InputError(f"no items found in {', '.join(map(str, given))}{why}")
+    return out
+
+
+def _roots(roots: Mapping[str | Path, str | Path], given: list[Path], where: list[Path]) -> dict[Path, Path]:
+    """``roots`` by resolved file, each checked to be a folder above its file."""
+    by_given = {str(g): w for g, w in zip(given, where, strict=True)} | {str(w): w for w in where}
+    out: dict[Path, Path] = {}
+    for path, root in roots.items():
+        file = by_given.get(str(Path(path).expanduser()))
+        if file is None or not file.is_file():
+            raise InputError(f"roots names {path}, which is not a file given to read")
+        top = Path(root).expanduser().resolve()
+        if not file.is_relative_to(top) or file == top:
+            raise InputError(f"roots gives {file} the root {top}, which is not a folder above it")
+        out[file] = top
     return out
 
 
@@ -176,7 +199,7 @@ def _read_file(path: Path, opts: Options, out: Ingested) -> Iterator[Record]:
     elif ext in JSON_EXTENSIONS:
         yield from read_json(path, opts, out.skipped)
     elif media := media_kind(path, opts.modalities):
-        yield read_file(path, path.parent, media, opts).record
+        yield read_file(path, (opts.roots or {}).get(path, path.parent), media, opts).record
     elif kind := any_media_kind(path):
         raise InputError(
             f"{path} is an {kind} file, but this encoder takes {'/'.join(opts.modalities)} only; "
@@ -188,7 +211,7 @@ def _read_file(path: Path, opts: Options, out: Ingested) -> Iterator[Record]:
                          "pass such files or a folder of them, or pick a text encoder for text")
     else:  # an explicitly named file is read as what its content is: a document, else text whatever its extension
         how = classify(path, opts.modalities, given=True) or "text"
-        got = read_file(path, path.parent, how, opts)
+        got = read_file(path, (opts.roots or {}).get(path, path.parent), how, opts)
         out.notes.extend(got.notes)
         out.pages += got.pages
         yield got.record

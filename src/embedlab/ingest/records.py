@@ -53,3 +53,4 @@ class Options(NamedTuple):
     encoding: str
     errors: str
     strict: bool = False
+    roots: dict[Path, Path] | None = None  # a file given by itself → the folder its id is relative to

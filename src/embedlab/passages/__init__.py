@@ -14,6 +14,7 @@ from __future__ import annotations
 from .folders import with_subfolders
 from .index import Engine, Progress, index_records, plan_records
 from .results import HitLike, Searcher, document_id, group_hits, hit_texts, passages_of, search_documents
+from .roots import file_roots
 from .split import (
     DEFAULT_OVERLAP_FRACTION,
     FALLBACK_MAX_WORDS,
@@ -27,6 +28,6 @@ from .split import (
 from .write import write_items
 
 __all__ = ["DEFAULT_OVERLAP_FRACTION", "FALLBACK_MAX_WORDS", "WORDS_PER_TOKEN", "Engine", "HitLike", "Progress",
-           "Searcher", "SplitStats", "document_id", "group_hits", "hit_texts", "index_records", "limits", "passage_id",
+           "Searcher", "SplitStats", "document_id", "file_roots", "group_hits", "hit_texts", "index_records", "limits", "passage_id",
            "passages_of", "plan_records", "search_documents", "split_records", "split_text", "with_subfolders",
            "write_items"]

@@ -936,6 +936,45 @@ class Collection(CollectionWrites, ChromaMethods):
             self._warn_unmatched(flt)
         return {i: found[i].source for i in ids}
 
+    def values(self, key: str, where: dict[str, Any] | None = None) -> list[tuple[Any, int]]:
+        """The distinct values one metadata key holds, with how many items hold each, without reading any vector.
+
+        E.g. what ``{"file": "budget.txt"}`` could have meant when it matched nothing (``notes/budget.txt``).
+
+        Parameters
+        ----------
+        key : str
+            A top-level metadata key (non-empty, no NUL).
+        where : dict or None
+            Count only the items matching this metadata filter (see ``search``).
+
+        Returns
+        -------
+        list of (object, int)
+            ``(value, items)`` for each distinct string, number or boolean under ``key``, most items first, then
+            in write order of first appearance; numbers that are equal count as one (1 and 1.0), a boolean never
+            equals a number. Null, list and object values are left out; empty when no item has the key.
+
+        Raises
+        ------
+        InputError
+            For a bad key or a bad filter.
+        """
+        if not isinstance(key, str) or not key or "\0" in key or key.startswith("$"):
+            raise InputError(f"key must be a non-empty metadata key without NUL or a leading $, got {key!r}")
+        has = {key: {"$exists": True}}
+        flt = filters.parse(has if where is None else {"$and": [where, has]})
+        with self._table.read() as r:
+            ids = r.ids(flt)
+            found = r.lookup(ids) if ids else {}
+        counts: dict[tuple[str, Any], list[Any]] = {}
+        for i in ids:
+            value = _meta(found[i].metadata).get(key)
+            what = filters.kind(value)
+            if what in ("string", "number", "bool"):
+                counts.setdefault((what, value), [value, 0])[1] += 1
+        return [(v, n) for v, n in sorted(counts.values(), key=lambda vn: -vn[1])]
+
     def filter_warnings(self, where: dict[str, Any]) -> list[str]:
         """Why a metadata filter may match nothing here, as far as the stored metadata tells.
 
