@@ -29,11 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from _common import print_settings
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # headless_chromium
+import numpy as np  # noqa: E402
+from _common import print_settings  # noqa: E402
+from headless_chromium import launch  # noqa: E402
 
 
 def make_vectors(n: int, dim: int = 32, seed: int = 0):
@@ -160,7 +159,7 @@ def main() -> None:
 
     rows = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch(p)
         for n in [int(s) for s in args.sizes.split(",")]:
             vec = make_vectors(n)
             with tempfile.TemporaryDirectory() as home:
