@@ -13,7 +13,8 @@ Each repeat opens the page twice, interleaved, in alternating order: with the se
 speed work). ``--atlas`` also opens Embedding Atlas (``embedding-atlas``, not a dependency: ``--atlas-path`` holds
 it) on a Parquet file of the same layout's coordinates (``--x/--y``, no projection) in the same browser, interleaved
 with ours; its first frame is the first screenshot of its map canvas with points drawn, or the message it shows
-instead (it needs WebGPU with shader-f16).
+instead (it needs WebGPU with shader-f16: SwiftShader's adapter lacks it, and Mesa 22.3's lavapipe, which has it,
+is refused by Dawn; ``probe_webgpu.py`` and benchmarks/results/atlas-lavapipe.md).
 """
 
 from __future__ import annotations
