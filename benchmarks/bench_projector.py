@@ -13,7 +13,8 @@ Each repeat opens the page twice, interleaved, in alternating order: with the se
 speed work). ``--atlas`` also opens Embedding Atlas (``embedding-atlas``, not a dependency: ``--atlas-path`` holds
 it) on a Parquet file of the same layout's coordinates (``--x/--y``, no projection) in the same browser, interleaved
 with ours; its first frame is the first screenshot of its map canvas with points drawn, or the message it shows
-instead (it needs WebGPU with shader-f16).
+instead (it needs WebGPU with shader-f16: SwiftShader's adapter lacks it, and Mesa 22.3's lavapipe, which has it,
+is refused by Dawn; ``probe_webgpu.py`` and benchmarks/results/atlas-lavapipe.md).
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from _common import print_settings
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # headless_chromium
+import numpy as np  # noqa: E402
+from _common import print_settings  # noqa: E402
+from headless_chromium import launch  # noqa: E402
 
 
 def make_vectors(n: int, dim: int = 32, seed: int = 0):
@@ -160,7 +160,7 @@ def main() -> None:
 
     rows = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch(p)
         for n in [int(s) for s in args.sizes.split(",")]:
             vec = make_vectors(n)
             with tempfile.TemporaryDirectory() as home:

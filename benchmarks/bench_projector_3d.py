@@ -16,7 +16,8 @@ import tempfile
 import time
 
 from _common import print_settings
-from bench_projector import ARGS, make_vectors
+from bench_projector import make_vectors
+from headless_chromium import launch
 
 ORBIT_JS = """(ms) => new Promise((done) => {
   const v = projector.view3d(), start = projector.state.drawn, c = v.getCamera(), r = Math.hypot(c[0], c[1], c[2]);
@@ -63,7 +64,7 @@ def main() -> None:
             for dims in (2, 3):  # computed before the timings (a background job above 20,000 rows)
                 while httpx.get(f"{srv.url}/api/projector/vectors/pts/layout?dims={dims}", timeout=600).status_code == 202:
                     time.sleep(0.5)
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = launch(p)
             rows: dict[str, list[float]] = {"2d": [], "3d": [], "fps": [], "pick": []}
             for _ in range(a.repeats):  # 2-D and 3-D interleaved
                 s2, pg = opened(browser, srv.url + "/projector#source=vectors:pts&method=pca")

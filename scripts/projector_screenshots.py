@@ -8,6 +8,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from headless_chromium import launch
 from playwright.sync_api import sync_playwright
 
 import embedlab
@@ -18,8 +19,6 @@ from embedlab.server.background import BackgroundServer
 from embedlab.store import Collection
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 DRAWN = "window.projector && projector.state.drawnPoints > 0"
 
 
@@ -32,7 +31,7 @@ def main() -> None:
                     metadata=[{"category": d["category"]} for d in docs])
         app = create_app(home, vectors_sets={"glove-50": lambda: load_glove(limit=50_000)})
         with BackgroundServer(app) as srv, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = launch(p)
             pg = browser.new_page(viewport={"width": 1200, "height": 720})
             pg.goto(srv.url + "/projector#source=collection:tour&method=pca&color=category")
             pg.wait_for_function(DRAWN, timeout=120_000)
@@ -59,8 +58,7 @@ def main() -> None:
             pg.mouse.move(1195, 715)
             pg.screenshot(path=str(OUT / "projector-glove.png"))
             browser.close()
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=[*ARGS, "--disable-webgl", "--disable-3d-apis"])
+            browser = launch(p, "--disable-webgl", "--disable-3d-apis")
             pg = browser.new_page(viewport={"width": 1200, "height": 720})
             pg.goto(srv.url + "/projector#source=collection:tour&method=pca&color=category")
             pg.wait_for_function(DRAWN, timeout=120_000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from headless_chromium import launch
 from playwright.sync_api import sync_playwright
 
 import embedlab
@@ -21,8 +22,6 @@ from embedlab.server.background import BackgroundServer
 from embedlab.store import Collection
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 DRAWN = "window.projector && projector.state.drawnPoints > 0"
 ROW = ("fetch('/api/projector/collection/tour/select', {method: 'POST', headers: {'Content-Type': 'application/json'}, "
        "body: JSON.stringify({regex: '^apple$'})}).then(r => r.json()).then(j => j.rows[0])")
@@ -37,7 +36,7 @@ def main() -> None:
                 col.add([d["id"] for d in docs], [d["text"] for d in docs],
                         metadata=[{"category": d["category"]} for d in docs])
         with BackgroundServer(create_app(home, vectors_sets={})) as srv, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = launch(p)
             pg = browser.new_page(viewport={"width": 1200, "height": 720})
             pg.goto(srv.url + "/projector#source=collection:tour&method=pca&color=category&dims=3")
             pg.wait_for_function(DRAWN, timeout=120_000)
