@@ -199,3 +199,37 @@ def test_a_mouse_drag_pans_with_moved_frames_and_the_link_and_hover_follow(page)
     pg.wait_for_function("document.getElementById('tooltip').style.display === 'block'")
     shown = pg.evaluate("projector.pointPosition(+document.getElementById('tooltip').dataset.row)")
     assert abs(shown["x"] - pos["x"]) <= 4 and abs(shown["y"] - pos["y"]) <= 4  # that point, or one on it
+
+
+# projector-frames.js replaced by a class that leaves regl-scatterplot's own renderer in place (float framebuffer
+# the window's size, gamma pass, copy): the frame path before MapFrames, as benchmarks/bench_projector.py measures it
+LIBRARY_FRAMES = """window.MapFrames = class {
+  constructor(plot) {
+    this.stats = { presented: 0, full: 0, moved: 0, waiting: false };
+    plot.subscribe("draw", () => { this.stats.presented += 1; this.stats.full += 1; });
+  }
+  invalidate() {}
+};"""
+
+
+@pytest.mark.parametrize("page", list(SIZES), indirect=True)
+def test_a_full_frame_has_the_same_pixels_as_the_librarys_own_frame_path(page, server, browser):
+    """The same pixels; with alpha-blended points (under 100,000) a few overlaps differ by a few levels in 255
+    (blended in 8 bits here, in floats there)."""
+    ours = _rgba(page.evaluate(NOW)["png"])
+    pg = browser.new_page(viewport={"width": 1000, "height": 650})
+    try:
+        pg.route("**/static/projector-frames.js",
+                 lambda route: route.fulfill(body=LIBRARY_FRAMES, content_type="text/javascript"))
+        pg.goto(page.url)
+        pg.wait_for_function("window.projector && projector.state.drawnPoints > 0 && projector.frames().full > 0")
+        theirs = _rgba(pg.evaluate(NOW)["png"])
+    finally:
+        pg.close()
+    assert _drawn(ours).sum() > 1000
+    differ = np.abs(ours - theirs).max(axis=2)
+    if page.evaluate("projector.state.n") >= 100_000:  # performance mode: no blending
+        assert int((differ > 2).sum()) == 0, (int((differ > 2).sum()), int(differ.max()))
+    else:
+        assert int((differ > 2).sum()) <= 1e-4 * differ.size and int(differ.max()) <= 8, (int((differ > 2).sum()),
+                                                                                          int(differ.max()))

@@ -6,7 +6,8 @@
 // the number of points. MapFrames replaces that render() on the plot's own renderer (plot.get("renderer")):
 //  - a full frame draws into an 8-bit framebuffer the size of the map plus a margin on every side (the plot centres
 //    the map in its renderer's canvas, so the margin holds the points just outside the view), reads it back once and
-//    puts it on the map's canvas: the same pixels as the library's path (gamma 1, no multisampling either way);
+//    puts it on the map's canvas: the same pixels as the library's path (gamma 1, no multisampling either way; under
+//    100,000 points, where points are alpha-blended, a few overlaps differ by a few levels in 255);
 //  - while the camera only pans (the view matrix's scale and rotation unchanged) and nothing else changed, a frame
 //    is the last full frame moved by the pan, rounded to whole pixels (each point within half a pixel of its
 //    place), as long as the margin covers the view: a pan is a pure translation, so that picture is the true one;
