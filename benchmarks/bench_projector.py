@@ -125,34 +125,39 @@ def atlas_first_frame(browser, url: str, timeout: float = 180) -> tuple[float, s
 
 
 # a pan: the camera target moved on every animation frame for `ms` ms, along x0 + ax * sin(2 pi t / period),
-# y0 + ay * cos(2 pi t / period) (layout units; the view is 2 * cameraDistance units tall); counts from the page:
+# y0 + ay * cos(2 pi t / period) (layout units; the view is 2 * cameraDistance units tall), or a zoom (az: the
+# distance d0 * (1 + az * sin(2 pi t / period))); counts from the page:
 # presented = frames put on the map's canvas (each of the plot's renders), full = of those, frames drawn in full
 # (projector-frames.js: the others are the last full frame moved by the pan)
-PAN_JS = """([ms, ax, ay, period]) => new Promise((done) => {
-  const plot = projector.plot(), [x0, y0] = plot.get("cameraTarget");
+PAN_JS = """([ms, ax, ay, period, az]) => new Promise((done) => {
+  const plot = projector.plot(), [x0, y0] = plot.get("cameraTarget"), d0 = plot.get("cameraDistance");
   const start = { ...projector.frames() };
   let t0 = null;
   function step(t) {
     if (t0 === null) t0 = t;
     const k = 2 * Math.PI * (t - t0) / period;
-    plot.set({ cameraTarget: [x0 + ax * Math.sin(k), y0 + ay * Math.cos(k)] });  // a pan, every frame
+    const cam = { cameraTarget: [x0 + ax * Math.sin(k), y0 + ay * Math.cos(k)] };  // a pan, every frame
+    if (az) cam.cameraDistance = d0 * (1 + az * Math.sin(k));  // or a zoom
+    plot.set(cam);
     if (t - t0 < ms) { requestAnimationFrame(step); return; }
+    if (az) plot.set({ cameraDistance: d0 });
     const s = (t - t0) / 1000, end = projector.frames();
     done({ presented: (end.presented - start.presented) / s, full: (end.full - start.full) / s });
   }
   requestAnimationFrame(step);
 })"""
-PANS = {"circle": (0.3, 0.3, 2513.3),  # as in runs A-D: radius 0.3 (108 px at 100k), once round in 2.5 s
-        "sweep": (1.0, 0.0, 2000.0)}  # side to side, +-1 unit (+-360 px at 100k, 720 px/s on average), 2 s period
+PANS = {"circle": (0.3, 0.3, 2513.3, 0.0),  # as in runs A-D: radius 0.3 (108 px at 100k), once round in 2.5 s
+        "sweep": (1.0, 0.0, 2000.0, 0.0),  # side to side, +-1 unit (+-360 px at 100k, 720 px/s on average), 2 s
+        "zoom": (0.0, 0.0, 2000.0, 0.2)}  # the distance +-20 %, 2 s period: every frame drawn in full
 
 
 def pan_fps(pg, ms: int = 3000) -> dict[str, float]:
-    """Frames per second while the camera pans continuously (moved on every animation frame), for each motion in
-    PANS: ``{motion}_fps``, frames presented on the map's canvas per second (what the user sees), and
-    ``{motion}_full``, of those, frames drawn in full per second (the rest are the last full frame moved)."""
+    """Frames per second while the camera moves continuously (on every animation frame), for each motion in PANS
+    (two pans and a zoom): ``{motion}_fps``, frames presented on the map's canvas per second (what the user sees),
+    and ``{motion}_full``, of those, frames drawn in full per second (the rest are the last full frame moved)."""
     out = {}
-    for name, (ax, ay, period) in PANS.items():
-        r = pg.evaluate(PAN_JS, [ms, ax, ay, period])
+    for name, (ax, ay, period, az) in PANS.items():
+        r = pg.evaluate(PAN_JS, [ms, ax, ay, period, az])
         out[f"{name}_fps"], out[f"{name}_full"] = float(r["presented"]), float(r["full"])
     return out
 
@@ -271,7 +276,8 @@ def main() -> None:
                   f"{row['first_frame_before_s']:5.2f} s)  pan: circle {row['circle_fps']:5.1f} fps "
                   f"({row['circle_full']:4.1f} full/s; library's frames {row['library_circle_fps']:4.1f}), sweep "
                   f"{row['sweep_fps']:5.1f} fps ({row['sweep_full']:4.1f} full/s; library's frames "
-                  f"{row['library_sweep_fps']:4.1f})  JS heap "
+                  f"{row['library_sweep_fps']:4.1f}), zoom {row['zoom_fps']:5.1f} fps (library's frames "
+                  f"{row['library_zoom_fps']:4.1f})  JS heap "
                   f"{row['js_heap_mb']:6.1f} MiB  cached reopen (new server + page) {row['cached_reopen_s']:5.2f} s  "
                   f"Embedding Atlas {atlas_txt}  load {row['load']}", flush=True)
         browser.close()
@@ -280,15 +286,16 @@ def main() -> None:
     print("\n| points | server PCA layout (+ table, trustworthiness, spatial index) | of which the index | first frame "
           "| first frame without the server's index | panning, circle: frames presented/s (of which full/s) "
           "| the same, library's frame path | panning, sweep: frames presented/s (of which full/s) "
-          "| the same, library's frame path | JS heap | cached reopen | Embedding Atlas first frame "
-          "| load after the size |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+          "| the same, library's frame path | zoom: frames/s (all full) | the same, library's frame path | JS heap "
+          "| cached reopen | Embedding Atlas first frame | load after the size |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         atlas_cell = f"{r['atlas_s']:.2f} s: {r['atlas_what']}" if r["atlas_s"] is not None else "not run"
         print(f"| {r['n']:,} | {r['server_pca_s']:.2f} s | {r['index_s']:.2f} s | {r['first_frame_s']:.2f} s | "
               f"{r['first_frame_before_s']:.2f} s | {r['circle_fps']:.1f} fps ({r['circle_full']:.1f}) | "
               f"{r['library_circle_fps']:.1f} fps | {r['sweep_fps']:.1f} fps ({r['sweep_full']:.1f}) | "
-              f"{r['library_sweep_fps']:.1f} fps | {r['js_heap_mb']:.0f} MiB | "
+              f"{r['library_sweep_fps']:.1f} fps | {r['zoom_fps']:.1f} fps | {r['library_zoom_fps']:.1f} fps | "
+              f"{r['js_heap_mb']:.0f} MiB | "
               f"{r['cached_reopen_s']:.2f} s | {atlas_cell} | {r['load']} |")
 
 
