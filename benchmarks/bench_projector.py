@@ -1,5 +1,6 @@
 """The projector in headless Chromium (software WebGL 2, SwiftShader; no GPU): time from navigation to the first
-drawn frame, frames per second while panning with the mouse, browser memory, at 10k / 100k / 1M points; and the
+drawn frame, frames per second while the camera pans (``pan_fps``: frames presented, and of those drawn in full;
+beside the same page with regl-scatterplot's own frame path), browser memory, at 10k / 100k / 1M points; and the
 cached reopen (a new server process state reading the layout from disk, then the page's first frame).
 
     nice -n 19 .venv/bin/python benchmarks/bench_projector.py [--sizes 10000,100000,1000000] [--repeats 3] [--atlas]
@@ -123,23 +124,66 @@ def atlas_first_frame(browser, url: str, timeout: float = 180) -> tuple[float, s
         pg.close()
 
 
-PAN_JS = """(ms) => new Promise((done) => {
-  const plot = projector.plot(), start = projector.state.drawn, [x0, y0] = plot.get("cameraTarget");
+# a pan: the camera target moved on every animation frame for `ms` ms, along x0 + ax * sin(2 pi t / period),
+# y0 + ay * cos(2 pi t / period) (layout units; the view is 2 * cameraDistance units tall), or a zoom (az: the
+# distance d0 * (1 + az * sin(2 pi t / period))); counts from the page:
+# presented = frames put on the map's canvas (each of the plot's renders), full = of those, frames drawn in full
+# (projector-frames.js: the others are the last full frame moved by the pan)
+PAN_JS = """([ms, ax, ay, period, az]) => new Promise((done) => {
+  const plot = projector.plot(), [x0, y0] = plot.get("cameraTarget"), d0 = plot.get("cameraDistance");
+  const start = { ...projector.frames() };
   let t0 = null;
   function step(t) {
     if (t0 === null) t0 = t;
-    const k = (t - t0) / 400;
-    plot.set({ cameraTarget: [x0 + 0.3 * Math.sin(k), y0 + 0.3 * Math.cos(k)] });  // a pan, every frame
-    if (t - t0 < ms) requestAnimationFrame(step);
-    else done((projector.state.drawn - start) / ((t - t0) / 1000));
+    const k = 2 * Math.PI * (t - t0) / period;
+    const cam = { cameraTarget: [x0 + ax * Math.sin(k), y0 + ay * Math.cos(k)] };  // a pan, every frame
+    if (az) cam.cameraDistance = d0 * (1 + az * Math.sin(k));  // or a zoom
+    plot.set(cam);
+    if (t - t0 < ms) { requestAnimationFrame(step); return; }
+    if (az) plot.set({ cameraDistance: d0 });
+    const s = (t - t0) / 1000, end = projector.frames();
+    done({ presented: (end.presented - start.presented) / s, full: (end.full - start.full) / s });
   }
   requestAnimationFrame(step);
 })"""
+PANS = {"circle": (0.3, 0.3, 2513.3, 0.0),  # as in runs A-D: radius 0.3 (108 px at 100k), once round in 2.5 s
+        "sweep": (1.0, 0.0, 2000.0, 0.0),  # side to side, +-1 unit (+-360 px at 100k, 720 px/s on average), 2 s
+        "zoom": (0.0, 0.0, 2000.0, 0.2)}  # the distance +-20 %, 2 s period: every frame drawn in full
 
 
-def pan_fps(pg, ms: int = 3000) -> float:
-    """Frames drawn per second while the camera pans continuously (moved on every animation frame)."""
-    return float(pg.evaluate(PAN_JS, ms))
+def pan_fps(pg, ms: int = 3000) -> dict[str, float]:
+    """Frames per second while the camera moves continuously (on every animation frame), for each motion in PANS
+    (two pans and a zoom): ``{motion}_fps``, frames presented on the map's canvas per second (what the user sees),
+    and ``{motion}_full``, of those, frames drawn in full per second (the rest are the last full frame moved)."""
+    out = {}
+    for name, (ax, ay, period, az) in PANS.items():
+        r = pg.evaluate(PAN_JS, [ms, ax, ay, period, az])
+        out[f"{name}_fps"], out[f"{name}_full"] = float(r["presented"]), float(r["full"])
+    return out
+
+
+# the page without projector-frames.js's frame path: every frame drawn in full by regl-scatterplot's own renderer
+# (float framebuffer the window's size, gamma pass, copy), as before; the same counts
+LIBRARY_FRAMES = """window.MapFrames = class {
+  constructor(plot) {
+    this.stats = { presented: 0, full: 0, moved: 0, waiting: false };
+    plot.subscribe("draw", () => { this.stats.presented += 1; this.stats.full += 1; });
+  }
+  invalidate() {}
+};"""
+
+
+def pan_fps_library(browser, url: str) -> dict[str, float]:
+    """``pan_fps`` on a new page at ``url`` served regl-scatterplot's own frame path (LIBRARY_FRAMES)."""
+    pg = browser.new_page(viewport={"width": 1200, "height": 800})
+    pg.route("**/static/projector-frames.js",
+             lambda route: route.fulfill(body=LIBRARY_FRAMES, content_type="text/javascript"))
+    pg.goto(url)
+    pg.wait_for_function("window.projector && projector.state.drawnPoints > 0", timeout=300_000)
+    try:
+        return {f"library_{k}": v for k, v in pan_fps(pg).items()}
+    finally:
+        pg.close()
 
 
 def main() -> None:
@@ -195,7 +239,9 @@ def main() -> None:
                                 if with_index:
                                     frames.append(s)
                                     heap.append(info["js_heap_mb"])
-                                    fps.append(pan_fps(info["page"]))
+                                    ours = pan_fps(info["page"])
+                                    fps.append({**ours, **pan_fps_library(browser, url)} if rep % 2 == 0 else
+                                               {**pan_fps_library(browser, url), **ours})
                                 else:
                                     frames_before.append(s)
                                 info["page"].close()
@@ -218,7 +264,7 @@ def main() -> None:
                     reopen.append(time.perf_counter() - t)
             row = {"n": n, "server_pca_s": project_s, "index_s": index_s, "first_frame_s": statistics.median(frames),
                    "first_frame_before_s": statistics.median(frames_before),
-                   "pan_fps": statistics.median(fps), "js_heap_mb": statistics.median(heap),
+                   **{k: statistics.median(f[k] for f in fps) for k in fps[0]}, "js_heap_mb": statistics.median(heap),
                    "cached_reopen_s": statistics.median(reopen),
                    "atlas_s": statistics.median(atlas_s) if atlas_s else None,
                    "atlas_what": "; ".join(sorted(set(atlas_what))) if atlas_what else "not run",
@@ -227,20 +273,29 @@ def main() -> None:
             atlas_txt = f"{row['atlas_s']:5.2f} s ({row['atlas_what']})" if atlas_s else "not run"
             print(f"n={n:>9,}  server PCA layout (+ table, trustworthiness, index) {project_s:6.2f} s  "
                   f"(index {index_s:.2f} s)  first frame {row['first_frame_s']:5.2f} s (without the server's index "
-                  f"{row['first_frame_before_s']:5.2f} s)  pan {row['pan_fps']:5.1f} fps  JS heap "
+                  f"{row['first_frame_before_s']:5.2f} s)  pan: circle {row['circle_fps']:5.1f} fps "
+                  f"({row['circle_full']:4.1f} full/s; library's frames {row['library_circle_fps']:4.1f}), sweep "
+                  f"{row['sweep_fps']:5.1f} fps ({row['sweep_full']:4.1f} full/s; library's frames "
+                  f"{row['library_sweep_fps']:4.1f}), zoom {row['zoom_fps']:5.1f} fps (library's frames "
+                  f"{row['library_zoom_fps']:4.1f})  JS heap "
                   f"{row['js_heap_mb']:6.1f} MiB  cached reopen (new server + page) {row['cached_reopen_s']:5.2f} s  "
                   f"Embedding Atlas {atlas_txt}  load {row['load']}", flush=True)
         browser.close()
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
           f"(at the start: {settings['loadavg']})")
     print("\n| points | server PCA layout (+ table, trustworthiness, spatial index) | of which the index | first frame "
-          "| first frame without the server's index | panning | JS heap | cached reopen | Embedding Atlas first frame "
-          "| load after the size |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+          "| first frame without the server's index | panning, circle: frames presented/s (of which full/s) "
+          "| the same, library's frame path | panning, sweep: frames presented/s (of which full/s) "
+          "| the same, library's frame path | zoom: frames/s (all full) | the same, library's frame path | JS heap "
+          "| cached reopen | Embedding Atlas first frame | load after the size |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         atlas_cell = f"{r['atlas_s']:.2f} s: {r['atlas_what']}" if r["atlas_s"] is not None else "not run"
         print(f"| {r['n']:,} | {r['server_pca_s']:.2f} s | {r['index_s']:.2f} s | {r['first_frame_s']:.2f} s | "
-              f"{r['first_frame_before_s']:.2f} s | {r['pan_fps']:.1f} fps | {r['js_heap_mb']:.0f} MiB | "
+              f"{r['first_frame_before_s']:.2f} s | {r['circle_fps']:.1f} fps ({r['circle_full']:.1f}) | "
+              f"{r['library_circle_fps']:.1f} fps | {r['sweep_fps']:.1f} fps ({r['sweep_full']:.1f}) | "
+              f"{r['library_sweep_fps']:.1f} fps | {r['zoom_fps']:.1f} fps | {r['library_zoom_fps']:.1f} fps | "
+              f"{r['js_heap_mb']:.0f} MiB | "
               f"{r['cached_reopen_s']:.2f} s | {atlas_cell} | {r['load']} |")
 
 

@@ -319,7 +319,8 @@ def test_openapi_docs_and_explorer_files(client):
     page = client.get("/", follow_redirects=True)
     assert page.headers["content-type"].startswith("text/html") and "<title>embedlab projector</title>" in page.text
     scripts = ["/static/vendor/regl-scatterplot.min.js", "/static/vendor/three-points.min.js",
-               "/static/projector-url.js", "/static/projector-scatter.js", "/static/projector-canvas.js",
+               "/static/projector-url.js", "/static/projector-frames.js", "/static/projector-scatter.js",
+               "/static/projector-canvas.js",
                "/static/projector-3d.js", "/static/projector-compare.js", "/static/source-memory.js",
                "/static/projector.js", "/static/analogy.js"]
     assert [line.split('"')[1] for line in page.text.splitlines() if line.startswith("<script src=")] == scripts

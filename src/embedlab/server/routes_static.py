@@ -86,8 +86,8 @@ def _serve(name: str, cache: str) -> None:
 
 
 # the projector's other modules, one concept each (projector.html loads them in order around projector.js)
-for _name in ("projector-url.js", "projector-scatter.js", "projector-canvas.js", "projector-3d.js",
-              "projector-compare.js", "source-memory.js", "analogy.js"):
+for _name in ("projector-url.js", "projector-frames.js", "projector-scatter.js", "projector-canvas.js",
+              "projector-3d.js", "projector-compare.js", "source-memory.js", "analogy.js"):
     _serve(_name, "no-cache")
 # three.js (Points, Raycaster, OrbitControls) for the 3-D view, vendored (static/vendor/VENDORED.md)
 _serve("vendor/three-points.min.js", "public, max-age=86400")

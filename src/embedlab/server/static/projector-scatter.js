@@ -71,6 +71,7 @@
       plot.subscribe("view", () => this.on.view());
       plot.subscribe("draw", () => this.on.drawn());
       this.plot = plot; this.perf = perf;
+      this.frames = new MapFrames(plot, this.canvas);  // full frames, and the last one moved while the camera pans
     }
 
     // xy: Float32Array (n * 2) layout coordinates; colour as colourOf's; cam: [x, y, distance], or undefined to
@@ -92,6 +93,7 @@
         opts.pointColor = c.categories.map((_, i) => PALETTE[i % PALETTE.length]);
         opts.colorBy = "valueA";
       } else if (c && c.type === "number") { opts.pointColor = SCALE; opts.colorBy = "valueB"; }
+      this.frames.invalidate();
       this.plot.set(opts);
       return this.plot.draw({ x, y, z, w }, { zDataType: "categorical", wDataType: "continuous",
                                              spatialIndex: spatialIndex || undefined }).then(() => {
@@ -99,11 +101,11 @@
       });
     }
 
-    select(rows) { this.quiet = true; this.plot.select(rows); this.quiet = false; }
+    select(rows) { this.frames.invalidate(); this.quiet = true; this.plot.select(rows); this.quiet = false; }
     selected() { return this.plot.get("selectedPoints"); }
-    filter(rows) { this.plot.filter(rows); }
-    unfilter() { this.plot.unfilter(); }
-    clear() { this.plot.clear(); }
+    filter(rows) { this.frames.invalidate(); this.plot.filter(rows); }
+    unfilter() { this.frames.invalidate(); this.plot.unfilter(); }
+    clear() { this.frames.invalidate(); this.plot.clear(); }
     setLassoType(t) { this.lassoType = t; this.plot.set({ lassoType: t }); }
     show(visible) { this.canvas.style.display = visible ? "block" : "none"; }
     // canvas pixel position of a row, [x, y], or null

@@ -569,7 +569,8 @@
 
   window.projector = { state, pointPosition, showNeighbors, select: (rows) => { select(rows); writeHash(); },
                        applyFilter, loadLayout, placeQuery,
-                       plot: () => map2d && map2d.plot, view3d: () => view3d, compare: () => compare };
+                       plot: () => map2d && map2d.plot, frames: () => map2d && map2d.frames.stats,
+                       view3d: () => view3d, compare: () => compare };
   mark("script");
   setupPlot();
   mark("plot");
