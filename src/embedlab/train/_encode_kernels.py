@@ -168,8 +168,9 @@ class WordTable:
                 return out_ids[: state[2]], out_lens[: state[3]]
             self.grow(int(data.size - pos))
 
-    def words(self) -> list[str]:
-        """The table's words in id order, decoded."""
+    def words(self, ids: np.ndarray | None = None) -> list[str]:
+        """The table's words in id order, or those of ``ids`` (int array, values < ``n_words``) in that order."""
         raw = self.arena[: self.used].tobytes()
-        return [raw[s:s + n].decode("utf-8") for s, n in zip(self.starts[: self.n_words].tolist(),
-                                                             self.lens[: self.n_words].tolist(), strict=True)]
+        sel = slice(0, self.n_words) if ids is None else np.asarray(ids, np.int64)
+        return [raw[s:s + n].decode("utf-8") for s, n in zip(self.starts[sel].tolist(), self.lens[sel].tolist(),
+                                                             strict=True)]
