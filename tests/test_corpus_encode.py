@@ -50,8 +50,8 @@ def reference(paths: list[Path], lowercase: bool, cap: int, lookup: dict[str, in
     return np.array(out, np.int32), np.array(lengths, np.int32), (ids if lookup is None else dict(lookup)), counts
 
 
-def write(corpus, folder: Path, lookup=None, cap=10000):
-    enc, ids, counts = EncodedCorpus.write(corpus, folder, lookup=lookup, max_sentence_length=cap)
+def write(corpus, folder: Path, lookup=None, cap=10000, block=1 << 20):
+    enc, ids, counts = EncodedCorpus.write(corpus, folder, lookup=lookup, max_sentence_length=cap, block=block)
     return np.array(enc.tokens), np.array(enc.lengths), ids, counts
 
 
@@ -82,6 +82,7 @@ def test_compiled_write_matches_reference(tricky: Path, tmp_path: Path, lowercas
     want = reference(corpus.files, lowercase, cap, None)
     got = write(corpus, tmp_path / "fast", cap=cap)
     assert_same(got, want)
+    assert_same(write(corpus, tmp_path / "small", cap=cap, block=7), want)
     assert_same(write(list(LineCorpus(tricky, lowercase=lowercase, max_sentence_length=cap)), tmp_path / "general",
                       cap=cap), want)
     assert want[0].size == 80 and ((want[1] == cap).any() or cap == 10000)
@@ -116,7 +117,10 @@ def test_growth_past_the_first_table_and_empty_corpus(tmp_path: Path) -> None:
     words = [f"w{i}é" * (1 + i % 5) for i in range(40_000)]  # beyond the initial word, slot and arena sizes
     path.write_text("\n".join(" ".join(words[j] for j in rng.integers(0, len(words), 30)) for _ in range(4000))
                     + "\n" + " ".join(words) + "\n", encoding="utf-8")
-    assert_same(write(LineCorpus(path), tmp_path / "fast"), reference([path], False, 10000, None))
+    want = reference([path], False, 10000, None)
+    assert_same(write(LineCorpus(path), tmp_path / "fast"), want)
+    for block in (1, 100, 5000):  # a table per block, encoded side by side, merged in order
+        assert_same(write(LineCorpus(path), tmp_path / f"blocks{block}", block=block), want)
     blank = tmp_path / "blank.txt"
     blank.write_text("\n  \n\t\n", encoding="utf-8")
     got = write(LineCorpus(blank), tmp_path / "blank")
@@ -175,7 +179,8 @@ def test_write_ranked_is_write_then_from_counts(tricky: Path, tmp_path: Path, mi
     corpus = LineCorpus(tricky, lowercase=True, max_sentence_length=3)
     given = corpus if compiled else list(corpus)
     want_enc, want = ranked_reference(given, tmp_path / "want", min_count, max_vocab_size)
-    enc, got = EncodedCorpus.write_ranked(given, tmp_path / "got", min_count, max_vocab_size, max_sentence_length=3)
+    enc, got = EncodedCorpus.write_ranked(given, tmp_path / "got", min_count, max_vocab_size, max_sentence_length=3,
+                                          block=16)
     assert got.words == want.words and len(got) >= 4
     np.testing.assert_array_equal(got.counts, want.counts)
     assert got.counts.dtype == np.int64

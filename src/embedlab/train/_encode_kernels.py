@@ -168,6 +168,29 @@ class WordTable:
                 return out_ids[: state[2]], out_lens[: state[3]]
             self.grow(int(data.size - pos))
 
+    def merge(self, other: WordTable) -> np.ndarray:
+        """Add ``other``'s words that are new here, in ``other``'s id order, and return where each of its words is.
+
+        Encoding a text into a fresh table and merging that into this one gives this table the ids, in the same
+        order, that encoding the text into this table would have (new words numbered in order of first occurrence).
+
+        Parameters
+        ----------
+        other : WordTable
+            A table filled with ``grow`` (its ids are ``0 .. other.n_words - 1``).
+
+        Returns
+        -------
+        np.ndarray
+            int32 ``(other.n_words,)``: this table's id of each of ``other``'s words.
+        """
+        n = other.n_words
+        if n == 0:
+            return np.zeros(0, np.int32)
+        lines = np.insert(other.arena[: other.used], other.starts[1:n], np.uint8(10))  # one word per line
+        ids, _ = self.encode(np.append(lines, np.uint8(10)), 1, grow=True)
+        return ids
+
     def words(self, ids: np.ndarray | None = None) -> list[str]:
         """The table's words in id order, or those of ``ids`` (int array, values < ``n_words``) in that order."""
         raw = self.arena[: self.used].tobytes()

@@ -14,7 +14,9 @@ import gzip
 import os
 import tempfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["LineCorpus", "as_corpus", "check_text_file", "scratch_folder"]
 
 _SNIFF = 8192
+ENCODE_THREADS = 2  # threads encoding blocks of a new corpus side by side (the compiled kernel runs without the GIL)
 _READ_ERRORS = (OSError, EOFError, zlib.error)  # unreadable, removed, or a truncated / damaged .gz
 _READ_FIX = "check that it is readable (a .gz file must be complete)"
 
@@ -295,6 +298,8 @@ class EncodedCorpus:
 
         With ``lookup`` (word -> id) unknown words become -1. Without it every new word gets the next id in
         first-occurrence order; the returned dict holds those ids and the third value their counts (int64).
+        ``block``: tokens buffered per write, or for a ``LineCorpus`` without ``tokenizer`` (the compiled path) bytes
+        read per block (without ``lookup`` the blocks are encoded on ``ENCODE_THREADS`` threads side by side).
         """
         import itertools
         from array import array
@@ -305,7 +310,7 @@ class EncodedCorpus:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if isinstance(corpus, LineCorpus) and corpus.tokenizer is None:
-            fast = _write_compiled(corpus, folder, lookup, max_sentence_length, progress)
+            fast = _write_compiled(corpus, folder, lookup, max_sentence_length, progress, block)
             if fast is not None:
                 n_tok, n_sent, table, counts = fast
                 words = dict(lookup) if lookup is not None else dict(zip(table.words(), range(table.n_words),
@@ -375,6 +380,7 @@ class EncodedCorpus:
         max_vocab_size: int | None = None,
         max_sentence_length: int = 10000,
         progress: Progress | None = None,
+        block: int = 1 << 20,
     ) -> tuple[EncodedCorpus, Vocab]:
         """Encode ``corpus`` into ``folder`` in one pass, count it and renumber it to its vocabulary.
 
@@ -397,6 +403,9 @@ class EncodedCorpus:
             Longer sentences are cut into pieces of this many tokens (before words are dropped).
         progress : Progress, optional
             Told the tokens encoded, block by block.
+        block : int, default 1 MiB
+            As for ``write``: bytes read per block on the compiled path (blocks are encoded on ``ENCODE_THREADS``
+            threads side by side), tokens buffered per write otherwise.
 
         Returns
         -------
@@ -418,14 +427,15 @@ class EncodedCorpus:
         folder.mkdir(parents=True, exist_ok=True)
         fast = None
         if isinstance(corpus, LineCorpus) and corpus.tokenizer is None:
-            fast = _write_compiled(corpus, folder, None, max_sentence_length, progress)
+            fast = _write_compiled(corpus, folder, None, max_sentence_length, progress, block)
         if fast is not None:
             n_tok, n_sent, table, counts = fast
             enc = cls(folder, n_tok, n_sent)
             order = ranked_ids(counts, min_count, max_vocab_size)
             words = table.words(order)
         else:
-            enc, ids, counts = cls.write(corpus, folder, max_sentence_length=max_sentence_length, progress=progress)
+            enc, ids, counts = cls.write(corpus, folder, max_sentence_length=max_sentence_length, progress=progress,
+                                         block=block)
             order = ranked_ids(counts, min_count, max_vocab_size)
             every = list(ids)  # first-occurrence order: position = id
             words = [every[i] for i in order.tolist()]
@@ -490,7 +500,7 @@ def _lookup_table(lookup: dict[str, int]) -> WordTable | None:
 
 
 def _write_compiled(corpus: LineCorpus, folder: Path, lookup: dict[str, int] | None, cap: int,
-                    progress: Progress | None) -> tuple[int, int, WordTable, np.ndarray] | None:
+                    progress: Progress | None, block_bytes: int) -> tuple[int, int, WordTable, np.ndarray] | None:
     """``EncodedCorpus.write`` of a whitespace-split LineCorpus, block by block through the compiled WordTable:
     (tokens, sentences, the table, counts of its new words by id), or None to take the general path."""
     import numpy as np
@@ -503,17 +513,38 @@ def _write_compiled(corpus: LineCorpus, folder: Path, lookup: dict[str, int] | N
     grow = lookup is None
     counts = np.zeros(0, np.int64)
     n_tok = n_sent = 0
+
+    def encode(block: bytes) -> tuple[WordTable, np.ndarray, np.ndarray]:  # on a pool thread: a table of its own
+        local = WordTable()
+        return (local, *local.encode(np.frombuffer(block, np.uint8), cap, True))
+
     with open(folder / "tokens.i32", "wb") as tf, open(folder / "lengths.i32", "wb") as lf:
-        for block in corpus.byte_blocks():
-            ids, lengths = table.encode(np.frombuffer(block, np.uint8), cap, grow)
-            if grow and ids.size:
-                c = np.bincount(ids, minlength=table.n_words)
-                c[: counts.size] += counts
-                counts = c
+
+        def put(ids: np.ndarray, lengths: np.ndarray) -> None:
+            nonlocal n_tok, n_sent
             ids.tofile(tf)
             lengths.tofile(lf)
             n_tok += ids.size
             n_sent += lengths.size
             if progress is not None and ids.size:
                 progress.update(ids.size)
+
+        if not grow:
+            for block in corpus.byte_blocks(block_bytes):
+                put(*table.encode(np.frombuffer(block, np.uint8), cap, False))
+        else:  # blocks encoded side by side into tables of their own, merged in order: the ids of one table
+            with ThreadPoolExecutor(ENCODE_THREADS) as pool:
+                pending: deque[Future[tuple[WordTable, np.ndarray, np.ndarray]]] = deque()
+                blocks = corpus.byte_blocks(block_bytes)
+                while True:
+                    while len(pending) < 2 * ENCODE_THREADS and (piece := next(blocks, None)) is not None:
+                        pending.append(pool.submit(encode, piece))
+                    if not pending:
+                        break
+                    local, ids, lengths = pending.popleft().result()
+                    where = table.merge(local)
+                    if counts.size < table.n_words:
+                        counts = np.concatenate([counts, np.zeros(table.n_words - counts.size, np.int64)])
+                    counts[where] += np.bincount(ids, minlength=local.n_words)
+                    put(where[ids], lengths)
     return n_tok, n_sent, table, counts
