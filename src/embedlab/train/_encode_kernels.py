@@ -77,8 +77,12 @@ def encode_lines(data: np.ndarray, pos: int, cap: int, grow: bool, slots: np.nda
                 break
             a = pos
             h = _FNV_OFFSET
-            while pos < n and data[pos] != 10 and _space(data, pos, n) == 0:
-                h = (h ^ np.uint64(data[pos])) * _FNV_PRIME
+            while pos < n:
+                c = data[pos]
+                if c <= 32 or c >= 0xC2:  # maybe a space or the line end (bytes 33..0xC1 never start one)
+                    if c == 10 or _space(data, pos, n) != 0:
+                        break
+                h = (h ^ np.uint64(c)) * _FNV_PRIME
                 pos += 1
             size = pos - a
             i = h & mask
