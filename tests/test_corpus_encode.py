@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from embedlab.errors import InputError
 from embedlab.train.corpus import EncodedCorpus, LineCorpus
+from embedlab.train.vocab import Vocab
 
 SPACES = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 TRICKY = (
@@ -48,8 +50,8 @@ def reference(paths: list[Path], lowercase: bool, cap: int, lookup: dict[str, in
     return np.array(out, np.int32), np.array(lengths, np.int32), (ids if lookup is None else dict(lookup)), counts
 
 
-def write(corpus, folder: Path, lookup=None, cap=10000):
-    enc, ids, counts = EncodedCorpus.write(corpus, folder, lookup=lookup, max_sentence_length=cap)
+def write(corpus, folder: Path, lookup=None, cap=10000, block=1 << 20):
+    enc, ids, counts = EncodedCorpus.write(corpus, folder, lookup=lookup, max_sentence_length=cap, block=block)
     return np.array(enc.tokens), np.array(enc.lengths), ids, counts
 
 
@@ -80,6 +82,7 @@ def test_compiled_write_matches_reference(tricky: Path, tmp_path: Path, lowercas
     want = reference(corpus.files, lowercase, cap, None)
     got = write(corpus, tmp_path / "fast", cap=cap)
     assert_same(got, want)
+    assert_same(write(corpus, tmp_path / "small", cap=cap, block=7), want)
     assert_same(write(list(LineCorpus(tricky, lowercase=lowercase, max_sentence_length=cap)), tmp_path / "general",
                       cap=cap), want)
     assert want[0].size == 80 and ((want[1] == cap).any() or cap == 10000)
@@ -114,7 +117,10 @@ def test_growth_past_the_first_table_and_empty_corpus(tmp_path: Path) -> None:
     words = [f"w{i}é" * (1 + i % 5) for i in range(40_000)]  # beyond the initial word, slot and arena sizes
     path.write_text("\n".join(" ".join(words[j] for j in rng.integers(0, len(words), 30)) for _ in range(4000))
                     + "\n" + " ".join(words) + "\n", encoding="utf-8")
-    assert_same(write(LineCorpus(path), tmp_path / "fast"), reference([path], False, 10000, None))
+    want = reference([path], False, 10000, None)
+    assert_same(write(LineCorpus(path), tmp_path / "fast"), want)
+    for block in (1, 100, 5000):  # a table per block, encoded side by side, merged in order
+        assert_same(write(LineCorpus(path), tmp_path / f"blocks{block}", block=block), want)
     blank = tmp_path / "blank.txt"
     blank.write_text("\n  \n\t\n", encoding="utf-8")
     got = write(LineCorpus(blank), tmp_path / "blank")
@@ -127,3 +133,82 @@ def test_text_blocks_hold_whole_lines(tricky: Path) -> None:
     assert len(blocks) > 3 and all(b.endswith("\n") for b in blocks)
     want = [(line if line.endswith("\n") else line + "\n").lower() for line in corpus.lines()]
     assert "".join(blocks) == "".join(want)
+
+
+@pytest.mark.parametrize("lowercase", [False, True])
+@pytest.mark.parametrize("chars", [1, 2, 5, 64, 1 << 20])
+def test_byte_blocks_are_text_blocks_encoded(tricky: Path, lowercase: bool, chars: int) -> None:
+    (tricky / "d.txt").write_bytes(b"cr\r\ncr lf\r\n\rlone\r\r\nend\r")  # \r\n cut by small reads; a last lone \r
+    corpus = LineCorpus(tricky, lowercase=lowercase)
+    blocks = list(corpus.byte_blocks(chars))
+    assert all(b.endswith(b"\n") for b in blocks) and (len(blocks) > len(corpus.files) or chars == 1 << 20)
+    assert b"".join(blocks) == "".join(corpus.text_blocks()).encode("utf-8")
+    assert b"".join(blocks).count(b"\r") == 0
+
+
+def test_byte_blocks_name_the_offset_of_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"good line\r\nab\xffc\n")
+    with pytest.raises(InputError, match=r"bad.txt is not UTF-8 text \(invalid start byte at byte 13\)"):
+        list(LineCorpus(path).byte_blocks(4))
+    cut = tmp_path / "cut.txt"
+    cut.write_bytes("fine\ncaf\u00e9".encode()[:-1])  # the last character cut in two
+    with pytest.raises(InputError, match=r"cut.txt is not UTF-8 text \(invalid continuation byte at byte 8\)"):
+        list(LineCorpus(cut).byte_blocks())
+
+
+def ranked_reference(corpus, folder: Path, min_count: int, max_vocab_size: int | None):
+    """The two-step path: first-occurrence ids, Vocab.from_counts over a dict, renumbering, compaction."""
+    enc, ids, counts = EncodedCorpus.write(corpus, folder, max_sentence_length=3)
+    vocab = Vocab.from_counts(dict(zip(ids, counts.tolist(), strict=True)), min_count, max_vocab_size,
+                              raw_tokens=int(counts.sum()), sentences=enc.n_sentences)
+    remap = np.full(len(ids), -1, np.int32)
+    remap[[ids[w] for w in vocab.words]] = np.arange(len(vocab), dtype=np.int32)
+    enc.compact(remap)
+    return enc, vocab
+
+
+TIES = "b a c\nc b a\nd d e e f f\n\ng h g h i\n" + "tie1 tie2 tie3 " * 2 + "x\nz y x w\n"  # many equal counts
+
+
+@pytest.mark.parametrize("min_count,max_vocab_size", [(1, None), (2, None), (3, None), (1, 4), (2, 6)])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_write_ranked_is_write_then_from_counts(tricky: Path, tmp_path: Path, min_count: int,
+                                                max_vocab_size: int | None, compiled: bool) -> None:
+    (tricky / "e.txt").write_text(TIES, encoding="utf-8")
+    corpus = LineCorpus(tricky, lowercase=True, max_sentence_length=3)
+    given = corpus if compiled else list(corpus)
+    want_enc, want = ranked_reference(given, tmp_path / "want", min_count, max_vocab_size)
+    enc, got = EncodedCorpus.write_ranked(given, tmp_path / "got", min_count, max_vocab_size, max_sentence_length=3,
+                                          block=16)
+    assert got.words == want.words and len(got) >= 4
+    np.testing.assert_array_equal(got.counts, want.counts)
+    assert got.counts.dtype == np.int64
+    assert (got.raw_tokens, got.sentences) == (want.raw_tokens, want.sentences) == (108, 43)
+    assert (enc.n_tokens, enc.n_sentences) == (want_enc.n_tokens, want_enc.n_sentences)
+    np.testing.assert_array_equal(np.array(enc.tokens), np.array(want_enc.tokens))
+    np.testing.assert_array_equal(np.array(enc.lengths), np.array(want_enc.lengths))
+
+
+def test_write_ranked_keeps_first_occurrence_order_among_ties(tmp_path: Path) -> None:
+    path = tmp_path / "ties.txt"
+    path.write_text(TIES, encoding="utf-8")
+    enc, vocab = EncodedCorpus.write_ranked(LineCorpus(path), tmp_path / "enc", 2)
+    assert vocab.words == ["b", "a", "c", "d", "e", "f", "g", "h", "tie1", "tie2", "tie3", "x"]
+    assert vocab.counts.tolist() == [2] * 12 and (vocab.raw_tokens, vocab.sentences) == (28, 6)
+    assert np.array(enc.tokens).tolist() == [0, 1, 2, 2, 0, 1, 3, 3, 4, 4, 5, 5, 6, 7, 6, 7, 8, 9, 10, 8, 9, 10, 11, 11]
+    assert np.array(enc.lengths).tolist() == [3, 3, 6, 4, 7, 1]
+
+
+def test_write_ranked_refuses_like_from_counts(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(InputError, match="the corpus is empty: no tokens found"):
+        EncodedCorpus.write_ranked(LineCorpus(blank), tmp_path / "a")
+    few = tmp_path / "few.txt"
+    few.write_text("a b a\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"min_count=3 removes every word \(the most frequent word occurs 2 times\)"):
+        EncodedCorpus.write_ranked(LineCorpus(few), tmp_path / "b", 3)
+    with pytest.raises(InputError, match="max_vocab_size"):
+        EncodedCorpus.write_ranked(LineCorpus(few), tmp_path / "c", 1, 1)
+    assert not (tmp_path / "c").exists()  # refused before reading

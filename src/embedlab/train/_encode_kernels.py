@@ -77,8 +77,12 @@ def encode_lines(data: np.ndarray, pos: int, cap: int, grow: bool, slots: np.nda
                 break
             a = pos
             h = _FNV_OFFSET
-            while pos < n and data[pos] != 10 and _space(data, pos, n) == 0:
-                h = (h ^ np.uint64(data[pos])) * _FNV_PRIME
+            while pos < n:
+                c = data[pos]
+                if c <= 32 or c >= 0xC2:  # maybe a space or the line end (bytes 33..0xC1 never start one)
+                    if c == 10 or _space(data, pos, n) != 0:
+                        break
+                h = (h ^ np.uint64(c)) * _FNV_PRIME
                 pos += 1
             size = pos - a
             i = h & mask
@@ -168,8 +172,32 @@ class WordTable:
                 return out_ids[: state[2]], out_lens[: state[3]]
             self.grow(int(data.size - pos))
 
-    def words(self) -> list[str]:
-        """The table's words in id order, decoded."""
+    def merge(self, other: WordTable) -> np.ndarray:
+        """Add ``other``'s words that are new here, in ``other``'s id order, and return where each of its words is.
+
+        Encoding a text into a fresh table and merging that into this one gives this table the ids, in the same
+        order, that encoding the text into this table would have (new words numbered in order of first occurrence).
+
+        Parameters
+        ----------
+        other : WordTable
+            A table filled with ``grow`` (its ids are ``0 .. other.n_words - 1``).
+
+        Returns
+        -------
+        np.ndarray
+            int32 ``(other.n_words,)``: this table's id of each of ``other``'s words.
+        """
+        n = other.n_words
+        if n == 0:
+            return np.zeros(0, np.int32)
+        lines = np.insert(other.arena[: other.used], other.starts[1:n], np.uint8(10))  # one word per line
+        ids, _ = self.encode(np.append(lines, np.uint8(10)), 1, grow=True)
+        return ids
+
+    def words(self, ids: np.ndarray | None = None) -> list[str]:
+        """The table's words in id order, or those of ``ids`` (int array, values < ``n_words``) in that order."""
         raw = self.arena[: self.used].tobytes()
-        return [raw[s:s + n].decode("utf-8") for s, n in zip(self.starts[: self.n_words].tolist(),
-                                                             self.lens[: self.n_words].tolist(), strict=True)]
+        sel = slice(0, self.n_words) if ids is None else np.asarray(ids, np.int64)
+        return [raw[s:s + n].decode("utf-8") for s, n in zip(self.starts[sel].tolist(), self.lens[sel].tolist(),
+                                                             strict=True)]

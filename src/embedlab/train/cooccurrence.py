@@ -220,13 +220,7 @@ def _encode(corpus: Iterable[list[str]], folder: Path, min_count: int, max_vocab
             progress: bool) -> tuple[EncodedCorpus, Vocab]:
     """One pass: encode the corpus as ids in first-occurrence order, then renumber to the final vocabulary."""
     with progress_bar(None, "reading corpus", "w", progress, unit_scale=True) as bar:
-        enc, ids, counts = EncodedCorpus.write(corpus, folder, progress=bar)
-    vocab = Vocab.from_counts(dict(zip(ids, counts.tolist(), strict=True)), min_count, max_vocab_size,
-                              raw_tokens=int(counts.sum()), sentences=enc.n_sentences)
-    remap = np.full(len(ids), -1, np.int32)
-    remap[np.fromiter((ids[w] for w in vocab.words), np.int64, len(vocab))] = np.arange(len(vocab), dtype=np.int32)
-    enc.compact(remap)
-    return enc, vocab
+        return EncodedCorpus.write_ranked(corpus, folder, min_count, max_vocab_size, progress=bar)
 
 
 def _count(enc: EncodedCorpus, v: int, window: int, weighting: bool, workers: int, seed: int, slots: int,

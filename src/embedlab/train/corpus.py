@@ -14,7 +14,9 @@ import gzip
 import os
 import tempfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 from .._params import check_bool, check_int
 from ..errors import InputError
 from ..persist import storage_errors
-from .vocab import not_a_sentence
+from .vocab import Vocab, check_vocab_params, not_a_sentence, ranked_ids
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["LineCorpus", "as_corpus", "check_text_file", "scratch_folder"]
 
 _SNIFF = 8192
+ENCODE_THREADS = 2  # threads encoding blocks of a new corpus side by side (the compiled kernel runs without the GIL)
 _READ_ERRORS = (OSError, EOFError, zlib.error)  # unreadable, removed, or a truncated / damaged .gz
 _READ_FIX = "check that it is readable (a .gz file must be complete)"
 
@@ -138,6 +141,64 @@ class LineCorpus:
             text = "".join(block)
             yield text.lower() if lower else text
 
+    def byte_blocks(self, chars: int = 1 << 20) -> Iterator[bytes]:
+        """What ``text_blocks`` yields, UTF-8 encoded, read from the files as bytes without splitting lines in Python.
+
+        Each file is read in pieces of about ``chars`` bytes, cut after its last ``\\n``; a piece's ``\\r\\n`` and
+        lone ``\\r`` become ``\\n`` (text mode's universal newlines), a file's last line gets a ``\\n`` when it has
+        none, and every piece is checked as UTF-8 (and lower-cased with ``lowercase``), so the bytes are exactly
+        ``text_blocks``' blocks encoded, at the cost of one decode instead of a Python object per line.
+
+        Parameters
+        ----------
+        chars : int
+            Bytes read at a time (a longer line makes a longer block).
+
+        Returns
+        -------
+        Iterator[bytes]
+            The blocks in corpus order, each holding whole lines ending in ``\\n``.
+
+        Raises
+        ------
+        InputError
+            Naming the file for bytes that are not UTF-8 (with their offset in the file) or a file that cannot be
+            read (a truncated ``.gz`` too).
+        """
+        for path in self.files:
+            opener = gzip.open if path.suffix == ".gz" else open
+            try:
+                with opener(path, "rb") as f:
+                    tail: list[bytes] = []  # what follows the last newline read so far
+                    offset = 0
+                    while piece := f.read(chars):
+                        cut = piece.rfind(b"\n") + 1
+                        if cut == 0:
+                            tail.append(piece)
+                            continue
+                        data = b"".join([*tail, piece[:cut]])
+                        tail = [piece[cut:]]
+                        yield self._checked(path, data, offset)
+                        offset += len(data)
+                    last = b"".join(tail)
+                    if last:
+                        yield self._checked(path, last if last.endswith(b"\r") else last + b"\n", offset)
+            except _READ_ERRORS as exc:
+                raise InputError(f"cannot read corpus file {path} ({exc}); {_READ_FIX}") from None
+
+    def _checked(self, path: Path, data: bytes, offset: int) -> bytes:
+        """``data`` (whole lines of ``path`` from byte ``offset``) with universal newlines, checked as UTF-8 and
+        lower-cased with ``lowercase``."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path} is not UTF-8 text ({exc.reason} at byte {offset + exc.start}); convert it to "
+                             "UTF-8") from None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            data = text.encode("utf-8")
+        return text.lower().encode("utf-8") if self.lowercase else data
+
     def __iter__(self) -> Iterator[list[str]]:
         split = self.tokenizer or str.split
         lower = self.lowercase
@@ -237,6 +298,8 @@ class EncodedCorpus:
 
         With ``lookup`` (word -> id) unknown words become -1. Without it every new word gets the next id in
         first-occurrence order; the returned dict holds those ids and the third value their counts (int64).
+        ``block``: tokens buffered per write, or for a ``LineCorpus`` without ``tokenizer`` (the compiled path) bytes
+        read per block (without ``lookup`` the blocks are encoded on ``ENCODE_THREADS`` threads side by side).
         """
         import itertools
         from array import array
@@ -247,10 +310,12 @@ class EncodedCorpus:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if isinstance(corpus, LineCorpus) and corpus.tokenizer is None:
-            fast = _write_compiled(corpus, folder, lookup, max_sentence_length, progress)
+            fast = _write_compiled(corpus, folder, lookup, max_sentence_length, progress, block)
             if fast is not None:
-                n_tok, n_sent, words, counts = fast
-                return cls(folder, n_tok, n_sent), dict(lookup if lookup is not None else words), counts
+                n_tok, n_sent, table, counts = fast
+                words = dict(lookup) if lookup is not None else dict(zip(table.words(), range(table.n_words),
+                                                                         strict=True))
+                return cls(folder, n_tok, n_sent), words, counts
         ids: dict[str, int]
         if lookup is None:  # every new word gets the next id
             ids = defaultdict(itertools.count().__next__)
@@ -305,6 +370,80 @@ class EncodedCorpus:
                     flush()
             flush()
         return cls(folder, n_tok, n_sent), dict(ids), counts
+
+    @classmethod
+    def write_ranked(
+        cls,
+        corpus: Iterable[list[str]],
+        folder: str | os.PathLike[str],
+        min_count: int = 1,
+        max_vocab_size: int | None = None,
+        max_sentence_length: int = 10000,
+        progress: Progress | None = None,
+        block: int = 1 << 20,
+    ) -> tuple[EncodedCorpus, Vocab]:
+        """Encode ``corpus`` into ``folder`` in one pass, count it and renumber it to its vocabulary.
+
+        The vocabulary, ids and sentences are those of ``write`` (first-occurrence ids) followed by
+        ``Vocab.from_counts`` over its counts and ``compact`` through the renumbering, but the words are ranked as
+        arrays (``vocab.ranked_ids``) and only the kept ones are decoded, so no Python object is made per
+        distinct word of the corpus.
+
+        Parameters
+        ----------
+        corpus : iterable of list of str
+            A ``LineCorpus`` (the compiled path when it has no ``tokenizer``) or token lists.
+        folder : path-like
+            Where ``tokens.i32`` and ``lengths.i32`` are written (created if missing).
+        min_count : int, default 1
+            Words seen fewer times (>= 1) are dropped, from the vocabulary and from the encoded sentences.
+        max_vocab_size : int or None, default None
+            Keep at most this many of the most frequent words (>= 2); None: no limit.
+        max_sentence_length : int, default 10000
+            Longer sentences are cut into pieces of this many tokens (before words are dropped).
+        progress : Progress, optional
+            Told the tokens encoded, block by block.
+        block : int, default 1 MiB
+            As for ``write``: bytes read per block on the compiled path (blocks are encoded on ``ENCODE_THREADS``
+            threads side by side), tokens buffered per write otherwise.
+
+        Returns
+        -------
+        tuple of (EncodedCorpus, Vocab)
+            The encoded corpus holding only vocabulary ids (empty sentences dropped), and the vocabulary (most
+            frequent first, ties in first-occurrence order; ``raw_tokens`` and ``sentences`` count the corpus
+            before words are dropped).
+
+        Raises
+        ------
+        InputError
+            For unusable ``min_count`` / ``max_vocab_size`` (before reading), an empty corpus, no word reaching
+            ``min_count``, or sentences that are not token lists.
+        """
+        import numpy as np
+
+        check_vocab_params(min_count, max_vocab_size)
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        fast = None
+        if isinstance(corpus, LineCorpus) and corpus.tokenizer is None:
+            fast = _write_compiled(corpus, folder, None, max_sentence_length, progress, block)
+        if fast is not None:
+            n_tok, n_sent, table, counts = fast
+            enc = cls(folder, n_tok, n_sent)
+            order = ranked_ids(counts, min_count, max_vocab_size)
+            words = table.words(order)
+        else:
+            enc, ids, counts = cls.write(corpus, folder, max_sentence_length=max_sentence_length, progress=progress,
+                                         block=block)
+            order = ranked_ids(counts, min_count, max_vocab_size)
+            every = list(ids)  # first-occurrence order: position = id
+            words = [every[i] for i in order.tolist()]
+        vocab = Vocab(words, counts[order], raw_tokens=int(counts.sum()), sentences=enc.n_sentences)
+        remap = np.full(counts.size, -1, np.int32)
+        remap[order] = np.arange(order.size, dtype=np.int32)
+        enc.compact(remap)
+        return enc, vocab
 
     def compact(self, remap: np.ndarray | None) -> None:
         """Map ids through ``remap`` (old id -> new id or -1) and drop -1s and empty sentences, in place."""
@@ -361,9 +500,9 @@ def _lookup_table(lookup: dict[str, int]) -> WordTable | None:
 
 
 def _write_compiled(corpus: LineCorpus, folder: Path, lookup: dict[str, int] | None, cap: int,
-                    progress: Progress | None) -> tuple[int, int, dict[str, int], np.ndarray] | None:
+                    progress: Progress | None, block_bytes: int) -> tuple[int, int, WordTable, np.ndarray] | None:
     """``EncodedCorpus.write`` of a whitespace-split LineCorpus, block by block through the compiled WordTable:
-    (tokens, sentences, word -> id of new words, their counts), or None to take the general path."""
+    (tokens, sentences, the table, counts of its new words by id), or None to take the general path."""
     import numpy as np
 
     from ._encode_kernels import WordTable
@@ -374,18 +513,38 @@ def _write_compiled(corpus: LineCorpus, folder: Path, lookup: dict[str, int] | N
     grow = lookup is None
     counts = np.zeros(0, np.int64)
     n_tok = n_sent = 0
+
+    def encode(block: bytes) -> tuple[WordTable, np.ndarray, np.ndarray]:  # on a pool thread: a table of its own
+        local = WordTable()
+        return (local, *local.encode(np.frombuffer(block, np.uint8), cap, True))
+
     with open(folder / "tokens.i32", "wb") as tf, open(folder / "lengths.i32", "wb") as lf:
-        for text in corpus.text_blocks():
-            ids, lengths = table.encode(np.frombuffer(text.encode("utf-8"), np.uint8), cap, grow)
-            if grow and ids.size:
-                c = np.bincount(ids, minlength=table.n_words)
-                c[: counts.size] += counts
-                counts = c
+
+        def put(ids: np.ndarray, lengths: np.ndarray) -> None:
+            nonlocal n_tok, n_sent
             ids.tofile(tf)
             lengths.tofile(lf)
             n_tok += ids.size
             n_sent += lengths.size
             if progress is not None and ids.size:
                 progress.update(ids.size)
-    words = dict(zip(table.words(), range(table.n_words), strict=True)) if grow else {}
-    return n_tok, n_sent, words, counts
+
+        if not grow:
+            for block in corpus.byte_blocks(block_bytes):
+                put(*table.encode(np.frombuffer(block, np.uint8), cap, False))
+        else:  # blocks encoded side by side into tables of their own, merged in order: the ids of one table
+            with ThreadPoolExecutor(ENCODE_THREADS) as pool:
+                pending: deque[Future[tuple[WordTable, np.ndarray, np.ndarray]]] = deque()
+                blocks = corpus.byte_blocks(block_bytes)
+                while True:
+                    while len(pending) < 2 * ENCODE_THREADS and (piece := next(blocks, None)) is not None:
+                        pending.append(pool.submit(encode, piece))
+                    if not pending:
+                        break
+                    local, ids, lengths = pending.popleft().result()
+                    where = table.merge(local)
+                    if counts.size < table.n_words:
+                        counts = np.concatenate([counts, np.zeros(table.n_words - counts.size, np.int64)])
+                    counts[where] += np.bincount(ids, minlength=local.n_words)
+                    put(where[ids], lengths)
+    return n_tok, n_sent, table, counts

@@ -101,11 +101,7 @@ class Vocab:
             raise InputError("the corpus is empty: no tokens found; check the path and that lines hold words")
         kept = [(w, c) for w, c in counts.items() if c >= min_count]
         if not kept:
-            top = max(counts.values())
-            raise InputError(
-                f"min_count={min_count} removes every word (the most frequent word occurs {top} times); "
-                f"lower min_count or use a larger corpus"
-            )
+            raise _none_kept(min_count, max(counts.values()))
         kept.sort(key=lambda wc: -wc[1])  # stable: equal counts keep first-occurrence order
         if max_vocab_size is not None:
             kept = kept[:max_vocab_size]
@@ -195,6 +191,49 @@ class Vocab:
 
     def __repr__(self) -> str:
         return f"Vocab({len(self)} words, {self.total} in-vocabulary tokens)"
+
+
+def ranked_ids(counts: np.ndarray, min_count: int = 1, max_vocab_size: int | None = None) -> np.ndarray:
+    """The words ``Vocab.from_counts`` keeps, as positions in ``counts``, in its order (most frequent first).
+
+    For counts indexed by first-occurrence id (``EncodedCorpus.write``'s), the result's words are exactly
+    ``Vocab.from_counts``' over the same words in id order: count >= ``min_count``, ties in id order, at most
+    ``max_vocab_size`` — without a Python object per word.
+
+    Parameters
+    ----------
+    counts : np.ndarray
+        int64 ``(n,)`` occurrences of word ``i`` (>= 0).
+    min_count : int, default 1
+        Words seen fewer times (>= 1) are dropped.
+    max_vocab_size : int or None, default None
+        Keep at most this many (>= 2); None: no limit.
+
+    Returns
+    -------
+    np.ndarray
+        int64 ``(V,)`` positions in ``counts``, most frequent first, equal counts in ascending position.
+
+    Raises
+    ------
+    InputError
+        For unusable ``min_count`` / ``max_vocab_size``, empty ``counts`` (the corpus is empty) or no count reaching
+        ``min_count`` — the messages of ``Vocab.from_counts``.
+    """
+    check_vocab_params(min_count, max_vocab_size)
+    counts = np.asarray(counts, np.int64)
+    if counts.size == 0:
+        raise InputError("the corpus is empty: no tokens found; check the path and that lines hold words")
+    kept = np.flatnonzero(counts >= min_count)
+    if kept.size == 0:
+        raise _none_kept(min_count, int(counts.max()))
+    order = kept[np.argsort(-counts[kept], kind="stable")]
+    return order if max_vocab_size is None else order[:max_vocab_size]
+
+
+def _none_kept(min_count: int, top: int) -> InputError:
+    return InputError(f"min_count={min_count} removes every word (the most frequent word occurs {top} times); "
+                      "lower min_count or use a larger corpus")
 
 
 def check_vocab_params(min_count: int, max_vocab_size: int | None) -> None:

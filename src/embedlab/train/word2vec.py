@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .._params import check_bool, check_choice, check_float, check_int
-from .._progress import progress_bar
+from .._progress import progress_bar, working
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import word2vec_model
 from ..formats.folder import DAMAGED
@@ -47,6 +47,7 @@ FORMAT, FORMAT_VERSION = word2vec_model.FORMAT, word2vec_model.FORMAT_VERSION
 BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
 SKIPGRAM_BATCH = 16  # Skip-gram's default minibatch: every context word of a centre (window <= 8) shares negatives
 CBOW_BATCH = 16  # CBOW's default minibatch: one centre from each of 16 sentences trained side by side
+COMPILING = "word2vec: compiling the training kernels (once per machine; later runs load them from numba's cache)"
 
 
 def parse_bytes(value: int | float | str | None, name: str = "max_memory") -> int | None:
@@ -365,13 +366,7 @@ class Word2Vec(Trainer):
         bar = self._bar(None, "reading corpus", "w")
         try:
             if self.max_vocab_size is None:  # one pass: count and encode with first-occurrence ids
-                enc, ids, counts = EncodedCorpus.write(corpus, tmp, progress=bar)
-                raw = int(counts.sum())
-                vocab = Vocab.from_counts(dict(zip(ids, counts.tolist(), strict=True)), int(self.min_count), None,
-                                          raw_tokens=raw, sentences=enc.n_sentences)
-                remap = np.full(len(ids), -1, np.int32)
-                remap[np.fromiter((ids[w] for w in vocab.words), np.int64, len(vocab))] = np.arange(len(vocab), dtype=np.int32)
-                enc.compact(remap)
+                enc, vocab = EncodedCorpus.write_ranked(corpus, tmp, int(self.min_count), progress=bar)
             else:  # bounded memory: a pruned count first, then encode with the final vocabulary
                 if not is_reiterable(corpus):
                     raise InputError("max_vocab_size needs two passes over the corpus; pass a path, a LineCorpus or a list, not a generator")
@@ -415,6 +410,19 @@ class Word2Vec(Trainer):
         sg = self.arch == "skipgram"
         a0, a1 = self._alpha0, float(self.min_alpha)
         workers = min(int(self.workers), max(len(chunks), 1))  # a thread per block at most
+
+        def _kernel(tok: np.ndarray, ln: np.ndarray, pos0: float, seed: np.uint64) -> tuple[float, int, int]:
+            args = (tok, ln, self.W_, Wn, Wh, keep, alias_p, alias_i, codes, points, code_len, sg, int(self.negative),
+                    bool(self.hs), int(self.window), a0, a1, pos0, total, seed, sig, logsig)
+            if batch == 1:
+                return K.train_chunk(*args)
+            return B.train_chunk_batched(*args, batch)
+
+        # the kernel loaded (or, the first time on a machine, compiled: a minute) before the bar opens, so the bar's
+        # first rate is the training's; no sentence, so nothing trains. Off a terminal the line shows only when the
+        # step takes over a second: when the kernels compile, not when numba's cache holds them.
+        with working(COMPILING, self.progress):
+            _kernel(tokens[:0], lengths[:0], 0.0, np.uint64(0))
         bar = self._bar(epochs * n, "word2vec", "w", BAR_FORMAT)  # our time left, not tqdm's (see _eta)
         eta = WarmEta(epochs * n)
         lock = threading.Lock()
@@ -447,13 +455,7 @@ class Word2Vec(Trainer):
                     nt = int(ln.sum())
                     seed = np.uint64((int(self.seed) * 0x9E3779B97F4A7C15 + global_epoch * 0xD1B54A32D192ED03
                                       + c * 0x8CB92BA72F3D8DD7) % (1 << 64))
-                    args = (tokens[t0:t0 + nt], ln, self.W_, Wn, Wh, keep, alias_p, alias_i, codes, points, code_len, sg,
-                            int(self.negative), bool(self.hs), int(self.window), a0, a1, float(e * ns + first[c]), total,
-                            seed, sig, logsig)
-                    if batch == 1:
-                        loss, nl, _ = K.train_chunk(*args)
-                    else:
-                        loss, nl, _ = B.train_chunk_batched(*args, batch)
+                    loss, nl, _ = _kernel(tokens[t0:t0 + nt], ln, float(e * ns + first[c]), seed)
                     with lock:
                         stats[0] += loss
                         stats[1] += nl
