@@ -119,6 +119,43 @@ def test_a_panned_frame_is_the_last_full_frame_moved_and_equals_a_fresh_full_fra
     assert _unmatched(a, b, 0) > 0  # (not the same picture: the pan did move the points by a fraction)
 
 
+# while the camera pans on every animation frame, the map is drawn again with other points (mirrored left to right;
+# no spatial index given, so the library builds its own, asynchronously); 5 frames after the draw resolved the canvas
+# is captured and the panning stops
+REDRAW_WHILE_PANNING = """() => new Promise((done) => {
+  const map = projector.map(), plot = map.plot, xy = Float32Array.from(projector.state.xy);
+  for (let i = 0; i < xy.length; i += 2) xy[i] = -xy[i];
+  let panning = true;
+  const step = () => {
+    if (!panning) return;
+    const [tx, ty] = plot.get("cameraTarget");
+    plot.set({ cameraTarget: [tx + 0.002, ty] });
+    requestAnimationFrame(step);
+  };
+  requestAnimationFrame(step);
+  map.draw(xy, null, null, null).then(() => {
+    let frames = 0;
+    const handle = plot.subscribe("draw", () => {
+      if (++frames < 5) return;
+      plot.unsubscribe(handle); panning = false;
+      done({ png: plot.get("canvas").toDataURL(), stats: { ...projector.frames() } });
+    });
+  });
+})"""
+
+
+@pytest.mark.parametrize("page", ["small"], indirect=True)
+def test_points_drawn_again_while_the_camera_pans_are_shown_never_the_old_picture_moved(page):
+    pg = page
+    before = pg.evaluate(NOW)
+    during = pg.evaluate(REDRAW_WHILE_PANNING)
+    assert during["stats"]["moved"] > before["stats"]["moved"]  # the pan did show moved frames
+    fresh = _settle(pg, during["stats"]["full"])  # the same camera and points, drawn in full
+    a, b, old = _rgba(during["png"]), _rgba(fresh["png"]), _rgba(before["png"])
+    assert _unmatched(old, b, 1) > 100  # the mirrored points are another picture
+    assert _unmatched(a, b, 1) == 0 and _unmatched(b, a, 1) == 0
+
+
 @pytest.mark.parametrize("page", ["large"], indirect=True)
 def test_a_zoom_or_a_pan_past_the_margin_draws_in_full(page):
     pg = page

@@ -57,6 +57,7 @@ def test_where_hints_name_values_that_end_with_or_contain_the_one_asked():
             "no item has file = plan; did you mean plan.txt?"]
         assert where_hints(col, {"file": "plan.txt"}) == []  # held: nothing to suggest
         assert where_hints(col, {"file": "zebra"}) == []  # nothing like it
+        assert where_hints(col, {"file": ""}) == []  # empty: every value would "end with" it
         assert where_hints(col, {"author": "budget.txt"}) == []  # a key no item has
         assert where_hints(col, {"file": {"$ne": "x"}}) == [] and where_hints(col, None) == []
 

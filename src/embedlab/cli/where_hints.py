@@ -28,10 +28,12 @@ def where_hints(collection: Collection, where: dict[str, Any] | None) -> list[st
     list of str
         ``"no item has file = budget.txt; did you mean notes/budget.txt?"``, naming up to 3 values (those ending
         with the value asked first, then those containing it, each group by how many items hold it); empty when
-        every value asked exists, nothing looks like it, or the key is held by no item.
+        every value asked exists, nothing looks like it, the value asked is empty, or the key is held by no item.
     """
     lines = []
     for key, asked in _equalities(where):
+        if not asked:  # every value ends with and contains the empty string: nothing to point at
+            continue
         held = [v for v, _ in collection.values(key) if isinstance(v, str)]
         if asked in held:
             continue

@@ -22,7 +22,7 @@ from .._params import check_float, check_int
 from ..errors import CorruptFileError, InputError, UnknownKeyError
 from ..formats.vocab import VocabFile, read_vocab, write_vocab
 
-__all__ = ["Vocab", "check_vocab_params", "count_words", "prune_counts"]
+__all__ = ["Vocab", "check_vocab_params", "count_words", "prune_counts", "ranked_ids"]
 
 _DAMAGED = "the vocabulary file is damaged: save or train the model again"
 

@@ -97,6 +97,9 @@
       this.plot.set(opts);
       return this.plot.draw({ x, y, z, w }, { zDataType: "categorical", wDataType: "continuous",
                                              spatialIndex: spatialIndex || undefined }).then(() => {
+        // the new points reach the GPU only now (after the library's own processing, in a worker when it builds the
+        // spatial index): the frame that shows them must be drawn in full, never the old picture moved by a pan
+        this.frames.invalidate();
         if (cam) this.setCamera(cam);
       });
     }

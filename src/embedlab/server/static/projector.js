@@ -569,7 +569,7 @@
 
   window.projector = { state, pointPosition, showNeighbors, select: (rows) => { select(rows); writeHash(); },
                        applyFilter, loadLayout, placeQuery,
-                       plot: () => map2d && map2d.plot, frames: () => map2d && map2d.frames.stats,
+                       plot: () => map2d && map2d.plot, map: () => map2d, frames: () => map2d && map2d.frames.stats,
                        view3d: () => view3d, compare: () => compare };
   mark("script");
   setupPlot();
