@@ -240,8 +240,12 @@ def test_two_sources_side_by_side_with_selection_linked_by_id(server, browser):
     assert pg.inner_text("#map2 .panel-title").endswith(f" · {len(want)} of {len(main)} selected ids here")
     box2 = pg.locator("#map2").bounding_box()
     _box(pg, box2, 0.5, 0.99)  # select in the second panel: its right half selects the same ids in the main map
+    # the main map's selection replaced, and the panel's own selection narrowed to the ids both sources hold: the box
+    # selects every row in it first, and the link back from the main map (its select event, published
+    # asynchronously) leaves only the shared ones — wait for that, not just for the main map
     pg.wait_for_function("projector.compare().rows.length > 50 && projector.state.selected.length > 50 && "
-                         "!projector.state.selected.some(r => r < 10)")  # the main map's selection replaced
+                         "!projector.state.selected.some(r => r < 10) && projector.compare().panel.selected()"
+                         ".every(r => projector.compare().mainRowOf.has(projector.compare().ids[r]))")
     inside = pg.evaluate("projector.compare().panel.selected()")
     xs = [pg.evaluate(f"projector.compare().pointPosition({i}).x") for i in inside]
     assert min(xs) > box2["x"] + box2["width"] / 2  # the box's rows (those whose ids the main map has too)
