@@ -10,6 +10,7 @@ import re
 import sys
 
 import pytest
+from terminal_run import run_on_a_terminal
 
 from embedlab import _progress
 from embedlab.cli import main
@@ -57,40 +58,9 @@ def test_index_off_a_terminal_writes_only_plain_progress_lines(notes, monkeypatc
 def _run_with_stderr_on_a_terminal(cmd: list[str], stdout_too: bool) -> tuple[str, str]:
     """Run ``cmd`` with stderr (and stdout, if ``stdout_too``) on an 80 x 24 pseudo-terminal; (stdout piped, the
     terminal's whole output)."""
-    import fcntl
-    import pty
-    import select
-    import struct
-    import subprocess
-    import termios
-
-    main_fd, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "CI")} | {"TERM": "xterm"}
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=child if stdout_too else subprocess.PIPE,
-                            stderr=child, env=env)
-    os.close(child)
-    seen = b""
-    try:
-        while True:
-            ready, _, _ = select.select([main_fd], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(main_fd, 65536)
-                except OSError:  # the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            elif proc.poll() is not None:
-                break
-        piped = proc.stdout.read() if proc.stdout is not None else b""
-        assert proc.wait(timeout=300) == 0, seen[-2000:]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(main_fd)
-    return piped.decode("utf-8", "replace"), seen.decode("utf-8", "replace")
+    screen, piped = run_on_a_terminal(cmd, env, size=(24, 80), stdout_on_terminal=stdout_too)
+    return piped, screen
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from terminal_run import run_on_a_terminal
 
 from embedlab import _progress
 from embedlab.apps import recommend as R
@@ -124,34 +125,7 @@ def test_index_records_reports_inside_a_chunk(use_encoder):
 # --------------------------------------------------------------------------- a terminal that reports no size
 def _run_on_a_sizeless_terminal(cmd, env):
     """Run ``cmd`` on a pseudo-terminal opened without a window size (0 x 0); its whole output."""
-    import os
-    import pty
-    import select
-    import subprocess
-
-    main, child = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child, env=env)
-    os.close(child)
-    out = b""
-    try:
-        while True:
-            ready, _, _ = select.select([main], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(main, 65536)
-                except OSError:  # the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-        assert proc.wait(timeout=300) == 0, out[-2000:]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(main)
-    return out.decode("utf-8", "replace")
+    return run_on_a_terminal(cmd, env, stdin_on_terminal=True)[0]
 
 
 @pytest.mark.slow
