@@ -493,3 +493,41 @@ def test_word2vec_bar_shows_no_estimate_before_the_warm_up(capsys, monkeypatch):
     assert frames and all("<" not in f and "?" not in f for f in frames)
     assert all(re.fullmatch(r"ETA \d+:\d\d:\d\d", m) for m in re.findall(r"ETA[^,\]]*", err))
     assert any("epoch 2/2" in f for f in frames)
+
+
+@pytest.mark.parametrize("nb,nc", [(1, 6), (2, 1), (5, 6), (6, 5), (10, 2)])
+def test_skipgram_inputs_read_in_place_update_as_the_copied_minibatch(nb, nc):
+    """Skip-gram's in-place path (no copies of the input rows) makes the updates of the copying path bit for bit:
+    the same logits, loss, output rows and input rows, with an input word twice in the window (its two gradients
+    added in turn), a saturated logit, and odd and even sizes of both blocks."""
+    from embedlab.train import _batch_kernels as B
+    from embedlab.train import _kernels as K
+
+    sig, logsig = K.make_tables()
+    rng = np.random.default_rng(nb * 10 + nc)
+    dim, vocab = 13, 40
+    W0 = rng.random((vocab, dim), dtype=np.float32) - np.float32(0.5)
+    Wn0 = rng.random((vocab, dim), dtype=np.float32) - np.float32(0.5)
+    W0[0] *= 40  # word 0's logits saturate: no gradient from them, their loss is the logit's
+    rows = rng.integers(1, vocab, 16).astype(np.int64)
+    if nb > 1:
+        rows[nb - 1] = rows[0]  # one input word twice in the window
+    if nb > 2:
+        rows[1] = 0
+    cols = rng.choice(vocab, nc, replace=False).astype(np.int64)
+    A = np.full(16, 0.025, np.float32)
+    bufs = lambda: (np.zeros((nc, dim), np.float32), np.zeros((16, nc), np.float32), np.zeros((16, nc), np.float32),  # noqa: E731
+                    np.zeros((16, dim), np.float32))
+    W, Wn = W0.copy(), Wn0.copy()  # the copying path: X = the input rows, E += G O, then W += E
+    X = W[rows].copy()
+    O, F, G, E = bufs()
+    copied = B._shared_outputs(X, nb, Wn, cols, nc, 1, rows, False, A, E, O, F, G, sig, logsig)
+    for b in range(nb):
+        W[rows[b]] += E[b]
+    W2, Wn2 = W0.copy(), Wn0.copy()
+    O, F, G, E = bufs()
+    in_place = B._context_outputs(W2, rows, nb, Wn2, cols, nc, A, O, F, G, E, sig, logsig)
+    assert in_place == copied and copied[1] == nb * nc
+    np.testing.assert_array_equal(W2, W)
+    np.testing.assert_array_equal(Wn2, Wn)
+    assert not np.array_equal(W2, W0) and not np.array_equal(Wn2, Wn0)
