@@ -88,6 +88,21 @@ def test_compiled_write_matches_reference(tricky: Path, tmp_path: Path, lowercas
     assert want[0].size == 80 and ((want[1] == cap).any() or cap == 10000)
 
 
+@pytest.mark.parametrize("own,cap", [(3, 10000), (4, 2), (5, 3), (6, 6), (10000, 4)])
+def test_compiled_write_keeps_the_corpus_own_sentence_cap(tricky: Path, tmp_path: Path, own: int, cap: int) -> None:
+    """A LineCorpus's own ``max_sentence_length`` cuts its lines before the writer's ``max_sentence_length`` cuts
+    the pieces (the general path, iterating the corpus): the compiled path gives the same sentences, whether the
+    corpus's cap is the smaller, a multiple of the writer's, or neither (5 then 3: pieces 3, 2, 3, 2, ...)."""
+    corpus = LineCorpus(tricky, max_sentence_length=own)
+    want = write(list(corpus), tmp_path / "general", cap=cap)
+    assert_same(write(corpus, tmp_path / "fast", cap=cap), want)
+    assert want[1].max() <= min(own, cap) and want[0].size == 80
+    if (own, cap) == (5, 3):  # a line of 5 or more tokens: cut at 5 first, then each piece at 3
+        assert (want[1] == 2).sum() > (reference(corpus.files, False, 3, None)[1] == 2).sum()
+    enc, _ = EncodedCorpus.write_ranked(corpus, tmp_path / "ranked", max_sentence_length=cap)
+    np.testing.assert_array_equal(np.array(enc.lengths), want[1])
+
+
 @pytest.mark.parametrize("lowercase", [False, True])
 def test_compiled_write_with_lookup_matches_reference(tricky: Path, tmp_path: Path, lowercase: bool) -> None:
     corpus = LineCorpus(tricky, lowercase=lowercase)

@@ -502,11 +502,21 @@ def _lookup_table(lookup: dict[str, int]) -> WordTable | None:
 def _write_compiled(corpus: LineCorpus, folder: Path, lookup: dict[str, int] | None, cap: int,
                     progress: Progress | None, block_bytes: int) -> tuple[int, int, WordTable, np.ndarray] | None:
     """``EncodedCorpus.write`` of a whitespace-split LineCorpus, block by block through the compiled WordTable:
-    (tokens, sentences, the table, counts of its new words by id), or None to take the general path."""
+    (tokens, sentences, the table, counts of its new words by id), or None to take the general path.
+
+    The general path cuts each line at the corpus's own ``max_sentence_length`` and then each piece at ``cap``;
+    one cap does the same where the corpus's divides into whole pieces of ``cap`` (or is the smaller), else the
+    general path runs.
+    """
     import numpy as np
 
     from ._encode_kernels import WordTable
 
+    own = corpus.max_sentence_length
+    if own <= cap:
+        cap = own
+    elif own % cap:
+        return None
     table = WordTable() if lookup is None else _lookup_table(lookup)
     if table is None:
         return None
