@@ -128,6 +128,55 @@ def encode_lines(data: np.ndarray, pos: int, cap: int, grow: bool, slots: np.nda
     return pos
 
 
+@njit(cache=True, nogil=True)
+def merge_words(o_arena: np.ndarray, o_starts: np.ndarray, o_lens: np.ndarray, o_hashes: np.ndarray, o_n: int,
+                first: int, slots: np.ndarray, starts: np.ndarray, lens: np.ndarray, hashes: np.ndarray,
+                vals: np.ndarray, arena: np.ndarray, state: np.ndarray, where: np.ndarray) -> int:
+    """Look up words ``first .. o_n-1`` of another table (its bytes, starts, lengths and hashes) in this one.
+
+    A word not here gets the next id (as ``encode_lines`` with ``grow``); ``where[k]`` is the id here of the other
+    table's word ``k``. The hashes are the other table's (the same FNV-1a of the same bytes), so nothing is hashed
+    or copied twice. ``state`` is int64 (words, arena bytes used), updated in place. Returns the first word not
+    done (``o_n`` when done): it stops where a new word finds the table full, so the caller grows it and goes on.
+    """
+    n_words, used = state[0], state[1]
+    mask = np.uint64(slots.size - 1)
+    for w in range(first, o_n):
+        a = o_starts[w]
+        size = o_lens[w]
+        h = o_hashes[w]
+        i = h & mask
+        val = -1
+        while True:
+            k = slots[i]
+            if k < 0:
+                break
+            if hashes[k] == h and lens[k] == size:
+                s = starts[k]
+                same = True
+                for j in range(size):
+                    if arena[s + j] != o_arena[a + j]:
+                        same = False
+                        break
+                if same:
+                    val = vals[k]
+                    break
+            i = (i + np.uint64(1)) & mask
+        if val < 0:
+            if n_words >= starts.size or used + size > arena.size or 2 * (n_words + 1) > slots.size:
+                state[0], state[1] = n_words, used
+                return w
+            arena[used:used + size] = o_arena[a:a + size]
+            starts[n_words], lens[n_words], hashes[n_words], vals[n_words] = used, size, h, n_words
+            slots[i] = n_words
+            val = n_words
+            used += size
+            n_words += 1
+        where[w] = val
+    state[0], state[1] = n_words, used
+    return o_n
+
+
 class WordTable:
     """Growing storage of ``encode_lines``: words as bytes in an arena, their hashes, ids and the slot array."""
 
@@ -189,11 +238,17 @@ class WordTable:
             int32 ``(other.n_words,)``: this table's id of each of ``other``'s words.
         """
         n = other.n_words
-        if n == 0:
-            return np.zeros(0, np.int32)
-        lines = np.insert(other.arena[: other.used], other.starts[1:n], np.uint8(10))  # one word per line
-        ids, _ = self.encode(np.append(lines, np.uint8(10)), 1, grow=True)
-        return ids
+        where = np.empty(n, np.int32)
+        state = np.zeros(2, np.int64)
+        done = 0
+        while True:
+            state[0], state[1] = self.n_words, self.used
+            done = merge_words(other.arena, other.starts, other.lens, other.hashes, n, done, self.slots, self.starts,
+                               self.lens, self.hashes, self.vals, self.arena, state, where)
+            self.n_words, self.used = int(state[0]), int(state[1])
+            if done >= n:
+                return where
+            self.grow(int(other.used - other.starts[done]))
 
     def words(self, ids: np.ndarray | None = None) -> list[str]:
         """The table's words in id order, or those of ``ids`` (int array, values < ``n_words``) in that order."""
