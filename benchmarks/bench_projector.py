@@ -163,14 +163,7 @@ def pan_fps(pg, ms: int = 3000) -> dict[str, float]:
 
 
 # the page without projector-frames.js's frame path: every frame drawn in full by regl-scatterplot's own renderer
-# (float framebuffer the window's size, gamma pass, copy), as before; the same counts
-LIBRARY_FRAMES = """window.MapFrames = class {
-  constructor(plot) {
-    this.stats = { presented: 0, full: 0, moved: 0, waiting: false };
-    plot.subscribe("draw", () => { this.stats.presented += 1; this.stats.full += 1; });
-  }
-  invalidate() {}
-};"""
+LIBRARY_FRAMES = (Path(__file__).resolve().parents[1] / "scripts" / "library_frames.js").read_text(encoding="utf-8")
 
 
 def pan_fps_library(browser, url: str) -> dict[str, float]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -238,15 +239,9 @@ def test_a_mouse_drag_pans_with_moved_frames_and_the_link_and_hover_follow(page)
     assert abs(shown["x"] - pos["x"]) <= 4 and abs(shown["y"] - pos["y"]) <= 4  # that point, or one on it
 
 
-# projector-frames.js replaced by a class that leaves regl-scatterplot's own renderer in place (float framebuffer
-# the window's size, gamma pass, copy): the frame path before MapFrames, as benchmarks/bench_projector.py measures it
-LIBRARY_FRAMES = """window.MapFrames = class {
-  constructor(plot) {
-    this.stats = { presented: 0, full: 0, moved: 0, waiting: false };
-    plot.subscribe("draw", () => { this.stats.presented += 1; this.stats.full += 1; });
-  }
-  invalidate() {}
-};"""
+# projector-frames.js replaced by a class that leaves regl-scatterplot's own renderer in place (the frame path
+# before MapFrames), the same file benchmarks/bench_projector.py serves
+LIBRARY_FRAMES = (Path(__file__).resolve().parents[1] / "scripts" / "library_frames.js").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("page", list(SIZES), indirect=True)
