@@ -227,3 +227,23 @@ def test_write_ranked_refuses_like_from_counts(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="max_vocab_size"):
         EncodedCorpus.write_ranked(LineCorpus(few), tmp_path / "c", 1, 1)
     assert not (tmp_path / "c").exists()  # refused before reading
+
+
+@pytest.mark.parametrize("chars", [1, 2, 3, 4, 1 << 20])
+def test_a_byte_order_mark_opening_a_file_is_not_part_of_its_first_word(tmp_path: Path, chars: int) -> None:
+    """Editors on Windows open UTF-8 files with U+FEFF, which str.split keeps: the first word was "\\ufeffdatabase",
+    so "database" looked missing. It is dropped at the start of each file (plain and .gz), on both paths; a U+FEFF
+    inside a line is text and stays."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes("\ufeffdatabase x\r\ndatabase y\n".encode("utf-8"))
+    with gzip.open(folder / "b.txt.gz", "wb") as f:
+        f.write("\ufeffdatabase z\nmid\ufeffword\n".encode("utf-8"))
+    (folder / "c.txt").write_bytes(b"ab")  # shorter than a mark
+    corpus = LineCorpus(folder)
+    want = [["database", "x"], ["database", "y"], ["database", "z"], ["mid\ufeffword"], ["ab"]]
+    assert list(corpus) == want
+    assert b"".join(corpus.byte_blocks(chars)) == b"database x\ndatabase y\ndatabase z\nmid\xef\xbb\xbfword\nab\n"
+    fast = write(corpus, tmp_path / "fast", block=chars)
+    assert_same(fast, write(want, tmp_path / "general"))
+    assert list(fast[2]) == ["database", "x", "y", "z", "mid\ufeffword", "ab"]

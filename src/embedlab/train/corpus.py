@@ -57,6 +57,8 @@ def check_text_file(path: str | os.PathLike[str]) -> None:
             raise InputError(f"{path} is not UTF-8 text (bad byte at offset {exc.start}); convert it to UTF-8 first") from None
 
 
+_BOM = b"\xef\xbb\xbf"  # UTF-8 byte-order mark (not a token character; str.split keeps it)
+
 class LineCorpus:
     """A re-iterable of token lists read lazily from a file, a ``.gz`` file or every file in a folder.
 
@@ -98,11 +100,11 @@ class LineCorpus:
         return sorted(files)
 
     def lines(self) -> Iterator[str]:
-        """Raw lines of every file in order (decoded as UTF-8)."""
+        """Raw lines of every file in order (decoded as UTF-8; a byte-order mark opening a file is dropped)."""
         for path in self.files:
             opener = gzip.open if path.suffix == ".gz" else open
             try:
-                with opener(path, "rt", encoding="utf-8", errors="strict") as f:
+                with opener(path, "rt", encoding="utf-8-sig", errors="strict") as f:
                     yield from f
             except UnicodeDecodeError as exc:
                 raise InputError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); convert it to UTF-8") from None
@@ -144,10 +146,11 @@ class LineCorpus:
     def byte_blocks(self, chars: int = 1 << 20) -> Iterator[bytes]:
         """What ``text_blocks`` yields, UTF-8 encoded, read from the files as bytes without splitting lines in Python.
 
-        Each file is read in pieces of about ``chars`` bytes, cut after its last ``\\n``; a piece's ``\\r\\n`` and
-        lone ``\\r`` become ``\\n`` (text mode's universal newlines), a file's last line gets a ``\\n`` when it has
-        none, and every piece is checked as UTF-8 (and lower-cased with ``lowercase``), so the bytes are exactly
-        ``text_blocks``' blocks encoded, at the cost of one decode instead of a Python object per line.
+        A byte-order mark opening a file is dropped. Each file is read in pieces of about ``chars`` bytes, cut after
+        its last ``\\n``; a piece's ``\\r\\n`` and lone ``\\r`` become ``\\n`` (text mode's universal newlines), a
+        file's last line gets a ``\\n`` when it has none, and every piece is checked as UTF-8 (and lower-cased with
+        ``lowercase``), so the bytes are exactly ``text_blocks``' blocks encoded, at the cost of one decode instead
+        of a Python object per line.
 
         Parameters
         ----------
@@ -169,8 +172,9 @@ class LineCorpus:
             opener = gzip.open if path.suffix == ".gz" else open
             try:
                 with opener(path, "rb") as f:
-                    tail: list[bytes] = []  # what follows the last newline read so far
-                    offset = 0
+                    head = f.read(len(_BOM))  # a byte-order mark opening the file is dropped, as by lines()
+                    tail: list[bytes] = [] if head == _BOM else [head]  # what follows the last newline read so far
+                    offset = len(_BOM) if head == _BOM else 0
                     while piece := f.read(chars):
                         cut = piece.rfind(b"\n") + 1
                         if cut == 0:
