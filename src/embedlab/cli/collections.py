@@ -514,15 +514,33 @@ def progress_bar(what: str, quiet: bool, clock: Callable[[], float] = time.monot
     total)`` (a ``Step``). It is ``_progress.progress_bar``'s, as every other bar of a command (``index``'s
     reading bar, an encoder's load): a tqdm bar on stderr when stderr is a terminal, plain lines
     (``_progress.ProgressLines``) when it is not (a log file, a pipe); ``quiet`` (``--json``) shows nothing.
-    The rate and time left shown are ``Rate``'s (from the first report, items found stored left out)."""
+    The rate and time left shown are ``Rate``'s (from the first report, items found stored left out). Plain
+    lines end with ``"what: N/T items, done in H:MM:SS"``, or ``"stopped after"`` when the block raised.
+
+    Parameters
+    ----------
+    what : str
+        The bar's label (``"indexing"``).
+    quiet : bool
+        Show nothing (``--json``).
+    clock : callable
+        Seconds as a float (a test passes its own).
+
+    Yields
+    ------
+    Step
+        ``step(done, total)`` moves the bar; ``step.skip(n)`` counts items found stored.
+    """
     lines = None if quiet or is_terminal() else ProgressLines(what, "item", clock=clock)
     with shared_bar(None, what, "item", enabled=not quiet and lines is None, bar_format=BAR_FORMAT) as bar:
         step = Step(bar, Rate(clock), lines)
+        stopped = True  # unless the block finishes: Ctrl-C or an error is "stopped after", not "done in"
         try:
             yield step
+            stopped = False
         finally:
             if lines is not None:
-                lines.close(step.done, step.total)
+                lines.close(step.done, step.total, stopped=stopped)
 
 
 #: tqdm's layout without its own elapsed time, rate and time left: the postfix carries ``Rate``'s
