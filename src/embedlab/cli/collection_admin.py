@@ -140,8 +140,8 @@ def _unknown(col: Collection, ids: list[str]) -> UnknownKeyError:
     parts = passages_of(col, ids)
     hint = "".join(f"; {d!r} is a long document stored as {len(p)} passages ({p[0]} … {p[-1]})"
                    for d, p in list(parts.items())[:3])
-    return UnknownKeyError(f"{len(ids)} id(s) not in collection {col.name!r}: {ids[:5]}{hint} (see the ids with: "
-                           f"embedlab search {col.name} QUERY)")
+    return UnknownKeyError(f"{len(ids)} id(s) not in collection {col.name!r}: {ids[:5]}{hint} (list its ids with: "
+                           f"embedlab ids {col.name})")
 
 
 @app.command()
