@@ -5,29 +5,45 @@ items that start on page 3; for search, ids and delete, without changing the fil
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 from doc_builders import write_pdf
 
 from embedlab.cli import main
+from embedlab.errors import FilterWarning
 from embedlab.passages import with_page_spans
+from embedlab.store import Collection
 
 
-def test_with_page_spans_widens_page_equalities_only():
+def test_with_page_spans_widens_page_equalities_only(tmp_path):
     span3 = {"page": {"$lte": 3}, "page_end": {"$gte": 3}}
-    assert with_page_spans({"page": 3}) == {"$or": [{"page": 3}, span3]}
-    assert with_page_spans({"page": {"$eq": 3.0}}) == {"$or": [{"page": {"$eq": 3.0}},
-                                                               {"page": {"$lte": 3.0}, "page_end": {"$gte": 3.0}}]}
-    cli = {"page": {"$in": ["3", 3]}}  # the CLI's page=3
-    assert with_page_spans(cli) == {"$or": [cli, span3]}
-    assert with_page_spans({"page": {"$in": [2, 3, 2, True]}, "format": "pdf"}) == {"$and": [
-        {"format": "pdf"},
-        {"$or": [{"page": {"$in": [2, 3, 2, True]}}, {"page": {"$lte": 2}, "page_end": {"$gte": 2}}, span3]}]}
-    assert with_page_spans({"$or": [{"page": 3}, {"lang": "ko"}]}) == {
-        "$or": [{"$or": [{"page": 3}, span3]}, {"lang": "ko"}]}
-    for same in (None, {"lang": "ko"}, {"page": {"$gte": 3}}, {"page": {"$ne": 3}}, {"page": "3"},
-                 {"page": True}, {"page": {"$in": ["3"]}}, {"page": [3]}, {"page_end": 3}):
-        assert with_page_spans(same) == same
+    with Collection.create("pages", dim=2, root=tmp_path) as col:
+        col.add(["report.pdf", "memo.pdf", "notes.txt"], vectors=[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+                metadata=[{"page": 1, "page_end": 3}, {"page": 1, "page_end": 2}, {}])
+        assert with_page_spans(col, {"page": 3}) == {"$or": [{"page": 3}, span3]}
+        assert with_page_spans(col, {"page": {"$eq": 3.0}}) == {"$or": [
+            {"page": {"$eq": 3.0}}, {"page": {"$lte": 3.0}, "page_end": {"$gte": 3.0}}]}
+        cli = {"page": {"$in": ["3", 3]}}  # the CLI's page=3
+        assert with_page_spans(col, cli) == {"$or": [cli, span3]}
+        assert with_page_spans(col, {"page": {"$in": [2, 3, 2, True]}, "format": "pdf"}) == {"$and": [
+            {"format": "pdf"},
+            {"$or": [{"page": {"$in": [2, 3, 2, True]}}, {"page": {"$lte": 2}, "page_end": {"$gte": 2}}, span3]}]}
+        assert with_page_spans(col, {"$or": [{"page": 3}, {"lang": "ko"}]}) == {
+            "$or": [{"$or": [{"page": 3}, span3]}, {"lang": "ko"}]}
+        for same in (None, {"lang": "ko"}, {"page": {"$gte": 3}}, {"page": {"$ne": 3}}, {"page": "3"},
+                     {"page": True}, {"page": {"$in": ["3"]}}, {"page": [3]}, {"page_end": 3}):
+            assert with_page_spans(col, same) == same
+        assert col.ids(with_page_spans(col, {"page": 2})) == ["report.pdf", "memo.pdf"]
+    with Collection.create("plain", dim=2, root=tmp_path) as col:  # no item spans pages: the filter as it was
+        col.add(["a.txt"], vectors=[[1.0, 0.0]], metadata=[{"file": "a.txt"}])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert with_page_spans(col, {"page": 3}) == {"page": 3}
+        with pytest.warns(FilterWarning) as seen:
+            assert col.ids(with_page_spans(col, {"page": 3})) == []
+        assert [str(w.message) for w in seen] == [
+            "the filter matched nothing in collection 'plain': no item has key 'page' (keys: file)"]
 
 
 def _run(capsys, *args):

@@ -205,7 +205,7 @@ def delete(
     asked = parse_where(where)  # a bad filter fails before the collection is opened
     with open_collection(name, readonly=dry_run) as col:
         with col.writing() if not dry_run else nullcontext():
-            flt = with_page_spans(with_subfolders(col, asked))  # folder=drafts: drafts/old; page=3: 1-3
+            flt = with_page_spans(col, with_subfolders(col, asked))  # folder=drafts: drafts/old; page=3: 1-3
             targets = col.ids(flt) if flt is not None else _resolve(col, list(ids or []), ignore_missing)
             deleted = col.delete(targets) if targets and not dry_run else 0
         count = col.count()

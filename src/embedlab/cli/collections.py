@@ -464,7 +464,7 @@ def search(
     if k < 1:
         raise InputError(f"-k must be >= 1, got {k}")
     with open_collection(name) as col:  # the same path as the HTTP search route's
-        flt = with_page_spans(with_subfolders(col, parse_where(where)))  # folder=drafts: drafts/old; page=3: 1-3
+        flt = with_page_spans(col, with_subfolders(col, parse_where(where)))  # folder=drafts: drafts/old; page=3: 1-3
         hits = search_documents(col, query, k=k, where=flt, search=searcher(col, mode))
         texts = hit_texts(col, hits)  # stored once, as each item's content
         hints = where_hints(col, parse_where(where)) if not hits and where else []

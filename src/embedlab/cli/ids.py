@@ -36,7 +36,7 @@ def ids(
         raise InputError(f"--limit must be 1 or more, got {limit} (leave it out for all ids)")
     flt = parse_where(where)
     with open_collection(name, readonly=True) as col:
-        every = col.ids(with_page_spans(with_subfolders(col, flt)))  # folder=drafts: drafts/old too; page=3: 1-3
+        every = col.ids(with_page_spans(col, with_subfolders(col, flt)))  # folder=drafts: drafts/old too; page=3: 1-3
         hints = where_hints(col, flt) if not every and flt is not None else []
     for line in hints:  # on stderr: stdout is the ids (or JSON) a pipe reads
         err_console.print(f"hint: {line}", highlight=False, markup=False)

@@ -6,16 +6,27 @@ of each item. The filter stays one of the filter language's own, so every backen
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from ..errors import FilterWarning
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Collection
 
 KEY, END = "page", "page_end"
 
 
-def with_page_spans(where: dict[str, Any] | None) -> dict[str, Any] | None:
+def with_page_spans(collection: Collection, where: dict[str, Any] | None) -> dict[str, Any] | None:
     """``where`` with each test that ``page`` equals (or is in) some numbers widened to the items spanning them.
+
+    Only for a collection whose items hold ``page_end`` (read page by page): elsewhere the filter is left as it
+    is, so a filter that matches nothing is explained in the user's own keys, never in ``page_end``.
 
     Parameters
     ----------
+    collection : Collection
+        The collection the filter is for.
     where : dict or None
         A metadata filter; ``{"page": 3}``, ``{"page": {"$eq": 3}}`` and ``{"page": {"$in": [...]}}`` (the numbers
         of the list; the CLI's ``page=3`` is ``{"$in": ["3", 3]}``) are widened, also inside ``$and`` / ``$or``;
@@ -29,7 +40,13 @@ def with_page_spans(where: dict[str, Any] | None) -> dict[str, Any] | None:
     """
     if where is None:
         return None
-    return _widen(where)
+    wide = _widen(where)
+    if wide == where:
+        return where
+    with warnings.catch_warnings():  # a lookup of ours: no "no item has key 'page_end'"
+        warnings.simplefilter("ignore", FilterWarning)
+        spans = bool(collection.ids(where={END: {"$exists": True}}))
+    return wide if spans else where
 
 
 def _widen(where: dict[str, Any]) -> dict[str, Any]:
