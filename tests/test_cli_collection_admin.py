@@ -116,8 +116,8 @@ def test_get_json_table_vectors_and_errors(capsys, things):
 
     code, out, err = run(capsys, *cli(things), "get", "things", "a", "zz", "yy")
     assert (code, out) == (2, "")
-    assert err == "error: 2 id(s) not in collection 'things': ['zz', 'yy'] (see the ids with: embedlab search " \
-                  "things QUERY)"
+    assert err == "error: 2 id(s) not in collection 'things': ['zz', 'yy'] (list its ids with: embedlab ids " \
+                  "things)"
     code, _, err = run(capsys, *cli(things), "get", "things", "rail")
     assert code == 2 and "'rail' is a long document stored as 2 passages (rail#0 … rail#1)" in err
     code, _, err = run(capsys, *cli(things), "get", "nothere", "a")

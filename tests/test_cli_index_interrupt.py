@@ -106,3 +106,27 @@ def test_ctrl_c_while_reading_says_nothing_was_written(tmp_path, use_encoder):
     assert ("interrupted before anything was written to 'library' (it is as it was); run the same command again "
             "to index") in rest
     assert "Traceback" not in rest and "library" not in Collection.names()
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line_not_a_traceback(tmp_path):
+    """SIGINT in the first second of a run (the command modules importing): exit 130 and one line, as Ctrl-C
+    later in the run, not a traceback of whichever import it stopped."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "class Stop:  # a real SIGINT, delivered while _load_commands imports embedlab.cli.words\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'embedlab.cli.words':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "from embedlab.cli import main\n"
+        "main(['index', 'notes', sys.argv[1]])\n")
+    (tmp_path / "a.txt").write_text("a note\n", "utf-8")
+    env = {**os.environ, "EMBEDLAB_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "a.txt")], capture_output=True, text=True,
+                          env=env, timeout=120, preexec_fn=_sigint_default, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stdout) == (130, "")
+    assert done.stderr == ("interrupted while embedlab was starting, before the command began: nothing was read "
+                           "or written; run the same command again\n")
+    assert not (tmp_path / "home" / "collections").exists()

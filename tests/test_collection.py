@@ -111,6 +111,19 @@ def test_text_collection_round_trip(use_encoder, backend):
         assert [m[0].id for m in many] == ["rain", "pasta"]
 
 
+def test_an_empty_query_text_is_named_as_a_query_not_an_item(use_encoder):
+    """`embedlab search notes ""` said "item 0 is an empty string" (the encoder's words for a batch it encodes)."""
+    with Collection.create("q", use_encoder) as c:
+        c.add(["a"], ["A kitten is napping on the couch"])
+        for blank in ("", "  \n\t"):
+            with pytest.raises(InputError, match=r"^the query is empty; type some text to search for$"):
+                c.search(blank)
+        with pytest.raises(InputError, match=r"^query 1 is empty \(2 empty query text\(s\)\); remove it or give it "
+                                             r"some text$"):
+            c.search_many(["kitten", "", " "])
+        assert c.search("kitten", k=1)[0].id == "a"
+
+
 def test_vectors_collection_add_get_search_delete_compact_reopen(backend):
     rng = np.random.default_rng(0)
     v = rng.normal(size=(300, 16)).astype(np.float32)

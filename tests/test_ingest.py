@@ -236,6 +236,21 @@ def test_unreadable_files_in_a_folder_are_skipped_with_reason_unless_strict(tmp_
         read_sources(tmp_path / "legacy.txt")
 
 
+def test_a_broken_symbolic_link_in_a_folder_is_skipped_with_its_target(tmp_path):
+    write(tmp_path / "good.txt", "A readable note.")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path)  # a link to a folder above: not followed
+    recs = read_sources(tmp_path)
+    assert [r.id for r in recs] == ["good.txt"]
+    assert recs.skipped == [f"{tmp_path / 'gone.txt'} is a broken symbolic link: it points to "
+                            f"{tmp_path / 'nowhere.txt'}, which does not exist; fix the link or remove it"]
+    with pytest.raises(InputError, match=r"gone.txt is a broken symbolic link: it points to .*nowhere.txt"):
+        read_sources(tmp_path, strict=True)
+    (tmp_path / "nowhere.txt").write_text("Now it is there.", "utf-8")
+    assert sorted(r.id for r in read_sources(tmp_path)) == ["gone.txt", "good.txt"]  # nowhere.txt: a duplicate
+
+
 def _cli(capsys, *args):
     from embedlab.cli import main
 

@@ -296,6 +296,57 @@ def test_the_index_bar_writes_lines_off_a_terminal_with_an_honest_resumed_rate(c
     assert capsys.readouterr().err == ""
 
 
+def test_progress_that_ends_by_an_exception_says_stopped_not_done(capsys, tmp_path):
+    """Ctrl-C or an error inside a bar's block: its closing line says where it stopped, never "done"."""
+    import subprocess
+    import sys
+
+    from embedlab.cli.collections import progress_bar
+
+    out: list[str] = []
+    clock = Clock()
+    lines = _progress.ProgressLines("indexing", "item", write=out.append, clock=clock)
+    clock.now = 2.0
+    lines.update(161, 601)
+    clock.now = 5.0
+    lines.close(161, 601, stopped=True)
+    assert out[-1] == "indexing: 161/601 items, stopped after 0:00:05"
+    clock = Clock(10.0)
+    with pytest.raises(KeyboardInterrupt):
+        with progress_bar("indexing", False, clock=clock) as step:
+            step(0, 601)
+            clock.now = 12.0
+            step(161, 601)
+            clock.now = 15.0
+            raise KeyboardInterrupt
+    assert capsys.readouterr().err.splitlines() == [
+        "indexing: 161/601 items (26 %), 80.5 items/s, 0:00:02 elapsed, about 0:00:05 left",
+        "indexing: 161/601 items, stopped after 0:00:05",
+    ]
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import time\n"
+        "from embedlab._progress import progress_bar, working\n"
+        "try:\n"
+        "    with progress_bar(30, 'demo', 'item') as bar:\n"
+        "        for i in range(12):\n"
+        "            time.sleep(0.1); bar.update(1)\n"
+        "        raise RuntimeError('boom')\n"
+        "except RuntimeError: pass\n"
+        "try:\n"
+        "    with working('loading the thing'):\n"
+        "        time.sleep(1.6); raise KeyboardInterrupt\n"
+        "except KeyboardInterrupt: pass\n")
+    log = tmp_path / "log"
+    with open(log, "w") as err:
+        done = subprocess.run([sys.executable, str(script)], stderr=err, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0
+    text = log.read_text().splitlines()
+    assert [x for x in text if x.startswith("demo: 12/30 items, stopped after 0:00:0")]
+    assert not [x for x in text if "done in" in x]
+    assert text[-2:] == ["loading the thing ...", "loading the thing: stopped after 0:00:02"]
+
+
 def test_index_rate_and_time_left_leave_out_the_items_found_stored():
     from embedlab.cli.collections import Rate
 

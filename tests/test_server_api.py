@@ -4,6 +4,7 @@ auth, limits, names, error shapes, the explorer's static files and the OpenAPI d
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -75,6 +76,35 @@ def test_items_add_upsert_delete_get(client):
            "exactly one of 'text' or 'vector'")
     _error(client.post("/api/collections/items/items", json={"items": [{"id": "d", "text": "hi"}]}), 400,
            "InputError", "vectors-only")
+
+
+def test_get_items_whose_ids_are_paths_and_documents_split_into_passages(client):
+    """Ids are file paths (``notes/a.txt``): GET /items/{id} answered 'no route' for every file in a subfolder;
+    a document stored as passages is named with them, as `embedlab get` names them."""
+    client.post("/api/collections", json={"name": "paths", "dim": 2, "metric": "dot"})
+    client.post("/api/collections/paths/items", json={"items": [
+        {"id": "notes/a.txt", "vector": [1, 0]}, {"id": "notes/sub/b c.txt", "vector": [0, 1]},
+        {"id": "big.txt#0", "vector": [1, 1], "metadata": {"doc_id": "big.txt", "passage": 0}},
+        {"id": "big.txt#1", "vector": [1, 2], "metadata": {"doc_id": "big.txt", "passage": 1}}]})
+    for url, want in (("notes%2Fa.txt", "notes/a.txt"), ("notes/a.txt", "notes/a.txt"),
+                      ("notes/sub/b%20c.txt", "notes/sub/b c.txt"), ("big.txt%230", "big.txt#0")):
+        r = client.get(f"/api/collections/paths/items/{url}")
+        assert r.status_code == 200 and r.json()["id"] == want, r.text
+    hint = "1 id(s) not in collection 'paths': ['big.txt']; 'big.txt' is a long document stored as 2 passages " \
+           "(big.txt#0 … big.txt#1)"
+    r = client.get("/api/collections/paths/items/big.txt")
+    assert r.status_code == 404 and r.json()["error"] == {"type": "UnknownKeyError", "message": hint}
+    r = client.post("/api/collections/paths/get", json={"ids": ["notes/a.txt", "big.txt"]})
+    assert r.status_code == 404 and r.json()["error"]["message"] == hint
+    _error(client.get("/api/collections/paths/items/notes/zz.txt"), 404, "UnknownKeyError",
+           "1 id(s) not in collection 'paths': ['notes/zz.txt']")
+    got = client.post("/api/collections/paths/get", json={"ids": ["big.txt", "notes/a.txt"], "missing": "skip"})
+    assert [i["id"] for i in got.json()["items"]] == ["notes/a.txt"]
+    client.post("/api/collections", json={"name": "plain", "dim": 2, "metric": "dot"})
+    client.post("/api/collections/plain/items", json={"items": [{"id": "a", "vector": [1, 0]}]})
+    with warnings.catch_warnings():  # the passages looked up for the error are no filter of the user's
+        warnings.simplefilter("error")
+        _error(client.get("/api/collections/plain/items/b"), 404, "UnknownKeyError", "['b']")
 
 
 def test_delete_by_where_get_missing_content_list_drop(client):

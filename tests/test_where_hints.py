@@ -95,3 +95,34 @@ def test_cli_search_hints_at_the_file_in_a_subfolder(docs, capsys, use_encoder):
     assert [h["id"] for h in json.loads(out)] == ["notes/budget.txt"] and "hint" not in err
     out, err = search(capsys, "--where", "author=budget.txt")  # a key no item has: no value to suggest
     assert "no results" in out and "did you mean notes/budget.txt" not in out + err
+
+
+def test_cli_ids_and_delete_hint_as_search_does(docs, capsys, use_encoder):
+    """`embedlab ids` / `embedlab delete` with a --where that matches nothing said nothing at all (ids: an empty
+    list; delete: "nothing matches"): they name the value it may have meant, as search does."""
+    with pytest.raises(SystemExit) as exc:
+        main(["index", "docs", str(docs), "--json"])
+    assert exc.value.code == 0
+
+    def run(*args):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            main(list(args))
+        out, err = capsys.readouterr()
+        assert exc.value.code == 0, err
+        return out, err
+
+    hint = "hint: no item has file = budget.txt; did you mean notes/budget.txt?"
+    assert run("ids", "docs", "--where", "file=budget.txt") == ("", hint + "\n")  # stdout: the ids, none
+    out, err = run("ids", "docs", "--where", "file=budget.txt", "--json")
+    assert json.loads(out)["ids"] == [] and err == hint + "\n"
+    assert run("ids", "docs", "--where", "file=notes/budget.txt") == ("notes/budget.txt\n", "")
+    assert run("ids", "docs", "--where", "file=zebra") == ("", "")  # nothing like it: nothing to suggest
+    out, err = run("delete", "docs", "--where", "file=budget.txt")
+    assert out.splitlines() == ["nothing matches --where in docs; nothing deleted", hint] and err == ""
+    out, err = run("delete", "docs", "--where", "file=budget.txt", "--json")
+    assert json.loads(out)["ids"] == [] and err == hint + "\n"
+    out, err = run("delete", "docs", "--where", "file=notes/budget.txt", "--dry-run")
+    assert "would delete 1 item(s)" in out and "hint" not in out + err
+    with Collection.open("docs") as col:
+        assert col.count() == 2

@@ -150,7 +150,8 @@ def working(desc: str, enabled: bool = True) -> Iterator[None]:
     ``progress_bar``'s bars are (``"desc ... 00:03"``, redrawn twice a second, cleared at the end), so a command
     shows one style; inside another ``working`` step it shows nothing (the outer one speaks for both). Where
     stderr is not a terminal: a line ``"desc ..."`` once the step has run a second, and ``"desc: done in
-    0:00:12"`` at its end (nothing for a step that ends sooner)."""
+    0:00:12"`` at its end (``"desc: stopped after 0:00:12"`` when an exception or Ctrl-C ends it; nothing for a
+    step that ends sooner)."""
     if not enabled:
         yield
         return
@@ -164,12 +165,14 @@ def working(desc: str, enabled: bool = True) -> Iterator[None]:
         timer = threading.Timer(FIRST_LINE_S, say)
         timer.daemon = True
         timer.start()
+        end = "stopped after"  # unless the step finishes: Ctrl-C or an error inside it is not "done"
         try:
             yield
+            end = "done in"
         finally:
             timer.cancel()
             if said.is_set():
-                _write(f"{desc}: done in {clock_text(time.monotonic() - start)}")
+                _write(f"{desc}: {end} {clock_text(time.monotonic() - start)}")
         return
     if _SPINNING:  # a spinner inside a spinner (a model loaded inside a step): the outer one speaks for both
         yield
@@ -339,11 +342,14 @@ class ProgressLines:
             self.last, self.tenth = now, tenth
         return due
 
-    def close(self, done: int, total: int | None) -> None:
-        """The last line (``"indexing: 40/40 items, done in 0:00:20"``), if any line was written."""
+    def close(self, done: int, total: int | None, stopped: bool = False) -> None:
+        """The last line, if any line was written: ``"indexing: 40/40 items, done in 0:00:20"``, or with
+        ``stopped`` (the work ended by an error or Ctrl-C, not by finishing) ``"indexing: 12/40 items, stopped
+        after 0:00:20"``."""
         if self.last is not None:
             head = f"{done:,}/{total:,}" if total else f"{done:,}"
-            self.write(f"{self.desc}: {head} {self.unit}s, done in {clock_text(self.clock() - self.begun)}")
+            end = "stopped after" if stopped else "done in"
+            self.write(f"{self.desc}: {head} {self.unit}s, {end} {clock_text(self.clock() - self.begun)}")
             self.last = None
 
 
@@ -371,9 +377,15 @@ def _line_bar() -> Any:
                 self.lines.update(self.n, self.total)
                 return True
 
+            stopped = False  # the ``with`` block it closes ended by an exception (Ctrl-C, an error)
+
+            def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
+                self.stopped = exc_type is not None
+                return super().__exit__(exc_type, exc_value, traceback)
+
             def close(self) -> None:
                 if not self.disable:
-                    self.lines.close(self.n, self.total)
+                    self.lines.close(self.n, self.total, stopped=self.stopped)
                 super().close()
 
         _LINE_BAR = LineBar

@@ -56,8 +56,27 @@ def _format_warning(message: Warning | str, category: type[Warning], filename: s
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning embedlab errors into one readable line and exit code 2."""
-    _load_commands()
+    """Entry point: run the app, turning embedlab errors into one readable line and exit code 2.
+
+    Ctrl-C while the commands load (the first second of every run, before any command has begun) exits 130
+    with one line saying nothing was done, not a traceback of the import it stopped.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments after ``embedlab`` (None: the process's own).
+
+    Raises
+    ------
+    SystemExit
+        Always: the command's exit status (0 success, 2 an error, 130 Ctrl-C).
+    """
+    try:
+        _load_commands()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted while embedlab was starting, before the command began: nothing was read or "
+                         "written; run the same command again\n")
+        raise SystemExit(130) from None
     previous, warnings.formatwarning = warnings.formatwarning, _format_warning
     try:
         _run(argv)

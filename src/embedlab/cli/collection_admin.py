@@ -22,11 +22,12 @@ from rich.table import Table
 
 from .. import config
 from ..errors import CollectionNotFoundError, EmbedlabError, IncompleteCollectionWarning, InputError, UnknownKeyError
-from ..passages import passages_of, with_subfolders
+from ..passages import passages_of, with_page_spans, with_subfolders
 from ..store import Collection, Item
 from ..store.pg.connection import safe_url
-from .app import app, console, emit_json
+from .app import app, console, emit_json, err_console
 from .collections import WHERE_HELP, open_collection, parse_where, shown_metadata
+from .where_hints import where_hints
 
 
 @contextmanager
@@ -140,8 +141,8 @@ def _unknown(col: Collection, ids: list[str]) -> UnknownKeyError:
     parts = passages_of(col, ids)
     hint = "".join(f"; {d!r} is a long document stored as {len(p)} passages ({p[0]} … {p[-1]})"
                    for d, p in list(parts.items())[:3])
-    return UnknownKeyError(f"{len(ids)} id(s) not in collection {col.name!r}: {ids[:5]}{hint} (see the ids with: "
-                           f"embedlab search {col.name} QUERY)")
+    return UnknownKeyError(f"{len(ids)} id(s) not in collection {col.name!r}: {ids[:5]}{hint} (list its ids with: "
+                           f"embedlab ids {col.name})")
 
 
 @app.command()
@@ -196,25 +197,31 @@ def delete(
     as_json: bool = typer.Option(False, "--json", help='Print only JSON: {"collection", "deleted", "ids", '
                                  '"count", "dry_run"}.'),
 ) -> None:
-    """Delete items by id, or every item matching --where."""
+    """Delete items by id, or every item matching --where (one that matches nothing names the stored values a
+    key=value may have meant, as search does)."""
     if bool(ids) == bool(where):
         raise InputError("pass the ids to delete or --where FILTER (exactly one of them), e.g. embedlab delete "
                          f"{name} ID... or embedlab delete {name} --where lang=ko")
-    flt = parse_where(where)  # a bad filter fails before the collection is opened
+    asked = parse_where(where)  # a bad filter fails before the collection is opened
     with open_collection(name, readonly=dry_run) as col:
         with col.writing() if not dry_run else nullcontext():
-            flt = with_subfolders(col, flt)  # folder=drafts: drafts/old too
+            flt = with_page_spans(col, with_subfolders(col, asked))  # folder=drafts: drafts/old; page=3: 1-3
             targets = col.ids(flt) if flt is not None else _resolve(col, list(ids or []), ignore_missing)
             deleted = col.delete(targets) if targets and not dry_run else 0
         count = col.count()
+        hints = where_hints(col, asked) if not targets and asked is not None else []
     out = {"collection": name, "deleted": len(targets) if dry_run else deleted, "ids": targets, "count": count,
            "dry_run": dry_run}
     if as_json:
         emit_json(out)
+        for line in hints:  # stdout stays JSON
+            err_console.print(f"hint: {line}", highlight=False, markup=False)
         return
     what = "matches --where" if flt is not None else "was found"
     if not targets:
         console.print(f"nothing {what} in [bold]{escape(name)}[/]; nothing deleted")
+        for line in hints:
+            console.print(f"hint: {line}", highlight=False, markup=False)
         return
     verb = "would delete" if dry_run else "deleted"
     console.print(f"{verb} {out['deleted']} item(s) from [bold]{escape(name)}[/]"

@@ -36,7 +36,15 @@ from ..errors import (
 from ..index import make_index
 from ..index.plan import constants, constants_path, estimate
 from ..ingest import read_sources
-from ..passages import file_roots, hit_texts, index_records, plan_records, search_documents, with_subfolders
+from ..passages import (
+    file_roots,
+    hit_texts,
+    index_records,
+    plan_records,
+    search_documents,
+    with_page_spans,
+    with_subfolders,
+)
 from ..scale import RayEngine, check_address
 from ..search import searcher
 from ..store import Collection
@@ -46,7 +54,8 @@ from .app import app, console, emit_json, err_console, threads_option
 from .where_hints import where_hints
 
 WHERE_HELP = ("key=value or a JSON filter such as '{\"year\": {\"$gte\": 2020}}' (repeatable: all must hold, "
-              "except that a key given twice matches either value); folder=X also matches X's subfolders.")
+              "except that a key given twice matches either value); folder=X also matches X's subfolders, page=N "
+              "also an item spanning page N (page <= N <= page_end).")
 
 
 def parse_where(pairs: list[str] | None) -> dict[str, Any] | None:
@@ -455,7 +464,7 @@ def search(
     if k < 1:
         raise InputError(f"-k must be >= 1, got {k}")
     with open_collection(name) as col:  # the same path as the HTTP search route's
-        flt = with_subfolders(col, parse_where(where))  # folder=drafts: drafts/old too
+        flt = with_page_spans(col, with_subfolders(col, parse_where(where)))  # folder=drafts: drafts/old; page=3: 1-3
         hits = search_documents(col, query, k=k, where=flt, search=searcher(col, mode))
         texts = hit_texts(col, hits)  # stored once, as each item's content
         hints = where_hints(col, parse_where(where)) if not hits and where else []
@@ -514,15 +523,33 @@ def progress_bar(what: str, quiet: bool, clock: Callable[[], float] = time.monot
     total)`` (a ``Step``). It is ``_progress.progress_bar``'s, as every other bar of a command (``index``'s
     reading bar, an encoder's load): a tqdm bar on stderr when stderr is a terminal, plain lines
     (``_progress.ProgressLines``) when it is not (a log file, a pipe); ``quiet`` (``--json``) shows nothing.
-    The rate and time left shown are ``Rate``'s (from the first report, items found stored left out)."""
+    The rate and time left shown are ``Rate``'s (from the first report, items found stored left out). Plain
+    lines end with ``"what: N/T items, done in H:MM:SS"``, or ``"stopped after"`` when the block raised.
+
+    Parameters
+    ----------
+    what : str
+        The bar's label (``"indexing"``).
+    quiet : bool
+        Show nothing (``--json``).
+    clock : callable
+        Seconds as a float (a test passes its own).
+
+    Yields
+    ------
+    Step
+        ``step(done, total)`` moves the bar; ``step.skip(n)`` counts items found stored.
+    """
     lines = None if quiet or is_terminal() else ProgressLines(what, "item", clock=clock)
     with shared_bar(None, what, "item", enabled=not quiet and lines is None, bar_format=BAR_FORMAT) as bar:
         step = Step(bar, Rate(clock), lines)
+        stopped = True  # unless the block finishes: Ctrl-C or an error is "stopped after", not "done in"
         try:
             yield step
+            stopped = False
         finally:
             if lines is not None:
-                lines.close(step.done, step.total)
+                lines.close(step.done, step.total, stopped=stopped)
 
 
 #: tqdm's layout without its own elapsed time, rate and time left: the postfix carries ``Rate``'s

@@ -8,9 +8,10 @@ import sys
 import typer
 
 from ..errors import InputError
-from ..passages import with_subfolders
-from .app import app, emit_json
+from ..passages import with_page_spans, with_subfolders
+from .app import app, emit_json, err_console
 from .collections import WHERE_HELP, open_collection, parse_where
+from .where_hints import where_hints
 
 _CHUNK = 4096  # ids written per write call
 
@@ -27,14 +28,18 @@ def ids(
 ) -> None:
     """List a collection's ids, one per line, in the order they were last written (an updated item moves last);
     a document split into passages lists its passages (ID#0, ID#1, ...). Pipes end early without an error
-    (``embedlab ids notes | head``)."""
+    (``embedlab ids notes | head``). A --where key=value that matches nothing names on stderr the stored values
+    it may have meant (``hint: no item has file = a.txt; did you mean notes/a.txt?``), as search does."""
     if offset < 0:
         raise InputError(f"--offset must be 0 or more, got {offset}")
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be 1 or more, got {limit} (leave it out for all ids)")
     flt = parse_where(where)
     with open_collection(name, readonly=True) as col:
-        every = col.ids(with_subfolders(col, flt))  # folder=drafts: drafts/old too
+        every = col.ids(with_page_spans(col, with_subfolders(col, flt)))  # folder=drafts: drafts/old too; page=3: 1-3
+        hints = where_hints(col, flt) if not every and flt is not None else []
+    for line in hints:  # on stderr: stdout is the ids (or JSON) a pipe reads
+        err_console.print(f"hint: {line}", highlight=False, markup=False)
     page = every[offset:] if limit is None else every[offset:offset + limit]
     if as_json:
         emit_json({"collection": name, "count": len(every), "offset": offset, "limit": limit, "ids": page})

@@ -4,6 +4,7 @@ of a folder (recursive, hidden files left out)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -116,9 +117,12 @@ def classify(path: Path, modalities: Sequence[str], given: bool) -> str | None:
     Raises
     ------
     UnreadableFileError
-        For a document extension with other content, or a recognised format that is not read (``.doc``,
-        ``.odt``, ``.xlsx``, ``.pptx``).
+        For a document extension with other content, a recognised format that is not read (``.doc``,
+        ``.odt``, ``.xlsx``, ``.pptx``), or a symbolic link to nothing.
     """
+    if _dangling(path):
+        raise UnreadableFileError(f"{path} is a broken symbolic link: it points to {os.readlink(path)}, which does "
+                                  "not exist; fix the link or remove it")
     media = media_kind(path, modalities)
     if media or "text" not in modalities:
         return media
@@ -192,7 +196,8 @@ def read_file(path: Path, root: Path, how: str, opts: Options) -> FileRead:
 
 
 def visible_files(root: Path) -> list[Path]:
-    """The files under a folder, recursively and sorted, leaving out hidden ones (and those in hidden folders).
+    """The files under a folder, recursively and sorted, leaving out hidden ones (and those in hidden folders);
+    symbolic links to nothing are listed too (``classify`` refuses them, naming the missing target).
 
     Parameters
     ----------
@@ -207,9 +212,15 @@ def visible_files(root: Path) -> list[Path]:
     out = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if not any(part.startswith(".") for part in rel.parts) and path.is_file():
+        if not any(part.startswith(".") for part in rel.parts) and (path.is_file() or _dangling(path)):
             out.append(path)
     return out
+
+
+def _dangling(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link to nothing: listed, so that reading it says so (it was left out
+    without a word, as if the file were not there)."""
+    return path.is_symlink() and not path.exists()
 
 
 def read_folder(root: Path, files: list[Path], opts: Options, skipped: list[str], notes: list[str],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .folders import with_subfolders
 from .index import Engine, Progress, index_records, plan_records
+from .pages import with_page_spans
 from .results import HitLike, Searcher, document_id, group_hits, hit_texts, passages_of, search_documents
 from .roots import file_roots
 from .split import (
@@ -29,5 +30,5 @@ from .write import write_items
 
 __all__ = ["DEFAULT_OVERLAP_FRACTION", "FALLBACK_MAX_WORDS", "WORDS_PER_TOKEN", "Engine", "HitLike", "Progress",
            "Searcher", "SplitStats", "document_id", "file_roots", "group_hits", "hit_texts", "index_records", "limits", "passage_id",
-           "passages_of", "plan_records", "search_documents", "split_records", "split_text", "with_subfolders",
-           "write_items"]
+           "passages_of", "plan_records", "search_documents", "split_records", "split_text", "with_page_spans",
+           "with_subfolders", "write_items"]

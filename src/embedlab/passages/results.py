@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..errors import InputError
+from ..errors import FilterWarning, InputError
 from .split import passage_id
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,7 +71,10 @@ def passages_of(collection: Collection, doc_ids: Iterable[str]) -> dict[str, lis
         return {}
     wanted = set(docs)
     out: dict[str, list[tuple[int, str]]] = {}
-    for id_ in collection.ids(where={"doc_id": {"$in": docs}}):
+    with warnings.catch_warnings():  # a lookup of ours, not the user's filter: no "no item has key 'doc_id'"
+        warnings.simplefilter("ignore", FilterWarning)
+        held = collection.ids(where={"doc_id": {"$in": docs}})
+    for id_ in held:
         doc, sep, n = id_.rpartition("#")
         if sep and n.isdigit() and doc in wanted:
             out.setdefault(doc, []).append((int(n), id_))

@@ -29,9 +29,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..encoders import DEFAULT_ENCODER
-from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError
+from ..errors import CollectionNotFoundError, CorruptFileError, EmbedlabError, InputError, UnknownKeyError
 from ..ingest import Record
-from ..passages import hit_texts, search_documents, write_items
+from ..passages import hit_texts, passages_of, search_documents, write_items
 from ..search import searcher
 from ..store import Collection, Item
 from .deps import require_read, require_write, state_of
@@ -302,14 +302,29 @@ def _item_json(item: Item, include_vector: bool) -> dict[str, Any]:
 def get_items(name: str, body: GetRequest, request: Request) -> JSONResponse:
     st = state_of(request)
     st.limits.check_batch(len(body.ids), "ids")
-    items = st.collection(name).get(body.ids, missing=body.missing)
+    items = _get(st.collection(name), body.ids, body.missing)
     return JSONResponse({"items": [_item_json(it, body.include_vectors) for it in items]})
 
 
-@router.get("/{name}/items/{item_id}", dependencies=READ, summary="Get one item by id")
+# ``:path``: ids are file paths (``notes/a.txt``, ``notes%2Fa.txt`` in the URL), which a plain parameter refused
+@router.get("/{name}/items/{item_id:path}", dependencies=READ, summary="Get one item by id")
 def get_item(name: str, item_id: str, request: Request, include_vector: bool = False) -> JSONResponse:
-    item = state_of(request).collection(name).get([item_id])[0]
+    item = _get(state_of(request).collection(name), [item_id], "error")[0]
     return JSONResponse(_item_json(item, include_vector))
+
+
+def _get(col: Collection, ids: list[str], missing: str) -> list[Item]:
+    """``col.get``; an id that is a document split into passages is named with its passages in the error."""
+    try:
+        return col.get(ids, missing=missing)
+    except UnknownKeyError as exc:
+        found = {it.id for it in col.get(ids, missing="skip")}
+        parts = passages_of(col, [i for i in ids if i not in found])
+        if not parts:
+            raise
+        hint = "".join(f"; {d!r} is a long document stored as {len(p)} passages ({p[0]} … {p[-1]})"
+                       for d, p in list(parts.items())[:3])
+        raise UnknownKeyError(f"{exc}{hint}") from None
 
 
 @router.post("/{name}/search", dependencies=READ, summary="Nearest items to a text, a vector or a stored item")

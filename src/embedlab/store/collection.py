@@ -741,6 +741,10 @@ class Collection(CollectionWrites, ChromaMethods):
                              name="query vectors")
         if any(_inputs.is_vector(q) for q in queries):
             raise InputError("queries mix vectors and raw items; pass one kind per call")
+        blank = [i for i, q in enumerate(queries) if isinstance(q, str) and not q.strip()]
+        if blank:  # the encoder would call them "item N"
+            raise InputError(f"query {blank[0]} is empty ({len(blank)} empty query text(s)); remove it or give it "
+                             "some text")
         enc = self.encoder
         if enc is None:
             raise InputError(f"collection {self.name!r} is vectors-only (no encoder); search with a "
@@ -781,8 +785,9 @@ class Collection(CollectionWrites, ChromaMethods):
         Raises
         ------
         InputError
-            For a batch of vectors (use ``search_many``), a bad ``k``/``ef``/``nprobe``/``rescore`` or filter, a
-            setting the backend or the index kind does not take (named), a text query to a vectors-only
+            For a batch of vectors (use ``search_many``), an empty or blank text query, a bad
+            ``k``/``ef``/``nprobe``/``rescore`` or filter, a setting the backend or the index kind does not take
+            (named), a text query to a vectors-only
             collection, or an encoder that cannot be rebuilt here (not registered, model folder gone).
         DimensionError
             For a vector of the wrong width.
@@ -796,6 +801,8 @@ class Collection(CollectionWrites, ChromaMethods):
         """
         if _inputs.is_vector(query) and np.asarray(query).ndim == 2:
             raise InputError("search takes one query; use search_many for a batch of vectors")
+        if isinstance(query, str) and not query.strip():  # the encoder would name it "item 0"
+            raise InputError("the query is empty; type some text to search for")
         return self.search_many([query], k=k, where=where, ef=ef, nprobe=nprobe, rescore=rescore)[0]
 
     def search_many(self, queries: Sequence[Any] | np.ndarray, k: int = 10, where: dict[str, Any] | None = None,
@@ -829,7 +836,8 @@ class Collection(CollectionWrites, ChromaMethods):
         Raises
         ------
         InputError
-            As for ``search``; also for an empty batch, or raw items mixed with vectors.
+            As for ``search``; also for an empty batch, a blank query text (naming it), or raw items mixed with
+            vectors.
         DimensionError
             For vectors of the wrong width.
         NonFiniteError
