@@ -80,6 +80,8 @@ def test_hs_and_overwrite(tmp_path, capsys):
     (["--arch", "glove"], "unknown arch 'glove'"),
     (["--min-count", "1000"], "removes every word"),
     (["--max-memory", "1KB"], "max_memory is"),
+    (["--negative", "0"], "nothing to train: give --negative above 0 (negative sampling) and/or --hs (hierarchical "
+                          "softmax)"),
 ])
 def test_bad_options_write_nothing(tmp_path, capsys, extra, message):
     corpus = tmp_path / "corpus.txt"

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +31,59 @@ from .._params import Params
 from ..encoders.word_average import WordAverageEncoder
 from ..errors import InputError
 from ..formats.arrays import write_npy
-from ..persist import atomic_folder
+from ..persist import atomic_folder, check_output_folder
 
 if TYPE_CHECKING:
     from ..encoders.base import Encoder
     from ..vectors import Vectors
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "is_lowercase", "save_folder"]
+
+
+def is_lowercase(words: Iterable[str]) -> bool:
+    """Whether no word has an upper-case letter (a vocabulary read with ``lowercase``, or of a caseless script).
+
+    Parameters
+    ----------
+    words : iterable of str
+        The vocabulary.
+
+    Returns
+    -------
+    bool
+        True when every word equals its ``str.lower()``: texts may be lower-cased before looking words up.
+    """
+    return all(w == w.lower() for w in words)
+
+
+@contextmanager
+def save_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Write a trainer's output as ``folder`` whole: an empty temp folder to fill, renamed onto ``folder`` at the end.
+
+    ``folder`` may be new, an empty folder or an earlier embedlab output (replaced whole). A file, or a folder of
+    files no embedlab command wrote (it has no embedlab manifest: the corpus folder, a home folder), is refused
+    before anything is written, so ``save`` never deletes the user's own files.
+
+    Parameters
+    ----------
+    folder : path-like
+        The output folder (``~`` is expanded).
+
+    Yields
+    ------
+    Path
+        The temp folder to write into (beside ``folder``; removed if the block raises).
+
+    Raises
+    ------
+    InputError
+        When ``folder`` is a file, a non-empty folder that holds no embedlab output, or cannot be written.
+    StorageFullError, ReadOnlyStorageError
+        When the disk is full or cannot be written.
+    """
+    target = check_output_folder(folder, overwrite=True)
+    with atomic_folder(target) as tmp:
+        yield tmp
 
 
 class Trainer(Params, ABC):
@@ -110,6 +158,9 @@ class Trainer(Params, ABC):
     def to_encoder(self) -> Encoder:
         """An Encoder over what was learned; for word vectors, the mean of a text's known words' vectors.
 
+        Texts are lower-cased before the look-up only when the vocabulary is lower-case (a corpus read with
+        ``lowercase``); a cased vocabulary is looked up as written, so ``Paris`` finds ``Paris``.
+
         Returns
         -------
         Encoder
@@ -120,7 +171,8 @@ class Trainer(Params, ABC):
         InputError
             When not fitted.
         """
-        return WordAverageEncoder(self.wv, name=type(self).__name__.lower())
+        wv = self.wv
+        return WordAverageEncoder(wv, name=type(self).__name__.lower(), lowercase=is_lowercase(wv.keys))
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write the result to ``folder`` whole (temp folder + rename), readable by ``embedlab.load_vectors``.
@@ -131,7 +183,7 @@ class Trainer(Params, ABC):
         Parameters
         ----------
         folder : path-like
-            The output folder (replaced whole when it exists).
+            The output folder: new, empty, or an earlier embedlab output (replaced whole); see ``save_folder``.
 
         Returns
         -------
@@ -141,13 +193,13 @@ class Trainer(Params, ABC):
         Raises
         ------
         InputError
-            When not fitted.
+            When not fitted, or ``folder`` is a file or a folder of files embedlab did not write.
         StorageFullError, ReadOnlyStorageError
             When the disk is full or cannot be written.
         """
         self.require_fitted("save")
         wv = self.wv
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             write_npy(wv, tmp / "vectors.npy")
         return folder

@@ -28,7 +28,7 @@ from .._params import check_bool, check_int
 from .._progress import progress_bar
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import cooccurrence as cooccurrence_folder
-from ..persist import atomic_folder
+from .base import save_folder
 from .corpus import EncodedCorpus, as_corpus, scratch_folder
 from .vocab import Vocab, check_vocab_params
 
@@ -104,7 +104,7 @@ class Cooccurrence:
         """Write the folder ``formats.cooccurrence`` describes (``cooccurrence.json``, ``vocab.tsv``,
         rows/cols/values ``.npy``) as ``folder``, atomically."""
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             cooccurrence_folder.write(tmp, cooccurrence_folder.CooccurrenceFolder(
                 self.vocab.to_file(), np.asarray(self.rows), np.asarray(self.cols), np.asarray(self.values),
                 self.window, self.distance_weighting))

@@ -38,9 +38,8 @@ from .._progress import progress_bar
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import glove_model
 from ..formats.folder import DAMAGED
-from ..persist import atomic_folder
 from ..vectors import Vectors
-from .base import Trainer
+from .base import Trainer, save_folder
 from .cooccurrence import Cooccurrence, count_cooccurrences
 from .corpus import as_corpus, scratch_folder
 from .vocab import Vocab, check_vocab_params
@@ -363,7 +362,7 @@ class GloVe(Trainer):
         Parameters
         ----------
         folder : path-like
-            The output folder (replaced whole when it exists).
+            The output folder (an earlier embedlab output there is replaced whole; a file or a folder of other files is refused, see ``base.save_folder``).
 
         Returns
         -------
@@ -379,7 +378,7 @@ class GloVe(Trainer):
         """
         self._require_trained("save")
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             self.write_files(tmp)
         return folder
 

@@ -28,14 +28,14 @@ import numpy as np
 from .._params import check_bool, check_float, check_int
 from .._progress import progress_bar
 from .._threads import cpu_count
+from ..encoders.word_average import WordAverageEncoder
 from ..errors import CorruptFileError, InputError, ResourceLimitError, UnknownKeyError
 from ..formats import fasttext_model
 from ..formats.folder import DAMAGED
 from ..metrics import normalize
-from ..persist import atomic_folder
 from ..subwords import SubwordRows, char_ngrams, compose, fnv1a, fnv1a_hashes, subword_rows
 from ..vectors import Vectors
-from .base import Trainer
+from .base import Trainer, is_lowercase, save_folder
 from .corpus import LineCorpus, as_corpus, is_reiterable
 from .vocab import Vocab, check_sample
 
@@ -480,6 +480,24 @@ class FastText(Trainer):
         top = top[np.argsort(-sims[top], kind="stable")]
         return [(self.vocab_.words[i], float(sims[i])) for i in top]
 
+    def to_encoder(self) -> WordAverageEncoder:
+        """A text encoder: the mean of its words' vectors, each unknown word built from its n-grams (``vector``).
+
+        Returns
+        -------
+        WordAverageEncoder
+            Text → ``(n, dim)`` float32 (cosine); a word sharing no n-gram with the model is skipped, and a text
+            with no word that gets a vector is a zero row (an ``OOVWarning`` says how many).
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        """
+        wv = self.wv
+        return WordAverageEncoder(wv, name="fasttext", lowercase=bool(self.lowercase) or is_lowercase(wv.keys),
+                                  oov=self.vector)
+
     def __repr__(self) -> str:
         state = (f"{len(self.vocab_):,} words, {len(self.ngram_buckets_):,} n-gram rows" if hasattr(self, "input_")
                  else "not trained")
@@ -511,7 +529,7 @@ class FastText(Trainer):
         """
         self._require()
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             self.write_files(tmp)
         return folder
 

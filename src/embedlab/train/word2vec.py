@@ -36,10 +36,9 @@ from .._progress import progress_bar, working
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import word2vec_model
 from ..formats.folder import DAMAGED
-from ..persist import atomic_folder
 from ..vectors import Vectors
 from ._eta import BAR_FORMAT, WarmEta
-from .base import Trainer
+from .base import Trainer, save_folder
 from .corpus import EncodedCorpus, as_corpus, is_reiterable, scratch_folder
 from .vocab import Vocab, check_sample, check_vocab_params
 
@@ -187,7 +186,10 @@ class Word2Vec(Trainer):
                                                        "hierarchical softmax")
         check_bool(self.hs, "hs")
         if self.negative == 0 and not self.hs:
-            raise InputError("nothing to train: set negative > 0 (negative sampling) and/or hs=True (hierarchical softmax)")
+            what = "nothing to train: set negative > 0 (negative sampling) and/or "
+            raise InputError(what + "hs=True (hierarchical softmax)",
+                             cli="nothing to train: give --negative above 0 (negative sampling) and/or --hs "
+                                 "(hierarchical softmax)")
         check_sample(self.sample)
         check_float(self.alpha, "alpha", low=0, low_open=True, none=True,
                     hint="None means 0.025 for skipgram, 0.05 for cbow")
@@ -535,7 +537,7 @@ class Word2Vec(Trainer):
         Parameters
         ----------
         folder : path-like
-            The output folder (replaced whole when it exists).
+            The output folder (an earlier embedlab output there is replaced whole; a file or a folder of other files is refused, see ``base.save_folder``).
 
         Returns
         -------
@@ -551,7 +553,7 @@ class Word2Vec(Trainer):
         """
         self.require_fitted("save")
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             self.write_files(tmp)
         return folder
 
