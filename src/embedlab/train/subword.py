@@ -586,8 +586,10 @@ class FastText(Trainer):
         mode = check_bool(mmap, "mmap")
         folder = Path(folder)
         if not (folder / fasttext_model.MANIFEST).exists():
-            raise InputError(f"{folder} holds no fasttext.json; pass a folder written by FastText.save or "
-                             "`embedlab train fasttext -o FOLDER`")
+            said = f"{folder} holds no fasttext.json; pass a folder written by "
+            raise InputError(said + "FastText.save or `embedlab train fasttext -o FOLDER`",
+                             cli=said + "`embedlab train fasttext -o FOLDER` (word2vec and GloVe folders have no "
+                                        "n-grams to build unknown words from)")
         data = fasttext_model.read(folder, mmap=mode)
         try:
             p = dict(data.params)
