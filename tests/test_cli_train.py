@@ -151,7 +151,9 @@ def test_ctrl_c_says_nothing_was_written_and_how_to_go_on(tmp_path, command):
         proc.stdout.close()
         proc.stderr.close()
     assert code == 130, rest
-    assert rest.rstrip("\n").splitlines()[-1] == (
-        f"interrupted: nothing was written to {out} (it is as it was); `embedlab train {command}` keeps no "
-        "checkpoint, so run the same command again to train from the start")
+    said = (f"interrupted: nothing was written to {out} (it is as it was); `embedlab train {command}` keeps no "
+            "checkpoint, so run the same command again to train from the start")
+    # the line, once; the bar's own closing line may come before or after it (its thread ends on its own)
+    assert rest.splitlines().count(said) == 1 and all(x.startswith(f"{command}: ") for x in rest.splitlines()
+                                                      if x != said), rest
     assert "Traceback" not in rest and not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]

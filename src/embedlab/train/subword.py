@@ -37,7 +37,7 @@ from ..subwords import SubwordRows, char_ngrams, compose, fnv1a, fnv1a_hashes, s
 from ..vectors import Vectors
 from .base import Trainer, is_lowercase, save_folder
 from .corpus import LineCorpus, as_corpus, is_reiterable
-from .vocab import Vocab, check_sample
+from .vocab import Vocab, check_sample, check_vocab_size
 
 __all__ = ["FastText", "char_ngrams", "fnv1a", "fnv1a_hashes"]
 
@@ -239,8 +239,7 @@ class FastText(Trainer):
                              "list so it can be read once per epoch")
         self.vocab_ = Vocab.build(corpus, min_count=self.min_count)
         V = len(self.vocab_)
-        if V < 2:
-            raise InputError(f"only {V} word(s) occur at least min_count={self.min_count} times; lower min_count")
+        check_vocab_size(V, int(self.min_count), "fastText needs at least 2")
         minn, maxn = self.subwords
         self.rows_: SubwordRows = subword_rows(self.vocab_.words, minn, maxn, int(self.buckets))
         rows = V + len(self.ngram_buckets_)

@@ -40,7 +40,7 @@ from ..vectors import Vectors
 from ._eta import BAR_FORMAT, WarmEta
 from .base import Trainer, save_folder
 from .corpus import EncodedCorpus, as_corpus, is_reiterable, scratch_folder
-from .vocab import Vocab, check_sample, check_vocab_params
+from .vocab import Vocab, check_sample, check_vocab_params, check_vocab_size
 
 FORMAT, FORMAT_VERSION = word2vec_model.FORMAT, word2vec_model.FORMAT_VERSION
 BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
@@ -304,10 +304,7 @@ class Word2Vec(Trainer):
         corpus = as_corpus(corpus)
         with scratch_folder(tmp_dir, "embedlab-w2v-") as tmp:
             enc, vocab = self._encode_new(corpus, tmp)
-            if len(vocab) < 2:
-                cap = "" if self.max_vocab_size is None else f" or raise max_vocab_size={self.max_vocab_size}"
-                raise InputError(f"the corpus has only {len(vocab)} distinct word(s) with count >= min_count={self.min_count}; "
-                                 f"word2vec needs at least 2; use a larger corpus or lower min_count{cap}")
+            check_vocab_size(len(vocab), int(self.min_count), "word2vec needs at least 2", self.max_vocab_size)
             self.memory_estimate_ = self._check_memory(len(vocab))
             self.vocab_ = vocab
             rng = np.random.default_rng(int(self.seed))
