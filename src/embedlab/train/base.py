@@ -7,8 +7,9 @@ their own names; ``get_params`` / ``set_params`` and the ``repr`` come from the 
   nothing, and ``fit`` calls it before reading any data;
 - learns from data with ``fit(data) -> self`` (learned attributes end in ``_``);
 - gives its result three ways: ``.wv`` (the learned keyed vectors, ``embedlab.Vectors``), ``.to_encoder()`` (an
-  ``Encoder`` that embeds new items with what was learned) and ``.save(folder)`` (an output folder that
-  ``embedlab.load_vectors`` or ``embedlab.encoder(path)`` reads back; written whole or not at all).
+  ``Encoder`` that embeds new items with what was learned) and ``.save(folder)`` (an output folder written whole
+  or not at all, never over a folder of the user's own files: ``save_folder``; ``embedlab.load_vectors`` reads back
+  a word-vector trainer's, ``embedlab.encoder(path)`` an encoder trainer's — distillation, fine-tuning, CLIP, MLM).
 
 A trainer whose result is not keyed vectors (a tokenizer, a contrastive model) says so in the error of ``wv``;
 one whose result is not an encoder says so in ``to_encoder``. Word-vector trainers get a ``to_encoder`` for free:

@@ -22,6 +22,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from ..subwords import SubwordRows, char_ngrams, compose, fnv1a, fnv1a_hashes, s
 from ..vectors import Vectors
 from .base import Trainer, is_lowercase, save_folder
 from .corpus import LineCorpus, as_corpus, is_reiterable
+from .gensim_call import gensim_call
 from .vocab import Vocab, check_sample, check_vocab_size
 
 __all__ = ["FastText", "char_ngrams", "fnv1a", "fnv1a_hashes"]
@@ -56,7 +58,8 @@ class FastText(Trainer):
     scored on a fixed sample, the corpus's first 50,000 words, with the same noise words each time, so it falls as
     the model learns) and ``train_loss_history_`` (the running loss during each epoch: it can rise in the late
     epochs, because a high learning rate fits the sentences just seen and a decayed one no longer does). gensim's ``vector_size=`` is taken as ``dim``
-    (``param_aliases``).
+    (``param_aliases``), and gensim's call ``FastText(sentences, vector_size=100)`` (or ``sentences=`` /
+    ``corpus_file=``) trains at once (``gensim_call``; ``sg=1`` is accepted, ``sg=0``, CBOW, is refused).
 
     Parameters
     ----------
@@ -612,3 +615,25 @@ def _check_word(word: object) -> None:
 def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     ends = np.cumsum([p.size for p in parts]).astype(np.int64)
     return np.concatenate(parts).astype(np.int32, copy=False), ends
+
+
+def _sg(value: Any, kw: dict[str, Any]) -> None:
+    """Read gensim's ``sg=``: 1 is what FastText trains (Skip-gram); 0 (CBOW) is refused (``gensim_call``).
+
+    Parameters
+    ----------
+    value : object
+        What ``sg=`` was given.
+    kw : dict
+        The constructor's keyword arguments (left as they are).
+
+    Raises
+    ------
+    InputError
+        For anything but 1.
+    """
+    if isinstance(value, bool) or value != 1:
+        raise InputError(f"FastText trains Skip-gram only: sg must be 1 (or left out), got {value!r}")
+
+
+FastText.__init__ = gensim_call(FastText.__init__, _sg)  # type: ignore[method-assign]

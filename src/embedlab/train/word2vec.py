@@ -19,7 +19,6 @@ the same files into a folder its caller publishes (the CLI puts them beside ``ve
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import sys
@@ -40,6 +39,7 @@ from ..vectors import Vectors
 from ._eta import BAR_FORMAT, WarmEta
 from .base import Trainer, save_folder
 from .corpus import EncodedCorpus, as_corpus, is_reiterable, scratch_folder
+from .gensim_call import gensim_call
 from .vocab import Vocab, check_sample, check_vocab_params, check_vocab_size
 
 FORMAT, FORMAT_VERSION = word2vec_model.FORMAT, word2vec_model.FORMAT_VERSION
@@ -624,33 +624,28 @@ class Word2Vec(Trainer):
 
 
 
-def _gensim_call(init: Any) -> Any:
-    """Let ``Word2Vec(...)`` take gensim's call: the corpus first (or ``sentences=`` / ``corpus_file=``), ``sg=``.
+def _sg(value: Any, kw: dict[str, Any]) -> None:
+    """Read gensim's ``sg=1`` / ``0`` as ``arch="skipgram"`` / ``"cbow"`` (``gensim_call``).
 
-    ``Word2Vec(sentences, vector_size=8, sg=1)`` stores the parameters and trains at once, as gensim's constructor
-    does; ``sg=1`` / ``0`` is ``arch="skipgram"`` / ``"cbow"``. A first positional argument that is an integer is
-    still ``dim``. embedlab's defaults apply to what is not given (Skip-gram, ``min_count=5``).
+    Parameters
+    ----------
+    value : object
+        What ``sg=`` was given.
+    kw : dict
+        The constructor's keyword arguments; ``arch`` is set in it.
+
+    Raises
+    ------
+    TypeError
+        When ``arch=`` is given too.
+    InputError
+        For anything but 1 or 0.
     """
-
-    @functools.wraps(init)  # the signature (what param_names reads) stays the constructor's own
-    def _wrapped(self: Word2Vec, *args: Any, **kw: Any) -> None:
-        corpora = [c for c in (kw.pop(k, None) for k in ("sentences", "corpus_file")) if c is not None]
-        if args and not isinstance(args[0], (int, np.integer)):  # gensim's first parameter: the sentences
-            corpora, args = [args[0], *corpora], args[1:]
-        if len(corpora) > 1:
-            raise TypeError("Word2Vec got more than one corpus (sentences and/or corpus_file); pass one")
-        if "sg" in kw:
-            sg = kw.pop("sg")
-            if "arch" in kw:
-                raise TypeError("Word2Vec got both arch= and sg= (gensim's name of arch); pass one")
-            if isinstance(sg, bool) or sg not in (0, 1):
-                raise InputError(f"sg must be 1 (Skip-gram) or 0 (CBOW), got {sg!r}; or write arch='skipgram' / 'cbow'")
-            kw["arch"] = "skipgram" if sg == 1 else "cbow"
-        init(self, *args, **kw)
-        if corpora:
-            self.fit(corpora[0])
-
-    return _wrapped
+    if "arch" in kw:
+        raise TypeError("Word2Vec got both arch= and sg= (gensim's name of arch); pass one")
+    if isinstance(value, bool) or value not in (0, 1):
+        raise InputError(f"sg must be 1 (Skip-gram) or 0 (CBOW), got {value!r}; or write arch='skipgram' / 'cbow'")
+    kw["arch"] = "skipgram" if value == 1 else "cbow"
 
 
-Word2Vec.__init__ = _gensim_call(Word2Vec.__init__)  # type: ignore[method-assign]
+Word2Vec.__init__ = gensim_call(Word2Vec.__init__, _sg)  # type: ignore[method-assign]
