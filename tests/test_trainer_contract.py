@@ -232,3 +232,12 @@ def test_a_word_average_encoder_refuses_an_oov_that_is_no_function():
 
     with pytest.raises(InputError, match="^oov must be a function token -> vector or None, got str$"):
         WordAverageEncoder(Vectors(["a"], np.ones((1, 2), np.float32)), oov="ngrams")
+
+
+@pytest.mark.parametrize("cls", [Word2Vec, FastText, GloVe], ids=lambda c: c.__name__)
+def test_one_worker_and_one_seed_give_the_same_vectors_twice(cls):
+    first, again = _fit_small(cls), _fit_small(cls)  # each with workers=1 and its default seed
+    np.testing.assert_array_equal(first.wv.matrix, again.wv.matrix)
+    assert first.wv.keys == again.wv.keys
+    other = _fit_small(cls).set_params(seed=7).fit(SENTENCES)
+    assert not np.array_equal(other.wv.matrix, first.wv.matrix)

@@ -90,7 +90,7 @@ class FastText(Trainer):
         Refuse (``ResourceLimitError``) when input rows, output rows and composed vectors would need more, in GB
         (> 0).
     workers : int, default 2
-        Training threads (>= 1; capped by the CPUs).
+        Training threads (>= 1; capped by the CPUs; Hogwild); ``workers=1`` gives bit-identical vectors for a seed.
     seed : int, default 1
         Seed (>= 0) of the initial vectors and every random draw.
     progress : bool, default True
