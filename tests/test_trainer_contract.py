@@ -241,3 +241,22 @@ def test_one_worker_and_one_seed_give_the_same_vectors_twice(cls):
     assert first.wv.keys == again.wv.keys
     other = _fit_small(cls).set_params(seed=7).fit(SENTENCES)
     assert not np.array_equal(other.wv.matrix, first.wv.matrix)
+
+
+def test_a_glove_that_diverges_says_so_and_what_to_lower():
+    est = GloVe(dim=8, min_count=1, epochs=3, workers=1, lr=1e6, progress=False)
+    with pytest.raises(InputError, match=r"^GloVe training diverged in epoch 1: the loss became nan, so the vectors "
+                                         r"are no numbers; lower lr \(1e\+06\) and train again$") as exc:
+        est.fit(SENTENCES)
+    assert exc.value.cli_message() == ("GloVe training diverged in epoch 1: the loss became nan, so the vectors are no "
+                                       "numbers; lower --lr (1e+06) and train again")
+    assert not est.is_fitted  # no NaN vectors are left to use
+
+
+def test_check_loss_passes_a_finite_loss_and_refuses_infinity():
+    from embedlab.train.base import check_loss
+
+    assert check_loss(0.25, 3, "word2vec", "alpha", 0.025, "--alpha") == 0.25
+    with pytest.raises(InputError, match=r"^word2vec training diverged in epoch 2: the loss became inf, so the "
+                                         r"vectors are no numbers; lower alpha \(100\) and train again$"):
+        check_loss(float("inf"), 2, "word2vec", "alpha", 100.0, "--alpha")

@@ -21,6 +21,7 @@ the mean of a text's word vectors (``WordAverageEncoder``), the classic sentence
 
 from __future__ import annotations
 
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -38,7 +39,42 @@ if TYPE_CHECKING:
     from ..encoders.base import Encoder
     from ..vectors import Vectors
 
-__all__ = ["Trainer", "is_lowercase", "save_folder"]
+__all__ = ["Trainer", "check_loss", "is_lowercase", "save_folder"]
+
+
+def check_loss(loss: float, epoch: int, who: str, rate: str, value: float, flag: str) -> float:
+    """Refuse an epoch whose loss is NaN or infinite: training diverged, and every vector after it is NaN too.
+
+    Parameters
+    ----------
+    loss : float
+        The epoch's mean loss.
+    epoch : int
+        The epoch, counted from 1.
+    who : str
+        The trainer, for the message ("GloVe").
+    rate : str
+        The learning rate's parameter name ("lr").
+    value : float
+        Its value.
+    flag : str
+        Its command-line flag ("--lr"), for the message on the command line.
+
+    Returns
+    -------
+    float
+        ``loss``, when finite.
+
+    Raises
+    ------
+    InputError
+        "GloVe training diverged in epoch 1: the loss became nan; lower lr (10.0) ..." (``cli``: the flag).
+    """
+    if math.isfinite(loss):
+        return loss
+    said = (f"{who} training diverged in epoch {epoch}: the loss became {loss}, so the vectors are no numbers; "
+            f"lower {{}} ({value:g}) and train again")
+    raise InputError(said.format(rate), cli=said.format(flag))
 
 
 def is_lowercase(words: Iterable[str]) -> bool:

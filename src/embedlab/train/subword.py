@@ -36,7 +36,7 @@ from ..formats.folder import DAMAGED
 from ..metrics import normalize
 from ..subwords import SubwordRows, char_ngrams, compose, fnv1a, fnv1a_hashes, subword_rows
 from ..vectors import Vectors
-from .base import Trainer, is_lowercase, save_folder
+from .base import Trainer, check_loss, is_lowercase, save_folder
 from .corpus import LineCorpus, as_corpus, is_reiterable
 from .gensim_call import gensim_call
 from .vocab import Vocab, check_sample, check_vocab_size
@@ -305,7 +305,8 @@ class FastText(Trainer):
                 jobs.join()  # every chunk of this epoch trained: score the model as it now is
                 if errors:
                     break
-                self.loss_history_.append(self._held_loss(held, keep, neg_table))
+                self.loss_history_.append(check_loss(self._held_loss(held, keep, neg_table), epoch + 1, "fastText", "lr",
+                                                     lr0, "--lr"))
                 bar.set_postfix_str(f"loss {self.loss_history_[-1]:.4f}")
         finally:
             for _ in threads:

@@ -37,7 +37,7 @@ from ..formats import word2vec_model
 from ..formats.folder import DAMAGED
 from ..vectors import Vectors
 from ._eta import BAR_FORMAT, WarmEta
-from .base import Trainer, save_folder
+from .base import Trainer, check_loss, save_folder
 from .corpus import EncodedCorpus, as_corpus, is_reiterable, scratch_folder
 from .gensim_call import gensim_call
 from .vocab import Vocab, check_sample, check_vocab_params, check_vocab_size
@@ -481,7 +481,10 @@ class Word2Vec(Trainer):
                 if bar is not None:
                     bar.close()
                 raise errors[0]
-            self.loss_history_.append(stats[0] / max(stats[1], 1))
+            mean = stats[0] / max(stats[1], 1)
+            if bar is not None and not np.isfinite(mean):
+                bar.close()
+            self.loss_history_.append(check_loss(mean, self.epochs_trained_ + e + 1, "word2vec", "alpha", a0, "--alpha"))
             if bar is not None:
                 bar.refresh()  # each epoch's last state is drawn, however fast the epoch ran (tqdm's mininterval)
 
