@@ -260,3 +260,21 @@ def test_check_loss_passes_a_finite_loss_and_refuses_infinity():
     with pytest.raises(InputError, match=r"^word2vec training diverged in epoch 2: the loss became inf, so the "
                                          r"vectors are no numbers; lower alpha \(100\) and train again$"):
         check_loss(float("inf"), 2, "word2vec", "alpha", 100.0, "--alpha")
+
+
+def test_save_replaces_its_own_output_whatever_the_size_of_its_key_list(tmp_path):
+    """A vectors.npy folder of 200,000 keys has a key sidecar over 1 MB: still recognised as embedlab's own output."""
+    from embedlab.persist import holds_embedlab_output
+    from embedlab.train.base import save_folder
+
+    big = Vectors([f"w{i:07d}" for i in range(200_000)], np.zeros((200_000, 2), np.float32))
+    out = tmp_path / "big"
+    out.mkdir()
+    big.save(out / "vectors.npy")  # what Trainer.save writes
+    assert (out / "vectors.npy.json").stat().st_size > 1 << 20 and holds_embedlab_output(out)
+    with save_folder(out) as tmp:
+        (tmp / "x.txt").write_text("new", encoding="utf-8")
+    assert [p.name for p in out.iterdir()] == ["x.txt"]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "big.json").write_text('{"keys": [' + ", ".join(['"k"'] * 400_000) + '], "format": "x"}')
+    assert not holds_embedlab_output(tmp_path / "other")  # a large JSON of someone else's
