@@ -262,3 +262,20 @@ def test_skipped_files_are_listed_in_cli_words(tmp_path, capsys):
     assert len(python) == 1 and python[0].endswith(
         "or read it with --encoding CP1252 (encoding='cp1252'), or --encoding-errors replace (errors='replace') to "
         "substitute the bad bytes")
+
+
+def test_a_teacher_folder_that_is_not_there_is_said_as_a_path(tmp_path, capsys):
+    (tmp_path / "teacher-model").mkdir()
+    assert error_line(capsys, "distill", "--teacher", tmp_path / "teacher-modle", "-o", tmp_path / "out") == (
+        f"no model folder at '{tmp_path / 'teacher-modle'}': it does not exist; check the path (folders with similar "
+        "names there: teacher-model)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_oov_on_a_folder_without_ngrams_names_the_command_not_the_class(files, capsys):
+    folder = files / "w2v"
+    folder.mkdir()
+    Vectors(["cat", "dog"], np.eye(2, dtype=np.float32)).save(folder / "vectors.txt")
+    assert error_line(capsys, "oov", folder, "cta") == (
+        f"{folder} holds no fasttext.json; pass a folder written by `embedlab train fasttext -o FOLDER` (word2vec "
+        "and GloVe folders have no n-grams to build unknown words from)")

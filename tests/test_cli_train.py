@@ -80,6 +80,8 @@ def test_hs_and_overwrite(tmp_path, capsys):
     (["--arch", "glove"], "unknown arch 'glove'"),
     (["--min-count", "1000"], "removes every word"),
     (["--max-memory", "1KB"], "max_memory is"),
+    (["--negative", "0"], "nothing to train: give --negative above 0 (negative sampling) and/or --hs (hierarchical "
+                          "softmax)"),
 ])
 def test_bad_options_write_nothing(tmp_path, capsys, extra, message):
     corpus = tmp_path / "corpus.txt"
@@ -110,3 +112,48 @@ def test_evaluate_bad_path(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = run(["evaluate", str(tmp_path / "empty")], capsys)
     assert code == 2 and "neither model.json" in " ".join(err.split())
+
+
+def _sigint_default() -> None:
+    """In the child before exec: SIGINT raises KeyboardInterrupt, as at a terminal (a runner may ignore it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["word2vec", "glove", "fasttext"])
+def test_ctrl_c_says_nothing_was_written_and_how_to_go_on(tmp_path, command):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "corpus.txt"
+    write_corpus(corpus, 2000)
+    out = tmp_path / "out"
+    extra = ["--x-max", "10"] if command == "glove" else []
+    cmd = [sys.executable, "-m", "embedlab", "train", command, str(corpus), "-o", str(out), "--dim", "16",
+           "--epochs", "100000", "--min-count", "1", "--workers", "1", *extra]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"}, preexec_fn=_sigint_default)
+    try:
+        for line in proc.stderr:  # progress lines (stderr is no terminal): wait for the training's own bar
+            if line.startswith(f"{command}: ") and "/" in line:
+                break
+        else:
+            pytest.fail(f"the training bar never showed; exit {proc.wait()}")
+        proc.send_signal(signal.SIGINT)
+        rest, code = proc.stderr.read(), proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert code == 130, rest
+    said = (f"interrupted: nothing was written to {out} (it is as it was); `embedlab train {command}` keeps no "
+            "checkpoint, so run the same command again to train from the start")
+    # the line, once; the bar's own closing line may come before or after it (its thread ends on its own)
+    assert rest.splitlines().count(said) == 1 and all(x.startswith(f"{command}: ") for x in rest.splitlines()
+                                                      if x != said), rest
+    assert "Traceback" not in rest and not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]

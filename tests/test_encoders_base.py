@@ -227,3 +227,25 @@ def test_truncation_report_survives_another_threads_catch_warnings():
             enc.encode(["q" * 70])
         enc.encode(["q" * 70, "w" * 70])
     assert (inner.truncated, outer.truncated) == (1, 2)
+
+
+def test_a_model_folder_that_is_not_there_is_said_as_a_path(tmp_path, monkeypatch):
+    from embedlab.encoders.registry import spec
+
+    (tmp_path / "my-model").mkdir()
+    (tmp_path / "vectors.txt").write_text("1 2\na 1 2\n", encoding="utf-8")
+    missing = str(tmp_path / "my-modle")
+    with pytest.raises(InputError, match=rf"^no model folder at '{missing}': it does not exist; check the path "
+                                         r"\(folders with similar names there: my-model\)$"):
+        spec(missing)
+    with pytest.raises(InputError, match=rf"^no model folder at '{tmp_path / 'teacher'}': it does not exist; "
+                                         "check the path$"):
+        embedlab.encoder(str(tmp_path / "teacher"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"^no model folder at './nope/': it does not exist; check the path$"):
+        spec("./nope/")
+    with pytest.raises(InputError, match=r"^'./vectors.txt' is a file, not a model folder; give the folder the "
+                                         "model was saved in$"):
+        spec("./vectors.txt")
+    with pytest.raises(InputError, match="^unknown encoder 'someorg/some-model'; known encoders: "):
+        spec("someorg/some-model")  # a Hugging Face id where no folder someorg/ exists: an unknown name

@@ -92,10 +92,16 @@ def test_split_is_seeded_and_shares_no_text():
 
 
 def test_split_that_would_leave_validation_empty():
-    with pytest.raises(InputError, match="validation split would be empty"):
+    with pytest.raises(InputError, match=r"^the validation split would be empty: 5 pairs x val_fraction 0.1 is under "
+                                         "one pair; give more pairs or a larger val_fraction$") as exc:
         split_pairs([Pair(f"q{i}", f"p{i}") for i in range(5)], 0.1)
-    with pytest.raises(InputError, match="validation split would be empty"):  # one group holds everything
+    assert exc.value.cli_message() == ("the validation split would be empty: 5 pairs x --val-fraction 0.1 is under one "
+                                       "pair; give more pairs or a larger --val-fraction")
+    with pytest.raises(InputError, match="validation split would be empty") as exc:  # one group holds everything
         split_pairs([Pair(f"q{i}", "the same positive") for i in range(20)], 0.2)
+    assert exc.value.cli_message() == ("the validation split would be empty: the 20 pairs share texts so that they "
+                                       "form 1 group(s) that cannot be separated; add more distinct pairs or raise "
+                                       "--val-fraction")
     with pytest.raises(InputError, match="at least 2"):
         split_pairs([Pair("a", "b")], 0.5)
     with pytest.raises(InputError, match="between 0 and 1"):

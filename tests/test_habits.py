@@ -390,6 +390,30 @@ def test_word2vec_gensim_call_errors():
         Word2Vec([["a", "b"]], min_count=1, hs=0)
 
 
+def test_fasttext_takes_gensims_call_too(tmp_path):
+    """gensim's ``FastText(sentences, vector_size=, sg=1)`` trains at once (it said "got multiple values for
+    argument 'dim'"); the same vectors as ``fit`` with our names."""
+    from embedlab.train import FastText
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)]
+    sentences = [list(rng.choice(words, 12)) for _ in range(100)]
+    common = dict(min_count=1, epochs=1, workers=1, seed=3, buckets=500, progress=False)
+    ours = FastText(dim=8, **common).fit(sentences)
+    for theirs in (FastText(sentences, vector_size=8, **common), FastText(sentences=sentences, vector_size=8, sg=1,
+                                                                          **common)):
+        assert theirs.get_params() == ours.get_params()
+        np.testing.assert_array_equal(theirs.wv.matrix, ours.wv.matrix)
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
+    np.testing.assert_array_equal(FastText(corpus_file=str(path), vector_size=8, **common).wv.matrix, ours.wv.matrix)
+    assert FastText(8).dim == 8 and FastText(sentences=None).is_fitted is False
+    with pytest.raises(InputError, match=r"^FastText trains Skip-gram only: sg must be 1 \(or left out\), got 0$"):
+        FastText(sentences, sg=0)
+    with pytest.raises(TypeError, match="^FastText got more than one corpus"):
+        FastText(sentences, corpus_file=str(path))
+
+
 def test_word2vec_alias_survives_clone():
     sklearn_base = pytest.importorskip("sklearn.base")
     assert sklearn_base.clone(Word2Vec(vector_size=8)).dim == 8

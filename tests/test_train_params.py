@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from embedlab.errors import InputError
-from embedlab.train import LineCorpus, Vocab, Word2Vec
+from embedlab.train import GloVe, LineCorpus, TextbookWord2Vec, Vocab, Word2Vec
 from embedlab.train.bpe import BPETokenizer
 from embedlab.train.subword import FastText
 
@@ -91,8 +91,32 @@ def test_tokens_must_be_strings(corpus, message):
 def test_a_small_max_vocab_size_is_named_when_it_empties_the_vocabulary():
     with pytest.raises(InputError, match="max_vocab_size=2 pruned every word while counting"):
         Word2Vec(**dict(FAST, max_vocab_size=2)).fit([["a", "b", "c", "d", "e"]] * 3)  # once: "corpus is empty"
-    with pytest.raises(InputError, match="lower min_count or raise max_vocab_size=2"):
+    with pytest.raises(InputError, match=r"; word2vec needs at least 2; use a larger corpus or raise "
+                                         r"max_vocab_size=2$"):  # min_count=1: nothing to lower
         Word2Vec(**dict(FAST, max_vocab_size=2)).fit([["a"] * 9 + ["b", "c", "d"]] * 3)
+    with pytest.raises(InputError, match="use a larger corpus or lower min_count or raise max_vocab_size=2$") as exc:
+        Word2Vec(**dict(FAST, min_count=2, max_vocab_size=2)).fit([["a"] * 9 + ["b", "c", "d"]] * 3)
+    assert exc.value.cli_message().endswith("use a larger corpus or lower --min-count or raise --max-vocab-size=2")
+
+
+@pytest.mark.parametrize("make, needs", [
+    (lambda m: Word2Vec(**dict(FAST, min_count=m)), "word2vec needs at least 2"),
+    (lambda m: FastText(dim=8, min_count=m, buckets=100, epochs=1, workers=1, progress=False),
+     "fastText needs at least 2"),
+    (lambda m: GloVe(dim=8, min_count=m, epochs=1, workers=1, progress=False),
+     "GloVe needs at least 2 words that occur near each other"),
+    (lambda m: TextbookWord2Vec(dim=4, min_count=m, epochs=1), "the textbook word2vec needs at least 2"),
+], ids=["word2vec", "fasttext", "glove", "textbook"])
+def test_a_one_word_corpus_is_refused_alike_with_only_the_advice_that_helps(make, needs):
+    one_word = [["same", "same", "same"]] * 4 + [["rare"]]
+    with pytest.raises(InputError, match=rf"^the corpus has only 1 distinct word\(s\) with count >= min_count=1; "
+                                         rf"{needs}; use a larger corpus$"):
+        make(1).fit([["same", "same", "same"]] * 4)
+    with pytest.raises(InputError, match=rf"^the corpus has only 1 distinct word\(s\) with count >= min_count=2; "
+                                         rf"{needs}; use a larger corpus or lower min_count$") as exc:
+        make(2).fit(one_word)
+    assert exc.value.cli_message() == (f"the corpus has only 1 distinct word(s) with count >= --min-count=2; {needs}; "
+                                       "use a larger corpus or lower --min-count")
 
 
 def test_vocab_parameters():

@@ -161,3 +161,120 @@ def test_results_before_fit_are_input_errors_not_attribute_errors():
         tb.examples([["a", "b"]])
     with pytest.raises(InputError, match="no weights yet"):
         tb.forward([0, 1])
+
+
+@pytest.mark.parametrize("cls", [Word2Vec, FastText, GloVe, TextbookWord2Vec, EntityEmbedding, ImplicitALS],
+                         ids=lambda c: c.__name__)
+def test_save_replaces_its_own_output_but_never_the_users_files(cls, tmp_path):
+    est = _fit_small(cls)
+    out = est.save(tmp_path / "out")
+    est.save(out)  # an earlier output is replaced whole
+    assert load_vectors(out).keys == est.wv.keys
+    mine = tmp_path / "mine"  # e.g. the corpus folder itself: model.save("data") must not delete data/
+    mine.mkdir()
+    (mine / "corpus.txt").write_text("the king rules\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"^{mine} holds files that no embedlab command wrote \(it has no embedlab "
+                                         r"manifest\), so it is not replaced; pick a new or empty folder$"):
+        est.save(mine)
+    assert sorted(p.name for p in mine.iterdir()) == ["corpus.txt"]
+    assert (mine / "corpus.txt").read_text(encoding="utf-8") == "the king rules\n"
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"^{a_file} is a file; the output must be a folder$"):
+        est.save(a_file)
+    assert a_file.read_text(encoding="utf-8") == "keep me"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert load_vectors(est.save(empty)).keys == est.wv.keys
+
+
+def test_a_tokenizer_save_never_replaces_the_users_files(tmp_path):
+    tok = BPETokenizer(vocab_size=60, byte_fallback=False, character_coverage=1.0, seed=0, threads=1).fit(
+        [" ".join(s) for s in SENTENCES])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "a.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="holds files that no embedlab command wrote"):
+        tok.save(mine)
+    assert [p.name for p in mine.iterdir()] == ["a.txt"]
+    assert BPETokenizer.load(tok.save(tok.save(tmp_path / "bpe"))).vocab == tok.vocab
+
+
+def _unit(v):
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@pytest.mark.parametrize("cls", [Word2Vec, FastText, GloVe], ids=lambda c: c.__name__)
+def test_to_encoder_finds_the_capitalised_words_of_a_cased_vocabulary(cls):
+    cased = [["Paris", "is", "big"], ["Rome", "is", "old"], ["the", "City", "is", "big"]] * 15
+    est = _fit_small(cls).set_params(min_count=1).fit(cased)
+    wv, enc = est.wv, est.to_encoder()
+    np.testing.assert_allclose(enc.encode(["Rome"])[0], _unit(wv["Rome"]), rtol=1e-5, atol=1e-6)
+    mean = (wv["Paris"] + wv["is"] + wv["big"]) / 3
+    np.testing.assert_allclose(enc.encode(["Paris is big"])[0], _unit(mean), rtol=1e-5, atol=1e-6)
+    lower = _fit_small(cls)  # a lower-case vocabulary: texts are lower-cased before the look-up
+    np.testing.assert_allclose(lower.to_encoder().encode(["The KING"])[0],
+                               _unit((lower.wv["the"] + lower.wv["king"]) / 2), rtol=1e-5, atol=1e-6)
+
+
+def test_the_fasttext_encoder_builds_unknown_words_from_their_ngrams():
+    ft = _fit_small(FastText)
+    enc = ft.to_encoder()
+    assert "kingz" not in ft.wv and np.any(ft.vector("kingz"))
+    np.testing.assert_allclose(enc.encode(["kingz"])[0], _unit(ft.vector("kingz")), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(enc.encode(["the kingz"])[0], _unit((ft.wv["the"] + ft.vector("kingz")) / 2),
+                               rtol=1e-5, atol=1e-6)
+    assert enc.unknown_tokens(["the kingz qqqq"]) == int(not np.any(ft.vector("qqqq")))
+
+
+def test_a_word_average_encoder_refuses_an_oov_that_is_no_function():
+    from embedlab.encoders.word_average import WordAverageEncoder
+
+    with pytest.raises(InputError, match="^oov must be a function token -> vector or None, got str$"):
+        WordAverageEncoder(Vectors(["a"], np.ones((1, 2), np.float32)), oov="ngrams")
+
+
+@pytest.mark.parametrize("cls", [Word2Vec, FastText, GloVe], ids=lambda c: c.__name__)
+def test_one_worker_and_one_seed_give_the_same_vectors_twice(cls):
+    first, again = _fit_small(cls), _fit_small(cls)  # each with workers=1 and its default seed
+    np.testing.assert_array_equal(first.wv.matrix, again.wv.matrix)
+    assert first.wv.keys == again.wv.keys
+    other = _fit_small(cls).set_params(seed=7).fit(SENTENCES)
+    assert not np.array_equal(other.wv.matrix, first.wv.matrix)
+
+
+def test_a_glove_that_diverges_says_so_and_what_to_lower():
+    est = GloVe(dim=8, min_count=1, epochs=3, workers=1, lr=1e6, progress=False)
+    with pytest.raises(InputError, match=r"^GloVe training diverged in epoch 1: the loss became nan, so the vectors "
+                                         r"are no numbers; lower lr \(1e\+06\) and train again$") as exc:
+        est.fit(SENTENCES)
+    assert exc.value.cli_message() == ("GloVe training diverged in epoch 1: the loss became nan, so the vectors are no "
+                                       "numbers; lower --lr (1e+06) and train again")
+    assert not est.is_fitted  # no NaN vectors are left to use
+
+
+def test_check_loss_passes_a_finite_loss_and_refuses_infinity():
+    from embedlab.train.base import check_loss
+
+    assert check_loss(0.25, 3, "word2vec", "alpha", 0.025, "--alpha") == 0.25
+    with pytest.raises(InputError, match=r"^word2vec training diverged in epoch 2: the loss became inf, so the "
+                                         r"vectors are no numbers; lower alpha \(100\) and train again$"):
+        check_loss(float("inf"), 2, "word2vec", "alpha", 100.0, "--alpha")
+
+
+def test_save_replaces_its_own_output_whatever_the_size_of_its_key_list(tmp_path):
+    """A vectors.npy folder of 200,000 keys has a key sidecar over 1 MB: still recognised as embedlab's own output."""
+    from embedlab.persist import holds_embedlab_output
+    from embedlab.train.base import save_folder
+
+    big = Vectors([f"w{i:07d}" for i in range(200_000)], np.zeros((200_000, 2), np.float32))
+    out = tmp_path / "big"
+    out.mkdir()
+    big.save(out / "vectors.npy")  # what Trainer.save writes
+    assert (out / "vectors.npy.json").stat().st_size > 1 << 20 and holds_embedlab_output(out)
+    with save_folder(out) as tmp:
+        (tmp / "x.txt").write_text("new", encoding="utf-8")
+    assert [p.name for p in out.iterdir()] == ["x.txt"]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "big.json").write_text('{"keys": [' + ", ".join(['"k"'] * 400_000) + '], "format": "x"}')
+    assert not holds_embedlab_output(tmp_path / "other")  # a large JSON of someone else's

@@ -284,7 +284,8 @@ def test_word2vec_format_loads_in_gensim(tmp_path):
     (dict(window=0), "window must be a positive integer"),
     (dict(epochs=-1), "epochs must be a positive integer"),
     (dict(arch="glove"), "unknown arch 'glove'"),
-    (dict(negative=0, hs=False), "nothing to train"),
+    (dict(negative=0, hs=False), r"^nothing to train: set negative > 0 \(negative sampling\) and/or hs=True "
+                                 r"\(hierarchical softmax\)$"),
     (dict(min_count=0), "min_count must be a positive integer, got 0"),
     (dict(sample=-0.1), "sample must be a non-negative number, got -0.1; 0 disables subsampling"),
     (dict(max_memory="lots"), "cannot read a memory size"),

@@ -22,6 +22,7 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import tokenize
@@ -226,12 +227,20 @@ def holds_embedlab_output(folder: str | os.PathLike[str]) -> bool:
     for path in Path(folder).glob("*.json"):
         try:
             with open(path, "rb") as fh:
-                doc = json.loads(fh.read(1 << 20))
-        except (OSError, ValueError):
+                head = fh.read(1 << 20)
+            doc = json.loads(head)
+        except OSError:
+            continue
+        except ValueError:  # a manifest over 1 MB read in part (a key sidecar of 80k+ words): its "format" comes first
+            if _FORMAT_FIRST.match(head):
+                return True
             continue
         if isinstance(doc, dict) and str(doc.get("format", "")).startswith("embedlab"):
             return True
     return False
+
+
+_FORMAT_FIRST = re.compile(rb'\s*\{\s*"format"\s*:\s*"embedlab')
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from ..persist import atomic_folder
 from ..train.corpus import LineCorpus
 from ..train.glove import GloVe
 from .app import console, emit_json, threads_option
-from .train import check_out, train_app
+from .train import check_out, stopped_by_ctrl_c, train_app
 
 
 @train_app.command("glove")
@@ -48,7 +48,7 @@ def glove(
     lines = LineCorpus(corpus, lowercase=lowercase)
     vec_name = "vectors.bin" if binary else "vectors.txt"
     t0 = time.perf_counter()
-    with atomic_folder(check_out(out, overwrite)) as tmp:  # OUT appears whole, or not at all
+    with stopped_by_ctrl_c(out, "glove"), atomic_folder(check_out(out, overwrite)) as tmp:  # whole, or not at all
         model.fit(lines, tmp_dir=tmp)
         model.write_files(tmp)
         save_word2vec(model.wv, tmp / vec_name, binary=binary)

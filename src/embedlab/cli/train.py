@@ -6,6 +6,8 @@ Other trainer modules add their subcommands to ``train_app`` (``from .train impo
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from ..persist import atomic_folder, holds_embedlab_output
 from ..train.corpus import LineCorpus
 from ..train.word2vec import Word2Vec
 from ..vectors import Vectors
-from .app import App, app, console, emit_json, threads_option
+from .app import App, app, console, emit_json, err_console, threads_option
 
 train_app = App(help="Learn vectors from data (Word2Vec; more trainers below).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -41,6 +43,19 @@ def check_out(out: Path, overwrite: bool) -> Path:
     if not parent.is_dir():
         raise InputError(f"the parent folder of {out} does not exist; create {parent} first")
     return out
+
+
+@contextmanager
+def stopped_by_ctrl_c(out: Path | None, command: str) -> Iterator[None]:
+    """Ctrl-C while ``embedlab train COMMAND`` runs: one line saying that OUT was not written and how to go on (the
+    trainers of this module keep no checkpoint), then exit 130 as ``index`` and ``train mlm`` do."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        where = "nothing was written" if out is None else f"nothing was written to {out} (it is as it was)"
+        err_console.print(f"interrupted: {where}; `embedlab train {command}` keeps no checkpoint, so run the same "
+                          "command again to train from the start", highlight=False, markup=False)
+        raise typer.Exit(130) from None
 
 
 @train_app.command("word2vec")
@@ -79,7 +94,7 @@ def word2vec(
     lines = LineCorpus(corpus, lowercase=lowercase)
     vec_name = "vectors.bin" if binary else "vectors.txt"
     t0 = time.perf_counter()
-    with atomic_folder(check_out(out, overwrite)) as tmp:  # OUT appears whole, or not at all
+    with stopped_by_ctrl_c(out, "word2vec"), atomic_folder(check_out(out, overwrite)) as tmp:  # whole, or not at all
         model.fit(lines, tmp_dir=tmp)
         model.write_files(tmp)
         save_word2vec(model.wv, tmp / vec_name, binary=binary)

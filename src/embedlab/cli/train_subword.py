@@ -19,7 +19,7 @@ from ..train.corpus import LineCorpus
 from ..train.subword import FastText
 from ..train.textbook import Arch, TextbookWord2Vec
 from .app import app, console, emit_json, threads_option
-from .train import check_out, train_app
+from .train import check_out, stopped_by_ctrl_c, train_app
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
@@ -68,7 +68,8 @@ def textbook(
     lines = LineCorpus(corpus, lowercase=not keep_case, tokenizer=_words)
     sentences = list(lines)
     t0 = time.perf_counter()
-    model.fit(sentences)
+    with stopped_by_ctrl_c(out, "textbook"):
+        model.fit(sentences)
     result: dict[str, Any] = {"arch": arch, "vocab_size": len(model.vocab_), "dim": dim, "epochs": epochs,
                               "seconds": round(time.perf_counter() - t0, 3), "loss_first": model.loss_history_[0],
                               "loss_last": model.loss_history_[-1]}
@@ -126,7 +127,7 @@ def fasttext(
         tok = BPETokenizer.load(tokenizer)
     lines = LineCorpus(corpus, lowercase=lowercase, tokenizer=tok)
     t0 = time.perf_counter()
-    with atomic_folder(out) as tmp:  # OUT appears whole, or not at all
+    with stopped_by_ctrl_c(out, "fasttext"), atomic_folder(out) as tmp:  # OUT appears whole, or not at all
         model.fit(lines)
         model.write_files(tmp)
         save_word2vec(model.wv, tmp / "vectors.txt", binary=False)
@@ -164,8 +165,9 @@ def bpe(
     t0 = time.perf_counter()
     tok = BPETokenizer(vocab_size=vocab_size, model_type=model_type, character_coverage=character_coverage,
                        byte_fallback=byte_fallback, lowercase=lowercase, max_sentences=max_sentences, seed=seed)
-    tok.fit(corpus)
-    tok.save(out)  # atomic: OUT appears whole, or not at all
+    with stopped_by_ctrl_c(out, "bpe"):
+        tok.fit(corpus)
+        tok.save(out)  # atomic: OUT appears whole, or not at all
     summary: dict[str, Any] = {"out": str(out), "pieces": len(tok), "model_type": model_type,
                                "seconds": round(time.perf_counter() - t0, 3)}
     if example:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._progress import working
-from ..errors import InputError, MissingDependencyError, did_you_mean
+from ..errors import InputError, MissingDependencyError, close_names, did_you_mean
 from .base import Encoder
 
 DEFAULT_ENCODER = "use-multilingual"
@@ -223,10 +223,42 @@ def spec(name: str) -> EncoderSpec:
         composed = resolver(name)
         if composed is not None:
             return composed
+    _refuse_missing_path(name)
     hint = " (or the path of a model folder)" if _FOLDERS else ""
     guess = did_you_mean(name, [*_SPECS, *_ALIASES])
     raise InputError(f"unknown encoder {name!r}; {guess + ' ' if guess else ''}known encoders: "
                      f"{', '.join(sorted(_SPECS))}{hint}")
+
+
+def _refuse_missing_path(name: str) -> None:
+    """Refuse a ``name`` written as a path to a model folder that is not there, or to a file, in path words.
+
+    A path is a name with a separator, or ``.`` / ``~`` first, whose parent folder exists (``org/model``, a Hugging
+    Face id, with no folder ``org/`` here, stays an unknown name).
+
+    Parameters
+    ----------
+    name : str
+        What ``spec`` was given and no loader or resolver took.
+
+    Raises
+    ------
+    InputError
+        "no model folder at 'NAME': it does not exist; check the path (folders with similar names there: …)", or
+        "'NAME' is a file, not a model folder; …".
+    """
+    if not ("/" in name or "\\" in name or name.startswith((".", "~"))):
+        return
+    path = Path(name).expanduser()
+    if path.is_file():
+        raise InputError(f"{name!r} is a file, not a model folder; give the folder the model was saved in")
+    parent = path.parent
+    if path.exists() or not parent.is_dir():  # e.g. a Hugging Face id such as org/model: not a path here
+        return
+    names = sorted(p.name for p in parent.iterdir() if p.is_dir())
+    near = close_names(path.name, names)
+    hint = f" (folders with similar names there: {', '.join(near[:5])})" if near else ""
+    raise InputError(f"no model folder at {name!r}: it does not exist; check the path{hint}")
 
 
 def encoder(name: str = DEFAULT_ENCODER, **options: Any) -> Encoder:

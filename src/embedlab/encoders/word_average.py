@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -74,9 +74,13 @@ class WordAverageEncoder(Encoder):
     name : str, default "word-average"
         The encoder's name.
     lowercase : bool, default True
-        Lower-case texts before looking words up.
+        Lower-case texts before looking words up (for a lower-case table such as GloVe 6B; a table with
+        upper-case keys needs False, or its capitalised words are never found).
     fingerprint : str, optional
         What identifies the table in ``fingerprint`` (default: its size and dimension).
+    oov : callable, optional
+        ``oov(token) -> float32 (dim,)``: the vector of a token the table lacks (fastText builds one from the
+        token's character n-grams); a zero vector means none. Default: unknown tokens are skipped.
 
     Raises
     ------
@@ -88,13 +92,16 @@ class WordAverageEncoder(Encoder):
     metric = "cosine"
 
     def __init__(self, vectors: Vectors, name: str = "word-average", lowercase: bool = True,
-                 fingerprint: str | None = None) -> None:
+                 fingerprint: str | None = None, oov: Callable[[str], np.ndarray] | None = None) -> None:
         if not isinstance(vectors, Vectors):
             raise InputError(f"WordAverageEncoder needs a Vectors table, got {type(vectors).__name__}")
+        if oov is not None and not callable(oov):
+            raise InputError(f"oov must be a function token -> vector or None, got {type(oov).__name__}")
         self.vectors = vectors
         self.name = name
         self.dim = vectors.dim
         self.lowercase = lowercase
+        self.oov = oov
         self._fp = fingerprint
 
     def encode(self, items: Sequence[Any] | str, batch_size: int = 64, progress: bool = False,
@@ -135,7 +142,7 @@ class WordAverageEncoder(Encoder):
         return out
 
     def unknown_tokens(self, texts: list[str] | str) -> int:
-        """How many tokens of ``texts`` the vocabulary lacks (those ``encode`` skips).
+        """How many tokens of ``texts`` get no vector (those ``encode`` skips): not in the table, nor built by ``oov``.
 
         Parameters
         ----------
@@ -149,7 +156,8 @@ class WordAverageEncoder(Encoder):
         """
         index = self.vectors.key_to_index
         texts = [texts] if isinstance(texts, str) else texts
-        return sum(1 for text in texts for t in tokenize(text, self.lowercase) if t not in index)
+        return sum(1 for text in texts for t in tokenize(text, self.lowercase)
+                   if t not in index and (self.oov is None or not np.any(self.oov(t))))
 
     def _encode_batch(self, items: list[str]) -> np.ndarray:
         out = np.zeros((len(items), self.dim), dtype=np.float32)
@@ -157,7 +165,10 @@ class WordAverageEncoder(Encoder):
         for row, text in enumerate(items):
             tokens = tokenize(text, self.lowercase)
             rows = [index[t] for t in tokens if t in index]
-            if rows:
+            built = [] if self.oov is None else [v for t in tokens if t not in index for v in [self.oov(t)] if np.any(v)]
+            if built:  # known rows and built vectors weigh the same, one per token
+                out[row] = np.concatenate([self.vectors.matrix[rows], np.stack(built).astype(np.float32)]).mean(axis=0)
+            elif rows:
                 out[row] = self.vectors.matrix[rows].mean(axis=0)
         return out
 

@@ -28,6 +28,7 @@ from .._params import check_bool, check_choice, check_float, check_int
 from .._threads import cpu_count
 from ..errors import CorruptFileError, InputError, require
 from ..formats import bpe as bpe_folder
+from ..persist import check_output_folder
 from .base import Trainer
 
 FORMAT, FORMAT_VERSION, MODEL_FILE = bpe_folder.FORMAT, bpe_folder.FORMAT_VERSION, bpe_folder.MODEL_FILE
@@ -476,8 +477,9 @@ class BPETokenizer(Trainer):
         StorageFullError, ReadOnlyStorageError
             When the disk is full or cannot be written.
         """
-        return bpe_folder.write(folder, self.model_proto_ if self.is_fitted else self._ready(), len(self),
-                                self.options)
+        proto = self.model_proto_ if self.is_fitted else self._ready()
+        check_output_folder(folder, overwrite=True)  # never replaces a folder of the user's own files (save_folder)
+        return bpe_folder.write(folder, proto, len(self), self.options)
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> BPETokenizer:

@@ -26,8 +26,7 @@ from ..encoders.joint import JointEncoder
 from ..encoders.registry import encoder as build
 from ..errors import InputError
 from ..formats import joint as joint_folder
-from ..persist import atomic_folder
-from .base import Trainer
+from .base import Trainer, save_folder
 from .clip_data import CaptionedImages, read_captions
 from .clip_heads import ContrastiveHeads, caption_queries, retrieval_scores, tower_features
 
@@ -182,7 +181,7 @@ class CLIPTrainer(Trainer):
         Parameters
         ----------
         folder : path-like
-            The output folder (replaced whole when it exists).
+            The output folder (an earlier embedlab output there is replaced whole; a file or a folder of other files is refused, see ``base.save_folder``).
 
         Returns
         -------
@@ -198,7 +197,7 @@ class CLIPTrainer(Trainer):
         """
         self.require_fitted("save")
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             joint_folder.write(tmp, self.heads_.text_head_, self.heads_.image_head_, **self.summary_)
         return folder
 

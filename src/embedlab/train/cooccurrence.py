@@ -28,9 +28,9 @@ from .._params import check_bool, check_int
 from .._progress import progress_bar
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import cooccurrence as cooccurrence_folder
-from ..persist import atomic_folder
+from .base import save_folder
 from .corpus import EncodedCorpus, as_corpus, scratch_folder
-from .vocab import Vocab, check_vocab_params
+from .vocab import Vocab, check_vocab_params, check_vocab_size
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -104,7 +104,7 @@ class Cooccurrence:
         """Write the folder ``formats.cooccurrence`` describes (``cooccurrence.json``, ``vocab.tsv``,
         rows/cols/values ``.npy``) as ``folder``, atomically."""
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             cooccurrence_folder.write(tmp, cooccurrence_folder.CooccurrenceFolder(
                 self.vocab.to_file(), np.asarray(self.rows), np.asarray(self.cols), np.asarray(self.values),
                 self.window, self.distance_weighting))
@@ -181,9 +181,8 @@ def _count_in(folder: Path, work: Path, corpus: Iterable[list[str]], window: int
               max_vocab_size: int | None, distance_weighting: bool, workers: int, seed: int, max_memory: int | None,
               reserved_memory: int, progress: bool) -> Cooccurrence:
     enc, vocab = _encode(corpus, work / "corpus", int(min_count), max_vocab_size, progress)
-    if len(vocab) < 2:
-        raise InputError(f"the corpus has only {len(vocab)} distinct word(s) with count >= min_count={min_count}; "
-                         "GloVe needs at least 2 words that occur near each other; use a larger corpus or lower min_count")
+    check_vocab_size(len(vocab), int(min_count), "GloVe needs at least 2 words that occur near each other",
+                     max_vocab_size)
     v = len(vocab)
     longest = 1 << int(np.ceil(np.log2(int(np.max(enc.lengths, initial=1)) * window / _LOAD + 1)))
     slots, count_bytes = counting_memory(max_memory, workers, reserved_memory, max(_MIN_SLOTS, longest))

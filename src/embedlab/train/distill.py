@@ -43,9 +43,9 @@ from ..encoders.static import StaticEncoder
 from ..errors import EmbedlabError, InputError
 from ..formats import static as static_folder
 from ..formats.static import StaticFolder
-from ..persist import atomic_folder, check_output_folder
+from ..persist import check_output_folder
 from ..vectors import Vectors
-from .base import Trainer
+from .base import Trainer, save_folder
 from .refine import refine as run_refinement
 
 __all__ = ["DISTILLABLE", "DistillationTrainer", "build_registered", "distill", "gettext_corpus", "held_out_domain"]
@@ -462,7 +462,7 @@ class DistillationTrainer(Trainer):
         Parameters
         ----------
         folder : path-like
-            The output folder (replaced whole when it exists).
+            The output folder (an earlier embedlab output there is replaced whole; a file or a folder of other files is refused, see ``base.save_folder``).
 
         Returns
         -------
@@ -478,7 +478,7 @@ class DistillationTrainer(Trainer):
         """
         data = self.folder_data()
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             static_folder.write(
                 tmp, data.embeddings, data.tokenizer_kind, data.tokenizer_file, len(self.tokens_), data.words,
                 tokenizer_lowercase=data.lowercase, special_ids=list(self.special_ids_),

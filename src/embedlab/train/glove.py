@@ -38,9 +38,8 @@ from .._progress import progress_bar
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import glove_model
 from ..formats.folder import DAMAGED
-from ..persist import atomic_folder
 from ..vectors import Vectors
-from .base import Trainer
+from .base import Trainer, check_loss, save_folder
 from .cooccurrence import Cooccurrence, count_cooccurrences
 from .corpus import as_corpus, scratch_folder
 from .vocab import Vocab, check_vocab_params
@@ -168,7 +167,8 @@ class GloVe(Trainer):
         Raises
         ------
         InputError
-            Unusable parameters, an unreadable, empty or tiny corpus (fewer than 2 words that occur near each other).
+            Unusable parameters, an unreadable, empty or tiny corpus (fewer than 2 words that occur near each other),
+            or training that diverges (an epoch's loss NaN or infinite: ``lr`` too large).
         ResourceLimitError
             When ``max_memory`` leaves no room to count, or the training matrices would not fit it.
         StorageFullError, ReadOnlyStorageError
@@ -204,7 +204,8 @@ class GloVe(Trainer):
         Raises
         ------
         InputError
-            Unusable parameters, not a ``Cooccurrence``, or counts that are empty, out of range or not finite and > 0.
+            Unusable parameters, not a ``Cooccurrence``, counts that are empty, out of range or not finite and > 0, or
+            training that diverges (an epoch's loss NaN or infinite: ``lr`` too large).
         ResourceLimitError
             When the training matrices would need more than ``max_memory``.
         """
@@ -286,7 +287,10 @@ class GloVe(Trainer):
             if errors:
                 bar.close()
                 raise errors[0]
-            self.loss_history_.append(stats[0] / max(stats[1], 1))
+            mean = stats[0] / max(stats[1], 1)
+            if not np.isfinite(mean):
+                bar.close()
+            self.loss_history_.append(check_loss(mean, e + 1, "GloVe", "lr", lr, "--lr"))
         bar.close()
         self.train_seconds_ = float(time.perf_counter() - t_start)
         self.records_per_sec_ = float(epochs * n / max(self.train_seconds_, 1e-9))
@@ -363,7 +367,7 @@ class GloVe(Trainer):
         Parameters
         ----------
         folder : path-like
-            The output folder (replaced whole when it exists).
+            The output folder (an earlier embedlab output there is replaced whole; a file or a folder of other files is refused, see ``base.save_folder``).
 
         Returns
         -------
@@ -379,7 +383,7 @@ class GloVe(Trainer):
         """
         self._require_trained("save")
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             self.write_files(tmp)
         return folder
 

@@ -50,7 +50,7 @@ from ..formats import mlm as mlm_folder
 from ..formats.mlm import CHECKPOINT, FORMAT, FORMAT_VERSION, MANIFEST, checkpoint_step, read_manifest
 from ..persist import atomic_folder, nearest_existing, read_json, write_json_atomic
 from ..vectors import Vectors
-from .base import Trainer
+from .base import Trainer, save_folder
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # Parameters that change the result; a resumed run must match them.
@@ -365,7 +365,7 @@ class MaskedLMTrainer(Trainer):
         Parameters
         ----------
         folder : path-like
-            The destination folder (replaced whole when it exists).
+            The destination folder (an earlier embedlab output there is replaced whole; a file or a folder of other files is refused, see ``base.save_folder``).
 
         Returns
         -------
@@ -385,7 +385,7 @@ class MaskedLMTrainer(Trainer):
         folder = Path(folder)
         if folder.resolve() == Path(self.output_).resolve():
             return folder
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             for item in Path(self.output_).iterdir():
                 if item.is_file():
                     shutil.copy2(item, tmp / item.name)

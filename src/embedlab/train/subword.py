@@ -22,22 +22,24 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .._params import check_bool, check_float, check_int
 from .._progress import progress_bar
 from .._threads import cpu_count
+from ..encoders.word_average import WordAverageEncoder
 from ..errors import CorruptFileError, InputError, ResourceLimitError, UnknownKeyError
 from ..formats import fasttext_model
 from ..formats.folder import DAMAGED
 from ..metrics import normalize
-from ..persist import atomic_folder
 from ..subwords import SubwordRows, char_ngrams, compose, fnv1a, fnv1a_hashes, subword_rows
 from ..vectors import Vectors
-from .base import Trainer
+from .base import Trainer, check_loss, is_lowercase, save_folder
 from .corpus import LineCorpus, as_corpus, is_reiterable
-from .vocab import Vocab, check_sample
+from .gensim_call import gensim_call
+from .vocab import Vocab, check_sample, check_vocab_size
 
 __all__ = ["FastText", "char_ngrams", "fnv1a", "fnv1a_hashes"]
 
@@ -56,7 +58,8 @@ class FastText(Trainer):
     scored on a fixed sample, the corpus's first 50,000 words, with the same noise words each time, so it falls as
     the model learns) and ``train_loss_history_`` (the running loss during each epoch: it can rise in the late
     epochs, because a high learning rate fits the sentences just seen and a decayed one no longer does). gensim's ``vector_size=`` is taken as ``dim``
-    (``param_aliases``).
+    (``param_aliases``), and gensim's call ``FastText(sentences, vector_size=100)`` (or ``sentences=`` /
+    ``corpus_file=``) trains at once (``gensim_call``; ``sg=1`` is accepted, ``sg=0``, CBOW, is refused).
 
     Parameters
     ----------
@@ -87,7 +90,7 @@ class FastText(Trainer):
         Refuse (``ResourceLimitError``) when input rows, output rows and composed vectors would need more, in GB
         (> 0).
     workers : int, default 2
-        Training threads (>= 1; capped by the CPUs).
+        Training threads (>= 1; capped by the CPUs; Hogwild); ``workers=1`` gives bit-identical vectors for a seed.
     seed : int, default 1
         Seed (>= 0) of the initial vectors and every random draw.
     progress : bool, default True
@@ -239,8 +242,7 @@ class FastText(Trainer):
                              "list so it can be read once per epoch")
         self.vocab_ = Vocab.build(corpus, min_count=self.min_count)
         V = len(self.vocab_)
-        if V < 2:
-            raise InputError(f"only {V} word(s) occur at least min_count={self.min_count} times; lower min_count")
+        check_vocab_size(V, int(self.min_count), "fastText needs at least 2")
         minn, maxn = self.subwords
         self.rows_: SubwordRows = subword_rows(self.vocab_.words, minn, maxn, int(self.buckets))
         rows = V + len(self.ngram_buckets_)
@@ -303,7 +305,8 @@ class FastText(Trainer):
                 jobs.join()  # every chunk of this epoch trained: score the model as it now is
                 if errors:
                     break
-                self.loss_history_.append(self._held_loss(held, keep, neg_table))
+                self.loss_history_.append(check_loss(self._held_loss(held, keep, neg_table), epoch + 1, "fastText", "lr",
+                                                     lr0, "--lr"))
                 bar.set_postfix_str(f"loss {self.loss_history_[-1]:.4f}")
         finally:
             for _ in threads:
@@ -480,6 +483,24 @@ class FastText(Trainer):
         top = top[np.argsort(-sims[top], kind="stable")]
         return [(self.vocab_.words[i], float(sims[i])) for i in top]
 
+    def to_encoder(self) -> WordAverageEncoder:
+        """A text encoder: the mean of its words' vectors, each unknown word built from its n-grams (``vector``).
+
+        Returns
+        -------
+        WordAverageEncoder
+            Text → ``(n, dim)`` float32 (cosine); a word sharing no n-gram with the model is skipped, and a text
+            with no word that gets a vector is a zero row (an ``OOVWarning`` says how many).
+
+        Raises
+        ------
+        InputError
+            When the model is not trained yet.
+        """
+        wv = self.wv
+        return WordAverageEncoder(wv, name="fasttext", lowercase=bool(self.lowercase) or is_lowercase(wv.keys),
+                                  oov=self.vector)
+
     def __repr__(self) -> str:
         state = (f"{len(self.vocab_):,} words, {len(self.ngram_buckets_):,} n-gram rows" if hasattr(self, "input_")
                  else "not trained")
@@ -511,7 +532,7 @@ class FastText(Trainer):
         """
         self._require()
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             self.write_files(tmp)
         return folder
 
@@ -568,8 +589,10 @@ class FastText(Trainer):
         mode = check_bool(mmap, "mmap")
         folder = Path(folder)
         if not (folder / fasttext_model.MANIFEST).exists():
-            raise InputError(f"{folder} holds no fasttext.json; pass a folder written by FastText.save or "
-                             "`embedlab train fasttext -o FOLDER`")
+            said = f"{folder} holds no fasttext.json; pass a folder written by "
+            raise InputError(said + "FastText.save or `embedlab train fasttext -o FOLDER`",
+                             cli=said + "`embedlab train fasttext -o FOLDER` (word2vec and GloVe folders have no "
+                                        "n-grams to build unknown words from)")
         data = fasttext_model.read(folder, mmap=mode)
         try:
             p = dict(data.params)
@@ -593,3 +616,25 @@ def _check_word(word: object) -> None:
 def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     ends = np.cumsum([p.size for p in parts]).astype(np.int64)
     return np.concatenate(parts).astype(np.int32, copy=False), ends
+
+
+def _sg(value: Any, kw: dict[str, Any]) -> None:
+    """Read gensim's ``sg=``: 1 is what FastText trains (Skip-gram); 0 (CBOW) is refused (``gensim_call``).
+
+    Parameters
+    ----------
+    value : object
+        What ``sg=`` was given.
+    kw : dict
+        The constructor's keyword arguments (left as they are).
+
+    Raises
+    ------
+    InputError
+        For anything but 1.
+    """
+    if isinstance(value, bool) or value != 1:
+        raise InputError(f"FastText trains Skip-gram only: sg must be 1 (or left out), got {value!r}")
+
+
+FastText.__init__ = gensim_call(FastText.__init__, _sg)  # type: ignore[method-assign]

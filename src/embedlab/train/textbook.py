@@ -45,6 +45,7 @@ from .._progress import progress_bar
 from ..errors import InputError, UnknownKeyError
 from ..vectors import Vectors
 from .base import Trainer
+from .vocab import check_vocab_size
 
 Arch = Literal["cbow", "skipgram"]
 
@@ -163,9 +164,7 @@ class TextbookWord2Vec(Trainer):
             check_strings(s, f"sentence {i} (a list of tokens, e.g. ['the', 'cat'])", empty=True)
         counts = Counter(w for s in sentences for w in s)
         kept = sorted((w for w, n in counts.items() if n >= self.min_count), key=lambda w: (-counts[w], w))
-        if len(kept) < 2:
-            raise InputError(f"only {len(kept)} word(s) occur at least min_count={self.min_count} times; "
-                             "give more text or lower min_count")
+        check_vocab_size(len(kept), int(self.min_count), "the textbook word2vec needs at least 2")
         self.vocab_: list[str] = kept
         self.word_to_id_: dict[str, int] = {w: i for i, w in enumerate(kept)}
         self.counts_ = np.array([counts[w] for w in kept], dtype=np.int64)

@@ -236,6 +236,36 @@ def _none_kept(min_count: int, top: int) -> InputError:
                       "lower min_count or use a larger corpus")
 
 
+def check_vocab_size(n: int, min_count: int, needs: str, max_vocab_size: int | None = None) -> None:
+    """Refuse a vocabulary of fewer than 2 words, with only the advice that can help.
+
+    Parameters
+    ----------
+    n : int
+        Words kept.
+    min_count : int
+        The trainer's ``min_count``: lowering it is advised only when it is above 1.
+    needs : str
+        What the trainer needs, e.g. ``"word2vec needs at least 2"``.
+    max_vocab_size : int or None, default None
+        The trainer's cap, advised to raise when set.
+
+    Raises
+    ------
+    InputError
+        When ``n < 2``: "the corpus has only N distinct word(s) with count >= min_count=M; NEEDS; use a larger
+        corpus[ or lower min_count][ or raise max_vocab_size=K]" (``cli``: ``--min-count`` / ``--max-vocab-size``).
+    """
+    if n >= 2:
+        return
+    said = f"the corpus has only {n} distinct word(s) with count >= {{}}={min_count}; {needs}; use a larger corpus"
+    lower = " or lower {}" if min_count > 1 else ""
+    cap = "" if max_vocab_size is None else f" or raise {{}}={max_vocab_size}"
+    text = said + lower + cap
+    raise InputError(text.format(*["min_count"] * (1 + bool(lower)), *["max_vocab_size"] * bool(cap)),
+                     cli=text.format(*["--min-count"] * (1 + bool(lower)), *["--max-vocab-size"] * bool(cap)))
+
+
 def check_vocab_params(min_count: int, max_vocab_size: int | None) -> None:
     """InputError unless ``min_count`` is an integer >= 1 and ``max_vocab_size`` an integer >= 2 or None."""
     check_int(min_count, "min_count", low=1, hint="words seen fewer times are dropped")

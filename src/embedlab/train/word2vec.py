@@ -19,7 +19,6 @@ the same files into a folder its caller publishes (the CLI puts them beside ``ve
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import sys
@@ -36,12 +35,12 @@ from .._progress import progress_bar, working
 from ..errors import CorruptFileError, InputError, ResourceLimitError
 from ..formats import word2vec_model
 from ..formats.folder import DAMAGED
-from ..persist import atomic_folder
 from ..vectors import Vectors
 from ._eta import BAR_FORMAT, WarmEta
-from .base import Trainer
+from .base import Trainer, check_loss, save_folder
 from .corpus import EncodedCorpus, as_corpus, is_reiterable, scratch_folder
-from .vocab import Vocab, check_sample, check_vocab_params
+from .gensim_call import gensim_call
+from .vocab import Vocab, check_sample, check_vocab_params, check_vocab_size
 
 FORMAT, FORMAT_VERSION = word2vec_model.FORMAT, word2vec_model.FORMAT_VERSION
 BLOCK_WORDS = 10_000  # words per training block (one kernel call; the unit of threading and of shuffling)
@@ -187,7 +186,10 @@ class Word2Vec(Trainer):
                                                        "hierarchical softmax")
         check_bool(self.hs, "hs")
         if self.negative == 0 and not self.hs:
-            raise InputError("nothing to train: set negative > 0 (negative sampling) and/or hs=True (hierarchical softmax)")
+            what = "nothing to train: set negative > 0 (negative sampling) and/or "
+            raise InputError(what + "hs=True (hierarchical softmax)",
+                             cli="nothing to train: give --negative above 0 (negative sampling) and/or --hs "
+                                 "(hierarchical softmax)")
         check_sample(self.sample)
         check_float(self.alpha, "alpha", low=0, low_open=True, none=True,
                     hint="None means 0.025 for skipgram, 0.05 for cbow")
@@ -302,10 +304,7 @@ class Word2Vec(Trainer):
         corpus = as_corpus(corpus)
         with scratch_folder(tmp_dir, "embedlab-w2v-") as tmp:
             enc, vocab = self._encode_new(corpus, tmp)
-            if len(vocab) < 2:
-                cap = "" if self.max_vocab_size is None else f" or raise max_vocab_size={self.max_vocab_size}"
-                raise InputError(f"the corpus has only {len(vocab)} distinct word(s) with count >= min_count={self.min_count}; "
-                                 f"word2vec needs at least 2; use a larger corpus or lower min_count{cap}")
+            check_vocab_size(len(vocab), int(self.min_count), "word2vec needs at least 2", self.max_vocab_size)
             self.memory_estimate_ = self._check_memory(len(vocab))
             self.vocab_ = vocab
             rng = np.random.default_rng(int(self.seed))
@@ -482,7 +481,10 @@ class Word2Vec(Trainer):
                 if bar is not None:
                     bar.close()
                 raise errors[0]
-            self.loss_history_.append(stats[0] / max(stats[1], 1))
+            mean = stats[0] / max(stats[1], 1)
+            if bar is not None and not np.isfinite(mean):
+                bar.close()
+            self.loss_history_.append(check_loss(mean, self.epochs_trained_ + e + 1, "word2vec", "alpha", a0, "--alpha"))
             if bar is not None:
                 bar.refresh()  # each epoch's last state is drawn, however fast the epoch ran (tqdm's mininterval)
 
@@ -535,7 +537,7 @@ class Word2Vec(Trainer):
         Parameters
         ----------
         folder : path-like
-            The output folder (replaced whole when it exists).
+            The output folder (an earlier embedlab output there is replaced whole; a file or a folder of other files is refused, see ``base.save_folder``).
 
         Returns
         -------
@@ -551,7 +553,7 @@ class Word2Vec(Trainer):
         """
         self.require_fitted("save")
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             self.write_files(tmp)
         return folder
 
@@ -625,33 +627,28 @@ class Word2Vec(Trainer):
 
 
 
-def _gensim_call(init: Any) -> Any:
-    """Let ``Word2Vec(...)`` take gensim's call: the corpus first (or ``sentences=`` / ``corpus_file=``), ``sg=``.
+def _sg(value: Any, kw: dict[str, Any]) -> None:
+    """Read gensim's ``sg=1`` / ``0`` as ``arch="skipgram"`` / ``"cbow"`` (``gensim_call``).
 
-    ``Word2Vec(sentences, vector_size=8, sg=1)`` stores the parameters and trains at once, as gensim's constructor
-    does; ``sg=1`` / ``0`` is ``arch="skipgram"`` / ``"cbow"``. A first positional argument that is an integer is
-    still ``dim``. embedlab's defaults apply to what is not given (Skip-gram, ``min_count=5``).
+    Parameters
+    ----------
+    value : object
+        What ``sg=`` was given.
+    kw : dict
+        The constructor's keyword arguments; ``arch`` is set in it.
+
+    Raises
+    ------
+    TypeError
+        When ``arch=`` is given too.
+    InputError
+        For anything but 1 or 0.
     """
-
-    @functools.wraps(init)  # the signature (what param_names reads) stays the constructor's own
-    def _wrapped(self: Word2Vec, *args: Any, **kw: Any) -> None:
-        corpora = [c for c in (kw.pop(k, None) for k in ("sentences", "corpus_file")) if c is not None]
-        if args and not isinstance(args[0], (int, np.integer)):  # gensim's first parameter: the sentences
-            corpora, args = [args[0], *corpora], args[1:]
-        if len(corpora) > 1:
-            raise TypeError("Word2Vec got more than one corpus (sentences and/or corpus_file); pass one")
-        if "sg" in kw:
-            sg = kw.pop("sg")
-            if "arch" in kw:
-                raise TypeError("Word2Vec got both arch= and sg= (gensim's name of arch); pass one")
-            if isinstance(sg, bool) or sg not in (0, 1):
-                raise InputError(f"sg must be 1 (Skip-gram) or 0 (CBOW), got {sg!r}; or write arch='skipgram' / 'cbow'")
-            kw["arch"] = "skipgram" if sg == 1 else "cbow"
-        init(self, *args, **kw)
-        if corpora:
-            self.fit(corpora[0])
-
-    return _wrapped
+    if "arch" in kw:
+        raise TypeError("Word2Vec got both arch= and sg= (gensim's name of arch); pass one")
+    if isinstance(value, bool) or value not in (0, 1):
+        raise InputError(f"sg must be 1 (Skip-gram) or 0 (CBOW), got {value!r}; or write arch='skipgram' / 'cbow'")
+    kw["arch"] = "skipgram" if value == 1 else "cbow"
 
 
-Word2Vec.__init__ = _gensim_call(Word2Vec.__init__)  # type: ignore[method-assign]
+Word2Vec.__init__ = gensim_call(Word2Vec.__init__, _sg)  # type: ignore[method-assign]

@@ -228,8 +228,9 @@ def split_pairs(pairs: Sequence[Pair], val_fraction: float = 0.1, seed: int = 0)
     random.Random(seed).shuffle(order)
     want = int(n * float(val_fraction) + 1e-9)
     if want < 1:
-        raise InputError(f"the validation split would be empty: {n} pairs x val_fraction {val_fraction} is under one "
-                         "pair; give more pairs or a larger val_fraction (--val-fraction)")
+        said = f"the validation split would be empty: {n} pairs x {{}} {val_fraction} is under one pair; give more " \
+               "pairs or a larger {}"
+        raise InputError(said.format("val_fraction", "val_fraction"), cli=said.format("--val-fraction", "--val-fraction"))
     val_idx: list[int] = []
     for g in order:
         if len(val_idx) >= want:
@@ -238,8 +239,8 @@ def split_pairs(pairs: Sequence[Pair], val_fraction: float = 0.1, seed: int = 0)
             continue
         val_idx.extend(g)
     if not val_idx:
-        raise InputError(f"the validation split would be empty: the {n} pairs share texts so that they form "
-                         f"{len(order)} group(s) that cannot be separated; add more distinct pairs or raise "
-                         "val_fraction")
+        said = (f"the validation split would be empty: the {n} pairs share texts so that they form {len(order)} "
+                "group(s) that cannot be separated; add more distinct pairs or raise ")
+        raise InputError(said + "val_fraction", cli=said + "--val-fraction")
     chosen = set(val_idx)
     return [p for i, p in enumerate(pairs) if i not in chosen], [pairs[i] for i in sorted(chosen)]

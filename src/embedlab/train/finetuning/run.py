@@ -29,7 +29,7 @@ from ...encoders.adapted import AdaptedEncoder, FullFinetunedEncoder
 from ...errors import InputError, LanguageWarning, caller_level
 from ...formats import finetuned as saved
 from ...persist import atomic_folder, check_output_folder
-from ..base import Trainer
+from ..base import Trainer, save_folder
 from .adapter import AdapterData, AdapterSettings, DivergedError, choose_reg
 from .cache import base_vectors
 from .evaluate import PairSplit, general_sets, index_pairs, score_vectors
@@ -470,7 +470,7 @@ class FineTuner(Trainer):
         Parameters
         ----------
         folder : path-like
-            The destination (replaced whole when it exists); ``output`` itself is left as it is.
+            The destination (an earlier embedlab output there is replaced whole; a file or a folder of other files is refused, see ``base.save_folder``); ``output`` itself is left as it is.
 
         Returns
         -------
@@ -490,7 +490,7 @@ class FineTuner(Trainer):
         folder = Path(folder)
         if folder.resolve() == Path(self.output_).resolve():
             return folder
-        with atomic_folder(folder) as tmp:
+        with save_folder(folder) as tmp:
             shutil.copytree(self.output_, tmp, dirs_exist_ok=True)
         return folder
 
