@@ -137,6 +137,16 @@ def _uri(path: Path, mode: str) -> str:
     return f"file:{quote(str(path))}?{mode}"
 
 
+@contextmanager
+def _closed_on_error(conn: sqlite3.Connection) -> Iterator[None]:
+    """Close ``conn`` when the block raises (a connection that failed its first statements is not kept)."""
+    try:
+        yield
+    except BaseException:
+        conn.close()
+        raise
+
+
 class Catalog:
     """One connection to a collection's ``catalog.sqlite``; transactions are explicit (``read``/``write``)."""
 
@@ -167,7 +177,18 @@ class Catalog:
                 self.state()
                 self.verify_records()
         except sqlite3.Error as exc:
+            self._abandon()
             raise translate(exc, self.path) from None
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """Close the connection of a catalogue that failed to open: nothing of it (file handles, SQLite locks, the
+        WAL) stays behind to make this process's next open of the folder look locked by another process."""
+        conn: sqlite3.Connection | None = self.__dict__.get("conn")
+        if conn is not None:
+            conn.close()
 
     def _connect(self, create: bool, readonly: bool) -> sqlite3.Connection:
         conn = self._open_connection(create, readonly)
@@ -178,15 +199,17 @@ class Catalog:
     def _open_connection(self, create: bool, readonly: bool) -> sqlite3.Connection:
         if not readonly:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            with _closed_on_error(conn):
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
             return conn
         # Read-only: WAL readers need the -shm file; on read-only media with no WAL left over (a clean close),
         # the database file alone is the whole state, so it can be opened immutable.
         try:
             conn = sqlite3.connect(_uri(self.path, "mode=ro"), uri=True, isolation_level=None,
                                    check_same_thread=False, timeout=30.0)
-            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            with _closed_on_error(conn):
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             return conn
         except sqlite3.OperationalError:
             wal = self.path.with_name(self.path.name + "-wal")
