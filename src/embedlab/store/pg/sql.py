@@ -113,8 +113,9 @@ def load_lock_key(table: str) -> int:
 # ---------------------------------------------------------------------- filters -> SQL (jsonb)
 # Typed semantics identical to filters.matches (and to the SQLite compiler): jsonb_typeof distinguishes
 # string/number/boolean/null/array/object; scalar equality uses containment (@>, served by the GIN index), which
-# compares numbers as numbers and never equates a boolean with a number; lists and objects compare by their
-# jsonb text (same order, same keys, same values); strings order by code point (COLLATE "C").
+# compares numbers as numbers and never equates a boolean with a number; lists and objects compare by jsonb
+# equality (same order, same keys, values equal as JSON values: filters.value_key); strings order by code point
+# (COLLATE "C").
 def _field(key_param: str) -> str:
     return f"(metadata -> {key_param})"
 
@@ -125,9 +126,8 @@ class _Postgres:
     def eq(self, key: str, v: Any) -> tuple[str, list[Any]]:
         if v is None:  # JSON null or a missing key
             return "coalesce(jsonb_typeof(metadata -> %s), 'null') = 'null'", [key]
-        if isinstance(v, (list, dict)):
-            return (f"coalesce(jsonb_typeof({_field('%s')}) = %s AND {_field('%s')}::text = %s::jsonb::text, false)",
-                    [key, "array" if isinstance(v, list) else "object", key, canonical(v)])
+        if isinstance(v, (list, dict)):  # jsonb equality: filters.value_key's (numbers as numbers at every depth)
+            return f"coalesce({_field('%s')} = %s::jsonb, false)", [key, canonical(v)]
         return "metadata @> jsonb_build_object(%s::text, %s::jsonb)", [key, canonical(v)]
 
     def exists(self, key: str, present: bool) -> tuple[str, list[Any]]:
