@@ -495,3 +495,27 @@ def test_collection_list_is_a_deprecated_alias_of_names_and_statuses():
         assert Collection.list() == Collection.names() == ["one"]
     with pytest.warns(DeprecationWarning, match="use Collection.statuses"):
         assert Collection.list(status=True) == Collection.statuses()
+
+
+def test_floats_of_any_size_come_back_as_the_same_floats(backend, tmp_path):
+    # PostgreSQL's jsonb keeps digits, not notation: 1e16 (Python writes floats from 1e16 up as "1e+16") came back
+    # as the integer 10000000000000000, and 1e300 as a 301-digit integer that no backend accepts, so the export
+    # of such a collection could not be imported anywhere
+    from embedlab.store.parquet import export_parquet, import_parquet
+
+    metas = [{"x": 1e16, "y": [2e20, -1e22, 1.0, 0.5], "z": {"w": 1e300, "u": 1e-300}},
+             {"x": 10 ** 16, "e+": "1e+16 is text"}, {"x": 1.7976931348623157e308}]
+    c = Collection.create("floats", dim=2, **backend)
+    c.add(["a", "b", "c"], vectors=np.ones((3, 2), np.float32), metadata=metas)
+    c.upsert(["c"], vectors=np.ones((1, 2), np.float32), metadata=[{"x": 1.7976931348623157e308, "k": 1}])
+    c.update(ids=["b"], metadatas=[{"w": 3e17}])
+    want = [metas[0], {"x": 10 ** 16, "e+": "1e+16 is text", "w": 3e17}, {"x": 1.7976931348623157e308, "k": 1}]
+    typed = lambda metas: [json.dumps(m, sort_keys=True) for m in metas]  # noqa: E731 - 1e+16 is not 10000000000000000
+    assert typed(it.metadata for it in c.get(["a", "b", "c"])) == typed(want)
+    assert sorted(typed(h.metadata for h in c.search([1, 0], k=3))) == sorted(typed(want))
+    assert c.ids(where={"x": 1e16}) == ["a", "b"] and c.ids(where={"x": {"$gt": 1e308}}) == ["c"]
+    export_parquet(c, tmp_path / "f.parquet")
+    d = import_parquet(tmp_path / "f.parquet", "floats2", root=tmp_path / "local")
+    assert d["count"] == 3
+    assert typed(it.metadata for it in Collection.open("floats2", root=tmp_path / "local").get(["a", "b", "c"])) \
+        == typed(want)
