@@ -386,6 +386,21 @@ def test_missing_segment_is_reported():
         Collection.open("seg")
 
 
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_deleted_segment_file_is_named(tmp_path, readonly):
+    c = Collection.create("seg", dim=4, root=tmp_path)
+    for k in range(3):
+        c.add([f"a{k}"], vectors=[[1, k, 0, 0]])
+    c.close()
+    gone = sorted((c.path / "segments").iterdir())[1]
+    gone.unlink()
+    with pytest.raises(CorruptFileError) as err:
+        Collection.open("seg", root=tmp_path, readonly=readonly)
+    assert str(err.value) == (f"segment files of {c.path} are missing (the catalogue lists {gone.name}, which is "
+                              "not there); restore the collection folder from a backup, or drop the collection and "
+                              "add the items again")
+
+
 def test_readonly_list_drop(backend):
     c = Collection.create("ro", dim=2, **backend)
     c.add(["a"], vectors=[[1, 0]])

@@ -178,10 +178,11 @@ class LocalTable:
             try:
                 self._sync()
                 return
-            except _Stale:
+            except _Stale as stale:
                 self._cat.rollback()
                 if write or attempt == 7:
-                    raise CorruptFileError(f"segment files of {self.path} are missing; {_FIX}") from None
+                    raise CorruptFileError(f"segment files of {self.path} are missing (the catalogue lists "
+                                           f"{stale.args[0]}, which is not there); {_FIX}") from None
             except BaseException:
                 self._cat.rollback()
                 raise
@@ -329,7 +330,7 @@ class LocalTable:
         try:
             mat = open_segment(self.path / SEGMENT_DIR / seg.file, seg.rows, self.dim, seg)
         except FileNotFoundError:
-            raise _Stale() from None
+            raise _Stale(seg.file) from None
         self.segs.append((seg.start, seg.rows, mat))
         self._starts = np.append(self._starts, seg.start)
         self._last_seg = max(self._last_seg, seg.seg)
