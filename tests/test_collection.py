@@ -534,3 +534,54 @@ def test_floats_of_any_size_come_back_as_the_same_floats(backend, tmp_path):
     assert d["count"] == 3
     assert typed(it.metadata for it in Collection.open("floats2", root=tmp_path / "local").get(["a", "b", "c"])) \
         == typed(want)
+
+
+def test_a_handle_on_a_dropped_collection_never_writes_into_the_one_that_took_its_name(tmp_path):
+    # a handle kept open (a server) while the collection was dropped and created again under its name wrote its
+    # adds (a segment into the new folder, the commit into the deleted catalogue: acknowledged, then lost), and its
+    # filters saved metadata index parts of the old rows into the new folder, named as the new collection's next
+    # generation would name them: once that generation came, a filter read the old rows' metadata
+    rng = np.random.default_rng(3)
+    old = Collection.create("dr", dim=2, root=tmp_path, index="hnsw")
+    old.add([f"x{i}" for i in range(50)], vectors=rng.normal(size=(50, 2)).astype(np.float32),
+            metadata=[{"g": i % 2} for i in range(50)])
+    assert len(old.ids(where={"g": 1})) == 25
+    other = Collection.open("dr", root=tmp_path)  # a second handle moves the old catalogue on before the drop
+    other.update(ids=["x1"], metadatas=[{"g": 5}])
+    other.close()
+    Collection.drop("dr", root=tmp_path)
+    new = Collection.create("dr", dim=2, root=tmp_path, index="hnsw")
+    new.add([f"y{i}" for i in range(50)], vectors=rng.normal(size=(50, 2)).astype(np.float32),
+            metadata=[{"g": 0}] * 50)
+    message = (f"collection 'dr' was dropped (or its folder replaced) after this handle opened it; nothing was "
+               f"written. Open it again (Collection.open or Collection.create) to use what is at {tmp_path / 'dr'} "
+               "now")
+    for write in (lambda: old.add(["w"], vectors=[[0, 1]], metadata=[{"h": 1}]), lambda: old.delete(["x1"]),
+                  old.check):
+        with pytest.raises(CollectionNotFoundError) as err:
+            write()
+        assert str(err.value) == message
+    assert old.ids(where={"g": 5}) == ["x1"]  # reads go on in the catalogue it had (its parts kept in memory)
+    old.close()  # its ANN cache is not saved into the new folder either
+    new.add(["y50"], vectors=[[1, 0]], metadata=[{"g": 0}])
+    assert new.ids(where={"g": 0}) == [f"y{i}" for i in range(51)]
+    new.close()
+    again = Collection.open("dr", root=tmp_path)
+    assert again.check()["ok"] and len(again) == 51 and again.search([1, 0], k=1)[0].id == "y50"
+
+
+def test_reading_a_dropped_collection_that_moved_on_is_not_called_damage(tmp_path):
+    # the handle's catalogue lists a segment written (by another handle) after it last read: the folder is gone,
+    # so that segment is too; this is a drop, not damage to restore from a backup
+    c = Collection.create("dr", dim=2, root=tmp_path)
+    c.add(["a"], vectors=[[1, 0]])
+    other = Collection.open("dr", root=tmp_path)
+    other.add(["b"], vectors=[[0, 1]])
+    other.close()
+    Collection.drop("dr", root=tmp_path)
+    with pytest.raises(CollectionNotFoundError, match="collection 'dr' was dropped"):
+        c.ids()
+    Collection.create("dr", dim=2, root=tmp_path).close()  # the name taken again: the same answer
+    with pytest.raises(CollectionNotFoundError, match="collection 'dr' was dropped"):
+        c.search([1, 0])
+    c.close()
