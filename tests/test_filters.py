@@ -95,7 +95,8 @@ def test_lists_and_objects_compare_numbers_as_numbers_at_every_depth(backend, me
     monkeypatch.setenv("EMBEDLAB_META_INDEX", meta_index)  # the local metadata index, or SQLite's evaluation
     metas = [{"l": [1]}, {"l": [1.0]}, {"l": {"x": 1}}, {"l": {"x": 1.0}}, {"l": [True]}, {"l": [[1.5, 2]]},
              {"l": {"x": [1, {"y": 2.0}]}}, {"l": [-0.0]}, {"l": [0]}, {"l": {"e": 1e16}}, {"l": {"e": 10 ** 16}},
-             {"l": [2 ** 53 + 1]}, {"l": [float(2 ** 53)]}, {"l": [2.0 ** 63]}, {"l": ["1"]}, {"l": 1}]
+             {"l": [2 ** 53 + 1]}, {"l": [float(2 ** 53)]}, {"l": [2.0 ** 63]}, {"l": ["1"]}, {"l": 1},
+             {"f": 2.0 ** 60}, {"f": 2 ** 60 + 14}]
     c = Collection.create("nums", dim=2, **backend)
     c.add([f"m{i}" for i in range(len(metas))], vectors=np.ones((len(metas), 2), np.float32), metadata=metas)
     cases = [
@@ -106,6 +107,10 @@ def test_lists_and_objects_compare_numbers_as_numbers_at_every_depth(backend, me
         ({"l": [2 ** 53 + 1]}, ["m11"]), ({"l": [2 ** 53]}, ["m12"]), ({"l": [2.0 ** 63]}, ["m13"]),
         ({"l": [True]}, ["m4"]), ({"l": ["1"]}, ["m14"]), ({"l": {"$in": [[1], 1]}}, ["m0", "m1", "m15"]),
         ({"l": {"$nin": [[1], {"x": 1}]}}, [f"m{i}" for i in range(4, len(metas))]),
+        # Python writes 2.0 ** 60 as 1.152921504606847e+18, digits of another number than the float's own:
+        # compared exactly, 2 ** 60 + 14 lies above it
+        ({"f": {"$gt": 2.0 ** 60}}, ["m17"]), ({"f": {"$lt": 2 ** 60 + 14}}, ["m16"]), ({"f": 2 ** 60}, ["m16"]),
+        ({"f": {"$in": [2 ** 60 + 14, 1.152921504606847e18]}}, ["m16", "m17"]),  # that float is 2.0 ** 60
     ]
     for where, want in cases:
         assert [str(i) for i, m in enumerate(metas) if matches(parse(where), m)] == [w[1:] for w in want], where

@@ -74,40 +74,6 @@ def _as_is(text: str) -> str:
     return text
 
 
-def _plain(v: Any) -> str:
-    """JSON text of ``v`` with each float Python writes as ``1e+16`` written as ``10000000000000000.0``."""
-    if isinstance(v, float) and "e+" in repr(v):  # integral: every float from 1e16 up is
-        return f"{int(v)}.0"
-    if isinstance(v, dict):
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _plain(x) for k, x in v.items()) + "}"
-    if isinstance(v, list):
-        return "[" + ",".join(_plain(x) for x in v) + "]"
-    return json.dumps(v, ensure_ascii=False, allow_nan=False)
-
-
-def jsonb_text(text: str) -> str:
-    """Metadata JSON text as jsonb must receive it to give back the same values.
-
-    jsonb keeps a number's digits and scale, not its notation: ``1e+16`` (how Python writes a float of 1e16 and
-    up) would come back as ``10000000000000000``, which reads as an integer (and ``1e+300`` as one that no
-    64-bit integer holds, so the item could not be exported to another backend). Such floats are sent in
-    positional notation with ``.0``; any other text is sent unchanged.
-
-    Parameters
-    ----------
-    text : str
-        Canonical metadata JSON text (``_inputs.check_metadata``'s).
-
-    Returns
-    -------
-    str
-        JSON text of the same values whose jsonb reads back as floats where they were floats.
-    """
-    if "e+" not in text:  # Python writes every float of 1e16 and up, and no other, with "e+"
-        return text
-    return _plain(json.loads(text))
-
-
 def _vec(v: Any) -> np.ndarray:
     return v.to_numpy() if hasattr(v, "to_numpy") else np.asarray(v, np.float32)
 
@@ -288,7 +254,7 @@ class PgWriter(PgReader):
                 cp.set_types(["text", "int8", "vector", "jsonb", "text", "text", "text"])
                 vecs, seq = rows.vectors, self.next_seq
                 for i in range(n):  # metadata is canonical JSON text already: sent as it is
-                    cp.write_row([rows.ids[i], seq + i, vecs[i], Jsonb(jsonb_text(rows.metadata[i]), dumps=_as_is),
+                    cp.write_row([rows.ids[i], seq + i, vecs[i], Jsonb(q.jsonb_text(rows.metadata[i]), dumps=_as_is),
                                   rows.contents[i], rows.sources[i], rows.hashes[i]])
         except pe.UniqueViolation:
             conn.execute("ROLLBACK TO SAVEPOINT embedlab_copy")
@@ -313,7 +279,7 @@ class PgWriter(PgReader):
             cp.set_types(["int8", "text", "vector", "text", "text", "text", "text"])
             vecs = rows.vectors
             for i in range(n):
-                cp.write_row([i, rows.ids[i], vecs[i], jsonb_text(rows.metadata[i]), rows.contents[i], rows.sources[i],
+                cp.write_row([i, rows.ids[i], vecs[i], q.jsonb_text(rows.metadata[i]), rows.contents[i], rows.sources[i],
                               rows.hashes[i]])
         inserted = conn.execute(self._sql(
             "INSERT INTO {} (id, seq, embedding, metadata, content, source, hash) "
@@ -331,7 +297,7 @@ class PgWriter(PgReader):
         self.conn.execute(self._sql(
             "UPDATE {} AS t SET metadata = v.m::jsonb, source = v.s FROM (SELECT unnest(%s::text[]) AS id, "
             "unnest(%s::text[]) AS m, unnest(%s::text[]) AS s) AS v WHERE t.id = v.id"),
-            (list(ids), [jsonb_text(m) for m in metadata], list(sources)))
+            (list(ids), [q.jsonb_text(m) for m in metadata], list(sources)))
         self.changed = True
 
     def delete(self, ids: Sequence[str]) -> int:
