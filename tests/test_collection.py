@@ -399,6 +399,21 @@ def test_missing_segment_is_reported():
         Collection.open("seg")
 
 
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_deleted_segment_file_is_named(tmp_path, readonly):
+    c = Collection.create("seg", dim=4, root=tmp_path)
+    for k in range(3):
+        c.add([f"a{k}"], vectors=[[1, k, 0, 0]])
+    c.close()
+    gone = sorted((c.path / "segments").iterdir())[1]
+    gone.unlink()
+    with pytest.raises(CorruptFileError) as err:
+        Collection.open("seg", root=tmp_path, readonly=readonly)
+    assert str(err.value) == (f"segment files of {c.path} are missing (the catalogue lists {gone.name}, which is "
+                              "not there); restore the collection folder from a backup, or drop the collection and "
+                              "add the items again")
+
+
 def test_readonly_list_drop(backend):
     c = Collection.create("ro", dim=2, **backend)
     c.add(["a"], vectors=[[1, 0]])
@@ -508,3 +523,78 @@ def test_collection_list_is_a_deprecated_alias_of_names_and_statuses():
         assert Collection.list() == Collection.names() == ["one"]
     with pytest.warns(DeprecationWarning, match="use Collection.statuses"):
         assert Collection.list(status=True) == Collection.statuses()
+
+
+def test_floats_of_any_size_come_back_as_the_same_floats(backend, tmp_path):
+    # PostgreSQL's jsonb keeps digits, not notation: 1e16 (Python writes floats from 1e16 up as "1e+16") came back
+    # as the integer 10000000000000000, and 1e300 as a 301-digit integer that no backend accepts, so the export
+    # of such a collection could not be imported anywhere
+    from embedlab.store.parquet import export_parquet, import_parquet
+
+    metas = [{"x": 1e16, "y": [2e20, -1e22, 1.0, 0.5], "z": {"w": 1e300, "u": 1e-300}},
+             {"x": 10 ** 16, "e+": "1e+16 is text"}, {"x": 1.7976931348623157e308}]
+    c = Collection.create("floats", dim=2, **backend)
+    c.add(["a", "b", "c"], vectors=np.ones((3, 2), np.float32), metadata=metas)
+    c.upsert(["c"], vectors=np.ones((1, 2), np.float32), metadata=[{"x": 1.7976931348623157e308, "k": 1}])
+    c.update(ids=["b"], metadatas=[{"w": 3e17}])
+    want = [metas[0], {"x": 10 ** 16, "e+": "1e+16 is text", "w": 3e17}, {"x": 1.7976931348623157e308, "k": 1}]
+    typed = lambda metas: [json.dumps(m, sort_keys=True) for m in metas]  # noqa: E731 - 1e+16 is not 10000000000000000
+    assert typed(it.metadata for it in c.get(["a", "b", "c"])) == typed(want)
+    assert sorted(typed(h.metadata for h in c.search([1, 0], k=3))) == sorted(typed(want))
+    assert c.ids(where={"x": 1e16}) == ["a", "b"] and c.ids(where={"x": {"$gt": 1e308}}) == ["c"]
+    export_parquet(c, tmp_path / "f.parquet")
+    d = import_parquet(tmp_path / "f.parquet", "floats2", root=tmp_path / "local")
+    assert d["count"] == 3
+    assert typed(it.metadata for it in Collection.open("floats2", root=tmp_path / "local").get(["a", "b", "c"])) \
+        == typed(want)
+
+
+def test_a_handle_on_a_dropped_collection_never_writes_into_the_one_that_took_its_name(tmp_path):
+    # a handle kept open (a server) while the collection was dropped and created again under its name wrote its
+    # adds (a segment into the new folder, the commit into the deleted catalogue: acknowledged, then lost), and its
+    # filters saved metadata index parts of the old rows into the new folder, named as the new collection's next
+    # generation would name them: once that generation came, a filter read the old rows' metadata
+    rng = np.random.default_rng(3)
+    old = Collection.create("dr", dim=2, root=tmp_path, index="hnsw")
+    old.add([f"x{i}" for i in range(50)], vectors=rng.normal(size=(50, 2)).astype(np.float32),
+            metadata=[{"g": i % 2} for i in range(50)])
+    assert len(old.ids(where={"g": 1})) == 25
+    other = Collection.open("dr", root=tmp_path)  # a second handle moves the old catalogue on before the drop
+    other.update(ids=["x1"], metadatas=[{"g": 5}])
+    other.close()
+    Collection.drop("dr", root=tmp_path)
+    new = Collection.create("dr", dim=2, root=tmp_path, index="hnsw")
+    new.add([f"y{i}" for i in range(50)], vectors=rng.normal(size=(50, 2)).astype(np.float32),
+            metadata=[{"g": 0}] * 50)
+    message = (f"collection 'dr' was dropped (or its folder replaced) after this handle opened it; nothing was "
+               f"written. Open it again (Collection.open or Collection.create) to use what is at {tmp_path / 'dr'} "
+               "now")
+    for write in (lambda: old.add(["w"], vectors=[[0, 1]], metadata=[{"h": 1}]), lambda: old.delete(["x1"]),
+                  old.check):
+        with pytest.raises(CollectionNotFoundError) as err:
+            write()
+        assert str(err.value) == message
+    assert old.ids(where={"g": 5}) == ["x1"]  # reads go on in the catalogue it had (its parts kept in memory)
+    old.close()  # its ANN cache is not saved into the new folder either
+    new.add(["y50"], vectors=[[1, 0]], metadata=[{"g": 0}])
+    assert new.ids(where={"g": 0}) == [f"y{i}" for i in range(51)]
+    new.close()
+    again = Collection.open("dr", root=tmp_path)
+    assert again.check()["ok"] and len(again) == 51 and again.search([1, 0], k=1)[0].id == "y50"
+
+
+def test_reading_a_dropped_collection_that_moved_on_is_not_called_damage(tmp_path):
+    # the handle's catalogue lists a segment written (by another handle) after it last read: the folder is gone,
+    # so that segment is too; this is a drop, not damage to restore from a backup
+    c = Collection.create("dr", dim=2, root=tmp_path)
+    c.add(["a"], vectors=[[1, 0]])
+    other = Collection.open("dr", root=tmp_path)
+    other.add(["b"], vectors=[[0, 1]])
+    other.close()
+    Collection.drop("dr", root=tmp_path)
+    with pytest.raises(CollectionNotFoundError, match="collection 'dr' was dropped"):
+        c.ids()
+    Collection.create("dr", dim=2, root=tmp_path).close()  # the name taken again: the same answer
+    with pytest.raises(CollectionNotFoundError, match="collection 'dr' was dropped"):
+        c.search([1, 0])
+    c.close()

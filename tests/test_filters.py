@@ -87,6 +87,36 @@ def test_json_types_are_distinct(backend):
     assert ids({"$or": [{"v": True}, {"tags": "a"}], "v": {"$exists": True}}) == ["m4"]
 
 
+@pytest.mark.parametrize("meta_index", ["1", "0"])
+def test_lists_and_objects_compare_numbers_as_numbers_at_every_depth(backend, meta_index, monkeypatch):
+    # [1] and [1.0] (and 1e16 and 10**16 inside an object) are equal JSON values, as 1 and 1.0 are: the local
+    # backend compared their canonical texts (unequal), PostgreSQL's $eq compared jsonb texts (1e16 equal, 1.0 not)
+    # and its $in compared jsonb values (all equal), so each answer depended on the backend and the operator
+    monkeypatch.setenv("EMBEDLAB_META_INDEX", meta_index)  # the local metadata index, or SQLite's evaluation
+    metas = [{"l": [1]}, {"l": [1.0]}, {"l": {"x": 1}}, {"l": {"x": 1.0}}, {"l": [True]}, {"l": [[1.5, 2]]},
+             {"l": {"x": [1, {"y": 2.0}]}}, {"l": [-0.0]}, {"l": [0]}, {"l": {"e": 1e16}}, {"l": {"e": 10 ** 16}},
+             {"l": [2 ** 53 + 1]}, {"l": [float(2 ** 53)]}, {"l": [2.0 ** 63]}, {"l": ["1"]}, {"l": 1},
+             {"f": 2.0 ** 60}, {"f": 2 ** 60 + 14}]
+    c = Collection.create("nums", dim=2, **backend)
+    c.add([f"m{i}" for i in range(len(metas))], vectors=np.ones((len(metas), 2), np.float32), metadata=metas)
+    cases = [
+        ({"l": [1]}, ["m0", "m1"]), ({"l": [1.0]}, ["m0", "m1"]), ({"l": {"$eq": {"x": 1}}}, ["m2", "m3"]),
+        ({"l": {"$in": [[1.0], {"x": 1.0}]}}, ["m0", "m1", "m2", "m3"]), ({"l": [[1.5, 2.0]]}, ["m5"]),
+        ({"l": {"$eq": {"x": [1.0, {"y": 2}]}}}, ["m6"]), ({"l": [0]}, ["m7", "m8"]), ({"l": [-0.0]}, ["m7", "m8"]),
+        ({"l": {"$eq": {"e": 10 ** 16}}}, ["m9", "m10"]), ({"l": {"$in": [{"e": 1e16}]}}, ["m9", "m10"]),
+        ({"l": [2 ** 53 + 1]}, ["m11"]), ({"l": [2 ** 53]}, ["m12"]), ({"l": [2.0 ** 63]}, ["m13"]),
+        ({"l": [True]}, ["m4"]), ({"l": ["1"]}, ["m14"]), ({"l": {"$in": [[1], 1]}}, ["m0", "m1", "m15"]),
+        ({"l": {"$nin": [[1], {"x": 1}]}}, [f"m{i}" for i in range(4, len(metas))]),
+        # Python writes 2.0 ** 60 as 1.152921504606847e+18, digits of another number than the float's own:
+        # compared exactly, 2 ** 60 + 14 lies above it
+        ({"f": {"$gt": 2.0 ** 60}}, ["m17"]), ({"f": {"$lt": 2 ** 60 + 14}}, ["m16"]), ({"f": 2 ** 60}, ["m16"]),
+        ({"f": {"$in": [2 ** 60 + 14, 1.152921504606847e18]}}, ["m16", "m17"]),  # that float is 2.0 ** 60
+    ]
+    for where, want in cases:
+        assert [str(i) for i, m in enumerate(metas) if matches(parse(where), m)] == [w[1:] for w in want], where
+        assert c.ids(where=where) == want, where
+
+
 def test_keys_may_hold_any_character_and_values_any_unicode(backend):
     metas = [{'a "quoted" key': 1, "dot.ted": "x", "$dollar": 2, "": "empty", "키": "값"}]
     c = Collection.create("keys", dim=2, **backend)

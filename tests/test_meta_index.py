@@ -14,7 +14,7 @@ import pytest
 from embedlab.store import Collection
 from embedlab.store.filters import matches, parse
 from embedlab.store.local.metaindex import META_DIR, PART_NAME
-from embedlab.store.local.metapart import MAX_KEYS
+from embedlab.store.local.metapart import FORMAT_VERSION, MAX_KEYS
 
 pytestmark = pytest.mark.filterwarnings("ignore::embedlab.errors.FilterWarning")  # filters that match nothing
 
@@ -371,7 +371,7 @@ def test_part_files_survive_seeded_mutations(tmp_path):
     import zlib
 
     for lie in ([["0.has", "i", 0, 10 ** 9]], [["0.has", "i", -8, 1]], [["0.has", "q", 0, 1]], [["0.has", "i", 0, -1]]):
-        head = json.dumps({"lo": 0, "hi": 1, "epoch": 0, "gen": 0, "format": 1, "keys": ["t"], "arrays": lie}).encode()
+        head = json.dumps({"lo": 0, "hi": 1, "epoch": 0, "gen": 0, "format": FORMAT_VERSION, "keys": ["t"], "arrays": lie}).encode()
         head += b" " * (-(len(head) + 32) % 8)
         body = head + b"\0" * 8
         path.write_bytes(b"EMBLMIX1" + len(head).to_bytes(8, "little") + (32 + len(body)).to_bytes(8, "little")
@@ -408,4 +408,35 @@ def test_a_part_write_cut_short_leaves_only_a_temp_file_that_the_next_open_remov
     c = Collection.open("m", root=tmp_path)
     assert not tmp.exists() and _parts(tmp_path) == [name]
     assert c.ids(where={"t": 1}) == ["a"]
+    c.close()
+
+
+def test_a_part_of_an_older_format_is_stale_never_used_and_not_damage(tmp_path):
+    # format 2 keys lists and objects by filters.value_key ([1] == [1.0]); a format-1 part (canonical text) would
+    # answer {"l": [1]} without the [1.0] row, so it is replaced like a stale part, and `check` does not call it
+    # damage (a newer embedlab over an older collection: nothing to restore)
+    import zlib
+
+    from embedlab.store.local.metapart import load_part
+
+    c = Collection.create("m", dim=2, root=tmp_path)
+    c.add(["a", "b", "c"], vectors=np.ones((3, 2), np.float32), metadata=[{"l": [1.0]}, {"l": [1]}, {"l": [2]}])
+    assert c.ids(where={"l": [1]}) == ["a", "b"]
+    c.close()
+    (old,) = _parts(tmp_path)
+    path = tmp_path / "m" / META_DIR / old
+    data = bytearray(path.read_bytes())
+    at = data.index(b'"format":%d' % FORMAT_VERSION)
+    data[at:at + 10] = b'"format":1'
+    data[24:28] = zlib.crc32(bytes(data[32:])).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    c = Collection.open("m", root=tmp_path, readonly=True)
+    assert c.check() == {"ok": True, "problems": [], "segments": 1, "items": 3, "deep": True}
+    assert c.ids(where={"l": [1.0]}) == ["a", "b"] and _parts(tmp_path) == [old]  # read-only: rebuilt in memory
+    c.close()
+    c = Collection.open("m", root=tmp_path)
+    assert c.ids(where={"l": {"$in": [[1], [2.0]]}}) == ["a", "b", "c"]
+    (new,) = _parts(tmp_path)
+    assert new != old and load_part(tmp_path / "m" / META_DIR / new).gen == 1
+    assert c.check()["ok"]
     c.close()

@@ -201,3 +201,24 @@ def test_a_parquet_file_without_checksums_still_imports(tmp_path):
     pq.write_table(t, tmp_path / "plain.parquet")
     assert import_parquet(tmp_path / "plain.parquet", "plain")["count"] == 2
 
+
+
+def test_export_to_a_folder_or_into_a_missing_folder_is_refused_before_anything_is_written(tmp_path):
+    # a folder as the target used to write the whole file and then fail in the rename with a raw
+    # IsADirectoryError naming a temp file beside the folder; a missing folder, pyarrow's FileNotFoundError
+    src = Collection.create("src", dim=4, root=tmp_path / "cols")
+    src.add(["a", "b"], vectors=np.eye(2, 4, dtype=np.float32))
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "afile").write_text("x")
+    cases = [(out, f"{out} is a folder; name the Parquet file to write, e.g. {out / 'export.parquet'}"),
+             (tmp_path / "nope" / "x.parquet", f"cannot write {tmp_path / 'nope' / 'x.parquet'}: the folder "
+                                               f"{tmp_path / 'nope'} does not exist; create the folder or choose "
+                                               "another path"),
+             (tmp_path / "afile" / "x.parquet", f"the folder {tmp_path / 'afile'} is a file;")]
+    for target, message in cases:
+        with pytest.raises(InputError) as err:
+            export_parquet(src, target)
+        assert message in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "cols", "out"] and not list(out.iterdir())
+    assert export_parquet(src, out / "x.parquet")["count"] == 2

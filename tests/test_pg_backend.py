@@ -8,6 +8,7 @@ import pytest
 
 from embedlab.errors import (
     BackendError,
+    CollectionNotFoundError,
     DatabaseUnavailableError,
     DimensionError,
     EncoderMismatchError,
@@ -163,3 +164,30 @@ def test_info_states_the_servers_durability(pg_url):
 
     with Collection.create("dur", dim=2, backend=pg_url) as c:
         assert c.info()["synchronous_commit"] == "off"
+
+
+def test_a_handle_on_a_dropped_collection_never_writes_into_the_one_that_took_its_name(url):
+    # the table's name follows from the collection's name: a handle kept open across a drop and a create of the
+    # same name wrote into the new collection (with its own manifest's encoder and settings), and read a dropped
+    # table as a BackendError ('relation ... does not exist')
+    old = Collection.create("pd", dim=2, backend=url)
+    old.add(["x"], vectors=[[1, 0]])
+    Collection.drop("pd", backend=url)
+    gone = "collection 'pd' was dropped from the database after this handle opened it; open it again"
+    for read in (old.ids, lambda: old.search([1, 0]), lambda: old.get(["x"])):
+        with pytest.raises(CollectionNotFoundError) as err:
+            read()
+        assert str(err.value) == gone
+    new = Collection.create("pd", dim=2, backend=url)
+    new.add(["n"], vectors=[[1, 1]], metadata=[{"k": 1}])
+    again = ("collection 'pd' was dropped from the database and created again after this handle opened it; nothing "
+             "was written. Open it again to use the new one")
+    for write in (lambda: old.add(["y"], vectors=[[0, 1]]), lambda: old.upsert(["n"], vectors=[[0, 1]]),
+                  lambda: old.update(ids=["n"], metadatas=[{"k": 2}]), lambda: old.delete(["n"]),
+                  lambda: old.delete(where={"k": 1})):
+        with pytest.raises(CollectionNotFoundError) as err:
+            write()
+        assert str(err.value) == again
+    assert new.ids() == ["n"] and new.get(["n"])[0].metadata == {"k": 1}
+    old.close()
+    assert Collection.open("pd", backend=url).check()["ok"]

@@ -325,3 +325,43 @@ def test_an_older_catalogue_gains_its_checksums_on_the_first_writable_open(tmp_p
     _flip_in_file(c.path / "catalog.sqlite", b'"x": 2', b'"x": 3')
     with Collection.open("old", root=tmp_path, readonly=True) as ro, pytest.raises(CorruptFileError, match="checksum"):
         ro.get(["b"])
+
+
+def _open_catalogue_files(folder) -> list[str]:
+    """This process's open file handles on ``folder``'s catalogue files (Linux: /proc/self/fd)."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(folder / "catalog.sqlite")):
+                out.append(target)
+    return out
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+@pytest.mark.parametrize("damage", ["half", "garbage", "no tables"])
+def test_a_catalogue_that_fails_to_open_leaves_nothing_open(tmp_path, damage, readonly):
+    # a failed open used to keep its SQLite connection until the garbage collector ran: the same process's next
+    # open of the folder then read as "stayed locked by another process" (LockTimeoutError), not as the damage
+    import gc
+
+    c = Collection.create("cat", dim=4, root=tmp_path)
+    c.add([f"a{i}" for i in range(200)], vectors=np.ones((200, 4), np.float32), metadata=[{"k": "v" * 50}] * 200)
+    folder = c.path
+    c.close()
+    cat = folder / "catalog.sqlite"
+    data = cat.read_bytes()
+    cat.write_bytes({"half": data[:len(data) // 2], "garbage": b"not a database" * 100, "no tables": b""}[damage])
+    want = {"half": "malformed", "garbage": "not a database", "no tables": "tables state/segments/items/dead are "
+                                                                           "missing"}[damage]
+    gc.disable()  # the leaked connection sat in a reference cycle: only a collection released it
+    try:
+        with pytest.raises(CorruptFileError, match=want):
+            Collection.open("cat", root=tmp_path, readonly=readonly)
+        assert _open_catalogue_files(folder) == []
+        cat.write_bytes(b"")  # the same process opens the folder again: the damage, not a lock, is reported
+        with pytest.raises(CorruptFileError, match="tables state/segments/items/dead are missing"):
+            Collection.open("cat", root=tmp_path, readonly=readonly)
+        assert _open_catalogue_files(folder) == []
+    finally:
+        gc.enable()

@@ -1415,6 +1415,11 @@ class Collection(CollectionWrites, ChromaMethods):
             the collection is writable: ``"metadata index: ...; rebuilt"``). A load that has not completed is a
             problem too (the first), and its mark is added as ``incomplete`` (see the property); so is PostgreSQL's
             HNSW index missing.
+
+        Raises
+        ------
+        CollectionNotFoundError
+            When the collection was dropped (perhaps created again under its name) after this handle opened it.
         """
         report = self._table.check(deep)
         mark = self.incomplete

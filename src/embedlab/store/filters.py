@@ -188,8 +188,37 @@ def _utf8(s: str) -> str:
 
 
 def canonical(v: Any) -> str:
-    """The JSON text lists and objects are compared by (sorted keys, no spaces)."""
+    """The canonical JSON text of a value (sorted keys, no spaces): how metadata is stored and sent to a backend."""
     return json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _numbers_as_values(v: Any) -> Any:
+    """``v`` with every float that holds an integer of 64 bits written as that integer (``1.0`` -> ``1``)."""
+    if isinstance(v, float) and v.is_integer() and INT64[0] <= v <= INT64[1]:
+        return int(v)
+    if isinstance(v, list):
+        return [_numbers_as_values(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _numbers_as_values(x) for k, x in v.items()}
+    return v
+
+
+def value_key(v: Any) -> str:
+    """The text lists and objects are compared by: equal exactly when the values are equal as JSON values, numbers
+    compared as numbers at every depth (``[1] == [1.0]``, ``{"x": 1e16} == {"x": 10000000000000000}``), a boolean
+    never a number, lists in order, objects by keys and values (what PostgreSQL's jsonb equality does).
+
+    Parameters
+    ----------
+    v : list or dict
+        A decoded JSON list or object (floats finite, integers within 64 bits).
+
+    Returns
+    -------
+    str
+        Canonical JSON text of ``v`` with integral floats written as integers.
+    """
+    return canonical(_numbers_as_values(v))
 
 
 def kind(v: Any) -> str:
@@ -214,7 +243,7 @@ def _eq(have: Any, want: Any) -> bool:
     if have is _MISSING or kind(have) != kind(want):
         return False
     if isinstance(want, (list, dict)):
-        return canonical(have) == canonical(want)
+        return value_key(have) == value_key(want)
     return bool(have == want)
 
 

@@ -60,8 +60,39 @@ def _pa() -> Any:
 def export_parquet(collection: Collection, path: str | os.PathLike[str], batch_size: int = 10_000,
                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Write every live item of ``collection`` to the Parquet file ``path`` (atomically: a temp file renamed into
-    place). ``progress(done, total)`` is called after each batch. Returns a summary: path, count, dim, bytes."""
+    place).
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection; one read snapshot of it is written.
+    path : str or path
+        The file to write (replaced if it exists); its folder must exist.
+    batch_size : int
+        Rows per record batch.
+    progress : callable or None
+        ``progress(done, total)``, called after each batch.
+
+    Returns
+    -------
+    dict
+        ``path``, ``count`` (rows written), ``dim`` and ``bytes`` (the file's size).
+
+    Raises
+    ------
+    InputError
+        Before anything is read, when ``path`` is a folder or its folder does not exist.
+    StorageFullError, ReadOnlyStorageError
+        When the file cannot be written (nothing is left behind).
+    """
     _, pq = _pa()
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{target} is a folder; name the Parquet file to write, e.g. {target / 'export.parquet'}")
+    if not target.parent.is_dir():
+        what = "is a file" if target.parent.exists() else "does not exist"
+        raise InputError(f"cannot write {target}: the folder {target.parent} {what}; create the folder or choose "
+                         "another path")
     info = collection.info()
     description = {"name": info["name"], "encoder": info["encoder"], "index": info["index"],
                    "count": info["count"], "format_version": FORMAT_VERSION, "created": info.get("created"),
@@ -69,7 +100,6 @@ def export_parquet(collection: Collection, path: str | os.PathLike[str], batch_s
     description["description_sha256"] = _description_sha256(description)
     schema = frames.arrow_schema(collection.dim, {META_KEY: json.dumps(description, ensure_ascii=False).encode()})
     done = 0
-    target = Path(path)
     with atomic_path(target) as tmp:
         with pq.ParquetWriter(str(tmp), schema, compression="zstd", write_page_checksum=True) as writer:
             for rows in collection.export_rows(batch_size):  # the columns of Collection.to_arrow

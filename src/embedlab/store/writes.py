@@ -194,6 +194,9 @@ class CollectionWrites:
             When the storage is on read-only media or not writable (nothing is written).
         StorageFullError
             When the disk fills up (nothing is written).
+        CollectionNotFoundError
+            When the collection was dropped (perhaps created again under its name) after this handle opened it
+            (nothing is written).
         """
         items, vectors, metadata = chroma_names(items, vectors, metadata, documents, embeddings, metadatas)
         ids = _inputs.check_ids(ids)
@@ -281,6 +284,9 @@ class CollectionWrites:
             When the storage is on read-only media or not writable (nothing is written).
         StorageFullError
             When the disk fills up (nothing is written).
+        CollectionNotFoundError
+            When the collection was dropped (perhaps created again under its name) after this handle opened it
+            (nothing is written).
         """
         items, vectors, metadata = chroma_names(items, vectors, metadata, documents, embeddings, metadatas)
         ids = _inputs.check_ids(ids)
@@ -395,6 +401,9 @@ class CollectionWrites:
             When the storage is on read-only media or not writable (nothing is deleted).
         StorageFullError
             When the disk is full (nothing is deleted).
+        CollectionNotFoundError
+            When the collection was dropped (perhaps created again under its name) after this handle opened it
+            (nothing is deleted).
 
         Warns
         -----

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import CorruptFileError, StorageFullError
+from ...errors import CorruptFileError, FormatVersionError, StorageFullError
 from ...persist import write_bytes_atomic
 from ..filters import All, Any_, Cond, Filter
 from .metapart import Part, TooManyKeys, build_arrays, encode_part, load_part
@@ -212,7 +212,7 @@ class MetaIndex:
                 part = load_part(path)
             except FileNotFoundError:  # removed meanwhile by another process's clean-up
                 continue
-            except (CorruptFileError, OSError):
+            except (CorruptFileError, FormatVersionError, OSError):  # damaged, or an older embedlab's format
                 self._reject(path)
                 continue
             if (part.lo, part.hi, part.epoch, part.gen) != (lo, hi, epoch, gen):  # renamed or copied: not its name
@@ -337,7 +337,7 @@ class MetaIndex:
                 if (part.lo, part.hi, part.epoch, part.gen) != (lo, hi, e, g):
                     raise CorruptFileError(f"{path} holds labels {part.lo}-{part.hi} of generation {part.gen}, its "
                                            "name says otherwise")
-            except FileNotFoundError:
+            except (FileNotFoundError, FormatVersionError):  # gone, or stale: an older embedlab's (replaced on use)
                 continue
             except (CorruptFileError, OSError) as exc:
                 problems.append(f"metadata index: {exc}" + ("; rebuilt" if repair and self.writable else ""))

@@ -4,7 +4,7 @@ posting lists, so a filter test is answered in time proportional to the labels i
 For every top-level key a part keeps the labels that have the key (``$exists``), and two *value groups*: one
 for the key's values (``$eq``, ``$in``, ranges) and one for the elements of list values (``$contains``). A value
 group keeps the labels holding null, true and false, and for integers, floats, strings and (values only)
-lists/objects (by their canonical JSON text) the sorted distinct values with, for each, its labels (sorted).
+lists/objects (by ``filters.value_key``: numbers compared as numbers at every depth) the sorted distinct values with, for each, its labels (sorted).
 Integers and floats are separate columns compared exactly (as Python compares them, so ``2**62 + 1 != 2.0**62``).
 
 A part is written as one file: ``MAGIC``, the header length, the file size and the CRC32 of everything after
@@ -27,11 +27,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ...errors import CorruptFileError
-from ..filters import INT64, Cond, canonical
+from ...errors import CorruptFileError, FormatVersionError
+from ..filters import INT64, Cond, value_key
 
 MAGIC = b"EMBLMIX1"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: lists/objects keyed by filters.value_key (1: by their canonical text)
 MAX_KEYS = 4096  # a part over more distinct keys than this is not built (filters then run in SQLite)
 _PRE = struct.Struct("<8sQQII")  # magic, header bytes, file bytes, CRC32 of the bytes after this prefix, 0
 _DTYPES: dict[str, np.dtype[Any]] = {"i": np.dtype("<i8"), "f": np.dtype("<f8"), "b": np.dtype("u1")}
@@ -70,7 +70,7 @@ class _Group:
         elif isinstance(v, str):
             self.strs.append((v, label))
         elif self.comp is not None:
-            self.comp.append((canonical(v), label))
+            self.comp.append((value_key(v), label))
 
     def arrays(self, p: str, out: dict[str, np.ndarray]) -> None:
         for name, labels in (("n", self.null), ("t", self.true), ("f", self.false)):
@@ -188,7 +188,9 @@ def load_part(path: Path) -> Part:
     Raises
     ------
     CorruptFileError
-        When the file is truncated, damaged (CRC32), not a part file or of another format version.
+        When the file is truncated, damaged (CRC32) or not a part file.
+    FormatVersionError
+        When the file is of another format version (written by another embedlab: stale, not damaged).
     FileNotFoundError
         When the file is missing.
     """
@@ -215,8 +217,8 @@ def _parse(mm: mmap.mmap, path: Path, size: int) -> Part:
     try:
         doc = json.loads(bytes(mm[_PRE.size:_PRE.size + hlen]).decode("utf-8"))
         if doc["format"] != FORMAT_VERSION:
-            raise CorruptFileError(f"{path} is metadata index format {doc['format']!r}, this embedlab reads "
-                                   f"{FORMAT_VERSION}; {_FIX}")
+            raise FormatVersionError(f"{path} is metadata index format {doc['format']!r}, this embedlab reads "
+                                     f"{FORMAT_VERSION}; {_FIX}")
         base = _PRE.size + hlen
         arrays = {}
         for name, code, off, count in doc["arrays"]:
@@ -340,7 +342,7 @@ class Part:
         strs = [v for v in values if isinstance(v, str)]
         if strs:
             parts.append(self._texts_eq(p + "s", strs))
-        comp = [canonical(v) for v in values if isinstance(v, (list, dict))]
+        comp = [value_key(v) for v in values if isinstance(v, (list, dict))]
         if comp:
             parts.append(self._texts_eq(p + "c", comp))
         parts = [x for x in parts if len(x)]

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import CorruptFileError, InputError, LockTimeoutError, ReadOnlyStorageError, StorageFullError
-from ..filters import Filter, canonical, leaf_count, matches, to_sql
+from ..filters import Filter, leaf_count, matches, to_sql, value_key
 
 DB_FILE = "catalog.sqlite"
 SCHEMA_VERSION = 3  # 3: row checksums (items.crc, items.content_crc, meta.records_crc)
@@ -137,6 +137,21 @@ def _uri(path: Path, mode: str) -> str:
     return f"file:{quote(str(path))}?{mode}"
 
 
+def _value_key_of_text(text: str) -> str:
+    """``filters.value_key`` of a stored list or object (its JSON text): how filters compare them in SQL."""
+    return value_key(json.loads(text))
+
+
+@contextmanager
+def _closed_on_error(conn: sqlite3.Connection) -> Iterator[None]:
+    """Close ``conn`` when the block raises (a connection that failed its first statements is not kept)."""
+    try:
+        yield
+    except BaseException:
+        conn.close()
+        raise
+
+
 class Catalog:
     """One connection to a collection's ``catalog.sqlite``; transactions are explicit (``read``/``write``)."""
 
@@ -167,26 +182,40 @@ class Catalog:
                 self.state()
                 self.verify_records()
         except sqlite3.Error as exc:
+            self._abandon()
             raise translate(exc, self.path) from None
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """Close the connection of a catalogue that failed to open: nothing of it (file handles, SQLite locks, the
+        WAL) stays behind to make this process's next open of the folder look locked by another process."""
+        conn: sqlite3.Connection | None = self.__dict__.get("conn")
+        if conn is not None:
+            conn.close()
 
     def _connect(self, create: bool, readonly: bool) -> sqlite3.Connection:
         conn = self._open_connection(create, readonly)
         conn.create_function("embedlab_row_crc", 5, row_crc, deterministic=True)
         conn.create_function("embedlab_content_crc", 2, content_crc, deterministic=True)
+        conn.create_function("embedlab_value_key", 1, _value_key_of_text, deterministic=True)
         return conn
 
     def _open_connection(self, create: bool, readonly: bool) -> sqlite3.Connection:
         if not readonly:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            with _closed_on_error(conn):
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
             return conn
         # Read-only: WAL readers need the -shm file; on read-only media with no WAL left over (a clean close),
         # the database file alone is the whole state, so it can be opened immutable.
         try:
             conn = sqlite3.connect(_uri(self.path, "mode=ro"), uri=True, isolation_level=None,
                                    check_same_thread=False, timeout=30.0)
-            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            with _closed_on_error(conn):
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             return conn
         except sqlite3.OperationalError:
             wal = self.path.with_name(self.path.name + "-wal")
@@ -599,7 +628,8 @@ def _scalar_test(v: Any, alias: str = "j") -> tuple[str, list[Any]]:
         return f"{t} IN ('integer', 'real') AND {alias}.atom = ?", [v]
     if isinstance(v, str):
         return f"{t} = 'text' AND {alias}.atom = ?", [v]
-    return f"{t} = '{'array' if isinstance(v, list) else 'object'}' AND {alias}.value = json(?)", [canonical(v)]
+    return (f"{t} = '{'array' if isinstance(v, list) else 'object'}' AND embedlab_value_key({alias}.value) = ?",
+            [value_key(v)])
 
 
 class _SQLite:
@@ -631,7 +661,7 @@ class _SQLite:
         strings = [x for x in values if isinstance(x, str)]
         numbers = [x for x in values if isinstance(x, (int, float)) and not isinstance(x, bool)]
         bools = sorted({"true" if x else "false" for x in values if isinstance(x, bool)})
-        compound = [canonical(x) for x in values if isinstance(x, (list, dict))]
+        compound = [value_key(x) for x in values if isinstance(x, (list, dict))]
         if strings:
             parts.append((f"EXISTS({_FIELD} AND j.type = 'text' AND j.atom IN (SELECT value FROM json_each(?)))",
                           [key, json.dumps(strings)]))
@@ -641,8 +671,8 @@ class _SQLite:
         if bools:
             parts.append((f"EXISTS({_FIELD} AND j.type IN ({', '.join(repr(b) for b in bools)}))", [key]))
         if compound:
-            parts.append((f"EXISTS({_FIELD} AND j.type IN ('array', 'object') AND j.value IN "
-                          "(SELECT json(value) FROM json_each(?)))", [key, json.dumps(compound)]))
+            parts.append((f"EXISTS({_FIELD} AND j.type IN ('array', 'object') AND embedlab_value_key(j.value) IN "
+                          "(SELECT value FROM json_each(?)))", [key, json.dumps(compound)]))
         if not parts:  # pragma: no cover - parse refuses an empty $in
             return "0", []
         return "(" + " OR ".join(sql for sql, _ in parts) + ")", [x for _, p in parts for x in p]

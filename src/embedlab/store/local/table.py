@@ -24,6 +24,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ...errors import (
+    CollectionNotFoundError,
     CorruptFileError,
     FormatVersionError,
     InputError,
@@ -116,6 +117,7 @@ class LocalTable:
         self.meta_index = os.environ.get(META_INDEX_ENV, "1") != "0"  # resolve filters with the metadata index
         self._meta = MetaIndex(path / META_DIR, writable=not readonly)
         self._closed = False
+        self._folder_id = _identity(path)  # a drop (rename + delete) or a replacement of the folder changes it
         try:
             self._check_manifest_copy()
             if not readonly:
@@ -178,10 +180,12 @@ class LocalTable:
             try:
                 self._sync()
                 return
-            except _Stale:
+            except _Stale as stale:
                 self._cat.rollback()
                 if write or attempt == 7:
-                    raise CorruptFileError(f"segment files of {self.path} are missing; {_FIX}") from None
+                    self._check_present()  # a dropped folder took its segments along: not damage
+                    raise CorruptFileError(f"segment files of {self.path} are missing (the catalogue lists "
+                                           f"{stale.args[0]}, which is not there); {_FIX}") from None
             except BaseException:
                 self._cat.rollback()
                 raise
@@ -205,6 +209,7 @@ class LocalTable:
         with self._mutex:
             self._check_writable()
             with self._locked(self.lock_timeout):
+                self._check_present()  # under the lock: a drop renames the folder while holding it
                 pending: list[Path] = []
                 with self._cat.guard():
                     self._begin(write=True)
@@ -291,6 +296,14 @@ class LocalTable:
         if self._closed:
             raise InputError(f"collection {self.name!r} is closed; open it again")
 
+    def _check_present(self) -> None:
+        """CollectionNotFoundError when the folder this table opened was dropped or replaced since (by another
+        process or handle): writes would go to files nobody can open again."""
+        if _identity(self.path) != self._folder_id:
+            raise CollectionNotFoundError(f"collection {self.name!r} was dropped (or its folder replaced) after this "
+                                          f"handle opened it; nothing was written. Open it again (Collection.open or "
+                                          f"Collection.create) to use what is at {self.path} now")
+
     def _check_writable(self) -> None:
         self._check_open()
         if self.forced_readonly == "full":
@@ -329,7 +342,7 @@ class LocalTable:
         try:
             mat = open_segment(self.path / SEGMENT_DIR / seg.file, seg.rows, self.dim, seg)
         except FileNotFoundError:
-            raise _Stale() from None
+            raise _Stale(seg.file) from None
         self.segs.append((seg.start, seg.rows, mat))
         self._starts = np.append(self._starts, seg.start)
         self._last_seg = max(self._last_seg, seg.seg)
@@ -445,6 +458,8 @@ class LocalTable:
             Whether it can answer filters (False: switched off, or too many distinct keys).
         """
         cat = self._cat
+        if self._meta.writable and _identity(self.path) != self._folder_id:
+            self._meta.writable = False  # dropped or replaced: this catalogue's parts must not land in the new folder
         return self.meta_index and self._meta.sync(cat.state(), cat.metadata_rows, cat.dead_labels)
 
     def live_blocks(self, chunk: int = 65_536) -> Iterator[np.ndarray]:
@@ -569,6 +584,7 @@ class LocalTable:
         if not isinstance(self.index, CachedANN):
             return
         with self._locked(timeout), self.read():
+            self._check_present()  # never into another collection's folder that took the name meanwhile
             name = cache_name(self._epoch, self.generation, self.index.covered)
             folder = self.path / CACHE_DIR
             folder.mkdir(exist_ok=True)
@@ -615,6 +631,7 @@ class LocalTable:
         CRC; the full CRC32 when ``deep``), the manifest against the catalogue's copy, and the metadata index's
         part files (size, CRC32, header): a damaged one is reported and, when the table is writable, rebuilt."""
         problems: list[str] = []
+        self._check_present()
         with self.read():
             cat = self._cat
             problems += [f"catalogue: {p}" for p in cat.integrity()]
@@ -650,7 +667,8 @@ class LocalTable:
             if self._ann_dirty and not self.readonly and self.index is not None:
                 try:
                     self._save_ann(timeout=0.5)
-                except (LockTimeoutError, OSError, CorruptFileError):  # a cache: the next open catches up
+                except (LockTimeoutError, OSError, CorruptFileError, CollectionNotFoundError):  # a cache: the next
+                    # open catches up (none for a dropped folder)
                     pass
             self._cat.close()
             self._meta.close()
@@ -664,6 +682,15 @@ class LocalTable:
                 self._cat.close()
         except Exception:
             pass
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``folder``; None when it is gone."""
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def writable(folder: Path) -> bool:

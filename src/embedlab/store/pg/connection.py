@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ... import config
 from ...errors import (
     BackendError,
+    CollectionNotFoundError,
     DatabaseUnavailableError,
     InputError,
     LockTimeoutError,
@@ -131,13 +132,20 @@ def end(conn: Any, statement: str = "ROLLBACK") -> None:
 
 
 @contextmanager
-def errors(url: str, lock_name: str | None = None, lock_timeout: float | None = None) -> Iterator[None]:
-    """Turn psycopg errors inside the block into embedlab errors."""
+def errors(url: str, lock_name: str | None = None, lock_timeout: float | None = None,
+           collection: str | None = None) -> Iterator[None]:
+    """Turn psycopg errors inside the block into embedlab errors (``collection``: the one whose table the block
+    uses; its table gone is CollectionNotFoundError)."""
     psycopg = _psycopg()
     from psycopg import errors as pe
 
     try:
         yield
+    except pe.UndefinedTable as exc:
+        if collection is None:
+            raise BackendError(f"PostgreSQL at {safe_url(url)} failed: {_first_line(exc)}") from None
+        raise CollectionNotFoundError(f"collection {collection!r} was dropped from the database after this handle "
+                                      "opened it; open it again") from None
     except pe.LockNotAvailable:
         raise LockTimeoutError(f"collection {lock_name!r} is being written by another client (its row lock is still "
                                f"held after {lock_timeout:g} s); wait for that writer, or pass a larger "

@@ -20,7 +20,9 @@ Every value reaches the server as a bound parameter; identifiers are quoted with
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from ..filters import Filter, canonical, to_sql
@@ -50,7 +52,8 @@ HAS_PENDING = ("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_re
                "AND NOT attisdropped)")
 #: A writer's lock on its collection's catalogue row: generation, count, next_seq and whether a load is in progress
 #: (its mark set; on any catalogue), which makes its inserts COPY straight into the table.
-WRITE_ROW = (f"SELECT generation, count, next_seq, coalesce(jsonb_typeof(to_jsonb(c) -> 'pending') = 'object', false) "
+WRITE_ROW = (f"SELECT generation, count, next_seq, coalesce(jsonb_typeof(to_jsonb(c) -> 'pending') = 'object', false), "
+             "created "
              f"FROM {CATALOG} AS c WHERE name = %s FOR UPDATE")
 #: The load mark of one collection, on any catalogue (to_jsonb of the row has no 'pending' key without the column).
 PENDING_OF = f"SELECT to_jsonb(c) -> 'pending' FROM {CATALOG} AS c WHERE name = %s"
@@ -113,8 +116,45 @@ def load_lock_key(table: str) -> int:
 # ---------------------------------------------------------------------- filters -> SQL (jsonb)
 # Typed semantics identical to filters.matches (and to the SQLite compiler): jsonb_typeof distinguishes
 # string/number/boolean/null/array/object; scalar equality uses containment (@>, served by the GIN index), which
-# compares numbers as numbers and never equates a boolean with a number; lists and objects compare by their
-# jsonb text (same order, same keys, same values); strings order by code point (COLLATE "C").
+# compares numbers as numbers and never equates a boolean with a number; lists and objects compare by jsonb
+# equality (same order, same keys, values equal as JSON values: filters.value_key); strings order by code point
+# (COLLATE "C").
+def _plain(v: Any) -> str:
+    """JSON text of ``v`` with each float Python writes as ``1e+16`` written as ``10000000000000000.0``."""
+    if isinstance(v, float) and "e+" in repr(v):  # integral; written exactly, as Python compares it
+        return f"{Decimal(v):f}.0"
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _plain(x) for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_plain(x) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=False, allow_nan=False)
+
+
+def jsonb_text(text: str) -> str:
+    """Metadata JSON text as jsonb must receive it to give back the same values.
+
+    jsonb keeps a number's digits and scale, not its notation: ``1e+16`` (how Python writes a float of 1e16 and
+    up) would come back as ``10000000000000000``, which reads as an integer (and ``1e+300`` as one that no
+    64-bit integer holds, so the item could not be exported to another backend). Such floats are sent as their
+    exact value in positional notation with ``.0`` (not Python's shortest digits, ``9.223372036854776e+18``,
+    which are another number than the float's own: filters compare exact values, as Python does); any other
+    text is sent unchanged. Filter values go through it too.
+
+    Parameters
+    ----------
+    text : str
+        Canonical metadata JSON text (``_inputs.check_metadata``'s).
+
+    Returns
+    -------
+    str
+        JSON text of the same values whose jsonb reads back as floats where they were floats.
+    """
+    if "e+" not in text:  # Python writes every float of 1e16 and up, and no other, with "e+"
+        return text
+    return _plain(json.loads(text))
+
+
 def _field(key_param: str) -> str:
     return f"(metadata -> {key_param})"
 
@@ -125,17 +165,16 @@ class _Postgres:
     def eq(self, key: str, v: Any) -> tuple[str, list[Any]]:
         if v is None:  # JSON null or a missing key
             return "coalesce(jsonb_typeof(metadata -> %s), 'null') = 'null'", [key]
-        if isinstance(v, (list, dict)):
-            return (f"coalesce(jsonb_typeof({_field('%s')}) = %s AND {_field('%s')}::text = %s::jsonb::text, false)",
-                    [key, "array" if isinstance(v, list) else "object", key, canonical(v)])
-        return "metadata @> jsonb_build_object(%s::text, %s::jsonb)", [key, canonical(v)]
+        if isinstance(v, (list, dict)):  # jsonb equality: filters.value_key's (numbers as numbers at every depth)
+            return f"coalesce({_field('%s')} = %s::jsonb, false)", [key, jsonb_text(canonical(v))]
+        return "metadata @> jsonb_build_object(%s::text, %s::jsonb)", [key, jsonb_text(canonical(v))]
 
     def exists(self, key: str, present: bool) -> tuple[str, list[Any]]:
         return f"{'' if present else 'NOT '}jsonb_exists(metadata, %s)", [key]
 
     def contains(self, key: str, v: Any) -> tuple[str, list[Any]]:
         return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'array' THEN {_field('%s')} @> jsonb_build_array(%s::jsonb) "
-                "ELSE false END)"), [key, key, canonical(v)]
+                "ELSE false END)"), [key, key, jsonb_text(canonical(v))]
 
     def compare(self, key: str, op: str, v: Any) -> tuple[str, list[Any]]:
         sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
@@ -143,7 +182,7 @@ class _Postgres:
             return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'string' THEN (metadata ->> %s) COLLATE \"C\" {sign} "
                     "%s COLLATE \"C\" ELSE false END)"), [key, key, v]
         return (f"(CASE WHEN jsonb_typeof({_field('%s')}) = 'number' THEN ({_field('%s')})::numeric {sign} "
-                "%s::numeric ELSE false END)"), [key, key, repr(float(v)) if isinstance(v, float) else str(v)]
+                "%s::numeric ELSE false END)"), [key, key, jsonb_text(canonical(v))]
 
 
     def in_(self, key: str, values: list[Any]) -> tuple[str, list[Any]]:
@@ -152,7 +191,7 @@ class _Postgres:
         parts: list[tuple[str, list[Any]]] = []
         if any(x is None for x in values):
             parts.append(self.eq(key, None))
-        rest = [canonical(x) for x in values if x is not None]
+        rest = [jsonb_text(canonical(x)) for x in values if x is not None]
         if rest:
             parts.append((f"coalesce({_field('%s')} = ANY(%s::jsonb[]), false)", [key, rest]))
         return "(" + " OR ".join(sql for sql, _ in parts) + ")", [x for _, p in parts for x in p]

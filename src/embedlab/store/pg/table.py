@@ -50,6 +50,28 @@ class PgTable:
         self._ef: int | None = None  # the connection's hnsw.ef_search (None: not set by us yet)
         self._count: tuple[float, int] | None = None  # (when, live rows): for choosing exact or HNSW search
         self._load_conn: Any = None  # the connection whose session holds the load lock (lock_load), else None
+        self._created: Any = None  # which collection of this name (its catalogue row's creation time)
+        try:
+            self._created = self._catalogue_row()[2]
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _catalogue_row(self) -> tuple[int, int, Any]:
+        """(generation, live rows, created) of this handle's collection; CollectionNotFoundError when it was dropped
+        (and perhaps created again: the same name, another collection) since the handle opened it."""
+        row = self._conn.execute(f"SELECT generation, count, created FROM {CATALOG} WHERE name = %s",
+                                 (self.name,)).fetchone()
+        self._check_same(row)
+        return int(row[0]), int(row[1]), row[2]
+
+    def _check_same(self, row: Any) -> None:
+        if row is None:
+            raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database meanwhile")
+        if self._created is not None and self._created != row[-1]:
+            raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database and created again "
+                                          "after this handle opened it; nothing was written. Open it again to use "
+                                          "the new one")
 
     # ------------------------------------------------------------------ transactions
     def _check_open(self) -> None:
@@ -83,7 +105,7 @@ class PgTable:
             if conn is not self._conn:
                 self._conn, self._ef = conn, None
             try:
-                with pgc.errors(self.url):
+                with pgc.errors(self.url, collection=self.name):
                     yield PgReader(self)
             except BaseException:
                 pgc.end(self._conn, "ROLLBACK")
@@ -99,7 +121,7 @@ class PgTable:
             self._check_open()
             for attempt in range(2):
                 try:
-                    with pgc.errors(self.url):
+                    with pgc.errors(self.url, collection=self.name):
                         return PgReader(self).search(q, k, where, params)
                 except DatabaseUnavailableError:
                     if attempt:
@@ -126,10 +148,7 @@ class PgTable:
         return self._state()
 
     def _state(self) -> tuple[int, int]:
-        row = self._conn.execute(f"SELECT generation, count FROM {CATALOG} WHERE name = %s", (self.name,)).fetchone()
-        if row is None:
-            raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database meanwhile")
-        return int(row[0]), int(row[1])
+        return self._catalogue_row()[:2]
 
     @contextmanager
     def write(self) -> Iterator[PgWriter]:
@@ -142,11 +161,10 @@ class PgTable:
             if conn is not self._conn:
                 self._conn, self._ef = conn, None
             try:
-                with pgc.errors(self.url, lock_name=self.name, lock_timeout=self.lock_timeout):
+                with pgc.errors(self.url, lock_name=self.name, lock_timeout=self.lock_timeout, collection=self.name):
                     self._conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
                     row = self._conn.execute(q.WRITE_ROW, (self.name,)).fetchone()
-                    if row is None:
-                        raise CollectionNotFoundError(f"collection {self.name!r} was dropped from the database")
+                    self._check_same(row)
                     w = PgWriter(self, int(row[0]), int(row[1]), int(row[2]), loading=bool(row[3]))
                     yield w
                     if w.changed:

@@ -254,7 +254,7 @@ class PgWriter(PgReader):
                 cp.set_types(["text", "int8", "vector", "jsonb", "text", "text", "text"])
                 vecs, seq = rows.vectors, self.next_seq
                 for i in range(n):  # metadata is canonical JSON text already: sent as it is
-                    cp.write_row([rows.ids[i], seq + i, vecs[i], Jsonb(rows.metadata[i], dumps=_as_is),
+                    cp.write_row([rows.ids[i], seq + i, vecs[i], Jsonb(q.jsonb_text(rows.metadata[i]), dumps=_as_is),
                                   rows.contents[i], rows.sources[i], rows.hashes[i]])
         except pe.UniqueViolation:
             conn.execute("ROLLBACK TO SAVEPOINT embedlab_copy")
@@ -279,7 +279,7 @@ class PgWriter(PgReader):
             cp.set_types(["int8", "text", "vector", "text", "text", "text", "text"])
             vecs = rows.vectors
             for i in range(n):
-                cp.write_row([i, rows.ids[i], vecs[i], rows.metadata[i], rows.contents[i], rows.sources[i],
+                cp.write_row([i, rows.ids[i], vecs[i], q.jsonb_text(rows.metadata[i]), rows.contents[i], rows.sources[i],
                               rows.hashes[i]])
         inserted = conn.execute(self._sql(
             "INSERT INTO {} (id, seq, embedding, metadata, content, source, hash) "
@@ -297,7 +297,7 @@ class PgWriter(PgReader):
         self.conn.execute(self._sql(
             "UPDATE {} AS t SET metadata = v.m::jsonb, source = v.s FROM (SELECT unnest(%s::text[]) AS id, "
             "unnest(%s::text[]) AS m, unnest(%s::text[]) AS s) AS v WHERE t.id = v.id"),
-            (list(ids), list(metadata), list(sources)))
+            (list(ids), [q.jsonb_text(m) for m in metadata], list(sources)))
         self.changed = True
 
     def delete(self, ids: Sequence[str]) -> int:
