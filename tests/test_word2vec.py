@@ -522,7 +522,7 @@ def test_skipgram_inputs_read_in_place_update_as_the_copied_minibatch(nb, nc):
     W, Wn = W0.copy(), Wn0.copy()  # the copying path: X = the input rows, E += G O, then W += E
     X = W[rows].copy()
     O, F, G, E = bufs()
-    copied = B._shared_outputs(X, nb, Wn, cols, nc, 1, rows, False, A, E, O, F, G, sig, logsig)
+    copied = B._shared_outputs(X, np.arange(16), nb, Wn, cols, nc, 1, rows, False, A, E, O, F, G, sig, logsig)
     for b in range(nb):
         W[rows[b]] += E[b]
     W2, Wn2 = W0.copy(), Wn0.copy()

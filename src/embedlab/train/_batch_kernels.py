@@ -89,23 +89,28 @@ def _shared_output(X: np.ndarray, nb: int, out: np.ndarray, row: int | np.int64,
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, nc: int, first_label: int,
-                    skip: np.ndarray, skip_row: bool, A: np.ndarray, E: np.ndarray, O: np.ndarray, F: np.ndarray,
-                    G: np.ndarray, sig: np.ndarray, logsig: np.ndarray) -> tuple[float, int]:
-    """``nc`` distinct output rows ``cols[:nc]`` (the first labelled ``first_label``, the rest 0) against ``X[:nb]``.
-
-    The same updates as ``_shared_output`` on each column in turn (the rows are distinct, so no column sees
-    another's update), computed as small matrix products: the rows are gathered into ``O``, the logits
-    ``F = X O^T`` are computed in 2 x 2 blocks (each loaded element of ``X`` and ``O`` feeds two sums: 8 %
-    less kernel CPU time than 1 x 2 blocks, BENCHMARKS), then ``E += G O`` and ``O += G^T X`` in one pass each.
-    """
-    dim = X.shape[1]
+def _gather(out: np.ndarray, cols: np.ndarray, nc: int, O: np.ndarray) -> None:
+    """``O[c] = out[cols[c]]`` for the ``nc`` output rows of a minibatch."""
+    dim = out.shape[1]
     for c in range(nc):
         r = cols[c]
         for k in range(dim):
             O[c, k] = out[r, k]
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _logits(X: np.ndarray, xr: np.ndarray, nb: int, O: np.ndarray, nc: int, F: np.ndarray) -> None:
+    """``F[b, c] = X[xr[b]] . O[c]`` for ``b < nb``, ``c < nc``, in 2 x 2 blocks.
+
+    Two inputs by two columns a pass: each loaded element of ``X`` and ``O`` feeds two of the four sums (8 % less
+    kernel CPU time than 1 x 2 blocks, BENCHMARKS). ``xr`` picks the input rows: the copies ``0 .. nb-1`` of a
+    minibatch buffer, or the words' own rows of ``W`` (Skip-gram, read in place).
+    """
+    dim = X.shape[1]
     b = 0
-    while b + 1 < nb:  # F = X O^T, two inputs by two columns a pass (four sums share each load)
+    while b + 1 < nb:
+        r0 = xr[b]
+        r1 = xr[b + 1]
         c = 0
         while c + 1 < nc:
             f00 = np.float32(0.0)
@@ -113,8 +118,8 @@ def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, n
             f10 = np.float32(0.0)
             f11 = np.float32(0.0)
             for k in range(dim):
-                x0 = X[b, k]
-                x1 = X[b + 1, k]
+                x0 = X[r0, k]
+                x1 = X[r1, k]
                 o0 = O[c, k]
                 o1 = O[c + 1, k]
                 f00 += x0 * o0
@@ -131,18 +136,19 @@ def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, n
             f10 = np.float32(0.0)
             for k in range(dim):
                 o0 = O[c, k]
-                f00 += X[b, k] * o0
-                f10 += X[b + 1, k] * o0
+                f00 += X[r0, k] * o0
+                f10 += X[r1, k] * o0
             F[b, c] = f00
             F[b + 1, c] = f10
         b += 2
     if b < nb:
+        r0 = xr[b]
         c = 0
         while c + 1 < nc:
             f0 = np.float32(0.0)
             f1 = np.float32(0.0)
             for k in range(dim):
-                x = X[b, k]
+                x = X[r0, k]
                 f0 += x * O[c, k]
                 f1 += x * O[c + 1, k]
             F[b, c] = f0
@@ -151,8 +157,19 @@ def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, n
         if c < nc:
             f0 = np.float32(0.0)
             for k in range(dim):
-                f0 += X[b, k] * O[c, k]
+                f0 += X[r0, k] * O[c, k]
             F[b, c] = f0
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _gradients(F: np.ndarray, nb: int, cols: np.ndarray, nc: int, first_label: int, skip: np.ndarray,
+               skip_row: bool, A: np.ndarray, G: np.ndarray, sig: np.ndarray,
+               logsig: np.ndarray) -> tuple[float, int]:
+    """``G[b, c] = (label - sigmoid(F[b, c])) * A[b]`` from the tables, 0 beyond ``MAX_EXP``; (loss sum, terms).
+
+    The first column is labelled ``first_label``, the rest 0; with ``skip_row`` an input whose ``skip[b]`` is the
+    column's row takes no part (CBOW: a centre drawn as its own noise word). ``_kernels._update``'s rule.
+    """
     loss = 0.0
     n = 0
     for b in range(nb):
@@ -174,8 +191,26 @@ def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, n
             idx = int((f + MAX_EXP) * TABLE_SCALE)
             loss -= logsig[idx] if label > 0 else logsig[TABLE_SIZE - 1 - idx]
             G[b, c] = (np.float32(label) - sig[idx]) * A[b]
-    for b in range(nb):  # E += G O, two columns a pass (in column order, as one at a time)
+    return loss, n
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _input_gradients(G: np.ndarray, O: np.ndarray, nb: int, nc: int, E: np.ndarray, fresh: bool) -> None:
+    """``E[b] += G[b] O`` (``fresh``: ``E[b] = G[b] O``, no zeroed rows needed), two columns a pass, in column
+    order as one at a time (and as per pair): ``O`` holds the outputs before their update."""
+    dim = O.shape[1]
+    for b in range(nb):
         c = 0
+        if fresh:
+            g0 = G[b, 0]
+            if nc == 1:
+                for k in range(dim):
+                    E[b, k] = g0 * O[0, k]
+                continue
+            g1 = G[b, 1]
+            for k in range(dim):
+                E[b, k] = g0 * O[0, k] + g1 * O[1, k]
+            c = 2
         while c + 1 < nc:
             g0 = G[b, c]
             g1 = G[b, c + 1]
@@ -186,21 +221,50 @@ def _shared_outputs(X: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, n
             g0 = G[b, c]
             for k in range(dim):
                 E[b, k] += g0 * O[c, k]
-    for c in range(nc):  # O += G^T X, two inputs a pass
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _output_updates(X: np.ndarray, xr: np.ndarray, nb: int, G: np.ndarray, O: np.ndarray, nc: int,
+                    out: np.ndarray, cols: np.ndarray) -> None:
+    """``O[c] += G[:, c]^T X[xr]``, two inputs a pass, each output row then written back once to ``out[cols[c]]``
+    (under Hogwild both threads write the rows of frequent words: once per minibatch, not once per input)."""
+    dim = O.shape[1]
+    for c in range(nc):
         r = cols[c]
         b = 0
         while b + 1 < nb:
             g0 = G[b, c]
             g1 = G[b + 1, c]
+            r0 = xr[b]
+            r1 = xr[b + 1]
             for k in range(dim):
-                O[c, k] = (O[c, k] + g0 * X[b, k]) + g1 * X[b + 1, k]
+                O[c, k] = (O[c, k] + g0 * X[r0, k]) + g1 * X[r1, k]
             b += 2
         if b < nb:
             g0 = G[b, c]
+            r0 = xr[b]
             for k in range(dim):
-                O[c, k] += g0 * X[b, k]
+                O[c, k] += g0 * X[r0, k]
         for k in range(dim):
             out[r, k] = O[c, k]
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _shared_outputs(X: np.ndarray, ident: np.ndarray, nb: int, out: np.ndarray, cols: np.ndarray, nc: int,
+                    first_label: int, skip: np.ndarray, skip_row: bool, A: np.ndarray, E: np.ndarray, O: np.ndarray,
+                    F: np.ndarray, G: np.ndarray, sig: np.ndarray, logsig: np.ndarray) -> tuple[float, int]:
+    """``nc`` distinct output rows ``cols[:nc]`` (the first labelled ``first_label``, the rest 0) against ``X[:nb]``.
+
+    The same updates as ``_shared_output`` on each column in turn (the rows are distinct, so no column sees
+    another's update), computed as small matrix products: the rows are gathered into ``O``, then the logits
+    ``F = X O^T`` (``_logits``), the gradients ``G``, ``E += G O`` and ``O += G^T X`` in one pass each. ``ident``
+    is ``0, 1, ..., batch - 1`` (``X``'s rows in order).
+    """
+    _gather(out, cols, nc, O)
+    _logits(X, ident, nb, O, nc, F)
+    loss, n = _gradients(F, nb, cols, nc, first_label, skip, skip_row, A, G, sig, logsig)
+    _input_gradients(G, O, nb, nc, E, False)
+    _output_updates(X, ident, nb, G, O, nc, out, cols)
     return loss, n
 
 
@@ -220,120 +284,12 @@ def _context_outputs(W: np.ndarray, rows: np.ndarray, nb: int, out: np.ndarray, 
     less Skip-gram kernel CPU time than the copying path (BENCHMARKS); hierarchical softmax and a noise word drawn
     twice keep that path.
     """
+    _gather(out, cols, nc, O)
+    _logits(W, rows, nb, O, nc, F)
+    loss, n = _gradients(F, nb, cols, nc, 1, rows, False, A, G, sig, logsig)
+    _input_gradients(G, O, nb, nc, E, True)
+    _output_updates(W, rows, nb, G, O, nc, out, cols)
     dim = W.shape[1]
-    for c in range(nc):
-        r = cols[c]
-        for k in range(dim):
-            O[c, k] = out[r, k]
-    b = 0
-    while b + 1 < nb:  # F = X O^T, two inputs by two columns a pass (four sums share each load)
-        r0 = rows[b]
-        r1 = rows[b + 1]
-        c = 0
-        while c + 1 < nc:
-            f00 = np.float32(0.0)
-            f01 = np.float32(0.0)
-            f10 = np.float32(0.0)
-            f11 = np.float32(0.0)
-            for k in range(dim):
-                x0 = W[r0, k]
-                x1 = W[r1, k]
-                o0 = O[c, k]
-                o1 = O[c + 1, k]
-                f00 += x0 * o0
-                f01 += x0 * o1
-                f10 += x1 * o0
-                f11 += x1 * o1
-            F[b, c] = f00
-            F[b, c + 1] = f01
-            F[b + 1, c] = f10
-            F[b + 1, c + 1] = f11
-            c += 2
-        if c < nc:
-            f00 = np.float32(0.0)
-            f10 = np.float32(0.0)
-            for k in range(dim):
-                o0 = O[c, k]
-                f00 += W[r0, k] * o0
-                f10 += W[r1, k] * o0
-            F[b, c] = f00
-            F[b + 1, c] = f10
-        b += 2
-    if b < nb:
-        r0 = rows[b]
-        c = 0
-        while c + 1 < nc:
-            f0 = np.float32(0.0)
-            f1 = np.float32(0.0)
-            for k in range(dim):
-                x = W[r0, k]
-                f0 += x * O[c, k]
-                f1 += x * O[c + 1, k]
-            F[b, c] = f0
-            F[b, c + 1] = f1
-            c += 2
-        if c < nc:
-            f0 = np.float32(0.0)
-            for k in range(dim):
-                f0 += W[r0, k] * O[c, k]
-            F[b, c] = f0
-    loss = 0.0
-    n = 0
-    for b in range(nb):
-        for c in range(nc):
-            label = 1 if c == 0 else 0
-            f = F[b, c]
-            G[b, c] = np.float32(0.0)
-            n += 1
-            if f >= MAX_EXP:
-                if label == 0:
-                    loss += f
-                continue
-            if f <= -MAX_EXP:
-                if label > 0:
-                    loss -= f
-                continue
-            idx = int((f + MAX_EXP) * TABLE_SCALE)
-            loss -= logsig[idx] if label > 0 else logsig[TABLE_SIZE - 1 - idx]
-            G[b, c] = (np.float32(label) - sig[idx]) * A[b]
-    for b in range(nb):  # E = G O from the outputs before their update, two columns a pass (column order)
-        g0 = G[b, 0]
-        if nc == 1:
-            for k in range(dim):
-                E[b, k] = g0 * O[0, k]
-            continue
-        g1 = G[b, 1]
-        for k in range(dim):
-            E[b, k] = g0 * O[0, k] + g1 * O[1, k]
-        c = 2
-        while c + 1 < nc:
-            g0 = G[b, c]
-            g1 = G[b, c + 1]
-            for k in range(dim):
-                E[b, k] = (E[b, k] + g0 * O[c, k]) + g1 * O[c + 1, k]
-            c += 2
-        if c < nc:
-            g0 = G[b, c]
-            for k in range(dim):
-                E[b, k] += g0 * O[c, k]
-    for c in range(nc):  # O += G^T X (X: the input rows in place, before their update), each row written once
-        r = cols[c]
-        b = 0
-        while b + 1 < nb:
-            g0 = G[b, c]
-            g1 = G[b + 1, c]
-            r0 = rows[b]
-            r1 = rows[b + 1]
-            for k in range(dim):
-                O[c, k] = (O[c, k] + g0 * W[r0, k]) + g1 * W[r1, k]
-            b += 2
-        if b < nb:
-            g0 = G[b, c]
-            r0 = rows[b]
-            for k in range(dim):
-                O[c, k] += g0 * W[r0, k]
-        for k in range(dim):
-            out[r, k] = O[c, k]
     for b in range(nb):  # then the inputs, each row written once
         r = rows[b]
         for k in range(dim):
@@ -363,6 +319,7 @@ def train_chunk_batched(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, 
         maxlen = max(maxlen, lengths[s])
     buf = np.empty(maxlen, np.int32)
     X = np.empty((batch, dim), np.float32)  # the minibatch's input rows (copies; hierarchical softmax, repeated noise)
+    ident = np.arange(batch)  # X's rows in order
     E = np.empty((batch, dim), np.float32)  # their accumulated gradients
     A = np.empty(batch, np.float32)  # their learning rates (one sentence's: all equal)
     g = np.empty(batch, np.float32)
@@ -435,7 +392,8 @@ def train_chunk_batched(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, 
                             nloss += 1
                 if negative > 0:
                     if distinct:  # one small matrix product for the centre and every noise word
-                        ls, nl = _shared_outputs(X, nb, Wn, cols, nc, 1, rows, False, A, E, O, F, G, sig, logsig)
+                        ls, nl = _shared_outputs(X, ident, nb, Wn, cols, nc, 1, rows, False, A, E, O, F, G, sig,
+                                                 logsig)
                         loss += ls
                         nloss += nl
                     else:  # a noise word drawn twice: its second update sees its first, as per pair
@@ -479,6 +437,7 @@ def _cbow_interleaved(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, Wn
     cur = np.zeros(batch, np.int64)  # its next centre (>= slen: the slot wants a sentence)
     salpha = np.empty(batch, np.float32)  # its learning rate
     X = np.empty((batch, dim), np.float32)  # the step's context means
+    ident = np.arange(batch)  # X's rows in order
     E = np.empty((batch, dim), np.float32)  # their accumulated gradients
     A = np.empty(batch, np.float32)  # their learning rates
     g = np.empty(batch, np.float32)
@@ -568,7 +527,7 @@ def _cbow_interleaved(tokens: np.ndarray, lengths: np.ndarray, W: np.ndarray, Wn
                     if negs[c] == negs[q]:
                         distinct = False
             if distinct:  # one small matrix product for every noise word (a row's own centre skipped)
-                ls, nl = _shared_outputs(X, nb, Wn, negs, negative, 0, rows, True, A, E, O, F, G, sig, logsig)
+                ls, nl = _shared_outputs(X, ident, nb, Wn, negs, negative, 0, rows, True, A, E, O, F, G, sig, logsig)
                 loss += ls
                 nloss += nl
             else:  # a noise word drawn twice: its second update sees its first, as per pair

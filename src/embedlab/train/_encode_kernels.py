@@ -52,6 +52,29 @@ def rehash(hashes: np.ndarray, n_words: int, size: int) -> np.ndarray:
     return slots
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _probe(h: np.uint64, src: np.ndarray, a: int, size: int, slots: np.ndarray, starts: np.ndarray, lens: np.ndarray,
+           hashes: np.ndarray, arena: np.ndarray) -> tuple[np.uint64, int]:
+    """Find the word ``src[a:a+size]`` (hash ``h``): (its slot, its word number), or (the free slot that ends its
+    probe sequence, -1). Linear probing; words are compared by hash, length, then bytes."""
+    mask = np.uint64(slots.size - 1)
+    i = h & mask
+    while True:
+        k = slots[i]
+        if k < 0:
+            return i, -1
+        if hashes[k] == h and lens[k] == size:
+            s = starts[k]
+            same = True
+            for j in range(size):
+                if arena[s + j] != src[a + j]:
+                    same = False
+                    break
+            if same:
+                return i, k
+        i = (i + np.uint64(1)) & mask
+
+
 @njit(cache=True, nogil=True)
 def encode_lines(data: np.ndarray, pos: int, cap: int, grow: bool, slots: np.ndarray, starts: np.ndarray,
                  lens: np.ndarray, hashes: np.ndarray, vals: np.ndarray, arena: np.ndarray, state: np.ndarray,
@@ -63,7 +86,6 @@ def encode_lines(data: np.ndarray, pos: int, cap: int, grow: bool, slots: np.nda
     """
     n = data.size
     n_words, used, nt, nl = state[0], state[1], state[2], state[3]
-    mask = np.uint64(slots.size - 1)
     while pos < n:
         line_start, nt0, nl0 = pos, nt, nl
         count = 0
@@ -85,23 +107,8 @@ def encode_lines(data: np.ndarray, pos: int, cap: int, grow: bool, slots: np.nda
                 h = (h ^ np.uint64(c)) * _FNV_PRIME
                 pos += 1
             size = pos - a
-            i = h & mask
-            val = -1
-            while True:
-                k = slots[i]
-                if k < 0:
-                    break
-                if hashes[k] == h and lens[k] == size:
-                    s = starts[k]
-                    same = True
-                    for j in range(size):
-                        if arena[s + j] != data[a + j]:
-                            same = False
-                            break
-                    if same:
-                        val = vals[k]
-                        break
-                i = (i + np.uint64(1)) & mask
+            i, k = _probe(h, data, a, size, slots, starts, lens, hashes, arena)
+            val = vals[k] if k >= 0 else -1
             if k < 0 and grow:
                 if n_words >= starts.size or used + size > arena.size or 2 * (n_words + 1) > slots.size:
                     state[0], state[1], state[2], state[3] = n_words, used, nt0, nl0
@@ -140,29 +147,13 @@ def merge_words(o_arena: np.ndarray, o_starts: np.ndarray, o_lens: np.ndarray, o
     done (``o_n`` when done): it stops where a new word finds the table full, so the caller grows it and goes on.
     """
     n_words, used = state[0], state[1]
-    mask = np.uint64(slots.size - 1)
     for w in range(first, o_n):
         a = o_starts[w]
         size = o_lens[w]
         h = o_hashes[w]
-        i = h & mask
-        val = -1
-        while True:
-            k = slots[i]
-            if k < 0:
-                break
-            if hashes[k] == h and lens[k] == size:
-                s = starts[k]
-                same = True
-                for j in range(size):
-                    if arena[s + j] != o_arena[a + j]:
-                        same = False
-                        break
-                if same:
-                    val = vals[k]
-                    break
-            i = (i + np.uint64(1)) & mask
-        if val < 0:
+        i, k = _probe(h, o_arena, a, size, slots, starts, lens, hashes, arena)
+        val = vals[k] if k >= 0 else -1
+        if k < 0:
             if n_words >= starts.size or used + size > arena.size or 2 * (n_words + 1) > slots.size:
                 state[0], state[1] = n_words, used
                 return w
