@@ -75,6 +75,20 @@ def _probe(h: np.uint64, src: np.ndarray, a: int, size: int, slots: np.ndarray, 
         i = (i + np.uint64(1)) & mask
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _add(h: np.uint64, src: np.ndarray, a: int, size: int, i: np.uint64, n_words: int, used: int, slots: np.ndarray,
+         starts: np.ndarray, lens: np.ndarray, hashes: np.ndarray, vals: np.ndarray, arena: np.ndarray) -> bool:
+    """Store ``src[a:a+size]`` (hash ``h``) as word ``n_words`` (its id too) at free slot ``i``, its bytes at
+    ``arena[used:]``; False, with nothing written, when the words, the arena or the slots (kept at most half
+    full) are full and must grow first."""
+    if n_words >= starts.size or used + size > arena.size or 2 * (n_words + 1) > slots.size:
+        return False
+    arena[used:used + size] = src[a:a + size]
+    starts[n_words], lens[n_words], hashes[n_words], vals[n_words] = used, size, h, n_words
+    slots[i] = n_words
+    return True
+
+
 @njit(cache=True, nogil=True)
 def encode_lines(data: np.ndarray, pos: int, cap: int, grow: bool, slots: np.ndarray, starts: np.ndarray,
                  lens: np.ndarray, hashes: np.ndarray, vals: np.ndarray, arena: np.ndarray, state: np.ndarray,
@@ -110,12 +124,9 @@ def encode_lines(data: np.ndarray, pos: int, cap: int, grow: bool, slots: np.nda
             i, k = _probe(h, data, a, size, slots, starts, lens, hashes, arena)
             val = vals[k] if k >= 0 else -1
             if k < 0 and grow:
-                if n_words >= starts.size or used + size > arena.size or 2 * (n_words + 1) > slots.size:
+                if not _add(h, data, a, size, i, n_words, used, slots, starts, lens, hashes, vals, arena):
                     state[0], state[1], state[2], state[3] = n_words, used, nt0, nl0
                     return line_start
-                arena[used:used + size] = data[a:pos]
-                starts[n_words], lens[n_words], hashes[n_words], vals[n_words] = used, size, h, n_words
-                slots[i] = n_words
                 val = n_words
                 used += size
                 n_words += 1
@@ -154,12 +165,9 @@ def merge_words(o_arena: np.ndarray, o_starts: np.ndarray, o_lens: np.ndarray, o
         i, k = _probe(h, o_arena, a, size, slots, starts, lens, hashes, arena)
         val = vals[k] if k >= 0 else -1
         if k < 0:
-            if n_words >= starts.size or used + size > arena.size or 2 * (n_words + 1) > slots.size:
+            if not _add(h, o_arena, a, size, i, n_words, used, slots, starts, lens, hashes, vals, arena):
                 state[0], state[1] = n_words, used
                 return w
-            arena[used:used + size] = o_arena[a:a + size]
-            starts[n_words], lens[n_words], hashes[n_words], vals[n_words] = used, size, h, n_words
-            slots[i] = n_words
             val = n_words
             used += size
             n_words += 1

@@ -59,6 +59,7 @@ def check_text_file(path: str | os.PathLike[str]) -> None:
 
 _BOM = b"\xef\xbb\xbf"  # UTF-8 byte-order mark (not a token character; str.split keeps it)
 
+
 class LineCorpus:
     """A re-iterable of token lists read lazily from a file, a ``.gz`` file or every file in a folder.
 
