@@ -22,7 +22,7 @@ from .._params import check_float, check_int
 from ..errors import CorruptFileError, InputError, UnknownKeyError
 from ..formats.vocab import VocabFile, read_vocab, write_vocab
 
-__all__ = ["Vocab", "check_vocab_params", "count_words", "prune_counts", "ranked_ids"]
+__all__ = ["Vocab", "check_vocab_params", "check_vocab_size", "count_words", "prune_counts", "ranked_ids"]
 
 _DAMAGED = "the vocabulary file is damaged: save or train the model again"
 
@@ -258,12 +258,16 @@ def check_vocab_size(n: int, min_count: int, needs: str, max_vocab_size: int | N
     """
     if n >= 2:
         return
-    said = f"the corpus has only {n} distinct word(s) with count >= {{}}={min_count}; {needs}; use a larger corpus"
-    lower = " or lower {}" if min_count > 1 else ""
-    cap = "" if max_vocab_size is None else f" or raise {{}}={max_vocab_size}"
-    text = said + lower + cap
-    raise InputError(text.format(*["min_count"] * (1 + bool(lower)), *["max_vocab_size"] * bool(cap)),
-                     cli=text.format(*["--min-count"] * (1 + bool(lower)), *["--max-vocab-size"] * bool(cap)))
+
+    def said(count: str, cap: str) -> str:  # in Python's names or the command line's
+        text = f"the corpus has only {n} distinct word(s) with count >= {count}={min_count}; {needs}; use a larger corpus"
+        if min_count > 1:
+            text += f" or lower {count}"
+        if max_vocab_size is not None:
+            text += f" or raise {cap}={max_vocab_size}"
+        return text
+
+    raise InputError(said("min_count", "max_vocab_size"), cli=said("--min-count", "--max-vocab-size"))
 
 
 def check_vocab_params(min_count: int, max_vocab_size: int | None) -> None:

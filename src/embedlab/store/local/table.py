@@ -296,10 +296,14 @@ class LocalTable:
         if self._closed:
             raise InputError(f"collection {self.name!r} is closed; open it again")
 
+    def _dropped(self) -> bool:
+        """Whether the folder this table opened was dropped or replaced since (by another process or handle)."""
+        return _identity(self.path) != self._folder_id
+
     def _check_present(self) -> None:
-        """CollectionNotFoundError when the folder this table opened was dropped or replaced since (by another
-        process or handle): writes would go to files nobody can open again."""
-        if _identity(self.path) != self._folder_id:
+        """CollectionNotFoundError when the folder this table opened was dropped or replaced since: writes would go
+        to files nobody can open again."""
+        if self._dropped():
             raise CollectionNotFoundError(f"collection {self.name!r} was dropped (or its folder replaced) after this "
                                           f"handle opened it; nothing was written. Open it again (Collection.open or "
                                           f"Collection.create) to use what is at {self.path} now")
@@ -458,7 +462,7 @@ class LocalTable:
             Whether it can answer filters (False: switched off, or too many distinct keys).
         """
         cat = self._cat
-        if self._meta.writable and _identity(self.path) != self._folder_id:
+        if self._meta.writable and self._dropped():
             self._meta.writable = False  # dropped or replaced: this catalogue's parts must not land in the new folder
         return self.meta_index and self._meta.sync(cat.state(), cat.metadata_rows, cat.dead_labels)
 
